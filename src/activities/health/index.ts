@@ -1,0 +1,126 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { OpsflowConfig } from '../../config/schema';
+import type { CheckResult, ResourceThresholds } from '../../domain/health';
+import { rateLevel } from '../../domain/health';
+import type { HealthCheckInput, HealthCheckPlan } from '../../domain/health-check-input';
+import { unitIsActive } from '../systemd/systemctl';
+import { hostSnapshot } from '../host/resources';
+import { probe } from '../http/probe';
+import { clientConfig } from '../postgres/connect';
+import { pingPostgres } from '../postgres/ping';
+import { pingRedis } from '../redis/ping';
+import { reach } from '../tcp/reach';
+
+function lookup<T>(section: Record<string, T>, sectionName: string, name: string): T {
+  const target = section[name];
+  if (!target) {
+    throw ApplicationFailure.nonRetryable(`unknown ${sectionName} target "${name}" (not in config.${sectionName})`, 'UnknownTarget');
+  }
+  return target;
+}
+
+/**
+ * The activities of `healthCheckWorkflow`. Every check only reads, so every one is safe to retry;
+ * a target that is down is a result ("down"), not an activity failure.
+ */
+export function healthActivities(config: OpsflowConfig) {
+  return {
+    /** Resolves the input against the config: names it lists must exist; lists it omits mean "all". */
+    async planHealthCheck(input: HealthCheckInput): Promise<HealthCheckPlan> {
+      const t = input.targets;
+      const pick = (given: string[] | undefined, section: Record<string, unknown>, sectionName: string) => {
+        given?.forEach((n) => lookup(section, sectionName, n));
+        return given ?? Object.keys(section);
+      };
+      const notify = input.notify ?? config.healthCheckNotify;
+      notify.forEach((n) => lookup(config.notifiers, 'notifiers', n));
+      return {
+        systemd: t?.systemd ?? config.systemd.units,
+        http: pick(t?.http, config.http, 'http'),
+        postgres: pick(t?.postgres, config.postgres, 'postgres'),
+        redis: pick(t?.redis, config.redis, 'redis'),
+        hosts: pick(t?.hosts, config.hosts, 'hosts'),
+        resources: t?.resources ?? true,
+        thresholds: input.thresholds ?? config.thresholds,
+        notify,
+      };
+    },
+
+    async checkSystemdUnit(unit: string): Promise<CheckResult> {
+      const { active, state } = await unitIsActive(config.systemd, unit);
+      return { kind: 'systemd', target: unit, status: active ? 'healthy' : 'down', message: `is-active: ${state}` };
+    },
+
+    async checkHostResources(thresholds: ResourceThresholds): Promise<CheckResult[]> {
+      const snap = await hostSnapshot();
+      const pct = (kind: CheckResult['kind'], target: string, value: number, l: { warning: number; critical: number }): CheckResult => ({
+        kind,
+        target,
+        status: rateLevel(value, l),
+        value,
+        unit: '%',
+        message: `${value}% used (warning > ${l.warning}%, critical > ${l.critical}%)`,
+      });
+      return [
+        pct('cpu', 'host', snap.cpuPercent, thresholds.cpuPercent),
+        pct('memory', 'host', snap.memoryPercent, thresholds.memoryPercent),
+        ...snap.filesystems.map((f) => pct('disk', f.mount, f.usedPercent, thresholds.diskPercent)),
+      ];
+    },
+
+    async checkHttpEndpoint(name: string): Promise<CheckResult> {
+      const target = lookup(config.http, 'http', name);
+      const r = await probe(target);
+      return {
+        kind: 'http',
+        target: name,
+        status: r.ok ? 'healthy' : 'down',
+        value: r.latencyMs,
+        unit: 'ms',
+        message: r.error
+          ? `${target.url}: ${r.error}`
+          : `${target.url} answered ${r.status} in ${r.latencyMs} ms (expected ${target.expectStatus})`,
+      };
+    },
+
+    async checkPostgres(name: string): Promise<CheckResult> {
+      const target = lookup(config.postgres, 'postgres', name);
+      const r = await pingPostgres(clientConfig(name, target));
+      const role = r.inRecovery === undefined ? '' : r.inRecovery ? ' (replica)' : ' (primary)';
+      return {
+        kind: 'postgres',
+        target: name,
+        status: r.ok ? 'healthy' : 'down',
+        value: r.latencyMs,
+        unit: 'ms',
+        message: r.ok ? `SELECT 1 in ${r.latencyMs} ms${role}` : `${target.host}:${target.port}/${target.database}: ${r.error}`,
+      };
+    },
+
+    async checkRedis(name: string): Promise<CheckResult> {
+      const target = lookup(config.redis, 'redis', name);
+      const r = await pingRedis(name, target);
+      return {
+        kind: 'redis',
+        target: name,
+        status: r.ok ? 'healthy' : 'down',
+        value: r.clients,
+        unit: 'clients',
+        message: r.ok ? `PONG, ${r.clients} connected clients` : `${target.host}:${target.port}: ${r.error}`,
+      };
+    },
+
+    async checkTcpHost(name: string): Promise<CheckResult> {
+      const target = lookup(config.hosts, 'hosts', name);
+      const r = await reach(target.host, target.port, target.timeoutMs);
+      return {
+        kind: 'tcp',
+        target: name,
+        status: r.ok ? 'healthy' : 'down',
+        value: r.latencyMs,
+        unit: 'ms',
+        message: r.ok ? `${target.host}:${target.port} reachable in ${r.latencyMs} ms` : `${target.host}:${target.port}: ${r.error}`,
+      };
+    },
+  };
+}

@@ -1,0 +1,16 @@
+import type { OpsflowConfig } from '../config/schema';
+import { healthActivities } from './health';
+import { notifyActivities } from './notify';
+
+/**
+ * Builds the worker's activity object from the operator config: one factory per real system,
+ * merged. Workflows import only the type (`Activities`), never this code.
+ */
+export function createActivities(config: OpsflowConfig) {
+  return {
+    ...healthActivities(config),
+    ...notifyActivities(config),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,32 @@
+import type { Client } from '@temporalio/client';
+import type { OpsflowConfig } from '../config/schema';
+import { loadConfig } from '../config/load';
+import { connectClient, temporalSettings } from './connection';
+
+/** A mistake in how the command was called: exit code 2. */
+export class UsageError extends Error {}
+
+/** What every command needs, made lazily so that `--help` and input errors need no server. */
+export class CliContext {
+  private client?: Client;
+  private cfg?: OpsflowConfig;
+  constructor(private readonly globals: () => { config?: string; address?: string; namespace?: string }) {}
+
+  config(): OpsflowConfig {
+    return (this.cfg ??= loadConfig(this.globals().config));
+  }
+
+  async temporal(): Promise<Client> {
+    if (!this.client) {
+      const g = this.globals();
+      this.client = await connectClient(temporalSettings(process.env, { address: g.address, namespace: g.namespace }));
+    }
+    return this.client;
+  }
+
+  async close(): Promise<void> {
+    await this.client?.connection.close();
+  }
+}
+
+export const print = (value: unknown) => process.stdout.write(`${typeof value === 'string' ? value : JSON.stringify(value, null, 2)}\n`);

@@ -1,0 +1,84 @@
+import type { Command } from 'commander';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { CliContext, print, UsageError } from '../cli-context';
+import { findWorkflow, workflowEntries } from '../registry';
+import { readInputArg, validateInput } from '../input';
+import { TASK_QUEUE } from '../connection';
+
+/** start, status, signal, list, result: the everyday verbs on workflow runs. */
+export function registerWorkflowCommands(program: Command, ctx: CliContext) {
+  program
+    .command('start')
+    .description(`start a workflow: ${workflowEntries.map((e) => e.alias).join(', ')} (or its type name)`)
+    .argument('<workflow>', 'workflow alias or type, e.g. health-check or healthCheckWorkflow')
+    .option('-i, --input <json|file>', 'input as inline JSON or a JSON/YAML file')
+    .option('--id <workflowId>', 'workflow id (default: derived from what it acts on)')
+    .option('--wait', 'wait for the result and print it')
+    .action(async (name: string, opts: { input?: string; id?: string; wait?: boolean }) => {
+      const entry = findWorkflow(name);
+      if (!entry) throw new UsageError(`unknown workflow "${name}"; known: ${workflowEntries.map((e) => `${e.alias} (${e.type})`).join(', ')}`);
+      const input = validateInput(entry, readInputArg(opts.input));
+      const client = await ctx.temporal();
+      const workflowId = opts.id ?? entry.workflowId(input as never, new Date());
+      try {
+        const handle = await client.workflow.start(entry.type, {
+          taskQueue: TASK_QUEUE,
+          workflowId,
+          args: [input],
+          staticSummary: entry.summary(input as never),
+        });
+        print(`started ${entry.type} ${handle.workflowId} (run ${handle.firstExecutionRunId})`);
+        if (opts.wait) print(await handle.result());
+      } catch (err) {
+        if (err instanceof WorkflowExecutionAlreadyStartedError) throw new Error(`a run with id ${workflowId} is already running`);
+        throw err;
+      }
+    });
+
+  program
+    .command('status')
+    .description('run the `status` query of a workflow')
+    .argument('<workflowId>')
+    .action(async (id: string) => {
+      const client = await ctx.temporal();
+      print(await client.workflow.getHandle(id).query('status'));
+    });
+
+  program
+    .command('signal')
+    .description('send a signal (approve, pause, resume, abort, acknowledge, ...)')
+    .argument('<workflowId>')
+    .argument('<name>')
+    .option('-i, --input <json|file>', 'signal argument as inline JSON or a file')
+    .action(async (id: string, name: string, opts: { input?: string }) => {
+      const client = await ctx.temporal();
+      const args = opts.input === undefined ? [] : [readInputArg(opts.input)];
+      await client.workflow.getHandle(id).signal(name, ...args);
+      print(`signalled ${name} to ${id}`);
+    });
+
+  program
+    .command('list')
+    .description('list workflow runs (newest first)')
+    .option('-q, --query <visibility query>', 'e.g. "OpsflowHealth=\'down\'"')
+    .option('-n, --limit <n>', 'at most this many', '20')
+    .action(async (opts: { query?: string; limit: string }) => {
+      const limit = Number(opts.limit);
+      if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit: a whole number of at least 1');
+      const client = await ctx.temporal();
+      let n = 0;
+      for await (const w of client.workflow.list({ query: opts.query })) {
+        print(`${w.workflowId}\t${w.type}\t${w.status.name}\t${w.startTime.toISOString()}`);
+        if (++n >= limit) break;
+      }
+    });
+
+  program
+    .command('result')
+    .description('wait for a workflow and print its result')
+    .argument('<workflowId>')
+    .action(async (id: string) => {
+      const client = await ctx.temporal();
+      print(await client.workflow.getHandle(id).result());
+    });
+}

@@ -1,0 +1,27 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { parseOrThrow, ValidationError } from '../config/errors';
+import type { WorkflowEntry } from './registry';
+
+/** `--input` is inline JSON or a path to a JSON (or YAML) file. */
+export function readInputArg(arg: string | undefined): unknown {
+  if (arg === undefined) return {};
+  const trimmed = arg.trim();
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) return parseJson(trimmed, '--input');
+  if (!existsSync(arg)) throw new ValidationError('--input', `not JSON and no such file: ${arg}`);
+  const text = readFileSync(arg, 'utf8');
+  if (/\.ya?ml$/i.test(arg)) return require('yaml').parse(text);
+  return parseJson(text, arg);
+}
+
+function parseJson(text: string, where: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ValidationError(where, `not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/** Validates with the workflow's own schema, before anything is started. */
+export function validateInput(entry: WorkflowEntry, raw: unknown): unknown {
+  return parseOrThrow(entry.input, raw, `${entry.type} input`);
+}

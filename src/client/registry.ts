@@ -1,0 +1,38 @@
+import type { z } from 'zod';
+import { healthCheckInput } from '../domain/health-check-input';
+
+/**
+ * What the CLI, the schedules and the alert receiver know of each workflow: the input schema the
+ * workflow itself parses with, an id that says what the run acts on, and a one-line summary for
+ * the Web UI. Adding a workflow to opsflow's front doors is adding one entry.
+ */
+export interface WorkflowEntry<S extends z.ZodType = z.ZodType> {
+  type: string;
+  /** Short name for the CLI: `opsflow start health-check`. */
+  alias: string;
+  input: S;
+  workflowId(input: z.infer<S>, now: Date): string;
+  summary(input: z.infer<S>): string;
+  /** Whether the workflow keeps running and answers `status` (long workflows); informational. */
+  description: string;
+}
+
+const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+
+export const healthCheckEntry: WorkflowEntry<typeof healthCheckInput> = {
+  type: 'healthCheckWorkflow',
+  alias: 'health-check',
+  input: healthCheckInput,
+  workflowId: (_input, now) => `health-check-${stamp(now)}`,
+  summary: (input) =>
+    input.targets ? `Health check of ${Object.values(input.targets).flat().length || 'selected'} targets` : 'Health check of every configured target',
+  description: 'SPEC §4 health checks: systemd units, host resources, HTTP, PostgreSQL, Redis, TCP; alerts when down',
+};
+
+export const workflowEntries: WorkflowEntry<any>[] = [healthCheckEntry];
+
+export function findWorkflow(name: string): WorkflowEntry | undefined {
+  return workflowEntries.find((e) => e.type === name || e.alias === name);
+}
+
+export { stamp as idTimestamp };

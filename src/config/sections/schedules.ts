@@ -1,0 +1,27 @@
+import { z } from 'zod';
+import { targetName } from '../../domain/names';
+
+/** A Temporal Schedule that `opsflow schedules apply` keeps in step with the config. */
+export const scheduleConfig = z
+  .object({
+    workflow: z.string().min(1),
+    /** An interval such as "1m", "15m", "1h", "1d". */
+    every: z.string().regex(/^\d+(s|m|h|d)$/, 'an interval such as 30s, 1m, 1h or 1d').optional(),
+    /** Cron expressions, e.g. "50 23 * * *" for the daily report (SPEC §4). */
+    cron: z.array(z.string().min(1)).optional(),
+    timezone: z.string().optional(),
+    input: z.unknown().optional(),
+    overlap: z.enum(['skip', 'buffer_one', 'buffer_all', 'cancel_other', 'terminate_other', 'allow_all']).default('skip'),
+    paused: z.boolean().default(false),
+    note: z.string().optional(),
+  })
+  .strict()
+  .refine((s) => (s.every === undefined) !== (s.cron === undefined), { message: 'give exactly one of every or cron' });
+export type ScheduleConfig = z.infer<typeof scheduleConfig>;
+
+export const schedulesConfig = z.record(targetName, scheduleConfig);
+
+/** Applied when the config names no schedule: the health check every minute (issue: foundation). */
+export const defaultSchedules: Record<string, ScheduleConfig> = {
+  'health-check': { workflow: 'healthCheckWorkflow', every: '1m', overlap: 'skip', paused: false, input: {} },
+};

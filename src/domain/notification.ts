@@ -1,0 +1,21 @@
+/** A message to people, sent by the `notify` activity through a notifier named in the config. */
+export type NotificationSeverity = 'info' | 'warning' | 'critical' | 'emergency';
+
+export interface Notification {
+  /** The config name of the notifier (`notifiers.<name>`). */
+  notifier: string;
+  /**
+   * Stable for one logical message (derived from the workflow id, run and event), so that a retried
+   * send is recognisably the same message and a key-honouring receiver keeps one.
+   */
+  idempotencyKey: string;
+  title: string;
+  text: string;
+  severity: NotificationSeverity;
+  details?: Record<string, unknown>;
+}
+
+/** The key of one message of one run: `<workflowId>/<runId>/<event>/<notifier>`. */
+export function notificationKey(workflowId: string, runId: string, event: string, notifier: string): string {
+  return `${workflowId}/${runId}/${event}/${notifier}`;
+}

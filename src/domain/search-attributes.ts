@@ -1,0 +1,23 @@
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+/**
+ * opsflow's custom search attributes. The dev stack registers them at start; a Temporal cluster
+ * needs them once: `temporal operator search-attribute create --name OpsflowHealth --type Keyword`.
+ */
+export const OpsflowHealth = defineSearchAttributeKey('OpsflowHealth', SearchAttributeType.KEYWORD);
+export const OpsflowService = defineSearchAttributeKey('OpsflowService', SearchAttributeType.KEYWORD);
+export const OpsflowStep = defineSearchAttributeKey('OpsflowStep', SearchAttributeType.KEYWORD);
+export const OpsflowMigration = defineSearchAttributeKey('OpsflowMigration', SearchAttributeType.KEYWORD);
+export const OpsflowPhase = defineSearchAttributeKey('OpsflowPhase', SearchAttributeType.KEYWORD);
+export const OpsflowSeverity = defineSearchAttributeKey('OpsflowSeverity', SearchAttributeType.KEYWORD);
+export const OpsflowState = defineSearchAttributeKey('OpsflowState', SearchAttributeType.KEYWORD);
+
+export const opsflowSearchAttributes = [
+  OpsflowHealth,
+  OpsflowService,
+  OpsflowStep,
+  OpsflowMigration,
+  OpsflowPhase,
+  OpsflowSeverity,
+  OpsflowState,
+];

@@ -1,0 +1,2 @@
+// Every workflow the worker registers. Workflow code is deterministic: no I/O, only workflow APIs.
+export { healthCheckWorkflow } from './health-check';
