@@ -1,29 +1,36 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 
-export const standinBin = resolve(__dirname, 'bin');
-export const systemctlPath = join(standinBin, 'systemctl');
+const standinScript = resolve(__dirname, 'bin/systemctl');
 export const httpServiceScript = resolve(__dirname, 'fixtures/http-service.js');
 
 /**
- * A private state folder for the stand-in systemctl, and env that puts it first on PATH.
+ * A private stand-in systemd: a state folder and a `systemctl` wrapper bound to it, so it works
+ * whatever env a child process inherits (jest gives test code its own copy of process.env).
+ * Point `config.systemd.systemctl` at `systemctlPath`, or put `binDir` first on PATH.
  * `stopAll()` stops every unit it started.
  */
 export class SystemdStandin {
   readonly dir = mkdtempSync(join(tmpdir(), 'opsflow-systemd-'));
-  readonly env: NodeJS.ProcessEnv = {
-    ...process.env,
-    PATH: `${standinBin}:${process.env.PATH}`,
-    SYSTEMCTL_STANDIN_DIR: this.dir,
-  };
+  readonly binDir = join(this.dir, 'bin');
+  readonly systemctlPath = join(this.binDir, 'systemctl');
+  readonly env: NodeJS.ProcessEnv = { ...process.env, PATH: `${this.binDir}:${process.env.PATH}` };
   private units: string[] = [];
 
-  /** Makes the stand-in and everything this process spawns use this folder. */
+  constructor() {
+    mkdirSync(this.binDir, { recursive: true });
+    writeFileSync(
+      this.systemctlPath,
+      `#!/bin/sh\nSYSTEMCTL_STANDIN_DIR='${this.dir}' exec '${process.execPath}' '${standinScript}' "$@"\n`,
+    );
+    chmodSync(this.systemctlPath, 0o755);
+  }
+
+  /** Puts this stand-in first on PATH for this process (for code that calls plain `systemctl`). */
   install(): this {
     process.env.PATH = this.env.PATH;
-    process.env.SYSTEMCTL_STANDIN_DIR = this.dir;
     return this;
   }
 
@@ -39,7 +46,7 @@ export class SystemdStandin {
   }
 
   systemctl(...args: string[]): string {
-    return execFileSync(systemctlPath, args, { env: this.env, encoding: 'utf8' });
+    return execFileSync(this.systemctlPath, args, { encoding: 'utf8' });
   }
 
   mainPid(unit: string): number {
