@@ -1,0 +1,78 @@
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { notifyActivities } from '../../src/activities/notify';
+import { parseConfigText } from '../../src/config/load';
+import type { Notification } from '../../src/domain/notification';
+import { HttpReceiver } from '../helpers/http-receiver';
+
+/** The webhook and Slack adapters against local HTTP receivers that record what arrives. */
+describe('notify activity: webhook and Slack', () => {
+  const receivers: HttpReceiver[] = [];
+  const started = async (r: HttpReceiver) => (receivers.push(r), r.start());
+  afterAll(() => Promise.all(receivers.map((r) => r.stop())));
+
+  const message = (notifier: string): Notification => ({
+    notifier,
+    idempotencyKey: 'health-check-1/run-1/unhealthy/' + notifier,
+    severity: 'critical',
+    title: 'Health check: 3/4 healthy',
+    text: 'DOWN postgres replica: connection refused',
+    details: { failing: 1 },
+  });
+
+  function activities(config: unknown) {
+    return notifyActivities(parseConfigText(JSON.stringify(config), 'test.json'));
+  }
+
+  test('webhook: JSON body and Idempotency-Key header; bearer token from env', async () => {
+    const hook = await started(new HttpReceiver({ bearer: 's3cret-token-value' }));
+    process.env.OPSFLOW_TEST_HOOK_TOKEN = 's3cret-token-value';
+    const acts = activities({ notifiers: { ops: { type: 'webhook', url: hook.url + '/alerts', token: { env: 'OPSFLOW_TEST_HOOK_TOKEN' } } } });
+    const res = await new MockActivityEnvironment().run(() => acts.notify(message('ops')));
+    expect(res.status).toBe(200);
+    expect(hook.requests).toHaveLength(1);
+    const [req] = hook.requests;
+    expect(req.path).toBe('/alerts');
+    expect(req.headers['idempotency-key']).toBe('health-check-1/run-1/unhealthy/ops');
+    expect(req.json).toMatchObject({ idempotencyKey: 'health-check-1/run-1/unhealthy/ops', severity: 'critical', title: 'Health check: 3/4 healthy' });
+  });
+
+  test('webhook: a 500 is retryable, a 4xx is not, and a missing token env names the field', async () => {
+    const flaky = await started(new HttpReceiver({ failFirst: 1 }));
+    const acts = activities({ notifiers: { ops: { type: 'webhook', url: flaky.url } } });
+    const err = await new MockActivityEnvironment().run(() => acts.notify(message('ops'))).catch((e) => e);
+    expect(err.message).toMatch(/HTTP 500/);
+    expect(err.nonRetryable).toBe(false);
+
+    const guarded = await started(new HttpReceiver({ bearer: 'expected' }));
+    const noToken = activities({ notifiers: { ops: { type: 'webhook', url: guarded.url } } });
+    const rejected = await new MockActivityEnvironment().run(() => noToken.notify(message('ops'))).catch((e) => e);
+    expect(rejected.message).toMatch(/HTTP 401/);
+    expect(rejected.nonRetryable).toBe(true);
+
+    delete process.env.OPSFLOW_TEST_MISSING;
+    const missing = activities({ notifiers: { ops: { type: 'webhook', url: guarded.url, token: { env: 'OPSFLOW_TEST_MISSING' } } } });
+    await expect(new MockActivityEnvironment().run(() => missing.notify(message('ops')))).rejects.toThrow(
+      /notifiers\.ops\.token: env var OPSFLOW_TEST_MISSING is not set/,
+    );
+  });
+
+  test('slack: incoming-webhook format, URL taken from env, key in a context block', async () => {
+    const slack = await started(new HttpReceiver());
+    process.env.OPSFLOW_TEST_SLACK_URL = slack.url + '/services/T000/B000/XXXX';
+    const acts = activities({ notifiers: { chat: { type: 'slack', webhookUrl: { env: 'OPSFLOW_TEST_SLACK_URL' }, channel: '#ops' } } });
+    await new MockActivityEnvironment().run(() => acts.notify(message('chat')));
+    expect(slack.requests).toHaveLength(1);
+    const body = slack.requests[0].json;
+    expect(slack.requests[0].path).toBe('/services/T000/B000/XXXX');
+    expect(body.channel).toBe('#ops');
+    expect(body.text).toContain('*Health check: 3/4 healthy*');
+    expect(JSON.stringify(body.blocks)).toContain('health-check-1/run-1/unhealthy/chat');
+  });
+
+  test('an unknown notifier is a non-retryable error that names it', async () => {
+    const acts = activities({});
+    const err = await new MockActivityEnvironment().run(() => acts.notify(message('nobody'))).catch((e) => e);
+    expect(err.message).toMatch(/unknown notifier "nobody"/);
+    expect(err.nonRetryable).toBe(true);
+  });
+});

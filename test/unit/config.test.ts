@@ -1,0 +1,67 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, parseConfigText } from '../../src/config/load';
+import { resolveSecret } from '../../src/config/secrets';
+import { ValidationError } from '../../src/config/errors';
+
+describe('operator config', () => {
+  test('a YAML file with targets, notifiers and secrets by reference', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    const file = join(dir, 'opsflow.config.yaml');
+    writeFileSync(
+      file,
+      [
+        'http:',
+        '  web: { url: "http://127.0.0.1:8080/health" }',
+        'postgres:',
+        '  primary: { database: app, password: { env: PG_PASSWORD } }',
+        'notifiers:',
+        '  ops: { type: webhook, url: "http://127.0.0.1:9000/hook" }',
+        'healthCheckNotify: [ops]',
+      ].join('\n'),
+    );
+    const cfg = loadConfig(file, {});
+    expect(cfg.http.web.timeoutMs).toBe(10_000);
+    expect(cfg.postgres.primary).toMatchObject({ host: '127.0.0.1', port: 5432, user: 'postgres', password: { env: 'PG_PASSWORD' } });
+    expect(cfg.thresholds.diskPercent.critical).toBe(85);
+  });
+
+  test('every bad field is named in the error', () => {
+    const bad = {
+      http: { web: { url: 'ftp://x' } },
+      postgres: { primary: { port: 70000 } },
+      notifiers: { ops: { type: 'carrier-pigeon' } },
+      healthCheckNotify: ['nobody'],
+      surprise: true,
+    };
+    let err: ValidationError | undefined;
+    try {
+      parseConfigText(JSON.stringify(bad), 'bad.json');
+    } catch (e) {
+      err = e as ValidationError;
+    }
+    expect(err).toBeInstanceOf(ValidationError);
+    for (const field of ['http.web.url', 'postgres.primary.port', 'postgres.primary.database', 'notifiers.ops.type']) {
+      expect(err!.message).toContain(field);
+    }
+    expect(err!.message).toMatch(/surprise/);
+  });
+
+  test('a notifier list naming an unknown notifier is refused', () => {
+    expect(() => parseConfigText(JSON.stringify({ healthCheckNotify: ['nobody'] }), 'c.json')).toThrow(/healthCheckNotify\.0: unknown notifier "nobody"/);
+  });
+
+  test('unparseable text and unreadable files are named', () => {
+    expect(() => parseConfigText('{ nope', 'c.json')).toThrow(/invalid config c\.json:\ncannot parse/);
+    expect(() => loadConfig('/nonexistent/opsflow.yaml', {})).toThrow(/cannot read/);
+  });
+
+  test('secrets resolve from env or file and name the field when missing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sec-'));
+    writeFileSync(join(dir, 'token'), 'abc\n');
+    expect(resolveSecret({ file: join(dir, 'token') }, 'x.token')).toBe('abc');
+    expect(resolveSecret({ env: 'T' }, 'x.token', { T: 'v' })).toBe('v');
+    expect(() => resolveSecret({ env: 'T' }, 'notifiers.ops.token', {})).toThrow('notifiers.ops.token: env var T is not set');
+  });
+});
