@@ -17,7 +17,7 @@ describe('health check activities against real systems', () => {
   let closedPort: number;
   let acts: ReturnType<typeof healthActivities>;
   const env = new MockActivityEnvironment();
-  const run = <T>(fn: () => Promise<T>) => env.run(fn);
+  const run = <T>(fn: () => Promise<T>): Promise<T> => env.run(fn) as Promise<T>;
 
   beforeAll(async () => {
     await requirePostgres();

@@ -1,0 +1,103 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join, resolve } from 'node:path';
+import { temporalCliPath } from './temporal-binaries';
+import { opsflowSearchAttributes } from '../src/domain/search-attributes';
+import { loadConfig } from '../src/config/load';
+import { connectClient, temporalSettings } from '../src/client/connection';
+import { applySchedules } from '../src/client/schedules';
+
+/**
+ * `npm run dev`: the Temporal dev server (SQLite under .data/, so runs survive a restart) with the
+ * Web UI, opsflow's search attributes, one worker, and the configured schedules. Ctrl-C stops all.
+ */
+const root = resolve(__dirname, '..');
+const ip = process.env.OPSFLOW_DEV_IP ?? '127.0.0.1';
+const port = Number(process.env.OPSFLOW_TEMPORAL_PORT ?? 7233);
+const uiPort = Number(process.env.OPSFLOW_UI_PORT ?? 8233);
+const dataDir = resolve(process.env.OPSFLOW_DATA_DIR ?? join(root, '.data'));
+const configFile = process.env.OPSFLOW_CONFIG ?? (existsSync('opsflow.config.yaml') ? 'opsflow.config.yaml' : join(root, 'opsflow.example.yaml'));
+const children: ChildProcess[] = [];
+let stopping = false;
+
+function start(name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = {}) {
+  const child = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
+  children.push(child);
+  child.on('exit', (code, signal) => {
+    if (!stopping) {
+      console.error(`dev: ${name} exited (${signal ?? code}); stopping the stack`);
+      void stop(1);
+    }
+  });
+  return child;
+}
+
+async function waitForPort(p: number, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await new Promise<boolean>((r) => {
+      const s = connect(p, ip);
+      s.once('connect', () => (s.destroy(), r(true)));
+      s.once('error', () => r(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`nothing answered on ${ip}:${p} within ${timeoutMs} ms`);
+}
+
+async function stop(code = 0) {
+  if (stopping) return;
+  stopping = true;
+  console.log('dev: stopping worker and Temporal…');
+  // Worker first, so that it finishes in-flight activities while the server is still there.
+  for (const child of [...children].reverse()) {
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 35_000);
+    await exited;
+    clearTimeout(timer);
+  }
+  process.exit(code);
+}
+
+async function main() {
+  loadConfig(configFile); // refuse to start on an invalid config, naming the field
+  const temporal = temporalCliPath();
+  if (!temporal) throw new Error('no temporal CLI: run `npm run setup` (or set TEMPORAL_CLI_PATH)');
+  mkdirSync(dataDir, { recursive: true });
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+
+  start('temporal', temporal, [
+    'server', 'start-dev',
+    '--ip', ip, '--port', String(port), '--ui-port', String(uiPort),
+    '--db-filename', join(dataDir, 'temporal.sqlite'),
+    '--log-level', 'warn',
+    ...opsflowSearchAttributes.flatMap((k) => ['--search-attribute', `${k.name}=Keyword`]),
+  ]);
+  await waitForPort(port);
+  const address = `${ip}:${port}`;
+  start('worker', join(root, 'node_modules/.bin/tsx'), [join(root, 'src/worker.ts'), configFile], { TEMPORAL_ADDRESS: address });
+
+  const client = await connectClient(temporalSettings({ ...process.env, TEMPORAL_ADDRESS: address }));
+  const applied = await applySchedules(client, loadConfig(configFile));
+  await client.connection.close();
+  console.log(`
+opsflow dev stack is up
+  Temporal frontend  ${address}   (TEMPORAL_ADDRESS)
+  Web UI             http://localhost:${uiPort}/namespaces/default/workflows
+  Schedules          http://localhost:${uiPort}/namespaces/default/schedules  [${[...applied.created, ...applied.updated].join(', ')}]
+  Worker             task queue "opsflow", config ${configFile}
+  Data               ${dataDir} (delete it to start from scratch)
+Try:  npm run opsflow -- start health-check --wait
+      temporal workflow list --address ${address} --query "WorkflowType='healthCheckWorkflow'"
+Ctrl-C stops everything.`);
+}
+
+main().catch((err) => {
+  console.error(`dev: ${err.message ?? err}`);
+  void stop(1);
+});
