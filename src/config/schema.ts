@@ -4,7 +4,10 @@ import { httpTarget, postgresTarget, redisTarget, tcpHostTarget } from './sectio
 import { notifierConfig } from './sections/notifiers';
 import { systemdConfig } from './sections/systemd';
 import { schedulesConfig } from './sections/schedules';
+import { loadBalancerConfig } from './sections/load-balancers';
+import { metricSourceConfig } from './sections/metric-sources';
 import { resourceThresholds } from '../domain/health';
+import { incidentConfig, defaultIncidentConfig, checkIncidentReferences } from './sections/incident';
 
 const named = <T extends z.ZodType>(schema: T) => z.record(targetName, schema).default({});
 
@@ -24,6 +27,11 @@ export const opsflowConfig = z
     /** Notifiers the scheduled health check alerts when no input names its own. */
     healthCheckNotify: z.array(targetName).default([]),
     schedules: schedulesConfig.optional(),
+    /** Load balancers a phased rollout may drive (`"lb": "edge"`). */
+    loadBalancers: named(loadBalancerConfig),
+    /** Metric sources a rollout's health gate reads. */
+    metricSources: named(metricSourceConfig),
+    incident: incidentConfig.default(defaultIncidentConfig),
   })
   .strict()
   .superRefine((cfg, ctx) => {
@@ -31,6 +39,11 @@ export const opsflowConfig = z
       if (!(name in cfg.notifiers))
         ctx.addIssue({ code: 'custom', path: ['healthCheckNotify', i], message: `unknown notifier "${name}"` });
     });
+    checkIncidentReferences(
+      cfg.incident,
+      { notifiers: cfg.notifiers, postgres: cfg.postgres, http: cfg.http, sshHosts: cfg.systemd.hosts ?? {} },
+      (path, message) => ctx.addIssue({ code: 'custom', path, message }),
+    );
   });
 
 export type OpsflowConfig = z.infer<typeof opsflowConfig>;

@@ -13,6 +13,13 @@ export interface Notification {
   text: string;
   severity: NotificationSeverity;
   details?: Record<string, unknown>;
+  /**
+   * For notifiers that track an incident's life (PagerDuty): what this message does to it, and the
+   * key that ties trigger, acknowledge and resolve together. Others ignore both; absent means a
+   * trigger keyed by `idempotencyKey`.
+   */
+  action?: 'trigger' | 'acknowledge' | 'resolve';
+  dedupKey?: string;
 }
 
 /** The key of one message of one run: `<workflowId>/<runId>/<event>/<notifier>`. */

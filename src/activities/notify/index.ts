@@ -1,8 +1,13 @@
 import { ApplicationFailure, log } from '@temporalio/activity';
 import type { OpsflowConfig } from '../../config/schema';
 import type { Notification } from '../../domain/notification';
+import type { NotifierConfig } from '../../config/sections/notifiers';
+import { SecretError } from '../../config/secrets';
 import { sendWebhook } from './webhook';
 import { sendSlack } from './slack';
+import { sendPagerDuty } from './pagerduty';
+import { sendEmail } from './email';
+import { sendSms } from './sms';
 
 export interface NotifyResult {
   notifier: string;
@@ -20,16 +25,31 @@ export function notifyActivities(config: OpsflowConfig) {
       const cfg = config.notifiers[n.notifier];
       if (!cfg) throw ApplicationFailure.nonRetryable(`unknown notifier "${n.notifier}" (not in config.notifiers)`, 'UnknownNotifier');
       let res: { status: number };
-      switch (cfg.type) {
-        case 'webhook':
-          res = await sendWebhook(n.notifier, cfg, n);
-          break;
-        case 'slack':
-          res = await sendSlack(n.notifier, cfg, n);
-          break;
+      try {
+        res = await send(n, cfg);
+      } catch (err) {
+        // A missing secret is the config's fault: no retry can fix it.
+        if (err instanceof SecretError) throw ApplicationFailure.nonRetryable(err.message, 'MissingSecret');
+        throw err;
       }
       log.info('notification sent', { notifier: n.notifier, key: n.idempotencyKey, status: res.status });
       return { notifier: n.notifier, status: res.status };
     },
   };
+}
+
+/** The one switch over notifier kinds: adding a channel is adding a case and an adapter. */
+function send(n: Notification, cfg: NotifierConfig): Promise<{ status: number }> {
+  switch (cfg.type) {
+    case 'webhook':
+      return sendWebhook(n.notifier, cfg, n);
+    case 'slack':
+      return sendSlack(n.notifier, cfg, n);
+    case 'pagerduty':
+      return sendPagerDuty(n.notifier, cfg, n);
+    case 'email':
+      return sendEmail(n.notifier, cfg, n);
+    case 'sms':
+      return sendSms(n.notifier, cfg, n);
+  }
 }

@@ -1,5 +1,27 @@
 import { z } from 'zod';
-import { unitName } from '../../domain/names';
+import { targetName, tcpPort, unitName } from '../../domain/names';
+import { secretRef } from '../secrets';
+
+/**
+ * A remote host whose units opsflow restarts over SSH (ssh2). The host key is pinned by its
+ * SHA-256 fingerprint (as `ssh-keygen -lf` prints it, without the "SHA256:" prefix) so that a
+ * restart is never sent to an impostor; credentials come from env or files.
+ */
+export const sshHost = z
+  .object({
+    host: z.string().min(1),
+    port: tcpPort.default(22),
+    username: z.string().min(1),
+    privateKey: secretRef.optional(),
+    password: secretRef.optional(),
+    hostKeySha256: z.string().regex(/^[A-Za-z0-9+/]{43}=?$/, 'a SHA-256 host key fingerprint (base64)'),
+    systemctl: z.string().min(1).default('systemctl'),
+    sudo: z.boolean().default(false),
+    readyTimeoutMs: z.number().int().positive().default(10_000),
+  })
+  .strict()
+  .refine((h) => h.privateKey !== undefined || h.password !== undefined, { message: 'give privateKey or password' });
+export type SshHost = z.infer<typeof sshHost>;
 
 /** How opsflow reaches systemd on this host. */
 export const systemdConfig = z
@@ -9,6 +31,8 @@ export const systemdConfig = z
     sudo: z.boolean().default(false),
     /** Units the scheduled health check expects to be active (SPEC §4). */
     units: z.array(unitName).default([]),
+    /** Remote hosts reached over SSH, by name (incident remediation names them). */
+    hosts: z.record(targetName, sshHost).optional(),
   })
   .strict();
 export type SystemdConfig = z.infer<typeof systemdConfig>;

@@ -1,0 +1,89 @@
+import { z } from 'zod';
+import { targetName } from '../../domain/names';
+import { severityRule, severities } from '../../domain/severity';
+import { rota, defaultRota } from '../../domain/oncall';
+import { escalationPolicy, defaultEscalationPolicy, defaultSeverityRecipients, recipient } from '../../domain/escalation';
+import { remediationConfig } from '../../domain/incident-runbook';
+import { secretRef } from '../secrets';
+import { tcpPort } from '../../domain/names';
+
+/** The Alertmanager webhook receiver (`opsflow alerts serve`). */
+export const alertReceiverConfig = z
+  .object({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: tcpPort.default(9095),
+    /** Alertmanager sends it as `Authorization: Bearer …` (http_config.authorization). */
+    token: secretRef,
+    maxBodyBytes: z.number().int().positive().default(1_000_000),
+  })
+  .strict();
+
+/**
+ * Incident response (SPEC §6): where incidents are stored, who is told, how escalation goes,
+ * and which remediation steps run without waiting for `approve`.
+ */
+export const incidentConfig = z
+  .object({
+    /** The config.postgres database holding the incident tables, and the schema they live in. */
+    store: z
+      .object({
+        postgres: targetName,
+        schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier').default('opsflow'),
+      })
+      .strict()
+      .optional(),
+    /** Extra classification rules, evaluated before the runbook's table (first match wins). */
+    severityRules: z.array(severityRule).default([]),
+    /** Roles to notifiers, e.g. {"cto": ["cto-mail"], "ops-lead": ["ops-sms", "ops-mail"]}. */
+    contacts: z.record(recipient, z.array(targetName)).default({}),
+    /** Notifiers told of every P0–P2 incident besides the people (Slack channel, PagerDuty). */
+    channels: z.array(targetName).default([]),
+    /** Who is told per severity; default SPEC §6's notify column. */
+    notify: z.partialRecord(z.enum(severities), z.array(recipient)).default({}),
+    rota: rota.default(defaultRota),
+    escalation: escalationPolicy.default(defaultEscalationPolicy),
+    remediation: remediationConfig.default(remediationConfig.parse({})),
+    /** A war-room link put in P0 messages (SPEC §6 "open a war room"). */
+    warRoomUrl: z.url().optional(),
+    receiver: alertReceiverConfig.optional(),
+  })
+  .strict();
+export type IncidentConfig = z.infer<typeof incidentConfig>;
+
+export const defaultIncidentConfig: IncidentConfig = incidentConfig.parse({});
+
+/** Every name an incident section refers to must exist elsewhere in the config. */
+export function checkIncidentReferences(
+  cfg: IncidentConfig,
+  known: { notifiers: Record<string, unknown>; postgres: Record<string, unknown>; http: Record<string, unknown>; sshHosts: Record<string, unknown> },
+  issue: (path: (string | number)[], message: string) => void,
+): void {
+  const base = ['incident'];
+  const roles = new Set(['cto', 'ops-lead', 'business-owner', 'engineers', 'on-call', ...Object.keys(cfg.contacts)]);
+  const notifier = (path: (string | number)[], n: string) => {
+    if (!(n in known.notifiers)) issue([...base, ...path], `unknown notifier "${n}"`);
+  };
+  const recipientName = (path: (string | number)[], n: string) => {
+    if (!roles.has(n) && !(n in known.notifiers)) issue([...base, ...path], `"${n}" is neither a role nor a notifier`);
+  };
+  Object.entries(cfg.contacts).forEach(([role, ns]) => ns.forEach((n, i) => notifier(['contacts', role, i], n)));
+  cfg.channels.forEach((n, i) => notifier(['channels', i], n));
+  Object.entries(cfg.notify).forEach(([sev, rs]) => rs?.forEach((r, i) => recipientName(['notify', sev, i], r)));
+  cfg.rota.shifts.forEach((s, si) => s.notify.forEach((n, i) => notifier(['rota', 'shifts', si, 'notify', i], n)));
+  cfg.escalation.levels.forEach((l, li) => l.notify.forEach((r, i) => recipientName(['escalation', 'levels', li, 'notify', i], r)));
+  if (cfg.store && !(cfg.store.postgres in known.postgres)) issue([...base, 'store', 'postgres'], `unknown postgres target "${cfg.store.postgres}"`);
+  const rem = cfg.remediation;
+  Object.entries(rem.services).forEach(([svc, r]) => {
+    if (r.health && !(r.health in known.http)) issue([...base, 'remediation', 'services', svc, 'health'], `unknown http target "${r.health}"`);
+    if (r.host && !(r.host in known.sshHosts)) issue([...base, 'remediation', 'services', svc, 'host'], `unknown systemd.hosts entry "${r.host}"`);
+  });
+  if (rem.database) {
+    if (!(rem.database.primary in known.postgres)) issue([...base, 'remediation', 'database', 'primary'], `unknown postgres target "${rem.database.primary}"`);
+    if (rem.database.replica && !(rem.database.replica in known.postgres))
+      issue([...base, 'remediation', 'database', 'replica'], `unknown postgres target "${rem.database.replica}"`);
+  }
+  if (rem.diagnostics.postgres && !(rem.diagnostics.postgres in known.postgres))
+    issue([...base, 'remediation', 'diagnostics', 'postgres'], `unknown postgres target "${rem.diagnostics.postgres}"`);
+}
+
+export { defaultSeverityRecipients };

@@ -1,0 +1,112 @@
+import { incidentId, incidentInput, type IncidentRecord } from '../../src/domain/incident';
+import { renderPostmortem, slaVerdict } from '../../src/domain/postmortem';
+import { planRunbook, remediationConfig } from '../../src/domain/incident-runbook';
+import { slaClocks } from '../../src/domain/severity';
+import { parseConfigText } from '../../src/config/load';
+import { ValidationError } from '../../src/config/errors';
+
+describe('incident id and input', () => {
+  test('INC-YYYYMMDDHHMMSS from a (workflow) time, with a suffix for a second one', () => {
+    expect(incidentId(new Date('2026-03-04T05:06:07.890Z'))).toBe('INC-20260304050607');
+    expect(incidentId(new Date('2026-03-04T05:06:07.890Z'), 2)).toBe('INC-20260304050607-2');
+  });
+
+  test('bad input names the field', () => {
+    const r = incidentInput.safeParse({ title: '', type: 'Service Down', services: ['ok', 'bad name'], metrics: { errorRate: 'high' } });
+    expect(r.success).toBe(false);
+    const paths = r.error!.issues.map((i) => i.path.join('.'));
+    expect(paths).toEqual(expect.arrayContaining(['title', 'type', 'services.1', 'metrics.errorRate']));
+  });
+});
+
+describe('runbook per severity and type', () => {
+  const cfg = remediationConfig.parse({
+    services: { 'web-server': { units: ['nginx', 'app'], health: 'web' } },
+    database: { primary: 'db', replica: 'db-replica' },
+    preApproved: { restart: true },
+  });
+  test('P0 service down: restart (pre-approved), database check (needs approve), diagnostics', () => {
+    const steps = planRunbook('P0', 'service_down', ['web-server', 'unknown'], cfg);
+    expect(steps.map((s) => [s.id, s.needsApproval])).toEqual([
+      ['restart-web-server', false],
+      ['failover-database', true],
+      ['diagnostics', false],
+    ]);
+  });
+  test('P1/P2 investigate (diagnostics); P3 does nothing', () => {
+    expect(planRunbook('P1', 'high_cpu', ['web-server'], cfg).map((s) => s.kind)).toEqual(['diagnostics']);
+    expect(planRunbook('P2', 'slow', [], cfg).map((s) => s.kind)).toEqual(['diagnostics']);
+    expect(planRunbook('P3', 'other', ['web-server'], cfg)).toEqual([]);
+  });
+  test('service_down restarts whatever the severity (but P3); database_down checks the database', () => {
+    expect(planRunbook('P2', 'service_down', ['web-server'], cfg).map((s) => s.kind)).toEqual(['restart', 'diagnostics']);
+    expect(planRunbook('P1', 'database_down', [], cfg).map((s) => s.kind)).toEqual(['database', 'diagnostics']);
+  });
+});
+
+describe('postmortem', () => {
+  const openedAt = '2026-01-15T10:00:00.000Z';
+  const record: IncidentRecord = {
+    id: 'INC-20260115100000',
+    workflowId: 'incident-abc',
+    title: 'web | down',
+    type: 'service_down',
+    severity: 'P0',
+    severityReason: 'web server down',
+    state: 'resolved',
+    owner: 'alice',
+    services: ['web-server'],
+    metrics: { errorRate: 80 },
+    labels: {},
+    source: 'alertmanager',
+    fingerprint: 'abc',
+    openedAt,
+    acknowledgedAt: '2026-01-15T10:20:00.000Z',
+    resolvedAt: '2026-01-15T11:00:00.000Z',
+    sla: slaClocks('P0', new Date(openedAt)),
+    escalationLevel: 1,
+    digest: false,
+    timeline: [
+      { seq: 0, at: openedAt, kind: 'opened', message: 'opened' },
+      { seq: 1, at: openedAt, kind: 'remediation', message: 'restart nginx, app', outcome: 'ok' },
+      { seq: 2, at: openedAt, kind: 'remediation', message: 'fail over', outcome: 'skipped' },
+    ],
+  };
+  test('SLA verdicts: acknowledged after 20 min misses 15, resolved in 1 h meets 4 h', () => {
+    expect(slaVerdict(record)).toEqual({ timeToAcknowledgeMinutes: 20, timeToResolveMinutes: 60, respondMet: false, resolveMet: true });
+  });
+  test('renders timeline, actions with outcomes and SLAs', () => {
+    const md = renderPostmortem(record);
+    expect(md).toContain('# Postmortem INC-20260115100000: web | down');
+    expect(md).toContain('| time to acknowledge | 15 min | 20 min | **missed** |');
+    expect(md).toContain('| time to resolve | 4 h | 60 min | met |');
+    expect(md).toContain('| restart nginx, app | ok |');
+    expect(md).toContain('| fail over | skipped |');
+    expect(md).toContain('- errorRate: 80');
+  });
+});
+
+describe('incident config', () => {
+  const parse = (incident: unknown, extra: Record<string, unknown> = {}) => parseConfigText(JSON.stringify({ incident, ...extra }), 'c.json');
+  test('an unknown severity rule is refused at load, naming the field', () => {
+    expect(() => parse({ severityRules: [{ severity: 'P7', type: 'x' }] })).toThrow(ValidationError);
+    expect(() => parse({ severityRules: [{ severity: 'P1', whenever: 'x' }] })).toThrow(/incident\.severityRules\.0/);
+    expect(() => parse({ severityRules: [{ severity: 'P1' }] })).toThrow(/at least one condition/);
+  });
+  test('names must exist: notifiers, roles, postgres and http targets', () => {
+    let err: Error | undefined;
+    try {
+      parse({ channels: ['nope'], escalation: { levels: [{ notify: ['ghost'] }] }, store: { postgres: 'missing' } });
+    } catch (e) {
+      err = e as Error;
+    }
+    expect(err?.message).toMatch(/incident\.channels\.0: unknown notifier "nope"/);
+    expect(err?.message).toMatch(/incident\.escalation\.levels\.0\.notify\.0: "ghost" is neither a role nor a notifier/);
+    expect(err?.message).toMatch(/incident\.store\.postgres: unknown postgres target "missing"/);
+  });
+  test('defaults follow SPEC §6', () => {
+    const c = parse(undefined);
+    expect(c.incident.rota.shifts.map((s) => `${s.name} ${s.start}-${s.end}`)).toEqual(['day 09:00-18:00', 'night 18:00-09:00']);
+    expect(c.incident.remediation.preApproved).toEqual({ restart: false, failover: false, 'backup-servers': false });
+  });
+});
