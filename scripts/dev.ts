@@ -33,15 +33,18 @@ function start(name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv
   return child;
 }
 
+function listening(p: number): Promise<boolean> {
+  return new Promise<boolean>((r) => {
+    const s = connect(p, ip);
+    s.once('connect', () => (s.destroy(), r(true)));
+    s.once('error', () => r(false));
+  });
+}
+
 async function waitForPort(p: number, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const ok = await new Promise<boolean>((r) => {
-      const s = connect(p, ip);
-      s.once('connect', () => (s.destroy(), r(true)));
-      s.once('error', () => r(false));
-    });
-    if (ok) return;
+    if (await listening(p)) return;
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`nothing answered on ${ip}:${p} within ${timeoutMs} ms`);
@@ -67,6 +70,9 @@ async function main() {
   loadConfig(configFile); // refuse to start on an invalid config, naming the field
   const temporal = temporalCliPath();
   if (!temporal) throw new Error('no temporal CLI: run `npm run setup` (or set TEMPORAL_CLI_PATH)');
+  for (const [p, env] of [[port, 'OPSFLOW_TEMPORAL_PORT'], [uiPort, 'OPSFLOW_UI_PORT']] as const) {
+    if (await listening(p)) throw new Error(`${ip}:${p} is already in use (another dev stack?); stop it or set ${env}`);
+  }
   mkdirSync(dataDir, { recursive: true });
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
