@@ -1,6 +1,8 @@
 import type { OpsflowConfig } from '../config/schema';
 import { healthActivities } from './health';
 import { notifyActivities } from './notify';
+import { loadBalancerActivities } from './load-balancer';
+import { metricActivities } from './metrics';
 
 /**
  * Builds the worker's activity object from the operator config: one factory per real system,
@@ -10,6 +12,8 @@ export function createActivities(config: OpsflowConfig) {
   return {
     ...healthActivities(config),
     ...notifyActivities(config),
+    ...loadBalancerActivities(config),
+    ...metricActivities(config),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { healthCheckInput } from '../domain/health-check-input';
+import { phasedRolloutInput, rolloutWorkflowId } from '../domain/rollout-input';
 
 /**
  * What the CLI, the schedules and the alert receiver know of each workflow: the input schema the
@@ -27,6 +28,18 @@ export const healthCheckEntry: WorkflowEntry<typeof healthCheckInput> = {
   summary: (input) =>
     input.targets ? `Health check of ${Object.values(input.targets).flat().length || 'selected'} targets` : 'Health check of every configured target',
   description: 'SPEC §4 health checks: systemd units, host resources, HTTP, PostgreSQL, Redis, TCP; alerts when down',
+};
+
+export const phasedRolloutEntry: WorkflowEntry<typeof phasedRolloutInput> = {
+  type: 'phasedRolloutWorkflow',
+  alias: 'phased-rollout',
+  input: phasedRolloutInput,
+  // One id per service: Temporal refuses a second rollout of a service while one runs.
+  workflowId: (input, now) => (input.dryRun ? `${rolloutWorkflowId(input.service)}-dry-run-${stamp(now)}` : rolloutWorkflowId(input.service)),
+  summary: (input) =>
+    `${input.dryRun ? 'DRY RUN: ' : ''}Phased rollout of ${input.service} on ${input.lb}: ${input.backends.old} → ${input.backends.new}, ` +
+    input.steps.map((s) => `${s.weight}%`).join(' → '),
+  description: 'SPEC §1 phased rollout behind a load balancer with metric health gates and automatic rollback',
 };
 
 export const workflowEntries: WorkflowEntry<any>[] = [healthCheckEntry];

@@ -1,0 +1,53 @@
+import { ApplicationFailure, log } from '@temporalio/activity';
+import type { OpsflowConfig } from '../../config/schema';
+import type { ServerState, SplitReading, SplitRequest } from './adapter';
+import { lookupLoadBalancer } from './adapters';
+import { planRollout } from './rollout-plan';
+
+export type { ServerState, SplitReading, SplitRequest } from './adapter';
+
+export { adapterFor, lookupLoadBalancer } from './adapters';
+
+export interface TrafficSplitArgs extends SplitRequest {
+  lb: string;
+}
+
+/**
+ * The load balancer's activities. Each states the wanted end state (never "add 10 %"), so running
+ * one twice leaves the same state; each reads the LB back and fails (retryably) unless the LB says
+ * what was asked. Issue 5's incident response uses `setLoadBalancerServerState` to bring up backups.
+ */
+export function loadBalancerActivities(config: OpsflowConfig) {
+  return {
+    planRollout: planRollout(config),
+
+    /** Sets new/old to newPercent/100-newPercent and returns the split the LB reads back. */
+    async setTrafficSplit(args: TrafficSplitArgs): Promise<SplitReading> {
+      const lb = lookupLoadBalancer(config, args.lb);
+      await lb.setSplit(args);
+      const reading = await lb.readSplit(args.old, args.new);
+      if (reading.newPercent !== args.newPercent)
+        throw ApplicationFailure.retryable(
+          `load balancer "${args.lb}" reads back ${reading.newPercent} % for ${args.new} after setting ${args.newPercent} % (weights ${JSON.stringify(reading.weights)})`,
+          'SplitNotApplied',
+        );
+      log.info('traffic split set', { lb: args.lb, newPercent: reading.newPercent, weights: reading.weights });
+      return reading;
+    },
+
+    async readTrafficSplit(args: { lb: string; old: string; new: string }): Promise<SplitReading> {
+      return lookupLoadBalancer(config, args.lb).readSplit(args.old, args.new);
+    },
+
+    /** ready / drain / maint one server, read back; e.g. drain the old system, activate a backup. */
+    async setLoadBalancerServerState(args: { lb: string; server: string; state: ServerState }): Promise<ServerState> {
+      const lb = lookupLoadBalancer(config, args.lb);
+      await lb.setServerState(args.server, args.state);
+      const now = await lb.readServerState(args.server);
+      // nginx OSS knows no maint, only down: it reads back as drain, which is what maint means there.
+      const ok = now === args.state || (args.state === 'maint' && lb.kind === 'nginx' && now === 'drain');
+      if (!ok) throw ApplicationFailure.retryable(`load balancer "${args.lb}": ${args.server} reads back ${now} after setting ${args.state}`, 'StateNotApplied');
+      return now;
+    },
+  };
+}

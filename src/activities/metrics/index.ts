@@ -1,0 +1,51 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { OpsflowConfig } from '../../config/schema';
+import type { MetricSourceConfig } from '../../config/sections/metric-sources';
+import type { MetricName, MetricReading, Sample } from '../../domain/gate';
+import { promQueries, samplePrometheus } from './prometheus';
+import { sampleProbe } from './probe';
+import { sampleHost } from './host';
+
+/** Which gate metrics a source reports. */
+export function metricsOf(cfg: MetricSourceConfig): MetricName[] {
+  switch (cfg.type) {
+    case 'prometheus':
+      return Object.keys(promQueries(cfg)) as MetricName[];
+    case 'probe':
+      return ['errorRatePercent', 'responseTimeMs', 'p95Ms', 'p99Ms'];
+    case 'host':
+      return ['cpuPercent', 'memoryPercent'];
+  }
+}
+
+export function lookupMetricSource(config: OpsflowConfig, name: string): MetricSourceConfig {
+  const cfg = config.metricSources[name];
+  if (!cfg) throw ApplicationFailure.nonRetryable(`unknown metric source "${name}" (not in config.metricSources)`, 'UnknownMetricSource');
+  return cfg;
+}
+
+/**
+ * The rollout's sampling activity: every named source at once, one Sample. It only reads, so a
+ * retry is harmless; a source that cannot answer gives inconclusive readings instead of failing,
+ * so that the workflow's policy (not an activity retry) decides what doubt means.
+ */
+export function metricActivities(config: OpsflowConfig) {
+  return {
+    async sampleRolloutMetrics(args: { service: string; sources: string[] }): Promise<Sample> {
+      const cfgs = args.sources.map((s) => [s, lookupMetricSource(config, s)] as const);
+      const readings: MetricReading[][] = await Promise.all(
+        cfgs.map(async ([name, cfg]) => {
+          switch (cfg.type) {
+            case 'prometheus':
+              return samplePrometheus(name, cfg, args.service);
+            case 'probe':
+              return sampleProbe(name, cfg);
+            case 'host':
+              return sampleHost(name);
+          }
+        }),
+      );
+      return { at: new Date().toISOString(), readings: readings.flat() };
+    },
+  };
+}

@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import { secretRef } from '../secrets';
+import { metricName } from '../../domain/gate';
+
+/**
+ * Where a rollout's health gate reads its numbers (`"metricSources": ["prom"]` in an input).
+ * PromQL may use `$service`, replaced by the rollout's service name.
+ */
+export const defaultPromQueries: Record<string, string> = {
+  errorRatePercent:
+    '100 * sum(rate(http_requests_total{service="$service",code=~"5.."}[1m])) / sum(rate(http_requests_total{service="$service"}[1m]))',
+  responseTimeMs:
+    '1000 * sum(rate(http_request_duration_seconds_sum{service="$service"}[1m])) / sum(rate(http_request_duration_seconds_count{service="$service"}[1m]))',
+  p95Ms: '1000 * histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{service="$service"}[1m])))',
+};
+
+export const prometheusSource = z
+  .object({
+    type: z.literal('prometheus'),
+    url: z.url({ protocol: /^https?$/ }),
+    /** PromQL per gate metric; merged over the defaults, `null` drops a default. */
+    queries: z.partialRecord(metricName, z.string().min(1).nullable()).default({}),
+    token: secretRef.optional(),
+    timeoutMs: z.number().int().positive().default(10_000),
+  })
+  .strict();
+
+/** N requests to the service (usually through the LB): error rate, mean, p95 and p99 latency. */
+export const probeSource = z
+  .object({
+    type: z.literal('probe'),
+    url: z.url({ protocol: /^https?$/ }),
+    requests: z.number().int().min(1).max(10_000).default(50),
+    /** Fewer answered requests than this make the sample inconclusive, never a pass. */
+    minRequests: z.number().int().min(1).default(20),
+    concurrency: z.number().int().min(1).max(100).default(5),
+    /** A response slower than this, or with a status >= 500, counts as an error. */
+    timeoutMs: z.number().int().positive().default(5_000),
+  })
+  .strict()
+  .refine((p) => p.minRequests <= p.requests, { message: 'minRequests must not exceed requests', path: ['minRequests'] });
+
+/** CPU and memory of the worker's host (systeminformation). */
+export const hostSource = z.object({ type: z.literal('host') }).strict();
+
+export const metricSourceConfig = z.discriminatedUnion('type', [prometheusSource, probeSource, hostSource]);
+export type MetricSourceConfig = z.infer<typeof metricSourceConfig>;
+export type PrometheusSourceConfig = z.infer<typeof prometheusSource>;
+export type ProbeSourceConfig = z.infer<typeof probeSource>;

@@ -1,0 +1,128 @@
+import { z } from 'zod';
+import { targetName } from './names';
+import { gateThresholds, type GateThresholds } from './gate';
+import { inconclusivePolicy } from './gate-policy';
+
+/** A server (HAProxy), upstream member (nginx) or system (HTTP API) of a load balancer. */
+export const lbServerName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'a server name: letters, digits, ".", "_" or "-"');
+
+const unitMs = { s: 1_000, m: 60_000, h: 3_600_000 } as const;
+
+/**
+ * "90s", "30m", "2h" or a number of milliseconds, as milliseconds. Parsing is idempotent (the CLI
+ * validates an input and the workflow parses the result again).
+ */
+export const duration = z
+  .union([z.number().int().min(100, 'at least 100 ms'), z.string().regex(/^\d+(\.\d+)?(s|m|h)$/, 'a duration such as 30s, 30m or 2h')])
+  .transform((d) => (typeof d === 'number' ? d : Math.round(parseFloat(d) * unitMs[d.slice(-1) as keyof typeof unitMs])));
+
+/** "30m" for people: the largest unit that divides the duration. */
+export function formatDuration(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  return `${ms / 1000}s`;
+}
+
+export const rolloutStep = z
+  .object({
+    /** Percent of traffic to the new backend. */
+    weight: z.number().int().min(1).max(100),
+    /** The monitoring window after the weights are set. */
+    window: duration,
+    /** Cohorts that get the new system in this step, where the LB can route by cohort (HTTP API). */
+    targetUsers: z.array(z.string().min(1)).optional(),
+    /** Wait for `approve` before this step (overrides `requireApproval`). */
+    approval: z.boolean().optional(),
+  })
+  .strict();
+export type RolloutStep = z.infer<typeof rolloutStep>;
+
+/** SPEC §1: 10 % for 30 min (internal users first), 30 % for 60 min, 100 % for 120 min. */
+export const defaultSteps = [
+  { weight: 10, window: '30m', targetUsers: ['internal'] },
+  { weight: 30, window: '60m' },
+  { weight: 100, window: '120m' },
+];
+
+export const cleanupAction = z.enum(['drain', 'maint', 'none']);
+
+export const phasedRolloutInput = z
+  .object({
+    service: targetName,
+    /** The load balancer's name in the worker config (`loadBalancers.<name>`). */
+    lb: targetName,
+    backends: z
+      .object({ old: lbServerName, new: lbServerName })
+      .strict()
+      .refine((b) => b.old !== b.new, { message: 'old and new must be different servers', path: ['new'] }),
+    steps: z
+      .array(rolloutStep)
+      .min(1)
+      .prefault(defaultSteps)
+      .superRefine((steps, ctx) => {
+        steps.forEach((s, i) => {
+          if (i > 0 && s.weight <= steps[i - 1].weight)
+            ctx.addIssue({ code: 'custom', path: [i, 'weight'], message: `weights must rise: step ${i + 1} has ${s.weight} % after ${steps[i - 1].weight} %` });
+        });
+        if (steps.length > 0 && steps[steps.length - 1].weight !== 100)
+          ctx.addIssue({ code: 'custom', path: [steps.length - 1, 'weight'], message: 'the last step must send 100 % to the new backend' });
+      }),
+    /** Maximum per metric; omitted: SPEC §1's gate, limited to the metrics the sources provide. */
+    gate: gateThresholds.optional(),
+    /** Metric sources' names in the worker config (`metricSources.<name>`). */
+    metricSources: z.array(targetName).min(1, 'a health gate needs at least one metric source'),
+    sampleInterval: duration.prefault('60s'),
+    /** Failed samples in a row that roll back. */
+    failuresToRollback: z.number().int().min(1).default(1),
+    inconclusive: inconclusivePolicy.prefault({}),
+    /** How long a rollout held for inconclusive samples waits for a person before it rolls back. */
+    holdTimeout: duration.prefault('30m'),
+    /** Wait for `approve` before every step. */
+    requireApproval: z.boolean().default(false),
+    /** Notifiers told of rollbacks, holds and aborts. */
+    notify: z.array(targetName).default([]),
+    /** Notifiers told of the go-live; default: `notify`. */
+    stakeholders: z.array(targetName).optional(),
+    /** What happens to the old backend after success. */
+    cleanup: cleanupAction.default('drain'),
+    /** Evaluate the gates and report every action, touching nothing. */
+    dryRun: z.boolean().default(false),
+  })
+  .strict()
+  .superRefine((input, ctx) => {
+    if (input.gate && Object.keys(input.gate).length === 0)
+      ctx.addIssue({ code: 'custom', path: ['gate'], message: 'a gate needs at least one metric (or leave gate out for the defaults)' });
+    input.steps.forEach((s, i) => {
+      if (s.window < input.sampleInterval)
+        ctx.addIssue({ code: 'custom', path: ['steps', i, 'window'], message: `window ${formatDuration(s.window)} is shorter than sampleInterval ${formatDuration(input.sampleInterval)}` });
+    });
+  });
+
+export type PhasedRolloutInputRaw = z.input<typeof phasedRolloutInput>;
+export type PhasedRolloutInput = z.infer<typeof phasedRolloutInput>;
+
+/** One rollout per service at a time: the workflow id is the service's, so Temporal refuses a second. */
+export function rolloutWorkflowId(service: string): string {
+  return `rollout-${service}`;
+}
+
+/** What the gate of a rollout judges, resolved against the sources the config has. */
+export interface RolloutPlan {
+  lbKind: string;
+  supportsCohorts: boolean;
+  gate: GateThresholds;
+  /** Which sources report which metric. */
+  providers: Record<string, string[]>;
+  /** Things a person should know (default gate metrics dropped for want of a source, cohorts ignored). */
+  notes: string[];
+}
+
+/** Weights for an LB that splits by weight: new gets `percent`, old the rest. */
+export function weightsFor(newPercent: number): { old: number; new: number } {
+  return { old: 100 - newPercent, new: newPercent };
+}
+
+/** Samples in a window: one per interval, at least one. */
+export function samplesPlanned(windowMs: number, intervalMs: number): number {
+  return Math.max(1, Math.round(windowMs / intervalMs));
+}

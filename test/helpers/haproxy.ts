@@ -1,0 +1,103 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { request } from 'undici';
+import { ProcessGroup } from './processes';
+import { freePort, waitFor, waitForPort } from './ports';
+
+export const HAPROXY_BIN = process.env.HAPROXY_BIN ?? '/usr/sbin/haproxy';
+
+export interface HaproxyServer {
+  name: string;
+  port: number;
+  weight: number;
+}
+
+/**
+ * A real HAProxy (the Debian package) on a free loopback port with a generated config: one
+ * frontend, one backend `app` of the given servers, and the Runtime API on a unix socket and on
+ * a TCP port (admin level). Started in the foreground (-db) so the ProcessGroup can stop it.
+ */
+export class Haproxy {
+  readonly dir = mkdtempSync(join(tmpdir(), 'opsflow-haproxy-'));
+  readonly socket = join(this.dir, 'admin.sock');
+  port = 0;
+  apiPort = 0;
+  private child?: ChildProcess;
+  private output?: () => string;
+
+  constructor(private readonly processes: ProcessGroup, readonly servers: HaproxyServer[], readonly backend = 'app') {}
+
+  get url() {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<this> {
+    this.port = await freePort();
+    this.apiPort = await freePort();
+    const cfg = [
+      'global',
+      `  stats socket ${this.socket} mode 600 level admin`,
+      `  stats socket ipv4@127.0.0.1:${this.apiPort} level admin`,
+      '  maxconn 2000',
+      'defaults',
+      '  mode http',
+      '  timeout connect 2s',
+      '  timeout client 30s',
+      '  timeout server 30s',
+      '  option http-server-close',
+      `frontend fe`,
+      `  bind 127.0.0.1:${this.port}`,
+      `  default_backend ${this.backend}`,
+      `backend ${this.backend}`,
+      '  balance roundrobin',
+      ...this.servers.map((s) => `  server ${s.name} 127.0.0.1:${s.port} weight ${s.weight}`),
+      '',
+    ].join('\n');
+    const file = join(this.dir, 'haproxy.cfg');
+    writeFileSync(file, cfg);
+    this.child = this.processes.spawn(HAPROXY_BIN, ['-db', '-f', file]);
+    this.output = ProcessGroup.output(this.child);
+    try {
+      await waitForPort(this.port, '127.0.0.1', 20_000);
+      await waitForPort(this.apiPort, '127.0.0.1', 20_000);
+    } catch (err) {
+      throw new Error(`HAProxy did not start (${HAPROXY_BIN}; scripts/setup.sh installs it): ${(err as Error).message}\n${this.output()}`);
+    }
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    if (this.child) await this.processes.kill(this.child);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Sends `n` requests through a proxy (fresh connections, a few at a time) and counts which
+ * backend answered, by the `name` the fixture service puts in its body.
+ */
+export async function measureSplit(url: string, n = 1000, concurrency = 10): Promise<{ counts: Record<string, number>; errors: number; percent: (name: string) => number }> {
+  const counts: Record<string, number> = {};
+  let errors = 0;
+  let next = 0;
+  async function one() {
+    while (next < n) {
+      next++;
+      try {
+        const res = await request(url, { headers: { connection: 'close' }, headersTimeout: 10_000, bodyTimeout: 10_000 });
+        const body = (await res.body.json().catch(() => ({}))) as { name?: string };
+        const name = body.name ?? `status-${res.statusCode}`;
+        counts[name] = (counts[name] ?? 0) + 1;
+      } catch {
+        errors++;
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, one));
+  const total = Object.values(counts).reduce((a, b) => a + b, 0);
+  return { counts, errors, percent: (name) => (total === 0 ? 0 : ((counts[name] ?? 0) / total) * 100) };
+}
+
+export { waitFor };
