@@ -101,3 +101,22 @@ export async function measureSplit(url: string, n = 1000, concurrency = 10): Pro
 }
 
 export { waitFor };
+
+const fixture = join(__dirname, 'fixtures/http-service.js');
+
+/** A fixture HTTP service (old or new backend) on a free port; its body names it. */
+export async function startBackend(processes: ProcessGroup, name: string): Promise<{ name: string; port: number; url: string; setStatus: (s: number) => Promise<void> }> {
+  const port = await freePort();
+  processes.spawn(process.execPath, [fixture], { env: { ...process.env, PORT: String(port), NAME: name } });
+  await waitForPort(port);
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    name,
+    port,
+    url,
+    setStatus: async (status: number) => {
+      const res = await request(`${url}/mode`, { method: 'POST', body: JSON.stringify({ status }) });
+      await res.body.dump();
+    },
+  };
+}
