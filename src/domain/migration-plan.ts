@@ -1,0 +1,162 @@
+/**
+ * The pure decisions of a data migration: how the key space is cut into chunks, how a chunk whose
+ * checksums differ is bisected down to keys, and the figures an operator reads. Keys travel as
+ * text (PostgreSQL casts them back to the key's type), so bigint and uuid keys survive intact.
+ */
+
+/** A keyset range `lo < key <= hi`; `lo` null is "from the first key", `hi` null "to the last". */
+export interface KeyRange {
+  lo: string | null;
+  hi: string | null;
+}
+
+export interface Chunk extends KeyRange {
+  no: number;
+}
+
+/**
+ * Chunks from the ordered keys that end each chunk (every chunk-size-th key, and the last key).
+ * The first chunk is open below and the last ends at the last key: rows added later above it
+ * belong to the next run, not silently to this one.
+ */
+export function chunksFromBoundaries(boundaries: string[]): Chunk[] {
+  const ends = boundaries.filter((k, i) => i === 0 || k !== boundaries[i - 1]);
+  return ends.map((hi, i) => ({ no: i, lo: i === 0 ? null : ends[i - 1], hi }));
+}
+
+/** Contiguous sub-ranges of `range` cut at `splits` (ascending keys strictly inside the range). */
+export function splitRange(range: KeyRange, splits: string[]): KeyRange[] {
+  const cuts = splits.filter((k, i) => (i === 0 || k !== splits[i - 1]) && k !== range.hi);
+  const out: KeyRange[] = [];
+  let lo = range.lo;
+  for (const cut of cuts) {
+    out.push({ lo, hi: cut });
+    lo = cut;
+  }
+  out.push({ lo, hi: range.hi });
+  return out;
+}
+
+/** An order-independent summary of one side of a range: row count and the sum of row hashes. */
+export interface RangeSums {
+  rows: number;
+  sum: string;
+}
+
+export interface BisectionSettings {
+  /** A range with at most this many rows on either side is compared key by key. */
+  rowThreshold: number;
+  /** How many sub-ranges a larger differing range is cut into. */
+  factor: number;
+}
+
+export const defaultBisection: BisectionSettings = { rowThreshold: 1_000, factor: 16 };
+
+export type BisectionStep = 'equal' | 'compare-rows' | 'split';
+
+/**
+ * What to do with a range given both sides' sums: nothing when they agree, compare row hashes
+ * when it is small (or cannot be cut further), otherwise cut it and checksum the parts (data-diff's
+ * bisection: only differing parts are ever looked at row by row).
+ */
+export function bisectionStep(source: RangeSums, target: RangeSums, s: BisectionSettings, splittable = true): BisectionStep {
+  if (source.rows === target.rows && source.sum === target.sum) return 'equal';
+  if (!splittable || Math.max(source.rows, target.rows) <= s.rowThreshold) return 'compare-rows';
+  return 'split';
+}
+
+/** Every `step`-th row is a cut, so that `rows` rows fall into about `factor` parts. */
+export function splitStep(rows: number, factor: number): number {
+  return Math.max(1, Math.ceil(rows / Math.max(2, factor)));
+}
+
+export interface KeyDiff {
+  /** On the source, not on the target. */
+  missing: string[];
+  /** On the target, not on the source (within the range). */
+  extra: string[];
+  /** On both, with different mapped values. */
+  differing: string[];
+}
+
+/** Row-level comparison of (key, hash) pairs from both sides. */
+export function diffRowHashes(source: [string, string][], target: [string, string][]): KeyDiff {
+  const t = new Map(target);
+  const s = new Map(source);
+  const missing: string[] = [];
+  const differing: string[] = [];
+  for (const [k, h] of source) {
+    const other = t.get(k);
+    if (other === undefined) missing.push(k);
+    else if (other !== h) differing.push(k);
+  }
+  const extra = target.filter(([k]) => !s.has(k)).map(([k]) => k);
+  return { missing, extra, differing };
+}
+
+/** Counts of each kind and the first keys of each, as far as a report lists them. */
+export interface MismatchReport {
+  chunks: number[];
+  missing: { count: number; keys: string[] };
+  extra: { count: number; keys: string[] };
+  differing: { count: number; keys: string[] };
+}
+
+export function emptyMismatches(): MismatchReport {
+  return { chunks: [], missing: { count: 0, keys: [] }, extra: { count: 0, keys: [] }, differing: { count: 0, keys: [] } };
+}
+
+export function mismatchCount(m: Pick<MismatchReport, 'missing' | 'extra' | 'differing'>): number {
+  return m.missing.count + m.extra.count + m.differing.count;
+}
+
+/** Adds one chunk's findings to the running report, keeping at most `limit` keys of each kind. */
+export function addMismatches(report: MismatchReport, chunkNo: number, found: MismatchReport, limit: number): MismatchReport {
+  if (mismatchCount(found) === 0) return report;
+  const merge = (a: { count: number; keys: string[] }, b: { count: number; keys: string[] }) => ({
+    count: a.count + b.count,
+    keys: [...a.keys, ...b.keys].slice(0, limit),
+  });
+  return {
+    chunks: report.chunks.includes(chunkNo) ? report.chunks : [...report.chunks, chunkNo].slice(0, 1000),
+    missing: merge(report.missing, found.missing),
+    extra: merge(report.extra, found.extra),
+    differing: merge(report.differing, found.differing),
+  };
+}
+
+/** A report from full key lists, counting them all and listing the first `limit`. */
+export function reportFromDiff(chunkNo: number, diff: KeyDiff, limit: number): MismatchReport {
+  const part = (keys: string[]) => ({ count: keys.length, keys: keys.slice(0, limit) });
+  const r = { chunks: [chunkNo], missing: part(diff.missing), extra: part(diff.extra), differing: part(diff.differing) };
+  return mismatchCount(r) ? r : emptyMismatches();
+}
+
+/** One line naming the chunks and keys, for the failure message and the log. */
+export function describeMismatches(m: MismatchReport): string {
+  const kind = (label: string, k: { count: number; keys: string[] }) =>
+    k.count ? `${k.count} ${label} (${k.keys.join(', ')}${k.count > k.keys.length ? ', …' : ''})` : undefined;
+  const parts = [kind('missing on target', m.missing), kind('extra on target', m.extra), kind('differing', m.differing)].filter(Boolean);
+  return `verification failed in chunk${m.chunks.length > 1 ? 's' : ''} ${m.chunks.join(', ')}: ${parts.join('; ')}`;
+}
+
+/** Throughput and time left, from the activities' own clocks (workflow code reads no clock). */
+export function progressFigures(p: { rows: number; startedAtMs?: number; lastAtMs?: number; rowsTotal: number; rowsDone: number }): {
+  rowsPerSecond: number;
+  etaSeconds: number | null;
+} {
+  if (p.startedAtMs === undefined || p.lastAtMs === undefined || p.lastAtMs <= p.startedAtMs || p.rows <= 0) {
+    return { rowsPerSecond: 0, etaSeconds: null };
+  }
+  const rate = p.rows / ((p.lastAtMs - p.startedAtMs) / 1000);
+  const left = Math.max(0, p.rowsTotal - p.rowsDone);
+  return { rowsPerSecond: Math.round(rate), etaSeconds: Math.ceil(left / rate) };
+}
+
+/**
+ * Continue-as-new after `chunksPerRun` chunks, or sooner when the server suggests it: each chunk
+ * costs a handful of history events, so a 1000-chunk table spreads over several short histories.
+ */
+export function shouldContinueAsNew(chunksThisRun: number, chunksPerRun: number, serverSuggests: boolean): boolean {
+  return serverSuggests || chunksThisRun >= chunksPerRun;
+}
