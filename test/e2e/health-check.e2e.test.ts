@@ -3,6 +3,7 @@ import { Stack, writeConfig } from '../helpers/stack';
 import { HttpReceiver } from '../helpers/http-receiver';
 import { freePort, waitFor } from '../helpers/ports';
 import { pgConnection, redisConnection, requirePostgres, requireRedis } from '../helpers/services';
+import { recordHistory } from '../helpers/histories';
 
 /**
  * The foundation end to end: the real Temporal dev server, an opsflow worker, the `opsflow` CLI,
@@ -64,6 +65,8 @@ describe('healthCheckWorkflow end to end', () => {
     expect(receiver.attempts[0].headers['idempotency-key']).toBe(receiver.attempts[1].headers['idempotency-key']);
     expect(receiver.requests[0].json.text).toContain('DOWN http checkout');
 
+    recordHistory(stack.temporalAddress(), 'hc-e2e-1', 'health-check-failing-target');
+
     const status = await stack.cli(['status', 'hc-e2e-1']);
     expect(status.code).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject({ phase: 'done', notified: ['ops'] });
@@ -107,6 +110,7 @@ describe('healthCheckWorkflow end to end', () => {
     );
     const result = await stack.client.workflow.getHandle(run.workflowId).result();
     expect(result.summary).toBe('1/1 healthy');
+    recordHistory(stack.temporalAddress(), run.workflowId, 'health-check-scheduled-healthy');
 
     expect((await stack.cli(['schedules', 'pause', 'hc-e2e-schedule'], env)).stdout).toContain('paused');
     expect((await stack.client.schedule.getHandle('hc-e2e-schedule').describe()).state.paused).toBe(true);
