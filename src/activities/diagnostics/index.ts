@@ -1,0 +1,51 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { OpsflowConfig } from '../../config/schema';
+import { clientConfig } from '../postgres/connect';
+import { storeDiagnostics } from '../incident-store';
+import { hostDiagnostics } from './host';
+import { commandOutput } from './commands';
+import { postgresDiagnostics } from './postgres';
+
+export interface DiagnosticsSummary {
+  sections: string[];
+  failed: string[];
+}
+
+/**
+ * Collects what the runbook asks for into the incident record (the `diagnostics` column), one
+ * section per source. Idempotent: each section is an upsert of its key on the incident row, so a
+ * retry replaces it with a fresher snapshot. Only a short summary goes back to the workflow: the
+ * snapshot itself can be large and stays out of the history.
+ */
+export function diagnosticsActivities(config: OpsflowConfig) {
+  return {
+    async collectDiagnostics(input: { incidentId: string }): Promise<DiagnosticsSummary> {
+      const d = config.incident.remediation.diagnostics;
+      const section: Record<string, unknown> = { collectedAt: new Date().toISOString() };
+      const failed: string[] = [];
+      const tryPart = async (name: string, fn: () => Promise<unknown>) => {
+        try {
+          section[name] = await fn();
+        } catch (err) {
+          failed.push(name);
+          section[name] = { error: (err as Error).message };
+        }
+      };
+      if (d.host) await tryPart('host', hostDiagnostics);
+      for (const [name, argv] of Object.entries(d.commands)) {
+        await tryPart(`command:${name}`, async () => {
+          const r = await commandOutput(argv, d.commandTimeoutSeconds * 1000);
+          if (r.exitCode !== 0) failed.push(`command:${name}`);
+          return r;
+        });
+      }
+      if (d.postgres) {
+        const target = config.postgres[d.postgres];
+        if (!target) throw ApplicationFailure.nonRetryable(`unknown postgres target "${d.postgres}" (incident.remediation.diagnostics.postgres)`, 'UnknownTarget');
+        await tryPart(`postgres:${d.postgres}`, () => postgresDiagnostics(clientConfig(d.postgres!, target)));
+      }
+      await storeDiagnostics(config, input.incidentId, section);
+      return { sections: Object.keys(section).filter((k) => k !== 'collectedAt'), failed };
+    },
+  };
+}

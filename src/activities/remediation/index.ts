@@ -1,0 +1,94 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { OpsflowConfig } from '../../config/schema';
+import { defaultSeverityRecipients } from '../../domain/escalation';
+import type { IncidentPlan } from '../../domain/incident-plan';
+import { severities } from '../../domain/severity';
+import { probe } from '../http/probe';
+import { clientConfig, withClient } from '../postgres/connect';
+import { pingPostgres } from '../postgres/ping';
+import { commandOutput } from '../diagnostics/commands';
+
+function pgTarget(config: OpsflowConfig, name: string, field: string) {
+  const t = config.postgres[name];
+  if (!t) throw ApplicationFailure.nonRetryable(`unknown postgres target "${name}" (${field})`, 'UnknownTarget');
+  return clientConfig(name, t);
+}
+
+/**
+ * The incident workflow's view of the config, and the remediation actions that are not systemd's.
+ */
+export function remediationActivities(config: OpsflowConfig) {
+  return {
+    /**
+     * Everything the workflow decides with, read from config: rules, contacts, rota, policy,
+     * runbook settings. Names only, no secrets. Only reads, so it retries freely.
+     */
+    async planIncident(): Promise<IncidentPlan> {
+      const c = config.incident;
+      storeCheck(config);
+      return {
+        severityRules: c.severityRules,
+        contacts: c.contacts,
+        channels: c.channels,
+        recipients: Object.fromEntries(severities.map((s) => [s, c.notify[s] ?? defaultSeverityRecipients[s]])) as IncidentPlan['recipients'],
+        rota: c.rota,
+        escalation: c.escalation,
+        remediation: c.remediation,
+        warRoomUrl: c.warRoomUrl,
+        notifierTypes: Object.fromEntries(Object.entries(config.notifiers).map(([n, v]) => [n, v.type])),
+      };
+    },
+
+    /** SPEC §6: `SELECT 1` on the primary within its connect timeout (10 s by default). Only reads. */
+    async checkPrimaryDatabase(name: string): Promise<{ ok: boolean; latencyMs: number; inRecovery?: boolean; error?: string }> {
+      return pingPostgres(pgTarget(config, name, 'incident.remediation.database.primary'));
+    },
+
+    /**
+     * Fails over: `pg_promote()` on the replica, or the configured command. Idempotent: a replica
+     * that is no longer in recovery has been promoted already and is left alone; a configured
+     * command must itself be safe to repeat (Patroni's and repmgr's failover commands are).
+     */
+    async failoverDatabase(input: { replica?: string; command?: string[] }): Promise<{ method: string; promoted: boolean; message: string }> {
+      if (input.command) {
+        const r = await commandOutput(input.command, 120_000);
+        if (r.exitCode !== 0) throw ApplicationFailure.retryable(`failover command ${input.command[0]} exited ${r.exitCode ?? r.error}: ${r.output.slice(-300)}`, 'FailoverFailed');
+        return { method: 'command', promoted: true, message: `${input.command.join(' ')} exited 0` };
+      }
+      if (!input.replica) throw ApplicationFailure.nonRetryable('failover needs a replica or a command (incident.remediation.database)', 'InvalidConfig');
+      return withClient(pgTarget(config, input.replica, 'incident.remediation.database.replica'), async (c) => {
+        const before = await c.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r');
+        if (!before.rows[0].r) return { method: 'pg_promote', promoted: false, message: `${input.replica} is already a primary (not in recovery)` };
+        const r = await c.query<{ ok: boolean }>('SELECT pg_promote(true, 60) AS ok');
+        if (!r.rows[0].ok) throw ApplicationFailure.retryable(`pg_promote() on ${input.replica} did not finish within 60 s`, 'FailoverFailed');
+        return { method: 'pg_promote', promoted: true, message: `${input.replica} promoted with pg_promote()` };
+      });
+    },
+
+    /**
+     * One probe of a configured HTTP target; not healthy is a retryable failure so that the
+     * workflow's retry policy (attempts, interval) is the "verify with retries" of the runbook.
+     */
+    async verifyHealthEndpoint(name: string): Promise<{ status?: number; latencyMs: number }> {
+      const target = config.http[name];
+      if (!target) throw ApplicationFailure.nonRetryable(`unknown http target "${name}" (not in config.http)`, 'UnknownTarget');
+      const r = await probe(target);
+      if (!r.ok) {
+        throw ApplicationFailure.retryable(
+          `${name} (${target.url}) ${r.error ? `failed: ${r.error}` : `answered ${r.status}, expected ${target.expectStatus}`}`,
+          'Unhealthy',
+        );
+      }
+      return { status: r.status, latencyMs: r.latencyMs };
+    },
+  };
+}
+
+function storeCheck(config: OpsflowConfig) {
+  if (!config.incident.store) {
+    throw ApplicationFailure.nonRetryable(
+      'config.incident.store is not set: incidents are stored in PostgreSQL (SPEC §6: every incident is saved)',
+      'IncidentStoreNotConfigured',
+    );
+  }
+}
