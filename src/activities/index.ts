@@ -3,6 +3,7 @@ import { healthActivities } from './health';
 import { notifyActivities } from './notify';
 import { loadBalancerActivities } from './load-balancer';
 import { metricActivities } from './metrics';
+import { migrationActivities } from './postgres/migration';
 
 /**
  * Builds the worker's activity object from the operator config: one factory per real system,
@@ -14,6 +15,7 @@ export function createActivities(config: OpsflowConfig) {
     ...notifyActivities(config),
     ...loadBalancerActivities(config),
     ...metricActivities(config),
+    ...migrationActivities(config),
   };
 }
 

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { healthCheckInput } from '../domain/health-check-input';
 import { phasedRolloutInput, rolloutWorkflowId } from '../domain/rollout-input';
+import { dataMigrationInput } from '../domain/migration-input';
 
 /**
  * What the CLI, the schedules and the alert receiver know of each workflow: the input schema the
@@ -42,7 +43,19 @@ export const phasedRolloutEntry: WorkflowEntry<typeof phasedRolloutInput> = {
   description: 'SPEC §1 phased rollout behind a load balancer with metric health gates and automatic rollback',
 };
 
-export const workflowEntries: WorkflowEntry<any>[] = [healthCheckEntry];
+export const dataMigrationEntry: WorkflowEntry<typeof dataMigrationInput> = {
+  type: 'dataMigrationWorkflow',
+  alias: 'data-migration',
+  input: dataMigrationInput,
+  // One id per migration name: Temporal refuses a second copy of the same migration while one runs.
+  workflowId: (input, now) => (input.mode === 'dry-run' ? `data-migration-${input.name}-dry-run-${stamp(now)}` : `data-migration-${input.name}`),
+  summary: (input) =>
+    `${input.mode === 'dry-run' ? 'DRY RUN: ' : ''}Data migration ${input.name} (${input.mode}): ` +
+    `${input.source.database}.${input.source.table} → ${input.target.database}.${input.target.table}`,
+  description: 'SPEC §2 data migration: chunked, resumable copy with flags, checksums and bisection to differing keys',
+};
+
+export const workflowEntries: WorkflowEntry<any>[] = [healthCheckEntry, dataMigrationEntry];
 
 export function findWorkflow(name: string): WorkflowEntry | undefined {
   return workflowEntries.find((e) => e.type === name || e.alias === name);

@@ -1,0 +1,122 @@
+import type { OpsflowConfig } from '../../../config/schema';
+import { dataMigrationInput, type MigrationSpec } from '../../../domain/migration-input';
+import type { Chunk } from '../../../domain/migration-plan';
+import { ApplicationFailure } from '@temporalio/activity';
+import { withClient } from '../connect';
+import { copyChunkSameDb, copyChunkStreamed, type ChunkCopy } from './copy';
+import { preflight } from './preflight';
+import { chunkBoundaries, closeLog, openLog, pendingChunks, planChunks, type LogStatus, type PlanSummary } from './progress';
+import { asFailure, migrationClientConfig, sameDatabase, withActivityClient } from './session';
+import { sameDbCopySql, copyOutSql, type MigrationShape } from './sql';
+import { verifyChunk, type ChunkVerification } from './verify';
+
+export type { ChunkCopy, ChunkVerification, MigrationShape, PlanSummary, LogStatus };
+
+export interface DryRunPlan {
+  rows: number;
+  chunks: number;
+  firstChunk?: Chunk;
+  /** The statement one chunk would run (same database) or its COPY (two databases). */
+  statement: string;
+}
+
+/**
+ * The activities of `dataMigrationWorkflow`, against the databases the config names. Each says
+ * what makes it safe to retry; errors no retry can fix are non-retryable and name the field.
+ */
+export function migrationActivities(config: OpsflowConfig) {
+  // Activities re-parse the input: defaults applied, and nothing unvalidated reaches SQL.
+  const specOf = (raw: unknown): MigrationSpec => {
+    const r = dataMigrationInput.safeParse(raw);
+    if (!r.success) throw ApplicationFailure.nonRetryable(`invalid migration input: ${r.error.message}`, 'InvalidInput');
+    return r.data;
+  };
+  const source = (spec: MigrationSpec) => migrationClientConfig(config, spec.source.database, 'source.database');
+  const target = (spec: MigrationSpec) => migrationClientConfig(config, spec.target.database, 'target.database');
+  const both = async <T>(spec: MigrationSpec, where: string, fn: (src: import('pg').Client, tgt: import('pg').Client) => Promise<T>): Promise<T> => {
+    const s = source(spec);
+    const t = target(spec);
+    try {
+      return await withActivityClient(s, (src) => withActivityClient(t, (tgt) => fn(src, tgt)));
+    } catch (err) {
+      throw asFailure(err, where);
+    }
+  };
+
+  return {
+    /** Opens this run's migration_log row; read back by run key on retry. */
+    async openMigrationLog(raw: unknown, runKey: string): Promise<number> {
+      const spec = specOf(raw);
+      try {
+        return await withActivityClient(target(spec), (c) => openLog(c, spec, runKey));
+      } catch (err) {
+        throw asFailure(err, `migration_log in ${spec.target.database}.${spec.stateSchema}`);
+      }
+    },
+
+    /** Checks tables, columns, key uniqueness and every expression; read-only. */
+    async preflightMigration(raw: unknown): Promise<MigrationShape> {
+      const spec = specOf(raw);
+      const same = sameDatabase(config, spec.source.database, spec.target.database);
+      return both(spec, 'preflight', (src, tgt) => preflight(spec, src, tgt, same));
+    },
+
+    /** Plans chunks into the progress table, or resumes an unfinished plan; read back on retry. */
+    async planMigration(raw: unknown, shape: MigrationShape, runKey: string): Promise<PlanSummary> {
+      const spec = specOf(raw);
+      return both(spec, 'plan', (src, tgt) => planChunks(src, tgt, spec, shape, runKey));
+    },
+
+    /** What a copy would do, changing nothing. */
+    async dryRunMigration(raw: unknown, shape: MigrationShape): Promise<DryRunPlan> {
+      const spec = specOf(raw);
+      return both(spec, 'dry-run', async (src) => {
+        const { chunks, rows } = await chunkBoundaries(src, spec, shape, 'copy');
+        const first = chunks[0];
+        const statement = shape.sameDatabase ? sameDbCopySql(spec, shape, first ?? { lo: null, hi: null }).text : copyOutSql(spec, shape, first ?? { lo: null, hi: null });
+        return { rows, chunks: chunks.length, firstChunk: first, statement };
+      });
+    },
+
+    /** Chunks still to do, after a cursor, and the activity's clock (for rows/s); read-only. */
+    async nextMigrationChunks(raw: unknown, phase: 'copy' | 'verify', afterNo: number, limit: number): Promise<{ chunks: Chunk[]; nowMs: number }> {
+      const spec = specOf(raw);
+      try {
+        const chunks = await withActivityClient(target(spec), (c) => pendingChunks(c, spec, phase, afterNo, limit));
+        return { chunks, nowMs: Date.now() };
+      } catch (err) {
+        throw asFailure(err, 'progress table');
+      }
+    },
+
+    /** Copies one chunk; the progress row, locked and read back, makes a retry a no-op. */
+    async copyMigrationChunk(raw: unknown, shape: MigrationShape, chunk: Chunk, logId: number, runKey: string): Promise<ChunkCopy> {
+      const spec = specOf(raw);
+      const where = `chunk ${chunk.no} (keys ${chunk.lo ?? '-∞'} < key <= ${chunk.hi ?? '∞'})`;
+      if (shape.sameDatabase) {
+        try {
+          return await withActivityClient(target(spec), (c) => copyChunkSameDb(c, spec, shape, chunk, logId, runKey));
+        } catch (err) {
+          throw asFailure(err, where);
+        }
+      }
+      return both(spec, where, (src, tgt) => copyChunkStreamed(src, tgt, spec, shape, chunk, logId, runKey));
+    },
+
+    /** Verifies one chunk (read-only on the data; its result overwrites the chunk's verify columns). */
+    async verifyMigrationChunk(raw: unknown, shape: MigrationShape, chunk: Chunk): Promise<ChunkVerification> {
+      const spec = specOf(raw);
+      return both(spec, `verify chunk ${chunk.no}`, (src, tgt) => verifyChunk(src, tgt, spec, shape, chunk));
+    },
+
+    /** Sets the final status of a RUNNING log row by id; returns its row count. Repeats are no-ops. */
+    async closeMigrationLog(raw: unknown, logId: number, status: LogStatus, error?: string): Promise<number> {
+      const spec = specOf(raw);
+      try {
+        return await withClient(target(spec), (c) => closeLog(c, spec.stateSchema, logId, status, error));
+      } catch (err) {
+        throw asFailure(err, 'migration_log');
+      }
+    },
+  };
+}

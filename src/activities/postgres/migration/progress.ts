@@ -1,0 +1,155 @@
+import { createHash } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/activity';
+import type { Client } from 'pg';
+import type { MigrationSpec } from '../../../domain/migration-input';
+import { chunksFromBoundaries, type Chunk } from '../../../domain/migration-plan';
+import { copyPredicate, Params, quoteTable, sourceKey, verifyPredicate, type MigrationShape } from './sql';
+import { ensureStateTables, stateTables } from './state-tables';
+import { inTransaction } from './session';
+
+export type LogStatus = 'COMPLETED' | 'FAILED' | 'CANCELLED';
+
+/**
+ * Opens this run's `migration_log` row (RUNNING). Idempotent by read-back: the row id is recorded
+ * under the run's key in the same transaction, so a retry returns the same row.
+ */
+export async function openLog(tgt: Client, spec: MigrationSpec, runKey: string): Promise<number> {
+  const t = await ensureStateTables(tgt, spec.stateSchema);
+  return inTransaction(tgt, async () => {
+    await tgt.query('SELECT pg_advisory_xact_lock(hashtext($1))', [runKey]);
+    const known = await tgt.query<{ log_id: number }>(`SELECT log_id FROM ${t.runs} WHERE run_key = $1`, [runKey]);
+    if (known.rows[0]) return known.rows[0].log_id;
+    const ins = await tgt.query<{ id: number }>(
+      `INSERT INTO ${t.log} (migration_name, status, rows_migrated) VALUES ($1, 'RUNNING', 0) RETURNING id`,
+      [spec.name],
+    );
+    await tgt.query(`INSERT INTO ${t.runs} (run_key, migration_name, log_id) VALUES ($1, $2, $3)`, [runKey, spec.name, ins.rows[0].id]);
+    return ins.rows[0].id;
+  });
+}
+
+/**
+ * Closes a log row by its id (never by name: the runbook's `WHERE migration_name = migration_name`
+ * updated every row). Only a RUNNING row changes, so a retry or a late duplicate is harmless.
+ */
+export async function closeLog(tgt: Client, schema: string, logId: number, status: LogStatus, error?: string): Promise<number> {
+  const t = stateTables(schema);
+  await tgt.query(
+    `UPDATE ${t.log} SET status = $2, end_time = now(), error_message = $3 WHERE id = $1 AND status = 'RUNNING'`,
+    [logId, status, error ?? null],
+  );
+  const r = await tgt.query<{ rows_migrated: number }>(`SELECT rows_migrated FROM ${t.log} WHERE id = $1`, [logId]);
+  return r.rows[0]?.rows_migrated ?? 0;
+}
+
+export function fingerprint(spec: MigrationSpec): string {
+  const { source, target, key, columns, filter, flag, chunkSize } = spec;
+  return createHash('sha256').update(JSON.stringify({ source, target, key, columns, filter, flag, chunkSize })).digest('hex').slice(0, 32);
+}
+
+export interface PlanSummary {
+  chunks: number;
+  chunksDone: number;
+  rowsPlanned: number;
+  /** Rows copied by earlier runs of an unfinished plan that this run resumes. */
+  rowsDoneBefore: number;
+  resumed: boolean;
+}
+
+/** The keys that end each chunk (every chunkSize-th key of the rows to migrate, and the last). */
+export async function chunkBoundaries(src: Client, spec: MigrationSpec, shape: MigrationShape, kind: 'copy' | 'verify'): Promise<{ chunks: Chunk[]; rows: number }> {
+  const p = new Params();
+  const pred = kind === 'copy' ? copyPredicate(spec) : verifyPredicate(spec, shape, p);
+  const from = `${quoteTable(spec.source.table)} s WHERE ${pred}`;
+  const size = p.add(spec.chunkSize, 'bigint');
+  const r = await src.query<{ k: string }>(
+    `SELECT k FROM (SELECT ${sourceKey(spec)}::text AS k, row_number() OVER (ORDER BY ${sourceKey(spec)}) AS rn FROM ${from}) x
+      WHERE rn % ${size} = 0 ORDER BY rn`,
+    p.values,
+  );
+  const p2 = new Params();
+  const pred2 = kind === 'copy' ? copyPredicate(spec) : verifyPredicate(spec, shape, p2);
+  const last = await src.query<{ n: string; k: string | null }>(
+    `SELECT count(*) AS n, max(${sourceKey(spec)})::text AS k FROM ${quoteTable(spec.source.table)} s WHERE ${pred2}`,
+    p2.values,
+  );
+  const ends = r.rows.map((x) => x.k);
+  if (last.rows[0].k !== null) ends.push(last.rows[0].k);
+  return { chunks: chunksFromBoundaries(ends), rows: Number(last.rows[0].n) };
+}
+
+/**
+ * Plans the chunks in the progress table, or resumes the unfinished plan of an earlier run with the
+ * same input. Idempotent: a retry finds the plan this run made and reads it back.
+ */
+export async function planChunks(src: Client, tgt: Client, spec: MigrationSpec, shape: MigrationShape, runKey: string): Promise<PlanSummary> {
+  const t = await ensureStateTables(tgt, spec.stateSchema);
+  const kind = spec.mode === 'verify' ? 'verify' : 'copy';
+  const fp = fingerprint(spec);
+  return inTransaction(tgt, async () => {
+    await tgt.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`opsflow.migration.plan.${spec.name}`]);
+    const existing = await tgt.query<{ kind: string; fingerprint: string; planned_by: string; chunk_count: number; planned_rows: string }>(
+      `SELECT kind, fingerprint, planned_by, chunk_count, planned_rows FROM ${t.plans} WHERE migration_name = $1`,
+      [spec.name],
+    );
+    const progress = async () => {
+      const r = await tgt.query<{ done: string; rows: string }>(
+        `SELECT count(*) FILTER (WHERE status = 'copied') AS done, coalesce(sum(rows_copied) FILTER (WHERE status = 'copied'), 0) AS rows
+           FROM ${t.chunks} WHERE migration_name = $1`,
+        [spec.name],
+      );
+      return { done: Number(r.rows[0].done), rows: Number(r.rows[0].rows) };
+    };
+    const plan = existing.rows[0];
+    if (plan) {
+      const { done, rows } = await progress();
+      const summary = (resumed: boolean): PlanSummary => ({
+        chunks: plan.chunk_count,
+        chunksDone: kind === 'copy' ? done : 0,
+        rowsPlanned: Number(plan.planned_rows),
+        rowsDoneBefore: resumed ? rows : 0,
+        resumed,
+      });
+      if (kind === 'verify') {
+        // Verify what the last copy planned (or the last verify): every chunk afresh.
+        await tgt.query(`UPDATE ${t.chunks} SET verify_status = NULL WHERE migration_name = $1`, [spec.name]);
+        return summary(false);
+      }
+      if (plan.planned_by === runKey) return summary(false);
+      const unfinished = plan.kind === 'copy' && done < plan.chunk_count;
+      if (unfinished && plan.fingerprint === fp) return summary(true);
+      if (unfinished) {
+        throw ApplicationFailure.nonRetryable(
+          `name: migration "${spec.name}" has an unfinished plan (${done}/${plan.chunk_count} chunks) made with a different input; ` +
+            `rerun it with the same input to resume, or use another name`,
+          'PlanConflict',
+        );
+      }
+    }
+    const { chunks, rows } = await chunkBoundaries(src, spec, shape, kind);
+    await tgt.query(`DELETE FROM ${t.chunks} WHERE migration_name = $1`, [spec.name]);
+    await tgt.query(
+      `INSERT INTO ${t.plans} (migration_name, kind, fingerprint, chunk_count, planned_rows, planned_by)
+       VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (migration_name) DO UPDATE SET kind = EXCLUDED.kind, fingerprint = EXCLUDED.fingerprint,
+         chunk_count = EXCLUDED.chunk_count, planned_rows = EXCLUDED.planned_rows, planned_by = EXCLUDED.planned_by, planned_at = now()`,
+      [spec.name, kind, fp, chunks.length, rows, runKey],
+    );
+    await tgt.query(
+      `INSERT INTO ${t.chunks} (migration_name, chunk_no, lo, hi) SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[])`,
+      [spec.name, chunks.map((c) => c.no), chunks.map((c) => c.lo), chunks.map((c) => c.hi)],
+    );
+    return { chunks: chunks.length, chunksDone: 0, rowsPlanned: rows, rowsDoneBefore: 0, resumed: false };
+  });
+}
+
+/** The next chunks (by number, after `afterNo`) that still need the given phase. */
+export async function pendingChunks(tgt: Client, spec: MigrationSpec, phase: 'copy' | 'verify', afterNo: number, limit: number): Promise<Chunk[]> {
+  const t = stateTables(spec.stateSchema);
+  const cond = phase === 'copy' ? `status <> 'copied'` : 'verify_status IS NULL';
+  const r = await tgt.query<{ chunk_no: number; lo: string | null; hi: string | null }>(
+    `SELECT chunk_no, lo, hi FROM ${t.chunks} WHERE migration_name = $1 AND chunk_no > $2 AND ${cond} ORDER BY chunk_no LIMIT $3`,
+    [spec.name, afterNo, limit],
+  );
+  return r.rows.map((x) => ({ no: x.chunk_no, lo: x.lo, hi: x.hi }));
+}

@@ -1,0 +1,97 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Client, ClientConfig } from 'pg';
+import type { OpsflowConfig } from '../../../config/schema';
+import type { PostgresTarget } from '../../../config/sections/targets';
+import { clientConfig, withClient } from '../connect';
+
+/**
+ * Connection settings of a database named in a migration input. The session settings make both
+ * servers render values alike for checksums (TimeZone, DateStyle, float digits) and let a server
+ * notice a killed worker's dropped connection mid-statement, so its transaction rolls back at once.
+ */
+export function migrationClientConfig(config: OpsflowConfig, name: string, field: string): ClientConfig {
+  const target = databaseTarget(config, name, field);
+  return {
+    ...clientConfig(name, target),
+    application_name: 'opsflow-migration',
+    options:
+      '-c TimeZone=UTC -c DateStyle=ISO,MDY -c IntervalStyle=postgres -c extra_float_digits=1 ' +
+      '-c bytea_output=hex -c statement_timeout=0 -c client_connection_check_interval=2000',
+  };
+}
+
+export function databaseTarget(config: OpsflowConfig, name: string, field: string): PostgresTarget {
+  const target = config.postgres[name];
+  if (!target) {
+    throw ApplicationFailure.nonRetryable(
+      `${field}: unknown database "${name}" (not in config.postgres; known: ${Object.keys(config.postgres).join(', ') || 'none'})`,
+      'UnknownDatabase',
+    );
+  }
+  return target;
+}
+
+/** Same server and database: then one statement can read, write and flag in one transaction. */
+export function sameDatabase(config: OpsflowConfig, a: string, b: string): boolean {
+  const x = config.postgres[a];
+  const y = config.postgres[b];
+  return !!x && !!y && x.host === y.host && x.port === y.port && x.database === y.database;
+}
+
+interface PgError extends Error {
+  code?: string;
+}
+
+/**
+ * PostgreSQL errors that no retry can fix — a missing table or column, bad SQL in a mapping, a
+ * value the target type rejects, a constraint the mapped rows break, a database that does not
+ * exist, refused credentials — become non-retryable failures that say where they came from.
+ * Everything else (connections, deadlocks, serialization) stays retryable.
+ */
+export function asFailure(err: unknown, where: string): Error {
+  if (err instanceof ApplicationFailure) return err;
+  const e = err as PgError;
+  const code = e?.code ?? '';
+  if (/^(42|22|23|3D|28|0A)/.test(code) && code !== '23P01') {
+    return ApplicationFailure.nonRetryable(`${where}: ${e.message} (SQLSTATE ${code})`, 'MigrationInputError');
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+/**
+ * Runs `fn` with a client while heartbeating; if the activity is cancelled, the running statement
+ * is cancelled on the server (its transaction rolls back) and the cancellation is rethrown.
+ */
+export async function withActivityClient<T>(cfg: ClientConfig, fn: (c: Client) => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  return withClient(cfg, async (client) => {
+    const beat = setInterval(() => ctx.heartbeat(), 1_000);
+    const pid = (client as unknown as { processID?: number }).processID;
+    const onCancel = () => {
+      if (pid) void withClient(cfg, (c) => c.query('SELECT pg_cancel_backend($1)', [pid])).catch(() => undefined);
+    };
+    ctx.cancellationSignal.addEventListener('abort', onCancel);
+    try {
+      return await fn(client);
+    } catch (err) {
+      if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? err;
+      throw err;
+    } finally {
+      clearInterval(beat);
+      ctx.cancellationSignal.removeEventListener('abort', onCancel);
+    }
+  });
+}
+
+/** BEGIN … COMMIT, rolled back on any error. */
+export async function inTransaction<T>(c: Client, fn: () => Promise<T>, begin = 'BEGIN'): Promise<T> {
+  await c.query(begin);
+  try {
+    const out = await fn();
+    await c.query('COMMIT');
+    return out;
+  } catch (err) {
+    await c.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,123 @@
+import type { KeyRange } from '../../../domain/migration-plan';
+import { mappedColumns, type MigrationSpec } from '../../../domain/migration-input';
+
+/**
+ * The SQL of a migration, built from validated identifiers (always quoted here) and the operator's
+ * expressions (trusted, prepared against the source before use). Values always go as parameters.
+ */
+
+export function quoteIdent(id: string): string {
+  return `"${id.replace(/"/g, '""')}"`;
+}
+
+/** `schema.table` or `table`, each part quoted. */
+export function quoteTable(name: string): string {
+  return name.split('.').map(quoteIdent).join('.');
+}
+
+/** Column types as the catalogs report them; carried in workflow state (small, no secrets). */
+export interface MigrationShape {
+  /** Type of the source key column, e.g. `bigint`: keys travel as text and are cast back. */
+  keyType: string;
+  /** Mapped columns, key first: target column, source expression, target column type. */
+  columns: { target: string; expr: string; type: string }[];
+  /** Type of the flag column on the source, when there is a flag. */
+  flagType?: string;
+  /** Source and target resolve to the same server and database: one-statement copies. */
+  sameDatabase: boolean;
+}
+
+/** Collects positional parameters while a statement is built. */
+export class Params {
+  readonly values: unknown[] = [];
+  add(value: unknown, type?: string): string {
+    this.values.push(value);
+    return `$${this.values.length}${type ? `::${type}` : ''}`;
+  }
+}
+
+/** `key > lo AND key <= hi` for one side (`alias.column`), each bound a typed parameter. */
+export function rangeSql(column: string, range: KeyRange, keyType: string, p: Params): string {
+  const parts: string[] = [];
+  if (range.lo !== null) parts.push(`${column} > ${p.add(range.lo, keyType)}`);
+  if (range.hi !== null) parts.push(`${column} <= ${p.add(range.hi, keyType)}`);
+  return parts.length ? parts.join(' AND ') : 'true';
+}
+
+/** The source rows a copy takes: the operator's filter, or all. */
+export function copyPredicate(spec: MigrationSpec): string {
+  return spec.filter ? `(${spec.filter})` : 'true';
+}
+
+/** The source rows a verification compares: the flagged ones if there is a flag, else the filter's. */
+export function verifyPredicate(spec: MigrationSpec, shape: MigrationShape, p: Params): string {
+  if (spec.flag) return `s.${quoteIdent(spec.flag.column)} = ${p.add(String(spec.flag.value), shape.flagType)}`;
+  return copyPredicate(spec);
+}
+
+export const sourceKey = (spec: MigrationSpec) => `s.${quoteIdent(spec.key.source)}`;
+export const targetKey = (spec: MigrationSpec) => `t.${quoteIdent(spec.key.target)}`;
+
+/**
+ * A row as text that both sides render alike: each mapped value cast to the target column's type,
+ * rendered as text, quoted (NULL stays distinguishable from 'NULL'), comma-joined. Sessions fix
+ * TimeZone, DateStyle and float digits so that the rendering is the same on both servers.
+ */
+export function sourceRowText(shape: MigrationShape): string {
+  return shape.columns.map((c) => `quote_nullable(((${c.expr})::${c.type})::text)`).join(` || ',' || `);
+}
+
+export function targetRowText(shape: MigrationShape): string {
+  return shape.columns.map((c) => `quote_nullable((t.${quoteIdent(c.target)})::text)`).join(` || ',' || `);
+}
+
+/** The 64-bit sum of per-row md5 prefixes (data-diff's checksum): order-independent, exact as numeric. */
+export const hashSum = (rowText: string) => `coalesce(sum(('x' || substr(md5(${rowText}), 1, 16))::bit(64)::bigint), 0)::text`;
+
+/**
+ * The same-database copy of one chunk: one statement, so the rows read, written and flagged are
+ * the same rows. `FOR UPDATE` holds them from the read to the commit, so a concurrent change
+ * waits instead of being flagged without being copied (the runbook's race).
+ */
+export function sameDbCopySql(spec: MigrationSpec, shape: MigrationShape, range: KeyRange): { text: string; values: unknown[] } {
+  const p = new Params();
+  const cols = shape.columns;
+  const targetCols = cols.map((c) => quoteIdent(c.target)).join(', ');
+  const selectList = cols.map((c, i) => `${i === 0 ? sourceKey(spec) : `(${c.expr})`} AS ${quoteIdent(c.target)}`).join(', ');
+  const updates = cols.slice(1).map((c) => `${quoteIdent(c.target)} = EXCLUDED.${quoteIdent(c.target)}`);
+  const where = `${rangeSql(sourceKey(spec), range, shape.keyType, p)} AND ${copyPredicate(spec)}`;
+  const src = `SELECT ${selectList} FROM ${quoteTable(spec.source.table)} s WHERE ${where}${spec.flag ? ' FOR UPDATE OF s' : ''}`;
+  const tk = quoteIdent(spec.key.target);
+  const ins =
+    `INSERT INTO ${quoteTable(spec.target.table)} AS t (${targetCols}) SELECT ${targetCols} FROM src ` +
+    `ON CONFLICT (${tk}) DO ${updates.length ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'} RETURNING t.${tk}`;
+  const flag = spec.flag
+    ? `, flagged AS (UPDATE ${quoteTable(spec.source.table)} s SET ${quoteIdent(spec.flag.column)} = ${p.add(String(spec.flag.value), shape.flagType)} ` +
+      `FROM ins WHERE ${sourceKey(spec)} = ins.${tk} RETURNING 1)`
+    : '';
+  return { text: `WITH src AS (${src}), ins AS (${ins})${flag} SELECT count(*)::bigint AS n FROM ins`, values: p.values };
+}
+
+/** The source side of a two-database copy: the mapped rows of a chunk, for `COPY (…) TO STDOUT`. */
+export function copyOutSql(spec: MigrationSpec, shape: MigrationShape, range: KeyRange): string {
+  // COPY takes no parameters: bounds are inlined as quoted literals of validated-by-cast keys.
+  const lit = (v: string) => `'${v.replace(/'/g, "''")}'::${shape.keyType}`;
+  const parts = [copyPredicate(spec)];
+  if (range.lo !== null) parts.push(`${sourceKey(spec)} > ${lit(range.lo)}`);
+  if (range.hi !== null) parts.push(`${sourceKey(spec)} <= ${lit(range.hi)}`);
+  const selectList = shape.columns.map((c, i) => (i === 0 ? sourceKey(spec) : `(${c.expr})`)).join(', ');
+  return `COPY (SELECT ${selectList} FROM ${quoteTable(spec.source.table)} s WHERE ${parts.join(' AND ')}) TO STDOUT`;
+}
+
+/** The upsert from the staging table into the target (two-database path). */
+export function upsertFromStagingSql(spec: MigrationSpec, shape: MigrationShape, staging: string): string {
+  const cols = shape.columns.map((c) => quoteIdent(c.target)).join(', ');
+  const updates = shape.columns.slice(1).map((c) => `${quoteIdent(c.target)} = EXCLUDED.${quoteIdent(c.target)}`);
+  const tk = quoteIdent(spec.key.target);
+  return (
+    `INSERT INTO ${quoteTable(spec.target.table)} AS t (${cols}) SELECT ${cols} FROM ${staging} ` +
+    `ON CONFLICT (${tk}) DO ${updates.length ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}`
+  );
+}
+
+export { mappedColumns };
