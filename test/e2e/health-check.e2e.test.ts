@@ -117,6 +117,27 @@ describe('healthCheckWorkflow end to end', () => {
     expect((await stack.cli(['schedules', 'delete', 'hc-e2e-schedule'], env)).code).toBe(0);
   });
 
+  test('the worker process serves SDK metrics and stops cleanly on SIGTERM', async () => {
+    const metricsPort = await freePort();
+    const { child, output } = stack.spawnWorkerProcess(configPath, { OPSFLOW_METRICS_PORT: String(metricsPort), OPSFLOW_LOG_LEVEL: 'INFO' });
+    await waitFor('worker to poll', () => (output().includes('opsflow worker: task queue opsflow') ? true : undefined), 60_000);
+    // a run served by this process (the in-process worker shares the queue; either may take it)
+    await stack.client.workflow.execute('healthCheckWorkflow', {
+      taskQueue: 'opsflow',
+      workflowId: 'hc-e2e-worker-process',
+      args: [{ targets: { resources: false, http: ['web'], postgres: [], redis: [], hosts: [] } }],
+    });
+    const metrics = await waitFor('metrics', async () => {
+      const text = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text()).catch(() => '');
+      return text.includes('temporal_') ? text : undefined;
+    });
+    expect(metrics).toMatch(/temporal_\w+/);
+    process.kill(-child.pid!, 'SIGTERM');
+    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    expect(code).toBe(0);
+    expect(output()).toContain('opsflow worker: stopped');
+  });
+
   test('bad input and bad config: a clear error naming the field, exit 2, nothing started', async () => {
     const count = async () => {
       let n = 0;
