@@ -1,6 +1,10 @@
 import type { OpsflowConfig } from '../config/schema';
 import { healthActivities } from './health';
 import { notifyActivities } from './notify';
+import { systemdActivities } from './systemd';
+import { incidentStoreActivities } from './incident-store';
+import { diagnosticsActivities } from './diagnostics';
+import { remediationActivities } from './remediation';
 import { loadBalancerActivities } from './load-balancer';
 import { metricActivities } from './metrics';
 import { migrationActivities } from './postgres/migration';
@@ -13,6 +17,10 @@ export function createActivities(config: OpsflowConfig) {
   return {
     ...healthActivities(config),
     ...notifyActivities(config),
+    ...systemdActivities(config),
+    ...incidentStoreActivities(config),
+    ...diagnosticsActivities(config),
+    ...remediationActivities(config),
     ...loadBalancerActivities(config),
     ...metricActivities(config),
     ...migrationActivities(config),

@@ -2,3 +2,4 @@
 export { healthCheckWorkflow } from './health-check';
 export { phasedRolloutWorkflow } from './phased-rollout';
 export { dataMigrationWorkflow } from './data-migration';
+export { incidentResponseWorkflow } from './incident-response';

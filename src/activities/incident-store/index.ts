@@ -1,3 +1,4 @@
+import { ApplicationFailure } from '@temporalio/activity';
 import type { OpsflowConfig } from '../../config/schema';
 import { incidentId, type IncidentRecord, type TimelineEntry } from '../../domain/incident';
 import { storeRef, withStore } from './store';
@@ -65,7 +66,7 @@ export function incidentStoreActivities(config: OpsflowConfig) {
       await withStore(ref, async (c, t) => {
         await c.query('BEGIN');
         try {
-          await c.query(
+          const up = await c.query(
             `INSERT INTO ${t.incidents} (id, workflow_id, run_id, title, type, severity, severity_reason, state, owner, services, metrics, labels,
                source, fingerprint, opened_at, acknowledged_at, resolved_at, respond_by, resolve_by, escalation_level, digest, postmortem, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, now())
@@ -73,7 +74,8 @@ export function incidentStoreActivities(config: OpsflowConfig) {
                state = EXCLUDED.state, owner = EXCLUDED.owner, services = EXCLUDED.services, metrics = EXCLUDED.metrics, labels = EXCLUDED.labels,
                acknowledged_at = EXCLUDED.acknowledged_at, resolved_at = EXCLUDED.resolved_at, respond_by = EXCLUDED.respond_by,
                resolve_by = EXCLUDED.resolve_by, escalation_level = EXCLUDED.escalation_level, digest = EXCLUDED.digest,
-               postmortem = COALESCE(EXCLUDED.postmortem, ${t.incidents}.postmortem), updated_at = now()`,
+               postmortem = COALESCE(EXCLUDED.postmortem, ${t.incidents}.postmortem), updated_at = now()
+             WHERE ${t.incidents}.run_id = EXCLUDED.run_id`,
             [
               i.id,
               i.workflowId,
@@ -99,6 +101,9 @@ export function incidentStoreActivities(config: OpsflowConfig) {
               i.postmortem ?? null,
             ],
           );
+          if (!up.rowCount) {
+            throw ApplicationFailure.nonRetryable(`incident id ${i.id} belongs to another run (not ${input.runId})`, 'IncidentIdTaken');
+          }
           for (const e of input.events) {
             await c.query(
               `INSERT INTO ${t.events} (incident_id, seq, at, kind, message, outcome, by) VALUES ($1, $2, $3, $4, $5, $6, $7)
