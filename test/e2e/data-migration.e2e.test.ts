@@ -3,7 +3,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { Stack, waitFor } from '../helpers/stack';
 import { requirePostgres } from '../helpers/services';
 import { PgScratch } from '../helpers/pg-scratch';
-import { createNewUsers, migratable, migrationConfig, runbookInput, seedRunbookTables } from '../helpers/migration-fixtures';
+import { createNewUsers, migratable, migrationConfig, runbookInput, seedRunbookTables, slowDownTarget } from '../helpers/migration-fixtures';
 import type { DataMigrationInput } from '../../src/domain/migration-input';
 import type { MigrationResult, MigrationStatus } from '../../src/workflows/data-migration';
 import { OpsflowMigration, OpsflowPhase } from '../../src/domain/search-attributes';
@@ -96,6 +96,188 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
     expect(rows.map((r) => [r.status, r.rows_migrated])).toEqual([
       ['COMPLETED', expected],
       ['COMPLETED', 0],
+    ]);
+  });
+
+  test('verify names exactly the corrupted and the deleted key (checksums, then bisection)', async () => {
+    const schema = await pg.schema();
+    await seedRunbookTables(pg, schema, 200_000);
+    const copied = await run(runbookInput('corrupt', schema, { verify: false }));
+    expect(copied.verification).toBeUndefined();
+    await pg.query(`UPDATE ${schema}.new_users SET email = NULL WHERE user_id = 123457`);
+    await pg.query(`DELETE FROM ${schema}.new_users WHERE user_id = 55`);
+
+    const err = await failure(runbookInput('corrupt', schema, { mode: 'verify' }));
+    expect(err.type).toBe('VerificationFailed');
+    expect(err.nonRetryable).toBe(true);
+    expect(err.message).toBe('verification failed in chunks 0, 12: 1 missing on target (55); 1 differing (123457)');
+    const [report] = err.details as [{ pass: boolean; sourceRows: number; targetRows: number; mismatches: { missing: unknown; extra: unknown; differing: unknown } }];
+    expect(report.pass).toBe(false);
+    expect(report.sourceRows - report.targetRows).toBe(1);
+    expect(report.mismatches.missing).toEqual({ count: 1, keys: ['55'] });
+    expect(report.mismatches.differing).toEqual({ count: 1, keys: ['123457'] });
+    expect(report.mismatches.extra).toEqual({ count: 0, keys: [] });
+
+    const rows = await log(schema);
+    expect(rows.map((r) => r.status)).toEqual(['COMPLETED', 'FAILED']);
+    expect(rows[1].error_message).toBe(err.message);
+    const bad = await pg.query<{ chunk_no: number; mismatch: unknown }>(
+      `SELECT chunk_no, mismatch FROM ${schema}.opsflow_migration_chunks WHERE verify_status = 'mismatch' ORDER BY chunk_no`,
+    );
+    expect(bad.map((b) => b.chunk_no)).toEqual([0, 12]);
+  });
+
+  test('two databases: the COPY path copies with the flag, verifies, and finds a deleted row by key sets', async () => {
+    const schema = await pg.schema();
+    const targetSchema = await pg.schema(otherDb);
+    await seedRunbookTables(pg, schema, 200_000);
+    await createNewUsers(pg, targetSchema, otherDb);
+    const expected = migratable(200_000);
+    const input = runbookInput('two-db', schema, {
+      target: { database: 'other', table: `${targetSchema}.new_users` },
+      stateSchema: targetSchema,
+      columns: {
+        username: 'login_name',
+        email: 'lower(email_address)',
+        phone: 'phone_number',
+        created_at: 'create_time',
+        updated_at: 'modify_time',
+        status: 'coalesce(user_status, -1)',
+      },
+    });
+    const result = await run(input);
+    expect(result.rowsCopied).toBe(expected);
+    expect(result.verification).toMatchObject({ pass: true, sourceRows: expected, targetRows: expected });
+    expect(await pg.count(`SELECT count(*) FROM ${targetSchema}.new_users`, [], otherDb)).toBe(expected);
+    expect(await pg.count(`SELECT count(*) FROM ${targetSchema}.new_users WHERE status = -1`, [], otherDb)).toBeGreaterThan(0);
+    expect(await pg.count(`SELECT count(*) FROM ${schema}.old_users WHERE migrate_flag = 1`)).toBe(expected);
+    const [entry] = await pg.query<{ status: string; rows_migrated: number }>(`SELECT * FROM ${targetSchema}.migration_log`, [], otherDb);
+    expect(entry).toMatchObject({ status: 'COMPLETED', rows_migrated: expected });
+
+    await pg.query(`DELETE FROM ${targetSchema}.new_users WHERE user_id = 150001`, [], otherDb);
+    const err = await failure({ ...input, mode: 'verify' });
+    expect(err.message).toBe('verification failed in chunk 14: 1 missing on target (150001)');
+  });
+
+  test('bad input: a clear non-retryable error naming the thing, migration_log FAILED with it, nothing copied', async () => {
+    const schema = await pg.schema();
+    await seedRunbookTables(pg, schema, 1_000);
+    await pg.query(`CREATE TABLE ${schema}.dup_users AS SELECT * FROM ${schema}.old_users`);
+    await pg.query(`INSERT INTO ${schema}.dup_users SELECT * FROM ${schema}.old_users WHERE id = 5`);
+    await pg.query(`CREATE TABLE ${schema}.loose_users AS SELECT * FROM ${schema}.new_users`);
+
+    const cases: [Partial<DataMigrationInput>, RegExp][] = [
+      [{ source: { database: 'app', table: `${schema}.no_such_users` } }, /^source\.table: table "\w+\.no_such_users" does not exist in database "app"$/],
+      [
+        { columns: { username: 'login_name', email: 'email_adress' } },
+        /^columns\.email: column "email_adress" does not exist/,
+      ],
+      [{ source: { database: 'app', table: `${schema}.dup_users` } }, /^key\.source: "id" is not unique in "\w+\.dup_users" \(value 5 appears 2 times\)$/],
+      [{ target: { database: 'app', table: `${schema}.loose_users` } }, /^key\.target: "user_id" is not unique in "\w+\.loose_users"/],
+      [{ source: { database: 'nowhere', table: `${schema}.old_users` } }, /^source\.database: unknown database "nowhere" \(not in config\.postgres/],
+    ];
+    for (const [patch, message] of cases) {
+      const err = await failure(runbookInput(`bad-${cases.findIndex((c) => c[0] === patch)}`, schema, patch));
+      expect(err.nonRetryable).toBe(true);
+      expect(err.message).toMatch(message);
+    }
+    const rows = await log(schema);
+    expect(rows.map((r) => r.status)).toEqual(['FAILED', 'FAILED', 'FAILED', 'FAILED', 'FAILED']);
+    rows.forEach((r, i) => expect(r.error_message).toMatch(cases[i][1]));
+    expect(rows.every((r) => r.rows_migrated === 0)).toBe(true);
+    expect(await pg.count(`SELECT count(*) FROM ${schema}.new_users`)).toBe(0);
+    expect(await pg.count(`SELECT count(*) FROM ${schema}.loose_users`)).toBe(0);
+    expect(await pg.count(`SELECT count(*) FROM ${schema}.old_users WHERE migrate_flag = 1`)).toBe(0);
+
+    // Input that fails its schema never reaches a database: no log row, and the field is named.
+    const err = await failure({ ...runbookInput('bad-schema', schema), chunkSize: 0 });
+    expect(err.message).toMatch(/chunkSize/);
+    expect(await log(schema)).toHaveLength(5);
+  });
+
+  test('dry-run through the CLI: reports rows and chunks, writes nothing at all', async () => {
+    const schema = await pg.schema();
+    await seedRunbookTables(pg, schema, 20_000);
+    const input = runbookInput('dry', schema, { mode: 'dry-run' });
+    const out = await stack.cli(['start', 'data-migration', '--input', JSON.stringify(input), '--wait']);
+    expect(out.stderr).toBe('');
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(/started dataMigrationWorkflow data-migration-dry-dry-run-/);
+    expect(out.stdout).toContain(`"rows": ${migratable(20_000)}`);
+    expect(out.stdout).toContain('"chunks": 2');
+    expect(await pg.count(`SELECT count(*) FROM ${schema}.new_users`)).toBe(0);
+    expect(await pg.count(`SELECT count(*) FROM ${schema}.old_users WHERE migrate_flag = 1`)).toBe(0);
+    expect(await pg.count(`SELECT count(*) FROM pg_tables WHERE schemaname = $1 AND tablename LIKE '%migration%'`, [schema])).toBe(0);
+
+    const bad = await stack.cli(['start', 'data-migration', '--input', JSON.stringify({ ...input, key: { source: 'id' } })]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/key/);
+  });
+
+  test('pause, resume, cancel and rerun: history stays small, finished chunks stay committed, the rerun resumes', async () => {
+    const schema = await pg.schema();
+    await seedRunbookTables(pg, schema, 50_000);
+    await slowDownTarget(pg, schema, 0.1);
+    const expected = migratable(50_000);
+    const input = runbookInput('operated', schema, { chunkSize: 500, parallelism: 2, chunksPerRun: 8 });
+    const handle = await start(input);
+    const status = () => handle.query<MigrationStatus>('status');
+
+    await waitFor('12 chunks copied', async () => ((await status()).chunks.copied >= 12 ? true : undefined), 60_000);
+    await handle.signal('pause');
+    // In-flight chunks finish; then nothing moves while paused.
+    const settled = await waitFor(
+      'the copy to settle while paused',
+      async () => {
+        const a = await status();
+        await new Promise((r) => setTimeout(r, 600));
+        const b = await status();
+        return a.paused && a.chunks.copied === b.chunks.copied ? b : undefined;
+      },
+      30_000,
+    );
+    expect(settled.chunks.copied).toBeLessThan(settled.chunks.total);
+    expect(settled.generation).toBeGreaterThanOrEqual(1); // continued as new at least once
+    expect(settled.rowsPerSecond).toBeGreaterThan(0);
+    expect(settled.etaSeconds).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect((await status()).chunks.copied).toBe(settled.chunks.copied);
+    expect(await pg.count(`SELECT count(*) FROM ${schema}.new_users`)).toBe(settled.rows.copied);
+
+    await handle.signal('resume');
+    await waitFor('more chunks after resume', async () => ((await status()).chunks.copied >= settled.chunks.copied + 4 ? true : undefined), 60_000);
+    await handle.cancel();
+    const err = await handle.result().then(
+      () => undefined,
+      (e) => e,
+    );
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect(err.cause).toBeInstanceOf(CancelledFailure);
+
+    const copiedChunks = await pg.query<{ n: string; rows: string }>(
+      `SELECT count(*) AS n, coalesce(sum(rows_copied), 0) AS rows FROM ${schema}.opsflow_migration_chunks WHERE status = 'copied'`,
+    );
+    const cancelledRows = Number(copiedChunks[0].rows);
+    expect(Number(copiedChunks[0].n)).toBeLessThan(100);
+    expect(cancelledRows).toBeGreaterThan(settled.rows.copied);
+    expect(await pg.count(`SELECT count(*) FROM ${schema}.new_users`)).toBe(cancelledRows);
+    expect(await pg.count(`SELECT count(*) FROM ${schema}.old_users WHERE migrate_flag = 1`)).toBe(cancelledRows);
+    expect((await log(schema)).map((r) => [r.status, r.rows_migrated])).toEqual([['CANCELLED', cancelledRows]]);
+
+    // Every history of the cancelled run stayed short: 100 chunks never sat in one history.
+    const first = stack.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId);
+    expect((await first.fetchHistory()).events!.length).toBeLessThan(150);
+
+    await pg.query(`DROP TRIGGER slow_statement ON ${schema}.new_users`);
+    // Parallelism and history size may change on a rerun; what is copied may not.
+    const rerun = await run({ ...input, parallelism: 4, chunksPerRun: 200 });
+    expect(rerun.resumed).toBe(true);
+    expect(rerun.rowsCopied).toBe(expected - cancelledRows);
+    expect(rerun.verification).toMatchObject({ pass: true, sourceRows: expected, targetRows: expected, chunksVerified: 100 });
+    expect(await pg.count(`SELECT count(*) FROM ${schema}.new_users`)).toBe(expected);
+    expect((await log(schema)).map((r) => [r.status, r.rows_migrated])).toEqual([
+      ['CANCELLED', cancelledRows],
+      ['COMPLETED', expected - cancelledRows],
     ]);
   });
 });

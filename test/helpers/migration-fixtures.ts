@@ -69,3 +69,21 @@ export function migrationConfig(extra: Record<string, string> = {}) {
     },
   };
 }
+
+/**
+ * Makes every statement that writes new_users take at least `seconds` (a statement trigger), so a
+ * test can act while a copy is surely in progress, on a fast machine as on a slow one.
+ */
+export async function slowDownTarget(pg: PgScratch, schema: string, seconds: number, database = pgConnection.database): Promise<void> {
+  await pg.query(
+    `CREATE FUNCTION ${schema}.slow_statement() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN PERFORM pg_sleep(${Number(seconds)}); RETURN NULL; END $$`,
+    [],
+    database,
+  );
+  await pg.query(
+    `CREATE TRIGGER slow_statement AFTER INSERT ON ${schema}.new_users FOR EACH STATEMENT EXECUTE FUNCTION ${schema}.slow_statement()`,
+    [],
+    database,
+  );
+}
