@@ -16,7 +16,12 @@ TOOLS=.tools
 # --- npm dependencies -----------------------------------------------------------------------
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm dependencies"
-  npm ci --no-audit --no-fund --loglevel=error || die "npm ci failed: check access to the npm registry"
+  # npm 11 writes lock files without other platforms' optional packages (@swc/core-darwin-*, …)
+  # and then `npm ci` refuses them as out of sync; `npm install --no-save` installs the same
+  # locked versions without rewriting the lock.
+  npm ci --no-audit --no-fund --loglevel=error 2>/dev/null \
+    || npm install --no-save --no-audit --no-fund --loglevel=error \
+    || die "npm install failed: check access to the npm registry"
 fi
 
 # --- Temporal binaries ----------------------------------------------------------------------
