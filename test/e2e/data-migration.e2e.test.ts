@@ -3,7 +3,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { Stack, waitFor } from '../helpers/stack';
 import { requirePostgres } from '../helpers/services';
 import { PgScratch } from '../helpers/pg-scratch';
-import { createNewUsers, migratable, migrationConfig, runbookInput, seedRunbookTables, slowDownTarget } from '../helpers/migration-fixtures';
+import { createNewUsers, migratable, migrationConfig, runbookInput, seedOldUsers, seedRunbookTables, slowDownTarget } from '../helpers/migration-fixtures';
 import type { DataMigrationInput } from '../../src/domain/migration-input';
 import type { MigrationResult, MigrationStatus } from '../../src/workflows/data-migration';
 import { OpsflowMigration, OpsflowPhase } from '../../src/domain/search-attributes';
@@ -130,7 +130,7 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
   test('two databases: the COPY path copies with the flag, verifies, and finds a deleted row by key sets', async () => {
     const schema = await pg.schema();
     const targetSchema = await pg.schema(otherDb);
-    await seedRunbookTables(pg, schema, 200_000);
+    await seedOldUsers(pg, schema, 200_000);
     await createNewUsers(pg, targetSchema, otherDb);
     const expected = migratable(200_000);
     const input = runbookInput('two-db', schema, {

@@ -7,7 +7,13 @@ import { runbookExample, type DataMigrationInput } from '../../src/domain/migrat
  * nullable column, unicode, strings up to 10 000 characters, and every 200th row marked
  * migrate_flag = 2 (not to be migrated: the filter must leave it alone).
  */
-export async function seedRunbookTables(pg: PgScratch, schema: string, rows: number, database = pgConnection.database, targetDatabase = database): Promise<void> {
+export async function seedRunbookTables(pg: PgScratch, schema: string, rows: number): Promise<void> {
+  await seedOldUsers(pg, schema, rows);
+  await createNewUsers(pg, schema);
+}
+
+/** old_users alone (the source of a two-database migration). */
+export async function seedOldUsers(pg: PgScratch, schema: string, rows: number, database = pgConnection.database): Promise<void> {
   await pg.query(
     `CREATE TABLE ${schema}.old_users (
        id bigint PRIMARY KEY, login_name text NOT NULL, email_address varchar(255), phone_number varchar(32),
@@ -32,7 +38,6 @@ export async function seedRunbookTables(pg: PgScratch, schema: string, rows: num
     database,
   );
   await pg.query(`ANALYZE ${schema}.old_users`, [], database);
-  await createNewUsers(pg, schema, targetDatabase);
 }
 
 export async function createNewUsers(pg: PgScratch, schema: string, database = pgConnection.database): Promise<void> {

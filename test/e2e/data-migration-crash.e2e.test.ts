@@ -1,0 +1,87 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { Stack, waitFor, writeConfig } from '../helpers/stack';
+import { workflowBundle } from '../helpers/temporal';
+import { requirePostgres } from '../helpers/services';
+import { PgScratch } from '../helpers/pg-scratch';
+import { createNewUsers, migratable, migrationConfig, runbookInput, seedOldUsers, slowDownTarget } from '../helpers/migration-fixtures';
+import type { MigrationResult } from '../../src/workflows/data-migration';
+
+/**
+ * The worker process is SIGKILLed in the middle of a copy and started again: the same run
+ * finishes, and every row is copied, flagged and counted exactly once — in one database (one
+ * transaction per chunk) and across two (COPY, with the "loaded" state between the commits).
+ */
+describe('dataMigrationWorkflow survives a SIGKILLed worker', () => {
+  let stack: Stack;
+  const pg = new PgScratch('mig_crash');
+  let otherDb: string;
+  let configPath: string;
+  const env: NodeJS.ProcessEnv = {};
+
+  beforeAll(async () => {
+    await requirePostgres();
+    otherDb = await pg.database();
+    stack = await Stack.start();
+    configPath = writeConfig(migrationConfig({ other: otherDb }));
+    // The prebuilt bundle spares each worker start a webpack run.
+    const bundleFile = join(mkdtempSync(join(tmpdir(), 'opsflow-bundle-')), 'workflow-bundle.js');
+    writeFileSync(bundleFile, (await workflowBundle()).code);
+    env.OPSFLOW_WORKFLOW_BUNDLE = bundleFile;
+  }, 180_000);
+  afterAll(async () => {
+    await stack?.stop();
+    await pg.drop();
+  }, 60_000);
+
+  async function kill(child: ChildProcess) {
+    const exited = new Promise((r) => child.once('exit', r));
+    process.kill(-child.pid!, 'SIGKILL');
+    await exited;
+  }
+
+  test.each([
+    ['one database', false],
+    ['two databases (COPY)', true],
+  ])('%s: killed mid-copy, restarted, every row exactly once', async (_label, twoDb) => {
+    const schema = await pg.schema();
+    const targetDb = twoDb ? otherDb : undefined;
+    const targetSchema = twoDb ? await pg.schema(otherDb) : schema;
+    await seedOldUsers(pg, schema, 60_000);
+    await createNewUsers(pg, targetSchema, targetDb);
+    await slowDownTarget(pg, targetSchema, 0.25, targetDb);
+    const expected = migratable(60_000);
+    const input = runbookInput(twoDb ? 'crash-two' : 'crash-one', schema, {
+      chunkSize: 1_000,
+      parallelism: 2,
+      ...(twoDb ? { target: { database: 'other', table: `${targetSchema}.new_users` }, stateSchema: targetSchema } : {}),
+    });
+    const copied = () => pg.count(`SELECT count(*) FROM ${targetSchema}.opsflow_migration_chunks WHERE status = 'copied'`, [], targetDb);
+
+    const first = stack.spawnWorkerProcess(configPath, env);
+    const handle = await stack.client.workflow.start('dataMigrationWorkflow', {
+      taskQueue: 'opsflow',
+      workflowId: `crash-${input.name}-${Date.now()}`,
+      args: [input],
+    });
+    await waitFor('10 chunks copied', async () => ((await copied().catch(() => 0)) >= 10 ? true : undefined), 90_000, 200);
+    await kill(first.child);
+    const atKill = await copied();
+    expect(atKill).toBeLessThan(60);
+
+    const second = stack.spawnWorkerProcess(configPath, env);
+    const result = (await handle.result()) as MigrationResult;
+    await kill(second.child);
+
+    expect(result.rowsCopied).toBe(expected);
+    expect(result.verification).toMatchObject({ pass: true, sourceRows: expected, targetRows: expected });
+    expect(await pg.count(`SELECT count(*) FROM ${targetSchema}.new_users`, [], targetDb)).toBe(expected);
+    expect(await pg.count(`SELECT count(DISTINCT user_id) FROM ${targetSchema}.new_users`, [], targetDb)).toBe(expected);
+    expect(await pg.count(`SELECT count(*) FROM ${schema}.old_users WHERE migrate_flag = 1`)).toBe(expected);
+    const log = await pg.query<{ status: string; rows_migrated: number }>(`SELECT status, rows_migrated FROM ${targetSchema}.migration_log`, [], targetDb);
+    expect(log).toEqual([{ status: 'COMPLETED', rows_migrated: expected }]);
+    expect(await copied()).toBe(60);
+  });
+});
