@@ -3,6 +3,8 @@ import { CliContext, UsageError } from './cli-context';
 import { ValidationError } from '../config/errors';
 import { registerWorkflowCommands } from './commands/workflows';
 import { registerScheduleCommands } from './commands/schedules';
+import { registerIncidentCommands } from './commands/incidents';
+import { registerAlertCommands } from './commands/alerts';
 
 /**
  * The `opsflow` CLI. Exit codes: 0 ok, 1 failure (server, workflow), 2 usage (unknown command,
@@ -19,6 +21,8 @@ export function buildProgram(ctx?: CliContext): { program: Command; ctx: CliCont
   const context = ctx ?? new CliContext(() => program.opts());
   registerWorkflowCommands(program, context);
   registerScheduleCommands(program, context);
+  registerIncidentCommands(program, context);
+  registerAlertCommands(program, context);
   return { program, ctx: context };
 }
 

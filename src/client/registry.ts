@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { healthCheckInput } from '../domain/health-check-input';
 import { phasedRolloutInput, rolloutWorkflowId } from '../domain/rollout-input';
 import { dataMigrationInput } from '../domain/migration-input';
+import { incidentInput } from '../domain/incident';
 
 /**
  * What the CLI, the schedules and the alert receiver know of each workflow: the input schema the
@@ -55,7 +56,18 @@ export const dataMigrationEntry: WorkflowEntry<typeof dataMigrationInput> = {
   description: 'SPEC §2 data migration: chunked, resumable copy with flags, checksums and bisection to differing keys',
 };
 
-export const workflowEntries: WorkflowEntry<any>[] = [healthCheckEntry, dataMigrationEntry];
+export const incidentEntry: WorkflowEntry<typeof incidentInput> = {
+  type: 'incidentResponseWorkflow',
+  alias: 'incident',
+  input: incidentInput,
+  // One incident per alert fingerprint (the alert receiver's id); otherwise one per type and second.
+  workflowId: (input, now) => (input.fingerprint ? `incident-${input.fingerprint}` : `incident-${input.type.replace(/_/g, '-')}-${stamp(now)}`),
+  summary: (input) =>
+    `Incident${input.severity ? ` ${input.severity}` : ''}: ${input.title} (${input.type}${input.services.length ? ` on ${input.services.join(', ')}` : ''})`,
+  description: 'SPEC §6 incident response: severity, on-call, notifications with escalation, auto-remediation, postmortem',
+};
+
+export const workflowEntries: WorkflowEntry<any>[] = [healthCheckEntry, dataMigrationEntry, incidentEntry];
 
 export function findWorkflow(name: string): WorkflowEntry | undefined {
   return workflowEntries.find((e) => e.type === name || e.alias === name);

@@ -95,7 +95,8 @@ export async function incidentResponseWorkflow(rawInput: IncidentInput): Promise
   let pendingApproval: string | undefined;
   let respondSlaMissed = false;
   let resolveSlaMissed = false;
-  let alertsReceived = 1;
+  /** Firing alerts delivered by the receiver (its signal-with-start sends the first one too). */
+  let alertsReceived = 0;
   const notified: string[] = [];
   const pagerDutyTriggered: string[] = [];
   let onCall: OnCall | undefined;
@@ -182,7 +183,7 @@ export async function incidentResponseWorkflow(rawInput: IncidentInput): Promise
     if (!a.success || a.data.status !== 'firing') return;
     alertsReceived++;
     // The first few repeats are worth a line; after that the count in `status` says enough.
-    if (alertsReceived <= 5) add('alert', `alert fired again (${alertsReceived} times so far)`);
+    if (alertsReceived > 1 && alertsReceived <= 6) add('alert', `alert fired again (${alertsReceived} times so far)`);
   });
 
   function updateSearch() {
@@ -225,14 +226,21 @@ export async function incidentResponseWorkflow(rawInput: IncidentInput): Promise
   })();
 
   // --- notifications -------------------------------------------------------------------------
-  async function notifyAll(event: string, notifiers: string[], title: string, text: string, action?: Notification['action']): Promise<void> {
+  async function notifyAll(
+    event: string,
+    notifiers: string[],
+    title: string,
+    text: string,
+    action?: Notification['action'],
+    severity: Notification['severity'] = notificationSeverity[record.severity],
+  ): Promise<void> {
     await Promise.all(
       notifiers.map(async (name) => {
         const isPagerDuty = plan?.notifierTypes[name] === 'pagerduty';
         const n: Notification = {
           notifier: name,
           idempotencyKey: notificationKey(info.workflowId, info.runId, event, name),
-          severity: notificationSeverity[record.severity],
+          severity,
           title,
           text,
           details: { incident: record.id, workflowId: info.workflowId, severity: record.severity, type: record.type, services: record.services },
@@ -480,6 +488,8 @@ export async function incidentResponseWorkflow(rawInput: IncidentInput): Promise
       `RESOLVED ${headline()}`,
       `resolved${resolvedBy ? ` by ${resolvedBy}` : ''} after ${v.timeToResolveMinutes} min` +
         `${record.owner ? `, owner ${record.owner}` : ''}; the postmortem is stored with the incident (opsflow incident show ${record.id})`,
+      undefined,
+      'info',
     );
   }
   record.postmortem = renderPostmortem(record);
