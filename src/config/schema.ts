@@ -41,7 +41,7 @@ export const opsflowConfig = z
     });
     checkIncidentReferences(
       cfg.incident,
-      { notifiers: cfg.notifiers, postgres: cfg.postgres, http: cfg.http, sshHosts: cfg.systemd.hosts ?? {} },
+      { notifiers: cfg.notifiers, postgres: cfg.postgres, http: cfg.http, sshHosts: cfg.systemd.hosts ?? {}, loadBalancers: cfg.loadBalancers },
       (path, message) => ctx.addIssue({ code: 'custom', path, message }),
     );
   });

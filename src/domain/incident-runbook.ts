@@ -31,6 +31,17 @@ export const databaseRemediation = z
   .strict()
   .refine((d) => d.replica !== undefined || d.failoverCommand !== undefined, { message: 'give a replica to promote or a failoverCommand' });
 
+/** SPEC §6 P0: backup servers brought into rotation through a load balancer (issue 3's adapter). */
+export const backupServersRemediation = z
+  .object({
+    /** A name in config.loadBalancers. */
+    lb: targetName,
+    /** Servers (as that LB names them) to set `ready`. */
+    servers: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'a server name: letters, digits, ".", "_" or "-"')).min(1),
+  })
+  .strict();
+export type BackupServersRemediation = z.infer<typeof backupServersRemediation>;
+
 export const diagnosticsConfig = z
   .object({
     /** Host snapshot through systeminformation: uptime, load, memory, disks, top processes. */
@@ -62,6 +73,7 @@ export const remediationConfig = z
     /** Per service name (as incidents name them): how to restart it. */
     services: z.record(targetName, serviceRemediation).default({}),
     database: databaseRemediation.optional(),
+    backupServers: backupServersRemediation.optional(),
     diagnostics: diagnosticsConfig.default(diagnosticsConfig.parse({})),
     preApproved: preApproval.default(preApproval.parse({})),
     /** Which step kinds run per severity; default SPEC §6 (P0 everything, P1/P2 diagnostics, P3 none). */
@@ -82,14 +94,13 @@ export const defaultRunbooks: Record<Severity, StepKind[]> = {
 export type RunbookStep =
   | { id: string; kind: 'restart'; service: string; remediation: ServiceRemediation; needsApproval: boolean }
   | { id: string; kind: 'database'; primary: string; replica?: string; command?: string[]; needsApproval: boolean }
-  | { id: string; kind: 'backup-servers'; needsApproval: boolean }
+  | { id: string; kind: 'backup-servers'; lb: string; servers: string[]; needsApproval: boolean }
   | { id: string; kind: 'diagnostics'; needsApproval: false };
 
 /**
  * The remediation steps of one incident, in the order SPEC §6 gives (restart web services, check
  * the primary database and fail over, activate backup servers, collect diagnostics). Steps that
- * the config cannot carry out (no service entry, no database) are left out. The LB step is not
- * planned yet: it waits for the load-balancer adapter (see docs/incidents.md).
+ * the config cannot carry out (no service entry, no database, no backup servers) are left out.
  */
 export function planRunbook(sev: Severity, type: string, services: string[], cfg: RemediationConfig): RunbookStep[] {
   const kinds = new Set(cfg.runbooks[sev] ?? defaultRunbooks[sev]);
@@ -110,6 +121,15 @@ export function planRunbook(sev: Severity, type: string, services: string[], cfg
       replica: cfg.database.replica,
       command: cfg.database.failoverCommand,
       needsApproval: !cfg.preApproved.failover,
+    });
+  }
+  if (kinds.has('backup-servers') && cfg.backupServers) {
+    steps.push({
+      id: 'activate-backup-servers',
+      kind: 'backup-servers',
+      lb: cfg.backupServers.lb,
+      servers: cfg.backupServers.servers,
+      needsApproval: !cfg.preApproved['backup-servers'],
     });
   }
   if (kinds.has('diagnostics')) steps.push({ id: 'diagnostics', kind: 'diagnostics', needsApproval: false });

@@ -457,8 +457,22 @@ export async function incidentResponseWorkflow(rawInput: IncidentInput): Promise
           return 'failed';
         }
       }
-      case 'backup-servers':
-        return 'skipped';
+      case 'backup-servers': {
+        if (!(await approved(step, `set ${step.servers.join(', ')} ready on ${step.lb}`))) return 'skipped';
+        for (const server of step.servers) {
+          try {
+            await acts.setLoadBalancerServerState.executeWithOptions(
+              { startToCloseTimeout: '1m', retry: { maximumAttempts: 5, initialInterval: '2s' }, summary: `LB ${step.lb}: ${server} → ready (backup)` },
+              [{ lb: step.lb, server, state: 'ready' }],
+            );
+            add('remediation', `backup server ${server} ready on ${step.lb}`, 'ok');
+          } catch (err) {
+            add('remediation', `backup server ${server} on ${step.lb} failed: ${failureMessage(err)}`, 'failed');
+            return 'failed';
+          }
+        }
+        return 'ok';
+      }
     }
   }
 

@@ -8,7 +8,10 @@ import { SystemdStandin } from '../helpers/systemd-standin';
 import { freePort, waitFor, waitForPort } from '../helpers/ports';
 import { pgConnection, requirePostgres } from '../helpers/services';
 import { ProcessGroup } from '../helpers/processes';
+import { Haproxy, measureSplit, startBackend } from '../helpers/haproxy';
 import type { IncidentStatus } from '../../src/workflows/incident-response';
+import { parseConfigText } from '../../src/config/load';
+import { lookupLoadBalancer } from '../../src/activities/load-balancer';
 
 const root = resolve(__dirname, '../..');
 const TOKEN = 'alert-token-e2e-0123456789';
@@ -35,6 +38,8 @@ describe('incident response end to end (dev server)', () => {
   let configPath = '';
   let pg: PgClient;
   let webPort = 0;
+  let haproxy: Haproxy;
+  let lbState: (server: string) => Promise<string>;
 
   const post = async (body: unknown, token = TOKEN) => {
     const res = await request(receiverUrl, {
@@ -78,6 +83,11 @@ describe('incident response end to end (dev server)', () => {
     systemd.systemctl('start', 'edge-nginx', 'web-app');
     await Promise.all([waitForPort(nginxPort), waitForPort(webPort)]);
     await Promise.all([slack, ops, biz, pd, sms, smtp].map((r) => r.start()));
+    const backup = await startBackend(procs, 'backup1');
+    haproxy = await new Haproxy(procs, [
+      { name: 'web', port: webPort, weight: 100 },
+      { name: 'backup1', port: backup.port, weight: 100 },
+    ]).start();
     process.env.OPSFLOW_TEST_E2E_SLACK = `${slack.url}/services/T/B/x`;
     process.env.OPSFLOW_TEST_E2E_PD = 'pd-routing-e2e';
     process.env.OPSFLOW_TEST_E2E_SMS = 'sms-token-e2e';
@@ -86,6 +96,7 @@ describe('incident response end to end (dev server)', () => {
       http: { web: { url: `http://127.0.0.1:${webPort}/health`, timeoutMs: 3000 } },
       postgres: { main: { ...pgConnection } },
       systemd: { systemctl: systemd.systemctlPath },
+      loadBalancers: { edge: { type: 'haproxy', runtimeApi: { socket: haproxy.socket }, backend: 'app' } },
       notifiers: {
         slack: { type: 'slack', webhookUrl: { env: 'OPSFLOW_TEST_E2E_SLACK' } },
         'ops-hook': { type: 'webhook', url: `${ops.url}/hook` },
@@ -103,6 +114,7 @@ describe('incident response end to end (dev server)', () => {
         remediation: {
           services: { 'web-server': { units: ['edge-nginx', 'web-app'], health: 'web', settleSeconds: 1, healthAttempts: 20, healthIntervalSeconds: 1 } },
           database: { primary: 'main', failoverCommand: ['false'] },
+          backupServers: { lb: 'edge', servers: ['backup1'] },
           diagnostics: { host: true, commands: { uname: ['uname', '-a'] }, postgres: 'main' },
           preApproved: { restart: true },
         },
@@ -110,6 +122,10 @@ describe('incident response end to end (dev server)', () => {
       },
     };
     configPath = writeConfig(config);
+    // The backup starts out of rotation, as a cold standby would be.
+    const lb = lookupLoadBalancer(parseConfigText(JSON.stringify(config), 'lb.json'), 'edge');
+    await lb.setServerState('backup1', 'maint');
+    lbState = (server) => lb.readServerState(server);
     pg = new PgClient(pgConnection);
     await pg.connect();
     stack = await Stack.start();
@@ -126,6 +142,7 @@ describe('incident response end to end (dev server)', () => {
   });
 
   afterAll(async () => {
+    await haproxy?.stop();
     await procs.stopAll();
     await stack?.stop();
     systemd.stopAll();
@@ -156,6 +173,15 @@ describe('incident response end to end (dev server)', () => {
     const health = await request(`http://127.0.0.1:${webPort}/health`);
     expect(((await health.body.json()) as { pid: number }).pid).toBe(mainPid('web-app'));
 
+    // activating the backup server is not pre-approved: it waits for a person
+    await waitFor('waiting for approve', async () => (await status()).pendingApproval === 'activate-backup-servers', 90_000);
+    expect(await lbState('backup1')).toBe('maint');
+    const approve = await stack.cli(['-c', configPath, 'incident', 'approve', workflowId, '--by', 'bob']);
+    expect(approve.stderr).toBe('');
+    expect(approve.code).toBe(0);
+    await waitFor('backup server in rotation', async () => (await lbState('backup1')) === 'ready', 60_000);
+    expect((await measureSplit(haproxy.url, 40, 4)).counts.backup1).toBeGreaterThan(0);
+
     await waitFor('every P0 target notified', () => slack.requests.length >= 1 && ops.requests.length >= 1 && biz.requests.length >= 1 && pd.requests.length >= 1 && sms.requests.length >= 1 && smtp.messages.length >= 1, 60_000);
     await waitFor('runbook done', async () => (await status()).runbook.every((s) => s.outcome !== undefined), 90_000);
     const open = await status();
@@ -165,6 +191,7 @@ describe('incident response end to end (dev server)', () => {
     expect(open.runbook.map((s) => [s.id, s.outcome])).toEqual([
       ['restart-web-server', 'ok'],
       ['failover-database', 'ok'],
+      ['activate-backup-servers', 'ok'],
       ['diagnostics', 'ok'],
     ]);
     expect(open.timeline.some((e) => /primary main answers SELECT 1/.test(e.message))).toBe(true);
@@ -209,6 +236,7 @@ describe('incident response end to end (dev server)', () => {
     expect(pm).toContain(`# Postmortem ${result.id}: checkout web server is down`);
     expect(pm).toContain('| restarted edge-nginx | ok |');
     expect(pm).toContain('| restarted web-app | ok |');
+    expect(pm).toContain('| backup server backup1 ready on edge | ok |');
     expect(pm).toMatch(/\| web healthy after restart \(HTTP 200 in \d+ ms\) \| ok \|/);
     expect(pm).toMatch(/\| time to acknowledge \| 15 min \| [\d.]+ min \| met \|/);
 

@@ -33,6 +33,15 @@ describe('runbook per severity and type', () => {
       ['diagnostics', false],
     ]);
   });
+  test('backup servers through the LB when configured, waiting for approve unless pre-approved', () => {
+    const withLb = remediationConfig.parse({ backupServers: { lb: 'edge', servers: ['spare-1'] } });
+    expect(planRunbook('P0', 'other', [], withLb)).toEqual([
+      { id: 'activate-backup-servers', kind: 'backup-servers', lb: 'edge', servers: ['spare-1'], needsApproval: true },
+      { id: 'diagnostics', kind: 'diagnostics', needsApproval: false },
+    ]);
+    const pre = remediationConfig.parse({ backupServers: { lb: 'edge', servers: ['spare-1'] }, preApproved: { 'backup-servers': true } });
+    expect(planRunbook('P0', 'other', [], pre)[0].needsApproval).toBe(false);
+  });
   test('P1/P2 investigate (diagnostics); P3 does nothing', () => {
     expect(planRunbook('P1', 'high_cpu', ['web-server'], cfg).map((s) => s.kind)).toEqual(['diagnostics']);
     expect(planRunbook('P2', 'slow', [], cfg).map((s) => s.kind)).toEqual(['diagnostics']);
@@ -96,13 +105,19 @@ describe('incident config', () => {
   test('names must exist: notifiers, roles, postgres and http targets', () => {
     let err: Error | undefined;
     try {
-      parse({ channels: ['nope'], escalation: { levels: [{ notify: ['ghost'] }] }, store: { postgres: 'missing' } });
+      parse({
+        channels: ['nope'],
+        escalation: { levels: [{ notify: ['ghost'] }] },
+        store: { postgres: 'missing' },
+        remediation: { backupServers: { lb: 'no-lb', servers: ['a'] } },
+      });
     } catch (e) {
       err = e as Error;
     }
     expect(err?.message).toMatch(/incident\.channels\.0: unknown notifier "nope"/);
     expect(err?.message).toMatch(/incident\.escalation\.levels\.0\.notify\.0: "ghost" is neither a role nor a notifier/);
     expect(err?.message).toMatch(/incident\.store\.postgres: unknown postgres target "missing"/);
+    expect(err?.message).toMatch(/incident\.remediation\.backupServers\.lb: unknown load balancer "no-lb"/);
   });
   test('defaults follow SPEC §6', () => {
     const c = parse(undefined);

@@ -55,7 +55,13 @@ export const defaultIncidentConfig: IncidentConfig = incidentConfig.parse({});
 /** Every name an incident section refers to must exist elsewhere in the config. */
 export function checkIncidentReferences(
   cfg: IncidentConfig,
-  known: { notifiers: Record<string, unknown>; postgres: Record<string, unknown>; http: Record<string, unknown>; sshHosts: Record<string, unknown> },
+  known: {
+    notifiers: Record<string, unknown>;
+    postgres: Record<string, unknown>;
+    http: Record<string, unknown>;
+    sshHosts: Record<string, unknown>;
+    loadBalancers?: Record<string, unknown>;
+  },
   issue: (path: (string | number)[], message: string) => void,
 ): void {
   const base = ['incident'];
@@ -82,6 +88,8 @@ export function checkIncidentReferences(
     if (rem.database.replica && !(rem.database.replica in known.postgres))
       issue([...base, 'remediation', 'database', 'replica'], `unknown postgres target "${rem.database.replica}"`);
   }
+  if (rem.backupServers && !(rem.backupServers.lb in (known.loadBalancers ?? {})))
+    issue([...base, 'remediation', 'backupServers', 'lb'], `unknown load balancer "${rem.backupServers.lb}" (not in config.loadBalancers)`);
   if (rem.diagnostics.postgres && !(rem.diagnostics.postgres in known.postgres))
     issue([...base, 'remediation', 'diagnostics', 'postgres'], `unknown postgres target "${rem.diagnostics.postgres}"`);
 }
