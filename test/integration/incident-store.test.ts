@@ -94,7 +94,7 @@ describe('incident store (PostgreSQL)', () => {
   });
 
   test('diagnostics land in the incident record, section by section', async () => {
-    const d = await env.run(() => diagnosticsActivities(config).collectDiagnostics({ incidentId: 'INC-20260203040506' }));
+    const d = await env.run(diagnosticsActivities(config).collectDiagnostics, { incidentId: 'INC-20260203040506' });
     expect(d.sections).toEqual(['command:echo', 'command:bad', 'postgres:main']);
     expect(d.failed).toEqual(['command:bad']);
     const row = await pg.query(`SELECT diagnostics FROM "${schema}".incidents WHERE id = 'INC-20260203040506'`);
