@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { incidentStoreActivities, type IncidentSnapshot } from '../../src/activities/incident-store';
 import { findIncident, listIncidents, migrate, storeRef } from '../../src/activities/incident-store/store';
-import { diagnosticsActivities } from '../../src/activities/diagnostics';
+import { diagnosticsActivities, type DiagnosticsSummary } from '../../src/activities/diagnostics';
 import { parseConfigText } from '../../src/config/load';
 import { slaClocks } from '../../src/domain/severity';
 import { pgConnection, requirePostgres } from '../helpers/services';
@@ -94,7 +94,7 @@ describe('incident store (PostgreSQL)', () => {
   });
 
   test('diagnostics land in the incident record, section by section', async () => {
-    const d = await env.run(diagnosticsActivities(config).collectDiagnostics, { incidentId: 'INC-20260203040506' });
+    const d: DiagnosticsSummary = await env.run(() => diagnosticsActivities(config).collectDiagnostics({ incidentId: 'INC-20260203040506' }));
     expect(d.sections).toEqual(['command:echo', 'command:bad', 'postgres:main']);
     expect(d.failed).toEqual(['command:bad']);
     const row = await pg.query(`SELECT diagnostics FROM "${schema}".incidents WHERE id = 'INC-20260203040506'`);
