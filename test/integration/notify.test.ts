@@ -20,7 +20,7 @@ describe('notify activity: webhook and Slack', () => {
   });
 
   /** Runs an activity function the way a worker would (it logs through the activity context). */
-  const run = <T>(fn: () => Promise<T>): Promise<T> => run(fn) as Promise<T>;
+  const run = <T>(fn: () => Promise<T>): Promise<T> => new MockActivityEnvironment().run(fn) as Promise<T>;
 
   function activities(config: unknown) {
     return notifyActivities(parseConfigText(JSON.stringify(config), 'test.json'));
