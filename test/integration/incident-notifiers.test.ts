@@ -1,4 +1,5 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
 import { notifyActivities } from '../../src/activities/notify';
 import { messageId } from '../../src/activities/notify/email';
 import { parseConfigText } from '../../src/config/load';
@@ -12,7 +13,7 @@ describe('notify activity: PagerDuty, SMS, email', () => {
   const started = async <T extends { start(): Promise<T>; stop(): Promise<void> }>(r: T) => (receivers.push(r), r.start());
   afterAll(() => Promise.all(receivers.map((r) => r.stop())));
 
-  const mockEnv = new MockActivityEnvironment();
+  const mockEnv = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
   const run = <T>(fn: () => Promise<T>): Promise<T> => mockEnv.run(fn);
   const activities = (config: unknown) => notifyActivities(parseConfigText(JSON.stringify(config), 'test.json'));
   const message = (notifier: string, over: Partial<Notification> = {}): Notification => ({

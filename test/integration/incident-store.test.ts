@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
 import { incidentStoreActivities, type IncidentSnapshot } from '../../src/activities/incident-store';
 import { findIncident, listIncidents, migrate, storeRef } from '../../src/activities/incident-store/store';
 import { diagnosticsActivities, type DiagnosticsSummary } from '../../src/activities/diagnostics';
@@ -19,7 +20,7 @@ describe('incident store (PostgreSQL)', () => {
     'test.json',
   );
   const acts = incidentStoreActivities(config);
-  const env = new MockActivityEnvironment();
+  const env = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
 
   beforeAll(async () => {
     await requirePostgres();
