@@ -15,7 +15,7 @@ describe('HAProxy load-balancer adapter (real HAProxy)', () => {
   let haproxy: Haproxy;
   let acts: ReturnType<typeof loadBalancerActivities>;
   const env = new MockActivityEnvironment();
-  const run = <A extends unknown[], R>(fn: (...a: A) => Promise<R>, ...args: A) => env.run(fn, ...args);
+  const run = <A extends unknown[], R>(fn: (...a: A) => Promise<R>, ...args: A) => env.run(fn, ...args) as Promise<R>;
 
   beforeAll(async () => {
     const blue = await startBackend(processes, 'blue');

@@ -1,10 +1,10 @@
 import { createServer, type Server } from 'node:http';
-import { MockActivityEnvironment } from '@temporalio/testing';
 import { healthActivities } from '../../src/activities/health';
 import { parseConfigText } from '../../src/config/load';
 import { freePort, waitForPort } from '../helpers/ports';
 import { pgConnection, redisConnection, requirePostgres, requireRedis } from '../helpers/services';
 import { SystemdStandin } from '../helpers/systemd-standin';
+import { runActivity } from '../helpers/activity';
 
 /** Each health check against the real thing: PostgreSQL, Redis, HTTP servers, TCP, systemd stand-in, this host. */
 describe('health check activities against real systems', () => {
@@ -16,8 +16,6 @@ describe('health check activities against real systems', () => {
   let webPort: number;
   let closedPort: number;
   let acts: ReturnType<typeof healthActivities>;
-  const env = new MockActivityEnvironment();
-  const run = <T>(fn: () => Promise<T>): Promise<T> => env.run(fn) as Promise<T>;
 
   beforeAll(async () => {
     await requirePostgres();
@@ -54,21 +52,21 @@ describe('health check activities against real systems', () => {
   });
 
   test('plan: omitted lists mean everything configured; unknown names are refused by name', async () => {
-    const plan = await run(() => acts.planHealthCheck({}));
+    const plan = await runActivity(acts.planHealthCheck, {});
     expect(plan.http.sort()).toEqual(['ok', 'refused', 'slow']);
     expect(plan.systemd).toEqual(['web-app', 'missing-unit']);
     expect(plan.resources).toBe(true);
-    await expect(run(() => acts.planHealthCheck({ targets: { postgres: ['nope'] } }))).rejects.toThrow(/unknown postgres target "nope"/);
-    await expect(run(() => acts.planHealthCheck({ notify: ['pager'] }))).rejects.toThrow(/unknown notifiers target "pager"/);
+    await expect(runActivity(acts.planHealthCheck, { targets: { postgres: ['nope'] } })).rejects.toThrow(/unknown postgres target "nope"/);
+    await expect(runActivity(acts.planHealthCheck, { notify: ['pager'] })).rejects.toThrow(/unknown notifiers target "pager"/);
   });
 
   test('systemd: a running unit is healthy; a stopped one is down with its state', async () => {
-    expect(await run(() => acts.checkSystemdUnit('web-app'))).toMatchObject({ status: 'healthy', message: 'is-active: active' });
-    const missing = await run(() => acts.checkSystemdUnit('missing-unit'));
+    expect(await runActivity(acts.checkSystemdUnit, 'web-app')).toMatchObject({ status: 'healthy', message: 'is-active: active' });
+    const missing = await runActivity(acts.checkSystemdUnit, 'missing-unit');
     expect(missing.status).toBe('down');
     expect(missing.message).toContain('inactive');
     systemd.systemctl('stop', 'web-app');
-    expect((await run(() => acts.checkSystemdUnit('web-app'))).status).toBe('down');
+    expect((await runActivity(acts.checkSystemdUnit, 'web-app')).status).toBe('down');
     systemd.systemctl('start', 'web-app');
     await waitForPort(webPort);
     expect(systemd.calls()).toContain('is-active -- web-app');
@@ -76,49 +74,47 @@ describe('health check activities against real systems', () => {
 
   test('systemd: a unit name that could be an option or a path is refused, never executed', async () => {
     const before = systemd.calls().length;
-    await expect(run(() => acts.checkSystemdUnit('--all'))).rejects.toThrow(/invalid systemd unit name/);
-    await expect(run(() => acts.checkSystemdUnit('../../etc/passwd'))).rejects.toThrow(/invalid systemd unit name/);
+    await expect(runActivity(acts.checkSystemdUnit, '--all')).rejects.toThrow(/invalid systemd unit name/);
+    await expect(runActivity(acts.checkSystemdUnit, '../../etc/passwd')).rejects.toThrow(/invalid systemd unit name/);
     expect(systemd.calls().length).toBe(before);
   });
 
   test('http: 200 in time is healthy with latency; too slow and refused are down', async () => {
-    const good = await run(() => acts.checkHttpEndpoint('ok'));
+    const good = await runActivity(acts.checkHttpEndpoint, 'ok');
     expect(good).toMatchObject({ status: 'healthy', unit: 'ms' });
     expect(good.value).toBeGreaterThanOrEqual(0);
-    const late = await run(() => acts.checkHttpEndpoint('slow'));
+    const late = await runActivity(acts.checkHttpEndpoint, 'slow');
     expect(late.status).toBe('down');
-    const refused = await run(() => acts.checkHttpEndpoint('refused'));
+    const refused = await runActivity(acts.checkHttpEndpoint, 'refused');
     expect(refused.status).toBe('down');
     expect(refused.message).toMatch(/ECONNREFUSED|connect/i);
   });
 
   test('postgres: SELECT 1 on the real server; a wrong port is down', async () => {
-    const up = await run(() => acts.checkPostgres('primary'));
+    const up = await runActivity(acts.checkPostgres, 'primary');
     expect(up.status).toBe('healthy');
     expect(up.message).toContain('(primary)');
-    expect((await run(() => acts.checkPostgres('wrongport'))).status).toBe('down');
+    expect((await runActivity(acts.checkPostgres, 'wrongport')).status).toBe('down');
   });
 
   test('redis: PING and a client count from the real server; a closed port is down', async () => {
-    const up = await run(() => acts.checkRedis('cache'));
+    const up = await runActivity(acts.checkRedis, 'cache');
     expect(up.status).toBe('healthy');
     expect(up.value).toBeGreaterThanOrEqual(1);
-    expect((await run(() => acts.checkRedis('gone'))).status).toBe('down');
+    expect((await runActivity(acts.checkRedis, 'gone')).status).toBe('down');
   });
 
   test('tcp: reachability of named hosts', async () => {
-    expect((await run(() => acts.checkTcpHost('pg'))).status).toBe('healthy');
-    expect((await run(() => acts.checkTcpHost('nothing'))).status).toBe('down');
+    expect((await runActivity(acts.checkTcpHost, 'pg')).status).toBe('healthy');
+    expect((await runActivity(acts.checkTcpHost, 'nothing')).status).toBe('down');
   });
 
   test('host resources: CPU, memory and every real filesystem, rated against the thresholds', async () => {
-    const results = await run(() =>
-      acts.checkHostResources({
+    const results = await runActivity(acts.checkHostResources, {
         cpuPercent: { warning: 80, critical: 85 },
         memoryPercent: { warning: 0, critical: 100 },
         diskPercent: { warning: 80, critical: 85 },
-      }),
-    );
+    });
     const kinds = results.map((r) => r.kind);
     expect(kinds).toContain('cpu');
     expect(kinds).toContain('memory');

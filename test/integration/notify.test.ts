@@ -1,8 +1,8 @@
-import { MockActivityEnvironment } from '@temporalio/testing';
 import { notifyActivities } from '../../src/activities/notify';
 import { parseConfigText } from '../../src/config/load';
 import type { Notification } from '../../src/domain/notification';
 import { HttpReceiver } from '../helpers/http-receiver';
+import { runActivity } from '../helpers/activity';
 
 /** The webhook and Slack adapters against local HTTP receivers that record what arrives. */
 describe('notify activity: webhook and Slack', () => {
@@ -19,9 +19,6 @@ describe('notify activity: webhook and Slack', () => {
     details: { failing: 1 },
   });
 
-  /** Runs an activity function the way a worker would (it logs through the activity context). */
-  const run = <T>(fn: () => Promise<T>): Promise<T> => new MockActivityEnvironment().run(fn) as Promise<T>;
-
   function activities(config: unknown) {
     return notifyActivities(parseConfigText(JSON.stringify(config), 'test.json'));
   }
@@ -30,7 +27,7 @@ describe('notify activity: webhook and Slack', () => {
     const hook = await started(new HttpReceiver({ bearer: 's3cret-token-value' }));
     process.env.OPSFLOW_TEST_HOOK_TOKEN = 's3cret-token-value';
     const acts = activities({ notifiers: { ops: { type: 'webhook', url: hook.url + '/alerts', token: { env: 'OPSFLOW_TEST_HOOK_TOKEN' } } } });
-    const res = await run(() => acts.notify(message('ops')));
+    const res = await runActivity(acts.notify, message('ops'));
     expect(res.status).toBe(200);
     expect(hook.requests).toHaveLength(1);
     const [req] = hook.requests;
@@ -42,19 +39,19 @@ describe('notify activity: webhook and Slack', () => {
   test('webhook: a 500 is retryable, a 4xx is not, and a missing token env names the field', async () => {
     const flaky = await started(new HttpReceiver({ failFirst: 1 }));
     const acts = activities({ notifiers: { ops: { type: 'webhook', url: flaky.url } } });
-    const err = await run(() => acts.notify(message('ops'))).catch((e) => e as any);
+    const err = await runActivity(acts.notify, message('ops')).catch((e) => e as any);
     expect(err.message).toMatch(/HTTP 500/);
     expect(err.nonRetryable).toBe(false);
 
     const guarded = await started(new HttpReceiver({ bearer: 'expected' }));
     const noToken = activities({ notifiers: { ops: { type: 'webhook', url: guarded.url } } });
-    const rejected = await run(() => noToken.notify(message('ops'))).catch((e) => e as any);
+    const rejected = await runActivity(noToken.notify, message('ops')).catch((e) => e as any);
     expect(rejected.message).toMatch(/HTTP 401/);
     expect(rejected.nonRetryable).toBe(true);
 
     delete process.env.OPSFLOW_TEST_MISSING;
     const missing = activities({ notifiers: { ops: { type: 'webhook', url: guarded.url, token: { env: 'OPSFLOW_TEST_MISSING' } } } });
-    await expect(run(() => missing.notify(message('ops')))).rejects.toThrow(
+    await expect(runActivity(missing.notify, message('ops'))).rejects.toThrow(
       /notifiers\.ops\.token: env var OPSFLOW_TEST_MISSING is not set/,
     );
   });
@@ -63,7 +60,7 @@ describe('notify activity: webhook and Slack', () => {
     const slack = await started(new HttpReceiver());
     process.env.OPSFLOW_TEST_SLACK_URL = slack.url + '/services/T000/B000/XXXX';
     const acts = activities({ notifiers: { chat: { type: 'slack', webhookUrl: { env: 'OPSFLOW_TEST_SLACK_URL' }, channel: '#ops' } } });
-    await run(() => acts.notify(message('chat')));
+    await runActivity(acts.notify, message('chat'));
     expect(slack.requests).toHaveLength(1);
     const body = slack.requests[0].json;
     expect(slack.requests[0].path).toBe('/services/T000/B000/XXXX');
@@ -74,7 +71,7 @@ describe('notify activity: webhook and Slack', () => {
 
   test('an unknown notifier is a non-retryable error that names it', async () => {
     const acts = activities({});
-    const err = await run(() => acts.notify(message('nobody'))).catch((e) => e as any);
+    const err = await runActivity(acts.notify, message('nobody')).catch((e) => e as any);
     expect(err.message).toMatch(/unknown notifier "nobody"/);
     expect(err.nonRetryable).toBe(true);
   });
