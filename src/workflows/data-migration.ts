@@ -209,7 +209,7 @@ export async function dataMigrationWorkflow(rawInput: DataMigrationInput, carrie
           await wf.continueAsNew<typeof dataMigrationWorkflow>(input, st as MigrationCarry);
         }
         const limit = Math.min(input.parallelism * 4, input.chunksPerRun - chunksThisRun);
-        const next = await acts.nextMigrationChunks.executeWithOptions({ ...stepOptions, summary: `next ${phase} chunks` }, [input, phase, st.cursor!, limit]);
+        const next = await acts.nextMigrationChunks.executeWithOptions({ ...stepOptions, summary: `next ${phase} chunks` }, [input, phase, st.cursor!, limit, { id: logId, runKey: st.runKey! }]);
         if (next.chunks.length === 0) return;
         st.phaseStartedAtMs ??= next.nowMs;
         await pool(next.chunks, input.parallelism, async (c) => {
@@ -226,7 +226,7 @@ export async function dataMigrationWorkflow(rawInput: DataMigrationInput, carrie
       await runPhase('copy', async (c) => {
         const r: ChunkCopy = await acts.copyMigrationChunk.executeWithOptions(
           { ...chunkOptions, summary: `copy chunk ${c.no + 1}/${s.chunks.total} (${rangeLabel(c)})` },
-          [input, shape, c, logId, st.runKey!],
+          [input, shape, c, st.runKey!],
         );
         if (r.countedByThisRun) s.rows.copied += r.rows;
         s.chunks.copied++;
@@ -274,20 +274,20 @@ export async function dataMigrationWorkflow(rawInput: DataMigrationInput, carrie
           : `verification failed: checksums differ in chunks ${s.mismatchedChunks.join(', ')} but no key could be named`;
       throw wf.ApplicationFailure.nonRetryable(message, 'VerificationFailed', verification);
     }
-    await acts.closeMigrationLog.executeWithOptions({ ...stepOptions, summary: 'migration_log: COMPLETED' }, [input, logId, 'COMPLETED']);
+    await acts.closeMigrationLog.executeWithOptions({ ...stepOptions, summary: 'migration_log: COMPLETED' }, [input, logId, st.runKey!, 'COMPLETED']);
     setPhase('completed');
     return { name: input.name, mode: input.mode, logId, rowsCopied: s.rows.copied, chunks: s.chunks.total, resumed: s.resumed, verification };
   } catch (err) {
     if (err instanceof wf.ContinueAsNew) throw err;
     if (wf.isCancellation(err)) {
       await wf.CancellationScope.nonCancellable(() =>
-        acts.closeMigrationLog.executeWithOptions({ ...stepOptions, summary: 'migration_log: CANCELLED' }, [input, logId, 'CANCELLED', 'cancelled by an operator']),
+        acts.closeMigrationLog.executeWithOptions({ ...stepOptions, summary: 'migration_log: CANCELLED' }, [input, logId, st.runKey!, 'CANCELLED', 'cancelled by an operator']),
       );
       setPhase('cancelled');
       throw err;
     }
     s.error = failureMessage(err);
-    await acts.closeMigrationLog.executeWithOptions({ ...stepOptions, summary: 'migration_log: FAILED' }, [input, logId, 'FAILED', s.error]);
+    await acts.closeMigrationLog.executeWithOptions({ ...stepOptions, summary: 'migration_log: FAILED' }, [input, logId, st.runKey!, 'FAILED', s.error]);
     setPhase('failed');
     if (err instanceof wf.ApplicationFailure && err.nonRetryable) throw err;
     // An activity that ran out of retries (or failed for good): fail the run, naming the cause.

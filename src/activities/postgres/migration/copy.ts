@@ -6,7 +6,7 @@ import type { Client } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import type { MigrationSpec } from '../../../domain/migration-input';
 import type { Chunk } from '../../../domain/migration-plan';
-import { copyOutSql, copyPredicate, Params, quoteIdent, quoteTable, rangeSql, sameDbCopySql, sourceKey, upsertFromStagingSql, type MigrationShape } from './sql';
+import { copyOutSql, flagChunkSql, insertChunkSql, quoteIdent, quoteTable, targetRangeOccupiedSql, upsertFromStagingSql, type MigrationShape } from './sql';
 import { stateTables } from './state-tables';
 import { inTransaction } from './session';
 
@@ -41,37 +41,66 @@ const done = (chunk: Chunk, row: ChunkRow, runKey: string): ChunkCopy => ({
   finishedAtMs: Date.now(),
 });
 
+class RangeChanged extends Error {
+  constructor(chunk: Chunk) {
+    super(`chunk ${chunk.no}: rows appeared in the target range while it was copied; retrying with an upsert`);
+    this.name = 'RangeChanged';
+  }
+}
+
+/** A plain INSERT/COPY into a range that was empty hit a key: someone wrote there meanwhile (retryable). */
+function rangeChanged(err: unknown, chunk: Chunk, occupied: boolean): unknown {
+  return !occupied && (err as { code?: string }).code === '23505' ? new RangeChanged(chunk) : err;
+}
+
+const REPEATABLE_READ = 'BEGIN ISOLATION LEVEL REPEATABLE READ';
+
 /**
- * One chunk in one database: the progress row is locked first (a retry racing a still-running
- * attempt waits for it, then sees "copied"), then one INSERT … SELECT … ON CONFLICT that also flags
- * exactly the rows it copied, then the progress row and the log's running count — all one
- * transaction. So a chunk is copied, flagged and counted exactly once, or not at all.
+ * One chunk in one database, in one REPEATABLE READ transaction: the progress row is locked first
+ * (a retry racing a still-running attempt waits for it, then finds "copied" or fails to serialize
+ * and retries), then INSERT … SELECT (upserting if the target range already has rows), then the
+ * flag UPDATE on the same snapshot, then the progress row (whose counts migration_log's `rows_migrated` sums). A chunk
+ * is copied, flagged and counted exactly once, or not at all. (The log row itself is not touched
+ * here: every chunk would update that one row, and under REPEATABLE READ they would fail to serialize.)
  */
-export async function copyChunkSameDb(c: Client, spec: MigrationSpec, shape: MigrationShape, chunk: Chunk, logId: number, runKey: string): Promise<ChunkCopy> {
+export async function copyChunkSameDb(c: Client, spec: MigrationSpec, shape: MigrationShape, chunk: Chunk, runKey: string): Promise<ChunkCopy> {
   const t = stateTables(spec.stateSchema);
-  return inTransaction(c, async () => {
-    const row = await lockChunk(c, spec, chunk.no);
-    if (row.status === 'copied') return done(chunk, row, runKey);
-    const stmt = sameDbCopySql(spec, shape, chunk);
-    const r = await c.query<{ n: string }>(stmt.text, stmt.values);
-    const rows = Number(r.rows[0].n);
-    await c.query(
-      `UPDATE ${t.chunks} SET status = 'copied', rows_copied = $3, copied_by = $4, attempts = attempts + 1, copied_at = now()
-        WHERE migration_name = $1 AND chunk_no = $2`,
-      [spec.name, chunk.no, rows, runKey],
-    );
-    await c.query(`UPDATE ${t.log} SET rows_migrated = rows_migrated + $2 WHERE id = $1`, [logId, rows]);
-    return { chunkNo: chunk.no, rows, countedByThisRun: true, finishedAtMs: Date.now() };
-  });
+  return inTransaction(
+    c,
+    async () => {
+      const row = await lockChunk(c, spec, chunk.no);
+      if (row.status === 'copied') return done(chunk, row, runKey);
+      const occ = targetRangeOccupiedSql(spec, shape, chunk);
+      const occupied = (await c.query<{ occupied: boolean }>(occ.text, occ.values)).rows[0].occupied;
+      const ins = insertChunkSql(spec, shape, chunk, occupied);
+      const rows = await c.query(ins.text, ins.values).then(
+        (r) => r.rowCount ?? 0,
+        (err) => {
+          throw rangeChanged(err, chunk, occupied);
+        },
+      );
+      if (spec.flag) {
+        const flag = flagChunkSql(spec, shape, chunk);
+        await c.query(flag.text, flag.values);
+      }
+      await c.query(
+        `UPDATE ${t.chunks} SET status = 'copied', rows_copied = $3, copied_by = $4, attempts = attempts + 1, copied_at = now()
+          WHERE migration_name = $1 AND chunk_no = $2`,
+        [spec.name, chunk.no, rows, runKey],
+      );
+      return { chunkNo: chunk.no, rows, countedByThisRun: true, finishedAtMs: Date.now() };
+    },
+    REPEATABLE_READ,
+  );
 }
 
 /**
- * One chunk across two databases, streamed with COPY. The source transaction (REPEATABLE READ)
- * locks the chunk's rows and reads them once; the target loads them into a staging table and
- * upserts, recording the chunk "loaded" and counting its rows; then the source flags exactly the
- * rows it read (same snapshot, still locked) and commits; then the chunk becomes "copied".
- * A crash between the two commits leaves "loaded": the retry copies again (an upsert, so no
- * duplicate) and counts only rows beyond those already counted.
+ * One chunk across two databases, streamed with COPY (pgcopydb's way). The source transaction
+ * (REPEATABLE READ) reads the chunk once; the target takes the stream straight into the table when
+ * its range is empty, or into a staging table and upserts from it, records the chunk "loaded" with its
+ * row count, and commits; then the source flags the rows of the same snapshot and commits;
+ * then the chunk becomes "copied". A crash between the two commits leaves "loaded": the retry
+ * copies again (an upsert now, so no duplicate) and keeps the larger count.
  */
 export async function copyChunkStreamed(
   src: Client,
@@ -79,28 +108,24 @@ export async function copyChunkStreamed(
   spec: MigrationSpec,
   shape: MigrationShape,
   chunk: Chunk,
-  logId: number,
   runKey: string,
 ): Promise<ChunkCopy> {
   const t = stateTables(spec.stateSchema);
   const ctx = Context.current();
-  await src.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+  await src.query(REPEATABLE_READ);
   try {
     let previouslyLoaded = 0;
     const loaded = await inTransaction<{ already: ChunkRow } | { rows: number }>(tgt, async () => {
       const row = await lockChunk(tgt, spec, chunk.no);
       if (row.status === 'copied') return { already: row };
       if (row.status === 'loaded') previouslyLoaded = Number(row.rows_copied);
-      if (spec.flag) {
-        const p = new Params();
-        await src.query(
-          `SELECT 1 FROM ${quoteTable(spec.source.table)} s WHERE ${rangeSql(sourceKey(spec), chunk, shape.keyType, p)} AND ${copyPredicate(spec)} FOR UPDATE OF s`,
-          p.values,
-        );
-      }
-      const staging = quoteIdent(`opsflow_stage_${randomBytes(6).toString('hex')}`);
+      const occ = targetRangeOccupiedSql(spec, shape, chunk);
+      const occupied = (await tgt.query<{ occupied: boolean }>(occ.text, occ.values)).rows[0].occupied;
       const cols = shape.columns.map((c) => quoteIdent(c.target)).join(', ');
-      await tgt.query(`CREATE TEMP TABLE ${staging} ON COMMIT DROP AS SELECT ${cols} FROM ${quoteTable(spec.target.table)} WITH NO DATA`);
+      const staging = quoteIdent(`opsflow_stage_${randomBytes(6).toString('hex')}`);
+      if (occupied) {
+        await tgt.query(`CREATE TEMP TABLE ${staging} ON COMMIT DROP AS SELECT ${cols} FROM ${quoteTable(spec.target.table)} WITH NO DATA`);
+      }
       let bytes = 0;
       const progress = new Transform({
         transform(buf: Buffer, _enc, cb) {
@@ -109,15 +134,17 @@ export async function copyChunkStreamed(
           cb(null, buf);
         },
       });
-      await pipeline(src.query(copyTo(copyOutSql(spec, shape, chunk))), progress, tgt.query(copyFrom(`COPY ${staging} (${cols}) FROM STDIN`)));
-      const up = await tgt.query(upsertFromStagingSql(spec, shape, staging));
-      const rows = Math.max(up.rowCount ?? 0, previouslyLoaded);
+      const sink = tgt.query(copyFrom(`COPY ${occupied ? staging : quoteTable(spec.target.table)} (${cols}) FROM STDIN`));
+      await pipeline(src.query(copyTo(copyOutSql(spec, shape, chunk))), progress, sink).catch((err) => {
+        throw rangeChanged(err, chunk, occupied);
+      });
+      const copied = occupied ? ((await tgt.query(upsertFromStagingSql(spec, shape, staging))).rowCount ?? 0) : sink.rowCount;
+      const rows = Math.max(copied, previouslyLoaded);
       await tgt.query(
         `UPDATE ${t.chunks} SET status = $3, rows_copied = $4, copied_by = $5, attempts = attempts + 1, copied_at = now()
           WHERE migration_name = $1 AND chunk_no = $2`,
         [spec.name, chunk.no, spec.flag ? 'loaded' : 'copied', rows, runKey],
       );
-      await tgt.query(`UPDATE ${t.log} SET rows_migrated = rows_migrated + $2 WHERE id = $1`, [logId, rows - previouslyLoaded]);
       return { rows };
     });
     if ('already' in loaded) {
@@ -125,12 +152,8 @@ export async function copyChunkStreamed(
       return done(chunk, loaded.already, runKey);
     }
     if (spec.flag) {
-      const p = new Params();
-      await src.query(
-        `UPDATE ${quoteTable(spec.source.table)} s SET ${quoteIdent(spec.flag.column)} = ${p.add(String(spec.flag.value), shape.flagType)}
-          WHERE ${rangeSql(sourceKey(spec), chunk, shape.keyType, p)} AND ${copyPredicate(spec)}`,
-        p.values,
-      );
+      const flag = flagChunkSql(spec, shape, chunk);
+      await src.query(flag.text, flag.values);
     }
     await src.query('COMMIT');
     if (spec.flag) {

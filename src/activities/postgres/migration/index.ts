@@ -5,9 +5,9 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { withClient } from '../connect';
 import { copyChunkSameDb, copyChunkStreamed, type ChunkCopy } from './copy';
 import { preflight } from './preflight';
-import { chunkBoundaries, closeLog, openLog, pendingChunks, planChunks, type LogStatus, type PlanSummary } from './progress';
+import { chunkBoundaries, closeLog, openLog, pendingChunks, planChunks, recountLog, type LogStatus, type PlanSummary } from './progress';
 import { asFailure, migrationClientConfig, sameDatabase, withActivityClient } from './session';
-import { sameDbCopySql, copyOutSql, type MigrationShape } from './sql';
+import { copyOutSql, flagChunkSql, insertChunkSql, type MigrationShape } from './sql';
 import { verifyChunk, type ChunkVerification } from './verify';
 
 export type { ChunkCopy, ChunkVerification, MigrationShape, PlanSummary, LogStatus };
@@ -16,7 +16,7 @@ export interface DryRunPlan {
   rows: number;
   chunks: number;
   firstChunk?: Chunk;
-  /** The statement one chunk would run (same database) or its COPY (two databases). */
+  /** The statements one chunk would run (same database) or its COPY (two databases). */
   statement: string;
 }
 
@@ -73,34 +73,42 @@ export function migrationActivities(config: OpsflowConfig) {
       return both(spec, 'dry-run', async (src) => {
         const { chunks, rows } = await chunkBoundaries(src, spec, shape, 'copy');
         const first = chunks[0];
-        const statement = shape.sameDatabase ? sameDbCopySql(spec, shape, first ?? { lo: null, hi: null }).text : copyOutSql(spec, shape, first ?? { lo: null, hi: null });
+        const range = first ?? { lo: null, hi: null };
+        const statement = shape.sameDatabase
+          ? [insertChunkSql(spec, shape, range, true).text, spec.flag ? flagChunkSql(spec, shape, range).text : undefined].filter(Boolean).join(';\n')
+          : copyOutSql(spec, shape, range);
         return { rows, chunks: chunks.length, firstChunk: first, statement };
       });
     },
 
-    /** Chunks still to do, after a cursor, and the activity's clock (for rows/s); read-only. */
-    async nextMigrationChunks(raw: unknown, phase: 'copy' | 'verify', afterNo: number, limit: number): Promise<{ chunks: Chunk[]; nowMs: number }> {
+    /**
+     * Chunks still to do, after a cursor, and the activity's clock (for rows/s). Also brings the
+     * log's `rows_migrated` up to date from the progress table (a recount, so repeatable).
+     */
+    async nextMigrationChunks(raw: unknown, phase: 'copy' | 'verify', afterNo: number, limit: number, log?: { id: number; runKey: string }): Promise<{ chunks: Chunk[]; nowMs: number }> {
       const spec = specOf(raw);
       try {
-        const chunks = await withActivityClient(target(spec), (c) => pendingChunks(c, spec, phase, afterNo, limit));
-        return { chunks, nowMs: Date.now() };
+        return await withActivityClient(target(spec), async (c) => {
+          if (log) await recountLog(c, spec, log.id, log.runKey);
+          return { chunks: await pendingChunks(c, spec, phase, afterNo, limit), nowMs: Date.now() };
+        });
       } catch (err) {
         throw asFailure(err, 'progress table');
       }
     },
 
     /** Copies one chunk; the progress row, locked and read back, makes a retry a no-op. */
-    async copyMigrationChunk(raw: unknown, shape: MigrationShape, chunk: Chunk, logId: number, runKey: string): Promise<ChunkCopy> {
+    async copyMigrationChunk(raw: unknown, shape: MigrationShape, chunk: Chunk, runKey: string): Promise<ChunkCopy> {
       const spec = specOf(raw);
       const where = `chunk ${chunk.no} (keys ${chunk.lo ?? '-∞'} < key <= ${chunk.hi ?? '∞'})`;
       if (shape.sameDatabase) {
         try {
-          return await withActivityClient(target(spec), (c) => copyChunkSameDb(c, spec, shape, chunk, logId, runKey));
+          return await withActivityClient(target(spec), (c) => copyChunkSameDb(c, spec, shape, chunk, runKey));
         } catch (err) {
           throw asFailure(err, where);
         }
       }
-      return both(spec, where, (src, tgt) => copyChunkStreamed(src, tgt, spec, shape, chunk, logId, runKey));
+      return both(spec, where, (src, tgt) => copyChunkStreamed(src, tgt, spec, shape, chunk, runKey));
     },
 
     /** Verifies one chunk (read-only on the data; its result overwrites the chunk's verify columns). */
@@ -109,11 +117,11 @@ export function migrationActivities(config: OpsflowConfig) {
       return both(spec, `verify chunk ${chunk.no}`, (src, tgt) => verifyChunk(src, tgt, spec, shape, chunk));
     },
 
-    /** Sets the final status of a RUNNING log row by id; returns its row count. Repeats are no-ops. */
-    async closeMigrationLog(raw: unknown, logId: number, status: LogStatus, error?: string): Promise<number> {
+    /** Sets the final status and row count of a RUNNING log row by id; repeats are no-ops. */
+    async closeMigrationLog(raw: unknown, logId: number, runKey: string, status: LogStatus, error?: string): Promise<number> {
       const spec = specOf(raw);
       try {
-        return await withClient(target(spec), (c) => closeLog(c, spec.stateSchema, logId, status, error));
+        return await withClient(target(spec), (c) => closeLog(c, spec, logId, runKey, status, error));
       } catch (err) {
         throw asFailure(err, 'migration_log');
       }

@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { Client } from 'pg';
 import type { MigrationSpec } from '../../../domain/migration-input';
 import { mappedColumns } from '../../../domain/migration-input';
-import { quoteIdent, quoteTable, sameDbCopySql, type MigrationShape } from './sql';
+import { flagChunkSql, insertChunkSql, quoteIdent, quoteTable, type MigrationShape } from './sql';
 
 const fail = (message: string, type = 'MigrationInputError') => ApplicationFailure.nonRetryable(message, type);
 
@@ -106,10 +106,15 @@ export async function preflight(
   }
 
   const shape: MigrationShape = { keyType: key.type, columns, flagType, sameDatabase };
+  const all = { lo: null, hi: null };
   if (sameDatabase) {
-    // The very statement a chunk runs, prepared whole: key comparison, ON CONFLICT target, flag type.
-    const stmt = sameDbCopySql(spec, shape, { lo: null, hi: null });
+    // The very statements a chunk runs, prepared whole: types of every column, the ON CONFLICT target.
+    const stmt = insertChunkSql(spec, shape, all, true);
     await prepare(src, stmt.text, stmt.values, 'columns');
+  }
+  if (spec.flag) {
+    const stmt = flagChunkSql(spec, shape, all);
+    await prepare(src, stmt.text, stmt.values, 'flag');
   }
   return shape;
 }

@@ -29,17 +29,35 @@ export async function openLog(tgt: Client, spec: MigrationSpec, runKey: string):
 }
 
 /**
+ * Sets a RUNNING log row's `rows_migrated` to the rows this run's chunks copied, as the progress
+ * table records them (so a chunk retried after a crash is counted once). Idempotent: a recount.
+ */
+export async function recountLog(tgt: Client, spec: MigrationSpec, logId: number, runKey: string): Promise<void> {
+  const t = stateTables(spec.stateSchema);
+  await tgt.query(
+    `UPDATE ${t.log} SET rows_migrated = (
+        SELECT coalesce(sum(rows_copied), 0) FROM ${t.chunks}
+         WHERE migration_name = $2 AND copied_by = $3 AND status IN ('loaded', 'copied'))
+      WHERE id = $1 AND status = 'RUNNING'`,
+    [logId, spec.name, runKey],
+  );
+}
+
+/**
  * Closes a log row by its id (never by name: the runbook's `WHERE migration_name = migration_name`
  * updated every row). Only a RUNNING row changes, so a retry or a late duplicate is harmless.
  */
-export async function closeLog(tgt: Client, schema: string, logId: number, status: LogStatus, error?: string): Promise<number> {
-  const t = stateTables(schema);
-  await tgt.query(
-    `UPDATE ${t.log} SET status = $2, end_time = now(), error_message = $3 WHERE id = $1 AND status = 'RUNNING'`,
-    [logId, status, error ?? null],
-  );
-  const r = await tgt.query<{ rows_migrated: number }>(`SELECT rows_migrated FROM ${t.log} WHERE id = $1`, [logId]);
-  return r.rows[0]?.rows_migrated ?? 0;
+export async function closeLog(tgt: Client, spec: MigrationSpec, logId: number, runKey: string, status: LogStatus, error?: string): Promise<number> {
+  const t = stateTables(spec.stateSchema);
+  return inTransaction(tgt, async () => {
+    await recountLog(tgt, spec, logId, runKey);
+    await tgt.query(
+      `UPDATE ${t.log} SET status = $2, end_time = now(), error_message = $3 WHERE id = $1 AND status = 'RUNNING'`,
+      [logId, status, error ?? null],
+    );
+    const r = await tgt.query<{ rows_migrated: number }>(`SELECT rows_migrated FROM ${t.log} WHERE id = $1`, [logId]);
+    return r.rows[0]?.rows_migrated ?? 0;
+  });
 }
 
 export function fingerprint(spec: MigrationSpec): string {

@@ -75,27 +75,52 @@ export function targetRowText(shape: MigrationShape): string {
 export const hashSum = (rowText: string) => `coalesce(sum(('x' || substr(md5(${rowText}), 1, 16))::bit(64)::bigint), 0)::text`;
 
 /**
- * The same-database copy of one chunk: one statement, so the rows read, written and flagged are
- * the same rows. `FOR UPDATE` holds them from the read to the commit, so a concurrent change
- * waits instead of being flagged without being copied (the runbook's race).
+ * The same-database copy of one chunk's rows: INSERT … SELECT, with ON CONFLICT when the target
+ * range may already hold rows (a rerun, a table written by others); a plain INSERT into an empty
+ * range is what the runbook's statement costs, and a conflict there aborts the transaction.
  */
-export function sameDbCopySql(spec: MigrationSpec, shape: MigrationShape, range: KeyRange): { text: string; values: unknown[] } {
+export function insertChunkSql(spec: MigrationSpec, shape: MigrationShape, range: KeyRange, upsert: boolean): { text: string; values: unknown[] } {
   const p = new Params();
   const cols = shape.columns;
   const targetCols = cols.map((c) => quoteIdent(c.target)).join(', ');
-  const selectList = cols.map((c, i) => `${i === 0 ? sourceKey(spec) : `(${c.expr})`} AS ${quoteIdent(c.target)}`).join(', ');
-  const updates = cols.slice(1).map((c) => `${quoteIdent(c.target)} = EXCLUDED.${quoteIdent(c.target)}`);
+  const selectList = cols.map((c, i) => (i === 0 ? sourceKey(spec) : `(${c.expr})`)).join(', ');
   const where = `${rangeSql(sourceKey(spec), range, shape.keyType, p)} AND ${copyPredicate(spec)}`;
-  const src = `SELECT ${selectList} FROM ${quoteTable(spec.source.table)} s WHERE ${where}${spec.flag ? ' FOR UPDATE OF s' : ''}`;
-  const tk = quoteIdent(spec.key.target);
-  const ins =
-    `INSERT INTO ${quoteTable(spec.target.table)} AS t (${targetCols}) SELECT ${targetCols} FROM src ` +
-    `ON CONFLICT (${tk}) DO ${updates.length ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'} RETURNING t.${tk}`;
-  const flag = spec.flag
-    ? `, flagged AS (UPDATE ${quoteTable(spec.source.table)} s SET ${quoteIdent(spec.flag.column)} = ${p.add(String(spec.flag.value), shape.flagType)} ` +
-      `FROM ins WHERE ${sourceKey(spec)} = ins.${tk} RETURNING 1)`
-    : '';
-  return { text: `WITH src AS (${src}), ins AS (${ins})${flag} SELECT count(*)::bigint AS n FROM ins`, values: p.values };
+  return {
+    text:
+      `INSERT INTO ${quoteTable(spec.target.table)} AS t (${targetCols}) SELECT ${selectList} FROM ${quoteTable(spec.source.table)} s WHERE ${where}` +
+      (upsert ? ` ${onConflict(spec, shape)}` : ''),
+    values: p.values,
+  };
+}
+
+function onConflict(spec: MigrationSpec, shape: MigrationShape): string {
+  const updates = shape.columns.slice(1).map((c) => `${quoteIdent(c.target)} = EXCLUDED.${quoteIdent(c.target)}`);
+  return `ON CONFLICT (${quoteIdent(spec.key.target)}) DO ${updates.length ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}`;
+}
+
+/**
+ * Flags a chunk's source rows. Run in the copy's REPEATABLE READ transaction, it sees the very
+ * snapshot the copy read: exactly the copied rows are flagged, never a row inserted meanwhile (the
+ * runbook's race), and a row changed meanwhile fails the transaction (retried) instead.
+ */
+export function flagChunkSql(spec: MigrationSpec, shape: MigrationShape, range: KeyRange): { text: string; values: unknown[] } {
+  const p = new Params();
+  const flag = spec.flag!;
+  return {
+    text:
+      `UPDATE ${quoteTable(spec.source.table)} s SET ${quoteIdent(flag.column)} = ${p.add(String(flag.value), shape.flagType)} ` +
+      `WHERE ${rangeSql(sourceKey(spec), range, shape.keyType, p)} AND ${copyPredicate(spec)}`,
+    values: p.values,
+  };
+}
+
+/** Whether the target already holds any row in the range (one index probe). */
+export function targetRangeOccupiedSql(spec: MigrationSpec, shape: MigrationShape, range: KeyRange): { text: string; values: unknown[] } {
+  const p = new Params();
+  return {
+    text: `SELECT EXISTS (SELECT 1 FROM ${quoteTable(spec.target.table)} t WHERE ${rangeSql(targetKey(spec), range, shape.columns[0].type, p)}) AS occupied`,
+    values: p.values,
+  };
 }
 
 /** The source side of a two-database copy: the mapped rows of a chunk, for `COPY (…) TO STDOUT`. */
@@ -109,15 +134,10 @@ export function copyOutSql(spec: MigrationSpec, shape: MigrationShape, range: Ke
   return `COPY (SELECT ${selectList} FROM ${quoteTable(spec.source.table)} s WHERE ${parts.join(' AND ')}) TO STDOUT`;
 }
 
-/** The upsert from the staging table into the target (two-database path). */
+/** The upsert from the staging table into the target (two-database path, occupied range). */
 export function upsertFromStagingSql(spec: MigrationSpec, shape: MigrationShape, staging: string): string {
   const cols = shape.columns.map((c) => quoteIdent(c.target)).join(', ');
-  const updates = shape.columns.slice(1).map((c) => `${quoteIdent(c.target)} = EXCLUDED.${quoteIdent(c.target)}`);
-  const tk = quoteIdent(spec.key.target);
-  return (
-    `INSERT INTO ${quoteTable(spec.target.table)} AS t (${cols}) SELECT ${cols} FROM ${staging} ` +
-    `ON CONFLICT (${tk}) DO ${updates.length ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}`
-  );
+  return `INSERT INTO ${quoteTable(spec.target.table)} AS t (${cols}) SELECT ${cols} FROM ${staging} ${onConflict(spec, shape)}`;
 }
 
 export { mappedColumns };
