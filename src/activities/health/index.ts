@@ -19,6 +19,11 @@ function lookup<T>(section: Record<string, T>, sectionName: string, name: string
   return target;
 }
 
+/** A reachability check's result: up is healthy, anything else is down. */
+function upOrDown(kind: CheckResult['kind'], target: string, ok: boolean, value: number | undefined, unit: string, okMessage: string, downMessage: string): CheckResult {
+  return { kind, target, status: ok ? 'healthy' : 'down', value, unit, message: ok ? okMessage : downMessage };
+}
+
 /**
  * The activities of `healthCheckWorkflow`. Every check only reads, so every one is safe to retry;
  * a target that is down is a result ("down"), not an activity failure.
@@ -71,56 +76,30 @@ export function healthActivities(config: OpsflowConfig) {
     async checkHttpEndpoint(name: string): Promise<CheckResult> {
       const target = lookup(config.http, 'http', name);
       const r = await probe(target);
-      return {
-        kind: 'http',
-        target: name,
-        status: r.ok ? 'healthy' : 'down',
-        value: r.latencyMs,
-        unit: 'ms',
-        message: r.error
-          ? `${target.url}: ${r.error}`
-          : `${target.url} answered ${r.status} in ${r.latencyMs} ms (expected ${target.expectStatus})`,
-      };
+      const detail = r.error ?? `answered ${r.status} in ${r.latencyMs} ms (expected ${target.expectStatus})`;
+      return upOrDown('http', name, r.ok, r.latencyMs, 'ms', `${target.url} ${detail}`, `${target.url}: ${detail}`);
     },
 
     async checkPostgres(name: string): Promise<CheckResult> {
       const target = lookup(config.postgres, 'postgres', name);
       const r = await pingPostgres(clientConfig(name, target));
       const role = r.inRecovery === undefined ? '' : r.inRecovery ? ' (replica)' : ' (primary)';
-      return {
-        kind: 'postgres',
-        target: name,
-        status: r.ok ? 'healthy' : 'down',
-        value: r.latencyMs,
-        unit: 'ms',
-        message: r.ok ? `SELECT 1 in ${r.latencyMs} ms${role}` : `${target.host}:${target.port}/${target.database}: ${r.error}`,
-      };
+      const where = `${target.host}:${target.port}/${target.database}`;
+      return upOrDown('postgres', name, r.ok, r.latencyMs, 'ms', `SELECT 1 in ${r.latencyMs} ms${role}`, `${where}: ${r.error}`);
     },
 
     async checkRedis(name: string): Promise<CheckResult> {
       const target = lookup(config.redis, 'redis', name);
       const r = await pingRedis(name, target);
-      return {
-        kind: 'redis',
-        target: name,
-        status: r.ok ? 'healthy' : 'down',
-        value: r.clients,
-        unit: 'clients',
-        message: r.ok ? `PONG, ${r.clients} connected clients` : `${target.host}:${target.port}: ${r.error}`,
-      };
+      const where = `${target.host}:${target.port}`;
+      return upOrDown('redis', name, r.ok, r.clients, 'clients', `PONG, ${r.clients} connected clients`, `${where}: ${r.error}`);
     },
 
     async checkTcpHost(name: string): Promise<CheckResult> {
       const target = lookup(config.hosts, 'hosts', name);
       const r = await reach(target.host, target.port, target.timeoutMs);
-      return {
-        kind: 'tcp',
-        target: name,
-        status: r.ok ? 'healthy' : 'down',
-        value: r.latencyMs,
-        unit: 'ms',
-        message: r.ok ? `${target.host}:${target.port} reachable in ${r.latencyMs} ms` : `${target.host}:${target.port}: ${r.error}`,
-      };
+      const where = `${target.host}:${target.port}`;
+      return upOrDown('tcp', name, r.ok, r.latencyMs, 'ms', `${where} reachable in ${r.latencyMs} ms`, `${where}: ${r.error}`);
     },
   };
 }
