@@ -2,7 +2,7 @@ import type { OpsflowConfig } from '../config/schema';
 import { healthActivities } from './health';
 import { notifyActivities } from './notify';
 import { systemdActivities } from './systemd';
-import { incidentStoreActivities } from './incident-store';
+import { incidentDigestActivities, incidentStoreActivities } from './incident-store';
 import { diagnosticsActivities } from './diagnostics';
 import { remediationActivities } from './remediation';
 import { loadBalancerActivities } from './load-balancer';
@@ -19,6 +19,7 @@ export function createActivities(config: OpsflowConfig) {
     ...notifyActivities(config),
     ...systemdActivities(config),
     ...incidentStoreActivities(config),
+    ...incidentDigestActivities(config),
     ...diagnosticsActivities(config),
     ...remediationActivities(config),
     ...loadBalancerActivities(config),

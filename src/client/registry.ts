@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { healthCheckInput } from '../domain/health-check-input';
 import { phasedRolloutInput, rolloutWorkflowId } from '../domain/rollout-input';
 import { dataMigrationInput } from '../domain/migration-input';
-import { incidentInput } from '../domain/incident';
+import { incidentDigestInput, incidentInput } from '../domain/incident';
 
 /**
  * What the CLI, the schedules and the alert receiver know of each workflow: the input schema the
@@ -67,7 +67,16 @@ export const incidentEntry: WorkflowEntry<typeof incidentInput> = {
   description: 'SPEC §6 incident response: severity, on-call, notifications with escalation, auto-remediation, postmortem',
 };
 
-export const workflowEntries: WorkflowEntry<any>[] = [healthCheckEntry, dataMigrationEntry, incidentEntry];
+export const incidentDigestEntry: WorkflowEntry<typeof incidentDigestInput> = {
+  type: 'incidentDigestWorkflow',
+  alias: 'incident-digest',
+  input: incidentDigestInput,
+  workflowId: (_input, now) => `incident-digest-${stamp(now)}`,
+  summary: () => 'P3 incident digest for business hours',
+  description: 'SPEC §6 P3: one message listing the minor incidents not yet reported',
+};
+
+export const workflowEntries: WorkflowEntry<any>[] = [healthCheckEntry, dataMigrationEntry, incidentEntry, incidentDigestEntry];
 
 export function findWorkflow(name: string): WorkflowEntry | undefined {
   return workflowEntries.find((e) => e.type === name || e.alias === name);

@@ -9,6 +9,8 @@ export interface IncidentPlan {
   contacts: Record<string, string[]>;
   channels: string[];
   recipients: Record<Severity, string[]>;
+  /** Recipients of the P3 business-hours digest. */
+  digestRecipients: string[];
   rota: Rota;
   escalation: EscalationPolicy;
   remediation: RemediationConfig;

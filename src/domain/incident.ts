@@ -112,3 +112,13 @@ export function incidentId(at: Date, attempt = 1): string {
 export function minutesBetween(from: string, to: string): number {
   return Math.round(((Date.parse(to) - Date.parse(from)) / 60_000) * 10) / 10;
 }
+
+/** Input of `incidentDigestWorkflow` (the P3 business-hours digest, usually run by a schedule). */
+export const incidentDigestInput = z
+  .object({
+    /** Roles or notifiers; default config.incident.digestNotify. */
+    notify: z.array(targetName).optional(),
+    limit: z.number().int().min(1).max(500).default(100),
+  })
+  .strict();
+export type IncidentDigestInput = z.input<typeof incidentDigestInput>;

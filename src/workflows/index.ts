@@ -3,3 +3,4 @@ export { healthCheckWorkflow } from './health-check';
 export { phasedRolloutWorkflow } from './phased-rollout';
 export { dataMigrationWorkflow } from './data-migration';
 export { incidentResponseWorkflow } from './incident-response';
+export { incidentDigestWorkflow } from './incident-digest';

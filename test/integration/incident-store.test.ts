@@ -58,7 +58,7 @@ describe('incident store (PostgreSQL)', () => {
     try {
       const first = await migrate(c, schema);
       const second = await migrate(c, schema);
-      expect(first).toEqual(['001_incidents']);
+      expect(first).toEqual(['001_incidents', '002_digest_sent']);
       expect(second).toEqual([]);
     } finally {
       await c.end();

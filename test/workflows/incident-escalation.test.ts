@@ -11,6 +11,7 @@ import { waitFor } from '../helpers/ports';
 import { createActivities } from '../../src/activities';
 import { parseConfigText } from '../../src/config/load';
 import { incidentResponseWorkflow, type IncidentStatus } from '../../src/workflows/incident-response';
+import { incidentDigestWorkflow } from '../../src/workflows/incident-digest';
 
 /**
  * incidentResponseWorkflow on the time-skipping server with the real activities: messages go to
@@ -41,7 +42,7 @@ describe('incidentResponseWorkflow: escalation, approval, P3 (time-skipping)', (
       },
       incident: {
         store: { postgres: 'store', schema },
-        contacts: { 'ops-lead': ['lead'], cto: ['cto'] },
+        contacts: { 'ops-lead': ['lead'], cto: ['cto'], engineers: ['lead'] },
         channels: ['slack', 'pd'],
         notify: { P0: ['on-call'], P1: ['on-call'] },
         rota: {
@@ -217,6 +218,27 @@ describe('incidentResponseWorkflow: escalation, approval, P3 (time-skipping)', (
     for (const r of receivers) expect(of(r, workflowId)).toHaveLength(0);
     const row = await pg.query(`SELECT digest, severity FROM "${schema}".incidents WHERE workflow_id = $1`, [workflowId]);
     expect(row.rows[0]).toEqual({ digest: true, severity: 'P3' });
+  });
+
+  test('the business-hours digest lists P3 incidents once', async () => {
+    const handle = await env.client.workflow.start(incidentResponseWorkflow, {
+      taskQueue: 'incidents',
+      workflowId: 'incident-p3-digest',
+      args: [{ title: 'footer link broken', type: 'cosmetic' }],
+    });
+    await handle.signal('resolve', { by: 'carol' });
+    const p3 = await handle.result();
+    const before = lead.requests.length;
+    const first = await env.client.workflow.execute(incidentDigestWorkflow, { taskQueue: 'incidents', workflowId: 'incident-digest-1', args: [{}] });
+    expect(first.incidents).toContain(p3.id);
+    expect(first.notified).toEqual(['lead']);
+    const digest = lead.requests.slice(before);
+    expect(digest).toHaveLength(1);
+    expect(digest[0].json.title).toMatch(/^P3 digest: \d+ minor incident/);
+    expect(digest[0].json.text).toContain(`${p3.id} footer link broken (cosmetic)`);
+    const second = await env.client.workflow.execute(incidentDigestWorkflow, { taskQueue: 'incidents', workflowId: 'incident-digest-2', args: [{}] });
+    expect(second).toEqual({ incidents: [], notified: [], failed: [] });
+    expect(lead.requests.length).toBe(before + 1);
   });
 
   test('failover waits for approve: the primary is down, nothing is promoted until someone approves', async () => {

@@ -121,6 +121,45 @@ export function incidentStoreActivities(config: OpsflowConfig) {
   };
 }
 
+export interface DigestItem {
+  id: string;
+  title: string;
+  type: string;
+  state: string;
+  openedAt: string;
+  resolvedAt?: string;
+}
+
+/** The P3 business-hours digest: what is waiting (reads only) and marking it sent (idempotent). */
+export function incidentDigestActivities(config: OpsflowConfig) {
+  return {
+    async pendingDigestIncidents(input: { limit: number }): Promise<DigestItem[]> {
+      return withStore(storeRef(config), async (c, t) => {
+        const r = await c.query(
+          `SELECT id, title, type, state, opened_at, resolved_at FROM ${t.incidents}
+            WHERE digest AND digest_sent_at IS NULL ORDER BY opened_at LIMIT $1`,
+          [input.limit],
+        );
+        return r.rows.map((x) => ({
+          id: x.id,
+          title: x.title,
+          type: x.type,
+          state: x.state,
+          openedAt: x.opened_at.toISOString(),
+          ...(x.resolved_at ? { resolvedAt: x.resolved_at.toISOString() } : {}),
+        }));
+      });
+    },
+    /** Idempotent: only rows not marked yet are marked, so a retry changes nothing more. */
+    async markDigestSent(input: { ids: string[] }): Promise<number> {
+      return withStore(storeRef(config), async (c, t) => {
+        const r = await c.query(`UPDATE ${t.incidents} SET digest_sent_at = now() WHERE id = ANY($1) AND digest_sent_at IS NULL`, [input.ids]);
+        return r.rowCount ?? 0;
+      });
+    },
+  };
+}
+
 /** Stores one diagnostics section under its name (an upsert of one key of the jsonb column). */
 export async function storeDiagnostics(config: OpsflowConfig, incident: string, section: Record<string, unknown>): Promise<void> {
   await withStore(storeRef(config), async (c, t) => {

@@ -52,4 +52,9 @@ CREATE TABLE IF NOT EXISTS incident_migrations (
 );
 `,
   },
+  {
+    id: '002_digest_sent',
+    sql: `ALTER TABLE incidents ADD COLUMN IF NOT EXISTS digest_sent_at timestamptz;
+CREATE INDEX IF NOT EXISTS incidents_digest_pending ON incidents (opened_at) WHERE digest AND digest_sent_at IS NULL;`,
+  },
 ];

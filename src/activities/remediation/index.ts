@@ -31,6 +31,7 @@ export function remediationActivities(config: OpsflowConfig) {
         contacts: c.contacts,
         channels: c.channels,
         recipients: Object.fromEntries(severities.map((s) => [s, c.notify[s] ?? defaultSeverityRecipients[s]])) as IncidentPlan['recipients'],
+        digestRecipients: c.digestNotify,
         rota: c.rota,
         escalation: c.escalation,
         remediation: c.remediation,

@@ -41,6 +41,8 @@ export const incidentConfig = z
     /** Who is told per severity; default SPEC §6's notify column. */
     notify: z.partialRecord(z.enum(severities), z.array(recipient)).default({}),
     rota: rota.default(defaultRota),
+    /** Who gets the business-hours digest of P3 incidents (incidentDigestWorkflow). */
+    digestNotify: z.array(recipient).default(['engineers']),
     escalation: escalationPolicy.default(defaultEscalationPolicy),
     remediation: remediationConfig.default(remediationConfig.parse({})),
     /** A war-room link put in P0 messages (SPEC §6 "open a war room"). */
@@ -75,6 +77,7 @@ export function checkIncidentReferences(
   Object.entries(cfg.contacts).forEach(([role, ns]) => ns.forEach((n, i) => notifier(['contacts', role, i], n)));
   cfg.channels.forEach((n, i) => notifier(['channels', i], n));
   Object.entries(cfg.notify).forEach(([sev, rs]) => rs?.forEach((r, i) => recipientName(['notify', sev, i], r)));
+  cfg.digestNotify.forEach((r, i) => recipientName(['digestNotify', i], r));
   cfg.rota.shifts.forEach((s, si) => s.notify.forEach((n, i) => notifier(['rota', 'shifts', si, 'notify', i], n)));
   cfg.escalation.levels.forEach((l, li) => l.notify.forEach((r, i) => recipientName(['escalation', 'levels', li, 'notify', i], r)));
   if (cfg.store && !(cfg.store.postgres in known.postgres)) issue([...base, 'store', 'postgres'], `unknown postgres target "${cfg.store.postgres}"`);
