@@ -8,6 +8,7 @@ import { SystemdStandin } from '../helpers/systemd-standin';
 import { freePort, waitFor, waitForPort } from '../helpers/ports';
 import { pgConnection, requirePostgres } from '../helpers/services';
 import { ProcessGroup } from '../helpers/processes';
+import { recordHistory } from '../helpers/histories';
 import { Haproxy, measureSplit, startBackend } from '../helpers/haproxy';
 import type { IncidentStatus } from '../../src/workflows/incident-response';
 import { parseConfigText } from '../../src/config/load';
@@ -205,6 +206,7 @@ describe('incident response end to end (dev server)', () => {
     expect(resolved.json.incidents).toEqual([{ workflowId, status: 'resolved', result: 'resolve sent' }]);
     const result = await handle.result();
     expect(result).toMatchObject({ severity: 'P0', state: 'resolved', owner: 'alice', postmortemStored: true });
+    recordHistory(stack.temporalAddress(), workflowId, 'incident-p0-alertmanager');
 
     // exactly one run for the fingerprint, whatever the number of alerts
     let runs = 0;
@@ -278,5 +280,6 @@ describe('incident response end to end (dev server)', () => {
     const resolved = await stack.cli(['-c', configPath, 'incident', 'resolve', 'incident-cli-1', '--by', 'carol']);
     expect(resolved.code).toBe(0);
     expect((await handle.result()).state).toBe('resolved');
+    recordHistory(stack.temporalAddress(), 'incident-cli-1', 'incident-p2-cli');
   });
 });
