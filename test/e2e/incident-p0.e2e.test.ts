@@ -267,6 +267,15 @@ describe('incident response end to end (dev server)', () => {
     }
   });
 
+  test('a config with an unknown severity rule stops the worker at start, naming the field', async () => {
+    const bad = writeConfig({ incident: { severityRules: [{ severity: 'P5', type: 'disk_full' }, { severity: 'P1', when: 'always' }] } });
+    const { child, output } = stack.spawnWorkerProcess(bad);
+    const code = await new Promise<number | null>((resolveExit) => child.once('exit', (c) => resolveExit(c)));
+    expect(code).toBe(1);
+    expect(output()).toMatch(/incident\.severityRules\.0\.severity/);
+    expect(output()).toMatch(/incident\.severityRules\.1: Unrecognized key: "when"/);
+  });
+
   test('opsflow incident open: bad input names the field and starts nothing; good input opens a P2', async () => {
     const bad = await stack.cli(['-c', configPath, 'incident', 'open', '--title', 'x', '--type', 'Bad Type', '--metric', 'errorRate=9']);
     expect(bad.code).toBe(2);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { Worker } from '@temporalio/worker';
+import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { timeSkippingEnv, workflowBundle } from '../helpers/temporal';
 import { HttpReceiver, type ReceivedRequest } from '../helpers/http-receiver';
@@ -163,6 +164,18 @@ describe('incidentResponseWorkflow: escalation, approval, P3 (time-skipping)', (
     const kinds = events.rows.map((e) => e.kind);
     expect(kinds).toEqual(expect.arrayContaining(['opened', 'classified', 'oncall', 'notified', 'sla', 'escalated', 'acknowledged', 'note', 'resolved']));
     expect(events.rows.find((e) => e.kind === 'note').message).toBe('rolled back the bad deploy');
+  });
+
+  test('bad input fails the start at once, naming the field; nothing is sent or stored', async () => {
+    const err = await env.client.workflow
+      .execute(incidentResponseWorkflow, { taskQueue: 'incidents', workflowId: 'incident-bad', args: [{ title: 'x', type: 'Not A Type', metrics: { errorRate: 'high' } } as any] })
+      .catch((e) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect(String(err.cause?.message)).toMatch(/type: a lower-case type/);
+    expect(String(err.cause?.message)).toMatch(/metrics\.errorRate/);
+    for (const r of receivers) expect(of(r, 'incident-bad')).toHaveLength(0);
+    const rows = await pg.query(`SELECT 1 FROM "${schema}".incidents WHERE workflow_id = 'incident-bad'`);
+    expect(rows.rowCount).toBe(0);
   });
 
   test('acknowledged within the SLA: nobody is escalated to', async () => {
