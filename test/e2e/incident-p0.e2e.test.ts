@@ -9,6 +9,8 @@ import { freePort, waitFor, waitForPort } from '../helpers/ports';
 import { pgConnection, requirePostgres } from '../helpers/services';
 import { ProcessGroup } from '../helpers/processes';
 import { recordHistory } from '../helpers/histories';
+import { execFileSync } from 'node:child_process';
+import { temporalCliPath } from '../../scripts/temporal-binaries';
 import { Haproxy, measureSplit, startBackend } from '../helpers/haproxy';
 import type { IncidentStatus } from '../../src/workflows/incident-response';
 import { parseConfigText } from '../../src/config/load';
@@ -265,6 +267,23 @@ describe('incident response end to end (dev server)', () => {
     for (const fp of ['feedbeef01', 'feedbeef02', 'feedbeef03']) {
       await expect(stack.client.workflow.getHandle(`incident-${fp}`).describe()).rejects.toThrow(/not found/i);
     }
+  });
+
+  test('the documented `temporal workflow start` opens an incident', async () => {
+    const input = { title: 'checkout errors at 60%', type: 'error_rate', services: ['web-server'], metrics: { errorRate: 60 }, labels: { env: 'prod' } };
+    execFileSync(
+      temporalCliPath()!,
+      ['workflow', 'start', '--address', stack.temporalAddress(), '--type', 'incidentResponseWorkflow', '--task-queue', 'opsflow',
+        '--workflow-id', 'incident-temporal-cli', '--input', JSON.stringify(input)],
+      { encoding: 'utf8' },
+    );
+    const handle = stack.client.workflow.getHandle('incident-temporal-cli');
+    await waitFor('classified', async () => (await handle.query<IncidentStatus>('status')).timeline.some((e) => e.kind === 'classified'), 30_000);
+    const s = await handle.query<IncidentStatus>('status');
+    expect(s.severity).toBe('P0');
+    expect(s.severityReason).toBe('error rate > 50%');
+    await handle.signal('resolve', { by: 'ops' });
+    expect((await handle.result()).state).toBe('resolved');
   });
 
   test('a config with an unknown severity rule stops the worker at start, naming the field', async () => {
