@@ -89,17 +89,6 @@ function failureMessage(err: unknown): string {
   return e?.message ?? String(err);
 }
 
-/** Runs `fn` on every item, at most `n` at a time; every started item settles before it returns. */
-async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(n, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]);
-  });
-  const settled = await Promise.allSettled(lanes);
-  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (failed) throw failed.reason;
-}
-
 const rangeLabel = (c: Chunk) => `${c.lo ?? '−∞'} < key ≤ ${c.hi ?? '∞'}`;
 
 /**
@@ -203,23 +192,56 @@ export async function dataMigrationWorkflow(rawInput: DataMigrationInput, carrie
     const shape = st.shape!;
     let chunksThisRun = 0;
 
+    /**
+     * Lanes (as many as `parallelism`) take chunks from a queue that is refilled from the progress
+     * table as it runs low, so no lane waits for a slow neighbour. After `chunksPerRun` chunks the
+     * lanes drain and the run continues as new with the cursor, keeping each history small.
+     */
     const runPhase = async (phase: 'copy' | 'verify', work: (c: Chunk) => Promise<void>) => {
-      for (;;) {
-        if (shouldContinueAsNew(chunksThisRun, input.chunksPerRun, wf.workflowInfo().continueAsNewSuggested)) {
-          await wf.continueAsNew<typeof dataMigrationWorkflow>(input, st as MigrationCarry);
+      const queue: Chunk[] = [];
+      let fetched = 0;
+      let stop: 'done' | 'continue' | undefined;
+      let fetching: Promise<void> | undefined;
+      const refill = async () => {
+        if (shouldContinueAsNew(chunksThisRun + fetched, input.chunksPerRun, wf.workflowInfo().continueAsNewSuggested)) {
+          stop = 'continue';
+          return;
         }
-        const limit = Math.min(input.parallelism * 4, input.chunksPerRun - chunksThisRun);
-        const next = await acts.nextMigrationChunks.executeWithOptions({ ...stepOptions, summary: `next ${phase} chunks` }, [input, phase, st.cursor!, limit, { id: logId, runKey: st.runKey! }]);
-        if (next.chunks.length === 0) return;
+        const limit = Math.min(input.parallelism * 4, input.chunksPerRun - chunksThisRun - fetched);
+        const next = await acts.nextMigrationChunks.executeWithOptions({ ...stepOptions, summary: `next ${phase} chunks` }, [
+          input,
+          phase,
+          st.cursor!,
+          limit,
+          { id: logId, runKey: st.runKey! },
+        ]);
         st.phaseStartedAtMs ??= next.nowMs;
-        await pool(next.chunks, input.parallelism, async (c) => {
+        if (next.chunks.length === 0) stop = 'done';
+        queue.push(...next.chunks);
+        fetched += next.chunks.length;
+        if (next.chunks.length) st.cursor = next.chunks[next.chunks.length - 1].no;
+      };
+      const take = async (): Promise<Chunk | undefined> => {
+        while (queue.length === 0 && !stop) {
+          fetching ??= refill().finally(() => (fetching = undefined));
+          await fetching;
+        }
+        return queue.shift();
+      };
+      const lanes = Array.from({ length: input.parallelism }, async () => {
+        for (;;) {
           await wf.condition(() => !s.paused);
-          await work(c);
-        });
-        chunksThisRun += next.chunks.length;
-        st.cursor = next.chunks[next.chunks.length - 1].no;
-        details();
-      }
+          const chunk = await take();
+          if (!chunk) return;
+          await work(chunk);
+          details();
+        }
+      });
+      const settled = await Promise.allSettled(lanes);
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      chunksThisRun += fetched;
+      if (stop === 'continue') await wf.continueAsNew<typeof dataMigrationWorkflow>(input, st as MigrationCarry);
     };
 
     if (s.phase === 'copying') {

@@ -2,11 +2,11 @@ import type { OpsflowConfig } from '../../../config/schema';
 import { dataMigrationInput, type MigrationSpec } from '../../../domain/migration-input';
 import type { Chunk } from '../../../domain/migration-plan';
 import { ApplicationFailure } from '@temporalio/activity';
-import { withClient } from '../connect';
+import type { Client, ClientConfig, Pool } from 'pg';
 import { copyChunkSameDb, copyChunkStreamed, type ChunkCopy } from './copy';
 import { preflight } from './preflight';
 import { chunkBoundaries, closeLog, openLog, pendingChunks, planChunks, recountLog, type LogStatus, type PlanSummary } from './progress';
-import { asFailure, migrationClientConfig, sameDatabase, withActivityClient } from './session';
+import { asFailure, migrationClientConfig, MigrationPools, sameDatabase, withActivityClient } from './session';
 import { copyOutSql, flagChunkSql, insertChunkSql, type MigrationShape } from './sql';
 import { verifyChunk, type ChunkVerification } from './verify';
 
@@ -31,13 +31,20 @@ export function migrationActivities(config: OpsflowConfig) {
     if (!r.success) throw ApplicationFailure.nonRetryable(`invalid migration input: ${r.error.message}`, 'InvalidInput');
     return r.data;
   };
-  const source = (spec: MigrationSpec) => migrationClientConfig(config, spec.source.database, 'source.database');
-  const target = (spec: MigrationSpec) => migrationClientConfig(config, spec.target.database, 'target.database');
-  const both = async <T>(spec: MigrationSpec, where: string, fn: (src: import('pg').Client, tgt: import('pg').Client) => Promise<T>): Promise<T> => {
-    const s = source(spec);
-    const t = target(spec);
+  const pools = new MigrationPools();
+  type Db = { pool: Pool; cfg: ClientConfig };
+  const db = (name: string, field: string): Db => {
+    const cfg = migrationClientConfig(config, name, field);
+    return { pool: pools.get(name, cfg), cfg };
+  };
+  const source = (spec: MigrationSpec) => db(spec.source.database, 'source.database');
+  const target = (spec: MigrationSpec) => db(spec.target.database, 'target.database');
+  const use = <T>(d: Db, fn: (c: Client) => Promise<T>) => withActivityClient(d.pool, d.cfg, fn);
+  const both = async <T>(spec: MigrationSpec, where: string, fn: (src: Client, tgt: Client) => Promise<T>): Promise<T> => {
     try {
-      return await withActivityClient(s, (src) => withActivityClient(t, (tgt) => fn(src, tgt)));
+      const s = source(spec);
+      const t = target(spec);
+      return await use(s, (src) => use(t, (tgt) => fn(src, tgt)));
     } catch (err) {
       throw asFailure(err, where);
     }
@@ -48,7 +55,7 @@ export function migrationActivities(config: OpsflowConfig) {
     async openMigrationLog(raw: unknown, runKey: string): Promise<number> {
       const spec = specOf(raw);
       try {
-        return await withActivityClient(target(spec), (c) => openLog(c, spec, runKey));
+        return await use(target(spec), (c) => openLog(c, spec, runKey));
       } catch (err) {
         throw asFailure(err, `migration_log in ${spec.target.database}.${spec.stateSchema}`);
       }
@@ -88,7 +95,7 @@ export function migrationActivities(config: OpsflowConfig) {
     async nextMigrationChunks(raw: unknown, phase: 'copy' | 'verify', afterNo: number, limit: number, log?: { id: number; runKey: string }): Promise<{ chunks: Chunk[]; nowMs: number }> {
       const spec = specOf(raw);
       try {
-        return await withActivityClient(target(spec), async (c) => {
+        return await use(target(spec), async (c) => {
           if (log) await recountLog(c, spec, log.id, log.runKey);
           return { chunks: await pendingChunks(c, spec, phase, afterNo, limit), nowMs: Date.now() };
         });
@@ -103,7 +110,7 @@ export function migrationActivities(config: OpsflowConfig) {
       const where = `chunk ${chunk.no} (keys ${chunk.lo ?? '-∞'} < key <= ${chunk.hi ?? '∞'})`;
       if (shape.sameDatabase) {
         try {
-          return await withActivityClient(target(spec), (c) => copyChunkSameDb(c, spec, shape, chunk, runKey));
+          return await use(target(spec), (c) => copyChunkSameDb(c, spec, shape, chunk, runKey));
         } catch (err) {
           throw asFailure(err, where);
         }
@@ -121,7 +128,7 @@ export function migrationActivities(config: OpsflowConfig) {
     async closeMigrationLog(raw: unknown, logId: number, runKey: string, status: LogStatus, error?: string): Promise<number> {
       const spec = specOf(raw);
       try {
-        return await withClient(target(spec), (c) => closeLog(c, spec, logId, runKey, status, error));
+        return await use(target(spec), (c) => closeLog(c, spec, logId, runKey, status, error));
       } catch (err) {
         throw asFailure(err, 'migration_log');
       }

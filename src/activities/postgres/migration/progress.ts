@@ -74,26 +74,24 @@ export interface PlanSummary {
   resumed: boolean;
 }
 
-/** The keys that end each chunk (every chunkSize-th key of the rows to migrate, and the last). */
+/**
+ * The keys that end each chunk — every chunkSize-th key of the rows to migrate, and the last — in
+ * one ordered pass over the key index (`lead` finds the last row without a second scan).
+ */
 export async function chunkBoundaries(src: Client, spec: MigrationSpec, shape: MigrationShape, kind: 'copy' | 'verify'): Promise<{ chunks: Chunk[]; rows: number }> {
   const p = new Params();
   const pred = kind === 'copy' ? copyPredicate(spec) : verifyPredicate(spec, shape, p);
-  const from = `${quoteTable(spec.source.table)} s WHERE ${pred}`;
+  const key = sourceKey(spec);
   const size = p.add(spec.chunkSize, 'bigint');
-  const r = await src.query<{ k: string }>(
-    `SELECT k FROM (SELECT ${sourceKey(spec)}::text AS k, row_number() OVER (ORDER BY ${sourceKey(spec)}) AS rn FROM ${from}) x
-      WHERE rn % ${size} = 0 ORDER BY rn`,
+  const r = await src.query<{ k: string; rn: string }>(
+    `SELECT k, rn FROM (
+       SELECT ${key}::text AS k, row_number() OVER w AS rn, lead(true) OVER w IS NULL AS last
+         FROM ${quoteTable(spec.source.table)} s WHERE ${pred} WINDOW w AS (ORDER BY ${key})) x
+      WHERE rn % ${size} = 0 OR last ORDER BY rn`,
     p.values,
   );
-  const p2 = new Params();
-  const pred2 = kind === 'copy' ? copyPredicate(spec) : verifyPredicate(spec, shape, p2);
-  const last = await src.query<{ n: string; k: string | null }>(
-    `SELECT count(*) AS n, max(${sourceKey(spec)})::text AS k FROM ${quoteTable(spec.source.table)} s WHERE ${pred2}`,
-    p2.values,
-  );
-  const ends = r.rows.map((x) => x.k);
-  if (last.rows[0].k !== null) ends.push(last.rows[0].k);
-  return { chunks: chunksFromBoundaries(ends), rows: Number(last.rows[0].n) };
+  const rows = r.rows.length ? Number(r.rows[r.rows.length - 1].rn) : 0;
+  return { chunks: chunksFromBoundaries(r.rows.map((x) => x.k)), rows };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { Client, ClientConfig } from 'pg';
+import { Pool, type Client, type ClientConfig, type PoolClient } from 'pg';
 import type { OpsflowConfig } from '../../../config/schema';
 import type { PostgresTarget } from '../../../config/sections/targets';
 import { clientConfig, withClient } from '../connect';
@@ -59,28 +59,51 @@ export function asFailure(err: unknown, where: string): Error {
 }
 
 /**
- * Runs `fn` with a client while heartbeating; if the activity is cancelled, the running statement
- * is cancelled on the server (its transaction rolls back) and the cancellation is rethrown.
+ * One pool per database for the worker's lifetime: a chunk costs tens of milliseconds, and a new
+ * connection per activity would add a backend fork to each. Idle connections close after 10 s and
+ * never keep the process alive.
  */
-export async function withActivityClient<T>(cfg: ClientConfig, fn: (c: Client) => Promise<T>): Promise<T> {
-  const ctx = Context.current();
-  return withClient(cfg, async (client) => {
-    const beat = setInterval(() => ctx.heartbeat(), 1_000);
-    const pid = (client as unknown as { processID?: number }).processID;
-    const onCancel = () => {
-      if (pid) void withClient(cfg, (c) => c.query('SELECT pg_cancel_backend($1)', [pid])).catch(() => undefined);
-    };
-    ctx.cancellationSignal.addEventListener('abort', onCancel);
-    try {
-      return await fn(client);
-    } catch (err) {
-      if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? err;
-      throw err;
-    } finally {
-      clearInterval(beat);
-      ctx.cancellationSignal.removeEventListener('abort', onCancel);
+export class MigrationPools {
+  private pools = new Map<string, Pool>();
+
+  get(key: string, cfg: ClientConfig): Pool {
+    let pool = this.pools.get(key);
+    if (!pool) {
+      pool = new Pool({ ...cfg, max: 32, idleTimeoutMillis: 10_000, allowExitOnIdle: true });
+      pool.on('error', () => undefined); // an idle client's dropped connection: it is discarded
+      this.pools.set(key, pool);
     }
-  });
+    return pool;
+  }
+}
+
+/**
+ * Runs `fn` with a pooled client while heartbeating; if the activity is cancelled, the running
+ * statement is cancelled on the server (its transaction rolls back) and the cancellation is
+ * rethrown. A client that saw an error is discarded rather than returned to the pool.
+ */
+export async function withActivityClient<T>(pool: Pool, cfg: ClientConfig, fn: (c: Client) => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  const client: PoolClient = await pool.connect();
+  client.on('error', () => undefined);
+  const beat = setInterval(() => ctx.heartbeat(), 1_000);
+  const pid = (client as unknown as { processID?: number }).processID;
+  const onCancel = () => {
+    if (pid) void withClient(cfg, (c) => c.query('SELECT pg_cancel_backend($1)', [pid])).catch(() => undefined);
+  };
+  ctx.cancellationSignal.addEventListener('abort', onCancel);
+  let failed: Error | undefined;
+  try {
+    return await fn(client);
+  } catch (err) {
+    failed = err instanceof Error ? err : new Error(String(err));
+    if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? err;
+    throw err;
+  } finally {
+    clearInterval(beat);
+    ctx.cancellationSignal.removeEventListener('abort', onCancel);
+    client.release(failed ?? (ctx.cancellationSignal.aborted ? true : undefined));
+  }
 }
 
 /** BEGIN … COMMIT, rolled back on any error. */
