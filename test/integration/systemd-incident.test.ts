@@ -26,7 +26,6 @@ describe('systemd activities: restart, reload, status, local and over SSH', () =
   if (parsedHostKey instanceof Error) throw parsedHostKey;
   const fingerprint = hostKeyFingerprint(parsedHostKey.getPublicSSH());
 
-  const mainPid = (unit: string) => Number(systemd.systemctl('show', '-p', 'MainPID', unit).trim().split('\n').pop()!.split('=')[1]);
   const servedPid = async (port: number) => ((await (await request(`http://127.0.0.1:${port}/health`)).body.json()) as { pid: number }).pid;
 
   beforeAll(async () => {
@@ -77,11 +76,11 @@ describe('systemd activities: restart, reload, status, local and over SSH', () =
   });
 
   test('restart really restarts the local unit: a new pid answers the health endpoint', async () => {
-    const before = mainPid('web-local');
+    const before = systemd.mainPid('web-local');
     expect(await servedPid(webPort)).toBe(before);
     const r = await acts().restartUnit({ unit: 'web-local' });
     expect(r).toMatchObject({ unit: 'web-local', host: 'localhost', verb: 'restart' });
-    const after = mainPid('web-local');
+    const after = systemd.mainPid('web-local');
     expect(after).toBeGreaterThan(0);
     expect(after).not.toBe(before);
     await waitForPort(webPort);
@@ -108,10 +107,10 @@ describe('systemd activities: restart, reload, status, local and over SSH', () =
   });
 
   test('over SSH: the remote unit is restarted (new pid), the command line is quoted argv', async () => {
-    const before = mainPid('web-remote');
+    const before = systemd.mainPid('web-remote');
     const r = await acts(remote()).restartUnit({ unit: 'web-remote', host: 'app1' });
     expect(r).toMatchObject({ host: 'app1', verb: 'restart' });
-    const after = mainPid('web-remote');
+    const after = systemd.mainPid('web-remote');
     expect(after).toBeGreaterThan(0);
     expect(after).not.toBe(before);
     expect(execs.at(-1)).toBe(`'${systemd.systemctlPath}' 'restart' '--' 'web-remote'`);

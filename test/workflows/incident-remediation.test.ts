@@ -27,7 +27,6 @@ describe('incidentResponseWorkflow: restart remediation (time-skipping, stand-in
   let goodPort = 0;
   let badPort = 0;
 
-  const mainPid = (unit: string) => Number(systemd.systemctl('show', '-p', 'MainPID', unit).trim().split('\n').pop()!.split('=')[1]);
 
   beforeAll(async () => {
     await requirePostgres();
@@ -84,14 +83,14 @@ describe('incidentResponseWorkflow: restart remediation (time-skipping, stand-in
   const status = (id: string) => env.client.workflow.getHandle(id).query<IncidentStatus>('status');
 
   test('a restart that is not pre-approved waits for approve, then restarts (new pid) and verifies health', async () => {
-    const before = mainPid('shop-app');
+    const before = systemd.mainPid('shop-app');
     const handle = await start('incident-rem-1', 'shop');
     await waitFor('waiting for approve', async () => (await status('incident-rem-1')).pendingApproval === 'restart-shop', 30_000);
     await env.sleep('20m');
-    expect(mainPid('shop-app')).toBe(before);
+    expect(systemd.mainPid('shop-app')).toBe(before);
     await handle.signal('approve', { by: 'bob' });
     await waitFor('restarted and verified', async () => (await status('incident-rem-1')).runbook[0]?.outcome === 'ok', 60_000);
-    const after = mainPid('shop-app');
+    const after = systemd.mainPid('shop-app');
     expect(after).not.toBe(before);
     const served = (await (await request(`http://127.0.0.1:${goodPort}/health`)).body.json()) as { pid: number };
     expect(served.pid).toBe(after);
@@ -102,12 +101,12 @@ describe('incidentResponseWorkflow: restart remediation (time-skipping, stand-in
   });
 
   test('resolved before anyone approves: the restart is skipped and the service left alone', async () => {
-    const before = mainPid('shop-app');
+    const before = systemd.mainPid('shop-app');
     const handle = await start('incident-rem-2', 'shop');
     await waitFor('waiting for approve', async () => (await status('incident-rem-2')).pendingApproval === 'restart-shop', 30_000);
     await handle.signal('resolve', { by: 'alice', note: 'false alarm' });
     const result = await handle.result();
-    expect(mainPid('shop-app')).toBe(before);
+    expect(systemd.mainPid('shop-app')).toBe(before);
     const events = await pg.query(`SELECT message, outcome FROM "${schema}".incident_events WHERE incident_id = $1 ORDER BY seq`, [result.id]);
     expect(events.rows).toEqual(expect.arrayContaining([{ message: 'restart-shop: skipped (not approved before resolution)', outcome: 'skipped' }]));
   });
