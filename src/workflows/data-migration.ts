@@ -45,6 +45,8 @@ export interface MigrationStatus {
   logId?: number;
   chunks: { total: number; copied: number; verified: number };
   rows: { planned: number; copied: number; copiedBeforeResume: number; verifiedSource: number; verifiedTarget: number };
+  /** Same database: source rows without a target row, by the runbook's anti-join (run on differing chunks). */
+  missingByAntiJoin: number;
   rowsPerSecond: number;
   etaSeconds: number | null;
   /** Differing keys found so far (counts of all, the first `reportKeys` of each kind). */
@@ -74,7 +76,7 @@ export interface MigrationResult {
   rowsCopied: number;
   chunks: number;
   resumed: boolean;
-  verification?: { pass: boolean; sourceRows: number; targetRows: number; chunksVerified: number; mismatches: MismatchReport };
+  verification?: { pass: boolean; sourceRows: number; targetRows: number; chunksVerified: number; missingByAntiJoin: number; mismatches: MismatchReport };
   dryRun?: DryRunPlan;
 }
 
@@ -112,6 +114,7 @@ export async function dataMigrationWorkflow(rawInput: DataMigrationInput, carrie
     etaSeconds: null,
     mismatches: emptyMismatches(),
     mismatchedChunks: [],
+    missingByAntiJoin: 0,
     resumed: false,
   };
   const st: Partial<MigrationCarry> & { rowsAtPhaseStart: number } = carried
@@ -271,6 +274,7 @@ export async function dataMigrationWorkflow(rawInput: DataMigrationInput, carrie
         s.chunks.verified++;
         s.rows.verifiedSource += v.sourceRows;
         s.rows.verifiedTarget += v.targetRows;
+        s.missingByAntiJoin += v.antiJoinMissing ?? 0;
         if (!v.match) {
           s.mismatchedChunks = [...s.mismatchedChunks, c.no].slice(0, 1000);
           s.mismatches = addMismatches(s.mismatches, c.no, v.mismatches, input.reportKeys);
@@ -286,6 +290,7 @@ export async function dataMigrationWorkflow(rawInput: DataMigrationInput, carrie
           sourceRows: s.rows.verifiedSource,
           targetRows: s.rows.verifiedTarget,
           chunksVerified: s.chunks.verified,
+          missingByAntiJoin: s.missingByAntiJoin,
           mismatches: s.mismatches,
         }
       : undefined;

@@ -111,12 +111,13 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
     expect(err.type).toBe('VerificationFailed');
     expect(err.nonRetryable).toBe(true);
     expect(err.message).toBe('verification failed in chunks 0, 12: 1 missing on target (55); 1 differing (123457)');
-    const [report] = err.details as [{ pass: boolean; sourceRows: number; targetRows: number; mismatches: { missing: unknown; extra: unknown; differing: unknown } }];
+    const [report] = err.details as [{ pass: boolean; sourceRows: number; targetRows: number; missingByAntiJoin: number; mismatches: { missing: unknown; extra: unknown; differing: unknown } }];
     expect(report.pass).toBe(false);
     expect(report.sourceRows - report.targetRows).toBe(1);
     expect(report.mismatches.missing).toEqual({ count: 1, keys: ['55'] });
     expect(report.mismatches.differing).toEqual({ count: 1, keys: ['123457'] });
     expect(report.mismatches.extra).toEqual({ count: 0, keys: [] });
+    expect(report.missingByAntiJoin).toBe(1);
 
     const rows = await log(schema);
     expect(rows.map((r) => r.status)).toEqual(['COMPLETED', 'FAILED']);
