@@ -37,7 +37,7 @@ export function splitRange(range: KeyRange, splits: string[]): KeyRange[] {
   return out;
 }
 
-/** An order-independent summary of one side of a range: row count and the sum of row hashes. */
+/** An order-independent summary of one side of a range: row count and the exact sum of 64-bit row hashes. */
 export interface RangeSums {
   rows: number;
   sum: string;

@@ -77,6 +77,9 @@ export class MigrationPools {
   }
 }
 
+/** Pooled clients that already have an error listener (one each, not one per checkout). */
+const guarded = new WeakSet<PoolClient>();
+
 /**
  * Runs `fn` with a pooled client while heartbeating; if the activity is cancelled, the running
  * statement is cancelled on the server (its transaction rolls back) and the cancellation is
@@ -85,7 +88,10 @@ export class MigrationPools {
 export async function withActivityClient<T>(pool: Pool, cfg: ClientConfig, fn: (c: Client) => Promise<T>): Promise<T> {
   const ctx = Context.current();
   const client: PoolClient = await pool.connect();
-  client.on('error', () => undefined);
+  if (!guarded.has(client)) {
+    guarded.add(client);
+    client.on('error', () => undefined); // a dropped connection surfaces through the query instead
+  }
   const beat = setInterval(() => ctx.heartbeat(), 1_000);
   const pid = (client as unknown as { processID?: number }).processID;
   const onCancel = () => {

@@ -14,7 +14,7 @@ import {
   type MismatchReport,
   type RangeSums,
 } from '../../../domain/migration-plan';
-import { hashSum, Params, quoteIdent, quoteTable, rangeSql, sourceKey, sourceRowText, targetKey, targetRowText, verifyPredicate, type MigrationShape } from './sql';
+import { hashSum, Params, rowHash, quoteIdent, quoteTable, rangeSql, sourceKey, sourceRowText, targetKey, targetRowText, verifyPredicate, type MigrationShape } from './sql';
 import { stateTables } from './state-tables';
 
 export interface ChunkVerification {
@@ -66,7 +66,7 @@ async function sums(side: Side, range: KeyRange): Promise<RangeSums> {
 async function rowHashes(side: Side, range: KeyRange): Promise<[string, string][]> {
   const p = new Params();
   const r = await side.client.query<{ k: string; h: string }>(
-    { text: `SELECT ${side.key}::text AS k, md5(${side.rowText}) AS h FROM ${side.from(range, p)}`, values: p.values, rowMode: 'array' } as never,
+    { text: `SELECT ${side.key}::text AS k, ${rowHash(side.rowText)}::text AS h FROM ${side.from(range, p)}`, values: p.values, rowMode: 'array' } as never,
   );
   return r.rows as unknown as [string, string][];
 }
