@@ -85,6 +85,9 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
 
     const status = (await handle.query('status')) as MigrationStatus;
     expect(status).toMatchObject({ phase: 'completed', chunks: { total: 20, copied: 20, verified: 20 } });
+    // 40 chunk activities and a handful of steps: a few events per chunk, nothing per row.
+    const events = (await handle.fetchHistory()).events!.length;
+    expect(events).toBeLessThan(400);
     const described = await handle.describe();
     expect(described.typedSearchAttributes.get(OpsflowMigration)).toBe('runbook');
     expect(described.typedSearchAttributes.get(OpsflowPhase)).toBe('completed');
