@@ -3,6 +3,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { Stack, waitFor } from '../helpers/stack';
 import { requirePostgres } from '../helpers/services';
 import { PgScratch } from '../helpers/pg-scratch';
+import { recordHistory } from '../helpers/histories';
 import { createNewUsers, migratable, migrationConfig, runbookInput, seedOldUsers, seedRunbookTables, slowDownTarget } from '../helpers/migration-fixtures';
 import type { DataMigrationInput } from '../../src/domain/migration-input';
 import type { MigrationResult, MigrationStatus } from '../../src/workflows/data-migration';
@@ -50,6 +51,7 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
     const expected = migratable(200_000);
     const handle = await start(runbookInput('runbook', schema));
     const result = (await handle.result()) as MigrationResult;
+    recordHistory(stack.temporalAddress(), handle.workflowId, 'data-migration-runbook-200k');
 
     expect(result.rowsCopied).toBe(expected);
     expect(result.chunks).toBe(20);
@@ -257,6 +259,7 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
     );
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect(err.cause).toBeInstanceOf(CancelledFailure);
+    recordHistory(stack.temporalAddress(), handle.workflowId, 'data-migration-paused-cancelled');
 
     const copiedChunks = await pg.query<{ n: string; rows: string }>(
       `SELECT count(*) AS n, coalesce(sum(rows_copied), 0) AS rows FROM ${schema}.opsflow_migration_chunks WHERE status = 'copied'`,
