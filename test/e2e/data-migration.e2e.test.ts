@@ -287,4 +287,42 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
       ['COMPLETED', expected - cancelledRows],
     ]);
   });
+
+  test('a uuid key and no flag: keyset chunks, upserts on a rerun, and bisection by uuid', async () => {
+    const schema = await pg.schema();
+    await pg.query(`CREATE TABLE ${schema}.devices (serial uuid PRIMARY KEY, label text, seen numeric(12, 3), tags jsonb)`);
+    await pg.query(
+      `INSERT INTO ${schema}.devices SELECT gen_random_uuid(), CASE WHEN g % 9 = 0 THEN NULL ELSE 'device ' || g END, g / 7.0, jsonb_build_object('n', g)
+         FROM generate_series(1, 30000) g`,
+    );
+    await pg.query(`CREATE TABLE ${schema}.devices_v2 (id uuid PRIMARY KEY, name text, last_seen numeric(12, 3), meta jsonb, migrated boolean)`);
+    const input: DataMigrationInput = {
+      name: 'uuid-devices',
+      source: { database: 'app', table: `${schema}.devices` },
+      target: { database: 'app', table: `${schema}.devices_v2` },
+      key: { source: 'serial', target: 'id' },
+      columns: { name: 'upper(label)', last_seen: 'seen', meta: 'tags', migrated: 'true' },
+      chunkSize: 5_000,
+      stateSchema: schema,
+    };
+    const first = await run(input);
+    expect(first).toMatchObject({ rowsCopied: 30_000, chunks: 6, verification: { pass: true, sourceRows: 30_000, targetRows: 30_000 } });
+    // Without a flag a rerun copies everything again: upserts, no duplicates, still verified.
+    const again = await run(input);
+    expect(again).toMatchObject({ rowsCopied: 30_000, verification: { pass: true } });
+    expect(await pg.count(`SELECT count(*) FROM ${schema}.devices_v2`)).toBe(30_000);
+
+    const [victim, gone] = await pg.query<{ id: string }>(`SELECT id::text AS id FROM ${schema}.devices_v2 ORDER BY id OFFSET 12345 LIMIT 2`);
+    await pg.query(`UPDATE ${schema}.devices_v2 SET last_seen = last_seen + 0.001 WHERE id = $1`, [victim.id]);
+    await pg.query(`DELETE FROM ${schema}.devices_v2 WHERE id = $1`, [gone.id]);
+    const extra = '00000000-0000-0000-0000-000000000000';
+    await pg.query(`INSERT INTO ${schema}.devices_v2 (id, name) VALUES ($1, 'stray')`, [extra]);
+    const err = await failure({ ...input, mode: 'verify' });
+    const [report] = err.details as [{ mismatches: { missing: unknown; extra: unknown; differing: unknown } }];
+    expect(report.mismatches).toMatchObject({
+      missing: { count: 1, keys: [gone.id] },
+      extra: { count: 1, keys: [extra] },
+      differing: { count: 1, keys: [victim.id] },
+    });
+  });
 });

@@ -98,8 +98,10 @@ export async function chunkBoundaries(src: Client, spec: MigrationSpec, shape: M
   const q = new Params();
   const tailPred = kind === 'copy' ? copyPredicate(spec) : verifyPredicate(spec, shape, q);
   const after = ends.length ? `${key} > ${q.add(ends[ends.length - 1], shape.keyType)} AND ` : '';
+  // ORDER BY … DESC LIMIT 1 rather than max(): not every key type has max() (uuid has none).
   const tail = await src.query<{ n: string; k: string | null }>(
-    `SELECT count(*) AS n, max(${key})::text AS k FROM ${table} WHERE ${after}${tailPred}`,
+    `SELECT (SELECT count(*) FROM ${table} WHERE ${after}${tailPred}) AS n,
+            (SELECT ${key}::text FROM ${table} WHERE ${after}${tailPred} ORDER BY ${key} DESC LIMIT 1) AS k`,
     q.values,
   );
   if (tail.rows[0].k !== null) ends.push(tail.rows[0].k);
