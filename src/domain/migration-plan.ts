@@ -16,12 +16,13 @@ export interface Chunk extends KeyRange {
 
 /**
  * Chunks from the ordered keys that end each chunk (every chunk-size-th key, and the last key).
- * The first chunk is open below and the last ends at the last key: rows added later above it
- * belong to the next run, not silently to this one.
+ * The first chunk is open below and the last open above, so together they cover every key: rows
+ * inserted above the last key while the migration runs are copied with the last chunk, and a
+ * verification also sees target rows outside the source's key range.
  */
 export function chunksFromBoundaries(boundaries: string[]): Chunk[] {
   const ends = boundaries.filter((k, i) => i === 0 || k !== boundaries[i - 1]);
-  return ends.map((hi, i) => ({ no: i, lo: i === 0 ? null : ends[i - 1], hi }));
+  return ends.map((hi, i) => ({ no: i, lo: i === 0 ? null : ends[i - 1], hi: i === ends.length - 1 ? null : hi }));
 }
 
 /** Contiguous sub-ranges of `range` cut at `splits` (ascending keys strictly inside the range). */
@@ -118,7 +119,8 @@ export function addMismatches(report: MismatchReport, chunkNo: number, found: Mi
     keys: [...a.keys, ...b.keys].slice(0, limit),
   });
   return {
-    chunks: report.chunks.includes(chunkNo) ? report.chunks : [...report.chunks, chunkNo].slice(0, 1000),
+    // Chunks finish in parallel; listing them in key order keeps the report the same on every run.
+    chunks: report.chunks.includes(chunkNo) ? report.chunks : [...report.chunks, chunkNo].sort((a, b) => a - b).slice(0, 1000),
     missing: merge(report.missing, found.missing),
     extra: merge(report.extra, found.extra),
     differing: merge(report.differing, found.differing),

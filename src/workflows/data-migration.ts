@@ -276,7 +276,7 @@ export async function dataMigrationWorkflow(rawInput: DataMigrationInput, carrie
         s.rows.verifiedTarget += v.targetRows;
         s.missingByAntiJoin += v.antiJoinMissing ?? 0;
         if (!v.match) {
-          s.mismatchedChunks = [...s.mismatchedChunks, c.no].slice(0, 1000);
+          s.mismatchedChunks = [...s.mismatchedChunks, c.no].sort((a, b) => a - b).slice(0, 1000);
           s.mismatches = addMismatches(s.mismatches, c.no, v.mismatches, input.reportKeys);
         }
         st.lastAtMs = Math.max(st.lastAtMs ?? 0, v.finishedAtMs);

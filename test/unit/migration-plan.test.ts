@@ -15,12 +15,13 @@ import { dataMigrationInput, mappedColumns, runbookExample, verificationPredicat
 import { formatIssues } from '../../src/domain/validation';
 
 describe('chunk planning', () => {
-  test('chunks are keyset ranges that cover every key once', () => {
+  test('chunks are keyset ranges that cover every key once, open at both ends', () => {
     expect(chunksFromBoundaries(['100', '200', '250'])).toEqual([
       { no: 0, lo: null, hi: '100' },
       { no: 1, lo: '100', hi: '200' },
-      { no: 2, lo: '200', hi: '250' },
+      { no: 2, lo: '200', hi: null },
     ]);
+    expect(chunksFromBoundaries(['7'])).toEqual([{ no: 0, lo: null, hi: null }]);
   });
   test('the last key repeated as a boundary (row count a multiple of the chunk size) makes no empty chunk', () => {
     expect(chunksFromBoundaries(['10', '20', '20'])).toHaveLength(2);
@@ -70,6 +71,11 @@ describe('mismatch reports', () => {
     expect(merged.chunks).toEqual([3, 5]);
     expect(merged.missing).toEqual({ count: 2, keys: ['7', '70'] });
     expect(describeMismatches(merged)).toBe('verification failed in chunks 3, 5: 2 missing on target (7, 70); 3 differing (9, 10, …)');
+  });
+  test('chunks are listed in key order whatever order they finish in', () => {
+    const found = (no: number) => reportFromDiff(no, { missing: [String(no)], extra: [], differing: [] }, 5);
+    const r = [9, 2, 5].reduce((acc, no) => addMismatches(acc, no, found(no), 5), emptyMismatches());
+    expect(r.chunks).toEqual([2, 5, 9]);
   });
   test('a clean chunk adds nothing', () => {
     expect(addMismatches(emptyMismatches(), 1, reportFromDiff(1, { missing: [], extra: [], differing: [] }, 5), 5)).toEqual(emptyMismatches());
