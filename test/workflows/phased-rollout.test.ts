@@ -1,0 +1,238 @@
+import { Worker } from '@temporalio/worker';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { timeSkippingEnv, workflowBundle } from '../helpers/temporal';
+import { waitFor } from '../helpers/ports';
+import { phasedRolloutWorkflow } from '../../src/workflows';
+import type { RolloutStatus } from '../../src/workflows/phased-rollout';
+import type { MetricReading, Sample } from '../../src/domain/gate';
+import type { Notification } from '../../src/domain/notification';
+import type { RolloutPlan } from '../../src/domain/rollout-input';
+
+/**
+ * The rollout's orchestration on the time-skipping server, SPEC §1's hour-long windows included,
+ * with activities that act on an in-memory LB and report the metrics a scenario needs.
+ */
+describe('phasedRolloutWorkflow (time-skipping)', () => {
+  let env: TestWorkflowEnvironment;
+  beforeAll(async () => {
+    env = await timeSkippingEnv();
+  });
+  afterAll(async () => {
+    await env?.teardown();
+  });
+
+  interface World {
+    newPercent: number;
+    splits: number[];
+    targetUsers: (string[] | undefined)[];
+    samples: number;
+    states: string[];
+    sent: Notification[];
+    plans: number;
+  }
+  type Metrics = (w: World) => MetricReading[];
+  const healthy: Metrics = () => [
+    { metric: 'errorRatePercent', source: 'probe', value: 0.5 },
+    { metric: 'responseTimeMs', source: 'probe', value: 120 },
+  ];
+
+  let seq = 0;
+  async function start(input: Record<string, unknown>, metrics: Metrics = healthy, opts: { id?: string } = {}) {
+    const w: World = { newPercent: 0, splits: [], targetUsers: [], samples: 0, states: [], sent: [], plans: 0 };
+    const taskQueue = `rollout-ts-${++seq}`;
+    const service = (input.service as string) ?? `svc-${seq}`;
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+      activities: {
+        planRollout: async (): Promise<RolloutPlan> => {
+          w.plans++;
+          return { lbKind: 'http-api', supportsCohorts: true, gate: { errorRatePercent: 5, responseTimeMs: 3000 }, providers: { errorRatePercent: ['probe'], responseTimeMs: ['probe'] }, notes: [] };
+        },
+        setTrafficSplit: async (a: { newPercent: number; targetUsers?: string[]; old: string; new: string }) => {
+          w.newPercent = a.newPercent;
+          w.splits.push(a.newPercent);
+          w.targetUsers.push(a.targetUsers);
+          return { newPercent: a.newPercent, weights: { [a.old]: 100 - a.newPercent, [a.new]: a.newPercent } };
+        },
+        setLoadBalancerServerState: async (a: { state: string; server: string }) => {
+          w.states.push(`${a.server}:${a.state}`);
+          return a.state;
+        },
+        sampleRolloutMetrics: async (): Promise<Sample> => {
+          w.samples++;
+          return { at: new Date().toISOString(), readings: metrics(w) };
+        },
+        notify: async (n: Notification) => {
+          w.sent.push(n);
+          return { notifier: n.notifier, status: 200 };
+        },
+      },
+    });
+    const handle: WorkflowHandle<typeof phasedRolloutWorkflow> = await env.client.workflow.start(phasedRolloutWorkflow, {
+      taskQueue,
+      workflowId: opts.id ?? `rollout-${service}`,
+      args: [{ service, lb: 'edge', backends: { old: 'blue', new: 'green' }, metricSources: ['probe'], notify: ['ops'], ...input } as any],
+    });
+    /**
+     * Runs the worker until the workflow ends, then asks its final status (a query needs a worker).
+     * `during` drives the run first (signals); time skips only while the result is awaited.
+     */
+    const finish = (during?: () => Promise<void>) =>
+      worker.runUntil(async () => {
+        await during?.();
+        const out = await handle.result().then((r) => ({ ok: true as const, r }), (e) => ({ ok: false as const, e }));
+        return { ...out, status: (await handle.query<RolloutStatus>('status').catch(() => undefined))! };
+      });
+    return { w, handle, finish };
+  }
+  const status = (h: WorkflowHandle) => h.query<RolloutStatus>('status');
+
+  test('SPEC defaults: 10 % (internal) for 30 min, 30 % for 60 min, 100 % for 120 min; then go-live and drain', async () => {
+    // SPEC's windows as they are; a sample every 10 min instead of every minute keeps the test quick.
+    const { w, handle, finish } = await start({ sampleInterval: '10m' });
+    const out = await finish();
+    if (!out.ok) throw out.e;
+    expect(w.splits).toEqual([10, 30, 100]);
+    expect(w.targetUsers).toEqual([['internal'], undefined, undefined]);
+    expect(w.samples).toBe(3 + 6 + 12);
+    expect(w.states).toEqual(['blue:drain']);
+    expect(out.r.outcome).toBe('succeeded');
+    expect(out.r.finalSplit?.newPercent).toBe(100);
+    expect(w.sent.map((n) => [n.severity, n.title])).toEqual([['info', expect.stringMatching(/succeeded: 100 % on green/)]]);
+    const s = out.status;
+    expect(s.state).toBe('succeeded');
+    expect(s.decisions.map((d) => d.decision)).toEqual(expect.arrayContaining([expect.stringMatching(/step 3\/3 \(100 %\) passed/)]));
+  });
+
+  test('a failed gate in step 2 rolls back to 0 %, notifies the metric and value, and fails naming step, metric and value', async () => {
+    const failAt30: Metrics = (w) => [
+      { metric: 'errorRatePercent', source: 'probe', value: w.newPercent === 30 && w.samples > 5 ? 12.5 : 0.2 },
+      { metric: 'responseTimeMs', source: 'probe', value: 100 },
+    ];
+    const { w, finish } = await start({ sampleInterval: '10m' }, failAt30);
+    const out = await finish();
+    expect(out.ok).toBe(false);
+    const err = (out as { e: WorkflowFailedError }).e;
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect(err.cause?.message).toMatch(/rolled back at step 2\/3 \(30 %\): errorRatePercent 12\.5 % > 5 % \(probe\)/);
+    expect(w.splits).toEqual([10, 30, 0]);
+    expect(w.samples).toBe(6); // 3 in step 1, then rolled back on the first failed sample of step 2
+    expect(w.states).toEqual([]);
+    expect(w.sent).toHaveLength(1);
+    expect(w.sent[0]).toMatchObject({ severity: 'critical', notifier: 'ops', details: expect.objectContaining({ metric: 'errorRatePercent', value: 12.5, step: 2 }) });
+    expect(w.sent[0].text).toMatch(/errorRatePercent 12\.5 %/);
+  });
+
+  test('a failure in the last step is an emergency rollback', async () => {
+    const failAt100: Metrics = (w) => [
+      { metric: 'errorRatePercent', source: 'probe', value: 0 },
+      { metric: 'responseTimeMs', source: 'probe', value: w.newPercent === 100 ? 4000 : 100 },
+    ];
+    const { w, finish } = await start({ steps: [{ weight: 50, window: '10m' }, { weight: 100, window: '10m' }] }, failAt100);
+    const out = await finish();
+    expect(out.ok).toBe(false);
+    expect((out as any).e.cause.message).toMatch(/EMERGENCY rollback at step 2\/2 \(100 %\): responseTimeMs 4000 ms > 3000 ms/);
+    expect(w.splits).toEqual([50, 100, 0]);
+    expect(w.sent[0].severity).toBe('emergency');
+  });
+
+  test('failuresToRollback: 2 tolerates one bad sample', async () => {
+    let n = 0;
+    const oneBad: Metrics = () => [
+      { metric: 'errorRatePercent', source: 'probe', value: ++n === 3 ? 50 : 0 },
+      { metric: 'responseTimeMs', source: 'probe', value: 1 },
+    ];
+    const { w, finish } = await start({ failuresToRollback: 2, steps: [{ weight: 100, window: '10m' }] }, oneBad);
+    const out = await finish();
+    expect(out.ok).toBe(true);
+    expect(w.splits).toEqual([100]);
+  });
+
+  test('inconclusive samples hold the rollout for a person; nobody comes, so it rolls back at the deadline', async () => {
+    const blind: Metrics = () => [
+      { metric: 'errorRatePercent', source: 'probe', inconclusive: 'empty result' },
+      { metric: 'responseTimeMs', source: 'probe', value: 1 },
+    ];
+    const { w, handle, finish } = await start({ inconclusive: { maxConsecutive: 3 }, holdTimeout: '45m', steps: [{ weight: 20, window: '1h' }, { weight: 100, window: '1h' }] }, blind);
+    const out = await finish();
+    expect(out.ok).toBe(false);
+    expect((out as any).e.cause.message).toMatch(/held for 45m after 3 inconclusive samples in a row/);
+    expect(w.samples).toBe(3);
+    expect(w.splits).toEqual([20, 0]);
+    expect(w.sent.map((n) => n.severity)).toEqual(['warning', 'critical']);
+    expect(w.sent[0].title).toMatch(/held: metrics inconclusive/);
+    expect(out.status.state).toBe('rolled-back');
+  });
+
+  test('a window never ends on an inconclusive sample: it samples on until a pass', async () => {
+    let n = 0;
+    const lateDoubt: Metrics = () => {
+      n++;
+      return [
+        { metric: 'errorRatePercent', source: 'probe', ...(n === 5 ? { inconclusive: 'timeout' } : { value: 0 }) },
+        { metric: 'responseTimeMs', source: 'probe', value: 1 },
+      ];
+    };
+    const { w, finish } = await start({ steps: [{ weight: 100, window: '5m' }] }, lateDoubt);
+    const out = await finish();
+    expect(out.ok).toBe(true);
+    expect(w.samples).toBe(6);
+  });
+
+  test('dry run: evaluates the gates and lists every action, touching nothing', async () => {
+    const { w, finish } = await start({ dryRun: true }, healthy, { id: `rollout-dry-${seq + 1}-x` });
+    const out = await finish();
+    if (!out.ok) throw out.e;
+    expect(out.r.outcome).toBe('dry-run');
+    expect(w.splits).toEqual([]);
+    expect(w.states).toEqual([]);
+    expect(w.sent).toEqual([]);
+    expect(w.samples).toBe(3);
+    expect(out.r.actions).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/would set edge: green 10 % \/ blue 90 % for internal/),
+        expect.stringMatching(/would watch 30m: 30 samples every 1m/),
+        expect.stringMatching(/would set edge: green 100 %/),
+        expect.stringMatching(/would notify ops \(info\)/),
+        expect.stringMatching(/would set blue to drain on edge/),
+      ]),
+    );
+  });
+
+  test('approval gates each step; abort while waiting rolls back', async () => {
+    const { w, handle, finish } = await start({ requireApproval: true, steps: [{ weight: 10, window: '5m' }, { weight: 50, window: '5m' }, { weight: 100, window: '5m' }] });
+    const out = await finish(async () => {
+      await waitFor('awaiting approval of step 1', async () => (await status(handle)).awaitingApproval === 1, 30_000);
+      expect(w.splits).toEqual([]);
+      await handle.signal('approve', { by: 'alice' });
+      // Nothing skips time while the test waits on a query: move the clock through step 1's window.
+      await env.sleep('6m');
+      await waitFor('awaiting approval of step 2', async () => (await status(handle)).awaitingApproval === 2, 60_000);
+      expect(w.splits).toEqual([10]);
+      await handle.signal('abort', { reason: 'change freeze', by: 'bob' });
+    });
+    expect(out.ok).toBe(false);
+    expect((out as any).e.cause.message).toMatch(/aborted at step 2\/3 \(50 %\): aborted by bob before step 2\/3 \(50 %\): change freeze/);
+    expect(w.splits).toEqual([10, 0]);
+    expect(w.sent[0].severity).toBe('warning');
+  });
+
+  test('the workflow id must be the service\'s, so two rollouts of one service cannot run together', async () => {
+    const { w, finish } = await start({ service: 'payments' }, healthy, { id: 'my-own-id' });
+    const out = await finish();
+    expect(out.ok).toBe(false);
+    expect((out as any).e.cause.message).toMatch(/must run as workflow id "rollout-payments"/);
+    expect(w.plans + w.splits.length).toBe(0);
+  });
+
+  test('bad input fails at once, naming the field, and touches nothing', async () => {
+    const { w, finish } = await start({ steps: [{ weight: 30, window: '1m' }, { weight: 10, window: '1m' }, { weight: 100, window: '1m' }] });
+    const out = await finish();
+    expect(out.ok).toBe(false);
+    expect((out as any).e.cause.message).toMatch(/steps\.1\.weight: weights must rise/);
+    expect(w.plans + w.splits.length + w.samples).toBe(0);
+  });
+});
