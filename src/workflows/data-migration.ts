@@ -170,7 +170,10 @@ export async function dataMigrationWorkflow(rawInput: DataMigrationInput, carrie
   }
 
   if (!st.logId) {
-    st.logId = await acts.openMigrationLog.executeWithOptions({ ...stepOptions, summary: 'migration_log: RUNNING' }, [input, st.runKey!]);
+    // Not cancellable: a log row that was opened is always closed (CANCELLED at worst), never left RUNNING.
+    st.logId = await wf.CancellationScope.nonCancellable(() =>
+      acts.openMigrationLog.executeWithOptions({ ...stepOptions, summary: 'migration_log: RUNNING' }, [input, st.runKey!]),
+    );
     s.logId = st.logId;
   }
   const logId = st.logId;
@@ -203,7 +206,7 @@ export async function dataMigrationWorkflow(rawInput: DataMigrationInput, carrie
     const runPhase = async (phase: 'copy' | 'verify', work: (c: Chunk) => Promise<void>) => {
       const queue: Chunk[] = [];
       let fetched = 0;
-      let stop: 'done' | 'continue' | undefined;
+      let stop: 'done' | 'continue' | 'failed' | undefined;
       let fetching: Promise<void> | undefined;
       const refill = async () => {
         if (shouldContinueAsNew(chunksThisRun + fetched, input.chunksPerRun, wf.workflowInfo().continueAsNewSuggested)) {
@@ -236,7 +239,14 @@ export async function dataMigrationWorkflow(rawInput: DataMigrationInput, carrie
           await wf.condition(() => !s.paused);
           const chunk = await take();
           if (!chunk) return;
-          await work(chunk);
+          try {
+            await work(chunk);
+          } catch (err) {
+            // The other lanes finish the chunk they hold and take no more.
+            stop = 'failed';
+            queue.length = 0;
+            throw err;
+          }
           details();
         }
       });
@@ -306,15 +316,18 @@ export async function dataMigrationWorkflow(rawInput: DataMigrationInput, carrie
     return { name: input.name, mode: input.mode, logId, rowsCopied: s.rows.copied, chunks: s.chunks.total, resumed: s.resumed, verification };
   } catch (err) {
     if (err instanceof wf.ContinueAsNew) throw err;
+    // Closing the log must not hide why the run ended: if it fails too, the original error stands.
+    const close = (status: 'CANCELLED' | 'FAILED', message: string) =>
+      wf.CancellationScope.nonCancellable(() =>
+        acts.closeMigrationLog.executeWithOptions({ ...stepOptions, summary: `migration_log: ${status}` }, [input, logId, st.runKey!, status, message]),
+      ).catch(() => undefined);
     if (wf.isCancellation(err)) {
-      await wf.CancellationScope.nonCancellable(() =>
-        acts.closeMigrationLog.executeWithOptions({ ...stepOptions, summary: 'migration_log: CANCELLED' }, [input, logId, st.runKey!, 'CANCELLED', 'cancelled by an operator']),
-      );
+      await close('CANCELLED', 'cancelled by an operator');
       setPhase('cancelled');
       throw err;
     }
     s.error = failureMessage(err);
-    await acts.closeMigrationLog.executeWithOptions({ ...stepOptions, summary: 'migration_log: FAILED' }, [input, logId, st.runKey!, 'FAILED', s.error]);
+    await close('FAILED', s.error);
     setPhase('failed');
     if (err instanceof wf.ApplicationFailure && err.nonRetryable) throw err;
     // An activity that ran out of retries (or failed for good): fail the run, naming the cause.

@@ -325,4 +325,26 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
     expect((report.mismatches.extra as { count: number; keys: string[] }).count).toBe(2);
     expect([...(report.mismatches.extra as { keys: string[] }).keys].sort()).toEqual(extra);
   });
+
+  test('a row the target refuses mid-copy: the run fails naming the chunk, earlier chunks stay, no lane goes on', async () => {
+    const schema = await pg.schema();
+    await seedRunbookTables(pg, schema, 50_000);
+    await pg.query(`ALTER TABLE ${schema}.new_users ADD CONSTRAINT no_40001 CHECK (user_id <> 40001)`);
+    const err = await failure(runbookInput('refused', schema, { chunkSize: 1_000, parallelism: 4 }));
+    expect(err.nonRetryable).toBe(true);
+    expect(err.message).toMatch(/^chunk 39 \(keys \d+ < key <= \d+\): new row for relation "new_users" violates check constraint "no_40001"/);
+    const [entry] = await log(schema);
+    expect(entry.status).toBe('FAILED');
+    expect(entry.error_message).toBe(err.message);
+    const copied = await pg.query<{ n: string; rows: string; last: number }>(
+      `SELECT count(*) AS n, coalesce(sum(rows_copied), 0) AS rows, max(chunk_no) AS last FROM ${schema}.opsflow_migration_chunks WHERE status = 'copied'`,
+    );
+    // Chunk 39 rolled back; the lanes took at most the chunks already fetched after it.
+    expect(await pg.count(`SELECT count(*) FROM ${schema}.opsflow_migration_chunks WHERE chunk_no = 39 AND status = 'copied'`)).toBe(0);
+    expect(Number(copied[0].n)).toBeGreaterThanOrEqual(39);
+    expect(Number(copied[0].last)).toBeLessThan(39 + 4 * 4 + 4);
+    expect(entry.rows_migrated).toBe(Number(copied[0].rows));
+    expect(await pg.count(`SELECT count(*) FROM ${schema}.new_users`)).toBe(Number(copied[0].rows));
+    expect(await pg.count(`SELECT count(*) FROM ${schema}.old_users WHERE migrate_flag = 1`)).toBe(Number(copied[0].rows));
+  });
 });
