@@ -160,6 +160,7 @@ export async function dataMigrationWorkflow(rawInput: DataMigrationInput, carrie
   }
 
   if (!carried) setPhase('preflight');
+  else details();
 
   if (input.mode === 'dry-run') {
     // Nothing is written, not even the log: a dry run only reads catalogs and counts rows.

@@ -8,7 +8,7 @@ import type { MigrationSpec } from '../../../domain/migration-input';
 import type { Chunk } from '../../../domain/migration-plan';
 import { copyOutSql, flagChunkSql, insertChunkSql, quoteIdent, quoteTable, targetRangeOccupiedSql, upsertFromStagingSql, type MigrationShape } from './sql';
 import { stateTables } from './state-tables';
-import { inTransaction } from './session';
+import { inTransaction, oneStatement } from './session';
 
 export interface ChunkCopy {
   chunkNo: number;
@@ -73,7 +73,7 @@ export async function copyChunkSameDb(c: Client, spec: MigrationSpec, shape: Mig
       const occ = targetRangeOccupiedSql(spec, shape, chunk);
       const occupied = (await c.query<{ occupied: boolean }>(occ.text, occ.values)).rows[0].occupied;
       const ins = insertChunkSql(spec, shape, chunk, occupied);
-      const rows = await c.query(ins.text, ins.values).then(
+      const rows = await oneStatement(c, ins.text, ins.values).then(
         (r) => r.rowCount ?? 0,
         (err) => {
           throw rangeChanged(err, chunk, occupied);
@@ -81,7 +81,7 @@ export async function copyChunkSameDb(c: Client, spec: MigrationSpec, shape: Mig
       );
       if (spec.flag) {
         const flag = flagChunkSql(spec, shape, chunk);
-        await c.query(flag.text, flag.values);
+        await oneStatement(c, flag.text, flag.values);
       }
       await c.query(
         `UPDATE ${t.chunks} SET status = 'copied', rows_copied = $3, copied_by = $4, attempts = attempts + 1, copied_at = now()
@@ -138,7 +138,7 @@ export async function copyChunkStreamed(
       await pipeline(src.query(copyTo(copyOutSql(spec, shape, chunk))), progress, sink).catch((err) => {
         throw rangeChanged(err, chunk, occupied);
       });
-      const copied = occupied ? ((await tgt.query(upsertFromStagingSql(spec, shape, staging))).rowCount ?? 0) : sink.rowCount;
+      const copied = occupied ? ((await oneStatement(tgt, upsertFromStagingSql(spec, shape, staging))).rowCount ?? 0) : sink.rowCount;
       const rows = Math.max(copied, previouslyLoaded);
       await tgt.query(
         `UPDATE ${t.chunks} SET status = $3, rows_copied = $4, copied_by = $5, attempts = attempts + 1, copied_at = now()
@@ -153,7 +153,7 @@ export async function copyChunkStreamed(
     }
     if (spec.flag) {
       const flag = flagChunkSql(spec, shape, chunk);
-      await src.query(flag.text, flag.values);
+      await oneStatement(src, flag.text, flag.values);
     }
     await src.query('COMMIT');
     if (spec.flag) {

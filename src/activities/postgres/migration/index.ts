@@ -2,6 +2,7 @@ import type { OpsflowConfig } from '../../../config/schema';
 import { dataMigrationInput, type MigrationSpec } from '../../../domain/migration-input';
 import type { Chunk } from '../../../domain/migration-plan';
 import { ApplicationFailure } from '@temporalio/activity';
+import { formatIssues } from '../../../domain/validation';
 import type { Client, ClientConfig, Pool } from 'pg';
 import { copyChunkSameDb, copyChunkStreamed, type ChunkCopy } from './copy';
 import { preflight } from './preflight';
@@ -28,7 +29,7 @@ export function migrationActivities(config: OpsflowConfig) {
   // Activities re-parse the input: defaults applied, and nothing unvalidated reaches SQL.
   const specOf = (raw: unknown): MigrationSpec => {
     const r = dataMigrationInput.safeParse(raw);
-    if (!r.success) throw ApplicationFailure.nonRetryable(`invalid migration input: ${r.error.message}`, 'InvalidInput');
+    if (!r.success) throw ApplicationFailure.nonRetryable(`invalid migration input:\n${formatIssues(r.error)}`, 'InvalidInput');
     return r.data;
   };
   const pools = new MigrationPools();

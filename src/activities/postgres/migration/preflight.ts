@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { Client } from 'pg';
 import type { MigrationSpec } from '../../../domain/migration-input';
 import { mappedColumns } from '../../../domain/migration-input';
+import { oneStatement } from './session';
 import { flagChunkSql, insertChunkSql, quoteIdent, quoteTable, type MigrationShape } from './sql';
 
 const fail = (message: string, type = 'MigrationInputError') => ApplicationFailure.nonRetryable(message, type);
@@ -37,7 +38,7 @@ async function hasUniqueIndex(c: Client, oid: number, attnum: number): Promise<b
 async function prepare(c: Client, sql: string, values: unknown[], field: string): Promise<void> {
   try {
     await c.query('BEGIN READ ONLY');
-    await c.query(`EXPLAIN ${sql}`, values);
+    await oneStatement(c, `EXPLAIN ${sql}`, values);
   } catch (err) {
     const e = err as { message: string; code?: string };
     throw fail(`${field}: ${e.message}${e.code ? ` (SQLSTATE ${e.code})` : ''}`, 'InvalidMapping');

@@ -5,7 +5,7 @@ import type { MigrationSpec } from '../../../domain/migration-input';
 import { chunksFromBoundaries, type Chunk } from '../../../domain/migration-plan';
 import { copyPredicate, Params, quoteTable, sourceKey, verifyPredicate, type MigrationShape } from './sql';
 import { ensureStateTables, stateTables } from './state-tables';
-import { inTransaction } from './session';
+import { inTransaction, oneStatement } from './session';
 
 export type LogStatus = 'COMPLETED' | 'FAILED' | 'CANCELLED';
 
@@ -86,7 +86,8 @@ export async function chunkBoundaries(src: Client, spec: MigrationSpec, shape: M
   const key = sourceKey(spec);
   const table = `${quoteTable(spec.source.table)} s`;
   const skip = p.add(spec.chunkSize - 1, 'bigint');
-  const hops = await src.query<{ k: string }>(
+  const hops = await oneStatement<{ k: string }>(
+    src,
     `WITH RECURSIVE b(k) AS (
        (SELECT ${key} FROM ${table} WHERE ${pred} ORDER BY ${key} OFFSET ${skip} LIMIT 1)
        UNION ALL
@@ -99,7 +100,8 @@ export async function chunkBoundaries(src: Client, spec: MigrationSpec, shape: M
   const tailPred = kind === 'copy' ? copyPredicate(spec) : verifyPredicate(spec, shape, q);
   const after = ends.length ? `${key} > ${q.add(ends[ends.length - 1], shape.keyType)} AND ` : '';
   // ORDER BY … DESC LIMIT 1 rather than max(): not every key type has max() (uuid has none).
-  const tail = await src.query<{ n: string; k: string | null }>(
+  const tail = await oneStatement<{ n: string; k: string | null }>(
+    src,
     `SELECT (SELECT count(*) FROM ${table} WHERE ${after}${tailPred}) AS n,
             (SELECT ${key}::text FROM ${table} WHERE ${after}${tailPred} ORDER BY ${key} DESC LIMIT 1) AS k`,
     q.values,

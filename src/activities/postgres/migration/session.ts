@@ -1,5 +1,5 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { Pool, type Client, type ClientConfig, type PoolClient } from 'pg';
+import { Pool, type Client, type ClientConfig, type PoolClient, type QueryResult, type QueryResultRow } from 'pg';
 import type { OpsflowConfig } from '../../../config/schema';
 import type { PostgresTarget } from '../../../config/sections/targets';
 import { clientConfig, withClient } from '../connect';
@@ -123,4 +123,12 @@ export async function inTransaction<T>(c: Client, fn: () => Promise<T>, begin = 
     await c.query('ROLLBACK').catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * Runs a statement that embeds operator SQL (a mapping expression, the filter) through the
+ * extended protocol even without parameters: the server then refuses anything but one statement.
+ */
+export function oneStatement<R extends QueryResultRow = QueryResultRow>(c: Client, text: string, values: unknown[] = []): Promise<QueryResult<R>> {
+  return c.query<R>({ text, values, queryMode: 'extended' } as { text: string; values: unknown[] });
 }

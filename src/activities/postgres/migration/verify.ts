@@ -16,6 +16,7 @@ import {
 } from '../../../domain/migration-plan';
 import { hashSum, Params, rowHash, quoteIdent, quoteTable, rangeSql, sourceKey, sourceRowText, targetKey, targetRowText, verifyPredicate, type MigrationShape } from './sql';
 import { stateTables } from './state-tables';
+import { oneStatement } from './session';
 
 export interface ChunkVerification {
   chunkNo: number;
@@ -59,14 +60,14 @@ function sides(spec: MigrationSpec, shape: MigrationShape, src: Client, tgt: Cli
 
 async function sums(side: Side, range: KeyRange): Promise<RangeSums> {
   const p = new Params();
-  const r = await side.client.query<{ n: string; sum: string }>(`SELECT count(*) AS n, ${hashSum(side.rowText)} AS sum FROM ${side.from(range, p)}`, p.values);
+  const r = await oneStatement<{ n: string; sum: string }>(side.client, `SELECT count(*) AS n, ${hashSum(side.rowText)} AS sum FROM ${side.from(range, p)}`, p.values);
   return { rows: Number(r.rows[0].n), sum: r.rows[0].sum };
 }
 
 async function rowHashes(side: Side, range: KeyRange): Promise<[string, string][]> {
   const p = new Params();
   const r = await side.client.query<{ k: string; h: string }>(
-    { text: `SELECT ${side.key}::text AS k, ${rowHash(side.rowText)}::text AS h FROM ${side.from(range, p)}`, values: p.values, rowMode: 'array' } as never,
+    { text: `SELECT ${side.key}::text AS k, ${rowHash(side.rowText)}::text AS h FROM ${side.from(range, p)}`, values: p.values, rowMode: 'array', queryMode: 'extended' } as never,
   );
   return r.rows as unknown as [string, string][];
 }
@@ -75,7 +76,8 @@ async function splitKeys(side: Side, range: KeyRange, step: number): Promise<str
   const p = new Params();
   const from = side.from(range, p);
   const s = p.add(step, 'bigint');
-  const r = await side.client.query<{ k: string }>(
+  const r = await oneStatement<{ k: string }>(
+    side.client,
     `SELECT k FROM (SELECT ${side.key}::text AS k, row_number() OVER (ORDER BY ${side.key}) AS rn FROM ${from}) x WHERE rn % ${s} = 0 ORDER BY rn`,
     p.values,
   );
@@ -127,7 +129,8 @@ export async function verifyChunk(
   // independent cross-check of a chunk that differs (and costs a third scan, so only then).
   if (shape.sameDatabase && !(a.rows === b.rows && a.sum === b.sum)) {
     const p = new Params();
-    const r = await src.query<{ n: string }>(
+    const r = await oneStatement<{ n: string }>(
+      src,
       `SELECT count(*) AS n FROM ${s.source.from(chunk, p)}
          AND NOT EXISTS (SELECT 1 FROM ${quoteTable(spec.target.table)} t WHERE ${targetKey(spec)} = ${sourceKey(spec)})`,
       p.values,
