@@ -76,7 +76,7 @@ export const incidentDigestEntry: WorkflowEntry<typeof incidentDigestInput> = {
   description: 'SPEC §6 P3: one message listing the minor incidents not yet reported',
 };
 
-export const workflowEntries: WorkflowEntry<any>[] = [healthCheckEntry, dataMigrationEntry, incidentEntry, incidentDigestEntry];
+export const workflowEntries: WorkflowEntry<any>[] = [healthCheckEntry, phasedRolloutEntry, dataMigrationEntry, incidentEntry, incidentDigestEntry];
 
 export function findWorkflow(name: string): WorkflowEntry | undefined {
   return workflowEntries.find((e) => e.type === name || e.alias === name);

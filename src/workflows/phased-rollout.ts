@@ -354,10 +354,16 @@ export async function phasedRolloutWorkflow(raw: PhasedRolloutInputRaw, carried?
 
   // ---- plan: everything the input names must exist before anything is touched
   if (!status.plan) {
-    status.plan = await acts.planRollout.executeWithOptions(
-      withSummary(lbOptions, `check ${input.lb} knows ${input.backends.old} and ${input.backends.new}; gate sources ${input.metricSources.join(', ')}`),
-      [input],
-    );
+    try {
+      status.plan = await acts.planRollout.executeWithOptions(
+        withSummary(lbOptions, `check ${input.lb} knows ${input.backends.old} and ${input.backends.new}; gate sources ${input.metricSources.join(', ')}`),
+        [input],
+      );
+    } catch (err) {
+      // Nothing was touched yet: say what is wrong with the input as the run's own failure.
+      const cause = err instanceof wf.ActivityFailure && err.cause ? err.cause.message : (err as Error).message;
+      throw wf.ApplicationFailure.nonRetryable(`cannot roll out ${input.service}, nothing was changed: ${cause}`, 'InvalidRollout');
+    }
     status.plan.notes.forEach((note) => decide(note));
     decide(`plan: gate ${JSON.stringify(status.plan.gate)}, ${n} steps ${input.steps.map((s) => `${s.weight} %/${formatDuration(s.window)}`).join(' → ')}`);
   }

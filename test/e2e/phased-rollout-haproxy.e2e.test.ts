@@ -1,0 +1,183 @@
+import { WorkflowFailedError } from '@temporalio/client';
+import { Stack } from '../helpers/stack';
+import { waitFor } from '../helpers/ports';
+import { HttpReceiver } from '../helpers/http-receiver';
+import { Haproxy, measureSplit, startBackend } from '../helpers/haproxy';
+import { runtimeApiCommand } from '../../src/activities/load-balancer/haproxy-runtime-api';
+import type { RolloutStatus } from '../../src/workflows/phased-rollout';
+
+/**
+ * The whole rollout on the dev server against a real HAProxy in front of two real backends: the
+ * split measured through HAProxy at every step, a failing new backend rolled back, abort, pause,
+ * approvals, and the CLI as the front door.
+ */
+describe('phased rollout behind a real HAProxy (dev server)', () => {
+  let stack: Stack;
+  let haproxy: Haproxy;
+  let receiver: HttpReceiver;
+  let blue: Awaited<ReturnType<typeof startBackend>>;
+  let green: Awaited<ReturnType<typeof startBackend>>;
+  const api = (cmd: string) => runtimeApiCommand({ socket: haproxy.socket }, cmd, 5000);
+  const greenWeight = async () => Number((await api('get weight app/green')).split(' ')[0]);
+
+  beforeAll(async () => {
+    stack = await Stack.start();
+    blue = await startBackend(stack.processes, 'blue');
+    green = await startBackend(stack.processes, 'green');
+    haproxy = await new Haproxy(stack.processes, [
+      { name: 'blue', port: blue.port, weight: 100 },
+      { name: 'green', port: green.port, weight: 0 },
+    ]).start();
+    receiver = await new HttpReceiver({ honourKey: true }).start();
+    await stack.startWorker({
+      loadBalancers: { edge: { type: 'haproxy', runtimeApi: { socket: haproxy.socket }, backend: 'app' } },
+      metricSources: {
+        'through-lb': { type: 'probe', url: `${haproxy.url}/`, requests: 40, minRequests: 20, concurrency: 4, timeoutMs: 3000 },
+      },
+      notifiers: { ops: { type: 'webhook', url: `${receiver.url}/hook` } },
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+    await haproxy?.stop();
+    await receiver?.stop();
+  });
+
+  beforeEach(async () => {
+    await green.setStatus(200);
+    for (const cmd of ['set server app/blue weight 100', 'set server app/green weight 0', 'set server app/blue state ready', 'set server app/green state ready']) await api(cmd);
+  });
+
+  const base = (service: string, extra: Record<string, unknown> = {}) => ({
+    service,
+    lb: 'edge',
+    backends: { old: 'blue', new: 'green' },
+    metricSources: ['through-lb'],
+    gate: { errorRatePercent: 5 },
+    sampleInterval: '1s',
+    notify: ['ops'],
+    ...extra,
+  });
+  const status = (id: string) => stack.client.workflow.getHandle(id).query<RolloutStatus>('status');
+
+  test('healthy rollout through the CLI: approved step by step, split measured at 10 %, 30 %, 100 %; old drained at the end', async () => {
+    const input = base('shop', {
+      requireApproval: true,
+      steps: [{ weight: 10, window: '3s', targetUsers: ['internal'] }, { weight: 30, window: '3s' }, { weight: 100, window: '3s' }],
+    });
+    const started = await stack.cli(['start', 'phased-rollout', '--input', JSON.stringify(input)]);
+    expect(started.stderr).toBe('');
+    expect(started.stdout).toMatch(/started phasedRolloutWorkflow rollout-shop/);
+    const handle = stack.client.workflow.getHandle('rollout-shop');
+
+    // A second rollout of the same service is refused while this one runs.
+    const second = await stack.cli(['start', 'phased-rollout', '--input', JSON.stringify(input)]);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(/rollout-shop is already running/);
+
+    await waitFor('approval wait of step 1', async () => (await status('rollout-shop')).awaitingApproval === 1, 30_000);
+    expect(await greenWeight()).toBe(0); // nothing moves before approval
+    for (const [step, percent, tolerance] of [[1, 10, 4], [2, 30, 5]] as const) {
+      await handle.signal('approve', { by: 'test' });
+      // The next approval wait means this step's window passed; the split is held meanwhile.
+      await waitFor(`step ${step} window passed`, async () => (await status('rollout-shop')).awaitingApproval === step + 1, 60_000);
+      expect(await greenWeight()).toBe(percent);
+      const m = await measureSplit(haproxy.url, 1000);
+      expect(m.errors).toBe(0);
+      expect(Math.abs(m.percent('green') - percent)).toBeLessThanOrEqual(tolerance);
+    }
+    await handle.signal('approve', { by: 'test' });
+    const result = await handle.result();
+    expect(result.outcome).toBe('succeeded');
+    expect(result.finalSplit).toMatchObject({ newPercent: 100, weights: { blue: 0, green: 100 } });
+    expect(await greenWeight()).toBe(100);
+    const m = await measureSplit(haproxy.url, 1000);
+    expect(m.percent('green')).toBe(100);
+    expect(await api('show servers state app')).toMatch(/ blue \S+ \d+ (8|16|24) /); // srv_admin_state: drain
+    const s = await status('rollout-shop');
+    expect(s.state).toBe('succeeded');
+    expect(s.decisions.map((d) => d.decision)).toEqual(expect.arrayContaining([expect.stringMatching(/haproxy cannot route by cohort/)]));
+    const golive = receiver.requests.find((r) => r.json?.details?.service === 'shop');
+    expect(golive?.json.title).toMatch(/succeeded: 100 % on green/);
+  });
+
+  test('the new backend fails during step 2: rolled back at the first failed sample, HAProxy reads 0, the receiver names metric and value', async () => {
+    const handle = await stack.client.workflow.start('phasedRolloutWorkflow', {
+      taskQueue: 'opsflow',
+      workflowId: 'rollout-cart',
+      args: [base('cart', { steps: [{ weight: 10, window: '2s' }, { weight: 30, window: '60s' }, { weight: 100, window: '2s' }] })],
+    });
+    await waitFor('step 2 monitoring', async () => {
+      const s = await status('rollout-cart');
+      return s.step === 2 && s.state === 'monitoring' && (s.window?.samplesTaken ?? 0) >= 1;
+    }, 60_000);
+    expect(await greenWeight()).toBe(30);
+    await green.setStatus(500);
+    const err = await handle.result().catch((e) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect(err.cause.message).toMatch(/rollout of cart rolled back at step 2\/3 \(30 %\): errorRatePercent [\d.]+ % > 5 % \(through-lb\)/);
+    expect(await greenWeight()).toBe(0);
+    const m = await measureSplit(haproxy.url, 300);
+    expect(m.counts.green ?? 0).toBe(0);
+    const s = await status('rollout-cart');
+    expect(s.state).toBe('rolled-back');
+    expect(s.counters.totalFailures).toBe(1); // the first sample after the fault rolled it back
+    const msg = receiver.requests.find((r) => r.json?.details?.service === 'cart');
+    expect(msg?.json).toMatchObject({ severity: 'critical', details: { metric: 'errorRatePercent', step: 2, source: 'through-lb' } });
+    expect(msg!.json.details.value).toBeGreaterThan(5);
+    expect(msg!.json.text).toMatch(/errorRatePercent [\d.]+ % > 5 %/);
+    expect(msg!.json.text).toMatch(/reads back 0 % for green/);
+  });
+
+  test('pause holds the weights past the window; abort then rolls back', async () => {
+    const handle = await stack.client.workflow.start('phasedRolloutWorkflow', {
+      taskQueue: 'opsflow',
+      workflowId: 'rollout-search',
+      args: [base('search', { steps: [{ weight: 50, window: '3s' }, { weight: 100, window: '3s' }] })],
+    });
+    await waitFor('step 1 monitoring', async () => (await status('rollout-search')).state === 'monitoring', 60_000);
+    await handle.signal('pause', { reason: 'looking at dashboards' });
+    // Well past the 3-sample window: still step 1, still 50 %, still sampling.
+    await waitFor('6 samples while paused', async () => ((await status('rollout-search')).window?.samplesTaken ?? 0) >= 6, 60_000);
+    const held = await status('rollout-search');
+    expect(held.step).toBe(1);
+    expect(held.paused).toBe(true);
+    expect(await greenWeight()).toBe(50);
+    await handle.signal('abort', { reason: 'not today', by: 'ops-lead' });
+    const err = await handle.result().catch((e) => e);
+    expect(err.cause.message).toMatch(/rollout of search aborted at step 1\/2 \(50 %\): aborted by ops-lead at step 1\/2 \(50 %\): not today/);
+    expect(await greenWeight()).toBe(0);
+    expect((await status('rollout-search')).state).toBe('aborted');
+  });
+
+  test('promote skips the rest of the window once the latest sample passes', async () => {
+    const handle = await stack.client.workflow.start('phasedRolloutWorkflow', {
+      taskQueue: 'opsflow',
+      workflowId: 'rollout-promo',
+      args: [base('promo', { cleanup: 'none', steps: [{ weight: 20, window: '10m' }, { weight: 100, window: '2s' }] })],
+    });
+    await waitFor('step 1 monitoring', async () => (await status('rollout-promo')).state === 'monitoring', 60_000);
+    await handle.signal('promote', { by: 'test' });
+    const result = await handle.result();
+    expect(result.outcome).toBe('succeeded');
+    expect(result.decisions.map((d: { decision: string }) => d.decision)).toEqual(expect.arrayContaining([expect.stringMatching(/promoted at sample 1\/600: latest sample passed/)]));
+    expect(await api('show servers state app')).toMatch(/ blue \S+ \d+ 0 /); // cleanup none: blue stays ready
+  });
+
+  test('bad input: an unknown LB or server is refused by name and HAProxy is untouched', async () => {
+    await api('set server app/green weight 7');
+    const unknownLb = await stack.client.workflow
+      .execute('phasedRolloutWorkflow', { taskQueue: 'opsflow', workflowId: 'rollout-x1', args: [{ ...base('x1'), lb: 'nowhere' }] })
+      .catch((e) => e);
+    expect(unknownLb.cause.message).toMatch(/lb: unknown load balancer "nowhere"/);
+    const unknownServer = await stack.client.workflow
+      .execute('phasedRolloutWorkflow', { taskQueue: 'opsflow', workflowId: 'rollout-x2', args: [{ ...base('x2'), backends: { old: 'blue', new: 'purple' } }] })
+      .catch((e) => e);
+    expect(unknownServer.cause.message).toMatch(/server "purple" in HAProxy backend "app"/);
+    const noSource = await stack.cli(['start', 'phased-rollout', '--input', JSON.stringify({ ...base('x3'), metricSources: [] })]);
+    expect(noSource.code).toBe(2);
+    expect(noSource.stderr).toMatch(/metricSources: a health gate needs at least one metric source/);
+    expect(await greenWeight()).toBe(7);
+  });
+});
