@@ -28,6 +28,7 @@ const rollbackOptions: wf.ActivityOptions = {
 /** A sample that cannot be taken is an inconclusive sample, not a reason to wait long. */
 const sampleOptions: wf.ActivityOptions = {
   startToCloseTimeout: '2m',
+  heartbeatTimeout: '10s',
   retry: { maximumAttempts: 2, initialInterval: '1s' },
 };
 const notifyOptions: wf.ActivityOptions = {

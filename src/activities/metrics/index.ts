@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, heartbeat } from '@temporalio/activity';
 import type { OpsflowConfig } from '../../config/schema';
 import type { MetricSourceConfig } from '../../config/sections/metric-sources';
 import type { MetricName, MetricReading, Sample } from '../../domain/gate';
@@ -33,19 +33,25 @@ export function metricActivities(config: OpsflowConfig) {
   return {
     async sampleRolloutMetrics(args: { service: string; sources: string[] }): Promise<Sample> {
       const cfgs = args.sources.map((s) => [s, lookupMetricSource(config, s)] as const);
-      const readings: MetricReading[][] = await Promise.all(
-        cfgs.map(async ([name, cfg]) => {
-          switch (cfg.type) {
-            case 'prometheus':
-              return samplePrometheus(name, cfg, args.service);
-            case 'probe':
-              return sampleProbe(name, cfg);
-            case 'host':
-              return sampleHost(name);
-          }
-        }),
-      );
-      return { at: new Date().toISOString(), readings: readings.flat() };
+      // Heartbeats let Temporal notice a dead worker in seconds rather than at the start-to-close timeout.
+      const beat = setInterval(() => heartbeat(), 2_000);
+      try {
+        const readings = await Promise.all(cfgs.map(([name, cfg]) => sampleSource(name, cfg, args.service)));
+        return { at: new Date().toISOString(), readings: readings.flat() };
+      } finally {
+        clearInterval(beat);
+      }
     },
   };
+}
+
+function sampleSource(name: string, cfg: MetricSourceConfig, service: string): Promise<MetricReading[]> {
+  switch (cfg.type) {
+    case 'prometheus':
+      return samplePrometheus(name, cfg, service);
+    case 'probe':
+      return sampleProbe(name, cfg);
+    case 'host':
+      return sampleHost(name);
+  }
 }

@@ -1,0 +1,96 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { Stack, writeConfig } from '../helpers/stack';
+import { waitFor } from '../helpers/ports';
+import { workflowBundle } from '../helpers/temporal';
+import { Haproxy, startBackend } from '../helpers/haproxy';
+import { runtimeApiCommand } from '../../src/activities/load-balancer/haproxy-runtime-api';
+import type { RolloutStatus } from '../../src/workflows/phased-rollout';
+
+/**
+ * The worker process is SIGKILLed mid-window and while the rollout waits for approval: the rollout
+ * continues in the same step with the same weights, an approve sent while no worker runs is kept,
+ * and the run finishes.
+ */
+describe('phased rollout survives worker SIGKILL (dev server, real HAProxy)', () => {
+  let stack: Stack;
+  let haproxy: Haproxy;
+  let configPath: string;
+  let bundlePath: string;
+  const api = (cmd: string) => runtimeApiCommand({ socket: haproxy.socket }, cmd, 5000);
+  const greenWeight = async () => Number((await api('get weight app/green')).split(' ')[0]);
+
+  beforeAll(async () => {
+    stack = await Stack.start();
+    const blue = await startBackend(stack.processes, 'blue');
+    const green = await startBackend(stack.processes, 'green');
+    haproxy = await new Haproxy(stack.processes, [
+      { name: 'blue', port: blue.port, weight: 100 },
+      { name: 'green', port: green.port, weight: 0 },
+    ]).start();
+    configPath = writeConfig({
+      loadBalancers: { edge: { type: 'haproxy', runtimeApi: { socket: haproxy.socket }, backend: 'app' } },
+      metricSources: { 'through-lb': { type: 'probe', url: `${haproxy.url}/`, requests: 20, minRequests: 10, concurrency: 4, timeoutMs: 3000 } },
+    });
+    // The worker processes start from the prebuilt bundle, as in production (no webpack at start).
+    bundlePath = join(mkdtempSync(join(tmpdir(), 'opsflow-bundle-')), 'workflow-bundle.js');
+    writeFileSync(bundlePath, (await workflowBundle()).code);
+  }, 180_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+    await haproxy?.stop();
+  });
+
+  const startWorker = () => stack.spawnWorkerProcess(configPath, { OPSFLOW_WORKFLOW_BUNDLE: bundlePath });
+  const kill = async (child: ChildProcess) => {
+    const exited = new Promise((r) => child.once('exit', r));
+    process.kill(-child.pid!, 'SIGKILL');
+    await exited;
+  };
+
+  test('SIGKILL mid-window, and again while awaiting approval: same step, same weights, approval kept, finished', async () => {
+    const status = () => stack.client.workflow.getHandle('rollout-orders').query<RolloutStatus>('status');
+    let worker = startWorker();
+    const handle = await stack.client.workflow.start('phasedRolloutWorkflow', {
+      taskQueue: 'opsflow',
+      workflowId: 'rollout-orders',
+      args: [
+        {
+          service: 'orders',
+          lb: 'edge',
+          backends: { old: 'blue', new: 'green' },
+          metricSources: ['through-lb'],
+          gate: { errorRatePercent: 5 },
+          sampleInterval: '1s',
+          steps: [{ weight: 20, window: '12s' }, { weight: 100, window: '2s', approval: true }],
+        },
+      ],
+    });
+    await waitFor('3 samples of step 1', async () => ((await status()).window?.samplesTaken ?? 0) >= 3, 120_000, 250);
+    const beforeKill = await status();
+    await kill(worker.child);
+    expect(beforeKill.step).toBe(1);
+    expect(await greenWeight()).toBe(20);
+
+    worker = startWorker();
+    await waitFor('step 2 awaiting approval', async () => (await status()).awaitingApproval === 2, 120_000, 250);
+    const after = await status();
+    expect(after.window).toBeUndefined();
+    const shifts = after.decisions.filter((d) => /reads back \d+ % for green/.test(d.decision));
+    expect(shifts.map((d) => d.decision)).toEqual([expect.stringMatching(/reads back 20 % for green/)]); // step 1 was not redone
+    expect(after.decisions.map((d) => d.decision)).toEqual(expect.arrayContaining([expect.stringMatching(/step 1\/2 \(20 %\) passed: 12 samples/)]));
+    expect(await greenWeight()).toBe(20);
+
+    // The approval is sent while no worker runs: it is in the history, so it is not lost.
+    await kill(worker.child);
+    await handle.signal('approve', { by: 'night-shift' });
+    worker = startWorker();
+    const result = await handle.result();
+    expect(result.outcome).toBe('succeeded');
+    expect(await greenWeight()).toBe(100);
+    await kill(worker.child);
+  });
+});
