@@ -165,7 +165,7 @@ describe('phased rollout behind a real HAProxy (dev server)', () => {
     expect(await api('show servers state app')).toMatch(/ blue \S+ \d+ 0 /); // cleanup none: blue stays ready
   });
 
-  test('bad input: an unknown LB or server is refused by name and HAProxy is untouched', async () => {
+  test('bad input: unknown LB, unknown server, a gate metric without a source, no source at all: refused by name, HAProxy untouched', async () => {
     await api('set server app/green weight 7');
     const unknownLb = await stack.client.workflow
       .execute('phasedRolloutWorkflow', { taskQueue: 'opsflow', workflowId: 'rollout-x1', args: [{ ...base('x1'), lb: 'nowhere' }] })
@@ -175,6 +175,10 @@ describe('phased rollout behind a real HAProxy (dev server)', () => {
       .execute('phasedRolloutWorkflow', { taskQueue: 'opsflow', workflowId: 'rollout-x2', args: [{ ...base('x2'), backends: { old: 'blue', new: 'purple' } }] })
       .catch((e) => e);
     expect(unknownServer.cause.message).toMatch(/server "purple" in HAProxy backend "app"/);
+    const gateWithoutSource = await stack.client.workflow
+      .execute('phasedRolloutWorkflow', { taskQueue: 'opsflow', workflowId: 'rollout-x4', args: [{ ...base('x4'), gate: { errorRatePercent: 5, cpuPercent: 80 } }] })
+      .catch((e) => e);
+    expect(gateWithoutSource.cause.message).toMatch(/gate\.cpuPercent: no metric source reports it \(metricSources through-lb report errorRatePercent/);
     const noSource = await stack.cli(['start', 'phased-rollout', '--input', JSON.stringify({ ...base('x3'), metricSources: [] })]);
     expect(noSource.code).toBe(2);
     expect(noSource.stderr).toMatch(/metricSources: a health gate needs at least one metric source/);

@@ -56,7 +56,7 @@ describe('HTTP LB API adapter (local API server checking the bearer token)', () 
   let lb: LbApi;
   let acts: ReturnType<typeof loadBalancerActivities>;
   const env = new MockActivityEnvironment();
-  const run = <A extends unknown[], R>(fn: (...a: A) => Promise<R>, ...args: A) => env.run(fn, ...args);
+  const run = <A extends unknown[], R>(fn: (...a: A) => Promise<R>, ...args: A) => env.run(fn, ...args) as Promise<R>;
 
   beforeAll(async () => {
     lb = await new LbApi(TOKEN).start();
@@ -106,17 +106,17 @@ describe('HTTP LB API adapter (local API server checking the bearer token)', () 
   });
 
   test('a wrong token is non-retryable and says which config field holds it, without the token', async () => {
-    const err = await run(acts.setTrafficSplit, { lb: 'wrong-token', old: 'old_system', new: 'new_system', newPercent: 10 }).catch((e) => e);
+    const err = await run(acts.setTrafficSplit, { lb: 'wrong-token', old: 'old_system', new: 'new_system', newPercent: 10 }).catch((e: any) => e);
     expect(err.nonRetryable).toBe(true);
     expect(err.message).toMatch(/refused the token from loadBalancers\.wrong-token\.token: HTTP 401/);
     expect(err.message).not.toMatch(/nope/);
   });
 
   test('an unknown system is non-retryable and named, locally or by the API', async () => {
-    const local = await run(acts.setTrafficSplit, { lb: 'api', old: 'old_system', new: 'blue', newPercent: 10 }).catch((e) => e);
+    const local = await run(acts.setTrafficSplit, { lb: 'api', old: 'old_system', new: 'blue', newPercent: 10 }).catch((e: any) => e);
     expect(local.nonRetryable).toBe(true);
     expect(local.message).toMatch(/load balancer "api" has no server "blue"/);
-    const remote = await run(acts.setTrafficSplit, { lb: 'extra-system', old: 'old_system', new: 'canary_system', newPercent: 10 }).catch((e) => e);
+    const remote = await run(acts.setTrafficSplit, { lb: 'extra-system', old: 'old_system', new: 'canary_system', newPercent: 10 }).catch((e: any) => e);
     expect(remote.nonRetryable).toBe(true);
     expect(remote.message).toMatch(/HTTP 400: .*unknown system canary_system/);
     expect(lb.config.traffic_split).toEqual({ new_system: 0, old_system: 100 });

@@ -17,7 +17,7 @@ describe('nginx load-balancer adapter (real nginx)', () => {
   let acts: ReturnType<typeof loadBalancerActivities>;
   let servers: Record<string, string>;
   const env = new MockActivityEnvironment();
-  const run = <A extends unknown[], R>(fn: (...a: A) => Promise<R>, ...args: A) => env.run(fn, ...args);
+  const run = <A extends unknown[], R>(fn: (...a: A) => Promise<R>, ...args: A) => env.run(fn, ...args) as Promise<R>;
 
   beforeAll(async () => {
     const blue = await startBackend(processes, 'blue');
@@ -68,7 +68,7 @@ describe('nginx load-balancer adapter (real nginx)', () => {
   test('a config nginx -t rejects is not applied: the previous include is restored and nginx keeps serving', async () => {
     await run(acts.setTrafficSplit, { lb: 'web', old: 'blue', new: 'green', newPercent: 30 });
     const before = readFileSync(nginx.upstreamFile, 'utf8');
-    const err = await run(acts.setTrafficSplit, { lb: 'broken', old: 'blue', new: 'green', newPercent: 50 }).catch((e) => e);
+    const err = await run(acts.setTrafficSplit, { lb: 'broken', old: 'blue', new: 'green', newPercent: 50 }).catch((e: any) => e);
     expect(err.nonRetryable).toBe(true);
     expect(err.message).toMatch(/nginx -t" rejected the new upstream, previous file restored/);
     expect(readFileSync(nginx.upstreamFile, 'utf8')).toBe(before);
@@ -78,7 +78,7 @@ describe('nginx load-balancer adapter (real nginx)', () => {
 
   test('an unknown server is non-retryable and named; nothing is written', async () => {
     const before = readFileSync(nginx.upstreamFile, 'utf8');
-    const err = await run(acts.setTrafficSplit, { lb: 'web', old: 'blue', new: 'purple', newPercent: 50 }).catch((e) => e);
+    const err = await run(acts.setTrafficSplit, { lb: 'web', old: 'blue', new: 'purple', newPercent: 50 }).catch((e: any) => e);
     expect(err.nonRetryable).toBe(true);
     expect(err.message).toMatch(/load balancer "web" has no server "purple"/);
     expect(readFileSync(nginx.upstreamFile, 'utf8')).toBe(before);

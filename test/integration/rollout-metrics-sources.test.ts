@@ -105,7 +105,7 @@ describe('rollout metric sources (real Prometheus, real HTTP service)', () => {
   });
 
   test('an unknown source is non-retryable and named', async () => {
-    const err = await sample('shop', ['nope']).catch((e) => e);
+    const err = await sample('shop', ['nope']).catch((e: any) => e);
     expect(err.nonRetryable).toBe(true);
     expect(err.message).toMatch(/unknown metric source "nope"/);
   });
