@@ -1,7 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
-import { Transform } from 'node:stream';
-import { Context } from '@temporalio/activity';
 import type { Client } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import type { MigrationSpec } from '../../../domain/migration-input';
@@ -111,7 +109,6 @@ export async function copyChunkStreamed(
   runKey: string,
 ): Promise<ChunkCopy> {
   const t = stateTables(spec.stateSchema);
-  const ctx = Context.current();
   await src.query(REPEATABLE_READ);
   try {
     let previouslyLoaded = 0;
@@ -126,16 +123,9 @@ export async function copyChunkStreamed(
       if (occupied) {
         await tgt.query(`CREATE TEMP TABLE ${staging} ON COMMIT DROP AS SELECT ${cols} FROM ${quoteTable(spec.target.table)} WITH NO DATA`);
       }
-      let bytes = 0;
-      const progress = new Transform({
-        transform(buf: Buffer, _enc, cb) {
-          bytes += buf.length;
-          ctx.heartbeat({ chunk: chunk.no, bytes });
-          cb(null, buf);
-        },
-      });
+      // The stream needs no per-buffer work: the client wrapper heartbeats every second meanwhile.
       const sink = tgt.query(copyFrom(`COPY ${occupied ? staging : quoteTable(spec.target.table)} (${cols}) FROM STDIN`));
-      await pipeline(src.query(copyTo(copyOutSql(spec, shape, chunk))), progress, sink).catch((err) => {
+      await pipeline(src.query(copyTo(copyOutSql(spec, shape, chunk))), sink).catch((err) => {
         throw rangeChanged(err, chunk, occupied);
       });
       const copied = occupied ? ((await oneStatement(tgt, upsertFromStagingSql(spec, shape, staging))).rowCount ?? 0) : sink.rowCount;
