@@ -347,4 +347,27 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
     expect(await pg.count(`SELECT count(*) FROM ${schema}.new_users`)).toBe(Number(copied[0].rows));
     expect(await pg.count(`SELECT count(*) FROM ${schema}.old_users WHERE migrate_flag = 1`)).toBe(Number(copied[0].rows));
   });
+
+  test('many differences: every one counted, the first reportKeys listed, bisection still exact', async () => {
+    const schema = await pg.schema();
+    await seedRunbookTables(pg, schema, 30_000);
+    const input = runbookInput('many', schema, { chunkSize: 5_000, reportKeys: 5, verify: false });
+    await run(input);
+    // 1 500 rows gone across a chunk boundary, 300 changed across another boundary.
+    await pg.query(`DELETE FROM ${schema}.new_users WHERE user_id > 9000 AND user_id <= 10500`);
+    await pg.query(`UPDATE ${schema}.new_users SET phone = 'changed' WHERE user_id > 20000 AND user_id <= 20300`);
+    const deleted = await pg.count(`SELECT count(*) FROM ${schema}.old_users WHERE id > 9000 AND id <= 10500 AND migrate_flag = 1`);
+    const changed = await pg.count(`SELECT count(*) FROM ${schema}.old_users WHERE id > 20000 AND id <= 20300 AND migrate_flag = 1`);
+    const err = await failure({ ...input, mode: 'verify' });
+    const [report] = err.details as [{ mismatches: Record<'missing' | 'extra' | 'differing', { count: number; keys: string[] }> }];
+    expect(report.mismatches.missing.count).toBe(deleted);
+    expect(report.mismatches.differing.count).toBe(changed);
+    expect(report.mismatches.extra.count).toBe(0);
+    expect(report.mismatches.missing.keys).toHaveLength(5);
+    for (const k of [...report.mismatches.missing.keys, ...report.mismatches.differing.keys]) {
+      const id = Number(k);
+      expect((id > 9000 && id <= 10500) || (id > 20000 && id <= 20300)).toBe(true);
+    }
+    expect(err.message).toMatch(new RegExp(`^verification failed in chunks 1, 2, 3, 4: ${deleted} missing on target \\(.*, …\\); ${changed} differing`));
+  });
 });
