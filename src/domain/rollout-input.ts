@@ -85,6 +85,8 @@ export const phasedRolloutInput = z
     stakeholders: z.array(targetName).optional(),
     /** What happens to the old backend after success. */
     cleanup: cleanupAction.default('drain'),
+    /** Continue as new beyond this many history events (Temporal may suggest it earlier). */
+    maxHistoryEvents: z.number().int().min(100).max(50_000).default(10_000),
     /** Evaluate the gates and report every action, touching nothing. */
     dryRun: z.boolean().default(false),
   })

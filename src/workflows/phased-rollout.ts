@@ -1,6 +1,6 @@
 import * as wf from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { describeFailure, describeGateResult, evaluateGate, type GateResult, type Sample, type Verdict } from '../domain/gate';
+import { describeFailure, describeGateResult, evaluateGate, type GateResult, type MetricName, type Sample, type Verdict } from '../domain/gate';
 import { nextGateStep, windowMayEnd, zeroCounters, type GateCounters } from '../domain/gate-policy';
 import { notificationKey, type NotificationSeverity } from '../domain/notification';
 import {
@@ -116,11 +116,17 @@ export const abortSignal = wf.defineSignal<[{ reason?: string; by?: string }?]>(
 export const promoteSignal = wf.defineSignal<[{ by?: string }?]>('promote');
 
 const MAX_DECISIONS = 100;
+
+/** The message that says what went wrong: an activity's own failure rather than "Activity task failed". */
+function failureMessage(err: unknown): string {
+  if (err instanceof wf.ActivityFailure && err.cause) return err.cause.message;
+  return err instanceof Error ? err.message : String(err);
+}
 const MAX_SAMPLES = 5;
 
 class Stop {
   constructor(
-    readonly kind: 'gate' | 'abort' | 'hold-expired' | 'shift-failed',
+    readonly kind: 'gate' | 'abort' | 'hold-expired' | 'shift-failed' | 'error',
     readonly message: string,
     readonly gate?: GateResult,
   ) {}
@@ -246,10 +252,17 @@ export async function phasedRolloutWorkflow(raw: PhasedRolloutInputRaw, carried?
   };
 
   const sample = async (i: number, k: number, planned: number): Promise<GateResult> => {
-    const s = await acts.sampleRolloutMetrics.executeWithOptions(
-      withSummary(sampleOptions, `${stepLabel(i)}: sample ${k}/${planned} from ${input.metricSources.join(', ')}`),
-      [{ service: input.service, sources: input.metricSources }],
-    );
+    let s: Sample;
+    try {
+      s = await acts.sampleRolloutMetrics.executeWithOptions(
+        withSummary(sampleOptions, `${stepLabel(i)}: sample ${k}/${planned} from ${input.metricSources.join(', ')}`),
+        [{ service: input.service, sources: input.metricSources }],
+      );
+    } catch (err) {
+      // A sample that could not be taken is doubt about every gated metric, never a pass.
+      const why = `sampling failed: ${failureMessage(err)}`;
+      s = { at: now(), readings: Object.keys(status.plan!.gate).map((metric) => ({ metric: metric as MetricName, source: '(sampling)', inconclusive: why })) };
+    }
     const result = evaluateGate(status.plan!.gate, s);
     status.lastSamples.push({ step: i + 1, n: k, at: s.at, verdict: result.verdict, summary: describeGateResult(result), sample: s });
     if (status.lastSamples.length > MAX_SAMPLES) status.lastSamples.shift();
@@ -312,7 +325,8 @@ export async function phasedRolloutWorkflow(raw: PhasedRolloutInputRaw, carried?
         decide(`${stepLabel(i)} passed: ${k} samples, latest pass`);
         return;
       }
-      if (wf.workflowInfo().continueAsNewSuggested) {
+      const { continueAsNewSuggested, historyLength } = wf.workflowInfo();
+      if (continueAsNewSuggested || historyLength > input.maxHistoryEvents) {
         decide('history is long: continuing as new with the same state');
         await wf.condition(wf.allHandlersFinished);
         await wf.continueAsNew<typeof phasedRolloutWorkflow>(raw, { stepIndex: i, samplesTaken: k, windowStartedAt: startedAt, status });
@@ -398,7 +412,7 @@ export async function phasedRolloutWorkflow(raw: PhasedRolloutInputRaw, carried?
         setState('shifting');
         const users = status.plan.supportsCohorts ? step.targetUsers : undefined;
         await split(step.weight, users, `phase ${i + 1}: ${input.backends.new} ${step.weight} % / ${input.backends.old} ${100 - step.weight} %${users ? ` for ${users.join(', ')}` : ''}`).catch((err) => {
-          throw new Stop('shift-failed', `could not set the split: ${(err as Error).message}`);
+          throw new Stop('shift-failed', `could not set the split: ${failureMessage(err)}`);
         });
       }
       if (input.dryRun) {
@@ -420,7 +434,9 @@ export async function phasedRolloutWorkflow(raw: PhasedRolloutInputRaw, carried?
         }
         throw await rollBack(i, err);
       }
-      throw err;
+      if (err instanceof wf.ContinueAsNew) throw err;
+      // Anything unforeseen in a step still leaves the LB as it was before the rollout.
+      throw await rollBack(i, new Stop('error', `unexpected error: ${failureMessage(err)}`));
     }
   }
 

@@ -182,6 +182,30 @@ describe('phasedRolloutWorkflow (time-skipping)', () => {
     expect(w.samples).toBe(6);
   });
 
+  test('a sampling activity that keeps failing counts as inconclusive, never a pass', async () => {
+    const broken: Metrics = () => {
+      throw new Error('probe crashed');
+    };
+    const { w, finish } = await start({ inconclusive: { maxConsecutive: 2 }, holdTimeout: '10m', steps: [{ weight: 100, window: '5m' }] }, broken);
+    const out = await finish();
+    expect(out.ok).toBe(false);
+    expect((out as any).e.cause.message).toMatch(/EMERGENCY rollback at step 1\/1 \(100 %\): held for 10m after 2 inconclusive samples/);
+    expect(w.splits).toEqual([100, 0]);
+    expect(out.status.lastSamples.at(-1)?.summary).toMatch(/sampling failed: probe crashed/);
+  });
+
+  test('a long window continues as new with its state: same step, no second shift, every sample counted', async () => {
+    const { w, finish } = await start({ maxHistoryEvents: 150, steps: [{ weight: 50, window: '30m' }, { weight: 100, window: '10m' }] });
+    const out = await finish();
+    if (!out.ok) throw out.e;
+    expect(w.splits).toEqual([50, 100]);
+    expect(w.plans).toBe(1);
+    expect(w.samples).toBe(40);
+    expect(out.r.decisions.map((d) => d.decision)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/continuing as new/), expect.stringMatching(/step 1\/2 \(50 %\) passed: 30 samples/)]),
+    );
+  });
+
   test('dry run: evaluates the gates and lists every action, touching nothing', async () => {
     const { w, finish } = await start({ dryRun: true }, healthy, { id: `rollout-dry-${seq + 1}-x` });
     const out = await finish();
