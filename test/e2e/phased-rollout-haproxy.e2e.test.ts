@@ -2,6 +2,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { Stack } from '../helpers/stack';
 import { waitFor } from '../helpers/ports';
 import { HttpReceiver } from '../helpers/http-receiver';
+import { recordHistory } from '../helpers/histories';
 import { Haproxy, measureSplit, startBackend } from '../helpers/haproxy';
 import { runtimeApiCommand } from '../../src/activities/load-balancer/haproxy-runtime-api';
 import type { RolloutStatus } from '../../src/workflows/phased-rollout';
@@ -98,6 +99,7 @@ describe('phased rollout behind a real HAProxy (dev server)', () => {
     const s = await status('rollout-shop');
     expect(s.state).toBe('succeeded');
     expect(s.decisions.map((d) => d.decision)).toEqual(expect.arrayContaining([expect.stringMatching(/haproxy cannot route by cohort/)]));
+    recordHistory(stack.temporalAddress(), 'rollout-shop', 'phased-rollout-haproxy-approved');
     const golive = receiver.requests.find((r) => r.json?.details?.service === 'shop');
     expect(golive?.json.title).toMatch(/succeeded: 100 % on green/);
   });
@@ -123,6 +125,7 @@ describe('phased rollout behind a real HAProxy (dev server)', () => {
     const s = await status('rollout-cart');
     expect(s.state).toBe('rolled-back');
     expect(s.counters.totalFailures).toBe(1); // the first sample after the fault rolled it back
+    recordHistory(stack.temporalAddress(), 'rollout-cart', 'phased-rollout-haproxy-rolled-back');
     const msg = receiver.requests.find((r) => r.json?.details?.service === 'cart');
     expect(msg?.json).toMatchObject({ severity: 'critical', details: { metric: 'errorRatePercent', step: 2, source: 'through-lb' } });
     expect(msg!.json.details.value).toBeGreaterThan(5);
@@ -149,6 +152,7 @@ describe('phased rollout behind a real HAProxy (dev server)', () => {
     expect(err.cause.message).toMatch(/rollout of search aborted at step 1\/2 \(50 %\): aborted by ops-lead at step 1\/2 \(50 %\): not today/);
     expect(await greenWeight()).toBe(0);
     expect((await status('rollout-search')).state).toBe('aborted');
+    recordHistory(stack.temporalAddress(), 'rollout-search', 'phased-rollout-haproxy-paused-aborted');
   });
 
   test('promote skips the rest of the window once the latest sample passes', async () => {
