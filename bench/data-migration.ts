@@ -22,7 +22,7 @@ export async function main(args: string[]) {
   let stack: Stack | undefined;
   const expected = migratable(rows);
   const rate = (ms: number) => Math.round(expected / (ms / 1000));
-  const line = (label: string, ms: number) => console.log(`${label.padEnd(58)} ${(ms / 1000).toFixed(2).padStart(7)} s ${String(rate(ms)).padStart(9)} rows/s`);
+  const line = (label: string, ms: number) => console.log(`${label.padEnd(62)} ${(ms / 1000).toFixed(2).padStart(7)} s ${String(rate(ms)).padStart(9)} rows/s`);
   try {
     const otherDb = await pg.database();
     console.log(`data-migration bench: ${rows} seeded rows, ${expected} to migrate (PostgreSQL ${pgConnection.host}:${pgConnection.port})`);

@@ -9,6 +9,7 @@ import {
   mismatchCount,
   progressFigures,
   shouldContinueAsNew,
+  chunksPerActivity,
   type Chunk,
   type MismatchReport,
 } from '../domain/migration-plan';
@@ -91,7 +92,13 @@ function failureMessage(err: unknown): string {
   return e?.message ?? String(err);
 }
 
-const rangeLabel = (c: Chunk) => `${c.lo ?? '−∞'} < key ≤ ${c.hi ?? '∞'}`;
+/** "chunk 13/100 (120000 < key ≤ 130000)" or "chunks 13–16/100 (120000 < key ≤ 160000)". */
+function chunkLabel(chunks: Chunk[], total: number): string {
+  const first = chunks[0];
+  const last = chunks[chunks.length - 1];
+  const nos = chunks.length === 1 ? `chunk ${first.no + 1}` : `chunks ${first.no + 1}–${last.no + 1}`;
+  return `${nos}/${total} (${first.lo ?? '−∞'} < key ≤ ${last.hi ?? '∞'})`;
+}
 
 /**
  * SPEC §2 as a durable workflow: copy rows from a source table into a target table with a column
@@ -204,7 +211,7 @@ export async function dataMigrationWorkflow(rawInput: DataMigrationInput, carrie
      * table as it runs low, so no lane waits for a slow neighbour. After `chunksPerRun` chunks the
      * lanes drain and the run continues as new with the cursor, keeping each history small.
      */
-    const runPhase = async (phase: 'copy' | 'verify', work: (c: Chunk) => Promise<void>) => {
+    const runPhase = async (phase: 'copy' | 'verify', work: (chunks: Chunk[]) => Promise<void>) => {
       const queue: Chunk[] = [];
       let fetched = 0;
       let stop: 'done' | 'continue' | 'failed' | undefined;
@@ -228,22 +235,23 @@ export async function dataMigrationWorkflow(rawInput: DataMigrationInput, carrie
         fetched += next.chunks.length;
         if (next.chunks.length) st.cursor = next.chunks[next.chunks.length - 1].no;
       };
-      const take = async (): Promise<Chunk | undefined> => {
+      const take = async (): Promise<Chunk[]> => {
         while (queue.length === 0 && !stop) {
           fetching ??= refill().finally(() => (fetching = undefined));
           await fetching;
         }
-        return queue.shift();
+        const done = phase === 'copy' ? s.chunks.copied : s.chunks.verified;
+        return queue.splice(0, chunksPerActivity(s.chunks.total - done, input.parallelism));
       };
       const lanes = Array.from({ length: input.parallelism }, async () => {
         for (;;) {
           await wf.condition(() => !s.paused);
-          const chunk = await take();
-          if (!chunk) return;
+          const chunks = await take();
+          if (chunks.length === 0) return;
           try {
-            await work(chunk);
+            await work(chunks);
           } catch (err) {
-            // The other lanes finish the chunk they hold and take no more.
+            // The other lanes finish the chunks they hold and take no more.
             stop = 'failed';
             queue.length = 0;
             throw err;
@@ -259,14 +267,16 @@ export async function dataMigrationWorkflow(rawInput: DataMigrationInput, carrie
     };
 
     if (s.phase === 'copying') {
-      await runPhase('copy', async (c) => {
-        const r: ChunkCopy = await acts.copyMigrationChunk.executeWithOptions(
-          { ...chunkOptions, summary: `copy chunk ${c.no + 1}/${s.chunks.total} (${rangeLabel(c)})` },
-          [input, shape, c, st.runKey!],
+      await runPhase('copy', async (chunks) => {
+        const done: ChunkCopy[] = await acts.copyMigrationChunks.executeWithOptions(
+          { ...chunkOptions, summary: `copy ${chunkLabel(chunks, s.chunks.total)}` },
+          [input, shape, chunks, st.runKey!],
         );
-        if (r.countedByThisRun) s.rows.copied += r.rows;
-        s.chunks.copied++;
-        st.lastAtMs = Math.max(st.lastAtMs ?? 0, r.finishedAtMs);
+        for (const r of done) {
+          if (r.countedByThisRun) s.rows.copied += r.rows;
+          s.chunks.copied++;
+          st.lastAtMs = Math.max(st.lastAtMs ?? 0, r.finishedAtMs);
+        }
       });
       if (input.verify) {
         st.cursor = -1;
@@ -277,21 +287,25 @@ export async function dataMigrationWorkflow(rawInput: DataMigrationInput, carrie
     }
 
     if (s.phase === 'verifying') {
-      await runPhase('verify', async (c) => {
-        const v: ChunkVerification = await acts.verifyMigrationChunk.executeWithOptions(
-          { ...chunkOptions, summary: `verify chunk ${c.no + 1}/${s.chunks.total} (${rangeLabel(c)})` },
-          [input, shape, c],
+      await runPhase('verify', async (chunks) => {
+        const results: ChunkVerification[] = await acts.verifyMigrationChunks.executeWithOptions(
+          { ...chunkOptions, summary: `verify ${chunkLabel(chunks, s.chunks.total)}` },
+          [input, shape, chunks],
         );
-        s.chunks.verified++;
-        s.rows.verifiedSource += v.sourceRows;
-        s.rows.verifiedTarget += v.targetRows;
-        s.missingByAntiJoin += v.antiJoinMissing ?? 0;
-        if (!v.match) {
-          s.mismatchedChunks = [...s.mismatchedChunks, c.no].sort((a, b) => a - b).slice(0, 1000);
-          s.mismatches = addMismatches(s.mismatches, c.no, v.mismatches, input.reportKeys);
-        }
-        st.lastAtMs = Math.max(st.lastAtMs ?? 0, v.finishedAtMs);
+        for (const v of results) countVerification(v);
       });
+    }
+
+    function countVerification(v: ChunkVerification) {
+      s.chunks.verified++;
+      s.rows.verifiedSource += v.sourceRows;
+      s.rows.verifiedTarget += v.targetRows;
+      s.missingByAntiJoin += v.antiJoinMissing ?? 0;
+      if (!v.match) {
+        s.mismatchedChunks = [...s.mismatchedChunks, v.chunkNo].sort((a, b) => a - b).slice(0, 1000);
+        s.mismatches = addMismatches(s.mismatches, v.chunkNo, v.mismatches, input.reportKeys);
+      }
+      st.lastAtMs = Math.max(st.lastAtMs ?? 0, v.finishedAtMs);
     }
 
     const verified = input.mode === 'verify' || input.verify;

@@ -6,6 +6,7 @@ import {
   diffRowHashes,
   emptyMismatches,
   progressFigures,
+  chunksPerActivity,
   reportFromDiff,
   shouldContinueAsNew,
   splitRange,
@@ -86,6 +87,12 @@ describe('progress and history', () => {
   test('rows/s and ETA from activity clocks', () => {
     expect(progressFigures({ rows: 1000, startedAtMs: 0, lastAtMs: 2000, rowsTotal: 3000, rowsDone: 1000 })).toEqual({ rowsPerSecond: 500, etaSeconds: 4 });
     expect(progressFigures({ rows: 0, rowsTotal: 10, rowsDone: 0 })).toEqual({ rowsPerSecond: 0, etaSeconds: null });
+  });
+  test('several chunks per activity while much remains, one at the end', () => {
+    expect(chunksPerActivity(100, 4)).toBe(4);
+    expect(chunksPerActivity(40, 4)).toBe(2);
+    expect(chunksPerActivity(15, 4)).toBe(1);
+    expect(chunksPerActivity(0, 4)).toBe(1);
   });
   test('continue-as-new after the configured chunks or when the server suggests it', () => {
     expect(shouldContinueAsNew(199, 200, false)).toBe(false);

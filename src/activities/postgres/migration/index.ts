@@ -1,7 +1,7 @@
 import type { OpsflowConfig } from '../../../config/schema';
 import { dataMigrationInput, type MigrationSpec } from '../../../domain/migration-input';
 import type { Chunk } from '../../../domain/migration-plan';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { formatIssues } from '../../../domain/validation';
 import type { Client, ClientConfig, Pool } from 'pg';
 import { copyChunkSameDb, copyChunkStreamed, type ChunkCopy } from './copy';
@@ -105,24 +105,42 @@ export function migrationActivities(config: OpsflowConfig) {
       }
     },
 
-    /** Copies one chunk; the progress row, locked and read back, makes a retry a no-op. */
-    async copyMigrationChunk(raw: unknown, shape: MigrationShape, chunk: Chunk, runKey: string): Promise<ChunkCopy> {
+    /**
+     * Copies the given chunks one after another, each in its own transaction. A chunk's progress
+     * row, locked and read back first, makes a retried chunk a no-op, so a retry of the whole list
+     * redoes only what did not commit. A failure names its chunk; a cancellation stops between
+     * chunks or rolls the current one back.
+     */
+    async copyMigrationChunks(raw: unknown, shape: MigrationShape, chunks: Chunk[], runKey: string): Promise<ChunkCopy[]> {
       const spec = specOf(raw);
-      const where = `chunk ${chunk.no} (keys ${chunk.lo ?? '-∞'} < key <= ${chunk.hi ?? '∞'})`;
-      if (shape.sameDatabase) {
-        try {
-          return await use(target(spec), (c) => copyChunkSameDb(c, spec, shape, chunk, runKey));
-        } catch (err) {
-          throw asFailure(err, where);
+      const out: ChunkCopy[] = [];
+      for (const chunk of chunks) {
+        Context.current().cancellationSignal.throwIfAborted();
+        const where = `chunk ${chunk.no} (keys ${chunk.lo ?? '-∞'} < key <= ${chunk.hi ?? '∞'})`;
+        if (shape.sameDatabase) {
+          try {
+            out.push(await use(target(spec), (c) => copyChunkSameDb(c, spec, shape, chunk, runKey)));
+          } catch (err) {
+            throw asFailure(err, where);
+          }
+        } else {
+          out.push(await both(spec, where, (src, tgt) => copyChunkStreamed(src, tgt, spec, shape, chunk, runKey)));
         }
+        Context.current().heartbeat({ done: out.length });
       }
-      return both(spec, where, (src, tgt) => copyChunkStreamed(src, tgt, spec, shape, chunk, runKey));
+      return out;
     },
 
-    /** Verifies one chunk (read-only on the data; its result overwrites the chunk's verify columns). */
-    async verifyMigrationChunk(raw: unknown, shape: MigrationShape, chunk: Chunk): Promise<ChunkVerification> {
+    /** Verifies the given chunks (read-only on the data; each result overwrites its chunk's verify columns). */
+    async verifyMigrationChunks(raw: unknown, shape: MigrationShape, chunks: Chunk[]): Promise<ChunkVerification[]> {
       const spec = specOf(raw);
-      return both(spec, `verify chunk ${chunk.no}`, (src, tgt) => verifyChunk(src, tgt, spec, shape, chunk));
+      const out: ChunkVerification[] = [];
+      for (const chunk of chunks) {
+        Context.current().cancellationSignal.throwIfAborted();
+        out.push(await both(spec, `verify chunk ${chunk.no}`, (src, tgt) => verifyChunk(src, tgt, spec, shape, chunk)));
+        Context.current().heartbeat({ done: out.length });
+      }
+      return out;
     },
 
     /** Sets the final status and row count of a RUNNING log row by id; repeats are no-ops. */
