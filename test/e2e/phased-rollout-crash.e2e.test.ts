@@ -81,7 +81,7 @@ describe('phased rollout survives worker SIGKILL (dev server, real HAProxy)', ()
     expect(after.window).toBeUndefined();
     const shifts = after.decisions.filter((d) => /reads back \d+ % for green/.test(d.decision));
     expect(shifts.map((d) => d.decision)).toEqual([expect.stringMatching(/reads back 20 % for green/)]); // step 1 was not redone
-    expect(after.decisions.map((d) => d.decision)).toEqual(expect.arrayContaining([expect.stringMatching(/step 1\/2 \(20 %\) passed: 12 samples/)]));
+    expect(after.decisions.map((d) => d.decision)).toEqual(expect.arrayContaining([expect.stringMatching(/step 1\/2 \(20 %\) passed: \d+ samples/)]));
     expect(await greenWeight()).toBe(20);
 
     // The approval is sent while no worker runs: it is in the history, so it is not lost.

@@ -137,12 +137,12 @@ describe('phased rollout behind a real HAProxy (dev server)', () => {
     const handle = await stack.client.workflow.start('phasedRolloutWorkflow', {
       taskQueue: 'opsflow',
       workflowId: 'rollout-search',
-      args: [base('search', { steps: [{ weight: 50, window: '3s' }, { weight: 100, window: '3s' }] })],
+      args: [base('search', { steps: [{ weight: 50, window: '5s' }, { weight: 100, window: '3s' }] })],
     });
     await waitFor('step 1 monitoring', async () => (await status('rollout-search')).state === 'monitoring', 60_000);
     await handle.signal('pause', { reason: 'looking at dashboards' });
-    // Well past the 3-sample window: still step 1, still 50 %, still sampling.
-    await waitFor('6 samples while paused', async () => ((await status('rollout-search')).window?.samplesTaken ?? 0) >= 6, 60_000);
+    // Well past the 5-sample window: still step 1, still 50 %, still sampling.
+    await waitFor('8 samples while paused', async () => ((await status('rollout-search')).window?.samplesTaken ?? 0) >= 8, 60_000);
     const held = await status('rollout-search');
     expect(held.step).toBe(1);
     expect(held.paused).toBe(true);

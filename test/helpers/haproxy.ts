@@ -33,7 +33,19 @@ export class Haproxy {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  async start(): Promise<this> {
+  /** Starts HAProxy; a port taken between freePort() and bind (other suites run too) means a retry on new ports. */
+  async start(attempts = 3): Promise<this> {
+    for (let i = 1; ; i++) {
+      try {
+        return await this.startOnce();
+      } catch (err) {
+        if (this.child) await this.processes.kill(this.child);
+        if (i >= attempts) throw err;
+      }
+    }
+  }
+
+  private async startOnce(): Promise<this> {
     this.port = await freePort();
     this.apiPort = await freePort();
     const cfg = [
@@ -62,6 +74,9 @@ export class Haproxy {
     try {
       await waitForPort(this.port, '127.0.0.1', 20_000);
       await waitForPort(this.apiPort, '127.0.0.1', 20_000);
+      // Something else may hold the port: then our process has exited although the port answers.
+      await new Promise((r) => setTimeout(r, 200));
+      if (this.child.exitCode !== null || this.child.signalCode !== null) throw new Error(`exited: ${this.output()}`);
     } catch (err) {
       throw new Error(`HAProxy did not start (${HAPROXY_BIN}; scripts/setup.sh installs it): ${(err as Error).message}\n${this.output()}`);
     }

@@ -27,7 +27,19 @@ export class Nginx {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  async start(): Promise<this> {
+  /** Starts nginx; a port taken between freePort() and bind (other suites run too) means a retry. */
+  async start(attempts = 3): Promise<this> {
+    for (let i = 1; ; i++) {
+      try {
+        return await this.startOnce();
+      } catch (err) {
+        if (this.child) await this.processes.kill(this.child, 'SIGQUIT');
+        if (i >= attempts) throw err;
+      }
+    }
+  }
+
+  private async startOnce(): Promise<this> {
     this.port = await freePort();
     const p = this.prefix;
     mkdirSync(join(p, 'tmp'), { recursive: true });
@@ -59,6 +71,9 @@ http {
     this.output = ProcessGroup.output(this.child);
     try {
       await waitForPort(this.port, '127.0.0.1', 20_000);
+      // Something else may hold the port: then our process has exited although the port answers.
+      await new Promise((r) => setTimeout(r, 200));
+      if (this.child.exitCode !== null || this.child.signalCode !== null) throw new Error(`exited: ${this.output()}`);
     } catch (err) {
       throw new Error(`nginx did not start (${NGINX_BIN}; scripts/setup.sh installs it): ${(err as Error).message}\n${this.output()}`);
     }
