@@ -169,6 +169,18 @@ describe('phased rollout behind a real HAProxy (dev server)', () => {
     expect(await api('show servers state app')).toMatch(/ blue \S+ \d+ 0 /); // cleanup none: blue stays ready
   });
 
+  test('dry run through the CLI: samples the real metrics, lists every action, HAProxy untouched', async () => {
+    await api('set server app/green weight 0');
+    const out = await stack.cli(['start', 'phased-rollout', '--wait', '--input', JSON.stringify(base('dry', { dryRun: true }))]);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(/started phasedRolloutWorkflow rollout-dry-dry-run-/);
+    expect(out.stdout).toMatch(/would set edge: green 10 % \/ blue 90 %/);
+    expect(out.stdout).toMatch(/metrics now: pass → would continue/);
+    expect(out.stdout).toMatch(/would set blue to drain on edge/);
+    expect(await greenWeight()).toBe(0);
+    expect(await api('show servers state app')).toMatch(/ blue \S+ \d+ 0 /);
+  });
+
   test('bad input: unknown LB, unknown server, a gate metric without a source, no source at all: refused by name, HAProxy untouched', async () => {
     await api('set server app/green weight 7');
     const unknownLb = await stack.client.workflow

@@ -31,6 +31,12 @@ export function loadBalancerActivities(config: OpsflowConfig) {
           `load balancer "${args.lb}" reads back ${reading.newPercent} % for ${args.new} after setting ${args.newPercent} % (weights ${JSON.stringify(reading.weights)})`,
           'SplitNotApplied',
         );
+      const wantUsers = (args.targetUsers ?? []).join(',');
+      if (reading.targetUsers !== undefined && reading.targetUsers.join(',') !== wantUsers)
+        throw ApplicationFailure.retryable(
+          `load balancer "${args.lb}" reads back target users [${reading.targetUsers.join(', ')}] after setting [${wantUsers}]`,
+          'SplitNotApplied',
+        );
       log.info('traffic split set', { lb: args.lb, newPercent: reading.newPercent, weights: reading.weights });
       return reading;
     },
