@@ -370,4 +370,15 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
     }
     expect(err.message).toMatch(new RegExp(`^verification failed in chunks 1, 2, 3, 4: ${deleted} missing on target \\(.*, …\\); ${changed} differing`));
   });
+
+  test('a duplicate on another unique target column fails at once, naming the chunk (not retried as a race)', async () => {
+    const schema = await pg.schema();
+    await seedRunbookTables(pg, schema, 20_000);
+    await pg.query(`CREATE UNIQUE INDEX new_users_email ON ${schema}.new_users (email)`);
+    await pg.query(`UPDATE ${schema}.old_users SET email_address = 'twin@example.com' WHERE id IN (12001, 12002)`);
+    const err = await failure(runbookInput('twins', schema, { chunkSize: 5_000 }));
+    expect(err.nonRetryable).toBe(true);
+    expect(err.message).toMatch(/^chunk 2 \(keys \d+ < key <= \d+\): duplicate key value violates unique constraint "new_users_email"/);
+    expect((await log(schema))[0]).toMatchObject({ status: 'FAILED', error_message: err.message });
+  });
 });

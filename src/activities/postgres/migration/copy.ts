@@ -46,9 +46,14 @@ class RangeChanged extends Error {
   }
 }
 
-/** A plain INSERT/COPY into a range that was empty hit a key: someone wrote there meanwhile (retryable). */
-function rangeChanged(err: unknown, chunk: Chunk, occupied: boolean): unknown {
-  return !occupied && (err as { code?: string }).code === '23505' ? new RangeChanged(chunk) : err;
+/**
+ * A plain INSERT/COPY into a range that was empty hit the key: someone wrote there meanwhile, and
+ * the retry will upsert. A duplicate on any other unique column is the data's fault: not retried.
+ */
+function rangeChanged(err: unknown, chunk: Chunk, occupied: boolean, targetKey: string): unknown {
+  const e = err as { code?: string; detail?: string };
+  const onKey = [`Key (${targetKey})=`, `Key ("${targetKey}")=`].some((p) => (e.detail ?? '').startsWith(p));
+  return !occupied && e.code === '23505' && onKey ? new RangeChanged(chunk) : err;
 }
 
 const REPEATABLE_READ = 'BEGIN ISOLATION LEVEL REPEATABLE READ';
@@ -74,7 +79,7 @@ export async function copyChunkSameDb(c: Client, spec: MigrationSpec, shape: Mig
       const rows = await oneStatement(c, ins.text, ins.values).then(
         (r) => r.rowCount ?? 0,
         (err) => {
-          throw rangeChanged(err, chunk, occupied);
+          throw rangeChanged(err, chunk, occupied, spec.key.target);
         },
       );
       if (spec.flag) {
@@ -126,7 +131,7 @@ export async function copyChunkStreamed(
       // The stream needs no per-buffer work: the client wrapper heartbeats every second meanwhile.
       const sink = tgt.query(copyFrom(`COPY ${occupied ? staging : quoteTable(spec.target.table)} (${cols}) FROM STDIN`));
       await pipeline(src.query(copyTo(copyOutSql(spec, shape, chunk))), sink).catch((err) => {
-        throw rangeChanged(err, chunk, occupied);
+        throw rangeChanged(err, chunk, occupied, spec.key.target);
       });
       const copied = occupied ? ((await oneStatement(tgt, upsertFromStagingSql(spec, shape, staging))).rowCount ?? 0) : sink.rowCount;
       const rows = Math.max(copied, previouslyLoaded);
