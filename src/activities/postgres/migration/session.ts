@@ -52,7 +52,7 @@ export function asFailure(err: unknown, where: string): Error {
   if (err instanceof ApplicationFailure) return err;
   const e = err as PgError;
   const code = e?.code ?? '';
-  if (/^(42|22|23|3D|28|0A)/.test(code) && code !== '23P01') {
+  if (/^(42|22|23|3D|28|0A)/.test(code)) {
     return ApplicationFailure.nonRetryable(`${where}: ${e.message} (SQLSTATE ${code})`, 'MigrationInputError');
   }
   return err instanceof Error ? err : new Error(String(err));
