@@ -16,6 +16,7 @@ export const PROMETHEUS_BIN = process.env.PROMETHEUS_BIN ?? '/usr/bin/prometheus
  */
 export class Exporter {
   private series = new Map<string, number>();
+  private errorShares = new Map<string, number>();
   private timers: NodeJS.Timeout[] = [];
   private server?: Server;
   port = 0;
@@ -45,16 +46,23 @@ export class Exporter {
   /** Every 100 ms: perSecond/10 requests, errorShare of them 5xx, each taking latencySeconds (≤ 0.1). */
   traffic(service: string, perSecond: number, errorShare: number, latencySeconds: number) {
     this.declare(service);
+    this.errorShares.set(service, errorShare);
     const n = perSecond / 10;
     this.timers.push(
       setInterval(() => {
-        this.add(`http_requests_total{service="${service}",code="500"}`, n * errorShare);
-        this.add(`http_requests_total{service="${service}",code="200"}`, n * (1 - errorShare));
+        const share = this.errorShares.get(service) ?? 0;
+        this.add(`http_requests_total{service="${service}",code="500"}`, n * share);
+        this.add(`http_requests_total{service="${service}",code="200"}`, n * (1 - share));
         for (const le of ['0.1', '0.5', '+Inf']) this.add(`http_request_duration_seconds_bucket{service="${service}",le="${le}"}`, n);
         this.add(`http_request_duration_seconds_sum{service="${service}"}`, n * latencySeconds);
         this.add(`http_request_duration_seconds_count{service="${service}"}`, n);
       }, 100),
     );
+  }
+
+  /** From now on, this share of the service's requests fail with 5xx. */
+  setErrorShare(service: string, share: number) {
+    this.errorShares.set(service, share);
   }
 
   async stop() {
