@@ -381,4 +381,56 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
     expect(err.message).toMatch(/^chunk 2 \(keys \d+ < key <= \d+\): duplicate key value violates unique constraint "new_users_email"/);
     expect((await log(schema))[0]).toMatchObject({ status: 'FAILED', error_message: err.message });
   });
+
+  test("rows inserted while the copy runs are never flagged without being copied (the runbook's race)", async () => {
+    const schema = await pg.schema();
+    await seedRunbookTables(pg, schema, 0);
+    // Even ids now; odd ids arrive while the copy runs, in ranges already copied and not yet.
+    await pg.query(
+      `INSERT INTO ${schema}.old_users (id, login_name, create_time) SELECT g * 2, 'user_' || g, now() FROM generate_series(1, 20000) g`,
+    );
+    await slowDownTarget(pg, schema, 0.05);
+    const handle = await start(runbookInput('race', schema, { chunkSize: 500, parallelism: 2 }));
+    let inserted = 0;
+    let finished = false;
+    // Settled either way, so that a failing insert below cannot leave the result unobserved.
+    const done = handle.result().then(
+      (r) => r as MigrationResult,
+      (e: Error) => e,
+    );
+    void done.then(() => (finished = true));
+    try {
+      while (!finished) {
+        const id = 2 * Math.floor(Math.random() * 20000) + 1;
+        await pg.query(
+          `INSERT INTO ${schema}.old_users (id, login_name, create_time) VALUES ($1::bigint, 'late_' || $1::text, now()) ON CONFLICT DO NOTHING`,
+          [id],
+        );
+        inserted++;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    } finally {
+      await handle.terminate().catch(() => undefined);
+    }
+    const result = await done;
+    if (result instanceof Error) throw result;
+    expect(inserted).toBeGreaterThan(20);
+    expect(result.verification?.pass).toBe(true);
+    const flagged = await pg.count(`SELECT count(*) FROM ${schema}.old_users WHERE migrate_flag = 1`);
+    expect(await pg.count(`SELECT count(*) FROM ${schema}.new_users`)).toBe(flagged);
+    expect(result.rowsCopied).toBe(flagged);
+    // The runbook's check: no flagged row without its copy — and no copy of an unflagged row.
+    expect(
+      await pg.count(`SELECT count(*) FROM ${schema}.old_users o WHERE migrate_flag = 1 AND NOT EXISTS (SELECT 1 FROM ${schema}.new_users n WHERE n.user_id = o.id)`),
+    ).toBe(0);
+    expect(
+      await pg.count(`SELECT count(*) FROM ${schema}.new_users n JOIN ${schema}.old_users o ON o.id = n.user_id WHERE o.migrate_flag <> 1`),
+    ).toBe(0);
+    // Late rows in ranges already copied wait, unflagged, for the next run, which takes them.
+    const waiting = await pg.count(`SELECT count(*) FROM ${schema}.old_users WHERE migrate_flag = 0`);
+    expect(waiting).toBeGreaterThan(0);
+    const next = await run(runbookInput('race', schema, { chunkSize: 500, parallelism: 2 }));
+    expect(next.rowsCopied).toBe(waiting);
+    expect(await pg.count(`SELECT count(*) FROM ${schema}.old_users WHERE migrate_flag = 0`)).toBe(0);
+  });
 });
