@@ -433,4 +433,27 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
     expect(next.rowsCopied).toBe(waiting);
     expect(await pg.count(`SELECT count(*) FROM ${schema}.old_users WHERE migrate_flag = 0`)).toBe(0);
   });
+
+  test('cancel during a long chunk: its statement is cancelled on the server and rolled back, the log says CANCELLED', async () => {
+    const schema = await pg.schema();
+    await seedRunbookTables(pg, schema, 5_000);
+    await slowDownTarget(pg, schema, 120);
+    const handle = await start(runbookInput('long-chunk', schema, { chunkSize: 10_000, parallelism: 1 }));
+    const sleeping = () =>
+      pg.count(`SELECT count(*) FROM pg_stat_activity WHERE application_name = 'opsflow-migration' AND query LIKE $1`, [`%INSERT INTO "${schema}"%`]);
+    await waitFor('the chunk statement to run', async () => ((await sleeping()) > 0 ? true : undefined), 30_000);
+    const cancelledAt = Date.now();
+    await handle.cancel();
+    const err = await handle.result().then(
+      () => undefined,
+      (e) => e,
+    );
+    expect(err.cause).toBeInstanceOf(CancelledFailure);
+    // Far sooner than the 120 s the statement would have slept: the server cancelled it.
+    expect(Date.now() - cancelledAt).toBeLessThan(60_000);
+    expect(await sleeping()).toBe(0);
+    expect(await pg.count(`SELECT count(*) FROM ${schema}.new_users`)).toBe(0);
+    expect(await pg.count(`SELECT count(*) FROM ${schema}.old_users WHERE migrate_flag = 1`)).toBe(0);
+    expect((await log(schema)).map((r) => [r.status, r.rows_migrated])).toEqual([['CANCELLED', 0]]);
+  });
 });
