@@ -67,7 +67,6 @@ export interface MigrationCarry {
   cursor: number;
   phaseStartedAtMs?: number;
   lastAtMs?: number;
-  rowsAtPhaseStart: number;
 }
 
 export interface MigrationResult {
@@ -124,15 +123,15 @@ export async function dataMigrationWorkflow(rawInput: DataMigrationInput, carrie
     missingByAntiJoin: 0,
     resumed: false,
   };
-  const st: Partial<MigrationCarry> & { rowsAtPhaseStart: number } = carried
+  const st: Partial<MigrationCarry> = carried
     ? { ...carried, status: { ...status, generation: status.generation + 1 } }
-    : { status, runKey: `${info.workflowId}/${info.firstExecutionRunId}`, cursor: -1, rowsAtPhaseStart: 0 };
+    : { status, runKey: `${info.workflowId}/${info.firstExecutionRunId}`, cursor: -1 };
   const s = st.status!;
 
   wf.setHandler(statusQuery, () => {
     const copying = s.phase === 'copying';
     const figures = progressFigures({
-      rows: copying ? s.rows.copied - st.rowsAtPhaseStart : s.rows.verifiedSource - st.rowsAtPhaseStart,
+      rows: copying ? s.rows.copied : s.rows.verifiedSource,
       startedAtMs: st.phaseStartedAtMs,
       lastAtMs: st.lastAtMs,
       rowsTotal: s.rows.planned,
@@ -200,7 +199,6 @@ export async function dataMigrationWorkflow(rawInput: DataMigrationInput, carrie
       s.rows.copiedBeforeResume = plan.rowsDoneBefore;
       s.resumed = plan.resumed;
       st.cursor = -1;
-      st.rowsAtPhaseStart = 0;
       setPhase(input.mode === 'verify' ? 'verifying' : 'copying');
     }
     const shape = st.shape!;
@@ -281,7 +279,6 @@ export async function dataMigrationWorkflow(rawInput: DataMigrationInput, carrie
       if (input.verify) {
         st.cursor = -1;
         st.phaseStartedAtMs = undefined;
-        st.rowsAtPhaseStart = 0;
         setPhase('verifying');
       }
     }
