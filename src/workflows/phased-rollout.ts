@@ -106,6 +106,9 @@ export interface RolloutCarry {
   samplesTaken: number;
   windowStartedAt: string;
   status: RolloutStatus;
+  /** Signals received but not yet acted on: approvals of later steps, an abort. */
+  pendingApprovals?: { step?: number }[];
+  aborted?: { reason: string; by?: string };
 }
 
 export const statusQuery = wf.defineQuery<RolloutStatus>('status');
@@ -138,8 +141,8 @@ class Stop {
  * people which metric and value, and fails the run saying which step, metric and value.
  */
 export async function phasedRolloutWorkflow(raw: PhasedRolloutInputRaw, carried?: RolloutCarry): Promise<RolloutResult> {
-  let pendingApprovals: { step?: number }[] = [];
-  let aborted: { reason: string; by?: string } | undefined;
+  let pendingApprovals: { step?: number }[] = carried?.pendingApprovals ?? [];
+  let aborted: { reason: string; by?: string } | undefined = carried?.aborted;
   let promoteRequested = false;
   let resumeRequested = false;
   const info = wf.workflowInfo();
@@ -331,7 +334,7 @@ export async function phasedRolloutWorkflow(raw: PhasedRolloutInputRaw, carried?
       if (continueAsNewSuggested || historyLength > input.maxHistoryEvents) {
         decide('history is long: continuing as new with the same state');
         await wf.condition(wf.allHandlersFinished);
-        await wf.continueAsNew<typeof phasedRolloutWorkflow>(raw, { stepIndex: i, samplesTaken: k, windowStartedAt: startedAt, status });
+        await wf.continueAsNew<typeof phasedRolloutWorkflow>(raw, { stepIndex: i, samplesTaken: k, windowStartedAt: startedAt, status, pendingApprovals, aborted });
       }
     }
   };
