@@ -211,9 +211,7 @@ export async function phasedRolloutWorkflow(raw: PhasedRolloutInputRaw, carried?
   });
 
   // One rollout per service: the workflow id is the service's, so Temporal itself refuses a second start.
-  // Checked when the run is first executed only: a run that passed it passes it on every replay,
-  // and replay tools (Worker.runReplayHistory) substitute their own workflow id.
-  if (!input.dryRun && !wf.workflowInfo().unsafe.isReplaying && info.workflowId !== rolloutWorkflowId(input.service)) {
+  if (!input.dryRun && info.workflowId !== rolloutWorkflowId(input.service)) {
     throw wf.ApplicationFailure.nonRetryable(
       `a phased rollout of ${input.service} must run as workflow id "${rolloutWorkflowId(input.service)}" (got "${info.workflowId}"), so that two rollouts of one service can never run side by side`,
       'InvalidWorkflowId',

@@ -16,7 +16,7 @@ describe('replay of recorded histories', () => {
   });
 
   test.each(files)('%s replays without non-determinism', async (file) => {
-    const history: unknown = JSON.parse(readFileSync(join(historiesDir, file), 'utf8'));
-    await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, file);
+    const { workflowId, ...history } = JSON.parse(readFileSync(join(historiesDir, file), 'utf8'));
+    await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId ?? file);
   });
 });
