@@ -7,7 +7,7 @@ import type { DataMigrationInput } from '../src/domain/migration-input';
 import type { MigrationResult } from '../src/workflows/data-migration';
 
 /**
- * `npm run bench -- data-migration [rows]` (default 1 000 000): the same migration four ways, each
+ * `npm run bench -- data-migration [rows]` (default 1 000 000): the same migration several ways, each
  * on its own freshly seeded copy of the runbook's tables in the machine's PostgreSQL:
  *  - raw: the runbook's statements in one transaction (INSERT … SELECT, then the flag UPDATE);
  *  - dataMigrationWorkflow copy with the flag (default chunk size and parallelism), then verify;
@@ -42,32 +42,52 @@ export async function main(args: string[]) {
       return performance.now() - t;
     };
 
-    // 1. The runbook's raw statements, one transaction.
-    const raw = await fresh();
-    const rawMs = await timed(async () => {
-      const c = await pg.client();
-      await c.query('BEGIN');
-      await c.query(
-        `INSERT INTO ${raw.schema}.new_users (user_id, username, email, phone, created_at, updated_at, status)
-         SELECT id, login_name, email_address, phone_number, create_time, modify_time, user_status FROM ${raw.schema}.old_users WHERE migrate_flag = 0`,
-      );
-      await c.query(`UPDATE ${raw.schema}.old_users SET migrate_flag = 1 WHERE migrate_flag = 0`);
-      await c.query('COMMIT');
-    });
-
-    // 2. The workflow, same database: copy with the flag, then verify.
+    // The Temporal dev server and the worker run from the start, so every variant shares the host with them.
     stack = await Stack.start();
     await stack.startWorker(migrationConfig({ other: otherDb }));
     const run = async (input: DataMigrationInput) => {
       const h = await stack!.client.workflow.start('dataMigrationWorkflow', { taskQueue: 'opsflow', workflowId: `bench-${input.name}-${Date.now()}`, args: [input] });
       return (await h.result()) as MigrationResult;
     };
-    const wf = await fresh();
-    let copied: MigrationResult | undefined;
-    const copyMs = await timed(async () => (copied = await run(runbookInput('bench-copy', wf.schema, { verify: false }))));
-    let verified: MigrationResult | undefined;
-    const verifyMs = await timed(async () => (verified = await run(runbookInput('bench-copy', wf.schema, { mode: 'verify' }))));
-    if (copied?.rowsCopied !== expected || !verified?.verification?.pass) throw new Error(`workflow did not copy and verify ${expected} rows`);
+
+    // 1 and 2, alternated `rounds` times on fresh tables, best of each kept: on a shared machine the
+    // load of other processes comes and goes, and the best run is the one it disturbed least.
+    const rounds = 2;
+    const rawTimes: number[] = [];
+    const copyTimes: number[] = [];
+    const verifyTimes: number[] = [];
+    for (let round = 1; round <= rounds; round++) {
+      // 1. The runbook's raw statements, one transaction.
+      const raw = await fresh();
+      rawTimes.push(
+        await timed(async () => {
+          const c = await pg.client();
+          await c.query('BEGIN');
+          await c.query(
+            `INSERT INTO ${raw.schema}.new_users (user_id, username, email, phone, created_at, updated_at, status)
+             SELECT id, login_name, email_address, phone_number, create_time, modify_time, user_status FROM ${raw.schema}.old_users WHERE migrate_flag = 0`,
+          );
+          await c.query(`UPDATE ${raw.schema}.old_users SET migrate_flag = 1 WHERE migrate_flag = 0`);
+          await c.query('COMMIT');
+        }),
+      );
+      // 2. The workflow, same database: copy with the flag, then verify.
+      const wf = await fresh();
+      let copied: MigrationResult | undefined;
+      copyTimes.push(await timed(async () => (copied = await run(runbookInput(`bench-copy-${round}`, wf.schema, { verify: false })))));
+      let verified: MigrationResult | undefined;
+      verifyTimes.push(await timed(async () => (verified = await run(runbookInput(`bench-copy-${round}`, wf.schema, { mode: 'verify' })))));
+      if (copied?.rowsCopied !== expected || !verified?.verification?.pass) throw new Error(`workflow did not copy and verify ${expected} rows`);
+      // Space: each seeded pair is a few hundred MB.
+      for (const schema of [raw.schema, wf.schema]) await pg.query(`DROP SCHEMA ${schema} CASCADE`);
+      console.log(
+        `round ${round}: raw ${(rawTimes[round - 1] / 1000).toFixed(2)} s, copy ${(copyTimes[round - 1] / 1000).toFixed(2)} s, ` +
+          `verify ${(verifyTimes[round - 1] / 1000).toFixed(2)} s`,
+      );
+    }
+    const rawMs = Math.min(...rawTimes);
+    const copyMs = Math.min(...copyTimes);
+    const verifyMs = Math.min(...verifyTimes);
 
     // 3. Two databases: psql's \copy pipe, then the workflow's COPY path (with the flag).
     const pipe = await fresh(otherDb);
@@ -117,7 +137,7 @@ export async function main(args: string[]) {
     );
     if (bareCopied?.rowsCopied !== expected) throw new Error('COPY path without flag did not copy every row');
 
-    console.log('');
+    console.log(`\nbest of ${rounds} rounds for the one-database figures; one run each across two databases`);
     line('raw INSERT … SELECT + flag UPDATE, one transaction', rawMs);
     line('dataMigrationWorkflow copy (with flag), same database', copyMs);
     line('dataMigrationWorkflow verify (counts and checksums per chunk)', verifyMs);
