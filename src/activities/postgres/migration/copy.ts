@@ -59,6 +59,21 @@ function rangeChanged(err: unknown, chunk: Chunk, occupied: boolean, targetKey: 
 const REPEATABLE_READ = 'BEGIN ISOLATION LEVEL REPEATABLE READ';
 
 /**
+ * Chunk transactions commit without waiting for the WAL flush; the activity calls `flushWal` before
+ * it reports its chunks done. A chunk the workflow has counted is therefore durable, while a server
+ * crash before the flush loses data and progress row together (and the activity, not yet
+ * complete, is retried) — the fsync is paid once per activity instead of once per chunk.
+ */
+const ASYNC_COMMIT = 'SET LOCAL synchronous_commit = off';
+
+/** One synchronous commit: the server flushes the WAL up to it, earlier async commits included. */
+export async function flushWal(c: Client): Promise<void> {
+  await inTransaction(c, async () => {
+    await c.query('SELECT txid_current()');
+  });
+}
+
+/**
  * One chunk in one database, in one REPEATABLE READ transaction: the progress row is locked first
  * (a retry racing a still-running attempt waits for it, then finds "copied" or fails to serialize
  * and retries), then INSERT … SELECT (upserting if the target range already has rows), then the
@@ -73,6 +88,7 @@ export async function copyChunkSameDb(c: Client, spec: MigrationSpec, shape: Mig
     async () => {
       const row = await lockChunk(c, spec, chunk.no);
       if (row.status === 'copied') return done(chunk, row, runKey);
+      await c.query(ASYNC_COMMIT);
       const occ = targetRangeOccupiedSql(spec, shape, chunk);
       const occupied = (await c.query<{ occupied: boolean }>(occ.text, occ.values)).rows[0].occupied;
       const ins = insertChunkSql(spec, shape, chunk, occupied);
@@ -116,10 +132,12 @@ export async function copyChunkStreamed(
   const t = stateTables(spec.stateSchema);
   await src.query(REPEATABLE_READ);
   try {
+    await src.query(ASYNC_COMMIT);
     let previouslyLoaded = 0;
     const loaded = await inTransaction<{ already: ChunkRow } | { rows: number }>(tgt, async () => {
       const row = await lockChunk(tgt, spec, chunk.no);
       if (row.status === 'copied') return { already: row };
+      await tgt.query(ASYNC_COMMIT);
       if (row.status === 'loaded') previouslyLoaded = Number(row.rows_copied);
       const occ = targetRangeOccupiedSql(spec, shape, chunk);
       const occupied = (await tgt.query<{ occupied: boolean }>(occ.text, occ.values)).rows[0].occupied;

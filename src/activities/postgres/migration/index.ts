@@ -4,7 +4,7 @@ import type { Chunk } from '../../../domain/migration-plan';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { formatIssues } from '../../../domain/validation';
 import type { Client, ClientConfig, Pool } from 'pg';
-import { copyChunkSameDb, copyChunkStreamed, type ChunkCopy } from './copy';
+import { copyChunkSameDb, copyChunkStreamed, flushWal, type ChunkCopy } from './copy';
 import { preflight } from './preflight';
 import { chunkBoundaries, closeLog, openLog, pendingChunks, planChunks, recountLog, type LogStatus, type PlanSummary } from './progress';
 import { asFailure, migrationClientConfig, MigrationPools, sameDatabase, withActivityClient } from './session';
@@ -114,6 +114,13 @@ export function migrationActivities(config: OpsflowConfig) {
     async copyMigrationChunks(raw: unknown, shape: MigrationShape, chunks: Chunk[], runKey: string): Promise<ChunkCopy[]> {
       const spec = specOf(raw);
       const out: ChunkCopy[] = [];
+      const flush = async () => {
+        // Before the chunks are reported done, their async commits are made durable (see copy.ts).
+        await both(spec, 'WAL flush', async (src, tgt) => {
+          await flushWal(tgt);
+          if (!shape.sameDatabase) await flushWal(src);
+        });
+      };
       for (const chunk of chunks) {
         Context.current().cancellationSignal.throwIfAborted();
         const where = `chunk ${chunk.no} (keys ${chunk.lo ?? '-∞'} < key <= ${chunk.hi ?? '∞'})`;
@@ -128,6 +135,7 @@ export function migrationActivities(config: OpsflowConfig) {
         }
         Context.current().heartbeat({ done: out.length });
       }
+      await flush();
       return out;
     },
 
