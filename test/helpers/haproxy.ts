@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { request } from 'undici';
 import { ProcessGroup } from './processes';
-import { freePort, waitFor, waitForPort } from './ports';
+import { freePort, startRetryingPorts, waitFor, waitForPort } from './ports';
 
 export const HAPROXY_BIN = process.env.HAPROXY_BIN ?? '/usr/sbin/haproxy';
 
@@ -34,15 +34,8 @@ export class Haproxy {
   }
 
   /** Starts HAProxy; a port taken between freePort() and bind (other suites run too) means a retry on new ports. */
-  async start(attempts = 3): Promise<this> {
-    for (let i = 1; ; i++) {
-      try {
-        return await this.startOnce();
-      } catch (err) {
-        if (this.child) await this.processes.kill(this.child);
-        if (i >= attempts) throw err;
-      }
-    }
+  start(attempts = 3): Promise<this> {
+    return startRetryingPorts(() => this.startOnce(), async () => void (this.child && (await this.processes.kill(this.child))), attempts);
   }
 
   private async startOnce(): Promise<this> {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { ProcessGroup } from './processes';
-import { freePort, waitForPort } from './ports';
+import { freePort, startRetryingPorts, waitForPort } from './ports';
 
 export const NGINX_BIN = process.env.NGINX_BIN ?? '/usr/sbin/nginx';
 
@@ -28,15 +28,8 @@ export class Nginx {
   }
 
   /** Starts nginx; a port taken between freePort() and bind (other suites run too) means a retry. */
-  async start(attempts = 3): Promise<this> {
-    for (let i = 1; ; i++) {
-      try {
-        return await this.startOnce();
-      } catch (err) {
-        if (this.child) await this.processes.kill(this.child, 'SIGQUIT');
-        if (i >= attempts) throw err;
-      }
-    }
+  start(attempts = 3): Promise<this> {
+    return startRetryingPorts(() => this.startOnce(), async () => void (this.child && (await this.processes.kill(this.child, 'SIGQUIT'))), attempts);
   }
 
   private async startOnce(): Promise<this> {

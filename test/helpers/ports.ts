@@ -38,3 +38,18 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined> 
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/**
+ * Starts a server on freshly chosen ports, and tries again on new ones when a port was taken
+ * between choosing it and binding it (other processes run too); `cleanUp` undoes a failed try.
+ */
+export async function startRetryingPorts<T>(start: () => Promise<T>, cleanUp: () => Promise<void>, attempts = 3): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await start();
+    } catch (err) {
+      await cleanUp();
+      if (i >= attempts) throw err;
+    }
+  }
+}
