@@ -83,5 +83,5 @@ describe('dataMigrationWorkflow survives a SIGKILLed worker', () => {
     const log = await pg.query<{ status: string; rows_migrated: number }>(`SELECT status, rows_migrated FROM ${targetSchema}.migration_log`, [], targetDb);
     expect(log).toEqual([{ status: 'COMPLETED', rows_migrated: expected }]);
     expect(await copied()).toBe(60);
-  });
+  }, 300_000); // two worker starts and a heartbeat timeout: generous on a slow, loaded machine
 });

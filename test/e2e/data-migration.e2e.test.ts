@@ -13,6 +13,9 @@ import { OpsflowMigration, OpsflowPhase } from '../../src/domain/search-attribut
  * dataMigrationWorkflow end to end: the Temporal dev server, an opsflow worker in this process, and
  * the machine's PostgreSQL. Every assertion reads the real tables afterwards.
  */
+// Room for a slow, loaded machine: the longest test waits on chunks that sleep on purpose.
+jest.setTimeout(240_000);
+
 describe('dataMigrationWorkflow on real PostgreSQL', () => {
   let stack: Stack;
   const pg = new PgScratch('mig_e2e');
