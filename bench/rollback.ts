@@ -1,6 +1,6 @@
 import { Stack } from '../test/helpers/stack';
 import { waitFor } from '../test/helpers/ports';
-import { Haproxy, startBackend } from '../test/helpers/haproxy';
+import { blueGreenBehindHaproxy, type Haproxy } from '../test/helpers/haproxy';
 import { runtimeApiCommand } from '../src/activities/load-balancer/haproxy-runtime-api';
 import type { RolloutStatus } from '../src/workflows/phased-rollout';
 
@@ -17,12 +17,9 @@ export async function main(args: string[]) {
   const stack = await Stack.start();
   let haproxy: Haproxy | undefined;
   try {
-    const blue = await startBackend(stack.processes, 'blue');
-    const green = await startBackend(stack.processes, 'green');
-    haproxy = await new Haproxy(stack.processes, [
-      { name: 'blue', port: blue.port, weight: 100 },
-      { name: 'green', port: green.port, weight: 0 },
-    ]).start();
+    const fixture = await blueGreenBehindHaproxy(stack.processes);
+    const { green } = fixture;
+    haproxy = fixture.haproxy;
     const socket = haproxy.socket;
     const api = (cmd: string) => runtimeApiCommand({ socket }, cmd, 5000);
     await stack.startWorker({

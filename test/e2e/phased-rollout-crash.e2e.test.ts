@@ -5,7 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import { Stack, writeConfig } from '../helpers/stack';
 import { waitFor } from '../helpers/ports';
 import { workflowBundle } from '../helpers/temporal';
-import { Haproxy, startBackend } from '../helpers/haproxy';
+import { blueGreenBehindHaproxy, type Haproxy } from '../helpers/haproxy';
 import { runtimeApiCommand } from '../../src/activities/load-balancer/haproxy-runtime-api';
 import type { RolloutStatus } from '../../src/workflows/phased-rollout';
 
@@ -24,12 +24,7 @@ describe('phased rollout survives worker SIGKILL (dev server, real HAProxy)', ()
 
   beforeAll(async () => {
     stack = await Stack.start();
-    const blue = await startBackend(stack.processes, 'blue');
-    const green = await startBackend(stack.processes, 'green');
-    haproxy = await new Haproxy(stack.processes, [
-      { name: 'blue', port: blue.port, weight: 100 },
-      { name: 'green', port: green.port, weight: 0 },
-    ]).start();
+    ({ haproxy } = await blueGreenBehindHaproxy(stack.processes));
     configPath = writeConfig({
       loadBalancers: { edge: { type: 'haproxy', runtimeApi: { socket: haproxy.socket }, backend: 'app' } },
       metricSources: { 'through-lb': { type: 'probe', url: `${haproxy.url}/`, requests: 20, minRequests: 10, concurrency: 4, timeoutMs: 3000 } },

@@ -3,7 +3,7 @@ import { Stack } from '../helpers/stack';
 import { waitFor } from '../helpers/ports';
 import { HttpReceiver } from '../helpers/http-receiver';
 import { recordHistory } from '../helpers/histories';
-import { Haproxy, measureSplit, startBackend } from '../helpers/haproxy';
+import { blueGreenBehindHaproxy, measureSplit, type Haproxy, type startBackend } from '../helpers/haproxy';
 import { runtimeApiCommand } from '../../src/activities/load-balancer/haproxy-runtime-api';
 import type { RolloutStatus } from '../../src/workflows/phased-rollout';
 
@@ -23,12 +23,7 @@ describe('phased rollout behind a real HAProxy (dev server)', () => {
 
   beforeAll(async () => {
     stack = await Stack.start();
-    blue = await startBackend(stack.processes, 'blue');
-    green = await startBackend(stack.processes, 'green');
-    haproxy = await new Haproxy(stack.processes, [
-      { name: 'blue', port: blue.port, weight: 100 },
-      { name: 'green', port: green.port, weight: 0 },
-    ]).start();
+    ({ blue, green, haproxy } = await blueGreenBehindHaproxy(stack.processes));
     receiver = await new HttpReceiver({ honourKey: true }).start();
     await stack.startWorker({
       loadBalancers: { edge: { type: 'haproxy', runtimeApi: { socket: haproxy.socket }, backend: 'app' } },

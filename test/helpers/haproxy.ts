@@ -128,3 +128,14 @@ export async function startBackend(processes: ProcessGroup, name: string): Promi
     },
   };
 }
+
+/** The rollout fixture: blue (old, weight 100) and green (new, weight 0) behind a fresh HAProxy, backend `app`. */
+export async function blueGreenBehindHaproxy(processes: ProcessGroup) {
+  const blue = await startBackend(processes, 'blue');
+  const green = await startBackend(processes, 'green');
+  const haproxy = await new Haproxy(processes, [
+    { name: 'blue', port: blue.port, weight: 100 },
+    { name: 'green', port: green.port, weight: 0 },
+  ]).start();
+  return { blue, green, haproxy };
+}
