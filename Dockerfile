@@ -22,6 +22,7 @@ ENV NODE_ENV=production \
     OPSFLOW_METRICS_PORT=9464
 EXPOSE 9464
 USER node
-# SIGTERM from `docker stop` lets in-flight activities finish (shutdownGraceTime 30 s).
+# SIGTERM from `docker stop` reaches node itself (no npx/tsx launcher in between to relay it a
+# second time) and lets in-flight activities finish (shutdownGraceTime 30 s).
 STOPSIGNAL SIGTERM
-CMD ["npx", "tsx", "src/worker.ts"]
+CMD ["node", "--import", "tsx", "src/worker.ts"]

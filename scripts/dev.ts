@@ -22,7 +22,9 @@ const children: ChildProcess[] = [];
 let stopping = false;
 
 function start(name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
+  // Own process groups: Ctrl-C reaches only this launcher, which then sends each child exactly one
+  // SIGTERM in order (the SDK takes a second signal as "exit without draining").
+  const child = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'], detached: true });
   children.push(child);
   child.on('exit', (code, signal) => {
     if (!stopping) {
@@ -86,7 +88,8 @@ async function main() {
   ]);
   await waitForPort(port);
   const address = `${ip}:${port}`;
-  start('worker', join(root, 'node_modules/.bin/tsx'), [join(root, 'src/worker.ts'), configFile], { TEMPORAL_ADDRESS: address });
+  // One node process, not a tsx launcher that would relay the signal a second time.
+  start('worker', process.execPath, ['--import', 'tsx', join(root, 'src/worker.ts'), configFile], { TEMPORAL_ADDRESS: address });
 
   const client = await connectClient(temporalSettings({ ...process.env, TEMPORAL_ADDRESS: address }));
   const applied = await applySchedules(client, loadConfig(configFile));

@@ -23,7 +23,7 @@ export function writeConfig(config: unknown, dir = mkdtempSync(join(tmpdir(), 'o
 
 /**
  * An end-to-end stack: the real Temporal dev server and an opsflow worker (in this process, or as
- * a separate `tsx src/worker.ts` process for crash tests). `stop()` frees everything.
+ * a separate worker process for crash tests). `stop()` frees everything.
  */
 export class Stack {
   env!: TestWorkflowEnvironment;
@@ -66,9 +66,13 @@ export class Stack {
     this.inProcess = undefined;
   }
 
-  /** `tsx src/worker.ts <config>` as its own process group (so a test can SIGKILL it). */
+  /**
+   * `node --import tsx src/worker.ts <config>` as its own process group (so a test can SIGKILL it).
+   * One process, as in production: a `tsx` launcher would relay a signal the group already got,
+   * and the SDK treats a second SIGTERM as "exit now".
+   */
   spawnWorkerProcess(configPath: string, extraEnv: NodeJS.ProcessEnv = {}) {
-    const child = this.processes.spawn(tsx, [join(root, 'src/worker.ts'), configPath], {
+    const child = this.processes.spawn(process.execPath, ['--import', 'tsx', join(root, 'src/worker.ts'), configPath], {
       cwd: root,
       env: {
         ...process.env,

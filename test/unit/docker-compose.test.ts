@@ -52,7 +52,7 @@ describe('docker-compose.yml', () => {
     const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
     expect(dockerfile).toMatch(/bundle-workflows\.ts \/app\/dist\/workflow-bundle\.js/);
     expect(dockerfile).toContain('OPSFLOW_WORKFLOW_BUNDLE=/app/dist/workflow-bundle.js');
-    expect(dockerfile).toMatch(/CMD \["npx", "tsx", "src\/worker\.ts"\]/);
+    expect(dockerfile).toMatch(/CMD \["node", "--import", "tsx", "src\/worker\.ts"\]/);
     expect(dockerfile).toContain(`OPSFLOW_CONFIG=${services.worker.environment.OPSFLOW_CONFIG}`);
   });
 });
