@@ -1,8 +1,7 @@
-import { request } from 'undici';
-import { ApplicationFailure } from '@temporalio/activity';
 import type { Notification } from '../../domain/notification';
 import type { NotifierConfig } from '../../config/sections/notifiers';
 import { resolveSecret } from '../../config/secrets';
+import { post } from './http-send';
 
 type SmsConfig = Extract<NotifierConfig, { type: 'sms' }>;
 
@@ -25,25 +24,17 @@ export async function sendSms(name: string, cfg: SmsConfig, n: Notification): Pr
   let last = 0;
   for (const to of cfg.to) {
     const key = `${n.idempotencyKey}/${to}`;
-    const res = await request(url, {
-      method: 'POST',
+    const res = await post(`sms ${name}`, url, new URLSearchParams({ To: to, From: cfg.from, Body: smsBody(n) }).toString(), {
       headers: {
         'content-type': 'application/x-www-form-urlencoded',
         authorization: `Basic ${auth}`,
         'idempotency-key': key,
         'i-twilio-idempotency-token': key,
       },
-      body: new URLSearchParams({ To: to, From: cfg.from, Body: smsBody(n) }).toString(),
-      headersTimeout: cfg.timeoutMs,
-      bodyTimeout: cfg.timeoutMs,
-      signal: AbortSignal.timeout(cfg.timeoutMs),
+      timeoutMs: cfg.timeoutMs,
+      about: `for ${to}`,
     });
-    const text = await res.body.text();
-    last = res.statusCode;
-    if (res.statusCode >= 200 && res.statusCode < 300) continue;
-    const message = `sms ${name} answered HTTP ${res.statusCode} for ${to}: ${text.slice(0, 200)}`;
-    if (res.statusCode === 429 || res.statusCode >= 500) throw ApplicationFailure.retryable(message, 'NotifierUnavailable');
-    throw ApplicationFailure.nonRetryable(message, 'NotifierRejected');
+    last = res.status;
   }
   return { status: last };
 }
