@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { configTarget } from '../config-target';
 import type { OpsflowConfig } from '../../config/schema';
 import type { CheckResult, ResourceThresholds } from '../../domain/health';
 import { rateLevel } from '../../domain/health';
@@ -10,14 +10,6 @@ import { clientConfig } from '../postgres/connect';
 import { pingPostgres } from '../postgres/ping';
 import { pingRedis } from '../redis/ping';
 import { reach } from '../tcp/reach';
-
-function lookup<T>(section: Record<string, T>, sectionName: string, name: string): T {
-  const target = section[name];
-  if (!target) {
-    throw ApplicationFailure.nonRetryable(`unknown ${sectionName} target "${name}" (not in config.${sectionName})`, 'UnknownTarget');
-  }
-  return target;
-}
 
 /** A reachability check's result: up is healthy, anything else is down. */
 function upOrDown(kind: CheckResult['kind'], target: string, ok: boolean, value: number | undefined, unit: string, okMessage: string, downMessage: string): CheckResult {
@@ -34,11 +26,11 @@ export function healthActivities(config: OpsflowConfig) {
     async planHealthCheck(input: HealthCheckInput): Promise<HealthCheckPlan> {
       const t = input.targets;
       const pick = (given: string[] | undefined, section: Record<string, unknown>, sectionName: string) => {
-        given?.forEach((n) => lookup(section, sectionName, n));
+        given?.forEach((n) => configTarget(section, sectionName, n));
         return given ?? Object.keys(section);
       };
       const notify = input.notify ?? config.healthCheckNotify;
-      notify.forEach((n) => lookup(config.notifiers, 'notifiers', n));
+      notify.forEach((n) => configTarget(config.notifiers, 'notifiers', n));
       return {
         systemd: t?.systemd ?? config.systemd.units,
         http: pick(t?.http, config.http, 'http'),
@@ -74,14 +66,14 @@ export function healthActivities(config: OpsflowConfig) {
     },
 
     async checkHttpEndpoint(name: string): Promise<CheckResult> {
-      const target = lookup(config.http, 'http', name);
+      const target = configTarget(config.http, 'http', name);
       const r = await probe(target);
       const detail = r.error ?? `answered ${r.status} in ${r.latencyMs} ms (expected ${target.expectStatus})`;
       return upOrDown('http', name, r.ok, r.latencyMs, 'ms', `${target.url} ${detail}`, `${target.url}: ${detail}`);
     },
 
     async checkPostgres(name: string): Promise<CheckResult> {
-      const target = lookup(config.postgres, 'postgres', name);
+      const target = configTarget(config.postgres, 'postgres', name);
       const r = await pingPostgres(clientConfig(name, target));
       const role = r.inRecovery === undefined ? '' : r.inRecovery ? ' (replica)' : ' (primary)';
       const where = `${target.host}:${target.port}/${target.database}`;
@@ -89,14 +81,14 @@ export function healthActivities(config: OpsflowConfig) {
     },
 
     async checkRedis(name: string): Promise<CheckResult> {
-      const target = lookup(config.redis, 'redis', name);
+      const target = configTarget(config.redis, 'redis', name);
       const r = await pingRedis(name, target);
       const where = `${target.host}:${target.port}`;
       return upOrDown('redis', name, r.ok, r.clients, 'clients', `PONG, ${r.clients} connected clients`, `${where}: ${r.error}`);
     },
 
     async checkTcpHost(name: string): Promise<CheckResult> {
-      const target = lookup(config.hosts, 'hosts', name);
+      const target = configTarget(config.hosts, 'hosts', name);
       const r = await reach(target.host, target.port, target.timeoutMs);
       const where = `${target.host}:${target.port}`;
       return upOrDown('tcp', name, r.ok, r.latencyMs, 'ms', `${where} reachable in ${r.latencyMs} ms`, `${where}: ${r.error}`);

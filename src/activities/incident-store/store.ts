@@ -4,6 +4,7 @@ import type { OpsflowConfig } from '../../config/schema';
 import type { IncidentRecord, TimelineEntry } from '../../domain/incident';
 import { clientConfig, withClient } from '../postgres/connect';
 import { incidentMigrations } from './migrations';
+import { configTarget } from '../config-target';
 
 export interface StoreRef {
   name: string;
@@ -20,8 +21,7 @@ export function storeRef(config: OpsflowConfig): StoreRef {
       'IncidentStoreNotConfigured',
     );
   }
-  const target = config.postgres[s.postgres];
-  if (!target) throw ApplicationFailure.nonRetryable(`unknown postgres target "${s.postgres}" (config.incident.store.postgres)`, 'UnknownTarget');
+  const target = configTarget(config.postgres, 'postgres', s.postgres, 'config.incident.store.postgres');
   return { name: s.postgres, schema: s.schema, config: clientConfig(s.postgres, target) };
 }
 

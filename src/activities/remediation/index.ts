@@ -7,11 +7,10 @@ import { probe } from '../http/probe';
 import { clientConfig, withClient } from '../postgres/connect';
 import { pingPostgres } from '../postgres/ping';
 import { commandOutput } from '../diagnostics/commands';
+import { configTarget } from '../config-target';
 
 function pgTarget(config: OpsflowConfig, name: string, field: string) {
-  const t = config.postgres[name];
-  if (!t) throw ApplicationFailure.nonRetryable(`unknown postgres target "${name}" (${field})`, 'UnknownTarget');
-  return clientConfig(name, t);
+  return clientConfig(name, configTarget(config.postgres, 'postgres', name, field));
 }
 
 /**
@@ -71,8 +70,7 @@ export function remediationActivities(config: OpsflowConfig) {
      * workflow's retry policy (attempts, interval) is the "verify with retries" of the runbook.
      */
     async verifyHealthEndpoint(name: string): Promise<{ status?: number; latencyMs: number }> {
-      const target = config.http[name];
-      if (!target) throw ApplicationFailure.nonRetryable(`unknown http target "${name}" (not in config.http)`, 'UnknownTarget');
+      const target = configTarget(config.http, 'http', name);
       const r = await probe(target);
       if (!r.ok) {
         throw ApplicationFailure.retryable(
