@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import { parseOrThrow, ValidationError } from '../config/errors';
 import type { WorkflowEntry } from './registry';
 
@@ -9,7 +10,13 @@ export function readInputArg(arg: string | undefined): unknown {
   if (trimmed.startsWith('{') || trimmed.startsWith('[')) return parseJson(trimmed, '--input');
   if (!existsSync(arg)) throw new ValidationError('--input', `not JSON and no such file: ${arg}`);
   const text = readFileSync(arg, 'utf8');
-  if (/\.ya?ml$/i.test(arg)) return require('yaml').parse(text);
+  if (/\.ya?ml$/i.test(arg)) {
+    try {
+      return parseYaml(text);
+    } catch (err) {
+      throw new ValidationError(arg, `not valid YAML: ${(err as Error).message}`);
+    }
+  }
   return parseJson(text, arg);
 }
 
