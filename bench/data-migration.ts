@@ -3,8 +3,8 @@ import { Stack } from '../test/helpers/stack';
 import { PgScratch } from '../test/helpers/pg-scratch';
 import { pgConnection, requirePostgres } from '../test/helpers/services';
 import { createNewUsers, migratable, migrationConfig, runbookInput, seedOldUsers } from '../test/helpers/migration-fixtures';
-import type { DataMigrationInput } from '../src/domain/migration-input';
-import type { MigrationResult } from '../src/workflows/data-migration';
+import type { DataMigrationInput } from '../src/domain/migration/input';
+import type { MigrationResult } from '../src/workflows/migration/workflow';
 
 /**
  * `npm run bench -- data-migration [rows]` (default 1 000 000): the same migration several ways, each

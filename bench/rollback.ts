@@ -2,7 +2,7 @@ import { Stack } from '../test/helpers/stack';
 import { waitFor } from '../test/helpers/ports';
 import { blueGreenBehindHaproxy, type Haproxy } from '../test/helpers/haproxy';
 import { runtimeApiCommand } from '../src/activities/load-balancer/haproxy-runtime-api';
-import type { RolloutStatus } from '../src/workflows/phased-rollout';
+import type { RolloutStatus } from '../src/workflows/rollout/status';
 
 /**
  * Time to rollback: from the moment the new backend starts failing (HTTP 500) to the moment

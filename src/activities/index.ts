@@ -8,6 +8,13 @@ import { remediationActivities } from './remediation';
 import { loadBalancerActivities } from './load-balancer';
 import { metricActivities } from './metrics';
 import { migrationActivities } from './postgres/migration';
+import { baselineActivities } from './baseline';
+import { backupActivities } from './backup';
+import { dailyReportActivities } from './report';
+import { readinessActivities } from './readiness';
+import { changeActivities } from './temporal/changes-in-flight';
+import { cutoverActivities } from './cutover';
+import { deployActivities } from './deploy';
 
 /**
  * Builds the worker's activity object from the operator config: one factory per real system,
@@ -25,6 +32,13 @@ export function createActivities(config: OpsflowConfig) {
     ...loadBalancerActivities(config),
     ...metricActivities(config),
     ...migrationActivities(config),
+    ...baselineActivities(config),
+    ...backupActivities(config),
+    ...dailyReportActivities(config),
+    ...readinessActivities(config),
+    ...changeActivities(config),
+    ...cutoverActivities(config),
+    ...deployActivities(config),
   };
 }
 

@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { OpsflowConfig } from '../config/schema';
-import { loadConfig } from '../config/load';
+import { displayPath, findConfig, readConfigFile, type FoundConfig } from '../config/load';
 import { connectClient, temporalSettings } from './connection';
 
 /** A mistake in how the command was called: exit code 2. */
@@ -12,8 +12,19 @@ export class CliContext {
   private cfg?: OpsflowConfig;
   constructor(private readonly globals: () => { config?: string; address?: string; namespace?: string }) {}
 
+  /** The config file as the worker finds it: --config, then $OPSFLOW_CONFIG, then ./opsflow.config.yaml. */
+  configFile(): FoundConfig {
+    return findConfig(this.globals().config);
+  }
+
+  /** The config file's name for messages ("opsflow.config.yaml"), or undefined when there is none. */
+  configName(): string | undefined {
+    const path = this.configFile().path;
+    return path && displayPath(path);
+  }
+
   config(): OpsflowConfig {
-    return (this.cfg ??= loadConfig(this.globals().config));
+    return (this.cfg ??= readConfigFile(this.configFile().path));
   }
 
   async temporal(): Promise<Client> {

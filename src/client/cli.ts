@@ -5,6 +5,8 @@ import { registerWorkflowCommands } from './commands/workflows';
 import { registerScheduleCommands } from './commands/schedules';
 import { registerIncidentCommands } from './commands/incidents';
 import { registerAlertCommands } from './commands/alerts';
+import { registerBaselineCommands } from './commands/baseline';
+import { registerReportCommands } from './commands/report';
 
 /**
  * The `opsflow` CLI. Exit codes: 0 ok, 1 failure (server, workflow), 2 usage (unknown command,
@@ -23,6 +25,8 @@ export function buildProgram(ctx?: CliContext): { program: Command; ctx: CliCont
   registerScheduleCommands(program, context);
   registerIncidentCommands(program, context);
   registerAlertCommands(program, context);
+  registerBaselineCommands(program, context);
+  registerReportCommands(program, context);
   return { program, ctx: context };
 }
 

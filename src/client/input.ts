@@ -2,6 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { parseOrThrow, ValidationError } from '../config/errors';
 import type { WorkflowEntry } from './registry';
+import type { OpsflowConfig } from '../config/schema';
+import { describeUnknownName } from '../domain/config-names';
 
 /** `--input` is inline JSON or a path to a JSON (or YAML) file. */
 export function readInputArg(arg: string | undefined): unknown {
@@ -31,4 +33,13 @@ function parseJson(text: string, where: string): unknown {
 /** Validates with the workflow's own schema, before anything is started. */
 export function validateInput(entry: WorkflowEntry, raw: unknown): unknown {
   return parseOrThrow(entry.input, raw, `${entry.type} input`);
+}
+
+/**
+ * Checks the names a validated input uses (load balancers, databases, notifiers, ...) against the
+ * config, named `configName` in the message: one line per unknown name, naming its field.
+ */
+export function checkInputNames(entry: WorkflowEntry, input: unknown, config: OpsflowConfig, configName: string): void {
+  const unknown = entry.inputNames(input, config);
+  if (unknown.length) throw new ValidationError(`${entry.type} input`, unknown.map((u) => describeUnknownName(u, configName)).join('\n'));
 }

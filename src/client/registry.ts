@@ -1,8 +1,18 @@
 import type { z } from 'zod';
-import { healthCheckInput } from '../domain/health-check-input';
-import { phasedRolloutInput, rolloutWorkflowId } from '../domain/rollout-input';
-import { dataMigrationInput } from '../domain/migration-input';
-import { incidentDigestInput, incidentInput } from '../domain/incident';
+import { healthCheckInput, healthCheckInputNames } from '../domain/health/input';
+import { phasedRolloutInput, phasedRolloutInputNames, rolloutWorkflowId } from '../domain/rollout/input';
+import { dataMigrationInput, dataMigrationInputNames } from '../domain/migration/input';
+import { incidentDigestInput, incidentDigestInputNames, incidentInput, incidentInputNames } from '../domain/incident/incident';
+import { baselineInput, baselineInputNames, baselineWorkflowId, sampledGroups } from '../domain/baseline/input';
+import { readinessInput, readinessInputNames, readinessWorkflowId } from '../domain/readiness/input';
+import { goLiveInput, goLiveInputNames, goLiveWorkflowId, stageOrder } from '../domain/go-live/input';
+import { formatDuration } from '../domain/duration';
+import { backupInput, backupInputNames } from '../domain/backup/input';
+import { dailyReportInput } from '../domain/report/input';
+import { diagnosticsInput, diagnosticsInputNames } from '../domain/diagnostics/input';
+import { cutoverWorkflowId, userCutoverInput, userCutoverInputNames } from '../domain/cutover/input';
+import { deployInput, deployInputNames, deployWorkflowId, rollbackDeployInput } from '../domain/deploy/input';
+import type { InputNameCheck } from '../domain/config-names';
 
 /**
  * What the CLI, the schedules and the alert receiver know of each workflow: the input schema the
@@ -14,6 +24,8 @@ export interface WorkflowEntry<S extends z.ZodType = z.ZodType> {
   /** Short name for the CLI: `opsflow start health-check`. */
   alias: string;
   input: S;
+  /** The names the (parsed) input uses that the operator config lacks. */
+  inputNames: InputNameCheck<z.infer<S>>;
   workflowId(input: z.infer<S>, now: Date): string;
   summary(input: z.infer<S>): string;
   /** Whether the workflow keeps running and answers `status` (long workflows); informational. */
@@ -26,6 +38,7 @@ export const healthCheckEntry: WorkflowEntry<typeof healthCheckInput> = {
   type: 'healthCheckWorkflow',
   alias: 'health-check',
   input: healthCheckInput,
+  inputNames: healthCheckInputNames,
   workflowId: (_input, now) => `health-check-${stamp(now)}`,
   summary: (input) =>
     input.targets ? `Health check of ${Object.values(input.targets).flat().length || 'selected'} targets` : 'Health check of every configured target',
@@ -36,6 +49,7 @@ export const phasedRolloutEntry: WorkflowEntry<typeof phasedRolloutInput> = {
   type: 'phasedRolloutWorkflow',
   alias: 'phased-rollout',
   input: phasedRolloutInput,
+  inputNames: phasedRolloutInputNames,
   // One id per service: Temporal refuses a second rollout of a service while one runs.
   workflowId: (input, now) => (input.dryRun ? `${rolloutWorkflowId(input.service)}-dry-run-${stamp(now)}` : rolloutWorkflowId(input.service)),
   summary: (input) =>
@@ -48,6 +62,7 @@ export const dataMigrationEntry: WorkflowEntry<typeof dataMigrationInput> = {
   type: 'dataMigrationWorkflow',
   alias: 'data-migration',
   input: dataMigrationInput,
+  inputNames: dataMigrationInputNames,
   // One id per migration name: Temporal refuses a second copy of the same migration while one runs.
   workflowId: (input, now) => (input.mode === 'dry-run' ? `data-migration-${input.name}-dry-run-${stamp(now)}` : `data-migration-${input.name}`),
   summary: (input) =>
@@ -60,6 +75,7 @@ export const incidentEntry: WorkflowEntry<typeof incidentInput> = {
   type: 'incidentResponseWorkflow',
   alias: 'incident',
   input: incidentInput,
+  inputNames: incidentInputNames,
   // One incident per alert fingerprint (the alert receiver's id); otherwise one per type and second.
   workflowId: (input, now) => (input.fingerprint ? `incident-${input.fingerprint}` : `incident-${input.type.replace(/_/g, '-')}-${stamp(now)}`),
   summary: (input) =>
@@ -71,12 +87,110 @@ export const incidentDigestEntry: WorkflowEntry<typeof incidentDigestInput> = {
   type: 'incidentDigestWorkflow',
   alias: 'incident-digest',
   input: incidentDigestInput,
+  inputNames: incidentDigestInputNames,
   workflowId: (_input, now) => `incident-digest-${stamp(now)}`,
   summary: () => 'P3 incident digest for business hours',
   description: 'SPEC §6 P3: one message listing the minor incidents not yet reported',
 };
 
-export const workflowEntries: WorkflowEntry<any>[] = [healthCheckEntry, phasedRolloutEntry, dataMigrationEntry, incidentEntry, incidentDigestEntry];
+export const baselineEntry: WorkflowEntry<typeof baselineInput> = {
+  type: 'performanceBaselineWorkflow',
+  alias: 'baseline',
+  input: baselineInput,
+  inputNames: baselineInputNames,
+  // One id per service: Temporal refuses a second baseline of a service while one runs.
+  workflowId: (input) => baselineWorkflowId(input.service),
+  summary: (input) =>
+    `Performance baseline of ${input.service}: ${sampledGroups(input.groups).map((g) => g.id).join(', ')} for ${formatDuration(input.duration)}, every ${formatDuration(input.interval)}`,
+  description: 'SPEC §5 performance baseline: every group sampled in parallel, statistics and derived thresholds stored and reported',
+};
+
+export const diagnosticsEntry: WorkflowEntry<typeof diagnosticsInput> = {
+  type: 'diagnosticsWorkflow',
+  alias: 'diagnostics',
+  input: diagnosticsInput,
+  inputNames: diagnosticsInputNames,
+  workflowId: (input, now) => `diagnostics-${input.postgres ?? 'host'}-${stamp(now)}`,
+  summary: (input) => `Diagnostics of ${[input.postgres && `PostgreSQL ${input.postgres}`, input.host && 'the host'].filter(Boolean).join(' and ')}`,
+  description: 'SPEC §9 diagnostics: slow statements, table and index sizes, unused indexes, sessions, host state; a Markdown report',
+};
+
+export const backupEntry: WorkflowEntry<typeof backupInput> = {
+  type: 'backupWorkflow',
+  alias: 'backup',
+  input: backupInput,
+  inputNames: backupInputNames,
+  // One run per set at a time: two runs of one set would race on its retention.
+  workflowId: (input) => `backup-${input.set}`,
+  summary: (input) => `Backup of set ${input.set}${input.drill ? ', proven by a restore drill' : ' WITHOUT a restore drill'}`,
+  description: 'SPEC §8 backups: pg_dump with same-snapshot table checksums, tars of the app tree and config, restore drill, retention, report',
+};
+
+export const dailyReportEntry: WorkflowEntry<typeof dailyReportInput> = {
+  type: 'dailyReportWorkflow',
+  alias: 'daily-report',
+  input: dailyReportInput,
+  // The input names nothing in the config; the config's own dailyReport section is checked when it loads.
+  inputNames: () => [],
+  workflowId: (input, now) => `daily-report-${input.date ?? stamp(now)}`,
+  summary: (input) => `Daily report${input.date ? ` of ${input.date}` : ''}`,
+  description: 'SPEC §4 daily report: host, services, errors, PostgreSQL, Redis, backups and the day\'s runs; email, summary, kept in PostgreSQL',
+};
+
+export const readinessEntry: WorkflowEntry<typeof readinessInput> = {
+  type: 'readinessCheckWorkflow',
+  alias: 'readiness',
+  input: readinessInput,
+  inputNames: readinessInputNames,
+  // One open gate per service: a second start while one is open is refused by Temporal.
+  workflowId: (input) => readinessWorkflowId(input.service),
+  summary: (input) => `Go-live readiness of ${input.service}: checklist ${input.checklist}, open for ${formatDuration(input.deadline)}`,
+  description: 'SPEC §10 go-live readiness: live checks with evidence, sign-offs and expiring waivers; READY or NOT READY',
+};
+
+export const goLiveEntry: WorkflowEntry<typeof goLiveInput> = {
+  type: 'goLiveWorkflow',
+  alias: 'go-live',
+  input: goLiveInput,
+  inputNames: goLiveInputNames,
+  workflowId: (input) => goLiveWorkflowId(input.service),
+  summary: (input) => `Go-live of ${input.service}: ${stageOrder.filter((s) => input.stages[s]).join(' → ')}${input.approveBetweenStages ? ' (approval between stages)' : ''}`,
+  description: 'Go-live as one run: readiness → baseline → data migration → phased rollout as child workflows; stops at the first failed stage',
+};
+
+export const userCutoverEntry: WorkflowEntry<typeof userCutoverInput> = {
+  type: 'userCutoverWorkflow',
+  alias: 'user-cutover',
+  input: userCutoverInput,
+  inputNames: userCutoverInputNames,
+  // One id per service: Temporal refuses a second cutover of a service while one runs.
+  workflowId: (input) => cutoverWorkflowId(input.service),
+  summary: (input) => `User cutover of ${input.service} via ${input.router}: ${input.batches.map((b) => `${b.name} at ${b.startAt}`).join(' → ')}`,
+  description: 'SPEC §3 batched user cutover: cohorts moved at durable start times, each watched on its own gate and restored exactly on failure',
+};
+
+export const deployEntry: WorkflowEntry<typeof deployInput> = {
+  type: 'deployWorkflow',
+  alias: 'deploy',
+  input: deployInput,
+  inputNames: deployInputNames,
+  // One id per service, shared with the rollback: the running workflow is the deploy lock.
+  workflowId: (input) => deployWorkflowId(input.service),
+  summary: (input) => `Deploy ${input.ref} to ${input.hosts ? input.hosts.join(', ') : `every host of ${input.service}`} (${input.service}), serial ${input.serial}`,
+  description: 'SPEC §7 deploy across a fleet: releases, atomic switch, drained hosts, a saga per host, failure budget',
+};
+
+export const rollbackDeployEntry: WorkflowEntry<typeof rollbackDeployInput> = {
+  type: 'rollbackDeployWorkflow',
+  alias: 'rollback-deploy',
+  input: rollbackDeployInput,
+  inputNames: deployInputNames,
+  workflowId: (input) => deployWorkflowId(input.service),
+  summary: (input) => `Roll back ${input.service} to ${input.release ?? 'the previous complete release'}`,
+  description: 'Switches hosts back to the previous (or a named) complete release through the deploy saga',
+};
+
+export const workflowEntries: WorkflowEntry<any>[] = [healthCheckEntry, phasedRolloutEntry, dataMigrationEntry, incidentEntry, incidentDigestEntry, baselineEntry, userCutoverEntry, deployEntry, rollbackDeployEntry, diagnosticsEntry, backupEntry, dailyReportEntry, readinessEntry, goLiveEntry];
 
 export function findWorkflow(name: string): WorkflowEntry | undefined {
   return workflowEntries.find((e) => e.type === name || e.alias === name);

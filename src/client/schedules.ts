@@ -10,7 +10,7 @@ import type { OpsflowConfig } from '../config/schema';
 import { defaultSchedules, type ScheduleConfig } from '../config/sections/schedules';
 import { ValidationError } from '../config/errors';
 import { findWorkflow } from './registry';
-import { validateInput } from './input';
+import { checkInputNames, validateInput } from './input';
 import { TASK_QUEUE } from './connection';
 
 /** Marks schedules that opsflow manages, so `apply --prune` deletes only its own. */
@@ -31,15 +31,19 @@ export function configuredSchedules(config: OpsflowConfig): Record<string, Sched
 
 function spec(s: ScheduleConfig): ScheduleSpec {
   return s.every
-    ? { intervals: [{ every: s.every as `${number}${'s' | 'm' | 'h' | 'd'}` }], timezone: s.timezone }
+    ? { intervals: [{ every: s.every }], timezone: s.timezone }
     : { cronExpressions: s.cron, timezone: s.timezone };
 }
 
-/** The full schedule options of one configured schedule; its input is checked like a CLI start. */
-export function scheduleOptions(id: string, s: ScheduleConfig, taskQueue = TASK_QUEUE): ScheduleOptions {
+/**
+ * The full schedule options of one configured schedule; its input is checked like a CLI start,
+ * names included, against the config that holds the schedule.
+ */
+export function scheduleOptions(id: string, s: ScheduleConfig, config: OpsflowConfig, taskQueue = TASK_QUEUE, configName = 'the config'): ScheduleOptions {
   const entry = findWorkflow(s.workflow);
   if (!entry) throw new ValidationError(`schedule ${id}`, `schedules.${id}.workflow: unknown workflow "${s.workflow}"`);
   const input = validateInput(entry, s.input ?? {});
+  checkInputNames(entry, input, config, configName);
   return {
     scheduleId: id,
     spec: spec(s),
@@ -64,10 +68,14 @@ export interface ApplyResult {
 }
 
 /** Creates or updates every configured schedule (idempotent); with prune, deletes opsflow's others. */
-export async function applySchedules(client: Client, config: OpsflowConfig, opts: { prune?: boolean; taskQueue?: string } = {}): Promise<ApplyResult> {
+export async function applySchedules(
+  client: Client,
+  config: OpsflowConfig,
+  opts: { prune?: boolean; taskQueue?: string; configName?: string } = {},
+): Promise<ApplyResult> {
   const wanted = configuredSchedules(config);
   // Validate everything first: a bad entry must leave every schedule as it was.
-  const all = Object.entries(wanted).map(([id, s]) => scheduleOptions(id, s, opts.taskQueue));
+  const all = Object.entries(wanted).map(([id, s]) => scheduleOptions(id, s, config, opts.taskQueue, opts.configName));
   const result: ApplyResult = { created: [], updated: [], deleted: [] };
   for (const options of all) {
     try {

@@ -6,8 +6,14 @@ import { systemdConfig } from './sections/systemd';
 import { schedulesConfig } from './sections/schedules';
 import { loadBalancerConfig } from './sections/load-balancers';
 import { metricSourceConfig } from './sections/metric-sources';
-import { resourceThresholds } from '../domain/health';
+import { resourceThresholds } from '../domain/health/report';
+import { baselineConfig } from './sections/baseline';
+import { backupSetConfig, checkBackupReferences } from './sections/backups';
+import { checkDailyReportReferences, dailyReportConfig } from './sections/daily-report';
 import { incidentConfig, defaultIncidentConfig, checkIncidentReferences } from './sections/incident';
+import { readinessConfig, checkReadinessReferences } from './sections/readiness';
+import { directoryConfig, routerConfig, cutoverConfig, checkCutoverReferences } from './sections/cutover';
+import { deployConfig, checkDeployReferences } from './sections/deploy';
 
 const named = <T extends z.ZodType>(schema: T) => z.record(targetName, schema).default({});
 
@@ -32,6 +38,20 @@ export const opsflowConfig = z
     /** Metric sources a rollout's health gate reads. */
     metricSources: named(metricSourceConfig),
     incident: incidentConfig.default(defaultIncidentConfig),
+    baseline: baselineConfig.default({}),
+    /** Backup sets `backupWorkflow` takes (`"set": "nightly"`). */
+    backups: named(backupSetConfig),
+    /** What the daily report gathers and who gets it. */
+    dailyReport: dailyReportConfig.default(dailyReportConfig.parse({})),
+    /** Go-live readiness checklists (`opsflow start readiness`). */
+    readiness: readinessConfig.default({ checklists: {} }),
+    /** Where a user cutover lists cohorts (`"directory": "staff"`). */
+    directories: named(directoryConfig),
+    /** Where a user cutover sets each user's system (`"router": "gateway"`). */
+    routers: named(routerConfig),
+    cutover: cutoverConfig.default({}),
+    /** Services a deploy may name (`deploy.services.<name>`). */
+    deploy: deployConfig.default({ services: {} }),
   })
   .strict()
   .superRefine((cfg, ctx) => {
@@ -44,6 +64,13 @@ export const opsflowConfig = z
       { notifiers: cfg.notifiers, postgres: cfg.postgres, http: cfg.http, sshHosts: cfg.systemd.hosts ?? {}, loadBalancers: cfg.loadBalancers },
       (path, message) => ctx.addIssue({ code: 'custom', path, message }),
     );
+    checkDeployReferences(cfg.deploy, { sshHosts: cfg.systemd.hosts ?? {}, loadBalancers: cfg.loadBalancers }, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
+    if (cfg.baseline.store && !(cfg.baseline.store.postgres in cfg.postgres))
+      ctx.addIssue({ code: 'custom', path: ['baseline', 'store', 'postgres'], message: `unknown postgres target "${cfg.baseline.store.postgres}"` });
+    checkBackupReferences(cfg.backups, cfg, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
+    checkDailyReportReferences(cfg.dailyReport, cfg, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
+    checkReadinessReferences(cfg.readiness, cfg, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
+    checkCutoverReferences(cfg, { postgres: cfg.postgres, redis: cfg.redis }, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
   });
 
 export type OpsflowConfig = z.infer<typeof opsflowConfig>;

@@ -11,6 +11,8 @@ export interface Notification {
   idempotencyKey: string;
   title: string;
   text: string;
+  /** An HTML rendering of `text`, for notifiers that can show one (email's HTML part). */
+  html?: string;
   severity: NotificationSeverity;
   details?: Record<string, unknown>;
   /**

@@ -11,6 +11,8 @@ export const OpsflowMigration = defineSearchAttributeKey('OpsflowMigration', Sea
 export const OpsflowPhase = defineSearchAttributeKey('OpsflowPhase', SearchAttributeType.KEYWORD);
 export const OpsflowSeverity = defineSearchAttributeKey('OpsflowSeverity', SearchAttributeType.KEYWORD);
 export const OpsflowState = defineSearchAttributeKey('OpsflowState', SearchAttributeType.KEYWORD);
+/** The commit a deploy ships (resolved from its ref). */
+export const OpsflowCommit = defineSearchAttributeKey('OpsflowCommit', SearchAttributeType.KEYWORD);
 
 export const opsflowSearchAttributes = [
   OpsflowHealth,
@@ -20,4 +22,5 @@ export const opsflowSearchAttributes = [
   OpsflowPhase,
   OpsflowSeverity,
   OpsflowState,
+  OpsflowCommit,
 ];

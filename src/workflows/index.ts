@@ -1,6 +1,13 @@
 // Every workflow the worker registers. Workflow code is deterministic: no I/O, only workflow APIs.
-export { healthCheckWorkflow } from './health-check';
-export { phasedRolloutWorkflow } from './phased-rollout';
-export { dataMigrationWorkflow } from './data-migration';
-export { incidentResponseWorkflow } from './incident-response';
-export { incidentDigestWorkflow } from './incident-digest';
+export { healthCheckWorkflow } from './health/workflow';
+export { phasedRolloutWorkflow } from './rollout/workflow';
+export { dataMigrationWorkflow } from './migration/workflow';
+export { incidentResponseWorkflow, incidentDigestWorkflow } from './incident';
+export { performanceBaselineWorkflow } from './baseline/workflow';
+export { diagnosticsWorkflow } from './diagnostics/workflow';
+export { backupWorkflow } from './backup/workflow';
+export { dailyReportWorkflow } from './report/workflow';
+export { readinessCheckWorkflow } from './readiness/workflow';
+export { goLiveWorkflow } from './go-live/workflow';
+export { userCutoverWorkflow } from './cutover/workflow';
+export { deployWorkflow, rollbackDeployWorkflow } from './deploy/workflow';

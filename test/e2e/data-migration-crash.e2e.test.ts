@@ -1,13 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
-import { Stack, waitFor, writeConfig } from '../helpers/stack';
-import { workflowBundle } from '../helpers/temporal';
+import { Stack, waitFor, writeConfig, killWorker } from '../helpers/stack';
 import { requirePostgres } from '../helpers/services';
 import { PgScratch } from '../helpers/pg-scratch';
 import { createNewUsers, migratable, migrationConfig, runbookInput, seedOldUsers, slowDownTarget } from '../helpers/migration-fixtures';
-import type { MigrationResult } from '../../src/workflows/data-migration';
+import type { MigrationResult } from '../../src/workflows/migration/workflow';
 
 /**
  * The worker process is SIGKILLed in the middle of a copy and started again: the same run
@@ -26,21 +21,12 @@ describe('dataMigrationWorkflow survives a SIGKILLed worker', () => {
     otherDb = await pg.database();
     stack = await Stack.start();
     configPath = writeConfig(migrationConfig({ other: otherDb }));
-    // The prebuilt bundle spares each worker start a webpack run.
-    const bundleFile = join(mkdtempSync(join(tmpdir(), 'opsflow-bundle-')), 'workflow-bundle.js');
-    writeFileSync(bundleFile, (await workflowBundle()).code);
-    env.OPSFLOW_WORKFLOW_BUNDLE = bundleFile;
   }, 180_000);
   afterAll(async () => {
     await stack?.stop();
     await pg.drop();
   }, 60_000);
 
-  async function kill(child: ChildProcess) {
-    const exited = new Promise((r) => child.once('exit', r));
-    process.kill(-child.pid!, 'SIGKILL');
-    await exited;
-  }
 
   test.each([
     ['one database', false],
@@ -67,13 +53,13 @@ describe('dataMigrationWorkflow survives a SIGKILLed worker', () => {
       args: [input],
     });
     await waitFor('10 chunks copied', async () => ((await copied().catch(() => 0)) >= 10 ? true : undefined), 90_000, 200);
-    await kill(first.child);
+    await killWorker(first.child);
     const atKill = await copied();
     expect(atKill).toBeLessThan(60);
 
     const second = stack.spawnWorkerProcess(configPath, env);
     const result = (await handle.result()) as MigrationResult;
-    await kill(second.child);
+    await killWorker(second.child);
 
     expect(result.rowsCopied).toBe(expected);
     expect(result.verification).toMatchObject({ pass: true, sourceRows: expected, targetRows: expected });

@@ -5,8 +5,8 @@ import { requirePostgres } from '../helpers/services';
 import { PgScratch } from '../helpers/pg-scratch';
 import { recordHistory } from '../helpers/histories';
 import { createNewUsers, migratable, migrationConfig, runbookInput, seedOldUsers, seedRunbookTables, slowDownTarget } from '../helpers/migration-fixtures';
-import type { DataMigrationInput } from '../../src/domain/migration-input';
-import type { MigrationResult, MigrationStatus } from '../../src/workflows/data-migration';
+import type { DataMigrationInput } from '../../src/domain/migration/input';
+import type { MigrationResult, MigrationStatus } from '../../src/workflows/migration/workflow';
 import { OpsflowMigration, OpsflowPhase } from '../../src/domain/search-attributes';
 
 /**
@@ -47,6 +47,51 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
     pg.query<{ id: number; migration_name: string; status: string; rows_migrated: number; error_message: string | null; end_time: Date | null }>(
       `SELECT * FROM ${schema}.migration_log ORDER BY id`,
     );
+
+  /**
+   * The two-database copy checked independently of the workflow: both tables read with plain SQL in
+   * key order, batch by batch, and every flagged source row's mapped values (the mapping of the
+   * two-database test, applied here in TypeScript) compared with its target row, column by column.
+   */
+  async function compareAcrossDatabases(schema: string, targetSchema: string): Promise<{ compared: number; differences: string[] }> {
+    type Row = [string, string, string | null, string | null, string | null, string | null, number];
+    const differences: string[] = [];
+    let compared = 0;
+    let after = '0';
+    const batch = 20_000;
+    for (let more = true; more; ) {
+      const source = await pg.query<{ id: string; login_name: string; email_address: string | null; phone_number: string | null; create_time: string; modify_time: string | null; user_status: number | null }>(
+        `SELECT id::text AS id, login_name, email_address, phone_number, create_time::text AS create_time, modify_time::text AS modify_time, user_status
+           FROM ${schema}.old_users o WHERE migrate_flag = 1 AND o.id > $1::bigint ORDER BY o.id LIMIT ${batch}`,
+        [after],
+      );
+      more = source.length === batch;
+      // The target rows of the same key range; after the last batch, every key above it too. (Keys
+      // are ordered by the table's column, not by the text alias of the same name.)
+      const upTo = more ? 'AND n.user_id <= $2::bigint' : '';
+      const target = await pg.query<{ user_id: string; username: string; email: string | null; phone: string | null; created_at: string | null; updated_at: string | null; status: number | null }>(
+        `SELECT user_id::text AS user_id, username, email, phone, (created_at AT TIME ZONE 'UTC')::text AS created_at,
+                (updated_at AT TIME ZONE 'UTC')::text AS updated_at, status
+           FROM ${targetSchema}.new_users n WHERE n.user_id > $1::bigint ${upTo} ORDER BY n.user_id`,
+        more ? [after, source[source.length - 1].id] : [after],
+        otherDb,
+      );
+      const want = new Map<string, Row>(
+        source.map((o) => [o.id, [o.id, o.login_name, o.email_address?.toLowerCase() ?? null, o.phone_number, o.create_time, o.modify_time, o.user_status ?? -1]]),
+      );
+      for (const n of target) {
+        const got: Row = [n.user_id, n.username, n.email, n.phone, n.created_at, n.updated_at, n.status as number];
+        const expected = want.get(n.user_id);
+        if (!expected) differences.push(`extra ${n.user_id}`);
+        else if (JSON.stringify(got) !== JSON.stringify(expected)) differences.push(`${n.user_id}: ${JSON.stringify(got)} ≠ ${JSON.stringify(expected)}`);
+        else compared++;
+        want.delete(n.user_id);
+      }
+      for (const id of want.keys()) differences.push(`missing ${id}`);
+      if (source.length) after = source[source.length - 1].id;
+    }
+    return { compared, differences: differences.slice(0, 20) };
+  }
 
   test('runbook migration of 200 000 rows: copied once, flagged in the same transaction, verified, logged COMPLETED', async () => {
     const schema = await pg.schema();
@@ -100,6 +145,8 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
     // A second run finds nothing left (the filter excludes flagged rows) and leaves the first row alone.
     const again = await run(runbookInput('runbook', schema));
     expect(again.rowsCopied).toBe(0);
+    // Nothing left to copy still leaves the whole table to verify: every flagged row against the target.
+    expect(again.verification).toMatchObject({ pass: true, sourceRows: expected, targetRows: expected, chunksVerified: 1 });
     const rows = await log(schema);
     expect(rows.map((r) => [r.status, r.rows_migrated])).toEqual([
       ['COMPLETED', expected],
@@ -112,6 +159,12 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
     await seedRunbookTables(pg, schema, 200_000);
     const copied = await run(runbookInput('corrupt', schema, { verify: false }));
     expect(copied.verification).toBeUndefined();
+    // A verify-only run that passes is logged as a verification, not as a migration that copied 0 rows.
+    const clean = await run(runbookInput('corrupt', schema, { mode: 'verify' }));
+    expect(clean).toMatchObject({ rowsCopied: 0, verification: { pass: true, sourceRows: migratable(200_000), targetRows: migratable(200_000) } });
+    const verifiedRow = (await log(schema))[1];
+    expect(verifiedRow).toMatchObject({ migration_name: 'corrupt', status: 'VERIFIED', rows_migrated: 0, error_message: null });
+    expect(verifiedRow.end_time).not.toBeNull();
     await pg.query(`UPDATE ${schema}.new_users SET email = NULL WHERE user_id = 123457`);
     await pg.query(`DELETE FROM ${schema}.new_users WHERE user_id = 55`);
 
@@ -128,12 +181,54 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
     expect(report.missingByAntiJoin).toBe(1);
 
     const rows = await log(schema);
-    expect(rows.map((r) => r.status)).toEqual(['COMPLETED', 'FAILED']);
-    expect(rows[1].error_message).toBe(err.message);
+    expect(rows.map((r) => [r.status, r.rows_migrated])).toEqual([
+      ['COMPLETED', migratable(200_000)],
+      ['VERIFIED', 0],
+      ['FAILED', 0],
+    ]);
+    expect(rows[2].error_message).toBe(err.message);
     const bad = await pg.query<{ chunk_no: number; mismatch: unknown }>(
       `SELECT chunk_no, mismatch FROM ${schema}.opsflow_migration_chunks WHERE verify_status = 'mismatch' ORDER BY chunk_no`,
     );
     expect(bad.map((b) => b.chunk_no)).toEqual([0, 12]);
+  });
+
+  test('verify with no source rows to compare (an empty source, a filter selecting nothing) still counts and names every target row', async () => {
+    type Report = { pass: boolean; sourceRows: number; targetRows: number; chunksVerified: number; mismatches: Record<'missing' | 'extra' | 'differing', { count: number; keys: string[] }> };
+    const schema = await pg.schema();
+    await seedRunbookTables(pg, schema, 0);
+    await pg.query(
+      `INSERT INTO ${schema}.new_users (user_id, username, created_at) SELECT g, 'stray_' || g, now() FROM generate_series(101, 130) g`,
+    );
+
+    // An empty source: there is nothing to cut into chunks, and the 30 target rows are all extra.
+    const empty = await failure(runbookInput('empty-source', schema, { mode: 'verify', reportKeys: 5 }));
+    expect(empty.type).toBe('VerificationFailed');
+    const [emptyReport] = empty.details as [Report];
+    expect(emptyReport).toMatchObject({ pass: false, sourceRows: 0, targetRows: 30, chunksVerified: 1 });
+    expect(emptyReport.mismatches.extra).toEqual({ count: 30, keys: ['101', '102', '103', '104', '105'] });
+    expect(emptyReport.mismatches.missing.count + emptyReport.mismatches.differing.count).toBe(0);
+    expect(empty.message).toBe('verification failed in chunk 0: 30 extra on target (101, 102, 103, 104, 105, …)');
+
+    // Source rows that a filter leaves out entirely (no flag: the filter says which rows to compare).
+    await pg.query(
+      `INSERT INTO ${schema}.old_users (id, login_name, create_time, migrate_flag) SELECT g, 'user_' || g, now(), 2 FROM generate_series(1, 200) g`,
+    );
+    const nothing = await failure(
+      runbookInput('filter-selects-nothing', schema, { mode: 'verify', filter: 'migrate_flag = 0', flag: undefined, reportKeys: 3 }),
+    );
+    const [nothingReport] = nothing.details as [Report];
+    expect(nothingReport).toMatchObject({ pass: false, sourceRows: 0, targetRows: 30 });
+    expect(nothingReport.mismatches.extra).toEqual({ count: 30, keys: ['101', '102', '103'] });
+    expect(await pg.count(`SELECT count(*) FROM ${schema}.opsflow_migration_chunks WHERE verify_status = 'mismatch'`)).toBe(2);
+
+    // A plan of no chunks left by an earlier version (an empty copy) is replanned, not verified as nothing.
+    await pg.query(
+      `INSERT INTO ${schema}.opsflow_migration_plans (migration_name, kind, fingerprint, chunk_count, planned_rows, planned_by)
+       VALUES ('stale-empty-plan', 'copy', 'x', 0, 0, 'an earlier run')`,
+    );
+    const stale = await failure(runbookInput('stale-empty-plan', schema, { mode: 'verify' }));
+    expect((stale.details as [Report])[0]).toMatchObject({ pass: false, targetRows: 30, mismatches: { extra: { count: 30 } } });
   });
 
   test('two databases: the COPY path copies with the flag, verifies, and finds a deleted row by key sets', async () => {
@@ -158,6 +253,8 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
     expect(result.rowsCopied).toBe(expected);
     expect(result.verification).toMatchObject({ pass: true, sourceRows: expected, targetRows: expected });
     expect(await pg.count(`SELECT count(*) FROM ${targetSchema}.new_users`, [], otherDb)).toBe(expected);
+    // Not only counts and the workflow's own checksums: every mapped value, read from both databases.
+    expect(await compareAcrossDatabases(schema, targetSchema)).toEqual({ compared: expected, differences: [] });
     expect(await pg.count(`SELECT count(*) FROM ${targetSchema}.new_users WHERE status = -1`, [], otherDb)).toBeGreaterThan(0);
     expect(await pg.count(`SELECT count(*) FROM ${schema}.old_users WHERE migrate_flag = 1`)).toBe(expected);
     const [entry] = await pg.query<{ status: string; rows_migrated: number }>(`SELECT * FROM ${targetSchema}.migration_log`, [], otherDb);
@@ -190,8 +287,9 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
       expect(err.nonRetryable).toBe(true);
       expect(err.message).toMatch(message);
     }
+    // An unknown database is found before anything is written: the other four have a FAILED row.
     const rows = await log(schema);
-    expect(rows.map((r) => r.status)).toEqual(['FAILED', 'FAILED', 'FAILED', 'FAILED', 'FAILED']);
+    expect(rows.map((r) => r.status)).toEqual(['FAILED', 'FAILED', 'FAILED', 'FAILED']);
     rows.forEach((r, i) => expect(r.error_message).toMatch(cases[i][1]));
     expect(rows.every((r) => r.rows_migrated === 0)).toBe(true);
     expect(await pg.count(`SELECT count(*) FROM ${schema}.new_users`)).toBe(0);
@@ -201,7 +299,7 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
     // Input that fails its schema never reaches a database: no log row, and the field is named.
     const err = await failure({ ...runbookInput('bad-schema', schema), chunkSize: 0 });
     expect(err.message).toMatch(/chunkSize/);
-    expect(await log(schema)).toHaveLength(5);
+    expect(await log(schema)).toHaveLength(4);
   });
 
   test('dry-run through the CLI: reports rows and chunks, writes nothing at all', async () => {
@@ -234,14 +332,26 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
 
     await waitFor('12 chunks copied', async () => ((await status()).chunks.copied >= 12 ? true : undefined), 60_000);
     await handle.signal('pause');
-    // In-flight chunks finish; then nothing moves while paused.
-    const settled = await waitFor(
-      'the copy to settle while paused',
+    // In-flight chunks finish, then the run sits paused: no activity or workflow task pending, no
+    // event between two looks at the server, and the progress table holding exactly the chunks
+    // and rows the workflow counted (a chunk still copying would be in neither, or only the table).
+    const copiedInTable = async () => {
+      const [r] = await pg.query<{ n: string; rows: string }>(
+        `SELECT count(*) AS n, coalesce(sum(rows_copied), 0) AS rows FROM ${schema}.opsflow_migration_chunks WHERE status = 'copied'`,
+      );
+      return { chunks: Number(r.n), rows: Number(r.rows) };
+    };
+    const idle = (d: Awaited<ReturnType<typeof handle.describe>>) => (d.raw.pendingActivities ?? []).length === 0 && !d.raw.pendingWorkflowTask;
+    const { settled, settledAt } = await waitFor(
+      'the paused copy to settle in the progress table',
       async () => {
-        const a = await status();
-        await new Promise((r) => setTimeout(r, 600));
-        const b = await status();
-        return a.paused && a.chunks.copied === b.chunks.copied ? b : undefined;
+        const before = await handle.describe();
+        const s = await status();
+        const table = await copiedInTable();
+        const after = await handle.describe();
+        const still = idle(before) && idle(after) && before.runId === after.runId && before.historyLength === after.historyLength;
+        const agree = table.chunks === s.chunks.copied && table.rows === s.rows.copied;
+        return s.paused && still && agree ? { settled: s, settledAt: after } : undefined;
       },
       30_000,
     );
@@ -249,9 +359,8 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
     expect(settled.generation).toBeGreaterThanOrEqual(1); // continued as new at least once
     expect(settled.rowsPerSecond).toBeGreaterThan(0);
     expect(settled.etaSeconds).toBeGreaterThan(0);
-    await new Promise((r) => setTimeout(r, 1_000));
-    expect((await status()).chunks.copied).toBe(settled.chunks.copied);
     expect(await pg.count(`SELECT count(*) FROM ${schema}.new_users`)).toBe(settled.rows.copied);
+    expect(await pg.count(`SELECT count(*) FROM ${schema}.old_users WHERE migrate_flag = 1`)).toBe(settled.rows.copied);
 
     await handle.signal('resume');
     await waitFor('more chunks after resume', async () => ((await status()).chunks.copied >= settled.chunks.copied + 4 ? true : undefined), 60_000);
@@ -273,6 +382,12 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
     expect(await pg.count(`SELECT count(*) FROM ${schema}.new_users`)).toBe(cancelledRows);
     expect(await pg.count(`SELECT count(*) FROM ${schema}.old_users WHERE migrate_flag = 1`)).toBe(cancelledRows);
     expect((await log(schema)).map((r) => [r.status, r.rows_migrated])).toEqual([['CANCELLED', cancelledRows]]);
+
+    // Nothing moved while paused: in the run that settled, the next event after the settled state
+    // is the resume signal — no chunk, no refill, no timer in between.
+    const pausedRun = await stack.client.workflow.getHandle(handle.workflowId, settledAt.runId).fetchHistory();
+    const afterSettle = pausedRun.events!.filter((e) => Number(e.eventId) > settledAt.historyLength);
+    expect(afterSettle[0]?.workflowExecutionSignaledEventAttributes?.signalName).toBe('resume');
 
     // Every history of the cancelled run stayed short: 100 chunks never sat in one history.
     const first = stack.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId);

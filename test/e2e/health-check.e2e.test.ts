@@ -4,6 +4,24 @@ import { HttpReceiver } from '../helpers/http-receiver';
 import { freePort, waitFor } from '../helpers/ports';
 import { pgConnection, redisConnection, requirePostgres, requireRedis } from '../helpers/services';
 import { recordHistory } from '../helpers/histories';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { WorkflowExecutionInfo } from '@temporalio/client';
+import { OpsflowHealth } from '../../src/domain/search-attributes';
+
+/** The sum of a Prometheus metric's samples whose labels include `labels` (0 when there are none). */
+function sample(text: string, name: string, labels: Record<string, string>): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const m = /^(\w+)(?:\{(.*)\})?\s+(\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum += Number(m[3]);
+  }
+  return sum;
+}
+
+/** Set by the server on every run a schedule starts. */
+const TemporalScheduledById = defineSearchAttributeKey('TemporalScheduledById', SearchAttributeType.KEYWORD);
 
 /**
  * The foundation end to end: the real Temporal dev server, an opsflow worker, the `opsflow` CLI,
@@ -42,6 +60,19 @@ describe('healthCheckWorkflow end to end', () => {
     await stack.startWorker(config);
   });
 
+  /** The visibility record of a run once it is closed (visibility lags the run by a moment). */
+  const closedRecord = (workflowId: string) =>
+    waitFor(`the closed visibility record of ${workflowId}`, async () => {
+      for await (const w of stack.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) if (w.status.name !== 'RUNNING') return w;
+      return undefined;
+    });
+  const idsWhere = async (query: string) => {
+    const ids: string[] = [];
+    for await (const w of stack.client.workflow.list({ query })) ids.push(w.workflowId);
+    return ids;
+  };
+  const summary = (w: WorkflowExecutionInfo) => ({ type: w.type, status: w.status.name, health: w.typedSearchAttributes.get(OpsflowHealth) });
+
   afterAll(async () => {
     await stack?.stop();
     await receiver?.stop();
@@ -71,15 +102,23 @@ describe('healthCheckWorkflow end to end', () => {
     expect(status.code).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject({ phase: 'done', notified: ['ops'] });
 
-    // the overall health is a search attribute: unhealthy runs can be found
-    const found = await waitFor('visibility of OpsflowHealth', async () => {
-      const ids: string[] = [];
-      for await (const w of stack.client.workflow.list({ query: `OpsflowHealth = 'down'` })) ids.push(w.workflowId);
-      return ids.includes('hc-e2e-1') ? ids : undefined;
-    });
-    expect(found).toContain('hc-e2e-1');
+    // a run whose only target is up, next to it
+    const healthy = await stack.cli(['start', 'health-check', '--input', JSON.stringify({ targets: { resources: false, http: ['web'], postgres: [], redis: [], hosts: [] } }), '--id', 'hc-e2e-up', '--wait']);
+    expect(healthy.code).toBe(0);
+
+    // the overall health is a search attribute: each run carries its own, and a query by it finds
+    // the down run and not the healthy one (and the other way round)
+    expect(summary(await closedRecord('hc-e2e-1'))).toEqual({ type: 'healthCheckWorkflow', status: 'COMPLETED', health: 'down' });
+    expect(summary(await closedRecord('hc-e2e-up'))).toEqual({ type: 'healthCheckWorkflow', status: 'COMPLETED', health: 'healthy' });
+    const down = await idsWhere(`OpsflowHealth = 'down'`);
+    expect(down).toContain('hc-e2e-1');
+    expect(down).not.toContain('hc-e2e-up');
+    const up = await idsWhere(`OpsflowHealth = 'healthy'`);
+    expect(up).toContain('hc-e2e-up');
+    expect(up).not.toContain('hc-e2e-1');
     const listed = await stack.cli(['list', '--query', `OpsflowHealth = 'down'`]);
     expect(listed.stdout).toMatch(/hc-e2e-1\thealthCheckWorkflow\tCOMPLETED/);
+    expect(listed.stdout).not.toContain('hc-e2e-up');
   });
 
   test('the schedule is created idempotently, triggered through the CLI, and its run completes', async () => {
@@ -97,19 +136,27 @@ describe('healthCheckWorkflow end to end', () => {
     expect(listed.stdout).toMatch(/hc-e2e-schedule\thealthCheckWorkflow\tactive/);
 
     expect((await stack.cli(['schedules', 'trigger', 'hc-e2e-schedule'], env)).code).toBe(0);
-    const run = await waitFor(
-      'a completed run started by the schedule',
+    // the run the trigger started, as the schedule itself reports it
+    const workflowId = await waitFor(
+      'the triggered action in the schedule',
       async () => {
-        for await (const w of stack.client.workflow.list({ query: `WorkflowType = 'healthCheckWorkflow' AND ExecutionStatus = 'Completed'` })) {
-          if (w.workflowId.startsWith('hc-e2e-schedule')) return w;
-        }
-        return undefined;
+        const action = (await stack.client.schedule.getHandle('hc-e2e-schedule').describe()).info.recentActions.at(-1)?.action;
+        return action?.type === 'startWorkflow' ? action.workflow.workflowId : undefined;
       },
       30_000,
       250,
     );
-    const result = await stack.client.workflow.getHandle(run.workflowId).result();
+    expect(workflowId).toMatch(/^hc-e2e-schedule-/);
+    const result = await stack.client.workflow.getHandle(workflowId).result();
     expect(result.summary).toBe('1/1 healthy');
+    // the list has it as the schedule's healthy health check, and as the only run of that schedule
+    const run = await closedRecord(workflowId);
+    expect(summary(run)).toEqual({ type: 'healthCheckWorkflow', status: 'COMPLETED', health: 'healthy' });
+    expect(run.typedSearchAttributes.get(TemporalScheduledById)).toBe('hc-e2e-schedule');
+    const byScheduleId = await idsWhere(`TemporalScheduledById = 'hc-e2e-schedule'`);
+    const startedBySchedule = (await stack.client.schedule.getHandle('hc-e2e-schedule').describe()).info.recentActions.map((a) => a.action.workflow.workflowId);
+    expect(byScheduleId).toContain(workflowId);
+    expect(byScheduleId.filter((id) => !startedBySchedule.includes(id))).toEqual([]);
     recordHistory(stack.temporalAddress(), run.workflowId, 'health-check-scheduled-healthy');
 
     expect((await stack.cli(['schedules', 'pause', 'hc-e2e-schedule'], env)).stdout).toContain('paused');
@@ -117,21 +164,31 @@ describe('healthCheckWorkflow end to end', () => {
     expect((await stack.cli(['schedules', 'delete', 'hc-e2e-schedule'], env)).code).toBe(0);
   });
 
-  test('the worker process serves SDK metrics and stops cleanly on SIGTERM', async () => {
+  test('the worker process serves SDK metrics that count its runs, and stops cleanly on SIGTERM', async () => {
     const metricsPort = await freePort();
-    const { child, output } = stack.spawnWorkerProcess(configPath, { OPSFLOW_METRICS_PORT: String(metricsPort), OPSFLOW_LOG_LEVEL: 'INFO' });
-    await waitFor('worker to poll', () => (output().includes('opsflow worker: task queue opsflow') ? true : undefined), 60_000);
-    // a run served by this process (the in-process worker shares the queue; either may take it)
+    // a task queue of its own, so that this process (not the in-process worker) serves the run
+    const taskQueue = 'hc-e2e-metrics';
+    const { child, output } = stack.spawnWorkerProcess(configPath, { OPSFLOW_METRICS_PORT: String(metricsPort), OPSFLOW_LOG_LEVEL: 'INFO', OPSFLOW_TASK_QUEUE: taskQueue });
+    await waitFor('worker to poll', () => (output().includes(`opsflow worker: task queue ${taskQueue}`) ? true : undefined), 60_000);
+    const scrape = () => fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text());
+    const completed = (text: string) => sample(text, 'temporal_workflow_completed', { task_queue: taskQueue, workflow_type: 'healthCheckWorkflow' });
+    const activities = (text: string) => sample(text, 'temporal_activity_execution_latency_count', { task_queue: taskQueue, activity_type: 'checkHttpEndpoint' });
+    const before = await scrape();
+    expect([completed(before), activities(before)]).toEqual([0, 0]);
+
     await stack.client.workflow.execute('healthCheckWorkflow', {
-      taskQueue: 'opsflow',
+      taskQueue,
       workflowId: 'hc-e2e-worker-process',
       args: [{ targets: { resources: false, http: ['web'], postgres: [], redis: [], hosts: [] } }],
     });
-    const metrics = await waitFor('metrics', async () => {
-      const text = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text()).catch(() => '');
-      return text.includes('temporal_') ? text : undefined;
+    // the SDK records the completion as it reports it, a moment before or after the client hears
+    const after = await waitFor('the run in the metrics', async () => {
+      const text = await scrape();
+      return completed(text) > 0 ? text : undefined;
     });
-    expect(metrics).toMatch(/temporal_\w+/);
+    expect(completed(after)).toBe(1);
+    expect(activities(after)).toBe(1);
+
     process.kill(-child.pid!, 'SIGTERM');
     const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
     expect(code).toBe(0);

@@ -1,13 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
-import { Stack, writeConfig } from '../helpers/stack';
+import { Stack, writeConfig, killWorker } from '../helpers/stack';
 import { waitFor } from '../helpers/ports';
-import { workflowBundle } from '../helpers/temporal';
 import { blueGreenBehindHaproxy, type Haproxy } from '../helpers/haproxy';
 import { runtimeApiCommand } from '../../src/activities/load-balancer/haproxy-runtime-api';
-import type { RolloutStatus } from '../../src/workflows/phased-rollout';
+import type { RolloutStatus } from '../../src/workflows/rollout/status';
 
 /**
  * The worker process is SIGKILLed mid-window and while the rollout waits for approval: the rollout
@@ -18,7 +13,6 @@ describe('phased rollout survives worker SIGKILL (dev server, real HAProxy)', ()
   let stack: Stack;
   let haproxy: Haproxy;
   let configPath: string;
-  let bundlePath: string;
   const api = (cmd: string) => runtimeApiCommand({ socket: haproxy.socket }, cmd, 5000);
   const greenWeight = async () => Number((await api('get weight app/green')).split(' ')[0]);
 
@@ -29,9 +23,6 @@ describe('phased rollout survives worker SIGKILL (dev server, real HAProxy)', ()
       loadBalancers: { edge: { type: 'haproxy', runtimeApi: { socket: haproxy.socket }, backend: 'app' } },
       metricSources: { 'through-lb': { type: 'probe', url: `${haproxy.url}/`, requests: 20, minRequests: 10, concurrency: 4, timeoutMs: 3000 } },
     });
-    // The worker processes start from the prebuilt bundle, as in production (no webpack at start).
-    bundlePath = join(mkdtempSync(join(tmpdir(), 'opsflow-bundle-')), 'workflow-bundle.js');
-    writeFileSync(bundlePath, (await workflowBundle()).code);
   }, 180_000);
 
   afterAll(async () => {
@@ -39,12 +30,7 @@ describe('phased rollout survives worker SIGKILL (dev server, real HAProxy)', ()
     await haproxy?.stop();
   });
 
-  const startWorker = () => stack.spawnWorkerProcess(configPath, { OPSFLOW_WORKFLOW_BUNDLE: bundlePath });
-  const kill = async (child: ChildProcess) => {
-    const exited = new Promise((r) => child.once('exit', r));
-    process.kill(-child.pid!, 'SIGKILL');
-    await exited;
-  };
+  const startWorker = () => stack.spawnWorkerProcess(configPath);
 
   test('SIGKILL mid-window, and again while awaiting approval: same step, same weights, approval kept, finished', async () => {
     const status = () => stack.client.workflow.getHandle('rollout-orders').query<RolloutStatus>('status');
@@ -66,7 +52,7 @@ describe('phased rollout survives worker SIGKILL (dev server, real HAProxy)', ()
     });
     await waitFor('3 samples of step 1', async () => ((await status()).window?.samplesTaken ?? 0) >= 3, 120_000, 250);
     const beforeKill = await status();
-    await kill(worker.child);
+    await killWorker(worker.child);
     expect(beforeKill.step).toBe(1);
     expect(await greenWeight()).toBe(20);
 
@@ -80,12 +66,12 @@ describe('phased rollout survives worker SIGKILL (dev server, real HAProxy)', ()
     expect(await greenWeight()).toBe(20);
 
     // The approval is sent while no worker runs: it is in the history, so it is not lost.
-    await kill(worker.child);
+    await killWorker(worker.child);
     await handle.signal('approve', { by: 'night-shift' });
     worker = startWorker();
     const result = await handle.result();
     expect(result.outcome).toBe('succeeded');
     expect(await greenWeight()).toBe(100);
-    await kill(worker.child);
+    await killWorker(worker.child);
   });
 });

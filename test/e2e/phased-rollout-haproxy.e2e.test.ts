@@ -5,7 +5,7 @@ import { HttpReceiver } from '../helpers/http-receiver';
 import { recordHistory } from '../helpers/histories';
 import { blueGreenBehindHaproxy, measureSplit, type Haproxy, type startBackend } from '../helpers/haproxy';
 import { runtimeApiCommand } from '../../src/activities/load-balancer/haproxy-runtime-api';
-import type { RolloutStatus } from '../../src/workflows/phased-rollout';
+import type { RolloutStatus } from '../../src/workflows/rollout/status';
 
 /**
  * The whole rollout on the dev server against a real HAProxy in front of two real backends: the
@@ -20,6 +20,12 @@ describe('phased rollout behind a real HAProxy (dev server)', () => {
   let green: Awaited<ReturnType<typeof startBackend>>;
   const api = (cmd: string) => runtimeApiCommand({ socket: haproxy.socket }, cmd, 5000);
   const greenWeight = async () => Number((await api('get weight app/green')).split(' ')[0]);
+  const blueWeight = async () => Number((await api('get weight app/blue')).split(' ')[0]);
+  /** srv_admin_state of a server in backend app: 0 ready, a 0x01 bit maint, 0x08/0x10 drain. */
+  const adminState = async (name: string) => {
+    const row = (await api('show servers state app')).split('\n').find((l) => l.split(' ')[3] === name)!;
+    return Number(row.split(' ')[6]);
+  };
 
   beforeAll(async () => {
     stack = await Stack.start();
@@ -79,9 +85,14 @@ describe('phased rollout behind a real HAProxy (dev server)', () => {
       // The next approval wait means this step's window passed; the split is held meanwhile.
       await waitFor(`step ${step} window passed`, async () => (await status('rollout-shop')).awaitingApproval === step + 1, 60_000);
       expect(await greenWeight()).toBe(percent);
+      expect(await blueWeight()).toBe(100 - percent);
+      expect(await adminState('blue')).toBe(0);
       const m = await measureSplit(haproxy.url, 1000);
       expect(m.errors).toBe(0);
       expect(Math.abs(m.percent('green') - percent)).toBeLessThanOrEqual(tolerance);
+      // The old side answers the rest, and nothing else answers (no 503 from an empty backend).
+      expect(Math.abs(m.percent('blue') - (100 - percent))).toBeLessThanOrEqual(tolerance);
+      expect((m.counts.blue ?? 0) + (m.counts.green ?? 0)).toBe(1000);
     }
     await handle.signal('approve', { by: 'test' });
     const result = await handle.result();
@@ -115,10 +126,16 @@ describe('phased rollout behind a real HAProxy (dev server)', () => {
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect(err.cause.message).toMatch(/rollout of cart rolled back at step 2\/3 \(30 %\): errorRatePercent [\d.]+ % > 5 % \(through-lb\)/);
     expect(await greenWeight()).toBe(0);
+    // Rolled back means the old side serves everything again, not only that green gets nothing.
+    expect(await blueWeight()).toBe(100);
+    expect(await adminState('blue')).toBe(0);
     const m = await measureSplit(haproxy.url, 300);
+    expect(m.errors).toBe(0);
     expect(m.counts.green ?? 0).toBe(0);
+    expect(m.counts.blue).toBe(300);
     const s = await status('rollout-cart');
     expect(s.state).toBe('rolled-back');
+    expect(s.weights).toMatchObject({ newPercent: 0, weights: { blue: 100, green: 0 }, states: { blue: 'ready' } });
     expect(s.counters.totalFailures).toBe(1); // the first sample after the fault rolled it back
     recordHistory(stack.temporalAddress(), 'rollout-cart', 'phased-rollout-haproxy-rolled-back');
     const msg = receiver.requests.find((r) => r.json?.details?.service === 'cart');
@@ -148,6 +165,53 @@ describe('phased rollout behind a real HAProxy (dev server)', () => {
     expect(await greenWeight()).toBe(0);
     expect((await status('rollout-search')).state).toBe('aborted');
     recordHistory(stack.temporalAddress(), 'rollout-search', 'phased-rollout-haproxy-paused-aborted');
+  });
+
+  test('pause holds the window; resume continues the rollout to completion', async () => {
+    const handle = await stack.client.workflow.start('phasedRolloutWorkflow', {
+      taskQueue: 'opsflow',
+      workflowId: 'rollout-profile',
+      args: [base('profile', { cleanup: 'none', steps: [{ weight: 30, window: '3s' }, { weight: 100, window: '2s' }] })],
+    });
+    await waitFor('step 1 monitoring', async () => (await status('rollout-profile')).state === 'monitoring', 60_000);
+    await handle.signal('pause', { reason: 'checking dashboards', by: 'test' });
+    // Twice the 3-sample window, and still step 1 at 30 %.
+    await waitFor('6 samples while paused', async () => ((await status('rollout-profile')).window?.samplesTaken ?? 0) >= 6, 60_000);
+    const held = await status('rollout-profile');
+    expect(held).toMatchObject({ step: 1, paused: true, state: 'monitoring' });
+    expect(await greenWeight()).toBe(30);
+    await handle.signal('resume', { by: 'test' });
+    const result = await handle.result();
+    expect(result.outcome).toBe('succeeded');
+    expect(result.stepsCompleted).toBe(2);
+    expect(await greenWeight()).toBe(100);
+    expect((await measureSplit(haproxy.url, 200)).counts.green).toBe(200);
+    const decisions = result.decisions.map((d: { decision: string }) => d.decision);
+    expect(decisions).toEqual(
+      expect.arrayContaining([
+        'paused by test: checking dashboards',
+        'resumed by test',
+        expect.stringMatching(/step 1\/2 \(30 %\) passed: ([6-9]|\d\d) samples, latest pass/),
+        expect.stringMatching(/step 2\/2 \(100 %\) passed/),
+      ]),
+    );
+    expect(decisions.indexOf('resumed by test')).toBeLessThan(decisions.findIndex((d: string) => /step 1\/2 \(30 %\) passed/.test(d)));
+  });
+
+  test('cleanup "maint": the old server is left in MAINT on the real HAProxy, and no request reaches it', async () => {
+    const result = await stack.client.workflow.execute('phasedRolloutWorkflow', {
+      taskQueue: 'opsflow',
+      workflowId: 'rollout-billing',
+      args: [base('billing', { cleanup: 'maint', steps: [{ weight: 50, window: '2s' }, { weight: 100, window: '2s' }] })],
+    });
+    expect(result).toMatchObject({ outcome: 'succeeded', cleanup: 'maint', oldBackend: 'blue' });
+    expect(result.decisions.map((d: { decision: string }) => d.decision)).toEqual(expect.arrayContaining(['clean-up: blue reads back maint on edge']));
+    expect(await adminState('blue') & 0x01).toBe(0x01); // SRV_ADMF_FMAINT: forced maintenance
+    expect(await adminState('green')).toBe(0);
+    const m = await measureSplit(haproxy.url, 200);
+    expect(m.errors).toBe(0);
+    expect(m.counts.green).toBe(200);
+    expect(m.counts.blue ?? 0).toBe(0);
   });
 
   test('promote skips the rest of the window once the latest sample passes', async () => {

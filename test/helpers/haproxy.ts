@@ -113,20 +113,19 @@ export { waitFor };
 const fixture = join(__dirname, 'fixtures/http-service.js');
 
 /** A fixture HTTP service (old or new backend) on a free port; its body names it. */
-export async function startBackend(processes: ProcessGroup, name: string): Promise<{ name: string; port: number; url: string; setStatus: (s: number) => Promise<void> }> {
+export async function startBackend(
+  processes: ProcessGroup,
+  name: string,
+): Promise<{ name: string; port: number; url: string; setStatus: (s: number) => Promise<void>; setDelay: (ms: number) => Promise<void> }> {
   const port = await freePort();
   processes.spawn(process.execPath, [fixture], { env: { ...process.env, PORT: String(port), NAME: name } });
   await waitForPort(port);
   const url = `http://127.0.0.1:${port}`;
-  return {
-    name,
-    port,
-    url,
-    setStatus: async (status: number) => {
-      const res = await request(`${url}/mode`, { method: 'POST', body: JSON.stringify({ status }) });
-      await res.body.dump();
-    },
+  const mode = async (m: { status?: number; delayMs?: number }) => {
+    const res = await request(`${url}/mode`, { method: 'POST', body: JSON.stringify(m) });
+    await res.body.dump();
   };
+  return { name, port, url, setStatus: (status) => mode({ status }), setDelay: (delayMs) => mode({ delayMs }) };
 }
 
 /** The rollout fixture: blue (old, weight 100) and green (new, weight 0) behind a fresh HAProxy, backend `app`. */

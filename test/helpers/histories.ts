@@ -1,23 +1,105 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { temporalCliPath } from '../../scripts/temporal-binaries';
 
 export const historiesDir = join(__dirname, '../replay/histories');
 
+/** The JSON form of one history event, as `temporal workflow show --output json` writes it. */
+interface HistoryEvent {
+  eventType: string;
+  workflowExecutionStartedEventAttributes?: { continuedExecutionRunId?: string; originalExecutionRunId?: string };
+  workflowExecutionContinuedAsNewEventAttributes?: { newExecutionRunId?: string };
+  workflowExecutionSignaledEventAttributes?: { signalName?: string };
+}
+
+export interface RecordedRun {
+  runId: string;
+  events: HistoryEvent[];
+}
+
+/**
+ * One recorded workflow: its id (the events do not name it, and a workflow may read its own id) and
+ * every run of its continue-as-new chain, first to last — a later run's history starts from the
+ * state its predecessor carried, so signals and decisions of earlier runs are only in theirs.
+ */
+export interface RecordedChain {
+  workflowId: string;
+  runs: RecordedRun[];
+}
+
+const CONTINUED = 'EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW';
+const CLOSED = ['COMPLETED', 'FAILED', 'CANCELED', 'TERMINATED', 'TIMED_OUT'].map((s) => `EVENT_TYPE_WORKFLOW_EXECUTION_${s}`);
+
+const started = (run: RecordedRun) => run.events[0]?.workflowExecutionStartedEventAttributes;
+
+/**
+ * What makes a recording incomplete, in words (empty when it is whole): no workflow id, a chain
+ * that does not start with a first run, a run missing between two, or a last run still open.
+ */
+export function chainProblems(chain: Partial<RecordedChain>): string[] {
+  const problems: string[] = [];
+  if (typeof chain.workflowId !== 'string' || chain.workflowId === '') problems.push('no workflowId');
+  const runs = chain.runs;
+  if (!Array.isArray(runs) || runs.length === 0) return [...problems, 'no runs (a file of the old single-history form?)'];
+  runs.forEach((run, i) => {
+    const start = started(run);
+    if (!start) return problems.push(`run ${i}: does not begin with its start event`);
+    if (start.originalExecutionRunId !== run.runId) problems.push(`run ${i}: its start event names run ${start.originalExecutionRunId}, not ${run.runId}`);
+    const last = run.events[run.events.length - 1].eventType;
+    if (i === 0 && start.continuedExecutionRunId) problems.push(`run 0 continues ${start.continuedExecutionRunId}: the runs before it are missing`);
+    if (i > 0 && start.continuedExecutionRunId !== runs[i - 1].runId) problems.push(`run ${i} does not continue run ${i - 1}`);
+    if (i < runs.length - 1) {
+      const next = run.events[run.events.length - 1].workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
+      if (last !== CONTINUED || next !== runs[i + 1].runId) problems.push(`run ${i} does not end by continuing as run ${i + 1}`);
+    } else if (!CLOSED.includes(last)) {
+      problems.push(`the last run ends with ${last}: ${last === CONTINUED ? 'the runs after it are missing' : 'it had not closed'}`);
+    }
+  });
+  return problems;
+}
+
+export function readChain(file: string): RecordedChain {
+  return JSON.parse(readFileSync(join(historiesDir, file), 'utf8')) as RecordedChain;
+}
+
+/** The names of the signals a recorded workflow received, over all its runs, in order. */
+export function signalsOf(chain: RecordedChain): string[] {
+  return chain.runs.flatMap((r) => r.events.flatMap((e) => e.workflowExecutionSignaledEventAttributes?.signalName ?? []));
+}
+
 /**
  * With OPSFLOW_RECORD_HISTORIES=1, an e2e test saves the history of a real run for the replay
- * tests: `OPSFLOW_RECORD_HISTORIES=1 npm test -- e2e`, then commit test/replay/histories/.
- * The temporal CLI writes the JSON form that `historyFromJSON` reads; the file adds `workflowId`.
+ * tests: `OPSFLOW_RECORD_HISTORIES=1 npx jest <e2e file>` (one file at a time on a shared
+ * machine), then commit test/replay/histories/. Every run of the workflow's latest continue-as-new
+ * chain is saved, found by walking back from the latest run along `continuedExecutionRunId`; the
+ * recording is refused unless the chain is whole and closed. Call it once the workflow has closed.
  */
 export function recordHistory(address: string, workflowId: string, name: string): void {
   if (process.env.OPSFLOW_RECORD_HISTORIES !== '1') return;
   const cli = temporalCliPath();
   if (!cli) throw new Error('recording histories needs the temporal CLI (npm run setup)');
-  const json = execFileSync(cli, ['workflow', 'show', '--address', address, '--workflow-id', workflowId, '--output', 'json'], {
-    encoding: 'utf8',
-  });
+  const show = (runId?: string): HistoryEvent[] =>
+    JSON.parse(
+      execFileSync(
+        cli,
+        ['workflow', 'show', '--address', address, '--workflow-id', workflowId, ...(runId ? ['--run-id', runId] : []), '--output', 'json'],
+        { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
+      ),
+    ).events;
+  const runs: RecordedRun[] = [];
+  let events = show();
+  // Bounded: a chain longer than this is not something a test records.
+  for (let i = 0; i < 1000; i++) {
+    const start = events[0]?.workflowExecutionStartedEventAttributes;
+    if (!start?.originalExecutionRunId) throw new Error(`${workflowId}: a history that does not begin with its start event`);
+    runs.unshift({ runId: start.originalExecutionRunId, events });
+    if (!start.continuedExecutionRunId) break;
+    events = show(start.continuedExecutionRunId);
+  }
+  const chain: RecordedChain = { workflowId, runs };
+  const problems = chainProblems(chain);
+  if (problems.length) throw new Error(`not recording ${name} (${workflowId}): ${problems.join('; ')}`);
   mkdirSync(historiesDir, { recursive: true });
-  // The events do not name the workflow id, and a workflow may check its own id: keep it beside them.
-  writeFileSync(join(historiesDir, `${name}.json`), JSON.stringify({ workflowId, ...JSON.parse(json) }, null, 2) + '\n');
+  writeFileSync(join(historiesDir, `${name}.json`), JSON.stringify(chain, null, 2) + '\n');
 }

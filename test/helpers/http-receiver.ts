@@ -18,6 +18,8 @@ export interface ReceiverOptions {
   okBody?: unknown;
   /** Require this bearer token; others get 401. */
   bearer?: string;
+  /** Refuse every request with this status and body, as a receiver that will not take it (e.g. 403). */
+  refuse?: { status: number; body: string };
 }
 
 /**
@@ -54,6 +56,10 @@ export class HttpReceiver {
         this.attempts.push(r);
         if (this.options.bearer && req.headers.authorization !== `Bearer ${this.options.bearer}`) {
           res.writeHead(401).end('unauthorized');
+          return;
+        }
+        if (this.options.refuse) {
+          res.writeHead(this.options.refuse.status, { 'content-type': 'text/plain' }).end(this.options.refuse.body);
           return;
         }
         const honour = this.options.honourKey;

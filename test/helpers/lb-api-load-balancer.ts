@@ -11,9 +11,14 @@ export class LbApi {
   posts: { path: string; auth?: string; body: any }[] = [];
   private server?: Server;
   port = 0;
-  constructor(private readonly token: string) {}
+  /**
+   * The token it accepts: a test revokes it by setting another one. Without `serverStates` it is
+   * the runbook's API exactly: only `/api/config`, no `/api/servers/<name>/state` (404).
+   */
+  constructor(public token: string, private readonly opts: { serverStates?: boolean } = {}) {}
 
-  async start() {
+  /** Starts on a free port, or on `port` again (the same API back after `stop()`, its state kept). */
+  async start(port = 0) {
     this.server = createServer((req, res) => {
       let raw = '';
       req.on('data', (c) => (raw += c));
@@ -30,6 +35,7 @@ export class LbApi {
           return send(200, { ok: true });
         }
         const m = /^\/api\/servers\/([^/]+)\/state$/.exec(req.url ?? '');
+        if (m && this.opts.serverStates === false) return send(404, { error: 'not found' });
         if (m && req.method === 'POST') {
           this.states[m[1]] = body.state;
           return send(200, { ok: true });
@@ -38,7 +44,7 @@ export class LbApi {
         send(404, { error: 'not found' });
       });
     });
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    await new Promise<void>((r) => this.server!.listen(port, '127.0.0.1', r));
     this.port = (this.server.address() as { port: number }).port;
     return this;
   }

@@ -1,6 +1,6 @@
 import type { PgScratch } from './pg-scratch';
 import { pgConnection } from './services';
-import { runbookExample, type DataMigrationInput } from '../../src/domain/migration-input';
+import { runbookExample, type DataMigrationInput } from '../../src/domain/migration/input';
 
 /**
  * The runbook's tables (SPEC §2) in a scratch schema, seeded with `rows` users: NULLs in every

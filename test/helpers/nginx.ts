@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { ProcessGroup } from './processes';
-import { freePort, startRetryingPorts, waitForPort } from './ports';
+import { freePort, startRetryingPorts, waitFor, waitForPort } from './ports';
+import { measureSplit } from './haproxy';
 
 export const NGINX_BIN = process.env.NGINX_BIN ?? '/usr/sbin/nginx';
 
@@ -82,4 +83,17 @@ http {
     if (this.child) await this.processes.kill(this.child, 'SIGQUIT');
     rmSync(this.prefix, { recursive: true, force: true });
   }
+}
+
+/**
+ * The split nginx serves once a reload has settled: a reload is graceful, so old workers may answer
+ * a few more requests the old way. Waits until `percent` % (± tolerance) of 100 requests reach
+ * `next` and every one is answered by `old` or `next`, then measures `n`.
+ */
+export async function settledSplit(url: string, old: string, next: string, percent: number, tolerance: number, n = 1000) {
+  await waitFor(`nginx serving ${percent} % ${next}`, async () => {
+    const m = await measureSplit(url, 100);
+    return Math.abs(m.percent(next) - percent) <= tolerance && (m.counts[old] ?? 0) + (m.counts[next] ?? 0) === 100 ? true : undefined;
+  }, 30_000, 200);
+  return measureSplit(url, n);
 }

@@ -79,7 +79,8 @@ export class Prometheus {
   private child?: ChildProcess;
   private output?: () => string;
 
-  constructor(private readonly processes: ProcessGroup, private readonly targets: string[]) {}
+  /** `rules`: a rule file (YAML) Prometheus loads, for tests of the rules API. */
+  constructor(private readonly processes: ProcessGroup, private readonly targets: string[], private readonly rules?: string) {}
 
   get url() {
     return `http://127.0.0.1:${this.port}`;
@@ -88,8 +89,11 @@ export class Prometheus {
   async start(): Promise<this> {
     this.port = await freePort();
     const cfg = join(this.dir, 'prometheus.yml');
+    const ruleFile = join(this.dir, 'rules.yml');
+    if (this.rules) writeFileSync(ruleFile, this.rules);
     writeFileSync(
       cfg,
+      (this.rules ? `rule_files: ["${ruleFile}"]\n` : '') +
       `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: [${this.targets.map((t) => `"${t}"`).join(', ')}]\n`,
     );
     this.child = this.processes.spawn(PROMETHEUS_BIN, [

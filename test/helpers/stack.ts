@@ -1,10 +1,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { execFile } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { devServerEnv, workflowBundle } from './temporal';
+import { devServerEnv, workflowBundle, workflowBundleFile, type DevServerOptions } from './temporal';
 import { ProcessGroup } from './processes';
 import { waitFor } from './ports';
 import { createWorker } from '../../src/worker';
@@ -13,6 +13,7 @@ import type { OpsflowConfig } from '../../src/config/schema';
 
 const root = resolve(__dirname, '../..');
 const tsx = join(root, 'node_modules/.bin/tsx');
+const tsxLoader = require.resolve('tsx', { paths: [root] });
 
 /** Writes a config object to a temp file (as JSON) and returns its path. */
 export function writeConfig(config: unknown, dir = mkdtempSync(join(tmpdir(), 'opsflow-cfg-'))): string {
@@ -29,10 +30,13 @@ export class Stack {
   env!: TestWorkflowEnvironment;
   readonly processes = new ProcessGroup();
   private inProcess?: { worker: Worker; running: Promise<void> };
+  /** The prebuilt workflow bundle that worker processes load (see spawnWorkerProcess). */
+  private bundleFile = '';
 
-  static async start(): Promise<Stack> {
+  static async start(opts: DevServerOptions = {}): Promise<Stack> {
     const s = new Stack();
-    s.env = await devServerEnv();
+    s.env = await devServerEnv(opts);
+    s.bundleFile = await workflowBundleFile();
     return s;
   }
 
@@ -71,14 +75,18 @@ export class Stack {
    * One process, as in production: a `tsx` launcher would relay a signal the group already got,
    * and the SDK treats a second SIGTERM as "exit now".
    */
-  spawnWorkerProcess(configPath: string, extraEnv: NodeJS.ProcessEnv = {}) {
-    const child = this.processes.spawn(process.execPath, ['--import', 'tsx', join(root, 'src/worker.ts'), configPath], {
-      cwd: root,
+  spawnWorkerProcess(configPath: string | undefined, extraEnv: NodeJS.ProcessEnv = {}, cwd = root) {
+    // The loader by path, so that a worker started in another directory (no node_modules) loads too.
+    const args = ['--import', tsxLoader, join(root, 'src/worker.ts'), ...(configPath ? [configPath] : [])];
+    const child = this.processes.spawn(process.execPath, args, {
+      cwd,
       env: {
         ...process.env,
         TEMPORAL_ADDRESS: this.temporalAddress(),
         OPSFLOW_METRICS_PORT: '0',
         OPSFLOW_LOG_LEVEL: 'WARN',
+        // as production images do: no webpack run at each start (a crash test starts several)
+        OPSFLOW_WORKFLOW_BUNDLE: this.bundleFile,
         ...extraEnv,
       },
     });
@@ -103,6 +111,14 @@ export class Stack {
     await this.processes.stopAll();
     await this.env?.teardown();
   }
+}
+
+/** SIGKILLs a worker process's whole group (as a crashed machine would) and waits until it is gone. */
+export async function killWorker(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  process.kill(-child.pid!, 'SIGKILL');
+  await exited;
 }
 
 export { waitFor };

@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { executable, temporalCliPath, temporalTestServerPath } from '../../scripts/temporal-binaries';
 import { opsflowSearchAttributes } from '../../src/domain/search-attributes';
+import { workflowBundleKey } from './workflow-bundle-key';
 
 const root = resolve(__dirname, '../..');
 const cacheDir = join(root, '.tools', 'cache');
@@ -35,35 +35,33 @@ export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   return env;
 }
 
-/** The real Temporal dev server (in memory) with opsflow's search attributes registered. */
-export async function devServerEnv(): Promise<TestWorkflowEnvironment> {
+export interface DevServerOptions {
+  /** false: a server that, like a fresh cluster, knows none of opsflow's search attributes. */
+  searchAttributes?: boolean;
+  /** More namespaces besides `default`. */
+  namespaces?: string[];
+}
+
+/** The real Temporal dev server (in memory), by default with opsflow's search attributes registered. */
+export async function devServerEnv(opts: DevServerOptions = {}): Promise<TestWorkflowEnvironment> {
   installRuntime();
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: executable(temporalCliPath()),
       ip: '127.0.0.1',
-      searchAttributes: opsflowSearchAttributes,
+      searchAttributes: opts.searchAttributes === false ? [] : opsflowSearchAttributes,
+      extraArgs: (opts.namespaces ?? []).flatMap((ns) => ['--namespace', ns]),
       log: { format: 'pretty', level: 'error' },
     },
   });
 }
 
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const p = join(dir, name);
-    return statSync(p).isDirectory() ? sourceFiles(p) : p.endsWith('.ts') ? [p] : [];
-  });
-}
-
 /**
- * The workflow bundle, built once and cached on disk by the hash of the code it can import, so a
- * test run bundles (webpack, several seconds) only when workflow or domain code changed.
+ * The workflow bundle, built once and cached on disk by `workflowBundleKey`, so a test run bundles
+ * (webpack, several seconds) only when the code in the bundle or the locked dependencies changed.
  */
 export async function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  const files = ['src/workflows', 'src/domain'].flatMap((d) => sourceFiles(join(root, d))).sort();
-  const hash = createHash('sha256');
-  for (const f of files) hash.update(f).update(readFileSync(f));
-  const key = hash.digest('hex').slice(0, 16);
+  const key = workflowBundleKey(root);
   const file = join(cacheDir, `workflow-bundle-${key}.json`);
   if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'));
   const bundle = await bundleWorkflowCode({
@@ -73,4 +71,20 @@ export async function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   mkdirSync(cacheDir, { recursive: true });
   writeFileSync(file, JSON.stringify(bundle));
   return bundle;
+}
+
+/**
+ * The workflow bundle as a file, for worker processes (`OPSFLOW_WORKFLOW_BUNDLE`), as production
+ * images run it: a worker process then starts without a webpack run of its own.
+ */
+export async function workflowBundleFile(): Promise<string> {
+  const file = join(cacheDir, `workflow-bundle-${workflowBundleKey(root)}.js`);
+  if (!existsSync(file)) {
+    const code = (await workflowBundle()).code;
+    // written whole under another name first: parallel jest processes may race for the same file
+    const partial = `${file}.${process.pid}.partial`;
+    writeFileSync(partial, code);
+    renameSync(partial, file);
+  }
+  return file;
 }

@@ -5,7 +5,7 @@ import { incidentStoreActivities, type IncidentSnapshot } from '../../src/activi
 import { findIncident, listIncidents, migrate, storeRef } from '../../src/activities/incident-store/store';
 import { diagnosticsActivities, type DiagnosticsSummary } from '../../src/activities/diagnostics';
 import { parseConfigText } from '../../src/config/load';
-import { slaClocks } from '../../src/domain/severity';
+import { slaClocks } from '../../src/domain/incident/severity';
 import { pgConnection, requirePostgres } from '../helpers/services';
 
 /** The incident tables in the machine's PostgreSQL, in a schema of this test's own. */
@@ -58,7 +58,7 @@ describe('incident store (PostgreSQL)', () => {
     try {
       const first = await migrate(c, schema);
       const second = await migrate(c, schema);
-      expect(first).toEqual(['001_incidents', '002_digest_sent']);
+      expect(first).toEqual(['001_incidents', '002_digest_sent', '003_alert_evidence']);
       expect(second).toEqual([]);
     } finally {
       await c.end();
@@ -70,6 +70,13 @@ describe('incident store (PostgreSQL)', () => {
     const again = await acts.reserveIncidentId({ openedAt, workflowId: 'incident-a', runId: 'run-a', incident: snapshot('incident-a') });
     const b = await acts.reserveIncidentId({ openedAt, workflowId: 'incident-b', runId: 'run-b', incident: snapshot('incident-b') });
     expect([a, again, b]).toEqual(['INC-20260203040506', 'INC-20260203040506', 'INC-20260203040506-2']);
+  });
+
+  test('the alert evidence is stored whole with the reserved id and read back', async () => {
+    const alert = { labels: { alertname: 'X', runbook: 'r'.repeat(5000) }, annotations: { description: 'd'.repeat(10_000) }, startsAt: openedAt };
+    await acts.reserveIncidentId({ openedAt, workflowId: 'incident-c', runId: 'run-c', incident: snapshot('incident-c'), alert });
+    expect((await findIncident(storeRef(config), 'incident-c'))!.alert).toEqual(alert);
+    expect((await findIncident(storeRef(config), 'incident-a'))!.alert).toBeUndefined();
   });
 
   test('saving twice (a retry) leaves one row and one event per seq; another run cannot overwrite the row', async () => {
@@ -103,7 +110,10 @@ describe('incident store (PostgreSQL)', () => {
     expect(diag['command:echo']).toMatchObject({ exitCode: 0, output: 'hello\n' });
     expect(diag['command:bad'].exitCode).toBe(1);
     expect(Array.isArray(diag['postgres:main'].sessions)).toBe(true);
-    expect(diag['postgres:main'].slowStatements).toBeDefined();
+    // the shared server has no pg_stat_statements (postgres-diagnostics.test.ts covers a cluster with it)
+    expect(diag['postgres:main'].slowStatements).toBe(
+      `pg_stat_statements is not available: the extension is not created in database ${pgConnection.database} (CREATE EXTENSION pg_stat_statements)`,
+    );
   });
 
   test('no store configured: a non-retryable error that names the setting', async () => {

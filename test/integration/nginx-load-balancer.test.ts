@@ -1,11 +1,13 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ProcessGroup } from '../helpers/processes';
 import { measureSplit, startBackend } from '../helpers/haproxy';
-import { Nginx } from '../helpers/nginx';
+import { Nginx, NGINX_BIN, settledSplit } from '../helpers/nginx';
 import { waitFor } from '../helpers/ports';
 import { parseConfigText } from '../../src/config/load';
-import { loadBalancerActivities } from '../../src/activities/load-balancer';
+import { loadBalancerActivities, lookupLoadBalancer } from '../../src/activities/load-balancer';
+import type { OpsflowConfig } from '../../src/config/schema';
 
 /**
  * The nginx adapter against a real nginx: the upstream include rewritten atomically, `nginx -t`,
@@ -16,6 +18,7 @@ describe('nginx load-balancer adapter (real nginx)', () => {
   let nginx: Nginx;
   let acts: ReturnType<typeof loadBalancerActivities>;
   let servers: Record<string, string>;
+  let config: OpsflowConfig;
   const env = new MockActivityEnvironment();
   const run = <A extends unknown[], R>(fn: (...a: A) => Promise<R>, ...args: A) => env.run(fn, ...args) as Promise<R>;
 
@@ -25,7 +28,7 @@ describe('nginx load-balancer adapter (real nginx)', () => {
     servers = { blue: `127.0.0.1:${blue.port}`, green: `127.0.0.1:${green.port}` };
     nginx = await new Nginx(processes, `server ${servers.blue} weight=100;\nserver ${servers.green} weight=1 down;\n`).start();
     const green99999 = { ...servers, green: '127.0.0.1:99999' };
-    const config = parseConfigText(
+    config = parseConfigText(
       JSON.stringify({ loadBalancers: { web: nginx.lbConfig(servers), broken: nginx.lbConfig(green99999) } }),
       'test.json',
     );
@@ -36,33 +39,65 @@ describe('nginx load-balancer adapter (real nginx)', () => {
     await processes.stopAll();
   });
 
-  /** A reload is graceful: old workers may answer a few more requests, so wait for the new split. */
-  async function settledSplit(percent: number, tolerance: number) {
-    await waitFor(`nginx serving ${percent} % green`, async () => {
-      const m = await measureSplit(nginx.url, 100);
-      return Math.abs(m.percent('green') - percent) <= tolerance ? true : undefined;
-    }, 30_000, 200);
-    return measureSplit(nginx.url, 1000);
-  }
+  const settled = (percent: number, tolerance: number) => settledSplit(nginx.url, 'blue', 'green', percent, tolerance);
 
   test('10 %, 30 %, 100 %: the include is rewritten, read back, and nginx serves the split', async () => {
     for (const [percent, tolerance] of [[10, 4], [30, 5], [100, 0]] as const) {
       const reading = await run(acts.setTrafficSplit, { lb: 'web', old: 'blue', new: 'green', newPercent: percent });
       expect(reading).toMatchObject({ newPercent: percent, weights: { blue: 100 - percent, green: percent } });
-      const m = await settledSplit(percent, tolerance);
+      expect(reading.states).toEqual({ blue: percent === 100 ? 'drain' : 'ready', green: 'ready' });
+      const m = await settled(percent, tolerance);
       expect(m.errors).toBe(0);
       expect(Math.abs(m.percent('green') - percent)).toBeLessThanOrEqual(tolerance);
+      // The old side answers the rest, and nothing else answers (no 502 from an empty upstream).
+      expect(Math.abs(m.percent('blue') - (100 - percent))).toBeLessThanOrEqual(tolerance);
+      expect((m.counts.blue ?? 0) + (m.counts.green ?? 0)).toBe(1000);
     }
     // 100 %: the old server is `down` (nginx has no weight 0)
     expect(readFileSync(nginx.upstreamFile, 'utf8')).toMatch(new RegExp(`server ${servers.blue} weight=1 down; # blue`));
   });
 
   test('rollback to 0 % and server states (drain is `down` in nginx OSS)', async () => {
-    await run(acts.setTrafficSplit, { lb: 'web', old: 'blue', new: 'green', newPercent: 0 });
-    const m = await settledSplit(0, 0);
+    const reading = await run(acts.setTrafficSplit, { lb: 'web', old: 'blue', new: 'green', newPercent: 0 });
+    expect(reading).toMatchObject({ newPercent: 0, weights: { blue: 100, green: 0 }, states: { blue: 'ready', green: 'drain' } });
+    const file = readFileSync(nginx.upstreamFile, 'utf8');
+    expect(file).toMatch(new RegExp(`server ${servers.blue} weight=100; # blue`)); // old: up, full weight
+    expect(file).toMatch(new RegExp(`server ${servers.green} weight=1 down; # green`));
+    const m = await settled(0, 0);
+    expect(m.errors).toBe(0);
     expect(m.counts.green ?? 0).toBe(0);
+    expect(m.counts.blue).toBe(1000);
     expect(await run(acts.setLoadBalancerServerState, { lb: 'web', server: 'green', state: 'drain' })).toBe('drain');
     expect(await run(acts.setLoadBalancerServerState, { lb: 'web', server: 'green', state: 'ready' })).toBe('ready');
+  });
+
+  test('both members down, written by hand and reloaded: nginx serves nothing, and the read-back refuses it instead of reading "0 % new"', async () => {
+    writeFileSync(nginx.upstreamFile, `server ${servers.blue} weight=100 down; # blue\nserver ${servers.green} weight=1 down; # green\n`);
+    execFileSync(NGINX_BIN, ['-p', nginx.prefix, '-c', nginx.configFile, '-e', nginx.errorLog, '-s', 'reload']);
+    await waitFor('nginx serving nobody', async () => ((await measureSplit(nginx.url, 10)).counts.blue ?? 0) === 0 || undefined, 30_000, 200);
+    const err = await run(acts.readTrafficSplit, { lb: 'web', old: 'blue', new: 'green' }).catch((e: any) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(err.message).toMatch(/load balancer "web" reads back no server taking traffic: blue weight 0 drain, green weight 0 drain \(a full outage/);
+    // The rollback's activity states the whole wanted split: the old member comes back up.
+    await run(acts.setTrafficSplit, { lb: 'web', old: 'blue', new: 'green', newPercent: 0 });
+    const m = await settled(0, 0);
+    expect(m.errors).toBe(0);
+    expect(m.counts.blue).toBe(1000);
+  });
+
+  test('planning asks nginx: the servers and `nginx -t` of the config as it is', async () => {
+    const web = lookupLoadBalancer(config, 'web');
+    await expect(web.checkServers(['blue', 'green'])).resolves.toBeUndefined();
+    await expect(web.checkServers(['blue', 'purple'])).rejects.toThrow(/load balancer "web" has no server "purple"/);
+    const before = readFileSync(nginx.upstreamFile, 'utf8');
+    writeFileSync(nginx.upstreamFile, 'server 127.0.0.1:99999;\n'); // what nginx -t refuses
+    try {
+      const err = await web.checkServers(['blue', 'green']).catch((e: any) => e);
+      expect(err.nonRetryable).toBe(true);
+      expect(err.message).toMatch(/nginx web: "nginx -t" fails before any change/);
+    } finally {
+      writeFileSync(nginx.upstreamFile, before);
+    }
   });
 
   test('a config nginx -t rejects is not applied: the previous include is restored and nginx keeps serving', async () => {
@@ -72,7 +107,7 @@ describe('nginx load-balancer adapter (real nginx)', () => {
     expect(err.nonRetryable).toBe(true);
     expect(err.message).toMatch(/nginx -t" rejected the new upstream, previous file restored/);
     expect(readFileSync(nginx.upstreamFile, 'utf8')).toBe(before);
-    const m = await settledSplit(30, 5);
+    const m = await settled(30, 5);
     expect(m.errors).toBe(0);
   });
 

@@ -56,6 +56,17 @@ describe('notify activity: webhook and Slack', () => {
     );
   });
 
+  test('a refusal carries the HTTP status and the receiver\'s reason (bounded), in the message and the details', async () => {
+    const why = 'channel_is_archived: this channel no longer takes messages';
+    const refusing = await started(new HttpReceiver({ refuse: { status: 403, body: `${why}\n\n${'x'.repeat(2000)}` } }));
+    const acts = activities({ notifiers: { 'chat-broken': { type: 'webhook', url: refusing.url } } });
+    const err = await runActivity(acts.notify, message('chat-broken')).catch((e) => e as any);
+    expect(err.message).toMatch(new RegExp(`^webhook chat-broken answered HTTP 403: ${why} x+… \\(\\d+ more characters\\)$`));
+    expect(err.message.length).toBeLessThan(450);
+    expect(err.nonRetryable).toBe(true);
+    expect(err.details[0]).toMatchObject({ status: 403, reason: expect.stringContaining(why) });
+  });
+
   test('slack: incoming-webhook format, URL taken from env, key in a context block', async () => {
     const slack = await started(new HttpReceiver());
     process.env.OPSFLOW_TEST_SLACK_URL = slack.url + '/services/T000/B000/XXXX';

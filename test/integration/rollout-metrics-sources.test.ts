@@ -5,7 +5,7 @@ import { startBackend } from '../helpers/haproxy';
 import { freePort, waitFor } from '../helpers/ports';
 import { parseConfigText } from '../../src/config/load';
 import { metricActivities } from '../../src/activities/metrics';
-import { evaluateGate, type Sample } from '../../src/domain/gate';
+import { evaluateGate, type Sample } from '../../src/domain/rollout/gate';
 
 /**
  * The gate's metric sources against real things: a real Prometheus scraping a local exporter

@@ -1,78 +1,45 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { Server, utils, type Connection } from 'ssh2';
 import { request } from 'undici';
 import { systemdActivities } from '../../src/activities/systemd';
-import { hostKeyFingerprint, remoteCommand, shellQuote } from '../../src/activities/systemd/ssh';
+import { remoteCommand, shellQuote } from '../../src/activities/systemd/ssh';
 import { parseConfigText } from '../../src/config/load';
 import { SystemdStandin } from '../helpers/systemd-standin';
+import { Sshd } from '../helpers/sshd';
 import { freePort, waitFor, waitForPort } from '../helpers/ports';
 
 /**
  * restart / reload / status through the stand-in systemctl, which really restarts a local HTTP
- * service (its pid changes), here and on a "remote" host reached over a real SSH connection: an
- * ssh2 server on loopback that, like sshd, runs the command line it is given with /bin/sh.
+ * service (its pid changes), here and on a "remote" host reached over SSH: a real OpenSSH sshd on
+ * loopback, logged into with a key, whose sessions find the stand-in as plain `systemctl` on PATH.
  */
 describe('systemd activities: restart, reload, status, local and over SSH', () => {
   const systemd = new SystemdStandin();
-  let sshServer: Server;
-  const sshConnections = new Set<Connection>();
-  let sshPort = 0;
+  const sshd = new Sshd(systemd.binDir);
   let webPort = 0;
   let remotePort = 0;
-  const execs: string[] = [];
-  const hostKey = utils.generateKeyPairSync('ed25519');
-  const parsedHostKey = utils.parseKey(hostKey.public);
-  if (parsedHostKey instanceof Error) throw parsedHostKey;
-  const fingerprint = hostKeyFingerprint(parsedHostKey.getPublicSSH());
 
   const servedPid = async (port: number) => ((await (await request(`http://127.0.0.1:${port}/health`)).body.json()) as { pid: number }).pid;
 
   beforeAll(async () => {
-    [webPort, remotePort, sshPort] = await Promise.all([freePort(), freePort(), freePort()]);
+    [webPort, remotePort] = await Promise.all([freePort(), freePort()]);
     systemd.defineHttpService('web-local', webPort);
     systemd.defineHttpService('web-remote', remotePort);
     systemd.systemctl('start', 'web-local', 'web-remote');
     await Promise.all([waitForPort(webPort), waitForPort(remotePort)]);
-    sshServer = new Server({ hostKeys: [hostKey.private] }, (client) => {
-      sshConnections.add(client);
-      client.on('close', () => sshConnections.delete(client));
-      client.on('error', () => undefined);
-      client.on('authentication', (ctx) => {
-        if (ctx.method === 'password' && ctx.username === 'ops' && ctx.password === 'ssh-secret') ctx.accept();
-        else ctx.reject(['password']);
-      });
-      client.on('ready', () => {
-        client.on('session', (accept) => {
-          const session = accept();
-          session.on('exec', (acceptExec, _reject, info) => {
-            execs.push(info.command);
-            const stream = acceptExec();
-            execFile('/bin/sh', ['-c', info.command], { encoding: 'utf8' }, (err, stdout, stderr) => {
-              stream.write(stdout);
-              stream.stderr.write(stderr);
-              stream.exit(err ? (typeof err.code === 'number' ? err.code : 1) : 0);
-              stream.end();
-            });
-          });
-        });
-      });
-    });
-    await new Promise<void>((resolve) => sshServer.listen(sshPort, '127.0.0.1', () => resolve()));
-    process.env.OPSFLOW_TEST_SSH_PASSWORD = 'ssh-secret';
-    process.env.OPSFLOW_TEST_SSH_WRONG = 'nope';
+    await sshd.start();
   });
 
   afterAll(async () => {
-    for (const c of sshConnections) c.end();
-    await new Promise<void>((resolve) => (sshServer ? sshServer.close(() => resolve()) : resolve()));
+    await sshd.stop();
     systemd.stopAll();
   });
 
   const acts = (hosts: Record<string, unknown> = {}) =>
     systemdActivities(parseConfigText(JSON.stringify({ systemd: { systemctl: systemd.systemctlPath, hosts } }), 'test.json'));
+  // `systemctl` is left at its default: the remote login finds the stand-in on the PATH sshd gives it.
   const remote = (over: Record<string, unknown> = {}) => ({
-    app1: { host: '127.0.0.1', port: sshPort, username: 'ops', password: { env: 'OPSFLOW_TEST_SSH_PASSWORD' }, hostKeySha256: fingerprint, systemctl: systemd.systemctlPath, ...over },
+    app1: { host: '127.0.0.1', port: sshd.port, username: sshd.username, privateKey: { file: sshd.clientKey }, hostKeySha256: sshd.hostKeySha256, ...over },
   });
 
   test('restart really restarts the local unit: a new pid answers the health endpoint', async () => {
@@ -106,26 +73,38 @@ describe('systemd activities: restart, reload, status, local and over SSH', () =
     expect(unknownHost.message).toMatch(/unknown SSH host "ghost"/);
   });
 
-  test('over SSH: the remote unit is restarted (new pid), the command line is quoted argv', async () => {
+  test('over SSH: the remote unit is restarted (new pid answering), through a real sshd login', async () => {
     const before = systemd.mainPid('web-remote');
+    expect(await servedPid(remotePort)).toBe(before);
+    const callsBefore = systemd.calls().length;
     const r = await acts(remote()).restartUnit({ unit: 'web-remote', host: 'app1' });
     expect(r).toMatchObject({ host: 'app1', verb: 'restart' });
+    // the stand-in saw exactly the argv the quoted command line carries, and sshd logged the key login
+    expect(systemd.calls().slice(callsBefore)).toEqual(['restart -- web-remote']);
+    expect(sshd.log()).toMatch(new RegExp(`Accepted publickey for ${sshd.username} from 127\\.0\\.0\\.1`));
     const after = systemd.mainPid('web-remote');
     expect(after).toBeGreaterThan(0);
     expect(after).not.toBe(before);
-    expect(execs.at(-1)).toBe(`'${systemd.systemctlPath}' 'restart' '--' 'web-remote'`);
+    await waitFor('the new remote process answers', async () => (await servedPid(remotePort).catch(() => 0)) === after, 15_000);
     const s = await acts(remote()).unitStatus({ unit: 'web-remote', host: 'app1' });
     expect(s.active).toBe(true);
+    expect(s.output).toContain('active (running)');
   });
 
-  test('over SSH: a wrong host key or a refused login is not retried', async () => {
+  test('over SSH: a wrong host key or a key sshd does not accept is not retried', async () => {
     const otherKey = createHash('sha256').update('another key').digest('base64').replace(/=+$/, '');
     const mismatch = await acts(remote({ hostKeySha256: otherKey })).restartUnit({ unit: 'web-remote', host: 'app1' }).catch((e) => e);
     expect(mismatch.nonRetryable).toBe(true);
     expect(mismatch.message).toMatch(/host key .* is not the configured/);
-    const refused = await acts(remote({ password: { env: 'OPSFLOW_TEST_SSH_WRONG' } })).restartUnit({ unit: 'web-remote', host: 'app1' }).catch((e) => e);
+    const refused = await acts(remote({ privateKey: { file: sshd.strangerKey } })).restartUnit({ unit: 'web-remote', host: 'app1' }).catch((e) => e);
     expect(refused.nonRetryable).toBe(true);
-    expect(refused.message).toMatch(/login as ops refused/);
+    expect(refused.message).toBe(`ssh app1: login as ${sshd.username} refused`);
+  });
+
+  test('without sshd the test fails naming the package to install', async () => {
+    const missing = new Sshd(systemd.binDir, '/nonexistent/sshd');
+    await expect(missing.start()).rejects.toThrow(/sshd \(openssh-server\) not found at \/nonexistent\/sshd/);
+    await missing.stop();
   });
 
   test('shell quoting survives a real shell unchanged', () => {

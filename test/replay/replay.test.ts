@@ -1,12 +1,12 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync } from 'node:fs';
 import { Worker } from '@temporalio/worker';
-import { historiesDir } from '../helpers/histories';
+import { chainProblems, historiesDir, readChain, signalsOf } from '../helpers/histories';
 import { workflowBundle } from '../helpers/temporal';
 
 /**
  * Determinism: histories recorded from real runs (see test/helpers/histories.ts) are replayed
- * against today's workflow code. A change that would break running workflows fails here.
+ * against today's workflow code. A change that would break running workflows fails here. Each
+ * file is a whole continue-as-new chain with its workflow id, and every run of it is replayed.
  */
 describe('replay of recorded histories', () => {
   const files = readdirSync(historiesDir).filter((f) => f.endsWith('.json'));
@@ -15,8 +15,28 @@ describe('replay of recorded histories', () => {
     expect(files.some((f) => f.startsWith('health-check'))).toBe(true);
   });
 
-  test.each(files)('%s replays without non-determinism', async (file) => {
-    const { workflowId, ...history } = JSON.parse(readFileSync(join(historiesDir, file), 'utf8'));
-    await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId ?? file);
+  test.each(files)('%s holds its workflow id and every run of its chain, the last one closed', (file) => {
+    expect(chainProblems(readChain(file))).toEqual([]);
+  });
+
+  test('the paused and cancelled migration spans several runs and holds the operator signals', () => {
+    const chain = readChain('data-migration-paused-cancelled.json');
+    expect(chain.runs.length).toBeGreaterThan(1);
+    expect(signalsOf(chain)).toEqual(['pause', 'resume']);
+    const last = chain.runs[chain.runs.length - 1].events;
+    expect(last.some((e) => e.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED')).toBe(true);
+  });
+
+  test.each(files)('%s: every run replays without non-determinism', async (file) => {
+    const chain = readChain(file);
+    const replayed: string[] = [];
+    const failures: string[] = [];
+    const histories = chain.runs.map((run) => ({ workflowId: chain.workflowId, history: { events: run.events } }));
+    for await (const result of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories)) {
+      replayed.push(result.runId);
+      if (result.error) failures.push(`run ${result.runId}: ${result.error.message}`);
+    }
+    expect(failures).toEqual([]);
+    expect(replayed).toEqual(chain.runs.map((r) => r.runId));
   });
 });

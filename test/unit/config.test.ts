@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig, parseConfigText } from '../../src/config/load';
+import { describeConfig, findConfig, loadConfig, parseConfigText } from '../../src/config/load';
 import { resolveSecret } from '../../src/config/secrets';
 import { ValidationError } from '../../src/config/errors';
 
@@ -63,5 +63,26 @@ describe('operator config', () => {
     expect(resolveSecret({ file: join(dir, 'token') }, 'x.token')).toBe('abc');
     expect(resolveSecret({ env: 'T' }, 'x.token', { T: 'v' })).toBe('v');
     expect(() => resolveSecret({ env: 'T' }, 'notifiers.ops.token', {})).toThrow('notifiers.ops.token: env var T is not set');
+  });
+});
+
+describe('finding the config file (worker, npm run dev and the CLI alike)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'find-'));
+  const empty = mkdtempSync(join(tmpdir(), 'find-empty-'));
+  writeFileSync(join(dir, 'opsflow.config.yaml'), 'http: {}\n');
+
+  test('a path given wins, then $OPSFLOW_CONFIG, then ./opsflow.config.yaml, else none', () => {
+    expect(findConfig('x.yaml', { OPSFLOW_CONFIG: 'y.yaml' }, dir)).toEqual({ path: join(dir, 'x.yaml'), how: 'given' });
+    expect(findConfig(undefined, { OPSFLOW_CONFIG: 'y.yaml' }, dir)).toEqual({ path: join(dir, 'y.yaml'), how: 'OPSFLOW_CONFIG' });
+    expect(findConfig(undefined, {}, dir)).toEqual({ path: join(dir, 'opsflow.config.yaml'), how: 'working directory' });
+    expect(findConfig(undefined, {}, empty)).toEqual({ how: 'none' });
+  });
+
+  test('the start-up description names the file and what it holds, or says what no file means', () => {
+    const cfg = parseConfigText(JSON.stringify({ http: { web: { url: 'http://127.0.0.1:1/' } }, notifiers: { ops: { type: 'webhook', url: 'http://127.0.0.1:2/' } } }), 'c.json');
+    expect(describeConfig({ path: '/etc/opsflow.yaml', how: 'OPSFLOW_CONFIG' }, cfg)).toBe('config /etc/opsflow.yaml (from $OPSFLOW_CONFIG): http 1, notifiers 1');
+    expect(describeConfig({ how: 'none' }, parseConfigText('{}', 'e.json'), '/srv')).toMatch(
+      /^no config file found \(no path given, \$OPSFLOW_CONFIG unset, no opsflow\.config\.yaml in \/srv\): running with an empty config, so no targets are configured/,
+    );
   });
 });

@@ -1,4 +1,4 @@
-import { defaultEscalationPolicy, escalationPolicy, nextEscalation, resolveRecipients } from '../../src/domain/escalation';
+import { defaultEscalationPolicy, escalationPolicy, nextEscalation, resolveRecipients } from '../../src/domain/incident/escalation';
 
 describe('escalation policy', () => {
   test('levels in order, then exhausted', () => {

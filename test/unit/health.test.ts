@@ -1,5 +1,5 @@
-import { buildReport, describeFailures, rateLevel, worstStatus, resourceThresholds, type CheckResult } from '../../src/domain/health';
-import { healthCheckInput } from '../../src/domain/health-check-input';
+import { buildReport, describeFailures, rateLevel, worstStatus, resourceThresholds, type CheckResult } from '../../src/domain/health/report';
+import { healthCheckInput } from '../../src/domain/health/input';
 import { notificationKey } from '../../src/domain/notification';
 
 const check = (target: string, status: CheckResult['status']): CheckResult => ({ kind: 'http', target, status, message: status });

@@ -1,7 +1,7 @@
-import { incidentId, incidentInput, type IncidentRecord } from '../../src/domain/incident';
-import { renderPostmortem, slaVerdict } from '../../src/domain/postmortem';
-import { planRunbook, remediationConfig } from '../../src/domain/incident-runbook';
-import { slaClocks } from '../../src/domain/severity';
+import { incidentId, incidentInput, type IncidentRecord } from '../../src/domain/incident/incident';
+import { renderPostmortem, slaVerdict } from '../../src/domain/incident/postmortem';
+import { planRunbook, remediationConfig } from '../../src/domain/incident/runbook';
+import { slaClocks } from '../../src/domain/incident/severity';
 import { parseConfigText } from '../../src/config/load';
 import { ValidationError } from '../../src/config/errors';
 

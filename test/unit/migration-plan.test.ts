@@ -11,8 +11,8 @@ import {
   shouldContinueAsNew,
   splitRange,
   splitStep,
-} from '../../src/domain/migration-plan';
-import { dataMigrationInput, mappedColumns, runbookExample, verificationPredicate } from '../../src/domain/migration-input';
+} from '../../src/domain/migration/plan';
+import { dataMigrationInput, mappedColumns, runbookExample, verificationPredicate } from '../../src/domain/migration/input';
 import { formatIssues } from '../../src/domain/validation';
 
 describe('chunk planning', () => {

@@ -1,4 +1,4 @@
-import { defaultRota, isBusinessHours, onCallAt, rota } from '../../src/domain/oncall';
+import { defaultRota, isBusinessHours, onCallAt, rota } from '../../src/domain/incident/oncall';
 
 describe('on-call rota', () => {
   const r = rota.parse({
@@ -9,16 +9,52 @@ describe('on-call rota', () => {
     ],
   });
 
-  test('the shift is chosen by local time in the configured zone', () => {
-    // 07:30 UTC in January is 08:30 in Berlin: still night
-    expect(onCallAt(r, new Date('2026-01-15T07:30:00Z'))).toMatchObject({ shift: 'night', oncall: 'bob', notify: ['bob-sms'] });
-    // 08:00 UTC = 09:00 Berlin: day starts (start inclusive)
-    expect(onCallAt(r, new Date('2026-01-15T08:00:00Z'))).toMatchObject({ shift: 'day', oncall: 'alice' });
-    // 17:00 UTC = 18:00 Berlin: night (end exclusive)
-    expect(onCallAt(r, new Date('2026-01-15T17:00:00Z')).shift).toBe('night');
-    // summer time: 07:30 UTC in July is 09:30 in Berlin
-    expect(onCallAt(r, new Date('2026-07-15T07:30:00Z')).shift).toBe('day');
-    expect(onCallAt(r, new Date('2026-07-15T07:30:00Z')).localTime).toBe('wed 09:30 Europe/Berlin');
+  // Four people, so that a wrong zone, a wrong edge or "the first shift" gives a wrong name.
+  const four = rota.parse({
+    timezone: 'Europe/Berlin',
+    shifts: [
+      { name: 'night', start: '22:00', end: '06:00', oncall: 'bob', notify: ['bob-sms'] },
+      { name: 'early', start: '06:00', end: '09:00', oncall: 'carol', notify: ['carol-sms'] },
+      { name: 'day', start: '09:00', end: '18:00', oncall: 'alice', notify: ['alice-sms'] },
+      { name: 'evening', start: '18:00', end: '22:00', oncall: 'dave', notify: ['dave-sms'] },
+    ],
+  });
+
+  test.each([
+    // winter (CET, UTC+1): the day shift's edges
+    ['2026-01-15T07:59:00Z', 'carol', 'thu 08:59'],
+    ['2026-01-15T08:00:00Z', 'alice', 'thu 09:00'], // start inclusive
+    ['2026-01-15T16:59:00Z', 'alice', 'thu 17:59'],
+    ['2026-01-15T17:00:00Z', 'dave', 'thu 18:00'], // end exclusive
+    ['2026-01-15T21:00:00Z', 'bob', 'thu 22:00'],
+    ['2026-01-16T04:59:00Z', 'bob', 'fri 05:59'], // a shift that wraps past midnight
+    ['2026-01-16T05:00:00Z', 'carol', 'fri 06:00'],
+    // summer (CEST, UTC+2): the same UTC instants are an hour later locally
+    ['2026-07-15T06:59:00Z', 'carol', 'wed 08:59'],
+    ['2026-07-15T07:00:00Z', 'alice', 'wed 09:00'],
+    ['2026-07-15T08:00:00Z', 'alice', 'wed 10:00'],
+    ['2026-07-15T15:59:00Z', 'alice', 'wed 17:59'],
+    ['2026-07-15T16:00:00Z', 'dave', 'wed 18:00'],
+    ['2026-07-15T17:00:00Z', 'dave', 'wed 19:00'],
+    // spring forward, Sunday 2026-03-29 02:00 CET -> 03:00 CEST: 07:00 UTC is 08:00 the day before, 09:00 that day
+    ['2026-03-28T07:00:00Z', 'carol', 'sat 08:00'],
+    ['2026-03-29T00:59:00Z', 'bob', 'sun 01:59'],
+    ['2026-03-29T01:00:00Z', 'bob', 'sun 03:00'],
+    ['2026-03-29T06:59:00Z', 'carol', 'sun 08:59'],
+    ['2026-03-29T07:00:00Z', 'alice', 'sun 09:00'],
+    ['2026-03-29T16:00:00Z', 'dave', 'sun 18:00'],
+    // fall back, Sunday 2026-10-25 03:00 CEST -> 02:00 CET: 08:00 UTC is 10:00 the day before, 09:00 that day
+    ['2026-10-24T07:00:00Z', 'alice', 'sat 09:00'],
+    ['2026-10-25T07:00:00Z', 'carol', 'sun 08:00'],
+    ['2026-10-25T07:59:00Z', 'carol', 'sun 08:59'],
+    ['2026-10-25T08:00:00Z', 'alice', 'sun 09:00'],
+    ['2026-10-25T16:59:00Z', 'alice', 'sun 17:59'],
+    ['2026-10-25T17:00:00Z', 'dave', 'sun 18:00'],
+  ])('at %s the on-call person is %s (local %s in Europe/Berlin)', (at, person, local) => {
+    const who = onCallAt(four, new Date(at));
+    expect(who.oncall).toBe(person);
+    expect(who.notify).toEqual([`${person}-sms`]);
+    expect(who.localTime).toBe(`${local} Europe/Berlin`);
   });
 
   test('default rota: day 09:00–18:00 UTC, night otherwise', () => {

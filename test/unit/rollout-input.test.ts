@@ -1,5 +1,5 @@
-import { phasedRolloutInput, samplesPlanned, weightsFor, formatDuration } from '../../src/domain/rollout-input';
-import { probeStats } from '../../src/domain/rollout-probe';
+import { phasedRolloutInput, samplesPlanned, weightsFor, formatDuration } from '../../src/domain/rollout/input';
+import { probeStats } from '../../src/domain/rollout/probe';
 import { formatIssues } from '../../src/domain/validation';
 
 const base = { service: 'checkout-api', lb: 'edge', backends: { old: 'blue', new: 'green' }, metricSources: ['probe'] };

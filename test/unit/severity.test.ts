@@ -1,4 +1,4 @@
-import { classify, defaultSeverityRules, severityRule, slaClocks, type Classifiable } from '../../src/domain/severity';
+import { classify, defaultSeverityRules, severityRule, slaClocks, type Classifiable } from '../../src/domain/incident/severity';
 
 const inc = (over: Partial<Classifiable>): Classifiable => ({ type: 'other', services: [], metrics: {}, labels: {}, ...over });
 

@@ -3,7 +3,9 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { timeSkippingEnv, workflowBundle } from '../helpers/temporal';
 import { healthCheckWorkflow } from '../../src/workflows';
-import type { CheckResult } from '../../src/domain/health';
+import type { HealthCheckStatus } from '../../src/workflows/health/workflow';
+import { rateLevel, type CheckResult, type ResourceThresholds } from '../../src/domain/health/report';
+import { ApplicationFailure } from '@temporalio/common';
 import type { Notification } from '../../src/domain/notification';
 
 /**
@@ -50,7 +52,7 @@ describe('healthCheckWorkflow (time-skipping)', () => {
         notify: async (n: Notification) => {
           sendAttempts++;
           sent.push(n);
-          if (sendAttempts <= failSendsFirst) throw new Error('receiver answered 500');
+          if (sendAttempts <= failSendsFirst) throw new Error('webhook ops answered HTTP 500: queue full');
           return { notifier: n.notifier, status: 200 };
         },
       },
@@ -85,11 +87,82 @@ describe('healthCheckWorkflow (time-skipping)', () => {
     expect(sent[0].severity).toBe('critical');
   });
 
+  test('an alert that cannot be delivered fails the run with the receiver\'s words, not "Activity task failed"', async () => {
+    const sent: Notification[] = [];
+    const err = await run({ replica: 'down' }, {}, sent, 1_000).catch((e) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect(err.cause?.message).toBe('health check failed while notifying: webhook ops answered HTTP 500: queue full');
+    expect(sent).toHaveLength(10); // every attempt the retry policy allows
+  });
+
   test('invalid input fails at once, naming the field, and checks nothing', async () => {
     const sent: Notification[] = [];
     const err = await run({}, { targets: { http: ['bad name!'] } }, sent).catch((e) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect(String(err.cause?.message)).toMatch(/targets\.http\.0/);
     expect(sent).toHaveLength(0);
+  });
+
+  describe('thresholds from a baseline', () => {
+    const description = 'thresholds from baseline of checkout taken 2026-11-20 14:00: cpuPercent 40/50 %, memoryPercent 70/80 %';
+    /** A host at CPU 60 % and memory 75 %: healthy by the defaults (80/85, 85/90), not by this baseline. */
+    async function runFromBaseline(resolve: (spec: unknown) => Promise<unknown>) {
+      const judged: ResourceThresholds[] = [];
+      const asked: unknown[] = [];
+      const taskQueue = `hc-baseline-${Math.random()}`;
+      const worker = await Worker.create({
+        connection: env.nativeConnection,
+        taskQueue,
+        workflowBundle: await workflowBundle(),
+        activities: {
+          resolveBaselineThresholds: async (spec: unknown) => {
+            asked.push(spec);
+            return resolve(spec);
+          },
+          planHealthCheck: async () => ({
+            systemd: [], http: [], postgres: [], redis: [], hosts: [], resources: true, notify: [],
+            thresholds: { cpuPercent: { warning: 80, critical: 85 }, memoryPercent: { warning: 85, critical: 90 }, diskPercent: { warning: 70, critical: 75 } },
+          }),
+          checkHostResources: async (t: ResourceThresholds): Promise<CheckResult[]> => {
+            judged.push(t);
+            return [
+              { kind: 'cpu', target: 'host', value: 60, status: rateLevel(60, t.cpuPercent), message: `60% (critical > ${t.cpuPercent.critical}%)` },
+              { kind: 'memory', target: 'host', value: 75, status: rateLevel(75, t.memoryPercent), message: `75% (critical > ${t.memoryPercent.critical}%)` },
+            ];
+          },
+        },
+      });
+      const handle = await env.client.workflow.start(healthCheckWorkflow, { taskQueue, workflowId: `hc-${Math.random()}`, args: [{ thresholds: { fromBaseline: 'checkout' } } as any] });
+      const out = await worker.runUntil(async () => {
+        const result = await handle.result().catch((e) => e);
+        return { result, status: await handle.query<HealthCheckStatus>('status') };
+      });
+      return { ...out, judged, asked };
+    }
+
+    test('CPU and memory levels come from the baseline (disk from the plan), once, and the run says where they came from', async () => {
+      const { result, status, judged, asked } = await runFromBaseline(async () => ({
+        levels: { cpuPercent: { warning: 40, critical: 50 }, memoryPercent: { warning: 70, critical: 80 } },
+        sources: { cpuPercent: 'baseline host', memoryPercent: 'baseline host' },
+        baseline: { workflowId: 'baseline-checkout', runId: 'b1', takenAt: '2026-11-20T14:00:00.000Z', complete: true },
+        description,
+      }));
+      expect(asked).toEqual([{ fromBaseline: 'checkout', maxAge: 7 * 86_400_000, acceptPartial: false, metrics: ['cpuPercent', 'memoryPercent'], overrides: {} }]);
+      expect(judged).toEqual([{ cpuPercent: { warning: 40, critical: 50 }, memoryPercent: { warning: 70, critical: 80 }, diskPercent: { warning: 70, critical: 75 } }]);
+      expect(result.checks.map((c: CheckResult) => `${c.kind}:${c.status}`)).toEqual(['cpu:critical', 'memory:warning']);
+      expect(result.overall).toBe('critical');
+      expect(result.thresholdsFrom).toBe(description);
+      expect(status.thresholdsFrom?.description).toBe(description);
+      expect(status.plan?.thresholds.cpuPercent).toEqual({ warning: 40, critical: 50 });
+    });
+
+    test('no usable baseline fails the run saying so, and checks nothing', async () => {
+      const { result, judged } = await runFromBaseline(async () => {
+        throw ApplicationFailure.nonRetryable('thresholds from baseline: no complete baseline of checkout is stored (run `opsflow start baseline` first)', 'BaselineGateUnavailable');
+      });
+      expect(result).toBeInstanceOf(WorkflowFailedError);
+      expect(result.cause?.message).toBe('health check failed while planning: thresholds from baseline: no complete baseline of checkout is stored (run `opsflow start baseline` first)');
+      expect(judged).toEqual([]);
+    });
   });
 });

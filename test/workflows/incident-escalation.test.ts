@@ -11,8 +11,8 @@ import { pgConnection, requirePostgres } from '../helpers/services';
 import { waitFor } from '../helpers/ports';
 import { createActivities } from '../../src/activities';
 import { parseConfigText } from '../../src/config/load';
-import { incidentResponseWorkflow, type IncidentStatus } from '../../src/workflows/incident-response';
-import { incidentDigestWorkflow } from '../../src/workflows/incident-digest';
+import { incidentDigestWorkflow, incidentResponseWorkflow, type IncidentStatus } from '../../src/workflows/incident';
+import { OpsflowState } from '../../src/domain/search-attributes';
 
 /**
  * incidentResponseWorkflow on the time-skipping server with the real activities: messages go to
@@ -280,5 +280,24 @@ describe('incidentResponseWorkflow: escalation, approval, P3 (time-skipping)', (
     expect(waitIdx).toBeGreaterThan(-1);
     expect(approveIdx).toBeGreaterThan(waitIdx);
     expect(doneIdx).toBeGreaterThan(approveIdx);
+  });
+
+  test("a run cancelled before resolution ends OpsflowState='cancelled' and says so in status", async () => {
+    const workflowId = 'incident-cancelled';
+    const handle = await env.client.workflow.start(incidentResponseWorkflow, {
+      taskQueue: 'incidents',
+      workflowId,
+      args: [{ title: 'errors spiking again', type: 'error_rate', metrics: { errorRate: 30 } }],
+    });
+    await waitFor('the on-call page', () => of(oncall, workflowId).length === 1, 30_000);
+    expect((await handle.describe()).typedSearchAttributes.get(OpsflowState)).toBe('open');
+    await handle.cancel();
+    const err = await handle.result().catch((e) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((await handle.describe()).status.name).toBe('CANCELLED');
+    expect((await handle.describe()).typedSearchAttributes.get(OpsflowState)).toBe('cancelled');
+    const s = await status(workflowId);
+    expect(s.ended).toEqual({ kind: 'cancelled', message: expect.any(String) });
+    expect(s.state).toBe('open');
   });
 });

@@ -9,7 +9,7 @@ import { pgConnection, requirePostgres } from '../helpers/services';
 import { freePort, waitFor, waitForPort } from '../helpers/ports';
 import { createActivities } from '../../src/activities';
 import { parseConfigText } from '../../src/config/load';
-import { incidentResponseWorkflow, type IncidentStatus } from '../../src/workflows/incident-response';
+import { incidentResponseWorkflow, type IncidentStatus } from '../../src/workflows/incident';
 
 /**
  * The restart step of the runbook with the real systemd activities and the stand-in systemctl:

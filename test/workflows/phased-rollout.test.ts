@@ -1,13 +1,14 @@
 import { Worker } from '@temporalio/worker';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { timeSkippingEnv, workflowBundle } from '../helpers/temporal';
 import { waitFor } from '../helpers/ports';
 import { phasedRolloutWorkflow } from '../../src/workflows';
-import type { RolloutStatus } from '../../src/workflows/phased-rollout';
-import type { MetricReading, Sample } from '../../src/domain/gate';
+import type { RolloutStatus } from '../../src/workflows/rollout/status';
+import type { MetricReading, Sample } from '../../src/domain/rollout/gate';
 import type { Notification } from '../../src/domain/notification';
-import type { RolloutPlan } from '../../src/domain/rollout-input';
+import type { RolloutPlan } from '../../src/domain/rollout/input';
 
 /**
  * The rollout's orchestration on the time-skipping server, SPEC §1's hour-long windows included,
@@ -30,6 +31,8 @@ describe('phasedRolloutWorkflow (time-skipping)', () => {
     states: string[];
     sent: Notification[];
     plans: number;
+    /** When set, the clean-up fails with this non-retryable reason. */
+    failCleanup?: string;
   }
   type Metrics = (w: World) => MetricReading[];
   const healthy: Metrics = () => [
@@ -38,7 +41,11 @@ describe('phasedRolloutWorkflow (time-skipping)', () => {
   ];
 
   let seq = 0;
-  async function start(input: Record<string, unknown>, metrics: Metrics = healthy, opts: { id?: string } = {}) {
+  async function start(
+    input: Record<string, unknown>,
+    metrics: Metrics = healthy,
+    opts: { id?: string; splitError?: (newPercent: number) => Error | undefined; activities?: Record<string, (...args: any[]) => Promise<unknown>> } = {},
+  ) {
     const w: World = { newPercent: 0, splits: [], targetUsers: [], samples: 0, states: [], sent: [], plans: 0 };
     const taskQueue = `rollout-ts-${++seq}`;
     const service = (input.service as string) ?? `svc-${seq}`;
@@ -52,12 +59,18 @@ describe('phasedRolloutWorkflow (time-skipping)', () => {
           return { lbKind: 'http-api', supportsCohorts: true, gate: { errorRatePercent: 5, responseTimeMs: 3000 }, providers: { errorRatePercent: ['probe'], responseTimeMs: ['probe'] }, notes: [] };
         },
         setTrafficSplit: async (a: { newPercent: number; targetUsers?: string[]; old: string; new: string }) => {
+          const err = opts.splitError?.(a.newPercent);
+          if (err) {
+            w.splits.push(-1); // an attempt that failed
+            throw err;
+          }
           w.newPercent = a.newPercent;
           w.splits.push(a.newPercent);
           w.targetUsers.push(a.targetUsers);
           return { newPercent: a.newPercent, weights: { [a.old]: 100 - a.newPercent, [a.new]: a.newPercent } };
         },
         setLoadBalancerServerState: async (a: { state: string; server: string }) => {
+          if (w.failCleanup) throw ApplicationFailure.nonRetryable(w.failCleanup, 'StateNotApplied');
           w.states.push(`${a.server}:${a.state}`);
           return a.state;
         },
@@ -69,6 +82,7 @@ describe('phasedRolloutWorkflow (time-skipping)', () => {
           w.sent.push(n);
           return { notifier: n.notifier, status: 200 };
         },
+        ...opts.activities,
       },
     });
     const handle: WorkflowHandle<typeof phasedRolloutWorkflow> = await env.client.workflow.start(phasedRolloutWorkflow, {
@@ -139,6 +153,27 @@ describe('phasedRolloutWorkflow (time-skipping)', () => {
     expect(w.sent[0].severity).toBe('emergency');
   });
 
+  test('a rollback the LB keeps failing is retried for a bounded time, then notified as an emergency, left as rollback-failed, and the run fails saying so', async () => {
+    const failAt30: Metrics = (w) => [
+      { metric: 'errorRatePercent', source: 'probe', value: w.newPercent === 30 ? 40 : 0 },
+      { metric: 'responseTimeMs', source: 'probe', value: 100 },
+    ];
+    const lbDown = (p: number) => (p === 0 ? new Error('LB API edge (http://lb): POST /api/config failed: connect ECONNREFUSED') : undefined);
+    const { w, finish } = await start({ sampleInterval: '1m', steps: [{ weight: 10, window: '1m' }, { weight: 30, window: '10m' }, { weight: 100, window: '1m' }] }, failAt30, { splitError: lbDown });
+    const out = await finish();
+    expect(out.ok).toBe(false);
+    expect(w.splits).toEqual([10, 30, ...Array(36).fill(-1)]); // bounded: 36 attempts, then it gives up
+    const msg = (out as any).e.cause.message as string;
+    expect(msg).toMatch(/^ROLLBACK FAILED: rollout of svc-\d+ could not roll back edge at step 2\/3 \(30 %\) \(gave up after retrying\): LB API edge .*ECONNREFUSED/);
+    expect(msg).toMatch(/Traffic may still be on green; it last read back 30 % for green/);
+    expect(msg).toMatch(/Rolled back because: 1 failed sample\(s\) in a row: .*errorRatePercent 40 %/);
+    expect((out as any).e.cause.type).toBe('RolloutRollbackFailed');
+    expect(out.status.state).toBe('rollback-failed');
+    expect(w.sent.map((n) => [n.severity, n.title])).toEqual([['emergency', expect.stringMatching(/ROLLBACK FAILED: rollout of svc-\d+ at step 2\/3: traffic may still be on green/)]]);
+    expect(w.sent[0].text).toBe(msg);
+    expect(w.sent[0].details).toMatchObject({ lb: 'edge', step: 2, error: expect.stringMatching(/ECONNREFUSED/) });
+  });
+
   test('failuresToRollback: 2 tolerates one bad sample', async () => {
     let n = 0;
     const oneBad: Metrics = () => [
@@ -206,6 +241,79 @@ describe('phasedRolloutWorkflow (time-skipping)', () => {
     );
   });
 
+  describe('a gate from a baseline', () => {
+    const description = 'gate from baseline of checkout taken 2026-11-20 14:00: errorRatePercent 10 %, p95Ms 1800 ms';
+    /** Resolves the baseline's gate; asked again (it must not be), it would give a laxer one. */
+    function baselineActivities() {
+      const asked: unknown[] = [];
+      const planned: unknown[] = [];
+      const activities = {
+        resolveBaselineGate: async (spec: unknown) => {
+          asked.push(spec);
+          const p95Ms = asked.length === 1 ? 1800 : 5000;
+          return {
+            gate: { errorRatePercent: 10, p95Ms },
+            sources: { errorRatePercent: 'baseline http:app', p95Ms: 'baseline http:app' },
+            baseline: { workflowId: 'baseline-checkout', runId: 'b1', takenAt: '2026-11-20T14:00:00.000Z', complete: true },
+            description: asked.length === 1 ? description : `gate from baseline of checkout taken 2026-11-21 09:00: errorRatePercent 10 %, p95Ms ${p95Ms} ms`,
+          };
+        },
+        planRollout: async (input: { gate?: Record<string, number> }): Promise<RolloutPlan> => {
+          planned.push(input.gate);
+          return { lbKind: 'haproxy', supportsCohorts: false, gate: input.gate!, providers: { errorRatePercent: ['probe'], p95Ms: ['probe'] }, notes: [] };
+        },
+      };
+      return { asked, planned, activities };
+    }
+
+    test('resolved once at the start, recorded, and kept across continue-as-new: a p95 under 3000 ms but over the baseline rolls back, naming it', async () => {
+      const b = baselineActivities();
+      // p95 1000 ms until the 36th sample (step 2, after the continue-as-new in step 1), then 2000 ms.
+      const metrics: Metrics = (w) => [
+        { metric: 'errorRatePercent', source: 'probe', value: 0.5 },
+        { metric: 'p95Ms', source: 'probe', value: w.samples > 35 ? 2000 : 1000 },
+      ];
+      const { w, finish } = await start(
+        { service: 'checkout', gate: { fromBaseline: 'checkout', maxAge: '2d' }, maxHistoryEvents: 150, steps: [{ weight: 50, window: '30m' }, { weight: 100, window: '10m' }] },
+        metrics,
+        { activities: b.activities },
+      );
+      const out = await finish();
+      expect(out.ok).toBe(false);
+      // Once, with the parsed spec; the continued run did not ask again (it would have got 5000 ms and passed).
+      expect(b.asked).toEqual([{ fromBaseline: 'checkout', maxAge: 2 * 86_400_000, acceptPartial: false, metrics: ['errorRatePercent', 'p95Ms'], overrides: {} }]);
+      expect(b.planned).toEqual([{ errorRatePercent: 10, p95Ms: 1800 }]);
+      expect(w.samples).toBe(36);
+      expect(w.splits).toEqual([50, 100, 0]);
+      const cause = (out as { e: WorkflowFailedError }).e.cause!;
+      expect(cause.message).toBe(`rollout of checkout EMERGENCY rollback at step 2/2 (100 %): p95Ms 2000 ms > 1800 ms (probe); ${description}`);
+      expect(out.status.gateFrom).toMatchObject({ gate: { errorRatePercent: 10, p95Ms: 1800 }, description });
+      expect(out.status.plan!.gate).toEqual({ errorRatePercent: 10, p95Ms: 1800 });
+      const decisions = out.status.decisions.map((d) => d.decision);
+      expect(decisions).toEqual(expect.arrayContaining([description, expect.stringMatching(/continuing as new/), expect.stringMatching(/^plan: gate \{"errorRatePercent":10,"p95Ms":1800\}/)]));
+    });
+
+    test('no usable baseline fails the start saying so, and nothing moves', async () => {
+      const b = baselineActivities();
+      const { w, finish } = await start({ service: 'nobase', gate: { fromBaseline: 'nobase' } }, healthy, {
+        activities: {
+          ...b.activities,
+          resolveBaselineGate: async () => {
+            throw ApplicationFailure.nonRetryable('gate from baseline: no complete baseline of nobase is stored (run `opsflow start baseline` first)', 'BaselineGateUnavailable');
+          },
+        },
+      });
+      const out = await finish();
+      expect(out.ok).toBe(false);
+      expect((out as { e: WorkflowFailedError }).e.cause!.message).toBe(
+        'cannot roll out nobase, nothing was changed: gate from baseline: no complete baseline of nobase is stored (run `opsflow start baseline` first)',
+      );
+      expect(b.planned).toEqual([]);
+      expect(w.splits).toEqual([]);
+      expect(out.status.state).toBe('failed');
+    });
+  });
+
   test('dry run: evaluates the gates and lists every action, touching nothing', async () => {
     const { w, finish } = await start({ dryRun: true }, healthy, { id: `rollout-dry-${seq + 1}-x` });
     const out = await finish();
@@ -244,6 +352,18 @@ describe('phasedRolloutWorkflow (time-skipping)', () => {
     expect(w.sent[0].severity).toBe('warning');
   });
 
+  test('cancelling the run rolls the LB back before it ends cancelled (traffic used to stay on the new backend)', async () => {
+    const { w, handle, finish } = await start({ steps: [{ weight: 10, window: '30m' }, { weight: 100, window: '30m' }] });
+    const out = await finish(async () => {
+      await waitFor('monitoring step 1', async () => (await status(handle)).state === 'monitoring', 30_000);
+      await handle.cancel();
+    });
+    expect(out.ok).toBe(false);
+    expect(w.splits).toEqual([10, 0]);
+    expect(out.status.state).toBe('cancelled');
+    expect(out.status.decisions.map((d) => d.decision)).toEqual(expect.arrayContaining([expect.stringMatching(/rolled back to 100 % blue/)]));
+  });
+
   test('the workflow id must be the service\'s, so two rollouts of one service cannot run together', async () => {
     const { w, finish } = await start({ service: 'payments' }, healthy, { id: 'my-own-id' });
     const out = await finish();
@@ -258,5 +378,27 @@ describe('phasedRolloutWorkflow (time-skipping)', () => {
     expect(out.ok).toBe(false);
     expect((out as any).e.cause.message).toMatch(/steps\.1\.weight: weights must rise/);
     expect(w.plans + w.splits.length + w.samples).toBe(0);
+  });
+
+  test('zero durations are refused before anything happens (a "0s" window and interval used to sample forever at 10 %)', async () => {
+    const { w, finish } = await start({ sampleInterval: '0s', steps: [{ weight: 10, window: '0s' }, { weight: 100, window: '1m' }] });
+    const out = await finish();
+    expect(out.ok).toBe(false);
+    expect((out as any).e.cause.message).toBe(
+      'invalid phasedRolloutWorkflow input:\nsteps.0.window: "0s" is below the minimum of 100ms\nsampleInterval: "0s" is below the minimum of 100ms',
+    );
+    expect(w.plans + w.splits.length + w.samples).toBe(0);
+  });
+
+  test('an activity failure outside the gates (the clean-up) ends the run failed, with the reason in words', async () => {
+    const { w, finish } = await start({ sampleInterval: '1m', steps: [{ weight: 100, window: '1m' }], cleanup: 'maint' });
+    w.failCleanup = 'load balancer "edge": blue reads back ready after setting maint';
+    const out = await finish();
+    expect(out.ok).toBe(false);
+    const cause = (out as any).e.cause;
+    expect(cause.message).toBe('load balancer "edge": blue reads back ready after setting maint');
+    expect(cause.type).toBe('ActivityFailed');
+    expect(out.status.state).toBe('failed');
+    expect(out.status.failure).toMatch(/^failed \(was cleaning-up\): load balancer "edge"/);
   });
 });

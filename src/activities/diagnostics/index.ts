@@ -5,6 +5,8 @@ import { storeDiagnostics } from '../incident-store';
 import { hostDiagnostics } from './host';
 import { commandOutput } from './commands';
 import { postgresDiagnostics } from './postgres';
+import { whileHeartbeating } from '../heartbeat';
+import type { HostFindings, PostgresFindings } from '../../domain/diagnostics/findings';
 
 export interface DiagnosticsSummary {
   sections: string[];
@@ -19,33 +21,47 @@ export interface DiagnosticsSummary {
  */
 export function diagnosticsActivities(config: OpsflowConfig) {
   return {
-    async collectDiagnostics(input: { incidentId: string }): Promise<DiagnosticsSummary> {
-      const d = config.incident.remediation.diagnostics;
-      const section: Record<string, unknown> = { collectedAt: new Date().toISOString() };
-      const failed: string[] = [];
-      const tryPart = async (name: string, fn: () => Promise<unknown>) => {
-        try {
-          section[name] = await fn();
-        } catch (err) {
-          failed.push(name);
-          section[name] = { error: (err as Error).message };
-        }
-      };
-      if (d.host) await tryPart('host', hostDiagnostics);
-      for (const [name, argv] of Object.entries(d.commands)) {
-        await tryPart(`command:${name}`, async () => {
-          const r = await commandOutput(argv, d.commandTimeoutSeconds * 1000);
-          if (r.exitCode !== 0) failed.push(`command:${name}`);
-          return r;
-        });
-      }
-      if (d.postgres) {
-        const target = config.postgres[d.postgres];
-        if (!target) throw ApplicationFailure.nonRetryable(`unknown postgres target "${d.postgres}" (incident.remediation.diagnostics.postgres)`, 'UnknownTarget');
-        await tryPart(`postgres:${d.postgres}`, () => postgresDiagnostics(clientConfig(d.postgres!, target)));
-      }
-      await storeDiagnostics(config, input.incidentId, section);
-      return { sections: Object.keys(section).filter((k) => k !== 'collectedAt'), failed };
+    collectDiagnostics: (input: { incidentId: string }): Promise<DiagnosticsSummary> => whileHeartbeating(() => collect(input)),
+
+    /** The PostgreSQL part of `diagnosticsWorkflow`: the same queries, returned whole (bounded lists). */
+    async diagnosePostgres(target: string): Promise<PostgresFindings> {
+      const t = config.postgres[target];
+      if (!t) throw ApplicationFailure.nonRetryable(`unknown postgres target "${target}" (postgres)`, 'UnknownTarget');
+      return whileHeartbeating(() => postgresDiagnostics(clientConfig(target, t)));
+    },
+
+    /** The host part of `diagnosticsWorkflow`: this worker's host, as incident response sees it. */
+    async diagnoseHost(): Promise<HostFindings> {
+      return whileHeartbeating(hostDiagnostics);
     },
   };
+
+  async function collect(input: { incidentId: string }): Promise<DiagnosticsSummary> {
+    const d = config.incident.remediation.diagnostics;
+    const section: Record<string, unknown> = { collectedAt: new Date().toISOString() };
+    const failed: string[] = [];
+    const tryPart = async (name: string, fn: () => Promise<unknown>) => {
+      try {
+        section[name] = await fn();
+      } catch (err) {
+        failed.push(name);
+        section[name] = { error: (err as Error).message };
+      }
+    };
+    if (d.host) await tryPart('host', hostDiagnostics);
+    for (const [name, argv] of Object.entries(d.commands)) {
+      await tryPart(`command:${name}`, async () => {
+        const r = await commandOutput(argv, d.commandTimeoutSeconds * 1000);
+        if (r.exitCode !== 0) failed.push(`command:${name}`);
+        return r;
+      });
+    }
+    if (d.postgres) {
+      const target = config.postgres[d.postgres];
+      if (!target) throw ApplicationFailure.nonRetryable(`unknown postgres target "${d.postgres}" (incident.remediation.diagnostics.postgres)`, 'UnknownTarget');
+      await tryPart(`postgres:${d.postgres}`, () => postgresDiagnostics(clientConfig(d.postgres!, target)));
+    }
+    await storeDiagnostics(config, input.incidentId, section);
+    return { sections: Object.keys(section).filter((k) => k !== 'collectedAt'), failed };
+  }
 }

@@ -1,8 +1,8 @@
 import { configTarget } from '../config-target';
 import type { OpsflowConfig } from '../../config/schema';
-import type { CheckResult, ResourceThresholds } from '../../domain/health';
-import { rateLevel } from '../../domain/health';
-import type { HealthCheckInput, HealthCheckPlan } from '../../domain/health-check-input';
+import type { CheckResult, ResourceThresholds } from '../../domain/health/report';
+import { rateLevel } from '../../domain/health/report';
+import type { HealthCheckInput, HealthCheckPlan } from '../../domain/health/input';
 import { unitIsActive } from '../systemd/systemctl';
 import { hostSnapshot } from '../host/resources';
 import { probe } from '../http/probe';
@@ -10,6 +10,8 @@ import { clientConfig } from '../postgres/connect';
 import { pingPostgres } from '../postgres/ping';
 import { pingRedis } from '../redis/ping';
 import { reach } from '../tcp/reach';
+import { heartbeating } from '../heartbeat';
+import { isBaselineRef } from '../../domain/baseline/gate';
 
 /** A reachability check's result: up is healthy, anything else is down. */
 function upOrDown(kind: CheckResult['kind'], target: string, ok: boolean, value: number | undefined, unit: string, okMessage: string, downMessage: string): CheckResult {
@@ -21,7 +23,8 @@ function upOrDown(kind: CheckResult['kind'], target: string, ok: boolean, value:
  * a target that is down is a result ("down"), not an activity failure.
  */
 export function healthActivities(config: OpsflowConfig) {
-  return {
+  // Checks heartbeat, so a run whose worker died mid-check retries it within the heartbeat timeout.
+  return heartbeating({
     /** Resolves the input against the config: names it lists must exist; lists it omits mean "all". */
     async planHealthCheck(input: HealthCheckInput): Promise<HealthCheckPlan> {
       const t = input.targets;
@@ -37,8 +40,10 @@ export function healthActivities(config: OpsflowConfig) {
         postgres: pick(t?.postgres, config.postgres, 'postgres'),
         redis: pick(t?.redis, config.redis, 'redis'),
         hosts: pick(t?.hosts, config.hosts, 'hosts'),
+        backups: pick(t?.backups, config.backups, 'backups'),
         resources: t?.resources ?? true,
-        thresholds: input.thresholds ?? config.thresholds,
+        // A baseline's levels are resolved by the workflow and laid over these (it has no disk levels).
+        thresholds: input.thresholds && !isBaselineRef(input.thresholds) ? input.thresholds : config.thresholds,
         notify,
       };
     },
@@ -93,5 +98,5 @@ export function healthActivities(config: OpsflowConfig) {
       const where = `${target.host}:${target.port}`;
       return upOrDown('tcp', name, r.ok, r.latencyMs, 'ms', `${where} reachable in ${r.latencyMs} ms`, `${where}: ${r.error}`);
     },
-  };
+  });
 }

@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { OpsflowConfig } from '../../config/schema';
-import { incidentId, type IncidentRecord, type TimelineEntry } from '../../domain/incident';
+import { incidentId, type AlertEvidence, type IncidentRecord, type TimelineEntry } from '../../domain/incident/incident';
 import { storeRef, withStore } from './store';
 
 export type IncidentSnapshot = Omit<IncidentRecord, 'timeline'>;
@@ -22,7 +22,14 @@ export function incidentStoreActivities(config: OpsflowConfig) {
      * Claims `INC-<workflow time>` for this run, or `-2`, `-3`... when another incident holds that
      * second. Idempotent: a retry finds the row this run already claimed.
      */
-    async reserveIncidentId(input: { openedAt: string; workflowId: string; runId: string; incident: IncidentSnapshot }): Promise<string> {
+    async reserveIncidentId(input: {
+      openedAt: string;
+      workflowId: string;
+      runId: string;
+      incident: IncidentSnapshot;
+      /** Written once, here, so the (large) evidence is not resent with every save. */
+      alert?: AlertEvidence;
+    }): Promise<string> {
       const ref = storeRef(config);
       return withStore(ref, async (c, t) => {
         const mine = await c.query(`SELECT id FROM ${t.incidents} WHERE workflow_id = $1 AND run_id = $2`, [input.workflowId, input.runId]);
@@ -31,8 +38,8 @@ export function incidentStoreActivities(config: OpsflowConfig) {
           const id = incidentId(new Date(input.openedAt), attempt);
           const r = await c.query(
             `INSERT INTO ${t.incidents} (id, workflow_id, run_id, title, type, severity, severity_reason, state, services, metrics, labels, source,
-               fingerprint, opened_at, respond_by, resolve_by)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+               fingerprint, opened_at, respond_by, resolve_by, alert)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
              ON CONFLICT (id) DO NOTHING RETURNING id`,
             [
               id,
@@ -51,6 +58,7 @@ export function incidentStoreActivities(config: OpsflowConfig) {
               input.openedAt,
               input.incident.sla.respondBy,
               input.incident.sla.resolveBy,
+              input.alert ? JSON.stringify(input.alert) : null,
             ],
           );
           if (r.rowCount) return id;

@@ -57,4 +57,9 @@ CREATE TABLE IF NOT EXISTS incident_migrations (
     sql: `ALTER TABLE incidents ADD COLUMN IF NOT EXISTS digest_sent_at timestamptz;
 CREATE INDEX IF NOT EXISTS incidents_digest_pending ON incidents (opened_at) WHERE digest AND digest_sent_at IS NULL;`,
   },
+  {
+    // The alert as Alertmanager sent it, whole (labels and annotations that the record's columns show cut).
+    id: '003_alert_evidence',
+    sql: `ALTER TABLE incidents ADD COLUMN IF NOT EXISTS alert jsonb;`,
+  },
 ];

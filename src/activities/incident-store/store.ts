@@ -1,71 +1,30 @@
 import type { Client } from 'pg';
-import { ApplicationFailure } from '@temporalio/activity';
 import type { OpsflowConfig } from '../../config/schema';
-import type { IncidentRecord, TimelineEntry } from '../../domain/incident';
-import { clientConfig, withClient } from '../postgres/connect';
+import type { AlertEvidence, IncidentRecord, TimelineEntry } from '../../domain/incident/incident';
+import { applyMigrations, quoteSchema, storeRefFrom, withMigratedStore, type StoreMigrations, type StoreRef } from '../postgres/store-migrations';
 import { incidentMigrations } from './migrations';
-import { configTarget } from '../config-target';
 
-export interface StoreRef {
-  name: string;
-  schema: string;
-  config: ReturnType<typeof clientConfig>;
-}
+export type { StoreRef };
 
 /** Where incidents live, from config; its absence is a config error no retry can fix. */
 export function storeRef(config: OpsflowConfig): StoreRef {
-  const s = config.incident.store;
-  if (!s) {
-    throw ApplicationFailure.nonRetryable(
-      'config.incident.store is not set: incidents are stored in PostgreSQL (SPEC §6: every incident is saved)',
-      'IncidentStoreNotConfigured',
-    );
-  }
-  const target = configTarget(config.postgres, 'postgres', s.postgres, 'config.incident.store.postgres');
-  return { name: s.postgres, schema: s.schema, config: clientConfig(s.postgres, target) };
+  return storeRefFrom(config, config.incident.store, 'incident.store', 'incidents are stored in PostgreSQL (SPEC §6: every incident is saved)', 'IncidentStoreNotConfigured');
 }
 
-/** The schema name is validated by the config (lower-case identifier), so quoting it is enough. */
-const q = (schema: string) => `"${schema}"`;
+const q = quoteSchema;
+const incidentStore: StoreMigrations = { name: 'incident', migrations: incidentMigrations };
 
-/** Applies the migrations (idempotent); concurrent workers serialise on an advisory lock. */
+/** Applies the incident migrations (idempotent); concurrent workers serialise on an advisory lock. */
 export async function migrate(c: Client, schema: string): Promise<string[]> {
-  const applied: string[] = [];
-  await c.query('BEGIN');
-  try {
-    await c.query("SELECT pg_advisory_xact_lock(hashtext('opsflow-incident-migrations'))");
-    await c.query(`CREATE SCHEMA IF NOT EXISTS ${q(schema)}`);
-    await c.query(`SET LOCAL search_path TO ${q(schema)}`);
-    for (const m of incidentMigrations) {
-      await c.query(m.sql);
-      const r = await c.query('INSERT INTO incident_migrations (id) VALUES ($1) ON CONFLICT (id) DO NOTHING', [m.id]);
-      if (r.rowCount) applied.push(m.id);
-    }
-    await c.query('COMMIT');
-  } catch (err) {
-    await c.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  }
-  return applied;
+  return applyMigrations(c, schema, incidentStore);
 }
-
-const migrated = new Map<string, Promise<unknown>>();
 
 /** Runs `fn` with a client on a migrated store; migrations run once per process and store. */
 export async function withStore<T>(ref: StoreRef, fn: (c: Client, t: { incidents: string; events: string }) => Promise<T>): Promise<T> {
-  return withClient(ref.config, async (c) => {
-    const key = `${ref.config.host}:${ref.config.port}/${ref.config.database}/${ref.schema}`;
-    if (!migrated.has(key)) {
-      const p = migrate(c, ref.schema);
-      migrated.set(key, p);
-      p.catch(() => migrated.delete(key));
-    }
-    await migrated.get(key);
-    return fn(c, { incidents: `${q(ref.schema)}.incidents`, events: `${q(ref.schema)}.incident_events` });
-  });
+  return withMigratedStore(ref.config, ref.schema, incidentStore, (c) => fn(c, { incidents: `${q(ref.schema)}.incidents`, events: `${q(ref.schema)}.incident_events` }));
 }
 
-export type IncidentRow = Omit<IncidentRecord, 'timeline'> & { runId: string; diagnostics: Record<string, unknown> };
+export type IncidentRow = Omit<IncidentRecord, 'timeline'> & { runId: string; diagnostics: Record<string, unknown>; alert?: AlertEvidence };
 
 function toRecord(r: Record<string, any>): IncidentRow {
   const iso = (d: Date | null) => (d ? d.toISOString() : undefined);
@@ -97,6 +56,7 @@ function toRecord(r: Record<string, any>): IncidentRow {
     digest: r.digest,
     postmortem: r.postmortem ?? undefined,
     diagnostics: r.diagnostics,
+    alert: r.alert ?? undefined,
   };
 }
 

@@ -1,5 +1,5 @@
 import type { HaproxyLoadBalancerConfig } from '../../config/sections/load-balancers';
-import { percentOf, unknownServer, type LoadBalancerAdapter, type ServerState, type SplitReading, type SplitRequest } from './adapter';
+import { splitReading, unknownServer, wantedWeights, type LoadBalancerAdapter, type ServerState, type SplitReading, type SplitRequest } from './adapter';
 import { runtimeApiCommand } from './haproxy-runtime-api';
 
 // srv_admin_state flags (HAProxy's server.h): any maintenance bit, any drain bit.
@@ -14,7 +14,8 @@ const ADMF_DRAIN = 0x08 | 0x10;
 export function haproxyAdapter(name: string, cfg: HaproxyLoadBalancerConfig): LoadBalancerAdapter {
   const run = async (command: string): Promise<string> => {
     const out = (await runtimeApiCommand(cfg.runtimeApi, command, cfg.timeoutMs)).trim();
-    if (/^No such backend/i.test(out)) throw unknownServer(name, `HAProxy backend "${cfg.backend}"`);
+    // `get weight` says "No such backend", `show servers state` "Can't find backend".
+    if (/^(No such backend|Can't find backend)/i.test(out)) throw unknownServer(name, `HAProxy backend "${cfg.backend}"`);
     return out;
   };
   const server = (s: string) => `${cfg.backend}/${s}`;
@@ -30,10 +31,33 @@ export function haproxyAdapter(name: string, cfg: HaproxyLoadBalancerConfig): Lo
     return Number(m[1]);
   }
 
-  async function setWeight(s: string, weight: number): Promise<void> {
-    const out = await run(`set server ${server(s)} weight ${weight}`);
+  async function setServer(s: string, what: string): Promise<void> {
+    const out = await run(`set server ${server(s)} ${what}`);
     noSuchServer(out, s);
-    if (out !== '') throw new Error(`HAProxy ${name}: "set server ${server(s)} weight ${weight}" answered: ${out}`);
+    if (out !== '') throw new Error(`HAProxy ${name}: "set server ${server(s)} ${what}" answered: ${out}`);
+  }
+
+  /** Weight and admin state of the named servers, in one `show servers state` (one consistent view). */
+  async function serversState(names: string[]): Promise<{ weights: Record<string, number>; states: Record<string, ServerState> }> {
+    const out = await run(`show servers state ${cfg.backend}`);
+    const header = out.split('\n').find((l) => l.startsWith('# '));
+    const cols = header?.slice(2).split(' ') ?? [];
+    const [nameCol, adminCol, weightCol] = ['srv_name', 'srv_admin_state', 'srv_uweight'].map((c) => cols.indexOf(c));
+    if (nameCol < 0 || adminCol < 0 || weightCol < 0) throw new Error(`HAProxy ${name}: unexpected "show servers state" answer: ${out.slice(0, 200)}`);
+    const rows = out
+      .split('\n')
+      .filter((l) => l.trim() && !l.startsWith('#'))
+      .map((l) => l.split(' '));
+    const weights: Record<string, number> = {};
+    const states: Record<string, ServerState> = {};
+    for (const s of names) {
+      const row = rows.find((f) => f[nameCol] === s);
+      if (!row) throw unknownServer(name, `server "${s}" in HAProxy backend "${cfg.backend}"`);
+      const admin = Number(row[adminCol]);
+      weights[s] = Number(row[weightCol]);
+      states[s] = admin & ADMF_MAINT ? 'maint' : admin & ADMF_DRAIN ? 'drain' : 'ready';
+    }
+    return { weights, states };
   }
 
   return {
@@ -44,38 +68,25 @@ export function haproxyAdapter(name: string, cfg: HaproxyLoadBalancerConfig): Lo
     },
     async setSplit(req: SplitRequest) {
       // New first on the way up, old first on the way down: in between, the sum never drops to 0.
-      const order: [string, number][] = [
-        [req.new, req.newPercent],
-        [req.old, 100 - req.newPercent],
-      ];
+      const want = wantedWeights(req);
+      const order = [req.new, req.old];
       const current = await getWeight(req.new);
       if (req.newPercent < current) order.reverse();
-      for (const [s, w] of order) await setWeight(s, w);
+      for (const s of order) {
+        // A weight on a drained or maintained server moves nothing: one that is to take traffic is made ready.
+        if (want[s] > 0) await setServer(s, 'state ready');
+        await setServer(s, `weight ${want[s]}`);
+      }
     },
     async readSplit(old, next): Promise<SplitReading> {
-      const [o, n] = [await getWeight(old), await getWeight(next)];
-      return { newPercent: percentOf(o, n), weights: { [old]: o, [next]: n } };
+      const { weights, states } = await serversState([old, next]);
+      return splitReading(name, old, next, weights, states);
     },
     async setServerState(s, state: ServerState) {
-      const out = await run(`set server ${server(s)} state ${state}`);
-      noSuchServer(out, s);
-      if (out !== '') throw new Error(`HAProxy ${name}: "set server ${server(s)} state ${state}" answered: ${out}`);
+      await setServer(s, `state ${state}`);
     },
     async readServerState(s): Promise<ServerState> {
-      const out = await run(`show servers state ${cfg.backend}`);
-      const header = out.split('\n').find((l) => l.startsWith('# '));
-      const cols = header?.slice(2).split(' ') ?? [];
-      const nameCol = cols.indexOf('srv_name');
-      const adminCol = cols.indexOf('srv_admin_state');
-      const row = out
-        .split('\n')
-        .filter((l) => !l.startsWith('#'))
-        .map((l) => l.split(' '))
-        .find((f) => f[nameCol] === s);
-      if (nameCol < 0 || adminCol < 0) throw new Error(`HAProxy ${name}: unexpected "show servers state" answer: ${out.slice(0, 200)}`);
-      if (!row) throw unknownServer(name, `server "${s}" in HAProxy backend "${cfg.backend}"`);
-      const admin = Number(row[adminCol]);
-      return admin & ADMF_MAINT ? 'maint' : admin & ADMF_DRAIN ? 'drain' : 'ready';
+      return (await serversState([s])).states[s];
     },
   };
 }

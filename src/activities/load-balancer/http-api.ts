@@ -2,7 +2,7 @@ import { request } from 'undici';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { HttpApiLoadBalancerConfig } from '../../config/sections/load-balancers';
 import { resolveSecret } from '../../config/secrets';
-import { unknownServer, type LoadBalancerAdapter, type ServerState, type SplitReading } from './adapter';
+import { splitReading, unknownServer, wantedWeights, type LoadBalancerAdapter, type ServerState, type SplitReading } from './adapter';
 
 interface ApiConfig {
   traffic_split?: Record<string, number>;
@@ -22,19 +22,28 @@ export function httpApiAdapter(name: string, cfg: HttpApiLoadBalancerConfig): Lo
     if (!cfg.servers.includes(s)) throw unknownServer(name, `server "${s}" (loadBalancers.${name}.servers: ${cfg.servers.join(', ')})`);
   };
 
-  async function call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<any> {
+  /** One call; with `missingIsUndefined`, a 404 answers undefined (an endpoint this API does not have). */
+  async function call(method: 'GET' | 'POST', path: string, body?: unknown, missingIsUndefined = false): Promise<any> {
     const token = resolveSecret(cfg.token, `loadBalancers.${name}.token`);
-    const res = await request(`${base}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      headersTimeout: cfg.timeoutMs,
-      bodyTimeout: cfg.timeoutMs,
-      signal: AbortSignal.timeout(cfg.timeoutMs),
-    });
-    const text = await res.body.text();
+    let res: Awaited<ReturnType<typeof request>>;
+    let text: string;
+    try {
+      res = await request(`${base}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        headersTimeout: cfg.timeoutMs,
+        bodyTimeout: cfg.timeoutMs,
+        signal: AbortSignal.timeout(cfg.timeoutMs),
+      });
+      text = await res.body.text();
+    } catch (err) {
+      // Refused, reset, timed out: a retry may well fix it; the message names the LB, not only the socket.
+      throw new Error(`LB API ${name} (${base}): ${method} ${path} failed: ${(err as Error).message}`);
+    }
     if (res.statusCode === 401 || res.statusCode === 403)
       throw ApplicationFailure.nonRetryable(`LB API ${name} (${base}) refused the token from loadBalancers.${name}.token: HTTP ${res.statusCode}`, 'LoadBalancerAuth');
+    if (res.statusCode === 404 && missingIsUndefined) return undefined;
     if (res.statusCode >= 400 && res.statusCode < 500 && res.statusCode !== 408 && res.statusCode !== 429)
       throw ApplicationFailure.nonRetryable(`LB API ${name}: ${method} ${path} answered HTTP ${res.statusCode}: ${text.slice(0, 300)}`, 'LoadBalancerRejected');
     if (res.statusCode >= 300) throw new Error(`LB API ${name}: ${method} ${path} answered HTTP ${res.statusCode}: ${text.slice(0, 300)}`);
@@ -45,15 +54,32 @@ export function httpApiAdapter(name: string, cfg: HttpApiLoadBalancerConfig): Lo
     }
   }
 
+  /**
+   * A system's state by opsflow's convention. The runbook's API defines only the split: one without
+   * the state endpoint (404) has no drained systems, so each takes traffic by its share.
+   */
+  const readState = async (s: string): Promise<ServerState> => {
+    const res = (await call('GET', `/api/servers/${encodeURIComponent(s)}/state`, undefined, true)) as { state?: ServerState } | undefined;
+    return res?.state ?? 'ready';
+  };
+
   return {
     kind: 'http-api',
     supportsCohorts: true,
     async checkServers(servers) {
       servers.forEach(known);
+      // A read with the token: a refused token (401/403) or an API that is not there fails the plan,
+      // before the first step moves traffic and long before a rollback would need the same access.
+      await call('GET', '/api/config');
     },
     async setSplit(req) {
       known(req.old);
       known(req.new);
+      // A share on a drained system moves nothing: one that is to take traffic is made ready first (if it is not).
+      const want = wantedWeights(req);
+      for (const s of [req.old, req.new]) {
+        if (want[s] > 0 && (await readState(s)) !== 'ready') await call('POST', `/api/servers/${encodeURIComponent(s)}/state`, { state: 'ready' });
+      }
       const body: ApiConfig = { traffic_split: { [req.new]: req.newPercent, [req.old]: 100 - req.newPercent } };
       if (req.targetUsers?.length) body.target_users = req.targetUsers;
       await call('POST', '/api/config', body);
@@ -62,13 +88,9 @@ export function httpApiAdapter(name: string, cfg: HttpApiLoadBalancerConfig): Lo
       known(old);
       known(next);
       const cfgNow = (await call('GET', '/api/config')) as ApiConfig;
-      const o = Number(cfgNow.traffic_split?.[old] ?? 0);
-      const n = Number(cfgNow.traffic_split?.[next] ?? 0);
-      return {
-        newPercent: o + n === 0 ? 0 : Math.round((n / (o + n)) * 1000) / 10,
-        weights: { [old]: o, [next]: n },
-        ...(cfgNow.target_users?.length ? { targetUsers: cfgNow.target_users } : {}),
-      };
+      const weight = (s: string) => Number(cfgNow.traffic_split?.[s] ?? 0);
+      const reading = splitReading(name, old, next, { [old]: weight(old), [next]: weight(next) }, { [old]: await readState(old), [next]: await readState(next) });
+      return { ...reading, ...(cfgNow.target_users?.length ? { targetUsers: cfgNow.target_users } : {}) };
     },
     async setServerState(s, state) {
       known(s);
@@ -76,8 +98,7 @@ export function httpApiAdapter(name: string, cfg: HttpApiLoadBalancerConfig): Lo
     },
     async readServerState(s): Promise<ServerState> {
       known(s);
-      const res = (await call('GET', `/api/servers/${encodeURIComponent(s)}/state`)) as { state?: ServerState };
-      return res.state ?? 'ready';
+      return readState(s);
     },
   };
 }

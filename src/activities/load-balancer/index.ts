@@ -1,6 +1,6 @@
 import { ApplicationFailure, log } from '@temporalio/activity';
 import type { OpsflowConfig } from '../../config/schema';
-import type { ServerState, SplitReading, SplitRequest } from './adapter';
+import { splitMismatches, type LoadBalancerAdapter, type ServerState, type SplitReading, type SplitRequest } from './adapter';
 import { lookupLoadBalancer } from './adapters';
 import { planRollout } from './rollout-plan';
 
@@ -23,21 +23,8 @@ export function loadBalancerActivities(config: OpsflowConfig) {
 
     /** Sets new/old to newPercent/100-newPercent and returns the split the LB reads back. */
     async setTrafficSplit(args: TrafficSplitArgs): Promise<SplitReading> {
-      const lb = lookupLoadBalancer(config, args.lb);
-      await lb.setSplit(args);
-      const reading = await lb.readSplit(args.old, args.new);
-      if (reading.newPercent !== args.newPercent)
-        throw ApplicationFailure.retryable(
-          `load balancer "${args.lb}" reads back ${reading.newPercent} % for ${args.new} after setting ${args.newPercent} % (weights ${JSON.stringify(reading.weights)})`,
-          'SplitNotApplied',
-        );
-      const wantUsers = (args.targetUsers ?? []).join(',');
-      if (reading.targetUsers !== undefined && reading.targetUsers.join(',') !== wantUsers)
-        throw ApplicationFailure.retryable(
-          `load balancer "${args.lb}" reads back target users [${reading.targetUsers.join(', ')}] after setting [${wantUsers}]`,
-          'SplitNotApplied',
-        );
-      log.info('traffic split set', { lb: args.lb, newPercent: reading.newPercent, weights: reading.weights });
+      const reading = await applySplit(args.lb, lookupLoadBalancer(config, args.lb), args);
+      log.info('traffic split set', { lb: args.lb, newPercent: reading.newPercent, weights: reading.weights, states: reading.states });
       return reading;
     },
 
@@ -56,4 +43,24 @@ export function loadBalancerActivities(config: OpsflowConfig) {
       return now;
     },
   };
+}
+
+/**
+ * Sets a split and reads it back whole: both servers' weights and states, not only the new one's
+ * share (a rollback that also took the old server out would read "0 % new"). Anything else is
+ * retryable: setting the same split again is what fixes it.
+ */
+export async function applySplit(lbName: string, lb: LoadBalancerAdapter, args: SplitRequest): Promise<SplitReading> {
+  await lb.setSplit(args);
+  const reading = await lb.readSplit(args.old, args.new);
+  const wrong = splitMismatches(args, reading);
+  if (wrong.length)
+    throw ApplicationFailure.retryable(
+      `load balancer "${lbName}" reads back ${wrong.join(', ')} after setting ${args.new} ${args.newPercent} % / ${args.old} ${100 - args.newPercent} %`,
+      'SplitNotApplied',
+    );
+  const wantUsers = (args.targetUsers ?? []).join(',');
+  if (reading.targetUsers !== undefined && reading.targetUsers.join(',') !== wantUsers)
+    throw ApplicationFailure.retryable(`load balancer "${lbName}" reads back target users [${reading.targetUsers.join(', ')}] after setting [${wantUsers}]`, 'SplitNotApplied');
+  return reading;
 }

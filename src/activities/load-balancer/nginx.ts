@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { NginxLoadBalancerConfig } from '../../config/sections/load-balancers';
-import { percentOf, unknownServer, type LoadBalancerAdapter, type ServerState, type SplitReading } from './adapter';
+import { splitReading, unknownServer, type LoadBalancerAdapter, type ServerState, type SplitReading } from './adapter';
 
 interface Member {
   weight: number;
@@ -89,6 +89,12 @@ export function nginxAdapter(name: string, cfg: NginxLoadBalancerConfig): LoadBa
     supportsCohorts: false,
     async checkServers(servers) {
       servers.forEach(known);
+      // What nginx knows is its config: the include must be readable and the config must pass
+      // `nginx -t` now (binary, sudo, paths), or the first step would be the one to find out.
+      await readMembers();
+      const test = await nginx(['-t']);
+      if (test.code !== 0)
+        throw ApplicationFailure.nonRetryable(`nginx ${name}: "nginx -t" fails before any change, so no step could be applied: ${test.output}`, 'NginxConfigRejected');
     },
     async setSplit(req) {
       known(req.old);
@@ -103,7 +109,8 @@ export function nginxAdapter(name: string, cfg: NginxLoadBalancerConfig): LoadBa
       known(next);
       const { members } = await readMembers();
       const w = (s: string) => (members[s].down ? 0 : members[s].weight);
-      return { newPercent: percentOf(w(old), w(next)), weights: { [old]: w(old), [next]: w(next) } };
+      const state = (s: string): ServerState => (members[s].down ? 'drain' : 'ready');
+      return splitReading(name, old, next, { [old]: w(old), [next]: w(next) }, { [old]: state(old), [next]: state(next) });
     },
     async setServerState(s, state: ServerState) {
       known(s);

@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { OpsflowConfig } from '../../config/schema';
-import { defaultGate, metricNames, type GateThresholds, type MetricName } from '../../domain/gate';
-import type { PhasedRolloutInput, RolloutPlan } from '../../domain/rollout-input';
+import { defaultGate, metricNames, type GateThresholds, type MetricName } from '../../domain/rollout/gate';
+import type { PlannableRollout, RolloutPlan } from '../../domain/rollout/input';
 import { lookupMetricSource, metricsOf } from '../metrics';
 import { adapterFor } from './adapters';
 
@@ -11,7 +11,7 @@ import { adapterFor } from './adapters';
  * every gated metric has a source. Read-only, so safe to retry; what is wrong is non-retryable.
  */
 export function planRollout(config: OpsflowConfig) {
-  return async (input: PhasedRolloutInput): Promise<RolloutPlan> => {
+  return async (input: PlannableRollout): Promise<RolloutPlan> => {
     const lbCfg = config.loadBalancers[input.lb];
     if (!lbCfg) throw ApplicationFailure.nonRetryable(`lb: unknown load balancer "${input.lb}" (not in config.loadBalancers)`, 'UnknownLoadBalancer');
     for (const n of [...input.notify, ...(input.stakeholders ?? [])]) {

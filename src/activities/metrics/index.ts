@@ -1,10 +1,12 @@
-import { ApplicationFailure, heartbeat } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
+import { whileHeartbeating } from '../heartbeat';
 import type { OpsflowConfig } from '../../config/schema';
 import type { MetricSourceConfig } from '../../config/sections/metric-sources';
-import type { MetricName, MetricReading, Sample } from '../../domain/gate';
+import type { MetricName, MetricReading, Sample } from '../../domain/rollout/gate';
 import { promQueries, samplePrometheus } from './prometheus';
 import { sampleProbe } from './probe';
 import { sampleHost } from './host';
+import { sampleHttpStats } from './http-stats';
 
 /** Which gate metrics a source reports. */
 export function metricsOf(cfg: MetricSourceConfig): MetricName[] {
@@ -15,6 +17,8 @@ export function metricsOf(cfg: MetricSourceConfig): MetricName[] {
       return ['errorRatePercent', 'responseTimeMs', 'p95Ms', 'p99Ms'];
     case 'host':
       return ['cpuPercent', 'memoryPercent'];
+    case 'http-stats':
+      return ['errorRatePercent', 'responseTimeMs', 'complaints'];
   }
 }
 
@@ -33,19 +37,16 @@ export function metricActivities(config: OpsflowConfig) {
   return {
     async sampleRolloutMetrics(args: { service: string; sources: string[] }): Promise<Sample> {
       const cfgs = args.sources.map((s) => [s, lookupMetricSource(config, s)] as const);
-      // Heartbeats let Temporal notice a dead worker in seconds rather than at the start-to-close timeout.
-      const beat = setInterval(() => heartbeat(), 2_000);
-      try {
+      return whileHeartbeating(async () => {
         const readings = await Promise.all(cfgs.map(([name, cfg]) => sampleSource(name, cfg, args.service)));
         return { at: new Date().toISOString(), readings: readings.flat() };
-      } finally {
-        clearInterval(beat);
-      }
+      });
     },
   };
 }
 
-function sampleSource(name: string, cfg: MetricSourceConfig, service: string): Promise<MetricReading[]> {
+/** `cohort`: a cutover batch's name, for sources that report per cohort. */
+export function sampleSource(name: string, cfg: MetricSourceConfig, service: string, cohort?: string): Promise<MetricReading[]> {
   switch (cfg.type) {
     case 'prometheus':
       return samplePrometheus(name, cfg, service);
@@ -53,5 +54,7 @@ function sampleSource(name: string, cfg: MetricSourceConfig, service: string): P
       return sampleProbe(name, cfg);
     case 'host':
       return sampleHost(name);
+    case 'http-stats':
+      return sampleHttpStats(name, cfg, service, cohort);
   }
 }

@@ -1,7 +1,7 @@
 import { request } from 'undici';
 import type { ProbeSourceConfig } from '../../config/sections/metric-sources';
-import type { MetricReading } from '../../domain/gate';
-import { probeStats } from '../../domain/rollout-probe';
+import type { MetricReading } from '../../domain/rollout/gate';
+import { probeStats } from '../../domain/rollout/probe';
 
 /**
  * N GET requests to the service (through the LB, as users reach it). A status >= 500 or a timeout

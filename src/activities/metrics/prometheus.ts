@@ -1,7 +1,7 @@
 import { request } from 'undici';
 import { resolveOptionalSecret } from '../../config/secrets';
 import { defaultPromQueries, type PrometheusSourceConfig } from '../../config/sections/metric-sources';
-import type { MetricName, MetricReading } from '../../domain/gate';
+import type { MetricName, MetricReading } from '../../domain/rollout/gate';
 
 /** The PromQL of each metric this source reports: defaults, overridden or dropped (`null`) by config. */
 export function promQueries(cfg: PrometheusSourceConfig): Partial<Record<MetricName, string>> {

@@ -43,6 +43,7 @@ export async function sendEmail(name: string, cfg: EmailConfig, n: Notification)
       to: cfg.to,
       subject: `${prefix[n.severity]} ${n.title}`,
       text: `${n.text}\n\n-- \nopsflow · ${n.idempotencyKey}\n`,
+      ...(n.html ? { html: n.html } : {}),
       messageId: messageId(n.idempotencyKey),
       headers: { 'Idempotency-Key': n.idempotencyKey, 'X-Opsflow-Severity': n.severity },
       priority: n.severity === 'emergency' || n.severity === 'critical' ? 'high' : 'normal',

@@ -25,9 +25,23 @@ export async function post(
   });
   const text = await res.body.text();
   if (okStatuses.includes(res.statusCode)) return { status: res.statusCode, body: text };
-  const message = `${what} answered HTTP ${res.statusCode}${o.about ? ` ${o.about}` : ''}: ${text.slice(0, 200)}`;
-  if (res.statusCode === 429 || res.statusCode >= 500) throw ApplicationFailure.retryable(message, 'NotifierUnavailable');
-  throw ApplicationFailure.nonRetryable(message, 'NotifierRejected');
+  // The status and the receiver's own reason travel with the failure (message and details), so the
+  // workflow can record why a message was not delivered, not only that it was not.
+  const reason = bodyExcerpt(text);
+  const message = `${what} answered HTTP ${res.statusCode}${o.about ? ` ${o.about}` : ''}: ${reason}`;
+  const details = { status: res.statusCode, reason };
+  if (res.statusCode === 429 || res.statusCode >= 500) throw ApplicationFailure.create({ message, type: 'NotifierUnavailable', details: [details] });
+  throw ApplicationFailure.create({ message, type: 'NotifierRejected', nonRetryable: true, details: [details] });
+}
+
+/** At most this much of a receiver's answer goes into a failure (and so into workflow history). */
+export const MAX_REASON_CHARS = 300;
+
+/** A receiver's answer as one bounded line: whitespace collapsed, cut with a visible marker. */
+export function bodyExcerpt(text: string, max = MAX_REASON_CHARS): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  if (!line) return '(empty body)';
+  return line.length > max ? `${line.slice(0, max)}… (${line.length - max} more characters)` : line;
 }
 
 export function postJson(

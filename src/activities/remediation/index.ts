@@ -1,13 +1,14 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { OpsflowConfig } from '../../config/schema';
-import { defaultSeverityRecipients } from '../../domain/escalation';
-import type { IncidentPlan } from '../../domain/incident-plan';
-import { severities } from '../../domain/severity';
+import { defaultSeverityRecipients } from '../../domain/incident/escalation';
+import type { IncidentPlan } from '../../domain/incident/plan';
+import { severities } from '../../domain/incident/severity';
 import { probe } from '../http/probe';
 import { clientConfig, withClient } from '../postgres/connect';
 import { pingPostgres } from '../postgres/ping';
 import { commandOutput } from '../diagnostics/commands';
 import { configTarget } from '../config-target';
+import { whileHeartbeating } from '../heartbeat';
 
 function pgTarget(config: OpsflowConfig, name: string, field: string) {
   return clientConfig(name, configTarget(config.postgres, 'postgres', name, field));
@@ -17,6 +18,22 @@ function pgTarget(config: OpsflowConfig, name: string, field: string) {
  * The incident workflow's view of the config, and the remediation actions that are not systemd's.
  */
 export function remediationActivities(config: OpsflowConfig) {
+  async function failover(input: { replica?: string; command?: string[] }): Promise<{ method: string; promoted: boolean; message: string }> {
+    if (input.command) {
+      const r = await commandOutput(input.command, 120_000);
+      if (r.exitCode !== 0) throw ApplicationFailure.retryable(`failover command ${input.command[0]} exited ${r.exitCode ?? r.error}: ${r.output.slice(-300)}`, 'FailoverFailed');
+      return { method: 'command', promoted: true, message: `${input.command.join(' ')} exited 0` };
+    }
+    if (!input.replica) throw ApplicationFailure.nonRetryable('failover needs a replica or a command (incident.remediation.database)', 'InvalidConfig');
+    return withClient(pgTarget(config, input.replica, 'incident.remediation.database.replica'), async (c) => {
+      const before = await c.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r');
+      if (!before.rows[0].r) return { method: 'pg_promote', promoted: false, message: `${input.replica} is already a primary (not in recovery)` };
+      const r = await c.query<{ ok: boolean }>('SELECT pg_promote(true, 60) AS ok');
+      if (!r.rows[0].ok) throw ApplicationFailure.retryable(`pg_promote() on ${input.replica} did not finish within 60 s`, 'FailoverFailed');
+      return { method: 'pg_promote', promoted: true, message: `${input.replica} promoted with pg_promote()` };
+    });
+  }
+
   return {
     /**
      * Everything the workflow decides with, read from config: rules, contacts, rota, policy,
@@ -50,19 +67,7 @@ export function remediationActivities(config: OpsflowConfig) {
      * command must itself be safe to repeat (Patroni's and repmgr's failover commands are).
      */
     async failoverDatabase(input: { replica?: string; command?: string[] }): Promise<{ method: string; promoted: boolean; message: string }> {
-      if (input.command) {
-        const r = await commandOutput(input.command, 120_000);
-        if (r.exitCode !== 0) throw ApplicationFailure.retryable(`failover command ${input.command[0]} exited ${r.exitCode ?? r.error}: ${r.output.slice(-300)}`, 'FailoverFailed');
-        return { method: 'command', promoted: true, message: `${input.command.join(' ')} exited 0` };
-      }
-      if (!input.replica) throw ApplicationFailure.nonRetryable('failover needs a replica or a command (incident.remediation.database)', 'InvalidConfig');
-      return withClient(pgTarget(config, input.replica, 'incident.remediation.database.replica'), async (c) => {
-        const before = await c.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r');
-        if (!before.rows[0].r) return { method: 'pg_promote', promoted: false, message: `${input.replica} is already a primary (not in recovery)` };
-        const r = await c.query<{ ok: boolean }>('SELECT pg_promote(true, 60) AS ok');
-        if (!r.rows[0].ok) throw ApplicationFailure.retryable(`pg_promote() on ${input.replica} did not finish within 60 s`, 'FailoverFailed');
-        return { method: 'pg_promote', promoted: true, message: `${input.replica} promoted with pg_promote()` };
-      });
+      return whileHeartbeating(() => failover(input));
     },
 
     /**

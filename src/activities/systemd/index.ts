@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { OpsflowConfig } from '../../config/schema';
 import { systemctl, type SystemctlResult, type SystemctlVerb } from './systemctl';
 import { sshSystemctl } from './ssh';
+import { whileHeartbeating } from '../heartbeat';
 
 export interface UnitAction {
   unit: string;
@@ -33,7 +34,7 @@ export function systemdActivities(config: OpsflowConfig) {
   }
 
   async function act(verb: 'restart' | 'reload', a: UnitAction): Promise<UnitActionResult> {
-    const r = await run(verb, a);
+    const r = await whileHeartbeating(() => run(verb, a));
     const where = a.host ?? 'localhost';
     const output = (r.stderr || r.stdout).trim();
     if (r.code === UNIT_NOT_FOUND) throw ApplicationFailure.nonRetryable(`systemctl ${verb} ${a.unit} on ${where}: unit not found (${output})`, 'UnitNotFound');

@@ -34,6 +34,14 @@ export function sshSystemctl(name: string, host: SshHost, verb: SystemctlVerb, u
   if (!unitName.safeParse(unit).success) {
     throw ApplicationFailure.nonRetryable(`invalid systemd unit name ${JSON.stringify(unit)}`, 'InvalidUnitName');
   }
+  return sshExec(name, host, remoteCommand(host, verb, unit), timeoutMs, `${verb} ${unit}`);
+}
+
+/**
+ * One command line on a remote host over SSH, the host key pinned (see sshSystemctl). The caller
+ * quotes every argument (`shellQuote`); `what` names the command in a timeout message.
+ */
+export function sshExec(name: string, host: SshHost, command: string, timeoutMs: number, what: string): Promise<SystemctlResult> {
   const privateKey = resolveOptionalSecret(host.privateKey, `systemd.hosts.${name}.privateKey`);
   const password = resolveOptionalSecret(host.password, `systemd.hosts.${name}.password`);
   const expected = host.hostKeySha256.replace(/=+$/, '');
@@ -42,7 +50,7 @@ export function sshSystemctl(name: string, host: SshHost, verb: SystemctlVerb, u
     const conn = new Client();
     const timer = setTimeout(() => {
       conn.end();
-      reject(ApplicationFailure.retryable(`ssh ${name}: ${verb} ${unit} timed out after ${timeoutMs} ms`, 'SshTimeout'));
+      reject(ApplicationFailure.retryable(`ssh ${name}: ${what} timed out after ${timeoutMs} ms`, 'SshTimeout'));
     }, timeoutMs);
     const fail = (err: Error) => {
       clearTimeout(timer);
@@ -54,7 +62,7 @@ export function sshSystemctl(name: string, host: SshHost, verb: SystemctlVerb, u
     };
     conn
       .on('ready', () => {
-        conn.exec(remoteCommand(host, verb, unit), (err, stream) => {
+        conn.exec(command, (err, stream) => {
           if (err) return fail(err);
           let stdout = '';
           let stderr = '';

@@ -1,12 +1,27 @@
 import { z } from 'zod';
-import { fingerprint, incidentInput, type ParsedIncidentInput } from '../../domain/incident';
-import { severities } from '../../domain/severity';
+import {
+  displayLimits,
+  EVIDENCE_TEXT_MAX,
+  fingerprint,
+  incidentInput,
+  incidentType,
+  type AlertEvidence,
+  type ParsedIncidentInput,
+} from '../../domain/incident/incident';
+import { severities } from '../../domain/incident/severity';
+import { targetName } from '../../domain/names';
 import { formatIssues } from '../../domain/validation';
+import { truncateText } from '../../domain/incident/text-limits';
 
-/** Prometheus Alertmanager's webhook payload, version 4 (fields Alertmanager may add later are ignored). */
+/**
+ * Prometheus Alertmanager's webhook payload, version 4 (fields Alertmanager may add later are
+ * ignored). Only what makes a payload Alertmanager's is checked here: any size and any label
+ * Alertmanager accepts is accepted, because Alertmanager does not retry a 4xx and the alerts of
+ * a refused payload would be lost.
+ */
 export const alertmanagerAlert = z.object({
   status: z.enum(['firing', 'resolved']),
-  labels: z.record(z.string(), z.string()).refine((l) => 'alertname' in l, 'an alertname label'),
+  labels: z.record(z.string(), z.string()),
   annotations: z.record(z.string(), z.string()).default({}),
   startsAt: z.string().min(1),
   endsAt: z.string().optional(),
@@ -25,7 +40,8 @@ export const alertmanagerPayload = z.object({
   commonLabels: z.record(z.string(), z.string()).default({}),
   commonAnnotations: z.record(z.string(), z.string()).default({}),
   externalURL: z.string().default(''),
-  alerts: z.array(alertmanagerAlert).min(1).max(1000),
+  // No upper bound: the receiver's body limit bounds the payload, `max_alerts` bounds it at the source.
+  alerts: z.array(alertmanagerAlert).min(1),
 });
 export type AlertmanagerPayload = z.infer<typeof alertmanagerPayload>;
 
@@ -36,14 +52,18 @@ const metricKeys: Record<string, string> = {
   cpu_percent: 'cpuPercent',
   users_affected_percent: 'usersAffectedPercent',
 };
+const MAX_SERVICES = 50;
 
 export interface MappedAlert {
   status: 'firing' | 'resolved';
   workflowId: string;
   input: ParsedIncidentInput;
   startsAt: string;
+  /** Steering labels that could not be used, in words (also in the evidence). */
+  ignored: string[];
 }
 
+/** The payload is not Alertmanager's: the receiver answers 400 with this message. */
 export class AlertPayloadError extends Error {}
 
 const typeOf = (alertname: string) =>
@@ -58,46 +78,95 @@ const typeOf = (alertname: string) =>
 export const incidentWorkflowId = (fp: string) => `incident-${fp}`;
 
 /**
- * One alert as incident input. Labels `incident_type`, `service`/`services` (comma-separated) and
- * `opsflow_severity` (P0–P3) steer it; `error_rate`, `response_time_ms`, `cpu_percent` and
- * `users_affected_percent` (label or annotation) become metrics for the severity rules.
+ * A map whose keys and values are cut to the limits, every entry kept: two long keys that cut to
+ * the same text get ` #2`, ` #3`... so neither hides the other.
+ */
+function fitRecord(record: Record<string, string>, keyMax: number, valueMax: number): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(record)) {
+    const name = key === '' ? '(empty name)' : key;
+    let k = truncateText(name, keyMax);
+    for (let n = 2; k in out; n++) k = `${truncateText(name, keyMax - ` #${n}`.length)} #${n}`;
+    out[k] = truncateText(value, valueMax);
+  }
+  return out;
+}
+
+const quoted = (s: string) => JSON.stringify(truncateText(s, 80));
+
+/**
+ * One alert as incident input; never refuses an alert Alertmanager sent. Labels `incident_type`,
+ * `service`/`services` (comma-separated) and `opsflow_severity` (P0–P3) steer it;
+ * `error_rate`, `response_time_ms`, `cpu_percent` and `users_affected_percent` (label or
+ * annotation) become metrics for the severity rules. A steering value that cannot be used is
+ * ignored and listed in `ignored`. Title, description and labels are cut to `displayLimits`;
+ * the whole alert goes into the input's `alert` evidence.
  */
 export function alertToIncident(alert: AlertmanagerAlert, index: number): MappedAlert {
   const where = `alerts.${index}`;
   const l = alert.labels;
   const a = alert.annotations;
+  const ignored: string[] = [];
   const metrics: Record<string, number> = {};
   for (const [key, name] of Object.entries(metricKeys)) {
+    const from = key in a ? 'annotations' : 'labels';
     const raw = a[key] ?? l[key];
     if (raw === undefined) continue;
     const value = Number(raw);
-    if (raw.trim() === '' || !Number.isFinite(value)) throw new AlertPayloadError(`${where}.${key in a ? 'annotations' : 'labels'}.${key}: a number, got ${JSON.stringify(raw)}`);
-    metrics[name] = value;
+    if (raw.trim() === '' || !Number.isFinite(value)) ignored.push(`${from}.${key} ${quoted(raw)}: not a number`);
+    else metrics[name] = value;
   }
-  const sev = l.opsflow_severity;
-  if (sev !== undefined && !(severities as readonly string[]).includes(sev)) throw new AlertPayloadError(`${where}.labels.opsflow_severity: one of ${severities.join(', ')}`);
-  const services = (l.services ?? l.service ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+  let severity: ParsedIncidentInput['severity'];
+  if (l.opsflow_severity !== undefined) {
+    if ((severities as readonly string[]).includes(l.opsflow_severity)) severity = l.opsflow_severity as ParsedIncidentInput['severity'];
+    else ignored.push(`labels.opsflow_severity ${quoted(l.opsflow_severity)}: not one of ${severities.join(', ')}; the severity rules decide`);
+  }
+  const alertname = l.alertname ?? '';
+  let type = typeOf(alertname);
+  if (l.incident_type !== undefined) {
+    if (incidentType.safeParse(l.incident_type).success) type = l.incident_type;
+    else ignored.push(`labels.incident_type ${quoted(l.incident_type)}: not a lower-case type; used ${type}`);
+  }
+  const services: string[] = [];
+  const serviceLabel = l.services !== undefined ? 'services' : 'service';
+  for (const s of (l.services ?? l.service ?? '').split(',').map((x) => x.trim()).filter(Boolean)) {
+    if (!targetName.safeParse(s).success) ignored.push(`labels.${serviceLabel} ${quoted(s)}: not a service name`);
+    else if (services.length === MAX_SERVICES) ignored.push(`labels.${serviceLabel} ${quoted(s)}: more than ${MAX_SERVICES} services`);
+    else if (!services.includes(s)) services.push(s);
+  }
+  let generatorUrl: string | undefined;
+  if (alert.generatorURL) {
+    if (z.url().max(EVIDENCE_TEXT_MAX).safeParse(alert.generatorURL).success) generatorUrl = alert.generatorURL;
+    else ignored.push(`generatorURL ${quoted(alert.generatorURL)}: not a URL`);
+  }
+  const title = (a.summary ?? a.title ?? alertname).trim() || `alert ${alert.fingerprint}`;
+  const evidence: AlertEvidence = {
+    labels: fitRecord(l, EVIDENCE_TEXT_MAX, EVIDENCE_TEXT_MAX),
+    annotations: fitRecord(a, EVIDENCE_TEXT_MAX, EVIDENCE_TEXT_MAX),
+    startsAt: truncateText(alert.startsAt, EVIDENCE_TEXT_MAX),
+    ...(alert.generatorURL ? { generatorURL: truncateText(alert.generatorURL, EVIDENCE_TEXT_MAX) } : {}),
+    ...(ignored.length ? { ignored: ignored.slice(0, 100) } : {}),
+  };
   const raw = {
-    title: a.summary ?? a.title ?? l.alertname,
-    type: l.incident_type ?? typeOf(l.alertname),
+    title: truncateText(title, displayLimits.title),
+    type,
     services,
     metrics,
-    labels: l,
-    description: a.description,
-    severity: sev,
+    labels: fitRecord(l, displayLimits.labelName, displayLimits.labelValue),
+    description: a.description === undefined ? undefined : truncateText(a.description, displayLimits.description),
+    severity,
     source: 'alertmanager',
     fingerprint: alert.fingerprint,
-    generatorUrl: alert.generatorURL || undefined,
+    generatorUrl,
+    alert: evidence,
   };
   const parsed = incidentInput.safeParse(raw);
-  if (!parsed.success) throw new AlertPayloadError(formatIssues(parsed.error, `${where}(as incident)`));
-  return { status: alert.status, workflowId: incidentWorkflowId(alert.fingerprint), input: parsed.data, startsAt: alert.startsAt };
+  // Everything above fits the input by construction: a failure here is opsflow's bug, not the payload's.
+  if (!parsed.success) throw new Error(`${where}: the receiver built an invalid incident input: ${formatIssues(parsed.error)}`);
+  return { status: alert.status, workflowId: incidentWorkflowId(alert.fingerprint), input: parsed.data, startsAt: alert.startsAt, ignored };
 }
 
-/** Checks the whole payload before anything is started: one bad alert refuses the lot. */
+/** Checks that the payload is Alertmanager's before anything is started; 400 only for that. */
 export function parseAlertmanagerPayload(body: unknown): MappedAlert[] {
   const p = alertmanagerPayload.safeParse(body);
   if (!p.success) throw new AlertPayloadError(formatIssues(p.error));

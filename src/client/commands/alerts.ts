@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { Client } from '@temporalio/client';
 import { CliContext, print, UsageError } from '../cli-context';
 import { ALERTS_PATH, createAlertReceiver, listen } from '../alert-receiver/server';
 import { resolveSecret } from '../../config/secrets';
@@ -23,11 +24,20 @@ export function registerAlertCommands(program: Command, ctx: CliContext) {
       }
       const port = o.port === undefined ? cfg.port : Number(o.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port: a TCP port');
-      const client = await ctx.temporal();
-      const server = createAlertReceiver({ client, token, taskQueue: TASK_QUEUE, maxBodyBytes: cfg.maxBodyBytes, log: (l) => process.stderr.write(`${l}\n`) });
+      const log = (l: string) => process.stderr.write(`${l}\n`);
+      // Temporal may be away at start as later: the receiver listens anyway and answers 503
+      // (Alertmanager retries) until a request finds Temporal; one connection attempt at a time.
+      let connecting: Promise<Client> | undefined;
+      const temporal = () =>
+        (connecting ??= ctx.temporal().catch((err) => {
+          connecting = undefined;
+          throw err;
+        }));
+      const server = createAlertReceiver({ client: temporal, token, taskQueue: TASK_QUEUE, maxBodyBytes: cfg.maxBodyBytes, log });
       const host = o.host ?? cfg.host;
       const bound = await listen(server, port, host);
       print(`opsflow alerts: listening on http://${host}:${bound}${ALERTS_PATH}`);
+      await temporal().catch((err: Error) => log(`opsflow alerts: Temporal not reachable yet (${err.message}); answering 503 until it is`));
       await new Promise<void>((resolve) => {
         const stop = () => server.close(() => resolve());
         process.once('SIGINT', stop);

@@ -4,8 +4,8 @@ import { CliContext, print, UsageError } from '../cli-context';
 import { incidentEntry } from '../registry';
 import { validateInput } from '../input';
 import { TASK_QUEUE } from '../connection';
-import type { ParsedIncidentInput } from '../../domain/incident';
-import { renderPostmortem } from '../../domain/postmortem';
+import type { ParsedIncidentInput } from '../../domain/incident/incident';
+import { renderPostmortem } from '../../domain/incident/postmortem';
 import { findIncident, listIncidents, migrate, storeRef, type StoreRef } from '../../activities/incident-store/store';
 import { withClient } from '../../activities/postgres/connect';
 
@@ -124,6 +124,10 @@ export function registerIncidentCommands(program: Command, ctx: CliContext) {
       print(`  workflow ${r.workflowId}, type ${r.type}, services ${r.services.join(', ') || '-'}, owner ${r.owner ?? '-'}`);
       print(`  opened ${r.openedAt}, acknowledged ${r.acknowledgedAt ?? '-'}, resolved ${r.resolvedAt ?? '-'}`);
       print(`  diagnostics: ${Object.keys(r.diagnostics).filter((k) => k !== 'collectedAt').join(', ') || '-'}`);
+      if (r.alert) {
+        print(`  alert evidence: ${Object.keys(r.alert.labels).length} labels, ${Object.keys(r.alert.annotations).length} annotations, whole (--json shows them)`);
+        for (const note of r.alert.ignored ?? []) print(`  alert label ignored: ${note}`);
+      }
       print('');
       print(r.postmortem ?? renderPostmortem(r));
     });

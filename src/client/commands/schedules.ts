@@ -12,7 +12,7 @@ export function registerScheduleCommands(program: Command, ctx: CliContext) {
     .option('--prune', 'also delete opsflow-managed schedules that the config no longer names')
     .action(async (opts: { prune?: boolean }) => {
       const config = ctx.config();
-      const r = await applySchedules(await ctx.temporal(), config, { prune: opts.prune });
+      const r = await applySchedules(await ctx.temporal(), config, { prune: opts.prune, configName: ctx.configName() });
       print(`schedules: created [${r.created.join(', ')}] updated [${r.updated.join(', ')}]${opts.prune ? ` deleted [${r.deleted.join(', ')}]` : ''}`);
     });
 

@@ -2,8 +2,10 @@ import type { Command } from 'commander';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { CliContext, print, UsageError } from '../cli-context';
 import { findWorkflow, workflowEntries } from '../registry';
-import { readInputArg, validateInput } from '../input';
+import { checkInputNames, readInputArg, validateInput } from '../input';
 import { TASK_QUEUE } from '../connection';
+import { awaitResult } from '../run-failure';
+import { withChildStatus } from '../child-status';
 
 /** start, status, signal, list, result: the everyday verbs on workflow runs. */
 export function registerWorkflowCommands(program: Command, ctx: CliContext) {
@@ -18,6 +20,9 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext) {
       const entry = findWorkflow(name);
       if (!entry) throw new UsageError(`unknown workflow "${name}"; known: ${workflowEntries.map((e) => `${e.alias} (${e.type})`).join(', ')}`);
       const input = validateInput(entry, readInputArg(opts.input));
+      // With a config at hand, a name it lacks is refused here rather than by the run's planning.
+      const configName = ctx.configName();
+      if (configName) checkInputNames(entry, input, ctx.config(), configName);
       const client = await ctx.temporal();
       const workflowId = opts.id ?? entry.workflowId(input as never, new Date());
       try {
@@ -28,7 +33,7 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext) {
           staticSummary: entry.summary(input as never),
         });
         print(`started ${entry.type} ${handle.workflowId} (run ${handle.firstExecutionRunId})`);
-        if (opts.wait) print(await handle.result());
+        if (opts.wait) await awaitResult(workflowId, () => handle.result(), print);
       } catch (err) {
         if (err instanceof WorkflowExecutionAlreadyStartedError) throw new Error(`a run with id ${workflowId} is already running`);
         throw err;
@@ -39,9 +44,11 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext) {
     .command('status')
     .description('run the `status` query of a workflow')
     .argument('<workflowId>')
-    .action(async (id: string) => {
+    .option('--children', "a go-live: each started stage's child answers its own status beside the stage")
+    .action(async (id: string, opts: { children?: boolean }) => {
       const client = await ctx.temporal();
-      print(await client.workflow.getHandle(id).query('status'));
+      const status = await client.workflow.getHandle(id).query('status');
+      print(opts.children ? await withChildStatus(client, status) : status);
     });
 
   program
@@ -79,6 +86,6 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext) {
     .argument('<workflowId>')
     .action(async (id: string) => {
       const client = await ctx.temporal();
-      print(await client.workflow.getHandle(id).result());
+      await awaitResult(id, () => client.workflow.getHandle(id).result(), print);
     });
 }

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { targetName } from '../../domain/names';
-import { severityRule, severities } from '../../domain/severity';
-import { rota, defaultRota } from '../../domain/oncall';
-import { escalationPolicy, defaultEscalationPolicy, defaultSeverityRecipients, recipient } from '../../domain/escalation';
-import { remediationConfig } from '../../domain/incident-runbook';
+import { severityRule, severities } from '../../domain/incident/severity';
+import { rota, defaultRota } from '../../domain/incident/oncall';
+import { builtinRoles, escalationPolicy, defaultEscalationPolicy, defaultSeverityRecipients, recipient } from '../../domain/incident/escalation';
+import { remediationConfig } from '../../domain/incident/runbook';
 import { secretRef } from '../secrets';
+import { postgresStoreConfig } from './postgres-store';
 import { tcpPort } from '../../domain/names';
 
 /** The Alertmanager webhook receiver (`opsflow alerts serve`). */
@@ -25,13 +26,7 @@ export const alertReceiverConfig = z
 export const incidentConfig = z
   .object({
     /** The config.postgres database holding the incident tables, and the schema they live in. */
-    store: z
-      .object({
-        postgres: targetName,
-        schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier').default('opsflow'),
-      })
-      .strict()
-      .optional(),
+    store: postgresStoreConfig.optional(),
     /** Extra classification rules, evaluated before the runbook's table (first match wins). */
     severityRules: z.array(severityRule).default([]),
     /** Roles to notifiers, e.g. {"cto": ["cto-mail"], "ops-lead": ["ops-sms", "ops-mail"]}. */
@@ -48,6 +43,17 @@ export const incidentConfig = z
     /** A war-room link put in P0 messages (SPEC §6 "open a war room"). */
     warRoomUrl: z.url().optional(),
     receiver: alertReceiverConfig.optional(),
+    /**
+     * What an incident does to a change of one of its services still running (`rollout-<service>`,
+     * `cutover-<service>`, `deploy-<service>`): per severity abort (roll back), pause, or nothing.
+     */
+    changesInFlight: z
+      .object({
+        actions: z.partialRecord(z.enum(severities), z.enum(['abort', 'pause', 'none'])).default({}),
+        prefixes: z.array(targetName).min(1).default(['rollout', 'cutover', 'deploy']),
+      })
+      .strict()
+      .default({ actions: {}, prefixes: ['rollout', 'cutover', 'deploy'] }),
   })
   .strict();
 export type IncidentConfig = z.infer<typeof incidentConfig>;
@@ -67,7 +73,7 @@ export function checkIncidentReferences(
   issue: (path: (string | number)[], message: string) => void,
 ): void {
   const base = ['incident'];
-  const roles = new Set(['cto', 'ops-lead', 'business-owner', 'engineers', 'on-call', ...Object.keys(cfg.contacts)]);
+  const roles = new Set<string>([...builtinRoles, ...Object.keys(cfg.contacts)]);
   const notifier = (path: (string | number)[], n: string) => {
     if (!(n in known.notifiers)) issue([...base, ...path], `unknown notifier "${n}"`);
   };
@@ -98,3 +104,7 @@ export function checkIncidentReferences(
 }
 
 export { defaultSeverityRecipients };
+
+export type ChangeAction = 'abort' | 'pause' | 'none';
+/** P0/P1 roll the change back, P2 holds it for a person, P3 leaves it alone. */
+export const defaultChangeActions: Record<(typeof severities)[number], ChangeAction> = { P0: 'abort', P1: 'abort', P2: 'pause', P3: 'none' };

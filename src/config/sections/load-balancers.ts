@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { secretRef } from '../secrets';
 import { tcpPort } from '../../domain/names';
-import { lbServerName } from '../../domain/rollout-input';
+import { lbServerName } from '../../domain/rollout/input';
 
 /**
  * The load balancers a rollout may name (`"lb": "edge"`). Each kind is one member of the union and

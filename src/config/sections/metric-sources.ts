@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { secretRef } from '../secrets';
-import { metricName } from '../../domain/gate';
+import { metricName } from '../../domain/rollout/gate';
 
 /**
  * Where a rollout's health gate reads its numbers (`"metricSources": ["prom"]` in an input).
@@ -43,7 +43,23 @@ export const probeSource = z
 /** CPU and memory of the worker's host (systeminformation). */
 export const hostSource = z.object({ type: z.literal('host') }).strict();
 
-export const metricSourceConfig = z.discriminatedUnion('type', [prometheusSource, probeSource, hostSource]);
+/**
+ * The runbook's per-cohort statistics: `GET {url}?service=…&cohort=…` answers
+ * `{"errors", "total", "avgResponseMs", "complaints"}` counted since the cohort moved.
+ */
+export const httpStatsSource = z
+  .object({
+    type: z.literal('http-stats'),
+    url: z.url({ protocol: /^https?$/ }),
+    token: secretRef.optional(),
+    /** Fewer requests than this in a sample make its error rate inconclusive, never a pass. */
+    minRequests: z.number().int().min(1).default(20),
+    timeoutMs: z.number().int().positive().default(10_000),
+  })
+  .strict();
+
+export const metricSourceConfig = z.discriminatedUnion('type', [prometheusSource, probeSource, hostSource, httpStatsSource]);
+export type HttpStatsSourceConfig = z.infer<typeof httpStatsSource>;
 export type MetricSourceConfig = z.infer<typeof metricSourceConfig>;
 export type PrometheusSourceConfig = z.infer<typeof prometheusSource>;
 export type ProbeSourceConfig = z.infer<typeof probeSource>;

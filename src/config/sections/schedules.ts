@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { targetName } from '../../domain/names';
+import { duration } from '../../domain/duration';
 
 /** A Temporal Schedule that `opsflow schedules apply` keeps in step with the config. */
 export const scheduleConfig = z
   .object({
     workflow: z.string().min(1),
-    /** An interval such as "1m", "15m", "1h", "1d". */
-    every: z.string().regex(/^\d+(s|m|h|d)$/, 'an interval such as 30s, 1m, 1h or 1d').optional(),
+    /** An interval such as "1m", "15m", "1h", "1d" (the workflows' one duration format), in ms. */
+    every: duration.optional(),
     /** Cron expressions, e.g. "50 23 * * *" for the daily report (SPEC §4). */
     cron: z.array(z.string().min(1)).optional(),
     timezone: z.string().optional(),
@@ -23,5 +24,5 @@ export const schedulesConfig = z.record(targetName, scheduleConfig);
 
 /** Applied when the config names no schedule: the health check every minute (issue: foundation). */
 export const defaultSchedules: Record<string, ScheduleConfig> = {
-  'health-check': { workflow: 'healthCheckWorkflow', every: '1m', overlap: 'skip', paused: false, input: {} },
+  'health-check': { workflow: 'healthCheckWorkflow', every: 60_000, overlap: 'skip', paused: false, input: {} },
 };

@@ -1,6 +1,6 @@
 import type { OpsflowConfig } from '../../../config/schema';
-import { dataMigrationInput, type MigrationSpec } from '../../../domain/migration-input';
-import type { Chunk } from '../../../domain/migration-plan';
+import { dataMigrationInput, type MigrationSpec } from '../../../domain/migration/input';
+import type { Chunk } from '../../../domain/migration/plan';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { formatIssues } from '../../../domain/validation';
 import type { Client, ClientConfig, Pool } from 'pg';
@@ -52,6 +52,26 @@ export function migrationActivities(config: OpsflowConfig) {
   };
 
   return {
+    /**
+     * The databases the input names: in the config, and answering (a database that does not
+     * exist or refuses the credentials is non-retryable). Read-only; the workflow runs it before
+     * anything else, so a wrong name fails the run naming the field.
+     */
+    async resolveMigrationDatabases(raw: unknown): Promise<void> {
+      const spec = specOf(raw);
+      for (const [field, name] of [
+        ['source.database', spec.source.database],
+        ['target.database', spec.target.database],
+      ] as const) {
+        const d = db(name, field);
+        try {
+          await use(d, (c) => c.query('SELECT 1'));
+        } catch (err) {
+          throw asFailure(err, `${field} "${name}"`);
+        }
+      }
+    },
+
     /** Opens this run's migration_log row; read back by run key on retry. */
     async openMigrationLog(raw: unknown, runKey: string): Promise<number> {
       const spec = specOf(raw);

@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Client } from 'pg';
-import type { MigrationSpec } from '../../../domain/migration-input';
-import { mappedColumns } from '../../../domain/migration-input';
+import type { MigrationSpec } from '../../../domain/migration/input';
+import { mappedColumns } from '../../../domain/migration/input';
 import { oneStatement } from './session';
 import { flagChunkSql, insertChunkSql, quoteIdent, quoteTable, type MigrationShape } from './sql';
 

@@ -1,13 +1,23 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Client } from 'pg';
-import type { MigrationSpec } from '../../../domain/migration-input';
-import { chunksFromBoundaries, type Chunk } from '../../../domain/migration-plan';
+import type { MigrationSpec } from '../../../domain/migration/input';
+import { chunksFromBoundaries, type Chunk } from '../../../domain/migration/plan';
 import { copyPredicate, Params, quoteTable, sourceKey, verifyPredicate, type MigrationShape } from './sql';
 import { ensureStateTables, stateTables } from './state-tables';
 import { inTransaction, oneStatement } from './session';
 
+/** How a run ended, as the workflow says it; a verify-only run that passes is logged as `VERIFIED`. */
 export type LogStatus = 'COMPLETED' | 'FAILED' | 'CANCELLED';
+
+/**
+ * The status written to `migration_log`. A passing verify-only run copied nothing: logged as
+ * COMPLETED with rows_migrated = 0 it would read as an empty migration, and a query for the last
+ * completed migration would find it. FAILED and CANCELLED say the same for both kinds of run.
+ */
+export function loggedStatus(spec: MigrationSpec, status: LogStatus): LogStatus | 'VERIFIED' {
+  return status === 'COMPLETED' && spec.mode === 'verify' ? 'VERIFIED' : status;
+}
 
 /**
  * Opens this run's `migration_log` row (RUNNING). Idempotent by read-back: the row id is recorded
@@ -53,7 +63,7 @@ export async function closeLog(tgt: Client, spec: MigrationSpec, logId: number, 
     await recountLog(tgt, spec, logId, runKey);
     await tgt.query(
       `UPDATE ${t.log} SET status = $2, end_time = now(), error_message = $3 WHERE id = $1 AND status = 'RUNNING'`,
-      [logId, status, error ?? null],
+      [logId, loggedStatus(spec, status), error ?? null],
     );
     const r = await tgt.query<{ rows_migrated: number }>(`SELECT rows_migrated FROM ${t.log} WHERE id = $1`, [logId]);
     return r.rows[0]?.rows_migrated ?? 0;
@@ -74,11 +84,13 @@ export interface PlanSummary {
   resumed: boolean;
 }
 
+const wholeKeySpace: Chunk = { no: 0, lo: null, hi: null };
+
 /**
  * The keys that end each chunk — every chunkSize-th key of the rows to migrate, and the last. A
  * recursive query hops along the key index (OFFSET chunkSize-1 from the previous boundary), which
  * costs a quarter of numbering every row with a window function; the last key and the rows after
- * the last boundary are two short index reads.
+ * the last boundary are two short index reads. No rows at all still make one chunk (see below).
  */
 export async function chunkBoundaries(src: Client, spec: MigrationSpec, shape: MigrationShape, kind: 'copy' | 'verify'): Promise<{ chunks: Chunk[]; rows: number }> {
   const p = new Params();
@@ -107,7 +119,10 @@ export async function chunkBoundaries(src: Client, spec: MigrationSpec, shape: M
     q.values,
   );
   if (tail.rows[0].k !== null) ends.push(tail.rows[0].k);
-  return { chunks: chunksFromBoundaries(ends), rows: hops.rows.length * spec.chunkSize + Number(tail.rows[0].n) };
+  // Nothing to migrate still leaves the whole key space to verify: one chunk open at both ends, so
+  // that target rows are counted (and named as extra) even when the source has none to compare.
+  const chunks = ends.length ? chunksFromBoundaries(ends) : [wholeKeySpace];
+  return { chunks, rows: hops.rows.length * spec.chunkSize + Number(tail.rows[0].n) };
 }
 
 /**
@@ -142,7 +157,8 @@ export async function planChunks(src: Client, tgt: Client, spec: MigrationSpec, 
         rowsDoneBefore: resumed ? rows : 0,
         resumed,
       });
-      if (kind === 'verify') {
+      // A plan of no chunks (made before every plan had at least one) would verify nothing: replan it.
+      if (kind === 'verify' && plan.chunk_count > 0) {
         // Verify what the last copy planned (or the last verify): every chunk afresh.
         await tgt.query(`UPDATE ${t.chunks} SET verify_status = NULL WHERE migration_name = $1`, [spec.name]);
         return summary(false);

@@ -1,5 +1,5 @@
-import type { KeyRange } from '../../../domain/migration-plan';
-import { mappedColumns, type MigrationSpec } from '../../../domain/migration-input';
+import type { KeyRange } from '../../../domain/migration/plan';
+import { mappedColumns, type MigrationSpec } from '../../../domain/migration/input';
 
 /**
  * The SQL of a migration, built from validated identifiers (always quoted here) and the operator's

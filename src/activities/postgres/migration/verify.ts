@@ -1,5 +1,5 @@
 import type { Client } from 'pg';
-import type { MigrationSpec } from '../../../domain/migration-input';
+import type { MigrationSpec } from '../../../domain/migration/input';
 import {
   bisectionStep,
   defaultBisection,
@@ -13,7 +13,7 @@ import {
   type KeyRange,
   type MismatchReport,
   type RangeSums,
-} from '../../../domain/migration-plan';
+} from '../../../domain/migration/plan';
 import { hashSum, Params, rowHash, quoteIdent, quoteTable, rangeSql, sourceKey, sourceRowText, targetKey, targetRowText, verifyPredicate, type MigrationShape } from './sql';
 import { stateTables } from './state-tables';
 import { oneStatement } from './session';

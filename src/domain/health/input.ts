@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { targetName, unitName } from '../names';
+import { resourceThresholds } from './report';
+import { unknownNames, type InputNameCheck } from '../config-names';
+import { baselineLevelsSpec, explicitOrFromBaseline } from '../baseline/gate';
+
+/**
+ * Input of `healthCheckWorkflow`. Every field is optional: a list left out means "everything the
+ * worker's config names" (what the scheduled run wants); a list given narrows the check to it.
+ */
+export const healthCheckInput = z
+  .object({
+    targets: z
+      .object({
+        systemd: z.array(unitName).optional(),
+        http: z.array(targetName).optional(),
+        postgres: z.array(targetName).optional(),
+        redis: z.array(targetName).optional(),
+        hosts: z.array(targetName).optional(),
+        /** Backup sets whose latest verified copy's age is checked (config.backups; default: every set). */
+        backups: z.array(targetName).optional(),
+        /** CPU, memory and disk of the worker's host. */
+        resources: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
+    /**
+     * Warning and critical per resource; omitted: config.thresholds. `{ "fromBaseline": "<service>" }`:
+     * CPU and memory from the service's latest complete baseline (disk from config.thresholds),
+     * resolved once at the start of the run.
+     */
+    thresholds: explicitOrFromBaseline(resourceThresholds, baselineLevelsSpec).optional(),
+    /** Notifiers to alert when anything is down or critical; default: config.healthCheckNotify. */
+    notify: z.array(targetName).optional(),
+  })
+  .strict();
+export type HealthCheckInput = z.infer<typeof healthCheckInput>;
+
+/** The checks one run performs, every list resolved against the config. */
+export interface HealthCheckPlan {
+  systemd: string[];
+  http: string[];
+  postgres: string[];
+  redis: string[];
+  hosts: string[];
+  /** Backup sets to check; absent in plans made before backups were checked. */
+  backups?: string[];
+  resources: boolean;
+  thresholds: z.infer<typeof resourceThresholds>;
+  notify: string[];
+}
+
+/**
+ * The config names a health-check input uses. Systemd units are not checked: any unit may be
+ * checked, config.systemd.units is only the list a run without one checks.
+ */
+export const healthCheckInputNames: InputNameCheck<HealthCheckInput> = (input, config) => [
+  ...unknownNames('targets.http', input.targets?.http, config.http, 'an http target'),
+  ...unknownNames('targets.postgres', input.targets?.postgres, config.postgres, 'a postgres target'),
+  ...unknownNames('targets.redis', input.targets?.redis, config.redis, 'a redis target'),
+  ...unknownNames('targets.hosts', input.targets?.hosts, config.hosts, 'a hosts target'),
+  ...unknownNames('targets.backups', input.targets?.backups, config.backups, 'a backup set'),
+  ...unknownNames('notify', input.notify, config.notifiers, 'a notifier'),
+];

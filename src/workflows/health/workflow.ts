@@ -1,0 +1,131 @@
+// The scheduled health check (SPEC §4): short enough to read whole, so one file.
+import * as wf from '@temporalio/workflow';
+import type { Activities } from '../../activities';
+import { buildReport, describeFailures, type CheckResult, type HealthReport } from '../../domain/health/report';
+import { healthCheckInput, type HealthCheckInput, type HealthCheckPlan } from '../../domain/health/input';
+import { notificationKey } from '../../domain/notification';
+import { OpsflowHealth } from '../../domain/search-attributes';
+import { parseInput } from '../input';
+import { RunEnding } from '../common/ending';
+import { Progress, withSummary } from '../common/progress';
+import { notifyOptions } from '../common/notify-options';
+import { isBaselineRef, type ResolvedBaselineLevels } from '../../domain/baseline/gate';
+
+/** Patch id: runs recorded before thresholds from baselines planned without asking for one. */
+const THRESHOLDS_FROM_BASELINE = 'health-thresholds-from-baseline';
+
+/** Checks read only, so they retry freely, but briefly: a scheduled run every minute must not pile up. */
+/** Patch id: runs from before the health check looked at the age of the latest verified backup. */
+const BACKUP_AGE_CHECKS = 'health-backup-age';
+const checkOptions: wf.ActivityOptions = {
+  startToCloseTimeout: '30s',
+  // the checks heartbeat (activities/heartbeat.ts): a worker that dies mid-check is noticed in seconds
+  heartbeatTimeout: '10s',
+  retry: { maximumAttempts: 3, initialInterval: '1s', backoffCoefficient: 2 },
+};
+const acts = wf.proxyActivities<Activities>(checkOptions);
+const opts = (summary: string): wf.ActivityOptions => withSummary(checkOptions, summary);
+
+export interface HealthCheckStatus {
+  phase: 'planning' | 'checking' | 'notifying' | 'done' | 'failed' | 'cancelled';
+  /** Why a run that did not finish ended, in words. */
+  failure?: string;
+  plan?: HealthCheckPlan;
+  /** Thresholds taken from a baseline: the levels, where each came from, when it was taken. */
+  thresholdsFrom?: ResolvedBaselineLevels;
+  report?: HealthReport;
+  notified: string[];
+}
+
+export interface HealthCheckResult extends HealthReport {
+  notified: string[];
+  /** "thresholds from baseline of checkout taken 2026-11-20 14:00: cpuPercent 41.2/47.8 %, …" */
+  thresholdsFrom?: string;
+}
+
+export const statusQuery = wf.defineQuery<HealthCheckStatus>('status');
+
+/**
+ * SPEC §4: the check script as a workflow. Every check is its own activity, run in parallel; the
+ * report says "N/M healthy"; anything down or critical alerts each notifier once per run.
+ */
+export async function healthCheckWorkflow(rawInput: HealthCheckInput = {}): Promise<HealthCheckResult> {
+  const ending = new RunEnding();
+  return ending.run(() => healthCheck(rawInput, ending));
+}
+
+async function healthCheck(rawInput: HealthCheckInput, ending: RunEnding): Promise<HealthCheckResult> {
+  const input = parseInput(healthCheckInput, rawInput, 'healthCheckWorkflow');
+  const status: HealthCheckStatus = { phase: 'planning', notified: [] };
+  let endedWhile: HealthCheckStatus['phase'] | undefined;
+  const progress = new Progress(() => details(status, endedWhile));
+  wf.setHandler(statusQuery, () => status);
+  // OpsflowHealth is the checked systems' health, not the run's: a run that fails leaves it as the
+  // report set it (or unset), and says how it ended in its status and details.
+  ending.onEnd(({ kind, message }) => {
+    endedWhile = status.phase;
+    status.phase = kind;
+    status.failure = message;
+    progress.show();
+    return `health check ${kind} while ${endedWhile}`;
+  });
+
+  const fromBaseline = isBaselineRef(input.thresholds) && wf.patched(THRESHOLDS_FROM_BASELINE) ? input.thresholds : undefined;
+  if (fromBaseline) {
+    // Asked once, first: no usable baseline (none, too old, too little data) fails the run saying so.
+    status.thresholdsFrom = await acts.resolveBaselineThresholds.executeWithOptions(opts(`thresholds from the latest baseline of ${fromBaseline.fromBaseline}`), [fromBaseline]);
+  }
+  const plan = await acts.planHealthCheck.executeWithOptions(opts('resolve targets from config'), [input]);
+  // The baseline's CPU and memory levels over the config's (a baseline has no disk levels).
+  if (status.thresholdsFrom) plan.thresholds = { ...plan.thresholds, ...status.thresholdsFrom.levels };
+  status.plan = plan;
+  status.phase = 'checking';
+
+  const pending: Promise<CheckResult | CheckResult[]>[] = [
+    ...plan.systemd.map((u) => acts.checkSystemdUnit.executeWithOptions(opts(`systemctl is-active ${u}`), [u])),
+    ...plan.http.map((n) => acts.checkHttpEndpoint.executeWithOptions(opts(`HTTP ${n}`), [n])),
+    ...plan.postgres.map((n) => acts.checkPostgres.executeWithOptions(opts(`PostgreSQL ${n}: SELECT 1`), [n])),
+    ...plan.redis.map((n) => acts.checkRedis.executeWithOptions(opts(`Redis ${n}: PING`), [n])),
+    ...plan.hosts.map((n) => acts.checkTcpHost.executeWithOptions(opts(`TCP ${n}`), [n])),
+    // Asked only when the plan has backup sets, so runs recorded before this check replay unchanged.
+    ...(plan.backups?.length && wf.patched(BACKUP_AGE_CHECKS)
+      ? plan.backups.map((set) => acts.checkBackupAge.executeWithOptions(opts(`latest verified backup of ${set}`), [set]))
+      : []),
+  ];
+  if (plan.resources) {
+    pending.push(acts.checkHostResources.executeWithOptions(opts('host CPU, memory, disk'), [plan.thresholds]));
+  }
+  const report = buildReport((await Promise.all(pending)).flat());
+  status.report = report;
+  progress.update([{ key: OpsflowHealth, value: report.overall }]);
+
+  if (report.failing.length > 0 && plan.notify.length > 0) {
+    status.phase = 'notifying';
+    const { workflowId, runId } = wf.workflowInfo();
+    await Promise.all(
+      plan.notify.map(async (name) => {
+        await acts.notify.executeWithOptions(withSummary(notifyOptions, `alert ${name}`),
+          [
+            {
+              notifier: name,
+              idempotencyKey: notificationKey(workflowId, runId, 'unhealthy', name),
+              severity: report.overall === 'down' ? 'critical' : 'warning',
+              title: `Health check: ${report.summary} (${report.failing.length} failing)`,
+              text: describeFailures(report),
+              details: { workflowId, runId, overall: report.overall, failing: report.failing },
+            },
+          ],
+        );
+        status.notified.push(name);
+      }),
+    );
+  }
+  status.phase = 'done';
+  return { ...report, notified: status.notified, ...(status.thresholdsFrom ? { thresholdsFrom: status.thresholdsFrom.description } : {}) };
+}
+
+function details(status: HealthCheckStatus, endedWhile?: HealthCheckStatus['phase']): string {
+  const report = status.report;
+  if (endedWhile === undefined) return report ? `**${report.summary}** — overall ${report.overall}` : '';
+  return `**health check ${status.phase} while ${endedWhile}**: ${status.failure}${report ? `\n\n${report.summary} — overall ${report.overall}` : ''}`;
+}

@@ -1,0 +1,81 @@
+// Telling people: one message per notifier per event (its key makes a retry harmless), PagerDuty
+// triggered, acknowledged and resolved by the run's dedup key, every outcome on the timeline.
+import { notificationSeverity } from '../../domain/incident/severity';
+import { onCallAt } from '../../domain/incident/oncall';
+import { resolveRecipients } from '../../domain/incident/escalation';
+import { notificationKey, type Notification } from '../../domain/notification';
+import { failureMessage } from '../common/failure';
+import { withSummary } from '../common/progress';
+import { acts, notifyOptions, type IncidentRun } from './run';
+
+export async function notifyAll(
+  run: IncidentRun,
+  event: string,
+  notifiers: string[],
+  title: string,
+  text: string,
+  action?: Notification['action'],
+  severity: Notification['severity'] = notificationSeverity[run.state.record.severity],
+): Promise<void> {
+  const { state, workflowId, runId } = run;
+  const r = state.record;
+  await Promise.all(
+    notifiers.map(async (name) => {
+      const isPagerDuty = run.plan?.notifierTypes[name] === 'pagerduty';
+      const n: Notification = {
+        notifier: name,
+        idempotencyKey: notificationKey(workflowId, runId, event, name),
+        severity,
+        title,
+        text,
+        details: { incident: r.id, workflowId, severity: r.severity, type: r.type, services: r.services },
+        ...(isPagerDuty ? { action: action ?? 'trigger', dedupKey: `${workflowId}/${runId}` } : {}),
+      };
+      try {
+        await acts.notify.executeWithOptions(withSummary(notifyOptions, `${event}: ${isPagerDuty ? `PagerDuty ${n.action}` : 'notify'} ${name}`), [n]);
+        state.notifiedOk(event, name, n.action);
+      } catch (err) {
+        state.notifyFailed(event, name, failureMessage(err));
+      }
+    }),
+  );
+}
+
+/** Recipients resolved now: the rota may have changed shift since the incident opened. */
+export function recipientsNow(run: IncidentRun, names: string[], withChannels: boolean): string[] {
+  const { plan } = run;
+  return resolveRecipients(names, plan.contacts, onCallAt(plan.rota, new Date()), withChannels ? plan.channels : []);
+}
+
+export function headline(run: IncidentRun): string {
+  const r = run.state.record;
+  return `[${r.severity}] ${r.id}: ${r.title}`;
+}
+
+/** The body of the opening and escalation messages: what, who is on call, by when, how to acknowledge. */
+export function describe(run: IncidentRun): string {
+  const { state, plan, input } = run;
+  const r = state.record;
+  const lines = [`${r.severity} (${r.severityReason}), type ${r.type}`, `services: ${r.services.join(', ') || 'none named'}`];
+  const m = Object.entries(r.metrics);
+  if (m.length) lines.push(`metrics: ${m.map(([k, v]) => `${k}=${v}`).join(', ')}`);
+  const onCall = state.onCall;
+  if (onCall) lines.push(`on call: ${onCall.oncall ?? onCall.shift} (${onCall.shift} shift, ${onCall.localTime})`);
+  lines.push(`respond by ${r.sla.respondBy}, resolve by ${r.sla.resolveBy}`);
+  if (r.severity === 'P0' && plan?.warRoomUrl) lines.push(`war room: ${plan.warRoomUrl}`);
+  if (input.generatorUrl) lines.push(`alert: ${input.generatorUrl}`);
+  if (input.description) lines.push(input.description);
+  lines.push(`acknowledge: opsflow signal ${run.workflowId} acknowledge --input '{"by":"<you>"}'`);
+  return lines.join('\n');
+}
+
+/** SPEC §6's notify column, or for P3 the business-hours digest instead of anyone's phone. */
+export async function notifyOpened(run: IncidentRun): Promise<void> {
+  const { state } = run;
+  if (state.record.severity === 'P3') {
+    state.record.digest = true;
+    state.add('digest', 'P3: recorded for the business-hours digest; nobody is paged');
+    return;
+  }
+  await notifyAll(run, 'opened', recipientsNow(run, run.plan.recipients[state.record.severity], true), headline(run), describe(run));
+}

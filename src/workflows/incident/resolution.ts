@@ -1,0 +1,27 @@
+// The end of an incident (SPEC §6 "review"): PagerDuty resolved, everyone told who resolved it and
+// how long it took, and the postmortem written onto the record.
+import { renderPostmortem, slaVerdict } from '../../domain/incident/postmortem';
+import { headline, notifyAll } from './notify';
+import type { IncidentRun } from './run';
+
+export async function closeIncident(run: IncidentRun): Promise<void> {
+  const { state, plan } = run;
+  const r = state.record;
+  if (state.pagerDutyTriggered.length) await notifyAll(run, 'resolved', [...state.pagerDutyTriggered], headline(run), 'resolved', 'resolve');
+  const told = state.notified.filter((n) => plan.notifierTypes[n] !== 'pagerduty');
+  if (told.length) {
+    const v = slaVerdict(r);
+    await notifyAll(
+      run,
+      'resolved',
+      told,
+      `RESOLVED ${headline(run)}`,
+      `resolved${state.resolvedBy ? ` by ${state.resolvedBy}` : ''} after ${v.timeToResolveMinutes} min` +
+        `${r.owner ? `, owner ${r.owner}` : ''}; the postmortem is stored with the incident (opsflow incident show ${r.id})`,
+      undefined,
+      'info',
+    );
+  }
+  r.postmortem = renderPostmortem(r);
+  state.add('resolved', 'postmortem written');
+}

@@ -1,0 +1,70 @@
+// What every step of one incident run shares: the parsed input, the run's ids, the state, the
+// config's plan once read, the activities with their retry policies, and what the UI shows.
+import * as wf from '@temporalio/workflow';
+import type { Activities } from '../../activities';
+import type { ParsedIncidentInput } from '../../domain/incident/incident';
+import type { IncidentPlan } from '../../domain/incident/plan';
+import { OpsflowService, OpsflowSeverity, OpsflowState } from '../../domain/search-attributes';
+import { Progress } from '../common/progress';
+import type { IncidentState } from './state';
+
+export const readOptions: wf.ActivityOptions = { startToCloseTimeout: '30s', retry: { maximumAttempts: 5, initialInterval: '1s' } };
+export { notifyOptions } from '../common/notify-options';
+/** The record must land eventually, however long PostgreSQL is away: retried without limit. */
+export const storeOptions: wf.ActivityOptions = { startToCloseTimeout: '30s', retry: { initialInterval: '1s', maximumInterval: '1m' } };
+export const acts = wf.proxyActivities<Activities>(readOptions);
+
+export class IncidentRun {
+  readonly workflowId: string;
+  readonly runId: string;
+  /** Read by the first step; every later step may rely on it. */
+  plan!: IncidentPlan;
+  /** Upserts wait for the plan (signals' included) where the patch says so; then every change is sent. */
+  searchLive: boolean;
+  readonly progress = new Progress(() => this.details());
+
+  constructor(
+    readonly input: ParsedIncidentInput,
+    readonly state: IncidentState,
+    planFirst: boolean,
+  ) {
+    const info = wf.workflowInfo();
+    this.workflowId = info.workflowId;
+    this.runId = info.runId;
+    this.searchLive = !planFirst;
+  }
+
+  /** After a change of severity, state or owner: search attributes (once live) and details. */
+  publish(): void {
+    const r = this.state.record;
+    this.progress.update(
+      this.searchLive
+        ? [
+            { key: OpsflowSeverity, value: r.severity },
+            { key: OpsflowState, value: r.state },
+            { key: OpsflowService, value: r.services[0] ?? 'none' },
+          ]
+        : [],
+    );
+  }
+
+  private details(): string {
+    const { record: r, pendingApproval, ended } = this.state;
+    return (
+      `**${r.id}** ${r.severity} ${r.state}${r.owner ? `, owner ${r.owner}` : ''}\n\n` +
+      `${r.title}\n\nrespond by ${r.sla.respondBy}, resolve by ${r.sla.resolveBy}` +
+      (pendingApproval ? `\n\n**waiting for approve: ${pendingApproval}**` : '') +
+      (ended ? `\n\n**run ${ended.kind}: ${ended.message}**` : '')
+    );
+  }
+}
+
+/**
+ * A task that runs beside the main flow and is awaited later. Its rejection is marked handled
+ * here: on a cancellation every such task rejects at once, and an unhandled rejection would fail
+ * the workflow task over and over instead of letting the run end cancelled.
+ */
+export function inBackground<T>(task: Promise<T>): Promise<T> {
+  task.catch(() => undefined);
+  return task;
+}

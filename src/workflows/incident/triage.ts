@@ -1,0 +1,24 @@
+// The first minutes of an incident (SPEC §6 "detect, confirm"): read the config, classify by its
+// rules, find who is on call, plan the remediation runbook.
+import { classify } from '../../domain/incident/severity';
+import { onCallAt } from '../../domain/incident/oncall';
+import { planRunbook } from '../../domain/incident/runbook';
+import { withSummary } from '../common/progress';
+import { acts, readOptions, type IncidentRun } from './run';
+
+export async function triage(run: IncidentRun, openedAt: Date): Promise<void> {
+  const { state, input } = run;
+  const r = state.record;
+  state.add('opened', `opened from ${input.source}${input.fingerprint ? ` (fingerprint ${input.fingerprint})` : ''}: ${input.title}`);
+  run.publish();
+  const plan = await acts.planIncident.executeWithOptions(withSummary(readOptions, 'read incident config: rules, rota, escalation, runbook'), []);
+  run.plan = plan;
+  if (!input.severity) state.reclassify(classify(input, plan.severityRules));
+  state.add('classified', `${r.severity}: ${r.severityReason}; respond within ${r.sla.respondMinutes} min, resolve within ${r.sla.resolveMinutes} min`);
+  const onCall = onCallAt(plan.rota, openedAt);
+  state.onCall = onCall;
+  state.add('oncall', `on call: ${onCall.oncall ?? 'nobody named'} (${onCall.shift} shift, ${onCall.localTime})`);
+  state.steps = planRunbook(r.severity, r.type, r.services, plan.remediation);
+  run.searchLive = true;
+  run.publish();
+}

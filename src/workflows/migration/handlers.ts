@@ -1,0 +1,18 @@
+// Why: everything an operator can ask of or send to a migration, wired in one place from the state.
+import * as wf from '@temporalio/workflow';
+import { Progress } from '../common/progress';
+import type { MigrationState } from './state';
+import type { MigrationStatus } from './status';
+
+export const statusQuery = wf.defineQuery<MigrationStatus>('status');
+
+/**
+ * The `status` query and the bare `pause`/`resume` signals (the common operator controls); each
+ * signal refreshes the run's details. Returns the run's visible progress.
+ */
+export function installHandlers(state: MigrationState): Progress {
+  const progress = new Progress(() => state.details());
+  wf.setHandler(statusQuery, () => state.view());
+  state.controls.install(['pause', 'resume'], () => progress.show());
+  return progress;
+}

@@ -1,0 +1,60 @@
+// Why: the shapes an operator and a continued run see (the `status` query, the result, the carried
+// state) are part of the workflow's contract; they sit apart from the code that changes them.
+import type { DryRunPlan, MigrationShape } from '../../activities/postgres/migration';
+import type { MigrationSpec } from '../../domain/migration/input';
+import type { MismatchReport } from '../../domain/migration/plan';
+
+export type MigrationPhase = 'preflight' | 'planning' | 'copying' | 'verifying' | 'completed' | 'failed' | 'cancelled';
+
+export interface MigrationStatus {
+  name: string;
+  mode: MigrationSpec['mode'];
+  phase: MigrationPhase;
+  paused: boolean;
+  /** Continue-as-new generation of this run (0 for the first history). */
+  generation: number;
+  logId?: number;
+  chunks: { total: number; copied: number; verified: number };
+  rows: { planned: number; copied: number; copiedBeforeResume: number; verifiedSource: number; verifiedTarget: number };
+  /** Same database: source rows without a target row, by the runbook's anti-join (run on differing chunks). */
+  missingByAntiJoin: number;
+  rowsPerSecond: number;
+  etaSeconds: number | null;
+  /** Differing keys found so far (counts of all, the first `reportKeys` of each kind). */
+  mismatches: MismatchReport;
+  /** Chunks whose checksums differed, whether or not keys could be named. */
+  mismatchedChunks: number[];
+  resumed: boolean;
+  error?: string;
+}
+
+/** What a run carries into its continued-as-new successor: small, whatever the table's size. */
+export interface MigrationCarry {
+  status: MigrationStatus;
+  shape: MigrationShape;
+  logId: number;
+  runKey: string;
+  cursor: number;
+  phaseStartedAtMs?: number;
+  lastAtMs?: number;
+}
+
+export interface MigrationVerification {
+  pass: boolean;
+  sourceRows: number;
+  targetRows: number;
+  chunksVerified: number;
+  missingByAntiJoin: number;
+  mismatches: MismatchReport;
+}
+
+export interface MigrationResult {
+  name: string;
+  mode: MigrationSpec['mode'];
+  logId?: number;
+  rowsCopied: number;
+  chunks: number;
+  resumed: boolean;
+  verification?: MigrationVerification;
+  dryRun?: DryRunPlan;
+}

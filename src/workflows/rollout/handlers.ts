@@ -1,0 +1,26 @@
+// Why: every way the outside reaches a running rollout (status query, operator signals, promote)
+// and how its end is recorded, wired in one place from the run's state.
+import * as wf from '@temporalio/workflow';
+import { OpsflowState } from '../../domain/search-attributes';
+import type { RunEnding } from '../common/ending';
+import type { Progress } from '../common/progress';
+import type { RolloutRun } from './state';
+import type { RolloutStatus } from './status';
+
+export const statusQuery = wf.defineQuery<RolloutStatus>('status');
+/** Ends the current window early at the next passing sample (rollout only). */
+export const promoteSignal = wf.defineSignal<[{ by?: string }?]>('promote');
+
+/** Set before the first await, so that signals sent with the start are not lost. */
+export function installHandlers(run: RolloutRun, progress: Progress, ending: RunEnding): void {
+  // A run cut short by a failure or a cancellation says so in its state, details and attributes.
+  ending.onEnd((end) => {
+    const cut = run.cutShort(end);
+    if (!cut) return;
+    progress.end([{ key: OpsflowState, value: run.status.state }]);
+    return cut.context;
+  });
+  wf.setHandler(statusQuery, () => run.status);
+  run.controls.install(['approve', 'pause', 'resume', 'abort'], (event) => run.onOperator(event));
+  wf.setHandler(promoteSignal, (a) => run.promote(a?.by));
+}

@@ -1,0 +1,106 @@
+// Why: the shapes a rollout shows the world (status query, result, carried state) are part of its
+// contract with the CLI, tests and running histories; they sit apart from the code that fills them.
+import type { GateResult, Sample, Verdict } from '../../domain/rollout/gate';
+import type { GateCounters } from '../../domain/rollout/gate-policy';
+import type { RolloutPlan } from '../../domain/rollout/input';
+import type { ResolvedBaselineGate } from '../../domain/baseline/gate';
+import type { PendingApproval, Abort } from '../common/operator-controls';
+
+export type RolloutState =
+  | 'planning'
+  | 'awaiting-approval'
+  | 'shifting'
+  | 'monitoring'
+  | 'held'
+  | 'rolling-back'
+  | 'cleaning-up'
+  | 'succeeded'
+  | 'rolled-back'
+  | 'aborted'
+  | 'dry-run-done'
+  /** The rollback itself failed: the LB may still send traffic to the new backend. */
+  | 'rollback-failed'
+  | 'failed'
+  | 'cancelled';
+
+/**
+ * States a run ends in on its own (or that its own handling already set, e.g. a rollback that
+ * failed and said so); any other state at the end means it was cut short.
+ */
+export const endStates: readonly RolloutState[] = ['succeeded', 'rolled-back', 'aborted', 'dry-run-done', 'rollback-failed', 'failed', 'cancelled'];
+
+export interface SampleRecord {
+  step: number;
+  n: number;
+  at: string;
+  verdict: Verdict;
+  summary: string;
+  sample: Sample;
+}
+
+export interface Decision {
+  at: string;
+  step: number;
+  decision: string;
+}
+
+export interface RolloutStatus {
+  service: string;
+  lb: string;
+  backends: { old: string; new: string };
+  dryRun: boolean;
+  state: RolloutState;
+  /** 1-based; 0 before the first step. */
+  step: number;
+  steps: { weight: number; windowMs: number; targetUsers?: string[] }[];
+  /** What the LB last read back. */
+  weights?: { newPercent: number; weights: Record<string, number>; targetUsers?: string[] };
+  window?: { step: number; startedAt: string; samplesTaken: number; samplesPlanned: number; intervalMs: number };
+  paused: boolean;
+  awaitingApproval?: number;
+  approved: number[];
+  counters: GateCounters;
+  lastSamples: SampleRecord[];
+  decisions: Decision[];
+  plan?: RolloutPlan;
+  /**
+   * A gate taken from a baseline: its thresholds, where each came from and when the baseline was
+   * taken. Resolved once when the run plans and carried with the status, so fixed for the run.
+   */
+  gateFrom?: ResolvedBaselineGate;
+  /** Dry run: every action the rollout would have taken. */
+  actions: string[];
+  /** Why a run that did not succeed ended, in words. */
+  failure?: string;
+}
+
+export interface RolloutResult {
+  service: string;
+  outcome: 'succeeded' | 'dry-run';
+  stepsCompleted: number;
+  finalSplit?: RolloutStatus['weights'];
+  oldBackend: string;
+  cleanup: string;
+  decisions: Decision[];
+  actions: string[];
+}
+
+/** State carried across continue-as-new: where in which window, and what people decided. */
+export interface RolloutCarry {
+  stepIndex: number;
+  samplesTaken: number;
+  windowStartedAt: string;
+  status: RolloutStatus;
+  /** Signals received but not yet acted on: approvals of later steps, an abort. */
+  pendingApprovals?: PendingApproval[];
+  aborted?: Abort;
+}
+
+/** Why a step stops: the rollout then rolls back (or, in a dry run, says it would). */
+export class Stop {
+  constructor(
+    readonly kind: 'gate' | 'abort' | 'hold-expired' | 'shift-failed' | 'error',
+    readonly message: string,
+    readonly gate?: GateResult,
+  ) {}
+}
