@@ -1,0 +1,10 @@
+import { z } from 'zod';
+import { postgresStoreConfig } from './postgres-store';
+
+/** Performance baselines (SPEC §5): where the raw samples and the baselines are stored. */
+export const baselineConfig = z
+  .object({
+    store: postgresStoreConfig.optional(),
+  })
+  .strict();
+export type BaselineConfig = z.infer<typeof baselineConfig>;

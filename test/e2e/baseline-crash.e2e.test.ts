@@ -1,0 +1,70 @@
+import { Stack, waitFor, writeConfig, killWorker } from '../helpers/stack';
+import { BaselineApp } from '../helpers/baseline-app';
+import { PgScratch } from '../helpers/pg-scratch';
+import { pgConnection, requirePostgres } from '../helpers/services';
+import type { BaselineResult } from '../../src/workflows/baseline/workflow';
+
+/**
+ * The worker process is SIGKILLed in the middle of sampling and started again: the same run
+ * finishes; the chunk that was running is retried on the new worker and resumes after the ticks
+ * already stored, so no tick is stored (or sampled) twice; the ticks whose time passed while no
+ * worker ran are counted as missed, and the baseline says so.
+ */
+describe('performanceBaselineWorkflow survives a SIGKILLed worker', () => {
+  let stack: Stack;
+  const pg = new PgScratch('baseline_crash');
+  const app = new BaselineApp([5]);
+  let schema: string;
+  let configPath: string;
+  const env: NodeJS.ProcessEnv = {};
+
+  beforeAll(async () => {
+    await requirePostgres();
+    await app.start();
+    schema = await pg.schema();
+    stack = await Stack.start();
+    configPath = writeConfig({ http: { app: { url: app.url } }, postgres: { store: pgConnection }, baseline: { store: { postgres: 'store', schema } } });
+  }, 180_000);
+  afterAll(async () => {
+    await stack?.stop();
+    await app.stop();
+    await pg.drop();
+  }, 60_000);
+
+
+  test('killed mid-window, restarted: the run completes, every tick stored once, the gap counted as missed', async () => {
+    const first = stack.spawnWorkerProcess(configPath, env);
+    const handle = await stack.client.workflow.start('performanceBaselineWorkflow', {
+      taskQueue: 'opsflow',
+      workflowId: `baseline-crash-${Date.now()}`,
+      args: [{ service: 'app', groups: { host: false, http: ['app'] }, duration: '40s', interval: '1s', requestsPerSample: 1 }],
+    });
+    const runKey = `${handle.workflowId}/${handle.firstExecutionRunId}`;
+    const stored = () => pg.count(`SELECT count(*) FROM ${schema}.baseline_samples WHERE run_key = $1`, [runKey]);
+    await waitFor('6 ticks stored', async () => ((await stored().catch(() => 0)) >= 6 ? true : undefined), 60_000, 200);
+    await killWorker(first.child);
+    const atKill = await stored();
+    expect(atKill).toBeLessThan(40);
+
+    const second = stack.spawnWorkerProcess(configPath, env);
+    const result = (await handle.result()) as BaselineResult;
+    await killWorker(second.child);
+
+    const group = result.baseline.groups[0];
+    const ticks = await pg.query<{ seq: number }>(`SELECT seq FROM ${schema}.baseline_samples WHERE run_key = $1 ORDER BY seq`, [runKey]);
+    expect(group.samples).toBe(ticks.length);
+    // The worker was down for at least the heartbeat timeout: those ticks are missed, the rest taken.
+    expect(ticks.length).toBeGreaterThan(atKill);
+    expect(ticks.length).toBeLessThan(40);
+    expect(ticks[ticks.length - 1].seq).toBe(39);
+    // Every request the app served is a stored tick, but for at most the one in flight at the kill.
+    expect(app.served.length).toBeGreaterThanOrEqual(ticks.length);
+    expect(app.served.length).toBeLessThanOrEqual(ticks.length + 1);
+    expect(result.baseline.complete).toBe(true);
+
+    const history = (await handle.fetchHistory()).events!;
+    const retried = history.filter((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1);
+    expect(retried.length).toBeGreaterThanOrEqual(1);
+    expect(history.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'sampleBaselineChunk')).toHaveLength(10);
+  }, 180_000);
+});

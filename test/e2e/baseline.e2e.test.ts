@@ -1,0 +1,178 @@
+import { WorkflowFailedError } from '@temporalio/client';
+import { Stack, waitFor, writeConfig } from '../helpers/stack';
+import { BaselineApp, startPrivateRedis } from '../helpers/baseline-app';
+import { PgScratch } from '../helpers/pg-scratch';
+import { pgConnection, requirePostgres } from '../helpers/services';
+import { recordHistory } from '../helpers/histories';
+import { HttpReceiver } from '../helpers/http-receiver';
+import { percentile } from '../../src/domain/baseline/statistics';
+import { statusQuery, type BaselineResult } from '../../src/workflows/baseline/workflow';
+import type { Baseline } from '../../src/domain/baseline/baseline';
+
+/**
+ * Baselines end to end on the dev server: the CLI starts them, a worker samples a local app with a
+ * known latency and error distribution through the real probe, PostgreSQL and a private Redis;
+ * the numbers match the app's own record; a cancelled run keeps a partial baseline; low traffic is
+ * insufficient data; `opsflow baseline show` prints what is stored.
+ */
+describe('performance baseline end to end', () => {
+  let stack: Stack;
+  const pg = new PgScratch('baseline_e2e');
+  // 20 delays, 20..58 ms; every 20th request a 500: 5 % errors.
+  const app = new BaselineApp(Array.from({ length: 20 }, (_, k) => 20 + 2 * k), 20);
+  const quiet = new BaselineApp([5]);
+  let schema: string;
+  let configPath: string;
+  let receiver: HttpReceiver;
+
+  beforeAll(async () => {
+    await requirePostgres();
+    await Promise.all([app.start(), quiet.start()]);
+    receiver = await new HttpReceiver({ honourKey: true }).start();
+    schema = await pg.schema();
+    const sampledDb = await pg.database();
+    stack = await Stack.start();
+    const redisPort = (await startPrivateRedis(stack.processes)).port;
+    const config = {
+      http: { app: { url: app.url, timeoutMs: 2_000 }, quiet: { url: quiet.url } },
+      postgres: { store: pgConnection, orders: { ...pgConnection, database: sampledDb } },
+      redis: { cache: { host: '127.0.0.1', port: redisPort } },
+      baseline: { store: { postgres: 'store', schema } },
+      notifiers: { ops: { type: 'webhook', url: `${receiver.url}/hook` } },
+    };
+    configPath = writeConfig(config);
+    await stack.startWorker(config);
+  }, 180_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+    await Promise.all([app.stop(), quiet.stop(), receiver?.stop()]);
+    await pg.drop();
+  }, 60_000);
+
+  test('a short baseline from the CLI: every group sampled in parallel, p95 and error rate as the app recorded them, stored and shown', async () => {
+    const input = {
+      service: 'app',
+      groups: { host: true, http: ['app'], postgres: ['orders'], redis: ['cache'] },
+      duration: '12s',
+      interval: '1s',
+      requestsPerSample: 10,
+      minimums: { samples: 10, requests: 100 },
+      notify: ['ops'],
+    };
+    const started = Date.now();
+    const run = await stack.cli(['-c', configPath, 'start', 'baseline', '--input', JSON.stringify(input), '--wait']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const tookMs = Date.now() - started;
+    // Four groups of 12 one-second ticks in parallel: about 12 s, not 48.
+    expect(tookMs).toBeLessThan(40_000);
+
+    const handle = stack.client.workflow.getHandle('baseline-app');
+    const result = (await handle.result()) as BaselineResult;
+    const b = result.baseline;
+    expect(b.complete).toBe(true);
+    expect(b.groups.map((g) => [g.group, g.samples])).toEqual([['host', 12], ['http:app', 12], ['postgres:orders', 12], ['redis:cache', 12]]);
+
+    const http = b.groups[1];
+    const appP95 = percentile(app.served.map((s) => s.delayMs), 95);
+    const appErrorRate = (app.served.filter((s) => s.status !== 200).length / app.served.length) * 100;
+    expect(app.served).toHaveLength(120);
+    expect(http.requests).toBe(120);
+    // Tolerance: the probe measures the app's delay plus the loopback round trip (never less, at most 25 ms more).
+    expect(http.statistics.responseTimeMs!.p95).toBeGreaterThanOrEqual(appP95);
+    expect(http.statistics.responseTimeMs!.p95).toBeLessThanOrEqual(appP95 + 25);
+    expect(http.rates.errorRatePercent).toBe(appErrorRate);
+    expect(appErrorRate).toBe(5);
+    // 5 % → warning max(5, 10) = 10, critical max(10, 15) = 15; response time p95 × 1.5 / × 2.
+    expect(http.thresholds.errorRatePercent).toEqual({ warning: 10, critical: 15 });
+    const p95 = http.statistics.responseTimeMs!.p95;
+    expect(http.thresholds.p95Ms).toEqual({ warning: p95 * 1.5, critical: p95 * 2 });
+    const host = b.groups[0];
+    expect(host.thresholds.cpuPercent).toHaveProperty('critical');
+    expect(host.thresholds.memoryPercent).toHaveProperty('critical');
+
+    // Raw samples in PostgreSQL, not in history.
+    const runKey = `baseline-app/${b.runId}`;
+    expect(await pg.count(`SELECT count(*) FROM ${schema}.baseline_samples WHERE run_key = $1`, [runKey])).toBe(48);
+    const history = (await handle.fetchHistory()).events!;
+    expect(JSON.stringify(history)).not.toContain('latenciesMs');
+
+    // The report went to the notifier, once.
+    expect(result.notified).toEqual(['ops']);
+    expect(receiver.requests).toHaveLength(1);
+    expect(receiver.requests[0].json).toMatchObject({ title: 'Performance baseline of app', text: result.report });
+
+    const shown = await stack.cli(['-c', configPath, 'baseline', 'show', 'app']);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain('# Performance baseline: app');
+    expect(shown.stdout).toContain('| errorRatePercent | 10 % / 15 % |');
+    const json = await stack.cli(['-c', configPath, 'baseline', 'show', 'app', '--json']);
+    expect((JSON.parse(json.stdout) as Baseline).runId).toBe(b.runId);
+    recordHistory(stack.temporalAddress(), 'baseline-app', 'baseline-short');
+  }, 120_000);
+
+  test('cancelled mid-sampling: what was measured is stored as a partial baseline, never shown as the latest complete one', async () => {
+    const before = await stack.cli(['-c', configPath, 'baseline', 'show', 'app', '--json']);
+    const handle = await stack.client.workflow.start('performanceBaselineWorkflow', {
+      taskQueue: 'opsflow',
+      workflowId: 'baseline-app',
+      args: [{ service: 'app', groups: { host: false, http: ['quiet'] }, duration: '60s', interval: '1s', requestsPerSample: 1 }],
+    });
+    await waitFor('5 ticks stored', async () => ((await pg.count(`SELECT count(*) FROM ${schema}.baseline_samples WHERE run_key = $1`, [`baseline-app/${handle.firstExecutionRunId}`])) >= 5 ? true : undefined), 30_000, 200);
+    const status = await handle.query(statusQuery);
+    expect(status.phase).toBe('sampling');
+    expect(status.groups[0]).toMatchObject({ group: 'http:quiet', state: 'sampling', ticksExpected: 60 });
+    await handle.cancel();
+    const err = await handle.result().catch((e) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect(err.cause?.name).toBe('CancelledFailure');
+
+    const rows = await pg.query<{ complete: boolean; partial: string; samples: Record<string, number> }>(
+      `SELECT complete, partial, samples FROM ${schema}.baselines WHERE run_id = $1`,
+      [handle.firstExecutionRunId],
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0].complete).toBe(false);
+    expect(rows[0].partial).toMatch(/^cancelled after \d+s$/);
+    const stored = await pg.count(`SELECT count(*) FROM ${schema}.baseline_samples WHERE run_key = $1`, [`baseline-app/${handle.firstExecutionRunId}`]);
+    expect(rows[0].samples['http:quiet']).toBe(stored);
+    expect(stored).toBeGreaterThanOrEqual(5);
+    expect(stored).toBeLessThan(60);
+    const after = await handle.query(statusQuery);
+    expect(after.phase).toBe('cancelled');
+    expect(after.partial).toMatch(/^cancelled after/);
+
+    // The latest complete baseline is still the first one; --partial shows the cut one.
+    expect((await stack.cli(['-c', configPath, 'baseline', 'show', 'app', '--json'])).stdout).toBe(before.stdout);
+    const partial = await stack.cli(['-c', configPath, 'baseline', 'show', 'app', '--partial']);
+    expect(partial.stdout).toContain('# Performance baseline: app (PARTIAL)');
+    expect(partial.stdout).toMatch(/\*\*Partial:\*\* cancelled after \d+s/);
+    recordHistory(stack.temporalAddress(), 'baseline-app', 'baseline-cancelled');
+  }, 120_000);
+
+  test('low traffic: fewer requests than the minimum gives insufficient data, not a threshold', async () => {
+    const handle = await stack.client.workflow.start('performanceBaselineWorkflow', {
+      taskQueue: 'opsflow',
+      workflowId: 'baseline-quiet',
+      args: [{ service: 'quiet', groups: { host: false, http: ['quiet'] }, duration: '5s', interval: '1s', requestsPerSample: 2 }],
+    });
+    const { baseline, report } = (await handle.result()) as BaselineResult;
+    expect(baseline.complete).toBe(true);
+    expect(baseline.groups[0].requests).toBe(10);
+    expect(baseline.groups[0].thresholds).toEqual({
+      p95Ms: { insufficient: '10 requests, fewer than the minimum of 100' },
+      errorRatePercent: { insufficient: '10 requests, fewer than the minimum of 100' },
+    });
+    expect(report).toContain('| p95Ms | insufficient data (10 requests, fewer than the minimum of 100) |');
+  }, 60_000);
+
+  test('a name the config lacks is refused by the CLI before anything starts', async () => {
+    const r = await stack.cli(['-c', configPath, 'start', 'baseline', '--input', JSON.stringify({ service: 'x', groups: { redis: ['nope'] } })]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('groups.redis.0: "nope" is not a redis target');
+    const none = await stack.cli(['-c', configPath, 'baseline', 'show', 'nothing-here']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('no baseline of nothing-here in the store');
+  }, 60_000);
+});
