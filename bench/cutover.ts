@@ -1,0 +1,125 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import Redis from 'ioredis';
+import { Agent, request } from 'undici';
+import { Stack } from '../test/helpers/stack';
+import { PgScratch } from '../test/helpers/pg-scratch';
+import { pgConnection, redisConnection, requirePostgres, requireRedis } from '../test/helpers/services';
+import { RunbookApis, seedUsers } from '../test/helpers/cutover-fixtures';
+import type { CutoverStatus } from '../src/workflows/cutover/state';
+
+/**
+ * `npm run bench -- cutover [users] [runbookSample]` (default 1 000 000 and 20 000):
+ *  - through `userCutoverWorkflow` on the dev server: one batch of every user in a PostgreSQL
+ *    table, snapshot + prior routes + route to the Redis router with read-back (from the batch's
+ *    start to the "on the new system" decision), then `abort` → every prior route restored and read
+ *    back (from the signal to the run's end);
+ *  - the runbook's way: one `PUT /routing/user/{id}` per user, one after another, against a local
+ *    routing API, on a sample, extrapolated.
+ */
+export async function main(args: string[]) {
+  const users = Number(args[0] ?? 1_000_000);
+  const sample = Number(args[1] ?? 20_000);
+  if (!Number.isInteger(users) || users < 1 || !Number.isInteger(sample) || sample < 1) throw new Error('usage: npm run bench -- cutover [users] [runbookSample]');
+  await Promise.all([requirePostgres(), requireRedis()]);
+  const pg = new PgScratch('cutover_bench');
+  const service = `bench-${randomBytes(3).toString('hex')}`;
+  const key = `opsflow:routes:${service}`;
+  const redis = new Redis({ ...redisConnection, lazyConnect: true });
+  await redis.connect();
+  const stats = createServer((_q, res) => res.end(JSON.stringify({ errors: 0, total: 100, avgResponseMs: 5, complaints: 0 })));
+  await new Promise<void>((r) => stats.listen(0, '127.0.0.1', r));
+  let stack: Stack | undefined;
+  const rate = (n: number, ms: number) => Math.round(n / (ms / 1000));
+  try {
+    const schema = await pg.schema();
+    const table = await seedUsers(pg, schema, users);
+    await pg.query(`VACUUM ANALYZE ${table}`);
+    stack = await Stack.start();
+    await stack.startWorker({
+      postgres: { main: pgConnection },
+      redis: { cache: redisConnection },
+      directories: { staff: { type: 'postgres', postgres: 'main', table } },
+      routers: { gateway: { type: 'redis', redis: 'cache' } },
+      metricSources: { stats: { type: 'http-stats', url: `http://127.0.0.1:${(stats.address() as AddressInfo).port}/stats`, minRequests: 1 } },
+      cutover: { store: { postgres: 'main', schema } },
+    });
+    const handle = await stack.client.workflow.start('userCutoverWorkflow', {
+      taskQueue: 'opsflow',
+      workflowId: `cutover-${service}`,
+      args: [
+        {
+          service,
+          directory: 'staff',
+          router: 'gateway',
+          metricSources: ['stats'],
+          minGap: '1s',
+          batches: [{ name: 'everyone', cohort: 'rest', startAt: '+1s', thresholds: { errorRatePercent: 5 }, window: '1h' }],
+        },
+      ],
+    });
+    let s: CutoverStatus | undefined;
+    for (let n = 0; n < 36_000; n++) {
+      s = await handle.query<CutoverStatus>('status');
+      if (s.batches[0].state === 'monitoring') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const started = Date.parse(s!.batches[0].startedAt!);
+    const routed = Date.parse(s!.decisions.find((d) => /on the new system, read back/.test(d.text))!.at);
+    const routeMs = routed - started;
+    const spans = await activitySpans(handle);
+    const t = performance.now();
+    await handle.signal('abort', { by: 'bench' });
+    await handle.result().catch(() => undefined);
+    const rollbackMs = performance.now() - t;
+    const after = await handle.query<CutoverStatus>('status');
+    if (after.batches[0].restored !== users || (await redis.hlen(key)) !== 0) throw new Error(`rollback incomplete: ${JSON.stringify(after.batches[0])}`);
+
+    const apis = new RunbookApis('bench');
+    await apis.start();
+    const agent = new Agent({ connections: 1 });
+    const t2 = performance.now();
+    for (let i = 1; i <= sample; i++) {
+      const r = await request(`${apis.url}/routing/user/${i}`, { method: 'PUT', dispatcher: agent, headers: { authorization: 'Bearer bench', 'content-type': 'application/json' }, body: '{"target_system":"new_system"}' });
+      await r.body.dump();
+    }
+    const runbookMs = performance.now() - t2;
+    await agent.close();
+    await apis.stop();
+
+    const routeRate = rate(users, routeMs);
+    const rollbackRate = rate(users, rollbackMs);
+    const runbookRate = rate(sample, runbookMs);
+    console.log(`cutover bench: ${users} users in PostgreSQL, Redis router (${redisConnection.host}:${redisConnection.port})`);
+    console.log(`route (snapshot + priors + move + read-back) ${(routeMs / 1000).toFixed(2)} s  ${routeRate} users/s`);
+    console.log(`  where the route's time went: ${spans.map(([n, ms]) => `${n} ${(ms / 1000).toFixed(2)} s`).join(', ')}`);
+    console.log(`roll back (abort → restored, read back)     ${(rollbackMs / 1000).toFixed(2)} s  ${rollbackRate} users/s`);
+    console.log(`runbook: one PUT per user, ${sample} users      ${(runbookMs / 1000).toFixed(2)} s  ${runbookRate} users/s (extrapolated to ${users}: ${((users / runbookRate) / 60).toFixed(1)} min)`);
+    console.log(`ratio route/runbook ${(routeRate / runbookRate).toFixed(1)}×`);
+    console.log(`cutover: ${Math.min(routeRate, rollbackRate)} users/s (target 200000)`);
+  } finally {
+    await stack?.stop();
+    await redis.del(key).catch(() => undefined);
+    redis.disconnect();
+    stats.close();
+    await pg.drop();
+  }
+}
+
+/** Each activity's time from scheduled to completed, from the run's history, in order (retries add up). */
+async function activitySpans(handle: { fetchHistory(): Promise<{ events?: Array<Record<string, any> | null> | null }> }): Promise<[string, number][]> {
+  const { events } = await handle.fetchHistory();
+  const scheduled = new Map<string, { name: string; at: number }>();
+  const spans: [string, number][] = [];
+  const ms = (e: Record<string, any>) => Number(e.eventTime.seconds) * 1000 + Math.floor((e.eventTime.nanos ?? 0) / 1e6);
+  for (const e of events ?? []) {
+    if (!e) continue;
+    const a = e.activityTaskScheduledEventAttributes;
+    if (a) scheduled.set(String(e.eventId), { name: a.activityType.name, at: ms(e) });
+    const done = e.activityTaskCompletedEventAttributes;
+    const s = done && scheduled.get(String(done.scheduledEventId));
+    if (s) spans.push([s.name, ms(e) - s.at]);
+  }
+  return spans.filter(([, t]) => t >= 50);
+}

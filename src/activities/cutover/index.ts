@@ -1,0 +1,189 @@
+import { ApplicationFailure, Context, log } from '@temporalio/activity';
+import type { OpsflowConfig } from '../../config/schema';
+import type { Cohort } from '../../domain/cutover/cohort';
+import { configTarget } from '../config-target';
+import { cutoverPlanActivities } from './plan';
+import { openDirectory } from '../directory';
+import { openRouter, type Router } from '../router';
+import { RoutingApiError } from '../router/http';
+import type { Client } from 'pg';
+import { cutoverStoreRef, markPriorsRecorded, memberChunk, priorsRecorded, recordPriors, sampleMembers, takeSnapshot, takeSnapshotInDatabase, withCutoverStore, type SnapshotCursor, type CutoverTables, type MemberChunk } from '../cutover-store/store';
+
+/** Which batch of which run: everything a chunked activity needs to find its members in the store. */
+export interface BatchRef {
+  /** The cutover's first run (`<workflow id>/<run id>`): carried across continue-as-new. */
+  runKey: string;
+  service: string;
+  router: string;
+  /** The batch's index in the input. */
+  batch: number;
+}
+
+export interface SnapshotResult {
+  members: number;
+  /** Users the directory listed; `listed - members` were moved by an earlier batch. */
+  listed: number;
+  alreadyTaken: boolean;
+}
+
+export interface ChunkedResult {
+  /** Users the activity wrote. */
+  written: number;
+  /** Users that read back as written. */
+  verified: number;
+}
+
+export interface ReadBackResult {
+  sampled: number;
+  matching: number;
+  /** Up to 5 users that did not read back as expected, for the message. */
+  mismatches: string[];
+  /** The router cannot be read back: nothing was sampled, the writes' own answers are all there is. */
+  unreadable?: true;
+}
+
+type Cursor = { afterSeq: number; written: number; verified: number };
+
+/** Users per router call: Redis takes a pipelined chunk; an HTTP API's concurrency works through a smaller one. */
+function chunkSizeOf(config: OpsflowConfig, router: string): number {
+  const r = configTarget(config.routers, 'routers', router);
+  return r.type === 'redis' ? r.chunkSize : Math.max(100, r.concurrency * 20);
+}
+
+/** A routing API that refuses (4xx) is the config's fault: no retry will help. */
+function routerFailure(err: unknown): unknown {
+  if (err instanceof RoutingApiError && !err.retryable) return ApplicationFailure.create({ message: err.message, type: 'RouterRejected', nonRetryable: true });
+  return err;
+}
+
+/**
+ * The cutover's I/O. Member lists go from the directory to the store and from the store to the
+ * router inside the activities, in chunks; workflow history sees counts and cursors only. Chunked
+ * activities heartbeat their cursor after every chunk and resume from it on the next attempt.
+ */
+export function cutoverActivities(config: OpsflowConfig) {
+  async function overChunks(
+    ref: BatchRef,
+    fn: (router: Router, chunk: MemberChunk, store: { c: Client; t: CutoverTables }) => Promise<[number, number]>,
+  ): Promise<ChunkedResult> {
+    const ctx = Context.current();
+    const store = cutoverStoreRef(config);
+    const size = chunkSizeOf(config, ref.router);
+    const resumed = ctx.info.heartbeatDetails as Cursor | undefined;
+    const cursor: Cursor = resumed ?? { afterSeq: 0, written: 0, verified: 0 };
+    if (resumed) log.info('cutover chunks resumed', { batch: ref.batch, afterSeq: resumed.afterSeq, attempt: ctx.info.attempt });
+    const router = openRouter(config, ref.router, ref.service);
+    const beat = setInterval(() => ctx.heartbeat(cursor), 2_000);
+    try {
+      await withCutoverStore(store, async (c, t) => {
+        // The next chunk is read from the store while the router works on this one: the two
+        // round trips overlap. The cursor still moves only after the router's answer.
+        let next = memberChunk(c, t, ref.runKey, ref.batch, cursor.afterSeq, size);
+        for (;;) {
+          const chunk = await next;
+          if (!chunk) return;
+          next = memberChunk(c, t, ref.runKey, ref.batch, chunk.lastSeq, size);
+          next.catch(() => undefined); // awaited on the next turn; a router failure first must not leave it unhandled
+          const [written, verified] = await fn(router, chunk, { c, t }).catch((err) => {
+            throw routerFailure(err);
+          });
+          cursor.afterSeq = chunk.lastSeq;
+          cursor.written += written;
+          cursor.verified += verified;
+          ctx.heartbeat(cursor);
+        }
+      });
+    } finally {
+      clearInterval(beat);
+      await router.close();
+    }
+    return { written: cursor.written, verified: cursor.verified };
+  }
+
+  return {
+    ...cutoverPlanActivities(config),
+    /**
+     * Lists a batch's cohort from the directory into the store, once; a batch whose snapshot was
+     * taken returns its size without listing again. Heartbeats while listing.
+     */
+    async cutoverSnapshot(input: { runKey: string; directory: string; batch: number; cohort: Cohort }): Promise<SnapshotResult> {
+      const ctx = Context.current();
+      const store = cutoverStoreRef(config);
+      const directory = openDirectory(config, input.directory);
+      const progress: SnapshotCursor = { listed: 0, stored: 0, after: null };
+      const beat = setInterval(() => ctx.heartbeat(progress), 2_000);
+      try {
+        // A directory table in the store's own database is copied there by the server, page by page,
+        // resumable from the heartbeated cursor; any other directory is listed through the worker.
+        if (directory.sql && directory.sql.postgres === store.name) {
+          const sql = directory.sql;
+          const resume = ctx.info.heartbeatDetails as Partial<SnapshotCursor> | undefined;
+          const from = resume && typeof resume.after === 'string' && typeof resume.listed === 'number' && typeof resume.stored === 'number' ? (resume as SnapshotCursor) : undefined;
+          if (from) log.info('cutover snapshot resumed', { batch: input.batch, listed: from.listed, attempt: ctx.info.attempt });
+          return await withCutoverStore(store, (c, t) =>
+            takeSnapshotInDatabase(c, t, input.runKey, input.batch, sql, input.cohort, from, (cur) => {
+              Object.assign(progress, cur);
+              ctx.heartbeat(progress);
+            }),
+          );
+        }
+        return await withCutoverStore(store, (c, t) =>
+          takeSnapshot(c, t, input.runKey, input.batch, directory.pages(input.cohort), (listed, stored) => {
+            progress.listed = listed;
+            progress.stored = stored;
+            ctx.heartbeat(progress);
+          }),
+        );
+      } finally {
+        clearInterval(beat);
+        await directory.close();
+      }
+    },
+
+    /**
+     * Reads every member's current route from the router into the store. Done once per batch: a
+     * batch whose priors are complete is not read again (the router may say "new" by then).
+     */
+    async cutoverRecordPriors(ref: BatchRef): Promise<ChunkedResult> {
+      const store = cutoverStoreRef(config);
+      if (await withCutoverStore(store, (c, t) => priorsRecorded(c, t, ref.runKey, ref.batch))) return { written: 0, verified: 0 };
+      const result = await overChunks(ref, async (router, chunk, { c, t }) => {
+        const current = await router.read(chunk.ids);
+        await recordPriors(c, t, ref.runKey, ref.batch, chunk.seqs, current);
+        return [chunk.ids.length, current.length];
+      });
+      await withCutoverStore(store, (c, t) => markPriorsRecorded(c, t, ref.runKey, ref.batch));
+      return result;
+    },
+
+    /** Routes every member to the new system, chunk by chunk, each chunk read back in the same round trip. */
+    async cutoverMove(ref: BatchRef): Promise<ChunkedResult> {
+      return overChunks(ref, async (router, { ids }) => [ids.length, await router.write(ids, router.systems.new)]);
+    },
+
+    /** Puts every member's prior route back, chunk by chunk, read back. */
+    async cutoverRestore(ref: BatchRef): Promise<ChunkedResult> {
+      return overChunks(ref, async (router, { ids, priors }) => [ids.length, await router.restore(ids, priors)]);
+    },
+
+    /**
+     * Reads back a random sample of members after a move (`expect: "new"`) or a restore (`"prior"`):
+     * what the gateway will see, read anew rather than taken from the write's answer.
+     */
+    async cutoverSampleRoutes(input: BatchRef & { expect: 'new' | 'prior'; sample: number }): Promise<ReadBackResult> {
+      const store = cutoverStoreRef(config);
+      const s = await withCutoverStore(store, (c, t) => sampleMembers(c, t, input.runKey, input.batch, input.sample));
+      const router = openRouter(config, input.router, input.service);
+      try {
+        // "cannot be read" is said as such: read as nulls it would look like every user failed to move
+        if (!router.readable) return { sampled: 0, matching: 0, mismatches: [], unreadable: true };
+        const got = await router.read(s.ids);
+        const want = (i: number) => (input.expect === 'new' ? router.systems.new : s.priors[i]);
+        const bad = s.ids.filter((_, i) => got[i] !== want(i));
+        return { sampled: s.ids.length, matching: s.ids.length - bad.length, mismatches: bad.slice(0, 5) };
+      } finally {
+        await router.close();
+      }
+    },
+  };
+}

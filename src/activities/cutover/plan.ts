@@ -1,0 +1,53 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { OpsflowConfig } from '../../config/schema';
+import type { MetricName, MetricReading, Sample } from '../../domain/rollout/gate';
+import { userCutoverInputNames, type UserCutoverInput } from '../../domain/cutover/input';
+import { describeUnknownName } from '../../domain/config-names';
+import { configTarget } from '../config-target';
+import { lookupMetricSource, metricsOf, sampleSource } from '../metrics';
+import { whileHeartbeating } from '../heartbeat';
+import { cutoverStoreRef } from '../cutover-store/store';
+
+export interface CutoverPlan {
+  routerKind: string;
+  /** Which sources report which gate metric. */
+  providers: Partial<Record<MetricName, string[]>>;
+  /** Things a person should know (a batch threshold no source reports is left out of the gate). */
+  notes: string[];
+}
+
+/**
+ * Checks every name the input uses against the worker's config and says which batch thresholds
+ * the sources can judge. A cohort's metrics come from its own series: Prometheus queries may use
+ * `$cohort` (the batch name) besides `$service`.
+ */
+export function cutoverPlanActivities(config: OpsflowConfig) {
+  return {
+    async planCutover(input: UserCutoverInput): Promise<CutoverPlan> {
+      const unknown = userCutoverInputNames(input, config);
+      if (unknown.length > 0) throw ApplicationFailure.nonRetryable(unknown.map((u) => describeUnknownName(u, 'the worker config')).join('; '), 'UnknownTarget');
+      cutoverStoreRef(config);
+      const providers: Partial<Record<MetricName, string[]>> = {};
+      for (const name of input.metricSources) for (const m of metricsOf(lookupMetricSource(config, name))) (providers[m] ??= []).push(name);
+      if (!providers.errorRatePercent)
+        throw ApplicationFailure.nonRetryable(`no metric source of ${input.metricSources.join(', ')} reports errorRatePercent, the rule of every batch`, 'GateUnjudgeable');
+      const notes = (['responseTimeMs', 'complaints'] as const).filter((m) => !providers[m]).map((m) => `no metric source reports ${m}: its threshold is not judged`);
+      return { routerKind: configTarget(config.routers, 'routers', input.router).type, providers, notes };
+    },
+
+    /** One sample of a cohort's own metrics from every named source; a source that cannot answer is inconclusive. */
+    async sampleCohortMetrics(args: { service: string; cohort: string; sources: string[] }): Promise<Sample> {
+      const cfgs = args.sources.map((s) => [s, lookupMetricSource(config, s)] as const);
+      return whileHeartbeating(async () => {
+        const readings: MetricReading[][] = await Promise.all(
+          cfgs.map(([name, cfg]) =>
+            cfg.type === 'prometheus'
+              ? sampleSource(name, { ...cfg, queries: Object.fromEntries(Object.entries({ ...cfg.queries }).map(([m, q]) => [m, q?.replaceAll('$cohort', args.cohort) ?? null])) }, args.service)
+              : sampleSource(name, cfg, args.service, args.cohort),
+          ),
+        );
+        return { at: new Date().toISOString(), readings: readings.flat() };
+      });
+    },
+  };
+}

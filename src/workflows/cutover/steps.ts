@@ -1,0 +1,133 @@
+// Why: the cutover's named steps (snapshot, record priors, move, restore, notify) and the state
+// changes they share, so the workflow entry reads as SPEC §3's runbook.
+import * as wf from '@temporalio/workflow';
+import { notificationKey, type NotificationSeverity } from '../../domain/notification';
+import { cutoverWorkflowId } from '../../domain/cutover/input';
+import { OpsflowService, OpsflowState, OpsflowStep } from '../../domain/search-attributes';
+import { failureMessage } from '../common/failure';
+import { withSummary, type Progress } from '../common/progress';
+import { acts, bulkOptions, notifyOptions, restoreOptions } from './options';
+import type { BatchState, CutoverRun, CutoverState } from './state';
+import type { CutoverPlan } from '../../activities/cutover/plan';
+
+export interface Cutover {
+  run: CutoverRun;
+  progress: Progress;
+  plan?: CutoverPlan;
+}
+
+/** Why a batch stops: a failed gate, an expired hold, an abort, a failed listing or move. */
+export class Stop {
+  constructor(
+    readonly kind: 'gate' | 'hold-expired' | 'abort' | 'listing' | 'move' | 'error',
+    readonly message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {}
+}
+
+export function setState({ run, progress }: Cutover, state: CutoverState): void {
+  run.enter(state);
+  progress.update([{ key: OpsflowState, value: state }]);
+}
+
+export function setBatch({ run, progress }: Cutover, i: number, state: BatchState): void {
+  run.setBatch(i, state);
+  progress.update([{ key: OpsflowStep, value: run.input.batches[i].name }]);
+}
+
+export function showService({ run }: Cutover): void {
+  wf.upsertSearchAttributes([{ key: OpsflowService, value: run.input.service }]);
+}
+
+/** One cutover per service: Temporal refuses a second start with the same id. */
+export function requireServiceWorkflowId({ run }: Cutover): void {
+  const id = wf.workflowInfo().workflowId;
+  if (id !== cutoverWorkflowId(run.input.service))
+    throw wf.ApplicationFailure.nonRetryable(`a cutover of ${run.input.service} must run as workflow id ${cutoverWorkflowId(run.input.service)} (got ${id})`, 'WrongWorkflowId');
+}
+
+/** Tells each notifier; a lost message is on the record, never a stop. */
+export async function notify(c: Cutover, event: string, severity: NotificationSeverity, title: string, text: string, details: Record<string, unknown>, to = c.run.input.notify): Promise<void> {
+  const info = wf.workflowInfo();
+  for (const notifier of to) {
+    try {
+      await acts.notify.executeWithOptions(withSummary(notifyOptions, `notify ${notifier}: ${title}`), [
+        {
+          notifier,
+          idempotencyKey: notificationKey(info.workflowId, info.firstExecutionRunId, event, notifier),
+          severity,
+          title,
+          text,
+          details: { workflowId: info.workflowId, service: c.run.input.service, ...details },
+        },
+      ]);
+      c.run.decide(`notified ${notifier}: ${title}`);
+    } catch (err) {
+      c.run.decide(`could not notify ${notifier}: ${failureMessage(err)}`);
+    }
+  }
+}
+
+const ref = (c: Cutover, i: number) => ({ runKey: c.run.runKey, service: c.run.input.service, router: c.run.input.router, batch: i });
+
+/** Lists the cohort into the store once (a retried or resumed run gets the stored size back). */
+export async function snapshot(c: Cutover, i: number): Promise<void> {
+  const { run } = c;
+  const b = run.input.batches[i];
+  setBatch(c, i, 'listing');
+  let s;
+  try {
+    s = await acts.cutoverSnapshot.executeWithOptions(withSummary(bulkOptions, `${run.label(i)}: snapshot ${run.status.batches[i].cohort} from ${run.input.directory}`), [
+      { runKey: run.runKey, directory: run.input.directory, batch: i, cohort: b.cohort },
+    ]);
+  } catch (err) {
+    throw new Stop('listing', `listing ${run.label(i)} from ${run.input.directory} failed before any user of it was moved: ${failureMessage(err)}`);
+  }
+  Object.assign(run.status.batches[i], { members: s.members, listed: s.listed });
+  run.decide(`${run.label(i)}: ${s.members} members${s.listed > s.members ? ` (${s.listed - s.members} listed were moved by an earlier batch)` : ''}${s.alreadyTaken ? ', snapshot taken before' : ''}`);
+}
+
+/** Records every member's prior route, then routes every member to the new system, read back. */
+export async function move(c: Cutover, i: number): Promise<void> {
+  const { run } = c;
+  const b = run.status.batches[i];
+  setBatch(c, i, 'routing');
+  setState(c, 'moving');
+  try {
+    await acts.cutoverRecordPriors.executeWithOptions(withSummary(bulkOptions, `${run.label(i)}: record ${b.members} prior routes`), [ref(c, i)]);
+  } catch (err) {
+    throw new Stop('move', `recording prior routes of ${run.label(i)} failed before any user of it was moved: ${failureMessage(err)}`, { nothingMoved: true });
+  }
+  b.moved = 0; // from here on, a stop restores
+  let r;
+  try {
+    r = await acts.cutoverMove.executeWithOptions(withSummary(bulkOptions, `${run.label(i)}: route ${b.members} users to the new system, read back`), [ref(c, i)]);
+  } catch (err) {
+    b.moved = b.members;
+    throw new Stop('move', `routing ${run.label(i)} failed: ${failureMessage(err)}`);
+  }
+  b.moved = r.verified;
+  if (r.verified !== b.members) throw new Stop('move', `${run.label(i)}: ${r.verified} of ${b.members} users read back on the new system`);
+  const sample = await acts.cutoverSampleRoutes.executeWithOptions(withSummary(bulkOptions, `${run.label(i)}: read back a sample`), [{ ...ref(c, i), expect: 'new', sample: 1_000 }]);
+  if (sample.matching !== sample.sampled)
+    throw new Stop('move', `${run.label(i)}: ${sample.sampled - sample.matching} of ${sample.sampled} sampled users do not read back on the new system (e.g. ${sample.mismatches.join(', ')})`);
+  run.decide(
+    sample.unreadable
+      ? `${run.label(i)}: ${r.verified} users on the new system as the router answered the writes (the router cannot be read back)`
+      : `${run.label(i)}: ${r.verified} users on the new system, read back (sample ${sample.matching}/${sample.sampled})`,
+  );
+}
+
+/** Puts back every member's prior route and reads it back; returns the users restored. */
+export async function restore(c: Cutover, i: number): Promise<number> {
+  const { run } = c;
+  const b = run.status.batches[i];
+  setBatch(c, i, 'rolling-back');
+  const r = await acts.cutoverRestore.executeWithOptions(withSummary(restoreOptions, `${run.label(i)}: restore ${b.members} prior routes, read back`), [ref(c, i)]);
+  b.restored = r.verified;
+  if (r.verified !== b.members) throw wf.ApplicationFailure.nonRetryable(`${run.label(i)}: only ${r.verified} of ${b.members} users read back on their prior route`, 'RestoreIncomplete');
+  b.moved = 0;
+  setBatch(c, i, 'rolled-back');
+  run.decide(`${run.label(i)}: ${r.verified} users back on their prior route, read back`);
+  return r.verified;
+}

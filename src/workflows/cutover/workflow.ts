@@ -1,0 +1,82 @@
+// Why: the entry of a user cutover, reading like SPEC §3's runbook; its steps live beside it
+// (steps, monitor, rollback), its state in state.ts, its handlers in handlers.ts.
+import * as wf from '@temporalio/workflow';
+import { userCutoverInput, type UserCutoverInputRaw } from '../../domain/cutover/input';
+import { scheduleIssues } from '../../domain/cutover/schedule';
+import { RunEnding } from '../common/ending';
+import { continueAsNewWith, historyIsLong } from '../common/continue-as-new';
+import { Progress } from '../common/progress';
+import { parseInput } from '../input';
+import { installHandlers } from './handlers';
+import { acts } from './options';
+import { batchFailed, waitForStart } from './rollback';
+import { CutoverRun, type CutoverCarry, type CutoverStatus } from './state';
+import { checkAbort, watchBatch } from './monitor';
+import { resolveThresholds } from './thresholds';
+import { move, notify, requireServiceWorkflowId, setState, showService, snapshot, Stop, type Cutover } from './steps';
+
+/**
+ * SPEC §3 batched user cutover: per batch, a durable timer until its start, a snapshot of the
+ * cohort taken once, every member's prior route recorded, all moved in bulk and read back, the
+ * cohort's own metrics watched for the window; a failed gate restores every member's prior route
+ * (read back), tells people the batch, metric and value, and stops the plan.
+ */
+export async function userCutoverWorkflow(raw: UserCutoverInputRaw, carried?: CutoverCarry): Promise<CutoverStatus> {
+  const ending = new RunEnding();
+  return ending.run(() => cutover(raw, carried, ending));
+}
+
+async function cutover(raw: UserCutoverInputRaw, carried: CutoverCarry | undefined, ending: RunEnding): Promise<CutoverStatus> {
+  const input = parseInput(userCutoverInput, raw, 'userCutoverWorkflow');
+  const info = wf.workflowInfo();
+  const run = new CutoverRun(input, { originMs: Date.now(), runKey: `${info.workflowId}/${info.firstExecutionRunId}` }, carried);
+  const c: Cutover = { run, progress: new Progress(() => run.details()) };
+  installHandlers(run, c.progress, ending);
+  requireServiceWorkflowId(c);
+
+  // ---- plan: the schedule against the start time, every name against the worker's config
+  if (!carried) {
+    const bad = scheduleIssues(input.batches, run.originMs, run.originMs, input.minGap);
+    if (bad.length > 0) throw wf.ApplicationFailure.nonRetryable(`invalid userCutoverWorkflow input:\n${bad.map((b) => `${b.path.join('.')}: ${b.message}`).join('\n')}`, 'InvalidInput');
+  }
+  c.plan = await acts.planCutover(input);
+  for (const note of c.plan.notes) if (!carried) run.decide(note);
+  showService(c);
+  // ---- thresholds from baselines: taken once, before anyone moves; a carried run has them in its status
+  if (!carried) await resolveThresholds(c);
+
+  // ---- each batch: wait for its start, snapshot, move, watch; a Stop restores and ends the plan
+  for (let i = 0; i < input.batches.length; i++) {
+    const state = run.status.batches[i].state;
+    if (state === 'moved' || state === 'skipped') continue;
+    try {
+      if (carried?.window?.batch === i) {
+        await watchBatch(c, raw, i, carried.window.samplesTaken);
+      } else {
+        if (!(await waitForStart(c, i))) continue;
+        if (run.needsApproval(i) && (await run.controls.takeApproval(i + 1)) === 'aborted') checkAbort(c, i);
+        await run.controls.waitWhilePaused();
+        checkAbort(c, i);
+        await snapshot(c, i);
+        checkAbort(c, i);
+        await move(c, i);
+        await watchBatch(c, raw, i);
+      }
+    } catch (err) {
+      if (err instanceof wf.ContinueAsNew) throw err;
+      return await batchFailed(c, i, err instanceof Stop || wf.isCancellation(err) ? err : new Stop('error', `unexpected: ${String((err as Error)?.message ?? err)}`));
+    }
+    run.batchEnded(i, Date.now());
+    run.decide(`${run.label(i)} done: ${run.status.batches[i].moved} users stay on the new system`);
+    c.progress.show();
+    if (historyIsLong(input.maxHistoryEvents)) await continueAsNewWith<typeof userCutoverWorkflow>(raw, run.carry());
+  }
+
+  // ---- success: every batch moved (or skipped); stakeholders are told
+  setState(c, 'completed');
+  const moved = run.status.batches.reduce((a, b) => a + (b.moved ?? 0), 0);
+  await notify(c, 'completed', 'info', `Cutover of ${input.service} completed`, `${moved} users on the new system in ${run.status.batches.filter((b) => b.state === 'moved').length} batches.`, {
+    batches: run.status.batches.map((b) => ({ name: b.name, state: b.state, moved: b.moved ?? 0 })),
+  }, input.stakeholders ?? input.notify);
+  return run.status;
+}

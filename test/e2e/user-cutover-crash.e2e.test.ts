@@ -1,0 +1,101 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import Redis from 'ioredis';
+import { Stack, waitFor, writeConfig, killWorker } from '../helpers/stack';
+import { PgScratch } from '../helpers/pg-scratch';
+import { pgConnection, redisConnection, requirePostgres, requireRedis } from '../helpers/services';
+import { seedUsers } from '../helpers/cutover-fixtures';
+import type { CutoverStatus } from '../../src/workflows/cutover/state';
+
+const N = 200_000;
+
+/**
+ * The worker process is SIGKILLed while a batch of 200 000 users is being routed; a new worker
+ * finishes the same run: every user on the new system once, the move resumed from its heartbeat
+ * cursor (not restarted), the snapshot not taken again.
+ */
+describe('userCutoverWorkflow survives a SIGKILLed worker', () => {
+  let stack: Stack;
+  const pg = new PgScratch('cutover_crash');
+  const service = `crash-${randomBytes(3).toString('hex')}`;
+  const key = `opsflow:routes:${service}`;
+  const redis = new Redis({ ...redisConnection, lazyConnect: true });
+  let stats: Server;
+  let configPath: string;
+  let schema: string;
+  const env: NodeJS.ProcessEnv = {};
+
+  beforeAll(async () => {
+    await Promise.all([requirePostgres(), requireRedis()]);
+    await redis.connect();
+    stats = createServer((_req, res) => res.end(JSON.stringify({ errors: 0, total: 100, avgResponseMs: 5, complaints: 0 })));
+    await new Promise<void>((r) => stats.listen(0, '127.0.0.1', r));
+    schema = await pg.schema();
+    const table = await seedUsers(pg, schema, N);
+    stack = await Stack.start();
+    configPath = writeConfig({
+      postgres: { main: pgConnection },
+      redis: { cache: redisConnection },
+      directories: { staff: { type: 'postgres', postgres: 'main', table } },
+      routers: { gateway: { type: 'redis', redis: 'cache', chunkSize: 500 } },
+      metricSources: { stats: { type: 'http-stats', url: `http://127.0.0.1:${(stats.address() as AddressInfo).port}/stats`, minRequests: 1 } },
+      cutover: { store: { postgres: 'main', schema } },
+    });
+  }, 180_000);
+  afterAll(async () => {
+    await stack?.stop();
+    await redis.del(key).catch(() => undefined);
+    redis.disconnect();
+    stats?.close();
+    await pg.drop();
+  }, 60_000);
+
+
+  test('killed mid-move, restarted: 200 000 users routed, once, from the one snapshot', async () => {
+    const first = stack.spawnWorkerProcess(configPath, env);
+    const handle = await stack.client.workflow.start('userCutoverWorkflow', {
+      taskQueue: 'opsflow',
+      workflowId: `cutover-${service}`,
+      args: [
+        {
+          service,
+          directory: 'staff',
+          router: 'gateway',
+          metricSources: ['stats'],
+          sampleInterval: '1s',
+          minGap: '1s',
+          batches: [{ name: 'everyone', cohort: 'rest', startAt: '+1s', thresholds: { errorRatePercent: 5 }, window: '2s' }],
+        },
+      ],
+    });
+    await waitFor('20 000 users routed', async () => ((await redis.hlen(key)) >= 20_000 ? true : undefined), 120_000, 10);
+    await killWorker(first.child);
+    const atKill = await redis.hlen(key);
+    expect(atKill).toBeLessThan(N);
+    const snapshotAt = await pg.query<{ taken_at: Date }>(`SELECT taken_at FROM ${schema}.cutover_snapshots`);
+    expect(snapshotAt).toHaveLength(1);
+
+    const second = stack.spawnWorkerProcess(configPath, env);
+    const result = (await handle.result()) as CutoverStatus;
+    await killWorker(second.child);
+
+    expect(result.state).toBe('completed');
+    expect(result.batches[0]).toMatchObject({ state: 'moved', members: N, listed: N, moved: N });
+    expect(await redis.hlen(key)).toBe(N);
+    const values = await redis.hvals(key);
+    expect(values.filter((v) => v === 'new_system')).toHaveLength(N);
+    // The one snapshot, not taken again; the move resumed (a second attempt), the listing did not run twice.
+    expect(await pg.query(`SELECT taken_at FROM ${schema}.cutover_snapshots`)).toEqual(snapshotAt);
+    expect(await pg.count(`SELECT count(*) FROM ${schema}.cutover_members`)).toBe(N);
+    const history = await handle.fetchHistory();
+    const scheduled = (name: string) => (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === name).length;
+    expect(scheduled('cutoverSnapshot')).toBe(1);
+    expect(scheduled('cutoverMove')).toBe(1);
+    const moveId = (history.events ?? []).find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'cutoverMove')!.eventId!.toString();
+    const moveStart = (history.events ?? []).find((e) => e.activityTaskStartedEventAttributes?.scheduledEventId?.toString() === moveId);
+    expect(moveStart?.activityTaskStartedEventAttributes?.attempt).toBeGreaterThan(1);
+    expect(result.decisions.map((d) => d.text).join('\n')).not.toMatch(/snapshot taken before/);
+  }, 300_000);
+});

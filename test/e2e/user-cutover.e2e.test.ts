@@ -1,0 +1,128 @@
+import { randomBytes } from 'node:crypto';
+import { WorkflowFailedError } from '@temporalio/client';
+import Redis from 'ioredis';
+import { Stack } from '../helpers/stack';
+import { PgScratch } from '../helpers/pg-scratch';
+import { pgConnection, redisConnection, requirePostgres, requireRedis } from '../helpers/services';
+import { recordHistory } from '../helpers/histories';
+import { HttpReceiver } from '../helpers/http-receiver';
+import { CutoverGateway, trafficGenerator } from '../helpers/cutover-gateway';
+import { seedUsers, userOf } from '../helpers/cutover-fixtures';
+import type { CutoverStatus } from '../../src/workflows/cutover/state';
+
+const N = 10_000;
+
+/**
+ * SPEC §3 end to end on the dev server: 10 000 users in a real PostgreSQL table, the routing hash
+ * in the machine's Redis, a gateway that routes each request by that hash to an old or a new local
+ * backend and counts per cohort, background traffic as the directory's users. Batch 1 (IT) moves
+ * exactly its users; the new backend fails for managers, so batch 2 is restored and batches 3–4
+ * never start.
+ */
+describe('userCutoverWorkflow end to end', () => {
+  let stack: Stack;
+  const pg = new PgScratch('cutover_e2e');
+  const service = `portal-${randomBytes(3).toString('hex')}`;
+  const key = `opsflow:routes:${service}`;
+  let receiver: HttpReceiver;
+  let gateway: CutoverGateway;
+  const redis = new Redis({ ...redisConnection, lazyConnect: true });
+  // Which batch a user belongs to, first match wins, as the cutover moves them.
+  const cohortOf = (id: string) => {
+    const u = userOf(Number(id));
+    return u.department === 'IT' ? 'IT department' : u.role === 'manager' ? 'managers' : u.department === 'Sales' ? 'Sales' : 'everyone else';
+  };
+  const users = Array.from({ length: N }, (_, k) => String(k + 1));
+
+  beforeAll(async () => {
+    await Promise.all([requirePostgres(), requireRedis()]);
+    await redis.connect();
+    receiver = await new HttpReceiver({ honourKey: true }).start();
+    gateway = new CutoverGateway(redisConnection, key, cohortOf);
+    await gateway.start();
+    const schema = await pg.schema();
+    const table = await seedUsers(pg, schema, N);
+    stack = await Stack.start();
+    await stack.startWorker({
+      postgres: { main: pgConnection },
+      redis: { cache: redisConnection },
+      directories: { staff: { type: 'postgres', postgres: 'main', table, pageSize: 2_000 } },
+      routers: { gateway: { type: 'redis', redis: 'cache', chunkSize: 2_000 } },
+      metricSources: { stats: { type: 'http-stats', url: `${gateway.url}/stats`, minRequests: 5, timeoutMs: 2_000 } },
+      notifiers: { ops: { type: 'webhook', url: `${receiver.url}/hook` } },
+      cutover: { store: { postgres: 'main', schema } },
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+    await redis.del(key).catch(() => undefined);
+    redis.disconnect();
+    await Promise.all([gateway?.stop(), receiver?.stop()]);
+    await pg.drop();
+  }, 60_000);
+
+  test('batch 1 moves exactly IT; managers fail on the new system, are restored, and batches 3–4 never start', async () => {
+    const traffic = trafficGenerator(gateway, users);
+    const handle = await stack.client.workflow.start('userCutoverWorkflow', {
+      taskQueue: 'opsflow',
+      workflowId: `cutover-${service}`,
+      args: [
+        {
+          service,
+          directory: 'staff',
+          router: 'gateway',
+          metricSources: ['stats'],
+          notify: ['ops'],
+          sampleInterval: '1s',
+          minGap: '1s',
+          batches: [
+            { name: 'IT department', cohort: { department: ['IT'] }, startAt: '+3s', thresholds: { errorRatePercent: 10 }, window: '4s' },
+            { name: 'managers', cohort: { role: ['manager'] }, startAt: '+16s', thresholds: { errorRatePercent: 5 }, window: '6s' },
+            { name: 'Sales', cohort: { department: ['Sales'] }, startAt: '+30s', thresholds: { errorRatePercent: 3 }, window: '4s' },
+            { name: 'everyone else', cohort: { department: ['HR', 'Finance', 'Operations'] }, startAt: '+45s', thresholds: { errorRatePercent: 2 }, window: '4s' },
+          ],
+        },
+      ],
+    });
+    try {
+      // Batch 1 done, batch 2 not started: exactly the IT users are on the new backend.
+      const status = () => handle.query<CutoverStatus>('status');
+      for (let n = 0; n < 300 && (await status()).batches[0].state !== 'moved'; n++) await new Promise((r) => setTimeout(r, 100));
+      // Paused before batch 2 may start, so reading all 10 000 routes through the gateway (seconds on
+      // a loaded machine) cannot race batch 2's move.
+      await handle.signal('pause', { by: 'e2e', reason: 'read the split after batch 1' });
+      for (let n = 0; n < 100 && !(await status()).paused; n++) await new Promise((r) => setTimeout(r, 100));
+      const mid = await status();
+      expect(mid.paused).toBe(true);
+      expect(mid.batches.map((b) => b.state)).toEqual(['moved', 'waiting', 'scheduled', 'scheduled']);
+      const it = users.filter((id) => cohortOf(id) === 'IT department');
+      expect(mid.batches[0]).toMatchObject({ members: it.length, moved: it.length });
+      const served = await gateway.served(users);
+      expect(users.filter((id) => served.get(id) === 'new_system').sort()).toEqual([...it].sort());
+      await handle.signal('resume', { by: 'e2e' });
+
+      // The new system fails for managers: batch 2's gate fails and its users go back.
+      gateway.failNewFor = (id) => userOf(Number(id)).role === 'manager';
+      const err = await handle.result().then(() => undefined, (e) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      expect(err.cause.message).toMatch(/rolled back|stopped at batch 2\/4 "managers": errorRatePercent \d+(\.\d+)? > 5 .* restored \d+ users of managers/);
+    } finally {
+      await traffic.stop();
+    }
+    const after = await gateway.served(users);
+    const it = users.filter((id) => cohortOf(id) === 'IT department');
+    expect(users.filter((id) => after.get(id) === 'new_system').sort()).toEqual([...it].sort());
+    expect(await redis.hlen(key)).toBe(it.length);
+    const final = await handle.query<CutoverStatus>('status');
+    expect(final.batches.map((b) => b.state)).toEqual(['moved', 'rolled-back', 'not-started', 'not-started']);
+    const managers = users.filter((id) => cohortOf(id) === 'managers').length;
+    expect(final.batches[1]).toMatchObject({ members: managers, listed: users.filter((id) => userOf(Number(id)).role === 'manager').length, restored: managers });
+    const sent = receiver.requests.map((r) => r.json as { title: string; details: Record<string, unknown> });
+    expect(sent).toHaveLength(1);
+    expect(sent[0].title).toMatch(/rolled back at batch 2 "managers"/);
+    expect(sent[0].details).toMatchObject({ batch: 'managers', metric: 'errorRatePercent' });
+    expect(sent[0].details.value as number).toBeGreaterThan(5);
+    recordHistory(stack.temporalAddress(), `cutover-${service}`, 'user-cutover-batch2-rolled-back');
+  }, 180_000);
+});

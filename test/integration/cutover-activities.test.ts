@@ -1,0 +1,227 @@
+import { randomBytes } from 'node:crypto';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { ApplicationFailure } from '@temporalio/common';
+import Redis from 'ioredis';
+import { cutoverActivities, type BatchRef } from '../../src/activities/cutover';
+import { parseConfigText } from '../../src/config/load';
+import { PgScratch } from '../helpers/pg-scratch';
+import { pgConnection, redisConnection, requirePostgres, requireRedis } from '../helpers/services';
+import { runActivity } from '../helpers/activity';
+import { RunbookApis, idsWhere, seedUsers, userOf } from '../helpers/cutover-fixtures';
+
+const N = 30_000;
+const TOKEN = `tok-${randomBytes(4).toString('hex')}`;
+
+/**
+ * The cutover's activities against the real parts: a users table and the store in the machine's
+ * PostgreSQL, the routing hash in its Redis, and the runbook's user and routing APIs on a loopback
+ * server that checks the bearer token.
+ */
+describe('cutover activities against real PostgreSQL, Redis and HTTP APIs', () => {
+  const pg = new PgScratch('cutover_acts');
+  const redis = new Redis({ ...redisConnection, lazyConnect: true });
+  const apis = new RunbookApis(TOKEN, Array.from({ length: 2_000 }, (_, k) => userOf(k + 1)));
+  const service = `portal-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const key = `opsflow:routes:${service}`;
+  let acts: ReturnType<typeof cutoverActivities>;
+  let seq = 0;
+  const runKey = () => `cutover-${service}/run-${++seq}`;
+
+  const configWith = (schema: string, table: string, extra: object = {}) =>
+    parseConfigText(
+      JSON.stringify({
+        postgres: { main: { ...pgConnection } },
+        redis: { cache: { host: redisConnection.host, port: redisConnection.port } },
+        directories: { staff: { type: 'postgres', postgres: 'main', table, pageSize: 4_000 }, api: { type: 'http', url: apis.url, token: { env: 'CUTOVER_TEST_TOKEN' }, pageSize: 150 } },
+        routers: {
+          gateway: { type: 'redis', redis: 'cache', chunkSize: 1_000, readBackSample: 200 },
+          legacy: { type: 'http', url: apis.url, token: { env: 'CUTOVER_TEST_TOKEN' }, concurrency: 8, retries: 3 },
+          badtoken: { type: 'http', url: apis.url, token: { env: 'CUTOVER_TEST_WRONG' }, retries: 3, concurrency: 4 },
+          writeonly: { type: 'http', url: apis.url, token: { env: 'CUTOVER_TEST_TOKEN' }, concurrency: 8, readBack: false },
+        },
+        cutover: { store: { postgres: 'main', schema } },
+        ...extra,
+      }),
+      'test.json',
+    );
+  let schema: string;
+  let table: string;
+
+  beforeAll(async () => {
+    await Promise.all([requirePostgres(), requireRedis()]);
+    process.env.CUTOVER_TEST_TOKEN = TOKEN;
+    process.env.CUTOVER_TEST_WRONG = 'not-the-token';
+    await apis.start();
+    await redis.connect();
+    schema = await pg.schema();
+    table = await seedUsers(pg, schema, N);
+    acts = cutoverActivities(configWith(schema, table));
+  }, 60_000);
+
+  afterAll(async () => {
+    await redis.del(key).catch(() => undefined);
+    redis.disconnect();
+    await apis.stop();
+    await pg.drop();
+  });
+
+  afterEach(() => redis.del(key));
+
+  const members = (rk: string, batch: number) =>
+    pg.query<{ user_id: string }>(`SELECT user_id FROM ${schema}.cutover_members WHERE run_key = $1 AND batch = $2 ORDER BY user_id`, [rk, batch]).then((r) => r.map((x) => x.user_id));
+  const sorted = (xs: string[]) => [...xs].sort();
+
+  test('snapshot once, priors recorded, the batch moved and read back, an overlapping later cohort excludes who moved, restore puts back exactly what was there', async () => {
+    const rk = runKey();
+    const it = idsWhere(N, (u) => u.department === 'IT');
+    const ref: BatchRef = { runKey: rk, service, router: 'gateway', batch: 0 };
+    // Some users had routes of their own before: a canary IT group, and a non-IT user.
+    await redis.hset(key, it[0], 'canary', it[1], 'canary', '2', 'old_system');
+
+    const snap = await runActivity(acts.cutoverSnapshot, { runKey: rk, directory: 'staff', batch: 0, cohort: { department: ['IT'] } });
+    expect(snap).toEqual({ members: it.length, listed: it.length, alreadyTaken: false });
+    expect(await members(rk, 0)).toEqual(sorted(it));
+    // Not taken again: a user added to IT now is not in the batch.
+    await pg.query(`UPDATE ${table} SET department = 'IT' WHERE id = 2`);
+    try {
+      expect(await runActivity(acts.cutoverSnapshot, { runKey: rk, directory: 'staff', batch: 0, cohort: { department: ['IT'] } })).toEqual({
+        members: it.length,
+        listed: it.length,
+        alreadyTaken: true,
+      });
+    } finally {
+      await pg.query(`UPDATE ${table} SET department = $1 WHERE id = 2`, [userOf(2).department]);
+    }
+
+    expect(await runActivity(acts.cutoverRecordPriors, ref)).toEqual({ written: it.length, verified: it.length });
+    expect(await runActivity(acts.cutoverMove, ref)).toEqual({ written: it.length, verified: it.length });
+    const all = await redis.hgetall(key);
+    expect(Object.keys(all).filter((id) => all[id] === 'new_system').sort()).toEqual(sorted(it));
+    expect(all['2']).toBe('old_system');
+    expect(await runActivity(acts.cutoverSampleRoutes, { ...ref, expect: 'new', sample: 200 })).toEqual({ sampled: 200, matching: 200, mismatches: [] });
+
+    // Managers cross IT: the IT managers moved in batch 0 are not in batch 1.
+    const managers = idsWhere(N, (u) => u.role === 'manager' && u.department !== 'IT');
+    const snap1 = await runActivity(acts.cutoverSnapshot, { runKey: rk, directory: 'staff', batch: 1, cohort: { role: ['manager'] } });
+    expect(managers.length).toBeGreaterThan(0);
+    expect(snap1).toEqual({ members: managers.length, listed: idsWhere(N, (u) => u.role === 'manager').length, alreadyTaken: false });
+    expect(snap1.listed - snap1.members).toBe(idsWhere(N, (u) => u.role === 'manager' && u.department === 'IT').length);
+    expect(await members(rk, 1)).toEqual(sorted(managers));
+
+    expect(await runActivity(acts.cutoverRestore, ref)).toEqual({ written: it.length, verified: it.length });
+    const after = await redis.hgetall(key);
+    expect(after).toEqual({ [it[0]]: 'canary', [it[1]]: 'canary', '2': 'old_system' });
+    expect(await runActivity(acts.cutoverSampleRoutes, { ...ref, expect: 'prior', sample: 100 })).toMatchObject({ sampled: 100, matching: 100 });
+  }, 60_000);
+
+  test('an unfinished snapshot is listed anew; a move resumed from its heartbeat cursor writes only what is after it', async () => {
+    const rk = runKey();
+    const ref: BatchRef = { runKey: rk, service, router: 'gateway', batch: 0 };
+    await pg.query(`INSERT INTO ${schema}.cutover_members (run_key, batch, seq, user_id) VALUES ($1, 0, 1, 'ghost')`, [rk]).catch(async () => {
+      // The store's tables appear with the first activity; make them exist first.
+      await runActivity(acts.cutoverSnapshot, { runKey: `${rk}-warm`, directory: 'staff', batch: 9, cohort: { department: ['nobody'] } });
+      await pg.query(`INSERT INTO ${schema}.cutover_members (run_key, batch, seq, user_id) VALUES ($1, 0, 1, 'ghost')`, [rk]);
+    });
+    const sales = idsWhere(N, (u) => u.department === 'Sales');
+    const snap = await runActivity(acts.cutoverSnapshot, { runKey: rk, directory: 'staff', batch: 0, cohort: { department: ['Sales'] } });
+    expect(snap.members).toBe(sales.length);
+    expect(await members(rk, 0)).toEqual(sorted(sales));
+    await runActivity(acts.cutoverRecordPriors, ref);
+
+    const cursor = { afterSeq: 2_000, written: 2_000, verified: 2_000 };
+    const env = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: cursor });
+    const beats: unknown[] = [];
+    env.on('heartbeat', (d) => beats.push(d));
+    const r = (await env.run(acts.cutoverMove, ref)) as { written: number; verified: number };
+    expect(r).toEqual({ written: sales.length, verified: sales.length });
+    expect(await redis.hlen(key)).toBe(sales.length - 2_000);
+    const firstSeqs = await pg.query<{ user_id: string }>(`SELECT user_id FROM ${schema}.cutover_members WHERE run_key = $1 AND batch = 0 AND seq <= 2000`, [rk]);
+    expect(await redis.hmget(key, ...firstSeqs.slice(0, 50).map((x) => x.user_id))).toEqual(Array(50).fill(null));
+    expect(beats.at(-1)).toMatchObject({ afterSeq: sales.length, written: sales.length });
+  }, 60_000);
+
+  test('a snapshot in the store\'s own database resumes from its heartbeated cursor: what was stored before it is kept, a page committed after it is listed again', async () => {
+    const rk = runKey();
+    const sales = idsWhere(N, (u) => u.department === 'Sales');
+    expect(sales.length).toBe(6_000);
+    // An attempt that stored every page (4 000 ids each) but whose last beat said 4 000 listed.
+    await runActivity(acts.cutoverSnapshot, { runKey: rk, directory: 'staff', batch: 0, cohort: { department: ['Sales'] } });
+    await pg.query(`DELETE FROM ${schema}.cutover_snapshots WHERE run_key = $1`, [rk]);
+    await pg.query(`UPDATE ${schema}.cutover_members SET user_id = 'ghost' WHERE run_key = $1 AND batch = 0 AND seq = 5000`, [rk]);
+    const cursor = { listed: 4_000, stored: 4_000, after: sales[3_999] };
+    // The directory changes under the snapshot: a user before the cursor leaves Sales. Listed anew,
+    // the batch would lose them; resumed, it keeps them.
+    const first = sales[0];
+    await pg.query(`UPDATE ${table} SET department = 'HR' WHERE id = $1`, [first]);
+    try {
+      const env = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: cursor });
+      const beats: unknown[] = [];
+      env.on('heartbeat', (d) => beats.push(d));
+      const r = await env.run(acts.cutoverSnapshot, { runKey: rk, directory: 'staff', batch: 0, cohort: { department: ['Sales'] } });
+      expect(r).toEqual({ members: 6_000, listed: 6_000, alreadyTaken: false });
+      expect(beats.at(-1)).toMatchObject({ listed: 6_000, stored: 6_000, after: sales[5_999] });
+    } finally {
+      await pg.query(`UPDATE ${table} SET department = 'Sales' WHERE id = $1`, [first]);
+    }
+    expect(await members(rk, 0)).toEqual(sorted(sales));
+  }, 60_000);
+
+  test('the HTTP directory and router: bearer token, paging, 429/503 retried, prior read back, refused tokens are non-retryable', async () => {
+    const rk = runKey();
+    const ref: BatchRef = { runKey: rk, service, router: 'legacy', batch: 0 };
+    const hr = idsWhere(2_000, (u) => u.department === 'HR');
+    apis.routes.set(hr[0], 'canary');
+    const snap = await runActivity(acts.cutoverSnapshot, { runKey: rk, directory: 'api', batch: 0, cohort: { department: ['HR'] } });
+    expect(snap).toEqual({ members: hr.length, listed: hr.length, alreadyTaken: false });
+    expect(await members(rk, 0)).toEqual(sorted(hr));
+
+    apis.failFirst = 2;
+    await runActivity(acts.cutoverRecordPriors, ref);
+    expect(await runActivity(acts.cutoverMove, ref)).toEqual({ written: hr.length, verified: hr.length });
+    expect(hr.every((id) => apis.routes.get(id) === 'new_system')).toBe(true);
+    expect(hr.every((id) => apis.puts.get(id) === 3)).toBe(true);
+    expect(await runActivity(acts.cutoverRestore, ref)).toEqual({ written: hr.length, verified: hr.length });
+    // The API cannot delete a route: no prior route means the old system.
+    expect(apis.routes.get(hr[0])).toBe('canary');
+    expect(hr.slice(1).every((id) => apis.routes.get(id) === 'old_system')).toBe(true);
+    apis.failFirst = 0;
+
+    const unauthorizedBefore = apis.unauthorized;
+    const bad = await runActivity(acts.cutoverMove, { ...ref, router: 'badtoken' }).catch((e) => e);
+    expect(bad).toBeInstanceOf(ApplicationFailure);
+    expect(bad).toMatchObject({ type: 'RouterRejected', nonRetryable: true });
+    expect(bad.message).toMatch(/answered HTTP 401/);
+    // Refused at once, not retried, and no new request after the first refusal (4 were in flight).
+    expect(apis.unauthorized - unauthorizedBefore).toBeGreaterThanOrEqual(1);
+    expect(apis.unauthorized - unauthorizedBefore).toBeLessThanOrEqual(4);
+    expect(apis.routes.get(hr[1])).toBe('old_system');
+
+    const badDir = cutoverActivities(
+      configWith(schema, table, { directories: { api: { type: 'http', url: apis.url, token: { env: 'CUTOVER_TEST_WRONG' } } } }),
+    );
+    const err = await runActivity(badDir.cutoverSnapshot, { runKey: runKey(), directory: 'api', batch: 0, cohort: 'rest' }).catch((e) => e);
+    expect(err).toMatchObject({ type: 'DirectoryRejected', nonRetryable: true });
+    expect(err.message).toMatch(/HTTP 401 to POST \/users\/filter/);
+  }, 60_000);
+
+  test('a router that cannot be read back (readBack: false): the move counts its writes, the sample says it cannot be read instead of reporting mismatches', async () => {
+    const rk = runKey();
+    const ref: BatchRef = { runKey: rk, service, router: 'writeonly', batch: 0 };
+    const it = idsWhere(2_000, (u) => u.department === 'IT');
+    await runActivity(acts.cutoverSnapshot, { runKey: rk, directory: 'api', batch: 0, cohort: { department: ['IT'] } });
+    await runActivity(acts.cutoverRecordPriors, ref);
+    expect(await runActivity(acts.cutoverMove, ref)).toEqual({ written: it.length, verified: it.length });
+    expect(it.every((id) => apis.routes.get(id) === 'new_system')).toBe(true);
+    const sample = await runActivity(acts.cutoverSampleRoutes, { ...ref, expect: 'new', sample: 100 });
+    expect(sample).toEqual({ sampled: 0, matching: 0, mismatches: [], unreadable: true });
+    await runActivity(acts.cutoverRestore, ref);
+    expect(it.every((id) => apis.routes.get(id) === 'old_system')).toBe(true);
+  }, 60_000);
+
+  test('no store in the config: a non-retryable failure naming cutover.store', async () => {
+    const noStore = cutoverActivities(parseConfigText(JSON.stringify({ directories: { d: { type: 'http', url: apis.url, token: { env: 'CUTOVER_TEST_TOKEN' } } } }), 'test.json'));
+    const err = await runActivity(noStore.cutoverSnapshot, { runKey: runKey(), directory: 'd', batch: 0, cohort: 'rest' }).catch((e) => e);
+    expect(err).toMatchObject({ type: 'CutoverStoreNotConfigured', nonRetryable: true });
+    expect(err.message).toMatch(/config\.cutover\.store is not set/);
+  });
+});

@@ -1,0 +1,303 @@
+import { Worker } from '@temporalio/worker';
+import { Context } from '@temporalio/activity';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { timeSkippingEnv, workflowBundle } from '../helpers/temporal';
+import { userCutoverWorkflow } from '../../src/workflows';
+import type { CutoverStatus } from '../../src/workflows/cutover/state';
+import type { MetricReading, Sample } from '../../src/domain/rollout/gate';
+import type { Notification } from '../../src/domain/notification';
+import type { CutoverPlan } from '../../src/activities/cutover/plan';
+import type { ResolvedBaselineGate } from '../../src/domain/baseline/gate';
+
+const H = 3_600_000;
+
+/**
+ * The cutover's orchestration on the time-skipping server, SPEC §3's day-long schedule included,
+ * with activities over an in-memory directory and router: each batch's members are counted, the
+ * router holds who is on the new system, and every call is logged with its (skipped) server time.
+ */
+describe('userCutoverWorkflow (time-skipping)', () => {
+  let env: TestWorkflowEnvironment;
+  beforeAll(async () => {
+    env = await timeSkippingEnv();
+  });
+  afterAll(async () => {
+    await env?.teardown();
+  });
+
+  interface World {
+    calls: { activity: string; batch?: number; atMs: number }[];
+    /** Users per batch (by index) as the directory lists them. */
+    sizes: number[];
+    onNew: Set<number>;
+    restored: number[];
+    samples: number;
+    sent: Notification[];
+    failListing?: number;
+    /** What the stand-in resolveBaselineGate answers: a gate, or the reason it refuses. */
+    baseline?: ResolvedBaselineGate | string;
+    baselineAsked: unknown[];
+    /** Metrics the stand-in plan says the sources report. */
+    reported?: string[];
+  }
+  type Metrics = (w: World, cohort: string) => MetricReading[];
+  const healthy: Metrics = () => [
+    { metric: 'errorRatePercent', source: 'prom', value: 0.5 },
+    { metric: 'responseTimeMs', source: 'prom', value: 120 },
+    { metric: 'complaints', source: 'prom', value: 0 },
+  ];
+  const at = () => Context.current().info.scheduledTimestampMs;
+
+  let seq = 0;
+  async function start(input: Record<string, unknown>, metrics: Metrics = healthy, w0: Partial<World> = {}) {
+    const w: World = { calls: [], sizes: [1_000, 300, 1_000, 3_000], onNew: new Set(), restored: [], samples: 0, sent: [], baselineAsked: [], ...w0 };
+    const taskQueue = `cutover-ts-${++seq}`;
+    const service = `svc-${seq}`;
+    const log = (activity: string, batch?: number) => w.calls.push({ activity, batch, atMs: at() });
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+      activities: {
+        planCutover: async (): Promise<CutoverPlan> => ({
+          routerKind: 'redis',
+          providers: Object.fromEntries((w.reported ?? ['errorRatePercent', 'responseTimeMs', 'p95Ms', 'complaints']).map((m) => [m, ['prom']])),
+          notes: [],
+        }),
+        resolveBaselineGate: async (spec: unknown): Promise<ResolvedBaselineGate> => {
+          log('resolveBaselineGate');
+          w.baselineAsked.push(spec);
+          if (typeof w.baseline !== 'object') throw ApplicationFailure.nonRetryable(w.baseline ?? 'no baseline', 'BaselineGateUnavailable');
+          return w.baseline;
+        },
+        cutoverSnapshot: async (a: { batch: number }) => {
+          log('snapshot', a.batch);
+          if (w.failListing === a.batch) throw ApplicationFailure.nonRetryable('directory answered HTTP 503', 'DirectoryRejected');
+          return { members: w.sizes[a.batch], listed: w.sizes[a.batch], alreadyTaken: false };
+        },
+        cutoverRecordPriors: async (a: { batch: number }) => (log('priors', a.batch), { written: w.sizes[a.batch], verified: w.sizes[a.batch] }),
+        cutoverMove: async (a: { batch: number }) => {
+          log('move', a.batch);
+          w.onNew.add(a.batch);
+          return { written: w.sizes[a.batch], verified: w.sizes[a.batch] };
+        },
+        cutoverRestore: async (a: { batch: number }) => {
+          log('restore', a.batch);
+          w.onNew.delete(a.batch);
+          w.restored.push(a.batch);
+          return { written: w.sizes[a.batch], verified: w.sizes[a.batch] };
+        },
+        cutoverSampleRoutes: async () => ({ sampled: 100, matching: 100, mismatches: [] }),
+        sampleCohortMetrics: async (a: { cohort: string }): Promise<Sample> => {
+          w.samples++;
+          return { at: new Date().toISOString(), readings: metrics(w, a.cohort) };
+        },
+        notify: async (n: Notification) => {
+          w.sent.push(n);
+          return { notifier: n.notifier, status: 200 };
+        },
+      },
+    });
+    const handle: WorkflowHandle<typeof userCutoverWorkflow> = await env.client.workflow.start(userCutoverWorkflow, {
+      taskQueue,
+      workflowId: `cutover-${service}`,
+      args: [{ service, directory: 'staff', router: 'gateway', metricSources: ['prom'], notify: ['ops'], sampleInterval: '10m', ...input } as any],
+    });
+    const startMs = (await handle.describe()).startTime.getTime();
+    const finish = (during?: () => Promise<void>) =>
+      worker.runUntil(async () => {
+        await during?.();
+        const out = await handle.result().then((r) => ({ ok: true as const, r }), (e) => ({ ok: false as const, e }));
+        return { ...out, status: (await handle.query<CutoverStatus>('status').catch(() => undefined))! };
+      });
+    const hoursOf = (activity: string) => w.calls.filter((c) => c.activity === activity).map((c) => [c.batch, Math.round(((c.atMs - startMs) / H) * 100) / 100]);
+    return { w, handle, finish, hoursOf, worker };
+  }
+  const failure = (out: { ok: boolean; e?: unknown }) => (out as { e: WorkflowFailedError }).e.cause as ApplicationFailure;
+
+  test('SPEC §3 defaults: batches start at +1h, +4h, +8h and +1d, each watched for its window; stakeholders told at the end', async () => {
+    const { w, finish, hoursOf } = await start({});
+    const out = await finish();
+    if (!out.ok) throw out.e;
+    expect(hoursOf('snapshot')).toEqual([
+      [0, 1],
+      [1, 4],
+      [2, 8],
+      [3, 24],
+    ]);
+    expect(hoursOf('move').map(([b]) => b)).toEqual([0, 1, 2, 3]);
+    expect(w.samples).toBe(3 + 6 + 12 + 18);
+    expect(w.restored).toEqual([]);
+    expect(out.status.state).toBe('completed');
+    expect(out.status.batches.map((b) => [b.state, b.moved])).toEqual([
+      ['moved', 1_000],
+      ['moved', 300],
+      ['moved', 1_000],
+      ['moved', 3_000],
+    ]);
+    expect(w.sent.map((n) => [n.severity, n.title])).toEqual([['info', expect.stringMatching(/completed/)]]);
+  });
+
+  test('a batch that ends late pushes the next one out to keep one hour between them', async () => {
+    const { finish, hoursOf } = await start({
+      batches: [
+        { name: 'a', cohort: { department: ['IT'] }, startAt: '+1h', thresholds: { errorRatePercent: 10 }, window: '2h' },
+        { name: 'b', cohort: 'rest', startAt: '+4h', thresholds: { errorRatePercent: 5 }, window: '30m' },
+      ],
+      // A window ends on a passing sample only: two inconclusive samples at its end stretch batch a.
+    }, (w) => (w.samples === 11 || w.samples === 12 ? [] : healthy(w, '')));
+    const out = await finish();
+    if (!out.ok) throw out.e;
+    const [[, a], [, b]] = hoursOf('snapshot') as [number, number][];
+    expect(a).toBe(1);
+    // a: 12 samples of 10 min, the last two inconclusive, so a 13th → ends at 3h10; b at 4h10, not 4h.
+    expect(b).toBeCloseTo(4 + 10 / 60, 2);
+  });
+
+  test('reschedule and skip: managers moved to +6h, Sales skipped, a reschedule into the past refused', async () => {
+    const { w, handle, finish, hoursOf } = await start({});
+    const out = await finish(async () => {
+      await handle.signal('reschedule', { batch: 'managers', startAt: '+6h', by: 'ann' });
+      await handle.signal('skip', { batch: 3, by: 'ann' });
+      await handle.signal('reschedule', { batch: 'everyone else', startAt: '2020-01-01T00:00:00Z' });
+      await handle.signal('reschedule', { batch: 'nobody', startAt: '+2h' });
+    });
+    if (!out.ok) throw out.e;
+    expect(hoursOf('snapshot')).toEqual([
+      [0, 1],
+      [1, 6],
+      [3, 24],
+    ]);
+    expect(out.status.batches.map((b) => b.state)).toEqual(['moved', 'moved', 'skipped', 'moved']);
+    const decisions = out.status.decisions.map((d) => d.text).join('\n');
+    expect(decisions).toMatch(/batch 2\/4 "managers" rescheduled to .* by ann/);
+    expect(decisions).toMatch(/batch 3\/4 "Sales" skipped by ann/);
+    expect(decisions).toMatch(/reschedule of batch 4\/4 "everyone else" refused: 2020-01-01T00:00:00.000Z is in the past/);
+    expect(decisions).toMatch(/reschedule refused: no batch named "nobody"/);
+    expect(w.samples).toBe(3 + 6 + 18);
+  });
+
+  test('a listing failure before any move: nothing rolled back, the run says so, later batches never start', async () => {
+    const { w, finish } = await start({}, healthy, { failListing: 0 });
+    const out = await finish();
+    expect(out.ok).toBe(false);
+    const f = failure(out);
+    expect(f.type).toBe('CutoverStopped');
+    expect(f.message).toMatch(/stopped at batch 1\/4 "IT department": listing .* failed before any user of it was moved: directory answered HTTP 503; nothing to roll back; later batches will not start/);
+    expect(w.calls.map((c) => c.activity)).toEqual(['snapshot']);
+    expect(out.status.batches.map((b) => b.state)).toEqual(['failed', 'not-started', 'not-started', 'not-started']);
+    expect(w.sent).toHaveLength(1);
+    expect(w.sent[0].text).toMatch(/nothing to roll back/);
+  });
+
+  test('a failed gate in batch 2 restores exactly batch 2, names batch, metric and value, and stops the plan', async () => {
+    const managersFail: Metrics = (w, cohort) => [
+      { metric: 'errorRatePercent', source: 'prom', value: cohort === 'managers' ? 7.5 : 0.5 },
+      { metric: 'responseTimeMs', source: 'prom', value: 100 },
+      { metric: 'complaints', source: 'prom', value: 0 },
+    ];
+    const { w, finish } = await start({}, managersFail);
+    const out = await finish();
+    const f = failure(out);
+    expect(f.type).toBe('CutoverRolledBack');
+    expect(f.message).toMatch(/batch 2\/4 "managers": errorRatePercent 7\.5 > 5 .*restored 300 users of managers to their prior routes; later batches will not start/);
+    expect(w.restored).toEqual([1]);
+    expect([...w.onNew]).toEqual([0]);
+    expect(w.calls.filter((c) => c.activity === 'snapshot').map((c) => c.batch)).toEqual([0, 1]);
+    expect(out.status.batches.map((b) => b.state)).toEqual(['moved', 'rolled-back', 'not-started', 'not-started']);
+    expect(w.sent).toHaveLength(1);
+    expect(w.sent[0]).toMatchObject({ severity: 'critical', details: expect.objectContaining({ batch: 'managers', metric: 'errorRatePercent', value: 7.5 }) });
+  });
+
+  test('abort {"all": true} during batch 2 restores batch 2 and then batch 1', async () => {
+    const { w, handle, finish } = await start({});
+    const out = await finish(async () => {
+      await env.sleep('270m');
+      expect([...w.onNew]).toEqual([0, 1]);
+      await handle.signal('abort', { all: true, by: 'ann', reason: 'support calls' });
+    });
+    const f = failure(out);
+    expect(f.type).toBe('CutoverAborted');
+    expect(w.restored).toEqual([1, 0]);
+    expect(w.onNew.size).toBe(0);
+    expect(out.status.batches.map((b) => b.state)).toEqual(['rolled-back', 'rolled-back', 'not-started', 'not-started']);
+  });
+
+  test('a start in the past or within the gap is refused before anything is done, naming the field', async () => {
+    const { w, finish } = await start({
+      batches: [
+        { name: 'a', cohort: { department: ['IT'] }, startAt: '2020-01-01T00:00:00Z', thresholds: { errorRatePercent: 10 }, window: '30m' },
+        { name: 'b', cohort: { role: ['x'] }, startAt: '+1h', thresholds: { errorRatePercent: 5 }, window: '30m' },
+        { name: 'c', cohort: 'rest', startAt: '+2h', thresholds: { errorRatePercent: 5 }, window: '30m' },
+      ],
+    });
+    const out = await finish();
+    const f = failure(out);
+    expect(f.type).toBe('InvalidInput');
+    expect(f.message).toMatch(/batches\.0\.startAt: .* is in the past/);
+    expect(f.message).toMatch(/batches\.2\.startAt: \+2h .* is less than 1h after batch 2's window ends/);
+    expect(w.calls).toEqual([]);
+  });
+
+  test('thresholds from a baseline: resolved once, a batch judged by its critical p95 and the failure names the baseline', async () => {
+    const baseline: ResolvedBaselineGate = {
+      gate: { errorRatePercent: 3.5, p95Ms: 800 },
+      sources: { errorRatePercent: 'baseline http:web', p95Ms: 'baseline http:web' },
+      baseline: { workflowId: 'baseline-portal', runId: 'r1', takenAt: '2026-11-20T14:00:00.000Z', complete: true },
+      description: 'gate from baseline of portal taken 2026-11-20 14:00: errorRatePercent 3.5 %, p95Ms 800 ms',
+    };
+    // p95 1200 ms is far under SPEC §3's 5 s limit but above the baseline's critical 800 ms: batch b only.
+    const slowB: Metrics = (w, cohort) => [...healthy(w, cohort), { metric: 'p95Ms', source: 'prom', value: cohort === 'b' ? 1200 : 300 }];
+    const { w, finish } = await start(
+      {
+        thresholds: { fromBaseline: 'portal' },
+        batches: [
+          { name: 'a', cohort: { department: ['IT'] }, startAt: '+1h', window: '30m' },
+          { name: 'b', cohort: 'rest', startAt: '+3h', window: '30m' },
+        ],
+      },
+      slowB,
+      { baseline },
+    );
+    const out = await finish();
+    const f = failure(out);
+    expect(f.type).toBe('CutoverRolledBack');
+    expect(f.message).toMatch(/batch 2\/2 "b": p95Ms 1200 > 800 .*gate from baseline of portal taken 2026-11-20 14:00.*restored 300 users of b/);
+    expect(w.baselineAsked).toEqual([expect.objectContaining({ fromBaseline: 'portal' })]);
+    expect(w.calls.map((c) => c.activity).slice(0, 2)).toEqual(['resolveBaselineGate', 'snapshot']);
+    expect(w.restored).toEqual([1]);
+    expect(out.status.batches.map((b) => b.state)).toEqual(['moved', 'rolled-back']);
+    expect(out.status.thresholdsFrom).toEqual([expect.objectContaining({ gate: baseline.gate, batches: ['a', 'b'], baseline: baseline.baseline })]);
+    expect(out.status.decisions.map((d) => d.text).join('\n')).toMatch(/gate from baseline of portal taken 2026-11-20 14:00: errorRatePercent 3\.5 %, p95Ms 800 ms \(for batch 1\/2 "a", batch 2\/2 "b"\)/);
+  });
+
+  test('no usable baseline fails the start naming it, before anyone is listed or moved', async () => {
+    const { w, finish } = await start(
+      { batches: [{ name: 'a', cohort: 'rest', startAt: '+1h', window: '30m', thresholds: { fromBaseline: 'portal' } }] },
+      healthy,
+      { baseline: 'gate from baseline: no baseline of portal' },
+    );
+    const out = await finish();
+    const f = failure(out);
+    expect(f.type).toBe('BaselineGateUnavailable');
+    expect(f.message).toMatch(/cannot cut over svc-\d+, nobody was moved: gate from baseline: no baseline of portal/);
+    expect(w.calls.map((c) => c.activity)).toEqual(['resolveBaselineGate']);
+    expect(w.onNew.size).toBe(0);
+    expect(w.samples).toBe(0);
+  });
+
+  test('a baseline threshold no source reports is said in the decisions, and the batch is judged by the rest', async () => {
+    const baseline: ResolvedBaselineGate = { gate: { errorRatePercent: 3.5, p95Ms: 800 }, sources: {}, description: 'gate from baseline of portal taken 2026-11-20 14:00: errorRatePercent 3.5 %, p95Ms 800 ms' };
+    const { finish } = await start(
+      { thresholds: { fromBaseline: 'portal' }, batches: [{ name: 'a', cohort: 'rest', startAt: '+1h', window: '30m' }] },
+      (w, cohort) => [...healthy(w, cohort), { metric: 'p95Ms', source: 'prom', value: 5_000 }],
+      { baseline, reported: ['errorRatePercent', 'responseTimeMs', 'complaints'] },
+    );
+    const out = await finish();
+    if (!out.ok) throw out.e;
+    expect(out.status.batches[0].state).toBe('moved');
+    expect(out.status.decisions.map((d) => d.text)).toContain("no metric source reports p95Ms: the baseline's threshold for it is not judged");
+  });
+});
