@@ -1,0 +1,109 @@
+import { z } from 'zod';
+import { targetName } from '../names';
+import { duration } from '../duration';
+import { unknownNames, type InputNameCheck, type UnknownName } from '../config-names';
+import { releaseNamePattern } from './release';
+
+/**
+ * A git ref as an operator writes it: a branch, a tag or a commit id. Never starting with "-" so it
+ * can never become an option of `git`, and without the characters git itself refuses in a ref.
+ */
+export const gitRef = z
+  .string()
+  .min(1, 'a branch, tag or commit')
+  .max(200)
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9._/@{}^~+-]*$/, 'a branch, tag or commit (letters, digits, "._/-"; not starting with "-")')
+  .refine((s) => !s.includes('..') && !s.endsWith('.lock') && !s.endsWith('/'), 'a branch, tag or commit (no "..", no trailing "/" or ".lock")');
+
+/**
+ * Hosts per batch: a count (3) or a share of the fleet ("30%"), as Ansible's `serial`. Zero would
+ * plan batches that never end, so it is refused here rather than found in the loop.
+ */
+export const serial = z.union(
+  [
+    z.number().int('a whole number of hosts').min(1, 'at least 1 host per batch (serial 0 would deploy nothing)'),
+    z
+      .string()
+      .regex(/^\d{1,3}(\.\d+)?%$/, 'a number of hosts or a percentage such as "30%"')
+      .refine((s) => parseFloat(s) > 0 && parseFloat(s) <= 100, 'a percentage above 0 % and at most 100 % (serial 0 would deploy nothing)'),
+  ],
+  { error: (iss) => `a number of hosts (at least 1) or a percentage such as "30%", not ${JSON.stringify(iss.input)}` },
+);
+export type Serial = z.infer<typeof serial>;
+
+const percent = z.number().min(0).max(100);
+
+/** The failure budget: above this share of failed hosts the deploy stops (Ansible's max_fail_percentage). */
+export const maxFailPercent = z.preprocess(
+  (v) => (typeof v === 'number' ? { batch: v, fleet: v } : v),
+  z.object({ batch: percent.default(0), fleet: percent.default(0) }).strict(),
+);
+
+/** SPEC §7: five attempts ten seconds apart. */
+export const healthCheck = z
+  .object({
+    attempts: z.number().int().min(1).max(100).default(5),
+    interval: duration.prefault('10s'),
+  })
+  .strict();
+
+/** Where a person must `approve` before the deploy goes on. */
+export const approval = z.enum(['none', 'first-host', 'each-batch']);
+
+const common = {
+  service: targetName,
+  /** Default: every host of the service in the worker config, in config order. */
+  hosts: z
+    .array(targetName)
+    .min(1, 'name at least one host (or leave hosts out for all of the service)')
+    .refine((h) => new Set(h).size === h.length, 'a host is named twice')
+    .optional(),
+  serial: serial.default(1),
+  maxFailPercent: maxFailPercent.prefault({}),
+  healthCheck: healthCheck.prefault({}),
+  approval: approval.default('none'),
+  /** How long a drain may wait for sessions to reach 0 before it asks a person. */
+  drainTimeout: duration.prefault('2m'),
+  notify: z.array(targetName).default([]),
+};
+
+export const deployInput = z
+  .object({
+    ...common,
+    ref: gitRef,
+    keepReleases: z.number().int().min(1, 'keep at least 1 complete release').max(100).default(5),
+    /** When a batch goes over budget, roll back the hosts already upgraded as well as the failed ones. */
+    rollbackFleetOnFailure: z.boolean().default(false),
+    /**
+     * History events after which the deploy continues as new between batches (Temporal's own
+     * suggestion counts too). Low values are for tests; a host's saga is ~40 events.
+     */
+    maxHistoryEvents: z.number().int().min(10, 'at least 10 events').max(50_000).default(10_000),
+  })
+  .strict();
+export type DeployInputRaw = z.input<typeof deployInput>;
+export type DeployInput = z.infer<typeof deployInput>;
+
+export const rollbackDeployInput = z
+  .object({
+    ...common,
+    /** A complete release by name (`20261124033400-<commit>`); default: each host's previous complete one. */
+    release: z.string().regex(releaseNamePattern, 'a release name such as 20261124033400-<commit>').optional(),
+  })
+  .strict();
+export type RollbackDeployInputRaw = z.input<typeof rollbackDeployInput>;
+export type RollbackDeployInput = z.infer<typeof rollbackDeployInput>;
+
+/** One deploy (or rollback) per service at a time: the running workflow is the lock. */
+export function deployWorkflowId(service: string): string {
+  return `deploy-${service}`;
+}
+
+/** The names a deploy or rollback input uses: the service, its hosts, the notifiers. */
+export const deployInputNames: InputNameCheck<{ service: string; hosts?: string[]; notify: string[] }> = (input, config) => {
+  const service = config.deploy.services[input.service];
+  const out: UnknownName[] = [...unknownNames('service', input.service, config.deploy.services, 'a deploy service')];
+  if (service) out.push(...unknownNames('hosts', input.hosts, service.hosts, `a host of service ${input.service}`));
+  out.push(...unknownNames('notify', input.notify, config.notifiers, 'a notifier'));
+  return out;
+};

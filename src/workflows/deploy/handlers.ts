@@ -1,0 +1,17 @@
+// Why: every way the outside reaches a running deploy (status query, operator signals) wired in one place.
+import * as wf from '@temporalio/workflow';
+import { OperatorControls, type OperatorCarry } from '../common/operator-controls';
+import type { DeployRun, DeployStatus } from './state';
+
+export const statusQuery = wf.defineQuery<DeployStatus>('status');
+
+/** Set before the first await, so that signals sent with the start are not lost. */
+export function installHandlers(run: DeployRun, show: () => void, carried?: OperatorCarry): OperatorControls {
+  const controls = new OperatorControls(carried);
+  wf.setHandler(statusQuery, () => run.status);
+  controls.install(['approve', 'pause', 'resume', 'abort'], (event) => {
+    run.note(event.text);
+    show();
+  });
+  return controls;
+}

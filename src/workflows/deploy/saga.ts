@@ -1,0 +1,185 @@
+// Why: one host's deploy (or rollback) as a saga in the history: each step a named activity, and
+// for each step that changed the host a compensation, run in reverse when a later step fails or
+// the run is cancelled, so a host is never left drained or on a release that failed its check.
+import * as wf from '@temporalio/workflow';
+import type { Activities } from '../../activities';
+import { formatDuration } from '../../domain/duration';
+import { failureMessage } from '../common/failure';
+import { withSummary } from '../common/progress';
+import type { OperatorControls } from '../common/operator-controls';
+import type { DeployRun } from './state';
+import { notifyOptions } from '../common/notify-options';
+import { notificationKey } from '../../domain/notification';
+
+const quick: wf.ActivityOptions = { startToCloseTimeout: '1m', heartbeatTimeout: '10s', retry: { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '15s' } };
+const long: wf.ActivityOptions = { startToCloseTimeout: '30m', heartbeatTimeout: '10s', retry: { maximumAttempts: 5, initialInterval: '2s', maximumInterval: '30s' } };
+const step = (options: wf.ActivityOptions, summary: string) => wf.proxyActivities<Activities>(withSummary(options, summary));
+
+export interface HealthPolicy {
+  attempts: number;
+  interval: number;
+}
+
+export interface SagaPlan {
+  service: string;
+  host: string;
+  /** The release to switch to. */
+  release: string;
+  /** Deploy: build it from this commit first; rollback: it exists already. */
+  build?: { commit: string };
+  /** Runs once, after the first build and before the first switch of the deploy. */
+  beforeSwitch?: () => Promise<void>;
+  health: HealthPolicy;
+  drainTimeout: number;
+}
+
+export interface SagaContext {
+  run: DeployRun;
+  controls: OperatorControls;
+  show: () => void;
+  /** Tells the input's notifiers (nothing when it names none): `event` keys the message. */
+  tell: (event: string, severity: 'info' | 'warning' | 'critical', title: string, text: string) => Promise<void>;
+}
+
+/** The notifications of one run, through the `notify` activity (idempotency key per run and event). */
+export function teller(notifiers: string[]): SagaContext['tell'] {
+  return async (event, severity, title, text) => {
+    if (notifiers.length === 0) return;
+    const { workflowId, runId } = wf.workflowInfo();
+    await Promise.all(
+      notifiers.map((name) =>
+        wf.proxyActivities<Activities>(withSummary(notifyOptions, `tell ${name}: ${title}`)).notify({
+          notifier: name,
+          idempotencyKey: notificationKey(workflowId, runId, event, name),
+          severity,
+          title,
+          text,
+          details: { workflowId, runId },
+        }),
+      ),
+    );
+  };
+}
+
+export type SagaOutcome = { ok: true } | { ok: false; error: string };
+
+function healthOptions(h: HealthPolicy): wf.ActivityOptions {
+  return { startToCloseTimeout: h.attempts * (h.interval + 10_000) + 60_000, heartbeatTimeout: '10s', retry: { maximumAttempts: 3 } };
+}
+
+/**
+ * Waits for the LB to report no sessions on the host; after `drainTimeout` it asks a person rather
+ * than waiting for ever or cutting connections: `approve` goes on, `abort` fails the saga.
+ */
+async function drain(p: SagaPlan, c: SagaContext, stepNo: number): Promise<void> {
+  const s = { service: p.service, host: p.host };
+  await step(quick, `drain ${p.host} on the load balancer`).drainHost(s);
+  const r = await step({ ...quick, startToCloseTimeout: p.drainTimeout + 60_000 }, `confirm ${p.host} drained (sessions 0, up to ${formatDuration(p.drainTimeout)})`).confirmHostDrained({ ...s, timeoutMs: p.drainTimeout });
+  if (r.drained) return;
+  c.run.host(p.host, { state: 'drain-stuck', error: `${r.sessions} sessions after ${formatDuration(p.drainTimeout)}` });
+  const ask = `${p.host}: ${r.sessions} sessions still open after ${formatDuration(p.drainTimeout)}; approve to go on, abort to stop`;
+  c.run.note(ask);
+  c.show();
+  await c.tell(`drain-stuck-${p.host}`, 'warning', `Deploy of ${p.service}: drain of ${p.host} not confirmed`, ask);
+  const answer = await c.controls.takeApproval(stepNo);
+  if (answer === 'aborted') throw wf.ApplicationFailure.nonRetryable(`${p.host}: drain not confirmed (${r.sessions} sessions) and aborted`, 'DrainAborted');
+  c.run.note(`${p.host}: going on with ${r.sessions} sessions open, approved`);
+  c.run.host(p.host, { state: 'draining', error: undefined });
+}
+
+/** Switches `current`, restarts, reloads, checks health; true when healthy. */
+async function switchTo(p: SagaPlan, release: string, label: string): Promise<{ healthy: boolean; last: string }> {
+  const s = { service: p.service, host: p.host };
+  await step(quick, `${label}: switch current on ${p.host} to ${release}`).switchHostCurrent({ ...s, release });
+  await step(long, `${label}: restart units on ${p.host}`).restartHostUnits(s);
+  await step(quick, `${label}: nginx -t and reload on ${p.host}`).reloadHostNginx(s);
+  const h = await step(healthOptions(p.health), `${label}: health check ${p.host} (${p.health.attempts} × ${formatDuration(p.health.interval)})`).checkHostHealth({
+    ...s,
+    attempts: p.health.attempts,
+    intervalMs: p.health.interval,
+  });
+  return h;
+}
+
+/**
+ * The saga of one host. Never throws for the host's own failure (the fleet counts it); a
+ * cancellation compensates and is rethrown, so a cancelled deploy leaves every host serving.
+ */
+export async function hostSaga(p: SagaPlan, c: SagaContext, stepNo: number): Promise<SagaOutcome> {
+  const s = { service: p.service, host: p.host };
+  const compensations: { what: string; undo: () => Promise<void> }[] = [];
+  const before = await step(quick, `read releases on ${p.host}`).readHostReleases(s);
+  c.run.host(p.host, { previous: before.current, release: p.release });
+  if (before.current === p.release) {
+    c.run.host(p.host, { state: 'done' });
+    c.run.note(`${p.host}: already on ${p.release}`);
+    return { ok: true };
+  }
+  try {
+    if (p.build) {
+      c.run.host(p.host, { state: 'building' });
+      c.show();
+      await step(long, `build release ${p.release} on ${p.host}`).buildHostRelease({ ...s, release: p.release, commit: p.build.commit });
+    }
+    if (p.beforeSwitch) await p.beforeSwitch();
+
+    c.run.host(p.host, { state: 'draining' });
+    c.show();
+    compensations.push({ what: 'ready on the load balancer', undo: async () => void (await step(quick, `compensate: ready ${p.host} on the load balancer`).readyHost(s)) });
+    await drain(p, c, stepNo);
+
+    c.run.host(p.host, { state: 'switching' });
+    c.show();
+    const previous = before.current;
+    compensations.push({
+      what: `current back to ${previous ?? '(none)'}`,
+      undo: async () => {
+        if (previous === undefined) return;
+        const back = await switchTo(p, previous, 'compensate');
+        if (!back.healthy) throw wf.ApplicationFailure.nonRetryable(`${p.host} is not healthy on ${previous} either (${back.last})`, 'CompensationUnhealthy');
+      },
+    });
+    const h = await switchTo(p, p.release, p.build ? 'deploy' : 'rollback');
+    c.run.host(p.host, { state: 'checking' });
+    if (!h.healthy) {
+      if (p.build) await step(quick, `mark ${p.release} failed on ${p.host}`).markHostRelease({ ...s, release: p.release, state: 'failed' });
+      throw wf.ApplicationFailure.nonRetryable(`${p.host}: health check failed after ${p.health.attempts} attempts (${h.last})`, 'HealthCheckFailed');
+    }
+    if (p.build) await step(quick, `mark ${p.release} complete on ${p.host}`).markHostRelease({ ...s, release: p.release, state: 'complete' });
+    await step(quick, `ready ${p.host} on the load balancer`).readyHost(s);
+    c.run.host(p.host, { state: 'done', error: undefined });
+    c.run.note(`${p.host}: on ${p.release}`);
+    c.show();
+    return { ok: true };
+  } catch (err) {
+    const error = failureMessage(err);
+    c.run.host(p.host, { state: 'compensating', error });
+    c.run.note(`${p.host}: ${error}; compensating`);
+    c.show();
+    // Compensation must finish even when the run is being cancelled: that is what frees the host.
+    const compensated = await wf.CancellationScope.nonCancellable(() => compensate(p, c, compensations));
+    c.run.host(p.host, { state: compensated ? 'rolled-back' : 'compensation-failed', release: compensated ? before.current : p.release });
+    c.show();
+    if (wf.isCancellation(err)) throw err;
+    return { ok: false, error };
+  }
+}
+
+async function compensate(p: SagaPlan, c: SagaContext, compensations: { what: string; undo: () => Promise<void> }[]): Promise<boolean> {
+  let ok = true;
+  for (const comp of [...compensations].reverse()) {
+    try {
+      await comp.undo();
+      c.run.note(`${p.host}: compensated: ${comp.what}`);
+    } catch (e) {
+      ok = false;
+      c.run.note(`${p.host}: compensation "${comp.what}" failed: ${failureMessage(e)}`);
+    }
+  }
+  return ok;
+}
+
+export const pruneStep = (host: string) => step(quick, `prune old releases on ${host}`);
+export const resolveStep = (ref: string) => step({ ...long, startToCloseTimeout: '10m' }, `resolve ${ref} to a commit`);
+export const migrateStep = (host: string) => step(long, `run migrations (once per deploy) on ${host}`);
+export const targetStep = (host: string) => step(quick, `find the rollback target on ${host}`);

@@ -1,0 +1,165 @@
+// Why: what a deploy or rollback knows about its fleet (each host's step and release, the batch,
+// failures against the budget) as one status record with pure transitions, so the status query,
+// the details in the UI and the tests read the same thing.
+import { judgeBatch, type BudgetVerdict } from '../../domain/deploy/plan';
+import { appendBounded } from '../common/decision-log';
+import type { OperatorCarry } from '../common/operator-controls';
+
+export type HostState =
+  | 'pending'
+  | 'building'
+  | 'draining'
+  | 'drain-stuck'
+  | 'switching'
+  | 'checking'
+  | 'done'
+  | 'compensating'
+  | 'rolled-back'
+  | 'compensation-failed';
+
+export interface HostStatus {
+  state: HostState;
+  /** The release the host is meant to run after this run. */
+  release?: string;
+  /** Where `current` pointed before this run switched it. */
+  previous?: string;
+  /** Why it failed, in words. */
+  error?: string;
+}
+
+export type DeployPhase = 'resolving' | 'migrating' | 'deploying' | 'awaiting-approval' | 'paused' | 'pruning' | 'rolling-back-fleet' | 'done' | 'stopped' | 'failed' | 'cancelled';
+
+export interface DeployStatus {
+  kind: 'deploy' | 'rollback';
+  service: string;
+  ref?: string;
+  commit?: string;
+  release?: string;
+  phase: DeployPhase;
+  batches: string[][];
+  /** 1-based batch under way (0 before the first). */
+  batch: number;
+  hosts: Record<string, HostStatus>;
+  migrations: 'none' | 'pending' | 'ran';
+  failures: { fleet: number; budget: { batch: number; fleet: number } };
+  stopReason?: string;
+  log: string[];
+}
+
+const LOG_MAX = 200;
+
+/**
+ * What a deploy hands to its continued run between batches: the whole status (hosts' states and
+ * releases, the resolved commit and release name, migrations done, failures against the budget),
+ * the batch to start with and the operator's say. Plain data, so it crosses continue-as-new as is.
+ */
+export interface DeployCarry {
+  status: DeployStatus;
+  /** 0-based index of the next batch to run. */
+  nextBatch: number;
+  operator: OperatorCarry;
+}
+
+export class DeployRun {
+  readonly status: DeployStatus;
+
+  /** Made before the first await (so the status query and signals are there from the start); `planned` adds the fleet. */
+  constructor(init: { kind: DeployStatus['kind']; service: string; ref?: string; budget: { batch: number; fleet: number } }) {
+    this.status = {
+      kind: init.kind,
+      service: init.service,
+      ref: init.ref,
+      phase: init.kind === 'deploy' ? 'resolving' : 'deploying',
+      batches: [],
+      batch: 0,
+      hosts: {},
+      migrations: 'none',
+      failures: { fleet: 0, budget: init.budget },
+      log: [],
+    };
+  }
+
+  /** The run a continued one picks up: the status as it was, a copy so the two never share. */
+  static resume(carried: DeployCarry): DeployRun {
+    const r = new DeployRun({ kind: carried.status.kind, service: carried.status.service, ref: carried.status.ref, budget: carried.status.failures.budget });
+    Object.assign(r.status, structuredCloneJson(carried.status));
+    r.note(`continued as new before batch ${carried.nextBatch + 1}/${carried.status.batches.length}`);
+    return r;
+  }
+
+  /** The state to continue with, next run starting at batch `nextBatch` (0-based). */
+  carry(nextBatch: number, operator: OperatorCarry): DeployCarry {
+    return { status: structuredCloneJson(this.status), nextBatch, operator };
+  }
+
+  planned(batches: string[][], migrations: boolean): void {
+    this.status.batches = batches;
+    this.status.hosts = Object.fromEntries(batches.flat().map((h) => [h, { state: 'pending' as HostState }]));
+    this.status.migrations = migrations ? 'pending' : 'none';
+  }
+
+  note(text: string): void {
+    appendBounded(this.status.log, text, LOG_MAX);
+  }
+
+  resolved(commit: string, release: string): void {
+    this.status.commit = commit;
+    this.status.release = release;
+    this.status.phase = 'deploying';
+    this.note(`${this.status.ref} is ${commit}; release ${release}`);
+  }
+
+  setPhase(phase: DeployPhase): void {
+    this.status.phase = phase;
+  }
+
+  host(name: string, change: Partial<HostStatus>): void {
+    this.status.hosts[name] = { ...this.status.hosts[name], ...change };
+  }
+
+  migrated(): void {
+    this.status.migrations = 'ran';
+    this.note('migrations ran');
+  }
+
+  startBatch(i: number): void {
+    this.status.batch = i + 1;
+    this.status.phase = 'deploying';
+    this.note(`batch ${i + 1}/${this.status.batches.length}: ${this.status.batches[i].join(', ')}`);
+  }
+
+  /** Counts the batch's failed hosts and judges them against the budget. */
+  endBatch(i: number, failed: string[]): BudgetVerdict {
+    this.status.failures.fleet += failed.length;
+    const fleetSize = this.status.batches.flat().length;
+    const verdict = judgeBatch({ failed: failed.length, size: this.status.batches[i].length }, { failed: this.status.failures.fleet, size: fleetSize }, this.status.failures.budget);
+    if (verdict.stop) {
+      this.status.stopReason = verdict.reason;
+      this.note(`stopping: ${verdict.reason}`);
+    }
+    return verdict;
+  }
+
+  /** Hosts this run moved to the new release (the ones a fleet rollback takes back). */
+  upgraded(): string[] {
+    return Object.entries(this.status.hosts)
+      .filter(([, h]) => h.state === 'done' && h.previous !== undefined && h.previous !== h.release)
+      .map(([n]) => n);
+  }
+
+  /** Markdown for the Web UI's current details. */
+  details(): string {
+    const s = this.status;
+    const lines = [
+      `**${s.kind} ${s.service}**${s.commit ? ` at \`${s.commit.slice(0, 12)}\`` : ''} — ${s.phase}${s.batch ? `, batch ${s.batch}/${s.batches.length}` : ''}`,
+      `failures: ${s.failures.fleet} (budget ${s.failures.budget.batch} % per batch, ${s.failures.budget.fleet} % fleet); migrations: ${s.migrations}`,
+      ...Object.entries(s.hosts).map(([n, h]) => `- ${n}: ${h.state}${h.release ? ` → ${h.release}` : ''}${h.error ? ` (${h.error})` : ''}`),
+    ];
+    if (s.stopReason) lines.push(`stopped: ${s.stopReason}`);
+    return lines.join('\n');
+  }
+}
+
+function structuredCloneJson<T>(v: T): T {
+  return JSON.parse(JSON.stringify(v)) as T;
+}

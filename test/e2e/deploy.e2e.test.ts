@@ -1,0 +1,323 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WorkflowFailedError } from '@temporalio/client';
+import { request } from 'undici';
+import { Stack } from '../helpers/stack';
+import { SystemdStandin } from '../helpers/systemd-standin';
+import { Sshd } from '../helpers/sshd';
+import { Haproxy } from '../helpers/haproxy';
+import { freePort, waitFor } from '../helpers/ports';
+import { recordHistory } from '../helpers/histories';
+import { HttpReceiver } from '../helpers/http-receiver';
+import { makeAppRepo, type AppRepo } from '../helpers/deploy-fixture';
+import { startTraffic } from '../helpers/traffic';
+import type { DeployStatus } from '../../src/workflows/deploy/state';
+
+const HOSTS = ['h1', 'h2', 'h3'] as const;
+type Host = (typeof HOSTS)[number];
+
+/**
+ * The deploy on the dev server across three hosts on this machine (own paths, own app processes
+ * started by the stand-in systemctl, h2 reached over a real sshd), a real HAProxy in front, and a
+ * real git repository: a good deploy under traffic, a bad commit rolled back, the lock, bad input.
+ */
+describe('deploy across a fleet (dev server)', () => {
+  jest.setTimeout(300_000);
+  let stack: Stack;
+  let haproxy: Haproxy;
+  let repo: AppRepo;
+  let receiver: HttpReceiver;
+  const systemd = new SystemdStandin();
+  const sshd = new Sshd(systemd.binDir);
+  const root = mkdtempSync(join(tmpdir(), 'opsflow-deploy-fleet-'));
+  const path = (h: Host) => join(root, h);
+  const ports = {} as Record<Host, number>;
+
+  beforeAll(async () => {
+    stack = await Stack.start();
+    repo = makeAppRepo();
+    for (const h of HOSTS) ports[h] = await freePort();
+    await sshd.start();
+    haproxy = await new Haproxy(stack.processes, HOSTS.map((h) => ({ name: h, port: ports[h], weight: 100 }))).start();
+    for (const h of HOSTS) systemd.defineUnit(`web-${h}`, [process.execPath, join(path(h), 'current', 'server.js')], { PORT: String(ports[h]), NAME: h });
+    receiver = await new HttpReceiver({ honourKey: true }).start();
+    await stack.startWorker({
+      notifiers: { ops: { type: 'webhook', url: `${receiver.url}/hook` } },
+      systemd: {
+        systemctl: systemd.systemctlPath,
+        hosts: { box2: { host: '127.0.0.1', port: sshd.port, username: sshd.username, privateKey: { file: sshd.clientKey }, hostKeySha256: sshd.hostKeySha256 } },
+      },
+      loadBalancers: { edge: { type: 'haproxy', runtimeApi: { socket: haproxy.socket }, backend: 'app' } },
+      deploy: {
+        cacheDir: join(root, 'worker-cache'),
+        services: {
+          web: {
+            repository: repo.bare,
+            path: path('h1'),
+            lb: 'edge',
+            commands: {
+              // A host whose deploy path holds FAIL_INSTALL fails its build (cwd is releases/.building-<name>).
+              install: { argv: ['sh', '-c', 'if [ -e ../../FAIL_INSTALL ]; then echo "install refused on this host" >&2; exit 7; fi; date +%s%N > INSTALLED'], timeout: '30s' },
+              migrate: { argv: ['sh', '-c', `echo "$PWD" >> ${join(root, 'migrations.log')}`], timeout: '30s' },
+            },
+            hosts: Object.fromEntries(
+              HOSTS.map((h) => [
+                h,
+                {
+                  ...(h === 'h2' ? { transport: { ssh: 'box2' } } : {}),
+                  path: path(h),
+                  lbServer: h,
+                  healthUrl: `http://127.0.0.1:${ports[h]}/health`,
+                  units: [`web-${h}`],
+                },
+              ]),
+            ),
+          },
+        },
+      },
+    });
+  }, 240_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+    systemd.stopAll();
+    await sshd.stop();
+    await haproxy?.stop();
+    await receiver?.stop();
+  });
+
+  const current = (h: Host) => readlinkSync(join(path(h), 'current')).replace(/^releases\//, '');
+  const served = async (h: Host) => ((await (await request(`http://127.0.0.1:${ports[h]}/`)).body.json()) as { version: string }).version;
+  const releases = (h: Host) => readdirSync(join(path(h), 'releases')).sort();
+  const marked = (h: Host, release: string, marker: 'complete' | 'failed') => existsSync(join(path(h), 'releases', release, `.opsflow-${marker}`));
+  const deploy = (input: Record<string, unknown>) =>
+    stack.client.workflow.start('deployWorkflow', { taskQueue: 'opsflow', workflowId: 'deploy-web', args: [{ service: 'web', healthCheck: { attempts: 40, interval: '250ms' }, drainTimeout: '10s', ...input }] });
+  const serverState = async (h: Host) => {
+    const { runtimeApiCommand } = await import('../../src/activities/load-balancer/haproxy-runtime-api');
+    const row = (await runtimeApiCommand({ socket: haproxy.socket }, 'show servers state app', 5000)).split('\n').find((l) => l.split(' ')[3] === h)!;
+    return Number(row.split(' ')[6]);
+  };
+
+  // An old complete release on every host, older than anything a deploy makes: pruning must remove it.
+  const ancient = () => `20200101000000-${repo.commits.v1}`;
+
+  test('first deploy (v1) to hosts that have nothing running yet', async () => {
+    for (const h of HOSTS) {
+      mkdirSync(join(path(h), 'releases', ancient()), { recursive: true });
+      writeFileSync(join(path(h), 'releases', ancient(), '.opsflow-complete'), '');
+    }
+    const handle = await deploy({ ref: 'v1' });
+    const status = (await handle.result()) as DeployStatus;
+    expect(status.phase).toBe('done');
+    for (const h of HOSTS) {
+      expect(current(h)).toBe(status.release);
+      expect(await served(h)).toBe('v1');
+    }
+  });
+
+  test('good deploy of main in batches of one under traffic through HAProxy: 0 failed requests, every current on the new complete release, old ones pruned, migrations once', async () => {
+    const traffic = startTraffic(haproxy.url, 4);
+    const handle = await deploy({ ref: 'main', serial: 1, keepReleases: 1 });
+    const status = (await handle.result()) as DeployStatus;
+    await new Promise((r) => setTimeout(r, 500));
+    const stats = await traffic.stop();
+    expect(stats.errors).toEqual([]);
+    expect(stats.failed).toBe(0);
+    expect(stats.ok).toBeGreaterThan(100);
+    expect(stats.versions.v2).toBeGreaterThan(0);
+    expect(status).toMatchObject({ phase: 'done', commit: repo.commits.v2, migrations: 'ran', batches: [['h1'], ['h2'], ['h3']] });
+    const v1 = Object.values(status.hosts)[0].previous!;
+    for (const h of HOSTS) {
+      expect(current(h)).toBe(status.release);
+      expect(marked(h, status.release!, 'complete')).toBe(true);
+      expect(await served(h)).toBe('v2');
+      expect(await serverState(h)).toBe(0); // ready, none left drained
+      // keepReleases 1: the new one and its predecessor (the rollback target) stay; the ancient one went
+      expect(releases(h)).toEqual([v1, status.release].sort());
+    }
+    const migrations = (await import('node:fs')).readFileSync(join(root, 'migrations.log'), 'utf8').trim().split('\n');
+    expect(migrations.filter((l) => l.includes(status.release!))).toEqual([join(path('h1'), 'releases', status.release!)]);
+    recordHistory(stack.temporalAddress(), 'deploy-web', 'deploy-good');
+  });
+
+  test('bad commit: the first host fails its health check and is rolled back (serving v2 through HAProxy), the deploy stops, the others are untouched, the release is marked failed', async () => {
+    const before = Object.fromEntries(HOSTS.map((h) => [h, current(h)]));
+    const traffic = startTraffic(haproxy.url, 4);
+    const handle = await deploy({ ref: 'bad', healthCheck: { attempts: 3, interval: '300ms' }, notify: ['ops'] });
+    const err = await handle.result().catch((e) => e);
+    const stats = await traffic.stop();
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect(err.cause.message).toMatch(/deploy of web stopped: 1 of 1 hosts failed in the batch \(100 % > budget 0 %\)/);
+    const status = await handle.query<DeployStatus>('status');
+    expect(status.hosts.h1).toMatchObject({ state: 'rolled-back', error: expect.stringMatching(/health check failed after 3 attempts \(HTTP 500\)/) });
+    expect(status.hosts.h2).toEqual({ state: 'pending' });
+    for (const h of HOSTS) expect(current(h)).toBe(before[h]);
+    expect(marked('h1', status.release!, 'failed')).toBe(true);
+    expect(releases('h2')).not.toContain(status.release);
+    expect(releases('h3')).not.toContain(status.release);
+    expect(await served('h1')).toBe('v2');
+    expect(await serverState('h1')).toBe(0);
+    expect(stats.failed).toBe(0);
+    // one message to the notifier, saying why it stopped and how each host stands
+    expect(receiver.requests).toHaveLength(1);
+    expect(receiver.requests[0].json).toMatchObject({ title: 'Deploy of web stopped', severity: 'critical', text: expect.stringMatching(/1 of 1 hosts failed in the batch[\s\S]*- h1: rolled-back/) });
+    // through HAProxy every host answers v2 again
+    const seen = new Set<string>();
+    for (let i = 0; i < 9; i++) seen.add(JSON.stringify(await (await request(haproxy.url, { headers: { connection: 'close' } })).body.json()));
+    expect([...seen].map((s) => JSON.parse(s)).every((b: { version: string }) => b.version === 'v2')).toBe(true);
+    recordHistory(stack.temporalAddress(), 'deploy-web', 'deploy-bad-commit');
+  });
+
+  test('within the failure budget the deploy goes on: the first failed host (1 of 3) is within 50 %, the second (2 of 3) is not; the third is untouched', async () => {
+    const before = Object.fromEntries(HOSTS.map((h) => [h, current(h)]));
+    const handle = await deploy({ ref: 'bad', healthCheck: { attempts: 2, interval: '200ms' }, maxFailPercent: { batch: 100, fleet: 50 } });
+    const err = await handle.result().catch((e) => e);
+    expect(err.cause.message).toMatch(/stopped: 2 of 3 hosts failed in the fleet \(66.7 % > budget 50 %\)/);
+    const status = await handle.query<DeployStatus>('status');
+    expect([status.hosts.h1.state, status.hosts.h2.state, status.hosts.h3.state]).toEqual(['rolled-back', 'rolled-back', 'pending']);
+    for (const h of HOSTS) expect(current(h)).toBe(before[h]);
+    expect(releases('h3')).not.toContain(status.release);
+  });
+
+  test('a second deploy of the service while one runs is refused; abort frees the lock having touched nothing', async () => {
+    const before = Object.fromEntries(HOSTS.map((h) => [h, current(h)]));
+    const handle = await deploy({ ref: 'v1', approval: 'first-host' });
+    await expect(deploy({ ref: 'v1' })).rejects.toThrow(/already started|already running/i);
+    await handle.signal('abort', { by: 'ann', reason: 'wrong ref' });
+    const err = await handle.result().catch((e) => e);
+    expect(err.cause.message).toMatch(/stopped: aborted by ann before batch 1: wrong ref/);
+    for (const h of HOSTS) expect(current(h)).toBe(before[h]);
+  });
+
+  test('bad input: unknown service, unknown host, a ref that does not resolve, serial 0: an error naming the field, nothing touched', async () => {
+    const before = Object.fromEntries(HOSTS.map((h) => [h, releases(h).join(',')]));
+    const fail = async (input: Record<string, unknown>, id = 'deploy-web') =>
+      (await stack.client.workflow.start('deployWorkflow', { taskQueue: 'opsflow', workflowId: id, args: [input] })).result().catch((e) => e.cause.message as string);
+    expect(await fail({ service: 'web', ref: 'main', serial: 0 })).toMatch(/invalid deployWorkflow input:\nserial: at least 1 host/);
+    expect(await fail({ service: 'api', ref: 'main' }, 'deploy-api')).toMatch(/service: "api" is not a deploy service/);
+    expect(await fail({ service: 'web', ref: 'main', hosts: ['h1', 'h9'] })).toMatch(/hosts: "h9" not a host of service web/);
+    expect(await fail({ service: 'web', ref: 'no-such-branch' })).toMatch(/ref: ref "no-such-branch" does not resolve to a commit/);
+    for (const h of HOSTS) expect(releases(h).join(',')).toBe(before[h]);
+  });
+
+  test('rollbackDeployWorkflow takes every host back to its previous complete release through the same saga', async () => {
+    const v2 = current('h1');
+    const handle = await stack.client.workflow.start('rollbackDeployWorkflow', {
+      taskQueue: 'opsflow',
+      workflowId: 'deploy-web',
+      args: [{ service: 'web', serial: '100%', healthCheck: { attempts: 40, interval: '250ms' } }],
+    });
+    const status = (await handle.result()) as DeployStatus;
+    expect(status.phase).toBe('done');
+    for (const h of HOSTS) {
+      expect(current(h)).not.toBe(v2);
+      expect(await served(h)).toBe('v1');
+    }
+  });
+
+  /** A request held open on `h` through HAProxy (the other servers in maint while it is sent). */
+  const holdSessionOn = async (h: Host) => {
+    const { runtimeApiCommand } = await import('../../src/activities/load-balancer/haproxy-runtime-api');
+    const others = HOSTS.filter((o) => o !== h);
+    for (const o of others) await runtimeApiCommand({ socket: haproxy.socket }, `set server app/${o} state maint`, 5000);
+    const held = request(`${haproxy.url}/slow?ms=15000`, { headers: { connection: 'close' }, headersTimeout: 60_000, bodyTimeout: 60_000 }).then((r) => r.body.json() as Promise<{ name: string }>);
+    await new Promise((r) => setTimeout(r, 300));
+    for (const o of others) await runtimeApiCommand({ socket: haproxy.socket }, `set server app/${o} state ready`, 5000);
+    // Wrapped: an async function returning the promise itself would wait for the held answer.
+    return { held };
+  };
+
+  test('a drain that does not reach 0 sessions asks a person; approve goes on', async () => {
+    const { held } = await holdSessionOn('h1');
+    // Going on is the person's call: the restart ends the held request after the app's own grace time.
+    const heldEnd = held.catch(() => undefined);
+    const handle = await deploy({ ref: 'main', hosts: ['h1'], drainTimeout: '500ms' });
+    await waitFor('h1 drain-stuck', async () => (await handle.query<DeployStatus>('status')).hosts.h1?.state === 'drain-stuck', 30_000, 100);
+    const stuck = await handle.query<DeployStatus>('status');
+    expect(stuck.hosts.h1.error).toMatch(/^1 sessions after 500ms$/);
+    expect(await served('h1')).toBe('v1'); // nothing switched while it waits
+    await handle.signal('approve', { by: 'ann' });
+    const status = (await handle.result()) as DeployStatus;
+    expect(status.hosts.h1.state).toBe('done');
+    expect(await served('h1')).toBe('v2');
+    await heldEnd;
+  });
+
+  test('a drain that does not reach 0 sessions, answered with abort: the host is made ready again and left on its release', async () => {
+    const before = current('h2');
+    const { held } = await holdSessionOn('h2');
+    const handle = await deploy({ ref: 'main', hosts: ['h2'], drainTimeout: '500ms' });
+    await waitFor('h2 drain-stuck', async () => (await handle.query<DeployStatus>('status')).hosts.h2?.state === 'drain-stuck', 30_000, 100);
+    await handle.signal('abort', { by: 'ann', reason: 'long uploads running' });
+    const err = await handle.result().catch((e) => e);
+    expect(err.cause.message).toMatch(/deploy of web stopped: 1 of 1 hosts failed/);
+    expect((await handle.query<DeployStatus>('status')).hosts.h2).toMatchObject({ state: 'rolled-back', error: expect.stringMatching(/h2: drain not confirmed \(1 sessions\) and aborted/) });
+    expect(current('h2')).toBe(before);
+    expect(await serverState('h2')).toBe(0);
+    expect(await held).toMatchObject({ name: 'h2' }); // nothing was cut: the request got its answer
+  });
+
+  /** Each server's version as HAProxy serves it (round robin over fresh connections). */
+  const versionsThroughHaproxy = async () => {
+    const seen: Record<string, Set<string>> = {};
+    for (let i = 0; i < 12; i++) {
+      const b = (await (await request(haproxy.url, { headers: { connection: 'close' } })).body.json()) as { name: string; version: string };
+      (seen[b.name] ??= new Set()).add(b.version);
+    }
+    return Object.fromEntries(Object.entries(seen).map(([n, v]) => [n, [...v].sort().join(',')]));
+  };
+
+  test('rollbackFleetOnFailure: a later batch over budget rolls back the hosts already upgraded too; they serve the old version through HAProxy', async () => {
+    const before = { h2: current('h2'), h3: current('h3') };
+    expect(await served('h2')).toBe('v1');
+    writeFileSync(join(path('h3'), 'FAIL_INSTALL'), '');
+    try {
+      const handle = await deploy({ ref: 'main', hosts: ['h2', 'h3'], serial: 1, rollbackFleetOnFailure: true });
+      const err = await handle.result().catch((e) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      expect(err.cause.message).toMatch(/deploy of web stopped: 1 of 1 hosts failed in the batch/);
+      const status = await handle.query<DeployStatus>('status');
+      expect(status.log).toEqual(expect.arrayContaining([expect.stringMatching(/^h2: on /)]));
+      // h2 was upgraded in batch 1, then taken back to where it was by the fleet rollback
+      expect(status.hosts.h2).toMatchObject({ state: 'done', release: before.h2 });
+      expect(status.hosts.h3).toMatchObject({ state: 'rolled-back', error: expect.stringMatching(/install refused on this host/) });
+      expect(current('h2')).toBe(before.h2);
+      expect(current('h3')).toBe(before.h3);
+      expect(marked('h2', status.release!, 'complete')).toBe(true); // it did pass its health check: a good release, just not current
+      expect(await served('h2')).toBe('v1');
+      expect(await serverState('h2')).toBe(0);
+      expect(await serverState('h3')).toBe(0);
+      expect(await versionsThroughHaproxy()).toMatchObject({ h2: 'v1', h3: 'v1' });
+    } finally {
+      (await import('node:fs')).rmSync(join(path('h3'), 'FAIL_INSTALL'), { force: true });
+    }
+  });
+
+  test('pause between batches holds the deploy with nothing moving; resume finishes it', async () => {
+    const before = { h2: current('h2'), h3: current('h3') };
+    const handle = await deploy({ ref: 'main', hosts: ['h2', 'h3'], serial: 1 });
+    await handle.signal('pause', { by: 'ann', reason: 'watching the graphs' });
+    await waitFor('deploy paused', async () => (await handle.query<DeployStatus>('status')).phase === 'paused', 60_000, 100);
+    const held = await handle.query<DeployStatus>('status');
+    const untouched = (['h2', 'h3'] as const).filter((h) => held.hosts[h].state === 'pending');
+    expect(untouched.length).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 2000));
+    const still = await handle.query<DeployStatus>('status');
+    expect(still.phase).toBe('paused');
+    expect(still.hosts).toEqual(held.hosts);
+    for (const h of untouched) {
+      expect(current(h)).toBe(before[h]);
+      expect(await served(h)).toBe('v1');
+    }
+    expect(still.log).toEqual(expect.arrayContaining(['paused by ann: watching the graphs']));
+    await handle.signal('resume', { by: 'ann' });
+    const status = (await handle.result()) as DeployStatus;
+    expect(status.phase).toBe('done');
+    for (const h of ['h2', 'h3'] as const) {
+      expect(current(h)).toBe(status.release);
+      expect(await served(h)).toBe('v2');
+    }
+    expect(await versionsThroughHaproxy()).toMatchObject({ h2: 'v2', h3: 'v2' });
+  });
+});

@@ -1,0 +1,160 @@
+import { deployInput, rollbackDeployInput, deployInputNames, deployWorkflowId } from '../../src/domain/deploy/input';
+import { batchSize, planBatches, judgeBatch } from '../../src/domain/deploy/plan';
+import { releaseName, parseReleaseName, releaseState, releasesToPrune, rollbackTarget, type ReleaseEntry } from '../../src/domain/deploy/release';
+import { formatIssues } from '../../src/domain/validation';
+import { parseConfigText } from '../../src/config/load';
+
+const issues = (raw: unknown) => {
+  const r = deployInput.safeParse(raw);
+  return r.success ? '' : formatIssues(r.error);
+};
+const C = (n: number) => String(n).repeat(40).slice(0, 40);
+const rel = (t: number, state: ReleaseEntry['state'], c = 'a'): ReleaseEntry => ({ name: `2026112403${String(t).padStart(4, '0')}-${c.repeat(40)}`, state });
+
+describe('deployInput', () => {
+  test('defaults: serial 1, budget 0 % per batch and fleet, health check 5 × 10 s (SPEC §7), keep 5 releases, no approval', () => {
+    const i = deployInput.parse({ service: 'web', ref: 'main' });
+    expect(i).toMatchObject({ serial: 1, maxFailPercent: { batch: 0, fleet: 0 }, healthCheck: { attempts: 5, interval: 10_000 }, keepReleases: 5, approval: 'none', rollbackFleetOnFailure: false });
+    expect(deployInput.parse(i)).toEqual(i);
+  });
+
+  test('serial 0, "0%" and nonsense are refused naming serial', () => {
+    expect(issues({ service: 'web', ref: 'main', serial: 0 })).toMatch(/^serial: at least 1 host/);
+    expect(issues({ service: 'web', ref: 'main', serial: '0%' })).toMatch(/^serial: a percentage above 0 %/);
+    expect(issues({ service: 'web', ref: 'main', serial: 'half' })).toMatch(/^serial: /);
+    expect(issues({ service: 'web', ref: 'main', serial: '30%' })).toBe('');
+  });
+
+  test('a number for maxFailPercent is both budgets; out of range is named', () => {
+    expect(deployInput.parse({ service: 'web', ref: 'main', maxFailPercent: 20 }).maxFailPercent).toEqual({ batch: 20, fleet: 20 });
+    expect(issues({ service: 'web', ref: 'main', maxFailPercent: { batch: 120 } })).toMatch(/^maxFailPercent\.batch: /);
+  });
+
+  test('refs that could become git options or are not refs are refused naming ref', () => {
+    for (const ref of ['-x', '--upload-pack=evil', 'a..b', 'x y', '']) expect(issues({ service: 'web', ref })).toMatch(/^ref: /);
+    for (const ref of ['main', 'v1.2.3', 'release/2026-11', C(1)]) expect(issues({ service: 'web', ref })).toBe('');
+  });
+
+  test('other bad fields are named', () => {
+    expect(issues({ service: 'web', ref: 'main', keepReleases: 0 })).toMatch(/^keepReleases: /);
+    expect(issues({ service: 'web', ref: 'main', healthCheck: { interval: '1ms' } })).toMatch(/^healthCheck\.interval: /);
+    expect(issues({ service: 'web', ref: 'main', hosts: ['a', 'a'] })).toMatch(/^hosts: a host is named twice/);
+    expect(issues({ service: 'web', ref: 'main', approval: 'always' })).toMatch(/^approval: /);
+    expect(issues({ service: 'web', ref: 'main', surprise: 1 })).toMatch(/surprise/);
+  });
+
+  test('rollback input takes a release name, not a ref', () => {
+    expect(rollbackDeployInput.parse({ service: 'web' }).release).toBeUndefined();
+    expect(rollbackDeployInput.safeParse({ service: 'web', release: 'main' }).success).toBe(false);
+    expect(rollbackDeployInput.parse({ service: 'web', release: `20261124033400-${C(1)}` }).release).toBe(`20261124033400-${C(1)}`);
+  });
+
+  test('the workflow id is the lock: one per service', () => {
+    expect(deployWorkflowId('web')).toBe('deploy-web');
+  });
+});
+
+describe('batches and the failure budget', () => {
+  test('serial as a count or a share of the fleet, never below 1 nor above the fleet', () => {
+    expect(batchSize(1, 3)).toBe(1);
+    expect(batchSize(5, 3)).toBe(3);
+    expect(batchSize('30%', 10)).toBe(3);
+    expect(batchSize('10%', 3)).toBe(1);
+    expect(batchSize('100%', 3)).toBe(3);
+    expect(planBatches(['a', 'b', 'c', 'd', 'e'], 2)).toEqual([['a', 'b'], ['c', 'd'], ['e']]);
+    expect(planBatches(['a', 'b', 'c'], 1)).toEqual([['a'], ['b'], ['c']]);
+  });
+
+  test('a budget of 0 % stops on the first failure; failures within budget go on; the fleet budget counts all batches', () => {
+    expect(judgeBatch({ failed: 0, size: 1 }, { failed: 0, size: 3 }, { batch: 0, fleet: 0 }).stop).toBe(false);
+    const v = judgeBatch({ failed: 1, size: 1 }, { failed: 1, size: 3 }, { batch: 0, fleet: 0 });
+    expect(v).toEqual({ stop: true, reason: '1 of 1 hosts failed in the batch (100 % > budget 0 %)' });
+    expect(judgeBatch({ failed: 1, size: 4 }, { failed: 1, size: 8 }, { batch: 25, fleet: 25 }).stop).toBe(false);
+    expect(judgeBatch({ failed: 1, size: 4 }, { failed: 3, size: 8 }, { batch: 25, fleet: 25 })).toMatchObject({ stop: true, reason: expect.stringMatching(/in the fleet \(37.5 %/) });
+  });
+});
+
+describe('releases', () => {
+  test('the name is <UTC time>-<full commit>, and reads back', () => {
+    const name = releaseName(new Date('2026-11-24T03:34:00.123Z'), C(7));
+    expect(name).toBe(`20261124033400-${C(7)}`);
+    expect(parseReleaseName(name)).toEqual({ time: '20261124033400', commit: C(7) });
+    expect(parseReleaseName('.building-' + name)).toBeUndefined();
+    expect(() => releaseName(new Date(), 'main')).toThrow(/not a full commit id/);
+  });
+
+  test('failed wins over complete; no marker is incomplete', () => {
+    expect(releaseState({ complete: true, failed: true })).toBe('failed');
+    expect(releaseState({ complete: true, failed: false })).toBe('complete');
+    expect(releaseState({ complete: false, failed: false })).toBe('incomplete');
+  });
+
+  test('rollback goes to the newest complete release before current, never a failed or unfinished one', () => {
+    const rs = [rel(1, 'complete'), rel(2, 'failed'), rel(3, 'incomplete'), rel(4, 'complete')];
+    expect(rollbackTarget(rs, rs[3].name)).toEqual({ ok: true, release: rs[0].name });
+    expect(rollbackTarget(rs, rs[0].name)).toMatchObject({ ok: false });
+    expect(rollbackTarget(rs, rs[3].name, rs[1].name)).toEqual({ ok: false, reason: `release ${rs[1].name} is failed, not complete` });
+    expect(rollbackTarget(rs, rs[3].name, rs[0].name)).toEqual({ ok: true, release: rs[0].name });
+  });
+
+  test('prune keeps the newest N complete, current and the previous complete; failed ones are not counted', () => {
+    const rs = [rel(1, 'complete'), rel(2, 'complete'), rel(3, 'complete'), rel(4, 'failed'), rel(5, 'complete'), rel(6, 'failed')];
+    // keep 2: releases 3 and 5 are the newest complete; failed 4 and 6 are newer than 3 and stay.
+    expect(releasesToPrune(rs, rs[4].name, 2)).toEqual([rs[0].name, rs[1].name]);
+    // keep 1 with current 5: 3 is still the rollback target and stays, as do failures newer than it.
+    expect(releasesToPrune(rs, rs[4].name, 1)).toEqual([rs[0].name, rs[1].name]);
+    // A failed release never pushes a good one out: six failures after one good release delete nothing good.
+    const many = [rel(1, 'complete'), ...[2, 3, 4, 5, 6, 7].map((t) => rel(t, 'failed'))];
+    expect(releasesToPrune(many, many[0].name, 1)).toEqual([]);
+    // Old failures before the oldest kept release go.
+    const old = [rel(1, 'failed'), rel(2, 'complete'), rel(3, 'complete')];
+    expect(releasesToPrune(old, old[2].name, 2)).toEqual([old[0].name]);
+    // The release being deployed (not yet complete) is protected.
+    expect(releasesToPrune([rel(1, 'complete'), rel(2, 'incomplete')], rel(1, 'complete').name, 1, [rel(2, 'incomplete').name])).toEqual([]);
+  });
+});
+
+describe('config deploy.services', () => {
+  const cfg = (deploy: unknown, extra: Record<string, unknown> = {}) => parseConfigText(JSON.stringify({ deploy, ...extra }), 'c.json');
+  const svc = { repository: '/srv/git/web.git', path: '/srv/web', hosts: { h1: { healthUrl: 'http://127.0.0.1:8001/health' } } };
+
+  test('a service with defaults: local transport, no commands', () => {
+    const c = cfg({ services: { web: svc } });
+    expect(c.deploy.services.web.hosts.h1.transport).toBe('local');
+    expect(c.deploy.services.web.commands).toEqual({});
+  });
+
+  test('commands are argv with a timeout; an empty program is named', () => {
+    const c = cfg({ services: { web: { ...svc, commands: { install: { argv: ['npm', 'ci'], timeout: '5m' } } } } });
+    expect(c.deploy.services.web.commands.install).toEqual({ argv: ['npm', 'ci'], timeout: 300_000 });
+    expect(() => cfg({ services: { web: { ...svc, commands: { migrate: { argv: [] } } } } })).toThrow(/deploy\.services\.web\.commands\.migrate\.argv/);
+  });
+
+  test('unknown SSH host and a non-HAProxy lb are named; an lb needs each host\'s server', () => {
+    expect(() => cfg({ services: { web: { ...svc, hosts: { h1: { ...svc.hosts.h1, transport: { ssh: 'nowhere' } } } } } })).toThrow(/deploy\.services\.web\.hosts\.h1\.transport\.ssh: unknown SSH host "nowhere"/);
+    expect(() => cfg({ services: { web: { ...svc, lb: 'edge' } } })).toThrow(/deploy\.services\.web\.hosts\.h1\.lbServer/);
+    expect(() =>
+      cfg({ services: { web: { ...svc, lb: 'edge', hosts: { h1: { ...svc.hosts.h1, lbServer: 'h1' } } } } }, { loadBalancers: { edge: { type: 'nginx', upstreamFile: '/x', servers: { h1: '127.0.0.1:1' } } } }),
+    ).toThrow(/deploy\.services\.web\.lb: load balancer "edge" is nginx/);
+  });
+
+  test('input names: unknown service and host are named', () => {
+    const c = cfg({ services: { web: svc } });
+    expect(deployInputNames({ service: 'api', notify: [] }, c).map((u) => u.field)).toEqual(['service']);
+    expect(deployInputNames({ service: 'web', hosts: ['h1', 'h9'], notify: [] }, c)).toMatchObject([{ field: 'hosts.1', name: 'h9' }]);
+  });
+});
+
+describe('CLI registry', () => {
+  test('deploy and rollback-deploy share the lock id deploy-<service> and check names against the config', () => {
+    const { findWorkflow } = require('../../src/client/registry') as typeof import('../../src/client/registry');
+    const deploy = findWorkflow('deploy')!;
+    const rollback = findWorkflow('rollback-deploy')!;
+    expect(deploy.type).toBe('deployWorkflow');
+    expect(rollback.type).toBe('rollbackDeployWorkflow');
+    const input = deploy.input.parse({ service: 'web', ref: 'main' });
+    expect(deploy.workflowId(input, new Date())).toBe('deploy-web');
+    expect(rollback.workflowId(rollback.input.parse({ service: 'web' }), new Date())).toBe('deploy-web');
+    expect(deploy.summary(input)).toBe('Deploy main to every host of web (web), serial 1');
+  });
+});

@@ -1,0 +1,72 @@
+import { DeployRun } from '../../src/workflows/deploy/state';
+import { OperatorControls } from '../../src/workflows/common/operator-controls';
+
+const run = (budget = { batch: 0, fleet: 0 }) => {
+  const r = new DeployRun({ kind: 'deploy', service: 'web', ref: 'main', budget });
+  r.planned([['h1'], ['h2'], ['h3']], true);
+  return r;
+};
+
+describe('deploy run state', () => {
+  test('starts with every host pending and migrations pending; resolving names the commit and release', () => {
+    const r = run();
+    expect(r.status.hosts).toEqual({ h1: { state: 'pending' }, h2: { state: 'pending' }, h3: { state: 'pending' } });
+    expect(r.status.migrations).toBe('pending');
+    r.resolved('a'.repeat(40), 'rel');
+    expect(r.status).toMatchObject({ phase: 'deploying', commit: 'a'.repeat(40), release: 'rel' });
+  });
+
+  test('a failed host over a 0 % budget stops the deploy with the reason; within budget it goes on', () => {
+    const r = run();
+    r.startBatch(0);
+    expect(r.endBatch(0, ['h1'])).toEqual({ stop: true, reason: '1 of 1 hosts failed in the batch (100 % > budget 0 %)' });
+    expect(r.status.stopReason).toMatch(/1 of 1 hosts failed/);
+    const lenient = run({ batch: 100, fleet: 40 });
+    expect(lenient.endBatch(0, ['h1']).stop).toBe(false);
+    expect(lenient.endBatch(1, ['h2'])).toMatchObject({ stop: true, reason: expect.stringMatching(/2 of 3 hosts failed in the fleet/) });
+  });
+
+  test('upgraded hosts are those done on a release other than where they were', () => {
+    const r = run();
+    r.host('h1', { state: 'done', previous: 'old', release: 'new' });
+    r.host('h2', { state: 'done', previous: 'new', release: 'new' });
+    r.host('h3', { state: 'rolled-back', previous: 'old', release: 'old' });
+    expect(r.upgraded()).toEqual(['h1']);
+    expect(r.details()).toContain('- h1: done → new');
+  });
+
+  test('the carry across continue-as-new keeps hosts, commit, release, migrations, failures and the operator; the copy is not shared', () => {
+    const r = run({ batch: 100, fleet: 50 });
+    r.resolved('c'.repeat(40), '20261124040000-cccccccccccc');
+    r.migrated();
+    r.startBatch(0);
+    r.host('h1', { state: 'done', previous: 'old', release: '20261124040000-cccccccccccc' });
+    r.endBatch(0, []);
+    r.startBatch(1);
+    r.host('h2', { state: 'rolled-back', previous: 'old', release: 'old', error: 'health check failed' });
+    r.endBatch(1, ['h2']);
+    const ops = new OperatorControls();
+    ops.pause({ by: 'ann' });
+    ops.approve({ step: 3 });
+    const carried = JSON.parse(JSON.stringify(r.carry(2, ops.carry())));
+    const next = DeployRun.resume(carried);
+    expect(next.status).toMatchObject({
+      commit: 'c'.repeat(40),
+      release: '20261124040000-cccccccccccc',
+      migrations: 'ran',
+      batch: 2,
+      batches: [['h1'], ['h2'], ['h3']],
+      failures: { fleet: 1, budget: { batch: 100, fleet: 50 } },
+      hosts: { h1: { state: 'done', previous: 'old' }, h2: { state: 'rolled-back', error: 'health check failed' }, h3: { state: 'pending' } },
+    });
+    expect(next.upgraded()).toEqual(['h1']);
+    expect(next.status.log.at(-1)).toBe('continued as new before batch 3/3');
+    expect(carried.nextBatch).toBe(2);
+    const controls = new OperatorControls(carried.operator);
+    expect(controls.paused).toBe(true);
+    expect(controls.hasApprovalFor(3)).toBe(true);
+    // The budget goes on counting from the carried failures: one more failed host is 2 of 3 > 50 %.
+    expect(next.endBatch(2, ['h3'])).toMatchObject({ stop: true, reason: expect.stringMatching(/2 of 3 hosts failed in the fleet/) });
+    expect(r.status.failures.fleet).toBe(1);
+  });
+});
