@@ -1,0 +1,95 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ApplicationFailure } from '@temporalio/activity';
+import type { OpsflowConfig } from '../../config/schema';
+import type { BackupSetConfig } from '../../config/sections/backups';
+import type { ArtifactManifest, DrillRecord } from '../../domain/backup/manifest';
+import type { BackupSetPlan } from '../../domain/backup/input';
+import type { RetentionOutcome } from '../../domain/backup/report';
+import { clientConfig } from '../postgres/connect';
+import { dumpDatabase } from './dump';
+import { tarArtifact, verifyTar } from './archive';
+import { restoreDrill } from './drill';
+import { applyRetention, newestVerifiedCopy, verifiedMarkFile, type VerifiedMark } from './retention';
+import { rateBackupAge } from '../../domain/backup/age';
+import type { CheckResult } from '../../domain/health/report';
+import { writeJsonAtomic } from './files';
+
+export const dumpFileName = (target: string, format: BackupSetConfig['format']) => `db-${target}.${format === 'custom' ? 'dump' : 'sql.gz'}`;
+
+/**
+ * SPEC §8 backups, one activity per artifact, each idempotent by its copy folder and file name
+ * (a retry after a lost result finds the finished artifact), plus the drill and retention.
+ */
+export function backupActivities(config: OpsflowConfig) {
+  const setOf = (name: string): BackupSetConfig => {
+    const s = config.backups[name];
+    if (!s) throw ApplicationFailure.nonRetryable(`unknown backup set "${name}" (backups; known: ${Object.keys(config.backups).join(', ') || 'none'})`, 'UnknownBackupSet');
+    return s;
+  };
+  const copyDir = (set: string, copy: string) => join(setOf(set).destination, copy);
+  const markVerified = (dir: string, m: ArtifactManifest, how: VerifiedMark['how'], drill?: DrillRecord) =>
+    writeJsonAtomic(join(dir, verifiedMarkFile(m.file)), { sha256: m.sha256, bytes: m.bytes, verifiedAt: new Date().toISOString(), how, ...(drill ? { drill } : {}) } satisfies VerifiedMark);
+
+  return {
+    async planBackup(input: { set: string; copy: string }): Promise<BackupSetPlan> {
+      const s = setOf(input.set);
+      const directory = copyDir(input.set, input.copy);
+      mkdirSync(directory, { recursive: true });
+      return {
+        set: input.set,
+        directory,
+        databases: s.databases,
+        format: s.format,
+        appTree: s.appTree !== undefined,
+        configFiles: s.configFiles.length > 0,
+        notify: s.notify,
+        retentionDays: s.retentionDays,
+        minVerifiedCopies: s.minVerifiedCopies,
+      };
+    },
+
+    async backupDatabase(input: { set: string; copy: string; target: string }): Promise<ArtifactManifest> {
+      const s = setOf(input.set);
+      const target = config.postgres[input.target];
+      if (!target) throw ApplicationFailure.nonRetryable(`unknown postgres target "${input.target}" (backups.${input.set}.databases)`, 'UnknownTarget');
+      return dumpDatabase(clientConfig(input.target, target), { target: input.target, format: s.format, dir: copyDir(input.set, input.copy), file: dumpFileName(input.target, s.format) });
+    },
+
+    async backupAppTree(input: { set: string; copy: string }): Promise<ArtifactManifest> {
+      const tree = setOf(input.set).appTree!;
+      return tarArtifact({ kind: 'app-tree', dir: copyDir(input.set, input.copy), file: 'app.tar.gz', paths: [tree.path], exclude: tree.exclude, tree: true });
+    },
+
+    async backupConfigFiles(input: { set: string; copy: string }): Promise<ArtifactManifest> {
+      const files = setOf(input.set).configFiles;
+      return tarArtifact({ kind: 'config-files', dir: copyDir(input.set, input.copy), file: 'config.tar.gz', paths: files, exclude: [], tree: false });
+    },
+
+    /** The restore drill of one dump; a pass marks it verified in the copy folder. */
+    async drillDatabase(input: { set: string; copy: string; manifest: ArtifactManifest }): Promise<DrillRecord> {
+      const dir = copyDir(input.set, input.copy);
+      const target = input.manifest.database!.target;
+      const record = await restoreDrill(clientConfig(target, config.postgres[target]), dir, input.manifest, input.copy);
+      markVerified(dir, input.manifest, 'restore drill', record);
+      return record;
+    },
+
+    async verifyArchive(input: { set: string; copy: string; manifest: ArtifactManifest }): Promise<void> {
+      const dir = copyDir(input.set, input.copy);
+      await verifyTar(dir, input.manifest);
+      markVerified(dir, input.manifest, 'tar listing');
+    },
+
+    /** The health check's "latest verified backup age" of one set. */
+    async checkBackupAge(set: string): Promise<CheckResult> {
+      const s = setOf(set);
+      return rateBackupAge(set, newestVerifiedCopy(s.destination), Date.now(), s.verifiedAgeHours);
+    },
+
+    async applyBackupRetention(input: { set: string; copy: string }): Promise<RetentionOutcome> {
+      const s = setOf(input.set);
+      return applyRetention(s.destination, { retentionDays: s.retentionDays, minVerifiedCopies: s.minVerifiedCopies, current: input.copy, nowMs: Date.now() });
+    },
+  };
+}

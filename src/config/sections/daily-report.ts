@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { targetName, unitName } from '../../domain/names';
+
+/**
+ * The 23:50 daily report (SPEC §4, 000 §2.1): what it gathers and who gets it. A list left out
+ * means everything the config names (every postgres and redis target, every backup set, the
+ * systemd units of `systemd.units`).
+ */
+export const dailyReportConfig = z
+  .object({
+    /** The report's day is this zone's calendar day (the schedule's own zone should match). */
+    timezone: z.string().min(1).default('UTC'),
+    units: z.array(unitName).optional(),
+    logs: z
+      .object({
+        files: z.array(z.string().regex(/^\//, 'an absolute path (a log file)')).default([]),
+        /** Case-insensitive regular expressions a line must match to count as an error. */
+        patterns: z.array(z.string().min(1)).default(['error', 'fatal', 'panic', 'critical', 'exception']),
+        /** The last N matching lines per file. */
+        lines: z.number().int().positive().max(500).default(20),
+        /** The day's journal entries at `priority` or worse, through journalctl (with systemd.sudo as systemctl is). */
+        journal: z
+          .object({
+            command: z.string().min(1).default('journalctl'),
+            priority: z.enum(['emerg', 'alert', 'crit', 'err', 'warning']).default('err'),
+            /** Only these units; empty: the whole journal. */
+            units: z.array(unitName).default([]),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .default({ files: [], patterns: ['error', 'fatal', 'panic', 'critical', 'exception'], lines: 20 }),
+    postgres: z.array(targetName).optional(),
+    redis: z.array(targetName).optional(),
+    backups: z.array(targetName).optional(),
+    /** Notifiers that get the whole report (email: with its HTML part). */
+    email: z.array(targetName).default([]),
+    /** Notifiers that get the short summary (Slack, webhook). */
+    summary: z.array(targetName).default([]),
+    /** Where the last `keep` reports are kept (`opsflow report show [date]`). */
+    store: z.object({ postgres: targetName, schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default('opsflow'), keep: z.number().int().positive().default(30) }).strict().optional(),
+  })
+  .strict();
+export type DailyReportConfig = z.infer<typeof dailyReportConfig>;
+
+export function checkDailyReportReferences(
+  r: DailyReportConfig,
+  known: { postgres: Record<string, unknown>; redis: Record<string, unknown>; backups: Record<string, unknown>; notifiers: Record<string, unknown> },
+  addIssue: (path: (string | number)[], message: string) => void,
+): void {
+  const check = (field: string, names: string[] | undefined, among: Record<string, unknown>, what: string) =>
+    names?.forEach((n, i) => {
+      if (!(n in among)) addIssue(['dailyReport', field, i], `unknown ${what} "${n}"`);
+    });
+  check('postgres', r.postgres, known.postgres, 'postgres target');
+  check('redis', r.redis, known.redis, 'redis target');
+  check('backups', r.backups, known.backups, 'backup set');
+  check('email', r.email, known.notifiers, 'notifier');
+  check('summary', r.summary, known.notifiers, 'notifier');
+  if (r.store && !(r.store.postgres in known.postgres)) addIssue(['dailyReport', 'store', 'postgres'], `unknown postgres target "${r.store.postgres}"`);
+  try {
+    new Intl.DateTimeFormat('en-CA', { timeZone: r.timezone });
+  } catch {
+    addIssue(['dailyReport', 'timezone'], `unknown time zone "${r.timezone}"`);
+  }
+}

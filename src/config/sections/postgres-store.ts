@@ -1,0 +1,14 @@
+import { z } from 'zod';
+import { targetName } from '../../domain/names';
+
+/**
+ * Where a capability keeps its tables: a config.postgres database and the schema inside it. One
+ * definition, so every store (incidents, baselines) is configured and validated the same way.
+ */
+export const postgresStoreConfig = z
+  .object({
+    postgres: targetName,
+    schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier').default('opsflow'),
+  })
+  .strict();
+export type PostgresStoreConfig = z.infer<typeof postgresStoreConfig>;

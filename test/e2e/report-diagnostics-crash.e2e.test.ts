@@ -1,0 +1,101 @@
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Stack, writeConfig, killWorker } from '../helpers/stack';
+import { SmtpReceiver } from '../helpers/smtp-receiver';
+import { PgScratch } from '../helpers/pg-scratch';
+import { waitFor } from '../helpers/ports';
+import { pgConnection, requirePostgres } from '../helpers/services';
+import { HEARTBEAT_TIMEOUT, retriedAttempts } from '../helpers/retries';
+import { dailyReportWorkflow, diagnosticsWorkflow } from '../../src/workflows';
+
+/**
+ * The daily report and diagnostics survive their worker: SIGKILLed in the middle of gathering,
+ * another worker finishes the run; the report is mailed and stored exactly once.
+ */
+describe('daily report and diagnostics survive worker SIGKILL (dev server)', () => {
+  const scratch = new PgScratch('opsflow_test_report_crash');
+  const smtp = new SmtpReceiver();
+  const dir = mkdtempSync(join(tmpdir(), 'opsflow-report-crash-'));
+  const journalCalls = join(dir, 'journalctl.calls');
+  let stack: Stack;
+  let configPath: string;
+  let schema: string;
+
+  beforeAll(async () => {
+    await requirePostgres();
+    schema = await scratch.schema();
+    // A stand-in journalctl that counts its calls and takes 4 s: the worker is killed while it runs.
+    const journalctl = join(dir, 'journalctl');
+    writeFileSync(journalctl, `#!/bin/sh\necho call >> '${journalCalls}'\nsleep 4\necho '2026-11-24T10:00:00+0100 host web[42]: upstream connect error'\n`);
+    chmodSync(journalctl, 0o755);
+    await smtp.start();
+    configPath = writeConfig({
+      postgres: { primary: pgConnection },
+      notifiers: { mail: { type: 'email', host: '127.0.0.1', port: smtp.port, from: 'opsflow@example.org', to: ['ops@example.org'] } },
+      dailyReport: {
+        timezone: 'UTC',
+        logs: { files: [], journal: { command: journalctl, units: ['web'] } },
+        postgres: ['primary'],
+        email: ['mail'],
+        store: { postgres: 'primary', schema, keep: 2 },
+      },
+    });
+    stack = await Stack.start();
+  }, 180_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+    await smtp.stop();
+    await scratch.drop();
+  });
+
+  const startWorker = () => stack.spawnWorkerProcess(configPath);
+
+  test('daily report: SIGKILL while the journal is read; another worker finishes it, mailed and stored once', async () => {
+    let worker = startWorker();
+    const handle = await stack.client.workflow.start(dailyReportWorkflow, { taskQueue: 'opsflow', workflowId: 'daily-report-crash', args: [{}] });
+    await waitFor('the journal being read', () => existsSync(journalCalls), 60_000, 100);
+    await killWorker(worker.child);
+    expect(smtp.messages).toHaveLength(0);
+
+    worker = startWorker();
+    try {
+      const result = await handle.result();
+      expect(readFileSync(journalCalls, 'utf8').trim().split('\n').length).toBeGreaterThanOrEqual(2);
+      expect(result.gathered).toMatchObject({ errors: 'ok', 'postgres:primary': 'ok' });
+      expect(result.stored).toBe(true);
+      expect(result.sent).toEqual(['mail']);
+      expect(smtp.messages).toHaveLength(1);
+      expect(JSON.stringify(smtp.messages[0])).toContain('upstream connect error');
+      // The killed worker's steps were retried after a heartbeat timeout (seconds), not start-to-close.
+      const retried = await retriedAttempts(handle);
+      expect(retried.length).toBeGreaterThan(0);
+      expect(retried.every((r) => r.timeoutType === HEARTBEAT_TIMEOUT)).toBe(true);
+      const stored = await scratch.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${schema}.opsflow_daily_reports`);
+      expect(stored[0].n).toBe(1);
+    } finally {
+      await killWorker(worker.child);
+    }
+  }, 180_000);
+
+  test('diagnostics: SIGKILL with its first step in flight; another worker returns the whole findings', async () => {
+    let worker = startWorker();
+    const handle = await stack.client.workflow.start(diagnosticsWorkflow, { taskQueue: 'opsflow', workflowId: 'diagnostics-crash', args: [{ postgres: 'primary', host: true }] });
+    await waitFor('a diagnostics step in flight', async () => ((await handle.describe()).raw.pendingActivities?.length ?? 0) > 0, 60_000, 50);
+    await killWorker(worker.child);
+
+    worker = startWorker();
+    try {
+      const result = await handle.result();
+      expect(result.markdown).toMatch(/PostgreSQL primary/);
+      expect(result.postgres).toMatchObject({ target: 'primary', ok: true });
+      expect(result.host).toMatchObject({ ok: true });
+      const retried = await retriedAttempts(handle);
+      expect(retried.length).toBeGreaterThan(0);
+      expect(retried.every((r) => r.timeoutType === HEARTBEAT_TIMEOUT)).toBe(true);
+    } finally {
+      await killWorker(worker.child);
+    }
+  }, 180_000);
+});

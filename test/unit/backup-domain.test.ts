@@ -1,0 +1,130 @@
+import { planRetention, type CopyInfo } from '../../src/domain/backup/retention';
+import { compareTables, copyStamp } from '../../src/domain/backup/manifest';
+import { join } from 'node:path';
+import { parseConfigText, readConfigFile } from '../../src/config/load';
+import { scheduleOptions } from '../../src/client/schedules';
+import { BackupState } from '../../src/workflows/backup/state';
+import { backupFailureText, backupSuccessText } from '../../src/domain/backup/report';
+
+const DAY = 86_400_000;
+const now = Date.parse('2026-11-24T00:00:00Z');
+const copy = (name: string, ageDays: number, verified: boolean): CopyInfo => ({ name, mtimeMs: now - ageDays * DAY, bytes: 100, verified });
+
+describe('backup retention rules', () => {
+  test('expired copies go; the newest verified ones stay whatever their age', () => {
+    const copies = [copy('20260901T000000Z', 84, true), copy('20261001T000000Z', 54, true), copy('20261002T000000Z', 53, false), copy('20261123T000000Z', 1, false)];
+    const plan = planRetention(copies, now, 30, 2);
+    expect(plan.delete.map((c) => c.name)).toEqual(['20261002T000000Z']);
+    expect(plan.keep.map((c) => c.name)).toEqual(['20261123T000000Z', '20261001T000000Z', '20260901T000000Z']);
+    expect(plan.keptExpired).toEqual([
+      '20261001T000000Z: older than 30 days, kept as one of the last 2 verified copies',
+      '20260901T000000Z: older than 30 days, kept as one of the last 2 verified copies',
+    ]);
+  });
+
+  test('a young unverified copy (a failed drill) never makes the last verified copy expire', () => {
+    const plan = planRetention([copy('20260101T000000Z', 300, true), copy('20261124T000000Z', 0, false)], now, 30, 1);
+    expect(plan.delete).toEqual([]);
+  });
+
+  test('with enough verified copies, older verified ones expire too; the copy being written never does', () => {
+    const plan = planRetention([copy('20260101T000000Z', 300, true), copy('20260201T000000Z', 290, true), copy('20261124T000000Z', 40, true)], now, 30, 1, '20261124T000000Z');
+    expect(plan.delete.map((c) => c.name)).toEqual(['20260201T000000Z', '20260101T000000Z']);
+  });
+});
+
+describe('drill comparison', () => {
+  test('every difference is named: missing, extra, count, checksum', () => {
+    const dumped = { 'public.a': { rows: 3, checksum: '10' }, 'public.b': { rows: 1, checksum: '5' }, 'public.c': { rows: 2, checksum: '7' } };
+    const restored = { 'public.a': { rows: 2, checksum: '9' }, 'public.c': { rows: 2, checksum: '8' }, 'public.d': { rows: 0, checksum: '0' } };
+    expect(compareTables(dumped, restored)).toEqual([
+      'public.a: 2 rows restored, 3 dumped',
+      'public.b: missing from the restore',
+      'public.c: checksum differs (8 restored, 7 dumped)',
+      'public.d: in the restore but not in the manifest',
+    ]);
+    expect(compareTables(dumped, dumped)).toEqual([]);
+  });
+
+  test('copy folders are named by the run start, sortable', () => {
+    expect(copyStamp(new Date('2026-11-24T03:15:07.123Z'))).toBe('20261124T031507Z');
+  });
+});
+
+describe('backup config', () => {
+  const base = { postgres: { app: { database: 'app' } }, notifiers: { ops: { type: 'webhook', url: 'http://127.0.0.1:1/' } } };
+  test('a set naming an unknown database or notifier, or a relative destination, is refused naming the field', () => {
+    const bad = { ...base, backups: { nightly: { databases: ['app', 'ap'], destination: 'backups', notify: ['opz'] } } };
+    const err = (() => {
+      try {
+        parseConfigText(JSON.stringify(bad), 'c.json');
+      } catch (e) {
+        return (e as Error).message;
+      }
+    })();
+    expect(err).toContain('backups.nightly.destination: an absolute path (the backup destination)');
+    const refs = { ...base, backups: { nightly: { databases: ['app', 'ap'], destination: '/var/backups', notify: ['opz'] } } };
+    expect(() => parseConfigText(JSON.stringify(refs), 'c.json')).toThrow(/backups\.nightly\.databases\.1: unknown postgres target "ap"[\s\S]*backups\.nightly\.notify\.0: unknown notifier "opz"/);
+    expect(() => parseConfigText(JSON.stringify({ ...base, backups: { empty: { destination: '/b' } } }), 'c.json')).toThrow(
+      'backups.empty.databases: a backup set with nothing to back up: give databases, appTree or configFiles',
+    );
+  });
+
+  test('defaults: custom format, 30 days, two verified copies kept, caches left out of the app tree', () => {
+    const cfg = parseConfigText(JSON.stringify({ ...base, backups: { nightly: { databases: ['app'], destination: '/b', appTree: { path: '/srv/app' } } } }), 'c.json');
+    expect(cfg.backups.nightly).toMatchObject({ format: 'custom', retentionDays: 30, minVerifiedCopies: 2, appTree: { exclude: expect.arrayContaining(['node_modules', '.cache']) } });
+  });
+});
+
+describe('backup run state and reports', () => {
+  const manifest = { kind: 'postgres' as const, file: 'db-app.dump', bytes: 3 * 2 ** 20, sha256: 'ab'.repeat(32), startedAt: 't', durationMs: 1500, database: { target: 'app', name: 'app', format: 'custom' as const, snapshot: 's', tables: { 'public.t': { rows: 5, checksum: '1' } } } };
+
+  test('a failing step is collected, the others go on, and the failure report lists it first', () => {
+    const s = new BackupState('nightly', '20261124T000000Z', true);
+    s.artifact(manifest);
+    expect(s.status.drill).toBe('pending');
+    s.stepFailed('drilling', 'restore drill app', 'sha256 x differs');
+    s.retained({ deleted: [], keptExpired: [], copies: 2, verifiedCopies: 1, totalBytes: 6 * 2 ** 20 });
+    s.finish();
+    expect(s.status).toMatchObject({ phase: 'failed', drill: 'failed', failures: ['restore drill app: sha256 x differs'] });
+    expect(backupFailureText(s.result()).split('\n').slice(0, 2)).toEqual(['Backup nightly 20261124T000000Z FAILED:', '- restore drill app: sha256 x differs']);
+  });
+
+  test('a drill that passed on a copy missing an artifact is incomplete, not passed', () => {
+    const s = new BackupState('nightly', 'c', true);
+    s.stepFailed('backing-up', 'config files', 'tar exited 2');
+    s.artifact(manifest);
+    s.drilled({ database: 'app', file: 'db-app.dump', sha256: manifest.sha256, bytes: 1, tables: 1, rows: 5, restoreSeconds: 1, verifiedAt: 't' });
+    s.finish();
+    expect(s.status).toMatchObject({ phase: 'failed', drill: 'incomplete' });
+    const skipped = new BackupState('nightly', 'c', false);
+    skipped.finish();
+    expect(skipped.status).toMatchObject({ phase: 'done', drill: 'skipped' });
+  });
+
+  test('the success report gives sizes, durations, the drill and its restore time, retention', () => {
+    const s = new BackupState('nightly', '20261124T000000Z', true);
+    s.artifact(manifest);
+    s.drilled({ database: 'app', file: 'db-app.dump', sha256: manifest.sha256, bytes: manifest.bytes, tables: 1, rows: 5, restoreSeconds: 2.5, verifiedAt: 't' });
+    s.retained({ deleted: ['20261001T000000Z'], keptExpired: [], copies: 2, verifiedCopies: 2, totalBytes: 6 * 2 ** 20 });
+    s.finish();
+    expect(s.status.phase).toBe('done');
+    expect(backupSuccessText(s.result())).toBe(
+      [
+        'Backup nightly 20261124T000000Z in ',
+        '- app (1 tables): db-app.dump 3.0 MB in 1.5 s, sha256 abababababab…',
+        '- restore drill app: 1 tables, 5 rows match; restored in 2.5 s (RTO)',
+        '- retention: deleted 20261001T000000Z; 2 copies (2 verified), 6.0 MB in total',
+      ].join('\n'),
+    );
+  });
+});
+
+describe('the example config', () => {
+  test('holds a backup set and its nightly schedule, whose input names that set, and the 23:50 report', () => {
+    const cfg = readConfigFile(join(__dirname, '../../opsflow.example.yaml'));
+    expect(cfg.backups.nightly).toMatchObject({ databases: ['primary'], retentionDays: 30, minVerifiedCopies: 2 });
+    expect(scheduleOptions('backup-nightly', cfg.schedules!['backup-nightly'], cfg).action).toMatchObject({ workflowType: 'backupWorkflow', args: [{ set: 'nightly', drill: true }] });
+    expect(cfg.schedules!['daily-report']).toMatchObject({ workflow: 'dailyReportWorkflow', cron: ['50 23 * * *'], timezone: cfg.dailyReport.timezone });
+  });
+});
