@@ -1,0 +1,182 @@
+import { z } from 'zod';
+import { secretRef } from '../secrets';
+import { targetName, tcpPort, unitName } from '../../domain/names';
+import { durationField } from '../../domain/duration';
+
+/**
+ * Go-live readiness checklists (SPEC §10): each item is an automated check evaluated live at the
+ * gate, with its evidence, or a human sign-off. Items refer to other config sections by name.
+ */
+const base = {
+  /** Unique in its checklist: sign-offs and waivers name it. */
+  id: targetName,
+  description: z.string().min(1).max(300).optional(),
+  category: z.enum(['infrastructure', 'application', 'monitoring', 'backups', 'people']).optional(),
+};
+
+const ipAddress = z.union([z.ipv4(), z.ipv6()]);
+
+export const tlsItem = z
+  .object({
+    ...base,
+    check: z.literal('tls'),
+    host: z.string().min(1),
+    port: tcpPort.default(443),
+    /** The name the certificate must be valid for; the host when omitted. */
+    servername: z.string().min(1).optional(),
+    /** A PEM file of extra trusted CAs (a private CA); the system store otherwise. */
+    caFile: z.string().min(1).optional(),
+    minDaysValid: z.number().int().min(0).default(14),
+    timeoutMs: z.number().int().positive().default(10_000),
+  })
+  .strict();
+
+export const dnsItem = z
+  .object({
+    ...base,
+    check: z.literal('dns'),
+    name: z.string().min(1),
+    /** Every address the name must resolve to, and no other. */
+    expect: z.array(ipAddress).min(1),
+    /** Resolvers to ask (`"10.0.0.2"`, `"127.0.0.1:5353"`); the system's when omitted. */
+    resolvers: z.array(z.string().min(1)).min(1).optional(),
+    timeoutMs: z.number().int().positive().default(5_000),
+  })
+  .strict();
+
+export const tcpItem = z
+  .object({
+    ...base,
+    check: z.literal('tcp'),
+    host: z.string().min(1),
+    /** Ports that must accept a connection (host reachable, firewall open). */
+    open: z.array(tcpPort).default([]),
+    /** Ports the firewall must keep closed. */
+    closed: z.array(tcpPort).default([]),
+    timeoutMs: z.number().int().positive().default(3_000),
+  })
+  .strict()
+  .refine((i) => i.open.length + i.closed.length > 0, { path: ['open'], message: 'at least one port in open or closed' });
+
+export const httpItem = z.object({ ...base, check: z.literal('http'), target: targetName }).strict();
+
+export const roundTripItem = z
+  .object({
+    ...base,
+    check: z.literal('roundTrip'),
+    /** PUT of random bytes here; `{key}` is replaced by a fresh key. */
+    uploadUrl: z.url({ protocol: /^https?$/ }),
+    /** GET of the same object; `{key}` as above. */
+    downloadUrl: z.url({ protocol: /^https?$/ }),
+    bytes: z.number().int().min(1).max(10_000_000).default(4096),
+    headers: z.record(z.string(), z.string()).optional(),
+    timeoutMs: z.number().int().positive().default(10_000),
+  })
+  .strict();
+
+export const authItem = z
+  .object({
+    ...base,
+    check: z.literal('auth'),
+    url: z.url({ protocol: /^https?$/ }),
+    /** The header carrying the credential. */
+    header: z.string().min(1).default('authorization'),
+    /** A credential that must be accepted (a secret: env or file). */
+    good: secretRef,
+    /** A credential that must be refused. */
+    bad: z.string().min(1).default('Bearer opsflow-readiness-invalid'),
+    timeoutMs: z.number().int().positive().default(10_000),
+  })
+  .strict();
+
+export const prometheusItem = z
+  .object({
+    ...base,
+    check: z.literal('prometheus'),
+    /** A metric source of type prometheus. */
+    source: targetName,
+    /** Scrape jobs whose every active target must be up. */
+    jobs: z.array(z.string().min(1)).default([]),
+    /** Alerting rules that must be loaded. */
+    rules: z.array(z.string().min(1)).default([]),
+  })
+  .strict()
+  .refine((i) => i.jobs.length + i.rules.length > 0, { path: ['jobs'], message: 'at least one job or rule' });
+
+/** The load balancer knows each backend server (through its adapter) and has it ready. */
+export const loadBalancerItem = z
+  .object({ ...base, check: z.literal('loadBalancer'), lb: targetName, servers: z.array(z.string().min(1)).min(1) })
+  .strict();
+/** systemd units are active (through the systemd adapter: local or over SSH). */
+export const systemdItem = z.object({ ...base, check: z.literal('systemd'), units: z.array(unitName).min(1) }).strict();
+/** A scheduled health check completed green within this long (Temporal visibility). */
+export const healthCheckItem = z.object({ ...base, check: z.literal('healthCheck'), within: durationField(1_000).default(3_600_000) }).strict();
+
+export const notifierItem = z.object({ ...base, check: z.literal('notifier'), notifier: targetName }).strict();
+export const postgresItem = z.object({ ...base, check: z.literal('postgres'), target: targetName }).strict();
+export const redisItem = z.object({ ...base, check: z.literal('redis'), target: targetName }).strict();
+/** A human item: training done, on-call rota published, vendor contacts listed, off-site copy. */
+export const signOffItem = z.object({ ...base, check: z.literal('signOff'), description: z.string().min(1).max(300) }).strict();
+
+export const readinessItem = z.discriminatedUnion('check', [
+  tlsItem,
+  dnsItem,
+  tcpItem,
+  httpItem,
+  roundTripItem,
+  authItem,
+  prometheusItem,
+  loadBalancerItem,
+  systemdItem,
+  healthCheckItem,
+  notifierItem,
+  postgresItem,
+  redisItem,
+  signOffItem,
+]);
+
+export const readinessChecklist = z
+  .object({ items: z.array(readinessItem).min(1) })
+  .strict()
+  .superRefine((c, ctx) => {
+    const seen = new Set<string>();
+    c.items.forEach((item, i) => {
+      if (seen.has(item.id)) ctx.addIssue({ code: 'custom', path: ['items', i, 'id'], message: `duplicate item id "${item.id}"` });
+      seen.add(item.id);
+    });
+  });
+
+export const readinessConfig = z
+  .object({ checklists: z.record(targetName, readinessChecklist).default({}) })
+  .strict();
+
+export type ReadinessItem = z.infer<typeof readinessItem>;
+export type ReadinessCheckKind = ReadinessItem['check'];
+export type ReadinessChecklist = z.infer<typeof readinessChecklist>;
+export type ReadinessConfig = z.infer<typeof readinessConfig>;
+
+/** The sections an item names: each must exist, so a typo fails at load, naming the field. */
+export function checkReadinessReferences(
+  cfg: ReadinessConfig,
+  sections: { http: object; notifiers: object; postgres: object; redis: object; loadBalancers: object; metricSources: Record<string, { type: string }> },
+  issue: (path: (string | number)[], message: string) => void,
+): void {
+  for (const [name, list] of Object.entries(cfg.checklists)) {
+    list.items.forEach((item, i) => {
+      const at = (field: string) => ['readiness', 'checklists', name, 'items', i, field];
+      const need = (field: string, value: string, section: object, what: string) => {
+        if (!(value in section)) issue(at(field), `unknown ${what} "${value}"`);
+      };
+      if (item.check === 'http') need('target', item.target, sections.http, 'http target');
+      if (item.check === 'postgres') need('target', item.target, sections.postgres, 'postgres target');
+      if (item.check === 'redis') need('target', item.target, sections.redis, 'redis target');
+      if (item.check === 'loadBalancer') need('lb', item.lb, sections.loadBalancers, 'load balancer');
+      if (item.check === 'notifier') need('notifier', item.notifier, sections.notifiers, 'notifier');
+      if (item.check === 'prometheus') {
+        const src = sections.metricSources[item.source];
+        if (!src) issue(at('source'), `unknown metric source "${item.source}"`);
+        else if (src.type !== 'prometheus') issue(at('source'), `metric source "${item.source}" is ${src.type}, not prometheus`);
+      }
+    });
+  }
+}

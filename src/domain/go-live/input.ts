@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import { targetName } from '../names';
+import { readinessInput, readinessInputNames, readinessWorkflowId } from '../readiness/input';
+import { baselineInput, baselineInputNames, baselineWorkflowId } from '../baseline/input';
+import { dataMigrationInput, dataMigrationInputNames } from '../migration/input';
+import { phasedRolloutInput, phasedRolloutInputNames, rolloutWorkflowId } from '../rollout/input';
+import { cutoverWorkflowId, userCutoverInput, userCutoverInputNames } from '../cutover/input';
+import type { InputNameCheck, UnknownName } from '../config-names';
+
+/** The stages in the order a go-live runs them; each is its own child workflow. */
+export const stageOrder = ['readiness', 'baseline', 'dataMigration', 'phasedRollout', 'userCutover'] as const;
+export type StageName = (typeof stageOrder)[number];
+/** Stages that change a system: none may start before readiness passed. */
+export const changingStages: StageName[] = ['dataMigration', 'phasedRollout', 'userCutover'];
+
+/**
+ * Input of `goLiveWorkflow`: the service and, for each stage to run, that stage's own input (parsed
+ * here with the stage's schema, so a mistake is named `stages.phasedRollout.steps.0.weight` before
+ * anything starts).
+ */
+export const goLiveInput = z
+  .object({
+    service: targetName,
+    stages: z
+      .object({
+        readiness: readinessInput.omit({ service: true }).optional(),
+        baseline: baselineInput.optional(),
+        dataMigration: dataMigrationInput.optional(),
+        phasedRollout: phasedRolloutInput.optional(),
+        userCutover: userCutoverInput.optional(),
+      })
+      .strict(),
+    /** Wait for an `approve` signal before each stage after the first. */
+    approveBetweenStages: z.boolean().default(false),
+  })
+  .strict()
+  .superRefine((i, ctx) => {
+    const present = stageOrder.filter((s) => i.stages[s] !== undefined);
+    if (present.length === 0) ctx.addIssue({ code: 'custom', path: ['stages'], message: 'at least one stage' });
+    if (changingStages.some((s) => i.stages[s]) && !i.stages.readiness)
+      ctx.addIssue({ code: 'custom', path: ['stages', 'readiness'], message: 'required: the readiness gate must pass before a migration, rollout or cutover changes anything' });
+    for (const s of ['baseline', 'phasedRollout', 'userCutover'] as const) {
+      const stage = i.stages[s];
+      if (stage && stage.service !== i.service) ctx.addIssue({ code: 'custom', path: ['stages', s, 'service'], message: `must be the go-live's service "${i.service}"` });
+    }
+    if (i.stages.phasedRollout?.dryRun) ctx.addIssue({ code: 'custom', path: ['stages', 'phasedRollout', 'dryRun'], message: 'a go-live rolls out for real' });
+    if (i.stages.dataMigration && i.stages.dataMigration.mode !== 'copy')
+      ctx.addIssue({ code: 'custom', path: ['stages', 'dataMigration', 'mode'], message: 'a go-live copies (mode "copy")' });
+  });
+export type GoLiveInput = z.input<typeof goLiveInput>;
+export type GoLivePlan = z.output<typeof goLiveInput>;
+
+/** Each stage's child id: the id that stage has when started on its own, so one service never runs two. */
+export function stageWorkflowId(plan: GoLivePlan, stage: StageName): string {
+  switch (stage) {
+    case 'readiness':
+      return readinessWorkflowId(plan.service);
+    case 'baseline':
+      return baselineWorkflowId(plan.service);
+    case 'dataMigration':
+      return `data-migration-${plan.stages.dataMigration!.name}`;
+    case 'phasedRollout':
+      return rolloutWorkflowId(plan.service);
+    case 'userCutover':
+      return cutoverWorkflowId(plan.service);
+  }
+}
+
+export const goLiveInputNames: InputNameCheck<GoLivePlan> = (i, config) => {
+  const under = (stage: string, names: UnknownName[]) => names.map((n) => ({ ...n, field: `stages.${stage}.${n.field}` }));
+  const s = i.stages;
+  return [
+    ...(s.readiness ? under('readiness', readinessInputNames({ ...s.readiness, service: i.service }, config)) : []),
+    ...(s.baseline ? under('baseline', baselineInputNames(s.baseline, config)) : []),
+    ...(s.dataMigration ? under('dataMigration', dataMigrationInputNames(s.dataMigration, config)) : []),
+    ...(s.phasedRollout ? under('phasedRollout', phasedRolloutInputNames(s.phasedRollout, config)) : []),
+    ...(s.userCutover ? under('userCutover', userCutoverInputNames(s.userCutover, config)) : []),
+  ];
+};
+
+export const goLiveWorkflowId = (service: string) => `go-live-${service}`;

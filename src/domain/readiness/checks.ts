@@ -1,0 +1,23 @@
+import type { ReadinessCheckKind } from '../../config/sections/readiness';
+
+/**
+ * The activity that checks each kind of item (sign-offs have none). Plain data, so the workflow
+ * can use it without importing the activities' code.
+ */
+export const readinessActivityOf = {
+  tls: 'readinessTls',
+  dns: 'readinessDns',
+  tcp: 'readinessTcp',
+  http: 'readinessHttp',
+  roundTrip: 'readinessRoundTrip',
+  auth: 'readinessAuth',
+  prometheus: 'readinessPrometheus',
+  loadBalancer: 'readinessLoadBalancer',
+  systemd: 'readinessSystemd',
+  healthCheck: 'readinessHealthCheck',
+  notifier: 'readinessNotifier',
+  postgres: 'readinessPostgres',
+  redis: 'readinessRedis',
+} as const satisfies Record<Exclude<ReadinessCheckKind, 'signOff'>, string>;
+
+export type AutomatedCheck = keyof typeof readinessActivityOf;

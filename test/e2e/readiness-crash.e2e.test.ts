@@ -1,0 +1,96 @@
+import { createServer, type Server } from 'node:net';
+import { Stack, waitFor, writeConfig, killWorker } from '../helpers/stack';
+import { freePort } from '../helpers/ports';
+import { statusQuery, signOffUpdate, recheckSignal, type ReadinessResult } from '../../src/workflows/readiness/workflow';
+
+/**
+ * The readiness gate survives its worker: SIGKILLed while the gate waits, a new worker takes the
+ * same run on; the first round's evidence is kept, a recheck and a sign-off close it READY.
+ */
+describe('readiness gate survives a SIGKILLed worker', () => {
+  let stack: Stack;
+  let configPath: string;
+  let server: Server | undefined;
+  let port: number;
+  const env: NodeJS.ProcessEnv = {};
+
+  beforeAll(async () => {
+    stack = await Stack.start();
+    port = await freePort();
+    configPath = writeConfig({
+      readiness: { checklists: { api: { items: [{ id: 'port', check: 'tcp', host: '127.0.0.1', open: [port] }, { id: 'rota', check: 'signOff', description: 'on-call rota published' }] } } },
+    });
+  }, 180_000);
+  afterAll(async () => {
+    await stack?.stop();
+    await new Promise((r) => (server ? server.close(r) : r(undefined)));
+  }, 60_000);
+
+
+  test('killed while waiting, restarted: the same run keeps its first round, re-checks and closes READY', async () => {
+    const first = stack.spawnWorkerProcess(configPath, env);
+    const handle = await stack.client.workflow.start('readinessCheckWorkflow', { taskQueue: 'opsflow', workflowId: 'readiness-api', args: [{ service: 'api', checklist: 'api', deadline: '5m' }] });
+    const waiting = await waitFor('first round done', async () => {
+      const s = await handle.query(statusQuery).catch(() => undefined);
+      return s?.phase === 'waiting' ? s : undefined;
+    }, 60_000, 250);
+    expect(waiting.blocking).toEqual(['port', 'rota']);
+    expect(waiting.items[0].result!.evidence[0].value).toMatch(/^closed/);
+    await killWorker(first.child);
+
+    // The port opens while no worker runs.
+    server = createServer((s) => s.end());
+    await new Promise<void>((r) => server!.listen(port, '127.0.0.1', r));
+    await handle.signal(recheckSignal, { by: 'carol' });
+
+    const second = stack.spawnWorkerProcess(configPath, env);
+    await waitFor('second round done', async () => {
+      const s = await handle.query(statusQuery).catch(() => undefined);
+      return s?.rounds === 2 && s.phase === 'waiting' ? s : undefined;
+    }, 60_000, 250);
+    const signed = await handle.executeUpdate(signOffUpdate, { args: [{ item: 'rota', by: 'alice' }] });
+    expect(signed.blocking).toEqual([]);
+    const result = (await handle.result()) as ReadinessResult;
+    await killWorker(second.child);
+    expect(result.ready).toBe(true);
+    expect(result.status.items[0].result!.evidence[0].value).toMatch(/^open/);
+    expect(result.status.decisions).toContain('port: fail → pass (1 of 1 met)');
+  });
+
+  test('many re-checks: the gate continues as new past its history limit and keeps results, signers and rounds', async () => {
+    if (!server) {
+      server = createServer((s) => s.end());
+      await new Promise<void>((r) => server!.listen(port, '127.0.0.1', r));
+    }
+    const worker = stack.spawnWorkerProcess(configPath, env);
+    const handle = await stack.client.workflow.start('readinessCheckWorkflow', {
+      taskQueue: 'opsflow',
+      workflowId: 'readiness-api-long',
+      args: [{ service: 'api-long', checklist: 'api', deadline: '5m', maxHistoryEvents: 50 }],
+    });
+    const firstRunId = handle.firstExecutionRunId;
+    await waitFor('first round done', async () => ((await handle.query(statusQuery).catch(() => undefined))?.phase === 'waiting' ? true : undefined), 60_000, 250);
+    let rounds = 1;
+    for (; rounds < 15; rounds++) {
+      const runId = (await handle.describe()).runId;
+      if (runId !== firstRunId) break;
+      await handle.signal(recheckSignal, { by: 'carol' });
+      const want = rounds + 1;
+      await waitFor(`round ${want}`, async () => {
+        const s = await handle.query(statusQuery).catch(() => undefined);
+        return s && s.rounds >= want && s.phase === 'waiting' ? true : undefined;
+      }, 30_000, 200);
+    }
+    expect((await handle.describe()).runId).not.toBe(firstRunId);
+    const carried = await handle.query(statusQuery);
+    expect(carried.rounds).toBe(rounds);
+    expect(carried.decisions).toContain('continuing as new (history generation 1)');
+    expect(carried.items[0].result!.outcome).toBe('pass');
+    const signed = await handle.executeUpdate(signOffUpdate, { args: [{ item: 'rota', by: 'alice' }] });
+    expect(signed.ready).toBe(true);
+    const result = (await handle.result()) as ReadinessResult;
+    await killWorker(worker.child);
+    expect(result.ready).toBe(true);
+    expect(result.status.rounds).toBe(rounds);
+  });
+});
