@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { OpsflowConfig } from '../../config/schema';
@@ -10,7 +10,8 @@ import { clientConfig } from '../postgres/connect';
 import { dumpDatabase } from './dump';
 import { tarArtifact, verifyTar } from './archive';
 import { restoreDrill } from './drill';
-import { applyRetention, newestVerifiedCopy, verifiedMarkFile, type VerifiedMark } from './retention';
+import { applyRetention } from './retention';
+import { failedMarkFile, readBackupSet, verifiedMarkFile, type FailedMark, type VerifiedMark } from './copies';
 import { rateBackupAge } from '../../domain/backup/age';
 import type { CheckResult } from '../../domain/health/report';
 import { writeJsonAtomic } from './files';
@@ -28,8 +29,24 @@ export function backupActivities(config: OpsflowConfig) {
     return s;
   };
   const copyDir = (set: string, copy: string) => join(setOf(set).destination, copy);
-  const markVerified = (dir: string, m: ArtifactManifest, how: VerifiedMark['how'], drill?: DrillRecord) =>
+  const markVerified = (dir: string, m: ArtifactManifest, how: VerifiedMark['how'], drill?: DrillRecord) => {
     writeJsonAtomic(join(dir, verifiedMarkFile(m.file)), { sha256: m.sha256, bytes: m.bytes, verifiedAt: new Date().toISOString(), how, ...(drill ? { drill } : {}) } satisfies VerifiedMark);
+    rmSync(join(dir, failedMarkFile(m.file)), { force: true });
+  };
+  /**
+   * Runs a verification; its verdict against the artifact (a non-retryable failure: wrong checksum,
+   * restore refused, tables differ) is written beside it, so the readiness gate can say "the drill
+   * failed" rather than "never drilled". A retryable error (database unreachable) is no verdict.
+   */
+  const verdict = async <T>(dir: string, m: ArtifactManifest, how: VerifiedMark['how'], verify: () => Promise<T>): Promise<T> => {
+    try {
+      return await verify();
+    } catch (err) {
+      if (err instanceof ApplicationFailure && err.nonRetryable)
+        writeJsonAtomic(join(dir, failedMarkFile(m.file)), { sha256: m.sha256, failedAt: new Date().toISOString(), how, error: err.message } satisfies FailedMark);
+      throw err;
+    }
+  };
 
   return {
     async planBackup(input: { set: string; copy: string }): Promise<BackupSetPlan> {
@@ -70,21 +87,21 @@ export function backupActivities(config: OpsflowConfig) {
     async drillDatabase(input: { set: string; copy: string; manifest: ArtifactManifest }): Promise<DrillRecord> {
       const dir = copyDir(input.set, input.copy);
       const target = input.manifest.database!.target;
-      const record = await restoreDrill(clientConfig(target, config.postgres[target]), dir, input.manifest, input.copy);
+      const record = await verdict(dir, input.manifest, 'restore drill', () => restoreDrill(clientConfig(target, config.postgres[target]), dir, input.manifest, input.copy));
       markVerified(dir, input.manifest, 'restore drill', record);
       return record;
     },
 
     async verifyArchive(input: { set: string; copy: string; manifest: ArtifactManifest }): Promise<void> {
       const dir = copyDir(input.set, input.copy);
-      await verifyTar(dir, input.manifest);
+      await verdict(dir, input.manifest, 'tar listing', () => verifyTar(dir, input.manifest));
       markVerified(dir, input.manifest, 'tar listing');
     },
 
     /** The health check's "latest verified backup age" of one set. */
     async checkBackupAge(set: string): Promise<CheckResult> {
       const s = setOf(set);
-      return rateBackupAge(set, newestVerifiedCopy(s.destination), Date.now(), s.verifiedAgeHours);
+      return rateBackupAge(set, readBackupSet(s.destination).newestVerified?.name, Date.now(), s.verifiedAgeHours);
     },
 
     async applyBackupRetention(input: { set: string; copy: string }): Promise<RetentionOutcome> {

@@ -1,4 +1,3 @@
-import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { OpsflowConfig } from '../../config/schema';
@@ -6,13 +5,12 @@ import type { DailyReportInput, DailyReportPlan } from '../../domain/report/inpu
 import type { BackupStanding, RedisReport, RunRecord, RunsReport, UnitState } from '../../domain/report/sections';
 import { dayBounds, dayIn } from '../../domain/report/day';
 import { copyTime } from '../../domain/backup/age';
-import { COPY_STAMP } from '../../domain/backup/manifest';
 import { workflowEntries } from '../../client/registry';
 import { configTarget } from '../config-target';
 import { clientConfig } from '../postgres/connect';
 import { pingRedis } from '../redis/ping';
 import { unitIsActive } from '../systemd/systemctl';
-import { describeCopy, latestDrill } from '../backup/retention';
+import { backupCopies, latestDrill } from '../backup/copies';
 import { hostReport, journalErrors, logErrors, postgresReport } from './gather';
 import { reportStore } from './store';
 import { heartbeating } from '../heartbeat';
@@ -68,7 +66,7 @@ export function dailyReportActivities(config: OpsflowConfig) {
 
     async reportBackups(set: string): Promise<BackupStanding> {
       const dest = configTarget(config.backups, 'backups', set).destination;
-      const copies = existsSync(dest) ? readdirSync(dest).filter((n) => COPY_STAMP.test(n)).sort().map((n) => describeCopy(dest, n)) : [];
+      const copies = backupCopies(dest);
       const verified = copies.filter((c) => c.verified).pop();
       return {
         copies: copies.length,
