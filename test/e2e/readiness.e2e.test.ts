@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { Stack, waitFor, writeConfig } from '../helpers/stack';
@@ -7,9 +8,12 @@ import { HttpReceiver } from '../helpers/http-receiver';
 import { SmtpReceiver } from '../helpers/smtp-receiver';
 import { freePort } from '../helpers/ports';
 import { recordHistory } from '../helpers/histories';
+import { PgScratch } from '../helpers/pg-scratch';
+import { pgConnection, requirePostgres } from '../helpers/services';
 import { Dnsmasq, ReadinessApp, TestCa, httpsServer } from '../helpers/readiness-fixtures';
 import { readinessCheckWorkflow, statusQuery, signOffUpdate, waiveUpdate, recheckSignal, type ReadinessResult } from '../../src/workflows/readiness/workflow';
 import type { ReadinessStatus } from '../../src/workflows/readiness/state';
+import { backupWorkflow } from '../../src/workflows';
 
 /**
  * The readiness gate end to end on the dev server, against real things the test starts: the
@@ -26,8 +30,13 @@ describe('readiness gate end to end', () => {
   let smtp: SmtpReceiver;
   let app: ReadinessApp;
   let configPath: string;
+  const scratch = new PgScratch('opsflow_test_ready_e2e');
+  const backupDest = mkdtempSync(join(tmpdir(), 'opsflow-readiness-e2e-backup-'));
 
   beforeAll(async () => {
+    await requirePostgres();
+    const appDb = await scratch.database();
+    await scratch.query(`CREATE TABLE orders (id int PRIMARY KEY, total numeric(10,2)); INSERT INTO orders SELECT g, g / 3.0 FROM generate_series(1, 1000) g`, [], appDb);
     stack = await Stack.start();
     const valid = await httpsServer(ca.leaf('valid', 'shop.test', 90));
     const expiring = await httpsServer(ca.leaf('expiring', 'shop.test', 3));
@@ -42,6 +51,9 @@ describe('readiness gate end to end', () => {
       http: { 'app-metrics': { url: `${app.url}/metrics` } },
       notifiers: { hook: { type: 'webhook', url: `${webhook.url}/hook` }, mail: { type: 'email', host: '127.0.0.1', port: smtp.port, from: 'opsflow@test', to: ['ops@test'] } },
       metricSources: { prom: { type: 'prometheus', url: prometheus.url } },
+      // A target name of its own keeps this test's drill databases apart from other tests' drills.
+      postgres: { ready_e2e: { ...pgConnection, database: appDb } },
+      backups: { nightly: { databases: ['ready_e2e'], destination: backupDest } },
       readiness: {
         checklists: {
           shop: {
@@ -59,6 +71,7 @@ describe('readiness gate end to end', () => {
             ],
           },
           ops: { items: [{ id: 'health', check: 'healthCheck', within: '1h' }] },
+          backups: { items: [{ id: 'backup', check: 'backup', set: 'nightly', maxAgeHours: 24 }] },
         },
       },
     };
@@ -76,6 +89,8 @@ describe('readiness gate end to end', () => {
   afterAll(async () => {
     await stack?.stop();
     await Promise.all([...servers.map((s) => s.stop()), app?.stop(), webhook?.stop(), smtp?.stop(), dns?.stop(), prometheus?.stop()]);
+    await scratch.drop();
+    rmSync(backupDest, { recursive: true, force: true });
     ca.cleanUp();
   }, 60_000);
 
@@ -159,7 +174,7 @@ describe('readiness gate end to end', () => {
     const health = await stack.client.workflow.execute('healthCheckWorkflow', {
       taskQueue: 'opsflow',
       workflowId: 'health-check-for-readiness',
-      args: [{ targets: { http: ['app-metrics'], systemd: [], postgres: [], redis: [], hosts: [], resources: false } }],
+      args: [{ targets: { http: ['app-metrics'], systemd: [], postgres: [], redis: [], hosts: [], backups: [], resources: false } }],
     });
     expect((health as { overall: string }).overall).toBe('healthy');
     await waitFor('the green run is visible', async () => {
@@ -170,6 +185,32 @@ describe('readiness gate end to end', () => {
     const result = await handle.result();
     expect(result.ready).toBe(true);
     expect(result.status.items[0].result!.evidence[0].value).toMatch(/^health-check-for-readiness at /);
+  }, 120_000);
+
+  test('a verified backup from the backup workflow: none yet fails; after a backup whose drill passed a recheck passes with the copy as evidence', async () => {
+    const handle = await stack.client.workflow.start(readinessCheckWorkflow, {
+      taskQueue: 'opsflow',
+      workflowId: 'readiness-backups',
+      args: [{ service: 'backups', checklist: 'backups', deadline: '2m' }],
+    });
+    const first = await waitFor('first round', async () => {
+      const s = await handle.query(statusQuery);
+      return s.phase === 'waiting' ? s : undefined;
+    }, 30_000, 250);
+    expect(first.blocking).toEqual(['backup']);
+    expect(first.items[0].result!.message).toBe(`newest verified copy: no verified copy at all (no copy in ${backupDest}) (needs restore drill passed, < 24 h old)`);
+
+    // The real backup: pg_dump of the database, then its restore drill into a scratch database.
+    const backup = await stack.client.workflow.execute(backupWorkflow, { taskQueue: 'opsflow', workflowId: 'backup-for-readiness', args: [{ set: 'nightly' }] });
+    expect(backup.drills).toEqual([expect.objectContaining({ database: 'ready_e2e', rows: 1000 })]);
+    await handle.signal(recheckSignal, { by: 'carol' });
+    const result = await handle.result();
+    expect(result.ready).toBe(true);
+    const [age, drill] = result.status.items[0].result!.evidence;
+    expect(age).toMatchObject({ what: 'newest verified copy', target: join(backupDest, backup.copy), ok: true });
+    expect(age.value).toMatch(new RegExp(`^${backup.copy} is 0(\\.\\d)? h old$`));
+    expect(drill.value).toMatch(/^db-ready_e2e\.dump: restore drill passed \S+ \(restored in [\d.]+ s, 1 tables, 1000 rows\)$/);
+    expect(result.report).toMatch(/\| backup \| backup \| ✅ pass \|/);
   }, 120_000);
 
   test('the deadline closes the gate NOT READY with the blocking items', async () => {

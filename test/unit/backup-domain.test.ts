@@ -5,6 +5,9 @@ import { parseConfigText, readConfigFile } from '../../src/config/load';
 import { scheduleOptions } from '../../src/client/schedules';
 import { BackupState } from '../../src/workflows/backup/state';
 import { backupFailureText, backupSuccessText } from '../../src/domain/backup/report';
+import { copyTime } from '../../src/domain/backup/age';
+import type { ArtifactState, CopyState } from '../../src/domain/backup/copy-state';
+import { backupEvidence } from '../../src/domain/readiness/backup';
 
 const DAY = 86_400_000;
 const now = Date.parse('2026-11-24T00:00:00Z');
@@ -126,5 +129,41 @@ describe('the example config', () => {
     expect(cfg.backups.nightly).toMatchObject({ databases: ['primary'], retentionDays: 30, minVerifiedCopies: 2 });
     expect(scheduleOptions('backup-nightly', cfg.schedules!['backup-nightly'], cfg).action).toMatchObject({ workflowType: 'backupWorkflow', args: [{ set: 'nightly', drill: true }] });
     expect(cfg.schedules!['daily-report']).toMatchObject({ workflow: 'dailyReportWorkflow', cron: ['50 23 * * *'], timezone: cfg.dailyReport.timezone });
+  });
+});
+
+describe('readiness backup item: the evidence of a set', () => {
+  const at = '2026-11-24T12:00:00.000Z';
+  const noon = Date.parse(at);
+  const state = (name: string, artifacts: ArtifactState[]): CopyState => ({
+    name,
+    path: `/b/${name}`,
+    takenAtMs: copyTime(name),
+    mtimeMs: 0,
+    bytes: 1,
+    verified: artifacts.length > 0 && artifacts.every((a) => a.state === 'verified'),
+    artifacts,
+  });
+  const tarOnly = state('20261124T000000Z', [{ file: 'config.tar.gz', state: 'verified', how: 'tar listing', verifiedAt: '2026-11-24T00:01:00Z' }]);
+
+  test('the age limit is strict, to the second; a tar-only copy is proved by its listing', () => {
+    const young = backupEvidence('s', { destination: '/b', copies: 1, newest: tarOnly, newestVerified: tarOnly }, noon - 1_000, 12, at);
+    expect(young.map((e) => e.ok)).toEqual([true, true]);
+    expect(young[1].value).toBe('config.tar.gz: tar listing passed 2026-11-24T00:01:00Z');
+    const exactly = backupEvidence('s', { destination: '/b', copies: 1, newest: tarOnly, newestVerified: tarOnly }, noon, 12, at);
+    expect(exactly[0]).toMatchObject({ value: '20261124T000000Z is 12 h old', threshold: '< 12 h old', target: '/b/20261124T000000Z', ok: false });
+  });
+
+  test('a newer copy says why it does not count: deleted after its drill, or never verified', () => {
+    const changed = state('20261124T060000Z', [{ file: 'db-app.dump', state: 'changed' }]);
+    const pending = state('20261124T060000Z', [{ file: 'db-app.dump', state: 'unverified' }]);
+    expect(backupEvidence('s', { destination: '/b', copies: 2, newest: changed, newestVerified: tarOnly }, noon, 24, at)[0].value).toBe(
+      '20261124T000000Z is 12 h old; newest copy 20261124T060000Z has db-app.dump deleted or changed after it was verified',
+    );
+    expect(backupEvidence('s', { destination: '/b', copies: 1, newest: pending }, noon, 24, at)[0]).toMatchObject({
+      value: 'no verified copy at all (1 copy, none verified); newest copy 20261124T060000Z has no verification of db-app.dump (drill off, or the run still going)',
+      target: 'backup set s',
+      ok: false,
+    });
   });
 });

@@ -20,4 +20,15 @@ describe('readiness checklist config', () => {
     );
     expect(parse({ checklists: { shop: { items: [{ id: 'a', check: 'smoke' }] } } })).toThrow(/readiness\.checklists\.shop\.items\.0\.check/);
   });
+
+  test('a backup item names a configured backup set (24 h by default); an unknown set or a bad age is refused naming the field', () => {
+    const backups = { postgres: { app: { database: 'app' } }, backups: { nightly: { databases: ['app'], destination: '/var/backups/opsflow' } } };
+    const item = (extra: object) => ({ checklists: { shop: { items: [{ id: 'backup', check: 'backup', ...extra }] } } });
+    const cfg = parse(item({ set: 'nightly' }), backups)();
+    expect(cfg.readiness.checklists.shop.items[0]).toEqual({ id: 'backup', check: 'backup', set: 'nightly', maxAgeHours: 24 });
+    expect(parse(item({ set: 'weekly' }), backups)).toThrow('readiness.checklists.shop.items.0.set: unknown backup set "weekly"');
+    expect(parse(item({ set: 'nightly' }))).toThrow('readiness.checklists.shop.items.0.set: unknown backup set "nightly"');
+    expect(parse(item({ set: 'nightly', maxAgeHours: 0 }), backups)).toThrow(/readiness\.checklists\.shop\.items\.0\.maxAgeHours/);
+    expect(parse(item({ set: 'nightly', within: '1h' }), backups)).toThrow(/readiness\.checklists\.shop\.items\.0/);
+  });
 });

@@ -19,6 +19,8 @@ import { lookupLoadBalancer } from '../load-balancer';
 import { unitIsActive } from '../systemd/systemctl';
 import { lastGreenHealthCheck } from '../health/last-green';
 import { formatDuration } from '../../domain/duration';
+import { readBackupSet } from '../backup/copies';
+import { backupEvidence } from '../../domain/readiness/backup';
 
 /** What an activity of one check is given: the checklist and the item, by name; the rest is config. */
 export interface ReadinessCheckRequest {
@@ -51,6 +53,8 @@ function describe(i: ReadinessItem): string {
       return `units ${i.units.join(', ')} active`;
     case 'healthCheck':
       return `a health check ran green within ${formatDuration(i.within)}`;
+    case 'backup':
+      return `a copy of backup set ${i.set} verified by its restore drill, < ${i.maxAgeHours} h old`;
     case 'notifier':
       return `alert channel ${i.notifier} delivers a test message`;
     case 'postgres':
@@ -166,6 +170,12 @@ export function readinessActivities(config: OpsflowConfig) {
     async readinessHealthCheck(r: ReadinessCheckRequest): Promise<CheckResult> {
       const i = item(r, 'healthCheck');
       return judge(r, () => lastGreenHealthCheck(Context.current().client, i.within));
+    },
+    /** Reads the set's destination as the health check's backup age does (the same reader). */
+    async readinessBackup(r: ReadinessCheckRequest): Promise<CheckResult> {
+      const i = item(r, 'backup');
+      const set = configTarget(config.backups, 'backups', i.set, 'set');
+      return judge(r, async () => backupEvidence(i.set, readBackupSet(set.destination), Date.now(), i.maxAgeHours, at()));
     },
     async readinessNotifier(r: ReadinessCheckRequest): Promise<CheckResult> {
       const i = item(r, 'notifier');

@@ -112,6 +112,14 @@ export const systemdItem = z.object({ ...base, check: z.literal('systemd'), unit
 /** A scheduled health check completed green within this long (Temporal visibility). */
 export const healthCheckItem = z.object({ ...base, check: z.literal('healthCheck'), within: durationField(1_000).default(3_600_000) }).strict();
 
+/**
+ * The backup set's newest copy whose restore drill passed (the backup workflow's verified copy) is
+ * younger than `maxAgeHours`: read from the set's destination the way the health check reads it.
+ */
+export const backupItem = z
+  .object({ ...base, check: z.literal('backup'), set: targetName, maxAgeHours: z.number().positive().default(24) })
+  .strict();
+
 export const notifierItem = z.object({ ...base, check: z.literal('notifier'), notifier: targetName }).strict();
 export const postgresItem = z.object({ ...base, check: z.literal('postgres'), target: targetName }).strict();
 export const redisItem = z.object({ ...base, check: z.literal('redis'), target: targetName }).strict();
@@ -129,6 +137,7 @@ export const readinessItem = z.discriminatedUnion('check', [
   loadBalancerItem,
   systemdItem,
   healthCheckItem,
+  backupItem,
   notifierItem,
   postgresItem,
   redisItem,
@@ -158,7 +167,7 @@ export type ReadinessConfig = z.infer<typeof readinessConfig>;
 /** The sections an item names: each must exist, so a typo fails at load, naming the field. */
 export function checkReadinessReferences(
   cfg: ReadinessConfig,
-  sections: { http: object; notifiers: object; postgres: object; redis: object; loadBalancers: object; metricSources: Record<string, { type: string }> },
+  sections: { http: object; notifiers: object; postgres: object; redis: object; loadBalancers: object; backups: object; metricSources: Record<string, { type: string }> },
   issue: (path: (string | number)[], message: string) => void,
 ): void {
   for (const [name, list] of Object.entries(cfg.checklists)) {
@@ -172,6 +181,7 @@ export function checkReadinessReferences(
       if (item.check === 'redis') need('target', item.target, sections.redis, 'redis target');
       if (item.check === 'loadBalancer') need('lb', item.lb, sections.loadBalancers, 'load balancer');
       if (item.check === 'notifier') need('notifier', item.notifier, sections.notifiers, 'notifier');
+      if (item.check === 'backup') need('set', item.set, sections.backups, 'backup set');
       if (item.check === 'prometheus') {
         const src = sections.metricSources[item.source];
         if (!src) issue(at('source'), `unknown metric source "${item.source}"`);

@@ -15,6 +15,7 @@ export const readinessActivityOf = {
   loadBalancer: 'readinessLoadBalancer',
   systemd: 'readinessSystemd',
   healthCheck: 'readinessHealthCheck',
+  backup: 'readinessBackup',
   notifier: 'readinessNotifier',
   postgres: 'readinessPostgres',
   redis: 'readinessRedis',
