@@ -1,5 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { cutoverPlanActivities } from '../../src/activities/cutover/plan';
+import { planRollout } from '../../src/activities/load-balancer/rollout-plan';
+import { phasedRolloutInput } from '../../src/domain/rollout/input';
 import { parseConfigText } from '../../src/config/load';
 import { userCutoverInput } from '../../src/domain/cutover/input';
 import { evaluateGate, type Sample } from '../../src/domain/rollout/gate';
@@ -127,5 +129,20 @@ describe('postgres-count metric source (real PostgreSQL)', () => {
     expect(await refused({ complaints: { ...base, timestampColumn: 'id' } })).toMatch(/metricSources\.complaints: /);
     const ok = await plan({ complaints: base });
     expect(ok.providers.complaints).toEqual(['complaints']);
+  });
+
+  test('a phased rollout naming a postgres-count source is refused at its plan: it has no batch to count from', async () => {
+    const config = parseConfigText(
+      JSON.stringify({
+        postgres: { main: { ...pgConnection } },
+        loadBalancers: { edge: { type: 'haproxy', runtimeApi: { socket: '/nonexistent/haproxy.sock' }, backend: 'app' } },
+        metricSources: { complaints: { type: 'postgres-count', postgres: 'main', table: `${schema}.complaints`, timestampColumn: 'created_at' } },
+      }),
+      'test.json',
+    );
+    const input = phasedRolloutInput.parse({ service: 'portal', lb: 'edge', backends: { old: 'blue', new: 'green' }, metricSources: ['complaints'] });
+    const err = await runActivity(planRollout(config), { ...input, gate: undefined }).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect((err as ApplicationFailure).message).toMatch(/metricSources: "complaints" is a postgres-count source, .* a rollout has no batch/);
   });
 });
