@@ -5,7 +5,7 @@ import { notifierConfig } from './sections/notifiers';
 import { systemdConfig } from './sections/systemd';
 import { schedulesConfig } from './sections/schedules';
 import { loadBalancerConfig } from './sections/load-balancers';
-import { metricSourceConfig } from './sections/metric-sources';
+import { checkMetricSourceReferences, metricSourceConfig } from './sections/metric-sources';
 import { resourceThresholds } from '../domain/health/report';
 import { baselineConfig } from './sections/baseline';
 import { backupSetConfig, checkBackupReferences } from './sections/backups';
@@ -71,6 +71,7 @@ export const opsflowConfig = z
     checkDailyReportReferences(cfg.dailyReport, cfg, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
     checkReadinessReferences(cfg.readiness, cfg, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
     checkCutoverReferences(cfg, { postgres: cfg.postgres, redis: cfg.redis }, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
+    checkMetricSourceReferences(cfg.metricSources, cfg, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
   });
 
 export type OpsflowConfig = z.infer<typeof opsflowConfig>;

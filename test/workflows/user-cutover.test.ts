@@ -10,6 +10,10 @@ import type { MetricReading, Sample } from '../../src/domain/rollout/gate';
 import type { Notification } from '../../src/domain/notification';
 import type { CutoverPlan } from '../../src/activities/cutover/plan';
 import type { ResolvedBaselineGate } from '../../src/domain/baseline/gate';
+import { cutoverPlanActivities } from '../../src/activities/cutover/plan';
+import { parseConfigText } from '../../src/config/load';
+import { PgScratch } from '../helpers/pg-scratch';
+import { pgConnection, requirePostgres } from '../helpers/services';
 
 const H = 3_600_000;
 
@@ -41,6 +45,8 @@ describe('userCutoverWorkflow (time-skipping)', () => {
     baselineAsked: unknown[];
     /** Metrics the stand-in plan says the sources report. */
     reported?: string[];
+    /** Replaces the stand-in sampling activity (a real one, reading a real table). */
+    sampler?: (a: { service: string; cohort: string; since?: string; sources: string[] }) => Promise<Sample>;
   }
   type Metrics = (w: World, cohort: string) => MetricReading[];
   const healthy: Metrics = () => [
@@ -90,8 +96,9 @@ describe('userCutoverWorkflow (time-skipping)', () => {
           return { written: w.sizes[a.batch], verified: w.sizes[a.batch] };
         },
         cutoverSampleRoutes: async () => ({ sampled: 100, matching: 100, mismatches: [] }),
-        sampleCohortMetrics: async (a: { cohort: string }): Promise<Sample> => {
+        sampleCohortMetrics: async (a: { service: string; cohort: string; since?: string; sources: string[] }): Promise<Sample> => {
           w.samples++;
+          if (w.sampler) return w.sampler(a);
           return { at: new Date().toISOString(), readings: metrics(w, a.cohort) };
         },
         notify: async (n: Notification) => {
@@ -211,6 +218,50 @@ describe('userCutoverWorkflow (time-skipping)', () => {
     expect(w.sent[0]).toMatchObject({ severity: 'critical', details: expect.objectContaining({ batch: 'managers', metric: 'errorRatePercent', value: 7.5 }) });
   });
 
+  test('a batch whose snapshot is empty is skipped: nothing moved, no window, the plan goes on to the next batch', async () => {
+    const { w, finish, hoursOf } = await start({}, healthy, { sizes: [1_000, 0, 1_000, 3_000] });
+    const out = await finish();
+    if (!out.ok) throw out.e;
+    expect(hoursOf('snapshot')).toEqual([
+      [0, 1],
+      [1, 4],
+      [2, 8],
+      [3, 24],
+    ]);
+    expect(w.calls.filter((c) => c.batch === 1).map((c) => c.activity)).toEqual(['snapshot']);
+    expect(hoursOf('move').map(([b]) => b)).toEqual([0, 2, 3]);
+    // IT's 3 samples, Sales' 12 and everyone else's 18: none for the empty managers batch
+    expect(w.samples).toBe(3 + 12 + 18);
+    expect(out.status.state).toBe('completed');
+    expect(out.status.batches.map((b) => b.state)).toEqual(['moved', 'skipped', 'moved', 'moved']);
+    expect(out.status.batches[1]).toMatchObject({ members: 0, samplesTaken: 0, note: '0 members, nothing to move or watch', endedAt: expect.any(String) });
+    expect(out.status.batches[1].moved).toBeUndefined();
+    expect(out.status.decisions.map((d) => d.text)).toContain('batch 2/4 "managers": 0 members, nothing to move or watch; skipped, the plan goes on to the next batch');
+    expect(w.sent.map((n) => n.text)).toEqual([expect.stringMatching(/5000 users on the new system in 3 batches/)]);
+  });
+
+  test('an empty last batch ends the plan as completed, without a window', async () => {
+    const { w, finish } = await start(
+      {
+        batches: [
+          { name: 'a', cohort: { department: ['IT'] }, startAt: '+1h', thresholds: { errorRatePercent: 10 }, window: '30m' },
+          { name: 'b', cohort: 'rest', startAt: '+3h', thresholds: { errorRatePercent: 5 }, window: '30m' },
+        ],
+      },
+      healthy,
+      { sizes: [1_000, 0] },
+    );
+    const out = await finish();
+    if (!out.ok) throw out.e;
+    expect(out.status.state).toBe('completed');
+    expect(out.status.batches.map((b) => [b.state, b.members])).toEqual([
+      ['moved', 1_000],
+      ['skipped', 0],
+    ]);
+    expect(w.samples).toBe(3);
+    expect(w.restored).toEqual([]);
+  });
+
   test('abort {"all": true} during batch 2 restores batch 2 and then batch 1', async () => {
     const { w, handle, finish } = await start({});
     const out = await finish(async () => {
@@ -299,5 +350,76 @@ describe('userCutoverWorkflow (time-skipping)', () => {
     if (!out.ok) throw out.e;
     expect(out.status.batches[0].state).toBe('moved');
     expect(out.status.decisions.map((d) => d.text)).toContain("no metric source reports p95Ms: the baseline's threshold for it is not judged");
+  });
+
+  describe('complaints counted in a real PostgreSQL table', () => {
+    const pg = new PgScratch('cutover_wf_complaints');
+    let table: string;
+    let real: ReturnType<typeof cutoverPlanActivities>;
+    beforeAll(async () => {
+      await requirePostgres();
+      const schema = await pg.schema();
+      table = `${schema}.complaints`;
+      await pg.query(`CREATE TABLE ${table} (id bigserial PRIMARY KEY, created_at timestamptz NOT NULL, cohort text NOT NULL)`);
+      real = cutoverPlanActivities(
+        parseConfigText(
+          JSON.stringify({
+            postgres: { main: { ...pgConnection } },
+            metricSources: { complaints: { type: 'postgres-count', postgres: 'main', table, timestampColumn: 'created_at', cohortColumn: 'cohort' } },
+          }),
+          'test.json',
+        ),
+      );
+    }, 60_000);
+    afterAll(async () => {
+      await pg.drop();
+    });
+    const complain = (n: number, cohort: string, atMs: number) =>
+      pg.query(`INSERT INTO ${table} (created_at, cohort) SELECT $1::timestamptz + k * interval '1 second', $2 FROM generate_series(1, $3::int) k`, [new Date(atMs).toISOString(), cohort, n]);
+
+    test("complaints filed during batch 2's window fail its gate and roll it back; earlier ones and other cohorts' do not count", async () => {
+      // the error rate is a stand-in; complaints are counted by the real sampling activity in the real table
+      const sampler = async (a: { service: string; cohort: string; since?: string; sources: string[] }): Promise<Sample> => {
+        const s = await real.sampleCohortMetrics({ ...a, sources: a.sources.filter((x) => x !== 'prom') });
+        return { at: s.at, readings: [...healthy({} as World, a.cohort).filter((r) => r.metric !== 'complaints'), ...s.readings] };
+      };
+      const { w, handle, finish } = await start(
+        {
+          metricSources: ['prom', 'complaints'],
+          batches: [
+            { name: 'IT department', cohort: { department: ['IT'] }, startAt: '+1h', thresholds: { errorRatePercent: 10 }, window: '30m' },
+            { name: 'managers', cohort: { role: ['manager'] }, startAt: '+3h', thresholds: { errorRatePercent: 5 }, window: '60m' },
+          ],
+        },
+        healthy,
+        { sampler, sizes: [1_000, 300] },
+      );
+      const startMs = (await handle.describe()).startTime.getTime();
+      // a day before the cutover started: before every batch, so never counted
+      await complain(30, 'managers', startMs - 24 * H);
+      await complain(30, 'IT department', startMs - 24 * H);
+      const out = await finish(async () => {
+        let status: CutoverStatus | undefined;
+        for (let n = 0; n < 100; n++) {
+          await env.sleep('5m');
+          status = await handle.query<CutoverStatus>('status');
+          if (status.batches[1].state === 'monitoring' || status.state === 'rolled-back' || status.state === 'completed') break;
+        }
+        expect(status?.batches.map((b) => b.state)).toEqual(['moved', 'monitoring']);
+        // filed a minute into batch 2 (its clock is the skipped server time): 12 for managers, over the default 10,
+        // and 20 from the IT department, whose batch is done
+        const begun = Date.parse(status!.batches[1].startedAt!);
+        await complain(12, 'managers', begun + 60_000);
+        await complain(20, 'IT department', begun + 60_000);
+      });
+      const f = failure(out);
+      expect(f.type).toBe('CutoverRolledBack');
+      expect(f.message).toMatch(/batch 2\/2 "managers": complaints 12 > 10 .*restored 300 users of managers to their prior routes/);
+      expect(w.restored).toEqual([1]);
+      expect([...w.onNew]).toEqual([0]);
+      expect(out.status.batches.map((b) => b.state)).toEqual(['moved', 'rolled-back']);
+      expect(w.sent[0]).toMatchObject({ severity: 'critical', details: expect.objectContaining({ batch: 'managers', metric: 'complaints', value: 12 }) });
+      expect(await pg.count(`SELECT count(*) FROM ${table}`)).toBe(92);
+    });
   });
 });

@@ -5,6 +5,7 @@ import { userCutoverInputNames, type UserCutoverInput } from '../../domain/cutov
 import { describeUnknownName } from '../../domain/config-names';
 import { configTarget } from '../config-target';
 import { lookupMetricSource, metricsOf, sampleSource } from '../metrics';
+import { checkPostgresCount } from '../metrics/postgres-count';
 import { whileHeartbeating } from '../heartbeat';
 import { cutoverStoreRef } from '../cutover-store/store';
 
@@ -29,6 +30,12 @@ export function cutoverPlanActivities(config: OpsflowConfig) {
       cutoverStoreRef(config);
       const providers: Partial<Record<MetricName, string[]>> = {};
       for (const name of input.metricSources) for (const m of metricsOf(lookupMetricSource(config, name))) (providers[m] ??= []).push(name);
+      // A count whose table or columns are wrong would hold every batch: refused before anyone moves.
+      for (const name of input.metricSources) {
+        const cfg = lookupMetricSource(config, name);
+        const wrong = cfg.type === 'postgres-count' ? await checkPostgresCount(name, cfg, config) : undefined;
+        if (wrong) throw ApplicationFailure.nonRetryable(wrong, 'MetricSourceUnusable');
+      }
       if (!providers.errorRatePercent)
         throw ApplicationFailure.nonRetryable(`no metric source of ${input.metricSources.join(', ')} reports errorRatePercent, the rule of every batch`, 'GateUnjudgeable');
       const notes = (['responseTimeMs', 'complaints'] as const).filter((m) => !providers[m]).map((m) => `no metric source reports ${m}: its threshold is not judged`);
@@ -36,14 +43,15 @@ export function cutoverPlanActivities(config: OpsflowConfig) {
     },
 
     /** One sample of a cohort's own metrics from every named source; a source that cannot answer is inconclusive. */
-    async sampleCohortMetrics(args: { service: string; cohort: string; sources: string[] }): Promise<Sample> {
+    async sampleCohortMetrics(args: { service: string; cohort: string; since?: string; sources: string[] }): Promise<Sample> {
       const cfgs = args.sources.map((s) => [s, lookupMetricSource(config, s)] as const);
+      const scope = { service: args.service, cohort: args.cohort, since: args.since };
       return whileHeartbeating(async () => {
         const readings: MetricReading[][] = await Promise.all(
           cfgs.map(([name, cfg]) =>
             cfg.type === 'prometheus'
-              ? sampleSource(name, { ...cfg, queries: Object.fromEntries(Object.entries({ ...cfg.queries }).map(([m, q]) => [m, q?.replaceAll('$cohort', args.cohort) ?? null])) }, args.service)
-              : sampleSource(name, cfg, args.service, args.cohort),
+              ? sampleSource(config, name, { ...cfg, queries: Object.fromEntries(Object.entries({ ...cfg.queries }).map(([m, q]) => [m, q?.replaceAll('$cohort', args.cohort) ?? null])) }, scope)
+              : sampleSource(config, name, cfg, scope),
           ),
         );
         return { at: new Date().toISOString(), readings: readings.flat() };

@@ -19,7 +19,11 @@ export function planRollout(config: OpsflowConfig) {
     }
     const providers: Record<string, string[]> = {};
     for (const s of input.metricSources) {
-      for (const m of metricsOf(lookupMetricSource(config, s))) (providers[m] ??= []).push(s);
+      const source = lookupMetricSource(config, s);
+      // Its readings would all be inconclusive and hold the rollout: refused while nothing moved.
+      if (source.type === 'postgres-count')
+        throw ApplicationFailure.nonRetryable(`metricSources: "${s}" is a postgres-count source, which counts rows since a cutover batch started; a rollout has no batch`, 'MetricSourceUnusable');
+      for (const m of metricsOf(source)) (providers[m] ??= []).push(s);
     }
     const notes: string[] = [];
     let gate: GateThresholds;

@@ -7,6 +7,7 @@ import { promQueries, samplePrometheus } from './prometheus';
 import { sampleProbe } from './probe';
 import { sampleHost } from './host';
 import { sampleHttpStats } from './http-stats';
+import { samplePostgresCount } from './postgres-count';
 
 /** Which gate metrics a source reports. */
 export function metricsOf(cfg: MetricSourceConfig): MetricName[] {
@@ -19,6 +20,8 @@ export function metricsOf(cfg: MetricSourceConfig): MetricName[] {
       return ['cpuPercent', 'memoryPercent'];
     case 'http-stats':
       return ['errorRatePercent', 'responseTimeMs', 'complaints'];
+    case 'postgres-count':
+      return [cfg.metric];
   }
 }
 
@@ -38,23 +41,33 @@ export function metricActivities(config: OpsflowConfig) {
     async sampleRolloutMetrics(args: { service: string; sources: string[] }): Promise<Sample> {
       const cfgs = args.sources.map((s) => [s, lookupMetricSource(config, s)] as const);
       return whileHeartbeating(async () => {
-        const readings = await Promise.all(cfgs.map(([name, cfg]) => sampleSource(name, cfg, args.service)));
+        const readings = await Promise.all(cfgs.map(([name, cfg]) => sampleSource(config, name, cfg, { service: args.service })));
         return { at: new Date().toISOString(), readings: readings.flat() };
       });
     },
   };
 }
 
-/** `cohort`: a cutover batch's name, for sources that report per cohort. */
-export function sampleSource(name: string, cfg: MetricSourceConfig, service: string, cohort?: string): Promise<MetricReading[]> {
+/** What a sample is of: the service, and for a cutover the batch (its name as cohort, and its start). */
+export interface SampleScope {
+  service: string;
+  /** A cutover batch's name, for sources that report per cohort. */
+  cohort?: string;
+  /** When the cutover batch started (ISO), for sources that count since then. */
+  since?: string;
+}
+
+export function sampleSource(config: OpsflowConfig, name: string, cfg: MetricSourceConfig, scope: SampleScope): Promise<MetricReading[]> {
   switch (cfg.type) {
     case 'prometheus':
-      return samplePrometheus(name, cfg, service);
+      return samplePrometheus(name, cfg, scope.service);
     case 'probe':
       return sampleProbe(name, cfg);
     case 'host':
       return sampleHost(name);
     case 'http-stats':
-      return sampleHttpStats(name, cfg, service, cohort);
+      return sampleHttpStats(name, cfg, scope.service, scope.cohort);
+    case 'postgres-count':
+      return samplePostgresCount(name, cfg, config, scope);
   }
 }

@@ -3,10 +3,7 @@ import { secretRef } from '../secrets';
 import { targetName } from '../../domain/names';
 import { filterField } from '../../domain/cutover/cohort';
 import { postgresStoreConfig } from './postgres-store';
-
-/** A plain or schema-qualified SQL identifier: it is quoted, but never taken from an input. */
-const sqlIdentifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier');
-const sqlTable = z.string().regex(/^([a-z_][a-z0-9_]{0,62}\.)?[a-z_][a-z0-9_]{0,62}$/, 'a lower-case table name, optionally schema.table');
+import { sqlIdentifier, sqlTable } from './sql-names';
 
 /**
  * Where a cutover lists a cohort's members (`"directory": "staff"` in an input). Each kind is one

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { secretRef } from '../secrets';
 import { metricName } from '../../domain/rollout/gate';
+import { targetName } from '../../domain/names';
+import { sqlIdentifier, sqlTable } from './sql-names';
 
 /**
  * Where a rollout's health gate reads its numbers (`"metricSources": ["prom"]` in an input).
@@ -58,8 +60,40 @@ export const httpStatsSource = z
   })
   .strict();
 
-export const metricSourceConfig = z.discriminatedUnion('type', [prometheusSource, probeSource, hostSource, httpStatsSource]);
+/**
+ * A count of rows since a cutover batch started, e.g. complaints in a `complaints` table:
+ * `SELECT count(*) FROM <table> WHERE <timestampColumn> >= <batch start> [AND <cohortColumn> = <batch name>]`.
+ * Names come from this config (validated, quoted), values are parameters.
+ */
+export const postgresCountSource = z
+  .object({
+    type: z.literal('postgres-count'),
+    /** The config.postgres database holding the table. */
+    postgres: targetName,
+    table: sqlTable,
+    /** When the row happened (timestamptz; a timestamp without zone is read as UTC). */
+    timestampColumn: sqlIdentifier,
+    /** The batch (cohort) a row belongs to, compared with the batch's name; without it every row counts. */
+    cohortColumn: sqlIdentifier.optional(),
+    /** The gate metric the count is. */
+    metric: z.enum(['complaints']).default('complaints'),
+    timeoutMs: z.number().int().positive().default(10_000),
+  })
+  .strict();
+
+export const metricSourceConfig = z.discriminatedUnion('type', [prometheusSource, probeSource, hostSource, httpStatsSource, postgresCountSource]);
+
+/** A postgres-count source must name a database of config.postgres. */
+export function checkMetricSourceReferences(
+  sources: Record<string, MetricSourceConfig>,
+  known: { postgres: Record<string, unknown> },
+  issue: (path: (string | number)[], message: string) => void,
+): void {
+  for (const [name, s] of Object.entries(sources))
+    if (s.type === 'postgres-count' && !(s.postgres in known.postgres)) issue(['metricSources', name, 'postgres'], `unknown postgres target "${s.postgres}"`);
+}
 export type HttpStatsSourceConfig = z.infer<typeof httpStatsSource>;
 export type MetricSourceConfig = z.infer<typeof metricSourceConfig>;
 export type PrometheusSourceConfig = z.infer<typeof prometheusSource>;
 export type ProbeSourceConfig = z.infer<typeof probeSource>;
+export type PostgresCountSourceConfig = z.infer<typeof postgresCountSource>;

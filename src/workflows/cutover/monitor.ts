@@ -10,6 +10,9 @@ import { acts, sampleOptions } from './options';
 import { notify, setBatch, setState, Stop, type Cutover } from './steps';
 import type { userCutoverWorkflow } from './workflow';
 
+/** Samples carry the batch's start, for sources that count since then (postgres-count). */
+export const SAMPLE_SINCE_BATCH_START = 'cutover-sample-since-batch-start';
+
 /** The batch's gate, limited to what the sources report (the plan's notes say what was left out). */
 function gateOf(c: Cutover, i: number) {
   const full = c.run.gate(i);
@@ -23,6 +26,7 @@ export async function watchBatch(c: Cutover, raw: Parameters<typeof userCutoverW
   const b = run.status.batches[i];
   const interval = run.interval(i);
   const gate = gateOf(c, i);
+  const since = b.startedAt !== undefined && wf.patched(SAMPLE_SINCE_BATCH_START) ? { since: b.startedAt } : {};
   run.beginWindow(i, resumedAt);
   setBatch(c, i, 'monitoring');
   setState(c, 'monitoring');
@@ -35,7 +39,7 @@ export async function watchBatch(c: Cutover, raw: Parameters<typeof userCutoverW
     let s: Sample;
     try {
       s = await acts.sampleCohortMetrics.executeWithOptions(withSummary(sampleOptions, `${run.label(i)}: sample ${k}/${b.samplesPlanned} of the cohort's metrics`), [
-        { service: input.service, cohort: input.batches[i].name, sources: input.metricSources },
+        { service: input.service, cohort: input.batches[i].name, ...since, sources: input.metricSources },
       ]);
     } catch (err) {
       const why = `sampling failed: ${failureMessage(err)}`;

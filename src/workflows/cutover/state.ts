@@ -154,7 +154,8 @@ export class CutoverRun {
     const b = this.status.batches[i];
     b.state = state;
     if (state === 'listing') b.startedAt = iso(nowMs);
-    if (['moved', 'rolled-back', 'failed', 'not-started'].includes(state)) b.endedAt ??= iso(nowMs);
+    // skipped here means skipped after listing (an empty cohort): an operator's skip sets the state itself
+    if (['moved', 'rolled-back', 'failed', 'not-started', 'skipped'].includes(state)) b.endedAt ??= iso(nowMs);
     this.status.current = i;
   }
 
@@ -278,6 +279,7 @@ export class CutoverRun {
           `- ${i + 1}. ${b.name} (${b.cohort}): ${b.state}, start ${b.startAt}` +
           (b.members !== undefined ? `, ${b.moved ?? 0}/${b.members} moved` : '') +
           (b.restored !== undefined ? `, ${b.restored} restored` : '') +
+          (b.note ? `, ${b.note}` : '') +
           (b.state === 'monitoring' ? `, sample ${b.samplesTaken}/${b.samplesPlanned}` : ''),
       ),
     ];

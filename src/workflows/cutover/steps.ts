@@ -87,6 +87,19 @@ export async function snapshot(c: Cutover, i: number): Promise<void> {
   run.decide(`${run.label(i)}: ${s.members} members${s.listed > s.members ? ` (${s.listed - s.members} listed were moved by an earlier batch)` : ''}${s.alreadyTaken ? ', snapshot taken before' : ''}`);
 }
 
+/**
+ * A snapshot with no members: nothing to route, restore or watch (its samples would only be
+ * inconclusive and hold the batch for a person), so the batch is recorded as skipped and the plan
+ * goes on to the next batch at that one's own start time.
+ */
+export function skipEmpty(c: Cutover, i: number): void {
+  const { run } = c;
+  setBatch(c, i, 'skipped');
+  run.status.batches[i].note = '0 members, nothing to move or watch';
+  run.decide(`${run.label(i)}: 0 members, nothing to move or watch; skipped, the plan goes on to the next batch`);
+  c.progress.show();
+}
+
 /** Records every member's prior route, then routes every member to the new system, read back. */
 export async function move(c: Cutover, i: number): Promise<void> {
   const { run } = c;

@@ -13,7 +13,10 @@ import { batchFailed, waitForStart } from './rollback';
 import { CutoverRun, type CutoverCarry, type CutoverStatus } from './state';
 import { checkAbort, watchBatch } from './monitor';
 import { resolveThresholds } from './thresholds';
-import { move, notify, requireServiceWorkflowId, setState, showService, snapshot, Stop, type Cutover } from './steps';
+import { move, notify, requireServiceWorkflowId, setState, showService, skipEmpty, snapshot, Stop, type Cutover } from './steps';
+
+/** A batch whose snapshot is empty is skipped: no move, no window, no gap before the next. */
+export const EMPTY_COHORT_SKIPPED = 'cutover-empty-cohort-skipped';
 
 /**
  * SPEC §3 batched user cutover: per batch, a durable timer until its start, a snapshot of the
@@ -59,6 +62,10 @@ async function cutover(raw: UserCutoverInputRaw, carried: CutoverCarry | undefin
         checkAbort(c, i);
         await snapshot(c, i);
         checkAbort(c, i);
+        if (run.status.batches[i].members === 0 && wf.patched(EMPTY_COHORT_SKIPPED)) {
+          skipEmpty(c, i);
+          continue;
+        }
         await move(c, i);
         await watchBatch(c, raw, i);
       }
