@@ -28,6 +28,11 @@ export interface WorkflowEntry<S extends z.ZodType = z.ZodType> {
   inputNames: InputNameCheck<z.infer<S>>;
   workflowId(input: z.infer<S>, now: Date): string;
   summary(input: z.infer<S>): string;
+  /**
+   * When the id is a lock (one run per thing at a time): what it guards and what the operator can
+   * do, said when the CLI's start is refused because a run holds it.
+   */
+  lock?(input: z.infer<S>, workflowId: string): string;
   /** Whether the workflow keeps running and answers `status` (long workflows); informational. */
   description: string;
 }
@@ -169,6 +174,9 @@ export const userCutoverEntry: WorkflowEntry<typeof userCutoverInput> = {
   description: 'SPEC §3 batched user cutover: cohorts moved at durable start times, each watched on its own gate and restored exactly on failure',
 };
 
+const deployLock = (service: string, id: string) =>
+  `one deploy or rollback of ${service} runs at a time (the running workflow is its lock); wait for it (opsflow result ${id}) or stop it (opsflow signal ${id} abort)`;
+
 export const deployEntry: WorkflowEntry<typeof deployInput> = {
   type: 'deployWorkflow',
   alias: 'deploy',
@@ -176,6 +184,7 @@ export const deployEntry: WorkflowEntry<typeof deployInput> = {
   inputNames: deployInputNames,
   // One id per service, shared with the rollback: the running workflow is the deploy lock.
   workflowId: (input) => deployWorkflowId(input.service),
+  lock: (input, id) => deployLock(input.service, id),
   summary: (input) => `Deploy ${input.ref} to ${input.hosts ? input.hosts.join(', ') : `every host of ${input.service}`} (${input.service}), serial ${input.serial}`,
   description: 'SPEC §7 deploy across a fleet: releases, atomic switch, drained hosts, a saga per host, failure budget',
 };
@@ -186,6 +195,7 @@ export const rollbackDeployEntry: WorkflowEntry<typeof rollbackDeployInput> = {
   input: rollbackDeployInput,
   inputNames: deployInputNames,
   workflowId: (input) => deployWorkflowId(input.service),
+  lock: (input, id) => deployLock(input.service, id),
   summary: (input) => `Roll back ${input.service} to ${input.release ?? 'the previous complete release'}`,
   description: 'Switches hosts back to the previous (or a named) complete release through the deploy saga',
 };

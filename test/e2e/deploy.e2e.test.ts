@@ -180,10 +180,30 @@ describe('deploy across a fleet (dev server)', () => {
     expect(releases('h3')).not.toContain(status.release);
   });
 
-  test('a second deploy of the service while one runs is refused; abort frees the lock having touched nothing', async () => {
+  test('a second deploy of the service while one runs is refused, by the client and by the opsflow CLI (clear message, exit 1, nothing started); abort frees the lock having touched nothing', async () => {
     const before = Object.fromEntries(HOSTS.map((h) => [h, current(h)]));
+    const releasesBefore = Object.fromEntries(HOSTS.map((h) => [h, releases(h)]));
+    // Held at its first-host approval, it holds the lock with nothing moving on any host.
     const handle = await deploy({ ref: 'v1', approval: 'first-host' });
     await expect(deploy({ ref: 'v1' })).rejects.toThrow(/already started|already running/i);
+
+    // The operator's way in: another ref, so anything it deployed would be a new release.
+    const refused = await stack.cli(['start', 'deploy', '--input', JSON.stringify({ service: 'web', ref: 'main' })]);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toMatch(
+      new RegExp(
+        `^opsflow: a run with id deploy-web is already running \\(deployWorkflow, run ${handle.firstExecutionRunId}, started [^)]+\\); nothing was started: ` +
+          'one deploy or rollback of web runs at a time \\(the running workflow is its lock\\); wait for it \\(opsflow result deploy-web\\) or stop it \\(opsflow signal deploy-web abort\\)\n$',
+      ),
+    );
+    // Still the first deploy holding the lock, untouched by the refused start; no host got anything.
+    expect((await stack.client.workflow.getHandle('deploy-web').describe()).runId).toBe(handle.firstExecutionRunId);
+    expect(await handle.query<DeployStatus>('status')).toMatchObject({ ref: 'v1', batch: 0 });
+    for (const h of HOSTS) {
+      expect(releases(h)).toEqual(releasesBefore[h]);
+      expect(current(h)).toBe(before[h]);
+    }
     await handle.signal('abort', { by: 'ann', reason: 'wrong ref' });
     const err = await handle.result().catch((e) => e);
     expect(err.cause.message).toMatch(/stopped: aborted by ann before batch 1: wrong ref/);

@@ -69,4 +69,20 @@ describe('deploy run state', () => {
     expect(next.endBatch(2, ['h3'])).toMatchObject({ stop: true, reason: expect.stringMatching(/2 of 3 hosts failed in the fleet/) });
     expect(r.status.failures.fleet).toBe(1);
   });
+
+  test('runs count the hand-overs (also from a carry made before the counter); a rollback carries its targets as a copy', () => {
+    const r = new DeployRun({ kind: 'rollback', service: 'web', budget: { batch: 0, fleet: 0 } });
+    r.planned([['h1'], ['h2']], false);
+    expect(r.status.runs).toBe(1);
+    const targets = { h1: 'r1', h2: 'r2' };
+    const carried = r.carry(1, new OperatorControls().carry(), targets);
+    targets.h1 = 'changed';
+    expect(carried.targets).toEqual({ h1: 'r1', h2: 'r2' });
+    const second = DeployRun.resume(carried);
+    expect(second.status.runs).toBe(2);
+    expect(DeployRun.resume(second.carry(2, new OperatorControls().carry())).status.runs).toBe(3);
+    expect(second.details()).toMatch(/\(run 2\)/);
+    const { runs: _, ...before } = r.carry(1, new OperatorControls().carry()).status;
+    expect(DeployRun.resume({ status: before as never, nextBatch: 1, operator: new OperatorControls().carry() }).status.runs).toBe(2);
+  });
 });

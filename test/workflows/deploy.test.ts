@@ -1,8 +1,11 @@
 import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { timeSkippingEnv, workflowBundle } from '../helpers/temporal';
-import { deployWorkflow } from '../../src/workflows';
-import type { DeployStatus } from '../../src/workflows/deploy/state';
+import { deployWorkflow, rollbackDeployWorkflow } from '../../src/workflows';
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { DeployCarry, DeployStatus } from '../../src/workflows/deploy/state';
+import { rollbackTarget } from '../../src/domain/deploy/release';
+import { waitFor } from '../helpers/ports';
 
 /**
  * The deploy's orchestration with stand-in activities acting on an in-memory fleet: what a
@@ -84,5 +87,103 @@ describe('deployWorkflow (time-skipping, stand-in hosts)', () => {
     );
     expect(result.migrations).toBe('ran');
     expect(calls.pruned).toEqual(hosts.map((h) => `${h}:${release}`));
+  });
+
+  test('a rollback with a tiny maxHistoryEvents continues as new between batches: every host back exactly once on the target found at the start, approvals sent ahead carried, status totals across runs', async () => {
+    const hosts = ['h1', 'h2', 'h3', 'h4', 'h5', 'h6'];
+    const [r1, r2, r3] = ['1', '2', '3'].map((m) => `2026110${m}000000-${m.repeat(40)}`);
+    // Each host has three complete releases and runs the newest: its rollback target is r2. A
+    // target looked up again after the host switched would be r1, so a second switch shows.
+    const fleet: Record<string, { current: string; releases: string[] }> = Object.fromEntries(hosts.map((h) => [h, { current: r3, releases: [r1, r2, r3] }]));
+    const calls = { fleet: 0, targets: [] as string[], switches: [] as string[] };
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: 'rollback-ts-can',
+      workflowBundle: await workflowBundle(),
+      activities: {
+        deployFleet: async () => {
+          calls.fleet++;
+          return { names: hosts, hasMigrate: false };
+        },
+        hostRollbackTarget: async (s: { host: string; release?: string }) => {
+          calls.targets.push(s.host);
+          const h = fleet[s.host];
+          const to = rollbackTarget(h.releases.map((name) => ({ name, state: 'complete' as const })), h.current, s.release);
+          return to.ok ? { release: to.release, current: h.current } : { reason: to.reason, current: h.current };
+        },
+        readHostReleases: async (s: { host: string }) => ({ current: fleet[s.host].current, releases: fleet[s.host].releases }),
+        drainHost: async () => ({ server: 'x' }),
+        confirmHostDrained: async () => ({ drained: true, sessions: 0 }),
+        switchHostCurrent: async (s: { host: string; release: string }) => {
+          calls.switches.push(`${s.host}:${s.release}`);
+          const previous = fleet[s.host].current;
+          fleet[s.host].current = s.release;
+          return { previous };
+        },
+        restartHostUnits: async () => ({ units: ['app'] }),
+        reloadHostNginx: async () => ({ reloaded: true }),
+        checkHostHealth: async () => ({ healthy: true, attempts: 1, last: '200' }),
+        readyHost: async () => ({ server: 'x' }),
+      },
+    });
+    const handle = await env.client.workflow.start(rollbackDeployWorkflow, {
+      taskQueue: 'rollback-ts-can',
+      workflowId: 'deploy-shop',
+      args: [{ service: 'shop', serial: 2, approval: 'each-batch', maxHistoryEvents: 10 }],
+    });
+    // Sent before any run took a step: batch 1 uses the first; the second must survive the hand-over to batch 2's run.
+    const latest = env.client.workflow.getHandle('deploy-shop');
+    await latest.signal('approve', { step: 1, by: 'ann' });
+    await latest.signal('approve', { step: 2, by: 'ann' });
+    const out = await worker.runUntil(async () => {
+      // Batch 3 waits for its own approve, in the third run: nothing of batch 3 may have moved yet.
+      // Found from the server's record alone: on the time-skipping server a status query racing a
+      // continue-as-new was seen to leave the run stuck, so the one query waits for a quiet run.
+      await waitFor(
+        'the third run waiting for the approve of batch 3',
+        async () => {
+          const d = await latest.describe();
+          if (d.runId === handle.firstExecutionRunId || d.status.name !== 'RUNNING') return undefined;
+          const { events } = await env.client.workflow.getHandle('deploy-shop', d.runId).fetchHistory();
+          const carried = defaultPayloadConverter.fromPayload<DeployCarry>(events![0].workflowExecutionStartedEventAttributes!.input!.payloads![1]);
+          // Its first task done, a run that starts at batch 3 has nothing to do but wait.
+          return carried.nextBatch === 2 && events!.some((e) => e.workflowTaskCompletedEventAttributes);
+        },
+        60_000,
+        100,
+      );
+      const held = await latest.query<DeployStatus>('status');
+      const heldFleet = hosts.map((h) => fleet[h].current);
+      await latest.signal('approve', { step: 3, by: 'ann' });
+      const result: DeployStatus = await handle.result();
+      return { held, heldFleet, result, final: await latest.query<DeployStatus>('status'), description: await latest.describe() };
+    });
+
+    expect(out.description.runId).not.toBe(handle.firstExecutionRunId);
+    // While held in run 3: batches 1 and 2 (done in runs 1 and 2) are reported, batch 3 untouched.
+    expect(out.heldFleet).toEqual([r2, r2, r2, r2, r3, r3]);
+    expect(Object.fromEntries(Object.entries(out.held.hosts).map(([h, s]) => [h, s.state]))).toEqual({ h1: 'done', h2: 'done', h3: 'done', h4: 'done', h5: 'pending', h6: 'pending' });
+    expect(out.held).toMatchObject({ runs: 3, phase: 'awaiting-approval', batch: 2 });
+
+    // The effect: every host switched once, to the target found once at the start.
+    expect(calls.fleet).toBe(1);
+    expect([...calls.targets].sort()).toEqual(hosts);
+    expect([...calls.switches].sort()).toEqual(hosts.map((h) => `${h}:${r2}`));
+    expect(hosts.map((h) => fleet[h].current)).toEqual(hosts.map(() => r2));
+
+    // Status (the result and the last run's query alike) counts every run's hosts.
+    for (const s of [out.result, out.final]) {
+      expect(s).toMatchObject({ kind: 'rollback', phase: 'done', runs: 3, batch: 3, failures: { fleet: 0 } });
+      expect(s.hosts).toEqual(Object.fromEntries(hosts.map((h) => [h, { state: 'done', previous: r3, release: r2 }])));
+    }
+    expect(out.result.log).toEqual(
+      expect.arrayContaining([
+        'approve received for step 2 from ann',
+        'history is long: continuing as new before batch 2/3',
+        'continued as new before batch 2/3',
+        'continued as new before batch 3/3',
+        'approve received for step 3 from ann',
+      ]),
+    );
   });
 });

@@ -1,11 +1,25 @@
 import type { Command } from 'commander';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { CliContext, print, UsageError } from '../cli-context';
 import { findWorkflow, workflowEntries } from '../registry';
 import { checkInputNames, readInputArg, validateInput } from '../input';
 import { TASK_QUEUE } from '../connection';
 import { awaitResult } from '../run-failure';
 import { withChildStatus } from '../child-status';
+
+/**
+ * Why a start was refused: which run holds the id (its type may differ: a rollback holds a
+ * deploy's lock), that nothing was started, and the lock's own advice.
+ */
+async function alreadyRunning(client: Client, workflowId: string, lock?: string): Promise<string> {
+  // Best effort: the holder may end between the refusal and this look.
+  const holder = await client.workflow
+    .getHandle(workflowId)
+    .describe()
+    .then((d) => ` (${d.type}, run ${d.runId}, started ${d.startTime.toISOString()})`)
+    .catch(() => '');
+  return `a run with id ${workflowId} is already running${holder}; nothing was started${lock ? `: ${lock}` : ''}`;
+}
 
 /** start, status, signal, list, result: the everyday verbs on workflow runs. */
 export function registerWorkflowCommands(program: Command, ctx: CliContext) {
@@ -35,7 +49,7 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext) {
         print(`started ${entry.type} ${handle.workflowId} (run ${handle.firstExecutionRunId})`);
         if (opts.wait) await awaitResult(workflowId, () => handle.result(), print);
       } catch (err) {
-        if (err instanceof WorkflowExecutionAlreadyStartedError) throw new Error(`a run with id ${workflowId} is already running`);
+        if (err instanceof WorkflowExecutionAlreadyStartedError) throw new Error(await alreadyRunning(client, workflowId, entry.lock?.(input as never, workflowId)));
         throw err;
       }
     });

@@ -65,6 +65,11 @@ const common = {
   /** How long a drain may wait for sessions to reach 0 before it asks a person. */
   drainTimeout: duration.prefault('2m'),
   notify: z.array(targetName).default([]),
+  /**
+   * History events after which the deploy or rollback continues as new between batches (Temporal's
+   * own suggestion counts too). Low values are for tests; a host's saga is ~40 events.
+   */
+  maxHistoryEvents: z.number().int().min(10, 'at least 10 events').max(50_000).default(10_000),
 };
 
 export const deployInput = z
@@ -74,11 +79,6 @@ export const deployInput = z
     keepReleases: z.number().int().min(1, 'keep at least 1 complete release').max(100).default(5),
     /** When a batch goes over budget, roll back the hosts already upgraded as well as the failed ones. */
     rollbackFleetOnFailure: z.boolean().default(false),
-    /**
-     * History events after which the deploy continues as new between batches (Temporal's own
-     * suggestion counts too). Low values are for tests; a host's saga is ~40 events.
-     */
-    maxHistoryEvents: z.number().int().min(10, 'at least 10 events').max(50_000).default(10_000),
   })
   .strict();
 export type DeployInputRaw = z.input<typeof deployInput>;

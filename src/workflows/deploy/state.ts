@@ -43,21 +43,32 @@ export interface DeployStatus {
   migrations: 'none' | 'pending' | 'ran';
   failures: { fleet: number; budget: { batch: number; fleet: number } };
   stopReason?: string;
+  /**
+   * Runs this deploy or rollback has taken so far (1, plus one per continue-as-new): the hosts,
+   * failures and log are the totals across all of them.
+   */
+  runs: number;
   log: string[];
 }
 
 const LOG_MAX = 200;
 
 /**
- * What a deploy hands to its continued run between batches: the whole status (hosts' states and
- * releases, the resolved commit and release name, migrations done, failures against the budget),
- * the batch to start with and the operator's say. Plain data, so it crosses continue-as-new as is.
+ * What a deploy or rollback hands to its continued run between batches: the whole status (hosts'
+ * states and releases, the resolved commit and release name, migrations done, failures against the
+ * budget, the decision log), the batch to start with and the operator's say. Plain data, so it
+ * crosses continue-as-new as is.
  */
 export interface DeployCarry {
   status: DeployStatus;
   /** 0-based index of the next batch to run. */
   nextBatch: number;
   operator: OperatorCarry;
+  /**
+   * A rollback's target per host, found once before its first batch: looked up again after some
+   * hosts switched, "the previous complete release" would be a different (older) one.
+   */
+  targets?: Record<string, string>;
 }
 
 export class DeployRun {
@@ -75,6 +86,7 @@ export class DeployRun {
       hosts: {},
       migrations: 'none',
       failures: { fleet: 0, budget: init.budget },
+      runs: 1,
       log: [],
     };
   }
@@ -83,13 +95,15 @@ export class DeployRun {
   static resume(carried: DeployCarry): DeployRun {
     const r = new DeployRun({ kind: carried.status.kind, service: carried.status.service, ref: carried.status.ref, budget: carried.status.failures.budget });
     Object.assign(r.status, structuredCloneJson(carried.status));
+    // Carried by code that predates the counter: counted from the run it handed over.
+    r.status.runs = (carried.status.runs ?? 1) + 1;
     r.note(`continued as new before batch ${carried.nextBatch + 1}/${carried.status.batches.length}`);
     return r;
   }
 
-  /** The state to continue with, next run starting at batch `nextBatch` (0-based). */
-  carry(nextBatch: number, operator: OperatorCarry): DeployCarry {
-    return { status: structuredCloneJson(this.status), nextBatch, operator };
+  /** The state to continue with, next run starting at batch `nextBatch` (0-based); `targets` for a rollback. */
+  carry(nextBatch: number, operator: OperatorCarry, targets?: Record<string, string>): DeployCarry {
+    return { status: structuredCloneJson(this.status), nextBatch, operator, ...(targets ? { targets: { ...targets } } : {}) };
   }
 
   planned(batches: string[][], migrations: boolean): void {
@@ -151,7 +165,7 @@ export class DeployRun {
   details(): string {
     const s = this.status;
     const lines = [
-      `**${s.kind} ${s.service}**${s.commit ? ` at \`${s.commit.slice(0, 12)}\`` : ''} — ${s.phase}${s.batch ? `, batch ${s.batch}/${s.batches.length}` : ''}`,
+      `**${s.kind} ${s.service}**${s.commit ? ` at \`${s.commit.slice(0, 12)}\`` : ''} — ${s.phase}${s.batch ? `, batch ${s.batch}/${s.batches.length}` : ''}${s.runs > 1 ? ` (run ${s.runs})` : ''}`,
       `failures: ${s.failures.fleet} (budget ${s.failures.budget.batch} % per batch, ${s.failures.budget.fleet} % fleet); migrations: ${s.migrations}`,
       ...Object.entries(s.hosts).map(([n, h]) => `- ${n}: ${h.state}${h.release ? ` → ${h.release}` : ''}${h.error ? ` (${h.error})` : ''}`),
     ];

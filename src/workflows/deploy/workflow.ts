@@ -17,6 +17,8 @@ import { DeployRun, type DeployCarry, type DeployStatus } from './state';
 
 /** Continue-as-new between batches (issue 11): runs recorded before it never issue it. */
 export const DEPLOY_CONTINUE_AS_NEW = 'opsflow-deploy-continue-as-new';
+/** The same for the rollback: rollbacks recorded before it never issue it. */
+export const ROLLBACK_CONTINUE_AS_NEW = 'opsflow-rollback-deploy-continue-as-new';
 
 export { statusQuery } from './handlers';
 
@@ -104,7 +106,7 @@ export async function deployWorkflow(raw: DeployInputRaw, carried?: DeployCarry)
   });
 }
 
-export async function rollbackDeployWorkflow(raw: RollbackDeployInputRaw): Promise<DeployStatus> {
+export async function rollbackDeployWorkflow(raw: RollbackDeployInputRaw, carried?: DeployCarry): Promise<DeployStatus> {
   const ending = new RunEnding();
   let run: DeployRun | undefined;
   ending.onEnd(({ kind }) => {
@@ -114,23 +116,38 @@ export async function rollbackDeployWorkflow(raw: RollbackDeployInputRaw): Promi
   return ending.run(async () => {
     const input = parseInput(rollbackDeployInput, raw, 'rollbackDeployWorkflow');
     requireLockId(input.service);
-    run = new DeployRun({ kind: 'rollback', service: input.service, budget: input.maxFailPercent });
+    run = carried ? DeployRun.resume(carried) : new DeployRun({ kind: 'rollback', service: input.service, budget: input.maxFailPercent });
     const r = run;
     const progress = new Progress(() => r.details());
-    const controls = installHandlers(r, () => progress.show());
-    const hosts = await fleetHosts(input.service, input.hosts);
-    r.planned(planBatches(hosts.names, input.serial), false);
-    progress.update([{ key: OpsflowService, value: input.service }, { key: OpsflowPhase, value: 'rolling-back' }]);
-    const ctx: SagaContext = { run: r, controls, show: () => progress.show(), tell: teller(input.notify) };
-    // Each host's target is found in its saga's turn: the previous complete release on that host.
-    const targets: Record<string, string> = {};
-    for (const host of hosts.names) {
-      const t = await targetStep(host).hostRollbackTarget({ service: input.service, host, release: input.release });
-      if (!t.release) throw wf.ApplicationFailure.nonRetryable(`${host}: nothing to roll back to: ${t.reason}`, 'NoRollbackTarget');
-      targets[host] = t.release;
+    const controls = installHandlers(r, () => progress.show(), carried?.operator);
+    let targets: Record<string, string>;
+    if (carried) {
+      // A continued run: the fleet and each host's target are the first run's, never looked up
+      // again (a host already switched back would now name an older release as its "previous").
+      if (!carried.targets) throw wf.ApplicationFailure.nonRetryable('a continued rollback must carry its hosts\' targets', 'InvalidCarry');
+      targets = carried.targets;
+      progress.update([{ key: OpsflowService, value: input.service }, { key: OpsflowPhase, value: 'rolling-back' }]);
+    } else {
+      const hosts = await fleetHosts(input.service, input.hosts);
+      r.planned(planBatches(hosts.names, input.serial), false);
+      progress.update([{ key: OpsflowService, value: input.service }, { key: OpsflowPhase, value: 'rolling-back' }]);
+      // Every host's target is found before the first switch: the previous complete release on that host.
+      targets = {};
+      for (const host of hosts.names) {
+        const t = await targetStep(host).hostRollbackTarget({ service: input.service, host, release: input.release });
+        if (!t.release) throw wf.ApplicationFailure.nonRetryable(`${host}: nothing to roll back to: ${t.reason}`, 'NoRollbackTarget');
+        targets[host] = t.release;
+      }
     }
+    const ctx: SagaContext = { run: r, controls, show: () => progress.show(), tell: teller(input.notify) };
     const plan = (host: string): SagaPlan => ({ service: input.service, host, release: targets[host], health: input.healthCheck, drainTimeout: input.drainTimeout });
-    const stopped = await runBatches(r, ctx, input.approval, plan);
+    // Between batches, a long history hands over to a new run with the state (bounded history).
+    const continueIfLong = async (nextBatch: number) => {
+      if (!historyIsLong(input.maxHistoryEvents) || !wf.patched(ROLLBACK_CONTINUE_AS_NEW)) return;
+      r.note(`history is long: continuing as new before batch ${nextBatch + 1}/${r.status.batches.length}`);
+      await continueAsNewWith<typeof rollbackDeployWorkflow>(raw, r.carry(nextBatch, controls.carry(), targets));
+    };
+    const stopped = await runBatches(r, ctx, input.approval, plan, carried?.nextBatch ?? 0, continueIfLong);
     if (stopped) throw wf.ApplicationFailure.nonRetryable(`rollback of ${input.service} stopped: ${stopped}`, 'DeployStopped');
     r.setPhase('done');
     progress.update([{ key: OpsflowPhase, value: 'done' }]);
