@@ -117,11 +117,10 @@ describe('cutover activities against real PostgreSQL, Redis and HTTP APIs', () =
   test('an unfinished snapshot is listed anew; a move resumed from its heartbeat cursor writes only what is after it', async () => {
     const rk = runKey();
     const ref: BatchRef = { runKey: rk, service, router: 'gateway', batch: 0 };
-    await pg.query(`INSERT INTO ${schema}.cutover_members (run_key, batch, seq, user_id) VALUES ($1, 0, 1, 'ghost')`, [rk]).catch(async () => {
-      // The store's tables appear with the first activity; make them exist first.
-      await runActivity(acts.cutoverSnapshot, { runKey: `${rk}-warm`, directory: 'staff', batch: 9, cohort: { department: ['nobody'] } });
-      await pg.query(`INSERT INTO ${schema}.cutover_members (run_key, batch, seq, user_id) VALUES ($1, 0, 1, 'ghost')`, [rk]);
-    });
+    // The store's tables appear with the first activity; then a page of an attempt that died.
+    await runActivity(acts.cutoverSnapshot, { runKey: `${rk}-warm`, directory: 'staff', batch: 9, cohort: { department: ['nobody'] } });
+    await pg.query(`INSERT INTO ${schema}.cutover_runs (run_key) VALUES ($1)`, [rk]);
+    await pg.query(`INSERT INTO ${schema}.cutover_member_pages (run_id, batch, after_seq, n, user_ids) SELECT id, 0, 0, 1, '{ghost}' FROM ${schema}.cutover_runs WHERE run_key = $1`, [rk]);
     const sales = idsWhere(N, (u) => u.department === 'Sales');
     const snap = await runActivity(acts.cutoverSnapshot, { runKey: rk, directory: 'staff', batch: 0, cohort: { department: ['Sales'] } });
     expect(snap.members).toBe(sales.length);
@@ -147,8 +146,10 @@ describe('cutover activities against real PostgreSQL, Redis and HTTP APIs', () =
     // An attempt that stored every page (4 000 ids each) but whose last beat said 4 000 listed.
     await runActivity(acts.cutoverSnapshot, { runKey: rk, directory: 'staff', batch: 0, cohort: { department: ['Sales'] } });
     await pg.query(`DELETE FROM ${schema}.cutover_snapshots WHERE run_key = $1`, [rk]);
-    await pg.query(`UPDATE ${schema}.cutover_members SET user_id = 'ghost' WHERE run_key = $1 AND batch = 0 AND seq = 5000`, [rk]);
-    const cursor = { listed: 4_000, stored: 4_000, after: sales[3_999] };
+    // Pages of 4 000: seq 5 000 is the second page's 1 000th id.
+    const stored = await pg.query(`UPDATE ${schema}.cutover_member_pages SET user_ids[1000] = 'ghost' WHERE run_id = (SELECT id FROM ${schema}.cutover_runs WHERE run_key = $1) AND batch = 0 AND after_seq = 4000 RETURNING n`, [rk]);
+    expect(stored).toEqual([{ n: 2_000 }]);
+    const cursor = { listed: 4_000, stored: 4_000, after: sales[3_999], layout: 'pages' };
     // The directory changes under the snapshot: a user before the cursor leaves Sales. Listed anew,
     // the batch would lose them; resumed, it keeps them.
     const first = sales[0];
