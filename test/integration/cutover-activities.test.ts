@@ -169,6 +169,17 @@ describe('cutover activities against real PostgreSQL, Redis and HTTP APIs', () =
     expect(await members(rk, 0)).toEqual(sorted(sales));
   }, 60_000);
 
+  test('a directory whose id column has no unique index: each user stored once', async () => {
+    const rk = runKey();
+    const dups = `${schema}.dup_users`;
+    await pg.query(`CREATE TABLE ${dups} (id bigint NOT NULL, department text NOT NULL, role text NOT NULL)`);
+    await pg.query(`INSERT INTO ${dups} SELECT i / 2, 'IT', 'staff' FROM generate_series(2, 601) AS i`);
+    const withDups = cutoverActivities(configWith(schema, table, { directories: { dups: { type: 'postgres', postgres: 'main', table: dups, pageSize: 100 } } }));
+    const snap = await runActivity(withDups.cutoverSnapshot, { runKey: rk, directory: 'dups', batch: 0, cohort: { department: ['IT'] } });
+    expect(snap.members).toBe(300);
+    expect(await members(rk, 0)).toEqual(sorted(Array.from({ length: 300 }, (_, k) => String(k + 1))));
+  }, 60_000);
+
   test('the HTTP directory and router: bearer token, paging, 429/503 retried, prior read back, refused tokens are non-retryable', async () => {
     const rk = runKey();
     const ref: BatchRef = { runKey: rk, service, router: 'legacy', batch: 0 };

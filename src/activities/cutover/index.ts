@@ -195,7 +195,7 @@ export function cutoverActivities(config: OpsflowConfig) {
      */
     async cutoverSampleRoutes(input: BatchRef & { expect: 'new' | 'prior'; sample: number }): Promise<ReadBackResult> {
       const store = cutoverStoreRef(config);
-      const s = await withCutoverStore(store, (c, t) => sampleMembers(c, t, input.runKey, input.batch, input.sample));
+      const s = await withCutoverStore(store, (c, t) => sampleMembers(c, t, input.runKey, input.batch, input.sample, input.expect === 'prior'));
       const router = openRouter(config, input.router, input.service);
       try {
         // "cannot be read" is said as such: read as nulls it would look like every user failed to move
