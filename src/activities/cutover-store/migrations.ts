@@ -73,7 +73,6 @@ CREATE TABLE IF NOT EXISTS cutover_member_pages (
   user_ids  text[] NOT NULL,
   PRIMARY KEY (run_id, batch, after_seq)
 );
-ALTER TABLE cutover_member_pages ALTER COLUMN user_ids SET STORAGE EXTERNAL;
 CREATE TABLE IF NOT EXISTS cutover_prior_pages (
   run_id    integer NOT NULL,
   batch     integer NOT NULL,
@@ -82,9 +81,13 @@ CREATE TABLE IF NOT EXISTS cutover_prior_pages (
   priors    text[],
   PRIMARY KEY (run_id, batch, after_seq)
 );
-ALTER TABLE cutover_prior_pages ALTER COLUMN priors SET STORAGE EXTERNAL;
 DO $migrate$
 BEGIN
+  -- Only once: ALTER TABLE takes an exclusive lock, and this runs at every worker start.
+  IF (SELECT attstorage FROM pg_attribute WHERE attrelid = 'cutover_member_pages'::regclass AND attname = 'user_ids') <> 'e' THEN
+    ALTER TABLE cutover_member_pages ALTER COLUMN user_ids SET STORAGE EXTERNAL;
+    ALTER TABLE cutover_prior_pages ALTER COLUMN priors SET STORAGE EXTERNAL;
+  END IF;
   IF (SELECT relkind FROM pg_class WHERE oid = to_regclass('cutover_members')) = 'r' THEN
     INSERT INTO cutover_runs (run_key) SELECT DISTINCT run_key FROM cutover_snapshots ON CONFLICT (run_key) DO NOTHING;
     -- Runs of consecutive seqs (an earlier batch's users leave gaps), cut every 50 000.
@@ -113,17 +116,21 @@ BEGIN
       DROP TABLE cutover_priors;
     END IF;
   END IF;
+  IF to_regclass('cutover_members') IS NULL THEN
+    CREATE VIEW cutover_members AS
+      SELECT r.run_key, p.batch, p.after_seq + x.k AS seq, x.user_id
+      FROM cutover_member_pages p JOIN cutover_runs r ON r.id = p.run_id
+      CROSS JOIN LATERAL unnest(p.user_ids) WITH ORDINALITY AS x(user_id, k);
+  END IF;
+  IF to_regclass('cutover_priors') IS NULL THEN
+    CREATE VIEW cutover_priors AS
+      SELECT r.run_key, p.batch, p.after_seq + x.k AS seq, x.prior
+      FROM cutover_prior_pages p JOIN cutover_runs r ON r.id = p.run_id
+      CROSS JOIN LATERAL unnest(p.priors) WITH ORDINALITY AS x(prior, k)
+      WHERE x.prior IS NOT NULL;
+  END IF;
 END
 $migrate$;
-CREATE OR REPLACE VIEW cutover_members AS
-  SELECT r.run_key, p.batch, p.after_seq + x.k AS seq, x.user_id
-  FROM cutover_member_pages p JOIN cutover_runs r ON r.id = p.run_id
-  CROSS JOIN LATERAL unnest(p.user_ids) WITH ORDINALITY AS x(user_id, k);
-CREATE OR REPLACE VIEW cutover_priors AS
-  SELECT r.run_key, p.batch, p.after_seq + x.k AS seq, x.prior
-  FROM cutover_prior_pages p JOIN cutover_runs r ON r.id = p.run_id
-  CROSS JOIN LATERAL unnest(p.priors) WITH ORDINALITY AS x(prior, k)
-  WHERE x.prior IS NOT NULL;
 `,
     },
   ],
