@@ -8,6 +8,8 @@ import { PgScratch } from '../helpers/pg-scratch';
 import { pgConnection, redisConnection, requirePostgres, requireRedis } from '../helpers/services';
 import { runActivity } from '../helpers/activity';
 import { RunbookApis, idsWhere, seedUsers, userOf } from '../helpers/cutover-fixtures';
+import { applyMigrations } from '../../src/activities/postgres/store-migrations';
+import { cutoverStore } from '../../src/activities/cutover-store/migrations';
 
 const N = 30_000;
 const TOKEN = `tok-${randomBytes(4).toString('hex')}`;
@@ -117,11 +119,10 @@ describe('cutover activities against real PostgreSQL, Redis and HTTP APIs', () =
   test('an unfinished snapshot is listed anew; a move resumed from its heartbeat cursor writes only what is after it', async () => {
     const rk = runKey();
     const ref: BatchRef = { runKey: rk, service, router: 'gateway', batch: 0 };
-    await pg.query(`INSERT INTO ${schema}.cutover_members (run_key, batch, seq, user_id) VALUES ($1, 0, 1, 'ghost')`, [rk]).catch(async () => {
-      // The store's tables appear with the first activity; make them exist first.
-      await runActivity(acts.cutoverSnapshot, { runKey: `${rk}-warm`, directory: 'staff', batch: 9, cohort: { department: ['nobody'] } });
-      await pg.query(`INSERT INTO ${schema}.cutover_members (run_key, batch, seq, user_id) VALUES ($1, 0, 1, 'ghost')`, [rk]);
-    });
+    // The store's tables appear with the first activity; then a page of an attempt that died.
+    await runActivity(acts.cutoverSnapshot, { runKey: `${rk}-warm`, directory: 'staff', batch: 9, cohort: { department: ['nobody'] } });
+    await pg.query(`INSERT INTO ${schema}.cutover_runs (run_key) VALUES ($1)`, [rk]);
+    await pg.query(`INSERT INTO ${schema}.cutover_member_pages (run_id, batch, after_seq, n, user_ids) SELECT id, 0, 0, 1, '{ghost}' FROM ${schema}.cutover_runs WHERE run_key = $1`, [rk]);
     const sales = idsWhere(N, (u) => u.department === 'Sales');
     const snap = await runActivity(acts.cutoverSnapshot, { runKey: rk, directory: 'staff', batch: 0, cohort: { department: ['Sales'] } });
     expect(snap.members).toBe(sales.length);
@@ -147,8 +148,10 @@ describe('cutover activities against real PostgreSQL, Redis and HTTP APIs', () =
     // An attempt that stored every page (4 000 ids each) but whose last beat said 4 000 listed.
     await runActivity(acts.cutoverSnapshot, { runKey: rk, directory: 'staff', batch: 0, cohort: { department: ['Sales'] } });
     await pg.query(`DELETE FROM ${schema}.cutover_snapshots WHERE run_key = $1`, [rk]);
-    await pg.query(`UPDATE ${schema}.cutover_members SET user_id = 'ghost' WHERE run_key = $1 AND batch = 0 AND seq = 5000`, [rk]);
-    const cursor = { listed: 4_000, stored: 4_000, after: sales[3_999] };
+    // Pages of 4 000: seq 5 000 is the second page's 1 000th id.
+    const stored = await pg.query(`UPDATE ${schema}.cutover_member_pages SET user_ids[1000] = 'ghost' WHERE run_id = (SELECT id FROM ${schema}.cutover_runs WHERE run_key = $1) AND batch = 0 AND after_seq = 4000 RETURNING n`, [rk]);
+    expect(stored).toEqual([{ n: 2_000 }]);
+    const cursor = { listed: 4_000, stored: 4_000, after: sales[3_999], layout: 'pages' };
     // The directory changes under the snapshot: a user before the cursor leaves Sales. Listed anew,
     // the batch would lose them; resumed, it keeps them.
     const first = sales[0];
@@ -164,6 +167,17 @@ describe('cutover activities against real PostgreSQL, Redis and HTTP APIs', () =
       await pg.query(`UPDATE ${table} SET department = 'Sales' WHERE id = $1`, [first]);
     }
     expect(await members(rk, 0)).toEqual(sorted(sales));
+  }, 60_000);
+
+  test('a directory whose id column has no unique index: each user stored once', async () => {
+    const rk = runKey();
+    const dups = `${schema}.dup_users`;
+    await pg.query(`CREATE TABLE ${dups} (id bigint NOT NULL, department text NOT NULL, role text NOT NULL)`);
+    await pg.query(`INSERT INTO ${dups} SELECT i / 2, 'IT', 'staff' FROM generate_series(2, 601) AS i`);
+    const withDups = cutoverActivities(configWith(schema, table, { directories: { dups: { type: 'postgres', postgres: 'main', table: dups, pageSize: 100 } } }));
+    const snap = await runActivity(withDups.cutoverSnapshot, { runKey: rk, directory: 'dups', batch: 0, cohort: { department: ['IT'] } });
+    expect(snap.members).toBe(300);
+    expect(await members(rk, 0)).toEqual(sorted(Array.from({ length: 300 }, (_, k) => String(k + 1))));
   }, 60_000);
 
   test('the HTTP directory and router: bearer token, paging, 429/503 retried, prior read back, refused tokens are non-retryable', async () => {
@@ -216,6 +230,74 @@ describe('cutover activities against real PostgreSQL, Redis and HTTP APIs', () =
     expect(sample).toEqual({ sampled: 0, matching: 0, mismatches: [], unreadable: true });
     await runActivity(acts.cutoverRestore, ref);
     expect(it.every((id) => apis.routes.get(id) === 'old_system')).toBe(true);
+  }, 60_000);
+
+  test('a store of one row per member (migration 001) is converted: a move resumes at its cursor, priors are restored exactly, unfinished work is done anew', async () => {
+    const old = await pg.schema();
+    await applyMigrations(await pg.client(), old, { name: 'cutover', migrations: [cutoverStore.migrations[0]] });
+    const rk = runKey();
+    // Batch 0: taken, priors read, moved up to seq 2 when the worker was replaced; seq 3 is a gap
+    // (a user of an earlier batch). Batch 1: a snapshot that never finished. Batch 2: taken, its
+    // priors pass unfinished (a row recorded, the mark not set).
+    await pg.query(`INSERT INTO ${old}.cutover_snapshots (run_key, batch, members, priors_recorded) VALUES ($1, 0, 5, true), ($1, 2, 3, false)`, [rk]);
+    await pg.query(
+      `INSERT INTO ${old}.cutover_members (run_key, batch, seq, user_id) VALUES
+       ($1, 0, 1, 'a1'), ($1, 0, 2, 'a2'), ($1, 0, 4, 'a4'), ($1, 0, 5, 'a5'), ($1, 0, 6, 'a6'), ($1, 1, 1, 'b1'), ($1, 2, 1, 'c1'), ($1, 2, 2, 'c2'), ($1, 2, 3, 'c3')`,
+      [rk],
+    );
+    await pg.query(`INSERT INTO ${old}.cutover_priors (run_key, batch, seq, prior) VALUES ($1, 0, 2, 'canary'), ($1, 2, 1, 'stale')`, [rk]);
+    await redis.hset(key, 'a1', 'new_system', 'a2', 'new_system', 'c1', 'canary2');
+
+    const converted = cutoverActivities(configWith(old, table));
+    const ref: BatchRef = { runKey: rk, service, router: 'gateway', batch: 0 };
+    const env = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: { afterSeq: 2, written: 2, verified: 2 } });
+    expect(await env.run(converted.cutoverMove, ref)).toEqual({ written: 5, verified: 5 });
+    expect(await redis.hmget(key, 'a4', 'a5', 'a6')).toEqual(['new_system', 'new_system', 'new_system']);
+    // The old columns, one row per member, through the view; the unfinished snapshot is gone.
+    expect(await pg.query(`SELECT batch, seq::int, user_id FROM ${old}.cutover_members WHERE run_key = $1 ORDER BY batch, seq`, [rk])).toEqual(
+      [[0, 1, 'a1'], [0, 2, 'a2'], [0, 4, 'a4'], [0, 5, 'a5'], [0, 6, 'a6'], [2, 1, 'c1'], [2, 2, 'c2'], [2, 3, 'c3']].map(([batch, seq, user_id]) => ({ batch, seq, user_id })),
+    );
+    expect(await pg.count(`SELECT count(*) FROM ${old}.cutover_members_v1`)).toBe(9);
+
+    expect(await runActivity(converted.cutoverRestore, ref)).toEqual({ written: 5, verified: 5 });
+    expect(await redis.hgetall(key)).toEqual({ a2: 'canary', c1: 'canary2' });
+    expect(await runActivity(converted.cutoverSnapshot, { runKey: rk, directory: 'staff', batch: 1, cohort: { department: ['nobody'] } })).toEqual({
+      members: 0,
+      listed: 0,
+      alreadyTaken: false,
+    });
+    // Batch 2's priors are read anew (nothing of it moved yet): what the router holds, not the stale row.
+    await runActivity(converted.cutoverRecordPriors, { ...ref, batch: 2 });
+    expect(await pg.query(`SELECT seq::int, prior FROM ${old}.cutover_priors WHERE run_key = $1 AND batch = 2`, [rk])).toEqual([{ seq: 1, prior: 'canary2' }]);
+
+    // Every worker start runs the migrations again: nothing changes.
+    expect(await applyMigrations(await pg.client(), old, cutoverStore)).toEqual([]);
+    expect(await pg.count(`SELECT count(*) FROM ${old}.cutover_members WHERE run_key = $1`, [rk])).toBe(8);
+  }, 60_000);
+
+  test('prior routes resume after what the store holds, not after the last beat', async () => {
+    const rk = runKey();
+    const ref: BatchRef = { runKey: rk, service, router: 'gateway', batch: 0 };
+    const hr = idsWhere(N, (u) => u.department === 'HR');
+    await runActivity(acts.cutoverSnapshot, { runKey: rk, directory: 'staff', batch: 0, cohort: { department: ['HR'] } });
+    const firstChunk = await pg.query<{ user_id: string }>(`SELECT user_id FROM ${schema}.cutover_members WHERE run_key = $1 AND seq <= 1000 ORDER BY seq`, [rk]);
+    const secondChunk = await pg.query<{ user_id: string }>(`SELECT user_id FROM ${schema}.cutover_members WHERE run_key = $1 AND seq > 1000 AND seq <= 2000 ORDER BY seq`, [rk]);
+    // An attempt recorded the first chunk (1 000 users, chunkSize 1 000) and no more.
+    await redis.hset(key, firstChunk[0].user_id, 'canary');
+    const env1 = new MockActivityEnvironment();
+    await env1.run(acts.cutoverRecordPriors, ref);
+    await pg.query(`DELETE FROM ${schema}.cutover_prior_pages WHERE after_seq >= 1000`);
+    await pg.query(`UPDATE ${schema}.cutover_snapshots SET priors_recorded = false WHERE run_key = $1`, [rk]);
+    // Meanwhile the routes changed (as a move would): read again, the first chunk would be lost.
+    await redis.hset(key, firstChunk[0].user_id, 'new_system', secondChunk[0].user_id, 'canary');
+    // The last beat is ahead of the store (as after a 001 store's unfinished pass was dropped):
+    // trusted, it would skip the second chunk.
+    const env = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: { afterSeq: 2_000, written: 2_000, verified: 2_000 } });
+    expect(await env.run(acts.cutoverRecordPriors, ref)).toEqual({ written: hr.length, verified: hr.length });
+    expect(await pg.query(`SELECT user_id, prior FROM ${schema}.cutover_members m JOIN ${schema}.cutover_priors p USING (run_key, batch, seq) WHERE run_key = $1 ORDER BY seq`, [rk])).toEqual([
+      { user_id: firstChunk[0].user_id, prior: 'canary' },
+      { user_id: secondChunk[0].user_id, prior: 'canary' },
+    ]);
   }, 60_000);
 
   test('no store in the config: a non-retryable failure naming cutover.store', async () => {

@@ -7,7 +7,7 @@ import { openDirectory } from '../directory';
 import { openRouter, type Router } from '../router';
 import { RoutingApiError } from '../router/http';
 import type { Client } from 'pg';
-import { cutoverStoreRef, markPriorsRecorded, memberChunk, priorsRecorded, recordPriors, sampleMembers, takeSnapshot, takeSnapshotInDatabase, withCutoverStore, type SnapshotCursor, type CutoverTables, type MemberChunk } from '../cutover-store/store';
+import { cutoverStoreRef, markPriorsRecorded, memberChunk, priorsRecorded, priorsRecordedThrough, recordPriors, sampleMembers, takeSnapshot, takeSnapshotInDatabase, withCutoverStore, type SnapshotCursor, type CutoverTables, type MemberChunk } from '../cutover-store/store';
 
 /** Which batch of which run: everything a chunked activity needs to find its members in the store. */
 export interface BatchRef {
@@ -65,24 +65,34 @@ export function cutoverActivities(config: OpsflowConfig) {
   async function overChunks(
     ref: BatchRef,
     fn: (router: Router, chunk: MemberChunk, store: { c: Client; t: CutoverTables }) => Promise<[number, number]>,
+    opts: { withPriors?: boolean; from?: number; asyncCommit?: boolean } = {},
   ): Promise<ChunkedResult> {
     const ctx = Context.current();
     const store = cutoverStoreRef(config);
     const size = chunkSizeOf(config, ref.router);
     const resumed = ctx.info.heartbeatDetails as Cursor | undefined;
     const cursor: Cursor = resumed ?? { afterSeq: 0, written: 0, verified: 0 };
-    if (resumed) log.info('cutover chunks resumed', { batch: ref.batch, afterSeq: resumed.afterSeq, attempt: ctx.info.attempt });
+    // A pass that records as it goes starts where the store says, not where the last beat did (a
+    // chunk recorded after the beat is not read again; a beat from before the store was converted
+    // to pages does not skip what was left out of it).
+    if (opts.from !== undefined && opts.from !== cursor.afterSeq) {
+      const base = opts.from > cursor.afterSeq ? cursor : { afterSeq: 0, written: 0, verified: 0 };
+      Object.assign(cursor, { afterSeq: opts.from, written: base.written + opts.from - base.afterSeq, verified: base.verified + opts.from - base.afterSeq });
+    }
+    if (resumed || cursor.afterSeq > 0) log.info('cutover chunks resumed', { batch: ref.batch, afterSeq: cursor.afterSeq, attempt: ctx.info.attempt });
     const router = openRouter(config, ref.router, ref.service);
     const beat = setInterval(() => ctx.heartbeat(cursor), 2_000);
     try {
       await withCutoverStore(store, async (c, t) => {
+        if (opts.asyncCommit) await c.query('SET synchronous_commit = off');
         // The next chunk is read from the store while the router works on this one: the two
         // round trips overlap. The cursor still moves only after the router's answer.
-        let next = memberChunk(c, t, ref.runKey, ref.batch, cursor.afterSeq, size);
+        const read = (after: number) => memberChunk(c, t, ref.runKey, ref.batch, after, size, opts.withPriors);
+        let next = read(cursor.afterSeq);
         for (;;) {
           const chunk = await next;
           if (!chunk) return;
-          next = memberChunk(c, t, ref.runKey, ref.batch, chunk.lastSeq, size);
+          next = read(chunk.lastSeq);
           next.catch(() => undefined); // awaited on the next turn; a router failure first must not leave it unhandled
           const [written, verified] = await fn(router, chunk, { c, t }).catch((err) => {
             throw routerFailure(err);
@@ -110,7 +120,7 @@ export function cutoverActivities(config: OpsflowConfig) {
       const ctx = Context.current();
       const store = cutoverStoreRef(config);
       const directory = openDirectory(config, input.directory);
-      const progress: SnapshotCursor = { listed: 0, stored: 0, after: null };
+      const progress: SnapshotCursor = { listed: 0, stored: 0, after: null, layout: 'pages' };
       const beat = setInterval(() => ctx.heartbeat(progress), 2_000);
       try {
         // A directory table in the store's own database is copied there by the server, page by page,
@@ -118,7 +128,11 @@ export function cutoverActivities(config: OpsflowConfig) {
         if (directory.sql && directory.sql.postgres === store.name) {
           const sql = directory.sql;
           const resume = ctx.info.heartbeatDetails as Partial<SnapshotCursor> | undefined;
-          const from = resume && typeof resume.after === 'string' && typeof resume.listed === 'number' && typeof resume.stored === 'number' ? (resume as SnapshotCursor) : undefined;
+          // A cursor from before the paged store (no `layout`) counts other things: listed anew.
+          const from =
+            resume && resume.layout === 'pages' && typeof resume.after === 'string' && typeof resume.listed === 'number' && typeof resume.stored === 'number'
+              ? (resume as SnapshotCursor)
+              : undefined;
           if (from) log.info('cutover snapshot resumed', { batch: input.batch, listed: from.listed, attempt: ctx.info.attempt });
           return await withCutoverStore(store, (c, t) =>
             takeSnapshotInDatabase(c, t, input.runKey, input.batch, sql, input.cohort, from, (cur) => {
@@ -142,16 +156,25 @@ export function cutoverActivities(config: OpsflowConfig) {
 
     /**
      * Reads every member's current route from the router into the store. Done once per batch: a
-     * batch whose priors are complete is not read again (the router may say "new" by then).
+     * batch whose priors are complete is not read again (the router may say "new" by then), and a
+     * new attempt starts after the priors already recorded, whatever its last beat said.
      */
     async cutoverRecordPriors(ref: BatchRef): Promise<ChunkedResult> {
       const store = cutoverStoreRef(config);
-      if (await withCutoverStore(store, (c, t) => priorsRecorded(c, t, ref.runKey, ref.batch))) return { written: 0, verified: 0 };
-      const result = await overChunks(ref, async (router, chunk, { c, t }) => {
-        const current = await router.read(chunk.ids);
-        await recordPriors(c, t, ref.runKey, ref.batch, chunk.seqs, current);
-        return [chunk.ids.length, current.length];
-      });
+      const [done, through] = await withCutoverStore(store, async (c, t) => [await priorsRecorded(c, t, ref.runKey, ref.batch), await priorsRecordedThrough(c, t, ref.runKey, ref.batch)] as const);
+      if (done) return { written: 0, verified: 0 };
+      const result = await overChunks(
+        ref,
+        async (router, chunk, { c, t }) => {
+          const current = await router.read(chunk.ids);
+          await recordPriors(c, t, ref.runKey, ref.batch, chunk, current);
+          return [chunk.ids.length, current.length];
+        },
+        // Each chunk's priors commit without waiting for the disk: the mark below is a normal commit,
+        // which flushes them all before any user moves; a database crash before it loses only
+        // chunks that the next attempt reads again (it starts after what the store holds).
+        { from: through, asyncCommit: true },
+      );
       await withCutoverStore(store, (c, t) => markPriorsRecorded(c, t, ref.runKey, ref.batch));
       return result;
     },
@@ -163,7 +186,7 @@ export function cutoverActivities(config: OpsflowConfig) {
 
     /** Puts every member's prior route back, chunk by chunk, read back. */
     async cutoverRestore(ref: BatchRef): Promise<ChunkedResult> {
-      return overChunks(ref, async (router, { ids, priors }) => [ids.length, await router.restore(ids, priors)]);
+      return overChunks(ref, async (router, { ids, priors }) => [ids.length, await router.restore(ids, priors)], { withPriors: true });
     },
 
     /**
@@ -172,7 +195,7 @@ export function cutoverActivities(config: OpsflowConfig) {
      */
     async cutoverSampleRoutes(input: BatchRef & { expect: 'new' | 'prior'; sample: number }): Promise<ReadBackResult> {
       const store = cutoverStoreRef(config);
-      const s = await withCutoverStore(store, (c, t) => sampleMembers(c, t, input.runKey, input.batch, input.sample));
+      const s = await withCutoverStore(store, (c, t) => sampleMembers(c, t, input.runKey, input.batch, input.sample, input.expect === 'prior'));
       const router = openRouter(config, input.router, input.service);
       try {
         // "cannot be read" is said as such: read as nulls it would look like every user failed to move

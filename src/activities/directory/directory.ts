@@ -23,4 +23,6 @@ export interface SqlPages {
    * from `$firstParam`, so the caller's own come first.
    */
   page(cohort: Cohort, after: string | null, firstParam: number): { text: string; values: unknown[] };
+  /** A query answering one row `{ unique: boolean }`: does a unique index make every listed id distinct? */
+  idsUnique(): { text: string; values: unknown[] };
 }

@@ -40,7 +40,17 @@ export function postgresDirectory(config: OpsflowConfig, name: string, d: Postgr
     return { text, values };
   };
   return {
-    sql: { postgres: d.postgres, pageSize: d.pageSize, page },
+    sql: {
+      postgres: d.postgres,
+      pageSize: d.pageSize,
+      page,
+      // A unique index on the id column alone (not partial, not on an expression).
+      idsUnique: () => ({
+        text: `SELECT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = $1::regclass AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL
+                 AND i.indnkeyatts = 1 AND i.indkey[0] = (SELECT a.attnum FROM pg_attribute a WHERE a.attrelid = $1::regclass AND a.attname = $2)) AS unique`,
+        values: [quoteIdent(d.table), d.idColumn],
+      }),
+    },
     async *pages(cohort: Cohort) {
       connected ??= client.connect();
       await connected;

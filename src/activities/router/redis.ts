@@ -8,14 +8,46 @@ import type { Router } from './router';
 export const routingKey = (d: RedisRouterConfig, service: string) => d.key.replace(/\$service/g, service);
 
 /**
- * Routing data in a Redis hash. A chunk is one pipeline: the write (one HSET/HDEL for the whole
- * chunk) and its read-back (one HMGET) in a single round trip, so reading back costs next to nothing
- * and the count returned is what Redis holds, not what was sent.
+ * Routes a chunk to one system and reads it back, in one script: KEYS[1] the routing hash,
+ * ARGV[1] the system, ARGV[2] the chunk's ids separated by NUL (one argument rather than one per
+ * user: encoding 10 000 arguments and parsing 10 000 answers was most of a move's time in the
+ * worker). Works in slices of 1 000, below the Lua stack's limit on unpack; each slice is read
+ * back with HMGET after its HSET and only the count of users holding the system comes back.
+ */
+const ROUTE_SCRIPT = `
+local key, system = KEYS[1], ARGV[1]
+local routed = 0
+local ids, pairs = {}, {}
+local function flush()
+  if #ids == 0 then return end
+  redis.call('HSET', key, unpack(pairs))
+  local got = redis.call('HMGET', key, unpack(ids))
+  for i = 1, #got do
+    if got[i] == system then routed = routed + 1 end
+  end
+  ids, pairs = {}, {}
+end
+for id in string.gmatch(ARGV[2], '[^%z]+') do
+  ids[#ids + 1] = id
+  pairs[#pairs + 1] = id
+  pairs[#pairs + 1] = system
+  if #ids == 1000 then flush() end
+end
+flush()
+return routed`;
+
+type WithRoute = { opsflowRoute(key: string, system: string, ids: string): Promise<number> };
+
+/**
+ * Routing data in a Redis hash. A move is one script call per chunk (write and read-back together,
+ * see ROUTE_SCRIPT); a restore is one pipeline (HSET/HDEL and an HMGET) in a single round trip.
+ * Either way the count returned is what Redis holds, not what was sent.
  */
 export function redisRouter(config: OpsflowConfig, name: string, d: RedisRouterConfig, service: string): Router {
   const target = configTarget(config.redis, 'redis', d.redis, `config.routers.${name}.redis`);
   const redis = redisClient(d.redis, target);
   const key = routingKey(d, service);
+  redis.defineCommand('opsflowRoute', { numberOfKeys: 1, lua: ROUTE_SCRIPT });
   let connected: Promise<void> | undefined;
   const ready = () => (connected ??= redis.connect());
   const readBack = async (p: ReturnType<typeof redis.pipeline>, ids: string[]) => {
@@ -34,10 +66,11 @@ export function redisRouter(config: OpsflowConfig, name: string, d: RedisRouterC
     },
     async write(ids, system) {
       if (ids.length === 0) return 0;
+      // Ids come from PostgreSQL text, which cannot hold NUL; an empty id would vanish from the split.
+      const bad = ids.find((id) => id === '' || id.includes('\0'));
+      if (bad !== undefined) throw new Error(`user id ${JSON.stringify(bad)} cannot be routed through Redis: empty or holding NUL`);
       await ready();
-      const p = redis.pipeline();
-      p.hset(key, Object.fromEntries(ids.map((id) => [id, system])));
-      return (await readBack(p, ids)).filter((s) => s === system).length;
+      return (redis as unknown as WithRoute).opsflowRoute(key, system, ids.join('\0'));
     },
     async restore(ids, priors) {
       if (ids.length === 0) return 0;
