@@ -13,9 +13,10 @@ import { workflowBundle } from '../helpers/temporal';
 import { createWorker } from '../../src/worker';
 import { parseConfigText } from '../../src/config/load';
 import type { IncidentStatus } from '../../src/workflows/incident';
+import { testToken } from '../helpers/tokens';
 
 const root = resolve(__dirname, '../..');
-const TOKEN = 'alert-token-receiver-e2e-9876543210';
+const TOKEN = testToken('alert-receiver-e2e');
 
 /**
  * `opsflow alerts serve` as its own process against a Temporal dev server that this file can stop
@@ -182,7 +183,7 @@ describe('alert receiver end to end (dev server process)', () => {
 
   test('every 401 is logged with the remote address and the reason, never a token; nothing starts', async () => {
     const body = payload('firing', 'feedbeef0401');
-    const wrongToken = 'wrong-token-0000000000000000';
+    const wrongToken = testToken('wrong');
     expect((await post(body, `Bearer ${wrongToken}`)).status).toBe(401);
     expect((await post(body, null)).status).toBe(401);
     expect((await post(body, `Basic ${Buffer.from(`am:${TOKEN}`).toString('base64')}`)).status).toBe(401);

@@ -6,6 +6,7 @@ import { PgScratch } from '../helpers/pg-scratch';
 import { LbApi } from '../helpers/lb-api-load-balancer';
 import { pgConnection, requirePostgres } from '../helpers/services';
 import type { RolloutStatus } from '../../src/workflows/rollout/status';
+import { testToken } from '../helpers/tokens';
 
 /**
  * The `opsflow` CLI as an operator uses it, spawned as a process against the real dev server and
@@ -14,7 +15,7 @@ import type { RolloutStatus } from '../../src/workflows/rollout/status';
  * (prune, unpause, a cron in a time zone).
  */
 describe('opsflow CLI end to end', () => {
-  const TOKEN = 'cli-e2e-lb-token';
+  const TOKEN = testToken('cli-e2e-lb');
   let stack: Stack;
   let pg: PgScratch;
   let schema: string;

@@ -15,9 +15,10 @@ import { Haproxy, measureSplit, startBackend } from '../helpers/haproxy';
 import type { IncidentStatus } from '../../src/workflows/incident';
 import { parseConfigText } from '../../src/config/load';
 import { lookupLoadBalancer } from '../../src/activities/load-balancer';
+import { testToken } from '../helpers/tokens';
 
 const root = resolve(__dirname, '../..');
-const TOKEN = 'alert-token-e2e-0123456789';
+const TOKEN = testToken('alert-e2e');
 
 /**
  * A Berlin rota of three people in which the shift holding "now" (the hour before to two hours

@@ -11,9 +11,10 @@ import { blueGreenBehindHaproxy, type Haproxy } from '../helpers/haproxy';
 import { runtimeApiCommand } from '../../src/activities/load-balancer/haproxy-runtime-api';
 import type { IncidentStatus } from '../../src/workflows/incident';
 import type { RolloutStatus } from '../../src/workflows/rollout/status';
+import { testToken } from '../helpers/tokens';
 
 const root = resolve(__dirname, '../..');
-const TOKEN = 'alert-token-rollout-0123456789';
+const TOKEN = testToken('alert-rollout');
 jest.setTimeout(180_000);
 
 /**

@@ -7,6 +7,8 @@ import { recordHistory } from '../helpers/histories';
 import { OpsflowState } from '../../src/domain/search-attributes';
 import { Exporter, Prometheus } from '../helpers/prometheus';
 import type { RolloutStatus } from '../../src/workflows/rollout/status';
+import { testToken } from '../helpers/tokens';
+const STALE_TOKEN = testToken('no-longer-taken');
 
 /**
  * The same workflow on another kind of LB and gate: the runbook's HTTP LB API (bearer token,
@@ -14,7 +16,7 @@ import type { RolloutStatus } from '../../src/workflows/rollout/status';
  * drives HAProxy; only the worker config differs.
  */
 describe('phased rollout through the HTTP LB API, gated by a real Prometheus (dev server)', () => {
-  const TOKEN = 'e2e-lb-token';
+  const TOKEN = testToken('e2e-lb');
   let stack: Stack;
   let lb: LbApi;
   let exporter: Exporter;
@@ -31,7 +33,7 @@ describe('phased rollout through the HTTP LB API, gated by a real Prometheus (de
     prometheus = await new Prometheus(stack.processes, [`127.0.0.1:${exporter.port}`]).start();
     receiver = await new HttpReceiver({ honourKey: true }).start();
     process.env.OPSFLOW_E2E_LB_API_TOKEN = TOKEN;
-    process.env.OPSFLOW_E2E_LB_API_TOKEN_STALE = 'a-token-the-api-no-longer-takes';
+    process.env.OPSFLOW_E2E_LB_API_TOKEN_STALE = STALE_TOKEN;
     await stack.startWorker({
       loadBalancers: {
         'lb-api': { type: 'http-api', url: `http://127.0.0.1:${lb.port}`, token: { env: 'OPSFLOW_E2E_LB_API_TOKEN' } },
@@ -130,7 +132,7 @@ describe('phased rollout through the HTTP LB API, gated by a real Prometheus (de
     expect(err.cause.message).toMatch(
       /^cannot roll out search-api, nothing was changed: LB API lb-api-stale \(http:\/\/127\.0\.0\.1:\d+\) refused the token from loadBalancers\.lb-api-stale\.token: HTTP 401/,
     );
-    expect(err.cause.message).not.toMatch(/a-token-the-api-no-longer-takes/);
+    expect(err.cause.message).not.toMatch(new RegExp(STALE_TOKEN));
     expect(lb.posts).toEqual([]);
     expect(lb.config).toEqual(before);
     const s = await stack.client.workflow.getHandle('rollout-search-api').query<RolloutStatus>('status');
@@ -139,7 +141,7 @@ describe('phased rollout through the HTTP LB API, gated by a real Prometheus (de
 
   test('the token revoked mid-rollout: the rollback fails non-retryably, the notifier is told loudly, and the run ends as rollback-failed', async () => {
     const handle = await atStep2('inventory');
-    lb.token = 'rotated-elsewhere'; // the API no longer takes opsflow's token
+    lb.token = testToken('rotated-elsewhere'); // the API no longer takes opsflow's token
     try {
       await handle.signal('abort', { reason: 'bad numbers', by: 'test' });
       const err = await handle.result().catch((e) => e);

@@ -14,6 +14,8 @@ import { Dnsmasq, ReadinessApp, TestCa, httpsServer } from '../helpers/readiness
 import { readinessCheckWorkflow, statusQuery, signOffUpdate, waiveUpdate, recheckSignal, type ReadinessResult } from '../../src/workflows/readiness/workflow';
 import type { ReadinessStatus } from '../../src/workflows/readiness/state';
 import { backupWorkflow } from '../../src/workflows';
+import { testToken } from '../helpers/tokens';
+const APP_TOKEN = testToken('readiness-app');
 
 /**
  * The readiness gate end to end on the dev server, against real things the test starts: the
@@ -42,7 +44,7 @@ describe('readiness gate end to end', () => {
     const expiring = await httpsServer(ca.leaf('expiring', 'shop.test', 3));
     servers.push(valid, expiring);
     dns = await new Dnsmasq(stack.processes, { 'shop.test': '127.0.0.10', 'api.shop.test': '127.0.0.99' }).start();
-    app = await new ReadinessApp('s3cret').start();
+    app = await new ReadinessApp(APP_TOKEN).start();
     webhook = await new HttpReceiver().start();
     smtp = await new SmtpReceiver().start();
     prometheus = await new Prometheus(stack.processes, [`127.0.0.1:${app.port}`, `127.0.0.1:${await freePort()}`], 'groups:\n  - name: shop\n    rules:\n      - alert: ShopDown\n        expr: up == 0\n').start();
@@ -76,7 +78,7 @@ describe('readiness gate end to end', () => {
       },
     };
     // The worker runs in this process: the good credential comes from its environment, as in production.
-    process.env.READINESS_E2E_TOKEN = 'Bearer s3cret';
+    process.env.READINESS_E2E_TOKEN = `Bearer ${APP_TOKEN}`;
     configPath = writeConfig(config);
     await stack.startWorker(config);
     // The Prometheus item must see the down target as down (not `unknown`) in the first round.

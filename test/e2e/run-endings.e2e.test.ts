@@ -8,6 +8,7 @@ import { HttpReceiver } from '../helpers/http-receiver';
 import { OpsflowPhase, OpsflowState } from '../../src/domain/search-attributes';
 import type { MigrationStatus } from '../../src/workflows/migration/workflow';
 import type { RolloutStatus } from '../../src/workflows/rollout/status';
+import { testToken } from '../helpers/tokens';
 
 /**
  * How runs end, on the dev server with real parts: a failure says why in its own message (not
@@ -18,7 +19,7 @@ jest.setTimeout(180_000);
 
 describe('runs that end badly say why and how (dev server)', () => {
   const TOKEN_ENV = 'OPSFLOW_E2E_ENDINGS_LB_TOKEN';
-  const TOKEN = 'endings-lb-token';
+  const TOKEN = testToken('endings-lb');
   const REASON = 'channel_is_archived: this channel no longer takes messages';
   let stack: Stack;
   let lb: LbApi;
@@ -136,7 +137,7 @@ describe('runs that end badly say why and how (dev server)', () => {
     await monitoring(handle);
     expect(lb.config.traffic_split).toEqual({ new_system: 10, old_system: 90 });
     // The LB API stops taking the token: the rollback's first call is refused (401, no retry fixes it).
-    process.env[TOKEN_ENV] = 'revoked-token';
+    process.env[TOKEN_ENV] = testToken('revoked');
     try {
       await handle.signal('abort', { reason: 'e2e: roll back now', by: 'tester' });
       const cause = await failureOf(handle);

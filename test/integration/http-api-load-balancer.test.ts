@@ -3,9 +3,10 @@ import { parseConfigText } from '../../src/config/load';
 import { loadBalancerActivities, lookupLoadBalancer } from '../../src/activities/load-balancer';
 import type { OpsflowConfig } from '../../src/config/schema';
 import { LbApi } from '../helpers/lb-api-load-balancer';
+import { testToken } from '../helpers/tokens';
 
 describe('HTTP LB API adapter (local API server checking the bearer token)', () => {
-  const TOKEN = 's3cret-token';
+  const TOKEN = testToken('lb-api');
   let lb: LbApi;
   let acts: ReturnType<typeof loadBalancerActivities>;
   let config: OpsflowConfig;

@@ -6,6 +6,8 @@ import { parseConfigText } from '../../src/config/load';
 import type { Notification } from '../../src/domain/notification';
 import { HttpReceiver } from '../helpers/http-receiver';
 import { SmtpReceiver } from '../helpers/smtp-receiver';
+import { testToken } from '../helpers/tokens';
+const SMS_TOKEN = testToken('sms-auth');
 
 /** PagerDuty, SMS and email adapters of `notify`, against local receivers that record what arrives. */
 describe('notify activity: PagerDuty, SMS, email', () => {
@@ -28,7 +30,7 @@ describe('notify activity: PagerDuty, SMS, email', () => {
 
   beforeAll(() => {
     process.env.OPSFLOW_TEST_PD_KEY = 'pd-routing-key-123';
-    process.env.OPSFLOW_TEST_SMS_TOKEN = 'sms-auth-token';
+    process.env.OPSFLOW_TEST_SMS_TOKEN = SMS_TOKEN;
   });
 
   test('PagerDuty: trigger, acknowledge and resolve share the dedup_key; 202 is success', async () => {
@@ -89,7 +91,7 @@ describe('notify activity: PagerDuty, SMS, email', () => {
     expect(api.requests).toHaveLength(2);
     const [a, b] = api.requests;
     expect(a.path).toBe('/2010-04-01/Accounts/AC123/Messages.json');
-    expect(a.headers.authorization).toBe(`Basic ${Buffer.from('AC123:sms-auth-token').toString('base64')}`);
+    expect(a.headers.authorization).toBe(`Basic ${Buffer.from(`AC123:${SMS_TOKEN}`).toString('base64')}`);
     expect(a.headers['content-type']).toBe('application/x-www-form-urlencoded');
     const form = new URLSearchParams(a.body);
     expect(form.get('To')).toBe('+15551111111');

@@ -3,6 +3,8 @@ import { parseConfigText } from '../../src/config/load';
 import type { Notification } from '../../src/domain/notification';
 import { HttpReceiver } from '../helpers/http-receiver';
 import { runActivity } from '../helpers/activity';
+import { testToken } from '../helpers/tokens';
+const HOOK_TOKEN = testToken('hook');
 
 /** The webhook and Slack adapters against local HTTP receivers that record what arrives. */
 describe('notify activity: webhook and Slack', () => {
@@ -24,8 +26,8 @@ describe('notify activity: webhook and Slack', () => {
   }
 
   test('webhook: JSON body and Idempotency-Key header; bearer token from env', async () => {
-    const hook = await started(new HttpReceiver({ bearer: 's3cret-token-value' }));
-    process.env.OPSFLOW_TEST_HOOK_TOKEN = 's3cret-token-value';
+    const hook = await started(new HttpReceiver({ bearer: HOOK_TOKEN }));
+    process.env.OPSFLOW_TEST_HOOK_TOKEN = HOOK_TOKEN;
     const acts = activities({ notifiers: { ops: { type: 'webhook', url: hook.url + '/alerts', token: { env: 'OPSFLOW_TEST_HOOK_TOKEN' } } } });
     const res = await runActivity(acts.notify, message('ops'));
     expect(res.status).toBe(200);

@@ -11,6 +11,8 @@ import { Dnsmasq, ReadinessApp, TestCa, httpsServer } from '../helpers/readiness
 import { Haproxy, startBackend } from '../helpers/haproxy';
 import { SystemdStandin } from '../helpers/systemd-standin';
 import { runtimeApiCommand } from '../../src/activities/load-balancer/haproxy-runtime-api';
+import { testToken } from '../helpers/tokens';
+const APP_TOKEN = testToken('readiness-app');
 
 /**
  * Each readiness check against the real system it reads: HTTPS servers with openssl-made
@@ -39,7 +41,7 @@ describe('readiness checks against real systems', () => {
       ports[name] = s.port;
     }
     dns = await new Dnsmasq(processes, { 'shop.test': '127.0.0.10', 'api.shop.test': '127.0.0.99' }).start();
-    app = await new ReadinessApp('s3cret').start();
+    app = await new ReadinessApp(APP_TOKEN).start();
     webhook = await new HttpReceiver().start();
     smtp = await new SmtpReceiver().start();
     const downPort = await freePort();
@@ -50,11 +52,11 @@ describe('readiness checks against real systems', () => {
     systemd.defineHttpService('shop-web', await freePort());
     systemd.defineHttpService('shop-worker', await freePort());
     systemd.systemctl('start', 'shop-web');
-    process.env.READINESS_TOKEN = 'Bearer s3cret';
+    process.env.READINESS_TOKEN = `Bearer ${APP_TOKEN}`;
     const tls = (id: string, port: number, extra: object = {}) => ({ id, check: 'tls', host: '127.0.0.1', port, servername: 'shop.test', caFile: ca.caFile, ...extra });
     const config = parseConfigText(
       JSON.stringify({
-        http: { status: { url: `${app.url}/private`, headers: { authorization: 'Bearer s3cret' } }, missing: { url: `${app.url}/nothing` } },
+        http: { status: { url: `${app.url}/private`, headers: { authorization: `Bearer ${APP_TOKEN}` } }, missing: { url: `${app.url}/nothing` } },
         notifiers: { hook: { type: 'webhook', url: `${webhook.url}/hook` }, mail: { type: 'email', host: '127.0.0.1', port: smtp.port, from: 'opsflow@test', to: ['ops@test'] } },
         metricSources: { prom: { type: 'prometheus', url: prometheus.url } },
         loadBalancers: { edge: { type: 'haproxy', runtimeApi: { socket: haproxy.socket }, backend: 'app' } },
