@@ -232,47 +232,15 @@ describe('cutover activities against real PostgreSQL, Redis and HTTP APIs', () =
     expect(it.every((id) => apis.routes.get(id) === 'old_system')).toBe(true);
   }, 60_000);
 
-  test('a store of one row per member (migration 001) is converted: a move resumes at its cursor, priors are restored exactly, unfinished work is done anew', async () => {
-    const old = await pg.schema();
-    await applyMigrations(await pg.client(), old, { name: 'cutover', migrations: [cutoverStore.migrations[0]] });
-    const rk = runKey();
-    // Batch 0: taken, priors read, moved up to seq 2 when the worker was replaced; seq 3 is a gap
-    // (a user of an earlier batch). Batch 1: a snapshot that never finished. Batch 2: taken, its
-    // priors pass unfinished (a row recorded, the mark not set).
-    await pg.query(`INSERT INTO ${old}.cutover_snapshots (run_key, batch, members, priors_recorded) VALUES ($1, 0, 5, true), ($1, 2, 3, false)`, [rk]);
-    await pg.query(
-      `INSERT INTO ${old}.cutover_members (run_key, batch, seq, user_id) VALUES
-       ($1, 0, 1, 'a1'), ($1, 0, 2, 'a2'), ($1, 0, 4, 'a4'), ($1, 0, 5, 'a5'), ($1, 0, 6, 'a6'), ($1, 1, 1, 'b1'), ($1, 2, 1, 'c1'), ($1, 2, 2, 'c2'), ($1, 2, 3, 'c3')`,
-      [rk],
+  test('the store migrations run again at every worker start and change nothing', async () => {
+    const fresh = await pg.schema();
+    expect(await applyMigrations(await pg.client(), fresh, cutoverStore)).toEqual(['001_cutover']);
+    expect(await applyMigrations(await pg.client(), fresh, cutoverStore)).toEqual([]);
+    const storage = await pg.query<{ attstorage: string }>(
+      `SELECT attstorage FROM pg_attribute WHERE attrelid = '${fresh}.cutover_member_pages'::regclass AND attname = 'user_ids'`,
     );
-    await pg.query(`INSERT INTO ${old}.cutover_priors (run_key, batch, seq, prior) VALUES ($1, 0, 2, 'canary'), ($1, 2, 1, 'stale')`, [rk]);
-    await redis.hset(key, 'a1', 'new_system', 'a2', 'new_system', 'c1', 'canary2');
-
-    const converted = cutoverActivities(configWith(old, table));
-    const ref: BatchRef = { runKey: rk, service, router: 'gateway', batch: 0 };
-    const env = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: { afterSeq: 2, written: 2, verified: 2 } });
-    expect(await env.run(converted.cutoverMove, ref)).toEqual({ written: 5, verified: 5 });
-    expect(await redis.hmget(key, 'a4', 'a5', 'a6')).toEqual(['new_system', 'new_system', 'new_system']);
-    // The old columns, one row per member, through the view; the unfinished snapshot is gone.
-    expect(await pg.query(`SELECT batch, seq::int, user_id FROM ${old}.cutover_members WHERE run_key = $1 ORDER BY batch, seq`, [rk])).toEqual(
-      [[0, 1, 'a1'], [0, 2, 'a2'], [0, 4, 'a4'], [0, 5, 'a5'], [0, 6, 'a6'], [2, 1, 'c1'], [2, 2, 'c2'], [2, 3, 'c3']].map(([batch, seq, user_id]) => ({ batch, seq, user_id })),
-    );
-    expect(await pg.count(`SELECT count(*) FROM ${old}.cutover_members_v1`)).toBe(9);
-
-    expect(await runActivity(converted.cutoverRestore, ref)).toEqual({ written: 5, verified: 5 });
-    expect(await redis.hgetall(key)).toEqual({ a2: 'canary', c1: 'canary2' });
-    expect(await runActivity(converted.cutoverSnapshot, { runKey: rk, directory: 'staff', batch: 1, cohort: { department: ['nobody'] } })).toEqual({
-      members: 0,
-      listed: 0,
-      alreadyTaken: false,
-    });
-    // Batch 2's priors are read anew (nothing of it moved yet): what the router holds, not the stale row.
-    await runActivity(converted.cutoverRecordPriors, { ...ref, batch: 2 });
-    expect(await pg.query(`SELECT seq::int, prior FROM ${old}.cutover_priors WHERE run_key = $1 AND batch = 2`, [rk])).toEqual([{ seq: 1, prior: 'canary2' }]);
-
-    // Every worker start runs the migrations again: nothing changes.
-    expect(await applyMigrations(await pg.client(), old, cutoverStore)).toEqual([]);
-    expect(await pg.count(`SELECT count(*) FROM ${old}.cutover_members WHERE run_key = $1`, [rk])).toBe(8);
+    expect(storage).toEqual([{ attstorage: 'e' }]);
+    expect(await pg.count(`SELECT count(*) FROM ${fresh}.cutover_members`)).toBe(0);
   }, 60_000);
 
   test('prior routes resume after what the store holds, not after the last beat', async () => {

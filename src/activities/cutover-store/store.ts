@@ -179,8 +179,8 @@ export interface MemberChunk {
 }
 
 /**
- * Up to `limit` members of a batch after `afterSeq`, consecutive seqs only (a chunk ends at a
- * gap, which only a store converted from 001 has); undefined past the end. Only the pages the
+ * Up to `limit` members of a batch after `afterSeq`, consecutive seqs only (a chunk never spans
+ * a gap between pages); undefined past the end. Only the pages the
  * chunk overlaps are read, sliced on the server.
  */
 export async function memberChunk(
