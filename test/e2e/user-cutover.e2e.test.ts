@@ -123,6 +123,6 @@ describe('userCutoverWorkflow end to end', () => {
     expect(sent[0].title).toMatch(/rolled back at batch 2 "managers"/);
     expect(sent[0].details).toMatchObject({ batch: 'managers', metric: 'errorRatePercent' });
     expect(sent[0].details.value as number).toBeGreaterThan(5);
-    recordHistory(stack.temporalAddress(), `cutover-${service}`, 'user-cutover-batch2-rolled-back');
+    recordHistory(stack.temporalAddress(), `cutover-${service}`, 'user-cutover-batch2-paused-rolled-back');
   }, 180_000);
 });
