@@ -85,4 +85,41 @@ describe('deploy run state', () => {
     const { runs: _, ...before } = r.carry(1, new OperatorControls().carry()).status;
     expect(DeployRun.resume({ status: before as never, nextBatch: 1, operator: new OperatorControls().carry() }).status.runs).toBe(2);
   });
+
+  test('a fleet rollback fixes its targets when the deploy stops and carries the reason and the hosts already back; a carry without one resumes batches', () => {
+    const r = run();
+    r.host('h1', { state: 'done', previous: 'old1', release: 'new' });
+    r.host('h2', { state: 'done', previous: 'old2', release: 'new' });
+    r.host('h3', { state: 'rolled-back', previous: 'old3', release: 'old3' });
+    expect(r.fleetRollbackReason).toBeUndefined();
+    expect(r.fleetRollbackLeft()).toEqual([]);
+    r.startFleetRollback('1 of 1 hosts failed in the batch');
+    expect(r.status.phase).toBe('rolling-back-fleet');
+    expect(r.fleetRollbackLeft()).toEqual([
+      { host: 'h1', release: 'old1' },
+      { host: 'h2', release: 'old2' },
+    ]);
+    // h1's rollback saga rewrites its previous/release: the targets stay those taken at the stop.
+    r.host('h1', { state: 'done', previous: 'new', release: 'old1' });
+    r.fleetHostBack('h1');
+    r.fleetHostBack('h1');
+    const carried = JSON.parse(JSON.stringify(r.carry(3, new OperatorControls().carry())));
+    expect(carried.fleetRollback).toEqual({ reason: '1 of 1 hosts failed in the batch', targets: [{ host: 'h1', release: 'old1' }, { host: 'h2', release: 'old2' }], done: ['h1'] });
+    const next = DeployRun.resume(carried);
+    expect(next.fleetRollbackReason).toBe('1 of 1 hosts failed in the batch');
+    expect(next.status.log.at(-1)).toBe('continued as new during the fleet rollback (1/2 hosts back)');
+    // Started again in the continued run: kept as carried, not taken again from the hosts.
+    next.startFleetRollback('another reason');
+    expect(next.fleetRollbackReason).toBe('1 of 1 hosts failed in the batch');
+    expect(next.fleetRollbackLeft()).toEqual([{ host: 'h2', release: 'old2' }]);
+    next.fleetHostBack('h2');
+    expect(next.fleetRollbackLeft()).toEqual([]);
+    expect(r.fleetRollbackLeft()).toEqual([{ host: 'h2', release: 'old2' }]);
+    // A carry made before fleet rollbacks were carried (or between batches) has none.
+    const old = { status: run().carry(1, new OperatorControls().carry()).status, nextBatch: 1, operator: new OperatorControls().carry() };
+    const resumed = DeployRun.resume(old);
+    expect(resumed.fleetRollbackReason).toBeUndefined();
+    expect(resumed.status.log.at(-1)).toBe('continued as new before batch 2/3');
+    expect(resumed.carry(1, new OperatorControls().carry())).not.toHaveProperty('fleetRollback');
+  });
 });

@@ -6,6 +6,8 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import type { DeployCarry, DeployStatus } from '../../src/workflows/deploy/state';
 import { rollbackTarget } from '../../src/domain/deploy/release';
 import { waitFor } from '../helpers/ports';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 
 /**
  * The deploy's orchestration with stand-in activities acting on an in-memory fleet: what a
@@ -183,6 +185,98 @@ describe('deployWorkflow (time-skipping, stand-in hosts)', () => {
         'continued as new before batch 2/3',
         'continued as new before batch 3/3',
         'approve received for step 3 from ann',
+      ]),
+    );
+  });
+
+  test('a stopped deploy with rollbackFleetOnFailure and a tiny maxHistoryEvents continues its fleet rollback as new: every upgraded host back once, one stopped message, DeployStopped with the reason', async () => {
+    const hosts = ['h1', 'h2', 'h3', 'h4', 'h5', 'h6'];
+    const current: Record<string, string> = Object.fromEntries(hosts.map((h) => [h, 'old']));
+    const switches: Record<string, string[]> = Object.fromEntries(hosts.map((h) => [h, []]));
+    const told: { title: string; text: string; key: string }[] = [];
+    const calls = { fleet: 0, resolve: 0 };
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: 'deploy-ts-fleet-rollback',
+      workflowBundle: await workflowBundle(),
+      activities: {
+        deployFleet: async () => {
+          calls.fleet++;
+          return { names: hosts, hasMigrate: false };
+        },
+        resolveDeployRef: async () => {
+          calls.resolve++;
+          return { commit: 'a'.repeat(40) };
+        },
+        readHostReleases: async (s: { host: string }) => ({ current: current[s.host], releases: [] }),
+        buildHostRelease: async (s: { release: string }) => ({ release: s.release, built: true }),
+        drainHost: async () => ({ server: 'x' }),
+        confirmHostDrained: async () => ({ drained: true, sessions: 0 }),
+        switchHostCurrent: async (s: { host: string; release: string }) => {
+          switches[s.host].push(s.release);
+          const previous = current[s.host];
+          current[s.host] = s.release;
+          return { previous };
+        },
+        restartHostUnits: async () => ({ units: ['app'] }),
+        reloadHostNginx: async () => ({ reloaded: true }),
+        // h5 fails on the new release: batch 3 (h5, h6) goes over the 0 % budget after h1–h4 and h6 upgraded.
+        checkHostHealth: async (s: { host: string }) =>
+          s.host === 'h5' && current.h5 !== 'old' ? { healthy: false, attempts: 1, last: '500' } : { healthy: true, attempts: 1, last: '200' },
+        markHostRelease: async () => undefined,
+        readyHost: async () => ({ server: 'x' }),
+        notify: async (n: { notifier: string; title: string; text: string; idempotencyKey: string }) => {
+          told.push({ title: n.title, text: n.text, key: n.idempotencyKey });
+          return { notifier: n.notifier, status: 200 };
+        },
+      },
+    });
+    const handle = await env.client.workflow.start(deployWorkflow, {
+      taskQueue: 'deploy-ts-fleet-rollback',
+      workflowId: 'deploy-api',
+      args: [{ service: 'api', ref: 'main', serial: 2, rollbackFleetOnFailure: true, notify: ['ops'], maxHistoryEvents: 10 }],
+    });
+    // Only the result (which follows the runs) is awaited while runs hand over; the one status
+    // query goes to the closed last run (a query racing a hand-over on the time-skipping server
+    // was seen to leave the run stuck).
+    const out = await worker.runUntil(async () => {
+      const failure = await handle.result().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      const latest = env.client.workflow.getHandle('deploy-api');
+      return { failure, final: await latest.query<DeployStatus>('status'), description: await latest.describe() };
+    });
+
+    const reason = '1 of 2 hosts failed in the batch (50 % > budget 0 %)';
+    expect(out.failure).toBeInstanceOf(WorkflowFailedError);
+    const cause = (out.failure as WorkflowFailedError).cause;
+    expect(cause).toBeInstanceOf(ApplicationFailure);
+    expect(cause).toMatchObject({ type: 'DeployStopped', nonRetryable: true, message: `deploy of api stopped: ${reason}` });
+
+    // The effect on the fleet: every upgraded host switched to the new release and back to its
+    // previous one exactly once; h5 went back by its own compensation, once.
+    const release = out.final.release!;
+    expect(release).toMatch(/^\d{14}-a{40}$/);
+    expect(switches).toEqual(Object.fromEntries(hosts.map((h) => [h, [release, 'old']])));
+    expect(Object.values(current)).toEqual(hosts.map(() => 'old'));
+    expect(calls).toEqual({ fleet: 1, resolve: 1 });
+
+    // One 'stopped' message, from the last run, with the reason; nothing said 'done'.
+    expect(told.map((t) => t.title)).toEqual(['Deploy of api stopped']);
+    expect(told[0].text.startsWith(`${reason}\n\n`)).toBe(true);
+    expect(told[0].key).toContain(out.description.runId);
+
+    // Batches 2 and 3 each in their own run, then the fleet rollback continued between hosts.
+    expect(out.description.runId).not.toBe(handle.firstExecutionRunId);
+    expect(out.final).toMatchObject({ phase: 'stopped', stopReason: reason, failures: { fleet: 1 } });
+    // 3 runs for the batches, then one per host after the first of the rollback (each saga passes 10 events).
+    expect(out.final.runs).toBe(7);
+    expect(out.final.log).toEqual(
+      expect.arrayContaining([
+        'rolling back the fleet: h1 to old, h2 to old, h3 to old, h4 to old, h6 to old',
+        ...[4, 3, 2, 1].map((left) => `history is long: continuing the fleet rollback as new (${left} hosts left)`),
+        ...[1, 2, 3, 4].map((back) => `continued as new during the fleet rollback (${back}/5 hosts back)`),
       ]),
     );
   });

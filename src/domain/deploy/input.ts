@@ -66,8 +66,9 @@ const common = {
   drainTimeout: duration.prefault('2m'),
   notify: z.array(targetName).default([]),
   /**
-   * History events after which the deploy or rollback continues as new between batches (Temporal's
-   * own suggestion counts too). Low values are for tests; a host's saga is ~40 events.
+   * History events after which the deploy or rollback continues as new between batches, and a
+   * stopped deploy's fleet rollback between hosts (Temporal's own suggestion counts too). Low
+   * values are for tests; a host's saga is ~40 events.
    */
   maxHistoryEvents: z.number().int().min(10, 'at least 10 events').max(50_000).default(10_000),
 };

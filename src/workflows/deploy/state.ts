@@ -69,10 +69,26 @@ export interface DeployCarry {
    * hosts switched, "the previous complete release" would be a different (older) one.
    */
   targets?: Record<string, string>;
+  /** A deploy stopped and rolling its upgraded hosts back (`rollbackFleetOnFailure`): the continued run does only that. */
+  fleetRollback?: FleetRollback;
+}
+
+/**
+ * The fleet rollback of a stopped deploy: why it stopped (the run's failure names it), each
+ * upgraded host with the release it goes back to, in order, and the hosts already through the
+ * rollback saga. The targets are taken once when the deploy stops: a host's rollback saga
+ * overwrites its `previous`, so they could not be read from the hosts again in a continued run.
+ */
+export interface FleetRollback {
+  reason: string;
+  targets: { host: string; release: string }[];
+  /** Hosts whose rollback saga has ended (whatever its outcome): never taken back again. */
+  done: string[];
 }
 
 export class DeployRun {
   readonly status: DeployStatus;
+  private fleet?: FleetRollback;
 
   /** Made before the first await (so the status query and signals are there from the start); `planned` adds the fleet. */
   constructor(init: { kind: DeployStatus['kind']; service: string; ref?: string; budget: { batch: number; fleet: number } }) {
@@ -97,13 +113,53 @@ export class DeployRun {
     Object.assign(r.status, structuredCloneJson(carried.status));
     // Carried by code that predates the counter: counted from the run it handed over.
     r.status.runs = (carried.status.runs ?? 1) + 1;
-    r.note(`continued as new before batch ${carried.nextBatch + 1}/${carried.status.batches.length}`);
+    if (carried.fleetRollback) {
+      r.fleet = structuredCloneJson(carried.fleetRollback);
+      r.note(`continued as new during the fleet rollback (${r.fleet.done.length}/${r.fleet.targets.length} hosts back)`);
+    } else r.note(`continued as new before batch ${carried.nextBatch + 1}/${carried.status.batches.length}`);
     return r;
   }
 
-  /** The state to continue with, next run starting at batch `nextBatch` (0-based); `targets` for a rollback. */
+  /**
+   * The state to continue with, next run starting at batch `nextBatch` (0-based); `targets` for a
+   * rollback. A fleet rollback under way goes with it.
+   */
   carry(nextBatch: number, operator: OperatorCarry, targets?: Record<string, string>): DeployCarry {
-    return { status: structuredCloneJson(this.status), nextBatch, operator, ...(targets ? { targets: { ...targets } } : {}) };
+    return {
+      status: structuredCloneJson(this.status),
+      nextBatch,
+      operator,
+      ...(targets ? { targets: { ...targets } } : {}),
+      ...(this.fleet ? { fleetRollback: structuredCloneJson(this.fleet) } : {}),
+    };
+  }
+
+  /** The fleet rollback carried into this run, if any: the reason the deploy stopped. */
+  get fleetRollbackReason(): string | undefined {
+    return this.fleet?.reason;
+  }
+
+  /**
+   * A stopped deploy starts taking its upgraded hosts back (`rollbackFleetOnFailure`); the
+   * targets are fixed here. A rollback already under way (carried) is kept as it is.
+   */
+  startFleetRollback(reason: string): void {
+    this.status.phase = 'rolling-back-fleet';
+    if (this.fleet) return;
+    const targets = this.upgraded().map((host) => ({ host, release: this.status.hosts[host].previous! }));
+    this.fleet = { reason, targets, done: [] };
+    this.note(`rolling back the fleet: ${targets.length ? targets.map((t) => `${t.host} to ${t.release}`).join(', ') : 'no host was upgraded'}`);
+  }
+
+  /** Upgraded hosts still to take back, in order, with the release each goes back to. */
+  fleetRollbackLeft(): { host: string; release: string }[] {
+    const f = this.fleet;
+    return f ? f.targets.filter((t) => !f.done.includes(t.host)) : [];
+  }
+
+  /** A host's rollback saga ended: a continued run does not take it back again. */
+  fleetHostBack(host: string): void {
+    if (this.fleet && !this.fleet.done.includes(host)) this.fleet.done.push(host);
   }
 
   planned(batches: string[][], migrations: boolean): void {

@@ -19,6 +19,8 @@ import { DeployRun, type DeployCarry, type DeployStatus } from './state';
 export const DEPLOY_CONTINUE_AS_NEW = 'opsflow-deploy-continue-as-new';
 /** The same for the rollback: rollbacks recorded before it never issue it. */
 export const ROLLBACK_CONTINUE_AS_NEW = 'opsflow-rollback-deploy-continue-as-new';
+/** The same between hosts of a stopped deploy's fleet rollback: runs recorded before it never issue it. */
+export const FLEET_ROLLBACK_CONTINUE_AS_NEW = 'opsflow-deploy-fleet-rollback-continue-as-new';
 
 export { statusQuery } from './handlers';
 
@@ -47,7 +49,11 @@ export async function deployWorkflow(raw: DeployInputRaw, carried?: DeployCarry)
       hostNames = r.status.batches.flat();
       commit = r.status.commit!;
       release = r.status.release!;
-      progress.update([{ key: OpsflowService, value: input.service }, { key: OpsflowCommit, value: commit }, { key: OpsflowPhase, value: 'deploying' }]);
+      progress.update([
+        { key: OpsflowService, value: input.service },
+        { key: OpsflowCommit, value: commit },
+        { key: OpsflowPhase, value: r.fleetRollbackReason === undefined ? 'deploying' : 'rolling-back-fleet' },
+      ]);
     } else {
       const hosts = await fleetHosts(input.service, input.hosts);
       hostNames = hosts.names;
@@ -85,9 +91,16 @@ export async function deployWorkflow(raw: DeployInputRaw, carried?: DeployCarry)
       r.note(`history is long: continuing as new before batch ${nextBatch + 1}/${r.status.batches.length}`);
       await continueAsNewWith<typeof deployWorkflow>(raw, r.carry(nextBatch, controls.carry()));
     };
-    const stopped = await runBatches(r, ctx, input.approval, plan, carried?.nextBatch ?? 0, continueIfLong);
+    // Between hosts of a fleet rollback the same, carrying the stop reason and the hosts already back.
+    const continueRollbackIfLong = async () => {
+      if (!historyIsLong(input.maxHistoryEvents) || !wf.patched(FLEET_ROLLBACK_CONTINUE_AS_NEW)) return;
+      r.note(`history is long: continuing the fleet rollback as new (${r.fleetRollbackLeft().length} hosts left)`);
+      await continueAsNewWith<typeof deployWorkflow>(raw, r.carry(r.status.batches.length, controls.carry()));
+    };
+    // A run continued during the fleet rollback has no batch left: it goes straight back to it.
+    const stopped = r.fleetRollbackReason ?? (await runBatches(r, ctx, input.approval, plan, carried?.nextBatch ?? 0, continueIfLong));
     if (stopped) {
-      if (input.rollbackFleetOnFailure) await rollbackUpgraded(r, ctx, input);
+      if (input.rollbackFleetOnFailure) await rollbackUpgraded(r, ctx, input, stopped, continueRollbackIfLong);
       r.setPhase('stopped');
       progress.update([{ key: OpsflowPhase, value: 'stopped' }]);
       await ctx.tell('stopped', 'critical', `Deploy of ${input.service} stopped`, `${stopped}\n\n${r.details()}`);
@@ -203,12 +216,23 @@ async function runBatches(
   return undefined;
 }
 
-/** `rollbackFleetOnFailure`: the hosts this deploy upgraded go back through the same saga. */
-async function rollbackUpgraded(r: DeployRun, ctx: SagaContext, input: { service: string; healthCheck: SagaPlan['health']; drainTimeout: number }): Promise<void> {
-  r.setPhase('rolling-back-fleet');
+/**
+ * `rollbackFleetOnFailure`: the hosts this deploy upgraded go back through the same saga, one at a
+ * time; between two of them `beforeNextHost` may hand over to a new run (at least one host per run).
+ */
+async function rollbackUpgraded(
+  r: DeployRun,
+  ctx: SagaContext,
+  input: { service: string; healthCheck: SagaPlan['health']; drainTimeout: number },
+  reason: string,
+  beforeNextHost: () => Promise<void>,
+): Promise<void> {
+  r.startFleetRollback(reason);
   ctx.show();
-  for (const host of r.upgraded()) {
-    const previous = r.status.hosts[host].previous!;
-    await hostSaga({ service: input.service, host, release: previous, health: input.healthCheck, drainTimeout: input.drainTimeout }, ctx, 0);
+  const left = r.fleetRollbackLeft();
+  for (const [i, { host, release }] of left.entries()) {
+    if (i > 0) await beforeNextHost();
+    await hostSaga({ service: input.service, host, release, health: input.healthCheck, drainTimeout: input.drainTimeout }, ctx, 0);
+    r.fleetHostBack(host);
   }
 }
