@@ -69,9 +69,10 @@ export function signalsOf(chain: RecordedChain): string[] {
 }
 
 /**
- * With OPSFLOW_RECORD_HISTORIES=1, an e2e test saves the history of a real run for the replay
- * tests: `OPSFLOW_RECORD_HISTORIES=1 npx jest <e2e file>` (one file at a time on a shared
- * machine), then commit test/replay/histories/. Every run of the workflow's latest continue-as-new
+ * With OPSFLOW_RECORD_HISTORIES=1, an e2e or workflow-tier test saves the history of a run for the
+ * replay tests: `OPSFLOW_RECORD_HISTORIES=1 npx jest <file>` (one file at a time on a shared
+ * machine), then commit test/replay/histories/. The workflow tier records the paths that need
+ * hours of timers or many hand-overs (its activities are stand-ins; the commands are the same). Every run of the workflow's latest continue-as-new
  * chain is saved, found by walking back from the latest run along `continuedExecutionRunId`; the
  * recording is refused unless the chain is whole and closed. Call it once the workflow has closed.
  */

@@ -6,6 +6,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import type { DeployCarry, DeployStatus } from '../../src/workflows/deploy/state';
 import { rollbackTarget } from '../../src/domain/deploy/release';
 import { waitFor } from '../helpers/ports';
+import { recordHistory } from '../helpers/histories';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 
@@ -162,6 +163,7 @@ describe('deployWorkflow (time-skipping, stand-in hosts)', () => {
     });
 
     expect(out.description.runId).not.toBe(handle.firstExecutionRunId);
+    recordHistory(env.address, 'deploy-shop', 'rollback-deploy-continued-as-new');
     // While held in run 3: batches 1 and 2 (done in runs 1 and 2) are reported, batch 3 untouched.
     expect(out.heldFleet).toEqual([r2, r2, r2, r2, r3, r3]);
     expect(Object.fromEntries(Object.entries(out.held.hosts).map(([h, s]) => [h, s.state]))).toEqual({ h1: 'done', h2: 'done', h3: 'done', h4: 'done', h5: 'pending', h6: 'pending' });
@@ -248,6 +250,7 @@ describe('deployWorkflow (time-skipping, stand-in hosts)', () => {
       return { failure, final: await latest.query<DeployStatus>('status'), description: await latest.describe() };
     });
 
+    recordHistory(env.address, 'deploy-api', 'deploy-fleet-rollback-continued-as-new');
     const reason = '1 of 2 hosts failed in the batch (50 % > budget 0 %)';
     expect(out.failure).toBeInstanceOf(WorkflowFailedError);
     const cause = (out.failure as WorkflowFailedError).cause;

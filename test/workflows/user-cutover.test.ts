@@ -14,6 +14,7 @@ import { cutoverPlanActivities } from '../../src/activities/cutover/plan';
 import { parseConfigText } from '../../src/config/load';
 import { PgScratch } from '../helpers/pg-scratch';
 import { pgConnection, requirePostgres } from '../helpers/services';
+import { recordHistory } from '../helpers/histories';
 
 const H = 3_600_000;
 
@@ -219,9 +220,10 @@ describe('userCutoverWorkflow (time-skipping)', () => {
   });
 
   test('a batch whose snapshot is empty is skipped: nothing moved, no window, the plan goes on to the next batch', async () => {
-    const { w, finish, hoursOf } = await start({}, healthy, { sizes: [1_000, 0, 1_000, 3_000] });
+    const { w, handle, finish, hoursOf } = await start({}, healthy, { sizes: [1_000, 0, 1_000, 3_000] });
     const out = await finish();
     if (!out.ok) throw out.e;
+    recordHistory(env.address, handle.workflowId, 'user-cutover-empty-cohort-skipped');
     expect(hoursOf('snapshot')).toEqual([
       [0, 1],
       [1, 4],
