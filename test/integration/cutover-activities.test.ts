@@ -232,6 +232,34 @@ describe('cutover activities against real PostgreSQL, Redis and HTTP APIs', () =
     expect(it.every((id) => apis.routes.get(id) === 'old_system')).toBe(true);
   }, 60_000);
 
+  test('a Redis user that may not run scripts (ACL without @scripting): the move falls back to a pipeline, read back the same', async () => {
+    const user = `opsflow-noscript-${randomBytes(4).toString('hex')}`;
+    const password = randomBytes(12).toString('hex');
+    await redis.call('ACL', 'SETUSER', user, 'on', `>${password}`, '~*', '&*', '+@all', '-@scripting');
+    process.env.CUTOVER_TEST_NOSCRIPT = password;
+    const limited = cutoverActivities(
+      configWith(schema, table, {
+        redis: { cache: { host: redisConnection.host, port: redisConnection.port }, acl: { host: redisConnection.host, port: redisConnection.port, username: user, password: { env: 'CUTOVER_TEST_NOSCRIPT' } } },
+        routers: { gateway: { type: 'redis', redis: 'acl', chunkSize: 1_000 } },
+      }),
+    );
+    try {
+      const rk = runKey();
+      const sales = idsWhere(N, (u) => u.department === 'Sales');
+      const ref: BatchRef = { runKey: rk, service, router: 'gateway', batch: 0 };
+      await redis.hset(key, sales[0], 'canary');
+      await runActivity(limited.cutoverSnapshot, { runKey: rk, directory: 'staff', batch: 0, cohort: { department: ['Sales'] } });
+      await runActivity(limited.cutoverRecordPriors, ref);
+      expect(await runActivity(limited.cutoverMove, ref)).toEqual({ written: sales.length, verified: sales.length });
+      const all = await redis.hgetall(key);
+      expect(Object.keys(all).filter((id) => all[id] === 'new_system').sort()).toEqual(sorted(sales));
+      expect(await runActivity(limited.cutoverRestore, ref)).toEqual({ written: sales.length, verified: sales.length });
+      expect(await redis.hgetall(key)).toEqual({ [sales[0]]: 'canary' });
+    } finally {
+      await redis.call('ACL', 'DELUSER', user);
+    }
+  }, 60_000);
+
   test('the store migrations run again at every worker start and change nothing', async () => {
     const fresh = await pg.schema();
     expect(await applyMigrations(await pg.client(), fresh, cutoverStore)).toEqual(['001_cutover']);

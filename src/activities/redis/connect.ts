@@ -11,6 +11,7 @@ export function redisClient(name: string, target: RedisTarget): Redis {
     host: target.host,
     port: target.port,
     db: target.db,
+    ...(target.username ? { username: target.username } : {}),
     password: resolveOptionalSecret(target.password, `redis.${name}.password`),
     connectTimeout: target.connectTimeoutMs,
     lazyConnect: true,

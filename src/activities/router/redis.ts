@@ -38,10 +38,14 @@ return routed`;
 
 type WithRoute = { opsflowRoute(key: string, system: string, ids: string): Promise<number> };
 
+/** Redis refused a script to this user (an ACL without `@scripting`, as some managed services set). */
+const scriptsRefused = (err: unknown) => /^NOPERM\b.*\b(eval|evalsha|script)\b/i.test(String((err as Error)?.message ?? ''));
+
 /**
  * Routing data in a Redis hash. A move is one script call per chunk (write and read-back together,
- * see ROUTE_SCRIPT); a restore is one pipeline (HSET/HDEL and an HMGET) in a single round trip.
- * Either way the count returned is what Redis holds, not what was sent.
+ * see ROUTE_SCRIPT), or, for a user that may not run scripts, one pipeline of HSET and HMGET; a
+ * restore is one pipeline (HSET/HDEL and an HMGET) in a single round trip. Either way the count
+ * returned is what Redis holds, not what was sent.
  */
 export function redisRouter(config: OpsflowConfig, name: string, d: RedisRouterConfig, service: string): Router {
   const target = configTarget(config.redis, 'redis', d.redis, `config.routers.${name}.redis`);
@@ -49,6 +53,7 @@ export function redisRouter(config: OpsflowConfig, name: string, d: RedisRouterC
   const key = routingKey(d, service);
   redis.defineCommand('opsflowRoute', { numberOfKeys: 1, lua: ROUTE_SCRIPT });
   let connected: Promise<void> | undefined;
+  let scripts = true;
   const ready = () => (connected ??= redis.connect());
   const readBack = async (p: ReturnType<typeof redis.pipeline>, ids: string[]) => {
     p.hmget(key, ...ids);
@@ -70,7 +75,17 @@ export function redisRouter(config: OpsflowConfig, name: string, d: RedisRouterC
       const bad = ids.find((id) => id === '' || id.includes('\0'));
       if (bad !== undefined) throw new Error(`user id ${JSON.stringify(bad)} cannot be routed through Redis: empty or holding NUL`);
       await ready();
-      return (redis as unknown as WithRoute).opsflowRoute(key, system, ids.join('\0'));
+      if (scripts) {
+        try {
+          return await (redis as unknown as WithRoute).opsflowRoute(key, system, ids.join('\0'));
+        } catch (err) {
+          if (!scriptsRefused(err)) throw err;
+          scripts = false;
+        }
+      }
+      const p = redis.pipeline();
+      p.hset(key, ...ids.flatMap((id) => [id, system]));
+      return (await readBack(p, ids)).filter((s) => s === system).length;
     },
     async restore(ids, priors) {
       if (ids.length === 0) return 0;

@@ -29,6 +29,8 @@ export const redisTarget = z
   .object({
     host: z.string().min(1).default('127.0.0.1'),
     port: tcpPort.default(6379),
+    /** An ACL user (Redis 6+); the `default` user when omitted. */
+    username: z.string().min(1).max(128).optional(),
     password: secretRef.optional(),
     db: z.number().int().min(0).default(0),
     connectTimeoutMs: z.number().int().positive().default(5_000),
