@@ -18,7 +18,7 @@ import { testToken } from '../helpers/tokens';
 jest.setTimeout(180_000);
 
 describe('runs that end badly say why and how (dev server)', () => {
-  const TOKEN_ENV = 'OPSFLOW_E2E_ENDINGS_LB_TOKEN';
+  const LB_KEY_VAR = 'OPSFLOW_E2E_ENDINGS_LB_TOKEN';
   const TOKEN = testToken('endings-lb');
   const REASON = 'channel_is_archived: this channel no longer takes messages';
   let stack: Stack;
@@ -30,7 +30,7 @@ describe('runs that end badly say why and how (dev server)', () => {
     stack = await Stack.start();
     lb = await new LbApi(TOKEN).start();
     chat = await new HttpReceiver({ refuse: { status: 403, body: REASON } }).start();
-    process.env[TOKEN_ENV] = TOKEN;
+    process.env[LB_KEY_VAR] = TOKEN;
     const base = migrationConfig();
     await stack.startWorker({
       postgres: {
@@ -38,7 +38,7 @@ describe('runs that end badly say why and how (dev server)', () => {
         // In the config, but PostgreSQL has no such database.
         ghost: { host: pgConnection.host, port: pgConnection.port, user: pgConnection.user, database: 'opsflow_no_such_database' },
       },
-      loadBalancers: { 'lb-api': { type: 'http-api', url: `http://127.0.0.1:${lb.port}`, token: { env: TOKEN_ENV } } },
+      loadBalancers: { 'lb-api': { type: 'http-api', url: `http://127.0.0.1:${lb.port}`, token: { env: LB_KEY_VAR } } },
       metricSources: { host: { type: 'host' } },
       notifiers: { 'chat-broken': { type: 'webhook', url: `${chat.url}/hook` } },
     });
@@ -47,7 +47,7 @@ describe('runs that end badly say why and how (dev server)', () => {
     await stack?.stop();
     await lb?.stop();
     await chat?.stop();
-    delete process.env[TOKEN_ENV];
+    delete process.env[LB_KEY_VAR];
   }, 60_000);
 
   const failureOf = async (handle: WorkflowHandle): Promise<ApplicationFailure> => {
@@ -137,14 +137,14 @@ describe('runs that end badly say why and how (dev server)', () => {
     await monitoring(handle);
     expect(lb.config.traffic_split).toEqual({ new_system: 10, old_system: 90 });
     // The LB API stops taking the token: the rollback's first call is refused (401, no retry fixes it).
-    process.env[TOKEN_ENV] = testToken('revoked');
+    process.env[LB_KEY_VAR] = testToken('revoked');
     try {
       await handle.signal('abort', { reason: 'e2e: roll back now', by: 'tester' });
       const cause = await failureOf(handle);
       expect(cause.message).not.toMatch(/^Activity task failed/);
       expect(cause.message).toMatch(/refused the token from loadBalancers\.lb-api\.token: HTTP 401/);
     } finally {
-      process.env[TOKEN_ENV] = TOKEN;
+      process.env[LB_KEY_VAR] = TOKEN;
     }
     // The LB still sends 10 % to the new system, and the run says so rather than "rolling-back".
     expect(lb.config.traffic_split).toEqual({ new_system: 10, old_system: 90 });
