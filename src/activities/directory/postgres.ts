@@ -4,9 +4,8 @@ import type { OpsflowConfig } from '../../config/schema';
 import type { Cohort } from '../../domain/cutover/cohort';
 import { configTarget } from '../config-target';
 import { clientConfig } from '../postgres/connect';
+import { quoteIdent, quoteTable } from '../postgres/identifiers';
 import type { Directory } from './directory';
-
-const quoteIdent = (s: string) => s.split('.').map((p) => `"${p}"`).join('.');
 
 /**
  * A users table, keyset-paged on the id column: each page is one indexed range scan, never an OFFSET that rereads what came before.
@@ -35,7 +34,7 @@ export function postgresDirectory(config: OpsflowConfig, name: string, d: Postgr
     // both; the text output has another name, or ORDER BY would sort by it ("10" < "9").
     if (after !== null) where.push(`${id} > ${param(after)}`);
     const text =
-      `SELECT ${id}::text AS opsflow_user_id, row_number() OVER (ORDER BY ${id}) AS opsflow_ord FROM ${quoteIdent(d.table)}` +
+      `SELECT ${id}::text AS opsflow_user_id, row_number() OVER (ORDER BY ${id}) AS opsflow_ord FROM ${quoteTable(d.table)}` +
       `${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${id} LIMIT ${param(d.pageSize)}`;
     return { text, values };
   };
@@ -48,7 +47,7 @@ export function postgresDirectory(config: OpsflowConfig, name: string, d: Postgr
       idsUnique: () => ({
         text: `SELECT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = $1::regclass AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL
                  AND i.indnkeyatts = 1 AND i.indkey[0] = (SELECT a.attnum FROM pg_attribute a WHERE a.attrelid = $1::regclass AND a.attname = $2)) AS unique`,
-        values: [quoteIdent(d.table), d.idColumn],
+        values: [quoteTable(d.table), d.idColumn],
       }),
     },
     async *pages(cohort: Cohort) {

@@ -4,8 +4,7 @@ import type { PostgresCountSourceConfig } from '../../config/sections/metric-sou
 import type { MetricReading } from '../../domain/rollout/gate';
 import { configTarget } from '../config-target';
 import { clientConfig, withClient } from '../postgres/connect';
-
-const quote = (name: string) => name.split('.').map((p) => `"${p}"`).join('.');
+import { quoteIdent, quoteTable } from '../postgres/identifiers';
 
 /** What a count needs from the batch being watched: its start, and its name as the cohort column holds it. */
 export interface CountWindow {
@@ -19,13 +18,13 @@ export interface CountWindow {
  * start and cohort are parameters. `cohort` undefined leaves the cohort condition out.
  */
 export function postgresCountQuery(cfg: PostgresCountSourceConfig, since: string, cohort?: string): { text: string; values: unknown[] } {
-  const where = [`${quote(cfg.timestampColumn)} >= $1`];
+  const where = [`${quoteIdent(cfg.timestampColumn)} >= $1`];
   const values: unknown[] = [since];
   if (cfg.cohortColumn && cohort !== undefined) {
     values.push(cohort);
-    where.push(`${quote(cfg.cohortColumn)} = $2`);
+    where.push(`${quoteIdent(cfg.cohortColumn)} = $2`);
   }
-  return { text: `SELECT count(*)::bigint AS n FROM ${quote(cfg.table)} WHERE ${where.join(' AND ')}`, values };
+  return { text: `SELECT count(*)::bigint AS n FROM ${quoteTable(cfg.table)} WHERE ${where.join(' AND ')}`, values };
 }
 
 function connection(config: OpsflowConfig, name: string, cfg: PostgresCountSourceConfig) {

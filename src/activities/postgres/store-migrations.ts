@@ -4,6 +4,7 @@ import type { OpsflowConfig } from '../../config/schema';
 import type { PostgresStoreConfig } from '../../config/sections/postgres-store';
 import { configTarget } from '../config-target';
 import { clientConfig, withClient } from './connect';
+import { quoteIdent } from './identifiers';
 
 /**
  * The tables of a store (incidents, baselines) kept up to date in one way: idempotent migrations
@@ -33,8 +34,8 @@ export function storeRefFrom(config: OpsflowConfig, store: PostgresStoreConfig |
   return { name: store.postgres, schema: store.schema, config: clientConfig(store.postgres, target) };
 }
 
-/** The schema name is validated by the config (lower-case identifier), so quoting it is enough. */
-export const quoteSchema = (schema: string) => `"${schema}"`;
+/** A store's schema in SQL (validated by the config as a lower-case identifier, and quoted). */
+export const quoteSchema = quoteIdent;
 
 /** Applies what is not applied yet; returns the ids applied now. Concurrent workers serialise on the lock. */
 export async function applyMigrations(c: Client, schema: string, set: StoreMigrations): Promise<string[]> {

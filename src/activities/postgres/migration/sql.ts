@@ -1,19 +1,13 @@
 import type { KeyRange } from '../../../domain/migration/plan';
 import { mappedColumns, type MigrationSpec } from '../../../domain/migration/input';
+import { quoteIdent, quoteTable } from '../identifiers';
 
 /**
  * The SQL of a migration, built from validated identifiers (always quoted here) and the operator's
  * expressions (trusted, prepared against the source before use). Values always go as parameters.
  */
 
-export function quoteIdent(id: string): string {
-  return `"${id.replace(/"/g, '""')}"`;
-}
-
-/** `schema.table` or `table`, each part quoted. */
-export function quoteTable(name: string): string {
-  return name.split('.').map(quoteIdent).join('.');
-}
+export { quoteIdent, quoteTable } from '../identifiers';
 
 /** Column types as the catalogs report them; carried in workflow state (small, no secrets). */
 export interface MigrationShape {
