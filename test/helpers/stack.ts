@@ -15,6 +15,16 @@ const root = resolve(__dirname, '../..');
 const tsx = join(root, 'node_modules/.bin/tsx');
 const tsxLoader = require.resolve('tsx', { paths: [root] });
 
+/**
+ * The environment a spawned CLI or worker starts from: the test's own, less $OPSFLOW_CONFIG, so
+ * that a developer's shell setting (or an opsflow.config.yaml in the checkout, see `workDir`) never
+ * decides which config a test runs with; a test that wants one passes it.
+ */
+function childEnv(): NodeJS.ProcessEnv {
+  const { OPSFLOW_CONFIG: _inherited, ...env } = process.env;
+  return env;
+}
+
 /** Writes a config object to a temp file (as JSON) and returns its path. */
 export function writeConfig(config: unknown, dir = mkdtempSync(join(tmpdir(), 'opsflow-cfg-'))): string {
   const path = join(dir, 'opsflow.config.json');
@@ -32,6 +42,8 @@ export class Stack {
   private inProcess?: { worker: Worker; running: Promise<void> };
   /** The prebuilt workflow bundle that worker processes load (see spawnWorkerProcess). */
   private bundleFile = '';
+  /** An empty working directory for spawned CLIs and workers: no ./opsflow.config.yaml to find. */
+  readonly workDir = mkdtempSync(join(tmpdir(), 'opsflow-cwd-'));
 
   static async start(opts: DevServerOptions = {}): Promise<Stack> {
     const s = new Stack();
@@ -75,13 +87,13 @@ export class Stack {
    * One process, as in production: a `tsx` launcher would relay a signal the group already got,
    * and the SDK treats a second SIGTERM as "exit now".
    */
-  spawnWorkerProcess(configPath: string | undefined, extraEnv: NodeJS.ProcessEnv = {}, cwd = root) {
+  spawnWorkerProcess(configPath: string | undefined, extraEnv: NodeJS.ProcessEnv = {}, cwd = this.workDir) {
     // The loader by path, so that a worker started in another directory (no node_modules) loads too.
     const args = ['--import', tsxLoader, join(root, 'src/worker.ts'), ...(configPath ? [configPath] : [])];
     const child = this.processes.spawn(process.execPath, args, {
       cwd,
       env: {
-        ...process.env,
+        ...childEnv(),
         TEMPORAL_ADDRESS: this.temporalAddress(),
         OPSFLOW_METRICS_PORT: '0',
         OPSFLOW_LOG_LEVEL: 'WARN',
@@ -100,7 +112,7 @@ export class Stack {
       execFile(
         tsx,
         [join(root, 'src/client/cli.ts'), ...args],
-        { cwd: root, env: { ...process.env, TEMPORAL_ADDRESS: this.temporalAddress(), ...extraEnv }, timeout: 60_000 },
+        { cwd: this.workDir, env: { ...childEnv(), TEMPORAL_ADDRESS: this.temporalAddress(), ...extraEnv }, timeout: 60_000 },
         (err, stdout, stderr) => resolvePromise({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
       );
     });
