@@ -6,11 +6,13 @@ import { temporalCliPath } from './temporal-binaries';
 import { opsflowSearchAttributes } from '../src/domain/search-attributes';
 import { displayPath, findConfig, readConfigFile } from '../src/config/load';
 import { connectClient, temporalSettings } from '../src/client/connection';
-import { applySchedules } from '../src/client/schedules';
+import { applySchedules, staleSchedules } from '../src/client/schedules';
 
 /**
  * `npm run dev`: the Temporal dev server (SQLite under .data/, so runs survive a restart) with the
  * Web UI, opsflow's search attributes, one worker, and the configured schedules. Ctrl-C stops all.
+ * A worker that exits (killed to watch a run survive it, or crashed) is started again while the
+ * server and UI stay up; one that keeps dying at start is left stopped, with the command to run it.
  */
 const root = resolve(__dirname, '..');
 const ip = process.env.OPSFLOW_DEV_IP ?? '127.0.0.1';
@@ -23,19 +25,46 @@ const found = findConfig(undefined, process.env);
 const configFile = found.path ?? join(root, 'opsflow.example.yaml');
 const children: ChildProcess[] = [];
 let stopping = false;
+// A worker restarted this often within the span is failing at start (a bad config, a port in use):
+// restarting it again would only scroll the reason away.
+const WORKER_RESTART_DELAY_MS = 2_000;
+const WORKER_RESTARTS_PER_SPAN = 5;
+const WORKER_RESTART_SPAN_MS = 60_000;
+const workerRestarts: number[] = [];
 
-function start(name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = {}) {
+function start(name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, onExit?: (why: string) => void) {
   // Own process groups: Ctrl-C reaches only this launcher, which then sends each child exactly one
   // SIGTERM in order (the SDK takes a second signal as "exit without draining").
   const child = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'], detached: true });
   children.push(child);
   child.on('exit', (code, signal) => {
-    if (!stopping) {
-      console.error(`dev: ${name} exited (${signal ?? code}); stopping the stack`);
-      void stop(1);
-    }
+    children.splice(children.indexOf(child), 1);
+    if (stopping) return;
+    const why = `${signal ?? code}`;
+    if (onExit) return onExit(why);
+    console.error(`dev: ${name} exited (${why}); stopping the stack`);
+    void stop(1);
   });
   return child;
+}
+
+function startWorker(address: string) {
+  const args = ['--import', 'tsx', join(root, 'src/worker.ts'), configFile];
+  const child = start('worker', process.execPath, args, { TEMPORAL_ADDRESS: address }, (why) => {
+    const now = Date.now();
+    workerRestarts.push(now);
+    while (workerRestarts[0] < now - WORKER_RESTART_SPAN_MS) workerRestarts.shift();
+    if (workerRestarts.length > WORKER_RESTARTS_PER_SPAN) {
+      console.error(
+        `dev: the worker exited (${why}) ${workerRestarts.length} times within ${WORKER_RESTART_SPAN_MS / 1000} s; not restarting it. ` +
+          `The server and UI stay up; start a worker by hand with: TEMPORAL_ADDRESS=${address} npm run worker -- ${configFile}`,
+      );
+      return;
+    }
+    console.error(`dev: worker exited (${why}); runs wait on the server. Restarting the worker in ${WORKER_RESTART_DELAY_MS / 1000} s`);
+    setTimeout(() => stopping || startWorker(address), WORKER_RESTART_DELAY_MS);
+  });
+  console.log(`dev: worker started (pid ${child.pid})`);
 }
 
 function listening(p: number): Promise<boolean> {
@@ -93,11 +122,19 @@ async function main() {
   await waitForPort(port);
   const address = `${ip}:${port}`;
   // One node process, not a tsx launcher that would relay the signal a second time.
-  start('worker', process.execPath, ['--import', 'tsx', join(root, 'src/worker.ts'), configFile], { TEMPORAL_ADDRESS: address });
+  startWorker(address);
 
   const client = await connectClient(temporalSettings({ ...process.env, TEMPORAL_ADDRESS: address }));
   const applied = await applySchedules(client, config, { configName: displayPath(configFile) });
+  // Not pruned here: a schedule left from an earlier config may be one somebody still wants. Said, with the command.
+  const stale = await staleSchedules(client, config);
   await client.connection.close();
+  if (stale.length) {
+    console.log(
+      `dev: schedules created by opsflow that the config no longer has: ${stale.join(', ')}; they still run. ` +
+        `Remove them with: npm run opsflow -- -c ${configFile} schedules apply --prune`,
+    );
+  }
   console.log(`
 opsflow dev stack is up
   Temporal frontend  ${address}   (TEMPORAL_ADDRESS)
@@ -106,8 +143,8 @@ opsflow dev stack is up
   Worker             task queue "opsflow", config ${configFile}
   Data               ${dataDir} (delete it to start from scratch)
 Try:  npm run opsflow -- start health-check --wait
-      temporal workflow list --address ${address} --query "WorkflowType='healthCheckWorkflow'"
-Ctrl-C stops everything.`);
+      bin/temporal workflow list --address ${address} --query "WorkflowType='healthCheckWorkflow'"
+A worker that exits is restarted (kill it to watch a run go on). Ctrl-C stops everything.`);
 }
 
 main().catch((err) => {

@@ -94,14 +94,22 @@ export async function applySchedules(
     }
   }
   if (opts.prune) {
-    for await (const s of client.schedule.list()) {
-      if (s.memo?.[MANAGED_MEMO] && !(s.scheduleId in wanted)) {
-        await client.schedule.getHandle(s.scheduleId).delete().catch((e) => {
-          if (!(e instanceof ScheduleNotFoundError)) throw e;
-        });
-        result.deleted.push(s.scheduleId);
-      }
+    for (const scheduleId of await staleSchedules(client, config)) {
+      await client.schedule.getHandle(scheduleId).delete().catch((e) => {
+        if (!(e instanceof ScheduleNotFoundError)) throw e;
+      });
+      result.deleted.push(scheduleId);
     }
   }
   return result;
+}
+
+/** Schedules that opsflow created (its memo) and the config no longer has: what `--prune` deletes. */
+export async function staleSchedules(client: Client, config: OpsflowConfig): Promise<string[]> {
+  const wanted = configuredSchedules(config);
+  const stale: string[] = [];
+  for await (const s of client.schedule.list()) {
+    if (s.memo?.[MANAGED_MEMO] && !(s.scheduleId in wanted)) stale.push(s.scheduleId);
+  }
+  return stale;
 }
