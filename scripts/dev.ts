@@ -7,6 +7,7 @@ import { opsflowSearchAttributes } from '../src/domain/search-attributes';
 import { displayPath, findConfig, readConfigFile } from '../src/config/load';
 import { connectClient, temporalSettings } from '../src/client/connection';
 import { applySchedules, staleSchedules } from '../src/client/schedules';
+import { dataConverterFor } from '../src/client/codec/data-converter';
 
 /**
  * `npm run dev`: the Temporal dev server (SQLite under .data/, so runs survive a restart) with the
@@ -124,7 +125,8 @@ async function main() {
   // One node process, not a tsx launcher that would relay the signal a second time.
   startWorker(address);
 
-  const client = await connectClient(temporalSettings({ ...process.env, TEMPORAL_ADDRESS: address }));
+  const settings = temporalSettings({ ...process.env, TEMPORAL_ADDRESS: address });
+  const client = await connectClient(settings, dataConverterFor(config, settings.namespace));
   const applied = await applySchedules(client, config, { configName: displayPath(configFile) });
   // Not pruned here: a schedule left from an earlier config may be one somebody still wants. Said, with the command.
   const stale = await staleSchedules(client, config);

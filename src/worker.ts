@@ -1,10 +1,13 @@
+import { readFile } from 'node:fs/promises';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions, type LogLevel } from '@temporalio/worker';
 import type { OpsflowConfig } from './config/schema';
 import { describeConfig, findConfig, readConfigFile } from './config/load';
 import { ValidationError } from './config/errors';
+import { SecretError } from './config/secrets';
 import { createActivities } from './activities';
 import { connectionOptions, TASK_QUEUE, temporalSettings, type TemporalSettings } from './client/connection';
 import { ensureSearchAttributes, registerSearchAttributesSetting, SearchAttributesMissing, SearchAttributesUnchecked } from './client/search-attributes';
+import { bundleEncodesFailures, dataConverterFor } from './client/codec/data-converter';
 
 export interface OpsflowWorkerOptions {
   config: OpsflowConfig;
@@ -17,13 +20,35 @@ export interface OpsflowWorkerOptions {
   overrides?: Partial<WorkerOptions>;
 }
 
+/**
+ * With encryption on, failure texts are encrypted only when the workflow code carries the encoding
+ * failure converter, which is chosen when the code is bundled: a prebuilt bundle without it would
+ * leave every workflow failure's message in clear, so it is refused, saying how to build one.
+ */
+async function checkBundleForEncryption(bundle: OpsflowWorkerOptions['workflowBundle']): Promise<void> {
+  if (!bundle) return;
+  const code = 'code' in bundle ? bundle.code : await readFile(bundle.codePath, 'utf8');
+  if (!bundleEncodesFailures(code)) {
+    const where = 'codePath' in bundle ? ` ${bundle.codePath}` : '';
+    throw new ValidationError(
+      'workflow bundle',
+      `the workflow bundle${where} was built without the encoding failure converter, so workflow failure messages would stay in clear while encryption is on: ` +
+        'build it with `npm run bundle -- --encrypted <file>`, or unset OPSFLOW_WORKFLOW_BUNDLE to bundle at start',
+    );
+  }
+}
+
 /** The opsflow worker: every workflow, and the activities built from the operator config. */
 export async function createWorker(o: OpsflowWorkerOptions): Promise<Worker> {
+  const namespace = o.namespace ?? 'default';
+  const dataConverter = dataConverterFor(o.config, namespace);
+  if (dataConverter) await checkBundleForEncryption(o.workflowBundle);
   return Worker.create({
     connection: o.connection,
-    namespace: o.namespace ?? 'default',
+    namespace,
     taskQueue: o.taskQueue ?? TASK_QUEUE,
     ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: require.resolve('./workflows') }),
+    ...(dataConverter ? { dataConverter } : {}),
     activities: createActivities(o.config),
     // Workflow state is kept small; 500 cached runs is far under the memory of one container.
     maxCachedWorkflows: 500,
@@ -91,12 +116,22 @@ async function main() {
     process.exit(1);
   }
   const bundlePath = env.OPSFLOW_WORKFLOW_BUNDLE;
-  const worker = await createWorker({
-    config,
-    connection,
-    namespace: settings.namespace,
-    workflowBundle: bundlePath ? { codePath: bundlePath } : undefined,
-  });
+  let worker: Worker;
+  try {
+    worker = await createWorker({
+      config,
+      connection,
+      namespace: settings.namespace,
+      workflowBundle: bundlePath ? { codePath: bundlePath } : undefined,
+    });
+  } catch (err) {
+    // A key that cannot be had or a bundle that would leak failure texts: said in one line, no stack.
+    if (!(err instanceof ValidationError || err instanceof SecretError)) throw err;
+    console.error(`opsflow worker: ${err.message}`);
+    await connection.close();
+    process.exit(1);
+  }
+  if (config.encryption) console.log(`opsflow worker: payloads and failure texts encrypted with key "${config.encryption.current}"`);
   console.log(
     `opsflow worker: task queue ${worker.options.taskQueue} on ${settings.address} namespace ${settings.namespace}` +
       (metricsPort !== '0' && metricsPort !== 'off' ? `, metrics on :${metricsPort}/metrics` : ''),

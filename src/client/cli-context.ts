@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { OpsflowConfig } from '../config/schema';
 import { displayPath, findConfig, readConfigFile, type FoundConfig } from '../config/load';
 import { connectClient, temporalSettings } from './connection';
+import { dataConverterFor } from './codec/data-converter';
 
 /** A mistake in how the command was called: exit code 2. */
 export class UsageError extends Error {}
@@ -30,7 +31,9 @@ export class CliContext {
   async temporal(): Promise<Client> {
     if (!this.client) {
       const g = this.globals();
-      this.client = await connectClient(temporalSettings(process.env, { address: g.address, namespace: g.namespace }));
+      const settings = temporalSettings(process.env, { address: g.address, namespace: g.namespace });
+      // The config's encryption, so that what the CLI starts, signals and reads is encrypted as the worker's is.
+      this.client = await connectClient(settings, dataConverterFor(this.config(), settings.namespace));
     }
     return this.client;
   }

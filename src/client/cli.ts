@@ -7,6 +7,7 @@ import { registerIncidentCommands } from './commands/incidents';
 import { registerAlertCommands } from './commands/alerts';
 import { registerBaselineCommands } from './commands/baseline';
 import { registerReportCommands } from './commands/report';
+import { registerCodecCommands } from './commands/codec';
 
 /**
  * The `opsflow` CLI. Exit codes: 0 ok, 1 failure (server, workflow), 2 usage (unknown command,
@@ -27,6 +28,7 @@ export function buildProgram(ctx?: CliContext): { program: Command; ctx: CliCont
   registerAlertCommands(program, context);
   registerBaselineCommands(program, context);
   registerReportCommands(program, context);
+  registerCodecCommands(program, context);
   return { program, ctx: context };
 }
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 
 export const TASK_QUEUE = process.env.OPSFLOW_TASK_QUEUE ?? 'opsflow';
 
@@ -32,7 +33,7 @@ export function connectionOptions(s: TemporalSettings) {
   return { address: s.address, tls: s.tls, apiKey: s.apiKey };
 }
 
-export async function connectClient(s: TemporalSettings = temporalSettings()): Promise<Client> {
+export async function connectClient(s: TemporalSettings = temporalSettings(), dataConverter?: DataConverter): Promise<Client> {
   const connection = await Connection.connect({ ...connectionOptions(s), connectTimeout: '10s' });
-  return new Client({ connection, namespace: s.namespace });
+  return new Client({ connection, namespace: s.namespace, ...(dataConverter ? { dataConverter } : {}) });
 }

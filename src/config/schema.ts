@@ -14,6 +14,7 @@ import { incidentConfig, defaultIncidentConfig, checkIncidentReferences } from '
 import { readinessConfig, checkReadinessReferences } from './sections/readiness';
 import { directoryConfig, routerConfig, cutoverConfig, checkCutoverReferences } from './sections/cutover';
 import { deployConfig, checkDeployReferences } from './sections/deploy';
+import { encryptionConfig } from './sections/encryption';
 
 const named = <T extends z.ZodType>(schema: T) => z.record(targetName, schema).default({});
 
@@ -52,6 +53,8 @@ export const opsflowConfig = z
     cutover: cutoverConfig.default({}),
     /** Services a deploy may name (`deploy.services.<name>`). */
     deploy: deployConfig.default({ services: {} }),
+    /** Payload encryption for the worker, the CLI and the alert receiver, and its codec server. */
+    encryption: encryptionConfig.optional(),
   })
   .strict()
   .superRefine((cfg, ctx) => {
