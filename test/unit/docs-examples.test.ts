@@ -16,7 +16,8 @@ import { describeUnknownName } from '../../src/domain/config-names';
  *                                                   reads the file (secrets stay unresolved); the config
  *                                                   examples of all pages are one operator config, so a name
  *                                                   one of them uses must be declared by one of them
- *   <!-- example: input <workflow> -->              a whole input of that workflow (type or CLI alias)
+ *   <!-- example: input <workflow> -->              a whole input of that workflow (type or CLI alias); the
+ *                                                   names it uses must be declared by the config examples
  *   <!-- example: input <workflow> fields -->       some fields of that input (`"gate": { … }` may stand
  *                                                   without its braces); each is parsed by its field's schema
  *   <!-- example: other <what it is> -->            not opsflow's (alertmanager.yml, haproxy.cfg, output):
