@@ -63,6 +63,29 @@ describe('phased rollout behind a real HAProxy (dev server)', () => {
   });
   const status = (id: string) => stack.client.workflow.getHandle(id).query<RolloutStatus>('status');
 
+  /**
+   * Waits, with a bound, until HAProxy holds the given weights. A rollback or abort that leaves the
+   * LB wrong fails here saying what HAProxy holds, before anything awaits the workflow's result
+   * (which would only time out).
+   */
+  const lbHolds = async (want: { blue: number; green: number }, what: string, timeoutMs = 60_000) => {
+    let seen = 'nothing read';
+    try {
+      await waitFor(what, async () => {
+        const [b, g] = [await blueWeight(), await greenWeight()];
+        seen = `blue ${b}, green ${g}`;
+        return b === want.blue && g === want.green;
+      }, timeoutMs);
+    } catch {
+      throw new Error(`${what}: HAProxy should hold blue ${want.blue}, green ${want.green} within ${timeoutMs} ms, and holds ${seen}`);
+    }
+  };
+  /** The workflow's own account, bounded too, before its result is awaited. */
+  const reachesState = (id: string, state: string, timeoutMs = 60_000) =>
+    waitFor(`${id} in state ${state}`, async () => (await status(id)).state === state, timeoutMs).catch(async (err) => {
+      throw new Error(`${(err as Error).message}; status says ${JSON.stringify(await status(id).then((s) => ({ state: s.state, step: s.step }), (e) => String(e)))}`);
+    });
+
   test('healthy rollout through the CLI: approved step by step, split measured at 10 %, 30 %, 100 %; old drained at the end', async () => {
     const input = base('shop', {
       requireApproval: true,
@@ -122,6 +145,8 @@ describe('phased rollout behind a real HAProxy (dev server)', () => {
     }, 60_000);
     expect(await greenWeight()).toBe(30);
     await green.setStatus(500);
+    await lbHolds({ blue: 100, green: 0 }, 'rollback after the new backend fails');
+    await reachesState('rollout-cart', 'rolled-back');
     const err = await handle.result().catch((e) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect(err.cause.message).toMatch(/rollout of cart rolled back at step 2\/3 \(30 %\): errorRatePercent [\d.]+ % > 5 % \(through-lb\)/);
@@ -160,6 +185,8 @@ describe('phased rollout behind a real HAProxy (dev server)', () => {
     expect(held.paused).toBe(true);
     expect(await greenWeight()).toBe(50);
     await handle.signal('abort', { reason: 'not today', by: 'ops-lead' });
+    await lbHolds({ blue: 100, green: 0 }, 'rollback after abort');
+    await reachesState('rollout-search', 'aborted');
     const err = await handle.result().catch((e) => e);
     expect(err.cause.message).toMatch(/rollout of search aborted at step 1\/2 \(50 %\): aborted by ops-lead at step 1\/2 \(50 %\): not today/);
     expect(await greenWeight()).toBe(0);

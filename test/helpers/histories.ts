@@ -8,7 +8,8 @@ export const historiesDir = join(__dirname, '../replay/histories');
 /** The JSON form of one history event, as `temporal workflow show --output json` writes it. */
 interface HistoryEvent {
   eventType: string;
-  workflowExecutionStartedEventAttributes?: { continuedExecutionRunId?: string; originalExecutionRunId?: string };
+  workflowExecutionStartedEventAttributes?: { continuedExecutionRunId?: string; originalExecutionRunId?: string; workflowType?: { name?: string } };
+  activityTaskScheduledEventAttributes?: { activityType?: { name?: string } };
   workflowExecutionContinuedAsNewEventAttributes?: { newExecutionRunId?: string };
   workflowExecutionSignaledEventAttributes?: { signalName?: string };
 }
@@ -61,6 +62,11 @@ export function chainProblems(chain: Partial<RecordedChain>): string[] {
 
 export function readChain(file: string): RecordedChain {
   return JSON.parse(readFileSync(join(historiesDir, file), 'utf8')) as RecordedChain;
+}
+
+/** The workflow type a recording is a history of, from its first run's start event. */
+export function workflowTypeOf(chain: RecordedChain): string | undefined {
+  return started(chain.runs[0])?.workflowType?.name;
 }
 
 /** The names of the signals a recorded workflow received, over all its runs, in order. */

@@ -5,6 +5,7 @@ import { freePort, waitForPort } from '../helpers/ports';
 import { pgConnection, redisConnection, requirePostgres, requireRedis } from '../helpers/services';
 import { SystemdStandin } from '../helpers/systemd-standin';
 import { runActivity } from '../helpers/activity';
+import { diskPercentFromDf, memoryPercentFromProc } from '../helpers/host-figures';
 
 /** Each health check against the real thing: PostgreSQL, Redis, HTTP servers, TCP, systemd stand-in, this host. */
 describe('health check activities against real systems', () => {
@@ -109,19 +110,25 @@ describe('health check activities against real systems', () => {
     expect((await runActivity(acts.checkTcpHost, 'nothing')).status).toBe('down');
   });
 
-  test('host resources: CPU, memory and every real filesystem, rated against the thresholds', async () => {
+  test('host resources: memory and disk as /proc/meminfo and df give them, rated against the thresholds', async () => {
+    // Thresholds around what the OS reports, so each rating says the value was read, not made up.
+    const disk = diskPercentFromDf('/');
+    const memBefore = memoryPercentFromProc();
     const results = await runActivity(acts.checkHostResources, {
-        cpuPercent: { warning: 80, critical: 85 },
-        memoryPercent: { warning: 0, critical: 100 },
-        diskPercent: { warning: 80, critical: 85 },
+      cpuPercent: { warning: 80, critical: 85 },
+      memoryPercent: { warning: 0, critical: 100 },
+      diskPercent: { warning: Math.max(0, Math.floor(disk) - 3), critical: Math.min(100, Math.ceil(disk) + 3) },
     });
-    const kinds = results.map((r) => r.kind);
-    expect(kinds).toContain('cpu');
-    expect(kinds).toContain('memory');
-    expect(kinds).toContain('disk');
+    const memAfter = memoryPercentFromProc();
+    expect(results.filter((r) => r.kind === 'cpu').map((r) => r.target)).toEqual(['host']);
     const mem = results.find((r) => r.kind === 'memory')!;
-    expect(mem.value).toBeGreaterThan(0);
+    expect(mem.value).toBeGreaterThanOrEqual(Math.min(memBefore, memAfter) - 2);
+    expect(mem.value).toBeLessThanOrEqual(Math.max(memBefore, memAfter) + 2);
     expect(mem.status).toBe('warning'); // any use is above a 0 % warning line
-    expect(results.find((r) => r.kind === 'disk' && r.target === '/')).toBeDefined();
+    const root = results.find((r) => r.kind === 'disk' && r.target === '/')!;
+    expect(Math.abs(root.value! - disk)).toBeLessThanOrEqual(1);
+    expect(root).toMatchObject({ status: 'warning', unit: '%' });
+    // Every real filesystem df lists is there too (pseudo filesystems such as tmpfs are not).
+    for (const r of results.filter((x) => x.kind === 'disk')) expect(Math.abs(r.value! - diskPercentFromDf(r.target))).toBeLessThanOrEqual(1);
   });
 });

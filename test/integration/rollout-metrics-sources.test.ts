@@ -1,8 +1,10 @@
+import { cpus } from 'node:os';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ProcessGroup } from '../helpers/processes';
 import { Exporter, Prometheus } from '../helpers/prometheus';
 import { startBackend } from '../helpers/haproxy';
 import { freePort, waitFor } from '../helpers/ports';
+import { burnCpu, cpuPercentBetween, cpuTicks, memoryPercentFromProc } from '../helpers/host-figures';
 import { parseConfigText } from '../../src/config/load';
 import { metricActivities } from '../../src/activities/metrics';
 import { evaluateGate, type Sample } from '../../src/domain/rollout/gate';
@@ -95,13 +97,23 @@ describe('rollout metric sources (real Prometheus, real HTTP service)', () => {
     expect(value(down, 'errorRatePercent', 'probe-down')).toMatchObject({ inconclusive: expect.stringMatching(/0 of 10 requests answered, fewer than minRequests 5/) });
   });
 
-  test('host: CPU and memory of this machine', async () => {
+  test('host: CPU and memory of this machine, as the kernel counts them over the same moment', async () => {
+    // The CPU figure is the load since the previous reading: take one, keep a core busy, take the
+    // next, and compare with /proc/stat read around the same interval.
+    await sample('any', ['host']);
+    const before = cpuTicks();
+    const memBefore = memoryPercentFromProc();
+    burnCpu(1500);
+    const after = cpuTicks();
     const s = await sample('any', ['host']);
-    for (const m of ['cpuPercent', 'memoryPercent']) {
-      const v = value(s, m, 'host')?.value;
-      expect(v).toBeGreaterThanOrEqual(0);
-      expect(v).toBeLessThanOrEqual(100);
-    }
+    const memAfter = memoryPercentFromProc();
+    const os = cpuPercentBetween(before, after);
+    expect(os).toBeGreaterThan(100 / cpus().length - 10); // one of the cores was busy all along
+    const cpu = value(s, 'cpuPercent', 'host')?.value;
+    expect(Math.abs(cpu! - os)).toBeLessThanOrEqual(10);
+    const mem = value(s, 'memoryPercent', 'host')?.value;
+    expect(mem).toBeGreaterThanOrEqual(Math.min(memBefore, memAfter) - 2);
+    expect(mem).toBeLessThanOrEqual(Math.max(memBefore, memAfter) + 2);
   });
 
   test('an unknown source is non-retryable and named', async () => {

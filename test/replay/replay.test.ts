@@ -1,6 +1,8 @@
 import { readdirSync } from 'node:fs';
+import { DeterminismViolationError } from '@temporalio/workflow';
 import { Worker } from '@temporalio/worker';
-import { chainProblems, historiesDir, readChain, signalsOf } from '../helpers/histories';
+import * as workflows from '../../src/workflows';
+import { chainProblems, historiesDir, readChain, signalsOf, workflowTypeOf } from '../helpers/histories';
 import { workflowBundle } from '../helpers/temporal';
 
 /**
@@ -11,8 +13,21 @@ import { workflowBundle } from '../helpers/temporal';
 describe('replay of recorded histories', () => {
   const files = readdirSync(historiesDir).filter((f) => f.endsWith('.json'));
 
-  test('there are recorded histories, at least one of the health check', () => {
-    expect(files.some((f) => f.startsWith('health-check'))).toBe(true);
+  test('every workflow the worker registers has a recorded history, and every history is of one it registers', () => {
+    const registered = Object.keys(workflows).sort();
+    const recorded = [...new Set(files.map((f) => workflowTypeOf(readChain(f))))].sort();
+    expect(recorded).toEqual(registered);
+  });
+
+  test('a history whose commands differ from the code fails to replay (the check can fail)', async () => {
+    const chain = readChain('health-check-failing-target.json');
+    const events = structuredClone(chain.runs[0].events);
+    const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)!;
+    scheduled.activityTaskScheduledEventAttributes!.activityType!.name = 'anActivityTheCodeNeverCalls';
+    const results = [];
+    for await (const r of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, [{ workflowId: chain.workflowId, history: { events } }])) results.push(r);
+    expect(results).toHaveLength(1);
+    expect(results[0].error).toBeInstanceOf(DeterminismViolationError);
   });
 
   test.each(files)('%s holds its workflow id and every run of its chain, the last one closed', (file) => {

@@ -1,0 +1,123 @@
+import { migrationActivities, type ChunkVerification } from '../../src/activities/postgres/migration';
+import { parseConfigText } from '../../src/config/load';
+import type { Chunk } from '../../src/domain/migration/plan';
+import type { DataMigrationInput } from '../../src/domain/migration/input';
+import { runActivity } from '../helpers/activity';
+import { createNewUsers, migratable, migrationConfig, runbookInput, seedOldUsers } from '../helpers/migration-fixtures';
+import { PgScratch } from '../helpers/pg-scratch';
+import { pgConnection, requirePostgres } from '../helpers/services';
+
+/**
+ * The migration's verification (`verifyChunk`) fed the differences it exists to find, on real
+ * PostgreSQL: the runbook's tables copied by the migration's own activities, then a target row
+ * deleted, one added that the source does not migrate, and values changed (a NULL among them).
+ * It must name exactly those keys, in their chunks, and pass the chunk nobody touched.
+ */
+describe('migration verification finds the exact differing keys (real PostgreSQL)', () => {
+  const pg = new PgScratch('mig_verify');
+  const ROWS = 6_000;
+  let otherDb: string;
+  let acts: ReturnType<typeof migrationActivities>;
+
+  beforeAll(async () => {
+    await requirePostgres();
+    otherDb = await pg.database();
+    acts = migrationActivities(parseConfigText(JSON.stringify(migrationConfig({ other: otherDb })), 'migration.json'));
+  });
+  afterAll(() => pg.drop());
+
+  /** Copies the runbook's rows (chunks of 2 500 keys, so a differing chunk is bisected) and returns the chunks to verify. */
+  async function copied(input: DataMigrationInput): Promise<{ shape: Awaited<ReturnType<typeof acts.preflightMigration>>; chunks: Chunk[] }> {
+    const runKey = `run-${input.name}`;
+    await runActivity(acts.openMigrationLog, input, runKey);
+    const shape = await runActivity(acts.preflightMigration, input);
+    await runActivity(acts.planMigration, input, shape, runKey);
+    const toCopy = await runActivity(acts.nextMigrationChunks, input, 'copy', -1, 100);
+    await runActivity(acts.copyMigrationChunks, input, shape, toCopy.chunks, runKey);
+    const toVerify = await runActivity(acts.nextMigrationChunks, input, 'verify', -1, 100);
+    expect(toVerify.chunks.length).toBe(3);
+    return { shape, chunks: toVerify.chunks };
+  }
+
+  const chunkOf = (chunks: Chunk[], key: number) =>
+    chunks.find((c) => (c.lo === null || Number(c.lo) < key) && (c.hi === null || key <= Number(c.hi)))!.no;
+  const keys = (v: ChunkVerification) => ({ missing: v.mismatches.missing.keys, extra: v.mismatches.extra.keys, differing: v.mismatches.differing.keys });
+  const none = { missing: [], extra: [], differing: [] };
+
+  async function feedDifferences(targetSchema: string, database: string) {
+    const q = (sql: string) => pg.query(sql, [], database);
+    await q(`DELETE FROM ${targetSchema}.new_users WHERE user_id = 55`);
+    // 200 carries migrate_flag 2 in the source: a target row for it is one the source never migrates.
+    await q(`INSERT INTO ${targetSchema}.new_users (user_id, username) VALUES (200, 'only in the target')`);
+    await q(`UPDATE ${targetSchema}.new_users SET phone = '+81-90-99999999' WHERE user_id = 1234`);
+    // 4010's email is NULL in the source; a value where NULL belongs differs too.
+    await q(`UPDATE ${targetSchema}.new_users SET email = 'user4010@example.com' WHERE user_id = 4010`);
+  }
+
+  test('same database: a row missing, a row only in the target and changed values are reported by key; the untouched chunk matches', async () => {
+    const schema = await pg.schema();
+    await seedOldUsers(pg, schema, ROWS);
+    await createNewUsers(pg, schema);
+    const input = runbookInput('verify-same-db', schema, { chunkSize: 2_500 });
+    const { shape, chunks } = await copied(input);
+    expect(shape.sameDatabase).toBe(true);
+    expect(await pg.count(`SELECT count(*) FROM ${schema}.new_users`)).toBe(migratable(ROWS));
+    const first = chunkOf(chunks, 55);
+    expect([chunkOf(chunks, 200), chunkOf(chunks, 1234)]).toEqual([first, first]);
+    const other = chunkOf(chunks, 4010);
+    expect(other).not.toBe(first);
+
+    // Before any difference, every chunk matches: the comparison does not cry wolf.
+    const clean = await runActivity(acts.verifyMigrationChunks, input, shape, chunks);
+    expect(clean.map((v) => [v.match, keys(v)])).toEqual(chunks.map(() => [true, none]));
+
+    await feedDifferences(schema, pgConnection.database);
+    const results = await runActivity(acts.verifyMigrationChunks, input, shape, chunks);
+    const byNo = new Map(results.map((v) => [v.chunkNo, v]));
+    expect(byNo.get(first)).toMatchObject({ match: false, antiJoinMissing: 1 });
+    expect(keys(byNo.get(first)!)).toEqual({ missing: ['55'], extra: ['200'], differing: ['1234'] });
+    expect(byNo.get(first)!.sourceRows).toBe(byNo.get(first)!.targetRows); // one missing, one extra: counts alone agree
+    expect(byNo.get(other)).toMatchObject({ match: false, antiJoinMissing: 0 });
+    expect(keys(byNo.get(other)!)).toEqual({ missing: [], extra: [], differing: ['4010'] });
+    const untouched = results.filter((v) => v.chunkNo !== first && v.chunkNo !== other);
+    expect(untouched.map((v) => [v.match, keys(v)])).toEqual([[true, none]]);
+
+    // What the run reports later is read from the progress table: the same keys are there.
+    const rows = await pg.query<{ chunk_no: number; verify_status: string; mismatch: { missing: { keys: string[] }; extra: { keys: string[] }; differing: { keys: string[] } } | null }>(
+      `SELECT chunk_no, verify_status, mismatch FROM ${schema}.opsflow_migration_chunks WHERE migration_name = $1 ORDER BY chunk_no`,
+      [input.name],
+    );
+    expect(rows.map((r) => [r.chunk_no, r.verify_status, r.mismatch && [r.mismatch.missing.keys, r.mismatch.extra.keys, r.mismatch.differing.keys]])).toEqual(
+      chunks.map((c) =>
+        c.no === first ? [c.no, 'mismatch', [['55'], ['200'], ['1234']]] : c.no === other ? [c.no, 'mismatch', [[], [], ['4010']]] : [c.no, 'match', null],
+      ),
+    );
+  });
+
+  test('two databases (no anti-join possible): the same differences are found by checksums and bisection alone', async () => {
+    const schema = await pg.schema();
+    const targetSchema = await pg.schema(otherDb);
+    await seedOldUsers(pg, schema, ROWS);
+    await createNewUsers(pg, targetSchema, otherDb);
+    const input = runbookInput('verify-two-db', schema, {
+      chunkSize: 2_500,
+      target: { database: 'other', table: `${targetSchema}.new_users` },
+      stateSchema: targetSchema,
+    });
+    const { shape, chunks } = await copied(input);
+    expect(shape.sameDatabase).toBe(false);
+    await feedDifferences(targetSchema, otherDb);
+    const results = await runActivity(acts.verifyMigrationChunks, input, shape, chunks);
+    const first = chunkOf(chunks, 55);
+    const other = chunkOf(chunks, 4010);
+    expect(results.map((v) => [v.chunkNo, v.match, v.antiJoinMissing, keys(v)])).toEqual(
+      chunks.map((c) =>
+        c.no === first
+          ? [c.no, false, undefined, { missing: ['55'], extra: ['200'], differing: ['1234'] }]
+          : c.no === other
+            ? [c.no, false, undefined, { missing: [], extra: [], differing: ['4010'] }]
+            : [c.no, true, undefined, none],
+      ),
+    );
+  });
+});
