@@ -113,8 +113,17 @@ async function main() {
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
 
+  // With encryption on, the Web UI decodes through opsflow's codec server (started first, so the
+  // UI finds it); without, the launcher says how to turn it on rather than make a first run need keys.
+  const codec = config.encryption?.codecServer;
+  const codecEndpoint = codec ? `http://${codec.host === '::1' ? '[::1]' : codec.host}:${codec.port}` : undefined;
+  if (codec) {
+    start('codec server', process.execPath, ['--import', 'tsx', join(root, 'src/client/cli.ts'), '-c', configFile, 'codec', 'serve']);
+    await waitForPort(codec.port);
+  }
   start('temporal', temporal, [
     'server', 'start-dev',
+    ...(codecEndpoint ? ['--ui-codec-endpoint', codecEndpoint] : []),
     '--ip', ip, '--port', String(port), '--ui-port', String(uiPort),
     '--db-filename', join(dataDir, 'temporal.sqlite'),
     '--log-level', 'warn',
@@ -144,6 +153,7 @@ opsflow dev stack is up
   Schedules          http://localhost:${uiPort}/namespaces/default/schedules  [${[...applied.created, ...applied.updated].join(', ')}]
   Worker             task queue "opsflow", config ${configFile}
   Data               ${dataDir} (delete it to start from scratch)
+  Encryption         ${config.encryption ? `on (key "${config.encryption.current}")${codecEndpoint ? `, the UI decodes through ${codecEndpoint}` : ''}` : 'off: payloads are stored in clear; docs/security.md turns it on (`npm run opsflow -- codec keygen` makes a key)'}
 Try:  npm run opsflow -- start health-check --wait
       bin/temporal workflow list --address ${address} --query "WorkflowType='healthCheckWorkflow'"
 A worker that exits is restarted (kill it to watch a run go on). Ctrl-C stops everything.`);

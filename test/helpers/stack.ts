@@ -68,7 +68,7 @@ export class Stack {
       config: parsed,
       connection: this.env.nativeConnection,
       taskQueue,
-      workflowBundle: await workflowBundle(),
+      workflowBundle: await workflowBundle({ encrypted: Boolean(parsed.encryption) }),
     });
     const running = worker.run();
     this.inProcess = { worker, running };

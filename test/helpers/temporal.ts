@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -5,6 +6,7 @@ import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSour
 import { executable, temporalCliPath, temporalTestServerPath } from '../../scripts/temporal-binaries';
 import { opsflowSearchAttributes } from '../../src/domain/search-attributes';
 import { workflowBundleKey } from './workflow-bundle-key';
+import { failureConverterPath } from '../../src/client/codec/data-converter';
 
 const root = resolve(__dirname, '../..');
 const cacheDir = join(root, '.tools', 'cache');
@@ -56,17 +58,26 @@ export async function devServerEnv(opts: DevServerOptions = {}): Promise<TestWor
   });
 }
 
+/** encrypted: built with the failure converter that encryption needs (`npm run bundle -- --encrypted`). */
+export interface BundleVariant {
+  encrypted?: boolean;
+}
+// The failure converter is outside what the bundle key reads (src/workflows' imports): its text keys the variant.
+const variantSuffix = (v: BundleVariant) =>
+  v.encrypted ? `-encrypted-${createHash('sha256').update(readFileSync(failureConverterPath)).digest('hex').slice(0, 12)}` : '';
+
 /**
  * The workflow bundle, built once and cached on disk by `workflowBundleKey`, so a test run bundles
  * (webpack, several seconds) only when the code in the bundle or the locked dependencies changed.
  */
-export async function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+export async function workflowBundle(opts: BundleVariant = {}): Promise<WorkflowBundleWithSourceMap> {
   const key = workflowBundleKey(root);
-  const file = join(cacheDir, `workflow-bundle-${key}.json`);
+  const file = join(cacheDir, `workflow-bundle-${key}${variantSuffix(opts)}.json`);
   if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'));
   const bundle = await bundleWorkflowCode({
     workflowsPath: require.resolve('../../src/workflows'),
     logger: new DefaultLogger('WARN'),
+    ...(opts.encrypted ? { failureConverterPath } : {}),
   });
   mkdirSync(cacheDir, { recursive: true });
   writeFileSync(file, JSON.stringify(bundle));
@@ -77,10 +88,10 @@ export async function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
  * The workflow bundle as a file, for worker processes (`OPSFLOW_WORKFLOW_BUNDLE`), as production
  * images run it: a worker process then starts without a webpack run of its own.
  */
-export async function workflowBundleFile(): Promise<string> {
-  const file = join(cacheDir, `workflow-bundle-${workflowBundleKey(root)}.js`);
+export async function workflowBundleFile(opts: BundleVariant = {}): Promise<string> {
+  const file = join(cacheDir, `workflow-bundle-${workflowBundleKey(root)}${variantSuffix(opts)}.js`);
   if (!existsSync(file)) {
-    const code = (await workflowBundle()).code;
+    const code = (await workflowBundle(opts)).code;
     // written whole under another name first: parallel jest processes may race for the same file
     const partial = `${file}.${process.pid}.partial`;
     writeFileSync(partial, code);

@@ -1,0 +1,181 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { Stack, writeConfig } from '../helpers/stack';
+import { freePort, waitFor } from '../helpers/ports';
+import { ProcessGroup } from '../helpers/processes';
+import { testToken } from '../helpers/tokens';
+import { temporalCliPath } from '../../scripts/temporal-binaries';
+
+const run = promisify(execFile);
+const root = resolve(__dirname, '../..');
+
+/** Every payload's data in a history (or a codec answer), base64-decoded and joined: what a reader of the database sees. */
+function readablePayloads(value: unknown): string {
+  const out: string[] = [];
+  const walk = (v: unknown) => {
+    if (Array.isArray(v)) return v.forEach(walk);
+    if (!v || typeof v !== 'object') return;
+    const o = v as Record<string, unknown>;
+    if (typeof o.data === 'string' && o.metadata && typeof o.metadata === 'object') out.push(Buffer.from(o.data, 'base64').toString('latin1'));
+    Object.values(o).forEach(walk);
+  };
+  walk(value);
+  return out.join('\n');
+}
+
+/**
+ * Payload encryption end to end on the dev server: the raw history holds no readable input, result
+ * or failure text; the CLI and the codec server (as the Web UI and `temporal --codec-endpoint` call
+ * it) decode them; keys rotate without losing old runs; a payload is bound to its namespace; the
+ * codec server refuses requests without the token and logs every decode without a payload.
+ */
+describe('payload encryption and the codec server', () => {
+  const marker = `m${randomBytes(6).toString('hex')}`; // the target's name: in inputs and results only
+  const failMarker = `nope${randomBytes(6).toString('hex')}`;
+  const keyEnv = { OPSFLOW_CODEC_E2E_K1: randomBytes(32).toString('base64'), OPSFLOW_CODEC_E2E_K2: randomBytes(32).toString('hex') };
+  const token = testToken('codec-e2e');
+  const uiOrigin = 'http://localhost:8233';
+  const processes = new ProcessGroup();
+  let stack: Stack;
+  let web: Server;
+  let codecPort: number;
+  let codecLog: () => string;
+  let k1Config: string;
+  let rotatedConfig: string;
+  let k2OnlyConfig: string;
+  let http: Record<string, unknown>;
+
+  const encryption = (keys: string[], current: string) => ({
+    keys: keys.map((id) => ({ id, key: { env: `OPSFLOW_CODEC_E2E_${id.toUpperCase()}` } })),
+    current,
+    codecServer: { host: '127.0.0.1', port: 0, origins: [uiOrigin], token: { env: 'OPSFLOW_CODEC_E2E_TOKEN' } },
+  });
+  const input = (name: string) => JSON.stringify({ targets: { resources: false, http: [name], postgres: [], redis: [], hosts: [] } });
+  const rawHistory = async (workflowId: string, codec = false) => {
+    const args = ['workflow', 'show', '-w', workflowId, '-o', 'json', '--address', stack.temporalAddress()];
+    if (codec) args.push('--codec-endpoint', `http://127.0.0.1:${codecPort}`, '--codec-auth', `Bearer ${token}`);
+    const { stdout } = await run(temporalCliPath()!, args, { maxBuffer: 64 * 1024 * 1024 });
+    return JSON.parse(stdout) as { events: Array<Record<string, any>> };
+  };
+  const startedInput = (h: { events: Array<Record<string, any>> }) => h.events[0].workflowExecutionStartedEventAttributes.input.payloads;
+  const codec = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+    fetch(`http://127.0.0.1:${codecPort}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const authed = { authorization: `Bearer ${token}`, 'x-namespace': 'default', origin: uiOrigin };
+
+  beforeAll(async () => {
+    Object.assign(process.env, keyEnv, { OPSFLOW_CODEC_E2E_TOKEN: token });
+    const port = await freePort();
+    web = createServer((_q, r) => r.writeHead(200).end('ok')).listen(port, '127.0.0.1');
+    http = { [marker]: { url: `http://127.0.0.1:${port}/health` } };
+    // The CLI's configs also name the failing target, so that the name passes the CLI's check and
+    // the worker's planning (whose config lacks it) fails the run with a message that quotes it.
+    const cliHttp = { ...http, [failMarker]: { url: `http://127.0.0.1:${port}/health` } };
+    const config = (keys: string[], current: string) => writeConfig({ http: cliHttp, encryption: encryption(keys, current) });
+    k1Config = config(['k1'], 'k1');
+    rotatedConfig = config(['k1', 'k2'], 'k2');
+    k2OnlyConfig = config(['k2'], 'k2');
+    stack = await Stack.start();
+    await stack.startWorker({ http, encryption: encryption(['k1'], 'k1') });
+
+    codecPort = await freePort();
+    const child = processes.spawn(join(root, 'bin/opsflow'), ['-c', k1Config, 'codec', 'serve', '--port', String(codecPort)], {
+      env: { ...process.env, TEMPORAL_NAMESPACE: 'default' },
+    });
+    codecLog = ProcessGroup.output(child);
+    await waitFor('the codec server to listen', () => codecLog().includes('opsflow codec: listening'), 60_000);
+  }, 240_000);
+
+  afterAll(async () => {
+    await processes.stopAll();
+    await stack?.stop();
+    await new Promise((r) => (web ? web.close(r) : r(undefined)));
+  });
+
+  test('the raw history holds no readable input, result or failure text; the CLI decodes them', async () => {
+    const ok = await stack.cli(['-c', k1Config, 'start', 'health-check', '--id', 'codec-hc-1', '--input', input(marker), '--wait']);
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain(marker);
+    const failed = await stack.cli(['-c', k1Config, 'start', 'health-check', '--id', 'codec-hc-fail', '--input', input(failMarker), '--wait']);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain(`unknown http target "${failMarker}"`);
+
+    for (const id of ['codec-hc-1', 'codec-hc-fail']) {
+      const raw = await rawHistory(id);
+      const text = JSON.stringify(raw) + readablePayloads(raw);
+      expect(text).not.toContain(marker);
+      expect(text).not.toContain(failMarker);
+      expect(text).not.toContain('unknown http target');
+      expect(text).not.toContain('"targets"');
+      // every payload of the run is under the current key
+      expect(Buffer.from(startedInput(raw)[0].metadata['opsflow-key-id'], 'base64').toString()).toBe('k1');
+    }
+    // The same histories through the codec server, as `temporal --codec-endpoint` reads them: readable.
+    const decoded = readablePayloads(await rawHistory('codec-hc-1', true));
+    expect(decoded).toContain(marker);
+    expect(readablePayloads(await rawHistory('codec-hc-fail', true))).toContain(`unknown http target \\"${failMarker}\\"`);
+  });
+
+  test('the codec server decodes for the UI with the token, refuses without it, answers CORS only for the UI origin, and logs no payload', async () => {
+    const payloads = startedInput(await rawHistory('codec-hc-1'));
+    const res = await codec('/decode', { payloads }, authed);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('access-control-allow-origin')).toBe(uiOrigin);
+    expect(readablePayloads(await res.json())).toContain(marker);
+
+    expect((await codec('/decode', { payloads }, { 'x-namespace': 'default' })).status).toBe(401);
+    expect((await codec('/decode', { payloads }, { ...authed, authorization: `Bearer ${token}x` })).status).toBe(401);
+    // a payload of namespace default does not decode as another namespace's
+    const other = await codec('/decode', { payloads }, { ...authed, 'x-namespace': 'other' });
+    expect(other.status).toBe(400);
+    expect(await other.text()).toContain('does not decrypt in namespace \\"other\\"');
+
+    const preflight = (origin: string) =>
+      fetch(`http://127.0.0.1:${codecPort}/decode`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,x-namespace' },
+      });
+    const good = await preflight(uiOrigin);
+    expect(good.status).toBe(204);
+    expect(good.headers.get('access-control-allow-headers')).toMatch(/Authorization.*X-Namespace/);
+    const evil = await preflight('http://evil.localhost:9999');
+    expect(evil.status).toBe(403);
+    expect(evil.headers.get('access-control-allow-origin')).toBeNull();
+
+    await waitFor('the audit lines', () => codecLog().includes('refused decode'), 10_000);
+    const log = codecLog();
+    expect(log).toMatch(/opsflow codec: decode 1 payload for token sha256:[0-9a-f]{12} namespace default from /);
+    expect(log).toMatch(/refused decode from .* namespace default: no Authorization header/);
+    expect(log).toMatch(/refused decode from .* namespace default: wrong bearer token/);
+    expect(log).not.toContain(marker);
+    expect(log).not.toContain(token);
+  });
+
+  test('rotation: a new current key writes new runs, old runs stay readable while the old key is kept, and a missing key is named', async () => {
+    await stack.stopWorker();
+    await stack.startWorker({ http, encryption: encryption(['k1', 'k2'], 'k2') });
+    const started = await stack.cli(['-c', rotatedConfig, 'start', 'health-check', '--id', 'codec-hc-2', '--input', input(marker), '--wait']);
+    expect(started.code).toBe(0);
+    const raw = await rawHistory('codec-hc-2');
+    expect(Buffer.from(startedInput(raw)[0].metadata['opsflow-key-id'], 'base64').toString()).toBe('k2');
+    expect(readablePayloads(raw)).not.toContain(marker);
+
+    const old = await stack.cli(['-c', rotatedConfig, 'result', 'codec-hc-1']);
+    expect(old.code).toBe(0);
+    expect(old.stdout).toContain(marker);
+    const without = await stack.cli(['-c', k2OnlyConfig, 'result', 'codec-hc-1']);
+    expect(without.code).toBe(1);
+    expect(without.stderr).toContain('payload encrypted with key "k1", which is not configured (configured: k2)');
+  });
+
+  test('a worker refuses a prebuilt bundle that would leave failure texts in clear', async () => {
+    const { child, output } = stack.spawnWorkerProcess(k1Config); // the stack's plain bundle
+    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    expect(code).toBe(1);
+    expect(output()).toContain('was built without the encoding failure converter');
+    expect(output()).toContain('npm run bundle -- --encrypted');
+  });
+});
