@@ -57,6 +57,7 @@ command -v redis-server >/dev/null || missing+=(redis-server)  # the baseline te
 command -v openssl >/dev/null || missing+=(openssl)  # the readiness tests make certificates (valid, expiring, wrong host)
 [ -x /usr/sbin/dnsmasq ] || missing+=(dnsmasq-base)  # the readiness tests' DNS server on a loopback port
 command -v git >/dev/null || missing+=(git)  # the deploy clones real repositories (worker mirror and hosts)
+command -v chromium >/dev/null || missing+=(chromium)  # the Web UI tests read the real UI's page (headless)
 if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || die "missing Debian packages: ${missing[*]} (run as root: apt-get update && apt-get install -y ${missing[*]})"
   say "installing Debian packages: ${missing[*]}"
