@@ -1,0 +1,129 @@
+/**
+ * Scrubbing secrets out of text. A remote system may echo a credential it was sent back into an
+ * error ("invalid token: Bearer S3cr…"), and anything an activity returns or throws lands in
+ * workflow history, the Web UI and the messages people are sent. The worker knows every secret
+ * it resolved, so it can remove each one before the text leaves; this module is the pure part:
+ * given the values, what a text looks like without them.
+ */
+
+export const REDACTED = '[redacted]';
+
+/** Shorter values are not scrubbed: blanking every "abc" in a message would hide the message. */
+export const MIN_SECRET_LENGTH = 4;
+
+/**
+ * A secret cut short by the echoing system ("S3cr3tT0k…") is caught when at least this many of its
+ * leading characters survive and the cut is visible: the text ends there, or goes on with anything
+ * but a letter or digit (an ellipsis, a quote, a space). Fewer characters are not a usable secret.
+ */
+export const MIN_PREFIX_LENGTH = 8;
+
+/**
+ * Credentials recognised by their form, whatever their value, so that a token opsflow never
+ * resolved (a receiver's own, a header echoed whole) is caught too: the value of an Authorization
+ * header, a Bearer or Basic credential, and a password in a URL's userinfo (`scheme://user:pw@`).
+ */
+const FORMS: { pattern: RegExp; replace: string }[] = [
+  {
+    pattern: /(\bauthorization["']?\s*[:=]\s*["']?)((?:bearer|basic|token|digest)\s+)?[^\s"',;}\]]+/gi,
+    replace: `$1$2${REDACTED}`,
+  },
+  { pattern: /\b(bearer)\s+(?!(?:token|tokens|auth|authentication|realm|credentials?)\b)[A-Za-z0-9\-._~+/]+=*(?:…|\.\.\.)?/gi, replace: `$1 ${REDACTED}` },
+  { pattern: /\b(basic)\s+[A-Za-z0-9+/]{8,}={0,2}/gi, replace: `$1 ${REDACTED}` },
+  { pattern: /(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s@/]+@/gi, replace: `$1${REDACTED}@` },
+];
+
+/** The forms a secret takes inside other text: as is, JSON-escaped, URL-encoded. */
+function spellings(secret: string): string[] {
+  const all = new Set([secret, JSON.stringify(secret).slice(1, -1), encodeURIComponent(secret)]);
+  return [...all];
+}
+
+const isAlnum = (c: string | undefined) => c !== undefined && /[A-Za-z0-9]/.test(c);
+
+/** Replaces leading parts (>= MIN_PREFIX_LENGTH characters) of `secret` that are visibly cut off. */
+function scrubPrefixes(text: string, secret: string): string {
+  if (secret.length <= MIN_PREFIX_LENGTH) return text;
+  const head = secret.slice(0, MIN_PREFIX_LENGTH);
+  let out = '';
+  let from = 0;
+  for (let at = text.indexOf(head); at !== -1; at = text.indexOf(head, at + 1)) {
+    if (at < from) continue;
+    let len = MIN_PREFIX_LENGTH;
+    while (len < secret.length && text[at + len] === secret[len]) len++;
+    if (isAlnum(text[at + len])) continue;
+    let end = at + len;
+    if (text.startsWith('…', end)) end += 1;
+    else if (text.startsWith('...', end)) end += 3;
+    out += text.slice(from, at) + REDACTED;
+    from = end;
+  }
+  return out + text.slice(from);
+}
+
+/**
+ * `text` without any of `secrets` (whole, or a visibly truncated leading part) and without any
+ * credential recognised by its form. Longer secrets go first, so that one secret containing
+ * another is removed whole.
+ */
+export function scrubText(text: string, secrets: Iterable<string>): string {
+  const usable = [...new Set(secrets)].filter((s) => s.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length);
+  let out = text;
+  for (const secret of usable) {
+    for (const spelling of spellings(secret)) if (out.includes(spelling)) out = out.split(spelling).join(REDACTED);
+  }
+  for (const secret of usable) out = scrubPrefixes(out, secret);
+  for (const { pattern, replace } of FORMS) out = out.replace(pattern, replace);
+  return out;
+}
+
+/**
+ * A copy of `value` with every string in it scrubbed (object keys are field names and stay), for
+ * activity results and failure details. Anything that is not plain data (a Buffer, a Date) is
+ * passed on unchanged.
+ */
+export function scrubValue<T>(value: T, secrets: Iterable<string>): T {
+  const list = [...secrets];
+  const seen = new Map<object, unknown>();
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') return scrubText(v, list);
+    if (v === null || typeof v !== 'object') return v;
+    if (seen.has(v)) return seen.get(v);
+    if (Array.isArray(v)) {
+      const copy: unknown[] = [];
+      seen.set(v, copy);
+      for (const item of v) copy.push(walk(item));
+      return copy;
+    }
+    const proto = Object.getPrototypeOf(v);
+    if (proto !== Object.prototype && proto !== null) return v;
+    const copy: Record<string, unknown> = {};
+    seen.set(v, copy);
+    for (const [k, item] of Object.entries(v)) copy[k] = walk(item);
+    return copy;
+  };
+  return walk(value) as T;
+}
+
+/** The secrets a process has resolved, and scrubbing with them. */
+export class SecretScrubber {
+  private readonly values = new Set<string>();
+
+  add(secret: string): void {
+    // A file secret ends with a newline more often than not; the value used is the trimmed one.
+    if (secret.trim().length >= MIN_SECRET_LENGTH) this.values.add(secret.trim());
+    if (secret.length >= MIN_SECRET_LENGTH) this.values.add(secret);
+  }
+
+  get size(): number {
+    return this.values.size;
+  }
+
+  text(text: string): string {
+    return scrubText(text, this.values);
+  }
+
+  value<T>(value: T): T {
+    return scrubValue(value, this.values);
+  }
+}
