@@ -105,14 +105,29 @@ export function scrubValue<T>(value: T, secrets: Iterable<string>): T {
   return walk(value) as T;
 }
 
+/**
+ * A URL kept as a secret (Slack's webhook URL) is secret in its path, and in its password if it has
+ * one; a system that echoes only the path it was asked for must not give that part away.
+ */
+function urlSecretParts(value: string): string[] {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return [];
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return [];
+  }
+  const parts = [`${url.pathname}${url.search}`, decodeURIComponent(url.password)];
+  return parts.filter((p) => p.length > 1);
+}
+
 /** The secrets a process has resolved, and scrubbing with them. */
 export class SecretScrubber {
   private readonly values = new Set<string>();
 
   add(secret: string): void {
     // A file secret ends with a newline more often than not; the value used is the trimmed one.
-    if (secret.trim().length >= MIN_SECRET_LENGTH) this.values.add(secret.trim());
-    if (secret.length >= MIN_SECRET_LENGTH) this.values.add(secret);
+    for (const v of [secret, secret.trim(), ...urlSecretParts(secret.trim())]) if (v.length >= MIN_SECRET_LENGTH) this.values.add(v);
   }
 
   get size(): number {

@@ -58,6 +58,14 @@ describe('scrubbing secrets out of text', () => {
     expect(value.message).toContain(secret); // a copy, the input untouched
   });
 
+  test('a URL kept as a secret is secret in its path too (a receiver may echo only the path)', () => {
+    const s = new SecretScrubber();
+    const path = `/services/T0/B0/${testToken('slack')}`;
+    s.add(`https://hooks.example.test${path}`);
+    expect(s.text(`404 no such hook: POST ${path}`)).toBe(`404 no such hook: POST ${REDACTED}`);
+    expect(s.text('see https://hooks.example.test/status')).toBe('see https://hooks.example.test/status');
+  });
+
   test('a scrubber keeps what it was given, trimmed as file secrets are', () => {
     const s = new SecretScrubber();
     s.add(`${secret}\n`);
