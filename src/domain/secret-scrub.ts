@@ -12,9 +12,11 @@ export const REDACTED = '[redacted]';
 export const MIN_SECRET_LENGTH = 4;
 
 /**
- * A secret cut short by the echoing system ("S3cr3tT0k…") is caught when at least this many of its
- * leading characters survive and the cut is visible: the text ends there, or goes on with anything
- * but a letter or digit (an ellipsis, a quote, a space). Fewer characters are not a usable secret.
+ * A secret cut short by the echoing system is caught by its leading characters: at least this many
+ * followed by an ellipsis ("S3cr3tT0k…", "S3cr3tT0k..."), or at least half the secret where the
+ * text ends or goes on with anything but a letter or digit (a quote, a space). A shorter beginning
+ * with no ellipsis is as likely an ordinary word the secret happens to start with ("directory" of
+ * "directory-7f3a…"), and too little of a secret to use.
  */
 export const MIN_PREFIX_LENGTH = 8;
 
@@ -41,7 +43,7 @@ function spellings(secret: string): string[] {
 
 const isAlnum = (c: string | undefined) => c !== undefined && /[A-Za-z0-9]/.test(c);
 
-/** Replaces leading parts (>= MIN_PREFIX_LENGTH characters) of `secret` that are visibly cut off. */
+/** Replaces leading parts of `secret` that are visibly cut off (see MIN_PREFIX_LENGTH). */
 function scrubPrefixes(text: string, secret: string): string {
   if (secret.length <= MIN_PREFIX_LENGTH) return text;
   const head = secret.slice(0, MIN_PREFIX_LENGTH);
@@ -51,10 +53,10 @@ function scrubPrefixes(text: string, secret: string): string {
     if (at < from) continue;
     let len = MIN_PREFIX_LENGTH;
     while (len < secret.length && text[at + len] === secret[len]) len++;
-    if (isAlnum(text[at + len])) continue;
     let end = at + len;
-    if (text.startsWith('…', end)) end += 1;
-    else if (text.startsWith('...', end)) end += 3;
+    const ellipsis = text.startsWith('…', end) ? 1 : text.startsWith('...', end) ? 3 : 0;
+    if (ellipsis) end += ellipsis;
+    else if (len < Math.ceil(secret.length / 2) || isAlnum(text[end])) continue;
     out += text.slice(from, at) + REDACTED;
     from = end;
   }

@@ -24,13 +24,20 @@ describe('scrubbing secrets out of text', () => {
     expect(out).toBe(`body {"echo":"${REDACTED}"} url http://x/?k=${REDACTED}`);
   });
 
-  test('a secret cut short by the echoing system, when the cut is visible', () => {
-    const cut = secret.slice(0, 12);
+  test('a secret cut short by the echoing system: 8 characters before an ellipsis, or half of it', () => {
+    const cut = secret.slice(0, 8);
     expect(scrubText(`invalid token ${cut}… (truncated)`, [secret])).toBe(`invalid token ${REDACTED} (truncated)`);
-    expect(scrubText(`invalid token "${cut}"`, [secret])).toBe(`invalid token "${REDACTED}"`);
-    expect(scrubText(`invalid token ${cut}`, [secret])).toBe(`invalid token ${REDACTED}`);
+    expect(scrubText(`invalid token ${cut}...`, [secret])).toBe(`invalid token ${REDACTED}`);
+    const half = secret.slice(0, Math.ceil(secret.length / 2));
+    expect(scrubText(`invalid token "${half}"`, [secret])).toBe(`invalid token "${REDACTED}"`);
+    expect(scrubText(`invalid token ${half}`, [secret])).toBe(`invalid token ${REDACTED}`);
     // Where the text goes on with other letters or digits it is another word that starts alike.
-    expect(scrubText(`${cut}zz9 is another id`, [secret])).toBe(`${cut}zz9 is another id`);
+    expect(scrubText(`${half}zz9 is another id`, [secret])).toBe(`${half}zz9 is another id`);
+  });
+
+  test('an ordinary word a secret begins with stays readable', () => {
+    const token = testToken('directory');
+    expect(scrubText('directory hr answered HTTP 401', [token])).toBe('directory hr answered HTTP 401');
   });
 
   test('Authorization and Bearer/Basic credentials and URL passwords go whatever their value', () => {
