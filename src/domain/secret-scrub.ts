@@ -69,12 +69,26 @@ function scrubPrefixes(text: string, secret: string): string {
  * another is removed whole.
  */
 export function scrubText(text: string, secrets: Iterable<string>): string {
+  return scrubWith(text, prepare(secrets));
+}
+
+/** The secrets worth scrubbing, longest first, each with its spellings: worked out once per walk. */
+interface Prepared {
+  secrets: string[];
+  spellings: string[][];
+}
+
+function prepare(secrets: Iterable<string>): Prepared {
   const usable = [...new Set(secrets)].filter((s) => s.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length);
+  return { secrets: usable, spellings: usable.map(spellings) };
+}
+
+function scrubWith(text: string, p: Prepared): string {
   let out = text;
-  for (const secret of usable) {
-    for (const spelling of spellings(secret)) if (out.includes(spelling)) out = out.split(spelling).join(REDACTED);
+  for (const forms of p.spellings) {
+    for (const spelling of forms) if (out.includes(spelling)) out = out.split(spelling).join(REDACTED);
   }
-  for (const secret of usable) out = scrubPrefixes(out, secret);
+  for (const secret of p.secrets) out = scrubPrefixes(out, secret);
   for (const { pattern, replace } of FORMS) out = out.replace(pattern, replace);
   return out;
 }
@@ -85,10 +99,10 @@ export function scrubText(text: string, secrets: Iterable<string>): string {
  * passed on unchanged.
  */
 export function scrubValue<T>(value: T, secrets: Iterable<string>): T {
-  const list = [...secrets];
+  const prepared = prepare(secrets);
   const seen = new Map<object, unknown>();
   const walk = (v: unknown): unknown => {
-    if (typeof v === 'string') return scrubText(v, list);
+    if (typeof v === 'string') return scrubWith(v, prepared);
     if (v === null || typeof v !== 'object') return v;
     if (seen.has(v)) return seen.get(v);
     if (Array.isArray(v)) {
