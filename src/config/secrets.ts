@@ -11,21 +11,17 @@ export const resolvedSecrets = new SecretScrubber();
 
 /** The secret references of parsed configs, so that a worker can resolve them all up front. */
 const secretRefs = new WeakSet<object>();
+const tagSecretRef = <T extends object>(ref: T): T => (secretRefs.add(ref), ref);
 
 /**
  * A secret is never written in the config file itself: the file names where it lives, an env var
  * or a file (a Kubernetes/Docker secret mount). Only the worker resolves it, so it never reaches a
  * workflow input or history.
  */
-export const secretRef = z
-  .union([
-    z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an env var name') }).strict(),
-    z.object({ file: z.string().min(1) }).strict(),
-  ])
-  .transform((ref) => {
-    secretRefs.add(ref);
-    return ref;
-  });
+export const secretRef = z.union([
+  z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an env var name') }).strict(),
+  z.object({ file: z.string().min(1) }).strict(),
+]).transform(tagSecretRef);
 export type SecretRef = z.infer<typeof secretRef>;
 
 export class SecretError extends Error {}
