@@ -3,8 +3,9 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions, t
 import type { OpsflowConfig } from './config/schema';
 import { describeConfig, findConfig, readConfigFile } from './config/load';
 import { ValidationError } from './config/errors';
-import { SecretError } from './config/secrets';
+import { recordConfiguredSecrets, scrubSecrets, SecretError } from './config/secrets';
 import { createActivities } from './activities';
+import { ScrubbingLogger, scrubbingActivityInterceptor } from './activities/secret-scrubbing';
 import { connectionOptions, TASK_QUEUE, temporalSettings, type TemporalSettings } from './client/connection';
 import { ensureSearchAttributes, registerSearchAttributesSetting, SearchAttributesMissing, SearchAttributesUnchecked } from './client/search-attributes';
 import { bundleEncodesFailures, dataConverterFor } from './client/codec/data-converter';
@@ -43,6 +44,9 @@ export async function createWorker(o: OpsflowWorkerOptions): Promise<Worker> {
   const namespace = o.namespace ?? 'default';
   const dataConverter = dataConverterFor(o.config, namespace);
   if (dataConverter) await checkBundleForEncryption(o.workflowBundle);
+  // Known before the first activity runs, so that no text leaving this worker can carry one.
+  recordConfiguredSecrets(o.config);
+  const { interceptors, ...overrides } = o.overrides ?? {};
   return Worker.create({
     connection: o.connection,
     namespace,
@@ -54,7 +58,9 @@ export async function createWorker(o: OpsflowWorkerOptions): Promise<Worker> {
     maxCachedWorkflows: 500,
     // In-flight activities get this long to finish on SIGINT/SIGTERM before they are cancelled.
     shutdownGraceTime: '30s',
-    ...o.overrides,
+    ...overrides,
+    // Every activity's result and failure passes through the scrubber, whatever else is added.
+    interceptors: { ...interceptors, activity: [scrubbingActivityInterceptor(), ...(interceptors?.activity ?? [])] },
   });
 }
 
@@ -62,7 +68,7 @@ function installRuntime(env: NodeJS.ProcessEnv) {
   const metricsPort = env.OPSFLOW_METRICS_PORT ?? '9464';
   const level = (env.OPSFLOW_LOG_LEVEL ?? 'INFO').toUpperCase() as LogLevel;
   Runtime.install({
-    logger: new DefaultLogger(level),
+    logger: new ScrubbingLogger(new DefaultLogger(level)),
     telemetryOptions:
       metricsPort === '0' || metricsPort === 'off'
         ? undefined
@@ -144,7 +150,7 @@ async function main() {
 
 if (require.main === module) {
   main().catch((err) => {
-    console.error('opsflow worker:', err);
+    console.error('opsflow worker:', scrubSecrets(err instanceof Error ? (err.stack ?? err.message) : String(err)));
     process.exit(1);
   });
 }

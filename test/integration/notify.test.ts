@@ -4,6 +4,7 @@ import type { Notification } from '../../src/domain/notification';
 import { HttpReceiver } from '../helpers/http-receiver';
 import { runActivity } from '../helpers/activity';
 import { testToken } from '../helpers/tokens';
+import { resolveSecret } from '../../src/config/secrets';
 const HOOK_TOKEN = testToken('hook');
 
 /** The webhook and Slack adapters against local HTTP receivers that record what arrives. */
@@ -36,6 +37,20 @@ describe('notify activity: webhook and Slack', () => {
     expect(req.path).toBe('/alerts');
     expect(req.headers['idempotency-key']).toBe('health-check-1/run-1/unhealthy/ops');
     expect(req.json).toMatchObject({ idempotencyKey: 'health-check-1/run-1/unhealthy/ops', severity: 'critical', title: 'Health check: 3/4 healthy' });
+  });
+
+  test("a message carrying a secret this worker resolved arrives without it, through every channel's one door", async () => {
+    // Text composed outside any activity of this worker (an alert's annotations, another worker's
+    // failure) may carry an echoed token; the notifier sends none of it.
+    const hook = await started(new HttpReceiver());
+    const leaked = testToken('leaked');
+    process.env.OPSFLOW_TEST_LEAKED_TOKEN = leaked;
+    resolveSecret({ env: 'OPSFLOW_TEST_LEAKED_TOKEN' }, 'directories.hr.token');
+    const acts = activities({ notifiers: { ops: { type: 'webhook', url: hook.url } } });
+    const n = message('ops');
+    await runActivity(acts.notify, { ...n, title: `directory said ${leaked}`, text: `401 invalid token ${leaked}`, details: { reason: `revoked ${leaked}` } });
+    expect(hook.requests[0].json).toMatchObject({ title: 'directory said [redacted]', text: '401 invalid token [redacted]', details: { reason: 'revoked [redacted]' } });
+    expect(hook.requests[0].body).not.toContain(leaked);
   });
 
   test('webhook: a 500 is retryable, a 4xx is not, and a missing token env names the field', async () => {

@@ -2,7 +2,7 @@ import { ApplicationFailure, log } from '@temporalio/activity';
 import type { OpsflowConfig } from '../../config/schema';
 import type { Notification } from '../../domain/notification';
 import type { NotifierConfig } from '../../config/sections/notifiers';
-import { SecretError } from '../../config/secrets';
+import { SecretError, scrubSecrets } from '../../config/secrets';
 import { sendWebhook } from './webhook';
 import { sendSlack } from './slack';
 import { sendPagerDuty } from './pagerduty';
@@ -26,7 +26,9 @@ export function notifyActivities(config: OpsflowConfig) {
       if (!cfg) throw ApplicationFailure.nonRetryable(`unknown notifier "${n.notifier}" (not in config.notifiers)`, 'UnknownNotifier');
       let res: { status: number };
       try {
-        res = await send(n, cfg);
+        // Every channel's body is built from the notification, so scrubbing it here covers them all
+        // (text composed elsewhere, e.g. an alert's annotations, may carry an echoed secret too).
+        res = await send(scrubSecrets(n), cfg);
       } catch (err) {
         // A missing secret is the config's fault: no retry can fix it.
         if (err instanceof SecretError) throw ApplicationFailure.nonRetryable(err.message, 'MissingSecret');
