@@ -7,6 +7,7 @@ import { Stack, writeConfig } from '../helpers/stack';
 import { freePort, waitFor } from '../helpers/ports';
 import { ProcessGroup } from '../helpers/processes';
 import { testToken } from '../helpers/tokens';
+import { LbApi } from '../helpers/lb-api-load-balancer';
 import { temporalCliPath } from '../../scripts/temporal-binaries';
 
 const run = promisify(execFile);
@@ -47,6 +48,8 @@ describe('payload encryption and the codec server', () => {
   let rotatedConfig: string;
   let k2OnlyConfig: string;
   let http: Record<string, unknown>;
+  let lb: LbApi;
+  let workerConfig: (keys: string[], current: string) => Record<string, unknown>;
 
   const encryption = (keys: string[], current: string) => ({
     keys: keys.map((id) => ({ id, key: { env: `OPSFLOW_CODEC_E2E_${id.toUpperCase()}` } })),
@@ -73,12 +76,18 @@ describe('payload encryption and the codec server', () => {
     // The CLI's configs also name the failing target, so that the name passes the CLI's check and
     // the worker's planning (whose config lacks it) fails the run with a message that quotes it.
     const cliHttp = { ...http, [failMarker]: { url: `http://127.0.0.1:${port}/health` } };
-    const config = (keys: string[], current: string) => writeConfig({ http: cliHttp, encryption: encryption(keys, current) });
+    lb = await new LbApi(token).start();
+    const rollout = {
+      loadBalancers: { api: { type: 'http-api', url: `http://127.0.0.1:${lb.port}`, token: { env: 'OPSFLOW_CODEC_E2E_TOKEN' } } },
+      metricSources: { host: { type: 'host' } },
+    };
+    workerConfig = (keys, current) => ({ http, ...rollout, encryption: encryption(keys, current) });
+    const config = (keys: string[], current: string) => writeConfig({ http: cliHttp, ...rollout, encryption: encryption(keys, current) });
     k1Config = config(['k1'], 'k1');
     rotatedConfig = config(['k1', 'k2'], 'k2');
     k2OnlyConfig = config(['k2'], 'k2');
     stack = await Stack.start();
-    await stack.startWorker({ http, encryption: encryption(['k1'], 'k1') });
+    await stack.startWorker(workerConfig(['k1'], 'k1'));
 
     codecPort = await freePort();
     const child = processes.spawn(join(root, 'bin/opsflow'), ['-c', k1Config, 'codec', 'serve', '--port', String(codecPort)], {
@@ -91,6 +100,7 @@ describe('payload encryption and the codec server', () => {
   afterAll(async () => {
     await processes.stopAll();
     await stack?.stop();
+    await lb?.stop();
     await new Promise((r) => (web ? web.close(r) : r(undefined)));
   });
 
@@ -117,6 +127,32 @@ describe('payload encryption and the codec server', () => {
     const decoded = readablePayloads(await rawHistory('codec-hc-1', true));
     expect(decoded).toContain(marker);
     expect(readablePayloads(await rawHistory('codec-hc-fail', true))).toContain(`unknown http target \\"${failMarker}\\"`);
+  });
+
+  test('a rollout aborted by a person: the reason, the status and the failure are ciphertext in history and clear through the CLI', async () => {
+    const reason = `reason${randomBytes(6).toString('hex')}`;
+    const input = {
+      service: 'codec-rollout',
+      lb: 'api',
+      backends: { old: 'old_system', new: 'new_system' },
+      steps: [{ weight: 10, window: '1h', approval: true }, { weight: 100, window: '1h' }],
+      sampleInterval: '30m',
+      metricSources: ['host'],
+    };
+    expect((await stack.cli(['-c', k1Config, 'start', 'phased-rollout', '--input', JSON.stringify(input)])).code).toBe(0);
+    await waitFor('the rollout to wait for approval', async () => {
+      const out = await stack.cli(['-c', k1Config, 'status', 'rollout-codec-rollout']);
+      return out.code === 0 && JSON.parse(out.stdout).state === 'awaiting-approval';
+    }, 60_000, 500);
+    const abort = await stack.cli(['-c', k1Config, 'signal', 'rollout-codec-rollout', 'abort', '--input', JSON.stringify({ by: 'bob', reason })]);
+    expect(abort.code).toBe(0);
+    const result = await stack.cli(['-c', k1Config, 'result', 'rollout-codec-rollout']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(reason);
+    expect(lb.config.traffic_split).toEqual({ old_system: 100, new_system: 0 });
+    const raw = await rawHistory('rollout-codec-rollout');
+    expect(JSON.stringify(raw) + readablePayloads(raw)).not.toContain(reason);
+    expect(readablePayloads(await rawHistory('rollout-codec-rollout', true))).toContain(reason);
   });
 
   test('the codec server decodes for the UI with the token, refuses without it, answers CORS only for the UI origin, and logs no payload', async () => {
@@ -156,7 +192,7 @@ describe('payload encryption and the codec server', () => {
 
   test('rotation: a new current key writes new runs, old runs stay readable while the old key is kept, and a missing key is named', async () => {
     await stack.stopWorker();
-    await stack.startWorker({ http, encryption: encryption(['k1', 'k2'], 'k2') });
+    await stack.startWorker(workerConfig(['k1', 'k2'], 'k2'));
     const started = await stack.cli(['-c', rotatedConfig, 'start', 'health-check', '--id', 'codec-hc-2', '--input', input(marker), '--wait']);
     expect(started.code).toBe(0);
     const raw = await rawHistory('codec-hc-2');
