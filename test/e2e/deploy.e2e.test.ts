@@ -209,6 +209,7 @@ describe('deploy across a fleet (dev server)', () => {
     expect(stats.errors).toEqual([]);
     expect(stats.failed).toBe(0);
     expect(stats.ok).toBeGreaterThan(20);
+    recordHistory(stack.temporalAddress(), 'deploy-web', 'deploy-flapping-release');
   });
 
   test('a second deploy of the service while one runs is refused, by the client, the opsflow CLI and the documented temporal command (clear message, exit 1, nothing started); after an abort and after a terminate a CLI start runs, having touched nothing', async () => {
@@ -376,6 +377,7 @@ describe('deploy across a fleet (dev server)', () => {
     abortedOnH2 = (await handle.query<DeployStatus>('status')).release!;
     expect(marked('h2', abortedOnH2, 'failed')).toBe(true);
     expect(err.cause.message).toMatch(/: h2 \(drain\): drain not confirmed \(1 sessions\) and aborted$/);
+    recordHistory(stack.temporalAddress(), 'deploy-web', 'deploy-drain-aborted-built-release-failed');
   });
 
   /** Each server's version as HAProxy serves it (round robin over fresh connections). */
