@@ -172,6 +172,12 @@ describe('config deploy.services', () => {
     const c = cfg({ services: { web: svc } });
     expect(c.deploy.services.web.hosts.h1.transport).toBe('local');
     expect(c.deploy.services.web.commands).toEqual({});
+    expect(c.deploy.services.web.healthPasses).toBe(3);
+  });
+
+  test('healthPasses is per service; 0 is refused naming the field', () => {
+    expect(cfg({ services: { web: { ...svc, healthPasses: 1 } } }).deploy.services.web.healthPasses).toBe(1);
+    expect(() => cfg({ services: { web: { ...svc, healthPasses: 0 } } })).toThrow(/deploy\.services\.web\.healthPasses: at least 1 pass/);
   });
 
   test('commands are argv with a timeout; an empty program is named', () => {
