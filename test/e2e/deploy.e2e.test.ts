@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -13,6 +14,7 @@ import { HttpReceiver } from '../helpers/http-receiver';
 import { makeAppRepo, type AppRepo } from '../helpers/deploy-fixture';
 import { startTraffic } from '../helpers/traffic';
 import type { DeployStatus } from '../../src/workflows/deploy/state';
+import { temporalCliPath } from '../../scripts/temporal-binaries';
 
 const HOSTS = ['h1', 'h2', 'h3'] as const;
 type Host = (typeof HOSTS)[number];
@@ -144,11 +146,13 @@ describe('deploy across a fleet (dev server)', () => {
   test('bad commit: the first host fails its health check and is rolled back (serving v2 through HAProxy), the deploy stops, the others are untouched, the release is marked failed', async () => {
     const before = Object.fromEntries(HOSTS.map((h) => [h, current(h)]));
     const traffic = startTraffic(haproxy.url, 4);
-    const handle = await deploy({ ref: 'bad', healthCheck: { attempts: 3, interval: '300ms' }, notify: ['ops'] });
+    // Five attempts, three passes needed: after three failures the two left cannot make it.
+    const handle = await deploy({ ref: 'bad', healthCheck: { attempts: 5, interval: '300ms' }, notify: ['ops'] });
     const err = await handle.result().catch((e) => e);
     const stats = await traffic.stop();
     expect(err).toBeInstanceOf(WorkflowFailedError);
-    expect(err.cause.message).toMatch(/deploy of web stopped: 1 of 1 hosts failed in the batch \(100 % > budget 0 %\)/);
+    // The run's own failure names the host, its step and the cause, not only the budget.
+    expect(err.cause.message).toMatch(/deploy of web stopped: 1 of 1 hosts failed in the batch \(100 % > budget 0 %\): h1 \(health check\): health check failed after 3 attempts \(HTTP 500\)$/);
     const status = await handle.query<DeployStatus>('status');
     expect(status.hosts.h1).toMatchObject({ state: 'rolled-back', error: expect.stringMatching(/health check failed after 3 attempts \(HTTP 500\)/) });
     expect(status.hosts.h2).toEqual({ state: 'pending' });
@@ -171,16 +175,44 @@ describe('deploy across a fleet (dev server)', () => {
 
   test('within the failure budget the deploy goes on: the first failed host (1 of 3) is within 50 %, the second (2 of 3) is not; the third is untouched', async () => {
     const before = Object.fromEntries(HOSTS.map((h) => [h, current(h)]));
-    const handle = await deploy({ ref: 'bad', healthCheck: { attempts: 2, interval: '200ms' }, maxFailPercent: { batch: 100, fleet: 50 } });
+    const handle = await deploy({ ref: 'bad', healthCheck: { attempts: 5, interval: '300ms' }, maxFailPercent: { batch: 100, fleet: 50 } });
     const err = await handle.result().catch((e) => e);
-    expect(err.cause.message).toMatch(/stopped: 2 of 3 hosts failed in the fleet \(66.7 % > budget 50 %\)/);
+    // The cause's words are the probe's: a 500, or a refused connection while the app restarts.
+    expect(err.cause.message).toMatch(
+      /stopped: 2 of 3 hosts failed in the fleet \(66.7 % > budget 50 %\): h1 \(health check\): health check failed after \d attempts \([^)]+\); h2 \(health check\): health check failed after \d attempts \([^)]+\)$/,
+    );
     const status = await handle.query<DeployStatus>('status');
     expect([status.hosts.h1.state, status.hosts.h2.state, status.hosts.h3.state]).toEqual(['rolled-back', 'rolled-back', 'pending']);
     for (const h of HOSTS) expect(current(h)).toBe(before[h]);
     expect(releases('h3')).not.toContain(status.release);
   });
 
-  test('a second deploy of the service while one runs is refused, by the client and by the opsflow CLI (clear message, exit 1, nothing started); abort frees the lock having touched nothing', async () => {
+  test('a release answering 503 on every other request never counts as healthy: rolled back on the first host behind HAProxy, the fleet stops whatever the budget, 0 failed requests at the LB', async () => {
+    const before = Object.fromEntries(HOSTS.map((h) => [h, current(h)]));
+    const traffic = startTraffic(haproxy.url, 4);
+    // A budget that would let every host fail: the flap stops the deploy anyway.
+    const handle = await deploy({ ref: 'flap', healthCheck: { attempts: 10, interval: '250ms' }, maxFailPercent: { batch: 100, fleet: 100 } });
+    const err = await handle.result().catch((e) => e);
+    const stats = await traffic.stop();
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect(err.cause.message).toMatch(
+      /^deploy of web stopped: the release flapped on h1 \(passed, then failed its health check\): a flapping release stops the deploy whatever the budget: h1 \(health check\): health check failed after \d+ attempts: flapping \(HTTP 200 at attempt \d+, then HTTP 503 at attempt \d+; \d+ of \d+ passed, 3 consecutive needed\)$/,
+    );
+    const status = await handle.query<DeployStatus>('status');
+    expect(status.hosts.h1.state).toBe('rolled-back');
+    expect([status.hosts.h2.state, status.hosts.h3.state]).toEqual(['pending', 'pending']);
+    for (const h of HOSTS) expect(current(h)).toBe(before[h]);
+    expect(marked('h1', status.release!, 'failed')).toBe(true);
+    expect(await served('h1')).toBe('v2');
+    expect(await serverState('h1')).toBe(0);
+    // Drained while it was checked, ready again only on the good release: nobody saw a 503.
+    expect(stats.errors).toEqual([]);
+    expect(stats.failed).toBe(0);
+    expect(stats.ok).toBeGreaterThan(20);
+    recordHistory(stack.temporalAddress(), 'deploy-web', 'deploy-flapping-release');
+  });
+
+  test('a second deploy of the service while one runs is refused, by the client, the opsflow CLI and the documented temporal command (clear message, exit 1, nothing started); after an abort and after a terminate a CLI start runs, having touched nothing', async () => {
     const before = Object.fromEntries(HOSTS.map((h) => [h, current(h)]));
     const releasesBefore = Object.fromEntries(HOSTS.map((h) => [h, releases(h)]));
     // Held at its first-host approval, it holds the lock with nothing moving on any host.
@@ -204,11 +236,70 @@ describe('deploy across a fleet (dev server)', () => {
       expect(releases(h)).toEqual(releasesBefore[h]);
       expect(current(h)).toBe(before[h]);
     }
+    // The plain temporal CLI: without --fail-existing it exits 0 and prints the running run (nothing new starts, nobody is told).
+    const plain = await temporalCli(['workflow', 'start', '--type', 'deployWorkflow', '--task-queue', 'opsflow', '--workflow-id', 'deploy-web', '--id-conflict-policy', 'Fail', '--input', '{"service":"web","ref":"main"}']);
+    expect(plain).toMatchObject({ code: 0, stdout: expect.stringContaining(handle.firstExecutionRunId) });
+    // The command docs/deploy.md gives refuses visibly: exit 1, naming the run that holds the lock.
+    const documented = documentedTemporalStart();
+    expect(documented).toContain('--fail-existing');
+    const refusedByTemporal = await temporalCli(documented);
+    expect(refusedByTemporal.code).toBe(1);
+    expect(refusedByTemporal.stderr).toMatch(new RegExp(`Workflow execution is already running\\. WorkflowId: deploy-web, RunId: ${handle.firstExecutionRunId}`));
+    expect((await stack.client.workflow.getHandle('deploy-web').describe()).runId).toBe(handle.firstExecutionRunId);
+
     await handle.signal('abort', { by: 'ann', reason: 'wrong ref' });
     const err = await handle.result().catch((e) => e);
     expect(err.cause.message).toMatch(/stopped: aborted by ann before batch 1: wrong ref/);
     for (const h of HOSTS) expect(current(h)).toBe(before[h]);
+
+    // The lock is free after an abort: the operator's next start through the CLI runs.
+    const held = JSON.stringify({ service: 'web', ref: 'main', approval: 'first-host' });
+    const afterAbort = await startHeldThroughCli(held, handle.firstExecutionRunId);
+    await afterAbort.signal('abort', { by: 'ann', reason: 'only checking the lock' });
+    await afterAbort.result().catch(() => undefined);
+
+    // And after a terminate (a run killed from outside, no workflow code ran to free anything).
+    const terminated = await deploy({ ref: 'v1', approval: 'first-host' });
+    await waitFor('deploy awaiting approval', async () => (await terminated.query<DeployStatus>('status')).phase === 'awaiting-approval', 60_000, 100);
+    await terminated.terminate('operator killed it');
+    const afterTerminate = await startHeldThroughCli(held, terminated.firstExecutionRunId);
+    await afterTerminate.signal('abort', { by: 'ann', reason: 'only checking the lock' });
+    await afterTerminate.result().catch(() => undefined);
+    for (const h of HOSTS) {
+      expect(current(h)).toBe(before[h]);
+      expect(releases(h)).toEqual(releasesBefore[h]);
+    }
   });
+
+  /** `opsflow start deploy` through the real CLI: it must start a new run (not `previous`) that runs, holding the lock. */
+  const startHeldThroughCli = async (input: string, previous: string) => {
+    const started = await stack.cli(['start', 'deploy', '--input', input]);
+    expect(started).toMatchObject({ code: 0, stderr: '' });
+    const run = /^started deployWorkflow deploy-web \(run ([0-9a-f-]+)\)$/m.exec(started.stdout)?.[1];
+    expect(run).toBeDefined();
+    expect(run).not.toBe(previous);
+    const h = stack.client.workflow.getHandle('deploy-web', run);
+    await waitFor('the new deploy running, held at its approval', async () => (await h.query<DeployStatus>('status')).phase === 'awaiting-approval', 60_000, 100);
+    expect((await h.describe()).status.name).toBe('RUNNING');
+    return h;
+  };
+
+  /** The bundled temporal CLI against this dev server. */
+  const temporalCli = (args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+      execFile(temporalCliPath()!, args, { env: { ...process.env, TEMPORAL_ADDRESS: stack.temporalAddress(), TEMPORAL_NAMESPACE: 'default' }, timeout: 30_000 }, (e, stdout, stderr) =>
+        resolve({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, stdout, stderr }),
+      ),
+    );
+
+  /** The `temporal workflow start` of docs/deploy.md, for this test's service, as argv. */
+  const documentedTemporalStart = (): string[] => {
+    const doc = readFileSync(join(__dirname, '../../docs/deploy.md'), 'utf8');
+    const cmd = /^temporal workflow start (?:[^\n]*\\\n)*[^\n]*/m.exec(doc)?.[0];
+    if (!cmd) throw new Error('docs/deploy.md has no `temporal workflow start` command');
+    const words = cmd.replace(/\\\n/g, ' ').match(/'[^']*'|\S+/g)!.map((w) => w.replace(/^'(.*)'$/, '$1'));
+    return words.slice(1).map((w) => w.replace(/shop/g, 'web'));
+  };
 
   test('bad input: unknown service, unknown host, a ref that does not resolve, serial 0: an error naming the field, nothing touched', async () => {
     const before = Object.fromEntries(HOSTS.map((h) => [h, releases(h).join(',')]));
@@ -218,6 +309,9 @@ describe('deploy across a fleet (dev server)', () => {
     expect(await fail({ service: 'api', ref: 'main' }, 'deploy-api')).toMatch(/service: "api" is not a deploy service/);
     expect(await fail({ service: 'web', ref: 'main', hosts: ['h1', 'h9'] })).toMatch(/hosts: "h9" not a host of service web/);
     expect(await fail({ service: 'web', ref: 'no-such-branch' })).toMatch(/ref: ref "no-such-branch" does not resolve to a commit/);
+    // The lock is the workflow id: a deploy under any other id would bypass it, so it never starts.
+    expect(await fail({ service: 'web', ref: 'main' }, 'deploy-web-2')).toMatch(/must run as workflow id "deploy-web" \(got "deploy-web-2"\)/);
+    expect(await fail({ service: 'web', ref: 'main', healthCheck: { attempts: 2 } })).toMatch(/healthCheck\.attempts: 2 attempts can never give the 3 consecutive passes/);
     for (const h of HOSTS) expect(releases(h).join(',')).toBe(before[h]);
   });
 
@@ -262,8 +356,11 @@ describe('deploy across a fleet (dev server)', () => {
     expect(status.hosts.h1.state).toBe('done');
     expect(await served('h1')).toBe('v2');
     await heldEnd;
+    // h1's failed releases (bad twice, flap) were newer than its oldest kept complete one: pruned first all the same.
+    expect(releases('h1').filter((r) => marked('h1', r, 'failed'))).toEqual([]);
   });
 
+  let abortedOnH2 = '';
   test('a drain that does not reach 0 sessions, answered with abort: the host is made ready again and left on its release', async () => {
     const before = current('h2');
     const { held } = await holdSessionOn('h2');
@@ -276,6 +373,11 @@ describe('deploy across a fleet (dev server)', () => {
     expect(current('h2')).toBe(before);
     expect(await serverState('h2')).toBe(0);
     expect(await held).toMatchObject({ name: 'h2' }); // nothing was cut: the request got its answer
+    // Built, never switched to: marked failed like a rolled-back one (never a rollback target, pruned first).
+    abortedOnH2 = (await handle.query<DeployStatus>('status')).release!;
+    expect(marked('h2', abortedOnH2, 'failed')).toBe(true);
+    expect(err.cause.message).toMatch(/: h2 \(drain\): drain not confirmed \(1 sessions\) and aborted$/);
+    recordHistory(stack.temporalAddress(), 'deploy-web', 'deploy-drain-aborted-built-release-failed');
   });
 
   /** Each server's version as HAProxy serves it (round robin over fresh connections). */
@@ -296,7 +398,7 @@ describe('deploy across a fleet (dev server)', () => {
       const handle = await deploy({ ref: 'main', hosts: ['h2', 'h3'], serial: 1, rollbackFleetOnFailure: true });
       const err = await handle.result().catch((e) => e);
       expect(err).toBeInstanceOf(WorkflowFailedError);
-      expect(err.cause.message).toMatch(/deploy of web stopped: 1 of 1 hosts failed in the batch/);
+      expect(err.cause.message).toMatch(/deploy of web stopped: 1 of 1 hosts failed in the batch \(100 % > budget 0 %\): h3 \(build\): install \(sh -c .*\) exited 7: install refused on this host$/);
       const status = await handle.query<DeployStatus>('status');
       expect(status.log).toEqual(expect.arrayContaining([expect.stringMatching(/^h2: on /)]));
       // h2 was upgraded in batch 1, then taken back to where it was by the fleet rollback
@@ -339,5 +441,7 @@ describe('deploy across a fleet (dev server)', () => {
       expect(await served(h)).toBe('v2');
     }
     expect(await versionsThroughHaproxy()).toMatchObject({ h2: 'v2', h3: 'v2' });
+    expect(abortedOnH2).not.toBe('');
+    expect(releases('h2')).not.toContain(abortedOnH2);
   });
 });

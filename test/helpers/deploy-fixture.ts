@@ -1,18 +1,21 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /**
  * The app a deploy test ships: serves `{name, version}` on $PORT, `/health` (500 when the commit
- * has a BROKEN file), `/slow?ms=N` (holds the response N ms, default 4000, for drains). On SIGTERM it stops accepting and
+ * has a BROKEN file; with a FLAP file every other request, `/health` or not, is a 503), `/slow?ms=N` (holds the response N ms, default 4000, for drains). On SIGTERM it stops accepting and
  * finishes what it has, as a real service does for a zero-failure restart.
  */
 const SERVER_JS = `'use strict';
 const http = require('http'), fs = require('fs'), path = require('path');
 const version = fs.readFileSync(path.join(__dirname, 'VERSION'), 'utf8').trim();
 const broken = fs.existsSync(path.join(__dirname, 'BROKEN'));
+const flap = fs.existsSync(path.join(__dirname, 'FLAP'));
+let served = 0;
 const server = http.createServer((req, res) => {
+  if (flap && ++served % 2 === 0) { res.writeHead(503); return res.end('flapping'); }
   if (req.url === '/health') { res.writeHead(broken ? 500 : 200); return res.end(version); }
   const body = JSON.stringify({ name: process.env.NAME, version });
   if (req.url.startsWith('/slow')) return setTimeout(() => res.end(body), Number(new URL(req.url, 'http://x').searchParams.get('ms') || 4000));
@@ -27,8 +30,8 @@ process.on('SIGTERM', () => { server.close(() => process.exit(0)); server.closeI
 export interface AppRepo {
   /** The bare repository a deploy clones (a path `git clone` takes). */
   bare: string;
-  /** Commit ids by tag: v1, v2 (good), bad (health check fails). */
-  commits: Record<'v1' | 'v2' | 'bad', string>;
+  /** Commit ids by tag: v1, v2 (good), bad (health check fails), flap (503 on every other request). */
+  commits: Record<'v1' | 'v2' | 'bad' | 'flap', string>;
 }
 
 function git(cwd: string, ...args: string[]): string {
@@ -39,7 +42,7 @@ function git(cwd: string, ...args: string[]): string {
   }).trim();
 }
 
-/** A real bare git repository with three tagged commits of the app, on branch main (at v2). */
+/** A real bare git repository with four tagged commits of the app, on branch main (at v2). */
 export function makeAppRepo(): AppRepo {
   const dir = mkdtempSync(join(tmpdir(), 'opsflow-deploy-repo-'));
   const work = join(dir, 'work');
@@ -47,9 +50,11 @@ export function makeAppRepo(): AppRepo {
   mkdirSync(work);
   git(work, 'init', '-q', '-b', 'main');
   writeFileSync(join(work, 'server.js'), SERVER_JS);
-  const commit = (version: string, broken: boolean) => {
+  const commit = (version: string, broken: boolean, flap = false) => {
     writeFileSync(join(work, 'VERSION'), `${version}\n`);
     if (broken) writeFileSync(join(work, 'BROKEN'), 'health check fails\n');
+    if (flap) writeFileSync(join(work, 'FLAP'), 'every other request is a 503\n');
+    else rmSync(join(work, 'FLAP'), { force: true });
     git(work, 'add', '-A');
     git(work, 'commit', '-q', '-m', version);
     git(work, 'tag', version);
@@ -57,9 +62,10 @@ export function makeAppRepo(): AppRepo {
   };
   const v1 = commit('v1', false);
   const v2 = commit('v2', false);
+  const flap = commit('flap', false, true);
   const bad = commit('bad', true);
   // main is the good head; the bad commit stays reachable through its tag.
   git(work, 'reset', '-q', '--hard', v2);
   git(dir, 'clone', '-q', '--bare', work, bare);
-  return { bare, commits: { v1, v2, bad } };
+  return { bare, commits: { v1, v2, bad, flap } };
 }

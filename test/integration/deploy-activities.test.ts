@@ -60,6 +60,7 @@ describe('deploy activities', () => {
                 h2: { transport: { ssh: 'app2' }, path: path('h2'), lbServer: 'h2', healthUrl: `http://127.0.0.1:${ports.h2}/health`, units: ['web-h2'] },
               },
             },
+            kept: { repository: repo.bare, path: path('k1'), hosts: { k1: { healthUrl: `http://127.0.0.1:${ports.h1}/health` } } },
             broken: {
               repository: repo.bare,
               path: path('b1'),
@@ -168,7 +169,15 @@ describe('deploy activities', () => {
     await runActivity(acts.switchHostCurrent, { service: 'web', host: 'h2', release: bad });
     await runActivity(acts.restartHostUnits, { service: 'web', host: 'h2' });
     const t0 = Date.now();
-    expect(await runActivity(acts.checkHostHealth, { service: 'web', host: 'h2', attempts: 3, intervalMs: 300 })).toEqual({ healthy: false, attempts: 3, last: 'HTTP 500' });
+    // Three failures of five attempts: the two left can no longer give three passes in a row.
+    expect(await runActivity(acts.checkHostHealth, { service: 'web', host: 'h2', attempts: 5, intervalMs: 300 })).toEqual({
+      healthy: false,
+      attempts: 3,
+      last: 'HTTP 500',
+      passes: 0,
+      flapping: false,
+      reason: 'health check failed after 3 attempts (HTTP 500)',
+    });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(600);
     await runActivity(acts.markHostRelease, { service: 'web', host: 'h2', release: bad, state: 'failed' });
     const v1 = releaseName(started, repo.commits.v1);
@@ -217,5 +226,18 @@ describe('deploy activities', () => {
     const bad = releaseName(new Date('2026-11-24T03:10:00Z'), repo.commits.bad);
     expect(removed).toEqual([v1, bad, extra[0]]);
     expect(readdirSync(join(path('h2'), 'releases')).sort()).toEqual([extra[1], extra[2]]);
+  });
+
+  test('prune with keep 3 and five complete releases on disk keeps the newest three (not only current and its predecessor); a failed one goes first, an unmarked newer one stays', async () => {
+    const dir = join(path('k1'), 'releases');
+    const names = [1, 2, 3, 4, 5, 6, 7].map((m) => releaseName(new Date(`2026-11-24T04:0${m}:00Z`), repo.commits.v2));
+    const [c1, c2, failed, c3, c4, unmarked, c5] = names;
+    for (const n of names) mkdirSync(join(dir, n), { recursive: true });
+    for (const n of [c1, c2, c3, c4, c5]) writeFileSync(join(dir, n, '.opsflow-complete'), '');
+    writeFileSync(join(dir, failed, '.opsflow-failed'), '');
+    (await import('node:fs')).symlinkSync(`releases/${c5}`, join(path('k1'), 'current'));
+    const { removed } = await runActivity(acts.pruneHostReleases, { service: 'kept', host: 'k1', keep: 3, protect: [] });
+    expect(removed).toEqual([c1, c2, failed]);
+    expect(readdirSync(dir).sort()).toEqual([c3, c4, unmarked, c5]);
   });
 });

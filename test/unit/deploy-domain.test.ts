@@ -1,6 +1,8 @@
-import { deployInput, rollbackDeployInput, deployInputNames, deployWorkflowId } from '../../src/domain/deploy/input';
+import { deployInput, rollbackDeployInput, deployInputNames } from '../../src/domain/deploy/input';
 import { batchSize, planBatches, judgeBatch } from '../../src/domain/deploy/plan';
 import { releaseName, parseReleaseName, releaseState, releasesToPrune, rollbackTarget, type ReleaseEntry } from '../../src/domain/deploy/release';
+import { healthPolicyProblem, judgeHealth } from '../../src/domain/deploy/health';
+import { CAUSE_MAX, failedHostsText, firstLine } from '../../src/domain/deploy/failed-hosts';
 import { formatIssues } from '../../src/domain/validation';
 import { parseConfigText } from '../../src/config/load';
 
@@ -48,10 +50,6 @@ describe('deployInput', () => {
     expect(rollbackDeployInput.safeParse({ service: 'web', release: 'main' }).success).toBe(false);
     expect(rollbackDeployInput.parse({ service: 'web', release: `20261124033400-${C(1)}` }).release).toBe(`20261124033400-${C(1)}`);
   });
-
-  test('the workflow id is the lock: one per service', () => {
-    expect(deployWorkflowId('web')).toBe('deploy-web');
-  });
 });
 
 describe('batches and the failure budget', () => {
@@ -97,20 +95,72 @@ describe('releases', () => {
     expect(rollbackTarget(rs, rs[3].name, rs[0].name)).toEqual({ ok: true, release: rs[0].name });
   });
 
-  test('prune keeps the newest N complete, current and the previous complete; failed ones are not counted', () => {
+  test('prune keeps the newest N complete, current and the previous complete; failed ones are not counted and go first; unmarked ones stay while newer than the oldest kept', () => {
     const rs = [rel(1, 'complete'), rel(2, 'complete'), rel(3, 'complete'), rel(4, 'failed'), rel(5, 'complete'), rel(6, 'failed')];
-    // keep 2: releases 3 and 5 are the newest complete; failed 4 and 6 are newer than 3 and stay.
-    expect(releasesToPrune(rs, rs[4].name, 2)).toEqual([rs[0].name, rs[1].name]);
-    // keep 1 with current 5: 3 is still the rollback target and stays, as do failures newer than it.
-    expect(releasesToPrune(rs, rs[4].name, 1)).toEqual([rs[0].name, rs[1].name]);
+    // keep 2: releases 3 and 5 are the newest complete; the failed 4 and 6 go whatever their age.
+    expect(releasesToPrune(rs, rs[4].name, 2)).toEqual([rs[0].name, rs[1].name, rs[3].name, rs[5].name]);
+    // keep 1 with current 5: 3 is still the rollback target and stays.
+    expect(releasesToPrune(rs, rs[4].name, 1)).toEqual([rs[0].name, rs[1].name, rs[3].name, rs[5].name]);
+    // keep 3 with five complete releases: the newest three stay, not only current and its predecessor.
+    const five = [1, 2, 3, 4, 5].map((t) => rel(t, 'complete'));
+    expect(releasesToPrune(five, five[4].name, 3)).toEqual([five[0].name, five[1].name]);
     // A failed release never pushes a good one out: six failures after one good release delete nothing good.
     const many = [rel(1, 'complete'), ...[2, 3, 4, 5, 6, 7].map((t) => rel(t, 'failed'))];
-    expect(releasesToPrune(many, many[0].name, 1)).toEqual([]);
-    // Old failures before the oldest kept release go.
-    const old = [rel(1, 'failed'), rel(2, 'complete'), rel(3, 'complete')];
-    expect(releasesToPrune(old, old[2].name, 2)).toEqual([old[0].name]);
+    expect(releasesToPrune(many, many[0].name, 1)).toEqual(many.slice(1).map((r) => r.name));
+    // A failed release that is current (its compensation failed) stays.
+    expect(releasesToPrune(many, many[6].name, 1)).toEqual(many.slice(1, 6).map((r) => r.name));
+    // Unmarked (a killed build): kept while newer than the oldest kept complete one, gone when older.
+    const unmarked = [rel(1, 'incomplete'), rel(2, 'complete'), rel(3, 'incomplete'), rel(4, 'complete')];
+    expect(releasesToPrune(unmarked, unmarked[3].name, 2)).toEqual([unmarked[0].name]);
     // The release being deployed (not yet complete) is protected.
     expect(releasesToPrune([rel(1, 'complete'), rel(2, 'incomplete')], rel(1, 'complete').name, 1, [rel(2, 'incomplete').name])).toEqual([]);
+  });
+});
+
+describe('health: healthy after N consecutive passes within the attempt budget', () => {
+  const ok = { pass: true, what: 'HTTP 200' };
+  const no = { pass: false, what: 'HTTP 503' };
+  const down = { pass: false, what: 'connect ECONNREFUSED 127.0.0.1:1' };
+  const policy = { attempts: 5, passes: 3 };
+
+  test('a host starting up: failures, then three passes in a row', () => {
+    expect(judgeHealth([down, ok, ok], policy)).toEqual({ verdict: 'continue' });
+    expect(judgeHealth([down, ok, ok, ok], policy)).toEqual({ verdict: 'healthy' });
+  });
+
+  test('a release answering 503 on every other request is unhealthy, named as flapping, as soon as the budget cannot give three in a row', () => {
+    expect(judgeHealth([ok], policy)).toEqual({ verdict: 'continue' });
+    expect(judgeHealth([ok, no], policy)).toEqual({ verdict: 'continue' });
+    expect(judgeHealth([ok, no, ok, no], policy)).toEqual({
+      verdict: 'unhealthy',
+      flapping: true,
+      reason: 'health check failed after 4 attempts: flapping (HTTP 200 at attempt 1, then HTTP 503 at attempt 2; 2 of 4 passed, 3 consecutive needed)',
+    });
+  });
+
+  test('never a pass: unhealthy after the budget, not flapping, with the last answer', () => {
+    expect(judgeHealth([down, down], policy)).toEqual({ verdict: 'continue' });
+    expect(judgeHealth([down, down, no], policy)).toEqual({ verdict: 'unhealthy', flapping: false, reason: 'health check failed after 3 attempts (HTTP 503)' });
+    expect(judgeHealth([no, no, no, no, no], { attempts: 5, passes: 1 })).toMatchObject({ verdict: 'unhealthy', reason: 'health check failed after 5 attempts (HTTP 503)' });
+  });
+
+  test('one pass is enough when the service says so; a budget below the passes is refused', () => {
+    expect(judgeHealth([down, ok], { attempts: 5, passes: 1 })).toEqual({ verdict: 'healthy' });
+    expect(healthPolicyProblem({ attempts: 2, passes: 3 })).toBe('2 attempts can never give the 3 consecutive passes a healthy host needs');
+    expect(healthPolicyProblem({ attempts: 3, passes: 3 })).toBeUndefined();
+  });
+});
+
+describe('failed hosts in the failure message', () => {
+  test('host, step and the first line of the cause, bounded; the host said once', () => {
+    const text = failedHostsText('shop', [
+      { host: 'web1', step: 'migrate', error: 'shop/web1: migrate (sh migrate.sh) exited 3: migration 0004_add_column failed: column "sku" already exists\nCONTEXT: line 2\n' },
+      { host: 'web2', step: 'health check', error: 'web2: health check failed after 5 attempts (HTTP 503)' },
+    ]);
+    expect(text).toBe('web1 (migrate): migrate (sh migrate.sh) exited 3: migration 0004_add_column failed: column "sku" already exists; web2 (health check): health check failed after 5 attempts (HTTP 503)');
+    expect(firstLine('x'.repeat(1000))).toHaveLength(CAUSE_MAX);
+    const many = Array.from({ length: 8 }, (_, i) => ({ host: `h${i}`, error: 'boom' }));
+    expect(failedHostsText('shop', many)).toBe('h0: boom; h1: boom; h2: boom; h3: boom; h4: boom; and 3 more (see status)');
   });
 });
 
@@ -122,6 +172,12 @@ describe('config deploy.services', () => {
     const c = cfg({ services: { web: svc } });
     expect(c.deploy.services.web.hosts.h1.transport).toBe('local');
     expect(c.deploy.services.web.commands).toEqual({});
+    expect(c.deploy.services.web.healthPasses).toBe(3);
+  });
+
+  test('healthPasses is per service; 0 is refused naming the field', () => {
+    expect(cfg({ services: { web: { ...svc, healthPasses: 1 } } }).deploy.services.web.healthPasses).toBe(1);
+    expect(() => cfg({ services: { web: { ...svc, healthPasses: 0 } } })).toThrow(/deploy\.services\.web\.healthPasses: at least 1 pass/);
   });
 
   test('commands are argv with a timeout; an empty program is named', () => {

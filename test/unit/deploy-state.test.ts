@@ -26,6 +26,23 @@ describe('deploy run state', () => {
     expect(lenient.endBatch(1, ['h2'])).toMatchObject({ stop: true, reason: expect.stringMatching(/2 of 3 hosts failed in the fleet/) });
   });
 
+  test('the stop reason names each failed host so far with its step and the first line of its cause; a flap stops whatever the budget', () => {
+    const r = run({ batch: 100, fleet: 100 });
+    r.startBatch(0);
+    r.host('h1', { state: 'rolled-back', step: 'migrate', error: 'web/h1: migrate (sh migrate.sh) exited 3: column "sku" already exists\nHINT: nothing' });
+    expect(r.endBatch(0, ['h1']).stop).toBe(false);
+    r.startBatch(1);
+    r.host('h2', { state: 'rolled-back', step: 'health check', error: 'h2: health check failed after 4 attempts: flapping (HTTP 200 at attempt 1, then HTTP 503 at attempt 2; 2 of 4 passed, 3 consecutive needed)' });
+    expect(r.endBatch(1, ['h2'], ['h2'])).toEqual({
+      stop: true,
+      reason:
+        'the release flapped on h2 (passed, then failed its health check): a flapping release stops the deploy whatever the budget: ' +
+        'h1 (migrate): migrate (sh migrate.sh) exited 3: column "sku" already exists; ' +
+        'h2 (health check): health check failed after 4 attempts: flapping (HTTP 200 at attempt 1, then HTTP 503 at attempt 2; 2 of 4 passed, 3 consecutive needed)',
+    });
+    expect(r.status.stopReason).toMatch(/^the release flapped on h2/);
+  });
+
   test('upgraded hosts are those done on a release other than where they were', () => {
     const r = run();
     r.host('h1', { state: 'done', previous: 'old', release: 'new' });

@@ -251,7 +251,8 @@ describe('deployWorkflow (time-skipping, stand-in hosts)', () => {
     });
 
     recordHistory(env.address, 'deploy-api', 'deploy-fleet-rollback-continued-as-new');
-    const reason = '1 of 2 hosts failed in the batch (50 % > budget 0 %)';
+    // The budget, then the failed host with its step and cause (the stand-in's words: no reason, the old phrase).
+    const reason = '1 of 2 hosts failed in the batch (50 % > budget 0 %): h5 (health check): health check failed after 5 attempts (500)';
     expect(out.failure).toBeInstanceOf(WorkflowFailedError);
     const cause = (out.failure as WorkflowFailedError).cause;
     expect(cause).toBeInstanceOf(ApplicationFailure);

@@ -6,6 +6,7 @@ import type { DeployCommand } from '../../config/sections/deploy';
 import type { HaproxyLoadBalancerConfig } from '../../config/sections/load-balancers';
 import { httpTarget } from '../../config/sections/targets';
 import { releasesToPrune, rollbackTarget } from '../../domain/deploy/release';
+import { healthPolicyProblem, judgeHealth, type HealthProbe } from '../../domain/deploy/health';
 import { whileHeartbeating } from '../heartbeat';
 import { probe } from '../http/probe';
 import { haproxyAdapter } from '../load-balancer/haproxy';
@@ -14,6 +15,20 @@ import { freshMirror, GitError, resolveCommit } from '../git/mirror';
 import { deployTarget, type DeployTarget } from './host';
 import { buildRelease, markRelease, readReleases, removeReleases, switchCurrent, type HostReleases } from './releases';
 import { serverSessions } from './lb';
+
+export interface HostHealth {
+  healthy: boolean;
+  /** Requests sent. */
+  attempts: number;
+  /** What the last one got: "HTTP 503", an error. */
+  last: string;
+  /** How many of them passed (2xx). */
+  passes: number;
+  /** A pass followed by a failure: the release is unstable (the fleet stops whatever the budget). */
+  flapping?: boolean;
+  /** Why it is not healthy, in words, for the host's failure. */
+  reason?: string;
+}
 
 export interface HostStep {
   service: string;
@@ -46,12 +61,15 @@ export function deployActivities(config: OpsflowConfig) {
 
   return {
     /** The fleet: the hosts named (each must be the service's) or all, in config order. Reads config only. */
-    async deployFleet(a: { service: string; hosts?: string[] }): Promise<{ names: string[]; hasMigrate: boolean }> {
+    async deployFleet(a: { service: string; hosts?: string[]; attempts?: number }): Promise<{ names: string[]; hasMigrate: boolean }> {
       const svc = config.deploy.services[a.service];
       const known = (what: Record<string, unknown>) => Object.keys(what).join(', ') || 'none';
       if (!svc) throw ApplicationFailure.nonRetryable(`service: "${a.service}" is not a deploy service in the worker config (known: ${known(config.deploy.services)})`, 'UnknownTarget');
       const unknown = (a.hosts ?? []).filter((h) => !(h in svc.hosts));
       if (unknown.length) throw ApplicationFailure.nonRetryable(`hosts: ${unknown.map((h) => `"${h}"`).join(', ')} not a host of service ${a.service} (known: ${known(svc.hosts)})`, 'UnknownTarget');
+      // Refused before any host is touched: a budget that can never make a host healthy would fail the first one.
+      const problem = a.attempts === undefined ? undefined : healthPolicyProblem({ attempts: a.attempts, passes: svc.healthPasses });
+      if (problem) throw ApplicationFailure.nonRetryable(`healthCheck.attempts: ${problem} (deploy.services.${a.service}.healthPasses)`, 'InvalidHealthCheck');
       return { names: a.hosts ?? Object.keys(svc.hosts), hasMigrate: svc.commands.migrate !== undefined };
     },
 
@@ -112,19 +130,28 @@ export function deployActivities(config: OpsflowConfig) {
       return { reloaded: true };
     },
 
-    /** SPEC §7: `attempts` requests `intervalMs` apart; healthy at the first 2xx. Never throws for an unhealthy host. */
-    async checkHostHealth(s: HostStep & { attempts: number; intervalMs: number }): Promise<{ healthy: boolean; attempts: number; last: string }> {
+    /**
+     * SPEC §7's `attempts` requests `intervalMs` apart are the budget to become healthy; healthy
+     * takes the service's `healthPasses` consecutive passes (2xx). Stops as soon as the attempts
+     * left cannot give them. Never throws for an unhealthy host: the saga decides.
+     */
+    async checkHostHealth(s: HostStep & { attempts: number; intervalMs: number }): Promise<HostHealth> {
       const t = target(s);
+      const policy = { attempts: s.attempts, passes: t.cfg.healthPasses };
+      const problem = healthPolicyProblem(policy);
+      if (problem) throw ApplicationFailure.nonRetryable(`healthCheck.attempts: ${problem} (deploy.services.${t.service}.healthPasses)`, 'InvalidHealthCheck');
       const http = httpTarget.parse({ url: t.hostCfg.healthUrl, timeoutMs: Math.max(1_000, Math.min(10_000, s.intervalMs)) });
       return whileHeartbeating(async () => {
-        let last = '';
-        for (let i = 1; i <= s.attempts; i++) {
+        const probes: HealthProbe[] = [];
+        for (;;) {
           const r = await probe(http);
-          last = r.status !== undefined ? `HTTP ${r.status}` : (r.error ?? 'no answer');
-          if (r.status !== undefined && r.status >= 200 && r.status < 300) return { healthy: true, attempts: i, last };
-          if (i < s.attempts) await sleep(s.intervalMs);
+          probes.push({ pass: r.status !== undefined && r.status >= 200 && r.status < 300, what: r.status !== undefined ? `HTTP ${r.status}` : (r.error ?? 'no answer') });
+          const j = judgeHealth(probes, policy);
+          const seen = { attempts: probes.length, last: probes[probes.length - 1].what, passes: probes.filter((p) => p.pass).length };
+          if (j.verdict === 'healthy') return { healthy: true, ...seen };
+          if (j.verdict === 'unhealthy') return { healthy: false, ...seen, flapping: j.flapping, reason: j.reason };
+          await sleep(s.intervalMs);
         }
-        return { healthy: false, attempts: s.attempts, last };
       });
     },
 

@@ -59,6 +59,12 @@ export const deployService = z
       .strict()
       .default({}),
     units: z.array(unitName).default([]),
+    /**
+     * Consecutive passes of the health check that make a host healthy after a switch, within the
+     * input's `healthCheck.attempts`: one 200 from a release that answers 503 on every other
+     * request proves nothing.
+     */
+    healthPasses: z.number().int().min(1, 'at least 1 pass').max(100).default(3),
     nginx: deployNginx.optional(),
     /** A load balancer of type haproxy in `loadBalancers`; hosts name their server in it. */
     lb: targetName.optional(),

@@ -67,8 +67,10 @@ export function rollbackTarget(entries: ReleaseEntry[], current: string | undefi
 /**
  * The releases to delete: the newest `keep` complete releases stay, and so do `current`, the
  * newest complete release before it (the rollback target) and anything `protect` names (the
- * release being deployed). Failed and unfinished releases are not counted; they are kept while
- * newer than the oldest kept complete release (someone may want to look at them) and go after.
+ * release being deployed). A failed release (rolled back, or built by a run whose host failed) is
+ * never counted and is the first to go: every prune removes it. An unmarked release (a build a
+ * killed or cancelled run left before marking it) is not counted either; it is kept while newer
+ * than the oldest kept complete release (someone may want to look at it) and goes after.
  */
 export function releasesToPrune(entries: ReleaseEntry[], current: string | undefined, keep: number, protect: string[] = []): string[] {
   if (keep < 1) throw new Error(`keep must be at least 1, got ${keep}`);
@@ -82,6 +84,6 @@ export function releasesToPrune(entries: ReleaseEntry[], current: string | undef
   const oldestKept = [...kept].filter((n) => releases.some((r) => r.name === n)).sort()[0];
   return releases
     .filter((e) => !kept.has(e.name))
-    .filter((e) => e.state === 'complete' || oldestKept === undefined || e.name < oldestKept)
+    .filter((e) => e.state !== 'incomplete' || oldestKept === undefined || e.name < oldestKept)
     .map((e) => e.name);
 }

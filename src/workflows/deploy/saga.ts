@@ -61,7 +61,8 @@ export function teller(notifiers: string[]): SagaContext['tell'] {
   };
 }
 
-export type SagaOutcome = { ok: true } | { ok: false; error: string };
+/** `flapping`: the host's release passed and then failed its health check (the fleet stops whatever the budget). */
+export type SagaOutcome = { ok: true } | { ok: false; error: string; flapping: boolean };
 
 function healthOptions(h: HealthPolicy): wf.ActivityOptions {
   return { startToCloseTimeout: h.attempts * (h.interval + 10_000) + 60_000, heartbeatTimeout: '10s', retry: { maximumAttempts: 3 } };
@@ -87,18 +88,39 @@ async function drain(p: SagaPlan, c: SagaContext, stepNo: number): Promise<void>
   c.run.host(p.host, { state: 'draining', error: undefined });
 }
 
-/** Switches `current`, restarts, reloads, checks health; true when healthy. */
-async function switchTo(p: SagaPlan, release: string, label: string): Promise<{ healthy: boolean; last: string }> {
+/**
+ * A release built by a run whose host failed any other way than its health check (a migration, a
+ * drain answered with abort, a restart, a cancellation) is marked failed as well: never a rollback
+ * target, and the first thing the next prune removes. Runs recorded before this never mark it.
+ */
+export const MARK_UNSWITCHED_FAILED = 'opsflow-deploy-mark-built-release-failed';
+/** A flapping release stops the fleet whatever the budget: runs recorded before this never judge it. */
+export const FLAP_STOPS_FLEET = 'opsflow-deploy-flap-stops-fleet';
+
+/** The step a host is at, named in its failure ("h1 (health check): …"). */
+type Step = 'read releases' | 'build' | 'migrate' | 'drain' | 'switch' | 'restart' | 'nginx reload' | 'health check' | 'mark' | 'ready';
+
+/** Switches `current`, restarts, reloads, checks health; `at` hears each step as it begins. */
+async function switchTo(p: SagaPlan, release: string, label: string, at: (step: Step) => void = () => {}): Promise<{ healthy: boolean; last: string; attempts: number; flapping?: boolean; reason?: string }> {
   const s = { service: p.service, host: p.host };
+  at('switch');
   await step(quick, `${label}: switch current on ${p.host} to ${release}`).switchHostCurrent({ ...s, release });
+  at('restart');
   await step(long, `${label}: restart units on ${p.host}`).restartHostUnits(s);
+  at('nginx reload');
   await step(quick, `${label}: nginx -t and reload on ${p.host}`).reloadHostNginx(s);
+  at('health check');
   const h = await step(healthOptions(p.health), `${label}: health check ${p.host} (${p.health.attempts} × ${formatDuration(p.health.interval)})`).checkHostHealth({
     ...s,
     attempts: p.health.attempts,
     intervalMs: p.health.interval,
   });
   return h;
+}
+
+/** Why a host is not healthy: the activity's words, or (histories recorded before them) the old phrase. */
+function unhealthy(p: SagaPlan, h: { attempts: number; last: string; reason?: string }): string {
+  return `${p.host}: ${h.reason ?? `health check failed after ${p.health.attempts} attempts (${h.last})`}`;
 }
 
 /**
@@ -108,6 +130,7 @@ async function switchTo(p: SagaPlan, release: string, label: string): Promise<{ 
 export async function hostSaga(p: SagaPlan, c: SagaContext, stepNo: number): Promise<SagaOutcome> {
   const s = { service: p.service, host: p.host };
   const compensations: { what: string; undo: () => Promise<void> }[] = [];
+  let at: Step = 'read releases';
   const before = await step(quick, `read releases on ${p.host}`).readHostReleases(s);
   c.run.host(p.host, { previous: before.current, release: p.release });
   if (before.current === p.release) {
@@ -115,14 +138,21 @@ export async function hostSaga(p: SagaPlan, c: SagaContext, stepNo: number): Pro
     c.run.note(`${p.host}: already on ${p.release}`);
     return { ok: true };
   }
+  let built = false;
+  let markedFailed = false;
+  let flapping = false;
   try {
     if (p.build) {
+      at = 'build';
       c.run.host(p.host, { state: 'building' });
       c.show();
       await step(long, `build release ${p.release} on ${p.host}`).buildHostRelease({ ...s, release: p.release, commit: p.build.commit });
+      built = true;
     }
+    at = 'migrate';
     if (p.beforeSwitch) await p.beforeSwitch();
 
+    at = 'drain';
     c.run.host(p.host, { state: 'draining' });
     c.show();
     compensations.push({ what: 'ready on the load balancer', undo: async () => void (await step(quick, `compensate: ready ${p.host} on the load balancer`).readyHost(s)) });
@@ -136,32 +166,49 @@ export async function hostSaga(p: SagaPlan, c: SagaContext, stepNo: number): Pro
       undo: async () => {
         if (previous === undefined) return;
         const back = await switchTo(p, previous, 'compensate');
-        if (!back.healthy) throw wf.ApplicationFailure.nonRetryable(`${p.host} is not healthy on ${previous} either (${back.last})`, 'CompensationUnhealthy');
+        if (!back.healthy) throw wf.ApplicationFailure.nonRetryable(`${p.host} is not healthy on ${previous} either (${back.reason ?? back.last})`, 'CompensationUnhealthy');
       },
     });
-    const h = await switchTo(p, p.release, p.build ? 'deploy' : 'rollback');
+    const h = await switchTo(p, p.release, p.build ? 'deploy' : 'rollback', (next) => (at = next));
     c.run.host(p.host, { state: 'checking' });
     if (!h.healthy) {
-      if (p.build) await step(quick, `mark ${p.release} failed on ${p.host}`).markHostRelease({ ...s, release: p.release, state: 'failed' });
-      throw wf.ApplicationFailure.nonRetryable(`${p.host}: health check failed after ${p.health.attempts} attempts (${h.last})`, 'HealthCheckFailed');
+      flapping = h.flapping === true;
+      if (p.build) {
+        at = 'mark';
+        await step(quick, `mark ${p.release} failed on ${p.host}`).markHostRelease({ ...s, release: p.release, state: 'failed' });
+        markedFailed = true;
+      }
+      at = 'health check';
+      throw wf.ApplicationFailure.nonRetryable(unhealthy(p, h), h.flapping ? 'HealthCheckFlapping' : 'HealthCheckFailed');
     }
+    at = 'mark';
     if (p.build) await step(quick, `mark ${p.release} complete on ${p.host}`).markHostRelease({ ...s, release: p.release, state: 'complete' });
+    at = 'ready';
     await step(quick, `ready ${p.host} on the load balancer`).readyHost(s);
-    c.run.host(p.host, { state: 'done', error: undefined });
+    c.run.host(p.host, { state: 'done', error: undefined, step: undefined });
     c.run.note(`${p.host}: on ${p.release}`);
     c.show();
     return { ok: true };
   } catch (err) {
     const error = failureMessage(err);
-    c.run.host(p.host, { state: 'compensating', error });
-    c.run.note(`${p.host}: ${error}; compensating`);
+    c.run.host(p.host, { state: 'compensating', error, step: at });
+    c.run.note(`${p.host} (${at}): ${error}; compensating`);
     c.show();
     // Compensation must finish even when the run is being cancelled: that is what frees the host.
-    const compensated = await wf.CancellationScope.nonCancellable(() => compensate(p, c, compensations));
+    const compensated = await wf.CancellationScope.nonCancellable(async () => {
+      if (built && !markedFailed && wf.patched(MARK_UNSWITCHED_FAILED)) {
+        try {
+          await step(quick, `mark ${p.release} failed on ${p.host}`).markHostRelease({ ...s, release: p.release, state: 'failed' });
+        } catch (e) {
+          c.run.note(`${p.host}: could not mark ${p.release} failed: ${failureMessage(e)}`);
+        }
+      }
+      return compensate(p, c, compensations);
+    });
     c.run.host(p.host, { state: compensated ? 'rolled-back' : 'compensation-failed', release: compensated ? before.current : p.release });
     c.show();
     if (wf.isCancellation(err)) throw err;
-    return { ok: false, error };
+    return { ok: false, error, flapping };
   }
 }
 

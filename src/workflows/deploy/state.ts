@@ -2,6 +2,7 @@
 // failures against the budget) as one status record with pure transitions, so the status query,
 // the details in the UI and the tests read the same thing.
 import { judgeBatch, type BudgetVerdict } from '../../domain/deploy/plan';
+import { failedHostsText, type FailedHost } from '../../domain/deploy/failed-hosts';
 import { appendBounded } from '../common/decision-log';
 import type { OperatorCarry } from '../common/operator-controls';
 
@@ -25,6 +26,8 @@ export interface HostStatus {
   previous?: string;
   /** Why it failed, in words. */
   error?: string;
+  /** The step it failed at ("build", "migrate", "health check", …). */
+  step?: string;
 }
 
 export type DeployPhase = 'resolving' | 'migrating' | 'deploying' | 'awaiting-approval' | 'paused' | 'pruning' | 'rolling-back-fleet' | 'done' | 'stopped' | 'failed' | 'cancelled';
@@ -198,16 +201,33 @@ export class DeployRun {
     this.note(`batch ${i + 1}/${this.status.batches.length}: ${this.status.batches[i].join(', ')}`);
   }
 
-  /** Counts the batch's failed hosts and judges them against the budget. */
-  endBatch(i: number, failed: string[]): BudgetVerdict {
+  /**
+   * Counts the batch's failed hosts and judges them against the budget. A host in `flapped` had a
+   * release that passed and then failed its health check: that is the release's fault, not the
+   * host's, so the deploy stops whatever the budget. The reason names every failed host so far,
+   * its step and the first line of its cause.
+   */
+  endBatch(i: number, failed: string[], flapped: string[] = []): BudgetVerdict {
     this.status.failures.fleet += failed.length;
     const fleetSize = this.status.batches.flat().length;
-    const verdict = judgeBatch({ failed: failed.length, size: this.status.batches[i].length }, { failed: this.status.failures.fleet, size: fleetSize }, this.status.failures.budget);
+    let verdict = judgeBatch({ failed: failed.length, size: this.status.batches[i].length }, { failed: this.status.failures.fleet, size: fleetSize }, this.status.failures.budget);
+    if (!verdict.stop && flapped.length > 0)
+      verdict = { stop: true, reason: `the release flapped on ${flapped.join(', ')} (passed, then failed its health check): a flapping release stops the deploy whatever the budget` };
     if (verdict.stop) {
-      this.status.stopReason = verdict.reason;
-      this.note(`stopping: ${verdict.reason}`);
+      const hosts = this.failedHosts();
+      const reason = hosts.length ? `${verdict.reason}: ${failedHostsText(this.status.service, hosts)}` : verdict.reason!;
+      verdict = { stop: true, reason };
+      this.status.stopReason = reason;
+      this.note(`stopping: ${reason}`);
     }
     return verdict;
+  }
+
+  /** Hosts that failed so far (put back or not), each with its step and cause. */
+  failedHosts(): FailedHost[] {
+    return Object.entries(this.status.hosts)
+      .filter(([, h]) => (h.state === 'rolled-back' || h.state === 'compensation-failed') && h.error !== undefined)
+      .map(([host, h]) => ({ host, step: h.step, error: h.error! }));
   }
 
   /** Hosts this run moved to the new release (the ones a fleet rollback takes back). */

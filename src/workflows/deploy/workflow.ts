@@ -12,7 +12,7 @@ import { RunEnding } from '../common/ending';
 import { Progress } from '../common/progress';
 import { parseInput } from '../input';
 import { installHandlers } from './handlers';
-import { hostSaga, migrateStep, pruneStep, resolveStep, targetStep, teller, type SagaContext, type SagaPlan } from './saga';
+import { FLAP_STOPS_FLEET, hostSaga, migrateStep, pruneStep, resolveStep, targetStep, teller, type SagaContext, type SagaPlan } from './saga';
 import { DeployRun, type DeployCarry, type DeployStatus } from './state';
 
 /** Continue-as-new between batches (issue 11): runs recorded before it never issue it. */
@@ -55,7 +55,7 @@ export async function deployWorkflow(raw: DeployInputRaw, carried?: DeployCarry)
         { key: OpsflowPhase, value: r.fleetRollbackReason === undefined ? 'deploying' : 'rolling-back-fleet' },
       ]);
     } else {
-      const hosts = await fleetHosts(input.service, input.hosts);
+      const hosts = await fleetHosts(input.service, input.hosts, input.healthCheck.attempts);
       hostNames = hosts.names;
       r.planned(planBatches(hosts.names, input.serial), hosts.hasMigrate);
       progress.update([{ key: OpsflowService, value: input.service }, { key: OpsflowPhase, value: 'resolving' }]);
@@ -141,7 +141,7 @@ export async function rollbackDeployWorkflow(raw: RollbackDeployInputRaw, carrie
       targets = carried.targets;
       progress.update([{ key: OpsflowService, value: input.service }, { key: OpsflowPhase, value: 'rolling-back' }]);
     } else {
-      const hosts = await fleetHosts(input.service, input.hosts);
+      const hosts = await fleetHosts(input.service, input.hosts, input.healthCheck.attempts);
       r.planned(planBatches(hosts.names, input.serial), false);
       progress.update([{ key: OpsflowService, value: input.service }, { key: OpsflowPhase, value: 'rolling-back' }]);
       // Every host's target is found before the first switch: the previous complete release on that host.
@@ -178,8 +178,8 @@ function requireLockId(service: string): void {
 }
 
 /** The hosts of the service (all, in config order, or those named), checked against the worker's config. */
-async function fleetHosts(service: string, named?: string[]): Promise<{ names: string[]; hasMigrate: boolean }> {
-  return planning.deployFleet({ service, hosts: named });
+async function fleetHosts(service: string, named: string[] | undefined, attempts: number): Promise<{ names: string[]; hasMigrate: boolean }> {
+  return planning.deployFleet({ service, hosts: named, attempts });
 }
 
 /** Batches in order, sagas of a batch side by side; returns why it stopped, or undefined. */
@@ -209,7 +209,9 @@ async function runBatches(
     ctx.show();
     const outcomes = await Promise.all(batches[i].map((host) => hostSaga(plan(host), ctx, i + 1)));
     const failed = batches[i].filter((_, k) => !outcomes[k].ok);
-    const verdict = r.endBatch(i, failed);
+    const flapped = batches[i].filter((_, k) => { const o = outcomes[k]; return !o.ok && o.flapping; });
+    // patched only when a host flapped: a history without a flap replays without the marker.
+    const verdict = r.endBatch(i, failed, flapped.length > 0 && wf.patched(FLAP_STOPS_FLEET) ? flapped : []);
     ctx.show();
     if (verdict.stop) return verdict.reason;
   }
