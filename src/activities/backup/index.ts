@@ -13,6 +13,7 @@ import { restoreDrill } from './drill';
 import { applyRetention } from './retention';
 import { failedMarkFile, readBackupSet, verifiedMarkFile, type FailedMark, type VerifiedMark } from './copies';
 import { rateBackupAge } from '../../domain/backup/age';
+import { corruptSinceVerified } from '../../domain/backup/copy-state';
 import type { CheckResult } from '../../domain/health/report';
 import { writeJsonAtomic } from './files';
 
@@ -101,7 +102,8 @@ export function backupActivities(config: OpsflowConfig) {
     /** The health check's "latest verified backup age" of one set. */
     async checkBackupAge(set: string): Promise<CheckResult> {
       const s = setOf(set);
-      return rateBackupAge(set, readBackupSet(s.destination).newestVerified?.name, Date.now(), s.verifiedAgeHours);
+      const state = await readBackupSet(s.destination);
+      return rateBackupAge(set, state.newestVerified?.name, Date.now(), s.verifiedAgeHours, corruptSinceVerified(state.corrupt));
     },
 
     async applyBackupRetention(input: { set: string; copy: string }): Promise<RetentionOutcome> {
