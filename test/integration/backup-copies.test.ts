@@ -54,7 +54,7 @@ describe('backup copies: verified only while their files are intact', () => {
       JSON.stringify({
         postgres: { copies_app: { ...pgConnection, database: db }, copies_drift: { ...pgConnection, database: driftDb }, copies_gone: { ...pgConnection, database: 'opsflow_no_such_database' } },
         backups: { flip: set('flip'), cache: set('cache'), age: set('age'), broken: set('broken', ['copies_gone']), drift: set('drift', ['copies_drift']) },
-        readiness: { checklists: { ops: { items: ['flip', 'broken'].map((s) => ({ id: `backup-${s}`, check: 'backup', set: s })) } } },
+        readiness: { checklists: { ops: { items: ['flip', 'broken', 'cache'].map((s) => ({ id: `backup-${s}`, check: 'backup', set: s })) } } },
       }),
       'backup-copies-test.json',
     );
@@ -117,9 +117,18 @@ describe('backup copies: verified only while their files are intact', () => {
       const r = await runActivity(backup.checkBackupAge, 'cache');
       return { status: r.status, hashed: filesHashed() - before };
     };
-    expect(await read()).toEqual({ status: 'healthy', hashed: 1 });
+    // The drill that verified the dump left its hash in the cache: no reader reads the file again.
     expect(JSON.parse(readFileSync(hashCacheFile(file), 'utf8'))).toMatchObject({ sha256: manifest.sha256, size: manifest.bytes });
     expect(await read()).toEqual({ status: 'healthy', hashed: 0 });
+    expect(await read()).toEqual({ status: 'healthy', hashed: 0 });
+    const before = filesHashed();
+    expect((await ready('cache')).outcome).toBe('pass');
+    expect((await runActivity(report.reportBackups, 'cache')).latestVerified).toBeDefined();
+    expect(filesHashed()).toBe(before);
+
+    // Without a cache (a copy verified before there was one) the first reader hashes, and caches.
+    rmSync(hashCacheFile(file));
+    expect(await read()).toEqual({ status: 'healthy', hashed: 1 });
     expect(await read()).toEqual({ status: 'healthy', hashed: 0 });
 
     const later = new Date(Date.now() + 60_000);

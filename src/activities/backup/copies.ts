@@ -78,6 +78,14 @@ async function currentSha256(path: string, before: Stats): Promise<string> {
   return sha256;
 }
 
+/**
+ * Hashes a just-verified artifact into its cache, so that the readers that follow (retention in the
+ * same run, every health check) need not read the whole file again while it is unchanged.
+ */
+export async function cacheSha256(path: string): Promise<string> {
+  return currentSha256(path, statSync(path));
+}
+
 async function artifactState(path: string, m: ArtifactManifest): Promise<ArtifactState> {
   const mark = readJson<VerifiedMark>(join(path, verifiedMarkFile(m.file)));
   if (mark?.sha256 === m.sha256) {

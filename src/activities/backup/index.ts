@@ -11,7 +11,8 @@ import { dumpDatabase } from './dump';
 import { tarArtifact, verifyTar } from './archive';
 import { restoreDrill } from './drill';
 import { applyRetention } from './retention';
-import { failedMarkFile, readBackupSet, verifiedMarkFile, type FailedMark, type VerifiedMark } from './copies';
+import { cacheSha256, failedMarkFile, readBackupSet, verifiedMarkFile, type FailedMark, type VerifiedMark } from './copies';
+import { whileHeartbeating } from '../heartbeat';
 import { rateBackupAge } from '../../domain/backup/age';
 import { corruptSinceVerified } from '../../domain/backup/copy-state';
 import type { CheckResult } from '../../domain/health/report';
@@ -30,9 +31,11 @@ export function backupActivities(config: OpsflowConfig) {
     return s;
   };
   const copyDir = (set: string, copy: string) => join(setOf(set).destination, copy);
-  const markVerified = (dir: string, m: ArtifactManifest, how: VerifiedMark['how'], drill?: DrillRecord) => {
+  const markVerified = async (dir: string, m: ArtifactManifest, how: VerifiedMark['how'], drill?: DrillRecord) => {
     writeJsonAtomic(join(dir, verifiedMarkFile(m.file)), { sha256: m.sha256, bytes: m.bytes, verifiedAt: new Date().toISOString(), how, ...(drill ? { drill } : {}) } satisfies VerifiedMark);
     rmSync(join(dir, failedMarkFile(m.file)), { force: true });
+    // Hashed again rather than trusting the drill's hash: the file may have changed during the restore.
+    await whileHeartbeating(() => cacheSha256(join(dir, m.file)));
   };
   /**
    * Runs a verification; its verdict against the artifact (a non-retryable failure: wrong checksum,
@@ -89,14 +92,14 @@ export function backupActivities(config: OpsflowConfig) {
       const dir = copyDir(input.set, input.copy);
       const target = input.manifest.database!.target;
       const record = await verdict(dir, input.manifest, 'restore drill', () => restoreDrill(clientConfig(target, config.postgres[target]), dir, input.manifest, input.copy));
-      markVerified(dir, input.manifest, 'restore drill', record);
+      await markVerified(dir, input.manifest, 'restore drill', record);
       return record;
     },
 
     async verifyArchive(input: { set: string; copy: string; manifest: ArtifactManifest }): Promise<void> {
       const dir = copyDir(input.set, input.copy);
       await verdict(dir, input.manifest, 'tar listing', () => verifyTar(dir, input.manifest));
-      markVerified(dir, input.manifest, 'tar listing');
+      await markVerified(dir, input.manifest, 'tar listing');
     },
 
     /** The health check's "latest verified backup age" of one set. */
