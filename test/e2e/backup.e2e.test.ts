@@ -86,7 +86,9 @@ describe('backupWorkflow end to end', () => {
   });
 
   const messages = (set: string) => receiver.requests.filter((r) => r.json?.details?.set === set).map((r) => r.json);
-  const drillDatabases = async () => (await scratch.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'opsflow_drill_%'`)).map((r) => r.datname);
+  // This file's drills only (target `app`): other files' drills run beside it, two files at a time.
+  const drillDatabases = async () =>
+    (await scratch.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'opsflow_drill_%'`)).map((r) => r.datname).filter((n) => /^opsflow_drill_\d{8}t\d{6}z_app$/.test(n));
 
   test('nightly: dump, tars, sha256 manifests; the drill restores and matches though rows are written meanwhile; the report is sent', async () => {
     const writer = await scratch.client(appDb);
