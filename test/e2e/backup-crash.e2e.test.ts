@@ -84,7 +84,8 @@ describe('backupWorkflow survives a SIGKILLed worker mid-dump', () => {
       const result = (await handle.result()) as BackupResult;
       expect(result.drill).toBe('passed');
       expect(result.drills[0]).toMatchObject({ database: 'app', tables: 1, rows: 100_000 });
-      expect(readdirSync(copyDir).sort()).toEqual(['db-app.dump', 'db-app.dump.manifest.json', 'db-app.dump.verified.json']);
+      // No leftover of the killed attempt; the sha256 cache is retention's reading of the verified dump.
+      expect(readdirSync(copyDir).sort()).toEqual(['db-app.dump', 'db-app.dump.manifest.json', 'db-app.dump.sha256-cache.json', 'db-app.dump.verified.json']);
       const sha = createHash('sha256').update(readFileSync(join(copyDir, 'db-app.dump'))).digest('hex');
       expect(sha).toBe(result.artifacts[0].sha256);
     } finally {

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, utimesSync, writeFileSync, writeSync, closeSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync, writeSync, closeSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from '@temporalio/worker';
@@ -15,18 +15,18 @@ import { backupWorkflow, healthCheckWorkflow } from '../../src/workflows';
 import { backupStatusQuery } from '../../src/workflows/backup/handlers';
 import { createActivities } from '../../src/activities';
 import { parseConfigText } from '../../src/config/load';
-import type { ArtifactManifest } from '../../src/domain/backup/manifest';
+import { copyStamp, type ArtifactManifest } from '../../src/domain/backup/manifest';
 import type { BackupResult } from '../../src/domain/backup/report';
 import { OpsflowPhase } from '../../src/domain/search-attributes';
 
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 const DAY = 86_400_000;
 
-/** Sets every file of a copy folder (and the folder) to an age in days. */
-function age(dir: string, days: number) {
-  const t = new Date(Date.now() - days * DAY);
-  for (const f of readdirSync(dir)) utimesSync(join(dir, f), t, t);
-  utimesSync(dir, t, t);
+/** Makes a copy `days` old: a copy's age is its run's start, its folder's name. */
+function age(dest: string, copy: string, days: number): string {
+  const older = copyStamp(new Date(Date.now() - days * DAY));
+  renameSync(join(dest, copy), join(dest, older));
+  return older;
 }
 
 /**
@@ -86,7 +86,9 @@ describe('backupWorkflow end to end', () => {
   });
 
   const messages = (set: string) => receiver.requests.filter((r) => r.json?.details?.set === set).map((r) => r.json);
-  const drillDatabases = async () => (await scratch.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'opsflow_drill_%'`)).map((r) => r.datname);
+  // This file's drills only (target `app`): other files' drills run beside it, two files at a time.
+  const drillDatabases = async () =>
+    (await scratch.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'opsflow_drill_%'`)).map((r) => r.datname).filter((n) => /^opsflow_drill_\d{8}t\d{6}z_app$/.test(n));
 
   test('nightly: dump, tars, sha256 manifests; the drill restores and matches though rows are written meanwhile; the report is sent', async () => {
     const writer = await scratch.client(appDb);
@@ -110,7 +112,8 @@ describe('backupWorkflow end to end', () => {
     expect(result.drill).toBe('passed');
     expect(result.failures).toEqual([]);
     expect(readdirSync(dir).sort()).toEqual(
-      ['app.tar.gz', 'config.tar.gz', 'db-app.dump'].flatMap((f) => [f, `${f}.manifest.json`, `${f}.verified.json`]).sort(),
+      // The sha256 cache is retention's reading of each verified file (the copy counts only while it matches).
+      ['app.tar.gz', 'config.tar.gz', 'db-app.dump'].flatMap((f) => [f, `${f}.manifest.json`, `${f}.verified.json`, `${f}.sha256-cache.json`]).sort(),
     );
     for (const m of result.artifacts) {
       expect(JSON.parse(readFileSync(join(dir, `${m.file}.manifest.json`), 'utf8'))).toEqual(m);
@@ -137,7 +140,7 @@ describe('backupWorkflow end to end', () => {
     expect(sent).toHaveLength(1);
     expect(sent[0]).toMatchObject({ severity: 'info', title: 'Backup nightly verified' });
     expect(sent[0].text).toContain(`- restore drill app: 4 tables, ${dumped + 503} rows match; restored in`);
-    expect(sent[0].text).toMatch(/- retention: nothing deleted; 1 copies \(1 verified\), [\d.]+ MB in total/);
+    expect(sent[0].text).toMatch(/- retention: nothing deleted; 1 copy \(1 verified\), [\d.]+ MB in total/);
     expect(await handle.query(backupStatusQuery)).toMatchObject({ phase: 'done', notified: ['ops'] });
     expect((await handle.describe()).typedSearchAttributes.get(OpsflowPhase)).toBe('done');
     recordHistory(stack.temporalAddress(), 'backup-nightly-e2e', 'backup-nightly-verified');
@@ -165,12 +168,12 @@ describe('backupWorkflow end to end', () => {
 
   test('a dump corrupted on disk after it was written fails the drill and alerts; retention drops an old copy but keeps the last verified one', async () => {
     const first = await stack.client.workflow.execute(backupWorkflow, { taskQueue: 'opsflow', workflowId: 'backup-corrupt-first', args: [{ set: 'corrupt' }] });
-    const verified = join(dest('corrupt'), first.copy);
-    age(verified, 60);
+    const firstCopy = age(dest('corrupt'), first.copy, 60);
+    const verified = join(dest('corrupt'), firstCopy);
     const stale = join(dest('corrupt'), '20250101T000000Z');
     mkdirSync(stale);
     writeFileSync(join(stale, 'db-app.dump'), 'old');
-    age(stale, 400);
+    writeFileSync(join(stale, 'db-app.dump.manifest.json'), JSON.stringify({ kind: 'postgres', file: 'db-app.dump', bytes: 3, sha256: sha256(join(stale, 'db-app.dump')) }));
 
     // The real activities, with the dump's bytes changed on disk once it is written.
     const real = createActivities(parseConfigText(JSON.stringify(config), 'c.json'));
@@ -200,7 +203,7 @@ describe('backupWorkflow end to end', () => {
     expect(alert).toMatchObject({ title: 'Backup corrupt FAILED (1 failure)' });
     expect(alert.text).toMatch(/- restore drill app: db-app\.dump: sha256 .* the dump changed after it was written/);
     expect(alert.text).toContain('- retention: deleted 20250101T000000Z; 2 copies (1 verified)');
-    expect(alert.text).toContain(`  - ${first.copy}: older than 30 days, kept as one of the last 1 verified copies`);
+    expect(alert.text).toContain(`  - ${firstCopy}: older than 30 days, kept as one of the last 1 verified copies`);
     expect(existsSync(stale)).toBe(false);
     expect(readdirSync(verified)).toContain('db-app.dump.verified.json');
     expect(sha256(join(verified, 'db-app.dump'))).toBe(first.artifacts[0].sha256);
@@ -219,7 +222,8 @@ describe('backupWorkflow end to end', () => {
     expect(alert[0].text).toContain('- database missing: pg_dump of missing: database "opsflow_no_such_database" does not exist');
     expect(alert[0].text).toMatch(/- config files: tar of the config files exited with 2: .*gone\.conf: Cannot stat/);
     expect((await stack.client.workflow.getHandle('backup-broken-e2e').describe()).typedSearchAttributes.get(OpsflowPhase)).toBe('failed');
-    const copies = readdirSync(dest('broken'));
-    expect(copies.flatMap((c) => readdirSync(join(dest('broken'), c)))).toEqual([]);
+    // Nothing finished: the run's folder is removed, and no reader counts it as a copy.
+    expect(alert[0].text).toMatch(/- retention: nothing deleted; 0 copies \(0 verified\), 0\.0 MB in total\n  - \d{8}T\d{6}Z: removed, no finished artifact in it/);
+    expect(readdirSync(dest('broken'))).toEqual([]);
   });
 });

@@ -5,13 +5,13 @@ import { parseConfigText, readConfigFile } from '../../src/config/load';
 import { scheduleOptions } from '../../src/client/schedules';
 import { BackupState } from '../../src/workflows/backup/state';
 import { backupFailureText, backupSuccessText } from '../../src/domain/backup/report';
-import { copyTime } from '../../src/domain/backup/age';
+import { copyTime, rateBackupAge } from '../../src/domain/backup/age';
 import type { ArtifactState, CopyState } from '../../src/domain/backup/copy-state';
 import { backupEvidence } from '../../src/domain/readiness/backup';
 
 const DAY = 86_400_000;
 const now = Date.parse('2026-11-24T00:00:00Z');
-const copy = (name: string, ageDays: number, verified: boolean): CopyInfo => ({ name, mtimeMs: now - ageDays * DAY, bytes: 100, verified });
+const copy = (name: string, ageDays: number, verified: boolean): CopyInfo => ({ name, takenAtMs: now - ageDays * DAY, bytes: 100, verified });
 
 describe('backup retention rules', () => {
   test('expired copies go; the newest verified ones stay whatever their age', () => {
@@ -121,6 +121,20 @@ describe('backup run state and reports', () => {
       ].join('\n'),
     );
   });
+
+  test('a failed run whose copy held nothing says it was removed; one copy is "1 copy"; a corrupt copy is named', () => {
+    const s = new BackupState('nightly', '20261124T000000Z', true);
+    s.stepFailed('backing-up', 'database app', 'pg_dump of app: boom');
+    s.retained({ deleted: [], keptExpired: [], copies: 1, verifiedCopies: 0, totalBytes: 0, removedUnfinished: ['20261124T000000Z'], corrupt: 'corrupt since verified: 20261120T000000Z (db-app.dump)' });
+    s.finish();
+    expect(backupFailureText(s.result())).toContain(
+      [
+        '- retention: nothing deleted; 1 copy (0 verified), 0.0 MB in total',
+        '  - 20261124T000000Z: removed, no finished artifact in it',
+        '  - corrupt since verified: 20261120T000000Z (db-app.dump): not counted as verified',
+      ].join('\n'),
+    );
+  });
 });
 
 describe('the example config', () => {
@@ -139,7 +153,6 @@ describe('readiness backup item: the evidence of a set', () => {
     name,
     path: `/b/${name}`,
     takenAtMs: copyTime(name),
-    mtimeMs: 0,
     bytes: 1,
     verified: artifacts.length > 0 && artifacts.every((a) => a.state === 'verified'),
     artifacts,
@@ -147,20 +160,45 @@ describe('readiness backup item: the evidence of a set', () => {
   const tarOnly = state('20261124T000000Z', [{ file: 'config.tar.gz', state: 'verified', how: 'tar listing', verifiedAt: '2026-11-24T00:01:00Z' }]);
 
   test('the age limit is strict, to the second; a tar-only copy is proved by its listing', () => {
-    const young = backupEvidence('s', { destination: '/b', copies: 1, newest: tarOnly, newestVerified: tarOnly }, noon - 1_000, 12, at);
+    const young = backupEvidence('s', { destination: '/b', copies: 1, totalBytes: 1, corrupt: [], newest: tarOnly, newestVerified: tarOnly }, noon - 1_000, 12, at);
     expect(young.map((e) => e.ok)).toEqual([true, true]);
     expect(young[1].value).toBe('config.tar.gz: tar listing passed 2026-11-24T00:01:00Z');
-    const exactly = backupEvidence('s', { destination: '/b', copies: 1, newest: tarOnly, newestVerified: tarOnly }, noon, 12, at);
+    const exactly = backupEvidence('s', { destination: '/b', copies: 1, totalBytes: 1, corrupt: [], newest: tarOnly, newestVerified: tarOnly }, noon, 12, at);
     expect(exactly[0]).toMatchObject({ value: '20261124T000000Z is 12 h old', threshold: '< 12 h old', target: '/b/20261124T000000Z', ok: false });
+  });
+
+  test('a copy corrupt since verified is named: as the newest copy, and among the older ones', () => {
+    const corrupt = state('20261124T060000Z', [{ file: 'db-app.dump', state: 'corrupt', verifiedAt: '2026-11-24T06:05:00Z', sha256: 'ab'.repeat(32) }]);
+    const older = state('20261123T000000Z', [
+      { file: 'config.tar.gz', state: 'verified', how: 'tar listing', verifiedAt: 't' },
+      { file: 'db-app.dump', state: 'corrupt', verifiedAt: 't', sha256: 'cd'.repeat(32) },
+    ]);
+    expect(corrupt.verified).toBe(false);
+    const e = backupEvidence('s', { destination: '/b', copies: 3, totalBytes: 3, corrupt: [older, corrupt], newest: corrupt, newestVerified: tarOnly }, noon, 24, at)[0];
+    expect(e).toMatchObject({ ok: true });
+    expect(e.value).toBe(
+      '20261124T000000Z is 12 h old; newest copy 20261124T060000Z has db-app.dump corrupt since verified (verified 2026-11-24T06:05:00Z; its sha256 no longer matches its manifest); corrupt since verified: 20261123T000000Z (db-app.dump)',
+    );
+  });
+
+  test('the health check names corrupt copies and is at least a warning while one is kept', () => {
+    const limits = { warning: 26, critical: 50 };
+    const corrupt = 'corrupt since verified: 20261123T000000Z (db-app.dump)';
+    expect(rateBackupAge('s', '20261124T000000Z', noon, limits, corrupt)).toMatchObject({
+      status: 'warning',
+      message: `latest verified backup 20261124T000000Z is 12 h old (warning past 26 h, critical past 50 h); ${corrupt}`,
+    });
+    expect(rateBackupAge('s', '20261124T000000Z', noon, limits).status).toBe('healthy');
+    expect(rateBackupAge('s', undefined, noon, limits, corrupt)).toMatchObject({ status: 'critical', message: `no verified backup of set s; ${corrupt}` });
   });
 
   test('a newer copy says why it does not count: deleted after its drill, or never verified', () => {
     const changed = state('20261124T060000Z', [{ file: 'db-app.dump', state: 'changed' }]);
     const pending = state('20261124T060000Z', [{ file: 'db-app.dump', state: 'unverified' }]);
-    expect(backupEvidence('s', { destination: '/b', copies: 2, newest: changed, newestVerified: tarOnly }, noon, 24, at)[0].value).toBe(
+    expect(backupEvidence('s', { destination: '/b', copies: 2, totalBytes: 2, corrupt: [], newest: changed, newestVerified: tarOnly }, noon, 24, at)[0].value).toBe(
       '20261124T000000Z is 12 h old; newest copy 20261124T060000Z has db-app.dump deleted or changed after it was verified',
     );
-    expect(backupEvidence('s', { destination: '/b', copies: 1, newest: pending }, noon, 24, at)[0]).toMatchObject({
+    expect(backupEvidence('s', { destination: '/b', copies: 1, totalBytes: 1, corrupt: [], newest: pending }, noon, 24, at)[0]).toMatchObject({
       value: 'no verified copy at all (1 copy, none verified); newest copy 20261124T060000Z has no verification of db-app.dump (drill off, or the run still going)',
       target: 'backup set s',
       ok: false,

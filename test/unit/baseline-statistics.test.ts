@@ -114,6 +114,18 @@ describe('SPEC §5 thresholds', () => {
     expect(errorRateThreshold(4, 100, m)).toEqual({ warning: 8, critical: 12 }); // 4 %: warning 8, critical max(10, 12)
   });
 
+  test('percentages are clamped to 100: a saturated host gets levels that exist, and keeps what the rule gave', () => {
+    const saturated = [99.9, 100, 100, 99.8, 100, 100, 99.9, 100];
+    const t = cpuThreshold(saturated, m) as { warning: number; critical: number; computed?: { warning: number; critical: number } };
+    expect(t).toMatchObject({ warning: 100, critical: 100 });
+    expect(t.computed!.warning).toBeGreaterThan(100);
+    expect(t.computed!.critical).toBeGreaterThan(t.computed!.warning);
+    // Half the requests failing: max(10, 50 × 3) = 150 % is no error rate.
+    expect(errorRateThreshold(50, 100, m)).toEqual({ warning: 100, critical: 100, computed: { warning: 100, critical: 150 } });
+    expect(errorRateThreshold(40, 100, m)).toEqual({ warning: 80, critical: 100, computed: { warning: 80, critical: 120 } });
+    expect(cpuThreshold([40, 50, 60, 50], m)).not.toHaveProperty('computed');
+  });
+
   test('below the minimum a threshold is insufficient data, never a number', () => {
     expect(cpuThreshold([1, 2, 3], m)).toEqual({ insufficient: '3 samples, fewer than the minimum of 4' });
     expect(memoryThreshold([], m)).toEqual({ insufficient: '0 samples, fewer than the minimum of 4' });
@@ -210,6 +222,22 @@ test('the report shows partial baselines and insufficient thresholds in words', 
   expect(md).toContain('**Partial:** cancelled after 10m');
   expect(md).toContain('| p95Ms | insufficient data (1 requests, fewer than the minimum of 100) |');
   expect(md).toContain('(1h, a sample every 10s)');
+});
+
+test('the report says when a percentage threshold was clamped to 100, and what the rule gave', () => {
+  const ticks = [99.7, 100, 100, 99.8, 100, 100].map((cpuPercent) => ({ cpuPercent, memoryPercent: 50, diskReadBytesPerSec: 0, diskWriteBytesPerSec: 0 }));
+  const b: Baseline = {
+    service: 'batch',
+    workflowId: 'baseline-batch',
+    runId: 'r',
+    window: { start: '2026-11-20T14:00:00.000Z', end: '2026-11-20T14:01:00.000Z', durationMs: 60_000, intervalMs: 10_000 },
+    complete: true,
+    minimums: { samples: 4, requests: 10 },
+    groups: [summarizeGroup('host', 'host', ticks, 60_000, { samples: 4, requests: 10 })],
+  };
+  const md = renderBaselineReport(b);
+  expect(md).toContain('| cpuPercent | 100 % / 100 % (clamped to 100 %: the rule gave 100.2 % / 100.3 %; the window ran near saturation, and a level at 100 % never fires: set it by hand) |');
+  expect(md).toContain('| memoryPercent | 60 % / 70 % |');
 });
 
 test('config.baseline.store must name a configured database', () => {

@@ -42,7 +42,18 @@ describe('daily report rendering', () => {
     expect(html).not.toContain('<b>x</b>');
     expect(md).toContain('| app | active | 3 |');
     expect(md).toContain('NO verified copy');
+    expect(md).toContain('Latest copy: 20261124T023000Z; 1 copy, 0.0 MB');
     expect(md).toContain('… and 2 more');
+  });
+
+  test('a copy corrupt since its verification is named in the backups block and in the summary', () => {
+    const corrupt = 'corrupt since verified: 20261123T023000Z (db-app.dump)';
+    const s: DailyReportSections = {
+      ...sections,
+      backups: [{ set: 'nightly', ok: true, findings: { copies: 2, latest: '20261124T023000Z', latestVerified: '20261124T023000Z', verifiedAgeHours: 3, totalBytes: 0, corrupt } }],
+    };
+    expect(renderMarkdown('R', reportBlocks(s))).toContain('Latest copy: 20261124T023000Z; 2 copies, 0.0 MB  \nCorrupt since verified: 20261123T023000Z (db-app.dump): not counted as verified');
+    expect(reportSummary('2026-11-24', s)).toContain(`backup nightly: ${corrupt};`);
   });
 
   test('the summary puts what is wrong first', () => {

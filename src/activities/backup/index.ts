@@ -11,8 +11,10 @@ import { dumpDatabase } from './dump';
 import { tarArtifact, verifyTar } from './archive';
 import { restoreDrill } from './drill';
 import { applyRetention } from './retention';
-import { failedMarkFile, readBackupSet, verifiedMarkFile, type FailedMark, type VerifiedMark } from './copies';
+import { cacheSha256, failedMarkFile, readBackupSet, verifiedMarkFile, type FailedMark, type VerifiedMark } from './copies';
+import { whileHeartbeating } from '../heartbeat';
 import { rateBackupAge } from '../../domain/backup/age';
+import { corruptSinceVerified } from '../../domain/backup/copy-state';
 import type { CheckResult } from '../../domain/health/report';
 import { writeJsonAtomic } from './files';
 
@@ -29,9 +31,11 @@ export function backupActivities(config: OpsflowConfig) {
     return s;
   };
   const copyDir = (set: string, copy: string) => join(setOf(set).destination, copy);
-  const markVerified = (dir: string, m: ArtifactManifest, how: VerifiedMark['how'], drill?: DrillRecord) => {
+  const markVerified = async (dir: string, m: ArtifactManifest, how: VerifiedMark['how'], drill?: DrillRecord) => {
     writeJsonAtomic(join(dir, verifiedMarkFile(m.file)), { sha256: m.sha256, bytes: m.bytes, verifiedAt: new Date().toISOString(), how, ...(drill ? { drill } : {}) } satisfies VerifiedMark);
     rmSync(join(dir, failedMarkFile(m.file)), { force: true });
+    // Hashed again rather than trusting the drill's hash: the file may have changed during the restore.
+    await cacheSha256(join(dir, m.file));
   };
   /**
    * Runs a verification; its verdict against the artifact (a non-retryable failure: wrong checksum,
@@ -83,25 +87,33 @@ export function backupActivities(config: OpsflowConfig) {
       return tarArtifact({ kind: 'config-files', dir: copyDir(input.set, input.copy), file: 'config.tar.gz', paths: files, exclude: [], tree: false });
     },
 
-    /** The restore drill of one dump; a pass marks it verified in the copy folder. */
+    /**
+     * The restore drill of one dump; a pass marks it verified in the copy folder. It heartbeats
+     * throughout, not only while a tool runs: hashing a large dump takes longer than the heartbeat timeout.
+     */
     async drillDatabase(input: { set: string; copy: string; manifest: ArtifactManifest }): Promise<DrillRecord> {
-      const dir = copyDir(input.set, input.copy);
-      const target = input.manifest.database!.target;
-      const record = await verdict(dir, input.manifest, 'restore drill', () => restoreDrill(clientConfig(target, config.postgres[target]), dir, input.manifest, input.copy));
-      markVerified(dir, input.manifest, 'restore drill', record);
-      return record;
+      return whileHeartbeating(async () => {
+        const dir = copyDir(input.set, input.copy);
+        const target = input.manifest.database!.target;
+        const record = await verdict(dir, input.manifest, 'restore drill', () => restoreDrill(clientConfig(target, config.postgres[target]), dir, input.manifest, input.copy));
+        await markVerified(dir, input.manifest, 'restore drill', record);
+        return record;
+      });
     },
 
     async verifyArchive(input: { set: string; copy: string; manifest: ArtifactManifest }): Promise<void> {
-      const dir = copyDir(input.set, input.copy);
-      await verdict(dir, input.manifest, 'tar listing', () => verifyTar(dir, input.manifest));
-      markVerified(dir, input.manifest, 'tar listing');
+      return whileHeartbeating(async () => {
+        const dir = copyDir(input.set, input.copy);
+        await verdict(dir, input.manifest, 'tar listing', () => verifyTar(dir, input.manifest));
+        await markVerified(dir, input.manifest, 'tar listing');
+      });
     },
 
     /** The health check's "latest verified backup age" of one set. */
     async checkBackupAge(set: string): Promise<CheckResult> {
       const s = setOf(set);
-      return rateBackupAge(set, readBackupSet(s.destination).newestVerified?.name, Date.now(), s.verifiedAgeHours);
+      const state = await readBackupSet(s.destination);
+      return rateBackupAge(set, state.newestVerified?.name, Date.now(), s.verifiedAgeHours, corruptSinceVerified(state.corrupt));
     },
 
     async applyBackupRetention(input: { set: string; copy: string }): Promise<RetentionOutcome> {

@@ -175,7 +175,7 @@ export function readinessActivities(config: OpsflowConfig) {
     async readinessBackup(r: ReadinessCheckRequest): Promise<CheckResult> {
       const i = item(r, 'backup');
       const set = configTarget(config.backups, 'backups', i.set, 'set');
-      return judge(r, async () => backupEvidence(i.set, readBackupSet(set.destination), Date.now(), i.maxAgeHours, at()));
+      return judge(r, async () => backupEvidence(i.set, await readBackupSet(set.destination), Date.now(), i.maxAgeHours, at()));
     },
     async readinessNotifier(r: ReadinessCheckRequest): Promise<CheckResult> {
       const i = item(r, 'notifier');

@@ -1,16 +1,16 @@
-import { join } from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { OpsflowConfig } from '../../config/schema';
 import type { DailyReportInput, DailyReportPlan } from '../../domain/report/input';
 import type { BackupStanding, RedisReport, RunRecord, RunsReport, UnitState } from '../../domain/report/sections';
 import { dayBounds, dayIn } from '../../domain/report/day';
-import { copyTime } from '../../domain/backup/age';
+import { copyAgeHours } from '../../domain/backup/age';
+import { corruptSinceVerified } from '../../domain/backup/copy-state';
 import { workflowEntries } from '../../client/registry';
 import { configTarget } from '../config-target';
 import { clientConfig } from '../postgres/connect';
 import { pingRedis } from '../redis/ping';
 import { unitIsActive } from '../systemd/systemctl';
-import { backupCopies, latestDrill } from '../backup/copies';
+import { latestDrill, readBackupSet } from '../backup/copies';
 import { hostReport, journalErrors, logErrors, postgresReport } from './gather';
 import { reportStore } from './store';
 import { heartbeating } from '../heartbeat';
@@ -66,15 +66,17 @@ export function dailyReportActivities(config: OpsflowConfig) {
 
     async reportBackups(set: string): Promise<BackupStanding> {
       const dest = configTarget(config.backups, 'backups', set).destination;
-      const copies = backupCopies(dest);
-      const verified = copies.filter((c) => c.verified).pop();
+      const s = await readBackupSet(dest);
+      const verified = s.newestVerified;
+      const corrupt = corruptSinceVerified(s.corrupt);
       return {
-        copies: copies.length,
-        latest: copies[copies.length - 1]?.name,
+        copies: s.copies,
+        latest: s.newest?.name,
         latestVerified: verified?.name,
-        verifiedAgeHours: verified ? Math.round(((Date.now() - copyTime(verified.name)) / 3_600_000) * 10) / 10 : undefined,
-        totalBytes: copies.reduce((n, c) => n + c.bytes, 0),
-        restoreSeconds: verified ? latestDrill(join(dest, verified.name))?.restoreSeconds : undefined,
+        verifiedAgeHours: verified ? copyAgeHours(verified.name, Date.now()) : undefined,
+        totalBytes: s.totalBytes,
+        restoreSeconds: verified ? latestDrill(verified.path)?.restoreSeconds : undefined,
+        ...(corrupt ? { corrupt } : {}),
       };
     },
 

@@ -1,5 +1,6 @@
 import type { ArtifactManifest, DrillRecord } from './manifest';
 import type { RetentionOutcome } from './retention';
+import { copiesText } from './copy-state';
 
 export type { RetentionOutcome };
 
@@ -32,8 +33,10 @@ function artifactLine(a: ArtifactManifest): string {
 function retentionLines(r?: RetentionOutcome): string[] {
   if (!r) return ['- retention: not run'];
   return [
-    `- retention: ${r.deleted.length ? `deleted ${r.deleted.join(', ')}` : 'nothing deleted'}; ${r.copies} copies (${r.verifiedCopies} verified), ${size(r.totalBytes)} in total`,
+    `- retention: ${r.deleted.length ? `deleted ${r.deleted.join(', ')}` : 'nothing deleted'}; ${copiesText(r.copies)} (${r.verifiedCopies} verified), ${size(r.totalBytes)} in total`,
     ...r.keptExpired.map((k) => `  - ${k}`),
+    ...(r.removedUnfinished ?? []).map((n) => `  - ${n}: removed, no finished artifact in it`),
+    ...(r.corrupt ? [`  - ${r.corrupt}: not counted as verified`] : []),
   ];
 }
 

@@ -1,10 +1,13 @@
 /** One run's folder as retention sees it. */
 export interface CopyInfo {
   name: string;
-  /** Its newest file's mtime (ms): touching a copy makes it young. */
-  mtimeMs: number;
+  /**
+   * When the run that wrote it started, from the folder's name: the copy's age everywhere
+   * (retention, health check, readiness, report). Touching or copying its files does not make it young.
+   */
+  takenAtMs: number;
   bytes: number;
-  /** A drill passed on it and the files it proved are still there with their sizes. */
+  /** A drill passed on it and the files it proved are still there with their sizes and sha256. */
   verified: boolean;
 }
 
@@ -26,7 +29,7 @@ export function planRetention(copies: CopyInfo[], nowMs: number, retentionDays: 
   const protectedNames = new Set(newestFirst.filter((c) => c.verified).slice(0, minVerified).map((c) => c.name));
   const plan: RetentionPlan = { delete: [], keep: [], keptExpired: [] };
   for (const c of newestFirst) {
-    const expired = c.mtimeMs < cutoff && c.name !== current;
+    const expired = c.takenAtMs < cutoff && c.name !== current;
     if (expired && !protectedNames.has(c.name)) plan.delete.push(c);
     else {
       plan.keep.push(c);
@@ -41,6 +44,10 @@ export interface RetentionOutcome {
   keptExpired: string[];
   copies: number;
   verifiedCopies: number;
+  /** Copy folders of failed runs that held no finished artifact, removed (not counted as copies). */
+  removedUnfinished?: string[];
+  /** Copies kept whose files changed after their verification (`corrupt since verified: …`). */
+  corrupt?: string;
   /** Every copy left in the destination, in bytes. */
   totalBytes: number;
 }

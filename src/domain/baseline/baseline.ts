@@ -21,7 +21,12 @@ export const expectedTicks = (durationMs: number, intervalMs: number) => Math.ma
 
 const num = (n: number | undefined, digits = 1) => (n === undefined ? '—' : (Math.round(n * 10 ** digits) / 10 ** digits).toLocaleString('en-US'));
 const threshold = (t: Threshold | undefined, unit: string) =>
-  t === undefined ? '—' : isSufficient(t) ? `${num(t.warning)} ${unit} / ${num(t.critical)} ${unit}` : `insufficient data (${t.insufficient})`;
+  t === undefined
+    ? '—'
+    : isSufficient(t)
+      ? `${num(t.warning)} ${unit} / ${num(t.critical)} ${unit}` +
+        (t.computed ? ` (clamped to 100 %: the rule gave ${num(t.computed.warning)} ${unit} / ${num(t.computed.critical)} ${unit}; the window ran near saturation, and a level at 100 % never fires: set it by hand)` : '')
+      : `insufficient data (${t.insufficient})`;
 const units: Record<string, string> = { cpuPercent: '%', memoryPercent: '%', p95Ms: 'ms', errorRatePercent: '%' };
 
 /** The readable report (Markdown) of a baseline: window, evidence per group, thresholds. */

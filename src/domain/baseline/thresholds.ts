@@ -16,7 +16,11 @@ export interface Minimums {
 /** 30 samples is 5 minutes at 10 s; 100 requests make one error 1 %, not a 100 % error rate. */
 export const defaultMinimums: Minimums = { samples: 30, requests: 100 };
 
-export type Threshold = { warning: number; critical: number } | { insufficient: string };
+/**
+ * `computed`: the values the rule gave when they were above 100 % for a percentage (a window spent
+ * near saturation gives mean + 3σ past 100), kept so the report can say the levels were clamped.
+ */
+export type Threshold = { warning: number; critical: number; computed?: { warning: number; critical: number } } | { insufficient: string };
 
 export const isSufficient = (t: Threshold | undefined): t is { warning: number; critical: number } => t !== undefined && !('insufficient' in t);
 
@@ -24,17 +28,26 @@ export const isSufficient = (t: Threshold | undefined): t is { warning: number; 
 export const thresholdMetrics = ['cpuPercent', 'memoryPercent', 'p95Ms', 'errorRatePercent'] as const;
 export type ThresholdMetric = (typeof thresholdMetrics)[number];
 
+/**
+ * A percentage never exceeds 100, so a level above it could never fire: both levels are clamped to
+ * 100, and what the rule computed is kept beside them.
+ */
+export function clampPercent(t: { warning: number; critical: number }): Threshold {
+  if (t.warning <= 100 && t.critical <= 100) return t;
+  return { warning: Math.min(100, t.warning), critical: Math.min(100, t.critical), computed: t };
+}
+
 function tooFew(have: number, need: number, what: string): Threshold | undefined {
   return have < need ? { insufficient: `${have} ${what}, fewer than the minimum of ${need}` } : undefined;
 }
 
-/** CPU: warning = mean + 2σ, critical = mean + 3σ. */
+/** CPU: warning = mean + 2σ, critical = mean + 3σ, at most 100 %. */
 export function cpuThreshold(cpuPercent: readonly number[], m: Minimums): Threshold {
   const few = tooFew(cpuPercent.length, m.samples, 'samples');
   if (few) return few;
   const mu = mean(cpuPercent);
   const sigma = stdev(cpuPercent);
-  return { warning: mu + 2 * sigma, critical: mu + 3 * sigma };
+  return clampPercent({ warning: mu + 2 * sigma, critical: mu + 3 * sigma });
 }
 
 /** Memory: warning = min(85, mean + 10), critical = min(95, mean + 20). */
@@ -56,11 +69,11 @@ export function responseTimeThreshold(latenciesMs: readonly number[], m: Minimum
 /**
  * Error rate in percent: warning = max(5, mean × 2), critical = max(10, mean × 3), where the mean
  * is the window's error rate over all its requests (errors ÷ requests, so a quiet tick does not
- * weigh as much as a busy one).
+ * weigh as much as a busy one); at most 100 %.
  */
 export function errorRateThreshold(errors: number, requests: number, m: Minimums): Threshold {
   const few = tooFew(requests, m.requests, 'requests');
   if (few) return few;
   const rate = ratePercent(errors, requests)!;
-  return { warning: Math.max(5, rate * 2), critical: Math.max(10, rate * 3) };
+  return clampPercent({ warning: Math.max(5, rate * 2), critical: Math.max(10, rate * 3) });
 }

@@ -30,6 +30,8 @@ export interface BackupStanding {
   totalBytes: number;
   /** The latest verified copy's drill: its restore time. */
   restoreSeconds?: number;
+  /** Copies whose files changed after their verification, in words (`corrupt since verified: …`). */
+  corrupt?: string;
 }
 export interface RunRecord {
   type: string;

@@ -1,5 +1,6 @@
 import type { Section } from '../diagnostics/findings';
 import type { DailyReportSections } from './sections';
+import { copiesText } from '../backup/copy-state';
 
 /** One block of the report, independent of its format: Markdown and HTML both render these. */
 export interface Block {
@@ -48,7 +49,8 @@ export function reportBlocks(s: DailyReportSections): Block[] {
           x.latestVerified
             ? `Latest verified: ${x.latestVerified} (${x.verifiedAgeHours} h old${x.restoreSeconds !== undefined ? `, restore drill ${x.restoreSeconds} s` : ''})`
             : 'NO verified copy',
-          `Latest copy: ${x.latest ?? 'none'}; ${x.copies} copies, ${size(x.totalBytes)}`,
+          `Latest copy: ${x.latest ?? 'none'}; ${copiesText(x.copies)}, ${size(x.totalBytes)}`,
+          ...(x.corrupt ? [`${x.corrupt[0].toUpperCase()}${x.corrupt.slice(1)}: not counted as verified`] : []),
         ],
       })),
     ),
@@ -73,7 +75,10 @@ export function reportSummary(date: string, s: DailyReportSections): string {
     const n = s.errors.findings.reduce((k, f) => k + f.lines.length, 0);
     if (n) problems.push(`${n} error line${n === 1 ? '' : 's'} in logs`);
   }
-  for (const b of s.backups) if (b.ok && !b.findings.latestVerified) problems.push(`backup ${b.set}: no verified copy`);
+  for (const b of s.backups) {
+    if (b.ok && !b.findings.latestVerified) problems.push(`backup ${b.set}: no verified copy`);
+    if (b.ok && b.findings.corrupt) problems.push(`backup ${b.set}: ${b.findings.corrupt}`);
+  }
   if (s.runs.ok) {
     const failed = s.runs.findings.runs.filter((r) => ['FAILED', 'TIMED_OUT', 'TERMINATED'].includes(r.status));
     problems.push(`${s.runs.findings.runs.length + s.runs.findings.more} runs${failed.length ? `, ${failed.length} failed (${failed.map((r) => r.workflowId).join(', ')})` : ''}`);
