@@ -6,6 +6,7 @@ import { checkInputNames, readInputArg, validateInput } from '../input';
 import { TASK_QUEUE } from '../connection';
 import { awaitResult } from '../run-failure';
 import { withChildStatus } from '../child-status';
+import { formatRuns, listQuery, runRow, type ListFilters, type RunRow } from '../run-list';
 
 /**
  * Why a start was refused: which run holds the id (its type may differ: a rollback holds a
@@ -80,18 +81,25 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext) {
 
   program
     .command('list')
-    .description('list workflow runs (newest first)')
-    .option('-q, --query <visibility query>', 'e.g. "OpsflowHealth=\'down\'"')
+    .description('one row per run, newest first: type, service, status, state, step, start and close')
+    .option('-t, --type <workflow>', 'only this workflow (type or CLI alias: phased-rollout, deploy, ...)')
+    .option('-s, --service <name>', 'only runs acting on this service (OpsflowService)')
+    .option('--state <state>', "only runs in this opsflow state (OpsflowState: monitoring, awaiting-approval, rolled-back, ...)")
+    .option('--status <status>', 'only runs in this Temporal status: running, completed, failed, canceled, terminated, timed-out')
+    .option('-q, --query <visibility query>', 'a visibility query ANDed with the filters, e.g. "OpsflowHealth=\'down\'"')
     .option('-n, --limit <n>', 'at most this many', '20')
-    .action(async (opts: { query?: string; limit: string }) => {
+    .option('--json', 'the rows as JSON')
+    .action(async (opts: ListFilters & { limit: string; json?: boolean }) => {
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit: a whole number of at least 1');
+      const query = listQuery(opts);
       const client = await ctx.temporal();
-      let n = 0;
-      for await (const w of client.workflow.list({ query: opts.query })) {
-        print(`${w.workflowId}\t${w.type}\t${w.status.name}\t${w.startTime.toISOString()}`);
-        if (++n >= limit) break;
+      const rows: RunRow[] = [];
+      for await (const w of client.workflow.list({ query })) {
+        rows.push(runRow(w));
+        if (rows.length >= limit) break;
       }
+      print(opts.json ? rows : rows.length ? formatRuns(rows) : `no runs${query ? ` match ${query}` : ''}`);
     });
 
   program
