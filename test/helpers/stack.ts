@@ -6,6 +6,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { devServerEnv, workflowBundle, workflowBundleFile, type DevServerOptions } from './temporal';
 import { ProcessGroup } from './processes';
+import { secretsInHistories } from './history-secrets';
+import { issuedSecrets } from './tokens';
 import { waitFor } from './ports';
 import { createWorker } from '../../src/worker';
 import { parseConfigText } from '../../src/config/load';
@@ -118,10 +120,17 @@ export class Stack {
     });
   }
 
+  /**
+   * Stops everything; first searches every run's raw history on this server for every token the
+   * test file issued (test/helpers/tokens.ts), and fails the file naming the run that holds one.
+   */
   async stop(): Promise<void> {
     await this.stopWorker();
     await this.processes.stopAll();
+    let leaks: string[] = [];
+    if (this.env) leaks = await secretsInHistories(this.env.client, issuedSecrets()).catch((e: Error) => [`could not search the histories: ${e.message}`]);
     await this.env?.teardown();
+    if (leaks.length) throw new Error(`secrets in workflow history:\n${leaks.join('\n')}`);
   }
 }
 
