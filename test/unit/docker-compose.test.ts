@@ -114,6 +114,8 @@ describe('deploy/compose', () => {
       for (const [k, v] of Object.entries(envExample(file))) expect({ file, k, v }).toEqual({ file, k, v: '' });
     }
     expect(readFileSync(join(root, '.gitignore'), 'utf8')).toMatch(/^deploy\/compose\/\*\.env$/m);
+    // …nor into the image: the build context is the repository, and the secret files are in it.
+    expect(readFileSync(join(root, '.dockerignore'), 'utf8')).toMatch(/^deploy\/compose\/\*\.env$/m);
     // Redis's password is the one the config's redis target sends.
     expect(rawConfig.redis.cache.password.env).toBe('REDIS_PASSWORD');
     expect(services.redis.command.join(' ')).toContain('--requirepass "$$REDIS_PASSWORD"');
