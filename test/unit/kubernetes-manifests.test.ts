@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { parseConfigText } from '../../src/config/load';
 import { configAddresses, envSecrets, opsflowHelp, root } from '../helpers/deploy-checks';
+import { scheduleOptions } from '../../src/client/schedules';
 
 /**
  * deploy/kubernetes, rendered as `kubectl kustomize` renders it and validated offline against the
@@ -200,6 +201,11 @@ describe('deploy/kubernetes', () => {
       expect({ container: c.name, cpu: Boolean(c.resources?.requests?.cpu), memory: Boolean(c.resources?.requests?.memory) }).toEqual({ container: c.name, cpu: true, memory: true });
       expect({ container: c.name, escalation: c.securityContext?.allowPrivilegeEscalation }).toEqual({ container: c.name, escalation: false });
     }
+  });
+
+  test("the Job's schedules are valid against the config: each input parses and names only what the config declares", () => {
+    expect(Object.keys(config.schedules ?? {}).sort()).toEqual(['backup-opsflow', 'daily-report', 'health-check']);
+    for (const [id, sc] of Object.entries(config.schedules ?? {})) expect(scheduleOptions(id, sc, config).scheduleId).toBe(id);
   });
 
   test('the Job registers the search attributes before it applies the schedules, and fails when either does', () => {
