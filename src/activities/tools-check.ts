@@ -35,8 +35,9 @@ export function toolsNeeded(config: OpsflowConfig): ToolNeed[] {
     }
     if (set.appTree || set.configFiles.length) needs.push({ tool: 'tar', why: `backup set ${name} (app tree, config files)` });
   }
-  const local = Object.values(config.deploy.services).some((s) => Object.values(s.hosts).some((h) => h.transport === 'local'));
-  if (config.systemd.units.length || local) needs.push({ tool: config.systemd.systemctl, why: 'systemd units on this machine (systemd.systemctl)' });
+  if (config.systemd.units.length) needs.push({ tool: config.systemd.systemctl, why: `systemd.units ${config.systemd.units.join(', ')} on this machine` });
+  const local = services.filter(([, s]) => Object.values(s.hosts).some((h) => h.transport === 'local')).map(([n]) => n);
+  if (local.length) needs.push({ tool: config.systemd.systemctl, why: `deploy services ${local.join(', ')} (hosts with transport local)` });
   // One warning per tool, naming every feature that needs it.
   const byTool = new Map<string, string[]>();
   for (const n of needs) byTool.set(n.tool, [...(byTool.get(n.tool) ?? []), n.why]);
