@@ -36,7 +36,7 @@ const readBody = (req: IncomingMessage) =>
  * in-memory routing table. `failFirst` answers the first N PUTs of each user with 503 (or 429 with
  * Retry-After 0 every other time), to prove retries; `puts` counts every PUT per user.
  * The trouble a router can make: `failPutsFor(id)` answers 503 to every PUT of that user (its
- * retries run out); `dropPutsFor(id)` answers 200 but stores nothing (a write that is lost);
+ * retries run out); `dropPutsFor(id, system)` answers 200 but stores nothing (a write that is lost);
  * `holdPutsAfter` leaves every PUT after that many unanswered until `releasePuts()` (a move caught
  * mid-way, for a worker to be killed there).
  */
@@ -46,7 +46,7 @@ export class RunbookApis {
   unauthorized = 0;
   failFirst = 0;
   failPutsFor: (id: string) => boolean = () => false;
-  dropPutsFor: (id: string) => boolean = () => false;
+  dropPutsFor: (id: string, system: string) => boolean = () => false;
   holdPutsAfter?: number;
   private held: (() => void)[] = [];
   private failures = new Map<string, number>();
@@ -116,7 +116,8 @@ export class RunbookApis {
           this.failures.set(id, failed + 1);
           return failed % 2 === 0 ? this.send(res, 503, { error: 'busy' }) : this.send(res, 429, { error: 'slow down' }, { 'retry-after': '0' });
         }
-        if (!this.dropPutsFor(id)) this.routes.set(id, (JSON.parse(body) as { target_system: string }).target_system);
+        const system = (JSON.parse(body) as { target_system: string }).target_system;
+        if (!this.dropPutsFor(id, system)) this.routes.set(id, system);
         return this.send(res, 200, { ok: true });
       }
     }

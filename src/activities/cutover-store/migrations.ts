@@ -94,6 +94,7 @@ CREATE TABLE IF NOT EXISTS cutover_pass_cursors (
   after_seq bigint NOT NULL,
   written   bigint NOT NULL,
   verified  bigint NOT NULL,
+  missed    text[] NOT NULL DEFAULT '{}',
   saved_at  timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (run_key, batch, pass)
 );

@@ -309,21 +309,23 @@ export interface PassCursor {
   afterSeq: number;
   written: number;
   verified: number;
+  /** A few users that did not read back, named in the message that stops the batch. */
+  missed: string[];
 }
 export type Pass = 'move' | 'restore';
 
 /** Where a batch's move or restore stands, as last saved; undefined before its first chunk. */
 export async function passCursor(c: Client, t: CutoverTables, runKey: string, batch: number, pass: Pass): Promise<PassCursor | undefined> {
-  const r = await c.query(`SELECT after_seq, written, verified FROM ${t.cursors} WHERE run_key = $1 AND batch = $2 AND pass = $3`, [runKey, batch, pass]);
+  const r = await c.query(`SELECT after_seq, written, verified, missed FROM ${t.cursors} WHERE run_key = $1 AND batch = $2 AND pass = $3`, [runKey, batch, pass]);
   const row = r.rows[0];
-  return row ? { afterSeq: Number(row.after_seq), written: Number(row.written), verified: Number(row.verified) } : undefined;
+  return row ? { afterSeq: Number(row.after_seq), written: Number(row.written), verified: Number(row.verified), missed: row.missed as string[] } : undefined;
 }
 
 /** Saves where a pass stands, after a chunk the router has answered (a committed upsert: it survives the worker). */
 export async function savePassCursor(c: Client, t: CutoverTables, runKey: string, batch: number, pass: Pass, cursor: PassCursor): Promise<void> {
   await c.query(
-    `INSERT INTO ${t.cursors} (run_key, batch, pass, after_seq, written, verified) VALUES ($1, $2, $3, $4, $5, $6)
-     ON CONFLICT (run_key, batch, pass) DO UPDATE SET after_seq = excluded.after_seq, written = excluded.written, verified = excluded.verified, saved_at = now()`,
-    [runKey, batch, pass, cursor.afterSeq, cursor.written, cursor.verified],
+    `INSERT INTO ${t.cursors} (run_key, batch, pass, after_seq, written, verified, missed) VALUES ($1, $2, $3, $4, $5, $6, $7)
+     ON CONFLICT (run_key, batch, pass) DO UPDATE SET after_seq = excluded.after_seq, written = excluded.written, verified = excluded.verified, missed = excluded.missed, saved_at = now()`,
+    [runKey, batch, pass, cursor.afterSeq, cursor.written, cursor.verified, cursor.missed],
   );
 }
