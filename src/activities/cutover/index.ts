@@ -45,8 +45,6 @@ export interface ReadBackResult {
   unreadable?: true;
 }
 
-type Cursor = PassCursor;
-
 /** Users per router call: Redis takes a pipelined chunk; an HTTP API's concurrency works through a smaller one. */
 function chunkSizeOf(config: OpsflowConfig, router: string): number {
   const r = configTarget(config.routers, 'routers', router);
@@ -75,8 +73,8 @@ export function cutoverActivities(config: OpsflowConfig) {
     const store = cutoverStoreRef(config);
     const size = chunkSizeOf(config, ref.router);
     // A beat from before users that did not read back were named has no `missed`.
-    const resumed = ctx.info.heartbeatDetails as (Omit<Cursor, 'missed'> & Partial<Cursor>) | undefined;
-    const cursor: Cursor = { afterSeq: 0, written: 0, verified: 0, ...resumed, missed: resumed?.missed ?? [] };
+    const resumed = ctx.info.heartbeatDetails as (Omit<PassCursor, 'missed'> & Partial<PassCursor>) | undefined;
+    const cursor: PassCursor = { afterSeq: 0, written: 0, verified: 0, ...resumed, missed: resumed?.missed ?? [] };
     // A pass that records as it goes starts where the store says, not where the last beat did (a
     // chunk recorded after the beat is not read again; a beat from before the store was converted
     // to pages does not skip what was left out of it).
