@@ -4,7 +4,8 @@ import type { MetricName, MetricReading, Sample } from '../../domain/rollout/gat
 import { userCutoverInputNames, type UserCutoverInput } from '../../domain/cutover/input';
 import { describeUnknownName } from '../../domain/config-names';
 import { configTarget } from '../config-target';
-import { lookupMetricSource, metricsOf, sampleSource } from '../metrics';
+import { lookupMetricSource, sampleSource } from '../metrics';
+import { metricsOf } from '../../domain/metric-sources';
 import { checkPostgresCount } from '../metrics/postgres-count';
 import { whileHeartbeating } from '../heartbeat';
 import { cutoverStoreRef } from '../cutover-store/store';
@@ -20,8 +21,9 @@ export interface CutoverPlan {
 /**
  * Checks every name the input uses against the worker's config, and every metric the batches'
  * thresholds name against the sources (`userCutoverInputNames`, the check the CLI makes before it
- * starts a run), and says which of SPEC §3's fixed limits the sources cannot judge. A cohort's metrics come from its own series: Prometheus queries may use
- * `$cohort` (the batch name) besides `$service`.
+ * starts a run), and says which of SPEC §3's fixed limits the sources cannot judge. A cohort's
+ * metrics come from its own series: Prometheus queries may use `$cohort` (the batch name) besides
+ * `$service`.
  */
 export function cutoverPlanActivities(config: OpsflowConfig) {
   return {

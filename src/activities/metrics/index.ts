@@ -2,15 +2,12 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { whileHeartbeating } from '../heartbeat';
 import type { OpsflowConfig } from '../../config/schema';
 import type { MetricSourceConfig } from '../../config/sections/metric-sources';
-import type { MetricName, MetricReading, Sample } from '../../domain/rollout/gate';
+import type { MetricReading, Sample } from '../../domain/rollout/gate';
 import { samplePrometheus } from './prometheus';
-import { metricsOf } from '../../domain/metric-sources';
 import { sampleProbe } from './probe';
 import { sampleHost } from './host';
 import { sampleHttpStats } from './http-stats';
 import { samplePostgresCount } from './postgres-count';
-
-export { metricsOf };
 
 export function lookupMetricSource(config: OpsflowConfig, name: string): MetricSourceConfig {
   const cfg = config.metricSources[name];

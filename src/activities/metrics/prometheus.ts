@@ -4,8 +4,6 @@ import type { PrometheusSourceConfig } from '../../config/sections/metric-source
 import { promQueries } from '../../domain/metric-sources';
 import type { MetricName, MetricReading } from '../../domain/rollout/gate';
 
-export { promQueries };
-
 /**
  * One instant query per metric. An empty vector, NaN or ±Inf (no traffic: 0/0) is inconclusive,
  * never 0 and never a pass; so is an unreachable Prometheus. Read-only, so safe to repeat.
