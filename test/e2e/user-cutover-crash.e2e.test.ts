@@ -6,7 +6,8 @@ import Redis from 'ioredis';
 import { Stack, waitFor, writeConfig, killWorker } from '../helpers/stack';
 import { PgScratch } from '../helpers/pg-scratch';
 import { pgConnection, redisConnection, requirePostgres, requireRedis } from '../helpers/services';
-import { seedUsers } from '../helpers/cutover-fixtures';
+import { RunbookApis, seedUsers } from '../helpers/cutover-fixtures';
+import { testToken } from '../helpers/tokens';
 import type { CutoverStatus } from '../../src/workflows/cutover/state';
 
 const N = 200_000;
@@ -25,7 +26,13 @@ describe('userCutoverWorkflow survives a SIGKILLed worker', () => {
   let stats: Server;
   let configPath: string;
   let schema: string;
-  const env: NodeJS.ProcessEnv = {};
+  const routingToken = testToken('routing');
+  const env: NodeJS.ProcessEnv = { CUTOVER_CRASH_ROUTING_TOKEN: routingToken };
+  // The runbook's routing API, counting every PUT per user.
+  const apis = new RunbookApis(routingToken);
+  const SMALL = 1_200;
+  /** routers.legacy's chunk: concurrency 5 works through max(100, 5 × 20) users per chunk. */
+  const CHUNK = 100;
 
   beforeAll(async () => {
     await Promise.all([requirePostgres(), requireRedis()]);
@@ -34,12 +41,17 @@ describe('userCutoverWorkflow survives a SIGKILLed worker', () => {
     await new Promise<void>((r) => stats.listen(0, '127.0.0.1', r));
     schema = await pg.schema();
     const table = await seedUsers(pg, schema, N);
+    const small = await seedUsers(pg, schema, SMALL, 'small_users');
+    await apis.start();
     stack = await Stack.start();
     configPath = writeConfig({
       postgres: { main: pgConnection },
       redis: { cache: redisConnection },
-      directories: { staff: { type: 'postgres', postgres: 'main', table } },
-      routers: { gateway: { type: 'redis', redis: 'cache', chunkSize: 500 } },
+      directories: { staff: { type: 'postgres', postgres: 'main', table }, small: { type: 'postgres', postgres: 'main', table: small } },
+      routers: {
+        gateway: { type: 'redis', redis: 'cache', chunkSize: 500 },
+        legacy: { type: 'http', url: apis.url, token: { env: 'CUTOVER_CRASH_ROUTING_TOKEN' }, concurrency: 5, retries: 2 },
+      },
       metricSources: { stats: { type: 'http-stats', url: `http://127.0.0.1:${(stats.address() as AddressInfo).port}/stats`, minRequests: 1 } },
       cutover: { store: { postgres: 'main', schema } },
     });
@@ -49,6 +61,7 @@ describe('userCutoverWorkflow survives a SIGKILLed worker', () => {
     await redis.del(key).catch(() => undefined);
     redis.disconnect();
     stats?.close();
+    await apis.stop();
     await pg.drop();
   }, 60_000);
 
@@ -97,5 +110,50 @@ describe('userCutoverWorkflow survives a SIGKILLed worker', () => {
     const moveStart = (history.events ?? []).find((e) => e.activityTaskStartedEventAttributes?.scheduledEventId?.toString() === moveId);
     expect(moveStart?.activityTaskStartedEventAttributes?.attempt).toBeGreaterThan(1);
     expect(result.decisions.map((d) => d.text).join('\n')).not.toMatch(/snapshot taken before/);
+  }, 300_000);
+
+  test('killed mid-move through the routing API: the new worker goes on from the last saved chunk, so at most one chunk of users is PUT twice', async () => {
+    const svc = `${service}-api`;
+    // The move is held after 700 of 1 200 PUTs: the worker dies with 7 chunks answered and the 8th in flight.
+    apis.holdPutsAfter = 700;
+    const first = stack.spawnWorkerProcess(configPath, env);
+    const handle = await stack.client.workflow.start('userCutoverWorkflow', {
+      taskQueue: 'opsflow',
+      workflowId: `cutover-${svc}`,
+      args: [
+        {
+          service: svc,
+          directory: 'small',
+          router: 'legacy',
+          metricSources: ['stats'],
+          sampleInterval: '1s',
+          minGap: '1s',
+          batches: [{ name: 'everyone', cohort: 'rest', startAt: '+1s', thresholds: { errorRatePercent: 5 }, window: '2s' }],
+        },
+      ],
+    });
+    // Killed once PUTs beyond the 700th are held: chunks 1–7 answered, the 8th in flight.
+    await waitFor('a PUT held after the 700th', () => (apis.putCount() > 700 ? true : undefined), 120_000, 10);
+    await killWorker(first.child);
+    apis.releasePuts();
+    expect(apis.routes.size).toBeLessThan(SMALL);
+
+    const second = stack.spawnWorkerProcess(configPath, env);
+    const result = (await handle.result()) as CutoverStatus;
+    await killWorker(second.child);
+
+    expect(result.state).toBe('completed');
+    expect(result.batches[0]).toMatchObject({ state: 'moved', members: SMALL, moved: SMALL });
+    const users = Array.from({ length: SMALL }, (_, k) => String(k + 1));
+    expect(users.filter((id) => apis.routes.get(id) !== 'new_system')).toEqual([]);
+    expect(users.filter((id) => !apis.puts.has(id))).toEqual([]);
+    // Only the chunk in flight when the worker died is routed again (at least the users whose PUT was held).
+    const twice = users.filter((id) => (apis.puts.get(id) ?? 0) > 1);
+    expect(twice.length).toBeGreaterThan(0);
+    expect(twice.length).toBeLessThanOrEqual(CHUNK);
+    const history = await handle.fetchHistory();
+    const moveId = (history.events ?? []).find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'cutoverMove')!.eventId!.toString();
+    const moveStart = (history.events ?? []).find((e) => e.activityTaskStartedEventAttributes?.scheduledEventId?.toString() === moveId);
+    expect(moveStart?.activityTaskStartedEventAttributes?.attempt).toBeGreaterThan(1);
   }, 300_000);
 });

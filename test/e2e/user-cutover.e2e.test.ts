@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import Redis from 'ioredis';
-import { Stack } from '../helpers/stack';
+import { Stack, waitFor, writeConfig } from '../helpers/stack';
 import { PgScratch } from '../helpers/pg-scratch';
 import { pgConnection, redisConnection, requirePostgres, requireRedis } from '../helpers/services';
 import { recordHistory } from '../helpers/histories';
@@ -33,6 +33,9 @@ describe('userCutoverWorkflow end to end', () => {
     return u.department === 'IT' ? 'IT department' : u.role === 'manager' ? 'managers' : u.department === 'Sales' ? 'Sales' : 'everyone else';
   };
   const users = Array.from({ length: N }, (_, k) => String(k + 1));
+  /** The worker's config, also handed to the CLI (which checks an input against it before starting). */
+  let configPath: string;
+  let complaintsTable: string;
 
   beforeAll(async () => {
     await Promise.all([requirePostgres(), requireRedis()]);
@@ -42,16 +45,24 @@ describe('userCutoverWorkflow end to end', () => {
     await gateway.start();
     const schema = await pg.schema();
     const table = await seedUsers(pg, schema, N);
+    complaintsTable = `${schema}.complaints`;
+    await pg.query(`CREATE TABLE ${complaintsTable} (id bigserial PRIMARY KEY, created_at timestamptz NOT NULL DEFAULT now(), cohort text NOT NULL)`);
     stack = await Stack.start();
-    await stack.startWorker({
+    const config = {
       postgres: { main: pgConnection },
       redis: { cache: redisConnection },
       directories: { staff: { type: 'postgres', postgres: 'main', table, pageSize: 2_000 } },
       routers: { gateway: { type: 'redis', redis: 'cache', chunkSize: 2_000 } },
-      metricSources: { stats: { type: 'http-stats', url: `${gateway.url}/stats`, minRequests: 5, timeoutMs: 2_000 } },
+      metricSources: {
+        stats: { type: 'http-stats', url: `${gateway.url}/stats`, minRequests: 5, timeoutMs: 2_000 },
+        // reports complaints only
+        'complaints-db': { type: 'postgres-count', postgres: 'main', table: complaintsTable, timestampColumn: 'created_at', cohortColumn: 'cohort' },
+      },
       notifiers: { ops: { type: 'webhook', url: `${receiver.url}/hook` } },
       cutover: { store: { postgres: 'main', schema } },
-    });
+    };
+    configPath = writeConfig(config);
+    await stack.startWorker(config);
   }, 180_000);
 
   afterAll(async () => {
@@ -125,4 +136,75 @@ describe('userCutoverWorkflow end to end', () => {
     expect(sent[0].details.value as number).toBeGreaterThan(5);
     recordHistory(stack.temporalAddress(), `cutover-${service}`, 'user-cutover-batch2-paused-rolled-back');
   }, 180_000);
+
+  const itUsers = () => users.filter((id) => userOf(Number(id)).department === 'IT');
+  const exists = (workflowId: string) =>
+    stack.client.workflow
+      .getHandle(workflowId)
+      .describe()
+      .then(() => true, () => false);
+  const itBatch = (thresholds: object) => ({ name: 'IT department', cohort: { department: ['IT'] }, startAt: '+2s', thresholds, window: '3s' });
+
+  test('opsflow start refuses a gate metric no source reports, naming the metric and the batch, and starts nothing', async () => {
+    const svc = `${service}-refused`;
+    const input = { service: svc, directory: 'staff', router: 'gateway', metricSources: ['complaints-db'], sampleInterval: '1s', minGap: '1s', batches: [itBatch({ errorRatePercent: 5, complaints: 3 })] };
+    const out = await stack.cli(['--config', configPath, 'start', 'user-cutover', '--input', JSON.stringify(input)]);
+    expect(out.code).toBe(2);
+    expect(out.stderr).toContain(
+      `batches.0.thresholds.errorRatePercent: "errorRatePercent" is not reported by metricSources complaints-db (batch "IT department" is gated on it) in ${configPath} (known: complaints)`,
+    );
+    expect(out.stderr).not.toContain('thresholds.complaints');
+    expect(await exists(`cutover-${svc}`)).toBe(false);
+  }, 60_000);
+
+  test('a complaints-only cutover (postgres-count) started through the CLI runs end to end, judged on complaints alone', async () => {
+    const svc = `${service}-complaints`;
+    const input = { service: svc, directory: 'staff', router: 'gateway', metricSources: ['complaints-db'], sampleInterval: '1s', minGap: '1s', batches: [itBatch({ complaints: 3 })] };
+    const out = await stack.cli(['--config', configPath, 'start', 'user-cutover', '--input', JSON.stringify(input)]);
+    expect(out.code).toBe(0);
+    const handle = stack.client.workflow.getHandle(`cutover-${svc}`);
+    const result = (await handle.result()) as CutoverStatus;
+    expect(result.state).toBe('completed');
+    const it = itUsers();
+    expect(result.batches[0]).toMatchObject({ state: 'moved', members: it.length, moved: it.length });
+    const routes = await redis.hgetall(`opsflow:routes:${svc}`);
+    expect(Object.keys(routes).sort()).toEqual([...it].sort());
+    // every sample passed on the count (0 complaints), nothing else was judged
+    expect(result.lastSamples.length).toBeGreaterThan(0);
+    expect(result.lastSamples.every((s) => s.summary === 'pass')).toBe(true);
+    expect(result.decisions.map((d) => d.text).join('\n')).toMatch(/no metric source reports responseTimeMs/);
+    await redis.del(`opsflow:routes:${svc}`);
+  }, 120_000);
+
+  test("complaints the stats endpoint reports for the batch's cohort, above its threshold, roll the batch back", async () => {
+    const svc = `${service}-stats-complaints`;
+    gateway.complaints.set('IT department', 4);
+    try {
+      const handle = await stack.client.workflow.start('userCutoverWorkflow', {
+        taskQueue: 'opsflow',
+        workflowId: `cutover-${svc}`,
+        args: [{ service: svc, directory: 'staff', router: 'gateway', metricSources: ['stats'], sampleInterval: '1s', minGap: '1s', batches: [itBatch({ complaints: 3 })] }],
+      });
+      // The batch's first conclusive outcome: rolled back on complaints (held or moved would say the count was not read).
+      const settled = await waitFor(
+        'batch 1 rolled back, held or moved',
+        async () => {
+          const st = await handle.query<CutoverStatus>('status');
+          return ['rolled-back', 'held', 'moved', 'failed'].includes(st.batches[0].state) ? st : undefined;
+        },
+        60_000,
+      );
+      if (settled.batches[0].state !== 'rolled-back') await handle.terminate('the batch was not rolled back');
+      expect(settled.batches[0]).toMatchObject({ state: 'rolled-back', restored: itUsers().length });
+      const err = await handle.result().then(() => undefined, (e) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      expect(err.cause.message).toMatch(/stopped at batch 1\/1 "IT department": .*complaints 4 complaints > 3 complaints \(stats\).*restored \d+ users of IT department/);
+      expect(await redis.hlen(`opsflow:routes:${svc}`)).toBe(0);
+      // the stats were asked for the batch by its name
+      expect(gateway.statsAsked).toContain('IT department');
+    } finally {
+      gateway.complaints.clear();
+      await redis.del(`opsflow:routes:${svc}`);
+    }
+  }, 120_000);
 });

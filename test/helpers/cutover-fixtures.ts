@@ -35,12 +35,20 @@ const readBody = (req: IncomingMessage) =>
  * `POST /users/filter` over `users` (cursor-paged) and `PUT`/`GET /routing/user/{id}` over an
  * in-memory routing table. `failFirst` answers the first N PUTs of each user with 503 (or 429 with
  * Retry-After 0 every other time), to prove retries; `puts` counts every PUT per user.
+ * The trouble a router can make: `failPutsFor(id)` answers 503 to every PUT of that user (its
+ * retries run out); `dropPutsFor(id, system)` answers 200 but stores nothing (a write that is lost);
+ * `holdPutsAfter` leaves every PUT after that many unanswered until `releasePuts()` (a move caught
+ * mid-way, for a worker to be killed there).
  */
 export class RunbookApis {
   readonly routes = new Map<string, string>();
   readonly puts = new Map<string, number>();
   unauthorized = 0;
   failFirst = 0;
+  failPutsFor: (id: string) => boolean = () => false;
+  dropPutsFor: (id: string, system: string) => boolean = () => false;
+  holdPutsAfter?: number;
+  private held: (() => void)[] = [];
   private failures = new Map<string, number>();
   private server?: Server;
   url = '';
@@ -57,7 +65,21 @@ export class RunbookApis {
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/api`;
   }
 
+  /** Answers the held PUTs (to whoever still listens) and holds no more. */
+  releasePuts(): void {
+    this.holdPutsAfter = undefined;
+    for (const go of this.held.splice(0)) go();
+  }
+
+  /** PUTs received in all. */
+  putCount(): number {
+    let n = 0;
+    for (const k of this.puts.values()) n += k;
+    return n;
+  }
+
   async stop(): Promise<void> {
+    this.releasePuts();
     this.server?.closeAllConnections();
     await new Promise((r) => this.server?.close(r));
   }
@@ -87,12 +109,15 @@ export class RunbookApis {
       if (req.method === 'GET') return this.routes.has(id) ? this.send(res, 200, { target_system: this.routes.get(id) }) : this.send(res, 404, { error: 'no route' });
       if (req.method === 'PUT') {
         this.puts.set(id, (this.puts.get(id) ?? 0) + 1);
+        if (this.holdPutsAfter !== undefined && this.putCount() > this.holdPutsAfter) await new Promise<void>((go) => this.held.push(go));
+        if (this.failPutsFor(id)) return this.send(res, 503, { error: 'backend down for this user' });
         const failed = this.failures.get(id) ?? 0;
         if (failed < this.failFirst) {
           this.failures.set(id, failed + 1);
           return failed % 2 === 0 ? this.send(res, 503, { error: 'busy' }) : this.send(res, 429, { error: 'slow down' }, { 'retry-after': '0' });
         }
-        this.routes.set(id, (JSON.parse(body) as { target_system: string }).target_system);
+        const system = (JSON.parse(body) as { target_system: string }).target_system;
+        if (!this.dropPutsFor(id, system)) this.routes.set(id, system);
         return this.send(res, 200, { ok: true });
       }
     }

@@ -16,11 +16,15 @@ async function listen(handler: (req: IncomingMessage, res: ServerResponse) => vo
  * user's entry in the real Redis routing hash (`new_system` → the new backend, anything else or
  * none → the old one) and proxied there. It counts per cohort (`cohortOf(user)`) and serves those
  * counts as the runbook's stats endpoint (`GET /stats?cohort=`), which the cutover's http-stats
- * metric source reads. `failNewFor(user)` makes the new backend answer 500 for those users.
+ * metric source reads. `failNewFor(user)` makes the new backend answer 500 for those users;
+ * `complaints.set(cohort, n)` makes the stats report n complaints for that cohort (else 0).
  */
 export class CutoverGateway {
   readonly stats = new Map<string, Stats>();
   failNewFor: (user: string) => boolean = () => false;
+  readonly complaints = new Map<string, number>();
+  /** Every `cohort=` the stats endpoint was asked for. */
+  readonly statsAsked: string[] = [];
   private redis: Redis;
   private servers: Server[] = [];
   /** Gateway → backends, and clients → gateway: two pools, or clients holding every connection would starve the gateway. */
@@ -69,9 +73,11 @@ export class CutoverGateway {
   private async route(req: IncomingMessage, res: ServerResponse) {
     const u = new URL(req.url ?? '/', 'http://x');
     if (u.pathname === '/stats') {
-      const s = this.stats.get(u.searchParams.get('cohort') ?? '') ?? { total: 0, errors: 0, latencyMs: 0 };
+      const cohort = u.searchParams.get('cohort') ?? '';
+      this.statsAsked.push(cohort);
+      const s = this.stats.get(cohort) ?? { total: 0, errors: 0, latencyMs: 0 };
       res.writeHead(200, { 'content-type': 'application/json' });
-      return res.end(JSON.stringify({ errors: s.errors, total: s.total, avgResponseMs: s.total ? s.latencyMs / s.total : null, complaints: 0 }));
+      return res.end(JSON.stringify({ errors: s.errors, total: s.total, avgResponseMs: s.total ? s.latencyMs / s.total : null, complaints: this.complaints.get(cohort) ?? 0 }));
     }
     const user = u.searchParams.get('user') ?? '';
     const started = performance.now();

@@ -200,8 +200,11 @@ describe('cutover activities against real PostgreSQL, Redis and HTTP APIs', () =
     expect(hr.slice(1).every((id) => apis.routes.get(id) === 'old_system')).toBe(true);
     apis.failFirst = 0;
 
+    // A batch whose move is done is not moved again: the refused token is tried on another run's.
+    const other: BatchRef = { ...ref, runKey: runKey(), router: 'badtoken' };
+    await runActivity(acts.cutoverSnapshot, { runKey: other.runKey, directory: 'api', batch: 0, cohort: { department: ['HR'] } });
     const unauthorizedBefore = apis.unauthorized;
-    const bad = await runActivity(acts.cutoverMove, { ...ref, router: 'badtoken' }).catch((e) => e);
+    const bad = await runActivity(acts.cutoverMove, other).catch((e) => e);
     expect(bad).toBeInstanceOf(ApplicationFailure);
     expect(bad).toMatchObject({ type: 'RouterRejected', nonRetryable: true });
     expect(bad.message).toMatch(/answered HTTP 401/);
@@ -216,6 +219,36 @@ describe('cutover activities against real PostgreSQL, Redis and HTTP APIs', () =
     const err = await runActivity(badDir.cutoverSnapshot, { runKey: runKey(), directory: 'api', batch: 0, cohort: 'rest' }).catch((e) => e);
     expect(err).toMatchObject({ type: 'DirectoryRejected', nonRetryable: true });
     expect(err.message).toMatch(/HTTP 401 to POST \/users\/filter/);
+  }, 60_000);
+
+  test('a user whose routing calls run out of retries fails its chunk only: the next attempt, with no heartbeat on the server, starts at that chunk', async () => {
+    const rk = runKey();
+    const ref: BatchRef = { runKey: rk, service, router: 'legacy', batch: 0 };
+    const finance = idsWhere(2_000, (u) => u.department === 'Finance');
+    await runActivity(acts.cutoverSnapshot, { runKey: rk, directory: 'api', batch: 0, cohort: { department: ['Finance'] } });
+    await runActivity(acts.cutoverRecordPriors, ref);
+    // legacy: concurrency 8, so chunks of 160 users; the user at seq 330 is in the third chunk.
+    const chunk = 160;
+    const bySeq = await pg.query<{ user_id: string; seq: string }>(`SELECT user_id, seq FROM ${schema}.cutover_members WHERE run_key = $1 AND batch = 0 ORDER BY seq`, [rk]);
+    const stuck = bySeq[329].user_id;
+    apis.failPutsFor = (id) => id === stuck;
+    try {
+      const failed = await runActivity(acts.cutoverMove, ref).catch((e) => e);
+      expect(failed).toBeInstanceOf(Error);
+      expect(failed.message).toMatch(new RegExp(`PUT /routing/user/${stuck} answered HTTP 503`));
+    } finally {
+      apis.failPutsFor = () => false;
+    }
+    expect(apis.puts.get(stuck)).toBe(4); // the first call and its 3 retries
+    // A new attempt whose last heartbeat never reached the server (no details): it goes on from the saved cursor.
+    const r = (await new MockActivityEnvironment({ attempt: 2 }).run(acts.cutoverMove, ref)) as { written: number; verified: number };
+    expect(r).toEqual({ written: finance.length, verified: finance.length });
+    expect(finance.every((id) => apis.routes.get(id) === 'new_system')).toBe(true);
+    const twice = finance.filter((id) => id !== stuck && (apis.puts.get(id) ?? 0) > 1);
+    // Only users of the failed chunk were written again; the two chunks before it, once.
+    expect(twice.length).toBeLessThanOrEqual(chunk);
+    expect(bySeq.slice(0, 2 * chunk).every((m) => apis.puts.get(m.user_id) === 1)).toBe(true);
+    await runActivity(acts.cutoverRestore, ref);
   }, 60_000);
 
   test('a router that cannot be read back (readBack: false): the move counts its writes, the sample says it cannot be read instead of reporting mismatches', async () => {
@@ -262,7 +295,7 @@ describe('cutover activities against real PostgreSQL, Redis and HTTP APIs', () =
 
   test('the store migrations run again at every worker start and change nothing', async () => {
     const fresh = await pg.schema();
-    expect(await applyMigrations(await pg.client(), fresh, cutoverStore)).toEqual(['001_cutover']);
+    expect(await applyMigrations(await pg.client(), fresh, cutoverStore)).toEqual(['001_cutover', '002_cutover_pass_cursors']);
     expect(await applyMigrations(await pg.client(), fresh, cutoverStore)).toEqual([]);
     const storage = await pg.query<{ attstorage: string }>(
       `SELECT attstorage FROM pg_attribute WHERE attrelid = '${fresh}.cutover_member_pages'::regclass AND attname = 'user_ids'`,

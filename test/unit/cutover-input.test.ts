@@ -2,6 +2,7 @@ import { userCutoverInput, batchGate, baselineBatchGate, baselineRefs, threshold
 import { cohortsOverlap, describeCohort } from '../../src/domain/cutover/cohort';
 import { nextStartMs, parseStartAt, plannedSchedule, resolveStartAt, scheduleIssues } from '../../src/domain/cutover/schedule';
 import { formatIssues } from '../../src/domain/validation';
+import { describeUnknownName } from '../../src/domain/config-names';
 import { opsflowConfig } from '../../src/config/schema';
 import { evaluateGate } from '../../src/domain/rollout/gate';
 
@@ -24,7 +25,7 @@ describe('userCutoverInput', () => {
       ['Sales', { department: ['Sales'] }, '+8h', 3, 120 * M],
       ['everyone else', { department: ['HR', 'Finance', 'Operations'] }, '+1d', 2, 180 * M],
     ]);
-    for (const b of input.batches) expect([t(b).responseTimeMs, t(b).complaints]).toEqual([5_000, 10]);
+    for (const b of input.batches) expect(batchGate(t(b))).toMatchObject({ responseTimeMs: 5_000, complaints: 10 });
     expect(input.sampleInterval).toBe(60_000);
     expect(input.minGap).toBe(H);
     expect(cutoverWorkflowId(input.service)).toBe('cutover-portal');
@@ -40,7 +41,13 @@ describe('userCutoverInput', () => {
     expect(issues({ ...base, batches: [{ ...batch('a', 'rest', '+1h'), thresholds: { errorRatePercent: 120 } }] })).toMatch(/batches\.0\.thresholds\.errorRatePercent: must be at most 100 %/);
     expect(issues({ ...base, batches: [{ ...batch('a', 'rest', '+1h'), thresholds: { errorRatePercent: 5, responseTimeMs: -1 } }] })).toMatch(/batches\.0\.thresholds\.responseTimeMs/);
     expect(issues({ ...base, batches: [{ ...batch('a', 'rest', '+1h'), thresholds: { errorRatePercent: 5, complaints: 1.5 } }] })).toMatch(/batches\.0\.thresholds\.complaints/);
-    expect(issues({ ...base, batches: [{ ...batch('a', 'rest', '+1h'), thresholds: {} }] })).toMatch(/batches\.0\.thresholds\.errorRatePercent/);
+    expect(issues({ ...base, batches: [{ ...batch('a', 'rest', '+1h'), thresholds: {} }] })).toMatch(/batches\.0\.thresholds: name at least one of errorRatePercent, responseTimeMs, complaints/);
+  });
+
+  test('a batch names any subset of the metrics; what it leaves out keeps SPEC §3\'s fixed limits, and the error rate has none', () => {
+    const parsed = userCutoverInput.parse({ ...base, batches: [{ ...batch('a', 'rest', '+1h'), thresholds: { complaints: 3 } }] });
+    expect(batchGate(parsed.batches[0].thresholds as BatchThresholds)).toEqual({ responseTimeMs: 5000, complaints: 3 });
+    expect(batchGate({ errorRatePercent: 2, responseTimeMs: 800 })).toEqual({ errorRatePercent: 2, responseTimeMs: 800, complaints: 10 });
   });
 
   test('thresholds from a baseline: per batch or for the input, each distinct reference resolved once; its mistakes named; a batch with none refused', () => {
@@ -174,5 +181,31 @@ describe('cutover config', () => {
     const c = opsflowConfig.parse(config);
     const input = userCutoverInput.parse({ ...base, router: 'edge', batches: [batch('a', { site: ['x'] }, '+1h')] });
     expect(userCutoverInputNames(input, c).map((u) => `${u.field}:${u.name}`)).toEqual(['router:edge', 'batches.0.cohort.site:site']);
+  });
+
+  test('every metric a batch names needs a metric source that reports it; a complaints-only cutover needs only a count', () => {
+    const c = opsflowConfig.parse({
+      ...config,
+      metricSources: {
+        prom: { type: 'prometheus', url: 'http://127.0.0.1:9090', queries: { responseTimeMs: null, p95Ms: null } },
+        complaints: { type: 'postgres-count', postgres: 'main', table: 'support.complaints', timestampColumn: 'created_at' },
+      },
+    });
+    const names = (raw: object) => userCutoverInputNames(userCutoverInput.parse({ ...base, ...raw }), c);
+    const complaintsOnly = { metricSources: ['complaints'], batches: [{ ...batch('IT', { department: ['IT'] }, '+1h'), thresholds: { complaints: 3 } }] };
+    expect(names(complaintsOnly)).toEqual([]);
+    const refused = names({ metricSources: ['complaints'], batches: [batch('IT', { department: ['IT'] }, '+1h'), { ...batch('Sales', { department: ['Sales'] }, '+3h'), thresholds: { complaints: 1 } }] });
+    expect(refused.map((u) => describeUnknownName(u, 'opsflow.yaml'))).toEqual([
+      'batches.0.thresholds.errorRatePercent: "errorRatePercent" is not reported by metricSources complaints (batch "IT" is gated on it) in opsflow.yaml (known: complaints)',
+    ]);
+    // the input's thresholds, taken by two batches, are named once with both batches
+    const shared = names({ metricSources: ['prom'], thresholds: { errorRatePercent: 5, responseTimeMs: 900 }, batches: [{ ...batch('IT', { department: ['IT'] }, '+1h'), thresholds: undefined }, { ...batch('Sales', { department: ['Sales'] }, '+3h'), thresholds: undefined }] });
+    expect(shared.map((u) => [u.field, u.what])).toEqual([['thresholds.responseTimeMs', 'reported by metricSources prom (batch "IT", batch "Sales" are gated on it)']]);
+    // both sources together report both metrics
+    expect(names({ metricSources: ['prom', 'complaints'], batches: [{ ...batch('IT', { department: ['IT'] }, '+1h'), thresholds: { errorRatePercent: 5, complaints: 2 } }] })).toEqual([]);
+    // a gate from a baseline needs a source for one of the metrics it asks the baseline for
+    const fromBaseline = (metricSources: string[]) => names({ metricSources, batches: [{ ...batch('IT', { department: ['IT'] }, '+1h'), thresholds: { fromBaseline: 'portal' } }] });
+    expect(fromBaseline(['prom'])).toEqual([]);
+    expect(fromBaseline(['complaints']).map((u) => `${u.field}:${u.name}`)).toEqual(['batches.0.thresholds.metrics:errorRatePercent, p95Ms']);
   });
 });

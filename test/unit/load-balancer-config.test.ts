@@ -1,8 +1,7 @@
 import { parseConfigText } from '../../src/config/load';
 import { ValidationError } from '../../src/config/errors';
 import { parseUpstream, renderUpstream } from '../../src/activities/load-balancer/nginx';
-import { promQueries } from '../../src/activities/metrics/prometheus';
-import { metricsOf } from '../../src/activities/metrics';
+import { metricsOf, promQueries } from '../../src/domain/metric-sources';
 
 const parse = (cfg: unknown) => parseConfigText(JSON.stringify(cfg), 'opsflow.config.json');
 const error = (cfg: unknown) => {

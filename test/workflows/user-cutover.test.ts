@@ -13,8 +13,12 @@ import type { ResolvedBaselineGate } from '../../src/domain/baseline/gate';
 import { cutoverPlanActivities } from '../../src/activities/cutover/plan';
 import { parseConfigText } from '../../src/config/load';
 import { PgScratch } from '../helpers/pg-scratch';
-import { pgConnection, requirePostgres } from '../helpers/services';
+import { pgConnection, redisConnection, requirePostgres, requireRedis } from '../helpers/services';
 import { recordHistory } from '../helpers/histories';
+import Redis from 'ioredis';
+import { cutoverActivities, type BatchRef } from '../../src/activities/cutover';
+import { RunbookApis, idsWhere, seedUsers } from '../helpers/cutover-fixtures';
+import { testToken } from '../helpers/tokens';
 
 const H = 3_600_000;
 
@@ -422,6 +426,127 @@ describe('userCutoverWorkflow (time-skipping)', () => {
       expect(out.status.batches.map((b) => b.state)).toEqual(['moved', 'rolled-back']);
       expect(w.sent[0]).toMatchObject({ severity: 'critical', details: expect.objectContaining({ batch: 'managers', metric: 'complaints', value: 12 }) });
       expect(await pg.count(`SELECT count(*) FROM ${table}`)).toBe(92);
+    });
+  });
+
+  /**
+   * The read-back fed a router that loses a write, with the real activities: the users table and
+   * the store in PostgreSQL, the routing hash in Redis, the runbook's routing API on a loopback
+   * server. Only the metrics, the plan and the notifications are stand-ins.
+   */
+  describe('a router that loses a write: the read-back catches it and the batch is restored', () => {
+    const pg = new PgScratch('cutover_readback');
+    const redis = new Redis({ ...redisConnection, lazyConnect: true });
+    const token = testToken('routing');
+    const apis = new RunbookApis(token);
+    const USERS = 700;
+    const it = idsWhere(USERS, (u) => u.department === 'IT');
+    let real: ReturnType<typeof cutoverActivities>;
+    let n = 0;
+
+    beforeAll(async () => {
+      await Promise.all([requirePostgres(), requireRedis()]);
+      await redis.connect();
+      await apis.start();
+      process.env.CUTOVER_READBACK_TOKEN = token;
+      const schema = await pg.schema();
+      const table = await seedUsers(pg, schema, USERS);
+      real = cutoverActivities(
+        parseConfigText(
+          JSON.stringify({
+            postgres: { main: { ...pgConnection } },
+            redis: { cache: { host: redisConnection.host, port: redisConnection.port } },
+            directories: { staff: { type: 'postgres', postgres: 'main', table } },
+            routers: {
+              gateway: { type: 'redis', redis: 'cache', chunkSize: 100 },
+              legacy: { type: 'http', url: apis.url, token: { env: 'CUTOVER_READBACK_TOKEN' }, concurrency: 4, retries: 1 },
+            },
+            cutover: { store: { postgres: 'main', schema } },
+          }),
+          'test.json',
+        ),
+      );
+    }, 60_000);
+    afterAll(async () => {
+      redis.disconnect();
+      await apis.stop();
+      await pg.drop();
+    });
+
+    /** One IT batch through `router`; `afterMove` runs once the real move has returned. */
+    async function cutover(router: string, afterMove: (service: string) => Promise<void> = async () => undefined) {
+      const service = `readback-${++n}-${process.pid}`;
+      const taskQueue = `cutover-readback-${n}`;
+      const sent: Notification[] = [];
+      const worker = await Worker.create({
+        connection: env.nativeConnection,
+        taskQueue,
+        workflowBundle: await workflowBundle(),
+        activities: {
+          ...real,
+          planCutover: async (): Promise<CutoverPlan> => ({ routerKind: router, providers: { errorRatePercent: ['prom'] }, notes: [] }),
+          sampleCohortMetrics: async (): Promise<Sample> => ({ at: new Date().toISOString(), readings: [{ metric: 'errorRatePercent', source: 'prom', value: 0.1 }] }),
+          notify: async (m: Notification) => (sent.push(m), { notifier: m.notifier, status: 200 }),
+          cutoverMove: async (ref: BatchRef) => {
+            const r = await real.cutoverMove(ref);
+            await afterMove(service);
+            return r;
+          },
+        },
+      });
+      const handle = await env.client.workflow.start(userCutoverWorkflow, {
+        taskQueue,
+        workflowId: `cutover-${service}`,
+        args: [
+          {
+            service,
+            directory: 'staff',
+            router,
+            metricSources: ['prom'],
+            notify: ['ops'],
+            sampleInterval: '10m',
+            batches: [{ name: 'IT department', cohort: { department: ['IT'] }, startAt: '+1h', thresholds: { errorRatePercent: 5 }, window: '30m' }],
+          } as any,
+        ],
+      });
+      return worker.runUntil(async () => {
+        const e = await handle.result().then(() => undefined, (err) => err);
+        return { service, sent, e: (e as WorkflowFailedError)?.cause as ApplicationFailure | undefined, status: await handle.query<CutoverStatus>('status') };
+      });
+    }
+
+    test('the routing API answers 200 to a PUT it does not keep: the move\'s read-back names the user, and the batch is restored', async () => {
+      const lost = it[17];
+      apis.dropPutsFor = (id, system) => id === lost && system === 'new_system';
+      try {
+        const out = await cutover('legacy');
+        expect(out.e?.type).toBe('CutoverRolledBack');
+        expect(out.e?.message).toContain(`${it.length - 1} of ${it.length} users read back on the new system (e.g. ${lost})`);
+        expect(out.status.batches[0]).toMatchObject({ state: 'rolled-back', restored: it.length });
+        expect(it.filter((id) => apis.routes.get(id) !== 'old_system')).toEqual([]);
+        expect(out.sent[0]?.text).toContain(lost);
+      } finally {
+        apis.dropPutsFor = () => false;
+      }
+    });
+
+    test('a Redis write lost after it was acknowledged (as a failover to a replica that never got it loses it): the sample read back from Redis names the user, and the batch is restored', async () => {
+      const lost = it[42];
+      let key = '';
+      const out = await cutover('gateway', async (service) => {
+        key = `opsflow:routes:${service}`;
+        expect(await redis.hget(key, lost)).toBe('new_system');
+        await redis.hdel(key, lost);
+      });
+      try {
+        expect(out.e?.type).toBe('CutoverRolledBack');
+        expect(out.e?.message).toContain(`1 of ${it.length} sampled users do not read back on the new system (e.g. ${lost})`);
+        expect(out.status.batches[0]).toMatchObject({ state: 'rolled-back', restored: it.length });
+        // nobody had a route before: the restore leaves none
+        expect(await redis.hlen(key)).toBe(0);
+      } finally {
+        await redis.del(key);
+      }
     });
   });
 });

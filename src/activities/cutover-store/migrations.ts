@@ -15,6 +15,9 @@ import type { StoreMigrations } from '../postgres/store-migrations';
  * (STORAGE EXTERNAL): compressing each page cost more time than the space was worth.
  * `cutover_members` and `cutover_priors` are views of one row per member, for people and scripts.
  *
+ * `cutover_pass_cursors` holds where each batch's move and restore stand (the last chunk done, and
+ * the counts so far), so a new attempt after a killed worker redoes at most the chunk in flight.
+ *
  * Every migration's SQL runs at each worker start (see store-migrations.ts): what takes a lock
  * (ALTER, CREATE VIEW) is done only when it is missing.
  */
@@ -77,6 +80,24 @@ BEGIN
   END IF;
 END
 $migrate$;
+`,
+    },
+    {
+      // Where a move or a restore of a batch stands, saved after every chunk: a heartbeat is
+      // throttled by the SDK and may never reach the server before the worker dies.
+      id: '002_cutover_pass_cursors',
+      sql: `
+CREATE TABLE IF NOT EXISTS cutover_pass_cursors (
+  run_key   text NOT NULL,
+  batch     integer NOT NULL,
+  pass      text NOT NULL CHECK (pass IN ('move', 'restore')),
+  after_seq bigint NOT NULL,
+  written   bigint NOT NULL,
+  verified  bigint NOT NULL,
+  missed    text[] NOT NULL DEFAULT '{}',
+  saved_at  timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (run_key, batch, pass)
+);
 `,
     },
   ],

@@ -12,12 +12,12 @@ export function cutoverStoreRef(config: OpsflowConfig): CutoverStore {
   return storeRefFrom(config, config.cutover.store, 'cutover.store', 'a cutover keeps each batch\'s members and their prior routes in PostgreSQL', 'CutoverStoreNotConfigured');
 }
 
-export type CutoverTables = { snapshots: string; runs: string; members: string; priors: string };
+export type CutoverTables = { snapshots: string; runs: string; members: string; priors: string; cursors: string };
 
 export function withCutoverStore<T>(ref: CutoverStore, fn: (c: Client, t: CutoverTables) => Promise<T>): Promise<T> {
   const q = quoteSchema(ref.schema);
   return withMigratedStore(ref.config, ref.schema, cutoverStore, (c) =>
-    fn(c, { snapshots: `${q}.cutover_snapshots`, runs: `${q}.cutover_runs`, members: `${q}.cutover_member_pages`, priors: `${q}.cutover_prior_pages` }),
+    fn(c, { snapshots: `${q}.cutover_snapshots`, runs: `${q}.cutover_runs`, members: `${q}.cutover_member_pages`, priors: `${q}.cutover_prior_pages`, cursors: `${q}.cutover_pass_cursors` }),
   );
 }
 
@@ -302,4 +302,30 @@ export async function sampleMembers(c: Client, t: CutoverTables, runKey: string,
     rowMode: 'array',
   });
   return { ids: r.rows.map((x) => x[0] as string), priors: r.rows.map((x) => x[1] as string | null) };
+}
+
+/** A chunked pass over a batch's members: the last seq done and what was written and read back so far. */
+export interface PassCursor {
+  afterSeq: number;
+  written: number;
+  verified: number;
+  /** A few users that did not read back, named in the message that stops the batch. */
+  missed: string[];
+}
+export type Pass = 'move' | 'restore';
+
+/** Where a batch's move or restore stands, as last saved; undefined before its first chunk. */
+export async function passCursor(c: Client, t: CutoverTables, runKey: string, batch: number, pass: Pass): Promise<PassCursor | undefined> {
+  const r = await c.query(`SELECT after_seq, written, verified, missed FROM ${t.cursors} WHERE run_key = $1 AND batch = $2 AND pass = $3`, [runKey, batch, pass]);
+  const row = r.rows[0];
+  return row ? { afterSeq: Number(row.after_seq), written: Number(row.written), verified: Number(row.verified), missed: row.missed as string[] } : undefined;
+}
+
+/** Saves where a pass stands, after a chunk the router has answered (a committed upsert: it survives the worker). */
+export async function savePassCursor(c: Client, t: CutoverTables, runKey: string, batch: number, pass: Pass, cursor: PassCursor): Promise<void> {
+  await c.query(
+    `INSERT INTO ${t.cursors} (run_key, batch, pass, after_seq, written, verified, missed) VALUES ($1, $2, $3, $4, $5, $6, $7)
+     ON CONFLICT (run_key, batch, pass) DO UPDATE SET after_seq = excluded.after_seq, written = excluded.written, verified = excluded.verified, missed = excluded.missed, saved_at = now()`,
+    [runKey, batch, pass, cursor.afterSeq, cursor.written, cursor.verified, cursor.missed],
+  );
 }

@@ -5,9 +5,10 @@ import { configTarget } from '../config-target';
 import { cutoverPlanActivities } from './plan';
 import { openDirectory } from '../directory';
 import { openRouter, type Router } from '../router';
+import { MISSED_EXAMPLES } from '../router/router';
 import { RoutingApiError } from '../router/http';
 import type { Client } from 'pg';
-import { cutoverStoreRef, markPriorsRecorded, memberChunk, priorsRecorded, priorsRecordedThrough, recordPriors, sampleMembers, takeSnapshot, takeSnapshotInDatabase, withCutoverStore, type SnapshotCursor, type CutoverTables, type MemberChunk } from '../cutover-store/store';
+import { cutoverStoreRef, passCursor, savePassCursor, type Pass, type PassCursor, markPriorsRecorded, memberChunk, priorsRecorded, priorsRecordedThrough, recordPriors, sampleMembers, takeSnapshot, takeSnapshotInDatabase, withCutoverStore, type SnapshotCursor, type CutoverTables, type MemberChunk } from '../cutover-store/store';
 
 /** Which batch of which run: everything a chunked activity needs to find its members in the store. */
 export interface BatchRef {
@@ -31,6 +32,8 @@ export interface ChunkedResult {
   written: number;
   /** Users that read back as written. */
   verified: number;
+  /** Up to 5 users that did not read back as written, for the message that stops the batch. */
+  missed?: string[];
 }
 
 export interface ReadBackResult {
@@ -41,8 +44,6 @@ export interface ReadBackResult {
   /** The router cannot be read back: nothing was sampled, the writes' own answers are all there is. */
   unreadable?: true;
 }
-
-type Cursor = { afterSeq: number; written: number; verified: number };
 
 /** Users per router call: Redis takes a pipelined chunk; an HTTP API's concurrency works through a smaller one. */
 function chunkSizeOf(config: OpsflowConfig, router: string): number {
@@ -59,32 +60,39 @@ function routerFailure(err: unknown): unknown {
 /**
  * The cutover's I/O. Member lists go from the directory to the store and from the store to the
  * router inside the activities, in chunks; workflow history sees counts and cursors only. Chunked
- * activities heartbeat their cursor after every chunk and resume from it on the next attempt.
+ * activities save their cursor after every chunk (the move and the restore in the store, the
+ * priors as the store's own pages) and heartbeat it, and resume from it on the next attempt.
  */
 export function cutoverActivities(config: OpsflowConfig) {
   async function overChunks(
     ref: BatchRef,
-    fn: (router: Router, chunk: MemberChunk, store: { c: Client; t: CutoverTables }) => Promise<[number, number]>,
-    opts: { withPriors?: boolean; from?: number; asyncCommit?: boolean } = {},
+    fn: (router: Router, chunk: MemberChunk, store: { c: Client; t: CutoverTables }) => Promise<{ written: number; verified: number; missed?: string[] }>,
+    opts: { withPriors?: boolean; from?: number; asyncCommit?: boolean; pass?: Pass } = {},
   ): Promise<ChunkedResult> {
     const ctx = Context.current();
     const store = cutoverStoreRef(config);
     const size = chunkSizeOf(config, ref.router);
-    const resumed = ctx.info.heartbeatDetails as Cursor | undefined;
-    const cursor: Cursor = resumed ?? { afterSeq: 0, written: 0, verified: 0 };
+    // A beat from before users that did not read back were named has no `missed`.
+    const resumed = ctx.info.heartbeatDetails as (Omit<PassCursor, 'missed'> & Partial<PassCursor>) | undefined;
+    const cursor: PassCursor = { afterSeq: 0, written: 0, verified: 0, ...resumed, missed: resumed?.missed ?? [] };
     // A pass that records as it goes starts where the store says, not where the last beat did (a
     // chunk recorded after the beat is not read again; a beat from before the store was converted
     // to pages does not skip what was left out of it).
     if (opts.from !== undefined && opts.from !== cursor.afterSeq) {
-      const base = opts.from > cursor.afterSeq ? cursor : { afterSeq: 0, written: 0, verified: 0 };
+      const base = opts.from > cursor.afterSeq ? cursor : { afterSeq: 0, written: 0, verified: 0, missed: [] };
       Object.assign(cursor, { afterSeq: opts.from, written: base.written + opts.from - base.afterSeq, verified: base.verified + opts.from - base.afterSeq });
     }
-    if (resumed || cursor.afterSeq > 0) log.info('cutover chunks resumed', { batch: ref.batch, afterSeq: cursor.afterSeq, attempt: ctx.info.attempt });
     const router = openRouter(config, ref.router, ref.service);
     const beat = setInterval(() => ctx.heartbeat(cursor), 2_000);
     try {
       await withCutoverStore(store, async (c, t) => {
         if (opts.asyncCommit) await c.query('SET synchronous_commit = off');
+        // A move or restore resumes from the cursor it saved in the store after its last chunk:
+        // the SDK throttles heartbeats, so the last beat the server has may be many chunks old (or
+        // none at all), and a killed worker would have every user from there written again.
+        const saved = opts.pass ? await passCursor(c, t, ref.runKey, ref.batch, opts.pass) : undefined;
+        if (saved && saved.afterSeq > cursor.afterSeq) Object.assign(cursor, saved);
+        if (resumed || cursor.afterSeq > 0) log.info('cutover chunks resumed', { batch: ref.batch, afterSeq: cursor.afterSeq, attempt: ctx.info.attempt });
         // The next chunk is read from the store while the router works on this one: the two
         // round trips overlap. The cursor still moves only after the router's answer.
         const read = (after: number) => memberChunk(c, t, ref.runKey, ref.batch, after, size, opts.withPriors);
@@ -94,12 +102,16 @@ export function cutoverActivities(config: OpsflowConfig) {
           if (!chunk) return;
           next = read(chunk.lastSeq);
           next.catch(() => undefined); // awaited on the next turn; a router failure first must not leave it unhandled
-          const [written, verified] = await fn(router, chunk, { c, t }).catch((err) => {
+          // A router failure (a user whose calls ran out of retries) fails this chunk only: the
+          // next attempt starts at it, after every chunk saved before.
+          const done = await fn(router, chunk, { c, t }).catch((err) => {
             throw routerFailure(err);
           });
           cursor.afterSeq = chunk.lastSeq;
-          cursor.written += written;
-          cursor.verified += verified;
+          cursor.written += done.written;
+          cursor.verified += done.verified;
+          cursor.missed = [...cursor.missed, ...(done.missed ?? [])].slice(0, MISSED_EXAMPLES);
+          if (opts.pass) await savePassCursor(c, t, ref.runKey, ref.batch, opts.pass, cursor);
           ctx.heartbeat(cursor);
         }
       });
@@ -107,7 +119,7 @@ export function cutoverActivities(config: OpsflowConfig) {
       clearInterval(beat);
       await router.close();
     }
-    return { written: cursor.written, verified: cursor.verified };
+    return { written: cursor.written, verified: cursor.verified, ...(cursor.missed.length ? { missed: cursor.missed } : {}) };
   }
 
   return {
@@ -168,7 +180,7 @@ export function cutoverActivities(config: OpsflowConfig) {
         async (router, chunk, { c, t }) => {
           const current = await router.read(chunk.ids);
           await recordPriors(c, t, ref.runKey, ref.batch, chunk, current);
-          return [chunk.ids.length, current.length];
+          return { written: chunk.ids.length, verified: current.length };
         },
         // Each chunk's priors commit without waiting for the disk: the mark below is a normal commit,
         // which flushes them all before any user moves; a database crash before it loses only
@@ -181,12 +193,12 @@ export function cutoverActivities(config: OpsflowConfig) {
 
     /** Routes every member to the new system, chunk by chunk, each chunk read back in the same round trip. */
     async cutoverMove(ref: BatchRef): Promise<ChunkedResult> {
-      return overChunks(ref, async (router, { ids }) => [ids.length, await router.write(ids, router.systems.new)]);
+      return overChunks(ref, async (router, { ids }) => ({ written: ids.length, ...(await router.write(ids, router.systems.new)) }), { pass: 'move' });
     },
 
     /** Puts every member's prior route back, chunk by chunk, read back. */
     async cutoverRestore(ref: BatchRef): Promise<ChunkedResult> {
-      return overChunks(ref, async (router, { ids, priors }) => [ids.length, await router.restore(ids, priors)], { withPriors: true });
+      return overChunks(ref, async (router, { ids, priors }) => ({ written: ids.length, ...(await router.restore(ids, priors)) }), { withPriors: true, pass: 'restore' });
     },
 
     /**

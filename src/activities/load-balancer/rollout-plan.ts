@@ -2,7 +2,8 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { OpsflowConfig } from '../../config/schema';
 import { defaultGate, metricNames, type GateThresholds, type MetricName } from '../../domain/rollout/gate';
 import type { PlannableRollout, RolloutPlan } from '../../domain/rollout/input';
-import { lookupMetricSource, metricsOf } from '../metrics';
+import { lookupMetricSource } from '../metrics';
+import { metricsOf } from '../../domain/metric-sources';
 import { adapterFor } from './adapters';
 
 /**

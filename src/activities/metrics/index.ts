@@ -2,28 +2,12 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { whileHeartbeating } from '../heartbeat';
 import type { OpsflowConfig } from '../../config/schema';
 import type { MetricSourceConfig } from '../../config/sections/metric-sources';
-import type { MetricName, MetricReading, Sample } from '../../domain/rollout/gate';
-import { promQueries, samplePrometheus } from './prometheus';
+import type { MetricReading, Sample } from '../../domain/rollout/gate';
+import { samplePrometheus } from './prometheus';
 import { sampleProbe } from './probe';
 import { sampleHost } from './host';
 import { sampleHttpStats } from './http-stats';
 import { samplePostgresCount } from './postgres-count';
-
-/** Which gate metrics a source reports. */
-export function metricsOf(cfg: MetricSourceConfig): MetricName[] {
-  switch (cfg.type) {
-    case 'prometheus':
-      return Object.keys(promQueries(cfg)) as MetricName[];
-    case 'probe':
-      return ['errorRatePercent', 'responseTimeMs', 'p95Ms', 'p99Ms'];
-    case 'host':
-      return ['cpuPercent', 'memoryPercent'];
-    case 'http-stats':
-      return ['errorRatePercent', 'responseTimeMs', 'complaints'];
-    case 'postgres-count':
-      return [cfg.metric];
-  }
-}
 
 export function lookupMetricSource(config: OpsflowConfig, name: string): MetricSourceConfig {
   const cfg = config.metricSources[name];

@@ -1,13 +1,8 @@
 import { request } from 'undici';
 import { resolveOptionalSecret } from '../../config/secrets';
-import { defaultPromQueries, type PrometheusSourceConfig } from '../../config/sections/metric-sources';
+import type { PrometheusSourceConfig } from '../../config/sections/metric-sources';
+import { promQueries } from '../../domain/metric-sources';
 import type { MetricName, MetricReading } from '../../domain/rollout/gate';
-
-/** The PromQL of each metric this source reports: defaults, overridden or dropped (`null`) by config. */
-export function promQueries(cfg: PrometheusSourceConfig): Partial<Record<MetricName, string>> {
-  const merged: Record<string, string | null> = { ...defaultPromQueries, ...cfg.queries };
-  return Object.fromEntries(Object.entries(merged).filter(([, q]) => q !== null)) as Partial<Record<MetricName, string>>;
-}
 
 /**
  * One instant query per metric. An empty vector, NaN or ±Inf (no traffic: 0/0) is inconclusive,

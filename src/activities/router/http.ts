@@ -2,7 +2,7 @@ import { Agent, request } from 'undici';
 import type { HttpRouterConfig } from '../../config/sections/cutover';
 import { resolveSecret } from '../../config/secrets';
 import { bodyExcerpt } from '../notify/http-send';
-import type { Router } from './router';
+import { readBackResult, type Router } from './router';
 
 export class RoutingApiError extends Error {
   constructor(
@@ -78,19 +78,21 @@ export function httpRouter(name: string, d: HttpRouterConfig): Router {
     if (r.status === 404) return null;
     return (JSON.parse(r.text) as { target_system?: string }).target_system ?? null;
   };
-  const put = async (id: string, system: string): Promise<boolean> => {
+  /** PUTs the route, then GETs it back (what the API holds, not what it answered) where the API can. */
+  const put = async (id: string, system: string): Promise<string | null> => {
     await call('PUT', id, JSON.stringify({ target_system: system }));
-    return d.readBack ? (await get(id)) === system : true;
+    return d.readBack ? get(id) : system;
   };
   return {
     systems: d.systems,
     readable: d.readBack,
     read: (ids) => (d.readBack ? mapBounded(ids, d.concurrency, get) : Promise.resolve(ids.map(() => null))),
     async write(ids, system) {
-      return (await mapBounded(ids, d.concurrency, (id) => put(id, system))).filter(Boolean).length;
+      return readBackResult(ids, await mapBounded(ids, d.concurrency, (id) => put(id, system)), () => system);
     },
     async restore(ids, priors) {
-      return (await mapBounded(ids, d.concurrency, (id, i) => put(id, priors[i] ?? d.systems.old))).filter(Boolean).length;
+      const want = (i: number) => priors[i] ?? d.systems.old;
+      return readBackResult(ids, await mapBounded(ids, d.concurrency, (id, i) => put(id, want(i))), want);
     },
     async close() {
       await dispatcher.close();

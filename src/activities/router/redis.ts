@@ -2,7 +2,7 @@ import type { RedisRouterConfig } from '../../config/sections/cutover';
 import type { OpsflowConfig } from '../../config/schema';
 import { configTarget } from '../config-target';
 import { redisClient } from '../redis/connect';
-import type { Router } from './router';
+import { readBackResult, type Router } from './router';
 
 /** The hash a gateway reads for a service: `opsflow:routes:portal` → { userId: system }. */
 export const routingKey = (d: RedisRouterConfig, service: string) => d.key.replace(/\$service/g, service);
@@ -12,18 +12,20 @@ export const routingKey = (d: RedisRouterConfig, service: string) => d.key.repla
  * ARGV[1] the system, ARGV[2] the chunk's ids separated by NUL (one argument rather than one per
  * user: encoding 10 000 arguments and parsing 10 000 answers was most of a move's time in the
  * worker). Works in slices of 1 000, below the Lua stack's limit on unpack; each slice is read
- * back with HMGET after its HSET and only the count of users holding the system comes back.
+ * back with HMGET after its HSET and only the count of users holding the system comes back, with
+ * the first 5 users that do not (for the message that stops the batch).
  */
 const ROUTE_SCRIPT = `
 local key, system = KEYS[1], ARGV[1]
 local routed = 0
+local missed = {}
 local ids, pairs = {}, {}
 local function flush()
   if #ids == 0 then return end
   redis.call('HSET', key, unpack(pairs))
   local got = redis.call('HMGET', key, unpack(ids))
   for i = 1, #got do
-    if got[i] == system then routed = routed + 1 end
+    if got[i] == system then routed = routed + 1 elseif #missed < 5 then missed[#missed + 1] = ids[i] end
   end
   ids, pairs = {}, {}
 end
@@ -34,9 +36,9 @@ for id in string.gmatch(ARGV[2], '[^%z]+') do
   if #ids == 1000 then flush() end
 end
 flush()
-return routed`;
+return {routed, unpack(missed)}`;
 
-type WithRoute = { opsflowRoute(key: string, system: string, ids: string): Promise<number> };
+type WithRoute = { opsflowRoute(key: string, system: string, ids: string): Promise<[number, ...string[]]> };
 
 /** Redis refused a script to this user (an ACL without `@scripting`, as some managed services set). */
 const scriptsRefused = (err: unknown) => /^NOPERM\b.*\b(eval|evalsha|script)\b/i.test(String((err as Error)?.message ?? ''));
@@ -70,14 +72,15 @@ export function redisRouter(config: OpsflowConfig, name: string, d: RedisRouterC
       return redis.hmget(key, ...ids);
     },
     async write(ids, system) {
-      if (ids.length === 0) return 0;
+      if (ids.length === 0) return { verified: 0, missed: [] };
       // Ids come from PostgreSQL text, which cannot hold NUL; an empty id would vanish from the split.
       const bad = ids.find((id) => id === '' || id.includes('\0'));
       if (bad !== undefined) throw new Error(`user id ${JSON.stringify(bad)} cannot be routed through Redis: empty or holding NUL`);
       await ready();
       if (scripts) {
         try {
-          return await (redis as unknown as WithRoute).opsflowRoute(key, system, ids.join('\0'));
+          const [verified, ...missed] = await (redis as unknown as WithRoute).opsflowRoute(key, system, ids.join('\0'));
+          return { verified, missed };
         } catch (err) {
           if (!scriptsRefused(err)) throw err;
           scripts = false;
@@ -85,17 +88,17 @@ export function redisRouter(config: OpsflowConfig, name: string, d: RedisRouterC
       }
       const p = redis.pipeline();
       p.hset(key, ...ids.flatMap((id) => [id, system]));
-      return (await readBack(p, ids)).filter((s) => s === system).length;
+      return readBackResult(ids, await readBack(p, ids), () => system);
     },
     async restore(ids, priors) {
-      if (ids.length === 0) return 0;
+      if (ids.length === 0) return { verified: 0, missed: [] };
       await ready();
       const p = redis.pipeline();
       const set = ids.flatMap((id, i) => (priors[i] === null ? [] : [id, priors[i] as string]));
       const unset = ids.filter((_, i) => priors[i] === null);
       if (set.length > 0) p.hset(key, ...set);
       if (unset.length > 0) p.hdel(key, ...unset);
-      return (await readBack(p, ids)).filter((s, i) => s === priors[i]).length;
+      return readBackResult(ids, await readBack(p, ids), (i) => priors[i]);
     },
     async close() {
       if (connected) await redis.quit().catch(() => redis.disconnect());

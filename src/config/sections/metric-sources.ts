@@ -6,15 +6,10 @@ import { sqlIdentifier, sqlTable } from './sql-names';
 
 /**
  * Where a rollout's health gate reads its numbers (`"metricSources": ["prom"]` in an input).
- * PromQL may use `$service`, replaced by the rollout's service name.
+ * PromQL may use `$service`, replaced by the rollout's service name; the default queries are
+ * SPEC §1's (`defaultPromQueries`).
  */
-export const defaultPromQueries: Record<string, string> = {
-  errorRatePercent:
-    '100 * sum(rate(http_requests_total{service="$service",code=~"5.."}[1m])) / sum(rate(http_requests_total{service="$service"}[1m]))',
-  responseTimeMs:
-    '1000 * sum(rate(http_request_duration_seconds_sum{service="$service"}[1m])) / sum(rate(http_request_duration_seconds_count{service="$service"}[1m]))',
-  p95Ms: '1000 * histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{service="$service"}[1m])))',
-};
+export { defaultPromQueries } from '../../domain/metric-sources';
 
 export const prometheusSource = z
   .object({

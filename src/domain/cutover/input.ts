@@ -7,6 +7,9 @@ import { unknownNames, type InputNameCheck, type UnknownName } from '../config-n
 import { baselineGateSpec, explicitOrFromBaseline, isBaselineRef, type ParsedBaselineGateSpec } from '../baseline/gate';
 import { cohort, cohortFields, cohortsOverlap, describeCohort, directoryFields } from './cohort';
 import { parseStartAt } from './schedule';
+import { batchMetrics, cutoverGateSourceIssues } from './gate-sources';
+
+export { batchMetrics };
 
 export const batchName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$/, 'a batch name: letters, digits, " ", ".", "_" or "-" (max 63)');
 
@@ -14,14 +17,21 @@ export const batchName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$/, 
 const RUNBOOK_RESPONSE_MS = 5_000;
 const RUNBOOK_COMPLAINTS = 10;
 
-/** SPEC §3's rollback rule: error rate above the batch's threshold, mean response above 5 s, more than 10 complaints. */
+/**
+ * SPEC §3's rollback rule: error rate above the batch's threshold, mean response above 5 s, more
+ * than 10 complaints. A batch names any of them (at least one), and each one named needs a metric
+ * source that reports it (`cutoverGateSourceIssues`). One not named keeps the runbook's fixed limit
+ * (`batchGate`) where a source reports it: the error rate has none, so a complaints-only cutover
+ * is judged on complaints alone.
+ */
 export const batchThresholds = z
   .object({
-    errorRatePercent: z.number().gt(0, 'must be above 0 %').max(100, 'must be at most 100 %'),
-    responseTimeMs: z.number().gt(0, 'must be above 0 ms').max(600_000, 'must be at most 600000 ms (10 min)').default(RUNBOOK_RESPONSE_MS),
-    complaints: z.number().int().min(0, 'must be 0 or more').max(1_000_000, 'must be at most 1000000').default(RUNBOOK_COMPLAINTS),
+    errorRatePercent: z.number().gt(0, 'must be above 0 %').max(100, 'must be at most 100 %').optional(),
+    responseTimeMs: z.number().gt(0, 'must be above 0 ms').max(600_000, 'must be at most 600000 ms (10 min)').optional(),
+    complaints: z.number().int().min(0, 'must be 0 or more').max(1_000_000, 'must be at most 1000000').optional(),
   })
-  .strict();
+  .strict()
+  .refine((t) => batchMetrics.some((m) => t[m] !== undefined), `name at least one of ${batchMetrics.join(', ')}`);
 export type BatchThresholds = z.infer<typeof batchThresholds>;
 
 /**
@@ -121,9 +131,13 @@ export type UserCutoverInput = z.infer<typeof userCutoverInput>;
 /** One cutover per service at a time: Temporal refuses a second run with the same id. */
 export const cutoverWorkflowId = (service: string) => `cutover-${service}`;
 
-/** A batch's rule as the rollout's gate takes it: every value above its maximum fails. */
+/**
+ * A batch's rule as the rollout's gate takes it: every value above its maximum fails. What the
+ * batch does not name keeps SPEC §3's fixed limit (the plan leaves out what no source reports).
+ */
 export function batchGate(t: BatchThresholds): GateThresholds {
-  return { errorRatePercent: t.errorRatePercent, responseTimeMs: t.responseTimeMs, complaints: t.complaints };
+  const named = Object.fromEntries(batchMetrics.filter((m) => t[m] !== undefined).map((m) => [m, t[m]]));
+  return { responseTimeMs: RUNBOOK_RESPONSE_MS, complaints: RUNBOOK_COMPLAINTS, ...named };
 }
 
 /** Batch `i`'s thresholds: its own, else the input's (the schema refuses a batch with neither). */
@@ -176,5 +190,6 @@ export const userCutoverInputNames: InputNameCheck<UserCutoverInput> = (input, c
     ...unknownNames('notify', input.notify, config.notifiers, 'a notifier'),
     ...unknownNames('stakeholders', input.stakeholders, config.notifiers, 'a notifier'),
     ...(dir ? directoryFieldIssues(input, directoryFields(dir), input.directory) : []),
+    ...cutoverGateSourceIssues(input, config.metricSources),
   ];
 };

@@ -68,6 +68,9 @@ export async function notify(c: Cutover, event: string, severity: NotificationSe
   }
 }
 
+/** " (e.g. 17, 42)": users a read-back found without their route, as the router named them. */
+const forExample = (missed: string[] | undefined) => (missed?.length ? ` (e.g. ${missed.join(', ')})` : '');
+
 const ref = (c: Cutover, i: number) => ({ runKey: c.run.runKey, service: c.run.input.service, router: c.run.input.router, batch: i });
 
 /** Lists the cohort into the store once (a retried or resumed run gets the stored size back). */
@@ -120,7 +123,7 @@ export async function move(c: Cutover, i: number): Promise<void> {
     throw new Stop('move', `routing ${run.label(i)} failed: ${failureMessage(err)}`);
   }
   b.moved = r.verified;
-  if (r.verified !== b.members) throw new Stop('move', `${run.label(i)}: ${r.verified} of ${b.members} users read back on the new system`);
+  if (r.verified !== b.members) throw new Stop('move', `${run.label(i)}: ${r.verified} of ${b.members} users read back on the new system${forExample(r.missed)}`);
   const sample = await acts.cutoverSampleRoutes.executeWithOptions(withSummary(bulkOptions, `${run.label(i)}: read back a sample`), [{ ...ref(c, i), expect: 'new', sample: 1_000 }]);
   if (sample.matching !== sample.sampled)
     throw new Stop('move', `${run.label(i)}: ${sample.sampled - sample.matching} of ${sample.sampled} sampled users do not read back on the new system (e.g. ${sample.mismatches.join(', ')})`);
@@ -138,7 +141,8 @@ export async function restore(c: Cutover, i: number): Promise<number> {
   setBatch(c, i, 'rolling-back');
   const r = await acts.cutoverRestore.executeWithOptions(withSummary(restoreOptions, `${run.label(i)}: restore ${b.members} prior routes, read back`), [ref(c, i)]);
   b.restored = r.verified;
-  if (r.verified !== b.members) throw wf.ApplicationFailure.nonRetryable(`${run.label(i)}: only ${r.verified} of ${b.members} users read back on their prior route`, 'RestoreIncomplete');
+  if (r.verified !== b.members)
+    throw wf.ApplicationFailure.nonRetryable(`${run.label(i)}: only ${r.verified} of ${b.members} users read back on their prior route${forExample(r.missed)}`, 'RestoreIncomplete');
   b.moved = 0;
   setBatch(c, i, 'rolled-back');
   run.decide(`${run.label(i)}: ${r.verified} users back on their prior route, read back`);
