@@ -2,6 +2,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions, t
 import type { OpsflowConfig } from './config/schema';
 import { describeConfig, findConfig, readConfigFile } from './config/load';
 import { ValidationError } from './config/errors';
+import { incidentStoreWarning } from './config/sections/incident';
 import { createActivities } from './activities';
 import { connectionOptions, TASK_QUEUE, temporalSettings, type TemporalSettings } from './client/connection';
 import { ensureSearchAttributes, registerSearchAttributesSetting, SearchAttributesMissing, SearchAttributesUnchecked } from './client/search-attributes';
@@ -77,6 +78,8 @@ async function main() {
     config = readConfigFile(found.path);
     // First line: which config this worker acts on, or that it has none and what that means.
     console.log(`opsflow worker: ${describeConfig(found, config)}`);
+    const noStore = incidentStoreWarning(config.incident, config.schedules);
+    if (noStore) console.warn(`opsflow worker: warning: ${noStore}`);
     settings = temporalSettings(env);
     registerAttributes = registerSearchAttributesSetting(env);
   } catch (err) {
