@@ -282,6 +282,31 @@ describe('incidentResponseWorkflow: escalation, approval, P3 (time-skipping)', (
     expect(doneIdx).toBeGreaterThan(approveIdx);
   });
 
+  test('an unreachable incident store delays no page: the page goes out first, then the status says the store is unreachable', async () => {
+    const cfg = config({ runbooks: { P0: [], P1: [], P2: [], P3: [] } }, { deaddb: { host: '127.0.0.1', port: 1, database: 'test', connectTimeoutMs: 2000 } });
+    cfg.incident.store = { postgres: 'deaddb', schema };
+    await startWorker(cfg, 'incidents-store-down');
+    const workflowId = 'incident-store-down';
+    const handle = await env.client.workflow.start(incidentResponseWorkflow, {
+      taskQueue: 'incidents-store-down',
+      workflowId,
+      args: [{ title: 'errors spiking, store down too', type: 'error_rate', metrics: { errorRate: 30 } }],
+    });
+    await waitFor('the on-call page', () => of(oncall, workflowId).length === 1, 30_000);
+    const s = await waitFor('the store line', async () => {
+      const st = await status(workflowId);
+      return st.timeline.some((e) => /^incident store unreachable/.test(e.message)) ? st : undefined;
+    }, 60_000);
+    const page = s.timeline.findIndex((e) => e.kind === 'notified');
+    const store = s.timeline.findIndex((e) => /^incident store unreachable/.test(e.message));
+    expect([page > -1, page < store]).toEqual([true, true]);
+    expect(s.timeline[store].kind).toBe('store');
+    expect(s.storeProblem).toMatch(/^incident store unreachable \(.*\); continuing as INC-\d{14}, the record is written when it answers$/);
+    expect(s.state).toBe('open');
+    await handle.cancel(); // the record waits for the store without end
+    await handle.result().catch(() => undefined);
+  });
+
   test("a run cancelled before resolution ends OpsflowState='cancelled' and says so in status", async () => {
     const workflowId = 'incident-cancelled';
     const handle = await env.client.workflow.start(incidentResponseWorkflow, {
