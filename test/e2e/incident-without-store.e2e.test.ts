@@ -1,6 +1,7 @@
 import { Stack, writeConfig } from '../helpers/stack';
 import { HttpReceiver } from '../helpers/http-receiver';
 import { waitFor } from '../helpers/ports';
+import { recordHistory } from '../helpers/histories';
 import { blueGreenBehindHaproxy, type Haproxy } from '../helpers/haproxy';
 import { runtimeApiCommand } from '../../src/activities/load-balancer/haproxy-runtime-api';
 import { INCIDENT_STORE_MISSING } from '../../src/config/sections/incident';
@@ -104,5 +105,6 @@ describe('an incident without an incident store', () => {
     expect([result.state, result.postmortemStored]).toEqual(['resolved', false]);
     const after = await incident.query<IncidentStatus>('status');
     expect(after.postmortem).toContain(`rollout of checkout (rollout-checkout) rolled back by incident ${status.id}`);
+    recordHistory(stack.temporalAddress(), 'incident-checkout-down', 'incident-p0-no-store-rolls-back-rollout');
   });
 });
