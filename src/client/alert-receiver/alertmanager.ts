@@ -121,7 +121,7 @@ export function alertToIncident(alert: AlertmanagerAlert, index: number): Mapped
   let severity: ParsedIncidentInput['severity'];
   if (l.opsflow_severity !== undefined) {
     if ((severities as readonly string[]).includes(l.opsflow_severity)) severity = l.opsflow_severity as ParsedIncidentInput['severity'];
-    else ignored.push(`labels.opsflow_severity ${quoted(l.opsflow_severity)}: not one of ${severities.join(', ')}; the severity rules decide`);
+    else ignored.push(`labels.opsflow_severity ${quoted(l.opsflow_severity)}: not one of ${severities.join(', ')}; the severity rules and the severity label decide`);
   }
   const alertname = l.alertname ?? '';
   let type = typeOf(alertname);
