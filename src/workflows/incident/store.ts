@@ -20,6 +20,7 @@ export class IncidentStore {
   private idState: IdState = 'pending';
   private finished = false;
   private readonly saving: Promise<void>;
+  private reserving: Promise<void> = Promise.resolve();
 
   /** Starts the saver at once; it writes nothing before the id is settled. */
   constructor(
@@ -28,6 +29,7 @@ export class IncidentStore {
     private readonly optional = false,
   ) {
     this.saving = inBackground(this.optional ? this.saveOrGiveUp() : this.saveWhileOpen());
+    if (optional) run.storeSettled = () => wf.condition(() => this.idState !== 'pending');
   }
 
   private reservation() {
@@ -66,9 +68,15 @@ export class IncidentStore {
     state.dirty = true;
   }
 
+  /** The reservation runs beside the response (stop, page, runbook); finish() waits for it. */
+  reserveIdBeside(): void {
+    this.reserving = inBackground(this.reserveId());
+  }
+
   /** Everything is on the timeline: the saver writes what is left and stops. */
   async finish(): Promise<void> {
     this.finished = true;
+    await this.reserving;
     await this.saving;
   }
 

@@ -47,9 +47,10 @@ async function incidentResponse(rawInput: IncidentInput, ending: RunEnding): Pro
 
   await triage(run, openedAt); // classify, on-call, runbook
   if (actsFirst) {
+    // The store is asked beside the response, never before it: the stop and the page wait for nothing.
+    store.reserveIdBeside();
     await stopChangesInFlight(run); // a rollout/cutover/deploy of an affected service: abort or pause it
     await notifyOpened(run);
-    await store.reserveId();
   } else {
     await store.reserveId();
     await stopChangesInFlight(run);
