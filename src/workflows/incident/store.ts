@@ -7,7 +7,7 @@ import { failureMessage, isNonRetryable } from '../common/failure';
 import { withSummary } from '../common/progress';
 import { acts, inBackground, storeOptions, type IncidentRun } from './run';
 
-/** Changes in flight are stopped and people paged before the store is asked for anything. */
+/** Changes in flight are stopped and people paged without waiting for the store, which is optional. */
 export const INCIDENT_ACTS_BEFORE_STORE = 'opsflow-incident-acts-before-store';
 
 /**
