@@ -9,6 +9,7 @@ import { ProcessGroup } from '../helpers/processes';
 import { Alertmanager } from '../helpers/alertmanager';
 import type { IncidentStatus } from '../../src/workflows/incident';
 import { testToken } from '../helpers/tokens';
+import { recordHistory } from '../helpers/histories';
 
 const root = resolve(__dirname, '../..');
 const TOKEN = testToken('alertmanager-severity');
@@ -28,13 +29,14 @@ describe("Alertmanager's severity label decides the incident's level", () => {
   const chat = new HttpReceiver();
   const procs = new ProcessGroup();
   let receiverLog = () => '';
+  let schema = '';
 
   beforeAll(async () => {
     await requirePostgres();
     stack = await Stack.start();
     await pager.start();
     await chat.start();
-    const schema = await pg.schema();
+    schema = await pg.schema();
     const receiverPort = await freePort();
     process.env.OPSFLOW_TEST_AM_SEVERITY = TOKEN;
     const config = {
@@ -119,5 +121,13 @@ describe("Alertmanager's severity label decides the incident's level", () => {
     await waitFor('the receiver log lines', async () => (receiverLog().includes(`incident-${fp.CertificateRotated} firing`) ? true : undefined), 30_000, 250);
     expect(receiverLog()).toContain(`incident-${fp.CertificateRotated} firing opened (no severity rule matched and no severity label: P3)`);
     expect(receiverLog()).toContain(`incident-${fp.CheckoutLatencyHigh} firing opened (severity label "critical": P1)`);
+
+    // Resolved: the P1's record (reserved beside the page) holds the level and why.
+    const p1 = stack.client.workflow.getHandle(`incident-${fp.CheckoutLatencyHigh}`);
+    await p1.signal('resolve', { by: 'test' });
+    expect(await p1.result()).toMatchObject({ severity: 'P1', state: 'resolved', postmortemStored: true });
+    const [row] = await pg.query<{ severity: string; severity_reason: string }>(`SELECT severity, severity_reason FROM ${schema}.incidents WHERE workflow_id = $1`, [`incident-${fp.CheckoutLatencyHigh}`]);
+    expect(row).toEqual({ severity: 'P1', severity_reason: 'severity label "critical"' });
+    recordHistory(stack.temporalAddress(), `incident-${fp.CheckoutLatencyHigh}`, 'incident-p1-severity-label-alertmanager');
   });
 });
