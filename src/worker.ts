@@ -4,6 +4,7 @@ import type { OpsflowConfig } from './config/schema';
 import { describeConfig, findConfig, readConfigFile } from './config/load';
 import { ValidationError } from './config/errors';
 import { recordConfiguredSecrets, scrubSecrets, SecretError } from './config/secrets';
+import { incidentStoreWarning } from './config/sections/incident';
 import { createActivities } from './activities';
 import { ScrubbingLogger, scrubbingActivityInterceptor } from './activities/secret-scrubbing';
 import { connectionOptions, TASK_QUEUE, temporalSettings, type TemporalSettings } from './client/connection';
@@ -109,6 +110,8 @@ async function main() {
     config = readConfigFile(found.path);
     // First line: which config this worker acts on, or that it has none and what that means.
     console.log(`opsflow worker: ${describeConfig(found, config)}`);
+    const noStore = incidentStoreWarning(config.incident, config.schedules);
+    if (noStore) console.warn(`opsflow worker: warning: ${noStore}`);
     settings = temporalSettings(env);
     registerAttributes = registerSearchAttributesSetting(env);
   } catch (err) {

@@ -141,12 +141,12 @@ describe('alert receiver end to end (dev server process)', () => {
 
     const first = await post(body);
     expect(first.status).toBe(200);
-    expect(first.json.incidents).toEqual([{ workflowId, status: 'firing', result: 'opened' }]);
+    expect(first.json.incidents).toEqual([{ workflowId, status: 'firing', result: 'opened', severity: 'P3', severityReason: 'opsflow_severity label' }]);
     const second = await post(body);
     expect(second.status).toBe(200);
-    expect(second.json.incidents).toEqual([{ workflowId, status: 'firing', result: 'joined' }]);
+    expect(second.json.incidents).toEqual([{ workflowId, status: 'firing', result: 'joined', severity: 'P3', severityReason: 'opsflow_severity label' }]);
     await waitFor('the log names both outcomes', () => logLines(new RegExp(`${workflowId} firing (opened|joined)`)).length === 2);
-    expect(logLines(new RegExp(`${workflowId} firing`)).map((l) => / (opened|joined)$/.exec(l)?.[1])).toEqual(['opened', 'joined']);
+    expect(logLines(new RegExp(`${workflowId} firing`)).map((l) => / firing (opened|joined)\b/.exec(l)?.[1])).toEqual(['opened', 'joined']);
 
     const handle = client.workflow.getHandle(workflowId);
     await waitFor('both alerts counted', async () => (await handle.query<IncidentStatus>('status')).alertsReceived === 2, 60_000);
@@ -225,7 +225,7 @@ describe('alert receiver end to end (dev server process)', () => {
         const r = await post(b, undefined, url);
         return r.status === 200 ? r : undefined;
       }, 90_000, 2_000);
-      expect(back.json.incidents).toEqual([{ workflowId, status: 'firing', result: 'opened' }]);
+      expect(back.json.incidents).toEqual([{ workflowId, status: 'firing', result: 'opened', severity: 'P3', severityReason: 'opsflow_severity label' }]);
       const handle = client.workflow.getHandle(workflowId);
       await waitFor('classified', async () => (await handle.query<IncidentStatus>('status')).timeline.some((e) => e.kind === 'classified'), 60_000);
       expect((await handle.query<IncidentStatus>('status')).severity).toBe('P3');

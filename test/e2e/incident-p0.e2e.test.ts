@@ -186,7 +186,8 @@ describe('incident response end to end (dev server)', () => {
     for (const result of ['opened', 'joined', 'joined']) {
       const r = await post(alert('firing', '0a1b2c3d4e5f'));
       expect(r.status).toBe(200);
-      expect(r.json.incidents).toEqual([{ workflowId, status: 'firing', result }]);
+      // the alert's own severity: critical says P1; the runbook's rule (web server down) raises it to P0
+      expect(r.json.incidents).toEqual([{ workflowId, status: 'firing', result, severity: 'P0', severityReason: 'web server down (severity label "critical" says P1)' }]);
     }
     const handle = stack.client.workflow.getHandle(workflowId);
     const status = () => handle.query<IncidentStatus>('status');

@@ -1,5 +1,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { Worker } from '@temporalio/worker';
@@ -280,6 +282,34 @@ describe('incidentResponseWorkflow: escalation, approval, P3 (time-skipping)', (
     expect(waitIdx).toBeGreaterThan(-1);
     expect(approveIdx).toBeGreaterThan(waitIdx);
     expect(doneIdx).toBeGreaterThan(approveIdx);
+  });
+
+  test('an incident store that never answers delays no page: the page goes out while the store is still being asked', async () => {
+    // A PostgreSQL that accepts connections and never answers (a blackholed database): every
+    // reservation attempt waits out its 20 s timeout, so a page that waited for it would take a minute.
+    const silent = createServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      const cfg = config({ runbooks: { P0: [], P1: [], P2: [], P3: [] } }, { silentdb: { host: '127.0.0.1', port, database: 'test', connectTimeoutMs: 60_000 } });
+      cfg.incident.store = { postgres: 'silentdb', schema };
+      await startWorker(cfg, 'incidents-store-silent');
+      const workflowId = 'incident-store-silent';
+      const handle = await env.client.workflow.start(incidentResponseWorkflow, {
+        taskQueue: 'incidents-store-silent',
+        workflowId,
+        args: [{ title: 'errors spiking, store silent', type: 'error_rate', metrics: { errorRate: 30 } }],
+      });
+      await waitFor('the on-call page', () => of(oncall, workflowId).length === 1, 30_000);
+      const s = await status(workflowId);
+      expect(s.timeline.filter((e) => e.kind === 'notified').map((e) => e.outcome)).toContain('ok');
+      // the store has not answered yet: no store line, no problem reported
+      expect([s.timeline.some((e) => e.kind === 'store'), s.storeProblem]).toEqual([false, undefined]);
+      expect(s.state).toBe('open');
+      await handle.terminate('test over: the record would wait for the store without end');
+    } finally {
+      silent.close();
+    }
   });
 
   test("a run cancelled before resolution ends OpsflowState='cancelled' and says so in status", async () => {

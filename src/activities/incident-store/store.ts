@@ -6,9 +6,18 @@ import { incidentMigrations } from './migrations';
 
 export type { StoreRef };
 
-/** Where incidents live, from config; its absence is a config error no retry can fix. */
+/**
+ * Where incidents live, from config; its absence is a config error no retry can fix for what needs
+ * the store (list, show, digest, diagnostics). The incident itself runs without one.
+ */
 export function storeRef(config: OpsflowConfig): StoreRef {
-  return storeRefFrom(config, config.incident.store, 'incident.store', 'incidents are stored in PostgreSQL (SPEC §6: every incident is saved)', 'IncidentStoreNotConfigured');
+  return storeRefFrom(
+    config,
+    config.incident.store,
+    'incident.store',
+    'incident records, postmortems and diagnostics are kept in PostgreSQL; without it an incident is kept only in its workflow history and status',
+    'IncidentStoreNotConfigured',
+  );
 }
 
 const q = quoteSchema;

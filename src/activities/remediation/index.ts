@@ -9,6 +9,7 @@ import { pingPostgres } from '../postgres/ping';
 import { commandOutput } from '../diagnostics/commands';
 import { configTarget } from '../config-target';
 import { whileHeartbeating } from '../heartbeat';
+import { INCIDENT_STORE_MISSING } from '../../config/sections/incident';
 
 function pgTarget(config: OpsflowConfig, name: string, field: string) {
   return clientConfig(name, configTarget(config.postgres, 'postgres', name, field));
@@ -41,9 +42,10 @@ export function remediationActivities(config: OpsflowConfig) {
      */
     async planIncident(): Promise<IncidentPlan> {
       const c = config.incident;
-      storeCheck(config);
       return {
         severityRules: c.severityRules,
+        severityLabels: c.severityLabels,
+        ...(c.store ? {} : { storeMissing: INCIDENT_STORE_MISSING }),
         contacts: c.contacts,
         channels: c.channels,
         recipients: Object.fromEntries(severities.map((s) => [s, c.notify[s] ?? defaultSeverityRecipients[s]])) as IncidentPlan['recipients'],
@@ -86,13 +88,4 @@ export function remediationActivities(config: OpsflowConfig) {
       return { status: r.status, latencyMs: r.latencyMs };
     },
   };
-}
-
-function storeCheck(config: OpsflowConfig) {
-  if (!config.incident.store) {
-    throw ApplicationFailure.nonRetryable(
-      'config.incident.store is not set: incidents are stored in PostgreSQL (SPEC §6: every incident is saved)',
-      'IncidentStoreNotConfigured',
-    );
-  }
 }

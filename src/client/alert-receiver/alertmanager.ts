@@ -98,7 +98,9 @@ const quoted = (s: string) => JSON.stringify(truncateText(s, 80));
  * One alert as incident input; never refuses an alert Alertmanager sent. Labels `incident_type`,
  * `service`/`services` (comma-separated) and `opsflow_severity` (P0–P3) steer it;
  * `error_rate`, `response_time_ms`, `cpu_percent` and `users_affected_percent` (label or
- * annotation) become metrics for the severity rules. A steering value that cannot be used is
+ * annotation) become metrics for the severity rules. The conventional `severity` label stays a
+ * label: the workflow maps it through the config's table (incident.severityLabels) when it
+ * classifies, beside the rules, so incidents opened by hand read it the same way. A steering value that cannot be used is
  * ignored and listed in `ignored`. Title, description and labels are cut to `displayLimits`;
  * the whole alert goes into the input's `alert` evidence.
  */
@@ -119,7 +121,7 @@ export function alertToIncident(alert: AlertmanagerAlert, index: number): Mapped
   let severity: ParsedIncidentInput['severity'];
   if (l.opsflow_severity !== undefined) {
     if ((severities as readonly string[]).includes(l.opsflow_severity)) severity = l.opsflow_severity as ParsedIncidentInput['severity'];
-    else ignored.push(`labels.opsflow_severity ${quoted(l.opsflow_severity)}: not one of ${severities.join(', ')}; the severity rules decide`);
+    else ignored.push(`labels.opsflow_severity ${quoted(l.opsflow_severity)}: not one of ${severities.join(', ')}; the severity rules and the severity label decide`);
   }
   const alertname = l.alertname ?? '';
   let type = typeOf(alertname);

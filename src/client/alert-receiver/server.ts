@@ -3,6 +3,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { AlertPayloadError, parseAlertmanagerPayload, type MappedAlert } from './alertmanager';
 import { TASK_QUEUE } from '../connection';
+import { classify, type Severity, type SeverityRule } from '../../domain/incident/severity';
 
 export const ALERTS_PATH = '/alertmanager';
 
@@ -17,6 +18,16 @@ export interface AlertReceiverOptions {
   /** How long one payload may wait for Temporal before the answer is 503 (Alertmanager retries). */
   temporalTimeoutMs?: number;
   log?: (line: string) => void;
+  /**
+   * The config's classification (rules and severity label table), so the answer and the log say
+   * the level each firing alert opens at and why; without it they say neither.
+   */
+  severity?: SeverityConfig;
+}
+
+export interface SeverityConfig {
+  severityRules: SeverityRule[];
+  severityLabels: Record<string, Severity>;
 }
 
 export interface AlertOutcome {
@@ -26,6 +37,17 @@ export interface AlertOutcome {
   result: 'opened' | 'joined' | 'resolve sent' | 'no open incident';
   /** Steering labels the receiver could not use (the incident opened anyway). */
   ignored?: string[];
+  /** Firing: the level the incident's rules give the alert, and why (the workflow decides the same way). */
+  severity?: Severity;
+  severityReason?: string;
+}
+
+/** What the incident workflow will decide for this alert: `opsflow_severity` overrides, else the rules and the label. */
+function classified(a: MappedAlert, cfg: SeverityConfig | undefined): Pick<AlertOutcome, 'severity' | 'severityReason'> {
+  if (a.input.severity) return { severity: a.input.severity, severityReason: 'opsflow_severity label' };
+  if (!cfg) return {};
+  const c = classify(a.input, cfg.severityRules, cfg.severityLabels);
+  return { severity: c.severity, severityReason: c.reason };
 }
 
 /** Why a request carries no acceptable token, in words that never include the token. */
@@ -60,7 +82,7 @@ async function runningRunId(client: Client, workflowId: string): Promise<string 
  * before the call (joined) or a new one (opened). Two deliveries of the same new alert at the
  * same instant may both say "opened"; there is still one incident.
  */
-export async function applyAlerts(client: Client, alerts: MappedAlert[], taskQueue = TASK_QUEUE): Promise<AlertOutcome[]> {
+export async function applyAlerts(client: Client, alerts: MappedAlert[], taskQueue = TASK_QUEUE, severity?: SeverityConfig): Promise<AlertOutcome[]> {
   const out: AlertOutcome[] = [];
   for (const a of alerts) {
     const ignored = a.ignored.length ? { ignored: a.ignored } : {};
@@ -74,7 +96,7 @@ export async function applyAlerts(client: Client, alerts: MappedAlert[], taskQue
         signalArgs: [{ status: 'firing', startsAt: a.startsAt, summary: a.input.title.slice(0, 500) }],
         staticSummary: `Incident: ${a.input.title} (alert ${a.input.fingerprint})`,
       });
-      out.push({ workflowId: a.workflowId, status: 'firing', result: handle.signaledRunId === before ? 'joined' : 'opened', ...ignored });
+      out.push({ workflowId: a.workflowId, status: 'firing', result: handle.signaledRunId === before ? 'joined' : 'opened', ...classified(a, severity), ...ignored });
     } else {
       try {
         await client.workflow.getHandle(a.workflowId).signal('resolve', { by: 'alertmanager', note: 'alert resolved' });
@@ -89,7 +111,7 @@ export async function applyAlerts(client: Client, alerts: MappedAlert[], taskQue
 }
 
 const describeOutcome = (x: AlertOutcome) =>
-  `${x.workflowId} ${x.status} ${x.result}${x.ignored ? ` (ignored: ${x.ignored.join('; ')})` : ''}`;
+  `${x.workflowId} ${x.status} ${x.result}${x.severity ? ` (${x.severityReason}: ${x.severity})` : ''}${x.ignored ? ` (ignored: ${x.ignored.join('; ')})` : ''}`;
 
 /**
  * The Alertmanager webhook receiver: POST /alertmanager with a bearer token. 401 for a missing or
@@ -143,7 +165,7 @@ export function createAlertReceiver(o: AlertReceiverOptions): Server {
       }
       try {
         const client = typeof o.client === 'function' ? await o.client() : o.client;
-        const outcomes = await client.withDeadline(Date.now() + timeoutMs, () => applyAlerts(client, alerts, o.taskQueue));
+        const outcomes = await client.withDeadline(Date.now() + timeoutMs, () => applyAlerts(client, alerts, o.taskQueue, o.severity));
         log(`alert receiver: 200 from ${from}: ${outcomes.map(describeOutcome).join(', ')}`);
         send(res, 200, { incidents: outcomes });
       } catch (err) {

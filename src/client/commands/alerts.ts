@@ -14,7 +14,8 @@ export function registerAlertCommands(program: Command, ctx: CliContext) {
     .option('--host <host>', 'listen address (default: incident.receiver.host)')
     .option('--port <port>', 'listen port (default: incident.receiver.port)')
     .action(async (o: { host?: string; port?: string }) => {
-      const cfg = ctx.config().incident.receiver;
+      const incident = ctx.config().incident;
+      const cfg = incident.receiver;
       if (!cfg) throw new UsageError('config incident.receiver is not set (it names the bearer token Alertmanager must send)');
       let token: string;
       try {
@@ -33,7 +34,7 @@ export function registerAlertCommands(program: Command, ctx: CliContext) {
           connecting = undefined;
           throw err;
         }));
-      const server = createAlertReceiver({ client: temporal, token, taskQueue: TASK_QUEUE, maxBodyBytes: cfg.maxBodyBytes, log });
+      const server = createAlertReceiver({ client: temporal, token, taskQueue: TASK_QUEUE, maxBodyBytes: cfg.maxBodyBytes, log, severity: incident });
       const host = o.host ?? cfg.host;
       const bound = await listen(server, port, host);
       print(`opsflow alerts: listening on http://${host}:${bound}${ALERTS_PATH}`);

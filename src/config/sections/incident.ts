@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { targetName } from '../../domain/names';
-import { severityRule, severities } from '../../domain/incident/severity';
+import { defaultSeverityLabels, severity, severityRule, severities } from '../../domain/incident/severity';
 import { rota, defaultRota } from '../../domain/incident/oncall';
 import { builtinRoles, escalationPolicy, defaultEscalationPolicy, defaultSeverityRecipients, recipient } from '../../domain/incident/escalation';
 import { remediationConfig } from '../../domain/incident/runbook';
@@ -29,6 +29,14 @@ export const incidentConfig = z
     store: postgresStoreConfig.optional(),
     /** Extra classification rules, evaluated before the runbook's table (first match wins). */
     severityRules: z.array(severityRule).default([]),
+    /**
+     * Values of the alert's `severity` label (critical, warning...) to levels, over the default
+     * table: an entry here adds a value or changes its level, the others stay.
+     */
+    severityLabels: z
+      .record(z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'a lower-case severity label value such as critical or warning'), severity)
+      .default({})
+      .transform((t) => ({ ...defaultSeverityLabels, ...t })),
     /** Roles to notifiers, e.g. {"cto": ["cto-mail"], "ops-lead": ["ops-sms", "ops-mail"]}. */
     contacts: z.record(recipient, z.array(targetName)).default({}),
     /** Notifiers told of every P0–P2 incident besides the people (Slack channel, PagerDuty). */
@@ -104,6 +112,37 @@ export function checkIncidentReferences(
 }
 
 export { defaultSeverityRecipients };
+
+/** What an incident says of itself when no store is configured (status, timeline, postmortem). */
+export const INCIDENT_STORE_MISSING =
+  'incident.store is not set: this incident is kept only in its workflow history and status ' +
+  '(not in `opsflow incident list/show`, no postmortem row in PostgreSQL, not in the P3 digest)';
+
+/**
+ * Incidents run without a store (they page and stop changes all the same), but an operator who
+ * uses them should know at start what is lost. "In use": a receiver, people or runbooks to act
+ * on, or a scheduled digest; a config with none of these has no incidents to lose.
+ */
+export function incidentStoreWarning(cfg: IncidentConfig, schedules: Record<string, { workflow: string }> = {}): string | undefined {
+  if (cfg.store) return undefined;
+  const uses = [
+    cfg.receiver && 'incident.receiver',
+    Object.keys(cfg.contacts).length && 'incident.contacts',
+    cfg.channels.length && 'incident.channels',
+    Object.keys(cfg.notify).length && 'incident.notify',
+    Object.keys(cfg.remediation.services).length && 'incident.remediation.services',
+    ...Object.entries(schedules)
+      .filter(([, s]) => s.workflow === 'incidentDigestWorkflow')
+      .map(([name]) => `schedules.${name}`),
+  ].filter((u): u is string => typeof u === 'string');
+  if (!uses.length) return undefined;
+  return (
+    `incident.store is not set, though incidents are in use (${uses.join(', ')}): incidents still page, stop the changes ` +
+    'of their services and keep their record in workflow history and the status query, but nothing is written to ' +
+    'PostgreSQL: no search across incidents (`opsflow incident list/show`), no postmortem table, no P3 business-hours ' +
+    'digest. Set incident.store: { postgres: <name>, schema: opsflow }'
+  );
+}
 
 export type ChangeAction = 'abort' | 'pause' | 'none';
 /** P0/P1 roll the change back, P2 holds it for a person, P3 leaves it alone. */

@@ -85,7 +85,9 @@ export type TimelineKind =
   | 'alert'
   | 'sla'
   | 'resolved'
-  | 'digest';
+  | 'digest'
+  /** The incident store is not configured, cannot be reached, or refused the record. */
+  | 'store';
 export type Outcome = 'ok' | 'failed' | 'skipped' | 'waiting';
 
 export interface TimelineEntry {

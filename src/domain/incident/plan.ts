@@ -6,6 +6,13 @@ import type { RemediationConfig } from './runbook';
 /** What `planIncident` reads from the worker's config for the workflow: names and rules, no secrets. */
 export interface IncidentPlan {
   severityRules: SeverityRule[];
+  /** The `severity` label's values to levels; absent in plans recorded before labels were read. */
+  severityLabels?: Record<string, Severity>;
+  /**
+   * Why incidents cannot be stored (no `incident.store`); absent when a store is configured, and
+   * in plans recorded before an incident could run without one.
+   */
+  storeMissing?: string;
   contacts: Record<string, string[]>;
   channels: string[];
   recipients: Record<Severity, string[]>;

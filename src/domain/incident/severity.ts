@@ -84,13 +84,62 @@ export function describeRule(rule: SeverityRule): string {
   return parts.join(', ');
 }
 
-/** Config rules first, then the runbook's table; nothing matching is P3 ("minor"). */
-export function classify(incident: Classifiable, extraRules: SeverityRule[] = []): Classification {
-  for (const rule of [...extraRules, ...defaultSeverityRules]) {
+/** The label almost every Prometheus rule set puts on its alerts. */
+export const SEVERITY_LABEL = 'severity';
+
+/**
+ * The conventional values of the `severity` label and the level each means; `incident.severityLabels`
+ * adds to or changes this table. `critical` stops at P1: P0 (an outage) is the rules' to decide.
+ */
+export const defaultSeverityLabels: Record<string, Severity> = {
+  critical: 'P1',
+  page: 'P1',
+  error: 'P2',
+  warning: 'P2',
+  ticket: 'P3',
+  info: 'P3',
+};
+
+/** A label value as the table keys it: `Critical ` and `critical` are the same convention. */
+export const severityLabelKey = (value: string) => value.trim().toLowerCase();
+
+/**
+ * The `severity` label's value and the level the table gives it (none when the value is not in
+ * the table), or undefined when the incident carries no such label.
+ */
+export function severityFromLabel(
+  labels: Record<string, string>,
+  table: Record<string, Severity>,
+): { value: string; severity?: Severity } | undefined {
+  const value = labels[SEVERITY_LABEL];
+  if (value === undefined) return undefined;
+  return { value, severity: table[severityLabelKey(value)] };
+}
+
+/**
+ * The config's rules decide first (they can raise and lower). Otherwise the `severity` label's
+ * level, raised further when the runbook's table says worse; with neither, P3, and the reason says
+ * that nothing decided so a quiet downgrade is visible. `severityLabels` empty means labels are not
+ * read (the built-in first look, and runs whose config predates the label table).
+ */
+export function classify(incident: Classifiable, extraRules: SeverityRule[] = [], severityLabels: Record<string, Severity> = {}): Classification {
+  for (const rule of extraRules) {
     if (ruleMatches(rule, incident)) return { severity: rule.severity, reason: describeRule(rule) };
   }
-  return { severity: 'P3', reason: 'no rule matched: minor' };
+  const readsLabels = Object.keys(severityLabels).length > 0;
+  const label = readsLabels ? severityFromLabel(incident.labels, severityLabels) : undefined;
+  const table = defaultSeverityRules.find((rule) => ruleMatches(rule, incident));
+  const fromLabel = label?.severity && `${SEVERITY_LABEL} label ${JSON.stringify(label.value)}`;
+  if (table && (!label?.severity || moreSevere(table.severity, label.severity) === table.severity)) {
+    return { severity: table.severity, reason: describeRule(table) + (fromLabel ? ` (${fromLabel} says ${label!.severity})` : '') };
+  }
+  if (label?.severity) return { severity: label.severity, reason: fromLabel! };
+  if (label) return { severity: 'P3', reason: `no severity rule matched and ${SEVERITY_LABEL} label ${JSON.stringify(label.value)} is not in incident.severityLabels` };
+  return { severity: 'P3', reason: readsLabels ? NOTHING_DECIDED : 'no severity rule matched' };
 }
+
+/** The reason of a P3 that no rule and no label decided. */
+export const NOTHING_DECIDED = `no severity rule matched and no ${SEVERITY_LABEL} label`;
 
 export function moreSevere(a: Severity, b: Severity): Severity {
   return severities.indexOf(a) <= severities.indexOf(b) ? a : b;

@@ -74,7 +74,12 @@ export async function notifyOpened(run: IncidentRun): Promise<void> {
   const { state } = run;
   if (state.record.severity === 'P3') {
     state.record.digest = true;
-    state.add('digest', 'P3: recorded for the business-hours digest; nobody is paged');
+    state.add(
+      'digest',
+      run.plan.storeMissing
+        ? 'P3: nobody is paged; with no incident store it is in no business-hours digest'
+        : 'P3: recorded for the business-hours digest; nobody is paged',
+    );
     return;
   }
   await notifyAll(run, 'opened', recipientsNow(run, run.plan.recipients[state.record.severity], true), headline(run), describe(run));

@@ -121,6 +121,8 @@ async function checkDatabase(run: IncidentRun, step: Step<'database'>): Promise<
 }
 
 async function collectDiagnostics(run: IncidentRun): Promise<Outcome> {
+  // Diagnostics are written onto the stored record: not before the store has answered for its id.
+  await run.storeSettled();
   try {
     const d = await acts.collectDiagnostics.executeWithOptions(
       { heartbeatTimeout: LONG_ACTIVITY_HEARTBEAT, startToCloseTimeout: '3m', retry: { maximumAttempts: 3, initialInterval: '2s' }, summary: 'collect diagnostics into the incident record' },

@@ -17,7 +17,10 @@ export async function closeIncident(run: IncidentRun): Promise<void> {
       told,
       `RESOLVED ${headline(run)}`,
       `resolved${state.resolvedBy ? ` by ${state.resolvedBy}` : ''} after ${v.timeToResolveMinutes} min` +
-        `${r.owner ? `, owner ${r.owner}` : ''}; the postmortem is stored with the incident (opsflow incident show ${r.id})`,
+        `${r.owner ? `, owner ${r.owner}` : ''}; ` +
+        (state.storeProblem
+          ? `the postmortem is in the incident's status (opsflow status ${run.workflowId}): ${state.storeProblem}`
+          : `the postmortem is stored with the incident (opsflow incident show ${r.id})`),
       undefined,
       'info',
     );

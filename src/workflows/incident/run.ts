@@ -22,6 +22,8 @@ export class IncidentRun {
   /** Upserts wait for the plan (signals' included) where the patch says so; then every change is sent. */
   searchLive: boolean;
   readonly progress = new Progress(() => this.details());
+  /** Resolves once the store has answered the id reservation (or there is none); what writes under the id waits for it. */
+  storeSettled: () => Promise<void> = async () => undefined;
 
   constructor(
     readonly input: ParsedIncidentInput,

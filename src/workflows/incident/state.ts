@@ -48,6 +48,8 @@ export class IncidentState {
   onCall?: OnCall;
   steps: RunbookEntry[] = [];
   ended?: IncidentStatus['ended'];
+  /** Why the record is not (yet) in the incident store; the run goes on without it. */
+  storeProblem?: string;
   private readonly escalateRequests: ActorInput[] = [];
   private readonly approvals = new Set<string>();
   /** Who approved "the next destructive step" before any step waited for it. */

@@ -14,6 +14,8 @@ export interface IncidentStatus extends IncidentRecord {
   runbook: { id: string; kind: string; needsApproval: boolean; outcome?: Outcome }[];
   notified: string[];
   alertsReceived: number;
+  /** Why the record is not (yet) in the incident store: not configured, unreachable, or refused. */
+  storeProblem?: string;
   /** Set when the run ended without a resolution: failed or cancelled, and why. */
   ended?: { kind: 'failed' | 'cancelled'; message: string };
 }
@@ -39,6 +41,7 @@ export function incidentStatus(state: IncidentState): IncidentStatus {
     runbook: state.steps.map((s) => ({ id: s.id, kind: s.kind, needsApproval: s.needsApproval, outcome: s.outcome })),
     notified: state.notified,
     alertsReceived: state.alertsReceived,
+    storeProblem: state.storeProblem,
     ended: state.ended,
   };
 }
@@ -52,6 +55,6 @@ export function incidentResult(state: IncidentState): IncidentResult {
     owner: r.owner,
     slaVerdict: slaVerdict(r),
     timelineEntries: state.timeline.length,
-    postmortemStored: true,
+    postmortemStored: state.storeProblem === undefined,
   };
 }

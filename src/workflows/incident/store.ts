@@ -1,21 +1,35 @@
 // The incident in PostgreSQL: the id reserved before any row is written under it, then the record
 // and its new timeline entries saved in the background, so a store outage never delays the response.
+// Since INCIDENT_ACTS_BEFORE_STORE the store is optional: without one, or when it refuses the
+// record, the incident goes on from its history and status and says so.
 import * as wf from '@temporalio/workflow';
 import { failureMessage, isNonRetryable } from '../common/failure';
 import { withSummary } from '../common/progress';
 import { acts, inBackground, storeOptions, type IncidentRun } from './run';
 
-/** 'pending' until the store has been asked for the id; 'unreserved' when it could not answer. */
-type IdState = 'pending' | 'reserved' | 'unreserved';
+/** Changes in flight are stopped and people paged without waiting for the store, which is optional. */
+export const INCIDENT_ACTS_BEFORE_STORE = 'opsflow-incident-acts-before-store';
+
+/**
+ * 'pending' until the store has been asked for the id; 'unreserved' when it could not answer;
+ * 'none' when there is no store to write to (not configured, or it refused the record).
+ */
+type IdState = 'pending' | 'reserved' | 'unreserved' | 'none';
 
 export class IncidentStore {
   private idState: IdState = 'pending';
   private finished = false;
   private readonly saving: Promise<void>;
+  private reserving: Promise<void> = Promise.resolve();
 
   /** Starts the saver at once; it writes nothing before the id is settled. */
-  constructor(private readonly run: IncidentRun) {
-    this.saving = inBackground(this.saveWhileOpen());
+  constructor(
+    private readonly run: IncidentRun,
+    /** The store is optional and its failures are the record's, not the run's (the patch). */
+    private readonly optional = false,
+  ) {
+    this.saving = inBackground(this.optional ? this.saveOrGiveUp() : this.saveWhileOpen());
+    if (optional) run.storeSettled = () => wf.condition(() => this.idState !== 'pending');
   }
 
   private reservation() {
@@ -26,6 +40,12 @@ export class IncidentStore {
   /** Reserves the incident's id (another incident may hold that second); an unreachable store is retried later. */
   async reserveId(): Promise<void> {
     const { state } = this.run;
+    const missing = this.optional ? this.run.plan.storeMissing : undefined;
+    if (missing) {
+      this.idState = 'none';
+      this.givenUp(missing, 'skipped');
+      return;
+    }
     try {
       state.record.id = await acts.reserveIncidentId.executeWithOptions(
         { startToCloseTimeout: '20s', retry: { maximumAttempts: 3, initialInterval: '1s' }, summary: `reserve incident id ${state.record.id}` },
@@ -33,26 +53,62 @@ export class IncidentStore {
       );
       this.idState = 'reserved';
     } catch (err) {
-      if (isNonRetryable(err)) throw err;
+      if (isNonRetryable(err)) {
+        if (!this.optional) throw err;
+        this.idState = 'none';
+        this.givenUp(`incident store refused the record (${failureMessage(err)}): this incident is kept only in its workflow history and status`, 'failed');
+        return;
+      }
       this.idState = 'unreserved';
-      state.add('opened', `incident store unreachable (${failureMessage(err)}); continuing as ${state.record.id}, the record is written when it answers`, 'failed');
+      const problem = `incident store unreachable (${failureMessage(err)}); continuing as ${state.record.id}, the record is written when it answers`;
+      if (this.optional) state.storeProblem = problem;
+      state.add(this.optional ? 'store' : 'opened', problem, 'failed');
     }
     this.run.publish();
     state.dirty = true;
   }
 
+  /** The reservation runs beside the response (stop, page, runbook); finish() waits for it. */
+  reserveIdBeside(): void {
+    this.reserving = inBackground(this.reserveId());
+  }
+
   /** Everything is on the timeline: the saver writes what is left and stops. */
   async finish(): Promise<void> {
     this.finished = true;
+    await this.reserving;
     await this.saving;
+  }
+
+  private givenUp(problem: string, outcome: 'skipped' | 'failed'): void {
+    this.run.state.storeProblem = problem;
+    this.run.state.add('store', problem, outcome);
+    this.run.publish();
+  }
+
+  /** The saver of runs with an optional store: a refusal ends the saving, never the incident. */
+  private async saveOrGiveUp(): Promise<void> {
+    try {
+      await this.saveWhileOpen();
+    } catch (err) {
+      if (wf.isCancellation(err) || !isNonRetryable(err)) throw err;
+      this.idState = 'none';
+      this.givenUp(`incident store refused the record (${failureMessage(err)}): the rest of this incident is kept only in its workflow history and status`, 'failed');
+    }
   }
 
   private async saveWhileOpen(): Promise<void> {
     const { state, runId } = this.run;
     // Never write a row under an id before it is ours.
     await wf.condition(() => this.idState !== 'pending');
+    if (this.idState === 'none') return;
     if (this.idState === 'unreserved') {
       state.record.id = await acts.reserveIncidentId.executeWithOptions(withSummary(storeOptions, `reserve incident id ${state.record.id} (retry)`), [this.reservation()]);
+      this.idState = 'reserved';
+      if (this.optional && state.storeProblem) {
+        state.storeProblem = undefined;
+        state.add('store', `incident store answers again: the record is stored as ${state.record.id}`, 'ok');
+      }
       this.run.publish();
     }
     for (;;) {

@@ -13,8 +13,9 @@ export async function triage(run: IncidentRun, openedAt: Date): Promise<void> {
   run.publish();
   const plan = await acts.planIncident.executeWithOptions(withSummary(readOptions, 'read incident config: rules, rota, escalation, runbook'), []);
   run.plan = plan;
-  if (!input.severity) state.reclassify(classify(input, plan.severityRules));
-  state.add('classified', `${r.severity}: ${r.severityReason}; respond within ${r.sla.respondMinutes} min, resolve within ${r.sla.resolveMinutes} min`);
+  // Plans recorded before the label table read no label, so their runs classify as they did.
+  if (!input.severity) state.reclassify(classify(input, plan.severityRules, plan.severityLabels ?? {}));
+  state.add('classified', `${r.severityReason}: ${r.severity}; respond within ${r.sla.respondMinutes} min, resolve within ${r.sla.resolveMinutes} min`);
   const onCall = onCallAt(plan.rota, openedAt);
   state.onCall = onCall;
   state.add('oncall', `on call: ${onCall.oncall ?? 'nobody named'} (${onCall.shift} shift, ${onCall.localTime})`);

@@ -9,7 +9,7 @@ import { installHandlers } from './handlers';
 import { IncidentRun } from './run';
 import { IncidentState } from './state';
 import { incidentResult, type IncidentResult } from './status';
-import { IncidentStore } from './store';
+import { INCIDENT_ACTS_BEFORE_STORE, IncidentStore } from './store';
 import { triage } from './triage';
 import { notifyOpened } from './notify';
 import { startClocks } from './escalation';
@@ -41,12 +41,21 @@ async function incidentResponse(rawInput: IncidentInput, ending: RunEnding): Pro
     run.progress.end([{ key: OpsflowState, value: kind }]);
     return `incident ${state.record.id} (${state.record.severity}) ${kind === 'cancelled' ? 'cancelled' : 'failed'}`;
   });
-  const store = new IncidentStore(run);
+  // Stopping the change and paging first, and without a store if need be: the store only keeps the record.
+  const actsFirst = wf.patched(INCIDENT_ACTS_BEFORE_STORE);
+  const store = new IncidentStore(run, actsFirst);
 
   await triage(run, openedAt); // classify, on-call, runbook
-  await store.reserveId();
-  await stopChangesInFlight(run); // a rollout/cutover/deploy of an affected service: abort or pause it
-  await notifyOpened(run);
+  if (actsFirst) {
+    // The store is asked beside the response, never before it: the stop and the page wait for nothing.
+    store.reserveIdBeside();
+    await stopChangesInFlight(run); // a rollout/cutover/deploy of an affected service: abort or pause it
+    await notifyOpened(run);
+  } else {
+    await store.reserveId();
+    await stopChangesInFlight(run);
+    await notifyOpened(run);
+  }
   const clocks = startClocks(run); // resolve SLA, escalation while unacknowledged, PagerDuty acknowledge
   await runRunbook(run); // remediation, destructive steps after approve
 
