@@ -5,18 +5,17 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import type { ChildProcess } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
 import { writeConfig } from '../helpers/stack';
-import { freePort, waitFor } from '../helpers/ports';
+import { freePort } from '../helpers/ports';
+import { DevLauncher } from '../helpers/dev-launcher';
 import { ProcessGroup } from '../helpers/processes';
 import { dataConverterFor } from '../../src/client/codec/data-converter';
 import { parseConfigText } from '../../src/config/load';
 
 const run = promisify(execFile);
 const root = resolve(__dirname, '../..');
-const tsxLoader = require.resolve('tsx', { paths: [root] });
-export const artifacts = join(root, '.artifacts');
+const artifacts = join(root, '.artifacts');
 
 /** Headless Chromium's rendering of a page: its DOM after scripts ran, and a screenshot. */
 async function chromium(url: string, screenshot: string): Promise<string> {
@@ -37,7 +36,7 @@ describe('the Web UI decodes encrypted runs through the codec server', () => {
   const marker = `zebra${randomBytes(5).toString('hex')}`;
   const key = randomBytes(32).toString('base64');
   let web: Server;
-  let launcher: { child: ChildProcess; output: () => string } | undefined;
+  let launcher: DevLauncher | undefined;
   let configPath: string;
   let temporalPort: number;
   let uiPort: number;
@@ -59,32 +58,13 @@ describe('the Web UI decodes encrypted runs through the codec server', () => {
         codecServer: { host: '127.0.0.1', port: codecPort, origins: [`http://localhost:${uiPort}`, `http://127.0.0.1:${uiPort}`], auth: 'none' },
       },
     });
-    const child = processes.spawn(process.execPath, ['--import', tsxLoader, join(root, 'scripts/dev.ts')], {
-      cwd: root,
-      env: {
-        ...process.env,
-        OPSFLOW_CONFIG: configPath,
-        OPSFLOW_TEMPORAL_PORT: String(temporalPort),
-        OPSFLOW_UI_PORT: String(uiPort),
-        OPSFLOW_DATA_DIR: mkdtempSync(join(tmpdir(), 'opsflow-ui-data-')),
-        OPSFLOW_METRICS_PORT: '0',
-        OPSFLOW_WORKFLOW_BUNDLE: '', // bundles at start, with the failure converter encryption needs
-      },
-    });
-    launcher = { child, output: ProcessGroup.output(child) };
-    await waitFor('the dev stack with encryption', () => launcher!.output().includes('opsflow dev stack is up'), 180_000).catch((e: Error) => {
-      throw new Error(`${e.message}\n${launcher!.output()}`);
-    });
+    // bundle '': the worker bundles at start, with the failure converter encryption needs
+    launcher = new DevLauncher(processes, { config: configPath, temporalPort, uiPort, dataDir: mkdtempSync(join(tmpdir(), 'opsflow-ui-data-')), bundle: '' });
+    await launcher.up();
   }, 240_000);
 
   afterAll(async () => {
-    if (launcher && launcher.child.exitCode === null) {
-      const exited = new Promise((r) => launcher!.child.once('exit', r));
-      launcher.child.kill('SIGTERM');
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 60_000)))]);
-      clearTimeout(timer);
-    }
+    await launcher?.stop();
     await processes.stopAll();
     await new Promise((r) => (web ? web.close(r) : r(undefined)));
   });

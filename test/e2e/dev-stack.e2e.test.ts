@@ -1,16 +1,14 @@
 import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { writeConfig } from '../helpers/stack';
-import { freePort, waitFor } from '../helpers/ports';
+import { freePort } from '../helpers/ports';
+import { DevLauncher } from '../helpers/dev-launcher';
 import { ProcessGroup } from '../helpers/processes';
 import { workflowBundleFile } from '../helpers/temporal';
 
-const root = resolve(__dirname, '../..');
-const tsxLoader = require.resolve('tsx', { paths: [root] });
 
 /**
  * `npm run dev`'s launcher as a newcomer meets it: it comes up on its own ports and data folder,
@@ -26,7 +24,7 @@ describe('the dev stack launcher', () => {
   let uiPort: number;
   let bundle: string;
   let healthInput: Record<string, unknown>;
-  let launcher: { child: ChildProcess; output: () => string } | undefined;
+  let launcher: DevLauncher | undefined;
 
   const config = (schedules: Record<string, unknown>) => ({
     http: { web: { url: `http://127.0.0.1:${(web.address() as { port: number }).port}/health` } },
@@ -34,41 +32,12 @@ describe('the dev stack launcher', () => {
   });
   const schedule = () => ({ workflow: 'healthCheckWorkflow', every: '1h', paused: true, input: healthInput });
 
-  function launch(configPath: string) {
-    const child = processes.spawn(process.execPath, ['--import', tsxLoader, join(root, 'scripts/dev.ts')], {
-      cwd: root,
-      env: {
-        ...process.env,
-        OPSFLOW_CONFIG: configPath,
-        OPSFLOW_TEMPORAL_PORT: String(temporalPort),
-        OPSFLOW_UI_PORT: String(uiPort),
-        OPSFLOW_DATA_DIR: dataDir,
-        OPSFLOW_METRICS_PORT: '0',
-        OPSFLOW_WORKFLOW_BUNDLE: bundle,
-      },
-    });
-    launcher = { child, output: ProcessGroup.output(child) };
-    return launcher;
-  }
-
-  async function stopLauncher() {
-    if (!launcher) return;
-    const { child } = launcher;
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM'); // the launcher stops its worker and server in order, then exits
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 60_000)))]);
-      clearTimeout(timer);
-    }
+  const launch = (configPath: string) =>
+    (launcher = new DevLauncher(processes, { config: configPath, temporalPort, uiPort, dataDir, bundle }));
+  const stopLauncher = async () => {
+    await launcher?.stop();
     launcher = undefined;
-  }
-
-  /** Waits for the launcher to say something; on a time-out, the error carries what it did say. */
-  const until = (what: string, cond: () => boolean, timeoutMs: number) =>
-    waitFor(what, cond, timeoutMs, 200).catch((e: Error) => {
-      throw new Error(`${e.message}\nlauncher output:\n${launcher?.output()}`);
-    });
+  };
 
   const workerPids = (out: string) => [...out.matchAll(/dev: worker started \(pid (\d+)\)/g)].map((m) => Number(m[1]));
 
@@ -90,12 +59,12 @@ describe('the dev stack launcher', () => {
   test('a killed worker is started again while the server stays up; schedules the config dropped are named with the command that removes them', async () => {
     // An earlier config with one more schedule: the launcher creates both.
     const first = launch(writeConfig(config({ 'dev-check': schedule(), 'old-check': schedule() })));
-    await until('the first launch to come up', () => first.output().includes('opsflow dev stack is up'), 120_000);
+    await first.up();
     expect(first.output()).not.toContain('no longer has');
     await stopLauncher();
 
     const second = launch(writeConfig(config({ 'dev-check': schedule() })));
-    await until('the second launch to come up', () => second.output().includes('opsflow dev stack is up'), 120_000);
+    await second.up();
     const out = second.output();
     expect(out).toMatch(/schedules created by opsflow that the config no longer has: old-check; .*schedules apply --prune/);
     expect(out).not.toMatch(/no longer has: [^;]*dev-check/);
@@ -103,7 +72,7 @@ describe('the dev stack launcher', () => {
     const [pid] = workerPids(out);
     expect(pid).toBeGreaterThan(0);
     process.kill(-pid, 'SIGKILL');
-    await until('a second worker', () => workerPids(second.output()).length >= 2, 60_000);
+    await second.until('a second worker', (out) => workerPids(out).length >= 2, 60_000);
     expect(second.output()).toContain('dev: worker exited (SIGKILL)');
     expect(workerPids(second.output())[1]).not.toBe(pid);
     expect(second.child.exitCode).toBeNull();
