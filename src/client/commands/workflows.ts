@@ -6,6 +6,7 @@ import { findWorkflow, workflowEntries } from '../registry';
 import { checkInputNames, readInputArg, validateInput } from '../input';
 import { TASK_QUEUE } from '../connection';
 import { awaitResult } from '../run-failure';
+import { payloadTooLarge } from '../server-error';
 import { withChildStatus } from '../child-status';
 
 /**
@@ -54,6 +55,8 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext) {
         if (opts.wait) await awaitResult(workflowId, () => handle.result(), print, endingOf(handle));
       } catch (err) {
         if (err instanceof WorkflowExecutionAlreadyStartedError) throw new Error(await alreadyRunning(client, workflowId, entry.lock?.(input as never, workflowId)));
+        const tooLarge = payloadTooLarge(err, input);
+        if (tooLarge) throw new Error(tooLarge);
         throw err;
       }
     });
