@@ -11,7 +11,7 @@ import { configTarget } from '../config-target';
 import { whileHeartbeating } from '../heartbeat';
 
 function pgTarget(config: OpsflowConfig, name: string, field: string) {
-  return clientConfig(name, configTarget(config.postgres, 'postgres', name, field));
+  return clientConfig(name, configTarget(config.postgres, 'postgres', name, field), field);
 }
 
 /**
