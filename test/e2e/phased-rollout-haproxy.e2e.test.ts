@@ -178,7 +178,7 @@ describe('phased rollout behind a real HAProxy (dev server)', () => {
     const result = await stack.cli(['result', 'rollout-basket']);
     expect(result.code).toBe(1);
     expect(result.stderr).toBe('opsflow: workflow rollout-basket: rollout of basket cancelled at step 1/2 (50 %); rolled back: LB edge reads 0 % green\n');
-    expect((await status('rollout-basket')).state).toBe('cancelled');
+    expect(await status('rollout-basket')).toMatchObject({ state: 'cancelled', failure: 'rollout of basket cancelled at step 1/2 (50 %); rolled back: LB edge reads 0 % green' });
     recordHistory(stack.temporalAddress(), 'rollout-basket', 'phased-rollout-haproxy-cancelled');
   });
 

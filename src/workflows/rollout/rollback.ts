@@ -33,7 +33,8 @@ export async function stepFailed(r: Rollout, i: number, err: unknown): Promise<R
   if (wf.isCancellation(err) && wf.patched(ROLLBACK_ON_CANCEL)) {
     await wf.CancellationScope.nonCancellable(() => rollBack(r, i, new Stop('cancel', `cancelled at ${r.run.stepLabel(i)}`)));
     const { input, status } = r.run;
-    recordEnding(`rollout of ${input.service} cancelled at ${r.run.stepLabel(i)}; rolled back: LB ${input.lb} reads ${status.weights?.newPercent ?? '?'} % ${input.backends.new}`);
+    status.failure = `rollout of ${input.service} cancelled at ${r.run.stepLabel(i)}; rolled back: LB ${input.lb} reads ${status.weights?.newPercent ?? '?'} % ${input.backends.new}`;
+    recordEnding(status.failure);
     setState(r, 'cancelled');
     throw err;
   }
