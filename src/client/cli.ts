@@ -9,6 +9,7 @@ import { registerBaselineCommands } from './commands/baseline';
 import { registerReportCommands } from './commands/report';
 import { registerCodecCommands } from './commands/codec';
 import { registerSearchAttributeCommands } from './commands/search-attributes';
+import { clientErrorText } from './server-error';
 
 /**
  * The `opsflow` CLI. Exit codes: 0 ok, 1 failure (server, workflow), 2 usage (unknown command,
@@ -48,7 +49,7 @@ export async function runCli(argv: string[]): Promise<number> {
       process.stderr.write(`opsflow: ${err.message}\n`);
       return 2;
     }
-    process.stderr.write(`opsflow: ${(err as Error).message ?? err}\n`);
+    process.stderr.write(`opsflow: ${clientErrorText(err)}\n`);
     return 1;
   } finally {
     await ctx.close().catch(() => undefined);

@@ -1,5 +1,5 @@
 import { WorkflowFailedError } from '@temporalio/client';
-import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, TimeoutFailure } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure, CancelledFailure, ChildWorkflowFailure, TimeoutFailure } from '@temporalio/common';
 
 /** A run ended badly: the message says why (exit 1). */
 export class RunFailed extends Error {
@@ -72,14 +72,31 @@ export function describeRunFailure(workflowId: string, err: WorkflowFailedError)
 }
 
 /**
- * Waits for a run's result. A failed run becomes RunFailed naming its causes; a result that reports
- * a failed verification is printed and then also fails, with the keys.
+ * A cancelled run: a cancellation carries no words, so what the run itself recorded on its way out
+ * (what it rolled back and what the system read back) is said, when it recorded anything.
  */
-export async function awaitResult(workflowId: string, result: () => Promise<unknown>, print: (v: unknown) => void): Promise<void> {
+export function describeCancelledRun(workflowId: string, ending?: unknown): string {
+  return typeof ending === 'string' && ending ? `workflow ${workflowId}: ${ending}` : `workflow ${workflowId} was cancelled`;
+}
+
+/**
+ * Waits for a run's result. A failed run becomes RunFailed naming its causes, a cancelled one
+ * saying what it left behind (`ending` reads what the run recorded); a result that reports a
+ * failed verification is printed and then also fails, with the keys.
+ */
+export async function awaitResult(
+  workflowId: string,
+  result: () => Promise<unknown>,
+  print: (v: unknown) => void,
+  ending: () => Promise<unknown> = async () => undefined,
+): Promise<void> {
   let value: unknown;
   try {
     value = await result();
   } catch (err) {
+    if (err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure) {
+      throw new RunFailed(describeCancelledRun(workflowId, await ending().catch(() => undefined)));
+    }
     if (err instanceof WorkflowFailedError) throw new RunFailed(describeRunFailure(workflowId, err));
     throw err;
   }

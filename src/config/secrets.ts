@@ -13,15 +13,23 @@ export const resolvedSecrets = new SecretScrubber();
 const secretRefs = new WeakSet<object>();
 const tagSecretRef = <T extends object>(ref: T): T => (secretRefs.add(ref), ref);
 
+/** What a plain-text value in a secret field is told. */
+export const SECRET_FORM = 'a secret is written as { env: NAME } or { file: /path }, never as its value';
+
 /**
  * A secret is never written in the config file itself: the file names where it lives, an env var
  * or a file (a Kubernetes/Docker secret mount). Only the worker resolves it, so it never reaches a
- * workflow input or history.
+ * workflow input or history. Every secret field of every section is this one schema, so a value
+ * pasted in plain text learns the form a secret takes (zod alone says only "Invalid input"); a
+ * wrong env name or an empty path keeps its own message.
  */
-export const secretRef = z.union([
-  z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an env var name') }).strict(),
-  z.object({ file: z.string().min(1) }).strict(),
-]).transform(tagSecretRef);
+export const secretRef = z.union(
+  [
+    z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an env var name') }).strict(),
+    z.object({ file: z.string().min(1) }).strict(),
+  ],
+  { error: (issue) => (issue.code === 'invalid_union' ? SECRET_FORM : undefined) },
+).transform(tagSecretRef);
 export type SecretRef = z.infer<typeof secretRef>;
 
 export class SecretError extends Error {}

@@ -24,3 +24,10 @@ export const opsflowSearchAttributes = [
   OpsflowState,
   OpsflowCommit,
 ];
+
+/**
+ * The memo key under which a run that ends cancelled keeps its own account of the end ("rollout of
+ * shop cancelled at step 1/2 (20 %); rolled back: LB edge reads 0 % green"): a cancellation
+ * carries no message, and the memo is read by `describe` without a worker.
+ */
+export const ENDING_MEMO = 'opsflowEnding';

@@ -215,11 +215,13 @@ describe('backupWorkflow end to end', () => {
       .execute(backupWorkflow, { taskQueue: 'opsflow', workflowId: 'backup-broken-e2e', args: [{ set: 'broken' }] })
       .catch((e) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
-    expect(err.cause.message).toMatch(/failed: database missing: pg_dump of missing: database "opsflow_no_such_database" does not exist; config files: tar of the config files exited with 2: .*gone\.conf: Cannot stat: No such file or directory/);
+    expect(err.cause.message).toMatch(
+      /failed: database missing: pg_dump of missing: backups\.broken\.databases "missing" \(postgres\.missing\): database "opsflow_no_such_database" does not exist; config files: tar of the config files exited with 2: .*gone\.conf: Cannot stat: No such file or directory/,
+    );
     const alert = messages('broken');
     expect(alert).toHaveLength(1);
     expect(alert[0]).toMatchObject({ severity: 'critical', title: 'Backup broken FAILED (2 failures)' });
-    expect(alert[0].text).toContain('- database missing: pg_dump of missing: database "opsflow_no_such_database" does not exist');
+    expect(alert[0].text).toContain('- database missing: pg_dump of missing: backups.broken.databases "missing" (postgres.missing): database "opsflow_no_such_database" does not exist');
     expect(alert[0].text).toMatch(/- config files: tar of the config files exited with 2: .*gone\.conf: Cannot stat/);
     expect((await stack.client.workflow.getHandle('backup-broken-e2e').describe()).typedSearchAttributes.get(OpsflowPhase)).toBe('failed');
     // Nothing finished: the run's folder is removed, and no reader counts it as a copy.

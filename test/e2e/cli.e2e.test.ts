@@ -1,4 +1,7 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { Stack, writeConfig } from '../helpers/stack';
 import { freePort, waitFor } from '../helpers/ports';
@@ -102,6 +105,24 @@ describe('opsflow CLI end to end', () => {
     const result = await stack.cli(['result', 'data-migration-cli-verify']);
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(err);
+  });
+
+  test("an input over Temporal's payload limit: start exits 1 with the server's reason and the input's size, and nothing runs", async () => {
+    // ~2.5 MB of target users: over the dev server's 2 MB blob limit, under gRPC's 4 MB message limit.
+    const targetUsers = Array.from({ length: 100_000 }, (_, i) => `user-${String(i).padStart(6, '0')}@example.test`);
+    const input = { service: 'cli-big', lb: 'api', backends: { old: 'old_system', new: 'new_system' }, metricSources: ['host'], steps: [{ weight: 100, window: '1m', targetUsers }] };
+    const file = join(mkdtempSync(join(tmpdir(), 'cli-big-')), 'input.json');
+    writeFileSync(file, JSON.stringify(input));
+    const out = await stack.cli(['--config', configPath, 'start', 'phased-rollout', '--input', file]);
+    expect(out.code).toBe(1);
+    const said = /^opsflow: Failed to start Workflow: Blob data size exceeds limit: the input is ([\d.]+) MB as JSON \((\d+) bytes\), over the server's limit for one payload \(2 MB by default\); nothing was started: keep big lists in a file or table the input names\n$/.exec(out.stderr);
+    expect(said).not.toBeNull();
+    // The size of what was sent: the input as given, with the defaults validation filled in.
+    const sent = Number(said![2]);
+    expect(sent).toBeGreaterThanOrEqual(Buffer.byteLength(JSON.stringify(input)));
+    expect(sent).toBeLessThan(Buffer.byteLength(JSON.stringify(input)) + 1_000);
+    expect(said![1]).toBe((sent / 1_000_000).toFixed(1));
+    expect(await exists('rollout-cli-big')).toBe(false);
   });
 
   test('a run failed by an activity: the message and each cause with its type', async () => {

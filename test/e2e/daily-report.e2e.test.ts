@@ -92,7 +92,7 @@ describe('dailyReportWorkflow end to end', () => {
     const result = await handle.result();
     expect(result.date).toBe(today);
     expect(result.gathered).toMatchObject({ host: 'ok', services: 'ok', errors: 'ok', 'postgres:primary': 'ok', 'redis:cache': 'ok', 'backups:nightly': 'ok', runs: 'ok' });
-    expect(result.gathered['redis:gone']).toMatch(/^redis gone at 127\.0\.0\.1:\d+: Connection is closed\.$/);
+    expect(result.gathered['redis:gone']).toMatch(/^redis gone at 127\.0\.0\.1:\d+: redis\.gone: connect ECONNREFUSED 127\.0\.0\.1:\d+$/);
     expect(result.stored).toBe(true);
     expect(result.sent.sort()).toEqual(['chat', 'mail']);
 
@@ -115,7 +115,7 @@ describe('dailyReportWorkflow end to end', () => {
     expect(readFileSync(join(dir, 'journalctl.argv'), 'utf8').trim().split('\n')).toEqual(
       ['--no-pager', '-o', 'short-iso', '-p', 'err', '--since', `@${Date.parse(from) / 1000}`, '--until', `@${Date.parse(to) / 1000}`, '-n', '20', '-u', 'web', '-u', 'kernel'],
     );
-    expect(text).toMatch(/## Redis gone\n\n\*\*Could not be gathered:\*\* redis gone at 127\.0\.0\.1:\d+: Connection is closed\./);
+    expect(text).toMatch(/## Redis gone\n\n\*\*Could not be gathered:\*\* redis gone at 127\.0\.0\.1:\d+: redis\.gone: connect ECONNREFUSED 127\.0\.0\.1:\d+/);
     expect(text).toMatch(/Latest verified: \d{8}T\d{6}Z \(0(\.\d)? h old, restore drill [\d.]+ s\)/);
     expect(text).toMatch(/\| test \| (active|idle) \| \d+ \|/);
     expect(text).toMatch(/\| backupWorkflow \| report-e2e-backup \| COMPLETED \|/);

@@ -2,6 +2,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { Stack, waitFor } from '../helpers/stack';
 import { requirePostgres } from '../helpers/services';
+import { freePort } from '../helpers/ports';
 import { PgScratch } from '../helpers/pg-scratch';
 import { recordHistory } from '../helpers/histories';
 import { createNewUsers, migratable, migrationConfig, runbookInput, seedOldUsers, seedRunbookTables, slowDownTarget } from '../helpers/migration-fixtures';
@@ -20,12 +21,16 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
   let stack: Stack;
   const pg = new PgScratch('mig_e2e');
   let otherDb: string;
+  let deadPort: number;
 
   beforeAll(async () => {
     await requirePostgres();
     otherDb = await pg.database();
+    deadPort = await freePort();
     stack = await Stack.start();
-    await stack.startWorker(migrationConfig({ other: otherDb }));
+    const config = migrationConfig({ other: otherDb });
+    // A database nobody listens for: its connections are refused.
+    await stack.startWorker({ ...config, postgres: { ...config.postgres, deaddb: { host: '127.0.0.1', port: deadPort, database: 'app' } } });
   }, 180_000);
   afterAll(async () => {
     await stack?.stop();
@@ -300,6 +305,20 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
     const err = await failure({ ...runbookInput('bad-schema', schema), chunkSize: 0 });
     expect(err.message).toMatch(/chunkSize/);
     expect(await log(schema)).toHaveLength(4);
+  });
+
+  test('an unreachable database: the run fails after the first check\'s 3 attempts, naming the input field and the config entry', async () => {
+    const handle = await start(runbookInput('unreachable', 'public', { source: { database: 'deaddb', table: 'public.old_users' } }));
+    const err = await handle.result().catch((e) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect(err.cause.message).toBe(`source.database "deaddb" (postgres.deaddb): connect ECONNREFUSED 127.0.0.1:${deadPort}`);
+    // The check before anything is written has its own short budget, not the steps' 10 attempts.
+    const events = (await handle.fetchHistory()).events ?? [];
+    const check = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'resolveMigrationDatabases');
+    expect(check).toHaveLength(1);
+    expect(check[0].activityTaskScheduledEventAttributes?.retryPolicy?.maximumAttempts).toBe(3);
+    expect(events.find((e) => e.activityTaskStartedEventAttributes)?.activityTaskStartedEventAttributes?.attempt).toBe(3);
+    expect(events.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'openMigrationLog')).toBe(false);
   });
 
   test('dry-run through the CLI: reports rows and chunks, writes nothing at all', async () => {

@@ -181,7 +181,7 @@ describe('phased rollout through the HTTP LB API, gated by a real Prometheus (de
       await lb.start(port);
     }
     const err = await handle.result().catch((e) => e);
-    expect(err.cause.message).toMatch(/^rollout of catalog aborted at step 2\/3 \(30 %\): aborted by test/);
+    expect(err.cause.message).toBe('rollout of catalog aborted by test at step 2/3 (30 %): error budget');
     expect(lb.config.traffic_split).toEqual({ new_system: 0, old_system: 100 });
     expect((await handle.query<RolloutStatus>('status')).state).toBe('aborted');
     expect(messagesFor('catalog').map((m) => m.severity)).toEqual(['warning']); // the abort, no rollback failure

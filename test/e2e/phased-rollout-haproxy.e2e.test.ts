@@ -188,10 +188,25 @@ describe('phased rollout behind a real HAProxy (dev server)', () => {
     await lbHolds({ blue: 100, green: 0 }, 'rollback after abort');
     await reachesState('rollout-search', 'aborted');
     const err = await handle.result().catch((e) => e);
-    expect(err.cause.message).toMatch(/rollout of search aborted at step 1\/2 \(50 %\): aborted by ops-lead at step 1\/2 \(50 %\): not today/);
+    expect(err.cause.message).toBe('rollout of search aborted by ops-lead at step 1/2 (50 %): not today');
     expect(await greenWeight()).toBe(0);
     expect((await status('rollout-search')).state).toBe('aborted');
     recordHistory(stack.temporalAddress(), 'rollout-search', 'phased-rollout-haproxy-paused-aborted');
+  });
+
+  test('a cancelled rollout rolls back, and `opsflow result` says so with what HAProxy read back', async () => {
+    const started = await stack.cli(['start', 'phased-rollout', '--input', JSON.stringify(base('basket', { steps: [{ weight: 50, window: '10m' }, { weight: 100, window: '3s' }] }))]);
+    expect(started.stderr).toBe('');
+    await waitFor('step 1 monitoring', async () => (await status('rollout-basket')).state === 'monitoring', 60_000);
+    expect(await greenWeight()).toBe(50);
+    await stack.client.workflow.getHandle('rollout-basket').cancel();
+    // The LB first: a rollback that never happens fails here, saying so, not as a timeout.
+    await waitFor('HAProxy reads 0 for green', async () => (await greenWeight()) === 0, 60_000);
+    const result = await stack.cli(['result', 'rollout-basket']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe('opsflow: workflow rollout-basket: rollout of basket cancelled at step 1/2 (50 %); rolled back: LB edge reads 0 % green\n');
+    expect(await status('rollout-basket')).toMatchObject({ state: 'cancelled', failure: 'rollout of basket cancelled at step 1/2 (50 %); rolled back: LB edge reads 0 % green' });
+    recordHistory(stack.temporalAddress(), 'rollout-basket', 'phased-rollout-haproxy-cancelled');
   });
 
   test('pause holds the window; resume continues the rollout to completion', async () => {

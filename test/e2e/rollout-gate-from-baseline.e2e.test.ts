@@ -218,7 +218,7 @@ describe('gates from a baseline (dev server, real HAProxy, PostgreSQL)', () => {
     expect(await weight('green')).toBe(30);
     await handle.signal('abort', { by: 'test', reason: 'low traffic' });
     const err = await handle.result().catch((e) => e);
-    expect(err.cause.message).toMatch(/^rollout of quiet aborted at step 1\/2/);
+    expect(err.cause.message).toMatch(/^rollout of quiet aborted by test at step 1\/2 \(\d+ %\) while held: low traffic$/);
     expect(await weight('green')).toBe(0);
   });
 });

@@ -57,6 +57,35 @@ describe('operator config', () => {
     expect(() => loadConfig('/nonexistent/opsflow.yaml', {})).toThrow(/cannot read/);
   });
 
+  test('a secret written as its value is told the form a secret takes, in every secret field', () => {
+    const plain = 'written-in-the-file';
+    const cfg = {
+      postgres: { p: { database: 'app', password: plain } },
+      redis: { r: { password: plain } },
+      notifiers: {
+        hook: { type: 'webhook', url: 'http://127.0.0.1:9000/hook', token: plain },
+        pd: { type: 'pagerduty', routingKey: plain },
+      },
+      loadBalancers: { api: { type: 'http-api', url: 'http://127.0.0.1:9001', token: plain } },
+    };
+    let err: ValidationError | undefined;
+    try {
+      parseConfigText(JSON.stringify(cfg), 'c.json');
+    } catch (e) {
+      err = e as ValidationError;
+    }
+    expect(err).toBeInstanceOf(ValidationError);
+    const lines = err!.details.split('\n');
+    for (const field of ['postgres.p.password', 'redis.r.password', 'notifiers.hook.token', 'notifiers.pd.routingKey', 'loadBalancers.api.token']) {
+      expect(lines).toContain(`${field}: a secret is written as { env: NAME } or { file: /path }, never as its value`);
+    }
+    expect(err!.message).not.toContain(plain);
+    // A reference with a bad env name keeps its own, narrower message.
+    expect(() => parseConfigText(JSON.stringify({ postgres: { p: { database: 'app', password: { env: 'not a name' } } } }), 'c.json')).toThrow(
+      'postgres.p.password.env: an env var name',
+    );
+  });
+
   test('secrets resolve from env or file and name the field when missing', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sec-'));
     writeFileSync(join(dir, 'token'), 'abc\n');

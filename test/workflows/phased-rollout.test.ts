@@ -347,7 +347,8 @@ describe('phasedRolloutWorkflow (time-skipping)', () => {
       await handle.signal('abort', { reason: 'change freeze', by: 'bob' });
     });
     expect(out.ok).toBe(false);
-    expect((out as any).e.cause.message).toMatch(/aborted at step 2\/3 \(50 %\): aborted by bob before step 2\/3 \(50 %\): change freeze/);
+    // One phrase: the abort's own words, not wrapped in a second "aborted at step 2/3 (50 %)".
+    expect((out as any).e.cause.message).toMatch(/^rollout of svc-\d+ aborted by bob before step 2\/3 \(50 %\): change freeze$/);
     expect(w.splits).toEqual([10, 0]);
     expect(w.sent[0].severity).toBe('warning');
   });

@@ -277,6 +277,10 @@ describe('userCutoverWorkflow (time-skipping)', () => {
     });
     const f = failure(out);
     expect(f.type).toBe('CutoverAborted');
+    // One phrase: the abort's own words, not wrapped in a second "aborted at batch 2/4".
+    expect(f.message.replace(/^cutover of svc-\d+ /, '')).toBe(
+      'aborted by ann at batch 2/4 "managers": support calls; restored 300 users of managers, 1000 users of IT department to their prior routes; later batches will not start',
+    );
     expect(w.restored).toEqual([1, 0]);
     expect(w.onNew.size).toBe(0);
     expect(out.status.batches.map((b) => b.state)).toEqual(['rolled-back', 'rolled-back', 'not-started', 'not-started']);

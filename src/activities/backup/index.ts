@@ -74,7 +74,7 @@ export function backupActivities(config: OpsflowConfig) {
       const s = setOf(input.set);
       const target = config.postgres[input.target];
       if (!target) throw ApplicationFailure.nonRetryable(`unknown postgres target "${input.target}" (backups.${input.set}.databases)`, 'UnknownTarget');
-      return dumpDatabase(clientConfig(input.target, target), { target: input.target, format: s.format, dir: copyDir(input.set, input.copy), file: dumpFileName(input.target, s.format) });
+      return dumpDatabase(clientConfig(input.target, target, `backups.${input.set}.databases`), { target: input.target, format: s.format, dir: copyDir(input.set, input.copy), file: dumpFileName(input.target, s.format) });
     },
 
     async backupAppTree(input: { set: string; copy: string }): Promise<ArtifactManifest> {
@@ -95,7 +95,9 @@ export function backupActivities(config: OpsflowConfig) {
       return whileHeartbeating(async () => {
         const dir = copyDir(input.set, input.copy);
         const target = input.manifest.database!.target;
-        const record = await verdict(dir, input.manifest, 'restore drill', () => restoreDrill(clientConfig(target, config.postgres[target]), dir, input.manifest, input.copy));
+        const record = await verdict(dir, input.manifest, 'restore drill', () =>
+          restoreDrill(clientConfig(target, config.postgres[target], `backups.${input.set}.databases`), dir, input.manifest, input.copy),
+        );
         await markVerified(dir, input.manifest, 'restore drill', record);
         return record;
       });

@@ -30,7 +30,7 @@ export function samplerFor(config: OpsflowConfig, group: SampledGroup, requestsP
         const latenciesMs: number[] = [];
         let errors = 0;
         for (let i = 0; i < requestsPerSample; i++) {
-          const r = await probe(target);
+          const r = await probe(target, { section: 'http', name: group.target!, field: 'groups.target' });
           latenciesMs.push(r.latencyMs);
           if (!r.ok) errors++;
         }
@@ -38,12 +38,12 @@ export function samplerFor(config: OpsflowConfig, group: SampledGroup, requestsP
       };
     }
     case 'postgres': {
-      const cfg = clientConfig(group.target!, configTarget(config.postgres, 'postgres', group.target!, `groups.postgres: ${group.target}`));
+      const cfg = clientConfig(group.target!, configTarget(config.postgres, 'postgres', group.target!, `groups.postgres: ${group.target}`), 'groups.target');
       return () => postgresStats(cfg);
     }
     case 'redis': {
       const target = configTarget(config.redis, 'redis', group.target!, `groups.redis: ${group.target}`);
-      return () => redisStats(group.target!, target);
+      return () => redisStats(group.target!, target, 'groups.target');
     }
   }
 }

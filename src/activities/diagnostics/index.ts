@@ -27,7 +27,7 @@ export function diagnosticsActivities(config: OpsflowConfig) {
     async diagnosePostgres(target: string): Promise<PostgresFindings> {
       const t = config.postgres[target];
       if (!t) throw ApplicationFailure.nonRetryable(`unknown postgres target "${target}" (postgres)`, 'UnknownTarget');
-      return whileHeartbeating(() => postgresDiagnostics(clientConfig(target, t)));
+      return whileHeartbeating(() => postgresDiagnostics(clientConfig(target, t, 'target')));
     },
 
     /** The host part of `diagnosticsWorkflow`: this worker's host, as incident response sees it. */
@@ -59,7 +59,7 @@ export function diagnosticsActivities(config: OpsflowConfig) {
     if (d.postgres) {
       const target = config.postgres[d.postgres];
       if (!target) throw ApplicationFailure.nonRetryable(`unknown postgres target "${d.postgres}" (incident.remediation.diagnostics.postgres)`, 'UnknownTarget');
-      await tryPart(`postgres:${d.postgres}`, () => postgresDiagnostics(clientConfig(d.postgres!, target)));
+      await tryPart(`postgres:${d.postgres}`, () => postgresDiagnostics(clientConfig(d.postgres!, target, 'incident.remediation.diagnostics.postgres')));
     }
     await storeDiagnostics(config, input.incidentId, section);
     return { sections: Object.keys(section).filter((k) => k !== 'collectedAt'), failed };

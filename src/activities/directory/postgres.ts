@@ -3,7 +3,7 @@ import type { PostgresDirectoryConfig } from '../../config/sections/cutover';
 import type { OpsflowConfig } from '../../config/schema';
 import type { Cohort } from '../../domain/cutover/cohort';
 import { configTarget } from '../config-target';
-import { clientConfig } from '../postgres/connect';
+import { clientConfig, connectNamed } from '../postgres/connect';
 import { quoteIdent, quoteTable } from '../postgres/identifiers';
 import type { Directory } from './directory';
 
@@ -13,7 +13,8 @@ import type { Directory } from './directory';
  */
 export function postgresDirectory(config: OpsflowConfig, name: string, d: PostgresDirectoryConfig): Directory {
   const target = configTarget(config.postgres, 'postgres', d.postgres, `config.directories.${name}.postgres`);
-  const client = new Client(clientConfig(d.postgres, target));
+  const settings = clientConfig(d.postgres, target, `config.directories.${name}.postgres`);
+  const client = new Client(settings);
   client.on('error', () => undefined);
   let connected: Promise<unknown> | undefined;
   const id = quoteIdent(d.idColumn);
@@ -51,7 +52,7 @@ export function postgresDirectory(config: OpsflowConfig, name: string, d: Postgr
       }),
     },
     async *pages(cohort: Cohort) {
-      connected ??= client.connect();
+      connected ??= connectNamed(client, settings);
       await connected;
       let after: string | null = null;
       for (;;) {

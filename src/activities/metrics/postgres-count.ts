@@ -30,7 +30,7 @@ export function postgresCountQuery(cfg: PostgresCountSourceConfig, since: string
 function connection(config: OpsflowConfig, name: string, cfg: PostgresCountSourceConfig) {
   const target = configTarget(config.postgres, 'postgres', cfg.postgres, `config.metricSources.${name}.postgres`);
   // A hung count must not hold the sample: the server cancels it, and the client gives up too.
-  return { ...clientConfig(cfg.postgres, target), statement_timeout: cfg.timeoutMs, query_timeout: cfg.timeoutMs + 1_000 };
+  return { ...clientConfig(cfg.postgres, target, `config.metricSources.${name}.postgres`), statement_timeout: cfg.timeoutMs, query_timeout: cfg.timeoutMs + 1_000 };
 }
 
 async function count(c: Client, cfg: PostgresCountSourceConfig, since: string, cohort?: string): Promise<number> {

@@ -31,7 +31,7 @@ export interface StoreRef {
 export function storeRefFrom(config: OpsflowConfig, store: PostgresStoreConfig | undefined, path: string, why: string, notConfigured: string): StoreRef {
   if (!store) throw ApplicationFailure.nonRetryable(`config.${path} is not set: ${why}`, notConfigured);
   const target = configTarget(config.postgres, 'postgres', store.postgres, `config.${path}.postgres`);
-  return { name: store.postgres, schema: store.schema, config: clientConfig(store.postgres, target) };
+  return { name: store.postgres, schema: store.schema, config: clientConfig(store.postgres, target, `config.${path}.postgres`) };
 }
 
 /** A store's schema in SQL (validated by the config as a lower-case identifier, and quoted). */

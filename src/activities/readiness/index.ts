@@ -117,7 +117,7 @@ export function readinessActivities(config: OpsflowConfig) {
       const i = item(r, 'http');
       const t = configTarget(config.http, 'http', i.target, 'target');
       return judge(r, async () => {
-        const p = await probe(t);
+        const p = await probe(t, { section: 'http', name: i.target, field: `readiness.checklists.${r.checklist}.${r.item}.target` });
         if (p.status === undefined) throw new Error(`${t.url}: ${p.error}`);
         return [{ what: 'status', value: `HTTP ${p.status} in ${p.latencyMs} ms`, threshold: `${t.expectStatus}`, target: t.url, at: at(), ok: p.ok }];
       });
@@ -195,7 +195,7 @@ export function readinessActivities(config: OpsflowConfig) {
       const i = item(r, 'postgres');
       const t = configTarget(config.postgres, 'postgres', i.target, 'target');
       return judge(r, async () => {
-        const p = await pingPostgres(clientConfig(i.target, t));
+        const p = await pingPostgres(clientConfig(i.target, t, `readiness.checklists.${r.checklist}.${r.item}.target`));
         return [{ what: 'SELECT 1', value: p.ok ? `answered in ${p.latencyMs} ms` : `no answer: ${p.error}`, threshold: 'answers', target: `${t.host}:${t.port}/${t.database}`, at: at(), ok: p.ok }];
       });
     },
@@ -203,7 +203,7 @@ export function readinessActivities(config: OpsflowConfig) {
       const i = item(r, 'redis');
       const t = configTarget(config.redis, 'redis', i.target, 'target');
       return judge(r, async () => {
-        const p = await pingRedis(i.target, t);
+        const p = await pingRedis(i.target, t, `readiness.checklists.${r.checklist}.${r.item}.target`);
         return [{ what: 'PING', value: p.ok ? 'PONG' : `no answer: ${p.error}`, threshold: 'PONG', target: `${t.host}:${t.port}`, at: at(), ok: p.ok }];
       });
     },

@@ -3,8 +3,8 @@ import type { RedisSample } from '../../domain/baseline/samples';
 import { infoField, redisClient } from './connect';
 
 /** Clients, memory in use and the cumulative keyspace hit/miss counters, from one INFO. */
-export async function redisStats(name: string, target: RedisTarget): Promise<RedisSample> {
-  const redis = redisClient(name, target);
+export async function redisStats(name: string, target: RedisTarget, field?: string): Promise<RedisSample> {
+  const redis = redisClient(name, target, field);
   try {
     await redis.connect();
     const info = await redis.info();

@@ -12,7 +12,7 @@ import { whileHeartbeating } from '../heartbeat';
 import { INCIDENT_STORE_MISSING } from '../../config/sections/incident';
 
 function pgTarget(config: OpsflowConfig, name: string, field: string) {
-  return clientConfig(name, configTarget(config.postgres, 'postgres', name, field));
+  return clientConfig(name, configTarget(config.postgres, 'postgres', name, field), field);
 }
 
 /**

@@ -18,7 +18,7 @@ export function reportStore(config: OpsflowConfig) {
   if (!s) return undefined;
   const table = `${s.schema}.opsflow_daily_reports`;
   const run = <T>(fn: (c: Client) => Promise<T>) =>
-    withClient(clientConfig(s.postgres, config.postgres[s.postgres]), async (c) => {
+    withClient(clientConfig(s.postgres, config.postgres[s.postgres], 'config.dailyReport.store.postgres'), async (c) => {
       await c.query(`CREATE SCHEMA IF NOT EXISTS ${s.schema}`);
       await c.query(
         `CREATE TABLE IF NOT EXISTS ${table} (report_date date PRIMARY KEY, created_at timestamptz NOT NULL DEFAULT now(),

@@ -51,7 +51,7 @@ const scriptsRefused = (err: unknown) => /^NOPERM\b.*\b(eval|evalsha|script)\b/i
  */
 export function redisRouter(config: OpsflowConfig, name: string, d: RedisRouterConfig, service: string): Router {
   const target = configTarget(config.redis, 'redis', d.redis, `config.routers.${name}.redis`);
-  const redis = redisClient(d.redis, target);
+  const redis = redisClient(d.redis, target, `config.routers.${name}.redis`);
   const key = routingKey(d, service);
   redis.defineCommand('opsflowRoute', { numberOfKeys: 1, lua: ROUTE_SCRIPT });
   let connected: Promise<void> | undefined;

@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { ENDING_MEMO } from '../../domain/search-attributes';
 import { CliContext, print, UsageError } from '../cli-context';
 import { findWorkflow, workflowEntries } from '../registry';
 import { checkInputNames, readInputArg, validateInput } from '../input';
 import { TASK_QUEUE } from '../connection';
 import { awaitResult } from '../run-failure';
+import { payloadTooLarge } from '../server-error';
 import { withChildStatus } from '../child-status';
 import { formatRuns, listQuery, runRow, type ListFilters, type RunRow } from '../run-list';
 
@@ -21,6 +23,9 @@ async function alreadyRunning(client: Client, workflowId: string, lock?: string)
     .catch(() => '');
   return `a run with id ${workflowId} is already running${holder}; nothing was started${lock ? `: ${lock}` : ''}`;
 }
+
+/** What a run recorded about its own end (a cancelled rollout: what the LB read back). */
+const endingOf = (handle: WorkflowHandle) => async () => (await handle.describe()).memo?.[ENDING_MEMO];
 
 /** start, status, signal, list, result: the everyday verbs on workflow runs. */
 export function registerWorkflowCommands(program: Command, ctx: CliContext) {
@@ -48,9 +53,11 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext) {
           staticSummary: entry.summary(input as never),
         });
         print(`started ${entry.type} ${handle.workflowId} (run ${handle.firstExecutionRunId})`);
-        if (opts.wait) await awaitResult(workflowId, () => handle.result(), print);
+        if (opts.wait) await awaitResult(workflowId, () => handle.result(), print, endingOf(handle));
       } catch (err) {
         if (err instanceof WorkflowExecutionAlreadyStartedError) throw new Error(await alreadyRunning(client, workflowId, entry.lock?.(input as never, workflowId)));
+        const tooLarge = payloadTooLarge(err, input);
+        if (tooLarge) throw new Error(tooLarge);
         throw err;
       }
     });
@@ -108,6 +115,7 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext) {
     .argument('<workflowId>')
     .action(async (id: string) => {
       const client = await ctx.temporal();
-      await awaitResult(id, () => client.workflow.getHandle(id).result(), print);
+      const handle = client.workflow.getHandle(id);
+      await awaitResult(id, () => handle.result(), print, endingOf(handle));
     });
 }

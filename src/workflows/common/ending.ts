@@ -1,6 +1,6 @@
 import * as wf from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
-import { opsflowSearchAttributes } from '../../domain/search-attributes';
+import { ENDING_MEMO, opsflowSearchAttributes } from '../../domain/search-attributes';
 import { failureMessage, workflowFailure } from './failure';
 
 /**
@@ -10,6 +10,8 @@ import { failureMessage, workflowFailure } from './failure';
  */
 export const PLAN_BEFORE_SEARCH_ATTRIBUTES = 'opsflow-plan-before-search-attributes';
 export const FINAL_SEARCH_ATTRIBUTES = 'opsflow-final-search-attributes';
+/** Patch id: runs recorded before it ended cancelled without saying what their cleanup left. */
+export const ENDING_MEMO_PATCH = 'opsflow-ending-memo';
 
 /** How a run that did not return ended. */
 export interface Ending {
@@ -65,4 +67,13 @@ export function finalSearchAttributes(pairs: SearchAttributeUpdatePair[]): void 
   if (changed.length === 0) return;
   if (!wf.patched(FINAL_SEARCH_ATTRIBUTES)) return;
   wf.upsertSearchAttributes(changed);
+}
+
+/**
+ * What a cancelled run did on its way out (what it rolled back, what the system read back), kept
+ * in the run's memo: the cancellation itself ends the run with no words, so `opsflow result` and
+ * the Web UI read these instead.
+ */
+export function recordEnding(words: string): void {
+  if (wf.patched(ENDING_MEMO_PATCH)) wf.upsertMemo({ [ENDING_MEMO]: words });
 }

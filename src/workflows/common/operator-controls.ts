@@ -178,6 +178,16 @@ export class OperatorControls {
   }
 }
 
+/**
+ * The sentence a run stopped at a step ends with: `<subject> <verb> at <where>: <why>`. A person's
+ * stop (an abort, in `abortMessage`'s words, or a cancellation) already says who, where and why,
+ * so it follows the subject as it is: wrapping it again read "aborted at step 1/2 (20 %): aborted
+ * by a3 at step 1/2 (20 %): …".
+ */
+export function stopSentence(subject: string, stop: { kind: string; message: string }, verb: string, where: string, why = stop.message): string {
+  return stop.kind === 'abort' || stop.kind === 'cancel' ? `${subject} ${stop.message}` : `${subject} ${verb} at ${where}: ${why}`;
+}
+
 function isFor(a: PendingApproval, step: number): boolean {
   return a.step === undefined || a.step === step;
 }

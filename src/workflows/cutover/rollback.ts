@@ -2,6 +2,7 @@
 // a batch stops are where a cutover must never lose track of who is where; both sit here.
 import * as wf from '@temporalio/workflow';
 import { failureMessage } from '../common/failure';
+import { stopSentence } from '../common/operator-controls';
 import { notify, restore, setBatch, setState, Stop, type Cutover } from './steps';
 import type { CutoverStatus } from './state';
 
@@ -38,7 +39,7 @@ export async function waitForStart(c: Cutover, i: number): Promise<boolean> {
  */
 export async function batchFailed(c: Cutover, i: number, err: unknown): Promise<CutoverStatus> {
   if (wf.isCancellation(err)) {
-    await wf.CancellationScope.nonCancellable(() => stopBatch(c, i, new Stop('abort', `cancelled: ${failureMessage(err)}`)).catch(() => undefined));
+    await wf.CancellationScope.nonCancellable(() => stopBatch(c, i, new Stop('abort', `cancelled at ${c.run.label(i)}`)).catch(() => undefined));
     throw err;
   }
   throw await stopBatch(c, i, err as Stop);
@@ -72,7 +73,7 @@ async function stopBatch(c: Cutover, i: number, stop: Stop): Promise<wf.Applicat
   const d = stop.details as { metric?: string; value?: number; max?: number };
   const what = stop.kind === 'gate' ? `${d.metric} ${d.value} > ${d.max} (${stop.message})` : stop.message;
   const restoredText = Object.entries(restored).map(([name, n]) => `${n} users of ${name}`).join(', ');
-  const message = `cutover of ${input.service} ${aborted ? 'aborted' : 'stopped'} at ${where}: ${what}; ${restoredText ? `restored ${restoredText} to their prior routes` : 'nothing to roll back'}; later batches will not start`;
+  const message = `${stopSentence(`cutover of ${input.service}`, stop, aborted ? 'aborted' : 'stopped', where, what)}; ${restoredText ? `restored ${restoredText} to their prior routes` : 'nothing to roll back'}; later batches will not start`;
   status.failure = message;
   run.decide(message);
   await notify(c, aborted ? 'abort' : `rollback-batch${i + 1}`, aborted ? 'warning' : 'critical', `Cutover of ${input.service} ${aborted ? 'aborted' : 'rolled back'} at batch ${i + 1} "${b.name}"`, message, {

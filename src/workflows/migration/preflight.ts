@@ -9,12 +9,20 @@ import type { MigrationState } from './state';
 import type { MigrationResult } from './status';
 
 /**
+ * Retries of the first check: nothing is written yet and the operator who started the run is at
+ * hand, so a database that refuses connections for a few seconds is reported (naming the field
+ * and the config entry) instead of being retried for 2½ minutes as the later steps are; those
+ * keep their budget, since mid-run a refused connection is more often a restart or a failover.
+ */
+const checkRetry: wf.RetryPolicy = { maximumAttempts: 3, initialInterval: '1s', maximumInterval: '2s' };
+
+/**
  * The databases named come first, before the first upsert: a wrong name fails the run saying so,
  * even on a namespace without opsflow's search attributes. Older histories keep their order.
  */
 export async function checkDatabases(input: MigrationSpec, phases: PhaseTracker): Promise<void> {
   if (wf.patched(PLAN_BEFORE_SEARCH_ATTRIBUTES)) {
-    await acts.resolveMigrationDatabases.executeWithOptions(step('check source and target databases answer'), [input]);
+    await acts.resolveMigrationDatabases.executeWithOptions(step('check source and target databases answer', { retry: checkRetry }), [input]);
   }
   phases.enter('preflight');
 }

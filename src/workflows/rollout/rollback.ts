@@ -2,7 +2,9 @@
 // a cancellation or an unforeseen error rolls back, and what a rollback that fails says, sit here.
 import * as wf from '@temporalio/workflow';
 import { describeFailure } from '../../domain/rollout/gate';
+import { recordEnding } from '../common/ending';
 import { failureMessage } from '../common/failure';
+import { stopSentence } from '../common/operator-controls';
 import { notify, setState, split, type Rollout } from './steps';
 import { Stop, type RolloutResult } from './status';
 
@@ -29,7 +31,10 @@ export async function stepFailed(r: Rollout, i: number, err: unknown): Promise<R
   // A cancelled run still puts the LB back: in the cancelled scope the rollback's activity
   // would fail at once and leave traffic on the new backend.
   if (wf.isCancellation(err) && wf.patched(ROLLBACK_ON_CANCEL)) {
-    await wf.CancellationScope.nonCancellable(() => rollBack(r, i, new Stop('abort', `cancelled: ${failureMessage(err)}`)));
+    await wf.CancellationScope.nonCancellable(() => rollBack(r, i, new Stop('cancel', `cancelled at ${r.run.stepLabel(i)}`)));
+    const { input, status } = r.run;
+    status.failure = `rollout of ${input.service} cancelled at ${r.run.stepLabel(i)}; rolled back: LB ${input.lb} reads ${status.weights?.newPercent ?? '?'} % ${input.backends.new}`;
+    recordEnding(status.failure);
     setState(r, 'cancelled');
     throw err;
   }
@@ -53,9 +58,9 @@ async function rollBack(r: Rollout, i: number, stop: Stop): Promise<wf.Applicati
   status.window = undefined;
   const failure = stop.gate?.failures[0];
   const what = stop.gate ? `${stop.gate.failures.map(describeFailure).join('; ')}${r.run.gateOrigin()}` : stop.message;
-  const aborted = stop.kind === 'abort';
-  const kind = aborted ? 'aborted' : last ? 'EMERGENCY rollback' : 'rolled back';
-  const message = `rollout of ${input.service} ${kind} at ${label}: ${what}`;
+  const aborted = stop.kind === 'abort' || stop.kind === 'cancel';
+  const kind = stop.kind === 'cancel' ? 'cancelled' : aborted ? 'aborted' : last ? 'EMERGENCY rollback' : 'rolled back';
+  const message = stopSentence(`rollout of ${input.service}`, stop, kind, label, what);
   r.run.decide(input.dryRun ? `would roll back: ${what}` : `rolled back to 100 % ${input.backends.old}: ${what}`);
   await notify(
     r,

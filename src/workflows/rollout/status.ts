@@ -99,7 +99,7 @@ export interface RolloutCarry {
 /** Why a step stops: the rollout then rolls back (or, in a dry run, says it would). */
 export class Stop {
   constructor(
-    readonly kind: 'gate' | 'abort' | 'hold-expired' | 'shift-failed' | 'error',
+    readonly kind: 'gate' | 'abort' | 'cancel' | 'hold-expired' | 'shift-failed' | 'error',
     readonly message: string,
     readonly gate?: GateResult,
   ) {}

@@ -40,7 +40,7 @@ async function hold(r: Rollout, i: number): Promise<void> {
   await notify(r, `held-${i + 1}-${status.counters.totalInconclusive}`, 'warning', `Rollout of ${input.service} held: metrics inconclusive`,
     `${why}. Last: ${status.lastSamples.at(-1)?.summary}. Signal resume or abort within ${timeout}; after that it rolls back.`, { step: i + 1 });
   const answered = await run.controls.waitForResume(input.holdTimeout, { summary: `held for a person (${why}): rollback in ${timeout}` });
-  run.checkAbort('while held');
+  run.checkAbort(`at ${run.stepLabel(i)} while held`);
   if (!answered) throw new Stop('hold-expired', `held for ${timeout} after ${why} and nobody resumed`);
   run.holdAnswered();
   setState(r, 'monitoring');

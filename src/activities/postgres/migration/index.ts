@@ -2,6 +2,7 @@ import type { OpsflowConfig } from '../../../config/schema';
 import { dataMigrationInput, type MigrationSpec } from '../../../domain/migration/input';
 import type { Chunk } from '../../../domain/migration/plan';
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { openTarget } from '../../config-target';
 import { formatIssues } from '../../../domain/validation';
 import type { Client, ClientConfig, Pool } from 'pg';
 import { copyChunkSameDb, copyChunkStreamed, flushWal, type ChunkCopy } from './copy';
@@ -65,9 +66,10 @@ export function migrationActivities(config: OpsflowConfig) {
       ] as const) {
         const d = db(name, field);
         try {
-          await use(d, (c) => c.query('SELECT 1'));
+          // Connecting is most of the check; a SELECT that fails after it is named the same way.
+          await openTarget({ section: 'postgres', name, field }, () => use(d, (c) => c.query('SELECT 1')));
         } catch (err) {
-          throw asFailure(err, `${field} "${name}"`);
+          throw asFailure(err);
         }
       }
     },

@@ -2,7 +2,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { Pool, type Client, type ClientConfig, type PoolClient, type QueryResult, type QueryResultRow } from 'pg';
 import type { OpsflowConfig } from '../../../config/schema';
 import type { PostgresTarget } from '../../../config/sections/targets';
-import { clientConfig, withClient } from '../connect';
+import { clientConfig, connectNamed, withClient } from '../connect';
 
 /**
  * Connection settings of a database named in a migration input. The session settings make both
@@ -12,7 +12,7 @@ import { clientConfig, withClient } from '../connect';
 export function migrationClientConfig(config: OpsflowConfig, name: string, field: string): ClientConfig {
   const target = databaseTarget(config, name, field);
   return {
-    ...clientConfig(name, target),
+    ...clientConfig(name, target, field),
     application_name: 'opsflow-migration',
     options:
       '-c TimeZone=UTC -c DateStyle=ISO,MDY -c IntervalStyle=postgres -c extra_float_digits=1 ' +
@@ -48,12 +48,12 @@ interface PgError extends Error {
  * exist, refused credentials — become non-retryable failures that say where they came from.
  * Everything else (connections, deadlocks, serialization) stays retryable.
  */
-export function asFailure(err: unknown, where: string): Error {
+export function asFailure(err: unknown, where?: string): Error {
   if (err instanceof ApplicationFailure) return err;
   const e = err as PgError;
   const code = e?.code ?? '';
   if (/^(42|22|23|3D|28|0A)/.test(code)) {
-    return ApplicationFailure.nonRetryable(`${where}: ${e.message} (SQLSTATE ${code})`, 'MigrationInputError');
+    return ApplicationFailure.nonRetryable(`${where ? `${where}: ` : ''}${e.message} (SQLSTATE ${code})`, 'MigrationInputError');
   }
   return err instanceof Error ? err : new Error(String(err));
 }
@@ -87,7 +87,7 @@ const guarded = new WeakSet<PoolClient>();
  */
 export async function withActivityClient<T>(pool: Pool, cfg: ClientConfig, fn: (c: Client) => Promise<T>): Promise<T> {
   const ctx = Context.current();
-  const client: PoolClient = await pool.connect();
+  const client = (await connectNamed(pool, cfg)) as PoolClient;
   if (!guarded.has(client)) {
     guarded.add(client);
     client.on('error', () => undefined); // a dropped connection surfaces through the query instead
