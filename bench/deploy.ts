@@ -18,7 +18,7 @@ const HOSTS = ['h1', 'h2', 'h3'];
 /**
  * A three-host deploy under constant load through a real HAProxy (dev server, stand-in systemctl
  * running real app processes), repeated until at least `minRequests` requests went through during
- * deploys; failed requests counted. Then the SPEC §7 script's logic on the same hosts (in place:
+ * deploys; failed requests counted. Then the runbooks §7 script's logic on the same hosts (in place:
  * stop, replace the tree, start, health check; no drain) under the same load, for comparison.
  * Time per host beyond the health-check wait is read from the history (the saga's own cost).
  *
@@ -75,7 +75,7 @@ export async function main(args: string[]) {
     const ours = await traffic.stop();
     const ourSeconds = (performance.now() - t0) / 1000;
 
-    // SPEC §7 in place: every host in the LB the whole time; stop, replace the tree, start, check.
+    // runbooks §7 in place: every host in the LB the whole time; stop, replace the tree, start, check.
     const naive = startTraffic(haproxy.url, 8);
     const n0 = performance.now();
     let naiveRounds = 0;
@@ -94,7 +94,7 @@ export async function main(args: string[]) {
     console.log(`command: npm run bench -- deploy ${minRequests}`);
     console.log(`opsflow deploy: ${deploys} deploys of 3 hosts in ${ourSeconds.toFixed(1)} s, ${ours.ok + ours.failed} requests through HAProxy, ${ours.failed} failed, ${ours.slowerThan1s} slower than 1 s (max ${(ours.maxMs / 1000).toFixed(2)} s)`);
     console.log(`time per host beyond the health-check wait (drain, build, switch, restart, ready): median ${median.toFixed(2)} s, max ${Math.max(...overhead).toFixed(2)} s over ${overhead.length} host sagas`);
-    console.log(`SPEC §7 in place (stop, replace, start): ${naiveRounds} rounds of 3 hosts in ${naiveSeconds.toFixed(1)} s, ${theirs.ok + theirs.failed} requests, ${theirs.failed} failed, ${theirs.slowerThan1s} slower than 1 s (max ${(theirs.maxMs / 1000).toFixed(2)} s)`);
+    console.log(`runbooks §7 in place (stop, replace, start): ${naiveRounds} rounds of 3 hosts in ${naiveSeconds.toFixed(1)} s, ${theirs.ok + theirs.failed} requests, ${theirs.failed} failed, ${theirs.slowerThan1s} slower than 1 s (max ${(theirs.maxMs / 1000).toFixed(2)} s)`);
     if (ours.errors.length) console.log(`first opsflow failures: ${ours.errors.slice(0, 3).join(' | ')}`);
     console.log(`deploy: ${ours.failed} failed requests (target 0)`);
   } finally {
@@ -134,7 +134,7 @@ async function sagaSeconds(fetchHistory: () => Promise<{ events?: unknown[] | nu
 
 const run = promisify(execFile);
 
-/** SPEC §7 per host, in place; asynchronous, so the traffic generator in this process keeps sending meanwhile. */
+/** runbooks §7 per host, in place; asynchronous, so the traffic generator in this process keeps sending meanwhile. */
 async function inPlace(root: string, h: string, bare: string, ref: string, systemd: SystemdStandin): Promise<void> {
   const dir = join(root, h, 'current');
   await run(systemd.systemctlPath, ['stop', `web-${h}`]);

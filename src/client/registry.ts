@@ -47,7 +47,7 @@ export const healthCheckEntry: WorkflowEntry<typeof healthCheckInput> = {
   workflowId: (_input, now) => `health-check-${stamp(now)}`,
   summary: (input) =>
     input.targets ? `Health check of ${Object.values(input.targets).flat().length || 'selected'} targets` : 'Health check of every configured target',
-  description: 'SPEC §4 health checks: systemd units, host resources, HTTP, PostgreSQL, Redis, TCP; alerts when down',
+  description: 'runbooks §4 health checks: systemd units, host resources, HTTP, PostgreSQL, Redis, TCP; alerts when down',
 };
 
 export const phasedRolloutEntry: WorkflowEntry<typeof phasedRolloutInput> = {
@@ -60,7 +60,7 @@ export const phasedRolloutEntry: WorkflowEntry<typeof phasedRolloutInput> = {
   summary: (input) =>
     `${input.dryRun ? 'DRY RUN: ' : ''}Phased rollout of ${input.service} on ${input.lb}: ${input.backends.old} → ${input.backends.new}, ` +
     input.steps.map((s) => `${s.weight}%`).join(' → '),
-  description: 'SPEC §1 phased rollout behind a load balancer with metric health gates and automatic rollback',
+  description: 'runbooks §1 phased rollout behind a load balancer with metric health gates and automatic rollback',
 };
 
 export const dataMigrationEntry: WorkflowEntry<typeof dataMigrationInput> = {
@@ -73,7 +73,7 @@ export const dataMigrationEntry: WorkflowEntry<typeof dataMigrationInput> = {
   summary: (input) =>
     `${input.mode === 'dry-run' ? 'DRY RUN: ' : ''}Data migration ${input.name} (${input.mode}): ` +
     `${input.source.database}.${input.source.table} → ${input.target.database}.${input.target.table}`,
-  description: 'SPEC §2 data migration: chunked, resumable copy with flags, checksums and bisection to differing keys',
+  description: 'runbooks §2 data migration: chunked, resumable copy with flags, checksums and bisection to differing keys',
 };
 
 export const incidentEntry: WorkflowEntry<typeof incidentInput> = {
@@ -85,7 +85,7 @@ export const incidentEntry: WorkflowEntry<typeof incidentInput> = {
   workflowId: (input, now) => (input.fingerprint ? `incident-${input.fingerprint}` : `incident-${input.type.replace(/_/g, '-')}-${stamp(now)}`),
   summary: (input) =>
     `Incident${input.severity ? ` ${input.severity}` : ''}: ${input.title} (${input.type}${input.services.length ? ` on ${input.services.join(', ')}` : ''})`,
-  description: 'SPEC §6 incident response: severity, on-call, notifications with escalation, auto-remediation, postmortem',
+  description: 'runbooks §6 incident response: severity, on-call, notifications with escalation, auto-remediation, postmortem',
 };
 
 export const incidentDigestEntry: WorkflowEntry<typeof incidentDigestInput> = {
@@ -95,7 +95,7 @@ export const incidentDigestEntry: WorkflowEntry<typeof incidentDigestInput> = {
   inputNames: incidentDigestInputNames,
   workflowId: (_input, now) => `incident-digest-${stamp(now)}`,
   summary: () => 'P3 incident digest for business hours',
-  description: 'SPEC §6 P3: one message listing the minor incidents not yet reported',
+  description: 'runbooks §6 P3: one message listing the minor incidents not yet reported',
 };
 
 export const baselineEntry: WorkflowEntry<typeof baselineInput> = {
@@ -107,7 +107,7 @@ export const baselineEntry: WorkflowEntry<typeof baselineInput> = {
   workflowId: (input) => baselineWorkflowId(input.service),
   summary: (input) =>
     `Performance baseline of ${input.service}: ${sampledGroups(input.groups).map((g) => g.id).join(', ')} for ${formatDuration(input.duration)}, every ${formatDuration(input.interval)}`,
-  description: 'SPEC §5 performance baseline: every group sampled in parallel, statistics and derived thresholds stored and reported',
+  description: 'runbooks §5 performance baseline: every group sampled in parallel, statistics and derived thresholds stored and reported',
 };
 
 export const diagnosticsEntry: WorkflowEntry<typeof diagnosticsInput> = {
@@ -117,7 +117,7 @@ export const diagnosticsEntry: WorkflowEntry<typeof diagnosticsInput> = {
   inputNames: diagnosticsInputNames,
   workflowId: (input, now) => `diagnostics-${input.postgres ?? 'host'}-${stamp(now)}`,
   summary: (input) => `Diagnostics of ${[input.postgres && `PostgreSQL ${input.postgres}`, input.host && 'the host'].filter(Boolean).join(' and ')}`,
-  description: 'SPEC §9 diagnostics: slow statements, table and index sizes, unused indexes, sessions, host state; a Markdown report',
+  description: 'runbooks §9 diagnostics: slow statements, table and index sizes, unused indexes, sessions, host state; a Markdown report',
 };
 
 export const backupEntry: WorkflowEntry<typeof backupInput> = {
@@ -128,7 +128,7 @@ export const backupEntry: WorkflowEntry<typeof backupInput> = {
   // One run per set at a time: two runs of one set would race on its retention.
   workflowId: (input) => `backup-${input.set}`,
   summary: (input) => `Backup of set ${input.set}${input.drill ? ', proven by a restore drill' : ' WITHOUT a restore drill'}`,
-  description: 'SPEC §8 backups: pg_dump with same-snapshot table checksums, tars of the app tree and config, restore drill, retention, report',
+  description: 'runbooks §8 backups: pg_dump with same-snapshot table checksums, tars of the app tree and config, restore drill, retention, report',
 };
 
 export const dailyReportEntry: WorkflowEntry<typeof dailyReportInput> = {
@@ -139,7 +139,7 @@ export const dailyReportEntry: WorkflowEntry<typeof dailyReportInput> = {
   inputNames: () => [],
   workflowId: (input, now) => `daily-report-${input.date ?? stamp(now)}`,
   summary: (input) => `Daily report${input.date ? ` of ${input.date}` : ''}`,
-  description: 'SPEC §4 daily report: host, services, errors, PostgreSQL, Redis, backups and the day\'s runs; email, summary, kept in PostgreSQL',
+  description: 'runbooks §4 daily report: host, services, errors, PostgreSQL, Redis, backups and the day\'s runs; email, summary, kept in PostgreSQL',
 };
 
 export const readinessEntry: WorkflowEntry<typeof readinessInput> = {
@@ -150,7 +150,7 @@ export const readinessEntry: WorkflowEntry<typeof readinessInput> = {
   // One open gate per service: a second start while one is open is refused by Temporal.
   workflowId: (input) => readinessWorkflowId(input.service),
   summary: (input) => `Go-live readiness of ${input.service}: checklist ${input.checklist}, open for ${formatDuration(input.deadline)}`,
-  description: 'SPEC §10 go-live readiness: live checks with evidence, sign-offs and expiring waivers; READY or NOT READY',
+  description: 'runbooks §10 go-live readiness: live checks with evidence, sign-offs and expiring waivers; READY or NOT READY',
 };
 
 export const goLiveEntry: WorkflowEntry<typeof goLiveInput> = {
@@ -171,7 +171,7 @@ export const userCutoverEntry: WorkflowEntry<typeof userCutoverInput> = {
   // One id per service: Temporal refuses a second cutover of a service while one runs.
   workflowId: (input) => cutoverWorkflowId(input.service),
   summary: (input) => `User cutover of ${input.service} via ${input.router}: ${input.batches.map((b) => `${b.name} at ${b.startAt}`).join(' → ')}`,
-  description: 'SPEC §3 batched user cutover: cohorts moved at durable start times, each watched on its own gate and restored exactly on failure',
+  description: 'runbooks §3 batched user cutover: cohorts moved at durable start times, each watched on its own gate and restored exactly on failure',
 };
 
 const deployLock = (service: string, id: string) =>
@@ -186,7 +186,7 @@ export const deployEntry: WorkflowEntry<typeof deployInput> = {
   workflowId: (input) => deployWorkflowId(input.service),
   lock: (input, id) => deployLock(input.service, id),
   summary: (input) => `Deploy ${input.ref} to ${input.hosts ? input.hosts.join(', ') : `every host of ${input.service}`} (${input.service}), serial ${input.serial}`,
-  description: 'SPEC §7 deploy across a fleet: releases, atomic switch, drained hosts, a saga per host, failure budget',
+  description: 'runbooks §7 deploy across a fleet: releases, atomic switch, drained hosts, a saga per host, failure budget',
 };
 
 export const rollbackDeployEntry: WorkflowEntry<typeof rollbackDeployInput> = {

@@ -2,7 +2,7 @@ import type { MetricSourceConfig, PrometheusSourceConfig } from '../config/secti
 import type { MetricName } from './rollout/gate';
 
 /**
- * SPEC §1's numbers as PromQL; a Prometheus source's `queries` are merged over them. `$service`
+ * runbooks §1's numbers as PromQL; a Prometheus source's `queries` are merged over them. `$service`
  * is replaced by the service's name (and `$cohort` by a cutover batch's).
  */
 export const defaultPromQueries: Record<string, string> = {

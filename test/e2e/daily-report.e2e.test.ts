@@ -14,7 +14,7 @@ import { dailyReportStatusQuery } from '../../src/workflows/report/handlers';
 import { dayBounds, dayIn } from '../../src/domain/report/day';
 
 /**
- * SPEC §4's daily report end to end: the dev server and a worker, the machine's PostgreSQL and
+ * runbooks §4's daily report end to end: the dev server and a worker, the machine's PostgreSQL and
  * Redis, a Redis that is not there, the stand-in systemctl with one unit running and one stopped,
  * a log file with errors, a backup set with a verified copy made by a real backup run, a real SMTP
  * receiver and a webhook. The runs section lists workflows really run on the dev server today.

@@ -8,7 +8,7 @@ import { diagnosticsWorkflow } from '../../src/workflows';
 import { diagnosticsStatusQuery } from '../../src/workflows/diagnostics/handlers';
 
 /**
- * SPEC §9 diagnostics as a workflow, end to end: the dev server, an opsflow worker, and a
+ * runbooks §9 diagnostics as a workflow, end to end: the dev server, an opsflow worker, and a
  * PostgreSQL cluster of our own with pg_stat_statements preloaded, holding a statement that really
  * takes 150 ms and an index nothing has used. The report must name both.
  */

@@ -40,7 +40,7 @@ function rotaAroundNow() {
 }
 
 /**
- * SPEC §6 P0 end to end: an Alertmanager payload reaches `opsflow alerts serve` (its own process)
+ * runbooks §6 P0 end to end: an Alertmanager payload reaches `opsflow alerts serve` (its own process)
  * on the real Temporal dev server; the incident restarts the web units through the stand-in
  * systemctl (the processes' pids change), verifies health, checks the primary database, collects
  * diagnostics, notifies Slack, a webhook, PagerDuty, SMS and email (a real SMTP server) once each;

@@ -13,7 +13,7 @@ import type { CutoverStatus } from '../../src/workflows/cutover/state';
 const N = 10_000;
 
 /**
- * SPEC §3 end to end on the dev server: 10 000 users in a real PostgreSQL table, the routing hash
+ * runbooks §3 end to end on the dev server: 10 000 users in a real PostgreSQL table, the routing hash
  * in the machine's Redis, a gateway that routes each request by that hash to an old or a new local
  * backend and counts per cohort, background traffic as the directory's users. Batch 1 (IT) moves
  * exactly its users; the new backend fails for managers, so batch 2 is restored and batches 3–4

@@ -3,7 +3,7 @@ import { pgConnection } from './services';
 import { runbookExample, type DataMigrationInput } from '../../src/domain/migration/input';
 
 /**
- * The runbook's tables (SPEC §2) in a scratch schema, seeded with `rows` users: NULLs in every
+ * The runbook's tables (runbooks §2) in a scratch schema, seeded with `rows` users: NULLs in every
  * nullable column, unicode, strings up to 10 000 characters, and every 200th row marked
  * migrate_flag = 2 (not to be migrated: the filter must leave it alone).
  */

@@ -6,7 +6,7 @@ import { pgConnection } from '../helpers/services';
 import { waitFor } from '../helpers/ports';
 
 /**
- * SPEC §6's failover against a real streaming standby: the primary goes down, the runbook's
+ * runbooks §6's failover against a real streaming standby: the primary goes down, the runbook's
  * check sees it, pg_promote() turns the standby into a primary that takes writes, and a second
  * failover leaves it alone.
  */

@@ -85,7 +85,7 @@ describe('baseline statistics, against hand-computed values', () => {
   });
 });
 
-describe('SPEC §5 thresholds', () => {
+describe('runbooks §5 thresholds', () => {
   const m = { samples: 4, requests: 10 };
   test('CPU: mean + 2σ and mean + 3σ', () => {
     const cpu = [2, 4, 4, 4, 5, 5, 7, 9];

@@ -16,7 +16,7 @@ const M = 60_000;
 const batch = (name: string, cohort: unknown, startAt: string, extra: object = {}) => ({ name, cohort, startAt, thresholds: { errorRatePercent: 5 }, window: '30m', ...extra });
 
 describe('userCutoverInput', () => {
-  test('defaults are SPEC §3 exactly: four batches, 10/5/3/2 %, 30/60/120/180 min, +1h/+4h/+8h/+1d, 5000 ms, 10 complaints, 60 s, 1 h gap', () => {
+  test('defaults are runbooks §3 exactly: four batches, 10/5/3/2 %, 30/60/120/180 min, +1h/+4h/+8h/+1d, 5000 ms, 10 complaints, 60 s, 1 h gap', () => {
     const input = userCutoverInput.parse(base);
     const t = (b: (typeof input.batches)[number]) => b.thresholds as BatchThresholds;
     expect(input.batches.map((b) => [b.name, b.cohort, b.startAt, t(b).errorRatePercent, b.window])).toEqual([
@@ -44,7 +44,7 @@ describe('userCutoverInput', () => {
     expect(issues({ ...base, batches: [{ ...batch('a', 'rest', '+1h'), thresholds: {} }] })).toMatch(/batches\.0\.thresholds: name at least one of errorRatePercent, responseTimeMs, complaints/);
   });
 
-  test('a batch names any subset of the metrics; what it leaves out keeps SPEC §3\'s fixed limits, and the error rate has none', () => {
+  test('a batch names any subset of the metrics; what it leaves out keeps runbooks §3\'s fixed limits, and the error rate has none', () => {
     const parsed = userCutoverInput.parse({ ...base, batches: [{ ...batch('a', 'rest', '+1h'), thresholds: { complaints: 3 } }] });
     expect(batchGate(parsed.batches[0].thresholds as BatchThresholds)).toEqual({ responseTimeMs: 5000, complaints: 3 });
     expect(batchGate({ errorRatePercent: 2, responseTimeMs: 800 })).toEqual({ errorRatePercent: 2, responseTimeMs: 800, complaints: 10 });
@@ -66,7 +66,7 @@ describe('userCutoverInput', () => {
       ['portal', 24 * H, [1]],
     ]);
     expect(userCutoverInput.parse(input)).toEqual(input);
-    // The baseline's critical maximums, under SPEC §3's fixed limits on response time and complaints.
+    // The baseline's critical maximums, under runbooks §3's fixed limits on response time and complaints.
     expect(baselineBatchGate({ errorRatePercent: 1.2, p95Ms: 840 })).toEqual({ errorRatePercent: 1.2, p95Ms: 840, responseTimeMs: 5000, complaints: 10 });
     expect(issues({ ...base, batches: [{ ...batch('a', 'rest', '+1h'), thresholds: { fromBaseline: 'portal', metrics: ['latency'] } }] })).toMatch(/batches\.0\.thresholds\.metrics\.0/);
     expect(issues({ ...base, batches: [{ ...batch('a', 'rest', '+1h'), thresholds: { fromBaseline: 'portal', errorRatePercent: 5 } }] })).toMatch(/batches\.0\.thresholds.*errorRatePercent|Unrecognized/);
@@ -120,7 +120,7 @@ describe('userCutoverInput', () => {
 
 describe('cutover schedule', () => {
   const origin = Date.parse('2026-11-24T00:00:00Z');
-  test('SPEC §3 timetable: +1h/+4h/+8h/+1d with their windows; at least 1 h between one end and the next start', () => {
+  test('runbooks §3 timetable: +1h/+4h/+8h/+1d with their windows; at least 1 h between one end and the next start', () => {
     const input = userCutoverInput.parse(base);
     const plan = plannedSchedule(input.batches, origin, input.minGap);
     expect(plan.map((p) => [(p.startMs - origin) / H, (p.endMs - origin) / M])).toEqual([

@@ -14,7 +14,7 @@ const C = (n: number) => String(n).repeat(40).slice(0, 40);
 const rel = (t: number, state: ReleaseEntry['state'], c = 'a'): ReleaseEntry => ({ name: `2026112403${String(t).padStart(4, '0')}-${c.repeat(40)}`, state });
 
 describe('deployInput', () => {
-  test('defaults: serial 1, budget 0 % per batch and fleet, health check 5 × 10 s (SPEC §7), keep 5 releases, no approval', () => {
+  test('defaults: serial 1, budget 0 % per batch and fleet, health check 5 × 10 s (runbooks §7), keep 5 releases, no approval', () => {
     const i = deployInput.parse({ service: 'web', ref: 'main' });
     expect(i).toMatchObject({ serial: 1, maxFailPercent: { batch: 0, fleet: 0 }, healthCheck: { attempts: 5, interval: 10_000 }, keepReleases: 5, approval: 'none', rollbackFleetOnFailure: false });
     expect(deployInput.parse(i)).toEqual(i);

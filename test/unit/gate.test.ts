@@ -25,7 +25,7 @@ describe('evaluateGate', () => {
     expect(describeFailure(r.failures[0])).toBe('errorRatePercent 12.5 % > 5 % (probe)');
   });
 
-  test('SPEC thresholds: response time > 3000 ms, CPU > 80 %, memory > 85 % each fail', () => {
+  test('Runbook thresholds: response time > 3000 ms, CPU > 80 %, memory > 85 % each fail', () => {
     for (const [metric, value] of [['responseTimeMs', 3001], ['cpuPercent', 80.1], ['memoryPercent', 85.5]] as const) {
       const r = evaluateGate(defaultGate, sample({ metric, source: 's', value }));
       expect(r.verdict).toBe('fail');

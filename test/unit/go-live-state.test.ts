@@ -47,7 +47,7 @@ describe('go-live input and state', () => {
     const ok = { service: 'shop', stages: { readiness: { checklist: 'c' }, phasedRollout: rollout, userCutover: cutover } };
     expect(issues(ok)).toBe('');
     const plan = goLiveInput.parse(ok);
-    // The cutover's own defaults apply: SPEC §3's four batches.
+    // The cutover's own defaults apply: runbooks §3's four batches.
     expect(plan.stages.userCutover!.batches.map((b) => b.name)).toEqual(['IT department', 'managers', 'Sales', 'everyone else']);
     expect(stageWorkflowId(plan, 'userCutover')).toBe('cutover-shop');
     expect(issues({ service: 'shop', stages: { userCutover: cutover } })).toContain('stages.readiness: required');

@@ -5,7 +5,7 @@ import { notificationKey } from '../../src/domain/notification';
 const check = (target: string, status: CheckResult['status']): CheckResult => ({ kind: 'http', target, status, message: status });
 
 describe('health domain', () => {
-  test('rateLevel: strictly above the line counts (SPEC: "> 85")', () => {
+  test('rateLevel: strictly above the line counts (runbook: "> 85")', () => {
     const l = { warning: 80, critical: 85 };
     expect(rateLevel(80, l)).toBe('healthy');
     expect(rateLevel(80.1, l)).toBe('warning');

@@ -119,7 +119,7 @@ describe('incident config', () => {
     expect(err?.message).toMatch(/incident\.store\.postgres: unknown postgres target "missing"/);
     expect(err?.message).toMatch(/incident\.remediation\.backupServers\.lb: unknown load balancer "no-lb"/);
   });
-  test('defaults follow SPEC §6', () => {
+  test('defaults follow runbooks §6', () => {
     const c = parse(undefined);
     expect(c.incident.rota.shifts.map((s) => `${s.name} ${s.start}-${s.end}`)).toEqual(['day 09:00-18:00', 'night 18:00-09:00']);
     expect(c.incident.remediation.preApproved).toEqual({ restart: false, failover: false, 'backup-servers': false });

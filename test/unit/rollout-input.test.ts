@@ -9,7 +9,7 @@ const issues = (raw: unknown) => {
 };
 
 describe('phasedRolloutInput', () => {
-  test('defaults are SPEC §1: 10 % internal for 30 min, 30 % for 60 min, 100 % for 120 min, sample every 60 s, 1 failure rolls back', () => {
+  test('defaults are runbooks §1: 10 % internal for 30 min, 30 % for 60 min, 100 % for 120 min, sample every 60 s, 1 failure rolls back', () => {
     const input = phasedRolloutInput.parse(base);
     expect(input.steps).toEqual([
       { weight: 10, window: 30 * 60_000, targetUsers: ['internal'] },

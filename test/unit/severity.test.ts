@@ -5,7 +5,7 @@ import { ValidationError } from '../../src/config/errors';
 
 const inc = (over: Partial<Classifiable>): Classifiable => ({ type: 'other', services: [], metrics: {}, labels: {}, ...over });
 
-describe('classify (SPEC §6 table)', () => {
+describe('classify (runbooks §6 table)', () => {
   test.each([
     ['web server down', inc({ type: 'service_down', services: ['web-server', 'api'] }), 'P0'],
     ['database down', inc({ type: 'database_down' }), 'P0'],

@@ -7,7 +7,7 @@ const input = userCutoverInput.parse({ service: 'portal', directory: 'staff', ro
 const fresh = () => new CutoverRun(input, { originMs: origin, runKey: 'cutover-portal/r1' });
 
 describe('CutoverRun', () => {
-  test('SPEC §3 schedule resolved once against the start; samples per window from the interval', () => {
+  test('runbooks §3 schedule resolved once against the start; samples per window from the interval', () => {
     const run = fresh();
     expect(run.status.batches.map((b) => [b.startAt, b.samplesPlanned])).toEqual([
       ['2026-11-24T01:00:00.000Z', 30],
@@ -18,7 +18,7 @@ describe('CutoverRun', () => {
     expect(run.gate(1)).toEqual({ errorRatePercent: 5, responseTimeMs: 5000, complaints: 10 });
   });
 
-  test('thresholds from a baseline: the batches using it judged by its critical maximums under SPEC §3 limits, kept across continue-as-new', () => {
+  test('thresholds from a baseline: the batches using it judged by its critical maximums under runbooks §3 limits, kept across continue-as-new', () => {
     const mixed = userCutoverInput.parse({
       service: 'portal', directory: 'staff', router: 'gateway', metricSources: ['prom'],
       thresholds: { fromBaseline: 'portal' },

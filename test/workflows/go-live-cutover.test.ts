@@ -59,7 +59,7 @@ describe('goLiveWorkflow: userCutover stage', () => {
       expect(childErr).toBeInstanceOf(WorkflowFailedError);
       const childMessage = String((childErr as WorkflowFailedError).cause?.message);
       expect(JSON.parse(childMessage.match(/aborted with (\{.*?\}) \(/)![1])).toEqual({ by: 'ops', reason: 'bad numbers', all: true });
-      // The cutover got its own input, parsed with its schema (SPEC §3's default batches filled in).
+      // The cutover got its own input, parsed with its schema (runbooks §3's default batches filled in).
       expect(childMessage).toContain('batches IT department, managers, Sales, everyone else');
 
       const err = await goLive.result().catch((e) => e);

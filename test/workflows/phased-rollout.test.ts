@@ -11,7 +11,7 @@ import type { Notification } from '../../src/domain/notification';
 import type { RolloutPlan } from '../../src/domain/rollout/input';
 
 /**
- * The rollout's orchestration on the time-skipping server, SPEC §1's hour-long windows included,
+ * The rollout's orchestration on the time-skipping server, runbooks §1's hour-long windows included,
  * with activities that act on an in-memory LB and report the metrics a scenario needs.
  */
 describe('phasedRolloutWorkflow (time-skipping)', () => {
@@ -104,8 +104,8 @@ describe('phasedRolloutWorkflow (time-skipping)', () => {
   }
   const status = (h: WorkflowHandle) => h.query<RolloutStatus>('status');
 
-  test('SPEC defaults: 10 % (internal) for 30 min, 30 % for 60 min, 100 % for 120 min; then go-live and drain', async () => {
-    // SPEC's windows as they are; a sample every 10 min instead of every minute keeps the test quick.
+  test('the runbooks defaults: 10 % (internal) for 30 min, 30 % for 60 min, 100 % for 120 min; then go-live and drain', async () => {
+    // the runbooks' windows as they are; a sample every 10 min instead of every minute keeps the test quick.
     const { w, handle, finish } = await start({ sampleInterval: '10m' });
     const out = await finish();
     if (!out.ok) throw out.e;

@@ -23,7 +23,7 @@ import { testToken } from '../helpers/tokens';
 const H = 3_600_000;
 
 /**
- * The cutover's orchestration on the time-skipping server, SPEC §3's day-long schedule included,
+ * The cutover's orchestration on the time-skipping server, runbooks §3's day-long schedule included,
  * with activities over an in-memory directory and router: each batch's members are counted, the
  * router holds who is on the new system, and every call is logged with its (skipped) server time.
  */
@@ -129,7 +129,7 @@ describe('userCutoverWorkflow (time-skipping)', () => {
   }
   const failure = (out: { ok: boolean; e?: unknown }) => (out as { e: WorkflowFailedError }).e.cause as ApplicationFailure;
 
-  test('SPEC §3 defaults: batches start at +1h, +4h, +8h and +1d, each watched for its window; stakeholders told at the end', async () => {
+  test('runbooks §3 defaults: batches start at +1h, +4h, +8h and +1d, each watched for its window; stakeholders told at the end', async () => {
     const { w, finish, hoursOf } = await start({});
     const out = await finish();
     if (!out.ok) throw out.e;
@@ -309,7 +309,7 @@ describe('userCutoverWorkflow (time-skipping)', () => {
       baseline: { workflowId: 'baseline-portal', runId: 'r1', takenAt: '2026-11-20T14:00:00.000Z', complete: true },
       description: 'gate from baseline of portal taken 2026-11-20 14:00: errorRatePercent 3.5 %, p95Ms 800 ms',
     };
-    // p95 1200 ms is far under SPEC §3's 5 s limit but above the baseline's critical 800 ms: batch b only.
+    // p95 1200 ms is far under runbooks §3's 5 s limit but above the baseline's critical 800 ms: batch b only.
     const slowB: Metrics = (w, cohort) => [...healthy(w, cohort), { metric: 'p95Ms', source: 'prom', value: cohort === 'b' ? 1200 : 300 }];
     const { w, finish } = await start(
       {

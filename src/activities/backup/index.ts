@@ -21,7 +21,7 @@ import { writeJsonAtomic } from './files';
 export const dumpFileName = (target: string, format: BackupSetConfig['format']) => `db-${target}.${format === 'custom' ? 'dump' : 'sql.gz'}`;
 
 /**
- * SPEC §8 backups, one activity per artifact, each idempotent by its copy folder and file name
+ * runbooks §8 backups, one activity per artifact, each idempotent by its copy folder and file name
  * (a retry after a lost result finds the finished artifact), plus the drill and retention.
  */
 export function backupActivities(config: OpsflowConfig) {

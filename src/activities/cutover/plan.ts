@@ -21,7 +21,7 @@ export interface CutoverPlan {
 /**
  * Checks every name the input uses against the worker's config, and every metric the batches'
  * thresholds name against the sources (`userCutoverInputNames`, the check the CLI makes before it
- * starts a run), and says which of SPEC §3's fixed limits the sources cannot judge. A cohort's
+ * starts a run), and says which of runbooks §3's fixed limits the sources cannot judge. A cohort's
  * metrics come from its own series: Prometheus queries may use `$cohort` (the batch name) besides
  * `$service`.
  */
@@ -40,7 +40,7 @@ export function cutoverPlanActivities(config: OpsflowConfig) {
         if (wrong) throw ApplicationFailure.nonRetryable(wrong, 'MetricSourceUnusable');
       }
       // The gate's named metrics each have a source (checked with the names above); what the
-      // batches leave to SPEC §3's fixed limits is judged only where a source reports it.
+      // batches leave to runbooks §3's fixed limits is judged only where a source reports it.
       const notes = (['responseTimeMs', 'complaints'] as const).filter((m) => !providers[m]).map((m) => `no metric source reports ${m}: its threshold is not judged`);
       return { routerKind: configTarget(config.routers, 'routers', input.router).type, providers, notes };
     },

@@ -131,7 +131,7 @@ export function deployActivities(config: OpsflowConfig) {
     },
 
     /**
-     * SPEC §7's `attempts` requests `intervalMs` apart are the budget to become healthy; healthy
+     * runbooks §7's `attempts` requests `intervalMs` apart are the budget to become healthy; healthy
      * takes the service's `healthPasses` consecutive passes (2xx). Stops as soon as the attempts
      * left cannot give them. Never throws for an unhealthy host: the saga decides.
      */

@@ -1,7 +1,7 @@
 import si from 'systeminformation';
 import type { HostFindings } from '../../domain/diagnostics/findings';
 
-/** SPEC §6 P2 / §9: uptime, load, memory, disks and the top processes, as one snapshot. */
+/** runbooks §6 P2 / §9: uptime, load, memory, disks and the top processes, as one snapshot. */
 export async function hostDiagnostics(): Promise<HostFindings> {
   const [time, load, mem, fs, procs] = await Promise.all([si.time(), si.currentLoad(), si.mem(), si.fsSize(), si.processes()]);
   const r1 = (n: number) => Math.round(n * 10) / 10;

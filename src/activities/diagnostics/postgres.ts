@@ -55,7 +55,7 @@ const SESSIONS = `
 export const UNUSED_INDEX_SCANS = 100;
 
 /**
- * SPEC §9: non-idle sessions with their ages and wait events, slow statements
+ * runbooks §9: non-idle sessions with their ages and wait events, slow statements
  * (pg_stat_statements, mean > 100 ms, top 10), the largest tables with their index sizes, and
  * indexes with fewer than 100 scans. The extension is optional: without it, that part says so
  * instead of failing. Unique and primary-key indexes are never "unused": they enforce a rule.

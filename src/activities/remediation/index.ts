@@ -58,7 +58,7 @@ export function remediationActivities(config: OpsflowConfig) {
       };
     },
 
-    /** SPEC §6: `SELECT 1` on the primary within its connect timeout (10 s by default). Only reads. */
+    /** runbooks §6: `SELECT 1` on the primary within its connect timeout (10 s by default). Only reads. */
     async checkPrimaryDatabase(name: string): Promise<{ ok: boolean; latencyMs: number; inRecovery?: boolean; error?: string }> {
       return pingPostgres(pgTarget(config, name, 'incident.remediation.database.primary'));
     },

@@ -36,7 +36,7 @@ export async function logErrors(file: string, patterns: string[], lines: number)
   }
 }
 
-/** Connections per database and state, and database sizes: SPEC §4's "DB connection counts". */
+/** Connections per database and state, and database sizes: runbooks §4's "DB connection counts". */
 export async function postgresReport(cfg: ClientConfig): Promise<PostgresReport> {
   return withClient(cfg, async (c) => {
     const conns = await c.query(

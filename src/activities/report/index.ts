@@ -18,7 +18,7 @@ import { heartbeating } from '../heartbeat';
 /** At most this many runs are listed; the rest are counted. */
 const MAX_RUNS = 100;
 
-/** SPEC §4's daily report: one activity per source, each read-only, and the store of past reports. */
+/** runbooks §4's daily report: one activity per source, each read-only, and the store of past reports. */
 export function dailyReportActivities(config: OpsflowConfig) {
   const r = config.dailyReport;
   // Every source heartbeats: a worker that dies while gathering is noticed in seconds.

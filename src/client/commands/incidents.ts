@@ -39,7 +39,7 @@ async function workflowIdOf(ctx: CliContext, id: string): Promise<string> {
 
 /** `opsflow incident open|list|show|migrate` and the people's verbs on a running incident. */
 export function registerIncidentCommands(program: Command, ctx: CliContext) {
-  const incident = program.command('incident').description('incident response (SPEC §6): open, list, show, acknowledge, resolve, ...');
+  const incident = program.command('incident').description('incident response (runbooks §6): open, list, show, acknowledge, resolve, ...');
 
   incident
     .command('open')

@@ -4,7 +4,7 @@ import { reportStore } from '../../activities/report/store';
 
 /** `opsflow report show [date]`: a kept daily report, as Markdown (or HTML with --html). */
 export function registerReportCommands(program: Command, ctx: CliContext) {
-  const report = program.command('report').description('daily reports (SPEC §4) kept in PostgreSQL');
+  const report = program.command('report').description('daily reports (runbooks §4) kept in PostgreSQL');
   report
     .command('show [date]')
     .description('print the daily report of a date (YYYY-MM-DD), by default the newest')

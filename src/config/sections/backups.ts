@@ -4,7 +4,7 @@ import { targetName } from '../../domain/names';
 const absolutePath = (what: string) => z.string().regex(/^\//, `an absolute path (${what})`);
 
 /**
- * One backup set (SPEC §8): what is backed up, where to, and how long it is kept. Retention never
+ * One backup set (runbooks §8): what is backed up, where to, and how long it is kept. Retention never
  * goes below `minVerifiedCopies` copies whose restore drill passed, whatever their age.
  */
 export const backupSetConfig = z

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { postgresStoreConfig } from './postgres-store';
 
-/** Performance baselines (SPEC §5): where the raw samples and the baselines are stored. */
+/** Performance baselines (runbooks §5): where the raw samples and the baselines are stored. */
 export const baselineConfig = z
   .object({
     store: postgresStoreConfig.optional(),

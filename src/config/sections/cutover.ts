@@ -86,7 +86,7 @@ export type RouterConfig = z.infer<typeof routerConfig>;
 export type RedisRouterConfig = z.infer<typeof redisRouter>;
 export type HttpRouterConfig = z.infer<typeof httpRouter>;
 
-/** User cutover (SPEC §3): where snapshots and prior routes are kept (never in history). */
+/** User cutover (runbooks §3): where snapshots and prior routes are kept (never in history). */
 export const cutoverConfig = z
   .object({
     store: postgresStoreConfig.optional(),

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { targetName, unitName } from '../../domain/names';
 
 /**
- * The 23:50 daily report (SPEC §4, 000 §2.1): what it gathers and who gets it. A list left out
+ * The 23:50 daily report (runbooks §4, 000 §2.1): what it gathers and who gets it. A list left out
  * means everything the config names (every postgres and redis target, every backup set, the
  * systemd units of `systemd.units`).
  */

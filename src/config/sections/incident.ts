@@ -20,7 +20,7 @@ export const alertReceiverConfig = z
   .strict();
 
 /**
- * Incident response (SPEC §6): where incidents are stored, who is told, how escalation goes,
+ * Incident response (runbooks §6): where incidents are stored, who is told, how escalation goes,
  * and which remediation steps run without waiting for `approve`.
  */
 export const incidentConfig = z
@@ -41,14 +41,14 @@ export const incidentConfig = z
     contacts: z.record(recipient, z.array(targetName)).default({}),
     /** Notifiers told of every P0–P2 incident besides the people (Slack channel, PagerDuty). */
     channels: z.array(targetName).default([]),
-    /** Who is told per severity; default SPEC §6's notify column. */
+    /** Who is told per severity; default runbooks §6's notify column. */
     notify: z.partialRecord(z.enum(severities), z.array(recipient)).default({}),
     rota: rota.default(defaultRota),
     /** Who gets the business-hours digest of P3 incidents (incidentDigestWorkflow). */
     digestNotify: z.array(recipient).default(['engineers']),
     escalation: escalationPolicy.default(defaultEscalationPolicy),
     remediation: remediationConfig.default(remediationConfig.parse({})),
-    /** A war-room link put in P0 messages (SPEC §6 "open a war room"). */
+    /** A war-room link put in P0 messages (runbooks §6 "open a war room"). */
     warRoomUrl: z.url().optional(),
     receiver: alertReceiverConfig.optional(),
     /**

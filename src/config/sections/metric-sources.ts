@@ -7,7 +7,7 @@ import { sqlIdentifier, sqlTable } from './sql-names';
 /**
  * Where a rollout's health gate reads its numbers (`"metricSources": ["prom"]` in an input).
  * PromQL may use `$service`, replaced by the rollout's service name; the default queries are
- * SPEC §1's (`defaultPromQueries`).
+ * runbooks §1's (`defaultPromQueries`).
  */
 export { defaultPromQueries } from '../../domain/metric-sources';
 

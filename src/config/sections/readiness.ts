@@ -4,7 +4,7 @@ import { targetName, tcpPort, unitName } from '../../domain/names';
 import { durationField } from '../../domain/duration';
 
 /**
- * Go-live readiness checklists (SPEC §10): each item is an automated check evaluated live at the
+ * Go-live readiness checklists (runbooks §10): each item is an automated check evaluated live at the
  * gate, with its evidence, or a human sign-off. Items refer to other config sections by name.
  */
 const base = {

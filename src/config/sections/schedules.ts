@@ -8,7 +8,7 @@ export const scheduleConfig = z
     workflow: z.string().min(1),
     /** An interval such as "1m", "15m", "1h", "1d" (the workflows' one duration format), in ms. */
     every: duration.optional(),
-    /** Cron expressions, e.g. "50 23 * * *" for the daily report (SPEC §4). */
+    /** Cron expressions, e.g. "50 23 * * *" for the daily report (runbooks §4). */
     cron: z.array(z.string().min(1)).optional(),
     timezone: z.string().optional(),
     input: z.unknown().optional(),

@@ -29,7 +29,7 @@ export const systemdConfig = z
     /** The systemctl executable; tests point it at a stand-in. */
     systemctl: z.string().min(1).default('systemctl'),
     sudo: z.boolean().default(false),
-    /** Units the scheduled health check expects to be active (SPEC §4). */
+    /** Units the scheduled health check expects to be active (runbooks §4). */
     units: z.array(unitName).default([]),
     /** Remote hosts reached over SSH, by name (incident remediation names them). */
     hosts: z.record(targetName, sshHost).optional(),

@@ -9,7 +9,7 @@ import type { GroupKind } from './samples';
 const MIN_INTERVAL_MS = 1_000;
 
 /**
- * Input of `performanceBaselineWorkflow` (SPEC §5). Groups name config targets; every group is
+ * Input of `performanceBaselineWorkflow` (runbooks §5). Groups name config targets; every group is
  * sampled in parallel for the whole window.
  */
 export const baselineInput = z

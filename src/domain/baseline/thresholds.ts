@@ -1,7 +1,7 @@
 import { mean, percentile, ratePercent, stdev } from './statistics';
 
 /**
- * SPEC §5's derived thresholds, exactly, behind a minimum amount of evidence: a threshold computed
+ * runbooks §5's derived thresholds, exactly, behind a minimum amount of evidence: a threshold computed
  * from a handful of samples (or a rate from a handful of requests) is noise that pages on the first
  * slow request or never fires, so below the minimum it is "insufficient data", never a number.
  */

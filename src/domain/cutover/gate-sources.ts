@@ -5,7 +5,7 @@ import { metricsOf } from '../metric-sources';
 import type { MetricName } from '../rollout/gate';
 import type { UserCutoverInput } from './input';
 
-/** The metrics a cutover batch's thresholds may name (SPEC §3's rollback rule). */
+/** The metrics a cutover batch's thresholds may name (runbooks §3's rollback rule). */
 export const batchMetrics = ['errorRatePercent', 'responseTimeMs', 'complaints'] as const;
 
 /**

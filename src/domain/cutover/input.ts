@@ -13,12 +13,12 @@ export { batchMetrics };
 
 export const batchName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$/, 'a batch name: letters, digits, " ", ".", "_" or "-" (max 63)');
 
-/** SPEC §3's fixed limits besides the error rate: mean response above 5 s, more than 10 complaints. */
+/** runbooks §3's fixed limits besides the error rate: mean response above 5 s, more than 10 complaints. */
 const RUNBOOK_RESPONSE_MS = 5_000;
 const RUNBOOK_COMPLAINTS = 10;
 
 /**
- * SPEC §3's rollback rule: error rate above the batch's threshold, mean response above 5 s, more
+ * runbooks §3's rollback rule: error rate above the batch's threshold, mean response above 5 s, more
  * than 10 complaints. A batch names any of them (at least one), and each one named needs a metric
  * source that reports it (`cutoverGateSourceIssues`). One not named keeps the runbook's fixed limit
  * (`batchGate`) where a source reports it: the error rate has none, so a complaints-only cutover
@@ -63,7 +63,7 @@ export const cutoverBatch = z
 export type CutoverBatchRaw = z.input<typeof cutoverBatch>;
 export type CutoverBatch = z.infer<typeof cutoverBatch>;
 
-/** SPEC §3's table: IT at +1 h (10 %, 30 min), managers at +4 h (5 %, 60 min), Sales at +8 h (3 %, 120 min), HR/Finance/Operations at +1 d (2 %, 180 min). */
+/** runbooks §3's table: IT at +1 h (10 %, 30 min), managers at +4 h (5 %, 60 min), Sales at +8 h (3 %, 120 min), HR/Finance/Operations at +1 d (2 %, 180 min). */
 export const defaultBatches: CutoverBatchRaw[] = [
   { name: 'IT department', cohort: { department: ['IT'] }, startAt: '+1h', thresholds: { errorRatePercent: 10 }, window: '30m' },
   { name: 'managers', cohort: { role: ['manager'] }, startAt: '+4h', thresholds: { errorRatePercent: 5 }, window: '60m' },
@@ -133,7 +133,7 @@ export const cutoverWorkflowId = (service: string) => `cutover-${service}`;
 
 /**
  * A batch's rule as the rollout's gate takes it: every value above its maximum fails. What the
- * batch does not name keeps SPEC §3's fixed limit (the plan leaves out what no source reports).
+ * batch does not name keeps runbooks §3's fixed limit (the plan leaves out what no source reports).
  */
 export function batchGate(t: BatchThresholds): GateThresholds {
   const named = Object.fromEntries(batchMetrics.filter((m) => t[m] !== undefined).map((m) => [m, t[m]]));
@@ -165,7 +165,7 @@ export function baselineRefs(input: UserCutoverInput): { key: string; spec: Pars
 }
 
 /**
- * A batch's gate from a baseline: the baseline's critical maximums, under SPEC §3's fixed limits
+ * A batch's gate from a baseline: the baseline's critical maximums, under runbooks §3's fixed limits
  * on mean response and complaints (a baseline measures neither).
  */
 export function baselineBatchGate(fromBaseline: GateThresholds): GateThresholds {

@@ -39,7 +39,7 @@ export const maxFailPercent = z.preprocess(
   z.object({ batch: percent.default(0), fleet: percent.default(0) }).strict(),
 );
 
-/** SPEC §7: five attempts ten seconds apart. */
+/** runbooks §7: five attempts ten seconds apart. */
 export const healthCheck = z
   .object({
     attempts: z.number().int().min(1).max(100).default(5),

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { targetName } from '../names';
 import { unknownNames, type InputNameCheck } from '../config-names';
 
-/** Input of `diagnosticsWorkflow` (SPEC §9): what to look at; at least one of the two. */
+/** Input of `diagnosticsWorkflow` (runbooks §9): what to look at; at least one of the two. */
 export const diagnosticsInput = z
   .object({
     /** A PostgreSQL target of the config (`postgres.<name>`). */

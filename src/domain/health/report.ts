@@ -19,7 +19,7 @@ const level = z
   .strict()
   .refine((l) => l.warning <= l.critical, { message: 'warning must not be above critical' });
 
-/** SPEC §4: CPU > 85, memory > 90, disk > 85 alert; 004's checker warns at 80 and is critical at 90. */
+/** runbooks §4: CPU > 85, memory > 90, disk > 85 alert; 004's checker warns at 80 and is critical at 90. */
 export const resourceThresholds = z
   .object({
     cpuPercent: level.default({ warning: 80, critical: 85 }),

@@ -13,7 +13,7 @@ export const recipient = targetName;
 export const ON_CALL = 'on-call';
 export const builtinRoles = ['cto', 'ops-lead', 'business-owner', 'engineers', ON_CALL] as const;
 
-/** SPEC §6's notify column. P3 notifies nobody at once: it is recorded for the business-hours digest. */
+/** runbooks §6's notify column. P3 notifies nobody at once: it is recorded for the business-hours digest. */
 export const defaultSeverityRecipients: Record<Severity, string[]> = {
   P0: ['cto', 'ops-lead', ON_CALL, 'business-owner'],
   P1: ['ops-lead', ON_CALL, 'business-owner'],

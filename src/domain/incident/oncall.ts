@@ -42,7 +42,7 @@ export const rota = z
   .strict();
 export type Rota = z.infer<typeof rota>;
 
-/** SPEC §6: day shift 09:00–18:00, night shift otherwise. */
+/** runbooks §6: day shift 09:00–18:00, night shift otherwise. */
 export const defaultRota: Rota = {
   timezone: 'UTC',
   shifts: [

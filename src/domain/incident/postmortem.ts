@@ -31,7 +31,7 @@ function actions(timeline: TimelineEntry[]): TimelineEntry[] {
 
 /**
  * The postmortem in Markdown: summary, SLA table, the actions taken and their outcomes, and the
- * full timeline. Root cause and follow-ups are left as headings for the review (SPEC §6 "review").
+ * full timeline. Root cause and follow-ups are left as headings for the review (runbooks §6 "review").
  */
 export function renderPostmortem(r: IncidentRecord): string {
   const v = slaVerdict(r);

@@ -6,13 +6,13 @@ import type { Severity } from './severity';
 /** How to bring a service back: restart its units (in order), then its health endpoint must answer. */
 export const serviceRemediation = z
   .object({
-    /** Restarted in this order, e.g. ["nginx", "app"] (SPEC §6: nginx, then the app unit). */
+    /** Restarted in this order, e.g. ["nginx", "app"] (runbooks §6: nginx, then the app unit). */
     units: z.array(unitName).min(1),
     /** A name in config.systemd.hosts to restart over SSH; default this host. */
     host: targetName.optional(),
     /** A name in config.http: must answer its expected status after the restart. */
     health: targetName.optional(),
-    /** SPEC §6: wait 10 s after the restart before checking. */
+    /** runbooks §6: wait 10 s after the restart before checking. */
     settleSeconds: z.number().min(0).max(600).default(10),
     healthAttempts: z.number().int().min(1).max(30).default(5),
     healthIntervalSeconds: durationIn('seconds', 600).default(5),
@@ -32,7 +32,7 @@ export const databaseRemediation = z
   .strict()
   .refine((d) => d.replica !== undefined || d.failoverCommand !== undefined, { message: 'give a replica to promote or a failoverCommand' });
 
-/** SPEC §6 P0: backup servers brought into rotation through a load balancer (issue 3's adapter). */
+/** runbooks §6 P0: backup servers brought into rotation through a load balancer (the rollout's LB adapter). */
 export const backupServersRemediation = z
   .object({
     /** A name in config.loadBalancers. */
@@ -77,7 +77,7 @@ export const remediationConfig = z
     backupServers: backupServersRemediation.optional(),
     diagnostics: diagnosticsConfig.default(diagnosticsConfig.parse({})),
     preApproved: preApproval.default(preApproval.parse({})),
-    /** Which step kinds run per severity; default SPEC §6 (P0 everything, P1/P2 diagnostics, P3 none). */
+    /** Which step kinds run per severity; default runbooks §6 (P0 everything, P1/P2 diagnostics, P3 none). */
     runbooks: z.partialRecord(z.enum(['P0', 'P1', 'P2', 'P3']), z.array(z.enum(stepKinds))).default({}),
     /** Types that restart their services whatever the severity's runbook says, e.g. service_down. */
     restartOnTypes: z.array(z.string().min(1)).default(['service_down']),
@@ -99,7 +99,7 @@ export type RunbookStep =
   | { id: string; kind: 'diagnostics'; needsApproval: false };
 
 /**
- * The remediation steps of one incident, in the order SPEC §6 gives (restart web services, check
+ * The remediation steps of one incident, in the order runbooks §6 gives (restart web services, check
  * the primary database and fail over, activate backup servers, collect diagnostics). Steps that
  * the config cannot carry out (no service entry, no database, no backup servers) are left out.
  */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** SPEC §6's severity levels, most severe first. */
+/** runbooks §6's severity levels, most severe first. */
 export const severities = ['P0', 'P1', 'P2', 'P3'] as const;
 export type Severity = (typeof severities)[number];
 export const severity = z.enum(severities);
@@ -35,7 +35,7 @@ export const severityRule = z
   });
 export type SeverityRule = z.infer<typeof severityRule>;
 
-/** SPEC §6's classification, as a table. Order matters: the first rule that matches wins. */
+/** runbooks §6's classification, as a table. Order matters: the first rule that matches wins. */
 export const defaultSeverityRules: SeverityRule[] = [
   { severity: 'P0', name: 'web server down', type: 'service_down', service: 'web-server' },
   { severity: 'P0', name: 'database down', type: 'database_down' },
@@ -145,7 +145,7 @@ export function moreSevere(a: Severity, b: Severity): Severity {
   return severities.indexOf(a) <= severities.indexOf(b) ? a : b;
 }
 
-/** SPEC §6's clocks, in minutes. */
+/** runbooks §6's clocks, in minutes. */
 export const slaMinutes: Record<Severity, { respond: number; resolve: number }> = {
   P0: { respond: 15, resolve: 4 * 60 },
   P1: { respond: 30, resolve: 8 * 60 },

@@ -104,7 +104,7 @@ export function verificationPredicate(spec: Pick<MigrationSpec, 'flag' | 'filter
   return spec.filter ? 'filter' : 'all';
 }
 
-/** The runbook's migration (SPEC §2) as an input: the documented example. */
+/** The runbook's migration (runbooks §2) as an input: the documented example. */
 export const runbookExample: DataMigrationInput = {
   name: 'old-users-to-new-users',
   source: { database: 'app', table: 'old_users' },

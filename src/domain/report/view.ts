@@ -17,7 +17,7 @@ function block<T>(title: string, s: Section<T>, fill: (f: T) => Omit<Block, 'tit
   return s.ok ? { title, ...fill(s.findings) } : { title, missing: s.error };
 }
 
-/** The report's blocks in the order SPEC §4 lists them. */
+/** The report's blocks in the order runbooks §4 lists them. */
 export function reportBlocks(s: DailyReportSections): Block[] {
   return [
     block('Host', s.host, (h) => ({

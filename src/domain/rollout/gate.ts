@@ -15,7 +15,7 @@ export const metricUnits: Record<MetricName, string> = {
   p99Ms: 'ms',
   cpuPercent: '%',
   memoryPercent: '%',
-  /** User complaints counted since a cutover batch started (SPEC §3: more than 10 roll back). */
+  /** User complaints counted since a cutover batch started (runbooks §3: more than 10 roll back). */
   complaints: 'complaints',
 };
 
@@ -23,7 +23,7 @@ export const metricUnits: Record<MetricName, string> = {
 export const gateThresholds = z.partialRecord(metricName, z.number().min(0));
 export type GateThresholds = z.infer<typeof gateThresholds>;
 
-/** SPEC §1 `check_health_status`: error rate > 5 %, response time > 3000 ms, CPU > 80 %, memory > 85 %. */
+/** runbooks §1 `check_health_status`: error rate > 5 %, response time > 3000 ms, CPU > 80 %, memory > 85 %. */
 export const defaultGate: GateThresholds = { errorRatePercent: 5, responseTimeMs: 3000, cpuPercent: 80, memoryPercent: 85 };
 
 /** One number read from one source; `inconclusive` says why there is no usable number. */

@@ -26,7 +26,7 @@ export const rolloutStep = z
   .strict();
 export type RolloutStep = z.infer<typeof rolloutStep>;
 
-/** SPEC §1: 10 % for 30 min (internal users first), 30 % for 60 min, 100 % for 120 min. */
+/** runbooks §1: 10 % for 30 min (internal users first), 30 % for 60 min, 100 % for 120 min. */
 export const defaultSteps = [
   { weight: 10, window: '30m', targetUsers: ['internal'] },
   { weight: 30, window: '60m' },
@@ -57,7 +57,7 @@ export const phasedRolloutInput = z
           ctx.addIssue({ code: 'custom', path: [steps.length - 1, 'weight'], message: 'the last step must send 100 % to the new backend' });
       }),
     /**
-     * Maximum per metric; omitted: SPEC §1's gate, limited to the metrics the sources provide.
+     * Maximum per metric; omitted: runbooks §1's gate, limited to the metrics the sources provide.
      * `{ "fromBaseline": "<service>" }`: the critical thresholds of the service's latest complete
      * baseline, resolved once when the run plans (the config name check cannot see baselines).
      */

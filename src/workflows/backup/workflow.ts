@@ -20,7 +20,7 @@ const light: wf.ActivityOptions = { startToCloseTimeout: '2m', retry: { maximumA
 const acts = wf.proxyActivities<Activities>(light);
 
 /**
- * SPEC §8 backups, proven: dump every database (with its tables' counts and checksums from the same
+ * runbooks §8 backups, proven: dump every database (with its tables' counts and checksums from the same
  * snapshot), tar the app tree and the config, restore every dump into a scratch database and
  * compare, apply retention, then report — every failure to every notifier, or the short report.
  * A step that fails does not stop the others; the run fails after reporting them all.

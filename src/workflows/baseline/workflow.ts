@@ -1,4 +1,4 @@
-// Why: SPEC §5's performance baseline as a workflow: every group sampled in parallel for the
+// Why: runbooks §5's performance baseline as a workflow: every group sampled in parallel for the
 // window, raw ticks kept in PostgreSQL, statistics and thresholds stored and reported.
 import * as wf from '@temporalio/workflow';
 import type { Activities } from '../../activities';
@@ -43,7 +43,7 @@ function chunkOptions(w: BaselineWindow, ticks: number, summary: string): wf.Act
   };
 }
 
-/** SPEC §5: sample every group for the window, derive the thresholds, store, report, notify. */
+/** runbooks §5: sample every group for the window, derive the thresholds, store, report, notify. */
 export async function performanceBaselineWorkflow(rawInput: BaselineInput): Promise<BaselineResult> {
   const ending = new RunEnding();
   return ending.run(() => baseline(rawInput, ending));

@@ -4,7 +4,7 @@ import { ENDING_MEMO, opsflowSearchAttributes } from '../../domain/search-attrib
 import { failureMessage, workflowFailure } from './failure';
 
 /**
- * Patch ids of the command changes that issue 8 made, so that histories recorded before them
+ * Patch ids of the command changes made after the first release, so that histories recorded before them
  * still replay: planning before the first search-attribute upsert, and the final upsert on a
  * failed or cancelled run.
  */

@@ -1,5 +1,5 @@
 // Why: the cutover's named steps (snapshot, record priors, move, restore, notify) and the state
-// changes they share, so the workflow entry reads as SPEC §3's runbook.
+// changes they share, so the workflow entry reads as runbooks §3's runbook.
 import * as wf from '@temporalio/workflow';
 import { notificationKey, type NotificationSeverity } from '../../domain/notification';
 import { cutoverWorkflowId } from '../../domain/cutover/input';

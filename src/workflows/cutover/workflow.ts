@@ -1,4 +1,4 @@
-// Why: the entry of a user cutover, reading like SPEC §3's runbook; its steps live beside it
+// Why: the entry of a user cutover, reading like runbooks §3's runbook; its steps live beside it
 // (steps, monitor, rollback), its state in state.ts, its handlers in handlers.ts.
 import * as wf from '@temporalio/workflow';
 import { userCutoverInput, type UserCutoverInputRaw } from '../../domain/cutover/input';
@@ -19,7 +19,7 @@ import { move, notify, requireServiceWorkflowId, setState, showService, skipEmpt
 export const EMPTY_COHORT_SKIPPED = 'cutover-empty-cohort-skipped';
 
 /**
- * SPEC §3 batched user cutover: per batch, a durable timer until its start, a snapshot of the
+ * runbooks §3 batched user cutover: per batch, a durable timer until its start, a snapshot of the
  * cohort taken once, every member's prior route recorded, all moved in bulk and read back, the
  * cohort's own metrics watched for the window; a failed gate restores every member's prior route
  * (read back), tells people the batch, metric and value, and stops the plan.

@@ -15,7 +15,7 @@ import { installHandlers } from './handlers';
 import { FLAP_STOPS_FLEET, hostSaga, migrateStep, pruneStep, resolveStep, targetStep, teller, type SagaContext, type SagaPlan } from './saga';
 import { DeployRun, type DeployCarry, type DeployStatus } from './state';
 
-/** Continue-as-new between batches (issue 11): runs recorded before it never issue it. */
+/** Continue-as-new between batches: runs recorded before it never issue it. */
 export const DEPLOY_CONTINUE_AS_NEW = 'opsflow-deploy-continue-as-new';
 /** The same for the rollback: rollbacks recorded before it never issue it. */
 export const ROLLBACK_CONTINUE_AS_NEW = 'opsflow-rollback-deploy-continue-as-new';

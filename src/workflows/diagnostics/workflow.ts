@@ -15,7 +15,7 @@ const acts = wf.proxyActivities<Activities>(options);
 const summaryOf = (summary: string) => withSummary(options, summary);
 
 /**
- * SPEC §9 as a workflow: look at a PostgreSQL target and/or the host, the same activities
+ * runbooks §9 as a workflow: look at a PostgreSQL target and/or the host, the same activities
  * incident response uses, and hand back the findings and a Markdown report. A part that cannot be
  * collected says why in the report and the others still come; a wrong name fails the run.
  */

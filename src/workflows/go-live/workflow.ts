@@ -1,4 +1,4 @@
-// Why: the go-live runbook (SPEC §1–3, §10) as one durable run: readiness → (baseline) → data
+// Why: the go-live runbook (runbooks §1–3, §10) as one durable run: readiness → (baseline) → data
 // migration → phased rollout → user cutover, each stage its own child workflow with its own id, history and page;
 // the first failure stops the run, says which stage and why, and what earlier stages left in place.
 import * as wf from '@temporalio/workflow';

@@ -1,4 +1,4 @@
-// The scheduled health check (SPEC §4): short enough to read whole, so one file.
+// The scheduled health check (runbooks §4): short enough to read whole, so one file.
 import * as wf from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { buildReport, describeFailures, type CheckResult, type HealthReport } from '../../domain/health/report';
@@ -46,7 +46,7 @@ export interface HealthCheckResult extends HealthReport {
 export const statusQuery = wf.defineQuery<HealthCheckStatus>('status');
 
 /**
- * SPEC §4: the check script as a workflow. Every check is its own activity, run in parallel; the
+ * runbooks §4: the check script as a workflow. Every check is its own activity, run in parallel; the
  * report says "N/M healthy"; anything down or critical alerts each notifier once per run.
  */
 export async function healthCheckWorkflow(rawInput: HealthCheckInput = {}): Promise<HealthCheckResult> {

@@ -1,6 +1,6 @@
 // Incidents stop the change that caused them: a rollout, cutover or deploy of an affected service
 // still running gets the configured signal (P0/P1 abort → it rolls back, P2 pause), and both
-// timelines say why. New in issue 14, so gated: histories from before replay without it.
+// timelines say why. Added later, so gated: histories from before replay without it.
 import * as wf from '@temporalio/workflow';
 import { abortSignal, pauseSignal } from '../common/operator-controls';
 import { changeSignalInput } from '../../domain/incident/change-signal';

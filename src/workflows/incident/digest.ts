@@ -20,7 +20,7 @@ export interface IncidentDigestResult {
 }
 
 /**
- * SPEC §6 P3: "record for business hours". Sends one message listing the P3 incidents not yet
+ * runbooks §6 P3: "record for business hours". Sends one message listing the P3 incidents not yet
  * reported, then marks them; run it from a schedule in business hours (docs/incidents.md).
  * Marking happens only after every message went out, so a failed run reports them again next time.
  */

@@ -69,7 +69,7 @@ export function describe(run: IncidentRun): string {
   return lines.join('\n');
 }
 
-/** SPEC §6's notify column, or for P3 the business-hours digest instead of anyone's phone. */
+/** runbooks §6's notify column, or for P3 the business-hours digest instead of anyone's phone. */
 export async function notifyOpened(run: IncidentRun): Promise<void> {
   const { state } = run;
   if (state.record.severity === 'P3') {

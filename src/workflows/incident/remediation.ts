@@ -1,4 +1,4 @@
-// The remediation runbook (SPEC §6): restart services and check their health, check the primary
+// The remediation runbook (runbooks §6): restart services and check their health, check the primary
 // database and fail over, activate backup servers, collect diagnostics. Destructive steps wait for
 // `approve` unless pre-approved; every action and its outcome lands on the timeline.
 import * as wf from '@temporalio/workflow';

@@ -1,4 +1,4 @@
-// The end of an incident (SPEC §6 "review"): PagerDuty resolved, everyone told who resolved it and
+// The end of an incident (runbooks §6 "review"): PagerDuty resolved, everyone told who resolved it and
 // how long it took, and the postmortem written onto the record.
 import { renderPostmortem, slaVerdict } from '../../domain/incident/postmortem';
 import { headline, notifyAll } from './notify';

@@ -1,4 +1,4 @@
-// The first minutes of an incident (SPEC §6 "detect, confirm"): read the config, classify by its
+// The first minutes of an incident (runbooks §6 "detect, confirm"): read the config, classify by its
 // rules, find who is on call, plan the remediation runbook.
 import { classify } from '../../domain/incident/severity';
 import { onCallAt } from '../../domain/incident/oncall';

@@ -1,4 +1,4 @@
-// SPEC §6's runbook as the incident workflow's entry: the whole response in one page, each stage
+// runbooks §6's runbook as the incident workflow's entry: the whole response in one page, each stage
 // a named step of this folder.
 import * as wf from '@temporalio/workflow';
 import { incidentInput, type IncidentInput } from '../../domain/incident/incident';
@@ -18,7 +18,7 @@ import { closeIncident } from './resolution';
 import { stopChangesInFlight } from './changes';
 
 /**
- * SPEC §6 as a workflow: classify, tell the right people, escalate while nobody acknowledges,
+ * runbooks §6 as a workflow: classify, tell the right people, escalate while nobody acknowledges,
  * run the remediation runbook (destructive steps wait for `approve` unless pre-approved), and on
  * resolution tell everyone, resolve PagerDuty and store a postmortem. Everything lands on the
  * incident's timeline, in the `status` query and in PostgreSQL.

@@ -1,4 +1,4 @@
-// Why: SPEC §2's copy, one batch of chunks per activity: rows copied and flagged in the same
+// Why: runbooks §2's copy, one batch of chunks per activity: rows copied and flagged in the same
 // transaction per chunk, each chunk committed once (the progress table says which).
 import type { MigrationSpec } from '../../domain/migration/input';
 import { chunkOptions, acts } from './activities';

@@ -1,4 +1,4 @@
-// Why: SPEC §2's `migration_log` row must always be closed, whatever ends the run, and its closing
+// Why: runbooks §2's `migration_log` row must always be closed, whatever ends the run, and its closing
 // must never hide why the run ended; opening and closing it live together here.
 import * as wf from '@temporalio/workflow';
 import type { MigrationSpec } from '../../domain/migration/input';

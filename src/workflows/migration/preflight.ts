@@ -1,4 +1,4 @@
-// Why: SPEC §2's steps before any row moves (are the databases there, do the tables fit the
+// Why: runbooks §2's steps before any row moves (are the databases there, do the tables fit the
 // mapping, how is the key space cut), and the dry run that stops after them.
 import * as wf from '@temporalio/workflow';
 import type { MigrationSpec } from '../../domain/migration/input';

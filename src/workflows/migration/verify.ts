@@ -1,4 +1,4 @@
-// Why: SPEC §2's consistency check, per chunk (counts, checksums, bisection to keys), and the
+// Why: runbooks §2's consistency check, per chunk (counts, checksums, bisection to keys), and the
 // verdict it ends in: a pass, or a failure naming the keys (or at least the chunks).
 import * as wf from '@temporalio/workflow';
 import type { MigrationSpec } from '../../domain/migration/input';

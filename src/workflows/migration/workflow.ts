@@ -1,4 +1,4 @@
-// Why: SPEC §2's runbook as a durable workflow, read top to bottom: the steps live beside it.
+// Why: runbooks §2's runbook as a durable workflow, read top to bottom: the steps live beside it.
 import * as wf from '@temporalio/workflow';
 import { dataMigrationInput, type DataMigrationInput } from '../../domain/migration/input';
 import { continueAsNewWith } from '../common/continue-as-new';
@@ -17,7 +17,7 @@ import { verdict, verifyLanes } from './verify';
 export type { MigrationCarry, MigrationPhase, MigrationResult, MigrationStatus } from './status';
 
 /**
- * SPEC §2 as a durable workflow: copy rows from a source table into a target table with a column
+ * runbooks §2 as a durable workflow: copy rows from a source table into a target table with a column
  * mapping, in keyset chunks recorded in a progress table, flagging each copied source row in the
  * same transaction, then verify counts and checksums per chunk and bisect differences to keys.
  * `migration_log` gets one row per run: RUNNING, then COMPLETED, FAILED (with the error) or CANCELLED.

@@ -1,4 +1,4 @@
-// Why: SPEC §10's go-live readiness as a gate evaluated live: every automated item checked at the
+// Why: runbooks §10's go-live readiness as a gate evaluated live: every automated item checked at the
 // gate with its evidence, human items signed, failing items waived by an owner until a time; the
 // gate closes READY the moment every item is passed, signed or waived, or NOT READY at its deadline.
 import * as wf from '@temporalio/workflow';

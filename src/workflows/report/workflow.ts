@@ -19,7 +19,7 @@ const acts = wf.proxyActivities<Activities>(gatherOptions);
 const gatherAs = (summary: string) => withSummary(gatherOptions, summary);
 
 /**
- * SPEC §4's 23:50 report: gather every part in parallel (a part that cannot be gathered says so in
+ * runbooks §4's 23:50 report: gather every part in parallel (a part that cannot be gathered says so in
  * the report, which is still sent), render Markdown and HTML from one template, keep it in
  * PostgreSQL, email the whole report and send the summary to Slack/webhook.
  */

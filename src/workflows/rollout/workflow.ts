@@ -1,4 +1,4 @@
-// Why: the entry of a phased rollout, reading like SPEC §1's runbook; the steps it names live
+// Why: the entry of a phased rollout, reading like runbooks §1's runbook; the steps it names live
 // beside it (steps, window, rollback), its state in state.ts, its handlers in handlers.ts.
 import * as wf from '@temporalio/workflow';
 import { phasedRolloutInput, type PhasedRolloutInputRaw } from '../../domain/rollout/input';
@@ -13,7 +13,7 @@ import type { RolloutCarry, RolloutResult } from './status';
 import { dryRunWindow, watchWindow } from './window';
 
 /**
- * SPEC §1 phased rollout: per step, set the LB split and read it back, then watch a window of one
+ * runbooks §1 phased rollout: per step, set the LB split and read it back, then watch a window of one
  * sample and one timer per interval; a failed gate rolls back to 100 % old (read back), tells
  * people which metric and value, and fails the run saying which step, metric and value.
  */

@@ -3,7 +3,7 @@ import { quoteIdent } from './sql';
 
 /**
  * Where a migration keeps its own state, in the target database's `stateSchema`:
- * - `migration_log` exactly as SPEC §2 (one row per run, RUNNING → COMPLETED / FAILED / CANCELLED);
+ * - `migration_log` exactly as runbooks §2 (one row per run, RUNNING → COMPLETED / FAILED / CANCELLED);
  * - `opsflow_migration_runs`: which log row belongs to which workflow run, so a retried
  *   "open the log" reads its row back instead of inserting a second one;
  * - `opsflow_migration_plans` / `opsflow_migration_chunks`: the plan and per-chunk progress (the
