@@ -117,7 +117,7 @@ describe('healthCheckWorkflow end to end', () => {
     expect(up).toContain('hc-e2e-up');
     expect(up).not.toContain('hc-e2e-1');
     const listed = await stack.cli(['list', '--query', `OpsflowHealth = 'down'`]);
-    expect(listed.stdout).toMatch(/hc-e2e-1\thealthCheckWorkflow\tCOMPLETED/);
+    expect(listed.stdout).toMatch(/^hc-e2e-1\s+health-check\s+-\s+completed\s/m);
     expect(listed.stdout).not.toContain('hc-e2e-up');
   });
 

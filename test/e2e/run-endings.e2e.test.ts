@@ -73,7 +73,7 @@ describe('runs that end badly say why and how (dev server)', () => {
     });
     const cause = await failureOf(handle);
     expect(cause.message).not.toMatch(/^Activity task failed/);
-    expect(cause.message).toMatch(/target\.database "ghost": database "opsflow_no_such_database" does not exist/);
+    expect(cause.message).toMatch(/target\.database "ghost" \(postgres\.ghost\): database "opsflow_no_such_database" does not exist/);
     expect(cause.nonRetryable).toBe(true);
   });
 

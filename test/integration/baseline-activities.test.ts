@@ -189,7 +189,9 @@ describe('baseline activities against real systems', () => {
     });
     const g = await runActivity(acts.resolveBaselineGate, { fromBaseline: 'app' });
     const t = latest.groups[0].thresholds;
-    expect(g.gate).toEqual({ errorRatePercent: (t.errorRatePercent as { critical: number }).critical, p95Ms: (t.p95Ms as { critical: number }).critical });
+    // The gate takes the stored critical levels rounded to 0.01, as its description shows them.
+    const shown = (n: number) => Math.round(n * 100) / 100;
+    expect(g.gate).toEqual({ errorRatePercent: shown((t.errorRatePercent as { critical: number }).critical), p95Ms: shown((t.p95Ms as { critical: number }).critical) });
     expect(g.baseline).toMatchObject({ workflowId: 'wf-http', runId: 'r1', complete: true });
     await expect(runActivity(acts.resolveBaselineGate, { fromBaseline: 'app', acceptPartial: true })).rejects.toMatchObject({
       nonRetryable: true, message: expect.stringMatching(/^gate from baseline of app taken .* \d\d:\d\d: errorRatePercent has insufficient data \(http:app: 0 requests, fewer than the minimum of 50\); p95Ms has insufficient data/),
