@@ -3,12 +3,14 @@
 import type { ChunkCopy, ChunkVerification, MigrationShape, PlanSummary } from '../../activities/postgres/migration';
 import type { MigrationSpec } from '../../domain/migration/input';
 import { OperatorControls } from '../common/operator-controls';
+import { appendBounded } from '../common/decision-log';
 import { addMismatches, describeMismatches, emptyMismatches, mismatchCount, progressFigures, type Chunk } from '../../domain/migration/plan';
 import type { MigrationCarry, MigrationPhase, MigrationResult, MigrationStatus, MigrationVerification } from './status';
 
 const endPhases: readonly MigrationPhase[] = ['completed', 'failed', 'cancelled'];
 /** The status lists at most this many differing chunks, whatever the table's size. */
 const MAX_LISTED_CHUNKS = 1000;
+const MAX_DECISIONS = 20;
 
 /**
  * One migration run's state. `status` is what the `status` query shows (plus rate and ETA, and
@@ -55,6 +57,11 @@ export class MigrationState {
       { ...status, chunks: { ...status.chunks }, rows: { ...status.rows }, generation: status.generation + 1 },
       { ...run },
     );
+  }
+
+  /** Notes a decision in the status (bounded). */
+  decide(text: string): void {
+    appendBounded((this.status.decisions ??= []), text, MAX_DECISIONS);
   }
 
   carry(): MigrationCarry {
