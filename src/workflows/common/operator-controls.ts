@@ -29,10 +29,10 @@ export const abortSignal = wf.defineSignal<[OperatorInput?]>('abort');
  * The same actions as Updates: the caller is told the run's status, or why the action was refused
  * (the validator runs before anything is written to history). The signal form stays fire-and-forget.
  */
-export const approveUpdate = wf.defineUpdate<unknown, [OperatorInput?]>('approve');
-export const pauseUpdate = wf.defineUpdate<unknown, [OperatorInput?]>('pause');
-export const resumeUpdate = wf.defineUpdate<unknown, [OperatorInput?]>('resume');
-export const abortUpdate = wf.defineUpdate<unknown, [OperatorInput?]>('abort');
+export const approveUpdate = wf.defineUpdate<unknown, [OperatorInput]>('approve');
+export const pauseUpdate = wf.defineUpdate<unknown, [OperatorInput]>('pause');
+export const resumeUpdate = wf.defineUpdate<unknown, [OperatorInput]>('resume');
+export const abortUpdate = wf.defineUpdate<unknown, [OperatorInput]>('abort');
 export const operatorUpdates = { approve: approveUpdate, pause: pauseUpdate, resume: resumeUpdate, abort: abortUpdate };
 
 export type OperatorSignal = 'approve' | 'pause' | 'resume' | 'abort';
@@ -284,8 +284,11 @@ export class OperatorControls {
       // The Update form: refused (with why) before history, else the same transition, answered with the status.
       wf.setHandler(
         operatorUpdates[signal],
-        (input?: OperatorInput) => {
+        async (input?: OperatorInput) => {
+          const waited = this.awaiting;
           onEvent(this.apply(signal, { ...(input ?? {}), at: now() }));
+          // The approve of the step waited for: answer once the run has taken it, with the state it moved to.
+          if (signal === 'approve' && waited !== undefined && (input?.step ?? waited) === waited) await wf.condition(() => this.awaiting !== waited);
           return this.statusOf();
         },
         {
