@@ -220,16 +220,16 @@ export interface TypeSignals {
 }
 const all = operatorSignalNames;
 export const signalsByType: Record<string, TypeSignals> = {
-  phasedRolloutWorkflow: { operator: all, extra: [promoteSignal.name] },
-  userCutoverWorkflow: { operator: all, extra: [rescheduleSignal.name, skipSignal.name] },
-  deployWorkflow: { operator: all, extra: [] },
-  rollbackDeployWorkflow: { operator: all, extra: [] },
-  dataMigrationWorkflow: { operator: ['pause', 'resume'], extra: [] },
-  baselineWorkflow: { operator: ['abort'], extra: [] },
-  readinessWorkflow: { operator: ['abort'], extra: [recheckSignal.name] },
+  [phasedRolloutEntry.type]: { operator: all, extra: [promoteSignal.name] },
+  [userCutoverEntry.type]: { operator: all, extra: [rescheduleSignal.name, skipSignal.name] },
+  [deployEntry.type]: { operator: all, extra: [] },
+  [rollbackDeployEntry.type]: { operator: all, extra: [] },
+  [dataMigrationEntry.type]: { operator: ['pause', 'resume'], extra: [] },
+  [baselineEntry.type]: { operator: ['abort'], extra: [] },
+  [readinessEntry.type]: { operator: ['abort'], extra: [recheckSignal.name] },
   // Go-live and the incident take their actions as signals of their own (no validator yet).
-  goLiveWorkflow: { operator: all, extra: [], signalOnly: true },
-  incidentResponseWorkflow: {
+  [goLiveEntry.type]: { operator: all, extra: [], signalOnly: true },
+  [incidentEntry.type]: {
     operator: ['approve'],
     extra: [acknowledgeSignal.name, resolveSignal.name, escalateSignal.name, noteSignal.name, alertSignal.name],
     signalOnly: true,
