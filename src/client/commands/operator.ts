@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import { CliContext, ExitCode, print, UsageError } from '../cli-context';
 import { knownSignals, signalsByType } from '../registry';
-import { operatorSignalNames, operatorUpdates, type OperatorInput, type OperatorSignal } from '../../workflows/common/operator-controls';
+import { operatorSignalNames, operatorSignals, operatorUpdates, type OperatorInput, type OperatorSignal } from '../../workflows/common/operator-controls';
 
 const verbs: Record<OperatorSignal, string> = {
   approve: 'approve the step (or batch) the run waits for, or a later one with --step',
@@ -45,41 +45,43 @@ function stepOf(raw?: string): number | string | undefined {
 /** approve, pause, resume, abort: each an Update answered by the run. */
 export function registerOperatorCommands(program: Command, ctx: CliContext) {
   for (const action of operatorSignalNames) {
-    program
+    const command = program
       .command(action)
       .description(`${verbs[action]}; prints the run's answer: accepted with its new state, or refused with why (exit 1)`)
       .argument('<workflowId>')
       .option('--reason <text>', 'why (kept in the run\'s decisions)')
       .option('--by <name>', 'who decides (default: the OS user)')
-      .option('--step <n>', 'the step (or batch) this is for')
-      .action(async (id: string, opts: { reason?: string; by?: string; step?: string }) => {
-        const client = await ctx.temporal();
-        const d = await describeRunning(client, id);
-        const types = signalsByType[d.type];
-        if (!types?.operator.includes(action)) {
-          throw new UsageError(`${d.type} ${id} does not take ${action}${types ? ` (it takes: ${knownSignals(d.type).join(', ')})` : ''}`);
-        }
-        const step = stepOf(opts.step);
-        const input: OperatorInput = {
-          by: opts.by ?? os.userInfo().username,
-          ...(opts.reason !== undefined ? { reason: opts.reason } : {}),
-          ...(step !== undefined ? { step } : {}),
-        };
-        const handle = client.workflow.getHandle(id);
-        if (types.signalOnly) {
-          // No validator there yet: the signal is sent and nothing comes back.
-          await handle.signal(action, input);
-          print(`signalled ${action} to ${d.type} ${id} (it takes ${action} as a signal: no answer comes back; see opsflow status ${id})`);
-          return;
-        }
-        try {
-          const status = await handle.executeUpdate(operatorUpdates[action], { args: [input] });
-          print(acceptedLine(d.type, id, status));
-        } catch (err) {
-          if (!(err instanceof WorkflowUpdateFailedError)) throw err;
-          print(`refused: ${(err.cause as Error | undefined)?.message ?? err.message}`);
-          throw new ExitCode(1);
-        }
-      });
+      .option('--step <n>', 'the step (or batch) this is for');
+    if (action === 'abort') command.option('--all', 'a cutover: restore every batch moved so far, not only the one in flight');
+    command.action(async (id: string, opts: { reason?: string; by?: string; step?: string; all?: boolean }) => {
+      const client = await ctx.temporal();
+      const d = await describeRunning(client, id);
+      const types = signalsByType[d.type];
+      if (!types?.operator.includes(action)) {
+        throw new UsageError(`${d.type} ${id} does not take ${action}${types ? ` (it takes: ${knownSignals(d.type).join(', ')})` : ''}`);
+      }
+      const step = stepOf(opts.step);
+      const input: OperatorInput = {
+        by: opts.by ?? os.userInfo().username,
+        ...(opts.reason !== undefined ? { reason: opts.reason } : {}),
+        ...(step !== undefined ? { step } : {}),
+        ...(opts.all ? { all: true } : {}),
+      };
+      const handle = client.workflow.getHandle(id);
+      if (types.signalOnly) {
+        // No validator there yet: the signal is sent and nothing comes back.
+        await handle.signal(operatorSignals[action], input);
+        print(`signalled ${action} to ${d.type} ${id} (it takes ${action} as a signal: no answer comes back; see opsflow status ${id})`);
+        return;
+      }
+      try {
+        const status = await handle.executeUpdate(operatorUpdates[action], { args: [input] });
+        print(acceptedLine(d.type, id, status));
+      } catch (err) {
+        if (!(err instanceof WorkflowUpdateFailedError)) throw err;
+        print(`refused: ${(err.cause as Error | undefined)?.message ?? err.message}`);
+        throw new ExitCode(1);
+      }
+    });
   }
 }

@@ -39,7 +39,8 @@ export type OperatorSignal = 'approve' | 'pause' | 'resume' | 'abort';
 export const operatorSignalNames: readonly OperatorSignal[] = ['approve', 'pause', 'resume', 'abort'];
 /** The order handlers are installed in: signals buffered before then are delivered in this order. */
 const signalOrder: OperatorSignal[] = ['approve', 'pause', 'resume', 'abort'];
-const definitions = { approve: approveSignal, pause: pauseSignal, resume: resumeSignal, abort: abortSignal };
+export const operatorSignals = { approve: approveSignal, pause: pauseSignal, resume: resumeSignal, abort: abortSignal };
+const definitions = operatorSignals;
 
 /** An approve not yet used: for a named step, or (no step) for whichever step waits next. */
 export interface PendingApproval {
@@ -308,8 +309,7 @@ export class OperatorControls {
    * `known` is every signal the run answers.
    */
   reportUnknownSignals(known: readonly string[], note: (text: string) => void): void {
-    const type = wf.workflowInfo().workflowType;
-    wf.setDefaultSignalHandler((name: string) => note(ignoredSignalText(name, type, known)));
+    reportUnknownSignals(known, note);
   }
 
   /** Returns once not paused (at once when not paused). */
@@ -345,6 +345,12 @@ export class OperatorControls {
       this.holding = false;
     }
   }
+}
+
+/** `OperatorControls.reportUnknownSignals` for a run whose actions are wired another way (go-live). */
+export function reportUnknownSignals(known: readonly string[], note: (text: string) => void): void {
+  const type = wf.workflowInfo().workflowType;
+  wf.setDefaultSignalHandler((name: string) => note(ignoredSignalText(name, type, known)));
 }
 
 /** Workflow time: a sender's own `at` is not trusted. */
