@@ -25,7 +25,7 @@ export class MigrationState {
     private readonly status: MigrationStatus,
     private readonly run: Partial<Omit<MigrationCarry, 'status'>> & { runKey: string; cursor: number },
   ) {
-    this.controls = new OperatorControls({ paused: status.paused });
+    this.controls = new OperatorControls({ paused: status.paused, ...(run.pausedBy ? { pausedBy: run.pausedBy } : {}) });
   }
 
   /** A first run: `runKey` names it in the progress table and the log for the whole chain. */
@@ -67,7 +67,9 @@ export class MigrationState {
   carry(): MigrationCarry {
     const { shape, logId } = this.run;
     if (shape === undefined || logId === undefined) throw new Error('a migration continues as new only after its log is open and its tables checked');
-    return { ...this.run, status: this.current(), shape, logId };
+    const { pausedBy } = this.controls.carry();
+    // Set either way: a pause carried in and since resumed is not carried on.
+    return { ...this.run, status: this.current(), shape, logId, pausedBy };
   }
 
   get runKey(): string {

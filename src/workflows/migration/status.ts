@@ -1,5 +1,6 @@
 // Why: the shapes an operator and a continued run see (the `status` query, the result, the carried
 // state) are part of the workflow's contract; they sit apart from the code that changes them.
+import type { Actor } from '../common/operator-controls';
 import type { DryRunPlan, MigrationShape } from '../../activities/postgres/migration';
 import type { MigrationSpec } from '../../domain/migration/input';
 import type { MismatchReport } from '../../domain/migration/plan';
@@ -39,6 +40,8 @@ export interface MigrationCarry {
   cursor: number;
   phaseStartedAtMs?: number;
   lastAtMs?: number;
+  /** Who paused and when, so "already paused by … at …" outlives continue-as-new. */
+  pausedBy?: Actor;
 }
 
 export interface MigrationVerification {
