@@ -7,6 +7,13 @@ import { dataConverterFor } from './codec/data-converter';
 /** A mistake in how the command was called: exit code 2. */
 export class UsageError extends Error {}
 
+/** The command has said what it had to (e.g. a refusal, on stdout); only the exit code is left. */
+export class ExitCode extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+  }
+}
+
 /** What every command needs, made lazily so that `--help` and input errors need no server. */
 export class CliContext {
   private client?: Client;

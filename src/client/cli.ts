@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { CliContext, UsageError } from './cli-context';
+import { CliContext, ExitCode, UsageError } from './cli-context';
 import { ValidationError } from '../config/errors';
 import { registerWorkflowCommands } from './commands/workflows';
 import { registerScheduleCommands } from './commands/schedules';
@@ -10,6 +10,7 @@ import { registerReportCommands } from './commands/report';
 import { registerCodecCommands } from './commands/codec';
 import { registerSearchAttributeCommands } from './commands/search-attributes';
 import { clientErrorText } from './server-error';
+import { registerOperatorCommands } from './commands/operator';
 
 /**
  * The `opsflow` CLI. Exit codes: 0 ok, 1 failure (server, workflow), 2 usage (unknown command,
@@ -25,6 +26,7 @@ export function buildProgram(ctx?: CliContext): { program: Command; ctx: CliCont
     .showHelpAfterError();
   const context = ctx ?? new CliContext(() => program.opts());
   registerWorkflowCommands(program, context);
+  registerOperatorCommands(program, context);
   registerScheduleCommands(program, context);
   registerIncidentCommands(program, context);
   registerAlertCommands(program, context);
@@ -45,6 +47,7 @@ export async function runCli(argv: string[]): Promise<number> {
       // help and version are "errors" to commander; they are success to the user
       return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : 2;
     }
+    if (err instanceof ExitCode) return err.code;
     if (err instanceof UsageError || err instanceof ValidationError) {
       process.stderr.write(`opsflow: ${err.message}\n`);
       return 2;

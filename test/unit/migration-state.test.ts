@@ -62,6 +62,15 @@ describe('migration state', () => {
       next.controls.resume();
       expect(next.carry().status.paused).toBe(false);
     });
+
+    test('who paused, and when, is carried too: a second pause after continue-as-new is refused naming them', () => {
+      const st = copying();
+      st.controls.pause({ by: 'bob' }, '2026-12-07T10:02:00.000Z');
+      const next = MigrationState.restore(JSON.parse(JSON.stringify(st.carry())));
+      expect(next.controls.refusal('pause', { by: 'ann' })).toBe('already paused by bob at 2026-12-07T10:02:00.000Z');
+      next.controls.resume({ by: 'bob' });
+      expect(MigrationState.restore(JSON.parse(JSON.stringify(next.carry()))).controls.refusal('pause', { by: 'ann' })).toBeUndefined();
+    });
   });
 
   describe('progress arithmetic', () => {

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ENDING_MEMO } from '../../domain/search-attributes';
 import { CliContext, print, UsageError } from '../cli-context';
-import { findWorkflow, workflowEntries } from '../registry';
+import { findWorkflow, knownSignals, workflowEntries } from '../registry';
+import { describeRunning } from './operator';
 import { checkInputNames, readInputArg, validateInput } from '../input';
 import { TASK_QUEUE } from '../connection';
 import { awaitResult } from '../run-failure';
@@ -79,9 +80,18 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext) {
     .argument('<workflowId>')
     .argument('<name>')
     .option('-i, --input <json|file>', 'signal argument as inline JSON or a file')
-    .action(async (id: string, name: string, opts: { input?: string }) => {
+    .option('--force', 'send a name the workflow type is not known to take')
+    .action(async (id: string, name: string, opts: { input?: string; force?: boolean }) => {
       const client = await ctx.temporal();
       const args = opts.input === undefined ? [] : [readInputArg(opts.input)];
+      if (!opts.force) {
+        // A mistyped action would be ignored by the run while the operator believes it was sent.
+        const { type } = await describeRunning(client, id);
+        const known = knownSignals(type);
+        if (!known.includes(name)) {
+          throw new UsageError(`"${name}" is not a signal of ${type} (known: ${known.join(', ') || 'none'}); nothing was sent (--force sends it anyway)`);
+        }
+      }
       await client.workflow.getHandle(id).signal(name, ...args);
       print(`signalled ${name} to ${id}`);
     });

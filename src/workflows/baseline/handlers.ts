@@ -15,6 +15,7 @@ export function installHandlers(run: BaselineRun, onAbort: (reason: string) => v
     // Once sampling is over there is nothing to stop: the baseline is (being) made from the whole window.
     if (run.sampling && !run.stopped) onAbort(controls.abortMessage('while sampling')!);
     onChange();
-  });
+  }, { status: () => run.status });
+  controls.reportUnknownSignals(['abort'], (text) => run.decide(text));
   return controls;
 }

@@ -3,6 +3,7 @@
 import * as wf from '@temporalio/workflow';
 import { OpsflowState } from '../../domain/search-attributes';
 import type { RunEnding } from '../common/ending';
+import { operatorSignalNames } from '../common/operator-controls';
 import type { Progress } from '../common/progress';
 import type { BatchSignal, CutoverRun, CutoverStatus } from './state';
 
@@ -22,10 +23,14 @@ export function installHandlers(run: CutoverRun, progress: Progress, ending: Run
     progress.end([{ key: OpsflowState, value: run.status.state }]);
   });
   wf.setHandler(statusQuery, () => run.status);
-  run.controls.install(['approve', 'pause', 'resume', 'abort'], (event) => {
-    run.onOperator(event);
-    progress.show();
-  });
+  run.controls.install(
+    ['approve', 'pause', 'resume', 'abort'],
+    (event) => {
+      run.onOperator(event);
+      progress.show();
+    },
+    { status: () => run.status },
+  );
   wf.setHandler(rescheduleSignal, (s) => {
     run.decide(run.reschedule(s ?? { batch: '' }, Date.now()));
     progress.show();
@@ -34,4 +39,5 @@ export function installHandlers(run: CutoverRun, progress: Progress, ending: Run
     run.decide(run.skip(s ?? { batch: '' }));
     progress.show();
   });
+  run.controls.reportUnknownSignals([...operatorSignalNames, rescheduleSignal.name, skipSignal.name], (text) => run.decide(text));
 }

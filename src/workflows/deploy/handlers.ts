@@ -1,6 +1,6 @@
 // Why: every way the outside reaches a running deploy (status query, operator signals) wired in one place.
 import * as wf from '@temporalio/workflow';
-import { OperatorControls, type OperatorCarry } from '../common/operator-controls';
+import { OperatorControls, operatorSignalNames, type OperatorCarry } from '../common/operator-controls';
 import type { DeployRun, DeployStatus } from './state';
 
 export const statusQuery = wf.defineQuery<DeployStatus>('status');
@@ -9,9 +9,14 @@ export const statusQuery = wf.defineQuery<DeployStatus>('status');
 export function installHandlers(run: DeployRun, show: () => void, carried?: OperatorCarry): OperatorControls {
   const controls = new OperatorControls(carried);
   wf.setHandler(statusQuery, () => run.status);
-  controls.install(['approve', 'pause', 'resume', 'abort'], (event) => {
-    run.note(event.text);
-    show();
-  });
+  controls.install(
+    ['approve', 'pause', 'resume', 'abort'],
+    (event) => {
+      run.note(event.text);
+      show();
+    },
+    { status: () => run.status },
+  );
+  controls.reportUnknownSignals(operatorSignalNames, (text) => run.note(text));
   return controls;
 }

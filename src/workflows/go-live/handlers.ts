@@ -2,7 +2,7 @@
 // act on the go-live itself between stages (approve the next stage, hold, stop) and are passed on
 // to the running child (a rollout's own pause, abort with rollback, approval of its steps).
 import * as wf from '@temporalio/workflow';
-import { abortSignal, approveSignal, pauseSignal, resumeSignal, type OperatorInput, type OperatorSignal } from '../common/operator-controls';
+import { abortSignal, approveSignal, operatorSignalNames, pauseSignal, reportUnknownSignals, resumeSignal, type OperatorInput, type OperatorSignal } from '../common/operator-controls';
 import type { StageName } from '../../domain/go-live/input';
 import { childAbortInput, type GoLiveRun, type GoLiveStatus } from './state';
 
@@ -33,6 +33,7 @@ export class GoLiveControls {
         }
       });
     }
+    reportUnknownSignals(operatorSignalNames, (text) => this.run.decide(text));
   }
 
   private apply(name: OperatorSignal, input: OperatorInput): void {

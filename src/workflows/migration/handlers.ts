@@ -13,6 +13,7 @@ export const statusQuery = wf.defineQuery<MigrationStatus>('status');
 export function installHandlers(state: MigrationState): Progress {
   const progress = new Progress(() => state.details());
   wf.setHandler(statusQuery, () => state.view());
-  state.controls.install(['pause', 'resume'], () => progress.show());
+  state.controls.install(['pause', 'resume'], () => progress.show(), { status: () => state.view() });
+  state.controls.reportUnknownSignals(['pause', 'resume'], (text) => state.decide(text));
   return progress;
 }

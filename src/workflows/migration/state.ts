@@ -3,12 +3,14 @@
 import type { ChunkCopy, ChunkVerification, MigrationShape, PlanSummary } from '../../activities/postgres/migration';
 import type { MigrationSpec } from '../../domain/migration/input';
 import { OperatorControls } from '../common/operator-controls';
+import { appendBounded } from '../common/decision-log';
 import { addMismatches, describeMismatches, emptyMismatches, mismatchCount, progressFigures, type Chunk } from '../../domain/migration/plan';
 import type { MigrationCarry, MigrationPhase, MigrationResult, MigrationStatus, MigrationVerification } from './status';
 
 const endPhases: readonly MigrationPhase[] = ['completed', 'failed', 'cancelled'];
 /** The status lists at most this many differing chunks, whatever the table's size. */
 const MAX_LISTED_CHUNKS = 1000;
+const MAX_DECISIONS = 20;
 
 /**
  * One migration run's state. `status` is what the `status` query shows (plus rate and ETA, and
@@ -23,7 +25,7 @@ export class MigrationState {
     private readonly status: MigrationStatus,
     private readonly run: Partial<Omit<MigrationCarry, 'status'>> & { runKey: string; cursor: number },
   ) {
-    this.controls = new OperatorControls({ paused: status.paused });
+    this.controls = new OperatorControls({ paused: status.paused, ...(run.pausedBy ? { pausedBy: run.pausedBy } : {}) });
   }
 
   /** A first run: `runKey` names it in the progress table and the log for the whole chain. */
@@ -57,10 +59,17 @@ export class MigrationState {
     );
   }
 
+  /** Notes a decision in the status (bounded). */
+  decide(text: string): void {
+    appendBounded((this.status.decisions ??= []), text, MAX_DECISIONS);
+  }
+
   carry(): MigrationCarry {
     const { shape, logId } = this.run;
     if (shape === undefined || logId === undefined) throw new Error('a migration continues as new only after its log is open and its tables checked');
-    return { ...this.run, status: this.current(), shape, logId };
+    const { pausedBy } = this.controls.carry();
+    // Set either way: a pause carried in and since resumed is not carried on.
+    return { ...this.run, status: this.current(), shape, logId, pausedBy };
   }
 
   get runKey(): string {

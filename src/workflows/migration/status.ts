@@ -1,5 +1,6 @@
 // Why: the shapes an operator and a continued run see (the `status` query, the result, the carried
 // state) are part of the workflow's contract; they sit apart from the code that changes them.
+import type { Actor } from '../common/operator-controls';
 import type { DryRunPlan, MigrationShape } from '../../activities/postgres/migration';
 import type { MigrationSpec } from '../../domain/migration/input';
 import type { MismatchReport } from '../../domain/migration/plan';
@@ -11,6 +12,8 @@ export interface MigrationStatus {
   mode: MigrationSpec['mode'];
   phase: MigrationPhase;
   paused: boolean;
+  /** What the run was told and did not act on (a signal it does not know), newest last. */
+  decisions?: string[];
   /** Continue-as-new generation of this run (0 for the first history). */
   generation: number;
   logId?: number;
@@ -37,6 +40,8 @@ export interface MigrationCarry {
   cursor: number;
   phaseStartedAtMs?: number;
   lastAtMs?: number;
+  /** Who paused and when, so "already paused by … at …" outlives continue-as-new. */
+  pausedBy?: Actor;
 }
 
 export interface MigrationVerification {

@@ -61,6 +61,7 @@ export function installHandlers(run: ReadinessRun, events: GateEvents): Operator
   controls.install(['abort'], (event) => {
     run.decide(event.text);
     events.onAbort(controls.abortMessage('while the gate was open') ?? 'aborted');
-  });
+  }, { status: () => run.status });
+  controls.reportUnknownSignals([recheckSignal.name, 'abort'], (text) => run.decide(text));
   return controls;
 }

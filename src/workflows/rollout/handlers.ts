@@ -3,6 +3,7 @@
 import * as wf from '@temporalio/workflow';
 import { OpsflowState } from '../../domain/search-attributes';
 import type { RunEnding } from '../common/ending';
+import { operatorSignalNames } from '../common/operator-controls';
 import type { Progress } from '../common/progress';
 import type { RolloutRun } from './state';
 import type { RolloutStatus } from './status';
@@ -21,6 +22,7 @@ export function installHandlers(run: RolloutRun, progress: Progress, ending: Run
     return cut.context;
   });
   wf.setHandler(statusQuery, () => run.status);
-  run.controls.install(['approve', 'pause', 'resume', 'abort'], (event) => run.onOperator(event));
+  run.controls.install(['approve', 'pause', 'resume', 'abort'], (event) => run.onOperator(event), { status: () => run.status });
   wf.setHandler(promoteSignal, (a) => run.promote(a?.by));
+  run.controls.reportUnknownSignals([...operatorSignalNames, promoteSignal.name], (text) => run.decide(text));
 }

@@ -45,7 +45,7 @@ export class RolloutRun {
     private readonly now: () => string = () => new Date().toISOString(),
   ) {
     this.status = carried?.status ?? initialStatus(input);
-    this.controls = new OperatorControls({ paused: this.status.paused, pendingApprovals: carried?.pendingApprovals, aborted: carried?.aborted });
+    this.controls = new OperatorControls({ ...carried?.operator, paused: this.status.paused, pendingApprovals: carried?.pendingApprovals, aborted: carried?.aborted });
     this.log = new DecisionLog(this.status.decisions, MAX_DECISIONS);
   }
 
@@ -167,8 +167,8 @@ export class RolloutRun {
 
   // ---- continue-as-new and endings ----
   carry(stepIndex: number, samplesTaken: number, windowStartedAt: string): RolloutCarry {
-    const { pendingApprovals, aborted } = this.controls.carry();
-    return { stepIndex, samplesTaken, windowStartedAt, status: this.status, pendingApprovals, aborted };
+    const { pendingApprovals, aborted, paused: _paused, ...operator } = this.controls.carry();
+    return { stepIndex, samplesTaken, windowStartedAt, status: this.status, pendingApprovals, aborted, operator };
   }
   /** Where a continued run picks up step `i`'s window; undefined for a step started afresh. */
   resumesAt(i: number): RolloutCarry | undefined {

@@ -4,7 +4,7 @@ import type { GateResult, Sample, Verdict } from '../../domain/rollout/gate';
 import type { GateCounters } from '../../domain/rollout/gate-policy';
 import type { RolloutPlan } from '../../domain/rollout/input';
 import type { ResolvedBaselineGate } from '../../domain/baseline/gate';
-import type { PendingApproval, Abort } from '../common/operator-controls';
+import type { PendingApproval, Abort, OperatorCarry } from '../common/operator-controls';
 
 export type RolloutState =
   | 'planning'
@@ -94,6 +94,8 @@ export interface RolloutCarry {
   /** Signals received but not yet acted on: approvals of later steps, an abort. */
   pendingApprovals?: PendingApproval[];
   aborted?: Abort;
+  /** Who paused and approved, when, and the last step waited on: for "already … at …" refusals. */
+  operator?: Omit<OperatorCarry, 'paused' | 'pendingApprovals' | 'aborted'>;
 }
 
 /** Why a step stops: the rollout then rolls back (or, in a dry run, says it would). */
