@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { Client as PgClient } from 'pg';
 import { request } from 'undici';
 import { Client, Connection } from '@temporalio/client';
@@ -16,6 +17,7 @@ import type { IncidentStatus } from '../../src/workflows/incident';
 import { testToken } from '../helpers/tokens';
 
 const root = resolve(__dirname, '../..');
+const run = promisify(execFile);
 const TOKEN = testToken('alert-receiver-e2e');
 
 /**
@@ -168,10 +170,12 @@ describe('alert receiver end to end (dev server process)', () => {
     expect(r.alert.annotations.summary).toBe(summary);
     expect(r.fingerprint).toBe(fp);
     // and the CLI shows it: counted in the text view, whole in --json
-    const cli = (...args: string[]) =>
-      execFileSync(join(root, 'node_modules/.bin/tsx'), [join(root, 'src/client/cli.ts'), '-c', configPath, 'incident', 'show', ...args], { cwd: root, encoding: 'utf8' });
-    expect(cli(workflowId)).toContain('alert evidence: 5 labels, 2 annotations, whole (--json shows them)');
-    expect(JSON.parse(cli(workflowId, '--json')).alert.annotations.description).toBe(description);
+    // Asynchronously: this process's worker must go on (a store write may be in flight, holding the
+    // table the CLI reads) while the CLI runs; a synchronous call would wait on it forever.
+    const cli = async (...args: string[]) =>
+      (await run(join(root, 'node_modules/.bin/tsx'), [join(root, 'src/client/cli.ts'), '-c', configPath, 'incident', 'show', ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 })).stdout;
+    expect(await cli(workflowId)).toContain('alert evidence: 5 labels, 2 annotations, whole (--json shows them)');
+    expect(JSON.parse(await cli(workflowId, '--json')).alert.annotations.description).toBe(description);
 
     const resolved = await post(payload('resolved', fp));
     expect(resolved.json.incidents).toEqual([{ workflowId, status: 'resolved', result: 'resolve sent' }]);

@@ -42,7 +42,9 @@ export async function applyMigrations(c: Client, schema: string, set: StoreMigra
   const applied: string[] = [];
   await c.query('BEGIN');
   try {
-    await c.query(`SELECT pg_advisory_xact_lock(hashtext('opsflow-${set.name}-migrations'))`);
+    // Per store and schema: migrations of one schema wait for each other, a store in another schema
+    // (another team's, or a test's) never waits behind a transaction it has nothing to do with.
+    await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`opsflow-${set.name}-migrations:${schema}`]);
     await c.query(`CREATE SCHEMA IF NOT EXISTS ${quoteSchema(schema)}`);
     await c.query(`SET LOCAL search_path TO ${quoteSchema(schema)}`);
     for (const m of set.migrations) {
