@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { request } from 'undici';
 import { ProcessGroup } from './processes';
-import { freePort, waitFor } from './ports';
+import { freePort, waitForHttpOk } from './ports';
 
 export const ALERTMANAGER_BIN = process.env.ALERTMANAGER_BIN ?? '/usr/bin/prometheus-alertmanager';
 
@@ -68,15 +68,7 @@ export class Alertmanager {
     ]);
     this.output = ProcessGroup.output(this.child);
     try {
-      await waitFor('Alertmanager ready', async () => {
-        try {
-          const res = await request(`${this.url}/-/ready`);
-          await res.body.dump();
-          return res.statusCode === 200 ? true : undefined;
-        } catch {
-          return undefined;
-        }
-      }, 60_000, 250);
+      await waitForHttpOk('Alertmanager ready', `${this.url}/-/ready`, 60_000);
     } catch (err) {
       throw new Error(`Alertmanager did not start (${ALERTMANAGER_BIN}; scripts/setup.sh installs prometheus-alertmanager): ${(err as Error).message}\n${this.log().slice(-2000)}`);
     }

@@ -1,4 +1,5 @@
 import { createServer } from 'node:net';
+import { request } from 'undici';
 
 /** A free TCP port on loopback, asked of the kernel. */
 export function freePort(): Promise<number> {
@@ -65,4 +66,17 @@ export async function startRetryingPorts<T>(start: () => Promise<T>, cleanUp: ()
       if (i >= attempts) throw err;
     }
   }
+}
+
+/** Waits until `url` answers 200 (a server's readiness endpoint), retrying refused connections. */
+export async function waitForHttpOk(what: string, url: string, timeoutMs: number, everyMs = 250): Promise<void> {
+  await waitFor(what, async () => {
+    try {
+      const res = await request(url);
+      await res.body.dump();
+      return res.statusCode === 200 ? true : undefined;
+    } catch {
+      return undefined;
+    }
+  }, timeoutMs, everyMs);
 }

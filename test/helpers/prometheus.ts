@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { request } from 'undici';
 import { ProcessGroup } from './processes';
-import { freePort, waitFor } from './ports';
+import { freePort, waitForHttpOk } from './ports';
 
 export const PROMETHEUS_BIN = process.env.PROMETHEUS_BIN ?? '/usr/bin/prometheus';
 
@@ -103,15 +103,7 @@ export class Prometheus {
     ]);
     this.output = ProcessGroup.output(this.child);
     try {
-      await waitFor('Prometheus ready', async () => {
-        try {
-          const res = await request(`${this.url}/-/ready`);
-          await res.body.dump();
-          return res.statusCode === 200 ? true : undefined;
-        } catch {
-          return undefined;
-        }
-      }, 60_000, 250);
+      await waitForHttpOk('Prometheus ready', `${this.url}/-/ready`, 60_000);
     } catch (err) {
       throw new Error(`Prometheus did not start (${PROMETHEUS_BIN}; scripts/setup.sh installs it): ${(err as Error).message}\n${this.output().slice(-2000)}`);
     }
