@@ -239,4 +239,50 @@ describe('opsflow CLI end to end', () => {
     }, 30_000, 500);
     expect(listed).toMatch(/cli-nightly\thealthCheckWorkflow\tactive/);
   });
+
+  test('list: rows say type, service, state and step; filters narrow them; a bad filter names the flag', async () => {
+    const list = (...args: string[]) => stack.cli(['-c', configPath, 'list', ...args]);
+    const hc = await stack.cli(['-c', configPath, 'start', 'health-check', '--id', 'list-hc', '--input', JSON.stringify({ targets: { resources: false, http: ['web'] } }), '--wait']);
+    expect(hc.code).toBe(0);
+    const rollout = {
+      service: 'list-shop',
+      lb: 'api',
+      backends: { old: 'old_system', new: 'new_system' },
+      steps: [{ weight: 10, window: '1h', approval: true }, { weight: 100, window: '1h' }],
+      sampleInterval: '30m',
+      metricSources: ['host'],
+    };
+    expect((await stack.cli(['-c', configPath, 'start', 'phased-rollout', '--input', JSON.stringify(rollout)])).code).toBe(0);
+
+    // Visibility lags the runs a little: wait for the row the rollout's attributes make.
+    const waiting = await waitFor('the rollout listed as awaiting approval', async () => {
+      const out = await list('--type', 'phased-rollout', '--service', 'list-shop', '--state', 'awaiting-approval', '--json');
+      const rows = out.code === 0 ? (JSON.parse(out.stdout) as Array<Record<string, string>>) : [];
+      return rows.length ? rows : undefined;
+    }, 60_000, 500);
+    expect(waiting).toEqual([
+      expect.objectContaining({ workflowId: 'rollout-list-shop', type: 'phased-rollout', service: 'list-shop', state: 'awaiting-approval', step: '1/2 10%', status: 'running', closed: '-' }),
+    ]);
+
+    const table = await list('--service', 'list-shop');
+    expect(table.code).toBe(0);
+    const [header, ...rows] = table.stdout.trim().split('\n');
+    expect(header).toMatch(/^WORKFLOW ID\s+TYPE\s+SERVICE\s+STATUS\s+STATE\s+STEP\s+STARTED\s+CLOSED$/);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatch(/^rollout-list-shop\s+phased-rollout\s+list-shop\s+running\s+awaiting-approval\s+1\/2 10%\s+\d{4}-\d\d-\d\d /);
+
+    const done = await waitFor('the health check listed as completed', async () => {
+      const out = await list('--type', 'health-check', '--status', 'completed', '--json');
+      const r = out.code === 0 ? (JSON.parse(out.stdout) as Array<Record<string, string>>) : [];
+      return r.some((row) => row.workflowId === 'list-hc') ? r : undefined;
+    }, 60_000, 500);
+    // This file's other health checks are listed too: every row is a completed health check.
+    expect(done.map((r) => r.workflowId)).toContain('list-hc');
+    expect(done.every((r) => r.type === 'health-check' && r.status === 'completed' && r.closed !== '-')).toBe(true);
+    expect((await list('--type', 'health-check', '--service', 'list-shop')).stdout.trim()).toMatch(/^no runs match /);
+
+    const bad = await list('--type', 'nope');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--type: unknown workflow "nope"');
+  });
 });
