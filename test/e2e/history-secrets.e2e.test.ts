@@ -1,4 +1,5 @@
 import { Stack } from '../helpers/stack';
+import { waitFor } from '../helpers/ports';
 import { secretsInHistories } from '../helpers/history-secrets';
 import { issuedSecrets, testToken } from '../helpers/tokens';
 
@@ -22,7 +23,11 @@ describe('the teardown search for secrets in history', () => {
     await stack.client.workflow.start('healthCheckWorkflow', { taskQueue: 'no-worker', workflowId: 'clean-run', args: [{}] });
     expect(await secretsInHistories(stack.client, issuedSecrets())).toEqual(clean);
     await stack.client.workflow.start('healthCheckWorkflow', { taskQueue: 'no-worker', workflowId: 'leaky-run', args: [{ note: `Bearer ${token}` }] });
-    const found = await secretsInHistories(stack.client, issuedSecrets());
+    // Visibility lists a new run a moment after its start: wait (bounded) until the search reaches it.
+    const found = await waitFor('the leaky run to be searched', async () => {
+      const f = await secretsInHistories(stack.client, issuedSecrets());
+      return f.length ? f : undefined;
+    }, 30_000, 250);
     expect(found).toEqual([`leaky-run (healthCheckWorkflow) holds a test secret ending …${token.slice(-6)}`]);
   });
 });
