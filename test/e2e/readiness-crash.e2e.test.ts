@@ -4,10 +4,12 @@ import { freePort } from '../helpers/ports';
 import { statusQuery, signOffUpdate, recheckSignal, type ReadinessResult } from '../../src/workflows/readiness/workflow';
 
 /**
- * The readiness gate survives its worker: SIGKILLed while the gate waits, a new worker takes the
- * same run on; the first round's evidence is kept, a recheck and a sign-off close it READY.
+ * The readiness gate survives its Temporal server and its worker: the server killed -9 and started
+ * again on its SQLite file while the gate waits (the worker reconnects), then the worker SIGKILLed
+ * while the gate waits; the first round's evidence (the port refusing connections) is kept, a
+ * recheck and a sign-off close it READY.
  */
-describe('readiness gate survives a SIGKILLed worker', () => {
+describe('readiness gate survives a killed Temporal server and a SIGKILLed worker', () => {
   let stack: Stack;
   let configPath: string;
   let server: Server | undefined;
@@ -15,7 +17,7 @@ describe('readiness gate survives a SIGKILLed worker', () => {
   const env: NodeJS.ProcessEnv = {};
 
   beforeAll(async () => {
-    stack = await Stack.start();
+    stack = await Stack.start({ persistent: true });
     port = await freePort();
     configPath = writeConfig({
       readiness: { checklists: { api: { items: [{ id: 'port', check: 'tcp', host: '127.0.0.1', open: [port] }, { id: 'rota', check: 'signOff', description: 'on-call rota published' }] } } },
@@ -27,7 +29,7 @@ describe('readiness gate survives a SIGKILLed worker', () => {
   }, 60_000);
 
 
-  test('killed while waiting, restarted: the same run keeps its first round, re-checks and closes READY', async () => {
+  test('server killed -9 and worker killed while waiting, both restarted: the same run keeps its first round, re-checks and closes READY', async () => {
     const first = stack.spawnWorkerProcess(configPath, env);
     const handle = await stack.client.workflow.start('readinessCheckWorkflow', { taskQueue: 'opsflow', workflowId: 'readiness-api', args: [{ service: 'api', checklist: 'api', deadline: '5m' }] });
     const waiting = await waitFor('first round done', async () => {
@@ -36,6 +38,12 @@ describe('readiness gate survives a SIGKILLed worker', () => {
     }, 60_000, 250);
     expect(waiting.blocking).toEqual(['port', 'rota']);
     expect(waiting.items[0].result!.evidence[0].value).toMatch(/^closed/);
+
+    // The server dies with the gate's timer pending; the same worker goes on against the restarted one.
+    await stack.restartServer();
+    const afterRestart = await waitFor('the gate answering after the restart', async () => (await handle.query(statusQuery)) ?? undefined, 60_000, 250);
+    expect(afterRestart).toMatchObject({ phase: 'waiting', rounds: 1, blocking: ['port', 'rota'] });
+    expect(first.child.exitCode).toBeNull();
     await killWorker(first.child);
 
     // The port opens while no worker runs.

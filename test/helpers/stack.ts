@@ -6,6 +6,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { devServerEnv, workflowBundle, workflowBundleFile, type DevServerOptions } from './temporal';
 import { ProcessGroup } from './processes';
+import { TemporalProcess } from './temporal-process';
 import { secretsInHistories } from './history-secrets';
 import { issuedSecrets } from './tokens';
 import { waitFor } from './ports';
@@ -47,11 +48,35 @@ export class Stack {
   /** An empty working directory for spawned CLIs and workers: no ./opsflow.config.yaml to find. */
   readonly workDir = mkdtempSync(join(tmpdir(), 'opsflow-cwd-'));
 
+  /** With `persistent`: the dev server process on its SQLite file, which restartServer kills and starts. */
+  private server?: TemporalProcess;
+
   static async start(opts: DevServerOptions = {}): Promise<Stack> {
     const s = new Stack();
-    s.env = await devServerEnv(opts);
+    if (opts.persistent) {
+      if (opts.namespaces?.length || opts.searchAttributes === false) throw new Error('Stack.start: persistent takes neither namespaces nor searchAttributes: false');
+      s.server = new TemporalProcess();
+      await s.server.start();
+      s.env = await devServerEnv({}, s.server.address);
+    } else {
+      s.env = await devServerEnv(opts);
+    }
     s.bundleFile = await workflowBundleFile();
     return s;
+  }
+
+  /**
+   * Kills the dev server -9 (a crashed Temporal host) and starts it again on the same port and
+   * SQLite file; this process's client and the worker processes reconnect on their own, as they
+   * would to a restarted cluster. `whileDown` runs while nothing answers on the port.
+   */
+  async restartServer(whileDown?: () => Promise<void>): Promise<void> {
+    if (!this.server) throw new Error('restartServer needs Stack.start({ persistent: true })');
+    await this.server.stop('SIGKILL');
+    await whileDown?.();
+    await this.server.start();
+    // Back once it answers a call, not merely once the port accepts: the namespace is read from SQLite.
+    await waitFor('the restarted Temporal server to answer', () => this.client.workflowService.getSystemInfo({}).then(() => true), 60_000, 250);
   }
 
   get client() {
@@ -130,6 +155,7 @@ export class Stack {
     let leaks: string[] = [];
     if (this.env) leaks = await secretsInHistories(this.env.client, issuedSecrets()).catch((e: Error) => [`could not search the histories: ${e.message}`]);
     await this.env?.teardown();
+    await this.server?.stop();
     if (leaks.length) throw new Error(`secrets in workflow history:\n${leaks.join('\n')}`);
   }
 }

@@ -40,8 +40,9 @@ export class TemporalProcess {
     });
   }
 
-  async stop(): Promise<void> {
-    if (this.child) await this.procs.kill(this.child);
+  /** signal SIGKILL: as a crashed machine, no chance to flush or close its SQLite file cleanly. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    if (this.child) await this.procs.kill(this.child, signal);
     this.child = undefined;
   }
 }

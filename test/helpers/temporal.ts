@@ -42,11 +42,20 @@ export interface DevServerOptions {
   searchAttributes?: boolean;
   /** More namespaces besides `default`. */
   namespaces?: string[];
+  /**
+   * A dev server process on a SQLite file (test/helpers/temporal-process.ts) instead of the SDK's
+   * in-memory one: `Stack.restartServer()` can kill it -9 and start it again with what it held.
+   */
+  persistent?: boolean;
 }
 
-/** The real Temporal dev server (in memory), by default with opsflow's search attributes registered. */
-export async function devServerEnv(opts: DevServerOptions = {}): Promise<TestWorkflowEnvironment> {
+/**
+ * The real Temporal dev server (in memory), by default with opsflow's search attributes registered;
+ * with `existing`, an environment on a server already running at that address (its owner stops it).
+ */
+export async function devServerEnv(opts: DevServerOptions = {}, existing?: string): Promise<TestWorkflowEnvironment> {
   installRuntime();
+  if (existing) return TestWorkflowEnvironment.createFromExistingServer({ address: existing });
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: executable(temporalCliPath()),
