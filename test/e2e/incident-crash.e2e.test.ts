@@ -8,10 +8,13 @@ import { recordHistory } from '../helpers/histories';
 import type { IncidentStatus } from '../../src/workflows/incident';
 
 /**
- * The incident workflows survive their worker: SIGKILLed after the incident was opened and
- * notified, and again before it is resolved, with the acknowledgement and the resolution sent while
- * no worker runs. Every receiver gets one message per event (no event re-sent by the new worker),
- * and the record and postmortem land in PostgreSQL. The P3 digest runs on the same stack.
+ * The incident workflows survive their worker and their Temporal server: the worker SIGKILLed after
+ * the incident was opened and notified, and again before it is resolved, with the acknowledgement
+ * and the resolution sent while no worker runs; the server killed -9 and restarted on its SQLite
+ * file while the incident waits acknowledged; the receivers down (503) for a burst when the
+ * resolution is sent. Every receiver takes one message per event (none re-sent by a new worker,
+ * none lost to the outage), and the record and postmortem land in PostgreSQL. The P3 digest runs
+ * on the same stack.
  */
 describe('incident response survives worker SIGKILL (dev server, real PostgreSQL and receivers)', () => {
   let stack: Stack;
@@ -47,7 +50,7 @@ describe('incident response survives worker SIGKILL (dev server, real PostgreSQL
         digestNotify: ['engineers'],
       },
     });
-    stack = await Stack.start();
+    stack = await Stack.start({ persistent: true });
   }, 180_000);
 
   afterAll(async () => {
@@ -61,7 +64,7 @@ describe('incident response survives worker SIGKILL (dev server, real PostgreSQL
   /** The event each message was sent for, from its idempotency key (`<workflow>/<run>/<event>/<notifier>`). */
   const events = (reqs: ReceivedRequest[]) => reqs.map((r) => String(r.headers['idempotency-key'] ?? '').split('/')[2]);
 
-  test('SIGKILL after opening and before resolving: acknowledged and resolved anyway, one message per event, postmortem stored', async () => {
+  test('SIGKILL after opening and before resolving, server kill -9 while acknowledged, receivers 503 at the resolution: resolved anyway, one message per event, postmortem stored', async () => {
     const workflowId = 'incident-crash-1';
     let worker = startWorker();
     const handle = await stack.client.workflow.start('incidentResponseWorkflow', {
@@ -80,7 +83,14 @@ describe('incident response survives worker SIGKILL (dev server, real PostgreSQL
     await handle.signal('acknowledge', { by: 'erin' });
     worker = startWorker();
     await waitFor('acknowledged', async () => (await status()).state === 'acknowledged', 60_000, 250);
+    // Temporal itself dies while the incident waits; the same worker carries on against the restarted server.
+    await stack.restartServer();
+    await waitFor('acknowledged after the restart', async () => (await status()).state === 'acknowledged', 60_000, 250);
+    expect(worker.child.exitCode).toBeNull();
     await killWorker(worker.child);
+    // Both receivers are down for a burst when the resolution goes out: the sends are retried, not lost.
+    oncall.failNext(2);
+    engineers.failNext(2);
     await handle.signal('resolve', { by: 'erin' });
     worker = startWorker();
     // A step that was running on the killed worker (diagnostics) heartbeats, so the new worker
@@ -101,6 +111,10 @@ describe('incident response survives worker SIGKILL (dev server, real PostgreSQL
     // Each receiver saw each event exactly once: the new workers did not send "opened" again.
     expect(events(oncall.requests)).toEqual(['opened', 'resolved']);
     expect(events(engineers.requests)).toEqual(['opened', 'resolved']);
+    // Counted at delivery, duplicates included: each event taken once, after the two refused sends.
+    expect(events(oncall.accepted)).toEqual(['opened', 'resolved']);
+    expect(events(engineers.accepted)).toEqual(['opened', 'resolved']);
+    expect(events(oncall.attempts.filter((r) => !oncall.accepted.includes(r)))).toEqual(['resolved', 'resolved']);
     const row = await pg.query(`SELECT state, severity, owner, acknowledged_at, diagnostics, postmortem FROM "${schema}".incidents WHERE workflow_id = $1`, [workflowId]);
     expect(row.rows).toHaveLength(1);
     expect(row.rows[0]).toMatchObject({ state: 'resolved', severity: 'P2', owner: 'erin' });

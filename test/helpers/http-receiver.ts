@@ -30,6 +30,10 @@ export class HttpReceiver {
   readonly requests: ReceivedRequest[] = [];
   /** Every request that arrived, duplicates and failures included. */
   readonly attempts: ReceivedRequest[] = [];
+  /** Every request answered with success, duplicates included: what was delivered, counted honestly. */
+  readonly accepted: ReceivedRequest[] = [];
+  /** Requests still to be answered 503 in the current outage (see failNext). */
+  private outage = 0;
   private server?: Server;
   private seen = new Set<string>();
   port = 0;
@@ -58,6 +62,12 @@ export class HttpReceiver {
           res.writeHead(401).end('unauthorized');
           return;
         }
+        if (this.outage > 0) {
+          // down for a burst: the sender must try again, the message is not taken
+          this.outage--;
+          res.writeHead(503).end('unavailable');
+          return;
+        }
         if (this.options.refuse) {
           res.writeHead(this.options.refuse.status, { 'content-type': 'text/plain' }).end(this.options.refuse.body);
           return;
@@ -72,6 +82,7 @@ export class HttpReceiver {
           res.writeHead(500).end('induced failure');
           return;
         }
+        this.accepted.push(r);
         res.writeHead(this.options.okStatus ?? 200, { 'content-type': 'application/json' });
         res.end(JSON.stringify(this.options.okBody ?? { ok: true }));
       });
@@ -80,6 +91,11 @@ export class HttpReceiver {
     const addr = this.server.address();
     this.port = typeof addr === 'object' && addr ? addr.port : 0;
     return this;
+  }
+
+  /** An outage: the next `n` requests are answered 503 and not taken (neither in requests nor accepted). */
+  failNext(n: number): void {
+    this.outage = n;
   }
 
   async stop(): Promise<void> {
