@@ -6,9 +6,10 @@ import { HEARTBEAT_TIMEOUT, retriedAttempts } from '../helpers/retries';
 import type { HealthCheckResult } from '../../src/workflows/health/workflow';
 
 /**
- * The worker is SIGKILLed while a health check's HTTP probe is in flight: another worker takes the
- * run over, the probe is retried, the report is whole and the alert about the down target is
- * delivered exactly once.
+ * The worker is SIGKILLed while a health check's HTTP probe is in flight, and the Temporal server
+ * is killed -9 and restarted before another worker comes: that worker takes the run over, the probe
+ * is retried, the report is whole (the target refusing connections reported down) and the alert,
+ * refused with 503 twice by the receiver, is delivered exactly once.
  */
 describe('health check survives worker SIGKILL (dev server)', () => {
   let stack: Stack;
@@ -33,7 +34,7 @@ describe('health check survives worker SIGKILL (dev server)', () => {
       notifiers: { ops: { type: 'webhook', url: `${receiver.url}/hook` } },
       healthCheckNotify: ['ops'],
     });
-    stack = await Stack.start();
+    stack = await Stack.start({ persistent: true });
   }, 180_000);
 
   afterAll(async () => {
@@ -44,7 +45,7 @@ describe('health check survives worker SIGKILL (dev server)', () => {
 
   const startWorker = () => stack.spawnWorkerProcess(configPath);
 
-  test('SIGKILL with a probe in flight: the run finishes on another worker, whole report, one alert', async () => {
+  test('SIGKILL with a probe in flight, server kill -9, alert receiver 503 twice: the run finishes on another worker, whole report, one alert', async () => {
     let worker = startWorker();
     const handle = await stack.client.workflow.start('healthCheckWorkflow', {
       taskQueue: 'opsflow',
@@ -54,6 +55,8 @@ describe('health check survives worker SIGKILL (dev server)', () => {
     await waitFor('the slow probe in flight', () => slowRequests >= 1, 60_000, 100);
     await killWorker(worker.child);
     expect(receiver.requests).toHaveLength(0);
+    await stack.restartServer();
+    receiver.failNext(2);
 
     worker = startWorker();
     try {
@@ -67,13 +70,15 @@ describe('health check survives worker SIGKILL (dev server)', () => {
       expect(result.summary).toBe('1/2 healthy');
       expect(result.notified).toEqual(['ops']);
       expect(receiver.requests).toHaveLength(1);
+      expect(receiver.accepted).toHaveLength(1);
+      expect(receiver.attempts).toHaveLength(3); // two refused, then taken
       expect(receiver.requests[0].json.text ?? JSON.stringify(receiver.requests[0].json)).toMatch(/gone/);
       // The slow probe's second attempt followed a heartbeat timeout, not the 30 s start-to-close one.
       // On a busy machine the dead target's probe may still be in flight at the kill too: then it
       // is retried the same way, never after a start-to-close timeout.
       const retried = await retriedAttempts(handle);
       expect(retried).toContainEqual({ activityType: 'checkHttpEndpoint', input: '"slow"', attempt: 2, timeoutType: HEARTBEAT_TIMEOUT });
-      for (const r of retried) expect(r).toMatchObject({ activityType: 'checkHttpEndpoint', attempt: 2, timeoutType: HEARTBEAT_TIMEOUT });
+      for (const r of retried.filter((a) => a.activityType !== 'notify')) expect(r).toMatchObject({ activityType: 'checkHttpEndpoint', attempt: 2, timeoutType: HEARTBEAT_TIMEOUT });
     } finally {
       await killWorker(worker.child);
     }

@@ -5,9 +5,10 @@ import { runtimeApiCommand } from '../../src/activities/load-balancer/haproxy-ru
 import type { RolloutStatus } from '../../src/workflows/rollout/status';
 
 /**
- * The worker process is SIGKILLed mid-window and while the rollout waits for approval: the rollout
+ * The worker process is SIGKILLed mid-window and while the rollout waits for approval, and the
+ * Temporal server is killed -9 and restarted on its SQLite file during that wait: the rollout
  * continues in the same step with the same weights, an approve sent while no worker runs is kept,
- * and the run finishes.
+ * and the run finishes with one weight change per step.
  */
 describe('phased rollout survives worker SIGKILL (dev server, real HAProxy)', () => {
   let stack: Stack;
@@ -17,7 +18,7 @@ describe('phased rollout survives worker SIGKILL (dev server, real HAProxy)', ()
   const greenWeight = async () => Number((await api('get weight app/green')).split(' ')[0]);
 
   beforeAll(async () => {
-    stack = await Stack.start();
+    stack = await Stack.start({ persistent: true });
     ({ haproxy } = await blueGreenBehindHaproxy(stack.processes));
     configPath = writeConfig({
       loadBalancers: { edge: { type: 'haproxy', runtimeApi: { socket: haproxy.socket }, backend: 'app' } },
@@ -65,13 +66,19 @@ describe('phased rollout survives worker SIGKILL (dev server, real HAProxy)', ()
     expect(after.decisions.map((d) => d.decision)).toEqual(expect.arrayContaining([expect.stringMatching(/step 1\/2 \(20 %\) passed: \d+ samples/)]));
     expect(await greenWeight()).toBe(20);
 
-    // The approval is sent while no worker runs: it is in the history, so it is not lost.
+    // The approval is sent while no worker runs, after Temporal itself was killed: it is in the history, so it is not lost.
     await killWorker(worker.child);
+    await stack.restartServer();
     await handle.signal('approve', { by: 'night-shift' });
     worker = startWorker();
     const result = await handle.result();
     expect(result.outcome).toBe('succeeded');
     expect(await greenWeight()).toBe(100);
+    const final = await handle.query<RolloutStatus>('status');
+    expect(final.decisions.map((d) => d.decision).filter((d) => /reads back \d+ % for green/.test(d))).toEqual([
+      expect.stringMatching(/reads back 20 % for green/),
+      expect.stringMatching(/reads back 100 % for green/),
+    ]);
     await killWorker(worker.child);
   });
 });
