@@ -20,9 +20,10 @@ const alive = (pid: number) => {
 
 /**
  * The worker is SIGKILLed while pg_dump runs (held up by a lock the test takes), and only the worker:
+ * then the Temporal server is killed -9 and restarted on its SQLite file before a new worker comes.
  * its pg_dump lives on, still writing its temporary file, as after `kill -9 <worker pid>`. The
  * retry on a new worker stops that orphan, removes its file and dumps again; the run ends with
- * finished, verified artifacts and nothing half-written beside them.
+ * finished, verified artifacts in one backup set and nothing half-written beside them.
  */
 describe('backupWorkflow survives a SIGKILLed worker mid-dump', () => {
   let stack: Stack;
@@ -37,7 +38,7 @@ describe('backupWorkflow survives a SIGKILLed worker mid-dump', () => {
     appDb = await pg.database();
     await pg.query(`CREATE TABLE big (id bigserial PRIMARY KEY, payload text)`, [], appDb);
     await pg.query(`INSERT INTO big (payload) SELECT md5(g::text) FROM generate_series(1, 100000) g`, [], appDb);
-    stack = await Stack.start();
+    stack = await Stack.start({ persistent: true });
     configPath = writeConfig({ postgres: { app: { ...pgConnection, database: appDb } }, backups: { crash: { databases: ['app'], destination: dest } } });
     const bundleFile = join(mkdtempSync(join(tmpdir(), 'opsflow-bundle-')), 'workflow-bundle.js');
     writeFileSync(bundleFile, (await workflowBundle()).code);
@@ -72,6 +73,7 @@ describe('backupWorkflow survives a SIGKILLed worker mid-dump', () => {
 
     await killWorkerOnly(first.child);
     expect(alive(orphan)).toBe(true); // pg_dump outlived its worker
+    await stack.restartServer();
 
     const second = stack.spawnWorkerProcess(configPath, env);
     try {
@@ -82,6 +84,7 @@ describe('backupWorkflow survives a SIGKILLed worker mid-dump', () => {
       await locker.query('COMMIT');
 
       const result = (await handle.result()) as BackupResult;
+      expect(readdirSync(dest)).toEqual([copyDir.slice(dest.length + 1)]); // one backup set
       expect(result.drill).toBe('passed');
       expect(result.drills[0]).toMatchObject({ database: 'app', tables: 1, rows: 100_000 });
       // No leftover of the killed attempt; the sha256 cache is retention's reading of the verified dump.

@@ -18,7 +18,7 @@ type Host = (typeof HOSTS)[number];
  * The worker process is SIGKILLed while h1's release is being built (a half tree on disk) and
  * while h2 is drained and switching (its app slow to start): new workers finish the deploy with
  * one release directory per host, migrations once, and no host left drained; a third kill between
- * hosts changes nothing either.
+ * hosts, with the Temporal server killed -9 and restarted on its SQLite file, changes nothing either.
  */
 describe('deploy survives worker SIGKILL mid-saga (dev server, real HAProxy)', () => {
   jest.setTimeout(300_000);
@@ -32,7 +32,7 @@ describe('deploy survives worker SIGKILL mid-saga (dev server, real HAProxy)', (
   const ports = {} as Record<Host, number>;
 
   beforeAll(async () => {
-    stack = await Stack.start();
+    stack = await Stack.start({ persistent: true });
     repo = makeAppRepo();
     for (const h of HOSTS) ports[h] = await freePort();
     haproxy = await new Haproxy(stack.processes, HOSTS.map((h) => ({ name: h, port: ports[h], weight: 100 }))).start();
@@ -103,6 +103,7 @@ describe('deploy survives worker SIGKILL mid-saga (dev server, real HAProxy)', (
     await waitFor('h2 done', async () => (await status()).hosts.h2.state === 'done', 180_000, 50);
     await killWorker(worker.child);
     expect(await adminState('h2')).toBe(0);
+    await stack.restartServer();
 
     worker = startWorker();
     const result = (await handle.result()) as DeployStatus;
