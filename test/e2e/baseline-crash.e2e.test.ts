@@ -5,7 +5,8 @@ import { pgConnection, requirePostgres } from '../helpers/services';
 import type { BaselineResult } from '../../src/workflows/baseline/workflow';
 
 /**
- * The worker process is SIGKILLed in the middle of sampling and started again: the same run
+ * The worker process is SIGKILLed in the middle of sampling, the Temporal server is killed -9 and
+ * restarted on its SQLite file while no worker runs, and a worker is started again: the same run
  * finishes; the chunk that was running is retried on the new worker and resumes after the ticks
  * already stored, so no tick is stored (or sampled) twice; the ticks whose time passed while no
  * worker ran are counted as missed, and the baseline says so.
@@ -22,7 +23,7 @@ describe('performanceBaselineWorkflow survives a SIGKILLed worker', () => {
     await requirePostgres();
     await app.start();
     schema = await pg.schema();
-    stack = await Stack.start();
+    stack = await Stack.start({ persistent: true });
     configPath = writeConfig({ http: { app: { url: app.url } }, postgres: { store: pgConnection }, baseline: { store: { postgres: 'store', schema } } });
   }, 180_000);
   afterAll(async () => {
@@ -45,6 +46,7 @@ describe('performanceBaselineWorkflow survives a SIGKILLed worker', () => {
     await killWorker(first.child);
     const atKill = await stored();
     expect(atKill).toBeLessThan(40);
+    await stack.restartServer();
 
     const second = stack.spawnWorkerProcess(configPath, env);
     const result = (await handle.result()) as BaselineResult;
