@@ -11,7 +11,9 @@ import { dailyReportWorkflow, diagnosticsWorkflow } from '../../src/workflows';
 
 /**
  * The daily report and diagnostics survive their worker: SIGKILLed in the middle of gathering,
- * another worker finishes the run; the report is mailed and stored exactly once.
+ * another worker finishes the run; the report is mailed and stored exactly once, though the mail
+ * server refused connections for a while when it was sent. Diagnostics also survive the Temporal
+ * server killed -9 and restarted on its SQLite file.
  */
 describe('daily report and diagnostics survive worker SIGKILL (dev server)', () => {
   const scratch = new PgScratch('opsflow_test_report_crash');
@@ -41,7 +43,7 @@ describe('daily report and diagnostics survive worker SIGKILL (dev server)', () 
         store: { postgres: 'primary', schema, keep: 2 },
       },
     });
-    stack = await Stack.start();
+    stack = await Stack.start({ persistent: true });
   }, 180_000);
 
   afterAll(async () => {
@@ -52,15 +54,20 @@ describe('daily report and diagnostics survive worker SIGKILL (dev server)', () 
 
   const startWorker = () => stack.spawnWorkerProcess(configPath);
 
-  test('daily report: SIGKILL while the journal is read; another worker finishes it, mailed and stored once', async () => {
+  test('daily report: SIGKILL while the journal is read, mail server refusing connections; another worker finishes it, mailed and stored once', async () => {
     let worker = startWorker();
     const handle = await stack.client.workflow.start(dailyReportWorkflow, { taskQueue: 'opsflow', workflowId: 'daily-report-crash', args: [{}] });
     await waitFor('the journal being read', () => existsSync(journalCalls), 60_000, 100);
     await killWorker(worker.child);
     expect(smtp.messages).toHaveLength(0);
+    // The mail server goes away: the send is refused (connection refused) and retried until it is back.
+    const smtpPort = smtp.port;
+    await smtp.stop();
 
     worker = startWorker();
     try {
+      await waitFor('the report mail retried', async () => ((await handle.describe()).raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'notify' && (a.attempt ?? 1) >= 2), 120_000, 250);
+      await smtp.start(smtpPort);
       const result = await handle.result();
       expect(readFileSync(journalCalls, 'utf8').trim().split('\n').length).toBeGreaterThanOrEqual(2);
       expect(result.gathered).toMatchObject({ errors: 'ok', 'postgres:primary': 'ok' });
@@ -70,8 +77,10 @@ describe('daily report and diagnostics survive worker SIGKILL (dev server)', () 
       expect(JSON.stringify(smtp.messages[0])).toContain('upstream connect error');
       // The killed worker's steps were retried after a heartbeat timeout (seconds), not start-to-close.
       const retried = await retriedAttempts(handle);
-      expect(retried.length).toBeGreaterThan(0);
-      expect(retried.every((r) => r.timeoutType === HEARTBEAT_TIMEOUT)).toBe(true);
+      const gathering = retried.filter((r) => r.activityType !== 'notify');
+      expect(gathering.length).toBeGreaterThan(0);
+      expect(gathering.every((r) => r.timeoutType === HEARTBEAT_TIMEOUT)).toBe(true);
+      expect(retried.filter((r) => r.activityType === 'notify').length).toBeGreaterThan(0);
       const stored = await scratch.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${schema}.opsflow_daily_reports`);
       expect(stored[0].n).toBe(1);
     } finally {
@@ -79,11 +88,12 @@ describe('daily report and diagnostics survive worker SIGKILL (dev server)', () 
     }
   }, 180_000);
 
-  test('diagnostics: SIGKILL with its first step in flight; another worker returns the whole findings', async () => {
+  test('diagnostics: SIGKILL with its first step in flight, server kill -9; another worker returns the whole findings', async () => {
     let worker = startWorker();
     const handle = await stack.client.workflow.start(diagnosticsWorkflow, { taskQueue: 'opsflow', workflowId: 'diagnostics-crash', args: [{ postgres: 'primary', host: true }] });
     await waitFor('a diagnostics step in flight', async () => ((await handle.describe()).raw.pendingActivities?.length ?? 0) > 0, 60_000, 50);
     await killWorker(worker.child);
+    await stack.restartServer();
 
     worker = startWorker();
     try {

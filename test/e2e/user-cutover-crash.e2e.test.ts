@@ -13,7 +13,8 @@ import type { CutoverStatus } from '../../src/workflows/cutover/state';
 const N = 200_000;
 
 /**
- * The worker process is SIGKILLed while a batch of 200 000 users is being routed; a new worker
+ * The worker process is SIGKILLed while a batch of 200 000 users is being routed, the Temporal
+ * server is killed -9 and restarted on its SQLite file before another worker comes; a new worker
  * finishes the same run: every user on the new system once, the move resumed from its heartbeat
  * cursor (not restarted), the snapshot not taken again.
  */
@@ -43,7 +44,7 @@ describe('userCutoverWorkflow survives a SIGKILLed worker', () => {
     const table = await seedUsers(pg, schema, N);
     const small = await seedUsers(pg, schema, SMALL, 'small_users');
     await apis.start();
-    stack = await Stack.start();
+    stack = await Stack.start({ persistent: true });
     configPath = writeConfig({
       postgres: { main: pgConnection },
       redis: { cache: redisConnection },
@@ -89,6 +90,7 @@ describe('userCutoverWorkflow survives a SIGKILLed worker', () => {
     expect(atKill).toBeLessThan(N);
     const snapshotAt = await pg.query<{ taken_at: Date }>(`SELECT taken_at FROM ${schema}.cutover_snapshots`);
     expect(snapshotAt).toHaveLength(1);
+    await stack.restartServer();
 
     const second = stack.spawnWorkerProcess(configPath, env);
     const result = (await handle.result()) as CutoverStatus;

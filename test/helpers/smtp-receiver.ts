@@ -21,7 +21,8 @@ export class SmtpReceiver {
 
   constructor(private readonly options: { rejectRecipients?: string[] } = {}) {}
 
-  async start(): Promise<this> {
+  /** port: the one it had before a stop (a mail server back from an outage at its address). */
+  async start(port = 0): Promise<this> {
     const opts: SMTPServerOptions = {
       authOptional: true,
       disabledCommands: ['STARTTLS'],
@@ -61,7 +62,7 @@ export class SmtpReceiver {
     this.server = new SMTPServer(opts);
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
-      this.server!.listen(0, '127.0.0.1', () => resolve());
+      this.server!.listen(port, '127.0.0.1', () => resolve());
     });
     const addr = (this.server as unknown as { server: import('node:net').Server }).server.address();
     this.port = typeof addr === 'object' && addr ? addr.port : 0;
