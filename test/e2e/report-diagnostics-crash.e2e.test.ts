@@ -12,8 +12,8 @@ import { dailyReportWorkflow, diagnosticsWorkflow } from '../../src/workflows';
 /**
  * The daily report and diagnostics survive their worker: SIGKILLed in the middle of gathering,
  * another worker finishes the run; the report is mailed and stored exactly once, though the mail
- * server refused connections for a while when it was sent. Diagnostics also survive the Temporal
- * server killed -9 and restarted on its SQLite file.
+ * server refused connections for a while when it was sent. Both also survive the Temporal server
+ * killed -9 and restarted on its SQLite file while no worker runs.
  */
 describe('daily report and diagnostics survive worker SIGKILL (dev server)', () => {
   const scratch = new PgScratch('opsflow_test_report_crash');
@@ -54,12 +54,13 @@ describe('daily report and diagnostics survive worker SIGKILL (dev server)', () 
 
   const startWorker = () => stack.spawnWorkerProcess(configPath);
 
-  test('daily report: SIGKILL while the journal is read, mail server refusing connections; another worker finishes it, mailed and stored once', async () => {
+  test('daily report: SIGKILL while the journal is read, server kill -9, mail server refusing connections; another worker finishes it, mailed and stored once', async () => {
     let worker = startWorker();
     const handle = await stack.client.workflow.start(dailyReportWorkflow, { taskQueue: 'opsflow', workflowId: 'daily-report-crash', args: [{}] });
     await waitFor('the journal being read', () => existsSync(journalCalls), 60_000, 100);
     await killWorker(worker.child);
     expect(smtp.messages).toHaveLength(0);
+    await stack.restartServer();
     // The mail server goes away: the send is refused (connection refused) and retried until it is back.
     const smtpPort = smtp.port;
     await smtp.stop();

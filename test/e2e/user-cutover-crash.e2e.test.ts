@@ -114,7 +114,7 @@ describe('userCutoverWorkflow survives a SIGKILLed worker', () => {
     expect(result.decisions.map((d) => d.text).join('\n')).not.toMatch(/snapshot taken before/);
   }, 300_000);
 
-  test('killed mid-move through the routing API: the new worker goes on from the last saved chunk, so at most one chunk of users is PUT twice', async () => {
+  test('killed mid-move through the routing API, which then answers 503 for a burst: the new worker goes on from the last saved chunk, so at most one chunk of users is PUT twice', async () => {
     const svc = `${service}-api`;
     // The move is held after 700 of 1 200 PUTs: the worker dies with 7 chunks answered and the 8th in flight.
     apis.holdPutsAfter = 700;
@@ -139,6 +139,8 @@ describe('userCutoverWorkflow survives a SIGKILLed worker', () => {
     await killWorker(first.child);
     apis.releasePuts();
     expect(apis.routes.size).toBeLessThan(SMALL);
+    // The routing API is down for the new worker's first PUTs (within the router's 2 retries per user).
+    apis.failNextPuts(2);
 
     const second = stack.spawnWorkerProcess(configPath, env);
     const result = (await handle.result()) as CutoverStatus;
@@ -149,6 +151,7 @@ describe('userCutoverWorkflow survives a SIGKILLed worker', () => {
     const users = Array.from({ length: SMALL }, (_, k) => String(k + 1));
     expect(users.filter((id) => apis.routes.get(id) !== 'new_system')).toEqual([]);
     expect(users.filter((id) => !apis.puts.has(id))).toEqual([]);
+    expect(apis.refusedPuts).toBe(2);
     // Only the chunk in flight when the worker died is routed again (at least the users whose PUT was held).
     const twice = users.filter((id) => (apis.puts.get(id) ?? 0) > 1);
     expect(twice.length).toBeGreaterThan(0);

@@ -48,6 +48,9 @@ export class RunbookApis {
   failPutsFor: (id: string) => boolean = () => false;
   dropPutsFor: (id: string, system: string) => boolean = () => false;
   holdPutsAfter?: number;
+  /** PUTs answered 503 in an outage (failNextPuts): refused before they count in `puts`. */
+  refusedPuts = 0;
+  private outage = 0;
   private held: (() => void)[] = [];
   private failures = new Map<string, number>();
   private server?: Server;
@@ -69,6 +72,11 @@ export class RunbookApis {
   releasePuts(): void {
     this.holdPutsAfter = undefined;
     for (const go of this.held.splice(0)) go();
+  }
+
+  /** An outage of the routing API: the next `n` PUTs are answered 503 and change nothing. */
+  failNextPuts(n: number): void {
+    this.outage = n;
   }
 
   /** PUTs received in all. */
@@ -108,6 +116,11 @@ export class RunbookApis {
       const id = decodeURIComponent(m[1]);
       if (req.method === 'GET') return this.routes.has(id) ? this.send(res, 200, { target_system: this.routes.get(id) }) : this.send(res, 404, { error: 'no route' });
       if (req.method === 'PUT') {
+        if (this.outage > 0) {
+          this.outage--;
+          this.refusedPuts++;
+          return this.send(res, 503, { error: 'routing API unavailable' });
+        }
         this.puts.set(id, (this.puts.get(id) ?? 0) + 1);
         if (this.holdPutsAfter !== undefined && this.putCount() > this.holdPutsAfter) await new Promise<void>((go) => this.held.push(go));
         if (this.failPutsFor(id)) return this.send(res, 503, { error: 'backend down for this user' });
