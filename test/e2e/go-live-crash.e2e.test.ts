@@ -16,7 +16,8 @@ jest.setTimeout(240_000);
  * The go-live end to end on the dev server: readiness → data migration on the real PostgreSQL →
  * phased rollout behind the real HAProxy, each a child workflow with its usual id; a failing new
  * backend stops the run at the rollout (rolled back), the migrated rows stay and the run says so;
- * the parent survives a worker SIGKILLed between stages.
+ * the parent survives a worker SIGKILLed between stages and the Temporal server killed -9 and
+ * restarted on its SQLite file there (the file is named *crash* so that `npm test -- crash` runs it).
  */
 describe('go-live end to end', () => {
   let stack: Stack;
@@ -30,7 +31,7 @@ describe('go-live end to end', () => {
 
   beforeAll(async () => {
     await requirePostgres();
-    stack = await Stack.start();
+    stack = await Stack.start({ persistent: true });
     ({ green, haproxy } = await blueGreenBehindHaproxy(stack.processes));
     configPath = writeConfig({
       ...migrationConfig(),
@@ -114,7 +115,7 @@ describe('go-live end to end', () => {
     recordHistory(stack.temporalAddress(), 'go-live-shop', 'go-live-rollout-failed');
   });
 
-  test('the worker is SIGKILLed while the go-live waits between stages; a new worker finishes it: migrated, rolled out, live', async () => {
+  test('the worker is SIGKILLed and the server killed -9 while the go-live waits between stages; a new worker finishes it: migrated once, rolled out, live', async () => {
     const schema = await pg.schema();
     await seedRunbookTables(pg, schema, 600);
     await green.setStatus(200);
@@ -127,6 +128,7 @@ describe('go-live end to end', () => {
     }, 60_000, 250);
     await killWorker(first.child);
     expect(await rows(schema)).toBe(0);
+    await stack.restartServer();
 
     const second = stack.spawnWorkerProcess(configPath, env);
     await handle.signal('approve', { by: 'alice' });
