@@ -7,6 +7,7 @@ import { Stack, waitFor, writeConfig } from '../helpers/stack';
 import { workflowBundle } from '../helpers/temporal';
 import { pgConnection, requirePostgres } from '../helpers/services';
 import { PgScratch } from '../helpers/pg-scratch';
+import { HttpReceiver } from '../helpers/http-receiver';
 import type { BackupResult } from '../../src/domain/backup/report';
 
 const alive = (pid: number) => {
@@ -23,7 +24,8 @@ const alive = (pid: number) => {
  * then the Temporal server is killed -9 and restarted on its SQLite file before a new worker comes.
  * its pg_dump lives on, still writing its temporary file, as after `kill -9 <worker pid>`. The
  * retry on a new worker stops that orphan, removes its file and dumps again; the run ends with
- * finished, verified artifacts in one backup set and nothing half-written beside them.
+ * finished, verified artifacts in one backup set and nothing half-written beside them; its report,
+ * refused twice with 503 by the receiver, is delivered once.
  */
 describe('backupWorkflow survives a SIGKILLed worker mid-dump', () => {
   let stack: Stack;
@@ -32,6 +34,7 @@ describe('backupWorkflow survives a SIGKILLed worker mid-dump', () => {
   let configPath: string;
   let appDb: string;
   const env: NodeJS.ProcessEnv = {};
+  const receiver = new HttpReceiver({ honourKey: true });
 
   beforeAll(async () => {
     await requirePostgres();
@@ -39,13 +42,19 @@ describe('backupWorkflow survives a SIGKILLed worker mid-dump', () => {
     await pg.query(`CREATE TABLE big (id bigserial PRIMARY KEY, payload text)`, [], appDb);
     await pg.query(`INSERT INTO big (payload) SELECT md5(g::text) FROM generate_series(1, 100000) g`, [], appDb);
     stack = await Stack.start({ persistent: true });
-    configPath = writeConfig({ postgres: { app: { ...pgConnection, database: appDb } }, backups: { crash: { databases: ['app'], destination: dest } } });
+    await receiver.start();
+    configPath = writeConfig({
+      postgres: { app: { ...pgConnection, database: appDb } },
+      notifiers: { ops: { type: 'webhook', url: `${receiver.url}/hook` } },
+      backups: { crash: { databases: ['app'], destination: dest, notify: ['ops'] } },
+    });
     const bundleFile = join(mkdtempSync(join(tmpdir(), 'opsflow-bundle-')), 'workflow-bundle.js');
     writeFileSync(bundleFile, (await workflowBundle()).code);
     env.OPSFLOW_WORKFLOW_BUNDLE = bundleFile;
   }, 180_000);
   afterAll(async () => {
     await stack?.stop();
+    await receiver.stop();
     await pg.drop();
   }, 60_000);
 
@@ -81,6 +90,7 @@ describe('backupWorkflow survives a SIGKILLed worker mid-dump', () => {
       await waitFor('the second attempt', async () => (existsSync(join(copyDir, 'db-app.dump.partial-2')) ? true : undefined), 120_000, 200);
       expect(existsSync(join(copyDir, 'db-app.dump.partial-1'))).toBe(false);
       await waitFor('the orphaned pg_dump gone', async () => (alive(orphan) ? undefined : true), 10_000, 100);
+      receiver.failNext(2);
       await locker.query('COMMIT');
 
       const result = (await handle.result()) as BackupResult;
@@ -91,6 +101,8 @@ describe('backupWorkflow survives a SIGKILLed worker mid-dump', () => {
       expect(readdirSync(copyDir).sort()).toEqual(['db-app.dump', 'db-app.dump.manifest.json', 'db-app.dump.sha256-cache.json', 'db-app.dump.verified.json']);
       const sha = createHash('sha256').update(readFileSync(join(copyDir, 'db-app.dump'))).digest('hex');
       expect(sha).toBe(result.artifacts[0].sha256);
+      expect(receiver.accepted).toHaveLength(1);
+      expect(receiver.attempts).toHaveLength(3); // two refused, then taken
     } finally {
       await locker.query('ROLLBACK').catch(() => undefined);
       const exited = new Promise((r) => second.child.once('exit', r));
