@@ -14,9 +14,10 @@ const N = 200_000;
 
 /**
  * The worker process is SIGKILLed while a batch of 200 000 users is being routed, the Temporal
- * server is killed -9 and restarted on its SQLite file before another worker comes; a new worker
- * finishes the same run: every user on the new system once, the move resumed from its heartbeat
- * cursor (not restarted), the snapshot not taken again.
+ * server is killed -9 and restarted on its SQLite file before another worker comes; that worker is
+ * SIGKILLed in turn while the batch is monitored; a third finishes the same run: every user on the
+ * new system once, the move resumed from its heartbeat cursor (not restarted), the snapshot not
+ * taken again.
  */
 describe('userCutoverWorkflow survives a SIGKILLed worker', () => {
   let stack: Stack;
@@ -67,7 +68,7 @@ describe('userCutoverWorkflow survives a SIGKILLed worker', () => {
   }, 60_000);
 
 
-  test('killed mid-move, restarted: 200 000 users routed, once, from the one snapshot', async () => {
+  test('killed mid-move, server kill -9, killed again while monitoring: 200 000 users routed, once, from the one snapshot', async () => {
     const first = stack.spawnWorkerProcess(configPath, env);
     const handle = await stack.client.workflow.start('userCutoverWorkflow', {
       taskQueue: 'opsflow',
@@ -80,7 +81,7 @@ describe('userCutoverWorkflow survives a SIGKILLed worker', () => {
           metricSources: ['stats'],
           sampleInterval: '1s',
           minGap: '1s',
-          batches: [{ name: 'everyone', cohort: 'rest', startAt: '+1s', thresholds: { errorRatePercent: 5 }, window: '2s' }],
+          batches: [{ name: 'everyone', cohort: 'rest', startAt: '+1s', thresholds: { errorRatePercent: 5 }, window: '6s' }],
         },
       ],
     });
@@ -93,8 +94,12 @@ describe('userCutoverWorkflow survives a SIGKILLed worker', () => {
     await stack.restartServer();
 
     const second = stack.spawnWorkerProcess(configPath, env);
-    const result = (await handle.result()) as CutoverStatus;
+    // killed again while the moved batch is watched (its samples and the timers between them)
+    await waitFor('the batch monitored', async () => (await handle.query<CutoverStatus>('status')).batches[0].state === 'monitoring', 180_000, 100);
     await killWorker(second.child);
+    const third = stack.spawnWorkerProcess(configPath, env);
+    const result = (await handle.result()) as CutoverStatus;
+    await killWorker(third.child);
 
     expect(result.state).toBe('completed');
     expect(result.batches[0]).toMatchObject({ state: 'moved', members: N, listed: N, moved: N });
