@@ -1,4 +1,4 @@
-// Why: watching a step's window (one timer and one sample per interval, holds for a person,
+// Why: watching a step's window (one watched interval per sample, holds for a person,
 // promote, continue-as-new) is the rollout's longest stretch; it gets its own module.
 import * as wf from '@temporalio/workflow';
 import { describeGateResult, evaluateGate, type GateResult, type MetricName, type Sample } from '../../domain/rollout/gate';
@@ -100,7 +100,7 @@ async function hold(r: Rollout, i: number): Promise<void> {
 }
 
 /**
- * Step `i`'s window: one timer and one sample per interval until it may end, a person promotes
+ * Step `i`'s window: one watched interval per sample until it may end, a person promotes
  * it, or it must stop (a Stop is thrown). A long history continues as new mid-window.
  */
 export async function watchWindow(r: Rollout, raw: Parameters<typeof phasedRolloutWorkflow>[0], i: number, carried?: RolloutCarry): Promise<void> {
