@@ -1,4 +1,5 @@
 import { Worker } from '@temporalio/worker';
+import { Context } from '@temporalio/activity';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -49,11 +50,7 @@ describe('phasedRolloutWorkflow (time-skipping)', () => {
     const w: World = { newPercent: 0, splits: [], targetUsers: [], samples: 0, states: [], sent: [], plans: 0 };
     const taskQueue = `rollout-ts-${++seq}`;
     const service = (input.service as string) ?? `svc-${seq}`;
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      workflowBundle: await workflowBundle(),
-      activities: {
+    const activities: Record<string, (...args: any[]) => Promise<unknown>> = {
         planRollout: async (): Promise<RolloutPlan> => {
           w.plans++;
           return { lbKind: 'http-api', supportsCohorts: true, gate: { errorRatePercent: 5, responseTimeMs: 3000 }, providers: { errorRatePercent: ['probe'], responseTimeMs: ['probe'] }, notes: [] };
@@ -83,8 +80,14 @@ describe('phasedRolloutWorkflow (time-skipping)', () => {
           return { notifier: n.notifier, status: 200 };
         },
         ...opts.activities,
-      },
-    });
+    };
+    // The watch of an interval, as one sample. It cannot wait the interval on the test server's
+    // clock (time does not skip while an activity runs), so it takes a moment of real time instead.
+    activities.watchRolloutMetrics ??= async (a: unknown) => {
+      await new Promise((r) => setTimeout(r, 20));
+      return activities.sampleRolloutMetrics(a);
+    };
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
     const handle: WorkflowHandle<typeof phasedRolloutWorkflow> = await env.client.workflow.start(phasedRolloutWorkflow, {
       taskQueue,
       workflowId: opts.id ?? `rollout-${service}`,
@@ -354,7 +357,15 @@ describe('phasedRolloutWorkflow (time-skipping)', () => {
   });
 
   test('cancelling the run rolls the LB back before it ends cancelled (traffic used to stay on the new backend)', async () => {
-    const { w, handle, finish } = await start({ steps: [{ weight: 10, window: '30m' }, { weight: 100, window: '30m' }] });
+    // A watch that lasts until it is cancelled, so that the cancel lands in the middle of one.
+    const watchUntilCancelled = async () => {
+      const ctx = Context.current();
+      for (;;) {
+        ctx.heartbeat();
+        await ctx.sleep(200);
+      }
+    };
+    const { w, handle, finish } = await start({ steps: [{ weight: 10, window: '30m' }, { weight: 100, window: '30m' }] }, healthy, { activities: { watchRolloutMetrics: watchUntilCancelled } });
     const out = await finish(async () => {
       await waitFor('monitoring step 1', async () => (await status(handle)).state === 'monitoring', 30_000);
       await handle.cancel();

@@ -8,6 +8,7 @@ import { sampleProbe } from './probe';
 import { sampleHost } from './host';
 import { sampleHttpStats } from './http-stats';
 import { samplePostgresCount } from './postgres-count';
+import { watchMetrics, type WatchArgs, type WatchedSample } from './watch';
 
 export function lookupMetricSource(config: OpsflowConfig, name: string): MetricSourceConfig {
   const cfg = config.metricSources[name];
@@ -28,6 +29,12 @@ export function metricActivities(config: OpsflowConfig) {
         const readings = await Promise.all(cfgs.map(([name, cfg]) => sampleSource(config, name, cfg, { service: args.service })));
         return { at: new Date().toISOString(), readings: readings.flat() };
       });
+    },
+    /** One sample interval watched continuously; it ends early only on conclusive failure (see watchMetrics). */
+    async watchRolloutMetrics(args: WatchArgs): Promise<WatchedSample> {
+      for (const s of args.sources) lookupMetricSource(config, s);
+      if (!(Number.isFinite(args.durationMs) && args.durationMs > 0)) throw ApplicationFailure.nonRetryable(`durationMs must be a positive number of milliseconds (got ${args.durationMs})`, 'InvalidWatch');
+      return whileHeartbeating(() => watchMetrics(config, args, (name, cfg) => sampleSource(config, name, cfg, { service: args.service })), 1_000);
     },
   };
 }

@@ -33,6 +33,13 @@ export const probeSource = z
     concurrency: z.number().int().min(1).max(100).default(5),
     /** A response slower than this, or with a status >= 500, counts as an error. */
     timeoutMs: z.number().int().positive().default(5_000),
+    /**
+     * While a rollout watches an interval, a burst of `requests` goes out, then this pause, again and
+     * again until the interval ends or the failure is conclusive.
+     */
+    pauseMs: z.number().int().min(0).max(60_000).default(500),
+    /** How sure the sequential test must be before it ends an interval early as failed (0.5 < c < 1). */
+    confidence: z.number().gt(0.5).lt(1).default(0.9999),
   })
   .strict()
   .refine((p) => p.minRequests <= p.requests, { message: 'minRequests must not exceed requests', path: ['minRequests'] });

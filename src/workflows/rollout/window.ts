@@ -1,4 +1,4 @@
-// Why: watching a step's window (one timer and one sample per interval, holds for a person,
+// Why: watching a step's window (one watched interval per sample, holds for a person,
 // promote, continue-as-new) is the rollout's longest stretch; it gets its own module.
 import * as wf from '@temporalio/workflow';
 import { describeGateResult, evaluateGate, type GateResult, type MetricName, type Sample } from '../../domain/rollout/gate';
@@ -29,6 +29,59 @@ async function sample({ run }: Rollout, i: number, k: number, planned: number): 
   return result;
 }
 
+/** Patch id: runs recorded before it waited a timer, then took one sample; now one activity watches the interval. */
+export const WATCH_INTERVAL = 'rollout-watch-interval';
+
+/**
+ * Sample `k`: the interval watched by one activity that ends early when the failure is conclusive.
+ * An abort or a promote cancels the watch; a promote then takes one quick sample to judge by.
+ * Returns undefined when interrupted by an abort (the caller checks it).
+ */
+async function watch(r: Rollout, i: number, k: number, planned: number): Promise<GateResult | undefined> {
+  const { run } = r;
+  const { input, status } = run;
+  const gate = status.plan!.gate;
+  const interval = formatDuration(input.sampleInterval);
+  const scope = new wf.CancellationScope();
+  let outcome: { sample: Sample } | { failed: unknown } | 'interrupted';
+  try {
+    outcome = await scope.run(() =>
+      Promise.race([
+        acts.watchRolloutMetrics
+          .executeWithOptions(
+            withSummary(
+              // A healthy interval is watched to its end, and one with too few answers once more.
+              { ...sampleOptions, startToCloseTimeout: 2 * input.sampleInterval + 120_000, heartbeatTimeout: '10s' },
+              `${run.stepLabel(i)}: watch ${interval} for sample ${k}/${planned} from ${input.metricSources.join(', ')}${status.paused ? ' (paused)' : ''}`,
+            ),
+            [{ service: input.service, sources: input.metricSources, gate, durationMs: input.sampleInterval }],
+          )
+          .then((sample) => ({ sample }), (failed: unknown) => ({ failed })),
+        wf.condition(() => run.controls.aborted !== undefined || run.promotePending).then(() => 'interrupted' as const),
+      ]),
+    );
+  } finally {
+    // Whichever lost the race: the watch stops probing, the condition stops being checked. A scope
+    // the run's own cancel reached is not cancelled twice (a second request for the same activity).
+    if (!scope.consideredCancelled) scope.cancel();
+  }
+  // The run itself was cancelled: that is the rollout's to handle (it rolls back), not a sample.
+  if (typeof outcome === 'object' && 'failed' in outcome && wf.isCancellation(outcome.failed)) throw outcome.failed;
+  if (outcome === 'interrupted') {
+    run.checkAbort(`at ${run.stepLabel(i)}`);
+    return undefined;
+  }
+  const s: Sample =
+    'sample' in outcome
+      ? outcome.sample
+      : { at: new Date().toISOString(), readings: Object.keys(gate).map((metric) => ({ metric: metric as MetricName, source: '(sampling)', inconclusive: `sampling failed: ${failureMessage(outcome.failed)}` })) };
+  const result = evaluateGate(gate, s);
+  run.recordSample(i, k, s, result);
+  const early = (s as { early?: string }).early;
+  if (early) run.decide(`sample ${k}/${planned} ended early: ${early}`);
+  return result;
+}
+
 /** Holds for a person after too many inconclusive samples; rolls back when nobody comes in time. */
 async function hold(r: Rollout, i: number): Promise<void> {
   const { run } = r;
@@ -47,7 +100,7 @@ async function hold(r: Rollout, i: number): Promise<void> {
 }
 
 /**
- * Step `i`'s window: one timer and one sample per interval until it may end, a person promotes
+ * Step `i`'s window: one watched interval per sample until it may end, a person promotes
  * it, or it must stop (a Stop is thrown). A long history continues as new mid-window.
  */
 export async function watchWindow(r: Rollout, raw: Parameters<typeof phasedRolloutWorkflow>[0], i: number, carried?: RolloutCarry): Promise<void> {
@@ -59,12 +112,17 @@ export async function watchWindow(r: Rollout, raw: Parameters<typeof phasedRollo
   setState(r, 'monitoring');
   for (;;) {
     const k = status.window!.samplesTaken + 1;
-    await wf.condition(() => run.controls.aborted !== undefined || run.promotePending, input.sampleInterval, {
-      summary: `${run.stepLabel(i)}: wait ${formatDuration(input.sampleInterval)} for sample ${k}/${planned}${status.paused ? ' (paused)' : ''}`,
-    });
+    let watched: GateResult | undefined;
+    if (wf.patched(WATCH_INTERVAL)) {
+      watched = await watch(r, i, k, planned);
+    } else {
+      await wf.condition(() => run.controls.aborted !== undefined || run.promotePending, input.sampleInterval, {
+        summary: `${run.stepLabel(i)}: wait ${formatDuration(input.sampleInterval)} for sample ${k}/${planned}${status.paused ? ' (paused)' : ''}`,
+      });
+    }
     run.checkAbort(`at ${run.stepLabel(i)}`);
     const promote = run.takePromote();
-    const result = await sample(r, i, k, planned);
+    const result = watched ?? (await sample(r, i, k, planned));
     const last = result.verdict;
     const action = run.countSample(k, result.verdict);
     setState(r, status.state);
