@@ -1,18 +1,11 @@
 // Why: the readiness gate's state (every item with its live result, signer or waiver, and the
 // verdict) with pure transitions, so the rules of the gate are unit-tested without Temporal.
+import type { ChecklistItem } from '../../domain/readiness/checks';
 import type { CheckResult } from '../../domain/readiness/evidence';
 import type { SignOffInput, WaiveInput } from '../../domain/readiness/input';
 import { DecisionLog } from '../common/decision-log';
 
 const MAX_DECISIONS = 100;
-
-/** What the workflow learns of an item from the config (no secrets). */
-export interface ChecklistItem {
-  id: string;
-  check: string;
-  description: string;
-  category?: string;
-}
 
 export interface SignOff {
   by: string;
