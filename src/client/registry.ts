@@ -1,18 +1,32 @@
 import type { z } from 'zod';
-import { healthCheckInput, healthCheckInputNames } from '../domain/health/input';
-import { phasedRolloutInput, phasedRolloutInputNames, rolloutWorkflowId } from '../domain/rollout/input';
-import { dataMigrationInput, dataMigrationInputNames } from '../domain/migration/input';
-import { incidentDigestInput, incidentDigestInputNames, incidentInput, incidentInputNames } from '../domain/incident/incident';
-import { baselineInput, baselineInputNames, baselineWorkflowId, sampledGroups } from '../domain/baseline/input';
-import { readinessInput, readinessInputNames, readinessWorkflowId } from '../domain/readiness/input';
-import { goLiveInput, goLiveInputNames, goLiveWorkflowId, stageOrder } from '../domain/go-live/input';
+import { healthCheckInput } from '../domain/health/input';
+import { phasedRolloutInput, rolloutWorkflowId } from '../domain/rollout/input';
+import { dataMigrationInput } from '../domain/migration/input';
+import { incidentDigestInput, incidentInput } from '../domain/incident/incident';
+import { baselineInput, baselineWorkflowId, sampledGroups } from '../domain/baseline/input';
+import { readinessInput, readinessWorkflowId } from '../domain/readiness/input';
+import { goLiveInput, goLiveWorkflowId, stageOrder } from '../domain/go-live/input';
 import { formatDuration } from '../domain/duration';
-import { backupInput, backupInputNames } from '../domain/backup/input';
+import { backupInput } from '../domain/backup/input';
 import { dailyReportInput } from '../domain/report/input';
-import { diagnosticsInput, diagnosticsInputNames } from '../domain/diagnostics/input';
-import { cutoverWorkflowId, userCutoverInput, userCutoverInputNames } from '../domain/cutover/input';
-import { deployInput, deployInputNames, deployWorkflowId, rollbackDeployInput } from '../domain/deploy/input';
-import type { InputNameCheck } from '../domain/config-names';
+import { diagnosticsInput } from '../domain/diagnostics/input';
+import { cutoverWorkflowId, userCutoverInput } from '../domain/cutover/input';
+import { deployInput, deployWorkflowId, rollbackDeployInput } from '../domain/deploy/input';
+import {
+  type InputNameCheck,
+  backupInputNames,
+  baselineInputNames,
+  dataMigrationInputNames,
+  deployInputNames,
+  diagnosticsInputNames,
+  goLiveInputNames,
+  healthCheckInputNames,
+  incidentDigestInputNames,
+  incidentInputNames,
+  phasedRolloutInputNames,
+  readinessInputNames,
+  userCutoverInputNames,
+} from '../config/input-names';
 import { operatorSignalNames, type OperatorSignal } from '../workflows/common/operator-controls';
 import { promoteSignal } from '../workflows/rollout/handlers';
 import { rescheduleSignal, skipSignal } from '../workflows/cutover/handlers';

@@ -1,7 +1,7 @@
 import { request } from 'undici';
 import { resolveOptionalSecret } from '../../config/secrets';
 import type { PrometheusSourceConfig } from '../../config/sections/metric-sources';
-import { promQueries } from '../../domain/metric-sources';
+import { promQueries } from '../../config/sections/metric-sources';
 import type { MetricName, MetricReading } from '../../domain/rollout/gate';
 
 /**

@@ -107,3 +107,6 @@ export function checkCutoverReferences(
   if (cfg.cutover.store && !(cfg.cutover.store.postgres in known.postgres))
     issue(['cutover', 'store', 'postgres'], `unknown postgres target "${cfg.cutover.store.postgres}"`);
 }
+
+/** The fields a directory lets cohorts filter on, whatever its kind. */
+export const directoryFields = (d: DirectoryConfig): string[] => (d.type === 'postgres' ? Object.keys(d.columns) : d.fields);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { secretRef } from '../secrets';
-import { metricName } from '../../domain/rollout/gate';
+import { metricName, type MetricName } from '../../domain/rollout/gate';
 import { targetName } from '../../domain/names';
 import { sqlIdentifier, sqlTable } from './sql-names';
 
@@ -9,7 +9,9 @@ import { sqlIdentifier, sqlTable } from './sql-names';
  * PromQL may use `$service`, replaced by the rollout's service name; the default queries are
  * runbooks §1's (`defaultPromQueries`).
  */
-export { defaultPromQueries } from '../../domain/metric-sources';
+import { defaultPromQueries } from '../../domain/metric-sources';
+
+export { defaultPromQueries };
 
 export const prometheusSource = z
   .object({
@@ -92,3 +94,28 @@ export type MetricSourceConfig = z.infer<typeof metricSourceConfig>;
 export type PrometheusSourceConfig = z.infer<typeof prometheusSource>;
 export type ProbeSourceConfig = z.infer<typeof probeSource>;
 export type PostgresCountSourceConfig = z.infer<typeof postgresCountSource>;
+
+/** The PromQL of each metric this source reports: defaults, overridden or dropped (`null`) by config. */
+export function promQueries(cfg: PrometheusSourceConfig): Partial<Record<MetricName, string>> {
+  const merged: Record<string, string | null> = { ...defaultPromQueries, ...cfg.queries };
+  return Object.fromEntries(Object.entries(merged).filter(([, q]) => q !== null)) as Partial<Record<MetricName, string>>;
+}
+
+/**
+ * Which gate metrics a configured source reports. Pure, so that the CLI can refuse an input whose
+ * gate names a metric no source reports before anything starts, by the same rule as the plan.
+ */
+export function metricsOf(cfg: MetricSourceConfig): MetricName[] {
+  switch (cfg.type) {
+    case 'prometheus':
+      return Object.keys(promQueries(cfg)) as MetricName[];
+    case 'probe':
+      return ['errorRatePercent', 'responseTimeMs', 'p95Ms', 'p99Ms'];
+    case 'host':
+      return ['cpuPercent', 'memoryPercent'];
+    case 'http-stats':
+      return ['errorRatePercent', 'responseTimeMs', 'complaints'];
+    case 'postgres-count':
+      return [cfg.metric];
+  }
+}

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { DirectoryConfig } from '../../config/sections/cutover';
 
 /** A filter field as the directory knows it (`department`, `role`): a column or an API field name. */
 export const filterField = z.string().regex(/^[a-z][A-Za-z0-9_]{0,62}$/, 'a field name: a lower-case letter, then letters, digits or "_"');
@@ -41,6 +40,3 @@ export function describeCohort(c: Cohort): string {
 
 /** The fields a cohort filters on, for the check against the directory's configured fields. */
 export const cohortFields = (c: Cohort): string[] => (c === 'rest' ? [] : Object.keys(c));
-
-/** The fields a directory lets cohorts filter on, whatever its kind. */
-export const directoryFields = (d: DirectoryConfig): string[] => (d.type === 'postgres' ? Object.keys(d.columns) : d.fields);

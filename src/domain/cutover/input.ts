@@ -3,13 +3,13 @@ import { targetName } from '../names';
 import { duration, formatDuration, isParsedDuration } from '../duration';
 import { inconclusivePolicy } from '../rollout/gate-policy';
 import type { GateThresholds } from '../rollout/gate';
-import { unknownNames, type InputNameCheck, type UnknownName } from '../config-names';
+import type { UnknownName } from '../config-names';
 import { baselineGateSpec, explicitOrFromBaseline, isBaselineRef, type ParsedBaselineGateSpec } from '../baseline/gate';
-import { cohort, cohortFields, cohortsOverlap, describeCohort, directoryFields } from './cohort';
+import { cohort, cohortFields, cohortsOverlap, describeCohort } from './cohort';
 import { parseStartAt } from './schedule';
-import { batchMetrics, cutoverGateSourceIssues } from './gate-sources';
 
-export { batchMetrics };
+/** The metrics a cutover batch's thresholds may name (runbooks §3's rollback rule). */
+export const batchMetrics = ['errorRatePercent', 'responseTimeMs', 'complaints'] as const;
 
 export const batchName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$/, 'a batch name: letters, digits, " ", ".", "_" or "-" (max 63)');
 
@@ -180,16 +180,3 @@ export function directoryFieldIssues(input: UserCutoverInput, fields: readonly s
       .map((f) => ({ field: `batches.${i}.cohort.${f}`, name: f, what: `a field of directory ${directory}`, known: [...fields] })),
   );
 }
-
-export const userCutoverInputNames: InputNameCheck<UserCutoverInput> = (input, config) => {
-  const dir = config.directories[input.directory];
-  return [
-    ...unknownNames('directory', input.directory, config.directories, 'a directory'),
-    ...unknownNames('router', input.router, config.routers, 'a router'),
-    ...unknownNames('metricSources', input.metricSources, config.metricSources, 'a metric source'),
-    ...unknownNames('notify', input.notify, config.notifiers, 'a notifier'),
-    ...unknownNames('stakeholders', input.stakeholders, config.notifiers, 'a notifier'),
-    ...(dir ? directoryFieldIssues(input, directoryFields(dir), input.directory) : []),
-    ...cutoverGateSourceIssues(input, config.metricSources),
-  ];
-};

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { targetName } from '../names';
 import { duration } from '../duration';
-import { unknownNames, type InputNameCheck, type UnknownName } from '../config-names';
 import { releaseNamePattern } from './release';
 
 /**
@@ -99,12 +98,3 @@ export type RollbackDeployInput = z.infer<typeof rollbackDeployInput>;
 export function deployWorkflowId(service: string): string {
   return `deploy-${service}`;
 }
-
-/** The names a deploy or rollback input uses: the service, its hosts, the notifiers. */
-export const deployInputNames: InputNameCheck<{ service: string; hosts?: string[]; notify: string[] }> = (input, config) => {
-  const service = config.deploy.services[input.service];
-  const out: UnknownName[] = [...unknownNames('service', input.service, config.deploy.services, 'a deploy service')];
-  if (service) out.push(...unknownNames('hosts', input.hosts, service.hosts, `a host of service ${input.service}`));
-  out.push(...unknownNames('notify', input.notify, config.notifiers, 'a notifier'));
-  return out;
-};

@@ -1,7 +1,5 @@
 import { z } from 'zod';
 import { targetName } from '../names';
-import { unknownNames, type InputNameCheck } from '../config-names';
-import { builtinRoles } from './escalation';
 import { metricName, severity, type Severity, type SlaClocks } from './severity';
 
 /** Incident types are identifiers (`service_down`, `database_down`, `high_cpu`, ...). */
@@ -161,13 +159,3 @@ export const incidentDigestInput = z
   })
   .strict();
 export type IncidentDigestInput = z.input<typeof incidentDigestInput>;
-
-/**
- * An incident input names no config entry: its services are labels (the remediation runbook acts
- * on those the config describes, and only reports the others).
- */
-export const incidentInputNames: InputNameCheck<ParsedIncidentInput> = () => [];
-
-/** The digest's recipients: roles (built in or config.incident.contacts) or notifiers. */
-export const incidentDigestInputNames: InputNameCheck<z.output<typeof incidentDigestInput>> = (input, config) =>
-  unknownNames('notify', input.notify, [...builtinRoles, ...Object.keys(config.incident.contacts), ...Object.keys(config.notifiers)], 'a role or notifier');

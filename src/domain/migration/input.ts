@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { targetName } from '../names';
-import { unknownNames, type InputNameCheck } from '../config-names';
 
 /**
  * A plain PostgreSQL identifier. Only these are accepted, and activities still quote them: a
@@ -122,9 +121,3 @@ export const runbookExample: DataMigrationInput = {
   filter: 'migrate_flag = 0',
   flag: { column: 'migrate_flag', value: 1 },
 };
-
-/** The config names a migration input uses: its two databases. */
-export const dataMigrationInputNames: InputNameCheck<MigrationSpec> = (input, config) => [
-  ...unknownNames('source.database', input.source.database, config.postgres, 'a postgres database'),
-  ...unknownNames('target.database', input.target.database, config.postgres, 'a postgres database'),
-];

@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { targetName } from '../names';
 import { gateThresholds, type GateThresholds } from './gate';
 import { inconclusivePolicy } from './gate-policy';
-import { unknownNames, type InputNameCheck } from '../config-names';
 import { duration, formatDuration, isParsedDuration } from '../duration';
 import { baselineGateSpec, explicitOrFromBaseline, isBaselineRef } from '../baseline/gate';
 
@@ -126,20 +125,3 @@ export function weightsFor(newPercent: number): { old: number; new: number } {
 export function samplesPlanned(windowMs: number, intervalMs: number): number {
   return Math.max(1, Math.round(windowMs / intervalMs));
 }
-
-/**
- * The config names a rollout input uses: the LB, the servers where the config lists them (nginx,
- * HTTP API; HAProxy's are asked of HAProxy when the run plans), metric sources and notifiers.
- */
-export const phasedRolloutInputNames: InputNameCheck<PhasedRolloutInput> = (input, config) => {
-  const lb = config.loadBalancers[input.lb];
-  const servers = lb?.type === 'nginx' ? Object.keys(lb.servers) : lb?.type === 'http-api' ? lb.servers : undefined;
-  const what = `a server of load balancer ${input.lb}`;
-  return [
-    ...unknownNames('lb', input.lb, config.loadBalancers, 'a load balancer'),
-    ...(servers ? [...unknownNames('backends.old', input.backends.old, servers, what), ...unknownNames('backends.new', input.backends.new, servers, what)] : []),
-    ...unknownNames('metricSources', input.metricSources, config.metricSources, 'a metric source'),
-    ...unknownNames('notify', input.notify, config.notifiers, 'a notifier'),
-    ...unknownNames('stakeholders', input.stakeholders, config.notifiers, 'a notifier'),
-  ];
-};
