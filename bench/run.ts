@@ -14,7 +14,7 @@ async function main() {
     console.error(`usage: npm run bench -- <name>\navailable: ${available.join(', ') || '(none yet)'}`);
     process.exit(2);
   }
-  const mod = require(join(__dirname, `${name}.ts`));
+  const mod = await import(join(__dirname, `${name}.ts`));
   await mod.main(process.argv.slice(3));
 }
 

@@ -97,7 +97,7 @@ export async function checkTools(config: OpsflowConfig, env: NodeJS.ProcessEnv =
   const pgDump = found.get('pg_dump');
   if (!pgDump) return warnings;
   let dumpMajor: number | undefined;
-  let line = '';
+  let line: string;
   try {
     line = await versionOf(pgDump);
     dumpMajor = toolMajor(line);

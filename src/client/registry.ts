@@ -219,6 +219,7 @@ export const rollbackDeployEntry: WorkflowEntry<typeof rollbackDeployInput> = {
   description: 'Switches hosts back to the previous (or a named) complete release through the deploy saga',
 };
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each entry has its own input schema; the list holds them all
 export const workflowEntries: WorkflowEntry<any>[] = [healthCheckEntry, phasedRolloutEntry, dataMigrationEntry, incidentEntry, incidentDigestEntry, baselineEntry, userCutoverEntry, deployEntry, rollbackDeployEntry, diagnosticsEntry, backupEntry, dailyReportEntry, readinessEntry, goLiveEntry];
 
 /**

@@ -54,7 +54,7 @@ export function httpRouter(name: string, d: HttpRouterConfig): Router {
   async function call(method: 'GET' | 'PUT', id: string, body?: string): Promise<{ status: number; text: string }> {
     for (let attempt = 0; ; attempt++) {
       let status = 0;
-      let text = '';
+      let text: string;
       let retryAfterMs: number | undefined;
       try {
         const res = await request(`${base}/routing/user/${encodeURIComponent(id)}`, { method, headers, body, dispatcher, headersTimeout: d.timeoutMs, bodyTimeout: d.timeoutMs });

@@ -208,7 +208,7 @@ export class OperatorControls {
     this.state.paused = true;
     return { signal: 'pause', input, text: `paused${byWord('by', input.by, input.at)}${input.reason ? `: ${input.reason}` : ''}` };
   }
-  resume(input: OperatorInput = {}, at = input.at): OperatorEvent {
+  resume(input: OperatorInput = {}, _at = input.at): OperatorEvent {
     this.state.paused = false;
     delete this.state.pausedBy;
     this.resumed = true;
