@@ -68,7 +68,7 @@ export function toolMajor(versionLine: string): number | undefined {
 }
 
 /** SHOW server_version_num (160004 → 16). */
-export const serverMajor = (versionNum: string | number) => Math.floor(Number(versionNum) / 10000);
+const serverMajor = (versionNum: string | number) => Math.floor(Number(versionNum) / 10000);
 
 function versionOf(executable: string): Promise<string> {
   return new Promise((resolve, reject) =>

@@ -117,7 +117,7 @@ export const incidentDigestEntry: WorkflowEntry<typeof incidentDigestInput> = {
   description: 'runbooks §6 P3: one message listing the minor incidents not yet reported',
 };
 
-export const baselineEntry: WorkflowEntry<typeof baselineInput> = {
+const baselineEntry: WorkflowEntry<typeof baselineInput> = {
   type: 'performanceBaselineWorkflow',
   alias: 'baseline',
   input: baselineInput,
@@ -150,7 +150,7 @@ export const backupEntry: WorkflowEntry<typeof backupInput> = {
   description: 'runbooks §8 backups: pg_dump with same-snapshot table checksums, tars of the app tree and config, restore drill, retention, report',
 };
 
-export const dailyReportEntry: WorkflowEntry<typeof dailyReportInput> = {
+const dailyReportEntry: WorkflowEntry<typeof dailyReportInput> = {
   type: 'dailyReportWorkflow',
   alias: 'daily-report',
   input: dailyReportInput,
@@ -161,7 +161,7 @@ export const dailyReportEntry: WorkflowEntry<typeof dailyReportInput> = {
   description: 'runbooks §4 daily report: host, services, errors, PostgreSQL, Redis, backups and the day\'s runs; email, summary, kept in PostgreSQL',
 };
 
-export const readinessEntry: WorkflowEntry<typeof readinessInput> = {
+const readinessEntry: WorkflowEntry<typeof readinessInput> = {
   type: 'readinessCheckWorkflow',
   alias: 'readiness',
   input: readinessInput,
@@ -172,7 +172,7 @@ export const readinessEntry: WorkflowEntry<typeof readinessInput> = {
   description: 'runbooks §10 go-live readiness: live checks with evidence, sign-offs and expiring waivers; READY or NOT READY',
 };
 
-export const goLiveEntry: WorkflowEntry<typeof goLiveInput> = {
+const goLiveEntry: WorkflowEntry<typeof goLiveInput> = {
   type: 'goLiveWorkflow',
   alias: 'go-live',
   input: goLiveInput,
@@ -182,7 +182,7 @@ export const goLiveEntry: WorkflowEntry<typeof goLiveInput> = {
   description: 'Go-live as one run: readiness → baseline → data migration → phased rollout as child workflows; stops at the first failed stage',
 };
 
-export const userCutoverEntry: WorkflowEntry<typeof userCutoverInput> = {
+const userCutoverEntry: WorkflowEntry<typeof userCutoverInput> = {
   type: 'userCutoverWorkflow',
   alias: 'user-cutover',
   input: userCutoverInput,
@@ -196,7 +196,7 @@ export const userCutoverEntry: WorkflowEntry<typeof userCutoverInput> = {
 const deployLock = (service: string, id: string) =>
   `one deploy or rollback of ${service} runs at a time (the running workflow is its lock); wait for it (opsflow result ${id}) or stop it (opsflow signal ${id} abort)`;
 
-export const deployEntry: WorkflowEntry<typeof deployInput> = {
+const deployEntry: WorkflowEntry<typeof deployInput> = {
   type: 'deployWorkflow',
   alias: 'deploy',
   input: deployInput,
@@ -208,7 +208,7 @@ export const deployEntry: WorkflowEntry<typeof deployInput> = {
   description: 'runbooks §7 deploy across a fleet: releases, atomic switch, drained hosts, a saga per host, failure budget',
 };
 
-export const rollbackDeployEntry: WorkflowEntry<typeof rollbackDeployInput> = {
+const rollbackDeployEntry: WorkflowEntry<typeof rollbackDeployInput> = {
   type: 'rollbackDeployWorkflow',
   alias: 'rollback-deploy',
   input: rollbackDeployInput,
@@ -261,4 +261,4 @@ export function findWorkflow(name: string): WorkflowEntry | undefined {
   return workflowEntries.find((e) => e.type === name || e.alias === name);
 }
 
-export { stamp as idTimestamp };
+;

@@ -5,10 +5,10 @@ import type { DeployHost, DeployService } from '../../config/sections/deploy';
 import { shellQuote, sshExec } from '../systemd/ssh';
 import type { SystemctlResult } from '../systemd/systemctl';
 
-export type RunResult = SystemctlResult;
+type RunResult = SystemctlResult;
 
 /** An argv on one deploy host, without a shell of ours: here by execFile, there as one quoted SSH command line. */
-export type HostRunner = (argv: string[], opts: { cwd?: string; timeoutMs: number }) => Promise<RunResult>;
+type HostRunner = (argv: string[], opts: { cwd?: string; timeoutMs: number }) => Promise<RunResult>;
 
 export interface DeployTarget {
   service: string;

@@ -69,7 +69,7 @@ function toRecord(r: QueryResultRow): IncidentRow {
   };
 }
 
-export function toTimeline(rows: QueryResultRow[]): TimelineEntry[] {
+function toTimeline(rows: QueryResultRow[]): TimelineEntry[] {
   return rows.map((e) => ({
     seq: e.seq,
     at: e.at.toISOString(),

@@ -210,5 +210,3 @@ export function readinessActivities(config: OpsflowConfig) {
   };
 }
 
-export type ReadinessActivityName = Exclude<keyof ReturnType<typeof readinessActivities>, 'readinessChecklist'>;
-

@@ -11,9 +11,9 @@ import { sqlIdentifier, sqlTable } from './sql-names';
  */
 import { defaultPromQueries } from '../../domain/metric-sources';
 
-export { defaultPromQueries };
+;
 
-export const prometheusSource = z
+const prometheusSource = z
   .object({
     type: z.literal('prometheus'),
     url: z.url({ protocol: /^https?$/ }),
@@ -25,7 +25,7 @@ export const prometheusSource = z
   .strict();
 
 /** N requests to the service (usually through the LB): error rate, mean, p95 and p99 latency. */
-export const probeSource = z
+const probeSource = z
   .object({
     type: z.literal('probe'),
     url: z.url({ protocol: /^https?$/ }),
@@ -40,13 +40,13 @@ export const probeSource = z
   .refine((p) => p.minRequests <= p.requests, { message: 'minRequests must not exceed requests', path: ['minRequests'] });
 
 /** CPU and memory of the worker's host (systeminformation). */
-export const hostSource = z.object({ type: z.literal('host') }).strict();
+const hostSource = z.object({ type: z.literal('host') }).strict();
 
 /**
  * The runbook's per-cohort statistics: `GET {url}?service=…&cohort=…` answers
  * `{"errors", "total", "avgResponseMs", "complaints"}` counted since the cohort moved.
  */
-export const httpStatsSource = z
+const httpStatsSource = z
   .object({
     type: z.literal('http-stats'),
     url: z.url({ protocol: /^https?$/ }),
@@ -62,7 +62,7 @@ export const httpStatsSource = z
  * `SELECT count(*) FROM <table> WHERE <timestampColumn> >= <batch start> [AND <cohortColumn> = <batch name>]`.
  * Names come from this config (validated, quoted), values are parameters.
  */
-export const postgresCountSource = z
+const postgresCountSource = z
   .object({
     type: z.literal('postgres-count'),
     /** The config.postgres database holding the table. */

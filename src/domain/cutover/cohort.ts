@@ -8,7 +8,7 @@ export const filterField = z.string().regex(/^[a-z][A-Za-z0-9_]{0,62}$/, 'a fiel
  * (`{"department": ["IT"]}`, `{"department": ["HR"], "role": ["manager"]}`), or `"rest"`: everyone
  * the directory lists who no earlier batch moved.
  */
-export const cohortFilter = z
+const cohortFilter = z
   .record(filterField, z.array(z.string().min(1).max(200)).min(1, 'name at least one value').max(1_000))
   .refine((f) => Object.keys(f).length > 0, 'name at least one field, or use "rest"');
 export const cohort = z.union([z.literal('rest'), cohortFilter], {

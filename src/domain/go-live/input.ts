@@ -10,7 +10,7 @@ import { cutoverWorkflowId, userCutoverInput } from '../cutover/input';
 export const stageOrder = ['readiness', 'baseline', 'dataMigration', 'phasedRollout', 'userCutover'] as const;
 export type StageName = (typeof stageOrder)[number];
 /** Stages that change a system: none may start before readiness passed. */
-export const changingStages: StageName[] = ['dataMigration', 'phasedRollout', 'userCutover'];
+const changingStages: StageName[] = ['dataMigration', 'phasedRollout', 'userCutover'];
 
 /**
  * Input of `goLiveWorkflow`: the service and, for each stage to run, that stage's own input (parsed

@@ -28,7 +28,7 @@ const evidenceText = z.string().max(EVIDENCE_TEXT_MAX);
  * incident (column `alert`), never shown in messages. `ignored` lists the steering labels the
  * receiver could not use (a metric that is not a number, an unknown severity, ...).
  */
-export const alertEvidence = z
+const alertEvidence = z
   .object({
     labels: z.record(evidenceText, evidenceText),
     annotations: z.record(evidenceText, evidenceText),
@@ -65,8 +65,7 @@ export const incidentInput = z
 export type IncidentInput = z.input<typeof incidentInput>;
 export type ParsedIncidentInput = z.output<typeof incidentInput>;
 
-export const incidentStates = ['open', 'acknowledged', 'resolved'] as const;
-export type IncidentState = (typeof incidentStates)[number];
+type IncidentState = 'open' | 'acknowledged' | 'resolved';
 
 export type TimelineKind =
   | 'opened'

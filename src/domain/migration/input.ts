@@ -5,11 +5,11 @@ import { targetName } from '../names';
  * A plain PostgreSQL identifier. Only these are accepted, and activities still quote them: a
  * table or column name can then never carry SQL, whatever the input says.
  */
-export const sqlIdentifier = z
+const sqlIdentifier = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'a plain SQL identifier: a letter or "_", then letters, digits or "_" (max 63)');
 
-export const tableName = z
+const tableName = z
   .string()
   .regex(
     /^([A-Za-z_][A-Za-z0-9_]{0,62}\.)?[A-Za-z_][A-Za-z0-9_]{0,62}$/,
@@ -22,7 +22,7 @@ export const tableName = z
  * be one expression: no statement separator and no comment that could hide the rest of a statement.
  * Activities also prepare every expression against the source (EXPLAIN) before anything is copied.
  */
-export const sqlExpression = z
+const sqlExpression = z
   .string()
   .trim()
   .min(1, 'an SQL expression')

@@ -9,9 +9,9 @@ import { baselineGateSpec, explicitOrFromBaseline, isBaselineRef } from '../base
 export const lbServerName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'a server name: letters, digits, ".", "_" or "-"');
 
 /** Re-exported: the rollout was the first user of the one duration format (domain/duration.ts). */
-export { duration, formatDuration };
+export {  formatDuration };
 
-export const rolloutStep = z
+const rolloutStep = z
   .object({
     /** Percent of traffic to the new backend. */
     weight: z.number().int().min(1).max(100),
@@ -23,16 +23,15 @@ export const rolloutStep = z
     approval: z.boolean().optional(),
   })
   .strict();
-export type RolloutStep = z.infer<typeof rolloutStep>;
 
 /** runbooks §1: 10 % for 30 min (internal users first), 30 % for 60 min, 100 % for 120 min. */
-export const defaultSteps = [
+const defaultSteps = [
   { weight: 10, window: '30m', targetUsers: ['internal'] },
   { weight: 30, window: '60m' },
   { weight: 100, window: '120m' },
 ];
 
-export const cleanupAction = z.enum(['drain', 'maint', 'none']);
+const cleanupAction = z.enum(['drain', 'maint', 'none']);
 
 export const phasedRolloutInput = z
   .object({

@@ -15,7 +15,7 @@ import type { CutoverCarry, CutoverStatus } from './state';
 type UserCutoverWorkflow = (raw: UserCutoverInputRaw, carried?: CutoverCarry) => Promise<CutoverStatus>;
 
 /** Samples carry the batch's start, for sources that count since then (postgres-count). */
-export const SAMPLE_SINCE_BATCH_START = 'cutover-sample-since-batch-start';
+const SAMPLE_SINCE_BATCH_START = 'cutover-sample-since-batch-start';
 
 /** The batch's gate, limited to what the sources report (the plan's notes say what was left out). */
 function gateOf(c: Cutover, i: number) {

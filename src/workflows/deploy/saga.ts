@@ -15,7 +15,7 @@ const quick: wf.ActivityOptions = { startToCloseTimeout: '1m', heartbeatTimeout:
 const long: wf.ActivityOptions = { startToCloseTimeout: '30m', heartbeatTimeout: '10s', retry: { maximumAttempts: 5, initialInterval: '2s', maximumInterval: '30s' } };
 const step = (options: wf.ActivityOptions, summary: string) => wf.proxyActivities<Activities>(withSummary(options, summary));
 
-export interface HealthPolicy {
+interface HealthPolicy {
   attempts: number;
   interval: number;
 }
@@ -93,7 +93,7 @@ async function drain(p: SagaPlan, c: SagaContext, stepNo: number): Promise<void>
  * drain answered with abort, a restart, a cancellation) is marked failed as well: never a rollback
  * target, and the first thing the next prune removes. Runs recorded before this never mark it.
  */
-export const MARK_UNSWITCHED_FAILED = 'opsflow-deploy-mark-built-release-failed';
+const MARK_UNSWITCHED_FAILED = 'opsflow-deploy-mark-built-release-failed';
 /** A flapping release stops the fleet whatever the budget: runs recorded before this never judge it. */
 export const FLAP_STOPS_FLEET = 'opsflow-deploy-flap-stops-fleet';
 

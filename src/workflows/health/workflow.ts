@@ -43,7 +43,7 @@ export interface HealthCheckResult extends HealthReport {
   thresholdsFrom?: string;
 }
 
-export const statusQuery = wf.defineQuery<HealthCheckStatus>('status');
+const statusQuery = wf.defineQuery<HealthCheckStatus>('status');
 
 /**
  * runbooks §4: the check script as a workflow. Every check is its own activity, run in parallel; the

@@ -7,13 +7,13 @@ import { DecisionLog } from '../common/decision-log';
 
 const MAX_DECISIONS = 100;
 
-export interface SignOff {
+interface SignOff {
   by: string;
   note?: string;
   at: string;
 }
 
-export interface Waiver {
+interface Waiver {
   by: string;
   reason: string;
   until: string;
@@ -51,7 +51,7 @@ export interface ReadinessStatus {
 
 const READY: ItemVerdict[] = ['passed', 'signed', 'waived'];
 
-export function isSignOff(item: ChecklistItem): boolean {
+function isSignOff(item: ChecklistItem): boolean {
   return item.check === 'signOff';
 }
 

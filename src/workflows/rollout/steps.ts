@@ -88,7 +88,7 @@ export function requireServiceWorkflowId({ run }: Rollout): void {
 }
 
 /** Patch id: runs recorded before gates from baselines planned with the input's gate as it was. */
-export const GATE_FROM_BASELINE = 'rollout-gate-from-baseline';
+const GATE_FROM_BASELINE = 'rollout-gate-from-baseline';
 
 /** Everything the input names must exist before anything is touched; a gate from a baseline is resolved first. */
 export async function plan({ run }: Rollout): Promise<void> {
