@@ -9,7 +9,7 @@ import { withSummary } from '../common/progress';
 import type { OperatorControls } from '../common/operator-controls';
 import type { DeployRun } from './state';
 import { notifyOptions } from '../common/notify-options';
-import { notificationKey } from '../../domain/notification';
+import { runNotificationKey } from '../common/notify';
 
 const quick: wf.ActivityOptions = { startToCloseTimeout: '1m', heartbeatTimeout: '10s', retry: { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '15s' } };
 const long: wf.ActivityOptions = { startToCloseTimeout: '30m', heartbeatTimeout: '10s', retry: { maximumAttempts: 5, initialInterval: '2s', maximumInterval: '30s' } };
@@ -50,7 +50,7 @@ export function teller(notifiers: string[]): SagaContext['tell'] {
       notifiers.map((name) =>
         wf.proxyActivities<Activities>(withSummary(notifyOptions, `tell ${name}: ${title}`)).notify({
           notifier: name,
-          idempotencyKey: notificationKey(workflowId, runId, event, name),
+          idempotencyKey: runNotificationKey(event, name),
           severity,
           title,
           text,
