@@ -108,11 +108,14 @@ export async function main(args: string[]) {
 }
 
 /** Each activity's time from scheduled to completed, from the run's history, in order (retries add up). */
-async function activitySpans(handle: { fetchHistory(): Promise<{ events?: Array<Record<string, any> | null> | null }> }): Promise<[string, number][]> {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a history event is read by the fields each kind has
+type HistoryEvent = Record<string, any>;
+
+async function activitySpans(handle: { fetchHistory(): Promise<{ events?: Array<HistoryEvent | null> | null }> }): Promise<[string, number][]> {
   const { events } = await handle.fetchHistory();
   const scheduled = new Map<string, { name: string; at: number }>();
   const spans: [string, number][] = [];
-  const ms = (e: Record<string, any>) => Number(e.eventTime.seconds) * 1000 + Math.floor((e.eventTime.nanos ?? 0) / 1e6);
+  const ms = (e: HistoryEvent) => Number(e.eventTime.seconds) * 1000 + Math.floor((e.eventTime.nanos ?? 0) / 1e6);
   for (const e of events ?? []) {
     if (!e) continue;
     const a = e.activityTaskScheduledEventAttributes;

@@ -15,7 +15,7 @@ async function main() {
     console.error(`usage: npm run bench -- <name>\navailable: ${available.join(', ') || '(none yet)'}`);
     process.exit(2);
   }
-  const mod = require(join(__dirname, `${name}.ts`));
+  const mod = await import(join(__dirname, `${name}.ts`));
   // The machine may be shared: every figure is read against the load it was measured under.
   console.log(`load average at start (1 5 15 min): ${loadAverage()}`);
   await mod.main(process.argv.slice(3));

@@ -21,7 +21,7 @@ export interface TargetRef {
 }
 
 /** `source.database "deaddb" (postgres.deaddb)`; `postgres.deaddb` when no field is known. */
-export function targetLabel({ section, name, field }: TargetRef): string {
+function targetLabel({ section, name, field }: TargetRef): string {
   return field ? `${field} "${name}" (${section}.${name})` : `${section}.${name}`;
 }
 
@@ -53,7 +53,7 @@ export async function openTarget<T>(ref: TargetRef | undefined, open: () => Prom
  * no `Error` to the code that converts failures: it becomes one here, keeping the fields callers
  * classify by (code, errno, syscall, address, port).
  */
-export function named(ref: TargetRef | undefined, err: unknown): unknown {
+function named(ref: TargetRef | undefined, err: unknown): unknown {
   if (!ref || typeof err !== 'object' || err === null || typeof (err as Error).message !== 'string') return err;
   const label = targetLabel(ref);
   const words = ownWords(err as Error);

@@ -30,7 +30,7 @@ function scrubProperty(target: object, key: string, scrubber: SecretScrubber): b
  * can be changed, so that its class, type and retry decision stay; otherwise an ApplicationFailure
  * carrying the scrubbed text.
  */
-export function scrubError(err: unknown, scrubber: SecretScrubber = resolvedSecrets, seen = new Set<unknown>()): unknown {
+function scrubError(err: unknown, scrubber: SecretScrubber = resolvedSecrets, seen = new Set<unknown>()): unknown {
   if (typeof err === 'string') return scrubber.text(err);
   if (!(err instanceof Error) || seen.has(err)) return err;
   seen.add(err);

@@ -68,7 +68,7 @@ export function toolMajor(versionLine: string): number | undefined {
 }
 
 /** SHOW server_version_num (160004 → 16). */
-export const serverMajor = (versionNum: string | number) => Math.floor(Number(versionNum) / 10000);
+const serverMajor = (versionNum: string | number) => Math.floor(Number(versionNum) / 10000);
 
 function versionOf(executable: string): Promise<string> {
   return new Promise((resolve, reject) =>
@@ -97,7 +97,7 @@ export async function checkTools(config: OpsflowConfig, env: NodeJS.ProcessEnv =
   const pgDump = found.get('pg_dump');
   if (!pgDump) return warnings;
   let dumpMajor: number | undefined;
-  let line = '';
+  let line: string;
   try {
     line = await versionOf(pgDump);
     dumpMajor = toolMajor(line);

@@ -1,18 +1,32 @@
 import type { z } from 'zod';
-import { healthCheckInput, healthCheckInputNames } from '../domain/health/input';
-import { phasedRolloutInput, phasedRolloutInputNames, rolloutWorkflowId } from '../domain/rollout/input';
-import { dataMigrationInput, dataMigrationInputNames } from '../domain/migration/input';
-import { incidentDigestInput, incidentDigestInputNames, incidentInput, incidentInputNames } from '../domain/incident/incident';
-import { baselineInput, baselineInputNames, baselineWorkflowId, sampledGroups } from '../domain/baseline/input';
-import { readinessInput, readinessInputNames, readinessWorkflowId } from '../domain/readiness/input';
-import { goLiveInput, goLiveInputNames, goLiveWorkflowId, stageOrder } from '../domain/go-live/input';
+import { healthCheckInput } from '../domain/health/input';
+import { phasedRolloutInput, rolloutWorkflowId } from '../domain/rollout/input';
+import { dataMigrationInput } from '../domain/migration/input';
+import { incidentDigestInput, incidentInput } from '../domain/incident/incident';
+import { baselineInput, baselineWorkflowId, sampledGroups } from '../domain/baseline/input';
+import { readinessInput, readinessWorkflowId } from '../domain/readiness/input';
+import { goLiveInput, goLiveWorkflowId, stageOrder } from '../domain/go-live/input';
 import { formatDuration } from '../domain/duration';
-import { backupInput, backupInputNames } from '../domain/backup/input';
+import { backupInput } from '../domain/backup/input';
 import { dailyReportInput } from '../domain/report/input';
-import { diagnosticsInput, diagnosticsInputNames } from '../domain/diagnostics/input';
-import { cutoverWorkflowId, userCutoverInput, userCutoverInputNames } from '../domain/cutover/input';
-import { deployInput, deployInputNames, deployWorkflowId, rollbackDeployInput } from '../domain/deploy/input';
-import type { InputNameCheck } from '../domain/config-names';
+import { diagnosticsInput } from '../domain/diagnostics/input';
+import { cutoverWorkflowId, userCutoverInput } from '../domain/cutover/input';
+import { deployInput, deployWorkflowId, rollbackDeployInput } from '../domain/deploy/input';
+import {
+  type InputNameCheck,
+  backupInputNames,
+  baselineInputNames,
+  dataMigrationInputNames,
+  deployInputNames,
+  diagnosticsInputNames,
+  goLiveInputNames,
+  healthCheckInputNames,
+  incidentDigestInputNames,
+  incidentInputNames,
+  phasedRolloutInputNames,
+  readinessInputNames,
+  userCutoverInputNames,
+} from '../config/input-names';
 import { operatorSignalNames, type OperatorSignal } from '../workflows/common/operator-controls';
 import { promoteSignal } from '../workflows/rollout/handlers';
 import { rescheduleSignal, skipSignal } from '../workflows/cutover/handlers';
@@ -103,7 +117,7 @@ export const incidentDigestEntry: WorkflowEntry<typeof incidentDigestInput> = {
   description: 'runbooks §6 P3: one message listing the minor incidents not yet reported',
 };
 
-export const baselineEntry: WorkflowEntry<typeof baselineInput> = {
+const baselineEntry: WorkflowEntry<typeof baselineInput> = {
   type: 'performanceBaselineWorkflow',
   alias: 'baseline',
   input: baselineInput,
@@ -136,7 +150,7 @@ export const backupEntry: WorkflowEntry<typeof backupInput> = {
   description: 'runbooks §8 backups: pg_dump with same-snapshot table checksums, tars of the app tree and config, restore drill, retention, report',
 };
 
-export const dailyReportEntry: WorkflowEntry<typeof dailyReportInput> = {
+const dailyReportEntry: WorkflowEntry<typeof dailyReportInput> = {
   type: 'dailyReportWorkflow',
   alias: 'daily-report',
   input: dailyReportInput,
@@ -147,7 +161,7 @@ export const dailyReportEntry: WorkflowEntry<typeof dailyReportInput> = {
   description: 'runbooks §4 daily report: host, services, errors, PostgreSQL, Redis, backups and the day\'s runs; email, summary, kept in PostgreSQL',
 };
 
-export const readinessEntry: WorkflowEntry<typeof readinessInput> = {
+const readinessEntry: WorkflowEntry<typeof readinessInput> = {
   type: 'readinessCheckWorkflow',
   alias: 'readiness',
   input: readinessInput,
@@ -158,7 +172,7 @@ export const readinessEntry: WorkflowEntry<typeof readinessInput> = {
   description: 'runbooks §10 go-live readiness: live checks with evidence, sign-offs and expiring waivers; READY or NOT READY',
 };
 
-export const goLiveEntry: WorkflowEntry<typeof goLiveInput> = {
+const goLiveEntry: WorkflowEntry<typeof goLiveInput> = {
   type: 'goLiveWorkflow',
   alias: 'go-live',
   input: goLiveInput,
@@ -168,7 +182,7 @@ export const goLiveEntry: WorkflowEntry<typeof goLiveInput> = {
   description: 'Go-live as one run: readiness → baseline → data migration → phased rollout as child workflows; stops at the first failed stage',
 };
 
-export const userCutoverEntry: WorkflowEntry<typeof userCutoverInput> = {
+const userCutoverEntry: WorkflowEntry<typeof userCutoverInput> = {
   type: 'userCutoverWorkflow',
   alias: 'user-cutover',
   input: userCutoverInput,
@@ -182,7 +196,7 @@ export const userCutoverEntry: WorkflowEntry<typeof userCutoverInput> = {
 const deployLock = (service: string, id: string) =>
   `one deploy or rollback of ${service} runs at a time (the running workflow is its lock); wait for it (opsflow result ${id}) or stop it (opsflow signal ${id} abort)`;
 
-export const deployEntry: WorkflowEntry<typeof deployInput> = {
+const deployEntry: WorkflowEntry<typeof deployInput> = {
   type: 'deployWorkflow',
   alias: 'deploy',
   input: deployInput,
@@ -194,7 +208,7 @@ export const deployEntry: WorkflowEntry<typeof deployInput> = {
   description: 'runbooks §7 deploy across a fleet: releases, atomic switch, drained hosts, a saga per host, failure budget',
 };
 
-export const rollbackDeployEntry: WorkflowEntry<typeof rollbackDeployInput> = {
+const rollbackDeployEntry: WorkflowEntry<typeof rollbackDeployInput> = {
   type: 'rollbackDeployWorkflow',
   alias: 'rollback-deploy',
   input: rollbackDeployInput,
@@ -205,6 +219,7 @@ export const rollbackDeployEntry: WorkflowEntry<typeof rollbackDeployInput> = {
   description: 'Switches hosts back to the previous (or a named) complete release through the deploy saga',
 };
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each entry has its own input schema; the list holds them all
 export const workflowEntries: WorkflowEntry<any>[] = [healthCheckEntry, phasedRolloutEntry, dataMigrationEntry, incidentEntry, incidentDigestEntry, baselineEntry, userCutoverEntry, deployEntry, rollbackDeployEntry, diagnosticsEntry, backupEntry, dailyReportEntry, readinessEntry, goLiveEntry];
 
 /**
@@ -246,4 +261,4 @@ export function findWorkflow(name: string): WorkflowEntry | undefined {
   return workflowEntries.find((e) => e.type === name || e.alias === name);
 }
 
-export { stamp as idTimestamp };
+;

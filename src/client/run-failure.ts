@@ -34,7 +34,7 @@ function isVerification(v: unknown): v is VerificationLike {
 }
 
 /** A migration verification's findings: the keys it found missing, extra or differing in the target. */
-export function verificationFindings(v: VerificationLike): string[] {
+function verificationFindings(v: VerificationLike): string[] {
   const m = v.mismatches ?? {};
   const found = [m.missing, m.extra, m.differing].some((l) => l && l.count > 0);
   const lines = [
@@ -75,7 +75,7 @@ export function describeRunFailure(workflowId: string, err: WorkflowFailedError)
  * A cancelled run: a cancellation carries no words, so what the run itself recorded on its way out
  * (what it rolled back and what the system read back) is said, when it recorded anything.
  */
-export function describeCancelledRun(workflowId: string, ending?: unknown): string {
+function describeCancelledRun(workflowId: string, ending?: unknown): string {
   return typeof ending === 'string' && ending ? `workflow ${workflowId}: ${ending}` : `workflow ${workflowId} was cancelled`;
 }
 

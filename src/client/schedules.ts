@@ -14,7 +14,7 @@ import { checkInputNames, validateInput } from './input';
 import { TASK_QUEUE } from './connection';
 
 /** Marks schedules that opsflow manages, so `apply --prune` deletes only its own. */
-export const MANAGED_MEMO = 'opsflowManaged';
+const MANAGED_MEMO = 'opsflowManaged';
 
 const overlapPolicy: Record<ScheduleConfig['overlap'], ScheduleOverlapPolicy> = {
   skip: ScheduleOverlapPolicy.SKIP,
@@ -25,7 +25,7 @@ const overlapPolicy: Record<ScheduleConfig['overlap'], ScheduleOverlapPolicy> = 
   allow_all: ScheduleOverlapPolicy.ALLOW_ALL,
 };
 
-export function configuredSchedules(config: OpsflowConfig): Record<string, ScheduleConfig> {
+function configuredSchedules(config: OpsflowConfig): Record<string, ScheduleConfig> {
   return config.schedules ?? defaultSchedules;
 }
 

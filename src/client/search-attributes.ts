@@ -27,14 +27,14 @@ export interface SearchAttributeKeyLike {
   type: SearchAttributeType;
 }
 
-export interface SearchAttributeState {
+interface SearchAttributeState {
   missing: SearchAttributeKeyLike[];
   /** Registered under the name with another type: the workflows' upserts would be refused as well. */
   wrongType: { key: SearchAttributeKeyLike; registeredAs: string }[];
 }
 
 /** Which of `wanted` the namespace lacks or has with the wrong type. */
-export async function searchAttributeState(op: OperatorService, namespace: string, wanted: SearchAttributeKeyLike[] = opsflowSearchAttributes): Promise<SearchAttributeState> {
+async function searchAttributeState(op: OperatorService, namespace: string, wanted: SearchAttributeKeyLike[] = opsflowSearchAttributes): Promise<SearchAttributeState> {
   const registered = (await op.listSearchAttributes({ namespace })).customAttributes ?? {};
   const state: SearchAttributeState = { missing: [], wrongType: [] };
   for (const key of wanted) {
@@ -50,7 +50,7 @@ export async function searchAttributeState(op: OperatorService, namespace: strin
  * n-th --name with the n-th --type (with one --type it registers only the first name), so each
  * name gets its own --type.
  */
-export function registerCommand(keys: SearchAttributeKeyLike[], where: { address: string; namespace: string }): string {
+function registerCommand(keys: SearchAttributeKeyLike[], where: { address: string; namespace: string }): string {
   return (
     `temporal operator search-attribute create --address ${where.address} --namespace ${where.namespace} ` +
     keys.map((k) => `--name ${k.name} --type ${types[k.type].cli}`).join(' ')

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { formatIssues } from '../domain/validation';
 
-export { formatIssues };
+;
 
 export class ValidationError extends Error {
   constructor(what: string, public readonly details: string) {

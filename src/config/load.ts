@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { opsflowConfig, type OpsflowConfig } from './schema';
 import { parseOrThrow, ValidationError } from './errors';
 
-export const DEFAULT_CONFIG_PATH = 'opsflow.config.yaml';
+const DEFAULT_CONFIG_PATH = 'opsflow.config.yaml';
 
 /** Where a config file was found, and by which rule (said in start-up lines and messages). */
 export interface FoundConfig {
@@ -25,7 +25,7 @@ export function findConfig(explicit?: string, env: NodeJS.ProcessEnv = process.e
 }
 
 /** The config file's path by findConfig's rules. */
-export function configPath(explicit?: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+function configPath(explicit?: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
   return findConfig(explicit, env).path;
 }
 

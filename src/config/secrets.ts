@@ -14,7 +14,7 @@ const secretRefs = new WeakSet<object>();
 const tagSecretRef = <T extends object>(ref: T): T => (secretRefs.add(ref), ref);
 
 /** What a plain-text value in a secret field is told. */
-export const SECRET_FORM = 'a secret is written as { env: NAME } or { file: /path }, never as its value';
+const SECRET_FORM = 'a secret is written as { env: NAME } or { file: /path }, never as its value';
 
 /**
  * A secret is never written in the config file itself: the file names where it lives, an env var

@@ -1,5 +1,3 @@
-import type { OpsflowConfig } from '../config/schema';
-
 /**
  * A name an input uses that the operator config does not define. The CLI checks an input's names
  * against the config it has before starting anything, so a typo is refused with exit 2 instead of
@@ -14,9 +12,6 @@ export interface UnknownName {
   /** The names the config has for it. */
   known: string[];
 }
-
-/** Each workflow's check of the names its input uses; a new workflow adds its own. */
-export type InputNameCheck<I> = (input: I, config: OpsflowConfig) => UnknownName[];
 
 /** The names of `names` (used at `field`, or `field.i` for a list) that `known` lacks. */
 export function unknownNames(field: string, names: string | readonly string[] | undefined, known: Record<string, unknown> | readonly string[], what: string): UnknownName[] {

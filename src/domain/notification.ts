@@ -24,7 +24,10 @@ export interface Notification {
   dedupKey?: string;
 }
 
-/** The key of one message of one run: `<workflowId>/<runId>/<event>/<notifier>`. */
-export function notificationKey(workflowId: string, runId: string, event: string, notifier: string): string {
-  return `${workflowId}/${runId}/${event}/${notifier}`;
+/**
+ * The key of one message of one run chain: `<workflowId>/<firstRunId>/<event>/<notifier>`, with
+ * the chain's first run id, which continue-as-new does not change.
+ */
+export function notificationKey(workflowId: string, firstRunId: string, event: string, notifier: string): string {
+  return `${workflowId}/${firstRunId}/${event}/${notifier}`;
 }

@@ -9,7 +9,7 @@
 export const REDACTED = '[redacted]';
 
 /** Shorter values are not scrubbed: blanking every "abc" in a message would hide the message. */
-export const MIN_SECRET_LENGTH = 4;
+const MIN_SECRET_LENGTH = 4;
 
 /**
  * A secret cut short by the echoing system is caught by its leading characters: at least this many
@@ -18,7 +18,7 @@ export const MIN_SECRET_LENGTH = 4;
  * with no ellipsis is as likely an ordinary word the secret happens to start with ("directory" of
  * "directory-7f3a…"), and too little of a secret to use.
  */
-export const MIN_PREFIX_LENGTH = 8;
+const MIN_PREFIX_LENGTH = 8;
 
 /**
  * Credentials recognised by their form, whatever their value, so that a token opsflow never

@@ -225,7 +225,7 @@ describe('backupWorkflow end to end', () => {
     expect(alert[0].text).toMatch(/- config files: tar of the config files exited with 2: .*gone\.conf: Cannot stat/);
     expect((await stack.client.workflow.getHandle('backup-broken-e2e').describe()).typedSearchAttributes.get(OpsflowPhase)).toBe('failed');
     // Nothing finished: the run's folder is removed, and no reader counts it as a copy.
-    expect(alert[0].text).toMatch(/- retention: nothing deleted; 0 copies \(0 verified\), 0\.0 MB in total\n  - \d{8}T\d{6}Z: removed, no finished artifact in it/);
+    expect(alert[0].text).toMatch(/- retention: nothing deleted; 0 copies \(0 verified\), 0\.0 MB in total\n {2}- \d{8}T\d{6}Z: removed, no finished artifact in it/);
     expect(readdirSync(dest('broken'))).toEqual([]);
   });
 });

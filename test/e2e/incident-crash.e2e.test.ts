@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { Client as PgClient } from 'pg';
 import { Stack, writeConfig, killWorker } from '../helpers/stack';
 import { HttpReceiver, type ReceivedRequest } from '../helpers/http-receiver';

@@ -16,7 +16,6 @@ describe('phased rollout behind a real HAProxy (dev server)', () => {
   let stack: Stack;
   let haproxy: Haproxy;
   let receiver: HttpReceiver;
-  let blue: Awaited<ReturnType<typeof startBackend>>;
   let green: Awaited<ReturnType<typeof startBackend>>;
   const api = (cmd: string) => runtimeApiCommand({ socket: haproxy.socket }, cmd, 5000);
   const greenWeight = async () => Number((await api('get weight app/green')).split(' ')[0]);
@@ -29,7 +28,7 @@ describe('phased rollout behind a real HAProxy (dev server)', () => {
 
   beforeAll(async () => {
     stack = await Stack.start();
-    ({ blue, green, haproxy } = await blueGreenBehindHaproxy(stack.processes));
+    ({ green, haproxy } = await blueGreenBehindHaproxy(stack.processes));
     receiver = await new HttpReceiver({ honourKey: true }).start();
     await stack.startWorker({
       loadBalancers: { edge: { type: 'haproxy', runtimeApi: { socket: haproxy.socket }, backend: 'app' } },

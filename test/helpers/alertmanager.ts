@@ -6,7 +6,7 @@ import { request } from 'undici';
 import { ProcessGroup } from './processes';
 import { freePort, waitForHttpOk } from './ports';
 
-export const ALERTMANAGER_BIN = process.env.ALERTMANAGER_BIN ?? '/usr/bin/prometheus-alertmanager';
+const ALERTMANAGER_BIN = process.env.ALERTMANAGER_BIN ?? '/usr/bin/prometheus-alertmanager';
 
 export interface PostedAlert {
   labels: Record<string, string>;

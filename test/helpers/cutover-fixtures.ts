@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { PgScratch } from './pg-scratch';
 
-export const departments = ['IT', 'Sales', 'HR', 'Finance', 'Operations'] as const;
+const departments = ['IT', 'Sales', 'HR', 'Finance', 'Operations'] as const;
 
 /** User i: department by i mod 5, a manager every 7th (so managers cross every department: i ≡ 0 mod 35 is an IT manager). */
 export const userOf = (i: number) => ({ id: i, department: departments[i % 5], role: i % 7 === 0 ? 'manager' : 'staff' });

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { request } from 'undici';
 import { ProcessGroup } from './processes';
-import { freePort, startRetryingPorts, waitFor, waitForPort } from './ports';
+import { freePort, startRetryingPorts, waitForPort } from './ports';
 
-export const HAPROXY_BIN = process.env.HAPROXY_BIN ?? '/usr/sbin/haproxy';
+const HAPROXY_BIN = process.env.HAPROXY_BIN ?? '/usr/sbin/haproxy';
 
 export interface HaproxyServer {
   name: string;
@@ -108,7 +108,7 @@ export async function measureSplit(url: string, n = 1000, concurrency = 10): Pro
   return { counts, errors, percent: (name) => (total === 0 ? 0 : ((counts[name] ?? 0) / total) * 100) };
 }
 
-export { waitFor };
+;
 
 const fixture = join(__dirname, 'fixtures/http-service.js');
 

@@ -14,7 +14,7 @@ interface HistoryEvent {
   workflowExecutionSignaledEventAttributes?: { signalName?: string };
 }
 
-export interface RecordedRun {
+interface RecordedRun {
   runId: string;
   events: HistoryEvent[];
 }

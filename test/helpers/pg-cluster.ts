@@ -6,7 +6,7 @@ import type { ClientConfig } from 'pg';
 import { freePort } from './ports';
 
 /** The PostgreSQL server binaries: $PG_BINDIR, else the newest /usr/lib/postgresql/<v>/bin. */
-export function pgBinDir(): string {
+function pgBinDir(): string {
   if (process.env.PG_BINDIR) return process.env.PG_BINDIR;
   const base = '/usr/lib/postgresql';
   const versions = existsSync(base) ? readdirSync(base).filter((v) => existsSync(join(base, v, 'bin', 'initdb'))) : [];

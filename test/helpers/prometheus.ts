@@ -7,7 +7,7 @@ import { request } from 'undici';
 import { ProcessGroup } from './processes';
 import { freePort, waitForHttpOk } from './ports';
 
-export const PROMETHEUS_BIN = process.env.PROMETHEUS_BIN ?? '/usr/bin/prometheus';
+const PROMETHEUS_BIN = process.env.PROMETHEUS_BIN ?? '/usr/bin/prometheus';
 
 /**
  * A local exporter of the metrics a web service exposes: `http_requests_total{service,code}` and

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { ProcessGroup } from './processes';
 import { freePort, waitFor } from './ports';
 
-export const OPENSSL_BIN = process.env.OPENSSL_BIN ?? '/usr/bin/openssl';
-export const DNSMASQ_BIN = process.env.DNSMASQ_BIN ?? '/usr/sbin/dnsmasq';
+const OPENSSL_BIN = process.env.OPENSSL_BIN ?? '/usr/bin/openssl';
+const DNSMASQ_BIN = process.env.DNSMASQ_BIN ?? '/usr/sbin/dnsmasq';
 
 const openssl = (args: string[], cwd: string) => {
   try {

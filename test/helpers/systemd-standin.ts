@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 
 const standinScript = resolve(__dirname, 'bin/systemctl');
-export const httpServiceScript = resolve(__dirname, 'fixtures/http-service.js');
+const httpServiceScript = resolve(__dirname, 'fixtures/http-service.js');
 
 /**
  * A private stand-in systemd: a state folder and a `systemctl` wrapper bound to it, so it works

@@ -1,7 +1,8 @@
 import { counterIncrease, max, mean, median, min, percentile, perSecond, ratePercent, stdev, summarize } from '../../src/domain/baseline/statistics';
 import { cpuThreshold, errorRateThreshold, memoryThreshold, responseTimeThreshold, defaultMinimums } from '../../src/domain/baseline/thresholds';
 import { summarizeGroup } from '../../src/domain/baseline/samples';
-import { baselineInput, baselineInputNames, sampledGroups } from '../../src/domain/baseline/input';
+import { baselineInput, sampledGroups } from '../../src/domain/baseline/input';
+import { baselineInputNames } from '../../src/config/input-names';
 import { renderBaselineReport, type Baseline } from '../../src/domain/baseline/baseline';
 import { formatIssues } from '../../src/domain/validation';
 import { opsflowConfig } from '../../src/config/schema';

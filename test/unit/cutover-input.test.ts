@@ -1,4 +1,5 @@
-import { userCutoverInput, batchGate, baselineBatchGate, baselineRefs, thresholdsOf, userCutoverInputNames, cutoverWorkflowId, type BatchThresholds } from '../../src/domain/cutover/input';
+import { userCutoverInput, batchGate, baselineBatchGate, baselineRefs, thresholdsOf, cutoverWorkflowId, type BatchThresholds } from '../../src/domain/cutover/input';
+import { userCutoverInputNames } from '../../src/config/input-names';
 import { cohortsOverlap, describeCohort } from '../../src/domain/cutover/cohort';
 import { nextStartMs, parseStartAt, plannedSchedule, resolveStartAt, scheduleIssues } from '../../src/domain/cutover/schedule';
 import { formatIssues } from '../../src/domain/validation';

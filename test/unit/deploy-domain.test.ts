@@ -1,4 +1,5 @@
-import { deployInput, rollbackDeployInput, deployInputNames } from '../../src/domain/deploy/input';
+import { deployInput, rollbackDeployInput } from '../../src/domain/deploy/input';
+import { deployInputNames } from '../../src/config/input-names';
 import { batchSize, planBatches, judgeBatch } from '../../src/domain/deploy/plan';
 import { releaseName, parseReleaseName, releaseState, releasesToPrune, rollbackTarget, type ReleaseEntry } from '../../src/domain/deploy/release';
 import { healthPolicyProblem, judgeHealth } from '../../src/domain/deploy/health';

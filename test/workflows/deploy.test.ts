@@ -269,7 +269,9 @@ describe('deployWorkflow (time-skipping, stand-in hosts)', () => {
     // One 'stopped' message, from the last run, with the reason; nothing said 'done'.
     expect(told.map((t) => t.title)).toEqual(['Deploy of api stopped']);
     expect(told[0].text.startsWith(`${reason}\n\n`)).toBe(true);
-    expect(told[0].key).toContain(out.description.runId);
+    // Sent by a continued run, keyed by the chain's first run: a repeat from any later run is the same message.
+    expect(out.description.runId).not.toBe(handle.firstExecutionRunId);
+    expect(told[0].key).toBe(`deploy-api/${handle.firstExecutionRunId}/stopped/ops`);
 
     // Batches 2 and 3 each in their own run, then the fleet rollback continued between hosts.
     expect(out.description.runId).not.toBe(handle.firstExecutionRunId);

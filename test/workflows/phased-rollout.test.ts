@@ -109,7 +109,7 @@ describe('phasedRolloutWorkflow (time-skipping)', () => {
 
   test('the runbooks defaults: 10 % (internal) for 30 min, 30 % for 60 min, 100 % for 120 min; then go-live and drain', async () => {
     // the runbooks' windows as they are; a sample every 10 min instead of every minute keeps the test quick.
-    const { w, handle, finish } = await start({ sampleInterval: '10m' });
+    const { w, finish } = await start({ sampleInterval: '10m' });
     const out = await finish();
     if (!out.ok) throw out.e;
     expect(w.splits).toEqual([10, 30, 100]);
@@ -194,7 +194,7 @@ describe('phasedRolloutWorkflow (time-skipping)', () => {
       { metric: 'errorRatePercent', source: 'probe', inconclusive: 'empty result' },
       { metric: 'responseTimeMs', source: 'probe', value: 1 },
     ];
-    const { w, handle, finish } = await start({ inconclusive: { maxConsecutive: 3 }, holdTimeout: '45m', steps: [{ weight: 20, window: '1h' }, { weight: 100, window: '1h' }] }, blind);
+    const { w, finish } = await start({ inconclusive: { maxConsecutive: 3 }, holdTimeout: '45m', steps: [{ weight: 20, window: '1h' }, { weight: 100, window: '1h' }] }, blind);
     const out = await finish();
     expect(out.ok).toBe(false);
     expect((out as any).e.cause.message).toMatch(/held for 45m after 3 inconclusive samples in a row/);

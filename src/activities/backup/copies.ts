@@ -108,7 +108,7 @@ const manifestsIn = (files: string[]) => files.filter((f) => f.endsWith('.manife
  * manifest names, and the file is still there with that size and that sha256 (a deleted, truncated
  * or altered artifact un-verifies its copy: a check that says ok for broken files is worse than none).
  */
-export async function describeCopy(dir: string, name: string): Promise<CopyState> {
+async function describeCopy(dir: string, name: string): Promise<CopyState> {
   const path = join(dir, name);
   const files = readdirSync(path);
   let bytes = 0;

@@ -10,7 +10,7 @@ import { libpqArgs, tableFingerprints } from './fingerprint';
 import { runTool } from './tool';
 
 /** The scratch database of one drill: a plain identifier, at most 63 bytes. */
-export function scratchDatabaseName(copy: string, target: string): string {
+function scratchDatabaseName(copy: string, target: string): string {
   return `opsflow_drill_${copy}_${target}`.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 63);
 }
 

@@ -19,7 +19,7 @@ export function sha256File(path: string): Promise<string> {
  * Nothing that ends in `.partial-*` is ever a finished artifact, so a crash leaves nothing that
  * looks finished.
  */
-export const partialPath = (final: string, attempt: number) => `${final}.partial-${attempt}`;
+const partialPath = (final: string, attempt: number) => `${final}.partial-${attempt}`;
 const pidFile = (partial: string) => `${partial}.pid`;
 
 /** Notes which process writes `partial`, so that a later attempt can stop it if its worker died. */
@@ -52,7 +52,7 @@ export function removeEarlierAttempts(final: string): string[] {
 }
 
 /** Moves a complete temporary file to its final name and forgets its writer. */
-export function complete(partial: string, final: string): void {
+function complete(partial: string, final: string): void {
   renameSync(partial, final);
   rmSync(pidFile(partial), { force: true });
 }
@@ -69,7 +69,7 @@ export function readJson<T>(path: string): T | undefined {
 }
 
 /** The artifact's manifest when an earlier attempt finished it (its result lost with its worker). */
-export function finishedArtifact(dir: string, file: string): ArtifactManifest | undefined {
+function finishedArtifact(dir: string, file: string): ArtifactManifest | undefined {
   const m = readJson<ArtifactManifest>(join(dir, `${file}.manifest.json`));
   try {
     return m && statSync(join(dir, file)).size === m.bytes ? m : undefined;

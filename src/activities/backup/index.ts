@@ -18,7 +18,7 @@ import { corruptSinceVerified } from '../../domain/backup/copy-state';
 import type { CheckResult } from '../../domain/health/report';
 import { writeJsonAtomic } from './files';
 
-export const dumpFileName = (target: string, format: BackupSetConfig['format']) => `db-${target}.${format === 'custom' ? 'dump' : 'sql.gz'}`;
+const dumpFileName = (target: string, format: BackupSetConfig['format']) => `db-${target}.${format === 'custom' ? 'dump' : 'sql.gz'}`;
 
 /**
  * runbooks §8 backups, one activity per artifact, each idempotent by its copy folder and file name

@@ -22,7 +22,7 @@ export function withCutoverStore<T>(ref: CutoverStore, fn: (c: Client, t: Cutove
 }
 
 /** The run's small integer id, which keys its pages; created with the run's first snapshot. */
-export async function runId(c: Client, t: CutoverTables, runKey: string): Promise<number> {
+async function runId(c: Client, t: CutoverTables, runKey: string): Promise<number> {
   const r = await c.query(
     `WITH ins AS (INSERT INTO ${t.runs} (run_key) VALUES ($1) ON CONFLICT (run_key) DO NOTHING RETURNING id)
      SELECT id FROM ins UNION ALL SELECT id FROM ${t.runs} WHERE run_key = $1`,
@@ -32,7 +32,7 @@ export async function runId(c: Client, t: CutoverTables, runKey: string): Promis
 }
 
 /** The member count of a batch's finished snapshot, or undefined when none was finished. */
-export async function snapshotSize(c: Client, t: CutoverTables, runKey: string, batch: number): Promise<number | undefined> {
+async function snapshotSize(c: Client, t: CutoverTables, runKey: string, batch: number): Promise<number | undefined> {
   const r = await c.query(`SELECT members FROM ${t.snapshots} WHERE run_key = $1 AND batch = $2`, [runKey, batch]);
   return r.rows[0] ? Number(r.rows[0].members) : undefined;
 }

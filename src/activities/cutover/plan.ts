@@ -1,11 +1,12 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { OpsflowConfig } from '../../config/schema';
 import type { MetricName, MetricReading, Sample } from '../../domain/rollout/gate';
-import { userCutoverInputNames, type UserCutoverInput } from '../../domain/cutover/input';
+import type { UserCutoverInput } from '../../domain/cutover/input';
+import { userCutoverInputNames } from '../../config/input-names';
 import { describeUnknownName } from '../../domain/config-names';
 import { configTarget } from '../config-target';
 import { lookupMetricSource, sampleSource } from '../metrics';
-import { metricsOf } from '../../domain/metric-sources';
+import { metricsOf } from '../../config/sections/metric-sources';
 import { checkPostgresCount } from '../metrics/postgres-count';
 import { whileHeartbeating } from '../heartbeat';
 import { cutoverStoreRef } from '../cutover-store/store';

@@ -5,10 +5,10 @@ import type { DeployHost, DeployService } from '../../config/sections/deploy';
 import { shellQuote, sshExec } from '../systemd/ssh';
 import type { SystemctlResult } from '../systemd/systemctl';
 
-export type RunResult = SystemctlResult;
+type RunResult = SystemctlResult;
 
 /** An argv on one deploy host, without a shell of ours: here by execFile, there as one quoted SSH command line. */
-export type HostRunner = (argv: string[], opts: { cwd?: string; timeoutMs: number }) => Promise<RunResult>;
+type HostRunner = (argv: string[], opts: { cwd?: string; timeoutMs: number }) => Promise<RunResult>;
 
 export interface DeployTarget {
   service: string;
@@ -21,7 +21,7 @@ export interface DeployTarget {
 }
 
 function localRun(argv: string[], opts: { cwd?: string; timeoutMs: number }): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     execFile(argv[0], argv.slice(1), { cwd: opts.cwd, timeout: opts.timeoutMs, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (err && typeof err.code !== 'number') {
         // Not an exit status: the program is missing, or the timeout killed it.

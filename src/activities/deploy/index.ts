@@ -209,5 +209,3 @@ export function deployActivities(config: OpsflowConfig) {
     },
   };
 }
-
-export type DeployActivities = ReturnType<typeof deployActivities>;

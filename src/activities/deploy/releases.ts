@@ -4,7 +4,7 @@ import { BUILDING_PREFIX, COMPLETE_MARKER, FAILED_MARKER, releaseNamePattern, re
 import { hostScript, type DeployTarget } from './host';
 
 /** A release name reaches a shell script as an argument only after this check. */
-export function checkedRelease(name: string): string {
+function checkedRelease(name: string): string {
   if (!releaseNamePattern.test(name)) throw ApplicationFailure.nonRetryable(`not a release name: ${JSON.stringify(name)}`, 'InvalidRelease');
   return name;
 }

@@ -2,7 +2,7 @@ import type { Client, ClientConfig } from 'pg';
 import { withClient } from '../postgres/connect';
 import type { IndexUse, PostgresFindings, Session, SlowStatement, TableSize } from '../../domain/diagnostics/findings';
 
-export type { SlowStatement };
+;
 
 // SQLSTATE object_not_in_prerequisite_state: the extension exists but its library is not preloaded.
 const NOT_PRELOADED = '55000';
@@ -52,7 +52,7 @@ const SESSIONS = `
    ORDER BY query_start NULLS LAST LIMIT 50`;
 
 /** Fewer scans than this since the statistics were reset: the runbook's "unused" index. */
-export const UNUSED_INDEX_SCANS = 100;
+const UNUSED_INDEX_SCANS = 100;
 
 /**
  * runbooks §9: non-idle sessions with their ages and wait events, slow statements

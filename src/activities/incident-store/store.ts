@@ -1,4 +1,4 @@
-import type { Client } from 'pg';
+import type { Client, QueryResultRow } from 'pg';
 import type { OpsflowConfig } from '../../config/schema';
 import type { AlertEvidence, IncidentRecord, TimelineEntry } from '../../domain/incident/incident';
 import { applyMigrations, quoteSchema, storeRefFrom, withMigratedStore, type StoreMigrations, type StoreRef } from '../postgres/store-migrations';
@@ -35,7 +35,7 @@ export async function withStore<T>(ref: StoreRef, fn: (c: Client, t: { incidents
 
 export type IncidentRow = Omit<IncidentRecord, 'timeline'> & { runId: string; diagnostics: Record<string, unknown>; alert?: AlertEvidence };
 
-function toRecord(r: Record<string, any>): IncidentRow {
+function toRecord(r: QueryResultRow): IncidentRow {
   const iso = (d: Date | null) => (d ? d.toISOString() : undefined);
   return {
     id: r.id,
@@ -69,7 +69,7 @@ function toRecord(r: Record<string, any>): IncidentRow {
   };
 }
 
-export function toTimeline(rows: Record<string, any>[]): TimelineEntry[] {
+function toTimeline(rows: QueryResultRow[]): TimelineEntry[] {
   return rows.map((e) => ({
     seq: e.seq,
     at: e.at.toISOString(),

@@ -29,6 +29,6 @@ export function runtimeApiCommand(address: RuntimeApiAddress, command: string, t
   });
 }
 
-export function describe(address: RuntimeApiAddress): string {
+function describe(address: RuntimeApiAddress): string {
   return 'socket' in address ? address.socket : `${address.host}:${address.port}`;
 }

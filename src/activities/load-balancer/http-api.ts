@@ -23,6 +23,7 @@ export function httpApiAdapter(name: string, cfg: HttpApiLoadBalancerConfig): Lo
   };
 
   /** One call; with `missingIsUndefined`, a 404 answers undefined (an endpoint this API does not have). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the API's JSON, read by the fields each endpoint answers
   async function call(method: 'GET' | 'POST', path: string, body?: unknown, missingIsUndefined = false): Promise<any> {
     const token = resolveSecret(cfg.token, `loadBalancers.${name}.token`);
     let res: Awaited<ReturnType<typeof request>>;
@@ -39,7 +40,7 @@ export function httpApiAdapter(name: string, cfg: HttpApiLoadBalancerConfig): Lo
       text = await res.body.text();
     } catch (err) {
       // Refused, reset, timed out: a retry may well fix it; the message names the LB, not only the socket.
-      throw new Error(`LB API ${name} (${base}): ${method} ${path} failed: ${(err as Error).message}`);
+      throw new Error(`LB API ${name} (${base}): ${method} ${path} failed: ${(err as Error).message}`, { cause: err });
     }
     if (res.statusCode === 401 || res.statusCode === 403)
       throw ApplicationFailure.nonRetryable(`LB API ${name} (${base}) refused the token from loadBalancers.${name}.token: HTTP ${res.statusCode}`, 'LoadBalancerAuth');

@@ -6,7 +6,7 @@ import { planRollout } from './rollout-plan';
 
 export type { ServerState, SplitReading, SplitRequest } from './adapter';
 
-export { adapterFor, lookupLoadBalancer } from './adapters';
+export {  lookupLoadBalancer } from './adapters';
 
 export interface TrafficSplitArgs extends SplitRequest {
   lb: string;

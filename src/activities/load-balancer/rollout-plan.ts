@@ -3,7 +3,7 @@ import type { OpsflowConfig } from '../../config/schema';
 import { defaultGate, metricNames, type GateThresholds, type MetricName } from '../../domain/rollout/gate';
 import type { PlannableRollout, RolloutPlan } from '../../domain/rollout/input';
 import { lookupMetricSource } from '../metrics';
-import { metricsOf } from '../../domain/metric-sources';
+import { metricsOf } from '../../config/sections/metric-sources';
 import { adapterFor } from './adapters';
 
 /**

@@ -17,7 +17,7 @@ export interface CountWindow {
  * The count query: table and columns come from the validated config (and are quoted), the batch
  * start and cohort are parameters. `cohort` undefined leaves the cohort condition out.
  */
-export function postgresCountQuery(cfg: PostgresCountSourceConfig, since: string, cohort?: string): { text: string; values: unknown[] } {
+function postgresCountQuery(cfg: PostgresCountSourceConfig, since: string, cohort?: string): { text: string; values: unknown[] } {
   const where = [`${quoteIdent(cfg.timestampColumn)} >= $1`];
   const values: unknown[] = [since];
   if (cfg.cohortColumn && cohort !== undefined) {

@@ -3,10 +3,11 @@ import type { PrometheusSourceConfig } from '../../config/sections/metric-source
 import { resolveOptionalSecret } from '../../config/secrets';
 import type { Evidence } from '../../domain/readiness/evidence';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Prometheus's JSON, read by the fields each endpoint answers
 async function api(name: string, cfg: PrometheusSourceConfig, path: string): Promise<any> {
   const token = resolveOptionalSecret(cfg.token, `metricSources.${name}.token`);
   const res = await request(new URL(path, cfg.url), { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(cfg.timeoutMs) });
-  const body = (await res.body.json()) as any;
+  const body = (await res.body.json()) as { status?: string; data?: unknown } | null;
   if (res.statusCode !== 200 || body?.status !== 'success') throw new Error(`Prometheus ${path}: HTTP ${res.statusCode} ${JSON.stringify(body).slice(0, 200)}`);
   return body.data;
 }

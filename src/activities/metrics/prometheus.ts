@@ -1,7 +1,7 @@
 import { request } from 'undici';
 import { resolveOptionalSecret } from '../../config/secrets';
 import type { PrometheusSourceConfig } from '../../config/sections/metric-sources';
-import { promQueries } from '../../domain/metric-sources';
+import { promQueries } from '../../config/sections/metric-sources';
 import type { MetricName, MetricReading } from '../../domain/rollout/gate';
 
 /**
@@ -22,6 +22,7 @@ export async function samplePrometheus(name: string, cfg: PrometheusSourceConfig
           bodyTimeout: cfg.timeoutMs,
           signal: AbortSignal.timeout(cfg.timeoutMs),
         });
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Prometheus's JSON, checked field by field below
         const body = (await res.body.json().catch(() => ({}))) as any;
         if (res.statusCode !== 200 || body.status !== 'success')
           return { ...reading, inconclusive: `Prometheus answered HTTP ${res.statusCode}: ${body.error ?? 'no result'}` };

@@ -35,7 +35,7 @@ export async function post(
 }
 
 /** At most this much of a receiver's answer goes into a failure (and so into workflow history). */
-export const MAX_REASON_CHARS = 300;
+const MAX_REASON_CHARS = 300;
 
 /** A receiver's answer as one bounded line: whitespace collapsed, cut with a visible marker. */
 export function bodyExcerpt(text: string, max = MAX_REASON_CHARS): string {

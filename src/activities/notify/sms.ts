@@ -6,7 +6,7 @@ import { post } from './http-send';
 type SmsConfig = Extract<NotifierConfig, { type: 'sms' }>;
 
 /** SMS segments are short: the title and the first words of the text. */
-export function smsBody(n: Notification): string {
+function smsBody(n: Notification): string {
   const text = `${n.title}${n.text ? ` — ${n.text}` : ''}`.replace(/\s+/g, ' ');
   return text.length > 320 ? `${text.slice(0, 317)}...` : text;
 }

@@ -29,7 +29,7 @@ export function clientConfig(name: string, target: PostgresTarget, field?: strin
 }
 
 /** The config entry settings were made from, if they were (see `clientConfig`). */
-export const targetOf = (config: ClientConfig): TargetRef | undefined => (config as PostgresClientConfig)[TARGET];
+const targetOf = (config: ClientConfig): TargetRef | undefined => (config as PostgresClientConfig)[TARGET];
 
 /** Connects `client`, naming the config entry of `config` when it cannot. */
 export const connectNamed = (client: { connect(): Promise<unknown> }, config: ClientConfig): Promise<unknown> => openTarget(targetOf(config), () => client.connect());

@@ -3,7 +3,7 @@ import type { OpsflowConfig } from '../../config/schema';
 import type { ReadinessItem, ReadinessCheckKind } from '../../config/sections/readiness';
 import { resolveSecret, SecretError } from '../../config/secrets';
 import { checkError, fromEvidence, type CheckResult, type Evidence } from '../../domain/readiness/evidence';
-import type { ChecklistItem } from '../../workflows/readiness/state';
+import type { ChecklistItem } from '../../domain/readiness/checks';
 import { configTarget } from '../config-target';
 import { checkCertificate } from '../tls/certificate';
 import { checkDnsRecords } from '../dns/records';
@@ -209,6 +209,4 @@ export function readinessActivities(config: OpsflowConfig) {
     },
   };
 }
-
-export type ReadinessActivityName = Exclude<keyof ReturnType<typeof readinessActivities>, 'readinessChecklist'>;
 

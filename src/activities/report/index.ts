@@ -5,7 +5,7 @@ import type { BackupStanding, RedisReport, RunRecord, RunsReport, UnitState } fr
 import { dayBounds, dayIn } from '../../domain/report/day';
 import { copyAgeHours } from '../../domain/backup/age';
 import { corruptSinceVerified } from '../../domain/backup/copy-state';
-import { workflowEntries } from '../../client/registry';
+import { workflowTypes } from '../../domain/workflow-types';
 import { configTarget } from '../config-target';
 import { clientConfig } from '../postgres/connect';
 import { pingRedis } from '../redis/ping';
@@ -82,7 +82,7 @@ export function dailyReportActivities(config: OpsflowConfig) {
 
     /** The day's runs of opsflow's workflows, from Temporal's visibility, newest first. */
     async reportRuns(day: { from: string; to: string }): Promise<RunsReport> {
-      const types = new Set(workflowEntries.map((e) => e.type));
+      const types = new Set<string>(workflowTypes);
       const self = Context.current().info.workflowExecution?.workflowId ?? "(not a workflow)";
       const runs: RunRecord[] = [];
       let more = 0;

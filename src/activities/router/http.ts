@@ -17,7 +17,7 @@ export class RoutingApiError extends Error {
  * Runs `fn` over `items` with at most `limit` in flight, results in order. After one call fails no
  * new call starts: a refused token must not be sent a thousand more times.
  */
-export async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
   let failed = false;
@@ -54,7 +54,7 @@ export function httpRouter(name: string, d: HttpRouterConfig): Router {
   async function call(method: 'GET' | 'PUT', id: string, body?: string): Promise<{ status: number; text: string }> {
     for (let attempt = 0; ; attempt++) {
       let status = 0;
-      let text = '';
+      let text: string;
       let retryAfterMs: number | undefined;
       try {
         const res = await request(`${base}/routing/user/${encodeURIComponent(id)}`, { method, headers, body, dispatcher, headersTimeout: d.timeoutMs, bodyTimeout: d.timeoutMs });

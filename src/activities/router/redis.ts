@@ -5,7 +5,7 @@ import { redisClient } from '../redis/connect';
 import { readBackResult, type Router } from './router';
 
 /** The hash a gateway reads for a service: `opsflow:routes:portal` → { userId: system }. */
-export const routingKey = (d: RedisRouterConfig, service: string) => d.key.replace(/\$service/g, service);
+const routingKey = (d: RedisRouterConfig, service: string) => d.key.replace(/\$service/g, service);
 
 /**
  * Routes a chunk to one system and reads it back, in one script: KEYS[1] the routing hash,

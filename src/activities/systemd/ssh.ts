@@ -21,7 +21,7 @@ export function remoteCommand(host: Pick<SshHost, 'sudo' | 'systemctl'>, verb: S
 }
 
 /** The fingerprint as `ssh-keygen -lf` prints it (base64 of SHA-256, without padding). */
-export function hostKeyFingerprint(key: Buffer): string {
+function hostKeyFingerprint(key: Buffer): string {
   return createHash('sha256').update(key).digest('base64').replace(/=+$/, '');
 }
 

@@ -19,7 +19,7 @@ import { truncateText } from '../../domain/incident/text-limits';
  * Alertmanager accepts is accepted, because Alertmanager does not retry a 4xx and the alerts of
  * a refused payload would be lost.
  */
-export const alertmanagerAlert = z.object({
+const alertmanagerAlert = z.object({
   status: z.enum(['firing', 'resolved']),
   labels: z.record(z.string(), z.string()),
   annotations: z.record(z.string(), z.string()).default({}),
@@ -30,7 +30,7 @@ export const alertmanagerAlert = z.object({
 });
 export type AlertmanagerAlert = z.infer<typeof alertmanagerAlert>;
 
-export const alertmanagerPayload = z.object({
+const alertmanagerPayload = z.object({
   version: z.literal('4'),
   groupKey: z.string(),
   truncatedAlerts: z.number().int().min(0).optional(),
@@ -43,7 +43,6 @@ export const alertmanagerPayload = z.object({
   // No upper bound: the receiver's body limit bounds the payload, `max_alerts` bounds it at the source.
   alerts: z.array(alertmanagerAlert).min(1),
 });
-export type AlertmanagerPayload = z.infer<typeof alertmanagerPayload>;
 
 /** Labels or annotations that carry the numbers the severity rules read. */
 const metricKeys: Record<string, string> = {
@@ -75,7 +74,7 @@ const typeOf = (alertname: string) =>
     .slice(0, 63) || 'alert';
 
 /** The workflow id of an alert's incident: one per fingerprint, so repeats join the open one. */
-export const incidentWorkflowId = (fp: string) => `incident-${fp}`;
+const incidentWorkflowId = (fp: string) => `incident-${fp}`;
 
 /**
  * A map whose keys and values are cut to the limits, every entry kept: two long keys that cut to

@@ -25,12 +25,12 @@ export interface AlertReceiverOptions {
   severity?: SeverityConfig;
 }
 
-export interface SeverityConfig {
+interface SeverityConfig {
   severityRules: SeverityRule[];
   severityLabels: Record<string, Severity>;
 }
 
-export interface AlertOutcome {
+interface AlertOutcome {
   workflowId: string;
   status: 'firing' | 'resolved';
   /** firing: "opened" (this alert started the incident) or "joined" (it was open); resolved: "resolve sent" or "no open incident". */
@@ -82,7 +82,7 @@ async function runningRunId(client: Client, workflowId: string): Promise<string 
  * before the call (joined) or a new one (opened). Two deliveries of the same new alert at the
  * same instant may both say "opened"; there is still one incident.
  */
-export async function applyAlerts(client: Client, alerts: MappedAlert[], taskQueue = TASK_QUEUE, severity?: SeverityConfig): Promise<AlertOutcome[]> {
+async function applyAlerts(client: Client, alerts: MappedAlert[], taskQueue = TASK_QUEUE, severity?: SeverityConfig): Promise<AlertOutcome[]> {
   const out: AlertOutcome[] = [];
   for (const a of alerts) {
     const ignored = a.ignored.length ? { ignored: a.ignored } : {};

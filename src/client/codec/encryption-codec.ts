@@ -9,7 +9,7 @@ const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 const ENVELOPE_VERSION = 1;
 
-export class PayloadDecryptionError extends Error {
+class PayloadDecryptionError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'PayloadDecryptionError';

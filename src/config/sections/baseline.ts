@@ -7,4 +7,3 @@ export const baselineConfig = z
     store: postgresStoreConfig.optional(),
   })
   .strict();
-export type BaselineConfig = z.infer<typeof baselineConfig>;

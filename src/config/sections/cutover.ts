@@ -9,7 +9,7 @@ import { sqlIdentifier, sqlTable } from './sql-names';
  * Where a cutover lists a cohort's members (`"directory": "staff"` in an input). Each kind is one
  * member of the union and one file in src/activities/directory.
  */
-export const postgresDirectory = z
+const postgresDirectory = z
   .object({
     type: z.literal('postgres'),
     /** The config.postgres database holding the users table. */
@@ -23,7 +23,7 @@ export const postgresDirectory = z
   .strict();
 
 /** The runbook's user API: `POST {url}/users/filter` with the filter as JSON, paged, bearer token. */
-export const httpDirectory = z
+const httpDirectory = z
   .object({
     type: z.literal('http'),
     url: z.url({ protocol: /^https?$/ }),
@@ -52,7 +52,7 @@ const systems = z
  * Per-service routing data in Redis that a gateway reads: a hash user id → system. `$service` in
  * the key is the cutover's service.
  */
-export const redisRouter = z
+const redisRouter = z
   .object({
     type: z.literal('redis'),
     redis: targetName,
@@ -66,7 +66,7 @@ export const redisRouter = z
   .strict();
 
 /** The runbook's routing API: `PUT {url}/routing/user/{id}` with `{"target_system": …}`, bearer token. */
-export const httpRouter = z
+const httpRouter = z
   .object({
     type: z.literal('http'),
     url: z.url({ protocol: /^https?$/ }),
@@ -107,3 +107,6 @@ export function checkCutoverReferences(
   if (cfg.cutover.store && !(cfg.cutover.store.postgres in known.postgres))
     issue(['cutover', 'store', 'postgres'], `unknown postgres target "${cfg.cutover.store.postgres}"`);
 }
+
+/** The fields a directory lets cohorts filter on, whatever its kind. */
+export const directoryFields = (d: DirectoryConfig): string[] => (d.type === 'postgres' ? Object.keys(d.columns) : d.fields);

@@ -7,7 +7,7 @@ import { lbServerName } from '../../domain/rollout/input';
  * A command of a deploy (install, migrate, static): an argv run without a shell in the release
  * directory, so nothing in it is ever parsed or expanded, and a timeout after which it is killed.
  */
-export const deployCommand = z
+const deployCommand = z
   .object({
     argv: z.array(z.string()).min(1, 'the program and its arguments').refine((a) => a.length === 0 || a[0].length > 0, 'the program must not be empty'),
     timeout: duration.prefault('10m'),
@@ -16,10 +16,9 @@ export const deployCommand = z
 export type DeployCommand = z.infer<typeof deployCommand>;
 
 /** How a host is reached: this machine, or an SSH host of `systemd.hosts` (key from a secret file). */
-export const deployTransport = z.union([z.literal('local'), z.object({ ssh: targetName }).strict()]);
-export type DeployTransport = z.infer<typeof deployTransport>;
+const deployTransport = z.union([z.literal('local'), z.object({ ssh: targetName }).strict()]);
 
-export const deployHost = z
+const deployHost = z
   .object({
     transport: deployTransport.default('local'),
     /** The deploy path on this host; default: the service's. */
@@ -35,7 +34,7 @@ export const deployHost = z
 export type DeployHost = z.infer<typeof deployHost>;
 
 /** The nginx on each host, tested (`nginx -t`) and reloaded after a switch. */
-export const deployNginx = z
+const deployNginx = z
   .object({
     binary: z.string().min(1).default('nginx'),
     prefix: z.string().min(1).optional(),
@@ -45,9 +44,8 @@ export const deployNginx = z
     timeout: duration.prefault('15s'),
   })
   .strict();
-export type DeployNginx = z.infer<typeof deployNginx>;
 
-export const deployService = z
+const deployService = z
   .object({
     /** What `git clone` takes: a URL or a path on the machine that builds (each host's transport). */
     repository: z.string().min(1),

@@ -2,14 +2,14 @@ import { z } from 'zod';
 import { targetName } from '../../domain/names';
 import { defaultSeverityLabels, severity, severityRule, severities } from '../../domain/incident/severity';
 import { rota, defaultRota } from '../../domain/incident/oncall';
-import { builtinRoles, escalationPolicy, defaultEscalationPolicy, defaultSeverityRecipients, recipient } from '../../domain/incident/escalation';
+import { builtinRoles, escalationPolicy, defaultEscalationPolicy, recipient } from '../../domain/incident/escalation';
 import { remediationConfig } from '../../domain/incident/runbook';
 import { secretRef } from '../secrets';
 import { postgresStoreConfig } from './postgres-store';
 import { tcpPort } from '../../domain/names';
 
 /** The Alertmanager webhook receiver (`opsflow alerts serve`). */
-export const alertReceiverConfig = z
+const alertReceiverConfig = z
   .object({
     host: z.string().min(1).default('127.0.0.1'),
     port: tcpPort.default(9095),
@@ -111,7 +111,7 @@ export function checkIncidentReferences(
     issue([...base, 'remediation', 'diagnostics', 'postgres'], `unknown postgres target "${rem.diagnostics.postgres}"`);
 }
 
-export { defaultSeverityRecipients };
+;
 
 /** What an incident says of itself when no store is configured (status, timeline, postmortem). */
 export const INCIDENT_STORE_MISSING =

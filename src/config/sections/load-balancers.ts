@@ -10,7 +10,7 @@ import { lbServerName } from '../../domain/rollout/input';
 const hostPort = z.object({ host: z.string().min(1).default('127.0.0.1'), port: tcpPort }).strict();
 
 /** HAProxy through its Runtime API: one backend whose servers are the rollout's old and new systems. */
-export const haproxyLoadBalancer = z
+const haproxyLoadBalancer = z
   .object({
     type: z.literal('haproxy'),
     /** The Runtime API: a unix socket path (`stats socket … level admin`) or a TCP address. */
@@ -22,7 +22,7 @@ export const haproxyLoadBalancer = z
   .strict();
 
 /** nginx (open source): an upstream include rewritten by opsflow, checked with `nginx -t`, then reloaded. */
-export const nginxLoadBalancer = z
+const nginxLoadBalancer = z
   .object({
     type: z.literal('nginx'),
     /** The file `include`d inside the `upstream { }` block; opsflow owns it. */
@@ -41,7 +41,7 @@ export const nginxLoadBalancer = z
   .refine((c) => Object.keys(c.servers).length > 0, { message: 'name at least one server', path: ['servers'] });
 
 /** An HTTP LB API in the runbook's format: `POST <url>/api/config` with a bearer token. */
-export const httpApiLoadBalancer = z
+const httpApiLoadBalancer = z
   .object({
     type: z.literal('http-api'),
     url: z.url({ protocol: /^https?$/ }),

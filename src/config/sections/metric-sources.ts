@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { secretRef } from '../secrets';
-import { metricName } from '../../domain/rollout/gate';
+import { metricName, type MetricName } from '../../domain/rollout/gate';
 import { targetName } from '../../domain/names';
 import { sqlIdentifier, sqlTable } from './sql-names';
 
@@ -9,9 +9,11 @@ import { sqlIdentifier, sqlTable } from './sql-names';
  * PromQL may use `$service`, replaced by the rollout's service name; the default queries are
  * runbooks §1's (`defaultPromQueries`).
  */
-export { defaultPromQueries } from '../../domain/metric-sources';
+import { defaultPromQueries } from '../../domain/metric-sources';
 
-export const prometheusSource = z
+;
+
+const prometheusSource = z
   .object({
     type: z.literal('prometheus'),
     url: z.url({ protocol: /^https?$/ }),
@@ -23,7 +25,7 @@ export const prometheusSource = z
   .strict();
 
 /** N requests to the service (usually through the LB): error rate, mean, p95 and p99 latency. */
-export const probeSource = z
+const probeSource = z
   .object({
     type: z.literal('probe'),
     url: z.url({ protocol: /^https?$/ }),
@@ -45,13 +47,13 @@ export const probeSource = z
   .refine((p) => p.minRequests <= p.requests, { message: 'minRequests must not exceed requests', path: ['minRequests'] });
 
 /** CPU and memory of the worker's host (systeminformation). */
-export const hostSource = z.object({ type: z.literal('host') }).strict();
+const hostSource = z.object({ type: z.literal('host') }).strict();
 
 /**
  * The runbook's per-cohort statistics: `GET {url}?service=…&cohort=…` answers
  * `{"errors", "total", "avgResponseMs", "complaints"}` counted since the cohort moved.
  */
-export const httpStatsSource = z
+const httpStatsSource = z
   .object({
     type: z.literal('http-stats'),
     url: z.url({ protocol: /^https?$/ }),
@@ -67,7 +69,7 @@ export const httpStatsSource = z
  * `SELECT count(*) FROM <table> WHERE <timestampColumn> >= <batch start> [AND <cohortColumn> = <batch name>]`.
  * Names come from this config (validated, quoted), values are parameters.
  */
-export const postgresCountSource = z
+const postgresCountSource = z
   .object({
     type: z.literal('postgres-count'),
     /** The config.postgres database holding the table. */
@@ -99,3 +101,28 @@ export type MetricSourceConfig = z.infer<typeof metricSourceConfig>;
 export type PrometheusSourceConfig = z.infer<typeof prometheusSource>;
 export type ProbeSourceConfig = z.infer<typeof probeSource>;
 export type PostgresCountSourceConfig = z.infer<typeof postgresCountSource>;
+
+/** The PromQL of each metric this source reports: defaults, overridden or dropped (`null`) by config. */
+export function promQueries(cfg: PrometheusSourceConfig): Partial<Record<MetricName, string>> {
+  const merged: Record<string, string | null> = { ...defaultPromQueries, ...cfg.queries };
+  return Object.fromEntries(Object.entries(merged).filter(([, q]) => q !== null)) as Partial<Record<MetricName, string>>;
+}
+
+/**
+ * Which gate metrics a configured source reports. Pure, so that the CLI can refuse an input whose
+ * gate names a metric no source reports before anything starts, by the same rule as the plan.
+ */
+export function metricsOf(cfg: MetricSourceConfig): MetricName[] {
+  switch (cfg.type) {
+    case 'prometheus':
+      return Object.keys(promQueries(cfg)) as MetricName[];
+    case 'probe':
+      return ['errorRatePercent', 'responseTimeMs', 'p95Ms', 'p99Ms'];
+    case 'host':
+      return ['cpuPercent', 'memoryPercent'];
+    case 'http-stats':
+      return ['errorRatePercent', 'responseTimeMs', 'complaints'];
+    case 'postgres-count':
+      return [cfg.metric];
+  }
+}

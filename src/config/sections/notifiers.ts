@@ -5,7 +5,7 @@ import { secretRef } from '../secrets';
  * Where messages go. Webhook URLs of Slack carry their own secret, so they come from env or a file.
  * Each kind is one member of the union; adding a channel is adding a member and an adapter.
  */
-export const webhookNotifier = z
+const webhookNotifier = z
   .object({
     type: z.literal('webhook'),
     url: z.url({ protocol: /^https?$/ }),
@@ -14,7 +14,7 @@ export const webhookNotifier = z
   })
   .strict();
 
-export const slackNotifier = z
+const slackNotifier = z
   .object({
     type: z.literal('slack'),
     webhookUrl: secretRef,
@@ -24,7 +24,7 @@ export const slackNotifier = z
   .strict();
 
 /** PagerDuty Events API v2: the routing (integration) key is a secret. */
-export const pagerdutyNotifier = z
+const pagerdutyNotifier = z
   .object({
     type: z.literal('pagerduty'),
     routingKey: secretRef,
@@ -36,7 +36,7 @@ export const pagerdutyNotifier = z
   .strict();
 
 /** Email over SMTP (nodemailer). The password comes from env or a file. */
-export const emailNotifier = z
+const emailNotifier = z
   .object({
     type: z.literal('email'),
     host: z.string().min(1),
@@ -53,7 +53,7 @@ export const emailNotifier = z
   .strict();
 
 /** SMS through a Twilio-style API: POST {baseUrl}/2010-04-01/Accounts/{accountSid}/Messages.json. */
-export const smsNotifier = z
+const smsNotifier = z
   .object({
     type: z.literal('sms'),
     baseUrl: z.url({ protocol: /^https?$/ }).default('https://api.twilio.com'),

@@ -16,7 +16,7 @@ const base = {
 
 const ipAddress = z.union([z.ipv4(), z.ipv6()]);
 
-export const tlsItem = z
+const tlsItem = z
   .object({
     ...base,
     check: z.literal('tls'),
@@ -31,7 +31,7 @@ export const tlsItem = z
   })
   .strict();
 
-export const dnsItem = z
+const dnsItem = z
   .object({
     ...base,
     check: z.literal('dns'),
@@ -44,7 +44,7 @@ export const dnsItem = z
   })
   .strict();
 
-export const tcpItem = z
+const tcpItem = z
   .object({
     ...base,
     check: z.literal('tcp'),
@@ -58,9 +58,9 @@ export const tcpItem = z
   .strict()
   .refine((i) => i.open.length + i.closed.length > 0, { path: ['open'], message: 'at least one port in open or closed' });
 
-export const httpItem = z.object({ ...base, check: z.literal('http'), target: targetName }).strict();
+const httpItem = z.object({ ...base, check: z.literal('http'), target: targetName }).strict();
 
-export const roundTripItem = z
+const roundTripItem = z
   .object({
     ...base,
     check: z.literal('roundTrip'),
@@ -74,7 +74,7 @@ export const roundTripItem = z
   })
   .strict();
 
-export const authItem = z
+const authItem = z
   .object({
     ...base,
     check: z.literal('auth'),
@@ -89,7 +89,7 @@ export const authItem = z
   })
   .strict();
 
-export const prometheusItem = z
+const prometheusItem = z
   .object({
     ...base,
     check: z.literal('prometheus'),
@@ -104,27 +104,27 @@ export const prometheusItem = z
   .refine((i) => i.jobs.length + i.rules.length > 0, { path: ['jobs'], message: 'at least one job or rule' });
 
 /** The load balancer knows each backend server (through its adapter) and has it ready. */
-export const loadBalancerItem = z
+const loadBalancerItem = z
   .object({ ...base, check: z.literal('loadBalancer'), lb: targetName, servers: z.array(z.string().min(1)).min(1) })
   .strict();
 /** systemd units are active (through the systemd adapter: local or over SSH). */
-export const systemdItem = z.object({ ...base, check: z.literal('systemd'), units: z.array(unitName).min(1) }).strict();
+const systemdItem = z.object({ ...base, check: z.literal('systemd'), units: z.array(unitName).min(1) }).strict();
 /** A scheduled health check completed green within this long (Temporal visibility). */
-export const healthCheckItem = z.object({ ...base, check: z.literal('healthCheck'), within: durationField(1_000).default(3_600_000) }).strict();
+const healthCheckItem = z.object({ ...base, check: z.literal('healthCheck'), within: durationField(1_000).default(3_600_000) }).strict();
 
 /**
  * The backup set's newest copy whose restore drill passed (the backup workflow's verified copy) is
  * younger than `maxAgeHours`: read from the set's destination the way the health check reads it.
  */
-export const backupItem = z
+const backupItem = z
   .object({ ...base, check: z.literal('backup'), set: targetName, maxAgeHours: z.number().positive().default(24) })
   .strict();
 
-export const notifierItem = z.object({ ...base, check: z.literal('notifier'), notifier: targetName }).strict();
-export const postgresItem = z.object({ ...base, check: z.literal('postgres'), target: targetName }).strict();
-export const redisItem = z.object({ ...base, check: z.literal('redis'), target: targetName }).strict();
+const notifierItem = z.object({ ...base, check: z.literal('notifier'), notifier: targetName }).strict();
+const postgresItem = z.object({ ...base, check: z.literal('postgres'), target: targetName }).strict();
+const redisItem = z.object({ ...base, check: z.literal('redis'), target: targetName }).strict();
 /** A human item: training done, on-call rota published, vendor contacts listed, off-site copy. */
-export const signOffItem = z.object({ ...base, check: z.literal('signOff'), description: z.string().min(1).max(300) }).strict();
+const signOffItem = z.object({ ...base, check: z.literal('signOff'), description: z.string().min(1).max(300) }).strict();
 
 export const readinessItem = z.discriminatedUnion('check', [
   tlsItem,
@@ -144,7 +144,7 @@ export const readinessItem = z.discriminatedUnion('check', [
   signOffItem,
 ]);
 
-export const readinessChecklist = z
+const readinessChecklist = z
   .object({ items: z.array(readinessItem).min(1) })
   .strict()
   .superRefine((c, ctx) => {
@@ -161,7 +161,6 @@ export const readinessConfig = z
 
 export type ReadinessItem = z.infer<typeof readinessItem>;
 export type ReadinessCheckKind = ReadinessItem['check'];
-export type ReadinessChecklist = z.infer<typeof readinessChecklist>;
 export type ReadinessConfig = z.infer<typeof readinessConfig>;
 
 /** The sections an item names: each must exist, so a typo fails at load, naming the field. */

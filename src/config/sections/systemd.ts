@@ -7,7 +7,7 @@ import { secretRef } from '../secrets';
  * SHA-256 fingerprint (as `ssh-keygen -lf` prints it, without the "SHA256:" prefix) so that a
  * restart is never sent to an impostor; credentials come from env or files.
  */
-export const sshHost = z
+const sshHost = z
   .object({
     host: z.string().min(1),
     port: tcpPort.default(22),

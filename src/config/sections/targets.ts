@@ -44,4 +44,3 @@ export const tcpHostTarget = z
 export type HttpTarget = z.infer<typeof httpTarget>;
 export type PostgresTarget = z.infer<typeof postgresTarget>;
 export type RedisTarget = z.infer<typeof redisTarget>;
-export type TcpHostTarget = z.infer<typeof tcpHostTarget>;

@@ -39,7 +39,7 @@ export interface BackupSetState {
 }
 
 /** The artifacts of a copy whose bytes no longer match the sha256 they were verified with. */
-export const corruptFiles = (c: CopyState): string[] => c.artifacts.filter((a) => a.state === 'corrupt').map((a) => a.file);
+const corruptFiles = (c: CopyState): string[] => c.artifacts.filter((a) => a.state === 'corrupt').map((a) => a.file);
 
 /** `corrupt since verified: <copy> (<files>), …`, or undefined when no copy is corrupt. */
 export function corruptSinceVerified(copies: readonly CopyState[]): string | undefined {

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { targetName } from '../names';
-import { unknownNames, type InputNameCheck } from '../config-names';
 
 /** Input of `backupWorkflow`: which configured set, and whether to prove it by a restore drill. */
 export const backupInput = z
@@ -13,8 +12,6 @@ export const backupInput = z
   .strict();
 export type BackupInput = z.input<typeof backupInput>;
 export type BackupPlanInput = z.output<typeof backupInput>;
-
-export const backupInputNames: InputNameCheck<BackupPlanInput> = (input, config) => unknownNames('set', input.set, config.backups, 'a backup set');
 
 /** What the workflow needs of a set to plan its run (the config stays with the worker). */
 export interface BackupSetPlan {

@@ -39,7 +39,7 @@ export interface ResolvedBaselineGate {
   description: string;
 }
 
-export interface BaselineTaken {
+interface BaselineTaken {
   workflowId: string;
   runId: string;
   takenAt: string;
@@ -49,15 +49,15 @@ export interface BaselineTaken {
 export type BaselineGateResolution = { ok: true; resolved: ResolvedBaselineGate } | { ok: false; reason: string };
 
 /** Warning and critical of one metric, as a baseline derives them. */
-export type Levels = { warning: number; critical: number };
+type Levels = { warning: number; critical: number };
 
 /**
  * The health check's thresholds from a baseline (`"thresholds": { "fromBaseline": "checkout" }`):
  * the same rules as a gate, but both levels (warning and critical) of the host's CPU and memory,
  * the metrics the health check judges by percent.
  */
-export const levelMetrics = ['cpuPercent', 'memoryPercent'] as const;
-export type LevelMetric = (typeof levelMetrics)[number];
+const levelMetrics = ['cpuPercent', 'memoryPercent'] as const;
+type LevelMetric = (typeof levelMetrics)[number];
 const levels = z
   .object({ warning: z.number().min(0), critical: z.number().min(0) })
   .strict()

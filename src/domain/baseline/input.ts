@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { targetName } from '../names';
 import { durationField } from '../duration';
-import { unknownNames, type InputNameCheck } from '../config-names';
 import { defaultMinimums } from './thresholds';
 import type { GroupKind } from './samples';
 
@@ -58,12 +57,5 @@ export function sampledGroups(g: BaselinePlan['groups']): SampledGroup[] {
     ...(['http', 'postgres', 'redis'] as const).flatMap((kind) => [...new Set(g[kind])].map((target) => ({ id: `${kind}:${target}`, kind, target }))),
   ];
 }
-
-export const baselineInputNames: InputNameCheck<BaselinePlan> = (input, config) => [
-  ...unknownNames('groups.http', input.groups.http, config.http, 'an http target'),
-  ...unknownNames('groups.postgres', input.groups.postgres, config.postgres, 'a postgres target'),
-  ...unknownNames('groups.redis', input.groups.redis, config.redis, 'a redis target'),
-  ...unknownNames('notify', input.notify, config.notifiers, 'a notifier'),
-];
 
 export const baselineWorkflowId = (service: string) => `baseline-${service}`;

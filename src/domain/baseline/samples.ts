@@ -9,7 +9,7 @@ import { cpuThreshold, errorRateThreshold, memoryThreshold, responseTimeThreshol
 
 export type GroupKind = 'host' | 'http' | 'postgres' | 'redis';
 
-export interface HostSample {
+interface HostSample {
   cpuPercent: number;
   memoryPercent: number;
   /** Bytes per second read and written by the host's disks; absent when the OS does not say. */

@@ -32,7 +32,7 @@ export type ThresholdMetric = (typeof thresholdMetrics)[number];
  * A percentage never exceeds 100, so a level above it could never fire: both levels are clamped to
  * 100, and what the rule computed is kept beside them.
  */
-export function clampPercent(t: { warning: number; critical: number }): Threshold {
+function clampPercent(t: { warning: number; critical: number }): Threshold {
   if (t.warning <= 100 && t.critical <= 100) return t;
   return { warning: Math.min(100, t.warning), critical: Math.min(100, t.critical), computed: t };
 }

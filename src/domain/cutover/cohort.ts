@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { DirectoryConfig } from '../../config/sections/cutover';
 
 /** A filter field as the directory knows it (`department`, `role`): a column or an API field name. */
 export const filterField = z.string().regex(/^[a-z][A-Za-z0-9_]{0,62}$/, 'a field name: a lower-case letter, then letters, digits or "_"');
@@ -9,7 +8,7 @@ export const filterField = z.string().regex(/^[a-z][A-Za-z0-9_]{0,62}$/, 'a fiel
  * (`{"department": ["IT"]}`, `{"department": ["HR"], "role": ["manager"]}`), or `"rest"`: everyone
  * the directory lists who no earlier batch moved.
  */
-export const cohortFilter = z
+const cohortFilter = z
   .record(filterField, z.array(z.string().min(1).max(200)).min(1, 'name at least one value').max(1_000))
   .refine((f) => Object.keys(f).length > 0, 'name at least one field, or use "rest"');
 export const cohort = z.union([z.literal('rest'), cohortFilter], {
@@ -41,6 +40,3 @@ export function describeCohort(c: Cohort): string {
 
 /** The fields a cohort filters on, for the check against the directory's configured fields. */
 export const cohortFields = (c: Cohort): string[] => (c === 'rest' ? [] : Object.keys(c));
-
-/** The fields a directory lets cohorts filter on, whatever its kind. */
-export const directoryFields = (d: DirectoryConfig): string[] => (d.type === 'postgres' ? Object.keys(d.columns) : d.fields);

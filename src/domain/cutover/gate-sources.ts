@@ -1,25 +1,21 @@
-import type { MetricSourceConfig } from '../../config/sections/metric-sources';
 import type { UnknownName } from '../config-names';
 import { isBaselineRef } from '../baseline/gate';
-import { metricsOf } from '../metric-sources';
 import type { MetricName } from '../rollout/gate';
-import type { UserCutoverInput } from './input';
-
-/** The metrics a cutover batch's thresholds may name (runbooks §3's rollback rule). */
-export const batchMetrics = ['errorRatePercent', 'responseTimeMs', 'complaints'] as const;
+import { batchMetrics, type UserCutoverInput } from './input';
 
 /**
- * The gate metrics of a cutover input that none of its metric sources reports, each named by its
+ * The gate metrics of a cutover input that none of its metric sources reports (`sources`: the
+ * metrics each configured source reports), each named by its
  * field and the batches it gates. A batch's named thresholds must each have a source (a threshold
  * nobody reports would hold every batch as inconclusive, or pass it unjudged); a batch from a
  * baseline needs a source for at least one of the metrics it asks the baseline for. Unknown
  * source names are left to the name check. The CLI calls this before it starts a run and the plan
  * activity before anyone is listed: one rule, one message.
  */
-export function cutoverGateSourceIssues(input: UserCutoverInput, sources: Record<string, MetricSourceConfig>): UnknownName[] {
+export function cutoverGateSourceIssues(input: UserCutoverInput, sources: Record<string, readonly MetricName[]>): UnknownName[] {
   const named = input.metricSources.filter((s) => sources[s] !== undefined);
   if (named.length < input.metricSources.length) return [];
-  const reported = new Set<MetricName>(named.flatMap((s) => metricsOf(sources[s])));
+  const reported = new Set<MetricName>(named.flatMap((s) => sources[s]));
   const known = [...reported];
   const list = named.join(', ');
   // The input's own thresholds are checked once, for every batch that takes them.

@@ -3,15 +3,15 @@ import { targetName } from '../names';
 import { duration, formatDuration, isParsedDuration } from '../duration';
 import { inconclusivePolicy } from '../rollout/gate-policy';
 import type { GateThresholds } from '../rollout/gate';
-import { unknownNames, type InputNameCheck, type UnknownName } from '../config-names';
+import type { UnknownName } from '../config-names';
 import { baselineGateSpec, explicitOrFromBaseline, isBaselineRef, type ParsedBaselineGateSpec } from '../baseline/gate';
-import { cohort, cohortFields, cohortsOverlap, describeCohort, directoryFields } from './cohort';
+import { cohort, cohortFields, cohortsOverlap, describeCohort } from './cohort';
 import { parseStartAt } from './schedule';
-import { batchMetrics, cutoverGateSourceIssues } from './gate-sources';
 
-export { batchMetrics };
+/** The metrics a cutover batch's thresholds may name (runbooks §3's rollback rule). */
+export const batchMetrics = ['errorRatePercent', 'responseTimeMs', 'complaints'] as const;
 
-export const batchName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$/, 'a batch name: letters, digits, " ", ".", "_" or "-" (max 63)');
+const batchName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$/, 'a batch name: letters, digits, " ", ".", "_" or "-" (max 63)');
 
 /** runbooks §3's fixed limits besides the error rate: mean response above 5 s, more than 10 complaints. */
 const RUNBOOK_RESPONSE_MS = 5_000;
@@ -24,7 +24,7 @@ const RUNBOOK_COMPLAINTS = 10;
  * (`batchGate`) where a source reports it: the error rate has none, so a complaints-only cutover
  * is judged on complaints alone.
  */
-export const batchThresholds = z
+const batchThresholds = z
   .object({
     errorRatePercent: z.number().gt(0, 'must be above 0 %').max(100, 'must be at most 100 %').optional(),
     responseTimeMs: z.number().gt(0, 'must be above 0 ms').max(600_000, 'must be at most 600000 ms (10 min)').optional(),
@@ -38,10 +38,10 @@ export type BatchThresholds = z.infer<typeof batchThresholds>;
  * A batch's numbers, or `{ "fromBaseline": "<service>", … }`: the critical thresholds of the
  * service's latest baseline (rules of `baselineGateSpec`), resolved once when the run starts.
  */
-export const cutoverThresholds = explicitOrFromBaseline(batchThresholds, baselineGateSpec);
+const cutoverThresholds = explicitOrFromBaseline(batchThresholds, baselineGateSpec);
 export type CutoverThresholds = z.output<typeof cutoverThresholds>;
 
-export const cutoverBatch = z
+const cutoverBatch = z
   .object({
     name: batchName,
     cohort,
@@ -61,10 +61,9 @@ export const cutoverBatch = z
   })
   .strict();
 export type CutoverBatchRaw = z.input<typeof cutoverBatch>;
-export type CutoverBatch = z.infer<typeof cutoverBatch>;
 
 /** runbooks §3's table: IT at +1 h (10 %, 30 min), managers at +4 h (5 %, 60 min), Sales at +8 h (3 %, 120 min), HR/Finance/Operations at +1 d (2 %, 180 min). */
-export const defaultBatches: CutoverBatchRaw[] = [
+const defaultBatches: CutoverBatchRaw[] = [
   { name: 'IT department', cohort: { department: ['IT'] }, startAt: '+1h', thresholds: { errorRatePercent: 10 }, window: '30m' },
   { name: 'managers', cohort: { role: ['manager'] }, startAt: '+4h', thresholds: { errorRatePercent: 5 }, window: '60m' },
   { name: 'Sales', cohort: { department: ['Sales'] }, startAt: '+8h', thresholds: { errorRatePercent: 3 }, window: '120m' },
@@ -180,16 +179,3 @@ export function directoryFieldIssues(input: UserCutoverInput, fields: readonly s
       .map((f) => ({ field: `batches.${i}.cohort.${f}`, name: f, what: `a field of directory ${directory}`, known: [...fields] })),
   );
 }
-
-export const userCutoverInputNames: InputNameCheck<UserCutoverInput> = (input, config) => {
-  const dir = config.directories[input.directory];
-  return [
-    ...unknownNames('directory', input.directory, config.directories, 'a directory'),
-    ...unknownNames('router', input.router, config.routers, 'a router'),
-    ...unknownNames('metricSources', input.metricSources, config.metricSources, 'a metric source'),
-    ...unknownNames('notify', input.notify, config.notifiers, 'a notifier'),
-    ...unknownNames('stakeholders', input.stakeholders, config.notifiers, 'a notifier'),
-    ...(dir ? directoryFieldIssues(input, directoryFields(dir), input.directory) : []),
-    ...cutoverGateSourceIssues(input, config.metricSources),
-  ];
-};

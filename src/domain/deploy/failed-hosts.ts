@@ -15,7 +15,7 @@ export interface FailedHost {
 /** A cause's first line is bounded: a command's output must not become the whole message. */
 export const CAUSE_MAX = 240;
 /** Hosts named at most; the rest are counted (the status names every one). */
-export const HOSTS_MAX = 5;
+const HOSTS_MAX = 5;
 
 /** The first non-empty line, at most `max` characters ("…" when cut). */
 export function firstLine(text: string, max = CAUSE_MAX): string {

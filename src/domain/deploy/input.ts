@@ -1,14 +1,13 @@
 import { z } from 'zod';
 import { targetName } from '../names';
 import { duration } from '../duration';
-import { unknownNames, type InputNameCheck, type UnknownName } from '../config-names';
 import { releaseNamePattern } from './release';
 
 /**
  * A git ref as an operator writes it: a branch, a tag or a commit id. Never starting with "-" so it
  * can never become an option of `git`, and without the characters git itself refuses in a ref.
  */
-export const gitRef = z
+const gitRef = z
   .string()
   .min(1, 'a branch, tag or commit')
   .max(200)
@@ -19,7 +18,7 @@ export const gitRef = z
  * Hosts per batch: a count (3) or a share of the fleet ("30%"), as Ansible's `serial`. Zero would
  * plan batches that never end, so it is refused here rather than found in the loop.
  */
-export const serial = z.union(
+const serial = z.union(
   [
     z.number().int('a whole number of hosts').min(1, 'at least 1 host per batch (serial 0 would deploy nothing)'),
     z
@@ -34,13 +33,13 @@ export type Serial = z.infer<typeof serial>;
 const percent = z.number().min(0).max(100);
 
 /** The failure budget: above this share of failed hosts the deploy stops (Ansible's max_fail_percentage). */
-export const maxFailPercent = z.preprocess(
+const maxFailPercent = z.preprocess(
   (v) => (typeof v === 'number' ? { batch: v, fleet: v } : v),
   z.object({ batch: percent.default(0), fleet: percent.default(0) }).strict(),
 );
 
 /** runbooks §7: five attempts ten seconds apart. */
-export const healthCheck = z
+const healthCheck = z
   .object({
     attempts: z.number().int().min(1).max(100).default(5),
     interval: duration.prefault('10s'),
@@ -48,7 +47,7 @@ export const healthCheck = z
   .strict();
 
 /** Where a person must `approve` before the deploy goes on. */
-export const approval = z.enum(['none', 'first-host', 'each-batch']);
+const approval = z.enum(['none', 'first-host', 'each-batch']);
 
 const common = {
   service: targetName,
@@ -83,7 +82,6 @@ export const deployInput = z
   })
   .strict();
 export type DeployInputRaw = z.input<typeof deployInput>;
-export type DeployInput = z.infer<typeof deployInput>;
 
 export const rollbackDeployInput = z
   .object({
@@ -93,18 +91,8 @@ export const rollbackDeployInput = z
   })
   .strict();
 export type RollbackDeployInputRaw = z.input<typeof rollbackDeployInput>;
-export type RollbackDeployInput = z.infer<typeof rollbackDeployInput>;
 
 /** One deploy (or rollback) per service at a time: the running workflow is the lock. */
 export function deployWorkflowId(service: string): string {
   return `deploy-${service}`;
 }
-
-/** The names a deploy or rollback input uses: the service, its hosts, the notifiers. */
-export const deployInputNames: InputNameCheck<{ service: string; hosts?: string[]; notify: string[] }> = (input, config) => {
-  const service = config.deploy.services[input.service];
-  const out: UnknownName[] = [...unknownNames('service', input.service, config.deploy.services, 'a deploy service')];
-  if (service) out.push(...unknownNames('hosts', input.hosts, service.hosts, `a host of service ${input.service}`));
-  out.push(...unknownNames('notify', input.notify, config.notifiers, 'a notifier'));
-  return out;
-};

@@ -16,7 +16,7 @@ export function planBatches(hosts: readonly string[], serial: Serial): string[][
 }
 
 /** Share of failed hosts, in percent. */
-export function failedPercent(failed: number, total: number): number {
+function failedPercent(failed: number, total: number): number {
   return total === 0 ? 0 : (failed / total) * 100;
 }
 

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { targetName } from '../names';
-import { unknownNames, type InputNameCheck } from '../config-names';
 
 /** Input of `diagnosticsWorkflow` (runbooks §9): what to look at; at least one of the two. */
 export const diagnosticsInput = z
@@ -14,6 +13,3 @@ export const diagnosticsInput = z
   .refine((i) => i.host || i.postgres !== undefined, { message: 'nothing to diagnose: name a postgres target or leave host on', path: ['postgres'] });
 export type DiagnosticsInput = z.input<typeof diagnosticsInput>;
 export type DiagnosticsPlan = z.output<typeof diagnosticsInput>;
-
-export const diagnosticsInputNames: InputNameCheck<DiagnosticsPlan> = (input, config) =>
-  unknownNames('postgres', input.postgres, config.postgres, 'a postgres target');

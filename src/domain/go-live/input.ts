@@ -1,17 +1,16 @@
 import { z } from 'zod';
 import { targetName } from '../names';
-import { readinessInput, readinessInputNames, readinessWorkflowId } from '../readiness/input';
-import { baselineInput, baselineInputNames, baselineWorkflowId } from '../baseline/input';
-import { dataMigrationInput, dataMigrationInputNames } from '../migration/input';
-import { phasedRolloutInput, phasedRolloutInputNames, rolloutWorkflowId } from '../rollout/input';
-import { cutoverWorkflowId, userCutoverInput, userCutoverInputNames } from '../cutover/input';
-import type { InputNameCheck, UnknownName } from '../config-names';
+import { readinessInput, readinessWorkflowId } from '../readiness/input';
+import { baselineInput, baselineWorkflowId } from '../baseline/input';
+import { dataMigrationInput } from '../migration/input';
+import { phasedRolloutInput, rolloutWorkflowId } from '../rollout/input';
+import { cutoverWorkflowId, userCutoverInput } from '../cutover/input';
 
 /** The stages in the order a go-live runs them; each is its own child workflow. */
 export const stageOrder = ['readiness', 'baseline', 'dataMigration', 'phasedRollout', 'userCutover'] as const;
 export type StageName = (typeof stageOrder)[number];
 /** Stages that change a system: none may start before readiness passed. */
-export const changingStages: StageName[] = ['dataMigration', 'phasedRollout', 'userCutover'];
+const changingStages: StageName[] = ['dataMigration', 'phasedRollout', 'userCutover'];
 
 /**
  * Input of `goLiveWorkflow`: the service and, for each stage to run, that stage's own input (parsed
@@ -65,17 +64,5 @@ export function stageWorkflowId(plan: GoLivePlan, stage: StageName): string {
       return cutoverWorkflowId(plan.service);
   }
 }
-
-export const goLiveInputNames: InputNameCheck<GoLivePlan> = (i, config) => {
-  const under = (stage: string, names: UnknownName[]) => names.map((n) => ({ ...n, field: `stages.${stage}.${n.field}` }));
-  const s = i.stages;
-  return [
-    ...(s.readiness ? under('readiness', readinessInputNames({ ...s.readiness, service: i.service }, config)) : []),
-    ...(s.baseline ? under('baseline', baselineInputNames(s.baseline, config)) : []),
-    ...(s.dataMigration ? under('dataMigration', dataMigrationInputNames(s.dataMigration, config)) : []),
-    ...(s.phasedRollout ? under('phasedRollout', phasedRolloutInputNames(s.phasedRollout, config)) : []),
-    ...(s.userCutover ? under('userCutover', userCutoverInputNames(s.userCutover, config)) : []),
-  ];
-};
 
 export const goLiveWorkflowId = (service: string) => `go-live-${service}`;

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { targetName, unitName } from '../names';
 import { resourceThresholds } from './report';
-import { unknownNames, type InputNameCheck } from '../config-names';
 import { baselineLevelsSpec, explicitOrFromBaseline } from '../baseline/gate';
 
 /**
@@ -49,16 +48,3 @@ export interface HealthCheckPlan {
   thresholds: z.infer<typeof resourceThresholds>;
   notify: string[];
 }
-
-/**
- * The config names a health-check input uses. Systemd units are not checked: any unit may be
- * checked, config.systemd.units is only the list a run without one checks.
- */
-export const healthCheckInputNames: InputNameCheck<HealthCheckInput> = (input, config) => [
-  ...unknownNames('targets.http', input.targets?.http, config.http, 'an http target'),
-  ...unknownNames('targets.postgres', input.targets?.postgres, config.postgres, 'a postgres target'),
-  ...unknownNames('targets.redis', input.targets?.redis, config.redis, 'a redis target'),
-  ...unknownNames('targets.hosts', input.targets?.hosts, config.hosts, 'a hosts target'),
-  ...unknownNames('targets.backups', input.targets?.backups, config.backups, 'a backup set'),
-  ...unknownNames('notify', input.notify, config.notifiers, 'a notifier'),
-];

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** How bad one check's reading is. Ordered: a report is as bad as its worst check. */
-export const healthStatuses = ['healthy', 'warning', 'critical', 'down'] as const;
+const healthStatuses = ['healthy', 'warning', 'critical', 'down'] as const;
 export type HealthStatus = (typeof healthStatuses)[number];
 
 export interface CheckResult {
@@ -28,7 +28,6 @@ export const resourceThresholds = z
   })
   .strict();
 export type ResourceThresholds = z.infer<typeof resourceThresholds>;
-export const defaultResourceThresholds: ResourceThresholds = resourceThresholds.parse({});
 
 export function rateLevel(value: number, l: { warning: number; critical: number }): HealthStatus {
   if (value > l.critical) return 'critical';

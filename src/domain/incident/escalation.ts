@@ -10,7 +10,7 @@ import type { OnCall } from './oncall';
  * the rota says), or a notifier's name.
  */
 export const recipient = targetName;
-export const ON_CALL = 'on-call';
+const ON_CALL = 'on-call';
 export const builtinRoles = ['cto', 'ops-lead', 'business-owner', 'engineers', ON_CALL] as const;
 
 /** runbooks §6's notify column. P3 notifies nobody at once: it is recorded for the business-hours digest. */

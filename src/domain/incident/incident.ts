@@ -1,7 +1,5 @@
 import { z } from 'zod';
 import { targetName } from '../names';
-import { unknownNames, type InputNameCheck } from '../config-names';
-import { builtinRoles } from './escalation';
 import { metricName, severity, type Severity, type SlaClocks } from './severity';
 
 /** Incident types are identifiers (`service_down`, `database_down`, `high_cpu`, ...). */
@@ -30,7 +28,7 @@ const evidenceText = z.string().max(EVIDENCE_TEXT_MAX);
  * incident (column `alert`), never shown in messages. `ignored` lists the steering labels the
  * receiver could not use (a metric that is not a number, an unknown severity, ...).
  */
-export const alertEvidence = z
+const alertEvidence = z
   .object({
     labels: z.record(evidenceText, evidenceText),
     annotations: z.record(evidenceText, evidenceText),
@@ -67,8 +65,7 @@ export const incidentInput = z
 export type IncidentInput = z.input<typeof incidentInput>;
 export type ParsedIncidentInput = z.output<typeof incidentInput>;
 
-export const incidentStates = ['open', 'acknowledged', 'resolved'] as const;
-export type IncidentState = (typeof incidentStates)[number];
+type IncidentState = 'open' | 'acknowledged' | 'resolved';
 
 export type TimelineKind =
   | 'opened'
@@ -161,13 +158,3 @@ export const incidentDigestInput = z
   })
   .strict();
 export type IncidentDigestInput = z.input<typeof incidentDigestInput>;
-
-/**
- * An incident input names no config entry: its services are labels (the remediation runbook acts
- * on those the config describes, and only reports the others).
- */
-export const incidentInputNames: InputNameCheck<ParsedIncidentInput> = () => [];
-
-/** The digest's recipients: roles (built in or config.incident.contacts) or notifiers. */
-export const incidentDigestInputNames: InputNameCheck<z.output<typeof incidentDigestInput>> = (input, config) =>
-  unknownNames('notify', input.notify, [...builtinRoles, ...Object.keys(config.incident.contacts), ...Object.keys(config.notifiers)], 'a role or notifier');

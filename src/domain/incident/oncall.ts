@@ -2,11 +2,11 @@ import { z } from 'zod';
 import { targetName } from '../names';
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time of day as HH:MM (24 h)');
-export const weekdays = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
-export type Weekday = (typeof weekdays)[number];
+const weekdays = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+type Weekday = (typeof weekdays)[number];
 
 /** An IANA time zone that this runtime knows (checked, so a typo fails at config load). */
-export const timeZone = z.string().refine((tz) => {
+const timeZone = z.string().refine((tz) => {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: tz });
     return true;
@@ -19,7 +19,7 @@ export const timeZone = z.string().refine((tz) => {
  * One shift of the rota: from `start` until `end` local time (an end before the start wraps past
  * midnight), on the given weekdays (of the local day the instant falls in).
  */
-export const shift = z
+const shift = z
   .object({
     name: z.string().min(1).max(40),
     start: hhmm,
@@ -32,7 +32,7 @@ export const shift = z
   })
   .strict()
   .refine((s) => s.start !== s.end, { message: 'a shift needs start different from end' });
-export type Shift = z.infer<typeof shift>;
+type Shift = z.infer<typeof shift>;
 
 export const rota = z
   .object({
@@ -60,7 +60,7 @@ export interface OnCall {
 }
 
 /** The wall-clock time and weekday of an instant in a zone (Intl only: safe in workflow code). */
-export function localClock(at: Date, tz: string): { minutes: number; weekday: Weekday; text: string } {
+function localClock(at: Date, tz: string): { minutes: number; weekday: Weekday; text: string } {
   const parts = new Intl.DateTimeFormat('en-US', {
     timeZone: tz,
     hour12: false,
@@ -77,7 +77,7 @@ export function localClock(at: Date, tz: string): { minutes: number; weekday: We
 
 const toMinutes = (s: string) => Number(s.slice(0, 2)) * 60 + Number(s.slice(3, 5));
 
-export function shiftCovers(s: Shift, minutes: number, weekday: Weekday): boolean {
+function shiftCovers(s: Shift, minutes: number, weekday: Weekday): boolean {
   if (s.days && !s.days.includes(weekday)) return false;
   const start = toMinutes(s.start);
   const end = toMinutes(s.end);

@@ -18,9 +18,9 @@ export const serviceRemediation = z
     healthIntervalSeconds: durationIn('seconds', 600).default(5),
   })
   .strict();
-export type ServiceRemediation = z.infer<typeof serviceRemediation>;
+type ServiceRemediation = z.infer<typeof serviceRemediation>;
 
-export const databaseRemediation = z
+const databaseRemediation = z
   .object({
     /** A name in config.postgres: checked with SELECT 1 within its connect timeout (10 s default). */
     primary: targetName,
@@ -33,7 +33,7 @@ export const databaseRemediation = z
   .refine((d) => d.replica !== undefined || d.failoverCommand !== undefined, { message: 'give a replica to promote or a failoverCommand' });
 
 /** runbooks §6 P0: backup servers brought into rotation through a load balancer (the rollout's LB adapter). */
-export const backupServersRemediation = z
+const backupServersRemediation = z
   .object({
     /** A name in config.loadBalancers. */
     lb: targetName,
@@ -41,9 +41,8 @@ export const backupServersRemediation = z
     servers: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'a server name: letters, digits, ".", "_" or "-"')).min(1),
   })
   .strict();
-export type BackupServersRemediation = z.infer<typeof backupServersRemediation>;
 
-export const diagnosticsConfig = z
+const diagnosticsConfig = z
   .object({
     /** Host snapshot through systeminformation: uptime, load, memory, disks, top processes. */
     host: z.boolean().default(true),
@@ -54,20 +53,18 @@ export const diagnosticsConfig = z
     commandTimeoutSeconds: z.number().positive().max(300).default(20),
   })
   .strict();
-export type DiagnosticsConfig = z.infer<typeof diagnosticsConfig>;
 
-export const stepKinds = ['restart', 'database', 'backup-servers', 'diagnostics'] as const;
-export type StepKind = (typeof stepKinds)[number];
+const stepKinds = ['restart', 'database', 'backup-servers', 'diagnostics'] as const;
+type StepKind = (typeof stepKinds)[number];
 
 /** Kinds of step that act destructively and so wait for `approve` unless pre-approved. */
-export const preApproval = z
+const preApproval = z
   .object({
     restart: z.boolean().default(false),
     failover: z.boolean().default(false),
     'backup-servers': z.boolean().default(false),
   })
   .strict();
-export type PreApproval = z.infer<typeof preApproval>;
 
 export const remediationConfig = z
   .object({
@@ -85,7 +82,7 @@ export const remediationConfig = z
   .strict();
 export type RemediationConfig = z.infer<typeof remediationConfig>;
 
-export const defaultRunbooks: Record<Severity, StepKind[]> = {
+const defaultRunbooks: Record<Severity, StepKind[]> = {
   P0: ['restart', 'database', 'backup-servers', 'diagnostics'],
   P1: ['diagnostics'],
   P2: ['diagnostics'],

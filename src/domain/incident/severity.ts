@@ -60,7 +60,7 @@ export interface Classification {
   reason: string;
 }
 
-export function ruleMatches(rule: SeverityRule, incident: Classifiable): boolean {
+function ruleMatches(rule: SeverityRule, incident: Classifiable): boolean {
   if (rule.type !== undefined) {
     const types = Array.isArray(rule.type) ? rule.type : [rule.type];
     if (!types.includes(incident.type)) return false;
@@ -74,7 +74,7 @@ export function ruleMatches(rule: SeverityRule, incident: Classifiable): boolean
   return true;
 }
 
-export function describeRule(rule: SeverityRule): string {
+function describeRule(rule: SeverityRule): string {
   if (rule.name) return rule.name;
   const parts: string[] = [];
   if (rule.type !== undefined) parts.push(`type ${Array.isArray(rule.type) ? rule.type.join('|') : rule.type}`);
@@ -85,7 +85,7 @@ export function describeRule(rule: SeverityRule): string {
 }
 
 /** The label almost every Prometheus rule set puts on its alerts. */
-export const SEVERITY_LABEL = 'severity';
+const SEVERITY_LABEL = 'severity';
 
 /**
  * The conventional values of the `severity` label and the level each means; `incident.severityLabels`
@@ -101,13 +101,13 @@ export const defaultSeverityLabels: Record<string, Severity> = {
 };
 
 /** A label value as the table keys it: `Critical ` and `critical` are the same convention. */
-export const severityLabelKey = (value: string) => value.trim().toLowerCase();
+const severityLabelKey = (value: string) => value.trim().toLowerCase();
 
 /**
  * The `severity` label's value and the level the table gives it (none when the value is not in
  * the table), or undefined when the incident carries no such label.
  */
-export function severityFromLabel(
+function severityFromLabel(
   labels: Record<string, string>,
   table: Record<string, Severity>,
 ): { value: string; severity?: Severity } | undefined {
@@ -139,14 +139,14 @@ export function classify(incident: Classifiable, extraRules: SeverityRule[] = []
 }
 
 /** The reason of a P3 that no rule and no label decided. */
-export const NOTHING_DECIDED = `no severity rule matched and no ${SEVERITY_LABEL} label`;
+const NOTHING_DECIDED = `no severity rule matched and no ${SEVERITY_LABEL} label`;
 
-export function moreSevere(a: Severity, b: Severity): Severity {
+function moreSevere(a: Severity, b: Severity): Severity {
   return severities.indexOf(a) <= severities.indexOf(b) ? a : b;
 }
 
 /** runbooks §6's clocks, in minutes. */
-export const slaMinutes: Record<Severity, { respond: number; resolve: number }> = {
+const slaMinutes: Record<Severity, { respond: number; resolve: number }> = {
   P0: { respond: 15, resolve: 4 * 60 },
   P1: { respond: 30, resolve: 8 * 60 },
   P2: { respond: 2 * 60, resolve: 24 * 60 },

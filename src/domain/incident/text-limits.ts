@@ -7,7 +7,7 @@
 /** `4812` → `4 812`: a plain space groups the thousands whatever the locale. */
 const grouped = (n: number) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ' ');
 
-export const truncationMarker = (originalLength: number) => `…[truncated, ${grouped(originalLength)} chars]`;
+const truncationMarker = (originalLength: number) => `…[truncated, ${grouped(originalLength)} chars]`;
 
 /**
  * `text` if it fits in `max` characters, else its beginning followed by the marker, `max`

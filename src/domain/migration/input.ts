@@ -1,16 +1,15 @@
 import { z } from 'zod';
 import { targetName } from '../names';
-import { unknownNames, type InputNameCheck } from '../config-names';
 
 /**
  * A plain PostgreSQL identifier. Only these are accepted, and activities still quote them: a
  * table or column name can then never carry SQL, whatever the input says.
  */
-export const sqlIdentifier = z
+const sqlIdentifier = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'a plain SQL identifier: a letter or "_", then letters, digits or "_" (max 63)');
 
-export const tableName = z
+const tableName = z
   .string()
   .regex(
     /^([A-Za-z_][A-Za-z0-9_]{0,62}\.)?[A-Za-z_][A-Za-z0-9_]{0,62}$/,
@@ -23,7 +22,7 @@ export const tableName = z
  * be one expression: no statement separator and no comment that could hide the rest of a statement.
  * Activities also prepare every expression against the source (EXPLAIN) before anything is copied.
  */
-export const sqlExpression = z
+const sqlExpression = z
   .string()
   .trim()
   .min(1, 'an SQL expression')
@@ -122,9 +121,3 @@ export const runbookExample: DataMigrationInput = {
   filter: 'migrate_flag = 0',
   flag: { column: 'migrate_flag', value: 1 },
 };
-
-/** The config names a migration input uses: its two databases. */
-export const dataMigrationInputNames: InputNameCheck<MigrationSpec> = (input, config) => [
-  ...unknownNames('source.database', input.source.database, config.postgres, 'a postgres database'),
-  ...unknownNames('target.database', input.target.database, config.postgres, 'a postgres database'),
-];

@@ -1,5 +1,3 @@
-import type { ReadinessCheckKind } from '../../config/sections/readiness';
-
 /**
  * The activity that checks each kind of item (sign-offs have none). Plain data, so the workflow
  * can use it without importing the activities' code.
@@ -19,6 +17,14 @@ export const readinessActivityOf = {
   notifier: 'readinessNotifier',
   postgres: 'readinessPostgres',
   redis: 'readinessRedis',
-} as const satisfies Record<Exclude<ReadinessCheckKind, 'signOff'>, string>;
+} as const;
 
 export type AutomatedCheck = keyof typeof readinessActivityOf;
+
+/** What the workflow learns of an item from the config (no secrets). */
+export interface ChecklistItem {
+  id: string;
+  check: string;
+  description: string;
+  category?: string;
+}

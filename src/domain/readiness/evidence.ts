@@ -1,7 +1,7 @@
 // Why: what every automated readiness check returns, so the report can show the facts behind each
 // verdict (the complaint about cached boolean scorecards is that they cannot).
 
-export type CheckOutcome = 'pass' | 'fail' | 'error';
+type CheckOutcome = 'pass' | 'fail' | 'error';
 
 /** One fact a check measured: what it looked at, what it found, what it had to be, and when. */
 export interface Evidence {

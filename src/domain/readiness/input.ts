@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { targetName } from '../names';
 import { durationField } from '../duration';
-import { unknownNames, type InputNameCheck } from '../config-names';
 
 /** Input of `readinessCheckWorkflow`: which service, which configured checklist. */
 export const readinessInput = z
@@ -22,11 +21,6 @@ export const readinessInput = z
   .strict();
 export type ReadinessInput = z.input<typeof readinessInput>;
 export type ReadinessPlan = z.output<typeof readinessInput>;
-
-export const readinessInputNames: InputNameCheck<ReadinessPlan> = (input, config) => [
-  ...unknownNames('checklist', input.checklist, config.readiness.checklists, 'a readiness checklist'),
-  ...unknownNames('notify', input.notify, config.notifiers, 'a notifier'),
-];
 
 export const readinessWorkflowId = (service: string) => `readiness-${service}`;
 

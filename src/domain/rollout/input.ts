@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { targetName } from '../names';
 import { gateThresholds, type GateThresholds } from './gate';
 import { inconclusivePolicy } from './gate-policy';
-import { unknownNames, type InputNameCheck } from '../config-names';
 import { duration, formatDuration, isParsedDuration } from '../duration';
 import { baselineGateSpec, explicitOrFromBaseline, isBaselineRef } from '../baseline/gate';
 
@@ -10,9 +9,9 @@ import { baselineGateSpec, explicitOrFromBaseline, isBaselineRef } from '../base
 export const lbServerName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'a server name: letters, digits, ".", "_" or "-"');
 
 /** Re-exported: the rollout was the first user of the one duration format (domain/duration.ts). */
-export { duration, formatDuration };
+export {  formatDuration };
 
-export const rolloutStep = z
+const rolloutStep = z
   .object({
     /** Percent of traffic to the new backend. */
     weight: z.number().int().min(1).max(100),
@@ -24,16 +23,15 @@ export const rolloutStep = z
     approval: z.boolean().optional(),
   })
   .strict();
-export type RolloutStep = z.infer<typeof rolloutStep>;
 
 /** runbooks §1: 10 % for 30 min (internal users first), 30 % for 60 min, 100 % for 120 min. */
-export const defaultSteps = [
+const defaultSteps = [
   { weight: 10, window: '30m', targetUsers: ['internal'] },
   { weight: 30, window: '60m' },
   { weight: 100, window: '120m' },
 ];
 
-export const cleanupAction = z.enum(['drain', 'maint', 'none']);
+const cleanupAction = z.enum(['drain', 'maint', 'none']);
 
 export const phasedRolloutInput = z
   .object({
@@ -126,20 +124,3 @@ export function weightsFor(newPercent: number): { old: number; new: number } {
 export function samplesPlanned(windowMs: number, intervalMs: number): number {
   return Math.max(1, Math.round(windowMs / intervalMs));
 }
-
-/**
- * The config names a rollout input uses: the LB, the servers where the config lists them (nginx,
- * HTTP API; HAProxy's are asked of HAProxy when the run plans), metric sources and notifiers.
- */
-export const phasedRolloutInputNames: InputNameCheck<PhasedRolloutInput> = (input, config) => {
-  const lb = config.loadBalancers[input.lb];
-  const servers = lb?.type === 'nginx' ? Object.keys(lb.servers) : lb?.type === 'http-api' ? lb.servers : undefined;
-  const what = `a server of load balancer ${input.lb}`;
-  return [
-    ...unknownNames('lb', input.lb, config.loadBalancers, 'a load balancer'),
-    ...(servers ? [...unknownNames('backends.old', input.backends.old, servers, what), ...unknownNames('backends.new', input.backends.new, servers, what)] : []),
-    ...unknownNames('metricSources', input.metricSources, config.metricSources, 'a metric source'),
-    ...unknownNames('notify', input.notify, config.notifiers, 'a notifier'),
-    ...unknownNames('stakeholders', input.stakeholders, config.notifiers, 'a notifier'),
-  ];
-};

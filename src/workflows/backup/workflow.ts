@@ -3,7 +3,7 @@ import type { Activities } from '../../activities';
 import { backupInput, type BackupInput } from '../../domain/backup/input';
 import { copyStamp } from '../../domain/backup/manifest';
 import { backupFailureText, backupSuccessText, type BackupResult } from '../../domain/backup/report';
-import { notificationKey } from '../../domain/notification';
+import { runNotificationKey } from '../common/notify';
 import { OpsflowPhase } from '../../domain/search-attributes';
 import { parseInput } from '../input';
 import { RunEnding } from '../common/ending';
@@ -100,7 +100,7 @@ async function report(state: BackupState, notifiers: string[]): Promise<void> {
       await acts.notify.executeWithOptions(withSummary(notifyOptions, `${failed ? 'alert' : 'report to'} ${notifier}`), [
         {
           notifier,
-          idempotencyKey: notificationKey(workflowId, runId, failed ? 'backup-failed' : 'backup-report', notifier),
+          idempotencyKey: runNotificationKey(failed ? 'backup-failed' : 'backup-report', notifier),
           severity: failed ? 'critical' : 'info',
           title: failed ? `Backup ${result.set} FAILED (${result.failures.length} failure${result.failures.length > 1 ? 's' : ''})` : `Backup ${result.set} verified`,
           text: failed ? backupFailureText(result) : backupSuccessText(result),

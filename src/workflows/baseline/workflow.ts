@@ -4,7 +4,7 @@ import * as wf from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { baselineInput, sampledGroups, type BaselineInput, type BaselinePlan, type SampledGroup } from '../../domain/baseline/input';
 import { renderBaselineReport, type Baseline } from '../../domain/baseline/baseline';
-import { notificationKey } from '../../domain/notification';
+import { runNotificationKey } from '../common/notify';
 import { OpsflowPhase, OpsflowService } from '../../domain/search-attributes';
 import { formatDuration } from '../../domain/duration';
 import { parseInput } from '../input';
@@ -148,7 +148,7 @@ async function notifyAll(input: BaselinePlan, r: Omit<BaselineResult, 'notified'
       await acts.notify.executeWithOptions(withSummary(notifyOptions, `report to ${name}`), [
         {
           notifier: name,
-          idempotencyKey: notificationKey(workflowId, runId, 'baseline', name),
+          idempotencyKey: runNotificationKey('baseline', name),
           severity: r.baseline.complete ? 'info' : 'warning',
           title: `Performance baseline of ${input.service}${r.baseline.complete ? '' : ' (partial)'}`,
           text: r.report,

@@ -9,9 +9,9 @@ import { failureMessage, workflowFailure } from './failure';
  * failed or cancelled run.
  */
 export const PLAN_BEFORE_SEARCH_ATTRIBUTES = 'opsflow-plan-before-search-attributes';
-export const FINAL_SEARCH_ATTRIBUTES = 'opsflow-final-search-attributes';
+const FINAL_SEARCH_ATTRIBUTES = 'opsflow-final-search-attributes';
 /** Patch id: runs recorded before it ended cancelled without saying what their cleanup left. */
-export const ENDING_MEMO_PATCH = 'opsflow-ending-memo';
+const ENDING_MEMO_PATCH = 'opsflow-ending-memo';
 
 /** How a run that did not return ended. */
 export interface Ending {

@@ -29,10 +29,10 @@ export const abortSignal = wf.defineSignal<[OperatorInput?]>('abort');
  * The same actions as Updates: the caller is told the run's status, or why the action was refused
  * (the validator runs before anything is written to history). The signal form stays fire-and-forget.
  */
-export const approveUpdate = wf.defineUpdate<unknown, [OperatorInput]>('approve');
-export const pauseUpdate = wf.defineUpdate<unknown, [OperatorInput]>('pause');
-export const resumeUpdate = wf.defineUpdate<unknown, [OperatorInput]>('resume');
-export const abortUpdate = wf.defineUpdate<unknown, [OperatorInput]>('abort');
+const approveUpdate = wf.defineUpdate<unknown, [OperatorInput]>('approve');
+const pauseUpdate = wf.defineUpdate<unknown, [OperatorInput]>('pause');
+const resumeUpdate = wf.defineUpdate<unknown, [OperatorInput]>('resume');
+const abortUpdate = wf.defineUpdate<unknown, [OperatorInput]>('abort');
 export const operatorUpdates = { approve: approveUpdate, pause: pauseUpdate, resume: resumeUpdate, abort: abortUpdate };
 
 export type OperatorSignal = 'approve' | 'pause' | 'resume' | 'abort';
@@ -60,7 +60,7 @@ export interface Actor {
 }
 
 /** An approve as it was given: the step it was for (resolved when one was awaited), who, when. */
-export interface ApprovalRecord extends Actor {
+interface ApprovalRecord extends Actor {
   step?: number | string;
 }
 
@@ -208,7 +208,7 @@ export class OperatorControls {
     this.state.paused = true;
     return { signal: 'pause', input, text: `paused${byWord('by', input.by, input.at)}${input.reason ? `: ${input.reason}` : ''}` };
   }
-  resume(input: OperatorInput = {}, at = input.at): OperatorEvent {
+  resume(input: OperatorInput = {}, _at = input.at): OperatorEvent {
     this.state.paused = false;
     delete this.state.pausedBy;
     this.resumed = true;

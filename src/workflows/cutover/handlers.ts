@@ -7,7 +7,7 @@ import { operatorSignalNames } from '../common/operator-controls';
 import type { Progress } from '../common/progress';
 import type { BatchSignal, CutoverRun, CutoverStatus } from './state';
 
-export const statusQuery = wf.defineQuery<CutoverStatus>('status');
+const statusQuery = wf.defineQuery<CutoverStatus>('status');
 /** `{"batch": "managers", "startAt": "+6h"}`: a batch not started yet gets a new start time. */
 export const rescheduleSignal = wf.defineSignal<[BatchSignal]>('reschedule');
 /** `{"batch": 3}`: a batch not started yet is left out. */

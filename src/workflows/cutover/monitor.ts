@@ -8,10 +8,14 @@ import { failureMessage } from '../common/failure';
 import { withSummary } from '../common/progress';
 import { acts, sampleOptions } from './options';
 import { notify, setBatch, setState, Stop, type Cutover } from './steps';
-import type { userCutoverWorkflow } from './workflow';
+import type { UserCutoverInputRaw } from '../../domain/cutover/input';
+import type { CutoverCarry, CutoverStatus } from './state';
+
+/** userCutoverWorkflow's signature, to continue as new with (its module imports this one). */
+type UserCutoverWorkflow = (raw: UserCutoverInputRaw, carried?: CutoverCarry) => Promise<CutoverStatus>;
 
 /** Samples carry the batch's start, for sources that count since then (postgres-count). */
-export const SAMPLE_SINCE_BATCH_START = 'cutover-sample-since-batch-start';
+const SAMPLE_SINCE_BATCH_START = 'cutover-sample-since-batch-start';
 
 /** The batch's gate, limited to what the sources report (the plan's notes say what was left out). */
 function gateOf(c: Cutover, i: number) {
@@ -20,7 +24,7 @@ function gateOf(c: Cutover, i: number) {
 }
 
 /** Batch `i`'s window; a failed gate, an expired hold or an abort throws a Stop. */
-export async function watchBatch(c: Cutover, raw: Parameters<typeof userCutoverWorkflow>[0], i: number, resumedAt = 0): Promise<void> {
+export async function watchBatch(c: Cutover, raw: UserCutoverInputRaw, i: number, resumedAt = 0): Promise<void> {
   const { run } = c;
   const { input } = run;
   const b = run.status.batches[i];
@@ -58,7 +62,7 @@ export async function watchBatch(c: Cutover, raw: Parameters<typeof userCutoverW
     if (run.windowOver(i, k, result.verdict)) return;
     if (historyIsLong(input.maxHistoryEvents)) {
       run.decide('history is long: continuing as new with the same state');
-      await continueAsNewWith<typeof userCutoverWorkflow>(raw, run.carry({ batch: i, samplesTaken: k }));
+      await continueAsNewWith<UserCutoverWorkflow>(raw, run.carry({ batch: i, samplesTaken: k }));
     }
   }
 }

@@ -14,7 +14,7 @@ import { OperatorControls, type OperatorCarry, type OperatorEvent, type Operator
 export type BatchState = 'scheduled' | 'waiting' | 'listing' | 'routing' | 'monitoring' | 'held' | 'moved' | 'rolling-back' | 'rolled-back' | 'skipped' | 'not-started' | 'failed';
 export type CutoverState = 'scheduled' | 'waiting' | 'moving' | 'monitoring' | 'held' | 'rolling-back' | 'completed' | 'rolled-back' | 'aborted' | 'failed';
 
-export interface BatchStatus {
+interface BatchStatus {
   name: string;
   cohort: string;
   state: BatchState;

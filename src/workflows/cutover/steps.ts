@@ -1,7 +1,8 @@
 // Why: the cutover's named steps (snapshot, record priors, move, restore, notify) and the state
 // changes they share, so the workflow entry reads as runbooks §3's runbook.
 import * as wf from '@temporalio/workflow';
-import { notificationKey, type NotificationSeverity } from '../../domain/notification';
+import type { NotificationSeverity } from '../../domain/notification';
+import { runNotificationKey } from '../common/notify';
 import { cutoverWorkflowId } from '../../domain/cutover/input';
 import { OpsflowService, OpsflowState, OpsflowStep } from '../../domain/search-attributes';
 import { failureMessage } from '../common/failure';
@@ -54,7 +55,7 @@ export async function notify(c: Cutover, event: string, severity: NotificationSe
       await acts.notify.executeWithOptions(withSummary(notifyOptions, `notify ${notifier}: ${title}`), [
         {
           notifier,
-          idempotencyKey: notificationKey(info.workflowId, info.firstExecutionRunId, event, notifier),
+          idempotencyKey: runNotificationKey(event, notifier),
           severity,
           title,
           text,

@@ -9,7 +9,7 @@ import { acts, planOptions } from './options';
 import type { Cutover } from './steps';
 
 /** Marks runs that may resolve thresholds from baselines; asked only by inputs that use them, so older histories replay untouched. */
-export const THRESHOLDS_FROM_BASELINE = 'cutover-thresholds-from-baseline';
+const THRESHOLDS_FROM_BASELINE = 'cutover-thresholds-from-baseline';
 
 /**
  * Resolves every distinct `fromBaseline` reference of the batches (the config name check cannot

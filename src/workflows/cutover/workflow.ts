@@ -16,7 +16,7 @@ import { resolveThresholds } from './thresholds';
 import { move, notify, requireServiceWorkflowId, setState, showService, skipEmpty, snapshot, Stop, type Cutover } from './steps';
 
 /** A batch whose snapshot is empty is skipped: no move, no window, no gap before the next. */
-export const EMPTY_COHORT_SKIPPED = 'cutover-empty-cohort-skipped';
+const EMPTY_COHORT_SKIPPED = 'cutover-empty-cohort-skipped';
 
 /**
  * runbooks §3 batched user cutover: per batch, a durable timer until its start, a snapshot of the

@@ -3,7 +3,7 @@ import * as wf from '@temporalio/workflow';
 import { OperatorControls, operatorSignalNames, type OperatorCarry } from '../common/operator-controls';
 import type { DeployRun, DeployStatus } from './state';
 
-export const statusQuery = wf.defineQuery<DeployStatus>('status');
+const statusQuery = wf.defineQuery<DeployStatus>('status');
 
 /** Set before the first await, so that signals sent with the start are not lost. */
 export function installHandlers(run: DeployRun, show: () => void, carried?: OperatorCarry): OperatorControls {

@@ -9,13 +9,13 @@ import { withSummary } from '../common/progress';
 import type { OperatorControls } from '../common/operator-controls';
 import type { DeployRun } from './state';
 import { notifyOptions } from '../common/notify-options';
-import { notificationKey } from '../../domain/notification';
+import { runNotificationKey } from '../common/notify';
 
 const quick: wf.ActivityOptions = { startToCloseTimeout: '1m', heartbeatTimeout: '10s', retry: { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '15s' } };
 const long: wf.ActivityOptions = { startToCloseTimeout: '30m', heartbeatTimeout: '10s', retry: { maximumAttempts: 5, initialInterval: '2s', maximumInterval: '30s' } };
 const step = (options: wf.ActivityOptions, summary: string) => wf.proxyActivities<Activities>(withSummary(options, summary));
 
-export interface HealthPolicy {
+interface HealthPolicy {
   attempts: number;
   interval: number;
 }
@@ -50,7 +50,7 @@ export function teller(notifiers: string[]): SagaContext['tell'] {
       notifiers.map((name) =>
         wf.proxyActivities<Activities>(withSummary(notifyOptions, `tell ${name}: ${title}`)).notify({
           notifier: name,
-          idempotencyKey: notificationKey(workflowId, runId, event, name),
+          idempotencyKey: runNotificationKey(event, name),
           severity,
           title,
           text,
@@ -93,7 +93,7 @@ async function drain(p: SagaPlan, c: SagaContext, stepNo: number): Promise<void>
  * drain answered with abort, a restart, a cancellation) is marked failed as well: never a rollback
  * target, and the first thing the next prune removes. Runs recorded before this never mark it.
  */
-export const MARK_UNSWITCHED_FAILED = 'opsflow-deploy-mark-built-release-failed';
+const MARK_UNSWITCHED_FAILED = 'opsflow-deploy-mark-built-release-failed';
 /** A flapping release stops the fleet whatever the budget: runs recorded before this never judge it. */
 export const FLAP_STOPS_FLEET = 'opsflow-deploy-flap-stops-fleet';
 

@@ -6,7 +6,7 @@ import { failedHostsText, type FailedHost } from '../../domain/deploy/failed-hos
 import { appendBounded } from '../common/decision-log';
 import type { OperatorCarry } from '../common/operator-controls';
 
-export type HostState =
+type HostState =
   | 'pending'
   | 'building'
   | 'draining'

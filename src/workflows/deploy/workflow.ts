@@ -16,13 +16,13 @@ import { FLAP_STOPS_FLEET, hostSaga, migrateStep, pruneStep, resolveStep, target
 import { DeployRun, type DeployCarry, type DeployStatus } from './state';
 
 /** Continue-as-new between batches: runs recorded before it never issue it. */
-export const DEPLOY_CONTINUE_AS_NEW = 'opsflow-deploy-continue-as-new';
+const DEPLOY_CONTINUE_AS_NEW = 'opsflow-deploy-continue-as-new';
 /** The same for the rollback: rollbacks recorded before it never issue it. */
-export const ROLLBACK_CONTINUE_AS_NEW = 'opsflow-rollback-deploy-continue-as-new';
+const ROLLBACK_CONTINUE_AS_NEW = 'opsflow-rollback-deploy-continue-as-new';
 /** The same between hosts of a stopped deploy's fleet rollback: runs recorded before it never issue it. */
-export const FLEET_ROLLBACK_CONTINUE_AS_NEW = 'opsflow-deploy-fleet-rollback-continue-as-new';
+const FLEET_ROLLBACK_CONTINUE_AS_NEW = 'opsflow-deploy-fleet-rollback-continue-as-new';
 
-export { statusQuery } from './handlers';
+;
 
 const planning = wf.proxyActivities<Activities>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 3 } });
 

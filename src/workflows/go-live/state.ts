@@ -6,7 +6,7 @@ import type { OperatorInput } from '../common/operator-controls';
 
 const MAX_DECISIONS = 100;
 
-export type StageState = 'pending' | 'awaiting-approval' | 'running' | 'succeeded' | 'failed' | 'not-run';
+type StageState = 'pending' | 'awaiting-approval' | 'running' | 'succeeded' | 'failed' | 'not-run';
 
 export interface StageStatus {
   stage: StageName;

@@ -3,7 +3,7 @@ import * as wf from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { buildReport, describeFailures, type CheckResult, type HealthReport } from '../../domain/health/report';
 import { healthCheckInput, type HealthCheckInput, type HealthCheckPlan } from '../../domain/health/input';
-import { notificationKey } from '../../domain/notification';
+import { runNotificationKey } from '../common/notify';
 import { OpsflowHealth } from '../../domain/search-attributes';
 import { parseInput } from '../input';
 import { RunEnding } from '../common/ending';
@@ -43,7 +43,7 @@ export interface HealthCheckResult extends HealthReport {
   thresholdsFrom?: string;
 }
 
-export const statusQuery = wf.defineQuery<HealthCheckStatus>('status');
+const statusQuery = wf.defineQuery<HealthCheckStatus>('status');
 
 /**
  * runbooks §4: the check script as a workflow. Every check is its own activity, run in parallel; the
@@ -108,7 +108,7 @@ async function healthCheck(rawInput: HealthCheckInput, ending: RunEnding): Promi
           [
             {
               notifier: name,
-              idempotencyKey: notificationKey(workflowId, runId, 'unhealthy', name),
+              idempotencyKey: runNotificationKey('unhealthy', name),
               severity: report.overall === 'down' ? 'critical' : 'warning',
               title: `Health check: ${report.summary} (${report.failing.length} failing)`,
               text: describeFailures(report),

@@ -8,7 +8,7 @@ import { failureMessage } from '../common/failure';
 import { withSummary } from '../common/progress';
 import { acts, readOptions, type IncidentRun } from './run';
 
-export const INCIDENT_STOPS_CHANGES = 'opsflow-incident-stops-changes';
+const INCIDENT_STOPS_CHANGES = 'opsflow-incident-stops-changes';
 
 const verb = { abort: 'rolled back', pause: 'paused' } as const;
 

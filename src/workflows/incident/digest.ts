@@ -4,7 +4,7 @@ import * as wf from '@temporalio/workflow';
 import { incidentDigestInput, type IncidentDigestInput } from '../../domain/incident/incident';
 import { onCallAt } from '../../domain/incident/oncall';
 import { resolveRecipients } from '../../domain/incident/escalation';
-import { notificationKey } from '../../domain/notification';
+import { runNotificationKey } from '../common/notify';
 import { parseInput } from '../input';
 import { failureMessage } from '../common/failure';
 import { RunEnding } from '../common/ending';
@@ -30,7 +30,6 @@ export async function incidentDigestWorkflow(rawInput: IncidentDigestInput = {})
 
 async function incidentDigest(rawInput: IncidentDigestInput): Promise<IncidentDigestResult> {
   const input = parseInput(incidentDigestInput, rawInput, 'incidentDigestWorkflow');
-  const info = wf.workflowInfo();
   const plan = await acts.planIncident.executeWithOptions({ startToCloseTimeout: '30s', summary: 'read incident config' }, []);
   const pending = await acts.pendingDigestIncidents.executeWithOptions({ startToCloseTimeout: '30s', summary: 'P3 incidents not yet in a digest' }, [
     { limit: input.limit },
@@ -50,7 +49,7 @@ async function incidentDigest(rawInput: IncidentDigestInput): Promise<IncidentDi
         await acts.notify.executeWithOptions(withSummary(notifyOptions, `digest to ${name}`), [
           {
             notifier: name,
-            idempotencyKey: notificationKey(info.workflowId, info.runId, 'digest', name),
+            idempotencyKey: runNotificationKey('digest', name),
             severity: 'info',
             title: `P3 digest: ${pending.length} minor incident(s)`,
             text,

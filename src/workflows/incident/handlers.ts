@@ -6,14 +6,14 @@ import { approveSignal } from '../common/operator-controls';
 import type { IncidentRun } from './run';
 import { incidentStatus, type IncidentStatus } from './status';
 
-export { approveSignal };
+;
 export const acknowledgeSignal = wf.defineSignal<[ActorInput?]>('acknowledge');
 export const resolveSignal = wf.defineSignal<[ActorInput?]>('resolve');
 export const escalateSignal = wf.defineSignal<[ActorInput?]>('escalate');
 export const noteSignal = wf.defineSignal<[NoteInput]>('note');
 /** The alert receiver's signal-with-start: the same alert firing again joins this incident. */
 export const alertSignal = wf.defineSignal<[AlertInput]>('alert');
-export const statusQuery = wf.defineQuery<IncidentStatus>('status');
+const statusQuery = wf.defineQuery<IncidentStatus>('status');
 
 /**
  * Signal input is parsed here: a malformed signal changes nothing (a signal cannot answer with an

@@ -3,7 +3,8 @@
 import { notificationSeverity } from '../../domain/incident/severity';
 import { onCallAt } from '../../domain/incident/oncall';
 import { resolveRecipients } from '../../domain/incident/escalation';
-import { notificationKey, type Notification } from '../../domain/notification';
+import type { Notification } from '../../domain/notification';
+import { runNotificationKey } from '../common/notify';
 import { failureMessage } from '../common/failure';
 import { withSummary } from '../common/progress';
 import { acts, notifyOptions, type IncidentRun } from './run';
@@ -24,7 +25,7 @@ export async function notifyAll(
       const isPagerDuty = run.plan?.notifierTypes[name] === 'pagerduty';
       const n: Notification = {
         notifier: name,
-        idempotencyKey: notificationKey(workflowId, runId, event, name),
+        idempotencyKey: runNotificationKey(event, name),
         severity,
         title,
         text,

@@ -17,7 +17,6 @@ import type { OnCall } from '../../domain/incident/oncall';
 import type { EscalationStep } from '../../domain/incident/escalation';
 import type { RunbookStep } from '../../domain/incident/runbook';
 import type { Notification } from '../../domain/notification';
-import type { IncidentStatus } from './status';
 
 export type RunbookEntry = RunbookStep & { outcome?: Outcome };
 
@@ -47,7 +46,7 @@ export class IncidentState {
   readonly pagerDutyTriggered: string[] = [];
   onCall?: OnCall;
   steps: RunbookEntry[] = [];
-  ended?: IncidentStatus['ended'];
+  ended?: { kind: 'failed' | 'cancelled'; message: string };
   /** Why the record is not (yet) in the incident store; the run goes on without it. */
   storeProblem?: string;
   private readonly escalateRequests: ActorInput[] = [];

@@ -17,7 +17,7 @@ export interface IncidentStatus extends IncidentRecord {
   /** Why the record is not (yet) in the incident store: not configured, unreachable, or refused. */
   storeProblem?: string;
   /** Set when the run ended without a resolution: failed or cancelled, and why. */
-  ended?: { kind: 'failed' | 'cancelled'; message: string };
+  ended?: IncidentState['ended'];
 }
 
 export interface IncidentResult {

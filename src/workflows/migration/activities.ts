@@ -4,7 +4,7 @@ import type { Activities } from '../../activities';
 import { withSummary } from '../common/progress';
 
 /** Bookkeeping reads and writes: short, retried with backoff. */
-export const stepOptions: wf.ActivityOptions = {
+const stepOptions: wf.ActivityOptions = {
   startToCloseTimeout: '10m',
   heartbeatTimeout: '30s',
   retry: { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '30s' },

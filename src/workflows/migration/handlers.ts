@@ -4,7 +4,7 @@ import { Progress } from '../common/progress';
 import type { MigrationState } from './state';
 import type { MigrationStatus } from './status';
 
-export const statusQuery = wf.defineQuery<MigrationStatus>('status');
+const statusQuery = wf.defineQuery<MigrationStatus>('status');
 
 /**
  * The `status` query and the bare `pause`/`resume` signals (the common operator controls); each

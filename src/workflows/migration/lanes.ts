@@ -12,7 +12,7 @@ import type { MigrationState } from './state';
  * Patch id: a pause that came while a lane waited for its next chunks holds those chunks until
  * resume (before, the lane copied them after the pause). Histories recorded before still replay.
  */
-export const PAUSE_HOLDS_FETCHED_CHUNKS = 'opsflow-migration-pause-holds-fetched-chunks';
+const PAUSE_HOLDS_FETCHED_CHUNKS = 'opsflow-migration-pause-holds-fetched-chunks';
 
 export type LanePhase = 'copy' | 'verify';
 /** What a lane does with one batch of chunks (one activity); its results go into the state. */

@@ -13,7 +13,7 @@ export const waiveUpdate = wf.defineUpdate<ReadinessStatus, [WaiveInput]>('waive
 /** Re-runs the named automated items (all of them when none is named). */
 export const recheckSignal = wf.defineSignal<[{ items?: string[]; by?: string }?]>('recheck');
 
-function parsed<T>(schema: { safeParse(x: unknown): { success: true; data: T } | { success: false; error: any } }, raw: unknown): T {
+function parsed<T>(schema: { safeParse(x: unknown): { success: true; data: T } | { success: false; error: Parameters<typeof formatIssues>[0] } }, raw: unknown): T {
   const r = schema.safeParse(raw);
   if (!r.success) throw new Error(formatIssues(r.error));
   return r.data;

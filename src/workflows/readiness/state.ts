@@ -1,26 +1,19 @@
 // Why: the readiness gate's state (every item with its live result, signer or waiver, and the
 // verdict) with pure transitions, so the rules of the gate are unit-tested without Temporal.
+import type { ChecklistItem } from '../../domain/readiness/checks';
 import type { CheckResult } from '../../domain/readiness/evidence';
 import type { SignOffInput, WaiveInput } from '../../domain/readiness/input';
 import { DecisionLog } from '../common/decision-log';
 
 const MAX_DECISIONS = 100;
 
-/** What the workflow learns of an item from the config (no secrets). */
-export interface ChecklistItem {
-  id: string;
-  check: string;
-  description: string;
-  category?: string;
-}
-
-export interface SignOff {
+interface SignOff {
   by: string;
   note?: string;
   at: string;
 }
 
-export interface Waiver {
+interface Waiver {
   by: string;
   reason: string;
   until: string;
@@ -58,7 +51,7 @@ export interface ReadinessStatus {
 
 const READY: ItemVerdict[] = ['passed', 'signed', 'waived'];
 
-export function isSignOff(item: ChecklistItem): boolean {
+function isSignOff(item: ChecklistItem): boolean {
   return item.check === 'signOff';
 }
 

@@ -5,7 +5,7 @@ import * as wf from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { readinessInput, type ReadinessInput, type ReadinessPlan } from '../../domain/readiness/input';
 import { readinessActivityOf, type AutomatedCheck } from '../../domain/readiness/checks';
-import { notificationKey } from '../../domain/notification';
+import { runNotificationKey } from '../common/notify';
 import { OpsflowPhase, OpsflowService } from '../../domain/search-attributes';
 import { parseInput } from '../input';
 import { RunEnding } from '../common/ending';
@@ -142,7 +142,7 @@ async function notifyAll(input: ReadinessPlan, run: ReadinessRun, report: string
       acts.notify.executeWithOptions(withSummary(notifyOptions, `report to ${name}`), [
         {
           notifier: name,
-          idempotencyKey: notificationKey(workflowId, runId, 'readiness', name),
+          idempotencyKey: runNotificationKey('readiness', name),
           severity: run.status.ready ? 'info' : 'warning',
           title: `Readiness of ${input.service}: ${run.status.ready ? 'READY' : 'NOT READY'}`,
           text: report,

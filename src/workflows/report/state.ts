@@ -1,5 +1,4 @@
 import type { DailyReportPlan } from '../../domain/report/input';
-import type { DailyReportSections } from '../../domain/report/sections';
 import type { Section } from '../../domain/diagnostics/findings';
 
 export type DailyReportPhase = 'planning' | 'gathering' | 'storing' | 'sending' | 'done' | 'failed' | 'cancelled';

@@ -5,7 +5,7 @@ import type { DailyReportSections } from '../../domain/report/sections';
 import type { Section } from '../../domain/diagnostics/findings';
 import { reportBlocks, reportSummary } from '../../domain/report/view';
 import { renderHtml, renderMarkdown } from '../../domain/report/render';
-import { notificationKey } from '../../domain/notification';
+import { runNotificationKey } from '../common/notify';
 import { parseInput } from '../input';
 import { RunEnding } from '../common/ending';
 import { failureMessage } from '../common/failure';
@@ -64,7 +64,7 @@ export async function dailyReportWorkflow(rawInput: DailyReportInput = {}): Prom
       await acts.notify.executeWithOptions(withSummary(notifyOptions, `${whole ? 'report' : 'summary'} to ${notifier}`), [
         {
           notifier,
-          idempotencyKey: notificationKey(workflowId, runId, `daily-report-${whole ? 'full' : 'summary'}`, notifier),
+          idempotencyKey: runNotificationKey(`daily-report-${whole ? 'full' : 'summary'}`, notifier),
           severity: 'info',
           title,
           text: whole ? report.markdown : report.summary,

@@ -8,7 +8,7 @@ import type { Progress } from '../common/progress';
 import type { RolloutRun } from './state';
 import type { RolloutStatus } from './status';
 
-export const statusQuery = wf.defineQuery<RolloutStatus>('status');
+const statusQuery = wf.defineQuery<RolloutStatus>('status');
 /** Ends the current window early at the next passing sample (rollout only). */
 export const promoteSignal = wf.defineSignal<[{ by?: string }?]>('promote');
 

@@ -13,7 +13,7 @@ import { endStates, Stop, type Decision, type RolloutCarry, type RolloutResult, 
 const MAX_DECISIONS = 100;
 const MAX_SAMPLES = 5;
 
-export function initialStatus(input: PhasedRolloutInput): RolloutStatus {
+function initialStatus(input: PhasedRolloutInput): RolloutStatus {
   return {
     service: input.service,
     lb: input.lb,

@@ -29,7 +29,7 @@ export type RolloutState =
  */
 export const endStates: readonly RolloutState[] = ['succeeded', 'rolled-back', 'aborted', 'dry-run-done', 'rollback-failed', 'failed', 'cancelled'];
 
-export interface SampleRecord {
+interface SampleRecord {
   step: number;
   n: number;
   at: string;

@@ -1,7 +1,8 @@
 // Why: the rollout's named steps (plan, approve, shift, go live and clean up) and the calls they
 // share (state changes, notifications, the LB split), so the workflow entry reads as the runbook.
 import * as wf from '@temporalio/workflow';
-import { notificationKey, type NotificationSeverity } from '../../domain/notification';
+import type { NotificationSeverity } from '../../domain/notification';
+import { runNotificationKey } from '../common/notify';
 import { rolloutWorkflowId } from '../../domain/rollout/input';
 import { isBaselineRef } from '../../domain/baseline/gate';
 import type { GateThresholds } from '../../domain/rollout/gate';
@@ -48,7 +49,7 @@ export async function notify(
       await acts.notify.executeWithOptions(withSummary(notifyOptions, `notify ${notifier}: ${title}`), [
         {
           notifier,
-          idempotencyKey: notificationKey(info.workflowId, info.firstExecutionRunId, event, notifier),
+          idempotencyKey: runNotificationKey(event, notifier),
           severity,
           title,
           text,
@@ -88,7 +89,7 @@ export function requireServiceWorkflowId({ run }: Rollout): void {
 }
 
 /** Patch id: runs recorded before gates from baselines planned with the input's gate as it was. */
-export const GATE_FROM_BASELINE = 'rollout-gate-from-baseline';
+const GATE_FROM_BASELINE = 'rollout-gate-from-baseline';
 
 /** Everything the input names must exist before anything is touched; a gate from a baseline is resolved first. */
 export async function plan({ run }: Rollout): Promise<void> {

@@ -8,8 +8,11 @@ import { failureMessage } from '../common/failure';
 import { withSummary } from '../common/progress';
 import { acts, sampleOptions } from './options';
 import { notify, setState, type Rollout } from './steps';
-import { Stop, type RolloutCarry } from './status';
-import type { phasedRolloutWorkflow } from './workflow';
+import { Stop, type RolloutCarry, type RolloutResult } from './status';
+import type { PhasedRolloutInputRaw } from '../../domain/rollout/input';
+
+/** phasedRolloutWorkflow's signature, to continue as new with (its module imports this one). */
+type PhasedRolloutWorkflow = (raw: PhasedRolloutInputRaw, carried?: RolloutCarry) => Promise<RolloutResult>;
 
 /** Sample `k` of `planned` at step `i`, judged by the plan's gate; one that cannot be taken is doubt, never a pass. */
 async function sample({ run }: Rollout, i: number, k: number, planned: number): Promise<GateResult> {
@@ -103,7 +106,7 @@ async function hold(r: Rollout, i: number): Promise<void> {
  * Step `i`'s window: one watched interval per sample until it may end, a person promotes
  * it, or it must stop (a Stop is thrown). A long history continues as new mid-window.
  */
-export async function watchWindow(r: Rollout, raw: Parameters<typeof phasedRolloutWorkflow>[0], i: number, carried?: RolloutCarry): Promise<void> {
+export async function watchWindow(r: Rollout, raw: PhasedRolloutInputRaw, i: number, carried?: RolloutCarry): Promise<void> {
   const { run } = r;
   const { input, status } = run;
   const planned = run.samplesPlanned(i);
@@ -136,7 +139,7 @@ export async function watchWindow(r: Rollout, raw: Parameters<typeof phasedRollo
     if (run.windowPassed(i, k, planned, last)) return;
     if (historyIsLong(input.maxHistoryEvents)) {
       run.decide('history is long: continuing as new with the same state');
-      await continueAsNewWith<typeof phasedRolloutWorkflow>(raw, run.carry(i, k, startedAt));
+      await continueAsNewWith<PhasedRolloutWorkflow>(raw, run.carry(i, k, startedAt));
     }
   }
 }

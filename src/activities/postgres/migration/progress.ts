@@ -15,7 +15,7 @@ export type LogStatus = 'COMPLETED' | 'FAILED' | 'CANCELLED';
  * COMPLETED with rows_migrated = 0 it would read as an empty migration, and a query for the last
  * completed migration would find it. FAILED and CANCELLED say the same for both kinds of run.
  */
-export function loggedStatus(spec: MigrationSpec, status: LogStatus): LogStatus | 'VERIFIED' {
+function loggedStatus(spec: MigrationSpec, status: LogStatus): LogStatus | 'VERIFIED' {
   return status === 'COMPLETED' && spec.mode === 'verify' ? 'VERIFIED' : status;
 }
 
@@ -70,7 +70,7 @@ export async function closeLog(tgt: Client, spec: MigrationSpec, logId: number, 
   });
 }
 
-export function fingerprint(spec: MigrationSpec): string {
+function fingerprint(spec: MigrationSpec): string {
   const { source, target, key, columns, filter, flag, chunkSize } = spec;
   return createHash('sha256').update(JSON.stringify({ source, target, key, columns, filter, flag, chunkSize })).digest('hex').slice(0, 32);
 }

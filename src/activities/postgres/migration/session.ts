@@ -20,7 +20,7 @@ export function migrationClientConfig(config: OpsflowConfig, name: string, field
   };
 }
 
-export function databaseTarget(config: OpsflowConfig, name: string, field: string): PostgresTarget {
+function databaseTarget(config: OpsflowConfig, name: string, field: string): PostgresTarget {
   const target = config.postgres[name];
   if (!target) {
     throw ApplicationFailure.nonRetryable(

@@ -1,5 +1,5 @@
 import type { KeyRange } from '../../../domain/migration/plan';
-import { mappedColumns, type MigrationSpec } from '../../../domain/migration/input';
+import type { MigrationSpec } from '../../../domain/migration/input';
 import { quoteIdent, quoteTable } from '../identifiers';
 
 /**
@@ -141,4 +141,4 @@ export function upsertFromStagingSql(spec: MigrationSpec, shape: MigrationShape,
   return `INSERT INTO ${quoteTable(spec.target.table)} AS t (${cols}) SELECT ${cols} FROM ${staging} ${onConflict(spec, shape)}`;
 }
 
-export { mappedColumns };
+;

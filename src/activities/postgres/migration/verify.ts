@@ -14,7 +14,7 @@ import {
   type MismatchReport,
   type RangeSums,
 } from '../../../domain/migration/plan';
-import { hashSum, Params, rowHash, quoteIdent, quoteTable, rangeSql, sourceKey, sourceRowText, targetKey, targetRowText, verifyPredicate, type MigrationShape } from './sql';
+import { hashSum, Params, rowHash, quoteTable, rangeSql, sourceKey, sourceRowText, targetKey, targetRowText, verifyPredicate, type MigrationShape } from './sql';
 import { stateTables } from './state-tables';
 import { oneStatement } from './session';
 
@@ -151,4 +151,4 @@ export async function verifyChunk(
   return { chunkNo: chunk.no, sourceRows: a.rows, targetRows: b.rows, sourceChecksum: a.sum, targetChecksum: b.sum, match, antiJoinMissing, mismatches, finishedAtMs: Date.now() };
 }
 
-export { quoteIdent };
+;
