@@ -75,7 +75,7 @@ export function registerIncidentCommands(program: Command, ctx: CliContext) {
       try {
         await client.workflow.start(incidentEntry.type, { taskQueue: TASK_QUEUE, workflowId, args: [input], staticSummary: incidentEntry.summary(input) });
       } catch (err) {
-        if (err instanceof WorkflowExecutionAlreadyStartedError) throw new Error(`an incident with id ${workflowId} is already open`, { cause: err });
+        if (err instanceof WorkflowExecutionAlreadyStartedError) throw new Error(`an incident with id ${workflowId} is already open`);
         throw err;
       }
       print(`opened incident ${workflowId}`);

@@ -21,7 +21,7 @@ export async function describeRunning(client: Client, id: string): Promise<Workf
   try {
     d = await client.workflow.getHandle(id).describe();
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new Error(`no workflow with id ${id}`, { cause: err });
+    if (err instanceof WorkflowNotFoundError) throw new Error(`no workflow with id ${id}`);
     throw err;
   }
   if (d.status.name !== 'RUNNING') throw new Error(`the run has ended (${d.status.name.toLowerCase().replace(/_/g, '-')})`);

@@ -56,9 +56,9 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext) {
         print(`started ${entry.type} ${handle.workflowId} (run ${handle.firstExecutionRunId})`);
         if (opts.wait) await awaitResult(workflowId, () => handle.result(), print, endingOf(handle));
       } catch (err) {
-        if (err instanceof WorkflowExecutionAlreadyStartedError) throw new Error(await alreadyRunning(client, workflowId, entry.lock?.(input as never, workflowId)), { cause: err });
+        if (err instanceof WorkflowExecutionAlreadyStartedError) throw new Error(await alreadyRunning(client, workflowId, entry.lock?.(input as never, workflowId)));
         const tooLarge = payloadTooLarge(err, input);
-        if (tooLarge) throw new Error(tooLarge, { cause: err });
+        if (tooLarge) throw new Error(tooLarge);
         throw err;
       }
     });
