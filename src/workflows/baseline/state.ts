@@ -53,7 +53,7 @@ export interface BaselineStatus {
  * A chunk spans at least half a minute of ticks. Each chunk is an activity, and between two of them
  * the worker runs a workflow task and picks up the next activity: on a busy worker that round trip
  * can outlast a short interval, and a tick more than an interval late is missed. A short window in
- * chunks of one tick lost most of its ticks that way; in one chunk it loses at most the first.
+ * chunks of one tick lost most of its ticks that way; in one chunk only its own ticks' work delays it.
  */
 export const MIN_CHUNK_MS = 30_000;
 
