@@ -71,6 +71,7 @@ command -v openssl >/dev/null || missing+=(openssl)  # the readiness tests make 
 command -v git >/dev/null || missing+=(git)  # the deploy clones real repositories (worker mirror and hosts)
 command -v chromium >/dev/null || missing+=(chromium)  # the Web UI tests read the real UI's page (headless)
 command -v kubectl >/dev/null || missing+=(kubernetes-client)  # Debian's kubectl: the Kubernetes manifests' test renders deploy/kubernetes (kubectl kustomize)
+command -v stress-ng >/dev/null || missing+=(stress-ng)  # README's loaded run: the suite with both cores kept busy, to check it holds on a busy machine
 if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || die "missing Debian packages: ${missing[*]} (run as root: apt-get update && apt-get install -y ${missing[*]})"
   say "installing Debian packages: ${missing[*]}"

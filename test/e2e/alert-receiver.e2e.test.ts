@@ -66,9 +66,12 @@ describe('alert receiver end to end (dev server process)', () => {
     worker = undefined;
   };
 
+  // One connection per post: a kept-alive one can be closed by the receiver's idle timeout just as
+  // the next post goes out on it ("other side closed"), a race a loaded machine's late timers widen.
   const post = async (body: unknown, authorization: string | null = `Bearer ${TOKEN}`, url = receiverUrl) => {
     const res = await request(url, {
       method: 'POST',
+      reset: true,
       headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
       body: JSON.stringify(body),
     });

@@ -579,15 +579,14 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
     const sleeping = () =>
       pg.count(`SELECT count(*) FROM pg_stat_activity WHERE application_name = 'opsflow-migration' AND query LIKE $1`, [`%INSERT INTO "${schema}"%`]);
     await waitFor('the chunk statement to run', async () => ((await sleeping()) > 0 ? true : undefined), 30_000);
-    const cancelledAt = Date.now();
     await handle.cancel();
     const err = await handle.result().then(
       () => undefined,
       (e) => e,
     );
     expect(err.cause).toBeInstanceOf(CancelledFailure);
-    // Far sooner than the 120 s the statement would have slept: the server cancelled it.
-    expect(Date.now() - cancelledAt).toBeLessThan(60_000);
+    // The run ended cancelled with the statement gone from the server, which would otherwise have
+    // slept its 120 s (far past this test's timeout): the server cancelled it.
     expect(await sleeping()).toBe(0);
     expect(await pg.count(`SELECT count(*) FROM ${schema}.new_users`)).toBe(0);
     expect(await pg.count(`SELECT count(*) FROM ${schema}.old_users WHERE migrate_flag = 1`)).toBe(0);

@@ -86,16 +86,17 @@ describe('deploy survives worker SIGKILL mid-saga (dev server, real HAProxy)', (
     const status = () => handle.query<DeployStatus>('status');
 
     await waitFor('h1 building', async () => (await status()).hosts.h1.state === 'building', 120_000, 100);
-    await new Promise((r) => setTimeout(r, 1500)); // inside the 4 s install
     const release = (await status()).release!;
+    // Killed once the build directory is there, inside the 4 s install that follows the clone.
+    await waitFor('h1 build directory', () => existsSync(join(path('h1'), 'releases', `.building-${release}`)), 60_000, 50);
     await killWorker(worker.child);
     expect(existsSync(join(path('h1'), 'releases', `.building-${release}`))).toBe(true);
     expect(existsSync(join(path('h1'), 'releases', release))).toBe(false);
 
     worker = startWorker();
     await waitFor('h2 switching', async () => (await status()).hosts.h2.state === 'switching', 180_000, 100);
-    await new Promise((r) => setTimeout(r, 1000));
-    expect(await adminState('h2')).not.toBe(0); // drained when the worker dies
+    // drained when the worker dies (its app then takes 4 s to start)
+    await waitFor('h2 drained in HAProxy', async () => (await adminState('h2')) !== 0, 60_000, 50);
     await killWorker(worker.child);
 
     // and between hosts: h2 finished, h3 not yet started

@@ -63,7 +63,7 @@ describe('userCutoverWorkflow end to end', () => {
     };
     configPath = writeConfig(config);
     await stack.startWorker(config);
-  }, 180_000);
+  });
 
   afterAll(async () => {
     await stack?.stop();
@@ -71,7 +71,7 @@ describe('userCutoverWorkflow end to end', () => {
     redis.disconnect();
     await Promise.all([gateway?.stop(), receiver?.stop()]);
     await pg.drop();
-  }, 60_000);
+  });
 
   test('batch 1 moves exactly IT; managers fail on the new system, are restored, and batches 3–4 never start', async () => {
     const traffic = trafficGenerator(gateway, users);
@@ -89,7 +89,8 @@ describe('userCutoverWorkflow end to end', () => {
           minGap: '1s',
           batches: [
             { name: 'IT department', cohort: { department: ['IT'] }, startAt: '+3s', thresholds: { errorRatePercent: 10 }, window: '4s' },
-            { name: 'managers', cohort: { role: ['manager'] }, startAt: '+16s', thresholds: { errorRatePercent: 5 }, window: '6s' },
+            // Due as soon as batch 1 can be done: the test's pause holds it while the split is read.
+            { name: 'managers', cohort: { role: ['manager'] }, startAt: '+10s', thresholds: { errorRatePercent: 5 }, window: '6s' },
             { name: 'Sales', cohort: { department: ['Sales'] }, startAt: '+30s', thresholds: { errorRatePercent: 3 }, window: '4s' },
             { name: 'everyone else', cohort: { department: ['HR', 'Finance', 'Operations'] }, startAt: '+45s', thresholds: { errorRatePercent: 2 }, window: '4s' },
           ],
@@ -99,12 +100,15 @@ describe('userCutoverWorkflow end to end', () => {
     try {
       // Batch 1 done, batch 2 not started: exactly the IT users are on the new backend.
       const status = () => handle.query<CutoverStatus>('status');
-      for (let n = 0; n < 300 && (await status()).batches[0].state !== 'moved'; n++) await new Promise((r) => setTimeout(r, 100));
-      // Paused before batch 2 may start, so reading all 10 000 routes through the gateway (seconds on
-      // a loaded machine) cannot race batch 2's move.
+      // Paused once batch 1 is under way (a pause holds the next batch, not the one running), long
+      // before batch 2's start however slow the machine: reading all 10 000 routes through the
+      // gateway (seconds on a loaded machine) cannot race batch 2's move.
+      await waitFor('batch 1 under way', async () => ['listing', 'routing', 'monitoring', 'moved'].includes((await status()).batches[0].state), 60_000, 100);
       await handle.signal('pause', { by: 'e2e', reason: 'read the split after batch 1' });
-      for (let n = 0; n < 100 && !(await status()).paused; n++) await new Promise((r) => setTimeout(r, 100));
-      const mid = await status();
+      const mid = await waitFor('batch 1 moved, paused before batch 2', async () => {
+        const s = await status();
+        return s.paused && s.batches[0].state === 'moved' && s.batches[1].state === 'waiting' ? s : undefined;
+      }, 60_000, 200);
       expect(mid.paused).toBe(true);
       expect(mid.batches.map((b) => b.state)).toEqual(['moved', 'waiting', 'scheduled', 'scheduled']);
       const it = users.filter((id) => cohortOf(id) === 'IT department');
@@ -135,7 +139,7 @@ describe('userCutoverWorkflow end to end', () => {
     expect(sent[0].details).toMatchObject({ batch: 'managers', metric: 'errorRatePercent' });
     expect(sent[0].details.value as number).toBeGreaterThan(5);
     recordHistory(stack.temporalAddress(), `cutover-${service}`, 'user-cutover-batch2-paused-rolled-back');
-  }, 180_000);
+  });
 
   const itUsers = () => users.filter((id) => userOf(Number(id)).department === 'IT');
   const exists = (workflowId: string) =>
@@ -155,7 +159,7 @@ describe('userCutoverWorkflow end to end', () => {
     );
     expect(out.stderr).not.toContain('thresholds.complaints');
     expect(await exists(`cutover-${svc}`)).toBe(false);
-  }, 60_000);
+  });
 
   test('a complaints-only cutover (postgres-count) started through the CLI runs end to end, judged on complaints alone', async () => {
     const svc = `${service}-complaints`;
@@ -174,7 +178,7 @@ describe('userCutoverWorkflow end to end', () => {
     expect(result.lastSamples.every((s) => s.summary === 'pass')).toBe(true);
     expect(result.decisions.map((d) => d.text).join('\n')).toMatch(/no metric source reports responseTimeMs/);
     await redis.del(`opsflow:routes:${svc}`);
-  }, 120_000);
+  });
 
   test("complaints the stats endpoint reports for the batch's cohort, above its threshold, roll the batch back", async () => {
     const svc = `${service}-stats-complaints`;
@@ -206,5 +210,5 @@ describe('userCutoverWorkflow end to end', () => {
       gateway.complaints.clear();
       await redis.del(`opsflow:routes:${svc}`);
     }
-  }, 120_000);
+  });
 });

@@ -51,7 +51,7 @@ export function configAddresses(cfg: Record<string, any>): Address[] {
 /** Runs `bin/opsflow <args> --help`: a command that exists prints its help and exits 0. */
 export function opsflowHelp(args: string[]): Promise<{ code: number; out: string }> {
   return new Promise((done) =>
-    execFile(join(root, 'bin/opsflow'), [...args, '--help'], { cwd: root, timeout: 60_000, env: { ...process.env, OPSFLOW_CONFIG: '' } }, (err, stdout, stderr) =>
+    execFile(join(root, 'bin/opsflow'), [...args, '--help'], { cwd: root, timeout: 240_000, env: { ...process.env, OPSFLOW_CONFIG: '' } }, (err, stdout, stderr) =>
       done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: `${stdout}${stderr}` }),
     ),
   );

@@ -1,17 +1,45 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { request } from 'undici';
 
-/** A free TCP port on loopback, asked of the kernel. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Binds `port` on loopback (0: any) and lets it go; the port bound, or undefined when it is taken. */
+function tryBind(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
     const srv = createServer();
     srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
+    srv.on('error', () => resolve(undefined));
+    srv.listen(port, '127.0.0.1', () => {
       const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : undefined));
     });
   });
+}
+
+/** The first port of the kernel's ephemeral range (what `listen(0)` and outgoing connections get). */
+function ephemeralLow(): number {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+const PICK_FROM = 10_000;
+
+/**
+ * A free TCP port on loopback, picked at random below the kernel's ephemeral range. A port the
+ * kernel hands out (`listen(0)`, any test's client connections) can be handed to another process
+ * the moment its server lets it go: a fixture app restarted by a deploy then found its port taken
+ * by another test's server. Below that range only another random pick can land on it.
+ */
+export async function freePort(): Promise<number> {
+  const to = ephemeralLow();
+  for (let i = 0; to - PICK_FROM > 1_000 && i < 50; i++) {
+    const port = await tryBind(PICK_FROM + Math.floor(Math.random() * (to - PICK_FROM)));
+    if (port !== undefined) return port;
+  }
+  const port = await tryBind(0);
+  if (port === undefined) throw new Error('no free port on 127.0.0.1');
+  return port;
 }
 
 /** Waits until something accepts TCP connections on host:port. */

@@ -139,7 +139,8 @@ export class Stack {
       execFile(
         tsx,
         [join(root, 'src/client/cli.ts'), ...args],
-        { cwd: this.workDir, env: { ...childEnv(), TEMPORAL_ADDRESS: this.temporalAddress(), ...extraEnv }, timeout: 60_000 },
+        // A deadline for a hung CLI only: on a busy machine loading the CLI alone takes tens of seconds.
+        { cwd: this.workDir, env: { ...childEnv(), TEMPORAL_ADDRESS: this.temporalAddress(), ...extraEnv }, timeout: 240_000 },
         (err, stdout, stderr) => resolvePromise({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
       );
     });

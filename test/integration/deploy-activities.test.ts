@@ -11,7 +11,9 @@ import { SystemdStandin } from '../helpers/systemd-standin';
 import { Sshd } from '../helpers/sshd';
 import { Haproxy } from '../helpers/haproxy';
 import { ProcessGroup } from '../helpers/processes';
-import { freePort } from '../helpers/ports';
+import { freePort, waitFor } from '../helpers/ports';
+import { serverSessions } from '../../src/activities/deploy/lb';
+import type { HaproxyLoadBalancerConfig } from '../../src/config/sections/load-balancers';
 
 /**
  * The deploy steps against real parts: a bare git repository made here, release trees on disk,
@@ -195,8 +197,11 @@ describe('deploy activities', () => {
     // a slow request through HAProxy pinned to h1 (h2 in maint), then h2 back
     const { runtimeApiCommand } = await import('../../src/activities/load-balancer/haproxy-runtime-api');
     await runtimeApiCommand({ socket: haproxy.socket }, 'set server app/h2 state maint', 5_000);
-    const slow = request(`${haproxy.url}/slow`).then((r) => r.body.text());
-    await new Promise((r) => setTimeout(r, 300));
+    // Held 6 s: past the session wait, the drain and the 1 s confirmation below on a loaded machine.
+    const slow = request(`${haproxy.url}/slow?ms=6000`).then((r) => r.body.text());
+    // h2 comes back once HAProxy holds the slow request's session on h1 (however slow the machine).
+    const lb = { type: 'haproxy', runtimeApi: { socket: haproxy.socket }, backend: 'app', timeoutMs: 5_000 } as HaproxyLoadBalancerConfig;
+    await waitFor('the slow request held on h1', async () => (await serverSessions(lb, 'h1')) > 0, 30_000, 50);
     await runtimeApiCommand({ socket: haproxy.socket }, 'set server app/h2 state ready', 5_000);
     expect(await runActivity(acts.drainHost, { service: 'web', host: 'h1' })).toEqual({ server: 'h1' });
     const t0 = Date.now();

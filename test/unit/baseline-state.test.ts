@@ -1,4 +1,4 @@
-import { BaselineRun, chunkRanges, planWindow } from '../../src/workflows/baseline/state';
+import { BaselineRun, chunkRanges, CHUNKS_PER_WINDOW, minChunkTicks, planWindow } from '../../src/workflows/baseline/state';
 import type { Baseline } from '../../src/domain/baseline/baseline';
 
 const groups = [
@@ -16,6 +16,15 @@ describe('baseline run state (no Temporal)', () => {
     expect(c[11]).toEqual([330, 360]);
     expect(chunkRanges(5)).toEqual([[0, 1], [1, 2], [2, 3], [3, 4], [4, 5]]);
     expect(chunkRanges(25)).toEqual([[0, 3], [3, 6], [6, 9], [9, 12], [12, 15], [15, 18], [18, 21], [21, 24], [24, 25]]);
+  });
+
+  test('a chunk spans half a minute at least: a short window is one activity, not one per tick; an hour is as before', () => {
+    expect(minChunkTicks(1_000)).toBe(30);
+    expect(minChunkTicks(10_000)).toBe(3);
+    expect(minChunkTicks(60_000)).toBe(1);
+    expect(chunkRanges(12, CHUNKS_PER_WINDOW, minChunkTicks(1_000))).toEqual([[0, 12]]);
+    expect(chunkRanges(60, CHUNKS_PER_WINDOW, minChunkTicks(1_000))).toEqual([[0, 30], [30, 60]]);
+    expect(chunkRanges(360, CHUNKS_PER_WINDOW, minChunkTicks(10_000))).toEqual(chunkRanges(360));
   });
 
   test('chunks add up per group; a group is done when its window is', () => {

@@ -3,6 +3,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { devServerEnv } from '../helpers/temporal';
 import type { GoLiveStatus } from '../../src/workflows/go-live/state';
+import { waitFor } from '../helpers/ports';
 
 /**
  * The go-live's user cutover stage on the real dev server: it runs as the child `cutover-<service>`
@@ -37,11 +38,10 @@ describe('goLiveWorkflow: userCutover stage', () => {
       };
       const goLive = await env.client.workflow.start('goLiveWorkflow', { taskQueue, workflowId: `go-live-${service}`, args: [input] });
       let status: GoLiveStatus | undefined;
-      for (let i = 0; i < 200; i++) {
+      await waitFor('the user cutover stage running', async () => {
         status = await goLive.query<GoLiveStatus>('status');
-        if (status.current === 'userCutover' && status.stages.find((s) => s.stage === 'userCutover')?.state === 'running') break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
+        return status.current === 'userCutover' && status.stages.find((s) => s.stage === 'userCutover')?.state === 'running';
+      }, 60_000).catch(() => undefined); // the expectation below says what the stages were instead
       expect(status!.stages.map((s) => [s.stage, s.workflowId, s.state])).toEqual([
         ['readiness', `readiness-${service}`, 'succeeded'],
         ['phasedRollout', `rollout-${service}`, 'succeeded'],

@@ -49,9 +49,20 @@ export interface BaselineStatus {
   notified: string[];
 }
 
-/** Ticks [from, until) of each chunk of a window of `ticks` ticks. */
-export function chunkRanges(ticks: number, chunks = CHUNKS_PER_WINDOW): [number, number][] {
-  const size = Math.max(1, Math.ceil(ticks / chunks));
+/**
+ * A chunk spans at least half a minute of ticks. Each chunk is an activity, and between two of them
+ * the worker runs a workflow task and picks up the next activity: on a busy worker that round trip
+ * can outlast a short interval, and a tick more than an interval late is missed. A short window in
+ * chunks of one tick lost most of its ticks that way; in one chunk only its own ticks' work delays it.
+ */
+export const MIN_CHUNK_MS = 30_000;
+
+/** Ticks of one chunk at least, at `intervalMs`. */
+export const minChunkTicks = (intervalMs: number) => Math.max(1, Math.ceil(MIN_CHUNK_MS / intervalMs));
+
+/** Ticks [from, until) of each chunk of a window of `ticks` ticks, `minSize` ticks a chunk at least. */
+export function chunkRanges(ticks: number, chunks = CHUNKS_PER_WINDOW, minSize = 1): [number, number][] {
+  const size = Math.max(minSize, Math.ceil(ticks / chunks));
   const out: [number, number][] = [];
   for (let from = 0; from < ticks; from += size) out.push([from, Math.min(ticks, from + size)]);
   return out;

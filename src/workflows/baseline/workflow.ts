@@ -12,10 +12,13 @@ import { RunEnding } from '../common/ending';
 import { failureMessage, isNonRetryable } from '../common/failure';
 import { Progress, withSummary } from '../common/progress';
 import { installHandlers } from './handlers';
-import { BaselineRun, chunkRanges, planWindow, type BaselineWindow } from './state';
+import { BaselineRun, chunkRanges, CHUNKS_PER_WINDOW, minChunkTicks, planWindow, type BaselineWindow } from './state';
 import { notifyOptions } from '../common/notify-options';
 
 export { statusQuery } from './handlers';
+
+/** Chunks of half a minute at least (runs recorded before it sampled short windows tick by tick). */
+export const BASELINE_MIN_CHUNK = 'opsflow-baseline-min-chunk';
 
 export interface BaselineResult {
   baseline: Baseline;
@@ -83,7 +86,7 @@ async function baseline(rawInput: BaselineInput, ending: RunEnding): Promise<Bas
  * partial summary; a cancellation of the run first stores the partial baseline, then ends cancelled.
  */
 async function sampleAll(input: BaselinePlan, w: BaselineWindow, groups: SampledGroup[], run: BaselineRun, sampling: wf.CancellationScope, progress: Progress): Promise<void> {
-  const chunks = chunkRanges(w.ticks);
+  const chunks = wf.patched(BASELINE_MIN_CHUNK) ? chunkRanges(w.ticks, CHUNKS_PER_WINDOW, minChunkTicks(w.intervalMs)) : chunkRanges(w.ticks);
   const { workflowId, runId } = wf.workflowInfo();
   const sampleGroup = async (g: SampledGroup) => {
     for (const [from, until] of chunks) {
