@@ -4,6 +4,7 @@ import { ENDING_MEMO } from '../../domain/search-attributes';
 import { CliContext, print, UsageError } from '../cli-context';
 import { findWorkflow, knownSignals, workflowEntries } from '../registry';
 import { describeRunning } from './operator';
+import { anyStatusQuery } from '../../workflows/common/messages';
 import { checkInputNames, readInputArg, validateInput } from '../input';
 import { TASK_QUEUE } from '../connection';
 import { awaitResult } from '../run-failure';
@@ -70,7 +71,7 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext) {
     .option('--children', "a go-live: each started stage's child answers its own status beside the stage")
     .action(async (id: string, opts: { children?: boolean }) => {
       const client = await ctx.temporal();
-      const status = await client.workflow.getHandle(id).query('status');
+      const status = await client.workflow.getHandle(id).query(anyStatusQuery);
       print(opts.children ? await withChildStatus(client, status) : status);
     });
 

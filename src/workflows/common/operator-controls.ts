@@ -3,36 +3,9 @@
 // wires them in one call instead of copying handlers.
 import * as wf from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
+import { abortSignal, abortUpdate, approveSignal, approveUpdate, pauseSignal, pauseUpdate, resumeSignal, resumeUpdate, type OperatorInput } from './messages';
 
-/**
- * What an operator sends with a signal; every field optional, so the rollout's `{ step, by }`, the
- * incident's approve (a runbook step id) and the migration's bare pause/resume all fit.
- */
-export interface OperatorInput {
-  by?: string;
-  reason?: string;
-  /** The step approved: a 1-based step number, or a step id. */
-  step?: number | string;
-  action?: string;
-  /** A cutover's abort: restore every batch moved so far, not only the one in flight. */
-  all?: boolean;
-  /** When it was decided (workflow time, ISO); set by the handler, not the sender. */
-  at?: string;
-}
-
-export const approveSignal = wf.defineSignal<[OperatorInput?]>('approve');
-export const pauseSignal = wf.defineSignal<[OperatorInput?]>('pause');
-export const resumeSignal = wf.defineSignal<[OperatorInput?]>('resume');
-export const abortSignal = wf.defineSignal<[OperatorInput?]>('abort');
-
-/**
- * The same actions as Updates: the caller is told the run's status, or why the action was refused
- * (the validator runs before anything is written to history). The signal form stays fire-and-forget.
- */
-export const approveUpdate = wf.defineUpdate<unknown, [OperatorInput]>('approve');
-export const pauseUpdate = wf.defineUpdate<unknown, [OperatorInput]>('pause');
-export const resumeUpdate = wf.defineUpdate<unknown, [OperatorInput]>('resume');
-export const abortUpdate = wf.defineUpdate<unknown, [OperatorInput]>('abort');
+export { abortSignal, abortUpdate, approveSignal, approveUpdate, pauseSignal, pauseUpdate, resumeSignal, resumeUpdate, type OperatorInput };
 export const operatorUpdates = { approve: approveUpdate, pause: pauseUpdate, resume: resumeUpdate, abort: abortUpdate };
 
 export type OperatorSignal = 'approve' | 'pause' | 'resume' | 'abort';
@@ -135,6 +108,15 @@ export function ignoredSignalText(name: string, workflowType: string, known: rea
 export interface InstallOptions {
   /** The run's status: an Update answers with it; its `state` names the state in a refusal. */
   status?: () => unknown;
+  /** A named step (a go-live's stage) as the number the waits use; undefined leaves it as sent. */
+  stepOf?: (step: number | string) => number | string | undefined;
+  /**
+   * False when the action is not this run's to take but another's (a go-live's running child):
+   * nothing changes here, `onEvent` gets it with `passedOn` set. Default: every action applies.
+   */
+  appliesHere?: (signal: OperatorSignal, input: OperatorInput) => boolean;
+  /** The refusal, given the standard one (a go-live accepts an approve its child takes). */
+  refusal?: (signal: OperatorSignal, input: OperatorInput, standard: string | undefined) => string | undefined;
 }
 
 /** What a signal did, with words for a decision log. */
@@ -142,6 +124,8 @@ export interface OperatorEvent {
   signal: OperatorSignal;
   input: OperatorInput;
   text: string;
+  /** Not applied here: for another run to take (see `InstallOptions.appliesHere`). */
+  passedOn?: boolean;
 }
 
 const byWord = (prefix: string, by?: string, at?: string) => `${by ? ` ${prefix} ${by}` : ''}${at ? ` at ${at}` : ''}`;
@@ -279,22 +263,31 @@ export class OperatorControls {
    */
   install(which: OperatorSignal[], onEvent: (event: OperatorEvent) => void, options: InstallOptions = {}): void {
     if (options.status) this.statusOf = options.status;
+    const normal = (input?: OperatorInput): OperatorInput => {
+      const step = input?.step !== undefined && options.stepOf ? options.stepOf(input.step) : input?.step;
+      return { ...(input ?? {}), ...(step !== undefined ? { step } : {}) };
+    };
+    const take = (signal: OperatorSignal, input: OperatorInput, at?: string): OperatorEvent =>
+      options.appliesHere && !options.appliesHere(signal, input) ? { signal, input, text: `${signal} passed on`, passedOn: true } : this.apply(signal, input, at);
     for (const signal of signalOrder.filter((s) => which.includes(s))) {
       // The signal's words stay as they were (its decision entry has its own time).
-      wf.setHandler(definitions[signal], (input?: OperatorInput) => onEvent(this.apply(signal, { ...(input ?? {}), at: undefined }, now())));
+      wf.setHandler(definitions[signal], (input?: OperatorInput) => onEvent(take(signal, { ...normal(input), at: undefined }, now())));
       // The Update form: refused (with why) before history, else the same transition, answered with the status.
       wf.setHandler(
         operatorUpdates[signal],
         async (input?: OperatorInput) => {
           const waited = this.awaiting;
-          onEvent(this.apply(signal, { ...(input ?? {}), at: now() }));
+          const event = take(signal, { ...normal(input), at: now() });
+          onEvent(event);
           // The approve of the step waited for: answer once the run has taken it, with the state it moved to.
-          if (signal === 'approve' && waited !== undefined && (input?.step ?? waited) === waited) await wf.condition(() => this.awaiting !== waited);
+          if (!event.passedOn && signal === 'approve' && waited !== undefined && (event.input.step ?? waited) === waited) await wf.condition(() => this.awaiting !== waited);
           return this.statusOf();
         },
         {
           validator: (input?: OperatorInput) => {
-            const why = this.refusal(signal, input ?? {});
+            const sent = normal(input);
+            const standard = this.refusal(signal, sent);
+            const why = options.refusal ? options.refusal(signal, sent, standard) : standard;
             if (why) throw new Error(why);
           },
         },

@@ -182,23 +182,36 @@ export class CutoverRun {
    * less than `minGap` after the batch before it ends (as planned).
    */
   reschedule(s: BatchSignal, nowMs: number): string {
+    const plan = this.planReschedule(s, nowMs);
+    if ('refused' in plan) return plan.refused;
+    const b = this.status.batches[plan.i];
+    b.startAt = iso(plan.at);
+    this.scheduleVersion++;
+    return `${this.label(plan.i)} rescheduled to ${b.startAt}${s.by ? ` by ${s.by}` : ''}`;
+  }
+
+  /** Why a reschedule is refused now (the Update's validator: nothing is written), or undefined. */
+  rescheduleRefusal(s: BatchSignal, nowMs: number): string | undefined {
+    const plan = this.planReschedule(s, nowMs);
+    return 'refused' in plan ? plan.refused : undefined;
+  }
+
+  private planReschedule(s: BatchSignal, nowMs: number): { refused: string } | { i: number; at: number } {
     const found = this.findBatch(s.batch);
-    if (typeof found === 'string') return `reschedule refused: ${found}`;
+    if (typeof found === 'string') return { refused: `reschedule refused: ${found}` };
     const b = this.status.batches[found];
-    if (b.state !== 'scheduled' && b.state !== 'waiting') return `reschedule of ${this.label(found)} refused: it is ${b.state}`;
+    if (b.state !== 'scheduled' && b.state !== 'waiting') return { refused: `reschedule of ${this.label(found)} refused: it is ${b.state}` };
     let at: number;
     try {
       at = resolveStartAt(String(s.startAt ?? ''), this.originMs);
     } catch (err) {
-      return `reschedule of ${this.label(found)} refused: startAt ${(err as Error).message}`;
+      return { refused: `reschedule of ${this.label(found)} refused: startAt ${(err as Error).message}` };
     }
-    if (at < nowMs) return `reschedule of ${this.label(found)} refused: ${iso(at)} is in the past`;
+    if (at < nowMs) return { refused: `reschedule of ${this.label(found)} refused: ${iso(at)} is in the past` };
     const prev = this.previousEndMs(found);
     if (prev !== undefined && at < prev + this.input.minGap)
-      return `reschedule of ${this.label(found)} refused: ${iso(at)} is less than ${formatDuration(this.input.minGap)} after the batch before it ends (${iso(prev)})`;
-    b.startAt = iso(at);
-    this.scheduleVersion++;
-    return `${this.label(found)} rescheduled to ${b.startAt}${s.by ? ` by ${s.by}` : ''}`;
+      return { refused: `reschedule of ${this.label(found)} refused: ${iso(at)} is less than ${formatDuration(this.input.minGap)} after the batch before it ends (${iso(prev)})` };
+    return { i: found, at };
   }
 
   /** The end of the last batch before `i` that moves: done (really ended) or planned (its start + window). */
@@ -214,13 +227,21 @@ export class CutoverRun {
 
   /** `skip`: a batch not started yet is left out; its users stay where they are (a later "rest" takes them). */
   skip(s: BatchSignal): string {
+    const why = this.skipRefusal(s);
+    if (why) return why;
+    const found = this.findBatch(s.batch) as number;
+    this.status.batches[found].state = 'skipped';
+    this.scheduleVersion++;
+    return `${this.label(found)} skipped${s.by ? ` by ${s.by}` : ''}`;
+  }
+
+  /** Why a skip is refused now (the Update's validator), or undefined. */
+  skipRefusal(s: BatchSignal): string | undefined {
     const found = this.findBatch(s.batch);
     if (typeof found === 'string') return `skip refused: ${found}`;
     const b = this.status.batches[found];
     if (b.state !== 'scheduled' && b.state !== 'waiting') return `skip of ${this.label(found)} refused: it is ${b.state}`;
-    b.state = 'skipped';
-    this.scheduleVersion++;
-    return `${this.label(found)} skipped${s.by ? ` by ${s.by}` : ''}`;
+    return undefined;
   }
 
   onOperator(e: OperatorEvent): void {

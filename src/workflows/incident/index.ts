@@ -2,4 +2,4 @@
 export { incidentResponseWorkflow } from './workflow';
 export { incidentDigestWorkflow, type IncidentDigestResult } from './digest';
 export type { IncidentStatus, IncidentResult } from './status';
-export { acknowledgeSignal, alertSignal, approveSignal, escalateSignal, noteSignal, resolveSignal, statusQuery } from './handlers';
+export { acknowledgeSignal, acknowledgeUpdate, alertSignal, approveSignal, approveStepUpdate, escalateSignal, incidentMessages, noteSignal, resolveSignal, resolveUpdate, statusQuery } from './messages';
