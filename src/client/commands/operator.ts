@@ -10,6 +10,7 @@ import { knownActions, messagesByType } from '../registry';
 import { actionVerbs, type ActionVerb } from '../../workflows/common/messages';
 import { signOffInput, waiveInput } from '../../domain/readiness/input';
 import { formatIssues } from '../../domain/validation';
+import type { ApprovalProgress } from '../../workflows/common/operator-controls';
 
 const verbs: Record<ActionVerb, string> = {
   approve: 'approve the step (or batch, stage, runbook step) the run waits for, or a later one with --step',
@@ -40,10 +41,12 @@ export async function describeRunning(client: Client, id: string): Promise<Workf
 
 /** "accepted: phasedRolloutWorkflow rollout-x is now monitoring, step 2": the run's answer in one line. */
 export function acceptedLine(type: string, id: string, status: unknown): string {
-  const s = (status ?? {}) as { state?: unknown; phase?: unknown; step?: unknown; batch?: unknown; approvalsSoFar?: unknown };
+  const s = (status ?? {}) as { state?: unknown; phase?: unknown; step?: unknown; batch?: unknown; approvals?: ApprovalProgress };
   const state = s.state ?? s.phase;
   const step = s.step ?? s.batch;
-  return `accepted: ${type} ${id} is now ${state ?? 'running'}${typeof step === 'number' && step > 0 ? `, step ${step}` : ''}`;
+  const a = s.approvals;
+  const soFar = a && Array.isArray(a.approvedBy) ? `; step ${a.step} approved so far by ${a.approvedBy.join(', ') || 'nobody'} (${a.approvedBy.length} of ${a.needed})` : '';
+  return `accepted: ${type} ${id} is now ${state ?? 'running'}${typeof step === 'number' && step > 0 ? `, step ${step}` : ''}${soFar}`;
 }
 
 /** `--step 2` is a step number; anything else a step id (an incident's runbook step, a go-live's stage). */

@@ -3,6 +3,7 @@
 // wires them in one call instead of copying handlers.
 import * as wf from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
+import { STARTED_BY_MEMO, type ApprovalRule } from '../../domain/approval';
 import { abortSignal, abortUpdate, approveSignal, approveUpdate, pauseSignal, pauseUpdate, resumeSignal, resumeUpdate, type OperatorInput } from './messages';
 
 export { abortSignal, abortUpdate, approveSignal, approveUpdate, pauseSignal, pauseUpdate, resumeSignal, resumeUpdate, type OperatorInput };
@@ -18,12 +19,23 @@ const definitions = operatorSignals;
 /** An approve not yet used: for a named step, or (no step) for whichever step waits next. */
 export interface PendingApproval {
   step?: number | string;
+  /** Who gave it: a rule of N approvers counts distinct people. */
+  by?: string;
 }
 
 export interface Abort {
   reason: string;
   by?: string;
   at?: string;
+}
+
+/** An approval awaited under a rule: the step, how many people it needs, who approved so far, who may not. */
+export interface ApprovalProgress {
+  step: number;
+  needed: number;
+  approvedBy: string[];
+  /** The starter, when the rule forbids them. */
+  forbidStarter?: string;
 }
 
 /** Who did something and when (workflow time). */
@@ -51,6 +63,8 @@ export interface OperatorCarry {
   approvals?: ApprovalRecord[];
   /** The last step whose approval wait ended: an approve naming it (or an earlier one) is late. */
   lastAwaited?: number | string;
+  /** Who started the run (its memo), kept here so a continued run still knows. */
+  startedBy?: string;
 }
 
 /** What the validators look at: the controls' state, the wait in progress, the run's state word. */
@@ -61,6 +75,27 @@ export interface ControlsView extends OperatorCarry {
   held: boolean;
   /** The run's state, for the refusal's words ("monitoring"). */
   state?: string;
+  /** The rule of the approval awaited now (none: one person, anyone). */
+  rule?: ApprovalRule;
+}
+
+/** The people who approved `step` and count under `rule` (distinct; the starter and the unnamed not, when it forbids the starter). */
+export function approversOf(pending: readonly PendingApproval[], step: number | string, rule?: ApprovalRule, startedBy?: string): string[] {
+  const people = new Set<string>();
+  for (const a of pending) {
+    if (a.step !== undefined && a.step !== step) continue;
+    if (rule?.forbidStarter && (!a.by || a.by === startedBy)) continue;
+    people.add(a.by ?? '');
+  }
+  return [...people];
+}
+
+/** "approved so far: alice (1 of 2)" for a rule of more than one person; "" otherwise. */
+function soFarWords(view: ControlsView, step: number | string): string {
+  const rule = view.rule;
+  if (!rule || (rule.approvers <= 1 && !rule.forbidStarter)) return '';
+  const people = approversOf(view.pendingApprovals, step, rule, view.startedBy).filter(Boolean);
+  return `; approved so far: ${people.length ? people.join(', ') : 'nobody'} (${people.length} of ${rule.approvers})`;
 }
 
 const actorWords = (a: Actor | undefined) => `${a?.by ? ` by ${a.by}` : ''}${a?.at ? ` at ${a.at}` : ''}`;
@@ -79,8 +114,12 @@ export function refusal(action: OperatorSignal, input: OperatorInput, view: Cont
     case 'approve': {
       if (abortedWords) return abortedWords;
       const step = input.step ?? view.awaiting;
+      const ruled = step !== undefined && step === view.awaiting ? view.rule : undefined;
+      const soFar = ruled && step !== undefined ? soFarWords(view, step) : '';
+      if (ruled?.forbidStarter && !input.by) return `by: who approves must be named: step ${step} may not be approved by the person who started the run${soFar}`;
+      if (ruled?.forbidStarter && input.by === view.startedBy) return `${input.by} started this run and may not approve step ${step} (forbidStarter)${soFar}`;
       const same = step !== undefined && (view.approvals ?? []).find((a) => a.step === step && a.by === input.by);
-      if (same) return `step ${step} already approved${actorWords(same)}`;
+      if (same) return `step ${step} already approved${actorWords(same)}${soFar}`;
       if (view.awaiting === undefined) {
         if (input.step === undefined || !isLater(input.step, view.lastAwaited)) return `not waiting for approval${stateWords(view.state)}`;
       } else if (typeof input.step === 'number' && typeof view.awaiting === 'number' && input.step < view.awaiting) {
@@ -142,6 +181,8 @@ export class OperatorControls {
   private awaiting?: number;
   /** `waitForResume` is waiting. */
   private holding = false;
+  /** The rule of the approval `takeApproval` waits for now. */
+  private rule?: ApprovalRule;
   private statusOf: () => unknown = () => undefined;
 
   constructor(carried?: Partial<OperatorCarry>) {
@@ -153,6 +194,21 @@ export class OperatorControls {
       ...(carried?.approvals ? { approvals: [...carried.approvals] } : {}),
       ...(carried?.lastAwaited !== undefined ? { lastAwaited: carried.lastAwaited } : {}),
     };
+    const startedBy = carried?.startedBy ?? memoStarter();
+    if (startedBy) this.state.startedBy = startedBy;
+  }
+
+  /** Who started the run (`opsflow start --by`), when it is known. */
+  get startedBy(): string | undefined {
+    return this.state.startedBy;
+  }
+
+  /** The approval awaited now under a rule of several people or forbidding the starter: who approved so far. */
+  approvalProgress(): ApprovalProgress | undefined {
+    const rule = this.rule;
+    if (this.awaiting === undefined || !rule || (rule.approvers <= 1 && !rule.forbidStarter)) return undefined;
+    const approvedBy = approversOf(this.state.pendingApprovals, this.awaiting, rule, this.state.startedBy).filter(Boolean);
+    return { step: this.awaiting, needed: rule.approvers, approvedBy, ...(rule.forbidStarter && this.state.startedBy ? { forbidStarter: this.state.startedBy } : {}) };
   }
 
   /** What the validators see now. */
@@ -160,7 +216,7 @@ export class OperatorControls {
     // A migration says its `phase`; the others their `state`.
     const status = this.statusOf() as { state?: unknown; phase?: unknown } | undefined;
     const state = status?.state ?? status?.phase;
-    return { ...this.carry(), awaiting: this.awaiting, held: this.holding, ...(typeof state === 'string' ? { state } : {}) };
+    return { ...this.carry(), awaiting: this.awaiting, held: this.holding, ...(typeof state === 'string' ? { state } : {}), ...(this.rule ? { rule: this.rule } : {}) };
   }
   /** Why `action` is refused now, or undefined. */
   refusal(action: OperatorSignal, input: OperatorInput = {}): string | undefined {
@@ -182,10 +238,17 @@ export class OperatorControls {
 
   // ---- pure transitions: one per signal ----
   approve(input: OperatorInput = {}, at = input.at): OperatorEvent {
-    this.state.pendingApprovals.push({ step: input.step });
-    const record: ApprovalRecord = { step: input.step ?? this.awaiting, ...(input.by ? { by: input.by } : {}), ...(at ? { at } : {}) };
+    const text = `approve received${input.step ? ` for step ${input.step}` : ''}${byWord('from', input.by, input.at)}`;
+    const step = input.step ?? this.awaiting;
+    // The signal form cannot be refused: an approve the rule does not count is said, not kept.
+    if (this.rule?.forbidStarter && step === this.awaiting && (!input.by || input.by === this.state.startedBy)) {
+      return { signal: 'approve', input, text: `${text}; not counted: ${input.by ? `${input.by} started this run` : 'no name given'} (forbidStarter)` };
+    }
+    this.state.pendingApprovals.push({ step: input.step, ...(input.by ? { by: input.by } : {}) });
+    const record: ApprovalRecord = { step, ...(input.by ? { by: input.by } : {}), ...(at ? { at } : {}) };
     this.state.approvals = [...(this.state.approvals ?? []), record].slice(-MAX_APPROVAL_RECORDS);
-    return { signal: 'approve', input, text: `approve received${input.step ? ` for step ${input.step}` : ''}${byWord('from', input.by, input.at)}` };
+    const progress = step === this.awaiting ? this.approvalProgress() : undefined;
+    return { signal: 'approve', input, text: progress && progress.needed > 1 ? `${text} (${progress.approvedBy.length} of ${progress.needed})` : text };
   }
   pause(input: OperatorInput = {}, at = input.at): OperatorEvent {
     if (!this.state.paused) this.state.pausedBy = { ...(input.by ? { by: input.by } : {}), ...(at ? { at } : {}) };
@@ -214,9 +277,10 @@ export class OperatorControls {
   }
 
   // ---- numbered steps' approvals ----
-  /** An approve for `step` is waiting: one naming it, or a bare one. */
-  hasApprovalFor(step: number): boolean {
-    return this.state.pendingApprovals.some((a) => isFor(a, step));
+  /** Enough approves for `step` are waiting (one naming it or a bare one; under a rule, its N people). */
+  hasApprovalFor(step: number, rule?: ApprovalRule): boolean {
+    if (!rule) return this.state.pendingApprovals.some((a) => isFor(a, step));
+    return approversOf(this.state.pendingApprovals, step, rule, this.state.startedBy).length >= rule.approvers;
   }
   /**
    * Drops what was sent before `step`'s wait and is not for a later step: an approve naming a later
@@ -226,9 +290,9 @@ export class OperatorControls {
     this.state.pendingApprovals = this.state.pendingApprovals.filter((a) => a.step !== undefined && (a.step as number) > step - 1);
   }
   /** How a wait for `step`'s approval ends now: an abort wins; undefined while it must go on. */
-  approvalOutcome(step: number, alreadyApproved = false): 'approved' | 'aborted' | undefined {
+  approvalOutcome(step: number, alreadyApproved = false, rule?: ApprovalRule): 'approved' | 'aborted' | undefined {
     if (this.state.aborted) return 'aborted';
-    return this.hasApprovalFor(step) || alreadyApproved ? 'approved' : undefined;
+    return this.hasApprovalFor(step, rule) || alreadyApproved ? 'approved' : undefined;
   }
   /** Uses up every approve that was for `step`. */
   consumeApprovalsFor(step: number): void {
@@ -253,6 +317,7 @@ export class OperatorControls {
       ...(s.pausedBy ? { pausedBy: { ...s.pausedBy } } : {}),
       ...(s.approvals ? { approvals: s.approvals.map((a) => ({ ...a })) } : {}),
       ...(s.lastAwaited !== undefined ? { lastAwaited: s.lastAwaited } : {}),
+      ...(s.startedBy ? { startedBy: s.startedBy } : {}),
     };
   }
 
@@ -279,8 +344,9 @@ export class OperatorControls {
           const waited = this.awaiting;
           const event = take(signal, { ...normal(input), at: now() });
           onEvent(event);
-          // The approve of the step waited for: answer once the run has taken it, with the state it moved to.
-          if (!event.passedOn && signal === 'approve' && waited !== undefined && (event.input.step ?? waited) === waited) await wf.condition(() => this.awaiting !== waited);
+          // The approve that completes the step waited for: answer once the run has taken it, with the state it moved to.
+          if (!event.passedOn && signal === 'approve' && waited !== undefined && (event.input.step ?? waited) === waited && this.hasApprovalFor(waited, this.rule))
+            await wf.condition(() => this.awaiting !== waited);
           return this.statusOf();
         },
         {
@@ -314,16 +380,20 @@ export class OperatorControls {
    * Waits for an approve of `step` (or `alreadyApproved()`), or an abort. On an approve it is used
    * up and 'approved' returned; on an abort nothing is used and 'aborted' returned.
    */
-  async takeApproval(step: number, alreadyApproved: () => boolean = () => false): Promise<'approved' | 'aborted'> {
+  async takeApproval(step: number, alreadyApproved: () => boolean = () => false, rule?: ApprovalRule): Promise<'approved' | 'aborted'> {
     this.discardApprovalsBefore(step);
     this.awaiting = step;
+    // One person, anyone: the wait as it always was (no rule to count by).
+    this.rule = rule && (rule.approvers > 1 || rule.forbidStarter) ? rule : undefined;
+    let outcome: 'approved' | 'aborted';
     try {
-      await wf.condition(() => this.approvalOutcome(step, alreadyApproved()) !== undefined);
+      await wf.condition(() => this.approvalOutcome(step, alreadyApproved(), this.rule) !== undefined);
+      outcome = this.approvalOutcome(step, alreadyApproved(), this.rule)!;
     } finally {
       this.awaiting = undefined;
+      this.rule = undefined;
       this.state.lastAwaited = step;
     }
-    const outcome = this.approvalOutcome(step, alreadyApproved())!;
     if (outcome === 'approved') this.consumeApprovalsFor(step);
     return outcome;
   }
@@ -354,6 +424,13 @@ export function stopSentence(subject: string, stop: { kind: string; message: str
 export function reportUnknownSignals(known: readonly string[], note: (text: string) => void): void {
   const type = wf.workflowInfo().workflowType;
   wf.setDefaultSignalHandler((name: string) => note(ignoredSignalText(name, type, known)));
+}
+
+/** Who started the run, from its memo (outside a workflow, as in unit tests: unknown). */
+function memoStarter(): string | undefined {
+  if (!wf.inWorkflowContext()) return undefined;
+  const by = wf.workflowInfo().memo?.[STARTED_BY_MEMO];
+  return typeof by === 'string' && by ? by : undefined;
 }
 
 /** Workflow time: a sender's own `at` is not trusted. */

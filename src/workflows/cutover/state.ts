@@ -9,7 +9,8 @@ import { nextGateStep, zeroCounters, type GateAction, type GateCounters } from '
 import { describeGateResult, type GateResult, type GateThresholds, type Verdict } from '../../domain/rollout/gate';
 import { samplesPlanned } from '../../domain/rollout/input';
 import { DecisionLog } from '../common/decision-log';
-import { OperatorControls, type OperatorCarry, type OperatorEvent, type OperatorInput } from '../common/operator-controls';
+import { OperatorControls, type ApprovalProgress, type OperatorCarry, type OperatorEvent, type OperatorInput } from '../common/operator-controls';
+import { approvalRuleOf, type ApprovalRule } from '../../domain/approval';
 
 export type BatchState = 'scheduled' | 'waiting' | 'listing' | 'routing' | 'monitoring' | 'held' | 'moved' | 'rolling-back' | 'rolled-back' | 'skipped' | 'not-started' | 'failed';
 export type CutoverState = 'scheduled' | 'waiting' | 'moving' | 'monitoring' | 'held' | 'rolling-back' | 'completed' | 'rolled-back' | 'aborted' | 'failed';
@@ -41,6 +42,8 @@ export interface CutoverStatus {
   /** When the next batch starts (ISO), while one waits. */
   nextStartAt?: string;
   paused: boolean;
+  /** While a batch waits under a rule of several approvers or forbidding the starter: who approved so far, of how many. */
+  approvals?: ApprovalProgress;
   counters: GateCounters;
   lastSamples: { batch: string; k: number; at: string; summary: string }[];
   decisions: { at: string; text: string }[];
@@ -140,7 +143,21 @@ export class CutoverRun {
     return `batch ${i + 1}/${this.input.batches.length} "${this.input.batches[i].name}"`;
   }
   needsApproval(i: number): boolean {
-    return this.input.batches[i].approval ?? this.input.requireApproval;
+    return this.approvalRule(i) !== undefined;
+  }
+  /** Who must approve batch `i` (one person, anyone, unless its `approval` says more). */
+  approvalRule(i: number): ApprovalRule | undefined {
+    return approvalRuleOf(this.input.batches[i].approval ?? this.input.requireApproval);
+  }
+  /** Waits for batch `i`'s approval; who approved so far is in the status meanwhile. */
+  async takeApproval(i: number): Promise<'approved' | 'aborted'> {
+    const wait = this.controls.takeApproval(i + 1, undefined, this.approvalRule(i));
+    this.status.approvals = this.controls.approvalProgress();
+    try {
+      return await wait;
+    } finally {
+      this.status.approvals = undefined;
+    }
   }
 
   decide(text: string, nowMs = Date.now()): void {
@@ -245,6 +262,7 @@ export class CutoverRun {
   }
 
   onOperator(e: OperatorEvent): void {
+    this.status.approvals = this.controls.approvalProgress();
     if (e.signal === 'abort' && (e.input as OperatorInput & { all?: boolean }).all === true) this.abortAll = true;
     this.status.paused = this.controls.paused;
     this.decide(e.signal === 'abort' && this.abortAll ? `${e.text} (roll back every batch moved so far)` : e.text);
