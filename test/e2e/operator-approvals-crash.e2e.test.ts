@@ -2,6 +2,7 @@ import { Stack, writeConfig, killWorker } from '../helpers/stack';
 import { waitFor } from '../helpers/ports';
 import { LbApi } from '../helpers/lb-api-load-balancer';
 import { testToken } from '../helpers/tokens';
+import { recordHistory } from '../helpers/histories';
 import { statusQuery } from '../../src/workflows/rollout/messages';
 import { STARTED_BY_MEMO } from '../../src/domain/approval';
 
@@ -96,5 +97,6 @@ describe('two approvers, not the starter, across a worker kill (dev server, opsf
     expect(await cli(['abort', id, '--by', 'alice', '--reason', 'test over'])).toMatchObject({ code: 0 });
     await stack.client.workflow.getHandle(id).result().catch(() => undefined);
     expect(newWeight()).toBe(0);
+    recordHistory(stack.temporalAddress(), id, 'phased-rollout-two-approvers-worker-killed');
   }, 400_000);
 });

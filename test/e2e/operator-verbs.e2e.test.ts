@@ -1,5 +1,6 @@
 import { Stack, waitFor, writeConfig } from '../helpers/stack';
 import { HttpReceiver } from '../helpers/http-receiver';
+import { recordHistory } from '../helpers/histories';
 import { statusQuery as readinessStatus } from '../../src/workflows/readiness/messages';
 import { statusQuery as incidentStatus } from '../../src/workflows/incident/messages';
 
@@ -89,6 +90,7 @@ describe('recheck, sign-off, waive, acknowledge, resolve answered (dev server, o
     const result = await stack.client.workflow.getHandle(id).result();
     expect(result.ready).toBe(true);
     expect(await cli(['recheck', id])).toMatchObject({ code: 1, stderr: 'opsflow: the run has ended (completed)\n' });
+    recordHistory(stack.temporalAddress(), id, 'readiness-verbs-answered');
   }, 400_000);
 
   test('incident: acknowledge and resolve answered; a repeat refused naming who and when; an unknown signal on the timeline', async () => {
@@ -119,5 +121,6 @@ describe('recheck, sign-off, waive, acknowledge, resolve answered (dev server, o
     expect(await cli(['resolve', id, '--by', 'alice', '--note', 'restarted'])).toMatchObject({ code: 0, stdout: `accepted: incidentResponseWorkflow ${id} is now resolved\n` });
     await stack.client.workflow.getHandle(id).result();
     expect(await cli(['resolve', id, '--by', 'bob'])).toMatchObject({ code: 1, stderr: 'opsflow: the run has ended (completed)\n' });
+    recordHistory(stack.temporalAddress(), id, 'incident-verbs-answered');
   }, 400_000);
 });
