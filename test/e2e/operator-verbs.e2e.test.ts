@@ -101,7 +101,7 @@ describe('recheck, sign-off, waive, acknowledge, resolve answered (dev server, o
       args: [{ title: 'verbs down', type: 'service_down', services: ['verbs'], severity: 'P3', source: 'api' }],
     });
     const status = () => stack.client.workflow.getHandle(id).query(incidentStatus);
-    await waitFor('the incident to be notified', async () => ((await status().catch(() => undefined))?.notified.length ? true : undefined), 120_000, 250);
+    await waitFor('the incident to answer, open', async () => ((await status().catch(() => undefined))?.state === 'open' ? true : undefined), 120_000, 250);
 
     expect(await cli(['reschedule', id, '--batch', '1', '--start-at', '+1h'])).toMatchObject({
       code: 2,
