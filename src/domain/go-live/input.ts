@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { approvalSetting } from '../approval';
 import { targetName } from '../names';
 import { readinessInput, readinessInputNames, readinessWorkflowId } from '../readiness/input';
 import { baselineInput, baselineInputNames, baselineWorkflowId } from '../baseline/input';
@@ -31,7 +32,8 @@ export const goLiveInput = z
       })
       .strict(),
     /** Wait for an `approve` signal before each stage after the first. */
-    approveBetweenStages: z.boolean().default(false),
+    /** `true`, or `{ approvers: 2, forbidStarter: true }`: who must approve each stage after the first. */
+    approveBetweenStages: approvalSetting.default(false),
   })
   .strict()
   .superRefine((i, ctx) => {

@@ -31,6 +31,7 @@ export class GoLiveControls {
       (event) => {
         if (!event.passedOn) {
           this.run.status.paused = this.controls.paused;
+          this.run.status.approvals = this.controls.approvalProgress();
           this.run.decide(this.words(event.signal, event.input));
         }
         onChange();

@@ -4,6 +4,7 @@
 import * as wf from '@temporalio/workflow';
 import { goLiveInput, stageOrder, stageWorkflowId, type GoLiveInput, type GoLivePlan, type StageName } from '../../domain/go-live/input';
 import { OpsflowPhase, OpsflowService, OpsflowStep } from '../../domain/search-attributes';
+import { approvalRuleOf } from '../../domain/approval';
 import { parseInput } from '../input';
 import { RunEnding } from '../common/ending';
 import { failureMessage } from '../common/failure';
@@ -56,10 +57,14 @@ async function goLive(rawInput: GoLiveInput, ending: RunEnding): Promise<GoLiveR
   progress.update([{ key: OpsflowService, value: input.service }, { key: OpsflowPhase, value: 'running' }]);
 
   for (const [i, stage] of stages.entries()) {
-    if (i > 0 && input.approveBetweenStages) {
+    const rule = approvalRuleOf(input.approveBetweenStages);
+    if (i > 0 && rule) {
       run.awaitingApproval(stage);
       progress.update([{ key: OpsflowStep, value: `${stage}: awaiting approval` }]);
-      await controls.controls.takeApproval(controls.stepOf(stage));
+      const wait = controls.controls.takeApproval(controls.stepOf(stage), undefined, rule);
+      run.status.approvals = controls.controls.approvalProgress();
+      await wait;
+      run.status.approvals = undefined;
     }
     await wf.condition(() => !run.status.paused || controls.aborted !== undefined);
     if (controls.aborted) {
