@@ -75,7 +75,7 @@ describe('operator controls (pure transitions)', () => {
     c.approve({ step: 2 });
     c.approve({ step: 2 });
     c.consumeApprovalsFor(2);
-    expect(c.pendingApprovals).toEqual([{ step: 3 }]);
+    expect(c.pendingApprovals).toEqual([{ step: 3, by: 'ann' }]);
   });
 
   test('carry round trip through JSON keeps pause, approvals and the abort', () => {
