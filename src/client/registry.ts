@@ -184,7 +184,7 @@ export const userCutoverEntry: WorkflowEntry<typeof userCutoverInput> = {
 };
 
 const deployLock = (service: string, id: string) =>
-  `one deploy or rollback of ${service} runs at a time (the running workflow is its lock); wait for it (opsflow result ${id}) or stop it (opsflow signal ${id} abort)`;
+  `one deploy or rollback of ${service} runs at a time (the running workflow is its lock); wait for it (opsflow result ${id}) or stop it (opsflow abort ${id})`;
 
 export const deployEntry: WorkflowEntry<typeof deployInput> = {
   type: 'deployWorkflow',
