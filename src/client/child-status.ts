@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import { anyStatusQuery } from '../workflows/common/messages';
 
 interface StagesStatus {
   stages: { workflowId: string; runId?: string; child?: unknown }[];
@@ -19,7 +20,7 @@ export async function withChildStatus(client: Client, status: unknown): Promise<
       .map(async (s) => {
         try {
           // By id, not run: a child that continued as new answers from its latest run.
-          s.child = await client.workflow.getHandle(s.workflowId).query('status');
+          s.child = await client.workflow.getHandle(s.workflowId).query(anyStatusQuery);
         } catch (err) {
           s.child = { unavailable: (err as Error).message };
         }

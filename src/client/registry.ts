@@ -27,11 +27,15 @@ import {
   readinessInputNames,
   userCutoverInputNames,
 } from '../config/input-names';
-import { operatorSignalNames, type OperatorSignal } from '../workflows/common/operator-controls';
-import { promoteSignal } from '../workflows/rollout/handlers';
-import { rescheduleSignal, skipSignal } from '../workflows/cutover/handlers';
-import { recheckSignal } from '../workflows/readiness/handlers';
-import { acknowledgeSignal, alertSignal, escalateSignal, noteSignal, resolveSignal } from '../workflows/incident/handlers';
+import { actionVerbs, signalNames, type ActionVerb, type WorkflowMessages } from '../workflows/common/messages';
+import { rolloutMessages } from '../workflows/rollout/messages';
+import { cutoverMessages } from '../workflows/cutover/messages';
+import { deployMessages } from '../workflows/deploy/messages';
+import { migrationMessages } from '../workflows/migration/messages';
+import { baselineMessages } from '../workflows/baseline/messages';
+import { readinessMessages } from '../workflows/readiness/messages';
+import { goLiveMessages } from '../workflows/go-live/messages';
+import { incidentMessages } from '../workflows/incident/messages';
 
 /**
  * What the CLI, the schedules and the alert receiver know of each workflow: the input schema the
@@ -194,7 +198,7 @@ const userCutoverEntry: WorkflowEntry<typeof userCutoverInput> = {
 };
 
 const deployLock = (service: string, id: string) =>
-  `one deploy or rollback of ${service} runs at a time (the running workflow is its lock); wait for it (opsflow result ${id}) or stop it (opsflow signal ${id} abort)`;
+  `one deploy or rollback of ${service} runs at a time (the running workflow is its lock); wait for it (opsflow result ${id}) or stop it (opsflow abort ${id})`;
 
 const deployEntry: WorkflowEntry<typeof deployInput> = {
   type: 'deployWorkflow',
@@ -223,38 +227,32 @@ const rollbackDeployEntry: WorkflowEntry<typeof rollbackDeployInput> = {
 export const workflowEntries: WorkflowEntry<any>[] = [healthCheckEntry, phasedRolloutEntry, dataMigrationEntry, incidentEntry, incidentDigestEntry, baselineEntry, userCutoverEntry, deployEntry, rollbackDeployEntry, diagnosticsEntry, backupEntry, dailyReportEntry, readinessEntry, goLiveEntry];
 
 /**
- * The signals each workflow type answers, from the workflows' own definitions: `operator` are the
- * common actions it installs (each also an Update with an answer, unless `signalOnly`), `extra` its
- * own. `opsflow signal` refuses a name not listed, so a mistyped action is not sent into silence.
+ * What each long workflow type takes, from its folder's `messages.ts`: the `status` query, its
+ * signals (`opsflow signal` refuses a name not listed, so a mistyped action is not sent into
+ * silence) and the operator actions it answers as Updates (the CLI's verbs).
  */
-export interface TypeSignals {
-  operator: readonly OperatorSignal[];
-  extra: readonly string[];
-  /** The operator actions are signals only here: no answer comes back. */
-  signalOnly?: boolean;
-}
-const all = operatorSignalNames;
-export const signalsByType: Record<string, TypeSignals> = {
-  [phasedRolloutEntry.type]: { operator: all, extra: [promoteSignal.name] },
-  [userCutoverEntry.type]: { operator: all, extra: [rescheduleSignal.name, skipSignal.name] },
-  [deployEntry.type]: { operator: all, extra: [] },
-  [rollbackDeployEntry.type]: { operator: all, extra: [] },
-  [dataMigrationEntry.type]: { operator: ['pause', 'resume'], extra: [] },
-  [baselineEntry.type]: { operator: ['abort'], extra: [] },
-  [readinessEntry.type]: { operator: ['abort'], extra: [recheckSignal.name] },
-  // Go-live and the incident take their actions as signals of their own (no validator yet).
-  [goLiveEntry.type]: { operator: all, extra: [], signalOnly: true },
-  [incidentEntry.type]: {
-    operator: ['approve'],
-    extra: [acknowledgeSignal.name, resolveSignal.name, escalateSignal.name, noteSignal.name, alertSignal.name],
-    signalOnly: true,
-  },
+export const messagesByType: Record<string, WorkflowMessages> = {
+  [phasedRolloutEntry.type]: rolloutMessages,
+  [userCutoverEntry.type]: cutoverMessages,
+  [deployEntry.type]: deployMessages,
+  [rollbackDeployEntry.type]: deployMessages,
+  [dataMigrationEntry.type]: migrationMessages,
+  [baselineEntry.type]: baselineMessages,
+  [readinessEntry.type]: readinessMessages,
+  [goLiveEntry.type]: goLiveMessages,
+  [incidentEntry.type]: incidentMessages,
 };
 
 /** Every signal name a workflow type answers (none for the short runs). */
 export function knownSignals(type: string): string[] {
-  const t = signalsByType[type];
-  return t ? [...t.operator, ...t.extra] : [];
+  const m = messagesByType[type];
+  return m ? signalNames(m) : [];
+}
+
+/** The CLI verbs a workflow type answers as Updates. */
+export function knownActions(type: string): ActionVerb[] {
+  const m = messagesByType[type];
+  return m ? actionVerbs.filter((v) => m.actions[v]) : [];
 }
 
 export function findWorkflow(name: string): WorkflowEntry | undefined {

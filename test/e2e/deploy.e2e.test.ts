@@ -233,7 +233,7 @@ describe('deploy across a fleet (dev server)', () => {
     expect(refused.stderr).toMatch(
       new RegExp(
         `^opsflow: a run with id deploy-web is already running \\(deployWorkflow, run ${handle.firstExecutionRunId}, started [^)]+\\); nothing was started: ` +
-          'one deploy or rollback of web runs at a time \\(the running workflow is its lock\\); wait for it \\(opsflow result deploy-web\\) or stop it \\(opsflow signal deploy-web abort\\)\n$',
+          'one deploy or rollback of web runs at a time \\(the running workflow is its lock\\); wait for it \\(opsflow result deploy-web\\) or stop it \\(opsflow abort deploy-web\\)\n$',
       ),
     );
     // Still the first deploy holding the lock, untouched by the refused start; no host got anything.

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { knownSignals, signalsByType, workflowEntries } from '../../src/client/registry';
+import { knownActions, knownSignals, messagesByType, workflowEntries } from '../../src/client/registry';
 import { acceptedLine } from '../../src/client/commands/operator';
 
 const workflowsDir = join(__dirname, '../../src/workflows');
@@ -9,13 +9,13 @@ const files = (dir: string): string[] => readdirSync(dir).flatMap((f) => (statSy
 describe('what the CLI knows of each workflow type\'s signals', () => {
   test('every type in the table is a registered workflow type', () => {
     const types = workflowEntries.map((e) => e.type);
-    expect(Object.keys(signalsByType).filter((t) => !types.includes(t))).toEqual([]);
+    expect(Object.keys(messagesByType).filter((t) => !types.includes(t))).toEqual([]);
   });
 
   test('every signal a workflow defines is known to the CLI for some type (else `opsflow signal` refuses it)', () => {
     const defined = files(workflowsDir).flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/defineSignal<[^(]*>\('([^']+)'\)/g)].map((m) => m[1]));
     expect(defined.length).toBeGreaterThan(5);
-    const known = new Set(Object.keys(signalsByType).flatMap((t) => knownSignals(t)));
+    const known = new Set(Object.keys(messagesByType).flatMap((t) => knownSignals(t)));
     expect(defined.filter((name) => !known.has(name))).toEqual([]);
   });
 

@@ -132,7 +132,7 @@ describe('rollout state', () => {
     // Sent during step 2, naming step 2 again: stale by the time step 3 waits.
     signal(run, 'approve', { step: 2 });
     const third = approvalWait(run, 2);
-    expect(run.controls.pendingApprovals).toEqual([{ step: 3 }]);
+    expect(run.controls.pendingApprovals).toEqual([{ step: 3, by: 'ann' }]);
     expect(third.outcome()).toBe('approved');
     third.end();
     expect(run.status.approved).toEqual([1, 2, 3]);

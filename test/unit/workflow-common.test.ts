@@ -69,13 +69,13 @@ describe('operator controls (pure transitions)', () => {
     c.approve({ step: 1 });
     // Step 2's wait begins: what was sent before it and not for a later step is dropped.
     c.discardApprovalsBefore(2);
-    expect(c.pendingApprovals).toEqual([{ step: 3 }]);
+    expect(c.pendingApprovals).toEqual([{ step: 3, by: 'ann' }]);
     expect(c.hasApprovalFor(2)).toBe(false);
     expect(c.hasApprovalFor(3)).toBe(true);
     c.approve({ step: 2 });
     c.approve({ step: 2 });
     c.consumeApprovalsFor(2);
-    expect(c.pendingApprovals).toEqual([{ step: 3 }]);
+    expect(c.pendingApprovals).toEqual([{ step: 3, by: 'ann' }]);
   });
 
   test('carry round trip through JSON keeps pause, approvals and the abort', () => {

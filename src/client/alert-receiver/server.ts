@@ -3,6 +3,10 @@ import { timingSafeEqual } from 'node:crypto';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { AlertPayloadError, parseAlertmanagerPayload, type MappedAlert } from './alertmanager';
 import { TASK_QUEUE } from '../connection';
+import { incidentEntry } from '../registry';
+import { alertSignal, resolveSignal } from '../../workflows/incident/messages';
+import type { incidentResponseWorkflow } from '../../workflows/incident/workflow';
+import type { AlertInput } from '../../domain/incident/incident';
 import { classify, type Severity, type SeverityRule } from '../../domain/incident/severity';
 
 export const ALERTS_PATH = '/alertmanager';
@@ -88,18 +92,18 @@ async function applyAlerts(client: Client, alerts: MappedAlert[], taskQueue = TA
     const ignored = a.ignored.length ? { ignored: a.ignored } : {};
     if (a.status === 'firing') {
       const before = await runningRunId(client, a.workflowId);
-      const handle = await client.workflow.signalWithStart('incidentResponseWorkflow', {
+      const handle = await client.workflow.signalWithStart<typeof incidentResponseWorkflow, [AlertInput]>(incidentEntry.type, {
         workflowId: a.workflowId,
         taskQueue,
         args: [a.input],
-        signal: 'alert',
+        signal: alertSignal,
         signalArgs: [{ status: 'firing', startsAt: a.startsAt, summary: a.input.title.slice(0, 500) }],
         staticSummary: `Incident: ${a.input.title} (alert ${a.input.fingerprint})`,
       });
       out.push({ workflowId: a.workflowId, status: 'firing', result: handle.signaledRunId === before ? 'joined' : 'opened', ...classified(a, severity), ...ignored });
     } else {
       try {
-        await client.workflow.getHandle(a.workflowId).signal('resolve', { by: 'alertmanager', note: 'alert resolved' });
+        await client.workflow.getHandle(a.workflowId).signal(resolveSignal, { by: 'alertmanager', note: 'alert resolved' });
         out.push({ workflowId: a.workflowId, status: 'resolved', result: 'resolve sent', ...ignored });
       } catch (err) {
         if (!(err instanceof WorkflowNotFoundError)) throw err;

@@ -8,6 +8,8 @@ import type { ParsedIncidentInput } from '../../domain/incident/incident';
 import { renderPostmortem } from '../../domain/incident/postmortem';
 import { findIncident, listIncidents, migrate, storeRef, type StoreRef } from '../../activities/incident-store/store';
 import { withClient } from '../../activities/postgres/connect';
+import type { SignalDefinition } from '@temporalio/common';
+import { acknowledgeSignal, approveSignal, escalateSignal, noteSignal, resolveSignal } from '../../workflows/incident/messages';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
@@ -141,7 +143,7 @@ export function registerIncidentCommands(program: Command, ctx: CliContext) {
       print(applied.length ? `applied ${applied.join(', ')} in schema ${ref.schema}` : `schema ${ref.schema} is up to date`);
     });
 
-  const verb = (name: string, signal: string, description: string, extra: (c: Command) => Command, arg: (o: Record<string, string | undefined>, rest: string[]) => unknown) => {
+  const verb = (name: string, signal: SignalDefinition<any[]>, description: string, extra: (c: Command) => Command, arg: (o: Record<string, string | undefined>, rest: string[]) => unknown) => {
     const c = incident.command(name).description(description).argument('<id>', 'INC-… id or workflow id');
     extra(c).action(async (id: string, ...rest: unknown[]) => {
       const opts = rest.find((r) => r && typeof r === 'object' && !Array.isArray(r) && !('commands' in (r as object))) as Record<string, string | undefined>;
@@ -149,13 +151,13 @@ export function registerIncidentCommands(program: Command, ctx: CliContext) {
       const workflowId = await workflowIdOf(ctx, id);
       const client = await ctx.temporal();
       await client.workflow.getHandle(workflowId).signal(signal, arg(opts ?? {}, positional));
-      print(`${signal} sent to ${workflowId}`);
+      print(`${signal.name} sent to ${workflowId}`);
     });
   };
-  verb('ack', 'acknowledge', 'acknowledge: stops escalation, you become the owner', (c) => c.option('--by <name>').option('--note <text>'), (o) => ({ by: o.by, note: o.note }));
-  verb('resolve', 'resolve', 'resolve: PagerDuty resolve, resolution message, postmortem', (c) => c.option('--by <name>').option('--note <text>'), (o) => ({ by: o.by, note: o.note }));
-  verb('escalate', 'escalate', 'escalate to the next level now', (c) => c.option('--by <name>').option('--note <text>'), (o) => ({ by: o.by, note: o.note }));
-  verb('approve', 'approve', 'approve the destructive step waiting (or --step)', (c) => c.option('--step <id>').option('--by <name>'), (o) => ({ step: o.step, by: o.by }));
-  verb('note', 'note', 'add a note to the timeline', (c) => c.argument('<text>').option('--by <name>'), (o, [text]) => ({ text, by: o.by }));
+  verb('ack', acknowledgeSignal, 'acknowledge: stops escalation, you become the owner', (c) => c.option('--by <name>').option('--note <text>'), (o) => ({ by: o.by, note: o.note }));
+  verb('resolve', resolveSignal, 'resolve: PagerDuty resolve, resolution message, postmortem', (c) => c.option('--by <name>').option('--note <text>'), (o) => ({ by: o.by, note: o.note }));
+  verb('escalate', escalateSignal, 'escalate to the next level now', (c) => c.option('--by <name>').option('--note <text>'), (o) => ({ by: o.by, note: o.note }));
+  verb('approve', approveSignal, 'approve the destructive step waiting (or --step)', (c) => c.option('--step <id>').option('--by <name>'), (o) => ({ step: o.step, by: o.by }));
+  verb('note', noteSignal, 'add a note to the timeline', (c) => c.argument('<text>').option('--by <name>'), (o, [text]) => ({ text, by: o.by }));
 }
 

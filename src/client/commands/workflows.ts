@@ -1,9 +1,12 @@
+import os from 'node:os';
 import type { Command } from 'commander';
+import { STARTED_BY_MEMO } from '../../domain/approval';
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ENDING_MEMO } from '../../domain/search-attributes';
 import { CliContext, print, UsageError } from '../cli-context';
 import { findWorkflow, knownSignals, workflowEntries } from '../registry';
 import { describeRunning } from './operator';
+import { anyStatusQuery } from '../../workflows/common/messages';
 import { checkInputNames, readInputArg, validateInput } from '../input';
 import { TASK_QUEUE } from '../connection';
 import { awaitResult } from '../run-failure';
@@ -37,7 +40,8 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext) {
     .option('-i, --input <json|file>', 'input as inline JSON or a JSON/YAML file')
     .option('--id <workflowId>', 'workflow id (default: derived from what it acts on)')
     .option('--wait', 'wait for the result and print it')
-    .action(async (name: string, opts: { input?: string; id?: string; wait?: boolean }) => {
+    .option('--by <name>', "who starts it (kept in the run's memo; an approval that forbids the starter refuses them) (default: the OS user)")
+    .action(async (name: string, opts: { input?: string; id?: string; wait?: boolean; by?: string }) => {
       const entry = findWorkflow(name);
       if (!entry) throw new UsageError(`unknown workflow "${name}"; known: ${workflowEntries.map((e) => `${e.alias} (${e.type})`).join(', ')}`);
       const input = validateInput(entry, readInputArg(opts.input));
@@ -52,6 +56,7 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext) {
           workflowId,
           args: [input],
           staticSummary: entry.summary(input as never),
+          memo: { [STARTED_BY_MEMO]: opts.by ?? os.userInfo().username },
         });
         print(`started ${entry.type} ${handle.workflowId} (run ${handle.firstExecutionRunId})`);
         if (opts.wait) await awaitResult(workflowId, () => handle.result(), print, endingOf(handle));
@@ -70,7 +75,7 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext) {
     .option('--children', "a go-live: each started stage's child answers its own status beside the stage")
     .action(async (id: string, opts: { children?: boolean }) => {
       const client = await ctx.temporal();
-      const status = await client.workflow.getHandle(id).query('status');
+      const status = await client.workflow.getHandle(id).query(anyStatusQuery);
       print(opts.children ? await withChildStatus(client, status) : status);
     });
 

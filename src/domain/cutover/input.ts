@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { approvalSetting } from '../approval';
 import { targetName } from '../names';
 import { duration, formatDuration, isParsedDuration } from '../duration';
 import { inconclusivePolicy } from '../rollout/gate-policy';
@@ -56,8 +57,8 @@ const cutoverBatch = z
     window: duration,
     /** Overrides the input's `sampleInterval` for this batch. */
     sampleInterval: duration.optional(),
-    /** Wait for `approve` before this batch moves anyone (overrides `requireApproval`). */
-    approval: z.boolean().optional(),
+    /** Wait for `approve` before this batch moves anyone (overrides `requireApproval`); `{ approvers: 2, forbidStarter: true }` asks more. */
+    approval: approvalSetting.optional(),
   })
   .strict();
 export type CutoverBatchRaw = z.input<typeof cutoverBatch>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { approvalSetting } from '../approval';
 import { targetName } from '../names';
 import { readinessInput, readinessWorkflowId } from '../readiness/input';
 import { baselineInput, baselineWorkflowId } from '../baseline/input';
@@ -30,7 +31,8 @@ export const goLiveInput = z
       })
       .strict(),
     /** Wait for an `approve` signal before each stage after the first. */
-    approveBetweenStages: z.boolean().default(false),
+    /** `true`, or `{ approvers: 2, forbidStarter: true }`: who must approve each stage after the first. */
+    approveBetweenStages: approvalSetting.default(false),
   })
   .strict()
   .superRefine((i, ctx) => {

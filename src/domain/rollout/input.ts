@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { approvalSetting } from '../approval';
 import { targetName } from '../names';
 import { gateThresholds, type GateThresholds } from './gate';
 import { inconclusivePolicy } from './gate-policy';
@@ -19,8 +20,8 @@ const rolloutStep = z
     window: duration,
     /** Cohorts that get the new system in this step, where the LB can route by cohort (HTTP API). */
     targetUsers: z.array(z.string().min(1)).optional(),
-    /** Wait for `approve` before this step (overrides `requireApproval`). */
-    approval: z.boolean().optional(),
+    /** Wait for `approve` before this step (overrides `requireApproval`); `{ approvers: 2, forbidStarter: true }` asks more. */
+    approval: approvalSetting.optional(),
   })
   .strict();
 

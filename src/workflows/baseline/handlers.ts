@@ -2,9 +2,11 @@
 // operator's `abort` (stop sampling now, keep what was measured as a partial baseline).
 import * as wf from '@temporalio/workflow';
 import { OperatorControls } from '../common/operator-controls';
-import type { BaselineRun, BaselineStatus } from './state';
+import { signalNames } from '../common/messages';
+import type { BaselineRun } from './state';
+import { baselineMessages, statusQuery } from './messages';
 
-export const statusQuery = wf.defineQuery<BaselineStatus>('status');
+export { statusQuery };
 
 /** Installs the handlers; `onAbort` runs once, on the first abort. */
 export function installHandlers(run: BaselineRun, onAbort: (reason: string) => void, onChange: () => void): OperatorControls {
@@ -16,6 +18,6 @@ export function installHandlers(run: BaselineRun, onAbort: (reason: string) => v
     if (run.sampling && !run.stopped) onAbort(controls.abortMessage('while sampling')!);
     onChange();
   }, { status: () => run.status });
-  controls.reportUnknownSignals(['abort'], (text) => run.decide(text));
+  controls.reportUnknownSignals(signalNames(baselineMessages), (text) => run.decide(text));
   return controls;
 }

@@ -9,7 +9,7 @@ import { isSufficient } from '../../domain/baseline/thresholds';
 import { DecisionLog } from '../common/decision-log';
 
 /** A chunk is a twelfth of the window: progress every ~5 min of an hour, a dozen activities per group. */
-const CHUNKS_PER_WINDOW = 12;
+export const CHUNKS_PER_WINDOW = 12;
 const MAX_DECISIONS = 50;
 
 export type BaselinePhase = 'planning' | 'sampling' | 'summarizing' | 'notifying' | 'done' | 'partial' | 'failed' | 'cancelled';

@@ -3,36 +3,10 @@
 // wires them in one call instead of copying handlers.
 import * as wf from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
+import { STARTED_BY_MEMO, type ApprovalRule } from '../../domain/approval';
+import { abortSignal, abortUpdate, approveSignal, approveUpdate, pauseSignal, pauseUpdate, resumeSignal, resumeUpdate, type OperatorInput } from './messages';
 
-/**
- * What an operator sends with a signal; every field optional, so the rollout's `{ step, by }`, the
- * incident's approve (a runbook step id) and the migration's bare pause/resume all fit.
- */
-export interface OperatorInput {
-  by?: string;
-  reason?: string;
-  /** The step approved: a 1-based step number, or a step id. */
-  step?: number | string;
-  action?: string;
-  /** A cutover's abort: restore every batch moved so far, not only the one in flight. */
-  all?: boolean;
-  /** When it was decided (workflow time, ISO); set by the handler, not the sender. */
-  at?: string;
-}
-
-export const approveSignal = wf.defineSignal<[OperatorInput?]>('approve');
-export const pauseSignal = wf.defineSignal<[OperatorInput?]>('pause');
-export const resumeSignal = wf.defineSignal<[OperatorInput?]>('resume');
-export const abortSignal = wf.defineSignal<[OperatorInput?]>('abort');
-
-/**
- * The same actions as Updates: the caller is told the run's status, or why the action was refused
- * (the validator runs before anything is written to history). The signal form stays fire-and-forget.
- */
-const approveUpdate = wf.defineUpdate<unknown, [OperatorInput]>('approve');
-const pauseUpdate = wf.defineUpdate<unknown, [OperatorInput]>('pause');
-const resumeUpdate = wf.defineUpdate<unknown, [OperatorInput]>('resume');
-const abortUpdate = wf.defineUpdate<unknown, [OperatorInput]>('abort');
+export { abortSignal, abortUpdate, approveSignal, approveUpdate, pauseSignal, pauseUpdate, resumeSignal, resumeUpdate, type OperatorInput };
 export const operatorUpdates = { approve: approveUpdate, pause: pauseUpdate, resume: resumeUpdate, abort: abortUpdate };
 
 export type OperatorSignal = 'approve' | 'pause' | 'resume' | 'abort';
@@ -45,12 +19,23 @@ const definitions = operatorSignals;
 /** An approve not yet used: for a named step, or (no step) for whichever step waits next. */
 export interface PendingApproval {
   step?: number | string;
+  /** Who gave it: a rule of N approvers counts distinct people. */
+  by?: string;
 }
 
 export interface Abort {
   reason: string;
   by?: string;
   at?: string;
+}
+
+/** An approval awaited under a rule: the step, how many people it needs, who approved so far, who may not. */
+export interface ApprovalProgress {
+  step: number;
+  needed: number;
+  approvedBy: string[];
+  /** The starter, when the rule forbids them. */
+  forbidStarter?: string;
 }
 
 /** Who did something and when (workflow time). */
@@ -78,6 +63,8 @@ export interface OperatorCarry {
   approvals?: ApprovalRecord[];
   /** The last step whose approval wait ended: an approve naming it (or an earlier one) is late. */
   lastAwaited?: number | string;
+  /** Who started the run (its memo), kept here so a continued run still knows. */
+  startedBy?: string;
 }
 
 /** What the validators look at: the controls' state, the wait in progress, the run's state word. */
@@ -88,6 +75,27 @@ export interface ControlsView extends OperatorCarry {
   held: boolean;
   /** The run's state, for the refusal's words ("monitoring"). */
   state?: string;
+  /** The rule of the approval awaited now (none: one person, anyone). */
+  rule?: ApprovalRule;
+}
+
+/** The people who approved `step` and count under `rule` (distinct; the starter and the unnamed not, when it forbids the starter). */
+export function approversOf(pending: readonly PendingApproval[], step: number | string, rule?: ApprovalRule, startedBy?: string): string[] {
+  const people = new Set<string>();
+  for (const a of pending) {
+    if (a.step !== undefined && a.step !== step) continue;
+    if (rule?.forbidStarter && (!a.by || a.by === startedBy)) continue;
+    people.add(a.by ?? '');
+  }
+  return [...people];
+}
+
+/** "approved so far: alice (1 of 2)" for a rule of more than one person; "" otherwise. */
+function soFarWords(view: ControlsView, step: number | string): string {
+  const rule = view.rule;
+  if (!rule || (rule.approvers <= 1 && !rule.forbidStarter)) return '';
+  const people = approversOf(view.pendingApprovals, step, rule, view.startedBy).filter(Boolean);
+  return `; approved so far: ${people.length ? people.join(', ') : 'nobody'} (${people.length} of ${rule.approvers})`;
 }
 
 const actorWords = (a: Actor | undefined) => `${a?.by ? ` by ${a.by}` : ''}${a?.at ? ` at ${a.at}` : ''}`;
@@ -106,8 +114,12 @@ export function refusal(action: OperatorSignal, input: OperatorInput, view: Cont
     case 'approve': {
       if (abortedWords) return abortedWords;
       const step = input.step ?? view.awaiting;
+      const ruled = step !== undefined && step === view.awaiting ? view.rule : undefined;
+      const soFar = ruled && step !== undefined ? soFarWords(view, step) : '';
+      if (ruled?.forbidStarter && !input.by) return `by: who approves must be named: step ${step} may not be approved by the person who started the run${soFar}`;
+      if (ruled?.forbidStarter && input.by === view.startedBy) return `${input.by} started this run and may not approve step ${step} (forbidStarter)${soFar}`;
       const same = step !== undefined && (view.approvals ?? []).find((a) => a.step === step && a.by === input.by);
-      if (same) return `step ${step} already approved${actorWords(same)}`;
+      if (same) return `step ${step} already approved${actorWords(same)}${soFar}`;
       if (view.awaiting === undefined) {
         if (input.step === undefined || !isLater(input.step, view.lastAwaited)) return `not waiting for approval${stateWords(view.state)}`;
       } else if (typeof input.step === 'number' && typeof view.awaiting === 'number' && input.step < view.awaiting) {
@@ -135,6 +147,15 @@ export function ignoredSignalText(name: string, workflowType: string, known: rea
 export interface InstallOptions {
   /** The run's status: an Update answers with it; its `state` names the state in a refusal. */
   status?: () => unknown;
+  /** A named step (a go-live's stage) as the number the waits use; undefined leaves it as sent. */
+  stepOf?: (step: number | string) => number | string | undefined;
+  /**
+   * False when the action is not this run's to take but another's (a go-live's running child):
+   * nothing changes here, `onEvent` gets it with `passedOn` set. Default: every action applies.
+   */
+  appliesHere?: (signal: OperatorSignal, input: OperatorInput) => boolean;
+  /** The refusal, given the standard one (a go-live accepts an approve its child takes). */
+  refusal?: (signal: OperatorSignal, input: OperatorInput, standard: string | undefined) => string | undefined;
 }
 
 /** What a signal did, with words for a decision log. */
@@ -142,6 +163,8 @@ export interface OperatorEvent {
   signal: OperatorSignal;
   input: OperatorInput;
   text: string;
+  /** Not applied here: for another run to take (see `InstallOptions.appliesHere`). */
+  passedOn?: boolean;
 }
 
 const byWord = (prefix: string, by?: string, at?: string) => `${by ? ` ${prefix} ${by}` : ''}${at ? ` at ${at}` : ''}`;
@@ -158,6 +181,8 @@ export class OperatorControls {
   private awaiting?: number;
   /** `waitForResume` is waiting. */
   private holding = false;
+  /** The rule of the approval `takeApproval` waits for now. */
+  private rule?: ApprovalRule;
   private statusOf: () => unknown = () => undefined;
 
   constructor(carried?: Partial<OperatorCarry>) {
@@ -169,6 +194,21 @@ export class OperatorControls {
       ...(carried?.approvals ? { approvals: [...carried.approvals] } : {}),
       ...(carried?.lastAwaited !== undefined ? { lastAwaited: carried.lastAwaited } : {}),
     };
+    const startedBy = carried?.startedBy ?? memoStarter();
+    if (startedBy) this.state.startedBy = startedBy;
+  }
+
+  /** Who started the run (`opsflow start --by`), when it is known. */
+  get startedBy(): string | undefined {
+    return this.state.startedBy;
+  }
+
+  /** The approval awaited now under a rule of several people or forbidding the starter: who approved so far. */
+  approvalProgress(): ApprovalProgress | undefined {
+    const rule = this.rule;
+    if (this.awaiting === undefined || !rule || (rule.approvers <= 1 && !rule.forbidStarter)) return undefined;
+    const approvedBy = approversOf(this.state.pendingApprovals, this.awaiting, rule, this.state.startedBy).filter(Boolean);
+    return { step: this.awaiting, needed: rule.approvers, approvedBy, ...(rule.forbidStarter && this.state.startedBy ? { forbidStarter: this.state.startedBy } : {}) };
   }
 
   /** What the validators see now. */
@@ -176,7 +216,7 @@ export class OperatorControls {
     // A migration says its `phase`; the others their `state`.
     const status = this.statusOf() as { state?: unknown; phase?: unknown } | undefined;
     const state = status?.state ?? status?.phase;
-    return { ...this.carry(), awaiting: this.awaiting, held: this.holding, ...(typeof state === 'string' ? { state } : {}) };
+    return { ...this.carry(), awaiting: this.awaiting, held: this.holding, ...(typeof state === 'string' ? { state } : {}), ...(this.rule ? { rule: this.rule } : {}) };
   }
   /** Why `action` is refused now, or undefined. */
   refusal(action: OperatorSignal, input: OperatorInput = {}): string | undefined {
@@ -198,10 +238,17 @@ export class OperatorControls {
 
   // ---- pure transitions: one per signal ----
   approve(input: OperatorInput = {}, at = input.at): OperatorEvent {
-    this.state.pendingApprovals.push({ step: input.step });
-    const record: ApprovalRecord = { step: input.step ?? this.awaiting, ...(input.by ? { by: input.by } : {}), ...(at ? { at } : {}) };
+    const text = `approve received${input.step ? ` for step ${input.step}` : ''}${byWord('from', input.by, input.at)}`;
+    const step = input.step ?? this.awaiting;
+    // The signal form cannot be refused: an approve the rule does not count is said, not kept.
+    if (this.rule?.forbidStarter && step === this.awaiting && (!input.by || input.by === this.state.startedBy)) {
+      return { signal: 'approve', input, text: `${text}; not counted: ${input.by ? `${input.by} started this run` : 'no name given'} (forbidStarter)` };
+    }
+    this.state.pendingApprovals.push({ step: input.step, ...(input.by ? { by: input.by } : {}) });
+    const record: ApprovalRecord = { step, ...(input.by ? { by: input.by } : {}), ...(at ? { at } : {}) };
     this.state.approvals = [...(this.state.approvals ?? []), record].slice(-MAX_APPROVAL_RECORDS);
-    return { signal: 'approve', input, text: `approve received${input.step ? ` for step ${input.step}` : ''}${byWord('from', input.by, input.at)}` };
+    const progress = step === this.awaiting ? this.approvalProgress() : undefined;
+    return { signal: 'approve', input, text: progress && progress.needed > 1 ? `${text} (${progress.approvedBy.length} of ${progress.needed})` : text };
   }
   pause(input: OperatorInput = {}, at = input.at): OperatorEvent {
     if (!this.state.paused) this.state.pausedBy = { ...(input.by ? { by: input.by } : {}), ...(at ? { at } : {}) };
@@ -230,9 +277,10 @@ export class OperatorControls {
   }
 
   // ---- numbered steps' approvals ----
-  /** An approve for `step` is waiting: one naming it, or a bare one. */
-  hasApprovalFor(step: number): boolean {
-    return this.state.pendingApprovals.some((a) => isFor(a, step));
+  /** Enough approves for `step` are waiting (one naming it or a bare one; under a rule, its N people). */
+  hasApprovalFor(step: number, rule?: ApprovalRule): boolean {
+    if (!rule) return this.state.pendingApprovals.some((a) => isFor(a, step));
+    return approversOf(this.state.pendingApprovals, step, rule, this.state.startedBy).length >= rule.approvers;
   }
   /**
    * Drops what was sent before `step`'s wait and is not for a later step: an approve naming a later
@@ -242,9 +290,9 @@ export class OperatorControls {
     this.state.pendingApprovals = this.state.pendingApprovals.filter((a) => a.step !== undefined && (a.step as number) > step - 1);
   }
   /** How a wait for `step`'s approval ends now: an abort wins; undefined while it must go on. */
-  approvalOutcome(step: number, alreadyApproved = false): 'approved' | 'aborted' | undefined {
+  approvalOutcome(step: number, alreadyApproved = false, rule?: ApprovalRule): 'approved' | 'aborted' | undefined {
     if (this.state.aborted) return 'aborted';
-    return this.hasApprovalFor(step) || alreadyApproved ? 'approved' : undefined;
+    return this.hasApprovalFor(step, rule) || alreadyApproved ? 'approved' : undefined;
   }
   /** Uses up every approve that was for `step`. */
   consumeApprovalsFor(step: number): void {
@@ -269,6 +317,7 @@ export class OperatorControls {
       ...(s.pausedBy ? { pausedBy: { ...s.pausedBy } } : {}),
       ...(s.approvals ? { approvals: s.approvals.map((a) => ({ ...a })) } : {}),
       ...(s.lastAwaited !== undefined ? { lastAwaited: s.lastAwaited } : {}),
+      ...(s.startedBy ? { startedBy: s.startedBy } : {}),
     };
   }
 
@@ -279,22 +328,32 @@ export class OperatorControls {
    */
   install(which: OperatorSignal[], onEvent: (event: OperatorEvent) => void, options: InstallOptions = {}): void {
     if (options.status) this.statusOf = options.status;
+    const normal = (input?: OperatorInput): OperatorInput => {
+      const step = input?.step !== undefined && options.stepOf ? options.stepOf(input.step) : input?.step;
+      return { ...(input ?? {}), ...(step !== undefined ? { step } : {}) };
+    };
+    const take = (signal: OperatorSignal, input: OperatorInput, at?: string): OperatorEvent =>
+      options.appliesHere && !options.appliesHere(signal, input) ? { signal, input, text: `${signal} passed on`, passedOn: true } : this.apply(signal, input, at);
     for (const signal of signalOrder.filter((s) => which.includes(s))) {
       // The signal's words stay as they were (its decision entry has its own time).
-      wf.setHandler(definitions[signal], (input?: OperatorInput) => onEvent(this.apply(signal, { ...(input ?? {}), at: undefined }, now())));
+      wf.setHandler(definitions[signal], (input?: OperatorInput) => onEvent(take(signal, { ...normal(input), at: undefined }, now())));
       // The Update form: refused (with why) before history, else the same transition, answered with the status.
       wf.setHandler(
         operatorUpdates[signal],
         async (input?: OperatorInput) => {
           const waited = this.awaiting;
-          onEvent(this.apply(signal, { ...(input ?? {}), at: now() }));
-          // The approve of the step waited for: answer once the run has taken it, with the state it moved to.
-          if (signal === 'approve' && waited !== undefined && (input?.step ?? waited) === waited) await wf.condition(() => this.awaiting !== waited);
+          const event = take(signal, { ...normal(input), at: now() });
+          onEvent(event);
+          // The approve that completes the step waited for: answer once the run has taken it, with the state it moved to.
+          if (!event.passedOn && signal === 'approve' && waited !== undefined && (event.input.step ?? waited) === waited && this.hasApprovalFor(waited, this.rule))
+            await wf.condition(() => this.awaiting !== waited);
           return this.statusOf();
         },
         {
           validator: (input?: OperatorInput) => {
-            const why = this.refusal(signal, input ?? {});
+            const sent = normal(input);
+            const standard = this.refusal(signal, sent);
+            const why = options.refusal ? options.refusal(signal, sent, standard) : standard;
             if (why) throw new Error(why);
           },
         },
@@ -321,16 +380,20 @@ export class OperatorControls {
    * Waits for an approve of `step` (or `alreadyApproved()`), or an abort. On an approve it is used
    * up and 'approved' returned; on an abort nothing is used and 'aborted' returned.
    */
-  async takeApproval(step: number, alreadyApproved: () => boolean = () => false): Promise<'approved' | 'aborted'> {
+  async takeApproval(step: number, alreadyApproved: () => boolean = () => false, rule?: ApprovalRule): Promise<'approved' | 'aborted'> {
     this.discardApprovalsBefore(step);
     this.awaiting = step;
+    // One person, anyone: the wait as it always was (no rule to count by).
+    this.rule = rule && (rule.approvers > 1 || rule.forbidStarter) ? rule : undefined;
+    let outcome: 'approved' | 'aborted';
     try {
-      await wf.condition(() => this.approvalOutcome(step, alreadyApproved()) !== undefined);
+      await wf.condition(() => this.approvalOutcome(step, alreadyApproved(), this.rule) !== undefined);
+      outcome = this.approvalOutcome(step, alreadyApproved(), this.rule)!;
     } finally {
       this.awaiting = undefined;
+      this.rule = undefined;
       this.state.lastAwaited = step;
     }
-    const outcome = this.approvalOutcome(step, alreadyApproved())!;
     if (outcome === 'approved') this.consumeApprovalsFor(step);
     return outcome;
   }
@@ -361,6 +424,13 @@ export function stopSentence(subject: string, stop: { kind: string; message: str
 export function reportUnknownSignals(known: readonly string[], note: (text: string) => void): void {
   const type = wf.workflowInfo().workflowType;
   wf.setDefaultSignalHandler((name: string) => note(ignoredSignalText(name, type, known)));
+}
+
+/** Who started the run, from its memo (outside a workflow, as in unit tests: unknown). */
+function memoStarter(): string | undefined {
+  if (!wf.inWorkflowContext()) return undefined;
+  const by = wf.workflowInfo().memo?.[STARTED_BY_MEMO];
+  return typeof by === 'string' && by ? by : undefined;
 }
 
 /** Workflow time: a sender's own `at` is not trusted. */

@@ -3,15 +3,12 @@
 import * as wf from '@temporalio/workflow';
 import { OpsflowState } from '../../domain/search-attributes';
 import type { RunEnding } from '../common/ending';
-import { operatorSignalNames } from '../common/operator-controls';
+import { signalNames } from '../common/messages';
 import type { Progress } from '../common/progress';
-import type { BatchSignal, CutoverRun, CutoverStatus } from './state';
+import type { BatchSignal, CutoverRun } from './state';
+import { cutoverMessages, rescheduleSignal, rescheduleUpdate, skipSignal, skipUpdate, statusQuery } from './messages';
 
-const statusQuery = wf.defineQuery<CutoverStatus>('status');
-/** `{"batch": "managers", "startAt": "+6h"}`: a batch not started yet gets a new start time. */
-export const rescheduleSignal = wf.defineSignal<[BatchSignal]>('reschedule');
-/** `{"batch": 3}`: a batch not started yet is left out. */
-export const skipSignal = wf.defineSignal<[BatchSignal]>('skip');
+export { rescheduleSignal, skipSignal, statusQuery };
 
 /** Set before the first await, so signals sent with the start are not lost. */
 export function installHandlers(run: CutoverRun, progress: Progress, ending: RunEnding): void {
@@ -39,5 +36,29 @@ export function installHandlers(run: CutoverRun, progress: Progress, ending: Run
     run.decide(run.skip(s ?? { batch: '' }));
     progress.show();
   });
-  run.controls.reportUnknownSignals([...operatorSignalNames, rescheduleSignal.name, skipSignal.name], (text) => run.decide(text));
+  // The Update forms: a refusal is thrown by the validator (never written); an accepted one is
+  // decided as the signal's is, with the time it was taken, and answered with the status.
+  wf.setHandler(
+    rescheduleUpdate,
+    (s: BatchSignal) => {
+      run.decide(run.reschedule(s, Date.now()));
+      progress.show();
+      return run.status;
+    },
+    { validator: (s: BatchSignal) => refuse(run.rescheduleRefusal(s ?? { batch: '' }, Date.now())) },
+  );
+  wf.setHandler(
+    skipUpdate,
+    (s: BatchSignal) => {
+      run.decide(run.skip(s));
+      progress.show();
+      return run.status;
+    },
+    { validator: (s: BatchSignal) => refuse(run.skipRefusal(s ?? { batch: '' })) },
+  );
+  run.controls.reportUnknownSignals(signalNames(cutoverMessages), (text) => run.decide(text));
+}
+
+function refuse(why: string | undefined): void {
+  if (why) throw new Error(why);
 }

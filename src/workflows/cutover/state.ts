@@ -9,7 +9,8 @@ import { nextGateStep, zeroCounters, type GateAction, type GateCounters } from '
 import { describeGateResult, type GateResult, type GateThresholds, type Verdict } from '../../domain/rollout/gate';
 import { samplesPlanned } from '../../domain/rollout/input';
 import { DecisionLog } from '../common/decision-log';
-import { OperatorControls, type OperatorCarry, type OperatorEvent, type OperatorInput } from '../common/operator-controls';
+import { OperatorControls, type ApprovalProgress, type OperatorCarry, type OperatorEvent, type OperatorInput } from '../common/operator-controls';
+import { approvalRuleOf, type ApprovalRule } from '../../domain/approval';
 
 export type BatchState = 'scheduled' | 'waiting' | 'listing' | 'routing' | 'monitoring' | 'held' | 'moved' | 'rolling-back' | 'rolled-back' | 'skipped' | 'not-started' | 'failed';
 export type CutoverState = 'scheduled' | 'waiting' | 'moving' | 'monitoring' | 'held' | 'rolling-back' | 'completed' | 'rolled-back' | 'aborted' | 'failed';
@@ -41,6 +42,8 @@ export interface CutoverStatus {
   /** When the next batch starts (ISO), while one waits. */
   nextStartAt?: string;
   paused: boolean;
+  /** While a batch waits under a rule of several approvers or forbidding the starter: who approved so far, of how many. */
+  approvals?: ApprovalProgress;
   counters: GateCounters;
   lastSamples: { batch: string; k: number; at: string; summary: string }[];
   decisions: { at: string; text: string }[];
@@ -140,7 +143,21 @@ export class CutoverRun {
     return `batch ${i + 1}/${this.input.batches.length} "${this.input.batches[i].name}"`;
   }
   needsApproval(i: number): boolean {
-    return this.input.batches[i].approval ?? this.input.requireApproval;
+    return this.approvalRule(i) !== undefined;
+  }
+  /** Who must approve batch `i` (one person, anyone, unless its `approval` says more). */
+  approvalRule(i: number): ApprovalRule | undefined {
+    return approvalRuleOf(this.input.batches[i].approval ?? this.input.requireApproval);
+  }
+  /** Waits for batch `i`'s approval; who approved so far is in the status meanwhile. */
+  async takeApproval(i: number): Promise<'approved' | 'aborted'> {
+    const wait = this.controls.takeApproval(i + 1, undefined, this.approvalRule(i));
+    this.status.approvals = this.controls.approvalProgress();
+    try {
+      return await wait;
+    } finally {
+      this.status.approvals = undefined;
+    }
   }
 
   decide(text: string, nowMs = Date.now()): void {
@@ -182,23 +199,36 @@ export class CutoverRun {
    * less than `minGap` after the batch before it ends (as planned).
    */
   reschedule(s: BatchSignal, nowMs: number): string {
+    const plan = this.planReschedule(s, nowMs);
+    if ('refused' in plan) return plan.refused;
+    const b = this.status.batches[plan.i];
+    b.startAt = iso(plan.at);
+    this.scheduleVersion++;
+    return `${this.label(plan.i)} rescheduled to ${b.startAt}${s.by ? ` by ${s.by}` : ''}`;
+  }
+
+  /** Why a reschedule is refused now (the Update's validator: nothing is written), or undefined. */
+  rescheduleRefusal(s: BatchSignal, nowMs: number): string | undefined {
+    const plan = this.planReschedule(s, nowMs);
+    return 'refused' in plan ? plan.refused : undefined;
+  }
+
+  private planReschedule(s: BatchSignal, nowMs: number): { refused: string } | { i: number; at: number } {
     const found = this.findBatch(s.batch);
-    if (typeof found === 'string') return `reschedule refused: ${found}`;
+    if (typeof found === 'string') return { refused: `reschedule refused: ${found}` };
     const b = this.status.batches[found];
-    if (b.state !== 'scheduled' && b.state !== 'waiting') return `reschedule of ${this.label(found)} refused: it is ${b.state}`;
+    if (b.state !== 'scheduled' && b.state !== 'waiting') return { refused: `reschedule of ${this.label(found)} refused: it is ${b.state}` };
     let at: number;
     try {
       at = resolveStartAt(String(s.startAt ?? ''), this.originMs);
     } catch (err) {
-      return `reschedule of ${this.label(found)} refused: startAt ${(err as Error).message}`;
+      return { refused: `reschedule of ${this.label(found)} refused: startAt ${(err as Error).message}` };
     }
-    if (at < nowMs) return `reschedule of ${this.label(found)} refused: ${iso(at)} is in the past`;
+    if (at < nowMs) return { refused: `reschedule of ${this.label(found)} refused: ${iso(at)} is in the past` };
     const prev = this.previousEndMs(found);
     if (prev !== undefined && at < prev + this.input.minGap)
-      return `reschedule of ${this.label(found)} refused: ${iso(at)} is less than ${formatDuration(this.input.minGap)} after the batch before it ends (${iso(prev)})`;
-    b.startAt = iso(at);
-    this.scheduleVersion++;
-    return `${this.label(found)} rescheduled to ${b.startAt}${s.by ? ` by ${s.by}` : ''}`;
+      return { refused: `reschedule of ${this.label(found)} refused: ${iso(at)} is less than ${formatDuration(this.input.minGap)} after the batch before it ends (${iso(prev)})` };
+    return { i: found, at };
   }
 
   /** The end of the last batch before `i` that moves: done (really ended) or planned (its start + window). */
@@ -214,16 +244,25 @@ export class CutoverRun {
 
   /** `skip`: a batch not started yet is left out; its users stay where they are (a later "rest" takes them). */
   skip(s: BatchSignal): string {
-    const found = this.findBatch(s.batch);
-    if (typeof found === 'string') return `skip refused: ${found}`;
-    const b = this.status.batches[found];
-    if (b.state !== 'scheduled' && b.state !== 'waiting') return `skip of ${this.label(found)} refused: it is ${b.state}`;
-    b.state = 'skipped';
+    const why = this.skipRefusal(s);
+    if (why) return why;
+    const found = this.findBatch(s.batch) as number;
+    this.status.batches[found].state = 'skipped';
     this.scheduleVersion++;
     return `${this.label(found)} skipped${s.by ? ` by ${s.by}` : ''}`;
   }
 
+  /** Why a skip is refused now (the Update's validator), or undefined. */
+  skipRefusal(s: BatchSignal): string | undefined {
+    const found = this.findBatch(s.batch);
+    if (typeof found === 'string') return `skip refused: ${found}`;
+    const b = this.status.batches[found];
+    if (b.state !== 'scheduled' && b.state !== 'waiting') return `skip of ${this.label(found)} refused: it is ${b.state}`;
+    return undefined;
+  }
+
   onOperator(e: OperatorEvent): void {
+    this.status.approvals = this.controls.approvalProgress();
     if (e.signal === 'abort' && (e.input as OperatorInput & { all?: boolean }).all === true) this.abortAll = true;
     this.status.paused = this.controls.paused;
     this.decide(e.signal === 'abort' && this.abortAll ? `${e.text} (roll back every batch moved so far)` : e.text);

@@ -57,7 +57,7 @@ async function cutover(raw: UserCutoverInputRaw, carried: CutoverCarry | undefin
         await watchBatch(c, raw, i, carried.window.samplesTaken);
       } else {
         if (!(await waitForStart(c, i))) continue;
-        if (run.needsApproval(i) && (await run.controls.takeApproval(i + 1)) === 'aborted') checkAbort(c, i);
+        if (run.needsApproval(i) && (await run.takeApproval(i)) === 'aborted') checkAbort(c, i);
         await run.controls.waitWhilePaused();
         checkAbort(c, i);
         await snapshot(c, i);

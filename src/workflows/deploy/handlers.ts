@@ -1,9 +1,11 @@
 // Why: every way the outside reaches a running deploy (status query, operator signals) wired in one place.
 import * as wf from '@temporalio/workflow';
-import { OperatorControls, operatorSignalNames, type OperatorCarry } from '../common/operator-controls';
-import type { DeployRun, DeployStatus } from './state';
+import { OperatorControls, type OperatorCarry } from '../common/operator-controls';
+import { signalNames } from '../common/messages';
+import type { DeployRun } from './state';
+import { deployMessages, statusQuery } from './messages';
 
-const statusQuery = wf.defineQuery<DeployStatus>('status');
+export { statusQuery };
 
 /** Set before the first await, so that signals sent with the start are not lost. */
 export function installHandlers(run: DeployRun, show: () => void, carried?: OperatorCarry): OperatorControls {
@@ -17,6 +19,6 @@ export function installHandlers(run: DeployRun, show: () => void, carried?: Oper
     },
     { status: () => run.status },
   );
-  controls.reportUnknownSignals(operatorSignalNames, (text) => run.note(text));
+  controls.reportUnknownSignals(signalNames(deployMessages), (text) => run.note(text));
   return controls;
 }

@@ -1,59 +1,79 @@
-// Why: every handler of the go-live wired in one place: `status`, and the operator signals, which
-// act on the go-live itself between stages (approve the next stage, hold, stop) and are passed on
-// to the running child (a rollout's own pause, abort with rollback, approval of its steps).
+// Why: every handler of the go-live wired in one place: `status`, and the common operator controls,
+// which act on the go-live itself between stages (approve the next stage, hold, stop) and are
+// passed on to the running child (a rollout's own pause, abort with rollback, approval of its steps).
 import * as wf from '@temporalio/workflow';
-import { abortSignal, approveSignal, operatorSignalNames, pauseSignal, reportUnknownSignals, resumeSignal, type OperatorInput, type OperatorSignal } from '../common/operator-controls';
+import { OperatorControls, operatorSignals, type OperatorInput, type OperatorSignal } from '../common/operator-controls';
+import { signalNames } from '../common/messages';
 import type { StageName } from '../../domain/go-live/input';
-import { childAbortInput, type GoLiveRun, type GoLiveStatus } from './state';
+import { childAbortInput, type GoLiveRun } from './state';
+import { goLiveMessages, statusQuery } from './messages';
 
-export const statusQuery = wf.defineQuery<GoLiveStatus>('status');
-const signals = { approve: approveSignal, pause: pauseSignal, resume: resumeSignal, abort: abortSignal };
+export { statusQuery };
 
-/** The operator's say over the go-live itself; the child has its own. */
+/** The operator's say over the go-live itself (the common controls); the child has its own. */
 export class GoLiveControls {
-  approved = new Set<StageName>();
-  aborted?: string;
-  /** The running child, to pass signals on to. */
+  readonly controls = new OperatorControls();
+  /** The running child, to pass actions on to. */
   child?: { stage: StageName; handle: wf.ChildWorkflowHandle<wf.Workflow> };
-  /** The stage whose approval is awaited now: a bare approve is for it. */
-  awaiting?: StageName;
 
   constructor(private readonly run: GoLiveRun) {}
 
+  /** A stage's approval number: its 1-based place among this go-live's stages. */
+  stepOf(stage: StageName): number {
+    return this.run.status.stages.findIndex((s) => s.stage === stage) + 1;
+  }
+
   install(onChange: () => void): void {
     wf.setHandler(statusQuery, () => this.run.status);
-    for (const name of ['approve', 'pause', 'resume', 'abort'] as OperatorSignal[]) {
-      wf.setHandler(signals[name], async (input?: OperatorInput) => {
-        this.apply(name, input ?? {});
+    const stages = () => this.run.status.stages.map((s) => s.stage);
+    this.controls.install(
+      ['approve', 'pause', 'resume', 'abort'],
+      (event) => {
+        if (!event.passedOn) {
+          this.run.status.paused = this.controls.paused;
+          this.run.status.approvals = this.controls.approvalProgress();
+          this.run.decide(this.words(event.signal, event.input));
+        }
         onChange();
         const child = this.child;
         if (child) {
-          this.run.decide(`${name} passed on to ${child.stage} (${this.run.stage(child.stage).workflowId})`);
-          await child.handle.signal(signals[name], name === 'abort' ? childAbortInput(child.stage, input ?? {}) : (input ?? {}));
+          this.run.decide(`${event.signal} passed on to ${child.stage} (${this.run.stage(child.stage).workflowId})`);
+          const { at: _at, ...sent } = event.input;
+          const input = event.signal === 'abort' ? childAbortInput(child.stage, sent) : sent;
+          // The child's own validators do not answer here: a refused or lost signal is written down.
+          child.handle.signal(operatorSignals[event.signal], input).catch((err: unknown) => this.run.decide(`${event.signal} not passed on to ${child.stage}: ${(err as Error).message}`));
         }
-      });
-    }
-    reportUnknownSignals(operatorSignalNames, (text) => this.run.decide(text));
+      },
+      {
+        status: () => this.run.status,
+        // `--step dataMigration` names a stage; a number is its place.
+        stepOf: (step) => (typeof step === 'string' && stages().includes(step as StageName) ? this.stepOf(step as StageName) : step),
+        // While a child runs, an approve is for its steps; a resume also ends its hold.
+        appliesHere: (signal) => !(this.child && signal === 'approve'),
+        refusal: (signal, input, standard) => {
+          if (this.child && (signal === 'approve' || signal === 'resume') && !this.controls.aborted) return undefined;
+          if (signal === 'approve' && typeof input.step === 'string') return `step: no stage "${input.step}" in this go-live (stages: ${stages().join(', ')})`;
+          return standard;
+        },
+      },
+    );
+    this.controls.reportUnknownSignals(signalNames(goLiveMessages), (text) => this.run.decide(text));
   }
 
-  private apply(name: OperatorSignal, input: OperatorInput): void {
+  /** The abort in words ("aborted by bob: bad numbers"), once one came. */
+  get aborted(): string | undefined {
+    const a = this.controls.aborted;
+    return a && `aborted${a.by ? ` by ${a.by}` : ''}: ${a.reason}`;
+  }
+
+  private words(name: OperatorSignal, input: OperatorInput): string {
     const by = input.by ? ` by ${input.by}` : '';
     if (name === 'approve') {
-      const stage = (typeof input.step === 'string' ? input.step : undefined) ?? this.awaiting;
-      if (stage && !this.child) {
-        this.approved.add(stage as StageName);
-        this.run.decide(`${stage} approved${by}`);
-      }
-    } else if (name === 'pause') {
-      this.run.status.paused = true;
-      this.run.decide(`paused${by}${input.reason ? `: ${input.reason}` : ''}`);
-    } else if (name === 'resume') {
-      this.run.status.paused = false;
-      this.run.decide(`resumed${by}`);
-    } else {
-      this.aborted ??= `aborted${by}${input.reason ? `: ${input.reason}` : ''}`;
-      this.run.decide(this.aborted);
+      const stage = typeof input.step === 'number' ? this.run.status.stages[input.step - 1]?.stage : this.run.status.current;
+      return `${stage ?? 'the next stage'} approved${by}`;
     }
+    if (name === 'pause') return `paused${by}${input.reason ? `: ${input.reason}` : ''}`;
+    if (name === 'resume') return `resumed${by}`;
+    return `aborted${by}${input.reason ? `: ${input.reason}` : ''}`;
   }
 }
-

@@ -2,7 +2,7 @@
 // stays changed) with pure transitions, so the order and stop rules are unit-tested without Temporal.
 import { DecisionLog } from '../common/decision-log';
 import type { StageName } from '../../domain/go-live/input';
-import type { OperatorInput } from '../common/operator-controls';
+import type { ApprovalProgress, OperatorInput } from '../common/operator-controls';
 
 const MAX_DECISIONS = 100;
 
@@ -31,6 +31,8 @@ export interface GoLiveStatus {
   /** Changes completed stages made that stay in place (a migration is never undone silently). */
   stays: string[];
   paused: boolean;
+  /** While a stage waits under a rule of several approvers or forbidding the starter: who approved so far, of how many. */
+  approvals?: ApprovalProgress;
   decisions: string[];
 }
 

@@ -4,30 +4,37 @@
 import * as wf from '@temporalio/workflow';
 import { goLiveInput, stageOrder, stageWorkflowId, type GoLiveInput, type GoLivePlan, type StageName } from '../../domain/go-live/input';
 import { OpsflowPhase, OpsflowService, OpsflowStep } from '../../domain/search-attributes';
+import { approvalRuleOf } from '../../domain/approval';
 import { parseInput } from '../input';
 import { RunEnding } from '../common/ending';
 import { failureMessage } from '../common/failure';
 import { Progress } from '../common/progress';
 import { GoLiveControls } from './handlers';
+import { abortSignal } from './messages';
 import { childAbortInput, cutoverAchieved, cutoverStoppedStays, GoLiveRun, renderGoLiveReport, type GoLiveStatus } from './state';
-import type { ReadinessResult } from '../readiness/workflow';
+import { readinessCheckWorkflow, type ReadinessResult } from '../readiness/workflow';
+import { performanceBaselineWorkflow } from '../baseline/workflow';
+import { dataMigrationWorkflow } from '../migration/workflow';
+import { phasedRolloutWorkflow } from '../rollout/workflow';
+import { userCutoverWorkflow } from '../cutover/workflow';
 import type { MigrationResult } from '../migration/status';
 import type { RolloutResult } from '../rollout/status';
 import type { CutoverStatus } from '../cutover/state';
 
-export { statusQuery } from './handlers';
+export { statusQuery } from './messages';
 
 export interface GoLiveResult {
   status: GoLiveStatus;
   report: string;
 }
 
-const workflowType: Record<StageName, string> = {
-  readiness: 'readinessCheckWorkflow',
-  baseline: 'performanceBaselineWorkflow',
-  dataMigration: 'dataMigrationWorkflow',
-  phasedRollout: 'phasedRolloutWorkflow',
-  userCutover: 'userCutoverWorkflow',
+/** Each stage's child workflow (its type is the function's name). */
+const workflowOf: Record<StageName, wf.Workflow> = {
+  readiness: readinessCheckWorkflow,
+  baseline: performanceBaselineWorkflow,
+  dataMigration: dataMigrationWorkflow,
+  phasedRollout: phasedRolloutWorkflow,
+  userCutover: userCutoverWorkflow,
 };
 
 export async function goLiveWorkflow(rawInput: GoLiveInput): Promise<GoLiveResult> {
@@ -50,12 +57,14 @@ async function goLive(rawInput: GoLiveInput, ending: RunEnding): Promise<GoLiveR
   progress.update([{ key: OpsflowService, value: input.service }, { key: OpsflowPhase, value: 'running' }]);
 
   for (const [i, stage] of stages.entries()) {
-    if (i > 0 && input.approveBetweenStages) {
-      controls.awaiting = stage;
+    const rule = approvalRuleOf(input.approveBetweenStages);
+    if (i > 0 && rule) {
       run.awaitingApproval(stage);
       progress.update([{ key: OpsflowStep, value: `${stage}: awaiting approval` }]);
-      await wf.condition(() => controls.approved.has(stage) || controls.aborted !== undefined);
-      controls.awaiting = undefined;
+      const wait = controls.controls.takeApproval(controls.stepOf(stage), undefined, rule);
+      run.status.approvals = controls.controls.approvalProgress();
+      await wait;
+      run.status.approvals = undefined;
     }
     await wf.condition(() => !run.status.paused || controls.aborted !== undefined);
     if (controls.aborted) {
@@ -78,7 +87,7 @@ async function goLive(rawInput: GoLiveInput, ending: RunEnding): Promise<GoLiveR
 /** One stage as a child; true when it succeeded and the go-live may go on. */
 async function runStage(input: GoLivePlan, stage: StageName, run: GoLiveRun, controls: GoLiveControls, progress: Progress): Promise<boolean> {
   const workflowId = run.stage(stage).workflowId;
-  const handle = await wf.startChild(workflowType[stage], {
+  const handle = await wf.startChild(workflowOf[stage], {
     workflowId,
     args: [stageInput(input, stage)],
     // A go-live cancelled mid-stage asks the child to stop its own way (a rollout rolls back).
@@ -89,7 +98,7 @@ async function runStage(input: GoLivePlan, stage: StageName, run: GoLiveRun, con
   run.started(stage, handle.firstExecutionRunId);
   progress.update([{ key: OpsflowStep, value: stage }]);
   // An abort that came while the child was starting reaches it now.
-  if (controls.aborted) await handle.signal('abort', childAbortInput(stage, { reason: controls.aborted }));
+  if (controls.aborted) await handle.signal(abortSignal, childAbortInput(stage, { reason: controls.aborted }));
   try {
     const result = await handle.result();
     return judge(input, stage, result, run);

@@ -1,19 +1,31 @@
-// Every query and signal of an incident run, wired in one place to the state's transitions; set
-// before the run's first await, so signals sent with the start are not lost.
+// Every query, signal and Update of an incident run, wired in one place to the state's transitions;
+// set before the run's first await, so signals sent with the start are not lost.
 import * as wf from '@temporalio/workflow';
-import { actorInput, alertInput, approveInput, noteInput, type ActorInput, type AlertInput, type NoteInput } from '../../domain/incident/incident';
-import { approveSignal } from '../common/operator-controls';
+import { actorInput, alertInput, approveInput, noteInput } from '../../domain/incident/incident';
+import { formatIssues } from '../../domain/validation';
+import { ignoredSignalText } from '../common/operator-controls';
+import { signalNames } from '../common/messages';
 import type { IncidentRun } from './run';
-import { incidentStatus, type IncidentStatus } from './status';
+import type { IncidentState } from './state';
+import { incidentStatus } from './status';
+import {
+  acknowledgeSignal,
+  acknowledgeUpdate,
+  alertSignal,
+  approveSignal,
+  approveStepUpdate,
+  escalateSignal,
+  incidentMessages,
+  noteSignal,
+  resolveSignal,
+  resolveUpdate,
+  statusQuery,
+} from './messages';
 
-;
-export const acknowledgeSignal = wf.defineSignal<[ActorInput?]>('acknowledge');
-export const resolveSignal = wf.defineSignal<[ActorInput?]>('resolve');
-export const escalateSignal = wf.defineSignal<[ActorInput?]>('escalate');
-export const noteSignal = wf.defineSignal<[NoteInput]>('note');
-/** The alert receiver's signal-with-start: the same alert firing again joins this incident. */
-export const alertSignal = wf.defineSignal<[AlertInput]>('alert');
-const statusQuery = wf.defineQuery<IncidentStatus>('status');
+export { acknowledgeSignal, alertSignal, approveSignal, escalateSignal, noteSignal, resolveSignal, statusQuery };
+
+/** A run that notes a signal no handler knows in its timeline (which the store then saves). */
+export const INCIDENT_NOTES_UNKNOWN_SIGNALS = 'incident-notes-unknown-signals';
 
 /**
  * Signal input is parsed here: a malformed signal changes nothing (a signal cannot answer with an
@@ -46,4 +58,71 @@ export function installHandlers(run: IncidentRun): void {
     const a = alertInput.safeParse(raw);
     if (a.success) state.alertFired(a.data);
   });
+
+  // The Update forms: refused with why (bad input, already done, resolved) before history.
+  const checked = <T>(schema: { safeParse(x: unknown): { success: true; data: T } | { success: false; error: any } }, raw: unknown): T => {
+    const r = schema.safeParse(raw ?? {});
+    if (!r.success) throw new Error(formatIssues(r.error));
+    return r.data;
+  };
+  wf.setHandler(
+    acknowledgeUpdate,
+    (raw) => {
+      if (state.acknowledge(checked(actorInput, raw))) run.publish();
+      return incidentStatus(state);
+    },
+    { validator: (raw) => refuse(acknowledgeRefusal(state, checked(actorInput, raw))) },
+  );
+  wf.setHandler(
+    resolveUpdate,
+    (raw) => {
+      if (state.resolve(checked(actorInput, raw))) run.publish();
+      return incidentStatus(state);
+    },
+    { validator: (raw) => refuse(resolveRefusal(state, checked(actorInput, raw))) },
+  );
+  wf.setHandler(
+    approveStepUpdate,
+    (raw) => {
+      state.approve(checked(approveInput, raw));
+      return incidentStatus(state);
+    },
+    { validator: (raw) => refuse(approveRefusal(state, checked(approveInput, raw))) },
+  );
+
+  // A signal no handler knows goes on the timeline, not into silence; a run from before this
+  // (whose store saves would differ) goes on as it was.
+  const known = signalNames(incidentMessages);
+  wf.setDefaultSignalHandler((name: string) => {
+    if (wf.patched(INCIDENT_NOTES_UNKNOWN_SIGNALS)) state.note({ text: ignoredSignalText(name, wf.workflowInfo().workflowType, known) });
+  });
+}
+
+function refuse(why: string | undefined): void {
+  if (why) throw new Error(why);
+}
+
+const whoWhen = (by?: string, at?: string) => `${by ? ` by ${by}` : ''}${at ? ` at ${at}` : ''}`;
+
+export function acknowledgeRefusal(state: IncidentState, _a: { by?: string }): string | undefined {
+  const r = state.record;
+  if (state.resolved) return `incident ${r.id} is already resolved${whoWhen(state.resolvedBy, r.resolvedAt)}`;
+  if (state.acknowledged) return `incident ${r.id} is already acknowledged${whoWhen(r.owner, r.acknowledgedAt)}`;
+  return undefined;
+}
+
+export function resolveRefusal(state: IncidentState, _a: { by?: string }): string | undefined {
+  const r = state.record;
+  return state.resolved ? `incident ${r.id} is already resolved${whoWhen(state.resolvedBy, r.resolvedAt)}` : undefined;
+}
+
+/** A named step the runbook (once planned) does not hold, or a resolved incident, is refused. */
+export function approveRefusal(state: IncidentState, a: { step?: string }): string | undefined {
+  const r = state.record;
+  if (state.resolved) return `incident ${r.id} is already resolved${whoWhen(state.resolvedBy, r.resolvedAt)}`;
+  if (a.step !== undefined && state.steps.length > 0 && !state.steps.some((s) => s.id === a.step)) {
+    return `step: no step "${a.step}" in the runbook (steps: ${state.steps.map((s) => s.id).join(', ')})`;
+  }
+  if (a.step !== undefined && state.isApproved(a.step)) return `step "${a.step}" is already approved`;
+  return undefined;
 }

@@ -1,5 +1,5 @@
 // What the incident folder offers outside it: the two workflows, the status and result shapes, and the signals.
 export { incidentResponseWorkflow } from './workflow';
-export { incidentDigestWorkflow,  } from './digest';
+export { incidentDigestWorkflow } from './digest';
 export type { IncidentStatus, IncidentResult } from './status';
-;
+export { acknowledgeSignal, acknowledgeUpdate, alertSignal, approveSignal, approveStepUpdate, escalateSignal, incidentMessages, noteSignal, resolveSignal, resolveUpdate, statusQuery } from './messages';

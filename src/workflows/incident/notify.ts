@@ -66,7 +66,7 @@ export function describe(run: IncidentRun): string {
   if (r.severity === 'P0' && plan?.warRoomUrl) lines.push(`war room: ${plan.warRoomUrl}`);
   if (input.generatorUrl) lines.push(`alert: ${input.generatorUrl}`);
   if (input.description) lines.push(input.description);
-  lines.push(`acknowledge: opsflow signal ${run.workflowId} acknowledge --input '{"by":"<you>"}'`);
+  lines.push(`acknowledge: opsflow acknowledge ${run.workflowId} --by <you>`);
   return lines.join('\n');
 }
 

@@ -2,9 +2,10 @@
 import * as wf from '@temporalio/workflow';
 import { Progress } from '../common/progress';
 import type { MigrationState } from './state';
-import type { MigrationStatus } from './status';
+import { signalNames } from '../common/messages';
+import { migrationMessages, statusQuery } from './messages';
 
-const statusQuery = wf.defineQuery<MigrationStatus>('status');
+export { statusQuery };
 
 /**
  * The `status` query and the bare `pause`/`resume` signals (the common operator controls); each
@@ -14,6 +15,6 @@ export function installHandlers(state: MigrationState): Progress {
   const progress = new Progress(() => state.details());
   wf.setHandler(statusQuery, () => state.view());
   state.controls.install(['pause', 'resume'], () => progress.show(), { status: () => state.view() });
-  state.controls.reportUnknownSignals(['pause', 'resume'], (text) => state.decide(text));
+  state.controls.reportUnknownSignals(signalNames(migrationMessages), (text) => state.decide(text));
   return progress;
 }

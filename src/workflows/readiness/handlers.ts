@@ -1,17 +1,15 @@
-// Why: every handler of the readiness gate wired in one place: the `status` query, the `signOff`
-// and `waive` Updates (validated against the checklist before they are accepted), `recheck`, and
-// the operator's `abort` (close the gate now, not ready).
+// Why: every handler of the readiness gate wired in one place: the `status` query, the `signOff`,
+// `waive` and `recheck` Updates (validated against the checklist before they are accepted), the
+// `recheck` signal (its fire-and-forget form), and the operator's `abort` (close the gate now, not ready).
 import * as wf from '@temporalio/workflow';
 import { signOffInput, waiveInput, type SignOffInput, type WaiveInput } from '../../domain/readiness/input';
 import { formatIssues } from '../../domain/validation';
 import { OperatorControls } from '../common/operator-controls';
-import type { ReadinessRun, ReadinessStatus } from './state';
+import { signalNames } from '../common/messages';
+import type { ReadinessRun } from './state';
+import { readinessMessages, recheckSignal, recheckUpdate, signOffUpdate, statusQuery, waiveUpdate, type RecheckInput } from './messages';
 
-export const statusQuery = wf.defineQuery<ReadinessStatus>('status');
-export const signOffUpdate = wf.defineUpdate<ReadinessStatus, [SignOffInput]>('signOff');
-export const waiveUpdate = wf.defineUpdate<ReadinessStatus, [WaiveInput]>('waive');
-/** Re-runs the named automated items (all of them when none is named). */
-export const recheckSignal = wf.defineSignal<[{ items?: string[]; by?: string }?]>('recheck');
+export { recheckSignal, recheckUpdate, signOffUpdate, statusQuery, waiveUpdate };
 
 function parsed<T>(schema: { safeParse(x: unknown): { success: true; data: T } | { success: false; error: Parameters<typeof formatIssues>[0] } }, raw: unknown): T {
   const r = schema.safeParse(raw);
@@ -38,7 +36,7 @@ export function installHandlers(run: ReadinessRun, events: GateEvents): Operator
       events.onChange();
       return run.status;
     },
-    { validator: (raw) => run.validateSignOff(parsed(signOffInput, raw)) },
+    { validator: (raw) => run.signOffRefusal(parsed(signOffInput, raw)) },
   );
   wf.setHandler(
     waiveUpdate,
@@ -51,17 +49,33 @@ export function installHandlers(run: ReadinessRun, events: GateEvents): Operator
     { validator: (raw) => run.validateWaiver(parsed(waiveInput, raw), Date.now()) },
   );
   wf.setHandler(recheckSignal, (req) => {
-    const unknown = (req?.items ?? []).filter((id) => !run.automated().some((i) => i.id === id));
+    const unknown = unknownItems(run, req);
     if (unknown.length) {
       run.decide(`recheck of ${unknown.join(', ')} ignored: not automated items of this checklist`);
       return;
     }
     events.onRecheck(req?.items, req?.by);
   });
+  wf.setHandler(
+    recheckUpdate,
+    (req) => {
+      events.onRecheck(req?.items?.length ? req.items : undefined, req?.by);
+      return run.status;
+    },
+    {
+      validator: (req) => {
+        const unknown = unknownItems(run, req);
+        if (unknown.length) throw new Error(`items: ${unknown.join(', ')} ${unknown.length === 1 ? 'is not an automated item' : 'are not automated items'} of this checklist (automated: ${run.automated().map((i) => i.id).join(', ') || 'none'})`);
+        if (run.finished) throw new Error(`the readiness gate of ${run.status.service} is closed (${run.status.phase})`);
+      },
+    },
+  );
   controls.install(['abort'], (event) => {
     run.decide(event.text);
     events.onAbort(controls.abortMessage('while the gate was open') ?? 'aborted');
   }, { status: () => run.status });
-  controls.reportUnknownSignals([recheckSignal.name, 'abort'], (text) => run.decide(text));
+  controls.reportUnknownSignals(signalNames(readinessMessages), (text) => run.decide(text));
   return controls;
 }
+
+const unknownItems = (run: ReadinessRun, req?: RecheckInput) => (req?.items ?? []).filter((id) => !run.automated().some((i) => i.id === id));

@@ -121,6 +121,16 @@ export class ReadinessRun {
     if (this.finished) throw new Error(`item: the readiness gate of ${this.status.service} is closed (${this.status.phase})`);
   }
 
+  /**
+   * The Update's check: also refuses a second sign-off of an item (the first signer stays). Only
+   * the validator says so: a history recorded before this rule replays its second sign-off.
+   */
+  signOffRefusal(s: SignOffInput): void {
+    this.validateSignOff(s);
+    const signed = this.item(s.item).signOff;
+    if (signed) throw new Error(`item: "${s.item}" is already signed off by ${signed.by} at ${signed.at}`);
+  }
+
   signOff(s: SignOffInput, nowIso: string): void {
     this.validateSignOff(s);
     this.item(s.item).signOff = { by: s.by, ...(s.note ? { note: s.note } : {}), at: nowIso };

@@ -1,16 +1,14 @@
 // Why: every way the outside reaches a running rollout (status query, operator signals, promote)
 // and how its end is recorded, wired in one place from the run's state.
 import * as wf from '@temporalio/workflow';
+import { signalNames } from '../common/messages';
 import { OpsflowState } from '../../domain/search-attributes';
 import type { RunEnding } from '../common/ending';
-import { operatorSignalNames } from '../common/operator-controls';
 import type { Progress } from '../common/progress';
 import type { RolloutRun } from './state';
-import type { RolloutStatus } from './status';
+import { promoteSignal, rolloutMessages, statusQuery } from './messages';
 
-const statusQuery = wf.defineQuery<RolloutStatus>('status');
-/** Ends the current window early at the next passing sample (rollout only). */
-export const promoteSignal = wf.defineSignal<[{ by?: string }?]>('promote');
+export { promoteSignal, statusQuery };
 
 /** Set before the first await, so that signals sent with the start are not lost. */
 export function installHandlers(run: RolloutRun, progress: Progress, ending: RunEnding): void {
@@ -24,5 +22,5 @@ export function installHandlers(run: RolloutRun, progress: Progress, ending: Run
   wf.setHandler(statusQuery, () => run.status);
   run.controls.install(['approve', 'pause', 'resume', 'abort'], (event) => run.onOperator(event), { status: () => run.status });
   wf.setHandler(promoteSignal, (a) => run.promote(a?.by));
-  run.controls.reportUnknownSignals([...operatorSignalNames, promoteSignal.name], (text) => run.decide(text));
+  run.controls.reportUnknownSignals(signalNames(rolloutMessages), (text) => run.decide(text));
 }

@@ -1,6 +1,7 @@
 // Why: everything a rollout knows and decides (status record, decision log, operator controls,
 // carried state) with pure transitions, so the rules can be tested without Temporal and the
 // workflow's flow only says what happens in which order.
+import { approvalRuleOf, type ApprovalRule } from '../../domain/approval';
 import { describeGateResult, type GateResult, type Sample, type Verdict } from '../../domain/rollout/gate';
 import { nextGateStep, windowMayEnd, zeroCounters, type GateAction } from '../../domain/rollout/gate-policy';
 import { formatDuration, samplesPlanned, type PhasedRolloutInput, type RolloutPlan } from '../../domain/rollout/input';
@@ -66,6 +67,7 @@ export class RolloutRun {
   // ---- people ----
   onOperator(event: OperatorEvent): void {
     this.status.paused = this.controls.paused;
+    this.status.approvals = this.controls.approvalProgress();
     this.decide(event.text);
   }
   promote(by?: string): void {
@@ -87,7 +89,11 @@ export class RolloutRun {
     if (message) throw new Stop('abort', message);
   }
   needsApproval(i: number): boolean {
-    return this.input.steps[i].approval ?? this.input.requireApproval;
+    return this.approvalRule(i) !== undefined;
+  }
+  /** Who must approve step `i` (one person, anyone, unless its `approval` says more). */
+  approvalRule(i: number): ApprovalRule | undefined {
+    return approvalRuleOf(this.input.steps[i].approval ?? this.input.requireApproval);
   }
   awaitApproval(i: number): void {
     this.status.awaitingApproval = i + 1;
@@ -95,6 +101,7 @@ export class RolloutRun {
   /** The wait for `i`'s approval ended: approved, or (throws) aborted. */
   approvalEnded(i: number, outcome: 'approved' | 'aborted'): void {
     this.status.awaitingApproval = undefined;
+    this.status.approvals = undefined;
     if (outcome === 'aborted') this.checkAbort(`before ${this.stepLabel(i)}`);
     this.status.approved.push(i + 1);
     this.decide(`${this.stepLabel(i)} approved`);

@@ -1,5 +1,6 @@
 // Why: the shapes a rollout shows the world (status query, result, carried state) are part of its
 // contract with the CLI, tests and running histories; they sit apart from the code that fills them.
+import type { ApprovalProgress } from '../common/operator-controls';
 import type { GateResult, Sample, Verdict } from '../../domain/rollout/gate';
 import type { GateCounters } from '../../domain/rollout/gate-policy';
 import type { RolloutPlan } from '../../domain/rollout/input';
@@ -58,6 +59,8 @@ export interface RolloutStatus {
   window?: { step: number; startedAt: string; samplesTaken: number; samplesPlanned: number; intervalMs: number };
   paused: boolean;
   awaitingApproval?: number;
+  /** While a step waits under a rule of several approvers or forbidding the starter: who approved so far, of how many. */
+  approvals?: ApprovalProgress;
   approved: number[];
   counters: GateCounters;
   lastSamples: SampleRecord[];

@@ -139,7 +139,9 @@ export async function approve(r: Rollout, i: number): Promise<void> {
   run.awaitApproval(i);
   setState(r, 'awaiting-approval');
   // An approve sent before this wait still counts if it names this step; a bare one is for the step waiting.
-  const outcome = await run.controls.takeApproval(i + 1, () => run.status.approved.includes(i + 1));
+  const wait = run.controls.takeApproval(i + 1, () => run.status.approved.includes(i + 1), run.approvalRule(i));
+  run.status.approvals = run.controls.approvalProgress();
+  const outcome = await wait;
   run.approvalEnded(i, outcome);
 }
 
