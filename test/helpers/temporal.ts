@@ -42,6 +42,8 @@ export interface DevServerOptions {
   searchAttributes?: boolean;
   /** More namespaces besides `default`. */
   namespaces?: string[];
+  /** Server dynamic config, e.g. {"matching.wv.VersionDrainageStatusRefreshInterval": "1s"}. */
+  dynamicConfig?: Record<string, string | number | boolean>;
 }
 
 /** The real Temporal dev server (in memory), by default with opsflow's search attributes registered. */
@@ -52,7 +54,10 @@ export async function devServerEnv(opts: DevServerOptions = {}): Promise<TestWor
       executable: executable(temporalCliPath()),
       ip: '127.0.0.1',
       searchAttributes: opts.searchAttributes === false ? [] : opsflowSearchAttributes,
-      extraArgs: (opts.namespaces ?? []).flatMap((ns) => ['--namespace', ns]),
+      extraArgs: [
+        ...(opts.namespaces ?? []).flatMap((ns) => ['--namespace', ns]),
+        ...Object.entries(opts.dynamicConfig ?? {}).flatMap(([k, v]) => ['--dynamic-config-value', `${k}=${JSON.stringify(v)}`]),
+      ],
       log: { format: 'pretty', level: 'error' },
     },
   });
