@@ -64,8 +64,9 @@ export async function createWorker(o: OpsflowWorkerOptions): Promise<Worker> {
           workerDeploymentOptions: {
             version: { deploymentName: o.deployment.deploymentName, buildId: o.deployment.buildId },
             useWorkerVersioning: true as const,
-            // Every workflow declares its own (src/workflows/versioning.ts); one that did not would stay on its build.
-            defaultVersioningBehavior: 'PINNED' as const,
+            // Every workflow declares its own (src/workflows/versioning.ts) for the runs it starts; a run an
+            // unversioned worker started declares none, and moves on with each new current build.
+            defaultVersioningBehavior: 'AUTO_UPGRADE' as const,
           },
         }
       : {}),

@@ -1,6 +1,6 @@
 // Every workflow the worker registers. Workflow code is deterministic: no I/O, only workflow APIs.
-import { setWorkflowOptions } from '@temporalio/workflow';
-import { versioningBehaviors } from './versioning';
+import { setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
+import { definitionOptions } from './versioning';
 import { healthCheckWorkflow } from './health/workflow';
 import { phasedRolloutWorkflow } from './rollout/workflow';
 import { dataMigrationWorkflow } from './migration/workflow';
@@ -48,4 +48,5 @@ const workflows: Record<string, (...args: any[]) => Promise<unknown>> = {
   deployWorkflow,
   rollbackDeployWorkflow,
 };
-for (const [name, fn] of Object.entries(workflows)) setWorkflowOptions({ versioningBehavior: versioningBehaviors[name].behavior }, fn);
+// Asked once per run when a worker first loads it, after workflowInfo() is known.
+for (const [name, fn] of Object.entries(workflows)) setWorkflowOptions(() => definitionOptions(name, workflowInfo().currentDeploymentVersion), fn);

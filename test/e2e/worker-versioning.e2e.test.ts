@@ -51,14 +51,17 @@ describe('worker versioning: a new opsflow build rolls onto running runs', () =>
     await redis.connect();
     await receiver.start();
     stats = createServer((_req, res) => res.end(JSON.stringify({ errors: 0, total: 100, avgResponseMs: 5, complaints: 0 })));
-    // A health-check target that answers only once released: holds a pinned run mid-check.
-    slow = createServer((_req, res) => (releaseChecks ? res.end('ok') : heldChecks.push(res)));
+    // A health-check target whose first answer waits to be released: holds a pinned run mid-check.
+    // Only the first: a retry after the check's timeout (30 s) is answered, so the run ends either way.
+    slow = createServer((_req, res) => (releaseChecks || heldChecks.length > 0 ? res.end('ok') : heldChecks.push(res)));
     await Promise.all([new Promise<void>((r) => stats.listen(0, '127.0.0.1', r)), new Promise<void>((r) => slow.listen(0, '127.0.0.1', r))]);
     const schema = await pg.schema();
     const table = await seedUsers(pg, schema, USERS);
     [stack, bundleB] = await Promise.all([
-      // Drainage is otherwise re-checked every few minutes; a second here.
-      Stack.start({ dynamicConfig: { 'matching.wv.VersionDrainageStatusRefreshInterval': '1s', 'matching.wv.VersionDrainageStatusVisibilityGracePeriod': '1s' } }),
+      // Drainage is otherwise re-checked every few minutes; every second here, after a grace period
+      // (default 3 min) for visibility to list the pinned runs: 20 s, as a loaded machine's lag may be
+      // seconds, and a version shown drained before its pinned runs are listed could be stopped under them.
+      Stack.start({ dynamicConfig: { 'matching.wv.VersionDrainageStatusRefreshInterval': '1s', 'matching.wv.VersionDrainageStatusVisibilityGracePeriod': '20s' } }),
       buildBBundleFile(),
     ]);
     configPath = writeConfig({
@@ -127,11 +130,7 @@ describe('worker versioning: a new opsflow build rolls onto running runs', () =>
     const itUsers = USERS / 5;
     expect(await redis.hlen(key)).toBe(itUsers);
 
-    // ---- a short run on A, mid-check when B arrives
-    const pinned = await stack.client.workflow.start('healthCheckWorkflow', { taskQueue: 'opsflow', workflowId: `hc-pinned-${service}`, args: [healthInput] });
-    await waitFor('the pinned health check is mid-check', () => (heldChecks.length > 0 ? true : undefined), 60_000);
-
-    // ---- build B: polls, but takes no run until ramped
+    // ---- build B: polls, but takes no run until ramped (while the cutover waits on A)
     const workerB = stack.spawnWorkerProcess(configPath, { ...versionEnv(B), OPSFLOW_WORKFLOW_BUNDLE: bundleB });
     await waitFor('build B known to the deployment', async () => ((await status()).versions.some((v) => v.buildId === B) ? true : undefined), 90_000, 500);
     expect((await status()).current).toBe(A);
@@ -148,9 +147,17 @@ describe('worker versioning: a new opsflow build rolls onto running runs', () =>
     expect(ramp.code).toBe(0);
     expect(ramp.stdout).toContain(`ramping ${B} at 10%`);
     expect((await status()).ramping).toEqual({ buildId: B, percent: 10 });
+    // Back to 0 %, so that the next run surely starts on A.
+    expect((await stack.cli(['workers', 'ramp', B, '--percent', '0', '--deployment', deployment])).code).toBe(0);
+    expect((await status()).ramping).toEqual({ buildId: B, percent: 0 });
+
+    // ---- a short run on A, mid-check when B is promoted
+    const pinned = await stack.client.workflow.start('healthCheckWorkflow', { taskQueue: 'opsflow', workflowId: `hc-pinned-${service}`, args: [healthInput] });
+    await waitFor('the pinned health check is mid-check', () => (heldChecks.length > 0 ? true : undefined), 60_000);
 
     const promote = await stack.cli(['workers', 'ramp', B, '--promote', '--deployment', deployment]);
     expect(promote.code).toBe(0);
+    expect((await pinned.describe()).status.name).toBe('RUNNING');
     const promoted = await status();
     expect(promoted.current).toBe(B);
     expect(promoted.ramping).toBeUndefined();

@@ -1,18 +1,28 @@
 import * as workflows from '../../src/workflows';
-import { versioningBehaviors } from '../../src/workflows/versioning';
+import { definitionOptions, versioningBehaviors } from '../../src/workflows/versioning';
 import { workerDeploymentSettings, packageVersion } from '../../src/client/worker-deployment';
 import { formatDeploymentStatus } from '../../src/client/commands/workers';
 
 describe('versioning behaviour per workflow', () => {
-  const exported = Object.entries(workflows).filter(([, v]) => typeof v === 'function') as [string, { workflowDefinitionOptions?: { versioningBehavior?: string } }][];
+  const exported = Object.entries(workflows).filter(([, v]) => typeof v === 'function') as [string, { workflowDefinitionOptions?: unknown }][];
+  const version = { deploymentName: 'opsflow', buildId: '1.0.0' };
 
-  test('every registered workflow carries the behaviour its table entry names, with a reason', () => {
+  test('every registered workflow has a behaviour and a reason, and asks for it when its run is loaded', () => {
     expect(exported.length).toBeGreaterThan(10);
-    for (const [name, fn] of exported) {
-      expect([name, fn.workflowDefinitionOptions?.versioningBehavior]).toEqual([name, versioningBehaviors[name]?.behavior]);
-      expect(versioningBehaviors[name].why.length).toBeGreaterThan(10);
-    }
     expect(Object.keys(versioningBehaviors).sort()).toEqual(exported.map(([n]) => n).sort());
+    for (const [name, fn] of exported) {
+      expect([name, typeof fn.workflowDefinitionOptions]).toEqual([name, 'function']);
+      expect(versioningBehaviors[name].why.length).toBeGreaterThan(10);
+      expect(definitionOptions(name, version)).toEqual({ versioningBehavior: versioningBehaviors[name].behavior });
+    }
+  });
+
+  test('on an unversioned worker a run names no behaviour (the server would refuse its workflow tasks)', () => {
+    for (const [name] of exported) {
+      expect(definitionOptions(name, undefined)).toEqual({});
+      expect(definitionOptions(name, { deploymentName: '', buildId: 'bundle-checksum' })).toEqual({});
+    }
+    expect(() => definitionOptions('madeUpWorkflow', version)).toThrow(/madeUpWorkflow has no versioning behaviour/);
   });
 
   test('short runs are pinned, long ones auto-upgrade', () => {
