@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { WorkflowService } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { ValidationError } from '../config/errors';
@@ -12,7 +12,14 @@ export interface WorkerDeploymentSettings {
 
 /** The package version: what the image was built from, and so the build id when none is given. */
 export function packageVersion(): string {
-  return (JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')) as { version: string }).version;
+  // src/client/ when run from source, dist/src/client/ when compiled: the nearest opsflow package.json.
+  for (let dir = __dirname; dir !== dirname(dir); dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (!existsSync(file)) continue;
+    const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version: string };
+    if (pkg.name === 'opsflow') return pkg.version;
+  }
+  throw new ValidationError('OPSFLOW_BUILD_ID', 'OPSFLOW_BUILD_ID is not set and no opsflow package.json was found to take the version from');
 }
 
 // The server joins name and build id with a dot in older APIs, so a name may not hold one.
