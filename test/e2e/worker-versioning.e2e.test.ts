@@ -1,6 +1,9 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Redis from 'ioredis';
 import { Worker } from '@temporalio/worker';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -45,6 +48,8 @@ describe('worker versioning: a new opsflow build rolls onto running runs', () =>
   let releaseChecks = false;
   let configPath: string;
   let bundleB: string;
+  /** Build B's worker and the CLI find the server through a Temporal profile (envconfig), not TEMPORAL_ADDRESS. */
+  let viaProfile: NodeJS.ProcessEnv;
 
   beforeAll(async () => {
     await Promise.all([requirePostgres(), requireRedis()]);
@@ -64,6 +69,9 @@ describe('worker versioning: a new opsflow build rolls onto running runs', () =>
       Stack.start({ dynamicConfig: { 'matching.wv.VersionDrainageStatusRefreshInterval': '1s', 'matching.wv.VersionDrainageStatusVisibilityGracePeriod': '20s' } }),
       buildBBundleFile(),
     ]);
+    const profileFile = join(mkdtempSync(join(tmpdir(), 'opsflow-profile-')), 'temporal.toml');
+    writeFileSync(profileFile, `[profile.versioning]\naddress = "${stack.temporalAddress()}"\nnamespace = "default"\n`);
+    viaProfile = { TEMPORAL_ADDRESS: '', TEMPORAL_CONFIG_FILE: profileFile, TEMPORAL_PROFILE: 'versioning' };
     configPath = writeConfig({
       postgres: { main: pgConnection },
       redis: { cache: redisConnection },
@@ -89,7 +97,7 @@ describe('worker versioning: a new opsflow build rolls onto running runs', () =>
   }, 60_000);
 
   const status = async (): Promise<DeploymentStatus> => {
-    const r = await stack.cli(['workers', 'status', '--deployment', deployment, '--json']);
+    const r = await stack.cli(['workers', 'status', '--deployment', deployment, '--json'], viaProfile);
     if (r.code !== 0) throw new Error(`opsflow workers status: exit ${r.code}: ${r.stderr}`);
     return JSON.parse(r.stdout) as DeploymentStatus;
   };
@@ -131,7 +139,7 @@ describe('worker versioning: a new opsflow build rolls onto running runs', () =>
     expect(await redis.hlen(key)).toBe(itUsers);
 
     // ---- build B: polls, but takes no run until ramped (while the cutover waits on A)
-    const workerB = stack.spawnWorkerProcess(configPath, { ...versionEnv(B), OPSFLOW_WORKFLOW_BUNDLE: bundleB });
+    const workerB = stack.spawnWorkerProcess(configPath, { ...versionEnv(B), ...viaProfile, OPSFLOW_WORKFLOW_BUNDLE: bundleB });
     await waitFor('build B known to the deployment', async () => ((await status()).versions.some((v) => v.buildId === B) ? true : undefined), 90_000, 500);
     expect((await status()).current).toBe(A);
 
