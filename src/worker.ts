@@ -11,6 +11,7 @@ import { connectionOptions, TASK_QUEUE, temporalSettings, type TemporalSettings 
 import { ensureSearchAttributes, registerSearchAttributesSetting, SearchAttributesMissing, SearchAttributesUnchecked } from './client/search-attributes';
 import { bundleEncodesFailures, dataConverterFor } from './client/codec/data-converter';
 import { checkTools } from './activities/tools-check';
+import { describeDeployment, DeploymentNotFound, workerDeploymentSettings, type WorkerDeploymentSettings } from './client/worker-deployment';
 
 export interface OpsflowWorkerOptions {
   config: OpsflowConfig;
@@ -19,6 +20,8 @@ export interface OpsflowWorkerOptions {
   taskQueue?: string;
   /** A prebuilt bundle (tests, production images); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Run as this version of a Worker Deployment (docs/upgrading.md); unset, the worker is unversioned. */
+  deployment?: WorkerDeploymentSettings;
   /** Extra options (identity, cache size, ...). */
   overrides?: Partial<WorkerOptions>;
 }
@@ -56,6 +59,17 @@ export async function createWorker(o: OpsflowWorkerOptions): Promise<Worker> {
     ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: require.resolve('./workflows') }),
     ...(dataConverter ? { dataConverter } : {}),
     activities: createActivities(o.config),
+    ...(o.deployment
+      ? {
+          workerDeploymentOptions: {
+            version: { deploymentName: o.deployment.deploymentName, buildId: o.deployment.buildId },
+            useWorkerVersioning: true as const,
+            // Every workflow declares its own (src/workflows/versioning.ts) for the runs it starts; a run an
+            // unversioned worker started declares none, and moves on with each new current build.
+            defaultVersioningBehavior: 'AUTO_UPGRADE' as const,
+          },
+        }
+      : {}),
     // Workflow state is kept small; 500 cached runs is far under the memory of one container.
     maxCachedWorkflows: 500,
     // In-flight activities get this long to finish on SIGINT/SIGTERM before they are cancelled.
@@ -100,11 +114,37 @@ async function searchAttributesReady(connection: NativeConnection, settings: Tem
   }
 }
 
+/**
+ * A deployment with no current version routes its tasks to unversioned workers only, so the first
+ * versioned worker of a fresh deployment would poll and get nothing: it makes its own version
+ * current. Once there is a current version, a new build takes traffic only when an operator ramps
+ * or promotes it (`opsflow workers ramp`). The version exists once this worker has polled, hence
+ * the retries.
+ */
+async function adoptIfNoCurrentVersion(connection: NativeConnection, namespace: string, d: WorkerDeploymentSettings, stopped: () => boolean): Promise<void> {
+  const service = connection.workflowService;
+  for (let attempt = 0; attempt < 60 && !stopped(); attempt++) {
+    try {
+      const status = await describeDeployment(service, namespace, d.deploymentName);
+      if (status.current) return;
+      if (status.versions.some((v) => v.buildId === d.buildId)) {
+        await service.setWorkerDeploymentCurrentVersion({ namespace, deploymentName: d.deploymentName, buildId: d.buildId, identity: `opsflow worker ${d.buildId}` });
+        console.log(`opsflow worker: deployment ${d.deploymentName} had no current version; ${d.buildId} is now current`);
+        return;
+      }
+    } catch (err) {
+      if (!(err instanceof DeploymentNotFound)) console.warn(`opsflow worker: warning: could not check deployment ${d.deploymentName}: ${(err as Error).message}`);
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
 async function main() {
   const env = process.env;
   let config: OpsflowConfig;
   let settings: TemporalSettings;
   let registerAttributes: boolean;
+  let deployment: WorkerDeploymentSettings | undefined;
   try {
     const found = findConfig(process.argv[2], env);
     config = readConfigFile(found.path);
@@ -114,6 +154,7 @@ async function main() {
     if (noStore) console.warn(`opsflow worker: warning: ${noStore}`);
     settings = temporalSettings(env);
     registerAttributes = registerSearchAttributesSetting(env);
+    deployment = workerDeploymentSettings(env);
   } catch (err) {
     // An invalid config must stop the worker before it polls anything.
     console.error(`opsflow worker: ${err instanceof ValidationError ? err.message : (err as Error).message}`);
@@ -135,6 +176,7 @@ async function main() {
       connection,
       namespace: settings.namespace,
       workflowBundle: bundlePath ? { codePath: bundlePath } : undefined,
+      deployment,
     });
   } catch (err) {
     // A key that cannot be had or a bundle that would leak failure texts: said in one line, no stack.
@@ -146,10 +188,15 @@ async function main() {
   if (config.encryption) console.log(`opsflow worker: payloads and failure texts encrypted with key "${config.encryption.current}"`);
   console.log(
     `opsflow worker: task queue ${worker.options.taskQueue} on ${settings.address} namespace ${settings.namespace}` +
-      (metricsPort !== '0' && metricsPort !== 'off' ? `, metrics on :${metricsPort}/metrics` : ''),
+      (metricsPort !== '0' && metricsPort !== 'off' ? `, metrics on :${metricsPort}/metrics` : '') +
+      (deployment ? `, deployment ${deployment.deploymentName} build ${deployment.buildId}` : ''),
   );
   // Worker.run stops polling on SIGINT/SIGTERM, lets in-flight tasks finish (shutdownGraceTime), then returns.
-  await worker.run();
+  const running = worker.run();
+  let stopped = false;
+  const adopting = deployment ? adoptIfNoCurrentVersion(connection, settings.namespace, deployment, () => stopped) : undefined;
+  await running.finally(() => (stopped = true));
+  await adopting;
   await connection.close();
   console.log('opsflow worker: stopped');
 }

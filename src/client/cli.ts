@@ -11,6 +11,7 @@ import { registerCodecCommands } from './commands/codec';
 import { registerSearchAttributeCommands } from './commands/search-attributes';
 import { clientErrorText } from './server-error';
 import { registerOperatorCommands } from './commands/operator';
+import { registerWorkerCommands } from './commands/workers';
 
 /**
  * The `opsflow` CLI. Exit codes: 0 ok, 1 failure (server, workflow), 2 usage (unknown command,
@@ -34,6 +35,7 @@ export function buildProgram(ctx?: CliContext): { program: Command; ctx: CliCont
   registerReportCommands(program, context);
   registerCodecCommands(program, context);
   registerSearchAttributeCommands(program, context);
+  registerWorkerCommands(program, context);
   return { program, ctx: context };
 }
 

@@ -1,13 +1,52 @@
 // Every workflow the worker registers. Workflow code is deterministic: no I/O, only workflow APIs.
-export { healthCheckWorkflow } from './health/workflow';
-export { phasedRolloutWorkflow } from './rollout/workflow';
-export { dataMigrationWorkflow } from './migration/workflow';
-export { incidentResponseWorkflow, incidentDigestWorkflow } from './incident';
-export { performanceBaselineWorkflow } from './baseline/workflow';
-export { diagnosticsWorkflow } from './diagnostics/workflow';
-export { backupWorkflow } from './backup/workflow';
-export { dailyReportWorkflow } from './report/workflow';
-export { readinessCheckWorkflow } from './readiness/workflow';
-export { goLiveWorkflow } from './go-live/workflow';
-export { userCutoverWorkflow } from './cutover/workflow';
-export { deployWorkflow, rollbackDeployWorkflow } from './deploy/workflow';
+import { setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
+import { definitionOptions } from './versioning';
+import { healthCheckWorkflow } from './health/workflow';
+import { phasedRolloutWorkflow } from './rollout/workflow';
+import { dataMigrationWorkflow } from './migration/workflow';
+import { incidentResponseWorkflow, incidentDigestWorkflow } from './incident';
+import { performanceBaselineWorkflow } from './baseline/workflow';
+import { diagnosticsWorkflow } from './diagnostics/workflow';
+import { backupWorkflow } from './backup/workflow';
+import { dailyReportWorkflow } from './report/workflow';
+import { readinessCheckWorkflow } from './readiness/workflow';
+import { goLiveWorkflow } from './go-live/workflow';
+import { userCutoverWorkflow } from './cutover/workflow';
+import { deployWorkflow, rollbackDeployWorkflow } from './deploy/workflow';
+
+export {
+  healthCheckWorkflow,
+  phasedRolloutWorkflow,
+  dataMigrationWorkflow,
+  incidentResponseWorkflow,
+  incidentDigestWorkflow,
+  performanceBaselineWorkflow,
+  diagnosticsWorkflow,
+  backupWorkflow,
+  dailyReportWorkflow,
+  readinessCheckWorkflow,
+  goLiveWorkflow,
+  userCutoverWorkflow,
+  deployWorkflow,
+  rollbackDeployWorkflow,
+};
+
+// Each workflow's versioning behaviour (src/workflows/versioning.ts says which and why).
+const workflows: Record<string, (...args: any[]) => Promise<unknown>> = {
+  healthCheckWorkflow,
+  phasedRolloutWorkflow,
+  dataMigrationWorkflow,
+  incidentResponseWorkflow,
+  incidentDigestWorkflow,
+  performanceBaselineWorkflow,
+  diagnosticsWorkflow,
+  backupWorkflow,
+  dailyReportWorkflow,
+  readinessCheckWorkflow,
+  goLiveWorkflow,
+  userCutoverWorkflow,
+  deployWorkflow,
+  rollbackDeployWorkflow,
+};
+// Asked once per run when a worker first loads it, after workflowInfo() is known.
+for (const [name, fn] of Object.entries(workflows)) setWorkflowOptions(() => definitionOptions(name, workflowInfo().currentDeploymentVersion), fn);

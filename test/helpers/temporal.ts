@@ -47,6 +47,8 @@ export interface DevServerOptions {
    * in-memory one: `Stack.restartServer()` can kill it -9 and start it again with what it held.
    */
   persistent?: boolean;
+  /** Server dynamic config, e.g. {"matching.wv.VersionDrainageStatusRefreshInterval": "1s"}. */
+  dynamicConfig?: Record<string, string | number | boolean>;
 }
 
 /**
@@ -61,7 +63,10 @@ export async function devServerEnv(opts: DevServerOptions = {}, existing?: strin
       executable: executable(temporalCliPath()),
       ip: '127.0.0.1',
       searchAttributes: opts.searchAttributes === false ? [] : opsflowSearchAttributes,
-      extraArgs: (opts.namespaces ?? []).flatMap((ns) => ['--namespace', ns]),
+      extraArgs: [
+        ...(opts.namespaces ?? []).flatMap((ns) => ['--namespace', ns]),
+        ...Object.entries(opts.dynamicConfig ?? {}).flatMap(([k, v]) => ['--dynamic-config-value', `${k}=${JSON.stringify(v)}`]),
+      ],
       log: { format: 'pretty', level: 'error' },
     },
   });
