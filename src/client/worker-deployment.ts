@@ -58,7 +58,7 @@ const drainage: Record<number, string> = {
   [DS.VERSION_DRAINAGE_STATUS_DRAINED]: 'drained',
 };
 
-export interface VersionStatus {
+interface VersionStatus {
   buildId: string;
   /** current, ramping, draining (pinned runs still open on it), drained (safe to stop), inactive */
   status: string;

@@ -32,6 +32,7 @@ export {
 };
 
 // Each workflow's versioning behaviour (src/workflows/versioning.ts says which and why).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- every workflow's own input type
 const workflows: Record<string, (...args: any[]) => Promise<unknown>> = {
   healthCheckWorkflow,
   phasedRolloutWorkflow,

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { knownActions, knownSignals, messagesByType, workflowEntries } from '../../src/client/registry';
+import { knownSignals, messagesByType, workflowEntries } from '../../src/client/registry';
 import { acceptedLine } from '../../src/client/commands/operator';
 
 const workflowsDir = join(__dirname, '../../src/workflows');

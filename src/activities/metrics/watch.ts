@@ -28,8 +28,8 @@ export interface WatchedSample extends Sample {
 }
 
 /** Sources other than a probe are read this often while watching; one failing this many reads in a row ends the watch. */
-export const POLL_EVERY_MS = 5_000;
-export const FAILED_READS_IN_A_ROW = 3;
+const POLL_EVERY_MS = 5_000;
+const FAILED_READS_IN_A_ROW = 3;
 
 interface ProbeState {
   name: string;

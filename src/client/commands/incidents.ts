@@ -143,6 +143,7 @@ export function registerIncidentCommands(program: Command, ctx: CliContext) {
       print(applied.length ? `applied ${applied.join(', ')} in schema ${ref.schema}` : `schema ${ref.schema} is up to date`);
     });
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a signal of any argument list
   const verb = (name: string, signal: SignalDefinition<any[]>, description: string, extra: (c: Command) => Command, arg: (o: Record<string, string | undefined>, rest: string[]) => unknown) => {
     const c = incident.command(name).description(description).argument('<id>', 'INC-… id or workflow id');
     extra(c).action(async (id: string, ...rest: unknown[]) => {

@@ -2,6 +2,7 @@
 // run exists, is still running and takes the action, checks the action's own input, sends it as
 // an Update, and prints the run's answer (its new state, or why it refused). Message definitions
 // come from the workflows' own `messages.ts`.
+import type { ZodType } from 'zod';
 import os from 'node:os';
 import type { Command } from 'commander';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
@@ -71,7 +72,7 @@ const need = (value: string | undefined, flag: string, verb: string): string => 
   if (value === undefined || value === '') throw new UsageError(`${flag}: required for ${verb}`);
   return value;
 };
-const checked = <T>(schema: { safeParse(x: unknown): { success: true; data: T } | { success: false; error: any } }, value: unknown, verb: string): T => {
+const checked = <T>(schema: ZodType<T>, value: unknown, verb: string): T => {
   const r = schema.safeParse(value);
   if (!r.success) throw new UsageError(`${verb}: ${formatIssues(r.error)}`);
   return r.data;

@@ -18,10 +18,10 @@ export interface SequentialOptions {
 }
 
 /** The metrics a sequence of requests can settle early; the rest wait for the end of the interval. */
-export const sequentialMetrics = ['errorRatePercent', 'p95Ms', 'p99Ms', 'responseTimeMs'] as const satisfies readonly MetricName[];
+type SequentialMetric = Extract<MetricName, 'errorRatePercent' | 'p95Ms' | 'p99Ms' | 'responseTimeMs'>;
 
-export interface SequentialEvidence {
-  metric: (typeof sequentialMetrics)[number];
+interface SequentialEvidence {
+  metric: SequentialMetric;
   max: number;
   /** The stretch of observations (indices from, to inclusive) that holds the evidence. */
   from: number;

@@ -55,7 +55,7 @@ export interface BaselineStatus {
  * can outlast a short interval, and a tick more than an interval late is missed. A short window in
  * chunks of one tick lost most of its ticks that way; in one chunk only its own ticks' work delays it.
  */
-export const MIN_CHUNK_MS = 30_000;
+const MIN_CHUNK_MS = 30_000;
 
 /** Ticks of one chunk at least, at `intervalMs`. */
 export const minChunkTicks = (intervalMs: number) => Math.max(1, Math.ceil(MIN_CHUNK_MS / intervalMs));

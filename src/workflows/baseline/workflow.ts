@@ -18,7 +18,7 @@ import { notifyOptions } from '../common/notify-options';
 export { statusQuery } from './handlers';
 
 /** Chunks of half a minute at least (runs recorded before it sampled short windows tick by tick). */
-export const BASELINE_MIN_CHUNK = 'opsflow-baseline-min-chunk';
+const BASELINE_MIN_CHUNK = 'opsflow-baseline-min-chunk';
 
 export interface BaselineResult {
   baseline: Baseline;

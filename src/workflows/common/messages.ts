@@ -47,7 +47,9 @@ export const abortUpdate = wf.defineUpdate<unknown, [OperatorInput]>(abortSignal
  */
 export interface WorkflowMessages {
   status: QueryDefinition<unknown>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- definitions of every workflow's own argument types
   signals: readonly SignalDefinition<any[]>[];
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above, each Update's own input and answer
   actions: Readonly<Partial<Record<ActionVerb, UpdateDefinition<any, [any]>>>>;
 }
 

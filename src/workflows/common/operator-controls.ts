@@ -6,11 +6,10 @@ import type { Duration } from '@temporalio/common';
 import { STARTED_BY_MEMO, type ApprovalRule } from '../../domain/approval';
 import { abortSignal, abortUpdate, approveSignal, approveUpdate, pauseSignal, pauseUpdate, resumeSignal, resumeUpdate, type OperatorInput } from './messages';
 
-export { abortSignal, abortUpdate, approveSignal, approveUpdate, pauseSignal, pauseUpdate, resumeSignal, resumeUpdate, type OperatorInput };
-export const operatorUpdates = { approve: approveUpdate, pause: pauseUpdate, resume: resumeUpdate, abort: abortUpdate };
+export { abortSignal,    pauseSignal,    type OperatorInput };
+const operatorUpdates = { approve: approveUpdate, pause: pauseUpdate, resume: resumeUpdate, abort: abortUpdate };
 
 export type OperatorSignal = 'approve' | 'pause' | 'resume' | 'abort';
-export const operatorSignalNames: readonly OperatorSignal[] = ['approve', 'pause', 'resume', 'abort'];
 /** The order handlers are installed in: signals buffered before then are delivered in this order. */
 const signalOrder: OperatorSignal[] = ['approve', 'pause', 'resume', 'abort'];
 export const operatorSignals = { approve: approveSignal, pause: pauseSignal, resume: resumeSignal, abort: abortSignal };
@@ -421,7 +420,7 @@ export function stopSentence(subject: string, stop: { kind: string; message: str
 }
 
 /** `OperatorControls.reportUnknownSignals` for a run whose actions are wired another way (go-live). */
-export function reportUnknownSignals(known: readonly string[], note: (text: string) => void): void {
+function reportUnknownSignals(known: readonly string[], note: (text: string) => void): void {
   const type = wf.workflowInfo().workflowType;
   wf.setDefaultSignalHandler((name: string) => note(ignoredSignalText(name, type, known)));
 }

@@ -8,7 +8,7 @@ import type { StageName } from '../../domain/go-live/input';
 import { childAbortInput, type GoLiveRun } from './state';
 import { goLiveMessages, statusQuery } from './messages';
 
-export { statusQuery };
+;
 
 /** The operator's say over the go-live itself (the common controls); the child has its own. */
 export class GoLiveControls {

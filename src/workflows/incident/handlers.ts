@@ -1,5 +1,6 @@
 // Every query, signal and Update of an incident run, wired in one place to the state's transitions;
 // set before the run's first await, so signals sent with the start are not lost.
+import type { ZodType } from 'zod';
 import * as wf from '@temporalio/workflow';
 import { actorInput, alertInput, approveInput, noteInput } from '../../domain/incident/incident';
 import { formatIssues } from '../../domain/validation';
@@ -22,10 +23,10 @@ import {
   statusQuery,
 } from './messages';
 
-export { acknowledgeSignal, alertSignal, approveSignal, escalateSignal, noteSignal, resolveSignal, statusQuery };
+;
 
 /** A run that notes a signal no handler knows in its timeline (which the store then saves). */
-export const INCIDENT_NOTES_UNKNOWN_SIGNALS = 'incident-notes-unknown-signals';
+const INCIDENT_NOTES_UNKNOWN_SIGNALS = 'incident-notes-unknown-signals';
 
 /**
  * Signal input is parsed here: a malformed signal changes nothing (a signal cannot answer with an
@@ -60,7 +61,7 @@ export function installHandlers(run: IncidentRun): void {
   });
 
   // The Update forms: refused with why (bad input, already done, resolved) before history.
-  const checked = <T>(schema: { safeParse(x: unknown): { success: true; data: T } | { success: false; error: any } }, raw: unknown): T => {
+  const checked = <T>(schema: ZodType<T>, raw: unknown): T => {
     const r = schema.safeParse(raw ?? {});
     if (!r.success) throw new Error(formatIssues(r.error));
     return r.data;

@@ -2,4 +2,4 @@
 export { incidentResponseWorkflow } from './workflow';
 export { incidentDigestWorkflow } from './digest';
 export type { IncidentStatus, IncidentResult } from './status';
-export { acknowledgeSignal, acknowledgeUpdate, alertSignal, approveSignal, approveStepUpdate, escalateSignal, incidentMessages, noteSignal, resolveSignal, resolveUpdate, statusQuery } from './messages';
+;

@@ -5,7 +5,7 @@ import type { MigrationState } from './state';
 import { signalNames } from '../common/messages';
 import { migrationMessages, statusQuery } from './messages';
 
-export { statusQuery };
+;
 
 /**
  * The `status` query and the bare `pause`/`resume` signals (the common operator controls); each

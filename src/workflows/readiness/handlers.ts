@@ -2,14 +2,14 @@
 // `waive` and `recheck` Updates (validated against the checklist before they are accepted), the
 // `recheck` signal (its fire-and-forget form), and the operator's `abort` (close the gate now, not ready).
 import * as wf from '@temporalio/workflow';
-import { signOffInput, waiveInput, type SignOffInput, type WaiveInput } from '../../domain/readiness/input';
+import { signOffInput, waiveInput } from '../../domain/readiness/input';
 import { formatIssues } from '../../domain/validation';
 import { OperatorControls } from '../common/operator-controls';
 import { signalNames } from '../common/messages';
 import type { ReadinessRun } from './state';
 import { readinessMessages, recheckSignal, recheckUpdate, signOffUpdate, statusQuery, waiveUpdate, type RecheckInput } from './messages';
 
-export { recheckSignal, recheckUpdate, signOffUpdate, statusQuery, waiveUpdate };
+;
 
 function parsed<T>(schema: { safeParse(x: unknown): { success: true; data: T } | { success: false; error: Parameters<typeof formatIssues>[0] } }, raw: unknown): T {
   const r = schema.safeParse(raw);

@@ -16,7 +16,7 @@ import { ReadinessRun, type ReadinessCarry, type ReadinessStatus } from './state
 import { continueAsNewWith, historyIsLong } from '../common/continue-as-new';
 import { notifyOptions } from '../common/notify-options';
 
-export { statusQuery, signOffUpdate, waiveUpdate, recheckSignal, recheckUpdate } from './messages';
+export { statusQuery, signOffUpdate, waiveUpdate, recheckSignal,  } from './messages';
 
 export interface ReadinessResult {
   ready: boolean;

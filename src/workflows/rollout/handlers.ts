@@ -8,7 +8,7 @@ import type { Progress } from '../common/progress';
 import type { RolloutRun } from './state';
 import { promoteSignal, rolloutMessages, statusQuery } from './messages';
 
-export { promoteSignal, statusQuery };
+;
 
 /** Set before the first await, so that signals sent with the start are not lost. */
 export function installHandlers(run: RolloutRun, progress: Progress, ending: RunEnding): void {

@@ -33,7 +33,7 @@ async function sample({ run }: Rollout, i: number, k: number, planned: number): 
 }
 
 /** Patch id: runs recorded before it waited a timer, then took one sample; now one activity watches the interval. */
-export const WATCH_INTERVAL = 'rollout-watch-interval';
+const WATCH_INTERVAL = 'rollout-watch-interval';
 
 /**
  * Sample `k`: the interval watched by one activity that ends early when the failure is conclusive.

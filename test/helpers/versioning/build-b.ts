@@ -13,7 +13,6 @@ const cutoverDir = join(root, 'src', 'workflows', 'cutover');
  */
 export async function buildBBundleFile(): Promise<string> {
   // webpack is the SDK's own bundler; its plugin swaps one import of one file.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const webpack = require('webpack') as typeof import('webpack');
   const replacement = join(__dirname, 'cutover-rollback-build-b.ts');
   const { code } = await bundleWorkflowCode({
