@@ -31,3 +31,17 @@ export function pausedText(workflowId: string, by?: ActorRef): string {
 export function heldText(workflowId: string, why?: string): string {
   return `held for a person${why ? ` (${why})` : ''} — \`${opsflowCommand('resume', workflowId)}\` or \`${opsflowCommand('abort', workflowId, '--reason', '…')}\``;
 }
+
+/**
+ * The command that signs off a readiness item. Sign-off is an Update with no `opsflow` verb of its
+ * own yet, so the words are the Temporal CLI's, which the set-up installs as bin/temporal.
+ */
+export function signOffCommand(workflowId: string, item: string): string {
+  const input = JSON.stringify({ item, by: '<you>' });
+  return `bin/temporal workflow update execute --workflow-id ${word(workflowId)} --name signOff --input ${word(input)}`;
+}
+
+/** The command that re-runs a readiness gate's automated checks (a signal). */
+export function recheckCommand(workflowId: string): string {
+  return `opsflow signal ${word(workflowId)} recheck`;
+}

@@ -9,6 +9,7 @@ import { nextGateStep, zeroCounters, type GateAction, type GateCounters } from '
 import { describeGateResult, type GateResult, type GateThresholds, type Verdict } from '../../domain/rollout/gate';
 import { samplesPlanned } from '../../domain/rollout/input';
 import { DecisionLog } from '../common/decision-log';
+import { approvalWaitText, heldText, pausedText } from '../../domain/operator-commands';
 import { OperatorControls, type OperatorCarry, type OperatorEvent, type OperatorInput } from '../common/operator-controls';
 
 export type BatchState = 'scheduled' | 'waiting' | 'listing' | 'routing' | 'monitoring' | 'held' | 'moved' | 'rolling-back' | 'rolled-back' | 'skipped' | 'not-started' | 'failed';
@@ -41,6 +42,10 @@ export interface CutoverStatus {
   /** When the next batch starts (ISO), while one waits. */
   nextStartAt?: string;
   paused: boolean;
+  /** Who paused the run and when, while it is paused. */
+  pausedBy?: { by?: string; at?: string };
+  /** The 1-based batch whose approval the run waits for. */
+  awaitingApproval?: number;
   counters: GateCounters;
   lastSamples: { batch: string; k: number; at: string; summary: string }[];
   decisions: { at: string; text: string }[];
@@ -139,6 +144,19 @@ export class CutoverRun {
   label(i: number): string {
     return `batch ${i + 1}/${this.input.batches.length} "${this.input.batches[i].name}"`;
   }
+  /** Batch `i` waits for a person's approve (undefined: it waits no longer). */
+  awaitApproval(i: number | undefined): void {
+    if (i === undefined) delete this.status.awaitingApproval;
+    else this.status.awaitingApproval = i + 1;
+  }
+  /** What the run waits on a person for, with the command that answers it; undefined when nobody. */
+  waitingOn(workflowId: string): string | undefined {
+    const s = this.status;
+    if (s.awaitingApproval !== undefined) return approvalWaitText(this.label(s.awaitingApproval - 1), workflowId);
+    if (s.state === 'held') return heldText(workflowId);
+    if (s.paused && !['completed', 'rolled-back', 'aborted', 'failed'].includes(s.state)) return pausedText(workflowId, s.pausedBy);
+    return undefined;
+  }
   needsApproval(i: number): boolean {
     return this.input.batches[i].approval ?? this.input.requireApproval;
   }
@@ -226,6 +244,9 @@ export class CutoverRun {
   onOperator(e: OperatorEvent): void {
     if (e.signal === 'abort' && (e.input as OperatorInput & { all?: boolean }).all === true) this.abortAll = true;
     this.status.paused = this.controls.paused;
+    const { pausedBy } = this.controls.carry();
+    if (this.status.paused && pausedBy) this.status.pausedBy = pausedBy;
+    else delete this.status.pausedBy;
     this.decide(e.signal === 'abort' && this.abortAll ? `${e.text} (roll back every batch moved so far)` : e.text);
   }
 
@@ -270,8 +291,9 @@ export class CutoverRun {
     };
   }
 
-  details(): string {
+  details(workflowId?: string): string {
     const s = this.status;
+    const waiting = workflowId === undefined ? undefined : this.waitingOn(workflowId);
     const lines = [
       `**User cutover of ${s.service}**: ${s.state}${s.paused ? ' (paused)' : ''}`,
       ...s.batches.map(
@@ -284,6 +306,7 @@ export class CutoverRun {
       ),
     ];
     if (s.nextStartAt) lines.push(`Next start: ${s.nextStartAt}`);
+    if (waiting) lines.push(`**${waiting}**`);
     if (s.failure) lines.push(`Failure: ${s.failure}`);
     const last = s.decisions.at(-1);
     if (last) lines.push(`Last decision: ${last.text}`);
