@@ -158,7 +158,7 @@ describe('opsflow CLI end to end', () => {
     const started = await stack.cli(['--config', configPath, 'start', 'phased-rollout', '--input', JSON.stringify(input)]);
     expect(started.code).toBe(0);
     const status = async () => {
-      const out = await stack.cli(['status', 'rollout-cli-signal']);
+      const out = await stack.cli(['status', 'rollout-cli-signal', '--json']);
       return out.code === 0 ? (JSON.parse(out.stdout) as RolloutStatus) : undefined;
     };
     const waiting = await waitFor('the rollout to wait for approval', async () => ((await status())?.state === 'awaiting-approval' ? status() : undefined), 60_000, 500);

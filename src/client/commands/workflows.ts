@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ENDING_MEMO } from '../../domain/search-attributes';
 import { CliContext, print, UsageError } from '../cli-context';
 import { findWorkflow, knownSignals, workflowEntries } from '../registry';
@@ -10,6 +10,7 @@ import { awaitResult } from '../run-failure';
 import { payloadTooLarge } from '../server-error';
 import { withChildStatus } from '../child-status';
 import { formatRuns, listQuery, runRow, type ListFilters, type RunRow } from '../run-list';
+import { formatStatus, knowsStatus, statusView, type RunInfo } from '../run-status';
 
 /**
  * Why a start was refused: which run holds the id (its type may differ: a rollback holds a
@@ -65,13 +66,26 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext) {
 
   program
     .command('status')
-    .description('run the `status` query of a workflow')
+    .description('what a run is, its state and step, what it waits for, its last decisions and the command that acts on it (--json: the raw `status` query)')
     .argument('<workflowId>')
-    .option('--children', "a go-live: each started stage's child answers its own status beside the stage")
-    .action(async (id: string, opts: { children?: boolean }) => {
+    .option('--json', 'the run\'s `status` query answer as it is')
+    .option('--children', "a go-live, as JSON: each started stage's child answers its own status beside the stage")
+    .action(async (id: string, opts: { json?: boolean; children?: boolean }) => {
       const client = await ctx.temporal();
-      const status = await client.workflow.getHandle(id).query('status');
-      print(opts.children ? await withChildStatus(client, status) : status);
+      const handle = client.workflow.getHandle(id);
+      if (opts.json || opts.children) {
+        const status = await handle.query('status');
+        print(opts.children ? await withChildStatus(client, status) : status);
+        return;
+      }
+      const d = await handle.describe().catch((err) => {
+        if (err instanceof WorkflowNotFoundError) throw new Error(`no workflow with id ${id}`);
+        throw err;
+      });
+      if (!knowsStatus(d.type)) throw new UsageError(`${d.type} ${id} answers no status query; see opsflow result ${id}`);
+      const info: RunInfo = { workflowId: id, type: d.type, execution: d.status.name, startTime: d.startTime, closeTime: d.closeTime };
+      const status = await handle.query('status');
+      print(formatStatus(info, statusView(info, status)));
     });
 
   program
