@@ -115,7 +115,7 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext) {
     .description('one row per run, newest first: type, service, status, state, step, start and close')
     .option('-t, --type <workflow>', 'only this workflow (type or CLI alias: phased-rollout, deploy, ...)')
     .option('-s, --service <name>', 'only runs acting on this service (OpsflowService)')
-    .option('--state <state>', "only runs in this opsflow state (OpsflowState: monitoring, awaiting-approval, rolled-back, ...)")
+    .option('--state <state>', "only runs in this opsflow state or phase (OpsflowState or OpsflowPhase: awaiting-approval, monitoring, waiting, rolled-back, ...)")
     .option('--status <status>', 'only runs in this Temporal status: running, completed, failed, canceled, terminated, timed-out')
     .option('-q, --query <visibility query>', 'a visibility query ANDed with the filters, e.g. "OpsflowHealth=\'down\'"')
     .option('-n, --limit <n>', 'at most this many', '20')
