@@ -1,0 +1,101 @@
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { writeConfig } from '../helpers/stack';
+import { freePort, waitFor } from '../helpers/ports';
+import { DevLauncher } from '../helpers/dev-launcher';
+import { ProcessGroup } from '../helpers/processes';
+import { LbApi } from '../helpers/lb-api-load-balancer';
+import { testToken } from '../helpers/tokens';
+import { artifacts, chromium, domText } from '../helpers/chromium';
+import { signOffCommand } from '../../src/domain/operator-commands';
+
+/**
+ * The real Web UI of `npm run dev`'s server, in headless Chromium, while runs wait on people: a
+ * rollout awaiting approval shows what it waits for and the command that approves it; a readiness
+ * gate shows NOT READY, its blocking items and the commands that unblock them. Screenshots are kept
+ * in .artifacts/.
+ */
+describe('the Web UI says why a run waits and which command moves it on', () => {
+  const TOKEN = testToken('web-ui-waiting-lb');
+  const processes = new ProcessGroup();
+  let launcher: DevLauncher | undefined;
+  let lb: LbApi;
+  let connection: Connection;
+  let client: Client;
+  let uiPort: number;
+
+  beforeAll(async () => {
+    lb = await new LbApi(TOKEN).start();
+    process.env.OPSFLOW_UI_WAIT_LB_TOKEN = TOKEN;
+    const closedPort = await freePort();
+    const temporalPort = await freePort();
+    uiPort = await freePort();
+    const configPath = writeConfig({
+      schedules: {},
+      loadBalancers: { api: { type: 'http-api', url: `http://127.0.0.1:${lb.port}`, token: { env: 'OPSFLOW_UI_WAIT_LB_TOKEN' } } },
+      metricSources: { host: { type: 'host' } },
+      readiness: {
+        checklists: {
+          shop: {
+            items: [
+              { id: 'port', check: 'tcp', host: '127.0.0.1', open: [closedPort] },
+              { id: 'rota', check: 'signOff', description: 'on-call rota published' },
+            ],
+          },
+        },
+      },
+    });
+    launcher = new DevLauncher(processes, { config: configPath, temporalPort, uiPort, dataDir: mkdtempSync(join(tmpdir(), 'opsflow-ui-wait-data-')), bundle: '' });
+    await launcher.up();
+    connection = await Connection.connect({ address: `127.0.0.1:${temporalPort}` });
+    client = new Client({ connection });
+    mkdirSync(artifacts, { recursive: true });
+  }, 240_000);
+
+  afterAll(async () => {
+    await connection?.close();
+    await launcher?.stop();
+    await processes.stopAll();
+    await lb?.stop();
+  });
+
+  const currentDetails = async (id: string) => (await client.workflow.getHandle(id).query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails ?? '';
+  const page = (id: string) => `http://localhost:${uiPort}/namespaces/default/workflows/${id}`;
+
+  test('a rollout awaiting approval: the waiting reason and `opsflow approve <id>` are on its page', async () => {
+    const id = 'rollout-ui-shop';
+    await client.workflow.start('phasedRolloutWorkflow', {
+      taskQueue: 'opsflow',
+      workflowId: id,
+      args: [{ service: 'ui-shop', lb: 'api', backends: { old: 'old_system', new: 'new_system' }, steps: [{ weight: 10, window: '1h', approval: true }, { weight: 100, window: '1h' }], sampleInterval: '30m', metricSources: ['host'] }],
+    });
+    const reason = 'awaiting approval of step 1/2 (10 %)';
+    await waitFor('the rollout to show its approval wait', async () => ((await currentDetails(id).catch(() => '')).includes(reason) ? true : undefined), 120_000, 500);
+
+    const dom = await chromium(page(id), join(artifacts, 'web-ui-rollout-awaiting-approval.png'));
+    const text = domText(dom);
+    expect(text).toContain(id);
+    expect(text).toContain(reason);
+    expect(text).toContain(`opsflow approve ${id}`);
+    await client.workflow.getHandle(id).terminate('web ui test over');
+  }, 400_000);
+
+  test('a readiness run: NOT READY, what blocks, and the sign-off and recheck commands are on its page', async () => {
+    const id = 'readiness-ui-shop';
+    await client.workflow.start('readinessCheckWorkflow', { taskQueue: 'opsflow', workflowId: id, args: [{ service: 'ui-shop', checklist: 'shop', deadline: '2h' }] });
+    await waitFor('the gate to wait with its blocking items', async () => ((await currentDetails(id).catch(() => '')).includes('NOT READY — blocking: port, rota') ? true : undefined), 120_000, 500);
+    // its wait is on a timer whose summary says why
+    const { events } = await client.workflow.getHandle(id).fetchHistory();
+    expect((events ?? []).some((e) => e.timerStartedEventAttributes && e.userMetadata?.summary)).toBe(true);
+
+    const dom = await chromium(page(id), join(artifacts, 'web-ui-readiness-waiting.png'));
+    const text = domText(dom);
+    expect(text).toContain(id);
+    expect(text).toContain('NOT READY — blocking: port, rota');
+    expect(text).toContain(signOffCommand(id, 'rota'));
+    expect(text).toContain(`opsflow signal ${id} recheck`);
+    await client.workflow.getHandle(id).terminate('web ui test over');
+  }, 400_000);
+});
