@@ -8,7 +8,7 @@ import { DevLauncher } from '../helpers/dev-launcher';
 import { ProcessGroup } from '../helpers/processes';
 import { LbApi } from '../helpers/lb-api-load-balancer';
 import { testToken } from '../helpers/tokens';
-import { artifacts, chromium, domText } from '../helpers/chromium';
+import { artifacts, chromiumPage } from '../helpers/chromium';
 import { signOffCommand } from '../../src/domain/operator-commands';
 
 /**
@@ -74,11 +74,11 @@ describe('the Web UI says why a run waits and which command moves it on', () => 
     const reason = 'awaiting approval of step 1/2 (10 %)';
     await waitFor('the rollout to show its approval wait', async () => ((await currentDetails(id).catch(() => '')).includes(reason) ? true : undefined), 120_000, 500);
 
-    const dom = await chromium(page(id), join(artifacts, 'web-ui-rollout-awaiting-approval.png'));
-    const text = domText(dom);
+    const command = `opsflow approve ${id}`;
+    const text = await chromiumPage(page(id), join(artifacts, 'web-ui-rollout-awaiting-approval.png'), [id, reason, command]);
     expect(text).toContain(id);
     expect(text).toContain(reason);
-    expect(text).toContain(`opsflow approve ${id}`);
+    expect(text).toContain(command);
     await client.workflow.getHandle(id).terminate('web ui test over');
   }, 400_000);
 
@@ -90,8 +90,8 @@ describe('the Web UI says why a run waits and which command moves it on', () => 
     const { events } = await client.workflow.getHandle(id).fetchHistory();
     expect((events ?? []).some((e) => e.timerStartedEventAttributes && e.userMetadata?.summary)).toBe(true);
 
-    const dom = await chromium(page(id), join(artifacts, 'web-ui-readiness-waiting.png'));
-    const text = domText(dom);
+    const blocking = 'NOT READY — blocking: port, rota';
+    const text = await chromiumPage(page(id), join(artifacts, 'web-ui-readiness-waiting.png'), [id, blocking, signOffCommand(id, 'rota'), `opsflow signal ${id} recheck`]);
     expect(text).toContain(id);
     expect(text).toContain('NOT READY — blocking: port, rota');
     expect(text).toContain(signOffCommand(id, 'rota'));
