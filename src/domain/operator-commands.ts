@@ -32,13 +32,9 @@ export function heldText(workflowId: string, why?: string): string {
   return `held for a person${why ? ` (${why})` : ''} — \`${opsflowCommand('resume', workflowId)}\` or \`${opsflowCommand('abort', workflowId, '--reason', '…')}\``;
 }
 
-/**
- * The command that signs off a readiness item. Sign-off is an Update with no `opsflow` verb of its
- * own yet, so the words are the Temporal CLI's, which the set-up installs as bin/temporal.
- */
+/** The command that signs off a readiness item (an Update; `--by` defaults to the OS user). */
 export function signOffCommand(workflowId: string, item: string): string {
-  const input = JSON.stringify({ item, by: '<you>' });
-  return `bin/temporal workflow update execute --workflow-id ${word(workflowId)} --name signOff --input ${word(input)}`;
+  return opsflowCommand('sign-off', workflowId, '--item', item);
 }
 
 /** The command that re-runs a readiness gate's automated checks (a signal). */

@@ -63,6 +63,8 @@ describe('the Web UI says why a run waits and which command moves it on', () => 
 
   const currentDetails = async (id: string) => (await client.workflow.getHandle(id).query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails ?? '';
   const page = (id: string) => `http://localhost:${uiPort}/namespaces/default/workflows/${id}`;
+  /** The run's User Metadata tab: its summary, details and current details. */
+  const metadataPage = async (id: string) => `${page(id)}/${(await client.workflow.getHandle(id).describe()).runId}/user-metadata`;
 
   test('a rollout awaiting approval: the waiting reason and `opsflow approve <id>` are on its page', async () => {
     const id = 'rollout-ui-shop';
@@ -75,10 +77,12 @@ describe('the Web UI says why a run waits and which command moves it on', () => 
     await waitFor('the rollout to show its approval wait', async () => ((await currentDetails(id).catch(() => '')).includes(reason) ? true : undefined), 120_000, 500);
 
     const command = `opsflow approve ${id}`;
+    // the timeline: the wait is a timer whose summary names the step and the command
     const text = await chromiumPage(page(id), join(artifacts, 'web-ui-rollout-awaiting-approval.png'), [id, reason, command]);
-    expect(text).toContain(id);
-    expect(text).toContain(reason);
-    expect(text).toContain(command);
+    expect(text).toContain(`${reason} — ${command}`);
+    // User Metadata: the current details say the same
+    const details = await chromiumPage(await metadataPage(id), join(artifacts, 'web-ui-rollout-awaiting-approval-details.png'), ['Current Details', 'ui-shop: awaiting-approval', reason, command]);
+    expect(details).toContain(`${reason} — ${command}`);
     await client.workflow.getHandle(id).terminate('web ui test over');
   }, 400_000);
 
@@ -90,12 +94,14 @@ describe('the Web UI says why a run waits and which command moves it on', () => 
     const { events } = await client.workflow.getHandle(id).fetchHistory();
     expect((events ?? []).some((e) => e.timerStartedEventAttributes && e.userMetadata?.summary)).toBe(true);
 
-    const blocking = 'NOT READY — blocking: port, rota';
-    const text = await chromiumPage(page(id), join(artifacts, 'web-ui-readiness-waiting.png'), [id, blocking, signOffCommand(id, 'rota'), `opsflow signal ${id} recheck`]);
-    expect(text).toContain(id);
-    expect(text).toContain('NOT READY — blocking: port, rota');
-    expect(text).toContain(signOffCommand(id, 'rota'));
-    expect(text).toContain(`opsflow signal ${id} recheck`);
+    const signOff = signOffCommand(id, 'rota');
+    const recheck = `opsflow signal ${id} recheck`;
+    // the timeline: the gate's wait is a timer saying what blocks and the commands that unblock it
+    const text = await chromiumPage(page(id), join(artifacts, 'web-ui-readiness-waiting.png'), [id, 'NOT READY, blocking: port, rota', signOff, recheck]);
+    expect(text).toContain(`NOT READY, blocking: port, rota; waiting for a sign-off, waiver or recheck (${signOff}, ${recheck})`);
+    // User Metadata: the current details, verdict first, then per blocking item what it needs
+    const details = await chromiumPage(await metadataPage(id), join(artifacts, 'web-ui-readiness-waiting-details.png'), ['Current Details', 'NOT READY — blocking: port, rota', signOff, recheck]);
+    expect(details).toContain(`rota: waits for a person's sign-off — ${signOff}`);
     await client.workflow.getHandle(id).terminate('web ui test over');
   }, 400_000);
 });

@@ -121,13 +121,13 @@ describe('opsflow status in words', () => {
     expect(view.state).toBe('waiting');
     expect(view.waits).toBe('sign-off of training; a fix and recheck (or waiver) of tls; closes NOT READY at 2026-01-02T00:00:00.000Z');
     expect(view.commands).toEqual([signOffCommand('readiness-shop', 'training'), 'opsflow signal readiness-shop recheck', "opsflow abort readiness-shop --reason '…'"]);
-    expect(signOffCommand('readiness-shop', 'training')).toBe(`bin/temporal workflow update execute --workflow-id readiness-shop --name signOff --input '{"item":"training","by":"<you>"}'`);
+    expect(signOffCommand('readiness-shop', 'training')).toBe('opsflow sign-off readiness-shop --item training');
     const details = renderReadinessDetails(run.status, 'readiness-shop');
     expect(details.split('\n')[0]).toBe('**NOT READY — blocking: tls, training** (gate open until 2026-01-02T00:00:00.000Z)');
     expect(details).toContain(`- training: waits for a person's sign-off — \`${signOffCommand('readiness-shop', 'training')}\``);
     expect(details).toContain('- tls: failing — fix, then `opsflow signal readiness-shop recheck`');
-    expect(readinessWaitSummary(run.status, '2026-01-02T00:00:00.000Z', true)).toBe(
-      'NOT READY, blocking: tls, training; waiting for a sign-off, waiver or recheck — closes NOT READY at 2026-01-02T00:00:00.000Z',
+    expect(readinessWaitSummary(run.status, '2026-01-02T00:00:00.000Z', true, 'readiness-shop')).toBe(
+      'NOT READY, blocking: tls, training; waiting for a sign-off, waiver or recheck (`opsflow sign-off readiness-shop --item training`, `opsflow signal readiness-shop recheck`) — closes NOT READY at 2026-01-02T00:00:00.000Z',
     );
     // a closed gate's details are its report, with no command to act on it
     run.finish('test');

@@ -41,9 +41,12 @@ export function renderReadinessReport(s: ReadinessStatus): string {
   return lines.join('\n');
 }
 
-/** What keeps an open gate shut, in a line: the timer's summary while the gate waits. */
-export function readinessWaitSummary(s: ReadinessStatus, wakeAt: string, deadline: boolean): string {
-  return `NOT READY, blocking: ${s.blocking.join(', ') || 'none'}; waiting for a sign-off, waiver or recheck — ${deadline ? 'closes NOT READY' : 'a waiver lapses'} at ${wakeAt}`;
+/** What keeps an open gate shut and the commands that unblock it, in a line: the timer's summary while the gate waits. */
+export function readinessWaitSummary(s: ReadinessStatus, wakeAt: string, deadline: boolean, workflowId: string): string {
+  const unsigned = s.items.filter((i) => s.blocking.includes(i.id) && i.verdict === 'unsigned').map((i) => `\`${signOffCommand(workflowId, i.id)}\``);
+  const failing = s.items.some((i) => s.blocking.includes(i.id) && (i.verdict === 'failed' || i.verdict === 'error')) ? [`\`${recheckCommand(workflowId)}\``] : [];
+  const commands = [...unsigned, ...failing];
+  return `NOT READY, blocking: ${s.blocking.join(', ') || 'none'}; waiting for a sign-off, waiver or recheck${commands.length ? ` (${commands.join(', ')})` : ''} — ${deadline ? 'closes NOT READY' : 'a waiver lapses'} at ${wakeAt}`;
 }
 
 /**

@@ -90,7 +90,7 @@ async function gate(rawInput: ReadinessInput, carried: ReadinessCarry | undefine
     } else progress.show();
     // Wake for a sign-off, a waiver, a recheck or an abort; or when a waiver lapses or the deadline comes.
     const wakeMs = Math.min(deadlineMs, run.nextWaiverExpiry() ?? Infinity);
-    const summary = readinessWaitSummary(run.status, new Date(wakeMs).toISOString(), wakeMs === deadlineMs);
+    const summary = readinessWaitSummary(run.status, new Date(wakeMs).toISOString(), wakeMs === deadlineMs, wf.workflowInfo().workflowId);
     await wf.condition(() => changed || recheck !== undefined || aborted !== undefined, Math.max(1, wakeMs - Date.now()), { summary });
     changed = false;
     if (recheck) {
