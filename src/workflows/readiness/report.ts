@@ -51,7 +51,7 @@ export function readinessWaitSummary(s: ReadinessStatus, wakeAt: string, deadlin
 
 /**
  * The Web UI's current details: the verdict and, while the gate is open, what each blocking item
- * needs and the command that gives it; then the report.
+ * needs and the command that gives it, then every item's verdict; once closed, the report.
  */
 export function renderReadinessDetails(s: ReadinessStatus, workflowId: string): string {
   const open = s.phase === 'checking' || s.phase === 'waiting';
@@ -62,5 +62,7 @@ export function renderReadinessDetails(s: ReadinessStatus, workflowId: string): 
   const failing = s.blocking.filter((id) => ['failed', 'error'].includes(byId.get(id)?.verdict ?? ''));
   for (const id of unsigned) lines.push(`- ${id}: waits for a person's sign-off — \`${signOffCommand(workflowId, id)}\``);
   if (failing.length) lines.push(`- ${failing.join(', ')}: failing — fix, then \`${recheckCommand(workflowId)}\` (or waive with a reason and an end)`);
-  return `${lines.join('\n')}\n\n${renderReadinessReport(s)}`;
+  // Items as a list, not the report's table: the Web UI's details renderer shows a plain list reliably.
+  lines.push('', ...s.items.map((i) => `- ${i.id} (${i.check}): ${mark[i.verdict]}`));
+  return lines.join('\n');
 }
