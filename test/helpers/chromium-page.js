@@ -49,8 +49,8 @@ async function main() {
     let text = '';
     for (;;) {
       const r = await call('Runtime.evaluate', { expression: 'document.body ? document.body.innerText : ""', returnByValue: true }).catch(() => undefined);
-      // the UI's Markdown typesets "1/2" with a fraction slash: read it back as written
-      text = (r?.result?.value ?? '').replace(/\u2044/g, '/');
+      // the UI's Markdown typesets "1/2" with a fraction slash and ' as ’: read them back as written
+      text = (r?.result?.value ?? '').replace(/\u2044/g, '/').replace(/\u2019/g, "'");
       if (expected.every((e) => text.includes(e))) break;
       if (Date.now() > deadline) {
         process.stdout.write(text);
