@@ -48,7 +48,10 @@ async function main() {
     await call('Page.navigate', { url });
     let text = '';
     for (;;) {
-      const r = await call('Runtime.evaluate', { expression: 'document.body ? document.body.innerText : ""', returnByValue: true }).catch(() => undefined);
+      // The UI renders Markdown (current details) in a sandboxed same-origin iframe: its text is read too.
+      const expression = `[document.body, ...[...document.querySelectorAll('iframe')].map((f) => { try { return f.contentDocument && f.contentDocument.body; } catch { return null; } })]
+        .filter(Boolean).map((b) => b.innerText).join('\\n')`;
+      const r = await call('Runtime.evaluate', { expression, returnByValue: true }).catch(() => undefined);
       // the UI's Markdown typesets "1/2" with a fraction slash and ' as ’: read them back as written
       text = (r?.result?.value ?? '').replace(/\u2044/g, '/').replace(/\u2019/g, "'");
       if (expected.every((e) => text.includes(e))) break;
