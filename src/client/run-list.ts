@@ -1,5 +1,5 @@
 import type { WorkflowExecutionInfo } from '@temporalio/client';
-import { OpsflowService, OpsflowState, OpsflowStep } from '../domain/search-attributes';
+import { OpsflowPhase, OpsflowService, OpsflowState, OpsflowStep } from '../domain/search-attributes';
 import { findWorkflow } from './registry';
 import { UsageError } from './cli-context';
 
@@ -7,6 +7,7 @@ import { UsageError } from './cli-context';
 export interface ListFilters {
   type?: string;
   service?: string;
+  /** The run's own state word: OpsflowState, or OpsflowPhase for workflows that keep a phase. */
   state?: string;
   /** Temporal's execution status: running, completed, failed, canceled, terminated, timed-out, continued-as-new. */
   status?: string;
@@ -40,7 +41,11 @@ export function listQuery(f: ListFilters): string | undefined {
     parts.push(`WorkflowType = ${literal(entry.type, '--type')}`);
   }
   if (f.service) parts.push(`${OpsflowService.name} = ${literal(f.service, '--service')}`);
-  if (f.state) parts.push(`${OpsflowState.name} = ${literal(f.state, '--state')}`);
+  // A rollout, cutover or incident says its state in OpsflowState; the others in OpsflowPhase.
+  if (f.state) {
+    const v = literal(f.state, '--state');
+    parts.push(`(${OpsflowState.name} = ${v} OR ${OpsflowPhase.name} = ${v})`);
+  }
   if (f.status) {
     const s = statuses[f.status.toLowerCase()];
     if (!s) throw new UsageError(`--status: one of ${Object.keys(statuses).filter((k) => k !== 'cancelled').join(', ')}`);
@@ -72,7 +77,7 @@ export function runRow(w: WorkflowExecutionInfo): RunRow {
     workflowId: w.workflowId,
     type: findWorkflow(w.type)?.alias ?? w.type,
     service: keyword(w, OpsflowService),
-    state: keyword(w, OpsflowState),
+    state: keyword(w, OpsflowState) !== '-' ? keyword(w, OpsflowState) : keyword(w, OpsflowPhase),
     step: keyword(w, OpsflowStep),
     status: w.status.name.toLowerCase().replace(/_/g, '-'),
     started: shortTime(w.startTime),

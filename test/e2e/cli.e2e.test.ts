@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ScheduleNotFoundError } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { Stack, writeConfig } from '../helpers/stack';
 import { freePort, waitFor } from '../helpers/ports';
 import { PgScratch } from '../helpers/pg-scratch';
@@ -158,7 +159,7 @@ describe('opsflow CLI end to end', () => {
     const started = await stack.cli(['--config', configPath, 'start', 'phased-rollout', '--input', JSON.stringify(input)]);
     expect(started.code).toBe(0);
     const status = async () => {
-      const out = await stack.cli(['status', 'rollout-cli-signal']);
+      const out = await stack.cli(['status', 'rollout-cli-signal', '--json']);
       return out.code === 0 ? (JSON.parse(out.stdout) as RolloutStatus) : undefined;
     };
     const waiting = await waitFor('the rollout to wait for approval', async () => ((await status())?.state === 'awaiting-approval' ? status() : undefined), 60_000, 500);
@@ -186,6 +187,66 @@ describe('opsflow CLI end to end', () => {
     const after = (await status())!;
     expect(after.state).not.toBe('monitoring');
     expect(lb.config.traffic_split).toEqual({ old_system: 100, new_system: 0 });
+  });
+
+  test('status in words: a rollout awaiting approval names the step and the approving command, in the CLI, the timeline and the details; a paused one reads as paused', async () => {
+    const id = 'rollout-cli-words';
+    const input = {
+      service: 'cli-words',
+      lb: 'api',
+      backends: { old: 'old_system', new: 'new_system' },
+      steps: [{ weight: 10, window: '1h', approval: true }, { weight: 100, window: '1h' }],
+      sampleInterval: '30m',
+      metricSources: ['host'],
+    };
+    expect((await stack.cli(['--config', configPath, 'start', 'phased-rollout', '--input', JSON.stringify(input)])).code).toBe(0);
+    const words = () => stack.cli(['--config', configPath, 'status', id]);
+    const waiting = await waitFor('status to say the rollout awaits approval', async () => {
+      const out = await words();
+      return out.code === 0 && out.stdout.includes('state:     awaiting approval') ? out.stdout : undefined;
+    }, 60_000, 500);
+    const lines = waiting.trim().split('\n');
+    expect(lines[0]).toMatch(/^rollout-cli-words \(phased-rollout\) — phased rollout of cli-words on api: old_system → new_system, 10% → 100%; started \d{4}-/);
+    expect(lines[1]).toMatch(/^state: {5}awaiting approval, step 1\/2 \(10 %\) \(since \d{4}-\d\d-\d\dT[\d:.]+Z\)$/);
+    expect(lines).toContain("waits for: a person's approve of step 1/2 (10 %) (anyone may approve)");
+    expect(lines).toContain('act:       opsflow approve rollout-cli-words');
+    expect(lines.some((l) => /^decisions: \d{4}-\d\d-\d\dT[\d:.]+Z \S/.test(l))).toBe(true);
+    // --json is the status query's answer as it is
+    expect(JSON.parse((await stack.cli(['status', id, '--json'])).stdout)).toMatchObject({ state: 'awaiting-approval', awaitingApproval: 1 });
+
+    // The Web UI's timeline: the wait is a timer whose summary names the step and the command.
+    const handle = stack.client.workflow.getHandle(id);
+    const summary = 'awaiting approval of step 1/2 (10 %) — `opsflow approve rollout-cli-words`';
+    const timers = await waitFor('the approval wait on the timeline', async () => {
+      const { events } = await handle.fetchHistory();
+      const found = (events ?? []).filter((e) => e.timerStartedEventAttributes && e.userMetadata?.summary);
+      return found.length ? found : undefined;
+    }, 60_000, 500);
+    expect(timers.map((e) => defaultPayloadConverter.fromPayload(e.userMetadata!.summary!))).toEqual([summary]);
+    // ... and the current details say the same
+    const meta = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+    expect(meta.currentDetails).toContain(`**${summary}**`);
+
+    expect((await stack.cli(['--config', configPath, 'approve', id, '--by', 'alice'])).code).toBe(0);
+    const paused = await stack.cli(['--config', configPath, 'pause', id, '--by', 'bob', '--reason', 'read the logs']);
+    expect(paused.code).toBe(0);
+    const pausedWords = (await words()).stdout.trim().split('\n');
+    expect(pausedWords[1]).toMatch(/^state: {5}paused \(the window goes on sampling; no next step until resumed\), step 1\/2 \(10 %\) \(since \d{4}-[\d:.T-]+Z\)$/);
+    expect(pausedWords.find((l) => l.startsWith('waits for:'))).toMatch(/^waits for: a person's resume \(paused by bob at \d{4}-[\d:.T-]+Z\)$/);
+    expect(pausedWords).toContain('act:       opsflow resume rollout-cli-words');
+    expect(pausedWords.some((l) => l.includes('paused by bob') && l.includes('read the logs'))).toBe(true);
+    expect((await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails).toContain('paused by bob');
+    // the approve's wait is over: its timer was cancelled, no other was started for it
+    expect((await handle.fetchHistory()).events!.filter((e) => e.timerCanceledEventAttributes).length).toBeGreaterThanOrEqual(1);
+
+    expect((await stack.cli(['--config', configPath, 'abort', id, '--by', 'bob', '--reason', 'test over'])).code).toBe(0);
+    await handle.result().catch(() => undefined);
+    const ended = (await words()).stdout;
+    expect(ended).toMatch(/^state: {5}aborted — run failed at \d{4}-/m);
+    expect(ended).toContain('act:       opsflow result rollout-cli-words');
+    expect(ended).not.toContain('waits for:');
+    const missing = await stack.cli(['status', 'no-such-run']);
+    expect(missing).toMatchObject({ code: 1, stderr: 'opsflow: no workflow with id no-such-run\n' });
   });
 
   test('schedules: a cron in a time zone as the server describes it, unpause, and apply --prune deleting only what opsflow manages', async () => {

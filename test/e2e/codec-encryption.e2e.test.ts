@@ -141,7 +141,7 @@ describe('payload encryption and the codec server', () => {
     };
     expect((await stack.cli(['-c', k1Config, 'start', 'phased-rollout', '--input', JSON.stringify(input)])).code).toBe(0);
     await waitFor('the rollout to wait for approval', async () => {
-      const out = await stack.cli(['-c', k1Config, 'status', 'rollout-codec-rollout']);
+      const out = await stack.cli(['-c', k1Config, 'status', 'rollout-codec-rollout', '--json']);
       return out.code === 0 && JSON.parse(out.stdout).state === 'awaiting-approval';
     }, 60_000, 500);
     const abort = await stack.cli(['-c', k1Config, 'signal', 'rollout-codec-rollout', 'abort', '--input', JSON.stringify({ by: 'bob', reason })]);

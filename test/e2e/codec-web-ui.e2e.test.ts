@@ -1,10 +1,8 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { writeConfig } from '../helpers/stack';
 import { freePort } from '../helpers/ports';
@@ -12,19 +10,7 @@ import { DevLauncher } from '../helpers/dev-launcher';
 import { ProcessGroup } from '../helpers/processes';
 import { dataConverterFor } from '../../src/client/codec/data-converter';
 import { parseConfigText } from '../../src/config/load';
-
-const run = promisify(execFile);
-const root = resolve(__dirname, '../..');
-const artifacts = join(root, '.artifacts');
-
-/** Headless Chromium's rendering of a page: its DOM after scripts ran, and a screenshot. */
-async function chromium(url: string, screenshot: string): Promise<string> {
-  const bin = await run('sh', ['-c', 'command -v chromium || command -v chromium-browser']).then((r) => r.stdout.trim()).catch(() => '');
-  if (!bin) throw new Error('chromium is not installed (scripts/setup.sh installs it): the Web UI test needs a browser');
-  const common = ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--window-size=1400,1400', '--virtual-time-budget=20000'];
-  await run(bin, [...common, `--screenshot=${screenshot}`, url], { timeout: 120_000 });
-  return (await run(bin, [...common, '--dump-dom', url], { timeout: 120_000, maxBuffer: 32 * 1024 * 1024 })).stdout;
-}
+import { artifacts, chromium } from '../helpers/chromium';
 
 /**
  * The real Web UI of `npm run dev`'s server with encryption on: the launcher starts the codec server

@@ -98,7 +98,7 @@ describe('healthCheckWorkflow end to end', () => {
 
     recordHistory(stack.temporalAddress(), 'hc-e2e-1', 'health-check-failing-target');
 
-    const status = await stack.cli(['status', 'hc-e2e-1']);
+    const status = await stack.cli(['status', 'hc-e2e-1', '--json']);
     expect(status.code).toBe(0);
     expect(JSON.parse(status.stdout)).toMatchObject({ phase: 'done', notified: ['ops'] });
 

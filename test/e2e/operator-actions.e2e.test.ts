@@ -120,7 +120,7 @@ describe('operator actions answered (dev server, opsflow CLI, LB API)', () => {
     const s = await status(id);
     expect(s.awaitingApproval).toBe(1);
     expect(s.approved).toEqual([]);
-    const cliStatus = await cli(['status', id]);
+    const cliStatus = await cli(['status', id, '--json']);
     expect(cliStatus.stdout).toContain(ignored.replace(/"/g, '\\"'));
 
     expect(await cli(['abort', id, '--by', 'alice', '--reason', 'test over'])).toMatchObject({ code: 0 });

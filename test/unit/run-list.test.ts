@@ -1,10 +1,13 @@
-import { listQuery, formatRuns } from '../../src/client/run-list';
+import { TypedSearchAttributes } from '@temporalio/common';
+import type { WorkflowExecutionInfo } from '@temporalio/client';
+import { listQuery, formatRuns, runRow } from '../../src/client/run-list';
+import { OpsflowPhase, OpsflowService, OpsflowState, OpsflowStep } from '../../src/domain/search-attributes';
 
 describe('opsflow list: filters to a visibility query, rows to a table', () => {
   test('each filter is one clause, a type by its alias too, ANDed with a given query', () => {
     expect(listQuery({})).toBeUndefined();
     expect(listQuery({ type: 'phased-rollout', service: 'checkout', state: 'awaiting-approval', status: 'running', query: "OpsflowStep='1/3'" })).toBe(
-      "WorkflowType = 'phasedRolloutWorkflow' AND OpsflowService = 'checkout' AND OpsflowState = 'awaiting-approval' AND ExecutionStatus = 'Running' AND (OpsflowStep='1/3')",
+      "WorkflowType = 'phasedRolloutWorkflow' AND OpsflowService = 'checkout' AND (OpsflowState = 'awaiting-approval' OR OpsflowPhase = 'awaiting-approval') AND ExecutionStatus = 'Running' AND (OpsflowStep='1/3')",
     );
     expect(listQuery({ type: 'deployWorkflow', status: 'cancelled' })).toBe("WorkflowType = 'deployWorkflow' AND ExecutionStatus = 'Canceled'");
   });
@@ -21,5 +24,13 @@ describe('opsflow list: filters to a visibility query, rows to a table', () => {
     expect(lines[0]).toMatch(/^WORKFLOW ID\s+TYPE\s+SERVICE\s+STATUS\s+STATE\s+STEP\s+STARTED\s+CLOSED$/);
     expect(lines[1].indexOf('phased-rollout')).toBe(lines[0].indexOf('TYPE'));
     expect(lines[2].indexOf('deploy ')).toBe(lines[0].indexOf('TYPE'));
+  });
+
+  test("a row's state is the run's OpsflowState, or its OpsflowPhase for the workflows that keep a phase", () => {
+    const info = (type: string, pairs: ConstructorParameters<typeof TypedSearchAttributes>[0]) =>
+      ({ workflowId: 'w', type, status: { name: 'RUNNING' }, startTime: new Date('2026-12-07T10:00:00Z'), typedSearchAttributes: new TypedSearchAttributes(pairs) }) as unknown as WorkflowExecutionInfo;
+    expect(runRow(info('readinessCheckWorkflow', [{ key: OpsflowService, value: 'shop' }, { key: OpsflowPhase, value: 'waiting' }]))).toMatchObject({ type: 'readiness', service: 'shop', state: 'waiting', step: '-', status: 'running', started: '2026-12-07 10:00:00Z', closed: '-' });
+    expect(runRow(info('phasedRolloutWorkflow', [{ key: OpsflowState, value: 'monitoring' }, { key: OpsflowStep, value: '1/2 10%' }]))).toMatchObject({ state: 'monitoring', step: '1/2 10%', service: '-' });
+    expect(runRow(info('healthCheckWorkflow', [])).state).toBe('-');
   });
 });

@@ -12,6 +12,7 @@ import { pingRedis } from '../redis/ping';
 import { reach } from '../tcp/reach';
 import { heartbeating } from '../heartbeat';
 import { isBaselineRef } from '../../domain/baseline/gate';
+import { defaultBackupTargets } from './backup-targets';
 
 /** A reachability check's result: up is healthy, anything else is down. */
 function upOrDown(kind: CheckResult['kind'], target: string, ok: boolean, value: number | undefined, unit: string, okMessage: string, downMessage: string): CheckResult {
@@ -25,7 +26,7 @@ function upOrDown(kind: CheckResult['kind'], target: string, ok: boolean, value:
 export function healthActivities(config: OpsflowConfig) {
   // Checks heartbeat, so a run whose worker died mid-check retries it within the heartbeat timeout.
   return heartbeating({
-    /** Resolves the input against the config: names it lists must exist; lists it omits mean "all". */
+    /** Resolves the input against the config: names it lists must exist; lists it omits mean "all" (backups: all expected to have copies). */
     async planHealthCheck(input: HealthCheckInput): Promise<HealthCheckPlan> {
       const t = input.targets;
       const pick = (given: string[] | undefined, section: Record<string, unknown>, sectionName: string) => {
@@ -40,7 +41,7 @@ export function healthActivities(config: OpsflowConfig) {
         postgres: pick(t?.postgres, config.postgres, 'postgres'),
         redis: pick(t?.redis, config.redis, 'redis'),
         hosts: pick(t?.hosts, config.hosts, 'hosts'),
-        backups: pick(t?.backups, config.backups, 'backups'),
+        backups: t?.backups ? pick(t.backups, config.backups, 'backups') : defaultBackupTargets(config),
         resources: t?.resources ?? true,
         // A baseline's levels are resolved by the workflow and laid over these (it has no disk levels).
         thresholds: input.thresholds && !isBaselineRef(input.thresholds) ? input.thresholds : config.thresholds,

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import type { Command } from 'commander';
 import { STARTED_BY_MEMO } from '../../domain/approval';
-import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ENDING_MEMO } from '../../domain/search-attributes';
 import { CliContext, print, UsageError } from '../cli-context';
 import { findWorkflow, knownSignals, workflowEntries } from '../registry';
@@ -13,6 +13,7 @@ import { awaitResult } from '../run-failure';
 import { payloadTooLarge } from '../server-error';
 import { withChildStatus } from '../child-status';
 import { formatRuns, listQuery, runRow, type ListFilters, type RunRow } from '../run-list';
+import { formatStatus, knowsStatus, statusView, type RunInfo } from '../run-status';
 
 /**
  * Why a start was refused: which run holds the id (its type may differ: a rollback holds a
@@ -70,13 +71,26 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext) {
 
   program
     .command('status')
-    .description('run the `status` query of a workflow')
+    .description('what a run is, its state and step, what it waits for, its last decisions and the command that acts on it (--json: the raw `status` query)')
     .argument('<workflowId>')
-    .option('--children', "a go-live: each started stage's child answers its own status beside the stage")
-    .action(async (id: string, opts: { children?: boolean }) => {
+    .option('--json', 'the run\'s `status` query answer as it is')
+    .option('--children', "a go-live, as JSON: each started stage's child answers its own status beside the stage")
+    .action(async (id: string, opts: { json?: boolean; children?: boolean }) => {
       const client = await ctx.temporal();
-      const status = await client.workflow.getHandle(id).query(anyStatusQuery);
-      print(opts.children ? await withChildStatus(client, status) : status);
+      const handle = client.workflow.getHandle(id);
+      if (opts.json || opts.children) {
+        const status = await handle.query(anyStatusQuery);
+        print(opts.children ? await withChildStatus(client, status) : status);
+        return;
+      }
+      const d = await handle.describe().catch((err) => {
+        if (err instanceof WorkflowNotFoundError) throw new Error(`no workflow with id ${id}`);
+        throw err;
+      });
+      if (!knowsStatus(d.type)) throw new UsageError(`${d.type} ${id} answers no status query; see opsflow result ${id}`);
+      const info: RunInfo = { workflowId: id, type: d.type, execution: d.status.name, startTime: d.startTime, closeTime: d.closeTime };
+      const status = await handle.query(anyStatusQuery);
+      print(formatStatus(info, statusView(info, status)));
     });
 
   program
@@ -106,7 +120,7 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext) {
     .description('one row per run, newest first: type, service, status, state, step, start and close')
     .option('-t, --type <workflow>', 'only this workflow (type or CLI alias: phased-rollout, deploy, ...)')
     .option('-s, --service <name>', 'only runs acting on this service (OpsflowService)')
-    .option('--state <state>', "only runs in this opsflow state (OpsflowState: monitoring, awaiting-approval, rolled-back, ...)")
+    .option('--state <state>', "only runs in this opsflow state or phase (OpsflowState or OpsflowPhase: awaiting-approval, monitoring, waiting, rolled-back, ...)")
     .option('--status <status>', 'only runs in this Temporal status: running, completed, failed, canceled, terminated, timed-out')
     .option('-q, --query <visibility query>', 'a visibility query ANDed with the filters, e.g. "OpsflowHealth=\'down\'"')
     .option('-n, --limit <n>', 'at most this many', '20')

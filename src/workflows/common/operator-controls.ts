@@ -377,16 +377,17 @@ export class OperatorControls {
 
   /**
    * Waits for an approve of `step` (or `alreadyApproved()`), or an abort. On an approve it is used
-   * up and 'approved' returned; on an abort nothing is used and 'aborted' returned.
+   * up and 'approved' returned; on an abort nothing is used and 'aborted' returned. A `summary`
+   * (what is awaited and the command that approves it) shows the wait in the Web UI's timeline.
    */
-  async takeApproval(step: number, alreadyApproved: () => boolean = () => false, rule?: ApprovalRule): Promise<'approved' | 'aborted'> {
+  async takeApproval(step: number, alreadyApproved: () => boolean = () => false, rule?: ApprovalRule, summary?: string): Promise<'approved' | 'aborted'> {
     this.discardApprovalsBefore(step);
     this.awaiting = step;
     // One person, anyone: the wait as it always was (no rule to count by).
     this.rule = rule && (rule.approvers > 1 || rule.forbidStarter) ? rule : undefined;
     let outcome: 'approved' | 'aborted';
     try {
-      await wf.condition(() => this.approvalOutcome(step, alreadyApproved(), this.rule) !== undefined);
+      await shownWait(() => this.approvalOutcome(step, alreadyApproved(), this.rule) !== undefined, summary);
       outcome = this.approvalOutcome(step, alreadyApproved(), this.rule)!;
     } finally {
       this.awaiting = undefined;
@@ -430,6 +431,22 @@ function memoStarter(): string | undefined {
   if (!wf.inWorkflowContext()) return undefined;
   const by = wf.workflowInfo().memo?.[STARTED_BY_MEMO];
   return typeof by === 'string' && by ? by : undefined;
+}
+
+/** Patch id: runs recorded before approval waits showed in the timeline waited on no timer. */
+export const APPROVAL_WAIT_TIMER = 'operator-approval-wait-timer';
+/** The shown wait's timer only renews itself; it never ends the wait. */
+const SHOWN_WAIT_PERIOD = '7 days';
+
+/**
+ * Waits for `done`. A condition alone leaves nothing in the Web UI's timeline, so with a summary
+ * the wait sits on a timer that carries it (renewed until `done`); a wait already over starts none.
+ */
+async function shownWait(done: () => boolean, summary?: string): Promise<void> {
+  if (summary === undefined || done() || !wf.patched(APPROVAL_WAIT_TIMER)) return wf.condition(done);
+  while (!(await wf.condition(done, SHOWN_WAIT_PERIOD, { summary }))) {
+    // the period ran out with nobody deciding: the same wait goes on, still shown
+  }
 }
 
 /** Workflow time: a sender's own `at` is not trusted. */

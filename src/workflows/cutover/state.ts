@@ -11,6 +11,7 @@ import { samplesPlanned } from '../../domain/rollout/input';
 import { DecisionLog } from '../common/decision-log';
 import { OperatorControls, type ApprovalProgress, type OperatorCarry, type OperatorEvent, type OperatorInput } from '../common/operator-controls';
 import { approvalRuleOf, type ApprovalRule } from '../../domain/approval';
+import { approvalWaitText, heldText, pausedText } from '../../domain/operator-commands';
 
 export type BatchState = 'scheduled' | 'waiting' | 'listing' | 'routing' | 'monitoring' | 'held' | 'moved' | 'rolling-back' | 'rolled-back' | 'skipped' | 'not-started' | 'failed';
 export type CutoverState = 'scheduled' | 'waiting' | 'moving' | 'monitoring' | 'held' | 'rolling-back' | 'completed' | 'rolled-back' | 'aborted' | 'failed';
@@ -44,6 +45,10 @@ export interface CutoverStatus {
   paused: boolean;
   /** While a batch waits under a rule of several approvers or forbidding the starter: who approved so far, of how many. */
   approvals?: ApprovalProgress;
+  /** Who paused the run and when, while it is paused. */
+  pausedBy?: { by?: string; at?: string };
+  /** The 1-based batch whose approval the run waits for. */
+  awaitingApproval?: number;
   counters: GateCounters;
   lastSamples: { batch: string; k: number; at: string; summary: string }[];
   decisions: { at: string; text: string }[];
@@ -142,6 +147,19 @@ export class CutoverRun {
   label(i: number): string {
     return `batch ${i + 1}/${this.input.batches.length} "${this.input.batches[i].name}"`;
   }
+  /** Batch `i` waits for a person's approve (undefined: it waits no longer). */
+  awaitApproval(i: number | undefined): void {
+    if (i === undefined) delete this.status.awaitingApproval;
+    else this.status.awaitingApproval = i + 1;
+  }
+  /** What the run waits on a person for, with the command that answers it; undefined when nobody. */
+  waitingOn(workflowId: string): string | undefined {
+    const s = this.status;
+    if (s.awaitingApproval !== undefined) return approvalWaitText(this.label(s.awaitingApproval - 1), workflowId);
+    if (s.state === 'held') return heldText(workflowId);
+    if (s.paused && !['completed', 'rolled-back', 'aborted', 'failed'].includes(s.state)) return pausedText(workflowId, s.pausedBy);
+    return undefined;
+  }
   needsApproval(i: number): boolean {
     return this.approvalRule(i) !== undefined;
   }
@@ -150,8 +168,8 @@ export class CutoverRun {
     return approvalRuleOf(this.input.batches[i].approval ?? this.input.requireApproval);
   }
   /** Waits for batch `i`'s approval; who approved so far is in the status meanwhile. */
-  async takeApproval(i: number): Promise<'approved' | 'aborted'> {
-    const wait = this.controls.takeApproval(i + 1, undefined, this.approvalRule(i));
+  async takeApproval(i: number, summary?: string): Promise<'approved' | 'aborted'> {
+    const wait = this.controls.takeApproval(i + 1, undefined, this.approvalRule(i), summary);
     this.status.approvals = this.controls.approvalProgress();
     try {
       return await wait;
@@ -265,6 +283,9 @@ export class CutoverRun {
     this.status.approvals = this.controls.approvalProgress();
     if (e.signal === 'abort' && (e.input as OperatorInput & { all?: boolean }).all === true) this.abortAll = true;
     this.status.paused = this.controls.paused;
+    const { pausedBy } = this.controls.carry();
+    if (this.status.paused && pausedBy) this.status.pausedBy = pausedBy;
+    else delete this.status.pausedBy;
     this.decide(e.signal === 'abort' && this.abortAll ? `${e.text} (roll back every batch moved so far)` : e.text);
   }
 
@@ -309,8 +330,9 @@ export class CutoverRun {
     };
   }
 
-  details(): string {
+  details(workflowId?: string): string {
     const s = this.status;
+    const waiting = workflowId === undefined ? undefined : this.waitingOn(workflowId);
     const lines = [
       `**User cutover of ${s.service}**: ${s.state}${s.paused ? ' (paused)' : ''}`,
       ...s.batches.map(
@@ -323,6 +345,7 @@ export class CutoverRun {
       ),
     ];
     if (s.nextStartAt) lines.push(`Next start: ${s.nextStartAt}`);
+    if (waiting) lines.push(`**${waiting}**`);
     if (s.failure) lines.push(`Failure: ${s.failure}`);
     const last = s.decisions.at(-1);
     if (last) lines.push(`Last decision: ${last.text}`);

@@ -6,6 +6,7 @@ import { scheduleIssues } from '../../domain/cutover/schedule';
 import { RunEnding } from '../common/ending';
 import { continueAsNewWith, historyIsLong } from '../common/continue-as-new';
 import { Progress } from '../common/progress';
+import { approvalWaitText } from '../../domain/operator-commands';
 import { parseInput } from '../input';
 import { installHandlers } from './handlers';
 import { acts } from './options';
@@ -33,7 +34,7 @@ async function cutover(raw: UserCutoverInputRaw, carried: CutoverCarry | undefin
   const input = parseInput(userCutoverInput, raw, 'userCutoverWorkflow');
   const info = wf.workflowInfo();
   const run = new CutoverRun(input, { originMs: Date.now(), runKey: `${info.workflowId}/${info.firstExecutionRunId}` }, carried);
-  const c: Cutover = { run, progress: new Progress(() => run.details()) };
+  const c: Cutover = { run, progress: new Progress(() => run.details(info.workflowId)) };
   installHandlers(run, c.progress, ending);
   requireServiceWorkflowId(c);
 
@@ -57,7 +58,13 @@ async function cutover(raw: UserCutoverInputRaw, carried: CutoverCarry | undefin
         await watchBatch(c, raw, i, carried.window.samplesTaken);
       } else {
         if (!(await waitForStart(c, i))) continue;
-        if (run.needsApproval(i) && (await run.takeApproval(i)) === 'aborted') checkAbort(c, i);
+        if (run.needsApproval(i)) {
+          run.awaitApproval(i);
+          c.progress.show();
+          const outcome = await run.takeApproval(i, approvalWaitText(run.label(i), info.workflowId));
+          run.awaitApproval(undefined);
+          if (outcome === 'aborted') checkAbort(c, i);
+        }
         await run.controls.waitWhilePaused();
         checkAbort(c, i);
         await snapshot(c, i);

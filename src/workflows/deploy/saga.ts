@@ -10,6 +10,7 @@ import type { OperatorControls } from '../common/operator-controls';
 import type { DeployRun } from './state';
 import { notifyOptions } from '../common/notify-options';
 import { runNotificationKey } from '../common/notify';
+import { approvalWaitText } from '../../domain/operator-commands';
 
 const quick: wf.ActivityOptions = { startToCloseTimeout: '1m', heartbeatTimeout: '10s', retry: { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '15s' } };
 const long: wf.ActivityOptions = { startToCloseTimeout: '30m', heartbeatTimeout: '10s', retry: { maximumAttempts: 5, initialInterval: '2s', maximumInterval: '30s' } };
@@ -82,7 +83,11 @@ async function drain(p: SagaPlan, c: SagaContext, stepNo: number): Promise<void>
   c.run.note(ask);
   c.show();
   await c.tell(`drain-stuck-${p.host}`, 'warning', `Deploy of ${p.service}: drain of ${p.host} not confirmed`, ask);
-  const answer = await c.controls.takeApproval(stepNo);
+  const what = `going on with ${p.host}'s ${r.sessions} open sessions`;
+  c.run.awaitApproval(what);
+  c.show();
+  const answer = await c.controls.takeApproval(stepNo, undefined, undefined, approvalWaitText(what, wf.workflowInfo().workflowId));
+  c.run.awaitApproval(undefined);
   if (answer === 'aborted') throw wf.ApplicationFailure.nonRetryable(`${p.host}: drain not confirmed (${r.sessions} sessions) and aborted`, 'DrainAborted');
   c.run.note(`${p.host}: going on with ${r.sessions} sessions open, approved`);
   c.run.host(p.host, { state: 'draining', error: undefined });

@@ -5,6 +5,7 @@ import { judgeBatch, type BudgetVerdict } from '../../domain/deploy/plan';
 import { failedHostsText, type FailedHost } from '../../domain/deploy/failed-hosts';
 import { appendBounded } from '../common/decision-log';
 import type { OperatorCarry } from '../common/operator-controls';
+import { approvalWaitText, pausedText } from '../../domain/operator-commands';
 
 type HostState =
   | 'pending'
@@ -46,6 +47,8 @@ export interface DeployStatus {
   migrations: 'none' | 'pending' | 'ran';
   failures: { fleet: number; budget: { batch: number; fleet: number } };
   stopReason?: string;
+  /** What the run waits for a person's approve of ("batch 2/3"), while it waits. */
+  awaitingApproval?: string;
   /**
    * Runs this deploy or rollback has taken so far (1, plus one per continue-as-new): the hosts,
    * failures and log are the totals across all of them.
@@ -237,14 +240,30 @@ export class DeployRun {
       .map(([n]) => n);
   }
 
-  /** Markdown for the Web UI's current details. */
-  details(): string {
+  /** The run waits for a person's approve of `what` (undefined: it waits no longer). */
+  awaitApproval(what: string | undefined): void {
+    if (what === undefined) delete this.status.awaitingApproval;
+    else this.status.awaitingApproval = what;
+  }
+
+  /** What the run waits on a person for, with the command that answers it; undefined when nobody. */
+  waitingOn(workflowId: string): string | undefined {
     const s = this.status;
+    if (s.awaitingApproval !== undefined) return approvalWaitText(s.awaitingApproval, workflowId);
+    if (s.phase === 'paused') return pausedText(workflowId);
+    return undefined;
+  }
+
+  /** Markdown for the Web UI's current details; with the run's id, what it waits on and the command. */
+  details(workflowId?: string): string {
+    const s = this.status;
+    const waiting = workflowId === undefined ? undefined : this.waitingOn(workflowId);
     const lines = [
       `**${s.kind} ${s.service}**${s.commit ? ` at \`${s.commit.slice(0, 12)}\`` : ''} — ${s.phase}${s.batch ? `, batch ${s.batch}/${s.batches.length}` : ''}${s.runs > 1 ? ` (run ${s.runs})` : ''}`,
       `failures: ${s.failures.fleet} (budget ${s.failures.budget.batch} % per batch, ${s.failures.budget.fleet} % fleet); migrations: ${s.migrations}`,
       ...Object.entries(s.hosts).map(([n, h]) => `- ${n}: ${h.state}${h.release ? ` → ${h.release}` : ''}${h.error ? ` (${h.error})` : ''}`),
     ];
+    if (waiting) lines.push(`**${waiting}**`);
     if (s.stopReason) lines.push(`stopped: ${s.stopReason}`);
     return lines.join('\n');
   }

@@ -5,6 +5,7 @@ import * as wf from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { deployInput, deployWorkflowId, rollbackDeployInput, type DeployInputRaw, type RollbackDeployInputRaw } from '../../domain/deploy/input';
 import { planBatches } from '../../domain/deploy/plan';
+import { approvalWaitText } from '../../domain/operator-commands';
 import { releaseName } from '../../domain/deploy/release';
 import { OpsflowCommit, OpsflowPhase, OpsflowService } from '../../domain/search-attributes';
 import { continueAsNewWith, historyIsLong } from '../common/continue-as-new';
@@ -38,7 +39,7 @@ export async function deployWorkflow(raw: DeployInputRaw, carried?: DeployCarry)
     requireLockId(input.service);
     run = carried ? DeployRun.resume(carried) : new DeployRun({ kind: 'deploy', service: input.service, ref: input.ref, budget: input.maxFailPercent });
     const r = run;
-    const progress = new Progress(() => r.details());
+    const progress = new Progress(() => r.details(wf.workflowInfo().workflowId));
     const controls = installHandlers(r, () => progress.show(), carried?.operator);
     let hostNames: string[];
     let commit: string;
@@ -131,7 +132,7 @@ export async function rollbackDeployWorkflow(raw: RollbackDeployInputRaw, carrie
     requireLockId(input.service);
     run = carried ? DeployRun.resume(carried) : new DeployRun({ kind: 'rollback', service: input.service, budget: input.maxFailPercent });
     const r = run;
-    const progress = new Progress(() => r.details());
+    const progress = new Progress(() => r.details(wf.workflowInfo().workflowId));
     const controls = installHandlers(r, () => progress.show(), carried?.operator);
     let targets: Record<string, string>;
     if (carried) {
@@ -200,9 +201,13 @@ async function runBatches(
       await ctx.controls.waitWhilePaused();
     }
     if (approval === 'each-batch' || (approval === 'first-host' && i === 0)) {
+      const what = `batch ${i + 1}/${batches.length} (${batches[i].join(', ')})`;
       r.setPhase('awaiting-approval');
+      r.awaitApproval(what);
       ctx.show();
-      if ((await ctx.controls.takeApproval(i + 1)) === 'aborted') return ctx.controls.abortMessage(`before batch ${i + 1}`);
+      const outcome = await ctx.controls.takeApproval(i + 1, undefined, undefined, approvalWaitText(what, wf.workflowInfo().workflowId));
+      r.awaitApproval(undefined);
+      if (outcome === 'aborted') return ctx.controls.abortMessage(`before batch ${i + 1}`);
     }
     if (ctx.controls.aborted) return ctx.controls.abortMessage(`before batch ${i + 1}`);
     r.startBatch(i);

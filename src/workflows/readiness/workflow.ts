@@ -11,7 +11,7 @@ import { parseInput } from '../input';
 import { RunEnding } from '../common/ending';
 import { Progress, withSummary } from '../common/progress';
 import { installHandlers } from './handlers';
-import { renderReadinessReport } from './report';
+import { renderReadinessDetails, renderReadinessReport, readinessWaitSummary } from './report';
 import { ReadinessRun, type ReadinessCarry, type ReadinessStatus } from './state';
 import { continueAsNewWith, historyIsLong } from '../common/continue-as-new';
 import { notifyOptions } from '../common/notify-options';
@@ -39,7 +39,7 @@ export async function readinessCheckWorkflow(rawInput: ReadinessInput, carried?:
 async function gate(rawInput: ReadinessInput, carried: ReadinessCarry | undefined, ending: RunEnding): Promise<ReadinessResult> {
   const input = parseInput(readinessInput, rawInput, 'readinessCheckWorkflow');
   const run = new ReadinessRun(input.service, input.checklist, carried?.status);
-  const progress = new Progress(() => renderReadinessReport(run.status));
+  const progress = new Progress(() => renderReadinessDetails(run.status, wf.workflowInfo().workflowId));
   let changed = false;
   let recheck: Set<string> | undefined = carried?.recheck ? new Set(carried.recheck) : undefined;
   let aborted: string | undefined = carried?.aborted;
@@ -90,7 +90,8 @@ async function gate(rawInput: ReadinessInput, carried: ReadinessCarry | undefine
     } else progress.show();
     // Wake for a sign-off, a waiver, a recheck or an abort; or when a waiver lapses or the deadline comes.
     const wakeMs = Math.min(deadlineMs, run.nextWaiverExpiry() ?? Infinity);
-    await wf.condition(() => changed || recheck !== undefined || aborted !== undefined, Math.max(1, wakeMs - Date.now()));
+    const summary = readinessWaitSummary(run.status, new Date(wakeMs).toISOString(), wakeMs === deadlineMs, wf.workflowInfo().workflowId);
+    await wf.condition(() => changed || recheck !== undefined || aborted !== undefined, Math.max(1, wakeMs - Date.now()), { summary });
     changed = false;
     if (recheck) {
       const ids = [...recheck];

@@ -20,7 +20,15 @@ export function installHandlers(run: RolloutRun, progress: Progress, ending: Run
     return cut.context;
   });
   wf.setHandler(statusQuery, () => run.status);
-  run.controls.install(['approve', 'pause', 'resume', 'abort'], (event) => run.onOperator(event), { status: () => run.status });
+  run.controls.install(
+    ['approve', 'pause', 'resume', 'abort'],
+    (event) => {
+      run.onOperator(event);
+      // a pause or resume changes what the run waits on: the details say it at once
+      progress.show();
+    },
+    { status: () => run.status },
+  );
   wf.setHandler(promoteSignal, (a) => run.promote(a?.by));
   run.controls.reportUnknownSignals(signalNames(rolloutMessages), (text) => run.decide(text));
 }

@@ -8,6 +8,7 @@ import { formatDuration, samplesPlanned, type PhasedRolloutInput, type RolloutPl
 import { appendBounded, DecisionLog } from '../common/decision-log';
 import { OperatorControls, type OperatorEvent } from '../common/operator-controls';
 import type { Ending } from '../common/ending';
+import { approvalWaitText, heldText, pausedText } from '../../domain/operator-commands';
 import type { ResolvedBaselineGate } from '../../domain/baseline/gate';
 import { endStates, Stop, type Decision, type RolloutCarry, type RolloutResult, type RolloutState, type RolloutStatus } from './status';
 
@@ -61,6 +62,7 @@ export class RolloutRun {
   }
   /** The state the run enters; the search attribute that says so is the caller's to send. */
   enter(state: RolloutState): void {
+    if (this.status.state !== state) this.status.since = this.now();
     this.status.state = state;
   }
 
@@ -68,6 +70,9 @@ export class RolloutRun {
   onOperator(event: OperatorEvent): void {
     this.status.paused = this.controls.paused;
     this.status.approvals = this.controls.approvalProgress();
+    const { pausedBy } = this.controls.carry();
+    if (this.status.paused && pausedBy) this.status.pausedBy = pausedBy;
+    else delete this.status.pausedBy;
     this.decide(event.text);
   }
   promote(by?: string): void {
@@ -208,15 +213,29 @@ export class RolloutRun {
       actions: status.actions,
     };
   }
-  /** The run's current details (markdown) for the UI. */
-  details(): string {
+  /**
+   * What the run waits on a person for, with the command that answers it; undefined when it waits
+   * on nobody. `workflowId` is the run's own.
+   */
+  waitingOn(workflowId: string): string | undefined {
+    const { status } = this;
+    if (status.awaitingApproval !== undefined) return approvalWaitText(this.stepLabel(status.awaitingApproval - 1), workflowId);
+    if (status.state === 'held') return heldText(workflowId, this.holdReason(status.step - 1));
+    if (status.paused && !endStates.includes(status.state)) return pausedText(workflowId, status.pausedBy);
+    return undefined;
+  }
+
+  /** The run's current details (markdown) for the UI; with its id, what it waits on and the command. */
+  details(workflowId?: string): string {
     const { status } = this;
     const w = status.weights ? ` · LB reads ${status.weights.newPercent} % new` : '';
     const win = status.window ? ` · sample ${status.window.samplesTaken}/${status.window.samplesPlanned}` : '';
     const last = status.lastSamples.at(-1);
+    const waiting = workflowId === undefined ? undefined : this.waitingOn(workflowId);
     return (
       `**${this.input.service}: ${status.state}**${status.step ? ` — ${this.stepLabel(status.step - 1)}` : ''}${w}${win}` +
       (status.paused ? ' · **paused**' : '') +
+      (waiting ? `\n\n**${waiting}**` : '') +
       (last ? `\n\nlast sample: ${last.summary}` : '') +
       (status.failure ? `\n\n**${status.failure}**` : '')
     );

@@ -57,7 +57,12 @@ export interface RolloutStatus {
   /** What the LB last read back. */
   weights?: { newPercent: number; weights: Record<string, number>; targetUsers?: string[] };
   window?: { step: number; startedAt: string; samplesTaken: number; samplesPlanned: number; intervalMs: number };
+  /** When the run entered `state` (workflow time). */
+  since?: string;
+  /** The window goes on sampling while paused, but the run moves to no next step until resumed. */
   paused: boolean;
+  /** Who paused the run and when, while it is paused. */
+  pausedBy?: { by?: string; at?: string };
   awaitingApproval?: number;
   /** While a step waits under a rule of several approvers or forbidding the starter: who approved so far, of how many. */
   approvals?: ApprovalProgress;

@@ -8,6 +8,7 @@ import { isBaselineRef } from '../../domain/baseline/gate';
 import type { GateThresholds } from '../../domain/rollout/gate';
 import { OpsflowService, OpsflowState, OpsflowStep } from '../../domain/search-attributes';
 import { failureMessage } from '../common/failure';
+import { approvalWaitText } from '../../domain/operator-commands';
 import { withSummary, type Progress } from '../common/progress';
 import { acts, lbOptions, notifyOptions, rollbackOptions } from './options';
 import type { RolloutRun } from './state';
@@ -139,7 +140,7 @@ export async function approve(r: Rollout, i: number): Promise<void> {
   run.awaitApproval(i);
   setState(r, 'awaiting-approval');
   // An approve sent before this wait still counts if it names this step; a bare one is for the step waiting.
-  const wait = run.controls.takeApproval(i + 1, () => run.status.approved.includes(i + 1), run.approvalRule(i));
+  const wait = run.controls.takeApproval(i + 1, () => run.status.approved.includes(i + 1), run.approvalRule(i), approvalWaitText(run.stepLabel(i), wf.workflowInfo().workflowId));
   run.status.approvals = run.controls.approvalProgress();
   const outcome = await wait;
   run.approvalEnded(i, outcome);

@@ -25,7 +25,7 @@ export async function phasedRolloutWorkflow(raw: PhasedRolloutInputRaw, carried?
 async function phasedRollout(raw: PhasedRolloutInputRaw, carried: RolloutCarry | undefined, ending: RunEnding): Promise<RolloutResult> {
   const input = parseInput(phasedRolloutInput, raw, 'phasedRolloutWorkflow');
   const run = new RolloutRun(input, carried);
-  const r: Rollout = { run, progress: new Progress(() => run.details()) };
+  const r: Rollout = { run, progress: new Progress(() => run.details(wf.workflowInfo().workflowId)) };
   installHandlers(run, r.progress, ending);
   requireServiceWorkflowId(r);
 

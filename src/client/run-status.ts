@@ -1,0 +1,355 @@
+// Why: `opsflow status` answers an operator's questions in a few lines (what is this run, where is
+// it, what does it wait for, what was decided, which command moves it on) from the run's own
+// `status` query; each workflow's status has its own shape, so each has a reader here. Pure, so
+// every reading is unit-tested without a server.
+import { opsflowCommand, recheckCommand, signOffCommand } from '../domain/operator-commands';
+import { findWorkflow } from './registry';
+
+/** What `describe` says of the run, besides its status query's answer. */
+export interface RunInfo {
+  workflowId: string;
+  type: string;
+  /** Temporal's execution status: RUNNING, COMPLETED, FAILED, … */
+  execution: string;
+  startTime?: Date;
+  closeTime?: Date;
+}
+
+/** A run as `opsflow status` tells it. */
+export interface StatusView {
+  /** What the run is: its type and what it acts on. */
+  what: string;
+  /** The state in words: "awaiting approval", "paused (monitoring goes on, no next step)". */
+  state: string;
+  /** Where it is: "step 1/3 (10 %)", "batch 2/4 \"managers\"". */
+  step?: string;
+  /** When it entered its state (or its last decision, when the status keeps no such time). */
+  since?: string;
+  /** What it waits for: a person (which action, by whom), a timer (until when), a check. */
+  waits?: string;
+  /** Why it ended badly, when it did. */
+  failure?: string;
+  /** The last few decisions, oldest first. */
+  decisions: string[];
+  /** The exact commands that act on it now. */
+  commands: string[];
+}
+
+/** How many decisions `status` shows. */
+export const DECISIONS_SHOWN = 5;
+
+// The status query answers plain JSON of a shape each workflow declares; read loosely here so a
+// field a run of an older version lacks reads as absent rather than failing the whole answer.
+type Loose = Record<string, any>;
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v ? v : undefined);
+const words = (state: unknown) => (str(state) ?? 'unknown').replace(/-/g, ' ');
+
+/** A decision in one line, whatever the workflow keeps: a string, {at, decision}, {at, text}, {at, message, by}. */
+export function decisionLine(d: unknown): string {
+  if (typeof d === 'string') return d;
+  const o = (d ?? {}) as Loose;
+  const text = str(o.decision) ?? str(o.text) ?? str(o.message) ?? JSON.stringify(d);
+  return `${str(o.at) ? `${o.at} ` : ''}${text}${str(o.by) && !text.includes(o.by) ? ` (by ${o.by})` : ''}`;
+}
+
+const lastAt = (list: unknown): string | undefined => {
+  const last = Array.isArray(list) ? list.at(-1) : undefined;
+  return last && typeof last === 'object' ? str((last as Loose).at) : undefined;
+};
+
+const abortCommand = (id: string) => opsflowCommand('abort', id, '--reason', '…');
+const by = (a: unknown) => {
+  const o = (a ?? {}) as Loose;
+  return `${str(o.by) ? ` by ${o.by}` : ''}${str(o.at) ? ` at ${o.at}` : ''}`;
+};
+
+type Reader = (s: Loose, id: string) => Omit<StatusView, 'decisions'> & { decisions?: unknown[] };
+
+function rollout(s: Loose, id: string): ReturnType<Reader> {
+  const steps: Loose[] = Array.isArray(s.steps) ? s.steps : [];
+  const label = (n: number) => `step ${n}/${steps.length} (${steps[n - 1]?.weight ?? '?'} %)`;
+  const ended = ['succeeded', 'rolled-back', 'aborted', 'dry-run-done', 'rollback-failed', 'failed', 'cancelled'].includes(s.state);
+  const view: ReturnType<Reader> = {
+    what: `${s.dryRun ? 'DRY RUN: ' : ''}phased rollout of ${s.service} on ${s.lb}: ${s.backends?.old} → ${s.backends?.new}, ${steps.map((x) => `${x.weight}%`).join(' → ')}`,
+    state: words(s.state),
+    step: s.step > 0 ? label(s.step) : undefined,
+    since: str(s.since) ?? lastAt(s.decisions),
+    failure: str(s.failure),
+    decisions: s.decisions,
+    commands: [],
+  };
+  if (ended) return view;
+  if (s.awaitingApproval !== undefined) {
+    view.waits = `a person's approve of ${label(s.awaitingApproval)} (anyone may approve)`;
+    view.commands = [opsflowCommand('approve', id), abortCommand(id)];
+  } else if (s.state === 'held') {
+    view.waits = `a person's resume or abort: the gate was inconclusive; it rolls back when nobody answers in time`;
+    view.commands = [opsflowCommand('resume', id), abortCommand(id)];
+  } else if (s.paused) {
+    view.state = `paused${s.state === 'monitoring' ? ' (the window goes on sampling; no next step until resumed)' : ` (${words(s.state)})`}`;
+    view.since = str(s.pausedBy?.at) ?? view.since;
+    view.waits = `a person's resume (paused${by(s.pausedBy)})`;
+    view.commands = [opsflowCommand('resume', id), abortCommand(id)];
+  } else {
+    const w = s.window as Loose | undefined;
+    if (s.state === 'monitoring' && w && Date.parse(w.startedAt)) {
+      const next = new Date(Date.parse(w.startedAt) + (w.samplesTaken + 1) * w.intervalMs).toISOString();
+      view.waits = `a timer: gate sample ${Math.min(w.samplesTaken + 1, w.samplesPlanned)}/${w.samplesPlanned} of ${label(w.step)} at ${next}`;
+    }
+    view.commands = [opsflowCommand('pause', id), abortCommand(id)];
+  }
+  return view;
+}
+
+function cutover(s: Loose, id: string): ReturnType<Reader> {
+  const batches: Loose[] = Array.isArray(s.batches) ? s.batches : [];
+  const label = (i: number) => `batch ${i + 1}/${batches.length} "${batches[i]?.name}"`;
+  const ended = ['completed', 'rolled-back', 'aborted', 'failed'].includes(s.state);
+  const view: ReturnType<Reader> = {
+    what: `user cutover of ${s.service}: ${batches.map((b) => b.name).join(' → ')}`,
+    state: words(s.state),
+    step: typeof s.current === 'number' ? `${label(s.current)} (${words(batches[s.current]?.state)})` : undefined,
+    since: lastAt(s.decisions),
+    failure: str(s.failure),
+    decisions: s.decisions,
+    commands: [],
+  };
+  if (ended) return view;
+  if (s.awaitingApproval !== undefined) {
+    view.waits = `a person's approve of ${label(s.awaitingApproval - 1)} (anyone may approve)`;
+    view.commands = [opsflowCommand('approve', id), abortCommand(id)];
+  } else if (s.state === 'held') {
+    view.waits = 'a person\'s resume or abort: the gate was inconclusive; it rolls back when nobody answers in time';
+    view.commands = [opsflowCommand('resume', id), abortCommand(id)];
+  } else if (s.paused) {
+    view.state = `paused (${words(s.state)})`;
+    view.waits = `a person's resume (paused${by(s.pausedBy)})`;
+    view.commands = [opsflowCommand('resume', id), abortCommand(id)];
+  } else {
+    if (str(s.nextStartAt)) view.waits = `a timer: the next batch starts at ${s.nextStartAt}`;
+    view.commands = [opsflowCommand('pause', id), abortCommand(id)];
+  }
+  return view;
+}
+
+function deploy(s: Loose, id: string): ReturnType<Reader> {
+  const batches: unknown[] = Array.isArray(s.batches) ? s.batches : [];
+  const hosts = Object.keys(s.hosts ?? {});
+  const ended = ['done', 'stopped', 'failed', 'cancelled'].includes(s.phase);
+  const view: ReturnType<Reader> = {
+    what: `${s.kind === 'rollback' ? 'rollback' : 'deploy'} of ${s.service}${str(s.ref) ? ` ${s.ref}` : ''}${str(s.commit) ? ` (${s.commit.slice(0, 12)})` : ''}: ${hosts.length} hosts in ${batches.length} batches`,
+    state: words(s.phase),
+    step: s.batch > 0 ? `batch ${s.batch}/${batches.length}` : undefined,
+    failure: str(s.stopReason),
+    decisions: s.log,
+    commands: [],
+  };
+  if (ended) return view;
+  if (str(s.awaitingApproval)) {
+    view.waits = `a person's approve of ${s.awaitingApproval} (anyone may approve)`;
+    view.commands = [opsflowCommand('approve', id), abortCommand(id)];
+  } else if (s.phase === 'paused') {
+    view.waits = "a person's resume";
+    view.commands = [opsflowCommand('resume', id), abortCommand(id)];
+  } else view.commands = [opsflowCommand('pause', id), abortCommand(id)];
+  return view;
+}
+
+function migration(s: Loose, id: string): ReturnType<Reader> {
+  const c = (s.chunks ?? {}) as Loose;
+  const ended = ['completed', 'failed', 'cancelled'].includes(s.phase);
+  const view: ReturnType<Reader> = {
+    what: `data migration ${s.name} (${s.mode})`,
+    state: words(s.phase),
+    step: c.total ? `chunks: ${c.copied ?? 0}/${c.total} copied, ${c.verified ?? 0} verified` : undefined,
+    failure: str(s.error),
+    decisions: s.decisions,
+    commands: [],
+  };
+  if (ended) return view;
+  if (s.paused) {
+    view.state = `paused (${words(s.phase)}: no chunk starts until resumed)`;
+    view.waits = "a person's resume";
+    view.commands = [opsflowCommand('resume', id)];
+  } else view.commands = [opsflowCommand('pause', id)];
+  return view;
+}
+
+function incident(s: Loose, id: string): ReturnType<Reader> {
+  const ended = ['resolved', 'closed'].includes(s.state) || s.ended !== undefined;
+  const view: ReturnType<Reader> = {
+    what: `incident ${s.id} ${s.severity ?? ''}: ${s.title} (${s.type}${Array.isArray(s.services) && s.services.length ? ` on ${s.services.join(', ')}` : ''})`,
+    state: `${words(s.state)}${str(s.owner) ? `, owner ${s.owner}` : ''}`,
+    step: typeof s.escalationLevel === 'number' ? `escalation level ${s.escalationLevel}` : undefined,
+    since: lastAt(s.timeline),
+    failure: str(s.ended?.message),
+    decisions: s.timeline,
+    commands: [],
+  };
+  if (ended) return view;
+  if (str(s.pendingApproval)) {
+    view.waits = `a person's approve of runbook step ${s.pendingApproval}`;
+    view.commands.push(`opsflow incident approve ${id} --step ${s.pendingApproval} --by <you>`);
+  }
+  if (!str(s.acknowledgedAt)) {
+    view.waits ??= 'an acknowledgement by the on-call (escalation goes on until then)';
+    view.commands.push(`opsflow incident ack ${id} --by <you>`);
+  }
+  view.commands.push(`opsflow incident resolve ${id} --by <you>`);
+  return view;
+}
+
+function readiness(s: Loose, id: string): ReturnType<Reader> {
+  const items: Loose[] = Array.isArray(s.items) ? s.items : [];
+  const blocking: string[] = Array.isArray(s.blocking) ? s.blocking : [];
+  const open = s.phase === 'checking' || s.phase === 'waiting' || s.phase === 'loading';
+  const view: ReturnType<Reader> = {
+    what: `go-live readiness of ${s.service} (checklist ${s.checklist}, ${items.length} items)`,
+    state: s.phase === 'ready' ? 'READY' : s.phase === 'not-ready' ? 'NOT READY' : words(s.phase),
+    step: s.rounds ? `round ${s.rounds} of checks; blocking: ${blocking.join(', ') || 'none'}` : undefined,
+    failure: str(s.failure),
+    decisions: s.decisions,
+    commands: [],
+  };
+  if (!open) return view;
+  const verdict = (id: string) => items.find((i) => i.id === id)?.verdict;
+  const unsigned = blocking.filter((b) => verdict(b) === 'unsigned');
+  const failing = blocking.filter((b) => verdict(b) === 'failed' || verdict(b) === 'error');
+  const parts = [
+    unsigned.length ? `sign-off of ${unsigned.join(', ')}` : '',
+    failing.length ? `a fix and recheck (or waiver) of ${failing.join(', ')}` : '',
+  ].filter(Boolean);
+  if (s.phase === 'waiting') view.waits = `${parts.join('; ') || 'nothing'}; closes NOT READY at ${s.deadline}`;
+  view.commands = [...unsigned.map((u) => signOffCommand(id, u)), ...(failing.length ? [recheckCommand(id)] : []), abortCommand(id)];
+  return view;
+}
+
+function goLive(s: Loose, id: string): ReturnType<Reader> {
+  const stages: Loose[] = Array.isArray(s.stages) ? s.stages : [];
+  const current = stages.find((x) => x.stage === s.current);
+  const ended = ['live', 'stopped', 'failed', 'cancelled'].includes(s.phase);
+  const view: ReturnType<Reader> = {
+    what: `go-live of ${s.service}: ${stages.map((x) => x.stage).join(' → ')}`,
+    state: `${words(s.phase)}${s.paused && !ended ? ' (paused: no next stage until resumed)' : ''}`,
+    step: current ? `stage ${current.stage} (${words(current.state)}; its run: ${current.workflowId})` : undefined,
+    failure: s.stoppedAt ? `stopped at ${s.stoppedAt.stage}: ${s.stoppedAt.reason}` : undefined,
+    decisions: s.decisions,
+    commands: [],
+  };
+  if (ended) return view;
+  const awaiting = stages.find((x) => x.state === 'awaiting-approval');
+  if (awaiting) {
+    view.waits = `a person's approve of stage ${awaiting.stage}`;
+    view.commands = [opsflowCommand('approve', id), abortCommand(id)];
+  } else if (s.paused) {
+    view.waits = "a person's resume";
+    view.commands = [opsflowCommand('resume', id), abortCommand(id)];
+  } else {
+    if (current) view.waits = `its stage's own run: opsflow status ${current.workflowId}`;
+    view.commands = [opsflowCommand('pause', id), abortCommand(id)];
+  }
+  return view;
+}
+
+function baseline(s: Loose, id: string): ReturnType<Reader> {
+  const groups: Loose[] = Array.isArray(s.groups) ? s.groups : [];
+  const done = groups.reduce((a, g) => a + (g.ticksDone ?? 0), 0);
+  const expected = groups.reduce((a, g) => a + (g.ticksExpected ?? 0), 0);
+  const view: ReturnType<Reader> = {
+    what: `performance baseline of ${s.service}: ${groups.map((g) => g.group).join(', ')}`,
+    state: words(s.phase),
+    step: expected ? `${done}/${expected} samples done` : undefined,
+    failure: str(s.failure) ?? str(s.partial),
+    decisions: s.decisions,
+    commands: [],
+  };
+  if (s.phase === 'sampling' && str(s.window?.endsAt)) view.waits = `the sampling window, until ${s.window.endsAt}`;
+  if (['planning', 'sampling', 'summarizing', 'notifying'].includes(s.phase)) view.commands = [abortCommand(id)];
+  return view;
+}
+
+const gathered = (o: unknown) => Object.entries((o ?? {}) as Record<string, string>);
+
+const shortRuns: Record<string, Reader> = {
+  backupWorkflow: (s) => ({
+    what: `backup of set ${s.set}${str(s.copy) ? `, copy ${s.copy}` : ''}`,
+    state: words(s.phase),
+    step: str(s.current) ? `working on ${s.current}` : undefined,
+    failure: str(s.failure) ?? (Array.isArray(s.failures) && s.failures.length ? s.failures.join('; ') : undefined),
+    decisions: Array.isArray(s.artifacts) ? s.artifacts.map((a: Loose) => `took ${a.file ?? a.kind}`) : [],
+    commands: [],
+  }),
+  dailyReportWorkflow: (s) => ({
+    what: `daily report${str(s.date) ? ` of ${s.date}` : ''}`,
+    state: words(s.phase),
+    step: `${gathered(s.gathered).length} parts gathered`,
+    failure: str(s.failure),
+    decisions: gathered(s.gathered).map(([k, v]) => `${k}: ${v}`),
+    commands: [],
+  }),
+  diagnosticsWorkflow: (s) => ({
+    what: `diagnostics${str(s.plan?.postgres) ? ` of PostgreSQL ${s.plan.postgres}` : ''}${s.plan?.host ? `${str(s.plan?.postgres) ? ' and' : ' of'} the host` : ''}`,
+    state: words(s.phase),
+    step: `${gathered(s.collected).length} parts collected`,
+    failure: str(s.failure),
+    decisions: gathered(s.collected).map(([k, v]) => `${k}: ${v}`),
+    commands: [],
+  }),
+  healthCheckWorkflow: (s) => ({
+    what: 'health check',
+    state: `${words(s.phase)}${str(s.report?.summary) ? `: ${s.report.summary} (${s.report.overall})` : ''}`,
+    failure: str(s.failure),
+    decisions: Array.isArray(s.report?.failing) ? s.report.failing.map((c: Loose) => `${c.name ?? c.target ?? '?'}: ${c.status}${str(c.message) ? ` — ${c.message}` : ''}`) : [],
+    commands: [],
+  }),
+};
+
+const readers: Record<string, Reader> = {
+  phasedRolloutWorkflow: rollout,
+  userCutoverWorkflow: cutover,
+  deployWorkflow: deploy,
+  rollbackDeployWorkflow: deploy,
+  dataMigrationWorkflow: migration,
+  incidentResponseWorkflow: incident,
+  readinessCheckWorkflow: readiness,
+  goLiveWorkflow: goLive,
+  performanceBaselineWorkflow: baseline,
+  ...shortRuns,
+};
+
+/** The run told in the fields `formatStatus` prints. */
+export function statusView(info: RunInfo, status: unknown): StatusView {
+  const s = (status && typeof status === 'object' ? status : {}) as Loose;
+  const reader = readers[info.type];
+  const read = reader
+    ? reader(s, info.workflowId)
+    : { what: info.type, state: words(s.state ?? s.phase), failure: str(s.failure), decisions: s.decisions, commands: [] };
+  const decisions = (Array.isArray(read.decisions) ? read.decisions : []).slice(-DECISIONS_SHOWN).map(decisionLine);
+  const view: StatusView = { ...read, decisions };
+  if (info.execution !== 'RUNNING') {
+    // The run is over whatever its last status said; what acts on it now is reading its result.
+    view.state = `${view.state} — run ${info.execution.toLowerCase().replace(/_/g, '-')}${info.closeTime ? ` at ${info.closeTime.toISOString()}` : ''}`;
+    delete view.waits;
+    view.commands = [`opsflow result ${info.workflowId}`];
+  }
+  return view;
+}
+
+/** `opsflow status`'s lines. */
+export function formatStatus(info: RunInfo, view: StatusView): string {
+  const alias = findWorkflow(info.type)?.alias ?? info.type;
+  const label = (l: string) => (l ? `${l}:` : '').padEnd(11);
+  const lines = [`${info.workflowId} (${alias}) — ${view.what}${info.startTime ? `; started ${info.startTime.toISOString()}` : ''}`];
+  lines.push(`${label('state')}${view.state}${view.step ? `, ${view.step}` : ''}${view.since ? ` (since ${view.since})` : ''}`);
+  if (view.waits) lines.push(`${label('waits for')}${view.waits}`);
+  if (view.failure) lines.push(`${label('failure')}${view.failure}`);
+  view.decisions.forEach((d, i) => lines.push(`${label(i === 0 ? 'decisions' : '')}${d}`));
+  view.commands.forEach((c, i) => lines.push(`${label(i === 0 ? 'act' : '')}${c}`));
+  return lines.join('\n');
+}
+
+/** Whether runs of `type` answer a `status` query this module can read (the incident digest does not). */
+export function knowsStatus(type: string): boolean {
+  return type in readers;
+}
