@@ -15,6 +15,9 @@ const nodeCommonJsGlobals = {
   Buffer: 'readonly',
   setTimeout: 'readonly',
   clearTimeout: 'readonly',
+  URL: 'readonly',
+  fetch: 'readonly',
+  WebSocket: 'readonly',
 };
 
 export default defineConfig(

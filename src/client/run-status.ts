@@ -40,6 +40,7 @@ export const DECISIONS_SHOWN = 5;
 
 // The status query answers plain JSON of a shape each workflow declares; read loosely here so a
 // field a run of an older version lacks reads as absent rather than failing the whole answer.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- read loosely, as said above
 type Loose = Record<string, any>;
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v ? v : undefined);

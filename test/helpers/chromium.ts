@@ -16,17 +16,6 @@ export async function chromium(url: string, screenshot: string): Promise<string>
   return (await run(bin, [...common, '--dump-dom', url], { timeout: 120_000, maxBuffer: 32 * 1024 * 1024 })).stdout;
 }
 
-/** A DOM's text: tags dropped, entities that the UI escapes in text read back. */
-export function domText(dom: string): string {
-  return dom
-    .replace(/<[^>]+>/g, ' ')
-    .replace(/&gt;/g, '>')
-    .replace(/&lt;/g, '<')
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
-    .replace(/&amp;/g, '&');
-}
-
 /**
  * A page that keeps polling (a running workflow's page never settles for --dump-dom), read over
  * Chromium's DevTools protocol: waits up to `timeoutMs` until its text holds every `expected`

@@ -434,7 +434,7 @@ function memoStarter(): string | undefined {
 }
 
 /** Patch id: runs recorded before approval waits showed in the timeline waited on no timer. */
-export const APPROVAL_WAIT_TIMER = 'operator-approval-wait-timer';
+const APPROVAL_WAIT_TIMER = 'operator-approval-wait-timer';
 /** The shown wait's timer only renews itself; it never ends the wait. */
 const SHOWN_WAIT_PERIOD = '7 days';
 
