@@ -32,20 +32,45 @@ export async function main() {
   const metrics = groups.flatMap((g) => metricsOf[g.kind].map((m) => [g.id, m] as [string, string]));
   const env = await timeSkippingEnv();
   try {
-    const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('./workflows/baseline-naive'), logger: new DefaultLogger('WARN') });
+    const workflowBundle = await bundleWorkflowCode({
+      workflowsPath: require.resolve('./workflows/baseline-naive'),
+      logger: new DefaultLogger('WARN'),
+    });
     const activities = {
       sampleBaselineChunk: async (i: SampleChunkInput): Promise<ChunkResult> => ({
-        group: i.group.id, from: i.from, until: i.until, recorded: i.until - i.from, missed: 0,
+        group: i.group.id,
+        from: i.from,
+        until: i.until,
+        recorded: i.until - i.from,
+        missed: 0,
         ...(i.group.kind === 'http' ? { requests: (i.until - i.from) * i.requestsPerSample, errors: 0 } : {}),
       }),
       summarizeBaseline: async (i: SummarizeBaselineInput): Promise<Baseline> => ({
-        service: i.service, workflowId: i.workflowId, runId: i.runId, window: i.window, complete: true, minimums: i.minimums,
-        groups: i.groups.map((g) => ({ group: g.id, kind: g.kind, samples: 360, statistics: {}, rates: {}, thresholds: {} })),
+        service: i.service,
+        workflowId: i.workflowId,
+        runId: i.runId,
+        window: i.window,
+        complete: true,
+        minimums: i.minimums,
+        groups: i.groups.map((g) => ({
+          group: g.id,
+          kind: g.kind,
+          samples: 360,
+          statistics: {},
+          rates: {},
+          thresholds: {},
+        })),
       }),
       sampleMetric: async () => Math.random() * 100,
     };
     const measure = async (queue: string, start: () => Promise<WorkflowHandle>) => {
-      const worker = await Worker.create({ connection: env.nativeConnection, taskQueue: queue, workflowBundle, activities, maxCachedWorkflows: 10 });
+      const worker = await Worker.create({
+        connection: env.nativeConnection,
+        taskQueue: queue,
+        workflowBundle,
+        activities,
+        maxCachedWorkflows: 10,
+      });
       global.gc?.();
       const before = process.memoryUsage().heapUsed;
       let peak = before;
@@ -60,15 +85,24 @@ export async function main() {
       return { events, seconds: (performance.now() - started) / 1000, heapGrowthMb: (peak - before) / 2 ** 20 };
     };
     const ours = await measure('bench-baseline', () =>
-      env.client.workflow.start('performanceBaselineWorkflow', { taskQueue: 'bench-baseline', workflowId: `bench-baseline-${Date.now()}`, args: [input] }),
+      env.client.workflow.start('performanceBaselineWorkflow', {
+        taskQueue: 'bench-baseline',
+        workflowId: `bench-baseline-${Date.now()}`,
+        args: [input],
+      }),
     );
     const naive = await measure('bench-naive', () =>
       env.client.workflow.start('naiveBaselineWorkflow', {
-        taskQueue: 'bench-naive', workflowId: `bench-naive-${Date.now()}`, args: [{ metrics, durationMs: plan.duration, intervalMs: plan.interval }],
+        taskQueue: 'bench-naive',
+        workflowId: `bench-naive-${Date.now()}`,
+        args: [{ metrics, durationMs: plan.duration, intervalMs: plan.interval }],
       }),
     );
-    const row = (name: string, r: typeof ours) => `${name}: ${r.events} history events, worker heap +${r.heapGrowthMb.toFixed(1)} MB at peak, ${r.seconds.toFixed(1)} s wall`;
-    console.log(`${groups.length} groups (${groups.map((g) => g.id).join(', ')}), ${metrics.length} metrics, 360 ticks`);
+    const row = (name: string, r: typeof ours) =>
+      `${name}: ${r.events} history events, worker heap +${r.heapGrowthMb.toFixed(1)} MB at peak, ${r.seconds.toFixed(1)} s wall`;
+    console.log(
+      `${groups.length} groups (${groups.map((g) => g.id).join(', ')}), ${metrics.length} metrics, 360 ticks`,
+    );
     console.log(row('chunked heartbeating activities', ours));
     console.log(row('naive: one activity per sample per metric + one timer per tick', naive));
     console.log('command: npm run bench -- baseline');

@@ -21,14 +21,17 @@ import type { CutoverStatus } from '../src/workflows/cutover/state';
 export async function main(args: string[]) {
   const users = Number(args[0] ?? 1_000_000);
   const sample = Number(args[1] ?? 20_000);
-  if (!Number.isInteger(users) || users < 1 || !Number.isInteger(sample) || sample < 1) throw new Error('usage: npm run bench -- cutover [users] [runbookSample]');
+  if (!Number.isInteger(users) || users < 1 || !Number.isInteger(sample) || sample < 1)
+    throw new Error('usage: npm run bench -- cutover [users] [runbookSample]');
   await Promise.all([requirePostgres(), requireRedis()]);
   const pg = new PgScratch('cutover_bench');
   const service = `bench-${randomBytes(3).toString('hex')}`;
   const key = `opsflow:routes:${service}`;
   const redis = new Redis({ ...redisConnection, lazyConnect: true });
   await redis.connect();
-  const stats = createServer((_q, res) => res.end(JSON.stringify({ errors: 0, total: 100, avgResponseMs: 5, complaints: 0 })));
+  const stats = createServer((_q, res) =>
+    res.end(JSON.stringify({ errors: 0, total: 100, avgResponseMs: 5, complaints: 0 })),
+  );
   await new Promise<void>((r) => stats.listen(0, '127.0.0.1', r));
   let stack: Stack | undefined;
   const rate = (n: number, ms: number) => Math.round(n / (ms / 1000));
@@ -42,7 +45,13 @@ export async function main(args: string[]) {
       redis: { cache: redisConnection },
       directories: { staff: { type: 'postgres', postgres: 'main', table } },
       routers: { gateway: { type: 'redis', redis: 'cache' } },
-      metricSources: { stats: { type: 'http-stats', url: `http://127.0.0.1:${(stats.address() as AddressInfo).port}/stats`, minRequests: 1 } },
+      metricSources: {
+        stats: {
+          type: 'http-stats',
+          url: `http://127.0.0.1:${(stats.address() as AddressInfo).port}/stats`,
+          minRequests: 1,
+        },
+      },
       cutover: { store: { postgres: 'main', schema } },
     });
     const handle = await stack.client.workflow.start('userCutoverWorkflow', {
@@ -55,7 +64,9 @@ export async function main(args: string[]) {
           router: 'gateway',
           metricSources: ['stats'],
           minGap: '1s',
-          batches: [{ name: 'everyone', cohort: 'rest', startAt: '+1s', thresholds: { errorRatePercent: 5 }, window: '1h' }],
+          batches: [
+            { name: 'everyone', cohort: 'rest', startAt: '+1s', thresholds: { errorRatePercent: 5 }, window: '1h' },
+          ],
         },
       ],
     });
@@ -74,14 +85,20 @@ export async function main(args: string[]) {
     await handle.result().catch(() => undefined);
     const rollbackMs = performance.now() - t;
     const after = await handle.query<CutoverStatus>('status');
-    if (after.batches[0].restored !== users || (await redis.hlen(key)) !== 0) throw new Error(`rollback incomplete: ${JSON.stringify(after.batches[0])}`);
+    if (after.batches[0].restored !== users || (await redis.hlen(key)) !== 0)
+      throw new Error(`rollback incomplete: ${JSON.stringify(after.batches[0])}`);
 
     const apis = new RunbookApis('bench');
     await apis.start();
     const agent = new Agent({ connections: 1 });
     const t2 = performance.now();
     for (let i = 1; i <= sample; i++) {
-      const r = await request(`${apis.url}/routing/user/${i}`, { method: 'PUT', dispatcher: agent, headers: { authorization: 'Bearer bench', 'content-type': 'application/json' }, body: '{"target_system":"new_system"}' });
+      const r = await request(`${apis.url}/routing/user/${i}`, {
+        method: 'PUT',
+        dispatcher: agent,
+        headers: { authorization: 'Bearer bench', 'content-type': 'application/json' },
+        body: '{"target_system":"new_system"}',
+      });
       await r.body.dump();
     }
     const runbookMs = performance.now() - t2;
@@ -91,11 +108,19 @@ export async function main(args: string[]) {
     const routeRate = rate(users, routeMs);
     const rollbackRate = rate(users, rollbackMs);
     const runbookRate = rate(sample, runbookMs);
-    console.log(`cutover bench: ${users} users in PostgreSQL, Redis router (${redisConnection.host}:${redisConnection.port})`);
+    console.log(
+      `cutover bench: ${users} users in PostgreSQL, Redis router (${redisConnection.host}:${redisConnection.port})`,
+    );
     console.log(`route (snapshot + priors + move + read-back) ${(routeMs / 1000).toFixed(2)} s  ${routeRate} users/s`);
-    console.log(`  where the route's time went: ${spans.map(([n, ms]) => `${n} ${(ms / 1000).toFixed(2)} s`).join(', ')}`);
-    console.log(`roll back (abort → restored, read back)     ${(rollbackMs / 1000).toFixed(2)} s  ${rollbackRate} users/s`);
-    console.log(`runbook: one PUT per user, ${sample} users      ${(runbookMs / 1000).toFixed(2)} s  ${runbookRate} users/s (extrapolated to ${users}: ${((users / runbookRate) / 60).toFixed(1)} min)`);
+    console.log(
+      `  where the route's time went: ${spans.map(([n, ms]) => `${n} ${(ms / 1000).toFixed(2)} s`).join(', ')}`,
+    );
+    console.log(
+      `roll back (abort → restored, read back)     ${(rollbackMs / 1000).toFixed(2)} s  ${rollbackRate} users/s`,
+    );
+    console.log(
+      `runbook: one PUT per user, ${sample} users      ${(runbookMs / 1000).toFixed(2)} s  ${runbookRate} users/s (extrapolated to ${users}: ${(users / runbookRate / 60).toFixed(1)} min)`,
+    );
     console.log(`ratio route/runbook ${(routeRate / runbookRate).toFixed(1)}×`);
     console.log(`cutover: ${Math.min(routeRate, rollbackRate)} users/s (target 200000)`);
   } finally {
@@ -111,7 +136,9 @@ export async function main(args: string[]) {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a history event is read by the fields each kind has
 type HistoryEvent = Record<string, any>;
 
-async function activitySpans(handle: { fetchHistory(): Promise<{ events?: Array<HistoryEvent | null> | null }> }): Promise<[string, number][]> {
+async function activitySpans(handle: {
+  fetchHistory(): Promise<{ events?: Array<HistoryEvent | null> | null }>;
+}): Promise<[string, number][]> {
   const { events } = await handle.fetchHistory();
   const scheduled = new Map<string, { name: string; at: number }>();
   const spans: [string, number][] = [];

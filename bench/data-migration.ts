@@ -2,7 +2,13 @@ import { execFile } from 'node:child_process';
 import { Stack } from '../test/helpers/stack';
 import { PgScratch } from '../test/helpers/pg-scratch';
 import { pgConnection, requirePostgres } from '../test/helpers/services';
-import { createNewUsers, migratable, migrationConfig, runbookInput, seedOldUsers } from '../test/helpers/migration-fixtures';
+import {
+  createNewUsers,
+  migratable,
+  migrationConfig,
+  runbookInput,
+  seedOldUsers,
+} from '../test/helpers/migration-fixtures';
 import type { DataMigrationInput } from '../src/domain/migration/input';
 import type { MigrationResult } from '../src/workflows/migration/workflow';
 
@@ -22,10 +28,13 @@ export async function main(args: string[]) {
   let stack: Stack | undefined;
   const expected = migratable(rows);
   const rate = (ms: number) => Math.round(expected / (ms / 1000));
-  const line = (label: string, ms: number) => console.log(`${label.padEnd(62)} ${(ms / 1000).toFixed(2).padStart(7)} s ${String(rate(ms)).padStart(9)} rows/s`);
+  const line = (label: string, ms: number) =>
+    console.log(`${label.padEnd(62)} ${(ms / 1000).toFixed(2).padStart(7)} s ${String(rate(ms)).padStart(9)} rows/s`);
   try {
     const otherDb = await pg.database();
-    console.log(`data-migration bench: ${rows} seeded rows, ${expected} to migrate (PostgreSQL ${pgConnection.host}:${pgConnection.port})`);
+    console.log(
+      `data-migration bench: ${rows} seeded rows, ${expected} to migrate (PostgreSQL ${pgConnection.host}:${pgConnection.port})`,
+    );
     const fresh = async (database?: string) => {
       const schema = await pg.schema();
       await seedOldUsers(pg, schema, rows);
@@ -46,7 +55,11 @@ export async function main(args: string[]) {
     stack = await Stack.start();
     await stack.startWorker(migrationConfig({ other: otherDb }));
     const run = async (input: DataMigrationInput) => {
-      const h = await stack!.client.workflow.start('dataMigrationWorkflow', { taskQueue: 'opsflow', workflowId: `bench-${input.name}-${Date.now()}`, args: [input] });
+      const h = await stack!.client.workflow.start('dataMigrationWorkflow', {
+        taskQueue: 'opsflow',
+        workflowId: `bench-${input.name}-${Date.now()}`,
+        args: [input],
+      });
       return (await h.result()) as MigrationResult;
     };
 
@@ -74,10 +87,19 @@ export async function main(args: string[]) {
       // 2. The workflow, same database: copy with the flag, then verify.
       const wf = await fresh();
       let copied: MigrationResult | undefined;
-      copyTimes.push(await timed(async () => (copied = await run(runbookInput(`bench-copy-${round}`, wf.schema, { verify: false })))));
+      copyTimes.push(
+        await timed(
+          async () => (copied = await run(runbookInput(`bench-copy-${round}`, wf.schema, { verify: false }))),
+        ),
+      );
       let verified: MigrationResult | undefined;
-      verifyTimes.push(await timed(async () => (verified = await run(runbookInput(`bench-copy-${round}`, wf.schema, { mode: 'verify' })))));
-      if (copied?.rowsCopied !== expected || !verified?.verification?.pass) throw new Error(`workflow did not copy and verify ${expected} rows`);
+      verifyTimes.push(
+        await timed(
+          async () => (verified = await run(runbookInput(`bench-copy-${round}`, wf.schema, { mode: 'verify' }))),
+        ),
+      );
+      if (copied?.rowsCopied !== expected || !verified?.verification?.pass)
+        throw new Error(`workflow did not copy and verify ${expected} rows`);
       // Space: each seeded pair is a few hundred MB.
       for (const schema of [raw.schema, wf.schema]) await pg.query(`DROP SCHEMA ${schema} CASCADE`);
       console.log(
@@ -92,7 +114,20 @@ export async function main(args: string[]) {
     // 3. Two databases: psql's \copy pipe, then the workflow's COPY path (with the flag).
     const pipe = await fresh(otherDb);
     const cols = 'id, login_name, email_address, phone_number, create_time, modify_time, user_status';
-    const psqlArgs = (db: string, cmd: string) => ['-h', pgConnection.host, '-p', String(pgConnection.port), '-U', pgConnection.user, '-d', db, '-v', 'ON_ERROR_STOP=1', '-qc', cmd];
+    const psqlArgs = (db: string, cmd: string) => [
+      '-h',
+      pgConnection.host,
+      '-p',
+      String(pgConnection.port),
+      '-U',
+      pgConnection.user,
+      '-d',
+      db,
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-qc',
+      cmd,
+    ];
     const q = (a: string[]) => a.map((x) => `'${x.replace(/'/g, `'\\''`)}'`).join(' ');
     const pipeMs = await timed(
       () =>
@@ -150,7 +185,9 @@ export async function main(args: string[]) {
     console.log('');
     console.log(`copy / raw:           ${copyRatio.toFixed(2)}x (target 0.8x)`);
     console.log(`copy + verify / raw:  ${(rawMs / (copyMs + verifyMs)).toFixed(2)}x (target 0.5x)`);
-    console.log(`COPY path / psql pipe: ${(pipeMs / bareMs).toFixed(2)}x without the flag, ${(pipeMs / twoMs).toFixed(2)}x with it`);
+    console.log(
+      `COPY path / psql pipe: ${(pipeMs / bareMs).toFixed(2)}x without the flag, ${(pipeMs / twoMs).toFixed(2)}x with it`,
+    );
     console.log(`data-migration: ${copyRatio.toFixed(2)}x raw (target 0.8x)`);
   } finally {
     await stack?.stop();

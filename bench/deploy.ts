@@ -32,9 +32,16 @@ export async function main(args: string[]) {
   const repo = makeAppRepo();
   const ports: Record<string, number> = {};
   for (const h of HOSTS) ports[h] = await freePort();
-  const haproxy = await new Haproxy(stack.processes, HOSTS.map((h) => ({ name: h, port: ports[h], weight: 100 }))).start();
+  const haproxy = await new Haproxy(
+    stack.processes,
+    HOSTS.map((h) => ({ name: h, port: ports[h], weight: 100 })),
+  ).start();
   try {
-    for (const h of HOSTS) systemd.defineUnit(`web-${h}`, [process.execPath, join(root, h, 'current', 'server.js')], { PORT: String(ports[h]), NAME: h });
+    for (const h of HOSTS)
+      systemd.defineUnit(`web-${h}`, [process.execPath, join(root, h, 'current', 'server.js')], {
+        PORT: String(ports[h]),
+        NAME: h,
+      });
     await stack.startWorker({
       systemd: { systemctl: systemd.systemctlPath },
       loadBalancers: { edge: { type: 'haproxy', runtimeApi: { socket: haproxy.socket }, backend: 'app' } },
@@ -45,7 +52,17 @@ export async function main(args: string[]) {
             repository: repo.bare,
             path: join(root, 'h1'),
             lb: 'edge',
-            hosts: Object.fromEntries(HOSTS.map((h) => [h, { path: join(root, h), lbServer: h, healthUrl: `http://127.0.0.1:${ports[h]}/health`, units: [`web-${h}`] }])),
+            hosts: Object.fromEntries(
+              HOSTS.map((h) => [
+                h,
+                {
+                  path: join(root, h),
+                  lbServer: h,
+                  healthUrl: `http://127.0.0.1:${ports[h]}/health`,
+                  units: [`web-${h}`],
+                },
+              ]),
+            ),
           },
         },
       },
@@ -92,9 +109,15 @@ export async function main(args: string[]) {
 
     const median = [...overhead].sort((a, b) => a - b)[Math.floor(overhead.length / 2)];
     console.log(`command: npm run bench -- deploy ${minRequests}`);
-    console.log(`opsflow deploy: ${deploys} deploys of 3 hosts in ${ourSeconds.toFixed(1)} s, ${ours.ok + ours.failed} requests through HAProxy, ${ours.failed} failed, ${ours.slowerThan1s} slower than 1 s (max ${(ours.maxMs / 1000).toFixed(2)} s)`);
-    console.log(`time per host beyond the health-check wait (drain, build, switch, restart, ready): median ${median.toFixed(2)} s, max ${Math.max(...overhead).toFixed(2)} s over ${overhead.length} host sagas`);
-    console.log(`runbooks §7 in place (stop, replace, start): ${naiveRounds} rounds of 3 hosts in ${naiveSeconds.toFixed(1)} s, ${theirs.ok + theirs.failed} requests, ${theirs.failed} failed, ${theirs.slowerThan1s} slower than 1 s (max ${(theirs.maxMs / 1000).toFixed(2)} s)`);
+    console.log(
+      `opsflow deploy: ${deploys} deploys of 3 hosts in ${ourSeconds.toFixed(1)} s, ${ours.ok + ours.failed} requests through HAProxy, ${ours.failed} failed, ${ours.slowerThan1s} slower than 1 s (max ${(ours.maxMs / 1000).toFixed(2)} s)`,
+    );
+    console.log(
+      `time per host beyond the health-check wait (drain, build, switch, restart, ready): median ${median.toFixed(2)} s, max ${Math.max(...overhead).toFixed(2)} s over ${overhead.length} host sagas`,
+    );
+    console.log(
+      `runbooks §7 in place (stop, replace, start): ${naiveRounds} rounds of 3 hosts in ${naiveSeconds.toFixed(1)} s, ${theirs.ok + theirs.failed} requests, ${theirs.failed} failed, ${theirs.slowerThan1s} slower than 1 s (max ${(theirs.maxMs / 1000).toFixed(2)} s)`,
+    );
     if (ours.errors.length) console.log(`first opsflow failures: ${ours.errors.slice(0, 3).join(' | ')}`);
     console.log(`deploy: ${ours.failed} failed requests (target 0)`);
   } finally {
@@ -107,7 +130,12 @@ export async function main(args: string[]) {
 
 /** Per host saga: its wall time minus its health checks, from the history's activity events. */
 async function sagaSeconds(fetchHistory: () => Promise<{ events?: unknown[] | null }>): Promise<number[]> {
-  type Ev = { eventId?: { toString(): string }; eventTime?: { seconds?: { toString(): string }; nanos?: number }; activityTaskScheduledEventAttributes?: { activityType?: { name?: string }; input?: { payloads?: unknown[] } }; activityTaskCompletedEventAttributes?: { scheduledEventId?: { toString(): string } } };
+  type Ev = {
+    eventId?: { toString(): string };
+    eventTime?: { seconds?: { toString(): string }; nanos?: number };
+    activityTaskScheduledEventAttributes?: { activityType?: { name?: string }; input?: { payloads?: unknown[] } };
+    activityTaskCompletedEventAttributes?: { scheduledEventId?: { toString(): string } };
+  };
   const events = ((await fetchHistory()).events ?? []) as Ev[];
   const time = (e: Ev) => Number(e.eventTime?.seconds?.toString() ?? 0) + (e.eventTime?.nanos ?? 0) / 1e9;
   const scheduled = new Map<string, { host: string; type: string; at: number }>();
@@ -117,7 +145,8 @@ async function sagaSeconds(fetchHistory: () => Promise<{ events?: unknown[] | nu
     if (s) {
       const arg = defaultPayloadConverter.fromPayload<{ host?: string }>((s.input?.payloads ?? [])[0] as never);
       // The prune after the last batch is not part of any host's saga.
-      if (arg?.host && s.activityType?.name !== 'pruneHostReleases') scheduled.set(e.eventId!.toString(), { host: arg.host, type: s.activityType?.name ?? '', at: time(e) });
+      if (arg?.host && s.activityType?.name !== 'pruneHostReleases')
+        scheduled.set(e.eventId!.toString(), { host: arg.host, type: s.activityType?.name ?? '', at: time(e) });
     }
     const c = e.activityTaskCompletedEventAttributes;
     if (c) {

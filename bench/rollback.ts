@@ -30,7 +30,16 @@ export async function main(args: string[]) {
     const api = (cmd: string) => runtimeApiCommand({ socket }, cmd, 5000);
     await stack.startWorker({
       loadBalancers: { edge: { type: 'haproxy', runtimeApi: { socket }, backend: 'app' } },
-      metricSources: { 'through-lb': { type: 'probe', url: `${haproxy.url}/`, requests: 20, minRequests: 10, concurrency: 4, timeoutMs: 3000 } },
+      metricSources: {
+        'through-lb': {
+          type: 'probe',
+          url: `${haproxy.url}/`,
+          requests: 20,
+          minRequests: 10,
+          concurrency: 4,
+          timeoutMs: 3000,
+        },
+      },
     });
     /** One series of runs at a sample interval (undefined: the input's default, 60 s). */
     const series = async (label: string, intervalMs: number | undefined, faultWithinMs: number) => {
@@ -50,20 +59,37 @@ export async function main(args: string[]) {
               metricSources: ['through-lb'],
               gate: { errorRatePercent: 5 },
               ...(intervalMs ? { sampleInterval: intervalMs } : {}),
-              steps: [{ weight: 30, window: '10m' }, { weight: 100, window: '10m' }],
+              steps: [
+                { weight: 30, window: '10m' },
+                { weight: 100, window: '10m' },
+              ],
             },
           ],
         });
-        await waitFor('step 1 watched', async () => (await handle.query<RolloutStatus>('status')).state === 'monitoring' && (await api('get weight app/green')).startsWith('30 '), 60_000, 50);
+        await waitFor(
+          'step 1 watched',
+          async () =>
+            (await handle.query<RolloutStatus>('status')).state === 'monitoring' &&
+            (await api('get weight app/green')).startsWith('30 '),
+          60_000,
+          50,
+        );
         // Let the fault land at a random point, as a real one would.
         await new Promise((r) => setTimeout(r, Math.random() * faultWithinMs));
         const t0 = performance.now();
         await green.setStatus(500);
-        await waitFor('HAProxy weight 0 for green', async () => ((await api('get weight app/green')).startsWith('0 ') ? true : undefined), 180_000, 10);
+        await waitFor(
+          'HAProxy weight 0 for green',
+          async () => ((await api('get weight app/green')).startsWith('0 ') ? true : undefined),
+          180_000,
+          10,
+        );
         const seconds = (performance.now() - t0) / 1000;
         times.push(seconds);
         await handle.result().catch(() => undefined);
-        console.log(`${label} run ${i}: ${seconds.toFixed(2)} s from first HTTP 500 to HAProxy weight 0 (30 % step, load ${loadAverage()})`);
+        console.log(
+          `${label} run ${i}: ${seconds.toFixed(2)} s from first HTTP 500 to HAProxy weight 0 (30 % step, load ${loadAverage()})`,
+        );
       }
       const s = [...times].sort((a, b) => a - b);
       console.log(`${label}: min ${s[0].toFixed(2)} s, max ${s[s.length - 1].toFixed(2)} s over ${runs} runs`);
@@ -72,7 +98,9 @@ export async function main(args: string[]) {
     const fast = await series('interval-1s', 1000, 1000);
     const byDefault = await series('interval-default', undefined, 5000);
     console.log(`command: npm run bench -- rollback ${runs}`);
-    console.log(`rollback-default: ${byDefault.toFixed(2)} s (median at the default 60 s interval; target 3 s; load ${loadAverage()})`);
+    console.log(
+      `rollback-default: ${byDefault.toFixed(2)} s (median at the default 60 s interval; target 3 s; load ${loadAverage()})`,
+    );
     console.log(`rollback: ${fast.toFixed(2)} s (median at a 1 s interval; target 0.5 s; load ${loadAverage()})`);
   } finally {
     await stack.stop();

@@ -33,7 +33,12 @@ function serverPid(port: string): number | undefined {
     if (!/^\d+$/.test(d)) continue;
     try {
       const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
-      if (cmd.some((a) => a.endsWith('temporal') || a.includes('temporal-cli')) && cmd.includes('start-dev') && cmd.includes(port)) return Number(d);
+      if (
+        cmd.some((a) => a.endsWith('temporal') || a.includes('temporal-cli')) &&
+        cmd.includes('start-dev') &&
+        cmd.includes(port)
+      )
+        return Number(d);
     } catch {
       // gone meanwhile
     }
@@ -50,16 +55,38 @@ interface Round {
   cpu: { server: number; workers: number; bench: number };
 }
 
-async function round(stack: Stack, configPath: string, workers: number, runs: number, serverPidOf: number | undefined, tag: string): Promise<Round> {
+async function round(
+  stack: Stack,
+  configPath: string,
+  workers: number,
+  runs: number,
+  serverPidOf: number | undefined,
+  tag: string,
+): Promise<Round> {
   const procs = Array.from({ length: workers }, () => stack.spawnWorkerProcess(configPath));
-  const input = { targets: { resources: false, http: ['a', 'b', 'c', 'd'], postgres: ['db'], redis: ['cache'], hosts: [] } };
-  const run = (id: string) => stack.client.workflow.execute('healthCheckWorkflow', { taskQueue: 'opsflow', workflowId: id, args: [input] }) as Promise<HealthCheckResult>;
+  const input = {
+    targets: { resources: false, http: ['a', 'b', 'c', 'd'], postgres: ['db'], redis: ['cache'], hosts: [] },
+  };
+  const run = (id: string) =>
+    stack.client.workflow.execute('healthCheckWorkflow', {
+      taskQueue: 'opsflow',
+      workflowId: id,
+      args: [input],
+    }) as Promise<HealthCheckResult>;
   // Every worker polling and warm (its workflow code loaded) before the clock starts.
-  await waitFor('workers warm', async () => {
-    await Promise.all(Array.from({ length: workers * 3 }, (_, i) => run(`warm-${tag}-${i}-${Date.now()}`)));
-    return true;
-  }, 180_000);
-  const cpu0 = { server: serverPidOf ? cpuSeconds(serverPidOf) : 0, workers: procs.reduce((a, p) => a + cpuSeconds(p.child.pid!), 0), bench: process.cpuUsage() };
+  await waitFor(
+    'workers warm',
+    async () => {
+      await Promise.all(Array.from({ length: workers * 3 }, (_, i) => run(`warm-${tag}-${i}-${Date.now()}`)));
+      return true;
+    },
+    180_000,
+  );
+  const cpu0 = {
+    server: serverPidOf ? cpuSeconds(serverPidOf) : 0,
+    workers: procs.reduce((a, p) => a + cpuSeconds(p.child.pid!), 0),
+    bench: process.cpuUsage(),
+  };
   const load0 = loadavg()[0];
   const t0 = process.hrtime.bigint();
   const results = await Promise.all(Array.from({ length: runs }, (_, i) => run(`bench-${tag}-${i}`)));
@@ -71,7 +98,8 @@ async function round(stack: Stack, configPath: string, workers: number, runs: nu
     bench: (bench.user + bench.system) / 1e6,
   };
   const unhealthy = results.filter((r) => r.healthy !== r.total).length;
-  if (unhealthy) throw new Error(`${unhealthy} runs reported a check down: the figures would not be of the normal path`);
+  if (unhealthy)
+    throw new Error(`${unhealthy} runs reported a check down: the figures would not be of the normal path`);
   // one planning activity per run, and one per check
   const activities = results.reduce((a, r) => a + 1 + r.total, 0);
   for (const p of procs) await stack.processes.kill(p.child);
@@ -115,5 +143,7 @@ export async function main(argv: string[]) {
   console.log(
     `CPU ms per run: server ${perRun(one).server.toFixed(0)} / ${perRun(three).server.toFixed(0)}, workers ${perRun(one).workers.toFixed(0)} / ${perRun(three).workers.toFixed(0)} (1 / 3 workers)`,
   );
-  console.log(`scale-out: ${ratio.toFixed(2)}x runs/s with 3 workers against 1 (target: more than 1x where cores are free)`);
+  console.log(
+    `scale-out: ${ratio.toFixed(2)}x runs/s with 3 workers against 1 (target: more than 1x where cores are free)`,
+  );
 }

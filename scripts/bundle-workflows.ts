@@ -19,7 +19,9 @@ async function main() {
   });
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, code);
-  console.log(`workflow bundle${encrypted ? ' (failure texts encrypted)' : ''}: ${out} (${(code.length / 1024).toFixed(0)} KiB)`);
+  console.log(
+    `workflow bundle${encrypted ? ' (failure texts encrypted)' : ''}: ${out} (${(code.length / 1024).toFixed(0)} KiB)`,
+  );
 }
 
 main().catch((err) => {

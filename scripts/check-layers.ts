@@ -151,7 +151,10 @@ function circleThrough(graph: ImportGraph, component: string[]): string[] {
 export function layerViolations(root: string): string[] {
   const graph = importGraph(root);
   const circles = cycles(graph).map(
-    (component) => `import cycle: ${circleThrough(graph, component).map((file) => `src/${file}`).join(' -> ')}`,
+    (component) =>
+      `import cycle: ${circleThrough(graph, component)
+        .map((file) => `src/${file}`)
+        .join(' -> ')}`,
   );
   return [...upwardImports(graph), ...circles];
 }
@@ -161,7 +164,9 @@ if (require.main === module) {
   const violations = layerViolations(root);
   for (const violation of violations) console.error(violation);
   if (violations.length > 0) {
-    console.error(`${violations.length} import(s) against the layers domain <- config <- activities <- workflows <- client`);
+    console.error(
+      `${violations.length} import(s) against the layers domain <- config <- activities <- workflows <- client`,
+    );
     process.exit(1);
   }
   console.log(`layers: ${importGraph(root).size} files, imports point one way, no cycles`);

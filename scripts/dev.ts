@@ -36,7 +36,12 @@ const workerRestarts: number[] = [];
 function start(name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, onExit?: (why: string) => void) {
   // Own process groups: Ctrl-C reaches only this launcher, which then sends each child exactly one
   // SIGTERM in order (the SDK takes a second signal as "exit without draining").
-  const child = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'], detached: true });
+  const child = spawn(cmd, args, {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit'],
+    detached: true,
+  });
   children.push(child);
   child.on('exit', (code, signal) => {
     children.splice(children.indexOf(child), 1);
@@ -62,7 +67,9 @@ function startWorker(address: string) {
       );
       return;
     }
-    console.error(`dev: worker exited (${why}); runs wait on the server. Restarting the worker in ${WORKER_RESTART_DELAY_MS / 1000} s`);
+    console.error(
+      `dev: worker exited (${why}); runs wait on the server. Restarting the worker in ${WORKER_RESTART_DELAY_MS / 1000} s`,
+    );
     setTimeout(() => stopping || startWorker(address), WORKER_RESTART_DELAY_MS);
   });
   console.log(`dev: worker started (pid ${child.pid})`);
@@ -103,10 +110,16 @@ async function stop(code = 0) {
 
 async function main() {
   const config = readConfigFile(configFile); // refuse to start on an invalid config, naming the field
-  if (!found.path) console.log(`dev: no config found ($OPSFLOW_CONFIG unset, no ./opsflow.config.yaml): using the bundled example ${configFile}`);
+  if (!found.path)
+    console.log(
+      `dev: no config found ($OPSFLOW_CONFIG unset, no ./opsflow.config.yaml): using the bundled example ${configFile}`,
+    );
   const temporal = temporalCliPath();
   if (!temporal) throw new Error('no temporal CLI: run `npm run setup` (or set TEMPORAL_CLI_PATH)');
-  for (const [p, env] of [[port, 'OPSFLOW_TEMPORAL_PORT'], [uiPort, 'OPSFLOW_UI_PORT']] as const) {
+  for (const [p, env] of [
+    [port, 'OPSFLOW_TEMPORAL_PORT'],
+    [uiPort, 'OPSFLOW_UI_PORT'],
+  ] as const) {
     if (await listening(p)) throw new Error(`${ip}:${p} is already in use (another dev stack?); stop it or set ${env}`);
   }
   mkdirSync(dataDir, { recursive: true });
@@ -118,15 +131,31 @@ async function main() {
   const codec = config.encryption?.codecServer;
   const codecEndpoint = codec ? `http://${codec.host === '::1' ? '[::1]' : codec.host}:${codec.port}` : undefined;
   if (codec) {
-    start('codec server', process.execPath, ['--import', 'tsx', join(root, 'src/client/cli.ts'), '-c', configFile, 'codec', 'serve']);
+    start('codec server', process.execPath, [
+      '--import',
+      'tsx',
+      join(root, 'src/client/cli.ts'),
+      '-c',
+      configFile,
+      'codec',
+      'serve',
+    ]);
     await waitForPort(codec.port);
   }
   start('temporal', temporal, [
-    'server', 'start-dev',
+    'server',
+    'start-dev',
     ...(codecEndpoint ? ['--ui-codec-endpoint', codecEndpoint] : []),
-    '--ip', ip, '--port', String(port), '--ui-port', String(uiPort),
-    '--db-filename', join(dataDir, 'temporal.sqlite'),
-    '--log-level', 'warn',
+    '--ip',
+    ip,
+    '--port',
+    String(port),
+    '--ui-port',
+    String(uiPort),
+    '--db-filename',
+    join(dataDir, 'temporal.sqlite'),
+    '--log-level',
+    'warn',
     ...opsflowSearchAttributes.flatMap((k) => ['--search-attribute', `${k.name}=Keyword`]),
   ]);
   await waitForPort(port);

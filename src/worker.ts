@@ -1,5 +1,12 @@
 import { readFile } from 'node:fs/promises';
-import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions, type LogLevel } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type WorkerOptions,
+  type LogLevel,
+} from '@temporalio/worker';
 import type { OpsflowConfig } from './config/schema';
 import { describeConfig, findConfig, readConfigFile } from './config/load';
 import { ValidationError } from './config/errors';
@@ -8,10 +15,20 @@ import { incidentStoreWarning } from './config/sections/incident';
 import { createActivities } from './activities';
 import { ScrubbingLogger, scrubbingActivityInterceptor } from './activities/secret-scrubbing';
 import { connectionOptions, TASK_QUEUE, temporalSettings, type TemporalSettings } from './client/connection';
-import { ensureSearchAttributes, registerSearchAttributesSetting, SearchAttributesMissing, SearchAttributesUnchecked } from './client/search-attributes';
+import {
+  ensureSearchAttributes,
+  registerSearchAttributesSetting,
+  SearchAttributesMissing,
+  SearchAttributesUnchecked,
+} from './client/search-attributes';
 import { bundleEncodesFailures, dataConverterFor } from './client/codec/data-converter';
 import { checkTools } from './activities/tools-check';
-import { describeDeployment, DeploymentNotFound, workerDeploymentSettings, type WorkerDeploymentSettings } from './client/worker-deployment';
+import {
+  describeDeployment,
+  DeploymentNotFound,
+  workerDeploymentSettings,
+  type WorkerDeploymentSettings,
+} from './client/worker-deployment';
 
 export interface OpsflowWorkerOptions {
   config: OpsflowConfig;
@@ -98,10 +115,17 @@ function installRuntime(env: NodeJS.ProcessEnv) {
  * without them would leave every run that sets one Running forever, so a namespace that lacks
  * them is refused with what to do; one whose attributes this worker may not list gets a warning.
  */
-async function searchAttributesReady(connection: NativeConnection, settings: TemporalSettings, register: boolean): Promise<boolean> {
+async function searchAttributesReady(
+  connection: NativeConnection,
+  settings: TemporalSettings,
+  register: boolean,
+): Promise<boolean> {
   try {
     const registered = await ensureSearchAttributes(connection.operatorService, settings, { register });
-    if (registered.length) console.log(`opsflow worker: registered search attributes ${registered.join(', ')} in namespace ${settings.namespace}`);
+    if (registered.length)
+      console.log(
+        `opsflow worker: registered search attributes ${registered.join(', ')} in namespace ${settings.namespace}`,
+      );
     return true;
   } catch (err) {
     if (err instanceof SearchAttributesUnchecked) {
@@ -121,19 +145,34 @@ async function searchAttributesReady(connection: NativeConnection, settings: Tem
  * or promotes it (`opsflow workers ramp`). The version exists once this worker has polled, hence
  * the retries.
  */
-async function adoptIfNoCurrentVersion(connection: NativeConnection, namespace: string, d: WorkerDeploymentSettings, stopped: () => boolean): Promise<void> {
+async function adoptIfNoCurrentVersion(
+  connection: NativeConnection,
+  namespace: string,
+  d: WorkerDeploymentSettings,
+  stopped: () => boolean,
+): Promise<void> {
   const service = connection.workflowService;
   for (let attempt = 0; attempt < 60 && !stopped(); attempt++) {
     try {
       const status = await describeDeployment(service, namespace, d.deploymentName);
       if (status.current) return;
       if (status.versions.some((v) => v.buildId === d.buildId)) {
-        await service.setWorkerDeploymentCurrentVersion({ namespace, deploymentName: d.deploymentName, buildId: d.buildId, identity: `opsflow worker ${d.buildId}` });
-        console.log(`opsflow worker: deployment ${d.deploymentName} had no current version; ${d.buildId} is now current`);
+        await service.setWorkerDeploymentCurrentVersion({
+          namespace,
+          deploymentName: d.deploymentName,
+          buildId: d.buildId,
+          identity: `opsflow worker ${d.buildId}`,
+        });
+        console.log(
+          `opsflow worker: deployment ${d.deploymentName} had no current version; ${d.buildId} is now current`,
+        );
         return;
       }
     } catch (err) {
-      if (!(err instanceof DeploymentNotFound)) console.warn(`opsflow worker: warning: could not check deployment ${d.deploymentName}: ${(err as Error).message}`);
+      if (!(err instanceof DeploymentNotFound))
+        console.warn(
+          `opsflow worker: warning: could not check deployment ${d.deploymentName}: ${(err as Error).message}`,
+        );
     }
     await new Promise((r) => setTimeout(r, 1000));
   }
@@ -185,7 +224,8 @@ async function main() {
     await connection.close();
     process.exit(1);
   }
-  if (config.encryption) console.log(`opsflow worker: payloads and failure texts encrypted with key "${config.encryption.current}"`);
+  if (config.encryption)
+    console.log(`opsflow worker: payloads and failure texts encrypted with key "${config.encryption.current}"`);
   console.log(
     `opsflow worker: task queue ${worker.options.taskQueue} on ${settings.address} namespace ${settings.namespace}` +
       (metricsPort !== '0' && metricsPort !== 'off' ? `, metrics on :${metricsPort}/metrics` : '') +
@@ -194,7 +234,9 @@ async function main() {
   // Worker.run stops polling on SIGINT/SIGTERM, lets in-flight tasks finish (shutdownGraceTime), then returns.
   const running = worker.run();
   let stopped = false;
-  const adopting = deployment ? adoptIfNoCurrentVersion(connection, settings.namespace, deployment, () => stopped) : undefined;
+  const adopting = deployment
+    ? adoptIfNoCurrentVersion(connection, settings.namespace, deployment, () => stopped)
+    : undefined;
   await running.finally(() => (stopped = true));
   await adopting;
   await connection.close();

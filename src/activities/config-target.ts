@@ -7,7 +7,10 @@ import { ApplicationFailure } from '@temporalio/activity';
 export function configTarget<T>(section: Record<string, T>, sectionName: string, name: string, field?: string): T {
   const target = section[name];
   if (!target) {
-    throw ApplicationFailure.nonRetryable(`unknown ${sectionName} target "${name}" (${field ?? `not in config.${sectionName}`})`, 'UnknownTarget');
+    throw ApplicationFailure.nonRetryable(
+      `unknown ${sectionName} target "${name}" (${field ?? `not in config.${sectionName}`})`,
+      'UnknownTarget',
+    );
   }
   return target;
 }

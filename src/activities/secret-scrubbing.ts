@@ -17,7 +17,12 @@ function scrubProperty(target: object, key: string, scrubber: SecretScrubber): b
   const after = scrubber.text(before);
   if (after === before) return true;
   try {
-    Object.defineProperty(target, key, { value: after, writable: true, configurable: true, enumerable: key !== 'message' && key !== 'stack' });
+    Object.defineProperty(target, key, {
+      value: after,
+      writable: true,
+      configurable: true,
+      enumerable: key !== 'message' && key !== 'stack',
+    });
     return (target as Record<string, unknown>)[key] === after;
   } catch {
     return false;
@@ -42,7 +47,12 @@ function scrubError(err: unknown, scrubber: SecretScrubber = resolvedSecrets, se
   const withDetails = err as { details?: unknown };
   if (Array.isArray(withDetails.details)) {
     try {
-      Object.defineProperty(err, 'details', { value: scrubber.value(withDetails.details), writable: true, configurable: true, enumerable: true });
+      Object.defineProperty(err, 'details', {
+        value: scrubber.value(withDetails.details),
+        writable: true,
+        configurable: true,
+        enumerable: true,
+      });
     } catch {
       applied = false;
     }
@@ -72,7 +82,10 @@ function scrubError(err: unknown, scrubber: SecretScrubber = resolvedSecrets, se
 class ScrubbingInbound implements ActivityInboundCallsInterceptor {
   constructor(private readonly scrubber: SecretScrubber) {}
 
-  async execute(input: Parameters<NonNullable<ActivityInboundCallsInterceptor['execute']>>[0], next: Parameters<NonNullable<ActivityInboundCallsInterceptor['execute']>>[1]) {
+  async execute(
+    input: Parameters<NonNullable<ActivityInboundCallsInterceptor['execute']>>[0],
+    next: Parameters<NonNullable<ActivityInboundCallsInterceptor['execute']>>[1],
+  ) {
     try {
       return this.scrubber.value(await next(input));
     } catch (err) {

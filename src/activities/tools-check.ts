@@ -24,20 +24,37 @@ const sshUrl = (repo: string) => /^(ssh:\/\/|git\+ssh:\/\/|[\w.-]+@[\w.-]+:)/.te
 export function toolsNeeded(config: OpsflowConfig): ToolNeed[] {
   const needs: ToolNeed[] = [];
   const services = Object.entries(config.deploy.services);
-  if (services.length) needs.push({ tool: 'git', why: `deploy services ${services.map(([n]) => n).join(', ')} (the worker's mirror clones)` });
+  if (services.length)
+    needs.push({
+      tool: 'git',
+      why: `deploy services ${services.map(([n]) => n).join(', ')} (the worker's mirror clones)`,
+    });
   // git reaches an SSH remote through the ssh client; opsflow's own SSH hosts use a built-in client.
   const overSsh = services.filter(([, s]) => sshUrl(s.repository)).map(([n]) => n);
   if (overSsh.length) needs.push({ tool: 'ssh', why: `deploy services ${overSsh.join(', ')} (git over SSH)` });
   for (const [name, set] of Object.entries(config.backups)) {
     if (set.databases.length) {
       needs.push({ tool: 'pg_dump', why: `backup set ${name}` });
-      needs.push(set.format === 'custom' ? { tool: 'pg_restore', why: `backup set ${name} (restore drill)` } : { tool: 'psql', why: `backup set ${name} (restore drill)` });
+      needs.push(
+        set.format === 'custom'
+          ? { tool: 'pg_restore', why: `backup set ${name} (restore drill)` }
+          : { tool: 'psql', why: `backup set ${name} (restore drill)` },
+      );
     }
-    if (set.appTree || set.configFiles.length) needs.push({ tool: 'tar', why: `backup set ${name} (app tree, config files)` });
+    if (set.appTree || set.configFiles.length)
+      needs.push({ tool: 'tar', why: `backup set ${name} (app tree, config files)` });
   }
-  if (config.systemd.units.length) needs.push({ tool: config.systemd.systemctl, why: `systemd.units ${config.systemd.units.join(', ')} on this machine` });
+  if (config.systemd.units.length)
+    needs.push({
+      tool: config.systemd.systemctl,
+      why: `systemd.units ${config.systemd.units.join(', ')} on this machine`,
+    });
   const local = services.filter(([, s]) => Object.values(s.hosts).some((h) => h.transport === 'local')).map(([n]) => n);
-  if (local.length) needs.push({ tool: config.systemd.systemctl, why: `deploy services ${local.join(', ')} (hosts with transport local)` });
+  if (local.length)
+    needs.push({
+      tool: config.systemd.systemctl,
+      why: `deploy services ${local.join(', ')} (hosts with transport local)`,
+    });
   // One warning per tool, naming every feature that needs it.
   const byTool = new Map<string, string[]>();
   for (const n of needs) byTool.set(n.tool, [...(byTool.get(n.tool) ?? []), n.why]);
@@ -46,7 +63,12 @@ export function toolsNeeded(config: OpsflowConfig): ToolNeed[] {
 
 /** The executable `tool` resolves to on `PATH`, or undefined. */
 export function findExecutable(tool: string, path = process.env.PATH ?? ''): string | undefined {
-  const candidates = isAbsolute(tool) ? [tool] : path.split(delimiter).filter(Boolean).map((dir) => join(dir, tool));
+  const candidates = isAbsolute(tool)
+    ? [tool]
+    : path
+        .split(delimiter)
+        .filter(Boolean)
+        .map((dir) => join(dir, tool));
   for (const c of candidates) {
     try {
       accessSync(c, constants.X_OK);
@@ -72,7 +94,9 @@ const serverMajor = (versionNum: string | number) => Math.floor(Number(versionNu
 
 function versionOf(executable: string): Promise<string> {
   return new Promise((resolve, reject) =>
-    execFile(executable, ['--version'], { timeout: 10_000, encoding: 'utf8' }, (err, stdout) => (err ? reject(err) : resolve(stdout.trim()))),
+    execFile(executable, ['--version'], { timeout: 10_000, encoding: 'utf8' }, (err, stdout) =>
+      err ? reject(err) : resolve(stdout.trim()),
+    ),
   );
 }
 
@@ -92,7 +116,10 @@ export async function checkTools(config: OpsflowConfig, env: NodeJS.ProcessEnv =
   for (const need of toolsNeeded(config)) {
     const at = findExecutable(need.tool, env.PATH);
     if (at) found.set(need.tool, at);
-    else warnings.push(`${need.tool} is not installed (not found on PATH), needed by ${need.why}: those runs will fail until it is`);
+    else
+      warnings.push(
+        `${need.tool} is not installed (not found on PATH), needed by ${need.why}: those runs will fail until it is`,
+      );
   }
   const pgDump = found.get('pg_dump');
   if (!pgDump) return warnings;
@@ -106,17 +133,22 @@ export async function checkTools(config: OpsflowConfig, env: NodeJS.ProcessEnv =
     return warnings;
   }
   if (dumpMajor === undefined) {
-    warnings.push(`${pgDump} --version said "${line.slice(0, 80)}", not a PostgreSQL version: its version is not checked`);
+    warnings.push(
+      `${pgDump} --version said "${line.slice(0, 80)}", not a PostgreSQL version: its version is not checked`,
+    );
     return warnings;
   }
   for (const db of dumpedDatabases(config)) {
     const target = config.postgres[db];
     if (!target) continue;
     try {
-      const num = await withClient({ ...clientConfig(db, target), connectionTimeoutMillis: Math.min(target.connectTimeoutMs, 5_000) }, async (c) => {
-        const r = await c.query<{ server_version_num: string }>('SHOW server_version_num');
-        return r.rows[0].server_version_num;
-      });
+      const num = await withClient(
+        { ...clientConfig(db, target), connectionTimeoutMillis: Math.min(target.connectTimeoutMs, 5_000) },
+        async (c) => {
+          const r = await c.query<{ server_version_num: string }>('SHOW server_version_num');
+          return r.rows[0].server_version_num;
+        },
+      );
       const server = serverMajor(num);
       if (dumpMajor < server)
         warnings.push(
@@ -124,7 +156,9 @@ export async function checkTools(config: OpsflowConfig, env: NodeJS.ProcessEnv =
             `so backups of ${db} will fail; install pg_dump ${server} or newer (postgresql-client-${server})`,
         );
     } catch (err) {
-      warnings.push(`postgres.${db} could not be asked its version (${(err as Error).message}): pg_dump ${dumpMajor} is not compared with it`);
+      warnings.push(
+        `postgres.${db} could not be asked its version (${(err as Error).message}): pg_dump ${dumpMajor} is not compared with it`,
+      );
     }
   }
   return warnings;

@@ -6,7 +6,10 @@ interface StagesStatus {
 }
 
 const hasStages = (s: unknown): s is StagesStatus =>
-  typeof s === 'object' && s !== null && Array.isArray((s as StagesStatus).stages) && (s as StagesStatus).stages.every((x) => typeof x?.workflowId === 'string');
+  typeof s === 'object' &&
+  s !== null &&
+  Array.isArray((s as StagesStatus).stages) &&
+  (s as StagesStatus).stages.every((x) => typeof x?.workflowId === 'string');
 
 /**
  * A composite run's `status` with each started child's own `status` beside its stage (workflow

@@ -41,5 +41,6 @@ export function validateInput(entry: WorkflowEntry, raw: unknown): unknown {
  */
 export function checkInputNames(entry: WorkflowEntry, input: unknown, config: OpsflowConfig, configName: string): void {
   const unknown = entry.inputNames(input, config);
-  if (unknown.length) throw new ValidationError(`${entry.type} input`, unknown.map((u) => describeUnknownName(u, configName)).join('\n'));
+  if (unknown.length)
+    throw new ValidationError(`${entry.type} input`, unknown.map((u) => describeUnknownName(u, configName)).join('\n'));
 }

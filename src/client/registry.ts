@@ -60,7 +60,11 @@ export interface WorkflowEntry<S extends z.ZodType = z.ZodType> {
   description: string;
 }
 
-const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+const stamp = (d: Date) =>
+  d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 
 export const healthCheckEntry: WorkflowEntry<typeof healthCheckInput> = {
   type: 'healthCheckWorkflow',
@@ -69,8 +73,11 @@ export const healthCheckEntry: WorkflowEntry<typeof healthCheckInput> = {
   inputNames: healthCheckInputNames,
   workflowId: (_input, now) => `health-check-${stamp(now)}`,
   summary: (input) =>
-    input.targets ? `Health check of ${Object.values(input.targets).flat().length || 'selected'} targets` : 'Health check of every configured target',
-  description: 'runbooks §4 health checks: systemd units, host resources, HTTP, PostgreSQL, Redis, TCP; alerts when down',
+    input.targets
+      ? `Health check of ${Object.values(input.targets).flat().length || 'selected'} targets`
+      : 'Health check of every configured target',
+  description:
+    'runbooks §4 health checks: systemd units, host resources, HTTP, PostgreSQL, Redis, TCP; alerts when down',
 };
 
 export const phasedRolloutEntry: WorkflowEntry<typeof phasedRolloutInput> = {
@@ -79,7 +86,8 @@ export const phasedRolloutEntry: WorkflowEntry<typeof phasedRolloutInput> = {
   input: phasedRolloutInput,
   inputNames: phasedRolloutInputNames,
   // One id per service: Temporal refuses a second rollout of a service while one runs.
-  workflowId: (input, now) => (input.dryRun ? `${rolloutWorkflowId(input.service)}-dry-run-${stamp(now)}` : rolloutWorkflowId(input.service)),
+  workflowId: (input, now) =>
+    input.dryRun ? `${rolloutWorkflowId(input.service)}-dry-run-${stamp(now)}` : rolloutWorkflowId(input.service),
   summary: (input) =>
     `${input.dryRun ? 'DRY RUN: ' : ''}Phased rollout of ${input.service} on ${input.lb}: ${input.backends.old} → ${input.backends.new}, ` +
     input.steps.map((s) => `${s.weight}%`).join(' → '),
@@ -92,11 +100,13 @@ export const dataMigrationEntry: WorkflowEntry<typeof dataMigrationInput> = {
   input: dataMigrationInput,
   inputNames: dataMigrationInputNames,
   // One id per migration name: Temporal refuses a second copy of the same migration while one runs.
-  workflowId: (input, now) => (input.mode === 'dry-run' ? `data-migration-${input.name}-dry-run-${stamp(now)}` : `data-migration-${input.name}`),
+  workflowId: (input, now) =>
+    input.mode === 'dry-run' ? `data-migration-${input.name}-dry-run-${stamp(now)}` : `data-migration-${input.name}`,
   summary: (input) =>
     `${input.mode === 'dry-run' ? 'DRY RUN: ' : ''}Data migration ${input.name} (${input.mode}): ` +
     `${input.source.database}.${input.source.table} → ${input.target.database}.${input.target.table}`,
-  description: 'runbooks §2 data migration: chunked, resumable copy with flags, checksums and bisection to differing keys',
+  description:
+    'runbooks §2 data migration: chunked, resumable copy with flags, checksums and bisection to differing keys',
 };
 
 export const incidentEntry: WorkflowEntry<typeof incidentInput> = {
@@ -105,10 +115,12 @@ export const incidentEntry: WorkflowEntry<typeof incidentInput> = {
   input: incidentInput,
   inputNames: incidentInputNames,
   // One incident per alert fingerprint (the alert receiver's id); otherwise one per type and second.
-  workflowId: (input, now) => (input.fingerprint ? `incident-${input.fingerprint}` : `incident-${input.type.replace(/_/g, '-')}-${stamp(now)}`),
+  workflowId: (input, now) =>
+    input.fingerprint ? `incident-${input.fingerprint}` : `incident-${input.type.replace(/_/g, '-')}-${stamp(now)}`,
   summary: (input) =>
     `Incident${input.severity ? ` ${input.severity}` : ''}: ${input.title} (${input.type}${input.services.length ? ` on ${input.services.join(', ')}` : ''})`,
-  description: 'runbooks §6 incident response: severity, on-call, notifications with escalation, auto-remediation, postmortem',
+  description:
+    'runbooks §6 incident response: severity, on-call, notifications with escalation, auto-remediation, postmortem',
 };
 
 export const incidentDigestEntry: WorkflowEntry<typeof incidentDigestInput> = {
@@ -129,8 +141,11 @@ const baselineEntry: WorkflowEntry<typeof baselineInput> = {
   // One id per service: Temporal refuses a second baseline of a service while one runs.
   workflowId: (input) => baselineWorkflowId(input.service),
   summary: (input) =>
-    `Performance baseline of ${input.service}: ${sampledGroups(input.groups).map((g) => g.id).join(', ')} for ${formatDuration(input.duration)}, every ${formatDuration(input.interval)}`,
-  description: 'runbooks §5 performance baseline: every group sampled in parallel, statistics and derived thresholds stored and reported',
+    `Performance baseline of ${input.service}: ${sampledGroups(input.groups)
+      .map((g) => g.id)
+      .join(', ')} for ${formatDuration(input.duration)}, every ${formatDuration(input.interval)}`,
+  description:
+    'runbooks §5 performance baseline: every group sampled in parallel, statistics and derived thresholds stored and reported',
 };
 
 export const diagnosticsEntry: WorkflowEntry<typeof diagnosticsInput> = {
@@ -139,8 +154,10 @@ export const diagnosticsEntry: WorkflowEntry<typeof diagnosticsInput> = {
   input: diagnosticsInput,
   inputNames: diagnosticsInputNames,
   workflowId: (input, now) => `diagnostics-${input.postgres ?? 'host'}-${stamp(now)}`,
-  summary: (input) => `Diagnostics of ${[input.postgres && `PostgreSQL ${input.postgres}`, input.host && 'the host'].filter(Boolean).join(' and ')}`,
-  description: 'runbooks §9 diagnostics: slow statements, table and index sizes, unused indexes, sessions, host state; a Markdown report',
+  summary: (input) =>
+    `Diagnostics of ${[input.postgres && `PostgreSQL ${input.postgres}`, input.host && 'the host'].filter(Boolean).join(' and ')}`,
+  description:
+    'runbooks §9 diagnostics: slow statements, table and index sizes, unused indexes, sessions, host state; a Markdown report',
 };
 
 export const backupEntry: WorkflowEntry<typeof backupInput> = {
@@ -150,8 +167,10 @@ export const backupEntry: WorkflowEntry<typeof backupInput> = {
   inputNames: backupInputNames,
   // One run per set at a time: two runs of one set would race on its retention.
   workflowId: (input) => `backup-${input.set}`,
-  summary: (input) => `Backup of set ${input.set}${input.drill ? ', proven by a restore drill' : ' WITHOUT a restore drill'}`,
-  description: 'runbooks §8 backups: pg_dump with same-snapshot table checksums, tars of the app tree and config, restore drill, retention, report',
+  summary: (input) =>
+    `Backup of set ${input.set}${input.drill ? ', proven by a restore drill' : ' WITHOUT a restore drill'}`,
+  description:
+    'runbooks §8 backups: pg_dump with same-snapshot table checksums, tars of the app tree and config, restore drill, retention, report',
 };
 
 const dailyReportEntry: WorkflowEntry<typeof dailyReportInput> = {
@@ -162,7 +181,8 @@ const dailyReportEntry: WorkflowEntry<typeof dailyReportInput> = {
   inputNames: () => [],
   workflowId: (input, now) => `daily-report-${input.date ?? stamp(now)}`,
   summary: (input) => `Daily report${input.date ? ` of ${input.date}` : ''}`,
-  description: 'runbooks §4 daily report: host, services, errors, PostgreSQL, Redis, backups and the day\'s runs; email, summary, kept in PostgreSQL',
+  description:
+    "runbooks §4 daily report: host, services, errors, PostgreSQL, Redis, backups and the day's runs; email, summary, kept in PostgreSQL",
 };
 
 const readinessEntry: WorkflowEntry<typeof readinessInput> = {
@@ -172,8 +192,10 @@ const readinessEntry: WorkflowEntry<typeof readinessInput> = {
   inputNames: readinessInputNames,
   // One open gate per service: a second start while one is open is refused by Temporal.
   workflowId: (input) => readinessWorkflowId(input.service),
-  summary: (input) => `Go-live readiness of ${input.service}: checklist ${input.checklist}, open for ${formatDuration(input.deadline)}`,
-  description: 'runbooks §10 go-live readiness: live checks with evidence, sign-offs and expiring waivers; READY or NOT READY',
+  summary: (input) =>
+    `Go-live readiness of ${input.service}: checklist ${input.checklist}, open for ${formatDuration(input.deadline)}`,
+  description:
+    'runbooks §10 go-live readiness: live checks with evidence, sign-offs and expiring waivers; READY or NOT READY',
 };
 
 const goLiveEntry: WorkflowEntry<typeof goLiveInput> = {
@@ -182,8 +204,10 @@ const goLiveEntry: WorkflowEntry<typeof goLiveInput> = {
   input: goLiveInput,
   inputNames: goLiveInputNames,
   workflowId: (input) => goLiveWorkflowId(input.service),
-  summary: (input) => `Go-live of ${input.service}: ${stageOrder.filter((s) => input.stages[s]).join(' → ')}${input.approveBetweenStages ? ' (approval between stages)' : ''}`,
-  description: 'Go-live as one run: readiness → baseline → data migration → phased rollout as child workflows; stops at the first failed stage',
+  summary: (input) =>
+    `Go-live of ${input.service}: ${stageOrder.filter((s) => input.stages[s]).join(' → ')}${input.approveBetweenStages ? ' (approval between stages)' : ''}`,
+  description:
+    'Go-live as one run: readiness → baseline → data migration → phased rollout as child workflows; stops at the first failed stage',
 };
 
 const userCutoverEntry: WorkflowEntry<typeof userCutoverInput> = {
@@ -193,8 +217,10 @@ const userCutoverEntry: WorkflowEntry<typeof userCutoverInput> = {
   inputNames: userCutoverInputNames,
   // One id per service: Temporal refuses a second cutover of a service while one runs.
   workflowId: (input) => cutoverWorkflowId(input.service),
-  summary: (input) => `User cutover of ${input.service} via ${input.router}: ${input.batches.map((b) => `${b.name} at ${b.startAt}`).join(' → ')}`,
-  description: 'runbooks §3 batched user cutover: cohorts moved at durable start times, each watched on its own gate and restored exactly on failure',
+  summary: (input) =>
+    `User cutover of ${input.service} via ${input.router}: ${input.batches.map((b) => `${b.name} at ${b.startAt}`).join(' → ')}`,
+  description:
+    'runbooks §3 batched user cutover: cohorts moved at durable start times, each watched on its own gate and restored exactly on failure',
 };
 
 const deployLock = (service: string, id: string) =>
@@ -208,8 +234,10 @@ const deployEntry: WorkflowEntry<typeof deployInput> = {
   // One id per service, shared with the rollback: the running workflow is the deploy lock.
   workflowId: (input) => deployWorkflowId(input.service),
   lock: (input, id) => deployLock(input.service, id),
-  summary: (input) => `Deploy ${input.ref} to ${input.hosts ? input.hosts.join(', ') : `every host of ${input.service}`} (${input.service}), serial ${input.serial}`,
-  description: 'runbooks §7 deploy across a fleet: releases, atomic switch, drained hosts, a saga per host, failure budget',
+  summary: (input) =>
+    `Deploy ${input.ref} to ${input.hosts ? input.hosts.join(', ') : `every host of ${input.service}`} (${input.service}), serial ${input.serial}`,
+  description:
+    'runbooks §7 deploy across a fleet: releases, atomic switch, drained hosts, a saga per host, failure budget',
 };
 
 const rollbackDeployEntry: WorkflowEntry<typeof rollbackDeployInput> = {
@@ -224,7 +252,22 @@ const rollbackDeployEntry: WorkflowEntry<typeof rollbackDeployInput> = {
 };
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each entry has its own input schema; the list holds them all
-export const workflowEntries: WorkflowEntry<any>[] = [healthCheckEntry, phasedRolloutEntry, dataMigrationEntry, incidentEntry, incidentDigestEntry, baselineEntry, userCutoverEntry, deployEntry, rollbackDeployEntry, diagnosticsEntry, backupEntry, dailyReportEntry, readinessEntry, goLiveEntry];
+export const workflowEntries: WorkflowEntry<any>[] = [
+  healthCheckEntry,
+  phasedRolloutEntry,
+  dataMigrationEntry,
+  incidentEntry,
+  incidentDigestEntry,
+  baselineEntry,
+  userCutoverEntry,
+  deployEntry,
+  rollbackDeployEntry,
+  diagnosticsEntry,
+  backupEntry,
+  dailyReportEntry,
+  readinessEntry,
+  goLiveEntry,
+];
 
 /**
  * What each long workflow type takes, from its folder's `messages.ts`: the `status` query, its
@@ -258,5 +301,3 @@ export function knownActions(type: string): ActionVerb[] {
 export function findWorkflow(name: string): WorkflowEntry | undefined {
   return workflowEntries.find((e) => e.type === name || e.alias === name);
 }
-
-;

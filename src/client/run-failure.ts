@@ -1,5 +1,11 @@
 import { WorkflowFailedError } from '@temporalio/client';
-import { ActivityFailure, ApplicationFailure, CancelledFailure, ChildWorkflowFailure, TimeoutFailure } from '@temporalio/common';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancelledFailure,
+  ChildWorkflowFailure,
+  TimeoutFailure,
+} from '@temporalio/common';
 
 /** A run ended badly: the message says why (exit 1). */
 export class RunFailed extends Error {
@@ -11,7 +17,8 @@ export class RunFailed extends Error {
 
 /** One failure of a chain: what kind it is, with the fields that say where it came from. */
 function label(e: Error): string {
-  if (e instanceof ApplicationFailure) return `ApplicationFailure${e.type ? ` ${e.type}` : ''}${e.nonRetryable ? ' (non-retryable)' : ''}`;
+  if (e instanceof ApplicationFailure)
+    return `ApplicationFailure${e.type ? ` ${e.type}` : ''}${e.nonRetryable ? ' (non-retryable)' : ''}`;
   if (e instanceof ActivityFailure) return `ActivityFailure (activity ${e.activityType}, retry state ${e.retryState})`;
   if (e instanceof ChildWorkflowFailure) return `ChildWorkflowFailure (${e.workflowType} ${e.execution.workflowId})`;
   if (e instanceof TimeoutFailure) return `TimeoutFailure ${e.timeoutType}`;
@@ -63,7 +70,10 @@ export function describeRunFailure(workflowId: string, err: WorkflowFailedError)
   for (let e = err.cause; e && chain.length < 20; e = (e as { cause?: Error }).cause) chain.push(e);
   if (!chain.length) return `workflow ${workflowId} failed: ${err.message}`;
   const [top, ...causes] = chain;
-  const lines = [`workflow ${workflowId} failed: ${label(top)}: ${top.message}`, ...causes.map((c) => `  caused by ${label(c)}: ${c.message}`)];
+  const lines = [
+    `workflow ${workflowId} failed: ${label(top)}: ${top.message}`,
+    ...causes.map((c) => `  caused by ${label(c)}: ${c.message}`),
+  ];
   for (const e of chain) {
     const details = e instanceof ApplicationFailure ? (e.details ?? []) : [];
     for (const d of details) if (isVerification(d)) lines.push(...verificationFindings(d));
@@ -76,7 +86,9 @@ export function describeRunFailure(workflowId: string, err: WorkflowFailedError)
  * (what it rolled back and what the system read back) is said, when it recorded anything.
  */
 function describeCancelledRun(workflowId: string, ending?: unknown): string {
-  return typeof ending === 'string' && ending ? `workflow ${workflowId}: ${ending}` : `workflow ${workflowId} was cancelled`;
+  return typeof ending === 'string' && ending
+    ? `workflow ${workflowId}: ${ending}`
+    : `workflow ${workflowId} was cancelled`;
 }
 
 /**
@@ -103,6 +115,10 @@ export async function awaitResult(
   print(value);
   const verification = (value as { verification?: unknown } | null)?.verification;
   if (isVerification(verification) && !verification.pass) {
-    throw new RunFailed([`workflow ${workflowId} completed, but its verification failed`, ...verificationFindings(verification)].join('\n'));
+    throw new RunFailed(
+      [`workflow ${workflowId} completed, but its verification failed`, ...verificationFindings(verification)].join(
+        '\n',
+      ),
+    );
   }
 }

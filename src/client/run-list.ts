@@ -48,7 +48,12 @@ export function listQuery(f: ListFilters): string | undefined {
   }
   if (f.status) {
     const s = statuses[f.status.toLowerCase()];
-    if (!s) throw new UsageError(`--status: one of ${Object.keys(statuses).filter((k) => k !== 'cancelled').join(', ')}`);
+    if (!s)
+      throw new UsageError(
+        `--status: one of ${Object.keys(statuses)
+          .filter((k) => k !== 'cancelled')
+          .join(', ')}`,
+      );
     parts.push(`ExecutionStatus = '${s}'`);
   }
   if (f.query) parts.push(`(${f.query})`);
@@ -70,7 +75,13 @@ const keyword = (w: WorkflowExecutionInfo, key: { name: string }) => {
   const v = w.typedSearchAttributes.get(key as never) as unknown;
   return typeof v === 'string' && v ? v : '-';
 };
-const shortTime = (d?: Date) => (d ? d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-');
+const shortTime = (d?: Date) =>
+  d
+    ? d
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, 'Z')
+    : '-';
 
 export function runRow(w: WorkflowExecutionInfo): RunRow {
   return {
@@ -100,5 +111,7 @@ const columns: Array<[keyof RunRow, string]> = [
 export function formatRuns(rows: RunRow[]): string {
   const table = [columns.map(([, h]) => h), ...rows.map((r) => columns.map(([k]) => r[k]))];
   const widths = columns.map((_, i) => Math.max(...table.map((line) => line[i].length)));
-  return table.map((line) => line.map((cell, i) => (i === line.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ')).join('\n');
+  return table
+    .map((line) => line.map((cell, i) => (i === line.length - 1 ? cell : cell.padEnd(widths[i]))).join('  '))
+    .join('\n');
 }

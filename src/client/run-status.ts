@@ -70,7 +70,15 @@ type Reader = (s: Loose, id: string) => Omit<StatusView, 'decisions'> & { decisi
 function rollout(s: Loose, id: string): ReturnType<Reader> {
   const steps: Loose[] = Array.isArray(s.steps) ? s.steps : [];
   const label = (n: number) => `step ${n}/${steps.length} (${steps[n - 1]?.weight ?? '?'} %)`;
-  const ended = ['succeeded', 'rolled-back', 'aborted', 'dry-run-done', 'rollback-failed', 'failed', 'cancelled'].includes(s.state);
+  const ended = [
+    'succeeded',
+    'rolled-back',
+    'aborted',
+    'dry-run-done',
+    'rollback-failed',
+    'failed',
+    'cancelled',
+  ].includes(s.state);
   const view: ReturnType<Reader> = {
     what: `${s.dryRun ? 'DRY RUN: ' : ''}phased rollout of ${s.service} on ${s.lb}: ${s.backends?.old} → ${s.backends?.new}, ${steps.map((x) => `${x.weight}%`).join(' → ')}`,
     state: words(s.state),
@@ -121,7 +129,7 @@ function cutover(s: Loose, id: string): ReturnType<Reader> {
     view.waits = `a person's approve of ${label(s.awaitingApproval - 1)} (anyone may approve)`;
     view.commands = [opsflowCommand('approve', id), abortCommand(id)];
   } else if (s.state === 'held') {
-    view.waits = 'a person\'s resume or abort: the gate was inconclusive; it rolls back when nobody answers in time';
+    view.waits = "a person's resume or abort: the gate was inconclusive; it rolls back when nobody answers in time";
     view.commands = [opsflowCommand('resume', id), abortCommand(id)];
   } else if (s.paused) {
     view.state = `paused (${words(s.state)})`;
@@ -222,7 +230,11 @@ function readiness(s: Loose, id: string): ReturnType<Reader> {
     failing.length ? `a fix and recheck (or waiver) of ${failing.join(', ')}` : '',
   ].filter(Boolean);
   if (s.phase === 'waiting') view.waits = `${parts.join('; ') || 'nothing'}; closes NOT READY at ${s.deadline}`;
-  view.commands = [...unsigned.map((u) => signOffCommand(id, u)), ...(failing.length ? [recheckCommand(id)] : []), abortCommand(id)];
+  view.commands = [
+    ...unsigned.map((u) => signOffCommand(id, u)),
+    ...(failing.length ? [recheckCommand(id)] : []),
+    abortCommand(id),
+  ];
   return view;
 }
 
@@ -301,7 +313,11 @@ const shortRuns: Record<string, Reader> = {
     what: 'health check',
     state: `${words(s.phase)}${str(s.report?.summary) ? `: ${s.report.summary} (${s.report.overall})` : ''}`,
     failure: str(s.failure),
-    decisions: Array.isArray(s.report?.failing) ? s.report.failing.map((c: Loose) => `${c.name ?? c.target ?? '?'}: ${c.status}${str(c.message) ? ` — ${c.message}` : ''}`) : [],
+    decisions: Array.isArray(s.report?.failing)
+      ? s.report.failing.map(
+          (c: Loose) => `${c.name ?? c.target ?? '?'}: ${c.status}${str(c.message) ? ` — ${c.message}` : ''}`,
+        )
+      : [],
     commands: [],
   }),
 };
@@ -325,7 +341,13 @@ export function statusView(info: RunInfo, status: unknown): StatusView {
   const reader = readers[info.type];
   const read = reader
     ? reader(s, info.workflowId)
-    : { what: info.type, state: words(s.state ?? s.phase), failure: str(s.failure), decisions: s.decisions, commands: [] };
+    : {
+        what: info.type,
+        state: words(s.state ?? s.phase),
+        failure: str(s.failure),
+        decisions: s.decisions,
+        commands: [],
+      };
   const decisions = (Array.isArray(read.decisions) ? read.decisions : []).slice(-DECISIONS_SHOWN).map(decisionLine);
   const view: StatusView = { ...read, decisions };
   if (info.execution !== 'RUNNING') {
@@ -341,8 +363,12 @@ export function statusView(info: RunInfo, status: unknown): StatusView {
 export function formatStatus(info: RunInfo, view: StatusView): string {
   const alias = findWorkflow(info.type)?.alias ?? info.type;
   const label = (l: string) => (l ? `${l}:` : '').padEnd(11);
-  const lines = [`${info.workflowId} (${alias}) — ${view.what}${info.startTime ? `; started ${info.startTime.toISOString()}` : ''}`];
-  lines.push(`${label('state')}${view.state}${view.step ? `, ${view.step}` : ''}${view.since ? ` (since ${view.since})` : ''}`);
+  const lines = [
+    `${info.workflowId} (${alias}) — ${view.what}${info.startTime ? `; started ${info.startTime.toISOString()}` : ''}`,
+  ];
+  lines.push(
+    `${label('state')}${view.state}${view.step ? `, ${view.step}` : ''}${view.since ? ` (since ${view.since})` : ''}`,
+  );
   if (view.waits) lines.push(`${label('waits for')}${view.waits}`);
   if (view.failure) lines.push(`${label('failure')}${view.failure}`);
   view.decisions.forEach((d, i) => lines.push(`${label(i === 0 ? 'decisions' : '')}${d}`));

@@ -39,7 +39,13 @@ function spec(s: ScheduleConfig): ScheduleSpec {
  * The full schedule options of one configured schedule; its input is checked like a CLI start,
  * names included, against the config that holds the schedule.
  */
-export function scheduleOptions(id: string, s: ScheduleConfig, config: OpsflowConfig, taskQueue = TASK_QUEUE, configName = 'the config'): ScheduleOptions {
+export function scheduleOptions(
+  id: string,
+  s: ScheduleConfig,
+  config: OpsflowConfig,
+  taskQueue = TASK_QUEUE,
+  configName = 'the config',
+): ScheduleOptions {
   const entry = findWorkflow(s.workflow);
   if (!entry) throw new ValidationError(`schedule ${id}`, `schedules.${id}.workflow: unknown workflow "${s.workflow}"`);
   const input = validateInput(entry, s.input ?? {});
@@ -95,9 +101,12 @@ export async function applySchedules(
   }
   if (opts.prune) {
     for (const scheduleId of await staleSchedules(client, config)) {
-      await client.schedule.getHandle(scheduleId).delete().catch((e) => {
-        if (!(e instanceof ScheduleNotFoundError)) throw e;
-      });
+      await client.schedule
+        .getHandle(scheduleId)
+        .delete()
+        .catch((e) => {
+          if (!(e instanceof ScheduleNotFoundError)) throw e;
+        });
       result.deleted.push(scheduleId);
     }
   }

@@ -6,7 +6,9 @@ type IndexedValueType = number;
 
 /** The operator service as both the client's Connection and the worker's NativeConnection offer it. */
 export interface OperatorService {
-  listSearchAttributes(req: { namespace: string }): Promise<{ customAttributes?: Record<string, IndexedValueType> | null }>;
+  listSearchAttributes(req: {
+    namespace: string;
+  }): Promise<{ customAttributes?: Record<string, IndexedValueType> | null }>;
   addSearchAttributes(req: { namespace: string; searchAttributes: Record<string, IndexedValueType> }): Promise<unknown>;
 }
 
@@ -20,7 +22,8 @@ const types: Record<SearchAttributeType, { indexed: IndexedValueType; cli: strin
   DATETIME: { indexed: 6, cli: 'Datetime' },
   KEYWORD_LIST: { indexed: 7, cli: 'KeywordList' },
 };
-const cliTypeOf = (indexed: IndexedValueType) => Object.values(types).find((t) => t.indexed === indexed)?.cli ?? `type ${indexed}`;
+const cliTypeOf = (indexed: IndexedValueType) =>
+  Object.values(types).find((t) => t.indexed === indexed)?.cli ?? `type ${indexed}`;
 
 export interface SearchAttributeKeyLike {
   name: string;
@@ -34,7 +37,11 @@ interface SearchAttributeState {
 }
 
 /** Which of `wanted` the namespace lacks or has with the wrong type. */
-async function searchAttributeState(op: OperatorService, namespace: string, wanted: SearchAttributeKeyLike[] = opsflowSearchAttributes): Promise<SearchAttributeState> {
+async function searchAttributeState(
+  op: OperatorService,
+  namespace: string,
+  wanted: SearchAttributeKeyLike[] = opsflowSearchAttributes,
+): Promise<SearchAttributeState> {
   const registered = (await op.listSearchAttributes({ namespace })).customAttributes ?? {};
   const state: SearchAttributeState = { missing: [], wrongType: [] };
   for (const key of wanted) {
@@ -78,7 +85,9 @@ export function registerSearchAttributesSetting(env: NodeJS.ProcessEnv): boolean
   const v = (env.OPSFLOW_REGISTER_SEARCH_ATTRIBUTES ?? 'true').trim().toLowerCase();
   if (['true', '1', 'yes', 'auto', ''].includes(v)) return true;
   if (['false', '0', 'no', 'never'].includes(v)) return false;
-  throw new Error(`OPSFLOW_REGISTER_SEARCH_ATTRIBUTES: "${env.OPSFLOW_REGISTER_SEARCH_ATTRIBUTES}" is neither true nor false`);
+  throw new Error(
+    `OPSFLOW_REGISTER_SEARCH_ATTRIBUTES: "${env.OPSFLOW_REGISTER_SEARCH_ATTRIBUTES}" is neither true nor false`,
+  );
 }
 
 /**
@@ -130,7 +139,8 @@ export async function ensureSearchAttributes(
     if (registrationError) lines.push(`Registering them failed: ${registrationError}`);
     lines.push('Register them once for the namespace (with TLS or API-key options as your cluster needs):');
     lines.push(`  ${registerCommand(state.missing, where)}`);
-    if (!opts.register) lines.push('or let the worker register them: unset OPSFLOW_REGISTER_SEARCH_ATTRIBUTES (or set it to true).');
+    if (!opts.register)
+      lines.push('or let the worker register them: unset OPSFLOW_REGISTER_SEARCH_ATTRIBUTES (or set it to true).');
   }
   for (const w of state.wrongType) {
     lines.push(

@@ -19,7 +19,10 @@ export function packageVersion(): string {
     const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version: string };
     if (pkg.name === 'opsflow') return pkg.version;
   }
-  throw new ValidationError('OPSFLOW_BUILD_ID', 'OPSFLOW_BUILD_ID is not set and no opsflow package.json was found to take the version from');
+  throw new ValidationError(
+    'OPSFLOW_BUILD_ID',
+    'OPSFLOW_BUILD_ID is not set and no opsflow package.json was found to take the version from',
+  );
 }
 
 // The server joins name and build id with a dot in older APIs, so a name may not hold one.
@@ -27,7 +30,11 @@ const DEPLOYMENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
 const BUILD_ID = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$/;
 
 export function checkBuildId(buildId: string, field = 'build id'): string {
-  if (!BUILD_ID.test(buildId)) throw new ValidationError(field, `${field} "${buildId}" must be 1-100 letters, digits, ".", "_", "+" or "-", starting with a letter or digit`);
+  if (!BUILD_ID.test(buildId))
+    throw new ValidationError(
+      field,
+      `${field} "${buildId}" must be 1-100 letters, digits, ".", "_", "+" or "-", starting with a letter or digit`,
+    );
   return buildId;
 }
 
@@ -40,7 +47,10 @@ export function workerDeploymentSettings(env: NodeJS.ProcessEnv = process.env): 
   const name = env.OPSFLOW_WORKER_DEPLOYMENT?.trim();
   if (!name) return undefined;
   if (!DEPLOYMENT_NAME.test(name))
-    throw new ValidationError('OPSFLOW_WORKER_DEPLOYMENT', `OPSFLOW_WORKER_DEPLOYMENT "${name}" must be 1-100 letters, digits, "_" or "-" (no dots)`);
+    throw new ValidationError(
+      'OPSFLOW_WORKER_DEPLOYMENT',
+      `OPSFLOW_WORKER_DEPLOYMENT "${name}" must be 1-100 letters, digits, "_" or "-" (no dots)`,
+    );
   const buildId = env.OPSFLOW_BUILD_ID?.trim() || packageVersion();
   return { deploymentName: name, buildId: checkBuildId(buildId, 'OPSFLOW_BUILD_ID') };
 }
@@ -75,20 +85,28 @@ export interface DeploymentStatus {
 }
 
 const iso = (t?: { seconds?: unknown; nanos?: number | null } | null) =>
-  t?.seconds !== undefined && t?.seconds !== null ? new Date(Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)).toISOString() : undefined;
+  t?.seconds !== undefined && t?.seconds !== null
+    ? new Date(Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)).toISOString()
+    : undefined;
 
 /** Thrown when the deployment is not known to the server: no worker of it has polled yet. */
 export class DeploymentNotFound extends Error {}
 
 const isNotFound = (err: unknown) => (err as { code?: number })?.code === 5;
 
-export async function describeDeployment(service: WorkflowService, namespace: string, deploymentName: string): Promise<DeploymentStatus> {
+export async function describeDeployment(
+  service: WorkflowService,
+  namespace: string,
+  deploymentName: string,
+): Promise<DeploymentStatus> {
   let res: temporal.api.workflowservice.v1.IDescribeWorkerDeploymentResponse;
   try {
     res = await service.describeWorkerDeployment({ namespace, deploymentName });
   } catch (err) {
     if (isNotFound(err))
-      throw new DeploymentNotFound(`no worker deployment "${deploymentName}" in namespace ${namespace}: no worker with OPSFLOW_WORKER_DEPLOYMENT=${deploymentName} has polled yet`);
+      throw new DeploymentNotFound(
+        `no worker deployment "${deploymentName}" in namespace ${namespace}: no worker with OPSFLOW_WORKER_DEPLOYMENT=${deploymentName} has polled yet`,
+      );
     throw err;
   }
   const info = res.workerDeploymentInfo;
@@ -111,23 +129,51 @@ export async function describeDeployment(service: WorkflowService, namespace: st
 }
 
 /** A build id the deployment does not know, said with the ones it does. */
-async function requireVersion(service: WorkflowService, namespace: string, deploymentName: string, buildId: string): Promise<void> {
+async function requireVersion(
+  service: WorkflowService,
+  namespace: string,
+  deploymentName: string,
+  buildId: string,
+): Promise<void> {
   const status = await describeDeployment(service, namespace, deploymentName);
   if (!status.versions.some((v) => v.buildId === buildId)) {
     const known = status.versions.map((v) => v.buildId).join(', ') || 'none';
-    throw new ValidationError('build-id', `build id "${buildId}" has no worker in deployment "${deploymentName}" (known: ${known}): start a worker with OPSFLOW_BUILD_ID=${buildId} first`);
+    throw new ValidationError(
+      'build-id',
+      `build id "${buildId}" has no worker in deployment "${deploymentName}" (known: ${known}): start a worker with OPSFLOW_BUILD_ID=${buildId} first`,
+    );
   }
 }
 
 /** Sends `percent` % of new runs (and auto-upgrading runs' next tasks) to `buildId`; the rest stay on the current version. */
-export async function rampVersion(service: WorkflowService, namespace: string, deploymentName: string, buildId: string, percent: number, identity = 'opsflow'): Promise<void> {
-  if (!Number.isFinite(percent) || percent < 0 || percent > 100) throw new ValidationError('--percent', `--percent must be a number from 0 to 100, got ${percent}`);
+export async function rampVersion(
+  service: WorkflowService,
+  namespace: string,
+  deploymentName: string,
+  buildId: string,
+  percent: number,
+  identity = 'opsflow',
+): Promise<void> {
+  if (!Number.isFinite(percent) || percent < 0 || percent > 100)
+    throw new ValidationError('--percent', `--percent must be a number from 0 to 100, got ${percent}`);
   await requireVersion(service, namespace, deploymentName, buildId);
-  await service.setWorkerDeploymentRampingVersion({ namespace, deploymentName, buildId, percentage: percent, identity });
+  await service.setWorkerDeploymentRampingVersion({
+    namespace,
+    deploymentName,
+    buildId,
+    percentage: percent,
+    identity,
+  });
 }
 
 /** Makes `buildId` the current version: every new run and every auto-upgrading run goes to it; pinned runs stay where they are. */
-export async function promoteVersion(service: WorkflowService, namespace: string, deploymentName: string, buildId: string, identity = 'opsflow'): Promise<void> {
+export async function promoteVersion(
+  service: WorkflowService,
+  namespace: string,
+  deploymentName: string,
+  buildId: string,
+  identity = 'opsflow',
+): Promise<void> {
   await requireVersion(service, namespace, deploymentName, buildId);
   await service.setWorkerDeploymentCurrentVersion({ namespace, deploymentName, buildId, identity });
 }

@@ -1,10 +1,11 @@
 import type { z } from 'zod';
 import { formatIssues } from '../domain/validation';
 
-;
-
 export class ValidationError extends Error {
-  constructor(what: string, public readonly details: string) {
+  constructor(
+    what: string,
+    public readonly details: string,
+  ) {
     super(`invalid ${what}:\n${details}`);
     this.name = 'ValidationError';
   }

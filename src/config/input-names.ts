@@ -22,7 +22,8 @@ import type { incidentDigestInput, ParsedIncidentInput } from '../domain/inciden
 /** Each workflow's check of the names its input uses; a new workflow adds its own. */
 export type InputNameCheck<I> = (input: I, config: OpsflowConfig) => UnknownName[];
 
-export const backupInputNames: InputNameCheck<BackupPlanInput> = (input, config) => unknownNames('set', input.set, config.backups, 'a backup set');
+export const backupInputNames: InputNameCheck<BackupPlanInput> = (input, config) =>
+  unknownNames('set', input.set, config.backups, 'a backup set');
 
 export const baselineInputNames: InputNameCheck<BaselinePlan> = (input, config) => [
   ...unknownNames('groups.http', input.groups.http, config.http, 'an http target'),
@@ -40,12 +41,18 @@ export const userCutoverInputNames: InputNameCheck<UserCutoverInput> = (input, c
     ...unknownNames('notify', input.notify, config.notifiers, 'a notifier'),
     ...unknownNames('stakeholders', input.stakeholders, config.notifiers, 'a notifier'),
     ...(dir ? directoryFieldIssues(input, directoryFields(dir), input.directory) : []),
-    ...cutoverGateSourceIssues(input, Object.fromEntries(Object.entries(config.metricSources).map(([name, source]) => [name, metricsOf(source)]))),
+    ...cutoverGateSourceIssues(
+      input,
+      Object.fromEntries(Object.entries(config.metricSources).map(([name, source]) => [name, metricsOf(source)])),
+    ),
   ];
 };
 
 /** The names a deploy or rollback input uses: the service, its hosts, the notifiers. */
-export const deployInputNames: InputNameCheck<{ service: string; hosts?: string[]; notify: string[] }> = (input, config) => {
+export const deployInputNames: InputNameCheck<{ service: string; hosts?: string[]; notify: string[] }> = (
+  input,
+  config,
+) => {
   const service = config.deploy.services[input.service];
   const out: UnknownName[] = [...unknownNames('service', input.service, config.deploy.services, 'a deploy service')];
   if (service) out.push(...unknownNames('hosts', input.hosts, service.hosts, `a host of service ${input.service}`));
@@ -57,7 +64,8 @@ export const diagnosticsInputNames: InputNameCheck<DiagnosticsPlan> = (input, co
   unknownNames('postgres', input.postgres, config.postgres, 'a postgres target');
 
 export const goLiveInputNames: InputNameCheck<GoLivePlan> = (i, config) => {
-  const under = (stage: string, names: UnknownName[]) => names.map((n) => ({ ...n, field: `stages.${stage}.${n.field}` }));
+  const under = (stage: string, names: UnknownName[]) =>
+    names.map((n) => ({ ...n, field: `stages.${stage}.${n.field}` }));
   const s = i.stages;
   return [
     ...(s.readiness ? under('readiness', readinessInputNames({ ...s.readiness, service: i.service }, config)) : []),
@@ -102,7 +110,12 @@ export const phasedRolloutInputNames: InputNameCheck<PhasedRolloutInput> = (inpu
   const what = `a server of load balancer ${input.lb}`;
   return [
     ...unknownNames('lb', input.lb, config.loadBalancers, 'a load balancer'),
-    ...(servers ? [...unknownNames('backends.old', input.backends.old, servers, what), ...unknownNames('backends.new', input.backends.new, servers, what)] : []),
+    ...(servers
+      ? [
+          ...unknownNames('backends.old', input.backends.old, servers, what),
+          ...unknownNames('backends.new', input.backends.new, servers, what),
+        ]
+      : []),
     ...unknownNames('metricSources', input.metricSources, config.metricSources, 'a metric source'),
     ...unknownNames('notify', input.notify, config.notifiers, 'a notifier'),
     ...unknownNames('stakeholders', input.stakeholders, config.notifiers, 'a notifier'),
@@ -117,4 +130,9 @@ export const incidentInputNames: InputNameCheck<ParsedIncidentInput> = () => [];
 
 /** The digest's recipients: roles (built in or config.incident.contacts) or notifiers. */
 export const incidentDigestInputNames: InputNameCheck<z.output<typeof incidentDigestInput>> = (input, config) =>
-  unknownNames('notify', input.notify, [...builtinRoles, ...Object.keys(config.incident.contacts), ...Object.keys(config.notifiers)], 'a role or notifier');
+  unknownNames(
+    'notify',
+    input.notify,
+    [...builtinRoles, ...Object.keys(config.incident.contacts), ...Object.keys(config.notifiers)],
+    'a role or notifier',
+  );

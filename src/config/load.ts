@@ -75,7 +75,8 @@ export function describeConfig(found: FoundConfig, config: OpsflowConfig, cwd = 
       'a load balancer, database or notifier fails as unknown'
     );
   }
-  const how = found.how === 'given' ? 'given' : found.how === 'OPSFLOW_CONFIG' ? 'from $OPSFLOW_CONFIG' : `found in ${cwd}`;
+  const how =
+    found.how === 'given' ? 'given' : found.how === 'OPSFLOW_CONFIG' ? 'from $OPSFLOW_CONFIG' : `found in ${cwd}`;
   const sections: [string, Record<string, unknown>][] = [
     ['http', config.http],
     ['postgres', config.postgres],

@@ -64,17 +64,37 @@ export const opsflowConfig = z
     });
     checkIncidentReferences(
       cfg.incident,
-      { notifiers: cfg.notifiers, postgres: cfg.postgres, http: cfg.http, sshHosts: cfg.systemd.hosts ?? {}, loadBalancers: cfg.loadBalancers },
+      {
+        notifiers: cfg.notifiers,
+        postgres: cfg.postgres,
+        http: cfg.http,
+        sshHosts: cfg.systemd.hosts ?? {},
+        loadBalancers: cfg.loadBalancers,
+      },
       (path, message) => ctx.addIssue({ code: 'custom', path, message }),
     );
-    checkDeployReferences(cfg.deploy, { sshHosts: cfg.systemd.hosts ?? {}, loadBalancers: cfg.loadBalancers }, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
+    checkDeployReferences(
+      cfg.deploy,
+      { sshHosts: cfg.systemd.hosts ?? {}, loadBalancers: cfg.loadBalancers },
+      (path, message) => ctx.addIssue({ code: 'custom', path, message }),
+    );
     if (cfg.baseline.store && !(cfg.baseline.store.postgres in cfg.postgres))
-      ctx.addIssue({ code: 'custom', path: ['baseline', 'store', 'postgres'], message: `unknown postgres target "${cfg.baseline.store.postgres}"` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['baseline', 'store', 'postgres'],
+        message: `unknown postgres target "${cfg.baseline.store.postgres}"`,
+      });
     checkBackupReferences(cfg.backups, cfg, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
-    checkDailyReportReferences(cfg.dailyReport, cfg, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
+    checkDailyReportReferences(cfg.dailyReport, cfg, (path, message) =>
+      ctx.addIssue({ code: 'custom', path, message }),
+    );
     checkReadinessReferences(cfg.readiness, cfg, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
-    checkCutoverReferences(cfg, { postgres: cfg.postgres, redis: cfg.redis }, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
-    checkMetricSourceReferences(cfg.metricSources, cfg, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
+    checkCutoverReferences(cfg, { postgres: cfg.postgres, redis: cfg.redis }, (path, message) =>
+      ctx.addIssue({ code: 'custom', path, message }),
+    );
+    checkMetricSourceReferences(cfg.metricSources, cfg, (path, message) =>
+      ctx.addIssue({ code: 'custom', path, message }),
+    );
   });
 
 export type OpsflowConfig = z.infer<typeof opsflowConfig>;

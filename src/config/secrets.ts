@@ -23,13 +23,15 @@ const SECRET_FORM = 'a secret is written as { env: NAME } or { file: /path }, ne
  * pasted in plain text learns the form a secret takes (zod alone says only "Invalid input"); a
  * wrong env name or an empty path keeps its own message.
  */
-export const secretRef = z.union(
-  [
-    z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an env var name') }).strict(),
-    z.object({ file: z.string().min(1) }).strict(),
-  ],
-  { error: (issue) => (issue.code === 'invalid_union' ? SECRET_FORM : undefined) },
-).transform(tagSecretRef);
+export const secretRef = z
+  .union(
+    [
+      z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an env var name') }).strict(),
+      z.object({ file: z.string().min(1) }).strict(),
+    ],
+    { error: (issue) => (issue.code === 'invalid_union' ? SECRET_FORM : undefined) },
+  )
+  .transform(tagSecretRef);
 export type SecretRef = z.infer<typeof secretRef>;
 
 export class SecretError extends Error {}

@@ -14,7 +14,12 @@ export interface UnknownName {
 }
 
 /** The names of `names` (used at `field`, or `field.i` for a list) that `known` lacks. */
-export function unknownNames(field: string, names: string | readonly string[] | undefined, known: Record<string, unknown> | readonly string[], what: string): UnknownName[] {
+export function unknownNames(
+  field: string,
+  names: string | readonly string[] | undefined,
+  known: Record<string, unknown> | readonly string[],
+  what: string,
+): UnknownName[] {
   if (names === undefined) return [];
   const have = Array.isArray(known) ? [...known] : Object.keys(known);
   const list = typeof names === 'string' ? [[field, names]] : names.map((n, i) => [`${field}.${i}`, n]);

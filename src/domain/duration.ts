@@ -27,7 +27,8 @@ const shown = (given: unknown) => (typeof given === 'string' ? JSON.stringify(gi
 export function parseDuration(given: unknown, min = MIN_DURATION_MS): DurationParse {
   let ms: number;
   if (typeof given === 'number') {
-    if (!Number.isFinite(given) || !Number.isInteger(given)) return { ok: false, message: `${shown(given)} is not ${allowed}` };
+    if (!Number.isFinite(given) || !Number.isInteger(given))
+      return { ok: false, message: `${shown(given)} is not ${allowed}` };
     ms = given;
   } else if (typeof given === 'string') {
     const m = pattern.exec(given.trim());
@@ -81,7 +82,12 @@ export function formatDuration(ms: number): string {
 export function durationIn(unit: 'seconds' | 'minutes', max: number) {
   const perUnit = unit === 'seconds' ? 1_000 : 60_000;
   return z.number().superRefine((n, ctx) => {
-    if (n * perUnit < MIN_DURATION_MS) ctx.addIssue({ code: 'custom', message: `${n} (${unit}) is below the minimum of ${formatDuration(MIN_DURATION_MS)}` });
-    else if (n > max) ctx.addIssue({ code: 'custom', message: `${n} (${unit}) is above the maximum of ${max} ${unit}` });
+    if (n * perUnit < MIN_DURATION_MS)
+      ctx.addIssue({
+        code: 'custom',
+        message: `${n} (${unit}) is below the minimum of ${formatDuration(MIN_DURATION_MS)}`,
+      });
+    else if (n > max)
+      ctx.addIssue({ code: 'custom', message: `${n} (${unit}) is above the maximum of ${max} ${unit}` });
   });
 }

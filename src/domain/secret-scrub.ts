@@ -30,7 +30,11 @@ const FORMS: { pattern: RegExp; replace: string }[] = [
     pattern: /(\bauthorization["']?\s*[:=]\s*["']?)((?:bearer|basic|token|digest)\s+)?[^\s"',;}\]]+/gi,
     replace: `$1$2${REDACTED}`,
   },
-  { pattern: /\b(bearer)\s+(?!(?:token|tokens|auth|authentication|realm|credentials?)\b)[A-Za-z0-9\-._~+/]+=*(?:…|\.\.\.)?/gi, replace: `$1 ${REDACTED}` },
+  {
+    pattern:
+      /\b(bearer)\s+(?!(?:token|tokens|auth|authentication|realm|credentials?)\b)[A-Za-z0-9\-._~+/]+=*(?:…|\.\.\.)?/gi,
+    replace: `$1 ${REDACTED}`,
+  },
   { pattern: /\b(basic)\s+[A-Za-z0-9+/]{8,}={0,2}/gi, replace: `$1 ${REDACTED}` },
   { pattern: /(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s@/]+@/gi, replace: `$1${REDACTED}@` },
 ];
@@ -143,7 +147,8 @@ export class SecretScrubber {
 
   add(secret: string): void {
     // A file secret ends with a newline more often than not; the value used is the trimmed one.
-    for (const v of [secret, secret.trim(), ...urlSecretParts(secret.trim())]) if (v.length >= MIN_SECRET_LENGTH) this.values.add(v);
+    for (const v of [secret, secret.trim(), ...urlSecretParts(secret.trim())])
+      if (v.length >= MIN_SECRET_LENGTH) this.values.add(v);
   }
 
   get size(): number {

@@ -50,4 +50,5 @@ const workflows: Record<string, (...args: any[]) => Promise<unknown>> = {
   rollbackDeployWorkflow,
 };
 // Asked once per run when a worker first loads it, after workflowInfo() is known.
-for (const [name, fn] of Object.entries(workflows)) setWorkflowOptions(() => definitionOptions(name, workflowInfo().currentDeploymentVersion), fn);
+for (const [name, fn] of Object.entries(workflows))
+  setWorkflowOptions(() => definitionOptions(name, workflowInfo().currentDeploymentVersion), fn);

@@ -26,14 +26,16 @@ export const versioningBehaviors: Record<string, { behavior: VersioningBehavior;
   rollbackDeployWorkflow: { behavior: 'AUTO_UPGRADE', why: 'a fleet-wide rollback, batch by batch' },
 };
 
-
 /**
  * A run's definition options on the worker that runs it: its behaviour when that worker is a
  * Deployment version, none when it is unversioned (an unversioned worker's version has a build id,
  * its bundle's checksum, but no deployment name). The same bundle runs both ways, and the server
  * refuses a workflow task that names a behaviour from a worker without deployment options.
  */
-export function definitionOptions(name: string, version: WorkerDeploymentVersion | undefined): WorkflowDefinitionOptions {
+export function definitionOptions(
+  name: string,
+  version: WorkerDeploymentVersion | undefined,
+): WorkflowDefinitionOptions {
   const entry = versioningBehaviors[name];
   if (!entry) throw new Error(`${name} has no versioning behaviour in src/workflows/versioning.ts`);
   return version?.deploymentName ? { versioningBehavior: entry.behavior } : {};

@@ -42,10 +42,14 @@ describe('alert receiver end to end (dev server process)', () => {
   /** `opsflow alerts serve` as its own process, on a port of its own. */
   const startReceiver = async () => {
     const port = await freePort();
-    const child = procs.spawn(join(root, 'node_modules/.bin/tsx'), [join(root, 'src/client/cli.ts'), '-c', configPath, 'alerts', 'serve', '--port', String(port)], {
-      cwd: root,
-      env: { ...process.env, TEMPORAL_ADDRESS: temporal.address },
-    });
+    const child = procs.spawn(
+      join(root, 'node_modules/.bin/tsx'),
+      [join(root, 'src/client/cli.ts'), '-c', configPath, 'alerts', 'serve', '--port', String(port)],
+      {
+        cwd: root,
+        env: { ...process.env, TEMPORAL_ADDRESS: temporal.address },
+      },
+    );
     const log = ProcessGroup.output(child);
     await waitForPort(port, '127.0.0.1', 60_000).catch((e) => {
       throw new Error(`${e.message}\n${log()}`);
@@ -55,7 +59,11 @@ describe('alert receiver end to end (dev server process)', () => {
 
   const startWorker = async () => {
     const connection = await NativeConnection.connect({ address: temporal.address });
-    const w = await createWorker({ config: parseConfigText(JSON.stringify(config), 'receiver-e2e.json'), connection, workflowBundle: await workflowBundle() });
+    const w = await createWorker({
+      config: parseConfigText(JSON.stringify(config), 'receiver-e2e.json'),
+      connection,
+      workflowBundle: await workflowBundle(),
+    });
     worker = { worker: w, running: w.run(), connection };
   };
   const stopWorker = async () => {
@@ -78,7 +86,12 @@ describe('alert receiver end to end (dev server process)', () => {
     return { status: res.statusCode, json: (await res.body.json()) as any };
   };
 
-  const payload = (status: 'firing' | 'resolved', fingerprint: string, labels: Record<string, string> = {}, annotations: Record<string, string> = {}) => ({
+  const payload = (
+    status: 'firing' | 'resolved',
+    fingerprint: string,
+    labels: Record<string, string> = {},
+    annotations: Record<string, string> = {},
+  ) => ({
     version: '4',
     groupKey: '{}:{alertname="DiskAlmostFull"}',
     truncatedAlerts: 0,
@@ -102,8 +115,12 @@ describe('alert receiver end to end (dev server process)', () => {
     ],
   });
 
-  const row = async (workflowId: string) => (await pg.query(`SELECT * FROM "${schema}".incidents WHERE workflow_id = $1`, [workflowId])).rows;
-  const logLines = (re: RegExp) => receiverLog().split('\n').filter((l) => re.test(l));
+  const row = async (workflowId: string) =>
+    (await pg.query(`SELECT * FROM "${schema}".incidents WHERE workflow_id = $1`, [workflowId])).rows;
+  const logLines = (re: RegExp) =>
+    receiverLog()
+      .split('\n')
+      .filter((l) => re.test(l));
 
   beforeAll(async () => {
     await requirePostgres();
@@ -142,23 +159,46 @@ describe('alert receiver end to end (dev server process)', () => {
     const longValue = `value-${'v'.repeat(5000)}`;
     const summary = `summary ${'s'.repeat(300)}`;
     const description = `description ${'d'.repeat(10_000)} end`;
-    const body = payload('firing', fp, { env: 'prod', [longName]: 'named long', runbook: longValue }, { summary, description });
+    const body = payload(
+      'firing',
+      fp,
+      { env: 'prod', [longName]: 'named long', runbook: longValue },
+      { summary, description },
+    );
 
     const first = await post(body);
     expect(first.status).toBe(200);
-    expect(first.json.incidents).toEqual([{ workflowId, status: 'firing', result: 'opened', severity: 'P3', severityReason: 'opsflow_severity label' }]);
+    expect(first.json.incidents).toEqual([
+      { workflowId, status: 'firing', result: 'opened', severity: 'P3', severityReason: 'opsflow_severity label' },
+    ]);
     const second = await post(body);
     expect(second.status).toBe(200);
-    expect(second.json.incidents).toEqual([{ workflowId, status: 'firing', result: 'joined', severity: 'P3', severityReason: 'opsflow_severity label' }]);
-    await waitFor('the log names both outcomes', () => logLines(new RegExp(`${workflowId} firing (opened|joined)`)).length === 2);
-    expect(logLines(new RegExp(`${workflowId} firing`)).map((l) => / firing (opened|joined)\b/.exec(l)?.[1])).toEqual(['opened', 'joined']);
+    expect(second.json.incidents).toEqual([
+      { workflowId, status: 'firing', result: 'joined', severity: 'P3', severityReason: 'opsflow_severity label' },
+    ]);
+    await waitFor(
+      'the log names both outcomes',
+      () => logLines(new RegExp(`${workflowId} firing (opened|joined)`)).length === 2,
+    );
+    expect(logLines(new RegExp(`${workflowId} firing`)).map((l) => / firing (opened|joined)\b/.exec(l)?.[1])).toEqual([
+      'opened',
+      'joined',
+    ]);
 
     const handle = client.workflow.getHandle(workflowId);
-    await waitFor('both alerts counted', async () => (await handle.query<IncidentStatus>('status')).alertsReceived === 2, 60_000);
-    const [r] = await waitFor('the incident row with its evidence', async () => {
-      const rows = await row(workflowId);
-      return rows.length && rows[0].alert ? rows : undefined;
-    }, 60_000);
+    await waitFor(
+      'both alerts counted',
+      async () => (await handle.query<IncidentStatus>('status')).alertsReceived === 2,
+      60_000,
+    );
+    const [r] = await waitFor(
+      'the incident row with its evidence',
+      async () => {
+        const rows = await row(workflowId);
+        return rows.length && rows[0].alert ? rows : undefined;
+      },
+      60_000,
+    );
 
     // display columns: cut, with the marker, every label present
     expect(r.title).toHaveLength(200);
@@ -166,9 +206,18 @@ describe('alert receiver end to end (dev server process)', () => {
     expect(Object.keys(r.labels)).toHaveLength(5);
     expect(r.labels.env).toBe('prod');
     expect(r.labels.runbook.endsWith('…[truncated, 5 006 chars]')).toBe(true);
-    expect(Object.entries(r.labels).find(([k]) => k.startsWith('annotation_like_label_'))).toEqual([expect.stringMatching(/…\[truncated, 172 chars\]$/), 'named long']);
+    expect(Object.entries(r.labels).find(([k]) => k.startsWith('annotation_like_label_'))).toEqual([
+      expect.stringMatching(/…\[truncated, 172 chars\]$/),
+      'named long',
+    ]);
     // evidence: the whole alert
-    expect(r.alert.labels).toEqual({ alertname: 'DiskAlmostFull', opsflow_severity: 'P3', env: 'prod', [longName]: 'named long', runbook: longValue });
+    expect(r.alert.labels).toEqual({
+      alertname: 'DiskAlmostFull',
+      opsflow_severity: 'P3',
+      env: 'prod',
+      [longName]: 'named long',
+      runbook: longValue,
+    });
     expect(r.alert.annotations.description).toBe(description);
     expect(r.alert.annotations.summary).toBe(summary);
     expect(r.fingerprint).toBe(fp);
@@ -176,7 +225,13 @@ describe('alert receiver end to end (dev server process)', () => {
     // Asynchronously: this process's worker must go on (a store write may be in flight, holding the
     // table the CLI reads) while the CLI runs; a synchronous call would wait on it forever.
     const cli = async (...args: string[]) =>
-      (await run(join(root, 'node_modules/.bin/tsx'), [join(root, 'src/client/cli.ts'), '-c', configPath, 'incident', 'show', ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 })).stdout;
+      (
+        await run(
+          join(root, 'node_modules/.bin/tsx'),
+          [join(root, 'src/client/cli.ts'), '-c', configPath, 'incident', 'show', ...args],
+          { cwd: root, encoding: 'utf8', timeout: 60_000 },
+        )
+      ).stdout;
     expect(await cli(workflowId)).toContain('alert evidence: 5 labels, 2 annotations, whole (--json shows them)');
     expect(JSON.parse(await cli(workflowId, '--json')).alert.annotations.description).toBe(description);
 
@@ -214,27 +269,47 @@ describe('alert receiver end to end (dev server process)', () => {
     const away = await post(body);
     expect(away.status).toBe(503);
     expect(away.json.error).toMatch(/^Temporal unavailable: /);
-    await waitFor('the 503 logged', () => logLines(/^alert receiver: 503 POST \/alertmanager from 127\.0\.0\.1:\d+: Temporal unavailable: /).length === 1);
+    await waitFor(
+      'the 503 logged',
+      () =>
+        logLines(/^alert receiver: 503 POST \/alertmanager from 127\.0\.0\.1:\d+: Temporal unavailable: /).length === 1,
+    );
 
     // a receiver started while Temporal is away listens all the same and answers 503
     const late = await startReceiver();
     expect(late.log()).toMatch(/opsflow alerts: listening on /);
     const lateAway = await post(bodyLate, undefined, late.url);
     expect(lateAway.status).toBe(503);
-    await waitFor('the late receiver logs its 503', () => /alert receiver: 503 POST \/alertmanager from 127\.0\.0\.1:\d+: Temporal unavailable: /.test(late.log()));
+    await waitFor('the late receiver logs its 503', () =>
+      /alert receiver: 503 POST \/alertmanager from 127\.0\.0\.1:\d+: Temporal unavailable: /.test(late.log()),
+    );
 
     await temporal.start();
     await startWorker();
     // As Alertmanager does: the same payload again until it is taken (each receiver reconnects on its own).
-    for (const [b, url] of [[body, receiverUrl], [bodyLate, late.url]] as const) {
+    for (const [b, url] of [
+      [body, receiverUrl],
+      [bodyLate, late.url],
+    ] as const) {
       const workflowId = `incident-${b.alerts[0].fingerprint}`;
-      const back = await waitFor(`${url} answers 200 again`, async () => {
-        const r = await post(b, undefined, url);
-        return r.status === 200 ? r : undefined;
-      }, 90_000, 2_000);
-      expect(back.json.incidents).toEqual([{ workflowId, status: 'firing', result: 'opened', severity: 'P3', severityReason: 'opsflow_severity label' }]);
+      const back = await waitFor(
+        `${url} answers 200 again`,
+        async () => {
+          const r = await post(b, undefined, url);
+          return r.status === 200 ? r : undefined;
+        },
+        90_000,
+        2_000,
+      );
+      expect(back.json.incidents).toEqual([
+        { workflowId, status: 'firing', result: 'opened', severity: 'P3', severityReason: 'opsflow_severity label' },
+      ]);
       const handle = client.workflow.getHandle(workflowId);
-      await waitFor('classified', async () => (await handle.query<IncidentStatus>('status')).timeline.some((e) => e.kind === 'classified'), 60_000);
+      await waitFor(
+        'classified',
+        async () => (await handle.query<IncidentStatus>('status')).timeline.some((e) => e.kind === 'classified'),
+        60_000,
+      );
       expect((await handle.query<IncidentStatus>('status')).severity).toBe('P3');
       await handle.signal('resolve', { by: 'ops' });
       expect((await handle.result()).state).toBe('resolved');

@@ -70,13 +70,29 @@ describe('backupWorkflow survives a SIGKILLed worker mid-dump', () => {
     await locker.query('LOCK TABLE big IN ACCESS EXCLUSIVE MODE');
 
     const first = stack.spawnWorkerProcess(configPath, env);
-    const handle = await stack.client.workflow.start('backupWorkflow', { taskQueue: 'opsflow', workflowId: `backup-crash-${Date.now()}`, args: [{ set: 'crash' }] });
-    const copyDir = await waitFor('the copy folder', async () => readdirSync(dest).map((d) => join(dest, d))[0], 90_000, 200);
+    const handle = await stack.client.workflow.start('backupWorkflow', {
+      taskQueue: 'opsflow',
+      workflowId: `backup-crash-${Date.now()}`,
+      args: [{ set: 'crash' }],
+    });
+    const copyDir = await waitFor(
+      'the copy folder',
+      async () => readdirSync(dest).map((d) => join(dest, d))[0],
+      90_000,
+      200,
+    );
     const pidFile = join(copyDir, 'db-app.dump.partial-1.pid');
-    await waitFor('pg_dump waiting on the lock', async () => {
-      const waiting = await pg.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = 'opsflow-backup db-app.dump' AND wait_event_type = 'Lock'`);
-      return waiting.length > 0 && existsSync(pidFile) ? true : undefined;
-    }, 90_000, 200);
+    await waitFor(
+      'pg_dump waiting on the lock',
+      async () => {
+        const waiting = await pg.query(
+          `SELECT 1 FROM pg_stat_activity WHERE application_name = 'opsflow-backup db-app.dump' AND wait_event_type = 'Lock'`,
+        );
+        return waiting.length > 0 && existsSync(pidFile) ? true : undefined;
+      },
+      90_000,
+      200,
+    );
     const orphan = Number(readFileSync(pidFile, 'utf8'));
     expect(existsSync(join(copyDir, 'db-app.dump.partial-1'))).toBe(true);
 
@@ -87,7 +103,12 @@ describe('backupWorkflow survives a SIGKILLed worker mid-dump', () => {
     const second = stack.spawnWorkerProcess(configPath, env);
     try {
       // The retry (after the heartbeat timeout) stops the orphan and starts its own dump.
-      await waitFor('the second attempt', async () => (existsSync(join(copyDir, 'db-app.dump.partial-2')) ? true : undefined), 120_000, 200);
+      await waitFor(
+        'the second attempt',
+        async () => (existsSync(join(copyDir, 'db-app.dump.partial-2')) ? true : undefined),
+        120_000,
+        200,
+      );
       expect(existsSync(join(copyDir, 'db-app.dump.partial-1'))).toBe(false);
       await waitFor('the orphaned pg_dump gone', async () => (alive(orphan) ? undefined : true), 10_000, 100);
       receiver.failNext(2);
@@ -98,8 +119,15 @@ describe('backupWorkflow survives a SIGKILLed worker mid-dump', () => {
       expect(result.drill).toBe('passed');
       expect(result.drills[0]).toMatchObject({ database: 'app', tables: 1, rows: 100_000 });
       // No leftover of the killed attempt; the sha256 cache is retention's reading of the verified dump.
-      expect(readdirSync(copyDir).sort()).toEqual(['db-app.dump', 'db-app.dump.manifest.json', 'db-app.dump.sha256-cache.json', 'db-app.dump.verified.json']);
-      const sha = createHash('sha256').update(readFileSync(join(copyDir, 'db-app.dump'))).digest('hex');
+      expect(readdirSync(copyDir).sort()).toEqual([
+        'db-app.dump',
+        'db-app.dump.manifest.json',
+        'db-app.dump.sha256-cache.json',
+        'db-app.dump.verified.json',
+      ]);
+      const sha = createHash('sha256')
+        .update(readFileSync(join(copyDir, 'db-app.dump')))
+        .digest('hex');
       expect(sha).toBe(result.artifacts[0].sha256);
       expect(receiver.accepted).toHaveLength(1);
       expect(receiver.attempts).toHaveLength(3); // two refused, then taken

@@ -24,7 +24,11 @@ describe('performanceBaselineWorkflow survives a SIGKILLed worker', () => {
     await app.start();
     schema = await pg.schema();
     stack = await Stack.start({ persistent: true });
-    configPath = writeConfig({ http: { app: { url: app.url } }, postgres: { store: pgConnection }, baseline: { store: { postgres: 'store', schema } } });
+    configPath = writeConfig({
+      http: { app: { url: app.url } },
+      postgres: { store: pgConnection },
+      baseline: { store: { postgres: 'store', schema } },
+    });
   }, 180_000);
   afterAll(async () => {
     await stack?.stop();
@@ -32,13 +36,20 @@ describe('performanceBaselineWorkflow survives a SIGKILLed worker', () => {
     await pg.drop();
   }, 60_000);
 
-
   test('killed mid-window, restarted: the run completes, every tick stored once, the gap counted as missed', async () => {
     const first = stack.spawnWorkerProcess(configPath, env);
     const handle = await stack.client.workflow.start('performanceBaselineWorkflow', {
       taskQueue: 'opsflow',
       workflowId: `baseline-crash-${Date.now()}`,
-      args: [{ service: 'app', groups: { host: false, http: ['app'] }, duration: '40s', interval: '1s', requestsPerSample: 1 }],
+      args: [
+        {
+          service: 'app',
+          groups: { host: false, http: ['app'] },
+          duration: '40s',
+          interval: '1s',
+          requestsPerSample: 1,
+        },
+      ],
     });
     const runKey = `${handle.workflowId}/${handle.firstExecutionRunId}`;
     const stored = () => pg.count(`SELECT count(*) FROM ${schema}.baseline_samples WHERE run_key = $1`, [runKey]);
@@ -53,7 +64,10 @@ describe('performanceBaselineWorkflow survives a SIGKILLed worker', () => {
     await killWorker(second.child);
 
     const group = result.baseline.groups[0];
-    const ticks = await pg.query<{ seq: number }>(`SELECT seq FROM ${schema}.baseline_samples WHERE run_key = $1 ORDER BY seq`, [runKey]);
+    const ticks = await pg.query<{ seq: number }>(
+      `SELECT seq FROM ${schema}.baseline_samples WHERE run_key = $1 ORDER BY seq`,
+      [runKey],
+    );
     expect(group.samples).toBe(ticks.length);
     // The worker was down for at least the heartbeat timeout: those ticks are missed, the rest taken.
     expect(ticks.length).toBeGreaterThan(atKill);
@@ -68,6 +82,8 @@ describe('performanceBaselineWorkflow survives a SIGKILLed worker', () => {
     const retried = history.filter((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1);
     expect(retried.length).toBeGreaterThanOrEqual(1);
     // 40 ticks at 1 s in chunks of half a minute: ticks 0–29, then 30–39 (a retry is not scheduled again).
-    expect(history.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'sampleBaselineChunk')).toHaveLength(2);
+    expect(
+      history.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'sampleBaselineChunk'),
+    ).toHaveLength(2);
   }, 180_000);
 });

@@ -20,7 +20,10 @@ describe('performance baseline end to end', () => {
   const pg = new PgScratch('baseline_e2e');
   // 20 delays, 20..58 ms; every 10th request a 500: 10 % errors, in every sample of 10 requests
   // (so the rate holds however many ticks a loaded machine misses).
-  const app = new BaselineApp(Array.from({ length: 20 }, (_, k) => 20 + 2 * k), 10);
+  const app = new BaselineApp(
+    Array.from({ length: 20 }, (_, k) => 20 + 2 * k),
+    10,
+  );
   const quiet = new BaselineApp([5]);
   let schema: string;
   let configPath: string;
@@ -49,7 +52,15 @@ describe('performance baseline end to end', () => {
     await stack.client.workflow.execute('performanceBaselineWorkflow', {
       taskQueue: 'opsflow',
       workflowId: 'baseline-warm-up',
-      args: [{ service: 'warm-up', groups: { host: true, http: ['quiet'], postgres: ['orders'], redis: ['cache'] }, duration: '1s', interval: '1s', requestsPerSample: 1 }],
+      args: [
+        {
+          service: 'warm-up',
+          groups: { host: true, http: ['quiet'], postgres: ['orders'], redis: ['cache'] },
+          duration: '1s',
+          interval: '1s',
+          requestsPerSample: 1,
+        },
+      ],
     });
   }, 300_000);
 
@@ -82,15 +93,27 @@ describe('performance baseline end to end', () => {
     expect(b.complete).toBe(true);
     expect(b.groups.map((g) => g.group)).toEqual(['host', 'http:app', 'postgres:orders', 'redis:cache']);
     const runKey = `baseline-app/${b.runId}`;
-    const ticks = await pg.query<{ grp: string; n: string }>(`SELECT grp, count(*) AS n FROM ${schema}.baseline_samples WHERE run_key = $1 GROUP BY grp`, [runKey]);
+    const ticks = await pg.query<{ grp: string; n: string }>(
+      `SELECT grp, count(*) AS n FROM ${schema}.baseline_samples WHERE run_key = $1 GROUP BY grp`,
+      [runKey],
+    );
     // Each group's count is the ticks it stored (6 on an idle machine, fewer when ticks were missed).
-    expect(b.groups.map((g) => [g.group, g.samples])).toEqual(b.groups.map((g) => [g.group, Number(ticks.find((t) => t.grp === g.group)?.n ?? 0)]));
+    expect(b.groups.map((g) => [g.group, g.samples])).toEqual(
+      b.groups.map((g) => [g.group, Number(ticks.find((t) => t.grp === g.group)?.n ?? 0)]),
+    );
     // The four groups sampled in parallel: every one took ticks of the same 18 s window, which one
     // after another would have passed (ticks more than an interval late are missed) before the last.
-    for (const g of b.groups) expect({ group: g.group, samples: g.samples, enough: g.samples >= 2 && g.samples <= 6 }).toMatchObject({ group: g.group, enough: true });
+    for (const g of b.groups)
+      expect({ group: g.group, samples: g.samples, enough: g.samples >= 2 && g.samples <= 6 }).toMatchObject({
+        group: g.group,
+        enough: true,
+      });
 
     const http = b.groups[1];
-    const appP95 = percentile(app.served.map((s) => s.delayMs), 95);
+    const appP95 = percentile(
+      app.served.map((s) => s.delayMs),
+      95,
+    );
     const appErrorRate = (app.served.filter((s) => s.status !== 200).length / app.served.length) * 100;
     expect(http.requests).toBe(10 * http.samples);
     expect(app.served).toHaveLength(http.requests!);
@@ -100,7 +123,10 @@ describe('performance baseline end to end', () => {
     // the machine's load, so it is not asserted.)
     expect(http.statistics.responseTimeMs!.p95).toBeGreaterThanOrEqual(appP95);
     const raw = (
-      await pg.query<{ sample: { latenciesMs: number[] } }>(`SELECT sample FROM ${schema}.baseline_samples WHERE grp = 'http:app' AND run_key = $1`, [`baseline-app/${b.runId}`])
+      await pg.query<{ sample: { latenciesMs: number[] } }>(
+        `SELECT sample FROM ${schema}.baseline_samples WHERE grp = 'http:app' AND run_key = $1`,
+        [`baseline-app/${b.runId}`],
+      )
     ).flatMap((r) => r.sample.latenciesMs);
     expect(raw).toHaveLength(http.requests!);
     expect(Math.min(...raw)).toBeGreaterThanOrEqual(20);
@@ -117,12 +143,16 @@ describe('performance baseline end to end', () => {
     expect(host.thresholds.memoryPercent).toHaveProperty('critical');
 
     // Raw samples in PostgreSQL, not in history.
-    expect(await pg.count(`SELECT count(*) FROM ${schema}.baseline_samples WHERE run_key = $1`, [runKey])).toBe(b.groups.reduce((a, g) => a + g.samples, 0));
+    expect(await pg.count(`SELECT count(*) FROM ${schema}.baseline_samples WHERE run_key = $1`, [runKey])).toBe(
+      b.groups.reduce((a, g) => a + g.samples, 0),
+    );
     const history = (await handle.fetchHistory()).events!;
     expect(JSON.stringify(history)).not.toContain('latenciesMs');
     // One sampling activity per group for the 18-second window (a chunk spans half a minute at
     // least), so no tick waits on a round trip between two chunks.
-    expect(history.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'sampleBaselineChunk')).toHaveLength(4);
+    expect(
+      history.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'sampleBaselineChunk'),
+    ).toHaveLength(4);
 
     // The report went to the notifier, once.
     expect(result.notified).toEqual(['ops']);
@@ -143,9 +173,27 @@ describe('performance baseline end to end', () => {
     const handle = await stack.client.workflow.start('performanceBaselineWorkflow', {
       taskQueue: 'opsflow',
       workflowId: 'baseline-app',
-      args: [{ service: 'app', groups: { host: false, http: ['quiet'] }, duration: '60s', interval: '1s', requestsPerSample: 1 }],
+      args: [
+        {
+          service: 'app',
+          groups: { host: false, http: ['quiet'] },
+          duration: '60s',
+          interval: '1s',
+          requestsPerSample: 1,
+        },
+      ],
     });
-    await waitFor('5 ticks stored', async () => ((await pg.count(`SELECT count(*) FROM ${schema}.baseline_samples WHERE run_key = $1`, [`baseline-app/${handle.firstExecutionRunId}`])) >= 5 ? true : undefined), 30_000, 200);
+    await waitFor(
+      '5 ticks stored',
+      async () =>
+        (await pg.count(`SELECT count(*) FROM ${schema}.baseline_samples WHERE run_key = $1`, [
+          `baseline-app/${handle.firstExecutionRunId}`,
+        ])) >= 5
+          ? true
+          : undefined,
+      30_000,
+      200,
+    );
     const status = await handle.query(statusQuery);
     expect(status.phase).toBe('sampling');
     expect(status.groups[0]).toMatchObject({ group: 'http:quiet', state: 'sampling', ticksExpected: 60 });
@@ -161,7 +209,9 @@ describe('performance baseline end to end', () => {
     expect(rows).toHaveLength(1);
     expect(rows[0].complete).toBe(false);
     expect(rows[0].partial).toMatch(/^cancelled after \d+s$/);
-    const stored = await pg.count(`SELECT count(*) FROM ${schema}.baseline_samples WHERE run_key = $1`, [`baseline-app/${handle.firstExecutionRunId}`]);
+    const stored = await pg.count(`SELECT count(*) FROM ${schema}.baseline_samples WHERE run_key = $1`, [
+      `baseline-app/${handle.firstExecutionRunId}`,
+    ]);
     expect(rows[0].samples['http:quiet']).toBe(stored);
     expect(stored).toBeGreaterThanOrEqual(5);
     expect(stored).toBeLessThan(60);
@@ -181,7 +231,15 @@ describe('performance baseline end to end', () => {
     const handle = await stack.client.workflow.start('performanceBaselineWorkflow', {
       taskQueue: 'opsflow',
       workflowId: 'baseline-quiet',
-      args: [{ service: 'quiet', groups: { host: false, http: ['quiet'] }, duration: '3s', interval: '1s', requestsPerSample: 2 }],
+      args: [
+        {
+          service: 'quiet',
+          groups: { host: false, http: ['quiet'] },
+          duration: '3s',
+          interval: '1s',
+          requestsPerSample: 2,
+        },
+      ],
     });
     const { baseline, report } = (await handle.result()) as BaselineResult;
     expect(baseline.complete).toBe(true);
@@ -197,7 +255,14 @@ describe('performance baseline end to end', () => {
   });
 
   test('a name the config lacks is refused by the CLI before anything starts', async () => {
-    const r = await stack.cli(['-c', configPath, 'start', 'baseline', '--input', JSON.stringify({ service: 'x', groups: { redis: ['nope'] } })]);
+    const r = await stack.cli([
+      '-c',
+      configPath,
+      'start',
+      'baseline',
+      '--input',
+      JSON.stringify({ service: 'x', groups: { redis: ['nope'] } }),
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('groups.redis.0: "nope" is not a redis target');
     const none = await stack.cli(['-c', configPath, 'baseline', 'show', 'nothing-here']);

@@ -41,7 +41,9 @@ describe('opsflow CLI end to end', () => {
       http: { web: { url: `http://127.0.0.1:${port}/health` } },
       postgres: { app: pgConnection },
       notifiers: { ops: { type: 'webhook', url: `http://127.0.0.1:${port}/hook` } },
-      loadBalancers: { api: { type: 'http-api', url: `http://127.0.0.1:${lb.port}`, token: { env: 'OPSFLOW_CLI_E2E_LB_TOKEN' } } },
+      loadBalancers: {
+        api: { type: 'http-api', url: `http://127.0.0.1:${lb.port}`, token: { env: 'OPSFLOW_CLI_E2E_LB_TOKEN' } },
+      },
       metricSources: { host: { type: 'host' } },
     };
     configPath = writeConfig(config);
@@ -64,13 +66,35 @@ describe('opsflow CLI end to end', () => {
       .catch(() => false);
 
   test('start checks the names the input uses against --config, and exits 2 naming the field without starting anything', async () => {
-    const input = { name: 'cli-names', source: { database: 'app', table: 'a' }, target: { database: 'warehouse', table: 'b' }, key: 'id', columns: { id: 'id' } };
-    const refused = await stack.cli(['--config', configPath, 'start', 'data-migration', '--input', JSON.stringify(input)]);
+    const input = {
+      name: 'cli-names',
+      source: { database: 'app', table: 'a' },
+      target: { database: 'warehouse', table: 'b' },
+      key: 'id',
+      columns: { id: 'id' },
+    };
+    const refused = await stack.cli([
+      '--config',
+      configPath,
+      'start',
+      'data-migration',
+      '--input',
+      JSON.stringify(input),
+    ]);
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toBe(`opsflow: invalid dataMigrationWorkflow input:\ntarget.database: "warehouse" is not a postgres database in ${configPath} (known: app)\n`);
+    expect(refused.stderr).toBe(
+      `opsflow: invalid dataMigrationWorkflow input:\ntarget.database: "warehouse" is not a postgres database in ${configPath} (known: app)\n`,
+    );
     // the config found through $OPSFLOW_CONFIG is used the same way
-    const rollout = { service: 'cli-names', lb: 'edge2', backends: { old: 'old_system', new: 'new_system' }, metricSources: ['host'] };
-    const viaEnv = await stack.cli(['start', 'phased-rollout', '--input', JSON.stringify(rollout)], { OPSFLOW_CONFIG: configPath });
+    const rollout = {
+      service: 'cli-names',
+      lb: 'edge2',
+      backends: { old: 'old_system', new: 'new_system' },
+      metricSources: ['host'],
+    };
+    const viaEnv = await stack.cli(['start', 'phased-rollout', '--input', JSON.stringify(rollout)], {
+      OPSFLOW_CONFIG: configPath,
+    });
     expect(viaEnv.code).toBe(2);
     expect(viaEnv.stderr).toContain(`lb: "edge2" is not a load balancer in ${configPath} (known: api)`);
     expect(await exists('data-migration-cli-names')).toBe(false);
@@ -82,7 +106,9 @@ describe('opsflow CLI end to end', () => {
     await pg.query(`CREATE TABLE ${schema}.dst (id int PRIMARY KEY, v text NOT NULL)`);
     await pg.query(`INSERT INTO ${schema}.src SELECT g, 'v' || g FROM generate_series(1, 10) g`);
     // 10 missing, 3 differing, 99 extra
-    await pg.query(`INSERT INTO ${schema}.dst SELECT g, CASE WHEN g = 3 THEN 'changed' ELSE 'v' || g END FROM generate_series(1, 9) g`);
+    await pg.query(
+      `INSERT INTO ${schema}.dst SELECT g, CASE WHEN g = 3 THEN 'changed' ELSE 'v' || g END FROM generate_series(1, 9) g`,
+    );
     await pg.query(`INSERT INTO ${schema}.dst VALUES (99, 'v99')`);
     const input = {
       name: 'cli-verify',
@@ -93,11 +119,21 @@ describe('opsflow CLI end to end', () => {
       mode: 'verify',
       stateSchema: schema,
     };
-    const started = await stack.cli(['--config', configPath, 'start', 'data-migration', '--input', JSON.stringify(input), '--wait']);
+    const started = await stack.cli([
+      '--config',
+      configPath,
+      'start',
+      'data-migration',
+      '--input',
+      JSON.stringify(input),
+      '--wait',
+    ]);
     expect(started.code).toBe(1);
     expect(started.stdout).toContain('started dataMigrationWorkflow data-migration-cli-verify');
     const err = started.stderr;
-    expect(err).toMatch(/^opsflow: workflow data-migration-cli-verify failed: ApplicationFailure VerificationFailed \(non-retryable\): .+/);
+    expect(err).toMatch(
+      /^opsflow: workflow data-migration-cli-verify failed: ApplicationFailure VerificationFailed \(non-retryable\): .+/,
+    );
     expect(err).not.toContain('Workflow execution failed');
     expect(err).toContain('\n  missing in the target (1): 10\n');
     expect(err).toContain('\n  extra in the target (1): 99\n');
@@ -111,12 +147,21 @@ describe('opsflow CLI end to end', () => {
   test("an input over Temporal's payload limit: start exits 1 with the server's reason and the input's size, and nothing runs", async () => {
     // ~2.5 MB of target users: over the dev server's 2 MB blob limit, under gRPC's 4 MB message limit.
     const targetUsers = Array.from({ length: 100_000 }, (_, i) => `user-${String(i).padStart(6, '0')}@example.test`);
-    const input = { service: 'cli-big', lb: 'api', backends: { old: 'old_system', new: 'new_system' }, metricSources: ['host'], steps: [{ weight: 100, window: '1m', targetUsers }] };
+    const input = {
+      service: 'cli-big',
+      lb: 'api',
+      backends: { old: 'old_system', new: 'new_system' },
+      metricSources: ['host'],
+      steps: [{ weight: 100, window: '1m', targetUsers }],
+    };
     const file = join(mkdtempSync(join(tmpdir(), 'cli-big-')), 'input.json');
     writeFileSync(file, JSON.stringify(input));
     const out = await stack.cli(['--config', configPath, 'start', 'phased-rollout', '--input', file]);
     expect(out.code).toBe(1);
-    const said = /^opsflow: Failed to start Workflow: Blob data size exceeds limit: the input is ([\d.]+) MB as JSON \((\d+) bytes\), over the server's limit for one payload \(2 MB by default\); nothing was started: keep big lists in a file or table the input names\n$/.exec(out.stderr);
+    const said =
+      /^opsflow: Failed to start Workflow: Blob data size exceeds limit: the input is ([\d.]+) MB as JSON \((\d+) bytes\), over the server's limit for one payload \(2 MB by default\); nothing was started: keep big lists in a file or table the input names\n$/.exec(
+        out.stderr,
+      );
     expect(said).not.toBeNull();
     // The size of what was sent: the input as given, with the defaults validation filled in.
     const sent = Number(said![2]);
@@ -128,16 +173,35 @@ describe('opsflow CLI end to end', () => {
 
   test('a run failed by an activity: the message and each cause with its type', async () => {
     // no --config: the name reaches the worker, whose planning refuses it
-    const out = await stack.cli(['start', 'health-check', '--id', 'cli-hc-unknown', '--input', JSON.stringify({ targets: { http: ['nope'] } }), '--wait']);
+    const out = await stack.cli([
+      'start',
+      'health-check',
+      '--id',
+      'cli-hc-unknown',
+      '--input',
+      JSON.stringify({ targets: { http: ['nope'] } }),
+      '--wait',
+    ]);
     expect(out.code).toBe(1);
     const lines = out.stderr.trim().split('\n');
     expect(lines[0]).toMatch(/^opsflow: workflow cli-hc-unknown failed: /);
-    expect(out.stderr).toMatch(/ActivityFailure \(activity planHealthCheck, retry state [A-Z_]+\): Activity task failed/);
-    expect(out.stderr).toMatch(/caused by ApplicationFailure UnknownTarget \(non-retryable\): unknown http target "nope"/);
+    expect(out.stderr).toMatch(
+      /ActivityFailure \(activity planHealthCheck, retry state [A-Z_]+\): Activity task failed/,
+    );
+    expect(out.stderr).toMatch(
+      /caused by ApplicationFailure UnknownTarget \(non-retryable\): unknown http target "nope"/,
+    );
   });
 
   test('result prints the result of a finished run', async () => {
-    const started = await stack.cli(['start', 'health-check', '--id', 'cli-hc-result', '--input', JSON.stringify(healthInput)]);
+    const started = await stack.cli([
+      'start',
+      'health-check',
+      '--id',
+      'cli-hc-result',
+      '--input',
+      JSON.stringify(healthInput),
+    ]);
     expect(started.code).toBe(0);
     const result = await stack.cli(['result', 'cli-hc-result']);
     expect(result.stderr).toBe('');
@@ -152,32 +216,58 @@ describe('opsflow CLI end to end', () => {
       service: 'cli-signal',
       lb: 'api',
       backends: { old: 'old_system', new: 'new_system' },
-      steps: [{ weight: 10, window: '1h', approval: true }, { weight: 100, window: '1h' }],
+      steps: [
+        { weight: 10, window: '1h', approval: true },
+        { weight: 100, window: '1h' },
+      ],
       sampleInterval: '30m',
       metricSources: ['host'],
     };
-    const started = await stack.cli(['--config', configPath, 'start', 'phased-rollout', '--input', JSON.stringify(input)]);
+    const started = await stack.cli([
+      '--config',
+      configPath,
+      'start',
+      'phased-rollout',
+      '--input',
+      JSON.stringify(input),
+    ]);
     expect(started.code).toBe(0);
     const status = async () => {
       const out = await stack.cli(['status', 'rollout-cli-signal', '--json']);
       return out.code === 0 ? (JSON.parse(out.stdout) as RolloutStatus) : undefined;
     };
-    const waiting = await waitFor('the rollout to wait for approval', async () => ((await status())?.state === 'awaiting-approval' ? status() : undefined), 60_000, 500);
+    const waiting = await waitFor(
+      'the rollout to wait for approval',
+      async () => ((await status())?.state === 'awaiting-approval' ? status() : undefined),
+      60_000,
+      500,
+    );
     expect(waiting!.awaitingApproval).toBe(1);
     expect(waiting!.approved).toEqual([]);
 
     const approve = await stack.cli(['signal', 'rollout-cli-signal', 'approve', '--input', '{"by":"alice"}']);
     expect(approve).toMatchObject({ code: 0, stdout: 'signalled approve to rollout-cli-signal\n' });
-    const approved = await waitFor('the approval in status', async () => {
-      const s = await status();
-      return s?.state === 'monitoring' ? s : undefined;
-    }, 60_000, 500);
+    const approved = await waitFor(
+      'the approval in status',
+      async () => {
+        const s = await status();
+        return s?.state === 'monitoring' ? s : undefined;
+      },
+      60_000,
+      500,
+    );
     expect(approved.approved).toEqual([1]);
     expect(approved.awaitingApproval).toBeUndefined();
     expect(approved.decisions.map((d) => d.decision)).toContain('approve received from alice');
     expect(lb.config.traffic_split).toEqual({ old_system: 90, new_system: 10 });
 
-    const abort = await stack.cli(['signal', 'rollout-cli-signal', 'abort', '--input', '{"by":"bob","reason":"cli test over"}']);
+    const abort = await stack.cli([
+      'signal',
+      'rollout-cli-signal',
+      'abort',
+      '--input',
+      '{"by":"bob","reason":"cli test over"}',
+    ]);
     expect(abort.code).toBe(0);
     const result = await stack.cli(['result', 'rollout-cli-signal']);
     expect(result.code).toBe(1);
@@ -195,33 +285,53 @@ describe('opsflow CLI end to end', () => {
       service: 'cli-words',
       lb: 'api',
       backends: { old: 'old_system', new: 'new_system' },
-      steps: [{ weight: 10, window: '1h', approval: true }, { weight: 100, window: '1h' }],
+      steps: [
+        { weight: 10, window: '1h', approval: true },
+        { weight: 100, window: '1h' },
+      ],
       sampleInterval: '30m',
       metricSources: ['host'],
     };
-    expect((await stack.cli(['--config', configPath, 'start', 'phased-rollout', '--input', JSON.stringify(input)])).code).toBe(0);
+    expect(
+      (await stack.cli(['--config', configPath, 'start', 'phased-rollout', '--input', JSON.stringify(input)])).code,
+    ).toBe(0);
     const words = () => stack.cli(['--config', configPath, 'status', id]);
-    const waiting = await waitFor('status to say the rollout awaits approval', async () => {
-      const out = await words();
-      return out.code === 0 && out.stdout.includes('state:     awaiting approval') ? out.stdout : undefined;
-    }, 60_000, 500);
+    const waiting = await waitFor(
+      'status to say the rollout awaits approval',
+      async () => {
+        const out = await words();
+        return out.code === 0 && out.stdout.includes('state:     awaiting approval') ? out.stdout : undefined;
+      },
+      60_000,
+      500,
+    );
     const lines = waiting.trim().split('\n');
-    expect(lines[0]).toMatch(/^rollout-cli-words \(phased-rollout\) — phased rollout of cli-words on api: old_system → new_system, 10% → 100%; started \d{4}-/);
+    expect(lines[0]).toMatch(
+      /^rollout-cli-words \(phased-rollout\) — phased rollout of cli-words on api: old_system → new_system, 10% → 100%; started \d{4}-/,
+    );
     expect(lines[1]).toMatch(/^state: {5}awaiting approval, step 1\/2 \(10 %\) \(since \d{4}-\d\d-\d\dT[\d:.]+Z\)$/);
     expect(lines).toContain("waits for: a person's approve of step 1/2 (10 %) (anyone may approve)");
     expect(lines).toContain('act:       opsflow approve rollout-cli-words');
     expect(lines.some((l) => /^decisions: \d{4}-\d\d-\d\dT[\d:.]+Z \S/.test(l))).toBe(true);
     // --json is the status query's answer as it is
-    expect(JSON.parse((await stack.cli(['status', id, '--json'])).stdout)).toMatchObject({ state: 'awaiting-approval', awaitingApproval: 1 });
+    expect(JSON.parse((await stack.cli(['status', id, '--json'])).stdout)).toMatchObject({
+      state: 'awaiting-approval',
+      awaitingApproval: 1,
+    });
 
     // The Web UI's timeline: the wait is a timer whose summary names the step and the command.
     const handle = stack.client.workflow.getHandle(id);
     const summary = 'awaiting approval of step 1/2 (10 %) — `opsflow approve rollout-cli-words`';
-    const timers = await waitFor('the approval wait on the timeline', async () => {
-      const { events } = await handle.fetchHistory();
-      const found = (events ?? []).filter((e) => e.timerStartedEventAttributes && e.userMetadata?.summary);
-      return found.length ? found : undefined;
-    }, 60_000, 500);
+    const timers = await waitFor(
+      'the approval wait on the timeline',
+      async () => {
+        const { events } = await handle.fetchHistory();
+        const found = (events ?? []).filter((e) => e.timerStartedEventAttributes && e.userMetadata?.summary);
+        return found.length ? found : undefined;
+      },
+      60_000,
+      500,
+    );
     expect(timers.map((e) => defaultPayloadConverter.fromPayload(e.userMetadata!.summary!))).toEqual([summary]);
     // ... and the current details say the same
     const meta = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
@@ -231,15 +341,25 @@ describe('opsflow CLI end to end', () => {
     const paused = await stack.cli(['--config', configPath, 'pause', id, '--by', 'bob', '--reason', 'read the logs']);
     expect(paused.code).toBe(0);
     const pausedWords = (await words()).stdout.trim().split('\n');
-    expect(pausedWords[1]).toMatch(/^state: {5}paused \(the window goes on sampling; no next step until resumed\), step 1\/2 \(10 %\) \(since \d{4}-[\d:.T-]+Z\)$/);
-    expect(pausedWords.find((l) => l.startsWith('waits for:'))).toMatch(/^waits for: a person's resume \(paused by bob at \d{4}-[\d:.T-]+Z\)$/);
+    expect(pausedWords[1]).toMatch(
+      /^state: {5}paused \(the window goes on sampling; no next step until resumed\), step 1\/2 \(10 %\) \(since \d{4}-[\d:.T-]+Z\)$/,
+    );
+    expect(pausedWords.find((l) => l.startsWith('waits for:'))).toMatch(
+      /^waits for: a person's resume \(paused by bob at \d{4}-[\d:.T-]+Z\)$/,
+    );
     expect(pausedWords).toContain('act:       opsflow resume rollout-cli-words');
     expect(pausedWords.some((l) => l.includes('paused by bob') && l.includes('read the logs'))).toBe(true);
-    expect((await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails).toContain('paused by bob');
+    expect((await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails).toContain(
+      'paused by bob',
+    );
     // the approve's wait is over: its timer was cancelled, no other was started for it
-    expect((await handle.fetchHistory()).events!.filter((e) => e.timerCanceledEventAttributes).length).toBeGreaterThanOrEqual(1);
+    expect(
+      (await handle.fetchHistory()).events!.filter((e) => e.timerCanceledEventAttributes).length,
+    ).toBeGreaterThanOrEqual(1);
 
-    expect((await stack.cli(['--config', configPath, 'abort', id, '--by', 'bob', '--reason', 'test over'])).code).toBe(0);
+    expect((await stack.cli(['--config', configPath, 'abort', id, '--by', 'bob', '--reason', 'test over'])).code).toBe(
+      0,
+    );
     await handle.result().catch(() => undefined);
     const ended = (await words()).stdout;
     expect(ended).toMatch(/^state: {5}aborted — run failed at \d{4}-/m);
@@ -251,7 +371,13 @@ describe('opsflow CLI end to end', () => {
 
   test('schedules: a cron in a time zone as the server describes it, unpause, and apply --prune deleting only what opsflow manages', async () => {
     const schedules = {
-      'cli-nightly': { workflow: 'healthCheckWorkflow', cron: ['50 23 * * *'], timezone: 'Europe/Berlin', paused: true, input: healthInput },
+      'cli-nightly': {
+        workflow: 'healthCheckWorkflow',
+        cron: ['50 23 * * *'],
+        timezone: 'Europe/Berlin',
+        paused: true,
+        input: healthInput,
+      },
       'cli-gone': { workflow: 'healthCheckWorkflow', every: '1h', input: healthInput },
     };
     const env = { OPSFLOW_CONFIG: writeConfig({ ...config, schedules }) };
@@ -262,9 +388,17 @@ describe('opsflow CLI end to end', () => {
     const described = await nightly.describe();
     expect(described.spec.timezone).toBe('Europe/Berlin');
     expect(described.spec.calendars).toHaveLength(1);
-    expect(described.spec.calendars![0]).toMatchObject({ hour: [{ start: 23, end: 23, step: 1 }], minute: [{ start: 50, end: 50, step: 1 }] });
+    expect(described.spec.calendars![0]).toMatchObject({
+      hour: [{ start: 23, end: 23, step: 1 }],
+      minute: [{ start: 50, end: 50, step: 1 }],
+    });
     // the next runs fall at 23:50 in Berlin, which is 21:50 or 22:50 UTC
-    const berlin = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Berlin', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    const berlin = new Intl.DateTimeFormat('en-GB', {
+      timeZone: 'Europe/Berlin',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    });
     expect(described.info.nextActionTimes.length).toBeGreaterThan(0);
     for (const t of described.info.nextActionTimes) {
       expect(berlin.format(t)).toBe('23:50');
@@ -287,42 +421,90 @@ describe('opsflow CLI end to end', () => {
       for await (const s of stack.client.schedule.list()) if (s.scheduleId === 'cli-gone') return true;
       return undefined;
     });
-    const pruneEnv = { OPSFLOW_CONFIG: writeConfig({ ...config, schedules: { 'cli-nightly': { ...schedules['cli-nightly'], paused: false } } }) };
+    const pruneEnv = {
+      OPSFLOW_CONFIG: writeConfig({
+        ...config,
+        schedules: { 'cli-nightly': { ...schedules['cli-nightly'], paused: false } },
+      }),
+    };
     const pruned = await stack.cli(['schedules', 'apply', '--prune'], pruneEnv);
     expect(pruned.code).toBe(0);
     expect(pruned.stdout).toContain('deleted [cli-gone]');
     await expect(stack.client.schedule.getHandle('cli-gone').describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
     expect((await nightly.describe()).state.paused).toBe(false);
-    expect((await stack.client.schedule.getHandle('cli-hand-made').describe()).spec.intervals?.[0].every).toBe(3_600_000);
-    const listed = await waitFor('the schedule list without cli-gone', async () => {
-      const out = await stack.cli(['schedules', 'list'], pruneEnv);
-      return out.code === 0 && !out.stdout.includes('cli-gone') ? out.stdout : undefined;
-    }, 30_000, 500);
+    expect((await stack.client.schedule.getHandle('cli-hand-made').describe()).spec.intervals?.[0].every).toBe(
+      3_600_000,
+    );
+    const listed = await waitFor(
+      'the schedule list without cli-gone',
+      async () => {
+        const out = await stack.cli(['schedules', 'list'], pruneEnv);
+        return out.code === 0 && !out.stdout.includes('cli-gone') ? out.stdout : undefined;
+      },
+      30_000,
+      500,
+    );
     expect(listed).toMatch(/cli-nightly\thealthCheckWorkflow\tactive/);
   });
 
   test('list: rows say type, service, state and step; filters narrow them; a bad filter names the flag', async () => {
     const list = (...args: string[]) => stack.cli(['-c', configPath, 'list', ...args]);
-    const hc = await stack.cli(['-c', configPath, 'start', 'health-check', '--id', 'list-hc', '--input', JSON.stringify({ targets: { resources: false, http: ['web'] } }), '--wait']);
+    const hc = await stack.cli([
+      '-c',
+      configPath,
+      'start',
+      'health-check',
+      '--id',
+      'list-hc',
+      '--input',
+      JSON.stringify({ targets: { resources: false, http: ['web'] } }),
+      '--wait',
+    ]);
     expect(hc.code).toBe(0);
     const rollout = {
       service: 'list-shop',
       lb: 'api',
       backends: { old: 'old_system', new: 'new_system' },
-      steps: [{ weight: 10, window: '1h', approval: true }, { weight: 100, window: '1h' }],
+      steps: [
+        { weight: 10, window: '1h', approval: true },
+        { weight: 100, window: '1h' },
+      ],
       sampleInterval: '30m',
       metricSources: ['host'],
     };
-    expect((await stack.cli(['-c', configPath, 'start', 'phased-rollout', '--input', JSON.stringify(rollout)])).code).toBe(0);
+    expect(
+      (await stack.cli(['-c', configPath, 'start', 'phased-rollout', '--input', JSON.stringify(rollout)])).code,
+    ).toBe(0);
 
     // Visibility lags the runs a little: wait for the row the rollout's attributes make.
-    const waiting = await waitFor('the rollout listed as awaiting approval', async () => {
-      const out = await list('--type', 'phased-rollout', '--service', 'list-shop', '--state', 'awaiting-approval', '--json');
-      const rows = out.code === 0 ? (JSON.parse(out.stdout) as Array<Record<string, string>>) : [];
-      return rows.length ? rows : undefined;
-    }, 60_000, 500);
+    const waiting = await waitFor(
+      'the rollout listed as awaiting approval',
+      async () => {
+        const out = await list(
+          '--type',
+          'phased-rollout',
+          '--service',
+          'list-shop',
+          '--state',
+          'awaiting-approval',
+          '--json',
+        );
+        const rows = out.code === 0 ? (JSON.parse(out.stdout) as Array<Record<string, string>>) : [];
+        return rows.length ? rows : undefined;
+      },
+      60_000,
+      500,
+    );
     expect(waiting).toEqual([
-      expect.objectContaining({ workflowId: 'rollout-list-shop', type: 'phased-rollout', service: 'list-shop', state: 'awaiting-approval', step: '1/2 10%', status: 'running', closed: '-' }),
+      expect.objectContaining({
+        workflowId: 'rollout-list-shop',
+        type: 'phased-rollout',
+        service: 'list-shop',
+        state: 'awaiting-approval',
+        step: '1/2 10%',
+        status: 'running',
+        closed: '-',
+      }),
     ]);
 
     const table = await list('--service', 'list-shop');
@@ -330,13 +512,20 @@ describe('opsflow CLI end to end', () => {
     const [header, ...rows] = table.stdout.trim().split('\n');
     expect(header).toMatch(/^WORKFLOW ID\s+TYPE\s+SERVICE\s+STATUS\s+STATE\s+STEP\s+STARTED\s+CLOSED$/);
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatch(/^rollout-list-shop\s+phased-rollout\s+list-shop\s+running\s+awaiting-approval\s+1\/2 10%\s+\d{4}-\d\d-\d\d /);
+    expect(rows[0]).toMatch(
+      /^rollout-list-shop\s+phased-rollout\s+list-shop\s+running\s+awaiting-approval\s+1\/2 10%\s+\d{4}-\d\d-\d\d /,
+    );
 
-    const done = await waitFor('the health check listed as completed', async () => {
-      const out = await list('--type', 'health-check', '--status', 'completed', '--json');
-      const r = out.code === 0 ? (JSON.parse(out.stdout) as Array<Record<string, string>>) : [];
-      return r.some((row) => row.workflowId === 'list-hc') ? r : undefined;
-    }, 60_000, 500);
+    const done = await waitFor(
+      'the health check listed as completed',
+      async () => {
+        const out = await list('--type', 'health-check', '--status', 'completed', '--json');
+        const r = out.code === 0 ? (JSON.parse(out.stdout) as Array<Record<string, string>>) : [];
+        return r.some((row) => row.workflowId === 'list-hc') ? r : undefined;
+      },
+      60_000,
+      500,
+    );
     // This file's other health checks are listed too: every row is a completed health check.
     expect(done.map((r) => r.workflowId)).toContain('list-hc');
     expect(done.every((r) => r.type === 'health-check' && r.status === 'completed' && r.closed !== '-')).toBe(true);

@@ -20,7 +20,8 @@ function readablePayloads(value: unknown): string {
     if (Array.isArray(v)) return v.forEach(walk);
     if (!v || typeof v !== 'object') return;
     const o = v as Record<string, unknown>;
-    if (typeof o.data === 'string' && o.metadata && typeof o.metadata === 'object') out.push(Buffer.from(o.data, 'base64').toString('latin1'));
+    if (typeof o.data === 'string' && o.metadata && typeof o.metadata === 'object')
+      out.push(Buffer.from(o.data, 'base64').toString('latin1'));
     Object.values(o).forEach(walk);
   };
   walk(value);
@@ -36,7 +37,10 @@ function readablePayloads(value: unknown): string {
 describe('payload encryption and the codec server', () => {
   const marker = `m${randomBytes(6).toString('hex')}`; // the target's name: in inputs and results only
   const failMarker = `nope${randomBytes(6).toString('hex')}`;
-  const keyEnv = { OPSFLOW_CODEC_E2E_K1: randomBytes(32).toString('base64'), OPSFLOW_CODEC_E2E_K2: randomBytes(32).toString('hex') };
+  const keyEnv = {
+    OPSFLOW_CODEC_E2E_K1: randomBytes(32).toString('base64'),
+    OPSFLOW_CODEC_E2E_K2: randomBytes(32).toString('hex'),
+  };
   const token = testToken('codec-e2e');
   const uiOrigin = 'http://localhost:8233';
   const processes = new ProcessGroup();
@@ -56,16 +60,22 @@ describe('payload encryption and the codec server', () => {
     current,
     codecServer: { host: '127.0.0.1', port: 0, origins: [uiOrigin], token: { env: 'OPSFLOW_CODEC_E2E_TOKEN' } },
   });
-  const input = (name: string) => JSON.stringify({ targets: { resources: false, http: [name], postgres: [], redis: [], hosts: [] } });
+  const input = (name: string) =>
+    JSON.stringify({ targets: { resources: false, http: [name], postgres: [], redis: [], hosts: [] } });
   const rawHistory = async (workflowId: string, codec = false) => {
     const args = ['workflow', 'show', '-w', workflowId, '-o', 'json', '--address', stack.temporalAddress()];
     if (codec) args.push('--codec-endpoint', `http://127.0.0.1:${codecPort}`, '--codec-auth', `Bearer ${token}`);
     const { stdout } = await run(temporalCliPath()!, args, { maxBuffer: 64 * 1024 * 1024 });
     return JSON.parse(stdout) as { events: Array<Record<string, any>> };
   };
-  const startedInput = (h: { events: Array<Record<string, any>> }) => h.events[0].workflowExecutionStartedEventAttributes.input.payloads;
+  const startedInput = (h: { events: Array<Record<string, any>> }) =>
+    h.events[0].workflowExecutionStartedEventAttributes.input.payloads;
   const codec = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-    fetch(`http://127.0.0.1:${codecPort}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    fetch(`http://127.0.0.1:${codecPort}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
   const authed = { authorization: `Bearer ${token}`, 'x-namespace': 'default', origin: uiOrigin };
 
   beforeAll(async () => {
@@ -78,11 +88,14 @@ describe('payload encryption and the codec server', () => {
     const cliHttp = { ...http, [failMarker]: { url: `http://127.0.0.1:${port}/health` } };
     lb = await new LbApi(token).start();
     const rollout = {
-      loadBalancers: { api: { type: 'http-api', url: `http://127.0.0.1:${lb.port}`, token: { env: 'OPSFLOW_CODEC_E2E_TOKEN' } } },
+      loadBalancers: {
+        api: { type: 'http-api', url: `http://127.0.0.1:${lb.port}`, token: { env: 'OPSFLOW_CODEC_E2E_TOKEN' } },
+      },
       metricSources: { host: { type: 'host' } },
     };
     workerConfig = (keys, current) => ({ http, ...rollout, encryption: encryption(keys, current) });
-    const config = (keys: string[], current: string) => writeConfig({ http: cliHttp, ...rollout, encryption: encryption(keys, current) });
+    const config = (keys: string[], current: string) =>
+      writeConfig({ http: cliHttp, ...rollout, encryption: encryption(keys, current) });
     k1Config = config(['k1'], 'k1');
     rotatedConfig = config(['k1', 'k2'], 'k2');
     k2OnlyConfig = config(['k2'], 'k2');
@@ -90,9 +103,13 @@ describe('payload encryption and the codec server', () => {
     await stack.startWorker(workerConfig(['k1'], 'k1'));
 
     codecPort = await freePort();
-    const child = processes.spawn(join(root, 'bin/opsflow'), ['-c', k1Config, 'codec', 'serve', '--port', String(codecPort)], {
-      env: { ...process.env, TEMPORAL_NAMESPACE: 'default' },
-    });
+    const child = processes.spawn(
+      join(root, 'bin/opsflow'),
+      ['-c', k1Config, 'codec', 'serve', '--port', String(codecPort)],
+      {
+        env: { ...process.env, TEMPORAL_NAMESPACE: 'default' },
+      },
+    );
     codecLog = ProcessGroup.output(child);
     await waitFor('the codec server to listen', () => codecLog().includes('opsflow codec: listening'), 60_000);
   }, 240_000);
@@ -105,11 +122,31 @@ describe('payload encryption and the codec server', () => {
   });
 
   test('the raw history holds no readable input, result or failure text; the CLI decodes them', async () => {
-    const ok = await stack.cli(['-c', k1Config, 'start', 'health-check', '--id', 'codec-hc-1', '--input', input(marker), '--wait']);
+    const ok = await stack.cli([
+      '-c',
+      k1Config,
+      'start',
+      'health-check',
+      '--id',
+      'codec-hc-1',
+      '--input',
+      input(marker),
+      '--wait',
+    ]);
     expect(ok.stderr).toBe('');
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain(marker);
-    const failed = await stack.cli(['-c', k1Config, 'start', 'health-check', '--id', 'codec-hc-fail', '--input', input(failMarker), '--wait']);
+    const failed = await stack.cli([
+      '-c',
+      k1Config,
+      'start',
+      'health-check',
+      '--id',
+      'codec-hc-fail',
+      '--input',
+      input(failMarker),
+      '--wait',
+    ]);
     expect(failed.code).toBe(1);
     expect(failed.stderr).toContain(`unknown http target "${failMarker}"`);
 
@@ -126,7 +163,9 @@ describe('payload encryption and the codec server', () => {
     // The same histories through the codec server, as `temporal --codec-endpoint` reads them: readable.
     const decoded = readablePayloads(await rawHistory('codec-hc-1', true));
     expect(decoded).toContain(marker);
-    expect(readablePayloads(await rawHistory('codec-hc-fail', true))).toContain(`unknown http target \\"${failMarker}\\"`);
+    expect(readablePayloads(await rawHistory('codec-hc-fail', true))).toContain(
+      `unknown http target \\"${failMarker}\\"`,
+    );
   });
 
   test('a rollout aborted by a person: the reason, the status and the failure are ciphertext in history and clear through the CLI', async () => {
@@ -135,16 +174,34 @@ describe('payload encryption and the codec server', () => {
       service: 'codec-rollout',
       lb: 'api',
       backends: { old: 'old_system', new: 'new_system' },
-      steps: [{ weight: 10, window: '1h', approval: true }, { weight: 100, window: '1h' }],
+      steps: [
+        { weight: 10, window: '1h', approval: true },
+        { weight: 100, window: '1h' },
+      ],
       sampleInterval: '30m',
       metricSources: ['host'],
     };
-    expect((await stack.cli(['-c', k1Config, 'start', 'phased-rollout', '--input', JSON.stringify(input)])).code).toBe(0);
-    await waitFor('the rollout to wait for approval', async () => {
-      const out = await stack.cli(['-c', k1Config, 'status', 'rollout-codec-rollout', '--json']);
-      return out.code === 0 && JSON.parse(out.stdout).state === 'awaiting-approval';
-    }, 60_000, 500);
-    const abort = await stack.cli(['-c', k1Config, 'signal', 'rollout-codec-rollout', 'abort', '--input', JSON.stringify({ by: 'bob', reason })]);
+    expect((await stack.cli(['-c', k1Config, 'start', 'phased-rollout', '--input', JSON.stringify(input)])).code).toBe(
+      0,
+    );
+    await waitFor(
+      'the rollout to wait for approval',
+      async () => {
+        const out = await stack.cli(['-c', k1Config, 'status', 'rollout-codec-rollout', '--json']);
+        return out.code === 0 && JSON.parse(out.stdout).state === 'awaiting-approval';
+      },
+      60_000,
+      500,
+    );
+    const abort = await stack.cli([
+      '-c',
+      k1Config,
+      'signal',
+      'rollout-codec-rollout',
+      'abort',
+      '--input',
+      JSON.stringify({ by: 'bob', reason }),
+    ]);
     expect(abort.code).toBe(0);
     const result = await stack.cli(['-c', k1Config, 'result', 'rollout-codec-rollout']);
     expect(result.code).toBe(1);
@@ -172,7 +229,11 @@ describe('payload encryption and the codec server', () => {
     const preflight = (origin: string) =>
       fetch(`http://127.0.0.1:${codecPort}/decode`, {
         method: 'OPTIONS',
-        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,x-namespace' },
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization,x-namespace',
+        },
       });
     const good = await preflight(uiOrigin);
     expect(good.status).toBe(204);
@@ -193,7 +254,17 @@ describe('payload encryption and the codec server', () => {
   test('rotation: a new current key writes new runs, old runs stay readable while the old key is kept, and a missing key is named', async () => {
     await stack.stopWorker();
     await stack.startWorker(workerConfig(['k1', 'k2'], 'k2'));
-    const started = await stack.cli(['-c', rotatedConfig, 'start', 'health-check', '--id', 'codec-hc-2', '--input', input(marker), '--wait']);
+    const started = await stack.cli([
+      '-c',
+      rotatedConfig,
+      'start',
+      'health-check',
+      '--id',
+      'codec-hc-2',
+      '--input',
+      input(marker),
+      '--wait',
+    ]);
     expect(started.code).toBe(0);
     const raw = await rawHistory('codec-hc-2');
     expect(Buffer.from(startedInput(raw)[0].metadata['opsflow-key-id'], 'base64').toString()).toBe('k2');

@@ -41,11 +41,22 @@ describe('the Web UI decodes encrypted runs through the codec server', () => {
         keys: [{ id: 'ui', key: { env: 'OPSFLOW_UI_E2E_KEY' } }],
         current: 'ui',
         // The browser cannot carry a static token: on loopback the dev stack's codec server runs without one.
-        codecServer: { host: '127.0.0.1', port: codecPort, origins: [`http://localhost:${uiPort}`, `http://127.0.0.1:${uiPort}`], auth: 'none' },
+        codecServer: {
+          host: '127.0.0.1',
+          port: codecPort,
+          origins: [`http://localhost:${uiPort}`, `http://127.0.0.1:${uiPort}`],
+          auth: 'none',
+        },
       },
     });
     // bundle '': the worker bundles at start, with the failure converter encryption needs
-    launcher = new DevLauncher(processes, { config: configPath, temporalPort, uiPort, dataDir: mkdtempSync(join(tmpdir(), 'opsflow-ui-data-')), bundle: '' });
+    launcher = new DevLauncher(processes, {
+      config: configPath,
+      temporalPort,
+      uiPort,
+      dataDir: mkdtempSync(join(tmpdir(), 'opsflow-ui-data-')),
+      bundle: '',
+    });
     await launcher.up();
   }, 240_000);
 
@@ -56,7 +67,9 @@ describe('the Web UI decodes encrypted runs through the codec server', () => {
   });
 
   test('a run’s input shows decoded in the browser; the codec server logged the UI’s decodes', async () => {
-    expect(launcher!.output()).toMatch(/Encryption\s+on \(key "ui"\), the UI decodes through http:\/\/127\.0\.0\.1:\d+/);
+    expect(launcher!.output()).toMatch(
+      /Encryption\s+on \(key "ui"\), the UI decodes through http:\/\/127\.0\.0\.1:\d+/,
+    );
     const config = parseConfigText(JSON.stringify(require(configPath)), configPath);
     const connection = await Connection.connect({ address: `127.0.0.1:${temporalPort}` });
     const workflowId = `ui-codec-${randomBytes(4).toString('hex')}`;
@@ -81,6 +94,8 @@ describe('the Web UI decodes encrypted runs through the codec server', () => {
     const text = dom.replace(/<[^>]+>/g, ' ');
     expect(text).toContain(workflowId);
     expect(text).toContain(marker); // the decoded input (and result): ciphertext in the database
-    expect(launcher!.output()).toMatch(/opsflow codec: decode \d+ payloads? for anonymous \(auth none\) namespace default from 127\.0\.0\.1/);
+    expect(launcher!.output()).toMatch(
+      /opsflow codec: decode \d+ payloads? for anonymous \(auth none\) namespace default from 127\.0\.0\.1/,
+    );
   }, 400_000);
 });

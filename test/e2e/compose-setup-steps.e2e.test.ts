@@ -29,7 +29,10 @@ describe('compose set-up steps against the dev server', () => {
   beforeAll(async () => {
     stack = await Stack.start({ searchAttributes: false });
     const cli = temporalCliPath();
-    if (!cli) throw new Error('temporal CLI not found (.tools/venv/bin/temporal, TEMPORAL_CLI_PATH or PATH): run scripts/setup.sh');
+    if (!cli)
+      throw new Error(
+        'temporal CLI not found (.tools/venv/bin/temporal, TEMPORAL_CLI_PATH or PATH): run scripts/setup.sh',
+      );
     symlinkSync(cli, join(bin, 'temporal'));
   }, 120_000);
   afterAll(async () => stack?.stop(), 60_000);
@@ -39,8 +42,11 @@ describe('compose set-up steps against the dev server', () => {
     const command = (setup.command as string[])[0].replaceAll('--namespace default', `--namespace ${namespace}`);
     expect(command).toContain(`--namespace ${namespace}`);
     return new Promise<{ code: number; stderr: string }>((done) =>
-      execFile('/bin/sh', ['-c', command], { env: { PATH: `${bin}:/usr/bin:/bin`, TEMPORAL_ADDRESS: address }, timeout: 60_000 }, (err, _o, stderr) =>
-        done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stderr }),
+      execFile(
+        '/bin/sh',
+        ['-c', command],
+        { env: { PATH: `${bin}:/usr/bin:/bin`, TEMPORAL_ADDRESS: address }, timeout: 60_000 },
+        (err, _o, stderr) => done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stderr }),
       ),
     );
   };
@@ -73,14 +79,19 @@ describe('compose set-up steps against the dev server', () => {
       const r = await stack.cli([...config, ...command.slice(1)], env);
       expect({ step, code: r.code, stderr: r.stderr }).toEqual({ step, code: 0, stderr: '' });
     }
-    const registered = (await stack.client.connection.operatorService.listSearchAttributes({ namespace: 'default' })).customAttributes ?? {};
+    const registered =
+      (await stack.client.connection.operatorService.listSearchAttributes({ namespace: 'default' })).customAttributes ??
+      {};
     expect(Object.keys(registered)).toEqual(expect.arrayContaining(opsflowSearchAttributes.map((k) => k.name)));
     const ids = Object.keys(parse(readFileSync(join(root, 'deploy/compose/opsflow.yaml'), 'utf8')).schedules);
     expect(ids.sort()).toEqual(['backup-opsflow', 'daily-report', 'health-check']);
     for (const scheduleId of ids) {
       const d = await stack.client.connection.workflowService.describeSchedule({ namespace: 'default', scheduleId });
       const input = d.schedule?.action?.startWorkflow?.input?.payloads?.[0];
-      expect({ scheduleId, encoding: Buffer.from(input!.metadata!.encoding!).toString() }).toEqual({ scheduleId, encoding: ENCRYPTED_ENCODING });
+      expect({ scheduleId, encoding: Buffer.from(input!.metadata!.encoding!).toString() }).toEqual({
+        scheduleId,
+        encoding: ENCRYPTED_ENCODING,
+      });
     }
   });
 });

@@ -36,10 +36,22 @@ describe('dailyReportWorkflow end to end', () => {
     const appDb = await scratch.database();
     await scratch.query('CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 100)', [], appDb);
     const log = join(dir, 'app.log');
-    writeFileSync(log, ['INFO started', 'ERROR payment gateway timeout <script>', 'INFO ok', 'FATAL out of memory', 'debug nothing'].join('\n') + '\n');
+    writeFileSync(
+      log,
+      [
+        'INFO started',
+        'ERROR payment gateway timeout <script>',
+        'INFO ok',
+        'FATAL out of memory',
+        'debug nothing',
+      ].join('\n') + '\n',
+    );
     // a stand-in journalctl: records its argv, prints what the real one prints for two entries
     const journalctl = join(dir, 'journalctl');
-    writeFileSync(journalctl, `#!/bin/sh\nprintf '%s\\n' "$@" > '${join(dir, 'journalctl.argv')}'\necho '-- Journal begins at Mon 2026-11-23 --'\necho '2026-11-24T10:00:00+0100 host web[42]: upstream connect error'\necho '2026-11-24T11:00:00+0100 host kernel: Out of memory: Killed process 77'\n`);
+    writeFileSync(
+      journalctl,
+      `#!/bin/sh\nprintf '%s\\n' "$@" > '${join(dir, 'journalctl.argv')}'\necho '-- Journal begins at Mon 2026-11-23 --'\necho '2026-11-24T10:00:00+0100 host web[42]: upstream connect error'\necho '2026-11-24T11:00:00+0100 host kernel: Out of memory: Killed process 77'\n`,
+    );
     chmodSync(journalctl, 0o755);
     standin.defineHttpService('web', await freePort());
     standin.defineHttpService('worker', await freePort());
@@ -51,13 +63,22 @@ describe('dailyReportWorkflow end to end', () => {
       redis: { cache: redisConnection, gone: { host: '127.0.0.1', port: await freePort(), connectTimeoutMs: 500 } },
       systemd: { systemctl: standin.systemctlPath, units: ['web', 'worker'] },
       notifiers: {
-        mail: { type: 'email', host: '127.0.0.1', port: smtp.port, from: 'opsflow@example.org', to: ['ops@example.org'] },
+        mail: {
+          type: 'email',
+          host: '127.0.0.1',
+          port: smtp.port,
+          from: 'opsflow@example.org',
+          to: ['ops@example.org'],
+        },
         chat: { type: 'webhook', url: `${hook.url}/hook` },
       },
       backups: { nightly: { databases: ['app'], destination: join(dir, 'backups') } },
       dailyReport: {
         timezone: 'Europe/Berlin',
-        logs: { files: [log, join(dir, 'missing.log')], journal: { command: join(dir, 'journalctl'), units: ['web', 'kernel'] } },
+        logs: {
+          files: [log, join(dir, 'missing.log')],
+          journal: { command: join(dir, 'journalctl'), units: ['web', 'kernel'] },
+        },
         postgres: ['primary'],
         email: ['mail'],
         summary: ['chat'],
@@ -65,8 +86,18 @@ describe('dailyReportWorkflow end to end', () => {
       },
       // as in opsflow.example.yaml: the nightly backup and the 23:50 report
       schedules: {
-        'e2e-backup-nightly': { workflow: 'backupWorkflow', cron: ['30 2 * * *'], timezone: 'UTC', input: { set: 'nightly' } },
-        'e2e-daily-report': { workflow: 'dailyReportWorkflow', cron: ['50 23 * * *'], timezone: 'Europe/Berlin', input: {} },
+        'e2e-backup-nightly': {
+          workflow: 'backupWorkflow',
+          cron: ['30 2 * * *'],
+          timezone: 'UTC',
+          input: { set: 'nightly' },
+        },
+        'e2e-daily-report': {
+          workflow: 'dailyReportWorkflow',
+          cron: ['50 23 * * *'],
+          timezone: 'Europe/Berlin',
+          input: {},
+        },
       },
     };
     configPath = writeConfig(config);
@@ -83,16 +114,44 @@ describe('dailyReportWorkflow end to end', () => {
   });
 
   test('every section, the HTML part, the summary, the runs of the day; kept and shown by `opsflow report show`', async () => {
-    await stack.client.workflow.execute(backupWorkflow, { taskQueue: 'opsflow', workflowId: 'report-e2e-backup', args: [{ set: 'nightly' }] });
-    await stack.client.workflow.execute(diagnosticsWorkflow, { taskQueue: 'opsflow', workflowId: 'report-e2e-diagnostics', args: [{ host: true }] });
-    await stack.client.workflow.execute(diagnosticsWorkflow, { taskQueue: 'opsflow', workflowId: 'report-e2e-diagnostics-bad', args: [{ postgres: 'nope' }] }).catch(() => undefined);
+    await stack.client.workflow.execute(backupWorkflow, {
+      taskQueue: 'opsflow',
+      workflowId: 'report-e2e-backup',
+      args: [{ set: 'nightly' }],
+    });
+    await stack.client.workflow.execute(diagnosticsWorkflow, {
+      taskQueue: 'opsflow',
+      workflowId: 'report-e2e-diagnostics',
+      args: [{ host: true }],
+    });
+    await stack.client.workflow
+      .execute(diagnosticsWorkflow, {
+        taskQueue: 'opsflow',
+        workflowId: 'report-e2e-diagnostics-bad',
+        args: [{ postgres: 'nope' }],
+      })
+      .catch(() => undefined);
     const today = dayIn('Europe/Berlin', new Date());
 
-    const handle = await stack.client.workflow.start(dailyReportWorkflow, { taskQueue: 'opsflow', workflowId: 'daily-report-e2e', args: [{}] });
+    const handle = await stack.client.workflow.start(dailyReportWorkflow, {
+      taskQueue: 'opsflow',
+      workflowId: 'daily-report-e2e',
+      args: [{}],
+    });
     const result = await handle.result();
     expect(result.date).toBe(today);
-    expect(result.gathered).toMatchObject({ host: 'ok', services: 'ok', errors: 'ok', 'postgres:primary': 'ok', 'redis:cache': 'ok', 'backups:nightly': 'ok', runs: 'ok' });
-    expect(result.gathered['redis:gone']).toMatch(/^redis gone at 127\.0\.0\.1:\d+: redis\.gone: connect ECONNREFUSED 127\.0\.0\.1:\d+$/);
+    expect(result.gathered).toMatchObject({
+      host: 'ok',
+      services: 'ok',
+      errors: 'ok',
+      'postgres:primary': 'ok',
+      'redis:cache': 'ok',
+      'backups:nightly': 'ok',
+      runs: 'ok',
+    });
+    expect(result.gathered['redis:gone']).toMatch(
+      /^redis gone at 127\.0\.0\.1:\d+: redis\.gone: connect ECONNREFUSED 127\.0\.0\.1:\d+$/,
+    );
     expect(result.stored).toBe(true);
     expect(result.sent.sort()).toEqual(['chat', 'mail']);
 
@@ -101,7 +160,16 @@ describe('dailyReportWorkflow end to end', () => {
     const htmlPart = parts.find((p) => p.contentType === 'text/html')!;
     const text = parts.find((p) => p.contentType === 'text/plain')!.text;
     expect(htmlPart).toBeDefined();
-    for (const section of ['Host', 'Services', 'Recent errors', 'PostgreSQL primary', 'Redis cache', 'Redis gone', 'Backups nightly', 'Runs today']) {
+    for (const section of [
+      'Host',
+      'Services',
+      'Recent errors',
+      'PostgreSQL primary',
+      'Redis cache',
+      'Redis gone',
+      'Backups nightly',
+      'Runs today',
+    ]) {
       expect(text).toContain(`## ${section}`);
       expect(htmlPart.text).toContain(`<h2>${section}</h2>`);
     }
@@ -110,12 +178,30 @@ describe('dailyReportWorkflow end to end', () => {
     expect(text).toContain('    FATAL out of memory');
     expect(htmlPart.text).toContain('ERROR payment gateway timeout &lt;script&gt;');
     expect(text).toMatch(/missing\.log: ENOENT/);
-    expect(text).toContain('journal (err, web, kernel): 2 matching lines  \n    2026-11-24T10:00:00+0100 host web[42]: upstream connect error\n    2026-11-24T11:00:00+0100 host kernel: Out of memory: Killed process 77');
-    const { from, to } = dayBounds('Europe/Berlin', today);
-    expect(readFileSync(join(dir, 'journalctl.argv'), 'utf8').trim().split('\n')).toEqual(
-      ['--no-pager', '-o', 'short-iso', '-p', 'err', '--since', `@${Date.parse(from) / 1000}`, '--until', `@${Date.parse(to) / 1000}`, '-n', '20', '-u', 'web', '-u', 'kernel'],
+    expect(text).toContain(
+      'journal (err, web, kernel): 2 matching lines  \n    2026-11-24T10:00:00+0100 host web[42]: upstream connect error\n    2026-11-24T11:00:00+0100 host kernel: Out of memory: Killed process 77',
     );
-    expect(text).toMatch(/## Redis gone\n\n\*\*Could not be gathered:\*\* redis gone at 127\.0\.0\.1:\d+: redis\.gone: connect ECONNREFUSED 127\.0\.0\.1:\d+/);
+    const { from, to } = dayBounds('Europe/Berlin', today);
+    expect(readFileSync(join(dir, 'journalctl.argv'), 'utf8').trim().split('\n')).toEqual([
+      '--no-pager',
+      '-o',
+      'short-iso',
+      '-p',
+      'err',
+      '--since',
+      `@${Date.parse(from) / 1000}`,
+      '--until',
+      `@${Date.parse(to) / 1000}`,
+      '-n',
+      '20',
+      '-u',
+      'web',
+      '-u',
+      'kernel',
+    ]);
+    expect(text).toMatch(
+      /## Redis gone\n\n\*\*Could not be gathered:\*\* redis gone at 127\.0\.0\.1:\d+: redis\.gone: connect ECONNREFUSED 127\.0\.0\.1:\d+/,
+    );
     expect(text).toMatch(/Latest verified: \d{8}T\d{6}Z \(0(\.\d)? h old, restore drill [\d.]+ s\)/);
     expect(text).toMatch(/\| test \| (active|idle) \| \d+ \|/);
     expect(text).toMatch(/\| backupWorkflow \| report-e2e-backup \| COMPLETED \|/);
@@ -139,8 +225,15 @@ describe('dailyReportWorkflow end to end', () => {
     const none = await stack.cli(['--config', configPath, 'report', 'show', '2020-01-01']);
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('no daily report of 2020-01-01 is kept');
-    for (const date of ['2026-01-01', '2026-01-02']) await stack.client.workflow.execute(dailyReportWorkflow, { taskQueue: 'opsflow', workflowId: `daily-report-${date}`, args: [{ date }] });
-    const kept = await scratch.query<{ d: string }>(`SELECT to_char(report_date, 'YYYY-MM-DD') AS d FROM ${schema}.opsflow_daily_reports ORDER BY 1`);
+    for (const date of ['2026-01-01', '2026-01-02'])
+      await stack.client.workflow.execute(dailyReportWorkflow, {
+        taskQueue: 'opsflow',
+        workflowId: `daily-report-${date}`,
+        args: [{ date }],
+      });
+    const kept = await scratch.query<{ d: string }>(
+      `SELECT to_char(report_date, 'YYYY-MM-DD') AS d FROM ${schema}.opsflow_daily_reports ORDER BY 1`,
+    );
     // today's report (the first test) and 2026-01-02 are the newest two; 2026-01-01 was pruned
     expect(kept.map((r) => r.d)).toEqual(['2026-01-02', dayIn('Europe/Berlin', new Date())]);
   });
@@ -151,7 +244,10 @@ describe('dailyReportWorkflow end to end', () => {
     expect(applied.stdout).toContain('created [e2e-backup-nightly, e2e-daily-report]');
     const report = await stack.client.schedule.getHandle('e2e-daily-report').describe();
     expect(report.spec.timezone).toBe('Europe/Berlin');
-    expect(report.spec.calendars![0]).toMatchObject({ hour: [{ start: 23, end: 23, step: 1 }], minute: [{ start: 50, end: 50, step: 1 }] });
+    expect(report.spec.calendars![0]).toMatchObject({
+      hour: [{ start: 23, end: 23, step: 1 }],
+      minute: [{ start: 50, end: 50, step: 1 }],
+    });
     const mailsBefore = smtp.messages.length;
     for (const name of ['e2e-backup-nightly', 'e2e-daily-report']) {
       expect((await stack.cli(['schedules', 'trigger', name], env)).code).toBe(0);
@@ -165,8 +261,14 @@ describe('dailyReportWorkflow end to end', () => {
         250,
       );
       const result = await stack.client.workflow.getHandle(workflowId).result();
-      if (name === 'e2e-backup-nightly') expect(result).toMatchObject({ set: 'nightly', drill: 'passed', failures: [] });
-      else expect(result).toMatchObject({ date: dayIn('Europe/Berlin', new Date()), stored: true, sent: expect.arrayContaining(['mail', 'chat']) });
+      if (name === 'e2e-backup-nightly')
+        expect(result).toMatchObject({ set: 'nightly', drill: 'passed', failures: [] });
+      else
+        expect(result).toMatchObject({
+          date: dayIn('Europe/Berlin', new Date()),
+          stored: true,
+          sent: expect.arrayContaining(['mail', 'chat']),
+        });
     }
     expect(smtp.messages.length).toBe(mailsBefore + 1);
   });

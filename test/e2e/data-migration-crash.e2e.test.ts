@@ -1,7 +1,14 @@
 import { Stack, waitFor, writeConfig, killWorker } from '../helpers/stack';
 import { requirePostgres } from '../helpers/services';
 import { PgScratch } from '../helpers/pg-scratch';
-import { createNewUsers, migratable, migrationConfig, runbookInput, seedOldUsers, slowDownTarget } from '../helpers/migration-fixtures';
+import {
+  createNewUsers,
+  migratable,
+  migrationConfig,
+  runbookInput,
+  seedOldUsers,
+  slowDownTarget,
+} from '../helpers/migration-fixtures';
 import type { MigrationResult } from '../../src/workflows/migration/workflow';
 
 /**
@@ -28,52 +35,74 @@ describe('dataMigrationWorkflow survives a SIGKILLed worker', () => {
     await pg.drop();
   }, 60_000);
 
-
   test.each([
     ['one database', false],
     ['two databases (COPY)', true],
-  ])('%s: worker killed mid-copy, server killed mid-copy, both restarted, every row exactly once', async (_label, twoDb) => {
-    const schema = await pg.schema();
-    const targetDb = twoDb ? otherDb : undefined;
-    const targetSchema = twoDb ? await pg.schema(otherDb) : schema;
-    await seedOldUsers(pg, schema, 60_000);
-    await createNewUsers(pg, targetSchema, targetDb);
-    await slowDownTarget(pg, targetSchema, 0.25, targetDb);
-    const expected = migratable(60_000);
-    const input = runbookInput(twoDb ? 'crash-two' : 'crash-one', schema, {
-      chunkSize: 1_000,
-      parallelism: 2,
-      ...(twoDb ? { target: { database: 'other', table: `${targetSchema}.new_users` }, stateSchema: targetSchema } : {}),
-    });
-    const copied = () => pg.count(`SELECT count(*) FROM ${targetSchema}.opsflow_migration_chunks WHERE status = 'copied'`, [], targetDb);
+  ])(
+    '%s: worker killed mid-copy, server killed mid-copy, both restarted, every row exactly once',
+    async (_label, twoDb) => {
+      const schema = await pg.schema();
+      const targetDb = twoDb ? otherDb : undefined;
+      const targetSchema = twoDb ? await pg.schema(otherDb) : schema;
+      await seedOldUsers(pg, schema, 60_000);
+      await createNewUsers(pg, targetSchema, targetDb);
+      await slowDownTarget(pg, targetSchema, 0.25, targetDb);
+      const expected = migratable(60_000);
+      const input = runbookInput(twoDb ? 'crash-two' : 'crash-one', schema, {
+        chunkSize: 1_000,
+        parallelism: 2,
+        ...(twoDb
+          ? { target: { database: 'other', table: `${targetSchema}.new_users` }, stateSchema: targetSchema }
+          : {}),
+      });
+      const copied = () =>
+        pg.count(`SELECT count(*) FROM ${targetSchema}.opsflow_migration_chunks WHERE status = 'copied'`, [], targetDb);
 
-    const first = stack.spawnWorkerProcess(configPath, env);
-    const handle = await stack.client.workflow.start('dataMigrationWorkflow', {
-      taskQueue: 'opsflow',
-      workflowId: `crash-${input.name}-${Date.now()}`,
-      args: [input],
-    });
-    await waitFor('10 chunks copied', async () => ((await copied().catch(() => 0)) >= 10 ? true : undefined), 90_000, 200);
-    await killWorker(first.child);
-    const atKill = await copied();
-    expect(atKill).toBeLessThan(60);
+      const first = stack.spawnWorkerProcess(configPath, env);
+      const handle = await stack.client.workflow.start('dataMigrationWorkflow', {
+        taskQueue: 'opsflow',
+        workflowId: `crash-${input.name}-${Date.now()}`,
+        args: [input],
+      });
+      await waitFor(
+        '10 chunks copied',
+        async () => ((await copied().catch(() => 0)) >= 10 ? true : undefined),
+        90_000,
+        200,
+      );
+      await killWorker(first.child);
+      const atKill = await copied();
+      expect(atKill).toBeLessThan(60);
 
-    const second = stack.spawnWorkerProcess(configPath, env);
-    // Temporal dies with chunks in flight on the live worker: their results and heartbeats go
-    // nowhere until it is back; a chunk retried after that is not copied twice.
-    await waitFor('the new worker copying', async () => ((await copied()) >= atKill + 3 ? true : undefined), 120_000, 200);
-    await stack.restartServer();
-    expect(second.child.exitCode).toBeNull();
-    const result = (await handle.result()) as MigrationResult;
-    await killWorker(second.child);
+      const second = stack.spawnWorkerProcess(configPath, env);
+      // Temporal dies with chunks in flight on the live worker: their results and heartbeats go
+      // nowhere until it is back; a chunk retried after that is not copied twice.
+      await waitFor(
+        'the new worker copying',
+        async () => ((await copied()) >= atKill + 3 ? true : undefined),
+        120_000,
+        200,
+      );
+      await stack.restartServer();
+      expect(second.child.exitCode).toBeNull();
+      const result = (await handle.result()) as MigrationResult;
+      await killWorker(second.child);
 
-    expect(result.rowsCopied).toBe(expected);
-    expect(result.verification).toMatchObject({ pass: true, sourceRows: expected, targetRows: expected });
-    expect(await pg.count(`SELECT count(*) FROM ${targetSchema}.new_users`, [], targetDb)).toBe(expected);
-    expect(await pg.count(`SELECT count(DISTINCT user_id) FROM ${targetSchema}.new_users`, [], targetDb)).toBe(expected);
-    expect(await pg.count(`SELECT count(*) FROM ${schema}.old_users WHERE migrate_flag = 1`)).toBe(expected);
-    const log = await pg.query<{ status: string; rows_migrated: number }>(`SELECT status, rows_migrated FROM ${targetSchema}.migration_log`, [], targetDb);
-    expect(log).toEqual([{ status: 'COMPLETED', rows_migrated: expected }]);
-    expect(await copied()).toBe(60);
-  }, 300_000); // two worker starts and a heartbeat timeout: generous on a slow, loaded machine
+      expect(result.rowsCopied).toBe(expected);
+      expect(result.verification).toMatchObject({ pass: true, sourceRows: expected, targetRows: expected });
+      expect(await pg.count(`SELECT count(*) FROM ${targetSchema}.new_users`, [], targetDb)).toBe(expected);
+      expect(await pg.count(`SELECT count(DISTINCT user_id) FROM ${targetSchema}.new_users`, [], targetDb)).toBe(
+        expected,
+      );
+      expect(await pg.count(`SELECT count(*) FROM ${schema}.old_users WHERE migrate_flag = 1`)).toBe(expected);
+      const log = await pg.query<{ status: string; rows_migrated: number }>(
+        `SELECT status, rows_migrated FROM ${targetSchema}.migration_log`,
+        [],
+        targetDb,
+      );
+      expect(log).toEqual([{ status: 'COMPLETED', rows_migrated: expected }]);
+      expect(await copied()).toBe(60);
+    },
+    300_000,
+  ); // two worker starts and a heartbeat timeout: generous on a slow, loaded machine
 });

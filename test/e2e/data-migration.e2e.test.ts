@@ -5,7 +5,15 @@ import { requirePostgres } from '../helpers/services';
 import { freePort } from '../helpers/ports';
 import { PgScratch } from '../helpers/pg-scratch';
 import { recordHistory } from '../helpers/histories';
-import { createNewUsers, migratable, migrationConfig, runbookInput, seedOldUsers, seedRunbookTables, slowDownTarget } from '../helpers/migration-fixtures';
+import {
+  createNewUsers,
+  migratable,
+  migrationConfig,
+  runbookInput,
+  seedOldUsers,
+  seedRunbookTables,
+  slowDownTarget,
+} from '../helpers/migration-fixtures';
 import type { DataMigrationInput } from '../../src/domain/migration/input';
 import type { MigrationResult, MigrationStatus } from '../../src/workflows/migration/workflow';
 import { OpsflowMigration, OpsflowPhase } from '../../src/domain/search-attributes';
@@ -30,7 +38,10 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
     stack = await Stack.start();
     const config = migrationConfig({ other: otherDb });
     // A database nobody listens for: its connections are refused.
-    await stack.startWorker({ ...config, postgres: { ...config.postgres, deaddb: { host: '127.0.0.1', port: deadPort, database: 'app' } } });
+    await stack.startWorker({
+      ...config,
+      postgres: { ...config.postgres, deaddb: { host: '127.0.0.1', port: deadPort, database: 'app' } },
+    });
   }, 180_000);
   afterAll(async () => {
     await stack?.stop();
@@ -49,23 +60,39 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
     return err.cause as ApplicationFailure;
   };
   const log = (schema: string) =>
-    pg.query<{ id: number; migration_name: string; status: string; rows_migrated: number; error_message: string | null; end_time: Date | null }>(
-      `SELECT * FROM ${schema}.migration_log ORDER BY id`,
-    );
+    pg.query<{
+      id: number;
+      migration_name: string;
+      status: string;
+      rows_migrated: number;
+      error_message: string | null;
+      end_time: Date | null;
+    }>(`SELECT * FROM ${schema}.migration_log ORDER BY id`);
 
   /**
    * The two-database copy checked independently of the workflow: both tables read with plain SQL in
    * key order, batch by batch, and every flagged source row's mapped values (the mapping of the
    * two-database test, applied here in TypeScript) compared with its target row, column by column.
    */
-  async function compareAcrossDatabases(schema: string, targetSchema: string): Promise<{ compared: number; differences: string[] }> {
+  async function compareAcrossDatabases(
+    schema: string,
+    targetSchema: string,
+  ): Promise<{ compared: number; differences: string[] }> {
     type Row = [string, string, string | null, string | null, string | null, string | null, number];
     const differences: string[] = [];
     let compared = 0;
     let after = '0';
     const batch = 20_000;
-    for (let more = true; more; ) {
-      const source = await pg.query<{ id: string; login_name: string; email_address: string | null; phone_number: string | null; create_time: string; modify_time: string | null; user_status: number | null }>(
+    for (let more = true; more;) {
+      const source = await pg.query<{
+        id: string;
+        login_name: string;
+        email_address: string | null;
+        phone_number: string | null;
+        create_time: string;
+        modify_time: string | null;
+        user_status: number | null;
+      }>(
         `SELECT id::text AS id, login_name, email_address, phone_number, create_time::text AS create_time, modify_time::text AS modify_time, user_status
            FROM ${schema}.old_users o WHERE migrate_flag = 1 AND o.id > $1::bigint ORDER BY o.id LIMIT ${batch}`,
         [after],
@@ -74,7 +101,15 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
       // The target rows of the same key range; after the last batch, every key above it too. (Keys
       // are ordered by the table's column, not by the text alias of the same name.)
       const upTo = more ? 'AND n.user_id <= $2::bigint' : '';
-      const target = await pg.query<{ user_id: string; username: string; email: string | null; phone: string | null; created_at: string | null; updated_at: string | null; status: number | null }>(
+      const target = await pg.query<{
+        user_id: string;
+        username: string;
+        email: string | null;
+        phone: string | null;
+        created_at: string | null;
+        updated_at: string | null;
+        status: number | null;
+      }>(
         `SELECT user_id::text AS user_id, username, email, phone, (created_at AT TIME ZONE 'UTC')::text AS created_at,
                 (updated_at AT TIME ZONE 'UTC')::text AS updated_at, status
            FROM ${targetSchema}.new_users n WHERE n.user_id > $1::bigint ${upTo} ORDER BY n.user_id`,
@@ -82,13 +117,25 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
         otherDb,
       );
       const want = new Map<string, Row>(
-        source.map((o) => [o.id, [o.id, o.login_name, o.email_address?.toLowerCase() ?? null, o.phone_number, o.create_time, o.modify_time, o.user_status ?? -1]]),
+        source.map((o) => [
+          o.id,
+          [
+            o.id,
+            o.login_name,
+            o.email_address?.toLowerCase() ?? null,
+            o.phone_number,
+            o.create_time,
+            o.modify_time,
+            o.user_status ?? -1,
+          ],
+        ]),
       );
       for (const n of target) {
         const got: Row = [n.user_id, n.username, n.email, n.phone, n.created_at, n.updated_at, n.status as number];
         const expected = want.get(n.user_id);
         if (!expected) differences.push(`extra ${n.user_id}`);
-        else if (JSON.stringify(got) !== JSON.stringify(expected)) differences.push(`${n.user_id}: ${JSON.stringify(got)} ≠ ${JSON.stringify(expected)}`);
+        else if (JSON.stringify(got) !== JSON.stringify(expected))
+          differences.push(`${n.user_id}: ${JSON.stringify(got)} ≠ ${JSON.stringify(expected)}`);
         else compared++;
         want.delete(n.user_id);
       }
@@ -108,7 +155,12 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
 
     expect(result.rowsCopied).toBe(expected);
     expect(result.chunks).toBe(20);
-    expect(result.verification).toMatchObject({ pass: true, sourceRows: expected, targetRows: expected, chunksVerified: 20 });
+    expect(result.verification).toMatchObject({
+      pass: true,
+      sourceRows: expected,
+      targetRows: expected,
+      chunksVerified: 20,
+    });
     expect(await pg.count(`SELECT count(*) FROM ${schema}.new_users`)).toBe(expected);
     expect(await pg.count(`SELECT count(*) FROM ${schema}.old_users WHERE migrate_flag = 1`)).toBe(expected);
     expect(await pg.count(`SELECT count(*) FROM ${schema}.old_users WHERE migrate_flag = 2`)).toBe(1000);
@@ -130,13 +182,25 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
     expect(await pg.count(`SELECT count(*) FROM ${schema}.new_users WHERE username LIKE '%🚀'`)).toBeGreaterThan(0);
 
     const [entry] = await log(schema);
-    expect(entry).toMatchObject({ migration_name: 'runbook', status: 'COMPLETED', rows_migrated: expected, error_message: null });
+    expect(entry).toMatchObject({
+      migration_name: 'runbook',
+      status: 'COMPLETED',
+      rows_migrated: expected,
+      error_message: null,
+    });
     expect(entry.end_time).not.toBeNull();
-    const chunks = await pg.query<{ status: string; verify_status: string; source_checksum: string; target_checksum: string }>(
-      `SELECT status, verify_status, source_checksum, target_checksum FROM ${schema}.opsflow_migration_chunks`,
-    );
+    const chunks = await pg.query<{
+      status: string;
+      verify_status: string;
+      source_checksum: string;
+      target_checksum: string;
+    }>(`SELECT status, verify_status, source_checksum, target_checksum FROM ${schema}.opsflow_migration_chunks`);
     expect(chunks).toHaveLength(20);
-    expect(chunks.every((c) => c.status === 'copied' && c.verify_status === 'match' && c.source_checksum === c.target_checksum)).toBe(true);
+    expect(
+      chunks.every(
+        (c) => c.status === 'copied' && c.verify_status === 'match' && c.source_checksum === c.target_checksum,
+      ),
+    ).toBe(true);
 
     const status = (await handle.query('status')) as MigrationStatus;
     expect(status).toMatchObject({ phase: 'completed', chunks: { total: 20, copied: 20, verified: 20 } });
@@ -151,7 +215,12 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
     const again = await run(runbookInput('runbook', schema));
     expect(again.rowsCopied).toBe(0);
     // Nothing left to copy still leaves the whole table to verify: every flagged row against the target.
-    expect(again.verification).toMatchObject({ pass: true, sourceRows: expected, targetRows: expected, chunksVerified: 1 });
+    expect(again.verification).toMatchObject({
+      pass: true,
+      sourceRows: expected,
+      targetRows: expected,
+      chunksVerified: 1,
+    });
     const rows = await log(schema);
     expect(rows.map((r) => [r.status, r.rows_migrated])).toEqual([
       ['COMPLETED', expected],
@@ -166,9 +235,17 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
     expect(copied.verification).toBeUndefined();
     // A verify-only run that passes is logged as a verification, not as a migration that copied 0 rows.
     const clean = await run(runbookInput('corrupt', schema, { mode: 'verify' }));
-    expect(clean).toMatchObject({ rowsCopied: 0, verification: { pass: true, sourceRows: migratable(200_000), targetRows: migratable(200_000) } });
+    expect(clean).toMatchObject({
+      rowsCopied: 0,
+      verification: { pass: true, sourceRows: migratable(200_000), targetRows: migratable(200_000) },
+    });
     const verifiedRow = (await log(schema))[1];
-    expect(verifiedRow).toMatchObject({ migration_name: 'corrupt', status: 'VERIFIED', rows_migrated: 0, error_message: null });
+    expect(verifiedRow).toMatchObject({
+      migration_name: 'corrupt',
+      status: 'VERIFIED',
+      rows_migrated: 0,
+      error_message: null,
+    });
     expect(verifiedRow.end_time).not.toBeNull();
     await pg.query(`UPDATE ${schema}.new_users SET email = NULL WHERE user_id = 123457`);
     await pg.query(`DELETE FROM ${schema}.new_users WHERE user_id = 55`);
@@ -177,7 +254,15 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
     expect(err.type).toBe('VerificationFailed');
     expect(err.nonRetryable).toBe(true);
     expect(err.message).toBe('verification failed in chunks 0, 12: 1 missing on target (55); 1 differing (123457)');
-    const [report] = err.details as [{ pass: boolean; sourceRows: number; targetRows: number; missingByAntiJoin: number; mismatches: { missing: unknown; extra: unknown; differing: unknown } }];
+    const [report] = err.details as [
+      {
+        pass: boolean;
+        sourceRows: number;
+        targetRows: number;
+        missingByAntiJoin: number;
+        mismatches: { missing: unknown; extra: unknown; differing: unknown };
+      },
+    ];
     expect(report.pass).toBe(false);
     expect(report.sourceRows - report.targetRows).toBe(1);
     expect(report.mismatches.missing).toEqual({ count: 1, keys: ['55'] });
@@ -199,7 +284,13 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
   });
 
   test('verify with no source rows to compare (an empty source, a filter selecting nothing) still counts and names every target row', async () => {
-    type Report = { pass: boolean; sourceRows: number; targetRows: number; chunksVerified: number; mismatches: Record<'missing' | 'extra' | 'differing', { count: number; keys: string[] }> };
+    type Report = {
+      pass: boolean;
+      sourceRows: number;
+      targetRows: number;
+      chunksVerified: number;
+      mismatches: Record<'missing' | 'extra' | 'differing', { count: number; keys: string[] }>;
+    };
     const schema = await pg.schema();
     await seedRunbookTables(pg, schema, 0);
     await pg.query(
@@ -220,12 +311,19 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
       `INSERT INTO ${schema}.old_users (id, login_name, create_time, migrate_flag) SELECT g, 'user_' || g, now(), 2 FROM generate_series(1, 200) g`,
     );
     const nothing = await failure(
-      runbookInput('filter-selects-nothing', schema, { mode: 'verify', filter: 'migrate_flag = 0', flag: undefined, reportKeys: 3 }),
+      runbookInput('filter-selects-nothing', schema, {
+        mode: 'verify',
+        filter: 'migrate_flag = 0',
+        flag: undefined,
+        reportKeys: 3,
+      }),
     );
     const [nothingReport] = nothing.details as [Report];
     expect(nothingReport).toMatchObject({ pass: false, sourceRows: 0, targetRows: 30 });
     expect(nothingReport.mismatches.extra).toEqual({ count: 30, keys: ['101', '102', '103'] });
-    expect(await pg.count(`SELECT count(*) FROM ${schema}.opsflow_migration_chunks WHERE verify_status = 'mismatch'`)).toBe(2);
+    expect(
+      await pg.count(`SELECT count(*) FROM ${schema}.opsflow_migration_chunks WHERE verify_status = 'mismatch'`),
+    ).toBe(2);
 
     // A plan of no chunks left by an earlier version (an empty copy) is replanned, not verified as nothing.
     await pg.query(
@@ -233,7 +331,11 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
        VALUES ('stale-empty-plan', 'copy', 'x', 0, 0, 'an earlier run')`,
     );
     const stale = await failure(runbookInput('stale-empty-plan', schema, { mode: 'verify' }));
-    expect((stale.details as [Report])[0]).toMatchObject({ pass: false, targetRows: 30, mismatches: { extra: { count: 30 } } });
+    expect((stale.details as [Report])[0]).toMatchObject({
+      pass: false,
+      targetRows: 30,
+      mismatches: { extra: { count: 30 } },
+    });
   });
 
   test('two databases: the COPY path copies with the flag, verifies, and finds a deleted row by key sets', async () => {
@@ -260,9 +362,15 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
     expect(await pg.count(`SELECT count(*) FROM ${targetSchema}.new_users`, [], otherDb)).toBe(expected);
     // Not only counts and the workflow's own checksums: every mapped value, read from both databases.
     expect(await compareAcrossDatabases(schema, targetSchema)).toEqual({ compared: expected, differences: [] });
-    expect(await pg.count(`SELECT count(*) FROM ${targetSchema}.new_users WHERE status = -1`, [], otherDb)).toBeGreaterThan(0);
+    expect(
+      await pg.count(`SELECT count(*) FROM ${targetSchema}.new_users WHERE status = -1`, [], otherDb),
+    ).toBeGreaterThan(0);
     expect(await pg.count(`SELECT count(*) FROM ${schema}.old_users WHERE migrate_flag = 1`)).toBe(expected);
-    const [entry] = await pg.query<{ status: string; rows_migrated: number }>(`SELECT * FROM ${targetSchema}.migration_log`, [], otherDb);
+    const [entry] = await pg.query<{ status: string; rows_migrated: number }>(
+      `SELECT * FROM ${targetSchema}.migration_log`,
+      [],
+      otherDb,
+    );
     expect(entry).toMatchObject({ status: 'COMPLETED', rows_migrated: expected });
 
     await pg.query(`DELETE FROM ${targetSchema}.new_users WHERE user_id = 150001`, [], otherDb);
@@ -278,14 +386,26 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
     await pg.query(`CREATE TABLE ${schema}.loose_users AS SELECT * FROM ${schema}.new_users`);
 
     const cases: [Partial<DataMigrationInput>, RegExp][] = [
-      [{ source: { database: 'app', table: `${schema}.no_such_users` } }, /^source\.table: table "\w+\.no_such_users" does not exist in database "app"$/],
+      [
+        { source: { database: 'app', table: `${schema}.no_such_users` } },
+        /^source\.table: table "\w+\.no_such_users" does not exist in database "app"$/,
+      ],
       [
         { columns: { username: 'login_name', email: 'email_adress' } },
         /^columns\.email: column "email_adress" does not exist/,
       ],
-      [{ source: { database: 'app', table: `${schema}.dup_users` } }, /^key\.source: "id" is not unique in "\w+\.dup_users" \(value 5 appears 2 times\)$/],
-      [{ target: { database: 'app', table: `${schema}.loose_users` } }, /^key\.target: "user_id" is not unique in "\w+\.loose_users"/],
-      [{ source: { database: 'nowhere', table: `${schema}.old_users` } }, /^source\.database: unknown database "nowhere" \(not in config\.postgres/],
+      [
+        { source: { database: 'app', table: `${schema}.dup_users` } },
+        /^key\.source: "id" is not unique in "\w+\.dup_users" \(value 5 appears 2 times\)$/,
+      ],
+      [
+        { target: { database: 'app', table: `${schema}.loose_users` } },
+        /^key\.target: "user_id" is not unique in "\w+\.loose_users"/,
+      ],
+      [
+        { source: { database: 'nowhere', table: `${schema}.old_users` } },
+        /^source\.database: unknown database "nowhere" \(not in config\.postgres/,
+      ],
     ];
     for (const [patch, message] of cases) {
       const err = await failure(runbookInput(`bad-${cases.findIndex((c) => c[0] === patch)}`, schema, patch));
@@ -307,18 +427,28 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
     expect(await log(schema)).toHaveLength(4);
   });
 
-  test('an unreachable database: the run fails after the first check\'s 3 attempts, naming the input field and the config entry', async () => {
-    const handle = await start(runbookInput('unreachable', 'public', { source: { database: 'deaddb', table: 'public.old_users' } }));
+  test("an unreachable database: the run fails after the first check's 3 attempts, naming the input field and the config entry", async () => {
+    const handle = await start(
+      runbookInput('unreachable', 'public', { source: { database: 'deaddb', table: 'public.old_users' } }),
+    );
     const err = await handle.result().catch((e) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
-    expect(err.cause.message).toBe(`source.database "deaddb" (postgres.deaddb): connect ECONNREFUSED 127.0.0.1:${deadPort}`);
+    expect(err.cause.message).toBe(
+      `source.database "deaddb" (postgres.deaddb): connect ECONNREFUSED 127.0.0.1:${deadPort}`,
+    );
     // The check before anything is written has its own short budget, not the steps' 10 attempts.
     const events = (await handle.fetchHistory()).events ?? [];
-    const check = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'resolveMigrationDatabases');
+    const check = events.filter(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'resolveMigrationDatabases',
+    );
     expect(check).toHaveLength(1);
     expect(check[0].activityTaskScheduledEventAttributes?.retryPolicy?.maximumAttempts).toBe(3);
-    expect(events.find((e) => e.activityTaskStartedEventAttributes)?.activityTaskStartedEventAttributes?.attempt).toBe(3);
-    expect(events.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'openMigrationLog')).toBe(false);
+    expect(events.find((e) => e.activityTaskStartedEventAttributes)?.activityTaskStartedEventAttributes?.attempt).toBe(
+      3,
+    );
+    expect(events.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'openMigrationLog')).toBe(
+      false,
+    );
   });
 
   test('dry-run through the CLI: reports rows and chunks, writes nothing at all', async () => {
@@ -333,9 +463,16 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
     expect(out.stdout).toContain('"chunks": 2');
     expect(await pg.count(`SELECT count(*) FROM ${schema}.new_users`)).toBe(0);
     expect(await pg.count(`SELECT count(*) FROM ${schema}.old_users WHERE migrate_flag = 1`)).toBe(0);
-    expect(await pg.count(`SELECT count(*) FROM pg_tables WHERE schemaname = $1 AND tablename LIKE '%migration%'`, [schema])).toBe(0);
+    expect(
+      await pg.count(`SELECT count(*) FROM pg_tables WHERE schemaname = $1 AND tablename LIKE '%migration%'`, [schema]),
+    ).toBe(0);
 
-    const bad = await stack.cli(['start', 'data-migration', '--input', JSON.stringify({ ...input, key: { source: 'id' } })]);
+    const bad = await stack.cli([
+      'start',
+      'data-migration',
+      '--input',
+      JSON.stringify({ ...input, key: { source: 'id' } }),
+    ]);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/key/);
   });
@@ -360,7 +497,8 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
       );
       return { chunks: Number(r.n), rows: Number(r.rows) };
     };
-    const idle = (d: Awaited<ReturnType<typeof handle.describe>>) => (d.raw.pendingActivities ?? []).length === 0 && !d.raw.pendingWorkflowTask;
+    const idle = (d: Awaited<ReturnType<typeof handle.describe>>) =>
+      (d.raw.pendingActivities ?? []).length === 0 && !d.raw.pendingWorkflowTask;
     const { settled, settledAt } = await waitFor(
       'the paused copy to settle in the progress table',
       async () => {
@@ -368,7 +506,8 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
         const s = await status();
         const table = await copiedInTable();
         const after = await handle.describe();
-        const still = idle(before) && idle(after) && before.runId === after.runId && before.historyLength === after.historyLength;
+        const still =
+          idle(before) && idle(after) && before.runId === after.runId && before.historyLength === after.historyLength;
         const agree = table.chunks === s.chunks.copied && table.rows === s.rows.copied;
         return s.paused && still && agree ? { settled: s, settledAt: after } : undefined;
       },
@@ -382,7 +521,11 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
     expect(await pg.count(`SELECT count(*) FROM ${schema}.old_users WHERE migrate_flag = 1`)).toBe(settled.rows.copied);
 
     await handle.signal('resume');
-    await waitFor('more chunks after resume', async () => ((await status()).chunks.copied >= settled.chunks.copied + 4 ? true : undefined), 60_000);
+    await waitFor(
+      'more chunks after resume',
+      async () => ((await status()).chunks.copied >= settled.chunks.copied + 4 ? true : undefined),
+      60_000,
+    );
     await handle.cancel();
     const err = await handle.result().then(
       () => undefined,
@@ -417,7 +560,12 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
     const rerun = await run({ ...input, parallelism: 4, chunksPerRun: 200 });
     expect(rerun.resumed).toBe(true);
     expect(rerun.rowsCopied).toBe(expected - cancelledRows);
-    expect(rerun.verification).toMatchObject({ pass: true, sourceRows: expected, targetRows: expected, chunksVerified: 100 });
+    expect(rerun.verification).toMatchObject({
+      pass: true,
+      sourceRows: expected,
+      targetRows: expected,
+      chunksVerified: 100,
+    });
     expect(await pg.count(`SELECT count(*) FROM ${schema}.new_users`)).toBe(expected);
     expect((await log(schema)).map((r) => [r.status, r.rows_migrated])).toEqual([
       ['CANCELLED', cancelledRows],
@@ -427,12 +575,16 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
 
   test('a uuid key and no flag: keyset chunks, upserts on a rerun, and bisection by uuid', async () => {
     const schema = await pg.schema();
-    await pg.query(`CREATE TABLE ${schema}.devices (serial uuid PRIMARY KEY, label text, seen numeric(12, 3), tags jsonb)`);
+    await pg.query(
+      `CREATE TABLE ${schema}.devices (serial uuid PRIMARY KEY, label text, seen numeric(12, 3), tags jsonb)`,
+    );
     await pg.query(
       `INSERT INTO ${schema}.devices SELECT gen_random_uuid(), CASE WHEN g % 9 = 0 THEN NULL ELSE 'device ' || g END, g / 7.0, jsonb_build_object('n', g)
          FROM generate_series(1, 30000) g`,
     );
-    await pg.query(`CREATE TABLE ${schema}.devices_v2 (id uuid PRIMARY KEY, name text, last_seen numeric(12, 3), meta jsonb, migrated boolean)`);
+    await pg.query(
+      `CREATE TABLE ${schema}.devices_v2 (id uuid PRIMARY KEY, name text, last_seen numeric(12, 3), meta jsonb, migrated boolean)`,
+    );
     const input: DataMigrationInput = {
       name: 'uuid-devices',
       source: { database: 'app', table: `${schema}.devices` },
@@ -443,13 +595,19 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
       stateSchema: schema,
     };
     const first = await run(input);
-    expect(first).toMatchObject({ rowsCopied: 30_000, chunks: 6, verification: { pass: true, sourceRows: 30_000, targetRows: 30_000 } });
+    expect(first).toMatchObject({
+      rowsCopied: 30_000,
+      chunks: 6,
+      verification: { pass: true, sourceRows: 30_000, targetRows: 30_000 },
+    });
     // Without a flag a rerun copies everything again: upserts, no duplicates, still verified.
     const again = await run(input);
     expect(again).toMatchObject({ rowsCopied: 30_000, verification: { pass: true } });
     expect(await pg.count(`SELECT count(*) FROM ${schema}.devices_v2`)).toBe(30_000);
 
-    const [victim, gone] = await pg.query<{ id: string }>(`SELECT id::text AS id FROM ${schema}.devices_v2 ORDER BY id OFFSET 12345 LIMIT 2`);
+    const [victim, gone] = await pg.query<{ id: string }>(
+      `SELECT id::text AS id FROM ${schema}.devices_v2 ORDER BY id OFFSET 12345 LIMIT 2`,
+    );
     await pg.query(`UPDATE ${schema}.devices_v2 SET last_seen = last_seen + 0.001 WHERE id = $1`, [victim.id]);
     await pg.query(`DELETE FROM ${schema}.devices_v2 WHERE id = $1`, [gone.id]);
     // Strays below and above every source key: the open first and last chunks still see them.
@@ -457,7 +615,10 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
     for (const id of extra) await pg.query(`INSERT INTO ${schema}.devices_v2 (id, name) VALUES ($1, 'stray')`, [id]);
     const err = await failure({ ...input, mode: 'verify' });
     const [report] = err.details as [{ mismatches: { missing: unknown; extra: unknown; differing: unknown } }];
-    expect(report.mismatches).toMatchObject({ missing: { count: 1, keys: [gone.id] }, differing: { count: 1, keys: [victim.id] } });
+    expect(report.mismatches).toMatchObject({
+      missing: { count: 1, keys: [gone.id] },
+      differing: { count: 1, keys: [victim.id] },
+    });
     // Chunks finish in parallel, so keys of different chunks are listed in the order found.
     expect((report.mismatches.extra as { count: number; keys: string[] }).count).toBe(2);
     expect([...(report.mismatches.extra as { keys: string[] }).keys].sort()).toEqual(extra);
@@ -469,7 +630,9 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
     await pg.query(`ALTER TABLE ${schema}.new_users ADD CONSTRAINT no_40001 CHECK (user_id <> 40001)`);
     const err = await failure(runbookInput('refused', schema, { chunkSize: 1_000, parallelism: 4 }));
     expect(err.nonRetryable).toBe(true);
-    expect(err.message).toMatch(/^chunk 39 \(keys \d+ < key <= \d+\): new row for relation "new_users" violates check constraint "no_40001"/);
+    expect(err.message).toMatch(
+      /^chunk 39 \(keys \d+ < key <= \d+\): new row for relation "new_users" violates check constraint "no_40001"/,
+    );
     const [entry] = await log(schema);
     expect(entry.status).toBe('FAILED');
     expect(entry.error_message).toBe(err.message);
@@ -477,12 +640,18 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
       `SELECT count(*) AS n, coalesce(sum(rows_copied), 0) AS rows, max(chunk_no) AS last FROM ${schema}.opsflow_migration_chunks WHERE status = 'copied'`,
     );
     // Chunk 39 rolled back; the lanes took at most the chunks already fetched after it.
-    expect(await pg.count(`SELECT count(*) FROM ${schema}.opsflow_migration_chunks WHERE chunk_no = 39 AND status = 'copied'`)).toBe(0);
+    expect(
+      await pg.count(
+        `SELECT count(*) FROM ${schema}.opsflow_migration_chunks WHERE chunk_no = 39 AND status = 'copied'`,
+      ),
+    ).toBe(0);
     expect(Number(copied[0].n)).toBeGreaterThanOrEqual(39);
     expect(Number(copied[0].last)).toBeLessThan(39 + 4 * 4 + 4);
     expect(entry.rows_migrated).toBe(Number(copied[0].rows));
     expect(await pg.count(`SELECT count(*) FROM ${schema}.new_users`)).toBe(Number(copied[0].rows));
-    expect(await pg.count(`SELECT count(*) FROM ${schema}.old_users WHERE migrate_flag = 1`)).toBe(Number(copied[0].rows));
+    expect(await pg.count(`SELECT count(*) FROM ${schema}.old_users WHERE migrate_flag = 1`)).toBe(
+      Number(copied[0].rows),
+    );
   });
 
   test('many differences: every one counted, the first reportKeys listed, bisection still exact', async () => {
@@ -493,10 +662,16 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
     // 1 500 rows gone across a chunk boundary, 300 changed across another boundary.
     await pg.query(`DELETE FROM ${schema}.new_users WHERE user_id > 9000 AND user_id <= 10500`);
     await pg.query(`UPDATE ${schema}.new_users SET phone = 'changed' WHERE user_id > 20000 AND user_id <= 20300`);
-    const deleted = await pg.count(`SELECT count(*) FROM ${schema}.old_users WHERE id > 9000 AND id <= 10500 AND migrate_flag = 1`);
-    const changed = await pg.count(`SELECT count(*) FROM ${schema}.old_users WHERE id > 20000 AND id <= 20300 AND migrate_flag = 1`);
+    const deleted = await pg.count(
+      `SELECT count(*) FROM ${schema}.old_users WHERE id > 9000 AND id <= 10500 AND migrate_flag = 1`,
+    );
+    const changed = await pg.count(
+      `SELECT count(*) FROM ${schema}.old_users WHERE id > 20000 AND id <= 20300 AND migrate_flag = 1`,
+    );
     const err = await failure({ ...input, mode: 'verify' });
-    const [report] = err.details as [{ mismatches: Record<'missing' | 'extra' | 'differing', { count: number; keys: string[] }> }];
+    const [report] = err.details as [
+      { mismatches: Record<'missing' | 'extra' | 'differing', { count: number; keys: string[] }> },
+    ];
     expect(report.mismatches.missing.count).toBe(deleted);
     expect(report.mismatches.differing.count).toBe(changed);
     expect(report.mismatches.extra.count).toBe(0);
@@ -505,7 +680,11 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
       const id = Number(k);
       expect((id > 9000 && id <= 10500) || (id > 20000 && id <= 20300)).toBe(true);
     }
-    expect(err.message).toMatch(new RegExp(`^verification failed in chunks 1, 2, 3, 4: ${deleted} missing on target \\(.*, …\\); ${changed} differing`));
+    expect(err.message).toMatch(
+      new RegExp(
+        `^verification failed in chunks 1, 2, 3, 4: ${deleted} missing on target \\(.*, …\\); ${changed} differing`,
+      ),
+    );
   });
 
   test('a duplicate on another unique target column fails at once, naming the chunk (not retried as a race)', async () => {
@@ -515,7 +694,9 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
     await pg.query(`UPDATE ${schema}.old_users SET email_address = 'twin@example.com' WHERE id IN (12001, 12002)`);
     const err = await failure(runbookInput('twins', schema, { chunkSize: 5_000 }));
     expect(err.nonRetryable).toBe(true);
-    expect(err.message).toMatch(/^chunk 2 \(keys \d+ < key <= \d+\): duplicate key value violates unique constraint "new_users_email"/);
+    expect(err.message).toMatch(
+      /^chunk 2 \(keys \d+ < key <= \d+\): duplicate key value violates unique constraint "new_users_email"/,
+    );
     expect((await log(schema))[0]).toMatchObject({ status: 'FAILED', error_message: err.message });
   });
 
@@ -558,10 +739,14 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
     expect(result.rowsCopied).toBe(flagged);
     // The runbook's check: no flagged row without its copy — and no copy of an unflagged row.
     expect(
-      await pg.count(`SELECT count(*) FROM ${schema}.old_users o WHERE migrate_flag = 1 AND NOT EXISTS (SELECT 1 FROM ${schema}.new_users n WHERE n.user_id = o.id)`),
+      await pg.count(
+        `SELECT count(*) FROM ${schema}.old_users o WHERE migrate_flag = 1 AND NOT EXISTS (SELECT 1 FROM ${schema}.new_users n WHERE n.user_id = o.id)`,
+      ),
     ).toBe(0);
     expect(
-      await pg.count(`SELECT count(*) FROM ${schema}.new_users n JOIN ${schema}.old_users o ON o.id = n.user_id WHERE o.migrate_flag <> 1`),
+      await pg.count(
+        `SELECT count(*) FROM ${schema}.new_users n JOIN ${schema}.old_users o ON o.id = n.user_id WHERE o.migrate_flag <> 1`,
+      ),
     ).toBe(0);
     // Late rows in ranges already copied wait, unflagged, for the next run, which takes them.
     const waiting = await pg.count(`SELECT count(*) FROM ${schema}.old_users WHERE migrate_flag = 0`);
@@ -577,7 +762,9 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
     await slowDownTarget(pg, schema, 120);
     const handle = await start(runbookInput('long-chunk', schema, { chunkSize: 10_000, parallelism: 1 }));
     const sleeping = () =>
-      pg.count(`SELECT count(*) FROM pg_stat_activity WHERE application_name = 'opsflow-migration' AND query LIKE $1`, [`%INSERT INTO "${schema}"%`]);
+      pg.count(`SELECT count(*) FROM pg_stat_activity WHERE application_name = 'opsflow-migration' AND query LIKE $1`, [
+        `%INSERT INTO "${schema}"%`,
+      ]);
     await waitFor('the chunk statement to run', async () => ((await sleeping()) > 0 ? true : undefined), 30_000);
     await handle.cancel();
     const err = await handle.result().then(

@@ -35,7 +35,10 @@ describe('deploy survives worker SIGKILL mid-saga (dev server, real HAProxy)', (
     stack = await Stack.start({ persistent: true });
     repo = makeAppRepo();
     for (const h of HOSTS) ports[h] = await freePort();
-    haproxy = await new Haproxy(stack.processes, HOSTS.map((h) => ({ name: h, port: ports[h], weight: 100 }))).start();
+    haproxy = await new Haproxy(
+      stack.processes,
+      HOSTS.map((h) => ({ name: h, port: ports[h], weight: 100 })),
+    ).start();
     for (const h of HOSTS) {
       const app = join(path(h), 'current', 'server.js');
       // h2's app takes 4 s to start: the saga sits drained between switch and health for a while.
@@ -57,7 +60,12 @@ describe('deploy survives worker SIGKILL mid-saga (dev server, real HAProxy)', (
               install: { argv: ['sh', '-c', 'sleep 4; date +%s%N > INSTALLED'], timeout: '1m' },
               migrate: { argv: ['sh', '-c', `echo "$PWD" >> ${join(root, 'migrations.log')}`], timeout: '30s' },
             },
-            hosts: Object.fromEntries(HOSTS.map((h) => [h, { path: path(h), lbServer: h, healthUrl: `http://127.0.0.1:${ports[h]}/health`, units: [`web-${h}`] }])),
+            hosts: Object.fromEntries(
+              HOSTS.map((h) => [
+                h,
+                { path: path(h), lbServer: h, healthUrl: `http://127.0.0.1:${ports[h]}/health`, units: [`web-${h}`] },
+              ]),
+            ),
           },
         },
       },
@@ -72,7 +80,9 @@ describe('deploy survives worker SIGKILL mid-saga (dev server, real HAProxy)', (
 
   const startWorker = () => stack.spawnWorkerProcess(configPath);
   const adminState = async (h: Host) => {
-    const row = (await runtimeApiCommand({ socket: haproxy.socket }, 'show servers state app', 5000)).split('\n').find((l) => l.split(' ')[3] === h)!;
+    const row = (await runtimeApiCommand({ socket: haproxy.socket }, 'show servers state app', 5000))
+      .split('\n')
+      .find((l) => l.split(' ')[3] === h)!;
     return Number(row.split(' ')[6]);
   };
 
@@ -88,7 +98,12 @@ describe('deploy survives worker SIGKILL mid-saga (dev server, real HAProxy)', (
     await waitFor('h1 building', async () => (await status()).hosts.h1.state === 'building', 120_000, 100);
     const release = (await status()).release!;
     // Killed once the build directory is there, inside the 4 s install that follows the clone.
-    await waitFor('h1 build directory', () => existsSync(join(path('h1'), 'releases', `.building-${release}`)), 60_000, 50);
+    await waitFor(
+      'h1 build directory',
+      () => existsSync(join(path('h1'), 'releases', `.building-${release}`)),
+      60_000,
+      50,
+    );
     await killWorker(worker.child);
     expect(existsSync(join(path('h1'), 'releases', `.building-${release}`))).toBe(true);
     expect(existsSync(join(path('h1'), 'releases', release))).toBe(false);
@@ -114,9 +129,13 @@ describe('deploy survives worker SIGKILL mid-saga (dev server, real HAProxy)', (
       expect(readlinkSync(join(path(h), 'current'))).toBe(`releases/${release}`);
       expect(existsSync(join(path(h), 'releases', release, '.opsflow-complete'))).toBe(true);
       expect(await adminState(h)).toBe(0);
-      expect(((await (await request(`http://127.0.0.1:${ports[h]}/`)).body.json()) as { version: string }).version).toBe('v2');
+      expect(
+        ((await (await request(`http://127.0.0.1:${ports[h]}/`)).body.json()) as { version: string }).version,
+      ).toBe('v2');
     }
-    expect(readFileSync(join(root, 'migrations.log'), 'utf8').trim().split('\n')).toEqual([join(path('h1'), 'releases', release)]);
+    expect(readFileSync(join(root, 'migrations.log'), 'utf8').trim().split('\n')).toEqual([
+      join(path('h1'), 'releases', release),
+    ]);
     await killWorker(worker.child);
     recordHistory(stack.temporalAddress(), 'deploy-web', 'deploy-crash');
   });

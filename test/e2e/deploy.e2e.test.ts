@@ -43,14 +43,29 @@ describe('deploy across a fleet (dev server)', () => {
     repo = makeAppRepo();
     for (const h of HOSTS) ports[h] = await freePort();
     await sshd.start();
-    haproxy = await new Haproxy(stack.processes, HOSTS.map((h) => ({ name: h, port: ports[h], weight: 100 }))).start();
-    for (const h of HOSTS) systemd.defineUnit(`web-${h}`, [process.execPath, join(path(h), 'current', 'server.js')], { PORT: String(ports[h]), NAME: h });
+    haproxy = await new Haproxy(
+      stack.processes,
+      HOSTS.map((h) => ({ name: h, port: ports[h], weight: 100 })),
+    ).start();
+    for (const h of HOSTS)
+      systemd.defineUnit(`web-${h}`, [process.execPath, join(path(h), 'current', 'server.js')], {
+        PORT: String(ports[h]),
+        NAME: h,
+      });
     receiver = await new HttpReceiver({ honourKey: true }).start();
     await stack.startWorker({
       notifiers: { ops: { type: 'webhook', url: `${receiver.url}/hook` } },
       systemd: {
         systemctl: systemd.systemctlPath,
-        hosts: { box2: { host: '127.0.0.1', port: sshd.port, username: sshd.username, privateKey: { file: sshd.clientKey }, hostKeySha256: sshd.hostKeySha256 } },
+        hosts: {
+          box2: {
+            host: '127.0.0.1',
+            port: sshd.port,
+            username: sshd.username,
+            privateKey: { file: sshd.clientKey },
+            hostKeySha256: sshd.hostKeySha256,
+          },
+        },
       },
       loadBalancers: { edge: { type: 'haproxy', runtimeApi: { socket: haproxy.socket }, backend: 'app' } },
       deploy: {
@@ -62,7 +77,14 @@ describe('deploy across a fleet (dev server)', () => {
             lb: 'edge',
             commands: {
               // A host whose deploy path holds FAIL_INSTALL fails its build (cwd is releases/.building-<name>).
-              install: { argv: ['sh', '-c', 'if [ -e ../../FAIL_INSTALL ]; then echo "install refused on this host" >&2; exit 7; fi; date +%s%N > INSTALLED'], timeout: '30s' },
+              install: {
+                argv: [
+                  'sh',
+                  '-c',
+                  'if [ -e ../../FAIL_INSTALL ]; then echo "install refused on this host" >&2; exit 7; fi; date +%s%N > INSTALLED',
+                ],
+                timeout: '30s',
+              },
               migrate: { argv: ['sh', '-c', `echo "$PWD" >> ${join(root, 'migrations.log')}`], timeout: '30s' },
             },
             hosts: Object.fromEntries(
@@ -92,14 +114,22 @@ describe('deploy across a fleet (dev server)', () => {
   });
 
   const current = (h: Host) => readlinkSync(join(path(h), 'current')).replace(/^releases\//, '');
-  const served = async (h: Host) => ((await (await request(`http://127.0.0.1:${ports[h]}/`)).body.json()) as { version: string }).version;
+  const served = async (h: Host) =>
+    ((await (await request(`http://127.0.0.1:${ports[h]}/`)).body.json()) as { version: string }).version;
   const releases = (h: Host) => readdirSync(join(path(h), 'releases')).sort();
-  const marked = (h: Host, release: string, marker: 'complete' | 'failed') => existsSync(join(path(h), 'releases', release, `.opsflow-${marker}`));
+  const marked = (h: Host, release: string, marker: 'complete' | 'failed') =>
+    existsSync(join(path(h), 'releases', release, `.opsflow-${marker}`));
   const deploy = (input: Record<string, unknown>) =>
-    stack.client.workflow.start('deployWorkflow', { taskQueue: 'opsflow', workflowId: 'deploy-web', args: [{ service: 'web', healthCheck: { attempts: 40, interval: '250ms' }, drainTimeout: '10s', ...input }] });
+    stack.client.workflow.start('deployWorkflow', {
+      taskQueue: 'opsflow',
+      workflowId: 'deploy-web',
+      args: [{ service: 'web', healthCheck: { attempts: 40, interval: '250ms' }, drainTimeout: '10s', ...input }],
+    });
   const serverState = async (h: Host) => {
     const { runtimeApiCommand } = await import('../../src/activities/load-balancer/haproxy-runtime-api');
-    const row = (await runtimeApiCommand({ socket: haproxy.socket }, 'show servers state app', 5000)).split('\n').find((l) => l.split(' ')[3] === h)!;
+    const row = (await runtimeApiCommand({ socket: haproxy.socket }, 'show servers state app', 5000))
+      .split('\n')
+      .find((l) => l.split(' ')[3] === h)!;
     return Number(row.split(' ')[6]);
   };
 
@@ -128,12 +158,21 @@ describe('deploy across a fleet (dev server)', () => {
     const handle = await deploy({ ref: 'main', serial: 1, keepReleases: 1 });
     const status = (await handle.result()) as DeployStatus;
     const v2Before = traffic.stats.versions.v2 ?? 0;
-    await waitFor('traffic served by v2 after the deploy', () => (traffic.stats.versions.v2 ?? 0) >= v2Before + 20, 30_000);
+    await waitFor(
+      'traffic served by v2 after the deploy',
+      () => (traffic.stats.versions.v2 ?? 0) >= v2Before + 20,
+      30_000,
+    );
     const stats = await traffic.stop();
     expect(stats.errors).toEqual([]);
     expect(stats.failed).toBe(0);
     expect(stats.versions.v1).toBeGreaterThanOrEqual(20);
-    expect(status).toMatchObject({ phase: 'done', commit: repo.commits.v2, migrations: 'ran', batches: [['h1'], ['h2'], ['h3']] });
+    expect(status).toMatchObject({
+      phase: 'done',
+      commit: repo.commits.v2,
+      migrations: 'ran',
+      batches: [['h1'], ['h2'], ['h3']],
+    });
     const v1 = Object.values(status.hosts)[0].previous!;
     for (const h of HOSTS) {
       expect(current(h)).toBe(status.release);
@@ -144,7 +183,9 @@ describe('deploy across a fleet (dev server)', () => {
       expect(releases(h)).toEqual([v1, status.release].sort());
     }
     const migrations = (await import('node:fs')).readFileSync(join(root, 'migrations.log'), 'utf8').trim().split('\n');
-    expect(migrations.filter((l) => l.includes(status.release!))).toEqual([join(path('h1'), 'releases', status.release!)]);
+    expect(migrations.filter((l) => l.includes(status.release!))).toEqual([
+      join(path('h1'), 'releases', status.release!),
+    ]);
     recordHistory(stack.temporalAddress(), 'deploy-web', 'deploy-good');
   });
 
@@ -157,9 +198,14 @@ describe('deploy across a fleet (dev server)', () => {
     const stats = await traffic.stop();
     expect(err).toBeInstanceOf(WorkflowFailedError);
     // The run's own failure names the host, its step and the cause, not only the budget.
-    expect(err.cause.message).toMatch(/deploy of web stopped: 1 of 1 hosts failed in the batch \(100 % > budget 0 %\): h1 \(health check\): health check failed after 3 attempts \(HTTP 500\)$/);
+    expect(err.cause.message).toMatch(
+      /deploy of web stopped: 1 of 1 hosts failed in the batch \(100 % > budget 0 %\): h1 \(health check\): health check failed after 3 attempts \(HTTP 500\)$/,
+    );
     const status = await handle.query<DeployStatus>('status');
-    expect(status.hosts.h1).toMatchObject({ state: 'rolled-back', error: expect.stringMatching(/health check failed after 3 attempts \(HTTP 500\)/) });
+    expect(status.hosts.h1).toMatchObject({
+      state: 'rolled-back',
+      error: expect.stringMatching(/health check failed after 3 attempts \(HTTP 500\)/),
+    });
     expect(status.hosts.h2).toEqual({ state: 'pending' });
     for (const h of HOSTS) expect(current(h)).toBe(before[h]);
     expect(marked('h1', status.release!, 'failed')).toBe(true);
@@ -170,24 +216,37 @@ describe('deploy across a fleet (dev server)', () => {
     expect(stats.failed).toBe(0);
     // one message to the notifier, saying why it stopped and how each host stands
     expect(receiver.requests).toHaveLength(1);
-    expect(receiver.requests[0].json).toMatchObject({ title: 'Deploy of web stopped', severity: 'critical', text: expect.stringMatching(/1 of 1 hosts failed in the batch[\s\S]*- h1: rolled-back/) });
+    expect(receiver.requests[0].json).toMatchObject({
+      title: 'Deploy of web stopped',
+      severity: 'critical',
+      text: expect.stringMatching(/1 of 1 hosts failed in the batch[\s\S]*- h1: rolled-back/),
+    });
     // through HAProxy every host answers v2 again
     const seen = new Set<string>();
-    for (let i = 0; i < 9; i++) seen.add(JSON.stringify(await (await request(haproxy.url, { headers: { connection: 'close' } })).body.json()));
+    for (let i = 0; i < 9; i++)
+      seen.add(JSON.stringify(await (await request(haproxy.url, { headers: { connection: 'close' } })).body.json()));
     expect([...seen].map((s) => JSON.parse(s)).every((b: { version: string }) => b.version === 'v2')).toBe(true);
     recordHistory(stack.temporalAddress(), 'deploy-web', 'deploy-bad-commit');
   });
 
   test('within the failure budget the deploy goes on: the first failed host (1 of 3) is within 50 %, the second (2 of 3) is not; the third is untouched', async () => {
     const before = Object.fromEntries(HOSTS.map((h) => [h, current(h)]));
-    const handle = await deploy({ ref: 'bad', healthCheck: { attempts: 5, interval: '300ms' }, maxFailPercent: { batch: 100, fleet: 50 } });
+    const handle = await deploy({
+      ref: 'bad',
+      healthCheck: { attempts: 5, interval: '300ms' },
+      maxFailPercent: { batch: 100, fleet: 50 },
+    });
     const err = await handle.result().catch((e) => e);
     // The cause's words are the probe's: a 500, or a refused connection while the app restarts.
     expect(err.cause.message).toMatch(
       /stopped: 2 of 3 hosts failed in the fleet \(66.7 % > budget 50 %\): h1 \(health check\): health check failed after \d attempts \([^)]+\); h2 \(health check\): health check failed after \d attempts \([^)]+\)$/,
     );
     const status = await handle.query<DeployStatus>('status');
-    expect([status.hosts.h1.state, status.hosts.h2.state, status.hosts.h3.state]).toEqual(['rolled-back', 'rolled-back', 'pending']);
+    expect([status.hosts.h1.state, status.hosts.h2.state, status.hosts.h3.state]).toEqual([
+      'rolled-back',
+      'rolled-back',
+      'pending',
+    ]);
     for (const h of HOSTS) expect(current(h)).toBe(before[h]);
     expect(releases('h3')).not.toContain(status.release);
   });
@@ -198,7 +257,11 @@ describe('deploy across a fleet (dev server)', () => {
     await waitFor('traffic through HAProxy', () => traffic.stats.ok >= 20, 30_000);
     const okBefore = traffic.stats.ok;
     // A budget that would let every host fail: the flap stops the deploy anyway.
-    const handle = await deploy({ ref: 'flap', healthCheck: { attempts: 10, interval: '250ms' }, maxFailPercent: { batch: 100, fleet: 100 } });
+    const handle = await deploy({
+      ref: 'flap',
+      healthCheck: { attempts: 10, interval: '250ms' },
+      maxFailPercent: { batch: 100, fleet: 100 },
+    });
     const err = await handle.result().catch((e) => e);
     const stats = await traffic.stop();
     expect(err).toBeInstanceOf(WorkflowFailedError);
@@ -244,14 +307,31 @@ describe('deploy across a fleet (dev server)', () => {
       expect(current(h)).toBe(before[h]);
     }
     // The plain temporal CLI: without --fail-existing it exits 0 and prints the running run (nothing new starts, nobody is told).
-    const plain = await temporalCli(['workflow', 'start', '--type', 'deployWorkflow', '--task-queue', 'opsflow', '--workflow-id', 'deploy-web', '--id-conflict-policy', 'Fail', '--input', '{"service":"web","ref":"main"}']);
+    const plain = await temporalCli([
+      'workflow',
+      'start',
+      '--type',
+      'deployWorkflow',
+      '--task-queue',
+      'opsflow',
+      '--workflow-id',
+      'deploy-web',
+      '--id-conflict-policy',
+      'Fail',
+      '--input',
+      '{"service":"web","ref":"main"}',
+    ]);
     expect(plain).toMatchObject({ code: 0, stdout: expect.stringContaining(handle.firstExecutionRunId) });
     // The command docs/deploy.md gives refuses visibly: exit 1, naming the run that holds the lock.
     const documented = documentedTemporalStart();
     expect(documented).toContain('--fail-existing');
     const refusedByTemporal = await temporalCli(documented);
     expect(refusedByTemporal.code).toBe(1);
-    expect(refusedByTemporal.stderr).toMatch(new RegExp(`Workflow execution is already running\\. WorkflowId: deploy-web, RunId: ${handle.firstExecutionRunId}`));
+    expect(refusedByTemporal.stderr).toMatch(
+      new RegExp(
+        `Workflow execution is already running\\. WorkflowId: deploy-web, RunId: ${handle.firstExecutionRunId}`,
+      ),
+    );
     expect((await stack.client.workflow.getHandle('deploy-web').describe()).runId).toBe(handle.firstExecutionRunId);
 
     await handle.signal('abort', { by: 'ann', reason: 'wrong ref' });
@@ -267,7 +347,12 @@ describe('deploy across a fleet (dev server)', () => {
 
     // And after a terminate (a run killed from outside, no workflow code ran to free anything).
     const terminated = await deploy({ ref: 'v1', approval: 'first-host' });
-    await waitFor('deploy awaiting approval', async () => (await terminated.query<DeployStatus>('status')).phase === 'awaiting-approval', 60_000, 100);
+    await waitFor(
+      'deploy awaiting approval',
+      async () => (await terminated.query<DeployStatus>('status')).phase === 'awaiting-approval',
+      60_000,
+      100,
+    );
     await terminated.terminate('operator killed it');
     const afterTerminate = await startHeldThroughCli(held, terminated.firstExecutionRunId);
     await afterTerminate.signal('abort', { by: 'ann', reason: 'only checking the lock' });
@@ -286,7 +371,12 @@ describe('deploy across a fleet (dev server)', () => {
     expect(run).toBeDefined();
     expect(run).not.toBe(previous);
     const h = stack.client.workflow.getHandle('deploy-web', run);
-    await waitFor('the new deploy running, held at its approval', async () => (await h.query<DeployStatus>('status')).phase === 'awaiting-approval', 60_000, 100);
+    await waitFor(
+      'the new deploy running, held at its approval',
+      async () => (await h.query<DeployStatus>('status')).phase === 'awaiting-approval',
+      60_000,
+      100,
+    );
     expect((await h.describe()).status.name).toBe('RUNNING');
     return h;
   };
@@ -294,8 +384,14 @@ describe('deploy across a fleet (dev server)', () => {
   /** The bundled temporal CLI against this dev server. */
   const temporalCli = (args: string[]) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-      execFile(temporalCliPath()!, args, { env: { ...process.env, TEMPORAL_ADDRESS: stack.temporalAddress(), TEMPORAL_NAMESPACE: 'default' }, timeout: 30_000 }, (e, stdout, stderr) =>
-        resolve({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, stdout, stderr }),
+      execFile(
+        temporalCliPath()!,
+        args,
+        {
+          env: { ...process.env, TEMPORAL_ADDRESS: stack.temporalAddress(), TEMPORAL_NAMESPACE: 'default' },
+          timeout: 30_000,
+        },
+        (e, stdout, stderr) => resolve({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, stdout, stderr }),
       ),
     );
 
@@ -304,21 +400,36 @@ describe('deploy across a fleet (dev server)', () => {
     const doc = readFileSync(join(__dirname, '../../docs/deploy.md'), 'utf8');
     const cmd = /^temporal workflow start (?:[^\n]*\\\n)*[^\n]*/m.exec(doc)?.[0];
     if (!cmd) throw new Error('docs/deploy.md has no `temporal workflow start` command');
-    const words = cmd.replace(/\\\n/g, ' ').match(/'[^']*'|\S+/g)!.map((w) => w.replace(/^'(.*)'$/, '$1'));
+    const words = cmd
+      .replace(/\\\n/g, ' ')
+      .match(/'[^']*'|\S+/g)!
+      .map((w) => w.replace(/^'(.*)'$/, '$1'));
     return words.slice(1).map((w) => w.replace(/shop/g, 'web'));
   };
 
   test('bad input: unknown service, unknown host, a ref that does not resolve, serial 0: an error naming the field, nothing touched', async () => {
     const before = Object.fromEntries(HOSTS.map((h) => [h, releases(h).join(',')]));
     const fail = async (input: Record<string, unknown>, id = 'deploy-web') =>
-      (await stack.client.workflow.start('deployWorkflow', { taskQueue: 'opsflow', workflowId: id, args: [input] })).result().catch((e) => e.cause.message as string);
-    expect(await fail({ service: 'web', ref: 'main', serial: 0 })).toMatch(/invalid deployWorkflow input:\nserial: at least 1 host/);
+      (await stack.client.workflow.start('deployWorkflow', { taskQueue: 'opsflow', workflowId: id, args: [input] }))
+        .result()
+        .catch((e) => e.cause.message as string);
+    expect(await fail({ service: 'web', ref: 'main', serial: 0 })).toMatch(
+      /invalid deployWorkflow input:\nserial: at least 1 host/,
+    );
     expect(await fail({ service: 'api', ref: 'main' }, 'deploy-api')).toMatch(/service: "api" is not a deploy service/);
-    expect(await fail({ service: 'web', ref: 'main', hosts: ['h1', 'h9'] })).toMatch(/hosts: "h9" not a host of service web/);
-    expect(await fail({ service: 'web', ref: 'no-such-branch' })).toMatch(/ref: ref "no-such-branch" does not resolve to a commit/);
+    expect(await fail({ service: 'web', ref: 'main', hosts: ['h1', 'h9'] })).toMatch(
+      /hosts: "h9" not a host of service web/,
+    );
+    expect(await fail({ service: 'web', ref: 'no-such-branch' })).toMatch(
+      /ref: ref "no-such-branch" does not resolve to a commit/,
+    );
     // The lock is the workflow id: a deploy under any other id would bypass it, so it never starts.
-    expect(await fail({ service: 'web', ref: 'main' }, 'deploy-web-2')).toMatch(/must run as workflow id "deploy-web" \(got "deploy-web-2"\)/);
-    expect(await fail({ service: 'web', ref: 'main', healthCheck: { attempts: 2 } })).toMatch(/healthCheck\.attempts: 2 attempts can never give the 3 consecutive passes/);
+    expect(await fail({ service: 'web', ref: 'main' }, 'deploy-web-2')).toMatch(
+      /must run as workflow id "deploy-web" \(got "deploy-web-2"\)/,
+    );
+    expect(await fail({ service: 'web', ref: 'main', healthCheck: { attempts: 2 } })).toMatch(
+      /healthCheck\.attempts: 2 attempts can never give the 3 consecutive passes/,
+    );
     for (const h of HOSTS) expect(releases(h).join(',')).toBe(before[h]);
   });
 
@@ -341,12 +452,27 @@ describe('deploy across a fleet (dev server)', () => {
   const holdSessionOn = async (h: Host) => {
     const { runtimeApiCommand } = await import('../../src/activities/load-balancer/haproxy-runtime-api');
     const others = HOSTS.filter((o) => o !== h);
-    for (const o of others) await runtimeApiCommand({ socket: haproxy.socket }, `set server app/${o} state maint`, 5000);
-    const held = request(`${haproxy.url}/slow?ms=15000`, { headers: { connection: 'close' }, headersTimeout: 60_000, bodyTimeout: 60_000 }).then((r) => r.body.json() as Promise<{ name: string }>);
+    for (const o of others)
+      await runtimeApiCommand({ socket: haproxy.socket }, `set server app/${o} state maint`, 5000);
+    const held = request(`${haproxy.url}/slow?ms=15000`, {
+      headers: { connection: 'close' },
+      headersTimeout: 60_000,
+      bodyTimeout: 60_000,
+    }).then((r) => r.body.json() as Promise<{ name: string }>);
     // The others come back once HAProxy holds the request's session on h (however slow the machine).
-    const sessions = () => serverSessions({ type: 'haproxy', runtimeApi: { socket: haproxy.socket }, backend: 'app', timeoutMs: 5000 } as HaproxyLoadBalancerConfig, h);
+    const sessions = () =>
+      serverSessions(
+        {
+          type: 'haproxy',
+          runtimeApi: { socket: haproxy.socket },
+          backend: 'app',
+          timeoutMs: 5000,
+        } as HaproxyLoadBalancerConfig,
+        h,
+      );
     await waitFor(`a session held open on ${h}`, async () => (await sessions()) > 0, 30_000, 50);
-    for (const o of others) await runtimeApiCommand({ socket: haproxy.socket }, `set server app/${o} state ready`, 5000);
+    for (const o of others)
+      await runtimeApiCommand({ socket: haproxy.socket }, `set server app/${o} state ready`, 5000);
     // Wrapped: an async function returning the promise itself would wait for the held answer.
     return { held };
   };
@@ -356,7 +482,12 @@ describe('deploy across a fleet (dev server)', () => {
     // Going on is the person's call: the restart ends the held request after the app's own grace time.
     const heldEnd = held.catch(() => undefined);
     const handle = await deploy({ ref: 'main', hosts: ['h1'], drainTimeout: '500ms' });
-    await waitFor('h1 drain-stuck', async () => (await handle.query<DeployStatus>('status')).hosts.h1?.state === 'drain-stuck', 30_000, 100);
+    await waitFor(
+      'h1 drain-stuck',
+      async () => (await handle.query<DeployStatus>('status')).hosts.h1?.state === 'drain-stuck',
+      30_000,
+      100,
+    );
     const stuck = await handle.query<DeployStatus>('status');
     expect(stuck.hosts.h1.error).toMatch(/^1 sessions after 500ms$/);
     expect(await served('h1')).toBe('v1'); // nothing switched while it waits
@@ -374,11 +505,19 @@ describe('deploy across a fleet (dev server)', () => {
     const before = current('h2');
     const { held } = await holdSessionOn('h2');
     const handle = await deploy({ ref: 'main', hosts: ['h2'], drainTimeout: '500ms' });
-    await waitFor('h2 drain-stuck', async () => (await handle.query<DeployStatus>('status')).hosts.h2?.state === 'drain-stuck', 30_000, 100);
+    await waitFor(
+      'h2 drain-stuck',
+      async () => (await handle.query<DeployStatus>('status')).hosts.h2?.state === 'drain-stuck',
+      30_000,
+      100,
+    );
     await handle.signal('abort', { by: 'ann', reason: 'long uploads running' });
     const err = await handle.result().catch((e) => e);
     expect(err.cause.message).toMatch(/deploy of web stopped: 1 of 1 hosts failed/);
-    expect((await handle.query<DeployStatus>('status')).hosts.h2).toMatchObject({ state: 'rolled-back', error: expect.stringMatching(/h2: drain not confirmed \(1 sessions\) and aborted/) });
+    expect((await handle.query<DeployStatus>('status')).hosts.h2).toMatchObject({
+      state: 'rolled-back',
+      error: expect.stringMatching(/h2: drain not confirmed \(1 sessions\) and aborted/),
+    });
     expect(current('h2')).toBe(before);
     expect(await serverState('h2')).toBe(0);
     expect(await held).toMatchObject({ name: 'h2' }); // nothing was cut: the request got its answer
@@ -393,7 +532,10 @@ describe('deploy across a fleet (dev server)', () => {
   const versionsThroughHaproxy = async () => {
     const seen: Record<string, Set<string>> = {};
     for (let i = 0; i < 12; i++) {
-      const b = (await (await request(haproxy.url, { headers: { connection: 'close' } })).body.json()) as { name: string; version: string };
+      const b = (await (await request(haproxy.url, { headers: { connection: 'close' } })).body.json()) as {
+        name: string;
+        version: string;
+      };
       (seen[b.name] ??= new Set()).add(b.version);
     }
     return Object.fromEntries(Object.entries(seen).map(([n, v]) => [n, [...v].sort().join(',')]));
@@ -407,12 +549,17 @@ describe('deploy across a fleet (dev server)', () => {
       const handle = await deploy({ ref: 'main', hosts: ['h2', 'h3'], serial: 1, rollbackFleetOnFailure: true });
       const err = await handle.result().catch((e) => e);
       expect(err).toBeInstanceOf(WorkflowFailedError);
-      expect(err.cause.message).toMatch(/deploy of web stopped: 1 of 1 hosts failed in the batch \(100 % > budget 0 %\): h3 \(build\): install \(sh -c .*\) exited 7: install refused on this host$/);
+      expect(err.cause.message).toMatch(
+        /deploy of web stopped: 1 of 1 hosts failed in the batch \(100 % > budget 0 %\): h3 \(build\): install \(sh -c .*\) exited 7: install refused on this host$/,
+      );
       const status = await handle.query<DeployStatus>('status');
       expect(status.log).toEqual(expect.arrayContaining([expect.stringMatching(/^h2: on /)]));
       // h2 was upgraded in batch 1, then taken back to where it was by the fleet rollback
       expect(status.hosts.h2).toMatchObject({ state: 'done', release: before.h2 });
-      expect(status.hosts.h3).toMatchObject({ state: 'rolled-back', error: expect.stringMatching(/install refused on this host/) });
+      expect(status.hosts.h3).toMatchObject({
+        state: 'rolled-back',
+        error: expect.stringMatching(/install refused on this host/),
+      });
       expect(current('h2')).toBe(before.h2);
       expect(current('h3')).toBe(before.h3);
       expect(marked('h2', status.release!, 'complete')).toBe(true); // it did pass its health check: a good release, just not current
@@ -429,7 +576,12 @@ describe('deploy across a fleet (dev server)', () => {
     const before = { h2: current('h2'), h3: current('h3') };
     const handle = await deploy({ ref: 'main', hosts: ['h2', 'h3'], serial: 1 });
     await handle.signal('pause', { by: 'ann', reason: 'watching the graphs' });
-    await waitFor('deploy paused', async () => (await handle.query<DeployStatus>('status')).phase === 'paused', 60_000, 100);
+    await waitFor(
+      'deploy paused',
+      async () => (await handle.query<DeployStatus>('status')).phase === 'paused',
+      60_000,
+      100,
+    );
     const held = await handle.query<DeployStatus>('status');
     const untouched = (['h2', 'h3'] as const).filter((h) => held.hosts[h].state === 'pending');
     expect(untouched.length).toBeGreaterThan(0);

@@ -9,7 +9,6 @@ import { DevLauncher } from '../helpers/dev-launcher';
 import { ProcessGroup } from '../helpers/processes';
 import { workflowBundleFile } from '../helpers/temporal';
 
-
 /**
  * `npm run dev`'s launcher as a newcomer meets it: it comes up on its own ports and data folder,
  * keeps the server and UI up when the worker is killed and starts the worker again (so a run goes
@@ -66,7 +65,9 @@ describe('the dev stack launcher', () => {
     const second = launch(writeConfig(config({ 'dev-check': schedule() })));
     await second.up();
     const out = second.output();
-    expect(out).toMatch(/schedules created by opsflow that the config no longer has: old-check; .*schedules apply --prune/);
+    expect(out).toMatch(
+      /schedules created by opsflow that the config no longer has: old-check; .*schedules apply --prune/,
+    );
     expect(out).not.toMatch(/no longer has: [^;]*dev-check/);
 
     const [pid] = workerPids(out);

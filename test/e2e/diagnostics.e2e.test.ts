@@ -32,7 +32,9 @@ describe('diagnosticsWorkflow end to end', () => {
       await c.end();
     }
     stack = await Stack.start();
-    await stack.startWorker({ postgres: { app: cluster.connection, down: { ...cluster.connection, port: 1, connectTimeoutMs: 500 } } });
+    await stack.startWorker({
+      postgres: { app: cluster.connection, down: { ...cluster.connection, port: 1, connectTimeoutMs: 500 } },
+    });
   });
 
   afterAll(async () => {
@@ -41,7 +43,11 @@ describe('diagnosticsWorkflow end to end', () => {
   });
 
   test('the report names the slow statement and the unused index; the status query says done', async () => {
-    const handle = await stack.client.workflow.start(diagnosticsWorkflow, { taskQueue: 'opsflow', workflowId: 'diagnostics-e2e-app', args: [{ postgres: 'app' }] });
+    const handle = await stack.client.workflow.start(diagnosticsWorkflow, {
+      taskQueue: 'opsflow',
+      workflowId: 'diagnostics-e2e-app',
+      args: [{ postgres: 'app' }],
+    });
     const result = await handle.result();
 
     expect(result.postgres?.ok).toBe(true);
@@ -56,16 +62,27 @@ describe('diagnosticsWorkflow end to end', () => {
 
     // A row of the table, wherever it sorts: on a loaded machine the set-up's own statements (the
     // 20 000-row insert, the index build) may be slower than 150 ms and come first.
-    expect(result.markdown).toMatch(/### Slow statements \(mean > 100 ms, top 10\) in postgres\n\n\| mean \| calls \| query \|\n\|---\|---\|---\|\n(\| .* \|\n)*\| \d+(\.\d)? ms \| 2 \| SELECT pg_sleep\(\$1\) AS diag_slow_marker \|\n/);
-    expect(result.markdown).toMatch(/### Unused indexes \(fewer than 100 scans\)\n\n\| index \| table \| scans \| size \|\n\|---\|---\|---\|---\|\n\| public\.diag_orders_customer_unused \| public\.diag_orders \| 0 \| /);
+    expect(result.markdown).toMatch(
+      /### Slow statements \(mean > 100 ms, top 10\) in postgres\n\n\| mean \| calls \| query \|\n\|---\|---\|---\|\n(\| .* \|\n)*\| \d+(\.\d)? ms \| 2 \| SELECT pg_sleep\(\$1\) AS diag_slow_marker \|\n/,
+    );
+    expect(result.markdown).toMatch(
+      /### Unused indexes \(fewer than 100 scans\)\n\n\| index \| table \| scans \| size \|\n\|---\|---\|---\|---\|\n\| public\.diag_orders_customer_unused \| public\.diag_orders \| 0 \| /,
+    );
     expect(result.markdown).toContain('## Host');
 
-    expect(await handle.query(diagnosticsStatusQuery)).toMatchObject({ phase: 'done', collected: { 'postgres:app': 'ok', host: 'ok' } });
+    expect(await handle.query(diagnosticsStatusQuery)).toMatchObject({
+      phase: 'done',
+      collected: { 'postgres:app': 'ok', host: 'ok' },
+    });
     recordHistory(stack.temporalAddress(), 'diagnostics-e2e-app', 'diagnostics-postgres-and-host');
   });
 
   test('a target that cannot be reached: its section says why, the host part still comes', async () => {
-    const result = await stack.client.workflow.execute(diagnosticsWorkflow, { taskQueue: 'opsflow', workflowId: 'diagnostics-e2e-down', args: [{ postgres: 'down' }] });
+    const result = await stack.client.workflow.execute(diagnosticsWorkflow, {
+      taskQueue: 'opsflow',
+      workflowId: 'diagnostics-e2e-down',
+      args: [{ postgres: 'down' }],
+    });
     expect(result.postgres).toMatchObject({ target: 'down', ok: false });
     expect(!result.postgres!.ok && result.postgres!.error).toMatch(/ECONNREFUSED 127\.0\.0\.1:1/);
     expect(result.markdown).toMatch(/## PostgreSQL down\n\n\*\*Could not be collected:\*\* .*ECONNREFUSED/);
@@ -73,9 +90,15 @@ describe('diagnosticsWorkflow end to end', () => {
   });
 
   test('a target the worker config lacks fails the run naming it', async () => {
-    const run = stack.client.workflow.execute(diagnosticsWorkflow, { taskQueue: 'opsflow', workflowId: 'diagnostics-e2e-unknown', args: [{ postgres: 'nope', host: false }] });
+    const run = stack.client.workflow.execute(diagnosticsWorkflow, {
+      taskQueue: 'opsflow',
+      workflowId: 'diagnostics-e2e-unknown',
+      args: [{ postgres: 'nope', host: false }],
+    });
     const err = await run.catch((e) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
-    expect((err as WorkflowFailedError).cause?.message).toBe('diagnostics failed: unknown postgres target "nope" (postgres)');
+    expect((err as WorkflowFailedError).cause?.message).toBe(
+      'diagnostics failed: unknown postgres target "nope" (postgres)',
+    );
   });
 });

@@ -50,7 +50,10 @@ describe('no secret in history, even when a system echoes it', () => {
     // The LB adapter keeps the body of a refused request (4xx other than 401/403) in its failure.
     refusingLb = await new EchoingApi(400).start();
     secrets.OPSFLOW_ECHO_SLACK = `${echo.url}/slack/services/${testToken('slack')}`;
-    directory = new RunbookApis(secrets.OPSFLOW_ECHO_DIRECTORY, Array.from({ length: 20 }, (_, k) => userOf(k + 1)));
+    directory = new RunbookApis(
+      secrets.OPSFLOW_ECHO_DIRECTORY,
+      Array.from({ length: 20 }, (_, k) => userOf(k + 1)),
+    );
     await directory.start();
     ops = await new HttpReceiver().start();
     // An SMTP server that refuses the login and says which password it was given.
@@ -59,7 +62,12 @@ describe('no secret in history, even when a system echoes it', () => {
       allowInsecureAuth: true,
       disabledCommands: ['STARTTLS'],
       logger: false,
-      onAuth: (auth, _session, cb) => cb(Object.assign(new Error(`authentication failed for ${auth.username} with password ${auth.password}`), { responseCode: 535 })),
+      onAuth: (auth, _session, cb) =>
+        cb(
+          Object.assign(new Error(`authentication failed for ${auth.username} with password ${auth.password}`), {
+            responseCode: 535,
+          }),
+        ),
     });
     await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', () => r()));
     smtpPort = ((smtp as unknown as { server: { address(): AddressInfo } }).server.address() as AddressInfo).port;
@@ -86,10 +94,30 @@ describe('no secret in history, even when a system echoes it', () => {
       notifiers: {
         ops: { type: 'webhook', url: `${ops.url}/ops` },
         hook: { type: 'webhook', url: `${echo.url}/hook`, token: { env: 'OPSFLOW_ECHO_WEBHOOK' } },
-        pd: { type: 'pagerduty', url: `${echo.url}/pd`, routingKey: { env: 'OPSFLOW_ECHO_PAGERDUTY' }, source: 'opsflow-e2e' },
+        pd: {
+          type: 'pagerduty',
+          url: `${echo.url}/pd`,
+          routingKey: { env: 'OPSFLOW_ECHO_PAGERDUTY' },
+          source: 'opsflow-e2e',
+        },
         slack: { type: 'slack', webhookUrl: { env: 'OPSFLOW_ECHO_SLACK' } },
-        sms: { type: 'sms', baseUrl: echo.url, accountSid: 'AC1', authToken: { env: 'OPSFLOW_ECHO_SMS' }, from: '+15550000000', to: ['+15551234567'] },
-        mail: { type: 'email', host: '127.0.0.1', port: smtpPort, user: 'opsflow', password: { env: 'OPSFLOW_ECHO_SMTP' }, from: 'opsflow@example.test', to: ['ops@example.test'] },
+        sms: {
+          type: 'sms',
+          baseUrl: echo.url,
+          accountSid: 'AC1',
+          authToken: { env: 'OPSFLOW_ECHO_SMS' },
+          from: '+15550000000',
+          to: ['+15551234567'],
+        },
+        mail: {
+          type: 'email',
+          host: '127.0.0.1',
+          port: smtpPort,
+          user: 'opsflow',
+          password: { env: 'OPSFLOW_ECHO_SMTP' },
+          from: 'opsflow@example.test',
+          to: ['ops@example.test'],
+        },
       },
     };
     stack = await Stack.start();
@@ -99,7 +127,13 @@ describe('no secret in history, even when a system echoes it', () => {
 
   afterAll(async () => {
     await stack?.stop();
-    await Promise.all([echo?.stop(), refusingLb?.stop(), directory?.stop(), ops?.stop(), new Promise((r) => smtp?.close(() => r(undefined)))]);
+    await Promise.all([
+      echo?.stop(),
+      refusingLb?.stop(),
+      directory?.stop(),
+      ops?.stop(),
+      new Promise((r) => smtp?.close(() => r(undefined))),
+    ]);
     await pg.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
     await pg.drop();
   }, 60_000);
@@ -113,8 +147,23 @@ describe('no secret in history, even when a system echoes it', () => {
     );
   }
 
-  const batch = { name: 'IT', cohort: { department: ['IT'] }, startAt: '+1s', thresholds: { errorRatePercent: 10 }, window: '1s' };
-  const cutover = (service: string, dir: string) => ({ service, directory: dir, router: 'routing', metricSources: ['stats'], notify: ['ops'], sampleInterval: '1s', minGap: '1s', batches: [batch] });
+  const batch = {
+    name: 'IT',
+    cohort: { department: ['IT'] },
+    startAt: '+1s',
+    thresholds: { errorRatePercent: 10 },
+    window: '1s',
+  };
+  const cutover = (service: string, dir: string) => ({
+    service,
+    directory: dir,
+    router: 'routing',
+    metricSources: ['stats'],
+    notify: ['ops'],
+    sampleInterval: '1s',
+    minGap: '1s',
+    batches: [batch],
+  });
 
   test('echoed by a database, an LB API, a directory, a routing API and every kind of notifier: nowhere in history, notifications or logs', async () => {
     const endings: Record<string, string> = {};
@@ -132,15 +181,30 @@ describe('no secret in history, even when a system echoes it', () => {
       metricSources: ['prom'],
       gate: { errorRatePercent: 5 },
       sampleInterval: '1s',
-      steps: [{ weight: 10, window: '1s' }, { weight: 100, window: '1s' }],
+      steps: [
+        { weight: 10, window: '1s' },
+        { weight: 100, window: '1s' },
+      ],
       notify: ['ops'],
     });
-    endings.directory = await run('userCutoverWorkflow', 'cutover-echo-directory', cutover('echo-directory', 'hr-echo'));
+    endings.directory = await run(
+      'userCutoverWorkflow',
+      'cutover-echo-directory',
+      cutover('echo-directory', 'hr-echo'),
+    );
     endings.router = await run('userCutoverWorkflow', 'cutover-echo-router', cutover('echo-router', 'hr'));
 
     // Each system was asked with its secret and echoed it, and each run failed on that answer.
-    for (const [what, ending] of Object.entries(endings)) expect([what, ending.startsWith('failed: ')]).toEqual([what, true]);
-    expect(echo.requests.map((r) => r.path)).toEqual(expect.arrayContaining(['/hook', '/pd', '/api/users/filter', `/slack/services/${secrets.OPSFLOW_ECHO_SLACK.split('/').pop()}`]));
+    for (const [what, ending] of Object.entries(endings))
+      expect([what, ending.startsWith('failed: ')]).toEqual([what, true]);
+    expect(echo.requests.map((r) => r.path)).toEqual(
+      expect.arrayContaining([
+        '/hook',
+        '/pd',
+        '/api/users/filter',
+        `/slack/services/${secrets.OPSFLOW_ECHO_SLACK.split('/').pop()}`,
+      ]),
+    );
     expect(echo.requests.some((r) => r.path.startsWith('/api/routing/user/'))).toBe(true);
     expect(refusingLb.requests.length).toBeGreaterThan(0);
     // What is not a secret stays readable: the names of the systems that refused.
@@ -157,7 +221,11 @@ describe('no secret in history, even when a system echoes it', () => {
     for (const wf of runs) {
       const history = await stack.client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
       histories[`${wf.workflowId}/${wf.runId}`] = JSON.stringify(history, (k, v) =>
-        v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : k === 'data' && typeof v === 'string' ? Buffer.from(v, 'base64').toString('utf8') : v,
+        v instanceof Uint8Array
+          ? Buffer.from(v).toString('utf8')
+          : k === 'data' && typeof v === 'string'
+            ? Buffer.from(v, 'base64').toString('utf8')
+            : v,
       );
     }
     expect(Object.keys(histories).length).toBeGreaterThanOrEqual(8);

@@ -36,7 +36,16 @@ describe('go-live end to end', () => {
     configPath = writeConfig({
       ...migrationConfig(),
       loadBalancers: { edge: { type: 'haproxy', runtimeApi: { socket: haproxy.socket }, backend: 'app' } },
-      metricSources: { 'through-lb': { type: 'probe', url: `${haproxy.url}/`, requests: 30, minRequests: 15, concurrency: 3, timeoutMs: 3000 } },
+      metricSources: {
+        'through-lb': {
+          type: 'probe',
+          url: `${haproxy.url}/`,
+          requests: 30,
+          minRequests: 15,
+          concurrency: 3,
+          timeoutMs: 3000,
+        },
+      },
       readiness: {
         checklists: {
           shop: {
@@ -57,7 +66,6 @@ describe('go-live end to end', () => {
     await pg.drop();
   }, 60_000);
 
-
   const input = (service: string, schema: string, extra: Partial<GoLiveInput> = {}): GoLiveInput => ({
     service,
     stages: {
@@ -70,14 +78,23 @@ describe('go-live end to end', () => {
         metricSources: ['through-lb'],
         gate: { errorRatePercent: 5 },
         sampleInterval: '1s',
-        steps: [{ weight: 50, window: '2s' }, { weight: 100, window: '2s' }],
+        steps: [
+          { weight: 50, window: '2s' },
+          { weight: 100, window: '2s' },
+        ],
       },
     },
     ...extra,
   });
   /** Blue takes everything, both ready (a completed rollout leaves the old one drained). */
   const resetLb = async () => {
-    for (const cmd of ['set server app/blue weight 100', 'set server app/green weight 0', 'set server app/blue state ready', 'set server app/green state ready']) await api(cmd);
+    for (const cmd of [
+      'set server app/blue weight 100',
+      'set server app/green weight 0',
+      'set server app/blue state ready',
+      'set server app/green state ready',
+    ])
+      await api(cmd);
   };
   const rows = (schema: string) => pg.count(`SELECT count(*) FROM ${schema}.new_users`);
 
@@ -87,7 +104,14 @@ describe('go-live end to end', () => {
     await seedRunbookTables(pg, schema, 1000);
     await green.setStatus(500);
     await resetLb();
-    const started = await stack.cli(['-c', configPath, 'start', 'go-live', '--input', JSON.stringify(input('shop', schema))]);
+    const started = await stack.cli([
+      '-c',
+      configPath,
+      'start',
+      'go-live',
+      '--input',
+      JSON.stringify(input('shop', schema)),
+    ]);
     expect(started.stderr).toBe('');
     expect(started.code).toBe(0);
     const handle = stack.client.workflow.getHandle('go-live-shop');
@@ -95,7 +119,9 @@ describe('go-live end to end', () => {
     expect(err).toBeInstanceOf(WorkflowFailedError);
     const cause = err.cause as ApplicationFailure;
     expect(cause.message).toMatch(/^go-live of shop stopped at phasedRollout: .*error/i);
-    expect(cause.message).toContain(`Stays in place: data migration golive-shop: ${migratable(1000)} rows copied into app.${schema}.new_users, verified (a go-live never undoes a completed migration)`);
+    expect(cause.message).toContain(
+      `Stays in place: data migration golive-shop: ${migratable(1000)} rows copied into app.${schema}.new_users, verified (a go-live never undoes a completed migration)`,
+    );
     // The rollout child rolled itself back; the migration's rows are in the table.
     expect(await weight('green')).toBe(0);
     expect(await weight('blue')).toBeGreaterThan(0);
@@ -121,27 +147,45 @@ describe('go-live end to end', () => {
     await green.setStatus(200);
     await resetLb();
     const first = stack.spawnWorkerProcess(configPath, env);
-    const handle = await stack.client.workflow.start('goLiveWorkflow', { taskQueue: 'opsflow', workflowId: 'go-live-cart', args: [input('cart', schema, { approveBetweenStages: true })] });
-    await waitFor('readiness passed, migration awaiting approval', async () => {
-      const s = await handle.query(statusQuery).catch(() => undefined);
-      return s?.stages[1].state === 'awaiting-approval' ? s : undefined;
-    }, 60_000, 250);
+    const handle = await stack.client.workflow.start('goLiveWorkflow', {
+      taskQueue: 'opsflow',
+      workflowId: 'go-live-cart',
+      args: [input('cart', schema, { approveBetweenStages: true })],
+    });
+    await waitFor(
+      'readiness passed, migration awaiting approval',
+      async () => {
+        const s = await handle.query(statusQuery).catch(() => undefined);
+        return s?.stages[1].state === 'awaiting-approval' ? s : undefined;
+      },
+      60_000,
+      250,
+    );
     await killWorker(first.child);
     expect(await rows(schema)).toBe(0);
     await stack.restartServer();
 
     const second = stack.spawnWorkerProcess(configPath, env);
     await handle.signal('approve', { by: 'alice' });
-    await waitFor('rollout awaiting approval', async () => {
-      const s = await handle.query(statusQuery).catch(() => undefined);
-      return s?.stages[2].state === 'awaiting-approval' ? s : undefined;
-    }, 90_000, 250);
+    await waitFor(
+      'rollout awaiting approval',
+      async () => {
+        const s = await handle.query(statusQuery).catch(() => undefined);
+        return s?.stages[2].state === 'awaiting-approval' ? s : undefined;
+      },
+      90_000,
+      250,
+    );
     expect(await rows(schema)).toBe(migratable(600));
     // The go-live's status with each child's own: the migration child answers its phase.
     const shown = await stack.cli(['status', 'go-live-cart', '--children']);
     expect(shown.code).toBe(0);
     const withChildren = JSON.parse(shown.stdout);
-    expect(withChildren.stages.map((s: { stage: string; state: string }) => [s.stage, s.state])).toEqual([['readiness', 'succeeded'], ['dataMigration', 'succeeded'], ['phasedRollout', 'awaiting-approval']]);
+    expect(withChildren.stages.map((s: { stage: string; state: string }) => [s.stage, s.state])).toEqual([
+      ['readiness', 'succeeded'],
+      ['dataMigration', 'succeeded'],
+      ['phasedRollout', 'awaiting-approval'],
+    ]);
     expect(withChildren.stages[0].child).toMatchObject({ service: 'cart', ready: true });
     expect(withChildren.stages[1].child).toMatchObject({ name: 'golive-cart' });
     expect(withChildren.stages[2].child).toBeUndefined();
@@ -162,9 +206,21 @@ describe('go-live end to end', () => {
     await resetLb();
     const worker = stack.spawnWorkerProcess(configPath, env);
     const slow = input('pay', schema);
-    (slow.stages.phasedRollout as { steps: unknown[] }).steps = [{ weight: 50, window: '60s' }, { weight: 100, window: '2s' }];
-    const handle = await stack.client.workflow.start('goLiveWorkflow', { taskQueue: 'opsflow', workflowId: 'go-live-pay', args: [slow] });
-    await waitFor('green at 50 % behind HAProxy', async () => ((await weight('green').catch(() => 0)) > 0 ? true : undefined), 90_000, 250);
+    (slow.stages.phasedRollout as { steps: unknown[] }).steps = [
+      { weight: 50, window: '60s' },
+      { weight: 100, window: '2s' },
+    ];
+    const handle = await stack.client.workflow.start('goLiveWorkflow', {
+      taskQueue: 'opsflow',
+      workflowId: 'go-live-pay',
+      args: [slow],
+    });
+    await waitFor(
+      'green at 50 % behind HAProxy',
+      async () => ((await weight('green').catch(() => 0)) > 0 ? true : undefined),
+      90_000,
+      250,
+    );
     await handle.signal('abort', { by: 'bob', reason: 'checkout errors in the new build' });
     const err = await handle.result().catch((e) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
@@ -183,9 +239,15 @@ describe('go-live end to end', () => {
     const worker = stack.spawnWorkerProcess(configPath, env);
     const blocked = input('blocked', schema, {});
     blocked.stages.readiness = { checklist: 'blocked', deadline: '2s' };
-    const handle = await stack.client.workflow.start('goLiveWorkflow', { taskQueue: 'opsflow', workflowId: 'go-live-blocked', args: [blocked] });
+    const handle = await stack.client.workflow.start('goLiveWorkflow', {
+      taskQueue: 'opsflow',
+      workflowId: 'go-live-blocked',
+      args: [blocked],
+    });
     const err = await handle.result().catch((e) => e);
-    expect(err.cause.message).toBe('go-live of blocked stopped at readiness: NOT READY: lb not passed, signed or waived. Nothing was changed by an earlier stage');
+    expect(err.cause.message).toBe(
+      'go-live of blocked stopped at readiness: NOT READY: lb not passed, signed or waived. Nothing was changed by an earlier stage',
+    );
     const status = await handle.query(statusQuery);
     expect(status.stages.map((s) => s.state)).toEqual(['failed', 'not-run', 'not-run']);
     expect(await rows(schema)).toBe(0);

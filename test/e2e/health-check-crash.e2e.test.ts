@@ -50,7 +50,9 @@ describe('health check survives worker SIGKILL (dev server)', () => {
     const handle = await stack.client.workflow.start('healthCheckWorkflow', {
       taskQueue: 'opsflow',
       workflowId: 'hc-crash-1',
-      args: [{ targets: { resources: false, http: ['slow', 'gone'], postgres: [], redis: [], hosts: [], systemd: [] } }],
+      args: [
+        { targets: { resources: false, http: ['slow', 'gone'], postgres: [], redis: [], hosts: [], systemd: [] } },
+      ],
     });
     await waitFor('the slow probe in flight', () => slowRequests >= 1, 60_000, 100);
     await killWorker(worker.child);
@@ -77,8 +79,14 @@ describe('health check survives worker SIGKILL (dev server)', () => {
       // On a busy machine the dead target's probe may still be in flight at the kill too: then it
       // is retried the same way, never after a start-to-close timeout.
       const retried = await retriedAttempts(handle);
-      expect(retried).toContainEqual({ activityType: 'checkHttpEndpoint', input: '"slow"', attempt: 2, timeoutType: HEARTBEAT_TIMEOUT });
-      for (const r of retried.filter((a) => a.activityType !== 'notify')) expect(r).toMatchObject({ activityType: 'checkHttpEndpoint', attempt: 2, timeoutType: HEARTBEAT_TIMEOUT });
+      expect(retried).toContainEqual({
+        activityType: 'checkHttpEndpoint',
+        input: '"slow"',
+        attempt: 2,
+        timeoutType: HEARTBEAT_TIMEOUT,
+      });
+      for (const r of retried.filter((a) => a.activityType !== 'notify'))
+        expect(r).toMatchObject({ activityType: 'checkHttpEndpoint', attempt: 2, timeoutType: HEARTBEAT_TIMEOUT });
     } finally {
       await killWorker(worker.child);
     }

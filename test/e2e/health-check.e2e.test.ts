@@ -52,7 +52,11 @@ describe('healthCheckWorkflow end to end', () => {
       notifiers: { ops: { type: 'webhook', url: `${receiver.url}/hook` } },
       healthCheckNotify: ['ops'],
       schedules: {
-        'hc-e2e-schedule': { workflow: 'healthCheckWorkflow', every: '1h', input: { targets: { resources: false, http: ['web'], postgres: [], redis: [], hosts: [] } } },
+        'hc-e2e-schedule': {
+          workflow: 'healthCheckWorkflow',
+          every: '1h',
+          input: { targets: { resources: false, http: ['web'], postgres: [], redis: [], hosts: [] } },
+        },
       },
     };
     configPath = writeConfig(config);
@@ -63,7 +67,8 @@ describe('healthCheckWorkflow end to end', () => {
   /** The visibility record of a run once it is closed (visibility lags the run by a moment). */
   const closedRecord = (workflowId: string) =>
     waitFor(`the closed visibility record of ${workflowId}`, async () => {
-      for await (const w of stack.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) if (w.status.name !== 'RUNNING') return w;
+      for await (const w of stack.client.workflow.list({ query: `WorkflowId = '${workflowId}'` }))
+        if (w.status.name !== 'RUNNING') return w;
       return undefined;
     });
   const idsWhere = async (query: string) => {
@@ -71,7 +76,11 @@ describe('healthCheckWorkflow end to end', () => {
     for await (const w of stack.client.workflow.list({ query })) ids.push(w.workflowId);
     return ids;
   };
-  const summary = (w: WorkflowExecutionInfo) => ({ type: w.type, status: w.status.name, health: w.typedSearchAttributes.get(OpsflowHealth) });
+  const summary = (w: WorkflowExecutionInfo) => ({
+    type: w.type,
+    status: w.status.name,
+    health: w.typedSearchAttributes.get(OpsflowHealth),
+  });
 
   afterAll(async () => {
     await stack?.stop();
@@ -103,13 +112,29 @@ describe('healthCheckWorkflow end to end', () => {
     expect(JSON.parse(status.stdout)).toMatchObject({ phase: 'done', notified: ['ops'] });
 
     // a run whose only target is up, next to it
-    const healthy = await stack.cli(['start', 'health-check', '--input', JSON.stringify({ targets: { resources: false, http: ['web'], postgres: [], redis: [], hosts: [] } }), '--id', 'hc-e2e-up', '--wait']);
+    const healthy = await stack.cli([
+      'start',
+      'health-check',
+      '--input',
+      JSON.stringify({ targets: { resources: false, http: ['web'], postgres: [], redis: [], hosts: [] } }),
+      '--id',
+      'hc-e2e-up',
+      '--wait',
+    ]);
     expect(healthy.code).toBe(0);
 
     // the overall health is a search attribute: each run carries its own, and a query by it finds
     // the down run and not the healthy one (and the other way round)
-    expect(summary(await closedRecord('hc-e2e-1'))).toEqual({ type: 'healthCheckWorkflow', status: 'COMPLETED', health: 'down' });
-    expect(summary(await closedRecord('hc-e2e-up'))).toEqual({ type: 'healthCheckWorkflow', status: 'COMPLETED', health: 'healthy' });
+    expect(summary(await closedRecord('hc-e2e-1'))).toEqual({
+      type: 'healthCheckWorkflow',
+      status: 'COMPLETED',
+      health: 'down',
+    });
+    expect(summary(await closedRecord('hc-e2e-up'))).toEqual({
+      type: 'healthCheckWorkflow',
+      status: 'COMPLETED',
+      health: 'healthy',
+    });
     const down = await idsWhere(`OpsflowHealth = 'down'`);
     expect(down).toContain('hc-e2e-1');
     expect(down).not.toContain('hc-e2e-up');
@@ -140,7 +165,9 @@ describe('healthCheckWorkflow end to end', () => {
     const workflowId = await waitFor(
       'the triggered action in the schedule',
       async () => {
-        const action = (await stack.client.schedule.getHandle('hc-e2e-schedule').describe()).info.recentActions.at(-1)?.action;
+        const action = (await stack.client.schedule.getHandle('hc-e2e-schedule').describe()).info.recentActions.at(
+          -1,
+        )?.action;
         return action?.type === 'startWorkflow' ? action.workflow.workflowId : undefined;
       },
       30_000,
@@ -154,7 +181,9 @@ describe('healthCheckWorkflow end to end', () => {
     expect(summary(run)).toEqual({ type: 'healthCheckWorkflow', status: 'COMPLETED', health: 'healthy' });
     expect(run.typedSearchAttributes.get(TemporalScheduledById)).toBe('hc-e2e-schedule');
     const byScheduleId = await idsWhere(`TemporalScheduledById = 'hc-e2e-schedule'`);
-    const startedBySchedule = (await stack.client.schedule.getHandle('hc-e2e-schedule').describe()).info.recentActions.map((a) => a.action.workflow.workflowId);
+    const startedBySchedule = (
+      await stack.client.schedule.getHandle('hc-e2e-schedule').describe()
+    ).info.recentActions.map((a) => a.action.workflow.workflowId);
     expect(byScheduleId).toContain(workflowId);
     expect(byScheduleId.filter((id) => !startedBySchedule.includes(id))).toEqual([]);
     recordHistory(stack.temporalAddress(), run.workflowId, 'health-check-scheduled-healthy');
@@ -168,11 +197,24 @@ describe('healthCheckWorkflow end to end', () => {
     const metricsPort = await freePort();
     // a task queue of its own, so that this process (not the in-process worker) serves the run
     const taskQueue = 'hc-e2e-metrics';
-    const { child, output } = stack.spawnWorkerProcess(configPath, { OPSFLOW_METRICS_PORT: String(metricsPort), OPSFLOW_LOG_LEVEL: 'INFO', OPSFLOW_TASK_QUEUE: taskQueue });
-    await waitFor('worker to poll', () => (output().includes(`opsflow worker: task queue ${taskQueue}`) ? true : undefined), 60_000);
+    const { child, output } = stack.spawnWorkerProcess(configPath, {
+      OPSFLOW_METRICS_PORT: String(metricsPort),
+      OPSFLOW_LOG_LEVEL: 'INFO',
+      OPSFLOW_TASK_QUEUE: taskQueue,
+    });
+    await waitFor(
+      'worker to poll',
+      () => (output().includes(`opsflow worker: task queue ${taskQueue}`) ? true : undefined),
+      60_000,
+    );
     const scrape = () => fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text());
-    const completed = (text: string) => sample(text, 'temporal_workflow_completed', { task_queue: taskQueue, workflow_type: 'healthCheckWorkflow' });
-    const activities = (text: string) => sample(text, 'temporal_activity_execution_latency_count', { task_queue: taskQueue, activity_type: 'checkHttpEndpoint' });
+    const completed = (text: string) =>
+      sample(text, 'temporal_workflow_completed', { task_queue: taskQueue, workflow_type: 'healthCheckWorkflow' });
+    const activities = (text: string) =>
+      sample(text, 'temporal_activity_execution_latency_count', {
+        task_queue: taskQueue,
+        activity_type: 'checkHttpEndpoint',
+      });
     const before = await scrape();
     expect([completed(before), activities(before)]).toEqual([0, 0]);
 
@@ -202,7 +244,12 @@ describe('healthCheckWorkflow end to end', () => {
       return n;
     };
     const before = await count();
-    const bad = await stack.cli(['start', 'health-check', '--input', '{"targets":{"systemd":["nginx;reboot"]},"oops":1}']);
+    const bad = await stack.cli([
+      'start',
+      'health-check',
+      '--input',
+      '{"targets":{"systemd":["nginx;reboot"]},"oops":1}',
+    ]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('targets.systemd.0');
     expect(bad.stderr).toMatch(/oops/);

@@ -72,7 +72,12 @@ describe('incident response survives worker SIGKILL (dev server, real PostgreSQL
       args: [{ title: 'checkout slow', type: 'latency', services: ['web-server'], metrics: { responseTimeMs: 6000 } }],
     });
     const status = () => handle.query<IncidentStatus>('status');
-    await waitFor('opened and notified', async () => oncall.requests.length === 1 && engineers.requests.length === 1, 60_000, 250);
+    await waitFor(
+      'opened and notified',
+      async () => oncall.requests.length === 1 && engineers.requests.length === 1,
+      60_000,
+      250,
+    );
     const opened = await status();
     expect(opened.severity).toBe('P2');
     expect(opened.state).toBe('open');
@@ -99,8 +104,12 @@ describe('incident response survives worker SIGKILL (dev server, real PostgreSQL
       handle.result(),
       new Promise<never>((_, reject) => {
         timer = setTimeout(async () => {
-          const pending = (await handle.describe()).raw.pendingActivities?.map((a) => `${a.activityType?.name} attempt ${a.attempt}`);
-          reject(new Error(`no result 60 s after resolve; pending: ${pending?.join(', ')}\n${worker.output().slice(-2000)}`));
+          const pending = (await handle.describe()).raw.pendingActivities?.map(
+            (a) => `${a.activityType?.name} attempt ${a.attempt}`,
+          );
+          reject(
+            new Error(`no result 60 s after resolve; pending: ${pending?.join(', ')}\n${worker.output().slice(-2000)}`),
+          );
         }, 60_000);
       }),
     ]).finally(() => clearTimeout(timer));
@@ -114,7 +123,10 @@ describe('incident response survives worker SIGKILL (dev server, real PostgreSQL
     expect(events(oncall.accepted)).toEqual(['opened', 'resolved']);
     expect(events(engineers.accepted)).toEqual(['opened', 'resolved']);
     expect(events(oncall.attempts.filter((r) => !oncall.accepted.includes(r)))).toEqual(['resolved', 'resolved']);
-    const row = await pg.query(`SELECT state, severity, owner, acknowledged_at, diagnostics, postmortem FROM "${schema}".incidents WHERE workflow_id = $1`, [workflowId]);
+    const row = await pg.query(
+      `SELECT state, severity, owner, acknowledged_at, diagnostics, postmortem FROM "${schema}".incidents WHERE workflow_id = $1`,
+      [workflowId],
+    );
     expect(row.rows).toHaveLength(1);
     expect(row.rows[0]).toMatchObject({ state: 'resolved', severity: 'P2', owner: 'erin' });
     expect(row.rows[0].acknowledged_at).not.toBeNull();
@@ -132,17 +144,30 @@ describe('incident response survives worker SIGKILL (dev server, real PostgreSQL
         workflowId: 'incident-crash-p3',
         args: [{ title: 'disk 70% on batch-1', type: 'disk', severity: 'P3' }],
       });
-      await waitFor('P3 recorded for the digest', async () => (await p3.query<IncidentStatus>('status')).timeline.some((e) => e.kind === 'classified'), 120_000, 250);
+      await waitFor(
+        'P3 recorded for the digest',
+        async () => (await p3.query<IncidentStatus>('status')).timeline.some((e) => e.kind === 'classified'),
+        120_000,
+        250,
+      );
       await p3.signal('resolve', { by: 'erin' });
       await p3.result();
       const before = engineers.requests.length;
-      const digest = await stack.client.workflow.execute('incidentDigestWorkflow', { taskQueue: 'opsflow', workflowId: 'incident-digest-crash', args: [{}] });
+      const digest = await stack.client.workflow.execute('incidentDigestWorkflow', {
+        taskQueue: 'opsflow',
+        workflowId: 'incident-digest-crash',
+        args: [{}],
+      });
       expect(digest.notified).toEqual(['eng-hook']);
       expect(digest.incidents).toHaveLength(1);
       const sent = engineers.requests.slice(before);
       expect(sent).toHaveLength(1);
       expect(sent[0].json.text).toMatch(/disk 70% on batch-1/);
-      const again = await stack.client.workflow.execute('incidentDigestWorkflow', { taskQueue: 'opsflow', workflowId: 'incident-digest-crash-2', args: [{}] });
+      const again = await stack.client.workflow.execute('incidentDigestWorkflow', {
+        taskQueue: 'opsflow',
+        workflowId: 'incident-digest-crash-2',
+        args: [{}],
+      });
       expect(again.incidents).toEqual([]);
       recordHistory(stack.temporalAddress(), 'incident-digest-crash', 'incident-digest-p3');
     } finally {

@@ -27,7 +27,11 @@ const TOKEN = testToken('alert-e2e');
  * someone else.
  */
 function rotaAroundNow() {
-  const hour = Number(new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Berlin', hour: '2-digit', hourCycle: 'h23' }).format(new Date()));
+  const hour = Number(
+    new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Berlin', hour: '2-digit', hourCycle: 'h23' }).format(
+      new Date(),
+    ),
+  );
   const at = (h: number) => `${String((h + 24) % 24).padStart(2, '0')}:00`;
   return {
     timezone: 'Europe/Berlin',
@@ -53,7 +57,10 @@ describe('incident response end to end (dev server)', () => {
   const slack = new HttpReceiver();
   const ops = new HttpReceiver({ failFirst: 1, honourKey: true });
   const biz = new HttpReceiver({ honourKey: true });
-  const pd = new HttpReceiver({ okStatus: 202, honourKey: (r) => r.json && `${r.json.dedup_key}/${r.json.event_action}` });
+  const pd = new HttpReceiver({
+    okStatus: 202,
+    honourKey: (r) => r.json && `${r.json.dedup_key}/${r.json.event_action}`,
+  });
   const sms = new HttpReceiver({ okStatus: 201, honourKey: true });
   const smtp = new SmtpReceiver();
   const procs = new ProcessGroup();
@@ -73,7 +80,12 @@ describe('incident response end to end (dev server)', () => {
     return { status: res.statusCode, json: (await res.body.json()) as any };
   };
 
-  const alert = (status: 'firing' | 'resolved', fingerprint: string, labels: Record<string, string> = {}, annotations: Record<string, string> = {}) => ({
+  const alert = (
+    status: 'firing' | 'resolved',
+    fingerprint: string,
+    labels: Record<string, string> = {},
+    annotations: Record<string, string> = {},
+  ) => ({
     version: '4',
     groupKey: '{}:{alertname="WebServerDown"}',
     truncatedAlerts: 0,
@@ -86,7 +98,13 @@ describe('incident response end to end (dev server)', () => {
     alerts: [
       {
         status,
-        labels: { alertname: 'WebServerDown', incident_type: 'service_down', service: 'web-server', severity: 'critical', ...labels },
+        labels: {
+          alertname: 'WebServerDown',
+          incident_type: 'service_down',
+          service: 'web-server',
+          severity: 'critical',
+          ...labels,
+        },
         annotations: { summary: 'checkout web server is down', error_rate: '75', ...annotations },
         startsAt: '2026-01-15T10:00:00Z',
         endsAt: status === 'resolved' ? '2026-01-15T10:30:00Z' : '0001-01-01T00:00:00Z',
@@ -125,8 +143,21 @@ describe('incident response end to end (dev server)', () => {
         'ops-hook': { type: 'webhook', url: `${ops.url}/hook` },
         'biz-hook': { type: 'webhook', url: `${biz.url}/hook` },
         pd: { type: 'pagerduty', url: `${pd.url}/v2/enqueue`, routingKey: { env: 'OPSFLOW_TEST_E2E_PD' } },
-        'oncall-sms': { type: 'sms', baseUrl: sms.url, accountSid: 'AC1', authToken: { env: 'OPSFLOW_TEST_E2E_SMS' }, from: '+15550000000', to: ['+15551230000'] },
-        'cto-mail': { type: 'email', host: '127.0.0.1', port: smtp.port, from: 'opsflow@example.test', to: ['cto@example.test'] },
+        'oncall-sms': {
+          type: 'sms',
+          baseUrl: sms.url,
+          accountSid: 'AC1',
+          authToken: { env: 'OPSFLOW_TEST_E2E_SMS' },
+          from: '+15550000000',
+          to: ['+15551230000'],
+        },
+        'cto-mail': {
+          type: 'email',
+          host: '127.0.0.1',
+          port: smtp.port,
+          from: 'opsflow@example.test',
+          to: ['cto@example.test'],
+        },
       },
       incident: {
         store: { postgres: 'main', schema },
@@ -135,7 +166,15 @@ describe('incident response end to end (dev server)', () => {
         rota: rotaAroundNow(),
         warRoomUrl: 'https://meet.example.test/war-room',
         remediation: {
-          services: { 'web-server': { units: ['edge-nginx', 'web-app'], health: 'web', settleSeconds: 1, healthAttempts: 20, healthIntervalSeconds: 1 } },
+          services: {
+            'web-server': {
+              units: ['edge-nginx', 'web-app'],
+              health: 'web',
+              settleSeconds: 1,
+              healthAttempts: 20,
+              healthIntervalSeconds: 1,
+            },
+          },
           database: { primary: 'main', failoverCommand: ['false'] },
           backupServers: { lb: 'edge', servers: ['backup1'] },
           diagnostics: { host: true, commands: { uname: ['uname', '-a'] }, postgres: 'main' },
@@ -153,10 +192,14 @@ describe('incident response end to end (dev server)', () => {
     await pg.connect();
     stack = await Stack.start();
     await stack.startWorker(config);
-    const child = procs.spawn(join(root, 'node_modules/.bin/tsx'), [join(root, 'src/client/cli.ts'), '-c', configPath, 'alerts', 'serve'], {
-      cwd: root,
-      env: { ...process.env, TEMPORAL_ADDRESS: stack.temporalAddress() },
-    });
+    const child = procs.spawn(
+      join(root, 'node_modules/.bin/tsx'),
+      [join(root, 'src/client/cli.ts'), '-c', configPath, 'alerts', 'serve'],
+      {
+        cwd: root,
+        env: { ...process.env, TEMPORAL_ADDRESS: stack.temporalAddress() },
+      },
+    );
     const out = ProcessGroup.output(child);
     await waitForPort(receiverPort, '127.0.0.1', 60_000).catch((e) => {
       throw new Error(`${e.message}\n${out()}`);
@@ -175,7 +218,8 @@ describe('incident response end to end (dev server)', () => {
   });
 
   // The stand-in prints one MainPID line per argument of `show -p MainPID <unit>`: the unit's is the last.
-  const mainPid = (unit: string) => Number(systemd.systemctl('show', '-p', 'MainPID', unit).trim().split('\n').pop()!.split('=')[1]);
+  const mainPid = (unit: string) =>
+    Number(systemd.systemctl('show', '-p', 'MainPID', unit).trim().split('\n').pop()!.split('=')[1]);
   const events = (reqs: ReceivedRequest[]) => reqs.map((r) => String(r.headers['idempotency-key'] ?? '').split('/')[2]);
 
   test('P0: alert (three times) → one incident → units restarted, health verified → notified once each → ack → resolved alert → PagerDuty resolve → postmortem stored', async () => {
@@ -187,18 +231,39 @@ describe('incident response end to end (dev server)', () => {
       const r = await post(alert('firing', '0a1b2c3d4e5f'));
       expect(r.status).toBe(200);
       // the alert's own severity: critical says P1; the runbook's rule (web server down) raises it to P0
-      expect(r.json.incidents).toEqual([{ workflowId, status: 'firing', result, severity: 'P0', severityReason: 'web server down (severity label "critical" says P1)' }]);
+      expect(r.json.incidents).toEqual([
+        {
+          workflowId,
+          status: 'firing',
+          result,
+          severity: 'P0',
+          severityReason: 'web server down (severity label "critical" says P1)',
+        },
+      ]);
     }
     const handle = stack.client.workflow.getHandle(workflowId);
     const status = () => handle.query<IncidentStatus>('status');
 
-    await waitFor('both units restarted', () => mainPid('edge-nginx') !== pidsBefore[0] && mainPid('web-app') !== pidsBefore[1] && mainPid('web-app') > 0, 90_000);
-    await waitFor('health verified', async () => (await status()).timeline.some((e) => e.kind === 'remediation' && /^web healthy after restart/.test(e.message)), 90_000);
+    await waitFor(
+      'both units restarted',
+      () => mainPid('edge-nginx') !== pidsBefore[0] && mainPid('web-app') !== pidsBefore[1] && mainPid('web-app') > 0,
+      90_000,
+    );
+    await waitFor(
+      'health verified',
+      async () =>
+        (await status()).timeline.some((e) => e.kind === 'remediation' && /^web healthy after restart/.test(e.message)),
+      90_000,
+    );
     const health = await request(`http://127.0.0.1:${webPort}/health`);
     expect(((await health.body.json()) as { pid: number }).pid).toBe(mainPid('web-app'));
 
     // activating the backup server is not pre-approved: it waits for a person
-    await waitFor('waiting for approve', async () => (await status()).pendingApproval === 'activate-backup-servers', 90_000);
+    await waitFor(
+      'waiting for approve',
+      async () => (await status()).pendingApproval === 'activate-backup-servers',
+      90_000,
+    );
     expect(await lbState('backup1')).toBe('maint');
     const approve = await stack.cli(['-c', configPath, 'incident', 'approve', workflowId, '--by', 'bob']);
     expect(approve.stderr).toBe('');
@@ -206,7 +271,17 @@ describe('incident response end to end (dev server)', () => {
     await waitFor('backup server in rotation', async () => (await lbState('backup1')) === 'ready', 60_000);
     expect((await measureSplit(haproxy.url, 40, 4)).counts.backup1).toBeGreaterThan(0);
 
-    await waitFor('every P0 target notified', () => slack.requests.length >= 1 && ops.requests.length >= 1 && biz.requests.length >= 1 && pd.requests.length >= 1 && sms.requests.length >= 1 && smtp.messages.length >= 1, 60_000);
+    await waitFor(
+      'every P0 target notified',
+      () =>
+        slack.requests.length >= 1 &&
+        ops.requests.length >= 1 &&
+        biz.requests.length >= 1 &&
+        pd.requests.length >= 1 &&
+        sms.requests.length >= 1 &&
+        smtp.messages.length >= 1,
+      60_000,
+    );
     await waitFor('runbook done', async () => (await status()).runbook.every((s) => s.outcome !== undefined), 90_000);
     const open = await status();
     expect(open.severity).toBe('P0');
@@ -223,7 +298,11 @@ describe('incident response end to end (dev server)', () => {
     const ack = await stack.cli(['-c', configPath, 'incident', 'ack', workflowId, '--by', 'alice']);
     expect(ack.stderr).toBe('');
     expect(ack.code).toBe(0);
-    await waitFor('PagerDuty acknowledge', () => pd.requests.some((r) => r.json.event_action === 'acknowledge'), 60_000);
+    await waitFor(
+      'PagerDuty acknowledge',
+      () => pd.requests.some((r) => r.json.event_action === 'acknowledge'),
+      60_000,
+    );
 
     const resolved = await post(alert('resolved', '0a1b2c3d4e5f'));
     expect(resolved.json.incidents).toEqual([{ workflowId, status: 'resolved', result: 'resolve sent' }]);
@@ -244,7 +323,10 @@ describe('incident response end to end (dev server)', () => {
     expect(events(ops.requests)).toEqual(['opened', 'resolved']);
     expect(ops.attempts.length).toBe(3); // the first delivery got a 500 after being recorded; its retry was dropped by key
     expect(events(biz.requests)).toEqual(['opened', 'resolved']);
-    expect(sms.requests.map((r) => new URLSearchParams(r.body).get('Body')?.slice(0, 7))).toEqual(['[P0] IN', 'RESOLVE']);
+    expect(sms.requests.map((r) => new URLSearchParams(r.body).get('Body')?.slice(0, 7))).toEqual([
+      '[P0] IN',
+      'RESOLVE',
+    ]);
     expect(smtp.messages.map((m) => m.subject.replace(/INC-\d+/, 'INC'))).toEqual([
       '[URGENT] [P0] INC: checkout web server is down',
       '[info] RESOLVED [P0] INC: checkout web server is down',
@@ -254,7 +336,14 @@ describe('incident response end to end (dev server)', () => {
     // the record and its postmortem in PostgreSQL
     const row = (await pg.query(`SELECT * FROM "${schema}".incidents WHERE workflow_id = $1`, [workflowId])).rows;
     expect(row).toHaveLength(1);
-    expect(row[0]).toMatchObject({ id: result.id, state: 'resolved', owner: 'alice', severity: 'P0', fingerprint: '0a1b2c3d4e5f', source: 'alertmanager' });
+    expect(row[0]).toMatchObject({
+      id: result.id,
+      state: 'resolved',
+      owner: 'alice',
+      severity: 'P0',
+      fingerprint: '0a1b2c3d4e5f',
+      source: 'alertmanager',
+    });
     expect(Object.keys(row[0].diagnostics)).toEqual(expect.arrayContaining(['host', 'command:uname', 'postgres:main']));
     expect(row[0].diagnostics['command:uname'].exitCode).toBe(0);
     const pm: string = row[0].postmortem;
@@ -274,7 +363,7 @@ describe('incident response end to end (dev server)', () => {
     expect(show.stdout).toContain(`# Postmortem ${result.id}`);
   });
 
-  test('the receiver: wrong token 401, a payload that is not Alertmanager\'s 400 with the reason; neither starts anything', async () => {
+  test("the receiver: wrong token 401, a payload that is not Alertmanager's 400 with the reason; neither starts anything", async () => {
     const wrong = await post(alert('firing', 'feedbeef01'), 'not-the-token');
     expect(wrong.status).toBe(401);
     const bad = await post({ ...alert('firing', 'feedbeef02'), version: '3' });
@@ -293,15 +382,37 @@ describe('incident response end to end (dev server)', () => {
   });
 
   test('the documented `temporal workflow start` opens an incident', async () => {
-    const input = { title: 'checkout errors at 60%', type: 'error_rate', services: ['web-server'], metrics: { errorRate: 60 }, labels: { env: 'prod' } };
+    const input = {
+      title: 'checkout errors at 60%',
+      type: 'error_rate',
+      services: ['web-server'],
+      metrics: { errorRate: 60 },
+      labels: { env: 'prod' },
+    };
     execFileSync(
       temporalCliPath()!,
-      ['workflow', 'start', '--address', stack.temporalAddress(), '--type', 'incidentResponseWorkflow', '--task-queue', 'opsflow',
-        '--workflow-id', 'incident-temporal-cli', '--input', JSON.stringify(input)],
+      [
+        'workflow',
+        'start',
+        '--address',
+        stack.temporalAddress(),
+        '--type',
+        'incidentResponseWorkflow',
+        '--task-queue',
+        'opsflow',
+        '--workflow-id',
+        'incident-temporal-cli',
+        '--input',
+        JSON.stringify(input),
+      ],
       { encoding: 'utf8' },
     );
     const handle = stack.client.workflow.getHandle('incident-temporal-cli');
-    await waitFor('classified', async () => (await handle.query<IncidentStatus>('status')).timeline.some((e) => e.kind === 'classified'), 30_000);
+    await waitFor(
+      'classified',
+      async () => (await handle.query<IncidentStatus>('status')).timeline.some((e) => e.kind === 'classified'),
+      30_000,
+    );
     const s = await handle.query<IncidentStatus>('status');
     expect(s.severity).toBe('P0');
     expect(s.severityReason).toBe('error rate > 50%');
@@ -310,7 +421,14 @@ describe('incident response end to end (dev server)', () => {
   });
 
   test('a config with an unknown severity rule stops the worker at start, naming the field', async () => {
-    const bad = writeConfig({ incident: { severityRules: [{ severity: 'P5', type: 'disk_full' }, { severity: 'P1', when: 'always' }] } });
+    const bad = writeConfig({
+      incident: {
+        severityRules: [
+          { severity: 'P5', type: 'disk_full' },
+          { severity: 'P1', when: 'always' },
+        ],
+      },
+    });
     const { child, output } = stack.spawnWorkerProcess(bad);
     const code = await new Promise<number | null>((resolveExit) => child.once('exit', (c) => resolveExit(c)));
     expect(code).toBe(1);
@@ -319,14 +437,42 @@ describe('incident response end to end (dev server)', () => {
   });
 
   test('opsflow incident open: bad input names the field and starts nothing; good input opens a P2', async () => {
-    const bad = await stack.cli(['-c', configPath, 'incident', 'open', '--title', 'x', '--type', 'Bad Type', '--metric', 'errorRate=9']);
+    const bad = await stack.cli([
+      '-c',
+      configPath,
+      'incident',
+      'open',
+      '--title',
+      'x',
+      '--type',
+      'Bad Type',
+      '--metric',
+      'errorRate=9',
+    ]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/type: a lower-case type/);
-    const ok = await stack.cli(['-c', configPath, 'incident', 'open', '--title', 'checkout slow', '--type', 'latency', '--metric', 'responseTimeMs=6000', '--id', 'incident-cli-1']);
+    const ok = await stack.cli([
+      '-c',
+      configPath,
+      'incident',
+      'open',
+      '--title',
+      'checkout slow',
+      '--type',
+      'latency',
+      '--metric',
+      'responseTimeMs=6000',
+      '--id',
+      'incident-cli-1',
+    ]);
     expect(ok.stderr).toBe('');
     expect(ok.code).toBe(0);
     const handle = stack.client.workflow.getHandle('incident-cli-1');
-    await waitFor('classified', async () => (await handle.query<IncidentStatus>('status')).timeline.some((e) => e.kind === 'classified'), 30_000);
+    await waitFor(
+      'classified',
+      async () => (await handle.query<IncidentStatus>('status')).timeline.some((e) => e.kind === 'classified'),
+      30_000,
+    );
     expect((await handle.query<IncidentStatus>('status')).severity).toBe('P2');
     const resolved = await stack.cli(['-c', configPath, 'incident', 'resolve', 'incident-cli-1', '--by', 'carol']);
     expect(resolved.code).toBe(0);

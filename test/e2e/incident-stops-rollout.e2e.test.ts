@@ -44,22 +44,41 @@ describe('an incident stops the rollout of its service', () => {
     const config = {
       postgres: { main: { ...pgConnection } },
       loadBalancers: { edge: { type: 'haproxy', runtimeApi: { socket: haproxy.socket }, backend: 'app' } },
-      metricSources: { 'through-lb': { type: 'probe', url: `${haproxy.url}/`, requests: 20, minRequests: 10, concurrency: 2, timeoutMs: 3000 } },
+      metricSources: {
+        'through-lb': {
+          type: 'probe',
+          url: `${haproxy.url}/`,
+          requests: 20,
+          minRequests: 10,
+          concurrency: 2,
+          timeoutMs: 3000,
+        },
+      },
       notifiers: { ops: { type: 'webhook', url: `${hook.url}/hook` } },
       incident: {
         store: { postgres: 'main', schema },
         channels: ['ops'],
         notify: { P0: ['ops'], P1: ['ops'], P2: ['ops'], P3: ['ops'] },
-        rota: { timezone: 'UTC', shifts: [{ name: 'day', start: '00:00', end: '12:00', oncall: 'carol', notify: ['ops'] }, { name: 'night', start: '12:00', end: '00:00', oncall: 'dave', notify: ['ops'] }] },
+        rota: {
+          timezone: 'UTC',
+          shifts: [
+            { name: 'day', start: '00:00', end: '12:00', oncall: 'carol', notify: ['ops'] },
+            { name: 'night', start: '12:00', end: '00:00', oncall: 'dave', notify: ['ops'] },
+          ],
+        },
         receiver: { token: { env: 'OPSFLOW_TEST_ROLLOUT_ALERTS' }, port: receiverPort },
       },
     };
     const configPath = writeConfig(config);
     await stack.startWorker(config);
-    const child = procs.spawn(join(root, 'node_modules/.bin/tsx'), [join(root, 'src/client/cli.ts'), '-c', configPath, 'alerts', 'serve'], {
-      cwd: root,
-      env: { ...process.env, TEMPORAL_ADDRESS: stack.temporalAddress() },
-    });
+    const child = procs.spawn(
+      join(root, 'node_modules/.bin/tsx'),
+      [join(root, 'src/client/cli.ts'), '-c', configPath, 'alerts', 'serve'],
+      {
+        cwd: root,
+        env: { ...process.env, TEMPORAL_ADDRESS: stack.temporalAddress() },
+      },
+    );
     const out = ProcessGroup.output(child);
     await waitForPort(receiverPort, '127.0.0.1', 60_000).catch((e) => {
       throw new Error(`${e.message}\n${out()}`);
@@ -75,7 +94,11 @@ describe('an incident stops the rollout of its service', () => {
     await pg.drop();
   }, 60_000);
 
-  const post = async (fingerprint: string, labels: Record<string, string>, status: 'firing' | 'resolved' = 'firing') => {
+  const post = async (
+    fingerprint: string,
+    labels: Record<string, string>,
+    status: 'firing' | 'resolved' = 'firing',
+  ) => {
     const res = await request(receiverUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
@@ -108,25 +131,52 @@ describe('an incident stops the rollout of its service', () => {
   };
 
   async function rolloutAtHalf(service: string) {
-    for (const cmd of ['set server app/blue weight 100', 'set server app/green weight 0', 'set server app/blue state ready', 'set server app/green state ready']) await api(cmd);
+    for (const cmd of [
+      'set server app/blue weight 100',
+      'set server app/green weight 0',
+      'set server app/blue state ready',
+      'set server app/green state ready',
+    ])
+      await api(cmd);
     const handle = await stack.client.workflow.start('phasedRolloutWorkflow', {
       taskQueue: 'opsflow',
       workflowId: `rollout-${service}`,
-      args: [{ service, lb: 'edge', backends: { old: 'blue', new: 'green' }, metricSources: ['through-lb'], gate: { errorRatePercent: 50 }, sampleInterval: '1s', steps: [{ weight: 50, window: '5m' }, { weight: 100, window: '5s' }] }],
+      args: [
+        {
+          service,
+          lb: 'edge',
+          backends: { old: 'blue', new: 'green' },
+          metricSources: ['through-lb'],
+          gate: { errorRatePercent: 50 },
+          sampleInterval: '1s',
+          steps: [
+            { weight: 50, window: '5m' },
+            { weight: 100, window: '5s' },
+          ],
+        },
+      ],
     });
     await waitFor('green at 50 %', async () => ((await weight('green')) === 50 ? true : undefined), 60_000, 250);
     return handle;
   }
   const weights = async () => ({ blue: await weight('blue'), green: await weight('green') });
   const lbReads = (want: { blue: number; green: number }) =>
-    waitFor(`HAProxy at blue ${want.blue}, green ${want.green}`, async () => {
-      const w = await weights();
-      return w.blue === want.blue && w.green === want.green ? w : undefined;
-    }, 60_000, 250).catch(async (e) => {
+    waitFor(
+      `HAProxy at blue ${want.blue}, green ${want.green}`,
+      async () => {
+        const w = await weights();
+        return w.blue === want.blue && w.green === want.green ? w : undefined;
+      },
+      60_000,
+      250,
+    ).catch(async (e) => {
       throw new Error(`${e.message}: HAProxy reads ${JSON.stringify(await weights())}`);
     });
   const incidentOf = async (fingerprint: string) => stack.client.workflow.getHandle(`incident-${fingerprint}`);
-  const timelineOf = async (fingerprint: string) => ((await (await incidentOf(fingerprint)).query('status')) as IncidentStatus).timeline.filter((e) => e.kind === 'change');
+  const timelineOf = async (fingerprint: string) =>
+    ((await (await incidentOf(fingerprint)).query('status')) as IncidentStatus).timeline.filter(
+      (e) => e.kind === 'change',
+    );
 
   test('P1: the rollout is rolled back (HAProxy reads 0 for green) and both timelines say which incident did it', async () => {
     const rollout = await rolloutAtHalf('checkout');
@@ -135,15 +185,25 @@ describe('an incident stops the rollout of its service', () => {
     await lbReads({ blue: 100, green: 0 });
     const err = await rollout.result().catch((e) => e);
     expect(String(err.cause?.message)).toMatch(/abort/i);
-    const changes = await waitFor('the incident timeline', async () => ((await timelineOf('aa11bb22cc33')).length ? timelineOf('aa11bb22cc33') : undefined), 30_000, 250);
+    const changes = await waitFor(
+      'the incident timeline',
+      async () => ((await timelineOf('aa11bb22cc33')).length ? timelineOf('aa11bb22cc33') : undefined),
+      30_000,
+      250,
+    );
     const incidentId = ((await (await incidentOf('aa11bb22cc33')).query('status')) as IncidentStatus).id;
-    expect(changes.map((e) => [e.message, e.outcome])).toEqual([[`rollout of checkout (rollout-checkout) rolled back by incident ${incidentId}`, 'ok']]);
+    expect(changes.map((e) => [e.message, e.outcome])).toEqual([
+      [`rollout of checkout (rollout-checkout) rolled back by incident ${incidentId}`, 'ok'],
+    ]);
     const rolloutStatus = (await rollout.query('status')) as RolloutStatus;
     expect(rolloutStatus.decisions.some((d) => d.decision.includes(`incident ${incidentId}`))).toBe(true);
     // Resolved: the postmortem names the change that was in flight.
     await post('aa11bb22cc33', { service: 'checkout', opsflow_severity: 'P1' }, 'resolved');
     await (await incidentOf('aa11bb22cc33')).result();
-    const [{ postmortem }] = await pg.query<{ postmortem: string }>(`SELECT postmortem FROM ${schema}.incidents WHERE id = $1`, [incidentId]);
+    const [{ postmortem }] = await pg.query<{ postmortem: string }>(
+      `SELECT postmortem FROM ${schema}.incidents WHERE id = $1`,
+      [incidentId],
+    );
     expect(postmortem).toContain(`rollout of checkout (rollout-checkout) rolled back by incident ${incidentId}`);
     recordHistory(stack.temporalAddress(), 'incident-aa11bb22cc33', 'incident-p1-rolls-back-rollout');
   });
@@ -151,19 +211,36 @@ describe('an incident stops the rollout of its service', () => {
   test('P2: the rollout is paused, not rolled back; an incident for a service with no rollout says nothing was running', async () => {
     const rollout = await rolloutAtHalf('cart');
     await post('dd44ee55ff66', { service: 'cart', opsflow_severity: 'P2' });
-    const paused = await waitFor('rollout paused', async () => {
-      const s = (await rollout.query('status')) as RolloutStatus;
-      return s.paused ? s : undefined;
-    }, 30_000, 250);
+    const paused = await waitFor(
+      'rollout paused',
+      async () => {
+        const s = (await rollout.query('status')) as RolloutStatus;
+        return s.paused ? s : undefined;
+      },
+      30_000,
+      250,
+    );
     expect(paused.paused).toBe(true);
     expect(await weight('green')).toBe(50);
-    const changes = await waitFor('the incident timeline', async () => ((await timelineOf('dd44ee55ff66')).length ? timelineOf('dd44ee55ff66') : undefined), 30_000, 250);
+    const changes = await waitFor(
+      'the incident timeline',
+      async () => ((await timelineOf('dd44ee55ff66')).length ? timelineOf('dd44ee55ff66') : undefined),
+      30_000,
+      250,
+    );
     expect(changes[0].message).toMatch(/^rollout of cart \(rollout-cart\) paused by incident /);
     await rollout.signal('abort', { by: 'test', reason: 'cleanup' });
     await rollout.result().catch(() => undefined);
 
     await post('0f0f0f0f0f0f', { service: 'search', opsflow_severity: 'P1' });
-    const none = await waitFor('the incident timeline', async () => ((await timelineOf('0f0f0f0f0f0f')).length ? timelineOf('0f0f0f0f0f0f') : undefined), 30_000, 250);
-    expect(none.map((e) => [e.message, e.outcome])).toEqual([['no rollout, cutover or deploy of search running: nothing to stop', 'skipped']]);
+    const none = await waitFor(
+      'the incident timeline',
+      async () => ((await timelineOf('0f0f0f0f0f0f')).length ? timelineOf('0f0f0f0f0f0f') : undefined),
+      30_000,
+      250,
+    );
+    expect(none.map((e) => [e.message, e.outcome])).toEqual([
+      ['no rollout, cutover or deploy of search running: nothing to stop', 'skipped'],
+    ]);
   });
 });

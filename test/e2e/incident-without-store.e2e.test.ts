@@ -30,14 +30,28 @@ describe('an incident without an incident store', () => {
     await hook.start();
     const config = {
       loadBalancers: { edge: { type: 'haproxy', runtimeApi: { socket: haproxy.socket }, backend: 'app' } },
-      metricSources: { 'through-lb': { type: 'probe', url: `${haproxy.url}/`, requests: 20, minRequests: 10, concurrency: 2, timeoutMs: 3000 } },
+      metricSources: {
+        'through-lb': {
+          type: 'probe',
+          url: `${haproxy.url}/`,
+          requests: 20,
+          minRequests: 10,
+          concurrency: 2,
+          timeoutMs: 3000,
+        },
+      },
       notifiers: { ops: { type: 'webhook', url: `${hook.url}/page` } },
       // incidents in use (people to page), but no incident.store
       incident: { notify: { P0: ['ops'], P1: ['ops'], P2: ['ops'] }, remediation: { runbooks: { P0: [] } } },
     };
     const worker = stack.spawnWorkerProcess(writeConfig(config));
     workerOutput = worker.output;
-    await waitFor('the worker to poll', async () => (workerOutput().includes('opsflow worker: task queue opsflow') ? true : undefined), 120_000, 250).catch((e) => {
+    await waitFor(
+      'the worker to poll',
+      async () => (workerOutput().includes('opsflow worker: task queue opsflow') ? true : undefined),
+      120_000,
+      250,
+    ).catch((e) => {
       throw new Error(`${e.message}\n${workerOutput()}`);
     });
   }, 180_000);
@@ -61,38 +75,78 @@ describe('an incident without an incident store', () => {
     const rollout = await stack.client.workflow.start('phasedRolloutWorkflow', {
       taskQueue: 'opsflow',
       workflowId: 'rollout-checkout',
-      args: [{ service: 'checkout', lb: 'edge', backends: { old: 'blue', new: 'green' }, metricSources: ['through-lb'], gate: { errorRatePercent: 50 }, sampleInterval: '1s', steps: [{ weight: 30, window: '10m' }, { weight: 100, window: '5s' }] }],
+      args: [
+        {
+          service: 'checkout',
+          lb: 'edge',
+          backends: { old: 'blue', new: 'green' },
+          metricSources: ['through-lb'],
+          gate: { errorRatePercent: 50 },
+          sampleInterval: '1s',
+          steps: [
+            { weight: 30, window: '10m' },
+            { weight: 100, window: '5s' },
+          ],
+        },
+      ],
     });
     await waitFor('green at 30 %', async () => ((await weight('green')) === 30 ? true : undefined), 60_000, 250);
 
     const incident = await stack.client.workflow.start('incidentResponseWorkflow', {
       taskQueue: 'opsflow',
       workflowId: 'incident-checkout-down',
-      args: [{ title: 'checkout down after the new build', type: 'service_down', services: ['checkout'], severity: 'P0', source: 'api' }],
+      args: [
+        {
+          title: 'checkout down after the new build',
+          type: 'service_down',
+          services: ['checkout'],
+          severity: 'P0',
+          source: 'api',
+        },
+      ],
     });
 
     // The LB first, with a bound: a broken rollback fails here, saying what HAProxy reads.
     const weights = async () => ({ blue: await weight('blue'), green: await weight('green') });
-    await waitFor('HAProxy back on blue', async () => {
-      const w = await weights();
-      return w.green === 0 && w.blue === 100 ? w : undefined;
-    }, 60_000, 250).catch(async (e) => {
+    await waitFor(
+      'HAProxy back on blue',
+      async () => {
+        const w = await weights();
+        return w.green === 0 && w.blue === 100 ? w : undefined;
+      },
+      60_000,
+      250,
+    ).catch(async (e) => {
       const run = (await incident.describe()).status.name;
-      throw new Error(`${e.message}: HAProxy reads ${JSON.stringify(await weights())}; the incident run is ${run}; the worker said:\n${workerOutput().slice(-2000)}`);
+      throw new Error(
+        `${e.message}: HAProxy reads ${JSON.stringify(await weights())}; the incident run is ${run}; the worker said:\n${workerOutput().slice(-2000)}`,
+      );
     });
     const err = await rollout.result().catch((e) => e);
     expect(String(err.cause?.message)).toMatch(/abort/i);
 
-    const page = await waitFor('the P0 page', async () => hook.requests.find((r) => r.json?.details?.workflowId === 'incident-checkout-down'), 30_000, 250);
+    const page = await waitFor(
+      'the P0 page',
+      async () => hook.requests.find((r) => r.json?.details?.workflowId === 'incident-checkout-down'),
+      30_000,
+      250,
+    );
     expect(page.json.details.severity).toBe('P0');
 
-    const status = await waitFor('the store entry', async () => {
-      const s = await incident.query<IncidentStatus>('status');
-      return s.timeline.some((e) => e.kind === 'store') ? s : undefined;
-    }, 30_000, 250);
+    const status = await waitFor(
+      'the store entry',
+      async () => {
+        const s = await incident.query<IncidentStatus>('status');
+        return s.timeline.some((e) => e.kind === 'store') ? s : undefined;
+      },
+      30_000,
+      250,
+    );
     expect(status.state).toBe('open');
     expect(status.storeProblem).toBe(INCIDENT_STORE_MISSING);
-    expect(status.timeline.filter((e) => e.kind === 'store').map((e) => [e.message, e.outcome])).toEqual([[INCIDENT_STORE_MISSING, 'skipped']]);
+    expect(status.timeline.filter((e) => e.kind === 'store').map((e) => [e.message, e.outcome])).toEqual([
+      [INCIDENT_STORE_MISSING, 'skipped'],
+    ]);
     expect(status.timeline.filter((e) => e.kind === 'change').map((e) => [e.message, e.outcome])).toEqual([
       [`rollout of checkout (rollout-checkout) rolled back by incident ${status.id}`, 'ok'],
     ]);

@@ -6,7 +6,14 @@ import { HttpReceiver, type ReceivedRequest } from '../helpers/http-receiver';
 import { freePort } from '../helpers/ports';
 import { PgScratch } from '../helpers/pg-scratch';
 import { pgConnection, requirePostgres } from '../helpers/services';
-import { createNewUsers, migratable, migrationConfig, runbookInput, seedOldUsers, slowDownTarget } from '../helpers/migration-fixtures';
+import {
+  createNewUsers,
+  migratable,
+  migrationConfig,
+  runbookInput,
+  seedOldUsers,
+  slowDownTarget,
+} from '../helpers/migration-fixtures';
 import { retriedAttempts } from '../helpers/retries';
 import type { MigrationResult } from '../../src/workflows/migration/workflow';
 import type { HealthCheckResult } from '../../src/workflows/health/workflow';
@@ -44,7 +51,10 @@ describe('three workers on one task queue, one SIGKILLed mid-run', () => {
     await createNewUsers(pg, schema);
     await slowDownTarget(pg, schema, 0.25);
     const [slowPort, deadPort] = await Promise.all([freePort(), freePort()]);
-    slow = createServer((_q, r) => (releaseProbes ? r.writeHead(200).end('ok') : heldProbes.push(r))).listen(slowPort, '127.0.0.1');
+    slow = createServer((_q, r) => (releaseProbes ? r.writeHead(200).end('ok') : heldProbes.push(r))).listen(
+      slowPort,
+      '127.0.0.1',
+    );
     await Promise.all([oncall.start(), engineers.start(), alerts.start()]);
     configPath = writeConfig({
       ...migrationConfig(),
@@ -110,12 +120,24 @@ describe('three workers on one task queue, one SIGKILLed mid-run', () => {
     const health = await stack.client.workflow.start('healthCheckWorkflow', {
       taskQueue: 'opsflow',
       workflowId: `multi-worker-health-${Date.now()}`,
-      args: [{ targets: { resources: false, http: ['slow', 'gone'], postgres: [], redis: [], hosts: [], systemd: [] } }],
+      args: [
+        { targets: { resources: false, http: ['slow', 'gone'], postgres: [], redis: [], hosts: [], systemd: [] } },
+      ],
     });
 
     // All three in the middle: chunks copied but not all, the incident opened and paged, the slow probe held.
-    await waitFor('5 chunks copied', async () => ((await copied().catch(() => 0)) >= 5 ? true : undefined), 120_000, 200);
-    await waitFor('the incident opened and paged', () => oncall.accepted.length === 1 && engineers.accepted.length === 1, 120_000, 250);
+    await waitFor(
+      '5 chunks copied',
+      async () => ((await copied().catch(() => 0)) >= 5 ? true : undefined),
+      120_000,
+      200,
+    );
+    await waitFor(
+      'the incident opened and paged',
+      () => oncall.accepted.length === 1 && engineers.accepted.length === 1,
+      120_000,
+      250,
+    );
     await waitFor('the slow probe held', () => heldProbes.length >= 1, 120_000, 100);
     const pid = await waitFor('the worker running a migration chunk', () => runningOn(migration), 60_000, 100);
     const victim = workers.find((w) => w.child.pid === pid);
@@ -127,7 +149,12 @@ describe('three workers on one task queue, one SIGKILLed mid-run', () => {
     releaseProbes = true;
     for (const r of heldProbes.splice(0)) r.writeHead(200).end('ok');
     await incident.signal('acknowledge', { by: 'erin' });
-    await waitFor('acknowledged', async () => (await incident.query<IncidentStatus>('status')).state === 'acknowledged', 60_000, 250);
+    await waitFor(
+      'acknowledged',
+      async () => (await incident.query<IncidentStatus>('status')).state === 'acknowledged',
+      60_000,
+      250,
+    );
     await incident.signal('resolve', { by: 'erin' });
 
     const [migrated, resolved, checked] = await Promise.all([
@@ -146,14 +173,20 @@ describe('three workers on one task queue, one SIGKILLed mid-run', () => {
     expect(await pg.count(`SELECT count(*) FROM ${schema}.new_users`)).toBe(expected);
     expect(await pg.count(`SELECT count(DISTINCT user_id) FROM ${schema}.new_users`)).toBe(expected);
     expect(await pg.count(`SELECT count(*) FROM ${schema}.old_users WHERE migrate_flag = 1`)).toBe(expected);
-    expect(await pg.count(`SELECT count(*) FROM ${schema}.opsflow_migration_chunks WHERE status = 'copied'`)).toBe(CHUNKS);
-    expect(await pg.query(`SELECT status, rows_migrated FROM ${schema}.migration_log`)).toEqual([{ status: 'COMPLETED', rows_migrated: expected }]);
+    expect(await pg.count(`SELECT count(*) FROM ${schema}.opsflow_migration_chunks WHERE status = 'copied'`)).toBe(
+      CHUNKS,
+    );
+    expect(await pg.query(`SELECT status, rows_migrated FROM ${schema}.migration_log`)).toEqual([
+      { status: 'COMPLETED', rows_migrated: expected },
+    ]);
 
     // incident: each event delivered once to each receiver, duplicates included; one record
     expect(resolved).toMatchObject({ severity: 'P2', state: 'resolved', postmortemStored: true });
     expect(events(oncall.accepted)).toEqual(['opened', 'resolved']);
     expect(events(engineers.accepted)).toEqual(['opened', 'resolved']);
-    expect(await pg.count(`SELECT count(*) FROM ${incidentSchema}.incidents WHERE workflow_id = $1`, [incident.workflowId])).toBe(1);
+    expect(
+      await pg.count(`SELECT count(*) FROM ${incidentSchema}.incidents WHERE workflow_id = $1`, [incident.workflowId]),
+    ).toBe(1);
 
     // health check: whole report, one alert about the target that refuses connections
     expect(checked.checks.map((c) => [c.target, c.status]).sort()).toEqual([

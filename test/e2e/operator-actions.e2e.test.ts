@@ -22,7 +22,9 @@ describe('operator actions answered (dev server, opsflow CLI, LB API)', () => {
     lb = await new LbApi(TOKEN).start();
     process.env.OPSFLOW_OPERATOR_E2E_LB_TOKEN = TOKEN;
     configPath = writeConfig({
-      loadBalancers: { api: { type: 'http-api', url: `http://127.0.0.1:${lb.port}`, token: { env: 'OPSFLOW_OPERATOR_E2E_LB_TOKEN' } } },
+      loadBalancers: {
+        api: { type: 'http-api', url: `http://127.0.0.1:${lb.port}`, token: { env: 'OPSFLOW_OPERATOR_E2E_LB_TOKEN' } },
+      },
       metricSources: { host: { type: 'host' } },
     });
     stack = await Stack.start();
@@ -39,17 +41,36 @@ describe('operator actions answered (dev server, opsflow CLI, LB API)', () => {
   const status = (id: string) => stack.client.workflow.getHandle(id).query<RolloutStatus>('status');
   const decisions = async (id: string) => (await status(id)).decisions.map((d) => d.decision);
   /** A rollout of `service` on the LB API; the gate always passes (host CPU and memory ≤ 100 %). */
-  async function startRollout(service: string, steps: { weight: number; window: string; approval?: boolean }[]): Promise<string> {
-    const input = { service, lb: 'api', backends: { old: 'old_system', new: 'new_system' }, steps, sampleInterval: '1s', metricSources: ['host'], gate: { cpuPercent: 100, memoryPercent: 100 } };
+  async function startRollout(
+    service: string,
+    steps: { weight: number; window: string; approval?: boolean }[],
+  ): Promise<string> {
+    const input = {
+      service,
+      lb: 'api',
+      backends: { old: 'old_system', new: 'new_system' },
+      steps,
+      sampleInterval: '1s',
+      metricSources: ['host'],
+      gate: { cpuPercent: 100, memoryPercent: 100 },
+    };
     const started = await cli(['start', 'phased-rollout', '--input', JSON.stringify(input)]);
     expect(started).toMatchObject({ code: 0 });
     return `rollout-${service}`;
   }
   const awaiting = (id: string, step: number) =>
-    waitFor(`${id} to wait for approval of step ${step}`, async () => ((await status(id).catch(() => undefined))?.awaitingApproval === step ? true : undefined), 120_000, 250);
+    waitFor(
+      `${id} to wait for approval of step ${step}`,
+      async () => ((await status(id).catch(() => undefined))?.awaitingApproval === step ? true : undefined),
+      120_000,
+      250,
+    );
 
   test('approve is answered with the new state and moves the LB; refusals say why and change nothing; an ended run says so', async () => {
-    const id = await startRollout('op-answer', [{ weight: 10, window: '1h', approval: true }, { weight: 100, window: '1h' }]);
+    const id = await startRollout('op-answer', [
+      { weight: 10, window: '1h', approval: true },
+      { weight: 100, window: '1h' },
+    ]);
     await awaiting(id, 1);
     expect(newWeight()).toBe(0);
 
@@ -59,7 +80,9 @@ describe('operator actions answered (dev server, opsflow CLI, LB API)', () => {
     expect(approved.stdout).not.toContain('awaiting-approval');
     await waitFor('the LB at 10 %', async () => (newWeight() === 10 ? true : undefined), 60_000, 250);
     expect((await status(id)).approved).toEqual([1]);
-    expect(await decisions(id)).toEqual(expect.arrayContaining([expect.stringMatching(/^approve received from alice at \d{4}-\d\d-\d\dT/)]));
+    expect(await decisions(id)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^approve received from alice at \d{4}-\d\d-\d\dT/)]),
+    );
 
     // Nothing waits for approval now, and alice already approved step 1.
     const before = (await status(id)).decisions.length;
@@ -77,7 +100,10 @@ describe('operator actions answered (dev server, opsflow CLI, LB API)', () => {
     expect(pausedAgain.code).toBe(1);
     expect(pausedAgain.stdout).toMatch(/^refused: already paused by bob at \d{4}-\d\d-\d\dT[\d:.]+Z\n$/);
     expect(await cli(['resume', id, '--by', 'bob'])).toMatchObject({ code: 0 });
-    expect(await cli(['resume', id, '--by', 'bob'])).toMatchObject({ code: 1, stdout: 'refused: not paused and not held (state: monitoring)\n' });
+    expect(await cli(['resume', id, '--by', 'bob'])).toMatchObject({
+      code: 1,
+      stdout: 'refused: not paused and not held (state: monitoring)\n',
+    });
 
     // The LB is away while the run rolls back: the run stays alive to be aborted twice.
     const port = lb.port;
@@ -89,7 +115,10 @@ describe('operator actions answered (dev server, opsflow CLI, LB API)', () => {
     expect(abortedAgain.code).toBe(1);
     expect(abortedAgain.stdout).toMatch(/^refused: already aborted by carol at \d{4}-\d\d-\d\dT[\d:.]+Z: enough\n$/);
     await lb.start(port);
-    await stack.client.workflow.getHandle(id).result().catch(() => undefined);
+    await stack.client.workflow
+      .getHandle(id)
+      .result()
+      .catch(() => undefined);
     expect(newWeight()).toBe(0);
 
     const late = await cli(['approve', id, '--by', 'alice']);
@@ -100,23 +129,36 @@ describe('operator actions answered (dev server, opsflow CLI, LB API)', () => {
   }, 300_000);
 
   test('a mistyped action is refused before sending; a signal no handler knows is written in the decisions', async () => {
-    const id = await startRollout('op-typo', [{ weight: 10, window: '1h', approval: true }, { weight: 100, window: '1h' }]);
+    const id = await startRollout('op-typo', [
+      { weight: 10, window: '1h', approval: true },
+      { weight: 100, window: '1h' },
+    ]);
     await awaiting(id, 1);
     const typo = await cli(['signal', id, 'aprove', '--input', '{"by":"alice"}']);
     expect(typo.code).toBe(2);
-    expect(typo.stderr).toBe('opsflow: "aprove" is not a signal of phasedRolloutWorkflow (known: approve, pause, resume, abort, promote); nothing was sent (--force sends it anyway)\n');
+    expect(typo.stderr).toBe(
+      'opsflow: "aprove" is not a signal of phasedRolloutWorkflow (known: approve, pause, resume, abort, promote); nothing was sent (--force sends it anyway)\n',
+    );
     const handle = stack.client.workflow.getHandle(id);
     const signalled = async () => {
       const names: string[] = [];
-      for (const e of (await handle.fetchHistory()).events ?? []) if (e.workflowExecutionSignaledEventAttributes) names.push(e.workflowExecutionSignaledEventAttributes.signalName ?? '');
+      for (const e of (await handle.fetchHistory()).events ?? [])
+        if (e.workflowExecutionSignaledEventAttributes)
+          names.push(e.workflowExecutionSignaledEventAttributes.signalName ?? '');
       return names;
     };
     expect(await signalled()).toEqual([]);
 
     // Sent anyway, past the CLI: the run says it ignored it and what it knows.
     await handle.signal('aprove', { by: 'alice' });
-    const ignored = 'ignored signal "aprove": not a signal of phasedRolloutWorkflow (known: approve, pause, resume, abort, promote)';
-    await waitFor('the ignored signal in the decisions', async () => ((await decisions(id)).includes(ignored) ? true : undefined), 60_000, 250);
+    const ignored =
+      'ignored signal "aprove": not a signal of phasedRolloutWorkflow (known: approve, pause, resume, abort, promote)';
+    await waitFor(
+      'the ignored signal in the decisions',
+      async () => ((await decisions(id)).includes(ignored) ? true : undefined),
+      60_000,
+      250,
+    );
     const s = await status(id);
     expect(s.awaitingApproval).toBe(1);
     expect(s.approved).toEqual([]);
@@ -128,7 +170,11 @@ describe('operator actions answered (dev server, opsflow CLI, LB API)', () => {
   }, 300_000);
 
   test('worker SIGKILLed between two approvals: both are in status, the LB moved exactly as approved', async () => {
-    const id = await startRollout('op-crash', [{ weight: 20, window: '2s', approval: true }, { weight: 60, window: '1h', approval: true }, { weight: 100, window: '1h' }]);
+    const id = await startRollout('op-crash', [
+      { weight: 20, window: '2s', approval: true },
+      { weight: 60, window: '1h', approval: true },
+      { weight: 100, window: '1h' },
+    ]);
     await awaiting(id, 1);
     const posts = lb.posts.length;
     expect(await cli(['approve', id, '--by', 'alice'])).toMatchObject({ code: 0 });
@@ -146,12 +192,21 @@ describe('operator actions answered (dev server, opsflow CLI, LB API)', () => {
     const s = await status(id);
     expect(s.approved).toEqual([1, 2]);
     expect(s.decisions.map((d) => d.decision)).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^approve received from alice at /), expect.stringMatching(/^approve received from bob at /)]),
+      expect.arrayContaining([
+        expect.stringMatching(/^approve received from alice at /),
+        expect.stringMatching(/^approve received from bob at /),
+      ]),
     );
-    const weights = lb.posts.slice(posts).filter((p) => p.path === '/api/config').map((p) => p.body.traffic_split.new_system);
+    const weights = lb.posts
+      .slice(posts)
+      .filter((p) => p.path === '/api/config')
+      .map((p) => p.body.traffic_split.new_system);
     expect([...new Set(weights)]).toEqual([20, 60]);
 
     expect(await cli(['abort', id, '--by', 'alice', '--reason', 'test over'])).toMatchObject({ code: 0 });
-    await stack.client.workflow.getHandle(id).result().catch(() => undefined);
+    await stack.client.workflow
+      .getHandle(id)
+      .result()
+      .catch(() => undefined);
   }, 300_000);
 });

@@ -44,13 +44,27 @@ describe('recheck, sign-off, waive, acknowledge, resolve answered (dev server, o
 
   const cli = (args: string[]) => stack.cli(['--config', configPath, ...args]);
   const updatesIn = async (id: string) =>
-    ((await stack.client.workflow.getHandle(id).fetchHistory()).events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes).length;
+    ((await stack.client.workflow.getHandle(id).fetchHistory()).events ?? []).filter(
+      (e) => e.workflowExecutionUpdateAcceptedEventAttributes,
+    ).length;
 
   test('readiness: recheck, sign-off and waive refused with why or accepted with the new state; READY closes it', async () => {
     const id = 'readiness-verbs';
-    expect(await cli(['start', 'readiness', '--input', JSON.stringify({ service: 'verbs', checklist: 'verbs', deadline: '1h' })])).toMatchObject({ code: 0 });
+    expect(
+      await cli([
+        'start',
+        'readiness',
+        '--input',
+        JSON.stringify({ service: 'verbs', checklist: 'verbs', deadline: '1h' }),
+      ]),
+    ).toMatchObject({ code: 0 });
     const status = () => stack.client.workflow.getHandle(id).query(readinessStatus);
-    await waitFor('the gate to wait', async () => ((await status().catch(() => undefined))?.phase === 'waiting' ? true : undefined), 120_000, 250).catch((e) => {
+    await waitFor(
+      'the gate to wait',
+      async () => ((await status().catch(() => undefined))?.phase === 'waiting' ? true : undefined),
+      120_000,
+      250,
+    ).catch((e) => {
       throw new Error(`${e.message}\n${worker.output()}`);
     });
 
@@ -60,10 +74,16 @@ describe('recheck, sign-off, waive, acknowledge, resolve answered (dev server, o
     });
     expect(await cli(['sign-off', id, '--item', 'hook', '--by', 'alice'])).toMatchObject({
       code: 1,
-      stdout: 'refused: item: "hook" is an automated notifier check; it passes by its evidence or is waived, not signed\n',
+      stdout:
+        'refused: item: "hook" is an automated notifier check; it passes by its evidence or is waived, not signed\n',
     });
-    expect(await cli(['sign-off', id, '--by', 'alice'])).toMatchObject({ code: 2, stderr: 'opsflow: --item: required for sign-off\n' });
-    expect(await cli(['waive', id, '--item', 'vendor', '--reason', 'r', '--until', '2020-01-01T00:00:00Z'])).toMatchObject({
+    expect(await cli(['sign-off', id, '--by', 'alice'])).toMatchObject({
+      code: 2,
+      stderr: 'opsflow: --item: required for sign-off\n',
+    });
+    expect(
+      await cli(['waive', id, '--item', 'vendor', '--reason', 'r', '--until', '2020-01-01T00:00:00Z']),
+    ).toMatchObject({
       code: 1,
       stdout: 'refused: until: 2020-01-01T00:00:00Z is not in the future\n',
     });
@@ -76,16 +96,39 @@ describe('recheck, sign-off, waive, acknowledge, resolve answered (dev server, o
     const recheck = await cli(['recheck', id, '--item', 'hook', '--by', 'carol']);
     expect(recheck).toMatchObject({ code: 0 });
     expect(recheck.stdout).toMatch(new RegExp(`^accepted: readinessCheckWorkflow ${id} is now [a-z-]+\\n$`));
-    await waitFor('the recheck in the decisions', async () => ((await status()).decisions.some((d) => /recheck of hook requested by carol/.test(JSON.stringify(d))) ? true : undefined), 60_000, 250);
+    await waitFor(
+      'the recheck in the decisions',
+      async () =>
+        (await status()).decisions.some((d) => /recheck of hook requested by carol/.test(JSON.stringify(d)))
+          ? true
+          : undefined,
+      60_000,
+      250,
+    );
 
-    expect(await cli(['sign-off', id, '--item', 'training', '--by', 'alice', '--note', 'rota in the wiki'])).toMatchObject({ code: 0, stdout: `accepted: readinessCheckWorkflow ${id} is now waiting\n` });
+    expect(
+      await cli(['sign-off', id, '--item', 'training', '--by', 'alice', '--note', 'rota in the wiki']),
+    ).toMatchObject({ code: 0, stdout: `accepted: readinessCheckWorkflow ${id} is now waiting\n` });
     const twice = await cli(['sign-off', id, '--item', 'training', '--by', 'bob']);
     expect(twice.code).toBe(1);
-    expect(twice.stdout).toMatch(/^refused: item: "training" is already signed off by alice at \d{4}-\d\d-\d\dT[\d:.]+Z\n$/);
+    expect(twice.stdout).toMatch(
+      /^refused: item: "training" is already signed off by alice at \d{4}-\d\d-\d\dT[\d:.]+Z\n$/,
+    );
     expect((await status()).items.find((i) => i.id === 'training')?.signOff?.by).toBe('alice');
 
     const until = new Date(Date.now() + 3_600_000).toISOString();
-    const waived = await cli(['waive', id, '--item', 'vendor', '--until', until, '--reason', 'contacts checked by phone', '--by', 'dan']);
+    const waived = await cli([
+      'waive',
+      id,
+      '--item',
+      'vendor',
+      '--until',
+      until,
+      '--reason',
+      'contacts checked by phone',
+      '--by',
+      'dan',
+    ]);
     expect(waived.code).toBe(0);
     const result = await stack.client.workflow.getHandle(id).result();
     expect(result.ready).toBe(true);
@@ -101,26 +144,53 @@ describe('recheck, sign-off, waive, acknowledge, resolve answered (dev server, o
       args: [{ title: 'verbs down', type: 'service_down', services: ['verbs'], severity: 'P3', source: 'api' }],
     });
     const status = () => stack.client.workflow.getHandle(id).query(incidentStatus);
-    await waitFor('the incident to answer, open', async () => ((await status().catch(() => undefined))?.state === 'open' ? true : undefined), 120_000, 250);
+    await waitFor(
+      'the incident to answer, open',
+      async () => ((await status().catch(() => undefined))?.state === 'open' ? true : undefined),
+      120_000,
+      250,
+    );
 
     expect(await cli(['reschedule', id, '--batch', '1', '--start-at', '+1h'])).toMatchObject({
       code: 2,
       stderr: `opsflow: incidentResponseWorkflow ${id} does not take reschedule (it takes: approve, acknowledge, resolve); nothing was sent\n`,
     });
-    expect(await cli(['acknowledge', id, '--by', 'alice'])).toMatchObject({ code: 0, stdout: `accepted: incidentResponseWorkflow ${id} is now acknowledged\n` });
+    expect(await cli(['acknowledge', id, '--by', 'alice'])).toMatchObject({
+      code: 0,
+      stdout: `accepted: incidentResponseWorkflow ${id} is now acknowledged\n`,
+    });
     const again = await cli(['acknowledge', id, '--by', 'bob']);
     expect(again.code).toBe(1);
-    expect(again.stdout).toMatch(/^refused: incident \S+ is already acknowledged by alice at \d{4}-\d\d-\d\dT[\d:.]+Z\n$/);
+    expect(again.stdout).toMatch(
+      /^refused: incident \S+ is already acknowledged by alice at \d{4}-\d\d-\d\dT[\d:.]+Z\n$/,
+    );
     expect((await status()).owner).toBe('alice');
 
     // Past the CLI's check: the run writes down what it ignored.
     expect(await cli(['signal', id, 'ack', '--force'])).toMatchObject({ code: 0 });
-    await waitFor('the ignored signal on the timeline', async () =>
-      (await status()).timeline.some((e) => e.message === 'ignored signal "ack": not a signal of incidentResponseWorkflow (known: acknowledge, resolve, escalate, note, approve, alert)') ? true : undefined, 60_000, 250);
+    await waitFor(
+      'the ignored signal on the timeline',
+      async () =>
+        (await status()).timeline.some(
+          (e) =>
+            e.message ===
+            'ignored signal "ack": not a signal of incidentResponseWorkflow (known: acknowledge, resolve, escalate, note, approve, alert)',
+        )
+          ? true
+          : undefined,
+      60_000,
+      250,
+    );
 
-    expect(await cli(['resolve', id, '--by', 'alice', '--note', 'restarted'])).toMatchObject({ code: 0, stdout: `accepted: incidentResponseWorkflow ${id} is now resolved\n` });
+    expect(await cli(['resolve', id, '--by', 'alice', '--note', 'restarted'])).toMatchObject({
+      code: 0,
+      stdout: `accepted: incidentResponseWorkflow ${id} is now resolved\n`,
+    });
     await stack.client.workflow.getHandle(id).result();
-    expect(await cli(['resolve', id, '--by', 'bob'])).toMatchObject({ code: 1, stderr: 'opsflow: the run has ended (completed)\n' });
+    expect(await cli(['resolve', id, '--by', 'bob'])).toMatchObject({
+      code: 1,
+      stderr: 'opsflow: the run has ended (completed)\n',
+    });
     recordHistory(stack.temporalAddress(), id, 'incident-verbs-answered');
   }, 400_000);
 });

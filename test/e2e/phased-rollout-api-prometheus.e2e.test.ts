@@ -37,15 +37,24 @@ describe('phased rollout through the HTTP LB API, gated by a real Prometheus (de
     await stack.startWorker({
       loadBalancers: {
         'lb-api': { type: 'http-api', url: `http://127.0.0.1:${lb.port}`, token: { env: 'OPSFLOW_E2E_LB_API_TOKEN' } },
-        'lb-api-stale': { type: 'http-api', url: `http://127.0.0.1:${lb.port}`, token: { env: 'OPSFLOW_E2E_LB_API_TOKEN_STALE' } },
+        'lb-api-stale': {
+          type: 'http-api',
+          url: `http://127.0.0.1:${lb.port}`,
+          token: { env: 'OPSFLOW_E2E_LB_API_TOKEN_STALE' },
+        },
       },
       metricSources: { prom: { type: 'prometheus', url: prometheus.url } },
       notifiers: { ops: { type: 'webhook', url: `${receiver.url}/hook` } },
     });
-    await waitFor('Prometheus has rates for every service', async () => {
-      const r = await prometheus.query('count(rate(http_requests_total[1m]) > 0)');
-      return Number(r.data?.result?.[0]?.value?.[1]) >= 4 ? true : undefined; // the 200 series of each
-    }, 60_000, 500);
+    await waitFor(
+      'Prometheus has rates for every service',
+      async () => {
+        const r = await prometheus.query('count(rate(http_requests_total[1m]) > 0)');
+        return Number(r.data?.result?.[0]?.value?.[1]) >= 4 ? true : undefined; // the 200 series of each
+      },
+      60_000,
+      500,
+    );
   }, 180_000);
 
   afterAll(async () => {
@@ -73,7 +82,13 @@ describe('phased rollout through the HTTP LB API, gated by a real Prometheus (de
     const result = await stack.client.workflow.execute('phasedRolloutWorkflow', {
       taskQueue: 'opsflow',
       workflowId: 'rollout-checkout-api',
-      args: [input('checkout-api', [{ weight: 10, window: '2s', targetUsers: ['internal'] }, { weight: 30, window: '2s' }, { weight: 100, window: '2s' }])],
+      args: [
+        input('checkout-api', [
+          { weight: 10, window: '2s', targetUsers: ['internal'] },
+          { weight: 30, window: '2s' },
+          { weight: 100, window: '2s' },
+        ]),
+      ],
     });
     expect(result.outcome).toBe('succeeded');
     expect(lb.posts.map((p) => [p.path, p.body])).toEqual([
@@ -93,16 +108,28 @@ describe('phased rollout through the HTTP LB API, gated by a real Prometheus (de
     const handle = await stack.client.workflow.start('phasedRolloutWorkflow', {
       taskQueue: 'opsflow',
       workflowId: 'rollout-payments',
-      args: [input('payments', [{ weight: 10, window: '2s' }, { weight: 30, window: '90s' }, { weight: 100, window: '2s' }])],
+      args: [
+        input('payments', [
+          { weight: 10, window: '2s' },
+          { weight: 30, window: '90s' },
+          { weight: 100, window: '2s' },
+        ]),
+      ],
     });
-    await waitFor('step 2 monitoring', async () => {
-      const s = await handle.query<RolloutStatus>('status');
-      return s.step === 2 && s.state === 'monitoring' ? true : undefined;
-    }, 60_000);
+    await waitFor(
+      'step 2 monitoring',
+      async () => {
+        const s = await handle.query<RolloutStatus>('status');
+        return s.step === 2 && s.state === 'monitoring' ? true : undefined;
+      },
+      60_000,
+    );
     exporter.setErrorShare('payments', 1);
     const err = await handle.result().catch((e) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
-    expect(err.cause.message).toMatch(/rollout of payments rolled back at step 2\/3 \(30 %\): errorRatePercent [\d.]+ % > 5 % \(prom\)/);
+    expect(err.cause.message).toMatch(
+      /rollout of payments rolled back at step 2\/3 \(30 %\): errorRatePercent [\d.]+ % > 5 % \(prom\)/,
+    );
     expect(lb.config.traffic_split).toEqual({ new_system: 0, old_system: 100 });
   });
 
@@ -111,22 +138,48 @@ describe('phased rollout through the HTTP LB API, gated by a real Prometheus (de
     const handle = await stack.client.workflow.start('phasedRolloutWorkflow', {
       taskQueue: 'opsflow',
       workflowId: `rollout-${service}`,
-      args: [{ ...input(service, [{ weight: 10, window: '1s' }, { weight: 30, window: '10m' }, { weight: 100, window: '1s' }]), notify: ['ops'] }],
+      args: [
+        {
+          ...input(service, [
+            { weight: 10, window: '1s' },
+            { weight: 30, window: '10m' },
+            { weight: 100, window: '1s' },
+          ]),
+          notify: ['ops'],
+        },
+      ],
     });
-    await waitFor(`${service} step 2 monitoring`, async () => {
-      const s = await handle.query<RolloutStatus>('status');
-      return s.step === 2 && s.state === 'monitoring' ? true : undefined;
-    }, 60_000);
+    await waitFor(
+      `${service} step 2 monitoring`,
+      async () => {
+        const s = await handle.query<RolloutStatus>('status');
+        return s.step === 2 && s.state === 'monitoring' ? true : undefined;
+      },
+      60_000,
+    );
     expect(lb.config.traffic_split).toEqual({ new_system: 30, old_system: 70 });
     return handle;
   }
-  const messagesFor = (service: string) => receiver.requests.filter((r) => r.json?.details?.service === service).map((r) => r.json);
+  const messagesFor = (service: string) =>
+    receiver.requests.filter((r) => r.json?.details?.service === service).map((r) => r.json);
 
   test('a token the API refuses (401) fails the rollout at planning, naming the LB and the 401: nothing moved', async () => {
     lb.posts.length = 0;
     const before = structuredClone(lb.config);
     const err = await stack.client.workflow
-      .execute('phasedRolloutWorkflow', { taskQueue: 'opsflow', workflowId: 'rollout-search-api', args: [{ ...input('search-api', [{ weight: 10, window: '1s' }, { weight: 100, window: '1s' }]), lb: 'lb-api-stale' }] })
+      .execute('phasedRolloutWorkflow', {
+        taskQueue: 'opsflow',
+        workflowId: 'rollout-search-api',
+        args: [
+          {
+            ...input('search-api', [
+              { weight: 10, window: '1s' },
+              { weight: 100, window: '1s' },
+            ]),
+            lb: 'lb-api-stale',
+          },
+        ],
+      })
       .catch((e) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect(err.cause.message).toMatch(
@@ -153,8 +206,13 @@ describe('phased rollout through the HTTP LB API, gated by a real Prometheus (de
       expect(lb.config.traffic_split).toEqual({ new_system: 30, old_system: 70 }); // what the message warns about
       const [msg, ...more] = messagesFor('inventory');
       expect(more).toEqual([]);
-      expect(msg).toMatchObject({ severity: 'emergency', details: { lb: 'lb-api', step: 2, error: expect.stringMatching(/HTTP 401/) } });
-      expect(msg.title).toMatch(/ROLLBACK FAILED: rollout of inventory at step 2\/3: traffic may still be on new_system/);
+      expect(msg).toMatchObject({
+        severity: 'emergency',
+        details: { lb: 'lb-api', step: 2, error: expect.stringMatching(/HTTP 401/) },
+      });
+      expect(msg.title).toMatch(
+        /ROLLBACK FAILED: rollout of inventory at step 2\/3: traffic may still be on new_system/,
+      );
       expect(msg.text).toMatch(/could not roll back lb-api .*HTTP 401.*Traffic may still be on new_system/);
       expect((await handle.query<RolloutStatus>('status')).state).toBe('rollback-failed');
       expect((await handle.describe()).typedSearchAttributes.get(OpsflowState)).toBe('rollback-failed');
@@ -172,10 +230,15 @@ describe('phased rollout through the HTTP LB API, gated by a real Prometheus (de
       await handle.signal('abort', { reason: 'error budget', by: 'test' });
       // The rollback is retried against an API that refuses connections, past the 5 tries (about
       // 7 s) a rollback used to get: attempt 6 comes about 15 s after the first.
-      await waitFor('rollback retried while the API is down', async () => {
-        const pending = (await handle.describe()).raw.pendingActivities?.[0];
-        return pending && (pending.attempt ?? 0) >= 6 ? pending : undefined;
-      }, 60_000, 200).then((pending) => expect(pending.lastFailure?.message).toMatch(/LB API lb-api .*failed: .*ECONNREFUSED/));
+      await waitFor(
+        'rollback retried while the API is down',
+        async () => {
+          const pending = (await handle.describe()).raw.pendingActivities?.[0];
+          return pending && (pending.attempt ?? 0) >= 6 ? pending : undefined;
+        },
+        60_000,
+        200,
+      ).then((pending) => expect(pending.lastFailure?.message).toMatch(/LB API lb-api .*failed: .*ECONNREFUSED/));
       expect((await handle.query<RolloutStatus>('status')).state).toBe('rolling-back');
     } finally {
       await lb.start(port);

@@ -22,7 +22,16 @@ describe('phased rollout survives worker SIGKILL (dev server, real HAProxy)', ()
     ({ haproxy } = await blueGreenBehindHaproxy(stack.processes));
     configPath = writeConfig({
       loadBalancers: { edge: { type: 'haproxy', runtimeApi: { socket: haproxy.socket }, backend: 'app' } },
-      metricSources: { 'through-lb': { type: 'probe', url: `${haproxy.url}/`, requests: 20, minRequests: 10, concurrency: 4, timeoutMs: 3000 } },
+      metricSources: {
+        'through-lb': {
+          type: 'probe',
+          url: `${haproxy.url}/`,
+          requests: 20,
+          minRequests: 10,
+          concurrency: 4,
+          timeoutMs: 3000,
+        },
+      },
     });
   }, 180_000);
 
@@ -47,7 +56,10 @@ describe('phased rollout survives worker SIGKILL (dev server, real HAProxy)', ()
           metricSources: ['through-lb'],
           gate: { errorRatePercent: 5 },
           sampleInterval: '1s',
-          steps: [{ weight: 20, window: '12s' }, { weight: 100, window: '2s', approval: true }],
+          steps: [
+            { weight: 20, window: '12s' },
+            { weight: 100, window: '2s', approval: true },
+          ],
         },
       ],
     });
@@ -63,7 +75,9 @@ describe('phased rollout survives worker SIGKILL (dev server, real HAProxy)', ()
     expect(after.window).toBeUndefined();
     const shifts = after.decisions.filter((d) => /reads back \d+ % for green/.test(d.decision));
     expect(shifts.map((d) => d.decision)).toEqual([expect.stringMatching(/reads back 20 % for green/)]); // step 1 was not redone
-    expect(after.decisions.map((d) => d.decision)).toEqual(expect.arrayContaining([expect.stringMatching(/step 1\/2 \(20 %\) passed: \d+ samples/)]));
+    expect(after.decisions.map((d) => d.decision)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/step 1\/2 \(20 %\) passed: \d+ samples/)]),
+    );
     expect(await greenWeight()).toBe(20);
 
     // The approval is sent while no worker runs, after Temporal itself was killed: it is in the history, so it is not lost.

@@ -33,7 +33,14 @@ describe('phased rollout behind a real HAProxy (dev server)', () => {
     await stack.startWorker({
       loadBalancers: { edge: { type: 'haproxy', runtimeApi: { socket: haproxy.socket }, backend: 'app' } },
       metricSources: {
-        'through-lb': { type: 'probe', url: `${haproxy.url}/`, requests: 40, minRequests: 20, concurrency: 4, timeoutMs: 3000 },
+        'through-lb': {
+          type: 'probe',
+          url: `${haproxy.url}/`,
+          requests: 40,
+          minRequests: 20,
+          concurrency: 4,
+          timeoutMs: 3000,
+        },
       },
       notifiers: { ops: { type: 'webhook', url: `${receiver.url}/hook` } },
     });
@@ -47,7 +54,13 @@ describe('phased rollout behind a real HAProxy (dev server)', () => {
 
   beforeEach(async () => {
     await green.setStatus(200);
-    for (const cmd of ['set server app/blue weight 100', 'set server app/green weight 0', 'set server app/blue state ready', 'set server app/green state ready']) await api(cmd);
+    for (const cmd of [
+      'set server app/blue weight 100',
+      'set server app/green weight 0',
+      'set server app/blue state ready',
+      'set server app/green state ready',
+    ])
+      await api(cmd);
   });
 
   const base = (service: string, extra: Record<string, unknown> = {}) => ({
@@ -70,25 +83,42 @@ describe('phased rollout behind a real HAProxy (dev server)', () => {
   const lbHolds = async (want: { blue: number; green: number }, what: string, timeoutMs = 60_000) => {
     let seen = 'nothing read';
     try {
-      await waitFor(what, async () => {
-        const [b, g] = [await blueWeight(), await greenWeight()];
-        seen = `blue ${b}, green ${g}`;
-        return b === want.blue && g === want.green;
-      }, timeoutMs);
+      await waitFor(
+        what,
+        async () => {
+          const [b, g] = [await blueWeight(), await greenWeight()];
+          seen = `blue ${b}, green ${g}`;
+          return b === want.blue && g === want.green;
+        },
+        timeoutMs,
+      );
     } catch {
-      throw new Error(`${what}: HAProxy should hold blue ${want.blue}, green ${want.green} within ${timeoutMs} ms, and holds ${seen}`);
+      throw new Error(
+        `${what}: HAProxy should hold blue ${want.blue}, green ${want.green} within ${timeoutMs} ms, and holds ${seen}`,
+      );
     }
   };
   /** The workflow's own account, bounded too, before its result is awaited. */
   const reachesState = (id: string, state: string, timeoutMs = 60_000) =>
     waitFor(`${id} in state ${state}`, async () => (await status(id)).state === state, timeoutMs).catch(async (err) => {
-      throw new Error(`${(err as Error).message}; status says ${JSON.stringify(await status(id).then((s) => ({ state: s.state, step: s.step }), (e) => String(e)))}`);
+      throw new Error(
+        `${(err as Error).message}; status says ${JSON.stringify(
+          await status(id).then(
+            (s) => ({ state: s.state, step: s.step }),
+            (e) => String(e),
+          ),
+        )}`,
+      );
     });
 
   test('healthy rollout through the CLI: approved step by step, split measured at 10 %, 30 %, 100 %; old drained at the end', async () => {
     const input = base('shop', {
       requireApproval: true,
-      steps: [{ weight: 10, window: '3s', targetUsers: ['internal'] }, { weight: 30, window: '3s' }, { weight: 100, window: '3s' }],
+      steps: [
+        { weight: 10, window: '3s', targetUsers: ['internal'] },
+        { weight: 30, window: '3s' },
+        { weight: 100, window: '3s' },
+      ],
     });
     const started = await stack.cli(['start', 'phased-rollout', '--input', JSON.stringify(input)]);
     expect(started.stderr).toBe('');
@@ -102,10 +132,17 @@ describe('phased rollout behind a real HAProxy (dev server)', () => {
 
     await waitFor('approval wait of step 1', async () => (await status('rollout-shop')).awaitingApproval === 1, 30_000);
     expect(await greenWeight()).toBe(0); // nothing moves before approval
-    for (const [step, percent, tolerance] of [[1, 10, 4], [2, 30, 5]] as const) {
+    for (const [step, percent, tolerance] of [
+      [1, 10, 4],
+      [2, 30, 5],
+    ] as const) {
       await handle.signal('approve', { by: 'test' });
       // The next approval wait means this step's window passed; the split is held meanwhile.
-      await waitFor(`step ${step} window passed`, async () => (await status('rollout-shop')).awaitingApproval === step + 1, 60_000);
+      await waitFor(
+        `step ${step} window passed`,
+        async () => (await status('rollout-shop')).awaitingApproval === step + 1,
+        60_000,
+      );
       expect(await greenWeight()).toBe(percent);
       expect(await blueWeight()).toBe(100 - percent);
       expect(await adminState('blue')).toBe(0);
@@ -126,7 +163,9 @@ describe('phased rollout behind a real HAProxy (dev server)', () => {
     expect(await api('show servers state app')).toMatch(/ blue \S+ \d+ (8|16|24) /); // srv_admin_state: drain
     const s = await status('rollout-shop');
     expect(s.state).toBe('succeeded');
-    expect(s.decisions.map((d) => d.decision)).toEqual(expect.arrayContaining([expect.stringMatching(/haproxy cannot route by cohort/)]));
+    expect(s.decisions.map((d) => d.decision)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/haproxy cannot route by cohort/)]),
+    );
     recordHistory(stack.temporalAddress(), 'rollout-shop', 'phased-rollout-haproxy-approved');
     const golive = receiver.requests.find((r) => r.json?.details?.service === 'shop');
     expect(golive?.json.title).toMatch(/succeeded: 100 % on green/);
@@ -136,19 +175,33 @@ describe('phased rollout behind a real HAProxy (dev server)', () => {
     const handle = await stack.client.workflow.start('phasedRolloutWorkflow', {
       taskQueue: 'opsflow',
       workflowId: 'rollout-cart',
-      args: [base('cart', { steps: [{ weight: 10, window: '2s' }, { weight: 30, window: '60s' }, { weight: 100, window: '2s' }] })],
+      args: [
+        base('cart', {
+          steps: [
+            { weight: 10, window: '2s' },
+            { weight: 30, window: '60s' },
+            { weight: 100, window: '2s' },
+          ],
+        }),
+      ],
     });
-    await waitFor('step 2 monitoring', async () => {
-      const s = await status('rollout-cart');
-      return s.step === 2 && s.state === 'monitoring' && (s.window?.samplesTaken ?? 0) >= 1;
-    }, 60_000);
+    await waitFor(
+      'step 2 monitoring',
+      async () => {
+        const s = await status('rollout-cart');
+        return s.step === 2 && s.state === 'monitoring' && (s.window?.samplesTaken ?? 0) >= 1;
+      },
+      60_000,
+    );
     expect(await greenWeight()).toBe(30);
     await green.setStatus(500);
     await lbHolds({ blue: 100, green: 0 }, 'rollback after the new backend fails');
     await reachesState('rollout-cart', 'rolled-back');
     const err = await handle.result().catch((e) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
-    expect(err.cause.message).toMatch(/rollout of cart rolled back at step 2\/3 \(30 %\): errorRatePercent [\d.]+ % > 5 % \(through-lb\)/);
+    expect(err.cause.message).toMatch(
+      /rollout of cart rolled back at step 2\/3 \(30 %\): errorRatePercent [\d.]+ % > 5 % \(through-lb\)/,
+    );
     expect(await greenWeight()).toBe(0);
     // Rolled back means the old side serves everything again, not only that green gets nothing.
     expect(await blueWeight()).toBe(100);
@@ -163,7 +216,10 @@ describe('phased rollout behind a real HAProxy (dev server)', () => {
     expect(s.counters.totalFailures).toBe(1); // the first sample after the fault rolled it back
     recordHistory(stack.temporalAddress(), 'rollout-cart', 'phased-rollout-haproxy-rolled-back');
     const msg = receiver.requests.find((r) => r.json?.details?.service === 'cart');
-    expect(msg?.json).toMatchObject({ severity: 'critical', details: { metric: 'errorRatePercent', step: 2, source: 'through-lb' } });
+    expect(msg?.json).toMatchObject({
+      severity: 'critical',
+      details: { metric: 'errorRatePercent', step: 2, source: 'through-lb' },
+    });
     expect(msg!.json.details.value).toBeGreaterThan(5);
     expect(msg!.json.text).toMatch(/errorRatePercent [\d.]+ % > 5 %/);
     expect(msg!.json.text).toMatch(/reads back 0 % for green/);
@@ -173,12 +229,23 @@ describe('phased rollout behind a real HAProxy (dev server)', () => {
     const handle = await stack.client.workflow.start('phasedRolloutWorkflow', {
       taskQueue: 'opsflow',
       workflowId: 'rollout-search',
-      args: [base('search', { steps: [{ weight: 50, window: '5s' }, { weight: 100, window: '3s' }] })],
+      args: [
+        base('search', {
+          steps: [
+            { weight: 50, window: '5s' },
+            { weight: 100, window: '3s' },
+          ],
+        }),
+      ],
     });
     await waitFor('step 1 monitoring', async () => (await status('rollout-search')).state === 'monitoring', 60_000);
     await handle.signal('pause', { reason: 'looking at dashboards' });
     // Well past the 5-sample window: still step 1, still 50 %, still sampling.
-    await waitFor('8 samples while paused', async () => ((await status('rollout-search')).window?.samplesTaken ?? 0) >= 8, 60_000);
+    await waitFor(
+      '8 samples while paused',
+      async () => ((await status('rollout-search')).window?.samplesTaken ?? 0) >= 8,
+      60_000,
+    );
     const held = await status('rollout-search');
     expect(held.step).toBe(1);
     expect(held.paused).toBe(true);
@@ -194,7 +261,19 @@ describe('phased rollout behind a real HAProxy (dev server)', () => {
   });
 
   test('a cancelled rollout rolls back, and `opsflow result` says so with what HAProxy read back', async () => {
-    const started = await stack.cli(['start', 'phased-rollout', '--input', JSON.stringify(base('basket', { steps: [{ weight: 50, window: '10m' }, { weight: 100, window: '3s' }] }))]);
+    const started = await stack.cli([
+      'start',
+      'phased-rollout',
+      '--input',
+      JSON.stringify(
+        base('basket', {
+          steps: [
+            { weight: 50, window: '10m' },
+            { weight: 100, window: '3s' },
+          ],
+        }),
+      ),
+    ]);
     expect(started.stderr).toBe('');
     await waitFor('step 1 monitoring', async () => (await status('rollout-basket')).state === 'monitoring', 60_000);
     expect(await greenWeight()).toBe(50);
@@ -203,8 +282,13 @@ describe('phased rollout behind a real HAProxy (dev server)', () => {
     await waitFor('HAProxy reads 0 for green', async () => (await greenWeight()) === 0, 60_000);
     const result = await stack.cli(['result', 'rollout-basket']);
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe('opsflow: workflow rollout-basket: rollout of basket cancelled at step 1/2 (50 %); rolled back: LB edge reads 0 % green\n');
-    expect(await status('rollout-basket')).toMatchObject({ state: 'cancelled', failure: 'rollout of basket cancelled at step 1/2 (50 %); rolled back: LB edge reads 0 % green' });
+    expect(result.stderr).toBe(
+      'opsflow: workflow rollout-basket: rollout of basket cancelled at step 1/2 (50 %); rolled back: LB edge reads 0 % green\n',
+    );
+    expect(await status('rollout-basket')).toMatchObject({
+      state: 'cancelled',
+      failure: 'rollout of basket cancelled at step 1/2 (50 %); rolled back: LB edge reads 0 % green',
+    });
     recordHistory(stack.temporalAddress(), 'rollout-basket', 'phased-rollout-haproxy-cancelled');
   });
 
@@ -212,12 +296,24 @@ describe('phased rollout behind a real HAProxy (dev server)', () => {
     const handle = await stack.client.workflow.start('phasedRolloutWorkflow', {
       taskQueue: 'opsflow',
       workflowId: 'rollout-profile',
-      args: [base('profile', { cleanup: 'none', steps: [{ weight: 30, window: '3s' }, { weight: 100, window: '2s' }] })],
+      args: [
+        base('profile', {
+          cleanup: 'none',
+          steps: [
+            { weight: 30, window: '3s' },
+            { weight: 100, window: '2s' },
+          ],
+        }),
+      ],
     });
     await waitFor('step 1 monitoring', async () => (await status('rollout-profile')).state === 'monitoring', 60_000);
     await handle.signal('pause', { reason: 'checking dashboards', by: 'test' });
     // Twice the 3-sample window, and still step 1 at 30 %.
-    await waitFor('6 samples while paused', async () => ((await status('rollout-profile')).window?.samplesTaken ?? 0) >= 6, 60_000);
+    await waitFor(
+      '6 samples while paused',
+      async () => ((await status('rollout-profile')).window?.samplesTaken ?? 0) >= 6,
+      60_000,
+    );
     const held = await status('rollout-profile');
     expect(held).toMatchObject({ step: 1, paused: true, state: 'monitoring' });
     expect(await greenWeight()).toBe(30);
@@ -236,18 +332,30 @@ describe('phased rollout behind a real HAProxy (dev server)', () => {
         expect.stringMatching(/step 2\/2 \(100 %\) passed/),
       ]),
     );
-    expect(decisions.indexOf('resumed by test')).toBeLessThan(decisions.findIndex((d: string) => /step 1\/2 \(30 %\) passed/.test(d)));
+    expect(decisions.indexOf('resumed by test')).toBeLessThan(
+      decisions.findIndex((d: string) => /step 1\/2 \(30 %\) passed/.test(d)),
+    );
   });
 
   test('cleanup "maint": the old server is left in MAINT on the real HAProxy, and no request reaches it', async () => {
     const result = await stack.client.workflow.execute('phasedRolloutWorkflow', {
       taskQueue: 'opsflow',
       workflowId: 'rollout-billing',
-      args: [base('billing', { cleanup: 'maint', steps: [{ weight: 50, window: '2s' }, { weight: 100, window: '2s' }] })],
+      args: [
+        base('billing', {
+          cleanup: 'maint',
+          steps: [
+            { weight: 50, window: '2s' },
+            { weight: 100, window: '2s' },
+          ],
+        }),
+      ],
     });
     expect(result).toMatchObject({ outcome: 'succeeded', cleanup: 'maint', oldBackend: 'blue' });
-    expect(result.decisions.map((d: { decision: string }) => d.decision)).toEqual(expect.arrayContaining(['clean-up: blue reads back maint on edge']));
-    expect(await adminState('blue') & 0x01).toBe(0x01); // SRV_ADMF_FMAINT: forced maintenance
+    expect(result.decisions.map((d: { decision: string }) => d.decision)).toEqual(
+      expect.arrayContaining(['clean-up: blue reads back maint on edge']),
+    );
+    expect((await adminState('blue')) & 0x01).toBe(0x01); // SRV_ADMF_FMAINT: forced maintenance
     expect(await adminState('green')).toBe(0);
     const m = await measureSplit(haproxy.url, 200);
     expect(m.errors).toBe(0);
@@ -259,19 +367,35 @@ describe('phased rollout behind a real HAProxy (dev server)', () => {
     const handle = await stack.client.workflow.start('phasedRolloutWorkflow', {
       taskQueue: 'opsflow',
       workflowId: 'rollout-promo',
-      args: [base('promo', { cleanup: 'none', steps: [{ weight: 20, window: '10m' }, { weight: 100, window: '2s' }] })],
+      args: [
+        base('promo', {
+          cleanup: 'none',
+          steps: [
+            { weight: 20, window: '10m' },
+            { weight: 100, window: '2s' },
+          ],
+        }),
+      ],
     });
     await waitFor('step 1 monitoring', async () => (await status('rollout-promo')).state === 'monitoring', 60_000);
     await handle.signal('promote', { by: 'test' });
     const result = await handle.result();
     expect(result.outcome).toBe('succeeded');
-    expect(result.decisions.map((d: { decision: string }) => d.decision)).toEqual(expect.arrayContaining([expect.stringMatching(/promoted at sample 1\/600: latest sample passed/)]));
+    expect(result.decisions.map((d: { decision: string }) => d.decision)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/promoted at sample 1\/600: latest sample passed/)]),
+    );
     expect(await api('show servers state app')).toMatch(/ blue \S+ \d+ 0 /); // cleanup none: blue stays ready
   });
 
   test('dry run through the CLI: samples the real metrics, lists every action, HAProxy untouched', async () => {
     await api('set server app/green weight 0');
-    const out = await stack.cli(['start', 'phased-rollout', '--wait', '--input', JSON.stringify(base('dry', { dryRun: true }))]);
+    const out = await stack.cli([
+      'start',
+      'phased-rollout',
+      '--wait',
+      '--input',
+      JSON.stringify(base('dry', { dryRun: true })),
+    ]);
     expect(out.code).toBe(0);
     expect(out.stdout).toMatch(/started phasedRolloutWorkflow rollout-dry-dry-run-/);
     expect(out.stdout).toMatch(/would set edge: green 10 % \/ blue 90 %/);
@@ -284,18 +408,37 @@ describe('phased rollout behind a real HAProxy (dev server)', () => {
   test('bad input: unknown LB, unknown server, a gate metric without a source, no source at all: refused by name, HAProxy untouched', async () => {
     await api('set server app/green weight 7');
     const unknownLb = await stack.client.workflow
-      .execute('phasedRolloutWorkflow', { taskQueue: 'opsflow', workflowId: 'rollout-x1', args: [{ ...base('x1'), lb: 'nowhere' }] })
+      .execute('phasedRolloutWorkflow', {
+        taskQueue: 'opsflow',
+        workflowId: 'rollout-x1',
+        args: [{ ...base('x1'), lb: 'nowhere' }],
+      })
       .catch((e) => e);
     expect(unknownLb.cause.message).toMatch(/lb: unknown load balancer "nowhere"/);
     const unknownServer = await stack.client.workflow
-      .execute('phasedRolloutWorkflow', { taskQueue: 'opsflow', workflowId: 'rollout-x2', args: [{ ...base('x2'), backends: { old: 'blue', new: 'purple' } }] })
+      .execute('phasedRolloutWorkflow', {
+        taskQueue: 'opsflow',
+        workflowId: 'rollout-x2',
+        args: [{ ...base('x2'), backends: { old: 'blue', new: 'purple' } }],
+      })
       .catch((e) => e);
     expect(unknownServer.cause.message).toMatch(/server "purple" in HAProxy backend "app"/);
     const gateWithoutSource = await stack.client.workflow
-      .execute('phasedRolloutWorkflow', { taskQueue: 'opsflow', workflowId: 'rollout-x4', args: [{ ...base('x4'), gate: { errorRatePercent: 5, cpuPercent: 80 } }] })
+      .execute('phasedRolloutWorkflow', {
+        taskQueue: 'opsflow',
+        workflowId: 'rollout-x4',
+        args: [{ ...base('x4'), gate: { errorRatePercent: 5, cpuPercent: 80 } }],
+      })
       .catch((e) => e);
-    expect(gateWithoutSource.cause.message).toMatch(/gate\.cpuPercent: no metric source reports it \(metricSources through-lb report errorRatePercent/);
-    const noSource = await stack.cli(['start', 'phased-rollout', '--input', JSON.stringify({ ...base('x3'), metricSources: [] })]);
+    expect(gateWithoutSource.cause.message).toMatch(
+      /gate\.cpuPercent: no metric source reports it \(metricSources through-lb report errorRatePercent/,
+    );
+    const noSource = await stack.cli([
+      'start',
+      'phased-rollout',
+      '--input',
+      JSON.stringify({ ...base('x3'), metricSources: [] }),
+    ]);
     expect(noSource.code).toBe(2);
     expect(noSource.stderr).toMatch(/metricSources: a health gate needs at least one metric source/);
     expect(await greenWeight()).toBe(7);

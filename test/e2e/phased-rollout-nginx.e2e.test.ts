@@ -22,11 +22,23 @@ describe('phased rollout through a real nginx (dev server)', () => {
     const blue = await startBackend(stack.processes, 'blue');
     const green = await startBackend(stack.processes, 'green');
     servers = { blue: `127.0.0.1:${blue.port}`, green: `127.0.0.1:${green.port}` };
-    nginx = await new Nginx(stack.processes, `server ${servers.blue} weight=100;\nserver ${servers.green} weight=1 down;\n`).start();
+    nginx = await new Nginx(
+      stack.processes,
+      `server ${servers.blue} weight=100;\nserver ${servers.green} weight=1 down;\n`,
+    ).start();
     receiver = await new HttpReceiver({ honourKey: true }).start();
     await stack.startWorker({
       loadBalancers: { web: nginx.lbConfig(servers) },
-      metricSources: { 'through-nginx': { type: 'probe', url: `${nginx.url}/`, requests: 40, minRequests: 20, concurrency: 4, timeoutMs: 3000 } },
+      metricSources: {
+        'through-nginx': {
+          type: 'probe',
+          url: `${nginx.url}/`,
+          requests: 40,
+          minRequests: 20,
+          concurrency: 4,
+          timeoutMs: 3000,
+        },
+      },
       notifiers: { ops: { type: 'webhook', url: `${receiver.url}/hook` } },
     });
   }, 180_000);
@@ -52,20 +64,33 @@ describe('phased rollout through a real nginx (dev server)', () => {
           sampleInterval: '1s',
           requireApproval: true,
           notify: ['ops'],
-          steps: [{ weight: 10, window: '2s' }, { weight: 30, window: '2s' }, { weight: 100, window: '2s' }],
+          steps: [
+            { weight: 10, window: '2s' },
+            { weight: 30, window: '2s' },
+            { weight: 100, window: '2s' },
+          ],
         },
       ],
     });
     await waitFor('approval wait of step 1', async () => (await status()).awaitingApproval === 1, 60_000);
     const untouched = await settledSplit(nginx.url, 'blue', 'green', 0, 0, 200);
     expect(untouched.counts.blue).toBe(200); // nothing moves before approval
-    for (const [step, percent, tolerance] of [[1, 10, 4], [2, 30, 5]] as const) {
+    for (const [step, percent, tolerance] of [
+      [1, 10, 4],
+      [2, 30, 5],
+    ] as const) {
       await handle.signal('approve', { by: 'test' });
       // The next approval wait means this step's window passed; the split is held meanwhile.
       await waitFor(`step ${step} window passed`, async () => (await status()).awaitingApproval === step + 1, 60_000);
       const s = await status();
-      expect(s.weights).toMatchObject({ newPercent: percent, weights: { blue: 100 - percent, green: percent }, states: { blue: 'ready', green: 'ready' } });
-      expect(readFileSync(nginx.upstreamFile, 'utf8')).toMatch(new RegExp(`server ${servers.blue} weight=${100 - percent}; # blue`));
+      expect(s.weights).toMatchObject({
+        newPercent: percent,
+        weights: { blue: 100 - percent, green: percent },
+        states: { blue: 'ready', green: 'ready' },
+      });
+      expect(readFileSync(nginx.upstreamFile, 'utf8')).toMatch(
+        new RegExp(`server ${servers.blue} weight=${100 - percent}; # blue`),
+      );
       const m = await settledSplit(nginx.url, 'blue', 'green', percent, tolerance);
       expect(m.errors).toBe(0);
       expect(Math.abs(m.percent('green') - percent)).toBeLessThanOrEqual(tolerance);
@@ -80,12 +105,19 @@ describe('phased rollout through a real nginx (dev server)', () => {
     expect(m.errors).toBe(0);
     expect(m.counts.green).toBe(1000);
     // cleanup drain: nginx OSS has no drain, the old member is `down`
-    expect(readFileSync(nginx.upstreamFile, 'utf8')).toMatch(new RegExp(`server ${servers.blue} weight=1 down; # blue`));
+    expect(readFileSync(nginx.upstreamFile, 'utf8')).toMatch(
+      new RegExp(`server ${servers.blue} weight=1 down; # blue`),
+    );
     const s = await status();
     expect(s.state).toBe('succeeded');
     expect(s.decisions.map((d) => d.decision)).toEqual(
-      expect.arrayContaining([expect.stringMatching(/step 3\/3 \(100 %\) passed/), expect.stringMatching(/clean-up: blue reads back drain on web/)]),
+      expect.arrayContaining([
+        expect.stringMatching(/step 3\/3 \(100 %\) passed/),
+        expect.stringMatching(/clean-up: blue reads back drain on web/),
+      ]),
     );
-    expect(receiver.requests.find((r) => r.json?.details?.service === 'web-shop')?.json.title).toMatch(/succeeded: 100 % on green/);
+    expect(receiver.requests.find((r) => r.json?.details?.service === 'web-shop')?.json.title).toMatch(
+      /succeeded: 100 % on green/,
+    );
   });
 });

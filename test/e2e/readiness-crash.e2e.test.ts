@@ -1,7 +1,12 @@
 import { createServer, type Server } from 'node:net';
 import { Stack, waitFor, writeConfig, killWorker } from '../helpers/stack';
 import { freePort } from '../helpers/ports';
-import { statusQuery, signOffUpdate, recheckSignal, type ReadinessResult } from '../../src/workflows/readiness/workflow';
+import {
+  statusQuery,
+  signOffUpdate,
+  recheckSignal,
+  type ReadinessResult,
+} from '../../src/workflows/readiness/workflow';
 
 /**
  * The readiness gate survives its Temporal server and its worker: the server killed -9 and started
@@ -20,7 +25,16 @@ describe('readiness gate survives a killed Temporal server and a SIGKILLed worke
     stack = await Stack.start({ persistent: true });
     port = await freePort();
     configPath = writeConfig({
-      readiness: { checklists: { api: { items: [{ id: 'port', check: 'tcp', host: '127.0.0.1', open: [port] }, { id: 'rota', check: 'signOff', description: 'on-call rota published' }] } } },
+      readiness: {
+        checklists: {
+          api: {
+            items: [
+              { id: 'port', check: 'tcp', host: '127.0.0.1', open: [port] },
+              { id: 'rota', check: 'signOff', description: 'on-call rota published' },
+            ],
+          },
+        },
+      },
     });
   }, 180_000);
   afterAll(async () => {
@@ -28,20 +42,33 @@ describe('readiness gate survives a killed Temporal server and a SIGKILLed worke
     await new Promise((r) => (server ? server.close(r) : r(undefined)));
   }, 60_000);
 
-
   test('server killed -9 and worker killed while waiting, both restarted: the same run keeps its first round, re-checks and closes READY', async () => {
     const first = stack.spawnWorkerProcess(configPath, env);
-    const handle = await stack.client.workflow.start('readinessCheckWorkflow', { taskQueue: 'opsflow', workflowId: 'readiness-api', args: [{ service: 'api', checklist: 'api', deadline: '5m' }] });
-    const waiting = await waitFor('first round done', async () => {
-      const s = await handle.query(statusQuery).catch(() => undefined);
-      return s?.phase === 'waiting' ? s : undefined;
-    }, 60_000, 250);
+    const handle = await stack.client.workflow.start('readinessCheckWorkflow', {
+      taskQueue: 'opsflow',
+      workflowId: 'readiness-api',
+      args: [{ service: 'api', checklist: 'api', deadline: '5m' }],
+    });
+    const waiting = await waitFor(
+      'first round done',
+      async () => {
+        const s = await handle.query(statusQuery).catch(() => undefined);
+        return s?.phase === 'waiting' ? s : undefined;
+      },
+      60_000,
+      250,
+    );
     expect(waiting.blocking).toEqual(['port', 'rota']);
     expect(waiting.items[0].result!.evidence[0].value).toMatch(/^closed/);
 
     // The server dies with the gate's timer pending; the same worker goes on against the restarted one.
     await stack.restartServer();
-    const afterRestart = await waitFor('the gate answering after the restart', async () => (await handle.query(statusQuery)) ?? undefined, 60_000, 250);
+    const afterRestart = await waitFor(
+      'the gate answering after the restart',
+      async () => (await handle.query(statusQuery)) ?? undefined,
+      60_000,
+      250,
+    );
     expect(afterRestart).toMatchObject({ phase: 'waiting', rounds: 1, blocking: ['port', 'rota'] });
     expect(first.child.exitCode).toBeNull();
     await killWorker(first.child);
@@ -52,10 +79,15 @@ describe('readiness gate survives a killed Temporal server and a SIGKILLed worke
     await handle.signal(recheckSignal, { by: 'carol' });
 
     const second = stack.spawnWorkerProcess(configPath, env);
-    await waitFor('second round done', async () => {
-      const s = await handle.query(statusQuery).catch(() => undefined);
-      return s?.rounds === 2 && s.phase === 'waiting' ? s : undefined;
-    }, 60_000, 250);
+    await waitFor(
+      'second round done',
+      async () => {
+        const s = await handle.query(statusQuery).catch(() => undefined);
+        return s?.rounds === 2 && s.phase === 'waiting' ? s : undefined;
+      },
+      60_000,
+      250,
+    );
     const signed = await handle.executeUpdate(signOffUpdate, { args: [{ item: 'rota', by: 'alice' }] });
     expect(signed.blocking).toEqual([]);
     const result = (await handle.result()) as ReadinessResult;
@@ -77,17 +109,27 @@ describe('readiness gate survives a killed Temporal server and a SIGKILLed worke
       args: [{ service: 'api-long', checklist: 'api', deadline: '5m', maxHistoryEvents: 50 }],
     });
     const firstRunId = handle.firstExecutionRunId;
-    await waitFor('first round done', async () => ((await handle.query(statusQuery).catch(() => undefined))?.phase === 'waiting' ? true : undefined), 60_000, 250);
+    await waitFor(
+      'first round done',
+      async () => ((await handle.query(statusQuery).catch(() => undefined))?.phase === 'waiting' ? true : undefined),
+      60_000,
+      250,
+    );
     let rounds = 1;
     for (; rounds < 15; rounds++) {
       const runId = (await handle.describe()).runId;
       if (runId !== firstRunId) break;
       await handle.signal(recheckSignal, { by: 'carol' });
       const want = rounds + 1;
-      await waitFor(`round ${want}`, async () => {
-        const s = await handle.query(statusQuery).catch(() => undefined);
-        return s && s.rounds >= want && s.phase === 'waiting' ? true : undefined;
-      }, 30_000, 200);
+      await waitFor(
+        `round ${want}`,
+        async () => {
+          const s = await handle.query(statusQuery).catch(() => undefined);
+          return s && s.rounds >= want && s.phase === 'waiting' ? true : undefined;
+        },
+        30_000,
+        200,
+      );
     }
     expect((await handle.describe()).runId).not.toBe(firstRunId);
     const carried = await handle.query(statusQuery);

@@ -29,12 +29,23 @@ describe('daily report and diagnostics survive worker SIGKILL (dev server)', () 
     schema = await scratch.schema();
     // A stand-in journalctl that counts its calls and takes 4 s: the worker is killed while it runs.
     const journalctl = join(dir, 'journalctl');
-    writeFileSync(journalctl, `#!/bin/sh\necho call >> '${journalCalls}'\nsleep 4\necho '2026-11-24T10:00:00+0100 host web[42]: upstream connect error'\n`);
+    writeFileSync(
+      journalctl,
+      `#!/bin/sh\necho call >> '${journalCalls}'\nsleep 4\necho '2026-11-24T10:00:00+0100 host web[42]: upstream connect error'\n`,
+    );
     chmodSync(journalctl, 0o755);
     await smtp.start();
     configPath = writeConfig({
       postgres: { primary: pgConnection },
-      notifiers: { mail: { type: 'email', host: '127.0.0.1', port: smtp.port, from: 'opsflow@example.org', to: ['ops@example.org'] } },
+      notifiers: {
+        mail: {
+          type: 'email',
+          host: '127.0.0.1',
+          port: smtp.port,
+          from: 'opsflow@example.org',
+          to: ['ops@example.org'],
+        },
+      },
       dailyReport: {
         timezone: 'UTC',
         logs: { files: [], journal: { command: journalctl, units: ['web'] } },
@@ -56,7 +67,11 @@ describe('daily report and diagnostics survive worker SIGKILL (dev server)', () 
 
   test('daily report: SIGKILL while the journal is read, server kill -9, mail server refusing connections; another worker finishes it, mailed and stored once', async () => {
     let worker = startWorker();
-    const handle = await stack.client.workflow.start(dailyReportWorkflow, { taskQueue: 'opsflow', workflowId: 'daily-report-crash', args: [{}] });
+    const handle = await stack.client.workflow.start(dailyReportWorkflow, {
+      taskQueue: 'opsflow',
+      workflowId: 'daily-report-crash',
+      args: [{}],
+    });
     await waitFor('the journal being read', () => existsSync(journalCalls), 60_000, 100);
     await killWorker(worker.child);
     expect(smtp.messages).toHaveLength(0);
@@ -67,7 +82,15 @@ describe('daily report and diagnostics survive worker SIGKILL (dev server)', () 
 
     worker = startWorker();
     try {
-      await waitFor('the report mail retried', async () => ((await handle.describe()).raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'notify' && (a.attempt ?? 1) >= 2), 120_000, 250);
+      await waitFor(
+        'the report mail retried',
+        async () =>
+          ((await handle.describe()).raw.pendingActivities ?? []).some(
+            (a) => a.activityType?.name === 'notify' && (a.attempt ?? 1) >= 2,
+          ),
+        120_000,
+        250,
+      );
       await smtp.start(smtpPort);
       const result = await handle.result();
       expect(readFileSync(journalCalls, 'utf8').trim().split('\n').length).toBeGreaterThanOrEqual(2);
@@ -82,7 +105,9 @@ describe('daily report and diagnostics survive worker SIGKILL (dev server)', () 
       expect(gathering.length).toBeGreaterThan(0);
       expect(gathering.every((r) => r.timeoutType === HEARTBEAT_TIMEOUT)).toBe(true);
       expect(retried.filter((r) => r.activityType === 'notify').length).toBeGreaterThan(0);
-      const stored = await scratch.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${schema}.opsflow_daily_reports`);
+      const stored = await scratch.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM ${schema}.opsflow_daily_reports`,
+      );
       expect(stored[0].n).toBe(1);
     } finally {
       await killWorker(worker.child);
@@ -91,8 +116,17 @@ describe('daily report and diagnostics survive worker SIGKILL (dev server)', () 
 
   test('diagnostics: SIGKILL with its first step in flight, server kill -9; another worker returns the whole findings', async () => {
     let worker = startWorker();
-    const handle = await stack.client.workflow.start(diagnosticsWorkflow, { taskQueue: 'opsflow', workflowId: 'diagnostics-crash', args: [{ postgres: 'primary', host: true }] });
-    await waitFor('a diagnostics step in flight', async () => ((await handle.describe()).raw.pendingActivities?.length ?? 0) > 0, 60_000, 50);
+    const handle = await stack.client.workflow.start(diagnosticsWorkflow, {
+      taskQueue: 'opsflow',
+      workflowId: 'diagnostics-crash',
+      args: [{ postgres: 'primary', host: true }],
+    });
+    await waitFor(
+      'a diagnostics step in flight',
+      async () => ((await handle.describe()).raw.pendingActivities?.length ?? 0) > 0,
+      60_000,
+      50,
+    );
     await killWorker(worker.child);
     await stack.restartServer();
 

@@ -44,7 +44,9 @@ class Relay {
       }
       client.pipe(upstream).pipe(client);
     });
-    await new Promise<void>((resolve, reject) => this.server!.once('error', reject).listen(this.port, '127.0.0.1', resolve));
+    await new Promise<void>((resolve, reject) =>
+      this.server!.once('error', reject).listen(this.port, '127.0.0.1', resolve),
+    );
     return this;
   }
   dryUp(): void {
@@ -77,7 +79,10 @@ describe('gates from a baseline (dev server, real HAProxy, PostgreSQL)', () => {
     metricSources: ['through-lb'],
     gate: { fromBaseline: 'shop' },
     sampleInterval: '1s',
-    steps: [{ weight: 30, window: '20s' }, { weight: 100, window: '2s' }],
+    steps: [
+      { weight: 30, window: '20s' },
+      { weight: 100, window: '2s' },
+    ],
     ...extra,
   });
   const when = (iso: string) => iso.replace('T', ' ').slice(0, 16);
@@ -94,8 +99,22 @@ describe('gates from a baseline (dev server, real HAProxy, PostgreSQL)', () => {
       baseline: { store: { postgres: 'store', schema } },
       loadBalancers: { edge: { type: 'haproxy', runtimeApi: { socket: haproxy.socket }, backend: 'app' } },
       metricSources: {
-        'through-lb': { type: 'probe', url: `${haproxy.url}/`, requests: 20, minRequests: 10, concurrency: 4, timeoutMs: 10_000 },
-        'through-relay': { type: 'probe', url: relay.url, requests: 40, minRequests: 20, concurrency: 4, timeoutMs: 5000 },
+        'through-lb': {
+          type: 'probe',
+          url: `${haproxy.url}/`,
+          requests: 20,
+          minRequests: 10,
+          concurrency: 4,
+          timeoutMs: 10_000,
+        },
+        'through-relay': {
+          type: 'probe',
+          url: relay.url,
+          requests: 40,
+          minRequests: 20,
+          concurrency: 4,
+          timeoutMs: 5000,
+        },
       },
     });
     // The service as it normally runs: blue alone, answering in about 50 ms. A tick's 3 requests one
@@ -109,12 +128,29 @@ describe('gates from a baseline (dev server, real HAProxy, PostgreSQL)', () => {
     await stack.client.workflow.execute('performanceBaselineWorkflow', {
       taskQueue: 'opsflow',
       workflowId: 'baseline-warm-up',
-      args: [{ service: 'warm-up', groups: { host: true, http: ['shop'] }, duration: '1s', interval: '1s', requestsPerSample: 1 }],
+      args: [
+        {
+          service: 'warm-up',
+          groups: { host: true, http: ['shop'] },
+          duration: '1s',
+          interval: '1s',
+          requestsPerSample: 1,
+        },
+      ],
     });
     const handle = await stack.client.workflow.start('performanceBaselineWorkflow', {
       taskQueue: 'opsflow',
       workflowId: 'baseline-shop',
-      args: [{ service: 'shop', groups: { host: true, http: ['shop'] }, duration: '12s', interval: '2s', requestsPerSample: 3, minimums: { samples: 2, requests: 6 } }],
+      args: [
+        {
+          service: 'shop',
+          groups: { host: true, http: ['shop'] },
+          duration: '12s',
+          interval: '2s',
+          requestsPerSample: 3,
+          minimums: { samples: 2, requests: 6 },
+        },
+      ],
     });
     baseline = ((await handle.result()) as BaselineResult).baseline;
   }, 240_000);
@@ -128,7 +164,13 @@ describe('gates from a baseline (dev server, real HAProxy, PostgreSQL)', () => {
 
   beforeEach(async () => {
     await green.setDelay(0);
-    for (const cmd of ['set server app/blue weight 100', 'set server app/green weight 0', 'set server app/blue state ready', 'set server app/green state ready']) await api(cmd);
+    for (const cmd of [
+      'set server app/blue weight 100',
+      'set server app/green weight 0',
+      'set server app/blue state ready',
+      'set server app/green state ready',
+    ])
+      await api(cmd);
   });
 
   test('the baseline measured blue: a critical p95 far under the default 3000 ms', () => {
@@ -141,15 +183,24 @@ describe('gates from a baseline (dev server, real HAProxy, PostgreSQL)', () => {
     expect(p95.critical).toBeLessThan(3000);
   });
 
-  test('a new backend under 3000 ms but over the baseline\'s critical p95 is rolled back: HAProxy reads 0 for it, the old side serves, the failure names the baseline', async () => {
+  test("a new backend under 3000 ms but over the baseline's critical p95 is rolled back: HAProxy reads 0 for it, the old side serves, the failure names the baseline", async () => {
     // The gate takes the baseline's critical p95, rounded to 0.01 as the run shows it.
-    const critical = Math.round((baseline.groups.find((g) => g.group === 'http:shop')!.thresholds.p95Ms as { critical: number }).critical * 100) / 100;
+    const critical =
+      Math.round(
+        (baseline.groups.find((g) => g.group === 'http:shop')!.thresholds.p95Ms as { critical: number }).critical * 100,
+      ) / 100;
     await green.setDelay(GREEN_SLOW_MS);
-    const handle = await stack.client.workflow.start('phasedRolloutWorkflow', { taskQueue: 'opsflow', workflowId: 'rollout-shop', args: [rollout('shop')] });
+    const handle = await stack.client.workflow.start('phasedRolloutWorkflow', {
+      taskQueue: 'opsflow',
+      workflowId: 'rollout-shop',
+      args: [rollout('shop')],
+    });
     const err = await handle.result().catch((e) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
     const description = `gate from baseline of shop taken ${when(baseline.window.end)}: errorRatePercent 10 %, p95Ms ${critical} ms`;
-    expect(err.cause.message).toMatch(/^rollout of shop rolled back at step 1\/2 \(30 %\): p95Ms ([\d.]+) ms > ([\d.]+) ms \(through-lb\); /);
+    expect(err.cause.message).toMatch(
+      /^rollout of shop rolled back at step 1\/2 \(30 %\): p95Ms ([\d.]+) ms > ([\d.]+) ms \(through-lb\); /,
+    );
     const [, p95, max] = /p95Ms ([\d.]+) ms > ([\d.]+) ms/.exec(err.cause.message)!;
     // Judged by the baseline's critical p95, stricter than the default 3000 ms.
     expect(Number(max)).toBe(critical);
@@ -166,7 +217,12 @@ describe('gates from a baseline (dev server, real HAProxy, PostgreSQL)', () => {
 
     const s = await status('rollout-shop');
     expect(s.state).toBe('rolled-back');
-    expect(s.gateFrom).toMatchObject({ gate: { errorRatePercent: 10, p95Ms: critical }, sources: { p95Ms: 'baseline http:shop' }, baseline: { workflowId: 'baseline-shop', runId: baseline.runId }, description });
+    expect(s.gateFrom).toMatchObject({
+      gate: { errorRatePercent: 10, p95Ms: critical },
+      sources: { p95Ms: 'baseline http:shop' },
+      baseline: { workflowId: 'baseline-shop', runId: baseline.runId },
+      description,
+    });
     expect(s.plan?.gate).toEqual({ errorRatePercent: 10, p95Ms: critical });
     expect(s.decisions.map((d) => d.decision)).toEqual(expect.arrayContaining([description]));
     recordHistory(stack.temporalAddress(), 'rollout-shop', 'phased-rollout-haproxy-gate-from-baseline');
@@ -180,38 +236,62 @@ describe('gates from a baseline (dev server, real HAProxy, PostgreSQL)', () => {
     });
     const err = await handle.result().catch((e) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
-    expect(err.cause.message).toBe('cannot roll out cart, nothing was changed: gate from baseline: no complete baseline of cart is stored (run `opsflow start baseline` first)');
+    expect(err.cause.message).toBe(
+      'cannot roll out cart, nothing was changed: gate from baseline: no complete baseline of cart is stored (run `opsflow start baseline` first)',
+    );
     expect(await weight('green')).toBe(0);
     expect((await status('rollout-cart')).state).toBe('failed');
     // Explicit fallback thresholds are used instead when given.
     const fallback = await stack.client.workflow.start('phasedRolloutWorkflow', {
       taskQueue: 'opsflow',
       workflowId: 'rollout-cart',
-      args: [rollout('cart', { gate: { fromBaseline: 'cart', fallback: { errorRatePercent: 5, p95Ms: 3000 } }, steps: [{ weight: 30, window: '2s' }, { weight: 100, window: '2s' }], cleanup: 'none' })],
+      args: [
+        rollout('cart', {
+          gate: { fromBaseline: 'cart', fallback: { errorRatePercent: 5, p95Ms: 3000 } },
+          steps: [
+            { weight: 30, window: '2s' },
+            { weight: 100, window: '2s' },
+          ],
+          cleanup: 'none',
+        }),
+      ],
     });
     expect((await fallback.result()).outcome).toBe('succeeded');
-    expect((await status('rollout-cart')).gateFrom?.description).toMatch(/^gate from explicit thresholds \(no complete baseline of cart is stored .*\): errorRatePercent 5 %, p95Ms 3000 ms$/);
+    expect((await status('rollout-cart')).gateFrom?.description).toMatch(
+      /^gate from explicit thresholds \(no complete baseline of cart is stored .*\): errorRatePercent 5 %, p95Ms 3000 ms$/,
+    );
   });
 
   test('the health check takes its CPU and memory levels from the same baseline (disk from the config)', async () => {
     const host = baseline.groups.find((g) => g.group === 'host')!.thresholds;
     const cpu = host.cpuPercent!;
     const mem = host.memoryPercent!;
-    if (!isSufficient(cpu) || !isSufficient(mem)) throw new Error(`the baseline has no host thresholds: ${JSON.stringify(host)}`);
+    if (!isSufficient(cpu) || !isSufficient(mem))
+      throw new Error(`the baseline has no host thresholds: ${JSON.stringify(host)}`);
     const result = (await stack.client.workflow.execute('healthCheckWorkflow', {
       taskQueue: 'opsflow',
       workflowId: 'health-from-baseline',
-      args: [{ targets: { systemd: [], http: [], postgres: [], redis: [], hosts: [], resources: true }, thresholds: { fromBaseline: 'shop' } }],
+      args: [
+        {
+          targets: { systemd: [], http: [], postgres: [], redis: [], hosts: [], resources: true },
+          thresholds: { fromBaseline: 'shop' },
+        },
+      ],
     })) as HealthCheckResult;
-    expect(result.thresholdsFrom).toMatch(new RegExp(`^thresholds from baseline of shop taken ${when(baseline.window.end)}: cpuPercent `));
+    expect(result.thresholdsFrom).toMatch(
+      new RegExp(`^thresholds from baseline of shop taken ${when(baseline.window.end)}: cpuPercent `),
+    );
     const check = (kind: string) => result.checks.find((c) => c.kind === kind)!;
     const r2 = (n: number) => Math.round(n * 100) / 100;
     expect(check('cpu').message).toContain(`(warning > ${r2(cpu.warning)}%, critical > ${r2(cpu.critical)}%)`);
     expect(check('memory').message).toContain(`(warning > ${r2(mem.warning)}%, critical > ${r2(mem.critical)}%)`);
     expect(check('disk').message).toContain('(warning > 80%, critical > 85%)');
     // Judged by those levels, not the defaults.
-    const level = (v: number, l: { warning: number; critical: number }) => (v > l.critical ? 'critical' : v > l.warning ? 'warning' : 'healthy');
-    expect(check('memory').status).toBe(level(check('memory').value!, { warning: r2(mem.warning), critical: r2(mem.critical) }));
+    const level = (v: number, l: { warning: number; critical: number }) =>
+      v > l.critical ? 'critical' : v > l.warning ? 'warning' : 'healthy';
+    expect(check('memory').status).toBe(
+      level(check('memory').value!, { warning: r2(mem.warning), critical: r2(mem.critical) }),
+    );
     recordHistory(stack.temporalAddress(), 'health-from-baseline', 'health-check-thresholds-from-baseline');
   });
 
@@ -219,14 +299,27 @@ describe('gates from a baseline (dev server, real HAProxy, PostgreSQL)', () => {
     const handle = await stack.client.workflow.start('phasedRolloutWorkflow', {
       taskQueue: 'opsflow',
       workflowId: 'rollout-quiet',
-      args: [rollout('quiet', { gate: { fromBaseline: 'shop' }, metricSources: ['through-relay'], steps: [{ weight: 30, window: '30s' }, { weight: 100, window: '2s' }], inconclusive: { maxConsecutive: 3 }, holdTimeout: '5m' })],
+      args: [
+        rollout('quiet', {
+          gate: { fromBaseline: 'shop' },
+          metricSources: ['through-relay'],
+          steps: [
+            { weight: 30, window: '30s' },
+            { weight: 100, window: '2s' },
+          ],
+          inconclusive: { maxConsecutive: 3 },
+          holdTimeout: '5m',
+        }),
+      ],
     });
     await waitFor('step 1 monitoring', async () => (await status('rollout-quiet')).state === 'monitoring', 60_000);
     // The traffic dries up: the probe's requests are cut or refused, none answered.
     relay.dryUp();
     await waitFor('held', async () => (await status('rollout-quiet')).state === 'held', 60_000).catch(async (e) => {
       const st = await status('rollout-quiet');
-      throw new Error(`${e.message}: ${JSON.stringify({ state: st.state, step: st.step, last: st.lastSamples, d: st.decisions.slice(-5) })}`);
+      throw new Error(
+        `${e.message}: ${JSON.stringify({ state: st.state, step: st.step, last: st.lastSamples, d: st.decisions.slice(-5) })}`,
+      );
     });
     const s = await status('rollout-quiet');
     expect(s.step).toBe(1); // the window never passed on inconclusive samples
@@ -237,7 +330,9 @@ describe('gates from a baseline (dev server, real HAProxy, PostgreSQL)', () => {
     expect(await weight('green')).toBe(30);
     await handle.signal('abort', { by: 'test', reason: 'low traffic' });
     const err = await handle.result().catch((e) => e);
-    expect(err.cause.message).toMatch(/^rollout of quiet aborted by test at step 1\/2 \(\d+ %\) while held: low traffic$/);
+    expect(err.cause.message).toMatch(
+      /^rollout of quiet aborted by test at step 1\/2 \(\d+ %\) while held: low traffic$/,
+    );
     expect(await weight('green')).toBe(0);
   });
 });

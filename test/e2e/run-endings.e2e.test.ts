@@ -36,7 +36,12 @@ describe('runs that end badly say why and how (dev server)', () => {
       postgres: {
         ...base.postgres,
         // In the config, but PostgreSQL has no such database.
-        ghost: { host: pgConnection.host, port: pgConnection.port, user: pgConnection.user, database: 'opsflow_no_such_database' },
+        ghost: {
+          host: pgConnection.host,
+          port: pgConnection.port,
+          user: pgConnection.user,
+          database: 'opsflow_no_such_database',
+        },
       },
       loadBalancers: { 'lb-api': { type: 'http-api', url: `http://127.0.0.1:${lb.port}`, token: { env: LB_KEY_VAR } } },
       metricSources: { host: { type: 'host' } },
@@ -60,20 +65,35 @@ describe('runs that end badly say why and how (dev server)', () => {
   };
   /** Visibility is eventually consistent: the list query is asked until it finds the run. */
   const listed = (query: string, workflowId: string) =>
-    waitFor(`visibility: ${query} lists ${workflowId}`, async () => {
-      for await (const w of stack.client.workflow.list({ query })) if (w.workflowId === workflowId) return true;
-      return undefined;
-    }, 30_000, 250);
+    waitFor(
+      `visibility: ${query} lists ${workflowId}`,
+      async () => {
+        for await (const w of stack.client.workflow.list({ query })) if (w.workflowId === workflowId) return true;
+        return undefined;
+      },
+      30_000,
+      250,
+    );
 
   test('a migration whose target database does not exist fails with a message that names it', async () => {
     const handle = await stack.client.workflow.start('dataMigrationWorkflow', {
       taskQueue: 'opsflow',
       workflowId: `mig-ghost-${Date.now()}`,
-      args: [{ name: 'ghost-target', source: { database: 'app', table: 'old_users' }, target: { database: 'ghost', table: 'new_users' }, key: 'id', columns: { id: 'id' } }],
+      args: [
+        {
+          name: 'ghost-target',
+          source: { database: 'app', table: 'old_users' },
+          target: { database: 'ghost', table: 'new_users' },
+          key: 'id',
+          columns: { id: 'id' },
+        },
+      ],
     });
     const cause = await failureOf(handle);
     expect(cause.message).not.toMatch(/^Activity task failed/);
-    expect(cause.message).toMatch(/target\.database "ghost" \(postgres\.ghost\): database "opsflow_no_such_database" does not exist/);
+    expect(cause.message).toMatch(
+      /target\.database "ghost" \(postgres\.ghost\): database "opsflow_no_such_database" does not exist/,
+    );
     expect(cause.nonRetryable).toBe(true);
   });
 
@@ -83,10 +103,21 @@ describe('runs that end badly say why and how (dev server)', () => {
     const handle = await stack.client.workflow.start('dataMigrationWorkflow', {
       taskQueue: 'opsflow',
       workflowId,
-      args: [{ name: 'preflight-fails', mode: 'dry-run', source: { database: 'app', table }, target: { database: 'app', table: 'new_users' }, key: 'id', columns: { id: 'id' } }],
+      args: [
+        {
+          name: 'preflight-fails',
+          mode: 'dry-run',
+          source: { database: 'app', table },
+          target: { database: 'app', table: 'new_users' },
+          key: 'id',
+          columns: { id: 'id' },
+        },
+      ],
     });
     const cause = await failureOf(handle);
-    expect(cause.message).toMatch(new RegExp(`^source\\.table: table "[\\w.]*${table}" does not exist in database "app"$`));
+    expect(cause.message).toMatch(
+      new RegExp(`^source\\.table: table "[\\w.]*${table}" does not exist in database "app"$`),
+    );
     const described = await handle.describe();
     expect(described.typedSearchAttributes.get(OpsflowPhase)).toBe('failed');
     const status = await handle.query<MigrationStatus>('status');
@@ -102,14 +133,22 @@ describe('runs that end badly say why and how (dev server)', () => {
     metricSources: ['host'],
     // Long enough that no sample is due: the abort decides.
     sampleInterval: '30m',
-    steps: [{ weight: 10, window: '1h' }, { weight: 100, window: '1h' }],
+    steps: [
+      { weight: 10, window: '1h' },
+      { weight: 100, window: '1h' },
+    ],
     cleanup: 'none',
     notify,
   });
   const monitoring = (handle: WorkflowHandle) =>
-    waitFor(`${handle.workflowId} monitoring`, async () => ((await handle.query<RolloutStatus>('status')).state === 'monitoring' ? true : undefined), 60_000, 200);
+    waitFor(
+      `${handle.workflowId} monitoring`,
+      async () => ((await handle.query<RolloutStatus>('status')).state === 'monitoring' ? true : undefined),
+      60_000,
+      200,
+    );
 
-  test('a refused notification is recorded with the HTTP status and the receiver\'s reason', async () => {
+  test("a refused notification is recorded with the HTTP status and the receiver's reason", async () => {
     const handle = await stack.client.workflow.start('phasedRolloutWorkflow', {
       taskQueue: 'opsflow',
       workflowId: 'rollout-endings-notify',

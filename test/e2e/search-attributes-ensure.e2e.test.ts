@@ -17,13 +17,19 @@ describe('opsflow search-attributes ensure (dev server without the attributes)',
   afterAll(async () => stack?.stop(), 60_000);
 
   const registered = async () =>
-    Object.keys((await stack.client.connection.operatorService.listSearchAttributes({ namespace: 'default' })).customAttributes ?? {});
+    Object.keys(
+      (await stack.client.connection.operatorService.listSearchAttributes({ namespace: 'default' })).customAttributes ??
+        {},
+    );
   const names = opsflowSearchAttributes.map((k) => k.name);
 
   test('registers what is missing, then runs again harmlessly', async () => {
     expect(await registered()).not.toEqual(expect.arrayContaining(names));
     const first = await stack.cli(['search-attributes', 'ensure']);
-    expect(first).toMatchObject({ code: 0, stdout: expect.stringContaining(`registered ${names.join(', ')} in namespace default`) });
+    expect(first).toMatchObject({
+      code: 0,
+      stdout: expect.stringContaining(`registered ${names.join(', ')} in namespace default`),
+    });
     expect(await registered()).toEqual(expect.arrayContaining(names));
     const again = await stack.cli(['search-attributes', 'ensure']);
     expect(again).toMatchObject({ code: 0, stdout: expect.stringContaining(`all ${names.length} already registered`) });

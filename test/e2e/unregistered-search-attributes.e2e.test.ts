@@ -52,8 +52,12 @@ describe('workflows plan before their first search-attribute upsert (dev server 
       250,
     ).catch(async (err) => {
       const events = (await handle.fetchHistory()).events ?? [];
-      const taskFailures = events.filter((e) => e.workflowTaskFailedEventAttributes).map((e) => e.workflowTaskFailedEventAttributes?.failure?.message);
-      throw new Error(`${(err as Error).message}; still Running, workflow task failures: ${JSON.stringify(taskFailures.slice(0, 2))}`);
+      const taskFailures = events
+        .filter((e) => e.workflowTaskFailedEventAttributes)
+        .map((e) => e.workflowTaskFailedEventAttributes?.failure?.message);
+      throw new Error(
+        `${(err as Error).message}; still Running, workflow task failures: ${JSON.stringify(taskFailures.slice(0, 2))}`,
+      );
     });
     expect(ended).toBe(true);
     const err = await handle.result().then(
@@ -101,6 +105,8 @@ describe('workflows plan before their first search-attribute upsert (dev server 
       ],
     });
     const cause = await outcome(handle);
-    expect(cause.message).toMatch(/^target\.database: unknown database "nope" \(not in config\.postgres; known: app\)$/);
+    expect(cause.message).toMatch(
+      /^target\.database: unknown database "nope" \(not in config\.postgres; known: app\)$/,
+    );
   });
 });

@@ -38,7 +38,9 @@ describe('userCutoverWorkflow survives a SIGKILLed worker', () => {
   beforeAll(async () => {
     await Promise.all([requirePostgres(), requireRedis()]);
     await redis.connect();
-    stats = createServer((_req, res) => res.end(JSON.stringify({ errors: 0, total: 100, avgResponseMs: 5, complaints: 0 })));
+    stats = createServer((_req, res) =>
+      res.end(JSON.stringify({ errors: 0, total: 100, avgResponseMs: 5, complaints: 0 })),
+    );
     await new Promise<void>((r) => stats.listen(0, '127.0.0.1', r));
     schema = await pg.schema();
     const table = await seedUsers(pg, schema, N);
@@ -48,12 +50,27 @@ describe('userCutoverWorkflow survives a SIGKILLed worker', () => {
     configPath = writeConfig({
       postgres: { main: pgConnection },
       redis: { cache: redisConnection },
-      directories: { staff: { type: 'postgres', postgres: 'main', table }, small: { type: 'postgres', postgres: 'main', table: small } },
+      directories: {
+        staff: { type: 'postgres', postgres: 'main', table },
+        small: { type: 'postgres', postgres: 'main', table: small },
+      },
       routers: {
         gateway: { type: 'redis', redis: 'cache', chunkSize: 500 },
-        legacy: { type: 'http', url: apis.url, token: { env: 'CUTOVER_CRASH_ROUTING_TOKEN' }, concurrency: 5, retries: 2 },
+        legacy: {
+          type: 'http',
+          url: apis.url,
+          token: { env: 'CUTOVER_CRASH_ROUTING_TOKEN' },
+          concurrency: 5,
+          retries: 2,
+        },
       },
-      metricSources: { stats: { type: 'http-stats', url: `http://127.0.0.1:${(stats.address() as AddressInfo).port}/stats`, minRequests: 1 } },
+      metricSources: {
+        stats: {
+          type: 'http-stats',
+          url: `http://127.0.0.1:${(stats.address() as AddressInfo).port}/stats`,
+          minRequests: 1,
+        },
+      },
       cutover: { store: { postgres: 'main', schema } },
     });
   }, 180_000);
@@ -65,7 +82,6 @@ describe('userCutoverWorkflow survives a SIGKILLed worker', () => {
     await apis.stop();
     await pg.drop();
   }, 60_000);
-
 
   test('killed mid-move, server kill -9, killed again while monitoring: 200 000 users routed, once, from the one snapshot', async () => {
     const first = stack.spawnWorkerProcess(configPath, env);
@@ -80,11 +96,18 @@ describe('userCutoverWorkflow survives a SIGKILLed worker', () => {
           metricSources: ['stats'],
           sampleInterval: '1s',
           minGap: '1s',
-          batches: [{ name: 'everyone', cohort: 'rest', startAt: '+1s', thresholds: { errorRatePercent: 5 }, window: '6s' }],
+          batches: [
+            { name: 'everyone', cohort: 'rest', startAt: '+1s', thresholds: { errorRatePercent: 5 }, window: '6s' },
+          ],
         },
       ],
     });
-    await waitFor('20 000 users routed', async () => ((await redis.hlen(key)) >= 20_000 ? true : undefined), 120_000, 10);
+    await waitFor(
+      '20 000 users routed',
+      async () => ((await redis.hlen(key)) >= 20_000 ? true : undefined),
+      120_000,
+      10,
+    );
     await killWorker(first.child);
     const atKill = await redis.hlen(key);
     expect(atKill).toBeLessThan(N);
@@ -94,7 +117,12 @@ describe('userCutoverWorkflow survives a SIGKILLed worker', () => {
 
     const second = stack.spawnWorkerProcess(configPath, env);
     // killed again while the moved batch is watched (its samples and the timers between them)
-    await waitFor('the batch monitored', async () => (await handle.query<CutoverStatus>('status')).batches[0].state === 'monitoring', 180_000, 100);
+    await waitFor(
+      'the batch monitored',
+      async () => (await handle.query<CutoverStatus>('status')).batches[0].state === 'monitoring',
+      180_000,
+      100,
+    );
     await killWorker(second.child);
     const third = stack.spawnWorkerProcess(configPath, env);
     const result = (await handle.result()) as CutoverStatus;
@@ -109,11 +137,16 @@ describe('userCutoverWorkflow survives a SIGKILLed worker', () => {
     expect(await pg.query(`SELECT taken_at FROM ${schema}.cutover_snapshots`)).toEqual(snapshotAt);
     expect(await pg.count(`SELECT count(*) FROM ${schema}.cutover_members`)).toBe(N);
     const history = await handle.fetchHistory();
-    const scheduled = (name: string) => (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === name).length;
+    const scheduled = (name: string) =>
+      (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === name).length;
     expect(scheduled('cutoverSnapshot')).toBe(1);
     expect(scheduled('cutoverMove')).toBe(1);
-    const moveId = (history.events ?? []).find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'cutoverMove')!.eventId!.toString();
-    const moveStart = (history.events ?? []).find((e) => e.activityTaskStartedEventAttributes?.scheduledEventId?.toString() === moveId);
+    const moveId = (history.events ?? [])
+      .find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'cutoverMove')!
+      .eventId!.toString();
+    const moveStart = (history.events ?? []).find(
+      (e) => e.activityTaskStartedEventAttributes?.scheduledEventId?.toString() === moveId,
+    );
     expect(moveStart?.activityTaskStartedEventAttributes?.attempt).toBeGreaterThan(1);
     expect(result.decisions.map((d) => d.text).join('\n')).not.toMatch(/snapshot taken before/);
   }, 300_000);
@@ -134,7 +167,9 @@ describe('userCutoverWorkflow survives a SIGKILLed worker', () => {
           metricSources: ['stats'],
           sampleInterval: '1s',
           minGap: '1s',
-          batches: [{ name: 'everyone', cohort: 'rest', startAt: '+1s', thresholds: { errorRatePercent: 5 }, window: '2s' }],
+          batches: [
+            { name: 'everyone', cohort: 'rest', startAt: '+1s', thresholds: { errorRatePercent: 5 }, window: '2s' },
+          ],
         },
       ],
     });
@@ -161,8 +196,12 @@ describe('userCutoverWorkflow survives a SIGKILLed worker', () => {
     expect(twice.length).toBeGreaterThan(0);
     expect(twice.length).toBeLessThanOrEqual(CHUNK);
     const history = await handle.fetchHistory();
-    const moveId = (history.events ?? []).find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'cutoverMove')!.eventId!.toString();
-    const moveStart = (history.events ?? []).find((e) => e.activityTaskStartedEventAttributes?.scheduledEventId?.toString() === moveId);
+    const moveId = (history.events ?? [])
+      .find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'cutoverMove')!
+      .eventId!.toString();
+    const moveStart = (history.events ?? []).find(
+      (e) => e.activityTaskStartedEventAttributes?.scheduledEventId?.toString() === moveId,
+    );
     expect(moveStart?.activityTaskStartedEventAttributes?.attempt).toBeGreaterThan(1);
   }, 300_000);
 });

@@ -30,7 +30,13 @@ describe('userCutoverWorkflow end to end', () => {
   // Which batch a user belongs to, first match wins, as the cutover moves them.
   const cohortOf = (id: string) => {
     const u = userOf(Number(id));
-    return u.department === 'IT' ? 'IT department' : u.role === 'manager' ? 'managers' : u.department === 'Sales' ? 'Sales' : 'everyone else';
+    return u.department === 'IT'
+      ? 'IT department'
+      : u.role === 'manager'
+        ? 'managers'
+        : u.department === 'Sales'
+          ? 'Sales'
+          : 'everyone else';
   };
   const users = Array.from({ length: N }, (_, k) => String(k + 1));
   /** The worker's config, also handed to the CLI (which checks an input against it before starting). */
@@ -46,7 +52,9 @@ describe('userCutoverWorkflow end to end', () => {
     const schema = await pg.schema();
     const table = await seedUsers(pg, schema, N);
     complaintsTable = `${schema}.complaints`;
-    await pg.query(`CREATE TABLE ${complaintsTable} (id bigserial PRIMARY KEY, created_at timestamptz NOT NULL DEFAULT now(), cohort text NOT NULL)`);
+    await pg.query(
+      `CREATE TABLE ${complaintsTable} (id bigserial PRIMARY KEY, created_at timestamptz NOT NULL DEFAULT now(), cohort text NOT NULL)`,
+    );
     stack = await Stack.start();
     const config = {
       postgres: { main: pgConnection },
@@ -56,7 +64,13 @@ describe('userCutoverWorkflow end to end', () => {
       metricSources: {
         stats: { type: 'http-stats', url: `${gateway.url}/stats`, minRequests: 5, timeoutMs: 2_000 },
         // reports complaints only
-        'complaints-db': { type: 'postgres-count', postgres: 'main', table: complaintsTable, timestampColumn: 'created_at', cohortColumn: 'cohort' },
+        'complaints-db': {
+          type: 'postgres-count',
+          postgres: 'main',
+          table: complaintsTable,
+          timestampColumn: 'created_at',
+          cohortColumn: 'cohort',
+        },
       },
       notifiers: { ops: { type: 'webhook', url: `${receiver.url}/hook` } },
       cutover: { store: { postgres: 'main', schema } },
@@ -88,11 +102,35 @@ describe('userCutoverWorkflow end to end', () => {
           sampleInterval: '1s',
           minGap: '1s',
           batches: [
-            { name: 'IT department', cohort: { department: ['IT'] }, startAt: '+3s', thresholds: { errorRatePercent: 10 }, window: '4s' },
+            {
+              name: 'IT department',
+              cohort: { department: ['IT'] },
+              startAt: '+3s',
+              thresholds: { errorRatePercent: 10 },
+              window: '4s',
+            },
             // Due as soon as batch 1 can be done: the test's pause holds it while the split is read.
-            { name: 'managers', cohort: { role: ['manager'] }, startAt: '+10s', thresholds: { errorRatePercent: 5 }, window: '6s' },
-            { name: 'Sales', cohort: { department: ['Sales'] }, startAt: '+30s', thresholds: { errorRatePercent: 3 }, window: '4s' },
-            { name: 'everyone else', cohort: { department: ['HR', 'Finance', 'Operations'] }, startAt: '+45s', thresholds: { errorRatePercent: 2 }, window: '4s' },
+            {
+              name: 'managers',
+              cohort: { role: ['manager'] },
+              startAt: '+10s',
+              thresholds: { errorRatePercent: 5 },
+              window: '6s',
+            },
+            {
+              name: 'Sales',
+              cohort: { department: ['Sales'] },
+              startAt: '+30s',
+              thresholds: { errorRatePercent: 3 },
+              window: '4s',
+            },
+            {
+              name: 'everyone else',
+              cohort: { department: ['HR', 'Finance', 'Operations'] },
+              startAt: '+45s',
+              thresholds: { errorRatePercent: 2 },
+              window: '4s',
+            },
           ],
         },
       ],
@@ -103,12 +141,22 @@ describe('userCutoverWorkflow end to end', () => {
       // Paused once batch 1 is under way (a pause holds the next batch, not the one running), long
       // before batch 2's start however slow the machine: reading all 10 000 routes through the
       // gateway (seconds on a loaded machine) cannot race batch 2's move.
-      await waitFor('batch 1 under way', async () => ['listing', 'routing', 'monitoring', 'moved'].includes((await status()).batches[0].state), 60_000, 100);
+      await waitFor(
+        'batch 1 under way',
+        async () => ['listing', 'routing', 'monitoring', 'moved'].includes((await status()).batches[0].state),
+        60_000,
+        100,
+      );
       await handle.signal('pause', { by: 'e2e', reason: 'read the split after batch 1' });
-      const mid = await waitFor('batch 1 moved, paused before batch 2', async () => {
-        const s = await status();
-        return s.paused && s.batches[0].state === 'moved' && s.batches[1].state === 'waiting' ? s : undefined;
-      }, 60_000, 200);
+      const mid = await waitFor(
+        'batch 1 moved, paused before batch 2',
+        async () => {
+          const s = await status();
+          return s.paused && s.batches[0].state === 'moved' && s.batches[1].state === 'waiting' ? s : undefined;
+        },
+        60_000,
+        200,
+      );
       expect(mid.paused).toBe(true);
       expect(mid.batches.map((b) => b.state)).toEqual(['moved', 'waiting', 'scheduled', 'scheduled']);
       const it = users.filter((id) => cohortOf(id) === 'IT department');
@@ -119,9 +167,14 @@ describe('userCutoverWorkflow end to end', () => {
 
       // The new system fails for managers: batch 2's gate fails and its users go back.
       gateway.failNewFor = (id) => userOf(Number(id)).role === 'manager';
-      const err = await handle.result().then(() => undefined, (e) => e);
+      const err = await handle.result().then(
+        () => undefined,
+        (e) => e,
+      );
       expect(err).toBeInstanceOf(WorkflowFailedError);
-      expect(err.cause.message).toMatch(/rolled back|stopped at batch 2\/4 "managers": errorRatePercent \d+(\.\d+)? > 5 .* restored \d+ users of managers/);
+      expect(err.cause.message).toMatch(
+        /rolled back|stopped at batch 2\/4 "managers": errorRatePercent \d+(\.\d+)? > 5 .* restored \d+ users of managers/,
+      );
     } finally {
       await traffic.stop();
     }
@@ -132,7 +185,11 @@ describe('userCutoverWorkflow end to end', () => {
     const final = await handle.query<CutoverStatus>('status');
     expect(final.batches.map((b) => b.state)).toEqual(['moved', 'rolled-back', 'not-started', 'not-started']);
     const managers = users.filter((id) => cohortOf(id) === 'managers').length;
-    expect(final.batches[1]).toMatchObject({ members: managers, listed: users.filter((id) => userOf(Number(id)).role === 'manager').length, restored: managers });
+    expect(final.batches[1]).toMatchObject({
+      members: managers,
+      listed: users.filter((id) => userOf(Number(id)).role === 'manager').length,
+      restored: managers,
+    });
     const sent = receiver.requests.map((r) => r.json as { title: string; details: Record<string, unknown> });
     expect(sent).toHaveLength(1);
     expect(sent[0].title).toMatch(/rolled back at batch 2 "managers"/);
@@ -146,12 +203,29 @@ describe('userCutoverWorkflow end to end', () => {
     stack.client.workflow
       .getHandle(workflowId)
       .describe()
-      .then(() => true, () => false);
-  const itBatch = (thresholds: object) => ({ name: 'IT department', cohort: { department: ['IT'] }, startAt: '+2s', thresholds, window: '3s' });
+      .then(
+        () => true,
+        () => false,
+      );
+  const itBatch = (thresholds: object) => ({
+    name: 'IT department',
+    cohort: { department: ['IT'] },
+    startAt: '+2s',
+    thresholds,
+    window: '3s',
+  });
 
   test('opsflow start refuses a gate metric no source reports, naming the metric and the batch, and starts nothing', async () => {
     const svc = `${service}-refused`;
-    const input = { service: svc, directory: 'staff', router: 'gateway', metricSources: ['complaints-db'], sampleInterval: '1s', minGap: '1s', batches: [itBatch({ errorRatePercent: 5, complaints: 3 })] };
+    const input = {
+      service: svc,
+      directory: 'staff',
+      router: 'gateway',
+      metricSources: ['complaints-db'],
+      sampleInterval: '1s',
+      minGap: '1s',
+      batches: [itBatch({ errorRatePercent: 5, complaints: 3 })],
+    };
     const out = await stack.cli(['--config', configPath, 'start', 'user-cutover', '--input', JSON.stringify(input)]);
     expect(out.code).toBe(2);
     expect(out.stderr).toContain(
@@ -163,7 +237,15 @@ describe('userCutoverWorkflow end to end', () => {
 
   test('a complaints-only cutover (postgres-count) started through the CLI runs end to end, judged on complaints alone', async () => {
     const svc = `${service}-complaints`;
-    const input = { service: svc, directory: 'staff', router: 'gateway', metricSources: ['complaints-db'], sampleInterval: '1s', minGap: '1s', batches: [itBatch({ complaints: 3 })] };
+    const input = {
+      service: svc,
+      directory: 'staff',
+      router: 'gateway',
+      metricSources: ['complaints-db'],
+      sampleInterval: '1s',
+      minGap: '1s',
+      batches: [itBatch({ complaints: 3 })],
+    };
     const out = await stack.cli(['--config', configPath, 'start', 'user-cutover', '--input', JSON.stringify(input)]);
     expect(out.code).toBe(0);
     const handle = stack.client.workflow.getHandle(`cutover-${svc}`);
@@ -187,7 +269,17 @@ describe('userCutoverWorkflow end to end', () => {
       const handle = await stack.client.workflow.start('userCutoverWorkflow', {
         taskQueue: 'opsflow',
         workflowId: `cutover-${svc}`,
-        args: [{ service: svc, directory: 'staff', router: 'gateway', metricSources: ['stats'], sampleInterval: '1s', minGap: '1s', batches: [itBatch({ complaints: 3 })] }],
+        args: [
+          {
+            service: svc,
+            directory: 'staff',
+            router: 'gateway',
+            metricSources: ['stats'],
+            sampleInterval: '1s',
+            minGap: '1s',
+            batches: [itBatch({ complaints: 3 })],
+          },
+        ],
       });
       // The batch's first conclusive outcome: rolled back on complaints (held or moved would say the count was not read).
       const settled = await waitFor(
@@ -200,9 +292,14 @@ describe('userCutoverWorkflow end to end', () => {
       );
       if (settled.batches[0].state !== 'rolled-back') await handle.terminate('the batch was not rolled back');
       expect(settled.batches[0]).toMatchObject({ state: 'rolled-back', restored: itUsers().length });
-      const err = await handle.result().then(() => undefined, (e) => e);
+      const err = await handle.result().then(
+        () => undefined,
+        (e) => e,
+      );
       expect(err).toBeInstanceOf(WorkflowFailedError);
-      expect(err.cause.message).toMatch(/stopped at batch 1\/1 "IT department": .*complaints 4 complaints > 3 complaints \(stats\).*restored \d+ users of IT department/);
+      expect(err.cause.message).toMatch(
+        /stopped at batch 1\/1 "IT department": .*complaints 4 complaints > 3 complaints \(stats\).*restored \d+ users of IT department/,
+      );
       expect(await redis.hlen(`opsflow:routes:${svc}`)).toBe(0);
       // the stats were asked for the batch by its name
       expect(gateway.statsAsked).toContain('IT department');

@@ -34,7 +34,9 @@ describe('the Web UI says why a run waits and which command moves it on', () => 
     uiPort = await freePort();
     const configPath = writeConfig({
       schedules: {},
-      loadBalancers: { api: { type: 'http-api', url: `http://127.0.0.1:${lb.port}`, token: { env: 'OPSFLOW_UI_WAIT_LB_TOKEN' } } },
+      loadBalancers: {
+        api: { type: 'http-api', url: `http://127.0.0.1:${lb.port}`, token: { env: 'OPSFLOW_UI_WAIT_LB_TOKEN' } },
+      },
       metricSources: { host: { type: 'host' } },
       readiness: {
         checklists: {
@@ -47,7 +49,13 @@ describe('the Web UI says why a run waits and which command moves it on', () => 
         },
       },
     });
-    launcher = new DevLauncher(processes, { config: configPath, temporalPort, uiPort, dataDir: mkdtempSync(join(tmpdir(), 'opsflow-ui-wait-data-')), bundle: '' });
+    launcher = new DevLauncher(processes, {
+      config: configPath,
+      temporalPort,
+      uiPort,
+      dataDir: mkdtempSync(join(tmpdir(), 'opsflow-ui-wait-data-')),
+      bundle: '',
+    });
     await launcher.up();
     connection = await Connection.connect({ address: `127.0.0.1:${temporalPort}` });
     client = new Client({ connection });
@@ -61,28 +69,56 @@ describe('the Web UI says why a run waits and which command moves it on', () => 
     await lb?.stop();
   });
 
-  const currentDetails = async (id: string) => (await client.workflow.getHandle(id).query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails ?? '';
+  const currentDetails = async (id: string) =>
+    (await client.workflow.getHandle(id).query<{ currentDetails?: string }>('__temporal_workflow_metadata'))
+      .currentDetails ?? '';
   const page = (id: string) => `http://localhost:${uiPort}/namespaces/default/workflows/${id}`;
   /** The run's User Metadata tab: its summary, details and current details. */
-  const metadataPage = async (id: string) => `${page(id)}/${(await client.workflow.getHandle(id).describe()).runId}/user-metadata`;
+  const metadataPage = async (id: string) =>
+    `${page(id)}/${(await client.workflow.getHandle(id).describe()).runId}/user-metadata`;
 
   test('a rollout awaiting approval: the waiting reason and `opsflow approve <id>` are on its page', async () => {
     const id = 'rollout-ui-shop';
     await client.workflow.start('phasedRolloutWorkflow', {
       taskQueue: 'opsflow',
       workflowId: id,
-      args: [{ service: 'ui-shop', lb: 'api', backends: { old: 'old_system', new: 'new_system' }, steps: [{ weight: 10, window: '1h', approval: true }, { weight: 100, window: '1h' }], sampleInterval: '30m', metricSources: ['host'] }],
+      args: [
+        {
+          service: 'ui-shop',
+          lb: 'api',
+          backends: { old: 'old_system', new: 'new_system' },
+          steps: [
+            { weight: 10, window: '1h', approval: true },
+            { weight: 100, window: '1h' },
+          ],
+          sampleInterval: '30m',
+          metricSources: ['host'],
+        },
+      ],
     });
     const reason = 'awaiting approval of step 1/2 (10 %)';
-    await waitFor('the rollout to show its approval wait', async () => ((await currentDetails(id).catch(() => '')).includes(reason) ? true : undefined), 120_000, 500);
+    await waitFor(
+      'the rollout to show its approval wait',
+      async () => ((await currentDetails(id).catch(() => '')).includes(reason) ? true : undefined),
+      120_000,
+      500,
+    );
 
     const command = `opsflow approve ${id}`;
     // the timeline: the wait is a timer whose summary names the step and the command
-    const text = await chromiumPage(page(id), join(artifacts, 'web-ui-rollout-awaiting-approval.png'), [id, reason, command]);
+    const text = await chromiumPage(page(id), join(artifacts, 'web-ui-rollout-awaiting-approval.png'), [
+      id,
+      reason,
+      command,
+    ]);
     // (the timeline shows a summary as written: the command in backquotes)
     expect(text).toContain(`${reason} — \`${command}\``);
     // User Metadata: the current details say the same
-    const details = await chromiumPage(await metadataPage(id), join(artifacts, 'web-ui-rollout-awaiting-approval-details.png'), ['Current Details', 'ui-shop: awaiting-approval', reason, command]);
+    const details = await chromiumPage(
+      await metadataPage(id),
+      join(artifacts, 'web-ui-rollout-awaiting-approval-details.png'),
+      ['Current Details', 'ui-shop: awaiting-approval', reason, command],
+    );
     expect(details).toContain(reason);
     expect(details).toContain(command);
     await client.workflow.getHandle(id).terminate('web ui test over');
@@ -90,8 +126,18 @@ describe('the Web UI says why a run waits and which command moves it on', () => 
 
   test('a readiness run: NOT READY, what blocks, and the sign-off and recheck commands are on its page', async () => {
     const id = 'readiness-ui-shop';
-    await client.workflow.start('readinessCheckWorkflow', { taskQueue: 'opsflow', workflowId: id, args: [{ service: 'ui-shop', checklist: 'shop', deadline: '2h' }] });
-    await waitFor('the gate to wait with its blocking items', async () => ((await currentDetails(id).catch(() => '')).includes('NOT READY — blocking: port, rota') ? true : undefined), 120_000, 500);
+    await client.workflow.start('readinessCheckWorkflow', {
+      taskQueue: 'opsflow',
+      workflowId: id,
+      args: [{ service: 'ui-shop', checklist: 'shop', deadline: '2h' }],
+    });
+    await waitFor(
+      'the gate to wait with its blocking items',
+      async () =>
+        (await currentDetails(id).catch(() => '')).includes('NOT READY — blocking: port, rota') ? true : undefined,
+      120_000,
+      500,
+    );
     // its wait is on a timer whose summary says why
     const { events } = await client.workflow.getHandle(id).fetchHistory();
     expect((events ?? []).some((e) => e.timerStartedEventAttributes && e.userMetadata?.summary)).toBe(true);
@@ -99,10 +145,21 @@ describe('the Web UI says why a run waits and which command moves it on', () => 
     const signOff = signOffCommand(id, 'rota');
     const recheck = `opsflow signal ${id} recheck`;
     // the timeline: the gate's wait is a timer saying what blocks and the commands that unblock it
-    const text = await chromiumPage(page(id), join(artifacts, 'web-ui-readiness-waiting.png'), [id, 'NOT READY, blocking: port, rota', signOff, recheck]);
-    expect(text).toContain(`NOT READY, blocking: port, rota; waiting for a sign-off, waiver or recheck (\`${signOff}\`, \`${recheck}\`)`);
+    const text = await chromiumPage(page(id), join(artifacts, 'web-ui-readiness-waiting.png'), [
+      id,
+      'NOT READY, blocking: port, rota',
+      signOff,
+      recheck,
+    ]);
+    expect(text).toContain(
+      `NOT READY, blocking: port, rota; waiting for a sign-off, waiver or recheck (\`${signOff}\`, \`${recheck}\`)`,
+    );
     // User Metadata: the current details, verdict first, then per blocking item what it needs
-    const details = await chromiumPage(await metadataPage(id), join(artifacts, 'web-ui-readiness-waiting-details.png'), ['Current Details', 'NOT READY — blocking: port, rota', signOff, recheck]);
+    const details = await chromiumPage(
+      await metadataPage(id),
+      join(artifacts, 'web-ui-readiness-waiting-details.png'),
+      ['Current Details', 'NOT READY — blocking: port, rota', signOff, recheck],
+    );
     expect(details).toContain("rota: waits for a person's sign-off");
     expect(details).toContain(signOff);
     await client.workflow.getHandle(id).terminate('web ui test over');

@@ -28,7 +28,8 @@ describe('worker start-up on a dev server without opsflow search attributes', ()
 
   const registered = async (namespace: string) =>
     (await stack.env.connection.operatorService.listSearchAttributes({ namespace })).customAttributes ?? {};
-  const exitCode = (child: { once: (e: 'exit', f: (c: number | null) => void) => void }) => new Promise<number | null>((r) => child.once('exit', r));
+  const exitCode = (child: { once: (e: 'exit', f: (c: number | null) => void) => void }) =>
+    new Promise<number | null>((r) => child.once('exit', r));
 
   beforeAll(async () => {
     stack = await Stack.start({ searchAttributes: false, namespaces: [fresh] });
@@ -47,12 +48,18 @@ describe('worker start-up on a dev server without opsflow search attributes', ()
 
   test('check-only: refuses to start naming every missing attribute, and the printed command registers them', async () => {
     expect(Object.keys(await registered('default')).filter((n) => names.includes(n))).toEqual([]);
-    const env = { OPSFLOW_REGISTER_SEARCH_ATTRIBUTES: 'false', OPSFLOW_CONFIG: undefined, OPSFLOW_WORKFLOW_BUNDLE: bundlePath };
+    const env = {
+      OPSFLOW_REGISTER_SEARCH_ATTRIBUTES: 'false',
+      OPSFLOW_CONFIG: undefined,
+      OPSFLOW_WORKFLOW_BUNDLE: bundlePath,
+    };
     const refused = stack.spawnWorkerProcess(undefined, env, emptyDir);
     expect(await exitCode(refused.child)).toBe(1);
     const out = refused.output();
     // no config anywhere: the first line says so and what it means
-    expect(out.split('\n')[0]).toMatch(/^opsflow worker: no config file found \(.*\$OPSFLOW_CONFIG unset, no opsflow\.config\.yaml in .*opsflow-no-config-.*\): running with an empty config, so no targets are configured/);
+    expect(out.split('\n')[0]).toMatch(
+      /^opsflow worker: no config file found \(.*\$OPSFLOW_CONFIG unset, no opsflow\.config\.yaml in .*opsflow-no-config-.*\): running with an empty config, so no targets are configured/,
+    );
     expect(out).toContain(`namespace "default" lacks opsflow's search attributes ${names.join(', ')}:`);
     expect(out).toContain('BadSearchAttributes');
     expect(out).not.toContain('task queue');
@@ -68,7 +75,9 @@ describe('worker start-up on a dev server without opsflow search attributes', ()
     ]);
     // run exactly what was printed, with the real temporal CLI
     await new Promise<void>((resolve, reject) =>
-      execFile(temporalCliPath()!, commands[0].split(' ').slice(1), { timeout: 60_000 }, (err, _o, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve())),
+      execFile(temporalCliPath()!, commands[0].split(' ').slice(1), { timeout: 60_000 }, (err, _o, stderr) =>
+        err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(),
+      ),
     );
     const after = await waitFor('the registered attributes', async () => {
       const attrs = await registered('default');
@@ -77,7 +86,11 @@ describe('worker start-up on a dev server without opsflow search attributes', ()
     for (const n of names) expect(after[n]).toBe(KEYWORD);
 
     const started = stack.spawnWorkerProcess(undefined, env, emptyDir);
-    await waitFor('the check-only worker to poll', () => (started.output().includes('opsflow worker: task queue opsflow') ? true : undefined), 60_000);
+    await waitFor(
+      'the check-only worker to poll',
+      () => (started.output().includes('opsflow worker: task queue opsflow') ? true : undefined),
+      60_000,
+    );
     expect(started.output()).not.toContain('registered search attributes');
     await stack.processes.kill(started.child);
   });
@@ -88,7 +101,11 @@ describe('worker start-up on a dev server without opsflow search attributes', ()
       OPSFLOW_CONFIG: configPath,
       OPSFLOW_WORKFLOW_BUNDLE: bundlePath,
     });
-    await waitFor('the worker to poll', () => (output().includes('opsflow worker: task queue opsflow') ? true : undefined), 60_000);
+    await waitFor(
+      'the worker to poll',
+      () => (output().includes('opsflow worker: task queue opsflow') ? true : undefined),
+      60_000,
+    );
     const lines = output().split('\n');
     // the config it loaded, and how it found it
     expect(lines[0]).toBe(`opsflow worker: config ${configPath} (from $OPSFLOW_CONFIG): http 1`);

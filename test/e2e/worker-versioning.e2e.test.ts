@@ -24,7 +24,9 @@ const B = 'build-b-1';
 /** The build id of each workflow task a run completed, in order (the version that ran it). */
 async function taskBuilds(handle: WorkflowHandle): Promise<string[]> {
   const history = await handle.fetchHistory();
-  return (history.events ?? []).filter((e) => e.workflowTaskCompletedEventAttributes).map((e) => e.workflowTaskCompletedEventAttributes!.deploymentVersion?.buildId ?? '(unversioned)');
+  return (history.events ?? [])
+    .filter((e) => e.workflowTaskCompletedEventAttributes)
+    .map((e) => e.workflowTaskCompletedEventAttributes!.deploymentVersion?.buildId ?? '(unversioned)');
 }
 
 /**
@@ -55,18 +57,28 @@ describe('worker versioning: a new opsflow build rolls onto running runs', () =>
     await Promise.all([requirePostgres(), requireRedis()]);
     await redis.connect();
     await receiver.start();
-    stats = createServer((_req, res) => res.end(JSON.stringify({ errors: 0, total: 100, avgResponseMs: 5, complaints: 0 })));
+    stats = createServer((_req, res) =>
+      res.end(JSON.stringify({ errors: 0, total: 100, avgResponseMs: 5, complaints: 0 })),
+    );
     // A health-check target whose first answer waits to be released: holds a pinned run mid-check.
     // Only the first: a retry after the check's timeout (30 s) is answered, so the run ends either way.
     slow = createServer((_req, res) => (releaseChecks || heldChecks.length > 0 ? res.end('ok') : heldChecks.push(res)));
-    await Promise.all([new Promise<void>((r) => stats.listen(0, '127.0.0.1', r)), new Promise<void>((r) => slow.listen(0, '127.0.0.1', r))]);
+    await Promise.all([
+      new Promise<void>((r) => stats.listen(0, '127.0.0.1', r)),
+      new Promise<void>((r) => slow.listen(0, '127.0.0.1', r)),
+    ]);
     const schema = await pg.schema();
     const table = await seedUsers(pg, schema, USERS);
     [stack, bundleB] = await Promise.all([
       // Drainage is otherwise re-checked every few minutes; every second here, after a grace period
       // (default 3 min) for visibility to list the pinned runs: 20 s, as a loaded machine's lag may be
       // seconds, and a version shown drained before its pinned runs are listed could be stopped under them.
-      Stack.start({ dynamicConfig: { 'matching.wv.VersionDrainageStatusRefreshInterval': '1s', 'matching.wv.VersionDrainageStatusVisibilityGracePeriod': '20s' } }),
+      Stack.start({
+        dynamicConfig: {
+          'matching.wv.VersionDrainageStatusRefreshInterval': '1s',
+          'matching.wv.VersionDrainageStatusVisibilityGracePeriod': '20s',
+        },
+      }),
       buildBBundleFile(),
     ]);
     const profileFile = join(mkdtempSync(join(tmpdir(), 'opsflow-profile-')), 'temporal.toml');
@@ -77,7 +89,13 @@ describe('worker versioning: a new opsflow build rolls onto running runs', () =>
       redis: { cache: redisConnection },
       directories: { staff: { type: 'postgres', postgres: 'main', table } },
       routers: { gateway: { type: 'redis', redis: 'cache', chunkSize: 100 } },
-      metricSources: { stats: { type: 'http-stats', url: `http://127.0.0.1:${(stats.address() as AddressInfo).port}/stats`, minRequests: 1 } },
+      metricSources: {
+        stats: {
+          type: 'http-stats',
+          url: `http://127.0.0.1:${(stats.address() as AddressInfo).port}/stats`,
+          minRequests: 1,
+        },
+      },
       cutover: { store: { postgres: 'main', schema } },
       http: { slow: { url: `http://127.0.0.1:${(slow.address() as AddressInfo).port}/health`, timeoutMs: 120_000 } },
       notifiers: { ops: { type: 'webhook', url: `${receiver.url}/hook` } },
@@ -107,7 +125,12 @@ describe('worker versioning: a new opsflow build rolls onto running runs', () =>
   test('pinned runs finish on A, new runs start on B, the cutover continues on B with its changed step, A drains and stops', async () => {
     // ---- build A: the first version of a fresh deployment makes itself current
     const workerA = stack.spawnWorkerProcess(configPath, versionEnv(A));
-    await waitFor('build A current', async () => ((await status().catch(() => undefined))?.current === A ? true : undefined), 90_000, 500).catch((e: Error) => {
+    await waitFor(
+      'build A current',
+      async () => ((await status().catch(() => undefined))?.current === A ? true : undefined),
+      90_000,
+      500,
+    ).catch((e: Error) => {
       throw new Error(`${e.message}\nworker A said:\n${workerA.output()}`);
     });
 
@@ -124,26 +147,60 @@ describe('worker versioning: a new opsflow build rolls onto running runs', () =>
           sampleInterval: '1s',
           minGap: '1s',
           batches: [
-            { name: 'IT', cohort: { department: ['IT'] }, startAt: '+1s', thresholds: { errorRatePercent: 5 }, window: '2s' },
-            { name: 'everyone else', cohort: 'rest', startAt: '+6h', thresholds: { errorRatePercent: 5 }, window: '2s' },
+            {
+              name: 'IT',
+              cohort: { department: ['IT'] },
+              startAt: '+1s',
+              thresholds: { errorRatePercent: 5 },
+              window: '2s',
+            },
+            {
+              name: 'everyone else',
+              cohort: 'rest',
+              startAt: '+6h',
+              thresholds: { errorRatePercent: 5 },
+              window: '2s',
+            },
           ],
         },
       ],
     });
     const cutoverStatus = () => cutover.query<CutoverStatus>('status');
-    await waitFor('batch 1 moved, batch 2 waiting in its timer', async () => {
-      const s = await cutoverStatus();
-      return s.batches[0].state === 'moved' && s.batches[1].state === 'waiting' ? s : undefined;
-    }, 120_000, 250);
+    await waitFor(
+      'batch 1 moved, batch 2 waiting in its timer',
+      async () => {
+        const s = await cutoverStatus();
+        return s.batches[0].state === 'moved' && s.batches[1].state === 'waiting' ? s : undefined;
+      },
+      120_000,
+      250,
+    );
     const itUsers = USERS / 5;
     expect(await redis.hlen(key)).toBe(itUsers);
 
     // ---- build B: polls, but takes no run until ramped (while the cutover waits on A)
-    const workerB = stack.spawnWorkerProcess(configPath, { ...versionEnv(B), ...viaProfile, OPSFLOW_WORKFLOW_BUNDLE: bundleB });
-    await waitFor('build B known to the deployment', async () => ((await status()).versions.some((v) => v.buildId === B) ? true : undefined), 90_000, 500);
+    const workerB = stack.spawnWorkerProcess(configPath, {
+      ...versionEnv(B),
+      ...viaProfile,
+      OPSFLOW_WORKFLOW_BUNDLE: bundleB,
+    });
+    await waitFor(
+      'build B known to the deployment',
+      async () => ((await status()).versions.some((v) => v.buildId === B) ? true : undefined),
+      90_000,
+      500,
+    );
     expect((await status()).current).toBe(A);
 
-    const unknown = await stack.cli(['workers', 'ramp', 'no-such-build', '--percent', '10', '--deployment', deployment]);
+    const unknown = await stack.cli([
+      'workers',
+      'ramp',
+      'no-such-build',
+      '--percent',
+      '10',
+      '--deployment',
+      deployment,
+    ]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('build id "no-such-build" has no worker');
     const badPercent = await stack.cli(['workers', 'ramp', B, '--percent', '150', '--deployment', deployment]);
@@ -160,7 +217,11 @@ describe('worker versioning: a new opsflow build rolls onto running runs', () =>
     expect((await status()).ramping).toEqual({ buildId: B, percent: 0 });
 
     // ---- a short run on A, mid-check when B is promoted
-    const pinned = await stack.client.workflow.start('healthCheckWorkflow', { taskQueue: 'opsflow', workflowId: `hc-pinned-${service}`, args: [healthInput] });
+    const pinned = await stack.client.workflow.start('healthCheckWorkflow', {
+      taskQueue: 'opsflow',
+      workflowId: `hc-pinned-${service}`,
+      args: [healthInput],
+    });
     await waitFor('the pinned health check is mid-check', () => (heldChecks.length > 0 ? true : undefined), 60_000);
 
     const promote = await stack.cli(['workers', 'ramp', B, '--promote', '--deployment', deployment]);
@@ -179,15 +240,24 @@ describe('worker versioning: a new opsflow build rolls onto running runs', () =>
     expect(new Set(await taskBuilds(pinned))).toEqual(new Set([A]));
 
     // ---- a new run starts on B
-    const fresh = await stack.client.workflow.start('healthCheckWorkflow', { taskQueue: 'opsflow', workflowId: `hc-fresh-${service}`, args: [healthInput] });
+    const fresh = await stack.client.workflow.start('healthCheckWorkflow', {
+      taskQueue: 'opsflow',
+      workflowId: `hc-fresh-${service}`,
+      args: [healthInput],
+    });
     expect(await fresh.result()).toMatchObject({ healthy: 1, total: 1 });
     expect(new Set(await taskBuilds(fresh))).toEqual(new Set([B]));
 
     // ---- A has drained: no open run needs it, its worker stops cleanly
-    const drained = await waitFor('build A drained', async () => {
-      const s = await status();
-      return s.versions.find((v) => v.buildId === A)?.drainage === 'drained' ? s : undefined;
-    }, 120_000, 1000);
+    const drained = await waitFor(
+      'build A drained',
+      async () => {
+        const s = await status();
+        return s.versions.find((v) => v.buildId === A)?.drainage === 'drained' ? s : undefined;
+      },
+      120_000,
+      1000,
+    );
     const text = await stack.cli(['workers', 'status', '--deployment', deployment]);
     expect(text.stdout).toMatch(new RegExp(`${A}\\s+drained\\s+no open run needs it`));
     expect(drained.current).toBe(B);
@@ -196,7 +266,11 @@ describe('worker versioning: a new opsflow build rolls onto running runs', () =>
     expect(await exited).toBe(0);
 
     // ---- the cutover goes on, on B: batch 2 brought forward, B's changed step runs for it
-    await cutover.signal('reschedule', { batch: 'everyone else', startAt: new Date(Date.now() + 2000).toISOString(), by: 'e2e' });
+    await cutover.signal('reschedule', {
+      batch: 'everyone else',
+      startAt: new Date(Date.now() + 2000).toISOString(),
+      by: 'e2e',
+    });
     const result = (await cutover.result()) as CutoverStatus;
     expect(result.state).toBe('completed');
     expect(result.batches.map((b) => b.state)).toEqual(['moved', 'moved']);
@@ -212,7 +286,11 @@ describe('worker versioning: a new opsflow build rolls onto running runs', () =>
     expect(events.filter((e) => e.workflowTaskFailedEventAttributes)).toEqual([]);
     const patchIds = events
       .filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')
-      .flatMap((e) => Object.values(e.markerRecordedEventAttributes!.details ?? {}).flatMap((p) => (p.payloads ?? []).map((x) => Buffer.from(x.data ?? []).toString())));
+      .flatMap((e) =>
+        Object.values(e.markerRecordedEventAttributes!.details ?? {}).flatMap((p) =>
+          (p.payloads ?? []).map((x) => Buffer.from(x.data ?? []).toString()),
+        ),
+      );
     expect(patchIds.some((d) => d.includes(BATCH_START_NOTICE))).toBe(true);
     const builds = await taskBuilds(cutover);
     expect(builds[0]).toBe(A);

@@ -70,7 +70,9 @@ export class Alertmanager {
     try {
       await waitForHttpOk('Alertmanager ready', `${this.url}/-/ready`, 60_000);
     } catch (err) {
-      throw new Error(`Alertmanager did not start (${ALERTMANAGER_BIN}; scripts/setup.sh installs prometheus-alertmanager): ${(err as Error).message}\n${this.log().slice(-2000)}`);
+      throw new Error(
+        `Alertmanager did not start (${ALERTMANAGER_BIN}; scripts/setup.sh installs prometheus-alertmanager): ${(err as Error).message}\n${this.log().slice(-2000)}`,
+      );
     }
     return this;
   }
@@ -81,7 +83,14 @@ export class Alertmanager {
     const res = await request(`${this.url}/api/v2/alerts`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(alerts.map((a) => ({ labels: a.labels, annotations: a.annotations ?? {}, startsAt, generatorURL: 'http://127.0.0.1:9090/graph' }))),
+      body: JSON.stringify(
+        alerts.map((a) => ({
+          labels: a.labels,
+          annotations: a.annotations ?? {},
+          startsAt,
+          generatorURL: 'http://127.0.0.1:9090/graph',
+        })),
+      ),
     });
     const body = await res.body.text();
     if (res.statusCode !== 200) throw new Error(`Alertmanager refused the alerts: ${res.statusCode} ${body}`);

@@ -57,12 +57,23 @@ export class BaselineApp {
  */
 export async function startPrivateRedis(processes: ProcessGroup): Promise<{ port: number; child: ChildProcess }> {
   const port = await freePort();
-  const child = processes.spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
+  const child = processes.spawn('redis-server', [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+  ]);
   const output = ProcessGroup.output(child);
   try {
     await waitForPort(port);
   } catch (err) {
-    throw new Error(`redis-server (needed for the baseline's Redis group) did not start on ${port}: ${(err as Error).message}\n${output()}`);
+    throw new Error(
+      `redis-server (needed for the baseline's Redis group) did not start on ${port}: ${(err as Error).message}\n${output()}`,
+    );
   }
   return { port, child };
 }

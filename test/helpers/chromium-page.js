@@ -14,7 +14,20 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function main() {
   const profile = mkdtempSync(join(tmpdir(), 'opsflow-chromium-'));
-  const browser = spawn(bin, ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--window-size=1400,1400', '--remote-debugging-port=0', `--user-data-dir=${profile}`, 'about:blank'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const browser = spawn(
+    bin,
+    [
+      '--headless=new',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-dev-shm-usage',
+      '--window-size=1400,1400',
+      '--remote-debugging-port=0',
+      `--user-data-dir=${profile}`,
+      'about:blank',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   try {
     // Chromium says where its DevTools listen on stderr.
     let err = '';
@@ -41,7 +54,9 @@ async function main() {
     const call = (method, params = {}) =>
       new Promise((resolve, reject) => {
         const id = ++next;
-        waiting.set(id, (msg) => (msg.error ? reject(new Error(`${method}: ${msg.error.message}`)) : resolve(msg.result)));
+        waiting.set(id, (msg) =>
+          msg.error ? reject(new Error(`${method}: ${msg.error.message}`)) : resolve(msg.result),
+        );
         ws.send(JSON.stringify({ id, method, params }));
       });
     await call('Page.enable');

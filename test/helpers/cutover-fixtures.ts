@@ -5,7 +5,11 @@ import type { PgScratch } from './pg-scratch';
 const departments = ['IT', 'Sales', 'HR', 'Finance', 'Operations'] as const;
 
 /** User i: department by i mod 5, a manager every 7th (so managers cross every department: i ≡ 0 mod 35 is an IT manager). */
-export const userOf = (i: number) => ({ id: i, department: departments[i % 5], role: i % 7 === 0 ? 'manager' : 'staff' });
+export const userOf = (i: number) => ({
+  id: i,
+  department: departments[i % 5],
+  role: i % 7 === 0 ? 'manager' : 'staff',
+});
 
 /** A users table of `n` users (ids 1..n) in `schema`, filled by one INSERT … SELECT generate_series. */
 export async function seedUsers(pg: PgScratch, schema: string, n: number, table = 'users'): Promise<string> {
@@ -21,7 +25,9 @@ export async function seedUsers(pg: PgScratch, schema: string, n: number, table 
 
 /** Ids 1..n of users matching a predicate, as strings (how the store and the router keep them). */
 export const idsWhere = (n: number, pred: (u: ReturnType<typeof userOf>) => boolean) =>
-  Array.from({ length: n }, (_, k) => userOf(k + 1)).filter(pred).map((u) => String(u.id));
+  Array.from({ length: n }, (_, k) => userOf(k + 1))
+    .filter(pred)
+    .map((u) => String(u.id));
 
 const readBody = (req: IncomingMessage) =>
   new Promise<string>((resolve) => {
@@ -105,16 +111,28 @@ export class RunbookApis {
     }
     const url = req.url ?? '';
     if (req.method === 'POST' && url === '/api/users/filter') {
-      const { filter, limit, cursor } = JSON.parse(body) as { filter: Record<string, string[]>; limit: number; cursor: string | null };
-      const match = this.users.filter((u) => Object.entries(filter).every(([f, vs]) => vs.includes(String((u as Record<string, unknown>)[f]))));
+      const { filter, limit, cursor } = JSON.parse(body) as {
+        filter: Record<string, string[]>;
+        limit: number;
+        cursor: string | null;
+      };
+      const match = this.users.filter((u) =>
+        Object.entries(filter).every(([f, vs]) => vs.includes(String((u as Record<string, unknown>)[f]))),
+      );
       const from = cursor === null ? 0 : Number(cursor);
       const page = match.slice(from, from + limit);
-      return this.send(res, 200, { users: page.map((u) => ({ id: String(u.id) })), next_cursor: from + limit < match.length ? String(from + limit) : null });
+      return this.send(res, 200, {
+        users: page.map((u) => ({ id: String(u.id) })),
+        next_cursor: from + limit < match.length ? String(from + limit) : null,
+      });
     }
     const m = /^\/api\/routing\/user\/([^/]+)$/.exec(url);
     if (m) {
       const id = decodeURIComponent(m[1]);
-      if (req.method === 'GET') return this.routes.has(id) ? this.send(res, 200, { target_system: this.routes.get(id) }) : this.send(res, 404, { error: 'no route' });
+      if (req.method === 'GET')
+        return this.routes.has(id)
+          ? this.send(res, 200, { target_system: this.routes.get(id) })
+          : this.send(res, 404, { error: 'no route' });
       if (req.method === 'PUT') {
         if (this.outage > 0) {
           this.outage--;
@@ -122,12 +140,15 @@ export class RunbookApis {
           return this.send(res, 503, { error: 'routing API unavailable' });
         }
         this.puts.set(id, (this.puts.get(id) ?? 0) + 1);
-        if (this.holdPutsAfter !== undefined && this.putCount() > this.holdPutsAfter) await new Promise<void>((go) => this.held.push(go));
+        if (this.holdPutsAfter !== undefined && this.putCount() > this.holdPutsAfter)
+          await new Promise<void>((go) => this.held.push(go));
         if (this.failPutsFor(id)) return this.send(res, 503, { error: 'backend down for this user' });
         const failed = this.failures.get(id) ?? 0;
         if (failed < this.failFirst) {
           this.failures.set(id, failed + 1);
-          return failed % 2 === 0 ? this.send(res, 503, { error: 'busy' }) : this.send(res, 429, { error: 'slow down' }, { 'retry-after': '0' });
+          return failed % 2 === 0
+            ? this.send(res, 503, { error: 'busy' })
+            : this.send(res, 429, { error: 'slow down' }, { 'retry-after': '0' });
         }
         const system = (JSON.parse(body) as { target_system: string }).target_system;
         if (!this.dropPutsFor(id, system)) this.routes.set(id, system);

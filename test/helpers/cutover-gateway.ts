@@ -5,7 +5,9 @@ import { Agent, request } from 'undici';
 
 type Stats = { total: number; errors: number; latencyMs: number };
 
-async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ server: Server; url: string }> {
+async function listen(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<{ server: Server; url: string }> {
   const server = createServer(handler);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
@@ -77,12 +79,23 @@ export class CutoverGateway {
       this.statsAsked.push(cohort);
       const s = this.stats.get(cohort) ?? { total: 0, errors: 0, latencyMs: 0 };
       res.writeHead(200, { 'content-type': 'application/json' });
-      return res.end(JSON.stringify({ errors: s.errors, total: s.total, avgResponseMs: s.total ? s.latencyMs / s.total : null, complaints: this.complaints.get(cohort) ?? 0 }));
+      return res.end(
+        JSON.stringify({
+          errors: s.errors,
+          total: s.total,
+          avgResponseMs: s.total ? s.latencyMs / s.total : null,
+          complaints: this.complaints.get(cohort) ?? 0,
+        }),
+      );
     }
     const user = u.searchParams.get('user') ?? '';
     const started = performance.now();
     const system = (await this.redis.hget(this.key, user)) === 'new_system' ? 'new_system' : 'old_system';
-    const r = await request(`${this.backends[system]}/app?user=${encodeURIComponent(user)}`, { dispatcher: this.agent, headersTimeout: 5_000, bodyTimeout: 5_000 });
+    const r = await request(`${this.backends[system]}/app?user=${encodeURIComponent(user)}`, {
+      dispatcher: this.agent,
+      headersTimeout: 5_000,
+      bodyTimeout: 5_000,
+    });
     await r.body.dump();
     const cohort = this.cohortOf(user);
     const s = this.stats.get(cohort) ?? { total: 0, errors: 0, latencyMs: 0 };
@@ -101,7 +114,11 @@ export class CutoverGateway {
     const lane = async () => {
       while (next < users.length) {
         const user = users[next++];
-        const r = await request(`${this.url}/app?user=${encodeURIComponent(user)}`, { dispatcher: this.clients, headersTimeout: 10_000, bodyTimeout: 10_000 });
+        const r = await request(`${this.url}/app?user=${encodeURIComponent(user)}`, {
+          dispatcher: this.clients,
+          headersTimeout: 10_000,
+          bodyTimeout: 10_000,
+        });
         await r.body.dump();
         out.set(user, String(r.headers['x-backend']));
       }

@@ -39,20 +39,28 @@ const urlAddress = (field: string, url: string): Address => {
 /** The network addresses a parsed config sends opsflow to (targets, metric sources, load balancers, notifier URLs). */
 export function configAddresses(cfg: Record<string, any>): Address[] {
   const out: Address[] = [];
-  for (const [n, t] of Object.entries<any>(cfg.postgres ?? {})) out.push({ field: `postgres.${n}`, host: t.host ?? '127.0.0.1', port: t.port ?? 5432 });
-  for (const [n, t] of Object.entries<any>(cfg.redis ?? {})) out.push({ field: `redis.${n}`, host: t.host ?? '127.0.0.1', port: t.port ?? 6379 });
-  for (const [n, t] of Object.entries<any>(cfg.hosts ?? {})) out.push({ field: `hosts.${n}`, host: t.host, port: t.port });
+  for (const [n, t] of Object.entries<any>(cfg.postgres ?? {}))
+    out.push({ field: `postgres.${n}`, host: t.host ?? '127.0.0.1', port: t.port ?? 5432 });
+  for (const [n, t] of Object.entries<any>(cfg.redis ?? {}))
+    out.push({ field: `redis.${n}`, host: t.host ?? '127.0.0.1', port: t.port ?? 6379 });
+  for (const [n, t] of Object.entries<any>(cfg.hosts ?? {}))
+    out.push({ field: `hosts.${n}`, host: t.host, port: t.port });
   for (const [n, t] of Object.entries<any>(cfg.http ?? {})) out.push(urlAddress(`http.${n}`, t.url));
   for (const section of ['metricSources', 'loadBalancers', 'notifiers'])
-    for (const [n, t] of Object.entries<any>(cfg[section] ?? {})) if (typeof t.url === 'string') out.push(urlAddress(`${section}.${n}`, t.url));
+    for (const [n, t] of Object.entries<any>(cfg[section] ?? {}))
+      if (typeof t.url === 'string') out.push(urlAddress(`${section}.${n}`, t.url));
   return out;
 }
 
 /** Runs `bin/opsflow <args> --help`: a command that exists prints its help and exits 0. */
 export function opsflowHelp(args: string[]): Promise<{ code: number; out: string }> {
   return new Promise((done) =>
-    execFile(join(root, 'bin/opsflow'), [...args, '--help'], { cwd: root, timeout: 240_000, env: { ...process.env, OPSFLOW_CONFIG: '' } }, (err, stdout, stderr) =>
-      done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: `${stdout}${stderr}` }),
+    execFile(
+      join(root, 'bin/opsflow'),
+      [...args, '--help'],
+      { cwd: root, timeout: 240_000, env: { ...process.env, OPSFLOW_CONFIG: '' } },
+      (err, stdout, stderr) =>
+        done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: `${stdout}${stderr}` }),
     ),
   );
 }
@@ -78,7 +86,8 @@ export function spawnedExecutables(): string[] {
   }
   for (const file of sourceFiles(join(root, 'src/config/sections'))) {
     const text = readFileSync(file, 'utf8');
-    for (const m of text.matchAll(/(?:systemctl|binary|command):\s*z\s*\.string\(\)[^\n]*?\.default\('([\w.-]+)'\)/g)) found.add(m[1]);
+    for (const m of text.matchAll(/(?:systemctl|binary|command):\s*z\s*\.string\(\)[^\n]*?\.default\('([\w.-]+)'\)/g))
+      found.add(m[1]);
   }
   return [...found].sort();
 }
@@ -92,7 +101,9 @@ const packageExecutables: Record<string, string[]> = {
 };
 export function imageExecutables(dockerfile: string): { executables: string[]; pgMajor: string } {
   const pgMajor = /^ARG PG_MAJOR=(\d+)$/m.exec(dockerfile)?.[1] ?? '';
-  const installs = [...dockerfile.matchAll(/apt-get install -y --no-install-recommends ([^\n&\\]+)/g)].flatMap((m) => m[1].trim().split(/\s+/));
+  const installs = [...dockerfile.matchAll(/apt-get install -y --no-install-recommends ([^\n&\\]+)/g)].flatMap((m) =>
+    m[1].trim().split(/\s+/),
+  );
   const executables = installs.flatMap((pkg) => {
     const p = pkg.replace(/"/g, '').replace('${PG_MAJOR}', pgMajor);
     if (p === `postgresql-client-${pgMajor}`) return ['pg_dump', 'pg_restore', 'psql'];

@@ -27,7 +27,11 @@ export class Haproxy {
   private child?: ChildProcess;
   private output?: () => string;
 
-  constructor(private readonly processes: ProcessGroup, readonly servers: HaproxyServer[], readonly backend = 'app') {}
+  constructor(
+    private readonly processes: ProcessGroup,
+    readonly servers: HaproxyServer[],
+    readonly backend = 'app',
+  ) {}
 
   get url() {
     return `http://127.0.0.1:${this.port}`;
@@ -35,7 +39,11 @@ export class Haproxy {
 
   /** Starts HAProxy; a port taken between freePort() and bind (other suites run too) means a retry on new ports. */
   start(attempts = 3): Promise<this> {
-    return startRetryingPorts(() => this.startOnce(), async () => void (this.child && (await this.processes.kill(this.child))), attempts);
+    return startRetryingPorts(
+      () => this.startOnce(),
+      async () => void (this.child && (await this.processes.kill(this.child))),
+      attempts,
+    );
   }
 
   private async startOnce(): Promise<this> {
@@ -71,7 +79,9 @@ export class Haproxy {
       await new Promise((r) => setTimeout(r, 200));
       if (this.child.exitCode !== null || this.child.signalCode !== null) throw new Error(`exited: ${this.output()}`);
     } catch (err) {
-      throw new Error(`HAProxy did not start (${HAPROXY_BIN}; scripts/setup.sh installs it): ${(err as Error).message}\n${this.output()}`);
+      throw new Error(
+        `HAProxy did not start (${HAPROXY_BIN}; scripts/setup.sh installs it): ${(err as Error).message}\n${this.output()}`,
+      );
     }
     return this;
   }
@@ -86,7 +96,11 @@ export class Haproxy {
  * Sends `n` requests through a proxy (fresh connections, a few at a time) and counts which
  * backend answered, by the `name` the fixture service puts in its body.
  */
-export async function measureSplit(url: string, n = 1000, concurrency = 10): Promise<{ counts: Record<string, number>; errors: number; percent: (name: string) => number }> {
+export async function measureSplit(
+  url: string,
+  n = 1000,
+  concurrency = 10,
+): Promise<{ counts: Record<string, number>; errors: number; percent: (name: string) => number }> {
   const counts: Record<string, number> = {};
   let errors = 0;
   let next = 0;
@@ -94,7 +108,11 @@ export async function measureSplit(url: string, n = 1000, concurrency = 10): Pro
     while (next < n) {
       next++;
       try {
-        const res = await request(url, { headers: { connection: 'close' }, headersTimeout: 10_000, bodyTimeout: 10_000 });
+        const res = await request(url, {
+          headers: { connection: 'close' },
+          headersTimeout: 10_000,
+          bodyTimeout: 10_000,
+        });
         const body = (await res.body.json().catch(() => ({}))) as { name?: string };
         const name = body.name ?? `status-${res.statusCode}`;
         counts[name] = (counts[name] ?? 0) + 1;
@@ -108,15 +126,19 @@ export async function measureSplit(url: string, n = 1000, concurrency = 10): Pro
   return { counts, errors, percent: (name) => (total === 0 ? 0 : ((counts[name] ?? 0) / total) * 100) };
 }
 
-;
-
 const fixture = join(__dirname, 'fixtures/http-service.js');
 
 /** A fixture HTTP service (old or new backend) on a free port; its body names it. */
 export async function startBackend(
   processes: ProcessGroup,
   name: string,
-): Promise<{ name: string; port: number; url: string; setStatus: (s: number) => Promise<void>; setDelay: (ms: number) => Promise<void> }> {
+): Promise<{
+  name: string;
+  port: number;
+  url: string;
+  setStatus: (s: number) => Promise<void>;
+  setDelay: (ms: number) => Promise<void>;
+}> {
   const port = await freePort();
   processes.spawn(process.execPath, [fixture], { env: { ...process.env, PORT: String(port), NAME: name } });
   await waitForPort(port);

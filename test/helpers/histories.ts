@@ -8,7 +8,11 @@ export const historiesDir = join(__dirname, '../replay/histories');
 /** The JSON form of one history event, as `temporal workflow show --output json` writes it. */
 interface HistoryEvent {
   eventType: string;
-  workflowExecutionStartedEventAttributes?: { continuedExecutionRunId?: string; originalExecutionRunId?: string; workflowType?: { name?: string } };
+  workflowExecutionStartedEventAttributes?: {
+    continuedExecutionRunId?: string;
+    originalExecutionRunId?: string;
+    workflowType?: { name?: string };
+  };
   activityTaskScheduledEventAttributes?: { activityType?: { name?: string } };
   workflowExecutionContinuedAsNewEventAttributes?: { newExecutionRunId?: string };
   workflowExecutionSignaledEventAttributes?: { signalName?: string };
@@ -30,7 +34,9 @@ export interface RecordedChain {
 }
 
 const CONTINUED = 'EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW';
-const CLOSED = ['COMPLETED', 'FAILED', 'CANCELED', 'TERMINATED', 'TIMED_OUT'].map((s) => `EVENT_TYPE_WORKFLOW_EXECUTION_${s}`);
+const CLOSED = ['COMPLETED', 'FAILED', 'CANCELED', 'TERMINATED', 'TIMED_OUT'].map(
+  (s) => `EVENT_TYPE_WORKFLOW_EXECUTION_${s}`,
+);
 
 const started = (run: RecordedRun) => run.events[0]?.workflowExecutionStartedEventAttributes;
 
@@ -42,19 +48,26 @@ export function chainProblems(chain: Partial<RecordedChain>): string[] {
   const problems: string[] = [];
   if (typeof chain.workflowId !== 'string' || chain.workflowId === '') problems.push('no workflowId');
   const runs = chain.runs;
-  if (!Array.isArray(runs) || runs.length === 0) return [...problems, 'no runs (a file of the old single-history form?)'];
+  if (!Array.isArray(runs) || runs.length === 0)
+    return [...problems, 'no runs (a file of the old single-history form?)'];
   runs.forEach((run, i) => {
     const start = started(run);
     if (!start) return problems.push(`run ${i}: does not begin with its start event`);
-    if (start.originalExecutionRunId !== run.runId) problems.push(`run ${i}: its start event names run ${start.originalExecutionRunId}, not ${run.runId}`);
+    if (start.originalExecutionRunId !== run.runId)
+      problems.push(`run ${i}: its start event names run ${start.originalExecutionRunId}, not ${run.runId}`);
     const last = run.events[run.events.length - 1].eventType;
-    if (i === 0 && start.continuedExecutionRunId) problems.push(`run 0 continues ${start.continuedExecutionRunId}: the runs before it are missing`);
-    if (i > 0 && start.continuedExecutionRunId !== runs[i - 1].runId) problems.push(`run ${i} does not continue run ${i - 1}`);
+    if (i === 0 && start.continuedExecutionRunId)
+      problems.push(`run 0 continues ${start.continuedExecutionRunId}: the runs before it are missing`);
+    if (i > 0 && start.continuedExecutionRunId !== runs[i - 1].runId)
+      problems.push(`run ${i} does not continue run ${i - 1}`);
     if (i < runs.length - 1) {
       const next = run.events[run.events.length - 1].workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
-      if (last !== CONTINUED || next !== runs[i + 1].runId) problems.push(`run ${i} does not end by continuing as run ${i + 1}`);
+      if (last !== CONTINUED || next !== runs[i + 1].runId)
+        problems.push(`run ${i} does not end by continuing as run ${i + 1}`);
     } else if (!CLOSED.includes(last)) {
-      problems.push(`the last run ends with ${last}: ${last === CONTINUED ? 'the runs after it are missing' : 'it had not closed'}`);
+      problems.push(
+        `the last run ends with ${last}: ${last === CONTINUED ? 'the runs after it are missing' : 'it had not closed'}`,
+      );
     }
   });
   return problems;
@@ -71,7 +84,9 @@ export function workflowTypeOf(chain: RecordedChain): string | undefined {
 
 /** The names of the signals a recorded workflow received, over all its runs, in order. */
 export function signalsOf(chain: RecordedChain): string[] {
-  return chain.runs.flatMap((r) => r.events.flatMap((e) => e.workflowExecutionSignaledEventAttributes?.signalName ?? []));
+  return chain.runs.flatMap((r) =>
+    r.events.flatMap((e) => e.workflowExecutionSignaledEventAttributes?.signalName ?? []),
+  );
 }
 
 /**
@@ -90,7 +105,17 @@ export function recordHistory(address: string, workflowId: string, name: string)
     JSON.parse(
       execFileSync(
         cli,
-        ['workflow', 'show', '--address', address, '--workflow-id', workflowId, ...(runId ? ['--run-id', runId] : []), '--output', 'json'],
+        [
+          'workflow',
+          'show',
+          '--address',
+          address,
+          '--workflow-id',
+          workflowId,
+          ...(runId ? ['--run-id', runId] : []),
+          '--output',
+          'json',
+        ],
         { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
       ),
     ).events;
@@ -99,7 +124,8 @@ export function recordHistory(address: string, workflowId: string, name: string)
   // Bounded: a chain longer than this is not something a test records.
   for (let i = 0; i < 1000; i++) {
     const start = events[0]?.workflowExecutionStartedEventAttributes;
-    if (!start?.originalExecutionRunId) throw new Error(`${workflowId}: a history that does not begin with its start event`);
+    if (!start?.originalExecutionRunId)
+      throw new Error(`${workflowId}: a history that does not begin with its start event`);
     runs.unshift({ runId: start.originalExecutionRunId, events });
     if (!start.continuedExecutionRunId) break;
     events = show(start.continuedExecutionRunId);

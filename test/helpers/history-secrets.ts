@@ -22,7 +22,8 @@ export async function secretsInHistories(client: Client, secrets: string[]): Pro
   for await (const run of client.workflow.list()) {
     const history = await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
     const text = texts(history, []).join('\n');
-    for (const s of secrets) if (text.includes(s)) found.push(`${run.workflowId} (${run.type}) holds a test secret ending …${s.slice(-6)}`);
+    for (const s of secrets)
+      if (text.includes(s)) found.push(`${run.workflowId} (${run.type}) holds a test secret ending …${s.slice(-6)}`);
   }
   return found;
 }

@@ -20,7 +20,9 @@ export interface CpuTicks {
 
 /** The all-CPU line of /proc/stat: busy (user, nice, system, irq, softirq, steal) and total ticks. */
 export function cpuTicks(): CpuTicks {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith('cpu '))!;
+  const line = readFileSync('/proc/stat', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('cpu '))!;
   const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1, 9).map(Number);
   const busy = user + nice + system + irq + softirq + steal;
   return { busy, total: busy + idle + iowait };

@@ -73,7 +73,12 @@ export class HttpReceiver {
           return;
         }
         const honour = this.options.honourKey;
-        const key = typeof honour === 'function' ? honour(r) : honour ? (req.headers['idempotency-key'] as string | undefined) : undefined;
+        const key =
+          typeof honour === 'function'
+            ? honour(r)
+            : honour
+              ? (req.headers['idempotency-key'] as string | undefined)
+              : undefined;
         if (!(key && this.seen.has(key))) {
           this.requests.push(r);
           if (key) this.seen.add(key);

@@ -13,7 +13,12 @@ export async function seedRunbookTables(pg: PgScratch, schema: string, rows: num
 }
 
 /** old_users alone (the source of a two-database migration). */
-export async function seedOldUsers(pg: PgScratch, schema: string, rows: number, database = pgConnection.database): Promise<void> {
+export async function seedOldUsers(
+  pg: PgScratch,
+  schema: string,
+  rows: number,
+  database = pgConnection.database,
+): Promise<void> {
   await pg.query(
     `CREATE TABLE ${schema}.old_users (
        id bigint PRIMARY KEY, login_name text NOT NULL, email_address varchar(255), phone_number varchar(32),
@@ -54,7 +59,11 @@ export async function createNewUsers(pg: PgScratch, schema: string, database = p
 export const migratable = (rows: number) => rows - Math.floor(rows / 200);
 
 /** The runbook's migration on scratch tables; `app` (and `other`) are the databases of testConfig. */
-export function runbookInput(name: string, schema: string, patch: Partial<DataMigrationInput> = {}): DataMigrationInput {
+export function runbookInput(
+  name: string,
+  schema: string,
+  patch: Partial<DataMigrationInput> = {},
+): DataMigrationInput {
   return {
     ...runbookExample,
     name,
@@ -66,7 +75,12 @@ export function runbookInput(name: string, schema: string, patch: Partial<DataMi
 }
 
 export function migrationConfig(extra: Record<string, string> = {}) {
-  const db = (database: string) => ({ host: pgConnection.host, port: pgConnection.port, user: pgConnection.user, database });
+  const db = (database: string) => ({
+    host: pgConnection.host,
+    port: pgConnection.port,
+    user: pgConnection.user,
+    database,
+  });
   return {
     postgres: {
       app: db(pgConnection.database),
@@ -79,7 +93,12 @@ export function migrationConfig(extra: Record<string, string> = {}) {
  * Makes every statement that writes new_users take at least `seconds` (a statement trigger), so a
  * test can act while a copy is surely in progress, on a fast machine as on a slow one.
  */
-export async function slowDownTarget(pg: PgScratch, schema: string, seconds: number, database = pgConnection.database): Promise<void> {
+export async function slowDownTarget(
+  pg: PgScratch,
+  schema: string,
+  seconds: number,
+  database = pgConnection.database,
+): Promise<void> {
   await pg.query(
     `CREATE FUNCTION ${schema}.slow_statement() RETURNS trigger LANGUAGE plpgsql AS $$
        BEGIN PERFORM pg_sleep(${Number(seconds)}); RETURN NULL; END $$`,

@@ -22,7 +22,10 @@ export class Nginx {
   private child?: ChildProcess;
   private output?: () => string;
 
-  constructor(private readonly processes: ProcessGroup, private readonly initialUpstream: string) {}
+  constructor(
+    private readonly processes: ProcessGroup,
+    private readonly initialUpstream: string,
+  ) {}
 
   get url() {
     return `http://127.0.0.1:${this.port}`;
@@ -30,7 +33,11 @@ export class Nginx {
 
   /** Starts nginx; a port taken between freePort() and bind (other suites run too) means a retry. */
   start(attempts = 3): Promise<this> {
-    return startRetryingPorts(() => this.startOnce(), async () => void (this.child && (await this.processes.kill(this.child, 'SIGQUIT'))), attempts);
+    return startRetryingPorts(
+      () => this.startOnce(),
+      async () => void (this.child && (await this.processes.kill(this.child, 'SIGQUIT'))),
+      attempts,
+    );
   }
 
   private async startOnce(): Promise<this> {
@@ -69,14 +76,24 @@ http {
       await new Promise((r) => setTimeout(r, 200));
       if (this.child.exitCode !== null || this.child.signalCode !== null) throw new Error(`exited: ${this.output()}`);
     } catch (err) {
-      throw new Error(`nginx did not start (${NGINX_BIN}; scripts/setup.sh installs it): ${(err as Error).message}\n${this.output()}`);
+      throw new Error(
+        `nginx did not start (${NGINX_BIN}; scripts/setup.sh installs it): ${(err as Error).message}\n${this.output()}`,
+      );
     }
     return this;
   }
 
   /** The adapter's config section for this nginx. */
   lbConfig(servers: Record<string, string>) {
-    return { type: 'nginx', upstreamFile: this.upstreamFile, servers, binary: NGINX_BIN, prefix: this.prefix, configFile: this.configFile, errorLog: this.errorLog };
+    return {
+      type: 'nginx',
+      upstreamFile: this.upstreamFile,
+      servers,
+      binary: NGINX_BIN,
+      prefix: this.prefix,
+      configFile: this.configFile,
+      errorLog: this.errorLog,
+    };
   }
 
   async stop(): Promise<void> {
@@ -90,10 +107,24 @@ http {
  * a few more requests the old way. Waits until `percent` % (± tolerance) of 100 requests reach
  * `next` and every one is answered by `old` or `next`, then measures `n`.
  */
-export async function settledSplit(url: string, old: string, next: string, percent: number, tolerance: number, n = 1000) {
-  await waitFor(`nginx serving ${percent} % ${next}`, async () => {
-    const m = await measureSplit(url, 100);
-    return Math.abs(m.percent(next) - percent) <= tolerance && (m.counts[old] ?? 0) + (m.counts[next] ?? 0) === 100 ? true : undefined;
-  }, 30_000, 200);
+export async function settledSplit(
+  url: string,
+  old: string,
+  next: string,
+  percent: number,
+  tolerance: number,
+  n = 1000,
+) {
+  await waitFor(
+    `nginx serving ${percent} % ${next}`,
+    async () => {
+      const m = await measureSplit(url, 100);
+      return Math.abs(m.percent(next) - percent) <= tolerance && (m.counts[old] ?? 0) + (m.counts[next] ?? 0) === 100
+        ? true
+        : undefined;
+    },
+    30_000,
+    200,
+  );
   return measureSplit(url, n);
 }

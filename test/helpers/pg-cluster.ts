@@ -10,7 +10,10 @@ function pgBinDir(): string {
   if (process.env.PG_BINDIR) return process.env.PG_BINDIR;
   const base = '/usr/lib/postgresql';
   const versions = existsSync(base) ? readdirSync(base).filter((v) => existsSync(join(base, v, 'bin', 'initdb'))) : [];
-  if (!versions.length) throw new Error('PostgreSQL server binaries (initdb, pg_ctl, pg_basebackup) not found: apt-get install postgresql, or set PG_BINDIR');
+  if (!versions.length)
+    throw new Error(
+      'PostgreSQL server binaries (initdb, pg_ctl, pg_basebackup) not found: apt-get install postgresql, or set PG_BINDIR',
+    );
   return join(base, versions.sort((a, b) => Number(b) - Number(a))[0], 'bin');
 }
 
@@ -46,7 +49,13 @@ export class PgWorkDir {
 
   /** Starts a cluster on loopback only, with its socket in this folder and any extra settings. */
   startServer(dataDir: string, port: number, logName: string, settings: Record<string, string> = {}): void {
-    const all = { listen_addresses: '127.0.0.1', port: String(port), unix_socket_directories: this.dir, fsync: 'off', ...settings };
+    const all = {
+      listen_addresses: '127.0.0.1',
+      port: String(port),
+      unix_socket_directories: this.dir,
+      fsync: 'off',
+      ...settings,
+    };
     const opts = Object.entries(all)
       .map(([k, v]) => `-c ${k}=${v}`)
       .join(' ');

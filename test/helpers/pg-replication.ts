@@ -18,7 +18,19 @@ export class PgReplicaPair {
     [this.primaryPort, this.standbyPort] = await Promise.all([freePort(), freePort()]);
     this.work.initdb(this.primaryDir);
     this.work.startServer(this.primaryDir, this.primaryPort, 'primary.log');
-    this.work.run('pg_basebackup', ['-h', '127.0.0.1', '-p', String(this.primaryPort), '-U', 'postgres', '-D', this.standbyDir, '-R', '-X', 'stream']);
+    this.work.run('pg_basebackup', [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(this.primaryPort),
+      '-U',
+      'postgres',
+      '-D',
+      this.standbyDir,
+      '-R',
+      '-X',
+      'stream',
+    ]);
     this.work.startServer(this.standbyDir, this.standbyPort, 'standby.log');
     return this;
   }

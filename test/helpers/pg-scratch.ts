@@ -43,7 +43,11 @@ export class PgScratch {
     return name;
   }
 
-  async query<T extends Record<string, unknown> = Record<string, unknown>>(sql: string, params: unknown[] = [], database = pgConnection.database): Promise<T[]> {
+  async query<T extends Record<string, unknown> = Record<string, unknown>>(
+    sql: string,
+    params: unknown[] = [],
+    database = pgConnection.database,
+  ): Promise<T[]> {
     return (await (await this.client(database)).query<T>(sql, params)).rows;
   }
 
@@ -63,7 +67,10 @@ export class PgScratch {
     for (const db of this.databases) {
       await (await this.client()).query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => undefined);
     }
-    await this.clients.get(pgConnection.database)?.end().catch(() => undefined);
+    await this.clients
+      .get(pgConnection.database)
+      ?.end()
+      .catch(() => undefined);
     this.clients.clear();
   }
 }

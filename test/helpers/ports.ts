@@ -63,7 +63,12 @@ export async function waitForPort(port: number, host = '127.0.0.1', timeoutMs = 
  * while a worker restarts, a connection refused while a server starts — and the last error is
  * named if the deadline passes.
  */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000, everyMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 15_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -85,7 +90,11 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined> 
  * Starts a server on freshly chosen ports, and tries again on new ones when a port was taken
  * between choosing it and binding it (other processes run too); `cleanUp` undoes a failed try.
  */
-export async function startRetryingPorts<T>(start: () => Promise<T>, cleanUp: () => Promise<void>, attempts = 3): Promise<T> {
+export async function startRetryingPorts<T>(
+  start: () => Promise<T>,
+  cleanUp: () => Promise<void>,
+  attempts = 3,
+): Promise<T> {
   for (let i = 1; ; i++) {
     try {
       return await start();
@@ -98,13 +107,18 @@ export async function startRetryingPorts<T>(start: () => Promise<T>, cleanUp: ()
 
 /** Waits until `url` answers 200 (a server's readiness endpoint), retrying refused connections. */
 export async function waitForHttpOk(what: string, url: string, timeoutMs: number, everyMs = 250): Promise<void> {
-  await waitFor(what, async () => {
-    try {
-      const res = await request(url);
-      await res.body.dump();
-      return res.statusCode === 200 ? true : undefined;
-    } catch {
-      return undefined;
-    }
-  }, timeoutMs, everyMs);
+  await waitFor(
+    what,
+    async () => {
+      try {
+        const res = await request(url);
+        await res.body.dump();
+        return res.statusCode === 200 ? true : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    timeoutMs,
+    everyMs,
+  );
 }

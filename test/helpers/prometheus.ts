@@ -38,7 +38,8 @@ export class Exporter {
   /** Declares a service's series at 0 (so that a query finds series but no traffic: NaN). */
   declare(service: string) {
     for (const code of ['200', '500']) this.add(`http_requests_total{service="${service}",code="${code}"}`, 0);
-    for (const le of ['0.05', '0.1', '0.5', '+Inf']) this.add(`http_request_duration_seconds_bucket{service="${service}",le="${le}"}`, 0);
+    for (const le of ['0.05', '0.1', '0.5', '+Inf'])
+      this.add(`http_request_duration_seconds_bucket{service="${service}",le="${le}"}`, 0);
     this.add(`http_request_duration_seconds_sum{service="${service}"}`, 0);
     this.add(`http_request_duration_seconds_count{service="${service}"}`, 0);
   }
@@ -53,7 +54,8 @@ export class Exporter {
         const share = this.errorShares.get(service) ?? 0;
         this.add(`http_requests_total{service="${service}",code="500"}`, n * share);
         this.add(`http_requests_total{service="${service}",code="200"}`, n * (1 - share));
-        for (const le of ['0.1', '0.5', '+Inf']) this.add(`http_request_duration_seconds_bucket{service="${service}",le="${le}"}`, n);
+        for (const le of ['0.1', '0.5', '+Inf'])
+          this.add(`http_request_duration_seconds_bucket{service="${service}",le="${le}"}`, n);
         this.add(`http_request_duration_seconds_sum{service="${service}"}`, n * latencySeconds);
         this.add(`http_request_duration_seconds_count{service="${service}"}`, n);
       }, 100),
@@ -80,7 +82,11 @@ export class Prometheus {
   private output?: () => string;
 
   /** `rules`: a rule file (YAML) Prometheus loads, for tests of the rules API. */
-  constructor(private readonly processes: ProcessGroup, private readonly targets: string[], private readonly rules?: string) {}
+  constructor(
+    private readonly processes: ProcessGroup,
+    private readonly targets: string[],
+    private readonly rules?: string,
+  ) {}
 
   get url() {
     return `http://127.0.0.1:${this.port}`;
@@ -94,7 +100,7 @@ export class Prometheus {
     writeFileSync(
       cfg,
       (this.rules ? `rule_files: ["${ruleFile}"]\n` : '') +
-      `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: [${this.targets.map((t) => `"${t}"`).join(', ')}]\n`,
+        `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: [${this.targets.map((t) => `"${t}"`).join(', ')}]\n`,
     );
     this.child = this.processes.spawn(PROMETHEUS_BIN, [
       `--config.file=${cfg}`,
@@ -105,7 +111,9 @@ export class Prometheus {
     try {
       await waitForHttpOk('Prometheus ready', `${this.url}/-/ready`, 60_000);
     } catch (err) {
-      throw new Error(`Prometheus did not start (${PROMETHEUS_BIN}; scripts/setup.sh installs it): ${(err as Error).message}\n${this.output().slice(-2000)}`);
+      throw new Error(
+        `Prometheus did not start (${PROMETHEUS_BIN}; scripts/setup.sh installs it): ${(err as Error).message}\n${this.output().slice(-2000)}`,
+      );
     }
     return this;
   }

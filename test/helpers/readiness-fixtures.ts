@@ -14,7 +14,9 @@ const openssl = (args: string[], cwd: string) => {
   try {
     execFileSync(OPENSSL_BIN, args, { cwd, stdio: 'pipe' });
   } catch (err) {
-    throw new Error(`openssl ${args[0]} failed (${OPENSSL_BIN}; scripts/setup.sh installs openssl): ${(err as Error).message}`);
+    throw new Error(
+      `openssl ${args[0]} failed (${OPENSSL_BIN}; scripts/setup.sh installs openssl): ${(err as Error).message}`,
+    );
   }
 };
 
@@ -24,14 +26,68 @@ export class TestCa {
   readonly caFile = join(this.dir, 'ca.pem');
 
   constructor() {
-    openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-subj', '/CN=opsflow test CA', '-days', '30'], this.dir);
+    openssl(
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        'ca.key',
+        '-out',
+        'ca.pem',
+        '-subj',
+        '/CN=opsflow test CA',
+        '-days',
+        '30',
+      ],
+      this.dir,
+    );
   }
 
   /** A key and a certificate for `name`, valid for `days` days from now, signed by this CA. */
   leaf(file: string, name: string, days: number): { key: Buffer; cert: Buffer } {
     writeFileSync(join(this.dir, `${file}.ext`), `subjectAltName=DNS:${name}\n`);
-    openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${file}.key`, '-out', `${file}.csr`, '-subj', `/CN=${name}`], this.dir);
-    openssl(['x509', '-req', '-in', `${file}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', String(days), '-out', `${file}.pem`, '-extfile', `${file}.ext`], this.dir);
+    openssl(
+      [
+        'req',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        `${file}.key`,
+        '-out',
+        `${file}.csr`,
+        '-subj',
+        `/CN=${name}`,
+      ],
+      this.dir,
+    );
+    openssl(
+      [
+        'x509',
+        '-req',
+        '-in',
+        `${file}.csr`,
+        '-CA',
+        'ca.pem',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-days',
+        String(days),
+        '-out',
+        `${file}.pem`,
+        '-extfile',
+        `${file}.ext`,
+      ],
+      this.dir,
+    );
     return { key: readFileSync(join(this.dir, `${file}.key`)), cert: readFileSync(join(this.dir, `${file}.pem`)) };
   }
 
@@ -41,7 +97,10 @@ export class TestCa {
 }
 
 /** An HTTPS server on loopback presenting the given certificate. */
-export async function httpsServer(tls: { key: Buffer; cert: Buffer }): Promise<{ port: number; stop: () => Promise<void> }> {
+export async function httpsServer(tls: {
+  key: Buffer;
+  cert: Buffer;
+}): Promise<{ port: number; stop: () => Promise<void> }> {
   const server: HttpsServer = createHttps(tls, (_req, res) => res.end('ok'));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as { port: number }).port;
@@ -54,7 +113,10 @@ export class Dnsmasq {
   port = 0;
   private child?: ChildProcess;
 
-  constructor(private readonly processes: ProcessGroup, private readonly hosts: Record<string, string>) {}
+  constructor(
+    private readonly processes: ProcessGroup,
+    private readonly hosts: Record<string, string>,
+  ) {}
 
   get server(): string {
     return `127.0.0.1:${this.port}`;
@@ -63,21 +125,53 @@ export class Dnsmasq {
   async start(): Promise<this> {
     this.port = await freePort();
     const hostsFile = join(this.dir, 'hosts');
-    writeFileSync(hostsFile, Object.entries(this.hosts).map(([name, ip]) => `${ip} ${name}\n`).join(''));
+    writeFileSync(
+      hostsFile,
+      Object.entries(this.hosts)
+        .map(([name, ip]) => `${ip} ${name}\n`)
+        .join(''),
+    );
     this.child = this.processes.spawn(DNSMASQ_BIN, [
-      '--keep-in-foreground', '--conf-file=/dev/null', `--port=${this.port}`, '--listen-address=127.0.0.1', '--bind-interfaces',
-      '--no-resolv', '--no-hosts', `--addn-hosts=${hostsFile}`, '--pid-file=', '--user=root', '--log-facility=-',
+      '--keep-in-foreground',
+      '--conf-file=/dev/null',
+      `--port=${this.port}`,
+      '--listen-address=127.0.0.1',
+      '--bind-interfaces',
+      '--no-resolv',
+      '--no-hosts',
+      `--addn-hosts=${hostsFile}`,
+      '--pid-file=',
+      '--user=root',
+      '--log-facility=-',
     ]);
     const output = ProcessGroup.output(this.child);
     const exited = new Promise<never>((_, reject) =>
-      this.child!.once('exit', (code) => reject(new Error(`dnsmasq exited (${code}) (${DNSMASQ_BIN}; scripts/setup.sh installs dnsmasq-base): ${output().slice(-1000)}`))),
+      this.child!.once('exit', (code) =>
+        reject(
+          new Error(
+            `dnsmasq exited (${code}) (${DNSMASQ_BIN}; scripts/setup.sh installs dnsmasq-base): ${output().slice(-1000)}`,
+          ),
+        ),
+      ),
     );
     exited.catch(() => undefined);
     const { promises: dns } = await import('node:dns');
     const resolver = new dns.Resolver({ timeout: 500, tries: 1 });
     resolver.setServers([this.server]);
     const first = Object.keys(this.hosts)[0];
-    await Promise.race([exited, waitFor('dnsmasq answering', () => resolver.resolve4(first).then(() => true, () => undefined), 15_000, 200)]);
+    await Promise.race([
+      exited,
+      waitFor(
+        'dnsmasq answering',
+        () =>
+          resolver.resolve4(first).then(
+            () => true,
+            () => undefined,
+          ),
+        15_000,
+        200,
+      ),
+    ]);
     return this;
   }
 

@@ -22,11 +22,21 @@ export async function retriedAttempts(handle: WorkflowHandle): Promise<RetriedAt
   const scheduled = new Map<string, { activityType: string; input: string }>();
   for (const e of events) {
     const a = e.activityTaskScheduledEventAttributes;
-    if (a) scheduled.set(String(e.eventId), { activityType: a.activityType?.name ?? '', input: Buffer.from(a.input?.payloads?.[0]?.data ?? []).toString() });
+    if (a)
+      scheduled.set(String(e.eventId), {
+        activityType: a.activityType?.name ?? '',
+        input: Buffer.from(a.input?.payloads?.[0]?.data ?? []).toString(),
+      });
   }
   return events.flatMap((e) => {
     const s = e.activityTaskStartedEventAttributes;
     if (!s || (s.attempt ?? 1) < 2) return [];
-    return [{ ...scheduled.get(String(s.scheduledEventId))!, attempt: s.attempt!, timeoutType: s.lastFailure?.timeoutFailureInfo?.timeoutType }];
+    return [
+      {
+        ...scheduled.get(String(s.scheduledEventId))!,
+        attempt: s.attempt!,
+        timeoutType: s.lastFailure?.timeoutFailureInfo?.timeoutType,
+      },
+    ];
   });
 }

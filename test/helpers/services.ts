@@ -32,7 +32,12 @@ export async function requirePostgres(): Promise<void> {
 }
 
 export async function requireRedis(): Promise<void> {
-  const redis = new Redis({ ...redisConnection, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const redis = new Redis({
+    ...redisConnection,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   try {
     await redis.connect();
     await redis.ping();

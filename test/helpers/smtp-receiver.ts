@@ -83,17 +83,29 @@ export function mimeParts(mail: ReceivedMail): { contentType: string; text: stri
     const enc = /content-transfer-encoding:\s*([\w-]+)/i.exec(headers)?.[1]?.toLowerCase();
     if (enc === 'base64') return Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
     if (enc === 'quoted-printable')
-      return Buffer.from(body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/gi, (_m, h) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
+      return Buffer.from(
+        body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/gi, (_m, h) => String.fromCharCode(parseInt(h, 16))),
+        'latin1',
+      ).toString('utf8');
     return body;
   };
   const boundary = /boundary="?([^";]+)"?/i.exec(mail.headers['content-type'] ?? '')?.[1];
-  if (!boundary) return [{ contentType: mail.headers['content-type'] ?? 'text/plain', text: decode(`content-transfer-encoding: ${mail.headers['content-transfer-encoding'] ?? ''}`, mail.body) }];
+  if (!boundary)
+    return [
+      {
+        contentType: mail.headers['content-type'] ?? 'text/plain',
+        text: decode(`content-transfer-encoding: ${mail.headers['content-transfer-encoding'] ?? ''}`, mail.body),
+      },
+    ];
   return mail.body
     .split(`--${boundary}`)
     .slice(1)
     .filter((p) => !p.startsWith('--'))
     .map((p) => {
       const [head, ...rest] = p.replace(/^\r?\n/, '').split(/\r?\n\r?\n/);
-      return { contentType: /content-type:\s*([^;\r\n]+)/i.exec(head)?.[1] ?? '', text: decode(head, rest.join('\n\n').replace(/\r?\n$/, '')) };
+      return {
+        contentType: /content-type:\s*([^;\r\n]+)/i.exec(head)?.[1] ?? '',
+        text: decode(head, rest.join('\n\n').replace(/\r?\n$/, '')),
+      };
     });
 }

@@ -45,7 +45,10 @@ export class Sshd {
 
   async start(): Promise<this> {
     const sshdPath = this.sshdPath;
-    if (!existsSync(sshdPath)) throw new Error(`sshd (openssh-server) not found at ${sshdPath}: apt-get install openssh-server, or set SSHD_PATH`);
+    if (!existsSync(sshdPath))
+      throw new Error(
+        `sshd (openssh-server) not found at ${sshdPath}: apt-get install openssh-server, or set SSHD_PATH`,
+      );
     this.port = await freePort();
     keygen(this.hostKey);
     keygen(this.clientKey);
@@ -77,7 +80,9 @@ export class Sshd {
     try {
       execFileSync(sshdPath, ['-t', '-f', config], { encoding: 'utf8', stdio: 'pipe' });
     } catch (err) {
-      throw new Error(`sshd (openssh-server) refused its test config: ${(err as { stderr?: string }).stderr ?? (err as Error).message}`);
+      throw new Error(
+        `sshd (openssh-server) refused its test config: ${(err as { stderr?: string }).stderr ?? (err as Error).message}`,
+      );
     }
     // sshd re-executes itself, so it must be started by its absolute path; -e logs to stderr.
     const child = this.procs.spawn(sshdPath, ['-D', '-e', '-f', config], { cwd: this.dir });

@@ -54,7 +54,8 @@ export class Stack {
   static async start(opts: DevServerOptions = {}): Promise<Stack> {
     const s = new Stack();
     if (opts.persistent) {
-      if (opts.namespaces?.length || opts.searchAttributes === false) throw new Error('Stack.start: persistent takes neither namespaces nor searchAttributes: false');
+      if (opts.namespaces?.length || opts.searchAttributes === false)
+        throw new Error('Stack.start: persistent takes neither namespaces nor searchAttributes: false');
       s.server = new TemporalProcess();
       await s.server.start();
       s.env = await devServerEnv({}, s.server.address);
@@ -76,7 +77,12 @@ export class Stack {
     await whileDown?.();
     await this.server.start();
     // Back once it answers a call, not merely once the port accepts: the namespace is read from SQLite.
-    await waitFor('the restarted Temporal server to answer', () => this.client.workflowService.getSystemInfo({}).then(() => true), 60_000, 250);
+    await waitFor(
+      'the restarted Temporal server to answer',
+      () => this.client.workflowService.getSystemInfo({}).then(() => true),
+      60_000,
+      250,
+    );
   }
 
   get client() {
@@ -140,8 +146,13 @@ export class Stack {
         tsx,
         [join(root, 'src/client/cli.ts'), ...args],
         // A deadline for a hung CLI only: on a busy machine loading the CLI alone takes tens of seconds.
-        { cwd: this.workDir, env: { ...childEnv(), TEMPORAL_ADDRESS: this.temporalAddress(), ...extraEnv }, timeout: 240_000 },
-        (err, stdout, stderr) => resolvePromise({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+        {
+          cwd: this.workDir,
+          env: { ...childEnv(), TEMPORAL_ADDRESS: this.temporalAddress(), ...extraEnv },
+          timeout: 240_000,
+        },
+        (err, stdout, stderr) =>
+          resolvePromise({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
       );
     });
   }
@@ -154,7 +165,10 @@ export class Stack {
     await this.stopWorker();
     await this.processes.stopAll();
     let leaks: string[] = [];
-    if (this.env) leaks = await secretsInHistories(this.env.client, issuedSecrets()).catch((e: Error) => [`could not search the histories: ${e.message}`]);
+    if (this.env)
+      leaks = await secretsInHistories(this.env.client, issuedSecrets()).catch((e: Error) => [
+        `could not search the histories: ${e.message}`,
+      ]);
     await this.env?.teardown();
     await this.server?.stop();
     if (leaks.length) throw new Error(`secrets in workflow history:\n${leaks.join('\n')}`);

@@ -28,10 +28,17 @@ export class TemporalProcess {
     if (!cli) throw new Error('no temporal CLI: run `npm run setup` (or set TEMPORAL_CLI_PATH)');
     if (!this.port) this.port = await freePort();
     this.child = this.procs.spawn(cli, [
-      'server', 'start-dev', '--headless',
-      '--ip', '127.0.0.1', '--port', String(this.port),
-      '--db-filename', this.dbFile,
-      '--log-level', 'error',
+      'server',
+      'start-dev',
+      '--headless',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(this.port),
+      '--db-filename',
+      this.dbFile,
+      '--log-level',
+      'error',
       ...opsflowSearchAttributes.flatMap((k) => ['--search-attribute', `${k.name}=Keyword`]),
     ]);
     this.output = ProcessGroup.output(this.child);

@@ -65,7 +65,10 @@ export async function devServerEnv(opts: DevServerOptions = {}, existing?: strin
       searchAttributes: opts.searchAttributes === false ? [] : opsflowSearchAttributes,
       extraArgs: [
         ...(opts.namespaces ?? []).flatMap((ns) => ['--namespace', ns]),
-        ...Object.entries(opts.dynamicConfig ?? {}).flatMap(([k, v]) => ['--dynamic-config-value', `${k}=${JSON.stringify(v)}`]),
+        ...Object.entries(opts.dynamicConfig ?? {}).flatMap(([k, v]) => [
+          '--dynamic-config-value',
+          `${k}=${JSON.stringify(v)}`,
+        ]),
       ],
       log: { format: 'pretty', level: 'error' },
     },
@@ -78,7 +81,9 @@ export interface BundleVariant {
 }
 // The failure converter is outside what the bundle key reads (src/workflows' imports): its text keys the variant.
 const variantSuffix = (v: BundleVariant) =>
-  v.encrypted ? `-encrypted-${createHash('sha256').update(readFileSync(failureConverterPath)).digest('hex').slice(0, 12)}` : '';
+  v.encrypted
+    ? `-encrypted-${createHash('sha256').update(readFileSync(failureConverterPath)).digest('hex').slice(0, 12)}`
+    : '';
 
 /**
  * The workflow bundle, built once and cached on disk by `workflowBundleKey`, so a test run bundles

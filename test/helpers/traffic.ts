@@ -7,12 +7,23 @@ import { request } from 'undici';
  */
 export function startTraffic(url: string, concurrency = 4) {
   let running = true;
-  const stats = { ok: 0, failed: 0, versions: {} as Record<string, number>, errors: [] as string[], maxMs: 0, slowerThan1s: 0 };
+  const stats = {
+    ok: 0,
+    failed: 0,
+    versions: {} as Record<string, number>,
+    errors: [] as string[],
+    maxMs: 0,
+    slowerThan1s: 0,
+  };
   const loop = async () => {
     while (running) {
       const t0 = performance.now();
       try {
-        const res = await request(url, { headers: { connection: 'close' }, headersTimeout: 10_000, bodyTimeout: 10_000 });
+        const res = await request(url, {
+          headers: { connection: 'close' },
+          headersTimeout: 10_000,
+          bodyTimeout: 10_000,
+        });
         const text = await res.body.text();
         if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}: ${text.slice(0, 100)}`);
         const v = (JSON.parse(text) as { version?: string }).version ?? '?';

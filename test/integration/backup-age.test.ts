@@ -15,29 +15,46 @@ function writeCopy(dest: string, hoursAgo: number, verified: boolean): string {
   const bytes = Buffer.from('a dump');
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   writeFileSync(join(dir, 'db-app.dump'), bytes);
-  writeFileSync(join(dir, 'db-app.dump.manifest.json'), JSON.stringify({ kind: 'postgres', file: 'db-app.dump', bytes: bytes.length, sha256 }));
-  if (verified) writeFileSync(join(dir, 'db-app.dump.verified.json'), JSON.stringify({ sha256, bytes: bytes.length, verifiedAt: 'x', how: 'restore drill' }));
+  writeFileSync(
+    join(dir, 'db-app.dump.manifest.json'),
+    JSON.stringify({ kind: 'postgres', file: 'db-app.dump', bytes: bytes.length, sha256 }),
+  );
+  if (verified)
+    writeFileSync(
+      join(dir, 'db-app.dump.verified.json'),
+      JSON.stringify({ sha256, bytes: bytes.length, verifiedAt: 'x', how: 'restore drill' }),
+    );
   return name;
 }
 
 describe('health check: latest verified backup age', () => {
   const dest = mkdtempSync(join(tmpdir(), 'opsflow-backup-age-'));
   const config = parseConfigText(
-    JSON.stringify({ postgres: { app: { database: 'app' } }, backups: { nightly: { databases: ['app'], destination: dest, verifiedAgeHours: { warning: 26, critical: 50 } } } }),
+    JSON.stringify({
+      postgres: { app: { database: 'app' } },
+      backups: { nightly: { databases: ['app'], destination: dest, verifiedAgeHours: { warning: 26, critical: 50 } } },
+    }),
     'c.json',
   );
   const check = () => backupActivities(config).checkBackupAge('nightly');
   afterAll(() => rmSync(dest, { recursive: true, force: true }));
 
   test('rated by the newest verified copy on disk; a newer unverified one does not count; a deleted dump un-verifies its copy', async () => {
-    expect(await check()).toMatchObject({ kind: 'backup', target: 'nightly', status: 'critical', message: 'no verified backup of set nightly' });
+    expect(await check()).toMatchObject({
+      kind: 'backup',
+      target: 'nightly',
+      status: 'critical',
+      message: 'no verified backup of set nightly',
+    });
     const old = writeCopy(dest, 60, true);
     expect(await check()).toMatchObject({ status: 'critical', unit: 'h' });
     const mid = writeCopy(dest, 30, true);
     writeCopy(dest, 1, false);
     const r = await check();
     expect(r).toMatchObject({ status: 'warning' });
-    expect(r.message).toMatch(new RegExp(`^latest verified backup ${mid} is 30(\\.\\d)? h old \\(warning past 26 h, critical past 50 h\\)$`));
+    expect(r.message).toMatch(
+      new RegExp(`^latest verified backup ${mid} is 30(\\.\\d)? h old \\(warning past 26 h, critical past 50 h\\)$`),
+    );
     rmSync(join(dest, mid, 'db-app.dump'));
     expect((await check()).message).toContain(`latest verified backup ${old} is 60`);
   });
@@ -51,8 +68,15 @@ describe('health check: latest verified backup age', () => {
   });
 
   test('a warning above the critical is refused naming the field', () => {
-    expect(() => parseConfigText(JSON.stringify({ backups: { n: { configFiles: ['/etc/x'], destination: '/b', verifiedAgeHours: { warning: 60, critical: 50 } } } }), 'c.json')).toThrow(
-      'backups.n.verifiedAgeHours.warning: warning must not be above critical',
-    );
+    expect(() =>
+      parseConfigText(
+        JSON.stringify({
+          backups: {
+            n: { configFiles: ['/etc/x'], destination: '/b', verifiedAgeHours: { warning: 60, critical: 50 } },
+          },
+        }),
+        'c.json',
+      ),
+    ).toThrow('backups.n.verifiedAgeHours.warning: warning must not be above critical');
   });
 });

@@ -1,4 +1,17 @@
-import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfigText } from '../../src/config/load';
@@ -46,15 +59,42 @@ describe('backup copies: verified only while their files are intact', () => {
     await scratch.query(`CREATE TABLE customers (id int PRIMARY KEY, name text)`, [], db);
     await scratch.query(`INSERT INTO customers SELECT g, 'c' || g FROM generate_series(1, 50) g`, [], db);
     driftDb = await scratch.database();
-    await scratch.query(`CREATE TABLE orders (id int PRIMARY KEY, total numeric(10,2)); INSERT INTO orders SELECT g, g / 3.0 FROM generate_series(1, 200) g`, [], driftDb);
-    await scratch.query(`CREATE TABLE customers (id int PRIMARY KEY, name text); INSERT INTO customers SELECT g, 'c' || g FROM generate_series(1, 50) g`, [], driftDb);
+    await scratch.query(
+      `CREATE TABLE orders (id int PRIMARY KEY, total numeric(10,2)); INSERT INTO orders SELECT g, g / 3.0 FROM generate_series(1, 200) g`,
+      [],
+      driftDb,
+    );
+    await scratch.query(
+      `CREATE TABLE customers (id int PRIMARY KEY, name text); INSERT INTO customers SELECT g, 'c' || g FROM generate_series(1, 50) g`,
+      [],
+      driftDb,
+    );
     // Target names of their own keep this file's drill databases apart from other tests' drills.
-    const set = (name: string, databases = ['copies_app']) => ({ databases, destination: dest(name), retentionDays: 30, minVerifiedCopies: 1 });
+    const set = (name: string, databases = ['copies_app']) => ({
+      databases,
+      destination: dest(name),
+      retentionDays: 30,
+      minVerifiedCopies: 1,
+    });
     const config = parseConfigText(
       JSON.stringify({
-        postgres: { copies_app: { ...pgConnection, database: db }, copies_drift: { ...pgConnection, database: driftDb }, copies_gone: { ...pgConnection, database: 'opsflow_no_such_database' } },
-        backups: { flip: set('flip'), cache: set('cache'), age: set('age'), broken: set('broken', ['copies_gone']), drift: set('drift', ['copies_drift']) },
-        readiness: { checklists: { ops: { items: ['flip', 'broken', 'cache'].map((s) => ({ id: `backup-${s}`, check: 'backup', set: s })) } } },
+        postgres: {
+          copies_app: { ...pgConnection, database: db },
+          copies_drift: { ...pgConnection, database: driftDb },
+          copies_gone: { ...pgConnection, database: 'opsflow_no_such_database' },
+        },
+        backups: {
+          flip: set('flip'),
+          cache: set('cache'),
+          age: set('age'),
+          broken: set('broken', ['copies_gone']),
+          drift: set('drift', ['copies_drift']),
+        },
+        readiness: {
+          checklists: {
+            ops: { items: ['flip', 'broken', 'cache'].map((s) => ({ id: `backup-${s}`, check: 'backup', set: s })) },
+          },
+        },
       }),
       'backup-copies-test.json',
     );
@@ -69,14 +109,20 @@ describe('backup copies: verified only while their files are intact', () => {
   }, 60_000);
 
   /** One backup run's dump on a copy taken `hoursAgo`, and its restore drill unless `drill` is false. */
-  async function backupCopy(set: string, hoursAgo: number, drill = true): Promise<{ copy: string; manifest: ArtifactManifest; file: string }> {
+  async function backupCopy(
+    set: string,
+    hoursAgo: number,
+    drill = true,
+  ): Promise<{ copy: string; manifest: ArtifactManifest; file: string }> {
     const copy = copyStamp(new Date(Date.now() - hoursAgo * HOUR));
     await runActivity(backup.planBackup, { set, copy });
     const manifest = await runActivity(backup.backupDatabase, { set, copy, target: 'copies_app' });
-    if (drill) expect(await runActivity(backup.drillDatabase, { set, copy, manifest })).toMatchObject({ tables: 2, rows: 250 });
+    if (drill)
+      expect(await runActivity(backup.drillDatabase, { set, copy, manifest })).toMatchObject({ tables: 2, rows: 250 });
     return { copy, manifest, file: join(dest(set), copy, manifest.file) };
   }
-  const ready = (set: string) => runActivity(readiness.readinessBackup, { checklist: 'ops', item: `backup-${set}`, runKey: 'test/run/1' });
+  const ready = (set: string) =>
+    runActivity(readiness.readinessBackup, { checklist: 'ops', item: `backup-${set}`, runKey: 'test/run/1' });
   const retention = (set: string) => runActivity(backup.applyBackupRetention, { set, copy: copyStamp(new Date()) });
 
   test('a byte flipped in a verified dump: readiness fails naming it corrupt, the health check and the report say so, retention keeps the older good copy', async () => {
@@ -91,13 +137,17 @@ describe('backup copies: verified only while their files are intact', () => {
     const r = await ready('flip');
     expect(r.outcome).toBe('fail');
     expect(r.message).toMatch(
-      new RegExp(`^newest verified copy: ${good.copy} is 1440(\\.\\d)? h old; newest copy ${fresh.copy} has db-copies_app\\.dump corrupt since verified \\(verified \\S+; its sha256 no longer matches its manifest\\)`),
+      new RegExp(
+        `^newest verified copy: ${good.copy} is 1440(\\.\\d)? h old; newest copy ${fresh.copy} has db-copies_app\\.dump corrupt since verified \\(verified \\S+; its sha256 no longer matches its manifest\\)`,
+      ),
     );
 
     const health = await runActivity(backup.checkBackupAge, 'flip');
     expect(health).toMatchObject({ status: 'critical' });
     expect(health.value).toBeCloseTo(1440, 0);
-    expect(health.message).toBe(`latest verified backup ${good.copy} is ${health.value} h old (warning past 26 h, critical past 50 h); ${corrupt}`);
+    expect(health.message).toBe(
+      `latest verified backup ${good.copy} is ${health.value} h old (warning past 26 h, critical past 50 h); ${corrupt}`,
+    );
 
     const standing = await runActivity(report.reportBackups, 'flip');
     expect(standing).toMatchObject({ copies: 2, latest: fresh.copy, latestVerified: good.copy, corrupt });
@@ -118,7 +168,10 @@ describe('backup copies: verified only while their files are intact', () => {
       return { status: r.status, hashed: filesHashed() - before };
     };
     // The drill that verified the dump left its hash in the cache: no reader reads the file again.
-    expect(JSON.parse(readFileSync(hashCacheFile(file), 'utf8'))).toMatchObject({ sha256: manifest.sha256, size: manifest.bytes });
+    expect(JSON.parse(readFileSync(hashCacheFile(file), 'utf8'))).toMatchObject({
+      sha256: manifest.sha256,
+      size: manifest.bytes,
+    });
     expect(await read()).toEqual({ status: 'healthy', hashed: 0 });
     expect(await read()).toEqual({ status: 'healthy', hashed: 0 });
     const before = filesHashed();
@@ -148,7 +201,8 @@ describe('backup copies: verified only while their files are intact', () => {
     const now = new Date();
     const longAgo = new Date(Date.now() - 400 * DAY);
     for (const f of readdirSync(join(dest('age'), old.copy))) utimesSync(join(dest('age'), old.copy, f), now, now);
-    for (const f of readdirSync(join(dest('age'), young.copy))) utimesSync(join(dest('age'), young.copy, f), longAgo, longAgo);
+    for (const f of readdirSync(join(dest('age'), young.copy)))
+      utimesSync(join(dest('age'), young.copy, f), longAgo, longAgo);
     const r = await retention('age');
     expect(r).toMatchObject({ deleted: [old.copy], copies: 1, verifiedCopies: 0 });
     expect(readdirSync(dest('age'))).toEqual([young.copy]);
@@ -158,10 +212,14 @@ describe('backup copies: verified only while their files are intact', () => {
   test('a run whose every step failed leaves no folder that counts as a copy', async () => {
     const copy = copyStamp(new Date());
     await runActivity(backup.planBackup, { set: 'broken', copy });
-    await expect(runActivity(backup.backupDatabase, { set: 'broken', copy, target: 'copies_gone' })).rejects.toThrow(/does not exist/);
+    await expect(runActivity(backup.backupDatabase, { set: 'broken', copy, target: 'copies_gone' })).rejects.toThrow(
+      /does not exist/,
+    );
     expect(existsSync(join(dest('broken'), copy))).toBe(true);
 
-    expect((await ready('broken')).message).toBe(`newest verified copy: no verified copy at all (no copy in ${dest('broken')}) (needs restore drill passed, < 24 h old)`);
+    expect((await ready('broken')).message).toBe(
+      `newest verified copy: no verified copy at all (no copy in ${dest('broken')}) (needs restore drill passed, < 24 h old)`,
+    );
     expect(await runActivity(report.reportBackups, 'broken')).toMatchObject({ copies: 0, latest: undefined });
     const r = await runActivity(backup.applyBackupRetention, { set: 'broken', copy });
     expect(r).toMatchObject({ deleted: [], copies: 0, verifiedCopies: 0, removedUnfinished: [copy] });
@@ -175,7 +233,11 @@ describe('backup copies: verified only while their files are intact', () => {
     // The source changes after the dump; a second dump of it stands in for a dump file that does not
     // hold the snapshot its manifest's fingerprints were read in. Its sha256 is made the manifest's,
     // so only the restored tables can tell.
-    await scratch.query(`DELETE FROM orders WHERE id = 7; UPDATE customers SET name = 'changed' WHERE id = 3`, [], driftDb);
+    await scratch.query(
+      `DELETE FROM orders WHERE id = 7; UPDATE customers SET name = 'changed' WHERE id = 3`,
+      [],
+      driftDb,
+    );
     const other = copyStamp(new Date());
     await runActivity(backup.planBackup, { set: 'drift', copy: other });
     const altered = await runActivity(backup.backupDatabase, { set: 'drift', copy: other, target: 'copies_drift' });
@@ -186,9 +248,13 @@ describe('backup copies: verified only while their files are intact', () => {
     await expect(runActivity(backup.drillDatabase, { set: 'drift', copy, manifest: swapped })).rejects.toThrow(
       /^restore of db-copies_drift\.dump does not match its manifest: public\.customers: checksum differs \(\d+ restored, \d+ dumped\); public\.orders: 199 rows restored, 200 dumped$/,
     );
-    expect(JSON.parse(readFileSync(join(dest('drift'), copy, `${manifest.file}.verify-failed.json`), 'utf8'))).toMatchObject({ how: 'restore drill', sha256: altered.sha256 });
+    expect(
+      JSON.parse(readFileSync(join(dest('drift'), copy, `${manifest.file}.verify-failed.json`), 'utf8')),
+    ).toMatchObject({ how: 'restore drill', sha256: altered.sha256 });
     expect(existsSync(join(dest('drift'), copy, `${manifest.file}.verified.json`))).toBe(false);
-    const drills = await scratch.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'opsflow_drill_%copies_drift'`);
+    const drills = await scratch.query<{ datname: string }>(
+      `SELECT datname FROM pg_database WHERE datname LIKE 'opsflow_drill_%copies_drift'`,
+    );
     expect(drills).toEqual([]);
   }, 120_000);
 });

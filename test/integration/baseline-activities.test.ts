@@ -24,7 +24,10 @@ describe('baseline activities against real systems', () => {
   const processes = new ProcessGroup();
   // 20 delays, 10..48 ms, every 10th request a 500: 10 % errors, in every tick of 10 requests (so
   // the rate holds however many ticks a loaded machine misses).
-  const app = new BaselineApp(Array.from({ length: 20 }, (_, k) => 10 + 2 * k), 10);
+  const app = new BaselineApp(
+    Array.from({ length: 20 }, (_, k) => 10 + 2 * k),
+    10,
+  );
   const quiet = new BaselineApp([5]);
   let acts: ReturnType<typeof baselineActivities>;
   let schema: string;
@@ -72,8 +75,19 @@ describe('baseline activities against real systems', () => {
     // Ten ticks, 500 ms apart: all ten on an idle machine; one more than an interval late is missed.
     expect(r.recorded + r.missed).toBe(10);
     expect(r.recorded).toBeGreaterThanOrEqual(5);
-    expect(r).toEqual({ group: 'http:app', from: 0, until: 10, recorded: r.recorded, missed: r.missed, requests: 10 * r.recorded, errors: r.recorded });
-    const ticks = await pg.query<{ seq: number; at: Date }>(`SELECT seq, at FROM ${schema}.baseline_samples WHERE run_key = $1 ORDER BY seq`, [input.runKey]);
+    expect(r).toEqual({
+      group: 'http:app',
+      from: 0,
+      until: 10,
+      recorded: r.recorded,
+      missed: r.missed,
+      requests: 10 * r.recorded,
+      errors: r.recorded,
+    });
+    const ticks = await pg.query<{ seq: number; at: Date }>(
+      `SELECT seq, at FROM ${schema}.baseline_samples WHERE run_key = $1 ORDER BY seq`,
+      [input.runKey],
+    );
     expect(ticks).toHaveLength(r.recorded);
     // One tick per interval, none taken early: each stored after its due time.
     for (const t of ticks) expect(t.at.getTime()).toBeGreaterThanOrEqual(Date.parse(input.windowStart) + t.seq * 500);
@@ -81,7 +95,13 @@ describe('baseline activities against real systems', () => {
 
     const window = { start: input.windowStart, end: new Date().toISOString(), durationMs: 5_000, intervalMs: 500 };
     const b = await runActivity(acts.summarizeBaseline, {
-      runKey: input.runKey, service: 'app', workflowId: 'wf-http', runId: 'r1', groups: [input.group], window, minimums: { samples: 5, requests: 50 },
+      runKey: input.runKey,
+      service: 'app',
+      workflowId: 'wf-http',
+      runId: 'r1',
+      groups: [input.group],
+      window,
+      minimums: { samples: 5, requests: 50 },
     });
     const g = b.groups[0];
     const appP95 = sortedP95(app.served.map((s) => s.delayMs));
@@ -102,7 +122,15 @@ describe('baseline activities against real systems', () => {
     expect(stored).toEqual([{ complete: true, service: 'app', samples: { 'http:app': r.recorded } }]);
     expect(await runActivity(acts.latestBaseline, { service: 'app' })).toEqual(b);
     // Saving again (a retry) leaves one row.
-    await runActivity(acts.summarizeBaseline, { runKey: input.runKey, service: 'app', workflowId: 'wf-http', runId: 'r1', groups: [input.group], window, minimums: { samples: 5, requests: 50 } });
+    await runActivity(acts.summarizeBaseline, {
+      runKey: input.runKey,
+      service: 'app',
+      workflowId: 'wf-http',
+      runId: 'r1',
+      groups: [input.group],
+      window,
+      minimums: { samples: 5, requests: 50 },
+    });
     expect(await pg.count(`SELECT count(*) FROM ${schema}.baselines WHERE workflow_id = 'wf-http'`)).toBe(1);
   });
 
@@ -121,11 +149,18 @@ describe('baseline activities against real systems', () => {
     expect(r.recorded).toBeGreaterThan(r0.recorded);
     expect(r.requests).toBe(2 * r.recorded);
     expect(quiet.served.length - base).toBe(2 * r.recorded);
-    const seqs = async () => (await pg.query<{ seq: number }>(`SELECT seq FROM ${schema}.baseline_samples WHERE run_key = $1 ORDER BY seq`, [first.runKey])).map((x) => x.seq);
+    const seqs = async () =>
+      (
+        await pg.query<{ seq: number }>(`SELECT seq FROM ${schema}.baseline_samples WHERE run_key = $1 ORDER BY seq`, [
+          first.runKey,
+        ])
+      ).map((x) => x.seq);
     expect((await seqs()).every((q) => q < 8)).toBe(true);
     // A heartbeat saying "next tick 10" (ticks 8, 9 were taken but the insert of 9 was lost) skips to 10.
     const env = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: { nextTick: 10 } });
-    const r2 = (await env.run(acts.sampleBaselineChunk, { ...first, until: 11 })) as Awaited<ReturnType<typeof acts.sampleBaselineChunk>>;
+    const r2 = (await env.run(acts.sampleBaselineChunk, { ...first, until: 11 })) as Awaited<
+      ReturnType<typeof acts.sampleBaselineChunk>
+    >;
     expect(r2.recorded + r2.missed).toBe(11);
     expect((await seqs()).filter((q) => q >= 8)).toEqual(r2.recorded > r.recorded ? [10] : []);
     expect(quiet.served.length - base).toBe(2 * r2.recorded);
@@ -135,10 +170,20 @@ describe('baseline activities against real systems', () => {
     const group = { id: 'http:quiet', kind: 'http' as const, target: 'quiet' };
     const before = quiet.served.length;
     // The window began 10 s ago at 1 s: ticks 0–8 are long past; 9 is within its interval, 10 and 11 are due.
-    const input = chunk({ group, windowStart: new Date(Date.now() - 10_000 + 200).toISOString(), intervalMs: 1_000, until: 12, requestsPerSample: 1 });
+    const input = chunk({
+      group,
+      windowStart: new Date(Date.now() - 10_000 + 200).toISOString(),
+      intervalMs: 1_000,
+      until: 12,
+      requestsPerSample: 1,
+    });
     const r = await runActivity(acts.sampleBaselineChunk, input);
     // Ticks 0–8 never taken; 9–11 taken unless a loaded machine made them late too.
-    const seqs = (await pg.query<{ seq: number }>(`SELECT seq FROM ${schema}.baseline_samples WHERE run_key = $1 ORDER BY seq`, [input.runKey])).map((x) => x.seq);
+    const seqs = (
+      await pg.query<{ seq: number }>(`SELECT seq FROM ${schema}.baseline_samples WHERE run_key = $1 ORDER BY seq`, [
+        input.runKey,
+      ])
+    ).map((x) => x.seq);
     expect(r.recorded + r.missed).toBe(12);
     expect(r.missed).toBeGreaterThanOrEqual(9);
     expect(seqs).toHaveLength(r.recorded);
@@ -151,25 +196,53 @@ describe('baseline activities against real systems', () => {
     const redis = new Redis({ host: '127.0.0.1', port: redisPort, lazyConnect: true });
     await redis.connect();
     await redis.set('k', 'v');
-    const pgInput = chunk({ group: { id: 'postgres:sampled', kind: 'postgres', target: 'sampled' }, until: 3, intervalMs: 1_000 });
-    const redisInput = chunk({ group: { id: 'redis:cache', kind: 'redis', target: 'cache' }, until: 3, intervalMs: 1_000, windowStart: pgInput.windowStart, runKey: pgInput.runKey });
+    const pgInput = chunk({
+      group: { id: 'postgres:sampled', kind: 'postgres', target: 'sampled' },
+      until: 3,
+      intervalMs: 1_000,
+    });
+    const redisInput = chunk({
+      group: { id: 'redis:cache', kind: 'redis', target: 'cache' },
+      until: 3,
+      intervalMs: 1_000,
+      windowStart: pgInput.windowStart,
+      runKey: pgInput.runKey,
+    });
     // Between the first and the last tick: 150 hits and 50 misses on a Redis only this test uses,
     // sent once the first tick is stored, up to two seconds before the last is due.
     const load = (async () => {
-      await waitFor('the first Redis tick stored', async () => (await pg.count(`SELECT count(*) FROM ${schema}.baseline_samples WHERE run_key = $1 AND grp = 'redis:cache'`, [pgInput.runKey])) > 0, 30_000, 20);
+      await waitFor(
+        'the first Redis tick stored',
+        async () =>
+          (await pg.count(
+            `SELECT count(*) FROM ${schema}.baseline_samples WHERE run_key = $1 AND grp = 'redis:cache'`,
+            [pgInput.runKey],
+          )) > 0,
+        30_000,
+        20,
+      );
       // One pipeline: a single round trip, done long before the last tick however busy the machine.
       const batch = redis.pipeline();
       for (let i = 0; i < 150; i++) batch.get('k');
       for (let i = 0; i < 50; i++) batch.get(`missing-${i}`);
       await batch.exec();
     })();
-    const [p, r] = await Promise.all([runActivity(acts.sampleBaselineChunk, pgInput), runActivity(acts.sampleBaselineChunk, redisInput), load]);
+    const [p, r] = await Promise.all([
+      runActivity(acts.sampleBaselineChunk, pgInput),
+      runActivity(acts.sampleBaselineChunk, redisInput),
+      load,
+    ]);
     redis.disconnect();
     expect(p).toMatchObject({ recorded: 3, missed: 0 });
     expect(r).toMatchObject({ recorded: 3, missed: 0 });
     const b = await runActivity(acts.summarizeBaseline, {
-      runKey: pgInput.runKey, service: 'db', workflowId: 'wf-db', runId: 'r1', groups: [pgInput.group, redisInput.group],
-      window: { start: pgInput.windowStart, end: new Date().toISOString(), durationMs: 3_000, intervalMs: 1_000 }, minimums: { samples: 2, requests: 100 },
+      runKey: pgInput.runKey,
+      service: 'db',
+      workflowId: 'wf-db',
+      runId: 'r1',
+      groups: [pgInput.group, redisInput.group],
+      window: { start: pgInput.windowStart, end: new Date().toISOString(), durationMs: 3_000, intervalMs: 1_000 },
+      minimums: { samples: 2, requests: 100 },
     });
     const [pgGroup, redisGroup] = b.groups;
     expect(redisGroup.rates.keyspaceHitRatePercent).toBe(75);
@@ -199,8 +272,13 @@ describe('baseline activities against real systems', () => {
     const { recorded } = await runActivity(acts.sampleBaselineChunk, input);
     expect(recorded).toBeGreaterThan(0);
     const b = await runActivity(acts.summarizeBaseline, {
-      runKey: input.runKey, service: 'quiet', workflowId: 'wf-quiet', runId: 'r1', groups: [group],
-      window: { start: input.windowStart, end: new Date().toISOString(), durationMs: 900, intervalMs: 300 }, minimums: { samples: 30, requests: 100 },
+      runKey: input.runKey,
+      service: 'quiet',
+      workflowId: 'wf-quiet',
+      runId: 'r1',
+      groups: [group],
+      window: { start: input.windowStart, end: new Date().toISOString(), durationMs: 900, intervalMs: 300 },
+      minimums: { samples: 30, requests: 100 },
     });
     expect(b.groups[0].thresholds).toEqual({
       p95Ms: { insufficient: `${recorded} requests, fewer than the minimum of 100` },
@@ -213,31 +291,61 @@ describe('baseline activities against real systems', () => {
     // The HTTP test above stored a complete baseline of "app"; a later partial one must not be taken.
     const latest = (await runActivity(acts.latestBaseline, { service: 'app' }))!;
     await runActivity(acts.summarizeBaseline, {
-      runKey: 'none/none', service: 'app', workflowId: 'wf-http-later', runId: 'r2', groups: [{ id: 'http:app', kind: 'http', target: 'app' }],
-      window: { start: new Date().toISOString(), end: new Date(Date.now() + 1000).toISOString(), durationMs: 1000, intervalMs: 500 }, minimums: { samples: 5, requests: 50 }, partial: 'cancelled after 1s',
+      runKey: 'none/none',
+      service: 'app',
+      workflowId: 'wf-http-later',
+      runId: 'r2',
+      groups: [{ id: 'http:app', kind: 'http', target: 'app' }],
+      window: {
+        start: new Date().toISOString(),
+        end: new Date(Date.now() + 1000).toISOString(),
+        durationMs: 1000,
+        intervalMs: 500,
+      },
+      minimums: { samples: 5, requests: 50 },
+      partial: 'cancelled after 1s',
     });
     const g = await runActivity(acts.resolveBaselineGate, { fromBaseline: 'app' });
     const t = latest.groups[0].thresholds;
     // The gate takes the stored critical levels rounded to 0.01, as its description shows them.
     const shown = (n: number) => Math.round(n * 100) / 100;
-    expect(g.gate).toEqual({ errorRatePercent: shown((t.errorRatePercent as { critical: number }).critical), p95Ms: shown((t.p95Ms as { critical: number }).critical) });
+    expect(g.gate).toEqual({
+      errorRatePercent: shown((t.errorRatePercent as { critical: number }).critical),
+      p95Ms: shown((t.p95Ms as { critical: number }).critical),
+    });
     expect(g.baseline).toMatchObject({ workflowId: 'wf-http', runId: 'r1', complete: true });
-    await expect(runActivity(acts.resolveBaselineGate, { fromBaseline: 'app', acceptPartial: true })).rejects.toMatchObject({
-      nonRetryable: true, message: expect.stringMatching(/^gate from baseline of app taken .* \d\d:\d\d: errorRatePercent has insufficient data \(http:app: 0 requests, fewer than the minimum of 50\); p95Ms has insufficient data/),
+    await expect(
+      runActivity(acts.resolveBaselineGate, { fromBaseline: 'app', acceptPartial: true }),
+    ).rejects.toMatchObject({
+      nonRetryable: true,
+      message: expect.stringMatching(
+        /^gate from baseline of app taken .* \d\d:\d\d: errorRatePercent has insufficient data \(http:app: 0 requests, fewer than the minimum of 50\); p95Ms has insufficient data/,
+      ),
     });
     await expect(runActivity(acts.resolveBaselineGate, { fromBaseline: 'never-measured' })).rejects.toMatchObject({
-      nonRetryable: true, type: 'BaselineGateUnavailable', message: 'gate from baseline: no complete baseline of never-measured is stored (run `opsflow start baseline` first)',
+      nonRetryable: true,
+      type: 'BaselineGateUnavailable',
+      message:
+        'gate from baseline: no complete baseline of never-measured is stored (run `opsflow start baseline` first)',
     });
-    await expect(runActivity(acts.resolveBaselineGate, { fromBaseline: 'app', maxAge: 'soon' } as never)).rejects.toMatchObject({ nonRetryable: true, type: 'InvalidInput' });
+    await expect(
+      runActivity(acts.resolveBaselineGate, { fromBaseline: 'app', maxAge: 'soon' } as never),
+    ).rejects.toMatchObject({ nonRetryable: true, type: 'InvalidInput' });
   });
 
   test('no store configured, or an unknown target: non-retryable, naming what is missing', async () => {
     const bare = baselineActivities(parseConfigText(JSON.stringify({}), 'test.json'));
-    await expect(runActivity(bare.sampleBaselineChunk, chunk({ group: { id: 'host', kind: 'host' } }))).rejects.toMatchObject({
-      nonRetryable: true, message: expect.stringMatching(/config\.baseline\.store is not set/),
+    await expect(
+      runActivity(bare.sampleBaselineChunk, chunk({ group: { id: 'host', kind: 'host' } })),
+    ).rejects.toMatchObject({
+      nonRetryable: true,
+      message: expect.stringMatching(/config\.baseline\.store is not set/),
     });
-    await expect(runActivity(acts.sampleBaselineChunk, chunk({ group: { id: 'redis:nope', kind: 'redis', target: 'nope' } }))).rejects.toMatchObject({
-      nonRetryable: true, message: 'unknown redis target "nope" (groups.redis: nope)',
+    await expect(
+      runActivity(acts.sampleBaselineChunk, chunk({ group: { id: 'redis:nope', kind: 'redis', target: 'nope' } })),
+    ).rejects.toMatchObject({
+      nonRetryable: true,
+      message: 'unknown redis target "nope" (groups.redis: nope)',
     });
   });
 });

@@ -41,12 +41,24 @@ describe('deploy activities', () => {
       { name: 'h1', port: ports.h1, weight: 100 },
       { name: 'h2', port: ports.h2, weight: 100 },
     ]).start();
-    for (const h of ['h1', 'h2'] as const) systemd.defineUnit(`web-${h}`, [process.execPath, join(path(h), 'current', 'server.js')], { PORT: String(ports[h]), NAME: h });
+    for (const h of ['h1', 'h2'] as const)
+      systemd.defineUnit(`web-${h}`, [process.execPath, join(path(h), 'current', 'server.js')], {
+        PORT: String(ports[h]),
+        NAME: h,
+      });
     const config = parseConfigText(
       JSON.stringify({
         systemd: {
           systemctl: systemd.systemctlPath,
-          hosts: { app2: { host: '127.0.0.1', port: sshd.port, username: sshd.username, privateKey: { file: sshd.clientKey }, hostKeySha256: sshd.hostKeySha256 } },
+          hosts: {
+            app2: {
+              host: '127.0.0.1',
+              port: sshd.port,
+              username: sshd.username,
+              privateKey: { file: sshd.clientKey },
+              hostKeySha256: sshd.hostKeySha256,
+            },
+          },
         },
         loadBalancers: { edge: { type: 'haproxy', runtimeApi: { socket: haproxy.socket }, backend: 'app' } },
         deploy: {
@@ -59,10 +71,20 @@ describe('deploy activities', () => {
               commands: { install: { argv: ['sh', '-c', 'echo "$PWD" > INSTALLED'], timeout: '30s' } },
               hosts: {
                 h1: { lbServer: 'h1', healthUrl: `http://127.0.0.1:${ports.h1}/health`, units: ['web-h1'] },
-                h2: { transport: { ssh: 'app2' }, path: path('h2'), lbServer: 'h2', healthUrl: `http://127.0.0.1:${ports.h2}/health`, units: ['web-h2'] },
+                h2: {
+                  transport: { ssh: 'app2' },
+                  path: path('h2'),
+                  lbServer: 'h2',
+                  healthUrl: `http://127.0.0.1:${ports.h2}/health`,
+                  units: ['web-h2'],
+                },
               },
             },
-            kept: { repository: repo.bare, path: path('k1'), hosts: { k1: { healthUrl: `http://127.0.0.1:${ports.h1}/health` } } },
+            kept: {
+              repository: repo.bare,
+              path: path('k1'),
+              hosts: { k1: { healthUrl: `http://127.0.0.1:${ports.h1}/health` } },
+            },
             broken: {
               repository: repo.bare,
               path: path('b1'),
@@ -90,9 +112,15 @@ describe('deploy activities', () => {
   };
 
   test('a branch, a tag and a commit id resolve to the commit; a ref that does not is refused naming ref, not retried', async () => {
-    expect(await runActivity(acts.resolveDeployRef, { service: 'web', ref: 'main' })).toEqual({ commit: repo.commits.v2 });
-    expect(await runActivity(acts.resolveDeployRef, { service: 'web', ref: 'v1' })).toEqual({ commit: repo.commits.v1 });
-    expect(await runActivity(acts.resolveDeployRef, { service: 'web', ref: repo.commits.bad })).toEqual({ commit: repo.commits.bad });
+    expect(await runActivity(acts.resolveDeployRef, { service: 'web', ref: 'main' })).toEqual({
+      commit: repo.commits.v2,
+    });
+    expect(await runActivity(acts.resolveDeployRef, { service: 'web', ref: 'v1' })).toEqual({
+      commit: repo.commits.v1,
+    });
+    expect(await runActivity(acts.resolveDeployRef, { service: 'web', ref: repo.commits.bad })).toEqual({
+      commit: repo.commits.bad,
+    });
     const err = await runActivity(acts.resolveDeployRef, { service: 'web', ref: 'nope' }).catch((e) => e);
     expect(err).toMatchObject({ type: 'RefNotFound', nonRetryable: true });
     expect(err.message).toMatch(/^ref: ref "nope" does not resolve to a commit/);
@@ -101,22 +129,40 @@ describe('deploy activities', () => {
   for (const host of ['h1', 'h2'] as const) {
     test(`${host === 'h1' ? 'locally' : 'over SSH'}: build, switch, restart, health check, mark complete; the app serves the release`, async () => {
       const name = releaseName(started, repo.commits.v1);
-      const built = await runActivity(acts.buildHostRelease, { service: 'web', host, release: name, commit: repo.commits.v1 });
+      const built = await runActivity(acts.buildHostRelease, {
+        service: 'web',
+        host,
+        release: name,
+        commit: repo.commits.v1,
+      });
       expect(built).toEqual({ release: name, built: true });
       const dir = join(path(host), 'releases', name);
       // install ran in the tree while it was still being built, then the tree was renamed whole
-      expect(readFileSync(join(dir, 'INSTALLED'), 'utf8').trim()).toBe(join(path(host), 'releases', `.building-${name}`));
+      expect(readFileSync(join(dir, 'INSTALLED'), 'utf8').trim()).toBe(
+        join(path(host), 'releases', `.building-${name}`),
+      );
       expect(readFileSync(join(dir, 'VERSION'), 'utf8').trim()).toBe('v1');
       // again: nothing rebuilt
-      expect(await runActivity(acts.buildHostRelease, { service: 'web', host, release: name, commit: repo.commits.v1 })).toEqual({ release: name, built: false });
-      expect(await runActivity(acts.switchHostCurrent, { service: 'web', host, release: name })).toEqual({ previous: undefined });
+      expect(
+        await runActivity(acts.buildHostRelease, { service: 'web', host, release: name, commit: repo.commits.v1 }),
+      ).toEqual({ release: name, built: false });
+      expect(await runActivity(acts.switchHostCurrent, { service: 'web', host, release: name })).toEqual({
+        previous: undefined,
+      });
       expect(readlinkSync(join(path(host), 'current'))).toBe(`releases/${name}`);
       await runActivity(acts.restartHostUnits, { service: 'web', host });
-      expect(await runActivity(acts.checkHostHealth, { service: 'web', host, attempts: 20, intervalMs: 250 })).toMatchObject({ healthy: true });
+      expect(
+        await runActivity(acts.checkHostHealth, { service: 'web', host, attempts: 20, intervalMs: 250 }),
+      ).toMatchObject({ healthy: true });
       expect(await version(ports[host])).toBe('v1');
-      expect((await runActivity(acts.readHostReleases, { service: 'web', host })).releases).toEqual([{ name, state: 'incomplete' }]);
+      expect((await runActivity(acts.readHostReleases, { service: 'web', host })).releases).toEqual([
+        { name, state: 'incomplete' },
+      ]);
       await runActivity(acts.markHostRelease, { service: 'web', host, release: name, state: 'complete' });
-      expect(await runActivity(acts.readHostReleases, { service: 'web', host })).toEqual({ current: name, releases: [{ name, state: 'complete' }] });
+      expect(await runActivity(acts.readHostReleases, { service: 'web', host })).toEqual({
+        current: name,
+        releases: [{ name, state: 'complete' }],
+      });
     });
   }
 
@@ -125,8 +171,12 @@ describe('deploy activities', () => {
     const half = join(path('h1'), 'releases', `.building-${name}`);
     mkdirSync(half, { recursive: true });
     writeFileSync(join(half, 'VERSION'), 'half\n');
-    expect((await runActivity(acts.readHostReleases, { service: 'web', host: 'h1' })).releases.map((r) => r.name)).not.toContain(name);
-    expect(await runActivity(acts.buildHostRelease, { service: 'web', host: 'h1', release: name, commit: repo.commits.v2 })).toMatchObject({ built: true });
+    expect(
+      (await runActivity(acts.readHostReleases, { service: 'web', host: 'h1' })).releases.map((r) => r.name),
+    ).not.toContain(name);
+    expect(
+      await runActivity(acts.buildHostRelease, { service: 'web', host: 'h1', release: name, commit: repo.commits.v2 }),
+    ).toMatchObject({ built: true });
     expect(readFileSync(join(path('h1'), 'releases', name, 'VERSION'), 'utf8').trim()).toBe('v2');
     expect(existsSync(half)).toBe(false);
   });
@@ -147,8 +197,12 @@ describe('deploy activities', () => {
       }
     })();
     for (let i = 0; i < 5; i++) {
-      expect(await runActivity(acts.switchHostCurrent, { service: 'web', host: 'h1', release: v2 })).toEqual({ previous: v1 });
-      expect(await runActivity(acts.switchHostCurrent, { service: 'web', host: 'h1', release: v1 })).toEqual({ previous: v2 });
+      expect(await runActivity(acts.switchHostCurrent, { service: 'web', host: 'h1', release: v2 })).toEqual({
+        previous: v1,
+      });
+      expect(await runActivity(acts.switchHostCurrent, { service: 'web', host: 'h1', release: v1 })).toEqual({
+        previous: v2,
+      });
     }
     stop = true;
     await watcher;
@@ -158,7 +212,12 @@ describe('deploy activities', () => {
 
   test('an install that fails is not retried and publishes nothing', async () => {
     const name = releaseName(started, repo.commits.v1);
-    const err = await runActivity(acts.buildHostRelease, { service: 'broken', host: 'b1', release: name, commit: repo.commits.v1 }).catch((e) => e);
+    const err = await runActivity(acts.buildHostRelease, {
+      service: 'broken',
+      host: 'b1',
+      release: name,
+      commit: repo.commits.v1,
+    }).catch((e) => e);
     expect(err).toMatchObject({ type: 'DeployCommandFailed', nonRetryable: true });
     expect(err.message).toMatch(/broken\/b1: install \(sh -c .*\) exited 7: no disk/);
     expect(existsSync(join(path('b1'), 'releases', name))).toBe(false);
@@ -172,7 +231,9 @@ describe('deploy activities', () => {
     await runActivity(acts.restartHostUnits, { service: 'web', host: 'h2' });
     const t0 = Date.now();
     // Three failures of five attempts: the two left can no longer give three passes in a row.
-    expect(await runActivity(acts.checkHostHealth, { service: 'web', host: 'h2', attempts: 5, intervalMs: 300 })).toEqual({
+    expect(
+      await runActivity(acts.checkHostHealth, { service: 'web', host: 'h2', attempts: 5, intervalMs: 300 }),
+    ).toEqual({
       healthy: false,
       attempts: 3,
       last: 'HTTP 500',
@@ -183,11 +244,18 @@ describe('deploy activities', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(600);
     await runActivity(acts.markHostRelease, { service: 'web', host: 'h2', release: bad, state: 'failed' });
     const v1 = releaseName(started, repo.commits.v1);
-    expect(await runActivity(acts.hostRollbackTarget, { service: 'web', host: 'h2' })).toEqual({ release: v1, current: bad });
-    expect(await runActivity(acts.hostRollbackTarget, { service: 'web', host: 'h2', release: bad })).toMatchObject({ reason: `release ${bad} is failed, not complete` });
+    expect(await runActivity(acts.hostRollbackTarget, { service: 'web', host: 'h2' })).toEqual({
+      release: v1,
+      current: bad,
+    });
+    expect(await runActivity(acts.hostRollbackTarget, { service: 'web', host: 'h2', release: bad })).toMatchObject({
+      reason: `release ${bad} is failed, not complete`,
+    });
     await runActivity(acts.switchHostCurrent, { service: 'web', host: 'h2', release: v1 });
     await runActivity(acts.restartHostUnits, { service: 'web', host: 'h2' });
-    expect(await runActivity(acts.checkHostHealth, { service: 'web', host: 'h2', attempts: 20, intervalMs: 250 })).toMatchObject({ healthy: true });
+    expect(
+      await runActivity(acts.checkHostHealth, { service: 'web', host: 'h2', attempts: 20, intervalMs: 250 }),
+    ).toMatchObject({ healthy: true });
     expect(await version(ports.h2)).toBe('v1');
   });
 
@@ -200,15 +268,26 @@ describe('deploy activities', () => {
     // Held 6 s: past the session wait, the drain and the 1 s confirmation below on a loaded machine.
     const slow = request(`${haproxy.url}/slow?ms=6000`).then((r) => r.body.text());
     // h2 comes back once HAProxy holds the slow request's session on h1 (however slow the machine).
-    const lb = { type: 'haproxy', runtimeApi: { socket: haproxy.socket }, backend: 'app', timeoutMs: 5_000 } as HaproxyLoadBalancerConfig;
+    const lb = {
+      type: 'haproxy',
+      runtimeApi: { socket: haproxy.socket },
+      backend: 'app',
+      timeoutMs: 5_000,
+    } as HaproxyLoadBalancerConfig;
     await waitFor('the slow request held on h1', async () => (await serverSessions(lb, 'h1')) > 0, 30_000, 50);
     await runtimeApiCommand({ socket: haproxy.socket }, 'set server app/h2 state ready', 5_000);
     expect(await runActivity(acts.drainHost, { service: 'web', host: 'h1' })).toEqual({ server: 'h1' });
     const t0 = Date.now();
-    expect(await runActivity(acts.confirmHostDrained, { service: 'web', host: 'h1', timeoutMs: 1_000 })).toEqual({ drained: false, sessions: 1 });
+    expect(await runActivity(acts.confirmHostDrained, { service: 'web', host: 'h1', timeoutMs: 1_000 })).toEqual({
+      drained: false,
+      sessions: 1,
+    });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1_000);
     expect(JSON.parse(await slow)).toMatchObject({ name: 'h1' }); // the drain cut nothing
-    expect(await runActivity(acts.confirmHostDrained, { service: 'web', host: 'h1', timeoutMs: 5_000 })).toEqual({ drained: true, sessions: 0 });
+    expect(await runActivity(acts.confirmHostDrained, { service: 'web', host: 'h1', timeoutMs: 5_000 })).toEqual({
+      drained: true,
+      sessions: 0,
+    });
     // drained: new requests go to h2 only
     for (let i = 0; i < 6; i++) expect(JSON.parse(await (await request(haproxy.url)).body.text()).name).toBe('h2');
     await runActivity(acts.readyHost, { service: 'web', host: 'h1' });
@@ -241,7 +320,12 @@ describe('deploy activities', () => {
     for (const n of [c1, c2, c3, c4, c5]) writeFileSync(join(dir, n, '.opsflow-complete'), '');
     writeFileSync(join(dir, failed, '.opsflow-failed'), '');
     (await import('node:fs')).symlinkSync(`releases/${c5}`, join(path('k1'), 'current'));
-    const { removed } = await runActivity(acts.pruneHostReleases, { service: 'kept', host: 'k1', keep: 3, protect: [] });
+    const { removed } = await runActivity(acts.pruneHostReleases, {
+      service: 'kept',
+      host: 'k1',
+      keep: 3,
+      protect: [],
+    });
     expect(removed).toEqual([c1, c2, failed]);
     expect(readdirSync(dir).sort()).toEqual([c3, c4, unmarked, c5]);
   });

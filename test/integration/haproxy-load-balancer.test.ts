@@ -52,7 +52,11 @@ describe('HAProxy load-balancer adapter (real HAProxy)', () => {
   });
 
   test('10 %, 30 %, 100 %: weights read back from the Runtime API and measured over 1000 requests', async () => {
-    for (const [percent, tolerance] of [[10, 4], [30, 5], [100, 0]] as const) {
+    for (const [percent, tolerance] of [
+      [10, 4],
+      [30, 5],
+      [100, 0],
+    ] as const) {
       const reading = await run(acts.setTrafficSplit, { lb: 'edge', old: 'blue', new: 'green', newPercent: percent });
       expect(reading.newPercent).toBe(percent);
       expect(reading.weights).toEqual({ blue: 100 - percent, green: percent });
@@ -72,7 +76,9 @@ describe('HAProxy load-balancer adapter (real HAProxy)', () => {
     await run(acts.setTrafficSplit, { lb: 'edge-tcp', old: 'blue', new: 'green', newPercent: 30 });
     const again = await run(acts.setTrafficSplit, { lb: 'edge-tcp', old: 'blue', new: 'green', newPercent: 30 });
     expect(again.weights).toEqual({ blue: 70, green: 30 });
-    expect(await run(acts.readTrafficSplit, { lb: 'edge', old: 'blue', new: 'green' })).toMatchObject({ newPercent: 30 });
+    expect(await run(acts.readTrafficSplit, { lb: 'edge', old: 'blue', new: 'green' })).toMatchObject({
+      newPercent: 30,
+    });
   });
 
   test('rollback to 0 %: nothing reaches the new backend, the old one answers everything', async () => {
@@ -93,7 +99,9 @@ describe('HAProxy load-balancer adapter (real HAProxy)', () => {
     expect(m.counts.blue ?? 0).toBe(0); // what the refused reading stands for: nobody is served
     const err = await run(acts.readTrafficSplit, { lb: 'edge', old: 'blue', new: 'green' }).catch((e) => e);
     expect(err).toBeInstanceOf(ApplicationFailure);
-    expect(err.message).toMatch(/load balancer "edge" reads back no server taking traffic: blue weight 0 ready, green weight 0 ready \(a full outage/);
+    expect(err.message).toMatch(
+      /load balancer "edge" reads back no server taking traffic: blue weight 0 ready, green weight 0 ready \(a full outage/,
+    );
     // The rollback's own activity puts the old server back: it states the whole wanted split.
     await run(acts.setTrafficSplit, { lb: 'edge', old: 'blue', new: 'green', newPercent: 0 });
     expect((await measureSplit(haproxy.url, 100)).counts.blue).toBe(100);
@@ -103,7 +111,11 @@ describe('HAProxy load-balancer adapter (real HAProxy)', () => {
     await run(acts.setTrafficSplit, { lb: 'edge', old: 'blue', new: 'green', newPercent: 30 });
     await api('set server app/blue state maint');
     const read = await run(acts.readTrafficSplit, { lb: 'edge', old: 'blue', new: 'green' });
-    expect(read).toMatchObject({ newPercent: 100, weights: { blue: 70, green: 30 }, states: { blue: 'maint', green: 'ready' } });
+    expect(read).toMatchObject({
+      newPercent: 100,
+      weights: { blue: 70, green: 30 },
+      states: { blue: 'maint', green: 'ready' },
+    });
     const reading = await run(acts.setTrafficSplit, { lb: 'edge', old: 'blue', new: 'green', newPercent: 0 });
     expect(reading).toMatchObject({ newPercent: 0, weights: { blue: 100, green: 0 }, states: { blue: 'ready' } });
     expect(await adminState('blue')).toBe(0);
@@ -114,7 +126,11 @@ describe('HAProxy load-balancer adapter (real HAProxy)', () => {
 
   test('a deliberately broken adapter (its rollback zeroes both, or leaves the old server drained) is refused by the read-back', async () => {
     const real = haproxyAdapter('edge', edgeCfg);
-    const zeroesBoth = { ...real, setSplit: async () => void (await api('set server app/blue weight 0'), await api('set server app/green weight 0')) };
+    const zeroesBoth = {
+      ...real,
+      setSplit: async () =>
+        void (await api('set server app/blue weight 0'), await api('set server app/green weight 0')),
+    };
     const err = await applySplit('edge', zeroesBoth, { old: 'blue', new: 'green', newPercent: 0 }).catch((e) => e);
     expect(err).toBeInstanceOf(ApplicationFailure);
     expect(err.nonRetryable).toBe(false); // setting the split again is what fixes it: the rollback retries
@@ -129,7 +145,9 @@ describe('HAProxy load-balancer adapter (real HAProxy)', () => {
       },
     };
     const err2 = await applySplit('edge', drainsOld, { old: 'blue', new: 'green', newPercent: 0 }).catch((e) => e);
-    expect(err2.message).toMatch(/load balancer "edge" reads back blue is drain \(wanted ready, to take 100 %\), green weight 1 \(wanted 0\)/);
+    expect(err2.message).toMatch(
+      /load balancer "edge" reads back blue is drain \(wanted ready, to take 100 %\), green weight 1 \(wanted 0\)/,
+    );
     await run(acts.setTrafficSplit, { lb: 'edge', old: 'blue', new: 'green', newPercent: 0 });
   });
 
@@ -137,22 +155,30 @@ describe('HAProxy load-balancer adapter (real HAProxy)', () => {
     for (const state of ['drain', 'maint', 'ready'] as const) {
       expect(await run(acts.setLoadBalancerServerState, { lb: 'edge', server: 'green', state })).toBe(state);
       const admin = await adminState('green');
-      expect(state === 'ready' ? admin === 0 : state === 'drain' ? (admin & 0x18) !== 0 : (admin & 0x01) !== 0).toBe(true);
+      expect(state === 'ready' ? admin === 0 : state === 'drain' ? (admin & 0x18) !== 0 : (admin & 0x01) !== 0).toBe(
+        true,
+      );
     }
   });
 
   test('an unknown server or backend is non-retryable and named; the weights stay as they were', async () => {
     await run(acts.setTrafficSplit, { lb: 'edge', old: 'blue', new: 'green', newPercent: 10 });
-    const err = await run(acts.setTrafficSplit, { lb: 'edge', old: 'blue', new: 'purple', newPercent: 50 }).catch((e) => e);
+    const err = await run(acts.setTrafficSplit, { lb: 'edge', old: 'blue', new: 'purple', newPercent: 50 }).catch(
+      (e) => e,
+    );
     expect(err).toBeInstanceOf(ApplicationFailure);
     expect(err.nonRetryable).toBe(true);
     expect(err.message).toMatch(/server "purple" in HAProxy backend "app"/);
     const b = await run(acts.readTrafficSplit, { lb: 'wrong-backend', old: 'blue', new: 'green' }).catch((e) => e);
     expect(b.nonRetryable).toBe(true);
     expect(b.message).toMatch(/HAProxy backend "nope"/);
-    const lb = await run(acts.setTrafficSplit, { lb: 'nowhere', old: 'blue', new: 'green', newPercent: 10 }).catch((e) => e);
+    const lb = await run(acts.setTrafficSplit, { lb: 'nowhere', old: 'blue', new: 'green', newPercent: 10 }).catch(
+      (e) => e,
+    );
     expect(lb.nonRetryable).toBe(true);
     expect(lb.message).toMatch(/unknown load balancer "nowhere"/);
-    expect(await run(acts.readTrafficSplit, { lb: 'edge', old: 'blue', new: 'green' })).toMatchObject({ weights: { blue: 90, green: 10 } });
+    expect(await run(acts.readTrafficSplit, { lb: 'edge', old: 'blue', new: 'green' })).toMatchObject({
+      weights: { blue: 90, green: 10 },
+    });
   });
 });

@@ -23,7 +23,10 @@ describe('health check activities against real systems', () => {
     await requireRedis();
     [okPort, slowPort, webPort, closedPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
     ok = createServer((_req, res) => res.writeHead(200).end('ok')).listen(okPort, '127.0.0.1');
-    slow = createServer((_req, res) => setTimeout(() => res.writeHead(200).end('late'), 2_000)).listen(slowPort, '127.0.0.1');
+    slow = createServer((_req, res) => setTimeout(() => res.writeHead(200).end('late'), 2_000)).listen(
+      slowPort,
+      '127.0.0.1',
+    );
     systemd.defineHttpService('web-app', webPort);
     systemd.systemctl('start', 'web-app');
     await waitForPort(webPort);
@@ -39,7 +42,10 @@ describe('health check activities against real systems', () => {
           wrongport: { ...pgConnection, port: closedPort, connectTimeoutMs: 1000 },
         },
         redis: { cache: { ...redisConnection }, gone: { host: '127.0.0.1', port: closedPort, connectTimeoutMs: 1000 } },
-        hosts: { pg: { host: '127.0.0.1', port: pgConnection.port }, nothing: { host: '127.0.0.1', port: closedPort, timeoutMs: 1000 } },
+        hosts: {
+          pg: { host: '127.0.0.1', port: pgConnection.port },
+          nothing: { host: '127.0.0.1', port: closedPort, timeoutMs: 1000 },
+        },
         systemd: { systemctl: systemd.systemctlPath, units: ['web-app', 'missing-unit'] },
       }),
       'test.json',
@@ -57,12 +63,19 @@ describe('health check activities against real systems', () => {
     expect(plan.http.sort()).toEqual(['ok', 'refused', 'slow']);
     expect(plan.systemd).toEqual(['web-app', 'missing-unit']);
     expect(plan.resources).toBe(true);
-    await expect(runActivity(acts.planHealthCheck, { targets: { postgres: ['nope'] } })).rejects.toThrow(/unknown postgres target "nope"/);
-    await expect(runActivity(acts.planHealthCheck, { notify: ['pager'] })).rejects.toThrow(/unknown notifiers target "pager"/);
+    await expect(runActivity(acts.planHealthCheck, { targets: { postgres: ['nope'] } })).rejects.toThrow(
+      /unknown postgres target "nope"/,
+    );
+    await expect(runActivity(acts.planHealthCheck, { notify: ['pager'] })).rejects.toThrow(
+      /unknown notifiers target "pager"/,
+    );
   });
 
   test('systemd: a running unit is healthy; a stopped one is down with its state', async () => {
-    expect(await runActivity(acts.checkSystemdUnit, 'web-app')).toMatchObject({ status: 'healthy', message: 'is-active: active' });
+    expect(await runActivity(acts.checkSystemdUnit, 'web-app')).toMatchObject({
+      status: 'healthy',
+      message: 'is-active: active',
+    });
     const missing = await runActivity(acts.checkSystemdUnit, 'missing-unit');
     expect(missing.status).toBe('down');
     expect(missing.message).toContain('inactive');
@@ -129,6 +142,7 @@ describe('health check activities against real systems', () => {
     expect(Math.abs(root.value! - disk)).toBeLessThanOrEqual(1);
     expect(root).toMatchObject({ status: 'warning', unit: '%' });
     // Every real filesystem df lists is there too (pseudo filesystems such as tmpfs are not).
-    for (const r of results.filter((x) => x.kind === 'disk')) expect(Math.abs(r.value! - diskPercentFromDf(r.target))).toBeLessThanOrEqual(1);
+    for (const r of results.filter((x) => x.kind === 'disk'))
+      expect(Math.abs(r.value! - diskPercentFromDf(r.target))).toBeLessThanOrEqual(1);
   });
 });

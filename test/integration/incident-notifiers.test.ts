@@ -12,7 +12,10 @@ const SMS_TOKEN = testToken('sms-auth');
 /** PagerDuty, SMS and email adapters of `notify`, against local receivers that record what arrives. */
 describe('notify activity: PagerDuty, SMS, email', () => {
   const receivers: { stop(): Promise<void> }[] = [];
-  const started = async <T extends { start(): Promise<T>; stop(): Promise<void> }>(r: T) => (receivers.push(r), r.start());
+  const started = async <T extends { start(): Promise<T>; stop(): Promise<void> }>(r: T) => (
+    receivers.push(r),
+    r.start()
+  );
   afterAll(() => Promise.all(receivers.map((r) => r.stop())));
 
   const mockEnv = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
@@ -35,7 +38,16 @@ describe('notify activity: PagerDuty, SMS, email', () => {
 
   test('PagerDuty: trigger, acknowledge and resolve share the dedup_key; 202 is success', async () => {
     const pd = await started(new HttpReceiver({ okStatus: 202, okBody: { status: 'success' } }));
-    const acts = activities({ notifiers: { pd: { type: 'pagerduty', url: pd.url + '/v2/enqueue', routingKey: { env: 'OPSFLOW_TEST_PD_KEY' }, source: 'web-01' } } });
+    const acts = activities({
+      notifiers: {
+        pd: {
+          type: 'pagerduty',
+          url: pd.url + '/v2/enqueue',
+          routingKey: { env: 'OPSFLOW_TEST_PD_KEY' },
+          source: 'web-01',
+        },
+      },
+    });
     const dedupKey = 'incident-fp1';
     expect((await run(() => acts.notify(message('pd', { dedupKey })))).status).toBe(202);
     await run(() => acts.notify(message('pd', { dedupKey, action: 'acknowledge', idempotencyKey: 'k-ack' })));
@@ -45,16 +57,29 @@ describe('notify activity: PagerDuty, SMS, email', () => {
       ['/v2/enqueue', 'acknowledge', dedupKey, 'pd-routing-key-123'],
       ['/v2/enqueue', 'resolve', dedupKey, 'pd-routing-key-123'],
     ]);
-    expect(pd.requests[0].json.payload).toMatchObject({ summary: 'P0 INC-20260101000000: web down', severity: 'critical', source: 'web-01' });
-    expect(pd.requests[0].json.payload.custom_details).toMatchObject({ text: 'web-server is down', incident: 'INC-20260101000000' });
+    expect(pd.requests[0].json.payload).toMatchObject({
+      summary: 'P0 INC-20260101000000: web down',
+      severity: 'critical',
+      source: 'web-01',
+    });
+    expect(pd.requests[0].json.payload.custom_details).toMatchObject({
+      text: 'web-server is down',
+      incident: 'INC-20260101000000',
+    });
     expect(pd.requests[2].json.payload).toBeUndefined();
   });
 
   test('PagerDuty: a 500 after recording is retryable; the retry carries the same dedup_key and the receiver keeps one', async () => {
     const pd = await started(
-      new HttpReceiver({ okStatus: 202, failFirst: 1, honourKey: (r) => r.json && `${r.json.dedup_key}/${r.json.event_action}` }),
+      new HttpReceiver({
+        okStatus: 202,
+        failFirst: 1,
+        honourKey: (r) => r.json && `${r.json.dedup_key}/${r.json.event_action}`,
+      }),
     );
-    const acts = activities({ notifiers: { pd: { type: 'pagerduty', url: pd.url, routingKey: { env: 'OPSFLOW_TEST_PD_KEY' } } } });
+    const acts = activities({
+      notifiers: { pd: { type: 'pagerduty', url: pd.url, routingKey: { env: 'OPSFLOW_TEST_PD_KEY' } } },
+    });
     const first = await run(() => acts.notify(message('pd'))).catch((e) => e);
     expect(first.nonRetryable).toBe(false);
     expect(first.message).toMatch(/HTTP 500/);
@@ -66,11 +91,15 @@ describe('notify activity: PagerDuty, SMS, email', () => {
 
   test('PagerDuty: 400 (bad routing key) is not retried; a missing key env names the field', async () => {
     const pd = await started(new HttpReceiver({ okStatus: 400, okBody: { status: 'invalid event' } }));
-    const acts = activities({ notifiers: { pd: { type: 'pagerduty', url: pd.url, routingKey: { env: 'OPSFLOW_TEST_PD_KEY' } } } });
+    const acts = activities({
+      notifiers: { pd: { type: 'pagerduty', url: pd.url, routingKey: { env: 'OPSFLOW_TEST_PD_KEY' } } },
+    });
     const err = await run(() => acts.notify(message('pd'))).catch((e) => e);
     expect(err.nonRetryable).toBe(true);
     delete process.env.OPSFLOW_TEST_PD_MISSING;
-    const missing = activities({ notifiers: { pd: { type: 'pagerduty', url: pd.url, routingKey: { env: 'OPSFLOW_TEST_PD_MISSING' } } } });
+    const missing = activities({
+      notifiers: { pd: { type: 'pagerduty', url: pd.url, routingKey: { env: 'OPSFLOW_TEST_PD_MISSING' } } },
+    });
     const e2 = await run(() => missing.notify(message('pd'))).catch((e) => e);
     expect(e2.message).toMatch(/notifiers\.pd\.routingKey: env var OPSFLOW_TEST_PD_MISSING is not set/);
     expect(e2.nonRetryable).toBe(true);
@@ -80,7 +109,14 @@ describe('notify activity: PagerDuty, SMS, email', () => {
     const api = await started(new HttpReceiver({ okStatus: 201, failFirst: 1, honourKey: true }));
     const acts = activities({
       notifiers: {
-        sms: { type: 'sms', baseUrl: api.url, accountSid: 'AC123', authToken: { env: 'OPSFLOW_TEST_SMS_TOKEN' }, from: '+15550000000', to: ['+15551111111', '+15552222222'] },
+        sms: {
+          type: 'sms',
+          baseUrl: api.url,
+          accountSid: 'AC123',
+          authToken: { env: 'OPSFLOW_TEST_SMS_TOKEN' },
+          from: '+15550000000',
+          to: ['+15551111111', '+15552222222'],
+        },
       },
     });
     const err = await run(() => acts.notify(message('sms'))).catch((e) => e);
@@ -105,7 +141,16 @@ describe('notify activity: PagerDuty, SMS, email', () => {
   test('SMS: a 4xx (bad number) is not retried', async () => {
     const api = await started(new HttpReceiver({ okStatus: 400, okBody: { code: 21211, message: 'invalid To' } }));
     const acts = activities({
-      notifiers: { sms: { type: 'sms', baseUrl: api.url, accountSid: 'AC1', authToken: { env: 'OPSFLOW_TEST_SMS_TOKEN' }, from: '+15550000000', to: ['+15551111111'] } },
+      notifiers: {
+        sms: {
+          type: 'sms',
+          baseUrl: api.url,
+          accountSid: 'AC1',
+          authToken: { env: 'OPSFLOW_TEST_SMS_TOKEN' },
+          from: '+15550000000',
+          to: ['+15551111111'],
+        },
+      },
     });
     const err = await run(() => acts.notify(message('sms'))).catch((e) => e);
     expect(err.nonRetryable).toBe(true);
@@ -115,7 +160,15 @@ describe('notify activity: PagerDuty, SMS, email', () => {
   test('email: a real SMTP exchange; subject by urgency; Message-ID derived from the key, the same on a retry', async () => {
     const smtp = await started(new SmtpReceiver());
     const acts = activities({
-      notifiers: { mail: { type: 'email', host: '127.0.0.1', port: smtp.port, from: 'opsflow@example.test', to: ['cto@example.test', 'ops@example.test'] } },
+      notifiers: {
+        mail: {
+          type: 'email',
+          host: '127.0.0.1',
+          port: smtp.port,
+          from: 'opsflow@example.test',
+          to: ['cto@example.test', 'ops@example.test'],
+        },
+      },
     });
     await run(() => acts.notify(message('mail')));
     await run(() => acts.notify(message('mail')));
@@ -134,8 +187,21 @@ describe('notify activity: PagerDuty, SMS, email', () => {
     const smtp = await started(new SmtpReceiver({ rejectRecipients: ['nobody@example.test'] }));
     const acts = activities({
       notifiers: {
-        bad: { type: 'email', host: '127.0.0.1', port: smtp.port, from: 'opsflow@example.test', to: ['nobody@example.test'] },
-        down: { type: 'email', host: '127.0.0.1', port: 1, from: 'opsflow@example.test', to: ['a@example.test'], timeoutMs: 3000 },
+        bad: {
+          type: 'email',
+          host: '127.0.0.1',
+          port: smtp.port,
+          from: 'opsflow@example.test',
+          to: ['nobody@example.test'],
+        },
+        down: {
+          type: 'email',
+          host: '127.0.0.1',
+          port: 1,
+          from: 'opsflow@example.test',
+          to: ['a@example.test'],
+          timeoutMs: 3000,
+        },
       },
     });
     const rejected = await run(() => acts.notify(message('bad'))).catch((e) => e);

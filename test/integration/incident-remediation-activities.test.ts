@@ -18,8 +18,15 @@ describe('remediation activities: primary check, failover, health verification',
       parseConfigText(
         JSON.stringify({
           http: { web: { url: `http://127.0.0.1:${webPort}/health` } },
-          postgres: { main: pgConnection, dead: { host: '127.0.0.1', port: deadPort, database: 'test', connectTimeoutMs: 2000 } },
-          incident: { store: { postgres: 'main' }, contacts: { cto: [] }, severityRules: [{ severity: 'P0', type: 'payment_failed' }] },
+          postgres: {
+            main: pgConnection,
+            dead: { host: '127.0.0.1', port: deadPort, database: 'test', connectTimeoutMs: 2000 },
+          },
+          incident: {
+            store: { postgres: 'main' },
+            contacts: { cto: [] },
+            severityRules: [{ severity: 'P0', type: 'payment_failed' }],
+          },
         }),
         'test.json',
       ),
@@ -43,7 +50,10 @@ describe('remediation activities: primary check, failover, health verification',
   });
 
   test('a failover command: exit 0 is success, anything else is retried; an unknown target is not', async () => {
-    await expect(acts.failoverDatabase({ command: ['true'] })).resolves.toMatchObject({ method: 'command', promoted: true });
+    await expect(acts.failoverDatabase({ command: ['true'] })).resolves.toMatchObject({
+      method: 'command',
+      promoted: true,
+    });
     const failed = await acts.failoverDatabase({ command: ['false'] }).catch((e) => e);
     expect(failed.nonRetryable).toBe(false);
     expect(failed.message).toMatch(/failover command false exited 1/);

@@ -15,7 +15,12 @@ describe('incident store (PostgreSQL)', () => {
   const config = parseConfigText(
     JSON.stringify({
       postgres: { main: pgConnection },
-      incident: { store: { postgres: 'main', schema }, remediation: { diagnostics: { host: false, commands: { echo: ['echo', 'hello'], bad: ['false'] }, postgres: 'main' } } },
+      incident: {
+        store: { postgres: 'main', schema },
+        remediation: {
+          diagnostics: { host: false, commands: { echo: ['echo', 'hello'], bad: ['false'] }, postgres: 'main' },
+        },
+      },
     }),
     'test.json',
   );
@@ -66,21 +71,51 @@ describe('incident store (PostgreSQL)', () => {
   });
 
   test('ids: the same run gets its id back on a retry; another incident in the same second gets -2', async () => {
-    const a = await acts.reserveIncidentId({ openedAt, workflowId: 'incident-a', runId: 'run-a', incident: snapshot('incident-a') });
-    const again = await acts.reserveIncidentId({ openedAt, workflowId: 'incident-a', runId: 'run-a', incident: snapshot('incident-a') });
-    const b = await acts.reserveIncidentId({ openedAt, workflowId: 'incident-b', runId: 'run-b', incident: snapshot('incident-b') });
+    const a = await acts.reserveIncidentId({
+      openedAt,
+      workflowId: 'incident-a',
+      runId: 'run-a',
+      incident: snapshot('incident-a'),
+    });
+    const again = await acts.reserveIncidentId({
+      openedAt,
+      workflowId: 'incident-a',
+      runId: 'run-a',
+      incident: snapshot('incident-a'),
+    });
+    const b = await acts.reserveIncidentId({
+      openedAt,
+      workflowId: 'incident-b',
+      runId: 'run-b',
+      incident: snapshot('incident-b'),
+    });
     expect([a, again, b]).toEqual(['INC-20260203040506', 'INC-20260203040506', 'INC-20260203040506-2']);
   });
 
   test('the alert evidence is stored whole with the reserved id and read back', async () => {
-    const alert = { labels: { alertname: 'X', runbook: 'r'.repeat(5000) }, annotations: { description: 'd'.repeat(10_000) }, startsAt: openedAt };
-    await acts.reserveIncidentId({ openedAt, workflowId: 'incident-c', runId: 'run-c', incident: snapshot('incident-c'), alert });
+    const alert = {
+      labels: { alertname: 'X', runbook: 'r'.repeat(5000) },
+      annotations: { description: 'd'.repeat(10_000) },
+      startsAt: openedAt,
+    };
+    await acts.reserveIncidentId({
+      openedAt,
+      workflowId: 'incident-c',
+      runId: 'run-c',
+      incident: snapshot('incident-c'),
+      alert,
+    });
     expect((await findIncident(storeRef(config), 'incident-c'))!.alert).toEqual(alert);
     expect((await findIncident(storeRef(config), 'incident-a'))!.alert).toBeUndefined();
   });
 
   test('saving twice (a retry) leaves one row and one event per seq; another run cannot overwrite the row', async () => {
-    const incident = { ...snapshot('incident-a'), state: 'acknowledged' as const, owner: 'alice', acknowledgedAt: '2026-02-03T04:10:00.000Z' };
+    const incident = {
+      ...snapshot('incident-a'),
+      state: 'acknowledged' as const,
+      owner: 'alice',
+      acknowledgedAt: '2026-02-03T04:10:00.000Z',
+    };
     const events = [
       { seq: 0, at: openedAt, kind: 'opened' as const, message: 'opened' },
       { seq: 1, at: openedAt, kind: 'acknowledged' as const, message: 'acknowledged by alice', by: 'alice' },
@@ -88,7 +123,12 @@ describe('incident store (PostgreSQL)', () => {
     await acts.saveIncident({ incident, runId: 'run-a', events });
     await acts.saveIncident({ incident, runId: 'run-a', events });
     const found = await findIncident(storeRef(config), 'incident-a');
-    expect(found).toMatchObject({ id: 'INC-20260203040506', state: 'acknowledged', owner: 'alice', metrics: { errorRate: 70 } });
+    expect(found).toMatchObject({
+      id: 'INC-20260203040506',
+      state: 'acknowledged',
+      owner: 'alice',
+      metrics: { errorRate: 70 },
+    });
     expect(found!.timeline.map((e) => [e.seq, e.kind, e.by])).toEqual([
       [0, 'opened', undefined],
       [1, 'acknowledged', 'alice'],
@@ -102,7 +142,9 @@ describe('incident store (PostgreSQL)', () => {
   });
 
   test('diagnostics land in the incident record, section by section', async () => {
-    const d: DiagnosticsSummary = await env.run(() => diagnosticsActivities(config).collectDiagnostics({ incidentId: 'INC-20260203040506' }));
+    const d: DiagnosticsSummary = await env.run(() =>
+      diagnosticsActivities(config).collectDiagnostics({ incidentId: 'INC-20260203040506' }),
+    );
     expect(d.sections).toEqual(['command:echo', 'command:bad', 'postgres:main']);
     expect(d.failed).toEqual(['command:bad']);
     const row = await pg.query(`SELECT diagnostics FROM "${schema}".incidents WHERE id = 'INC-20260203040506'`);

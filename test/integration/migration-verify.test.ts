@@ -27,7 +27,9 @@ describe('migration verification finds the exact differing keys (real PostgreSQL
   afterAll(() => pg.drop());
 
   /** Copies the runbook's rows (chunks of 2 500 keys, so a differing chunk is bisected) and returns the chunks to verify. */
-  async function copied(input: DataMigrationInput): Promise<{ shape: Awaited<ReturnType<typeof acts.preflightMigration>>; chunks: Chunk[] }> {
+  async function copied(
+    input: DataMigrationInput,
+  ): Promise<{ shape: Awaited<ReturnType<typeof acts.preflightMigration>>; chunks: Chunk[] }> {
     const runKey = `run-${input.name}`;
     await runActivity(acts.openMigrationLog, input, runKey);
     const shape = await runActivity(acts.preflightMigration, input);
@@ -41,7 +43,11 @@ describe('migration verification finds the exact differing keys (real PostgreSQL
 
   const chunkOf = (chunks: Chunk[], key: number) =>
     chunks.find((c) => (c.lo === null || Number(c.lo) < key) && (c.hi === null || key <= Number(c.hi)))!.no;
-  const keys = (v: ChunkVerification) => ({ missing: v.mismatches.missing.keys, extra: v.mismatches.extra.keys, differing: v.mismatches.differing.keys });
+  const keys = (v: ChunkVerification) => ({
+    missing: v.mismatches.missing.keys,
+    extra: v.mismatches.extra.keys,
+    differing: v.mismatches.differing.keys,
+  });
   const none = { missing: [], extra: [], differing: [] };
 
   async function feedDifferences(targetSchema: string, database: string) {
@@ -83,13 +89,27 @@ describe('migration verification finds the exact differing keys (real PostgreSQL
     expect(untouched.map((v) => [v.match, keys(v)])).toEqual([[true, none]]);
 
     // What the run reports later is read from the progress table: the same keys are there.
-    const rows = await pg.query<{ chunk_no: number; verify_status: string; mismatch: { missing: { keys: string[] }; extra: { keys: string[] }; differing: { keys: string[] } } | null }>(
+    const rows = await pg.query<{
+      chunk_no: number;
+      verify_status: string;
+      mismatch: { missing: { keys: string[] }; extra: { keys: string[] }; differing: { keys: string[] } } | null;
+    }>(
       `SELECT chunk_no, verify_status, mismatch FROM ${schema}.opsflow_migration_chunks WHERE migration_name = $1 ORDER BY chunk_no`,
       [input.name],
     );
-    expect(rows.map((r) => [r.chunk_no, r.verify_status, r.mismatch && [r.mismatch.missing.keys, r.mismatch.extra.keys, r.mismatch.differing.keys]])).toEqual(
+    expect(
+      rows.map((r) => [
+        r.chunk_no,
+        r.verify_status,
+        r.mismatch && [r.mismatch.missing.keys, r.mismatch.extra.keys, r.mismatch.differing.keys],
+      ]),
+    ).toEqual(
       chunks.map((c) =>
-        c.no === first ? [c.no, 'mismatch', [['55'], ['200'], ['1234']]] : c.no === other ? [c.no, 'mismatch', [[], [], ['4010']]] : [c.no, 'match', null],
+        c.no === first
+          ? [c.no, 'mismatch', [['55'], ['200'], ['1234']]]
+          : c.no === other
+            ? [c.no, 'mismatch', [[], [], ['4010']]]
+            : [c.no, 'match', null],
       ),
     );
   });

@@ -26,7 +26,10 @@ describe('nginx load-balancer adapter (real nginx)', () => {
     const blue = await startBackend(processes, 'blue');
     const green = await startBackend(processes, 'green');
     servers = { blue: `127.0.0.1:${blue.port}`, green: `127.0.0.1:${green.port}` };
-    nginx = await new Nginx(processes, `server ${servers.blue} weight=100;\nserver ${servers.green} weight=1 down;\n`).start();
+    nginx = await new Nginx(
+      processes,
+      `server ${servers.blue} weight=100;\nserver ${servers.green} weight=1 down;\n`,
+    ).start();
     const green99999 = { ...servers, green: '127.0.0.1:99999' };
     config = parseConfigText(
       JSON.stringify({ loadBalancers: { web: nginx.lbConfig(servers), broken: nginx.lbConfig(green99999) } }),
@@ -42,7 +45,11 @@ describe('nginx load-balancer adapter (real nginx)', () => {
   const settled = (percent: number, tolerance: number) => settledSplit(nginx.url, 'blue', 'green', percent, tolerance);
 
   test('10 %, 30 %, 100 %: the include is rewritten, read back, and nginx serves the split', async () => {
-    for (const [percent, tolerance] of [[10, 4], [30, 5], [100, 0]] as const) {
+    for (const [percent, tolerance] of [
+      [10, 4],
+      [30, 5],
+      [100, 0],
+    ] as const) {
       const reading = await run(acts.setTrafficSplit, { lb: 'web', old: 'blue', new: 'green', newPercent: percent });
       expect(reading).toMatchObject({ newPercent: percent, weights: { blue: 100 - percent, green: percent } });
       expect(reading.states).toEqual({ blue: percent === 100 ? 'drain' : 'ready', green: 'ready' });
@@ -54,12 +61,18 @@ describe('nginx load-balancer adapter (real nginx)', () => {
       expect((m.counts.blue ?? 0) + (m.counts.green ?? 0)).toBe(1000);
     }
     // 100 %: the old server is `down` (nginx has no weight 0)
-    expect(readFileSync(nginx.upstreamFile, 'utf8')).toMatch(new RegExp(`server ${servers.blue} weight=1 down; # blue`));
+    expect(readFileSync(nginx.upstreamFile, 'utf8')).toMatch(
+      new RegExp(`server ${servers.blue} weight=1 down; # blue`),
+    );
   });
 
   test('rollback to 0 % and server states (drain is `down` in nginx OSS)', async () => {
     const reading = await run(acts.setTrafficSplit, { lb: 'web', old: 'blue', new: 'green', newPercent: 0 });
-    expect(reading).toMatchObject({ newPercent: 0, weights: { blue: 100, green: 0 }, states: { blue: 'ready', green: 'drain' } });
+    expect(reading).toMatchObject({
+      newPercent: 0,
+      weights: { blue: 100, green: 0 },
+      states: { blue: 'ready', green: 'drain' },
+    });
     const file = readFileSync(nginx.upstreamFile, 'utf8');
     expect(file).toMatch(new RegExp(`server ${servers.blue} weight=100; # blue`)); // old: up, full weight
     expect(file).toMatch(new RegExp(`server ${servers.green} weight=1 down; # green`));
@@ -72,12 +85,22 @@ describe('nginx load-balancer adapter (real nginx)', () => {
   });
 
   test('both members down, written by hand and reloaded: nginx serves nothing, and the read-back refuses it instead of reading "0 % new"', async () => {
-    writeFileSync(nginx.upstreamFile, `server ${servers.blue} weight=100 down; # blue\nserver ${servers.green} weight=1 down; # green\n`);
+    writeFileSync(
+      nginx.upstreamFile,
+      `server ${servers.blue} weight=100 down; # blue\nserver ${servers.green} weight=1 down; # green\n`,
+    );
     execFileSync(NGINX_BIN, ['-p', nginx.prefix, '-c', nginx.configFile, '-e', nginx.errorLog, '-s', 'reload']);
-    await waitFor('nginx serving nobody', async () => ((await measureSplit(nginx.url, 10)).counts.blue ?? 0) === 0 || undefined, 30_000, 200);
+    await waitFor(
+      'nginx serving nobody',
+      async () => ((await measureSplit(nginx.url, 10)).counts.blue ?? 0) === 0 || undefined,
+      30_000,
+      200,
+    );
     const err = await run(acts.readTrafficSplit, { lb: 'web', old: 'blue', new: 'green' }).catch((e: any) => e);
     expect(err).toBeInstanceOf(Error);
-    expect(err.message).toMatch(/load balancer "web" reads back no server taking traffic: blue weight 0 drain, green weight 0 drain \(a full outage/);
+    expect(err.message).toMatch(
+      /load balancer "web" reads back no server taking traffic: blue weight 0 drain, green weight 0 drain \(a full outage/,
+    );
     // The rollback's activity states the whole wanted split: the old member comes back up.
     await run(acts.setTrafficSplit, { lb: 'web', old: 'blue', new: 'green', newPercent: 0 });
     const m = await settled(0, 0);
@@ -103,7 +126,9 @@ describe('nginx load-balancer adapter (real nginx)', () => {
   test('a config nginx -t rejects is not applied: the previous include is restored and nginx keeps serving', async () => {
     await run(acts.setTrafficSplit, { lb: 'web', old: 'blue', new: 'green', newPercent: 30 });
     const before = readFileSync(nginx.upstreamFile, 'utf8');
-    const err = await run(acts.setTrafficSplit, { lb: 'broken', old: 'blue', new: 'green', newPercent: 50 }).catch((e: any) => e);
+    const err = await run(acts.setTrafficSplit, { lb: 'broken', old: 'blue', new: 'green', newPercent: 50 }).catch(
+      (e: any) => e,
+    );
     expect(err.nonRetryable).toBe(true);
     expect(err.message).toMatch(/nginx -t" rejected the new upstream, previous file restored/);
     expect(readFileSync(nginx.upstreamFile, 'utf8')).toBe(before);
@@ -113,7 +138,9 @@ describe('nginx load-balancer adapter (real nginx)', () => {
 
   test('an unknown server is non-retryable and named; nothing is written', async () => {
     const before = readFileSync(nginx.upstreamFile, 'utf8');
-    const err = await run(acts.setTrafficSplit, { lb: 'web', old: 'blue', new: 'purple', newPercent: 50 }).catch((e: any) => e);
+    const err = await run(acts.setTrafficSplit, { lb: 'web', old: 'blue', new: 'purple', newPercent: 50 }).catch(
+      (e: any) => e,
+    );
     expect(err.nonRetryable).toBe(true);
     expect(err.message).toMatch(/load balancer "web" has no server "purple"/);
     expect(readFileSync(nginx.upstreamFile, 'utf8')).toBe(before);

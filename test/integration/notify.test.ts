@@ -29,14 +29,20 @@ describe('notify activity: webhook and Slack', () => {
   test('webhook: JSON body and Idempotency-Key header; bearer token from env', async () => {
     const hook = await started(new HttpReceiver({ bearer: HOOK_TOKEN }));
     process.env.OPSFLOW_TEST_HOOK_TOKEN = HOOK_TOKEN;
-    const acts = activities({ notifiers: { ops: { type: 'webhook', url: hook.url + '/alerts', token: { env: 'OPSFLOW_TEST_HOOK_TOKEN' } } } });
+    const acts = activities({
+      notifiers: { ops: { type: 'webhook', url: hook.url + '/alerts', token: { env: 'OPSFLOW_TEST_HOOK_TOKEN' } } },
+    });
     const res = await runActivity(acts.notify, message('ops'));
     expect(res.status).toBe(200);
     expect(hook.requests).toHaveLength(1);
     const [req] = hook.requests;
     expect(req.path).toBe('/alerts');
     expect(req.headers['idempotency-key']).toBe('health-check-1/run-1/unhealthy/ops');
-    expect(req.json).toMatchObject({ idempotencyKey: 'health-check-1/run-1/unhealthy/ops', severity: 'critical', title: 'Health check: 3/4 healthy' });
+    expect(req.json).toMatchObject({
+      idempotencyKey: 'health-check-1/run-1/unhealthy/ops',
+      severity: 'critical',
+      title: 'Health check: 3/4 healthy',
+    });
   });
 
   test("a message carrying a secret this worker resolved arrives without it, through every channel's one door", async () => {
@@ -48,8 +54,17 @@ describe('notify activity: webhook and Slack', () => {
     resolveSecret({ env: 'OPSFLOW_TEST_LEAKED_TOKEN' }, 'directories.hr.token');
     const acts = activities({ notifiers: { ops: { type: 'webhook', url: hook.url } } });
     const n = message('ops');
-    await runActivity(acts.notify, { ...n, title: `directory said ${leaked}`, text: `401 invalid token ${leaked}`, details: { reason: `revoked ${leaked}` } });
-    expect(hook.requests[0].json).toMatchObject({ title: 'directory said [redacted]', text: '401 invalid token [redacted]', details: { reason: 'revoked [redacted]' } });
+    await runActivity(acts.notify, {
+      ...n,
+      title: `directory said ${leaked}`,
+      text: `401 invalid token ${leaked}`,
+      details: { reason: `revoked ${leaked}` },
+    });
+    expect(hook.requests[0].json).toMatchObject({
+      title: 'directory said [redacted]',
+      text: '401 invalid token [redacted]',
+      details: { reason: 'revoked [redacted]' },
+    });
     expect(hook.requests[0].body).not.toContain(leaked);
   });
 
@@ -67,18 +82,24 @@ describe('notify activity: webhook and Slack', () => {
     expect(rejected.nonRetryable).toBe(true);
 
     delete process.env.OPSFLOW_TEST_MISSING;
-    const missing = activities({ notifiers: { ops: { type: 'webhook', url: guarded.url, token: { env: 'OPSFLOW_TEST_MISSING' } } } });
+    const missing = activities({
+      notifiers: { ops: { type: 'webhook', url: guarded.url, token: { env: 'OPSFLOW_TEST_MISSING' } } },
+    });
     await expect(runActivity(missing.notify, message('ops'))).rejects.toThrow(
       /notifiers\.ops\.token: env var OPSFLOW_TEST_MISSING is not set/,
     );
   });
 
-  test('a refusal carries the HTTP status and the receiver\'s reason (bounded), in the message and the details', async () => {
+  test("a refusal carries the HTTP status and the receiver's reason (bounded), in the message and the details", async () => {
     const why = 'channel_is_archived: this channel no longer takes messages';
-    const refusing = await started(new HttpReceiver({ refuse: { status: 403, body: `${why}\n\n${'x'.repeat(2000)}` } }));
+    const refusing = await started(
+      new HttpReceiver({ refuse: { status: 403, body: `${why}\n\n${'x'.repeat(2000)}` } }),
+    );
     const acts = activities({ notifiers: { 'chat-broken': { type: 'webhook', url: refusing.url } } });
     const err = await runActivity(acts.notify, message('chat-broken')).catch((e) => e as any);
-    expect(err.message).toMatch(new RegExp(`^webhook chat-broken answered HTTP 403: ${why} x+… \\(\\d+ more characters\\)$`));
+    expect(err.message).toMatch(
+      new RegExp(`^webhook chat-broken answered HTTP 403: ${why} x+… \\(\\d+ more characters\\)$`),
+    );
     expect(err.message.length).toBeLessThan(450);
     expect(err.nonRetryable).toBe(true);
     expect(err.details[0]).toMatchObject({ status: 403, reason: expect.stringContaining(why) });
@@ -87,7 +108,9 @@ describe('notify activity: webhook and Slack', () => {
   test('slack: incoming-webhook format, URL taken from env, key in a context block', async () => {
     const slack = await started(new HttpReceiver());
     process.env.OPSFLOW_TEST_SLACK_URL = slack.url + '/services/T000/B000/XXXX';
-    const acts = activities({ notifiers: { chat: { type: 'slack', webhookUrl: { env: 'OPSFLOW_TEST_SLACK_URL' }, channel: '#ops' } } });
+    const acts = activities({
+      notifiers: { chat: { type: 'slack', webhookUrl: { env: 'OPSFLOW_TEST_SLACK_URL' }, channel: '#ops' } },
+    });
     await runActivity(acts.notify, message('chat'));
     expect(slack.requests).toHaveLength(1);
     const body = slack.requests[0].json;

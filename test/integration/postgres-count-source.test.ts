@@ -37,18 +37,35 @@ describe('postgres-count metric source (real PostgreSQL)', () => {
   beforeAll(async () => {
     await requirePostgres();
     schema = await pg.schema();
-    await pg.query(`CREATE TABLE ${schema}.complaints (id bigserial PRIMARY KEY, created_at timestamptz NOT NULL, cohort text NOT NULL, body text)`);
+    await pg.query(
+      `CREATE TABLE ${schema}.complaints (id bigserial PRIMARY KEY, created_at timestamptz NOT NULL, cohort text NOT NULL, body text)`,
+    );
     const rows: [string, string][] = [
       ...Array.from({ length: 7 }, (_, k) => [at(-60 - k), 'managers'] as [string, string]), // before the batch started
       [at(0), 'managers'], // at the very start: counted
       ...Array.from({ length: 4 }, (_, k) => [at(5 + k), 'managers'] as [string, string]),
       ...Array.from({ length: 6 }, (_, k) => [at(10 + k), 'IT department'] as [string, string]), // another cohort
     ];
-    for (const [t, cohort] of rows) await pg.query(`INSERT INTO ${schema}.complaints (created_at, cohort, body) VALUES ($1, $2, 'slow')`, [t, cohort]);
+    for (const [t, cohort] of rows)
+      await pg.query(`INSERT INTO ${schema}.complaints (created_at, cohort, body) VALUES ($1, $2, 'slow')`, [
+        t,
+        cohort,
+      ]);
     acts = cutoverPlanActivities(
       configWith({
-        complaints: { type: 'postgres-count', postgres: 'main', table: `${schema}.complaints`, timestampColumn: 'created_at', cohortColumn: 'cohort' },
-        'all-complaints': { type: 'postgres-count', postgres: 'main', table: `${schema}.complaints`, timestampColumn: 'created_at' },
+        complaints: {
+          type: 'postgres-count',
+          postgres: 'main',
+          table: `${schema}.complaints`,
+          timestampColumn: 'created_at',
+          cohortColumn: 'cohort',
+        },
+        'all-complaints': {
+          type: 'postgres-count',
+          postgres: 'main',
+          table: `${schema}.complaints`,
+          timestampColumn: 'created_at',
+        },
       }),
     );
   }, 60_000);
@@ -72,10 +89,18 @@ describe('postgres-count metric source (real PostgreSQL)', () => {
   });
 
   test("the count is judged by the batch's complaints threshold", async () => {
-    await pg.query(`INSERT INTO ${schema}.complaints (created_at, cohort) SELECT $1::timestamptz + n * interval '1 second', 'Sales' FROM generate_series(1, 11) n`, [at(20)]);
+    await pg.query(
+      `INSERT INTO ${schema}.complaints (created_at, cohort) SELECT $1::timestamptz + n * interval '1 second', 'Sales' FROM generate_series(1, 11) n`,
+      [at(20)],
+    );
     const s = await sample('Sales', ['complaints']);
-    expect(evaluateGate({ complaints: 10 }, s)).toMatchObject({ verdict: 'fail', failures: [expect.objectContaining({ metric: 'complaints', value: 11, max: 10 })] });
-    expect(evaluateGate({ complaints: 10 }, await sample('managers', ['complaints']))).toMatchObject({ verdict: 'pass' });
+    expect(evaluateGate({ complaints: 10 }, s)).toMatchObject({
+      verdict: 'fail',
+      failures: [expect.objectContaining({ metric: 'complaints', value: 11, max: 10 })],
+    });
+    expect(evaluateGate({ complaints: 10 }, await sample('managers', ['complaints']))).toMatchObject({
+      verdict: 'pass',
+    });
   });
 
   test('a cohort value that looks like SQL is only ever a parameter', async () => {
@@ -93,19 +118,50 @@ describe('postgres-count metric source (real PostgreSQL)', () => {
       parseConfigText(
         JSON.stringify({
           postgres: { gone: { ...pgConnection, port: 1, connectTimeoutMs: 2_000 } },
-          metricSources: { complaints: { type: 'postgres-count', postgres: 'gone', table: 'complaints', timestampColumn: 'created_at' } },
+          metricSources: {
+            complaints: {
+              type: 'postgres-count',
+              postgres: 'gone',
+              table: 'complaints',
+              timestampColumn: 'created_at',
+            },
+          },
         }),
         'test.json',
       ),
     );
-    const s = await runActivity(down.sampleCohortMetrics, { service: 'portal', cohort: 'managers', since, sources: ['complaints'] });
-    expect(s.readings).toEqual([{ metric: 'complaints', source: 'complaints', inconclusive: expect.stringMatching(/count in gone complaints failed/) }]);
+    const s = await runActivity(down.sampleCohortMetrics, {
+      service: 'portal',
+      cohort: 'managers',
+      since,
+      sources: ['complaints'],
+    });
+    expect(s.readings).toEqual([
+      {
+        metric: 'complaints',
+        source: 'complaints',
+        inconclusive: expect.stringMatching(/count in gone complaints failed/),
+      },
+    ]);
   });
 
   test('an unknown postgres name or a table that is not an identifier is refused, naming the field', () => {
-    const source = (over: object) => configWith({ complaints: { type: 'postgres-count', postgres: 'main', table: 'complaints', timestampColumn: 'created_at', ...over } });
-    expect(() => source({ postgres: 'nope' })).toThrow(/metricSources\.complaints\.postgres: unknown postgres target "nope"/);
-    expect(() => source({ table: 'complaints; DROP TABLE users' })).toThrow(/metricSources\.complaints\.table: .*table name/);
+    const source = (over: object) =>
+      configWith({
+        complaints: {
+          type: 'postgres-count',
+          postgres: 'main',
+          table: 'complaints',
+          timestampColumn: 'created_at',
+          ...over,
+        },
+      });
+    expect(() => source({ postgres: 'nope' })).toThrow(
+      /metricSources\.complaints\.postgres: unknown postgres target "nope"/,
+    );
+    expect(() => source({ table: 'complaints; DROP TABLE users' })).toThrow(
+      /metricSources\.complaints\.table: .*table name/,
+    );
     expect(() => source({ table: 'a.b.c' })).toThrow(/metricSources\.complaints\.table/);
     expect(() => source({ cohortColumn: 'Cohort"' })).toThrow(/metricSources\.complaints\.cohortColumn: .*identifier/);
     expect(() => source({ metric: 'errorRatePercent' })).toThrow(/metricSources\.complaints\.metric/);
@@ -114,18 +170,37 @@ describe('postgres-count metric source (real PostgreSQL)', () => {
   test('a cutover naming a source whose table or column does not exist is refused at the plan, before anyone moves', async () => {
     const plan = (metricSources: object) =>
       runActivity(
-        cutoverPlanActivities(configWith({ prom: { type: 'prometheus', url: 'http://127.0.0.1:1' }, ...metricSources })).planCutover,
-        userCutoverInput.parse({ service: 'portal', directory: 'staff', router: 'gateway', metricSources: ['prom', 'complaints'] }),
+        cutoverPlanActivities(configWith({ prom: { type: 'prometheus', url: 'http://127.0.0.1:1' }, ...metricSources }))
+          .planCutover,
+        userCutoverInput.parse({
+          service: 'portal',
+          directory: 'staff',
+          router: 'gateway',
+          metricSources: ['prom', 'complaints'],
+        }),
       );
     const refused = async (metricSources: object) => {
-      const err = await plan(metricSources).then(() => undefined, (e: unknown) => e);
+      const err = await plan(metricSources).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(ApplicationFailure);
       expect((err as ApplicationFailure).nonRetryable).toBe(true);
       return (err as ApplicationFailure).message;
     };
-    const base = { type: 'postgres-count', postgres: 'main', table: `${schema}.complaints`, timestampColumn: 'created_at', cohortColumn: 'cohort' };
-    expect(await refused({ complaints: { ...base, table: `${schema}.no_such_table` } })).toMatch(new RegExp(`metricSources\\.complaints: count in main ${schema}\\.no_such_table refused: .*does not exist`));
-    expect(await refused({ complaints: { ...base, cohortColumn: 'team' } })).toMatch(/metricSources\.complaints: .*column "team" does not exist/);
+    const base = {
+      type: 'postgres-count',
+      postgres: 'main',
+      table: `${schema}.complaints`,
+      timestampColumn: 'created_at',
+      cohortColumn: 'cohort',
+    };
+    expect(await refused({ complaints: { ...base, table: `${schema}.no_such_table` } })).toMatch(
+      new RegExp(`metricSources\\.complaints: count in main ${schema}\\.no_such_table refused: .*does not exist`),
+    );
+    expect(await refused({ complaints: { ...base, cohortColumn: 'team' } })).toMatch(
+      /metricSources\.complaints: .*column "team" does not exist/,
+    );
     expect(await refused({ complaints: { ...base, timestampColumn: 'id' } })).toMatch(/metricSources\.complaints: /);
     const ok = await plan({ complaints: base });
     expect(ok.providers.complaints).toEqual(['complaints']);
@@ -135,14 +210,33 @@ describe('postgres-count metric source (real PostgreSQL)', () => {
     const config = parseConfigText(
       JSON.stringify({
         postgres: { main: { ...pgConnection } },
-        loadBalancers: { edge: { type: 'haproxy', runtimeApi: { socket: '/nonexistent/haproxy.sock' }, backend: 'app' } },
-        metricSources: { complaints: { type: 'postgres-count', postgres: 'main', table: `${schema}.complaints`, timestampColumn: 'created_at' } },
+        loadBalancers: {
+          edge: { type: 'haproxy', runtimeApi: { socket: '/nonexistent/haproxy.sock' }, backend: 'app' },
+        },
+        metricSources: {
+          complaints: {
+            type: 'postgres-count',
+            postgres: 'main',
+            table: `${schema}.complaints`,
+            timestampColumn: 'created_at',
+          },
+        },
       }),
       'test.json',
     );
-    const input = phasedRolloutInput.parse({ service: 'portal', lb: 'edge', backends: { old: 'blue', new: 'green' }, metricSources: ['complaints'] });
-    const err = await runActivity(planRollout(config), { ...input, gate: undefined }).then(() => undefined, (e: unknown) => e);
+    const input = phasedRolloutInput.parse({
+      service: 'portal',
+      lb: 'edge',
+      backends: { old: 'blue', new: 'green' },
+      metricSources: ['complaints'],
+    });
+    const err = await runActivity(planRollout(config), { ...input, gate: undefined }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ApplicationFailure);
-    expect((err as ApplicationFailure).message).toMatch(/metricSources: "complaints" is a postgres-count source, .* a rollout has no batch/);
+    expect((err as ApplicationFailure).message).toMatch(
+      /metricSources: "complaints" is a postgres-count source, .* a rollout has no batch/,
+    );
   });
 });

@@ -28,7 +28,10 @@ describe('postgres diagnostics: slow statements from pg_stat_statements', () => 
     parseConfigText(
       JSON.stringify({
         postgres: { store: cluster.connection, target },
-        incident: { store: { postgres: 'store', schema }, remediation: { diagnostics: { host: false, postgres: 'target' } } },
+        incident: {
+          store: { postgres: 'store', schema },
+          remediation: { diagnostics: { host: false, postgres: 'target' } },
+        },
       }),
       'diag.json',
     );
@@ -106,12 +109,14 @@ describe('postgres diagnostics: slow statements from pg_stat_statements', () => 
     try {
       await c.query('CREATE TABLE diag_usage (id int PRIMARY KEY, hot int, warm int, cool int, cold int)');
       await c.query('INSERT INTO diag_usage SELECT g, g, g, g, g FROM generate_series(1, 2000) g');
-      for (const col of ['hot', 'warm', 'cool', 'cold']) await c.query(`CREATE INDEX diag_usage_${col} ON diag_usage (${col})`);
+      for (const col of ['hot', 'warm', 'cool', 'cold'])
+        await c.query(`CREATE INDEX diag_usage_${col} ON diag_usage (${col})`);
       await c.query('ANALYZE diag_usage');
       // One plain index scan per lookup, so each index's scan count is exactly the lookups made.
       await c.query('SET enable_seqscan = off; SET enable_bitmapscan = off; SET enable_indexonlyscan = off');
       const lookups = { hot: 150, warm: 100, cool: 99 };
-      for (const [col, n] of Object.entries(lookups)) for (let i = 1; i <= n; i++) await c.query(`SELECT * FROM diag_usage WHERE ${col} = $1`, [i]);
+      for (const [col, n] of Object.entries(lookups))
+        for (let i = 1; i <= n; i++) await c.query(`SELECT * FROM diag_usage WHERE ${col} = $1`, [i]);
     } finally {
       await c.end(); // a session's statistics reach the shared counters when it ends
     }
@@ -119,23 +124,54 @@ describe('postgres diagnostics: slow statements from pg_stat_statements', () => 
       const r = new Client({ ...cluster.connection, database: 'bare' });
       await r.connect();
       try {
-        const rows = (await r.query(`SELECT indexrelname AS name, idx_scan::int AS n FROM pg_stat_user_indexes WHERE relname = 'diag_usage'`)).rows;
+        const rows = (
+          await r.query(
+            `SELECT indexrelname AS name, idx_scan::int AS n FROM pg_stat_user_indexes WHERE relname = 'diag_usage'`,
+          )
+        ).rows;
         return Object.fromEntries(rows.map((x) => [x.name, x.n]));
       } finally {
         await r.end();
       }
     };
-    const counted = await waitFor('index scans counted', async () => {
-      const s = await scans();
-      return s.diag_usage_hot === 150 && s.diag_usage_warm === 100 && s.diag_usage_cool === 99 ? s : undefined;
-    }, 30_000, 200);
-    expect(counted).toEqual({ diag_usage_pkey: 0, diag_usage_hot: 150, diag_usage_warm: 100, diag_usage_cool: 99, diag_usage_cold: 0 });
-
-    const section = (await diagnose({ ...cluster.connection, database: 'bare' }, 'incident-diag-indexes')) as unknown as { unusedIndexes: { index: string; table: string; scans: number }[]; indexes: { index: string }[] };
-    expect(section.indexes.map((i) => i.index).filter((i) => i.startsWith('public.diag_usage')).sort()).toEqual(
-      ['public.diag_usage_cold', 'public.diag_usage_cool', 'public.diag_usage_hot', 'public.diag_usage_pkey', 'public.diag_usage_warm'],
+    const counted = await waitFor(
+      'index scans counted',
+      async () => {
+        const s = await scans();
+        return s.diag_usage_hot === 150 && s.diag_usage_warm === 100 && s.diag_usage_cool === 99 ? s : undefined;
+      },
+      30_000,
+      200,
     );
-    expect(section.unusedIndexes.filter((i) => i.table === 'public.diag_usage').sort((a, b) => a.index.localeCompare(b.index))).toEqual([
+    expect(counted).toEqual({
+      diag_usage_pkey: 0,
+      diag_usage_hot: 150,
+      diag_usage_warm: 100,
+      diag_usage_cool: 99,
+      diag_usage_cold: 0,
+    });
+
+    const section = (await diagnose(
+      { ...cluster.connection, database: 'bare' },
+      'incident-diag-indexes',
+    )) as unknown as { unusedIndexes: { index: string; table: string; scans: number }[]; indexes: { index: string }[] };
+    expect(
+      section.indexes
+        .map((i) => i.index)
+        .filter((i) => i.startsWith('public.diag_usage'))
+        .sort(),
+    ).toEqual([
+      'public.diag_usage_cold',
+      'public.diag_usage_cool',
+      'public.diag_usage_hot',
+      'public.diag_usage_pkey',
+      'public.diag_usage_warm',
+    ]);
+    expect(
+      section.unusedIndexes
+        .filter((i) => i.table === 'public.diag_usage')
+        .sort((a, b) => a.index.localeCompare(b.index)),
+    ).toEqual([
       expect.objectContaining({ index: 'public.diag_usage_cold', scans: 0 }),
       expect.objectContaining({ index: 'public.diag_usage_cool', scans: 99 }),
     ]);
@@ -143,11 +179,15 @@ describe('postgres diagnostics: slow statements from pg_stat_statements', () => 
 
   test('the extension not created in the database: a sentence saying so and how, not an empty list', async () => {
     const section = await diagnose({ ...cluster.connection, database: 'bare' }, 'incident-diag-bare');
-    expect(section.slowStatements).toBe('pg_stat_statements is not available: the extension is not created in database bare (CREATE EXTENSION pg_stat_statements)');
+    expect(section.slowStatements).toBe(
+      'pg_stat_statements is not available: the extension is not created in database bare (CREATE EXTENSION pg_stat_statements)',
+    );
   });
 
   test('the extension created but its library not preloaded: the server says why, and the section does not fail', async () => {
     const section = await diagnose({ ...pgConnection, database: sharedWithExtension }, 'incident-diag-not-loaded');
-    expect(section.slowStatements).toBe('pg_stat_statements is not available: pg_stat_statements must be loaded via shared_preload_libraries');
+    expect(section.slowStatements).toBe(
+      'pg_stat_statements is not available: pg_stat_statements must be loaded via shared_preload_libraries',
+    );
   });
 });

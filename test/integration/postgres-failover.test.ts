@@ -14,7 +14,13 @@ describe('database failover with pg_promote() on a real standby', () => {
   const pair = new PgReplicaPair();
   let acts: ReturnType<typeof remediationActivities>;
   const query = async (port: number, sql: string) => {
-    const c = new Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres', connectionTimeoutMillis: 5_000 });
+    const c = new Client({
+      host: '127.0.0.1',
+      port,
+      user: 'postgres',
+      database: 'postgres',
+      connectionTimeoutMillis: 5_000,
+    });
     await c.connect();
     try {
       return (await c.query(sql)).rows;

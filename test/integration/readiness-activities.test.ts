@@ -35,7 +35,11 @@ describe('readiness checks against real systems', () => {
   const previousToken = process.env.READINESS_TOKEN;
 
   beforeAll(async () => {
-    for (const [name, host, days] of [['valid', 'shop.test', 90], ['expiring', 'shop.test', 3], ['wronghost', 'other.test', 90]] as const) {
+    for (const [name, host, days] of [
+      ['valid', 'shop.test', 90],
+      ['expiring', 'shop.test', 3],
+      ['wronghost', 'other.test', 90],
+    ] as const) {
       const s = await httpsServer(ca.leaf(name, host, days));
       servers.push(s);
       ports[name] = s.port;
@@ -45,19 +49,40 @@ describe('readiness checks against real systems', () => {
     webhook = await new HttpReceiver().start();
     smtp = await new SmtpReceiver().start();
     const downPort = await freePort();
-    prometheus = await new Prometheus(processes, [`127.0.0.1:${app.port}`, `127.0.0.1:${downPort}`], 'groups:\n  - name: shop\n    rules:\n      - alert: ShopDown\n        expr: up == 0\n').start();
+    prometheus = await new Prometheus(
+      processes,
+      [`127.0.0.1:${app.port}`, `127.0.0.1:${downPort}`],
+      'groups:\n  - name: shop\n    rules:\n      - alert: ShopDown\n        expr: up == 0\n',
+    ).start();
     ports.closed = await freePort();
     const blue = await startBackend(processes, 'blue');
-    haproxy = await new Haproxy(processes, [{ name: 'blue', port: blue.port, weight: 100 }, { name: 'green', port: blue.port, weight: 0 }]).start();
+    haproxy = await new Haproxy(processes, [
+      { name: 'blue', port: blue.port, weight: 100 },
+      { name: 'green', port: blue.port, weight: 0 },
+    ]).start();
     systemd.defineHttpService('shop-web', await freePort());
     systemd.defineHttpService('shop-worker', await freePort());
     systemd.systemctl('start', 'shop-web');
     process.env.READINESS_TOKEN = `Bearer ${APP_TOKEN}`;
-    const tls = (id: string, port: number, extra: object = {}) => ({ id, check: 'tls', host: '127.0.0.1', port, servername: 'shop.test', caFile: ca.caFile, ...extra });
+    const tls = (id: string, port: number, extra: object = {}) => ({
+      id,
+      check: 'tls',
+      host: '127.0.0.1',
+      port,
+      servername: 'shop.test',
+      caFile: ca.caFile,
+      ...extra,
+    });
     const config = parseConfigText(
       JSON.stringify({
-        http: { status: { url: `${app.url}/private`, headers: { authorization: `Bearer ${APP_TOKEN}` } }, missing: { url: `${app.url}/nothing` } },
-        notifiers: { hook: { type: 'webhook', url: `${webhook.url}/hook` }, mail: { type: 'email', host: '127.0.0.1', port: smtp.port, from: 'opsflow@test', to: ['ops@test'] } },
+        http: {
+          status: { url: `${app.url}/private`, headers: { authorization: `Bearer ${APP_TOKEN}` } },
+          missing: { url: `${app.url}/nothing` },
+        },
+        notifiers: {
+          hook: { type: 'webhook', url: `${webhook.url}/hook` },
+          mail: { type: 'email', host: '127.0.0.1', port: smtp.port, from: 'opsflow@test', to: ['ops@test'] },
+        },
         metricSources: { prom: { type: 'prometheus', url: prometheus.url } },
         loadBalancers: { edge: { type: 'haproxy', runtimeApi: { socket: haproxy.socket }, backend: 'app' } },
         systemd: { systemctl: systemd.systemctlPath },
@@ -71,14 +96,31 @@ describe('readiness checks against real systems', () => {
                 tls('tls-untrusted', ports.valid, { caFile: undefined }),
                 tls('tls-nothing', ports.closed),
                 { id: 'dns-good', check: 'dns', name: 'shop.test', expect: ['127.0.0.10'], resolvers: [dns.server] },
-                { id: 'dns-wrong', check: 'dns', name: 'api.shop.test', expect: ['127.0.0.10'], resolvers: [dns.server] },
+                {
+                  id: 'dns-wrong',
+                  check: 'dns',
+                  name: 'api.shop.test',
+                  expect: ['127.0.0.10'],
+                  resolvers: [dns.server],
+                },
                 { id: 'ports', check: 'tcp', host: '127.0.0.1', open: [app.port], closed: [ports.closed] },
                 { id: 'ports-leaky', check: 'tcp', host: '127.0.0.1', open: [], closed: [app.port] },
                 { id: 'api', check: 'http', target: 'status' },
                 { id: 'api-missing', check: 'http', target: 'missing' },
-                { id: 'files', check: 'roundTrip', uploadUrl: `${app.url}/files/{key}`, downloadUrl: `${app.url}/files/{key}` },
+                {
+                  id: 'files',
+                  check: 'roundTrip',
+                  uploadUrl: `${app.url}/files/{key}`,
+                  downloadUrl: `${app.url}/files/{key}`,
+                },
                 { id: 'login', check: 'auth', url: `${app.url}/private`, good: { env: 'READINESS_TOKEN' } },
-                { id: 'prom-up', check: 'prometheus', source: 'prom', jobs: ['app'], rules: ['ShopDown', 'NoSuchRule'] },
+                {
+                  id: 'prom-up',
+                  check: 'prometheus',
+                  source: 'prom',
+                  jobs: ['app'],
+                  rules: ['ShopDown', 'NoSuchRule'],
+                },
                 { id: 'hook', check: 'notifier', notifier: 'hook' },
                 { id: 'mail', check: 'notifier', notifier: 'mail' },
                 { id: 'lb', check: 'loadBalancer', lb: 'edge', servers: ['blue', 'green'] },
@@ -98,7 +140,15 @@ describe('readiness checks against real systems', () => {
   afterAll(async () => {
     process.env.READINESS_TOKEN = previousToken;
     systemd.stopAll();
-    await Promise.all([haproxy?.stop(), ...servers.map((s) => s.stop()), app?.stop(), webhook?.stop(), smtp?.stop(), dns?.stop(), prometheus?.stop()]);
+    await Promise.all([
+      haproxy?.stop(),
+      ...servers.map((s) => s.stop()),
+      app?.stop(),
+      webhook?.stop(),
+      smtp?.stop(),
+      dns?.stop(),
+      prometheus?.stop(),
+    ]);
     await processes.stopAll();
     ca.cleanUp();
   }, 60_000);
@@ -110,12 +160,21 @@ describe('readiness checks against real systems', () => {
   test('TLS: a valid certificate passes on all four facts; 3 days left fails the 14-day minimum; a wrong host name and an unknown CA fail their fact; no server is an error', async () => {
     const valid = await run(acts.readinessTls, 'tls-valid');
     expect(valid.outcome).toBe('pass');
-    expect(valid.evidence.map((e) => [e.what, e.ok])).toEqual([['certificate chain', true], ['validity period', true], ['host name', true], ['days to expiry', true]]);
+    expect(valid.evidence.map((e) => [e.what, e.ok])).toEqual([
+      ['certificate chain', true],
+      ['validity period', true],
+      ['host name', true],
+      ['days to expiry', true],
+    ]);
     expect(fact(valid, 'days to expiry').value).toMatch(/^(89|90) days/);
 
     const expiring = await run(acts.readinessTls, 'tls-expiring');
     expect(expiring.outcome).toBe('fail');
-    expect(fact(expiring, 'days to expiry')).toMatchObject({ ok: false, threshold: '> 14 days', target: `127.0.0.1:${ports.expiring}` });
+    expect(fact(expiring, 'days to expiry')).toMatchObject({
+      ok: false,
+      threshold: '> 14 days',
+      target: `127.0.0.1:${ports.expiring}`,
+    });
     expect(fact(expiring, 'days to expiry').value).toMatch(/^[23] days/);
     expect(fact(expiring, 'host name').ok).toBe(true);
 
@@ -137,7 +196,11 @@ describe('readiness checks against real systems', () => {
   test('DNS through the configured resolver (dnsmasq): the expected address passes, a wrong one fails showing both', async () => {
     const good = await run(acts.readinessDns, 'dns-good');
     expect(good.outcome).toBe('pass');
-    expect(good.evidence[0]).toMatchObject({ value: '127.0.0.10', threshold: '127.0.0.10', target: `resolver ${dns.server}` });
+    expect(good.evidence[0]).toMatchObject({
+      value: '127.0.0.10',
+      threshold: '127.0.0.10',
+      target: `resolver ${dns.server}`,
+    });
     const wrong = await run(acts.readinessDns, 'dns-wrong');
     expect(wrong.outcome).toBe('fail');
     expect(wrong.evidence[0].value).toBe('127.0.0.99; missing 127.0.0.10; unexpected 127.0.0.99');
@@ -180,7 +243,7 @@ describe('readiness checks against real systems', () => {
     let r: CheckResult | undefined;
     // Targets appear after discovery and stay `unknown` until their first scrape: wait for both scraped
     // (bounded by time: a loaded machine scrapes late).
-    for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
       r = await run(acts.readinessPrometheus, 'prom-up');
       const seen = fact(r, 'targets of job app').value;
       if (/^\d\/2 up/.test(seen) && !seen.includes('unknown')) break;

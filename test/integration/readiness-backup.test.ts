@@ -58,34 +58,51 @@ describe('readiness backup item against real backups and restore drills', () => 
       const fd = openSync(join(dest(set), copy, manifest.file), 'r+');
       writeSync(fd, Buffer.from('XXXX'), 0, 4, Math.floor(manifest.bytes / 2));
       closeSync(fd);
-      await expect(runActivity(backup.drillDatabase, { set, copy, manifest })).rejects.toThrow(/sha256 [0-9a-f]{64} differs from the manifest's/);
+      await expect(runActivity(backup.drillDatabase, { set, copy, manifest })).rejects.toThrow(
+        /sha256 [0-9a-f]{64} differs from the manifest's/,
+      );
     } else {
       const drill = await runActivity(backup.drillDatabase, { set, copy, manifest });
       expect(drill).toMatchObject({ database: 'ready_app', tables: 1, rows: 100 });
     }
     return copy;
   }
-  const check = (set: string) => runActivity(readiness.readinessBackup, { checklist: 'ops', item: `backup-${set}`, runKey: 'test/run/1' });
+  const check = (set: string) =>
+    runActivity(readiness.readinessBackup, { checklist: 'ops', item: `backup-${set}`, runKey: 'test/run/1' });
   const fact = (r: CheckResult, what: string) => r.evidence.find((e) => e.what === what)!;
 
   test('none verified fails; a fresh copy whose drill passed passes with its path, age and drill; the health check reads the same copy', async () => {
     const none = await check('fresh');
     expect(none.outcome).toBe('fail');
-    expect(none.message).toBe(`newest verified copy: no verified copy at all (no copy in ${dest('fresh')}) (needs restore drill passed, < 24 h old)`);
+    expect(none.message).toBe(
+      `newest verified copy: no verified copy at all (no copy in ${dest('fresh')}) (needs restore drill passed, < 24 h old)`,
+    );
 
     const copy = await backupCopy('fresh', 2);
     const r = await check('fresh');
     expect(r.outcome).toBe('pass');
-    expect(fact(r, 'newest verified copy')).toMatchObject({ target: join(dest('fresh'), copy), threshold: '< 24 h old', ok: true });
+    expect(fact(r, 'newest verified copy')).toMatchObject({
+      target: join(dest('fresh'), copy),
+      threshold: '< 24 h old',
+      ok: true,
+    });
     expect(fact(r, 'newest verified copy').value).toMatch(new RegExp(`^${copy} is 2(\\.0)? h old$`));
-    expect(fact(r, 'verification').value).toMatch(/^db-ready_app\.dump: restore drill passed \d{4}-\d\d-\d\dT[\d:.]+Z \(restored in [\d.]+ s, 1 tables, 100 rows\)$/);
-    expect((await runActivity(backup.checkBackupAge, 'fresh')).message).toContain(`latest verified backup ${copy} is 2`);
+    expect(fact(r, 'verification').value).toMatch(
+      /^db-ready_app\.dump: restore drill passed \d{4}-\d\d-\d\dT[\d:.]+Z \(restored in [\d.]+ s, 1 tables, 100 rows\)$/,
+    );
+    expect((await runActivity(backup.checkBackupAge, 'fresh')).message).toContain(
+      `latest verified backup ${copy} is 2`,
+    );
 
     // A newer copy whose drill failed does not un-pass a fresh verified one, but the evidence names it.
     const failed = await backupCopy('fresh', 0, true);
     const still = await check('fresh');
     expect(still.outcome).toBe('pass');
-    expect(fact(still, 'newest verified copy').value).toMatch(new RegExp(`^${copy} is 2(\\.0)? h old; newest copy ${failed} failed its restore drill of db-ready_app\\.dump at \\S+: db-ready_app\\.dump: sha256`));
+    expect(fact(still, 'newest verified copy').value).toMatch(
+      new RegExp(
+        `^${copy} is 2(\\.0)? h old; newest copy ${failed} failed its restore drill of db-ready_app\\.dump at \\S+: db-ready_app\\.dump: sha256`,
+      ),
+    );
   }, 120_000);
 
   test('the newest verified copy older than maxAgeHours fails with its age', async () => {
@@ -103,12 +120,16 @@ describe('readiness backup item against real backups and restore drills', () => 
     const r = await check('failing');
     expect(r.outcome).toBe('fail');
     expect(r.message).toMatch(
-      new RegExp(`^newest verified copy: no verified copy at all \\(1 copy, none verified\\); newest copy ${failed} failed its restore drill of db-ready_app\\.dump at \\S+: db-ready_app\\.dump: sha256 [0-9a-f]{64} differs from the manifest's`),
+      new RegExp(
+        `^newest verified copy: no verified copy at all \\(1 copy, none verified\\); newest copy ${failed} failed its restore drill of db-ready_app\\.dump at \\S+: db-ready_app\\.dump: sha256 [0-9a-f]{64} differs from the manifest's`,
+      ),
     );
 
     const old = await backupCopy('failing', 50);
     const both = await check('failing');
     expect(both.outcome).toBe('fail');
-    expect(both.message).toMatch(new RegExp(`^newest verified copy: ${old} is 50(\\.0)? h old; newest copy ${failed} failed its restore drill`));
+    expect(both.message).toMatch(
+      new RegExp(`^newest verified copy: ${old} is 50(\\.0)? h old; newest copy ${failed} failed its restore drill`),
+    );
   }, 120_000);
 });

@@ -21,8 +21,10 @@ describe('rollout metric sources (real Prometheus, real HTTP service)', () => {
   let acts: ReturnType<typeof metricActivities>;
   let svc: Awaited<ReturnType<typeof startBackend>>;
   const env = new MockActivityEnvironment();
-  const sample = (service: string, sources: string[]): Promise<Sample> => env.run(acts.sampleRolloutMetrics, { service, sources });
-  const value = (s: Sample, metric: string, source: string) => s.readings.find((r) => r.metric === metric && r.source === source);
+  const sample = (service: string, sources: string[]): Promise<Sample> =>
+    env.run(acts.sampleRolloutMetrics, { service, sources });
+  const value = (s: Sample, metric: string, source: string) =>
+    s.readings.find((r) => r.metric === metric && r.source === source);
 
   beforeAll(async () => {
     exporter = await new Exporter().start();
@@ -47,10 +49,15 @@ describe('rollout metric sources (real Prometheus, real HTTP service)', () => {
       ),
     );
     // rate() over [1m] needs two scrapes of moving counters.
-    await waitFor('Prometheus has a rate for shop', async () => {
-      const r = await prometheus.query('sum(rate(http_requests_total{service="shop"}[1m]))');
-      return Number(r.data?.result?.[0]?.value?.[1]) > 0 ? true : undefined;
-    }, 60_000, 500);
+    await waitFor(
+      'Prometheus has a rate for shop',
+      async () => {
+        const r = await prometheus.query('sum(rate(http_requests_total{service="shop"}[1m]))');
+        return Number(r.data?.result?.[0]?.value?.[1]) > 0 ? true : undefined;
+      },
+      60_000,
+      500,
+    );
   }, 120_000);
   afterAll(async () => {
     await prometheus?.stop();
@@ -68,17 +75,23 @@ describe('rollout metric sources (real Prometheus, real HTTP service)', () => {
     const gate = evaluateGate({ errorRatePercent: 5, responseTimeMs: 3000 }, s);
     expect(gate.verdict).toBe('fail');
     expect(gate.failures[0]).toMatchObject({ metric: 'errorRatePercent', source: 'prom', max: 5 });
-    expect(evaluateGate({ errorRatePercent: 5, responseTimeMs: 3000 }, await sample('calm', ['prom'])).verdict).toBe('pass');
+    expect(evaluateGate({ errorRatePercent: 5, responseTimeMs: 3000 }, await sample('calm', ['prom'])).verdict).toBe(
+      'pass',
+    );
   });
 
   test('Prometheus: an empty result, NaN (no traffic) and an unreachable server are inconclusive', async () => {
     const ghost = await sample('ghost', ['prom']);
-    expect(value(ghost, 'errorRatePercent', 'prom')).toMatchObject({ inconclusive: expect.stringMatching(/empty result/) });
+    expect(value(ghost, 'errorRatePercent', 'prom')).toMatchObject({
+      inconclusive: expect.stringMatching(/empty result/),
+    });
     const idle = await sample('idle', ['prom']);
     expect(value(idle, 'errorRatePercent', 'prom')).toMatchObject({ inconclusive: expect.stringMatching(/NaN/) });
     expect(evaluateGate({ errorRatePercent: 5 }, idle).verdict).toBe('inconclusive');
     const down = await sample('shop', ['prom-down']);
-    expect(value(down, 'errorRatePercent', 'prom-down')).toMatchObject({ inconclusive: expect.stringMatching(/unreachable/) });
+    expect(value(down, 'errorRatePercent', 'prom-down')).toMatchObject({
+      inconclusive: expect.stringMatching(/unreachable/),
+    });
     expect(evaluateGate({ errorRatePercent: 5 }, down).verdict).toBe('inconclusive');
   });
 
@@ -94,7 +107,9 @@ describe('rollout metric sources (real Prometheus, real HTTP service)', () => {
     expect(evaluateGate({ errorRatePercent: 5 }, bad).verdict).toBe('fail');
     await svc.setStatus(200);
     const down = await sample('svc', ['probe-down']);
-    expect(value(down, 'errorRatePercent', 'probe-down')).toMatchObject({ inconclusive: expect.stringMatching(/0 of 10 requests answered, fewer than minRequests 5/) });
+    expect(value(down, 'errorRatePercent', 'probe-down')).toMatchObject({
+      inconclusive: expect.stringMatching(/0 of 10 requests answered, fewer than minRequests 5/),
+    });
   });
 
   test('host: CPU and memory of this machine, as the kernel counts them over the same moment', async () => {

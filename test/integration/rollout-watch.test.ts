@@ -28,8 +28,21 @@ describe('watching a sample interval (real HTTP service)', () => {
       parseConfigText(
         JSON.stringify({
           metricSources: {
-            probe: { type: 'probe', url: `${svc.url}/`, requests: 20, minRequests: 10, concurrency: 4, timeoutMs: 3000 },
-            'probe-down': { type: 'probe', url: `http://127.0.0.1:${closed}/`, requests: 5, minRequests: 5, pauseMs: 200 },
+            probe: {
+              type: 'probe',
+              url: `${svc.url}/`,
+              requests: 20,
+              minRequests: 10,
+              concurrency: 4,
+              timeoutMs: 3000,
+            },
+            'probe-down': {
+              type: 'probe',
+              url: `http://127.0.0.1:${closed}/`,
+              requests: 5,
+              minRequests: 5,
+              pauseMs: 200,
+            },
           },
         }),
         'test.json',
@@ -42,7 +55,9 @@ describe('watching a sample interval (real HTTP service)', () => {
   test('a failing service ends a 60 s watch early, with readings that fail the gate', async () => {
     await svc.setStatus(500);
     const s = await watch(['probe'], 60_000);
-    expect(s.early).toMatch(/^probe: errorRatePercent 100 > 5 over the last \d+ requests, conclusive at 0.9999 confidence$/);
+    expect(s.early).toMatch(
+      /^probe: errorRatePercent 100 > 5 over the last \d+ requests, conclusive at 0.9999 confidence$/,
+    );
     expect(s.watchedMs).toBeLessThan(60_000);
     const r = evaluateGate(gate, s);
     expect(r.verdict).toBe('fail');

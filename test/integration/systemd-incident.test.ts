@@ -19,7 +19,8 @@ describe('systemd activities: restart, reload, status, local and over SSH', () =
   let webPort = 0;
   let remotePort = 0;
 
-  const servedPid = async (port: number) => ((await (await request(`http://127.0.0.1:${port}/health`)).body.json()) as { pid: number }).pid;
+  const servedPid = async (port: number) =>
+    ((await (await request(`http://127.0.0.1:${port}/health`)).body.json()) as { pid: number }).pid;
 
   beforeAll(async () => {
     [webPort, remotePort] = await Promise.all([freePort(), freePort()]);
@@ -36,10 +37,19 @@ describe('systemd activities: restart, reload, status, local and over SSH', () =
   });
 
   const acts = (hosts: Record<string, unknown> = {}) =>
-    systemdActivities(parseConfigText(JSON.stringify({ systemd: { systemctl: systemd.systemctlPath, hosts } }), 'test.json'));
+    systemdActivities(
+      parseConfigText(JSON.stringify({ systemd: { systemctl: systemd.systemctlPath, hosts } }), 'test.json'),
+    );
   // `systemctl` is left at its default: the remote login finds the stand-in on the PATH sshd gives it.
   const remote = (over: Record<string, unknown> = {}) => ({
-    app1: { host: '127.0.0.1', port: sshd.port, username: sshd.username, privateKey: { file: sshd.clientKey }, hostKeySha256: sshd.hostKeySha256, ...over },
+    app1: {
+      host: '127.0.0.1',
+      port: sshd.port,
+      username: sshd.username,
+      privateKey: { file: sshd.clientKey },
+      hostKeySha256: sshd.hostKeySha256,
+      ...over,
+    },
   });
 
   test('restart really restarts the local unit: a new pid answers the health endpoint', async () => {
@@ -63,13 +73,19 @@ describe('systemd activities: restart, reload, status, local and over SSH', () =
   });
 
   test('an unknown unit and an invalid name are not retried', async () => {
-    const missing = await acts().restartUnit({ unit: 'no-such-unit' }).catch((e) => e);
+    const missing = await acts()
+      .restartUnit({ unit: 'no-such-unit' })
+      .catch((e) => e);
     expect(missing.nonRetryable).toBe(true);
     expect(missing.message).toMatch(/no-such-unit on localhost: unit not found/);
-    const invalid = await acts().restartUnit({ unit: '--force' }).catch((e) => e);
+    const invalid = await acts()
+      .restartUnit({ unit: '--force' })
+      .catch((e) => e);
     expect(invalid.nonRetryable).toBe(true);
     expect(invalid.message).toMatch(/invalid systemd unit name/);
-    const unknownHost = await acts().restartUnit({ unit: 'web-local', host: 'ghost' }).catch((e) => e);
+    const unknownHost = await acts()
+      .restartUnit({ unit: 'web-local', host: 'ghost' })
+      .catch((e) => e);
     expect(unknownHost.message).toMatch(/unknown SSH host "ghost"/);
   });
 
@@ -85,7 +101,11 @@ describe('systemd activities: restart, reload, status, local and over SSH', () =
     const after = systemd.mainPid('web-remote');
     expect(after).toBeGreaterThan(0);
     expect(after).not.toBe(before);
-    await waitFor('the new remote process answers', async () => (await servedPid(remotePort).catch(() => 0)) === after, 15_000);
+    await waitFor(
+      'the new remote process answers',
+      async () => (await servedPid(remotePort).catch(() => 0)) === after,
+      15_000,
+    );
     const s = await acts(remote()).unitStatus({ unit: 'web-remote', host: 'app1' });
     expect(s.active).toBe(true);
     expect(s.output).toContain('active (running)');
@@ -93,10 +113,14 @@ describe('systemd activities: restart, reload, status, local and over SSH', () =
 
   test('over SSH: a wrong host key or a key sshd does not accept is not retried', async () => {
     const otherKey = createHash('sha256').update('another key').digest('base64').replace(/=+$/, '');
-    const mismatch = await acts(remote({ hostKeySha256: otherKey })).restartUnit({ unit: 'web-remote', host: 'app1' }).catch((e) => e);
+    const mismatch = await acts(remote({ hostKeySha256: otherKey }))
+      .restartUnit({ unit: 'web-remote', host: 'app1' })
+      .catch((e) => e);
     expect(mismatch.nonRetryable).toBe(true);
     expect(mismatch.message).toMatch(/host key .* is not the configured/);
-    const refused = await acts(remote({ privateKey: { file: sshd.strangerKey } })).restartUnit({ unit: 'web-remote', host: 'app1' }).catch((e) => e);
+    const refused = await acts(remote({ privateKey: { file: sshd.strangerKey } }))
+      .restartUnit({ unit: 'web-remote', host: 'app1' })
+      .catch((e) => e);
     expect(refused.nonRetryable).toBe(true);
     expect(refused.message).toBe(`ssh app1: login as ${sshd.username} refused`);
   });
@@ -111,6 +135,8 @@ describe('systemd activities: restart, reload, status, local and over SSH', () =
     for (const s of [`a'b`, 'x; rm -rf /', '$(touch /tmp/pwned)', '`id`', 'a b\tc', "''"]) {
       expect(execFileSync('/bin/sh', ['-c', `printf '%s' ${shellQuote(s)}`], { encoding: 'utf8' })).toBe(s);
     }
-    expect(remoteCommand({ sudo: true, systemctl: 'systemctl' }, 'restart', 'nginx')).toBe(`'sudo' '-n' 'systemctl' 'restart' '--' 'nginx'`);
+    expect(remoteCommand({ sudo: true, systemctl: 'systemctl' }, 'restart', 'nginx')).toBe(
+      `'sudo' '-n' 'systemctl' 'restart' '--' 'nginx'`,
+    );
   });
 });

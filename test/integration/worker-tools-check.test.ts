@@ -11,9 +11,19 @@ describe('worker tools check', () => {
   const config = (pgPort = 5432) =>
     parseConfigText(
       JSON.stringify({
-        postgres: { primary: { host: '127.0.0.1', port: pgPort, database: 'test', user: 'postgres', connectTimeoutMs: 3000 } },
+        postgres: {
+          primary: { host: '127.0.0.1', port: pgPort, database: 'test', user: 'postgres', connectTimeoutMs: 3000 },
+        },
         backups: { nightly: { databases: ['primary'], format: 'custom', destination: '/var/backups/opsflow' } },
-        deploy: { services: { shop: { repository: 'git@git.example.internal:shop/app.git', path: '/srv/shop', hosts: { web1: { transport: 'local', healthUrl: 'http://127.0.0.1:8000/health' } } } } },
+        deploy: {
+          services: {
+            shop: {
+              repository: 'git@git.example.internal:shop/app.git',
+              path: '/srv/shop',
+              hosts: { web1: { transport: 'local', healthUrl: 'http://127.0.0.1:8000/health' } },
+            },
+          },
+        },
       }),
       'tools.json',
     );
@@ -34,10 +44,20 @@ describe('worker tools check', () => {
   afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
   const realServerMajor = () =>
-    Math.floor(Number(execFileSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-d', 'test', '-tAc', 'SHOW server_version_num'], { encoding: 'utf8' }).trim()) / 10000);
+    Math.floor(
+      Number(
+        execFileSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-d', 'test', '-tAc', 'SHOW server_version_num'], {
+          encoding: 'utf8',
+        }).trim(),
+      ) / 10000,
+    );
 
   test('the features name the tools they run', () => {
-    expect(toolsNeeded(config()).map((n) => n.tool).sort()).toEqual(['git', 'pg_dump', 'pg_restore', 'ssh', 'systemctl']);
+    expect(
+      toolsNeeded(config())
+        .map((n) => n.tool)
+        .sort(),
+    ).toEqual(['git', 'pg_dump', 'pg_restore', 'ssh', 'systemctl']);
     expect(toolMajor('pg_dump (PostgreSQL) 16.4 (Debian 16.4-1.pgdg120+1)')).toBe(16);
     expect(toolMajor('pg_dump (PostgreSQL) 9.6.24')).toBeLessThan(10);
   });
@@ -51,11 +71,19 @@ describe('worker tools check', () => {
   test('a PATH without git: the warning names git and the deploy service that needs it', async () => {
     const path = pathWith({ pg_dump: true, pg_restore: true, ssh: true, systemctl: true });
     const warnings = await checkTools(config(), { ...process.env, PATH: path });
-    expect(warnings).toEqual([expect.stringMatching(/^git is not installed \(not found on PATH\), needed by deploy services shop/)]);
+    expect(warnings).toEqual([
+      expect.stringMatching(/^git is not installed \(not found on PATH\), needed by deploy services shop/),
+    ]);
   });
 
   test('a pg_dump older than the server it dumps: the warning gives both versions, asked of the real server', async () => {
-    const path = pathWith({ pg_dump: 'echo "pg_dump (PostgreSQL) 9.6.24"', pg_restore: true, git: true, ssh: true, systemctl: true });
+    const path = pathWith({
+      pg_dump: 'echo "pg_dump (PostgreSQL) 9.6.24"',
+      pg_restore: true,
+      git: true,
+      ssh: true,
+      systemctl: true,
+    });
     const warnings = await checkTools(config(), { ...process.env, PATH: path });
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain(`postgres.primary runs PostgreSQL ${realServerMajor()}`);
@@ -65,6 +93,10 @@ describe('worker tools check', () => {
   test('a server that cannot be reached is warned about, not a failure', async () => {
     const closed = await freePort();
     const warnings = await checkTools(config(closed), process.env);
-    expect(warnings).toEqual([expect.stringMatching(/^postgres\.primary could not be asked its version \(.*\): pg_dump \d+ is not compared with it$/)]);
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        /^postgres\.primary could not be asked its version \(.*\): pg_dump \d+ is not compared with it$/,
+      ),
+    ]);
   });
 });

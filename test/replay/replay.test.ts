@@ -25,7 +25,10 @@ describe('replay of recorded histories', () => {
     const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)!;
     scheduled.activityTaskScheduledEventAttributes!.activityType!.name = 'anActivityTheCodeNeverCalls';
     const results = [];
-    for await (const r of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, [{ workflowId: chain.workflowId, history: { events } }])) results.push(r);
+    for await (const r of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, [
+      { workflowId: chain.workflowId, history: { events } },
+    ]))
+      results.push(r);
     expect(results).toHaveLength(1);
     expect(results[0].error).toBeInstanceOf(DeterminismViolationError);
   });

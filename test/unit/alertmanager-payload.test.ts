@@ -1,4 +1,8 @@
-import { alertToIncident, parseAlertmanagerPayload, AlertPayloadError } from '../../src/client/alert-receiver/alertmanager';
+import {
+  alertToIncident,
+  parseAlertmanagerPayload,
+  AlertPayloadError,
+} from '../../src/client/alert-receiver/alertmanager';
 
 const payload = (alerts: unknown[]) => ({
   version: '4',
@@ -23,7 +27,14 @@ const alert = (labels: Record<string, string>, annotations: Record<string, strin
 
 describe('Alertmanager payload → incident input', () => {
   test('type, services, metrics and title come from labels and annotations', () => {
-    const [m] = parseAlertmanagerPayload(payload([alert({ services: 'web-server, api', severity: 'critical' }, { summary: 'errors at 60%', error_rate: '60', response_time_ms: '900' })]));
+    const [m] = parseAlertmanagerPayload(
+      payload([
+        alert(
+          { services: 'web-server, api', severity: 'critical' },
+          { summary: 'errors at 60%', error_rate: '60', response_time_ms: '900' },
+        ),
+      ]),
+    );
     expect(m.workflowId).toBe('incident-abc123');
     expect(m.input).toMatchObject({
       title: 'errors at 60%',
@@ -65,7 +76,9 @@ describe('whatever Alertmanager sends is accepted: sizes are cut for display, ke
     const name = `n${long(149)}`;
     const summary = `s${long(299)}`;
     const description = `d${long(9999)}`;
-    const [m] = parseAlertmanagerPayload(payload([alert({ [name]: 'short', big: value, env: 'prod' }, { summary, description })]));
+    const [m] = parseAlertmanagerPayload(
+      payload([alert({ [name]: 'short', big: value, env: 'prod' }, { summary, description })]),
+    );
     expect(m.workflowId).toBe('incident-abc123');
     expect(m.input.fingerprint).toBe('abc123');
 
@@ -91,7 +104,9 @@ describe('whatever Alertmanager sends is accepted: sizes are cut for display, ke
   });
 
   test('two long label names with the same beginning stay two labels', () => {
-    const [m] = parseAlertmanagerPayload(payload([alert({ [`${long(150, 'a')}1`]: 'one', [`${long(150, 'a')}2`]: 'two' })]));
+    const [m] = parseAlertmanagerPayload(
+      payload([alert({ [`${long(150, 'a')}1`]: 'one', [`${long(150, 'a')}2`]: 'two' })]),
+    );
     const values = Object.entries(m.input.labels).filter(([k]) => k.startsWith('aaa'));
     expect(values.map(([, v]) => v).sort()).toEqual(['one', 'two']);
     expect(values.every(([k]) => k.length <= 100)).toBe(true);
@@ -104,7 +119,9 @@ describe('whatever Alertmanager sends is accepted: sizes are cut for display, ke
   });
 
   test('the incident id comes from the fingerprint alone, whatever the labels', () => {
-    const [m] = parseAlertmanagerPayload(payload([alert({ [long(5000, 'k')]: long(100_000) }, {}, '0123456789abcdef')]));
+    const [m] = parseAlertmanagerPayload(
+      payload([alert({ [long(5000, 'k')]: long(100_000) }, {}, '0123456789abcdef')]),
+    );
     expect(m.workflowId).toBe('incident-0123456789abcdef');
   });
 
@@ -115,12 +132,42 @@ describe('whatever Alertmanager sends is accepted: sizes are cut for display, ke
   });
 
   test.each([
-    ['no alertname', { ...alert({}), labels: { job: 'x' } }, (m: any) => expect(m.input).toMatchObject({ type: 'alert', title: 'alert abc123' }), undefined],
-    ['non-numeric metric', alert({}, { cpu_percent: 'high' }), (m: any) => expect(m.input.metrics).toEqual({}), /annotations\.cpu_percent "high": not a number/],
-    ['unknown severity', alert({ opsflow_severity: 'P9' }), (m: any) => expect(m.input.severity).toBeUndefined(), /labels\.opsflow_severity "P9"/],
-    ['bad service name', alert({ services: 'web, web server!' }), (m: any) => expect(m.input.services).toEqual(['web']), /labels\.services "web server!": not a service name/],
-    ['bad incident_type', alert({ incident_type: 'Disk Full' }), (m: any) => expect(m.input.type).toBe('high_error_rate'), /labels\.incident_type "Disk Full"/],
-    ['generatorURL not a URL', { ...alert({}), generatorURL: '/graph?g0' }, (m: any) => expect(m.input.generatorUrl).toBeUndefined(), /generatorURL "\/graph\?g0": not a URL/],
+    [
+      'no alertname',
+      { ...alert({}), labels: { job: 'x' } },
+      (m: any) => expect(m.input).toMatchObject({ type: 'alert', title: 'alert abc123' }),
+      undefined,
+    ],
+    [
+      'non-numeric metric',
+      alert({}, { cpu_percent: 'high' }),
+      (m: any) => expect(m.input.metrics).toEqual({}),
+      /annotations\.cpu_percent "high": not a number/,
+    ],
+    [
+      'unknown severity',
+      alert({ opsflow_severity: 'P9' }),
+      (m: any) => expect(m.input.severity).toBeUndefined(),
+      /labels\.opsflow_severity "P9"/,
+    ],
+    [
+      'bad service name',
+      alert({ services: 'web, web server!' }),
+      (m: any) => expect(m.input.services).toEqual(['web']),
+      /labels\.services "web server!": not a service name/,
+    ],
+    [
+      'bad incident_type',
+      alert({ incident_type: 'Disk Full' }),
+      (m: any) => expect(m.input.type).toBe('high_error_rate'),
+      /labels\.incident_type "Disk Full"/,
+    ],
+    [
+      'generatorURL not a URL',
+      { ...alert({}), generatorURL: '/graph?g0' },
+      (m: any) => expect(m.input.generatorUrl).toBeUndefined(),
+      /generatorURL "\/graph\?g0": not a URL/,
+    ],
   ])('%s: accepted, the unusable steering value ignored and said so', (_n, a, check, note) => {
     const [m] = parseAlertmanagerPayload(payload([a]));
     check(m);

@@ -1,5 +1,22 @@
-import { counterIncrease, max, mean, median, min, percentile, perSecond, ratePercent, stdev, summarize } from '../../src/domain/baseline/statistics';
-import { cpuThreshold, errorRateThreshold, memoryThreshold, responseTimeThreshold, defaultMinimums } from '../../src/domain/baseline/thresholds';
+import {
+  counterIncrease,
+  max,
+  mean,
+  median,
+  min,
+  percentile,
+  perSecond,
+  ratePercent,
+  stdev,
+  summarize,
+} from '../../src/domain/baseline/statistics';
+import {
+  cpuThreshold,
+  errorRateThreshold,
+  memoryThreshold,
+  responseTimeThreshold,
+  defaultMinimums,
+} from '../../src/domain/baseline/thresholds';
 import { summarizeGroup } from '../../src/domain/baseline/samples';
 import { baselineInput, sampledGroups } from '../../src/domain/baseline/input';
 import { baselineInputNames } from '../../src/config/input-names';
@@ -13,7 +30,8 @@ import { opsflowConfig } from '../../src/config/schema';
  */
 function naivePercentile(values: number[], q: number): number {
   const s = values.slice();
-  for (let i = 0; i < s.length; i++) for (let j = i + 1; j < s.length; j++) if (s[j] < s[i]) [s[i], s[j]] = [s[j], s[i]];
+  for (let i = 0; i < s.length; i++)
+    for (let j = i + 1; j < s.length; j++) if (s[j] < s[i]) [s[i], s[j]] = [s[j], s[i]];
   const pos = (s.length - 1) * (q / 100);
   const below = Math.floor(pos);
   if (below + 1 >= s.length) return s[s.length - 1];
@@ -60,7 +78,11 @@ describe('baseline statistics, against hand-computed values', () => {
   });
 
   test('the same numbers as the naive implementation on uneven data', () => {
-    for (const [n, seed] of [[7, 1], [360, 42], [1001, 7]]) {
+    for (const [n, seed] of [
+      [7, 1],
+      [360, 42],
+      [1001, 7],
+    ]) {
       const data = series(n, seed, 900);
       const s = summarize(data)!;
       expect(s.count).toBe(n);
@@ -117,13 +139,25 @@ describe('runbooks §5 thresholds', () => {
 
   test('percentages are clamped to 100: a saturated host gets levels that exist, and keeps what the rule gave', () => {
     const saturated = [99.9, 100, 100, 99.8, 100, 100, 99.9, 100];
-    const t = cpuThreshold(saturated, m) as { warning: number; critical: number; computed?: { warning: number; critical: number } };
+    const t = cpuThreshold(saturated, m) as {
+      warning: number;
+      critical: number;
+      computed?: { warning: number; critical: number };
+    };
     expect(t).toMatchObject({ warning: 100, critical: 100 });
     expect(t.computed!.warning).toBeGreaterThan(100);
     expect(t.computed!.critical).toBeGreaterThan(t.computed!.warning);
     // Half the requests failing: max(10, 50 × 3) = 150 % is no error rate.
-    expect(errorRateThreshold(50, 100, m)).toEqual({ warning: 100, critical: 100, computed: { warning: 100, critical: 150 } });
-    expect(errorRateThreshold(40, 100, m)).toEqual({ warning: 80, critical: 100, computed: { warning: 80, critical: 120 } });
+    expect(errorRateThreshold(50, 100, m)).toEqual({
+      warning: 100,
+      critical: 100,
+      computed: { warning: 100, critical: 150 },
+    });
+    expect(errorRateThreshold(40, 100, m)).toEqual({
+      warning: 80,
+      critical: 100,
+      computed: { warning: 80, critical: 120 },
+    });
     expect(cpuThreshold([40, 50, 60, 50], m)).not.toHaveProperty('computed');
   });
 
@@ -139,7 +173,11 @@ describe('runbooks §5 thresholds', () => {
 
 describe('a group from its raw ticks', () => {
   test('http: latencies pooled across ticks, error rate over all requests, thresholds from them', () => {
-    const ticks = Array.from({ length: 10 }, (_, i) => ({ latenciesMs: [10 + i, 20 + i], requests: 2, errors: i === 3 ? 1 : 0 }));
+    const ticks = Array.from({ length: 10 }, (_, i) => ({
+      latenciesMs: [10 + i, 20 + i],
+      requests: 2,
+      errors: i === 3 ? 1 : 0,
+    }));
     const g = summarizeGroup('http:web', 'http', ticks, 10_000, { samples: 5, requests: 20 });
     const all = ticks.flatMap((t) => t.latenciesMs);
     expect(g).toMatchObject({ samples: 10, requests: 20, errors: 1 });
@@ -147,26 +185,47 @@ describe('a group from its raw ticks', () => {
     expect(g.rates.errorRatePercent).toBe(5);
     expect(g.rates.throughputPerSecond).toBe(1.9);
     expect(g.thresholds.errorRatePercent).toEqual({ warning: 10, critical: 15 });
-    expect(g.thresholds.p95Ms).toEqual({ warning: naivePercentile(all, 95) * 1.5, critical: naivePercentile(all, 95) * 2 });
+    expect(g.thresholds.p95Ms).toEqual({
+      warning: naivePercentile(all, 95) * 1.5,
+      critical: naivePercentile(all, 95) * 2,
+    });
   });
 
   test('http with too few requests: no error rate, insufficient thresholds', () => {
-    const g = summarizeGroup('http:web', 'http', [{ latenciesMs: [5], requests: 1, errors: 1 }], 10_000, defaultMinimums);
+    const g = summarizeGroup(
+      'http:web',
+      'http',
+      [{ latenciesMs: [5], requests: 1, errors: 1 }],
+      10_000,
+      defaultMinimums,
+    );
     expect(g.rates.errorRatePercent).toBeUndefined();
     expect(g.thresholds.errorRatePercent).toEqual({ insufficient: '1 requests, fewer than the minimum of 100' });
   });
 
   test('postgres and redis hit ratios from counter growth', () => {
-    const pg = summarizeGroup('postgres:main', 'postgres', [
-      { connections: 3, databaseSizeBytes: 100, blksHit: 1000, blksRead: 10 },
-      { connections: 5, databaseSizeBytes: 100, blksHit: 1090, blksRead: 20 },
-    ], 20_000, { samples: 2, requests: 100 });
+    const pg = summarizeGroup(
+      'postgres:main',
+      'postgres',
+      [
+        { connections: 3, databaseSizeBytes: 100, blksHit: 1000, blksRead: 10 },
+        { connections: 5, databaseSizeBytes: 100, blksHit: 1090, blksRead: 20 },
+      ],
+      20_000,
+      { samples: 2, requests: 100 },
+    );
     expect(pg.rates.cacheHitRatioPercent).toBeCloseTo(90, 9); // 90 hits of 100 lookups
     expect(pg.statistics.connections!.mean).toBe(4);
-    const redis = summarizeGroup('redis:cache', 'redis', [
-      { clients: 2, usedMemoryBytes: 1, keyspaceHits: 0, keyspaceMisses: 0 },
-      { clients: 2, usedMemoryBytes: 1, keyspaceHits: 30, keyspaceMisses: 10 },
-    ], 20_000, { samples: 2, requests: 100 });
+    const redis = summarizeGroup(
+      'redis:cache',
+      'redis',
+      [
+        { clients: 2, usedMemoryBytes: 1, keyspaceHits: 0, keyspaceMisses: 0 },
+        { clients: 2, usedMemoryBytes: 1, keyspaceHits: 30, keyspaceMisses: 10 },
+      ],
+      20_000,
+      { samples: 2, requests: 100 },
+    );
     expect(redis.rates.keyspaceHitRatePercent).toBeUndefined(); // 40 lookups < 100
   });
 });
@@ -190,20 +249,31 @@ describe('baseline input', () => {
   test('bad input names the field', () => {
     expect(lines({})).toContain('service: Invalid input: expected string, received undefined');
     expect(lines({ service: 'a', interval: '500ms' })).toEqual(['interval: "500ms" is below the minimum of 1s']);
-    expect(lines({ service: 'a', duration: '5s', interval: '10s' })).toEqual(['duration: must be at least one interval long']);
-    expect(lines({ service: 'a', groups: { host: false } })).toEqual(['groups: at least one group to sample (host, http, postgres or redis)']);
+    expect(lines({ service: 'a', duration: '5s', interval: '10s' })).toEqual([
+      'duration: must be at least one interval long',
+    ]);
+    expect(lines({ service: 'a', groups: { host: false } })).toEqual([
+      'groups: at least one group to sample (host, http, postgres or redis)',
+    ]);
     expect(lines({ service: 'a', groups: { http: ['bad name'] } })[0]).toMatch(/^groups\.http\.0: /);
     expect(lines({ service: 'a', minimums: { samples: 1 } })[0]).toMatch(/^minimums\.samples: /);
   });
   test('groups get ids; config names are checked', () => {
-    const input = baselineInput.parse({ service: 'a', groups: { http: ['web', 'web'], redis: ['cache'] }, notify: ['ops'] });
+    const input = baselineInput.parse({
+      service: 'a',
+      groups: { http: ['web', 'web'], redis: ['cache'] },
+      notify: ['ops'],
+    });
     expect(sampledGroups(input.groups)).toEqual([
       { id: 'host', kind: 'host' },
       { id: 'http:web', kind: 'http', target: 'web' },
       { id: 'redis:cache', kind: 'redis', target: 'cache' },
     ]);
     const config = opsflowConfig.parse({ http: { web: { url: 'http://127.0.0.1:1/' } } });
-    expect(baselineInputNames(input, config).map((u) => `${u.field}=${u.name}`)).toEqual(['groups.redis.0=cache', 'notify.0=ops']);
+    expect(baselineInputNames(input, config).map((u) => `${u.field}=${u.name}`)).toEqual([
+      'groups.redis.0=cache',
+      'notify.0=ops',
+    ]);
   });
 });
 
@@ -212,11 +282,18 @@ test('the report shows partial baselines and insufficient thresholds in words', 
     service: 'web',
     workflowId: 'baseline-web',
     runId: 'r',
-    window: { start: '2026-11-20T14:00:00.000Z', end: '2026-11-20T14:10:00.000Z', durationMs: 3_600_000, intervalMs: 10_000 },
+    window: {
+      start: '2026-11-20T14:00:00.000Z',
+      end: '2026-11-20T14:10:00.000Z',
+      durationMs: 3_600_000,
+      intervalMs: 10_000,
+    },
     complete: false,
     partial: 'cancelled after 10m',
     minimums: defaultMinimums,
-    groups: [summarizeGroup('http:web', 'http', [{ latenciesMs: [5], requests: 1, errors: 0 }], 10_000, defaultMinimums)],
+    groups: [
+      summarizeGroup('http:web', 'http', [{ latenciesMs: [5], requests: 1, errors: 0 }], 10_000, defaultMinimums),
+    ],
   };
   const md = renderBaselineReport(b);
   expect(md).toContain('# Performance baseline: web (PARTIAL)');
@@ -226,18 +303,30 @@ test('the report shows partial baselines and insufficient thresholds in words', 
 });
 
 test('the report says when a percentage threshold was clamped to 100, and what the rule gave', () => {
-  const ticks = [99.7, 100, 100, 99.8, 100, 100].map((cpuPercent) => ({ cpuPercent, memoryPercent: 50, diskReadBytesPerSec: 0, diskWriteBytesPerSec: 0 }));
+  const ticks = [99.7, 100, 100, 99.8, 100, 100].map((cpuPercent) => ({
+    cpuPercent,
+    memoryPercent: 50,
+    diskReadBytesPerSec: 0,
+    diskWriteBytesPerSec: 0,
+  }));
   const b: Baseline = {
     service: 'batch',
     workflowId: 'baseline-batch',
     runId: 'r',
-    window: { start: '2026-11-20T14:00:00.000Z', end: '2026-11-20T14:01:00.000Z', durationMs: 60_000, intervalMs: 10_000 },
+    window: {
+      start: '2026-11-20T14:00:00.000Z',
+      end: '2026-11-20T14:01:00.000Z',
+      durationMs: 60_000,
+      intervalMs: 10_000,
+    },
     complete: true,
     minimums: { samples: 4, requests: 10 },
     groups: [summarizeGroup('host', 'host', ticks, 60_000, { samples: 4, requests: 10 })],
   };
   const md = renderBaselineReport(b);
-  expect(md).toContain('| cpuPercent | 100 % / 100 % (clamped to 100 %: the rule gave 100.2 % / 100.3 %; the window ran near saturation, and a level at 100 % never fires: set it by hand) |');
+  expect(md).toContain(
+    '| cpuPercent | 100 % / 100 % (clamped to 100 %: the rule gave 100.2 % / 100.3 %; the window ran near saturation, and a level at 100 % never fires: set it by hand) |',
+  );
   expect(md).toContain('| memoryPercent | 60 % / 70 % |');
 });
 
@@ -245,5 +334,8 @@ test('config.baseline.store must name a configured database', () => {
   const r = opsflowConfig.safeParse({ baseline: { store: { postgres: 'nope' } } });
   expect(r.success).toBe(false);
   expect(formatIssues(r.error!)).toBe('baseline.store.postgres: unknown postgres target "nope"');
-  expect(opsflowConfig.parse({ postgres: { main: { database: 'ops' } }, baseline: { store: { postgres: 'main' } } }).baseline.store).toEqual({ postgres: 'main', schema: 'opsflow' });
+  expect(
+    opsflowConfig.parse({ postgres: { main: { database: 'ops' } }, baseline: { store: { postgres: 'main' } } }).baseline
+      .store,
+  ).toEqual({ postgres: 'main', schema: 'opsflow' });
 });

@@ -23,7 +23,12 @@ describe('operator config', () => {
     );
     const cfg = loadConfig(file, {});
     expect(cfg.http.web.timeoutMs).toBe(10_000);
-    expect(cfg.postgres.primary).toMatchObject({ host: '127.0.0.1', port: 5432, user: 'postgres', password: { env: 'PG_PASSWORD' } });
+    expect(cfg.postgres.primary).toMatchObject({
+      host: '127.0.0.1',
+      port: 5432,
+      user: 'postgres',
+      password: { env: 'PG_PASSWORD' },
+    });
     expect(cfg.thresholds.diskPercent.critical).toBe(85);
   });
 
@@ -49,7 +54,9 @@ describe('operator config', () => {
   });
 
   test('a notifier list naming an unknown notifier is refused', () => {
-    expect(() => parseConfigText(JSON.stringify({ healthCheckNotify: ['nobody'] }), 'c.json')).toThrow(/healthCheckNotify\.0: unknown notifier "nobody"/);
+    expect(() => parseConfigText(JSON.stringify({ healthCheckNotify: ['nobody'] }), 'c.json')).toThrow(
+      /healthCheckNotify\.0: unknown notifier "nobody"/,
+    );
   });
 
   test('unparseable text and unreadable files are named', () => {
@@ -76,14 +83,23 @@ describe('operator config', () => {
     }
     expect(err).toBeInstanceOf(ValidationError);
     const lines = err!.details.split('\n');
-    for (const field of ['postgres.p.password', 'redis.r.password', 'notifiers.hook.token', 'notifiers.pd.routingKey', 'loadBalancers.api.token']) {
+    for (const field of [
+      'postgres.p.password',
+      'redis.r.password',
+      'notifiers.hook.token',
+      'notifiers.pd.routingKey',
+      'loadBalancers.api.token',
+    ]) {
       expect(lines).toContain(`${field}: a secret is written as { env: NAME } or { file: /path }, never as its value`);
     }
     expect(err!.message).not.toContain(plain);
     // A reference with a bad env name keeps its own, narrower message.
-    expect(() => parseConfigText(JSON.stringify({ postgres: { p: { database: 'app', password: { env: 'not a name' } } } }), 'c.json')).toThrow(
-      'postgres.p.password.env: an env var name',
-    );
+    expect(() =>
+      parseConfigText(
+        JSON.stringify({ postgres: { p: { database: 'app', password: { env: 'not a name' } } } }),
+        'c.json',
+      ),
+    ).toThrow('postgres.p.password.env: an env var name');
   });
 
   test('secrets resolve from env or file and name the field when missing', () => {
@@ -91,7 +107,9 @@ describe('operator config', () => {
     writeFileSync(join(dir, 'token'), 'abc\n');
     expect(resolveSecret({ file: join(dir, 'token') }, 'x.token')).toBe('abc');
     expect(resolveSecret({ env: 'T' }, 'x.token', { T: 'v' })).toBe('v');
-    expect(() => resolveSecret({ env: 'T' }, 'notifiers.ops.token', {})).toThrow('notifiers.ops.token: env var T is not set');
+    expect(() => resolveSecret({ env: 'T' }, 'notifiers.ops.token', {})).toThrow(
+      'notifiers.ops.token: env var T is not set',
+    );
   });
 });
 
@@ -101,15 +119,32 @@ describe('finding the config file (worker, npm run dev and the CLI alike)', () =
   writeFileSync(join(dir, 'opsflow.config.yaml'), 'http: {}\n');
 
   test('a path given wins, then $OPSFLOW_CONFIG, then ./opsflow.config.yaml, else none', () => {
-    expect(findConfig('x.yaml', { OPSFLOW_CONFIG: 'y.yaml' }, dir)).toEqual({ path: join(dir, 'x.yaml'), how: 'given' });
-    expect(findConfig(undefined, { OPSFLOW_CONFIG: 'y.yaml' }, dir)).toEqual({ path: join(dir, 'y.yaml'), how: 'OPSFLOW_CONFIG' });
-    expect(findConfig(undefined, {}, dir)).toEqual({ path: join(dir, 'opsflow.config.yaml'), how: 'working directory' });
+    expect(findConfig('x.yaml', { OPSFLOW_CONFIG: 'y.yaml' }, dir)).toEqual({
+      path: join(dir, 'x.yaml'),
+      how: 'given',
+    });
+    expect(findConfig(undefined, { OPSFLOW_CONFIG: 'y.yaml' }, dir)).toEqual({
+      path: join(dir, 'y.yaml'),
+      how: 'OPSFLOW_CONFIG',
+    });
+    expect(findConfig(undefined, {}, dir)).toEqual({
+      path: join(dir, 'opsflow.config.yaml'),
+      how: 'working directory',
+    });
     expect(findConfig(undefined, {}, empty)).toEqual({ how: 'none' });
   });
 
   test('the start-up description names the file and what it holds, or says what no file means', () => {
-    const cfg = parseConfigText(JSON.stringify({ http: { web: { url: 'http://127.0.0.1:1/' } }, notifiers: { ops: { type: 'webhook', url: 'http://127.0.0.1:2/' } } }), 'c.json');
-    expect(describeConfig({ path: '/etc/opsflow.yaml', how: 'OPSFLOW_CONFIG' }, cfg)).toBe('config /etc/opsflow.yaml (from $OPSFLOW_CONFIG): http 1, notifiers 1');
+    const cfg = parseConfigText(
+      JSON.stringify({
+        http: { web: { url: 'http://127.0.0.1:1/' } },
+        notifiers: { ops: { type: 'webhook', url: 'http://127.0.0.1:2/' } },
+      }),
+      'c.json',
+    );
+    expect(describeConfig({ path: '/etc/opsflow.yaml', how: 'OPSFLOW_CONFIG' }, cfg)).toBe(
+      'config /etc/opsflow.yaml (from $OPSFLOW_CONFIG): http 1, notifiers 1',
+    );
     expect(describeConfig({ how: 'none' }, parseConfigText('{}', 'e.json'), '/srv')).toMatch(
       /^no config file found \(no path given, \$OPSFLOW_CONFIG unset, no opsflow\.config\.yaml in \/srv\): running with an empty config, so no targets are configured/,
     );

@@ -48,7 +48,12 @@ describe('Temporal connection settings, read as the temporal CLI reads them', ()
 
   test('TEMPORAL_PROFILE picks another; an API key turns TLS on', () => {
     const s = temporalSettings(env({ TEMPORAL_PROFILE: 'cloud' }, profiles));
-    expect(s).toEqual({ address: 'ops.a1b2c.tmprl.cloud:7233', namespace: 'ops.a1b2c', apiKey: 'from-profile', tls: true });
+    expect(s).toEqual({
+      address: 'ops.a1b2c.tmprl.cloud:7233',
+      namespace: 'ops.a1b2c',
+      apiKey: 'from-profile',
+      tls: true,
+    });
     expect(connectionOptions(s)).toEqual({ address: 'ops.a1b2c.tmprl.cloud:7233', tls: true, apiKey: 'from-profile' });
   });
 
@@ -62,9 +67,25 @@ describe('Temporal connection settings, read as the temporal CLI reads them', ()
   });
 
   test('TEMPORAL_* variables override the profile, and the CLI flags override both', () => {
-    const e = env({ TEMPORAL_PROFILE: 'cloud', TEMPORAL_ADDRESS: 'other:7233', TEMPORAL_API_KEY: 'from-env', TEMPORAL_GRPC_META_X_TEAM: 'ops' }, profiles);
-    expect(temporalSettings(e)).toMatchObject({ address: 'other:7233', namespace: 'ops.a1b2c', apiKey: 'from-env', metadata: { 'x-team': 'ops' } });
-    expect(temporalSettings(e, { address: 'flag:7233', namespace: 'flagged' })).toMatchObject({ address: 'flag:7233', namespace: 'flagged' });
+    const e = env(
+      {
+        TEMPORAL_PROFILE: 'cloud',
+        TEMPORAL_ADDRESS: 'other:7233',
+        TEMPORAL_API_KEY: 'from-env',
+        TEMPORAL_GRPC_META_X_TEAM: 'ops',
+      },
+      profiles,
+    );
+    expect(temporalSettings(e)).toMatchObject({
+      address: 'other:7233',
+      namespace: 'ops.a1b2c',
+      apiKey: 'from-env',
+      metadata: { 'x-team': 'ops' },
+    });
+    expect(temporalSettings(e, { address: 'flag:7233', namespace: 'flagged' })).toMatchObject({
+      address: 'flag:7233',
+      namespace: 'flagged',
+    });
     expect(connectionOptions(temporalSettings(e))).toMatchObject({ metadata: { 'x-team': 'ops' } });
   });
 
@@ -72,11 +93,16 @@ describe('Temporal connection settings, read as the temporal CLI reads them', ()
     const file = join(dir, 'elsewhere.toml');
     writeFileSync(file, '[profile.default]\naddress = "elsewhere:7233"\n');
     expect(temporalSettings(env({ TEMPORAL_CONFIG_FILE: file }, profiles)).address).toBe('elsewhere:7233');
-    expect(() => temporalSettings(env({ TEMPORAL_CONFIG_FILE: join(dir, 'missing.toml') }))).toThrow(/TEMPORAL_CONFIG_FILE: .*missing.toml does not exist/);
+    expect(() => temporalSettings(env({ TEMPORAL_CONFIG_FILE: join(dir, 'missing.toml') }))).toThrow(
+      /TEMPORAL_CONFIG_FILE: .*missing.toml does not exist/,
+    );
   });
 
-  test('mTLS from the variables, under Temporal\'s names and under opsflow\'s older ones', () => {
-    const forms: Record<string, string>[] = [{ TEMPORAL_TLS_CLIENT_CERT_PATH: cert, TEMPORAL_TLS_CLIENT_KEY_PATH: key }, { TEMPORAL_TLS_CERT: cert, TEMPORAL_TLS_KEY: key }];
+  test("mTLS from the variables, under Temporal's names and under opsflow's older ones", () => {
+    const forms: Record<string, string>[] = [
+      { TEMPORAL_TLS_CLIENT_CERT_PATH: cert, TEMPORAL_TLS_CLIENT_KEY_PATH: key },
+      { TEMPORAL_TLS_CERT: cert, TEMPORAL_TLS_KEY: key },
+    ];
     for (const vars of forms) {
       const tls = temporalSettings(env(vars)).tls as { clientCertPair: { crt: Buffer; key: Buffer } };
       expect(Buffer.from(tls.clientCertPair.crt).toString()).toBe('CERT');
@@ -86,8 +112,12 @@ describe('Temporal connection settings, read as the temporal CLI reads them', ()
 
   test('mistakes are refused naming what is wrong', () => {
     expect(() => temporalSettings(env({ TEMPORAL_TLS_CERT: cert }))).toThrow(/certificate and key go together/);
-    expect(() => temporalSettings(env({ TEMPORAL_TLS_CLIENT_KEY_PATH: key }))).toThrow(/certificate and key go together/);
-    expect(() => temporalSettings(env({ TEMPORAL_PROFILE: 'staging' }, profiles))).toThrow(/profile staging.*Profile 'staging' not found/);
+    expect(() => temporalSettings(env({ TEMPORAL_TLS_CLIENT_KEY_PATH: key }))).toThrow(
+      /certificate and key go together/,
+    );
+    expect(() => temporalSettings(env({ TEMPORAL_PROFILE: 'staging' }, profiles))).toThrow(
+      /profile staging.*Profile 'staging' not found/,
+    );
     expect(() => temporalSettings(env({}, 'this is = not toml ['))).toThrow(/Temporal connection settings/);
   });
 });

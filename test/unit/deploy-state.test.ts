@@ -19,20 +19,35 @@ describe('deploy run state', () => {
   test('a failed host over a 0 % budget stops the deploy with the reason; within budget it goes on', () => {
     const r = run();
     r.startBatch(0);
-    expect(r.endBatch(0, ['h1'])).toEqual({ stop: true, reason: '1 of 1 hosts failed in the batch (100 % > budget 0 %)' });
+    expect(r.endBatch(0, ['h1'])).toEqual({
+      stop: true,
+      reason: '1 of 1 hosts failed in the batch (100 % > budget 0 %)',
+    });
     expect(r.status.stopReason).toMatch(/1 of 1 hosts failed/);
     const lenient = run({ batch: 100, fleet: 40 });
     expect(lenient.endBatch(0, ['h1']).stop).toBe(false);
-    expect(lenient.endBatch(1, ['h2'])).toMatchObject({ stop: true, reason: expect.stringMatching(/2 of 3 hosts failed in the fleet/) });
+    expect(lenient.endBatch(1, ['h2'])).toMatchObject({
+      stop: true,
+      reason: expect.stringMatching(/2 of 3 hosts failed in the fleet/),
+    });
   });
 
   test('the stop reason names each failed host so far with its step and the first line of its cause; a flap stops whatever the budget', () => {
     const r = run({ batch: 100, fleet: 100 });
     r.startBatch(0);
-    r.host('h1', { state: 'rolled-back', step: 'migrate', error: 'web/h1: migrate (sh migrate.sh) exited 3: column "sku" already exists\nHINT: nothing' });
+    r.host('h1', {
+      state: 'rolled-back',
+      step: 'migrate',
+      error: 'web/h1: migrate (sh migrate.sh) exited 3: column "sku" already exists\nHINT: nothing',
+    });
     expect(r.endBatch(0, ['h1']).stop).toBe(false);
     r.startBatch(1);
-    r.host('h2', { state: 'rolled-back', step: 'health check', error: 'h2: health check failed after 4 attempts: flapping (HTTP 200 at attempt 1, then HTTP 503 at attempt 2; 2 of 4 passed, 3 consecutive needed)' });
+    r.host('h2', {
+      state: 'rolled-back',
+      step: 'health check',
+      error:
+        'h2: health check failed after 4 attempts: flapping (HTTP 200 at attempt 1, then HTTP 503 at attempt 2; 2 of 4 passed, 3 consecutive needed)',
+    });
     expect(r.endBatch(1, ['h2'], ['h2'])).toEqual({
       stop: true,
       reason:
@@ -74,7 +89,11 @@ describe('deploy run state', () => {
       batch: 2,
       batches: [['h1'], ['h2'], ['h3']],
       failures: { fleet: 1, budget: { batch: 100, fleet: 50 } },
-      hosts: { h1: { state: 'done', previous: 'old' }, h2: { state: 'rolled-back', error: 'health check failed' }, h3: { state: 'pending' } },
+      hosts: {
+        h1: { state: 'done', previous: 'old' },
+        h2: { state: 'rolled-back', error: 'health check failed' },
+        h3: { state: 'pending' },
+      },
     });
     expect(next.upgraded()).toEqual(['h1']);
     expect(next.status.log.at(-1)).toBe('continued as new before batch 3/3');
@@ -83,7 +102,10 @@ describe('deploy run state', () => {
     expect(controls.paused).toBe(true);
     expect(controls.hasApprovalFor(3)).toBe(true);
     // The budget goes on counting from the carried failures: one more failed host is 2 of 3 > 50 %.
-    expect(next.endBatch(2, ['h3'])).toMatchObject({ stop: true, reason: expect.stringMatching(/2 of 3 hosts failed in the fleet/) });
+    expect(next.endBatch(2, ['h3'])).toMatchObject({
+      stop: true,
+      reason: expect.stringMatching(/2 of 3 hosts failed in the fleet/),
+    });
     expect(r.status.failures.fleet).toBe(1);
   });
 
@@ -100,7 +122,9 @@ describe('deploy run state', () => {
     expect(DeployRun.resume(second.carry(2, new OperatorControls().carry())).status.runs).toBe(3);
     expect(second.details()).toMatch(/\(run 2\)/);
     const { runs: _, ...before } = r.carry(1, new OperatorControls().carry()).status;
-    expect(DeployRun.resume({ status: before as never, nextBatch: 1, operator: new OperatorControls().carry() }).status.runs).toBe(2);
+    expect(
+      DeployRun.resume({ status: before as never, nextBatch: 1, operator: new OperatorControls().carry() }).status.runs,
+    ).toBe(2);
   });
 
   test('a fleet rollback fixes its targets when the deploy stops and carries the reason and the hosts already back; a carry without one resumes batches', () => {
@@ -121,7 +145,14 @@ describe('deploy run state', () => {
     r.fleetHostBack('h1');
     r.fleetHostBack('h1');
     const carried = JSON.parse(JSON.stringify(r.carry(3, new OperatorControls().carry())));
-    expect(carried.fleetRollback).toEqual({ reason: '1 of 1 hosts failed in the batch', targets: [{ host: 'h1', release: 'old1' }, { host: 'h2', release: 'old2' }], done: ['h1'] });
+    expect(carried.fleetRollback).toEqual({
+      reason: '1 of 1 hosts failed in the batch',
+      targets: [
+        { host: 'h1', release: 'old1' },
+        { host: 'h2', release: 'old2' },
+      ],
+      done: ['h1'],
+    });
     const next = DeployRun.resume(carried);
     expect(next.fleetRollbackReason).toBe('1 of 1 hosts failed in the batch');
     expect(next.status.log.at(-1)).toBe('continued as new during the fleet rollback (1/2 hosts back)');
@@ -133,7 +164,11 @@ describe('deploy run state', () => {
     expect(next.fleetRollbackLeft()).toEqual([]);
     expect(r.fleetRollbackLeft()).toEqual([{ host: 'h2', release: 'old2' }]);
     // A carry made before fleet rollbacks were carried (or between batches) has none.
-    const old = { status: run().carry(1, new OperatorControls().carry()).status, nextBatch: 1, operator: new OperatorControls().carry() };
+    const old = {
+      status: run().carry(1, new OperatorControls().carry()).status,
+      nextBatch: 1,
+      operator: new OperatorControls().carry(),
+    };
     const resumed = DeployRun.resume(old);
     expect(resumed.fleetRollbackReason).toBeUndefined();
     expect(resumed.status.log.at(-1)).toBe('continued as new before batch 2/3');

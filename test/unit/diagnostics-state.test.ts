@@ -4,7 +4,8 @@ import type { PostgresFindings } from '../../src/domain/diagnostics/findings';
 const findings: PostgresFindings = {
   database: 'app',
   sessions: [],
-  slowStatements: 'pg_stat_statements is not available: the extension is not created in database app (CREATE EXTENSION pg_stat_statements)',
+  slowStatements:
+    'pg_stat_statements is not available: the extension is not created in database app (CREATE EXTENSION pg_stat_statements)',
   tables: [{ table: 'public.t', rows: 10, table_bytes: 2 ** 20, index_bytes: 0, total_bytes: 2 ** 20 }],
   indexes: [],
   unusedIndexes: [{ index: 'public.t_a', table: 'public.t', scans: 3, bytes: 8192 }],
@@ -26,7 +27,10 @@ describe('diagnostics run state and report', () => {
 
   test('a query text with pipes and newlines stays in its table cell', () => {
     const s = new DiagnosticsState({ postgres: 'app', host: false });
-    s.gotPostgres({ ok: true, findings: { ...findings, slowStatements: [{ query: "SELECT a || b\nFROM t", calls: 1, mean_ms: 120 }] } });
+    s.gotPostgres({
+      ok: true,
+      findings: { ...findings, slowStatements: [{ query: 'SELECT a || b\nFROM t', calls: 1, mean_ms: 120 }] },
+    });
     expect(s.finish('t').markdown).toContain('| 120 ms | 1 | SELECT a \\|\\| b FROM t |');
   });
 

@@ -36,7 +36,8 @@ describe('the root docker-compose.yml', () => {
 });
 
 /** The mounted opsflow config, as the services see it. */
-const configMount = (volumes: string[]) => volumes.map((v) => v.split(':')).find(([, target]) => target === '/etc/opsflow/opsflow.yaml');
+const configMount = (volumes: string[]) =>
+  volumes.map((v) => v.split(':')).find(([, target]) => target === '/etc/opsflow/opsflow.yaml');
 const configPath = join(dir, configMount(services.worker.volumes)![0]);
 const rawConfig = parse(readFileSync(configPath, 'utf8'));
 const config = readConfigFile(configPath);
@@ -71,16 +72,37 @@ const listens = (name: string): number[] => {
 describe('deploy/compose', () => {
   test('has the full stack', () => {
     expect(Object.keys(services).sort()).toEqual(
-      ['opsflow-alerts', 'opsflow-codec', 'opsflow-schedules', 'opsflow-setup', 'postgresql', 'redis', 'temporal', 'temporal-schema', 'temporal-setup', 'temporal-ui', 'worker'].sort(),
+      [
+        'opsflow-alerts',
+        'opsflow-codec',
+        'opsflow-schedules',
+        'opsflow-setup',
+        'postgresql',
+        'redis',
+        'temporal',
+        'temporal-schema',
+        'temporal-setup',
+        'temporal-ui',
+        'worker',
+      ].sort(),
     );
   });
 
   test('every address in the opsflow config is a compose service, on a port that service listens on', () => {
     const addresses = configAddresses(rawConfig);
-    expect(addresses.map((a) => a.field)).toEqual(expect.arrayContaining(['postgres.opsflow', 'redis.cache', 'http.temporal-ui']));
+    expect(addresses.map((a) => a.field)).toEqual(
+      expect.arrayContaining(['postgres.opsflow', 'redis.cache', 'http.temporal-ui']),
+    );
     for (const a of addresses) {
-      expect({ field: a.field, service: a.host in services ? a.host : `no compose service "${a.host}"` }).toEqual({ field: a.field, service: a.host });
-      expect({ field: a.field, port: a.port, listens: listens(a.host) }).toEqual({ field: a.field, port: a.port, listens: expect.arrayContaining([a.port]) });
+      expect({ field: a.field, service: a.host in services ? a.host : `no compose service "${a.host}"` }).toEqual({
+        field: a.field,
+        service: a.host,
+      });
+      expect({ field: a.field, port: a.port, listens: listens(a.host) }).toEqual({
+        field: a.field,
+        port: a.port,
+        listens: expect.arrayContaining([a.port]),
+      });
     }
   });
 
@@ -93,11 +115,14 @@ describe('deploy/compose', () => {
     // The Web UI's origin as the browser sees it is the one the codec server answers.
     const uiPort = (services['temporal-ui'].ports as string[])[0].split(':')[0];
     expect(c.origins).toContain(`http://localhost:${uiPort}`);
-    expect(services.worker.environment).toMatchObject({ OPSFLOW_METRICS_HOST: '0.0.0.0', OPSFLOW_METRICS_PORT: '9464' });
+    expect(services.worker.environment).toMatchObject({
+      OPSFLOW_METRICS_HOST: '0.0.0.0',
+      OPSFLOW_METRICS_PORT: '9464',
+    });
     expect(services.worker.expose).toContain('9464');
   });
 
-  test('the PostgreSQL service makes opsflow\'s own database and user, with the password the config reads', () => {
+  test("the PostgreSQL service makes opsflow's own database and user, with the password the config reads", () => {
     const pg = rawConfig.postgres.opsflow;
     const init = readFileSync(join(dir, 'postgres-init/10-databases.sh'), 'utf8');
     expect(services.postgresql.volumes).toContain('./postgres-init:/docker-entrypoint-initdb.d:ro');
@@ -106,16 +131,31 @@ describe('deploy/compose', () => {
     expect(init).toContain(`\${${pg.password.env}:?`);
     expect(envOf('postgresql').has(pg.password.env)).toBe(true);
     // every store lives there
-    for (const store of [config.incident.store, config.cutover.store, config.baseline.store, config.dailyReport.store]) expect(store?.postgres).toBe('opsflow');
+    for (const store of [config.incident.store, config.cutover.store, config.baseline.store, config.dailyReport.store])
+      expect(store?.postgres).toBe('opsflow');
   });
 
   test('every { env: X } secret of the config reaches every opsflow service by env_file, and only names are committed', () => {
     const secrets = envSecrets(rawConfig);
-    expect(secrets).toEqual(['OPSFLOW_ALERT_TOKEN', 'OPSFLOW_CODEC_TOKEN', 'OPSFLOW_DB_PASSWORD', 'OPSFLOW_KEY_K1', 'REDIS_PASSWORD', 'SLACK_WEBHOOK_URL']);
-    expect(opsflowServices.sort()).toEqual(['opsflow-alerts', 'opsflow-codec', 'opsflow-schedules', 'opsflow-setup', 'worker']);
+    expect(secrets).toEqual([
+      'OPSFLOW_ALERT_TOKEN',
+      'OPSFLOW_CODEC_TOKEN',
+      'OPSFLOW_DB_PASSWORD',
+      'OPSFLOW_KEY_K1',
+      'REDIS_PASSWORD',
+      'SLACK_WEBHOOK_URL',
+    ]);
+    expect(opsflowServices.sort()).toEqual([
+      'opsflow-alerts',
+      'opsflow-codec',
+      'opsflow-schedules',
+      'opsflow-setup',
+      'worker',
+    ]);
     for (const name of opsflowServices) {
       expect({ name, env_file: services[name].env_file }).toEqual({ name, env_file: ['opsflow.env'] });
-      for (const s of secrets) expect({ name, secret: s, passed: envOf(name).has(s) }).toEqual({ name, secret: s, passed: true });
+      for (const s of secrets)
+        expect({ name, secret: s, passed: envOf(name).has(s) }).toEqual({ name, secret: s, passed: true });
     }
     for (const file of ['opsflow.env', 'temporal.env']) {
       for (const [k, v] of Object.entries(envExample(file))) expect({ file, k, v }).toEqual({ file, k, v: '' });
@@ -137,17 +177,18 @@ describe('deploy/compose', () => {
       expect(services[name].environment.POSTGRES_USER).toBe(services.postgresql.environment.POSTGRES_USER);
     }
     expect(services.temporal.environment.POSTGRES_SEEDS).toBe('postgresql');
-    for (const name of ['temporal-ui', 'temporal-setup', ...opsflowServices]) expect(services[name].environment.TEMPORAL_ADDRESS).toBe('temporal:7233');
+    for (const name of ['temporal-ui', 'temporal-setup', ...opsflowServices])
+      expect(services[name].environment.TEMPORAL_ADDRESS).toBe('temporal:7233');
   });
 
   test('every command a service runs is a real opsflow command', async () => {
     const commands = opsflowServices.map((n) => services[n].command as string[]);
-    expect(commands.filter((c) => c[0] === 'opsflow').map((c) => c.slice(1).join(' ')).sort()).toEqual([
-      'alerts serve',
-      'codec serve',
-      'schedules apply --prune',
-      'search-attributes ensure',
-    ]);
+    expect(
+      commands
+        .filter((c) => c[0] === 'opsflow')
+        .map((c) => c.slice(1).join(' '))
+        .sort(),
+    ).toEqual(['alerts serve', 'codec serve', 'schedules apply --prune', 'search-attributes ensure']);
     // The CLIs at once: each loads the whole CLI through tsx, tens of seconds on a busy machine.
     const opsflowCommands = commands.filter((c) => c[0] === 'opsflow');
     const helps = await Promise.all(opsflowCommands.map((c) => opsflowHelp(c.slice(1))));
@@ -173,7 +214,9 @@ describe('deploy/compose', () => {
   test('every stateful service keeps its data in a named volume', () => {
     const declared = Object.keys(compose.volumes);
     const named = (name: string, target: string) =>
-      (services[name].volumes as string[]).map((v) => v.split(':')).find(([source, t]) => t === target && declared.includes(source));
+      (services[name].volumes as string[])
+        .map((v) => v.split(':'))
+        .find(([source, t]) => t === target && declared.includes(source));
     expect(named('postgresql', '/var/lib/postgresql/data')).toBeDefined();
     expect(named('redis', '/data')).toBeDefined();
     expect(services.redis.command.join(' ')).toContain('--appendonly yes');
@@ -185,13 +228,16 @@ describe('deploy/compose', () => {
     const longRunning = Object.keys(services).filter((n) => services[n].restart !== 'no');
     const oneShot = Object.keys(services).filter((n) => services[n].restart === 'no');
     expect(oneShot.sort()).toEqual(['opsflow-schedules', 'opsflow-setup', 'temporal-schema', 'temporal-setup']);
-    for (const n of longRunning.filter((n) => n !== 'temporal-ui')) expect({ n, healthcheck: Boolean(services[n].healthcheck) }).toEqual({ n, healthcheck: true });
+    for (const n of longRunning.filter((n) => n !== 'temporal-ui'))
+      expect({ n, healthcheck: Boolean(services[n].healthcheck) }).toEqual({ n, healthcheck: true });
     const deps = (n: string): Record<string, { condition: string }> => services[n].depends_on ?? {};
     for (const n of Object.keys(services))
       for (const [dep, { condition }] of Object.entries(deps(n))) {
         expect({ n, dep, exists: dep in services }).toEqual({ n, dep, exists: true });
-        if (condition === 'service_healthy') expect({ n, dep, healthcheck: Boolean(services[dep].healthcheck) }).toEqual({ n, dep, healthcheck: true });
-        if (condition === 'service_completed_successfully') expect({ n, dep, oneShot: oneShot.includes(dep) }).toEqual({ n, dep, oneShot: true });
+        if (condition === 'service_healthy')
+          expect({ n, dep, healthcheck: Boolean(services[dep].healthcheck) }).toEqual({ n, dep, healthcheck: true });
+        if (condition === 'service_completed_successfully')
+          expect({ n, dep, oneShot: oneShot.includes(dep) }).toEqual({ n, dep, oneShot: true });
       }
     // Start order: a topological sort exists (no cycle), and these come before those.
     const order: string[] = [];
@@ -202,14 +248,19 @@ describe('deploy/compose', () => {
       order.push(n);
     };
     Object.keys(services).forEach((n) => visit(n, []));
-    const before = (a: string, b: string) => expect({ [a]: order.indexOf(a) < order.indexOf(b) }).toEqual({ [a]: true });
+    const before = (a: string, b: string) =>
+      expect({ [a]: order.indexOf(a) < order.indexOf(b) }).toEqual({ [a]: true });
     before('temporal-schema', 'temporal');
     before('temporal-setup', 'opsflow-setup');
     before('opsflow-setup', 'worker');
     before('opsflow-setup', 'opsflow-schedules');
     before('postgresql', 'worker');
     before('redis', 'worker');
-    expect(deps('worker')).toMatchObject({ postgresql: { condition: 'service_healthy' }, redis: { condition: 'service_healthy' }, 'opsflow-setup': { condition: 'service_completed_successfully' } });
+    expect(deps('worker')).toMatchObject({
+      postgresql: { condition: 'service_healthy' },
+      redis: { condition: 'service_healthy' },
+      'opsflow-setup': { condition: 'service_completed_successfully' },
+    });
     // The worker registers nothing itself: opsflow-setup did.
     expect(services.worker.environment.OPSFLOW_REGISTER_SEARCH_ATTRIBUTES).toBe('false');
   });
@@ -220,8 +271,9 @@ describe('deploy/compose', () => {
     expect(composeText).toContain('--scale worker=');
   });
 
-  test('images are pinned, Temporal at the dev server\'s versions, pg_dump at the PostgreSQL service\'s major', () => {
-    for (const [n, s] of Object.entries(services)) expect({ n, image: s.image }).toEqual({ n, image: expect.stringMatching(/^[\w./-]+:\d[\w.-]*$/) });
+  test("images are pinned, Temporal at the dev server's versions, pg_dump at the PostgreSQL service's major", () => {
+    for (const [n, s] of Object.entries(services))
+      expect({ n, image: s.image }).toEqual({ n, image: expect.stringMatching(/^[\w./-]+:\d[\w.-]*$/) });
     const dev = devStackVersions();
     expect(services.temporal.image).toBe(`temporalio/server:${dev.server}`);
     expect(services['temporal-schema'].image).toBe(`temporalio/admin-tools:${dev.server}`);
@@ -237,7 +289,10 @@ describe('deploy/compose', () => {
     expect(spawned).toEqual(expect.arrayContaining(['git', 'pg_dump', 'pg_restore', 'psql', 'tar', 'systemctl']));
     const inImage = imageExecutables(dockerfile).executables;
     const onHosts = hostExecutables();
-    for (const exe of spawned) expect({ exe, where: inImage.includes(exe) ? 'image' : onHosts.includes(exe) ? 'hosts' : 'nowhere' }).not.toEqual({ exe, where: 'nowhere' });
+    for (const exe of spawned)
+      expect({ exe, where: inImage.includes(exe) ? 'image' : onHosts.includes(exe) ? 'hosts' : 'nowhere' }).not.toEqual(
+        { exe, where: 'nowhere' },
+      );
     // git over SSH needs the ssh client.
     expect(inImage).toContain('ssh');
   });
@@ -245,7 +300,9 @@ describe('deploy/compose', () => {
   test('the image bundles workflows for encryption when the config turns it on, and runs with the env compose sets', () => {
     expect(config.encryption).toBeDefined();
     expect(services.worker.build.args.BUNDLE_FLAGS).toBe('--encrypted');
-    expect(dockerfile).toContain('RUN npx tsx scripts/bundle-workflows.ts ${BUNDLE_FLAGS} /app/dist/workflow-bundle.js');
+    expect(dockerfile).toContain(
+      'RUN npx tsx scripts/bundle-workflows.ts ${BUNDLE_FLAGS} /app/dist/workflow-bundle.js',
+    );
     expect(readFileSync(join(root, 'scripts/bundle-workflows.ts'), 'utf8')).toContain("args.includes('--encrypted')");
     expect(dockerfile).toContain('OPSFLOW_WORKFLOW_BUNDLE=/app/dist/workflow-bundle.js');
     expect(dockerfile).toContain(`OPSFLOW_CONFIG=${services.worker.environment.OPSFLOW_CONFIG}`);

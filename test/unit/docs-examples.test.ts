@@ -28,7 +28,12 @@ import { describeUnknownName } from '../../src/domain/config-names';
  */
 
 const root = join(__dirname, '../..');
-const pages = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const pages = [
+  'README.md',
+  ...readdirSync(join(root, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 
 interface Block {
   page: string;
@@ -62,7 +67,28 @@ function blocksOf(page: string): Block[] {
   return out;
 }
 
-const configSections = new Set(['http', 'postgres', 'redis', 'hosts', 'systemd', 'thresholds', 'notifiers', 'healthCheckNotify', 'schedules', 'loadBalancers', 'metricSources', 'incident', 'baseline', 'backups', 'dailyReport', 'readiness', 'directories', 'routers', 'cutover', 'deploy']);
+const configSections = new Set([
+  'http',
+  'postgres',
+  'redis',
+  'hosts',
+  'systemd',
+  'thresholds',
+  'notifiers',
+  'healthCheckNotify',
+  'schedules',
+  'loadBalancers',
+  'metricSources',
+  'incident',
+  'baseline',
+  'backups',
+  'dailyReport',
+  'readiness',
+  'directories',
+  'routers',
+  'cutover',
+  'deploy',
+]);
 
 /** An unlabelled block that is structured data all the same: it needs a marker like a labelled one. */
 function looksStructured(text: string): boolean {
@@ -70,7 +96,13 @@ function looksStructured(text: string): boolean {
   if (/^[[{]/.test(t)) return true;
   try {
     const v = parseYaml(t);
-    return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length > 0 && Object.keys(v).every((k) => configSections.has(k));
+    return (
+      typeof v === 'object' &&
+      v !== null &&
+      !Array.isArray(v) &&
+      Object.keys(v).length > 0 &&
+      Object.keys(v).every((k) => configSections.has(k))
+    );
   } catch {
     return false;
   }
@@ -100,14 +132,19 @@ function mergeConfigs(parts: unknown[]): Record<string, Record<string, unknown>>
   const out: Record<string, Record<string, unknown>> = {};
   for (const part of parts) {
     for (const [section, value] of Object.entries((part ?? {}) as Record<string, unknown>)) {
-      out[section] = typeof value === 'object' && value !== null && !Array.isArray(value) ? { ...out[section], ...(value as Record<string, unknown>) } : (value as never);
+      out[section] =
+        typeof value === 'object' && value !== null && !Array.isArray(value)
+          ? { ...out[section], ...(value as Record<string, unknown>) }
+          : (value as never);
     }
   }
   return out;
 }
 
 const allBlocks = pages.flatMap(blocksOf);
-const examples = allBlocks.filter((b) => b.marker !== undefined || structuredLangs.includes(b.lang) || (b.lang === '' && looksStructured(b.text)));
+const examples = allBlocks.filter(
+  (b) => b.marker !== undefined || structuredLangs.includes(b.lang) || (b.lang === '' && looksStructured(b.text)),
+);
 const at = (b: Block) => `${b.page}:${b.line}`;
 const configExamples = examples.filter((b) => b.marker === 'config');
 const docsConfig = () => opsflowConfig.parse(mergeConfigs(configExamples.map(parseData)));
@@ -120,51 +157,62 @@ describe('the examples in README.md and docs/*.md', () => {
     expect(examples.filter((b) => b.marker?.startsWith('input')).length).toBeGreaterThan(5);
   });
 
-  test.each(examples.filter((b) => b.marker !== undefined).map((b) => [at(b), b] as const))('%s parses against its schema', (_where, b) => {
-    const [kind, ...rest] = b.marker!.split(/\s+/);
-    switch (kind) {
-      case 'config': {
-        expect(rest).toEqual([]);
-        // The loader's schema and cross-references, on this example over all the others; the
-        // issues in what this example declares are its own.
-        const own = parseData(b) as Record<string, unknown>;
-        const r = opsflowConfig.safeParse(mergeConfigs([...configExamples.map(parseData), own]));
-        const declares = (path: PropertyKey[]) => {
-          const section = own[String(path[0])];
-          return path[0] in own && (path.length < 2 || typeof section !== 'object' || section === null || String(path[1]) in section);
-        };
-        const issues = r.success ? [] : r.error.issues.filter((i) => declares(i.path));
-        expect(issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([]);
-        return;
-      }
-      case 'input': {
-        const [name, mode] = rest;
-        const entry = findWorkflow(name ?? '');
-        if (!entry) throw new Error(`marker names no workflow: "${b.marker}"`);
-        if (mode === undefined) {
-          const r = entry.input.safeParse(parseData(b));
-          if (!r.success) throw new Error(`invalid ${entry.type} input:\n${formatIssues(r.error)}`);
-          // The names it uses are the CLI's check against the config the docs' examples make up.
-          expect(entry.inputNames(r.data, docsConfig()).map((u) => describeUnknownName(u, 'the docs\' config examples'))).toEqual([]);
+  test.each(examples.filter((b) => b.marker !== undefined).map((b) => [at(b), b] as const))(
+    '%s parses against its schema',
+    (_where, b) => {
+      const [kind, ...rest] = b.marker!.split(/\s+/);
+      switch (kind) {
+        case 'config': {
+          expect(rest).toEqual([]);
+          // The loader's schema and cross-references, on this example over all the others; the
+          // issues in what this example declares are its own.
+          const own = parseData(b) as Record<string, unknown>;
+          const r = opsflowConfig.safeParse(mergeConfigs([...configExamples.map(parseData), own]));
+          const declares = (path: PropertyKey[]) => {
+            const section = own[String(path[0])];
+            return (
+              path[0] in own &&
+              (path.length < 2 || typeof section !== 'object' || section === null || String(path[1]) in section)
+            );
+          };
+          const issues = r.success ? [] : r.error.issues.filter((i) => declares(i.path));
+          expect(issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([]);
           return;
         }
-        expect(mode).toBe('fields');
-        const t = b.text.trim();
-        const data = (isJson(b) && t.startsWith('"') ? JSON.parse(`{${t}}`) : parseData(b)) as Record<string, unknown>;
-        const shape = objectShape(entry.input);
-        for (const [field, value] of Object.entries(data)) {
-          if (!shape[field]) throw new Error(`${entry.type} input has no field "${field}"`);
-          const r = shape[field].safeParse(value);
-          if (!r.success) throw new Error(`invalid ${entry.type} input field ${field}:\n${formatIssues(r.error)}`);
+        case 'input': {
+          const [name, mode] = rest;
+          const entry = findWorkflow(name ?? '');
+          if (!entry) throw new Error(`marker names no workflow: "${b.marker}"`);
+          if (mode === undefined) {
+            const r = entry.input.safeParse(parseData(b));
+            if (!r.success) throw new Error(`invalid ${entry.type} input:\n${formatIssues(r.error)}`);
+            // The names it uses are the CLI's check against the config the docs' examples make up.
+            expect(
+              entry.inputNames(r.data, docsConfig()).map((u) => describeUnknownName(u, "the docs' config examples")),
+            ).toEqual([]);
+            return;
+          }
+          expect(mode).toBe('fields');
+          const t = b.text.trim();
+          const data = (isJson(b) && t.startsWith('"') ? JSON.parse(`{${t}}`) : parseData(b)) as Record<
+            string,
+            unknown
+          >;
+          const shape = objectShape(entry.input);
+          for (const [field, value] of Object.entries(data)) {
+            if (!shape[field]) throw new Error(`${entry.type} input has no field "${field}"`);
+            const r = shape[field].safeParse(value);
+            if (!r.success) throw new Error(`invalid ${entry.type} input field ${field}:\n${formatIssues(r.error)}`);
+          }
+          return;
         }
-        return;
+        case 'other':
+          // Someone else's format: named, so it is skipped on purpose, not by oversight.
+          expect(rest.length).toBeGreaterThan(0);
+          return;
+        default:
+          throw new Error(`unknown example marker "${b.marker}" (config, input <workflow> [fields], other <what>)`);
       }
-      case 'other':
-        // Someone else's format: named, so it is skipped on purpose, not by oversight.
-        expect(rest.length).toBeGreaterThan(0);
-        return;
-      default:
-        throw new Error(`unknown example marker "${b.marker}" (config, input <workflow> [fields], other <what>)`);
-    }
-  });
+    },
+  );
 });

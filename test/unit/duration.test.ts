@@ -10,7 +10,12 @@ const lines = (schema: z.ZodType, raw: unknown): string[] => {
   const r = schema.safeParse(raw);
   return r.success ? [] : formatIssues(r.error).split('\n');
 };
-const rollout = { service: 'checkout-api', lb: 'edge', backends: { old: 'blue', new: 'green' }, metricSources: ['probe'] };
+const rollout = {
+  service: 'checkout-api',
+  lb: 'edge',
+  backends: { old: 'blue', new: 'green' },
+  metricSources: ['probe'],
+};
 
 describe('one duration parser', () => {
   test('numbers are milliseconds; strings take ms, s, m, h, d, with decimals', () => {
@@ -41,7 +46,10 @@ describe('one duration parser', () => {
     for (const given of ['5 minutes', '-5s', '1w', '', 1.5, Number.NaN, true, null, {}]) {
       const r = parseDuration(given);
       expect(r.ok).toBe(false);
-      if (!r.ok) expect(r.message).toMatch(/ is not a whole number of milliseconds \(at least 100\) or a string such as 250ms, 30s, 30m, 2h or 1d$/);
+      if (!r.ok)
+        expect(r.message).toMatch(
+          / is not a whole number of milliseconds \(at least 100\) or a string such as 250ms, 30s, 30m, 2h or 1d$/,
+        );
     }
   });
 
@@ -50,7 +58,9 @@ describe('one duration parser', () => {
     expect(once).toBe(90_000);
     expect(duration.parse(once)).toBe(90_000);
     expect(lines(duration, '0s')).toEqual(['(root): "0s" is below the minimum of 100ms']);
-    expect(lines(duration, false)).toEqual([expect.stringMatching(/^\(root\): false is not a whole number of milliseconds/)]);
+    expect(lines(duration, false)).toEqual([
+      expect.stringMatching(/^\(root\): false is not a whole number of milliseconds/),
+    ]);
   });
 
   test('formatDuration: the largest unit that divides it', () => {
@@ -64,40 +74,50 @@ describe('one duration parser', () => {
 
 describe('every duration field uses it: one line per bad field, no derived second line', () => {
   test('rollout: "0s" sampleInterval and window are both refused (they used to sample forever)', () => {
-    expect(lines(phasedRolloutInput, { ...rollout, sampleInterval: '0s', steps: [{ weight: 100, window: '0s' }] })).toEqual([
+    expect(
+      lines(phasedRolloutInput, { ...rollout, sampleInterval: '0s', steps: [{ weight: 100, window: '0s' }] }),
+    ).toEqual([
       'steps.0.window: "0s" is below the minimum of 100ms',
       'sampleInterval: "0s" is below the minimum of 100ms',
     ]);
   });
 
   test('rollout: a negative or zero numeric window gives its own line only, not a "shorter than sampleInterval" line', () => {
-    expect(lines(phasedRolloutInput, { ...rollout, sampleInterval: '1s', steps: [{ weight: 100, window: -5 }] })).toEqual([
-      'steps.0.window: -5 is below the minimum of 100ms',
-    ]);
-    expect(lines(phasedRolloutInput, { ...rollout, sampleInterval: '1s', steps: [{ weight: 100, window: 0 }] })).toEqual([
-      'steps.0.window: 0 is below the minimum of 100ms',
-    ]);
+    expect(
+      lines(phasedRolloutInput, { ...rollout, sampleInterval: '1s', steps: [{ weight: 100, window: -5 }] }),
+    ).toEqual(['steps.0.window: -5 is below the minimum of 100ms']);
+    expect(
+      lines(phasedRolloutInput, { ...rollout, sampleInterval: '1s', steps: [{ weight: 100, window: 0 }] }),
+    ).toEqual(['steps.0.window: 0 is below the minimum of 100ms']);
     expect(lines(phasedRolloutInput, { ...rollout, steps: [{ weight: 100, window: '0.01s' }] })).toEqual([
       'steps.0.window: "0.01s" is below the minimum of 100ms',
     ]);
-    expect(lines(phasedRolloutInput, { ...rollout, holdTimeout: '0h' })).toEqual(['holdTimeout: "0h" is below the minimum of 100ms']);
+    expect(lines(phasedRolloutInput, { ...rollout, holdTimeout: '0h' })).toEqual([
+      'holdTimeout: "0h" is below the minimum of 100ms',
+    ]);
   });
 
   test('rollout: two valid durations are still compared', () => {
-    expect(lines(phasedRolloutInput, { ...rollout, sampleInterval: '1m', steps: [{ weight: 100, window: '10s' }] })).toEqual([
-      'steps.0.window: window 10s is shorter than sampleInterval 1m',
-    ]);
+    expect(
+      lines(phasedRolloutInput, { ...rollout, sampleInterval: '1m', steps: [{ weight: 100, window: '10s' }] }),
+    ).toEqual(['steps.0.window: window 10s is shorter than sampleInterval 1m']);
   });
 
   test('config schedules: every takes the same format and minimum', () => {
     expect(scheduleConfig.parse({ workflow: 'healthCheckWorkflow', every: '1d' }).every).toBe(86_400_000);
     expect(scheduleConfig.parse({ workflow: 'healthCheckWorkflow', every: '90s' }).every).toBe(90_000);
-    expect(lines(scheduleConfig, { workflow: 'healthCheckWorkflow', every: '0s' })).toEqual(['every: "0s" is below the minimum of 100ms']);
+    expect(lines(scheduleConfig, { workflow: 'healthCheckWorkflow', every: '0s' })).toEqual([
+      'every: "0s" is below the minimum of 100ms',
+    ]);
   });
 
   test('incident config counts in minutes and seconds: the same minimum and message', () => {
-    expect(lines(escalationLevel, { notify: ['on-call'], afterMinutes: 0 })).toEqual(['afterMinutes: 0 (minutes) is below the minimum of 100ms']);
-    expect(lines(escalationLevel, { notify: ['on-call'], afterMinutes: -1 })).toEqual(['afterMinutes: -1 (minutes) is below the minimum of 100ms']);
+    expect(lines(escalationLevel, { notify: ['on-call'], afterMinutes: 0 })).toEqual([
+      'afterMinutes: 0 (minutes) is below the minimum of 100ms',
+    ]);
+    expect(lines(escalationLevel, { notify: ['on-call'], afterMinutes: -1 })).toEqual([
+      'afterMinutes: -1 (minutes) is below the minimum of 100ms',
+    ]);
     expect(escalationLevel.parse({ notify: ['on-call'], afterMinutes: 5 }).afterMinutes).toBe(5);
     expect(lines(serviceRemediation, { units: ['nginx'], healthIntervalSeconds: 0.01 })).toEqual([
       'healthIntervalSeconds: 0.01 (seconds) is below the minimum of 100ms',

@@ -1,4 +1,9 @@
-import { defaultEscalationPolicy, escalationPolicy, nextEscalation, resolveRecipients } from '../../src/domain/incident/escalation';
+import {
+  defaultEscalationPolicy,
+  escalationPolicy,
+  nextEscalation,
+  resolveRecipients,
+} from '../../src/domain/incident/escalation';
 
 describe('escalation policy', () => {
   test('levels in order, then exhausted', () => {
@@ -23,12 +28,8 @@ describe('escalation policy', () => {
   test('recipients: on-call by rota, roles by contacts, notifiers as named, each once', () => {
     const onCall = { shift: 'night', notify: ['bob-sms'], localTime: '' };
     const contacts = { cto: ['cto-mail'], 'ops-lead': ['ops-mail', 'bob-sms'] };
-    expect(resolveRecipients(['cto', 'on-call', 'ops-lead', 'business-owner', 'pager'], contacts, onCall, ['slack'])).toEqual([
-      'cto-mail',
-      'bob-sms',
-      'ops-mail',
-      'pager',
-      'slack',
-    ]);
+    expect(
+      resolveRecipients(['cto', 'on-call', 'ops-lead', 'business-owner', 'pager'], contacts, onCall, ['slack']),
+    ).toEqual(['cto-mail', 'bob-sms', 'ops-mail', 'pager', 'slack']);
   });
 });

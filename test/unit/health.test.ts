@@ -1,8 +1,20 @@
-import { buildReport, describeFailures, rateLevel, worstStatus, resourceThresholds, type CheckResult } from '../../src/domain/health/report';
+import {
+  buildReport,
+  describeFailures,
+  rateLevel,
+  worstStatus,
+  resourceThresholds,
+  type CheckResult,
+} from '../../src/domain/health/report';
 import { healthCheckInput } from '../../src/domain/health/input';
 import { notificationKey } from '../../src/domain/notification';
 
-const check = (target: string, status: CheckResult['status']): CheckResult => ({ kind: 'http', target, status, message: status });
+const check = (target: string, status: CheckResult['status']): CheckResult => ({
+  kind: 'http',
+  target,
+  status,
+  message: status,
+});
 
 describe('health domain', () => {
   test('rateLevel: strictly above the line counts (runbook: "> 85")', () => {
@@ -27,7 +39,7 @@ describe('health domain', () => {
     expect(describeFailures(r).split('\n')).toEqual(['DOWN http d: down', 'CRITICAL http c: critical']);
   });
 
-  test('default thresholds are the runbooks\' numbers', () => {
+  test("default thresholds are the runbooks' numbers", () => {
     expect(resourceThresholds.parse({})).toEqual({
       cpuPercent: { warning: 80, critical: 85 },
       memoryPercent: { warning: 85, critical: 90 },
@@ -46,6 +58,8 @@ describe('health domain', () => {
 
   test('notification keys are stable per run, event and notifier', () => {
     expect(notificationKey('wf', 'run', 'unhealthy', 'ops')).toBe('wf/run/unhealthy/ops');
-    expect(notificationKey('wf', 'run', 'unhealthy', 'ops')).not.toBe(notificationKey('wf', 'run2', 'unhealthy', 'ops'));
+    expect(notificationKey('wf', 'run', 'unhealthy', 'ops')).not.toBe(
+      notificationKey('wf', 'run2', 'unhealthy', 'ops'),
+    );
   });
 });

@@ -12,7 +12,12 @@ describe('incident id and input', () => {
   });
 
   test('bad input names the field', () => {
-    const r = incidentInput.safeParse({ title: '', type: 'Service Down', services: ['ok', 'bad name'], metrics: { errorRate: 'high' } });
+    const r = incidentInput.safeParse({
+      title: '',
+      type: 'Service Down',
+      services: ['ok', 'bad name'],
+      metrics: { errorRate: 'high' },
+    });
     expect(r.success).toBe(false);
     const paths = r.error!.issues.map((i) => i.path.join('.'));
     expect(paths).toEqual(expect.arrayContaining(['title', 'type', 'services.1', 'metrics.errorRate']));
@@ -39,7 +44,10 @@ describe('runbook per severity and type', () => {
       { id: 'activate-backup-servers', kind: 'backup-servers', lb: 'edge', servers: ['spare-1'], needsApproval: true },
       { id: 'diagnostics', kind: 'diagnostics', needsApproval: false },
     ]);
-    const pre = remediationConfig.parse({ backupServers: { lb: 'edge', servers: ['spare-1'] }, preApproved: { 'backup-servers': true } });
+    const pre = remediationConfig.parse({
+      backupServers: { lb: 'edge', servers: ['spare-1'] },
+      preApproved: { 'backup-servers': true },
+    });
     expect(planRunbook('P0', 'other', [], pre)[0].needsApproval).toBe(false);
   });
   test('P1/P2 investigate (diagnostics); P3 does nothing', () => {
@@ -48,7 +56,10 @@ describe('runbook per severity and type', () => {
     expect(planRunbook('P3', 'other', ['web-server'], cfg)).toEqual([]);
   });
   test('service_down restarts whatever the severity (but P3); database_down checks the database', () => {
-    expect(planRunbook('P2', 'service_down', ['web-server'], cfg).map((s) => s.kind)).toEqual(['restart', 'diagnostics']);
+    expect(planRunbook('P2', 'service_down', ['web-server'], cfg).map((s) => s.kind)).toEqual([
+      'restart',
+      'diagnostics',
+    ]);
     expect(planRunbook('P1', 'database_down', [], cfg).map((s) => s.kind)).toEqual(['database', 'diagnostics']);
   });
 });
@@ -82,7 +93,12 @@ describe('postmortem', () => {
     ],
   };
   test('SLA verdicts: acknowledged after 20 min misses 15, resolved in 1 h meets 4 h', () => {
-    expect(slaVerdict(record)).toEqual({ timeToAcknowledgeMinutes: 20, timeToResolveMinutes: 60, respondMet: false, resolveMet: true });
+    expect(slaVerdict(record)).toEqual({
+      timeToAcknowledgeMinutes: 20,
+      timeToResolveMinutes: 60,
+      respondMet: false,
+      resolveMet: true,
+    });
   });
   test('renders timeline, actions with outcomes and SLAs', () => {
     const md = renderPostmortem(record);
@@ -96,7 +112,8 @@ describe('postmortem', () => {
 });
 
 describe('incident config', () => {
-  const parse = (incident: unknown, extra: Record<string, unknown> = {}) => parseConfigText(JSON.stringify({ incident, ...extra }), 'c.json');
+  const parse = (incident: unknown, extra: Record<string, unknown> = {}) =>
+    parseConfigText(JSON.stringify({ incident, ...extra }), 'c.json');
   test('an unknown severity rule is refused at load, naming the field', () => {
     expect(() => parse({ severityRules: [{ severity: 'P7', type: 'x' }] })).toThrow(ValidationError);
     expect(() => parse({ severityRules: [{ severity: 'P1', whenever: 'x' }] })).toThrow(/incident\.severityRules\.0/);
@@ -115,13 +132,18 @@ describe('incident config', () => {
       err = e as Error;
     }
     expect(err?.message).toMatch(/incident\.channels\.0: unknown notifier "nope"/);
-    expect(err?.message).toMatch(/incident\.escalation\.levels\.0\.notify\.0: "ghost" is neither a role nor a notifier/);
+    expect(err?.message).toMatch(
+      /incident\.escalation\.levels\.0\.notify\.0: "ghost" is neither a role nor a notifier/,
+    );
     expect(err?.message).toMatch(/incident\.store\.postgres: unknown postgres target "missing"/);
     expect(err?.message).toMatch(/incident\.remediation\.backupServers\.lb: unknown load balancer "no-lb"/);
   });
   test('defaults follow runbooks §6', () => {
     const c = parse(undefined);
-    expect(c.incident.rota.shifts.map((s) => `${s.name} ${s.start}-${s.end}`)).toEqual(['day 09:00-18:00', 'night 18:00-09:00']);
+    expect(c.incident.rota.shifts.map((s) => `${s.name} ${s.start}-${s.end}`)).toEqual([
+      'day 09:00-18:00',
+      'night 18:00-09:00',
+    ]);
     expect(c.incident.remediation.preApproved).toEqual({ restart: false, failover: false, 'backup-servers': false });
   });
 });

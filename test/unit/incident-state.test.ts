@@ -13,19 +13,43 @@ function clock(start = '2026-03-04T05:00:00.000Z') {
 }
 
 const opened = new Date('2026-03-04T05:00:00.000Z');
-const failover: RunbookStep = { id: 'failover-database', kind: 'database', primary: 'db', replica: 'db-replica', needsApproval: true };
-const backup: RunbookStep = { id: 'activate-backup-servers', kind: 'backup-servers', lb: 'edge', servers: ['spare-1'], needsApproval: true };
+const failover: RunbookStep = {
+  id: 'failover-database',
+  kind: 'database',
+  primary: 'db',
+  replica: 'db-replica',
+  needsApproval: true,
+};
+const backup: RunbookStep = {
+  id: 'activate-backup-servers',
+  kind: 'backup-servers',
+  lb: 'edge',
+  servers: ['spare-1'],
+  needsApproval: true,
+};
 const diagnostics: RunbookStep = { id: 'diagnostics', kind: 'diagnostics', needsApproval: false };
 
 function incident(over: Record<string, unknown> = {}) {
-  const input = incidentInput.parse({ title: 'checkout down', type: 'database_down', services: ['checkout'], source: 'cli', ...over });
+  const input = incidentInput.parse({
+    title: 'checkout down',
+    type: 'database_down',
+    services: ['checkout'],
+    source: 'cli',
+    ...over,
+  });
   return IncidentState.open(input, 'incident-test', opened, clock());
 }
 const kinds = (s: IncidentState) => s.timeline.map((e) => e.kind);
 
 describe('incident state: opening', () => {
   test('classified by the built-in rules, or set by the input with the rule kept in the reason', () => {
-    expect(incident().record).toMatchObject({ id: 'INC-20260304050000', severity: 'P0', state: 'open', escalationLevel: 0, digest: false });
+    expect(incident().record).toMatchObject({
+      id: 'INC-20260304050000',
+      severity: 'P0',
+      state: 'open',
+      escalationLevel: 0,
+      digest: false,
+    });
     const set = incident({ severity: 'P2' }).record;
     expect(set.severity).toBe('P2');
     expect(set.severityReason).toMatch(/^set by cli \(rules say P0: /);
@@ -35,7 +59,11 @@ describe('incident state: opening', () => {
   test('a reclassification moves the SLA clocks with the severity', () => {
     const s = incident();
     s.reclassify({ severity: 'P3', reason: 'config says minor' });
-    expect(s.record.sla).toMatchObject({ respondMinutes: 240, resolveMinutes: 72 * 60, resolveBy: '2026-03-07T05:00:00.000Z' });
+    expect(s.record.sla).toMatchObject({
+      respondMinutes: 240,
+      resolveMinutes: 72 * 60,
+      resolveBy: '2026-03-07T05:00:00.000Z',
+    });
   });
 });
 
@@ -44,7 +72,11 @@ describe('incident state: acknowledge and resolve in any order', () => {
     const s = incident();
     expect(s.acknowledge({ by: 'alice', note: 'looking' })).toBe(true);
     expect(s.acknowledge({ by: 'bob' })).toBe(false);
-    expect(s.record).toMatchObject({ state: 'acknowledged', owner: 'alice', acknowledgedAt: '2026-03-04T05:01:00.000Z' });
+    expect(s.record).toMatchObject({
+      state: 'acknowledged',
+      owner: 'alice',
+      acknowledgedAt: '2026-03-04T05:01:00.000Z',
+    });
     expect(s.timeline.map((e) => e.message)).toEqual(['acknowledged by alice: looking']);
   });
 
@@ -56,7 +88,11 @@ describe('incident state: acknowledge and resolve in any order', () => {
     expect(s.record.state).toBe('resolved');
     expect(s.record.owner).toBeUndefined();
     expect(s.resolvedBy).toBe('carol');
-    expect(incidentStatus(s).slaVerdict).toMatchObject({ timeToAcknowledgeMinutes: 1, timeToResolveMinutes: 1, respondMet: true });
+    expect(incidentStatus(s).slaVerdict).toMatchObject({
+      timeToAcknowledgeMinutes: 1,
+      timeToResolveMinutes: 1,
+      respondMet: true,
+    });
     expect(kinds(s)).toEqual(['resolved']);
   });
 
@@ -120,7 +156,9 @@ describe('incident state: approvals', () => {
     s.steps = [diagnostics, { ...failover, outcome: 'ok' }, backup];
     expect(s.approve({})).toBe('activate-backup-servers');
     expect(s.mayRunWithoutWaiting(backup)).toBe(true);
-    expect(s.timeline.map((e) => [e.kind, e.message, e.outcome])).toEqual([['approval', 'approved activate-backup-servers', 'ok']]);
+    expect(s.timeline.map((e) => [e.kind, e.message, e.outcome])).toEqual([
+      ['approval', 'approved activate-backup-servers', 'ok'],
+    ]);
   });
 
   test('an approval with no destructive step planned yet approves whichever comes first, and only that one', () => {
@@ -159,7 +197,9 @@ describe('incident state: alerts, notes, notifications, store', () => {
     for (let i = 0; i < 10; i++) s.alertFired({ status: 'firing' });
     expect(s.alertFired({ status: 'resolved' })).toBe(false);
     expect(s.alertsReceived).toBe(10);
-    expect(s.timeline.map((e) => e.message)).toEqual([2, 3, 4, 5, 6].map((n) => `alert fired again (${n} times so far)`));
+    expect(s.timeline.map((e) => e.message)).toEqual(
+      [2, 3, 4, 5, 6].map((n) => `alert fired again (${n} times so far)`),
+    );
   });
 
   test('a PagerDuty trigger is remembered once, an acknowledge is not a trigger; failures stay on the timeline', () => {

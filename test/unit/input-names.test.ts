@@ -2,7 +2,16 @@ import { parseConfigText } from '../../src/config/load';
 import { ValidationError } from '../../src/config/errors';
 import { checkInputNames, validateInput } from '../../src/client/input';
 import { scheduleOptions } from '../../src/client/schedules';
-import { backupEntry, dataMigrationEntry, diagnosticsEntry, healthCheckEntry, incidentDigestEntry, incidentEntry, phasedRolloutEntry, type WorkflowEntry } from '../../src/client/registry';
+import {
+  backupEntry,
+  dataMigrationEntry,
+  diagnosticsEntry,
+  healthCheckEntry,
+  incidentDigestEntry,
+  incidentEntry,
+  phasedRolloutEntry,
+  type WorkflowEntry,
+} from '../../src/client/registry';
 
 const config = parseConfigText(
   JSON.stringify({
@@ -35,28 +44,50 @@ function nameErrors(entry: WorkflowEntry, raw: unknown): string | undefined {
 }
 
 describe('names an input uses, checked against the config', () => {
-  const rollout = { service: 'checkout', lb: 'web', backends: { old: 'blue', new: 'green' }, metricSources: ['prom'], notify: ['ops'] };
+  const rollout = {
+    service: 'checkout',
+    lb: 'web',
+    backends: { old: 'blue', new: 'green' },
+    metricSources: ['prom'],
+    notify: ['ops'],
+  };
 
   test('phased rollout: the LB, its servers where the config lists them, metric sources, notifiers and stakeholders', () => {
     expect(nameErrors(phasedRolloutEntry, rollout)).toBeUndefined();
     expect(nameErrors(phasedRolloutEntry, { ...rollout, lb: 'edge2' })).toBe(
       'invalid phasedRolloutWorkflow input:\nlb: "edge2" is not a load balancer in opsflow.config.yaml (known: edge, web, api)',
     );
-    const many = nameErrors(phasedRolloutEntry, { ...rollout, backends: { old: 'blue', new: 'grean' }, metricSources: ['prom', 'promm'], notify: ['ops'], stakeholders: ['cto'] });
+    const many = nameErrors(phasedRolloutEntry, {
+      ...rollout,
+      backends: { old: 'blue', new: 'grean' },
+      metricSources: ['prom', 'promm'],
+      notify: ['ops'],
+      stakeholders: ['cto'],
+    });
     expect(many!.split('\n').slice(1)).toEqual([
       'backends.new: "grean" is not a server of load balancer web in opsflow.config.yaml (known: blue, green)',
       'metricSources.1: "promm" is not a metric source in opsflow.config.yaml (known: prom, host)',
       'stakeholders.0: "cto" is not a notifier in opsflow.config.yaml (known: ops)',
     ]);
     // the HTTP API's systems are in the config; HAProxy's servers are asked of HAProxy when the run plans
-    expect(nameErrors(phasedRolloutEntry, { ...rollout, lb: 'api', backends: { old: 'old_system', new: 'green' } })).toContain(
+    expect(
+      nameErrors(phasedRolloutEntry, { ...rollout, lb: 'api', backends: { old: 'old_system', new: 'green' } }),
+    ).toContain(
       'backends.new: "green" is not a server of load balancer api in opsflow.config.yaml (known: old_system, new_system)',
     );
-    expect(nameErrors(phasedRolloutEntry, { ...rollout, lb: 'edge', backends: { old: 'any', new: 'other' } })).toBeUndefined();
+    expect(
+      nameErrors(phasedRolloutEntry, { ...rollout, lb: 'edge', backends: { old: 'any', new: 'other' } }),
+    ).toBeUndefined();
   });
 
   test('data migration: both databases', () => {
-    const input = { name: 'm', source: { database: 'app', table: 'a' }, target: { database: 'reports', table: 'b' }, key: 'id', columns: { id: 'id' } };
+    const input = {
+      name: 'm',
+      source: { database: 'app', table: 'a' },
+      target: { database: 'reports', table: 'b' },
+      key: 'id',
+      columns: { id: 'id' },
+    };
     expect(nameErrors(dataMigrationEntry, input)).toBeUndefined();
     expect(nameErrors(dataMigrationEntry, { ...input, target: { database: 'warehouse', table: 'b' } })).toBe(
       'invalid dataMigrationWorkflow input:\ntarget.database: "warehouse" is not a postgres database in opsflow.config.yaml (known: app, reports)',
@@ -65,8 +96,20 @@ describe('names an input uses, checked against the config', () => {
 
   test('health check: every target list and the notifiers; a list left out means all and is not checked', () => {
     expect(nameErrors(healthCheckEntry, {})).toBeUndefined();
-    expect(nameErrors(healthCheckEntry, { targets: { http: ['web'], postgres: ['app'], redis: ['cache'], hosts: ['lb'], systemd: ['anything'] }, notify: ['ops'] })).toBeUndefined();
-    expect(nameErrors(healthCheckEntry, { targets: { http: ['web', 'api'], redis: ['cache2'], hosts: ['db'], postgres: ['app', 'replica'] }, notify: ['pager'] })!.split('\n').slice(1)).toEqual([
+    expect(
+      nameErrors(healthCheckEntry, {
+        targets: { http: ['web'], postgres: ['app'], redis: ['cache'], hosts: ['lb'], systemd: ['anything'] },
+        notify: ['ops'],
+      }),
+    ).toBeUndefined();
+    expect(
+      nameErrors(healthCheckEntry, {
+        targets: { http: ['web', 'api'], redis: ['cache2'], hosts: ['db'], postgres: ['app', 'replica'] },
+        notify: ['pager'],
+      })!
+        .split('\n')
+        .slice(1),
+    ).toEqual([
       'targets.http.1: "api" is not an http target in opsflow.config.yaml (known: web)',
       'targets.postgres.1: "replica" is not a postgres target in opsflow.config.yaml (known: app, reports)',
       'targets.redis.0: "cache2" is not a redis target in opsflow.config.yaml (known: cache)',
@@ -77,8 +120,12 @@ describe('names an input uses, checked against the config', () => {
 
   test('incident digest: roles (built in or from contacts) or notifiers; an incident names nothing in the config', () => {
     expect(nameErrors(incidentDigestEntry, { notify: ['cto', 'dba', 'ops'] })).toBeUndefined();
-    expect(nameErrors(incidentDigestEntry, { notify: ['dbas'] })).toMatch(/^invalid incidentDigestWorkflow input:\nnotify\.0: "dbas" is not a role or notifier in opsflow\.config\.yaml \(known: cto, .*dba, ops\)$/);
-    expect(nameErrors(incidentEntry, { title: 't', type: 'service_down', services: ['not-in-config'] })).toBeUndefined();
+    expect(nameErrors(incidentDigestEntry, { notify: ['dbas'] })).toMatch(
+      /^invalid incidentDigestWorkflow input:\nnotify\.0: "dbas" is not a role or notifier in opsflow\.config\.yaml \(known: cto, .*dba, ops\)$/,
+    );
+    expect(
+      nameErrors(incidentEntry, { title: 't', type: 'service_down', services: ['not-in-config'] }),
+    ).toBeUndefined();
   });
 
   test('diagnostics: the postgres target; the input says what to look at', () => {
@@ -86,27 +133,33 @@ describe('names an input uses, checked against the config', () => {
     expect(nameErrors(diagnosticsEntry, { postgres: 'ap' })).toBe(
       'invalid diagnosticsWorkflow input:\npostgres: "ap" is not a postgres target in opsflow.config.yaml (known: app, reports)',
     );
-    expect(() => validateInput(diagnosticsEntry, { host: false })).toThrow('postgres: nothing to diagnose: name a postgres target or leave host on');
+    expect(() => validateInput(diagnosticsEntry, { host: false })).toThrow(
+      'postgres: nothing to diagnose: name a postgres target or leave host on',
+    );
   });
 
   test('backup: the set', () => {
     expect(nameErrors(backupEntry, { set: 'nightly' })).toBeUndefined();
-    expect(nameErrors(backupEntry, { set: 'nighty' })).toBe('invalid backupWorkflow input:\nset: "nighty" is not a backup set in opsflow.config.yaml (known: nightly)');
+    expect(nameErrors(backupEntry, { set: 'nighty' })).toBe(
+      'invalid backupWorkflow input:\nset: "nighty" is not a backup set in opsflow.config.yaml (known: nightly)',
+    );
     expect(() => validateInput(backupEntry, { set: 'nightly', drill: 'yes' })).toThrow(/drill/);
   });
 
   test('an empty config section says so', () => {
     const empty = parseConfigText('{}', 'e.json');
-    expect(() => checkInputNames(phasedRolloutEntry, validateInput(phasedRolloutEntry, rollout), empty, 'e.json')).toThrow(
-      'lb: "web" is not a load balancer in e.json (known: none)',
-    );
+    expect(() =>
+      checkInputNames(phasedRolloutEntry, validateInput(phasedRolloutEntry, rollout), empty, 'e.json'),
+    ).toThrow('lb: "web" is not a load balancer in e.json (known: none)');
   });
 
   test("a schedule's input is checked against the config that holds it", () => {
     const schedule = { workflow: 'healthCheckWorkflow', every: 3_600_000, overlap: 'skip' as const, paused: false };
-    expect(scheduleOptions('hc', { ...schedule, input: { notify: ['ops'] } }, config).action).toMatchObject({ args: [{ notify: ['ops'] }] });
-    expect(() => scheduleOptions('hc', { ...schedule, input: { notify: ['pager'] } }, config, 'opsflow', 'ops.yaml')).toThrow(
-      'invalid healthCheckWorkflow input:\nnotify.0: "pager" is not a notifier in ops.yaml (known: ops)',
-    );
+    expect(scheduleOptions('hc', { ...schedule, input: { notify: ['ops'] } }, config).action).toMatchObject({
+      args: [{ notify: ['ops'] }],
+    });
+    expect(() =>
+      scheduleOptions('hc', { ...schedule, input: { notify: ['pager'] } }, config, 'opsflow', 'ops.yaml'),
+    ).toThrow('invalid healthCheckWorkflow input:\nnotify.0: "pager" is not a notifier in ops.yaml (known: ops)');
   });
 });

@@ -26,14 +26,22 @@ function tool(cmd: string, args: string[], install: string): { status: number; s
 }
 
 const render = (): string => {
-  const r = tool(KUBECTL, ['kustomize', 'deploy/kubernetes'], 'apt-get install kubernetes-client (scripts/setup.sh does)');
+  const r = tool(
+    KUBECTL,
+    ['kustomize', 'deploy/kubernetes'],
+    'apt-get install kubernetes-client (scripts/setup.sh does)',
+  );
   if (r.status !== 0) throw new Error(`kubectl kustomize deploy/kubernetes failed: ${r.stderr}`);
   return r.stdout;
 };
 /** The Kubernetes version whose API schemas the manifests are checked against (docs/production.md says which clusters). */
 const KUBERNETES_VERSION = '1.32.0';
 const validate = (file: string) =>
-  tool(VALIDATE, ['-k', KUBERNETES_VERSION, '--strict', file], 'scripts/setup.sh installs kubernetes-validate into .tools/venv');
+  tool(
+    VALIDATE,
+    ['-k', KUBERNETES_VERSION, '--strict', file],
+    'scripts/setup.sh installs kubernetes-validate into .tools/venv',
+  );
 
 const rendered = render();
 const objects = parseAllDocuments(rendered).map((d) => d.toJS()) as any[];
@@ -43,15 +51,25 @@ const find = (kind: string, name: string) => {
   return o;
 };
 const podSpecs = () =>
-  objects.filter((o) => ['Deployment', 'Job'].includes(o.kind)).map((o) => ({ owner: `${o.kind}/${o.metadata.name}`, spec: o.spec.template.spec, labels: o.spec.template.metadata.labels }));
+  objects
+    .filter((o) => ['Deployment', 'Job'].includes(o.kind))
+    .map((o) => ({
+      owner: `${o.kind}/${o.metadata.name}`,
+      spec: o.spec.template.spec,
+      labels: o.spec.template.metadata.labels,
+    }));
 const containers = () =>
-  podSpecs().flatMap(({ owner, spec }) => [...(spec.initContainers ?? []), ...spec.containers].map((c: any) => ({ owner, pod: spec, c })));
+  podSpecs().flatMap(({ owner, spec }) =>
+    [...(spec.initContainers ?? []), ...spec.containers].map((c: any) => ({ owner, pod: spec, c })),
+  );
 const envValue = (c: any, name: string) => c.env?.find((e: any) => e.name === name)?.value;
 
 const configMap = find('ConfigMap', 'opsflow-config');
 const rawConfig = parseAllDocuments(configMap.data['opsflow.yaml'])[0].toJS();
 const config = parseConfigText(configMap.data['opsflow.yaml'], 'deploy/kubernetes/opsflow.yaml');
-const shutdownGraceSeconds = Number(/shutdownGraceTime: '(\d+)s'/.exec(readFileSync(join(root, 'src/worker.ts'), 'utf8'))![1]);
+const shutdownGraceSeconds = Number(
+  /shutdownGraceTime: '(\d+)s'/.exec(readFileSync(join(root, 'src/worker.ts'), 'utf8'))![1],
+);
 
 describe('deploy/kubernetes', () => {
   test('every rendered object is valid against the Kubernetes schemas (strict)', () => {
@@ -92,14 +110,22 @@ describe('deploy/kubernetes', () => {
 
   test('every address in the config and TEMPORAL_ADDRESS is a Service of the manifests, on one of its ports', () => {
     const services = objects.filter((o) => o.kind === 'Service');
-    const ports = (name: string): number[] => services.find((s) => s.metadata.name === name)?.spec.ports.map((p: any) => p.port) ?? [];
+    const ports = (name: string): number[] =>
+      services.find((s) => s.metadata.name === name)?.spec.ports.map((p: any) => p.port) ?? [];
     const addresses = configAddresses(rawConfig);
     for (const c of containers()) {
       const t = envValue(c.c, 'TEMPORAL_ADDRESS');
-      if (t) addresses.push({ field: `${c.owner} TEMPORAL_ADDRESS`, host: t.split(':')[0], port: Number(t.split(':')[1]) });
+      if (t)
+        addresses.push({ field: `${c.owner} TEMPORAL_ADDRESS`, host: t.split(':')[0], port: Number(t.split(':')[1]) });
     }
     expect(addresses.length).toBeGreaterThan(5);
-    for (const a of addresses) expect({ field: a.field, host: a.host, port: a.port, ports: ports(a.host) }).toEqual({ field: a.field, host: a.host, port: a.port, ports: expect.arrayContaining([a.port]) });
+    for (const a of addresses)
+      expect({ field: a.field, host: a.host, port: a.port, ports: ports(a.host) }).toEqual({
+        field: a.field,
+        host: a.host,
+        port: a.port,
+        ports: expect.arrayContaining([a.port]),
+      });
   });
 
   test('each pod gets from the Secret exactly the secrets it uses, by reference, never a value', () => {
@@ -114,28 +140,49 @@ describe('deploy/kubernetes', () => {
       'search-attributes': keys,
       schedules: keys,
     };
-    expect(containers().map(({ c }) => c.name).sort()).toEqual(Object.keys(needs).sort());
+    expect(
+      containers()
+        .map(({ c }) => c.name)
+        .sort(),
+    ).toEqual(Object.keys(needs).sort());
     for (const { c } of containers()) {
       const fromSecret = (c.env ?? []).filter((e: any) => e.valueFrom?.secretKeyRef);
-      for (const e of fromSecret) expect({ container: c.name, env: e.name, ref: e.valueFrom.secretKeyRef }).toEqual({ container: c.name, env: e.name, ref: { name: SECRET, key: e.name } });
-      expect({ container: c.name, secrets: fromSecret.map((e: any) => e.name).sort() }).toEqual({ container: c.name, secrets: [...needs[c.name]].sort() });
-      for (const s of all) expect({ container: c.name, literal: envValue(c, s) }).toEqual({ container: c.name, literal: undefined });
+      for (const e of fromSecret)
+        expect({ container: c.name, env: e.name, ref: e.valueFrom.secretKeyRef }).toEqual({
+          container: c.name,
+          env: e.name,
+          ref: { name: SECRET, key: e.name },
+        });
+      expect({ container: c.name, secrets: fromSecret.map((e: any) => e.name).sort() }).toEqual({
+        container: c.name,
+        secrets: [...needs[c.name]].sort(),
+      });
+      for (const s of all)
+        expect({ container: c.name, literal: envValue(c, s) }).toEqual({ container: c.name, literal: undefined });
       expect(c.envFrom).toBeUndefined();
     }
     // The Secret is made outside git: the manifests reference it and hold no Secret of their own.
     expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
   });
 
-  test('every command a container runs is a real opsflow command, or the image\'s worker command', async () => {
+  test("every command a container runs is a real opsflow command, or the image's worker command", async () => {
     const dockerCmd = JSON.parse(/^CMD (\[.*\])$/m.exec(readFileSync(join(root, 'Dockerfile'), 'utf8'))![1]);
     const commands = containers().map(({ c }) => c.command as string[]);
     expect(commands).toContainEqual(dockerCmd);
     const cli = commands.filter((c) => c[0] === 'opsflow');
-    expect(cli.map((c) => c.slice(1).join(' ')).sort()).toEqual(['alerts serve', 'codec serve', 'schedules apply --prune', 'search-attributes ensure']);
+    expect(cli.map((c) => c.slice(1).join(' ')).sort()).toEqual([
+      'alerts serve',
+      'codec serve',
+      'schedules apply --prune',
+      'search-attributes ensure',
+    ]);
     // The CLIs at once: each loads the whole CLI through tsx, tens of seconds on a busy machine.
     const helps = await Promise.all(cli.map((c) => opsflowHelp(c.slice(1))));
-    cli.forEach((c, k) => expect({ command: c.join(' '), code: helps[k].code }).toEqual({ command: c.join(' '), code: 0 }));
-    for (const { c } of containers()) expect({ container: c.name, image: c.image }).toEqual({ container: c.name, image: 'opsflow:0.1.0' });
+    cli.forEach((c, k) =>
+      expect({ command: c.join(' '), code: helps[k].code }).toEqual({ command: c.join(' '), code: 0 }),
+    );
+    for (const { c } of containers())
+      expect({ container: c.name, image: c.image }).toEqual({ container: c.name, image: 'opsflow:0.1.0' });
   });
 
   test('the config is the ConfigMap, mounted where OPSFLOW_CONFIG points', () => {
@@ -143,7 +190,11 @@ describe('deploy/kubernetes', () => {
       const path: string = envValue(c, 'OPSFLOW_CONFIG');
       const mount = c.volumeMounts.find((m: any) => path.startsWith(`${m.mountPath}/`));
       const volume = pod.volumes.find((v: any) => v.name === mount?.name);
-      expect({ container: c.name, configMap: volume?.configMap?.name, key: path.slice(mount.mountPath.length + 1) }).toEqual({
+      expect({
+        container: c.name,
+        configMap: volume?.configMap?.name,
+        key: path.slice(mount.mountPath.length + 1),
+      }).toEqual({
         container: c.name,
         configMap: configMap.metadata.name,
         key: 'opsflow.yaml',
@@ -162,14 +213,23 @@ describe('deploy/kubernetes', () => {
     expect(pdb.spec.minAvailable).toBeGreaterThanOrEqual(1);
     expect(envValue(w, 'OPSFLOW_METRICS_HOST')).toBe('0.0.0.0');
     const metricsPort = Number(envValue(w, 'OPSFLOW_METRICS_PORT'));
-    const portOf = (p: string | number) => (typeof p === 'number' ? p : w.ports.find((x: any) => x.name === p).containerPort);
+    const portOf = (p: string | number) =>
+      typeof p === 'number' ? p : w.ports.find((x: any) => x.name === p).containerPort;
     for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) {
-      expect({ probe, path: w[probe].httpGet.path, port: portOf(w[probe].httpGet.port) }).toEqual({ probe, path: '/metrics', port: metricsPort });
+      expect({ probe, path: w[probe].httpGet.path, port: portOf(w[probe].httpGet.port) }).toEqual({
+        probe,
+        path: '/metrics',
+        port: metricsPort,
+      });
     }
     expect(envValue(w, 'OPSFLOW_REGISTER_SEARCH_ATTRIBUTES')).toBe('false');
     // Backups land on a volume every replica mounts.
-    const backups = pod.volumes.find((v: any) => v.name === w.volumeMounts.find((m: any) => m.mountPath === config.backups.opsflow.destination)?.name);
-    expect(find('PersistentVolumeClaim', backups.persistentVolumeClaim.claimName).spec.accessModes).toEqual(['ReadWriteMany']);
+    const backups = pod.volumes.find(
+      (v: any) => v.name === w.volumeMounts.find((m: any) => m.mountPath === config.backups.opsflow.destination)?.name,
+    );
+    expect(find('PersistentVolumeClaim', backups.persistentVolumeClaim.claimName).spec.accessModes).toEqual([
+      'ReadWriteMany',
+    ]);
   });
 
   test('the receiver and the codec server: Deployments with Services on the ports the config gives, probes', () => {
@@ -193,18 +253,30 @@ describe('deploy/kubernetes', () => {
 
   test('every pod runs as non-root with resource requests, and cannot gain privileges', () => {
     for (const { owner, spec } of podSpecs()) {
-      expect({ owner, nonRoot: spec.securityContext?.runAsNonRoot, uid: spec.securityContext?.runAsUser > 0 }).toEqual({ owner, nonRoot: true, uid: true });
+      expect({ owner, nonRoot: spec.securityContext?.runAsNonRoot, uid: spec.securityContext?.runAsUser > 0 }).toEqual({
+        owner,
+        nonRoot: true,
+        uid: true,
+      });
       expect({ owner, token: spec.automountServiceAccountToken }).toEqual({ owner, token: false });
     }
     for (const { c } of containers()) {
-      expect({ container: c.name, cpu: Boolean(c.resources?.requests?.cpu), memory: Boolean(c.resources?.requests?.memory) }).toEqual({ container: c.name, cpu: true, memory: true });
-      expect({ container: c.name, escalation: c.securityContext?.allowPrivilegeEscalation }).toEqual({ container: c.name, escalation: false });
+      expect({
+        container: c.name,
+        cpu: Boolean(c.resources?.requests?.cpu),
+        memory: Boolean(c.resources?.requests?.memory),
+      }).toEqual({ container: c.name, cpu: true, memory: true });
+      expect({ container: c.name, escalation: c.securityContext?.allowPrivilegeEscalation }).toEqual({
+        container: c.name,
+        escalation: false,
+      });
     }
   });
 
   test("the Job's schedules are valid against the config: each input parses and names only what the config declares", () => {
     expect(Object.keys(config.schedules ?? {}).sort()).toEqual(['backup-opsflow', 'daily-report', 'health-check']);
-    for (const [id, sc] of Object.entries(config.schedules ?? {})) expect(scheduleOptions(id, sc, config).scheduleId).toBe(id);
+    for (const [id, sc] of Object.entries(config.schedules ?? {}))
+      expect(scheduleOptions(id, sc, config).scheduleId).toBe(id);
   });
 
   test('the Job registers the search attributes before it applies the schedules, and fails when either does', () => {

@@ -49,7 +49,8 @@ describe('imports point one way, without cycles', () => {
   test('a cycle inside one layer is refused, type-only imports and re-exports included', () => {
     write({
       'workflows/x/workflow.ts': "import { watch } from './monitor';\nexport async function run() { await watch(); }\n",
-      'workflows/x/monitor.ts': "import type { step } from './steps';\nexport async function watch(): Promise<void> {}\nexport type S = typeof step;\n",
+      'workflows/x/monitor.ts':
+        "import type { step } from './steps';\nexport async function watch(): Promise<void> {}\nexport type S = typeof step;\n",
       'workflows/x/steps.ts': "export { run as step } from './workflow';\n",
     });
     expect(layerViolations(root)).toEqual([

@@ -19,10 +19,18 @@ describe('loadBalancers and metricSources config sections', () => {
     const cfg = parse({
       loadBalancers: {
         edge: { type: 'haproxy', runtimeApi: { socket: '/run/haproxy/admin.sock' }, backend: 'app' },
-        web: { type: 'nginx', upstreamFile: '/etc/nginx/opsflow/app.conf', servers: { blue: '10.0.0.1:80', green: '10.0.0.2:80' } },
+        web: {
+          type: 'nginx',
+          upstreamFile: '/etc/nginx/opsflow/app.conf',
+          servers: { blue: '10.0.0.1:80', green: '10.0.0.2:80' },
+        },
         api: { type: 'http-api', url: 'https://lb.example/', token: { env: 'LB_API_TOKEN' } },
       },
-      metricSources: { prom: { type: 'prometheus', url: 'http://prom:9090', queries: { p95Ms: null } }, probe: { type: 'probe', url: 'http://edge/' }, host: { type: 'host' } },
+      metricSources: {
+        prom: { type: 'prometheus', url: 'http://prom:9090', queries: { p95Ms: null } },
+        probe: { type: 'probe', url: 'http://edge/' },
+        host: { type: 'host' },
+      },
     });
     expect(cfg.loadBalancers.edge).toMatchObject({ timeoutMs: 5000 });
     expect(cfg.loadBalancers.web).toMatchObject({ binary: 'nginx', sudo: false });
@@ -33,17 +41,31 @@ describe('loadBalancers and metricSources config sections', () => {
   });
 
   test('bad sections are refused naming the field', () => {
-    expect(error({ loadBalancers: { edge: { type: 'haproxy', runtimeApi: { socket: '/s' } } } })).toMatch(/loadBalancers\.edge\.backend/);
-    expect(error({ loadBalancers: { api: { type: 'http-api', url: 'https://lb', token: 'plaintext' } } })).toMatch(/loadBalancers\.api\.token/);
-    expect(error({ loadBalancers: { web: { type: 'nginx', upstreamFile: '/f', servers: { blue: 'no-port' } } } })).toMatch(/loadBalancers\.web\.servers\.blue: host:port/);
+    expect(error({ loadBalancers: { edge: { type: 'haproxy', runtimeApi: { socket: '/s' } } } })).toMatch(
+      /loadBalancers\.edge\.backend/,
+    );
+    expect(error({ loadBalancers: { api: { type: 'http-api', url: 'https://lb', token: 'plaintext' } } })).toMatch(
+      /loadBalancers\.api\.token/,
+    );
+    expect(
+      error({ loadBalancers: { web: { type: 'nginx', upstreamFile: '/f', servers: { blue: 'no-port' } } } }),
+    ).toMatch(/loadBalancers\.web\.servers\.blue: host:port/);
     expect(error({ loadBalancers: { x: { type: 'f5' } } })).toMatch(/loadBalancers\.x\.type/);
-    expect(error({ metricSources: { probe: { type: 'probe', url: 'http://x/', requests: 5, minRequests: 10 } } })).toMatch(/metricSources\.probe\.minRequests: minRequests must not exceed requests/);
-    expect(error({ metricSources: { prom: { type: 'prometheus', url: 'http://p', queries: { latency: 'x' } } } })).toMatch(/metricSources\.prom\.queries/);
+    expect(
+      error({ metricSources: { probe: { type: 'probe', url: 'http://x/', requests: 5, minRequests: 10 } } }),
+    ).toMatch(/metricSources\.probe\.minRequests: minRequests must not exceed requests/);
+    expect(
+      error({ metricSources: { prom: { type: 'prometheus', url: 'http://p', queries: { latency: 'x' } } } }),
+    ).toMatch(/metricSources\.prom\.queries/);
   });
 });
 
 describe('nginx upstream include', () => {
-  const cfg = parse({ loadBalancers: { web: { type: 'nginx', upstreamFile: '/f', servers: { blue: '10.0.0.1:80', green: '10.0.0.2:80' } } } }).loadBalancers.web as any;
+  const cfg = parse({
+    loadBalancers: {
+      web: { type: 'nginx', upstreamFile: '/f', servers: { blue: '10.0.0.1:80', green: '10.0.0.2:80' } },
+    },
+  }).loadBalancers.web as any;
   test('renders weights, `down` for 0 %, and reads back what it wrote', () => {
     const text = renderUpstream(cfg, { blue: { weight: 100, down: false }, green: { weight: 0, down: false } });
     expect(text).toContain('server 10.0.0.1:80 weight=100; # blue');

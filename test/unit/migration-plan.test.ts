@@ -12,7 +12,12 @@ import {
   splitRange,
   splitStep,
 } from '../../src/domain/migration/plan';
-import { dataMigrationInput, mappedColumns, runbookExample, verificationPredicate } from '../../src/domain/migration/input';
+import {
+  dataMigrationInput,
+  mappedColumns,
+  runbookExample,
+  verificationPredicate,
+} from '../../src/domain/migration/input';
 import { formatIssues } from '../../src/domain/validation';
 
 describe('chunk planning', () => {
@@ -57,8 +62,16 @@ describe('bisection', () => {
   });
   test('row diff names missing, extra and differing keys', () => {
     const d = diffRowHashes(
-      [['1', 'a'], ['2', 'b'], ['3', 'c']],
-      [['1', 'a'], ['3', 'x'], ['4', 'd']],
+      [
+        ['1', 'a'],
+        ['2', 'b'],
+        ['3', 'c'],
+      ],
+      [
+        ['1', 'a'],
+        ['3', 'x'],
+        ['4', 'd'],
+      ],
     );
     expect(d).toEqual({ missing: ['2'], extra: ['4'], differing: ['3'] });
   });
@@ -68,10 +81,17 @@ describe('mismatch reports', () => {
   test('counts every key but lists at most the limit; message names chunks and keys', () => {
     const a = reportFromDiff(3, { missing: ['7'], extra: [], differing: ['9', '10', '11'] }, 2);
     expect(a.differing).toEqual({ count: 3, keys: ['9', '10'] });
-    const merged = addMismatches(addMismatches(emptyMismatches(), 3, a, 2), 5, reportFromDiff(5, { missing: ['70'], extra: [], differing: [] }, 2), 2);
+    const merged = addMismatches(
+      addMismatches(emptyMismatches(), 3, a, 2),
+      5,
+      reportFromDiff(5, { missing: ['70'], extra: [], differing: [] }, 2),
+      2,
+    );
     expect(merged.chunks).toEqual([3, 5]);
     expect(merged.missing).toEqual({ count: 2, keys: ['7', '70'] });
-    expect(describeMismatches(merged)).toBe('verification failed in chunks 3, 5: 2 missing on target (7, 70); 3 differing (9, 10, …)');
+    expect(describeMismatches(merged)).toBe(
+      'verification failed in chunks 3, 5: 2 missing on target (7, 70); 3 differing (9, 10, …)',
+    );
   });
   test('chunks are listed in key order whatever order they finish in', () => {
     const found = (no: number) => reportFromDiff(no, { missing: [String(no)], extra: [], differing: [] }, 5);
@@ -79,13 +99,18 @@ describe('mismatch reports', () => {
     expect(r.chunks).toEqual([2, 5, 9]);
   });
   test('a clean chunk adds nothing', () => {
-    expect(addMismatches(emptyMismatches(), 1, reportFromDiff(1, { missing: [], extra: [], differing: [] }, 5), 5)).toEqual(emptyMismatches());
+    expect(
+      addMismatches(emptyMismatches(), 1, reportFromDiff(1, { missing: [], extra: [], differing: [] }, 5), 5),
+    ).toEqual(emptyMismatches());
   });
 });
 
 describe('progress and history', () => {
   test('rows/s and ETA from activity clocks', () => {
-    expect(progressFigures({ rows: 1000, startedAtMs: 0, lastAtMs: 2000, rowsTotal: 3000, rowsDone: 1000 })).toEqual({ rowsPerSecond: 500, etaSeconds: 4 });
+    expect(progressFigures({ rows: 1000, startedAtMs: 0, lastAtMs: 2000, rowsTotal: 3000, rowsDone: 1000 })).toEqual({
+      rowsPerSecond: 500,
+      etaSeconds: 4,
+    });
     expect(progressFigures({ rows: 0, rowsTotal: 10, rowsDone: 0 })).toEqual({ rowsPerSecond: 0, etaSeconds: null });
   });
   test('several chunks per activity while much remains, one at the end', () => {
@@ -104,18 +129,27 @@ describe('progress and history', () => {
 describe('migration input', () => {
   test('the runbook example parses with the defaults of the issue', () => {
     const spec = dataMigrationInput.parse(runbookExample);
-    expect(spec).toMatchObject({ chunkSize: 10_000, parallelism: 4, mode: 'copy', verify: true, stateSchema: 'public' });
+    expect(spec).toMatchObject({
+      chunkSize: 10_000,
+      parallelism: 4,
+      mode: 'copy',
+      verify: true,
+      stateSchema: 'public',
+    });
     expect(mappedColumns(spec)[0]).toEqual({ target: 'user_id', expr: 'id' });
     expect(verificationPredicate(spec)).toBe('flag');
   });
   test('a key given as one name is the same column on both sides, added to the mapping', () => {
     const spec = dataMigrationInput.parse({ ...runbookExample, key: 'id', columns: { name: 'login_name' } });
-    expect(mappedColumns(spec)).toEqual([{ target: 'id', expr: 'id' }, { target: 'name', expr: 'login_name' }]);
+    expect(mappedColumns(spec)).toEqual([
+      { target: 'id', expr: 'id' },
+      { target: 'name', expr: 'login_name' },
+    ]);
   });
   test.each([
     [{ source: { database: 'app', table: 'old_users; drop table x' } }, 'source.table'],
     [{ columns: { 'user name': 'login_name' } }, 'columns.user name'],
-    [{ columns: { ...runbookExample.columns, email: "lower(email_address); delete from old_users" } }, 'columns.email'],
+    [{ columns: { ...runbookExample.columns, email: 'lower(email_address); delete from old_users' } }, 'columns.email'],
     [{ columns: { ...runbookExample.columns, email: 'email_address -- hide' } }, 'columns.email'],
     [{ columns: { ...runbookExample.columns, user_id: 'id + 1' } }, 'columns.user_id'],
     [{ chunkSize: 0 }, 'chunkSize'],

@@ -4,9 +4,23 @@ import { emptyMismatches } from '../../src/domain/migration/plan';
 
 /** The migration's status and carried state, driven the way the workflow drives them, without Temporal. */
 describe('migration state', () => {
-  const shape: MigrationShape = { keyType: 'bigint', columns: [{ target: 'user_id', expr: 'id', type: 'bigint' }], sameDatabase: true };
-  const copy = (chunkNo: number, rows: number, finishedAtMs: number, countedByThisRun = true): ChunkCopy => ({ chunkNo, rows, countedByThisRun, finishedAtMs });
-  const verification = (chunkNo: number, rows: number, finishedAtMs: number, diff?: { missing: string[] }): ChunkVerification => ({
+  const shape: MigrationShape = {
+    keyType: 'bigint',
+    columns: [{ target: 'user_id', expr: 'id', type: 'bigint' }],
+    sameDatabase: true,
+  };
+  const copy = (chunkNo: number, rows: number, finishedAtMs: number, countedByThisRun = true): ChunkCopy => ({
+    chunkNo,
+    rows,
+    countedByThisRun,
+    finishedAtMs,
+  });
+  const verification = (
+    chunkNo: number,
+    rows: number,
+    finishedAtMs: number,
+    diff?: { missing: string[] },
+  ): ChunkVerification => ({
     chunkNo,
     sourceRows: rows,
     targetRows: rows - (diff?.missing.length ?? 0),
@@ -14,7 +28,14 @@ describe('migration state', () => {
     targetChecksum: diff ? 'b' : 'a',
     match: !diff,
     antiJoinMissing: diff?.missing.length,
-    mismatches: diff ? { chunks: [chunkNo], missing: { count: diff.missing.length, keys: diff.missing }, extra: { count: 0, keys: [] }, differing: { count: 0, keys: [] } } : emptyMismatches(),
+    mismatches: diff
+      ? {
+          chunks: [chunkNo],
+          missing: { count: diff.missing.length, keys: diff.missing },
+          extra: { count: 0, keys: [] },
+          differing: { count: 0, keys: [] },
+        }
+      : emptyMismatches(),
     finishedAtMs,
   });
 
@@ -69,14 +90,22 @@ describe('migration state', () => {
       const next = MigrationState.restore(JSON.parse(JSON.stringify(st.carry())));
       expect(next.controls.refusal('pause', { by: 'ann' })).toBe('already paused by bob at 2026-12-07T10:02:00.000Z');
       next.controls.resume({ by: 'bob' });
-      expect(MigrationState.restore(JSON.parse(JSON.stringify(next.carry()))).controls.refusal('pause', { by: 'ann' })).toBeUndefined();
+      expect(
+        MigrationState.restore(JSON.parse(JSON.stringify(next.carry()))).controls.refusal('pause', { by: 'ann' }),
+      ).toBeUndefined();
     });
   });
 
   describe('progress arithmetic', () => {
     test('copied rows count only what this run copied, every chunk counts, rate and ETA come from the activities clocks', () => {
       const st = copying();
-      st.fetched([{ no: 2, lo: '200', hi: '300' }, { no: 3, lo: '300', hi: '400' }], 10_000);
+      st.fetched(
+        [
+          { no: 2, lo: '200', hi: '300' },
+          { no: 3, lo: '300', hi: '400' },
+        ],
+        10_000,
+      );
       st.copied([copy(2, 100, 12_000), copy(3, 100, 11_000, false)]);
       const v = st.view();
       expect(v.chunks).toEqual({ total: 10, copied: 4, verified: 0 });
@@ -114,7 +143,14 @@ describe('migration state', () => {
       expect(st.cursor).toBe(-1);
       st.enter('verifying');
       st.fetched([{ no: 0, lo: null, hi: '100' }], 60_000);
-      st.verified([verification(5, 100, 61_000, { missing: ['512'] }), verification(1, 100, 62_000, { missing: ['101', '150'] }), verification(0, 100, 62_000)], 20);
+      st.verified(
+        [
+          verification(5, 100, 61_000, { missing: ['512'] }),
+          verification(1, 100, 62_000, { missing: ['101', '150'] }),
+          verification(0, 100, 62_000),
+        ],
+        20,
+      );
       const v = st.view();
       expect(v.chunks.verified).toBe(3);
       expect(v.rows).toMatchObject({ verifiedSource: 300, verifiedTarget: 297 });
@@ -127,7 +163,13 @@ describe('migration state', () => {
       expect(st.remaining('verify')).toBe(7);
       expect(st.remaining('copy')).toBe(7);
       expect(st.details()).toContain('**3 mismatched keys**');
-      expect(st.verification(true)).toMatchObject({ pass: false, sourceRows: 300, targetRows: 297, chunksVerified: 3, missingByAntiJoin: 3 });
+      expect(st.verification(true)).toMatchObject({
+        pass: false,
+        sourceRows: 300,
+        targetRows: 297,
+        chunksVerified: 3,
+        missingByAntiJoin: 3,
+      });
       expect(st.verificationFailure()).toBe('verification failed in chunks 1, 5: 3 missing on target (512, 101, 150)');
     });
 
@@ -136,13 +178,23 @@ describe('migration state', () => {
       st.enter('verifying');
       st.verified([{ ...verification(4, 10, 1), match: false }], 20);
       expect(st.verification(true)?.pass).toBe(false);
-      expect(st.verificationFailure()).toBe('verification failed: checksums differ in chunks 4 but no key could be named');
+      expect(st.verificationFailure()).toBe(
+        'verification failed: checksums differ in chunks 4 but no key could be named',
+      );
     });
 
     test('a copy without verification has no verification in its result', () => {
       const st = copying();
       expect(st.verification(false)).toBeUndefined();
-      expect(st.result(undefined)).toEqual({ name: 'users', mode: 'copy', logId: 7, rowsCopied: 0, chunks: 10, resumed: true, verification: undefined });
+      expect(st.result(undefined)).toEqual({
+        name: 'users',
+        mode: 'copy',
+        logId: 7,
+        rowsCopied: 0,
+        chunks: 10,
+        resumed: true,
+        verification: undefined,
+      });
     });
   });
 
@@ -150,7 +202,10 @@ describe('migration state', () => {
     test('an ending outside the copy says in which phase, and the first ending stands', () => {
       const st = MigrationState.start({ name: 'users', mode: 'copy' }, 'wf/run-1');
       expect(st.endedBy('failed', 'source database "nope" is not configured')).toBe(true);
-      expect(st.view()).toMatchObject({ phase: 'failed', error: 'preflight: source database "nope" is not configured' });
+      expect(st.view()).toMatchObject({
+        phase: 'failed',
+        error: 'preflight: source database "nope" is not configured',
+      });
       expect(st.details()).toContain('**preflight: source database "nope" is not configured**');
       expect(st.endedBy('cancelled', 'later')).toBe(false);
       expect(st.view().phase).toBe('failed');
@@ -171,11 +226,21 @@ describe('migration state', () => {
       st.fetched([{ no: 2, lo: '200', hi: '300' }], 10_000);
       st.copied([copy(2, 100, 12_000)]);
       const carried = st.carry();
-      expect(carried).toMatchObject({ shape, logId: 7, runKey: 'wf/run-1', cursor: 2, phaseStartedAtMs: 10_000, lastAtMs: 12_000 });
+      expect(carried).toMatchObject({
+        shape,
+        logId: 7,
+        runKey: 'wf/run-1',
+        cursor: 2,
+        phaseStartedAtMs: 10_000,
+        lastAtMs: 12_000,
+      });
       // It travels as JSON through the server.
       const next = MigrationState.restore(JSON.parse(JSON.stringify(carried)));
       expect(next.view()).toEqual({ ...st.view(), generation: 1 });
-      expect(next.carry()).toEqual({ ...JSON.parse(JSON.stringify(carried)), status: { ...carried.status, generation: 1 } });
+      expect(next.carry()).toEqual({
+        ...JSON.parse(JSON.stringify(carried)),
+        status: { ...carried.status, generation: 1 },
+      });
       expect([next.runKey, next.logId, next.shape, next.cursor]).toEqual(['wf/run-1', 7, shape, 2]);
       next.copied([copy(3, 100, 13_000)]);
       expect(st.view().chunks.copied).toBe(3);

@@ -65,7 +65,10 @@ describe('on-call rota', () => {
   });
 
   test('weekday shifts and the fallback when nothing covers', () => {
-    const weekdaysOnly = rota.parse({ timezone: 'UTC', shifts: [{ name: 'office', start: '09:00', end: '17:00', days: ['mon', 'tue', 'wed', 'thu', 'fri'] }] });
+    const weekdaysOnly = rota.parse({
+      timezone: 'UTC',
+      shifts: [{ name: 'office', start: '09:00', end: '17:00', days: ['mon', 'tue', 'wed', 'thu', 'fri'] }],
+    });
     expect(onCallAt(weekdaysOnly, new Date('2026-01-17T10:00:00Z')).shift).toBe('none'); // a Saturday
     expect(onCallAt(weekdaysOnly, new Date('2026-01-16T10:00:00Z')).shift).toBe('office'); // a Friday
   });

@@ -4,7 +4,14 @@ import { fromEvidence, checkError } from '../../src/domain/readiness/evidence';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const iso = (ms: number) => new Date(ms).toISOString();
-const ev = (ok: boolean) => ({ what: 'days to expiry', value: ok ? '90 days' : '3 days', threshold: '> 14 days', target: 'shop:443', at: iso(T0), ok });
+const ev = (ok: boolean) => ({
+  what: 'days to expiry',
+  value: ok ? '90 days' : '3 days',
+  threshold: '> 14 days',
+  target: 'shop:443',
+  at: iso(T0),
+  ok,
+});
 
 function gate() {
   const run = new ReadinessRun('shop', 'go-live');
@@ -55,9 +62,15 @@ describe('readiness gate state', () => {
 
   test('sign-offs and waivers are validated against the checklist, naming the field', () => {
     const run = gate();
-    expect(() => run.validateSignOff({ item: 'tls', by: 'alice' })).toThrow('item: "tls" is an automated tls check; it passes by its evidence or is waived, not signed');
-    expect(() => run.validateSignOff({ item: 'nope', by: 'alice' })).toThrow('item: "nope" is not in checklist go-live (items: tls, dns, training)');
-    expect(() => run.validateWaiver({ item: 'tls', by: 'bob', reason: 'x', until: iso(T0) }, T0)).toThrow('until: 2026-01-01T00:00:00.000Z is not in the future');
+    expect(() => run.validateSignOff({ item: 'tls', by: 'alice' })).toThrow(
+      'item: "tls" is an automated tls check; it passes by its evidence or is waived, not signed',
+    );
+    expect(() => run.validateSignOff({ item: 'nope', by: 'alice' })).toThrow(
+      'item: "nope" is not in checklist go-live (items: tls, dns, training)',
+    );
+    expect(() => run.validateWaiver({ item: 'tls', by: 'bob', reason: 'x', until: iso(T0) }, T0)).toThrow(
+      'until: 2026-01-01T00:00:00.000Z is not in the future',
+    );
     run.evaluate(T0);
     run.finish('deadline');
     expect(() => run.validateSignOff({ item: 'training', by: 'alice' })).toThrow('gate of shop is closed (not-ready)');

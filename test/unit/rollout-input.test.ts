@@ -23,22 +23,50 @@ describe('phasedRolloutInput', () => {
   });
 
   test('parsing is idempotent (the CLI parses, then the workflow parses the result again)', () => {
-    const once = phasedRolloutInput.parse({ ...base, sampleInterval: '5s', steps: [{ weight: 50, window: '1m' }, { weight: 100, window: '90s' }] });
+    const once = phasedRolloutInput.parse({
+      ...base,
+      sampleInterval: '5s',
+      steps: [
+        { weight: 50, window: '1m' },
+        { weight: 100, window: '90s' },
+      ],
+    });
     expect(phasedRolloutInput.parse(once)).toEqual(once);
   });
 
   test('weights that do not rise are refused, naming the step', () => {
-    expect(issues({ ...base, steps: [{ weight: 30, window: '1m' }, { weight: 30, window: '1m' }, { weight: 100, window: '1m' }] })).toMatch(
-      /steps\.1\.weight: weights must rise: step 2 has 30 % after 30 %/,
-    );
-    expect(issues({ ...base, steps: [{ weight: 10, window: '1m' }, { weight: 50, window: '1m' }] })).toMatch(/steps\.1\.weight: the last step must send 100 %/);
+    expect(
+      issues({
+        ...base,
+        steps: [
+          { weight: 30, window: '1m' },
+          { weight: 30, window: '1m' },
+          { weight: 100, window: '1m' },
+        ],
+      }),
+    ).toMatch(/steps\.1\.weight: weights must rise: step 2 has 30 % after 30 %/);
+    expect(
+      issues({
+        ...base,
+        steps: [
+          { weight: 10, window: '1m' },
+          { weight: 50, window: '1m' },
+        ],
+      }),
+    ).toMatch(/steps\.1\.weight: the last step must send 100 %/);
   });
 
   test('no metric source, same old and new, bad durations, unknown fields: each named', () => {
-    expect(issues({ ...base, metricSources: [] })).toMatch(/metricSources: a health gate needs at least one metric source/);
-    expect(issues({ ...base, backends: { old: 'a', new: 'a' } })).toMatch(/backends\.new: old and new must be different/);
+    expect(issues({ ...base, metricSources: [] })).toMatch(
+      /metricSources: a health gate needs at least one metric source/,
+    );
+    expect(issues({ ...base, backends: { old: 'a', new: 'a' } })).toMatch(
+      /backends\.new: old and new must be different/,
+    );
     expect(issues({ ...base, sampleInterval: '5 minutes' })).toMatch(/sampleInterval/);
-    expect(issues({ ...base, steps: [{ weight: 100, window: '10s' }], sampleInterval: '1m' })).toMatch(/steps\.0\.window: window 10s is shorter than sampleInterval 1m/);
+    expect(issues({ ...base, steps: [{ weight: 100, window: '10s' }], sampleInterval: '1m' })).toMatch(
+      /steps\.0\.window: window 10s is shorter than sampleInterval 1m/,
+    );
     expect(issues({ ...base, gate: {} })).toMatch(/gate: a gate needs at least one metric/);
     expect(issues({ ...base, gate: { latency: 5 } })).toMatch(/gate/);
     expect(issues({ ...base, lbToken: 'x' })).toMatch(/lbToken|Unrecognized/i);

@@ -20,12 +20,22 @@ const input = phasedRolloutInput.parse({
   ],
   requireApproval: true,
 });
-const plan: RolloutPlan = { lbKind: 'http-api', supportsCohorts: true, gate: { errorRatePercent: 5 }, providers: { errorRatePercent: ['probe'] }, notes: ['a note'] };
+const plan: RolloutPlan = {
+  lbKind: 'http-api',
+  supportsCohorts: true,
+  gate: { errorRatePercent: 5 },
+  providers: { errorRatePercent: ['probe'] },
+  notes: ['a note'],
+};
 
 let clock = 0;
-const newRun = (carried?: RolloutCarry) => new RolloutRun(input, carried, () => new Date(Date.UTC(2026, 0, 1) + clock++ * 1000).toISOString());
-const signal = (run: RolloutRun, name: 'approve' | 'pause' | 'resume' | 'abort', a?: { step?: number; by?: string; reason?: string }) =>
-  run.onOperator(run.controls.apply(name, a));
+const newRun = (carried?: RolloutCarry) =>
+  new RolloutRun(input, carried, () => new Date(Date.UTC(2026, 0, 1) + clock++ * 1000).toISOString());
+const signal = (
+  run: RolloutRun,
+  name: 'approve' | 'pause' | 'resume' | 'abort',
+  a?: { step?: number; by?: string; reason?: string },
+) => run.onOperator(run.controls.apply(name, a));
 const decisions = (run: RolloutRun) => run.status.decisions.map((d) => d.decision);
 
 /** What the rollout's approve step does around its wait (steps.ts `approve`, common `takeApproval`). */
@@ -45,7 +55,11 @@ function approvalWait(run: RolloutRun, i: number) {
 
 const sample = (value: number | undefined): Sample => ({
   at: '2026-01-01T00:00:00Z',
-  readings: [value === undefined ? { metric: 'errorRatePercent', source: 'probe', inconclusive: 'no answer' } : { metric: 'errorRatePercent', source: 'probe', value }],
+  readings: [
+    value === undefined
+      ? { metric: 'errorRatePercent', source: 'probe', inconclusive: 'no answer' }
+      : { metric: 'errorRatePercent', source: 'probe', value },
+  ],
 });
 /** Takes sample k of step i's window with the given error rate (undefined: inconclusive). */
 function take(run: RolloutRun, i: number, k: number, value: number | undefined) {
@@ -93,7 +107,9 @@ describe('rollout state', () => {
     expect(run.status.awaitingApproval).toBeUndefined();
     expect(run.status.approved).toEqual([]);
     // The first abort counts: who and why stay those of ann's.
-    expect(() => run.checkAbort('before step 1/3 (10 %)')).toThrow('aborted by ann before step 1/3 (10 %): bad release');
+    expect(() => run.checkAbort('before step 1/3 (10 %)')).toThrow(
+      'aborted by ann before step 1/3 (10 %): bad release',
+    );
     expect(decisions(run)).toContain('abort received from carl: bad release');
   });
 
@@ -215,12 +231,16 @@ describe('rollout state', () => {
 
   test('a run cut short says how; one that ended on its own is left alone', () => {
     const planning = newRun();
-    expect(planning.cutShort({ kind: 'failed', message: 'LB unknown' })).toEqual({ context: 'cannot roll out checkout-api, nothing was changed' });
+    expect(planning.cutShort({ kind: 'failed', message: 'LB unknown' })).toEqual({
+      context: 'cannot roll out checkout-api, nothing was changed',
+    });
     expect(planning.status.failure).toBe('failed: LB unknown');
 
     const rollingBack = newRun();
     rollingBack.enter('rolling-back');
-    expect(rollingBack.cutShort({ kind: 'failed', message: 'LB 503' })).toEqual({ context: 'rollback of checkout-api on edge failed, green may still get traffic' });
+    expect(rollingBack.cutShort({ kind: 'failed', message: 'LB 503' })).toEqual({
+      context: 'rollback of checkout-api on edge failed, green may still get traffic',
+    });
     expect(rollingBack.status.state).toBe('rollback-failed');
 
     const monitoring = newRun();
@@ -239,7 +259,11 @@ test('a gate from a baseline is recorded before the plan, said after a failure i
   const run = newRun();
   expect(run.gateOrigin()).toBe('');
   const description = 'gate from baseline of checkout-api taken 2026-11-20 14:00: errorRatePercent 10 %, p95Ms 1800 ms';
-  run.gateResolved({ gate: { errorRatePercent: 10, p95Ms: 1800 }, sources: { errorRatePercent: 'baseline http:a', p95Ms: 'baseline http:a' }, description });
+  run.gateResolved({
+    gate: { errorRatePercent: 10, p95Ms: 1800 },
+    sources: { errorRatePercent: 'baseline http:a', p95Ms: 'baseline http:a' },
+    description,
+  });
   run.planned({ ...plan, gate: { errorRatePercent: 10, p95Ms: 1800 } });
   expect(decisions(run).slice(0, 2)).toEqual([description, 'a note']);
   expect(run.gateOrigin()).toBe(`; ${description}`);

@@ -12,7 +12,10 @@ const KEYWORD = 2;
 const TEXT = 1;
 
 /** An operator service whose answers the test decides (the dev-server paths are in test/e2e/worker-startup). */
-function operator(registered: Record<string, number>, add: (attrs: Record<string, number>) => void | Promise<void> = (a) => void Object.assign(registered, a)): OperatorService {
+function operator(
+  registered: Record<string, number>,
+  add: (attrs: Record<string, number>) => void | Promise<void> = (a) => void Object.assign(registered, a),
+): OperatorService {
   return {
     listSearchAttributes: async () => ({ customAttributes: { ...registered } }),
     addSearchAttributes: async (req) => add(req.searchAttributes),
@@ -28,9 +31,13 @@ describe("the worker's search-attribute check", () => {
     });
     const err = await ensureSearchAttributes(op, where, { register: true }).catch((e) => e);
     expect(err).toBeInstanceOf(SearchAttributesMissing);
-    expect(err.message).toContain('namespace "prod" lacks opsflow\'s search attributes OpsflowService, OpsflowStep, OpsflowMigration, OpsflowPhase, OpsflowSeverity, OpsflowState, OpsflowCommit:');
+    expect(err.message).toContain(
+      'namespace "prod" lacks opsflow\'s search attributes OpsflowService, OpsflowStep, OpsflowMigration, OpsflowPhase, OpsflowSeverity, OpsflowState, OpsflowCommit:',
+    );
     expect(err.message).toContain('Registering them failed: 7 PERMISSION_DENIED: Request unauthorized.');
-    expect(err.message).toContain('temporal operator search-attribute create --address 127.0.0.1:7233 --namespace prod --name OpsflowService --type Keyword --name OpsflowStep --type Keyword');
+    expect(err.message).toContain(
+      'temporal operator search-attribute create --address 127.0.0.1:7233 --namespace prod --name OpsflowService --type Keyword --name OpsflowStep --type Keyword',
+    );
   });
 
   test('another worker registering at the same moment is no failure', async () => {
@@ -43,7 +50,9 @@ describe("the worker's search-attribute check", () => {
   });
 
   test('an attribute registered with another type is refused, saying how to fix it', async () => {
-    const err = await ensureSearchAttributes(operator({ ...all, OpsflowState: TEXT }), where, { register: true }).catch((e) => e);
+    const err = await ensureSearchAttributes(operator({ ...all, OpsflowState: TEXT }), where, { register: true }).catch(
+      (e) => e,
+    );
     expect(err).toBeInstanceOf(SearchAttributesMissing);
     expect(err.message).toBe(
       'search attribute OpsflowState is registered as Text in namespace "prod"; opsflow needs Keyword: remove it ' +
@@ -52,16 +61,23 @@ describe("the worker's search-attribute check", () => {
   });
 
   test('a server that will not list them: a warning naming what to check, not a refusal', async () => {
-    const op: OperatorService = { listSearchAttributes: async () => Promise.reject(new Error('7 PERMISSION_DENIED')), addSearchAttributes: async () => undefined };
+    const op: OperatorService = {
+      listSearchAttributes: async () => Promise.reject(new Error('7 PERMISSION_DENIED')),
+      addSearchAttributes: async () => undefined,
+    };
     const err = await ensureSearchAttributes(op, where, { register: true }).catch((e) => e);
     expect(err).toBeInstanceOf(SearchAttributesUnchecked);
-    expect(err.message).toContain('check with temporal operator search-attribute list --address 127.0.0.1:7233 --namespace prod');
+    expect(err.message).toContain(
+      'check with temporal operator search-attribute list --address 127.0.0.1:7233 --namespace prod',
+    );
   });
 
   test('OPSFLOW_REGISTER_SEARCH_ATTRIBUTES: true by default, false to only check, anything else named', () => {
     expect(registerSearchAttributesSetting({})).toBe(true);
     expect(registerSearchAttributesSetting({ OPSFLOW_REGISTER_SEARCH_ATTRIBUTES: 'false' })).toBe(false);
     expect(registerSearchAttributesSetting({ OPSFLOW_REGISTER_SEARCH_ATTRIBUTES: 'no' })).toBe(false);
-    expect(() => registerSearchAttributesSetting({ OPSFLOW_REGISTER_SEARCH_ATTRIBUTES: 'maybe' })).toThrow('OPSFLOW_REGISTER_SEARCH_ATTRIBUTES: "maybe" is neither true nor false');
+    expect(() => registerSearchAttributesSetting({ OPSFLOW_REGISTER_SEARCH_ATTRIBUTES: 'maybe' })).toThrow(
+      'OPSFLOW_REGISTER_SEARCH_ATTRIBUTES: "maybe" is neither true nor false',
+    );
   });
 });

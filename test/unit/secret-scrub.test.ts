@@ -42,11 +42,19 @@ describe('scrubbing secrets out of text', () => {
 
   test('Authorization and Bearer/Basic credentials and URL passwords go whatever their value', () => {
     const other = testToken('unknown');
-    expect(scrubText(`invalid or revoked token: Bearer ${other.slice(0, 4)}…`, [])).toBe(`invalid or revoked token: Bearer ${REDACTED}`);
-    expect(scrubText(`headers: {"authorization":"Bearer ${other}","x":1}`, [])).toBe(`headers: {"authorization":"Bearer ${REDACTED}","x":1}`);
+    expect(scrubText(`invalid or revoked token: Bearer ${other.slice(0, 4)}…`, [])).toBe(
+      `invalid or revoked token: Bearer ${REDACTED}`,
+    );
+    expect(scrubText(`headers: {"authorization":"Bearer ${other}","x":1}`, [])).toBe(
+      `headers: {"authorization":"Bearer ${REDACTED}","x":1}`,
+    );
     expect(scrubText(`Authorization: ${other}`, [])).toBe(`Authorization: ${REDACTED}`);
-    expect(scrubText(`Basic ${Buffer.from(`u:${other}`).toString('base64')} refused`, [])).toBe(`Basic ${REDACTED} refused`);
-    expect(scrubText(`connect postgres://app:${other}@127.0.0.1:5432/db failed`, [])).toBe(`connect postgres://app:${REDACTED}@127.0.0.1:5432/db failed`);
+    expect(scrubText(`Basic ${Buffer.from(`u:${other}`).toString('base64')} refused`, [])).toBe(
+      `Basic ${REDACTED} refused`,
+    );
+    expect(scrubText(`connect postgres://app:${other}@127.0.0.1:5432/db failed`, [])).toBe(
+      `connect postgres://app:${REDACTED}@127.0.0.1:5432/db failed`,
+    );
     // prose about tokens, and addresses, are not credentials
     const prose = 'a Bearer token is required; see http://127.0.0.1:8080/health and basic checks';
     expect(scrubText(prose, [])).toBe(prose);
@@ -61,7 +69,12 @@ describe('scrubbing secrets out of text', () => {
 
   test('data: every string in results and details, keys and non-text kept', () => {
     const value = { message: `echo ${secret}`, list: [1, `x${secret}`, { deep: secret }], ok: true, n: null };
-    expect(scrubValue(value, [secret])).toEqual({ message: `echo ${REDACTED}`, list: [1, `x${REDACTED}`, { deep: REDACTED }], ok: true, n: null });
+    expect(scrubValue(value, [secret])).toEqual({
+      message: `echo ${REDACTED}`,
+      list: [1, `x${REDACTED}`, { deep: REDACTED }],
+      ok: true,
+      n: null,
+    });
     expect(value.message).toContain(secret); // a copy, the input untouched
   });
 
@@ -97,13 +110,18 @@ describe('the secrets a worker resolved', () => {
       JSON.stringify({
         postgres: { main: { database: 'app', password: { env: 'CFG_PG' } } },
         loadBalancers: { edge: { type: 'http-api', url: 'http://127.0.0.1:1/api', token: { env: 'CFG_LB' } } },
-        notifiers: { ops: { type: 'webhook', url: 'http://127.0.0.1:1/hook', token: { env: 'CFG_HOOK' } }, gone: { type: 'webhook', url: 'http://127.0.0.1:1/x', token: { env: 'CFG_UNSET' } } },
+        notifiers: {
+          ops: { type: 'webhook', url: 'http://127.0.0.1:1/hook', token: { env: 'CFG_HOOK' } },
+          gone: { type: 'webhook', url: 'http://127.0.0.1:1/x', token: { env: 'CFG_UNSET' } },
+        },
       }),
       'cfg.json',
     );
     const before = resolvedSecrets.size;
     expect(recordConfiguredSecrets(config, { CFG_LB: tokens.lb, CFG_PG: tokens.pg, CFG_HOOK: tokens.hook })).toBe(3);
     expect(resolvedSecrets.size).toBe(before + 3);
-    expect(scrubSecrets({ e: `${tokens.lb} ${tokens.pg} ${tokens.hook}` })).toEqual({ e: `${REDACTED} ${REDACTED} ${REDACTED}` });
+    expect(scrubSecrets({ e: `${tokens.lb} ${tokens.pg} ${tokens.hook}` })).toEqual({
+      e: `${REDACTED} ${REDACTED} ${REDACTED}`,
+    });
   });
 });

@@ -1,6 +1,12 @@
 import { inspect } from 'node:util';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { ApplicationFailure, defaultFailureConverter, defaultPayloadConverter, type LogLevel, type LogMetadata } from '@temporalio/common';
+import {
+  ApplicationFailure,
+  defaultFailureConverter,
+  defaultPayloadConverter,
+  type LogLevel,
+  type LogMetadata,
+} from '@temporalio/common';
 import { REDACTED, SecretScrubber } from '../../src/domain/secret-scrub';
 import { ScrubbingLogger, scrubbingActivityInterceptor } from '../../src/activities/secret-scrubbing';
 import { testToken } from '../helpers/tokens';
@@ -15,15 +21,30 @@ describe('the scrubbing activity interceptor', () => {
   scrubber.add(secret);
   /** What the SDK logs of each activity ("Activity failed" with the error), as it would be printed. */
   const logged: string[] = [];
-  const capture = (level: LogLevel, message: string, meta?: LogMetadata) => logged.push(`${level} ${message} ${inspect(meta, { depth: 5 })}`);
-  const logger = { log: capture, trace: capture.bind(null, 'TRACE'), debug: capture.bind(null, 'DEBUG'), info: capture.bind(null, 'INFO'), warn: capture.bind(null, 'WARN'), error: capture.bind(null, 'ERROR') };
-  const env = new MockActivityEnvironment(undefined, { interceptors: [scrubbingActivityInterceptor(scrubber)], logger });
+  const capture = (level: LogLevel, message: string, meta?: LogMetadata) =>
+    logged.push(`${level} ${message} ${inspect(meta, { depth: 5 })}`);
+  const logger = {
+    log: capture,
+    trace: capture.bind(null, 'TRACE'),
+    debug: capture.bind(null, 'DEBUG'),
+    info: capture.bind(null, 'INFO'),
+    warn: capture.bind(null, 'WARN'),
+    error: capture.bind(null, 'ERROR'),
+  };
+  const env = new MockActivityEnvironment(undefined, {
+    interceptors: [scrubbingActivityInterceptor(scrubber)],
+    logger,
+  });
 
   /** The failure as the worker sends it to the server, as JSON: what history would hold. */
-  const recorded = (err: unknown) => JSON.stringify(defaultFailureConverter.errorToFailure(err as Error, defaultPayloadConverter));
+  const recorded = (err: unknown) =>
+    JSON.stringify(defaultFailureConverter.errorToFailure(err as Error, defaultPayloadConverter));
 
   test('a result is scrubbed', async () => {
-    const result = await env.run(async () => ({ ok: false, evidence: [{ value: `HTTP 401: invalid token ${secret}` }] }));
+    const result = await env.run(async () => ({
+      ok: false,
+      evidence: [{ value: `HTTP 401: invalid token ${secret}` }],
+    }));
     expect(result).toEqual({ ok: false, evidence: [{ value: `HTTP 401: invalid token ${REDACTED}` }] });
   });
 
@@ -31,7 +52,13 @@ describe('the scrubbing activity interceptor', () => {
     const cause = new Error(`socket said ${secret}`);
     const err = await env
       .run(async () => {
-        throw ApplicationFailure.create({ message: `directory hr answered 401: {"error":"revoked ${secret}"}`, type: 'DirectoryRejected', nonRetryable: true, details: [{ reason: secret }], cause });
+        throw ApplicationFailure.create({
+          message: `directory hr answered 401: {"error":"revoked ${secret}"}`,
+          type: 'DirectoryRejected',
+          nonRetryable: true,
+          details: [{ reason: secret }],
+          cause,
+        });
       })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApplicationFailure);
@@ -91,7 +118,10 @@ describe('the scrubbing logger', () => {
       },
       scrubber,
     );
-    inner.warn(`Activity failed: ${secret}`, { error: new Error(`echo ${secret}`), target: { url: `http://u:${secret}@h/` } });
+    inner.warn(`Activity failed: ${secret}`, {
+      error: new Error(`echo ${secret}`),
+      target: { url: `http://u:${secret}@h/` },
+    });
     const printed = JSON.stringify(lines, (_k, v) => (v instanceof Error ? { message: v.message, stack: v.stack } : v));
     expect(printed).toContain('Activity failed');
     expect(printed).not.toContain(secret);

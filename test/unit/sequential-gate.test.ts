@@ -34,22 +34,30 @@ describe('sequentialDecision: does the evidence so far settle the gate as failed
     expect(d.evidence.from).toBeGreaterThanOrEqual(500);
     expect(d.evidence.to - d.evidence.from + 1).toBeGreaterThanOrEqual(opts.minRequests);
     // The stretch's own figure fails the ordinary gate, so the workflow rolls back on it.
-    const g = evaluateGate({ errorRatePercent: 5 }, { at: '', readings: [{ metric: 'errorRatePercent', source: 'p', value: d.evidence.value }] });
+    const g = evaluateGate(
+      { errorRatePercent: 5 },
+      { at: '', readings: [{ metric: 'errorRatePercent', source: 'p', value: d.evidence.value }] },
+    );
     expect(g.verdict).toBe('fail');
   });
 
   test('noise at the threshold does not decide: 200 windows of 1 200 requests at exactly the gate rate', () => {
     const rnd = lcg(7);
     let decided = 0;
-    for (let w = 0; w < 200; w++) if (sequentialDecision(requests(1200, 0.05, rnd), { errorRatePercent: 5 }, opts).decision === 'fail') decided++;
+    for (let w = 0; w < 200; w++)
+      if (sequentialDecision(requests(1200, 0.05, rnd), { errorRatePercent: 5 }, opts).decision === 'fail') decided++;
     expect(decided).toBe(0);
   });
 
   test('too few requests never decides, however bad they are', () => {
     const allErrors = Array.from({ length: 19 }, () => ({ error: true, latencyMs: 99_999 }));
     for (let n = 0; n <= 19; n++)
-      expect(sequentialDecision(allErrors.slice(0, n), { errorRatePercent: 5, p95Ms: 100, responseTimeMs: 100 }, opts)).toEqual({ decision: 'too-few', requests: n });
-    expect(sequentialDecision([...allErrors, { error: true, latencyMs: 1 }], { errorRatePercent: 5 }, opts).decision).toBe('fail');
+      expect(
+        sequentialDecision(allErrors.slice(0, n), { errorRatePercent: 5, p95Ms: 100, responseTimeMs: 100 }, opts),
+      ).toEqual({ decision: 'too-few', requests: n });
+    expect(
+      sequentialDecision([...allErrors, { error: true, latencyMs: 1 }], { errorRatePercent: 5 }, opts).decision,
+    ).toBe('fail');
   });
 
   test('slow requests fail p95 early; latency at the gate does not', () => {
@@ -64,14 +72,32 @@ describe('sequentialDecision: does the evidence so far settle the gate as failed
 
   test('a mean latency clearly above the gate decides; one just under it does not', () => {
     const rnd = lcg(5);
-    expect(sequentialDecision(requests(40, 0, rnd, () => 400 + rnd() * 100), { responseTimeMs: 300 }, opts).decision).toBe('fail');
-    expect(sequentialDecision(requests(1200, 0, rnd, () => 250 + rnd() * 100), { responseTimeMs: 300 }, opts).decision).toBe('undecided');
+    expect(
+      sequentialDecision(
+        requests(40, 0, rnd, () => 400 + rnd() * 100),
+        { responseTimeMs: 300 },
+        opts,
+      ).decision,
+    ).toBe('fail');
+    expect(
+      sequentialDecision(
+        requests(1200, 0, rnd, () => 250 + rnd() * 100),
+        { responseTimeMs: 300 },
+        opts,
+      ).decision,
+    ).toBe('undecided');
   });
 
   test('a gate of 0 % fails on one error once there are enough requests; a gate of 100 % never fails', () => {
     const obs = [{ error: true, latencyMs: 1 }, ...Array.from({ length: 30 }, () => ({ error: false, latencyMs: 1 }))];
     expect(sequentialDecision(obs, { errorRatePercent: 0 }, opts).decision).toBe('fail');
-    expect(sequentialDecision(obs.map(() => ({ error: true, latencyMs: 1 })), { errorRatePercent: 100 }, opts).decision).toBe('undecided');
+    expect(
+      sequentialDecision(
+        obs.map(() => ({ error: true, latencyMs: 1 })),
+        { errorRatePercent: 100 },
+        opts,
+      ).decision,
+    ).toBe('undecided');
   });
 
   test('bad options are refused naming the field', () => {

@@ -1,9 +1,22 @@
-import { classify, defaultSeverityLabels, defaultSeverityRules, severityRule, slaClocks, type Classifiable } from '../../src/domain/incident/severity';
+import {
+  classify,
+  defaultSeverityLabels,
+  defaultSeverityRules,
+  severityRule,
+  slaClocks,
+  type Classifiable,
+} from '../../src/domain/incident/severity';
 import { parseConfigText } from '../../src/config/load';
 import { incidentStoreWarning } from '../../src/config/sections/incident';
 import { ValidationError } from '../../src/config/errors';
 
-const inc = (over: Partial<Classifiable>): Classifiable => ({ type: 'other', services: [], metrics: {}, labels: {}, ...over });
+const inc = (over: Partial<Classifiable>): Classifiable => ({
+  type: 'other',
+  services: [],
+  metrics: {},
+  labels: {},
+  ...over,
+});
 
 describe('classify (runbooks §6 table)', () => {
   test.each([
@@ -60,7 +73,10 @@ describe("Alertmanager's own severity label", () => {
     ['info', 'P3'],
     [' Critical', 'P1'],
   ])('severity=%s → %s, and the label is named as the reason', (value, expected) => {
-    expect(classify(inc({ labels: { severity: value } }), [], labels)).toEqual({ severity: expected, reason: `severity label ${JSON.stringify(value)}` });
+    expect(classify(inc({ labels: { severity: value } }), [], labels)).toEqual({
+      severity: expected,
+      reason: `severity label ${JSON.stringify(value)}`,
+    });
   });
 
   test("the runbook's table raises a label further, never lowers it", () => {
@@ -68,7 +84,10 @@ describe("Alertmanager's own severity label", () => {
       severity: 'P0',
       reason: 'error rate > 50% (severity label "warning" says P2)',
     });
-    expect(classify(inc({ labels: { severity: 'critical' }, metrics: { errorRate: 6 } }), [], labels)).toEqual({ severity: 'P1', reason: 'severity label "critical"' });
+    expect(classify(inc({ labels: { severity: 'critical' }, metrics: { errorRate: 6 } }), [], labels)).toEqual({
+      severity: 'P1',
+      reason: 'severity label "critical"',
+    });
   });
 
   test("the config's rules decide before the label (an operator may lower, e.g. staging)", () => {
@@ -78,7 +97,10 @@ describe("Alertmanager's own severity label", () => {
   });
 
   test('when neither a rule nor a label decided, the reason says so in one line', () => {
-    expect(classify(inc({}), [], labels)).toEqual({ severity: 'P3', reason: 'no severity rule matched and no severity label' });
+    expect(classify(inc({}), [], labels)).toEqual({
+      severity: 'P3',
+      reason: 'no severity rule matched and no severity label',
+    });
     expect(classify(inc({ labels: { severity: 'sev1' } }), [], labels)).toEqual({
       severity: 'P3',
       reason: 'no severity rule matched and severity label "sev1" is not in incident.severityLabels',
@@ -89,7 +111,9 @@ describe("Alertmanager's own severity label", () => {
     const cfg = parseConfigText('incident:\n  severityLabels: { critical: P0, sev1: P0 }\n', 'x.yaml');
     expect(cfg.incident.severityLabels).toEqual({ ...defaultSeverityLabels, critical: 'P0', sev1: 'P0' });
     expect(parseConfigText('{}', 'x.yaml').incident.severityLabels).toEqual(defaultSeverityLabels);
-    expect(() => parseConfigText('incident:\n  severityLabels: { critical: P5 }\n', 'x.yaml')).toThrow(/incident\.severityLabels\.critical/);
+    expect(() => parseConfigText('incident:\n  severityLabels: { critical: P5 }\n', 'x.yaml')).toThrow(
+      /incident\.severityLabels\.critical/,
+    );
     expect(() => parseConfigText('incident:\n  severityLabels: { Critical: P1 }\n', 'x.yaml')).toThrow(ValidationError);
   });
 });
@@ -109,7 +133,9 @@ describe('incidents without a store', () => {
 
   test('no warning with a store, nor for a config that does not use incidents', () => {
     expect(incidentStoreWarning(cfg('{}').incident, undefined)).toBeUndefined();
-    const stored = cfg('postgres:\n  ops: { database: x }\nincident:\n  store: { postgres: ops }\n  receiver: { token: { env: T } }\n');
+    const stored = cfg(
+      'postgres:\n  ops: { database: x }\nincident:\n  store: { postgres: ops }\n  receiver: { token: { env: T } }\n',
+    );
     expect(incidentStoreWarning(stored.incident, stored.schedules)).toBeUndefined();
   });
 });

@@ -3,7 +3,12 @@ import { CutoverRun } from '../../src/workflows/cutover/state';
 
 const origin = Date.parse('2026-11-24T00:00:00Z');
 const H = 3_600_000;
-const input = userCutoverInput.parse({ service: 'portal', directory: 'staff', router: 'gateway', metricSources: ['prom'] });
+const input = userCutoverInput.parse({
+  service: 'portal',
+  directory: 'staff',
+  router: 'gateway',
+  metricSources: ['prom'],
+});
 const fresh = () => new CutoverRun(input, { originMs: origin, runKey: 'cutover-portal/r1' });
 
 describe('CutoverRun', () => {
@@ -20,17 +25,36 @@ describe('CutoverRun', () => {
 
   test('thresholds from a baseline: the batches using it judged by its critical maximums under runbooks §3 limits, kept across continue-as-new', () => {
     const mixed = userCutoverInput.parse({
-      service: 'portal', directory: 'staff', router: 'gateway', metricSources: ['prom'],
+      service: 'portal',
+      directory: 'staff',
+      router: 'gateway',
+      metricSources: ['prom'],
       thresholds: { fromBaseline: 'portal' },
       batches: [
-        { name: 'a', cohort: { department: ['IT'] }, startAt: '+1h', window: '30m', thresholds: { errorRatePercent: 7 } },
+        {
+          name: 'a',
+          cohort: { department: ['IT'] },
+          startAt: '+1h',
+          window: '30m',
+          thresholds: { errorRatePercent: 7 },
+        },
         { name: 'b', cohort: 'rest', startAt: '+3h', window: '30m' },
       ],
     });
     const run = new CutoverRun(mixed, { originMs: origin, runKey: 'k' });
-    expect(() => run.gate(1)).toThrow(/batch 2\/2 "b": thresholds from baseline of portal were not resolved at the start/);
+    expect(() => run.gate(1)).toThrow(
+      /batch 2\/2 "b": thresholds from baseline of portal were not resolved at the start/,
+    );
     const [ref] = baselineRefs(mixed);
-    run.thresholdsResolved(ref.key, { gate: { errorRatePercent: 2.5, p95Ms: 640 }, sources: {}, description: 'gate from baseline of portal taken 2026-11-20 14:00: errorRatePercent 2.5 %, p95Ms 640 ms' }, ref.batches);
+    run.thresholdsResolved(
+      ref.key,
+      {
+        gate: { errorRatePercent: 2.5, p95Ms: 640 },
+        sources: {},
+        description: 'gate from baseline of portal taken 2026-11-20 14:00: errorRatePercent 2.5 %, p95Ms 640 ms',
+      },
+      ref.batches,
+    );
     expect(run.gate(0)).toEqual({ errorRatePercent: 7, responseTimeMs: 5000, complaints: 10 });
     expect(run.gate(1)).toEqual({ errorRatePercent: 2.5, p95Ms: 640, responseTimeMs: 5000, complaints: 10 });
     expect(run.gateOrigin(0)).toBe('');
@@ -43,9 +67,13 @@ describe('CutoverRun', () => {
 
   test('reschedule: by name or number, refused when started, past, within the gap or unknown; each change bumps the schedule', () => {
     const run = fresh();
-    expect(run.reschedule({ batch: 'Managers', startAt: '+6h' }, origin)).toMatch(/batch 2\/4 "managers" rescheduled to 2026-11-24T06:00:00.000Z/);
+    expect(run.reschedule({ batch: 'Managers', startAt: '+6h' }, origin)).toMatch(
+      /batch 2\/4 "managers" rescheduled to 2026-11-24T06:00:00.000Z/,
+    );
     expect(run.scheduleVersion).toBe(1);
-    expect(run.reschedule({ batch: 2, startAt: '+1h' }, origin)).toMatch(/less than 1h after the batch before it ends \(2026-11-24T01:30:00.000Z\)/);
+    expect(run.reschedule({ batch: 2, startAt: '+1h' }, origin)).toMatch(
+      /less than 1h after the batch before it ends \(2026-11-24T01:30:00.000Z\)/,
+    );
     expect(run.reschedule({ batch: 3, startAt: '2026-11-23T00:00:00Z' }, origin)).toMatch(/is in the past/);
     expect(run.reschedule({ batch: 9, startAt: '+9h' }, origin)).toMatch(/no batch 9 \(1–4\)/);
     expect(run.reschedule({ batch: 3, startAt: 'later' }, origin)).toMatch(/startAt "later" is neither/);
@@ -71,6 +99,11 @@ describe('CutoverRun', () => {
     expect(run.movedBatches()).toEqual([1, 0]);
     expect(run.status.decisions.at(-1)?.text).toMatch(/roll back every batch moved so far/);
     const carried = new CutoverRun(input, { originMs: 0, runKey: 'other' }, run.carry());
-    expect([carried.originMs, carried.runKey, carried.abortAll, carried.controls.aborted?.by]).toEqual([origin, 'cutover-portal/r1', true, 'ann']);
+    expect([carried.originMs, carried.runKey, carried.abortAll, carried.controls.aborted?.by]).toEqual([
+      origin,
+      'cutover-portal/r1',
+      true,
+      'ann',
+    ]);
   });
 });

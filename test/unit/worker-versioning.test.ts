@@ -4,7 +4,10 @@ import { workerDeploymentSettings, packageVersion } from '../../src/client/worke
 import { formatDeploymentStatus } from '../../src/client/commands/workers';
 
 describe('versioning behaviour per workflow', () => {
-  const exported = Object.entries(workflows).filter(([, v]) => typeof v === 'function') as [string, { workflowDefinitionOptions?: unknown }][];
+  const exported = Object.entries(workflows).filter(([, v]) => typeof v === 'function') as [
+    string,
+    { workflowDefinitionOptions?: unknown },
+  ][];
   const version = { deploymentName: 'opsflow', buildId: '1.0.0' };
 
   test('every registered workflow has a behaviour and a reason, and asks for it when its run is loaded', () => {
@@ -26,8 +29,17 @@ describe('versioning behaviour per workflow', () => {
   });
 
   test('short runs are pinned, long ones auto-upgrade', () => {
-    for (const short of ['healthCheckWorkflow', 'diagnosticsWorkflow', 'dailyReportWorkflow', 'backupWorkflow']) expect(versioningBehaviors[short].behavior).toBe('PINNED');
-    for (const long of ['phasedRolloutWorkflow', 'userCutoverWorkflow', 'dataMigrationWorkflow', 'deployWorkflow', 'incidentResponseWorkflow', 'goLiveWorkflow', 'performanceBaselineWorkflow'])
+    for (const short of ['healthCheckWorkflow', 'diagnosticsWorkflow', 'dailyReportWorkflow', 'backupWorkflow'])
+      expect(versioningBehaviors[short].behavior).toBe('PINNED');
+    for (const long of [
+      'phasedRolloutWorkflow',
+      'userCutoverWorkflow',
+      'dataMigrationWorkflow',
+      'deployWorkflow',
+      'incidentResponseWorkflow',
+      'goLiveWorkflow',
+      'performanceBaselineWorkflow',
+    ])
       expect(versioningBehaviors[long].behavior).toBe('AUTO_UPGRADE');
   });
 });
@@ -39,14 +51,23 @@ describe('worker deployment settings', () => {
   });
 
   test('the build id defaults to the package version', () => {
-    expect(workerDeploymentSettings({ OPSFLOW_WORKER_DEPLOYMENT: 'opsflow' })).toEqual({ deploymentName: 'opsflow', buildId: packageVersion() });
+    expect(workerDeploymentSettings({ OPSFLOW_WORKER_DEPLOYMENT: 'opsflow' })).toEqual({
+      deploymentName: 'opsflow',
+      buildId: packageVersion(),
+    });
     expect(packageVersion()).toMatch(/^\d+\.\d+\.\d+/);
-    expect(workerDeploymentSettings({ OPSFLOW_WORKER_DEPLOYMENT: 'opsflow', OPSFLOW_BUILD_ID: '1.4.0+abc123' })).toEqual({ deploymentName: 'opsflow', buildId: '1.4.0+abc123' });
+    expect(
+      workerDeploymentSettings({ OPSFLOW_WORKER_DEPLOYMENT: 'opsflow', OPSFLOW_BUILD_ID: '1.4.0+abc123' }),
+    ).toEqual({ deploymentName: 'opsflow', buildId: '1.4.0+abc123' });
   });
 
   test('bad names are refused naming the variable', () => {
-    expect(() => workerDeploymentSettings({ OPSFLOW_WORKER_DEPLOYMENT: 'ops.flow' })).toThrow(/OPSFLOW_WORKER_DEPLOYMENT "ops.flow" must be/);
-    expect(() => workerDeploymentSettings({ OPSFLOW_WORKER_DEPLOYMENT: 'opsflow', OPSFLOW_BUILD_ID: 'a b' })).toThrow(/OPSFLOW_BUILD_ID "a b" must be/);
+    expect(() => workerDeploymentSettings({ OPSFLOW_WORKER_DEPLOYMENT: 'ops.flow' })).toThrow(
+      /OPSFLOW_WORKER_DEPLOYMENT "ops.flow" must be/,
+    );
+    expect(() => workerDeploymentSettings({ OPSFLOW_WORKER_DEPLOYMENT: 'opsflow', OPSFLOW_BUILD_ID: 'a b' })).toThrow(
+      /OPSFLOW_BUILD_ID "a b" must be/,
+    );
   });
 
   test('status text says which versions may be stopped', () => {

@@ -26,12 +26,9 @@ describe('workflow bundle cache key', () => {
   afterEach(() => rmSync(root, { recursive: true, force: true }));
 
   test('the files are the entry and its relative value imports, wherever under src/ they are', () => {
-    expect(workflowSourceFiles(join(root, 'src/workflows/index.ts')).map((f) => f.slice(resolve(root).length + 1))).toEqual([
-      'src/domain/index.ts',
-      'src/lib/helper.ts',
-      'src/workflows/a.ts',
-      'src/workflows/index.ts',
-    ]);
+    expect(
+      workflowSourceFiles(join(root, 'src/workflows/index.ts')).map((f) => f.slice(resolve(root).length + 1)),
+    ).toEqual(['src/domain/index.ts', 'src/lib/helper.ts', 'src/workflows/a.ts', 'src/workflows/index.ts']);
   });
 
   test('a new lock file (an SDK upgrade) changes the key', () => {

@@ -1,5 +1,10 @@
 import { appendBounded, DecisionLog } from '../../src/workflows/common/decision-log';
-import { ignoredSignalText, OperatorControls, refusal, type ControlsView } from '../../src/workflows/common/operator-controls';
+import {
+  ignoredSignalText,
+  OperatorControls,
+  refusal,
+  type ControlsView,
+} from '../../src/workflows/common/operator-controls';
 
 describe('bounded decision log', () => {
   test('keeps the newest entries, oldest dropped, in the same array', () => {
@@ -96,11 +101,19 @@ describe('operator controls (pure transitions)', () => {
 
 describe('operator actions as Updates: the validators refuse with why', () => {
   const at = '2026-12-07T10:02:00.000Z';
-  const view = (over: Partial<ControlsView> = {}): ControlsView => ({ paused: false, pendingApprovals: [], held: false, state: 'monitoring', ...over });
+  const view = (over: Partial<ControlsView> = {}): ControlsView => ({
+    paused: false,
+    pendingApprovals: [],
+    held: false,
+    state: 'monitoring',
+    ...over,
+  });
 
   test('approve when nothing waits and no later step is named: not waiting, with the state', () => {
     expect(refusal('approve', { by: 'alice' }, view())).toBe('not waiting for approval (state: monitoring)');
-    expect(refusal('approve', { by: 'alice', step: 1 }, view({ lastAwaited: 1 }))).toBe('not waiting for approval (state: monitoring)');
+    expect(refusal('approve', { by: 'alice', step: 1 }, view({ lastAwaited: 1 }))).toBe(
+      'not waiting for approval (state: monitoring)',
+    );
     // A later step may be approved ahead of its wait.
     expect(refusal('approve', { by: 'alice', step: 2 }, view({ lastAwaited: 1 }))).toBeUndefined();
     expect(refusal('approve', { by: 'alice' }, view({ awaiting: 1, state: 'awaiting-approval' }))).toBeUndefined();
@@ -108,20 +121,28 @@ describe('operator actions as Updates: the validators refuse with why', () => {
 
   test('the same person approving the same step again: already approved by whom and when', () => {
     const approvals = [{ step: 2, by: 'alice', at }];
-    expect(refusal('approve', { by: 'alice' }, view({ awaiting: 2, approvals }))).toBe(`step 2 already approved by alice at ${at}`);
+    expect(refusal('approve', { by: 'alice' }, view({ awaiting: 2, approvals }))).toBe(
+      `step 2 already approved by alice at ${at}`,
+    );
     expect(refusal('approve', { by: 'bob' }, view({ awaiting: 2, approvals }))).toBeUndefined();
-    expect(refusal('approve', { by: 'alice', step: 1 }, view({ awaiting: 2 }))).toBe('step 1 is past: waiting for approval of step 2');
+    expect(refusal('approve', { by: 'alice', step: 1 }, view({ awaiting: 2 }))).toBe(
+      'step 1 is past: waiting for approval of step 2',
+    );
   });
 
   test('pause when paused, resume when neither paused nor held, abort twice', () => {
-    expect(refusal('pause', { by: 'ann' }, view({ paused: true, pausedBy: { by: 'bob', at } }))).toBe(`already paused by bob at ${at}`);
+    expect(refusal('pause', { by: 'ann' }, view({ paused: true, pausedBy: { by: 'bob', at } }))).toBe(
+      `already paused by bob at ${at}`,
+    );
     expect(refusal('pause', { by: 'ann' }, view())).toBeUndefined();
     expect(refusal('resume', {}, view())).toBe('not paused and not held (state: monitoring)');
     expect(refusal('resume', {}, view({ held: true }))).toBeUndefined();
     expect(refusal('resume', {}, view({ paused: true }))).toBeUndefined();
     const aborted = { reason: 'bad metrics', by: 'carol', at };
     expect(refusal('abort', { by: 'dan' }, view({ aborted }))).toBe(`already aborted by carol at ${at}: bad metrics`);
-    expect(refusal('approve', { by: 'dan' }, view({ aborted, awaiting: 1 }))).toBe(`already aborted by carol at ${at}: bad metrics`);
+    expect(refusal('approve', { by: 'dan' }, view({ aborted, awaiting: 1 }))).toBe(
+      `already aborted by carol at ${at}: bad metrics`,
+    );
     expect(refusal('abort', {}, view())).toBeUndefined();
   });
 
@@ -143,7 +164,9 @@ describe('operator actions as Updates: the validators refuse with why', () => {
   });
 
   test('an unknown signal is named with the workflow and the signals it knows', () => {
-    expect(ignoredSignalText('aprove', 'phasedRolloutWorkflow', ['approve', 'pause', 'resume', 'abort', 'promote'])).toBe(
+    expect(
+      ignoredSignalText('aprove', 'phasedRolloutWorkflow', ['approve', 'pause', 'resume', 'abort', 'promote']),
+    ).toBe(
       'ignored signal "aprove": not a signal of phasedRolloutWorkflow (known: approve, pause, resume, abort, promote)',
     );
   });

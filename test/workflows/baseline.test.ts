@@ -31,9 +31,21 @@ describe('performanceBaselineWorkflow (time-skipping)', () => {
     sent: Notification[];
   }
   const baselineOf = (i: SummarizeBaselineInput): Baseline => ({
-    service: i.service, workflowId: i.workflowId, runId: i.runId, window: i.window, complete: i.partial === undefined,
-    ...(i.partial ? { partial: i.partial } : {}), minimums: i.minimums,
-    groups: i.groups.map((g) => ({ group: g.id, kind: g.kind, samples: 360, statistics: {}, rates: {}, thresholds: g.kind === 'http' ? { p95Ms: { warning: 150, critical: 200 } } : {} })),
+    service: i.service,
+    workflowId: i.workflowId,
+    runId: i.runId,
+    window: i.window,
+    complete: i.partial === undefined,
+    ...(i.partial ? { partial: i.partial } : {}),
+    minimums: i.minimums,
+    groups: i.groups.map((g) => ({
+      group: g.id,
+      kind: g.kind,
+      samples: 360,
+      statistics: {},
+      rates: {},
+      thresholds: g.kind === 'http' ? { p95Ms: { warning: 150, critical: 200 } } : {},
+    })),
   });
 
   async function worker(queue: string, calls: Calls, chunk: (i: SampleChunkInput) => Promise<ChunkResult>) {
@@ -58,7 +70,11 @@ describe('performanceBaselineWorkflow (time-skipping)', () => {
     });
   }
   const counts = (i: SampleChunkInput): ChunkResult => ({
-    group: i.group.id, from: i.from, until: i.until, recorded: i.until - i.from, missed: 0,
+    group: i.group.id,
+    from: i.from,
+    until: i.until,
+    recorded: i.until - i.from,
+    missed: 0,
     ...(i.group.kind === 'http' ? { requests: (i.until - i.from) * i.requestsPerSample, errors: 0 } : {}),
   });
   const input = {
@@ -72,8 +88,14 @@ describe('performanceBaselineWorkflow (time-skipping)', () => {
   test('60 min at 10 s, six groups in parallel: 12 chunks each covering all 360 ticks, history bounded, report sent', async () => {
     const calls: Calls = { chunks: [], summaries: [], sent: [] };
     const w = await worker('bl-full', calls, async (i) => counts(i));
-    const handle = await env.client.workflow.start(performanceBaselineWorkflow, { taskQueue: 'bl-full', workflowId: `bl-full-${Date.now()}`, args: [input] });
-    const [result, status] = await w.runUntil(async () => [await handle.result(), await handle.query(statusQuery)] as const);
+    const handle = await env.client.workflow.start(performanceBaselineWorkflow, {
+      taskQueue: 'bl-full',
+      workflowId: `bl-full-${Date.now()}`,
+      args: [input],
+    });
+    const [result, status] = await w.runUntil(
+      async () => [await handle.result(), await handle.query(statusQuery)] as const,
+    );
 
     const groups = ['host', 'http:web-a', 'http:web-b', 'http:web-c', 'postgres:main', 'redis:cache'];
     for (const g of groups) {
@@ -88,14 +110,23 @@ describe('performanceBaselineWorkflow (time-skipping)', () => {
     expect(calls.summaries[0]).toMatchObject({ service: 'checkout', minimums: { samples: 30, requests: 100 } });
     expect(result.baseline.complete).toBe(true);
     expect(result.report).toContain('# Performance baseline: checkout');
-    expect(calls.sent).toEqual([expect.objectContaining({ notifier: 'ops', severity: 'info', text: result.report, title: 'Performance baseline of checkout' })]);
+    expect(calls.sent).toEqual([
+      expect.objectContaining({
+        notifier: 'ops',
+        severity: 'info',
+        text: result.report,
+        title: 'Performance baseline of checkout',
+      }),
+    ]);
     expect(result.notified).toEqual(['ops']);
 
     const events = (await handle.fetchHistory()).events!.length;
     // 72 chunk activities (3 events each) and their workflow tasks: far from 6 × 360 samples.
     expect(events).toBeLessThanOrEqual(800);
     expect(status.phase).toBe('done');
-    expect(status.groups.map((g) => [g.group, g.state, g.ticksDone, g.recorded])).toEqual(groups.map((g) => [g, 'done', 360, 360]));
+    expect(status.groups.map((g) => [g.group, g.state, g.ticksDone, g.recorded])).toEqual(
+      groups.map((g) => [g, 'done', 360, 360]),
+    );
     expect(status.groups[1].requests).toBe(1080);
     const sa = (await handle.describe()).typedSearchAttributes;
     expect(sa.get(OpsflowService)).toBe('checkout');
@@ -118,7 +149,9 @@ describe('performanceBaselineWorkflow (time-skipping)', () => {
       throw new Error('never cancelled');
     });
     const handle = await env.client.workflow.start(performanceBaselineWorkflow, {
-      taskQueue: 'bl-abort', workflowId: `bl-abort-${Date.now()}`, args: [{ service: 'checkout', groups: { http: ['web'] }, duration: '60m', interval: '10s' }],
+      taskQueue: 'bl-abort',
+      workflowId: `bl-abort-${Date.now()}`,
+      args: [{ service: 'checkout', groups: { http: ['web'] }, duration: '60m', interval: '10s' }],
     });
     const [result, status] = await w.runUntil(async () => {
       await firstChunksDone;
@@ -128,7 +161,10 @@ describe('performanceBaselineWorkflow (time-skipping)', () => {
     expect(calls.summaries[0].partial).toBe('aborted by ann while sampling: deploy incoming');
     expect(result.baseline.complete).toBe(false);
     expect(status.phase).toBe('partial');
-    expect(status.groups.map((g) => [g.group, g.state, g.ticksDone])).toEqual([['host', 'stopped', 30], ['http:web', 'stopped', 30]]);
+    expect(status.groups.map((g) => [g.group, g.state, g.ticksDone])).toEqual([
+      ['host', 'stopped', 30],
+      ['http:web', 'stopped', 30],
+    ]);
     expect(status.decisions).toContain('abort received from ann: deploy incoming');
     expect((await handle.describe()).typedSearchAttributes.get(OpsflowPhase)).toBe('partial');
   });
@@ -136,16 +172,23 @@ describe('performanceBaselineWorkflow (time-skipping)', () => {
   test('bad config (a non-retryable chunk failure) fails the run naming it', async () => {
     const calls: Calls = { chunks: [], summaries: [], sent: [] };
     const w = await worker('bl-bad', calls, async (i) => {
-      if (i.group.kind === 'redis') throw ApplicationFailure.nonRetryable('unknown redis target "nope" (groups.redis: nope)', 'UnknownTarget');
+      if (i.group.kind === 'redis')
+        throw ApplicationFailure.nonRetryable('unknown redis target "nope" (groups.redis: nope)', 'UnknownTarget');
       return counts(i);
     });
     const handle = await env.client.workflow.start(performanceBaselineWorkflow, {
-      taskQueue: 'bl-bad', workflowId: `bl-bad-${Date.now()}`, args: [{ service: 'checkout', groups: { redis: ['nope'] }, duration: '1m', interval: '10s' }],
+      taskQueue: 'bl-bad',
+      workflowId: `bl-bad-${Date.now()}`,
+      args: [{ service: 'checkout', groups: { redis: ['nope'] }, duration: '1m', interval: '10s' }],
     });
     // Queries need the worker: everything is asked while it runs.
-    const [err, status] = await w.runUntil(async () => [await handle.result().catch((e) => e), await handle.query(statusQuery)] as const);
+    const [err, status] = await w.runUntil(
+      async () => [await handle.result().catch((e) => e), await handle.query(statusQuery)] as const,
+    );
     expect(err).toBeInstanceOf(WorkflowFailedError);
-    expect((err as WorkflowFailedError).cause?.message).toBe('baseline of checkout failed while sampling: unknown redis target "nope" (groups.redis: nope)');
+    expect((err as WorkflowFailedError).cause?.message).toBe(
+      'baseline of checkout failed while sampling: unknown redis target "nope" (groups.redis: nope)',
+    );
     expect(calls.summaries).toHaveLength(0);
     expect(status.phase).toBe('failed');
   });
@@ -154,10 +197,14 @@ describe('performanceBaselineWorkflow (time-skipping)', () => {
     const calls: Calls = { chunks: [], summaries: [], sent: [] };
     const w = await worker('bl-input', calls, async (i) => counts(i));
     const handle = await env.client.workflow.start(performanceBaselineWorkflow, {
-      taskQueue: 'bl-input', workflowId: `bl-input-${Date.now()}`, args: [{ service: 'checkout', interval: '1m', duration: '10s' } as any],
+      taskQueue: 'bl-input',
+      workflowId: `bl-input-${Date.now()}`,
+      args: [{ service: 'checkout', interval: '1m', duration: '10s' } as any],
     });
     const err = await w.runUntil(handle.result().catch((e) => e));
-    expect((err as WorkflowFailedError).cause?.message).toBe('invalid performanceBaselineWorkflow input:\nduration: must be at least one interval long');
+    expect((err as WorkflowFailedError).cause?.message).toBe(
+      'invalid performanceBaselineWorkflow input:\nduration: must be at least one interval long',
+    );
     expect(calls.chunks).toHaveLength(0);
   });
 });

@@ -25,11 +25,21 @@ describe('dataMigrationWorkflow (orchestration)', () => {
     await env?.teardown();
   });
 
-  const shape: MigrationShape = { keyType: 'bigint', columns: [{ target: 'user_id', expr: 'id', type: 'bigint' }], sameDatabase: true };
-  const chunks: Chunk[] = [0, 1, 2, 3].map((no) => ({ no, lo: no === 0 ? null : String(no * 100), hi: no === 3 ? null : String((no + 1) * 100) }));
+  const shape: MigrationShape = {
+    keyType: 'bigint',
+    columns: [{ target: 'user_id', expr: 'id', type: 'bigint' }],
+    sameDatabase: true,
+  };
+  const chunks: Chunk[] = [0, 1, 2, 3].map((no) => ({
+    no,
+    lo: no === 0 ? null : String(no * 100),
+    hi: no === 3 ? null : String((no + 1) * 100),
+  }));
 
-  const scheduled = (events: Event[], type: string) => events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === type);
-  const signalled = (events: Event[], name: string) => events.find((e) => e.workflowExecutionSignaledEventAttributes?.signalName === name);
+  const scheduled = (events: Event[], type: string) =>
+    events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === type);
+  const signalled = (events: Event[], name: string) =>
+    events.find((e) => e.workflowExecutionSignaledEventAttributes?.signalName === name);
 
   test('a pause that arrives while a lane waits for its next chunks holds those chunks until resume', async () => {
     let releaseRefill!: () => void;
@@ -46,7 +56,13 @@ describe('dataMigrationWorkflow (orchestration)', () => {
         resolveMigrationDatabases: async () => undefined,
         preflightMigration: async () => shape,
         openMigrationLog: async () => 41,
-        planMigration: async (): Promise<PlanSummary> => ({ chunks: chunks.length, chunksDone: 0, rowsPlanned: 400, rowsDoneBefore: 0, resumed: false }),
+        planMigration: async (): Promise<PlanSummary> => ({
+          chunks: chunks.length,
+          chunksDone: 0,
+          rowsPlanned: 400,
+          rowsDoneBefore: 0,
+          resumed: false,
+        }),
         nextMigrationChunks: async (_input: unknown, _phase: string, afterNo: number) => {
           // The first refill waits for the test: the lane is waiting for it when the pause comes.
           if (refills++ === 0) await refillHeld;
@@ -62,17 +78,24 @@ describe('dataMigrationWorkflow (orchestration)', () => {
         },
       },
     });
-    const handle: WorkflowHandle<typeof dataMigrationWorkflow> = await env.client.workflow.start(dataMigrationWorkflow, {
-      taskQueue,
-      workflowId: 'migration-pause-during-refill',
-      args: [{ ...runbookExample, parallelism: 1, verify: false }],
-    });
+    const handle: WorkflowHandle<typeof dataMigrationWorkflow> = await env.client.workflow.start(
+      dataMigrationWorkflow,
+      {
+        taskQueue,
+        workflowId: 'migration-pause-during-refill',
+        args: [{ ...runbookExample, parallelism: 1, verify: false }],
+      },
+    );
     const history = async () => (await handle.fetchHistory()).events ?? [];
 
     const result = await worker.runUntil(async () => {
       await waitFor('the lane waiting for its first chunks', async () => (refills > 0 ? true : undefined), 30_000);
       await handle.signal('pause');
-      await waitFor('the run to see the pause', async () => ((await handle.query<MigrationStatus>('status')).paused ? true : undefined), 30_000);
+      await waitFor(
+        'the run to see the pause',
+        async () => ((await handle.query<MigrationStatus>('status')).paused ? true : undefined),
+        30_000,
+      );
       releaseRefill();
       // The refill's result has been handled (a workflow task completed after it): whatever the
       // lane was going to do with those chunks, its commands are in the history now.
@@ -81,12 +104,21 @@ describe('dataMigrationWorkflow (orchestration)', () => {
         async () => {
           const events = await history();
           const refill = scheduled(events, 'nextMigrationChunks')[0];
-          const done = events.find((e) => e.activityTaskCompletedEventAttributes && String(e.activityTaskCompletedEventAttributes.scheduledEventId) === String(refill?.eventId));
-          return done && events.some((e) => Number(e.eventId) > Number(done.eventId) && e.workflowTaskCompletedEventAttributes) ? true : undefined;
+          const done = events.find(
+            (e) =>
+              e.activityTaskCompletedEventAttributes &&
+              String(e.activityTaskCompletedEventAttributes.scheduledEventId) === String(refill?.eventId),
+          );
+          return done &&
+            events.some((e) => Number(e.eventId) > Number(done.eventId) && e.workflowTaskCompletedEventAttributes)
+            ? true
+            : undefined;
         },
         30_000,
       );
-      expect(scheduled(await history(), 'copyMigrationChunks').map((e) => `copy scheduled at event ${e.eventId}`)).toEqual([]);
+      expect(
+        scheduled(await history(), 'copyMigrationChunks').map((e) => `copy scheduled at event ${e.eventId}`),
+      ).toEqual([]);
       expect(copied).toEqual([]);
       await handle.signal('resume');
       return handle.result();
@@ -99,6 +131,11 @@ describe('dataMigrationWorkflow (orchestration)', () => {
     const events = await history();
     const resumedAt = Number(signalled(events, 'resume')!.eventId);
     expect(Number(signalled(events, 'pause')!.eventId)).toBeLessThan(resumedAt);
-    expect(scheduled(events, 'copyMigrationChunks').map((e) => Number(e.eventId) > resumedAt)).toEqual([true, true, true, true]);
+    expect(scheduled(events, 'copyMigrationChunks').map((e) => Number(e.eventId) > resumedAt)).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
   });
 });

@@ -78,16 +78,21 @@ describe('deployWorkflow (time-skipping, stand-in hosts)', () => {
     const result: DeployStatus = out.result;
     // It did continue: the run that returned is not the first one.
     expect(out.description.runId).not.toBe(handle.firstExecutionRunId);
-    expect(result.log).toEqual(expect.arrayContaining([expect.stringMatching(/^continued as new before batch 2\/4$/), expect.stringMatching(/^continued as new before batch 4\/4$/)]));
+    expect(result.log).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^continued as new before batch 2\/4$/),
+        expect.stringMatching(/^continued as new before batch 4\/4$/),
+      ]),
+    );
     expect(result.phase).toBe('done');
     expect(calls).toMatchObject({ fleet: 1, resolve: 1, migrate: 1 });
     const release = result.release!;
     expect(release).toMatch(/^\d{14}-a{40}$/);
     expect(calls.builds).toEqual(hosts.map((h) => `${h}:${release}:a`));
     expect(Object.values(current)).toEqual(hosts.map(() => release));
-    expect(Object.fromEntries(Object.entries(result.hosts).map(([h, s]) => [h, [s.state, s.previous, s.release]]))).toEqual(
-      Object.fromEntries(hosts.map((h) => [h, ['done', 'old', release]])),
-    );
+    expect(
+      Object.fromEntries(Object.entries(result.hosts).map(([h, s]) => [h, [s.state, s.previous, s.release]])),
+    ).toEqual(Object.fromEntries(hosts.map((h) => [h, ['done', 'old', release]])));
     expect(result.migrations).toBe('ran');
     expect(calls.pruned).toEqual(hosts.map((h) => `${h}:${release}`));
   });
@@ -97,7 +102,9 @@ describe('deployWorkflow (time-skipping, stand-in hosts)', () => {
     const [r1, r2, r3] = ['1', '2', '3'].map((m) => `2026110${m}000000-${m.repeat(40)}`);
     // Each host has three complete releases and runs the newest: its rollback target is r2. A
     // target looked up again after the host switched would be r1, so a second switch shows.
-    const fleet: Record<string, { current: string; releases: string[] }> = Object.fromEntries(hosts.map((h) => [h, { current: r3, releases: [r1, r2, r3] }]));
+    const fleet: Record<string, { current: string; releases: string[] }> = Object.fromEntries(
+      hosts.map((h) => [h, { current: r3, releases: [r1, r2, r3] }]),
+    );
     const calls = { fleet: 0, targets: [] as string[], switches: [] as string[] };
     const worker = await Worker.create({
       connection: env.nativeConnection,
@@ -111,10 +118,17 @@ describe('deployWorkflow (time-skipping, stand-in hosts)', () => {
         hostRollbackTarget: async (s: { host: string; release?: string }) => {
           calls.targets.push(s.host);
           const h = fleet[s.host];
-          const to = rollbackTarget(h.releases.map((name) => ({ name, state: 'complete' as const })), h.current, s.release);
+          const to = rollbackTarget(
+            h.releases.map((name) => ({ name, state: 'complete' as const })),
+            h.current,
+            s.release,
+          );
           return to.ok ? { release: to.release, current: h.current } : { reason: to.reason, current: h.current };
         },
-        readHostReleases: async (s: { host: string }) => ({ current: fleet[s.host].current, releases: fleet[s.host].releases }),
+        readHostReleases: async (s: { host: string }) => ({
+          current: fleet[s.host].current,
+          releases: fleet[s.host].releases,
+        }),
         drainHost: async () => ({ server: 'x' }),
         confirmHostDrained: async () => ({ drained: true, sessions: 0 }),
         switchHostCurrent: async (s: { host: string; release: string }) => {
@@ -148,7 +162,9 @@ describe('deployWorkflow (time-skipping, stand-in hosts)', () => {
           const d = await latest.describe();
           if (d.runId === handle.firstExecutionRunId || d.status.name !== 'RUNNING') return undefined;
           const { events } = await env.client.workflow.getHandle('deploy-shop', d.runId).fetchHistory();
-          const carried = defaultPayloadConverter.fromPayload<DeployCarry>(events![0].workflowExecutionStartedEventAttributes!.input!.payloads![1]);
+          const carried = defaultPayloadConverter.fromPayload<DeployCarry>(
+            events![0].workflowExecutionStartedEventAttributes!.input!.payloads![1],
+          );
           // Its first task done, a run that starts at batch 3 has nothing to do but wait.
           return carried.nextBatch === 2 && events!.some((e) => e.workflowTaskCompletedEventAttributes);
         },
@@ -159,14 +175,27 @@ describe('deployWorkflow (time-skipping, stand-in hosts)', () => {
       const heldFleet = hosts.map((h) => fleet[h].current);
       await latest.signal('approve', { step: 3, by: 'ann' });
       const result: DeployStatus = await handle.result();
-      return { held, heldFleet, result, final: await latest.query<DeployStatus>('status'), description: await latest.describe() };
+      return {
+        held,
+        heldFleet,
+        result,
+        final: await latest.query<DeployStatus>('status'),
+        description: await latest.describe(),
+      };
     });
 
     expect(out.description.runId).not.toBe(handle.firstExecutionRunId);
     recordHistory(env.address, 'deploy-shop', 'rollback-deploy-continued-as-new');
     // While held in run 3: batches 1 and 2 (done in runs 1 and 2) are reported, batch 3 untouched.
     expect(out.heldFleet).toEqual([r2, r2, r2, r2, r3, r3]);
-    expect(Object.fromEntries(Object.entries(out.held.hosts).map(([h, s]) => [h, s.state]))).toEqual({ h1: 'done', h2: 'done', h3: 'done', h4: 'done', h5: 'pending', h6: 'pending' });
+    expect(Object.fromEntries(Object.entries(out.held.hosts).map(([h, s]) => [h, s.state]))).toEqual({
+      h1: 'done',
+      h2: 'done',
+      h3: 'done',
+      h4: 'done',
+      h5: 'pending',
+      h6: 'pending',
+    });
     expect(out.held).toMatchObject({ runs: 3, phase: 'awaiting-approval', batch: 2 });
 
     // The effect: every host switched once, to the target found once at the start.
@@ -224,7 +253,9 @@ describe('deployWorkflow (time-skipping, stand-in hosts)', () => {
         reloadHostNginx: async () => ({ reloaded: true }),
         // h5 fails on the new release: batch 3 (h5, h6) goes over the 0 % budget after h1–h4 and h6 upgraded.
         checkHostHealth: async (s: { host: string }) =>
-          s.host === 'h5' && current.h5 !== 'old' ? { healthy: false, attempts: 1, last: '500' } : { healthy: true, attempts: 1, last: '200' },
+          s.host === 'h5' && current.h5 !== 'old'
+            ? { healthy: false, attempts: 1, last: '500' }
+            : { healthy: true, attempts: 1, last: '200' },
         markHostRelease: async () => undefined,
         readyHost: async () => ({ server: 'x' }),
         notify: async (n: { notifier: string; title: string; text: string; idempotencyKey: string }) => {
@@ -236,7 +267,9 @@ describe('deployWorkflow (time-skipping, stand-in hosts)', () => {
     const handle = await env.client.workflow.start(deployWorkflow, {
       taskQueue: 'deploy-ts-fleet-rollback',
       workflowId: 'deploy-api',
-      args: [{ service: 'api', ref: 'main', serial: 2, rollbackFleetOnFailure: true, notify: ['ops'], maxHistoryEvents: 10 }],
+      args: [
+        { service: 'api', ref: 'main', serial: 2, rollbackFleetOnFailure: true, notify: ['ops'], maxHistoryEvents: 10 },
+      ],
     });
     // Only the result (which follows the runs) is awaited while runs hand over; the one status
     // query goes to the closed last run (a query racing a hand-over on the time-skipping server
@@ -252,11 +285,16 @@ describe('deployWorkflow (time-skipping, stand-in hosts)', () => {
 
     recordHistory(env.address, 'deploy-api', 'deploy-fleet-rollback-continued-as-new');
     // The budget, then the failed host with its step and cause (the stand-in's words: no reason, the old phrase).
-    const reason = '1 of 2 hosts failed in the batch (50 % > budget 0 %): h5 (health check): health check failed after 5 attempts (500)';
+    const reason =
+      '1 of 2 hosts failed in the batch (50 % > budget 0 %): h5 (health check): health check failed after 5 attempts (500)';
     expect(out.failure).toBeInstanceOf(WorkflowFailedError);
     const cause = (out.failure as WorkflowFailedError).cause;
     expect(cause).toBeInstanceOf(ApplicationFailure);
-    expect(cause).toMatchObject({ type: 'DeployStopped', nonRetryable: true, message: `deploy of api stopped: ${reason}` });
+    expect(cause).toMatchObject({
+      type: 'DeployStopped',
+      nonRetryable: true,
+      message: `deploy of api stopped: ${reason}`,
+    });
 
     // The effect on the fleet: every upgraded host switched to the new release and back to its
     // previous one exactly once; h5 went back by its own compensation, once.

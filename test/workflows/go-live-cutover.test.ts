@@ -32,16 +32,33 @@ describe('goLiveWorkflow: userCutover stage', () => {
         service,
         stages: {
           readiness: { checklist: 'c' },
-          phasedRollout: { service, lb: 'edge', backends: { old: 'blue', new: 'green' }, metricSources: ['p'], steps: [{ weight: 100, window: '1m' }] },
+          phasedRollout: {
+            service,
+            lb: 'edge',
+            backends: { old: 'blue', new: 'green' },
+            metricSources: ['p'],
+            steps: [{ weight: 100, window: '1m' }],
+          },
           userCutover: { service, directory: 'staff', router: 'users', metricSources: ['p'] },
         },
       };
-      const goLive = await env.client.workflow.start('goLiveWorkflow', { taskQueue, workflowId: `go-live-${service}`, args: [input] });
+      const goLive = await env.client.workflow.start('goLiveWorkflow', {
+        taskQueue,
+        workflowId: `go-live-${service}`,
+        args: [input],
+      });
       let status: GoLiveStatus | undefined;
-      await waitFor('the user cutover stage running', async () => {
-        status = await goLive.query<GoLiveStatus>('status');
-        return status.current === 'userCutover' && status.stages.find((s) => s.stage === 'userCutover')?.state === 'running';
-      }, 60_000).catch(() => undefined); // the expectation below says what the stages were instead
+      await waitFor(
+        'the user cutover stage running',
+        async () => {
+          status = await goLive.query<GoLiveStatus>('status');
+          return (
+            status.current === 'userCutover' &&
+            status.stages.find((s) => s.stage === 'userCutover')?.state === 'running'
+          );
+        },
+        60_000,
+      ).catch(() => undefined); // the expectation below says what the stages were instead
       expect(status!.stages.map((s) => [s.stage, s.workflowId, s.state])).toEqual([
         ['readiness', `readiness-${service}`, 'succeeded'],
         ['phasedRollout', `rollout-${service}`, 'succeeded'],
@@ -58,7 +75,11 @@ describe('goLiveWorkflow: userCutover stage', () => {
       const childErr = await cutover.result().catch((e) => e);
       expect(childErr).toBeInstanceOf(WorkflowFailedError);
       const childMessage = String((childErr as WorkflowFailedError).cause?.message);
-      expect(JSON.parse(childMessage.match(/aborted with (\{.*?\}) \(/)![1])).toEqual({ by: 'ops', reason: 'bad numbers', all: true });
+      expect(JSON.parse(childMessage.match(/aborted with (\{.*?\}) \(/)![1])).toEqual({
+        by: 'ops',
+        reason: 'bad numbers',
+        all: true,
+      });
       // The cutover got its own input, parsed with its schema (runbooks §3's default batches filled in).
       expect(childMessage).toContain('batches IT department, managers, Sales, everyone else');
 

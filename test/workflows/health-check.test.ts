@@ -21,7 +21,12 @@ describe('healthCheckWorkflow (time-skipping)', () => {
     await env?.teardown();
   });
 
-  async function run(fleet: Record<string, CheckResult['status']>, input: unknown, sent: Notification[], failSendsFirst = 0) {
+  async function run(
+    fleet: Record<string, CheckResult['status']>,
+    input: unknown,
+    sent: Notification[],
+    failSendsFirst = 0,
+  ) {
     let sendAttempts = 0;
     const checked: string[] = [];
     const answer = (kind: CheckResult['kind'], target: string): CheckResult => {
@@ -40,7 +45,11 @@ describe('healthCheckWorkflow (time-skipping)', () => {
           redis: ['cache'],
           hosts: ['db'],
           resources: true,
-          thresholds: { cpuPercent: { warning: 80, critical: 85 }, memoryPercent: { warning: 85, critical: 90 }, diskPercent: { warning: 80, critical: 85 } },
+          thresholds: {
+            cpuPercent: { warning: 80, critical: 85 },
+            memoryPercent: { warning: 85, critical: 90 },
+            diskPercent: { warning: 80, critical: 85 },
+          },
           notify: ['ops'],
         }),
         checkSystemdUnit: async (u: string) => answer('systemd', u),
@@ -58,7 +67,11 @@ describe('healthCheckWorkflow (time-skipping)', () => {
       },
     });
     const result = await worker.runUntil(
-      env.client.workflow.execute(healthCheckWorkflow, { taskQueue: 'hc-test', workflowId: `hc-${Math.random()}`, args: [input as any] }),
+      env.client.workflow.execute(healthCheckWorkflow, {
+        taskQueue: 'hc-test',
+        workflowId: `hc-${Math.random()}`,
+        args: [input as any],
+      }),
     );
     return { result, checked };
   }
@@ -67,7 +80,16 @@ describe('healthCheckWorkflow (time-skipping)', () => {
     const sent: Notification[] = [];
     const { result, checked } = await run({}, {}, sent);
     expect(checked.sort()).toEqual(
-      ['systemd:nginx', 'http:web', 'postgres:primary', 'postgres:replica', 'redis:cache', 'tcp:db', 'cpu:host', 'disk:/'].sort(),
+      [
+        'systemd:nginx',
+        'http:web',
+        'postgres:primary',
+        'postgres:replica',
+        'redis:cache',
+        'tcp:db',
+        'cpu:host',
+        'disk:/',
+      ].sort(),
     );
     expect(result.summary).toBe('8/8 healthy');
     expect(result.overall).toBe('healthy');
@@ -104,7 +126,8 @@ describe('healthCheckWorkflow (time-skipping)', () => {
   });
 
   describe('thresholds from a baseline', () => {
-    const description = 'thresholds from baseline of checkout taken 2026-11-20 14:00: cpuPercent 40/50 %, memoryPercent 70/80 %';
+    const description =
+      'thresholds from baseline of checkout taken 2026-11-20 14:00: cpuPercent 40/50 %, memoryPercent 70/80 %';
     /** A host at CPU 60 % and memory 75 %: healthy by the defaults (80/85, 85/90), not by this baseline. */
     async function runFromBaseline(resolve: (spec: unknown) => Promise<unknown>) {
       const judged: ResourceThresholds[] = [];
@@ -120,19 +143,45 @@ describe('healthCheckWorkflow (time-skipping)', () => {
             return resolve(spec);
           },
           planHealthCheck: async () => ({
-            systemd: [], http: [], postgres: [], redis: [], hosts: [], resources: true, notify: [],
-            thresholds: { cpuPercent: { warning: 80, critical: 85 }, memoryPercent: { warning: 85, critical: 90 }, diskPercent: { warning: 70, critical: 75 } },
+            systemd: [],
+            http: [],
+            postgres: [],
+            redis: [],
+            hosts: [],
+            resources: true,
+            notify: [],
+            thresholds: {
+              cpuPercent: { warning: 80, critical: 85 },
+              memoryPercent: { warning: 85, critical: 90 },
+              diskPercent: { warning: 70, critical: 75 },
+            },
           }),
           checkHostResources: async (t: ResourceThresholds): Promise<CheckResult[]> => {
             judged.push(t);
             return [
-              { kind: 'cpu', target: 'host', value: 60, status: rateLevel(60, t.cpuPercent), message: `60% (critical > ${t.cpuPercent.critical}%)` },
-              { kind: 'memory', target: 'host', value: 75, status: rateLevel(75, t.memoryPercent), message: `75% (critical > ${t.memoryPercent.critical}%)` },
+              {
+                kind: 'cpu',
+                target: 'host',
+                value: 60,
+                status: rateLevel(60, t.cpuPercent),
+                message: `60% (critical > ${t.cpuPercent.critical}%)`,
+              },
+              {
+                kind: 'memory',
+                target: 'host',
+                value: 75,
+                status: rateLevel(75, t.memoryPercent),
+                message: `75% (critical > ${t.memoryPercent.critical}%)`,
+              },
             ];
           },
         },
       });
-      const handle = await env.client.workflow.start(healthCheckWorkflow, { taskQueue, workflowId: `hc-${Math.random()}`, args: [{ thresholds: { fromBaseline: 'checkout' } } as any] });
+      const handle = await env.client.workflow.start(healthCheckWorkflow, {
+        taskQueue,
+        workflowId: `hc-${Math.random()}`,
+        args: [{ thresholds: { fromBaseline: 'checkout' } } as any],
+      });
       const out = await worker.runUntil(async () => {
         const result = await handle.result().catch((e) => e);
         return { result, status: await handle.query<HealthCheckStatus>('status') };
@@ -147,9 +196,26 @@ describe('healthCheckWorkflow (time-skipping)', () => {
         baseline: { workflowId: 'baseline-checkout', runId: 'b1', takenAt: '2026-11-20T14:00:00.000Z', complete: true },
         description,
       }));
-      expect(asked).toEqual([{ fromBaseline: 'checkout', maxAge: 7 * 86_400_000, acceptPartial: false, metrics: ['cpuPercent', 'memoryPercent'], overrides: {} }]);
-      expect(judged).toEqual([{ cpuPercent: { warning: 40, critical: 50 }, memoryPercent: { warning: 70, critical: 80 }, diskPercent: { warning: 70, critical: 75 } }]);
-      expect(result.checks.map((c: CheckResult) => `${c.kind}:${c.status}`)).toEqual(['cpu:critical', 'memory:warning']);
+      expect(asked).toEqual([
+        {
+          fromBaseline: 'checkout',
+          maxAge: 7 * 86_400_000,
+          acceptPartial: false,
+          metrics: ['cpuPercent', 'memoryPercent'],
+          overrides: {},
+        },
+      ]);
+      expect(judged).toEqual([
+        {
+          cpuPercent: { warning: 40, critical: 50 },
+          memoryPercent: { warning: 70, critical: 80 },
+          diskPercent: { warning: 70, critical: 75 },
+        },
+      ]);
+      expect(result.checks.map((c: CheckResult) => `${c.kind}:${c.status}`)).toEqual([
+        'cpu:critical',
+        'memory:warning',
+      ]);
       expect(result.overall).toBe('critical');
       expect(result.thresholdsFrom).toBe(description);
       expect(status.thresholdsFrom?.description).toBe(description);
@@ -158,10 +224,15 @@ describe('healthCheckWorkflow (time-skipping)', () => {
 
     test('no usable baseline fails the run saying so, and checks nothing', async () => {
       const { result, judged } = await runFromBaseline(async () => {
-        throw ApplicationFailure.nonRetryable('thresholds from baseline: no complete baseline of checkout is stored (run `opsflow start baseline` first)', 'BaselineGateUnavailable');
+        throw ApplicationFailure.nonRetryable(
+          'thresholds from baseline: no complete baseline of checkout is stored (run `opsflow start baseline` first)',
+          'BaselineGateUnavailable',
+        );
       });
       expect(result).toBeInstanceOf(WorkflowFailedError);
-      expect(result.cause?.message).toBe('health check failed while planning: thresholds from baseline: no complete baseline of checkout is stored (run `opsflow start baseline` first)');
+      expect(result.cause?.message).toBe(
+        'health check failed while planning: thresholds from baseline: no complete baseline of checkout is stored (run `opsflow start baseline` first)',
+      );
       expect(judged).toEqual([]);
     });
   });

@@ -28,7 +28,10 @@ describe('incidentResponseWorkflow: escalation, approval, P3 (time-skipping)', (
   const lead = new HttpReceiver({ honourKey: true });
   const cto = new HttpReceiver({ honourKey: true });
   const slack = new HttpReceiver();
-  const pd = new HttpReceiver({ okStatus: 202, honourKey: (r) => r.json && `${r.json.dedup_key}/${r.json.event_action}` });
+  const pd = new HttpReceiver({
+    okStatus: 202,
+    honourKey: (r) => r.json && `${r.json.dedup_key}/${r.json.event_action}`,
+  });
   const receivers = [oncall, lead, cto, slack, pd];
   let pg: Client;
   const workers: { worker: Worker; running: Promise<void> }[] = [];
@@ -83,7 +86,14 @@ describe('incidentResponseWorkflow: escalation, approval, P3 (time-skipping)', (
     await startWorker(
       config(
         {
-          database: { primary: 'deaddb', failoverCommand: [process.execPath, '-e', `require('fs').writeFileSync(${JSON.stringify(join(dir, 'promoted'))}, 'yes')`] },
+          database: {
+            primary: 'deaddb',
+            failoverCommand: [
+              process.execPath,
+              '-e',
+              `require('fs').writeFileSync(${JSON.stringify(join(dir, 'promoted'))}, 'yes')`,
+            ],
+          },
           runbooks: { P0: ['database'] },
         },
         { deaddb: { host: '127.0.0.1', port: 1, database: 'test', connectTimeoutMs: 2000 } },
@@ -103,7 +113,11 @@ describe('incidentResponseWorkflow: escalation, approval, P3 (time-skipping)', (
   });
 
   const of = (r: HttpReceiver, workflowId: string) =>
-    r.requests.filter((q) => JSON.stringify(q.json ?? q.body).includes(workflowId) || String(q.headers['idempotency-key'] ?? '').startsWith(workflowId));
+    r.requests.filter(
+      (q) =>
+        JSON.stringify(q.json ?? q.body).includes(workflowId) ||
+        String(q.headers['idempotency-key'] ?? '').startsWith(workflowId),
+    );
   const keys = (reqs: ReceivedRequest[]) => reqs.map((q) => String(q.headers['idempotency-key']));
   const status = (id: string) => env.client.workflow.getHandle(id).query<IncidentStatus>('status');
 
@@ -154,23 +168,52 @@ describe('incidentResponseWorkflow: escalation, approval, P3 (time-skipping)', (
     expect(keys(page).map((k) => k.split('/')[2])).toEqual(['opened', 'resolved']);
     expect(oncall.attempts.filter((a) => String(a.headers['idempotency-key']).startsWith(workflowId)).length).toBe(3);
     // Slack heard of the opening, the escalation and the resolution
-    expect(of(slack, workflowId).map((r) => r.headers['idempotency-key']!.toString().split('/')[2])).toEqual(['opened', 'escalated-1', 'resolved']);
+    expect(of(slack, workflowId).map((r) => r.headers['idempotency-key']!.toString().split('/')[2])).toEqual([
+      'opened',
+      'escalated-1',
+      'resolved',
+    ]);
 
     const row = await pg.query(`SELECT * FROM "${schema}".incidents WHERE workflow_id = $1`, [workflowId]);
     expect(row.rows).toHaveLength(1);
-    expect(row.rows[0]).toMatchObject({ id: result.id, state: 'resolved', owner: 'alice', severity: 'P0', escalation_level: 1 });
+    expect(row.rows[0]).toMatchObject({
+      id: result.id,
+      state: 'resolved',
+      owner: 'alice',
+      severity: 'P0',
+      escalation_level: 1,
+    });
     expect(row.rows[0].id).toMatch(/^INC-\d{14}$/);
     expect(row.rows[0].postmortem).toContain(`# Postmortem ${result.id}: checkout web down`);
     expect(row.rows[0].postmortem).toMatch(/\| time to acknowledge \| 15 min \| 16(\.\d)? min \| \*\*missed\*\* \|/);
-    const events = await pg.query(`SELECT kind, message FROM "${schema}".incident_events WHERE incident_id = $1 ORDER BY seq`, [result.id]);
+    const events = await pg.query(
+      `SELECT kind, message FROM "${schema}".incident_events WHERE incident_id = $1 ORDER BY seq`,
+      [result.id],
+    );
     const kinds = events.rows.map((e) => e.kind);
-    expect(kinds).toEqual(expect.arrayContaining(['opened', 'classified', 'oncall', 'notified', 'sla', 'escalated', 'acknowledged', 'note', 'resolved']));
+    expect(kinds).toEqual(
+      expect.arrayContaining([
+        'opened',
+        'classified',
+        'oncall',
+        'notified',
+        'sla',
+        'escalated',
+        'acknowledged',
+        'note',
+        'resolved',
+      ]),
+    );
     expect(events.rows.find((e) => e.kind === 'note').message).toBe('rolled back the bad deploy');
   });
 
   test('bad input fails the start at once, naming the field; nothing is sent or stored', async () => {
     const err = await env.client.workflow
-      .execute(incidentResponseWorkflow, { taskQueue: 'incidents', workflowId: 'incident-bad', args: [{ title: 'x', type: 'Not A Type', metrics: { errorRate: 'high' } } as any] })
+      .execute(incidentResponseWorkflow, {
+        taskQueue: 'incidents',
+        workflowId: 'incident-bad',
+        args: [{ title: 'x', type: 'Not A Type', metrics: { errorRate: 'high' } } as any],
+      })
       .catch((e) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect(String(err.cause?.message)).toMatch(/type: a lower-case type/);
@@ -222,16 +265,24 @@ describe('incidentResponseWorkflow: escalation, approval, P3 (time-skipping)', (
       workflowId,
       args: [{ title: 'typo on the pricing page', type: 'cosmetic' }],
     });
-    await waitFor('stored', async () => {
-      const r = await pg.query(`SELECT digest, severity FROM "${schema}".incidents WHERE workflow_id = $1`, [workflowId]).catch(() => undefined);
-      return r?.rows[0];
-    }, 30_000);
+    await waitFor(
+      'stored',
+      async () => {
+        const r = await pg
+          .query(`SELECT digest, severity FROM "${schema}".incidents WHERE workflow_id = $1`, [workflowId])
+          .catch(() => undefined);
+        return r?.rows[0];
+      },
+      30_000,
+    );
     await env.sleep('5h'); // past the P3 respond SLA: still nothing urgent
     await handle.signal('resolve', { by: 'carol' });
     const result = await handle.result();
     expect(result.severity).toBe('P3');
     for (const r of receivers) expect(of(r, workflowId)).toHaveLength(0);
-    const row = await pg.query(`SELECT digest, severity FROM "${schema}".incidents WHERE workflow_id = $1`, [workflowId]);
+    const row = await pg.query(`SELECT digest, severity FROM "${schema}".incidents WHERE workflow_id = $1`, [
+      workflowId,
+    ]);
     expect(row.rows[0]).toEqual({ digest: true, severity: 'P3' });
   });
 
@@ -244,14 +295,22 @@ describe('incidentResponseWorkflow: escalation, approval, P3 (time-skipping)', (
     await handle.signal('resolve', { by: 'carol' });
     const p3 = await handle.result();
     const before = lead.requests.length;
-    const first = await env.client.workflow.execute(incidentDigestWorkflow, { taskQueue: 'incidents', workflowId: 'incident-digest-1', args: [{}] });
+    const first = await env.client.workflow.execute(incidentDigestWorkflow, {
+      taskQueue: 'incidents',
+      workflowId: 'incident-digest-1',
+      args: [{}],
+    });
     expect(first.incidents).toContain(p3.id);
     expect(first.notified).toEqual(['lead']);
     const digest = lead.requests.slice(before);
     expect(digest).toHaveLength(1);
     expect(digest[0].json.title).toMatch(/^P3 digest: \d+ minor incident/);
     expect(digest[0].json.text).toContain(`${p3.id} footer link broken (cosmetic)`);
-    const second = await env.client.workflow.execute(incidentDigestWorkflow, { taskQueue: 'incidents', workflowId: 'incident-digest-2', args: [{}] });
+    const second = await env.client.workflow.execute(incidentDigestWorkflow, {
+      taskQueue: 'incidents',
+      workflowId: 'incident-digest-2',
+      args: [{}],
+    });
     expect(second).toEqual({ incidents: [], notified: [], failed: [] });
     expect(lead.requests.length).toBe(before + 1);
   });
@@ -264,9 +323,15 @@ describe('incidentResponseWorkflow: escalation, approval, P3 (time-skipping)', (
       workflowId,
       args: [{ title: 'orders database down', type: 'database_down' }],
     });
-    await waitFor('waiting for approve', async () => (await status(workflowId)).pendingApproval === 'failover-database', 60_000);
+    await waitFor(
+      'waiting for approve',
+      async () => (await status(workflowId)).pendingApproval === 'failover-database',
+      60_000,
+    );
     const waiting = await status(workflowId);
-    expect(waiting.timeline.some((e) => e.kind === 'remediation' && /primary deaddb is down/.test(e.message))).toBe(true);
+    expect(waiting.timeline.some((e) => e.kind === 'remediation' && /primary deaddb is down/.test(e.message))).toBe(
+      true,
+    );
     await env.sleep('30m');
     expect(existsSync(marker)).toBe(false);
     await handle.signal('approve', { by: 'bob' });
@@ -274,7 +339,10 @@ describe('incidentResponseWorkflow: escalation, approval, P3 (time-skipping)', (
     await waitFor('step done', async () => (await status(workflowId)).runbook[0]?.outcome === 'ok', 30_000);
     await handle.signal('resolve', { by: 'bob' });
     const result = await handle.result();
-    const events = await pg.query(`SELECT kind, message, outcome FROM "${schema}".incident_events WHERE incident_id = $1 ORDER BY seq`, [result.id]);
+    const events = await pg.query(
+      `SELECT kind, message, outcome FROM "${schema}".incident_events WHERE incident_id = $1 ORDER BY seq`,
+      [result.id],
+    );
     const msgs = events.rows.map((e) => `${e.kind}:${e.outcome ?? ''}:${e.message}`);
     const waitIdx = msgs.findIndex((m) => m.startsWith('approval:waiting:waiting for approve of failover-database'));
     const approveIdx = msgs.findIndex((m) => m.startsWith('approval:ok:approved failover-database by bob'));
@@ -291,7 +359,10 @@ describe('incidentResponseWorkflow: escalation, approval, P3 (time-skipping)', (
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     const port = (silent.address() as AddressInfo).port;
     try {
-      const cfg = config({ runbooks: { P0: [], P1: [], P2: [], P3: [] } }, { silentdb: { host: '127.0.0.1', port, database: 'test', connectTimeoutMs: 60_000 } });
+      const cfg = config(
+        { runbooks: { P0: [], P1: [], P2: [], P3: [] } },
+        { silentdb: { host: '127.0.0.1', port, database: 'test', connectTimeoutMs: 60_000 } },
+      );
       cfg.incident.store = { postgres: 'silentdb', schema };
       await startWorker(cfg, 'incidents-store-silent');
       const workflowId = 'incident-store-silent';

@@ -27,7 +27,6 @@ describe('incidentResponseWorkflow: restart remediation (time-skipping, stand-in
   let goodPort = 0;
   let badPort = 0;
 
-
   beforeAll(async () => {
     await requirePostgres();
     [goodPort, badPort] = await Promise.all([freePort(), freePort()]);
@@ -38,7 +37,10 @@ describe('incidentResponseWorkflow: restart remediation (time-skipping, stand-in
     pg = new Client(pgConnection);
     await pg.connect();
     const config = {
-      http: { shop: { url: `http://127.0.0.1:${goodPort}/health` }, broken: { url: `http://127.0.0.1:${badPort}/health`, timeoutMs: 2000 } },
+      http: {
+        shop: { url: `http://127.0.0.1:${goodPort}/health` },
+        broken: { url: `http://127.0.0.1:${badPort}/health`, timeoutMs: 2000 },
+      },
       postgres: { store: pgConnection },
       systemd: { systemctl: systemd.systemctlPath },
       notifiers: { team: { type: 'webhook', url: channel.url } },
@@ -47,8 +49,20 @@ describe('incidentResponseWorkflow: restart remediation (time-skipping, stand-in
         channels: ['team'],
         remediation: {
           services: {
-            shop: { units: ['shop-app'], health: 'shop', settleSeconds: 1, healthAttempts: 10, healthIntervalSeconds: 0.5 },
-            broken: { units: ['broken-app'], health: 'broken', settleSeconds: 1, healthAttempts: 3, healthIntervalSeconds: 0.5 },
+            shop: {
+              units: ['shop-app'],
+              health: 'shop',
+              settleSeconds: 1,
+              healthAttempts: 10,
+              healthIntervalSeconds: 0.5,
+            },
+            broken: {
+              units: ['broken-app'],
+              health: 'broken',
+              settleSeconds: 1,
+              healthAttempts: 3,
+              healthIntervalSeconds: 0.5,
+            },
           },
           runbooks: { P0: ['restart'], P1: ['restart'], P2: ['restart'] },
         },
@@ -85,17 +99,27 @@ describe('incidentResponseWorkflow: restart remediation (time-skipping, stand-in
   test('a restart that is not pre-approved waits for approve, then restarts (new pid) and verifies health', async () => {
     const before = systemd.mainPid('shop-app');
     const handle = await start('incident-rem-1', 'shop');
-    await waitFor('waiting for approve', async () => (await status('incident-rem-1')).pendingApproval === 'restart-shop', 30_000);
+    await waitFor(
+      'waiting for approve',
+      async () => (await status('incident-rem-1')).pendingApproval === 'restart-shop',
+      30_000,
+    );
     await env.sleep('20m');
     expect(systemd.mainPid('shop-app')).toBe(before);
     await handle.signal('approve', { by: 'bob' });
-    await waitFor('restarted and verified', async () => (await status('incident-rem-1')).runbook[0]?.outcome === 'ok', 60_000);
+    await waitFor(
+      'restarted and verified',
+      async () => (await status('incident-rem-1')).runbook[0]?.outcome === 'ok',
+      60_000,
+    );
     const after = systemd.mainPid('shop-app');
     expect(after).not.toBe(before);
     const served = (await (await request(`http://127.0.0.1:${goodPort}/health`)).body.json()) as { pid: number };
     expect(served.pid).toBe(after);
     const timeline = (await status('incident-rem-1')).timeline.map((e) => e.message);
-    expect(timeline).toEqual(expect.arrayContaining(['restarted shop-app', expect.stringMatching(/^shop healthy after restart \(HTTP 200/)]));
+    expect(timeline).toEqual(
+      expect.arrayContaining(['restarted shop-app', expect.stringMatching(/^shop healthy after restart \(HTTP 200/)]),
+    );
     await handle.signal('resolve', { by: 'bob' });
     await handle.result();
   });
@@ -103,23 +127,51 @@ describe('incidentResponseWorkflow: restart remediation (time-skipping, stand-in
   test('resolved before anyone approves: the restart is skipped and the service left alone', async () => {
     const before = systemd.mainPid('shop-app');
     const handle = await start('incident-rem-2', 'shop');
-    await waitFor('waiting for approve', async () => (await status('incident-rem-2')).pendingApproval === 'restart-shop', 30_000);
+    await waitFor(
+      'waiting for approve',
+      async () => (await status('incident-rem-2')).pendingApproval === 'restart-shop',
+      30_000,
+    );
     await handle.signal('resolve', { by: 'alice', note: 'false alarm' });
     const result = await handle.result();
     expect(systemd.mainPid('shop-app')).toBe(before);
-    const events = await pg.query(`SELECT message, outcome FROM "${schema}".incident_events WHERE incident_id = $1 ORDER BY seq`, [result.id]);
-    expect(events.rows).toEqual(expect.arrayContaining([{ message: 'restart-shop: skipped (not approved before resolution)', outcome: 'skipped' }]));
+    const events = await pg.query(
+      `SELECT message, outcome FROM "${schema}".incident_events WHERE incident_id = $1 ORDER BY seq`,
+      [result.id],
+    );
+    expect(events.rows).toEqual(
+      expect.arrayContaining([
+        { message: 'restart-shop: skipped (not approved before resolution)', outcome: 'skipped' },
+      ]),
+    );
   });
 
   test('still unhealthy after the restart: the step fails, the channel is told, the incident stays open', async () => {
     const handle = await start('incident-rem-3', 'broken');
-    await waitFor('waiting for approve', async () => (await status('incident-rem-3')).pendingApproval === 'restart-broken', 30_000);
+    await waitFor(
+      'waiting for approve',
+      async () => (await status('incident-rem-3')).pendingApproval === 'restart-broken',
+      30_000,
+    );
     await handle.signal('approve', {});
     await waitFor('step failed', async () => (await status('incident-rem-3')).runbook[0]?.outcome === 'failed', 90_000);
-    await waitFor('remediation-failed message', () => channel.requests.some((r) => String(r.headers['idempotency-key']).startsWith('incident-rem-3/') && /remediation-failed/.test(String(r.headers['idempotency-key']))), 30_000);
+    await waitFor(
+      'remediation-failed message',
+      () =>
+        channel.requests.some(
+          (r) =>
+            String(r.headers['idempotency-key']).startsWith('incident-rem-3/') &&
+            /remediation-failed/.test(String(r.headers['idempotency-key'])),
+        ),
+      30_000,
+    );
     const s = await status('incident-rem-3');
     expect(s.state).toBe('open');
-    expect(s.timeline.some((e) => e.outcome === 'failed' && /^broken still unhealthy after restart: .*answered 503/.test(e.message))).toBe(true);
+    expect(
+      s.timeline.some(
+        (e) => e.outcome === 'failed' && /^broken still unhealthy after restart: .*answered 503/.test(e.message),
+      ),
+    ).toBe(true);
     await handle.signal('resolve', {});
     await handle.result();
   });

@@ -45,41 +45,51 @@ describe('phasedRolloutWorkflow (time-skipping)', () => {
   async function start(
     input: Record<string, unknown>,
     metrics: Metrics = healthy,
-    opts: { id?: string; splitError?: (newPercent: number) => Error | undefined; activities?: Record<string, (...args: any[]) => Promise<unknown>> } = {},
+    opts: {
+      id?: string;
+      splitError?: (newPercent: number) => Error | undefined;
+      activities?: Record<string, (...args: any[]) => Promise<unknown>>;
+    } = {},
   ) {
     const w: World = { newPercent: 0, splits: [], targetUsers: [], samples: 0, states: [], sent: [], plans: 0 };
     const taskQueue = `rollout-ts-${++seq}`;
     const service = (input.service as string) ?? `svc-${seq}`;
     const activities: Record<string, (...args: any[]) => Promise<unknown>> = {
-        planRollout: async (): Promise<RolloutPlan> => {
-          w.plans++;
-          return { lbKind: 'http-api', supportsCohorts: true, gate: { errorRatePercent: 5, responseTimeMs: 3000 }, providers: { errorRatePercent: ['probe'], responseTimeMs: ['probe'] }, notes: [] };
-        },
-        setTrafficSplit: async (a: { newPercent: number; targetUsers?: string[]; old: string; new: string }) => {
-          const err = opts.splitError?.(a.newPercent);
-          if (err) {
-            w.splits.push(-1); // an attempt that failed
-            throw err;
-          }
-          w.newPercent = a.newPercent;
-          w.splits.push(a.newPercent);
-          w.targetUsers.push(a.targetUsers);
-          return { newPercent: a.newPercent, weights: { [a.old]: 100 - a.newPercent, [a.new]: a.newPercent } };
-        },
-        setLoadBalancerServerState: async (a: { state: string; server: string }) => {
-          if (w.failCleanup) throw ApplicationFailure.nonRetryable(w.failCleanup, 'StateNotApplied');
-          w.states.push(`${a.server}:${a.state}`);
-          return a.state;
-        },
-        sampleRolloutMetrics: async (): Promise<Sample> => {
-          w.samples++;
-          return { at: new Date().toISOString(), readings: metrics(w) };
-        },
-        notify: async (n: Notification) => {
-          w.sent.push(n);
-          return { notifier: n.notifier, status: 200 };
-        },
-        ...opts.activities,
+      planRollout: async (): Promise<RolloutPlan> => {
+        w.plans++;
+        return {
+          lbKind: 'http-api',
+          supportsCohorts: true,
+          gate: { errorRatePercent: 5, responseTimeMs: 3000 },
+          providers: { errorRatePercent: ['probe'], responseTimeMs: ['probe'] },
+          notes: [],
+        };
+      },
+      setTrafficSplit: async (a: { newPercent: number; targetUsers?: string[]; old: string; new: string }) => {
+        const err = opts.splitError?.(a.newPercent);
+        if (err) {
+          w.splits.push(-1); // an attempt that failed
+          throw err;
+        }
+        w.newPercent = a.newPercent;
+        w.splits.push(a.newPercent);
+        w.targetUsers.push(a.targetUsers);
+        return { newPercent: a.newPercent, weights: { [a.old]: 100 - a.newPercent, [a.new]: a.newPercent } };
+      },
+      setLoadBalancerServerState: async (a: { state: string; server: string }) => {
+        if (w.failCleanup) throw ApplicationFailure.nonRetryable(w.failCleanup, 'StateNotApplied');
+        w.states.push(`${a.server}:${a.state}`);
+        return a.state;
+      },
+      sampleRolloutMetrics: async (): Promise<Sample> => {
+        w.samples++;
+        return { at: new Date().toISOString(), readings: metrics(w) };
+      },
+      notify: async (n: Notification) => {
+        w.sent.push(n);
+        return { notifier: n.notifier, status: 200 };
+      },
+      ...opts.activities,
     };
     // The watch of an interval, as one sample. It cannot wait the interval on the test server's
     // clock (time does not skip while an activity runs), so it takes a moment of real time instead.
@@ -87,12 +97,29 @@ describe('phasedRolloutWorkflow (time-skipping)', () => {
       await new Promise((r) => setTimeout(r, 20));
       return activities.sampleRolloutMetrics(a);
     };
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
-    const handle: WorkflowHandle<typeof phasedRolloutWorkflow> = await env.client.workflow.start(phasedRolloutWorkflow, {
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
       taskQueue,
-      workflowId: opts.id ?? `rollout-${service}`,
-      args: [{ service, lb: 'edge', backends: { old: 'blue', new: 'green' }, metricSources: ['probe'], notify: ['ops'], ...input } as any],
+      workflowBundle: await workflowBundle(),
+      activities,
     });
+    const handle: WorkflowHandle<typeof phasedRolloutWorkflow> = await env.client.workflow.start(
+      phasedRolloutWorkflow,
+      {
+        taskQueue,
+        workflowId: opts.id ?? `rollout-${service}`,
+        args: [
+          {
+            service,
+            lb: 'edge',
+            backends: { old: 'blue', new: 'green' },
+            metricSources: ['probe'],
+            notify: ['ops'],
+            ...input,
+          } as any,
+        ],
+      },
+    );
     /**
      * Runs the worker until the workflow ends, then asks its final status (a query needs a worker).
      * `during` drives the run first (signals); time skips only while the result is awaited.
@@ -100,7 +127,10 @@ describe('phasedRolloutWorkflow (time-skipping)', () => {
     const finish = (during?: () => Promise<void>) =>
       worker.runUntil(async () => {
         await during?.();
-        const out = await handle.result().then((r) => ({ ok: true as const, r }), (e) => ({ ok: false as const, e }));
+        const out = await handle.result().then(
+          (r) => ({ ok: true as const, r }),
+          (e) => ({ ok: false as const, e }),
+        );
         return { ...out, status: (await handle.query<RolloutStatus>('status').catch(() => undefined))! };
       });
     return { w, handle, finish };
@@ -118,10 +148,14 @@ describe('phasedRolloutWorkflow (time-skipping)', () => {
     expect(w.states).toEqual(['blue:drain']);
     expect(out.r.outcome).toBe('succeeded');
     expect(out.r.finalSplit?.newPercent).toBe(100);
-    expect(w.sent.map((n) => [n.severity, n.title])).toEqual([['info', expect.stringMatching(/succeeded: 100 % on green/)]]);
+    expect(w.sent.map((n) => [n.severity, n.title])).toEqual([
+      ['info', expect.stringMatching(/succeeded: 100 % on green/)],
+    ]);
     const s = out.status;
     expect(s.state).toBe('succeeded');
-    expect(s.decisions.map((d) => d.decision)).toEqual(expect.arrayContaining([expect.stringMatching(/step 3\/3 \(100 %\) passed/)]));
+    expect(s.decisions.map((d) => d.decision)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/step 3\/3 \(100 %\) passed/)]),
+    );
   });
 
   test('a failed gate in step 2 rolls back to 0 %, notifies the metric and value, and fails naming step, metric and value', async () => {
@@ -139,7 +173,11 @@ describe('phasedRolloutWorkflow (time-skipping)', () => {
     expect(w.samples).toBe(6); // 3 in step 1, then rolled back on the first failed sample of step 2
     expect(w.states).toEqual([]);
     expect(w.sent).toHaveLength(1);
-    expect(w.sent[0]).toMatchObject({ severity: 'critical', notifier: 'ops', details: expect.objectContaining({ metric: 'errorRatePercent', value: 12.5, step: 2 }) });
+    expect(w.sent[0]).toMatchObject({
+      severity: 'critical',
+      notifier: 'ops',
+      details: expect.objectContaining({ metric: 'errorRatePercent', value: 12.5, step: 2 }),
+    });
     expect(w.sent[0].text).toMatch(/errorRatePercent 12\.5 %/);
   });
 
@@ -148,10 +186,20 @@ describe('phasedRolloutWorkflow (time-skipping)', () => {
       { metric: 'errorRatePercent', source: 'probe', value: 0 },
       { metric: 'responseTimeMs', source: 'probe', value: w.newPercent === 100 ? 4000 : 100 },
     ];
-    const { w, finish } = await start({ steps: [{ weight: 50, window: '10m' }, { weight: 100, window: '10m' }] }, failAt100);
+    const { w, finish } = await start(
+      {
+        steps: [
+          { weight: 50, window: '10m' },
+          { weight: 100, window: '10m' },
+        ],
+      },
+      failAt100,
+    );
     const out = await finish();
     expect(out.ok).toBe(false);
-    expect((out as any).e.cause.message).toMatch(/EMERGENCY rollback at step 2\/2 \(100 %\): responseTimeMs 4000 ms > 3000 ms/);
+    expect((out as any).e.cause.message).toMatch(
+      /EMERGENCY rollback at step 2\/2 \(100 %\): responseTimeMs 4000 ms > 3000 ms/,
+    );
     expect(w.splits).toEqual([50, 100, 0]);
     expect(w.sent[0].severity).toBe('emergency');
   });
@@ -161,18 +209,37 @@ describe('phasedRolloutWorkflow (time-skipping)', () => {
       { metric: 'errorRatePercent', source: 'probe', value: w.newPercent === 30 ? 40 : 0 },
       { metric: 'responseTimeMs', source: 'probe', value: 100 },
     ];
-    const lbDown = (p: number) => (p === 0 ? new Error('LB API edge (http://lb): POST /api/config failed: connect ECONNREFUSED') : undefined);
-    const { w, finish } = await start({ sampleInterval: '1m', steps: [{ weight: 10, window: '1m' }, { weight: 30, window: '10m' }, { weight: 100, window: '1m' }] }, failAt30, { splitError: lbDown });
+    const lbDown = (p: number) =>
+      p === 0 ? new Error('LB API edge (http://lb): POST /api/config failed: connect ECONNREFUSED') : undefined;
+    const { w, finish } = await start(
+      {
+        sampleInterval: '1m',
+        steps: [
+          { weight: 10, window: '1m' },
+          { weight: 30, window: '10m' },
+          { weight: 100, window: '1m' },
+        ],
+      },
+      failAt30,
+      { splitError: lbDown },
+    );
     const out = await finish();
     expect(out.ok).toBe(false);
     expect(w.splits).toEqual([10, 30, ...Array(36).fill(-1)]); // bounded: 36 attempts, then it gives up
     const msg = (out as any).e.cause.message as string;
-    expect(msg).toMatch(/^ROLLBACK FAILED: rollout of svc-\d+ could not roll back edge at step 2\/3 \(30 %\) \(gave up after retrying\): LB API edge .*ECONNREFUSED/);
+    expect(msg).toMatch(
+      /^ROLLBACK FAILED: rollout of svc-\d+ could not roll back edge at step 2\/3 \(30 %\) \(gave up after retrying\): LB API edge .*ECONNREFUSED/,
+    );
     expect(msg).toMatch(/Traffic may still be on green; it last read back 30 % for green/);
     expect(msg).toMatch(/Rolled back because: 1 failed sample\(s\) in a row: .*errorRatePercent 40 %/);
     expect((out as any).e.cause.type).toBe('RolloutRollbackFailed');
     expect(out.status.state).toBe('rollback-failed');
-    expect(w.sent.map((n) => [n.severity, n.title])).toEqual([['emergency', expect.stringMatching(/ROLLBACK FAILED: rollout of svc-\d+ at step 2\/3: traffic may still be on green/)]]);
+    expect(w.sent.map((n) => [n.severity, n.title])).toEqual([
+      [
+        'emergency',
+        expect.stringMatching(/ROLLBACK FAILED: rollout of svc-\d+ at step 2\/3: traffic may still be on green/),
+      ],
+    ]);
     expect(w.sent[0].text).toBe(msg);
     expect(w.sent[0].details).toMatchObject({ lb: 'edge', step: 2, error: expect.stringMatching(/ECONNREFUSED/) });
   });
@@ -194,7 +261,17 @@ describe('phasedRolloutWorkflow (time-skipping)', () => {
       { metric: 'errorRatePercent', source: 'probe', inconclusive: 'empty result' },
       { metric: 'responseTimeMs', source: 'probe', value: 1 },
     ];
-    const { w, finish } = await start({ inconclusive: { maxConsecutive: 3 }, holdTimeout: '45m', steps: [{ weight: 20, window: '1h' }, { weight: 100, window: '1h' }] }, blind);
+    const { w, finish } = await start(
+      {
+        inconclusive: { maxConsecutive: 3 },
+        holdTimeout: '45m',
+        steps: [
+          { weight: 20, window: '1h' },
+          { weight: 100, window: '1h' },
+        ],
+      },
+      blind,
+    );
     const out = await finish();
     expect(out.ok).toBe(false);
     expect((out as any).e.cause.message).toMatch(/held for 45m after 3 inconclusive samples in a row/);
@@ -224,23 +301,37 @@ describe('phasedRolloutWorkflow (time-skipping)', () => {
     const broken: Metrics = () => {
       throw new Error('probe crashed');
     };
-    const { w, finish } = await start({ inconclusive: { maxConsecutive: 2 }, holdTimeout: '10m', steps: [{ weight: 100, window: '5m' }] }, broken);
+    const { w, finish } = await start(
+      { inconclusive: { maxConsecutive: 2 }, holdTimeout: '10m', steps: [{ weight: 100, window: '5m' }] },
+      broken,
+    );
     const out = await finish();
     expect(out.ok).toBe(false);
-    expect((out as any).e.cause.message).toMatch(/EMERGENCY rollback at step 1\/1 \(100 %\): held for 10m after 2 inconclusive samples/);
+    expect((out as any).e.cause.message).toMatch(
+      /EMERGENCY rollback at step 1\/1 \(100 %\): held for 10m after 2 inconclusive samples/,
+    );
     expect(w.splits).toEqual([100, 0]);
     expect(out.status.lastSamples.at(-1)?.summary).toMatch(/sampling failed: probe crashed/);
   });
 
   test('a long window continues as new with its state: same step, no second shift, every sample counted', async () => {
-    const { w, finish } = await start({ maxHistoryEvents: 150, steps: [{ weight: 50, window: '30m' }, { weight: 100, window: '10m' }] });
+    const { w, finish } = await start({
+      maxHistoryEvents: 150,
+      steps: [
+        { weight: 50, window: '30m' },
+        { weight: 100, window: '10m' },
+      ],
+    });
     const out = await finish();
     if (!out.ok) throw out.e;
     expect(w.splits).toEqual([50, 100]);
     expect(w.plans).toBe(1);
     expect(w.samples).toBe(40);
     expect(out.r.decisions.map((d) => d.decision)).toEqual(
-      expect.arrayContaining([expect.stringMatching(/continuing as new/), expect.stringMatching(/step 1\/2 \(50 %\) passed: 30 samples/)]),
+      expect.arrayContaining([
+        expect.stringMatching(/continuing as new/),
+        expect.stringMatching(/step 1\/2 \(50 %\) passed: 30 samples/),
+      ]),
     );
   });
 
@@ -257,13 +348,27 @@ describe('phasedRolloutWorkflow (time-skipping)', () => {
           return {
             gate: { errorRatePercent: 10, p95Ms },
             sources: { errorRatePercent: 'baseline http:app', p95Ms: 'baseline http:app' },
-            baseline: { workflowId: 'baseline-checkout', runId: 'b1', takenAt: '2026-11-20T14:00:00.000Z', complete: true },
-            description: asked.length === 1 ? description : `gate from baseline of checkout taken 2026-11-21 09:00: errorRatePercent 10 %, p95Ms ${p95Ms} ms`,
+            baseline: {
+              workflowId: 'baseline-checkout',
+              runId: 'b1',
+              takenAt: '2026-11-20T14:00:00.000Z',
+              complete: true,
+            },
+            description:
+              asked.length === 1
+                ? description
+                : `gate from baseline of checkout taken 2026-11-21 09:00: errorRatePercent 10 %, p95Ms ${p95Ms} ms`,
           };
         },
         planRollout: async (input: { gate?: Record<string, number> }): Promise<RolloutPlan> => {
           planned.push(input.gate);
-          return { lbKind: 'haproxy', supportsCohorts: false, gate: input.gate!, providers: { errorRatePercent: ['probe'], p95Ms: ['probe'] }, notes: [] };
+          return {
+            lbKind: 'haproxy',
+            supportsCohorts: false,
+            gate: input.gate!,
+            providers: { errorRatePercent: ['probe'], p95Ms: ['probe'] },
+            notes: [],
+          };
         },
       };
       return { asked, planned, activities };
@@ -277,23 +382,47 @@ describe('phasedRolloutWorkflow (time-skipping)', () => {
         { metric: 'p95Ms', source: 'probe', value: w.samples > 35 ? 2000 : 1000 },
       ];
       const { w, finish } = await start(
-        { service: 'checkout', gate: { fromBaseline: 'checkout', maxAge: '2d' }, maxHistoryEvents: 150, steps: [{ weight: 50, window: '30m' }, { weight: 100, window: '10m' }] },
+        {
+          service: 'checkout',
+          gate: { fromBaseline: 'checkout', maxAge: '2d' },
+          maxHistoryEvents: 150,
+          steps: [
+            { weight: 50, window: '30m' },
+            { weight: 100, window: '10m' },
+          ],
+        },
         metrics,
         { activities: b.activities },
       );
       const out = await finish();
       expect(out.ok).toBe(false);
       // Once, with the parsed spec; the continued run did not ask again (it would have got 5000 ms and passed).
-      expect(b.asked).toEqual([{ fromBaseline: 'checkout', maxAge: 2 * 86_400_000, acceptPartial: false, metrics: ['errorRatePercent', 'p95Ms'], overrides: {} }]);
+      expect(b.asked).toEqual([
+        {
+          fromBaseline: 'checkout',
+          maxAge: 2 * 86_400_000,
+          acceptPartial: false,
+          metrics: ['errorRatePercent', 'p95Ms'],
+          overrides: {},
+        },
+      ]);
       expect(b.planned).toEqual([{ errorRatePercent: 10, p95Ms: 1800 }]);
       expect(w.samples).toBe(36);
       expect(w.splits).toEqual([50, 100, 0]);
       const cause = (out as { e: WorkflowFailedError }).e.cause!;
-      expect(cause.message).toBe(`rollout of checkout EMERGENCY rollback at step 2/2 (100 %): p95Ms 2000 ms > 1800 ms (probe); ${description}`);
+      expect(cause.message).toBe(
+        `rollout of checkout EMERGENCY rollback at step 2/2 (100 %): p95Ms 2000 ms > 1800 ms (probe); ${description}`,
+      );
       expect(out.status.gateFrom).toMatchObject({ gate: { errorRatePercent: 10, p95Ms: 1800 }, description });
       expect(out.status.plan!.gate).toEqual({ errorRatePercent: 10, p95Ms: 1800 });
       const decisions = out.status.decisions.map((d) => d.decision);
-      expect(decisions).toEqual(expect.arrayContaining([description, expect.stringMatching(/continuing as new/), expect.stringMatching(/^plan: gate \{"errorRatePercent":10,"p95Ms":1800\}/)]));
+      expect(decisions).toEqual(
+        expect.arrayContaining([
+          description,
+          expect.stringMatching(/continuing as new/),
+          expect.stringMatching(/^plan: gate \{"errorRatePercent":10,"p95Ms":1800\}/),
+        ]),
+      );
     });
 
     test('no usable baseline fails the start saying so, and nothing moves', async () => {
@@ -302,7 +431,10 @@ describe('phasedRolloutWorkflow (time-skipping)', () => {
         activities: {
           ...b.activities,
           resolveBaselineGate: async () => {
-            throw ApplicationFailure.nonRetryable('gate from baseline: no complete baseline of nobase is stored (run `opsflow start baseline` first)', 'BaselineGateUnavailable');
+            throw ApplicationFailure.nonRetryable(
+              'gate from baseline: no complete baseline of nobase is stored (run `opsflow start baseline` first)',
+              'BaselineGateUnavailable',
+            );
           },
         },
       });
@@ -338,7 +470,14 @@ describe('phasedRolloutWorkflow (time-skipping)', () => {
   });
 
   test('approval gates each step; abort while waiting rolls back', async () => {
-    const { w, handle, finish } = await start({ requireApproval: true, steps: [{ weight: 10, window: '5m' }, { weight: 50, window: '5m' }, { weight: 100, window: '5m' }] });
+    const { w, handle, finish } = await start({
+      requireApproval: true,
+      steps: [
+        { weight: 10, window: '5m' },
+        { weight: 50, window: '5m' },
+        { weight: 100, window: '5m' },
+      ],
+    });
     const out = await finish(async () => {
       await waitFor('awaiting approval of step 1', async () => (await status(handle)).awaitingApproval === 1, 30_000);
       expect(w.splits).toEqual([]);
@@ -351,7 +490,9 @@ describe('phasedRolloutWorkflow (time-skipping)', () => {
     });
     expect(out.ok).toBe(false);
     // One phrase: the abort's own words, not wrapped in a second "aborted at step 2/3 (50 %)".
-    expect((out as any).e.cause.message).toMatch(/^rollout of svc-\d+ aborted by bob before step 2\/3 \(50 %\): change freeze$/);
+    expect((out as any).e.cause.message).toMatch(
+      /^rollout of svc-\d+ aborted by bob before step 2\/3 \(50 %\): change freeze$/,
+    );
     expect(w.splits).toEqual([10, 0]);
     expect(w.sent[0].severity).toBe('warning');
   });
@@ -365,7 +506,16 @@ describe('phasedRolloutWorkflow (time-skipping)', () => {
         await ctx.sleep(200);
       }
     };
-    const { w, handle, finish } = await start({ steps: [{ weight: 10, window: '30m' }, { weight: 100, window: '30m' }] }, healthy, { activities: { watchRolloutMetrics: watchUntilCancelled } });
+    const { w, handle, finish } = await start(
+      {
+        steps: [
+          { weight: 10, window: '30m' },
+          { weight: 100, window: '30m' },
+        ],
+      },
+      healthy,
+      { activities: { watchRolloutMetrics: watchUntilCancelled } },
+    );
     const out = await finish(async () => {
       await waitFor('monitoring step 1', async () => (await status(handle)).state === 'monitoring', 30_000);
       await handle.cancel();
@@ -373,10 +523,12 @@ describe('phasedRolloutWorkflow (time-skipping)', () => {
     expect(out.ok).toBe(false);
     expect(w.splits).toEqual([10, 0]);
     expect(out.status.state).toBe('cancelled');
-    expect(out.status.decisions.map((d) => d.decision)).toEqual(expect.arrayContaining([expect.stringMatching(/rolled back to 100 % blue/)]));
+    expect(out.status.decisions.map((d) => d.decision)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/rolled back to 100 % blue/)]),
+    );
   });
 
-  test('the workflow id must be the service\'s, so two rollouts of one service cannot run together', async () => {
+  test("the workflow id must be the service's, so two rollouts of one service cannot run together", async () => {
     const { w, finish } = await start({ service: 'payments' }, healthy, { id: 'my-own-id' });
     const out = await finish();
     expect(out.ok).toBe(false);
@@ -385,7 +537,13 @@ describe('phasedRolloutWorkflow (time-skipping)', () => {
   });
 
   test('bad input fails at once, naming the field, and touches nothing', async () => {
-    const { w, finish } = await start({ steps: [{ weight: 30, window: '1m' }, { weight: 10, window: '1m' }, { weight: 100, window: '1m' }] });
+    const { w, finish } = await start({
+      steps: [
+        { weight: 30, window: '1m' },
+        { weight: 10, window: '1m' },
+        { weight: 100, window: '1m' },
+      ],
+    });
     const out = await finish();
     expect(out.ok).toBe(false);
     expect((out as any).e.cause.message).toMatch(/steps\.1\.weight: weights must rise/);
@@ -393,7 +551,13 @@ describe('phasedRolloutWorkflow (time-skipping)', () => {
   });
 
   test('zero durations are refused before anything happens (a "0s" window and interval used to sample forever at 10 %)', async () => {
-    const { w, finish } = await start({ sampleInterval: '0s', steps: [{ weight: 10, window: '0s' }, { weight: 100, window: '1m' }] });
+    const { w, finish } = await start({
+      sampleInterval: '0s',
+      steps: [
+        { weight: 10, window: '0s' },
+        { weight: 100, window: '1m' },
+      ],
+    });
     const out = await finish();
     expect(out.ok).toBe(false);
     expect((out as any).e.cause.message).toBe(
@@ -403,7 +567,11 @@ describe('phasedRolloutWorkflow (time-skipping)', () => {
   });
 
   test('an activity failure outside the gates (the clean-up) ends the run failed, with the reason in words', async () => {
-    const { w, finish } = await start({ sampleInterval: '1m', steps: [{ weight: 100, window: '1m' }], cleanup: 'maint' });
+    const { w, finish } = await start({
+      sampleInterval: '1m',
+      steps: [{ weight: 100, window: '1m' }],
+      cleanup: 'maint',
+    });
     w.failCleanup = 'load balancer "edge": blue reads back ready after setting maint';
     const out = await finish();
     expect(out.ok).toBe(false);

@@ -63,7 +63,16 @@ describe('userCutoverWorkflow (time-skipping)', () => {
 
   let seq = 0;
   async function start(input: Record<string, unknown>, metrics: Metrics = healthy, w0: Partial<World> = {}) {
-    const w: World = { calls: [], sizes: [1_000, 300, 1_000, 3_000], onNew: new Set(), restored: [], samples: 0, sent: [], baselineAsked: [], ...w0 };
+    const w: World = {
+      calls: [],
+      sizes: [1_000, 300, 1_000, 3_000],
+      onNew: new Set(),
+      restored: [],
+      samples: 0,
+      sent: [],
+      baselineAsked: [],
+      ...w0,
+    };
     const taskQueue = `cutover-ts-${++seq}`;
     const service = `svc-${seq}`;
     const log = (activity: string, batch?: number) => w.calls.push({ activity, batch, atMs: at() });
@@ -74,21 +83,28 @@ describe('userCutoverWorkflow (time-skipping)', () => {
       activities: {
         planCutover: async (): Promise<CutoverPlan> => ({
           routerKind: 'redis',
-          providers: Object.fromEntries((w.reported ?? ['errorRatePercent', 'responseTimeMs', 'p95Ms', 'complaints']).map((m) => [m, ['prom']])),
+          providers: Object.fromEntries(
+            (w.reported ?? ['errorRatePercent', 'responseTimeMs', 'p95Ms', 'complaints']).map((m) => [m, ['prom']]),
+          ),
           notes: [],
         }),
         resolveBaselineGate: async (spec: unknown): Promise<ResolvedBaselineGate> => {
           log('resolveBaselineGate');
           w.baselineAsked.push(spec);
-          if (typeof w.baseline !== 'object') throw ApplicationFailure.nonRetryable(w.baseline ?? 'no baseline', 'BaselineGateUnavailable');
+          if (typeof w.baseline !== 'object')
+            throw ApplicationFailure.nonRetryable(w.baseline ?? 'no baseline', 'BaselineGateUnavailable');
           return w.baseline;
         },
         cutoverSnapshot: async (a: { batch: number }) => {
           log('snapshot', a.batch);
-          if (w.failListing === a.batch) throw ApplicationFailure.nonRetryable('directory answered HTTP 503', 'DirectoryRejected');
+          if (w.failListing === a.batch)
+            throw ApplicationFailure.nonRetryable('directory answered HTTP 503', 'DirectoryRejected');
           return { members: w.sizes[a.batch], listed: w.sizes[a.batch], alreadyTaken: false };
         },
-        cutoverRecordPriors: async (a: { batch: number }) => (log('priors', a.batch), { written: w.sizes[a.batch], verified: w.sizes[a.batch] }),
+        cutoverRecordPriors: async (a: { batch: number }) => (
+          log('priors', a.batch),
+          { written: w.sizes[a.batch], verified: w.sizes[a.batch] }
+        ),
         cutoverMove: async (a: { batch: number }) => {
           log('move', a.batch);
           w.onNew.add(a.batch);
@@ -101,7 +117,12 @@ describe('userCutoverWorkflow (time-skipping)', () => {
           return { written: w.sizes[a.batch], verified: w.sizes[a.batch] };
         },
         cutoverSampleRoutes: async () => ({ sampled: 100, matching: 100, mismatches: [] }),
-        sampleCohortMetrics: async (a: { service: string; cohort: string; since?: string; sources: string[] }): Promise<Sample> => {
+        sampleCohortMetrics: async (a: {
+          service: string;
+          cohort: string;
+          since?: string;
+          sources: string[];
+        }): Promise<Sample> => {
           w.samples++;
           if (w.sampler) return w.sampler(a);
           return { at: new Date().toISOString(), readings: metrics(w, a.cohort) };
@@ -115,19 +136,36 @@ describe('userCutoverWorkflow (time-skipping)', () => {
     const handle: WorkflowHandle<typeof userCutoverWorkflow> = await env.client.workflow.start(userCutoverWorkflow, {
       taskQueue,
       workflowId: `cutover-${service}`,
-      args: [{ service, directory: 'staff', router: 'gateway', metricSources: ['prom'], notify: ['ops'], sampleInterval: '10m', ...input } as any],
+      args: [
+        {
+          service,
+          directory: 'staff',
+          router: 'gateway',
+          metricSources: ['prom'],
+          notify: ['ops'],
+          sampleInterval: '10m',
+          ...input,
+        } as any,
+      ],
     });
     const startMs = (await handle.describe()).startTime.getTime();
     const finish = (during?: () => Promise<void>) =>
       worker.runUntil(async () => {
         await during?.();
-        const out = await handle.result().then((r) => ({ ok: true as const, r }), (e) => ({ ok: false as const, e }));
+        const out = await handle.result().then(
+          (r) => ({ ok: true as const, r }),
+          (e) => ({ ok: false as const, e }),
+        );
         return { ...out, status: (await handle.query<CutoverStatus>('status').catch(() => undefined))! };
       });
-    const hoursOf = (activity: string) => w.calls.filter((c) => c.activity === activity).map((c) => [c.batch, Math.round(((c.atMs - startMs) / H) * 100) / 100]);
+    const hoursOf = (activity: string) =>
+      w.calls
+        .filter((c) => c.activity === activity)
+        .map((c) => [c.batch, Math.round(((c.atMs - startMs) / H) * 100) / 100]);
     return { w, handle, finish, hoursOf, worker };
   }
-  const failure = (out: { ok: boolean; e?: unknown }) => (out as { e: WorkflowFailedError }).e.cause as ApplicationFailure;
+  const failure = (out: { ok: boolean; e?: unknown }) =>
+    (out as { e: WorkflowFailedError }).e.cause as ApplicationFailure;
 
   test('runbooks §3 defaults: batches start at +1h, +4h, +8h and +1d, each watched for its window; stakeholders told at the end', async () => {
     const { w, finish, hoursOf } = await start({});
@@ -153,13 +191,22 @@ describe('userCutoverWorkflow (time-skipping)', () => {
   });
 
   test('a batch that ends late pushes the next one out to keep one hour between them', async () => {
-    const { finish, hoursOf } = await start({
-      batches: [
-        { name: 'a', cohort: { department: ['IT'] }, startAt: '+1h', thresholds: { errorRatePercent: 10 }, window: '2h' },
-        { name: 'b', cohort: 'rest', startAt: '+4h', thresholds: { errorRatePercent: 5 }, window: '30m' },
-      ],
-      // A window ends on a passing sample only: two inconclusive samples at its end stretch batch a.
-    }, (w) => (w.samples === 11 || w.samples === 12 ? [] : healthy(w, '')));
+    const { finish, hoursOf } = await start(
+      {
+        batches: [
+          {
+            name: 'a',
+            cohort: { department: ['IT'] },
+            startAt: '+1h',
+            thresholds: { errorRatePercent: 10 },
+            window: '2h',
+          },
+          { name: 'b', cohort: 'rest', startAt: '+4h', thresholds: { errorRatePercent: 5 }, window: '30m' },
+        ],
+        // A window ends on a passing sample only: two inconclusive samples at its end stretch batch a.
+      },
+      (w) => (w.samples === 11 || w.samples === 12 ? [] : healthy(w, '')),
+    );
     const out = await finish();
     if (!out.ok) throw out.e;
     const [[, a], [, b]] = hoursOf('snapshot') as [number, number][];
@@ -186,7 +233,9 @@ describe('userCutoverWorkflow (time-skipping)', () => {
     const decisions = out.status.decisions.map((d) => d.text).join('\n');
     expect(decisions).toMatch(/batch 2\/4 "managers" rescheduled to .* by ann/);
     expect(decisions).toMatch(/batch 3\/4 "Sales" skipped by ann/);
-    expect(decisions).toMatch(/reschedule of batch 4\/4 "everyone else" refused: 2020-01-01T00:00:00.000Z is in the past/);
+    expect(decisions).toMatch(
+      /reschedule of batch 4\/4 "everyone else" refused: 2020-01-01T00:00:00.000Z is in the past/,
+    );
     expect(decisions).toMatch(/reschedule refused: no batch named "nobody"/);
     expect(w.samples).toBe(3 + 6 + 18);
   });
@@ -197,7 +246,9 @@ describe('userCutoverWorkflow (time-skipping)', () => {
     expect(out.ok).toBe(false);
     const f = failure(out);
     expect(f.type).toBe('CutoverStopped');
-    expect(f.message).toMatch(/stopped at batch 1\/4 "IT department": listing .* failed before any user of it was moved: directory answered HTTP 503; nothing to roll back; later batches will not start/);
+    expect(f.message).toMatch(
+      /stopped at batch 1\/4 "IT department": listing .* failed before any user of it was moved: directory answered HTTP 503; nothing to roll back; later batches will not start/,
+    );
     expect(w.calls.map((c) => c.activity)).toEqual(['snapshot']);
     expect(out.status.batches.map((b) => b.state)).toEqual(['failed', 'not-started', 'not-started', 'not-started']);
     expect(w.sent).toHaveLength(1);
@@ -214,13 +265,18 @@ describe('userCutoverWorkflow (time-skipping)', () => {
     const out = await finish();
     const f = failure(out);
     expect(f.type).toBe('CutoverRolledBack');
-    expect(f.message).toMatch(/batch 2\/4 "managers": errorRatePercent 7\.5 > 5 .*restored 300 users of managers to their prior routes; later batches will not start/);
+    expect(f.message).toMatch(
+      /batch 2\/4 "managers": errorRatePercent 7\.5 > 5 .*restored 300 users of managers to their prior routes; later batches will not start/,
+    );
     expect(w.restored).toEqual([1]);
     expect([...w.onNew]).toEqual([0]);
     expect(w.calls.filter((c) => c.activity === 'snapshot').map((c) => c.batch)).toEqual([0, 1]);
     expect(out.status.batches.map((b) => b.state)).toEqual(['moved', 'rolled-back', 'not-started', 'not-started']);
     expect(w.sent).toHaveLength(1);
-    expect(w.sent[0]).toMatchObject({ severity: 'critical', details: expect.objectContaining({ batch: 'managers', metric: 'errorRatePercent', value: 7.5 }) });
+    expect(w.sent[0]).toMatchObject({
+      severity: 'critical',
+      details: expect.objectContaining({ batch: 'managers', metric: 'errorRatePercent', value: 7.5 }),
+    });
   });
 
   test('a batch whose snapshot is empty is skipped: nothing moved, no window, the plan goes on to the next batch', async () => {
@@ -240,9 +296,16 @@ describe('userCutoverWorkflow (time-skipping)', () => {
     expect(w.samples).toBe(3 + 12 + 18);
     expect(out.status.state).toBe('completed');
     expect(out.status.batches.map((b) => b.state)).toEqual(['moved', 'skipped', 'moved', 'moved']);
-    expect(out.status.batches[1]).toMatchObject({ members: 0, samplesTaken: 0, note: '0 members, nothing to move or watch', endedAt: expect.any(String) });
+    expect(out.status.batches[1]).toMatchObject({
+      members: 0,
+      samplesTaken: 0,
+      note: '0 members, nothing to move or watch',
+      endedAt: expect.any(String),
+    });
     expect(out.status.batches[1].moved).toBeUndefined();
-    expect(out.status.decisions.map((d) => d.text)).toContain('batch 2/4 "managers": 0 members, nothing to move or watch; skipped, the plan goes on to the next batch');
+    expect(out.status.decisions.map((d) => d.text)).toContain(
+      'batch 2/4 "managers": 0 members, nothing to move or watch; skipped, the plan goes on to the next batch',
+    );
     expect(w.sent.map((n) => n.text)).toEqual([expect.stringMatching(/5000 users on the new system in 3 batches/)]);
   });
 
@@ -250,7 +313,13 @@ describe('userCutoverWorkflow (time-skipping)', () => {
     const { w, finish } = await start(
       {
         batches: [
-          { name: 'a', cohort: { department: ['IT'] }, startAt: '+1h', thresholds: { errorRatePercent: 10 }, window: '30m' },
+          {
+            name: 'a',
+            cohort: { department: ['IT'] },
+            startAt: '+1h',
+            thresholds: { errorRatePercent: 10 },
+            window: '30m',
+          },
           { name: 'b', cohort: 'rest', startAt: '+3h', thresholds: { errorRatePercent: 5 }, window: '30m' },
         ],
       },
@@ -283,13 +352,24 @@ describe('userCutoverWorkflow (time-skipping)', () => {
     );
     expect(w.restored).toEqual([1, 0]);
     expect(w.onNew.size).toBe(0);
-    expect(out.status.batches.map((b) => b.state)).toEqual(['rolled-back', 'rolled-back', 'not-started', 'not-started']);
+    expect(out.status.batches.map((b) => b.state)).toEqual([
+      'rolled-back',
+      'rolled-back',
+      'not-started',
+      'not-started',
+    ]);
   });
 
   test('a start in the past or within the gap is refused before anything is done, naming the field', async () => {
     const { w, finish } = await start({
       batches: [
-        { name: 'a', cohort: { department: ['IT'] }, startAt: '2020-01-01T00:00:00Z', thresholds: { errorRatePercent: 10 }, window: '30m' },
+        {
+          name: 'a',
+          cohort: { department: ['IT'] },
+          startAt: '2020-01-01T00:00:00Z',
+          thresholds: { errorRatePercent: 10 },
+          window: '30m',
+        },
         { name: 'b', cohort: { role: ['x'] }, startAt: '+1h', thresholds: { errorRatePercent: 5 }, window: '30m' },
         { name: 'c', cohort: 'rest', startAt: '+2h', thresholds: { errorRatePercent: 5 }, window: '30m' },
       ],
@@ -310,7 +390,10 @@ describe('userCutoverWorkflow (time-skipping)', () => {
       description: 'gate from baseline of portal taken 2026-11-20 14:00: errorRatePercent 3.5 %, p95Ms 800 ms',
     };
     // p95 1200 ms is far under runbooks §3's 5 s limit but above the baseline's critical 800 ms: batch b only.
-    const slowB: Metrics = (w, cohort) => [...healthy(w, cohort), { metric: 'p95Ms', source: 'prom', value: cohort === 'b' ? 1200 : 300 }];
+    const slowB: Metrics = (w, cohort) => [
+      ...healthy(w, cohort),
+      { metric: 'p95Ms', source: 'prom', value: cohort === 'b' ? 1200 : 300 },
+    ];
     const { w, finish } = await start(
       {
         thresholds: { fromBaseline: 'portal' },
@@ -325,18 +408,26 @@ describe('userCutoverWorkflow (time-skipping)', () => {
     const out = await finish();
     const f = failure(out);
     expect(f.type).toBe('CutoverRolledBack');
-    expect(f.message).toMatch(/batch 2\/2 "b": p95Ms 1200 > 800 .*gate from baseline of portal taken 2026-11-20 14:00.*restored 300 users of b/);
+    expect(f.message).toMatch(
+      /batch 2\/2 "b": p95Ms 1200 > 800 .*gate from baseline of portal taken 2026-11-20 14:00.*restored 300 users of b/,
+    );
     expect(w.baselineAsked).toEqual([expect.objectContaining({ fromBaseline: 'portal' })]);
     expect(w.calls.map((c) => c.activity).slice(0, 2)).toEqual(['resolveBaselineGate', 'snapshot']);
     expect(w.restored).toEqual([1]);
     expect(out.status.batches.map((b) => b.state)).toEqual(['moved', 'rolled-back']);
-    expect(out.status.thresholdsFrom).toEqual([expect.objectContaining({ gate: baseline.gate, batches: ['a', 'b'], baseline: baseline.baseline })]);
-    expect(out.status.decisions.map((d) => d.text).join('\n')).toMatch(/gate from baseline of portal taken 2026-11-20 14:00: errorRatePercent 3\.5 %, p95Ms 800 ms \(for batch 1\/2 "a", batch 2\/2 "b"\)/);
+    expect(out.status.thresholdsFrom).toEqual([
+      expect.objectContaining({ gate: baseline.gate, batches: ['a', 'b'], baseline: baseline.baseline }),
+    ]);
+    expect(out.status.decisions.map((d) => d.text).join('\n')).toMatch(
+      /gate from baseline of portal taken 2026-11-20 14:00: errorRatePercent 3\.5 %, p95Ms 800 ms \(for batch 1\/2 "a", batch 2\/2 "b"\)/,
+    );
   });
 
   test('no usable baseline fails the start naming it, before anyone is listed or moved', async () => {
     const { w, finish } = await start(
-      { batches: [{ name: 'a', cohort: 'rest', startAt: '+1h', window: '30m', thresholds: { fromBaseline: 'portal' } }] },
+      {
+        batches: [{ name: 'a', cohort: 'rest', startAt: '+1h', window: '30m', thresholds: { fromBaseline: 'portal' } }],
+      },
       healthy,
       { baseline: 'gate from baseline: no baseline of portal' },
     );
@@ -350,16 +441,25 @@ describe('userCutoverWorkflow (time-skipping)', () => {
   });
 
   test('a baseline threshold no source reports is said in the decisions, and the batch is judged by the rest', async () => {
-    const baseline: ResolvedBaselineGate = { gate: { errorRatePercent: 3.5, p95Ms: 800 }, sources: {}, description: 'gate from baseline of portal taken 2026-11-20 14:00: errorRatePercent 3.5 %, p95Ms 800 ms' };
+    const baseline: ResolvedBaselineGate = {
+      gate: { errorRatePercent: 3.5, p95Ms: 800 },
+      sources: {},
+      description: 'gate from baseline of portal taken 2026-11-20 14:00: errorRatePercent 3.5 %, p95Ms 800 ms',
+    };
     const { finish } = await start(
-      { thresholds: { fromBaseline: 'portal' }, batches: [{ name: 'a', cohort: 'rest', startAt: '+1h', window: '30m' }] },
+      {
+        thresholds: { fromBaseline: 'portal' },
+        batches: [{ name: 'a', cohort: 'rest', startAt: '+1h', window: '30m' }],
+      },
       (w, cohort) => [...healthy(w, cohort), { metric: 'p95Ms', source: 'prom', value: 5_000 }],
       { baseline, reported: ['errorRatePercent', 'responseTimeMs', 'complaints'] },
     );
     const out = await finish();
     if (!out.ok) throw out.e;
     expect(out.status.batches[0].state).toBe('moved');
-    expect(out.status.decisions.map((d) => d.text)).toContain("no metric source reports p95Ms: the baseline's threshold for it is not judged");
+    expect(out.status.decisions.map((d) => d.text)).toContain(
+      "no metric source reports p95Ms: the baseline's threshold for it is not judged",
+    );
   });
 
   describe('complaints counted in a real PostgreSQL table', () => {
@@ -370,12 +470,22 @@ describe('userCutoverWorkflow (time-skipping)', () => {
       await requirePostgres();
       const schema = await pg.schema();
       table = `${schema}.complaints`;
-      await pg.query(`CREATE TABLE ${table} (id bigserial PRIMARY KEY, created_at timestamptz NOT NULL, cohort text NOT NULL)`);
+      await pg.query(
+        `CREATE TABLE ${table} (id bigserial PRIMARY KEY, created_at timestamptz NOT NULL, cohort text NOT NULL)`,
+      );
       real = cutoverPlanActivities(
         parseConfigText(
           JSON.stringify({
             postgres: { main: { ...pgConnection } },
-            metricSources: { complaints: { type: 'postgres-count', postgres: 'main', table, timestampColumn: 'created_at', cohortColumn: 'cohort' } },
+            metricSources: {
+              complaints: {
+                type: 'postgres-count',
+                postgres: 'main',
+                table,
+                timestampColumn: 'created_at',
+                cohortColumn: 'cohort',
+              },
+            },
           }),
           'test.json',
         ),
@@ -385,20 +495,43 @@ describe('userCutoverWorkflow (time-skipping)', () => {
       await pg.drop();
     });
     const complain = (n: number, cohort: string, atMs: number) =>
-      pg.query(`INSERT INTO ${table} (created_at, cohort) SELECT $1::timestamptz + k * interval '1 second', $2 FROM generate_series(1, $3::int) k`, [new Date(atMs).toISOString(), cohort, n]);
+      pg.query(
+        `INSERT INTO ${table} (created_at, cohort) SELECT $1::timestamptz + k * interval '1 second', $2 FROM generate_series(1, $3::int) k`,
+        [new Date(atMs).toISOString(), cohort, n],
+      );
 
     test("complaints filed during batch 2's window fail its gate and roll it back; earlier ones and other cohorts' do not count", async () => {
       // the error rate is a stand-in; complaints are counted by the real sampling activity in the real table
-      const sampler = async (a: { service: string; cohort: string; since?: string; sources: string[] }): Promise<Sample> => {
+      const sampler = async (a: {
+        service: string;
+        cohort: string;
+        since?: string;
+        sources: string[];
+      }): Promise<Sample> => {
         const s = await real.sampleCohortMetrics({ ...a, sources: a.sources.filter((x) => x !== 'prom') });
-        return { at: s.at, readings: [...healthy({} as World, a.cohort).filter((r) => r.metric !== 'complaints'), ...s.readings] };
+        return {
+          at: s.at,
+          readings: [...healthy({} as World, a.cohort).filter((r) => r.metric !== 'complaints'), ...s.readings],
+        };
       };
       const { w, handle, finish } = await start(
         {
           metricSources: ['prom', 'complaints'],
           batches: [
-            { name: 'IT department', cohort: { department: ['IT'] }, startAt: '+1h', thresholds: { errorRatePercent: 10 }, window: '30m' },
-            { name: 'managers', cohort: { role: ['manager'] }, startAt: '+3h', thresholds: { errorRatePercent: 5 }, window: '60m' },
+            {
+              name: 'IT department',
+              cohort: { department: ['IT'] },
+              startAt: '+1h',
+              thresholds: { errorRatePercent: 10 },
+              window: '30m',
+            },
+            {
+              name: 'managers',
+              cohort: { role: ['manager'] },
+              startAt: '+3h',
+              thresholds: { errorRatePercent: 5 },
+              window: '60m',
+            },
           ],
         },
         healthy,
@@ -413,7 +546,12 @@ describe('userCutoverWorkflow (time-skipping)', () => {
         for (let n = 0; n < 100; n++) {
           await env.sleep('5m');
           status = await handle.query<CutoverStatus>('status');
-          if (status.batches[1].state === 'monitoring' || status.state === 'rolled-back' || status.state === 'completed') break;
+          if (
+            status.batches[1].state === 'monitoring' ||
+            status.state === 'rolled-back' ||
+            status.state === 'completed'
+          )
+            break;
         }
         expect(status?.batches.map((b) => b.state)).toEqual(['moved', 'monitoring']);
         // filed a minute into batch 2 (its clock is the skipped server time): 12 for managers, over the default 10,
@@ -424,11 +562,16 @@ describe('userCutoverWorkflow (time-skipping)', () => {
       });
       const f = failure(out);
       expect(f.type).toBe('CutoverRolledBack');
-      expect(f.message).toMatch(/batch 2\/2 "managers": complaints 12 > 10 .*restored 300 users of managers to their prior routes/);
+      expect(f.message).toMatch(
+        /batch 2\/2 "managers": complaints 12 > 10 .*restored 300 users of managers to their prior routes/,
+      );
       expect(w.restored).toEqual([1]);
       expect([...w.onNew]).toEqual([0]);
       expect(out.status.batches.map((b) => b.state)).toEqual(['moved', 'rolled-back']);
-      expect(w.sent[0]).toMatchObject({ severity: 'critical', details: expect.objectContaining({ batch: 'managers', metric: 'complaints', value: 12 }) });
+      expect(w.sent[0]).toMatchObject({
+        severity: 'critical',
+        details: expect.objectContaining({ batch: 'managers', metric: 'complaints', value: 12 }),
+      });
       expect(await pg.count(`SELECT count(*) FROM ${table}`)).toBe(92);
     });
   });
@@ -463,7 +606,13 @@ describe('userCutoverWorkflow (time-skipping)', () => {
             directories: { staff: { type: 'postgres', postgres: 'main', table } },
             routers: {
               gateway: { type: 'redis', redis: 'cache', chunkSize: 100 },
-              legacy: { type: 'http', url: apis.url, token: { env: 'CUTOVER_READBACK_TOKEN' }, concurrency: 4, retries: 1 },
+              legacy: {
+                type: 'http',
+                url: apis.url,
+                token: { env: 'CUTOVER_READBACK_TOKEN' },
+                concurrency: 4,
+                retries: 1,
+              },
             },
             cutover: { store: { postgres: 'main', schema } },
           }),
@@ -488,8 +637,15 @@ describe('userCutoverWorkflow (time-skipping)', () => {
         workflowBundle: await workflowBundle(),
         activities: {
           ...real,
-          planCutover: async (): Promise<CutoverPlan> => ({ routerKind: router, providers: { errorRatePercent: ['prom'] }, notes: [] }),
-          sampleCohortMetrics: async (): Promise<Sample> => ({ at: new Date().toISOString(), readings: [{ metric: 'errorRatePercent', source: 'prom', value: 0.1 }] }),
+          planCutover: async (): Promise<CutoverPlan> => ({
+            routerKind: router,
+            providers: { errorRatePercent: ['prom'] },
+            notes: [],
+          }),
+          sampleCohortMetrics: async (): Promise<Sample> => ({
+            at: new Date().toISOString(),
+            readings: [{ metric: 'errorRatePercent', source: 'prom', value: 0.1 }],
+          }),
           notify: async (m: Notification) => (sent.push(m), { notifier: m.notifier, status: 200 }),
           cutoverMove: async (ref: BatchRef) => {
             const r = await real.cutoverMove(ref);
@@ -509,23 +665,41 @@ describe('userCutoverWorkflow (time-skipping)', () => {
             metricSources: ['prom'],
             notify: ['ops'],
             sampleInterval: '10m',
-            batches: [{ name: 'IT department', cohort: { department: ['IT'] }, startAt: '+1h', thresholds: { errorRatePercent: 5 }, window: '30m' }],
+            batches: [
+              {
+                name: 'IT department',
+                cohort: { department: ['IT'] },
+                startAt: '+1h',
+                thresholds: { errorRatePercent: 5 },
+                window: '30m',
+              },
+            ],
           } as any,
         ],
       });
       return worker.runUntil(async () => {
-        const e = await handle.result().then(() => undefined, (err) => err);
-        return { service, sent, e: (e as WorkflowFailedError)?.cause as ApplicationFailure | undefined, status: await handle.query<CutoverStatus>('status') };
+        const e = await handle.result().then(
+          () => undefined,
+          (err) => err,
+        );
+        return {
+          service,
+          sent,
+          e: (e as WorkflowFailedError)?.cause as ApplicationFailure | undefined,
+          status: await handle.query<CutoverStatus>('status'),
+        };
       });
     }
 
-    test('the routing API answers 200 to a PUT it does not keep: the move\'s read-back names the user, and the batch is restored', async () => {
+    test("the routing API answers 200 to a PUT it does not keep: the move's read-back names the user, and the batch is restored", async () => {
       const lost = it[17];
       apis.dropPutsFor = (id, system) => id === lost && system === 'new_system';
       try {
         const out = await cutover('legacy');
         expect(out.e?.type).toBe('CutoverRolledBack');
-        expect(out.e?.message).toContain(`${it.length - 1} of ${it.length} users read back on the new system (e.g. ${lost})`);
+        expect(out.e?.message).toContain(
+          `${it.length - 1} of ${it.length} users read back on the new system (e.g. ${lost})`,
+        );
         expect(out.status.batches[0]).toMatchObject({ state: 'rolled-back', restored: it.length });
         expect(it.filter((id) => apis.routes.get(id) !== 'old_system')).toEqual([]);
         expect(out.sent[0]?.text).toContain(lost);
@@ -544,7 +718,9 @@ describe('userCutoverWorkflow (time-skipping)', () => {
       });
       try {
         expect(out.e?.type).toBe('CutoverRolledBack');
-        expect(out.e?.message).toContain(`1 of ${it.length} sampled users do not read back on the new system (e.g. ${lost})`);
+        expect(out.e?.message).toContain(
+          `1 of ${it.length} sampled users do not read back on the new system (e.g. ${lost})`,
+        );
         expect(out.status.batches[0]).toMatchObject({ state: 'rolled-back', restored: it.length });
         // nobody had a route before: the restore leaves none
         expect(await redis.hlen(key)).toBe(0);

@@ -46,7 +46,8 @@ export const filesHashed = () => hashed;
 
 type FileIdentity = Pick<HashCache, 'size' | 'mtimeMs' | 'ctimeMs' | 'ino'>;
 const identity = (s: Stats): FileIdentity => ({ size: s.size, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs, ino: s.ino });
-const sameFile = (a: FileIdentity, b: FileIdentity) => a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino;
+const sameFile = (a: FileIdentity, b: FileIdentity) =>
+  a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino;
 
 function readCache(cacheFile: string): HashCache | undefined {
   try {
@@ -69,7 +70,10 @@ async function currentSha256(path: string, before: Stats): Promise<string> {
   if (sameFile(identity(before), after)) {
     const tmp = `${cacheFile}.partial-${process.pid}-${hashed}`;
     try {
-      writeFileSync(tmp, JSON.stringify({ ...after, sha256, hashedAt: new Date().toISOString() } satisfies HashCache) + '\n');
+      writeFileSync(
+        tmp,
+        JSON.stringify({ ...after, sha256, hashedAt: new Date().toISOString() } satisfies HashCache) + '\n',
+      );
       renameSync(tmp, cacheFile);
     } catch {
       /* no cache this time */
@@ -94,10 +98,17 @@ async function artifactState(path: string, m: ArtifactManifest): Promise<Artifac
     if (stat?.size !== m.bytes) return { file: m.file, state: 'changed' };
     const sha256 = await currentSha256(file, stat);
     if (sha256 !== m.sha256) return { file: m.file, state: 'corrupt', verifiedAt: mark.verifiedAt, sha256 };
-    return { file: m.file, state: 'verified', how: mark.how, verifiedAt: mark.verifiedAt, ...(mark.drill ? { drill: mark.drill } : {}) };
+    return {
+      file: m.file,
+      state: 'verified',
+      how: mark.how,
+      verifiedAt: mark.verifiedAt,
+      ...(mark.drill ? { drill: mark.drill } : {}),
+    };
   }
   const failed = readJson<FailedMark>(join(path, failedMarkFile(m.file)));
-  if (failed?.sha256 === m.sha256) return { file: m.file, state: 'failed', how: failed.how, failedAt: failed.failedAt, error: failed.error };
+  if (failed?.sha256 === m.sha256)
+    return { file: m.file, state: 'failed', how: failed.how, failedAt: failed.failedAt, error: failed.error };
   return { file: m.file, state: 'unverified' };
 }
 
@@ -114,12 +125,18 @@ async function describeCopy(dir: string, name: string): Promise<CopyState> {
   let bytes = 0;
   for (const f of files) bytes += statSync(join(path, f)).size;
   const artifacts: ArtifactState[] = [];
-  for (const f of manifestsIn(files)) artifacts.push(await artifactState(path, readJson<ArtifactManifest>(join(path, f))!));
+  for (const f of manifestsIn(files))
+    artifacts.push(await artifactState(path, readJson<ArtifactManifest>(join(path, f))!));
   const verified = artifacts.length > 0 && artifacts.every((a) => a.state === 'verified');
   return { name, path, takenAtMs: copyTime(name), bytes, verified, artifacts };
 }
 
-const copyFolders = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((n) => COPY_STAMP.test(n)).sort() : []);
+const copyFolders = (dir: string) =>
+  existsSync(dir)
+    ? readdirSync(dir)
+        .filter((n) => COPY_STAMP.test(n))
+        .sort()
+    : [];
 const hasArtifact = (dir: string, name: string) => manifestsIn(readdirSync(join(dir, name))).length > 0;
 
 /**
@@ -144,7 +161,14 @@ export async function readBackupSet(dir: string): Promise<BackupSetState> {
   const newest = copies.at(-1);
   const newestVerified = copies.filter((c) => c.verified).at(-1);
   const corrupt = copies.filter((c) => c.artifacts.some((a) => a.state === 'corrupt'));
-  return { destination: dir, copies: copies.length, totalBytes: copies.reduce((n, c) => n + c.bytes, 0), ...(newest ? { newest } : {}), ...(newestVerified ? { newestVerified } : {}), corrupt };
+  return {
+    destination: dir,
+    copies: copies.length,
+    totalBytes: copies.reduce((n, c) => n + c.bytes, 0),
+    ...(newest ? { newest } : {}),
+    ...(newestVerified ? { newestVerified } : {}),
+    corrupt,
+  };
 }
 
 /** The slowest restore drill recorded in a copy folder (its RTO), if any. */

@@ -16,7 +16,10 @@ const NO_DATABASE = '3D000';
  * fingerprints are read in that transaction while the dump runs, so rows written meanwhile are in
  * neither. Written under a temporary name and renamed when whole, then the manifest beside it.
  */
-export async function dumpDatabase(cfg: ClientConfig, o: { target: string; format: 'custom' | 'sql.gz'; dir: string; file: string }): Promise<ArtifactManifest> {
+export async function dumpDatabase(
+  cfg: ClientConfig,
+  o: { target: string; format: 'custom' | 'sql.gz'; dir: string; file: string },
+): Promise<ArtifactManifest> {
   const started = startArtifact(o.dir, o.file, Context.current().info.attempt);
   if (started.done) return started.done;
   const { partial } = started;
@@ -26,7 +29,12 @@ export async function dumpDatabase(cfg: ClientConfig, o: { target: string; forma
     const snap = (await c.query<{ s: string }>('SELECT pg_export_snapshot() AS s')).rows[0].s;
     const pq = libpqArgs(cfg, database, `opsflow-backup ${o.file}`);
     const dumping = runTool({
-      argv: ['pg_dump', ...pq.args, `--snapshot=${snap}`, ...(o.format === 'custom' ? ['-Fc', '-f', partial] : ['-Fp'])],
+      argv: [
+        'pg_dump',
+        ...pq.args,
+        `--snapshot=${snap}`,
+        ...(o.format === 'custom' ? ['-Fc', '-f', partial] : ['-Fp']),
+      ],
       env: pq.env,
       ...(o.format === 'sql.gz' ? { stdoutTo: { path: partial, gzip: true } } : {}),
       onSpawn: (pid) => recordWriter(partial, pid),
@@ -38,12 +46,19 @@ export async function dumpDatabase(cfg: ClientConfig, o: { target: string; forma
     if (fingerprints instanceof Error) throw fingerprints;
     return { snapshot: snap, tables: fingerprints, result: dumped };
   }).catch((err: { code?: string; message: string }) => {
-    if (err.code === NO_DATABASE) throw ApplicationFailure.nonRetryable(`pg_dump of ${o.target}: ${err.message}`, 'NoSuchDatabase');
+    if (err.code === NO_DATABASE)
+      throw ApplicationFailure.nonRetryable(`pg_dump of ${o.target}: ${err.message}`, 'NoSuchDatabase');
     throw err;
   });
   if (result.code !== 0) {
     removeEarlierAttempts(join(o.dir, o.file));
-    throw ApplicationFailure.retryable(`pg_dump of ${o.target} (database ${database}) exited with ${result.code}: ${result.stderr || 'no message'}`, 'DumpFailed');
+    throw ApplicationFailure.retryable(
+      `pg_dump of ${o.target} (database ${database}) exited with ${result.code}: ${result.stderr || 'no message'}`,
+      'DumpFailed',
+    );
   }
-  return finishArtifact(o.dir, o.file, started, { kind: 'postgres', database: { target: o.target, name: database, format: o.format, snapshot, tables } });
+  return finishArtifact(o.dir, o.file, started, {
+    kind: 'postgres',
+    database: { target: o.target, name: database, format: o.format, snapshot, tables },
+  });
 }

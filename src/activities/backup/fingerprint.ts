@@ -26,7 +26,11 @@ export async function tableFingerprints(c: Client): Promise<Record<string, Table
 }
 
 /** Arguments and environment that point libpq tools (pg_dump, pg_restore, psql) at a database. */
-export function libpqArgs(cfg: ClientConfig, database: string, appName: string): { args: string[]; env: NodeJS.ProcessEnv } {
+export function libpqArgs(
+  cfg: ClientConfig,
+  database: string,
+  appName: string,
+): { args: string[]; env: NodeJS.ProcessEnv } {
   return {
     args: ['-h', String(cfg.host), '-p', String(cfg.port), '-U', String(cfg.user), '-d', database, '--no-password'],
     env: {

@@ -11,14 +11,22 @@ import { dumpDatabase } from './dump';
 import { tarArtifact, verifyTar } from './archive';
 import { restoreDrill } from './drill';
 import { applyRetention } from './retention';
-import { cacheSha256, failedMarkFile, readBackupSet, verifiedMarkFile, type FailedMark, type VerifiedMark } from './copies';
+import {
+  cacheSha256,
+  failedMarkFile,
+  readBackupSet,
+  verifiedMarkFile,
+  type FailedMark,
+  type VerifiedMark,
+} from './copies';
 import { whileHeartbeating } from '../heartbeat';
 import { rateBackupAge } from '../../domain/backup/age';
 import { corruptSinceVerified } from '../../domain/backup/copy-state';
 import type { CheckResult } from '../../domain/health/report';
 import { writeJsonAtomic } from './files';
 
-const dumpFileName = (target: string, format: BackupSetConfig['format']) => `db-${target}.${format === 'custom' ? 'dump' : 'sql.gz'}`;
+const dumpFileName = (target: string, format: BackupSetConfig['format']) =>
+  `db-${target}.${format === 'custom' ? 'dump' : 'sql.gz'}`;
 
 /**
  * runbooks §8 backups, one activity per artifact, each idempotent by its copy folder and file name
@@ -27,12 +35,22 @@ const dumpFileName = (target: string, format: BackupSetConfig['format']) => `db-
 export function backupActivities(config: OpsflowConfig) {
   const setOf = (name: string): BackupSetConfig => {
     const s = config.backups[name];
-    if (!s) throw ApplicationFailure.nonRetryable(`unknown backup set "${name}" (backups; known: ${Object.keys(config.backups).join(', ') || 'none'})`, 'UnknownBackupSet');
+    if (!s)
+      throw ApplicationFailure.nonRetryable(
+        `unknown backup set "${name}" (backups; known: ${Object.keys(config.backups).join(', ') || 'none'})`,
+        'UnknownBackupSet',
+      );
     return s;
   };
   const copyDir = (set: string, copy: string) => join(setOf(set).destination, copy);
   const markVerified = async (dir: string, m: ArtifactManifest, how: VerifiedMark['how'], drill?: DrillRecord) => {
-    writeJsonAtomic(join(dir, verifiedMarkFile(m.file)), { sha256: m.sha256, bytes: m.bytes, verifiedAt: new Date().toISOString(), how, ...(drill ? { drill } : {}) } satisfies VerifiedMark);
+    writeJsonAtomic(join(dir, verifiedMarkFile(m.file)), {
+      sha256: m.sha256,
+      bytes: m.bytes,
+      verifiedAt: new Date().toISOString(),
+      how,
+      ...(drill ? { drill } : {}),
+    } satisfies VerifiedMark);
     rmSync(join(dir, failedMarkFile(m.file)), { force: true });
     // Hashed again rather than trusting the drill's hash: the file may have changed during the restore.
     await cacheSha256(join(dir, m.file));
@@ -42,12 +60,22 @@ export function backupActivities(config: OpsflowConfig) {
    * restore refused, tables differ) is written beside it, so the readiness gate can say "the drill
    * failed" rather than "never drilled". A retryable error (database unreachable) is no verdict.
    */
-  const verdict = async <T>(dir: string, m: ArtifactManifest, how: VerifiedMark['how'], verify: () => Promise<T>): Promise<T> => {
+  const verdict = async <T>(
+    dir: string,
+    m: ArtifactManifest,
+    how: VerifiedMark['how'],
+    verify: () => Promise<T>,
+  ): Promise<T> => {
     try {
       return await verify();
     } catch (err) {
       if (err instanceof ApplicationFailure && err.nonRetryable)
-        writeJsonAtomic(join(dir, failedMarkFile(m.file)), { sha256: m.sha256, failedAt: new Date().toISOString(), how, error: err.message } satisfies FailedMark);
+        writeJsonAtomic(join(dir, failedMarkFile(m.file)), {
+          sha256: m.sha256,
+          failedAt: new Date().toISOString(),
+          how,
+          error: err.message,
+        } satisfies FailedMark);
       throw err;
     }
   };
@@ -73,18 +101,41 @@ export function backupActivities(config: OpsflowConfig) {
     async backupDatabase(input: { set: string; copy: string; target: string }): Promise<ArtifactManifest> {
       const s = setOf(input.set);
       const target = config.postgres[input.target];
-      if (!target) throw ApplicationFailure.nonRetryable(`unknown postgres target "${input.target}" (backups.${input.set}.databases)`, 'UnknownTarget');
-      return dumpDatabase(clientConfig(input.target, target, `backups.${input.set}.databases`), { target: input.target, format: s.format, dir: copyDir(input.set, input.copy), file: dumpFileName(input.target, s.format) });
+      if (!target)
+        throw ApplicationFailure.nonRetryable(
+          `unknown postgres target "${input.target}" (backups.${input.set}.databases)`,
+          'UnknownTarget',
+        );
+      return dumpDatabase(clientConfig(input.target, target, `backups.${input.set}.databases`), {
+        target: input.target,
+        format: s.format,
+        dir: copyDir(input.set, input.copy),
+        file: dumpFileName(input.target, s.format),
+      });
     },
 
     async backupAppTree(input: { set: string; copy: string }): Promise<ArtifactManifest> {
       const tree = setOf(input.set).appTree!;
-      return tarArtifact({ kind: 'app-tree', dir: copyDir(input.set, input.copy), file: 'app.tar.gz', paths: [tree.path], exclude: tree.exclude, tree: true });
+      return tarArtifact({
+        kind: 'app-tree',
+        dir: copyDir(input.set, input.copy),
+        file: 'app.tar.gz',
+        paths: [tree.path],
+        exclude: tree.exclude,
+        tree: true,
+      });
     },
 
     async backupConfigFiles(input: { set: string; copy: string }): Promise<ArtifactManifest> {
       const files = setOf(input.set).configFiles;
-      return tarArtifact({ kind: 'config-files', dir: copyDir(input.set, input.copy), file: 'config.tar.gz', paths: files, exclude: [], tree: false });
+      return tarArtifact({
+        kind: 'config-files',
+        dir: copyDir(input.set, input.copy),
+        file: 'config.tar.gz',
+        paths: files,
+        exclude: [],
+        tree: false,
+      });
     },
 
     /**
@@ -96,7 +147,12 @@ export function backupActivities(config: OpsflowConfig) {
         const dir = copyDir(input.set, input.copy);
         const target = input.manifest.database!.target;
         const record = await verdict(dir, input.manifest, 'restore drill', () =>
-          restoreDrill(clientConfig(target, config.postgres[target], `backups.${input.set}.databases`), dir, input.manifest, input.copy),
+          restoreDrill(
+            clientConfig(target, config.postgres[target], `backups.${input.set}.databases`),
+            dir,
+            input.manifest,
+            input.copy,
+          ),
         );
         await markVerified(dir, input.manifest, 'restore drill', record);
         return record;
@@ -115,12 +171,23 @@ export function backupActivities(config: OpsflowConfig) {
     async checkBackupAge(set: string): Promise<CheckResult> {
       const s = setOf(set);
       const state = await readBackupSet(s.destination);
-      return rateBackupAge(set, state.newestVerified?.name, Date.now(), s.verifiedAgeHours, corruptSinceVerified(state.corrupt));
+      return rateBackupAge(
+        set,
+        state.newestVerified?.name,
+        Date.now(),
+        s.verifiedAgeHours,
+        corruptSinceVerified(state.corrupt),
+      );
     },
 
     async applyBackupRetention(input: { set: string; copy: string }): Promise<RetentionOutcome> {
       const s = setOf(input.set);
-      return applyRetention(s.destination, { retentionDays: s.retentionDays, minVerifiedCopies: s.minVerifiedCopies, current: input.copy, nowMs: Date.now() });
+      return applyRetention(s.destination, {
+        retentionDays: s.retentionDays,
+        minVerifiedCopies: s.minVerifiedCopies,
+        current: input.copy,
+        nowMs: Date.now(),
+      });
     },
   };
 }

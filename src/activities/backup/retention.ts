@@ -9,14 +9,19 @@ import { backupCopies, unfinishedCopyFolders } from './copies';
  * did. Copy folders with no finished artifact (this run's, when every step failed, or a run cut
  * short) are removed first: they hold nothing to restore, and a reader must not count them.
  */
-export async function applyRetention(dir: string, o: { retentionDays: number; minVerifiedCopies: number; current: string; nowMs: number }): Promise<RetentionOutcome> {
+export async function applyRetention(
+  dir: string,
+  o: { retentionDays: number; minVerifiedCopies: number; current: string; nowMs: number },
+): Promise<RetentionOutcome> {
   const unfinished = unfinishedCopyFolders(dir);
   for (const name of unfinished) rmSync(join(dir, name), { recursive: true, force: true });
   const copies = await backupCopies(dir);
   const plan = planRetention(copies, o.nowMs, o.retentionDays, o.minVerifiedCopies, o.current);
   for (const c of plan.delete) rmSync(join(dir, c.name), { recursive: true, force: true });
   const kept = new Set(plan.keep.map((c) => c.name));
-  const corrupt = corruptSinceVerified(copies.filter((c) => kept.has(c.name) && c.artifacts.some((a) => a.state === 'corrupt')));
+  const corrupt = corruptSinceVerified(
+    copies.filter((c) => kept.has(c.name) && c.artifacts.some((a) => a.state === 'corrupt')),
+  );
   return {
     deleted: plan.delete.map((c) => c.name),
     keptExpired: plan.keptExpired,

@@ -38,7 +38,11 @@ export function runTool(run: ToolRun): Promise<{ code: number | null; stderr: st
       source.pipe(out);
       written = new Promise((res, rej) => out.on('finish', res).on('error', rej));
     }
-    if (run.stdin) run.stdin.on('error', (e) => child.kill('SIGKILL') && reject(e)).pipe(child.stdin!).on('error', () => undefined);
+    if (run.stdin)
+      run.stdin
+        .on('error', (e) => child.kill('SIGKILL') && reject(e))
+        .pipe(child.stdin!)
+        .on('error', () => undefined);
     const beat = setInterval(() => ctx.heartbeat(), 2_000);
     const onCancel = () => child.kill('SIGKILL');
     ctx.cancellationSignal.addEventListener('abort', onCancel);

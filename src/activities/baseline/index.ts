@@ -16,7 +16,15 @@ import {
   type ResolvedBaselineLevels,
 } from '../../domain/baseline/gate';
 import { formatIssues } from '../../domain/validation';
-import { baselineStoreRef, insertSample, latestBaseline, loadSamples, nextUnstoredTick, saveBaseline, withBaselineStore } from './store';
+import {
+  baselineStoreRef,
+  insertSample,
+  latestBaseline,
+  loadSamples,
+  nextUnstoredTick,
+  saveBaseline,
+  withBaselineStore,
+} from './store';
 import { samplerFor } from './samplers';
 
 export interface SampleChunkInput {
@@ -76,10 +84,13 @@ export function baselineActivities(config: OpsflowConfig) {
       const ref = baselineStoreRef(config);
       const sample = samplerFor(config, input.group, input.requestsPerSample);
       const start = Date.parse(input.windowStart);
-      let next = await withBaselineStore(ref, (c, t) => nextUnstoredTick(c, t, input.runKey, input.group.id, input.from, input.until));
+      let next = await withBaselineStore(ref, (c, t) =>
+        nextUnstoredTick(c, t, input.runKey, input.group.id, input.from, input.until),
+      );
       const resumedAt = (ctx.info.heartbeatDetails as { nextTick?: number } | undefined)?.nextTick;
       if (resumedAt !== undefined && resumedAt > next) next = resumedAt;
-      if (ctx.info.attempt > 1) log.info('baseline sampling resumed', { group: input.group.id, nextTick: next, attempt: ctx.info.attempt });
+      if (ctx.info.attempt > 1)
+        log.info('baseline sampling resumed', { group: input.group.id, nextTick: next, attempt: ctx.info.attempt });
       const heartbeat = setInterval(() => ctx.heartbeat({ nextTick: next }), HEARTBEAT_EVERY_MS);
       try {
         for (; next < input.until; next++) {
@@ -100,8 +111,16 @@ export function baselineActivities(config: OpsflowConfig) {
       } finally {
         clearInterval(heartbeat);
       }
-      const stored = await withBaselineStore(ref, (c, t) => loadSamples(c, t, input.runKey, input.group.id, input.from, input.until));
-      const result: ChunkResult = { group: input.group.id, from: input.from, until: input.until, recorded: stored.length, missed: input.until - input.from - stored.length };
+      const stored = await withBaselineStore(ref, (c, t) =>
+        loadSamples(c, t, input.runKey, input.group.id, input.from, input.until),
+      );
+      const result: ChunkResult = {
+        group: input.group.id,
+        from: input.from,
+        until: input.until,
+        recorded: stored.length,
+        missed: input.until - input.from - stored.length,
+      };
       if (input.group.kind === 'http') {
         const http = stored as HttpSample[];
         result.requests = http.reduce((a, x) => a + x.requests, 0);
@@ -169,10 +188,18 @@ async function fromLatestBaseline<S extends z.ZodType<{ fromBaseline: string; ac
   schema: S,
   rawSpec: unknown,
   field: string,
-  resolve: (spec: z.output<S>, latest: Baseline | null, now: Date) => { ok: true; resolved: R } | { ok: false; reason: string },
+  resolve: (
+    spec: z.output<S>,
+    latest: Baseline | null,
+    now: Date,
+  ) => { ok: true; resolved: R } | { ok: false; reason: string },
 ): Promise<R> {
   const parsed = schema.safeParse(rawSpec);
-  if (!parsed.success) throw ApplicationFailure.nonRetryable(`invalid baseline ${field}:\n${formatIssues(parsed.error, field)}`, 'InvalidInput');
+  if (!parsed.success)
+    throw ApplicationFailure.nonRetryable(
+      `invalid baseline ${field}:\n${formatIssues(parsed.error, field)}`,
+      'InvalidInput',
+    );
   const spec = parsed.data;
   const latest = (await latestBaseline(baselineStoreRef(config), spec.fromBaseline, spec.acceptPartial)) ?? null;
   const r = resolve(spec, latest, new Date());

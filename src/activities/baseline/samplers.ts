@@ -21,7 +21,12 @@ export function samplerFor(config: OpsflowConfig, group: SampledGroup, requestsP
     case 'host':
       return async () => {
         const [snap, io] = await Promise.all([hostSnapshot(), diskIo()]);
-        return { cpuPercent: snap.cpuPercent, memoryPercent: snap.memoryPercent, diskReadBytesPerSec: io.readBytesPerSec, diskWriteBytesPerSec: io.writeBytesPerSec };
+        return {
+          cpuPercent: snap.cpuPercent,
+          memoryPercent: snap.memoryPercent,
+          diskReadBytesPerSec: io.readBytesPerSec,
+          diskWriteBytesPerSec: io.writeBytesPerSec,
+        };
       };
     case 'http': {
       const target = configTarget(config.http, 'http', group.target!, `groups.http: ${group.target}`);
@@ -38,7 +43,11 @@ export function samplerFor(config: OpsflowConfig, group: SampledGroup, requestsP
       };
     }
     case 'postgres': {
-      const cfg = clientConfig(group.target!, configTarget(config.postgres, 'postgres', group.target!, `groups.postgres: ${group.target}`), 'groups.target');
+      const cfg = clientConfig(
+        group.target!,
+        configTarget(config.postgres, 'postgres', group.target!, `groups.postgres: ${group.target}`),
+        'groups.target',
+      );
       return () => postgresStats(cfg);
     }
     case 'redis': {

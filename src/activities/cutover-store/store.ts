@@ -9,7 +9,13 @@ import type { SqlPages } from '../directory/directory';
 export type CutoverStore = StoreRef;
 
 export function cutoverStoreRef(config: OpsflowConfig): CutoverStore {
-  return storeRefFrom(config, config.cutover.store, 'cutover.store', 'a cutover keeps each batch\'s members and their prior routes in PostgreSQL', 'CutoverStoreNotConfigured');
+  return storeRefFrom(
+    config,
+    config.cutover.store,
+    'cutover.store',
+    "a cutover keeps each batch's members and their prior routes in PostgreSQL",
+    'CutoverStoreNotConfigured',
+  );
 }
 
 export type CutoverTables = { snapshots: string; runs: string; members: string; priors: string; cursors: string };
@@ -17,7 +23,13 @@ export type CutoverTables = { snapshots: string; runs: string; members: string; 
 export function withCutoverStore<T>(ref: CutoverStore, fn: (c: Client, t: CutoverTables) => Promise<T>): Promise<T> {
   const q = quoteSchema(ref.schema);
   return withMigratedStore(ref.config, ref.schema, cutoverStore, (c) =>
-    fn(c, { snapshots: `${q}.cutover_snapshots`, runs: `${q}.cutover_runs`, members: `${q}.cutover_member_pages`, priors: `${q}.cutover_prior_pages`, cursors: `${q}.cutover_pass_cursors` }),
+    fn(c, {
+      snapshots: `${q}.cutover_snapshots`,
+      runs: `${q}.cutover_runs`,
+      members: `${q}.cutover_member_pages`,
+      priors: `${q}.cutover_prior_pages`,
+      cursors: `${q}.cutover_pass_cursors`,
+    }),
   );
 }
 
@@ -48,7 +60,13 @@ const PAGE = 50_000;
  * batch's later pages. A user is stored by one batch at most, so the table needs no unique key;
  * its index is built after the rows (for 800 000 users: 0.6 s, against 2.1 s as a primary key).
  */
-async function earlierMembers(c: Client, t: CutoverTables, run: number, batch: number, seen: boolean): Promise<boolean> {
+async function earlierMembers(
+  c: Client,
+  t: CutoverTables,
+  run: number,
+  batch: number,
+  seen: boolean,
+): Promise<boolean> {
   const other = await c.query(`SELECT 1 FROM ${t.members} WHERE run_id = $1 AND batch <> $2 LIMIT 1`, [run, batch]);
   if (other.rows.length === 0 && !seen) return false;
   await c.query(`DROP TABLE IF EXISTS pg_temp.opsflow_cutover_earlier`);
@@ -67,7 +85,8 @@ async function earlierMembers(c: Client, t: CutoverTables, run: number, batch: n
  * A correlated lookup with LIMIT rather than NOT EXISTS: as an anti-join the planner hashed the
  * whole table for every page (0.33 s a page against 800 000 users, instead of 0.06 s of lookups).
  */
-const notEarlier = (column: string) => `(SELECT 1 FROM pg_temp.opsflow_cutover_earlier e WHERE e.u = (${column} COLLATE "C") LIMIT 1) IS NULL`;
+const notEarlier = (column: string) =>
+  `(SELECT 1 FROM pg_temp.opsflow_cutover_earlier e WHERE e.u = (${column} COLLATE "C") LIMIT 1) IS NULL`;
 
 /**
  * Stores a batch's members from the directory's pages, once. A finished snapshot is never taken
@@ -141,7 +160,11 @@ export async function takeSnapshotInDatabase(
   if (done !== undefined) return { members: done, listed: done, alreadyTaken: true };
   const run = await runId(c, t, runKey);
   const cursor: SnapshotCursor = resume ? { ...resume } : { listed: 0, stored: 0, after: null, layout: 'pages' };
-  await c.query(`DELETE FROM ${t.members} WHERE run_id = $1 AND batch = $2 AND after_seq >= $3`, [run, batch, cursor.stored]);
+  await c.query(`DELETE FROM ${t.members} WHERE run_id = $1 AND batch = $2 AND after_seq >= $3`, [
+    run,
+    batch,
+    cursor.stored,
+  ]);
   const exclude = await earlierMembers(c, t, run, batch, false);
   const unique = pages.idsUnique();
   const distinct = (await c.query(unique.text, unique.values)).rows[0]?.unique === true ? '' : 'DISTINCT ';
@@ -164,7 +187,11 @@ export async function takeSnapshotInDatabase(
     progress(cursor);
     if (listed < pages.pageSize) break;
   }
-  await c.query(`INSERT INTO ${t.snapshots} (run_key, batch, members) VALUES ($1, $2, $3)`, [runKey, batch, cursor.stored]);
+  await c.query(`INSERT INTO ${t.snapshots} (run_key, batch, members) VALUES ($1, $2, $3)`, [
+    runKey,
+    batch,
+    cursor.stored,
+  ]);
   return { members: cursor.stored, listed: cursor.listed, alreadyTaken: false };
 }
 
@@ -213,7 +240,16 @@ export async function memberChunk(
  * column sliced to the overlap]. The page holding `from` + 1 starts at the greatest `after_seq`
  * not after `from`: one index lookup, not a scan of the batch's pages.
  */
-async function overlapping(c: Client, table: string, column: string, runKey: string, batch: number, from: number, to: number, runs: string): Promise<[number, unknown[] | null][]> {
+async function overlapping(
+  c: Client,
+  table: string,
+  column: string,
+  runKey: string,
+  batch: number,
+  from: number,
+  to: number,
+  runs: string,
+): Promise<[number, unknown[] | null][]> {
   const r = await c.query({
     text: `WITH run AS (SELECT id FROM ${runs} WHERE run_key = $1)
            SELECT p.after_seq, p.${column}[greatest($3 - p.after_seq, 0) + 1 : $4 - p.after_seq] AS slice
@@ -228,7 +264,14 @@ async function overlapping(c: Client, table: string, column: string, runKey: str
 }
 
 /** The recorded priors of seqs `from` + 1 … `to`; null where none (no route of its own). */
-async function priorsOf(c: Client, t: CutoverTables, runKey: string, batch: number, from: number, to: number): Promise<(string | null)[]> {
+async function priorsOf(
+  c: Client,
+  t: CutoverTables,
+  runKey: string,
+  batch: number,
+  from: number,
+  to: number,
+): Promise<(string | null)[]> {
   const out: (string | null)[] = new Array(to - from).fill(null);
   for (const [after, slice] of await overlapping(c, t.priors, 'priors', runKey, batch, from, to, t.runs)) {
     if (!slice) continue;
@@ -239,7 +282,12 @@ async function priorsOf(c: Client, t: CutoverTables, runKey: string, batch: numb
 }
 
 /** Seqs up to which a batch's priors are recorded: they are read in seq order, so the recorded ones are a prefix. */
-export async function priorsRecordedThrough(c: Client, t: CutoverTables, runKey: string, batch: number): Promise<number> {
+export async function priorsRecordedThrough(
+  c: Client,
+  t: CutoverTables,
+  runKey: string,
+  batch: number,
+): Promise<number> {
   const r = await c.query(
     `SELECT coalesce(max(p.after_seq + p.n), 0) AS through FROM ${t.priors} p JOIN ${t.runs} r ON r.id = p.run_id WHERE r.run_key = $1 AND p.batch = $2`,
     [runKey, batch],
@@ -251,7 +299,14 @@ export async function priorsRecordedThrough(c: Client, t: CutoverTables, runKey:
  * Records the prior routes a chunk's members had, as one page (NULL when none had one). A page
  * already recorded is kept, so a chunk read again cannot overwrite it.
  */
-export async function recordPriors(c: Client, t: CutoverTables, runKey: string, batch: number, chunk: MemberChunk, priors: (string | null)[]): Promise<void> {
+export async function recordPriors(
+  c: Client,
+  t: CutoverTables,
+  runKey: string,
+  batch: number,
+  chunk: MemberChunk,
+  priors: (string | null)[],
+): Promise<void> {
   await c.query(
     `INSERT INTO ${t.priors} (run_id, batch, after_seq, n, priors) SELECT id, $2, $3, $4, $5::text[] FROM ${t.runs} WHERE run_key = $1 ON CONFLICT DO NOTHING`,
     [runKey, batch, chunk.afterSeq, chunk.ids.length, priors.some((p) => p !== null) ? priors : null],
@@ -263,7 +318,10 @@ export async function markPriorsRecorded(c: Client, t: CutoverTables, runKey: st
   await c.query(`UPDATE ${t.snapshots} SET priors_recorded = true WHERE run_key = $1 AND batch = $2`, [runKey, batch]);
 }
 export async function priorsRecorded(c: Client, t: CutoverTables, runKey: string, batch: number): Promise<boolean> {
-  const r = await c.query(`SELECT priors_recorded FROM ${t.snapshots} WHERE run_key = $1 AND batch = $2`, [runKey, batch]);
+  const r = await c.query(`SELECT priors_recorded FROM ${t.snapshots} WHERE run_key = $1 AND batch = $2`, [
+    runKey,
+    batch,
+  ]);
   return r.rows[0]?.priors_recorded === true;
 }
 
@@ -272,7 +330,14 @@ export async function priorsRecorded(c: Client, t: CutoverTables, runKey: string
  * sample. The picks are drawn over the pages' seq ranges, then read by subscript, page by page;
  * unnesting every page to keep 1 000 of a million ids cost three times as much.
  */
-export async function sampleMembers(c: Client, t: CutoverTables, runKey: string, batch: number, n: number, withPriors = true): Promise<{ ids: string[]; priors: (string | null)[] }> {
+export async function sampleMembers(
+  c: Client,
+  t: CutoverTables,
+  runKey: string,
+  batch: number,
+  n: number,
+  withPriors = true,
+): Promise<{ ids: string[]; priors: (string | null)[] }> {
   const pages = await c.query({
     text: `SELECT p.after_seq, p.n FROM ${t.members} p JOIN ${t.runs} r ON r.id = p.run_id WHERE r.run_key = $1 AND p.batch = $2 ORDER BY p.after_seq`,
     values: [runKey, batch],
@@ -315,14 +380,37 @@ export interface PassCursor {
 export type Pass = 'move' | 'restore';
 
 /** Where a batch's move or restore stands, as last saved; undefined before its first chunk. */
-export async function passCursor(c: Client, t: CutoverTables, runKey: string, batch: number, pass: Pass): Promise<PassCursor | undefined> {
-  const r = await c.query(`SELECT after_seq, written, verified, missed FROM ${t.cursors} WHERE run_key = $1 AND batch = $2 AND pass = $3`, [runKey, batch, pass]);
+export async function passCursor(
+  c: Client,
+  t: CutoverTables,
+  runKey: string,
+  batch: number,
+  pass: Pass,
+): Promise<PassCursor | undefined> {
+  const r = await c.query(
+    `SELECT after_seq, written, verified, missed FROM ${t.cursors} WHERE run_key = $1 AND batch = $2 AND pass = $3`,
+    [runKey, batch, pass],
+  );
   const row = r.rows[0];
-  return row ? { afterSeq: Number(row.after_seq), written: Number(row.written), verified: Number(row.verified), missed: row.missed as string[] } : undefined;
+  return row
+    ? {
+        afterSeq: Number(row.after_seq),
+        written: Number(row.written),
+        verified: Number(row.verified),
+        missed: row.missed as string[],
+      }
+    : undefined;
 }
 
 /** Saves where a pass stands, after a chunk the router has answered (a committed upsert: it survives the worker). */
-export async function savePassCursor(c: Client, t: CutoverTables, runKey: string, batch: number, pass: Pass, cursor: PassCursor): Promise<void> {
+export async function savePassCursor(
+  c: Client,
+  t: CutoverTables,
+  runKey: string,
+  batch: number,
+  pass: Pass,
+  cursor: PassCursor,
+): Promise<void> {
   await c.query(
     `INSERT INTO ${t.cursors} (run_key, batch, pass, after_seq, written, verified, missed) VALUES ($1, $2, $3, $4, $5, $6, $7)
      ON CONFLICT (run_key, batch, pass) DO UPDATE SET after_seq = excluded.after_seq, written = excluded.written, verified = excluded.verified, missed = excluded.missed, saved_at = now()`,

@@ -8,7 +8,25 @@ import { openRouter, type Router } from '../router';
 import { MISSED_EXAMPLES } from '../router/router';
 import { RoutingApiError } from '../router/http';
 import type { Client } from 'pg';
-import { cutoverStoreRef, passCursor, savePassCursor, type Pass, type PassCursor, markPriorsRecorded, memberChunk, priorsRecorded, priorsRecordedThrough, recordPriors, sampleMembers, takeSnapshot, takeSnapshotInDatabase, withCutoverStore, type SnapshotCursor, type CutoverTables, type MemberChunk } from '../cutover-store/store';
+import {
+  cutoverStoreRef,
+  passCursor,
+  savePassCursor,
+  type Pass,
+  type PassCursor,
+  markPriorsRecorded,
+  memberChunk,
+  priorsRecorded,
+  priorsRecordedThrough,
+  recordPriors,
+  sampleMembers,
+  takeSnapshot,
+  takeSnapshotInDatabase,
+  withCutoverStore,
+  type SnapshotCursor,
+  type CutoverTables,
+  type MemberChunk,
+} from '../cutover-store/store';
 
 /** Which batch of which run: everything a chunked activity needs to find its members in the store. */
 export interface BatchRef {
@@ -53,7 +71,8 @@ function chunkSizeOf(config: OpsflowConfig, router: string): number {
 
 /** A routing API that refuses (4xx) is the config's fault: no retry will help. */
 function routerFailure(err: unknown): unknown {
-  if (err instanceof RoutingApiError && !err.retryable) return ApplicationFailure.create({ message: err.message, type: 'RouterRejected', nonRetryable: true });
+  if (err instanceof RoutingApiError && !err.retryable)
+    return ApplicationFailure.create({ message: err.message, type: 'RouterRejected', nonRetryable: true });
   return err;
 }
 
@@ -66,7 +85,11 @@ function routerFailure(err: unknown): unknown {
 export function cutoverActivities(config: OpsflowConfig) {
   async function overChunks(
     ref: BatchRef,
-    fn: (router: Router, chunk: MemberChunk, store: { c: Client; t: CutoverTables }) => Promise<{ written: number; verified: number; missed?: string[] }>,
+    fn: (
+      router: Router,
+      chunk: MemberChunk,
+      store: { c: Client; t: CutoverTables },
+    ) => Promise<{ written: number; verified: number; missed?: string[] }>,
     opts: { withPriors?: boolean; from?: number; asyncCommit?: boolean; pass?: Pass } = {},
   ): Promise<ChunkedResult> {
     const ctx = Context.current();
@@ -80,7 +103,11 @@ export function cutoverActivities(config: OpsflowConfig) {
     // to pages does not skip what was left out of it).
     if (opts.from !== undefined && opts.from !== cursor.afterSeq) {
       const base = opts.from > cursor.afterSeq ? cursor : { afterSeq: 0, written: 0, verified: 0, missed: [] };
-      Object.assign(cursor, { afterSeq: opts.from, written: base.written + opts.from - base.afterSeq, verified: base.verified + opts.from - base.afterSeq });
+      Object.assign(cursor, {
+        afterSeq: opts.from,
+        written: base.written + opts.from - base.afterSeq,
+        verified: base.verified + opts.from - base.afterSeq,
+      });
     }
     const router = openRouter(config, ref.router, ref.service);
     const beat = setInterval(() => ctx.heartbeat(cursor), 2_000);
@@ -92,7 +119,12 @@ export function cutoverActivities(config: OpsflowConfig) {
         // none at all), and a killed worker would have every user from there written again.
         const saved = opts.pass ? await passCursor(c, t, ref.runKey, ref.batch, opts.pass) : undefined;
         if (saved && saved.afterSeq > cursor.afterSeq) Object.assign(cursor, saved);
-        if (resumed || cursor.afterSeq > 0) log.info('cutover chunks resumed', { batch: ref.batch, afterSeq: cursor.afterSeq, attempt: ctx.info.attempt });
+        if (resumed || cursor.afterSeq > 0)
+          log.info('cutover chunks resumed', {
+            batch: ref.batch,
+            afterSeq: cursor.afterSeq,
+            attempt: ctx.info.attempt,
+          });
         // The next chunk is read from the store while the router works on this one: the two
         // round trips overlap. The cursor still moves only after the router's answer.
         const read = (after: number) => memberChunk(c, t, ref.runKey, ref.batch, after, size, opts.withPriors);
@@ -119,7 +151,11 @@ export function cutoverActivities(config: OpsflowConfig) {
       clearInterval(beat);
       await router.close();
     }
-    return { written: cursor.written, verified: cursor.verified, ...(cursor.missed.length ? { missed: cursor.missed } : {}) };
+    return {
+      written: cursor.written,
+      verified: cursor.verified,
+      ...(cursor.missed.length ? { missed: cursor.missed } : {}),
+    };
   }
 
   return {
@@ -128,7 +164,12 @@ export function cutoverActivities(config: OpsflowConfig) {
      * Lists a batch's cohort from the directory into the store, once; a batch whose snapshot was
      * taken returns its size without listing again. Heartbeats while listing.
      */
-    async cutoverSnapshot(input: { runKey: string; directory: string; batch: number; cohort: Cohort }): Promise<SnapshotResult> {
+    async cutoverSnapshot(input: {
+      runKey: string;
+      directory: string;
+      batch: number;
+      cohort: Cohort;
+    }): Promise<SnapshotResult> {
       const ctx = Context.current();
       const store = cutoverStoreRef(config);
       const directory = openDirectory(config, input.directory);
@@ -142,10 +183,19 @@ export function cutoverActivities(config: OpsflowConfig) {
           const resume = ctx.info.heartbeatDetails as Partial<SnapshotCursor> | undefined;
           // A cursor from before the paged store (no `layout`) counts other things: listed anew.
           const from =
-            resume && resume.layout === 'pages' && typeof resume.after === 'string' && typeof resume.listed === 'number' && typeof resume.stored === 'number'
+            resume &&
+            resume.layout === 'pages' &&
+            typeof resume.after === 'string' &&
+            typeof resume.listed === 'number' &&
+            typeof resume.stored === 'number'
               ? (resume as SnapshotCursor)
               : undefined;
-          if (from) log.info('cutover snapshot resumed', { batch: input.batch, listed: from.listed, attempt: ctx.info.attempt });
+          if (from)
+            log.info('cutover snapshot resumed', {
+              batch: input.batch,
+              listed: from.listed,
+              attempt: ctx.info.attempt,
+            });
           return await withCutoverStore(store, (c, t) =>
             takeSnapshotInDatabase(c, t, input.runKey, input.batch, sql, input.cohort, from, (cur) => {
               Object.assign(progress, cur);
@@ -173,7 +223,14 @@ export function cutoverActivities(config: OpsflowConfig) {
      */
     async cutoverRecordPriors(ref: BatchRef): Promise<ChunkedResult> {
       const store = cutoverStoreRef(config);
-      const [done, through] = await withCutoverStore(store, async (c, t) => [await priorsRecorded(c, t, ref.runKey, ref.batch), await priorsRecordedThrough(c, t, ref.runKey, ref.batch)] as const);
+      const [done, through] = await withCutoverStore(
+        store,
+        async (c, t) =>
+          [
+            await priorsRecorded(c, t, ref.runKey, ref.batch),
+            await priorsRecordedThrough(c, t, ref.runKey, ref.batch),
+          ] as const,
+      );
       if (done) return { written: 0, verified: 0 };
       const result = await overChunks(
         ref,
@@ -193,12 +250,20 @@ export function cutoverActivities(config: OpsflowConfig) {
 
     /** Routes every member to the new system, chunk by chunk, each chunk read back in the same round trip. */
     async cutoverMove(ref: BatchRef): Promise<ChunkedResult> {
-      return overChunks(ref, async (router, { ids }) => ({ written: ids.length, ...(await router.write(ids, router.systems.new)) }), { pass: 'move' });
+      return overChunks(
+        ref,
+        async (router, { ids }) => ({ written: ids.length, ...(await router.write(ids, router.systems.new)) }),
+        { pass: 'move' },
+      );
     },
 
     /** Puts every member's prior route back, chunk by chunk, read back. */
     async cutoverRestore(ref: BatchRef): Promise<ChunkedResult> {
-      return overChunks(ref, async (router, { ids, priors }) => ({ written: ids.length, ...(await router.restore(ids, priors)) }), { withPriors: true, pass: 'restore' });
+      return overChunks(
+        ref,
+        async (router, { ids, priors }) => ({ written: ids.length, ...(await router.restore(ids, priors)) }),
+        { withPriors: true, pass: 'restore' },
+      );
     },
 
     /**
@@ -207,7 +272,9 @@ export function cutoverActivities(config: OpsflowConfig) {
      */
     async cutoverSampleRoutes(input: BatchRef & { expect: 'new' | 'prior'; sample: number }): Promise<ReadBackResult> {
       const store = cutoverStoreRef(config);
-      const s = await withCutoverStore(store, (c, t) => sampleMembers(c, t, input.runKey, input.batch, input.sample, input.expect === 'prior'));
+      const s = await withCutoverStore(store, (c, t) =>
+        sampleMembers(c, t, input.runKey, input.batch, input.sample, input.expect === 'prior'),
+      );
       const router = openRouter(config, input.router, input.service);
       try {
         // "cannot be read" is said as such: read as nulls it would look like every user failed to move

@@ -30,10 +30,15 @@ export function cutoverPlanActivities(config: OpsflowConfig) {
   return {
     async planCutover(input: UserCutoverInput): Promise<CutoverPlan> {
       const unknown = userCutoverInputNames(input, config);
-      if (unknown.length > 0) throw ApplicationFailure.nonRetryable(unknown.map((u) => describeUnknownName(u, 'the worker config')).join('; '), 'UnknownTarget');
+      if (unknown.length > 0)
+        throw ApplicationFailure.nonRetryable(
+          unknown.map((u) => describeUnknownName(u, 'the worker config')).join('; '),
+          'UnknownTarget',
+        );
       cutoverStoreRef(config);
       const providers: Partial<Record<MetricName, string[]>> = {};
-      for (const name of input.metricSources) for (const m of metricsOf(lookupMetricSource(config, name))) (providers[m] ??= []).push(name);
+      for (const name of input.metricSources)
+        for (const m of metricsOf(lookupMetricSource(config, name))) (providers[m] ??= []).push(name);
       // A count whose table or columns are wrong would hold every batch: refused before anyone moves.
       for (const name of input.metricSources) {
         const cfg = lookupMetricSource(config, name);
@@ -42,19 +47,39 @@ export function cutoverPlanActivities(config: OpsflowConfig) {
       }
       // The gate's named metrics each have a source (checked with the names above); what the
       // batches leave to runbooks §3's fixed limits is judged only where a source reports it.
-      const notes = (['responseTimeMs', 'complaints'] as const).filter((m) => !providers[m]).map((m) => `no metric source reports ${m}: its threshold is not judged`);
+      const notes = (['responseTimeMs', 'complaints'] as const)
+        .filter((m) => !providers[m])
+        .map((m) => `no metric source reports ${m}: its threshold is not judged`);
       return { routerKind: configTarget(config.routers, 'routers', input.router).type, providers, notes };
     },
 
     /** One sample of a cohort's own metrics from every named source; a source that cannot answer is inconclusive. */
-    async sampleCohortMetrics(args: { service: string; cohort: string; since?: string; sources: string[] }): Promise<Sample> {
+    async sampleCohortMetrics(args: {
+      service: string;
+      cohort: string;
+      since?: string;
+      sources: string[];
+    }): Promise<Sample> {
       const cfgs = args.sources.map((s) => [s, lookupMetricSource(config, s)] as const);
       const scope = { service: args.service, cohort: args.cohort, since: args.since };
       return whileHeartbeating(async () => {
         const readings: MetricReading[][] = await Promise.all(
           cfgs.map(([name, cfg]) =>
             cfg.type === 'prometheus'
-              ? sampleSource(config, name, { ...cfg, queries: Object.fromEntries(Object.entries({ ...cfg.queries }).map(([m, q]) => [m, q?.replaceAll('$cohort', args.cohort) ?? null])) }, scope)
+              ? sampleSource(
+                  config,
+                  name,
+                  {
+                    ...cfg,
+                    queries: Object.fromEntries(
+                      Object.entries({ ...cfg.queries }).map(([m, q]) => [
+                        m,
+                        q?.replaceAll('$cohort', args.cohort) ?? null,
+                      ]),
+                    ),
+                  },
+                  scope,
+                )
               : sampleSource(config, name, cfg, scope),
           ),
         );

@@ -49,27 +49,51 @@ export function deployActivities(config: OpsflowConfig) {
     const r = await whileHeartbeating(() => t.run(cmd.argv, { cwd, timeoutMs: cmd.timeout }));
     // A command that fails is the code's problem, not the network's: retrying the same build gives the same answer.
     if (r.code !== 0)
-      throw ApplicationFailure.nonRetryable(`${t.service}/${t.host}: ${what} (${cmd.argv.join(' ')}) exited ${r.code}: ${(r.stderr || r.stdout).trim().slice(-2000)}`, 'DeployCommandFailed');
+      throw ApplicationFailure.nonRetryable(
+        `${t.service}/${t.host}: ${what} (${cmd.argv.join(' ')}) exited ${r.code}: ${(r.stderr || r.stdout).trim().slice(-2000)}`,
+        'DeployCommandFailed',
+      );
   }
 
   function lb(t: DeployTarget): { cfg: HaproxyLoadBalancerConfig; server: string } | undefined {
     if (t.cfg.lb === undefined || t.hostCfg.lbServer === undefined) return undefined;
     const cfg = config.loadBalancers[t.cfg.lb];
-    if (cfg?.type !== 'haproxy') throw ApplicationFailure.nonRetryable(`deploy.services.${t.service}.lb "${t.cfg.lb}" is not an haproxy load balancer`, 'UnknownTarget');
+    if (cfg?.type !== 'haproxy')
+      throw ApplicationFailure.nonRetryable(
+        `deploy.services.${t.service}.lb "${t.cfg.lb}" is not an haproxy load balancer`,
+        'UnknownTarget',
+      );
     return { cfg, server: t.hostCfg.lbServer };
   }
 
   return {
     /** The fleet: the hosts named (each must be the service's) or all, in config order. Reads config only. */
-    async deployFleet(a: { service: string; hosts?: string[]; attempts?: number }): Promise<{ names: string[]; hasMigrate: boolean }> {
+    async deployFleet(a: {
+      service: string;
+      hosts?: string[];
+      attempts?: number;
+    }): Promise<{ names: string[]; hasMigrate: boolean }> {
       const svc = config.deploy.services[a.service];
       const known = (what: Record<string, unknown>) => Object.keys(what).join(', ') || 'none';
-      if (!svc) throw ApplicationFailure.nonRetryable(`service: "${a.service}" is not a deploy service in the worker config (known: ${known(config.deploy.services)})`, 'UnknownTarget');
+      if (!svc)
+        throw ApplicationFailure.nonRetryable(
+          `service: "${a.service}" is not a deploy service in the worker config (known: ${known(config.deploy.services)})`,
+          'UnknownTarget',
+        );
       const unknown = (a.hosts ?? []).filter((h) => !(h in svc.hosts));
-      if (unknown.length) throw ApplicationFailure.nonRetryable(`hosts: ${unknown.map((h) => `"${h}"`).join(', ')} not a host of service ${a.service} (known: ${known(svc.hosts)})`, 'UnknownTarget');
+      if (unknown.length)
+        throw ApplicationFailure.nonRetryable(
+          `hosts: ${unknown.map((h) => `"${h}"`).join(', ')} not a host of service ${a.service} (known: ${known(svc.hosts)})`,
+          'UnknownTarget',
+        );
       // Refused before any host is touched: a budget that can never make a host healthy would fail the first one.
-      const problem = a.attempts === undefined ? undefined : healthPolicyProblem({ attempts: a.attempts, passes: svc.healthPasses });
-      if (problem) throw ApplicationFailure.nonRetryable(`healthCheck.attempts: ${problem} (deploy.services.${a.service}.healthPasses)`, 'InvalidHealthCheck');
+      const problem =
+        a.attempts === undefined ? undefined : healthPolicyProblem({ attempts: a.attempts, passes: svc.healthPasses });
+      if (problem)
+        throw ApplicationFailure.nonRetryable(
+          `healthCheck.attempts: ${problem} (deploy.services.${a.service}.healthPasses)`,
+          'InvalidHealthCheck',
+        );
       return { names: a.hosts ?? Object.keys(svc.hosts), hasMigrate: svc.commands.migrate !== undefined };
     },
 
@@ -82,7 +106,8 @@ export function deployActivities(config: OpsflowConfig) {
         await whileHeartbeating(() => freshMirror(svc.repository, dir, 5 * 60_000));
         return { commit: await resolveCommit(dir, a.ref) };
       } catch (err) {
-        if (err instanceof GitError && err.permanent) throw ApplicationFailure.nonRetryable(`ref: ${err.message} in ${svc.repository}`, 'RefNotFound');
+        if (err instanceof GitError && err.permanent)
+          throw ApplicationFailure.nonRetryable(`ref: ${err.message} in ${svc.repository}`, 'RefNotFound');
         throw err;
       }
     },
@@ -91,9 +116,13 @@ export function deployActivities(config: OpsflowConfig) {
       return readReleases(target(s));
     },
 
-    async buildHostRelease(s: HostStep & { release: string; commit: string }): Promise<{ release: string; built: boolean }> {
+    async buildHostRelease(
+      s: HostStep & { release: string; commit: string },
+    ): Promise<{ release: string; built: boolean }> {
       const t = target(s);
-      return whileHeartbeating(() => buildRelease(t, s.release, s.commit, (what, cmd, cwd) => runCommand(t, what, cmd, cwd)));
+      return whileHeartbeating(() =>
+        buildRelease(t, s.release, s.commit, (what, cmd, cwd) => runCommand(t, what, cmd, cwd)),
+      );
     },
 
     /** Once per deploy, in the new release on the first host, before any host switches. */
@@ -121,12 +150,25 @@ export function deployActivities(config: OpsflowConfig) {
       const t = target(s);
       const n = t.cfg.nginx;
       if (!n) return { reloaded: false };
-      const args = [...(n.prefix ? ['-p', n.prefix] : []), ...(n.configFile ? ['-c', n.configFile] : []), ...(n.errorLog ? ['-e', n.errorLog] : [])];
-      const argv = (extra: string[]) => (n.sudo ? ['sudo', '-n', n.binary, ...args, ...extra] : [n.binary, ...args, ...extra]);
+      const args = [
+        ...(n.prefix ? ['-p', n.prefix] : []),
+        ...(n.configFile ? ['-c', n.configFile] : []),
+        ...(n.errorLog ? ['-e', n.errorLog] : []),
+      ];
+      const argv = (extra: string[]) =>
+        n.sudo ? ['sudo', '-n', n.binary, ...args, ...extra] : [n.binary, ...args, ...extra];
       const test = await t.run(argv(['-t']), { timeoutMs: n.timeout });
-      if (test.code !== 0) throw ApplicationFailure.nonRetryable(`${t.service}/${t.host}: nginx -t failed: ${(test.stderr || test.stdout).trim()}`, 'NginxConfigInvalid');
+      if (test.code !== 0)
+        throw ApplicationFailure.nonRetryable(
+          `${t.service}/${t.host}: nginx -t failed: ${(test.stderr || test.stdout).trim()}`,
+          'NginxConfigInvalid',
+        );
       const reload = await t.run(argv(['-s', 'reload']), { timeoutMs: n.timeout });
-      if (reload.code !== 0) throw ApplicationFailure.retryable(`${t.service}/${t.host}: nginx -s reload failed: ${(reload.stderr || reload.stdout).trim()}`, 'NginxReloadFailed');
+      if (reload.code !== 0)
+        throw ApplicationFailure.retryable(
+          `${t.service}/${t.host}: nginx -s reload failed: ${(reload.stderr || reload.stdout).trim()}`,
+          'NginxReloadFailed',
+        );
       return { reloaded: true };
     },
 
@@ -139,15 +181,29 @@ export function deployActivities(config: OpsflowConfig) {
       const t = target(s);
       const policy = { attempts: s.attempts, passes: t.cfg.healthPasses };
       const problem = healthPolicyProblem(policy);
-      if (problem) throw ApplicationFailure.nonRetryable(`healthCheck.attempts: ${problem} (deploy.services.${t.service}.healthPasses)`, 'InvalidHealthCheck');
-      const http = httpTarget.parse({ url: t.hostCfg.healthUrl, timeoutMs: Math.max(1_000, Math.min(10_000, s.intervalMs)) });
+      if (problem)
+        throw ApplicationFailure.nonRetryable(
+          `healthCheck.attempts: ${problem} (deploy.services.${t.service}.healthPasses)`,
+          'InvalidHealthCheck',
+        );
+      const http = httpTarget.parse({
+        url: t.hostCfg.healthUrl,
+        timeoutMs: Math.max(1_000, Math.min(10_000, s.intervalMs)),
+      });
       return whileHeartbeating(async () => {
         const probes: HealthProbe[] = [];
         for (;;) {
           const r = await probe(http);
-          probes.push({ pass: r.status !== undefined && r.status >= 200 && r.status < 300, what: r.status !== undefined ? `HTTP ${r.status}` : (r.error ?? 'no answer') });
+          probes.push({
+            pass: r.status !== undefined && r.status >= 200 && r.status < 300,
+            what: r.status !== undefined ? `HTTP ${r.status}` : (r.error ?? 'no answer'),
+          });
           const j = judgeHealth(probes, policy);
-          const seen = { attempts: probes.length, last: probes[probes.length - 1].what, passes: probes.filter((p) => p.pass).length };
+          const seen = {
+            attempts: probes.length,
+            last: probes[probes.length - 1].what,
+            passes: probes.filter((p) => p.pass).length,
+          };
           if (j.verdict === 'healthy') return { healthy: true, ...seen };
           if (j.verdict === 'unhealthy') return { healthy: false, ...seen, flapping: j.flapping, reason: j.reason };
           await sleep(s.intervalMs);
@@ -160,7 +216,9 @@ export function deployActivities(config: OpsflowConfig) {
     },
 
     /** Where a rollback of this host goes (the named release or the previous complete one). */
-    async hostRollbackTarget(s: HostStep & { release?: string; current?: string }): Promise<{ release?: string; reason?: string; current?: string }> {
+    async hostRollbackTarget(
+      s: HostStep & { release?: string; current?: string },
+    ): Promise<{ release?: string; reason?: string; current?: string }> {
       const r = await readReleases(target(s));
       const current = s.current ?? r.current;
       const to = rollbackTarget(r.releases, current, s.release);

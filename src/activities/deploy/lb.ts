@@ -5,7 +5,11 @@ import { runtimeApiCommand } from '../load-balancer/haproxy-runtime-api';
 export async function serverSessions(cfg: HaproxyLoadBalancerConfig, server: string): Promise<number> {
   const out = await runtimeApiCommand(cfg.runtimeApi, `show stat ${cfg.backend} 4 -1`, cfg.timeoutMs);
   const lines = out.split('\n').filter((l) => l.trim());
-  const header = lines.find((l) => l.startsWith('# '))?.slice(2).split(',') ?? [];
+  const header =
+    lines
+      .find((l) => l.startsWith('# '))
+      ?.slice(2)
+      .split(',') ?? [];
   const [px, sv, scur] = ['pxname', 'svname', 'scur'].map((c) => header.indexOf(c));
   if (px < 0 || sv < 0 || scur < 0) throw new Error(`HAProxy: unexpected "show stat" answer: ${out.slice(0, 200)}`);
   const row = lines.map((l) => l.split(',')).find((f) => f[px] === cfg.backend && f[sv] === server);

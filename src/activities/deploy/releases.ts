@@ -1,11 +1,20 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { DeployCommand } from '../../config/sections/deploy';
-import { BUILDING_PREFIX, COMPLETE_MARKER, FAILED_MARKER, releaseNamePattern, releaseState, releasesOf, type ReleaseEntry } from '../../domain/deploy/release';
+import {
+  BUILDING_PREFIX,
+  COMPLETE_MARKER,
+  FAILED_MARKER,
+  releaseNamePattern,
+  releaseState,
+  releasesOf,
+  type ReleaseEntry,
+} from '../../domain/deploy/release';
 import { hostScript, type DeployTarget } from './host';
 
 /** A release name reaches a shell script as an argument only after this check. */
 function checkedRelease(name: string): string {
-  if (!releaseNamePattern.test(name)) throw ApplicationFailure.nonRetryable(`not a release name: ${JSON.stringify(name)}`, 'InvalidRelease');
+  if (!releaseNamePattern.test(name))
+    throw ApplicationFailure.nonRetryable(`not a release name: ${JSON.stringify(name)}`, 'InvalidRelease');
   return name;
 }
 
@@ -35,7 +44,8 @@ export async function readReleases(t: DeployTarget): Promise<HostReleases> {
   for (const line of out.split('\n')) {
     const [kind, a, c, f] = line.split(' ');
     if (kind === 'current' && a) current = a.replace(/^releases\//, '').replace(/\/$/, '');
-    if (kind === 'release' && a) entries.push({ name: a, state: releaseState({ complete: c === '1', failed: f === '1' }) });
+    if (kind === 'release' && a)
+      entries.push({ name: a, state: releaseState({ complete: c === '1', failed: f === '1' }) });
   }
   return { current, releases: releasesOf(entries) };
 }
@@ -76,7 +86,13 @@ export async function buildRelease(
   runCommand: (what: string, cmd: DeployCommand, cwd: string) => Promise<void>,
 ): Promise<{ release: string; built: boolean }> {
   checkedRelease(name);
-  const out = await hostScript(t, 'checking out the release', CHECKOUT, [t.path, name, commit, t.cfg.repository], 10 * 60_000);
+  const out = await hostScript(
+    t,
+    'checking out the release',
+    CHECKOUT,
+    [t.path, name, commit, t.cfg.repository],
+    10 * 60_000,
+  );
   if (out.trim() === 'exists') return { release: name, built: false };
   const dir = `${t.path}/releases/${BUILDING_PREFIX}${name}`;
   if (t.cfg.commands.install) await runCommand('install', t.cfg.commands.install, dir);
@@ -102,7 +118,12 @@ export async function switchCurrent(t: DeployTarget, name: string): Promise<{ pr
 
 export async function markRelease(t: DeployTarget, name: string, state: 'complete' | 'failed'): Promise<void> {
   const marker = state === 'complete' ? COMPLETE_MARKER : FAILED_MARKER;
-  await hostScript(t, `marking ${checkedRelease(name)} ${state}`, 'd="$1/releases/$2"; [ -d "$d" ] || { echo "no release $2" >&2; exit 3; }; touch "$d/$3"', [t.path, name, marker]);
+  await hostScript(
+    t,
+    `marking ${checkedRelease(name)} ${state}`,
+    'd="$1/releases/$2"; [ -d "$d" ] || { echo "no release $2" >&2; exit 3; }; touch "$d/$3"',
+    [t.path, name, marker],
+  );
 }
 
 /** Removes the named releases and any building dir other than `keepBuilding`'s (left by a killed build). */

@@ -21,7 +21,8 @@ export interface DiagnosticsSummary {
  */
 export function diagnosticsActivities(config: OpsflowConfig) {
   return {
-    collectDiagnostics: (input: { incidentId: string }): Promise<DiagnosticsSummary> => whileHeartbeating(() => collect(input)),
+    collectDiagnostics: (input: { incidentId: string }): Promise<DiagnosticsSummary> =>
+      whileHeartbeating(() => collect(input)),
 
     /** The PostgreSQL part of `diagnosticsWorkflow`: the same queries, returned whole (bounded lists). */
     async diagnosePostgres(target: string): Promise<PostgresFindings> {
@@ -58,8 +59,14 @@ export function diagnosticsActivities(config: OpsflowConfig) {
     }
     if (d.postgres) {
       const target = config.postgres[d.postgres];
-      if (!target) throw ApplicationFailure.nonRetryable(`unknown postgres target "${d.postgres}" (incident.remediation.diagnostics.postgres)`, 'UnknownTarget');
-      await tryPart(`postgres:${d.postgres}`, () => postgresDiagnostics(clientConfig(d.postgres!, target, 'incident.remediation.diagnostics.postgres')));
+      if (!target)
+        throw ApplicationFailure.nonRetryable(
+          `unknown postgres target "${d.postgres}" (incident.remediation.diagnostics.postgres)`,
+          'UnknownTarget',
+        );
+      await tryPart(`postgres:${d.postgres}`, () =>
+        postgresDiagnostics(clientConfig(d.postgres!, target, 'incident.remediation.diagnostics.postgres')),
+      );
     }
     await storeDiagnostics(config, input.incidentId, section);
     return { sections: Object.keys(section).filter((k) => k !== 'collectedAt'), failed };

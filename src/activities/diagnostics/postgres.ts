@@ -2,8 +2,6 @@ import type { Client, ClientConfig } from 'pg';
 import { withClient } from '../postgres/connect';
 import type { IndexUse, PostgresFindings, Session, SlowStatement, TableSize } from '../../domain/diagnostics/findings';
 
-;
-
 // SQLSTATE object_not_in_prerequisite_state: the extension exists but its library is not preloaded.
 const NOT_PRELOADED = '55000';
 
@@ -12,9 +10,12 @@ const NOT_PRELOADED = '55000';
  * list would read as "nothing is slow" to the person looking at the incident.
  */
 async function slowStatements(c: Client): Promise<SlowStatement[] | string> {
-  const ext = await c.query(`SELECT current_database() AS db, EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements') AS created`);
+  const ext = await c.query(
+    `SELECT current_database() AS db, EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements') AS created`,
+  );
   const { db, created } = ext.rows[0] as { db: string; created: boolean };
-  if (!created) return `pg_stat_statements is not available: the extension is not created in database ${db} (CREATE EXTENSION pg_stat_statements)`;
+  if (!created)
+    return `pg_stat_statements is not available: the extension is not created in database ${db} (CREATE EXTENSION pg_stat_statements)`;
   try {
     const slow = await c.query(
       `SELECT left(query, 200) AS query, calls::float AS calls, round(mean_exec_time::numeric, 1)::float AS mean_ms
@@ -22,7 +23,8 @@ async function slowStatements(c: Client): Promise<SlowStatement[] | string> {
     );
     return slow.rows as SlowStatement[];
   } catch (err) {
-    if ((err as { code?: string }).code === NOT_PRELOADED) return `pg_stat_statements is not available: ${(err as Error).message}`;
+    if ((err as { code?: string }).code === NOT_PRELOADED)
+      return `pg_stat_statements is not available: ${(err as Error).message}`;
     throw err;
   }
 }
@@ -72,7 +74,9 @@ export async function postgresDiagnostics(cfg: ClientConfig): Promise<PostgresFi
       slowStatements: await slowStatements(c),
       tables: tables.rows as TableSize[],
       indexes: indexes.map(({ enforces: _e, ...i }) => i),
-      unusedIndexes: indexes.filter((i) => !i.enforces && i.scans < UNUSED_INDEX_SCANS).map(({ enforces: _e, ...i }) => i),
+      unusedIndexes: indexes
+        .filter((i) => !i.enforces && i.scans < UNUSED_INDEX_SCANS)
+        .map(({ enforces: _e, ...i }) => i),
     };
   });
 }

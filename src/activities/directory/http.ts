@@ -29,11 +29,17 @@ export function httpDirectory(name: string, d: HttpDirectoryConfig): Directory {
         if (res.statusCode !== 200) {
           const message = `directory ${name} answered HTTP ${res.statusCode} to POST /users/filter: ${bodyExcerpt(text)}`;
           // A refused token or filter is the config's or the input's fault; a busy API is not.
-          if (res.statusCode === 429 || res.statusCode >= 500) throw ApplicationFailure.create({ message, type: 'DirectoryUnavailable' });
+          if (res.statusCode === 429 || res.statusCode >= 500)
+            throw ApplicationFailure.create({ message, type: 'DirectoryUnavailable' });
           throw ApplicationFailure.create({ message, type: 'DirectoryRejected', nonRetryable: true });
         }
         const body = JSON.parse(text) as { users?: unknown[]; next_cursor?: string | null };
-        if (!Array.isArray(body.users)) throw ApplicationFailure.create({ message: `directory ${name}: the answer has no "users" list`, type: 'DirectoryRejected', nonRetryable: true });
+        if (!Array.isArray(body.users))
+          throw ApplicationFailure.create({
+            message: `directory ${name}: the answer has no "users" list`,
+            type: 'DirectoryRejected',
+            nonRetryable: true,
+          });
         const ids = body.users.map((u) => String(typeof u === 'object' && u !== null ? (u as { id: unknown }).id : u));
         if (ids.length > 0) yield ids;
         cursor = body.next_cursor ?? null;

@@ -28,7 +28,10 @@ export function postgresDirectory(config: OpsflowConfig, name: string, d: Postgr
     if (cohort !== 'rest')
       for (const [field, v] of Object.entries(cohort)) {
         const column = d.columns[field];
-        if (!column) throw new Error(`directory ${name} has no column for field "${field}" (known: ${Object.keys(d.columns).join(', ')})`);
+        if (!column)
+          throw new Error(
+            `directory ${name} has no column for field "${field}" (known: ${Object.keys(d.columns).join(', ')})`,
+          );
         where.push(`${quoteIdent(column)}::text = ANY(${param(v)}::text[])`);
       }
     // The id keeps its own type in the comparison and the order, so the primary key's index serves

@@ -27,7 +27,10 @@ export async function checkDnsRecords(c: DnsCheck, now = new Date()): Promise<Ev
   return [
     {
       what: `addresses of ${c.name}`,
-      value: (found.join(', ') || 'no records') + (missing.length ? `; missing ${missing.join(', ')}` : '') + (extra.length ? `; unexpected ${extra.join(', ')}` : ''),
+      value:
+        (found.join(', ') || 'no records') +
+        (missing.length ? `; missing ${missing.join(', ')}` : '') +
+        (extra.length ? `; unexpected ${extra.join(', ')}` : ''),
       threshold: expected.join(', '),
       target: `resolver ${via}`,
       at: now.toISOString(),

@@ -9,7 +9,9 @@ import type { OpsflowConfig } from '../../config/schema';
  * config (backed up some other way) is always checked.
  */
 export function defaultBackupTargets(config: Pick<OpsflowConfig, 'backups' | 'schedules'>): string[] {
-  const schedules = Object.values(config.schedules ?? {}).filter((s) => s.workflow === 'backupWorkflow' || s.workflow === 'backup');
+  const schedules = Object.values(config.schedules ?? {}).filter(
+    (s) => s.workflow === 'backupWorkflow' || s.workflow === 'backup',
+  );
   const setOf = (input: unknown) => (input && typeof input === 'object' ? (input as { set?: unknown }).set : undefined);
   return Object.keys(config.backups).filter((set) => {
     const taking = schedules.filter((s) => setOf(s.input) === set);

@@ -15,7 +15,15 @@ import { isBaselineRef } from '../../domain/baseline/gate';
 import { defaultBackupTargets } from './backup-targets';
 
 /** A reachability check's result: up is healthy, anything else is down. */
-function upOrDown(kind: CheckResult['kind'], target: string, ok: boolean, value: number | undefined, unit: string, okMessage: string, downMessage: string): CheckResult {
+function upOrDown(
+  kind: CheckResult['kind'],
+  target: string,
+  ok: boolean,
+  value: number | undefined,
+  unit: string,
+  okMessage: string,
+  downMessage: string,
+): CheckResult {
   return { kind, target, status: ok ? 'healthy' : 'down', value, unit, message: ok ? okMessage : downMessage };
 }
 
@@ -56,7 +64,12 @@ export function healthActivities(config: OpsflowConfig) {
 
     async checkHostResources(thresholds: ResourceThresholds): Promise<CheckResult[]> {
       const snap = await hostSnapshot();
-      const pct = (kind: CheckResult['kind'], target: string, value: number, l: { warning: number; critical: number }): CheckResult => ({
+      const pct = (
+        kind: CheckResult['kind'],
+        target: string,
+        value: number,
+        l: { warning: number; critical: number },
+      ): CheckResult => ({
         kind,
         target,
         status: rateLevel(value, l),
@@ -83,21 +96,45 @@ export function healthActivities(config: OpsflowConfig) {
       const r = await pingPostgres(clientConfig(name, target));
       const role = r.inRecovery === undefined ? '' : r.inRecovery ? ' (replica)' : ' (primary)';
       const where = `${target.host}:${target.port}/${target.database}`;
-      return upOrDown('postgres', name, r.ok, r.latencyMs, 'ms', `SELECT 1 in ${r.latencyMs} ms${role}`, `${where}: ${r.error}`);
+      return upOrDown(
+        'postgres',
+        name,
+        r.ok,
+        r.latencyMs,
+        'ms',
+        `SELECT 1 in ${r.latencyMs} ms${role}`,
+        `${where}: ${r.error}`,
+      );
     },
 
     async checkRedis(name: string): Promise<CheckResult> {
       const target = configTarget(config.redis, 'redis', name);
       const r = await pingRedis(name, target);
       const where = `${target.host}:${target.port}`;
-      return upOrDown('redis', name, r.ok, r.clients, 'clients', `PONG, ${r.clients} connected clients`, `${where}: ${r.error}`);
+      return upOrDown(
+        'redis',
+        name,
+        r.ok,
+        r.clients,
+        'clients',
+        `PONG, ${r.clients} connected clients`,
+        `${where}: ${r.error}`,
+      );
     },
 
     async checkTcpHost(name: string): Promise<CheckResult> {
       const target = configTarget(config.hosts, 'hosts', name);
       const r = await reach(target.host, target.port, target.timeoutMs);
       const where = `${target.host}:${target.port}`;
-      return upOrDown('tcp', name, r.ok, r.latencyMs, 'ms', `${where} reachable in ${r.latencyMs} ms`, `${where}: ${r.error}`);
+      return upOrDown(
+        'tcp',
+        name,
+        r.ok,
+        r.latencyMs,
+        'ms',
+        `${where} reachable in ${r.latencyMs} ms`,
+        `${where}: ${r.error}`,
+      );
     },
   });
 }

@@ -14,7 +14,8 @@ export async function lastGreenHealthCheck(client: Client, withinMs: number, now
   for await (const wf of client.workflow.list({ query, pageSize: 100 })) {
     runs++;
     const health = String(wf.searchAttributes?.OpsflowHealth?.[0] ?? 'unknown');
-    if (health === 'healthy' && wf.closeTime && (!newest || wf.closeTime > newest.closed)) newest = { id: wf.workflowId, closed: wf.closeTime, health };
+    if (health === 'healthy' && wf.closeTime && (!newest || wf.closeTime > newest.closed))
+      newest = { id: wf.workflowId, closed: wf.closeTime, health };
     if (runs >= 1000) break;
   }
   return [

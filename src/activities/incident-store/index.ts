@@ -1,6 +1,11 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { OpsflowConfig } from '../../config/schema';
-import { incidentId, type AlertEvidence, type IncidentRecord, type TimelineEntry } from '../../domain/incident/incident';
+import {
+  incidentId,
+  type AlertEvidence,
+  type IncidentRecord,
+  type TimelineEntry,
+} from '../../domain/incident/incident';
 import { storeRef, withStore } from './store';
 
 export type IncidentSnapshot = Omit<IncidentRecord, 'timeline'>;
@@ -32,7 +37,10 @@ export function incidentStoreActivities(config: OpsflowConfig) {
     }): Promise<string> {
       const ref = storeRef(config);
       return withStore(ref, async (c, t) => {
-        const mine = await c.query(`SELECT id FROM ${t.incidents} WHERE workflow_id = $1 AND run_id = $2`, [input.workflowId, input.runId]);
+        const mine = await c.query(`SELECT id FROM ${t.incidents} WHERE workflow_id = $1 AND run_id = $2`, [
+          input.workflowId,
+          input.runId,
+        ]);
         if (mine.rows[0]) return mine.rows[0].id as string;
         for (let attempt = 1; attempt <= 100; attempt++) {
           const id = incidentId(new Date(input.openedAt), attempt);
@@ -110,7 +118,10 @@ export function incidentStoreActivities(config: OpsflowConfig) {
             ],
           );
           if (!up.rowCount) {
-            throw ApplicationFailure.nonRetryable(`incident id ${i.id} belongs to another run (not ${input.runId})`, 'IncidentIdTaken');
+            throw ApplicationFailure.nonRetryable(
+              `incident id ${i.id} belongs to another run (not ${input.runId})`,
+              'IncidentIdTaken',
+            );
           }
           for (const e of input.events) {
             await c.query(
@@ -161,7 +172,10 @@ export function incidentDigestActivities(config: OpsflowConfig) {
     /** Idempotent: only rows not marked yet are marked, so a retry changes nothing more. */
     async markDigestSent(input: { ids: string[] }): Promise<number> {
       return withStore(storeRef(config), async (c, t) => {
-        const r = await c.query(`UPDATE ${t.incidents} SET digest_sent_at = now() WHERE id = ANY($1) AND digest_sent_at IS NULL`, [input.ids]);
+        const r = await c.query(
+          `UPDATE ${t.incidents} SET digest_sent_at = now() WHERE id = ANY($1) AND digest_sent_at IS NULL`,
+          [input.ids],
+        );
         return r.rowCount ?? 0;
       });
     },
@@ -169,12 +183,16 @@ export function incidentDigestActivities(config: OpsflowConfig) {
 }
 
 /** Stores one diagnostics section under its name (an upsert of one key of the jsonb column). */
-export async function storeDiagnostics(config: OpsflowConfig, incident: string, section: Record<string, unknown>): Promise<void> {
+export async function storeDiagnostics(
+  config: OpsflowConfig,
+  incident: string,
+  section: Record<string, unknown>,
+): Promise<void> {
   await withStore(storeRef(config), async (c, t) => {
-    const r = await c.query(`UPDATE ${t.incidents} SET diagnostics = diagnostics || $2::jsonb, updated_at = now() WHERE id = $1`, [
-      incident,
-      JSON.stringify(section),
-    ]);
+    const r = await c.query(
+      `UPDATE ${t.incidents} SET diagnostics = diagnostics || $2::jsonb, updated_at = now() WHERE id = $1`,
+      [incident, JSON.stringify(section)],
+    );
     if (!r.rowCount) throw new Error(`incident ${incident} is not in the store yet`);
   });
 }

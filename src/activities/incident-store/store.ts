@@ -1,7 +1,14 @@
 import type { Client, QueryResultRow } from 'pg';
 import type { OpsflowConfig } from '../../config/schema';
 import type { AlertEvidence, IncidentRecord, TimelineEntry } from '../../domain/incident/incident';
-import { applyMigrations, quoteSchema, storeRefFrom, withMigratedStore, type StoreMigrations, type StoreRef } from '../postgres/store-migrations';
+import {
+  applyMigrations,
+  quoteSchema,
+  storeRefFrom,
+  withMigratedStore,
+  type StoreMigrations,
+  type StoreRef,
+} from '../postgres/store-migrations';
 import { incidentMigrations } from './migrations';
 
 export type { StoreRef };
@@ -29,11 +36,20 @@ export async function migrate(c: Client, schema: string): Promise<string[]> {
 }
 
 /** Runs `fn` with a client on a migrated store; migrations run once per process and store. */
-export async function withStore<T>(ref: StoreRef, fn: (c: Client, t: { incidents: string; events: string }) => Promise<T>): Promise<T> {
-  return withMigratedStore(ref.config, ref.schema, incidentStore, (c) => fn(c, { incidents: `${q(ref.schema)}.incidents`, events: `${q(ref.schema)}.incident_events` }));
+export async function withStore<T>(
+  ref: StoreRef,
+  fn: (c: Client, t: { incidents: string; events: string }) => Promise<T>,
+): Promise<T> {
+  return withMigratedStore(ref.config, ref.schema, incidentStore, (c) =>
+    fn(c, { incidents: `${q(ref.schema)}.incidents`, events: `${q(ref.schema)}.incident_events` }),
+  );
 }
 
-export type IncidentRow = Omit<IncidentRecord, 'timeline'> & { runId: string; diagnostics: Record<string, unknown>; alert?: AlertEvidence };
+export type IncidentRow = Omit<IncidentRecord, 'timeline'> & {
+  runId: string;
+  diagnostics: Record<string, unknown>;
+  alert?: AlertEvidence;
+};
 
 function toRecord(r: QueryResultRow): IncidentRow {
   const iso = (d: Date | null) => (d ? d.toISOString() : undefined);
@@ -80,16 +96,25 @@ function toTimeline(rows: QueryResultRow[]): TimelineEntry[] {
   }));
 }
 
-export async function findIncident(ref: StoreRef, idOrWorkflowId: string): Promise<(IncidentRow & { timeline: TimelineEntry[] }) | undefined> {
+export async function findIncident(
+  ref: StoreRef,
+  idOrWorkflowId: string,
+): Promise<(IncidentRow & { timeline: TimelineEntry[] }) | undefined> {
   return withStore(ref, async (c, t) => {
-    const r = await c.query(`SELECT * FROM ${t.incidents} WHERE id = $1 OR workflow_id = $1 ORDER BY opened_at DESC LIMIT 1`, [idOrWorkflowId]);
+    const r = await c.query(
+      `SELECT * FROM ${t.incidents} WHERE id = $1 OR workflow_id = $1 ORDER BY opened_at DESC LIMIT 1`,
+      [idOrWorkflowId],
+    );
     if (!r.rows[0]) return undefined;
     const ev = await c.query(`SELECT * FROM ${t.events} WHERE incident_id = $1 ORDER BY seq`, [r.rows[0].id]);
     return { ...toRecord(r.rows[0]), timeline: toTimeline(ev.rows) };
   });
 }
 
-export async function listIncidents(ref: StoreRef, filter: { state?: string; severity?: string; digest?: boolean; limit: number }): Promise<IncidentRow[]> {
+export async function listIncidents(
+  ref: StoreRef,
+  filter: { state?: string; severity?: string; digest?: boolean; limit: number },
+): Promise<IncidentRow[]> {
   return withStore(ref, async (c, t) => {
     const where: string[] = [];
     const args: unknown[] = [];

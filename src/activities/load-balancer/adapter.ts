@@ -59,7 +59,13 @@ export function wantedWeights(req: SplitRequest): Record<string, number> {
  * traffic (ready, weight above 0); when neither does, every request fails, and a reading of
  * "0 % new" would hide that: it is refused instead.
  */
-export function splitReading(lb: string, old: string, next: string, weights: Record<string, number>, states: Record<string, ServerState>): SplitReading {
+export function splitReading(
+  lb: string,
+  old: string,
+  next: string,
+  weights: Record<string, number>,
+  states: Record<string, ServerState>,
+): SplitReading {
   const serving = (s: string) => (states[s] === 'ready' ? weights[s] : 0);
   const total = serving(old) + serving(next);
   if (!(total > 0))
@@ -84,12 +90,18 @@ export function splitMismatches(req: SplitRequest, reading: SplitReading): strin
   const out: string[] = [];
   for (const s of [req.old, req.new]) {
     if (reading.weights[s] !== want[s]) out.push(`${s} weight ${reading.weights[s]} (wanted ${want[s]})`);
-    if (want[s] > 0 && reading.states[s] !== 'ready') out.push(`${s} is ${reading.states[s]} (wanted ready, to take ${want[s]} %)`);
+    if (want[s] > 0 && reading.states[s] !== 'ready')
+      out.push(`${s} is ${reading.states[s]} (wanted ready, to take ${want[s]} %)`);
   }
-  if (out.length === 0 && reading.newPercent !== req.newPercent) out.push(`${req.new} takes ${reading.newPercent} % (wanted ${req.newPercent} %)`);
+  if (out.length === 0 && reading.newPercent !== req.newPercent)
+    out.push(`${req.new} takes ${reading.newPercent} % (wanted ${req.newPercent} %)`);
   return out;
 }
 
-function describeServers(servers: string[], weights: Record<string, number>, states: Record<string, ServerState>): string {
+function describeServers(
+  servers: string[],
+  weights: Record<string, number>,
+  states: Record<string, ServerState>,
+): string {
   return servers.map((s) => `${s} weight ${weights[s]} ${states[s]}`).join(', ');
 }

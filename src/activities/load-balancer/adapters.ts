@@ -20,6 +20,10 @@ export function adapterFor(name: string, cfg: LoadBalancerConfig): LoadBalancerA
 
 export function lookupLoadBalancer(config: OpsflowConfig, name: string): LoadBalancerAdapter {
   const cfg = config.loadBalancers[name];
-  if (!cfg) throw ApplicationFailure.nonRetryable(`unknown load balancer "${name}" (not in config.loadBalancers)`, 'UnknownLoadBalancer');
+  if (!cfg)
+    throw ApplicationFailure.nonRetryable(
+      `unknown load balancer "${name}" (not in config.loadBalancers)`,
+      'UnknownLoadBalancer',
+    );
   return adapterFor(name, cfg);
 }

@@ -7,7 +7,8 @@ export type RuntimeApiAddress = { socket: string } | { host: string; port: numbe
  * connection, so the whole answer is what arrives before the close.
  */
 export function runtimeApiCommand(address: RuntimeApiAddress, command: string, timeoutMs: number): Promise<string> {
-  if (/[\n;]/.test(command)) return Promise.reject(new Error(`refusing a Runtime API command with a newline or ";": ${command}`));
+  if (/[\n;]/.test(command))
+    return Promise.reject(new Error(`refusing a Runtime API command with a newline or ";": ${command}`));
   return new Promise((resolve, reject) => {
     const sock: Socket = 'socket' in address ? connect(address.socket) : connect(address.port, address.host);
     let out = '';

@@ -1,5 +1,13 @@
 import type { HaproxyLoadBalancerConfig } from '../../config/sections/load-balancers';
-import { splitReading, unknownServer, wantedWeights, type LoadBalancerAdapter, type ServerState, type SplitReading, type SplitRequest } from './adapter';
+import {
+  splitReading,
+  unknownServer,
+  wantedWeights,
+  type LoadBalancerAdapter,
+  type ServerState,
+  type SplitReading,
+  type SplitRequest,
+} from './adapter';
 import { runtimeApiCommand } from './haproxy-runtime-api';
 
 // srv_admin_state flags (HAProxy's server.h): any maintenance bit, any drain bit.
@@ -15,7 +23,8 @@ export function haproxyAdapter(name: string, cfg: HaproxyLoadBalancerConfig): Lo
   const run = async (command: string): Promise<string> => {
     const out = (await runtimeApiCommand(cfg.runtimeApi, command, cfg.timeoutMs)).trim();
     // `get weight` says "No such backend", `show servers state` "Can't find backend".
-    if (/^(No such backend|Can't find backend)/i.test(out)) throw unknownServer(name, `HAProxy backend "${cfg.backend}"`);
+    if (/^(No such backend|Can't find backend)/i.test(out))
+      throw unknownServer(name, `HAProxy backend "${cfg.backend}"`);
     return out;
   };
   const server = (s: string) => `${cfg.backend}/${s}`;
@@ -38,12 +47,15 @@ export function haproxyAdapter(name: string, cfg: HaproxyLoadBalancerConfig): Lo
   }
 
   /** Weight and admin state of the named servers, in one `show servers state` (one consistent view). */
-  async function serversState(names: string[]): Promise<{ weights: Record<string, number>; states: Record<string, ServerState> }> {
+  async function serversState(
+    names: string[],
+  ): Promise<{ weights: Record<string, number>; states: Record<string, ServerState> }> {
     const out = await run(`show servers state ${cfg.backend}`);
     const header = out.split('\n').find((l) => l.startsWith('# '));
     const cols = header?.slice(2).split(' ') ?? [];
     const [nameCol, adminCol, weightCol] = ['srv_name', 'srv_admin_state', 'srv_uweight'].map((c) => cols.indexOf(c));
-    if (nameCol < 0 || adminCol < 0 || weightCol < 0) throw new Error(`HAProxy ${name}: unexpected "show servers state" answer: ${out.slice(0, 200)}`);
+    if (nameCol < 0 || adminCol < 0 || weightCol < 0)
+      throw new Error(`HAProxy ${name}: unexpected "show servers state" answer: ${out.slice(0, 200)}`);
     const rows = out
       .split('\n')
       .filter((l) => l.trim() && !l.startsWith('#'))

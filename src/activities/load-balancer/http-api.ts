@@ -2,7 +2,14 @@ import { request } from 'undici';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { HttpApiLoadBalancerConfig } from '../../config/sections/load-balancers';
 import { resolveSecret } from '../../config/secrets';
-import { splitReading, unknownServer, wantedWeights, type LoadBalancerAdapter, type ServerState, type SplitReading } from './adapter';
+import {
+  splitReading,
+  unknownServer,
+  wantedWeights,
+  type LoadBalancerAdapter,
+  type ServerState,
+  type SplitReading,
+} from './adapter';
 
 interface ApiConfig {
   traffic_split?: Record<string, number>;
@@ -19,7 +26,8 @@ interface ApiConfig {
 export function httpApiAdapter(name: string, cfg: HttpApiLoadBalancerConfig): LoadBalancerAdapter {
   const base = cfg.url.replace(/\/+$/, '');
   const known = (s: string) => {
-    if (!cfg.servers.includes(s)) throw unknownServer(name, `server "${s}" (loadBalancers.${name}.servers: ${cfg.servers.join(', ')})`);
+    if (!cfg.servers.includes(s))
+      throw unknownServer(name, `server "${s}" (loadBalancers.${name}.servers: ${cfg.servers.join(', ')})`);
   };
 
   /** One call; with `missingIsUndefined`, a 404 answers undefined (an endpoint this API does not have). */
@@ -31,7 +39,10 @@ export function httpApiAdapter(name: string, cfg: HttpApiLoadBalancerConfig): Lo
     try {
       res = await request(`${base}${path}`, {
         method,
-        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
         headersTimeout: cfg.timeoutMs,
         bodyTimeout: cfg.timeoutMs,
@@ -43,11 +54,18 @@ export function httpApiAdapter(name: string, cfg: HttpApiLoadBalancerConfig): Lo
       throw new Error(`LB API ${name} (${base}): ${method} ${path} failed: ${(err as Error).message}`, { cause: err });
     }
     if (res.statusCode === 401 || res.statusCode === 403)
-      throw ApplicationFailure.nonRetryable(`LB API ${name} (${base}) refused the token from loadBalancers.${name}.token: HTTP ${res.statusCode}`, 'LoadBalancerAuth');
+      throw ApplicationFailure.nonRetryable(
+        `LB API ${name} (${base}) refused the token from loadBalancers.${name}.token: HTTP ${res.statusCode}`,
+        'LoadBalancerAuth',
+      );
     if (res.statusCode === 404 && missingIsUndefined) return undefined;
     if (res.statusCode >= 400 && res.statusCode < 500 && res.statusCode !== 408 && res.statusCode !== 429)
-      throw ApplicationFailure.nonRetryable(`LB API ${name}: ${method} ${path} answered HTTP ${res.statusCode}: ${text.slice(0, 300)}`, 'LoadBalancerRejected');
-    if (res.statusCode >= 300) throw new Error(`LB API ${name}: ${method} ${path} answered HTTP ${res.statusCode}: ${text.slice(0, 300)}`);
+      throw ApplicationFailure.nonRetryable(
+        `LB API ${name}: ${method} ${path} answered HTTP ${res.statusCode}: ${text.slice(0, 300)}`,
+        'LoadBalancerRejected',
+      );
+    if (res.statusCode >= 300)
+      throw new Error(`LB API ${name}: ${method} ${path} answered HTTP ${res.statusCode}: ${text.slice(0, 300)}`);
     try {
       return text ? JSON.parse(text) : {};
     } catch {
@@ -60,7 +78,8 @@ export function httpApiAdapter(name: string, cfg: HttpApiLoadBalancerConfig): Lo
    * the state endpoint (404) has no drained systems, so each takes traffic by its share.
    */
   const readState = async (s: string): Promise<ServerState> => {
-    const res = (await call('GET', `/api/servers/${encodeURIComponent(s)}/state`, undefined, true)) as { state?: ServerState } | undefined;
+    const res = (await call('GET', `/api/servers/${encodeURIComponent(s)}/state`, undefined, true)) as
+      { state?: ServerState } | undefined;
     return res?.state ?? 'ready';
   };
 
@@ -79,7 +98,8 @@ export function httpApiAdapter(name: string, cfg: HttpApiLoadBalancerConfig): Lo
       // A share on a drained system moves nothing: one that is to take traffic is made ready first (if it is not).
       const want = wantedWeights(req);
       for (const s of [req.old, req.new]) {
-        if (want[s] > 0 && (await readState(s)) !== 'ready') await call('POST', `/api/servers/${encodeURIComponent(s)}/state`, { state: 'ready' });
+        if (want[s] > 0 && (await readState(s)) !== 'ready')
+          await call('POST', `/api/servers/${encodeURIComponent(s)}/state`, { state: 'ready' });
       }
       const body: ApiConfig = { traffic_split: { [req.new]: req.newPercent, [req.old]: 100 - req.newPercent } };
       if (req.targetUsers?.length) body.target_users = req.targetUsers;
@@ -90,7 +110,13 @@ export function httpApiAdapter(name: string, cfg: HttpApiLoadBalancerConfig): Lo
       known(next);
       const cfgNow = (await call('GET', '/api/config')) as ApiConfig;
       const weight = (s: string) => Number(cfgNow.traffic_split?.[s] ?? 0);
-      const reading = splitReading(name, old, next, { [old]: weight(old), [next]: weight(next) }, { [old]: await readState(old), [next]: await readState(next) });
+      const reading = splitReading(
+        name,
+        old,
+        next,
+        { [old]: weight(old), [next]: weight(next) },
+        { [old]: await readState(old), [next]: await readState(next) },
+      );
       return { ...reading, ...(cfgNow.target_users?.length ? { targetUsers: cfgNow.target_users } : {}) };
     },
     async setServerState(s, state) {

@@ -1,12 +1,18 @@
 import { ApplicationFailure, log } from '@temporalio/activity';
 import type { OpsflowConfig } from '../../config/schema';
-import { splitMismatches, type LoadBalancerAdapter, type ServerState, type SplitReading, type SplitRequest } from './adapter';
+import {
+  splitMismatches,
+  type LoadBalancerAdapter,
+  type ServerState,
+  type SplitReading,
+  type SplitRequest,
+} from './adapter';
 import { lookupLoadBalancer } from './adapters';
 import { planRollout } from './rollout-plan';
 
 export type { ServerState, SplitReading, SplitRequest } from './adapter';
 
-export {  lookupLoadBalancer } from './adapters';
+export { lookupLoadBalancer } from './adapters';
 
 export interface TrafficSplitArgs extends SplitRequest {
   lb: string;
@@ -24,7 +30,12 @@ export function loadBalancerActivities(config: OpsflowConfig) {
     /** Sets new/old to newPercent/100-newPercent and returns the split the LB reads back. */
     async setTrafficSplit(args: TrafficSplitArgs): Promise<SplitReading> {
       const reading = await applySplit(args.lb, lookupLoadBalancer(config, args.lb), args);
-      log.info('traffic split set', { lb: args.lb, newPercent: reading.newPercent, weights: reading.weights, states: reading.states });
+      log.info('traffic split set', {
+        lb: args.lb,
+        newPercent: reading.newPercent,
+        weights: reading.weights,
+        states: reading.states,
+      });
       return reading;
     },
 
@@ -39,7 +50,11 @@ export function loadBalancerActivities(config: OpsflowConfig) {
       const now = await lb.readServerState(args.server);
       // nginx OSS knows no maint, only down: it reads back as drain, which is what maint means there.
       const ok = now === args.state || (args.state === 'maint' && lb.kind === 'nginx' && now === 'drain');
-      if (!ok) throw ApplicationFailure.retryable(`load balancer "${args.lb}": ${args.server} reads back ${now} after setting ${args.state}`, 'StateNotApplied');
+      if (!ok)
+        throw ApplicationFailure.retryable(
+          `load balancer "${args.lb}": ${args.server} reads back ${now} after setting ${args.state}`,
+          'StateNotApplied',
+        );
       return now;
     },
   };
@@ -61,6 +76,9 @@ export async function applySplit(lbName: string, lb: LoadBalancerAdapter, args: 
     );
   const wantUsers = (args.targetUsers ?? []).join(',');
   if (reading.targetUsers !== undefined && reading.targetUsers.join(',') !== wantUsers)
-    throw ApplicationFailure.retryable(`load balancer "${lbName}" reads back target users [${reading.targetUsers.join(', ')}] after setting [${wantUsers}]`, 'SplitNotApplied');
+    throw ApplicationFailure.retryable(
+      `load balancer "${lbName}" reads back target users [${reading.targetUsers.join(', ')}] after setting [${wantUsers}]`,
+      'SplitNotApplied',
+    );
   return reading;
 }

@@ -24,7 +24,9 @@ export function renderUpstream(cfg: NginxLoadBalancerConfig, members: Record<str
 /** Reads the include back; servers it does not mention are up with weight 1 (nginx's default). */
 export function parseUpstream(cfg: NginxLoadBalancerConfig, text: string): Record<string, Member> {
   const byAddr = new Map(Object.entries(cfg.servers).map(([n, a]) => [a, n]));
-  const out: Record<string, Member> = Object.fromEntries(Object.keys(cfg.servers).map((n) => [n, { weight: 1, down: false }]));
+  const out: Record<string, Member> = Object.fromEntries(
+    Object.keys(cfg.servers).map((n) => [n, { weight: 1, down: false }]),
+  );
   for (const line of text.split('\n')) {
     const m = /^\s*server\s+(\S+?)(\s[^;#]*)?;/.exec(line);
     if (!m) continue;
@@ -51,7 +53,9 @@ export function nginxAdapter(name: string, cfg: NginxLoadBalancerConfig): LoadBa
   ];
   const nginx = (extra: string[]) =>
     new Promise<{ code: number; output: string }>((resolve) => {
-      const [cmd, cmdArgs] = cfg.sudo ? ['sudo', ['-n', cfg.binary, ...args, ...extra]] : [cfg.binary, [...args, ...extra]];
+      const [cmd, cmdArgs] = cfg.sudo
+        ? ['sudo', ['-n', cfg.binary, ...args, ...extra]]
+        : [cfg.binary, [...args, ...extra]];
       execFile(cmd, cmdArgs, { timeout: cfg.timeoutMs }, (err, stdout, stderr) =>
         resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, output: `${stdout}${stderr}`.trim() }),
       );
@@ -78,7 +82,10 @@ export function nginxAdapter(name: string, cfg: NginxLoadBalancerConfig): LoadBa
     const test = await nginx(['-t']);
     if (test.code !== 0) {
       await atomicWrite(cfg.upstreamFile, previous);
-      throw ApplicationFailure.nonRetryable(`nginx ${name}: "nginx -t" rejected the new upstream, previous file restored: ${test.output}`, 'NginxConfigRejected');
+      throw ApplicationFailure.nonRetryable(
+        `nginx ${name}: "nginx -t" rejected the new upstream, previous file restored: ${test.output}`,
+        'NginxConfigRejected',
+      );
     }
     const reload = await nginx(['-s', 'reload']);
     if (reload.code !== 0) throw new Error(`nginx ${name}: reload failed: ${reload.output}`);
@@ -94,7 +101,10 @@ export function nginxAdapter(name: string, cfg: NginxLoadBalancerConfig): LoadBa
       await readMembers();
       const test = await nginx(['-t']);
       if (test.code !== 0)
-        throw ApplicationFailure.nonRetryable(`nginx ${name}: "nginx -t" fails before any change, so no step could be applied: ${test.output}`, 'NginxConfigRejected');
+        throw ApplicationFailure.nonRetryable(
+          `nginx ${name}: "nginx -t" fails before any change, so no step could be applied: ${test.output}`,
+          'NginxConfigRejected',
+        );
     },
     async setSplit(req) {
       known(req.old);
@@ -110,7 +120,13 @@ export function nginxAdapter(name: string, cfg: NginxLoadBalancerConfig): LoadBa
       const { members } = await readMembers();
       const w = (s: string) => (members[s].down ? 0 : members[s].weight);
       const state = (s: string): ServerState => (members[s].down ? 'drain' : 'ready');
-      return splitReading(name, old, next, { [old]: w(old), [next]: w(next) }, { [old]: state(old), [next]: state(next) });
+      return splitReading(
+        name,
+        old,
+        next,
+        { [old]: w(old), [next]: w(next) },
+        { [old]: state(old), [next]: state(next) },
+      );
     },
     async setServerState(s, state: ServerState) {
       known(s);

@@ -14,16 +14,27 @@ import { adapterFor } from './adapters';
 export function planRollout(config: OpsflowConfig) {
   return async (input: PlannableRollout): Promise<RolloutPlan> => {
     const lbCfg = config.loadBalancers[input.lb];
-    if (!lbCfg) throw ApplicationFailure.nonRetryable(`lb: unknown load balancer "${input.lb}" (not in config.loadBalancers)`, 'UnknownLoadBalancer');
+    if (!lbCfg)
+      throw ApplicationFailure.nonRetryable(
+        `lb: unknown load balancer "${input.lb}" (not in config.loadBalancers)`,
+        'UnknownLoadBalancer',
+      );
     for (const n of [...input.notify, ...(input.stakeholders ?? [])]) {
-      if (!config.notifiers[n]) throw ApplicationFailure.nonRetryable(`notify: unknown notifier "${n}" (not in config.notifiers)`, 'UnknownNotifier');
+      if (!config.notifiers[n])
+        throw ApplicationFailure.nonRetryable(
+          `notify: unknown notifier "${n}" (not in config.notifiers)`,
+          'UnknownNotifier',
+        );
     }
     const providers: Record<string, string[]> = {};
     for (const s of input.metricSources) {
       const source = lookupMetricSource(config, s);
       // Its readings would all be inconclusive and hold the rollout: refused while nothing moved.
       if (source.type === 'postgres-count')
-        throw ApplicationFailure.nonRetryable(`metricSources: "${s}" is a postgres-count source, which counts rows since a cutover batch started; a rollout has no batch`, 'MetricSourceUnusable');
+        throw ApplicationFailure.nonRetryable(
+          `metricSources: "${s}" is a postgres-count source, which counts rows since a cutover batch started; a rollout has no batch`,
+          'MetricSourceUnusable',
+        );
       for (const m of metricsOf(source)) (providers[m] ??= []).push(s);
     }
     const notes: string[] = [];
@@ -38,10 +49,15 @@ export function planRollout(config: OpsflowConfig) {
       }
       gate = input.gate;
     } else {
-      gate = Object.fromEntries(metricNames.filter((m) => defaultGate[m] !== undefined && providers[m]).map((m) => [m, defaultGate[m]]));
+      gate = Object.fromEntries(
+        metricNames.filter((m) => defaultGate[m] !== undefined && providers[m]).map((m) => [m, defaultGate[m]]),
+      );
       const dropped = metricNames.filter((m) => defaultGate[m] !== undefined && !providers[m]);
       if (Object.keys(gate).length === 0)
-        throw ApplicationFailure.nonRetryable(`gate: none of metricSources ${input.metricSources.join(', ')} reports a default gate metric`, 'GateWithoutSource');
+        throw ApplicationFailure.nonRetryable(
+          `gate: none of metricSources ${input.metricSources.join(', ')} reports a default gate metric`,
+          'GateWithoutSource',
+        );
       if (dropped.length) notes.push(`default gate metrics without a source, not gated: ${dropped.join(', ')}`);
     }
     const lb = adapterFor(input.lb, lbCfg);

@@ -8,14 +8,23 @@ import type { MetricName, MetricReading } from '../../domain/rollout/gate';
  * time and complaints. Too few requests, or an answer without a number, is inconclusive for that
  * metric, never a pass; an unreachable endpoint is inconclusive for all three. Read-only.
  */
-export async function sampleHttpStats(name: string, cfg: HttpStatsSourceConfig, service: string, cohort?: string): Promise<MetricReading[]> {
+export async function sampleHttpStats(
+  name: string,
+  cfg: HttpStatsSourceConfig,
+  service: string,
+  cohort?: string,
+): Promise<MetricReading[]> {
   const metrics: MetricName[] = ['errorRatePercent', 'responseTimeMs', 'complaints'];
   const all = (why: string) => metrics.map((metric) => ({ metric, source: name, inconclusive: why }));
   const token = resolveOptionalSecret(cfg.token, `metricSources.${name}.token`);
   const url = `${cfg.url}?${new URLSearchParams({ service, ...(cohort ? { cohort } : {}) })}`;
   let body: { errors?: unknown; total?: unknown; avgResponseMs?: unknown; complaints?: unknown };
   try {
-    const res = await request(url, { headers: token ? { authorization: `Bearer ${token}` } : {}, headersTimeout: cfg.timeoutMs, bodyTimeout: cfg.timeoutMs });
+    const res = await request(url, {
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+      headersTimeout: cfg.timeoutMs,
+      bodyTimeout: cfg.timeoutMs,
+    });
     const text = await res.body.text();
     if (res.statusCode !== 200) return all(`stats answered HTTP ${res.statusCode}`);
     body = JSON.parse(text);
@@ -37,6 +46,8 @@ export async function sampleHttpStats(name: string, cfg: HttpStatsSourceConfig, 
     avg === undefined || total === undefined || total === 0
       ? { metric: 'responseTimeMs', source: name, inconclusive: 'no average response time (no requests?)' }
       : { metric: 'responseTimeMs', source: name, value: round(avg) },
-    complaints === undefined ? { metric: 'complaints', source: name, inconclusive: 'no complaints count in the answer' } : { metric: 'complaints', source: name, value: complaints },
+    complaints === undefined
+      ? { metric: 'complaints', source: name, inconclusive: 'no complaints count in the answer' }
+      : { metric: 'complaints', source: name, value: complaints },
   ];
 }

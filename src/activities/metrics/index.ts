@@ -12,7 +12,11 @@ import { watchMetrics, type WatchArgs, type WatchedSample } from './watch';
 
 export function lookupMetricSource(config: OpsflowConfig, name: string): MetricSourceConfig {
   const cfg = config.metricSources[name];
-  if (!cfg) throw ApplicationFailure.nonRetryable(`unknown metric source "${name}" (not in config.metricSources)`, 'UnknownMetricSource');
+  if (!cfg)
+    throw ApplicationFailure.nonRetryable(
+      `unknown metric source "${name}" (not in config.metricSources)`,
+      'UnknownMetricSource',
+    );
   return cfg;
 }
 
@@ -26,15 +30,24 @@ export function metricActivities(config: OpsflowConfig) {
     async sampleRolloutMetrics(args: { service: string; sources: string[] }): Promise<Sample> {
       const cfgs = args.sources.map((s) => [s, lookupMetricSource(config, s)] as const);
       return whileHeartbeating(async () => {
-        const readings = await Promise.all(cfgs.map(([name, cfg]) => sampleSource(config, name, cfg, { service: args.service })));
+        const readings = await Promise.all(
+          cfgs.map(([name, cfg]) => sampleSource(config, name, cfg, { service: args.service })),
+        );
         return { at: new Date().toISOString(), readings: readings.flat() };
       });
     },
     /** One sample interval watched continuously; it ends early only on conclusive failure (see watchMetrics). */
     async watchRolloutMetrics(args: WatchArgs): Promise<WatchedSample> {
       for (const s of args.sources) lookupMetricSource(config, s);
-      if (!(Number.isFinite(args.durationMs) && args.durationMs > 0)) throw ApplicationFailure.nonRetryable(`durationMs must be a positive number of milliseconds (got ${args.durationMs})`, 'InvalidWatch');
-      return whileHeartbeating(() => watchMetrics(config, args, (name, cfg) => sampleSource(config, name, cfg, { service: args.service })), 1_000);
+      if (!(Number.isFinite(args.durationMs) && args.durationMs > 0))
+        throw ApplicationFailure.nonRetryable(
+          `durationMs must be a positive number of milliseconds (got ${args.durationMs})`,
+          'InvalidWatch',
+        );
+      return whileHeartbeating(
+        () => watchMetrics(config, args, (name, cfg) => sampleSource(config, name, cfg, { service: args.service })),
+        1_000,
+      );
     },
   };
 }
@@ -48,7 +61,12 @@ export interface SampleScope {
   since?: string;
 }
 
-export function sampleSource(config: OpsflowConfig, name: string, cfg: MetricSourceConfig, scope: SampleScope): Promise<MetricReading[]> {
+export function sampleSource(
+  config: OpsflowConfig,
+  name: string,
+  cfg: MetricSourceConfig,
+  scope: SampleScope,
+): Promise<MetricReading[]> {
   switch (cfg.type) {
     case 'prometheus':
       return samplePrometheus(name, cfg, scope.service);

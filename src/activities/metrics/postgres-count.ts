@@ -17,7 +17,11 @@ export interface CountWindow {
  * The count query: table and columns come from the validated config (and are quoted), the batch
  * start and cohort are parameters. `cohort` undefined leaves the cohort condition out.
  */
-function postgresCountQuery(cfg: PostgresCountSourceConfig, since: string, cohort?: string): { text: string; values: unknown[] } {
+function postgresCountQuery(
+  cfg: PostgresCountSourceConfig,
+  since: string,
+  cohort?: string,
+): { text: string; values: unknown[] } {
   const where = [`${quoteIdent(cfg.timestampColumn)} >= $1`];
   const values: unknown[] = [since];
   if (cfg.cohortColumn && cohort !== undefined) {
@@ -30,7 +34,11 @@ function postgresCountQuery(cfg: PostgresCountSourceConfig, since: string, cohor
 function connection(config: OpsflowConfig, name: string, cfg: PostgresCountSourceConfig) {
   const target = configTarget(config.postgres, 'postgres', cfg.postgres, `config.metricSources.${name}.postgres`);
   // A hung count must not hold the sample: the server cancels it, and the client gives up too.
-  return { ...clientConfig(cfg.postgres, target, `config.metricSources.${name}.postgres`), statement_timeout: cfg.timeoutMs, query_timeout: cfg.timeoutMs + 1_000 };
+  return {
+    ...clientConfig(cfg.postgres, target, `config.metricSources.${name}.postgres`),
+    statement_timeout: cfg.timeoutMs,
+    query_timeout: cfg.timeoutMs + 1_000,
+  };
 }
 
 async function count(c: Client, cfg: PostgresCountSourceConfig, since: string, cohort?: string): Promise<number> {
@@ -44,10 +52,16 @@ async function count(c: Client, cfg: PostgresCountSourceConfig, since: string, c
  * the configured metric. Without a batch start (a rollout, not a cutover) or when the database does
  * not answer, the reading is inconclusive, never a pass. Read-only.
  */
-export async function samplePostgresCount(name: string, cfg: PostgresCountSourceConfig, config: OpsflowConfig, at: CountWindow): Promise<MetricReading[]> {
+export async function samplePostgresCount(
+  name: string,
+  cfg: PostgresCountSourceConfig,
+  config: OpsflowConfig,
+  at: CountWindow,
+): Promise<MetricReading[]> {
   const inconclusive = (why: string): MetricReading[] => [{ metric: cfg.metric, source: name, inconclusive: why }];
   if (!at.since) return inconclusive('counts rows since a cutover batch started, and no batch start was given');
-  if (cfg.cohortColumn && at.cohort === undefined) return inconclusive(`counts the batch's rows by ${cfg.cohortColumn}, and no batch was given`);
+  if (cfg.cohortColumn && at.cohort === undefined)
+    return inconclusive(`counts the batch's rows by ${cfg.cohortColumn}, and no batch was given`);
   try {
     const n = await withClient(connection(config, name, cfg), (c) => count(c, cfg, at.since!, at.cohort));
     return [{ metric: cfg.metric, source: name, value: n }];
@@ -61,7 +75,11 @@ export async function samplePostgresCount(name: string, cfg: PostgresCountSource
  * a timestamp column that is not a time, is found before anyone is moved. Returns the problem, or
  * undefined; a database that cannot be reached is not a config mistake and is left to the samples.
  */
-export async function checkPostgresCount(name: string, cfg: PostgresCountSourceConfig, config: OpsflowConfig): Promise<string | undefined> {
+export async function checkPostgresCount(
+  name: string,
+  cfg: PostgresCountSourceConfig,
+  config: OpsflowConfig,
+): Promise<string | undefined> {
   const conn = connection(config, name, cfg);
   try {
     await withClient(conn, (c) => count(c, cfg, new Date().toISOString(), ''));

@@ -52,17 +52,31 @@ export async function probeBurst(cfg: ProbeSourceConfig, signal?: AbortSignal): 
  * The probe's readings from what it observed. Fewer answers than `minRequests` make every reading
  * inconclusive; `planned` is how many requests were sent, for the message.
  */
-export function probeReadings(name: string, cfg: ProbeSourceConfig, observations: Observation[], planned: number, unanswered: number, lastError: string): MetricReading[] {
+export function probeReadings(
+  name: string,
+  cfg: ProbeSourceConfig,
+  observations: Observation[],
+  planned: number,
+  unanswered: number,
+  lastError: string,
+): MetricReading[] {
   const stats = probeStats(
     observations.map((o) => o.latencyMs),
     observations.filter((o) => o.error).length,
   );
   const why =
     observations.length < cfg.minRequests
-      ? `${observations.length} of ${planned} requests answered, fewer than minRequests ${cfg.minRequests}` + (unanswered ? ` (${unanswered} failed: ${lastError})` : '')
+      ? `${observations.length} of ${planned} requests answered, fewer than minRequests ${cfg.minRequests}` +
+        (unanswered ? ` (${unanswered} failed: ${lastError})` : '')
       : undefined;
-  const reading = (metric: MetricReading['metric'], value: number): MetricReading => (why ? { metric, source: name, inconclusive: why } : { metric, source: name, value });
-  return [reading('errorRatePercent', stats.errorRatePercent), reading('responseTimeMs', stats.meanMs), reading('p95Ms', stats.p95Ms), reading('p99Ms', stats.p99Ms)];
+  const reading = (metric: MetricReading['metric'], value: number): MetricReading =>
+    why ? { metric, source: name, inconclusive: why } : { metric, source: name, value };
+  return [
+    reading('errorRatePercent', stats.errorRatePercent),
+    reading('responseTimeMs', stats.meanMs),
+    reading('p95Ms', stats.p95Ms),
+    reading('p99Ms', stats.p99Ms),
+  ];
 }
 
 /** One burst, judged as one sample. Read-only, so safe to repeat. */

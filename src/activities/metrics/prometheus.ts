@@ -8,7 +8,11 @@ import type { MetricName, MetricReading } from '../../domain/rollout/gate';
  * One instant query per metric. An empty vector, NaN or ±Inf (no traffic: 0/0) is inconclusive,
  * never 0 and never a pass; so is an unreachable Prometheus. Read-only, so safe to repeat.
  */
-export async function samplePrometheus(name: string, cfg: PrometheusSourceConfig, service: string): Promise<MetricReading[]> {
+export async function samplePrometheus(
+  name: string,
+  cfg: PrometheusSourceConfig,
+  service: string,
+): Promise<MetricReading[]> {
   const token = resolveOptionalSecret(cfg.token, `metricSources.${name}.token`);
   const base = cfg.url.replace(/\/+$/, '');
   return Promise.all(
@@ -25,11 +29,20 @@ export async function samplePrometheus(name: string, cfg: PrometheusSourceConfig
         // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Prometheus's JSON, checked field by field below
         const body = (await res.body.json().catch(() => ({}))) as any;
         if (res.statusCode !== 200 || body.status !== 'success')
-          return { ...reading, inconclusive: `Prometheus answered HTTP ${res.statusCode}: ${body.error ?? 'no result'}` };
+          return {
+            ...reading,
+            inconclusive: `Prometheus answered HTTP ${res.statusCode}: ${body.error ?? 'no result'}`,
+          };
         const result = body.data?.result;
-        const raw = body.data?.resultType === 'scalar' ? result?.[1] : Array.isArray(result) && result.length > 0 ? result[0].value?.[1] : undefined;
+        const raw =
+          body.data?.resultType === 'scalar'
+            ? result?.[1]
+            : Array.isArray(result) && result.length > 0
+              ? result[0].value?.[1]
+              : undefined;
         if (raw === undefined) return { ...reading, inconclusive: `empty result for ${query}` };
-        if (Array.isArray(result) && result.length > 1) return { ...reading, inconclusive: `${result.length} series where one was expected (aggregate the query)` };
+        if (Array.isArray(result) && result.length > 1)
+          return { ...reading, inconclusive: `${result.length} series where one was expected (aggregate the query)` };
         const value = Number(raw);
         if (!Number.isFinite(value)) return { ...reading, inconclusive: `${raw} (no traffic?) for ${query}` };
         return { ...reading, value: Math.round(value * 1000) / 1000 };

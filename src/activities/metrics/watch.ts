@@ -3,7 +3,13 @@ import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import type { OpsflowConfig } from '../../config/schema';
 import type { MetricSourceConfig, ProbeSourceConfig } from '../../config/sections/metric-sources';
-import { evaluateGate, describeGateResult, type GateThresholds, type MetricReading, type Sample } from '../../domain/rollout/gate';
+import {
+  evaluateGate,
+  describeGateResult,
+  type GateThresholds,
+  type MetricReading,
+  type Sample,
+} from '../../domain/rollout/gate';
 import { sequentialDecision, type Observation } from '../../domain/rollout/sequential';
 import { probeBurst, probeReadings } from './probe';
 
@@ -68,7 +74,9 @@ export async function watchMetrics(
   let end = started + args.durationMs;
   let extended = false;
   const cfgs = args.sources.map((name) => [name, config.metricSources[name]] as const);
-  const probes: ProbeState[] = cfgs.flatMap(([name, cfg]) => (cfg.type === 'probe' ? [{ name, cfg, observations: [], sent: 0, unanswered: 0, lastError: '' }] : []));
+  const probes: ProbeState[] = cfgs.flatMap(([name, cfg]) =>
+    cfg.type === 'probe' ? [{ name, cfg, observations: [], sent: 0, unanswered: 0, lastError: '' }] : [],
+  );
   const others = cfgs.filter(([, cfg]) => cfg.type !== 'probe');
   const failedReads = new Map<string, number>();
   let nextPoll = started + POLL_EVERY_MS;
@@ -80,9 +88,16 @@ export async function watchMetrics(
     ...(early ? { early } : {}),
     ...(extended ? { extended } : {}),
   });
-  const fullReadings = (p: ProbeState) => probeReadings(p.name, p.cfg, p.observations, p.sent, p.unanswered, p.lastError);
+  const fullReadings = (p: ProbeState) =>
+    probeReadings(p.name, p.cfg, p.observations, p.sent, p.unanswered, p.lastError);
   const notRead = (why: string) =>
-    others.flatMap(([name]) => Object.keys(args.gate).map((metric) => ({ metric: metric as MetricReading['metric'], source: name, inconclusive: why })));
+    others.flatMap(([name]) =>
+      Object.keys(args.gate).map((metric) => ({
+        metric: metric as MetricReading['metric'],
+        source: name,
+        inconclusive: why,
+      })),
+    );
 
   for (;;) {
     if (signal?.aborted) throw new CancelledFailure('the watch was cancelled');
@@ -97,12 +112,17 @@ export async function watchMetrics(
           if (b.lastError) p.lastError = b.lastError;
         }),
       ),
-      poll ? Promise.all(others.map(async ([name, cfg]) => [name, await sampleSource(name, cfg)] as const)) : Promise.resolve([]),
+      poll
+        ? Promise.all(others.map(async ([name, cfg]) => [name, await sampleSource(name, cfg)] as const))
+        : Promise.resolve([]),
     ]);
     if (poll) nextPoll = Date.now() + POLL_EVERY_MS;
 
     for (const p of probes) {
-      const d = sequentialDecision(p.observations, args.gate, { minRequests: p.cfg.minRequests, confidence: p.cfg.confidence });
+      const d = sequentialDecision(p.observations, args.gate, {
+        minRequests: p.cfg.minRequests,
+        confidence: p.cfg.confidence,
+      });
       if (d.decision !== 'fail') continue;
       const { from, to, metric, value, max } = d.evidence;
       const stretch = p.observations.slice(from, to + 1);
@@ -111,15 +131,28 @@ export async function watchMetrics(
         ...probes.filter((q) => q !== p).flatMap(fullReadings),
         ...notRead(`not read: ${p.name}'s failure was conclusive first`),
       ];
-      return done(readings, `${p.name}: ${metric} ${value} > ${max} over the last ${stretch.length} requests, conclusive at ${p.cfg.confidence} confidence`);
+      return done(
+        readings,
+        `${p.name}: ${metric} ${value} > ${max} over the last ${stretch.length} requests, conclusive at ${p.cfg.confidence} confidence`,
+      );
     }
     for (const [name, readings] of polled) {
       const result = evaluateGate(args.gate, { at: '', readings: readings.filter((r) => r.value !== undefined) });
       const inRow = result.verdict === 'fail' ? (failedReads.get(name) ?? 0) + 1 : 0;
       failedReads.set(name, inRow);
       if (inRow >= FAILED_READS_IN_A_ROW) {
-        const rest = [...probes.flatMap(fullReadings), ...others.filter(([n]) => n !== name).flatMap(([n]) => notRead(`not read: ${name}'s failure was conclusive first`).filter((r) => r.source === n))];
-        return done([...readings, ...rest], `${name}: ${describeGateResult(result)} on ${inRow} reads in a row, ${POLL_EVERY_MS / 1000} s apart`);
+        const rest = [
+          ...probes.flatMap(fullReadings),
+          ...others
+            .filter(([n]) => n !== name)
+            .flatMap(([n]) =>
+              notRead(`not read: ${name}'s failure was conclusive first`).filter((r) => r.source === n),
+            ),
+        ];
+        return done(
+          [...readings, ...rest],
+          `${name}: ${describeGateResult(result)} on ${inRow} reads in a row, ${POLL_EVERY_MS / 1000} s apart`,
+        );
       }
     }
 
@@ -129,7 +162,10 @@ export async function watchMetrics(
       extended = true;
       end += args.durationMs;
     }
-    const pause = Math.min(Math.min(...probes.map((p) => p.cfg.pauseMs), others.length ? POLL_EVERY_MS : Infinity), end - Date.now());
+    const pause = Math.min(
+      Math.min(...probes.map((p) => p.cfg.pauseMs), others.length ? POLL_EVERY_MS : Infinity),
+      end - Date.now(),
+    );
     if (pause > 0) await sleep(pause, undefined, signal ? { signal } : {}).catch(() => undefined);
   }
   const finals = await Promise.all(others.map(([name, cfg]) => sampleSource(name, cfg)));

@@ -52,7 +52,8 @@ export async function sendEmail(name: string, cfg: EmailConfig, n: Notification)
   } catch (err) {
     const e = err as Error & { responseCode?: number };
     const message = `email ${name} via ${cfg.host}:${cfg.port}: ${e.message}`;
-    if (e.responseCode !== undefined && e.responseCode >= 500) throw ApplicationFailure.nonRetryable(message, 'NotifierRejected');
+    if (e.responseCode !== undefined && e.responseCode >= 500)
+      throw ApplicationFailure.nonRetryable(message, 'NotifierRejected');
     throw ApplicationFailure.retryable(message, 'NotifierUnavailable');
   } finally {
     transport.close();

@@ -12,7 +12,12 @@ export async function post(
   what: string,
   url: string,
   body: string,
-  o: { headers: Record<string, string>; timeoutMs: number; okStatuses?: number[]; /** e.g. "for +155…" */ about?: string },
+  o: {
+    headers: Record<string, string>;
+    timeoutMs: number;
+    okStatuses?: number[];
+    /** e.g. "for +155…" */ about?: string;
+  },
 ): Promise<{ status: number; body: string }> {
   const { headers, timeoutMs, okStatuses = defaultOk } = o;
   const res = await request(url, {
@@ -30,7 +35,8 @@ export async function post(
   const reason = bodyExcerpt(text);
   const message = `${what} answered HTTP ${res.statusCode}${o.about ? ` ${o.about}` : ''}: ${reason}`;
   const details = { status: res.statusCode, reason };
-  if (res.statusCode === 429 || res.statusCode >= 500) throw ApplicationFailure.create({ message, type: 'NotifierUnavailable', details: [details] });
+  if (res.statusCode === 429 || res.statusCode >= 500)
+    throw ApplicationFailure.create({ message, type: 'NotifierUnavailable', details: [details] });
   throw ApplicationFailure.create({ message, type: 'NotifierRejected', nonRetryable: true, details: [details] });
 }
 
@@ -52,5 +58,9 @@ export function postJson(
   timeoutMs: number,
   okStatuses: number[] = defaultOk,
 ): Promise<{ status: number; body: string }> {
-  return post(what, url, JSON.stringify(body), { headers: { 'content-type': 'application/json', ...headers }, timeoutMs, okStatuses });
+  return post(what, url, JSON.stringify(body), {
+    headers: { 'content-type': 'application/json', ...headers },
+    timeoutMs,
+    okStatuses,
+  });
 }

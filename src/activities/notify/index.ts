@@ -23,7 +23,11 @@ export function notifyActivities(config: OpsflowConfig) {
   return {
     async notify(n: Notification): Promise<NotifyResult> {
       const cfg = config.notifiers[n.notifier];
-      if (!cfg) throw ApplicationFailure.nonRetryable(`unknown notifier "${n.notifier}" (not in config.notifiers)`, 'UnknownNotifier');
+      if (!cfg)
+        throw ApplicationFailure.nonRetryable(
+          `unknown notifier "${n.notifier}" (not in config.notifiers)`,
+          'UnknownNotifier',
+        );
       let res: { status: number };
       try {
         // Every channel's body is built from the notification, so scrubbing it here covers them all

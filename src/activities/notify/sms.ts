@@ -24,16 +24,21 @@ export async function sendSms(name: string, cfg: SmsConfig, n: Notification): Pr
   let last = 0;
   for (const to of cfg.to) {
     const key = `${n.idempotencyKey}/${to}`;
-    const res = await post(`sms ${name}`, url, new URLSearchParams({ To: to, From: cfg.from, Body: smsBody(n) }).toString(), {
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        authorization: `Basic ${auth}`,
-        'idempotency-key': key,
-        'i-twilio-idempotency-token': key,
+    const res = await post(
+      `sms ${name}`,
+      url,
+      new URLSearchParams({ To: to, From: cfg.from, Body: smsBody(n) }).toString(),
+      {
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${auth}`,
+          'idempotency-key': key,
+          'i-twilio-idempotency-token': key,
+        },
+        timeoutMs: cfg.timeoutMs,
+        about: `for ${to}`,
       },
-      timeoutMs: cfg.timeoutMs,
-      about: `for ${to}`,
-    });
+    );
     last = res.status;
   }
   return { status: last };

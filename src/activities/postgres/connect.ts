@@ -32,7 +32,8 @@ export function clientConfig(name: string, target: PostgresTarget, field?: strin
 const targetOf = (config: ClientConfig): TargetRef | undefined => (config as PostgresClientConfig)[TARGET];
 
 /** Connects `client`, naming the config entry of `config` when it cannot. */
-export const connectNamed = (client: { connect(): Promise<unknown> }, config: ClientConfig): Promise<unknown> => openTarget(targetOf(config), () => client.connect());
+export const connectNamed = (client: { connect(): Promise<unknown> }, config: ClientConfig): Promise<unknown> =>
+  openTarget(targetOf(config), () => client.connect());
 
 /** Runs `fn` with a fresh client and always closes it. */
 export async function withClient<T>(config: ClientConfig, fn: (c: Client) => Promise<T>): Promise<T> {

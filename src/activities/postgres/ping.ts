@@ -2,7 +2,9 @@ import type { ClientConfig } from 'pg';
 import { withClient } from './connect';
 
 /** `SELECT 1` within the connect timeout; whether the server is in recovery tells a replica. */
-export async function pingPostgres(config: ClientConfig): Promise<{ ok: boolean; latencyMs: number; inRecovery?: boolean; error?: string }> {
+export async function pingPostgres(
+  config: ClientConfig,
+): Promise<{ ok: boolean; latencyMs: number; inRecovery?: boolean; error?: string }> {
   const started = performance.now();
   try {
     const inRecovery = await withClient(config, async (c) => {

@@ -11,6 +11,11 @@ export async function postgresStats(config: ClientConfig): Promise<PostgresSampl
          FROM pg_stat_database WHERE datname = current_database()`,
     );
     const row = r.rows[0];
-    return { connections: Number(row.connections), databaseSizeBytes: Number(row.size), blksHit: Number(row.hit), blksRead: Number(row.read) };
+    return {
+      connections: Number(row.connections),
+      databaseSizeBytes: Number(row.size),
+      blksHit: Number(row.hit),
+      blksRead: Number(row.read),
+    };
   });
 }

@@ -28,10 +28,20 @@ export interface StoreRef {
  * A store from its config section (`incident.store`, `baseline.store`). Its absence is a config
  * error no retry can fix: non-retryable, of type `notConfigured`, with `why` saying what needs it.
  */
-export function storeRefFrom(config: OpsflowConfig, store: PostgresStoreConfig | undefined, path: string, why: string, notConfigured: string): StoreRef {
+export function storeRefFrom(
+  config: OpsflowConfig,
+  store: PostgresStoreConfig | undefined,
+  path: string,
+  why: string,
+  notConfigured: string,
+): StoreRef {
   if (!store) throw ApplicationFailure.nonRetryable(`config.${path} is not set: ${why}`, notConfigured);
   const target = configTarget(config.postgres, 'postgres', store.postgres, `config.${path}.postgres`);
-  return { name: store.postgres, schema: store.schema, config: clientConfig(store.postgres, target, `config.${path}.postgres`) };
+  return {
+    name: store.postgres,
+    schema: store.schema,
+    config: clientConfig(store.postgres, target, `config.${path}.postgres`),
+  };
 }
 
 /** A store's schema in SQL (validated by the config as a lower-case identifier, and quoted). */
@@ -49,7 +59,9 @@ export async function applyMigrations(c: Client, schema: string, set: StoreMigra
     await c.query(`SET LOCAL search_path TO ${quoteSchema(schema)}`);
     for (const m of set.migrations) {
       await c.query(m.sql);
-      const r = await c.query(`INSERT INTO ${set.name}_migrations (id) VALUES ($1) ON CONFLICT (id) DO NOTHING`, [m.id]);
+      const r = await c.query(`INSERT INTO ${set.name}_migrations (id) VALUES ($1) ON CONFLICT (id) DO NOTHING`, [
+        m.id,
+      ]);
       if (r.rowCount) applied.push(m.id);
     }
     await c.query('COMMIT');
@@ -63,7 +75,12 @@ export async function applyMigrations(c: Client, schema: string, set: StoreMigra
 const migrated = new Map<string, Promise<unknown>>();
 
 /** Runs `fn` with a client on a migrated store; migrations run once per process, store and schema. */
-export async function withMigratedStore<T>(config: ClientConfig, schema: string, set: StoreMigrations, fn: (c: Client) => Promise<T>): Promise<T> {
+export async function withMigratedStore<T>(
+  config: ClientConfig,
+  schema: string,
+  set: StoreMigrations,
+  fn: (c: Client) => Promise<T>,
+): Promise<T> {
   return withClient(config, async (c) => {
     const key = `${set.name}@${config.host}:${config.port}/${config.database}/${schema}`;
     if (!migrated.has(key)) {

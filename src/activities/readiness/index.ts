@@ -79,8 +79,13 @@ export function readinessActivities(config: OpsflowConfig) {
   const item = <K extends ReadinessCheckKind>(r: ReadinessCheckRequest, kind: K): Of<K> => {
     const list = configTarget(config.readiness.checklists, 'readiness.checklists', r.checklist, 'checklist');
     const found = list.items.find((i) => i.id === r.item);
-    if (!found) throw ApplicationFailure.nonRetryable(`item: "${r.item}" is not in readiness checklist ${r.checklist}`, 'UnknownItem');
-    if (found.check !== kind) throw ApplicationFailure.nonRetryable(`item: "${r.item}" is a ${found.check} check, not ${kind}`, 'WrongCheck');
+    if (!found)
+      throw ApplicationFailure.nonRetryable(
+        `item: "${r.item}" is not in readiness checklist ${r.checklist}`,
+        'UnknownItem',
+      );
+    if (found.check !== kind)
+      throw ApplicationFailure.nonRetryable(`item: "${r.item}" is a ${found.check} check, not ${kind}`, 'WrongCheck');
     return found as Of<K>;
   };
   /** Runs a check; a thrown error (refused connection, timeout, bad answer) is the `error` outcome. */
@@ -99,11 +104,25 @@ export function readinessActivities(config: OpsflowConfig) {
   return {
     async readinessChecklist(name: string): Promise<ChecklistItem[]> {
       const list = configTarget(config.readiness.checklists, 'readiness.checklists', name, 'checklist');
-      return list.items.map((i) => ({ id: i.id, check: i.check, description: i.description ?? describe(i), ...(i.category ? { category: i.category } : {}) }));
+      return list.items.map((i) => ({
+        id: i.id,
+        check: i.check,
+        description: i.description ?? describe(i),
+        ...(i.category ? { category: i.category } : {}),
+      }));
     },
     async readinessTls(r: ReadinessCheckRequest): Promise<CheckResult> {
       const i = item(r, 'tls');
-      return judge(r, () => checkCertificate({ host: i.host, port: i.port, servername: i.servername ?? i.host, ca: i.caFile, minDaysValid: i.minDaysValid, timeoutMs: i.timeoutMs }));
+      return judge(r, () =>
+        checkCertificate({
+          host: i.host,
+          port: i.port,
+          servername: i.servername ?? i.host,
+          ca: i.caFile,
+          minDaysValid: i.minDaysValid,
+          timeoutMs: i.timeoutMs,
+        }),
+      );
     },
     async readinessDns(r: ReadinessCheckRequest): Promise<CheckResult> {
       const i = item(r, 'dns');
@@ -117,9 +136,22 @@ export function readinessActivities(config: OpsflowConfig) {
       const i = item(r, 'http');
       const t = configTarget(config.http, 'http', i.target, 'target');
       return judge(r, async () => {
-        const p = await probe(t, { section: 'http', name: i.target, field: `readiness.checklists.${r.checklist}.${r.item}.target` });
+        const p = await probe(t, {
+          section: 'http',
+          name: i.target,
+          field: `readiness.checklists.${r.checklist}.${r.item}.target`,
+        });
         if (p.status === undefined) throw new Error(`${t.url}: ${p.error}`);
-        return [{ what: 'status', value: `HTTP ${p.status} in ${p.latencyMs} ms`, threshold: `${t.expectStatus}`, target: t.url, at: at(), ok: p.ok }];
+        return [
+          {
+            what: 'status',
+            value: `HTTP ${p.status} in ${p.latencyMs} ms`,
+            threshold: `${t.expectStatus}`,
+            target: t.url,
+            at: at(),
+            ok: p.ok,
+          },
+        ];
       });
     },
     async readinessRoundTrip(r: ReadinessCheckRequest): Promise<CheckResult> {
@@ -128,12 +160,18 @@ export function readinessActivities(config: OpsflowConfig) {
     },
     async readinessAuth(r: ReadinessCheckRequest): Promise<CheckResult> {
       const i = item(r, 'auth');
-      return judge(r, () => checkAuthentication({ ...i, good: resolveSecret(i.good, `readiness.checklists.${r.checklist}.${r.item}.good`) }));
+      return judge(r, () =>
+        checkAuthentication({
+          ...i,
+          good: resolveSecret(i.good, `readiness.checklists.${r.checklist}.${r.item}.good`),
+        }),
+      );
     },
     async readinessPrometheus(r: ReadinessCheckRequest): Promise<CheckResult> {
       const i = item(r, 'prometheus');
       const src = configTarget(config.metricSources, 'metricSources', i.source, 'source');
-      if (src.type !== 'prometheus') throw ApplicationFailure.nonRetryable(`source: metric source "${i.source}" is not prometheus`, 'WrongSource');
+      if (src.type !== 'prometheus')
+        throw ApplicationFailure.nonRetryable(`source: metric source "${i.source}" is not prometheus`, 'WrongSource');
       return judge(r, () => checkPrometheus(i.source, src, i.jobs, i.rules));
     },
     async readinessLoadBalancer(r: ReadinessCheckRequest): Promise<CheckResult> {
@@ -142,12 +180,20 @@ export function readinessActivities(config: OpsflowConfig) {
       return judge(r, () =>
         Promise.all(
           i.servers.map(async (server): Promise<Evidence> => {
-            const fact = (value: string, ok: boolean): Evidence => ({ what: `server ${server}`, value, threshold: 'known, ready', target: `load balancer ${i.lb}`, at: at(), ok });
+            const fact = (value: string, ok: boolean): Evidence => ({
+              what: `server ${server}`,
+              value,
+              threshold: 'known, ready',
+              target: `load balancer ${i.lb}`,
+              at: at(),
+              ok,
+            });
             try {
               await lb.checkServers([server]);
             } catch (err) {
               // The adapter's "no such server" is this check's finding, not a config mistake.
-              if (err instanceof ApplicationFailure && err.type === 'UnknownLoadBalancerServer') return fact(`unknown: ${err.message}`, false);
+              if (err instanceof ApplicationFailure && err.type === 'UnknownLoadBalancerServer')
+                return fact(`unknown: ${err.message}`, false);
               throw err;
             }
             const state = await lb.readServerState(server);
@@ -162,7 +208,14 @@ export function readinessActivities(config: OpsflowConfig) {
         Promise.all(
           i.units.map(async (unit): Promise<Evidence> => {
             const u = await unitIsActive(config.systemd, unit);
-            return { what: `unit ${unit}`, value: u.state, threshold: 'active', target: `${config.systemd.systemctl} is-active`, at: at(), ok: u.active };
+            return {
+              what: `unit ${unit}`,
+              value: u.state,
+              threshold: 'active',
+              target: `${config.systemd.systemctl} is-active`,
+              at: at(),
+              ok: u.active,
+            };
           }),
         ),
       );
@@ -175,7 +228,9 @@ export function readinessActivities(config: OpsflowConfig) {
     async readinessBackup(r: ReadinessCheckRequest): Promise<CheckResult> {
       const i = item(r, 'backup');
       const set = configTarget(config.backups, 'backups', i.set, 'set');
-      return judge(r, async () => backupEvidence(i.set, await readBackupSet(set.destination), Date.now(), i.maxAgeHours, at()));
+      return judge(r, async () =>
+        backupEvidence(i.set, await readBackupSet(set.destination), Date.now(), i.maxAgeHours, at()),
+      );
     },
     async readinessNotifier(r: ReadinessCheckRequest): Promise<CheckResult> {
       const i = item(r, 'notifier');
@@ -188,7 +243,16 @@ export function readinessActivities(config: OpsflowConfig) {
           text: `Test message from the readiness check ${r.checklist}/${r.item}: this channel delivers.`,
           details: { checklist: r.checklist, item: r.item, test: true },
         });
-        return [{ what: 'test message', value: `accepted (status ${sent.status})`, threshold: 'delivered', target: `notifier ${i.notifier}`, at: at(), ok: true }];
+        return [
+          {
+            what: 'test message',
+            value: `accepted (status ${sent.status})`,
+            threshold: 'delivered',
+            target: `notifier ${i.notifier}`,
+            at: at(),
+            ok: true,
+          },
+        ];
       });
     },
     async readinessPostgres(r: ReadinessCheckRequest): Promise<CheckResult> {
@@ -196,7 +260,16 @@ export function readinessActivities(config: OpsflowConfig) {
       const t = configTarget(config.postgres, 'postgres', i.target, 'target');
       return judge(r, async () => {
         const p = await pingPostgres(clientConfig(i.target, t, `readiness.checklists.${r.checklist}.${r.item}.target`));
-        return [{ what: 'SELECT 1', value: p.ok ? `answered in ${p.latencyMs} ms` : `no answer: ${p.error}`, threshold: 'answers', target: `${t.host}:${t.port}/${t.database}`, at: at(), ok: p.ok }];
+        return [
+          {
+            what: 'SELECT 1',
+            value: p.ok ? `answered in ${p.latencyMs} ms` : `no answer: ${p.error}`,
+            threshold: 'answers',
+            target: `${t.host}:${t.port}/${t.database}`,
+            at: at(),
+            ok: p.ok,
+          },
+        ];
       });
     },
     async readinessRedis(r: ReadinessCheckRequest): Promise<CheckResult> {
@@ -204,9 +277,17 @@ export function readinessActivities(config: OpsflowConfig) {
       const t = configTarget(config.redis, 'redis', i.target, 'target');
       return judge(r, async () => {
         const p = await pingRedis(i.target, t, `readiness.checklists.${r.checklist}.${r.item}.target`);
-        return [{ what: 'PING', value: p.ok ? 'PONG' : `no answer: ${p.error}`, threshold: 'PONG', target: `${t.host}:${t.port}`, at: at(), ok: p.ok }];
+        return [
+          {
+            what: 'PING',
+            value: p.ok ? 'PONG' : `no answer: ${p.error}`,
+            threshold: 'PONG',
+            target: `${t.host}:${t.port}`,
+            at: at(),
+            ok: p.ok,
+          },
+        ];
       });
     },
   };
 }
-

@@ -38,4 +38,5 @@ export function redisClient(name: string, target: RedisTarget, field?: string): 
 }
 
 /** A number from an INFO section (`connected_clients:3`); NaN when absent. */
-export const infoField = (info: string, field: string) => Number(new RegExp(`^${field}:(\\d+(?:\\.\\d+)?)`, 'm').exec(info)?.[1]);
+export const infoField = (info: string, field: string) =>
+  Number(new RegExp(`^${field}:(\\d+(?:\\.\\d+)?)`, 'm').exec(info)?.[1]);

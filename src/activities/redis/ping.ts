@@ -2,7 +2,11 @@ import type { RedisTarget } from '../../config/sections/targets';
 import { infoField, redisClient } from './connect';
 
 /** PING, the connected client count and used memory, on a connection that does not retry (a check must not hang). */
-export async function pingRedis(name: string, target: RedisTarget, field?: string): Promise<{ ok: boolean; clients?: number; usedMemoryBytes?: number; error?: string }> {
+export async function pingRedis(
+  name: string,
+  target: RedisTarget,
+  field?: string,
+): Promise<{ ok: boolean; clients?: number; usedMemoryBytes?: number; error?: string }> {
   const redis = redisClient(name, target, field);
   try {
     await redis.connect();

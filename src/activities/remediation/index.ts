@@ -19,18 +19,38 @@ function pgTarget(config: OpsflowConfig, name: string, field: string) {
  * The incident workflow's view of the config, and the remediation actions that are not systemd's.
  */
 export function remediationActivities(config: OpsflowConfig) {
-  async function failover(input: { replica?: string; command?: string[] }): Promise<{ method: string; promoted: boolean; message: string }> {
+  async function failover(input: {
+    replica?: string;
+    command?: string[];
+  }): Promise<{ method: string; promoted: boolean; message: string }> {
     if (input.command) {
       const r = await commandOutput(input.command, 120_000);
-      if (r.exitCode !== 0) throw ApplicationFailure.retryable(`failover command ${input.command[0]} exited ${r.exitCode ?? r.error}: ${r.output.slice(-300)}`, 'FailoverFailed');
+      if (r.exitCode !== 0)
+        throw ApplicationFailure.retryable(
+          `failover command ${input.command[0]} exited ${r.exitCode ?? r.error}: ${r.output.slice(-300)}`,
+          'FailoverFailed',
+        );
       return { method: 'command', promoted: true, message: `${input.command.join(' ')} exited 0` };
     }
-    if (!input.replica) throw ApplicationFailure.nonRetryable('failover needs a replica or a command (incident.remediation.database)', 'InvalidConfig');
+    if (!input.replica)
+      throw ApplicationFailure.nonRetryable(
+        'failover needs a replica or a command (incident.remediation.database)',
+        'InvalidConfig',
+      );
     return withClient(pgTarget(config, input.replica, 'incident.remediation.database.replica'), async (c) => {
       const before = await c.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r');
-      if (!before.rows[0].r) return { method: 'pg_promote', promoted: false, message: `${input.replica} is already a primary (not in recovery)` };
+      if (!before.rows[0].r)
+        return {
+          method: 'pg_promote',
+          promoted: false,
+          message: `${input.replica} is already a primary (not in recovery)`,
+        };
       const r = await c.query<{ ok: boolean }>('SELECT pg_promote(true, 60) AS ok');
-      if (!r.rows[0].ok) throw ApplicationFailure.retryable(`pg_promote() on ${input.replica} did not finish within 60 s`, 'FailoverFailed');
+      if (!r.rows[0].ok)
+        throw ApplicationFailure.retryable(
+          `pg_promote() on ${input.replica} did not finish within 60 s`,
+          'FailoverFailed',
+        );
       return { method: 'pg_promote', promoted: true, message: `${input.replica} promoted with pg_promote()` };
     });
   }
@@ -48,7 +68,9 @@ export function remediationActivities(config: OpsflowConfig) {
         ...(c.store ? {} : { storeMissing: INCIDENT_STORE_MISSING }),
         contacts: c.contacts,
         channels: c.channels,
-        recipients: Object.fromEntries(severities.map((s) => [s, c.notify[s] ?? defaultSeverityRecipients[s]])) as IncidentPlan['recipients'],
+        recipients: Object.fromEntries(
+          severities.map((s) => [s, c.notify[s] ?? defaultSeverityRecipients[s]]),
+        ) as IncidentPlan['recipients'],
         digestRecipients: c.digestNotify,
         rota: c.rota,
         escalation: c.escalation,
@@ -59,7 +81,9 @@ export function remediationActivities(config: OpsflowConfig) {
     },
 
     /** runbooks §6: `SELECT 1` on the primary within its connect timeout (10 s by default). Only reads. */
-    async checkPrimaryDatabase(name: string): Promise<{ ok: boolean; latencyMs: number; inRecovery?: boolean; error?: string }> {
+    async checkPrimaryDatabase(
+      name: string,
+    ): Promise<{ ok: boolean; latencyMs: number; inRecovery?: boolean; error?: string }> {
       return pingPostgres(pgTarget(config, name, 'incident.remediation.database.primary'));
     },
 
@@ -68,7 +92,10 @@ export function remediationActivities(config: OpsflowConfig) {
      * that is no longer in recovery has been promoted already and is left alone; a configured
      * command must itself be safe to repeat (Patroni's and repmgr's failover commands are).
      */
-    async failoverDatabase(input: { replica?: string; command?: string[] }): Promise<{ method: string; promoted: boolean; message: string }> {
+    async failoverDatabase(input: {
+      replica?: string;
+      command?: string[];
+    }): Promise<{ method: string; promoted: boolean; message: string }> {
       return whileHeartbeating(() => failover(input));
     },
 

@@ -27,7 +27,13 @@ export async function logErrors(file: string, patterns: string[], lines: number)
       const res = patterns.map((p) => new RegExp(p, 'i'));
       const all = buf.toString('utf8').split('\n');
       if (start > 0) all.shift(); // a partial first line
-      return { file, lines: all.filter((l) => res.some((r) => r.test(l))).slice(-lines).map((l) => l.slice(0, 300)) };
+      return {
+        file,
+        lines: all
+          .filter((l) => res.some((r) => r.test(l)))
+          .slice(-lines)
+          .map((l) => l.slice(0, 300)),
+      };
     } finally {
       await fh.close();
     }
@@ -43,7 +49,9 @@ export async function postgresReport(cfg: ClientConfig): Promise<PostgresReport>
       `SELECT coalesce(datname, '(none)') AS database, coalesce(state, backend_type) AS state, count(*)::int AS count
          FROM pg_stat_activity GROUP BY 1, 2 ORDER BY 1, 2`,
     );
-    const sizes = await c.query(`SELECT datname AS database, pg_database_size(datname)::float8 AS bytes FROM pg_database WHERE NOT datistemplate ORDER BY 2 DESC LIMIT 20`);
+    const sizes = await c.query(
+      `SELECT datname AS database, pg_database_size(datname)::float8 AS bytes FROM pg_database WHERE NOT datistemplate ORDER BY 2 DESC LIMIT 20`,
+    );
     return { connections: conns.rows, sizes: sizes.rows };
   });
 }
@@ -59,13 +67,39 @@ export function journalErrors(
   lines: number,
 ): Promise<LogErrors> {
   const epoch = (iso: string) => `@${Math.floor(Date.parse(iso) / 1000)}`;
-  const args = ['--no-pager', '-o', 'short-iso', '-p', j.priority, '--since', epoch(day.from), '--until', epoch(day.to), '-n', String(lines), ...j.units.flatMap((u) => ['-u', u])];
+  const args = [
+    '--no-pager',
+    '-o',
+    'short-iso',
+    '-p',
+    j.priority,
+    '--since',
+    epoch(day.from),
+    '--until',
+    epoch(day.to),
+    '-n',
+    String(lines),
+    ...j.units.flatMap((u) => ['-u', u]),
+  ];
   const [cmd, argv] = sudo ? ['sudo', ['-n', j.command, ...args]] : [j.command, args];
   const name = `journal (${j.priority}${j.units.length ? `, ${j.units.join(', ')}` : ''})`;
   return new Promise((resolve) => {
     execFile(cmd, argv, { timeout: 30_000, encoding: 'utf8', maxBuffer: 8 * 2 ** 20 }, (err, stdout, stderr) => {
-      if (err) resolve({ file: name, lines: [], error: `${j.command} failed: ${(stderr || err.message).trim().slice(0, 300)}` });
-      else resolve({ file: name, lines: stdout.split('\n').filter((l) => l && !l.startsWith('-- ')).slice(-lines).map((l) => l.slice(0, 300)) });
+      if (err)
+        resolve({
+          file: name,
+          lines: [],
+          error: `${j.command} failed: ${(stderr || err.message).trim().slice(0, 300)}`,
+        });
+      else
+        resolve({
+          file: name,
+          lines: stdout
+            .split('\n')
+            .filter((l) => l && !l.startsWith('-- '))
+            .slice(-lines)
+            .map((l) => l.slice(0, 300)),
+        });
     });
   });
 }

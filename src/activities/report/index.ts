@@ -43,7 +43,9 @@ export function dailyReportActivities(config: OpsflowConfig) {
     reportHost: hostReport,
 
     async reportServices(units: string[]): Promise<UnitState[]> {
-      return Promise.all(units.map(async (unit) => ({ unit, state: (await unitIsActive(config.systemd, unit)).state })));
+      return Promise.all(
+        units.map(async (unit) => ({ unit, state: (await unitIsActive(config.systemd, unit)).state })),
+      );
     },
 
     async reportLogErrors(logs: DailyReportPlan['logs'], day: { from: string; to: string }) {
@@ -60,7 +62,8 @@ export function dailyReportActivities(config: OpsflowConfig) {
     async reportRedis(name: string): Promise<RedisReport> {
       const target = configTarget(config.redis, 'redis', name);
       const p = await pingRedis(name, target);
-      if (!p.ok) throw ApplicationFailure.retryable(`redis ${name} at ${target.host}:${target.port}: ${p.error}`, 'Unreachable');
+      if (!p.ok)
+        throw ApplicationFailure.retryable(`redis ${name} at ${target.host}:${target.port}: ${p.error}`, 'Unreachable');
       return { connectedClients: p.clients ?? 0, usedMemoryBytes: p.usedMemoryBytes ?? 0 };
     },
 
@@ -83,21 +86,38 @@ export function dailyReportActivities(config: OpsflowConfig) {
     /** The day's runs of opsflow's workflows, from Temporal's visibility, newest first. */
     async reportRuns(day: { from: string; to: string }): Promise<RunsReport> {
       const types = new Set<string>(workflowTypes);
-      const self = Context.current().info.workflowExecution?.workflowId ?? "(not a workflow)";
+      const self = Context.current().info.workflowExecution?.workflowId ?? '(not a workflow)';
       const runs: RunRecord[] = [];
       let more = 0;
-      for await (const w of Context.current().client.workflow.list({ query: `StartTime >= '${day.from}' AND StartTime < '${day.to}'` })) {
+      for await (const w of Context.current().client.workflow.list({
+        query: `StartTime >= '${day.from}' AND StartTime < '${day.to}'`,
+      })) {
         if (!types.has(w.type) || w.workflowId === self) continue;
         if (runs.length >= MAX_RUNS) more++;
-        else runs.push({ type: w.type, workflowId: w.workflowId, status: w.status.name, start: w.startTime.toISOString(), ...(w.closeTime ? { close: w.closeTime.toISOString() } : {}) });
+        else
+          runs.push({
+            type: w.type,
+            workflowId: w.workflowId,
+            status: w.status.name,
+            start: w.startTime.toISOString(),
+            ...(w.closeTime ? { close: w.closeTime.toISOString() } : {}),
+          });
       }
       return { runs, more };
     },
 
-    async storeDailyReport(report: { date: string; summary: string; markdown: string; html: string }): Promise<{ pruned: number }> {
+    async storeDailyReport(report: {
+      date: string;
+      summary: string;
+      markdown: string;
+      html: string;
+    }): Promise<{ pruned: number }> {
       const store = reportStore(config);
       if (!store) throw ApplicationFailure.nonRetryable('dailyReport.store is not configured', 'NoStore');
-      return store.save({ ...report, workflowId: Context.current().info.workflowExecution?.workflowId ?? "(not a workflow)" });
+      return store.save({
+        ...report,
+        workflowId: Context.current().info.workflowExecution?.workflowId ?? '(not a workflow)',
+      });
     },
   });
 }

@@ -18,14 +18,17 @@ export function reportStore(config: OpsflowConfig) {
   if (!s) return undefined;
   const table = `${s.schema}.opsflow_daily_reports`;
   const run = <T>(fn: (c: Client) => Promise<T>) =>
-    withClient(clientConfig(s.postgres, config.postgres[s.postgres], 'config.dailyReport.store.postgres'), async (c) => {
-      await c.query(`CREATE SCHEMA IF NOT EXISTS ${s.schema}`);
-      await c.query(
-        `CREATE TABLE IF NOT EXISTS ${table} (report_date date PRIMARY KEY, created_at timestamptz NOT NULL DEFAULT now(),
+    withClient(
+      clientConfig(s.postgres, config.postgres[s.postgres], 'config.dailyReport.store.postgres'),
+      async (c) => {
+        await c.query(`CREATE SCHEMA IF NOT EXISTS ${s.schema}`);
+        await c.query(
+          `CREATE TABLE IF NOT EXISTS ${table} (report_date date PRIMARY KEY, created_at timestamptz NOT NULL DEFAULT now(),
            summary text NOT NULL, markdown text NOT NULL, html text NOT NULL, workflow_id text NOT NULL)`,
-      );
-      return fn(c);
-    });
+        );
+        return fn(c);
+      },
+    );
   return {
     /** Keeps this report (a rerun of a day replaces it) and only the newest `keep` days. */
     save: (r: Omit<StoredReport, 'createdAt'>) =>
@@ -36,7 +39,10 @@ export function reportStore(config: OpsflowConfig) {
              workflow_id = EXCLUDED.workflow_id, created_at = now()`,
           [r.date, r.summary, r.markdown, r.html, r.workflowId],
         );
-        const pruned = await c.query(`DELETE FROM ${table} WHERE report_date NOT IN (SELECT report_date FROM ${table} ORDER BY report_date DESC LIMIT $1)`, [s.keep]);
+        const pruned = await c.query(
+          `DELETE FROM ${table} WHERE report_date NOT IN (SELECT report_date FROM ${table} ORDER BY report_date DESC LIMIT $1)`,
+          [s.keep],
+        );
         return { pruned: pruned.rowCount ?? 0 };
       }),
     /** One day's report, or the newest when no date is given. */

@@ -17,7 +17,11 @@ export class RoutingApiError extends Error {
  * Runs `fn` over `items` with at most `limit` in flight, results in order. After one call fails no
  * new call starts: a refused token must not be sent a thousand more times.
  */
-async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+async function mapBounded<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, i: number) => Promise<R>,
+): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
   let failed = false;
@@ -57,7 +61,14 @@ export function httpRouter(name: string, d: HttpRouterConfig): Router {
       let text: string;
       let retryAfterMs: number | undefined;
       try {
-        const res = await request(`${base}/routing/user/${encodeURIComponent(id)}`, { method, headers, body, dispatcher, headersTimeout: d.timeoutMs, bodyTimeout: d.timeoutMs });
+        const res = await request(`${base}/routing/user/${encodeURIComponent(id)}`, {
+          method,
+          headers,
+          body,
+          dispatcher,
+          headersTimeout: d.timeoutMs,
+          bodyTimeout: d.timeoutMs,
+        });
         status = res.statusCode;
         text = await res.body.text();
         const ra = Number(res.headers['retry-after']);
@@ -69,7 +80,10 @@ export function httpRouter(name: string, d: HttpRouterConfig): Router {
       if (method === 'GET' && status === 404) return { status, text };
       const retryable = status === 0 || status === 429 || status >= 500;
       if (!retryable || attempt >= d.retries)
-        throw new RoutingApiError(`router ${name}: ${method} /routing/user/${id} ${status ? `answered HTTP ${status}` : 'failed'}: ${bodyExcerpt(text)}`, retryable);
+        throw new RoutingApiError(
+          `router ${name}: ${method} /routing/user/${id} ${status ? `answered HTTP ${status}` : 'failed'}: ${bodyExcerpt(text)}`,
+          retryable,
+        );
       await sleep(retryAfterMs ?? Math.min(50 * 2 ** attempt, 2_000));
     }
   }

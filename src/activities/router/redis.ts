@@ -41,7 +41,8 @@ return {routed, unpack(missed)}`;
 type WithRoute = { opsflowRoute(key: string, system: string, ids: string): Promise<[number, ...string[]]> };
 
 /** Redis refused a script to this user (an ACL without `@scripting`, as some managed services set). */
-const scriptsRefused = (err: unknown) => /^NOPERM\b.*\b(eval|evalsha|script)\b/i.test(String((err as Error)?.message ?? ''));
+const scriptsRefused = (err: unknown) =>
+  /^NOPERM\b.*\b(eval|evalsha|script)\b/i.test(String((err as Error)?.message ?? ''));
 
 /**
  * Routing data in a Redis hash. A move is one script call per chunk (write and read-back together,
@@ -75,7 +76,8 @@ export function redisRouter(config: OpsflowConfig, name: string, d: RedisRouterC
       if (ids.length === 0) return { verified: 0, missed: [] };
       // Ids come from PostgreSQL text, which cannot hold NUL; an empty id would vanish from the split.
       const bad = ids.find((id) => id === '' || id.includes('\0'));
-      if (bad !== undefined) throw new Error(`user id ${JSON.stringify(bad)} cannot be routed through Redis: empty or holding NUL`);
+      if (bad !== undefined)
+        throw new Error(`user id ${JSON.stringify(bad)} cannot be routed through Redis: empty or holding NUL`);
       await ready();
       if (scripts) {
         try {

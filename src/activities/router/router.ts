@@ -26,7 +26,11 @@ export interface Router {
 }
 
 /** The result of reading back `ids` as `got`, each expected to be `want(i)`. */
-export function readBackResult(ids: readonly string[], got: readonly (string | null)[], want: (i: number) => string | null): RouteResult {
+export function readBackResult(
+  ids: readonly string[],
+  got: readonly (string | null)[],
+  want: (i: number) => string | null,
+): RouteResult {
   let verified = 0;
   const missed: string[] = [];
   ids.forEach((id, i) => {

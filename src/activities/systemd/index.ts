@@ -29,7 +29,11 @@ export function systemdActivities(config: OpsflowConfig) {
   async function run(verb: SystemctlVerb, a: UnitAction): Promise<SystemctlResult> {
     if (a.host === undefined) return systemctl(config.systemd, verb, a.unit);
     const host = config.systemd.hosts?.[a.host];
-    if (!host) throw ApplicationFailure.nonRetryable(`unknown SSH host "${a.host}" (not in config.systemd.hosts)`, 'UnknownTarget');
+    if (!host)
+      throw ApplicationFailure.nonRetryable(
+        `unknown SSH host "${a.host}" (not in config.systemd.hosts)`,
+        'UnknownTarget',
+      );
     return sshSystemctl(a.host, host, verb, a.unit);
   }
 
@@ -37,8 +41,16 @@ export function systemdActivities(config: OpsflowConfig) {
     const r = await whileHeartbeating(() => run(verb, a));
     const where = a.host ?? 'localhost';
     const output = (r.stderr || r.stdout).trim();
-    if (r.code === UNIT_NOT_FOUND) throw ApplicationFailure.nonRetryable(`systemctl ${verb} ${a.unit} on ${where}: unit not found (${output})`, 'UnitNotFound');
-    if (r.code !== 0) throw ApplicationFailure.retryable(`systemctl ${verb} ${a.unit} on ${where} exited ${r.code}: ${output}`, 'UnitActionFailed');
+    if (r.code === UNIT_NOT_FOUND)
+      throw ApplicationFailure.nonRetryable(
+        `systemctl ${verb} ${a.unit} on ${where}: unit not found (${output})`,
+        'UnitNotFound',
+      );
+    if (r.code !== 0)
+      throw ApplicationFailure.retryable(
+        `systemctl ${verb} ${a.unit} on ${where} exited ${r.code}: ${output}`,
+        'UnitActionFailed',
+      );
     return { unit: a.unit, host: where, verb, output };
   }
 
@@ -48,7 +60,12 @@ export function systemdActivities(config: OpsflowConfig) {
     /** Only reads: `systemctl status` output and whether the unit is active (exit 0). */
     async unitStatus(a: UnitAction): Promise<{ unit: string; host: string; active: boolean; output: string }> {
       const r = await run('status', a);
-      return { unit: a.unit, host: a.host ?? 'localhost', active: r.code === 0, output: (r.stdout || r.stderr).trim().slice(0, 4000) };
+      return {
+        unit: a.unit,
+        host: a.host ?? 'localhost',
+        active: r.code === 0,
+        output: (r.stdout || r.stderr).trim().slice(0, 4000),
+      };
     },
   };
 }

@@ -30,7 +30,13 @@ function hostKeyFingerprint(key: Buffer): string {
  * configured fingerprint; a mismatch or a refused login is a config problem (non-retryable), a
  * network failure is retried.
  */
-export function sshSystemctl(name: string, host: SshHost, verb: SystemctlVerb, unit: string, timeoutMs = 60_000): Promise<SystemctlResult> {
+export function sshSystemctl(
+  name: string,
+  host: SshHost,
+  verb: SystemctlVerb,
+  unit: string,
+  timeoutMs = 60_000,
+): Promise<SystemctlResult> {
   if (!unitName.safeParse(unit).success) {
     throw ApplicationFailure.nonRetryable(`invalid systemd unit name ${JSON.stringify(unit)}`, 'InvalidUnitName');
   }
@@ -41,7 +47,13 @@ export function sshSystemctl(name: string, host: SshHost, verb: SystemctlVerb, u
  * One command line on a remote host over SSH, the host key pinned (see sshSystemctl). The caller
  * quotes every argument (`shellQuote`); `what` names the command in a timeout message.
  */
-export function sshExec(name: string, host: SshHost, command: string, timeoutMs: number, what: string): Promise<SystemctlResult> {
+export function sshExec(
+  name: string,
+  host: SshHost,
+  command: string,
+  timeoutMs: number,
+  what: string,
+): Promise<SystemctlResult> {
   const privateKey = resolveOptionalSecret(host.privateKey, `systemd.hosts.${name}.privateKey`);
   const password = resolveOptionalSecret(host.password, `systemd.hosts.${name}.password`);
   const expected = host.hostKeySha256.replace(/=+$/, '');
@@ -55,10 +67,19 @@ export function sshExec(name: string, host: SshHost, command: string, timeoutMs:
     const fail = (err: Error) => {
       clearTimeout(timer);
       conn.end();
-      if (keyMismatch) reject(ApplicationFailure.nonRetryable(`ssh ${name}: host key ${keyMismatch} is not the configured ${expected}`, 'SshHostKeyMismatch'));
+      if (keyMismatch)
+        reject(
+          ApplicationFailure.nonRetryable(
+            `ssh ${name}: host key ${keyMismatch} is not the configured ${expected}`,
+            'SshHostKeyMismatch',
+          ),
+        );
       else if ((err as Error & { level?: string }).level === 'client-authentication')
         reject(ApplicationFailure.nonRetryable(`ssh ${name}: login as ${host.username} refused`, 'SshAuthFailed'));
-      else reject(ApplicationFailure.retryable(`ssh ${name} (${host.host}:${host.port}): ${err.message}`, 'SshUnavailable'));
+      else
+        reject(
+          ApplicationFailure.retryable(`ssh ${name} (${host.host}:${host.port}): ${err.message}`, 'SshUnavailable'),
+        );
     };
     conn
       .on('ready', () => {

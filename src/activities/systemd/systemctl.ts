@@ -15,7 +15,12 @@ export interface SystemctlResult {
  * Runs systemctl without a shell: the unit name is validated and passed as one argv element, so
  * it can never become an option or a second command.
  */
-export function systemctl(config: SystemdConfig, verb: SystemctlVerb, unit: string, timeoutMs = 60_000): Promise<SystemctlResult> {
+export function systemctl(
+  config: SystemdConfig,
+  verb: SystemctlVerb,
+  unit: string,
+  timeoutMs = 60_000,
+): Promise<SystemctlResult> {
   const parsed = unitName.safeParse(unit);
   if (!parsed.success) {
     throw ApplicationFailure.nonRetryable(`invalid systemd unit name ${JSON.stringify(unit)}`, 'InvalidUnitName');

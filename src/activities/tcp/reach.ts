@@ -1,7 +1,11 @@
 import { connect } from 'node:net';
 
 /** Whether a TCP connection to host:port opens within the timeout. */
-export function reach(host: string, port: number, timeoutMs: number): Promise<{ ok: boolean; latencyMs: number; error?: string }> {
+export function reach(
+  host: string,
+  port: number,
+  timeoutMs: number,
+): Promise<{ ok: boolean; latencyMs: number; error?: string }> {
   const started = performance.now();
   return new Promise((resolve) => {
     const socket = connect({ host, port });

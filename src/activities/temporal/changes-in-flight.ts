@@ -25,7 +25,9 @@ export function changeActivities(config: OpsflowConfig) {
       const cfg = config.incident.changesInFlight;
       const action = cfg.actions[req.severity] ?? defaultChangeActions[req.severity];
       const client = Context.current().client;
-      const candidates = req.services.flatMap((service) => cfg.prefixes.map((kind) => ({ workflowId: `${kind}-${service}`, service, kind })));
+      const candidates = req.services.flatMap((service) =>
+        cfg.prefixes.map((kind) => ({ workflowId: `${kind}-${service}`, service, kind })),
+      );
       const running = await Promise.all(
         candidates.map(async (c) => {
           try {

@@ -119,8 +119,12 @@ export function alertToIncident(alert: AlertmanagerAlert, index: number): Mapped
   }
   let severity: ParsedIncidentInput['severity'];
   if (l.opsflow_severity !== undefined) {
-    if ((severities as readonly string[]).includes(l.opsflow_severity)) severity = l.opsflow_severity as ParsedIncidentInput['severity'];
-    else ignored.push(`labels.opsflow_severity ${quoted(l.opsflow_severity)}: not one of ${severities.join(', ')}; the severity rules and the severity label decide`);
+    if ((severities as readonly string[]).includes(l.opsflow_severity))
+      severity = l.opsflow_severity as ParsedIncidentInput['severity'];
+    else
+      ignored.push(
+        `labels.opsflow_severity ${quoted(l.opsflow_severity)}: not one of ${severities.join(', ')}; the severity rules and the severity label decide`,
+      );
   }
   const alertname = l.alertname ?? '';
   let type = typeOf(alertname);
@@ -130,9 +134,13 @@ export function alertToIncident(alert: AlertmanagerAlert, index: number): Mapped
   }
   const services: string[] = [];
   const serviceLabel = l.services !== undefined ? 'services' : 'service';
-  for (const s of (l.services ?? l.service ?? '').split(',').map((x) => x.trim()).filter(Boolean)) {
+  for (const s of (l.services ?? l.service ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)) {
     if (!targetName.safeParse(s).success) ignored.push(`labels.${serviceLabel} ${quoted(s)}: not a service name`);
-    else if (services.length === MAX_SERVICES) ignored.push(`labels.${serviceLabel} ${quoted(s)}: more than ${MAX_SERVICES} services`);
+    else if (services.length === MAX_SERVICES)
+      ignored.push(`labels.${serviceLabel} ${quoted(s)}: more than ${MAX_SERVICES} services`);
     else if (!services.includes(s)) services.push(s);
   }
   let generatorUrl: string | undefined;
@@ -163,8 +171,15 @@ export function alertToIncident(alert: AlertmanagerAlert, index: number): Mapped
   };
   const parsed = incidentInput.safeParse(raw);
   // Everything above fits the input by construction: a failure here is opsflow's bug, not the payload's.
-  if (!parsed.success) throw new Error(`${where}: the receiver built an invalid incident input: ${formatIssues(parsed.error)}`);
-  return { status: alert.status, workflowId: incidentWorkflowId(alert.fingerprint), input: parsed.data, startsAt: alert.startsAt, ignored };
+  if (!parsed.success)
+    throw new Error(`${where}: the receiver built an invalid incident input: ${formatIssues(parsed.error)}`);
+  return {
+    status: alert.status,
+    workflowId: incidentWorkflowId(alert.fingerprint),
+    input: parsed.data,
+    startsAt: alert.startsAt,
+    ignored,
+  };
 }
 
 /** Checks that the payload is Alertmanager's before anything is started; 400 only for that. */

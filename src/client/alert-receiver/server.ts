@@ -47,7 +47,10 @@ interface AlertOutcome {
 }
 
 /** What the incident workflow will decide for this alert: `opsflow_severity` overrides, else the rules and the label. */
-function classified(a: MappedAlert, cfg: SeverityConfig | undefined): Pick<AlertOutcome, 'severity' | 'severityReason'> {
+function classified(
+  a: MappedAlert,
+  cfg: SeverityConfig | undefined,
+): Pick<AlertOutcome, 'severity' | 'severityReason'> {
   if (a.input.severity) return { severity: a.input.severity, severityReason: 'opsflow_severity label' };
   if (!cfg) return {};
   const c = classify(a.input, cfg.severityRules, cfg.severityLabels);
@@ -86,24 +89,40 @@ async function runningRunId(client: Client, workflowId: string): Promise<string 
  * before the call (joined) or a new one (opened). Two deliveries of the same new alert at the
  * same instant may both say "opened"; there is still one incident.
  */
-async function applyAlerts(client: Client, alerts: MappedAlert[], taskQueue = TASK_QUEUE, severity?: SeverityConfig): Promise<AlertOutcome[]> {
+async function applyAlerts(
+  client: Client,
+  alerts: MappedAlert[],
+  taskQueue = TASK_QUEUE,
+  severity?: SeverityConfig,
+): Promise<AlertOutcome[]> {
   const out: AlertOutcome[] = [];
   for (const a of alerts) {
     const ignored = a.ignored.length ? { ignored: a.ignored } : {};
     if (a.status === 'firing') {
       const before = await runningRunId(client, a.workflowId);
-      const handle = await client.workflow.signalWithStart<typeof incidentResponseWorkflow, [AlertInput]>(incidentEntry.type, {
+      const handle = await client.workflow.signalWithStart<typeof incidentResponseWorkflow, [AlertInput]>(
+        incidentEntry.type,
+        {
+          workflowId: a.workflowId,
+          taskQueue,
+          args: [a.input],
+          signal: alertSignal,
+          signalArgs: [{ status: 'firing', startsAt: a.startsAt, summary: a.input.title.slice(0, 500) }],
+          staticSummary: `Incident: ${a.input.title} (alert ${a.input.fingerprint})`,
+        },
+      );
+      out.push({
         workflowId: a.workflowId,
-        taskQueue,
-        args: [a.input],
-        signal: alertSignal,
-        signalArgs: [{ status: 'firing', startsAt: a.startsAt, summary: a.input.title.slice(0, 500) }],
-        staticSummary: `Incident: ${a.input.title} (alert ${a.input.fingerprint})`,
+        status: 'firing',
+        result: handle.signaledRunId === before ? 'joined' : 'opened',
+        ...classified(a, severity),
+        ...ignored,
       });
-      out.push({ workflowId: a.workflowId, status: 'firing', result: handle.signaledRunId === before ? 'joined' : 'opened', ...classified(a, severity), ...ignored });
     } else {
       try {
-        await client.workflow.getHandle(a.workflowId).signal(resolveSignal, { by: 'alertmanager', note: 'alert resolved' });
+        await client.workflow
+          .getHandle(a.workflowId)
+          .signal(resolveSignal, { by: 'alertmanager', note: 'alert resolved' });
         out.push({ workflowId: a.workflowId, status: 'resolved', result: 'resolve sent', ...ignored });
       } catch (err) {
         if (!(err instanceof WorkflowNotFoundError)) throw err;
@@ -156,7 +175,11 @@ export function createAlertReceiver(o: AlertReceiverOptions): Server {
       else chunks.push(c);
     });
     req.on('end', async () => {
-      if (tooBig) return refuse(413, `body over ${max} bytes (incident.receiver.maxBodyBytes; set max_alerts in Alertmanager's webhook_config)`);
+      if (tooBig)
+        return refuse(
+          413,
+          `body over ${max} bytes (incident.receiver.maxBodyBytes; set max_alerts in Alertmanager's webhook_config)`,
+        );
       let alerts: MappedAlert[];
       try {
         alerts = parseAlertmanagerPayload(JSON.parse(Buffer.concat(chunks).toString('utf8')));
@@ -169,7 +192,9 @@ export function createAlertReceiver(o: AlertReceiverOptions): Server {
       }
       try {
         const client = typeof o.client === 'function' ? await o.client() : o.client;
-        const outcomes = await client.withDeadline(Date.now() + timeoutMs, () => applyAlerts(client, alerts, o.taskQueue, o.severity));
+        const outcomes = await client.withDeadline(Date.now() + timeoutMs, () =>
+          applyAlerts(client, alerts, o.taskQueue, o.severity),
+        );
         log(`alert receiver: 200 from ${from}: ${outcomes.map(describeOutcome).join(', ')}`);
         send(res, 200, { incidents: outcomes });
       } catch (err) {

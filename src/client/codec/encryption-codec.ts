@@ -31,7 +31,9 @@ const textOf = (b: Uint8Array | null | undefined) => Buffer.from(b ?? new Uint8A
  * encoding included) stays in clear: [version][u32 length][metadata JSON][data].
  */
 function envelope(p: Payload): Buffer {
-  const metadata = Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v ?? new Uint8Array()).toString('base64')]));
+  const metadata = Object.fromEntries(
+    Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v ?? new Uint8Array()).toString('base64')]),
+  );
   const meta = Buffer.from(JSON.stringify(metadata));
   const head = Buffer.alloc(5);
   head.writeUInt8(ENVELOPE_VERSION, 0);
@@ -40,7 +42,8 @@ function envelope(p: Payload): Buffer {
 }
 
 function unwrap(b: Buffer): Payload {
-  if (b.readUInt8(0) !== ENVELOPE_VERSION) throw new PayloadDecryptionError(`unknown payload envelope version ${b.readUInt8(0)}`);
+  if (b.readUInt8(0) !== ENVELOPE_VERSION)
+    throw new PayloadDecryptionError(`unknown payload envelope version ${b.readUInt8(0)}`);
   const len = b.readUInt32BE(1);
   const metadata = JSON.parse(b.subarray(5, 5 + len).toString('utf8')) as Record<string, string>;
   return {
@@ -57,7 +60,8 @@ function unwrap(b: Buffer): Payload {
  */
 export class EncryptionCodec implements PayloadCodec {
   constructor(private readonly o: EncryptionCodecOptions) {
-    if (!o.keys.has(o.currentKeyId)) throw new Error(`encryption: current key "${o.currentKeyId}" is not among the keys`);
+    if (!o.keys.has(o.currentKeyId))
+      throw new Error(`encryption: current key "${o.currentKeyId}" is not among the keys`);
   }
 
   private aad(namespace: string, keyId: string, compression: string): Buffer {
@@ -106,7 +110,8 @@ export class EncryptionCodec implements PayloadCodec {
     }
     const compression = textOf(p.metadata?.[COMPRESSION_METADATA]) || 'none';
     const data = Buffer.from(p.data ?? new Uint8Array());
-    if (data.length < NONCE_BYTES + TAG_BYTES) throw new PayloadDecryptionError(`encrypted payload (key "${keyId}") is truncated`);
+    if (data.length < NONCE_BYTES + TAG_BYTES)
+      throw new PayloadDecryptionError(`encrypted payload (key "${keyId}") is truncated`);
     const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(0, NONCE_BYTES));
     decipher.setAAD(this.aad(namespace, keyId, compression));
     decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));

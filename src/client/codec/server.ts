@@ -27,7 +27,10 @@ interface JsonPayload {
 }
 
 class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -37,7 +40,9 @@ const fromJson = (p: JsonPayload): Payload => ({
   data: Buffer.from(p.data ?? '', 'base64'),
 });
 const toJson = (p: Payload): JsonPayload => ({
-  metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v ?? new Uint8Array()).toString('base64')])),
+  metadata: Object.fromEntries(
+    Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v ?? new Uint8Array()).toString('base64')]),
+  ),
   data: Buffer.from(p.data ?? new Uint8Array()).toString('base64'),
 });
 
@@ -119,7 +124,9 @@ export function createCodecServer(o: CodecServerOptions): Server {
       const payloads = parsePayloads(await readBody(req, o.maxBodyBytes));
       const context = { type: 'workflow' as const, namespace, workflowId: '' };
       const out = op === 'encode' ? await o.codec.encode(payloads, context) : await o.codec.decode(payloads, context);
-      o.log(`opsflow codec: ${op} ${payloads.length} payload${payloads.length === 1 ? '' : 's'} for ${who} namespace ${namespace} from ${from}`);
+      o.log(
+        `opsflow codec: ${op} ${payloads.length} payload${payloads.length === 1 ? '' : 's'} for ${who} namespace ${namespace} from ${from}`,
+      );
       return reply(res, 200, { payloads: out.map(toJson) });
     } catch (err) {
       const status = err instanceof HttpError ? err.status : 400;

@@ -10,13 +10,16 @@ export function registerAlertCommands(program: Command, ctx: CliContext) {
   const alerts = program.command('alerts').description('Prometheus Alertmanager webhook receiver');
   alerts
     .command('serve')
-    .description(`receive Alertmanager webhooks (version 4) on ${ALERTS_PATH}; each firing alert opens or joins incident-<fingerprint>`)
+    .description(
+      `receive Alertmanager webhooks (version 4) on ${ALERTS_PATH}; each firing alert opens or joins incident-<fingerprint>`,
+    )
     .option('--host <host>', 'listen address (default: incident.receiver.host)')
     .option('--port <port>', 'listen port (default: incident.receiver.port)')
     .action(async (o: { host?: string; port?: string }) => {
       const incident = ctx.config().incident;
       const cfg = incident.receiver;
-      if (!cfg) throw new UsageError('config incident.receiver is not set (it names the bearer token Alertmanager must send)');
+      if (!cfg)
+        throw new UsageError('config incident.receiver is not set (it names the bearer token Alertmanager must send)');
       let token: string;
       try {
         token = resolveSecret(cfg.token, 'incident.receiver.token');
@@ -34,11 +37,20 @@ export function registerAlertCommands(program: Command, ctx: CliContext) {
           connecting = undefined;
           throw err;
         }));
-      const server = createAlertReceiver({ client: temporal, token, taskQueue: TASK_QUEUE, maxBodyBytes: cfg.maxBodyBytes, log, severity: incident });
+      const server = createAlertReceiver({
+        client: temporal,
+        token,
+        taskQueue: TASK_QUEUE,
+        maxBodyBytes: cfg.maxBodyBytes,
+        log,
+        severity: incident,
+      });
       const host = o.host ?? cfg.host;
       const bound = await listen(server, port, host);
       print(`opsflow alerts: listening on http://${host}:${bound}${ALERTS_PATH}`);
-      await temporal().catch((err: Error) => log(`opsflow alerts: Temporal not reachable yet (${err.message}); answering 503 until it is`));
+      await temporal().catch((err: Error) =>
+        log(`opsflow alerts: Temporal not reachable yet (${err.message}); answering 503 until it is`),
+      );
       await new Promise<void>((resolve) => {
         const stop = () => server.close(() => resolve());
         process.once('SIGINT', stop);

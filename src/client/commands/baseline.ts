@@ -13,7 +13,9 @@ function store(ctx: CliContext): BaselineStore {
 
 /** `opsflow baseline show <service>`: the latest stored baseline (start one with `opsflow start baseline`). */
 export function registerBaselineCommands(program: Command, ctx: CliContext) {
-  const baseline = program.command('baseline').description('performance baselines (runbooks §5): start one with `opsflow start baseline`');
+  const baseline = program
+    .command('baseline')
+    .description('performance baselines (runbooks §5): start one with `opsflow start baseline`');
   baseline
     .command('show')
     .description('the latest complete baseline of a service, as a report')

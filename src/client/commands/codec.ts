@@ -10,7 +10,9 @@ import { listen } from '../alert-receiver/server';
 
 /** `opsflow codec serve|keygen`: the codec server for the Web UI and CLI, and new keys. */
 export function registerCodecCommands(program: Command, ctx: CliContext) {
-  const codec = program.command('codec').description('payload encryption: the codec server the Web UI decodes through, and keys');
+  const codec = program
+    .command('codec')
+    .description('payload encryption: the codec server the Web UI decodes through, and keys');
   codec
     .command('keygen')
     .description(`print a new random AES-256 key (${KEY_BYTES} bytes, base64) for encryption.keys`)
@@ -19,13 +21,16 @@ export function registerCodecCommands(program: Command, ctx: CliContext) {
     });
   codec
     .command('serve')
-    .description('serve POST /encode and /decode (Temporal codec-server protocol) with the configured keys, until SIGINT/SIGTERM')
+    .description(
+      'serve POST /encode and /decode (Temporal codec-server protocol) with the configured keys, until SIGINT/SIGTERM',
+    )
     .option('--host <host>', 'listen address (default: encryption.codecServer.host)')
     .option('--port <port>', 'listen port (default: encryption.codecServer.port)')
     .action(async (o: { host?: string; port?: string }) => {
       const config = ctx.config();
       const server = config.encryption?.codecServer;
-      if (!config.encryption || !server) throw new UsageError('config encryption.codecServer is not set (its token, UI origins and port)');
+      if (!config.encryption || !server)
+        throw new UsageError('config encryption.codecServer is not set (its token, UI origins and port)');
       const namespace = temporalSettings(process.env).namespace;
       let token: string | undefined;
       try {
@@ -37,7 +42,8 @@ export function registerCodecCommands(program: Command, ctx: CliContext) {
       const port = o.port === undefined ? server.port : Number(o.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port: a TCP port');
       const host = o.host ?? server.host;
-      if (!token && !['127.0.0.1', '::1', 'localhost'].includes(host)) throw new UsageError(`--host: auth none is allowed only on a loopback host, not ${host}`);
+      if (!token && !['127.0.0.1', '::1', 'localhost'].includes(host))
+        throw new UsageError(`--host: auth none is allowed only on a loopback host, not ${host}`);
       const log = (line: string) => process.stderr.write(`${line}\n`);
       const http = createCodecServer({
         codec: encryptionCodec(config, namespace)!,
@@ -48,7 +54,9 @@ export function registerCodecCommands(program: Command, ctx: CliContext) {
         log,
       });
       const bound = await listen(http, port, host);
-      print(`opsflow codec: listening on http://${host}:${bound} (keys ${config.encryption.keys.map((k) => k.id).join(', ')}; current ${config.encryption.current})`);
+      print(
+        `opsflow codec: listening on http://${host}:${bound} (keys ${config.encryption.keys.map((k) => k.id).join(', ')}; current ${config.encryption.current})`,
+      );
       await new Promise<void>((resolve) => {
         const stop = () => http.close(() => resolve());
         process.once('SIGINT', stop);

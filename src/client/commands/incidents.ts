@@ -9,7 +9,13 @@ import { renderPostmortem } from '../../domain/incident/postmortem';
 import { findIncident, listIncidents, migrate, storeRef, type StoreRef } from '../../activities/incident-store/store';
 import { withClient } from '../../activities/postgres/connect';
 import type { SignalDefinition } from '@temporalio/common';
-import { acknowledgeSignal, approveSignal, escalateSignal, noteSignal, resolveSignal } from '../../workflows/incident/messages';
+import {
+  acknowledgeSignal,
+  approveSignal,
+  escalateSignal,
+  noteSignal,
+  resolveSignal,
+} from '../../workflows/incident/messages';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
@@ -41,7 +47,9 @@ async function workflowIdOf(ctx: CliContext, id: string): Promise<string> {
 
 /** `opsflow incident open|list|show|migrate` and the people's verbs on a running incident. */
 export function registerIncidentCommands(program: Command, ctx: CliContext) {
-  const incident = program.command('incident').description('incident response (runbooks §6): open, list, show, acknowledge, resolve, ...');
+  const incident = program
+    .command('incident')
+    .description('incident response (runbooks §6): open, list, show, acknowledge, resolve, ...');
 
   incident
     .command('open')
@@ -54,36 +62,54 @@ export function registerIncidentCommands(program: Command, ctx: CliContext) {
     .option('--severity <P0|P1|P2|P3>', 'override the classification')
     .option('--description <text>')
     .option('--id <workflowId>', 'workflow id (default incident-<type>-<time>)')
-    .action(async (o: { title: string; type: string; service: string[]; metric: string[]; label: string[]; severity?: string; description?: string; id?: string }) => {
-      const metrics = Object.fromEntries(
-        Object.entries(pairs(o.metric, '--metric')).map(([k, v]) => {
-          const n = Number(v);
-          if (v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--metric ${k}=${v}: the value must be a number`);
-          return [k, n];
-        }),
-      );
-      const input = validateInput(incidentEntry, {
-        title: o.title,
-        type: o.type,
-        services: o.service,
-        metrics,
-        labels: pairs(o.label, '--label'),
-        severity: o.severity,
-        description: o.description,
-        source: 'cli',
-      }) as ParsedIncidentInput;
-      const client = await ctx.temporal();
-      const workflowId = o.id ?? incidentEntry.workflowId(input, new Date());
-      try {
-        await client.workflow.start(incidentEntry.type, { taskQueue: TASK_QUEUE, workflowId, args: [input], staticSummary: incidentEntry.summary(input) });
-      } catch (err) {
-        if (err instanceof WorkflowExecutionAlreadyStartedError) throw new Error(`an incident with id ${workflowId} is already open`);
-        throw err;
-      }
-      print(`opened incident ${workflowId}`);
-      print(`  status:      opsflow status ${workflowId}`);
-      print(`  acknowledge: opsflow incident ack ${workflowId} --by <you>`);
-    });
+    .action(
+      async (o: {
+        title: string;
+        type: string;
+        service: string[];
+        metric: string[];
+        label: string[];
+        severity?: string;
+        description?: string;
+        id?: string;
+      }) => {
+        const metrics = Object.fromEntries(
+          Object.entries(pairs(o.metric, '--metric')).map(([k, v]) => {
+            const n = Number(v);
+            if (v.trim() === '' || !Number.isFinite(n))
+              throw new UsageError(`--metric ${k}=${v}: the value must be a number`);
+            return [k, n];
+          }),
+        );
+        const input = validateInput(incidentEntry, {
+          title: o.title,
+          type: o.type,
+          services: o.service,
+          metrics,
+          labels: pairs(o.label, '--label'),
+          severity: o.severity,
+          description: o.description,
+          source: 'cli',
+        }) as ParsedIncidentInput;
+        const client = await ctx.temporal();
+        const workflowId = o.id ?? incidentEntry.workflowId(input, new Date());
+        try {
+          await client.workflow.start(incidentEntry.type, {
+            taskQueue: TASK_QUEUE,
+            workflowId,
+            args: [input],
+            staticSummary: incidentEntry.summary(input),
+          });
+        } catch (err) {
+          if (err instanceof WorkflowExecutionAlreadyStartedError)
+            throw new Error(`an incident with id ${workflowId} is already open`);
+          throw err;
+        }
+        print(`opened incident ${workflowId}`);
+        print(`  status:      opsflow status ${workflowId}`);
+        print(`  acknowledge: opsflow incident ack ${workflowId} --by <you>`);
+      },
+    );
 
   incident
     .command('list')
@@ -96,9 +122,15 @@ export function registerIncidentCommands(program: Command, ctx: CliContext) {
     .action(async (o: { state?: string; severity?: string; digest?: boolean; limit: string; json?: boolean }) => {
       const limit = Number(o.limit);
       if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit: a whole number of at least 1');
-      if (o.state && !['open', 'acknowledged', 'resolved'].includes(o.state)) throw new UsageError('--state: open, acknowledged or resolved');
+      if (o.state && !['open', 'acknowledged', 'resolved'].includes(o.state))
+        throw new UsageError('--state: open, acknowledged or resolved');
       if (o.severity && !/^P[0-3]$/.test(o.severity)) throw new UsageError('--severity: P0, P1, P2 or P3');
-      const rows = await listIncidents(store(ctx), { state: o.state, severity: o.severity, digest: o.digest ? true : undefined, limit });
+      const rows = await listIncidents(store(ctx), {
+        state: o.state,
+        severity: o.severity,
+        digest: o.digest ? true : undefined,
+        limit,
+      });
       if (o.json) {
         print(rows.map(({ postmortem: _p, diagnostics: _d, ...r }) => r));
         return;
@@ -107,7 +139,8 @@ export function registerIncidentCommands(program: Command, ctx: CliContext) {
         print('no incidents');
         return;
       }
-      for (const r of rows) print(`${r.id}\t${r.severity}\t${r.state}\t${r.openedAt}\t${r.owner ?? '-'}\t${r.title}\t${r.workflowId}`);
+      for (const r of rows)
+        print(`${r.id}\t${r.severity}\t${r.state}\t${r.openedAt}\t${r.owner ?? '-'}\t${r.title}\t${r.workflowId}`);
     });
 
   incident
@@ -123,11 +156,21 @@ export function registerIncidentCommands(program: Command, ctx: CliContext) {
         return;
       }
       print(`${r.id} ${r.severity} ${r.state}: ${r.title}`);
-      print(`  workflow ${r.workflowId}, type ${r.type}, services ${r.services.join(', ') || '-'}, owner ${r.owner ?? '-'}`);
+      print(
+        `  workflow ${r.workflowId}, type ${r.type}, services ${r.services.join(', ') || '-'}, owner ${r.owner ?? '-'}`,
+      );
       print(`  opened ${r.openedAt}, acknowledged ${r.acknowledgedAt ?? '-'}, resolved ${r.resolvedAt ?? '-'}`);
-      print(`  diagnostics: ${Object.keys(r.diagnostics).filter((k) => k !== 'collectedAt').join(', ') || '-'}`);
+      print(
+        `  diagnostics: ${
+          Object.keys(r.diagnostics)
+            .filter((k) => k !== 'collectedAt')
+            .join(', ') || '-'
+        }`,
+      );
       if (r.alert) {
-        print(`  alert evidence: ${Object.keys(r.alert.labels).length} labels, ${Object.keys(r.alert.annotations).length} annotations, whole (--json shows them)`);
+        print(
+          `  alert evidence: ${Object.keys(r.alert.labels).length} labels, ${Object.keys(r.alert.annotations).length} annotations, whole (--json shows them)`,
+        );
         for (const note of r.alert.ignored ?? []) print(`  alert label ignored: ${note}`);
       }
       print('');
@@ -140,14 +183,24 @@ export function registerIncidentCommands(program: Command, ctx: CliContext) {
     .action(async () => {
       const ref = store(ctx);
       const applied = await withClient(ref.config, (c) => migrate(c, ref.schema));
-      print(applied.length ? `applied ${applied.join(', ')} in schema ${ref.schema}` : `schema ${ref.schema} is up to date`);
+      print(
+        applied.length ? `applied ${applied.join(', ')} in schema ${ref.schema}` : `schema ${ref.schema} is up to date`,
+      );
     });
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a signal of any argument list
-  const verb = (name: string, signal: SignalDefinition<any[]>, description: string, extra: (c: Command) => Command, arg: (o: Record<string, string | undefined>, rest: string[]) => unknown) => {
+  const verb = (
+    name: string,
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a signal of any argument list
+    signal: SignalDefinition<any[]>,
+    description: string,
+    extra: (c: Command) => Command,
+    arg: (o: Record<string, string | undefined>, rest: string[]) => unknown,
+  ) => {
     const c = incident.command(name).description(description).argument('<id>', 'INC-… id or workflow id');
     extra(c).action(async (id: string, ...rest: unknown[]) => {
-      const opts = rest.find((r) => r && typeof r === 'object' && !Array.isArray(r) && !('commands' in (r as object))) as Record<string, string | undefined>;
+      const opts = rest.find(
+        (r) => r && typeof r === 'object' && !Array.isArray(r) && !('commands' in (r as object)),
+      ) as Record<string, string | undefined>;
       const positional = rest.filter((r) => typeof r === 'string') as string[];
       const workflowId = await workflowIdOf(ctx, id);
       const client = await ctx.temporal();
@@ -155,10 +208,39 @@ export function registerIncidentCommands(program: Command, ctx: CliContext) {
       print(`${signal.name} sent to ${workflowId}`);
     });
   };
-  verb('ack', acknowledgeSignal, 'acknowledge: stops escalation, you become the owner', (c) => c.option('--by <name>').option('--note <text>'), (o) => ({ by: o.by, note: o.note }));
-  verb('resolve', resolveSignal, 'resolve: PagerDuty resolve, resolution message, postmortem', (c) => c.option('--by <name>').option('--note <text>'), (o) => ({ by: o.by, note: o.note }));
-  verb('escalate', escalateSignal, 'escalate to the next level now', (c) => c.option('--by <name>').option('--note <text>'), (o) => ({ by: o.by, note: o.note }));
-  verb('approve', approveSignal, 'approve the destructive step waiting (or --step)', (c) => c.option('--step <id>').option('--by <name>'), (o) => ({ step: o.step, by: o.by }));
-  verb('note', noteSignal, 'add a note to the timeline', (c) => c.argument('<text>').option('--by <name>'), (o, [text]) => ({ text, by: o.by }));
+  verb(
+    'ack',
+    acknowledgeSignal,
+    'acknowledge: stops escalation, you become the owner',
+    (c) => c.option('--by <name>').option('--note <text>'),
+    (o) => ({ by: o.by, note: o.note }),
+  );
+  verb(
+    'resolve',
+    resolveSignal,
+    'resolve: PagerDuty resolve, resolution message, postmortem',
+    (c) => c.option('--by <name>').option('--note <text>'),
+    (o) => ({ by: o.by, note: o.note }),
+  );
+  verb(
+    'escalate',
+    escalateSignal,
+    'escalate to the next level now',
+    (c) => c.option('--by <name>').option('--note <text>'),
+    (o) => ({ by: o.by, note: o.note }),
+  );
+  verb(
+    'approve',
+    approveSignal,
+    'approve the destructive step waiting (or --step)',
+    (c) => c.option('--step <id>').option('--by <name>'),
+    (o) => ({ step: o.step, by: o.by }),
+  );
+  verb(
+    'note',
+    noteSignal,
+    'add a note to the timeline',
+    (c) => c.argument('<text>').option('--by <name>'),
+    (o, [text]) => ({ text, by: o.by }),
+  );
 }
-

@@ -5,7 +5,12 @@
 import type { ZodType } from 'zod';
 import os from 'node:os';
 import type { Command } from 'commander';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
+import {
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+  type WorkflowExecutionDescription,
+} from '@temporalio/client';
 import { CliContext, ExitCode, print, UsageError } from '../cli-context';
 import { knownActions, messagesByType } from '../registry';
 import { actionVerbs, type ActionVerb } from '../../workflows/common/messages';
@@ -36,17 +41,27 @@ export async function describeRunning(client: Client, id: string): Promise<Workf
     if (err instanceof WorkflowNotFoundError) throw new Error(`no workflow with id ${id}`);
     throw err;
   }
-  if (d.status.name !== 'RUNNING') throw new Error(`the run has ended (${d.status.name.toLowerCase().replace(/_/g, '-')})`);
+  if (d.status.name !== 'RUNNING')
+    throw new Error(`the run has ended (${d.status.name.toLowerCase().replace(/_/g, '-')})`);
   return d;
 }
 
 /** "accepted: phasedRolloutWorkflow rollout-x is now monitoring, step 2": the run's answer in one line. */
 export function acceptedLine(type: string, id: string, status: unknown): string {
-  const s = (status ?? {}) as { state?: unknown; phase?: unknown; step?: unknown; batch?: unknown; approvals?: ApprovalProgress };
+  const s = (status ?? {}) as {
+    state?: unknown;
+    phase?: unknown;
+    step?: unknown;
+    batch?: unknown;
+    approvals?: ApprovalProgress;
+  };
   const state = s.state ?? s.phase;
   const step = s.step ?? s.batch;
   const a = s.approvals;
-  const soFar = a && Array.isArray(a.approvedBy) ? `; step ${a.step} approved so far by ${a.approvedBy.join(', ') || 'nobody'} (${a.approvedBy.length} of ${a.needed})` : '';
+  const soFar =
+    a && Array.isArray(a.approvedBy)
+      ? `; step ${a.step} approved so far by ${a.approvedBy.join(', ') || 'nobody'} (${a.approvedBy.length} of ${a.needed})`
+      : '';
   return `accepted: ${type} ${id} is now ${state ?? 'running'}${typeof step === 'number' && step > 0 ? `, step ${step}` : ''}${soFar}`;
 }
 
@@ -103,12 +118,25 @@ export function actionInput(verb: ActionVerb, type: string, o: ActionOptions, by
     case 'recheck':
       return { by, ...(o.item?.length ? { items: o.item } : {}) };
     case 'sign-off':
-      return checked(signOffInput, { item: need(o.item?.[0], '--item', verb), by, ...(o.note ?? o.reason ? { note: o.note ?? o.reason } : {}) }, verb);
+      return checked(
+        signOffInput,
+        { item: need(o.item?.[0], '--item', verb), by, ...((o.note ?? o.reason) ? { note: o.note ?? o.reason } : {}) },
+        verb,
+      );
     case 'waive':
-      return checked(waiveInput, { item: need(o.item?.[0], '--item', verb), by, reason: need(o.reason, '--reason', verb), until: need(o.until, '--until', verb) }, verb);
+      return checked(
+        waiveInput,
+        {
+          item: need(o.item?.[0], '--item', verb),
+          by,
+          reason: need(o.reason, '--reason', verb),
+          until: need(o.until, '--until', verb),
+        },
+        verb,
+      );
     case 'acknowledge':
     case 'resolve':
-      return { by, ...(o.note ?? o.reason ? { note: o.note ?? o.reason } : {}) };
+      return { by, ...((o.note ?? o.reason) ? { note: o.note ?? o.reason } : {}) };
   }
 }
 
@@ -123,12 +151,18 @@ export function registerOperatorCommands(program: Command, ctx: CliContext) {
       .argument('<workflowId>')
       .option('--reason <text>', "why (kept in the run's decisions)")
       .option('--by <name>', 'who decides (default: the OS user)');
-    if (verb === 'approve') command.option('--step <n>', 'the step (or batch, stage name, runbook step id) this is for');
-    if (verb === 'abort') command.option('--all', 'a cutover: restore every batch moved so far, not only the one in flight');
-    if (verb === 'reschedule' || verb === 'skip') command.option('--batch <name|n>', 'the batch, by name or 1-based number');
-    if (verb === 'reschedule') command.option('--start-at <time>', 'its new start: an offset from the cutover\'s start (+6h) or an ISO time');
-    if (verb === 'recheck' || verb === 'sign-off' || verb === 'waive') command.option('--item <id>', 'the checklist item' + (verb === 'recheck' ? ' (repeatable)' : ''), collect);
-    if (verb === 'sign-off' || verb === 'acknowledge' || verb === 'resolve') command.option('--note <text>', 'a note kept with it');
+    if (verb === 'approve')
+      command.option('--step <n>', 'the step (or batch, stage name, runbook step id) this is for');
+    if (verb === 'abort')
+      command.option('--all', 'a cutover: restore every batch moved so far, not only the one in flight');
+    if (verb === 'reschedule' || verb === 'skip')
+      command.option('--batch <name|n>', 'the batch, by name or 1-based number');
+    if (verb === 'reschedule')
+      command.option('--start-at <time>', "its new start: an offset from the cutover's start (+6h) or an ISO time");
+    if (verb === 'recheck' || verb === 'sign-off' || verb === 'waive')
+      command.option('--item <id>', 'the checklist item' + (verb === 'recheck' ? ' (repeatable)' : ''), collect);
+    if (verb === 'sign-off' || verb === 'acknowledge' || verb === 'resolve')
+      command.option('--note <text>', 'a note kept with it');
     if (verb === 'waive') command.option('--until <time>', 'until when the waiver holds (ISO time with offset)');
     command.action(async (id: string, opts: ActionOptions) => {
       const client = await ctx.temporal();
@@ -136,7 +170,9 @@ export function registerOperatorCommands(program: Command, ctx: CliContext) {
       const update = messagesByType[d.type]?.actions[verb];
       if (!update) {
         const takes = knownActions(d.type);
-        throw new UsageError(`${d.type} ${id} does not take ${verb} (${takes.length ? `it takes: ${takes.join(', ')}` : 'it takes no operator actions'}); nothing was sent`);
+        throw new UsageError(
+          `${d.type} ${id} does not take ${verb} (${takes.length ? `it takes: ${takes.join(', ')}` : 'it takes no operator actions'}); nothing was sent`,
+        );
       }
       const input = actionInput(verb, d.type, opts, opts.by ?? os.userInfo().username);
       try {

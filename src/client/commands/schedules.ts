@@ -13,19 +13,21 @@ export function registerScheduleCommands(program: Command, ctx: CliContext) {
     .action(async (opts: { prune?: boolean }) => {
       const config = ctx.config();
       const r = await applySchedules(await ctx.temporal(), config, { prune: opts.prune, configName: ctx.configName() });
-      print(`schedules: created [${r.created.join(', ')}] updated [${r.updated.join(', ')}]${opts.prune ? ` deleted [${r.deleted.join(', ')}]` : ''}`);
+      print(
+        `schedules: created [${r.created.join(', ')}] updated [${r.updated.join(', ')}]${opts.prune ? ` deleted [${r.deleted.join(', ')}]` : ''}`,
+      );
     });
 
-  schedules
-    .command('list')
-    .action(async () => {
-      const client = await ctx.temporal();
-      for await (const s of client.schedule.list()) {
-        const d = await client.schedule.getHandle(s.scheduleId).describe();
-        const next = d.info.nextActionTimes[0]?.toISOString() ?? '-';
-        print(`${s.scheduleId}\t${d.action.type === 'startWorkflow' ? d.action.workflowType : '?'}\t${d.state.paused ? 'paused' : 'active'}\tnext ${next}`);
-      }
-    });
+  schedules.command('list').action(async () => {
+    const client = await ctx.temporal();
+    for await (const s of client.schedule.list()) {
+      const d = await client.schedule.getHandle(s.scheduleId).describe();
+      const next = d.info.nextActionTimes[0]?.toISOString() ?? '-';
+      print(
+        `${s.scheduleId}\t${d.action.type === 'startWorkflow' ? d.action.workflowType : '?'}\t${d.state.paused ? 'paused' : 'active'}\tnext ${next}`,
+      );
+    }
+  });
 
   for (const [verb, what, done] of [
     ['pause', 'pause a schedule', 'paused'],

@@ -12,7 +12,9 @@ import { opsflowSearchAttributes } from '../../domain/search-attributes';
 export function registerSearchAttributeCommands(program: Command, ctx: CliContext) {
   const sa = program.command('search-attributes').description("opsflow's custom search attributes in the namespace");
   sa.command('ensure')
-    .description(`register the missing ones of ${opsflowSearchAttributes.map((k) => k.name).join(', ')}; exit 1 when they cannot all be had`)
+    .description(
+      `register the missing ones of ${opsflowSearchAttributes.map((k) => k.name).join(', ')}; exit 1 when they cannot all be had`,
+    )
     .action(async () => {
       const client = await ctx.temporal();
       const g = program.opts<{ address?: string; namespace?: string }>();

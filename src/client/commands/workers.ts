@@ -1,7 +1,13 @@
 import type { Command } from 'commander';
 import { CliContext, UsageError, print } from '../cli-context';
 import { temporalSettings } from '../connection';
-import { checkBuildId, describeDeployment, promoteVersion, rampVersion, type DeploymentStatus } from '../worker-deployment';
+import {
+  checkBuildId,
+  describeDeployment,
+  promoteVersion,
+  rampVersion,
+  type DeploymentStatus,
+} from '../worker-deployment';
 
 const meaning: Record<string, string> = {
   current: 'new runs and auto-upgrading runs go here',
@@ -12,7 +18,9 @@ const meaning: Record<string, string> = {
 };
 
 export function formatDeploymentStatus(s: DeploymentStatus): string {
-  const head = `deployment ${s.deploymentName}: current ${s.current ?? '(none)'}` + (s.ramping ? `, ramping ${s.ramping.buildId} at ${s.ramping.percent}%` : '');
+  const head =
+    `deployment ${s.deploymentName}: current ${s.current ?? '(none)'}` +
+    (s.ramping ? `, ramping ${s.ramping.buildId} at ${s.ramping.percent}%` : '');
   const width = Math.max(8, ...s.versions.map((v) => v.buildId.length));
   const rows = [...s.versions]
     .sort((a, b) => (b.createdAt ?? '').localeCompare(a.createdAt ?? ''))
@@ -29,7 +37,9 @@ export function formatDeploymentStatus(s: DeploymentStatus): string {
  * new runs onto a new build as a service's traffic is moved: ramp a share, then promote.
  */
 export function registerWorkerCommands(program: Command, ctx: CliContext) {
-  const workers = program.command('workers').description('opsflow worker versions (Worker Deployment): status, ramp, promote');
+  const workers = program
+    .command('workers')
+    .description('opsflow worker versions (Worker Deployment): status, ramp, promote');
   const target = async (opts: { deployment?: string }) => {
     const client = await ctx.temporal();
     const g = program.opts<{ address?: string; namespace?: string }>();
@@ -42,7 +52,9 @@ export function registerWorkerCommands(program: Command, ctx: CliContext) {
 
   workers
     .command('status')
-    .description('every version of the deployment: current, ramping, draining (pinned runs open) or drained (safe to stop)')
+    .description(
+      'every version of the deployment: current, ramping, draining (pinned runs open) or drained (safe to stop)',
+    )
     .option(deploymentOption, deploymentHelp)
     .option('--json', 'print the status as JSON')
     .action(async (opts: { deployment?: string; json?: boolean }) => {
@@ -58,7 +70,8 @@ export function registerWorkerCommands(program: Command, ctx: CliContext) {
     .option('--promote', 'make <build-id> the current version (ends the ramp)')
     .option(deploymentOption, deploymentHelp)
     .action(async (buildId: string, opts: { percent?: string; promote?: boolean; deployment?: string }) => {
-      if ((opts.percent === undefined) === !opts.promote) throw new UsageError('workers ramp: give exactly one of --percent <n> and --promote');
+      if ((opts.percent === undefined) === !opts.promote)
+        throw new UsageError('workers ramp: give exactly one of --percent <n> and --promote');
       checkBuildId(buildId, 'build-id');
       let percent: number | undefined;
       if (opts.percent !== undefined) {

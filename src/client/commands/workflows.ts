@@ -1,7 +1,12 @@
 import os from 'node:os';
 import type { Command } from 'commander';
 import { STARTED_BY_MEMO } from '../../domain/approval';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { ENDING_MEMO } from '../../domain/search-attributes';
 import { CliContext, print, UsageError } from '../cli-context';
 import { findWorkflow, knownSignals, workflowEntries } from '../registry';
@@ -41,10 +46,16 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext) {
     .option('-i, --input <json|file>', 'input as inline JSON or a JSON/YAML file')
     .option('--id <workflowId>', 'workflow id (default: derived from what it acts on)')
     .option('--wait', 'wait for the result and print it')
-    .option('--by <name>', "who starts it (kept in the run's memo; an approval that forbids the starter refuses them) (default: the OS user)")
+    .option(
+      '--by <name>',
+      "who starts it (kept in the run's memo; an approval that forbids the starter refuses them) (default: the OS user)",
+    )
     .action(async (name: string, opts: { input?: string; id?: string; wait?: boolean; by?: string }) => {
       const entry = findWorkflow(name);
-      if (!entry) throw new UsageError(`unknown workflow "${name}"; known: ${workflowEntries.map((e) => `${e.alias} (${e.type})`).join(', ')}`);
+      if (!entry)
+        throw new UsageError(
+          `unknown workflow "${name}"; known: ${workflowEntries.map((e) => `${e.alias} (${e.type})`).join(', ')}`,
+        );
       const input = validateInput(entry, readInputArg(opts.input));
       // With a config at hand, a name it lacks is refused here rather than by the run's planning.
       const configName = ctx.configName();
@@ -62,7 +73,8 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext) {
         print(`started ${entry.type} ${handle.workflowId} (run ${handle.firstExecutionRunId})`);
         if (opts.wait) await awaitResult(workflowId, () => handle.result(), print, endingOf(handle));
       } catch (err) {
-        if (err instanceof WorkflowExecutionAlreadyStartedError) throw new Error(await alreadyRunning(client, workflowId, entry.lock?.(input as never, workflowId)));
+        if (err instanceof WorkflowExecutionAlreadyStartedError)
+          throw new Error(await alreadyRunning(client, workflowId, entry.lock?.(input as never, workflowId)));
         const tooLarge = payloadTooLarge(err, input);
         if (tooLarge) throw new Error(tooLarge);
         throw err;
@@ -71,9 +83,11 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext) {
 
   program
     .command('status')
-    .description('what a run is, its state and step, what it waits for, its last decisions and the command that acts on it (--json: the raw `status` query)')
+    .description(
+      'what a run is, its state and step, what it waits for, its last decisions and the command that acts on it (--json: the raw `status` query)',
+    )
     .argument('<workflowId>')
-    .option('--json', 'the run\'s `status` query answer as it is')
+    .option('--json', "the run's `status` query answer as it is")
     .option('--children', "a go-live, as JSON: each started stage's child answers its own status beside the stage")
     .action(async (id: string, opts: { json?: boolean; children?: boolean }) => {
       const client = await ctx.temporal();
@@ -87,8 +101,15 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext) {
         if (err instanceof WorkflowNotFoundError) throw new Error(`no workflow with id ${id}`);
         throw err;
       });
-      if (!knowsStatus(d.type)) throw new UsageError(`${d.type} ${id} answers no status query; see opsflow result ${id}`);
-      const info: RunInfo = { workflowId: id, type: d.type, execution: d.status.name, startTime: d.startTime, closeTime: d.closeTime };
+      if (!knowsStatus(d.type))
+        throw new UsageError(`${d.type} ${id} answers no status query; see opsflow result ${id}`);
+      const info: RunInfo = {
+        workflowId: id,
+        type: d.type,
+        execution: d.status.name,
+        startTime: d.startTime,
+        closeTime: d.closeTime,
+      };
       const status = await handle.query(anyStatusQuery);
       print(formatStatus(info, statusView(info, status)));
     });
@@ -108,7 +129,9 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext) {
         const { type } = await describeRunning(client, id);
         const known = knownSignals(type);
         if (!known.includes(name)) {
-          throw new UsageError(`"${name}" is not a signal of ${type} (known: ${known.join(', ') || 'none'}); nothing was sent (--force sends it anyway)`);
+          throw new UsageError(
+            `"${name}" is not a signal of ${type} (known: ${known.join(', ') || 'none'}); nothing was sent (--force sends it anyway)`,
+          );
         }
       }
       await client.workflow.getHandle(id).signal(name, ...args);
@@ -120,9 +143,18 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext) {
     .description('one row per run, newest first: type, service, status, state, step, start and close')
     .option('-t, --type <workflow>', 'only this workflow (type or CLI alias: phased-rollout, deploy, ...)')
     .option('-s, --service <name>', 'only runs acting on this service (OpsflowService)')
-    .option('--state <state>', "only runs in this opsflow state or phase (OpsflowState or OpsflowPhase: awaiting-approval, monitoring, waiting, rolled-back, ...)")
-    .option('--status <status>', 'only runs in this Temporal status: running, completed, failed, canceled, terminated, timed-out')
-    .option('-q, --query <visibility query>', 'a visibility query ANDed with the filters, e.g. "OpsflowHealth=\'down\'"')
+    .option(
+      '--state <state>',
+      'only runs in this opsflow state or phase (OpsflowState or OpsflowPhase: awaiting-approval, monitoring, waiting, rolled-back, ...)',
+    )
+    .option(
+      '--status <status>',
+      'only runs in this Temporal status: running, completed, failed, canceled, terminated, timed-out',
+    )
+    .option(
+      '-q, --query <visibility query>',
+      'a visibility query ANDed with the filters, e.g. "OpsflowHealth=\'down\'"',
+    )
     .option('-n, --limit <n>', 'at most this many', '20')
     .option('--json', 'the rows as JSON')
     .action(async (opts: ListFilters & { limit: string; json?: boolean }) => {

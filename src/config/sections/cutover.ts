@@ -40,10 +40,12 @@ export type DirectoryConfig = z.infer<typeof directoryConfig>;
 export type PostgresDirectoryConfig = z.infer<typeof postgresDirectory>;
 export type HttpDirectoryConfig = z.infer<typeof httpDirectory>;
 
-
 /** The two systems a user can be routed to, as the router and its gateway name them. */
 const systems = z
-  .object({ old: z.string().min(1).max(100).default('old_system'), new: z.string().min(1).max(100).default('new_system') })
+  .object({
+    old: z.string().min(1).max(100).default('old_system'),
+    new: z.string().min(1).max(100).default('new_system'),
+  })
   .strict()
   .refine((s) => s.old !== s.new, { message: 'old and new must be different systems', path: ['new'] })
   .default({ old: 'old_system', new: 'new_system' });
@@ -101,12 +103,15 @@ export function checkCutoverReferences(
   issue: (path: (string | number)[], message: string) => void,
 ): void {
   for (const [name, d] of Object.entries(cfg.directories))
-    if (d.type === 'postgres' && !(d.postgres in known.postgres)) issue(['directories', name, 'postgres'], `unknown postgres target "${d.postgres}"`);
+    if (d.type === 'postgres' && !(d.postgres in known.postgres))
+      issue(['directories', name, 'postgres'], `unknown postgres target "${d.postgres}"`);
   for (const [name, r] of Object.entries(cfg.routers))
-    if (r.type === 'redis' && !(r.redis in known.redis)) issue(['routers', name, 'redis'], `unknown redis target "${r.redis}"`);
+    if (r.type === 'redis' && !(r.redis in known.redis))
+      issue(['routers', name, 'redis'], `unknown redis target "${r.redis}"`);
   if (cfg.cutover.store && !(cfg.cutover.store.postgres in known.postgres))
     issue(['cutover', 'store', 'postgres'], `unknown postgres target "${cfg.cutover.store.postgres}"`);
 }
 
 /** The fields a directory lets cohorts filter on, whatever its kind. */
-export const directoryFields = (d: DirectoryConfig): string[] => (d.type === 'postgres' ? Object.keys(d.columns) : d.fields);
+export const directoryFields = (d: DirectoryConfig): string[] =>
+  d.type === 'postgres' ? Object.keys(d.columns) : d.fields;

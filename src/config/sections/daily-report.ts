@@ -39,14 +39,29 @@ export const dailyReportConfig = z
     /** Notifiers that get the short summary (Slack, webhook). */
     summary: z.array(targetName).default([]),
     /** Where the last `keep` reports are kept (`opsflow report show [date]`). */
-    store: z.object({ postgres: targetName, schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default('opsflow'), keep: z.number().int().positive().default(30) }).strict().optional(),
+    store: z
+      .object({
+        postgres: targetName,
+        schema: z
+          .string()
+          .regex(/^[a-z_][a-z0-9_]{0,62}$/)
+          .default('opsflow'),
+        keep: z.number().int().positive().default(30),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type DailyReportConfig = z.infer<typeof dailyReportConfig>;
 
 export function checkDailyReportReferences(
   r: DailyReportConfig,
-  known: { postgres: Record<string, unknown>; redis: Record<string, unknown>; backups: Record<string, unknown>; notifiers: Record<string, unknown> },
+  known: {
+    postgres: Record<string, unknown>;
+    redis: Record<string, unknown>;
+    backups: Record<string, unknown>;
+    notifiers: Record<string, unknown>;
+  },
   addIssue: (path: (string | number)[], message: string) => void,
 ): void {
   const check = (field: string, names: string[] | undefined, among: Record<string, unknown>, what: string) =>
@@ -58,7 +73,8 @@ export function checkDailyReportReferences(
   check('backups', r.backups, known.backups, 'backup set');
   check('email', r.email, known.notifiers, 'notifier');
   check('summary', r.summary, known.notifiers, 'notifier');
-  if (r.store && !(r.store.postgres in known.postgres)) addIssue(['dailyReport', 'store', 'postgres'], `unknown postgres target "${r.store.postgres}"`);
+  if (r.store && !(r.store.postgres in known.postgres))
+    addIssue(['dailyReport', 'store', 'postgres'], `unknown postgres target "${r.store.postgres}"`);
   try {
     new Intl.DateTimeFormat('en-CA', { timeZone: r.timezone });
   } catch {

@@ -9,7 +9,10 @@ import { lbServerName } from '../../domain/rollout/input';
  */
 const deployCommand = z
   .object({
-    argv: z.array(z.string()).min(1, 'the program and its arguments').refine((a) => a.length === 0 || a[0].length > 0, 'the program must not be empty'),
+    argv: z
+      .array(z.string())
+      .min(1, 'the program and its arguments')
+      .refine((a) => a.length === 0 || a[0].length > 0, 'the program must not be empty'),
     timeout: duration.prefault('10m'),
   })
   .strict();
@@ -53,7 +56,11 @@ const deployService = z
     path: z.string().startsWith('/', 'an absolute path'),
     hosts: z.record(targetName, deployHost).refine((h) => Object.keys(h).length > 0, 'name at least one host'),
     commands: z
-      .object({ install: deployCommand.optional(), migrate: deployCommand.optional(), static: deployCommand.optional() })
+      .object({
+        install: deployCommand.optional(),
+        migrate: deployCommand.optional(),
+        static: deployCommand.optional(),
+      })
       .strict()
       .default({}),
     units: z.array(unitName).default([]),
@@ -71,7 +78,12 @@ const deployService = z
   .superRefine((s, ctx) => {
     if (s.lb === undefined) return;
     for (const [name, h] of Object.entries(s.hosts))
-      if (h.lbServer === undefined) ctx.addIssue({ code: 'custom', path: ['hosts', name, 'lbServer'], message: `the service has lb "${s.lb}": name this host's server in it` });
+      if (h.lbServer === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['hosts', name, 'lbServer'],
+          message: `the service has lb "${s.lb}": name this host's server in it`,
+        });
   });
 export type DeployService = z.infer<typeof deployService>;
 
@@ -94,10 +106,17 @@ export function checkDeployReferences(
     if (s.lb !== undefined) {
       const lb = known.loadBalancers[s.lb];
       if (!lb) issue(['deploy', 'services', svc, 'lb'], `unknown load balancer "${s.lb}"`);
-      else if (lb.type !== 'haproxy') issue(['deploy', 'services', svc, 'lb'], `load balancer "${s.lb}" is ${lb.type}; a deploy drains hosts on haproxy only`);
+      else if (lb.type !== 'haproxy')
+        issue(
+          ['deploy', 'services', svc, 'lb'],
+          `load balancer "${s.lb}" is ${lb.type}; a deploy drains hosts on haproxy only`,
+        );
     }
     for (const [host, h] of Object.entries(s.hosts))
       if (h.transport !== 'local' && !(h.transport.ssh in known.sshHosts))
-        issue(['deploy', 'services', svc, 'hosts', host, 'transport', 'ssh'], `unknown SSH host "${h.transport.ssh}" (not in systemd.hosts)`);
+        issue(
+          ['deploy', 'services', svc, 'hosts', host, 'transport', 'ssh'],
+          `unknown SSH host "${h.transport.ssh}" (not in systemd.hosts)`,
+        );
   }
 }

@@ -25,7 +25,11 @@ export const encryptionConfig = z
         /** The bearer token every request must carry; `auth: none` only on a loopback host (dev). */
         token: secretRef.optional(),
         auth: z.enum(['token', 'none']).default('token'),
-        maxBodyBytes: z.number().int().positive().default(4 * 1024 * 1024),
+        maxBodyBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(4 * 1024 * 1024),
       })
       .strict()
       .optional(),
@@ -34,15 +38,28 @@ export const encryptionConfig = z
   .superRefine((cfg, ctx) => {
     const ids = cfg.keys.map((k) => k.id);
     ids.forEach((id, i) => {
-      if (ids.indexOf(id) !== i) ctx.addIssue({ code: 'custom', path: ['keys', i, 'id'], message: `key id "${id}" is used twice` });
+      if (ids.indexOf(id) !== i)
+        ctx.addIssue({ code: 'custom', path: ['keys', i, 'id'], message: `key id "${id}" is used twice` });
     });
     if (!ids.includes(cfg.current))
-      ctx.addIssue({ code: 'custom', path: ['current'], message: `"${cfg.current}" is not one of keys[].id (${ids.join(', ')})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['current'],
+        message: `"${cfg.current}" is not one of keys[].id (${ids.join(', ')})`,
+      });
     const server = cfg.codecServer;
     if (server?.auth === 'token' && !server.token)
-      ctx.addIssue({ code: 'custom', path: ['codecServer', 'token'], message: 'required unless auth is none: every decode must be authenticated' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['codecServer', 'token'],
+        message: 'required unless auth is none: every decode must be authenticated',
+      });
     if (server?.auth === 'none' && !['127.0.0.1', '::1', 'localhost'].includes(server.host))
-      ctx.addIssue({ code: 'custom', path: ['codecServer', 'auth'], message: `none is allowed only on a loopback host, not ${server.host}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['codecServer', 'auth'],
+        message: `none is allowed only on a loopback host, not ${server.host}`,
+      });
   });
 
 export type EncryptionConfig = z.infer<typeof encryptionConfig>;

@@ -34,7 +34,12 @@ export const incidentConfig = z
      * table: an entry here adds a value or changes its level, the others stay.
      */
     severityLabels: z
-      .record(z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'a lower-case severity label value such as critical or warning'), severity)
+      .record(
+        z
+          .string()
+          .regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'a lower-case severity label value such as critical or warning'),
+        severity,
+      )
       .default({})
       .transform((t) => ({ ...defaultSeverityLabels, ...t })),
     /** Roles to notifiers, e.g. {"cto": ["cto-mail"], "ops-lead": ["ops-sms", "ops-mail"]}. */
@@ -93,25 +98,32 @@ export function checkIncidentReferences(
   Object.entries(cfg.notify).forEach(([sev, rs]) => rs?.forEach((r, i) => recipientName(['notify', sev, i], r)));
   cfg.digestNotify.forEach((r, i) => recipientName(['digestNotify', i], r));
   cfg.rota.shifts.forEach((s, si) => s.notify.forEach((n, i) => notifier(['rota', 'shifts', si, 'notify', i], n)));
-  cfg.escalation.levels.forEach((l, li) => l.notify.forEach((r, i) => recipientName(['escalation', 'levels', li, 'notify', i], r)));
-  if (cfg.store && !(cfg.store.postgres in known.postgres)) issue([...base, 'store', 'postgres'], `unknown postgres target "${cfg.store.postgres}"`);
+  cfg.escalation.levels.forEach((l, li) =>
+    l.notify.forEach((r, i) => recipientName(['escalation', 'levels', li, 'notify', i], r)),
+  );
+  if (cfg.store && !(cfg.store.postgres in known.postgres))
+    issue([...base, 'store', 'postgres'], `unknown postgres target "${cfg.store.postgres}"`);
   const rem = cfg.remediation;
   Object.entries(rem.services).forEach(([svc, r]) => {
-    if (r.health && !(r.health in known.http)) issue([...base, 'remediation', 'services', svc, 'health'], `unknown http target "${r.health}"`);
-    if (r.host && !(r.host in known.sshHosts)) issue([...base, 'remediation', 'services', svc, 'host'], `unknown systemd.hosts entry "${r.host}"`);
+    if (r.health && !(r.health in known.http))
+      issue([...base, 'remediation', 'services', svc, 'health'], `unknown http target "${r.health}"`);
+    if (r.host && !(r.host in known.sshHosts))
+      issue([...base, 'remediation', 'services', svc, 'host'], `unknown systemd.hosts entry "${r.host}"`);
   });
   if (rem.database) {
-    if (!(rem.database.primary in known.postgres)) issue([...base, 'remediation', 'database', 'primary'], `unknown postgres target "${rem.database.primary}"`);
+    if (!(rem.database.primary in known.postgres))
+      issue([...base, 'remediation', 'database', 'primary'], `unknown postgres target "${rem.database.primary}"`);
     if (rem.database.replica && !(rem.database.replica in known.postgres))
       issue([...base, 'remediation', 'database', 'replica'], `unknown postgres target "${rem.database.replica}"`);
   }
   if (rem.backupServers && !(rem.backupServers.lb in (known.loadBalancers ?? {})))
-    issue([...base, 'remediation', 'backupServers', 'lb'], `unknown load balancer "${rem.backupServers.lb}" (not in config.loadBalancers)`);
+    issue(
+      [...base, 'remediation', 'backupServers', 'lb'],
+      `unknown load balancer "${rem.backupServers.lb}" (not in config.loadBalancers)`,
+    );
   if (rem.diagnostics.postgres && !(rem.diagnostics.postgres in known.postgres))
     issue([...base, 'remediation', 'diagnostics', 'postgres'], `unknown postgres target "${rem.diagnostics.postgres}"`);
 }
-
-;
 
 /** What an incident says of itself when no store is configured (status, timeline, postmortem). */
 export const INCIDENT_STORE_MISSING =
@@ -123,7 +135,10 @@ export const INCIDENT_STORE_MISSING =
  * uses them should know at start what is lost. "In use": a receiver, people or runbooks to act
  * on, or a scheduled digest; a config with none of these has no incidents to lose.
  */
-export function incidentStoreWarning(cfg: IncidentConfig, schedules: Record<string, { workflow: string }> = {}): string | undefined {
+export function incidentStoreWarning(
+  cfg: IncidentConfig,
+  schedules: Record<string, { workflow: string }> = {},
+): string | undefined {
   if (cfg.store) return undefined;
   const uses = [
     cfg.receiver && 'incident.receiver',
@@ -146,4 +161,9 @@ export function incidentStoreWarning(cfg: IncidentConfig, schedules: Record<stri
 
 export type ChangeAction = 'abort' | 'pause' | 'none';
 /** P0/P1 roll the change back, P2 holds it for a person, P3 leaves it alone. */
-export const defaultChangeActions: Record<(typeof severities)[number], ChangeAction> = { P0: 'abort', P1: 'abort', P2: 'pause', P3: 'none' };
+export const defaultChangeActions: Record<(typeof severities)[number], ChangeAction> = {
+  P0: 'abort',
+  P1: 'abort',
+  P2: 'pause',
+  P3: 'none',
+};

@@ -52,7 +52,11 @@ const httpApiLoadBalancer = z
   })
   .strict();
 
-export const loadBalancerConfig = z.discriminatedUnion('type', [haproxyLoadBalancer, nginxLoadBalancer, httpApiLoadBalancer]);
+export const loadBalancerConfig = z.discriminatedUnion('type', [
+  haproxyLoadBalancer,
+  nginxLoadBalancer,
+  httpApiLoadBalancer,
+]);
 export type LoadBalancerConfig = z.infer<typeof loadBalancerConfig>;
 export type HaproxyLoadBalancerConfig = z.infer<typeof haproxyLoadBalancer>;
 export type NginxLoadBalancerConfig = z.infer<typeof nginxLoadBalancer>;

@@ -11,8 +11,6 @@ import { sqlIdentifier, sqlTable } from './sql-names';
  */
 import { defaultPromQueries } from '../../domain/metric-sources';
 
-;
-
 const prometheusSource = z
   .object({
     type: z.literal('prometheus'),
@@ -44,7 +42,10 @@ const probeSource = z
     confidence: z.number().gt(0.5).lt(1).default(0.9999),
   })
   .strict()
-  .refine((p) => p.minRequests <= p.requests, { message: 'minRequests must not exceed requests', path: ['minRequests'] });
+  .refine((p) => p.minRequests <= p.requests, {
+    message: 'minRequests must not exceed requests',
+    path: ['minRequests'],
+  });
 
 /** CPU and memory of the worker's host (systeminformation). */
 const hostSource = z.object({ type: z.literal('host') }).strict();
@@ -85,7 +86,13 @@ const postgresCountSource = z
   })
   .strict();
 
-export const metricSourceConfig = z.discriminatedUnion('type', [prometheusSource, probeSource, hostSource, httpStatsSource, postgresCountSource]);
+export const metricSourceConfig = z.discriminatedUnion('type', [
+  prometheusSource,
+  probeSource,
+  hostSource,
+  httpStatsSource,
+  postgresCountSource,
+]);
 
 /** A postgres-count source must name a database of config.postgres. */
 export function checkMetricSourceReferences(
@@ -94,7 +101,8 @@ export function checkMetricSourceReferences(
   issue: (path: (string | number)[], message: string) => void,
 ): void {
   for (const [name, s] of Object.entries(sources))
-    if (s.type === 'postgres-count' && !(s.postgres in known.postgres)) issue(['metricSources', name, 'postgres'], `unknown postgres target "${s.postgres}"`);
+    if (s.type === 'postgres-count' && !(s.postgres in known.postgres))
+      issue(['metricSources', name, 'postgres'], `unknown postgres target "${s.postgres}"`);
 }
 export type HttpStatsSourceConfig = z.infer<typeof httpStatsSource>;
 export type MetricSourceConfig = z.infer<typeof metricSourceConfig>;
@@ -105,7 +113,9 @@ export type PostgresCountSourceConfig = z.infer<typeof postgresCountSource>;
 /** The PromQL of each metric this source reports: defaults, overridden or dropped (`null`) by config. */
 export function promQueries(cfg: PrometheusSourceConfig): Partial<Record<MetricName, string>> {
   const merged: Record<string, string | null> = { ...defaultPromQueries, ...cfg.queries };
-  return Object.fromEntries(Object.entries(merged).filter(([, q]) => q !== null)) as Partial<Record<MetricName, string>>;
+  return Object.fromEntries(Object.entries(merged).filter(([, q]) => q !== null)) as Partial<
+    Record<MetricName, string>
+  >;
 }
 
 /**

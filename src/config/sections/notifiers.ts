@@ -65,5 +65,11 @@ const smsNotifier = z
   })
   .strict();
 
-export const notifierConfig = z.discriminatedUnion('type', [webhookNotifier, slackNotifier, pagerdutyNotifier, emailNotifier, smsNotifier]);
+export const notifierConfig = z.discriminatedUnion('type', [
+  webhookNotifier,
+  slackNotifier,
+  pagerdutyNotifier,
+  emailNotifier,
+  smsNotifier,
+]);
 export type NotifierConfig = z.infer<typeof notifierConfig>;

@@ -8,7 +8,10 @@ import { targetName } from '../../domain/names';
 export const postgresStoreConfig = z
   .object({
     postgres: targetName,
-    schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier').default('opsflow'),
+    schema: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier')
+      .default('opsflow'),
   })
   .strict();
 export type PostgresStoreConfig = z.infer<typeof postgresStoreConfig>;

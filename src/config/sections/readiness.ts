@@ -56,7 +56,10 @@ const tcpItem = z
     timeoutMs: z.number().int().positive().default(3_000),
   })
   .strict()
-  .refine((i) => i.open.length + i.closed.length > 0, { path: ['open'], message: 'at least one port in open or closed' });
+  .refine((i) => i.open.length + i.closed.length > 0, {
+    path: ['open'],
+    message: 'at least one port in open or closed',
+  });
 
 const httpItem = z.object({ ...base, check: z.literal('http'), target: targetName }).strict();
 
@@ -110,7 +113,9 @@ const loadBalancerItem = z
 /** systemd units are active (through the systemd adapter: local or over SSH). */
 const systemdItem = z.object({ ...base, check: z.literal('systemd'), units: z.array(unitName).min(1) }).strict();
 /** A scheduled health check completed green within this long (Temporal visibility). */
-const healthCheckItem = z.object({ ...base, check: z.literal('healthCheck'), within: durationField(1_000).default(3_600_000) }).strict();
+const healthCheckItem = z
+  .object({ ...base, check: z.literal('healthCheck'), within: durationField(1_000).default(3_600_000) })
+  .strict();
 
 /**
  * The backup set's newest copy whose restore drill passed (the backup workflow's verified copy) is
@@ -124,7 +129,9 @@ const notifierItem = z.object({ ...base, check: z.literal('notifier'), notifier:
 const postgresItem = z.object({ ...base, check: z.literal('postgres'), target: targetName }).strict();
 const redisItem = z.object({ ...base, check: z.literal('redis'), target: targetName }).strict();
 /** A human item: training done, on-call rota published, vendor contacts listed, off-site copy. */
-const signOffItem = z.object({ ...base, check: z.literal('signOff'), description: z.string().min(1).max(300) }).strict();
+const signOffItem = z
+  .object({ ...base, check: z.literal('signOff'), description: z.string().min(1).max(300) })
+  .strict();
 
 export const readinessItem = z.discriminatedUnion('check', [
   tlsItem,
@@ -150,14 +157,13 @@ const readinessChecklist = z
   .superRefine((c, ctx) => {
     const seen = new Set<string>();
     c.items.forEach((item, i) => {
-      if (seen.has(item.id)) ctx.addIssue({ code: 'custom', path: ['items', i, 'id'], message: `duplicate item id "${item.id}"` });
+      if (seen.has(item.id))
+        ctx.addIssue({ code: 'custom', path: ['items', i, 'id'], message: `duplicate item id "${item.id}"` });
       seen.add(item.id);
     });
   });
 
-export const readinessConfig = z
-  .object({ checklists: z.record(targetName, readinessChecklist).default({}) })
-  .strict();
+export const readinessConfig = z.object({ checklists: z.record(targetName, readinessChecklist).default({}) }).strict();
 
 export type ReadinessItem = z.infer<typeof readinessItem>;
 export type ReadinessCheckKind = ReadinessItem['check'];
@@ -166,7 +172,15 @@ export type ReadinessConfig = z.infer<typeof readinessConfig>;
 /** The sections an item names: each must exist, so a typo fails at load, naming the field. */
 export function checkReadinessReferences(
   cfg: ReadinessConfig,
-  sections: { http: object; notifiers: object; postgres: object; redis: object; loadBalancers: object; backups: object; metricSources: Record<string, { type: string }> },
+  sections: {
+    http: object;
+    notifiers: object;
+    postgres: object;
+    redis: object;
+    loadBalancers: object;
+    backups: object;
+    metricSources: Record<string, { type: string }>;
+  },
   issue: (path: (string | number)[], message: string) => void,
 ): void {
   for (const [name, list] of Object.entries(cfg.checklists)) {
@@ -184,7 +198,8 @@ export function checkReadinessReferences(
       if (item.check === 'prometheus') {
         const src = sections.metricSources[item.source];
         if (!src) issue(at('source'), `unknown metric source "${item.source}"`);
-        else if (src.type !== 'prometheus') issue(at('source'), `metric source "${item.source}" is ${src.type}, not prometheus`);
+        else if (src.type !== 'prometheus')
+          issue(at('source'), `metric source "${item.source}" is ${src.type}, not prometheus`);
       }
     });
   }

@@ -12,7 +12,9 @@ export const scheduleConfig = z
     cron: z.array(z.string().min(1)).optional(),
     timezone: z.string().optional(),
     input: z.unknown().optional(),
-    overlap: z.enum(['skip', 'buffer_one', 'buffer_all', 'cancel_other', 'terminate_other', 'allow_all']).default('skip'),
+    overlap: z
+      .enum(['skip', 'buffer_one', 'buffer_all', 'cancel_other', 'terminate_other', 'allow_all'])
+      .default('skip'),
     paused: z.boolean().default(false),
     note: z.string().optional(),
   })

@@ -5,4 +5,6 @@ import { z } from 'zod';
  * lower-case identifiers so that a name can never carry SQL. Never taken from a workflow input.
  */
 export const sqlIdentifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier');
-export const sqlTable = z.string().regex(/^([a-z_][a-z0-9_]{0,62}\.)?[a-z_][a-z0-9_]{0,62}$/, 'a lower-case table name, optionally schema.table');
+export const sqlTable = z
+  .string()
+  .regex(/^([a-z_][a-z0-9_]{0,62}\.)?[a-z_][a-z0-9_]{0,62}$/, 'a lower-case table name, optionally schema.table');

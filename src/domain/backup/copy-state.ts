@@ -43,7 +43,9 @@ const corruptFiles = (c: CopyState): string[] => c.artifacts.filter((a) => a.sta
 
 /** `corrupt since verified: <copy> (<files>), …`, or undefined when no copy is corrupt. */
 export function corruptSinceVerified(copies: readonly CopyState[]): string | undefined {
-  return copies.length ? `corrupt since verified: ${copies.map((c) => `${c.name} (${corruptFiles(c).join(', ')})`).join(', ')}` : undefined;
+  return copies.length
+    ? `corrupt since verified: ${copies.map((c) => `${c.name} (${corruptFiles(c).join(', ')})`).join(', ')}`
+    : undefined;
 }
 
 /** `1 copy`, `2 copies`. */
@@ -53,9 +55,11 @@ export const copiesText = (n: number) => `${n} ${n === 1 ? 'copy' : 'copies'}`;
 export function whyUnverified(c: CopyState): string {
   if (c.artifacts.length === 0) return 'has no finished artifact';
   const corrupt = c.artifacts.find((a) => a.state === 'corrupt');
-  if (corrupt?.state === 'corrupt') return `has ${corrupt.file} corrupt since verified (verified ${corrupt.verifiedAt}; its sha256 no longer matches its manifest)`;
+  if (corrupt?.state === 'corrupt')
+    return `has ${corrupt.file} corrupt since verified (verified ${corrupt.verifiedAt}; its sha256 no longer matches its manifest)`;
   const failed = c.artifacts.find((a) => a.state === 'failed');
-  if (failed?.state === 'failed') return `failed its ${failed.how} of ${failed.file} at ${failed.failedAt}: ${failed.error}`;
+  if (failed?.state === 'failed')
+    return `failed its ${failed.how} of ${failed.file} at ${failed.failedAt}: ${failed.error}`;
   const changed = c.artifacts.find((a) => a.state === 'changed');
   if (changed) return `has ${changed.file} deleted or changed after it was verified`;
   const pending = c.artifacts.find((a) => a.state === 'unverified');

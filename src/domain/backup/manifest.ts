@@ -15,7 +15,13 @@ export interface ArtifactManifest {
   startedAt: string;
   durationMs: number;
   /** postgres: the config target, its database, the dump format and every table's fingerprint. */
-  database?: { target: string; name: string; format: 'custom' | 'sql.gz'; snapshot: string; tables: Record<string, TableFingerprint> };
+  database?: {
+    target: string;
+    name: string;
+    format: 'custom' | 'sql.gz';
+    snapshot: string;
+    tables: Record<string, TableFingerprint>;
+  };
   /** tars: what went in, and what was left out. */
   sources?: string[];
   excluded?: string[];
@@ -34,20 +40,28 @@ export interface DrillRecord {
 }
 
 /** The differences between the tables a dump should hold and those a restore produced, in words. */
-export function compareTables(expected: Record<string, TableFingerprint>, actual: Record<string, TableFingerprint>): string[] {
+export function compareTables(
+  expected: Record<string, TableFingerprint>,
+  actual: Record<string, TableFingerprint>,
+): string[] {
   const out: string[] = [];
   for (const [table, e] of Object.entries(expected)) {
     const a = actual[table];
     if (!a) out.push(`${table}: missing from the restore`);
     else if (a.rows !== e.rows) out.push(`${table}: ${a.rows} rows restored, ${e.rows} dumped`);
-    else if (a.checksum !== e.checksum) out.push(`${table}: checksum differs (${a.checksum} restored, ${e.checksum} dumped)`);
+    else if (a.checksum !== e.checksum)
+      out.push(`${table}: checksum differs (${a.checksum} restored, ${e.checksum} dumped)`);
   }
-  for (const table of Object.keys(actual)) if (!(table in expected)) out.push(`${table}: in the restore but not in the manifest`);
+  for (const table of Object.keys(actual))
+    if (!(table in expected)) out.push(`${table}: in the restore but not in the manifest`);
   return out;
 }
 
 /** A copy's folder name: the run's start, `20261124T031500Z`; sorts by time. */
 export function copyStamp(d: Date): string {
-  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 }
 export const COPY_STAMP = /^\d{8}T\d{6}Z$/;

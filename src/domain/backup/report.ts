@@ -22,7 +22,8 @@ export interface BackupResult {
   failures: string[];
 }
 
-const size = (bytes: number) => (bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(2)} GB` : `${(bytes / 2 ** 20).toFixed(1)} MB`);
+const size = (bytes: number) =>
+  bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(2)} GB` : `${(bytes / 2 ** 20).toFixed(1)} MB`;
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 function artifactLine(a: ArtifactManifest): string {
@@ -47,12 +48,22 @@ export function backupSuccessText(r: BackupResult): string {
     ...r.artifacts.map(artifactLine),
     ...(r.drill === 'skipped'
       ? ['- restore drill: skipped by the input (this copy is NOT verified)']
-      : r.drills.map((d) => `- restore drill ${d.database}: ${d.tables} tables, ${d.rows} rows match; restored in ${d.restoreSeconds} s (RTO)`)),
+      : r.drills.map(
+          (d) =>
+            `- restore drill ${d.database}: ${d.tables} tables, ${d.rows} rows match; restored in ${d.restoreSeconds} s (RTO)`,
+        )),
     ...retentionLines(r.retention),
   ].join('\n');
 }
 
 /** What a failed run sends: every failure first, then what did work. */
 export function backupFailureText(r: BackupResult): string {
-  return [`Backup ${r.set} ${r.copy} FAILED:`, ...r.failures.map((f) => `- ${f}`), '', 'What did complete:', ...r.artifacts.map(artifactLine), ...retentionLines(r.retention)].join('\n');
+  return [
+    `Backup ${r.set} ${r.copy} FAILED:`,
+    ...r.failures.map((f) => `- ${f}`),
+    '',
+    'What did complete:',
+    ...r.artifacts.map(artifactLine),
+    ...retentionLines(r.retention),
+  ].join('\n');
 }

@@ -23,17 +23,31 @@ export interface RetentionPlan {
  * which stay whatever their age (so a run of failed drills never leaves nothing restorable), and
  * `current` (the copy being written). Pure, so every rule is unit-tested.
  */
-export function planRetention(copies: CopyInfo[], nowMs: number, retentionDays: number, minVerified: number, current?: string): RetentionPlan {
+export function planRetention(
+  copies: CopyInfo[],
+  nowMs: number,
+  retentionDays: number,
+  minVerified: number,
+  current?: string,
+): RetentionPlan {
   const cutoff = nowMs - retentionDays * 86_400_000;
   const newestFirst = [...copies].sort((a, b) => b.name.localeCompare(a.name));
-  const protectedNames = new Set(newestFirst.filter((c) => c.verified).slice(0, minVerified).map((c) => c.name));
+  const protectedNames = new Set(
+    newestFirst
+      .filter((c) => c.verified)
+      .slice(0, minVerified)
+      .map((c) => c.name),
+  );
   const plan: RetentionPlan = { delete: [], keep: [], keptExpired: [] };
   for (const c of newestFirst) {
     const expired = c.takenAtMs < cutoff && c.name !== current;
     if (expired && !protectedNames.has(c.name)) plan.delete.push(c);
     else {
       plan.keep.push(c);
-      if (expired) plan.keptExpired.push(`${c.name}: older than ${retentionDays} days, kept as one of the last ${minVerified} verified copies`);
+      if (expired)
+        plan.keptExpired.push(
+          `${c.name}: older than ${retentionDays} days, kept as one of the last ${minVerified} verified copies`,
+        );
     }
   }
   return plan;

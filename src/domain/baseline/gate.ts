@@ -67,7 +67,10 @@ export const baselineLevelsSpec = z
     fromBaseline: targetName,
     maxAge: durationField().default(7 * 86_400_000),
     acceptPartial: z.boolean().default(false),
-    metrics: z.array(z.enum(levelMetrics)).min(1).default([...levelMetrics]),
+    metrics: z
+      .array(z.enum(levelMetrics))
+      .min(1)
+      .default([...levelMetrics]),
     overrides: z.partialRecord(z.enum(levelMetrics), levels).default({}),
     fallback: z.partialRecord(z.enum(levelMetrics), levels).optional(),
   })
@@ -93,7 +96,8 @@ export function explicitOrFromBaseline<E extends z.ZodType, B extends z.ZodType>
   return z.custom<z.input<E> | z.input<B>>().transform((value, ctx): z.output<E> | z.output<B> => {
     const r = (isBaselineRef(value) ? fromBaseline : explicit).safeParse(value);
     if (r.success) return r.data as z.output<E> | z.output<B>;
-    for (const issue of r.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path as (string | number)[] });
+    for (const issue of r.error.issues)
+      ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path as (string | number)[] });
     return z.NEVER;
   });
 }
@@ -108,21 +112,27 @@ const when = (iso: string) => iso.replace('T', ' ').slice(0, 16);
 const list = (gate: GateThresholds) =>
   (Object.entries(gate) as [MetricName, number][]).map(([m, v]) => `${m} ${round(v)} ${metricUnits[m]}`).join(', ');
 const listLevels = (l: Partial<Record<LevelMetric, Levels>>) =>
-  (Object.entries(l) as [LevelMetric, Levels][]).map(([m, v]) => `${m} ${round(v.warning)}/${round(v.critical)} ${metricUnits[m]}`).join(', ');
+  (Object.entries(l) as [LevelMetric, Levels][])
+    .map(([m, v]) => `${m} ${round(v.warning)}/${round(v.critical)} ${metricUnits[m]}`)
+    .join(', ');
 
 /**
  * The thresholds of `metric` across the baseline's groups. With several groups (three URLs) the
  * one with the largest critical counts: a gate on the service must not fail the URL that is
  * normally slowest.
  */
-function largest(b: Baseline, metric: ThresholdMetric): { levels: Levels; group: string } | { insufficient: string } | undefined {
+function largest(
+  b: Baseline,
+  metric: ThresholdMetric,
+): { levels: Levels; group: string } | { insufficient: string } | undefined {
   let best: { levels: Levels; group: string } | undefined;
   const insufficient: string[] = [];
   for (const g of b.groups) {
     const t = g.thresholds[metric];
     if (t === undefined) continue;
     if (!isSufficient(t)) insufficient.push(`${g.group}: ${t.insufficient}`);
-    else if (!best || t.critical > best.levels.critical) best = { levels: { warning: t.warning, critical: t.critical }, group: g.group };
+    else if (!best || t.critical > best.levels.critical)
+      best = { levels: { warning: t.warning, critical: t.critical }, group: g.group };
   }
   if (best) return best;
   return insufficient.length ? { insufficient: insufficient.join('; ') } : undefined;
@@ -138,7 +148,13 @@ interface FromBaseline<M extends ThresholdMetric, V> {
   fallback?: Partial<Record<M, V>>;
 }
 type Resolution<M extends ThresholdMetric, V> =
-  | { ok: true; values: Partial<Record<M, V>>; sources: Partial<Record<M, string>>; baseline?: BaselineTaken; description: string }
+  | {
+      ok: true;
+      values: Partial<Record<M, V>>;
+      sources: Partial<Record<M, string>>;
+      baseline?: BaselineTaken;
+      description: string;
+    }
   | { ok: false; reason: string };
 
 /**
@@ -155,16 +171,26 @@ function resolveFrom<M extends ThresholdMetric, V>(
 ): Resolution<M, V> {
   const service = spec.fromBaseline;
   const fallbackAll = (why: string): Resolution<M, V> => {
-    if (!spec.fallback || Object.keys(spec.fallback).length === 0) return { ok: false, reason: `${what} from baseline: ${why}` };
+    if (!spec.fallback || Object.keys(spec.fallback).length === 0)
+      return { ok: false, reason: `${what} from baseline: ${why}` };
     const values = { ...spec.fallback, ...spec.overrides };
-    const sources = Object.fromEntries(Object.keys(values).map((m) => [m, m in spec.overrides ? 'override' : 'fallback'])) as Partial<Record<M, string>>;
+    const sources = Object.fromEntries(
+      Object.keys(values).map((m) => [m, m in spec.overrides ? 'override' : 'fallback']),
+    ) as Partial<Record<M, string>>;
     return { ok: true, values, sources, description: `${what} from explicit thresholds (${why}): ${show(values)}` };
   };
 
-  if (!latest) return fallbackAll(`no ${spec.acceptPartial ? '' : 'complete '}baseline of ${service} is stored (run \`opsflow start baseline\` first)`);
-  if (!latest.complete && !spec.acceptPartial) return fallbackAll(`the latest baseline of ${service} is partial (${latest.partial}); set acceptPartial to use it`);
+  if (!latest)
+    return fallbackAll(
+      `no ${spec.acceptPartial ? '' : 'complete '}baseline of ${service} is stored (run \`opsflow start baseline\` first)`,
+    );
+  if (!latest.complete && !spec.acceptPartial)
+    return fallbackAll(`the latest baseline of ${service} is partial (${latest.partial}); set acceptPartial to use it`);
   const age = now.getTime() - Date.parse(latest.window.end);
-  if (age > spec.maxAge) return fallbackAll(`the latest baseline of ${service}, taken ${when(latest.window.end)}, is older than ${formatDuration(spec.maxAge)}`);
+  if (age > spec.maxAge)
+    return fallbackAll(
+      `the latest baseline of ${service}, taken ${when(latest.window.end)}, is older than ${formatDuration(spec.maxAge)}`,
+    );
 
   const values: Partial<Record<M, V>> = {};
   const sources: Partial<Record<M, string>> = {};
@@ -189,18 +215,31 @@ function resolveFrom<M extends ThresholdMetric, V>(
       missing.push(found ? `${metric} has insufficient data (${found.insufficient})` : `${metric} was not measured`);
     }
   }
-  if (missing.length) return { ok: false, reason: `${what} from baseline of ${service} taken ${when(latest.window.end)}: ${missing.join('; ')}` };
+  if (missing.length)
+    return {
+      ok: false,
+      reason: `${what} from baseline of ${service} taken ${when(latest.window.end)}: ${missing.join('; ')}`,
+    };
   return {
     ok: true,
     values,
     sources,
-    baseline: { workflowId: latest.workflowId, runId: latest.runId, takenAt: latest.window.end, complete: latest.complete },
+    baseline: {
+      workflowId: latest.workflowId,
+      runId: latest.runId,
+      takenAt: latest.window.end,
+      complete: latest.complete,
+    },
     description: `${what} from baseline of ${service} taken ${when(latest.window.end)}${latest.complete ? '' : ' (PARTIAL)'}: ${show(values)}`,
   };
 }
 
 /** A rollout gate from the latest baseline of the service (`latest`, or null when there is none) at `now`: its critical thresholds. */
-export function resolveBaselineGate(spec: ParsedBaselineGateSpec, latest: Baseline | null, now: Date): BaselineGateResolution {
+export function resolveBaselineGate(
+  spec: ParsedBaselineGateSpec,
+  latest: Baseline | null,
+  now: Date,
+): BaselineGateResolution {
   const r = resolveFrom(spec, latest, now, 'gate', (l) => l.critical, list);
   if (!r.ok) return r;
   const { ok: _ok, values, ...rest } = r;
@@ -208,7 +247,11 @@ export function resolveBaselineGate(spec: ParsedBaselineGateSpec, latest: Baseli
 }
 
 /** The health check's warning and critical thresholds from the latest baseline of the service at `now`. */
-export function resolveBaselineLevels(spec: ParsedBaselineLevelsSpec, latest: Baseline | null, now: Date): BaselineLevelsResolution {
+export function resolveBaselineLevels(
+  spec: ParsedBaselineLevelsSpec,
+  latest: Baseline | null,
+  now: Date,
+): BaselineLevelsResolution {
   const r = resolveFrom(spec, latest, now, 'thresholds', (l) => l, listLevels);
   if (!r.ok) return r;
   const { ok: _ok, values, ...rest } = r;

@@ -25,14 +25,20 @@ export const baselineInput = z
       })
       .strict()
       .default({ host: true, http: [], postgres: [], redis: [] })
-      .refine((g) => g.host || g.http.length + g.postgres.length + g.redis.length > 0, 'at least one group to sample (host, http, postgres or redis)'),
+      .refine(
+        (g) => g.host || g.http.length + g.postgres.length + g.redis.length > 0,
+        'at least one group to sample (host, http, postgres or redis)',
+      ),
     duration: durationField(MIN_INTERVAL_MS).default(3_600_000),
     interval: durationField(MIN_INTERVAL_MS).default(10_000),
     /** Requests each HTTP target gets per tick; the latency percentiles are over all of them. */
     requestsPerSample: z.number().int().min(1).max(100).default(3),
     /** Below these a threshold is "insufficient data". */
     minimums: z
-      .object({ samples: z.number().int().min(2).default(defaultMinimums.samples), requests: z.number().int().min(1).default(defaultMinimums.requests) })
+      .object({
+        samples: z.number().int().min(2).default(defaultMinimums.samples),
+        requests: z.number().int().min(1).default(defaultMinimums.requests),
+      })
       .strict()
       .default(defaultMinimums),
     /** Notifiers sent the Markdown report at the end. */
@@ -54,7 +60,9 @@ export interface SampledGroup {
 export function sampledGroups(g: BaselinePlan['groups']): SampledGroup[] {
   return [
     ...(g.host ? [{ id: 'host', kind: 'host' as const }] : []),
-    ...(['http', 'postgres', 'redis'] as const).flatMap((kind) => [...new Set(g[kind])].map((target) => ({ id: `${kind}:${target}`, kind, target }))),
+    ...(['http', 'postgres', 'redis'] as const).flatMap((kind) =>
+      [...new Set(g[kind])].map((target) => ({ id: `${kind}:${target}`, kind, target })),
+    ),
   ];
 }
 

@@ -1,5 +1,13 @@
 import { counterIncrease, perSecond, ratePercent, summarize, type Summary } from './statistics';
-import { cpuThreshold, errorRateThreshold, memoryThreshold, responseTimeThreshold, type Minimums, type Threshold, type ThresholdMetric } from './thresholds';
+import {
+  cpuThreshold,
+  errorRateThreshold,
+  memoryThreshold,
+  responseTimeThreshold,
+  type Minimums,
+  type Threshold,
+  type ThresholdMetric,
+} from './thresholds';
 
 /**
  * What one tick of one group records (stored raw in PostgreSQL, never in history), and how a
@@ -63,7 +71,13 @@ function hitRatio(hits: number[], misses: number[], m: Minimums): number | undef
 }
 
 /** A group's baseline from its stored ticks (in tick order) over `windowMs` of sampling. */
-export function summarizeGroup(group: string, kind: GroupKind, samples: readonly RawSample[], windowMs: number, m: Minimums): GroupBaseline {
+export function summarizeGroup(
+  group: string,
+  kind: GroupKind,
+  samples: readonly RawSample[],
+  windowMs: number,
+  m: Minimums,
+): GroupBaseline {
   const base = { group, kind, samples: samples.length };
   switch (kind) {
     case 'host': {
@@ -96,15 +110,27 @@ export function summarizeGroup(group: string, kind: GroupKind, samples: readonly
           errorRatePercent: requests >= m.requests ? ratePercent(errors, requests) : undefined,
           throughputPerSecond: perSecond(requests - errors, windowMs),
         },
-        thresholds: { p95Ms: responseTimeThreshold(latencies, m), errorRatePercent: errorRateThreshold(errors, requests, m) },
+        thresholds: {
+          p95Ms: responseTimeThreshold(latencies, m),
+          errorRatePercent: errorRateThreshold(errors, requests, m),
+        },
       };
     }
     case 'postgres': {
       const s = samples as PostgresSample[];
       return {
         ...base,
-        statistics: { connections: summarize(pick(s, (x) => x.connections)), databaseSizeBytes: summarize(pick(s, (x) => x.databaseSizeBytes)) },
-        rates: { cacheHitRatioPercent: hitRatio(pick(s, (x) => x.blksHit), pick(s, (x) => x.blksRead), m) },
+        statistics: {
+          connections: summarize(pick(s, (x) => x.connections)),
+          databaseSizeBytes: summarize(pick(s, (x) => x.databaseSizeBytes)),
+        },
+        rates: {
+          cacheHitRatioPercent: hitRatio(
+            pick(s, (x) => x.blksHit),
+            pick(s, (x) => x.blksRead),
+            m,
+          ),
+        },
         thresholds: {},
       };
     }
@@ -112,8 +138,17 @@ export function summarizeGroup(group: string, kind: GroupKind, samples: readonly
       const s = samples as RedisSample[];
       return {
         ...base,
-        statistics: { clients: summarize(pick(s, (x) => x.clients)), usedMemoryBytes: summarize(pick(s, (x) => x.usedMemoryBytes)) },
-        rates: { keyspaceHitRatePercent: hitRatio(pick(s, (x) => x.keyspaceHits), pick(s, (x) => x.keyspaceMisses), m) },
+        statistics: {
+          clients: summarize(pick(s, (x) => x.clients)),
+          usedMemoryBytes: summarize(pick(s, (x) => x.usedMemoryBytes)),
+        },
+        rates: {
+          keyspaceHitRatePercent: hitRatio(
+            pick(s, (x) => x.keyspaceHits),
+            pick(s, (x) => x.keyspaceMisses),
+            m,
+          ),
+        },
         thresholds: {},
       };
     }

@@ -66,7 +66,16 @@ export function max(values: readonly number[]): number {
 export function summarize(values: readonly number[]): Summary | undefined {
   const v = finite(values);
   if (v.length === 0) return undefined;
-  return { count: v.length, mean: mean(v), median: median(v), stdev: stdev(v), p95: percentile(v, 95), p99: percentile(v, 99), min: min(v), max: max(v) };
+  return {
+    count: v.length,
+    mean: mean(v),
+    median: median(v),
+    stdev: stdev(v),
+    p95: percentile(v, 95),
+    p99: percentile(v, 99),
+    min: min(v),
+    max: max(v),
+  };
 }
 
 /** `part` of `total` in percent; undefined for no total (a rate of nothing is not 0 %). */

@@ -20,9 +20,11 @@ export const defaultMinimums: Minimums = { samples: 30, requests: 100 };
  * `computed`: the values the rule gave when they were above 100 % for a percentage (a window spent
  * near saturation gives mean + 3σ past 100), kept so the report can say the levels were clamped.
  */
-export type Threshold = { warning: number; critical: number; computed?: { warning: number; critical: number } } | { insufficient: string };
+export type Threshold =
+  { warning: number; critical: number; computed?: { warning: number; critical: number } } | { insufficient: string };
 
-export const isSufficient = (t: Threshold | undefined): t is { warning: number; critical: number } => t !== undefined && !('insufficient' in t);
+export const isSufficient = (t: Threshold | undefined): t is { warning: number; critical: number } =>
+  t !== undefined && !('insufficient' in t);
 
 /** The metrics a baseline sets thresholds for (the names the rollout gate uses). */
 export const thresholdMetrics = ['cpuPercent', 'memoryPercent', 'p95Ms', 'errorRatePercent'] as const;

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 
 /** A filter field as the directory knows it (`department`, `role`): a column or an API field name. */
-export const filterField = z.string().regex(/^[a-z][A-Za-z0-9_]{0,62}$/, 'a field name: a lower-case letter, then letters, digits or "_"');
+export const filterField = z
+  .string()
+  .regex(/^[a-z][A-Za-z0-9_]{0,62}$/, 'a field name: a lower-case letter, then letters, digits or "_"');
 
 /**
  * Who a batch moves: every user whose field is one of the listed values, for every field listed

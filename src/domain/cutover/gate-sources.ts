@@ -12,7 +12,10 @@ import { batchMetrics, type UserCutoverInput } from './input';
  * source names are left to the name check. The CLI calls this before it starts a run and the plan
  * activity before anyone is listed: one rule, one message.
  */
-export function cutoverGateSourceIssues(input: UserCutoverInput, sources: Record<string, readonly MetricName[]>): UnknownName[] {
+export function cutoverGateSourceIssues(
+  input: UserCutoverInput,
+  sources: Record<string, readonly MetricName[]>,
+): UnknownName[] {
   const named = input.metricSources.filter((s) => sources[s] !== undefined);
   if (named.length < input.metricSources.length) return [];
   const reported = new Set<MetricName>(named.flatMap((s) => sources[s]));
@@ -30,10 +33,12 @@ export function cutoverGateSourceIssues(input: UserCutoverInput, sources: Record
     if (t === undefined) continue;
     const what = `reported by metricSources ${list} (${batches.map((i) => `batch "${input.batches[i].name}"`).join(', ')} ${batches.length > 1 ? 'are' : 'is'} gated on it)`;
     if (isBaselineRef(t)) {
-      if (!t.metrics.some((m) => reported.has(m))) issues.push({ field: `${field}.metrics`, name: t.metrics.join(', '), what, known });
+      if (!t.metrics.some((m) => reported.has(m)))
+        issues.push({ field: `${field}.metrics`, name: t.metrics.join(', '), what, known });
       continue;
     }
-    for (const m of batchMetrics) if (t[m] !== undefined && !reported.has(m)) issues.push({ field: `${field}.${m}`, name: m, what, known });
+    for (const m of batchMetrics)
+      if (t[m] !== undefined && !reported.has(m)) issues.push({ field: `${field}.${m}`, name: m, what, known });
   }
   return issues;
 }

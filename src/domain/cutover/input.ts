@@ -12,7 +12,9 @@ import { parseStartAt } from './schedule';
 /** The metrics a cutover batch's thresholds may name (runbooks §3's rollback rule). */
 export const batchMetrics = ['errorRatePercent', 'responseTimeMs', 'complaints'] as const;
 
-const batchName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$/, 'a batch name: letters, digits, " ", ".", "_" or "-" (max 63)');
+const batchName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$/, 'a batch name: letters, digits, " ", ".", "_" or "-" (max 63)');
 
 /** runbooks §3's fixed limits besides the error rate: mean response above 5 s, more than 10 complaints. */
 const RUNBOOK_RESPONSE_MS = 5_000;
@@ -28,7 +30,11 @@ const RUNBOOK_COMPLAINTS = 10;
 const batchThresholds = z
   .object({
     errorRatePercent: z.number().gt(0, 'must be above 0 %').max(100, 'must be at most 100 %').optional(),
-    responseTimeMs: z.number().gt(0, 'must be above 0 ms').max(600_000, 'must be at most 600000 ms (10 min)').optional(),
+    responseTimeMs: z
+      .number()
+      .gt(0, 'must be above 0 ms')
+      .max(600_000, 'must be at most 600000 ms (10 min)')
+      .optional(),
     complaints: z.number().int().min(0, 'must be 0 or more').max(1_000_000, 'must be at most 1000000').optional(),
   })
   .strict()
@@ -65,10 +71,34 @@ export type CutoverBatchRaw = z.input<typeof cutoverBatch>;
 
 /** runbooks §3's table: IT at +1 h (10 %, 30 min), managers at +4 h (5 %, 60 min), Sales at +8 h (3 %, 120 min), HR/Finance/Operations at +1 d (2 %, 180 min). */
 const defaultBatches: CutoverBatchRaw[] = [
-  { name: 'IT department', cohort: { department: ['IT'] }, startAt: '+1h', thresholds: { errorRatePercent: 10 }, window: '30m' },
-  { name: 'managers', cohort: { role: ['manager'] }, startAt: '+4h', thresholds: { errorRatePercent: 5 }, window: '60m' },
-  { name: 'Sales', cohort: { department: ['Sales'] }, startAt: '+8h', thresholds: { errorRatePercent: 3 }, window: '120m' },
-  { name: 'everyone else', cohort: { department: ['HR', 'Finance', 'Operations'] }, startAt: '+1d', thresholds: { errorRatePercent: 2 }, window: '180m' },
+  {
+    name: 'IT department',
+    cohort: { department: ['IT'] },
+    startAt: '+1h',
+    thresholds: { errorRatePercent: 10 },
+    window: '30m',
+  },
+  {
+    name: 'managers',
+    cohort: { role: ['manager'] },
+    startAt: '+4h',
+    thresholds: { errorRatePercent: 5 },
+    window: '60m',
+  },
+  {
+    name: 'Sales',
+    cohort: { department: ['Sales'] },
+    startAt: '+8h',
+    thresholds: { errorRatePercent: 3 },
+    window: '120m',
+  },
+  {
+    name: 'everyone else',
+    cohort: { department: ['HR', 'Finance', 'Operations'] },
+    startAt: '+1d',
+    thresholds: { errorRatePercent: 2 },
+    window: '180m',
+  },
 ];
 
 export const userCutoverInput = z
@@ -82,7 +112,11 @@ export const userCutoverInput = z
     metricSources: z.array(targetName).min(1, 'a batch gate needs at least one metric source'),
     /** The thresholds of every batch that names none of its own (numbers or `fromBaseline`). */
     thresholds: cutoverThresholds.optional(),
-    batches: z.array(cutoverBatch).min(1, 'name at least one batch').max(50, 'at most 50 batches').prefault(defaultBatches),
+    batches: z
+      .array(cutoverBatch)
+      .min(1, 'name at least one batch')
+      .max(50, 'at most 50 batches')
+      .prefault(defaultBatches),
     /** The runbook samples every 60 s. */
     sampleInterval: duration.prefault('60s'),
     /** At least this long between the end of one batch's window and the next batch's start. */
@@ -102,12 +136,25 @@ export const userCutoverInput = z
     const seen = new Map<string, number>();
     input.batches.forEach((b, i) => {
       const before = seen.get(b.name.toLowerCase());
-      if (before !== undefined) ctx.addIssue({ code: 'custom', path: ['batches', i, 'name'], message: `"${b.name}" is already batch ${before + 1}'s name` });
+      if (before !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['batches', i, 'name'],
+          message: `"${b.name}" is already batch ${before + 1}'s name`,
+        });
       seen.set(b.name.toLowerCase(), i);
       if (b.thresholds === undefined && input.thresholds === undefined)
-        ctx.addIssue({ code: 'custom', path: ['batches', i, 'thresholds'], message: "give the batch's thresholds here or the input's thresholds" });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['batches', i, 'thresholds'],
+          message: "give the batch's thresholds here or the input's thresholds",
+        });
       if (b.cohort === 'rest' && i !== input.batches.length - 1)
-        ctx.addIssue({ code: 'custom', path: ['batches', i, 'cohort'], message: '"rest" moves everyone not moved yet, so it can only be the last batch' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['batches', i, 'cohort'],
+          message: '"rest" moves everyone not moved yet, so it can only be the last batch',
+        });
       if (b.cohort !== 'rest') {
         for (let j = 0; j < i; j++) {
           const other = input.batches[j].cohort;
@@ -121,7 +168,11 @@ export const userCutoverInput = z
       }
       const interval = b.sampleInterval ?? input.sampleInterval;
       if (isParsedDuration(b.window) && isParsedDuration(interval) && b.window < interval)
-        ctx.addIssue({ code: 'custom', path: ['batches', i, 'window'], message: `window ${formatDuration(b.window)} is shorter than sampleInterval ${formatDuration(interval)}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['batches', i, 'window'],
+          message: `window ${formatDuration(b.window)} is shorter than sampleInterval ${formatDuration(interval)}`,
+        });
     });
   });
 
@@ -151,7 +202,9 @@ export function thresholdsOf(input: UserCutoverInput, i: number): CutoverThresho
 export const baselineRefKey = (spec: ParsedBaselineGateSpec) => JSON.stringify(spec);
 
 /** The distinct baseline references the batches use, each with the batches (by index) judged by it. */
-export function baselineRefs(input: UserCutoverInput): { key: string; spec: ParsedBaselineGateSpec; batches: number[] }[] {
+export function baselineRefs(
+  input: UserCutoverInput,
+): { key: string; spec: ParsedBaselineGateSpec; batches: number[] }[] {
   const refs = new Map<string, { key: string; spec: ParsedBaselineGateSpec; batches: number[] }>();
   input.batches.forEach((_, i) => {
     const t = thresholdsOf(input, i);
@@ -173,10 +226,19 @@ export function baselineBatchGate(fromBaseline: GateThresholds): GateThresholds 
 }
 
 /** What the directory must be able to filter on: checked against `directories.<name>.fields`. */
-export function directoryFieldIssues(input: UserCutoverInput, fields: readonly string[], directory: string): UnknownName[] {
+export function directoryFieldIssues(
+  input: UserCutoverInput,
+  fields: readonly string[],
+  directory: string,
+): UnknownName[] {
   return input.batches.flatMap((b, i) =>
     cohortFields(b.cohort)
       .filter((f) => !fields.includes(f))
-      .map((f) => ({ field: `batches.${i}.cohort.${f}`, name: f, what: `a field of directory ${directory}`, known: [...fields] })),
+      .map((f) => ({
+        field: `batches.${i}.cohort.${f}`,
+        name: f,
+        what: `a field of directory ${directory}`,
+        known: [...fields],
+      })),
   );
 }

@@ -9,20 +9,28 @@ const offsetPattern = /^\+(.+)$/;
 /** An ISO time with its zone: a bare "2026-11-24T10:00" would depend on the worker's zone. */
 const isoPattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 
-export type StartAtParse = { ok: true; kind: 'offset'; ms: number } | { ok: true; kind: 'absolute'; ms: number } | { ok: false; message: string };
+export type StartAtParse =
+  | { ok: true; kind: 'offset'; ms: number }
+  | { ok: true; kind: 'absolute'; ms: number }
+  | { ok: false; message: string };
 
 /** `"+4h"` (after the workflow's start) or `"2026-11-24T10:00:00Z"`. */
 export function parseStartAt(given: string): StartAtParse {
   const off = offsetPattern.exec(given.trim());
   if (off) {
     const d = parseDuration(off[1], 0);
-    return d.ok ? { ok: true, kind: 'offset', ms: d.ms } : { ok: false, message: `${JSON.stringify(given)}: the offset ${d.message}` };
+    return d.ok
+      ? { ok: true, kind: 'offset', ms: d.ms }
+      : { ok: false, message: `${JSON.stringify(given)}: the offset ${d.message}` };
   }
   if (isoPattern.test(given.trim())) {
     const ms = Date.parse(given.trim());
     if (Number.isFinite(ms)) return { ok: true, kind: 'absolute', ms };
   }
-  return { ok: false, message: `${JSON.stringify(given)} is neither an offset such as "+4h" nor an ISO time with its zone such as "2026-11-24T10:00:00Z"` };
+  return {
+    ok: false,
+    message: `${JSON.stringify(given)} is neither an offset such as "+4h" nor an ISO time with its zone such as "2026-11-24T10:00:00Z"`,
+  };
 }
 
 /** The absolute time of a `startAt`, offsets counted from `originMs` (the workflow's start). */
@@ -51,14 +59,23 @@ const iso = (ms: number) => new Date(ms).toISOString();
  * that leaves less than `minGapMs` after the previous batch's window ends. Refused, not shifted:
  * an operator who wrote "+1h" for a batch must not find it silently running at +3h.
  */
-export function scheduleIssues(batches: readonly ScheduleBatch[], originMs: number, nowMs: number, minGapMs: number): ScheduleIssue[] {
+export function scheduleIssues(
+  batches: readonly ScheduleBatch[],
+  originMs: number,
+  nowMs: number,
+  minGapMs: number,
+): ScheduleIssue[] {
   const issues: ScheduleIssue[] = [];
   let previousEnd: number | undefined;
   batches.forEach((b, i) => {
     const p = parseStartAt(b.startAt);
     if (!p.ok) return; // the schema names it
     const start = p.kind === 'offset' ? originMs + p.ms : p.ms;
-    if (start < nowMs) issues.push({ path: ['batches', i, 'startAt'], message: `${b.startAt} (${iso(start)}) is in the past (now ${iso(nowMs)})` });
+    if (start < nowMs)
+      issues.push({
+        path: ['batches', i, 'startAt'],
+        message: `${b.startAt} (${iso(start)}) is in the past (now ${iso(nowMs)})`,
+      });
     else if (previousEnd !== undefined && start < previousEnd + minGapMs)
       issues.push({
         path: ['batches', i, 'startAt'],
@@ -84,7 +101,11 @@ export interface PlannedBatch {
 }
 
 /** The planned timetable: each batch's start (gap applied) and the end of its window. */
-export function plannedSchedule(batches: readonly (ScheduleBatch & { name: string })[], originMs: number, minGapMs: number): PlannedBatch[] {
+export function plannedSchedule(
+  batches: readonly (ScheduleBatch & { name: string })[],
+  originMs: number,
+  minGapMs: number,
+): PlannedBatch[] {
   const out: PlannedBatch[] = [];
   for (const b of batches) {
     const startMs = nextStartMs(resolveStartAt(b.startAt, originMs), out.at(-1)?.endMs, minGapMs);

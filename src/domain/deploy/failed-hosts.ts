@@ -19,7 +19,11 @@ const HOSTS_MAX = 5;
 
 /** The first non-empty line, at most `max` characters ("…" when cut). */
 export function firstLine(text: string, max = CAUSE_MAX): string {
-  const line = text.split('\n').map((l) => l.trim()).find((l) => l.length > 0) ?? '';
+  const line =
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l.length > 0) ?? '';
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
 

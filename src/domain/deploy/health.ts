@@ -31,7 +31,8 @@ export type HealthJudgement =
 
 /** Passes needed beyond the attempt budget can never come: refused before any host is touched. */
 export function healthPolicyProblem(p: HealthPolicy): string | undefined {
-  if (p.passes > p.attempts) return `${p.attempts} attempts can never give the ${p.passes} consecutive passes a healthy host needs`;
+  if (p.passes > p.attempts)
+    return `${p.attempts} attempts can never give the ${p.passes} consecutive passes a healthy host needs`;
   return undefined;
 }
 

@@ -11,8 +11,14 @@ const gitRef = z
   .string()
   .min(1, 'a branch, tag or commit')
   .max(200)
-  .regex(/^[A-Za-z0-9_][A-Za-z0-9._/@{}^~+-]*$/, 'a branch, tag or commit (letters, digits, "._/-"; not starting with "-")')
-  .refine((s) => !s.includes('..') && !s.endsWith('.lock') && !s.endsWith('/'), 'a branch, tag or commit (no "..", no trailing "/" or ".lock")');
+  .regex(
+    /^[A-Za-z0-9_][A-Za-z0-9._/@{}^~+-]*$/,
+    'a branch, tag or commit (letters, digits, "._/-"; not starting with "-")',
+  )
+  .refine(
+    (s) => !s.includes('..') && !s.endsWith('.lock') && !s.endsWith('/'),
+    'a branch, tag or commit (no "..", no trailing "/" or ".lock")',
+  );
 
 /**
  * Hosts per batch: a count (3) or a share of the fleet ("30%"), as Ansible's `serial`. Zero would
@@ -24,7 +30,10 @@ const serial = z.union(
     z
       .string()
       .regex(/^\d{1,3}(\.\d+)?%$/, 'a number of hosts or a percentage such as "30%"')
-      .refine((s) => parseFloat(s) > 0 && parseFloat(s) <= 100, 'a percentage above 0 % and at most 100 % (serial 0 would deploy nothing)'),
+      .refine(
+        (s) => parseFloat(s) > 0 && parseFloat(s) <= 100,
+        'a percentage above 0 % and at most 100 % (serial 0 would deploy nothing)',
+      ),
   ],
   { error: (iss) => `a number of hosts (at least 1) or a percentage such as "30%", not ${JSON.stringify(iss.input)}` },
 );

@@ -30,11 +30,23 @@ export interface BudgetVerdict {
  * After a batch: stop when its failures are above the batch budget, or when the failures so far
  * are above the fleet budget. "Above": a budget of 0 % stops on the first failure, 100 % never.
  */
-export function judgeBatch(batch: { failed: number; size: number }, fleet: { failed: number; size: number }, max: { batch: number; fleet: number }): BudgetVerdict {
+export function judgeBatch(
+  batch: { failed: number; size: number },
+  fleet: { failed: number; size: number },
+  max: { batch: number; fleet: number },
+): BudgetVerdict {
   const b = failedPercent(batch.failed, batch.size);
-  if (b > max.batch) return { stop: true, reason: `${batch.failed} of ${batch.size} hosts failed in the batch (${round(b)} % > budget ${max.batch} %)` };
+  if (b > max.batch)
+    return {
+      stop: true,
+      reason: `${batch.failed} of ${batch.size} hosts failed in the batch (${round(b)} % > budget ${max.batch} %)`,
+    };
   const f = failedPercent(fleet.failed, fleet.size);
-  if (f > max.fleet) return { stop: true, reason: `${fleet.failed} of ${fleet.size} hosts failed in the fleet (${round(f)} % > budget ${max.fleet} %)` };
+  if (f > max.fleet)
+    return {
+      stop: true,
+      reason: `${fleet.failed} of ${fleet.size} hosts failed in the fleet (${round(f)} % > budget ${max.fleet} %)`,
+    };
   return { stop: false };
 }
 

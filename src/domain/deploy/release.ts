@@ -51,7 +51,11 @@ export function releasesOf(entries: ReleaseEntry[]): ReleaseEntry[] {
  * Where a rollback of this host goes: the named release if it is complete, else the newest
  * complete release older than `current` (a failed or unfinished one is never a target).
  */
-export function rollbackTarget(entries: ReleaseEntry[], current: string | undefined, named?: string): { ok: true; release: string } | { ok: false; reason: string } {
+export function rollbackTarget(
+  entries: ReleaseEntry[],
+  current: string | undefined,
+  named?: string,
+): { ok: true; release: string } | { ok: false; reason: string } {
   const releases = releasesOf(entries);
   if (named !== undefined) {
     const r = releases.find((e) => e.name === named);
@@ -59,9 +63,13 @@ export function rollbackTarget(entries: ReleaseEntry[], current: string | undefi
     if (r.state !== 'complete') return { ok: false, reason: `release ${named} is ${r.state}, not complete` };
     return { ok: true, release: named };
   }
-  const older = releases.filter((e) => e.state === 'complete' && e.name !== current && (current === undefined || e.name < current));
+  const older = releases.filter(
+    (e) => e.state === 'complete' && e.name !== current && (current === undefined || e.name < current),
+  );
   const target = older[older.length - 1];
-  return target ? { ok: true, release: target.name } : { ok: false, reason: `no complete release before ${current ?? '(none)'}` };
+  return target
+    ? { ok: true, release: target.name }
+    : { ok: false, reason: `no complete release before ${current ?? '(none)'}` };
 }
 
 /**
@@ -72,7 +80,12 @@ export function rollbackTarget(entries: ReleaseEntry[], current: string | undefi
  * killed or cancelled run left before marking it) is not counted either; it is kept while newer
  * than the oldest kept complete release (someone may want to look at it) and goes after.
  */
-export function releasesToPrune(entries: ReleaseEntry[], current: string | undefined, keep: number, protect: string[] = []): string[] {
+export function releasesToPrune(
+  entries: ReleaseEntry[],
+  current: string | undefined,
+  keep: number,
+  protect: string[] = [],
+): string[] {
   if (keep < 1) throw new Error(`keep must be at least 1, got ${keep}`);
   const releases = releasesOf(entries);
   const complete = releases.filter((e) => e.state === 'complete');

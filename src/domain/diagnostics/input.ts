@@ -10,6 +10,9 @@ export const diagnosticsInput = z
     host: z.boolean().default(true),
   })
   .strict()
-  .refine((i) => i.host || i.postgres !== undefined, { message: 'nothing to diagnose: name a postgres target or leave host on', path: ['postgres'] });
+  .refine((i) => i.host || i.postgres !== undefined, {
+    message: 'nothing to diagnose: name a postgres target or leave host on',
+    path: ['postgres'],
+  });
 export type DiagnosticsInput = z.input<typeof diagnosticsInput>;
 export type DiagnosticsPlan = z.output<typeof diagnosticsInput>;

@@ -39,14 +39,32 @@ export const goLiveInput = z
     const present = stageOrder.filter((s) => i.stages[s] !== undefined);
     if (present.length === 0) ctx.addIssue({ code: 'custom', path: ['stages'], message: 'at least one stage' });
     if (changingStages.some((s) => i.stages[s]) && !i.stages.readiness)
-      ctx.addIssue({ code: 'custom', path: ['stages', 'readiness'], message: 'required: the readiness gate must pass before a migration, rollout or cutover changes anything' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['stages', 'readiness'],
+        message: 'required: the readiness gate must pass before a migration, rollout or cutover changes anything',
+      });
     for (const s of ['baseline', 'phasedRollout', 'userCutover'] as const) {
       const stage = i.stages[s];
-      if (stage && stage.service !== i.service) ctx.addIssue({ code: 'custom', path: ['stages', s, 'service'], message: `must be the go-live's service "${i.service}"` });
+      if (stage && stage.service !== i.service)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['stages', s, 'service'],
+          message: `must be the go-live's service "${i.service}"`,
+        });
     }
-    if (i.stages.phasedRollout?.dryRun) ctx.addIssue({ code: 'custom', path: ['stages', 'phasedRollout', 'dryRun'], message: 'a go-live rolls out for real' });
+    if (i.stages.phasedRollout?.dryRun)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['stages', 'phasedRollout', 'dryRun'],
+        message: 'a go-live rolls out for real',
+      });
     if (i.stages.dataMigration && i.stages.dataMigration.mode !== 'copy')
-      ctx.addIssue({ code: 'custom', path: ['stages', 'dataMigration', 'mode'], message: 'a go-live copies (mode "copy")' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['stages', 'dataMigration', 'mode'],
+        message: 'a go-live copies (mode "copy")',
+      });
   });
 export type GoLiveInput = z.input<typeof goLiveInput>;
 export type GoLivePlan = z.output<typeof goLiveInput>;

@@ -57,7 +57,11 @@ export interface EscalationStep {
  * The next escalation after `done` escalations, or undefined when the policy is exhausted.
  * Pure, so that the workflow only keeps a counter and the decision is unit-tested.
  */
-export function nextEscalation(policy: EscalationPolicy, done: number, respondMinutes: number): EscalationStep | undefined {
+export function nextEscalation(
+  policy: EscalationPolicy,
+  done: number,
+  respondMinutes: number,
+): EscalationStep | undefined {
   const n = policy.levels.length;
   const pass = Math.floor(done / n);
   if (pass > policy.repeat) return undefined;
@@ -71,7 +75,12 @@ export function nextEscalation(policy: EscalationPolicy, done: number, respondMi
  * other name is taken as a notifier. Order is kept and duplicates dropped, so one notifier gets one
  * message per event however many roles it serves.
  */
-export function resolveRecipients(recipients: string[], contacts: Record<string, string[]>, onCall: OnCall, channels: string[] = []): string[] {
+export function resolveRecipients(
+  recipients: string[],
+  contacts: Record<string, string[]>,
+  onCall: OnCall,
+  channels: string[] = [],
+): string[] {
   const out: string[] = [];
   const add = (n: string) => {
     if (!out.includes(n)) out.push(n);

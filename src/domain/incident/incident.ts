@@ -3,7 +3,9 @@ import { targetName } from '../names';
 import { metricName, severity, type Severity, type SlaClocks } from './severity';
 
 /** Incident types are identifiers (`service_down`, `database_down`, `high_cpu`, ...). */
-export const incidentType = z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'a lower-case type such as service_down or high_cpu');
+export const incidentType = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]{0,62}$/, 'a lower-case type such as service_down or high_cpu');
 
 /** An Alertmanager fingerprint (hex) or any plain token: it becomes part of the workflow id. */
 export const fingerprint = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "_" or "-" (max 64)');
@@ -50,7 +52,9 @@ export const incidentInput = z
     services: z.array(targetName).max(50).default([]),
     /** errorRate (%), responseTimeMs, cpuPercent, usersAffectedPercent, ... */
     metrics: z.record(metricName, z.number().finite()).default({}),
-    labels: z.record(z.string().min(1).max(displayLimits.labelName), z.string().max(displayLimits.labelValue)).default({}),
+    labels: z
+      .record(z.string().min(1).max(displayLimits.labelName), z.string().max(displayLimits.labelValue))
+      .default({}),
     description: z.string().max(displayLimits.description).optional(),
     /** Overrides the classification (an operator who knows better); the rule is still recorded. */
     severity: severity.optional(),
@@ -124,7 +128,9 @@ export interface IncidentRecord {
 }
 
 /** Signal arguments. `by` names a person; all optional so `temporal workflow signal` needs no input. */
-export const actorInput = z.object({ by: z.string().max(100).optional(), note: z.string().max(4000).optional() }).strict();
+export const actorInput = z
+  .object({ by: z.string().max(100).optional(), note: z.string().max(4000).optional() })
+  .strict();
 export type ActorInput = z.infer<typeof actorInput>;
 export const noteInput = z.object({ text: z.string().min(1).max(4000), by: z.string().max(100).optional() }).strict();
 export type NoteInput = z.infer<typeof noteInput>;
@@ -134,7 +140,11 @@ export const approveInput = z
 export type ApproveInput = z.infer<typeof approveInput>;
 /** A firing alert seen again for the open incident (signal-with-start from the receiver). */
 export const alertInput = z
-  .object({ status: z.enum(['firing', 'resolved']), startsAt: z.string().optional(), summary: z.string().max(500).optional() })
+  .object({
+    status: z.enum(['firing', 'resolved']),
+    startsAt: z.string().optional(),
+    summary: z.string().max(500).optional(),
+  })
   .strict();
 export type AlertInput = z.infer<typeof alertInput>;
 

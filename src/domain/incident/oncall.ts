@@ -72,7 +72,11 @@ function localClock(at: Date, tz: string): { minutes: number; weekday: Weekday; 
   const hour = Number(get('hour')) % 24; // some runtimes print midnight as 24
   const minute = Number(get('minute'));
   const weekday = get('weekday').slice(0, 3).toLowerCase() as Weekday;
-  return { minutes: hour * 60 + minute, weekday, text: `${weekday} ${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')} ${tz}` };
+  return {
+    minutes: hour * 60 + minute,
+    weekday,
+    text: `${weekday} ${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')} ${tz}`,
+  };
 }
 
 const toMinutes = (s: string) => Number(s.slice(0, 2)) * 60 + Number(s.slice(3, 5));

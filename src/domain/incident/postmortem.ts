@@ -22,11 +22,14 @@ export function slaVerdict(r: Pick<IncidentRecord, 'openedAt' | 'acknowledgedAt'
 }
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
-const fmt = (m: number | undefined) => (m === undefined ? 'n/a' : m < 120 ? `${m} min` : `${Math.round((m / 60) * 10) / 10} h`);
+const fmt = (m: number | undefined) =>
+  m === undefined ? 'n/a' : m < 120 ? `${m} min` : `${Math.round((m / 60) * 10) / 10} h`;
 const met = (b: boolean | undefined) => (b === undefined ? 'n/a' : b ? 'met' : '**missed**');
 
 function actions(timeline: TimelineEntry[]): TimelineEntry[] {
-  return timeline.filter((e) => e.kind === 'remediation' || e.kind === 'change' || e.kind === 'notified' || e.kind === 'escalated');
+  return timeline.filter(
+    (e) => e.kind === 'remediation' || e.kind === 'change' || e.kind === 'notified' || e.kind === 'escalated',
+  );
 }
 
 /**
@@ -64,9 +67,20 @@ export function renderPostmortem(r: IncidentRecord): string {
     for (const e of acts) lines.push(`| ${e.at} | ${cell(e.message)} | ${e.outcome ?? 'ok'} |`);
   }
   lines.push('', '## Timeline', '', '| time | event | detail | by |', '|---|---|---|---|');
-  for (const e of r.timeline) lines.push(`| ${e.at} | ${e.kind}${e.outcome ? ` (${e.outcome})` : ''} | ${cell(e.message)} | ${e.by ?? ''} |`);
+  for (const e of r.timeline)
+    lines.push(`| ${e.at} | ${e.kind}${e.outcome ? ` (${e.outcome})` : ''} | ${cell(e.message)} | ${e.by ?? ''} |`);
   const metrics = Object.entries(r.metrics);
   if (metrics.length) lines.push('', '## Metrics at detection', '', ...metrics.map(([k, val]) => `- ${k}: ${val}`));
-  lines.push('', '## Root cause', '', '_To be written in the review._', '', '## Follow-up actions', '', '- [ ] _To be agreed in the review._', '');
+  lines.push(
+    '',
+    '## Root cause',
+    '',
+    '_To be written in the review._',
+    '',
+    '## Follow-up actions',
+    '',
+    '- [ ] _To be agreed in the review._',
+    '',
+  );
   return lines.join('\n');
 }

@@ -30,7 +30,9 @@ const databaseRemediation = z
     failoverCommand: z.array(z.string().min(1)).min(1).optional(),
   })
   .strict()
-  .refine((d) => d.replica !== undefined || d.failoverCommand !== undefined, { message: 'give a replica to promote or a failoverCommand' });
+  .refine((d) => d.replica !== undefined || d.failoverCommand !== undefined, {
+    message: 'give a replica to promote or a failoverCommand',
+  });
 
 /** runbooks §6 P0: backup servers brought into rotation through a load balancer (the rollout's LB adapter). */
 const backupServersRemediation = z
@@ -38,7 +40,9 @@ const backupServersRemediation = z
     /** A name in config.loadBalancers. */
     lb: targetName,
     /** Servers (as that LB names them) to set `ready`. */
-    servers: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'a server name: letters, digits, ".", "_" or "-"')).min(1),
+    servers: z
+      .array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'a server name: letters, digits, ".", "_" or "-"'))
+      .min(1),
   })
   .strict();
 
@@ -108,7 +112,14 @@ export function planRunbook(sev: Severity, type: string, services: string[], cfg
   if (kinds.has('restart')) {
     for (const s of services) {
       const r = cfg.services[s];
-      if (r) steps.push({ id: `restart-${s}`, kind: 'restart', service: s, remediation: r, needsApproval: !cfg.preApproved.restart });
+      if (r)
+        steps.push({
+          id: `restart-${s}`,
+          kind: 'restart',
+          service: s,
+          remediation: r,
+          needsApproval: !cfg.preApproved.restart,
+        });
     }
   }
   if (kinds.has('database') && cfg.database) {

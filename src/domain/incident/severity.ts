@@ -6,7 +6,9 @@ export type Severity = (typeof severities)[number];
 export const severity = z.enum(severities);
 
 /** Metric names are plain identifiers so that a rule can never reference something unparsable. */
-export const metricName = z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,62}$/, 'a metric name such as errorRate or responseTimeMs');
+export const metricName = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_]{0,62}$/, 'a metric name such as errorRate or responseTimeMs');
 
 /**
  * One row of the classification table. Every condition given must hold (AND); a rule with no
@@ -79,7 +81,12 @@ function describeRule(rule: SeverityRule): string {
   const parts: string[] = [];
   if (rule.type !== undefined) parts.push(`type ${Array.isArray(rule.type) ? rule.type.join('|') : rule.type}`);
   if (rule.service !== undefined) parts.push(`service ${rule.service}`);
-  if (rule.label !== undefined) parts.push(Object.entries(rule.label).map(([k, v]) => `${k}=${v}`).join(' '));
+  if (rule.label !== undefined)
+    parts.push(
+      Object.entries(rule.label)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' '),
+    );
   if (rule.metric !== undefined) parts.push(`${rule.metric} > ${rule.above}`);
   return parts.join(', ');
 }
@@ -122,7 +129,11 @@ function severityFromLabel(
  * that nothing decided so a quiet downgrade is visible. `severityLabels` empty means labels are not
  * read (the built-in first look, and runs whose config predates the label table).
  */
-export function classify(incident: Classifiable, extraRules: SeverityRule[] = [], severityLabels: Record<string, Severity> = {}): Classification {
+export function classify(
+  incident: Classifiable,
+  extraRules: SeverityRule[] = [],
+  severityLabels: Record<string, Severity> = {},
+): Classification {
   for (const rule of extraRules) {
     if (ruleMatches(rule, incident)) return { severity: rule.severity, reason: describeRule(rule) };
   }
@@ -131,10 +142,17 @@ export function classify(incident: Classifiable, extraRules: SeverityRule[] = []
   const table = defaultSeverityRules.find((rule) => ruleMatches(rule, incident));
   const fromLabel = label?.severity && `${SEVERITY_LABEL} label ${JSON.stringify(label.value)}`;
   if (table && (!label?.severity || moreSevere(table.severity, label.severity) === table.severity)) {
-    return { severity: table.severity, reason: describeRule(table) + (fromLabel ? ` (${fromLabel} says ${label!.severity})` : '') };
+    return {
+      severity: table.severity,
+      reason: describeRule(table) + (fromLabel ? ` (${fromLabel} says ${label!.severity})` : ''),
+    };
   }
   if (label?.severity) return { severity: label.severity, reason: fromLabel! };
-  if (label) return { severity: 'P3', reason: `no severity rule matched and ${SEVERITY_LABEL} label ${JSON.stringify(label.value)} is not in incident.severityLabels` };
+  if (label)
+    return {
+      severity: 'P3',
+      reason: `no severity rule matched and ${SEVERITY_LABEL} label ${JSON.stringify(label.value)} is not in incident.severityLabels`,
+    };
   return { severity: 'P3', reason: readsLabels ? NOTHING_DECIDED : 'no severity rule matched' };
 }
 

@@ -7,7 +7,10 @@ import { targetName } from '../names';
  */
 const sqlIdentifier = z
   .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'a plain SQL identifier: a letter or "_", then letters, digits or "_" (max 63)');
+  .regex(
+    /^[A-Za-z_][A-Za-z0-9_]{0,62}$/,
+    'a plain SQL identifier: a letter or "_", then letters, digits or "_" (max 63)',
+  );
 
 const tableName = z
   .string()
@@ -81,7 +84,8 @@ export const dataMigrationInput = z
       ctx.addIssue({
         code: 'custom',
         path: ['filter'],
-        message: 'a flag needs a filter that excludes flagged rows (e.g. "migrate_flag = 0"), or reruns would copy them again',
+        message:
+          'a flag needs a filter that excludes flagged rows (e.g. "migrate_flag = 0"), or reruns would copy them again',
       });
     }
   });

@@ -60,7 +60,12 @@ export type BisectionStep = 'equal' | 'compare-rows' | 'split';
  * when it is small (or cannot be cut further), otherwise cut it and checksum the parts (data-diff's
  * bisection: only differing parts are ever looked at row by row).
  */
-export function bisectionStep(source: RangeSums, target: RangeSums, s: BisectionSettings, splittable = true): BisectionStep {
+export function bisectionStep(
+  source: RangeSums,
+  target: RangeSums,
+  s: BisectionSettings,
+  splittable = true,
+): BisectionStep {
   if (source.rows === target.rows && source.sum === target.sum) return 'equal';
   if (!splittable || Math.max(source.rows, target.rows) <= s.rowThreshold) return 'compare-rows';
   return 'split';
@@ -104,7 +109,12 @@ export interface MismatchReport {
 }
 
 export function emptyMismatches(): MismatchReport {
-  return { chunks: [], missing: { count: 0, keys: [] }, extra: { count: 0, keys: [] }, differing: { count: 0, keys: [] } };
+  return {
+    chunks: [],
+    missing: { count: 0, keys: [] },
+    extra: { count: 0, keys: [] },
+    differing: { count: 0, keys: [] },
+  };
 }
 
 export function mismatchCount(m: Pick<MismatchReport, 'missing' | 'extra' | 'differing'>): number {
@@ -112,7 +122,12 @@ export function mismatchCount(m: Pick<MismatchReport, 'missing' | 'extra' | 'dif
 }
 
 /** Adds one chunk's findings to the running report, keeping at most `limit` keys of each kind. */
-export function addMismatches(report: MismatchReport, chunkNo: number, found: MismatchReport, limit: number): MismatchReport {
+export function addMismatches(
+  report: MismatchReport,
+  chunkNo: number,
+  found: MismatchReport,
+  limit: number,
+): MismatchReport {
   if (mismatchCount(found) === 0) return report;
   const merge = (a: { count: number; keys: string[] }, b: { count: number; keys: string[] }) => ({
     count: a.count + b.count,
@@ -120,7 +135,9 @@ export function addMismatches(report: MismatchReport, chunkNo: number, found: Mi
   });
   return {
     // Chunks finish in parallel; listing them in key order keeps the report the same on every run.
-    chunks: report.chunks.includes(chunkNo) ? report.chunks : [...report.chunks, chunkNo].sort((a, b) => a - b).slice(0, 1000),
+    chunks: report.chunks.includes(chunkNo)
+      ? report.chunks
+      : [...report.chunks, chunkNo].sort((a, b) => a - b).slice(0, 1000),
     missing: merge(report.missing, found.missing),
     extra: merge(report.extra, found.extra),
     differing: merge(report.differing, found.differing),
@@ -130,7 +147,12 @@ export function addMismatches(report: MismatchReport, chunkNo: number, found: Mi
 /** A report from full key lists, counting them all and listing the first `limit`. */
 export function reportFromDiff(chunkNo: number, diff: KeyDiff, limit: number): MismatchReport {
   const part = (keys: string[]) => ({ count: keys.length, keys: keys.slice(0, limit) });
-  const r = { chunks: [chunkNo], missing: part(diff.missing), extra: part(diff.extra), differing: part(diff.differing) };
+  const r = {
+    chunks: [chunkNo],
+    missing: part(diff.missing),
+    extra: part(diff.extra),
+    differing: part(diff.differing),
+  };
   return mismatchCount(r) ? r : emptyMismatches();
 }
 
@@ -138,12 +160,22 @@ export function reportFromDiff(chunkNo: number, diff: KeyDiff, limit: number): M
 export function describeMismatches(m: MismatchReport): string {
   const kind = (label: string, k: { count: number; keys: string[] }) =>
     k.count ? `${k.count} ${label} (${k.keys.join(', ')}${k.count > k.keys.length ? ', …' : ''})` : undefined;
-  const parts = [kind('missing on target', m.missing), kind('extra on target', m.extra), kind('differing', m.differing)].filter(Boolean);
+  const parts = [
+    kind('missing on target', m.missing),
+    kind('extra on target', m.extra),
+    kind('differing', m.differing),
+  ].filter(Boolean);
   return `verification failed in chunk${m.chunks.length > 1 ? 's' : ''} ${m.chunks.join(', ')}: ${parts.join('; ')}`;
 }
 
 /** Throughput and time left, from the activities' own clocks (workflow code reads no clock). */
-export function progressFigures(p: { rows: number; startedAtMs?: number; lastAtMs?: number; rowsTotal: number; rowsDone: number }): {
+export function progressFigures(p: {
+  rows: number;
+  startedAtMs?: number;
+  lastAtMs?: number;
+  rowsTotal: number;
+  rowsDone: number;
+}): {
   rowsPerSecond: number;
   etaSeconds: number | null;
 } {

@@ -32,7 +32,10 @@ export function fromEvidence(item: string, evidence: Evidence[], checkedAt = new
   return {
     item,
     outcome: failed.length === 0 ? 'pass' : 'fail',
-    message: failed.length === 0 ? `${evidence.length} of ${evidence.length} met` : failed.map((e) => `${e.what}: ${e.value} (needs ${e.threshold})`).join('; '),
+    message:
+      failed.length === 0
+        ? `${evidence.length} of ${evidence.length} met`
+        : failed.map((e) => `${e.what}: ${e.value} (needs ${e.threshold})`).join('; '),
     evidence,
     checkedAt,
   };

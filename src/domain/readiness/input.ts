@@ -25,10 +25,17 @@ export type ReadinessPlan = z.output<typeof readinessInput>;
 export const readinessWorkflowId = (service: string) => `readiness-${service}`;
 
 /** `signOff` Update: a person vouches for an item. */
-export const signOffInput = z.object({ item: targetName, by: z.string().min(1).max(100), note: z.string().max(500).optional() }).strict();
+export const signOffInput = z
+  .object({ item: targetName, by: z.string().min(1).max(100), note: z.string().max(500).optional() })
+  .strict();
 /** `waive` Update: an owner accepts a failing item until a time. */
 export const waiveInput = z
-  .object({ item: targetName, by: z.string().min(1).max(100), reason: z.string().min(1).max(500), until: z.iso.datetime({ offset: true }) })
+  .object({
+    item: targetName,
+    by: z.string().min(1).max(100),
+    reason: z.string().min(1).max(500),
+    until: z.iso.datetime({ offset: true }),
+  })
   .strict();
 export type SignOffInput = z.infer<typeof signOffInput>;
 export type WaiveInput = z.infer<typeof waiveInput>;

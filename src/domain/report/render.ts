@@ -13,7 +13,11 @@ export function renderMarkdown(title: string, blocks: Block[]): string {
     if (b.lines?.length) out.push(...b.lines.map((l) => (l.startsWith('    ') ? l : `${l}  `)));
     if (b.table && b.table.rows.length) {
       if (b.lines?.length) out.push('');
-      out.push(`| ${b.table.head.join(' | ')} |`, `|${b.table.head.map(() => '---').join('|')}|`, ...b.table.rows.map((r) => `| ${r.map(cell).join(' | ')} |`));
+      out.push(
+        `| ${b.table.head.join(' | ')} |`,
+        `|${b.table.head.map(() => '---').join('|')}|`,
+        ...b.table.rows.map((r) => `| ${r.map(cell).join(' | ')} |`),
+      );
     }
   }
   return out.join('\n') + '\n';
@@ -27,7 +31,8 @@ class Safe {
   constructor(readonly html: string) {}
 }
 function html(strings: TemplateStringsArray, ...values: unknown[]): Safe {
-  const value = (v: unknown): string => (v instanceof Safe ? v.html : Array.isArray(v) ? v.map(value).join('') : esc(v));
+  const value = (v: unknown): string =>
+    v instanceof Safe ? v.html : Array.isArray(v) ? v.map(value).join('') : esc(v);
   return new Safe(strings.reduce((acc, s, i) => acc + s + (i < values.length ? value(values[i]) : ''), ''));
 }
 

@@ -11,7 +11,8 @@ export interface Block {
   table?: { head: string[]; rows: (string | number)[][] };
 }
 
-const size = (bytes: number) => (bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(2)} GB` : `${(bytes / 2 ** 20).toFixed(1)} MB`);
+const size = (bytes: number) =>
+  bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(2)} GB` : `${(bytes / 2 ** 20).toFixed(1)} MB`;
 
 function block<T>(title: string, s: Section<T>, fill: (f: T) => Omit<Block, 'title'>): Block {
   return s.ok ? { title, ...fill(s.findings) } : { title, missing: s.error };
@@ -27,22 +28,41 @@ export function reportBlocks(s: DailyReportSections): Block[] {
       ],
       table: {
         head: ['disk / interface', 'used / received', 'sent'],
-        rows: [...h.disks.map((d) => [d.mount, `${d.usedPercent}%`, '']), ...h.network.map((n) => [n.iface, size(n.rxBytes), size(n.txBytes)])],
+        rows: [
+          ...h.disks.map((d) => [d.mount, `${d.usedPercent}%`, '']),
+          ...h.network.map((n) => [n.iface, size(n.rxBytes), size(n.txBytes)]),
+        ],
       },
     })),
-    block('Services', s.services, (units) => (units.length ? { table: { head: ['unit', 'state'], rows: units.map((u) => [u.unit, u.state]) } } : { lines: ['No units configured.'] })),
+    block('Services', s.services, (units) =>
+      units.length
+        ? { table: { head: ['unit', 'state'], rows: units.map((u) => [u.unit, u.state]) } }
+        : { lines: ['No units configured.'] },
+    ),
     block('Recent errors', s.errors, (files) =>
       files.length
-        ? { lines: files.flatMap((f) => [`${f.file}: ${f.error ?? `${f.lines.length} matching line${f.lines.length === 1 ? '' : 's'}`}`, ...f.lines.map((l) => `    ${l}`)]) }
+        ? {
+            lines: files.flatMap((f) => [
+              `${f.file}: ${f.error ?? `${f.lines.length} matching line${f.lines.length === 1 ? '' : 's'}`}`,
+              ...f.lines.map((l) => `    ${l}`),
+            ]),
+          }
         : { lines: ['No log files or journal configured.'] },
     ),
     ...s.postgres.map((p) =>
       block(`PostgreSQL ${p.target}`, p, (r) => ({
         lines: r.sizes.map((d) => `${d.database}: ${size(d.bytes)}`),
-        table: { head: ['database', 'state', 'connections'], rows: r.connections.map((c) => [c.database, c.state, c.count]) },
+        table: {
+          head: ['database', 'state', 'connections'],
+          rows: r.connections.map((c) => [c.database, c.state, c.count]),
+        },
       })),
     ),
-    ...s.redis.map((r) => block(`Redis ${r.target}`, r, (x) => ({ lines: [`${x.connectedClients} connected clients, ${size(x.usedMemoryBytes)} used`] }))),
+    ...s.redis.map((r) =>
+      block(`Redis ${r.target}`, r, (x) => ({
+        lines: [`${x.connectedClients} connected clients, ${size(x.usedMemoryBytes)} used`],
+      })),
+    ),
     ...s.backups.map((b) =>
       block(`Backups ${b.set}`, b, (x) => ({
         lines: [
@@ -56,7 +76,13 @@ export function reportBlocks(s: DailyReportSections): Block[] {
     ),
     block('Runs today', s.runs, (r) =>
       r.runs.length
-        ? { table: { head: ['workflow', 'id', 'outcome', 'started'], rows: r.runs.map((x) => [x.type, x.workflowId, x.status, x.start]) }, ...(r.more ? { lines: [`… and ${r.more} more`] } : {}) }
+        ? {
+            table: {
+              head: ['workflow', 'id', 'outcome', 'started'],
+              rows: r.runs.map((x) => [x.type, x.workflowId, x.status, x.start]),
+            },
+            ...(r.more ? { lines: [`… and ${r.more} more`] } : {}),
+          }
         : { lines: ['No opsflow runs.'] },
     ),
   ];
@@ -65,7 +91,9 @@ export function reportBlocks(s: DailyReportSections): Block[] {
 /** The one-paragraph summary for Slack/webhook: what is wrong first. */
 export function reportSummary(date: string, s: DailyReportSections): string {
   const problems: string[] = [];
-  const missing = reportBlocks(s).filter((b) => b.missing).map((b) => b.title);
+  const missing = reportBlocks(s)
+    .filter((b) => b.missing)
+    .map((b) => b.title);
   if (missing.length) problems.push(`not gathered: ${missing.join(', ')}`);
   if (s.services.ok) {
     const down = s.services.findings.filter((u) => u.state !== 'active').map((u) => `${u.unit} ${u.state}`);
@@ -81,7 +109,9 @@ export function reportSummary(date: string, s: DailyReportSections): string {
   }
   if (s.runs.ok) {
     const failed = s.runs.findings.runs.filter((r) => ['FAILED', 'TIMED_OUT', 'TERMINATED'].includes(r.status));
-    problems.push(`${s.runs.findings.runs.length + s.runs.findings.more} runs${failed.length ? `, ${failed.length} failed (${failed.map((r) => r.workflowId).join(', ')})` : ''}`);
+    problems.push(
+      `${s.runs.findings.runs.length + s.runs.findings.more} runs${failed.length ? `, ${failed.length} failed (${failed.map((r) => r.workflowId).join(', ')})` : ''}`,
+    );
   }
   return `Daily report ${date}: ${problems.join('; ') || 'nothing to report'}`;
 }

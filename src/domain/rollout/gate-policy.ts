@@ -22,7 +22,12 @@ export interface GateCounters {
   totalInconclusive: number;
 }
 
-export const zeroCounters: GateCounters = { consecutiveFailures: 0, consecutiveInconclusive: 0, totalFailures: 0, totalInconclusive: 0 };
+export const zeroCounters: GateCounters = {
+  consecutiveFailures: 0,
+  consecutiveInconclusive: 0,
+  totalFailures: 0,
+  totalInconclusive: 0,
+};
 
 /** `continue` sampling; `rollback` now; `hold` for a person (inconclusive limit reached). */
 export type GateAction = 'continue' | 'rollback' | 'hold';

@@ -4,7 +4,15 @@ import { z } from 'zod';
  * The numbers a rollout's health gate can judge. Every one is "bad when above the maximum", which
  * keeps the evaluation one rule: value > max fails.
  */
-export const metricNames = ['errorRatePercent', 'responseTimeMs', 'p95Ms', 'p99Ms', 'cpuPercent', 'memoryPercent', 'complaints'] as const;
+export const metricNames = [
+  'errorRatePercent',
+  'responseTimeMs',
+  'p95Ms',
+  'p99Ms',
+  'cpuPercent',
+  'memoryPercent',
+  'complaints',
+] as const;
 export const metricName = z.enum(metricNames);
 export type MetricName = (typeof metricNames)[number];
 
@@ -24,7 +32,12 @@ export const gateThresholds = z.partialRecord(metricName, z.number().min(0));
 export type GateThresholds = z.infer<typeof gateThresholds>;
 
 /** runbooks §1 `check_health_status`: error rate > 5 %, response time > 3000 ms, CPU > 80 %, memory > 85 %. */
-export const defaultGate: GateThresholds = { errorRatePercent: 5, responseTimeMs: 3000, cpuPercent: 80, memoryPercent: 85 };
+export const defaultGate: GateThresholds = {
+  errorRatePercent: 5,
+  responseTimeMs: 3000,
+  cpuPercent: 80,
+  memoryPercent: 85,
+};
 
 /** One number read from one source; `inconclusive` says why there is no usable number. */
 export interface MetricReading {

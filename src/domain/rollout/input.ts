@@ -7,10 +7,12 @@ import { duration, formatDuration, isParsedDuration } from '../duration';
 import { baselineGateSpec, explicitOrFromBaseline, isBaselineRef } from '../baseline/gate';
 
 /** A server (HAProxy), upstream member (nginx) or system (HTTP API) of a load balancer. */
-export const lbServerName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'a server name: letters, digits, ".", "_" or "-"');
+export const lbServerName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'a server name: letters, digits, ".", "_" or "-"');
 
 /** Re-exported: the rollout was the first user of the one duration format (domain/duration.ts). */
-export {  formatDuration };
+export { formatDuration };
 
 const rolloutStep = z
   .object({
@@ -50,10 +52,18 @@ export const phasedRolloutInput = z
       .superRefine((steps, ctx) => {
         steps.forEach((s, i) => {
           if (i > 0 && s.weight <= steps[i - 1].weight)
-            ctx.addIssue({ code: 'custom', path: [i, 'weight'], message: `weights must rise: step ${i + 1} has ${s.weight} % after ${steps[i - 1].weight} %` });
+            ctx.addIssue({
+              code: 'custom',
+              path: [i, 'weight'],
+              message: `weights must rise: step ${i + 1} has ${s.weight} % after ${steps[i - 1].weight} %`,
+            });
         });
         if (steps.length > 0 && steps[steps.length - 1].weight !== 100)
-          ctx.addIssue({ code: 'custom', path: [steps.length - 1, 'weight'], message: 'the last step must send 100 % to the new backend' });
+          ctx.addIssue({
+            code: 'custom',
+            path: [steps.length - 1, 'weight'],
+            message: 'the last step must send 100 % to the new backend',
+          });
       }),
     /**
      * Maximum per metric; omitted: runbooks §1's gate, limited to the metrics the sources provide.
@@ -85,12 +95,20 @@ export const phasedRolloutInput = z
   .strict()
   .superRefine((input, ctx) => {
     if (input.gate && !isBaselineRef(input.gate) && Object.keys(input.gate).length === 0)
-      ctx.addIssue({ code: 'custom', path: ['gate'], message: 'a gate needs at least one metric (or leave gate out for the defaults)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gate'],
+        message: 'a gate needs at least one metric (or leave gate out for the defaults)',
+      });
     // Only between two valid durations: a bad one already has its own message, and a second line
     // comparing it ("window -5s is shorter than ...") would only repeat it less clearly.
     input.steps.forEach((s, i) => {
       if (isParsedDuration(s.window) && isParsedDuration(input.sampleInterval) && s.window < input.sampleInterval)
-        ctx.addIssue({ code: 'custom', path: ['steps', i, 'window'], message: `window ${formatDuration(s.window)} is shorter than sampleInterval ${formatDuration(input.sampleInterval)}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['steps', i, 'window'],
+          message: `window ${formatDuration(s.window)} is shorter than sampleInterval ${formatDuration(input.sampleInterval)}`,
+        });
     });
   });
 

@@ -52,7 +52,12 @@ function allowedShare(metric: 'errorRatePercent' | 'p95Ms' | 'p99Ms', max: numbe
  * bad share is then above the allowed one (the sum only grows while it is), so the gate itself
  * fails on it.
  */
-function cusum(bad: boolean[], p0: number, threshold: number, minRequests: number): { from: number; to: number } | undefined {
+function cusum(
+  bad: boolean[],
+  p0: number,
+  threshold: number,
+  minRequests: number,
+): { from: number; to: number } | undefined {
   if (p0 >= 1) return undefined;
   if (p0 <= 0) {
     // A gate of 0: one bad request is already beyond it, no likelihood needed.
@@ -78,19 +83,30 @@ function cusum(bad: boolean[], p0: number, threshold: number, minRequests: numbe
 
 /** One-sided standard normal quantile (Acklam's rational approximation; ample for a threshold). */
 export function normalQuantile(p: number): number {
-  const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
+  const a = [
+    -39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239,
+  ];
   const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
-  const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const c = [
+    -0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968,
+    2.938163982698783,
+  ];
   const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
   const lo = 0.02425;
   if (p < lo) {
     const q = Math.sqrt(-2 * Math.log(p));
-    return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+    return (
+      (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+      ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1)
+    );
   }
   if (p > 1 - lo) return -normalQuantile(1 - p);
   const q = p - 0.5;
   const r = q * q;
-  return ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+  return (
+    ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) /
+    (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
+  );
 }
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
@@ -101,9 +117,15 @@ const round1 = (x: number) => Math.round(x * 10) / 10;
  * of its one-sided interval at the confidence is above the gate (over every request so far, as a
  * mean is). A pass is never decided early: a healthy interval is watched to its end.
  */
-export function sequentialDecision(observations: readonly Observation[], gate: GateThresholds, opts: SequentialOptions): SequentialDecision {
-  if (!(opts.confidence > 0.5 && opts.confidence < 1)) throw new Error(`confidence must be between 0.5 and 1 (got ${opts.confidence})`);
-  if (!(Number.isInteger(opts.minRequests) && opts.minRequests >= 1)) throw new Error(`minRequests must be a whole number >= 1 (got ${opts.minRequests})`);
+export function sequentialDecision(
+  observations: readonly Observation[],
+  gate: GateThresholds,
+  opts: SequentialOptions,
+): SequentialDecision {
+  if (!(opts.confidence > 0.5 && opts.confidence < 1))
+    throw new Error(`confidence must be between 0.5 and 1 (got ${opts.confidence})`);
+  if (!(Number.isInteger(opts.minRequests) && opts.minRequests >= 1))
+    throw new Error(`minRequests must be a whole number >= 1 (got ${opts.minRequests})`);
   const n = observations.length;
   if (n < opts.minRequests) return { decision: 'too-few', requests: n };
   const threshold = Math.log(1 / (1 - opts.confidence));
@@ -117,7 +139,12 @@ export function sequentialDecision(observations: readonly Observation[], gate: G
     const value =
       metric === 'errorRatePercent'
         ? round1((100 * stretch.filter((o) => o.error).length) / stretch.length)
-        : round1(percentile(stretch.map((o) => o.latencyMs), metric === 'p95Ms' ? 95 : 99));
+        : round1(
+            percentile(
+              stretch.map((o) => o.latencyMs),
+              metric === 'p95Ms' ? 95 : 99,
+            ),
+          );
     return { decision: 'fail', evidence: { metric, max, ...hit, value } };
   }
   const maxMean = gate.responseTimeMs;
@@ -126,7 +153,10 @@ export function sequentialDecision(observations: readonly Observation[], gate: G
     const mean = xs.reduce((a, b) => a + b, 0) / n;
     const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
     if (mean - normalQuantile(opts.confidence) * (sd / Math.sqrt(n)) > maxMean)
-      return { decision: 'fail', evidence: { metric: 'responseTimeMs', max: maxMean, from: 0, to: n - 1, value: round1(mean) } };
+      return {
+        decision: 'fail',
+        evidence: { metric: 'responseTimeMs', max: maxMean, from: 0, to: n - 1, value: round1(mean) },
+      };
   }
   return { decision: 'undecided' };
 }

@@ -2,7 +2,8 @@ import type { BackupSetPlan } from '../../domain/backup/input';
 import type { ArtifactManifest, DrillRecord } from '../../domain/backup/manifest';
 import type { BackupResult, RetentionOutcome } from '../../domain/backup/report';
 
-export type BackupPhase = 'planning' | 'backing-up' | 'drilling' | 'retention' | 'notifying' | 'done' | 'failed' | 'cancelled';
+export type BackupPhase =
+  'planning' | 'backing-up' | 'drilling' | 'retention' | 'notifying' | 'done' | 'failed' | 'cancelled';
 
 /** What a backup run answers to `status`. */
 export interface BackupStatus extends BackupResult {
@@ -24,7 +25,17 @@ export class BackupState {
   private artifactMissing = false;
 
   constructor(set: string, copy: string, drill: boolean) {
-    this.status = { phase: 'planning', set, copy, directory: '', artifacts: [], drills: [], drill: drill ? 'pending' : 'skipped', failures: [], notified: [] };
+    this.status = {
+      phase: 'planning',
+      set,
+      copy,
+      directory: '',
+      artifacts: [],
+      drills: [],
+      drill: drill ? 'pending' : 'skipped',
+      failures: [],
+      notified: [],
+    };
   }
 
   planned(plan: BackupSetPlan): void {
@@ -86,7 +97,15 @@ export class BackupState {
     const s = this.status;
     const head = `**backup ${s.set} ${s.copy}: ${s.phase}${s.current ? ` (${s.current})` : ''}**`;
     const done = s.artifacts.map((a) => a.file);
-    return [head, done.length ? `artifacts: ${done.join(', ')}` : '', s.drills.length ? `drills passed: ${s.drills.map((d) => `${d.database} in ${d.restoreSeconds} s`).join(', ')}` : '', ...s.failures.map((f) => `failed: ${f}`), s.failure ? `ended: ${s.failure}` : '']
+    return [
+      head,
+      done.length ? `artifacts: ${done.join(', ')}` : '',
+      s.drills.length
+        ? `drills passed: ${s.drills.map((d) => `${d.database} in ${d.restoreSeconds} s`).join(', ')}`
+        : '',
+      ...s.failures.map((f) => `failed: ${f}`),
+      s.failure ? `ended: ${s.failure}` : '',
+    ]
       .filter(Boolean)
       .join('\n\n');
   }

@@ -14,7 +14,11 @@ import { installBackupHandlers } from './handlers';
 import { notifyOptions } from '../common/notify-options';
 
 /** Dumps and restores can take hours; the heartbeat is what notices a dead worker in seconds. */
-const heavy: wf.ActivityOptions = { startToCloseTimeout: '12h', heartbeatTimeout: '20s', retry: { maximumAttempts: 3, initialInterval: '10s' } };
+const heavy: wf.ActivityOptions = {
+  startToCloseTimeout: '12h',
+  heartbeatTimeout: '20s',
+  retry: { maximumAttempts: 3, initialInterval: '10s' },
+};
 const light: wf.ActivityOptions = { startToCloseTimeout: '2m', retry: { maximumAttempts: 3, initialInterval: '2s' } };
 /** A notification is worth more tries: its key makes a repeat harmless. */
 const acts = wf.proxyActivities<Activities>(light);
@@ -45,42 +49,75 @@ export async function backupWorkflow(rawInput: BackupInput): Promise<BackupResul
     };
     const { set, copy } = state.status;
 
-    const plan = await acts.planBackup.executeWithOptions(withSummary(light, `plan backup set ${set}`), [{ set, copy }]);
+    const plan = await acts.planBackup.executeWithOptions(withSummary(light, `plan backup set ${set}`), [
+      { set, copy },
+    ]);
     state.planned(plan);
     enter('backing-up');
     for (const target of plan.databases) {
       await step(state, enter, 'backing-up', `database ${target}`, () =>
-        acts.backupDatabase.executeWithOptions(withSummary(heavy, `pg_dump ${target} with its table checksums`), [{ set, copy, target }]).then((m) => state.artifact(m)),
+        acts.backupDatabase
+          .executeWithOptions(withSummary(heavy, `pg_dump ${target} with its table checksums`), [{ set, copy, target }])
+          .then((m) => state.artifact(m)),
       );
     }
-    if (plan.appTree) await step(state, enter, 'backing-up', 'app tree', () => acts.backupAppTree.executeWithOptions(withSummary(heavy, 'tar of the app tree'), [{ set, copy }]).then((m) => state.artifact(m)));
-    if (plan.configFiles) await step(state, enter, 'backing-up', 'config files', () => acts.backupConfigFiles.executeWithOptions(withSummary(heavy, 'tar of the config files'), [{ set, copy }]).then((m) => state.artifact(m)));
+    if (plan.appTree)
+      await step(state, enter, 'backing-up', 'app tree', () =>
+        acts.backupAppTree
+          .executeWithOptions(withSummary(heavy, 'tar of the app tree'), [{ set, copy }])
+          .then((m) => state.artifact(m)),
+      );
+    if (plan.configFiles)
+      await step(state, enter, 'backing-up', 'config files', () =>
+        acts.backupConfigFiles
+          .executeWithOptions(withSummary(heavy, 'tar of the config files'), [{ set, copy }])
+          .then((m) => state.artifact(m)),
+      );
 
     if (input.drill) {
       for (const manifest of state.status.artifacts) {
-        const what = manifest.kind === 'postgres' ? `restore drill ${manifest.database!.target}` : `verify ${manifest.file}`;
+        const what =
+          manifest.kind === 'postgres' ? `restore drill ${manifest.database!.target}` : `verify ${manifest.file}`;
         await step(state, enter, 'drilling', what, () =>
           manifest.kind === 'postgres'
-            ? acts.drillDatabase.executeWithOptions(withSummary(heavy, `${what} into a scratch database`), [{ set, copy, manifest }]).then((d) => state.drilled(d))
+            ? acts.drillDatabase
+                .executeWithOptions(withSummary(heavy, `${what} into a scratch database`), [{ set, copy, manifest }])
+                .then((d) => state.drilled(d))
             : acts.verifyArchive.executeWithOptions(withSummary(heavy, what), [{ set, copy, manifest }]),
         );
       }
     }
     await step(state, enter, 'retention', 'retention', () =>
-      acts.applyBackupRetention.executeWithOptions(withSummary(light, `retention: ${plan.retentionDays} days, keep ${plan.minVerifiedCopies} verified`), [{ set, copy }]).then((r) => state.retained(r)),
+      acts.applyBackupRetention
+        .executeWithOptions(
+          withSummary(light, `retention: ${plan.retentionDays} days, keep ${plan.minVerifiedCopies} verified`),
+          [{ set, copy }],
+        )
+        .then((r) => state.retained(r)),
     );
 
     enter('notifying');
     await report(state, plan.notify);
     state.finish();
     progress.update([{ key: OpsflowPhase, value: state.status.phase }]);
-    if (state.failed) throw wf.ApplicationFailure.nonRetryable(`backup ${set} ${copy} failed: ${state.status.failures.join('; ')}`, 'BackupFailed', state.result());
+    if (state.failed)
+      throw wf.ApplicationFailure.nonRetryable(
+        `backup ${set} ${copy} failed: ${state.status.failures.join('; ')}`,
+        'BackupFailed',
+        state.result(),
+      );
     return state.result();
   });
 }
 
 /** Runs one step; its failure (after its retries) is recorded, not thrown, unless the run is cancelled. */
-async function step(state: BackupState, enter: (p: BackupPhase, c?: string) => void, phase: BackupPhase, what: string, run: () => Promise<unknown>): Promise<void> {
+async function step(
+  state: BackupState,
+  enter: (p: BackupPhase, c?: string) => void,
+  phase: BackupPhase,
+  what: string,
+  run: () => Promise<unknown>,
+): Promise<void> {
   enter(phase, what);
   try {
     await run();
@@ -97,16 +134,21 @@ async function report(state: BackupState, notifiers: string[]): Promise<void> {
   const failed = state.failed;
   await Promise.all(
     notifiers.map(async (notifier) => {
-      await acts.notify.executeWithOptions(withSummary(notifyOptions, `${failed ? 'alert' : 'report to'} ${notifier}`), [
-        {
-          notifier,
-          idempotencyKey: runNotificationKey(failed ? 'backup-failed' : 'backup-report', notifier),
-          severity: failed ? 'critical' : 'info',
-          title: failed ? `Backup ${result.set} FAILED (${result.failures.length} failure${result.failures.length > 1 ? 's' : ''})` : `Backup ${result.set} verified`,
-          text: failed ? backupFailureText(result) : backupSuccessText(result),
-          details: { workflowId, runId, set: result.set, copy: result.copy, failures: result.failures },
-        },
-      ]);
+      await acts.notify.executeWithOptions(
+        withSummary(notifyOptions, `${failed ? 'alert' : 'report to'} ${notifier}`),
+        [
+          {
+            notifier,
+            idempotencyKey: runNotificationKey(failed ? 'backup-failed' : 'backup-report', notifier),
+            severity: failed ? 'critical' : 'info',
+            title: failed
+              ? `Backup ${result.set} FAILED (${result.failures.length} failure${result.failures.length > 1 ? 's' : ''})`
+              : `Backup ${result.set} verified`,
+            text: failed ? backupFailureText(result) : backupSuccessText(result),
+            details: { workflowId, runId, set: result.set, copy: result.copy, failures: result.failures },
+          },
+        ],
+      );
       state.notified(notifier);
     }),
   );

@@ -12,7 +12,8 @@ import { DecisionLog } from '../common/decision-log';
 export const CHUNKS_PER_WINDOW = 12;
 const MAX_DECISIONS = 50;
 
-export type BaselinePhase = 'planning' | 'sampling' | 'summarizing' | 'notifying' | 'done' | 'partial' | 'failed' | 'cancelled';
+export type BaselinePhase =
+  'planning' | 'sampling' | 'summarizing' | 'notifying' | 'done' | 'partial' | 'failed' | 'cancelled';
 type GroupState = 'sampling' | 'done' | 'failed' | 'stopped';
 
 export interface GroupProgress {
@@ -99,9 +100,18 @@ export class BaselineRun {
 
   start(window: BaselineWindow, groups: SampledGroup[]): void {
     this.status.window = window;
-    this.status.groups = groups.map((g) => ({ group: g.id, state: 'sampling', ticksExpected: window.ticks, ticksDone: 0, recorded: 0, missed: 0 }));
+    this.status.groups = groups.map((g) => ({
+      group: g.id,
+      state: 'sampling',
+      ticksExpected: window.ticks,
+      ticksDone: 0,
+      recorded: 0,
+      missed: 0,
+    }));
     this.status.phase = 'sampling';
-    this.decide(`sampling ${groups.map((g) => g.id).join(', ')} in parallel for ${formatDuration(window.durationMs)}, every ${formatDuration(window.intervalMs)} (${window.ticks} ticks)`);
+    this.decide(
+      `sampling ${groups.map((g) => g.id).join(', ')} in parallel for ${formatDuration(window.durationMs)}, every ${formatDuration(window.intervalMs)} (${window.ticks} ticks)`,
+    );
   }
 
   private group(id: string): GroupProgress {
@@ -145,7 +155,9 @@ export class BaselineRun {
 
   /** Why the baseline is partial: stopped early, or a group that could not be sampled; undefined when complete. */
   partialReason(): string | undefined {
-    const failed = this.status.groups.filter((g) => g.state === 'failed').map((g) => `${g.group} failed (${g.failure})`);
+    const failed = this.status.groups
+      .filter((g) => g.state === 'failed')
+      .map((g) => `${g.group} failed (${g.failure})`);
     const reasons = [...(this.stopReason ? [this.stopReason] : []), ...failed];
     return reasons.length ? reasons.join('; ') : undefined;
   }
@@ -157,8 +169,16 @@ export class BaselineRun {
 
   summarized(b: Baseline): void {
     this.status.baseline = b;
-    const sufficient = b.groups.flatMap((g) => Object.entries(g.thresholds).filter(([, t]) => isSufficient(t)).map(([m]) => `${g.group} ${m}`));
-    const insufficient = b.groups.flatMap((g) => Object.entries(g.thresholds).filter(([, t]) => !isSufficient(t)).map(([m]) => `${g.group} ${m}`));
+    const sufficient = b.groups.flatMap((g) =>
+      Object.entries(g.thresholds)
+        .filter(([, t]) => isSufficient(t))
+        .map(([m]) => `${g.group} ${m}`),
+    );
+    const insufficient = b.groups.flatMap((g) =>
+      Object.entries(g.thresholds)
+        .filter(([, t]) => !isSufficient(t))
+        .map(([m]) => `${g.group} ${m}`),
+    );
     this.decide(
       `baseline ${b.complete ? 'complete' : 'PARTIAL'}: thresholds for ${sufficient.join(', ') || 'nothing'}` +
         (insufficient.length ? `; insufficient data for ${insufficient.join(', ')}` : ''),
@@ -188,11 +208,16 @@ export class BaselineRun {
   /** The current details: the run as a short runbook page. */
   details(): string {
     const s = this.status;
-    const lines = [`**Baseline of ${s.service}: ${s.phase}**${s.partial ? ` — partial: ${s.partial}` : ''}${s.failure ? ` — ${s.failure}` : ''}`];
-    if (s.window) lines.push(`window ${s.window.start} → ${s.window.endsAt}, every ${formatDuration(s.window.intervalMs)}`);
+    const lines = [
+      `**Baseline of ${s.service}: ${s.phase}**${s.partial ? ` — partial: ${s.partial}` : ''}${s.failure ? ` — ${s.failure}` : ''}`,
+    ];
+    if (s.window)
+      lines.push(`window ${s.window.start} → ${s.window.endsAt}, every ${formatDuration(s.window.intervalMs)}`);
     for (const g of s.groups) {
       const http = g.requests === undefined ? '' : `, ${g.requests} requests, ${g.errors} errors`;
-      lines.push(`- ${g.group}: ${g.state}, ${g.ticksDone}/${g.ticksExpected} ticks (${g.recorded} recorded, ${g.missed} missed${http})${g.failure ? `: ${g.failure}` : ''}`);
+      lines.push(
+        `- ${g.group}: ${g.state}, ${g.ticksDone}/${g.ticksExpected} ticks (${g.recorded} recorded, ${g.missed} missed${http})${g.failure ? `: ${g.failure}` : ''}`,
+      );
     }
     return lines.join('\n');
   }

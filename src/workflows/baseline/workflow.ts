@@ -2,7 +2,13 @@
 // window, raw ticks kept in PostgreSQL, statistics and thresholds stored and reported.
 import * as wf from '@temporalio/workflow';
 import type { Activities } from '../../activities';
-import { baselineInput, sampledGroups, type BaselineInput, type BaselinePlan, type SampledGroup } from '../../domain/baseline/input';
+import {
+  baselineInput,
+  sampledGroups,
+  type BaselineInput,
+  type BaselinePlan,
+  type SampledGroup,
+} from '../../domain/baseline/input';
 import { renderBaselineReport, type Baseline } from '../../domain/baseline/baseline';
 import { runNotificationKey } from '../common/notify';
 import { OpsflowPhase, OpsflowService } from '../../domain/search-attributes';
@@ -28,7 +34,10 @@ export interface BaselineResult {
 }
 
 /** Storing and summarising read and upsert: retried freely. */
-const storeOptions: wf.ActivityOptions = { startToCloseTimeout: '2m', retry: { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '30s' } };
+const storeOptions: wf.ActivityOptions = {
+  startToCloseTimeout: '2m',
+  retry: { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '30s' },
+};
 const acts = wf.proxyActivities<Activities>(storeOptions);
 
 /**
@@ -71,7 +80,10 @@ async function baseline(rawInput: BaselineInput, ending: RunEnding): Promise<Bas
   const groups = sampledGroups(input.groups);
   const window = planWindow(input, Date.now());
   run.start(window, groups);
-  progress.update([{ key: OpsflowService, value: input.service }, { key: OpsflowPhase, value: 'sampling' }]);
+  progress.update([
+    { key: OpsflowService, value: input.service },
+    { key: OpsflowPhase, value: 'sampling' },
+  ]);
 
   await sampleAll(input, window, groups, run, sampling, progress);
   const result = await summarize(input, window, groups, run, progress);
@@ -85,14 +97,31 @@ async function baseline(rawInput: BaselineInput, ending: RunEnding): Promise<Bas
  * Every group at once, chunk after chunk. An abort cancels `sampling` and the run goes on to a
  * partial summary; a cancellation of the run first stores the partial baseline, then ends cancelled.
  */
-async function sampleAll(input: BaselinePlan, w: BaselineWindow, groups: SampledGroup[], run: BaselineRun, sampling: wf.CancellationScope, progress: Progress): Promise<void> {
-  const chunks = wf.patched(BASELINE_MIN_CHUNK) ? chunkRanges(w.ticks, CHUNKS_PER_WINDOW, minChunkTicks(w.intervalMs)) : chunkRanges(w.ticks);
+async function sampleAll(
+  input: BaselinePlan,
+  w: BaselineWindow,
+  groups: SampledGroup[],
+  run: BaselineRun,
+  sampling: wf.CancellationScope,
+  progress: Progress,
+): Promise<void> {
+  const chunks = wf.patched(BASELINE_MIN_CHUNK)
+    ? chunkRanges(w.ticks, CHUNKS_PER_WINDOW, minChunkTicks(w.intervalMs))
+    : chunkRanges(w.ticks);
   const { workflowId, runId } = wf.workflowInfo();
   const sampleGroup = async (g: SampledGroup) => {
     for (const [from, until] of chunks) {
       const summary = `${g.id}: ticks ${from + 1}–${until} of ${w.ticks}`;
       const r = await acts.sampleBaselineChunk.executeWithOptions(chunkOptions(w, until - from, summary), [
-        { runKey: `${workflowId}/${runId}`, group: g, windowStart: w.start, intervalMs: w.intervalMs, from, until, requestsPerSample: input.requestsPerSample },
+        {
+          runKey: `${workflowId}/${runId}`,
+          group: g,
+          windowStart: w.start,
+          intervalMs: w.intervalMs,
+          from,
+          until,
+          requestsPerSample: input.requestsPerSample,
+        },
       ]);
       run.chunkDone(r);
       progress.show();
@@ -114,29 +143,46 @@ async function sampleAll(input: BaselinePlan, w: BaselineWindow, groups: Sampled
   if (wf.CancellationScope.current().consideredCancelled) {
     run.stop(`cancelled after ${elapsed(w)}`);
     await wf.CancellationScope.nonCancellable(() => summarize(input, w, groups, run, progress));
-    throw new wf.CancelledFailure(`baseline of ${input.service} cancelled after ${elapsed(w)}; the partial baseline is stored`);
+    throw new wf.CancelledFailure(
+      `baseline of ${input.service} cancelled after ${elapsed(w)}; the partial baseline is stored`,
+    );
   }
 }
 
-const elapsed = (w: BaselineWindow) => formatDuration(Math.max(1000, Math.round((Date.now() - Date.parse(w.start)) / 1000) * 1000));
+const elapsed = (w: BaselineWindow) =>
+  formatDuration(Math.max(1000, Math.round((Date.now() - Date.parse(w.start)) / 1000) * 1000));
 
 /** The statistics and thresholds, from the stored ticks, stored as this run's baseline. */
-async function summarize(input: BaselinePlan, w: BaselineWindow, groups: SampledGroup[], run: BaselineRun, progress: Progress): Promise<Omit<BaselineResult, 'notified'>> {
+async function summarize(
+  input: BaselinePlan,
+  w: BaselineWindow,
+  groups: SampledGroup[],
+  run: BaselineRun,
+  progress: Progress,
+): Promise<Omit<BaselineResult, 'notified'>> {
   run.summarizing();
   progress.update([{ key: OpsflowPhase, value: 'summarizing' }]);
   const { workflowId, runId } = wf.workflowInfo();
-  const b = await acts.summarizeBaseline.executeWithOptions(withSummary(storeOptions, `statistics and thresholds of ${groups.length} groups`), [
-    {
-      runKey: `${workflowId}/${runId}`,
-      service: input.service,
-      workflowId,
-      runId,
-      groups,
-      window: { start: w.start, end: new Date(Date.now()).toISOString(), durationMs: w.durationMs, intervalMs: w.intervalMs },
-      minimums: input.minimums,
-      partial: run.partialReason(),
-    },
-  ]);
+  const b = await acts.summarizeBaseline.executeWithOptions(
+    withSummary(storeOptions, `statistics and thresholds of ${groups.length} groups`),
+    [
+      {
+        runKey: `${workflowId}/${runId}`,
+        service: input.service,
+        workflowId,
+        runId,
+        groups,
+        window: {
+          start: w.start,
+          end: new Date(Date.now()).toISOString(),
+          durationMs: w.durationMs,
+          intervalMs: w.intervalMs,
+        },
+        minimums: input.minimums,
+        partial: run.partialReason(),
+      },
+    ],
+  );
   run.summarized(b);
   progress.show();
   return { baseline: b, report: renderBaselineReport(b) };

@@ -16,7 +16,8 @@ export class DecisionLog<E> {
     readonly entries: E[],
     readonly max: number,
   ) {
-    if (!Number.isInteger(max) || max < 1) throw new RangeError(`DecisionLog max must be a positive integer (got ${max})`);
+    if (!Number.isInteger(max) || max < 1)
+      throw new RangeError(`DecisionLog max must be a positive integer (got ${max})`);
   }
 
   add(entry: E): void {

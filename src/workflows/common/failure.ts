@@ -33,7 +33,8 @@ export function failureMessage(err: unknown): string {
 function ownWords(e: unknown, outermost: boolean): string | undefined {
   const hasCause = (e as { cause?: unknown }).cause != null;
   if (e instanceof ActivityFailure) return hasCause ? undefined : `activity ${e.activityType} failed`;
-  if (e instanceof ChildWorkflowFailure) return hasCause ? undefined : `child workflow ${e.execution.workflowId} (${e.workflowType}) failed`;
+  if (e instanceof ChildWorkflowFailure)
+    return hasCause ? undefined : `child workflow ${e.execution.workflowId} (${e.workflowType}) failed`;
   if (e instanceof TimeoutFailure) return e.message || 'timed out';
   if (e instanceof CancelledFailure) return e.message || 'cancelled';
   if (e instanceof TerminatedFailure) return e.message || 'terminated';
@@ -62,7 +63,17 @@ export function isNonRetryable(err: unknown): boolean {
 export function workflowFailure(err: unknown, context?: string): unknown {
   if (err instanceof ApplicationFailure || isCancellation(err)) return err;
   if (!(err instanceof TemporalFailure)) return err;
-  const type = err instanceof ActivityFailure ? 'ActivityFailed' : err instanceof ChildWorkflowFailure ? 'ChildWorkflowFailed' : err.name;
+  const type =
+    err instanceof ActivityFailure
+      ? 'ActivityFailed'
+      : err instanceof ChildWorkflowFailure
+        ? 'ChildWorkflowFailed'
+        : err.name;
   const words = failureMessage(err);
-  return ApplicationFailure.create({ message: context ? `${context}: ${words}` : words, type, nonRetryable: true, cause: err });
+  return ApplicationFailure.create({
+    message: context ? `${context}: ${words}` : words,
+    type,
+    nonRetryable: true,
+    cause: err,
+  });
 }

@@ -54,7 +54,19 @@ export interface WorkflowMessages {
 }
 
 /** The CLI's verbs for operator actions, in the order `--help` lists them. */
-export const actionVerbs = ['approve', 'pause', 'resume', 'abort', 'reschedule', 'skip', 'recheck', 'sign-off', 'waive', 'acknowledge', 'resolve'] as const;
+export const actionVerbs = [
+  'approve',
+  'pause',
+  'resume',
+  'abort',
+  'reschedule',
+  'skip',
+  'recheck',
+  'sign-off',
+  'waive',
+  'acknowledge',
+  'resolve',
+] as const;
 export type ActionVerb = (typeof actionVerbs)[number];
 
 /** The names of the signals a workflow's messages list (for its default signal handler's words). */

@@ -4,9 +4,19 @@
 import * as wf from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import { STARTED_BY_MEMO, type ApprovalRule } from '../../domain/approval';
-import { abortSignal, abortUpdate, approveSignal, approveUpdate, pauseSignal, pauseUpdate, resumeSignal, resumeUpdate, type OperatorInput } from './messages';
+import {
+  abortSignal,
+  abortUpdate,
+  approveSignal,
+  approveUpdate,
+  pauseSignal,
+  pauseUpdate,
+  resumeSignal,
+  resumeUpdate,
+  type OperatorInput,
+} from './messages';
 
-export { abortSignal,    pauseSignal,    type OperatorInput };
+export { abortSignal, pauseSignal, type OperatorInput };
 const operatorUpdates = { approve: approveUpdate, pause: pauseUpdate, resume: resumeUpdate, abort: abortUpdate };
 
 export type OperatorSignal = 'approve' | 'pause' | 'resume' | 'abort';
@@ -79,7 +89,12 @@ export interface ControlsView extends OperatorCarry {
 }
 
 /** The people who approved `step` and count under `rule` (distinct; the starter and the unnamed not, when it forbids the starter). */
-export function approversOf(pending: readonly PendingApproval[], step: number | string, rule?: ApprovalRule, startedBy?: string): string[] {
+export function approversOf(
+  pending: readonly PendingApproval[],
+  step: number | string,
+  rule?: ApprovalRule,
+  startedBy?: string,
+): string[] {
   const people = new Set<string>();
   for (const a of pending) {
     if (a.step !== undefined && a.step !== step) continue;
@@ -115,12 +130,15 @@ export function refusal(action: OperatorSignal, input: OperatorInput, view: Cont
       const step = input.step ?? view.awaiting;
       const ruled = step !== undefined && step === view.awaiting ? view.rule : undefined;
       const soFar = ruled && step !== undefined ? soFarWords(view, step) : '';
-      if (ruled?.forbidStarter && !input.by) return `by: who approves must be named: step ${step} may not be approved by the person who started the run${soFar}`;
-      if (ruled?.forbidStarter && input.by === view.startedBy) return `${input.by} started this run and may not approve step ${step} (forbidStarter)${soFar}`;
+      if (ruled?.forbidStarter && !input.by)
+        return `by: who approves must be named: step ${step} may not be approved by the person who started the run${soFar}`;
+      if (ruled?.forbidStarter && input.by === view.startedBy)
+        return `${input.by} started this run and may not approve step ${step} (forbidStarter)${soFar}`;
       const same = step !== undefined && (view.approvals ?? []).find((a) => a.step === step && a.by === input.by);
       if (same) return `step ${step} already approved${actorWords(same)}${soFar}`;
       if (view.awaiting === undefined) {
-        if (input.step === undefined || !isLater(input.step, view.lastAwaited)) return `not waiting for approval${stateWords(view.state)}`;
+        if (input.step === undefined || !isLater(input.step, view.lastAwaited))
+          return `not waiting for approval${stateWords(view.state)}`;
       } else if (typeof input.step === 'number' && typeof view.awaiting === 'number' && input.step < view.awaiting) {
         return `step ${input.step} is past: waiting for approval of step ${view.awaiting}`;
       }
@@ -206,8 +224,15 @@ export class OperatorControls {
   approvalProgress(): ApprovalProgress | undefined {
     const rule = this.rule;
     if (this.awaiting === undefined || !rule || (rule.approvers <= 1 && !rule.forbidStarter)) return undefined;
-    const approvedBy = approversOf(this.state.pendingApprovals, this.awaiting, rule, this.state.startedBy).filter(Boolean);
-    return { step: this.awaiting, needed: rule.approvers, approvedBy, ...(rule.forbidStarter && this.state.startedBy ? { forbidStarter: this.state.startedBy } : {}) };
+    const approvedBy = approversOf(this.state.pendingApprovals, this.awaiting, rule, this.state.startedBy).filter(
+      Boolean,
+    );
+    return {
+      step: this.awaiting,
+      needed: rule.approvers,
+      approvedBy,
+      ...(rule.forbidStarter && this.state.startedBy ? { forbidStarter: this.state.startedBy } : {}),
+    };
   }
 
   /** What the validators see now. */
@@ -215,7 +240,13 @@ export class OperatorControls {
     // A migration says its `phase`; the others their `state`.
     const status = this.statusOf() as { state?: unknown; phase?: unknown } | undefined;
     const state = status?.state ?? status?.phase;
-    return { ...this.carry(), awaiting: this.awaiting, held: this.holding, ...(typeof state === 'string' ? { state } : {}), ...(this.rule ? { rule: this.rule } : {}) };
+    return {
+      ...this.carry(),
+      awaiting: this.awaiting,
+      held: this.holding,
+      ...(typeof state === 'string' ? { state } : {}),
+      ...(this.rule ? { rule: this.rule } : {}),
+    };
   }
   /** Why `action` is refused now, or undefined. */
   refusal(action: OperatorSignal, input: OperatorInput = {}): string | undefined {
@@ -241,18 +272,30 @@ export class OperatorControls {
     const step = input.step ?? this.awaiting;
     // The signal form cannot be refused: an approve the rule does not count is said, not kept.
     if (this.rule?.forbidStarter && step === this.awaiting && (!input.by || input.by === this.state.startedBy)) {
-      return { signal: 'approve', input, text: `${text}; not counted: ${input.by ? `${input.by} started this run` : 'no name given'} (forbidStarter)` };
+      return {
+        signal: 'approve',
+        input,
+        text: `${text}; not counted: ${input.by ? `${input.by} started this run` : 'no name given'} (forbidStarter)`,
+      };
     }
     this.state.pendingApprovals.push({ step: input.step, ...(input.by ? { by: input.by } : {}) });
     const record: ApprovalRecord = { step, ...(input.by ? { by: input.by } : {}), ...(at ? { at } : {}) };
     this.state.approvals = [...(this.state.approvals ?? []), record].slice(-MAX_APPROVAL_RECORDS);
     const progress = step === this.awaiting ? this.approvalProgress() : undefined;
-    return { signal: 'approve', input, text: progress && progress.needed > 1 ? `${text} (${progress.approvedBy.length} of ${progress.needed})` : text };
+    return {
+      signal: 'approve',
+      input,
+      text: progress && progress.needed > 1 ? `${text} (${progress.approvedBy.length} of ${progress.needed})` : text,
+    };
   }
   pause(input: OperatorInput = {}, at = input.at): OperatorEvent {
     if (!this.state.paused) this.state.pausedBy = { ...(input.by ? { by: input.by } : {}), ...(at ? { at } : {}) };
     this.state.paused = true;
-    return { signal: 'pause', input, text: `paused${byWord('by', input.by, input.at)}${input.reason ? `: ${input.reason}` : ''}` };
+    return {
+      signal: 'pause',
+      input,
+      text: `paused${byWord('by', input.by, input.at)}${input.reason ? `: ${input.reason}` : ''}`,
+    };
   }
   resume(input: OperatorInput = {}, _at = input.at): OperatorEvent {
     this.state.paused = false;
@@ -262,7 +305,11 @@ export class OperatorControls {
   }
   abort(input: OperatorInput = {}, at = input.at): OperatorEvent {
     this.state.aborted ??= { reason: input.reason ?? 'no reason given', by: input.by, ...(at ? { at } : {}) };
-    return { signal: 'abort', input, text: `abort received${byWord('from', input.by, input.at)}: ${this.state.aborted.reason}` };
+    return {
+      signal: 'abort',
+      input,
+      text: `abort received${byWord('from', input.by, input.at)}: ${this.state.aborted.reason}`,
+    };
   }
   /** `at` is kept in the state; the decision's words say it only when `input.at` is set (an Update). */
   apply(signal: OperatorSignal, input?: OperatorInput, at?: string): OperatorEvent {
@@ -286,7 +333,9 @@ export class OperatorControls {
    * step still counts when that step comes; a bare one is for a step that is waiting, not the next.
    */
   discardApprovalsBefore(step: number): void {
-    this.state.pendingApprovals = this.state.pendingApprovals.filter((a) => a.step !== undefined && (a.step as number) > step - 1);
+    this.state.pendingApprovals = this.state.pendingApprovals.filter(
+      (a) => a.step !== undefined && (a.step as number) > step - 1,
+    );
   }
   /** How a wait for `step`'s approval ends now: an abort wins; undefined while it must go on. */
   approvalOutcome(step: number, alreadyApproved = false, rule?: ApprovalRule): 'approved' | 'aborted' | undefined {
@@ -332,10 +381,14 @@ export class OperatorControls {
       return { ...(input ?? {}), ...(step !== undefined ? { step } : {}) };
     };
     const take = (signal: OperatorSignal, input: OperatorInput, at?: string): OperatorEvent =>
-      options.appliesHere && !options.appliesHere(signal, input) ? { signal, input, text: `${signal} passed on`, passedOn: true } : this.apply(signal, input, at);
+      options.appliesHere && !options.appliesHere(signal, input)
+        ? { signal, input, text: `${signal} passed on`, passedOn: true }
+        : this.apply(signal, input, at);
     for (const signal of signalOrder.filter((s) => which.includes(s))) {
       // The signal's words stay as they were (its decision entry has its own time).
-      wf.setHandler(definitions[signal], (input?: OperatorInput) => onEvent(take(signal, { ...normal(input), at: undefined }, now())));
+      wf.setHandler(definitions[signal], (input?: OperatorInput) =>
+        onEvent(take(signal, { ...normal(input), at: undefined }, now())),
+      );
       // The Update form: refused (with why) before history, else the same transition, answered with the status.
       wf.setHandler(
         operatorUpdates[signal],
@@ -344,7 +397,13 @@ export class OperatorControls {
           const event = take(signal, { ...normal(input), at: now() });
           onEvent(event);
           // The approve that completes the step waited for: answer once the run has taken it, with the state it moved to.
-          if (!event.passedOn && signal === 'approve' && waited !== undefined && (event.input.step ?? waited) === waited && this.hasApprovalFor(waited, this.rule))
+          if (
+            !event.passedOn &&
+            signal === 'approve' &&
+            waited !== undefined &&
+            (event.input.step ?? waited) === waited &&
+            this.hasApprovalFor(waited, this.rule)
+          )
             await wf.condition(() => this.awaiting !== waited);
           return this.statusOf();
         },
@@ -380,7 +439,12 @@ export class OperatorControls {
    * up and 'approved' returned; on an abort nothing is used and 'aborted' returned. A `summary`
    * (what is awaited and the command that approves it) shows the wait in the Web UI's timeline.
    */
-  async takeApproval(step: number, alreadyApproved: () => boolean = () => false, rule?: ApprovalRule, summary?: string): Promise<'approved' | 'aborted'> {
+  async takeApproval(
+    step: number,
+    alreadyApproved: () => boolean = () => false,
+    rule?: ApprovalRule,
+    summary?: string,
+  ): Promise<'approved' | 'aborted'> {
     this.discardApprovalsBefore(step);
     this.awaiting = step;
     // One person, anyone: the wait as it always was (no rule to count by).
@@ -416,8 +480,16 @@ export class OperatorControls {
  * so it follows the subject as it is: wrapping it again read "aborted at step 1/2 (20 %): aborted
  * by a3 at step 1/2 (20 %): …".
  */
-export function stopSentence(subject: string, stop: { kind: string; message: string }, verb: string, where: string, why = stop.message): string {
-  return stop.kind === 'abort' || stop.kind === 'cancel' ? `${subject} ${stop.message}` : `${subject} ${verb} at ${where}: ${why}`;
+export function stopSentence(
+  subject: string,
+  stop: { kind: string; message: string },
+  verb: string,
+  where: string,
+  why = stop.message,
+): string {
+  return stop.kind === 'abort' || stop.kind === 'cancel'
+    ? `${subject} ${stop.message}`
+    : `${subject} ${verb} at ${where}: ${why}`;
 }
 
 /** `OperatorControls.reportUnknownSignals` for a run whose actions are wired another way (go-live). */

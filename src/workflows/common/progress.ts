@@ -31,4 +31,7 @@ export class Progress {
 }
 
 /** Activity options with the summary the UI shows for that one call. */
-export const withSummary = (options: wf.ActivityOptions, summary: string): wf.ActivityOptions => ({ ...options, summary });
+export const withSummary = (options: wf.ActivityOptions, summary: string): wf.ActivityOptions => ({
+  ...options,
+  summary,
+});

@@ -8,8 +8,6 @@ import type { Progress } from '../common/progress';
 import type { BatchSignal, CutoverRun } from './state';
 import { cutoverMessages, rescheduleSignal, rescheduleUpdate, skipSignal, skipUpdate, statusQuery } from './messages';
 
-;
-
 /** Set before the first await, so signals sent with the start are not lost. */
 export function installHandlers(run: CutoverRun, progress: Progress, ending: RunEnding): void {
   ending.onEnd((end) => {

@@ -1,7 +1,18 @@
 // Why: everything a cutover takes, declared once: the CLI, an incident stopping it, a go-live
 // steering it and the tests import these definitions instead of spelling names.
 import * as wf from '@temporalio/workflow';
-import { abortSignal, abortUpdate, approveSignal, approveUpdate, defineStatusQuery, pauseSignal, pauseUpdate, resumeSignal, resumeUpdate, type WorkflowMessages } from '../common/messages';
+import {
+  abortSignal,
+  abortUpdate,
+  approveSignal,
+  approveUpdate,
+  defineStatusQuery,
+  pauseSignal,
+  pauseUpdate,
+  resumeSignal,
+  resumeUpdate,
+  type WorkflowMessages,
+} from '../common/messages';
 import type { BatchSignal, CutoverStatus } from './state';
 
 export { abortSignal, abortUpdate, approveSignal, approveUpdate, pauseSignal, pauseUpdate, resumeSignal, resumeUpdate };
@@ -17,5 +28,12 @@ export const skipUpdate = wf.defineUpdate<CutoverStatus, [BatchSignal]>(skipSign
 export const cutoverMessages: WorkflowMessages = {
   status: statusQuery,
   signals: [approveSignal, pauseSignal, resumeSignal, abortSignal, rescheduleSignal, skipSignal],
-  actions: { approve: approveUpdate, pause: pauseUpdate, resume: resumeUpdate, abort: abortUpdate, reschedule: rescheduleUpdate, skip: skipUpdate },
+  actions: {
+    approve: approveUpdate,
+    pause: pauseUpdate,
+    resume: resumeUpdate,
+    abort: abortUpdate,
+    reschedule: rescheduleUpdate,
+    skip: skipUpdate,
+  },
 };

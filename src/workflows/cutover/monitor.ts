@@ -42,20 +42,34 @@ export async function watchBatch(c: Cutover, raw: UserCutoverInputRaw, i: number
     checkAbort(c, i);
     let s: Sample;
     try {
-      s = await acts.sampleCohortMetrics.executeWithOptions(withSummary(sampleOptions, `${run.label(i)}: sample ${k}/${b.samplesPlanned} of the cohort's metrics`), [
-        { service: input.service, cohort: input.batches[i].name, ...since, sources: input.metricSources },
-      ]);
+      s = await acts.sampleCohortMetrics.executeWithOptions(
+        withSummary(sampleOptions, `${run.label(i)}: sample ${k}/${b.samplesPlanned} of the cohort's metrics`),
+        [{ service: input.service, cohort: input.batches[i].name, ...since, sources: input.metricSources }],
+      );
     } catch (err) {
       const why = `sampling failed: ${failureMessage(err)}`;
-      s = { at: new Date().toISOString(), readings: Object.keys(gate).map((metric) => ({ metric: metric as MetricName, source: '(sampling)', inconclusive: why })) };
+      s = {
+        at: new Date().toISOString(),
+        readings: Object.keys(gate).map((metric) => ({
+          metric: metric as MetricName,
+          source: '(sampling)',
+          inconclusive: why,
+        })),
+      };
     }
     const result = evaluateGate(gate, s);
     const action = run.countSample(i, k, s.at, result);
     c.progress.show();
-    if (result.verdict !== 'pass') run.decide(`${run.label(i)} sample ${k}/${b.samplesPlanned}: ${describeGateResult(result)}`);
+    if (result.verdict !== 'pass')
+      run.decide(`${run.label(i)} sample ${k}/${b.samplesPlanned}: ${describeGateResult(result)}`);
     if (action === 'rollback') {
       const f = result.failures[0];
-      throw new Stop('gate', `${describeGateResult(result)}${run.gateOrigin(i)}`, { metric: f.metric, value: f.value, max: f.max, source: f.source });
+      throw new Stop('gate', `${describeGateResult(result)}${run.gateOrigin(i)}`, {
+        metric: f.metric,
+        value: f.value,
+        max: f.max,
+        source: f.source,
+      });
     }
     if (action === 'hold') await hold(c, i);
     checkAbort(c, i);
@@ -80,9 +94,17 @@ async function hold(c: Cutover, i: number): Promise<void> {
   setState(c, 'held');
   const why = `${run.status.counters.consecutiveInconclusive} inconclusive samples in a row`;
   run.decide(`${run.label(i)} held: ${why}; resume or abort within ${timeout}, or it rolls back`);
-  await notify(c, `held-${i + 1}-${run.status.counters.totalInconclusive}`, 'warning', `Cutover of ${run.input.service} held at ${run.label(i)}: metrics inconclusive`,
-    `${why}. Signal resume or abort within ${timeout}; after that the batch rolls back.`, { batch: run.input.batches[i].name });
-  const answered = await run.controls.waitForResume(run.input.holdTimeout, { summary: `${run.label(i)} held for a person: rollback in ${timeout}` });
+  await notify(
+    c,
+    `held-${i + 1}-${run.status.counters.totalInconclusive}`,
+    'warning',
+    `Cutover of ${run.input.service} held at ${run.label(i)}: metrics inconclusive`,
+    `${why}. Signal resume or abort within ${timeout}; after that the batch rolls back.`,
+    { batch: run.input.batches[i].name },
+  );
+  const answered = await run.controls.waitForResume(run.input.holdTimeout, {
+    summary: `${run.label(i)} held for a person: rollback in ${timeout}`,
+  });
   checkAbort(c, i);
   if (!answered) throw new Stop('hold-expired', `held for ${timeout} after ${why} and nobody resumed`);
   run.status.counters.consecutiveInconclusive = 0;

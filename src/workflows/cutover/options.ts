@@ -3,7 +3,10 @@
 import * as wf from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 
-export const planOptions: wf.ActivityOptions = { startToCloseTimeout: '60s', retry: { maximumAttempts: 5, initialInterval: '1s', maximumInterval: '10s' } };
+export const planOptions: wf.ActivityOptions = {
+  startToCloseTimeout: '60s',
+  retry: { maximumAttempts: 5, initialInterval: '1s', maximumInterval: '10s' },
+};
 /** Listing and moving millions of users: long, heartbeating (a dead worker is noticed in 20 s), resumed from the cursor. */
 export const bulkOptions: wf.ActivityOptions = {
   startToCloseTimeout: '2h',
@@ -16,6 +19,10 @@ export const restoreOptions: wf.ActivityOptions = {
   heartbeatTimeout: '20s',
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 36 },
 };
-export const sampleOptions: wf.ActivityOptions = { startToCloseTimeout: '2m', heartbeatTimeout: '10s', retry: { maximumAttempts: 2, initialInterval: '1s' } };
+export const sampleOptions: wf.ActivityOptions = {
+  startToCloseTimeout: '2m',
+  heartbeatTimeout: '10s',
+  retry: { maximumAttempts: 2, initialInterval: '1s' },
+};
 export { notifyOptions } from '../common/notify-options';
 export const acts = wf.proxyActivities<Activities>(planOptions);

@@ -39,7 +39,9 @@ export async function waitForStart(c: Cutover, i: number): Promise<boolean> {
  */
 export async function batchFailed(c: Cutover, i: number, err: unknown): Promise<CutoverStatus> {
   if (wf.isCancellation(err)) {
-    await wf.CancellationScope.nonCancellable(() => stopBatch(c, i, new Stop('abort', `cancelled at ${c.run.label(i)}`)).catch(() => undefined));
+    await wf.CancellationScope.nonCancellable(() =>
+      stopBatch(c, i, new Stop('abort', `cancelled at ${c.run.label(i)}`)).catch(() => undefined),
+    );
     throw err;
   }
   throw await stopBatch(c, i, err as Stop);
@@ -50,7 +52,10 @@ async function stopBatch(c: Cutover, i: number, stop: Stop): Promise<wf.Applicat
   const { input, status } = run;
   const b = status.batches[i];
   const aborted = stop.kind === 'abort';
-  const toRestore = [...(b.moved !== undefined ? [i] : []), ...(aborted && run.abortAll ? run.movedBatches().filter((j) => j !== i) : [])];
+  const toRestore = [
+    ...(b.moved !== undefined ? [i] : []),
+    ...(aborted && run.abortAll ? run.movedBatches().filter((j) => j !== i) : []),
+  ];
   if (toRestore.length > 0) setState(c, 'rolling-back');
   const restored: Record<string, number> = {};
   try {
@@ -59,7 +64,10 @@ async function stopBatch(c: Cutover, i: number, stop: Stop): Promise<wf.Applicat
     const message = `RESTORE FAILED: cutover of ${input.service} could not put back ${run.label(toRestore[Object.keys(restored).length] ?? i)}: ${failureMessage(err)}. Users may still be on the new system. Stopped because: ${stop.message}`;
     status.failure = message;
     setState(c, 'failed');
-    await notify(c, 'restore-failed', 'emergency', `RESTORE FAILED: cutover of ${input.service}`, message, { batch: b.name, reason: stop.kind });
+    await notify(c, 'restore-failed', 'emergency', `RESTORE FAILED: cutover of ${input.service}`, message, {
+      batch: b.name,
+      reason: stop.kind,
+    });
     return wf.ApplicationFailure.nonRetryable(message, 'CutoverRestoreFailed', { batch: b.name });
   }
   if (b.moved === undefined) {
@@ -67,21 +75,36 @@ async function stopBatch(c: Cutover, i: number, stop: Stop): Promise<wf.Applicat
     b.note = `nothing of ${b.name} was moved: nothing to roll back`;
     run.decide(`${run.label(i)}: ${b.note}`);
   }
-  for (let j = i + 1; j < input.batches.length; j++) if (status.batches[j].state === 'scheduled' || status.batches[j].state === 'waiting') status.batches[j].state = 'not-started';
+  for (let j = i + 1; j < input.batches.length; j++)
+    if (status.batches[j].state === 'scheduled' || status.batches[j].state === 'waiting')
+      status.batches[j].state = 'not-started';
   status.nextStartAt = undefined;
   const where = `${run.label(i)}`;
   const d = stop.details as { metric?: string; value?: number; max?: number };
   const what = stop.kind === 'gate' ? `${d.metric} ${d.value} > ${d.max} (${stop.message})` : stop.message;
-  const restoredText = Object.entries(restored).map(([name, n]) => `${n} users of ${name}`).join(', ');
+  const restoredText = Object.entries(restored)
+    .map(([name, n]) => `${n} users of ${name}`)
+    .join(', ');
   const message = `${stopSentence(`cutover of ${input.service}`, stop, aborted ? 'aborted' : 'stopped', where, what)}; ${restoredText ? `restored ${restoredText} to their prior routes` : 'nothing to roll back'}; later batches will not start`;
   status.failure = message;
   run.decide(message);
-  await notify(c, aborted ? 'abort' : `rollback-batch${i + 1}`, aborted ? 'warning' : 'critical', `Cutover of ${input.service} ${aborted ? 'aborted' : 'rolled back'} at batch ${i + 1} "${b.name}"`, message, {
-    batch: b.name,
-    reason: stop.kind,
-    ...stop.details,
-    restored,
-  });
+  await notify(
+    c,
+    aborted ? 'abort' : `rollback-batch${i + 1}`,
+    aborted ? 'warning' : 'critical',
+    `Cutover of ${input.service} ${aborted ? 'aborted' : 'rolled back'} at batch ${i + 1} "${b.name}"`,
+    message,
+    {
+      batch: b.name,
+      reason: stop.kind,
+      ...stop.details,
+      restored,
+    },
+  );
   setState(c, aborted ? 'aborted' : toRestore.length > 0 ? 'rolled-back' : 'failed');
-  return wf.ApplicationFailure.nonRetryable(message, aborted ? 'CutoverAborted' : toRestore.length > 0 ? 'CutoverRolledBack' : 'CutoverStopped', { batch: b.name, reason: stop.kind, ...stop.details, restored });
+  return wf.ApplicationFailure.nonRetryable(
+    message,
+    aborted ? 'CutoverAborted' : toRestore.length > 0 ? 'CutoverRolledBack' : 'CutoverStopped',
+    { batch: b.name, reason: stop.kind, ...stop.details, restored },
+  );
 }

@@ -1,7 +1,13 @@
 // Why: what a cutover knows (per-batch progress, the schedule, samples, decisions) and every rule
 // that changes it, without Temporal, so the rules are unit-tested and carried across continue-as-new.
 import { describeCohort } from '../../domain/cutover/cohort';
-import { baselineBatchGate, baselineRefKey, batchGate, thresholdsOf, type UserCutoverInput } from '../../domain/cutover/input';
+import {
+  baselineBatchGate,
+  baselineRefKey,
+  batchGate,
+  thresholdsOf,
+  type UserCutoverInput,
+} from '../../domain/cutover/input';
 import { isBaselineRef, type ResolvedBaselineGate } from '../../domain/baseline/gate';
 import { nextStartMs, resolveStartAt } from '../../domain/cutover/schedule';
 import { formatDuration } from '../../domain/duration';
@@ -9,12 +15,40 @@ import { nextGateStep, zeroCounters, type GateAction, type GateCounters } from '
 import { describeGateResult, type GateResult, type GateThresholds, type Verdict } from '../../domain/rollout/gate';
 import { samplesPlanned } from '../../domain/rollout/input';
 import { DecisionLog } from '../common/decision-log';
-import { OperatorControls, type ApprovalProgress, type OperatorCarry, type OperatorEvent, type OperatorInput } from '../common/operator-controls';
+import {
+  OperatorControls,
+  type ApprovalProgress,
+  type OperatorCarry,
+  type OperatorEvent,
+  type OperatorInput,
+} from '../common/operator-controls';
 import { approvalRuleOf, type ApprovalRule } from '../../domain/approval';
 import { approvalWaitText, heldText, pausedText } from '../../domain/operator-commands';
 
-export type BatchState = 'scheduled' | 'waiting' | 'listing' | 'routing' | 'monitoring' | 'held' | 'moved' | 'rolling-back' | 'rolled-back' | 'skipped' | 'not-started' | 'failed';
-export type CutoverState = 'scheduled' | 'waiting' | 'moving' | 'monitoring' | 'held' | 'rolling-back' | 'completed' | 'rolled-back' | 'aborted' | 'failed';
+export type BatchState =
+  | 'scheduled'
+  | 'waiting'
+  | 'listing'
+  | 'routing'
+  | 'monitoring'
+  | 'held'
+  | 'moved'
+  | 'rolling-back'
+  | 'rolled-back'
+  | 'skipped'
+  | 'not-started'
+  | 'failed';
+export type CutoverState =
+  | 'scheduled'
+  | 'waiting'
+  | 'moving'
+  | 'monitoring'
+  | 'held'
+  | 'rolling-back'
+  | 'completed'
+  | 'rolled-back'
+  | 'aborted'
+  | 'failed';
 
 interface BatchStatus {
   name: string;
@@ -127,7 +161,8 @@ export class CutoverRun {
     const t = thresholdsOf(this.input, i);
     if (!isBaselineRef(t)) return batchGate(t);
     const from = this.baselineOf(i);
-    if (!from) throw new Error(`${this.label(i)}: thresholds from baseline of ${t.fromBaseline} were not resolved at the start`);
+    if (!from)
+      throw new Error(`${this.label(i)}: thresholds from baseline of ${t.fromBaseline} were not resolved at the start`);
     return baselineBatchGate(from.gate);
   }
   /** The baseline batch `i`'s thresholds were taken from, resolved at the start; undefined for explicit numbers. */
@@ -141,7 +176,11 @@ export class CutoverRun {
     return from ? `; ${from.description}` : '';
   }
   thresholdsResolved(ref: string, resolved: ResolvedBaselineGate, batches: number[]): void {
-    (this.status.thresholdsFrom ??= []).push({ ...resolved, ref, batches: batches.map((i) => this.input.batches[i].name) });
+    (this.status.thresholdsFrom ??= []).push({
+      ...resolved,
+      ref,
+      batches: batches.map((i) => this.input.batches[i].name),
+    });
     this.decide(`${resolved.description} (for ${batches.map((i) => this.label(i)).join(', ')})`);
   }
   label(i: number): string {
@@ -157,7 +196,8 @@ export class CutoverRun {
     const s = this.status;
     if (s.awaitingApproval !== undefined) return approvalWaitText(this.label(s.awaitingApproval - 1), workflowId);
     if (s.state === 'held') return heldText(workflowId);
-    if (s.paused && !['completed', 'rolled-back', 'aborted', 'failed'].includes(s.state)) return pausedText(workflowId, s.pausedBy);
+    if (s.paused && !['completed', 'rolled-back', 'aborted', 'failed'].includes(s.state))
+      return pausedText(workflowId, s.pausedBy);
     return undefined;
   }
   needsApproval(i: number): boolean {
@@ -206,9 +246,14 @@ export class CutoverRun {
 
   /** Finds a batch by 1-based number or name; a message when there is none. */
   findBatch(ref: string | number | undefined): number | string {
-    if (typeof ref === 'number') return Number.isInteger(ref) && ref >= 1 && ref <= this.input.batches.length ? ref - 1 : `no batch ${ref} (1–${this.input.batches.length})`;
+    if (typeof ref === 'number')
+      return Number.isInteger(ref) && ref >= 1 && ref <= this.input.batches.length
+        ? ref - 1
+        : `no batch ${ref} (1–${this.input.batches.length})`;
     const i = this.input.batches.findIndex((b) => b.name.toLowerCase() === String(ref ?? '').toLowerCase());
-    return i >= 0 ? i : `no batch named ${JSON.stringify(ref)} (batches: ${this.input.batches.map((b) => b.name).join(', ')})`;
+    return i >= 0
+      ? i
+      : `no batch named ${JSON.stringify(ref)} (batches: ${this.input.batches.map((b) => b.name).join(', ')})`;
   }
 
   /**
@@ -235,7 +280,8 @@ export class CutoverRun {
     const found = this.findBatch(s.batch);
     if (typeof found === 'string') return { refused: `reschedule refused: ${found}` };
     const b = this.status.batches[found];
-    if (b.state !== 'scheduled' && b.state !== 'waiting') return { refused: `reschedule of ${this.label(found)} refused: it is ${b.state}` };
+    if (b.state !== 'scheduled' && b.state !== 'waiting')
+      return { refused: `reschedule of ${this.label(found)} refused: it is ${b.state}` };
     let at: number;
     try {
       at = resolveStartAt(String(s.startAt ?? ''), this.originMs);
@@ -245,7 +291,9 @@ export class CutoverRun {
     if (at < nowMs) return { refused: `reschedule of ${this.label(found)} refused: ${iso(at)} is in the past` };
     const prev = this.previousEndMs(found);
     if (prev !== undefined && at < prev + this.input.minGap)
-      return { refused: `reschedule of ${this.label(found)} refused: ${iso(at)} is less than ${formatDuration(this.input.minGap)} after the batch before it ends (${iso(prev)})` };
+      return {
+        refused: `reschedule of ${this.label(found)} refused: ${iso(at)} is less than ${formatDuration(this.input.minGap)} after the batch before it ends (${iso(prev)})`,
+      };
     return { i: found, at };
   }
 
@@ -275,7 +323,8 @@ export class CutoverRun {
     const found = this.findBatch(s.batch);
     if (typeof found === 'string') return `skip refused: ${found}`;
     const b = this.status.batches[found];
-    if (b.state !== 'scheduled' && b.state !== 'waiting') return `skip of ${this.label(found)} refused: it is ${b.state}`;
+    if (b.state !== 'scheduled' && b.state !== 'waiting')
+      return `skip of ${this.label(found)} refused: it is ${b.state}`;
     return undefined;
   }
 
@@ -298,8 +347,12 @@ export class CutoverRun {
   countSample(i: number, k: number, at: string, result: GateResult): GateAction {
     this.status.batches[i].samplesTaken = k;
     this.status.lastSamples.push({ batch: this.input.batches[i].name, k, at, summary: describeGateResult(result) });
-    if (this.status.lastSamples.length > MAX_SAMPLES) this.status.lastSamples.splice(0, this.status.lastSamples.length - MAX_SAMPLES);
-    const step = nextGateStep(this.status.counters, result.verdict, { failuresToRollback: this.input.failuresToRollback, inconclusive: this.input.inconclusive });
+    if (this.status.lastSamples.length > MAX_SAMPLES)
+      this.status.lastSamples.splice(0, this.status.lastSamples.length - MAX_SAMPLES);
+    const step = nextGateStep(this.status.counters, result.verdict, {
+      failuresToRollback: this.input.failuresToRollback,
+      inconclusive: this.input.inconclusive,
+    });
     this.status.counters = step.counters;
     return step.action;
   }

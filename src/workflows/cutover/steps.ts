@@ -44,11 +44,22 @@ export function showService({ run }: Cutover): void {
 export function requireServiceWorkflowId({ run }: Cutover): void {
   const id = wf.workflowInfo().workflowId;
   if (id !== cutoverWorkflowId(run.input.service))
-    throw wf.ApplicationFailure.nonRetryable(`a cutover of ${run.input.service} must run as workflow id ${cutoverWorkflowId(run.input.service)} (got ${id})`, 'WrongWorkflowId');
+    throw wf.ApplicationFailure.nonRetryable(
+      `a cutover of ${run.input.service} must run as workflow id ${cutoverWorkflowId(run.input.service)} (got ${id})`,
+      'WrongWorkflowId',
+    );
 }
 
 /** Tells each notifier; a lost message is on the record, never a stop. */
-export async function notify(c: Cutover, event: string, severity: NotificationSeverity, title: string, text: string, details: Record<string, unknown>, to = c.run.input.notify): Promise<void> {
+export async function notify(
+  c: Cutover,
+  event: string,
+  severity: NotificationSeverity,
+  title: string,
+  text: string,
+  details: Record<string, unknown>,
+  to = c.run.input.notify,
+): Promise<void> {
   const info = wf.workflowInfo();
   for (const notifier of to) {
     try {
@@ -72,7 +83,12 @@ export async function notify(c: Cutover, event: string, severity: NotificationSe
 /** " (e.g. 17, 42)": users a read-back found without their route, as the router named them. */
 const forExample = (missed: string[] | undefined) => (missed?.length ? ` (e.g. ${missed.join(', ')})` : '');
 
-const ref = (c: Cutover, i: number) => ({ runKey: c.run.runKey, service: c.run.input.service, router: c.run.input.router, batch: i });
+const ref = (c: Cutover, i: number) => ({
+  runKey: c.run.runKey,
+  service: c.run.input.service,
+  router: c.run.input.router,
+  batch: i,
+});
 
 /** Lists the cohort into the store once (a retried or resumed run gets the stored size back). */
 export async function snapshot(c: Cutover, i: number): Promise<void> {
@@ -81,14 +97,20 @@ export async function snapshot(c: Cutover, i: number): Promise<void> {
   setBatch(c, i, 'listing');
   let s;
   try {
-    s = await acts.cutoverSnapshot.executeWithOptions(withSummary(bulkOptions, `${run.label(i)}: snapshot ${run.status.batches[i].cohort} from ${run.input.directory}`), [
-      { runKey: run.runKey, directory: run.input.directory, batch: i, cohort: b.cohort },
-    ]);
+    s = await acts.cutoverSnapshot.executeWithOptions(
+      withSummary(bulkOptions, `${run.label(i)}: snapshot ${run.status.batches[i].cohort} from ${run.input.directory}`),
+      [{ runKey: run.runKey, directory: run.input.directory, batch: i, cohort: b.cohort }],
+    );
   } catch (err) {
-    throw new Stop('listing', `listing ${run.label(i)} from ${run.input.directory} failed before any user of it was moved: ${failureMessage(err)}`);
+    throw new Stop(
+      'listing',
+      `listing ${run.label(i)} from ${run.input.directory} failed before any user of it was moved: ${failureMessage(err)}`,
+    );
   }
   Object.assign(run.status.batches[i], { members: s.members, listed: s.listed });
-  run.decide(`${run.label(i)}: ${s.members} members${s.listed > s.members ? ` (${s.listed - s.members} listed were moved by an earlier batch)` : ''}${s.alreadyTaken ? ', snapshot taken before' : ''}`);
+  run.decide(
+    `${run.label(i)}: ${s.members} members${s.listed > s.members ? ` (${s.listed - s.members} listed were moved by an earlier batch)` : ''}${s.alreadyTaken ? ', snapshot taken before' : ''}`,
+  );
 }
 
 /**
@@ -111,23 +133,43 @@ export async function move(c: Cutover, i: number): Promise<void> {
   setBatch(c, i, 'routing');
   setState(c, 'moving');
   try {
-    await acts.cutoverRecordPriors.executeWithOptions(withSummary(bulkOptions, `${run.label(i)}: record ${b.members} prior routes`), [ref(c, i)]);
+    await acts.cutoverRecordPriors.executeWithOptions(
+      withSummary(bulkOptions, `${run.label(i)}: record ${b.members} prior routes`),
+      [ref(c, i)],
+    );
   } catch (err) {
-    throw new Stop('move', `recording prior routes of ${run.label(i)} failed before any user of it was moved: ${failureMessage(err)}`, { nothingMoved: true });
+    throw new Stop(
+      'move',
+      `recording prior routes of ${run.label(i)} failed before any user of it was moved: ${failureMessage(err)}`,
+      { nothingMoved: true },
+    );
   }
   b.moved = 0; // from here on, a stop restores
   let r;
   try {
-    r = await acts.cutoverMove.executeWithOptions(withSummary(bulkOptions, `${run.label(i)}: route ${b.members} users to the new system, read back`), [ref(c, i)]);
+    r = await acts.cutoverMove.executeWithOptions(
+      withSummary(bulkOptions, `${run.label(i)}: route ${b.members} users to the new system, read back`),
+      [ref(c, i)],
+    );
   } catch (err) {
     b.moved = b.members;
     throw new Stop('move', `routing ${run.label(i)} failed: ${failureMessage(err)}`);
   }
   b.moved = r.verified;
-  if (r.verified !== b.members) throw new Stop('move', `${run.label(i)}: ${r.verified} of ${b.members} users read back on the new system${forExample(r.missed)}`);
-  const sample = await acts.cutoverSampleRoutes.executeWithOptions(withSummary(bulkOptions, `${run.label(i)}: read back a sample`), [{ ...ref(c, i), expect: 'new', sample: 1_000 }]);
+  if (r.verified !== b.members)
+    throw new Stop(
+      'move',
+      `${run.label(i)}: ${r.verified} of ${b.members} users read back on the new system${forExample(r.missed)}`,
+    );
+  const sample = await acts.cutoverSampleRoutes.executeWithOptions(
+    withSummary(bulkOptions, `${run.label(i)}: read back a sample`),
+    [{ ...ref(c, i), expect: 'new', sample: 1_000 }],
+  );
   if (sample.matching !== sample.sampled)
-    throw new Stop('move', `${run.label(i)}: ${sample.sampled - sample.matching} of ${sample.sampled} sampled users do not read back on the new system (e.g. ${sample.mismatches.join(', ')})`);
+    throw new Stop(
+      'move',
+      `${run.label(i)}: ${sample.sampled - sample.matching} of ${sample.sampled} sampled users do not read back on the new system (e.g. ${sample.mismatches.join(', ')})`,
+    );
   run.decide(
     sample.unreadable
       ? `${run.label(i)}: ${r.verified} users on the new system as the router answered the writes (the router cannot be read back)`
@@ -140,10 +182,16 @@ export async function restore(c: Cutover, i: number): Promise<number> {
   const { run } = c;
   const b = run.status.batches[i];
   setBatch(c, i, 'rolling-back');
-  const r = await acts.cutoverRestore.executeWithOptions(withSummary(restoreOptions, `${run.label(i)}: restore ${b.members} prior routes, read back`), [ref(c, i)]);
+  const r = await acts.cutoverRestore.executeWithOptions(
+    withSummary(restoreOptions, `${run.label(i)}: restore ${b.members} prior routes, read back`),
+    [ref(c, i)],
+  );
   b.restored = r.verified;
   if (r.verified !== b.members)
-    throw wf.ApplicationFailure.nonRetryable(`${run.label(i)}: only ${r.verified} of ${b.members} users read back on their prior route${forExample(r.missed)}`, 'RestoreIncomplete');
+    throw wf.ApplicationFailure.nonRetryable(
+      `${run.label(i)}: only ${r.verified} of ${b.members} users read back on their prior route${forExample(r.missed)}`,
+      'RestoreIncomplete',
+    );
   b.moved = 0;
   setBatch(c, i, 'rolled-back');
   run.decide(`${run.label(i)}: ${r.verified} users back on their prior route, read back`);

@@ -21,15 +21,26 @@ export async function resolveThresholds(c: Cutover): Promise<void> {
   const refs = baselineRefs(run.input);
   if (refs.length === 0) return;
   if (!wf.patched(THRESHOLDS_FROM_BASELINE))
-    throw wf.ApplicationFailure.nonRetryable('thresholds.fromBaseline: this run was recorded before cutover thresholds from baselines existed', 'InvalidInput');
+    throw wf.ApplicationFailure.nonRetryable(
+      'thresholds.fromBaseline: this run was recorded before cutover thresholds from baselines existed',
+      'InvalidInput',
+    );
   for (const { key, spec, batches } of refs) {
     try {
-      const resolved = await acts.resolveBaselineGate.executeWithOptions(withSummary(planOptions, `thresholds from the latest baseline of ${spec.fromBaseline}`), [spec]);
+      const resolved = await acts.resolveBaselineGate.executeWithOptions(
+        withSummary(planOptions, `thresholds from the latest baseline of ${spec.fromBaseline}`),
+        [spec],
+      );
       run.thresholdsResolved(key, resolved, batches);
       // The batch gate judges only what the sources report: say so rather than drop a baseline's threshold silently.
-      for (const m of Object.keys(resolved.gate)) if (c.plan && !c.plan.providers[m as MetricName]) run.decide(`no metric source reports ${m}: the baseline's threshold for it is not judged`);
+      for (const m of Object.keys(resolved.gate))
+        if (c.plan && !c.plan.providers[m as MetricName])
+          run.decide(`no metric source reports ${m}: the baseline's threshold for it is not judged`);
     } catch (err) {
-      throw wf.ApplicationFailure.nonRetryable(`cannot cut over ${run.input.service}, nobody was moved: ${failureMessage(err)}`, 'BaselineGateUnavailable');
+      throw wf.ApplicationFailure.nonRetryable(
+        `cannot cut over ${run.input.service}, nobody was moved: ${failureMessage(err)}`,
+        'BaselineGateUnavailable',
+      );
     }
   }
 }

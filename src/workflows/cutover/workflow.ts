@@ -14,7 +14,17 @@ import { batchFailed, waitForStart } from './rollback';
 import { CutoverRun, type CutoverCarry, type CutoverStatus } from './state';
 import { checkAbort, watchBatch } from './monitor';
 import { resolveThresholds } from './thresholds';
-import { move, notify, requireServiceWorkflowId, setState, showService, skipEmpty, snapshot, Stop, type Cutover } from './steps';
+import {
+  move,
+  notify,
+  requireServiceWorkflowId,
+  setState,
+  showService,
+  skipEmpty,
+  snapshot,
+  Stop,
+  type Cutover,
+} from './steps';
 
 /** A batch whose snapshot is empty is skipped: no move, no window, no gap before the next. */
 const EMPTY_COHORT_SKIPPED = 'cutover-empty-cohort-skipped';
@@ -30,10 +40,18 @@ export async function userCutoverWorkflow(raw: UserCutoverInputRaw, carried?: Cu
   return ending.run(() => cutover(raw, carried, ending));
 }
 
-async function cutover(raw: UserCutoverInputRaw, carried: CutoverCarry | undefined, ending: RunEnding): Promise<CutoverStatus> {
+async function cutover(
+  raw: UserCutoverInputRaw,
+  carried: CutoverCarry | undefined,
+  ending: RunEnding,
+): Promise<CutoverStatus> {
   const input = parseInput(userCutoverInput, raw, 'userCutoverWorkflow');
   const info = wf.workflowInfo();
-  const run = new CutoverRun(input, { originMs: Date.now(), runKey: `${info.workflowId}/${info.firstExecutionRunId}` }, carried);
+  const run = new CutoverRun(
+    input,
+    { originMs: Date.now(), runKey: `${info.workflowId}/${info.firstExecutionRunId}` },
+    carried,
+  );
   const c: Cutover = { run, progress: new Progress(() => run.details(info.workflowId)) };
   installHandlers(run, c.progress, ending);
   requireServiceWorkflowId(c);
@@ -41,7 +59,11 @@ async function cutover(raw: UserCutoverInputRaw, carried: CutoverCarry | undefin
   // ---- plan: the schedule against the start time, every name against the worker's config
   if (!carried) {
     const bad = scheduleIssues(input.batches, run.originMs, run.originMs, input.minGap);
-    if (bad.length > 0) throw wf.ApplicationFailure.nonRetryable(`invalid userCutoverWorkflow input:\n${bad.map((b) => `${b.path.join('.')}: ${b.message}`).join('\n')}`, 'InvalidInput');
+    if (bad.length > 0)
+      throw wf.ApplicationFailure.nonRetryable(
+        `invalid userCutoverWorkflow input:\n${bad.map((b) => `${b.path.join('.')}: ${b.message}`).join('\n')}`,
+        'InvalidInput',
+      );
   }
   c.plan = await acts.planCutover(input);
   for (const note of c.plan.notes) if (!carried) run.decide(note);
@@ -78,7 +100,13 @@ async function cutover(raw: UserCutoverInputRaw, carried: CutoverCarry | undefin
       }
     } catch (err) {
       if (err instanceof wf.ContinueAsNew) throw err;
-      return await batchFailed(c, i, err instanceof Stop || wf.isCancellation(err) ? err : new Stop('error', `unexpected: ${String((err as Error)?.message ?? err)}`));
+      return await batchFailed(
+        c,
+        i,
+        err instanceof Stop || wf.isCancellation(err)
+          ? err
+          : new Stop('error', `unexpected: ${String((err as Error)?.message ?? err)}`),
+      );
     }
     run.batchEnded(i, Date.now());
     run.decide(`${run.label(i)} done: ${run.status.batches[i].moved} users stay on the new system`);
@@ -89,8 +117,16 @@ async function cutover(raw: UserCutoverInputRaw, carried: CutoverCarry | undefin
   // ---- success: every batch moved (or skipped); stakeholders are told
   setState(c, 'completed');
   const moved = run.status.batches.reduce((a, b) => a + (b.moved ?? 0), 0);
-  await notify(c, 'completed', 'info', `Cutover of ${input.service} completed`, `${moved} users on the new system in ${run.status.batches.filter((b) => b.state === 'moved').length} batches.`, {
-    batches: run.status.batches.map((b) => ({ name: b.name, state: b.state, moved: b.moved ?? 0 })),
-  }, input.stakeholders ?? input.notify);
+  await notify(
+    c,
+    'completed',
+    'info',
+    `Cutover of ${input.service} completed`,
+    `${moved} users on the new system in ${run.status.batches.filter((b) => b.state === 'moved').length} batches.`,
+    {
+      batches: run.status.batches.map((b) => ({ name: b.name, state: b.state, moved: b.moved ?? 0 })),
+    },
+    input.stakeholders ?? input.notify,
+  );
   return run.status;
 }

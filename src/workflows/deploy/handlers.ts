@@ -5,8 +5,6 @@ import { signalNames } from '../common/messages';
 import type { DeployRun } from './state';
 import { deployMessages, statusQuery } from './messages';
 
-;
-
 /** Set before the first await, so that signals sent with the start are not lost. */
 export function installHandlers(run: DeployRun, show: () => void, carried?: OperatorCarry): OperatorControls {
   const controls = new OperatorControls(carried);

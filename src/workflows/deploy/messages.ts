@@ -1,6 +1,17 @@
 // Why: everything a deploy (and a rollback of one) takes, declared once: the CLI, an incident
 // stopping it and the tests import these definitions instead of spelling names.
-import { abortSignal, abortUpdate, approveSignal, approveUpdate, defineStatusQuery, pauseSignal, pauseUpdate, resumeSignal, resumeUpdate, type WorkflowMessages } from '../common/messages';
+import {
+  abortSignal,
+  abortUpdate,
+  approveSignal,
+  approveUpdate,
+  defineStatusQuery,
+  pauseSignal,
+  pauseUpdate,
+  resumeSignal,
+  resumeUpdate,
+  type WorkflowMessages,
+} from '../common/messages';
 import type { DeployStatus } from './state';
 
 export { abortSignal, abortUpdate, approveSignal, approveUpdate, pauseSignal, pauseUpdate, resumeSignal, resumeUpdate };

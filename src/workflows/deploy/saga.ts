@@ -12,9 +12,18 @@ import { notifyOptions } from '../common/notify-options';
 import { runNotificationKey } from '../common/notify';
 import { approvalWaitText } from '../../domain/operator-commands';
 
-const quick: wf.ActivityOptions = { startToCloseTimeout: '1m', heartbeatTimeout: '10s', retry: { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '15s' } };
-const long: wf.ActivityOptions = { startToCloseTimeout: '30m', heartbeatTimeout: '10s', retry: { maximumAttempts: 5, initialInterval: '2s', maximumInterval: '30s' } };
-const step = (options: wf.ActivityOptions, summary: string) => wf.proxyActivities<Activities>(withSummary(options, summary));
+const quick: wf.ActivityOptions = {
+  startToCloseTimeout: '1m',
+  heartbeatTimeout: '10s',
+  retry: { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '15s' },
+};
+const long: wf.ActivityOptions = {
+  startToCloseTimeout: '30m',
+  heartbeatTimeout: '10s',
+  retry: { maximumAttempts: 5, initialInterval: '2s', maximumInterval: '30s' },
+};
+const step = (options: wf.ActivityOptions, summary: string) =>
+  wf.proxyActivities<Activities>(withSummary(options, summary));
 
 interface HealthPolicy {
   attempts: number;
@@ -66,7 +75,11 @@ export function teller(notifiers: string[]): SagaContext['tell'] {
 export type SagaOutcome = { ok: true } | { ok: false; error: string; flapping: boolean };
 
 function healthOptions(h: HealthPolicy): wf.ActivityOptions {
-  return { startToCloseTimeout: h.attempts * (h.interval + 10_000) + 60_000, heartbeatTimeout: '10s', retry: { maximumAttempts: 3 } };
+  return {
+    startToCloseTimeout: h.attempts * (h.interval + 10_000) + 60_000,
+    heartbeatTimeout: '10s',
+    retry: { maximumAttempts: 3 },
+  };
 }
 
 /**
@@ -76,7 +89,10 @@ function healthOptions(h: HealthPolicy): wf.ActivityOptions {
 async function drain(p: SagaPlan, c: SagaContext, stepNo: number): Promise<void> {
   const s = { service: p.service, host: p.host };
   await step(quick, `drain ${p.host} on the load balancer`).drainHost(s);
-  const r = await step({ ...quick, startToCloseTimeout: p.drainTimeout + 60_000 }, `confirm ${p.host} drained (sessions 0, up to ${formatDuration(p.drainTimeout)})`).confirmHostDrained({ ...s, timeoutMs: p.drainTimeout });
+  const r = await step(
+    { ...quick, startToCloseTimeout: p.drainTimeout + 60_000 },
+    `confirm ${p.host} drained (sessions 0, up to ${formatDuration(p.drainTimeout)})`,
+  ).confirmHostDrained({ ...s, timeoutMs: p.drainTimeout });
   if (r.drained) return;
   c.run.host(p.host, { state: 'drain-stuck', error: `${r.sessions} sessions after ${formatDuration(p.drainTimeout)}` });
   const ask = `${p.host}: ${r.sessions} sessions still open after ${formatDuration(p.drainTimeout)}; approve to go on, abort to stop`;
@@ -86,9 +102,18 @@ async function drain(p: SagaPlan, c: SagaContext, stepNo: number): Promise<void>
   const what = `going on with ${p.host}'s ${r.sessions} open sessions`;
   c.run.awaitApproval(what);
   c.show();
-  const answer = await c.controls.takeApproval(stepNo, undefined, undefined, approvalWaitText(what, wf.workflowInfo().workflowId));
+  const answer = await c.controls.takeApproval(
+    stepNo,
+    undefined,
+    undefined,
+    approvalWaitText(what, wf.workflowInfo().workflowId),
+  );
   c.run.awaitApproval(undefined);
-  if (answer === 'aborted') throw wf.ApplicationFailure.nonRetryable(`${p.host}: drain not confirmed (${r.sessions} sessions) and aborted`, 'DrainAborted');
+  if (answer === 'aborted')
+    throw wf.ApplicationFailure.nonRetryable(
+      `${p.host}: drain not confirmed (${r.sessions} sessions) and aborted`,
+      'DrainAborted',
+    );
   c.run.note(`${p.host}: going on with ${r.sessions} sessions open, approved`);
   c.run.host(p.host, { state: 'draining', error: undefined });
 }
@@ -103,10 +128,25 @@ const MARK_UNSWITCHED_FAILED = 'opsflow-deploy-mark-built-release-failed';
 export const FLAP_STOPS_FLEET = 'opsflow-deploy-flap-stops-fleet';
 
 /** The step a host is at, named in its failure ("h1 (health check): …"). */
-type Step = 'read releases' | 'build' | 'migrate' | 'drain' | 'switch' | 'restart' | 'nginx reload' | 'health check' | 'mark' | 'ready';
+type Step =
+  | 'read releases'
+  | 'build'
+  | 'migrate'
+  | 'drain'
+  | 'switch'
+  | 'restart'
+  | 'nginx reload'
+  | 'health check'
+  | 'mark'
+  | 'ready';
 
 /** Switches `current`, restarts, reloads, checks health; `at` hears each step as it begins. */
-async function switchTo(p: SagaPlan, release: string, label: string, at: (step: Step) => void = () => {}): Promise<{ healthy: boolean; last: string; attempts: number; flapping?: boolean; reason?: string }> {
+async function switchTo(
+  p: SagaPlan,
+  release: string,
+  label: string,
+  at: (step: Step) => void = () => {},
+): Promise<{ healthy: boolean; last: string; attempts: number; flapping?: boolean; reason?: string }> {
   const s = { service: p.service, host: p.host };
   at('switch');
   await step(quick, `${label}: switch current on ${p.host} to ${release}`).switchHostCurrent({ ...s, release });
@@ -115,7 +155,10 @@ async function switchTo(p: SagaPlan, release: string, label: string, at: (step: 
   at('nginx reload');
   await step(quick, `${label}: nginx -t and reload on ${p.host}`).reloadHostNginx(s);
   at('health check');
-  const h = await step(healthOptions(p.health), `${label}: health check ${p.host} (${p.health.attempts} × ${formatDuration(p.health.interval)})`).checkHostHealth({
+  const h = await step(
+    healthOptions(p.health),
+    `${label}: health check ${p.host} (${p.health.attempts} × ${formatDuration(p.health.interval)})`,
+  ).checkHostHealth({
     ...s,
     attempts: p.health.attempts,
     intervalMs: p.health.interval,
@@ -151,7 +194,11 @@ export async function hostSaga(p: SagaPlan, c: SagaContext, stepNo: number): Pro
       at = 'build';
       c.run.host(p.host, { state: 'building' });
       c.show();
-      await step(long, `build release ${p.release} on ${p.host}`).buildHostRelease({ ...s, release: p.release, commit: p.build.commit });
+      await step(long, `build release ${p.release} on ${p.host}`).buildHostRelease({
+        ...s,
+        release: p.release,
+        commit: p.build.commit,
+      });
       built = true;
     }
     at = 'migrate';
@@ -160,7 +207,10 @@ export async function hostSaga(p: SagaPlan, c: SagaContext, stepNo: number): Pro
     at = 'drain';
     c.run.host(p.host, { state: 'draining' });
     c.show();
-    compensations.push({ what: 'ready on the load balancer', undo: async () => void (await step(quick, `compensate: ready ${p.host} on the load balancer`).readyHost(s)) });
+    compensations.push({
+      what: 'ready on the load balancer',
+      undo: async () => void (await step(quick, `compensate: ready ${p.host} on the load balancer`).readyHost(s)),
+    });
     await drain(p, c, stepNo);
 
     c.run.host(p.host, { state: 'switching' });
@@ -171,7 +221,11 @@ export async function hostSaga(p: SagaPlan, c: SagaContext, stepNo: number): Pro
       undo: async () => {
         if (previous === undefined) return;
         const back = await switchTo(p, previous, 'compensate');
-        if (!back.healthy) throw wf.ApplicationFailure.nonRetryable(`${p.host} is not healthy on ${previous} either (${back.reason ?? back.last})`, 'CompensationUnhealthy');
+        if (!back.healthy)
+          throw wf.ApplicationFailure.nonRetryable(
+            `${p.host} is not healthy on ${previous} either (${back.reason ?? back.last})`,
+            'CompensationUnhealthy',
+          );
       },
     });
     const h = await switchTo(p, p.release, p.build ? 'deploy' : 'rollback', (next) => (at = next));
@@ -180,14 +234,26 @@ export async function hostSaga(p: SagaPlan, c: SagaContext, stepNo: number): Pro
       flapping = h.flapping === true;
       if (p.build) {
         at = 'mark';
-        await step(quick, `mark ${p.release} failed on ${p.host}`).markHostRelease({ ...s, release: p.release, state: 'failed' });
+        await step(quick, `mark ${p.release} failed on ${p.host}`).markHostRelease({
+          ...s,
+          release: p.release,
+          state: 'failed',
+        });
         markedFailed = true;
       }
       at = 'health check';
-      throw wf.ApplicationFailure.nonRetryable(unhealthy(p, h), h.flapping ? 'HealthCheckFlapping' : 'HealthCheckFailed');
+      throw wf.ApplicationFailure.nonRetryable(
+        unhealthy(p, h),
+        h.flapping ? 'HealthCheckFlapping' : 'HealthCheckFailed',
+      );
     }
     at = 'mark';
-    if (p.build) await step(quick, `mark ${p.release} complete on ${p.host}`).markHostRelease({ ...s, release: p.release, state: 'complete' });
+    if (p.build)
+      await step(quick, `mark ${p.release} complete on ${p.host}`).markHostRelease({
+        ...s,
+        release: p.release,
+        state: 'complete',
+      });
     at = 'ready';
     await step(quick, `ready ${p.host} on the load balancer`).readyHost(s);
     c.run.host(p.host, { state: 'done', error: undefined, step: undefined });
@@ -203,21 +269,32 @@ export async function hostSaga(p: SagaPlan, c: SagaContext, stepNo: number): Pro
     const compensated = await wf.CancellationScope.nonCancellable(async () => {
       if (built && !markedFailed && wf.patched(MARK_UNSWITCHED_FAILED)) {
         try {
-          await step(quick, `mark ${p.release} failed on ${p.host}`).markHostRelease({ ...s, release: p.release, state: 'failed' });
+          await step(quick, `mark ${p.release} failed on ${p.host}`).markHostRelease({
+            ...s,
+            release: p.release,
+            state: 'failed',
+          });
         } catch (e) {
           c.run.note(`${p.host}: could not mark ${p.release} failed: ${failureMessage(e)}`);
         }
       }
       return compensate(p, c, compensations);
     });
-    c.run.host(p.host, { state: compensated ? 'rolled-back' : 'compensation-failed', release: compensated ? before.current : p.release });
+    c.run.host(p.host, {
+      state: compensated ? 'rolled-back' : 'compensation-failed',
+      release: compensated ? before.current : p.release,
+    });
     c.show();
     if (wf.isCancellation(err)) throw err;
     return { ok: false, error, flapping };
   }
 }
 
-async function compensate(p: SagaPlan, c: SagaContext, compensations: { what: string; undo: () => Promise<void> }[]): Promise<boolean> {
+async function compensate(
+  p: SagaPlan,
+  c: SagaContext,
+  compensations: { what: string; undo: () => Promise<void> }[],
+): Promise<boolean> {
   let ok = true;
   for (const comp of [...compensations].reverse()) {
     try {

@@ -31,7 +31,18 @@ export interface HostStatus {
   step?: string;
 }
 
-export type DeployPhase = 'resolving' | 'migrating' | 'deploying' | 'awaiting-approval' | 'paused' | 'pruning' | 'rolling-back-fleet' | 'done' | 'stopped' | 'failed' | 'cancelled';
+export type DeployPhase =
+  | 'resolving'
+  | 'migrating'
+  | 'deploying'
+  | 'awaiting-approval'
+  | 'paused'
+  | 'pruning'
+  | 'rolling-back-fleet'
+  | 'done'
+  | 'stopped'
+  | 'failed'
+  | 'cancelled';
 
 export interface DeployStatus {
   kind: 'deploy' | 'rollback';
@@ -97,7 +108,12 @@ export class DeployRun {
   private fleet?: FleetRollback;
 
   /** Made before the first await (so the status query and signals are there from the start); `planned` adds the fleet. */
-  constructor(init: { kind: DeployStatus['kind']; service: string; ref?: string; budget: { batch: number; fleet: number } }) {
+  constructor(init: {
+    kind: DeployStatus['kind'];
+    service: string;
+    ref?: string;
+    budget: { batch: number; fleet: number };
+  }) {
     this.status = {
       kind: init.kind,
       service: init.service,
@@ -115,13 +131,20 @@ export class DeployRun {
 
   /** The run a continued one picks up: the status as it was, a copy so the two never share. */
   static resume(carried: DeployCarry): DeployRun {
-    const r = new DeployRun({ kind: carried.status.kind, service: carried.status.service, ref: carried.status.ref, budget: carried.status.failures.budget });
+    const r = new DeployRun({
+      kind: carried.status.kind,
+      service: carried.status.service,
+      ref: carried.status.ref,
+      budget: carried.status.failures.budget,
+    });
     Object.assign(r.status, structuredCloneJson(carried.status));
     // Carried by code that predates the counter: counted from the run it handed over.
     r.status.runs = (carried.status.runs ?? 1) + 1;
     if (carried.fleetRollback) {
       r.fleet = structuredCloneJson(carried.fleetRollback);
-      r.note(`continued as new during the fleet rollback (${r.fleet.done.length}/${r.fleet.targets.length} hosts back)`);
+      r.note(
+        `continued as new during the fleet rollback (${r.fleet.done.length}/${r.fleet.targets.length} hosts back)`,
+      );
     } else r.note(`continued as new before batch ${carried.nextBatch + 1}/${carried.status.batches.length}`);
     return r;
   }
@@ -154,7 +177,9 @@ export class DeployRun {
     if (this.fleet) return;
     const targets = this.upgraded().map((host) => ({ host, release: this.status.hosts[host].previous! }));
     this.fleet = { reason, targets, done: [] };
-    this.note(`rolling back the fleet: ${targets.length ? targets.map((t) => `${t.host} to ${t.release}`).join(', ') : 'no host was upgraded'}`);
+    this.note(
+      `rolling back the fleet: ${targets.length ? targets.map((t) => `${t.host} to ${t.release}`).join(', ') : 'no host was upgraded'}`,
+    );
   }
 
   /** Upgraded hosts still to take back, in order, with the release each goes back to. */
@@ -213,12 +238,21 @@ export class DeployRun {
   endBatch(i: number, failed: string[], flapped: string[] = []): BudgetVerdict {
     this.status.failures.fleet += failed.length;
     const fleetSize = this.status.batches.flat().length;
-    let verdict = judgeBatch({ failed: failed.length, size: this.status.batches[i].length }, { failed: this.status.failures.fleet, size: fleetSize }, this.status.failures.budget);
+    let verdict = judgeBatch(
+      { failed: failed.length, size: this.status.batches[i].length },
+      { failed: this.status.failures.fleet, size: fleetSize },
+      this.status.failures.budget,
+    );
     if (!verdict.stop && flapped.length > 0)
-      verdict = { stop: true, reason: `the release flapped on ${flapped.join(', ')} (passed, then failed its health check): a flapping release stops the deploy whatever the budget` };
+      verdict = {
+        stop: true,
+        reason: `the release flapped on ${flapped.join(', ')} (passed, then failed its health check): a flapping release stops the deploy whatever the budget`,
+      };
     if (verdict.stop) {
       const hosts = this.failedHosts();
-      const reason = hosts.length ? `${verdict.reason}: ${failedHostsText(this.status.service, hosts)}` : verdict.reason!;
+      const reason = hosts.length
+        ? `${verdict.reason}: ${failedHostsText(this.status.service, hosts)}`
+        : verdict.reason!;
       verdict = { stop: true, reason };
       this.status.stopReason = reason;
       this.note(`stopping: ${reason}`);
@@ -261,7 +295,9 @@ export class DeployRun {
     const lines = [
       `**${s.kind} ${s.service}**${s.commit ? ` at \`${s.commit.slice(0, 12)}\`` : ''} — ${s.phase}${s.batch ? `, batch ${s.batch}/${s.batches.length}` : ''}${s.runs > 1 ? ` (run ${s.runs})` : ''}`,
       `failures: ${s.failures.fleet} (budget ${s.failures.budget.batch} % per batch, ${s.failures.budget.fleet} % fleet); migrations: ${s.migrations}`,
-      ...Object.entries(s.hosts).map(([n, h]) => `- ${n}: ${h.state}${h.release ? ` → ${h.release}` : ''}${h.error ? ` (${h.error})` : ''}`),
+      ...Object.entries(s.hosts).map(
+        ([n, h]) => `- ${n}: ${h.state}${h.release ? ` → ${h.release}` : ''}${h.error ? ` (${h.error})` : ''}`,
+      ),
     ];
     if (waiting) lines.push(`**${waiting}**`);
     if (s.stopReason) lines.push(`stopped: ${s.stopReason}`);

@@ -3,7 +3,13 @@
 // prune only after success. The running workflow (id deploy-<service>) is the deploy lock.
 import * as wf from '@temporalio/workflow';
 import type { Activities } from '../../activities';
-import { deployInput, deployWorkflowId, rollbackDeployInput, type DeployInputRaw, type RollbackDeployInputRaw } from '../../domain/deploy/input';
+import {
+  deployInput,
+  deployWorkflowId,
+  rollbackDeployInput,
+  type DeployInputRaw,
+  type RollbackDeployInputRaw,
+} from '../../domain/deploy/input';
 import { planBatches } from '../../domain/deploy/plan';
 import { approvalWaitText } from '../../domain/operator-commands';
 import { releaseName } from '../../domain/deploy/release';
@@ -13,7 +19,17 @@ import { RunEnding } from '../common/ending';
 import { Progress } from '../common/progress';
 import { parseInput } from '../input';
 import { installHandlers } from './handlers';
-import { FLAP_STOPS_FLEET, hostSaga, migrateStep, pruneStep, resolveStep, targetStep, teller, type SagaContext, type SagaPlan } from './saga';
+import {
+  FLAP_STOPS_FLEET,
+  hostSaga,
+  migrateStep,
+  pruneStep,
+  resolveStep,
+  targetStep,
+  teller,
+  type SagaContext,
+  type SagaPlan,
+} from './saga';
 import { DeployRun, type DeployCarry, type DeployStatus } from './state';
 
 /** Continue-as-new between batches: runs recorded before it never issue it. */
@@ -22,8 +38,6 @@ const DEPLOY_CONTINUE_AS_NEW = 'opsflow-deploy-continue-as-new';
 const ROLLBACK_CONTINUE_AS_NEW = 'opsflow-rollback-deploy-continue-as-new';
 /** The same between hosts of a stopped deploy's fleet rollback: runs recorded before it never issue it. */
 const FLEET_ROLLBACK_CONTINUE_AS_NEW = 'opsflow-deploy-fleet-rollback-continue-as-new';
-
-;
 
 const planning = wf.proxyActivities<Activities>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 3 } });
 
@@ -37,7 +51,9 @@ export async function deployWorkflow(raw: DeployInputRaw, carried?: DeployCarry)
   return ending.run(async () => {
     const input = parseInput(deployInput, raw, 'deployWorkflow');
     requireLockId(input.service);
-    run = carried ? DeployRun.resume(carried) : new DeployRun({ kind: 'deploy', service: input.service, ref: input.ref, budget: input.maxFailPercent });
+    run = carried
+      ? DeployRun.resume(carried)
+      : new DeployRun({ kind: 'deploy', service: input.service, ref: input.ref, budget: input.maxFailPercent });
     const r = run;
     const progress = new Progress(() => r.details(wf.workflowInfo().workflowId));
     const controls = installHandlers(r, () => progress.show(), carried?.operator);
@@ -59,13 +75,19 @@ export async function deployWorkflow(raw: DeployInputRaw, carried?: DeployCarry)
       const hosts = await fleetHosts(input.service, input.hosts, input.healthCheck.attempts);
       hostNames = hosts.names;
       r.planned(planBatches(hosts.names, input.serial), hosts.hasMigrate);
-      progress.update([{ key: OpsflowService, value: input.service }, { key: OpsflowPhase, value: 'resolving' }]);
+      progress.update([
+        { key: OpsflowService, value: input.service },
+        { key: OpsflowPhase, value: 'resolving' },
+      ]);
 
       // ---- resolve once: every host gets this commit, whatever the branch does meanwhile
       ({ commit } = await resolveStep(input.ref).resolveDeployRef({ service: input.service, ref: input.ref }));
       release = releaseName(new Date(wf.workflowInfo().runStartTime), commit);
       r.resolved(commit, release);
-      progress.update([{ key: OpsflowCommit, value: commit }, { key: OpsflowPhase, value: 'deploying' }]);
+      progress.update([
+        { key: OpsflowCommit, value: commit },
+        { key: OpsflowPhase, value: 'deploying' },
+      ]);
     }
 
     const ctx: SagaContext = { run: r, controls, show: () => progress.show(), tell: teller(input.notify) };
@@ -99,7 +121,9 @@ export async function deployWorkflow(raw: DeployInputRaw, carried?: DeployCarry)
       await continueAsNewWith<typeof deployWorkflow>(raw, r.carry(r.status.batches.length, controls.carry()));
     };
     // A run continued during the fleet rollback has no batch left: it goes straight back to it.
-    const stopped = r.fleetRollbackReason ?? (await runBatches(r, ctx, input.approval, plan, carried?.nextBatch ?? 0, continueIfLong));
+    const stopped =
+      r.fleetRollbackReason ??
+      (await runBatches(r, ctx, input.approval, plan, carried?.nextBatch ?? 0, continueIfLong));
     if (stopped) {
       if (input.rollbackFleetOnFailure) await rollbackUpgraded(r, ctx, input, stopped, continueRollbackIfLong);
       r.setPhase('stopped');
@@ -112,7 +136,13 @@ export async function deployWorkflow(raw: DeployInputRaw, carried?: DeployCarry)
     r.setPhase('pruning');
     progress.show();
     for (const host of hostNames)
-      if (r.status.hosts[host].state === 'done') await pruneStep(host).pruneHostReleases({ service: input.service, host, keep: input.keepReleases, protect: [release] });
+      if (r.status.hosts[host].state === 'done')
+        await pruneStep(host).pruneHostReleases({
+          service: input.service,
+          host,
+          keep: input.keepReleases,
+          protect: [release],
+        });
     r.setPhase('done');
     progress.update([{ key: OpsflowPhase, value: 'done' }]);
     await ctx.tell('done', 'info', `Deploy of ${input.service} done: ${commit.slice(0, 12)}`, r.details());
@@ -120,7 +150,10 @@ export async function deployWorkflow(raw: DeployInputRaw, carried?: DeployCarry)
   });
 }
 
-export async function rollbackDeployWorkflow(raw: RollbackDeployInputRaw, carried?: DeployCarry): Promise<DeployStatus> {
+export async function rollbackDeployWorkflow(
+  raw: RollbackDeployInputRaw,
+  carried?: DeployCarry,
+): Promise<DeployStatus> {
   const ending = new RunEnding();
   let run: DeployRun | undefined;
   ending.onEnd(({ kind }) => {
@@ -130,7 +163,9 @@ export async function rollbackDeployWorkflow(raw: RollbackDeployInputRaw, carrie
   return ending.run(async () => {
     const input = parseInput(rollbackDeployInput, raw, 'rollbackDeployWorkflow');
     requireLockId(input.service);
-    run = carried ? DeployRun.resume(carried) : new DeployRun({ kind: 'rollback', service: input.service, budget: input.maxFailPercent });
+    run = carried
+      ? DeployRun.resume(carried)
+      : new DeployRun({ kind: 'rollback', service: input.service, budget: input.maxFailPercent });
     const r = run;
     const progress = new Progress(() => r.details(wf.workflowInfo().workflowId));
     const controls = installHandlers(r, () => progress.show(), carried?.operator);
@@ -138,23 +173,37 @@ export async function rollbackDeployWorkflow(raw: RollbackDeployInputRaw, carrie
     if (carried) {
       // A continued run: the fleet and each host's target are the first run's, never looked up
       // again (a host already switched back would now name an older release as its "previous").
-      if (!carried.targets) throw wf.ApplicationFailure.nonRetryable('a continued rollback must carry its hosts\' targets', 'InvalidCarry');
+      if (!carried.targets)
+        throw wf.ApplicationFailure.nonRetryable("a continued rollback must carry its hosts' targets", 'InvalidCarry');
       targets = carried.targets;
-      progress.update([{ key: OpsflowService, value: input.service }, { key: OpsflowPhase, value: 'rolling-back' }]);
+      progress.update([
+        { key: OpsflowService, value: input.service },
+        { key: OpsflowPhase, value: 'rolling-back' },
+      ]);
     } else {
       const hosts = await fleetHosts(input.service, input.hosts, input.healthCheck.attempts);
       r.planned(planBatches(hosts.names, input.serial), false);
-      progress.update([{ key: OpsflowService, value: input.service }, { key: OpsflowPhase, value: 'rolling-back' }]);
+      progress.update([
+        { key: OpsflowService, value: input.service },
+        { key: OpsflowPhase, value: 'rolling-back' },
+      ]);
       // Every host's target is found before the first switch: the previous complete release on that host.
       targets = {};
       for (const host of hosts.names) {
         const t = await targetStep(host).hostRollbackTarget({ service: input.service, host, release: input.release });
-        if (!t.release) throw wf.ApplicationFailure.nonRetryable(`${host}: nothing to roll back to: ${t.reason}`, 'NoRollbackTarget');
+        if (!t.release)
+          throw wf.ApplicationFailure.nonRetryable(`${host}: nothing to roll back to: ${t.reason}`, 'NoRollbackTarget');
         targets[host] = t.release;
       }
     }
     const ctx: SagaContext = { run: r, controls, show: () => progress.show(), tell: teller(input.notify) };
-    const plan = (host: string): SagaPlan => ({ service: input.service, host, release: targets[host], health: input.healthCheck, drainTimeout: input.drainTimeout });
+    const plan = (host: string): SagaPlan => ({
+      service: input.service,
+      host,
+      release: targets[host],
+      health: input.healthCheck,
+      drainTimeout: input.drainTimeout,
+    });
     // Between batches, a long history hands over to a new run with the state (bounded history).
     const continueIfLong = async (nextBatch: number) => {
       if (!historyIsLong(input.maxHistoryEvents) || !wf.patched(ROLLBACK_CONTINUE_AS_NEW)) return;
@@ -162,7 +211,8 @@ export async function rollbackDeployWorkflow(raw: RollbackDeployInputRaw, carrie
       await continueAsNewWith<typeof rollbackDeployWorkflow>(raw, r.carry(nextBatch, controls.carry(), targets));
     };
     const stopped = await runBatches(r, ctx, input.approval, plan, carried?.nextBatch ?? 0, continueIfLong);
-    if (stopped) throw wf.ApplicationFailure.nonRetryable(`rollback of ${input.service} stopped: ${stopped}`, 'DeployStopped');
+    if (stopped)
+      throw wf.ApplicationFailure.nonRetryable(`rollback of ${input.service} stopped: ${stopped}`, 'DeployStopped');
     r.setPhase('done');
     progress.update([{ key: OpsflowPhase, value: 'done' }]);
     return r.status;
@@ -179,7 +229,11 @@ function requireLockId(service: string): void {
 }
 
 /** The hosts of the service (all, in config order, or those named), checked against the worker's config. */
-async function fleetHosts(service: string, named: string[] | undefined, attempts: number): Promise<{ names: string[]; hasMigrate: boolean }> {
+async function fleetHosts(
+  service: string,
+  named: string[] | undefined,
+  attempts: number,
+): Promise<{ names: string[]; hasMigrate: boolean }> {
   return planning.deployFleet({ service, hosts: named, attempts });
 }
 
@@ -205,7 +259,12 @@ async function runBatches(
       r.setPhase('awaiting-approval');
       r.awaitApproval(what);
       ctx.show();
-      const outcome = await ctx.controls.takeApproval(i + 1, undefined, undefined, approvalWaitText(what, wf.workflowInfo().workflowId));
+      const outcome = await ctx.controls.takeApproval(
+        i + 1,
+        undefined,
+        undefined,
+        approvalWaitText(what, wf.workflowInfo().workflowId),
+      );
       r.awaitApproval(undefined);
       if (outcome === 'aborted') return ctx.controls.abortMessage(`before batch ${i + 1}`);
     }
@@ -214,7 +273,10 @@ async function runBatches(
     ctx.show();
     const outcomes = await Promise.all(batches[i].map((host) => hostSaga(plan(host), ctx, i + 1)));
     const failed = batches[i].filter((_, k) => !outcomes[k].ok);
-    const flapped = batches[i].filter((_, k) => { const o = outcomes[k]; return !o.ok && o.flapping; });
+    const flapped = batches[i].filter((_, k) => {
+      const o = outcomes[k];
+      return !o.ok && o.flapping;
+    });
     // patched only when a host flapped: a history without a flap replays without the marker.
     const verdict = r.endBatch(i, failed, flapped.length > 0 && wf.patched(FLAP_STOPS_FLEET) ? flapped : []);
     ctx.show();
@@ -239,7 +301,11 @@ async function rollbackUpgraded(
   const left = r.fleetRollbackLeft();
   for (const [i, { host, release }] of left.entries()) {
     if (i > 0) await beforeNextHost();
-    await hostSaga({ service: input.service, host, release, health: input.healthCheck, drainTimeout: input.drainTimeout }, ctx, 0);
+    await hostSaga(
+      { service: input.service, host, release, health: input.healthCheck, drainTimeout: input.drainTimeout },
+      ctx,
+      0,
+    );
     r.fleetHostBack(host);
   }
 }

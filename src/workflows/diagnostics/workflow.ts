@@ -10,7 +10,11 @@ import { DiagnosticsState } from './state';
 import { installDiagnosticsHandlers } from './handlers';
 
 /** Diagnostics only read, so they retry, briefly: someone is waiting for the report. */
-const options: wf.ActivityOptions = { startToCloseTimeout: '2m', heartbeatTimeout: '10s', retry: { maximumAttempts: 3, initialInterval: '2s' } };
+const options: wf.ActivityOptions = {
+  startToCloseTimeout: '2m',
+  heartbeatTimeout: '10s',
+  retry: { maximumAttempts: 3, initialInterval: '2s' },
+};
 const acts = wf.proxyActivities<Activities>(options);
 const summaryOf = (summary: string) => withSummary(options, summary);
 
@@ -36,8 +40,13 @@ export async function diagnosticsWorkflow(rawInput: DiagnosticsInput = {}): Prom
 
     await Promise.all([
       plan.postgres !== undefined &&
-        collect(acts.diagnosePostgres.executeWithOptions(summaryOf(`PostgreSQL ${plan.postgres}`), [plan.postgres])).then((s) => state.gotPostgres(s)),
-      plan.host && collect(acts.diagnoseHost.executeWithOptions(summaryOf('host state and top processes'), [])).then((s) => state.gotHost(s)),
+        collect(
+          acts.diagnosePostgres.executeWithOptions(summaryOf(`PostgreSQL ${plan.postgres}`), [plan.postgres]),
+        ).then((s) => state.gotPostgres(s)),
+      plan.host &&
+        collect(acts.diagnoseHost.executeWithOptions(summaryOf('host state and top processes'), [])).then((s) =>
+          state.gotHost(s),
+        ),
     ]);
 
     const result = state.finish(collectedAt);

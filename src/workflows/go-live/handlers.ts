@@ -2,13 +2,16 @@
 // which act on the go-live itself between stages (approve the next stage, hold, stop) and are
 // passed on to the running child (a rollout's own pause, abort with rollback, approval of its steps).
 import * as wf from '@temporalio/workflow';
-import { OperatorControls, operatorSignals, type OperatorInput, type OperatorSignal } from '../common/operator-controls';
+import {
+  OperatorControls,
+  operatorSignals,
+  type OperatorInput,
+  type OperatorSignal,
+} from '../common/operator-controls';
 import { signalNames } from '../common/messages';
 import type { StageName } from '../../domain/go-live/input';
 import { childAbortInput, type GoLiveRun } from './state';
 import { goLiveMessages, statusQuery } from './messages';
-
-;
 
 /** The operator's say over the go-live itself (the common controls); the child has its own. */
 export class GoLiveControls {
@@ -41,18 +44,24 @@ export class GoLiveControls {
           const { at: _at, ...sent } = event.input;
           const input = event.signal === 'abort' ? childAbortInput(child.stage, sent) : sent;
           // The child's own validators do not answer here: a refused or lost signal is written down.
-          child.handle.signal(operatorSignals[event.signal], input).catch((err: unknown) => this.run.decide(`${event.signal} not passed on to ${child.stage}: ${(err as Error).message}`));
+          child.handle
+            .signal(operatorSignals[event.signal], input)
+            .catch((err: unknown) =>
+              this.run.decide(`${event.signal} not passed on to ${child.stage}: ${(err as Error).message}`),
+            );
         }
       },
       {
         status: () => this.run.status,
         // `--step dataMigration` names a stage; a number is its place.
-        stepOf: (step) => (typeof step === 'string' && stages().includes(step as StageName) ? this.stepOf(step as StageName) : step),
+        stepOf: (step) =>
+          typeof step === 'string' && stages().includes(step as StageName) ? this.stepOf(step as StageName) : step,
         // While a child runs, an approve is for its steps; a resume also ends its hold.
         appliesHere: (signal) => !(this.child && signal === 'approve'),
         refusal: (signal, input, standard) => {
           if (this.child && (signal === 'approve' || signal === 'resume') && !this.controls.aborted) return undefined;
-          if (signal === 'approve' && typeof input.step === 'string') return `step: no stage "${input.step}" in this go-live (stages: ${stages().join(', ')})`;
+          if (signal === 'approve' && typeof input.step === 'string')
+            return `step: no stage "${input.step}" in this go-live (stages: ${stages().join(', ')})`;
           return standard;
         },
       },
@@ -69,7 +78,8 @@ export class GoLiveControls {
   private words(name: OperatorSignal, input: OperatorInput): string {
     const by = input.by ? ` by ${input.by}` : '';
     if (name === 'approve') {
-      const stage = typeof input.step === 'number' ? this.run.status.stages[input.step - 1]?.stage : this.run.status.current;
+      const stage =
+        typeof input.step === 'number' ? this.run.status.stages[input.step - 1]?.stage : this.run.status.current;
       return `${stage ?? 'the next stage'} approved${by}`;
     }
     if (name === 'pause') return `paused${by}${input.reason ? `: ${input.reason}` : ''}`;

@@ -1,6 +1,17 @@
 // Why: everything a go-live takes, declared once: the CLI and the tests import these definitions
 // instead of spelling names. Its children are steered with their own folders' definitions.
-import { abortSignal, abortUpdate, approveSignal, approveUpdate, defineStatusQuery, pauseSignal, pauseUpdate, resumeSignal, resumeUpdate, type WorkflowMessages } from '../common/messages';
+import {
+  abortSignal,
+  abortUpdate,
+  approveSignal,
+  approveUpdate,
+  defineStatusQuery,
+  pauseSignal,
+  pauseUpdate,
+  resumeSignal,
+  resumeUpdate,
+  type WorkflowMessages,
+} from '../common/messages';
 import type { GoLiveStatus } from './state';
 
 export { abortSignal, abortUpdate, approveSignal, approveUpdate, pauseSignal, pauseUpdate, resumeSignal, resumeUpdate };

@@ -41,7 +41,14 @@ export class GoLiveRun {
   private readonly log: DecisionLog<string>;
 
   constructor(service: string, stages: { stage: StageName; workflowId: string }[]) {
-    this.status = { service, phase: 'running', stages: stages.map((s) => ({ ...s, state: 'pending' })), stays: [], paused: false, decisions: [] };
+    this.status = {
+      service,
+      phase: 'running',
+      stages: stages.map((s) => ({ ...s, state: 'pending' })),
+      stays: [],
+      paused: false,
+      decisions: [],
+    };
     this.log = new DecisionLog(this.status.decisions, MAX_DECISIONS);
   }
 
@@ -89,7 +96,8 @@ export class GoLiveRun {
   /** Stops before or at `name`: it and every stage still pending are not run (a failed one stays failed). */
   stop(name: StageName, reason: string): void {
     this.status.stoppedAt = { stage: name, reason };
-    for (const s of this.status.stages) if (s.state === 'pending' || s.state === 'awaiting-approval') s.state = 'not-run';
+    for (const s of this.status.stages)
+      if (s.state === 'pending' || s.state === 'awaiting-approval') s.state = 'not-run';
     this.status.phase = 'stopped';
     this.status.current = undefined;
     this.decide(`stopped at ${name}: ${reason}`);
@@ -104,7 +112,12 @@ export class GoLiveRun {
   /** The run's failure message: which stage, why, and what stays. */
   stopMessage(): string {
     const at = this.status.stoppedAt!;
-    return `go-live of ${this.status.service} stopped at ${at.stage}: ${at.reason}` + (this.status.stays.length ? `. Stays in place: ${this.status.stays.join('; ')}` : '. Nothing was changed by an earlier stage');
+    return (
+      `go-live of ${this.status.service} stopped at ${at.stage}: ${at.reason}` +
+      (this.status.stays.length
+        ? `. Stays in place: ${this.status.stays.join('; ')}`
+        : '. Nothing was changed by an earlier stage')
+    );
   }
 
   end(kind: 'failed' | 'cancelled', message: string): GoLivePhase {
@@ -116,8 +129,13 @@ export class GoLiveRun {
 
   details(): string {
     const s = this.status;
-    const lines = [`**Go-live of ${s.service}: ${s.phase}${s.current ? ` (${s.current})` : ''}${s.paused ? ', paused' : ''}**`];
-    for (const st of s.stages) lines.push(`- ${st.stage} (${st.workflowId}): ${st.state}${st.outcome ? ` — ${st.outcome}` : ''}${st.failure ? ` — ${st.failure}` : ''}`);
+    const lines = [
+      `**Go-live of ${s.service}: ${s.phase}${s.current ? ` (${s.current})` : ''}${s.paused ? ', paused' : ''}**`,
+    ];
+    for (const st of s.stages)
+      lines.push(
+        `- ${st.stage} (${st.workflowId}): ${st.state}${st.outcome ? ` — ${st.outcome}` : ''}${st.failure ? ` — ${st.failure}` : ''}`,
+      );
     if (s.stays.length) lines.push(`Stays in place: ${s.stays.join('; ')}`);
     return lines.join('\n');
   }
@@ -125,10 +143,23 @@ export class GoLiveRun {
 
 /** The report at the end: every stage and what stays. */
 export function renderGoLiveReport(s: GoLiveStatus): string {
-  const lines = [`# Go-live of ${s.service}: ${s.phase === 'live' ? 'LIVE' : `STOPPED at ${s.stoppedAt?.stage ?? '?'}`}`, '', '| Stage | Child | State | Outcome |', '|---|---|---|---|'];
-  for (const st of s.stages) lines.push(`| ${st.stage} | ${st.workflowId} | ${st.state} | ${(st.failure ?? st.outcome ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ')} |`);
+  const lines = [
+    `# Go-live of ${s.service}: ${s.phase === 'live' ? 'LIVE' : `STOPPED at ${s.stoppedAt?.stage ?? '?'}`}`,
+    '',
+    '| Stage | Child | State | Outcome |',
+    '|---|---|---|---|',
+  ];
+  for (const st of s.stages)
+    lines.push(
+      `| ${st.stage} | ${st.workflowId} | ${st.state} | ${(st.failure ?? st.outcome ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ')} |`,
+    );
   if (s.stoppedAt) lines.push('', `Stopped at ${s.stoppedAt.stage}: ${s.stoppedAt.reason}`);
-  lines.push('', s.stays.length ? `What stays in place (not undone): ${s.stays.join('; ')}` : 'No completed stage left a change in place.');
+  lines.push(
+    '',
+    s.stays.length
+      ? `What stays in place (not undone): ${s.stays.join('; ')}`
+      : 'No completed stage left a change in place.',
+  );
   return lines.join('\n');
 }
 
@@ -141,7 +172,10 @@ export function childAbortInput(stage: StageName, input: OperatorInput): Operato
 }
 
 /** A completed cutover's outcome and what stays: its users on the new system (a go-live does not move them back). */
-export function cutoverAchieved(r: { service: string; batches: { name: string; state: string; moved?: number }[] }): { outcome: string; stays: string } {
+export function cutoverAchieved(r: { service: string; batches: { name: string; state: string; moved?: number }[] }): {
+  outcome: string;
+  stays: string;
+} {
   const moved = r.batches.filter((b) => b.state === 'moved');
   const users = moved.reduce((a, b) => a + (b.moved ?? 0), 0);
   return {

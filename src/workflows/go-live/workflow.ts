@@ -2,7 +2,14 @@
 // migration → phased rollout → user cutover, each stage its own child workflow with its own id, history and page;
 // the first failure stops the run, says which stage and why, and what earlier stages left in place.
 import * as wf from '@temporalio/workflow';
-import { goLiveInput, stageOrder, stageWorkflowId, type GoLiveInput, type GoLivePlan, type StageName } from '../../domain/go-live/input';
+import {
+  goLiveInput,
+  stageOrder,
+  stageWorkflowId,
+  type GoLiveInput,
+  type GoLivePlan,
+  type StageName,
+} from '../../domain/go-live/input';
 import { OpsflowPhase, OpsflowService, OpsflowStep } from '../../domain/search-attributes';
 import { approvalRuleOf } from '../../domain/approval';
 import { parseInput } from '../input';
@@ -11,7 +18,14 @@ import { failureMessage } from '../common/failure';
 import { Progress } from '../common/progress';
 import { GoLiveControls } from './handlers';
 import { abortSignal } from './messages';
-import { childAbortInput, cutoverAchieved, cutoverStoppedStays, GoLiveRun, renderGoLiveReport, type GoLiveStatus } from './state';
+import {
+  childAbortInput,
+  cutoverAchieved,
+  cutoverStoppedStays,
+  GoLiveRun,
+  renderGoLiveReport,
+  type GoLiveStatus,
+} from './state';
 import { readinessCheckWorkflow, type ReadinessResult } from '../readiness/workflow';
 import { performanceBaselineWorkflow } from '../baseline/workflow';
 import { dataMigrationWorkflow } from '../migration/workflow';
@@ -45,7 +59,10 @@ export async function goLiveWorkflow(rawInput: GoLiveInput): Promise<GoLiveResul
 async function goLive(rawInput: GoLiveInput, ending: RunEnding): Promise<GoLiveResult> {
   const input = parseInput(goLiveInput, rawInput, 'goLiveWorkflow');
   const stages = stageOrder.filter((s) => input.stages[s] !== undefined);
-  const run = new GoLiveRun(input.service, stages.map((stage) => ({ stage, workflowId: stageWorkflowId(input, stage) })));
+  const run = new GoLiveRun(
+    input.service,
+    stages.map((stage) => ({ stage, workflowId: stageWorkflowId(input, stage) })),
+  );
   const progress = new Progress(() => run.details());
   const controls = new GoLiveControls(run);
   controls.install(() => progress.show());
@@ -54,7 +71,10 @@ async function goLive(rawInput: GoLiveInput, ending: RunEnding): Promise<GoLiveR
     progress.end([{ key: OpsflowPhase, value: run.status.phase }]);
     return `go-live of ${input.service} ${kind} while ${was}`;
   });
-  progress.update([{ key: OpsflowService, value: input.service }, { key: OpsflowPhase, value: 'running' }]);
+  progress.update([
+    { key: OpsflowService, value: input.service },
+    { key: OpsflowPhase, value: 'running' },
+  ]);
 
   for (const [i, stage] of stages.entries()) {
     const rule = approvalRuleOf(input.approveBetweenStages);
@@ -80,12 +100,21 @@ async function goLive(rawInput: GoLiveInput, ending: RunEnding): Promise<GoLiveR
     throw wf.ApplicationFailure.nonRetryable(run.stopMessage(), 'GoLiveStopped', renderGoLiveReport(run.status));
   }
   run.live();
-  progress.update([{ key: OpsflowPhase, value: 'live' }, { key: OpsflowStep, value: 'done' }]);
+  progress.update([
+    { key: OpsflowPhase, value: 'live' },
+    { key: OpsflowStep, value: 'done' },
+  ]);
   return { status: run.status, report: renderGoLiveReport(run.status) };
 }
 
 /** One stage as a child; true when it succeeded and the go-live may go on. */
-async function runStage(input: GoLivePlan, stage: StageName, run: GoLiveRun, controls: GoLiveControls, progress: Progress): Promise<boolean> {
+async function runStage(
+  input: GoLivePlan,
+  stage: StageName,
+  run: GoLiveRun,
+  controls: GoLiveControls,
+  progress: Progress,
+): Promise<boolean> {
   const workflowId = run.stage(stage).workflowId;
   const handle = await wf.startChild(workflowOf[stage], {
     workflowId,
@@ -135,7 +164,11 @@ function judge(input: GoLivePlan, stage: StageName, result: unknown, run: GoLive
       const r = result as MigrationResult;
       const m = input.stages.dataMigration!;
       const copied = `${r.rowsCopied} rows copied into ${m.target.database}.${m.target.table}${r.verification ? ', verified' : ''}`;
-      run.succeeded(stage, copied, `data migration ${m.name}: ${copied} (a go-live never undoes a completed migration)`);
+      run.succeeded(
+        stage,
+        copied,
+        `data migration ${m.name}: ${copied} (a go-live never undoes a completed migration)`,
+      );
       return true;
     }
     case 'phasedRollout': {
@@ -150,4 +183,3 @@ function judge(input: GoLivePlan, stage: StageName, result: unknown, run: GoLive
     }
   }
 }
-

@@ -70,10 +70,14 @@ async function healthCheck(rawInput: HealthCheckInput, ending: RunEnding): Promi
     return `health check ${kind} while ${endedWhile}`;
   });
 
-  const fromBaseline = isBaselineRef(input.thresholds) && wf.patched(THRESHOLDS_FROM_BASELINE) ? input.thresholds : undefined;
+  const fromBaseline =
+    isBaselineRef(input.thresholds) && wf.patched(THRESHOLDS_FROM_BASELINE) ? input.thresholds : undefined;
   if (fromBaseline) {
     // Asked once, first: no usable baseline (none, too old, too little data) fails the run saying so.
-    status.thresholdsFrom = await acts.resolveBaselineThresholds.executeWithOptions(opts(`thresholds from the latest baseline of ${fromBaseline.fromBaseline}`), [fromBaseline]);
+    status.thresholdsFrom = await acts.resolveBaselineThresholds.executeWithOptions(
+      opts(`thresholds from the latest baseline of ${fromBaseline.fromBaseline}`),
+      [fromBaseline],
+    );
   }
   const plan = await acts.planHealthCheck.executeWithOptions(opts('resolve targets from config'), [input]);
   // The baseline's CPU and memory levels over the config's (a baseline has no disk levels).
@@ -89,7 +93,9 @@ async function healthCheck(rawInput: HealthCheckInput, ending: RunEnding): Promi
     ...plan.hosts.map((n) => acts.checkTcpHost.executeWithOptions(opts(`TCP ${n}`), [n])),
     // Asked only when the plan has backup sets, so runs recorded before this check replay unchanged.
     ...(plan.backups?.length && wf.patched(BACKUP_AGE_CHECKS)
-      ? plan.backups.map((set) => acts.checkBackupAge.executeWithOptions(opts(`latest verified backup of ${set}`), [set]))
+      ? plan.backups.map((set) =>
+          acts.checkBackupAge.executeWithOptions(opts(`latest verified backup of ${set}`), [set]),
+        )
       : []),
   ];
   if (plan.resources) {
@@ -104,24 +110,26 @@ async function healthCheck(rawInput: HealthCheckInput, ending: RunEnding): Promi
     const { workflowId, runId } = wf.workflowInfo();
     await Promise.all(
       plan.notify.map(async (name) => {
-        await acts.notify.executeWithOptions(withSummary(notifyOptions, `alert ${name}`),
-          [
-            {
-              notifier: name,
-              idempotencyKey: runNotificationKey('unhealthy', name),
-              severity: report.overall === 'down' ? 'critical' : 'warning',
-              title: `Health check: ${report.summary} (${report.failing.length} failing)`,
-              text: describeFailures(report),
-              details: { workflowId, runId, overall: report.overall, failing: report.failing },
-            },
-          ],
-        );
+        await acts.notify.executeWithOptions(withSummary(notifyOptions, `alert ${name}`), [
+          {
+            notifier: name,
+            idempotencyKey: runNotificationKey('unhealthy', name),
+            severity: report.overall === 'down' ? 'critical' : 'warning',
+            title: `Health check: ${report.summary} (${report.failing.length} failing)`,
+            text: describeFailures(report),
+            details: { workflowId, runId, overall: report.overall, failing: report.failing },
+          },
+        ]);
         status.notified.push(name);
       }),
     );
   }
   status.phase = 'done';
-  return { ...report, notified: status.notified, ...(status.thresholdsFrom ? { thresholdsFrom: status.thresholdsFrom.description } : {}) };
+  return {
+    ...report,
+    notified: status.notified,
+    ...(status.thresholdsFrom ? { thresholdsFrom: status.thresholdsFrom.description } : {}),
+  };
 }
 
 function details(status: HealthCheckStatus, endedWhile?: HealthCheckStatus['phase']): string {

@@ -17,23 +17,35 @@ export async function stopChangesInFlight(run: IncidentRun): Promise<void> {
   const { state } = run;
   const r = state.record;
   if (r.services.length === 0) return;
-  const found = await acts.findChangesInFlight.executeWithOptions(withSummary(readOptions, `changes in flight of ${r.services.join(', ')}`), [
-    { services: r.services, severity: r.severity },
-  ]);
+  const found = await acts.findChangesInFlight.executeWithOptions(
+    withSummary(readOptions, `changes in flight of ${r.services.join(', ')}`),
+    [{ services: r.services, severity: r.severity }],
+  );
   if (found.changes.length === 0) {
-    state.add('change', `no rollout, cutover or deploy of ${r.services.join(', ')} running: nothing to stop`, 'skipped');
+    state.add(
+      'change',
+      `no rollout, cutover or deploy of ${r.services.join(', ')} running: nothing to stop`,
+      'skipped',
+    );
   } else if (found.action === 'none') {
-    state.add('change', `${found.changes.map((c) => c.workflowId).join(', ')} running; a ${r.severity} incident leaves it alone (incident.changesInFlight)`, 'skipped');
+    state.add(
+      'change',
+      `${found.changes.map((c) => c.workflowId).join(', ')} running; a ${r.severity} incident leaves it alone (incident.changesInFlight)`,
+      'skipped',
+    );
   } else {
     const action = found.action;
     await Promise.all(
       found.changes.map(async (c) => {
         const what = `${c.kind} of ${c.service} (${c.workflowId})`;
         try {
-          await wf.getExternalWorkflowHandle(c.workflowId).signal(action === 'abort' ? abortSignal : pauseSignal, changeSignalInput(c.kind, action, {
-            by: `incident ${r.id}`,
-            reason: `${r.severity} incident ${r.id}: ${r.title}`,
-          }));
+          await wf.getExternalWorkflowHandle(c.workflowId).signal(
+            action === 'abort' ? abortSignal : pauseSignal,
+            changeSignalInput(c.kind, action, {
+              by: `incident ${r.id}`,
+              reason: `${r.severity} incident ${r.id}: ${r.title}`,
+            }),
+          );
           state.add('change', `${what} ${verb[action]} by incident ${r.id}`, 'ok');
         } catch (err) {
           // It ended between the look and the signal: nothing left to stop.
@@ -44,4 +56,3 @@ export async function stopChangesInFlight(run: IncidentRun): Promise<void> {
   }
   run.publish();
 }
-

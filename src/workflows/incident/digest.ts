@@ -30,15 +30,26 @@ export async function incidentDigestWorkflow(rawInput: IncidentDigestInput = {})
 
 async function incidentDigest(rawInput: IncidentDigestInput): Promise<IncidentDigestResult> {
   const input = parseInput(incidentDigestInput, rawInput, 'incidentDigestWorkflow');
-  const plan = await acts.planIncident.executeWithOptions({ startToCloseTimeout: '30s', summary: 'read incident config' }, []);
-  const pending = await acts.pendingDigestIncidents.executeWithOptions({ startToCloseTimeout: '30s', summary: 'P3 incidents not yet in a digest' }, [
-    { limit: input.limit },
-  ]);
+  const plan = await acts.planIncident.executeWithOptions(
+    { startToCloseTimeout: '30s', summary: 'read incident config' },
+    [],
+  );
+  const pending = await acts.pendingDigestIncidents.executeWithOptions(
+    { startToCloseTimeout: '30s', summary: 'P3 incidents not yet in a digest' },
+    [{ limit: input.limit }],
+  );
   wf.setCurrentDetails(`${pending.length} P3 incident(s) for the digest`);
   if (pending.length === 0) return { incidents: [], notified: [], failed: [] };
-  const notifiers = resolveRecipients(input.notify ?? plan.digestRecipients, plan.contacts, onCallAt(plan.rota, new Date()));
+  const notifiers = resolveRecipients(
+    input.notify ?? plan.digestRecipients,
+    plan.contacts,
+    onCallAt(plan.rota, new Date()),
+  );
   const text = pending
-    .map((p) => `• ${p.id} ${p.title} (${p.type}), opened ${p.openedAt}, ${p.state}${p.resolvedAt ? ` at ${p.resolvedAt}` : ''}`)
+    .map(
+      (p) =>
+        `• ${p.id} ${p.title} (${p.type}), opened ${p.openedAt}, ${p.state}${p.resolvedAt ? ` at ${p.resolvedAt}` : ''}`,
+    )
     .join('\n');
   const notified: string[] = [];
   const failed: string[] = [];
@@ -64,10 +75,14 @@ async function incidentDigest(rawInput: IncidentDigestInput): Promise<IncidentDi
     }),
   );
   if (failed.length === 0 || notified.length > 0) {
-    await acts.markDigestSent.executeWithOptions({ startToCloseTimeout: '30s', summary: `mark ${pending.length} incident(s) reported` }, [
-      { ids: pending.map((p) => p.id) },
-    ]);
+    await acts.markDigestSent.executeWithOptions(
+      { startToCloseTimeout: '30s', summary: `mark ${pending.length} incident(s) reported` },
+      [{ ids: pending.map((p) => p.id) }],
+    );
   }
-  if (failed.length) wf.setCurrentDetails(`digest of ${pending.length} incident(s): not sent to ${failed.map((n) => `${n} (${failures[n]})`).join(', ')}`);
+  if (failed.length)
+    wf.setCurrentDetails(
+      `digest of ${pending.length} incident(s): not sent to ${failed.map((n) => `${n} (${failures[n]})`).join(', ')}`,
+    );
   return { incidents: pending.map((p) => p.id), notified, failed, ...(failed.length ? { failures } : {}) };
 }

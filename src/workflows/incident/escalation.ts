@@ -36,9 +36,13 @@ async function escalateUntilResolved(run: IncidentRun): Promise<void> {
     if (state.acknowledged || !step) {
       await wf.condition(() => state.resolved || state.escalationRequested);
     } else {
-      const inTime = await wf.condition(() => state.acknowledged || state.resolved || state.escalationRequested, step.waitMinutes * 60_000, {
-        summary: `${done === 0 ? 'respond SLA' : 'escalation'}: level ${step.level} (${step.notify.join(', ')}) unless acknowledged within ${step.waitMinutes} min`,
-      });
+      const inTime = await wf.condition(
+        () => state.acknowledged || state.resolved || state.escalationRequested,
+        step.waitMinutes * 60_000,
+        {
+          summary: `${done === 0 ? 'respond SLA' : 'escalation'}: level ${step.level} (${step.notify.join(', ')}) unless acknowledged within ${step.waitMinutes} min`,
+        },
+      );
       if (inTime && !state.escalationRequested) continue; // acknowledged or resolved
       if (!inTime && done === 0) state.missedRespondSla();
     }
@@ -49,8 +53,16 @@ async function escalateUntilResolved(run: IncidentRun): Promise<void> {
     done++;
     state.escalated(done, next, manual);
     run.publish();
-    const why = manual ? `escalated by ${manual.by ?? 'request'}${manual.note ? `: ${manual.note}` : ''}` : `not acknowledged within ${next.waitMinutes} min`;
-    await notifyAll(run, `escalated-${done}`, recipientsNow(run, next.notify, true), `ESCALATED (level ${next.level}) ${headline(run)}`, `${why}\n${describe(run)}`);
+    const why = manual
+      ? `escalated by ${manual.by ?? 'request'}${manual.note ? `: ${manual.note}` : ''}`
+      : `not acknowledged within ${next.waitMinutes} min`;
+    await notifyAll(
+      run,
+      `escalated-${done}`,
+      recipientsNow(run, next.notify, true),
+      `ESCALATED (level ${next.level}) ${headline(run)}`,
+      `${why}\n${describe(run)}`,
+    );
   }
 }
 
@@ -60,6 +72,13 @@ async function acknowledgePagerDuty(run: IncidentRun): Promise<void> {
   await wf.condition(() => state.acknowledged || state.resolved);
   if (!state.acknowledged || state.resolved) return;
   if (state.pagerDutyTriggered.length) {
-    await notifyAll(run, 'acknowledged', [...state.pagerDutyTriggered], headline(run), `acknowledged by ${state.record.owner ?? 'someone'}`, 'acknowledge');
+    await notifyAll(
+      run,
+      'acknowledged',
+      [...state.pagerDutyTriggered],
+      headline(run),
+      `acknowledged by ${state.record.owner ?? 'someone'}`,
+      'acknowledge',
+    );
   }
 }

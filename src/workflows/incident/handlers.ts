@@ -23,8 +23,6 @@ import {
   statusQuery,
 } from './messages';
 
-;
-
 /** A run that notes a signal no handler knows in its timeline (which the store then saves). */
 const INCIDENT_NOTES_UNKNOWN_SIGNALS = 'incident-notes-unknown-signals';
 
@@ -95,7 +93,8 @@ export function installHandlers(run: IncidentRun): void {
   // (whose store saves would differ) goes on as it was.
   const known = signalNames(incidentMessages);
   wf.setDefaultSignalHandler((name: string) => {
-    if (wf.patched(INCIDENT_NOTES_UNKNOWN_SIGNALS)) state.note({ text: ignoredSignalText(name, wf.workflowInfo().workflowType, known) });
+    if (wf.patched(INCIDENT_NOTES_UNKNOWN_SIGNALS))
+      state.note({ text: ignoredSignalText(name, wf.workflowInfo().workflowType, known) });
   });
 }
 

@@ -2,4 +2,3 @@
 export { incidentResponseWorkflow } from './workflow';
 export { incidentDigestWorkflow } from './digest';
 export type { IncidentStatus, IncidentResult } from './status';
-;

@@ -33,7 +33,10 @@ export async function notifyAll(
         ...(isPagerDuty ? { action: action ?? 'trigger', dedupKey: `${workflowId}/${runId}` } : {}),
       };
       try {
-        await acts.notify.executeWithOptions(withSummary(notifyOptions, `${event}: ${isPagerDuty ? `PagerDuty ${n.action}` : 'notify'} ${name}`), [n]);
+        await acts.notify.executeWithOptions(
+          withSummary(notifyOptions, `${event}: ${isPagerDuty ? `PagerDuty ${n.action}` : 'notify'} ${name}`),
+          [n],
+        );
         state.notifiedOk(event, name, n.action);
       } catch (err) {
         state.notifyFailed(event, name, failureMessage(err));
@@ -57,7 +60,10 @@ export function headline(run: IncidentRun): string {
 export function describe(run: IncidentRun): string {
   const { state, plan, input } = run;
   const r = state.record;
-  const lines = [`${r.severity} (${r.severityReason}), type ${r.type}`, `services: ${r.services.join(', ') || 'none named'}`];
+  const lines = [
+    `${r.severity} (${r.severityReason}), type ${r.type}`,
+    `services: ${r.services.join(', ') || 'none named'}`,
+  ];
   const m = Object.entries(r.metrics);
   if (m.length) lines.push(`metrics: ${m.map(([k, v]) => `${k}=${v}`).join(', ')}`);
   const onCall = state.onCall;
@@ -83,5 +89,11 @@ export async function notifyOpened(run: IncidentRun): Promise<void> {
     );
     return;
   }
-  await notifyAll(run, 'opened', recipientsNow(run, run.plan.recipients[state.record.severity], true), headline(run), describe(run));
+  await notifyAll(
+    run,
+    'opened',
+    recipientsNow(run, run.plan.recipients[state.record.severity], true),
+    headline(run),
+    describe(run),
+  );
 }

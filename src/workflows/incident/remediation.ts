@@ -24,12 +24,19 @@ export async function runRunbook(run: IncidentRun): Promise<void> {
       continue;
     }
     step.outcome = await runStep(run, step);
-    if (step.outcome === 'skipped') state.add('remediation', `${step.id}: skipped (not approved before resolution)`, 'skipped');
+    if (step.outcome === 'skipped')
+      state.add('remediation', `${step.id}: skipped (not approved before resolution)`, 'skipped');
   }
   if (state.steps.some((s) => s.outcome === 'failed') && !state.resolved) {
     const actions = state.timeline.filter((e) => e.kind === 'remediation');
     const text = actions.map((e) => `${e.outcome ?? ''} ${e.message}`.trim()).join('\n');
-    await notifyAll(run, 'remediation-failed', recipientsNow(run, [], true), `Auto-remediation incomplete: ${headline(run)}`, text);
+    await notifyAll(
+      run,
+      'remediation-failed',
+      recipientsNow(run, [], true),
+      `Auto-remediation incomplete: ${headline(run)}`,
+      text,
+    );
   }
 }
 
@@ -72,7 +79,12 @@ async function restart(run: IncidentRun, step: Step<'restart'>): Promise<Outcome
   for (const unit of r.units) {
     try {
       await acts.restartUnit.executeWithOptions(
-        { heartbeatTimeout: LONG_ACTIVITY_HEARTBEAT, startToCloseTimeout: '2m', retry: { maximumAttempts: 3, initialInterval: '2s' }, summary: `systemctl restart ${unit}${where}` },
+        {
+          heartbeatTimeout: LONG_ACTIVITY_HEARTBEAT,
+          startToCloseTimeout: '2m',
+          retry: { maximumAttempts: 3, initialInterval: '2s' },
+          summary: `systemctl restart ${unit}${where}`,
+        },
         [{ unit, host: r.host }],
       );
       state.add('remediation', `restarted ${unit}${where}`, 'ok');
@@ -86,7 +98,11 @@ async function restart(run: IncidentRun, step: Step<'restart'>): Promise<Outcome
     const h = await acts.verifyHealthEndpoint.executeWithOptions(
       {
         startToCloseTimeout: '1m',
-        retry: { maximumAttempts: r.healthAttempts, initialInterval: r.healthIntervalSeconds * 1000, backoffCoefficient: 1 },
+        retry: {
+          maximumAttempts: r.healthAttempts,
+          initialInterval: r.healthIntervalSeconds * 1000,
+          backoffCoefficient: 1,
+        },
         summary: `verify ${r.health} health (up to ${r.healthAttempts} tries)`,
       },
       [r.health],
@@ -100,7 +116,10 @@ async function restart(run: IncidentRun, step: Step<'restart'>): Promise<Outcome
 
 async function checkDatabase(run: IncidentRun, step: Step<'database'>): Promise<Outcome> {
   const { state } = run;
-  const check = await acts.checkPrimaryDatabase.executeWithOptions(withSummary(readOptions, `check primary ${step.primary}: SELECT 1`), [step.primary]);
+  const check = await acts.checkPrimaryDatabase.executeWithOptions(
+    withSummary(readOptions, `check primary ${step.primary}: SELECT 1`),
+    [step.primary],
+  );
   if (check.ok) {
     state.add('remediation', `primary ${step.primary} answers SELECT 1 in ${check.latencyMs} ms: no failover`, 'ok');
     return 'ok';
@@ -110,7 +129,12 @@ async function checkDatabase(run: IncidentRun, step: Step<'database'>): Promise<
   if (!(await approved(run, step, `fail over: ${how}`))) return 'skipped';
   try {
     const f = await acts.failoverDatabase.executeWithOptions(
-      { heartbeatTimeout: LONG_ACTIVITY_HEARTBEAT, startToCloseTimeout: '3m', retry: { maximumAttempts: 3, initialInterval: '5s' }, summary: `fail over: ${how}` },
+      {
+        heartbeatTimeout: LONG_ACTIVITY_HEARTBEAT,
+        startToCloseTimeout: '3m',
+        retry: { maximumAttempts: 3, initialInterval: '5s' },
+        summary: `fail over: ${how}`,
+      },
       [{ replica: step.replica, command: step.command }],
     );
     state.add('remediation', `failover: ${f.message}`, 'ok');
@@ -125,12 +149,21 @@ async function collectDiagnostics(run: IncidentRun): Promise<Outcome> {
   await run.storeSettled();
   try {
     const d = await acts.collectDiagnostics.executeWithOptions(
-      { heartbeatTimeout: LONG_ACTIVITY_HEARTBEAT, startToCloseTimeout: '3m', retry: { maximumAttempts: 3, initialInterval: '2s' }, summary: 'collect diagnostics into the incident record' },
+      {
+        heartbeatTimeout: LONG_ACTIVITY_HEARTBEAT,
+        startToCloseTimeout: '3m',
+        retry: { maximumAttempts: 3, initialInterval: '2s' },
+        summary: 'collect diagnostics into the incident record',
+      },
       [{ incidentId: run.state.record.id }],
     );
     const outcome = d.failed.length ? 'failed' : 'ok';
     const failedParts = d.failed.length ? ` (failed: ${d.failed.join(', ')})` : '';
-    run.state.add('remediation', `diagnostics collected: ${d.sections.join(', ') || 'nothing configured'}${failedParts}`, outcome);
+    run.state.add(
+      'remediation',
+      `diagnostics collected: ${d.sections.join(', ') || 'nothing configured'}${failedParts}`,
+      outcome,
+    );
     return outcome;
   } catch (err) {
     return failed(run, 'diagnostics failed', err);
@@ -142,7 +175,11 @@ async function activateBackupServers(run: IncidentRun, step: Step<'backup-server
   for (const server of step.servers) {
     try {
       await acts.setLoadBalancerServerState.executeWithOptions(
-        { startToCloseTimeout: '1m', retry: { maximumAttempts: 5, initialInterval: '2s' }, summary: `LB ${step.lb}: ${server} → ready (backup)` },
+        {
+          startToCloseTimeout: '1m',
+          retry: { maximumAttempts: 5, initialInterval: '2s' },
+          summary: `LB ${step.lb}: ${server} → ready (backup)`,
+        },
         [{ lb: step.lb, server, state: 'ready' }],
       );
       run.state.add('remediation', `backup server ${server} ready on ${step.lb}`, 'ok');

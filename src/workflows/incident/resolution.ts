@@ -7,7 +7,8 @@ import type { IncidentRun } from './run';
 export async function closeIncident(run: IncidentRun): Promise<void> {
   const { state, plan } = run;
   const r = state.record;
-  if (state.pagerDutyTriggered.length) await notifyAll(run, 'resolved', [...state.pagerDutyTriggered], headline(run), 'resolved', 'resolve');
+  if (state.pagerDutyTriggered.length)
+    await notifyAll(run, 'resolved', [...state.pagerDutyTriggered], headline(run), 'resolved', 'resolve');
   const told = state.notified.filter((n) => plan.notifierTypes[n] !== 'pagerduty');
   if (told.length) {
     const v = slaVerdict(r);

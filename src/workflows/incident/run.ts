@@ -8,10 +8,16 @@ import { OpsflowService, OpsflowSeverity, OpsflowState } from '../../domain/sear
 import { Progress } from '../common/progress';
 import type { IncidentState } from './state';
 
-export const readOptions: wf.ActivityOptions = { startToCloseTimeout: '30s', retry: { maximumAttempts: 5, initialInterval: '1s' } };
+export const readOptions: wf.ActivityOptions = {
+  startToCloseTimeout: '30s',
+  retry: { maximumAttempts: 5, initialInterval: '1s' },
+};
 export { notifyOptions } from '../common/notify-options';
 /** The record must land eventually, however long PostgreSQL is away: retried without limit. */
-export const storeOptions: wf.ActivityOptions = { startToCloseTimeout: '30s', retry: { initialInterval: '1s', maximumInterval: '1m' } };
+export const storeOptions: wf.ActivityOptions = {
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', maximumInterval: '1m' },
+};
 export const acts = wf.proxyActivities<Activities>(readOptions);
 
 export class IncidentRun {

@@ -93,7 +93,14 @@ export class IncidentState {
   }
 
   add(kind: TimelineKind, message: string, outcome?: Outcome, by?: string): void {
-    this.timeline.push({ seq: this.timeline.length, at: this.now(), kind, message, ...(outcome ? { outcome } : {}), ...(by ? { by } : {}) });
+    this.timeline.push({
+      seq: this.timeline.length,
+      at: this.now(),
+      kind,
+      message,
+      ...(outcome ? { outcome } : {}),
+      ...(by ? { by } : {}),
+    });
     this.dirty = true;
   }
 
@@ -145,7 +152,12 @@ export class IncidentState {
     this.record.escalationLevel = done;
     const round = next.pass ? ` (round ${next.pass + 1})` : '';
     const why = manual ? ' on request' : ', nobody acknowledged';
-    this.add('escalated', `escalated to level ${next.level}${round}: ${next.notify.join(', ')}${why}`, undefined, manual?.by);
+    this.add(
+      'escalated',
+      `escalated to level ${next.level}${round}: ${next.notify.join(', ')}${why}`,
+      undefined,
+      manual?.by,
+    );
   }
 
   note(n: NoteInput): void {
@@ -158,7 +170,8 @@ export class IncidentState {
    * A step the runbook does not hold is recorded as approved and never matches a real one.
    */
   approve(a: ApproveInput): string | undefined {
-    const step = a.step ?? this.pendingApproval ?? this.steps.find((s) => s.needsApproval && s.outcome === undefined)?.id;
+    const step =
+      a.step ?? this.pendingApproval ?? this.steps.find((s) => s.needsApproval && s.outcome === undefined)?.id;
     if (step === undefined) this.approveNext = a.by ?? 'someone';
     else this.approvals.add(step);
     this.add('approval', `approved ${step ?? 'the next destructive step'}${byWhom(a.by)}`, 'ok', a.by);

@@ -48,7 +48,11 @@ export class IncidentStore {
     }
     try {
       state.record.id = await acts.reserveIncidentId.executeWithOptions(
-        { startToCloseTimeout: '20s', retry: { maximumAttempts: 3, initialInterval: '1s' }, summary: `reserve incident id ${state.record.id}` },
+        {
+          startToCloseTimeout: '20s',
+          retry: { maximumAttempts: 3, initialInterval: '1s' },
+          summary: `reserve incident id ${state.record.id}`,
+        },
         [this.reservation()],
       );
       this.idState = 'reserved';
@@ -56,7 +60,10 @@ export class IncidentStore {
       if (isNonRetryable(err)) {
         if (!this.optional) throw err;
         this.idState = 'none';
-        this.givenUp(`incident store refused the record (${failureMessage(err)}): this incident is kept only in its workflow history and status`, 'failed');
+        this.givenUp(
+          `incident store refused the record (${failureMessage(err)}): this incident is kept only in its workflow history and status`,
+          'failed',
+        );
         return;
       }
       this.idState = 'unreserved';
@@ -93,7 +100,10 @@ export class IncidentStore {
     } catch (err) {
       if (wf.isCancellation(err) || !isNonRetryable(err)) throw err;
       this.idState = 'none';
-      this.givenUp(`incident store refused the record (${failureMessage(err)}): the rest of this incident is kept only in its workflow history and status`, 'failed');
+      this.givenUp(
+        `incident store refused the record (${failureMessage(err)}): the rest of this incident is kept only in its workflow history and status`,
+        'failed',
+      );
     }
   }
 
@@ -103,7 +113,10 @@ export class IncidentStore {
     await wf.condition(() => this.idState !== 'pending');
     if (this.idState === 'none') return;
     if (this.idState === 'unreserved') {
-      state.record.id = await acts.reserveIncidentId.executeWithOptions(withSummary(storeOptions, `reserve incident id ${state.record.id} (retry)`), [this.reservation()]);
+      state.record.id = await acts.reserveIncidentId.executeWithOptions(
+        withSummary(storeOptions, `reserve incident id ${state.record.id} (retry)`),
+        [this.reservation()],
+      );
       this.idState = 'reserved';
       if (this.optional && state.storeProblem) {
         state.storeProblem = undefined;
@@ -115,9 +128,10 @@ export class IncidentStore {
       await wf.condition(() => state.dirty || this.finished);
       if (!state.dirty) return;
       const events = state.takeUnsaved();
-      await acts.saveIncident.executeWithOptions(withSummary(storeOptions, `store ${state.record.id} (+${events.length} timeline entries)`), [
-        { incident: state.snapshot(), runId, events },
-      ]);
+      await acts.saveIncident.executeWithOptions(
+        withSummary(storeOptions, `store ${state.record.id} (+${events.length} timeline entries)`),
+        [{ incident: state.snapshot(), runId, events }],
+      );
     }
   }
 }

@@ -9,13 +9,22 @@ import { acts, readOptions, type IncidentRun } from './run';
 export async function triage(run: IncidentRun, openedAt: Date): Promise<void> {
   const { state, input } = run;
   const r = state.record;
-  state.add('opened', `opened from ${input.source}${input.fingerprint ? ` (fingerprint ${input.fingerprint})` : ''}: ${input.title}`);
+  state.add(
+    'opened',
+    `opened from ${input.source}${input.fingerprint ? ` (fingerprint ${input.fingerprint})` : ''}: ${input.title}`,
+  );
   run.publish();
-  const plan = await acts.planIncident.executeWithOptions(withSummary(readOptions, 'read incident config: rules, rota, escalation, runbook'), []);
+  const plan = await acts.planIncident.executeWithOptions(
+    withSummary(readOptions, 'read incident config: rules, rota, escalation, runbook'),
+    [],
+  );
   run.plan = plan;
   // Plans recorded before the label table read no label, so their runs classify as they did.
   if (!input.severity) state.reclassify(classify(input, plan.severityRules, plan.severityLabels ?? {}));
-  state.add('classified', `${r.severityReason}: ${r.severity}; respond within ${r.sla.respondMinutes} min, resolve within ${r.sla.resolveMinutes} min`);
+  state.add(
+    'classified',
+    `${r.severityReason}: ${r.severity}; respond within ${r.sla.respondMinutes} min, resolve within ${r.sla.resolveMinutes} min`,
+  );
   const onCall = onCallAt(plan.rota, openedAt);
   state.onCall = onCall;
   state.add('oncall', `on call: ${onCall.oncall ?? 'nobody named'} (${onCall.shift} shift, ${onCall.localTime})`);

@@ -24,4 +24,5 @@ export const chunkOptions: wf.ActivityOptions = {
 export const acts = wf.proxyActivities<Activities>(stepOptions);
 
 /** A bookkeeping step's options with the summary the Web UI shows for it. */
-export const step = (summary: string, options: wf.ActivityOptions = {}): wf.ActivityOptions => withSummary({ ...stepOptions, ...options }, summary);
+export const step = (summary: string, options: wf.ActivityOptions = {}): wf.ActivityOptions =>
+  withSummary({ ...stepOptions, ...options }, summary);

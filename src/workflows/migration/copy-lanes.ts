@@ -9,12 +9,10 @@ import type { MigrationState } from './state';
 export async function copyLanes(input: MigrationSpec, state: MigrationState, lanes: ChunkLanes): Promise<void> {
   const shape = state.shape!;
   await lanes.walk('copy', async (chunks) => {
-    const done = await acts.copyMigrationChunks.executeWithOptions(withSummary(chunkOptions, `copy ${chunkLabel(chunks, state.chunksTotal)}`), [
-      input,
-      shape,
-      chunks,
-      state.runKey,
-    ]);
+    const done = await acts.copyMigrationChunks.executeWithOptions(
+      withSummary(chunkOptions, `copy ${chunkLabel(chunks, state.chunksTotal)}`),
+      [input, shape, chunks, state.runKey],
+    );
     state.copied(done);
   });
 }

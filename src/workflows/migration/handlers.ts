@@ -5,8 +5,6 @@ import type { MigrationState } from './state';
 import { signalNames } from '../common/messages';
 import { migrationMessages, statusQuery } from './messages';
 
-;
-
 /**
  * The `status` query and the bare `pause`/`resume` signals (the common operator controls); each
  * signal refreshes the run's details. Returns the run's visible progress.

@@ -106,7 +106,8 @@ export class ChunkLanes {
         const chunks = await queue.take();
         if (chunks.length === 0) return;
         // Asked only when it matters, so runs that were never paused here record no marker.
-        if (this.state.controls.paused && wf.patched(PAUSE_HOLDS_FETCHED_CHUNKS)) await this.state.controls.waitWhilePaused();
+        if (this.state.controls.paused && wf.patched(PAUSE_HOLDS_FETCHED_CHUNKS))
+          await this.state.controls.waitWhilePaused();
         try {
           await work(chunks);
         } catch (err) {

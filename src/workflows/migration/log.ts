@@ -17,12 +17,10 @@ export async function openLog(input: MigrationSpec, state: MigrationState): Prom
 }
 
 export async function closeLogCompleted(input: MigrationSpec, state: MigrationState): Promise<void> {
-  await acts.closeMigrationLog.executeWithOptions(step(`migration_log: ${input.mode === 'verify' ? 'VERIFIED' : 'COMPLETED'}`), [
-    input,
-    state.logId!,
-    state.runKey,
-    'COMPLETED',
-  ]);
+  await acts.closeMigrationLog.executeWithOptions(
+    step(`migration_log: ${input.mode === 'verify' ? 'VERIFIED' : 'COMPLETED'}`),
+    [input, state.logId!, state.runKey, 'COMPLETED'],
+  );
 }
 
 /**
@@ -31,11 +29,22 @@ export async function closeLogCompleted(input: MigrationSpec, state: MigrationSt
  * becomes a non-retryable failure naming the cause). If closing the log fails too, the original
  * error stands. Continue-as-new passes through untouched.
  */
-export async function endWithLog(err: unknown, input: MigrationSpec, state: MigrationState, phases: PhaseTracker): Promise<never> {
+export async function endWithLog(
+  err: unknown,
+  input: MigrationSpec,
+  state: MigrationState,
+  phases: PhaseTracker,
+): Promise<never> {
   if (err instanceof wf.ContinueAsNew) throw err;
   const close = (status: 'CANCELLED' | 'FAILED', message: string) =>
     wf.CancellationScope.nonCancellable(() =>
-      acts.closeMigrationLog.executeWithOptions(step(`migration_log: ${status}`), [input, state.logId!, state.runKey, status, message]),
+      acts.closeMigrationLog.executeWithOptions(step(`migration_log: ${status}`), [
+        input,
+        state.logId!,
+        state.runKey,
+        status,
+        message,
+      ]),
     ).catch(() => undefined);
   if (wf.isCancellation(err)) {
     await close('CANCELLED', 'cancelled by an operator');

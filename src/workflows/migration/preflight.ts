@@ -22,12 +22,16 @@ const checkRetry: wf.RetryPolicy = { maximumAttempts: 3, initialInterval: '1s', 
  */
 export async function checkDatabases(input: MigrationSpec, phases: PhaseTracker): Promise<void> {
   if (wf.patched(PLAN_BEFORE_SEARCH_ATTRIBUTES)) {
-    await acts.resolveMigrationDatabases.executeWithOptions(step('check source and target databases answer', { retry: checkRetry }), [input]);
+    await acts.resolveMigrationDatabases.executeWithOptions(
+      step('check source and target databases answer', { retry: checkRetry }),
+      [input],
+    );
   }
   phases.enter('preflight');
 }
 
-const checkTables = (input: MigrationSpec) => acts.preflightMigration.executeWithOptions(step('check tables, columns, key, mapping'), [input]);
+const checkTables = (input: MigrationSpec) =>
+  acts.preflightMigration.executeWithOptions(step('check tables, columns, key, mapping'), [input]);
 
 /** Nothing is written, not even the log: a dry run only reads catalogs and counts rows. */
 export async function dryRun(input: MigrationSpec, phases: PhaseTracker): Promise<MigrationResult> {
@@ -42,11 +46,10 @@ export async function planChunks(input: MigrationSpec, state: MigrationState, ph
   const shape = await checkTables(input);
   state.checked(shape);
   phases.enter('planning');
-  const plan = await acts.planMigration.executeWithOptions(step(`plan chunks of ${input.chunkSize} rows`, { startToCloseTimeout: '1h' }), [
-    input,
-    shape,
-    state.runKey,
-  ]);
+  const plan = await acts.planMigration.executeWithOptions(
+    step(`plan chunks of ${input.chunkSize} rows`, { startToCloseTimeout: '1h' }),
+    [input, shape, state.runKey],
+  );
   state.planned(plan);
   phases.enter(input.mode === 'verify' ? 'verifying' : 'copying');
 }

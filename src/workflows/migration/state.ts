@@ -4,7 +4,14 @@ import type { ChunkCopy, ChunkVerification, MigrationShape, PlanSummary } from '
 import type { MigrationSpec } from '../../domain/migration/input';
 import { OperatorControls } from '../common/operator-controls';
 import { appendBounded } from '../common/decision-log';
-import { addMismatches, describeMismatches, emptyMismatches, mismatchCount, progressFigures, type Chunk } from '../../domain/migration/plan';
+import {
+  addMismatches,
+  describeMismatches,
+  emptyMismatches,
+  mismatchCount,
+  progressFigures,
+  type Chunk,
+} from '../../domain/migration/plan';
 import type { MigrationCarry, MigrationPhase, MigrationResult, MigrationStatus, MigrationVerification } from './status';
 
 const endPhases: readonly MigrationPhase[] = ['completed', 'failed', 'cancelled'];
@@ -25,7 +32,10 @@ export class MigrationState {
     private readonly status: MigrationStatus,
     private readonly run: Partial<Omit<MigrationCarry, 'status'>> & { runKey: string; cursor: number },
   ) {
-    this.controls = new OperatorControls({ paused: status.paused, ...(run.pausedBy ? { pausedBy: run.pausedBy } : {}) });
+    this.controls = new OperatorControls({
+      paused: status.paused,
+      ...(run.pausedBy ? { pausedBy: run.pausedBy } : {}),
+    });
   }
 
   /** A first run: `runKey` names it in the progress table and the log for the whole chain. */
@@ -66,7 +76,8 @@ export class MigrationState {
 
   carry(): MigrationCarry {
     const { shape, logId } = this.run;
-    if (shape === undefined || logId === undefined) throw new Error('a migration continues as new only after its log is open and its tables checked');
+    if (shape === undefined || logId === undefined)
+      throw new Error('a migration continues as new only after its log is open and its tables checked');
     const { pausedBy } = this.controls.carry();
     // Set either way: a pause carried in and since resumed is not carried on.
     return { ...this.run, status: this.current(), shape, logId, pausedBy };
@@ -228,7 +239,15 @@ export class MigrationState {
 
   result(verification: MigrationVerification | undefined): MigrationResult {
     const s = this.status;
-    return { name: s.name, mode: s.mode, logId: this.run.logId, rowsCopied: s.rows.copied, chunks: s.chunks.total, resumed: s.resumed, verification };
+    return {
+      name: s.name,
+      mode: s.mode,
+      logId: this.run.logId,
+      rowsCopied: s.rows.copied,
+      chunks: s.chunks.total,
+      resumed: s.resumed,
+      verification,
+    };
   }
 
   /** The status record as it stands, `paused` included. */

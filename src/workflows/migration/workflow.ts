@@ -14,7 +14,7 @@ import { MigrationState } from './state';
 import type { MigrationCarry, MigrationResult } from './status';
 import { verdict, verifyLanes } from './verify';
 
-export type { MigrationCarry,  MigrationResult, MigrationStatus } from './status';
+export type { MigrationCarry, MigrationResult, MigrationStatus } from './status';
 
 /**
  * runbooks §2 as a durable workflow: copy rows from a source table into a target table with a column
@@ -22,15 +22,24 @@ export type { MigrationCarry,  MigrationResult, MigrationStatus } from './status
  * same transaction, then verify counts and checksums per chunk and bisect differences to keys.
  * `migration_log` gets one row per run: RUNNING, then COMPLETED, FAILED (with the error) or CANCELLED.
  */
-export async function dataMigrationWorkflow(rawInput: DataMigrationInput, carried?: MigrationCarry): Promise<MigrationResult> {
+export async function dataMigrationWorkflow(
+  rawInput: DataMigrationInput,
+  carried?: MigrationCarry,
+): Promise<MigrationResult> {
   const ending = new RunEnding();
   return ending.run(() => migrate(rawInput, carried, ending));
 }
 
-async function migrate(rawInput: DataMigrationInput, carried: MigrationCarry | undefined, ending: RunEnding): Promise<MigrationResult> {
+async function migrate(
+  rawInput: DataMigrationInput,
+  carried: MigrationCarry | undefined,
+  ending: RunEnding,
+): Promise<MigrationResult> {
   const input = parseInput(dataMigrationInput, rawInput, 'dataMigrationWorkflow');
   const { workflowId, firstExecutionRunId } = wf.workflowInfo();
-  const state = carried ? MigrationState.restore(carried) : MigrationState.start(input, `${workflowId}/${firstExecutionRunId}`);
+  const state = carried
+    ? MigrationState.restore(carried)
+    : MigrationState.start(input, `${workflowId}/${firstExecutionRunId}`);
   const phases = new PhaseTracker(state, installHandlers(state), input.name);
   ending.onEnd((end) => phases.ended(end));
 
@@ -44,7 +53,9 @@ async function migrate(rawInput: DataMigrationInput, carried: MigrationCarry | u
     // Plan the chunks, then copy them in lanes and verify them in lanes; both go on across
     // continue-as-new from where the carried state says.
     if (!carried) await planChunks(input, state, phases);
-    const lanes = new ChunkLanes(input, state, phases, () => continueAsNewWith<typeof dataMigrationWorkflow>(input, state.carry()));
+    const lanes = new ChunkLanes(input, state, phases, () =>
+      continueAsNewWith<typeof dataMigrationWorkflow>(input, state.carry()),
+    );
     if (state.phase === 'copying') {
       await copyLanes(input, state, lanes);
       if (input.verify) {

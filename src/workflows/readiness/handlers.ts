@@ -7,11 +7,22 @@ import { formatIssues } from '../../domain/validation';
 import { OperatorControls } from '../common/operator-controls';
 import { signalNames } from '../common/messages';
 import type { ReadinessRun } from './state';
-import { readinessMessages, recheckSignal, recheckUpdate, signOffUpdate, statusQuery, waiveUpdate, type RecheckInput } from './messages';
+import {
+  readinessMessages,
+  recheckSignal,
+  recheckUpdate,
+  signOffUpdate,
+  statusQuery,
+  waiveUpdate,
+  type RecheckInput,
+} from './messages';
 
-;
-
-function parsed<T>(schema: { safeParse(x: unknown): { success: true; data: T } | { success: false; error: Parameters<typeof formatIssues>[0] } }, raw: unknown): T {
+function parsed<T>(
+  schema: {
+    safeParse(x: unknown): { success: true; data: T } | { success: false; error: Parameters<typeof formatIssues>[0] };
+  },
+  raw: unknown,
+): T {
   const r = schema.safeParse(raw);
   if (!r.success) throw new Error(formatIssues(r.error));
   return r.data;
@@ -65,17 +76,31 @@ export function installHandlers(run: ReadinessRun, events: GateEvents): Operator
     {
       validator: (req) => {
         const unknown = unknownItems(run, req);
-        if (unknown.length) throw new Error(`items: ${unknown.join(', ')} ${unknown.length === 1 ? 'is not an automated item' : 'are not automated items'} of this checklist (automated: ${run.automated().map((i) => i.id).join(', ') || 'none'})`);
-        if (run.finished) throw new Error(`the readiness gate of ${run.status.service} is closed (${run.status.phase})`);
+        if (unknown.length)
+          throw new Error(
+            `items: ${unknown.join(', ')} ${unknown.length === 1 ? 'is not an automated item' : 'are not automated items'} of this checklist (automated: ${
+              run
+                .automated()
+                .map((i) => i.id)
+                .join(', ') || 'none'
+            })`,
+          );
+        if (run.finished)
+          throw new Error(`the readiness gate of ${run.status.service} is closed (${run.status.phase})`);
       },
     },
   );
-  controls.install(['abort'], (event) => {
-    run.decide(event.text);
-    events.onAbort(controls.abortMessage('while the gate was open') ?? 'aborted');
-  }, { status: () => run.status });
+  controls.install(
+    ['abort'],
+    (event) => {
+      run.decide(event.text);
+      events.onAbort(controls.abortMessage('while the gate was open') ?? 'aborted');
+    },
+    { status: () => run.status },
+  );
   controls.reportUnknownSignals(signalNames(readinessMessages), (text) => run.decide(text));
   return controls;
 }
 
-const unknownItems = (run: ReadinessRun, req?: RecheckInput) => (req?.items ?? []).filter((id) => !run.automated().some((i) => i.id === id));
+const unknownItems = (run: ReadinessRun, req?: RecheckInput) =>
+  (req?.items ?? []).filter((id) => !run.automated().some((i) => i.id === id));

@@ -77,7 +77,16 @@ export class ReadinessRun {
   private readonly log: DecisionLog<string>;
 
   constructor(service: string, checklist: string, carried?: ReadinessStatus) {
-    this.status = carried ?? { service, checklist, phase: 'loading', ready: false, items: [], blocking: [], decisions: [], rounds: 0 };
+    this.status = carried ?? {
+      service,
+      checklist,
+      phase: 'loading',
+      ready: false,
+      items: [],
+      blocking: [],
+      decisions: [],
+      rounds: 0,
+    };
     this.log = new DecisionLog(this.status.decisions, MAX_DECISIONS);
   }
 
@@ -88,7 +97,9 @@ export class ReadinessRun {
   load(items: ChecklistItem[], deadline: string): void {
     this.status.items = items.map((i) => ({ ...i, verdict: isSignOff(i) ? 'unsigned' : 'pending' }));
     this.status.deadline = deadline;
-    this.decide(`checklist ${this.status.checklist}: ${items.length} items (${this.automated().length} automated, ${items.length - this.automated().length} sign-offs); open until ${deadline}`);
+    this.decide(
+      `checklist ${this.status.checklist}: ${items.length} items (${this.automated().length} automated, ${items.length - this.automated().length} sign-offs); open until ${deadline}`,
+    );
   }
 
   automated(): ChecklistItem[] {
@@ -97,7 +108,10 @@ export class ReadinessRun {
 
   private item(id: string): ItemStatus {
     const item = this.status.items.find((i) => i.id === id);
-    if (!item) throw new Error(`item: "${id}" is not in checklist ${this.status.checklist} (items: ${this.status.items.map((i) => i.id).join(', ')})`);
+    if (!item)
+      throw new Error(
+        `item: "${id}" is not in checklist ${this.status.checklist} (items: ${this.status.items.map((i) => i.id).join(', ')})`,
+      );
     return item;
   }
 
@@ -117,8 +131,12 @@ export class ReadinessRun {
   /** Throws, naming the field, when the sign-off does not fit the checklist; the Update's validator. */
   validateSignOff(s: SignOffInput): void {
     const item = this.item(s.item);
-    if (!isSignOff(item)) throw new Error(`item: "${s.item}" is an automated ${item.check} check; it passes by its evidence or is waived, not signed`);
-    if (this.finished) throw new Error(`item: the readiness gate of ${this.status.service} is closed (${this.status.phase})`);
+    if (!isSignOff(item))
+      throw new Error(
+        `item: "${s.item}" is an automated ${item.check} check; it passes by its evidence or is waived, not signed`,
+      );
+    if (this.finished)
+      throw new Error(`item: the readiness gate of ${this.status.service} is closed (${this.status.phase})`);
   }
 
   /**
@@ -140,13 +158,19 @@ export class ReadinessRun {
   validateWaiver(w: WaiveInput, nowMs: number): void {
     this.item(w.item);
     if (Date.parse(w.until) <= nowMs) throw new Error(`until: ${w.until} is not in the future`);
-    if (this.finished) throw new Error(`item: the readiness gate of ${this.status.service} is closed (${this.status.phase})`);
+    if (this.finished)
+      throw new Error(`item: the readiness gate of ${this.status.service} is closed (${this.status.phase})`);
   }
 
   waive(w: WaiveInput, nowMs: number): void {
     this.validateWaiver(w, nowMs);
     const item = this.item(w.item);
-    item.waiver = { by: w.by, reason: w.reason, until: new Date(Date.parse(w.until)).toISOString(), at: new Date(nowMs).toISOString() };
+    item.waiver = {
+      by: w.by,
+      reason: w.reason,
+      until: new Date(Date.parse(w.until)).toISOString(),
+      at: new Date(nowMs).toISOString(),
+    };
     delete item.expiredWaiver;
     this.decide(`${w.item} waived by ${w.by} until ${item.waiver.until}: ${w.reason}`);
   }
@@ -182,7 +206,9 @@ export class ReadinessRun {
 
   finish(reason: string): void {
     this.status.phase = this.status.ready ? 'ready' : 'not-ready';
-    this.decide(`verdict: ${this.status.ready ? 'READY' : `NOT READY (${this.status.blocking.join(', ')})`} — ${reason}`);
+    this.decide(
+      `verdict: ${this.status.ready ? 'READY' : `NOT READY (${this.status.blocking.join(', ')})`} — ${reason}`,
+    );
   }
 
   end(kind: 'failed' | 'cancelled', message: string): ReadinessPhase {

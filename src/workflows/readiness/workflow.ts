@@ -16,7 +16,7 @@ import { ReadinessRun, type ReadinessCarry, type ReadinessStatus } from './state
 import { continueAsNewWith, historyIsLong } from '../common/continue-as-new';
 import { notifyOptions } from '../common/notify-options';
 
-export { statusQuery, signOffUpdate, waiveUpdate, recheckSignal,  } from './messages';
+export { statusQuery, signOffUpdate, waiveUpdate, recheckSignal } from './messages';
 
 export interface ReadinessResult {
   ready: boolean;
@@ -28,15 +28,25 @@ export interface ReadinessResult {
 }
 
 /** Checks only read; a system that cannot be asked is an `error` result, not a retry, so retries are for lost workers. */
-const checkOptions: wf.ActivityOptions = { startToCloseTimeout: '2m', retry: { maximumAttempts: 3, initialInterval: '1s', maximumInterval: '10s' } };
+const checkOptions: wf.ActivityOptions = {
+  startToCloseTimeout: '2m',
+  retry: { maximumAttempts: 3, initialInterval: '1s', maximumInterval: '10s' },
+};
 const acts = wf.proxyActivities<Activities>(checkOptions);
 
-export async function readinessCheckWorkflow(rawInput: ReadinessInput, carried?: ReadinessCarry): Promise<ReadinessResult> {
+export async function readinessCheckWorkflow(
+  rawInput: ReadinessInput,
+  carried?: ReadinessCarry,
+): Promise<ReadinessResult> {
   const ending = new RunEnding();
   return ending.run(() => gate(rawInput, carried, ending));
 }
 
-async function gate(rawInput: ReadinessInput, carried: ReadinessCarry | undefined, ending: RunEnding): Promise<ReadinessResult> {
+async function gate(
+  rawInput: ReadinessInput,
+  carried: ReadinessCarry | undefined,
+  ending: RunEnding,
+): Promise<ReadinessResult> {
   const input = parseInput(readinessInput, rawInput, 'readinessCheckWorkflow');
   const run = new ReadinessRun(input.service, input.checklist, carried?.status);
   const progress = new Progress(() => renderReadinessDetails(run.status, wf.workflowInfo().workflowId));
@@ -63,11 +73,22 @@ async function gate(rawInput: ReadinessInput, carried: ReadinessCarry | undefine
     deadlineMs = carried.deadlineMs;
     progress.show();
   } else {
-    const items = await acts.readinessChecklist.executeWithOptions(withSummary(checkOptions, `checklist ${input.checklist}`), [input.checklist]);
+    const items = await acts.readinessChecklist.executeWithOptions(
+      withSummary(checkOptions, `checklist ${input.checklist}`),
+      [input.checklist],
+    );
     deadlineMs = Date.now() + input.deadline;
     run.load(items, new Date(deadlineMs).toISOString());
-    progress.update([{ key: OpsflowService, value: input.service }, { key: OpsflowPhase, value: 'checking' }]);
-    await runChecks(input, run, run.automated().map((i) => i.id), progress);
+    progress.update([
+      { key: OpsflowService, value: input.service },
+      { key: OpsflowPhase, value: 'checking' },
+    ]);
+    await runChecks(
+      input,
+      run,
+      run.automated().map((i) => i.id),
+      progress,
+    );
   }
 
   for (;;) {
@@ -90,8 +111,17 @@ async function gate(rawInput: ReadinessInput, carried: ReadinessCarry | undefine
     } else progress.show();
     // Wake for a sign-off, a waiver, a recheck or an abort; or when a waiver lapses or the deadline comes.
     const wakeMs = Math.min(deadlineMs, run.nextWaiverExpiry() ?? Infinity);
-    const summary = readinessWaitSummary(run.status, new Date(wakeMs).toISOString(), wakeMs === deadlineMs, wf.workflowInfo().workflowId);
-    await wf.condition(() => changed || recheck !== undefined || aborted !== undefined, Math.max(1, wakeMs - Date.now()), { summary });
+    const summary = readinessWaitSummary(
+      run.status,
+      new Date(wakeMs).toISOString(),
+      wakeMs === deadlineMs,
+      wf.workflowInfo().workflowId,
+    );
+    await wf.condition(
+      () => changed || recheck !== undefined || aborted !== undefined,
+      Math.max(1, wakeMs - Date.now()),
+      { summary },
+    );
     changed = false;
     if (recheck) {
       const ids = [...recheck];
@@ -129,7 +159,9 @@ async function runChecks(input: ReadinessPlan, run: ReadinessRun, ids: string[],
     ids.map(async (id) => {
       const item = run.automated().find((i) => i.id === id)!;
       const activity = acts[readinessActivityOf[item.check as AutomatedCheck]];
-      const r = await activity.executeWithOptions(withSummary(checkOptions, `${id}: ${item.description}`), [{ checklist: input.checklist, item: id, runKey }]);
+      const r = await activity.executeWithOptions(withSummary(checkOptions, `${id}: ${item.description}`), [
+        { checklist: input.checklist, item: id, runKey },
+      ]);
       run.checked(r);
       progress.show();
     }),

@@ -71,8 +71,15 @@ export class DailyReportState {
 
   details(): string {
     const s = this.status;
-    const missing = Object.entries(s.gathered).filter(([, v]) => v !== 'ok').map(([k]) => k);
-    return [`**daily report ${s.date ?? ''}: ${s.phase}**`, s.summary ?? '', missing.length ? `not gathered: ${missing.join(', ')}` : '', s.failure ? `ended: ${s.failure}` : '']
+    const missing = Object.entries(s.gathered)
+      .filter(([, v]) => v !== 'ok')
+      .map(([k]) => k);
+    return [
+      `**daily report ${s.date ?? ''}: ${s.phase}**`,
+      s.summary ?? '',
+      missing.length ? `not gathered: ${missing.join(', ')}` : '',
+      s.failure ? `ended: ${s.failure}` : '',
+    ]
       .filter(Boolean)
       .join('\n\n');
   }

@@ -14,7 +14,11 @@ import { DailyReportState, type DailyReportResult } from './state';
 import { installDailyReportHandlers } from './handlers';
 import { notifyOptions } from '../common/notify-options';
 
-const gatherOptions: wf.ActivityOptions = { startToCloseTimeout: '1m', heartbeatTimeout: '10s', retry: { maximumAttempts: 3, initialInterval: '2s' } };
+const gatherOptions: wf.ActivityOptions = {
+  startToCloseTimeout: '1m',
+  heartbeatTimeout: '10s',
+  retry: { maximumAttempts: 3, initialInterval: '2s' },
+};
 const acts = wf.proxyActivities<Activities>(gatherOptions);
 const gatherAs = (summary: string) => withSummary(gatherOptions, summary);
 
@@ -43,7 +47,12 @@ export async function dailyReportWorkflow(rawInput: DailyReportInput = {}): Prom
 
     const title = `Daily report ${plan.date} (${plan.timezone})`;
     const blocks = reportBlocks(sections);
-    const report = { date: plan.date, summary: reportSummary(plan.date, sections), markdown: renderMarkdown(title, blocks), html: renderHtml(title, blocks) };
+    const report = {
+      date: plan.date,
+      summary: reportSummary(plan.date, sections),
+      markdown: renderMarkdown(title, blocks),
+      html: renderHtml(title, blocks),
+    };
     state.rendered(report.summary);
 
     if (plan.store) {
@@ -61,17 +70,20 @@ export async function dailyReportWorkflow(rawInput: DailyReportInput = {}): Prom
     progress.show();
     const { workflowId, runId } = wf.workflowInfo();
     const send = async (notifier: string, whole: boolean) => {
-      await acts.notify.executeWithOptions(withSummary(notifyOptions, `${whole ? 'report' : 'summary'} to ${notifier}`), [
-        {
-          notifier,
-          idempotencyKey: runNotificationKey(`daily-report-${whole ? 'full' : 'summary'}`, notifier),
-          severity: 'info',
-          title,
-          text: whole ? report.markdown : report.summary,
-          ...(whole ? { html: report.html } : {}),
-          details: { workflowId, runId, date: plan.date },
-        },
-      ]);
+      await acts.notify.executeWithOptions(
+        withSummary(notifyOptions, `${whole ? 'report' : 'summary'} to ${notifier}`),
+        [
+          {
+            notifier,
+            idempotencyKey: runNotificationKey(`daily-report-${whole ? 'full' : 'summary'}`, notifier),
+            severity: 'info',
+            title,
+            text: whole ? report.markdown : report.summary,
+            ...(whole ? { html: report.html } : {}),
+            details: { workflowId, runId, date: plan.date },
+          },
+        ],
+      );
       state.sent(notifier);
     };
     await Promise.all([...plan.email.map((n) => send(n, true)), ...plan.summary.map((n) => send(n, false))]);
@@ -93,12 +105,50 @@ async function gather(plan: DailyReportPlan, state: DailyReportState): Promise<D
   };
   const [host, services, errors, postgres, redis, backups, runs] = await Promise.all([
     part('host', acts.reportHost.executeWithOptions(gatherAs('host: uptime, load, memory, disks, network'), [])),
-    part('services', acts.reportServices.executeWithOptions(gatherAs(`service states: ${plan.units.join(', ') || 'none'}`), [plan.units])),
-    part('errors', acts.reportLogErrors.executeWithOptions(gatherAs('recent errors in the logs and the journal'), [plan.logs, { from: plan.from, to: plan.to }])),
-    Promise.all(plan.postgres.map(async (target) => ({ target, ...(await part(`postgres:${target}`, acts.reportPostgres.executeWithOptions(gatherAs(`PostgreSQL ${target}: connections, sizes`), [target]))) }))),
-    Promise.all(plan.redis.map(async (target) => ({ target, ...(await part(`redis:${target}`, acts.reportRedis.executeWithOptions(gatherAs(`Redis ${target}: clients, memory`), [target]))) }))),
-    Promise.all(plan.backups.map(async (set) => ({ set, ...(await part(`backups:${set}`, acts.reportBackups.executeWithOptions(gatherAs(`backups ${set}: latest copies and drills`), [set]))) }))),
-    part('runs', acts.reportRuns.executeWithOptions(gatherAs("today's opsflow runs"), [{ from: plan.from, to: plan.to }])),
+    part(
+      'services',
+      acts.reportServices.executeWithOptions(gatherAs(`service states: ${plan.units.join(', ') || 'none'}`), [
+        plan.units,
+      ]),
+    ),
+    part(
+      'errors',
+      acts.reportLogErrors.executeWithOptions(gatherAs('recent errors in the logs and the journal'), [
+        plan.logs,
+        { from: plan.from, to: plan.to },
+      ]),
+    ),
+    Promise.all(
+      plan.postgres.map(async (target) => ({
+        target,
+        ...(await part(
+          `postgres:${target}`,
+          acts.reportPostgres.executeWithOptions(gatherAs(`PostgreSQL ${target}: connections, sizes`), [target]),
+        )),
+      })),
+    ),
+    Promise.all(
+      plan.redis.map(async (target) => ({
+        target,
+        ...(await part(
+          `redis:${target}`,
+          acts.reportRedis.executeWithOptions(gatherAs(`Redis ${target}: clients, memory`), [target]),
+        )),
+      })),
+    ),
+    Promise.all(
+      plan.backups.map(async (set) => ({
+        set,
+        ...(await part(
+          `backups:${set}`,
+          acts.reportBackups.executeWithOptions(gatherAs(`backups ${set}: latest copies and drills`), [set]),
+        )),
+      })),
+    ),
+    part(
+      'runs',
+      acts.reportRuns.executeWithOptions(gatherAs("today's opsflow runs"), [{ from: plan.from, to: plan.to }]),
+    ),
   ]);
   return { host, services, errors, postgres, redis, backups, runs };
 }

@@ -8,8 +8,6 @@ import type { Progress } from '../common/progress';
 import type { RolloutRun } from './state';
 import { promoteSignal, rolloutMessages, statusQuery } from './messages';
 
-;
-
 /** Set before the first await, so that signals sent with the start are not lost. */
 export function installHandlers(run: RolloutRun, progress: Progress, ending: RunEnding): void {
   // A run cut short by a failure or a cancellation says so in its state, details and attributes.

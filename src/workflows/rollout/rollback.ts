@@ -31,7 +31,9 @@ export async function stepFailed(r: Rollout, i: number, err: unknown): Promise<R
   // A cancelled run still puts the LB back: in the cancelled scope the rollback's activity
   // would fail at once and leave traffic on the new backend.
   if (wf.isCancellation(err) && wf.patched(ROLLBACK_ON_CANCEL)) {
-    await wf.CancellationScope.nonCancellable(() => rollBack(r, i, new Stop('cancel', `cancelled at ${r.run.stepLabel(i)}`)));
+    await wf.CancellationScope.nonCancellable(() =>
+      rollBack(r, i, new Stop('cancel', `cancelled at ${r.run.stepLabel(i)}`)),
+    );
     const { input, status } = r.run;
     status.failure = `rollout of ${input.service} cancelled at ${r.run.stepLabel(i)}; rolled back: LB ${input.lb} reads ${status.weights?.newPercent ?? '?'} % ${input.backends.new}`;
     recordEnding(status.failure);
@@ -50,7 +52,13 @@ async function rollBack(r: Rollout, i: number, stop: Stop): Promise<wf.Applicati
   setState(r, 'rolling-back');
   const last = i === n - 1;
   try {
-    await split(r, 0, undefined, `${last ? 'EMERGENCY ROLLBACK' : `rollback_phase${i + 1}`}: ${input.backends.new} to 0 %, read back`, true);
+    await split(
+      r,
+      0,
+      undefined,
+      `${last ? 'EMERGENCY ROLLBACK' : `rollback_phase${i + 1}`}: ${input.backends.new} to 0 %, read back`,
+      true,
+    );
   } catch (err) {
     if (!wf.patched(ROLLBACK_FAILURE_NOTIFIES)) throw err;
     throw await rollbackFailed(r, i, stop, err);
@@ -89,7 +97,10 @@ async function rollBack(r: Rollout, i: number, stop: Stop): Promise<wf.Applicati
 /** The rollback itself failed: traffic may still be on the new backend. Said loudly, left in the state, and the run's failure. */
 async function rollbackFailed(r: Rollout, i: number, stop: Stop, err: unknown): Promise<wf.ApplicationFailure> {
   const { input, status } = r.run;
-  const gaveUp = err instanceof wf.ActivityFailure && err.retryState === 'MAXIMUM_ATTEMPTS_REACHED' ? 'gave up after retrying' : 'not retryable';
+  const gaveUp =
+    err instanceof wf.ActivityFailure && err.retryState === 'MAXIMUM_ATTEMPTS_REACHED'
+      ? 'gave up after retrying'
+      : 'not retryable';
   const lastRead = status.weights ? `; it last read back ${status.weights.newPercent} % for ${input.backends.new}` : '';
   const message =
     `ROLLBACK FAILED: rollout of ${input.service} could not roll back ${input.lb} at ${r.run.stepLabel(i)} (${gaveUp}): ${failureMessage(err)}. ` +
@@ -97,12 +108,23 @@ async function rollbackFailed(r: Rollout, i: number, stop: Stop, err: unknown): 
   status.failure = message;
   setState(r, 'rollback-failed');
   r.run.decide(message);
-  await notify(r, 'rollback-failed', 'emergency', `ROLLBACK FAILED: rollout of ${input.service} at step ${i + 1}/${input.steps.length}: traffic may still be on ${input.backends.new}`, message, {
+  await notify(
+    r,
+    'rollback-failed',
+    'emergency',
+    `ROLLBACK FAILED: rollout of ${input.service} at step ${i + 1}/${input.steps.length}: traffic may still be on ${input.backends.new}`,
+    message,
+    {
+      step: i + 1,
+      lb: input.lb,
+      reason: stop.kind,
+      error: failureMessage(err),
+      split: status.weights,
+    },
+  );
+  return wf.ApplicationFailure.nonRetryable(message, 'RolloutRollbackFailed', {
     step: i + 1,
     lb: input.lb,
     reason: stop.kind,
-    error: failureMessage(err),
-    split: status.weights,
   });
-  return wf.ApplicationFailure.nonRetryable(message, 'RolloutRollbackFailed', { step: i + 1, lb: input.lb, reason: stop.kind });
 }

@@ -10,7 +10,15 @@ import { OperatorControls, type OperatorEvent } from '../common/operator-control
 import type { Ending } from '../common/ending';
 import { approvalWaitText, heldText, pausedText } from '../../domain/operator-commands';
 import type { ResolvedBaselineGate } from '../../domain/baseline/gate';
-import { endStates, Stop, type Decision, type RolloutCarry, type RolloutResult, type RolloutState, type RolloutStatus } from './status';
+import {
+  endStates,
+  Stop,
+  type Decision,
+  type RolloutCarry,
+  type RolloutResult,
+  type RolloutState,
+  type RolloutStatus,
+} from './status';
 
 const MAX_DECISIONS = 100;
 const MAX_SAMPLES = 5;
@@ -23,7 +31,11 @@ function initialStatus(input: PhasedRolloutInput): RolloutStatus {
     dryRun: input.dryRun,
     state: 'planning',
     step: 0,
-    steps: input.steps.map((s) => ({ weight: s.weight, windowMs: s.window, ...(s.targetUsers ? { targetUsers: s.targetUsers } : {}) })),
+    steps: input.steps.map((s) => ({
+      weight: s.weight,
+      windowMs: s.window,
+      ...(s.targetUsers ? { targetUsers: s.targetUsers } : {}),
+    })),
     paused: false,
     approved: [],
     counters: zeroCounters,
@@ -47,7 +59,12 @@ export class RolloutRun {
     private readonly now: () => string = () => new Date().toISOString(),
   ) {
     this.status = carried?.status ?? initialStatus(input);
-    this.controls = new OperatorControls({ ...carried?.operator, paused: this.status.paused, pendingApprovals: carried?.pendingApprovals, aborted: carried?.aborted });
+    this.controls = new OperatorControls({
+      ...carried?.operator,
+      paused: this.status.paused,
+      pendingApprovals: carried?.pendingApprovals,
+      aborted: carried?.aborted,
+    });
     this.log = new DecisionLog(this.status.decisions, MAX_DECISIONS);
   }
 
@@ -125,7 +142,9 @@ export class RolloutRun {
   planned(plan: RolloutPlan): void {
     this.status.plan = plan;
     plan.notes.forEach((note) => this.decide(note));
-    this.decide(`plan: gate ${JSON.stringify(plan.gate)}, ${this.steps} steps ${this.input.steps.map((s) => `${s.weight} %/${formatDuration(s.window)}`).join(' → ')}`);
+    this.decide(
+      `plan: gate ${JSON.stringify(plan.gate)}, ${this.steps} steps ${this.input.steps.map((s) => `${s.weight} %/${formatDuration(s.window)}`).join(' → ')}`,
+    );
   }
   startStep(i: number): void {
     this.status.step = i + 1;
@@ -142,11 +161,21 @@ export class RolloutRun {
   }
   /** Opens step `i`'s window at sample `samplesTaken` (0 when new, more when carried). */
   beginWindow(i: number, samplesTaken: number, startedAt: string): void {
-    this.status.window = { step: i + 1, startedAt, samplesTaken, samplesPlanned: this.samplesPlanned(i), intervalMs: this.input.sampleInterval };
+    this.status.window = {
+      step: i + 1,
+      startedAt,
+      samplesTaken,
+      samplesPlanned: this.samplesPlanned(i),
+      intervalMs: this.input.sampleInterval,
+    };
     this.promoteRequested = false;
   }
   recordSample(i: number, k: number, sample: Sample, result: GateResult): void {
-    appendBounded(this.status.lastSamples, { step: i + 1, n: k, at: sample.at, verdict: result.verdict, summary: describeGateResult(result), sample }, MAX_SAMPLES);
+    appendBounded(
+      this.status.lastSamples,
+      { step: i + 1, n: k, at: sample.at, verdict: result.verdict, summary: describeGateResult(result), sample },
+      MAX_SAMPLES,
+    );
   }
   /** Sample `k` of the window counted: what the gate policy says to do next. */
   countSample(k: number, verdict: Verdict): GateAction {
@@ -161,7 +190,9 @@ export class RolloutRun {
       this.decide(`promoted at sample ${k}/${planned}: latest sample passed`);
       return true;
     }
-    this.decide(`promote refused at sample ${k}/${planned}: ${this.status.paused ? 'paused' : `latest sample ${last}`}`);
+    this.decide(
+      `promote refused at sample ${k}/${planned}: ${this.status.paused ? 'paused' : `latest sample ${last}`}`,
+    );
     return false;
   }
   windowPassed(i: number, k: number, planned: number, last: Verdict): boolean {
@@ -197,7 +228,8 @@ export class RolloutRun {
     this.status.failure = `${this.status.state}${before !== 'planning' ? ` (was ${before})` : ''}: ${message}`;
     this.decide(this.status.failure);
     const { service, lb, backends } = this.input;
-    if (this.status.state === 'rollback-failed') return { context: `rollback of ${service} on ${lb} failed, ${backends.new} may still get traffic` };
+    if (this.status.state === 'rollback-failed')
+      return { context: `rollback of ${service} on ${lb} failed, ${backends.new} may still get traffic` };
     return before === 'planning' ? { context: `cannot roll out ${service}, nothing was changed` } : {};
   }
   result(outcome: RolloutResult['outcome']): RolloutResult {
@@ -219,7 +251,8 @@ export class RolloutRun {
    */
   waitingOn(workflowId: string): string | undefined {
     const { status } = this;
-    if (status.awaitingApproval !== undefined) return approvalWaitText(this.stepLabel(status.awaitingApproval - 1), workflowId);
+    if (status.awaitingApproval !== undefined)
+      return approvalWaitText(this.stepLabel(status.awaitingApproval - 1), workflowId);
     if (status.state === 'held') return heldText(workflowId, this.holdReason(status.step - 1));
     if (status.paused && !endStates.includes(status.state)) return pausedText(workflowId, status.pausedBy);
     return undefined;

@@ -28,7 +28,15 @@ export type RolloutState =
  * States a run ends in on its own (or that its own handling already set, e.g. a rollback that
  * failed and said so); any other state at the end means it was cut short.
  */
-export const endStates: readonly RolloutState[] = ['succeeded', 'rolled-back', 'aborted', 'dry-run-done', 'rollback-failed', 'failed', 'cancelled'];
+export const endStates: readonly RolloutState[] = [
+  'succeeded',
+  'rolled-back',
+  'aborted',
+  'dry-run-done',
+  'rollback-failed',
+  'failed',
+  'cancelled',
+];
 
 interface SampleRecord {
   step: number;

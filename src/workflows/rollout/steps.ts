@@ -66,15 +66,34 @@ export async function notify(
 }
 
 /** Sets the LB split and reads it back (a dry run only says it would). */
-export async function split({ run }: Rollout, newPercent: number, targetUsers: string[] | undefined, summary: string, rollback = false): Promise<void> {
+export async function split(
+  { run }: Rollout,
+  newPercent: number,
+  targetUsers: string[] | undefined,
+  summary: string,
+  rollback = false,
+): Promise<void> {
   const { input, status } = run;
   if (input.dryRun) {
-    status.actions.push(`would set ${input.lb}: ${input.backends.new} ${newPercent} % / ${input.backends.old} ${100 - newPercent} %${targetUsers ? ` for ${targetUsers.join(', ')}` : ''}, then read it back`);
+    status.actions.push(
+      `would set ${input.lb}: ${input.backends.new} ${newPercent} % / ${input.backends.old} ${100 - newPercent} %${targetUsers ? ` for ${targetUsers.join(', ')}` : ''}, then read it back`,
+    );
     return;
   }
-  const args = { lb: input.lb, old: input.backends.old, new: input.backends.new, newPercent, ...(targetUsers ? { targetUsers } : {}) };
-  status.weights = await acts.setTrafficSplit.executeWithOptions(withSummary(rollback ? rollbackOptions : lbOptions, summary), [args]);
-  run.decide(`LB ${input.lb} reads back ${status.weights.newPercent} % for ${input.backends.new} (weights ${JSON.stringify(status.weights.weights)})`);
+  const args = {
+    lb: input.lb,
+    old: input.backends.old,
+    new: input.backends.new,
+    newPercent,
+    ...(targetUsers ? { targetUsers } : {}),
+  };
+  status.weights = await acts.setTrafficSplit.executeWithOptions(
+    withSummary(rollback ? rollbackOptions : lbOptions, summary),
+    [args],
+  );
+  run.decide(
+    `LB ${input.lb} reads back ${status.weights.newPercent} % for ${input.backends.new} (weights ${JSON.stringify(status.weights.weights)})`,
+  );
 }
 
 /** One rollout per service: the workflow id is the service's, so Temporal itself refuses a second start. */
@@ -99,13 +118,19 @@ export async function plan({ run }: Rollout): Promise<void> {
     const gate = await resolveGate(run);
     run.planned(
       await acts.planRollout.executeWithOptions(
-        withSummary(lbOptions, `check ${input.lb} knows ${input.backends.old} and ${input.backends.new}; gate sources ${input.metricSources.join(', ')}`),
+        withSummary(
+          lbOptions,
+          `check ${input.lb} knows ${input.backends.old} and ${input.backends.new}; gate sources ${input.metricSources.join(', ')}`,
+        ),
         [{ ...input, gate }],
       ),
     );
   } catch (err) {
     // Nothing was touched yet: say what is wrong with the input as the run's own failure.
-    throw wf.ApplicationFailure.nonRetryable(`cannot roll out ${input.service}, nothing was changed: ${failureMessage(err)}`, 'InvalidRollout');
+    throw wf.ApplicationFailure.nonRetryable(
+      `cannot roll out ${input.service}, nothing was changed: ${failureMessage(err)}`,
+      'InvalidRollout',
+    );
   }
 }
 
@@ -118,8 +143,15 @@ export async function plan({ run }: Rollout): Promise<void> {
 async function resolveGate(run: RolloutRun): Promise<GateThresholds | undefined> {
   const { gate } = run.input;
   if (!isBaselineRef(gate)) return gate;
-  if (!wf.patched(GATE_FROM_BASELINE)) throw wf.ApplicationFailure.nonRetryable('gate.fromBaseline: this run was recorded before gates from baselines existed', 'InvalidRollout');
-  const resolved = await acts.resolveBaselineGate.executeWithOptions(withSummary(lbOptions, `gate from the latest baseline of ${gate.fromBaseline}`), [gate]);
+  if (!wf.patched(GATE_FROM_BASELINE))
+    throw wf.ApplicationFailure.nonRetryable(
+      'gate.fromBaseline: this run was recorded before gates from baselines existed',
+      'InvalidRollout',
+    );
+  const resolved = await acts.resolveBaselineGate.executeWithOptions(
+    withSummary(lbOptions, `gate from the latest baseline of ${gate.fromBaseline}`),
+    [gate],
+  );
   run.gateResolved(resolved);
   return resolved.gate;
 }
@@ -140,7 +172,12 @@ export async function approve(r: Rollout, i: number): Promise<void> {
   run.awaitApproval(i);
   setState(r, 'awaiting-approval');
   // An approve sent before this wait still counts if it names this step; a bare one is for the step waiting.
-  const wait = run.controls.takeApproval(i + 1, () => run.status.approved.includes(i + 1), run.approvalRule(i), approvalWaitText(run.stepLabel(i), wf.workflowInfo().workflowId));
+  const wait = run.controls.takeApproval(
+    i + 1,
+    () => run.status.approved.includes(i + 1),
+    run.approvalRule(i),
+    approvalWaitText(run.stepLabel(i), wf.workflowInfo().workflowId),
+  );
   run.status.approvals = run.controls.approvalProgress();
   const outcome = await wait;
   run.approvalEnded(i, outcome);
@@ -152,7 +189,12 @@ export async function shift(r: Rollout, i: number): Promise<void> {
   const weight = input.steps[i].weight;
   setState(r, 'shifting');
   const users = r.run.targetUsers(i);
-  await split(r, weight, users, `phase ${i + 1}: ${input.backends.new} ${weight} % / ${input.backends.old} ${100 - weight} %${users ? ` for ${users.join(', ')}` : ''}`).catch((err) => {
+  await split(
+    r,
+    weight,
+    users,
+    `phase ${i + 1}: ${input.backends.new} ${weight} % / ${input.backends.old} ${100 - weight} %${users ? ` for ${users.join(', ')}` : ''}`,
+  ).catch((err) => {
     throw new Stop('shift-failed', `could not set the split: ${failureMessage(err)}`);
   });
 }
@@ -162,9 +204,15 @@ export async function goLive(r: Rollout): Promise<RolloutResult> {
   const { input, status } = r.run;
   const n = input.steps.length;
   status.window = undefined;
-  await notify(r, 'go-live', 'info', `Rollout of ${input.service} succeeded: 100 % on ${input.backends.new}`,
+  await notify(
+    r,
+    'go-live',
+    'info',
+    `Rollout of ${input.service} succeeded: 100 % on ${input.backends.new}`,
     `Go-live succeeded: all ${n} steps passed their gates. ${input.cleanup === 'none' ? `${input.backends.old} is left as it is.` : `${input.backends.old} is set to ${input.cleanup} on ${input.lb}.`}`,
-    { steps: n, split: status.weights }, input.stakeholders ?? input.notify);
+    { steps: n, split: status.weights },
+    input.stakeholders ?? input.notify,
+  );
   if (input.cleanup !== 'none') {
     setState(r, 'cleaning-up');
     if (input.dryRun) status.actions.push(`would set ${input.backends.old} to ${input.cleanup} on ${input.lb}`);

@@ -1,7 +1,13 @@
 // Why: watching a step's window (one watched interval per sample, holds for a person,
 // promote, continue-as-new) is the rollout's longest stretch; it gets its own module.
 import * as wf from '@temporalio/workflow';
-import { describeGateResult, evaluateGate, type GateResult, type MetricName, type Sample } from '../../domain/rollout/gate';
+import {
+  describeGateResult,
+  evaluateGate,
+  type GateResult,
+  type MetricName,
+  type Sample,
+} from '../../domain/rollout/gate';
 import { formatDuration } from '../../domain/rollout/input';
 import { historyIsLong, continueAsNewWith } from '../common/continue-as-new';
 import { failureMessage } from '../common/failure';
@@ -25,7 +31,14 @@ async function sample({ run }: Rollout, i: number, k: number, planned: number): 
     );
   } catch (err) {
     const why = `sampling failed: ${failureMessage(err)}`;
-    s = { at: new Date().toISOString(), readings: Object.keys(status.plan!.gate).map((metric) => ({ metric: metric as MetricName, source: '(sampling)', inconclusive: why })) };
+    s = {
+      at: new Date().toISOString(),
+      readings: Object.keys(status.plan!.gate).map((metric) => ({
+        metric: metric as MetricName,
+        source: '(sampling)',
+        inconclusive: why,
+      })),
+    };
   }
   const result = evaluateGate(status.plan!.gate, s);
   run.recordSample(i, k, s, result);
@@ -59,7 +72,10 @@ async function watch(r: Rollout, i: number, k: number, planned: number): Promise
             ),
             [{ service: input.service, sources: input.metricSources, gate, durationMs: input.sampleInterval }],
           )
-          .then((sample) => ({ sample }), (failed: unknown) => ({ failed })),
+          .then(
+            (sample) => ({ sample }),
+            (failed: unknown) => ({ failed }),
+          ),
         wf.condition(() => run.controls.aborted !== undefined || run.promotePending).then(() => 'interrupted' as const),
       ]),
     );
@@ -77,7 +93,14 @@ async function watch(r: Rollout, i: number, k: number, planned: number): Promise
   const s: Sample =
     'sample' in outcome
       ? outcome.sample
-      : { at: new Date().toISOString(), readings: Object.keys(gate).map((metric) => ({ metric: metric as MetricName, source: '(sampling)', inconclusive: `sampling failed: ${failureMessage(outcome.failed)}` })) };
+      : {
+          at: new Date().toISOString(),
+          readings: Object.keys(gate).map((metric) => ({
+            metric: metric as MetricName,
+            source: '(sampling)',
+            inconclusive: `sampling failed: ${failureMessage(outcome.failed)}`,
+          })),
+        };
   const result = evaluateGate(gate, s);
   run.recordSample(i, k, s, result);
   const early = (s as { early?: string }).early;
@@ -93,9 +116,17 @@ async function hold(r: Rollout, i: number): Promise<void> {
   const why = run.holdReason(i);
   const timeout = formatDuration(input.holdTimeout);
   run.decide(`held: ${why}; resume or abort within ${timeout}, or it rolls back`);
-  await notify(r, `held-${i + 1}-${status.counters.totalInconclusive}`, 'warning', `Rollout of ${input.service} held: metrics inconclusive`,
-    `${why}. Last: ${status.lastSamples.at(-1)?.summary}. Signal resume or abort within ${timeout}; after that it rolls back.`, { step: i + 1 });
-  const answered = await run.controls.waitForResume(input.holdTimeout, { summary: `held for a person (${why}): rollback in ${timeout}` });
+  await notify(
+    r,
+    `held-${i + 1}-${status.counters.totalInconclusive}`,
+    'warning',
+    `Rollout of ${input.service} held: metrics inconclusive`,
+    `${why}. Last: ${status.lastSamples.at(-1)?.summary}. Signal resume or abort within ${timeout}; after that it rolls back.`,
+    { step: i + 1 },
+  );
+  const answered = await run.controls.waitForResume(input.holdTimeout, {
+    summary: `held for a person (${why}): rollback in ${timeout}`,
+  });
   run.checkAbort(`at ${run.stepLabel(i)} while held`);
   if (!answered) throw new Stop('hold-expired', `held for ${timeout} after ${why} and nobody resumed`);
   run.holdAnswered();
@@ -106,7 +137,12 @@ async function hold(r: Rollout, i: number): Promise<void> {
  * Step `i`'s window: one watched interval per sample until it may end, a person promotes
  * it, or it must stop (a Stop is thrown). A long history continues as new mid-window.
  */
-export async function watchWindow(r: Rollout, raw: PhasedRolloutInputRaw, i: number, carried?: RolloutCarry): Promise<void> {
+export async function watchWindow(
+  r: Rollout,
+  raw: PhasedRolloutInputRaw,
+  i: number,
+  carried?: RolloutCarry,
+): Promise<void> {
   const { run } = r;
   const { input, status } = run;
   const planned = run.samplesPlanned(i);
@@ -131,7 +167,11 @@ export async function watchWindow(r: Rollout, raw: PhasedRolloutInputRaw, i: num
     setState(r, status.state);
     if (result.verdict !== 'pass') run.decide(`sample ${k}/${planned}: ${describeGateResult(result)}`);
     if (action === 'rollback') {
-      throw new Stop('gate', `${status.counters.consecutiveFailures} failed sample(s) in a row: ${describeGateResult(result)}`, result);
+      throw new Stop(
+        'gate',
+        `${status.counters.consecutiveFailures} failed sample(s) in a row: ${describeGateResult(result)}`,
+        result,
+      );
     }
     if (action === 'hold') await hold(r, i);
     run.checkAbort(`at ${run.stepLabel(i)}`);
@@ -149,8 +189,12 @@ export async function dryRunWindow(r: Rollout, i: number): Promise<void> {
   const { run } = r;
   const { input, status } = run;
   const planned = run.samplesPlanned(i);
-  status.actions.push(`would watch ${formatDuration(input.steps[i].window)}: ${planned} samples every ${formatDuration(input.sampleInterval)}, gate ${JSON.stringify(status.plan!.gate)}`);
+  status.actions.push(
+    `would watch ${formatDuration(input.steps[i].window)}: ${planned} samples every ${formatDuration(input.sampleInterval)}, gate ${JSON.stringify(status.plan!.gate)}`,
+  );
   const result = await sample(r, i, 1, planned);
-  status.actions.push(`${run.stepLabel(i)}: metrics now: ${describeGateResult(result)} → would ${result.verdict === 'fail' ? 'roll back' : result.verdict === 'pass' ? 'continue' : 'count it inconclusive'}`);
+  status.actions.push(
+    `${run.stepLabel(i)}: metrics now: ${describeGateResult(result)} → would ${result.verdict === 'fail' ? 'roll back' : result.verdict === 'pass' ? 'continue' : 'count it inconclusive'}`,
+  );
   if (result.verdict === 'fail') throw new Stop('gate', describeGateResult(result), result);
 }

@@ -17,12 +17,19 @@ import { dryRunWindow, watchWindow } from './window';
  * sample and one timer per interval; a failed gate rolls back to 100 % old (read back), tells
  * people which metric and value, and fails the run saying which step, metric and value.
  */
-export async function phasedRolloutWorkflow(raw: PhasedRolloutInputRaw, carried?: RolloutCarry): Promise<RolloutResult> {
+export async function phasedRolloutWorkflow(
+  raw: PhasedRolloutInputRaw,
+  carried?: RolloutCarry,
+): Promise<RolloutResult> {
   const ending = new RunEnding();
   return ending.run(() => phasedRollout(raw, carried, ending));
 }
 
-async function phasedRollout(raw: PhasedRolloutInputRaw, carried: RolloutCarry | undefined, ending: RunEnding): Promise<RolloutResult> {
+async function phasedRollout(
+  raw: PhasedRolloutInputRaw,
+  carried: RolloutCarry | undefined,
+  ending: RunEnding,
+): Promise<RolloutResult> {
   const input = parseInput(phasedRolloutInput, raw, 'phasedRolloutWorkflow');
   const run = new RolloutRun(input, carried);
   const r: Rollout = { run, progress: new Progress(() => run.details(wf.workflowInfo().workflowId)) };

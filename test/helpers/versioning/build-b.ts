@@ -22,13 +22,15 @@ export async function buildBBundleFile(): Promise<string> {
       config.plugins = [
         ...(config.plugins ?? []),
         new webpack.NormalModuleReplacementPlugin(/^\.\/rollback$/, (res: { request: string; context: string }) => {
-          if (res.context === cutoverDir || res.context.endsWith(`${sep}workflows${sep}cutover`)) res.request = replacement;
+          if (res.context === cutoverDir || res.context.endsWith(`${sep}workflows${sep}cutover`))
+            res.request = replacement;
         }),
       ];
       return config;
     },
   });
-  if (!code.includes('cutover-batch-start-notice')) throw new Error('build B bundle: the changed cutover step is not in it');
+  if (!code.includes('cutover-batch-start-notice'))
+    throw new Error('build B bundle: the changed cutover step is not in it');
   const file = join(mkdtempSync(join(tmpdir(), 'opsflow-build-b-')), 'workflow-bundle.js');
   writeFileSync(file, code);
   return file;

@@ -11,6 +11,13 @@ export { batchFailed };
 export async function waitForStart(c: Cutover, i: number): Promise<boolean> {
   const go = await waitForStartOfA(c, i);
   if (go && wf.patched(BATCH_START_NOTICE))
-    await notify(c, 'batch-starting', 'info', `${c.run.label(i)} starting (build B)`, `${c.run.label(i)} of ${c.run.input.service} starts now.`, { batch: i });
+    await notify(
+      c,
+      'batch-starting',
+      'info',
+      `${c.run.label(i)} starting (build B)`,
+      `${c.run.label(i)} of ${c.run.input.service} starts now.`,
+      { batch: i },
+    );
   return go;
 }

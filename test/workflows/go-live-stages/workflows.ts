@@ -20,5 +20,8 @@ export async function userCutoverWorkflow(input: { service: string; batches?: { 
   wf.setHandler(wf.defineSignal<[OperatorInput?]>('abort'), (i) => void (abort = i ?? {}));
   wf.setHandler(wf.defineQuery<string>('status'), () => (abort ? 'aborted' : 'moving'));
   await wf.condition(() => abort !== undefined, '10m');
-  throw wf.ApplicationFailure.nonRetryable(`cutover of ${input.service} aborted with ${JSON.stringify(abort)} (batches ${input.batches?.map((b) => b.name).join(', ')})`, 'CutoverAborted');
+  throw wf.ApplicationFailure.nonRetryable(
+    `cutover of ${input.service} aborted with ${JSON.stringify(abort)} (batches ${input.batches?.map((b) => b.name).join(', ')})`,
+    'CutoverAborted',
+  );
 }

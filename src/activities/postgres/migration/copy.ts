@@ -4,7 +4,16 @@ import type { Client } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import type { MigrationSpec } from '../../../domain/migration/input';
 import type { Chunk } from '../../../domain/migration/plan';
-import { copyOutSql, flagChunkSql, insertChunkSql, quoteIdent, quoteTable, targetRangeOccupiedSql, upsertFromStagingSql, type MigrationShape } from './sql';
+import {
+  copyOutSql,
+  flagChunkSql,
+  insertChunkSql,
+  quoteIdent,
+  quoteTable,
+  targetRangeOccupiedSql,
+  upsertFromStagingSql,
+  type MigrationShape,
+} from './sql';
 import { stateTables } from './state-tables';
 import { inTransaction, oneStatement } from './session';
 
@@ -81,7 +90,13 @@ export async function flushWal(c: Client): Promise<void> {
  * is copied, flagged and counted exactly once, or not at all. (The log row itself is not touched
  * here: every chunk would update that one row, and under REPEATABLE READ they would fail to serialize.)
  */
-export async function copyChunkSameDb(c: Client, spec: MigrationSpec, shape: MigrationShape, chunk: Chunk, runKey: string): Promise<ChunkCopy> {
+export async function copyChunkSameDb(
+  c: Client,
+  spec: MigrationSpec,
+  shape: MigrationShape,
+  chunk: Chunk,
+  runKey: string,
+): Promise<ChunkCopy> {
   const t = stateTables(spec.stateSchema);
   return inTransaction(
     c,
@@ -144,14 +159,20 @@ export async function copyChunkStreamed(
       const cols = shape.columns.map((c) => quoteIdent(c.target)).join(', ');
       const staging = quoteIdent(`opsflow_stage_${randomBytes(6).toString('hex')}`);
       if (occupied) {
-        await tgt.query(`CREATE TEMP TABLE ${staging} ON COMMIT DROP AS SELECT ${cols} FROM ${quoteTable(spec.target.table)} WITH NO DATA`);
+        await tgt.query(
+          `CREATE TEMP TABLE ${staging} ON COMMIT DROP AS SELECT ${cols} FROM ${quoteTable(spec.target.table)} WITH NO DATA`,
+        );
       }
       // The stream needs no per-buffer work: the client wrapper heartbeats every second meanwhile.
-      const sink = tgt.query(copyFrom(`COPY ${occupied ? staging : quoteTable(spec.target.table)} (${cols}) FROM STDIN`));
+      const sink = tgt.query(
+        copyFrom(`COPY ${occupied ? staging : quoteTable(spec.target.table)} (${cols}) FROM STDIN`),
+      );
       await pipeline(src.query(copyTo(copyOutSql(spec, shape, chunk))), sink).catch((err) => {
         throw rangeChanged(err, chunk, occupied, spec.key.target);
       });
-      const copied = occupied ? ((await oneStatement(tgt, upsertFromStagingSql(spec, shape, staging))).rowCount ?? 0) : sink.rowCount;
+      const copied = occupied
+        ? ((await oneStatement(tgt, upsertFromStagingSql(spec, shape, staging))).rowCount ?? 0)
+        : sink.rowCount;
       const rows = Math.max(copied, previouslyLoaded);
       await tgt.query(
         `UPDATE ${t.chunks} SET status = $3, rows_copied = $4, copied_by = $5, attempts = attempts + 1, copied_at = now()
@@ -170,7 +191,10 @@ export async function copyChunkStreamed(
     }
     await src.query('COMMIT');
     if (spec.flag) {
-      await tgt.query(`UPDATE ${t.chunks} SET status = 'copied' WHERE migration_name = $1 AND chunk_no = $2 AND status = 'loaded'`, [spec.name, chunk.no]);
+      await tgt.query(
+        `UPDATE ${t.chunks} SET status = 'copied' WHERE migration_name = $1 AND chunk_no = $2 AND status = 'loaded'`,
+        [spec.name, chunk.no],
+      );
     }
     return { chunkNo: chunk.no, rows: loaded.rows, countedByThisRun: true, finishedAtMs: Date.now() };
   } catch (err) {

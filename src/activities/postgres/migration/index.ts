@@ -7,7 +7,16 @@ import { formatIssues } from '../../../domain/validation';
 import type { Client, ClientConfig, Pool } from 'pg';
 import { copyChunkSameDb, copyChunkStreamed, flushWal, type ChunkCopy } from './copy';
 import { preflight } from './preflight';
-import { chunkBoundaries, closeLog, openLog, pendingChunks, planChunks, recountLog, type LogStatus, type PlanSummary } from './progress';
+import {
+  chunkBoundaries,
+  closeLog,
+  openLog,
+  pendingChunks,
+  planChunks,
+  recountLog,
+  type LogStatus,
+  type PlanSummary,
+} from './progress';
 import { asFailure, migrationClientConfig, MigrationPools, sameDatabase, withActivityClient } from './session';
 import { copyOutSql, flagChunkSql, insertChunkSql, type MigrationShape } from './sql';
 import { verifyChunk, type ChunkVerification } from './verify';
@@ -30,7 +39,8 @@ export function migrationActivities(config: OpsflowConfig) {
   // Activities re-parse the input: defaults applied, and nothing unvalidated reaches SQL.
   const specOf = (raw: unknown): MigrationSpec => {
     const r = dataMigrationInput.safeParse(raw);
-    if (!r.success) throw ApplicationFailure.nonRetryable(`invalid migration input:\n${formatIssues(r.error)}`, 'InvalidInput');
+    if (!r.success)
+      throw ApplicationFailure.nonRetryable(`invalid migration input:\n${formatIssues(r.error)}`, 'InvalidInput');
     return r.data;
   };
   const pools = new MigrationPools();
@@ -42,7 +52,11 @@ export function migrationActivities(config: OpsflowConfig) {
   const source = (spec: MigrationSpec) => db(spec.source.database, 'source.database');
   const target = (spec: MigrationSpec) => db(spec.target.database, 'target.database');
   const use = <T>(d: Db, fn: (c: Client) => Promise<T>) => withActivityClient(d.pool, d.cfg, fn);
-  const both = async <T>(spec: MigrationSpec, where: string, fn: (src: Client, tgt: Client) => Promise<T>): Promise<T> => {
+  const both = async <T>(
+    spec: MigrationSpec,
+    where: string,
+    fn: (src: Client, tgt: Client) => Promise<T>,
+  ): Promise<T> => {
     try {
       const s = source(spec);
       const t = target(spec);
@@ -105,7 +119,12 @@ export function migrationActivities(config: OpsflowConfig) {
         const first = chunks[0];
         const range = first ?? { lo: null, hi: null };
         const statement = shape.sameDatabase
-          ? [insertChunkSql(spec, shape, range, true).text, spec.flag ? flagChunkSql(spec, shape, range).text : undefined].filter(Boolean).join(';\n')
+          ? [
+              insertChunkSql(spec, shape, range, true).text,
+              spec.flag ? flagChunkSql(spec, shape, range).text : undefined,
+            ]
+              .filter(Boolean)
+              .join(';\n')
           : copyOutSql(spec, shape, range);
         return { rows, chunks: chunks.length, firstChunk: first, statement };
       });
@@ -115,7 +134,13 @@ export function migrationActivities(config: OpsflowConfig) {
      * Chunks still to do, after a cursor, and the activity's clock (for rows/s). Also brings the
      * log's `rows_migrated` up to date from the progress table (a recount, so repeatable).
      */
-    async nextMigrationChunks(raw: unknown, phase: 'copy' | 'verify', afterNo: number, limit: number, log?: { id: number; runKey: string }): Promise<{ chunks: Chunk[]; nowMs: number }> {
+    async nextMigrationChunks(
+      raw: unknown,
+      phase: 'copy' | 'verify',
+      afterNo: number,
+      limit: number,
+      log?: { id: number; runKey: string },
+    ): Promise<{ chunks: Chunk[]; nowMs: number }> {
       const spec = specOf(raw);
       try {
         return await use(target(spec), async (c) => {
@@ -133,7 +158,12 @@ export function migrationActivities(config: OpsflowConfig) {
      * redoes only what did not commit. A failure names its chunk; a cancellation stops between
      * chunks or rolls the current one back.
      */
-    async copyMigrationChunks(raw: unknown, shape: MigrationShape, chunks: Chunk[], runKey: string): Promise<ChunkCopy[]> {
+    async copyMigrationChunks(
+      raw: unknown,
+      shape: MigrationShape,
+      chunks: Chunk[],
+      runKey: string,
+    ): Promise<ChunkCopy[]> {
       const spec = specOf(raw);
       const out: ChunkCopy[] = [];
       const flush = async () => {
@@ -174,7 +204,13 @@ export function migrationActivities(config: OpsflowConfig) {
     },
 
     /** Sets the final status and row count of a RUNNING log row by id; repeats are no-ops. */
-    async closeMigrationLog(raw: unknown, logId: number, runKey: string, status: LogStatus, error?: string): Promise<number> {
+    async closeMigrationLog(
+      raw: unknown,
+      logId: number,
+      runKey: string,
+      status: LogStatus,
+      error?: string,
+    ): Promise<number> {
       const spec = specOf(raw);
       try {
         return await use(target(spec), (c) => closeLog(c, spec, logId, runKey, status, error));

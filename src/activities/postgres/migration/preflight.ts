@@ -13,7 +13,12 @@ interface ColumnInfo {
   attnum: number;
 }
 
-async function tableColumns(c: Client, table: string, field: string, database: string): Promise<{ oid: number; columns: Map<string, ColumnInfo> }> {
+async function tableColumns(
+  c: Client,
+  table: string,
+  field: string,
+  database: string,
+): Promise<{ oid: number; columns: Map<string, ColumnInfo> }> {
   const reg = await c.query<{ oid: number | null }>('SELECT to_regclass($1)::oid AS oid', [quoteTable(table)]);
   const oid = reg.rows[0]?.oid;
   if (!oid) throw fail(`${field}: table "${table}" does not exist in database "${database}"`, 'MissingTable');
@@ -62,26 +67,38 @@ export async function preflight(
   const target = await tableColumns(tgt, spec.target.table, 'target.table', spec.target.database);
 
   const key = source.columns.get(spec.key.source);
-  if (!key) throw fail(`key.source: column "${spec.key.source}" does not exist in source table "${spec.source.table}"`, 'UnknownColumn');
+  if (!key)
+    throw fail(
+      `key.source: column "${spec.key.source}" does not exist in source table "${spec.source.table}"`,
+      'UnknownColumn',
+    );
   const mapping = mappedColumns(spec);
   const columns = mapping.map((m) => {
     const col = target.columns.get(m.target);
     if (!col) {
       const field = m.target === spec.key.target ? 'key.target' : `columns.${m.target}`;
-      throw fail(`${field}: column "${m.target}" does not exist in target table "${spec.target.table}"`, 'UnknownColumn');
+      throw fail(
+        `${field}: column "${m.target}" does not exist in target table "${spec.target.table}"`,
+        'UnknownColumn',
+      );
     }
     return { target: m.target, expr: m.expr, type: col.type };
   });
   let flagType: string | undefined;
   if (spec.flag) {
     const flag = source.columns.get(spec.flag.column);
-    if (!flag) throw fail(`flag.column: column "${spec.flag.column}" does not exist in source table "${spec.source.table}"`, 'UnknownColumn');
+    if (!flag)
+      throw fail(
+        `flag.column: column "${spec.flag.column}" does not exist in source table "${spec.source.table}"`,
+        'UnknownColumn',
+      );
     flagType = flag.type;
     await prepare(src, `SELECT $1::${flag.type}`, [String(spec.flag.value)], 'flag.value');
   }
 
   const from = `${quoteTable(spec.source.table)} s`;
-  for (const c of columns.slice(1)) await prepare(src, `SELECT (${c.expr})::${c.type} FROM ${from}`, [], `columns.${c.target}`);
+  for (const c of columns.slice(1))
+    await prepare(src, `SELECT (${c.expr})::${c.type} FROM ${from}`, [], `columns.${c.target}`);
   if (spec.filter) await prepare(src, `SELECT 1 FROM ${from} WHERE (${spec.filter})`, [], 'filter');
 
   if (!(await hasUniqueIndex(src, source.oid, key.attnum))) {
@@ -95,7 +112,10 @@ export async function preflight(
       );
     }
     if (spec.mode !== 'dry-run') {
-      throw fail(`key.source: "${spec.key.source}" has no unique index in "${spec.source.table}"; chunks need a unique, indexed key`, 'KeyNotUnique');
+      throw fail(
+        `key.source: "${spec.key.source}" has no unique index in "${spec.source.table}"; chunks need a unique, indexed key`,
+        'KeyNotUnique',
+      );
     }
   }
   const targetKey = target.columns.get(spec.key.target)!;

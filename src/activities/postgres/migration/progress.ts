@@ -33,7 +33,11 @@ export async function openLog(tgt: Client, spec: MigrationSpec, runKey: string):
       `INSERT INTO ${t.log} (migration_name, status, rows_migrated) VALUES ($1, 'RUNNING', 0) RETURNING id`,
       [spec.name],
     );
-    await tgt.query(`INSERT INTO ${t.runs} (run_key, migration_name, log_id) VALUES ($1, $2, $3)`, [runKey, spec.name, ins.rows[0].id]);
+    await tgt.query(`INSERT INTO ${t.runs} (run_key, migration_name, log_id) VALUES ($1, $2, $3)`, [
+      runKey,
+      spec.name,
+      ins.rows[0].id,
+    ]);
     return ins.rows[0].id;
   });
 }
@@ -57,7 +61,14 @@ export async function recountLog(tgt: Client, spec: MigrationSpec, logId: number
  * Closes a log row by its id (never by name: the runbook's `WHERE migration_name = migration_name`
  * updated every row). Only a RUNNING row changes, so a retry or a late duplicate is harmless.
  */
-export async function closeLog(tgt: Client, spec: MigrationSpec, logId: number, runKey: string, status: LogStatus, error?: string): Promise<number> {
+export async function closeLog(
+  tgt: Client,
+  spec: MigrationSpec,
+  logId: number,
+  runKey: string,
+  status: LogStatus,
+  error?: string,
+): Promise<number> {
   const t = stateTables(spec.stateSchema);
   return inTransaction(tgt, async () => {
     await recountLog(tgt, spec, logId, runKey);
@@ -72,7 +83,10 @@ export async function closeLog(tgt: Client, spec: MigrationSpec, logId: number, 
 
 function fingerprint(spec: MigrationSpec): string {
   const { source, target, key, columns, filter, flag, chunkSize } = spec;
-  return createHash('sha256').update(JSON.stringify({ source, target, key, columns, filter, flag, chunkSize })).digest('hex').slice(0, 32);
+  return createHash('sha256')
+    .update(JSON.stringify({ source, target, key, columns, filter, flag, chunkSize }))
+    .digest('hex')
+    .slice(0, 32);
 }
 
 export interface PlanSummary {
@@ -92,7 +106,12 @@ const wholeKeySpace: Chunk = { no: 0, lo: null, hi: null };
  * costs a quarter of numbering every row with a window function; the last key and the rows after
  * the last boundary are two short index reads. No rows at all still make one chunk (see below).
  */
-export async function chunkBoundaries(src: Client, spec: MigrationSpec, shape: MigrationShape, kind: 'copy' | 'verify'): Promise<{ chunks: Chunk[]; rows: number }> {
+export async function chunkBoundaries(
+  src: Client,
+  spec: MigrationSpec,
+  shape: MigrationShape,
+  kind: 'copy' | 'verify',
+): Promise<{ chunks: Chunk[]; rows: number }> {
   const p = new Params();
   const pred = kind === 'copy' ? copyPredicate(spec) : verifyPredicate(spec, shape, p);
   const key = sourceKey(spec);
@@ -129,16 +148,27 @@ export async function chunkBoundaries(src: Client, spec: MigrationSpec, shape: M
  * Plans the chunks in the progress table, or resumes the unfinished plan of an earlier run with the
  * same input. Idempotent: a retry finds the plan this run made and reads it back.
  */
-export async function planChunks(src: Client, tgt: Client, spec: MigrationSpec, shape: MigrationShape, runKey: string): Promise<PlanSummary> {
+export async function planChunks(
+  src: Client,
+  tgt: Client,
+  spec: MigrationSpec,
+  shape: MigrationShape,
+  runKey: string,
+): Promise<PlanSummary> {
   const t = await ensureStateTables(tgt, spec.stateSchema);
   const kind = spec.mode === 'verify' ? 'verify' : 'copy';
   const fp = fingerprint(spec);
   return inTransaction(tgt, async () => {
     await tgt.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`opsflow.migration.plan.${spec.name}`]);
-    const existing = await tgt.query<{ kind: string; fingerprint: string; planned_by: string; chunk_count: number; planned_rows: string }>(
-      `SELECT kind, fingerprint, planned_by, chunk_count, planned_rows FROM ${t.plans} WHERE migration_name = $1`,
-      [spec.name],
-    );
+    const existing = await tgt.query<{
+      kind: string;
+      fingerprint: string;
+      planned_by: string;
+      chunk_count: number;
+      planned_rows: string;
+    }>(`SELECT kind, fingerprint, planned_by, chunk_count, planned_rows FROM ${t.plans} WHERE migration_name = $1`, [
+      spec.name,
+    ]);
     const progress = async () => {
       const r = await tgt.query<{ done: string; rows: string }>(
         `SELECT count(*) FILTER (WHERE status = 'copied') AS done, coalesce(sum(rows_copied) FILTER (WHERE status = 'copied'), 0) AS rows
@@ -192,7 +222,13 @@ export async function planChunks(src: Client, tgt: Client, spec: MigrationSpec, 
 }
 
 /** The next chunks (by number, after `afterNo`) that still need the given phase. */
-export async function pendingChunks(tgt: Client, spec: MigrationSpec, phase: 'copy' | 'verify', afterNo: number, limit: number): Promise<Chunk[]> {
+export async function pendingChunks(
+  tgt: Client,
+  spec: MigrationSpec,
+  phase: 'copy' | 'verify',
+  afterNo: number,
+  limit: number,
+): Promise<Chunk[]> {
   const t = stateTables(spec.stateSchema);
   const cond = phase === 'copy' ? `status <> 'copied'` : 'verify_status IS NULL';
   const r = await tgt.query<{ chunk_no: number; lo: string | null; hi: string | null }>(

@@ -53,7 +53,10 @@ export function asFailure(err: unknown, where?: string): Error {
   const e = err as PgError;
   const code = e?.code ?? '';
   if (/^(42|22|23|3D|28|0A)/.test(code)) {
-    return ApplicationFailure.nonRetryable(`${where ? `${where}: ` : ''}${e.message} (SQLSTATE ${code})`, 'MigrationInputError');
+    return ApplicationFailure.nonRetryable(
+      `${where ? `${where}: ` : ''}${e.message} (SQLSTATE ${code})`,
+      'MigrationInputError',
+    );
   }
   return err instanceof Error ? err : new Error(String(err));
 }
@@ -129,6 +132,10 @@ export async function inTransaction<T>(c: Client, fn: () => Promise<T>, begin = 
  * Runs a statement that embeds operator SQL (a mapping expression, the filter) through the
  * extended protocol even without parameters: the server then refuses anything but one statement.
  */
-export function oneStatement<R extends QueryResultRow = QueryResultRow>(c: Client, text: string, values: unknown[] = []): Promise<QueryResult<R>> {
+export function oneStatement<R extends QueryResultRow = QueryResultRow>(
+  c: Client,
+  text: string,
+  values: unknown[] = [],
+): Promise<QueryResult<R>> {
   return c.query<R>({ text, values, queryMode: 'extended' } as { text: string; values: unknown[] });
 }

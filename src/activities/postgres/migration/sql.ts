@@ -80,7 +80,12 @@ export const hashSum = (rowText: string) => `coalesce(sum(${rowHash(rowText)}), 
  * range may already hold rows (a rerun, a table written by others); a plain INSERT into an empty
  * range is what the runbook's statement costs, and a conflict there aborts the transaction.
  */
-export function insertChunkSql(spec: MigrationSpec, shape: MigrationShape, range: KeyRange, upsert: boolean): { text: string; values: unknown[] } {
+export function insertChunkSql(
+  spec: MigrationSpec,
+  shape: MigrationShape,
+  range: KeyRange,
+  upsert: boolean,
+): { text: string; values: unknown[] } {
   const p = new Params();
   const cols = shape.columns;
   const targetCols = cols.map((c) => quoteIdent(c.target)).join(', ');
@@ -104,7 +109,11 @@ function onConflict(spec: MigrationSpec, shape: MigrationShape): string {
  * snapshot the copy read: exactly the copied rows are flagged, never a row inserted meanwhile (the
  * runbook's race), and a row changed meanwhile fails the transaction (retried) instead.
  */
-export function flagChunkSql(spec: MigrationSpec, shape: MigrationShape, range: KeyRange): { text: string; values: unknown[] } {
+export function flagChunkSql(
+  spec: MigrationSpec,
+  shape: MigrationShape,
+  range: KeyRange,
+): { text: string; values: unknown[] } {
   const p = new Params();
   const flag = spec.flag!;
   return {
@@ -116,7 +125,11 @@ export function flagChunkSql(spec: MigrationSpec, shape: MigrationShape, range: 
 }
 
 /** Whether the target already holds any row in the range (one index probe). */
-export function targetRangeOccupiedSql(spec: MigrationSpec, shape: MigrationShape, range: KeyRange): { text: string; values: unknown[] } {
+export function targetRangeOccupiedSql(
+  spec: MigrationSpec,
+  shape: MigrationShape,
+  range: KeyRange,
+): { text: string; values: unknown[] } {
   const p = new Params();
   return {
     text: `SELECT EXISTS (SELECT 1 FROM ${quoteTable(spec.target.table)} t WHERE ${rangeSql(targetKey(spec), range, shape.columns[0].type, p)}) AS occupied`,
@@ -140,5 +153,3 @@ export function upsertFromStagingSql(spec: MigrationSpec, shape: MigrationShape,
   const cols = shape.columns.map((c) => quoteIdent(c.target)).join(', ');
   return `INSERT INTO ${quoteTable(spec.target.table)} AS t (${cols}) SELECT ${cols} FROM ${staging} ${onConflict(spec, shape)}`;
 }
-
-;

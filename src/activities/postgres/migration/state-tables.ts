@@ -24,10 +24,9 @@ export type StateTables = ReturnType<typeof stateTables>;
 export async function ensureStateTables(c: Client, schema: string): Promise<StateTables> {
   const t = stateTables(schema);
   // Usually they exist: one catalog read instead of DDL under a lock.
-  const present = await c.query<{ n: string }>(
-    'SELECT count(to_regclass(x)) AS n FROM unnest($1::text[]) AS x',
-    [[t.log, t.runs, t.plans, t.chunks]],
-  );
+  const present = await c.query<{ n: string }>('SELECT count(to_regclass(x)) AS n FROM unnest($1::text[]) AS x', [
+    [t.log, t.runs, t.plans, t.chunks],
+  ]);
   if (Number(present.rows[0].n) === 4) return t;
   await c.query('BEGIN');
   try {

@@ -14,7 +14,19 @@ import {
   type MismatchReport,
   type RangeSums,
 } from '../../../domain/migration/plan';
-import { hashSum, Params, rowHash, quoteTable, rangeSql, sourceKey, sourceRowText, targetKey, targetRowText, verifyPredicate, type MigrationShape } from './sql';
+import {
+  hashSum,
+  Params,
+  rowHash,
+  quoteTable,
+  rangeSql,
+  sourceKey,
+  sourceRowText,
+  targetKey,
+  targetRowText,
+  verifyPredicate,
+  type MigrationShape,
+} from './sql';
 import { stateTables } from './state-tables';
 import { oneStatement } from './session';
 
@@ -47,28 +59,37 @@ function sides(spec: MigrationSpec, shape: MigrationShape, src: Client, tgt: Cli
       client: src,
       key: sourceKey(spec),
       rowText: sourceRowText(shape),
-      from: (range, p) => `${quoteTable(spec.source.table)} s WHERE ${rangeSql(sourceKey(spec), range, shape.keyType, p)} AND ${verifyPredicate(spec, shape, p)}`,
+      from: (range, p) =>
+        `${quoteTable(spec.source.table)} s WHERE ${rangeSql(sourceKey(spec), range, shape.keyType, p)} AND ${verifyPredicate(spec, shape, p)}`,
     },
     target: {
       client: tgt,
       key: targetKey(spec),
       rowText: targetRowText(shape),
-      from: (range, p) => `${quoteTable(spec.target.table)} t WHERE ${rangeSql(targetKey(spec), range, targetKeyType, p)}`,
+      from: (range, p) =>
+        `${quoteTable(spec.target.table)} t WHERE ${rangeSql(targetKey(spec), range, targetKeyType, p)}`,
     },
   };
 }
 
 async function sums(side: Side, range: KeyRange): Promise<RangeSums> {
   const p = new Params();
-  const r = await oneStatement<{ n: string; sum: string }>(side.client, `SELECT count(*) AS n, ${hashSum(side.rowText)} AS sum FROM ${side.from(range, p)}`, p.values);
+  const r = await oneStatement<{ n: string; sum: string }>(
+    side.client,
+    `SELECT count(*) AS n, ${hashSum(side.rowText)} AS sum FROM ${side.from(range, p)}`,
+    p.values,
+  );
   return { rows: Number(r.rows[0].n), sum: r.rows[0].sum };
 }
 
 async function rowHashes(side: Side, range: KeyRange): Promise<[string, string][]> {
   const p = new Params();
-  const r = await side.client.query<{ k: string; h: string }>(
-    { text: `SELECT ${side.key}::text AS k, ${rowHash(side.rowText)}::text AS h FROM ${side.from(range, p)}`, values: p.values, rowMode: 'array', queryMode: 'extended' } as never,
-  );
+  const r = await side.client.query<{ k: string; h: string }>({
+    text: `SELECT ${side.key}::text AS k, ${rowHash(side.rowText)}::text AS h FROM ${side.from(range, p)}`,
+    values: p.values,
+    rowMode: 'array',
+    queryMode: 'extended',
+  } as never);
   return r.rows as unknown as [string, string][];
 }
 
@@ -88,7 +109,14 @@ async function splitKeys(side: Side, range: KeyRange, step: number): Promise<str
  * data-diff's bisection: a range whose sums differ is cut into parts (at keys of the fuller side)
  * whose sums are compared, recursively; only small differing ranges are compared row by row.
  */
-async function locate(s: { source: Side; target: Side }, range: KeyRange, a: RangeSums, b: RangeSums, settings: BisectionSettings, depth: number): Promise<KeyDiff> {
+async function locate(
+  s: { source: Side; target: Side },
+  range: KeyRange,
+  a: RangeSums,
+  b: RangeSums,
+  settings: BisectionSettings,
+  depth: number,
+): Promise<KeyDiff> {
   const step = bisectionStep(a, b, settings, depth < 12);
   if (step === 'equal') return { missing: [], extra: [], differing: [] };
   if (step === 'compare-rows') {
@@ -146,9 +174,26 @@ export async function verifyChunk(
   await tgt.query(
     `UPDATE ${t.chunks} SET verify_status = $3, source_rows = $4, target_rows = $5, source_checksum = $6, target_checksum = $7,
         mismatch = $8, verified_at = now() WHERE migration_name = $1 AND chunk_no = $2`,
-    [spec.name, chunk.no, match ? 'match' : 'mismatch', a.rows, b.rows, a.sum, b.sum, match ? null : JSON.stringify(mismatches)],
+    [
+      spec.name,
+      chunk.no,
+      match ? 'match' : 'mismatch',
+      a.rows,
+      b.rows,
+      a.sum,
+      b.sum,
+      match ? null : JSON.stringify(mismatches),
+    ],
   );
-  return { chunkNo: chunk.no, sourceRows: a.rows, targetRows: b.rows, sourceChecksum: a.sum, targetChecksum: b.sum, match, antiJoinMissing, mismatches, finishedAtMs: Date.now() };
+  return {
+    chunkNo: chunk.no,
+    sourceRows: a.rows,
+    targetRows: b.rows,
+    sourceChecksum: a.sum,
+    targetChecksum: b.sum,
+    match,
+    antiJoinMissing,
+    mismatches,
+    finishedAtMs: Date.now(),
+  };
 }
-
-;
