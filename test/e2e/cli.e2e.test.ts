@@ -18,6 +18,9 @@ import { testToken } from '../helpers/tokens';
  * migration's differing keys), signals that change what `status` shows, `result`, and schedules
  * (prune, unpause, a cron in a time zone).
  */
+/** A gate host metrics pass whatever the machine's load: memory only, at 99 % of 24 GiB. */
+const HOST_GATE_A_BUSY_MACHINE_PASSES = { memoryPercent: 99 };
+
 describe('opsflow CLI end to end', () => {
   const TOKEN = testToken('cli-e2e-lb');
   let stack: Stack;
@@ -222,6 +225,9 @@ describe('opsflow CLI end to end', () => {
       ],
       sampleInterval: '30m',
       metricSources: ['host'],
+      // The rollout now watches its interval (host read every few seconds): the default gate's CPU
+      // level would roll it back on a busy machine, and these tests are about the CLI, not the gate.
+      gate: HOST_GATE_A_BUSY_MACHINE_PASSES,
     };
     const started = await stack.cli([
       '--config',
@@ -291,6 +297,9 @@ describe('opsflow CLI end to end', () => {
       ],
       sampleInterval: '30m',
       metricSources: ['host'],
+      // The rollout now watches its interval (host read every few seconds): the default gate's CPU
+      // level would roll it back on a busy machine, and these tests are about the CLI, not the gate.
+      gate: HOST_GATE_A_BUSY_MACHINE_PASSES,
     };
     expect(
       (await stack.cli(['--config', configPath, 'start', 'phased-rollout', '--input', JSON.stringify(input)])).code,
@@ -471,6 +480,9 @@ describe('opsflow CLI end to end', () => {
       ],
       sampleInterval: '30m',
       metricSources: ['host'],
+      // The rollout now watches its interval (host read every few seconds): the default gate's CPU
+      // level would roll it back on a busy machine, and these tests are about the CLI, not the gate.
+      gate: HOST_GATE_A_BUSY_MACHINE_PASSES,
     };
     expect(
       (await stack.cli(['-c', configPath, 'start', 'phased-rollout', '--input', JSON.stringify(rollout)])).code,
