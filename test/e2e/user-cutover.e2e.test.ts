@@ -262,6 +262,92 @@ describe('userCutoverWorkflow end to end', () => {
     await redis.del(`opsflow:routes:${svc}`);
   });
 
+  test('opsflow reschedule and skip through the CLI: an unknown batch or a moved one refused with why, a future batch rescheduled then skipped, its users never routed', async () => {
+    const svc = `${service}-verbs`;
+    const id = `cutover-${svc}`;
+    const routesKey = `opsflow:routes:${svc}`;
+    const cli = (args: string[]) => stack.cli(['--config', configPath, ...args]);
+    const statusJson = async () => {
+      const out = await cli(['status', id, '--json']);
+      expect(out).toMatchObject({ code: 0 });
+      return JSON.parse(out.stdout) as CutoverStatus;
+    };
+    const input = {
+      service: svc,
+      directory: 'staff',
+      router: 'gateway',
+      // judged on complaints alone (none are filed): no traffic needed for the batch to pass
+      metricSources: ['complaints-db'],
+      sampleInterval: '1s',
+      minGap: '1s',
+      batches: [
+        itBatch({ complaints: 3 }),
+        // an hour away: it waits while the verbs act on it
+        {
+          name: 'Sales',
+          cohort: { department: ['Sales'] },
+          startAt: '+1h',
+          thresholds: { complaints: 3 },
+          window: '3s',
+        },
+      ],
+    };
+    expect(await cli(['start', 'user-cutover', '--input', JSON.stringify(input)])).toMatchObject({ code: 0 });
+    const handle = stack.client.workflow.getHandle(id);
+    try {
+      await waitFor(
+        'batch 1 moved, batch 2 waiting for its start',
+        async () => {
+          const st = await handle.query<CutoverStatus>('status').catch(() => undefined);
+          return st?.batches[0].state === 'moved' && st.batches[1].state === 'waiting' ? st : undefined;
+        },
+        120_000,
+        250,
+      );
+
+      expect(await cli(['reschedule', id, '--batch', 'Marketing', '--start-at', '+2h'])).toMatchObject({
+        code: 1,
+        stdout: 'refused: reschedule refused: no batch named "Marketing" (batches: IT department, Sales)\n',
+      });
+      // whole seconds, so the ISO time the run keeps is the one sent
+      const newStart = new Date(Math.ceil((Date.now() + 2 * 3_600_000) / 1000) * 1000).toISOString();
+      const rescheduled = await cli(['reschedule', id, '--batch', '2', '--start-at', newStart, '--by', 'alice']);
+      expect(rescheduled).toMatchObject({ code: 0 });
+      expect(rescheduled.stdout).toMatch(new RegExp(`^accepted: userCutoverWorkflow ${id} is now waiting`));
+      const after = await waitFor(
+        'the new start as the next start',
+        async () => {
+          const st = await statusJson();
+          return st.nextStartAt === newStart ? st : undefined;
+        },
+        60_000,
+        250,
+      );
+      expect(after.batches[1]).toMatchObject({ state: 'waiting', startAt: newStart });
+      expect(after.decisions.map((d) => d.text)).toContain(`batch 2/2 "Sales" rescheduled to ${newStart} by alice`);
+
+      expect(await cli(['skip', id, '--batch', '1'])).toMatchObject({
+        code: 1,
+        stdout: 'refused: skip of batch 1/2 "IT department" refused: it is moved\n',
+      });
+      const skipped = await cli(['skip', id, '--batch', 'sales', '--by', 'bob']);
+      expect(skipped).toMatchObject({ code: 0 });
+      expect(skipped.stdout).toMatch(new RegExp(`^accepted: userCutoverWorkflow ${id} is now `));
+
+      const result = (await handle.result()) as CutoverStatus;
+      expect(result.state).toBe('completed');
+      expect(result.batches.map((b) => b.state)).toEqual(['moved', 'skipped']);
+      expect(result.batches[1].members ?? 0).toBe(0);
+      expect(result.decisions.map((d) => d.text)).toContain('batch 2/2 "Sales" skipped by bob');
+      // only IT was ever routed: no Sales user is in the hash
+      const routes = await redis.hgetall(routesKey);
+      expect(Object.keys(routes).sort()).toEqual([...itUsers()].sort());
+    } finally {
+      await handle.terminate('test ended').catch(() => undefined);
+      await redis.del(routesKey);
+    }
+  });
+
   test("complaints the stats endpoint reports for the batch's cohort, above its threshold, roll the batch back", async () => {
     const svc = `${service}-stats-complaints`;
     gateway.complaints.set('IT department', 4);
