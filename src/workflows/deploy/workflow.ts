@@ -123,8 +123,7 @@ export async function deployWorkflow(raw: DeployInputRaw, carried?: DeployCarry)
     };
     // A run continued during the fleet rollback has no batch left: it goes straight back to it.
     const stopped =
-      r.fleetRollbackReason ??
-      (await runBatches(r, ctx, input, plan, carried?.nextBatch ?? 0, continueIfLong));
+      r.fleetRollbackReason ?? (await runBatches(r, ctx, input, plan, carried?.nextBatch ?? 0, continueIfLong));
     if (stopped) {
       if (input.rollbackFleetOnFailure) await rollbackUpgraded(r, ctx, input, stopped, continueRollbackIfLong);
       r.setPhase('stopped');
