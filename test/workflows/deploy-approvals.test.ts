@@ -5,6 +5,7 @@ import { deployWorkflow } from '../../src/workflows';
 import { approveUpdate, statusQuery } from '../../src/workflows/deploy/messages';
 import { STARTED_BY_MEMO } from '../../src/domain/approval';
 import { waitFor } from '../helpers/ports';
+import { recordHistory } from '../helpers/histories';
 
 /**
  * A deploy's batch approval under `approvalRule`: the person who started it is refused, one
@@ -79,6 +80,7 @@ describe('deployWorkflow approvalRule (dev server, stand-in hosts)', () => {
       return { waiting, byStarter, afterOne, buildsAfterOne, annAgain, result };
     });
 
+    recordHistory(env.address, 'deploy-web', 'deploy-two-approvers-starter-refused');
     expect(out.waiting.approvals).toEqual({ step: 1, needed: 2, approvedBy: [], forbidStarter: 'sam' });
     expect(out.byStarter).toMatch(/sam started this run and may not approve step 1 \(forbidStarter\)/);
     expect(out.afterOne.phase).toBe('awaiting-approval');
