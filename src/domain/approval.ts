@@ -3,7 +3,7 @@
 import { z } from 'zod';
 
 /** `approval: { approvers: 2, forbidStarter: true }`: N distinct people, the starter not among them. */
-const approvalRule = z
+export const approvalRule = z
   .object({
     /** How many distinct people must approve. */
     approvers: z.number().int().min(1).max(10).default(1),

@@ -69,6 +69,31 @@ describe('deployInput', () => {
     expect(issues({ service: 'web', ref: 'main', surprise: 1 })).toMatch(/surprise/);
   });
 
+  test('approvalRule: N distinct approvers and forbidStarter for the batch approvals; bad values and a rule without approvals are named', () => {
+    const base = { service: 'web', ref: 'main', approval: 'each-batch' };
+    expect(deployInput.parse({ ...base, approvalRule: { approvers: 2, forbidStarter: true } }).approvalRule).toEqual({
+      approvers: 2,
+      forbidStarter: true,
+    });
+    expect(deployInput.parse({ ...base, approvalRule: { approvers: 3 } }).approvalRule).toEqual({
+      approvers: 3,
+      forbidStarter: false,
+    });
+    expect(deployInput.parse(base).approvalRule).toBeUndefined();
+    expect(issues({ ...base, approvalRule: { approvers: 0 } })).toMatch(/^approvalRule\.approvers: /);
+    expect(issues({ ...base, approvalRule: { approvers: 1.5 } })).toMatch(/^approvalRule\.approvers: /);
+    expect(issues({ ...base, approvalRule: { forbidStarter: 'yes' } })).toMatch(/^approvalRule\.forbidStarter: /);
+    expect(issues({ ...base, approvalRule: { approvers: 2, quorum: 1 } })).toMatch(/quorum/);
+    expect(issues({ ...base, approvalRule: true })).toMatch(/^approvalRule: /);
+    expect(issues({ service: 'web', ref: 'main', approvalRule: { approvers: 2 } })).toMatch(
+      /^approvalRule: a rule for approvals that are never asked: set approval to first-host or each-batch/,
+    );
+    expect(
+      rollbackDeployInput.safeParse({ service: 'web', approval: 'first-host', approvalRule: { approvers: 2 } }).success,
+    ).toBe(true);
+    expect(rollbackDeployInput.safeParse({ service: 'web', approvalRule: { approvers: 2 } }).success).toBe(false);
+  });
+
   test('rollback input takes a release name, not a ref', () => {
     expect(rollbackDeployInput.parse({ service: 'web' }).release).toBeUndefined();
     expect(rollbackDeployInput.safeParse({ service: 'web', release: 'main' }).success).toBe(false);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { targetName } from '../names';
 import { duration } from '../duration';
 import { releaseNamePattern } from './release';
+import { approvalRule } from '../approval';
 
 /**
  * A git ref as an operator writes it: a branch, a tag or a commit id. Never starting with "-" so it
@@ -70,6 +71,11 @@ const common = {
   maxFailPercent: maxFailPercent.prefault({}),
   healthCheck: healthCheck.prefault({}),
   approval: approval.default('none'),
+  /**
+   * Who may answer the batch approvals `approval` asks for: `{ approvers: 2, forbidStarter: true }`
+   * needs two distinct people, neither the one who started the run. Default: one person, anyone.
+   */
+  approvalRule: approvalRule.optional(),
   /** How long a drain may wait for sessions to reach 0 before it asks a person. */
   drainTimeout: duration.prefault('2m'),
   notify: z.array(targetName).default([]),
@@ -81,6 +87,16 @@ const common = {
   maxHistoryEvents: z.number().int().min(10, 'at least 10 events').max(50_000).default(10_000),
 };
 
+/** A rule for approvals that are never asked for would be silently ignored: say so instead. */
+function ruleNeedsApproval(v: { approval: string; approvalRule?: unknown }, ctx: z.RefinementCtx): void {
+  if (v.approvalRule !== undefined && v.approval === 'none')
+    ctx.addIssue({
+      code: 'custom',
+      path: ['approvalRule'],
+      message: 'a rule for approvals that are never asked: set approval to first-host or each-batch as well',
+    });
+}
+
 export const deployInput = z
   .object({
     ...common,
@@ -89,7 +105,8 @@ export const deployInput = z
     /** When a batch goes over budget, roll back the hosts already upgraded as well as the failed ones. */
     rollbackFleetOnFailure: z.boolean().default(false),
   })
-  .strict();
+  .strict()
+  .superRefine(ruleNeedsApproval);
 export type DeployInputRaw = z.input<typeof deployInput>;
 
 export const rollbackDeployInput = z
@@ -98,7 +115,8 @@ export const rollbackDeployInput = z
     /** A complete release by name (`20261124033400-<commit>`); default: each host's previous complete one. */
     release: z.string().regex(releaseNamePattern, 'a release name such as 20261124033400-<commit>').optional(),
   })
-  .strict();
+  .strict()
+  .superRefine(ruleNeedsApproval);
 export type RollbackDeployInputRaw = z.input<typeof rollbackDeployInput>;
 
 /** One deploy (or rollback) per service at a time: the running workflow is the lock. */

@@ -12,6 +12,8 @@ export function installHandlers(run: DeployRun, show: () => void, carried?: Oper
   controls.install(
     ['approve', 'pause', 'resume', 'abort'],
     (event) => {
+      // An approve that counts towards a rule of several people shows in the status at once.
+      if (run.status.approvals) run.status.approvals = controls.approvalProgress();
       run.note(event.text);
       show();
     },

@@ -4,7 +4,7 @@
 import { judgeBatch, type BudgetVerdict } from '../../domain/deploy/plan';
 import { failedHostsText, type FailedHost } from '../../domain/deploy/failed-hosts';
 import { appendBounded } from '../common/decision-log';
-import type { OperatorCarry } from '../common/operator-controls';
+import type { ApprovalProgress, OperatorCarry } from '../common/operator-controls';
 import { approvalWaitText, pausedText } from '../../domain/operator-commands';
 
 type HostState =
@@ -60,6 +60,8 @@ export interface DeployStatus {
   stopReason?: string;
   /** What the run waits for a person's approve of ("batch 2/3"), while it waits. */
   awaitingApproval?: string;
+  /** While a batch approval under `approvalRule` is awaited: who has approved so far, of how many. */
+  approvals?: ApprovalProgress;
   /**
    * Runs this deploy or rollback has taken so far (1, plus one per continue-as-new): the hosts,
    * failures and log are the totals across all of them.

@@ -10,6 +10,7 @@ import {
   type DeployInputRaw,
   type RollbackDeployInputRaw,
 } from '../../domain/deploy/input';
+import type { ApprovalRule } from '../../domain/approval';
 import { planBatches } from '../../domain/deploy/plan';
 import { approvalWaitText } from '../../domain/operator-commands';
 import { releaseName } from '../../domain/deploy/release';
@@ -122,8 +123,7 @@ export async function deployWorkflow(raw: DeployInputRaw, carried?: DeployCarry)
     };
     // A run continued during the fleet rollback has no batch left: it goes straight back to it.
     const stopped =
-      r.fleetRollbackReason ??
-      (await runBatches(r, ctx, input.approval, plan, carried?.nextBatch ?? 0, continueIfLong));
+      r.fleetRollbackReason ?? (await runBatches(r, ctx, input, plan, carried?.nextBatch ?? 0, continueIfLong));
     if (stopped) {
       if (input.rollbackFleetOnFailure) await rollbackUpgraded(r, ctx, input, stopped, continueRollbackIfLong);
       r.setPhase('stopped');
@@ -210,7 +210,7 @@ export async function rollbackDeployWorkflow(
       r.note(`history is long: continuing as new before batch ${nextBatch + 1}/${r.status.batches.length}`);
       await continueAsNewWith<typeof rollbackDeployWorkflow>(raw, r.carry(nextBatch, controls.carry(), targets));
     };
-    const stopped = await runBatches(r, ctx, input.approval, plan, carried?.nextBatch ?? 0, continueIfLong);
+    const stopped = await runBatches(r, ctx, input, plan, carried?.nextBatch ?? 0, continueIfLong);
     if (stopped)
       throw wf.ApplicationFailure.nonRetryable(`rollback of ${input.service} stopped: ${stopped}`, 'DeployStopped');
     r.setPhase('done');
@@ -241,7 +241,7 @@ async function fleetHosts(
 async function runBatches(
   r: DeployRun,
   ctx: SagaContext,
-  approval: 'none' | 'first-host' | 'each-batch',
+  { approval, approvalRule }: { approval: 'none' | 'first-host' | 'each-batch'; approvalRule?: ApprovalRule },
   plan: (host: string) => SagaPlan,
   first = 0,
   beforeNextBatch: (next: number) => Promise<void> = async () => {},
@@ -259,12 +259,17 @@ async function runBatches(
       r.setPhase('awaiting-approval');
       r.awaitApproval(what);
       ctx.show();
-      const outcome = await ctx.controls.takeApproval(
+      const wait = ctx.controls.takeApproval(
         i + 1,
         undefined,
-        undefined,
+        approvalRule,
         approvalWaitText(what, wf.workflowInfo().workflowId),
       );
+      // takeApproval knows the step and rule once called: the status shows who has approved so far.
+      r.status.approvals = ctx.controls.approvalProgress();
+      ctx.show();
+      const outcome = await wait;
+      delete r.status.approvals;
       r.awaitApproval(undefined);
       if (outcome === 'aborted') return ctx.controls.abortMessage(`before batch ${i + 1}`);
     }

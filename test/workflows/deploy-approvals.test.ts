@@ -1,0 +1,94 @@
+import { Worker } from '@temporalio/worker';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { devServerEnv, workflowBundle } from '../helpers/temporal';
+import { deployWorkflow } from '../../src/workflows';
+import { approveUpdate, statusQuery } from '../../src/workflows/deploy/messages';
+import { STARTED_BY_MEMO } from '../../src/domain/approval';
+import { waitFor } from '../helpers/ports';
+import { recordHistory } from '../helpers/histories';
+
+/**
+ * A deploy's batch approval under `approvalRule`: the person who started it is refused, one
+ * approver is not enough, the same person twice is refused, and the hosts move only after two
+ * distinct people. On the dev server (not time-skipping): an approval wait never ends by time.
+ */
+describe('deployWorkflow approvalRule (dev server, stand-in hosts)', () => {
+  let env: TestWorkflowEnvironment;
+  beforeAll(async () => {
+    env = await devServerEnv();
+  });
+  afterAll(async () => {
+    await env?.teardown();
+  });
+
+  test('two distinct approvers, neither the starter: the starter and a repeated approver are refused, nothing deploys until the second person', async () => {
+    const hosts = ['h1', 'h2'];
+    const builds: string[] = [];
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: 'deploy-approval-rule',
+      workflowBundle: await workflowBundle(),
+      activities: {
+        deployFleet: async () => ({ names: hosts, hasMigrate: false }),
+        resolveDeployRef: async () => ({ commit: 'a'.repeat(40) }),
+        readHostReleases: async () => ({ current: 'old', releases: [] }),
+        buildHostRelease: async (s: { host: string; release: string }) => {
+          builds.push(s.host);
+          return { release: s.release, built: true };
+        },
+        drainHost: async () => ({ server: 'x' }),
+        confirmHostDrained: async () => ({ drained: true, sessions: 0 }),
+        switchHostCurrent: async () => ({ previous: 'old' }),
+        restartHostUnits: async () => ({ units: ['app'] }),
+        reloadHostNginx: async () => ({ reloaded: true }),
+        checkHostHealth: async () => ({ healthy: true, attempts: 1, last: '200' }),
+        markHostRelease: async () => undefined,
+        readyHost: async () => ({ server: 'x' }),
+        pruneHostReleases: async () => ({ removed: [] }),
+      },
+    });
+    const handle = await env.client.workflow.start(deployWorkflow, {
+      taskQueue: 'deploy-approval-rule',
+      workflowId: 'deploy-web',
+      memo: { [STARTED_BY_MEMO]: 'sam' },
+      args: [
+        {
+          service: 'web',
+          ref: 'main',
+          approval: 'first-host',
+          approvalRule: { approvers: 2, forbidStarter: true },
+        },
+      ],
+    });
+    const out = await worker.runUntil(async () => {
+      const waiting = await waitFor('the deploy waiting for the approval of batch 1', async () => {
+        const s = await handle.query(statusQuery);
+        return s.phase === 'awaiting-approval' && s.approvals ? s : undefined;
+      });
+      const refuse = (by: string) =>
+        handle.executeUpdate(approveUpdate, { args: [{ by }] }).then(
+          () => 'accepted',
+          (e: Error) => `${e.message} ${(e.cause as Error | undefined)?.message ?? ''}`,
+        );
+      const byStarter = await refuse('sam');
+      await handle.executeUpdate(approveUpdate, { args: [{ by: 'ann' }] });
+      const afterOne = await handle.query(statusQuery);
+      const buildsAfterOne = [...builds];
+      const annAgain = await refuse('ann');
+      await handle.executeUpdate(approveUpdate, { args: [{ by: 'bob' }] });
+      const result = await handle.result();
+      return { waiting, byStarter, afterOne, buildsAfterOne, annAgain, result };
+    });
+
+    recordHistory(env.address, 'deploy-web', 'deploy-two-approvers-starter-refused');
+    expect(out.waiting.approvals).toEqual({ step: 1, needed: 2, approvedBy: [], forbidStarter: 'sam' });
+    expect(out.byStarter).toMatch(/sam started this run and may not approve step 1 \(forbidStarter\)/);
+    expect(out.afterOne.phase).toBe('awaiting-approval');
+    expect(out.afterOne.approvals).toMatchObject({ step: 1, needed: 2, approvedBy: ['ann'] });
+    expect(out.buildsAfterOne).toEqual([]);
+    expect(out.annAgain).toMatch(/step 1 already approved by ann.*approved so far: ann \(1 of 2\)/);
+    expect(out.result.phase).toBe('done');
+    expect(out.result.approvals).toBeUndefined();
+    expect(builds.sort()).toEqual(hosts);
+  });
+});
