@@ -19,11 +19,24 @@ function texts(value: unknown, out: string[], seen = new Set<unknown>()): string
 export async function secretsInHistories(client: Client, secrets: string[]): Promise<string[]> {
   if (!secrets.length) return [];
   const found: string[] = [];
-  for await (const run of client.workflow.list()) {
-    const history = await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
-    const text = texts(history, []).join('\n');
-    for (const s of secrets)
-      if (text.includes(s)) found.push(`${run.workflowId} (${run.type}) holds a test secret ending …${s.slice(-6)}`);
-  }
+  // Listed raw: the SDK's list decodes each run's memo, which fails for a run whose memo the
+  // encryption codec wrote; the search needs only the ids.
+  let nextPageToken: Uint8Array | undefined;
+  do {
+    const page = await client.workflowService.listWorkflowExecutions({
+      namespace: client.options.namespace,
+      pageSize: 100,
+      nextPageToken,
+    });
+    for (const run of page.executions ?? []) {
+      const workflowId = run.execution?.workflowId ?? '';
+      const history = await client.workflow.getHandle(workflowId, run.execution?.runId ?? undefined).fetchHistory();
+      const text = texts(history, []).join('\n');
+      for (const s of secrets)
+        if (text.includes(s))
+          found.push(`${workflowId} (${run.type?.name}) holds a test secret ending …${s.slice(-6)}`);
+    }
+    nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
+  } while (nextPageToken);
   return found;
 }
