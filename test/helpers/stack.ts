@@ -58,7 +58,15 @@ export class Stack {
         throw new Error('Stack.start: persistent takes neither namespaces nor searchAttributes: false');
       s.server = new TemporalProcess();
       await s.server.start();
-      s.env = await devServerEnv({}, s.server.address);
+      // The port accepts before the frontend is healthy ("Frontend is not healthy yet" on a busy
+      // machine): connect once it answers, within a bound.
+      const address = s.server.address;
+      s.env = await waitFor(
+        'the Temporal dev server (persistent) to answer',
+        () => devServerEnv({}, address),
+        60_000,
+        500,
+      );
     } else {
       s.env = await devServerEnv(opts);
     }
