@@ -372,8 +372,13 @@ describe('incidentResponseWorkflow: escalation, approval, P3 (time-skipping)', (
         args: [{ title: 'errors spiking, store silent', type: 'error_rate', metrics: { errorRate: 30 } }],
       });
       await waitFor('the on-call page', () => of(oncall, workflowId).length === 1, 30_000);
+      // the page arrives before its activity's result reaches the run: wait for the run to record it
+      await waitFor(
+        'the page recorded in the timeline',
+        async () => (await status(workflowId)).timeline.some((e) => e.kind === 'notified' && e.outcome === 'ok'),
+        30_000,
+      );
       const s = await status(workflowId);
-      expect(s.timeline.filter((e) => e.kind === 'notified').map((e) => e.outcome)).toContain('ok');
       // the store has not answered yet: no store line, no problem reported
       expect([s.timeline.some((e) => e.kind === 'store'), s.storeProblem]).toEqual([false, undefined]);
       expect(s.state).toBe('open');
