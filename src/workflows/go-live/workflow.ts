@@ -63,9 +63,13 @@ async function goLive(rawInput: GoLiveInput, ending: RunEnding): Promise<GoLiveR
     input.service,
     stages.map((stage) => ({ stage, workflowId: stageWorkflowId(input, stage) })),
   );
-  const progress = new Progress(() => run.details());
+  const progress = new Progress(() => run.details(wf.workflowInfo().workflowId), {
+    key: OpsflowPhase,
+    paused: () => run.pauseHolds,
+    state: () => run.status.phase,
+  });
   const controls = new GoLiveControls(run);
-  controls.install(() => progress.show());
+  controls.install(() => progress.pauseChanged());
   ending.onEnd(({ kind, message }) => {
     const was = run.end(kind, message);
     progress.end([{ key: OpsflowPhase, value: run.status.phase }]);
