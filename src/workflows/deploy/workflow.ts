@@ -95,7 +95,13 @@ export async function deployWorkflow(raw: DeployInputRaw, carried?: DeployCarry)
       ]);
     }
 
-    const ctx: SagaContext = { run: r, controls, show: () => progress.show(), tell: teller(input.notify) };
+    const ctx: SagaContext = {
+      run: r,
+      controls,
+      approvalRule: input.approvalRule,
+      show: () => progress.show(),
+      tell: teller(input.notify),
+    };
     const migrateOnce = async (host: string) => {
       if (r.status.migrations !== 'pending') return;
       r.setPhase('migrating');
@@ -204,7 +210,13 @@ export async function rollbackDeployWorkflow(
         targets[host] = t.release;
       }
     }
-    const ctx: SagaContext = { run: r, controls, show: () => progress.show(), tell: teller(input.notify) };
+    const ctx: SagaContext = {
+      run: r,
+      controls,
+      approvalRule: input.approvalRule,
+      show: () => progress.show(),
+      tell: teller(input.notify),
+    };
     const plan = (host: string): SagaPlan => ({
       service: input.service,
       host,
