@@ -534,8 +534,9 @@ const SHOWN_WAIT_PERIOD = '7 days';
 /**
  * Waits for `done`. A condition alone leaves nothing in the Web UI's timeline, so with a summary
  * the wait sits on a timer that carries it (renewed until `done`); a wait already over starts none.
+ * Any wait on a person may use it: histories recorded before it waited on the condition alone.
  */
-async function shownWait(done: () => boolean, summary?: string): Promise<void> {
+export async function shownWait(done: () => boolean, summary?: string): Promise<void> {
   if (summary === undefined || done() || !wf.patched(APPROVAL_WAIT_TIMER)) return wf.condition(done);
   while (!(await wf.condition(done, SHOWN_WAIT_PERIOD, { summary }))) {
     // the period ran out with nobody deciding: the same wait goes on, still shown

@@ -16,6 +16,8 @@ import { parseInput } from '../input';
 import { RunEnding } from '../common/ending';
 import { failureMessage } from '../common/failure';
 import { Progress } from '../common/progress';
+import { shownWait } from '../common/operator-controls';
+import { approvalWaitText, pausedText } from '../../domain/operator-commands';
 import { GoLiveControls } from './handlers';
 import { abortSignal } from './messages';
 import {
@@ -85,12 +87,20 @@ async function goLive(rawInput: GoLiveInput, ending: RunEnding): Promise<GoLiveR
     if (i > 0 && rule) {
       run.awaitingApproval(stage);
       progress.update([{ key: OpsflowStep, value: `${stage}: awaiting approval` }]);
-      const wait = controls.controls.takeApproval(controls.stepOf(stage), undefined, rule);
+      const wait = controls.controls.takeApproval(
+        controls.stepOf(stage),
+        undefined,
+        rule,
+        approvalWaitText(`stage ${stage}`, wf.workflowInfo().workflowId),
+      );
       run.status.approvals = controls.controls.approvalProgress();
       await wait;
       run.status.approvals = undefined;
     }
-    await wf.condition(() => !run.status.paused || controls.aborted !== undefined);
+    await shownWait(
+      () => !run.status.paused || controls.aborted !== undefined,
+      `before ${stage}: ${pausedText(wf.workflowInfo().workflowId, run.status.pausedBy)}`,
+    );
     if (controls.aborted) {
       run.stop(stage, `${controls.aborted} before ${stage} started`);
       break;
