@@ -532,11 +532,20 @@ const APPROVAL_WAIT_TIMER = 'operator-approval-wait-timer';
 const SHOWN_WAIT_PERIOD = '7 days';
 
 /**
+ * `shownWait` for a wait on a person outside the approvals (a go-live's pause, an incident's
+ * runbook step). Not async: a history recorded before waited on the bare condition, and one more
+ * promise between it and the waiting code would let the run's other branches go first on replay.
+ */
+export function shownCondition(done: () => boolean, summary: string): Promise<void> {
+  if (done() || !wf.patched(APPROVAL_WAIT_TIMER)) return wf.condition(done);
+  return shownWait(done, summary);
+}
+
+/**
  * Waits for `done`. A condition alone leaves nothing in the Web UI's timeline, so with a summary
  * the wait sits on a timer that carries it (renewed until `done`); a wait already over starts none.
- * Any wait on a person may use it: histories recorded before it waited on the condition alone.
  */
-export async function shownWait(done: () => boolean, summary?: string): Promise<void> {
+async function shownWait(done: () => boolean, summary?: string): Promise<void> {
   if (summary === undefined || done() || !wf.patched(APPROVAL_WAIT_TIMER)) return wf.condition(done);
   while (!(await wf.condition(done, SHOWN_WAIT_PERIOD, { summary }))) {
     // the period ran out with nobody deciding: the same wait goes on, still shown

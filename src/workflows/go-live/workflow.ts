@@ -16,7 +16,7 @@ import { parseInput } from '../input';
 import { RunEnding } from '../common/ending';
 import { failureMessage } from '../common/failure';
 import { Progress } from '../common/progress';
-import { shownWait } from '../common/operator-controls';
+import { shownCondition } from '../common/operator-controls';
 import { approvalWaitText, pausedText } from '../../domain/operator-commands';
 import { GoLiveControls } from './handlers';
 import { abortSignal } from './messages';
@@ -97,7 +97,7 @@ async function goLive(rawInput: GoLiveInput, ending: RunEnding): Promise<GoLiveR
       await wait;
       run.status.approvals = undefined;
     }
-    await shownWait(
+    await shownCondition(
       () => !run.status.paused || controls.aborted !== undefined,
       `before ${stage}: ${pausedText(wf.workflowInfo().workflowId, run.status.pausedBy)}`,
     );

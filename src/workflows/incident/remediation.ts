@@ -6,7 +6,7 @@ import type { Outcome } from '../../domain/incident/incident';
 import type { RunbookStep } from '../../domain/incident/runbook';
 import { failureMessage } from '../common/failure';
 import { withSummary } from '../common/progress';
-import { shownWait } from '../common/operator-controls';
+import { shownCondition } from '../common/operator-controls';
 import { stepApprovalWaitText } from '../../domain/operator-commands';
 import { headline, notifyAll, recipientsNow } from './notify';
 import { acts, readOptions, type IncidentRun } from './run';
@@ -61,7 +61,7 @@ async function approved(run: IncidentRun, step: RunbookStep, what: string): Prom
   if (state.mayRunWithoutWaiting(step)) return true;
   state.waitForApproval(step, what);
   run.publish();
-  await shownWait(
+  await shownCondition(
     () => state.isApproved(step.id) || state.resolved,
     stepApprovalWaitText(`runbook step ${step.id}`, run.workflowId, step.id),
   );
