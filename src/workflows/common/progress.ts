@@ -7,7 +7,7 @@ import type { OpsflowState } from '../../domain/search-attributes';
 import { finalSearchAttributes } from './ending';
 
 /** The state word a paused run is found by (`opsflow list --state paused`), whatever its own state. */
-export const PAUSED_STATE = 'paused';
+const PAUSED_STATE = 'paused';
 /** Patch id: runs recorded before a pause showed in their state attribute never upserted it. */
 const PAUSE_IN_STATE_ATTRIBUTE = 'opsflow-pause-in-state-attribute';
 
