@@ -67,6 +67,25 @@ const by = (a: unknown) => {
 
 type Reader = (s: Loose, id: string) => Omit<StatusView, 'decisions'> & { decisions?: unknown[] };
 
+/**
+ * A paused run says so first, whatever else it waits on: its state reads "paused (<what goes on>)",
+ * since when it was paused, and the command that resumes it. An approval it also waits for stays
+ * the wait and its command first (approving does not resume it).
+ */
+function pausedFirst(view: ReturnType<Reader>, s: Loose, id: string, what: string): ReturnType<Reader> {
+  if (!s.paused) return view;
+  const resume = opsflowCommand('resume', id);
+  const others = view.commands.filter((c) => c !== resume && c !== opsflowCommand('pause', id));
+  const person = view.waits?.startsWith("a person's") === true;
+  return {
+    ...view,
+    state: `paused (${what})`,
+    since: str(s.pausedBy?.at) ?? view.since,
+    waits: person ? view.waits : `a person's resume (paused${by(s.pausedBy)})`,
+    commands: person ? [...others.slice(0, 1), resume, ...others.slice(1)] : [resume, ...others],
+  };
+}
+
 function rollout(s: Loose, id: string): ReturnType<Reader> {
   const steps: Loose[] = Array.isArray(s.steps) ? s.steps : [];
   const label = (n: number) => `step ${n}/${steps.length} (${steps[n - 1]?.weight ?? '?'} %)`;
@@ -95,11 +114,6 @@ function rollout(s: Loose, id: string): ReturnType<Reader> {
   } else if (s.state === 'held') {
     view.waits = `a person's resume or abort: the gate was inconclusive; it rolls back when nobody answers in time`;
     view.commands = [opsflowCommand('resume', id), abortCommand(id)];
-  } else if (s.paused) {
-    view.state = `paused${s.state === 'monitoring' ? ' (the window goes on sampling; no next step until resumed)' : ` (${words(s.state)})`}`;
-    view.since = str(s.pausedBy?.at) ?? view.since;
-    view.waits = `a person's resume (paused${by(s.pausedBy)})`;
-    view.commands = [opsflowCommand('resume', id), abortCommand(id)];
   } else {
     const w = s.window as Loose | undefined;
     if (s.state === 'monitoring' && w && Date.parse(w.startedAt)) {
@@ -108,7 +122,9 @@ function rollout(s: Loose, id: string): ReturnType<Reader> {
     }
     view.commands = [opsflowCommand('pause', id), abortCommand(id)];
   }
-  return view;
+  const sampling =
+    s.state === 'monitoring' ? 'the window goes on sampling; no next step until resumed' : words(s.state);
+  return pausedFirst(view, s, id, sampling);
 }
 
 function cutover(s: Loose, id: string): ReturnType<Reader> {
@@ -131,15 +147,11 @@ function cutover(s: Loose, id: string): ReturnType<Reader> {
   } else if (s.state === 'held') {
     view.waits = "a person's resume or abort: the gate was inconclusive; it rolls back when nobody answers in time";
     view.commands = [opsflowCommand('resume', id), abortCommand(id)];
-  } else if (s.paused) {
-    view.state = `paused (${words(s.state)})`;
-    view.waits = `a person's resume (paused${by(s.pausedBy)})`;
-    view.commands = [opsflowCommand('resume', id), abortCommand(id)];
   } else {
     if (str(s.nextStartAt)) view.waits = `a timer: the next batch starts at ${s.nextStartAt}`;
     view.commands = [opsflowCommand('pause', id), abortCommand(id)];
   }
-  return view;
+  return pausedFirst(view, s, id, `${words(s.state)}: no next batch starts until resumed`);
 }
 
 function deploy(s: Loose, id: string): ReturnType<Reader> {
@@ -158,11 +170,14 @@ function deploy(s: Loose, id: string): ReturnType<Reader> {
   if (str(s.awaitingApproval)) {
     view.waits = `a person's approve of ${s.awaitingApproval} (anyone may approve)`;
     view.commands = [opsflowCommand('approve', id), abortCommand(id)];
-  } else if (s.phase === 'paused') {
-    view.waits = "a person's resume";
-    view.commands = [opsflowCommand('resume', id), abortCommand(id)];
   } else view.commands = [opsflowCommand('pause', id), abortCommand(id)];
-  return view;
+  // A run of a version before `paused` was in its status says it only in its phase, between batches.
+  const paused = s.paused === true || s.phase === 'paused';
+  const what =
+    s.phase === 'paused'
+      ? 'no next batch starts until resumed'
+      : `${words(s.phase)}: the batch under way finishes, no next one starts`;
+  return pausedFirst(view, { ...s, paused }, id, what);
 }
 
 function migration(s: Loose, id: string): ReturnType<Reader> {
@@ -177,12 +192,8 @@ function migration(s: Loose, id: string): ReturnType<Reader> {
     commands: [],
   };
   if (ended) return view;
-  if (s.paused) {
-    view.state = `paused (${words(s.phase)}: no chunk starts until resumed)`;
-    view.waits = "a person's resume";
-    view.commands = [opsflowCommand('resume', id)];
-  } else view.commands = [opsflowCommand('pause', id)];
-  return view;
+  view.commands = [opsflowCommand('pause', id)];
+  return pausedFirst(view, s, id, `${words(s.phase)}: no chunk starts until resumed`);
 }
 
 function incident(s: Loose, id: string): ReturnType<Reader> {
@@ -244,7 +255,7 @@ function goLive(s: Loose, id: string): ReturnType<Reader> {
   const ended = ['live', 'stopped', 'failed', 'cancelled'].includes(s.phase);
   const view: ReturnType<Reader> = {
     what: `go-live of ${s.service}: ${stages.map((x) => x.stage).join(' → ')}`,
-    state: `${words(s.phase)}${s.paused && !ended ? ' (paused: no next stage until resumed)' : ''}`,
+    state: words(s.phase),
     step: current ? `stage ${current.stage} (${words(current.state)}; its run: ${current.workflowId})` : undefined,
     failure: s.stoppedAt ? `stopped at ${s.stoppedAt.stage}: ${s.stoppedAt.reason}` : undefined,
     decisions: s.decisions,
@@ -255,14 +266,11 @@ function goLive(s: Loose, id: string): ReturnType<Reader> {
   if (awaiting) {
     view.waits = `a person's approve of stage ${awaiting.stage}`;
     view.commands = [opsflowCommand('approve', id), abortCommand(id)];
-  } else if (s.paused) {
-    view.waits = "a person's resume";
-    view.commands = [opsflowCommand('resume', id), abortCommand(id)];
   } else {
-    if (current) view.waits = `its stage's own run: opsflow status ${current.workflowId}`;
+    if (current && !s.paused) view.waits = `its stage's own run: opsflow status ${current.workflowId}`;
     view.commands = [opsflowCommand('pause', id), abortCommand(id)];
   }
-  return view;
+  return pausedFirst(view, s, id, `${words(s.phase)}: no next stage starts until resumed`);
 }
 
 function baseline(s: Loose, id: string): ReturnType<Reader> {

@@ -32,6 +32,11 @@ export function heldText(workflowId: string, why?: string): string {
   return `held for a person${why ? ` (${why})` : ''} — \`${opsflowCommand('resume', workflowId)}\` or \`${opsflowCommand('abort', workflowId, '--reason', '…')}\``;
 }
 
+/** "awaiting approval of runbook step restart — `opsflow approve incident-x --step restart`": an incident's step is named. */
+export function stepApprovalWaitText(what: string, workflowId: string, step: string): string {
+  return `awaiting approval of ${what} — \`${opsflowCommand('approve', workflowId, '--step', step)}\``;
+}
+
 /** The command that signs off a readiness item (an Update; `--by` defaults to the OS user). */
 export function signOffCommand(workflowId: string, item: string): string {
   return opsflowCommand('sign-off', workflowId, '--item', item);

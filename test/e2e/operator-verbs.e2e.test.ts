@@ -9,6 +9,7 @@ import { statusQuery as incidentStatus } from '../../src/workflows/incident/mess
  * worker process: each refusal says why and writes nothing, each accepted action answers with the
  * run's new state, a flag missing is refused before sending, a verb the type does not take is
  * refused naming the ones it takes, and a signal the incident does not know lands on its timeline.
+ * A paused go-live is found and read as paused, with the command that resumes it.
  */
 describe('recheck, sign-off, waive, acknowledge, resolve answered (dev server, opsflow CLI)', () => {
   let stack: Stack;
@@ -192,5 +193,51 @@ describe('recheck, sign-off, waive, acknowledge, resolve answered (dev server, o
       stderr: 'opsflow: the run has ended (completed)\n',
     });
     recordHistory(stack.temporalAddress(), id, 'incident-verbs-answered');
+  }, 400_000);
+
+  test('go-live: a paused run is found by `list --state paused`, `status` says paused first with the resume command, and a resume gives back its phase', async () => {
+    const id = 'go-live-held';
+    expect(
+      await cli([
+        'start',
+        'go-live',
+        '--input',
+        JSON.stringify({ service: 'held', stages: { readiness: { checklist: 'verbs', deadline: '1h' } } }),
+      ]),
+    ).toMatchObject({ code: 0 });
+    const listed = async (state: string) => (await cli(['list', '--state', state])).stdout;
+    await waitFor(
+      'the go-live to run its readiness stage',
+      async () => ((await listed('running')).includes(id) ? true : undefined),
+      120_000,
+      250,
+    );
+
+    expect(await cli(['pause', id, '--by', 'ann', '--reason', 'vendor call'])).toMatchObject({
+      code: 0,
+      stdout: `accepted: goLiveWorkflow ${id} is now running\n`,
+    });
+    await waitFor('the paused go-live in `list --state paused`', async () =>
+      (await listed('paused')).includes(id) ? true : undefined,
+    );
+    const paused = await cli(['status', id]);
+    expect(paused.stdout).toMatch(/^state: +paused \(running: no next stage starts until resumed\)/m);
+    expect(paused.stdout).toMatch(/^waits for: a person's resume \(paused by ann at /m);
+    expect(paused.stdout).toMatch(new RegExp(`^act: +opsflow resume ${id}$`, 'm'));
+    expect(await cli(['pause', id, '--by', 'bob'])).toMatchObject({
+      code: 1,
+      stdout: expect.stringMatching(/^refused: already paused by ann at /),
+    });
+
+    expect(await cli(['resume', id, '--by', 'ann'])).toMatchObject({ code: 0 });
+    await waitFor('the resumed go-live back in `list --state running`', async () =>
+      (await listed('running')).includes(id) && !(await listed('paused')).includes(id) ? true : undefined,
+    );
+    expect((await cli(['status', id])).stdout).toMatch(/^state: +running/m);
+    expect(await cli(['abort', id, '--by', 'ann', '--reason', 'test over'])).toMatchObject({ code: 0 });
+    await stack.client.workflow
+      .getHandle(id)
+      .result()
+      .catch(() => undefined);
   }, 400_000);
 });

@@ -69,7 +69,7 @@ describe('deployInput', () => {
     expect(issues({ service: 'web', ref: 'main', surprise: 1 })).toMatch(/surprise/);
   });
 
-  test('approvalRule: N distinct approvers and forbidStarter for the batch approvals; bad values and a rule without approvals are named', () => {
+  test('approvalRule: N distinct approvers and forbidStarter for the batch and stuck-drain approvals; bad values are named', () => {
     const base = { service: 'web', ref: 'main', approval: 'each-batch' };
     expect(deployInput.parse({ ...base, approvalRule: { approvers: 2, forbidStarter: true } }).approvalRule).toEqual({
       approvers: 2,
@@ -85,13 +85,15 @@ describe('deployInput', () => {
     expect(issues({ ...base, approvalRule: { forbidStarter: 'yes' } })).toMatch(/^approvalRule\.forbidStarter: /);
     expect(issues({ ...base, approvalRule: { approvers: 2, quorum: 1 } })).toMatch(/quorum/);
     expect(issues({ ...base, approvalRule: true })).toMatch(/^approvalRule: /);
-    expect(issues({ service: 'web', ref: 'main', approvalRule: { approvers: 2 } })).toMatch(
-      /^approvalRule: a rule for approvals that are never asked: set approval to first-host or each-batch/,
-    );
+    // Without batch approvals the rule still rules a stuck drain's approval.
+    expect(deployInput.parse({ service: 'web', ref: 'main', approvalRule: { approvers: 2 } }).approvalRule).toEqual({
+      approvers: 2,
+      forbidStarter: false,
+    });
     expect(
       rollbackDeployInput.safeParse({ service: 'web', approval: 'first-host', approvalRule: { approvers: 2 } }).success,
     ).toBe(true);
-    expect(rollbackDeployInput.safeParse({ service: 'web', approvalRule: { approvers: 2 } }).success).toBe(false);
+    expect(rollbackDeployInput.safeParse({ service: 'web', approvalRule: { approvers: 2 } }).success).toBe(true);
   });
 
   test('rollback input takes a release name, not a ref', () => {

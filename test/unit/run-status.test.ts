@@ -96,6 +96,39 @@ describe('opsflow status in words', () => {
     expect(after.commands[0]).toBe('opsflow pause rollout-checkout-api');
   });
 
+  test('paused first: a deploy paused mid-batch and a rollout paused while awaiting approval read as paused, with resume among the commands', () => {
+    const dep = statusView(running('deploy-shop', 'deployWorkflow'), {
+      kind: 'deploy',
+      service: 'shop',
+      phase: 'deploying',
+      batch: 1,
+      paused: true,
+      pausedBy: { by: 'ann', at: '2026-01-01T10:05:00.000Z' },
+      batches: [['h1'], ['h2']],
+      hosts: { h1: { state: 'building' }, h2: { state: 'pending' } },
+      log: [],
+    });
+    expect(dep).toMatchObject({
+      state: 'paused (deploying: the batch under way finishes, no next one starts)',
+      since: '2026-01-01T10:05:00.000Z',
+      waits: "a person's resume (paused by ann at 2026-01-01T10:05:00.000Z)",
+      commands: ['opsflow resume deploy-shop', "opsflow abort deploy-shop --reason '…'"],
+    });
+    const run = rolloutRun();
+    run.startStep(0);
+    run.enter('awaiting-approval');
+    run.awaitApproval(0);
+    run.onOperator(run.controls.apply('pause', { by: 'ann' }, '2026-01-01T10:05:00.000Z'));
+    const roll = statusView(running('rollout-checkout-api', 'phasedRolloutWorkflow'), run.status);
+    expect(roll.state).toBe('paused (awaiting approval)');
+    expect(roll.waits).toMatch(/^a person's approve of step 1\/3/);
+    expect(roll.commands).toEqual([
+      'opsflow approve rollout-checkout-api',
+      'opsflow resume rollout-checkout-api',
+      "opsflow abort rollout-checkout-api --reason '…'",
+    ]);
+  });
+
   test('a monitoring rollout waits for a timer: the next gate sample and when', () => {
     const run = rolloutRun();
     run.startStep(0);

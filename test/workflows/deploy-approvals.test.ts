@@ -91,4 +91,93 @@ describe('deployWorkflow approvalRule (dev server, stand-in hosts)', () => {
     expect(out.result.approvals).toBeUndefined();
     expect(builds.sort()).toEqual(hosts);
   });
+
+  test("stuck drains of one batch: each host's approval is its own wait under the approvalRule (the starter refused, two people each), one at a time", async () => {
+    const hosts = ['h1', 'h2'];
+    const switched: string[] = [];
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: 'deploy-drain-approval-rule',
+      workflowBundle: await workflowBundle(),
+      activities: {
+        deployFleet: async () => ({ names: hosts, hasMigrate: false }),
+        resolveDeployRef: async () => ({ commit: 'a'.repeat(40) }),
+        readHostReleases: async () => ({ current: 'old', releases: [] }),
+        buildHostRelease: async (s: { release: string }) => ({ release: s.release, built: true }),
+        drainHost: async () => ({ server: 'x' }),
+        // Both hosts of the one batch keep sessions open past the drain timeout.
+        confirmHostDrained: async () => ({ drained: false, sessions: 3 }),
+        switchHostCurrent: async (s: { host: string }) => {
+          switched.push(s.host);
+          return { previous: 'old' };
+        },
+        restartHostUnits: async () => ({ units: ['app'] }),
+        reloadHostNginx: async () => ({ reloaded: true }),
+        checkHostHealth: async () => ({ healthy: true, attempts: 1, last: '200' }),
+        markHostRelease: async () => undefined,
+        readyHost: async () => ({ server: 'x' }),
+        pruneHostReleases: async () => ({ removed: [] }),
+      },
+    });
+    const handle = await env.client.workflow.start(deployWorkflow, {
+      taskQueue: 'deploy-drain-approval-rule',
+      workflowId: 'deploy-drains',
+      memo: { [STARTED_BY_MEMO]: 'sam' },
+      args: [{ service: 'drains', ref: 'main', serial: 2, approvalRule: { approvers: 2, forbidStarter: true } }],
+    });
+    const approve = (by: string) =>
+      handle.executeUpdate(approveUpdate, { args: [{ by }] }).then(
+        () => 'accepted',
+        (e: Error) => `${e.message} ${(e.cause as Error | undefined)?.message ?? ''}`,
+      );
+    const waitingFor = (what: string, not?: string) =>
+      waitFor(what, async () => {
+        const s = await handle.query(statusQuery);
+        return s.approvals && s.approvals.step !== not ? s : undefined;
+      });
+    const out = await worker.runUntil(async () => {
+      const first = await waitingFor("the first stuck host's approval");
+      const byStarter = await approve('sam');
+      const annFirst = await approve('ann');
+      const afterAnn = await handle.query(statusQuery);
+      const switchedAfterAnn = [...switched];
+      const bobFirst = await approve('bob');
+      const second = await waitingFor("the second stuck host's approval", first.approvals!.step as string);
+      // The other host's wait is its own: ann approves it again, and one person is not enough there either.
+      const annSecond = await approve('ann');
+      const switchedAfterAnnSecond = [...switched];
+      const bobSecond = await approve('bob');
+      const result = await handle.result();
+      return {
+        first,
+        byStarter,
+        annFirst,
+        afterAnn,
+        switchedAfterAnn,
+        bobFirst,
+        second,
+        annSecond,
+        switchedAfterAnnSecond,
+        bobSecond,
+        result,
+      };
+    });
+
+    const [one, two] = [out.first.approvals!.step, out.second.approvals!.step];
+    expect([one, two].sort()).toEqual(['drain-h1', 'drain-h2']);
+    const hostOf = (step: unknown) => String(step).replace('drain-', '');
+    // One wait at a time, each naming its own host, with the rule's count.
+    expect(out.first.awaitingApproval).toBe(`going on with ${hostOf(one)}'s 3 open sessions`);
+    expect(out.first.approvals).toEqual({ step: one, needed: 2, approvedBy: [], forbidStarter: 'sam' });
+    expect(out.second.awaitingApproval).toBe(`going on with ${hostOf(two)}'s 3 open sessions`);
+    expect(out.second.approvals).toMatchObject({ step: two, needed: 2, approvedBy: [] });
+    expect(out.byStarter).toMatch(/sam started this run and may not approve step drain-h\d \(forbidStarter\)/);
+    expect(out.annFirst).toBe('accepted');
+    expect(out.afterAnn.approvals).toMatchObject({ step: one, approvedBy: ['ann'] });
+    expect(out.switchedAfterAnn).toEqual([]);
+    expect([out.bobFirst, out.annSecond, out.bobSecond]).toEqual(['accepted', 'accepted', 'accepted']);
+    expect(out.switchedAfterAnnSecond).toEqual([hostOf(one)]);
+    expect(out.result.phase).toBe('done');
+    expect([...switched].sort()).toEqual(hosts);
+  });
 });

@@ -9,6 +9,8 @@ import { waitFor } from '../helpers/ports';
 import { recordHistory } from '../helpers/histories';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { OpsflowPhase } from '../../src/domain/search-attributes';
+import { pauseUpdate, resumeUpdate, statusQuery } from '../../src/workflows/deploy/messages';
 
 /**
  * The deploy's orchestration with stand-in activities acting on an in-memory fleet: what a
@@ -323,5 +325,83 @@ describe('deployWorkflow (time-skipping, stand-in hosts)', () => {
         ...[1, 2, 3, 4].map((back) => `continued as new during the fleet rollback (${back}/5 hosts back)`),
       ]),
     );
+  });
+
+  test('a paused deploy says so: status paused (by whom), OpsflowPhase "paused" and the resume command in its details while the batch under way finishes and no next one starts; resumed, it reads deploying again', async () => {
+    const hosts = ['h1', 'h2'];
+    // Each host's build waits for the test: the run is mid-batch when paused, and again after resume.
+    const gates = new Map(
+      hosts.map((h) => {
+        let resolve!: () => void;
+        const promise = new Promise<void>((r) => (resolve = r));
+        return [h, { promise, resolve }];
+      }),
+    );
+    const built: string[] = [];
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: 'deploy-ts-paused',
+      workflowBundle: await workflowBundle(),
+      activities: {
+        deployFleet: async () => ({ names: hosts, hasMigrate: false }),
+        resolveDeployRef: async () => ({ commit: 'a'.repeat(40) }),
+        readHostReleases: async () => ({ current: 'old', releases: [] }),
+        buildHostRelease: async (s: { host: string; release: string }) => {
+          built.push(s.host);
+          await gates.get(s.host)!.promise;
+          return { release: s.release, built: true };
+        },
+        drainHost: async () => ({ server: 'x' }),
+        confirmHostDrained: async () => ({ drained: true, sessions: 0 }),
+        switchHostCurrent: async () => ({ previous: 'old' }),
+        restartHostUnits: async () => ({ units: ['app'] }),
+        reloadHostNginx: async () => ({ reloaded: true }),
+        checkHostHealth: async () => ({ healthy: true, attempts: 1, last: '200' }),
+        markHostRelease: async () => undefined,
+        readyHost: async () => ({ server: 'x' }),
+        pruneHostReleases: async () => ({ removed: [] }),
+      },
+    });
+    const handle = await env.client.workflow.start(deployWorkflow, {
+      taskQueue: 'deploy-ts-paused',
+      workflowId: 'deploy-paused',
+      args: [{ service: 'paused', ref: 'main' }],
+    });
+    const phase = async () => (await handle.describe()).typedSearchAttributes.get(OpsflowPhase);
+    const details = async () =>
+      (await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails ?? '';
+    const out = await worker.runUntil(async () => {
+      await waitFor('h1 building', () => built.includes('h1'));
+      const answer = await handle.executeUpdate(pauseUpdate, { args: [{ by: 'ann', reason: 'look at h1' }] });
+      const midBatch = { status: await handle.query(statusQuery), phase: await phase() };
+      gates.get('h1')!.resolve();
+      const between = await waitFor('the run held before batch 2', async () => {
+        const s = await handle.query(statusQuery);
+        return s.phase === 'paused' ? s : undefined;
+      });
+      const betweenPhase = await phase();
+      const betweenDetails = await details();
+      await handle.executeUpdate(resumeUpdate, { args: [{ by: 'bob' }] });
+      await waitFor('h2 building', () => built.includes('h2'));
+      const resumed = { status: await handle.query(statusQuery), phase: await phase() };
+      gates.get('h2')!.resolve();
+      const result = await handle.result();
+      return { answer, midBatch, between, betweenPhase, betweenDetails, resumed, result, final: await phase() };
+    });
+
+    expect(out.answer).toMatchObject({ phase: 'deploying', paused: true, pausedBy: { by: 'ann' } });
+    // Mid-batch: the run is found as paused at once; its own phase says the batch goes on.
+    expect(out.midBatch.status).toMatchObject({ phase: 'deploying', batch: 1, paused: true });
+    expect(out.midBatch.phase).toBe('paused');
+    // Between batches: batch 2 has not started, and the details name the command that resumes it.
+    expect(out.between.hosts.h2.state).toBe('pending');
+    expect(out.betweenPhase).toBe('paused');
+    expect(out.betweenDetails).toContain('paused by ann');
+    expect(out.betweenDetails).toContain('`opsflow resume deploy-paused`');
+    // Resumed: the phase it had, then done.
+    expect(out.resumed.status.paused).toBeUndefined();
+    expect(out.resumed.phase).toBe('deploying');
+    expect(out.result.phase).toBe('done');
+    expect(out.final).toBe('done');
   });
 });

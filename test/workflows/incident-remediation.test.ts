@@ -1,3 +1,4 @@
+import { defaultPayloadConverter } from '@temporalio/common';
 import { Client } from 'pg';
 import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -95,6 +96,15 @@ describe('incidentResponseWorkflow: restart remediation (time-skipping, stand-in
       args: [{ title: `${service} down`, type: 'service_down', services: [service], metrics: { errorRate: 30 } }],
     });
   const status = (id: string) => env.client.workflow.getHandle(id).query<IncidentStatus>('status');
+  const timerSummaries = async (id: string) => {
+    const { events } = await env.client.workflow.getHandle(id).fetchHistory();
+    return (events ?? [])
+      .filter((e) => e.timerStartedEventAttributes && e.userMetadata?.summary)
+      .map((e) => defaultPayloadConverter.fromPayload<string>(e.userMetadata!.summary!));
+  };
+  const currentDetails = async (id: string) =>
+    (await env.client.workflow.getHandle(id).query<{ currentDetails?: string }>('__temporal_workflow_metadata'))
+      .currentDetails ?? '';
 
   test('a restart that is not pre-approved waits for approve, then restarts (new pid) and verifies health', async () => {
     const before = systemd.mainPid('shop-app');
@@ -104,6 +114,17 @@ describe('incidentResponseWorkflow: restart remediation (time-skipping, stand-in
       async () => (await status('incident-rem-1')).pendingApproval === 'restart-shop',
       30_000,
     );
+    // The Web UI shows why it waits: a timer whose summary names the command, and the current details.
+    expect(await timerSummaries('incident-rem-1')).toEqual(
+      expect.arrayContaining([
+        'awaiting approval of runbook step restart-shop — `opsflow approve incident-rem-1 --step restart-shop`',
+        expect.stringMatching(/^respond SLA: .* — `opsflow acknowledge incident-rem-1`$/),
+        expect.stringMatching(/^resolve SLA P\d: \d+ min — `opsflow resolve incident-rem-1`$/),
+      ]),
+    );
+    const details = await currentDetails('incident-rem-1');
+    expect(details).toContain('`opsflow approve incident-rem-1 --step restart-shop`');
+    expect(details).toContain('`opsflow acknowledge incident-rem-1`');
     await env.sleep('20m');
     expect(systemd.mainPid('shop-app')).toBe(before);
     await handle.signal('approve', { by: 'bob' });

@@ -72,8 +72,9 @@ const common = {
   healthCheck: healthCheck.prefault({}),
   approval: approval.default('none'),
   /**
-   * Who may answer the batch approvals `approval` asks for: `{ approvers: 2, forbidStarter: true }`
-   * needs two distinct people, neither the one who started the run. Default: one person, anyone.
+   * Who may answer the run's approvals, the batch approvals `approval` asks for and a stuck drain's:
+   * `{ approvers: 2, forbidStarter: true }` needs two distinct people, neither the one who started
+   * the run. Default: one person, anyone. With `approval: none` it still rules the stuck drains.
    */
   approvalRule: approvalRule.optional(),
   /** How long a drain may wait for sessions to reach 0 before it asks a person. */
@@ -87,16 +88,6 @@ const common = {
   maxHistoryEvents: z.number().int().min(10, 'at least 10 events').max(50_000).default(10_000),
 };
 
-/** A rule for approvals that are never asked for would be silently ignored: say so instead. */
-function ruleNeedsApproval(v: { approval: string; approvalRule?: unknown }, ctx: z.RefinementCtx): void {
-  if (v.approvalRule !== undefined && v.approval === 'none')
-    ctx.addIssue({
-      code: 'custom',
-      path: ['approvalRule'],
-      message: 'a rule for approvals that are never asked: set approval to first-host or each-batch as well',
-    });
-}
-
 export const deployInput = z
   .object({
     ...common,
@@ -105,8 +96,7 @@ export const deployInput = z
     /** When a batch goes over budget, roll back the hosts already upgraded as well as the failed ones. */
     rollbackFleetOnFailure: z.boolean().default(false),
   })
-  .strict()
-  .superRefine(ruleNeedsApproval);
+  .strict();
 export type DeployInputRaw = z.input<typeof deployInput>;
 
 export const rollbackDeployInput = z
@@ -115,8 +105,7 @@ export const rollbackDeployInput = z
     /** A complete release by name (`20261124033400-<commit>`); default: each host's previous complete one. */
     release: z.string().regex(releaseNamePattern, 'a release name such as 20261124033400-<commit>').optional(),
   })
-  .strict()
-  .superRefine(ruleNeedsApproval);
+  .strict();
 export type RollbackDeployInputRaw = z.input<typeof rollbackDeployInput>;
 
 /** One deploy (or rollback) per service at a time: the running workflow is the lock. */

@@ -40,7 +40,8 @@ export interface Abort {
 
 /** An approval awaited under a rule: the step, how many people it needs, who approved so far, who may not. */
 export interface ApprovalProgress {
-  step: number;
+  /** A batch or step number, or a named wait (a deploy's stuck drain: "drain-h1"). */
+  step: number | string;
   needed: number;
   approvedBy: string[];
   /** The starter, when the rule forbids them. */
@@ -195,7 +196,7 @@ export class OperatorControls {
   /** A resume since the last `waitForResume` began; not carried (a new run is not waiting). */
   private resumed = false;
   /** The step whose approval `takeApproval` waits for now; not carried (a new run waits anew). */
-  private awaiting?: number;
+  private awaiting?: number | string;
   /** `waitForResume` is waiting. */
   private holding = false;
   /** The rule of the approval `takeApproval` waits for now. */
@@ -324,26 +325,31 @@ export class OperatorControls {
 
   // ---- numbered steps' approvals ----
   /** Enough approves for `step` are waiting (one naming it or a bare one; under a rule, its N people). */
-  hasApprovalFor(step: number, rule?: ApprovalRule): boolean {
+  hasApprovalFor(step: number | string, rule?: ApprovalRule): boolean {
     if (!rule) return this.state.pendingApprovals.some((a) => isFor(a, step));
     return approversOf(this.state.pendingApprovals, step, rule, this.state.startedBy).length >= rule.approvers;
   }
   /**
    * Drops what was sent before `step`'s wait and is not for a later step: an approve naming a later
    * step still counts when that step comes; a bare one is for a step that is waiting, not the next.
+   * Before a named wait (a stuck drain) every approve naming a step is kept: names have no order.
    */
-  discardApprovalsBefore(step: number): void {
+  discardApprovalsBefore(step: number | string): void {
     this.state.pendingApprovals = this.state.pendingApprovals.filter(
-      (a) => a.step !== undefined && (a.step as number) > step - 1,
+      (a) => a.step !== undefined && (typeof step !== 'number' || (a.step as number) > step - 1),
     );
   }
   /** How a wait for `step`'s approval ends now: an abort wins; undefined while it must go on. */
-  approvalOutcome(step: number, alreadyApproved = false, rule?: ApprovalRule): 'approved' | 'aborted' | undefined {
+  approvalOutcome(
+    step: number | string,
+    alreadyApproved = false,
+    rule?: ApprovalRule,
+  ): 'approved' | 'aborted' | undefined {
     if (this.state.aborted) return 'aborted';
     return this.hasApprovalFor(step, rule) || alreadyApproved ? 'approved' : undefined;
   }
   /** Uses up every approve that was for `step`. */
-  consumeApprovalsFor(step: number): void {
+  consumeApprovalsFor(step: number | string): void {
     this.state.pendingApprovals = this.state.pendingApprovals.filter((a) => !isFor(a, step));
   }
 
@@ -440,7 +446,7 @@ export class OperatorControls {
    * (what is awaited and the command that approves it) shows the wait in the Web UI's timeline.
    */
   async takeApproval(
-    step: number,
+    step: number | string,
     alreadyApproved: () => boolean = () => false,
     rule?: ApprovalRule,
     summary?: string,
@@ -460,6 +466,21 @@ export class OperatorControls {
     }
     if (outcome === 'approved') this.consumeApprovalsFor(step);
     return outcome;
+  }
+
+  /** An approval is awaited now (`takeApproval` is waiting). */
+  get approvalAwaited(): boolean {
+    return this.awaiting !== undefined;
+  }
+
+  /**
+   * Returns once no approval is awaited. Waits that may come at once (a batch's hosts whose drains
+   * are stuck) take turns through it: each is approved on its own, and a bare approve is for the one
+   * waiting, never for both.
+   */
+  async approvalTurn(): Promise<void> {
+    // Every waiter wakes when one wait ends; the first to go on takes the turn, the others wait again.
+    while (this.awaiting !== undefined) await wf.condition(() => this.awaiting === undefined);
   }
 
   /** Waits up to `timeout` for a resume sent from now on, or an abort; false when time ran out. */
@@ -511,6 +532,16 @@ const APPROVAL_WAIT_TIMER = 'operator-approval-wait-timer';
 const SHOWN_WAIT_PERIOD = '7 days';
 
 /**
+ * `shownWait` for a wait on a person outside the approvals (a go-live's pause, an incident's
+ * runbook step). Not async: a history recorded before waited on the bare condition, and one more
+ * promise between it and the waiting code would let the run's other branches go first on replay.
+ */
+export function shownCondition(done: () => boolean, summary: string): Promise<void> {
+  if (done() || !wf.patched(APPROVAL_WAIT_TIMER)) return wf.condition(done);
+  return shownWait(done, summary);
+}
+
+/**
  * Waits for `done`. A condition alone leaves nothing in the Web UI's timeline, so with a summary
  * the wait sits on a timer that carries it (renewed until `done`); a wait already over starts none.
  */
@@ -524,6 +555,6 @@ async function shownWait(done: () => boolean, summary?: string): Promise<void> {
 /** Workflow time: a sender's own `at` is not trusted. */
 const now = () => new Date().toISOString();
 
-function isFor(a: PendingApproval, step: number): boolean {
+function isFor(a: PendingApproval, step: number | string): boolean {
   return a.step === undefined || a.step === step;
 }

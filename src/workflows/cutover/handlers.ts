@@ -22,7 +22,7 @@ export function installHandlers(run: CutoverRun, progress: Progress, ending: Run
     ['approve', 'pause', 'resume', 'abort'],
     (event) => {
       run.onOperator(event);
-      progress.show();
+      progress.pauseChanged();
     },
     { status: () => run.status },
   );

@@ -49,6 +49,8 @@ export type CutoverState =
   | 'rolled-back'
   | 'aborted'
   | 'failed';
+/** The states a cutover ends in: a pause no longer holds it. */
+export const cutoverEndStates: readonly CutoverState[] = ['completed', 'rolled-back', 'aborted', 'failed'];
 
 interface BatchStatus {
   name: string;
@@ -196,8 +198,7 @@ export class CutoverRun {
     const s = this.status;
     if (s.awaitingApproval !== undefined) return approvalWaitText(this.label(s.awaitingApproval - 1), workflowId);
     if (s.state === 'held') return heldText(workflowId);
-    if (s.paused && !['completed', 'rolled-back', 'aborted', 'failed'].includes(s.state))
-      return pausedText(workflowId, s.pausedBy);
+    if (s.paused && !cutoverEndStates.includes(s.state)) return pausedText(workflowId, s.pausedBy);
     return undefined;
   }
   needsApproval(i: number): boolean {

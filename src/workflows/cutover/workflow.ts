@@ -11,7 +11,8 @@ import { parseInput } from '../input';
 import { installHandlers } from './handlers';
 import { acts } from './options';
 import { batchFailed, waitForStart } from './rollback';
-import { CutoverRun, type CutoverCarry, type CutoverStatus } from './state';
+import { CutoverRun, cutoverEndStates, type CutoverCarry, type CutoverStatus } from './state';
+import { OpsflowState } from '../../domain/search-attributes';
 import { checkAbort, watchBatch } from './monitor';
 import { resolveThresholds } from './thresholds';
 import {
@@ -52,7 +53,14 @@ async function cutover(
     { originMs: Date.now(), runKey: `${info.workflowId}/${info.firstExecutionRunId}` },
     carried,
   );
-  const c: Cutover = { run, progress: new Progress(() => run.details(info.workflowId)) };
+  const c: Cutover = {
+    run,
+    progress: new Progress(() => run.details(info.workflowId), {
+      key: OpsflowState,
+      paused: () => run.status.paused && !cutoverEndStates.includes(run.status.state),
+      state: () => run.status.state,
+    }),
+  };
   installHandlers(run, c.progress, ending);
   requireServiceWorkflowId(c);
 

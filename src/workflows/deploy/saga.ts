@@ -7,6 +7,7 @@ import { formatDuration } from '../../domain/duration';
 import { failureMessage } from '../common/failure';
 import { withSummary } from '../common/progress';
 import type { OperatorControls } from '../common/operator-controls';
+import type { ApprovalRule } from '../../domain/approval';
 import type { DeployRun } from './state';
 import { notifyOptions } from '../common/notify-options';
 import { runNotificationKey } from '../common/notify';
@@ -46,6 +47,8 @@ export interface SagaPlan {
 export interface SagaContext {
   run: DeployRun;
   controls: OperatorControls;
+  /** Who answers the run's approvals (its batches' and a stuck drain's); none: one person, anyone. */
+  approvalRule?: ApprovalRule;
   show: () => void;
   /** Tells the input's notifiers (nothing when it names none): `event` keys the message. */
   tell: (event: string, severity: 'info' | 'warning' | 'critical', title: string, text: string) => Promise<void>;
@@ -83,6 +86,13 @@ function healthOptions(h: HealthPolicy): wf.ActivityOptions {
 }
 
 /**
+ * A stuck drain's approval is the host's own wait (step "drain-<host>", the hosts of a batch in turn)
+ * under the deploy's `approvalRule`; runs recorded before shared the batch's step number, one wait
+ * for all its hosts, and one person sufficed.
+ */
+const DRAIN_APPROVAL_OWN = 'opsflow-deploy-drain-approval-own-step';
+
+/**
  * Waits for the LB to report no sessions on the host; after `drainTimeout` it asks a person rather
  * than waiting for ever or cutting connections: `approve` goes on, `abort` fails the saga.
  */
@@ -100,14 +110,22 @@ async function drain(p: SagaPlan, c: SagaContext, stepNo: number): Promise<void>
   c.show();
   await c.tell(`drain-stuck-${p.host}`, 'warning', `Deploy of ${p.service}: drain of ${p.host} not confirmed`, ask);
   const what = `going on with ${p.host}'s ${r.sessions} open sessions`;
+  const own = wf.patched(DRAIN_APPROVAL_OWN);
+  if (own) await c.controls.approvalTurn();
   c.run.awaitApproval(what);
   c.show();
-  const answer = await c.controls.takeApproval(
-    stepNo,
+  const wait = c.controls.takeApproval(
+    own ? `drain-${p.host}` : stepNo,
     undefined,
-    undefined,
+    own ? c.approvalRule : undefined,
     approvalWaitText(what, wf.workflowInfo().workflowId),
   );
+  // Under a rule of several people (or forbidding the starter): who has approved so far, in the status.
+  const progress = c.controls.approvalProgress();
+  if (progress) c.run.status.approvals = progress;
+  c.show();
+  const answer = await wait;
+  delete c.run.status.approvals;
   c.run.awaitApproval(undefined);
   if (answer === 'aborted')
     throw wf.ApplicationFailure.nonRetryable(

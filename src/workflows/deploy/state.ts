@@ -4,7 +4,7 @@
 import { judgeBatch, type BudgetVerdict } from '../../domain/deploy/plan';
 import { failedHostsText, type FailedHost } from '../../domain/deploy/failed-hosts';
 import { appendBounded } from '../common/decision-log';
-import type { ApprovalProgress, OperatorCarry } from '../common/operator-controls';
+import type { Actor, ApprovalProgress, OperatorCarry } from '../common/operator-controls';
 import { approvalWaitText, pausedText } from '../../domain/operator-commands';
 
 type HostState =
@@ -62,6 +62,10 @@ export interface DeployStatus {
   awaitingApproval?: string;
   /** While a batch approval under `approvalRule` is awaited: who has approved so far, of how many. */
   approvals?: ApprovalProgress;
+  /** An operator paused the run: no next batch starts until resumed (the batch under way finishes). */
+  paused?: boolean;
+  /** Who paused it and when, while paused. */
+  pausedBy?: Actor;
   /**
    * Runs this deploy or rollback has taken so far (1, plus one per continue-as-new): the hosts,
    * failures and log are the totals across all of them.
@@ -71,6 +75,8 @@ export interface DeployStatus {
 }
 
 const LOG_MAX = 200;
+/** The phases a deploy or rollback ends in: a pause no longer holds it. */
+const endPhases: readonly DeployPhase[] = ['done', 'stopped', 'failed', 'cancelled'];
 
 /**
  * What a deploy or rollback hands to its continued run between batches: the whole status (hosts'
@@ -216,6 +222,19 @@ export class DeployRun {
     this.status.phase = phase;
   }
 
+  /** The operator's pause as the status says it (undefined `by`: not paused). */
+  setPaused(paused: boolean, by?: Actor): void {
+    if (paused) this.status.paused = true;
+    else delete this.status.paused;
+    if (paused && by) this.status.pausedBy = by;
+    else delete this.status.pausedBy;
+  }
+
+  /** Paused, and the run has not ended whatever the pause. */
+  get pauseHolds(): boolean {
+    return this.status.paused === true && !endPhases.includes(this.status.phase);
+  }
+
   host(name: string, change: Partial<HostStatus>): void {
     this.status.hosts[name] = { ...this.status.hosts[name], ...change };
   }
@@ -286,7 +305,7 @@ export class DeployRun {
   waitingOn(workflowId: string): string | undefined {
     const s = this.status;
     if (s.awaitingApproval !== undefined) return approvalWaitText(s.awaitingApproval, workflowId);
-    if (s.phase === 'paused') return pausedText(workflowId);
+    if (this.pauseHolds) return pausedText(workflowId, s.pausedBy);
     return undefined;
   }
 

@@ -56,8 +56,12 @@ export async function deployWorkflow(raw: DeployInputRaw, carried?: DeployCarry)
       ? DeployRun.resume(carried)
       : new DeployRun({ kind: 'deploy', service: input.service, ref: input.ref, budget: input.maxFailPercent });
     const r = run;
-    const progress = new Progress(() => r.details(wf.workflowInfo().workflowId));
-    const controls = installHandlers(r, () => progress.show(), carried?.operator);
+    const progress = new Progress(() => r.details(wf.workflowInfo().workflowId), {
+      key: OpsflowPhase,
+      paused: () => r.pauseHolds,
+      state: () => r.status.phase,
+    });
+    const controls = installHandlers(r, () => progress.pauseChanged(), carried?.operator);
     let hostNames: string[];
     let commit: string;
     let release: string;
@@ -91,7 +95,13 @@ export async function deployWorkflow(raw: DeployInputRaw, carried?: DeployCarry)
       ]);
     }
 
-    const ctx: SagaContext = { run: r, controls, show: () => progress.show(), tell: teller(input.notify) };
+    const ctx: SagaContext = {
+      run: r,
+      controls,
+      approvalRule: input.approvalRule,
+      show: () => progress.show(),
+      tell: teller(input.notify),
+    };
     const migrateOnce = async (host: string) => {
       if (r.status.migrations !== 'pending') return;
       r.setPhase('migrating');
@@ -167,8 +177,12 @@ export async function rollbackDeployWorkflow(
       ? DeployRun.resume(carried)
       : new DeployRun({ kind: 'rollback', service: input.service, budget: input.maxFailPercent });
     const r = run;
-    const progress = new Progress(() => r.details(wf.workflowInfo().workflowId));
-    const controls = installHandlers(r, () => progress.show(), carried?.operator);
+    const progress = new Progress(() => r.details(wf.workflowInfo().workflowId), {
+      key: OpsflowPhase,
+      paused: () => r.pauseHolds,
+      state: () => r.status.phase,
+    });
+    const controls = installHandlers(r, () => progress.pauseChanged(), carried?.operator);
     let targets: Record<string, string>;
     if (carried) {
       // A continued run: the fleet and each host's target are the first run's, never looked up
@@ -196,7 +210,13 @@ export async function rollbackDeployWorkflow(
         targets[host] = t.release;
       }
     }
-    const ctx: SagaContext = { run: r, controls, show: () => progress.show(), tell: teller(input.notify) };
+    const ctx: SagaContext = {
+      run: r,
+      controls,
+      approvalRule: input.approvalRule,
+      show: () => progress.show(),
+      tell: teller(input.notify),
+    };
     const plan = (host: string): SagaPlan => ({
       service: input.service,
       host,

@@ -3,6 +3,7 @@
 import { DecisionLog } from '../common/decision-log';
 import type { StageName } from '../../domain/go-live/input';
 import type { ApprovalProgress, OperatorInput } from '../common/operator-controls';
+import { approvalWaitText, pausedText } from '../../domain/operator-commands';
 
 const MAX_DECISIONS = 100;
 
@@ -31,6 +32,8 @@ export interface GoLiveStatus {
   /** Changes completed stages made that stay in place (a migration is never undone silently). */
   stays: string[];
   paused: boolean;
+  /** Who paused it and when, while paused. */
+  pausedBy?: { by?: string; at?: string };
   /** While a stage waits under a rule of several approvers or forbidding the starter: who approved so far, of how many. */
   approvals?: ApprovalProgress;
   decisions: string[];
@@ -127,10 +130,28 @@ export class GoLiveRun {
     return was;
   }
 
-  details(): string {
+  /** Paused, and the go-live has not ended whatever the pause. */
+  get pauseHolds(): boolean {
+    return this.status.paused && this.status.phase === 'running';
+  }
+
+  /** What the go-live waits on a person for, with the command that answers it; undefined when nobody. */
+  waitingOn(workflowId: string): string | undefined {
     const s = this.status;
+    if (s.phase !== 'running') return undefined;
+    const awaiting = s.stages.find((x) => x.state === 'awaiting-approval');
+    if (awaiting) return approvalWaitText(`stage ${awaiting.stage}`, workflowId);
+    if (s.paused) return pausedText(workflowId, s.pausedBy);
+    return undefined;
+  }
+
+  /** Markdown for the Web UI's current details; with the run's id, what it waits on and the command. */
+  details(workflowId?: string): string {
+    const s = this.status;
+    const waiting = workflowId === undefined ? undefined : this.waitingOn(workflowId);
     const lines = [
       `**Go-live of ${s.service}: ${s.phase}${s.current ? ` (${s.current})` : ''}${s.paused ? ', paused' : ''}**`,
+      ...(waiting ? [`**${waiting}**`] : []),
     ];
     for (const st of s.stages)
       lines.push(

@@ -16,6 +16,8 @@ import { parseInput } from '../input';
 import { RunEnding } from '../common/ending';
 import { failureMessage } from '../common/failure';
 import { Progress } from '../common/progress';
+import { shownCondition } from '../common/operator-controls';
+import { approvalWaitText, pausedText } from '../../domain/operator-commands';
 import { GoLiveControls } from './handlers';
 import { abortSignal } from './messages';
 import {
@@ -63,9 +65,13 @@ async function goLive(rawInput: GoLiveInput, ending: RunEnding): Promise<GoLiveR
     input.service,
     stages.map((stage) => ({ stage, workflowId: stageWorkflowId(input, stage) })),
   );
-  const progress = new Progress(() => run.details());
+  const progress = new Progress(() => run.details(wf.workflowInfo().workflowId), {
+    key: OpsflowPhase,
+    paused: () => run.pauseHolds,
+    state: () => run.status.phase,
+  });
   const controls = new GoLiveControls(run);
-  controls.install(() => progress.show());
+  controls.install(() => progress.pauseChanged());
   ending.onEnd(({ kind, message }) => {
     const was = run.end(kind, message);
     progress.end([{ key: OpsflowPhase, value: run.status.phase }]);
@@ -81,12 +87,20 @@ async function goLive(rawInput: GoLiveInput, ending: RunEnding): Promise<GoLiveR
     if (i > 0 && rule) {
       run.awaitingApproval(stage);
       progress.update([{ key: OpsflowStep, value: `${stage}: awaiting approval` }]);
-      const wait = controls.controls.takeApproval(controls.stepOf(stage), undefined, rule);
+      const wait = controls.controls.takeApproval(
+        controls.stepOf(stage),
+        undefined,
+        rule,
+        approvalWaitText(`stage ${stage}`, wf.workflowInfo().workflowId),
+      );
       run.status.approvals = controls.controls.approvalProgress();
       await wait;
       run.status.approvals = undefined;
     }
-    await wf.condition(() => !run.status.paused || controls.aborted !== undefined);
+    await shownCondition(
+      () => !run.status.paused || controls.aborted !== undefined,
+      `before ${stage}: ${pausedText(wf.workflowInfo().workflowId, run.status.pausedBy)}`,
+    );
     if (controls.aborted) {
       run.stop(stage, `${controls.aborted} before ${stage} started`);
       break;

@@ -4,6 +4,7 @@ import * as wf from '@temporalio/workflow';
 import { nextEscalation } from '../../domain/incident/escalation';
 import { describe, headline, notifyAll, recipientsNow } from './notify';
 import { inBackground, type IncidentRun } from './run';
+import { opsflowCommand } from '../../domain/operator-commands';
 
 /** All three run in the background (started in this order: their timers keep it); the resolution awaits them. */
 export function startClocks(run: IncidentRun): Promise<void>[] {
@@ -17,7 +18,7 @@ async function watchResolveSla(run: IncidentRun): Promise<void> {
   const { state } = run;
   const { severity, sla } = state.record;
   const inTime = await wf.condition(() => state.resolved, sla.resolveMinutes * 60_000, {
-    summary: `resolve SLA ${severity}: ${sla.resolveMinutes} min`,
+    summary: `resolve SLA ${severity}: ${sla.resolveMinutes} min — \`${opsflowCommand('resolve', run.workflowId)}\``,
   });
   if (!inTime) state.missedResolveSla();
 }
@@ -40,7 +41,7 @@ async function escalateUntilResolved(run: IncidentRun): Promise<void> {
         () => state.acknowledged || state.resolved || state.escalationRequested,
         step.waitMinutes * 60_000,
         {
-          summary: `${done === 0 ? 'respond SLA' : 'escalation'}: level ${step.level} (${step.notify.join(', ')}) unless acknowledged within ${step.waitMinutes} min`,
+          summary: `${done === 0 ? 'respond SLA' : 'escalation'}: level ${step.level} (${step.notify.join(', ')}) unless acknowledged within ${step.waitMinutes} min — \`${opsflowCommand('acknowledge', run.workflowId)}\``,
         },
       );
       if (inTime && !state.escalationRequested) continue; // acknowledged or resolved

@@ -6,6 +6,8 @@ import type { Outcome } from '../../domain/incident/incident';
 import type { RunbookStep } from '../../domain/incident/runbook';
 import { failureMessage } from '../common/failure';
 import { withSummary } from '../common/progress';
+import { shownCondition } from '../common/operator-controls';
+import { stepApprovalWaitText } from '../../domain/operator-commands';
 import { headline, notifyAll, recipientsNow } from './notify';
 import { acts, readOptions, type IncidentRun } from './run';
 
@@ -59,7 +61,10 @@ async function approved(run: IncidentRun, step: RunbookStep, what: string): Prom
   if (state.mayRunWithoutWaiting(step)) return true;
   state.waitForApproval(step, what);
   run.publish();
-  await wf.condition(() => state.isApproved(step.id) || state.resolved);
+  await shownCondition(
+    () => state.isApproved(step.id) || state.resolved,
+    stepApprovalWaitText(`runbook step ${step.id}`, run.workflowId, step.id),
+  );
   const yes = state.approvalWaitOver(step);
   run.publish();
   return yes;

@@ -6,6 +6,7 @@ import type { ParsedIncidentInput } from '../../domain/incident/incident';
 import type { IncidentPlan } from '../../domain/incident/plan';
 import { OpsflowService, OpsflowSeverity, OpsflowState } from '../../domain/search-attributes';
 import { Progress } from '../common/progress';
+import { opsflowCommand, stepApprovalWaitText } from '../../domain/operator-commands';
 import type { IncidentState } from './state';
 
 export const readOptions: wf.ActivityOptions = {
@@ -61,7 +62,12 @@ export class IncidentRun {
     return (
       `**${r.id}** ${r.severity} ${r.state}${r.owner ? `, owner ${r.owner}` : ''}\n\n` +
       `${r.title}\n\nrespond by ${r.sla.respondBy}, resolve by ${r.sla.resolveBy}` +
-      (pendingApproval ? `\n\n**waiting for approve: ${pendingApproval}**` : '') +
+      (pendingApproval
+        ? `\n\n**${stepApprovalWaitText(`runbook step ${pendingApproval}`, this.workflowId, pendingApproval)}**`
+        : '') +
+      (!ended && !this.state.resolved
+        ? `\n\n${r.acknowledgedAt ? '' : `acknowledge: \`${opsflowCommand('acknowledge', this.workflowId)}\` · `}resolve: \`${opsflowCommand('resolve', this.workflowId)}\``
+        : '') +
       (ended ? `\n\n**run ${ended.kind}: ${ended.message}**` : '')
     );
   }

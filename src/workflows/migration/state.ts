@@ -3,6 +3,7 @@
 import type { ChunkCopy, ChunkVerification, MigrationShape, PlanSummary } from '../../activities/postgres/migration';
 import type { MigrationSpec } from '../../domain/migration/input';
 import { OperatorControls } from '../common/operator-controls';
+import { pausedText } from '../../domain/operator-commands';
 import { appendBounded } from '../common/decision-log';
 import {
   addMismatches,
@@ -202,13 +203,23 @@ export class MigrationState {
     return { ...s, ...figures };
   }
 
-  /** The run's page in the Web UI (current details), in markdown. */
-  details(): string {
+  /** Paused, and the run has not ended whatever the pause. */
+  get pauseHolds(): boolean {
+    return this.controls.paused && !this.ended;
+  }
+
+  /** The run's page in the Web UI (current details), in markdown; with its id, the command that resumes it. */
+  details(workflowId?: string): string {
     const s = this.current();
     const c = s.chunks;
     const mismatched = mismatchCount(s.mismatches);
+    const resume =
+      workflowId !== undefined && this.pauseHolds
+        ? `**${pausedText(workflowId, this.controls.carry().pausedBy)}**\n\n`
+        : '';
     return (
       `**${s.name}** — ${s.phase}${s.paused ? ' (paused)' : ''}\n\n` +
+      resume +
       `chunks copied ${c.copied}/${c.total}, verified ${c.verified}/${c.total}; rows copied ${s.rows.copied}` +
       (mismatched ? `; **${mismatched} mismatched keys**` : '') +
       (s.error && (s.phase === 'failed' || s.phase === 'cancelled') ? `\n\n**${s.error}**` : '')

@@ -22,8 +22,8 @@ export function installHandlers(run: RolloutRun, progress: Progress, ending: Run
     ['approve', 'pause', 'resume', 'abort'],
     (event) => {
       run.onOperator(event);
-      // a pause or resume changes what the run waits on: the details say it at once
-      progress.show();
+      // a pause or resume changes what the run waits on: its state attribute and details say it at once
+      progress.pauseChanged();
     },
     { status: () => run.status },
   );

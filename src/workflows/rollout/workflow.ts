@@ -4,12 +4,13 @@ import * as wf from '@temporalio/workflow';
 import { phasedRolloutInput, type PhasedRolloutInputRaw } from '../../domain/rollout/input';
 import { PLAN_BEFORE_SEARCH_ATTRIBUTES, RunEnding } from '../common/ending';
 import { Progress } from '../common/progress';
+import { OpsflowState } from '../../domain/search-attributes';
 import { parseInput } from '../input';
 import { installHandlers } from './handlers';
 import { stepFailed } from './rollback';
 import { RolloutRun } from './state';
 import { approve, goLive, plan, requireServiceWorkflowId, shift, showService, startStep, type Rollout } from './steps';
-import type { RolloutCarry, RolloutResult } from './status';
+import { endStates, type RolloutCarry, type RolloutResult } from './status';
 import { dryRunWindow, watchWindow } from './window';
 
 /**
@@ -32,7 +33,14 @@ async function phasedRollout(
 ): Promise<RolloutResult> {
   const input = parseInput(phasedRolloutInput, raw, 'phasedRolloutWorkflow');
   const run = new RolloutRun(input, carried);
-  const r: Rollout = { run, progress: new Progress(() => run.details(wf.workflowInfo().workflowId)) };
+  const r: Rollout = {
+    run,
+    progress: new Progress(() => run.details(wf.workflowInfo().workflowId), {
+      key: OpsflowState,
+      paused: () => run.status.paused && !endStates.includes(run.status.state),
+      state: () => run.status.state,
+    }),
+  };
   installHandlers(run, r.progress, ending);
   requireServiceWorkflowId(r);
 
