@@ -1,9 +1,11 @@
 /**
- * One jest run for every tier, two files at a time. Suites start real servers (Temporal, HAProxy,
- * nginx, ...) and mostly wait on them, so a second file uses the time one file spends waiting:
- * the whole suite took 935 s one file at a time and 591 s two at a time on this 2-core machine.
+ * One jest run for every tier, three files at a time. Suites start real servers (Temporal, HAProxy,
+ * nginx, ...) and mostly wait on them (windows, timers, heartbeat timeouts after a SIGKILL), so
+ * more files than cores use the time the others spend waiting: the same tree ran 3 846 s of file
+ * time in 1 934 s two at a time with the machine at load 14, barely slower per file than idle.
+ * OPSFLOW_JEST_WORKERS overrides the count (1 to debug a file's interplay, 2 on a slower machine).
  * Each jest worker is its own process with its own Temporal Runtime, running its files one after
- * another (DESIGN.md's jest pitfalls); files never share state: scratch schemas and databases
+ * another (a Runtime is process-wide, so files never share one); files never share state: scratch schemas and databases
  * (PgScratch), random service names and Redis keys, servers on ports picked free with a retry on
  * a clash, their own Temporal server each.
  */
@@ -12,7 +14,7 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }] },
-  maxWorkers: 2,
+  maxWorkers: Number(process.env.OPSFLOW_JEST_WORKERS ?? 3),
   // A deadline for a hung test, not a speed check: with both cores busy (README's loaded run) an
   // e2e test takes several times as long as on an idle machine.
   testTimeout: 300_000,
