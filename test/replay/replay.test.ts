@@ -20,6 +20,9 @@ import { workflowBundle } from '../helpers/temporal';
  * against today's workflow code. A change that would break running workflows fails here. Each
  * file is a whole continue-as-new chain with its workflow id, and every run of it is replayed.
  */
+/** The values as they changed: repeats in a row (an upsert of the same state) as one. */
+const changesOf = (values: unknown[]) => values.filter((v, i) => i === 0 || v !== values[i - 1]);
+
 describe('replay of recorded histories', () => {
   const files = readdirSync(historiesDir).filter((f) => f.endsWith('.json'));
 
@@ -100,6 +103,26 @@ describe('replay of recorded histories', () => {
     expect(timerSummariesOf(chain)).toContain(
       'awaiting approval of runbook step restart-shop — `opsflow approve incident-rem-1 --step restart-shop`',
     );
+  });
+
+  test("the rollout paused while awaiting approval: 'paused' in its state attribute, then awaiting-approval again", () => {
+    const chain = readChain('phased-rollout-paused-resumed-awaiting-approval.json');
+    expect(patchesOf(chain)).toContain('opsflow-pause-in-state-attribute');
+    expect(updatesOf(chain)).toEqual(['pause', 'resume', 'approve', 'approve']);
+    expect(changesOf(searchAttributeValuesOf(chain, 'OpsflowState')).slice(0, 3)).toEqual([
+      'awaiting-approval',
+      'paused',
+      'awaiting-approval',
+    ]);
+  });
+
+  test("the cutover paused while watching batch 1 and resumed while waiting for batch 2: 'paused' meanwhile, then the state it entered", () => {
+    const chain = readChain('user-cutover-paused-resumed.json');
+    expect(patchesOf(chain)).toContain('opsflow-pause-in-state-attribute');
+    expect(updatesOf(chain)).toEqual(['pause', 'resume']);
+    const states = changesOf(searchAttributeValuesOf(chain, 'OpsflowState'));
+    expect(states.slice(0, 5)).toEqual(['waiting', 'moving', 'monitoring', 'paused', 'waiting']);
+    expect(states.at(-1)).toBe('completed');
   });
 
   test.each(files)('%s: every run replays without non-determinism', async (file) => {

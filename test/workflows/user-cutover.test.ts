@@ -6,6 +6,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { timeSkippingEnv, workflowBundle } from '../helpers/temporal';
 import { userCutoverWorkflow } from '../../src/workflows';
 import type { CutoverStatus } from '../../src/workflows/cutover/state';
+import { pauseUpdate, resumeUpdate, statusQuery } from '../../src/workflows/cutover/messages';
+import { OpsflowState } from '../../src/domain/search-attributes';
 import type { MetricReading, Sample } from '../../src/domain/rollout/gate';
 import type { Notification } from '../../src/domain/notification';
 import type { CutoverPlan } from '../../src/activities/cutover/plan';
@@ -358,6 +360,43 @@ describe('userCutoverWorkflow (time-skipping)', () => {
       'not-started',
       'not-started',
     ]);
+  });
+
+  test("a cutover paused while batch 1 is watched: status paused (by whom) and OpsflowState 'paused', still once it waits for batch 2; resumed before batch 2, the attribute reads waiting and the plan keeps its schedule", async () => {
+    const { handle, finish, hoursOf } = await start({});
+    const stateAttribute = async () => (await handle.describe()).typedSearchAttributes.get(OpsflowState);
+    const seen: Record<string, unknown> = {};
+    const out = await finish(async () => {
+      await env.sleep('65m'); // batch 1 moved at +1h, its window under way
+      seen.watched = { status: await handle.query(statusQuery), attribute: await stateAttribute() };
+      seen.pauseAnswer = await handle.executeUpdate(pauseUpdate, { args: [{ by: 'ann', reason: 'support calls' }] });
+      seen.pausedAttribute = await stateAttribute();
+      await env.sleep('1h'); // batch 1's window over: the run waits for batch 2 at +4h, still paused
+      seen.waiting = { status: await handle.query(statusQuery), attribute: await stateAttribute() };
+      seen.resumeAnswer = await handle.executeUpdate(resumeUpdate, { args: [{ by: 'bob' }] });
+      seen.resumedAttribute = await stateAttribute();
+    });
+    if (!out.ok) throw out.e;
+    recordHistory(env.address, handle.workflowId, 'user-cutover-paused-resumed');
+
+    expect(seen.watched).toMatchObject({ status: { state: 'monitoring', paused: false }, attribute: 'monitoring' });
+    expect(seen.pauseAnswer).toMatchObject({ state: 'monitoring', paused: true, pausedBy: { by: 'ann' } });
+    expect(seen.pausedAttribute).toBe('paused');
+    // The state it entered meanwhile is its own; the attribute still says paused.
+    const waiting = seen.waiting as { status: CutoverStatus; attribute: string };
+    expect(waiting.status).toMatchObject({ state: 'waiting', paused: true });
+    expect(waiting.status.batches.map((b) => b.state)).toEqual(['moved', 'waiting', 'scheduled', 'scheduled']);
+    expect(waiting.attribute).toBe('paused');
+    expect(seen.resumeAnswer).toMatchObject({ state: 'waiting', paused: false });
+    expect(seen.resumedAttribute).toBe('waiting');
+    expect(hoursOf('snapshot')).toEqual([
+      [0, 1],
+      [1, 4],
+      [2, 8],
+      [3, 24],
+    ]);
+    expect(out.status.state).toBe('completed');
+    expect(await stateAttribute()).toBe('completed');
   });
 
   test('a start in the past or within the gap is refused before anything is done, naming the field', async () => {
