@@ -125,6 +125,15 @@ describe('replay of recorded histories', () => {
     expect(states.at(-1)).toBe('completed');
   });
 
+  test('the cutover aborted while paused: the abort ended the pause, with no resume', () => {
+    const chain = readChain('user-cutover-paused-aborted.json');
+    expect(patchesOf(chain)).toEqual(
+      expect.arrayContaining(['cutover-abort-ends-pause', 'opsflow-pause-in-state-attribute']),
+    );
+    expect(updatesOf(chain)).toEqual(['pause', 'abort']);
+    expect(searchAttributeValuesOf(chain, 'OpsflowState').at(-1)).toBe('aborted');
+  });
+
   test.each(files)('%s: every run replays without non-determinism', async (file) => {
     const chain = readChain(file);
     const replayed: string[] = [];
