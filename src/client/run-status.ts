@@ -210,13 +210,13 @@ function incident(s: Loose, id: string): ReturnType<Reader> {
   if (ended) return view;
   if (str(s.pendingApproval)) {
     view.waits = `a person's approve of runbook step ${s.pendingApproval}`;
-    view.commands.push(`opsflow incident approve ${id} --step ${s.pendingApproval} --by <you>`);
+    view.commands.push(opsflowCommand('approve', id, '--step', s.pendingApproval));
   }
   if (!str(s.acknowledgedAt)) {
     view.waits ??= 'an acknowledgement by the on-call (escalation goes on until then)';
-    view.commands.push(`opsflow incident ack ${id} --by <you>`);
+    view.commands.push(opsflowCommand('acknowledge', id));
   }
-  view.commands.push(`opsflow incident resolve ${id} --by <you>`);
+  view.commands.push(opsflowCommand('resolve', id));
   return view;
 }
 

@@ -16,6 +16,16 @@ interface HistoryEvent {
   activityTaskScheduledEventAttributes?: { activityType?: { name?: string } };
   workflowExecutionContinuedAsNewEventAttributes?: { newExecutionRunId?: string };
   workflowExecutionSignaledEventAttributes?: { signalName?: string };
+  markerRecordedEventAttributes?: { markerName?: string; details?: Record<string, { payloads?: Payload[] }> };
+  timerStartedEventAttributes?: unknown;
+  userMetadata?: { summary?: Payload };
+  upsertWorkflowSearchAttributesEventAttributes?: { searchAttributes?: { indexedFields?: Record<string, Payload> } };
+  workflowExecutionUpdateAcceptedEventAttributes?: { acceptedRequest?: { input?: { name?: string } } };
+}
+
+/** A JSON-encoded payload as the history's JSON form writes it (its data in base64). */
+interface Payload {
+  data?: string;
 }
 
 interface RecordedRun {
@@ -86,6 +96,46 @@ export function workflowTypeOf(chain: RecordedChain): string | undefined {
 export function signalsOf(chain: RecordedChain): string[] {
   return chain.runs.flatMap((r) =>
     r.events.flatMap((e) => e.workflowExecutionSignaledEventAttributes?.signalName ?? []),
+  );
+}
+
+const events = (chain: RecordedChain) => chain.runs.flatMap((r) => r.events);
+const decoded = (p: Payload | undefined): unknown =>
+  p?.data === undefined ? undefined : JSON.parse(Buffer.from(p.data, 'base64').toString('utf8'));
+
+/**
+ * The ids of the patches a recorded workflow took, over all its runs: a history recorded to cover
+ * a patched path must hold that patch's marker, or it replays the old path only.
+ */
+export function patchesOf(chain: RecordedChain): string[] {
+  return events(chain).flatMap((e) => {
+    const m = e.markerRecordedEventAttributes;
+    if (m?.markerName !== 'core_patch') return [];
+    return Object.values(m.details ?? {}).flatMap((d) =>
+      (d.payloads ?? []).map((p) => (decoded(p) as { id?: string } | undefined)?.id ?? ''),
+    );
+  });
+}
+
+/** The summaries of its timers (what its waits showed in the Web UI), in order. */
+export function timerSummariesOf(chain: RecordedChain): string[] {
+  return events(chain).flatMap((e) =>
+    e.timerStartedEventAttributes && e.userMetadata?.summary ? [String(decoded(e.userMetadata.summary))] : [],
+  );
+}
+
+/** Every value it upserted for the search attribute `name`, in order. */
+export function searchAttributeValuesOf(chain: RecordedChain, name: string): unknown[] {
+  return events(chain).flatMap((e) => {
+    const fields = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields;
+    return fields && name in fields ? [decoded(fields[name])] : [];
+  });
+}
+
+/** The names of the Updates it accepted, in order. */
+export function updatesOf(chain: RecordedChain): string[] {
+  return events(chain).flatMap(
+    (e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name ?? [],
   );
 }
 

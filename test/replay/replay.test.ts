@@ -2,7 +2,17 @@ import { readdirSync } from 'node:fs';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { Worker } from '@temporalio/worker';
 import * as workflows from '../../src/workflows';
-import { chainProblems, historiesDir, readChain, signalsOf, workflowTypeOf } from '../helpers/histories';
+import {
+  chainProblems,
+  historiesDir,
+  patchesOf,
+  readChain,
+  searchAttributeValuesOf,
+  signalsOf,
+  timerSummariesOf,
+  updatesOf,
+  workflowTypeOf,
+} from '../helpers/histories';
 import { workflowBundle } from '../helpers/temporal';
 
 /**
@@ -10,6 +20,9 @@ import { workflowBundle } from '../helpers/temporal';
  * against today's workflow code. A change that would break running workflows fails here. Each
  * file is a whole continue-as-new chain with its workflow id, and every run of it is replayed.
  */
+/** The values as they changed: repeats in a row (an upsert of the same state) as one. */
+const changesOf = (values: unknown[]) => values.filter((v, i) => i === 0 || v !== values[i - 1]);
+
 describe('replay of recorded histories', () => {
   const files = readdirSync(historiesDir).filter((f) => f.endsWith('.json'));
 
@@ -43,6 +56,82 @@ describe('replay of recorded histories', () => {
     expect(signalsOf(chain)).toEqual(['pause', 'resume']);
     const last = chain.runs[chain.runs.length - 1].events;
     expect(last.some((e) => e.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED')).toBe(true);
+  });
+
+  // A history recorded to cover a patched path must have taken it: one that went the old way would
+  // replay green and guard nothing, so each names the patch and what the path left in the history.
+  test("the deploy paused mid-batch and resumed: 'paused' in its phase attribute, then its phase again", () => {
+    const chain = readChain('deploy-paused-resumed-mid-batch.json');
+    expect(patchesOf(chain)).toContain('opsflow-pause-in-state-attribute');
+    expect(updatesOf(chain)).toEqual(['pause', 'resume']);
+    expect(searchAttributeValuesOf(chain, 'OpsflowPhase')).toEqual([
+      'resolving',
+      'deploying',
+      'paused',
+      'deploying',
+      'done',
+    ]);
+  });
+
+  test("the deploy with two stuck drains: each host's approval its own wait, each approved by two people", () => {
+    const chain = readChain('deploy-stuck-drains-two-approvers.json');
+    expect(patchesOf(chain)).toContain('opsflow-deploy-drain-approval-own-step');
+    expect(updatesOf(chain)).toEqual(['approve', 'approve', 'approve', 'approve']);
+    expect(timerSummariesOf(chain)).toEqual([
+      "awaiting approval of going on with h1's 3 open sessions — `opsflow approve deploy-drains`",
+      "awaiting approval of going on with h2's 3 open sessions — `opsflow approve deploy-drains`",
+    ]);
+  });
+
+  test('the go-live that waited for a stage approval and then a resume: both waits on timers naming the command, paused in its phase', () => {
+    const chain = readChain('go-live-stage-approved-paused-resumed.json');
+    expect(patchesOf(chain)).toEqual(
+      expect.arrayContaining(['operator-approval-wait-timer', 'opsflow-pause-in-state-attribute']),
+    );
+    expect(updatesOf(chain)).toEqual(['pause', 'approve', 'resume']);
+    expect(timerSummariesOf(chain)).toEqual([
+      'awaiting approval of stage phasedRollout — `opsflow approve go-live-gate`',
+      expect.stringMatching(/^before phasedRollout: paused by ann at .* — `opsflow resume go-live-gate`$/),
+    ]);
+    expect(searchAttributeValuesOf(chain, 'OpsflowPhase')).toEqual(['running', 'paused', 'running', 'live']);
+  });
+
+  test("the incident whose runbook step waited for approval: the wait on a timer naming the step's command", () => {
+    const chain = readChain('incident-runbook-step-approved.json');
+    expect(patchesOf(chain)).toContain('operator-approval-wait-timer');
+    expect(signalsOf(chain)).toEqual(['approve', 'resolve']);
+    expect(timerSummariesOf(chain)).toContain(
+      'awaiting approval of runbook step restart-shop — `opsflow approve incident-rem-1 --step restart-shop`',
+    );
+  });
+
+  test("the rollout paused while awaiting approval: 'paused' in its state attribute, then awaiting-approval again", () => {
+    const chain = readChain('phased-rollout-paused-resumed-awaiting-approval.json');
+    expect(patchesOf(chain)).toContain('opsflow-pause-in-state-attribute');
+    expect(updatesOf(chain)).toEqual(['pause', 'resume', 'approve', 'approve']);
+    expect(changesOf(searchAttributeValuesOf(chain, 'OpsflowState')).slice(0, 3)).toEqual([
+      'awaiting-approval',
+      'paused',
+      'awaiting-approval',
+    ]);
+  });
+
+  test("the cutover paused while watching batch 1 and resumed while waiting for batch 2: 'paused' meanwhile, then the state it entered", () => {
+    const chain = readChain('user-cutover-paused-resumed.json');
+    expect(patchesOf(chain)).toContain('opsflow-pause-in-state-attribute');
+    expect(updatesOf(chain)).toEqual(['pause', 'resume']);
+    const states = changesOf(searchAttributeValuesOf(chain, 'OpsflowState'));
+    expect(states.slice(0, 5)).toEqual(['waiting', 'moving', 'monitoring', 'paused', 'waiting']);
+    expect(states.at(-1)).toBe('completed');
+  });
+
+  test('the cutover aborted while paused: the abort ended the pause, with no resume', () => {
+    const chain = readChain('user-cutover-paused-aborted.json');
+    expect(patchesOf(chain)).toEqual(
+      expect.arrayContaining(['cutover-abort-ends-pause', 'opsflow-pause-in-state-attribute']),
+    );
+    expect(updatesOf(chain)).toEqual(['pause', 'abort']);
+    expect(searchAttributeValuesOf(chain, 'OpsflowState').at(-1)).toBe('aborted');
   });
 
   test.each(files)('%s: every run replays without non-determinism', async (file) => {

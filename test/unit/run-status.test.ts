@@ -283,9 +283,9 @@ describe('opsflow status in words', () => {
     });
     expect(inc.waits).toBe("a person's approve of runbook step restart");
     expect(inc.commands).toEqual([
-      'opsflow incident approve incident-fp1 --step restart --by <you>',
-      'opsflow incident ack incident-fp1 --by <you>',
-      'opsflow incident resolve incident-fp1 --by <you>',
+      'opsflow approve incident-fp1 --step restart',
+      'opsflow acknowledge incident-fp1',
+      'opsflow resolve incident-fp1',
     ]);
 
     const gl = statusView(running('go-live-shop', 'goLiveWorkflow'), {

@@ -162,6 +162,7 @@ describe('deployWorkflow approvalRule (dev server, stand-in hosts)', () => {
         result,
       };
     });
+    recordHistory(env.address, 'deploy-drains', 'deploy-stuck-drains-two-approvers');
 
     const [one, two] = [out.first.approvals!.step, out.second.approvals!.step];
     expect([one, two].sort()).toEqual(['drain-h1', 'drain-h2']);

@@ -388,6 +388,7 @@ describe('deployWorkflow (time-skipping, stand-in hosts)', () => {
       const result = await handle.result();
       return { answer, midBatch, between, betweenPhase, betweenDetails, resumed, result, final: await phase() };
     });
+    recordHistory(env.address, 'deploy-paused', 'deploy-paused-resumed-mid-batch');
 
     expect(out.answer).toMatchObject({ phase: 'deploying', paused: true, pausedBy: { by: 'ann' } });
     // Mid-batch: the run is found as paused at once; its own phase says the batch goes on.

@@ -8,6 +8,7 @@ import { HttpReceiver } from '../helpers/http-receiver';
 import { SystemdStandin } from '../helpers/systemd-standin';
 import { pgConnection, requirePostgres } from '../helpers/services';
 import { freePort, waitFor, waitForPort } from '../helpers/ports';
+import { recordHistory } from '../helpers/histories';
 import { createActivities } from '../../src/activities';
 import { parseConfigText } from '../../src/config/load';
 import { incidentResponseWorkflow, type IncidentStatus } from '../../src/workflows/incident';
@@ -143,6 +144,7 @@ describe('incidentResponseWorkflow: restart remediation (time-skipping, stand-in
     );
     await handle.signal('resolve', { by: 'bob' });
     await handle.result();
+    recordHistory(env.address, 'incident-rem-1', 'incident-runbook-step-approved');
   });
 
   test('resolved before anyone approves: the restart is skipped and the service left alone', async () => {

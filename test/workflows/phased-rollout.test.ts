@@ -10,6 +10,9 @@ import type { RolloutStatus } from '../../src/workflows/rollout/status';
 import type { MetricReading, Sample } from '../../src/domain/rollout/gate';
 import type { Notification } from '../../src/domain/notification';
 import type { RolloutPlan } from '../../src/domain/rollout/input';
+import { OpsflowState } from '../../src/domain/search-attributes';
+import { approveUpdate, pauseUpdate, resumeUpdate, statusQuery } from '../../src/workflows/rollout/messages';
+import { recordHistory } from '../helpers/histories';
 
 /**
  * The rollout's orchestration on the time-skipping server, runbooks §1's hour-long windows included,
@@ -495,6 +498,45 @@ describe('phasedRolloutWorkflow (time-skipping)', () => {
     );
     expect(w.splits).toEqual([10, 0]);
     expect(w.sent[0].severity).toBe('warning');
+  });
+
+  test("a rollout paused while awaiting approval: status paused (by whom), OpsflowState 'paused', nothing shifted; resumed, the attribute reads awaiting-approval again and the run goes on", async () => {
+    const { w, handle, finish } = await start({
+      requireApproval: true,
+      steps: [
+        { weight: 10, window: '5m' },
+        { weight: 100, window: '5m' },
+      ],
+    });
+    const stateAttribute = async () => (await handle.describe()).typedSearchAttributes.get(OpsflowState);
+    const seen: Record<string, unknown> = {};
+    const out = await finish(async () => {
+      await waitFor('awaiting approval of step 1', async () => (await status(handle)).awaitingApproval === 1, 30_000);
+      seen.before = await stateAttribute();
+      seen.pauseAnswer = await handle.executeUpdate(pauseUpdate, { args: [{ by: 'ann', reason: 'vendor call' }] });
+      seen.pausedStatus = await handle.query(statusQuery);
+      seen.pausedAttribute = await stateAttribute();
+      seen.splitsWhilePaused = [...w.splits];
+      seen.resumeAnswer = await handle.executeUpdate(resumeUpdate, { args: [{ by: 'bob' }] });
+      seen.resumedAttribute = await stateAttribute();
+      await handle.executeUpdate(approveUpdate, { args: [{ by: 'bob' }] });
+      await env.sleep('6m');
+      await waitFor('awaiting approval of step 2', async () => (await status(handle)).awaitingApproval === 2, 60_000);
+      await handle.executeUpdate(approveUpdate, { args: [{ by: 'bob' }] });
+    });
+    if (!out.ok) throw out.e;
+    recordHistory(env.address, handle.workflowId, 'phased-rollout-paused-resumed-awaiting-approval');
+
+    expect(seen.before).toBe('awaiting-approval');
+    expect(seen.pauseAnswer).toMatchObject({ state: 'awaiting-approval', paused: true, pausedBy: { by: 'ann' } });
+    expect(seen.pausedStatus).toMatchObject({ state: 'awaiting-approval', awaitingApproval: 1, paused: true });
+    expect(seen.pausedAttribute).toBe('paused');
+    expect(seen.splitsWhilePaused).toEqual([]);
+    expect(seen.resumeAnswer).toMatchObject({ state: 'awaiting-approval', paused: false });
+    expect(seen.resumedAttribute).toBe('awaiting-approval');
+    expect(w.splits).toEqual([10, 100]);
+    expect(await stateAttribute()).toBe(out.status.state);
+    expect(out.status.state).toBe('succeeded');
   });
 
   test('cancelling the run rolls the LB back before it ends cancelled (traffic used to stay on the new backend)', async () => {

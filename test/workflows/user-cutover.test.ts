@@ -5,7 +5,11 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { timeSkippingEnv, workflowBundle } from '../helpers/temporal';
 import { userCutoverWorkflow } from '../../src/workflows';
-import type { CutoverStatus } from '../../src/workflows/cutover/state';
+import { cutoverEndStates, type CutoverStatus } from '../../src/workflows/cutover/state';
+import { abortUpdate, pauseUpdate, resumeUpdate, statusQuery } from '../../src/workflows/cutover/messages';
+import type { OperatorInput } from '../../src/workflows/common/operator-controls';
+import { OpsflowState } from '../../src/domain/search-attributes';
+import { waitFor } from '../helpers/ports';
 import type { MetricReading, Sample } from '../../src/domain/rollout/gate';
 import type { Notification } from '../../src/domain/notification';
 import type { CutoverPlan } from '../../src/activities/cutover/plan';
@@ -358,6 +362,90 @@ describe('userCutoverWorkflow (time-skipping)', () => {
       'not-started',
       'not-started',
     ]);
+  });
+
+  test("a cutover paused while batch 1 is watched: status paused (by whom) and OpsflowState 'paused', still once it waits for batch 2; resumed before batch 2, the attribute reads waiting and the plan keeps its schedule", async () => {
+    const { handle, finish, hoursOf } = await start({});
+    const stateAttribute = async () => (await handle.describe()).typedSearchAttributes.get(OpsflowState);
+    const seen: Record<string, unknown> = {};
+    const out = await finish(async () => {
+      await env.sleep('65m'); // batch 1 moved at +1h, its window under way
+      seen.watched = { status: await handle.query(statusQuery), attribute: await stateAttribute() };
+      seen.pauseAnswer = await handle.executeUpdate(pauseUpdate, { args: [{ by: 'ann', reason: 'support calls' }] });
+      seen.pausedAttribute = await stateAttribute();
+      await env.sleep('1h'); // batch 1's window over: the run waits for batch 2 at +4h, still paused
+      seen.waiting = { status: await handle.query(statusQuery), attribute: await stateAttribute() };
+      seen.resumeAnswer = await handle.executeUpdate(resumeUpdate, { args: [{ by: 'bob' }] });
+      seen.resumedAttribute = await stateAttribute();
+    });
+    if (!out.ok) throw out.e;
+    recordHistory(env.address, handle.workflowId, 'user-cutover-paused-resumed');
+
+    expect(seen.watched).toMatchObject({ status: { state: 'monitoring', paused: false }, attribute: 'monitoring' });
+    expect(seen.pauseAnswer).toMatchObject({ state: 'monitoring', paused: true, pausedBy: { by: 'ann' } });
+    expect(seen.pausedAttribute).toBe('paused');
+    // The state it entered meanwhile is its own; the attribute still says paused.
+    const waiting = seen.waiting as { status: CutoverStatus; attribute: string };
+    expect(waiting.status).toMatchObject({ state: 'waiting', paused: true });
+    expect(waiting.status.batches.map((b) => b.state)).toEqual(['moved', 'waiting', 'scheduled', 'scheduled']);
+    expect(waiting.attribute).toBe('paused');
+    expect(seen.resumeAnswer).toMatchObject({ state: 'waiting', paused: false });
+    expect(seen.resumedAttribute).toBe('waiting');
+    expect(hoursOf('snapshot')).toEqual([
+      [0, 1],
+      [1, 4],
+      [2, 8],
+      [3, 24],
+    ]);
+    expect(out.status.state).toBe('completed');
+    expect(await stateAttribute()).toBe('completed');
+  });
+
+  test('an abort while paused before batch 2 ends the pause at once: batch 2 never starts, batch 1 is restored ({"all": true}), the run ends aborted without a resume', async () => {
+    const { w, handle, finish } = await start({});
+    const stateAttribute = async () => (await handle.describe()).typedSearchAttributes.get(OpsflowState);
+    const seen: Record<string, unknown> = {};
+    const out = await finish(async () => {
+      await env.sleep('2h'); // batch 1 moved and watched; batch 2 starts at +4h
+      await handle.executeUpdate(pauseUpdate, { args: [{ by: 'ann', reason: 'support calls' }] });
+      await env.sleep('3h'); // past batch 2's start: the pause holds it back
+      seen.held = { status: await handle.query(statusQuery), attribute: await stateAttribute() };
+      seen.snapshotsWhileHeld = w.calls.filter((c) => c.activity === 'snapshot').map((c) => c.batch);
+      const abort: OperatorInput & { all: boolean } = { all: true, by: 'bob', reason: 'too many tickets' };
+      await handle.executeUpdate(abortUpdate, { args: [abort] });
+      // No resume: the abort alone must end the run (it used to wait for a resume while paused).
+      seen.ended = await waitFor(
+        'the paused cutover to stop on the abort',
+        async () => {
+          const s = await handle.query(statusQuery);
+          return cutoverEndStates.includes(s.state) ? s : undefined;
+        },
+        30_000,
+      );
+    });
+    if (out.ok) throw new Error('the aborted cutover completed');
+    recordHistory(env.address, handle.workflowId, 'user-cutover-paused-aborted');
+
+    const held = seen.held as { status: CutoverStatus; attribute: string };
+    expect(held.status).toMatchObject({ state: 'waiting', paused: true });
+    expect(held.attribute).toBe('paused');
+    expect(seen.snapshotsWhileHeld).toEqual([0]);
+    expect((seen.ended as CutoverStatus).state).toBe('aborted');
+    const f = failure(out);
+    expect(f.type).toBe('CutoverAborted');
+    expect(f.message.replace(/^cutover of svc-\d+ /, '')).toBe(
+      'aborted by bob at batch 2/4 "managers": too many tickets; restored 1000 users of IT department to their prior routes; later batches will not start',
+    );
+    expect(w.calls.filter((c) => c.activity === 'snapshot').map((c) => c.batch)).toEqual([0]);
+    expect(w.restored).toEqual([0]);
+    expect(w.onNew.size).toBe(0);
+    expect(out.status.batches.map((b) => b.state)).toEqual([
+      'rolled-back',
+      'not-started',
+      'not-started',
+      'not-started',
+    ]);
+    expect(await stateAttribute()).toBe('aborted');
   });
 
   test('a start in the past or within the gap is refused before anything is done, naming the field', async () => {

@@ -6,6 +6,7 @@ import { validateInput } from '../input';
 import { TASK_QUEUE } from '../connection';
 import type { ParsedIncidentInput } from '../../domain/incident/incident';
 import { renderPostmortem } from '../../domain/incident/postmortem';
+import { opsflowCommand } from '../../domain/operator-commands';
 import { findIncident, listIncidents, migrate, storeRef, type StoreRef } from '../../activities/incident-store/store';
 import { withClient } from '../../activities/postgres/connect';
 import type { SignalDefinition } from '@temporalio/common';
@@ -107,7 +108,7 @@ export function registerIncidentCommands(program: Command, ctx: CliContext) {
         }
         print(`opened incident ${workflowId}`);
         print(`  status:      opsflow status ${workflowId}`);
-        print(`  acknowledge: opsflow incident ack ${workflowId} --by <you>`);
+        print(`  acknowledge: ${opsflowCommand('acknowledge', workflowId)}`);
       },
     );
 

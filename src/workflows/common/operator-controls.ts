@@ -435,9 +435,9 @@ export class OperatorControls {
     reportUnknownSignals(known, note);
   }
 
-  /** Returns once not paused (at once when not paused). */
-  async waitWhilePaused(): Promise<void> {
-    await wf.condition(() => !this.state.paused);
+  /** Returns once not paused (at once when not paused); with `orAborted`, an abort ends the wait too. */
+  async waitWhilePaused(orAborted = false): Promise<void> {
+    await wf.condition(() => !this.state.paused || (orAborted && this.state.aborted !== undefined));
   }
 
   /**

@@ -29,6 +29,11 @@ import {
 
 /** A batch whose snapshot is empty is skipped: no move, no window, no gap before the next. */
 const EMPTY_COHORT_SKIPPED = 'cutover-empty-cohort-skipped';
+/**
+ * An abort ends a pause before a batch: runs recorded before waited for a resume first, and only
+ * then stopped (an operator who paused, then aborted, had to resume a run to stop it).
+ */
+const ABORT_ENDS_PAUSE = 'cutover-abort-ends-pause';
 
 /**
  * runbooks §3 batched user cutover: per batch, a durable timer until its start, a snapshot of the
@@ -95,7 +100,8 @@ async function cutover(
           run.awaitApproval(undefined);
           if (outcome === 'aborted') checkAbort(c, i);
         }
-        await run.controls.waitWhilePaused();
+        // Asked only when paused here, so runs never paused before a batch record no marker.
+        await run.controls.waitWhilePaused(run.controls.paused && wf.patched(ABORT_ENDS_PAUSE));
         checkAbort(c, i);
         await snapshot(c, i);
         checkAbort(c, i);
