@@ -1,4 +1,4 @@
-import { evaluateGate, type Sample } from '../../src/domain/rollout/gate';
+import { evaluateGate, type Sample } from '../../src/domain/gate/evaluate';
 import { phasedRolloutInput, type RolloutPlan } from '../../src/domain/rollout/input';
 import { RolloutRun } from '../../src/workflows/rollout/state';
 import { Stop, type RolloutCarry } from '../../src/workflows/rollout/status';

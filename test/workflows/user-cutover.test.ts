@@ -6,7 +6,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { timeSkippingEnv, workflowBundle } from '../helpers/temporal';
 import { userCutoverWorkflow } from '../../src/workflows';
 import type { CutoverStatus } from '../../src/workflows/cutover/state';
-import type { MetricReading, Sample } from '../../src/domain/rollout/gate';
+import type { MetricReading, Sample } from '../../src/domain/gate/evaluate';
 import type { Notification } from '../../src/domain/notification';
 import type { CutoverPlan } from '../../src/activities/cutover/plan';
 import type { ResolvedBaselineGate } from '../../src/domain/baseline/gate';

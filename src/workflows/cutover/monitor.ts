@@ -1,7 +1,7 @@
 // Why: watching a batch's window (one timer and one sample of the cohort's own metrics per
 // interval, holds for a person, continue-as-new) is the cutover's longest stretch.
 import * as wf from '@temporalio/workflow';
-import { describeGateResult, evaluateGate, type MetricName, type Sample } from '../../domain/rollout/gate';
+import { describeGateResult, evaluateGate, type MetricName, type Sample } from '../../domain/gate/evaluate';
 import { formatDuration } from '../../domain/duration';
 import { continueAsNewWith, historyIsLong } from '../common/continue-as-new';
 import { failureMessage } from '../common/failure';

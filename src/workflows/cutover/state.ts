@@ -11,9 +11,14 @@ import {
 import { isBaselineRef, type ResolvedBaselineGate } from '../../domain/baseline/gate';
 import { nextStartMs, resolveStartAt } from '../../domain/cutover/schedule';
 import { formatDuration } from '../../domain/duration';
-import { nextGateStep, zeroCounters, type GateAction, type GateCounters } from '../../domain/rollout/gate-policy';
-import { describeGateResult, type GateResult, type GateThresholds, type Verdict } from '../../domain/rollout/gate';
-import { samplesPlanned } from '../../domain/rollout/input';
+import {
+  nextGateStep,
+  samplesPlanned,
+  zeroCounters,
+  type GateAction,
+  type GateCounters,
+} from '../../domain/gate/policy';
+import { describeGateResult, type GateResult, type GateThresholds, type Verdict } from '../../domain/gate/evaluate';
 import { DecisionLog } from '../common/decision-log';
 import {
   OperatorControls,

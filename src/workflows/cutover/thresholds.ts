@@ -2,7 +2,7 @@
 // (carried across continue-as-new), so every batch is judged by the same numbers in a replay too.
 import * as wf from '@temporalio/workflow';
 import { baselineRefs } from '../../domain/cutover/input';
-import type { MetricName } from '../../domain/rollout/gate';
+import type { MetricName } from '../../domain/gate/evaluate';
 import { failureMessage } from '../common/failure';
 import { withSummary } from '../common/progress';
 import { acts, planOptions } from './options';

@@ -1,7 +1,7 @@
 // Why: putting traffic back on the old backend is the rollout's safety net; how a stopped step,
 // a cancellation or an unforeseen error rolls back, and what a rollback that fails says, sit here.
 import * as wf from '@temporalio/workflow';
-import { describeFailure } from '../../domain/rollout/gate';
+import { describeFailure } from '../../domain/gate/evaluate';
 import { recordEnding } from '../common/ending';
 import { failureMessage } from '../common/failure';
 import { stopSentence } from '../common/operator-controls';

@@ -2,9 +2,9 @@
 // carried state) with pure transitions, so the rules can be tested without Temporal and the
 // workflow's flow only says what happens in which order.
 import { approvalRuleOf, type ApprovalRule } from '../../domain/approval';
-import { describeGateResult, type GateResult, type Sample, type Verdict } from '../../domain/rollout/gate';
-import { nextGateStep, windowMayEnd, zeroCounters, type GateAction } from '../../domain/rollout/gate-policy';
-import { formatDuration, samplesPlanned, type PhasedRolloutInput, type RolloutPlan } from '../../domain/rollout/input';
+import { describeGateResult, type GateResult, type Sample, type Verdict } from '../../domain/gate/evaluate';
+import { nextGateStep, samplesPlanned, windowMayEnd, zeroCounters, type GateAction } from '../../domain/gate/policy';
+import { formatDuration, type PhasedRolloutInput, type RolloutPlan } from '../../domain/rollout/input';
 import { appendBounded, DecisionLog } from '../common/decision-log';
 import { OperatorControls, type OperatorEvent } from '../common/operator-controls';
 import type { Ending } from '../common/ending';

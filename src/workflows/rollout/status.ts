@@ -1,8 +1,8 @@
 // Why: the shapes a rollout shows the world (status query, result, carried state) are part of its
 // contract with the CLI, tests and running histories; they sit apart from the code that fills them.
 import type { ApprovalProgress } from '../common/operator-controls';
-import type { GateResult, Sample, Verdict } from '../../domain/rollout/gate';
-import type { GateCounters } from '../../domain/rollout/gate-policy';
+import type { GateResult, Sample, Verdict } from '../../domain/gate/evaluate';
+import type { GateCounters } from '../../domain/gate/policy';
 import type { RolloutPlan } from '../../domain/rollout/input';
 import type { ResolvedBaselineGate } from '../../domain/baseline/gate';
 import type { PendingApproval, Abort, OperatorCarry } from '../common/operator-controls';

@@ -5,7 +5,7 @@ import type { NotificationSeverity } from '../../domain/notification';
 import { runNotificationKey } from '../common/notify';
 import { rolloutWorkflowId } from '../../domain/rollout/input';
 import { isBaselineRef } from '../../domain/baseline/gate';
-import type { GateThresholds } from '../../domain/rollout/gate';
+import type { GateThresholds } from '../../domain/gate/evaluate';
 import { OpsflowService, OpsflowState, OpsflowStep } from '../../domain/search-attributes';
 import { failureMessage } from '../common/failure';
 import { approvalWaitText } from '../../domain/operator-commands';

@@ -7,7 +7,7 @@ import {
   type GateResult,
   type MetricName,
   type Sample,
-} from '../../domain/rollout/gate';
+} from '../../domain/gate/evaluate';
 import { formatDuration } from '../../domain/rollout/input';
 import { historyIsLong, continueAsNewWith } from '../common/continue-as-new';
 import { failureMessage } from '../common/failure';
