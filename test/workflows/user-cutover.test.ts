@@ -5,7 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { timeSkippingEnv, workflowBundle } from '../helpers/temporal';
 import { userCutoverWorkflow } from '../../src/workflows';
-import type { CutoverStatus } from '../../src/workflows/cutover/state';
+import type { CutoverStatus } from '../../src/workflows/cutover/status';
 import type { MetricReading, Sample } from '../../src/domain/gate/evaluate';
 import type { Notification } from '../../src/domain/notification';
 import type { CutoverPlan } from '../../src/activities/cutover/plan';

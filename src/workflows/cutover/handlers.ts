@@ -5,7 +5,9 @@ import { OpsflowState } from '../../domain/search-attributes';
 import type { RunEnding } from '../common/ending';
 import { signalNames } from '../common/messages';
 import type { Progress } from '../common/progress';
-import type { BatchSignal, CutoverRun } from './state';
+import { reschedule, rescheduleRefusal, skip, skipRefusal } from './reschedule';
+import type { CutoverRun } from './state';
+import type { BatchSignal } from './status';
 import { cutoverMessages, rescheduleSignal, rescheduleUpdate, skipSignal, skipUpdate, statusQuery } from './messages';
 
 /** Set before the first await, so signals sent with the start are not lost. */
@@ -27,11 +29,11 @@ export function installHandlers(run: CutoverRun, progress: Progress, ending: Run
     { status: () => run.status },
   );
   wf.setHandler(rescheduleSignal, (s) => {
-    run.decide(run.reschedule(s ?? { batch: '' }, Date.now()));
+    run.decide(reschedule(run, s ?? { batch: '' }, Date.now()));
     progress.show();
   });
   wf.setHandler(skipSignal, (s) => {
-    run.decide(run.skip(s ?? { batch: '' }));
+    run.decide(skip(run, s ?? { batch: '' }));
     progress.show();
   });
   // The Update forms: a refusal is thrown by the validator (never written); an accepted one is
@@ -39,20 +41,20 @@ export function installHandlers(run: CutoverRun, progress: Progress, ending: Run
   wf.setHandler(
     rescheduleUpdate,
     (s: BatchSignal) => {
-      run.decide(run.reschedule(s, Date.now()));
+      run.decide(reschedule(run, s, Date.now()));
       progress.show();
       return run.status;
     },
-    { validator: (s: BatchSignal) => refuse(run.rescheduleRefusal(s ?? { batch: '' }, Date.now())) },
+    { validator: (s: BatchSignal) => refuse(rescheduleRefusal(run, s ?? { batch: '' }, Date.now())) },
   );
   wf.setHandler(
     skipUpdate,
     (s: BatchSignal) => {
-      run.decide(run.skip(s));
+      run.decide(skip(run, s));
       progress.show();
       return run.status;
     },
-    { validator: (s: BatchSignal) => refuse(run.skipRefusal(s ?? { batch: '' })) },
+    { validator: (s: BatchSignal) => refuse(skipRefusal(run, s ?? { batch: '' })) },
   );
   run.controls.reportUnknownSignals(signalNames(cutoverMessages), (text) => run.decide(text));
 }

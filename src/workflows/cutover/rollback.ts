@@ -3,8 +3,9 @@
 import * as wf from '@temporalio/workflow';
 import { failureMessage } from '../common/failure';
 import { stopSentence } from '../common/operator-controls';
-import { notify, restore, setBatch, setState, Stop, type Cutover } from './steps';
-import type { CutoverStatus } from './state';
+import { Stop } from '../common/gate-window';
+import { notify, restore, setBatch, setState, type Cutover } from './steps';
+import type { CutoverStatus } from './status';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 

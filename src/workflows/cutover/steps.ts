@@ -6,24 +6,17 @@ import { runNotificationKey } from '../common/notify';
 import { cutoverWorkflowId } from '../../domain/cutover/input';
 import { OpsflowService, OpsflowState, OpsflowStep } from '../../domain/search-attributes';
 import { failureMessage } from '../common/failure';
+import { Stop } from '../common/gate-window';
 import { withSummary, type Progress } from '../common/progress';
-import { acts, bulkOptions, notifyOptions, restoreOptions } from './options';
-import type { BatchState, CutoverRun, CutoverState } from './state';
+import { acts, bulkOptions, notifyOptions, restoreOptions } from './activities';
+import type { CutoverRun } from './state';
+import type { BatchState, CutoverState } from './status';
 import type { CutoverPlan } from '../../activities/cutover/plan';
 
 export interface Cutover {
   run: CutoverRun;
   progress: Progress;
   plan?: CutoverPlan;
-}
-
-/** Why a batch stops: a failed gate, an expired hold, an abort, a failed listing or move. */
-export class Stop {
-  constructor(
-    readonly kind: 'gate' | 'hold-expired' | 'abort' | 'listing' | 'move' | 'error',
-    readonly message: string,
-    readonly details: Record<string, unknown> = {},
-  ) {}
 }
 
 export function setState({ run, progress }: Cutover, state: CutoverState): void {
@@ -141,6 +134,7 @@ export async function move(c: Cutover, i: number): Promise<void> {
     throw new Stop(
       'move',
       `recording prior routes of ${run.label(i)} failed before any user of it was moved: ${failureMessage(err)}`,
+      undefined,
       { nothingMoved: true },
     );
   }

@@ -5,7 +5,7 @@ import { baselineRefs } from '../../domain/cutover/input';
 import type { MetricName } from '../../domain/gate/evaluate';
 import { failureMessage } from '../common/failure';
 import { withSummary } from '../common/progress';
-import { acts, planOptions } from './options';
+import { acts, planOptions } from './activities';
 import type { Cutover } from './steps';
 
 /** Marks runs that may resolve thresholds from baselines; asked only by inputs that use them, so older histories replay untouched. */

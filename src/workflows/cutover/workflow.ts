@@ -4,16 +4,18 @@ import * as wf from '@temporalio/workflow';
 import { userCutoverInput, type UserCutoverInputRaw } from '../../domain/cutover/input';
 import { scheduleIssues } from '../../domain/cutover/schedule';
 import { RunEnding } from '../common/ending';
+import { Stop } from '../common/gate-window';
 import { continueAsNewWith, historyIsLong } from '../common/continue-as-new';
 import { Progress } from '../common/progress';
 import { approvalWaitText } from '../../domain/operator-commands';
 import { parseInput } from '../input';
 import { installHandlers } from './handlers';
-import { acts } from './options';
+import { acts } from './activities';
 import { batchFailed, waitForStart } from './rollback';
-import { CutoverRun, cutoverEndStates, type CutoverCarry, type CutoverStatus } from './state';
+import { CutoverRun } from './state';
+import { cutoverEndStates, type CutoverCarry, type CutoverStatus } from './status';
 import { OpsflowState } from '../../domain/search-attributes';
-import { checkAbort, watchBatch } from './monitor';
+import { checkAbort, watchBatch } from './window';
 import { resolveThresholds } from './thresholds';
 import {
   move,
@@ -23,7 +25,6 @@ import {
   showService,
   skipEmpty,
   snapshot,
-  Stop,
   type Cutover,
 } from './steps';
 

@@ -6,7 +6,8 @@ import { recordEnding } from '../common/ending';
 import { failureMessage } from '../common/failure';
 import { stopSentence } from '../common/operator-controls';
 import { notify, setState, split, type Rollout } from './steps';
-import { Stop, type RolloutResult } from './status';
+import { Stop } from '../common/gate-window';
+import { rolloutResult, type RolloutResult } from './status';
 
 /** Patch id: runs cancelled before this rolled nothing back (their rollback activity failed at once). */
 const ROLLBACK_ON_CANCEL = 'rollout-rollback-on-cancel';
@@ -23,7 +24,7 @@ export async function stepFailed(r: Rollout, i: number, err: unknown): Promise<R
       r.run.status.actions.push(`would roll back ${r.run.stepLabel(i)}: ${err.message}`);
       await rollBack(r, i, err);
       setState(r, 'dry-run-done');
-      return r.run.result('dry-run');
+      return rolloutResult(r.run.input, r.run.status, 'dry-run');
     }
     throw await rollBack(r, i, err);
   }

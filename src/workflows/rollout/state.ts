@@ -3,19 +3,20 @@
 // workflow's flow only says what happens in which order.
 import { approvalRuleOf, type ApprovalRule } from '../../domain/approval';
 import { describeGateResult, type GateResult, type Sample, type Verdict } from '../../domain/gate/evaluate';
-import { nextGateStep, samplesPlanned, windowMayEnd, zeroCounters, type GateAction } from '../../domain/gate/policy';
+import { samplesPlanned, windowMayEnd, type GateAction } from '../../domain/gate/policy';
 import { formatDuration, type PhasedRolloutInput, type RolloutPlan } from '../../domain/rollout/input';
 import { appendBounded, DecisionLog } from '../common/decision-log';
+import { GateCount } from '../common/gate-count';
+import { Stop } from '../common/gate-window';
 import { OperatorControls, type OperatorEvent } from '../common/operator-controls';
 import type { Ending } from '../common/ending';
 import { approvalWaitText, heldText, pausedText } from '../../domain/operator-commands';
 import type { ResolvedBaselineGate } from '../../domain/baseline/gate';
 import {
   endStates,
-  Stop,
+  initialStatus,
   type Decision,
   type RolloutCarry,
-  type RolloutResult,
   type RolloutState,
   type RolloutStatus,
 } from './status';
@@ -23,33 +24,12 @@ import {
 const MAX_DECISIONS = 100;
 const MAX_SAMPLES = 5;
 
-function initialStatus(input: PhasedRolloutInput): RolloutStatus {
-  return {
-    service: input.service,
-    lb: input.lb,
-    backends: input.backends,
-    dryRun: input.dryRun,
-    state: 'planning',
-    step: 0,
-    steps: input.steps.map((s) => ({
-      weight: s.weight,
-      windowMs: s.window,
-      ...(s.targetUsers ? { targetUsers: s.targetUsers } : {}),
-    })),
-    paused: false,
-    approved: [],
-    counters: zeroCounters,
-    lastSamples: [],
-    decisions: [],
-    actions: [],
-  };
-}
-
 /** One rollout run's state; a continued run starts from the carry of the one before. */
 export class RolloutRun {
   readonly status: RolloutStatus;
   readonly controls: OperatorControls;
   private readonly log: DecisionLog<Decision>;
+  private readonly gates: GateCount;
   /** A promote came since the current sample's wait began (not carried: a new run starts a new wait). */
   private promoteRequested = false;
 
@@ -66,6 +46,7 @@ export class RolloutRun {
       aborted: carried?.aborted,
     });
     this.log = new DecisionLog(this.status.decisions, MAX_DECISIONS);
+    this.gates = new GateCount(this.status, input);
   }
 
   get steps(): number {
@@ -180,9 +161,7 @@ export class RolloutRun {
   /** Sample `k` of the window counted: what the gate policy says to do next. */
   countSample(k: number, verdict: Verdict): GateAction {
     this.status.window!.samplesTaken = k;
-    const next = nextGateStep(this.status.counters, verdict, this.input);
-    this.status.counters = next.counters;
-    return next.action;
+    return this.gates.count(verdict);
   }
   /** A promote ends the window early only on a passing sample and when not paused. */
   promoteAccepted(k: number, planned: number, last: Verdict): boolean {
@@ -202,10 +181,10 @@ export class RolloutRun {
   }
   /** Why the run holds now, in words. */
   holdReason(i: number): string {
-    return `${this.status.counters.consecutiveInconclusive} inconclusive samples in a row at ${this.stepLabel(i)}`;
+    return `${this.gates.holdReason()} at ${this.stepLabel(i)}`;
   }
   holdAnswered(): void {
-    this.status.counters = { ...this.status.counters, consecutiveInconclusive: 0 };
+    this.gates.holdAnswered();
   }
 
   // ---- continue-as-new and endings ----
@@ -231,19 +210,6 @@ export class RolloutRun {
     if (this.status.state === 'rollback-failed')
       return { context: `rollback of ${service} on ${lb} failed, ${backends.new} may still get traffic` };
     return before === 'planning' ? { context: `cannot roll out ${service}, nothing was changed` } : {};
-  }
-  result(outcome: RolloutResult['outcome']): RolloutResult {
-    const { input, status } = this;
-    return {
-      service: input.service,
-      outcome,
-      stepsCompleted: status.step,
-      finalSplit: status.weights,
-      oldBackend: input.backends.old,
-      cleanup: input.cleanup,
-      decisions: status.decisions,
-      actions: status.actions,
-    };
   }
   /**
    * What the run waits on a person for, with the command that answers it; undefined when it waits

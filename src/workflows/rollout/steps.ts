@@ -10,9 +10,10 @@ import { OpsflowService, OpsflowState, OpsflowStep } from '../../domain/search-a
 import { failureMessage } from '../common/failure';
 import { approvalWaitText } from '../../domain/operator-commands';
 import { withSummary, type Progress } from '../common/progress';
-import { acts, lbOptions, notifyOptions, rollbackOptions } from './options';
+import { acts, lbOptions, notifyOptions, rollbackOptions } from './activities';
 import type { RolloutRun } from './state';
-import { Stop, type RolloutResult, type RolloutState } from './status';
+import { Stop } from '../common/gate-window';
+import { rolloutResult, type RolloutResult, type RolloutState } from './status';
 
 /** A run's state and the means to show it: what every step works on. */
 export interface Rollout {
@@ -225,5 +226,5 @@ export async function goLive(r: Rollout): Promise<RolloutResult> {
     }
   }
   setState(r, input.dryRun ? 'dry-run-done' : 'succeeded');
-  return r.run.result(input.dryRun ? 'dry-run' : 'succeeded');
+  return rolloutResult(input, status, input.dryRun ? 'dry-run' : 'succeeded');
 }
