@@ -28,33 +28,33 @@ export function installHandlers(run: CutoverRun, progress: Progress, ending: Run
     },
     { status: () => run.status },
   );
-  wf.setHandler(rescheduleSignal, (s) => {
-    run.decide(reschedule(run, s ?? { batch: '' }, Date.now()));
+  wf.setHandler(rescheduleSignal, (request) => {
+    run.decide(reschedule(run, request ?? { batch: '' }, Date.now()));
     progress.show();
   });
-  wf.setHandler(skipSignal, (s) => {
-    run.decide(skip(run, s ?? { batch: '' }));
+  wf.setHandler(skipSignal, (request) => {
+    run.decide(skip(run, request ?? { batch: '' }));
     progress.show();
   });
   // The Update forms: a refusal is thrown by the validator (never written); an accepted one is
   // decided as the signal's is, with the time it was taken, and answered with the status.
   wf.setHandler(
     rescheduleUpdate,
-    (s: BatchSignal) => {
-      run.decide(reschedule(run, s, Date.now()));
+    (request: BatchSignal) => {
+      run.decide(reschedule(run, request, Date.now()));
       progress.show();
       return run.status;
     },
-    { validator: (s: BatchSignal) => refuse(rescheduleRefusal(run, s ?? { batch: '' }, Date.now())) },
+    { validator: (request: BatchSignal) => refuse(rescheduleRefusal(run, request ?? { batch: '' }, Date.now())) },
   );
   wf.setHandler(
     skipUpdate,
-    (s: BatchSignal) => {
-      run.decide(skip(run, s));
+    (request: BatchSignal) => {
+      run.decide(skip(run, request));
       progress.show();
       return run.status;
     },
-    { validator: (s: BatchSignal) => refuse(skipRefusal(run, s ?? { batch: '' })) },
+    { validator: (request: BatchSignal) => refuse(skipRefusal(run, request ?? { batch: '' })) },
   );
   run.controls.reportUnknownSignals(signalNames(cutoverMessages), (text) => run.decide(text));
 }

@@ -24,34 +24,34 @@ function findBatch(run: CutoverRun, ref: string | number | undefined): number | 
  * or ISO). Refused with a reason when the batch started, the time is past, or it would start
  * less than `minGap` after the batch before it ends (as planned).
  */
-export function reschedule(run: CutoverRun, s: BatchSignal, nowMs: number): string {
-  const plan = planReschedule(run, s, nowMs);
+export function reschedule(run: CutoverRun, request: BatchSignal, nowMs: number): string {
+  const plan = planReschedule(run, request, nowMs);
   if ('refused' in plan) return plan.refused;
   const b = run.status.batches[plan.i];
   b.startAt = iso(plan.at);
   run.scheduleVersion++;
-  return `${run.label(plan.i)} rescheduled to ${b.startAt}${s.by ? ` by ${s.by}` : ''}`;
+  return `${run.label(plan.i)} rescheduled to ${b.startAt}${request.by ? ` by ${request.by}` : ''}`;
 }
 
 /** Why a reschedule is refused now (the Update's validator: nothing is written), or undefined. */
-export function rescheduleRefusal(run: CutoverRun, s: BatchSignal, nowMs: number): string | undefined {
-  const plan = planReschedule(run, s, nowMs);
+export function rescheduleRefusal(run: CutoverRun, request: BatchSignal, nowMs: number): string | undefined {
+  const plan = planReschedule(run, request, nowMs);
   return 'refused' in plan ? plan.refused : undefined;
 }
 
 function planReschedule(
   run: CutoverRun,
-  s: BatchSignal,
+  request: BatchSignal,
   nowMs: number,
 ): { refused: string } | { i: number; at: number } {
-  const found = findBatch(run, s.batch);
+  const found = findBatch(run, request.batch);
   if (typeof found === 'string') return { refused: `reschedule refused: ${found}` };
   const b = run.status.batches[found];
   if (b.state !== 'scheduled' && b.state !== 'waiting')
     return { refused: `reschedule of ${run.label(found)} refused: it is ${b.state}` };
   let at: number;
   try {
-    at = resolveStartAt(String(s.startAt ?? ''), run.originMs);
+    at = resolveStartAt(String(request.startAt ?? ''), run.originMs);
   } catch (err) {
     return { refused: `reschedule of ${run.label(found)} refused: startAt ${(err as Error).message}` };
   }
@@ -76,18 +76,18 @@ function previousEndMs(run: CutoverRun, i: number): number | undefined {
 }
 
 /** `skip`: a batch not started yet is left out; its users stay where they are (a later "rest" takes them). */
-export function skip(run: CutoverRun, s: BatchSignal): string {
-  const why = skipRefusal(run, s);
+export function skip(run: CutoverRun, request: BatchSignal): string {
+  const why = skipRefusal(run, request);
   if (why) return why;
-  const found = findBatch(run, s.batch) as number;
+  const found = findBatch(run, request.batch) as number;
   run.status.batches[found].state = 'skipped';
   run.scheduleVersion++;
-  return `${run.label(found)} skipped${s.by ? ` by ${s.by}` : ''}`;
+  return `${run.label(found)} skipped${request.by ? ` by ${request.by}` : ''}`;
 }
 
 /** Why a skip is refused now (the Update's validator), or undefined. */
-export function skipRefusal(run: CutoverRun, s: BatchSignal): string | undefined {
-  const found = findBatch(run, s.batch);
+export function skipRefusal(run: CutoverRun, request: BatchSignal): string | undefined {
+  const found = findBatch(run, request.batch);
   if (typeof found === 'string') return `skip refused: ${found}`;
   const b = run.status.batches[found];
   if (b.state !== 'scheduled' && b.state !== 'waiting') return `skip of ${run.label(found)} refused: it is ${b.state}`;

@@ -104,10 +104,11 @@ export class CutoverRun {
   }
   /** What the run waits on a person for, with the command that answers it; undefined when nobody. */
   waitingOn(workflowId: string): string | undefined {
-    const s = this.status;
-    if (s.awaitingApproval !== undefined) return approvalWaitText(this.label(s.awaitingApproval - 1), workflowId);
-    if (s.state === 'held') return heldText(workflowId);
-    if (s.paused && !cutoverEndStates.includes(s.state)) return pausedText(workflowId, s.pausedBy);
+    const { status } = this;
+    if (status.awaitingApproval !== undefined)
+      return approvalWaitText(this.label(status.awaitingApproval - 1), workflowId);
+    if (status.state === 'held') return heldText(workflowId);
+    if (status.paused && !cutoverEndStates.includes(status.state)) return pausedText(workflowId, status.pausedBy);
     return undefined;
   }
   needsApproval(i: number): boolean {
@@ -207,11 +208,11 @@ export class CutoverRun {
   }
 
   details(workflowId?: string): string {
-    const s = this.status;
+    const { status } = this;
     const waiting = workflowId === undefined ? undefined : this.waitingOn(workflowId);
     const lines = [
-      `**User cutover of ${s.service}**: ${s.state}${s.paused ? ' (paused)' : ''}`,
-      ...s.batches.map(
+      `**User cutover of ${status.service}**: ${status.state}${status.paused ? ' (paused)' : ''}`,
+      ...status.batches.map(
         (b, i) =>
           `- ${i + 1}. ${b.name} (${b.cohort}): ${b.state}, start ${b.startAt}` +
           (b.members !== undefined ? `, ${b.moved ?? 0}/${b.members} moved` : '') +
@@ -220,10 +221,10 @@ export class CutoverRun {
           (b.state === 'monitoring' ? `, sample ${b.samplesTaken}/${b.samplesPlanned}` : ''),
       ),
     ];
-    if (s.nextStartAt) lines.push(`Next start: ${s.nextStartAt}`);
+    if (status.nextStartAt) lines.push(`Next start: ${status.nextStartAt}`);
     if (waiting) lines.push(`**${waiting}**`);
-    if (s.failure) lines.push(`Failure: ${s.failure}`);
-    const last = s.decisions.at(-1);
+    if (status.failure) lines.push(`Failure: ${status.failure}`);
+    const last = status.decisions.at(-1);
     if (last) lines.push(`Last decision: ${last.text}`);
     return lines.join('\n');
   }

@@ -124,7 +124,7 @@ export class RolloutRun {
     this.status.plan = plan;
     plan.notes.forEach((note) => this.decide(note));
     this.decide(
-      `plan: gate ${JSON.stringify(plan.gate)}, ${this.steps} steps ${this.input.steps.map((s) => `${s.weight} %/${formatDuration(s.window)}`).join(' → ')}`,
+      `plan: gate ${JSON.stringify(plan.gate)}, ${this.steps} steps ${this.input.steps.map((step) => `${step.weight} %/${formatDuration(step.window)}`).join(' → ')}`,
     );
   }
   startStep(i: number): void {

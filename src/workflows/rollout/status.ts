@@ -124,10 +124,10 @@ export function initialStatus(input: PhasedRolloutInput): RolloutStatus {
     dryRun: input.dryRun,
     state: 'planning',
     step: 0,
-    steps: input.steps.map((s) => ({
-      weight: s.weight,
-      windowMs: s.window,
-      ...(s.targetUsers ? { targetUsers: s.targetUsers } : {}),
+    steps: input.steps.map((step) => ({
+      weight: step.weight,
+      windowMs: step.window,
+      ...(step.targetUsers ? { targetUsers: step.targetUsers } : {}),
     })),
     paused: false,
     approved: [],
