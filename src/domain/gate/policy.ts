@@ -77,3 +77,9 @@ export function samplesPlanned(windowMs: number, intervalMs: number): number {
 export function windowMayEnd(samplesTaken: number, samplesPlanned: number, lastVerdict: Verdict | undefined): boolean {
   return samplesTaken >= samplesPlanned && lastVerdict === 'pass';
 }
+
+/** Why a window holds for a person, in words. */
+export const holdReason = (c: GateCounters): string => `${c.consecutiveInconclusive} inconclusive samples in a row`;
+
+/** A person answered a hold: the inconclusive run that held it starts again (the totals stay). */
+export const afterHold = (c: GateCounters): GateCounters => ({ ...c, consecutiveInconclusive: 0 });

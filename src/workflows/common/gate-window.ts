@@ -36,37 +36,30 @@ export interface Judged {
   result: GateResult;
 }
 
-export const judged = (gate: GateThresholds, sample: Sample): Judged => ({
-  sample,
-  result: evaluateGate(gate, sample),
-});
-
-/** A sample that could not be taken: every gated metric is in doubt, never a pass. */
-export function unreadSample(gate: GateThresholds, err: unknown): Sample {
-  const why = `sampling failed: ${failureMessage(err)}`;
-  return {
-    at: new Date().toISOString(),
-    readings: Object.keys(gate).map((metric) => ({
-      metric: metric as MetricName,
-      source: '(sampling)',
-      inconclusive: why,
-    })),
-  };
+/** Judges a sample; a read that failed is doubt about every gated metric, never a pass. */
+export function judge(gate: GateThresholds, read: Sample | { failed: unknown }): Judged {
+  if (!('failed' in read)) return { sample: read, result: evaluateGate(gate, read) };
+  const inconclusive = `sampling failed: ${failureMessage(read.failed)}`;
+  const readings = Object.keys(gate).map((m) => ({ metric: m as MetricName, source: '(sampling)', inconclusive }));
+  return judge(gate, { at: new Date().toISOString(), readings });
 }
 
-/** Judges what `take` reads; a read that fails is judged as doubt about every gated metric. */
+/** Judges what `take` reads, a read that fails as doubt. */
 export async function sampleOrDoubt(gate: GateThresholds, take: () => Promise<Sample>): Promise<Judged> {
-  let sample: Sample;
   try {
-    sample = await take();
-  } catch (err) {
-    sample = unreadSample(gate, err);
+    return judge(gate, await take());
+  } catch (failed) {
+    return judge(gate, { failed });
   }
-  return judged(gate, sample);
 }
 
 /** One window as the loop sees it; the workflow that watches it fills in every part. */
 export interface GateWindow {
+  run: {
+    decide(text: string): void;
+    readonly controls: OperatorControls;
+    readonly input: { maxHistoryEvents?: number; holdTimeout: number };
+  };
   /** Samples counted so far (more than 0 in a window carried across continue-as-new). */
   taken(): number;
   /** Waits out sample `k`'s interval; a wait that watched the metrics meanwhile returns what it saw. */
@@ -79,35 +72,29 @@ export interface GateWindow {
   count(k: number, judged: Judged): GateAction;
   /** How decisions name sample `k`. */
   sampleName(k: number): string;
-  decide(text: string): void;
   /** Throws the abort as a Stop, if one came (`held`: it came while the window was held). */
   checkAbort(held?: boolean): void;
   /** The Stop a failed gate ends the window with. */
   gateStop(result: GateResult): Stop;
   /** Sample `k` with this verdict ends the window (`promote`: a person asked it to end now). */
   ends(k: number, verdict: Verdict, promote: boolean): boolean;
-  readonly maxHistoryEvents?: number;
   /** Continues as new in the middle of the window, after sample `k`. */
   continueAsNew(k: number): Promise<never>;
-  hold: WindowHold;
-}
-
-/** What a hold for a person needs from the workflow. */
-interface WindowHold {
-  readonly controls: OperatorControls;
-  readonly timeoutMs: number;
-  /** Shows the window held, or watched again once a person answered. */
-  enter(state: 'held' | 'monitoring'): void;
-  reason(): string;
-  /** The hold's decision and its wait's summary, `timeout` in words. */
-  words(why: string, timeout: string): { decision: string; summary: string };
-  notify(why: string, timeout: string): Promise<void>;
-  /** A person answered: the doubt counted so far no longer holds. */
-  answered(): void;
+  hold: {
+    /** Shows the window held, or watched again once a person answered. */
+    enter(state: 'held' | 'monitoring'): void;
+    reason(): string;
+    /** The hold's decision and its wait's summary, `timeout` in words. */
+    words(why: string, timeout: string): { decision: string; summary: string };
+    notify(why: string, timeout: string): Promise<void>;
+    /** A person answered: the doubt counted so far no longer holds. */
+    answered(): void;
+  };
 }
 
 /** Watches the window until a sample ends it; a failed gate, an expired hold or an abort throws a Stop. */
 export async function watchGateWindow(w: GateWindow): Promise<void> {
+  const { run } = w;
   for (;;) {
     const k = w.taken() + 1;
     const watched = await w.wait(k);
@@ -116,13 +103,13 @@ export async function watchGateWindow(w: GateWindow): Promise<void> {
     const sample = watched ?? (await w.sample(k));
     const { result } = sample;
     const action = w.count(k, sample);
-    if (result.verdict !== 'pass') w.decide(`${w.sampleName(k)}: ${describeGateResult(result)}`);
+    if (result.verdict !== 'pass') run.decide(`${w.sampleName(k)}: ${describeGateResult(result)}`);
     if (action === 'rollback') throw w.gateStop(result);
     if (action === 'hold') await holdForPerson(w);
     w.checkAbort();
     if (w.ends(k, result.verdict, promote)) return;
-    if (historyIsLong(w.maxHistoryEvents)) {
-      w.decide('history is long: continuing as new with the same state');
+    if (historyIsLong(run.input.maxHistoryEvents)) {
+      run.decide('history is long: continuing as new with the same state');
       await w.continueAsNew(k);
     }
   }
@@ -130,14 +117,14 @@ export async function watchGateWindow(w: GateWindow): Promise<void> {
 
 /** Too many inconclusive samples: hold for a person; nobody in time throws a Stop (the caller rolls back). */
 async function holdForPerson(w: GateWindow): Promise<void> {
-  const { hold } = w;
+  const { hold, run } = w;
   hold.enter('held');
   const why = hold.reason();
-  const timeout = formatDuration(hold.timeoutMs);
+  const timeout = formatDuration(run.input.holdTimeout);
   const { decision, summary } = hold.words(why, timeout);
-  w.decide(decision);
+  run.decide(decision);
   await hold.notify(why, timeout);
-  const answered = await hold.controls.waitForResume(hold.timeoutMs, { summary });
+  const answered = await run.controls.waitForResume(run.input.holdTimeout, { summary });
   w.checkAbort(true);
   if (!answered) throw new Stop('hold-expired', `held for ${timeout} after ${why} and nobody resumed`);
   hold.answered();

@@ -10,10 +10,17 @@ import {
 } from '../../domain/cutover/input';
 import { isBaselineRef, type ResolvedBaselineGate } from '../../domain/baseline/gate';
 import { nextStartMs, resolveStartAt } from '../../domain/cutover/schedule';
-import { samplesPlanned, windowMayEnd, zeroCounters, type GateAction } from '../../domain/gate/policy';
+import {
+  afterHold,
+  holdReason,
+  nextGateStep,
+  samplesPlanned,
+  windowMayEnd,
+  zeroCounters,
+  type GateAction,
+} from '../../domain/gate/policy';
 import { describeGateResult, type GateResult, type GateThresholds, type Verdict } from '../../domain/gate/evaluate';
 import { appendBounded, DecisionLog } from '../common/decision-log';
-import { GateCount } from '../common/gate-count';
 import { OperatorControls, type OperatorEvent, type OperatorInput } from '../common/operator-controls';
 import { approvalRuleOf, type ApprovalRule } from '../../domain/approval';
 import { approvalWaitText, heldText, pausedText } from '../../domain/operator-commands';
@@ -33,7 +40,6 @@ export class CutoverRun {
   /** Bumped by every reschedule or skip, so a wait for a start time notices it. */
   scheduleVersion = 0;
   private log: DecisionLog<{ at: string; text: string }>;
-  private readonly gates: GateCount;
 
   constructor(
     readonly input: UserCutoverInput,
@@ -62,7 +68,6 @@ export class CutoverRun {
       decisions: [],
     };
     this.log = new DecisionLog(this.status.decisions, MAX_DECISIONS);
-    this.gates = new GateCount(this.status, input);
   }
 
   interval(i: number): number {
@@ -167,23 +172,25 @@ export class CutoverRun {
 
   beginWindow(i: number, samplesTaken: number): void {
     this.status.batches[i].samplesTaken = samplesTaken;
-    if (samplesTaken === 0) this.gates.reset();
+    if (samplesTaken === 0) this.status.counters = { ...zeroCounters };
   }
   /** One sample's effect: recorded, counted, and what the batch must do next. */
   countSample(i: number, k: number, at: string, result: GateResult): GateAction {
     this.status.batches[i].samplesTaken = k;
     const summary = describeGateResult(result);
     appendBounded(this.status.lastSamples, { batch: this.input.batches[i].name, k, at, summary }, MAX_SAMPLES);
-    return this.gates.count(result.verdict);
+    const next = nextGateStep(this.status.counters, result.verdict, this.input);
+    this.status.counters = next.counters;
+    return next.action;
   }
   windowOver(i: number, k: number, last: Verdict): boolean {
     return windowMayEnd(k, this.status.batches[i].samplesPlanned, last);
   }
   holdReason(): string {
-    return this.gates.holdReason();
+    return holdReason(this.status.counters);
   }
   holdAnswered(): void {
-    this.gates.holdAnswered();
+    this.status.counters = afterHold(this.status.counters);
   }
 
   /** Batches that moved users and are not rolled back, latest first: what `abort {"all": true}` restores. */

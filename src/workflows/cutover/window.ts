@@ -38,6 +38,7 @@ export async function watchBatch(cutover: Cutover, raw: UserCutoverInputRaw, i: 
   setBatch(cutover, i, 'monitoring');
   setState(cutover, 'monitoring');
   await watchGateWindow({
+    run,
     taken: () => batch.samplesTaken,
     wait: async (k) => {
       await wf.condition(() => run.controls.aborted !== undefined, interval, {
@@ -58,7 +59,6 @@ export async function watchBatch(cutover: Cutover, raw: UserCutoverInputRaw, i: 
       return action;
     },
     sampleName: (k) => `${run.label(i)} sample ${of(k)}`,
-    decide: (text) => run.decide(text),
     checkAbort: () => checkAbort(cutover, i),
     gateStop: (result) => {
       const { metric, value, max, source } = result.failures[0];
@@ -70,11 +70,8 @@ export async function watchBatch(cutover: Cutover, raw: UserCutoverInputRaw, i: 
       });
     },
     ends: (k, verdict) => run.windowOver(i, k, verdict),
-    maxHistoryEvents: input.maxHistoryEvents,
     continueAsNew: (k) => continueAsNewWith<UserCutoverWorkflow>(raw, run.carry({ batch: i, samplesTaken: k })),
     hold: {
-      controls: run.controls,
-      timeoutMs: input.holdTimeout,
       enter: (state) => {
         setBatch(cutover, i, state);
         setState(cutover, state);

@@ -3,10 +3,16 @@
 // workflow's flow only says what happens in which order.
 import { approvalRuleOf, type ApprovalRule } from '../../domain/approval';
 import { describeGateResult, type GateResult, type Sample, type Verdict } from '../../domain/gate/evaluate';
-import { samplesPlanned, windowMayEnd, type GateAction } from '../../domain/gate/policy';
+import {
+  afterHold,
+  holdReason,
+  nextGateStep,
+  samplesPlanned,
+  windowMayEnd,
+  type GateAction,
+} from '../../domain/gate/policy';
 import { formatDuration, type PhasedRolloutInput, type RolloutPlan } from '../../domain/rollout/input';
 import { appendBounded, DecisionLog } from '../common/decision-log';
-import { GateCount } from '../common/gate-count';
 import { Stop } from '../common/gate-window';
 import { OperatorControls, type OperatorEvent } from '../common/operator-controls';
 import type { Ending } from '../common/ending';
@@ -29,7 +35,6 @@ export class RolloutRun {
   readonly status: RolloutStatus;
   readonly controls: OperatorControls;
   private readonly log: DecisionLog<Decision>;
-  private readonly gates: GateCount;
   /** A promote came since the current sample's wait began (not carried: a new run starts a new wait). */
   private promoteRequested = false;
 
@@ -46,7 +51,6 @@ export class RolloutRun {
       aborted: carried?.aborted,
     });
     this.log = new DecisionLog(this.status.decisions, MAX_DECISIONS);
-    this.gates = new GateCount(this.status, input);
   }
 
   get steps(): number {
@@ -161,7 +165,9 @@ export class RolloutRun {
   /** Sample `k` of the window counted: what the gate policy says to do next. */
   countSample(k: number, verdict: Verdict): GateAction {
     this.status.window!.samplesTaken = k;
-    return this.gates.count(verdict);
+    const next = nextGateStep(this.status.counters, verdict, this.input);
+    this.status.counters = next.counters;
+    return next.action;
   }
   /** A promote ends the window early only on a passing sample and when not paused. */
   promoteAccepted(k: number, planned: number, last: Verdict): boolean {
@@ -181,10 +187,10 @@ export class RolloutRun {
   }
   /** Why the run holds now, in words. */
   holdReason(i: number): string {
-    return `${this.gates.holdReason()} at ${this.stepLabel(i)}`;
+    return `${holdReason(this.status.counters)} at ${this.stepLabel(i)}`;
   }
   holdAnswered(): void {
-    this.gates.holdAnswered();
+    this.status.counters = afterHold(this.status.counters);
   }
 
   // ---- continue-as-new and endings ----

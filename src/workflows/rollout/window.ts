@@ -4,7 +4,7 @@ import * as wf from '@temporalio/workflow';
 import { describeGateResult, type Sample } from '../../domain/gate/evaluate';
 import { formatDuration } from '../../domain/rollout/input';
 import { continueAsNewWith } from '../common/continue-as-new';
-import { judged, sampleOrDoubt, Stop, unreadSample, watchGateWindow, type Judged } from '../common/gate-window';
+import { judge, sampleOrDoubt, Stop, watchGateWindow, type Judged } from '../common/gate-window';
 import { withSummary } from '../common/progress';
 import { acts, sampleOptions } from './activities';
 import { notify, setState, type Rollout } from './steps';
@@ -41,7 +41,7 @@ async function watch(rollout: Rollout, i: number, k: number, planned: number): P
   const gate = status.plan!.gate;
   const interval = formatDuration(input.sampleInterval);
   const scope = new wf.CancellationScope();
-  let outcome: { sample: Sample } | { failed: unknown } | 'interrupted';
+  let outcome: Sample | { failed: unknown } | 'interrupted';
   try {
     outcome = await scope.run(() =>
       Promise.race([
@@ -54,10 +54,7 @@ async function watch(rollout: Rollout, i: number, k: number, planned: number): P
             ),
             [{ service: input.service, sources: input.metricSources, gate, durationMs: input.sampleInterval }],
           )
-          .then(
-            (sample) => ({ sample }),
-            (failed: unknown) => ({ failed }),
-          ),
+          .catch((failed: unknown) => ({ failed })),
         wf.condition(() => run.controls.aborted !== undefined || run.promotePending).then(() => 'interrupted' as const),
       ]),
     );
@@ -72,7 +69,7 @@ async function watch(rollout: Rollout, i: number, k: number, planned: number): P
     run.checkAbort(`at ${run.stepLabel(i)}`);
     return undefined;
   }
-  const taken = judged(gate, 'sample' in outcome ? outcome.sample : unreadSample(gate, outcome.failed));
+  const taken = judge(gate, outcome);
   run.recordSample(i, k, taken.sample, taken.result);
   const early = (taken.sample as { early?: string }).early;
   if (early) run.decide(`sample ${k}/${planned} ended early: ${early}`);
@@ -96,6 +93,7 @@ export async function watchWindow(
   run.beginWindow(i, carried?.samplesTaken ?? 0, startedAt);
   setState(rollout, 'monitoring');
   await watchGateWindow({
+    run,
     taken: () => status.window!.samplesTaken,
     wait: async (k) => {
       if (wf.patched(WATCH_INTERVAL)) return watch(rollout, i, k, planned);
@@ -112,7 +110,6 @@ export async function watchWindow(
       return action;
     },
     sampleName: (k) => `sample ${k}/${planned}`,
-    decide: (text) => run.decide(text),
     checkAbort: (held) => run.checkAbort(`at ${run.stepLabel(i)}${held ? ' while held' : ''}`),
     gateStop: (result) =>
       new Stop(
@@ -122,11 +119,8 @@ export async function watchWindow(
       ),
     ends: (k, verdict, promote) =>
       (promote && run.promoteAccepted(k, planned, verdict)) || run.windowPassed(i, k, planned, verdict),
-    maxHistoryEvents: input.maxHistoryEvents,
     continueAsNew: (k) => continueAsNewWith<PhasedRolloutWorkflow>(raw, run.carry(i, k, startedAt)),
     hold: {
-      controls: run.controls,
-      timeoutMs: input.holdTimeout,
       enter: (state) => setState(rollout, state),
       reason: () => run.holdReason(i),
       words: (why, timeout) => ({
