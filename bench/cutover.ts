@@ -7,7 +7,7 @@ import { Stack } from '../test/helpers/stack';
 import { PgScratch } from '../test/helpers/pg-scratch';
 import { pgConnection, redisConnection, requirePostgres, requireRedis } from '../test/helpers/services';
 import { RunbookApis, seedUsers } from '../test/helpers/cutover-fixtures';
-import type { CutoverStatus } from '../src/workflows/cutover/state';
+import type { CutoverStatus } from '../src/workflows/cutover/status';
 
 /**
  * `npm run bench -- cutover [users] [runbookSample]` (default 1 000 000 and 20 000):

@@ -7,7 +7,7 @@ import { PgScratch } from '../helpers/pg-scratch';
 import { pgConnection, redisConnection, requirePostgres, requireRedis } from '../helpers/services';
 import { RunbookApis, seedUsers } from '../helpers/cutover-fixtures';
 import { testToken } from '../helpers/tokens';
-import type { CutoverStatus } from '../../src/workflows/cutover/state';
+import type { CutoverStatus } from '../../src/workflows/cutover/status';
 
 const N = 200_000;
 

@@ -8,7 +8,7 @@ import { recordHistory } from '../helpers/histories';
 import { HttpReceiver } from '../helpers/http-receiver';
 import { CutoverGateway, trafficGenerator } from '../helpers/cutover-gateway';
 import { seedUsers, userOf } from '../helpers/cutover-fixtures';
-import type { CutoverStatus } from '../../src/workflows/cutover/state';
+import type { CutoverStatus } from '../../src/workflows/cutover/status';
 
 const N = 10_000;
 

@@ -14,7 +14,7 @@ import { seedUsers } from '../helpers/cutover-fixtures';
 import { HttpReceiver } from '../helpers/http-receiver';
 import { buildBBundleFile } from '../helpers/versioning/build-b';
 import { BATCH_START_NOTICE } from '../helpers/versioning/cutover-rollback-build-b';
-import type { CutoverStatus } from '../../src/workflows/cutover/state';
+import type { CutoverStatus } from '../../src/workflows/cutover/status';
 import type { DeploymentStatus } from '../../src/client/worker-deployment';
 
 const USERS = 60;

@@ -4,7 +4,7 @@ import { planRollout } from '../../src/activities/load-balancer/rollout-plan';
 import { phasedRolloutInput } from '../../src/domain/rollout/input';
 import { parseConfigText } from '../../src/config/load';
 import { userCutoverInput } from '../../src/domain/cutover/input';
-import { evaluateGate, type Sample } from '../../src/domain/rollout/gate';
+import { evaluateGate, type Sample } from '../../src/domain/gate/evaluate';
 import { PgScratch } from '../helpers/pg-scratch';
 import { pgConnection, requirePostgres } from '../helpers/services';
 import { runActivity } from '../helpers/activity';

@@ -7,7 +7,7 @@ import { freePort, waitFor } from '../helpers/ports';
 import { burnCpu, cpuPercentBetween, cpuTicks, memoryPercentFromProc } from '../helpers/host-figures';
 import { parseConfigText } from '../../src/config/load';
 import { metricActivities } from '../../src/activities/metrics';
-import { evaluateGate, type Sample } from '../../src/domain/rollout/gate';
+import { evaluateGate, type Sample } from '../../src/domain/gate/evaluate';
 
 /**
  * The gate's metric sources against real things: a real Prometheus scraping a local exporter

@@ -5,7 +5,7 @@ import { startBackend } from '../helpers/haproxy';
 import { freePort } from '../helpers/ports';
 import { parseConfigText } from '../../src/config/load';
 import { metricActivities } from '../../src/activities/metrics';
-import { evaluateGate } from '../../src/domain/rollout/gate';
+import { evaluateGate } from '../../src/domain/gate/evaluate';
 import type { WatchedSample } from '../../src/activities/metrics/watch';
 
 /**

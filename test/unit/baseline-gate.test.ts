@@ -1,6 +1,6 @@
 import { baselineGateSpec, resolveBaselineGate } from '../../src/domain/baseline/gate';
 import type { Baseline } from '../../src/domain/baseline/baseline';
-import { describeGateResult, evaluateGate } from '../../src/domain/rollout/gate';
+import { describeGateResult, evaluateGate } from '../../src/domain/gate/evaluate';
 import { formatIssues } from '../../src/domain/validation';
 
 const now = new Date('2026-11-21T14:00:00Z');

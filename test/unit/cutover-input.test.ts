@@ -19,7 +19,7 @@ import {
 import { formatIssues } from '../../src/domain/validation';
 import { describeUnknownName } from '../../src/domain/config-names';
 import { opsflowConfig } from '../../src/config/schema';
-import { evaluateGate } from '../../src/domain/rollout/gate';
+import { evaluateGate } from '../../src/domain/gate/evaluate';
 
 const base = { service: 'portal', directory: 'staff', router: 'gateway', metricSources: ['prom'] };
 const issues = (raw: unknown) => {

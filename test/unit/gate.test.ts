@@ -1,6 +1,6 @@
-import { evaluateGate, describeFailure, defaultGate, type Sample } from '../../src/domain/rollout/gate';
-import { nextGateStep, windowMayEnd, zeroCounters, type GateCounters } from '../../src/domain/rollout/gate-policy';
-import type { Verdict } from '../../src/domain/rollout/gate';
+import { evaluateGate, describeFailure, defaultGate, type Sample } from '../../src/domain/gate/evaluate';
+import { nextGateStep, windowMayEnd, zeroCounters, type GateCounters } from '../../src/domain/gate/policy';
+import type { Verdict } from '../../src/domain/gate/evaluate';
 
 const sample = (...readings: Sample['readings']): Sample => ({ at: '2026-01-01T00:00:00Z', readings });
 

@@ -9,6 +9,7 @@ import {
   type ControlsView,
 } from '../../src/workflows/common/operator-controls';
 import { CutoverRun } from '../../src/workflows/cutover/state';
+import { rescheduleRefusal, reschedule, skipRefusal } from '../../src/workflows/cutover/reschedule';
 import { IncidentState } from '../../src/workflows/incident/state';
 import { acknowledgeRefusal, approveRefusal, resolveRefusal } from '../../src/workflows/incident/handlers';
 import { actionInput } from '../../src/client/commands/operator';
@@ -114,17 +115,17 @@ describe("the Updates' validators refuse before anything changes", () => {
   test('reschedule and skip: unknown batch, a batch already moving, a time in the past; an accepted one is then applied', () => {
     const run = cutover();
     const before = JSON.stringify(run.status);
-    expect(run.rescheduleRefusal({ batch: 'nobody', startAt: '+2h' }, origin)).toMatch(
+    expect(rescheduleRefusal(run, { batch: 'nobody', startAt: '+2h' }, origin)).toMatch(
       /^reschedule refused: no batch named "nobody" \(batches: /,
     );
-    expect(run.skipRefusal({ batch: 9 })).toBe('skip refused: no batch 9 (1–4)');
-    expect(run.rescheduleRefusal({ batch: 1, startAt: '2026-11-23T00:00:00Z' }, origin)).toMatch(/is in the past$/);
+    expect(skipRefusal(run, { batch: 9 })).toBe('skip refused: no batch 9 (1–4)');
+    expect(rescheduleRefusal(run, { batch: 1, startAt: '2026-11-23T00:00:00Z' }, origin)).toMatch(/is in the past$/);
     run.status.batches[0].state = 'monitoring';
-    expect(run.skipRefusal({ batch: 1 })).toMatch(/^skip of batch 1\/4 ".*" refused: it is monitoring$/);
+    expect(skipRefusal(run, { batch: 1 })).toMatch(/^skip of batch 1\/4 ".*" refused: it is monitoring$/);
     run.status.batches[0].state = 'scheduled';
     expect(JSON.stringify(run.status)).toBe(before);
-    expect(run.rescheduleRefusal({ batch: 2, startAt: '+5h' }, origin)).toBeUndefined();
-    expect(run.reschedule({ batch: 2, startAt: '+5h', by: 'ann' }, origin)).toMatch(
+    expect(rescheduleRefusal(run, { batch: 2, startAt: '+5h' }, origin)).toBeUndefined();
+    expect(reschedule(run, { batch: 2, startAt: '+5h', by: 'ann' }, origin)).toMatch(
       /rescheduled to 2026-11-24T05:00:00.000Z by ann$/,
     );
   });

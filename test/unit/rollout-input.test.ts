@@ -1,5 +1,6 @@
-import { phasedRolloutInput, samplesPlanned, weightsFor, formatDuration } from '../../src/domain/rollout/input';
-import { probeStats } from '../../src/domain/rollout/probe';
+import { phasedRolloutInput, weightsFor, formatDuration } from '../../src/domain/rollout/input';
+import { samplesPlanned } from '../../src/domain/gate/policy';
+import { probeStats } from '../../src/domain/gate/probe';
 import { formatIssues } from '../../src/domain/validation';
 
 const base = { service: 'checkout-api', lb: 'edge', backends: { old: 'blue', new: 'green' }, metricSources: ['probe'] };

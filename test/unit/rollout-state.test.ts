@@ -1,7 +1,8 @@
-import { evaluateGate, type Sample } from '../../src/domain/rollout/gate';
+import { evaluateGate, type Sample } from '../../src/domain/gate/evaluate';
 import { phasedRolloutInput, type RolloutPlan } from '../../src/domain/rollout/input';
 import { RolloutRun } from '../../src/workflows/rollout/state';
-import { Stop, type RolloutCarry } from '../../src/workflows/rollout/status';
+import type { RolloutCarry } from '../../src/workflows/rollout/status';
+import { Stop } from '../../src/workflows/common/gate-window';
 
 /**
  * The rollout's state without Temporal: what the signal handlers, the approval wait, the hold and

@@ -1,5 +1,5 @@
-import { normalQuantile, sequentialDecision, type Observation } from '../../src/domain/rollout/sequential';
-import { evaluateGate } from '../../src/domain/rollout/gate';
+import { normalQuantile, sequentialDecision, type Observation } from '../../src/domain/gate/sequential';
+import { evaluateGate } from '../../src/domain/gate/evaluate';
 
 /** A seeded generator, so that "noise" is the same noise on every run. */
 function lcg(seed: number) {

@@ -1,5 +1,6 @@
 import { baselineRefs, userCutoverInput } from '../../src/domain/cutover/input';
 import { CutoverRun } from '../../src/workflows/cutover/state';
+import { reschedule, skip } from '../../src/workflows/cutover/reschedule';
 
 const origin = Date.parse('2026-11-24T00:00:00Z');
 const H = 3_600_000;
@@ -67,25 +68,25 @@ describe('CutoverRun', () => {
 
   test('reschedule: by name or number, refused when started, past, within the gap or unknown; each change bumps the schedule', () => {
     const run = fresh();
-    expect(run.reschedule({ batch: 'Managers', startAt: '+6h' }, origin)).toMatch(
+    expect(reschedule(run, { batch: 'Managers', startAt: '+6h' }, origin)).toMatch(
       /batch 2\/4 "managers" rescheduled to 2026-11-24T06:00:00.000Z/,
     );
     expect(run.scheduleVersion).toBe(1);
-    expect(run.reschedule({ batch: 2, startAt: '+1h' }, origin)).toMatch(
+    expect(reschedule(run, { batch: 2, startAt: '+1h' }, origin)).toMatch(
       /less than 1h after the batch before it ends \(2026-11-24T01:30:00.000Z\)/,
     );
-    expect(run.reschedule({ batch: 3, startAt: '2026-11-23T00:00:00Z' }, origin)).toMatch(/is in the past/);
-    expect(run.reschedule({ batch: 9, startAt: '+9h' }, origin)).toMatch(/no batch 9 \(1–4\)/);
-    expect(run.reschedule({ batch: 3, startAt: 'later' }, origin)).toMatch(/startAt "later" is neither/);
+    expect(reschedule(run, { batch: 3, startAt: '2026-11-23T00:00:00Z' }, origin)).toMatch(/is in the past/);
+    expect(reschedule(run, { batch: 9, startAt: '+9h' }, origin)).toMatch(/no batch 9 \(1–4\)/);
+    expect(reschedule(run, { batch: 3, startAt: 'later' }, origin)).toMatch(/startAt "later" is neither/);
     run.setBatch(0, 'monitoring', origin + H);
-    expect(run.reschedule({ batch: 1, startAt: '+2h' }, origin)).toMatch(/refused: it is monitoring/);
+    expect(reschedule(run, { batch: 1, startAt: '+2h' }, origin)).toMatch(/refused: it is monitoring/);
     expect(run.scheduleVersion).toBe(1);
   });
 
   test('skip: only a batch not started; the gap is counted from the last batch that really ended', () => {
     const run = fresh();
-    expect(run.skip({ batch: 'Sales', by: 'ann' })).toBe('batch 3/4 "Sales" skipped by ann');
-    expect(run.skip({ batch: 'Sales' })).toMatch(/refused: it is skipped/);
+    expect(skip(run, { batch: 'Sales', by: 'ann' })).toBe('batch 3/4 "Sales" skipped by ann');
+    expect(skip(run, { batch: 'Sales' })).toMatch(/refused: it is skipped/);
     run.batchEnded(0, origin + 3.5 * H);
     expect(run.startMs(1)).toBe(origin + 4.5 * H);
   });

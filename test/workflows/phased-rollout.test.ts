@@ -7,7 +7,7 @@ import { timeSkippingEnv, workflowBundle } from '../helpers/temporal';
 import { waitFor } from '../helpers/ports';
 import { phasedRolloutWorkflow } from '../../src/workflows';
 import type { RolloutStatus } from '../../src/workflows/rollout/status';
-import type { MetricReading, Sample } from '../../src/domain/rollout/gate';
+import type { MetricReading, Sample } from '../../src/domain/gate/evaluate';
 import type { Notification } from '../../src/domain/notification';
 import type { RolloutPlan } from '../../src/domain/rollout/input';
 import { OpsflowState } from '../../src/domain/search-attributes';

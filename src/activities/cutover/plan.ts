@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { OpsflowConfig } from '../../config/schema';
-import type { MetricName, MetricReading, Sample } from '../../domain/rollout/gate';
+import type { MetricName, MetricReading, Sample } from '../../domain/gate/evaluate';
 import type { UserCutoverInput } from '../../domain/cutover/input';
 import { userCutoverInputNames } from '../../config/input-names';
 import { describeUnknownName } from '../../domain/config-names';

@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { OpsflowConfig } from '../../config/schema';
-import { defaultGate, metricNames, type GateThresholds, type MetricName } from '../../domain/rollout/gate';
+import { defaultGate, metricNames, type GateThresholds, type MetricName } from '../../domain/gate/evaluate';
 import type { PlannableRollout, RolloutPlan } from '../../domain/rollout/input';
 import { lookupMetricSource } from '../metrics';
 import { metricsOf } from '../../config/sections/metric-sources';

@@ -1,4 +1,4 @@
-import type { MetricReading } from '../../domain/rollout/gate';
+import type { MetricReading } from '../../domain/gate/evaluate';
 import { hostSnapshot } from '../host/resources';
 
 /** CPU and memory of the worker's host; a failure to read is inconclusive, not a pass. */

@@ -1,7 +1,7 @@
 import { request } from 'undici';
 import { resolveOptionalSecret } from '../../config/secrets';
 import type { HttpStatsSourceConfig } from '../../config/sections/metric-sources';
-import type { MetricName, MetricReading } from '../../domain/rollout/gate';
+import type { MetricName, MetricReading } from '../../domain/gate/evaluate';
 
 /**
  * The runbook's statistics endpoint, per cohort: error count, total requests, average response

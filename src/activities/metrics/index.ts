@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { whileHeartbeating } from '../heartbeat';
 import type { OpsflowConfig } from '../../config/schema';
 import type { MetricSourceConfig } from '../../config/sections/metric-sources';
-import type { MetricReading, Sample } from '../../domain/rollout/gate';
+import type { MetricReading, Sample } from '../../domain/gate/evaluate';
 import { samplePrometheus } from './prometheus';
 import { sampleProbe } from './probe';
 import { sampleHost } from './host';

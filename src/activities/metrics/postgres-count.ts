@@ -1,7 +1,7 @@
 import type { Client } from 'pg';
 import type { OpsflowConfig } from '../../config/schema';
 import type { PostgresCountSourceConfig } from '../../config/sections/metric-sources';
-import type { MetricReading } from '../../domain/rollout/gate';
+import type { MetricReading } from '../../domain/gate/evaluate';
 import { configTarget } from '../config-target';
 import { clientConfig, withClient } from '../postgres/connect';
 import { quoteIdent, quoteTable } from '../postgres/identifiers';

@@ -1,8 +1,8 @@
 import { request } from 'undici';
 import type { ProbeSourceConfig } from '../../config/sections/metric-sources';
-import type { MetricReading } from '../../domain/rollout/gate';
-import { probeStats } from '../../domain/rollout/probe';
-import type { Observation } from '../../domain/rollout/sequential';
+import type { MetricReading } from '../../domain/gate/evaluate';
+import { probeStats } from '../../domain/gate/probe';
+import type { Observation } from '../../domain/gate/sequential';
 
 /** What one burst of probe requests saw: the answered requests, and how many got no answer at all. */
 export interface ProbeBurst {

@@ -2,7 +2,7 @@ import { request } from 'undici';
 import { resolveOptionalSecret } from '../../config/secrets';
 import type { PrometheusSourceConfig } from '../../config/sections/metric-sources';
 import { promQueries } from '../../config/sections/metric-sources';
-import type { MetricName, MetricReading } from '../../domain/rollout/gate';
+import type { MetricName, MetricReading } from '../../domain/gate/evaluate';
 
 /**
  * One instant query per metric. An empty vector, NaN or ±Inf (no traffic: 0/0) is inconclusive,

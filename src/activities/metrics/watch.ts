@@ -9,8 +9,8 @@ import {
   type GateThresholds,
   type MetricReading,
   type Sample,
-} from '../../domain/rollout/gate';
-import { sequentialDecision, type Observation } from '../../domain/rollout/sequential';
+} from '../../domain/gate/evaluate';
+import { sequentialDecision, type Observation } from '../../domain/gate/sequential';
 import { probeBurst, probeReadings } from './probe';
 
 export interface WatchArgs {
@@ -56,7 +56,7 @@ function cancellationSignal(): AbortSignal | undefined {
 
 /**
  * Watches the sources for one sample interval. Probes send a burst, pause, and send again; after
- * every burst the sequential test (domain/rollout/sequential.ts) says whether the failure is
+ * every burst the sequential test (domain/gate/sequential.ts) says whether the failure is
  * conclusive, and if so the watch ends at once with the stretch of requests that is the evidence.
  * Other sources are read every POLL_EVERY_MS, and a source failing the gate on
  * FAILED_READS_IN_A_ROW reads in a row ends it too. A healthy interval is watched to its end, then

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { secretRef } from '../secrets';
-import { metricName, type MetricName } from '../../domain/rollout/gate';
+import { metricName, type MetricName } from '../../domain/gate/evaluate';
 import { targetName } from '../../domain/names';
 import { sqlIdentifier, sqlTable } from './sql-names';
 

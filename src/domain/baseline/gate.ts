@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { targetName } from '../names';
 import { durationField, formatDuration } from '../duration';
-import { metricUnits, type GateThresholds, type MetricName } from '../rollout/gate';
+import { metricUnits, type GateThresholds, type MetricName } from '../gate/evaluate';
 import type { Baseline } from './baseline';
 import { isSufficient, thresholdMetrics, type ThresholdMetric } from './thresholds';
 

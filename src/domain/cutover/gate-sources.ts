@@ -1,6 +1,6 @@
 import type { UnknownName } from '../config-names';
 import { isBaselineRef } from '../baseline/gate';
-import type { MetricName } from '../rollout/gate';
+import type { MetricName } from '../gate/evaluate';
 import { batchMetrics, type UserCutoverInput } from './input';
 
 /**

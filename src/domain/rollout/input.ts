@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { approvalSetting } from '../approval';
 import { targetName } from '../names';
-import { gateThresholds, type GateThresholds } from './gate';
-import { inconclusivePolicy } from './gate-policy';
+import { gateThresholds, type GateThresholds } from '../gate/evaluate';
+import { inconclusivePolicy } from '../gate/policy';
 import { duration, formatDuration, isParsedDuration } from '../duration';
 import { baselineGateSpec, explicitOrFromBaseline, isBaselineRef } from '../baseline/gate';
 
@@ -137,9 +137,4 @@ export interface RolloutPlan {
 /** Weights for an LB that splits by weight: new gets `percent`, old the rest. */
 export function weightsFor(newPercent: number): { old: number; new: number } {
   return { old: 100 - newPercent, new: newPercent };
-}
-
-/** Samples in a window: one per interval, at least one. */
-export function samplesPlanned(windowMs: number, intervalMs: number): number {
-  return Math.max(1, Math.round(windowMs / intervalMs));
 }

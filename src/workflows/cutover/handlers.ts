@@ -5,7 +5,9 @@ import { OpsflowState } from '../../domain/search-attributes';
 import type { RunEnding } from '../common/ending';
 import { signalNames } from '../common/messages';
 import type { Progress } from '../common/progress';
-import type { BatchSignal, CutoverRun } from './state';
+import { reschedule, rescheduleRefusal, skip, skipRefusal } from './reschedule';
+import type { CutoverRun } from './state';
+import type { BatchSignal } from './status';
 import { cutoverMessages, rescheduleSignal, rescheduleUpdate, skipSignal, skipUpdate, statusQuery } from './messages';
 
 /** Set before the first await, so signals sent with the start are not lost. */
@@ -26,33 +28,33 @@ export function installHandlers(run: CutoverRun, progress: Progress, ending: Run
     },
     { status: () => run.status },
   );
-  wf.setHandler(rescheduleSignal, (s) => {
-    run.decide(run.reschedule(s ?? { batch: '' }, Date.now()));
+  wf.setHandler(rescheduleSignal, (request) => {
+    run.decide(reschedule(run, request ?? { batch: '' }, Date.now()));
     progress.show();
   });
-  wf.setHandler(skipSignal, (s) => {
-    run.decide(run.skip(s ?? { batch: '' }));
+  wf.setHandler(skipSignal, (request) => {
+    run.decide(skip(run, request ?? { batch: '' }));
     progress.show();
   });
   // The Update forms: a refusal is thrown by the validator (never written); an accepted one is
   // decided as the signal's is, with the time it was taken, and answered with the status.
   wf.setHandler(
     rescheduleUpdate,
-    (s: BatchSignal) => {
-      run.decide(run.reschedule(s, Date.now()));
+    (request: BatchSignal) => {
+      run.decide(reschedule(run, request, Date.now()));
       progress.show();
       return run.status;
     },
-    { validator: (s: BatchSignal) => refuse(run.rescheduleRefusal(s ?? { batch: '' }, Date.now())) },
+    { validator: (request: BatchSignal) => refuse(rescheduleRefusal(run, request ?? { batch: '' }, Date.now())) },
   );
   wf.setHandler(
     skipUpdate,
-    (s: BatchSignal) => {
-      run.decide(run.skip(s));
+    (request: BatchSignal) => {
+      run.decide(skip(run, request));
       progress.show();
       return run.status;
     },
-    { validator: (s: BatchSignal) => refuse(run.skipRefusal(s ?? { batch: '' })) },
+    { validator: (request: BatchSignal) => refuse(skipRefusal(run, request ?? { batch: '' })) },
   );
   run.controls.reportUnknownSignals(signalNames(cutoverMessages), (text) => run.decide(text));
 }

@@ -13,7 +13,7 @@ import {
   resumeUpdate,
   type WorkflowMessages,
 } from '../common/messages';
-import type { BatchSignal, CutoverStatus } from './state';
+import type { BatchSignal, CutoverStatus } from './status';
 
 export { abortSignal, abortUpdate, approveSignal, approveUpdate, pauseSignal, pauseUpdate, resumeSignal, resumeUpdate };
 export const statusQuery = defineStatusQuery<CutoverStatus>();

@@ -3,8 +3,9 @@
 import * as wf from '@temporalio/workflow';
 import { failureMessage } from '../common/failure';
 import { stopSentence } from '../common/operator-controls';
-import { notify, restore, setBatch, setState, Stop, type Cutover } from './steps';
-import type { CutoverStatus } from './state';
+import { Stop } from '../common/gate-window';
+import { notify, restore, setBatch, setState, type Cutover } from './steps';
+import type { CutoverStatus } from './status';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -12,14 +13,14 @@ const iso = (ms: number) => new Date(ms).toISOString();
  * A durable timer until batch `i` starts, started again whenever a reschedule or skip changes the
  * schedule; false when the batch was skipped. An abort while waiting throws a Stop.
  */
-export async function waitForStart(c: Cutover, i: number): Promise<boolean> {
-  const { run } = c;
+export async function waitForStart(cutover: Cutover, i: number): Promise<boolean> {
+  const { run } = cutover;
   for (let n = 0; n < 10_000; n++) {
     if (run.status.batches[i].state === 'skipped') return false;
     const at = run.startMs(i);
     run.status.nextStartAt = iso(at);
-    setBatch(c, i, 'waiting');
-    setState(c, 'waiting');
+    setBatch(cutover, i, 'waiting');
+    setState(cutover, 'waiting');
     if (run.controls.aborted) throw new Stop('abort', run.controls.abortMessage(`before ${run.label(i)} started`)!);
     const left = at - Date.now();
     if (left <= 0) break;
@@ -37,18 +38,18 @@ export async function waitForStart(c: Cutover, i: number): Promise<boolean> {
  * every earlier batch too on `abort {"all": true}`, mark later batches not started, tell people the
  * batch, metric and value, and fail the run saying so. A cancelled run restores, then ends cancelled.
  */
-export async function batchFailed(c: Cutover, i: number, err: unknown): Promise<CutoverStatus> {
+export async function batchFailed(cutover: Cutover, i: number, err: unknown): Promise<CutoverStatus> {
   if (wf.isCancellation(err)) {
     await wf.CancellationScope.nonCancellable(() =>
-      stopBatch(c, i, new Stop('abort', `cancelled at ${c.run.label(i)}`)).catch(() => undefined),
+      stopBatch(cutover, i, new Stop('abort', `cancelled at ${cutover.run.label(i)}`)).catch(() => undefined),
     );
     throw err;
   }
-  throw await stopBatch(c, i, err as Stop);
+  throw await stopBatch(cutover, i, err as Stop);
 }
 
-async function stopBatch(c: Cutover, i: number, stop: Stop): Promise<wf.ApplicationFailure> {
-  const { run } = c;
+async function stopBatch(cutover: Cutover, i: number, stop: Stop): Promise<wf.ApplicationFailure> {
+  const { run } = cutover;
   const { input, status } = run;
   const b = status.batches[i];
   const aborted = stop.kind === 'abort';
@@ -56,22 +57,22 @@ async function stopBatch(c: Cutover, i: number, stop: Stop): Promise<wf.Applicat
     ...(b.moved !== undefined ? [i] : []),
     ...(aborted && run.abortAll ? run.movedBatches().filter((j) => j !== i) : []),
   ];
-  if (toRestore.length > 0) setState(c, 'rolling-back');
+  if (toRestore.length > 0) setState(cutover, 'rolling-back');
   const restored: Record<string, number> = {};
   try {
-    for (const j of toRestore) restored[input.batches[j].name] = await restore(c, j);
+    for (const j of toRestore) restored[input.batches[j].name] = await restore(cutover, j);
   } catch (err) {
     const message = `RESTORE FAILED: cutover of ${input.service} could not put back ${run.label(toRestore[Object.keys(restored).length] ?? i)}: ${failureMessage(err)}. Users may still be on the new system. Stopped because: ${stop.message}`;
     status.failure = message;
-    setState(c, 'failed');
-    await notify(c, 'restore-failed', 'emergency', `RESTORE FAILED: cutover of ${input.service}`, message, {
+    setState(cutover, 'failed');
+    await notify(cutover, 'restore-failed', 'emergency', `RESTORE FAILED: cutover of ${input.service}`, message, {
       batch: b.name,
       reason: stop.kind,
     });
     return wf.ApplicationFailure.nonRetryable(message, 'CutoverRestoreFailed', { batch: b.name });
   }
   if (b.moved === undefined) {
-    setBatch(c, i, aborted ? 'not-started' : 'failed');
+    setBatch(cutover, i, aborted ? 'not-started' : 'failed');
     b.note = `nothing of ${b.name} was moved: nothing to roll back`;
     run.decide(`${run.label(i)}: ${b.note}`);
   }
@@ -89,7 +90,7 @@ async function stopBatch(c: Cutover, i: number, stop: Stop): Promise<wf.Applicat
   status.failure = message;
   run.decide(message);
   await notify(
-    c,
+    cutover,
     aborted ? 'abort' : `rollback-batch${i + 1}`,
     aborted ? 'warning' : 'critical',
     `Cutover of ${input.service} ${aborted ? 'aborted' : 'rolled back'} at batch ${i + 1} "${b.name}"`,
@@ -101,7 +102,7 @@ async function stopBatch(c: Cutover, i: number, stop: Stop): Promise<wf.Applicat
       restored,
     },
   );
-  setState(c, aborted ? 'aborted' : toRestore.length > 0 ? 'rolled-back' : 'failed');
+  setState(cutover, aborted ? 'aborted' : toRestore.length > 0 ? 'rolled-back' : 'failed');
   return wf.ApplicationFailure.nonRetryable(
     message,
     aborted ? 'CutoverAborted' : toRestore.length > 0 ? 'CutoverRolledBack' : 'CutoverStopped',

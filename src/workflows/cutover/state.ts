@@ -10,107 +10,21 @@ import {
 } from '../../domain/cutover/input';
 import { isBaselineRef, type ResolvedBaselineGate } from '../../domain/baseline/gate';
 import { nextStartMs, resolveStartAt } from '../../domain/cutover/schedule';
-import { formatDuration } from '../../domain/duration';
-import { nextGateStep, zeroCounters, type GateAction, type GateCounters } from '../../domain/rollout/gate-policy';
-import { describeGateResult, type GateResult, type GateThresholds, type Verdict } from '../../domain/rollout/gate';
-import { samplesPlanned } from '../../domain/rollout/input';
-import { DecisionLog } from '../common/decision-log';
 import {
-  OperatorControls,
-  type ApprovalProgress,
-  type OperatorCarry,
-  type OperatorEvent,
-  type OperatorInput,
-} from '../common/operator-controls';
+  afterHold,
+  holdReason,
+  nextGateStep,
+  samplesPlanned,
+  windowMayEnd,
+  zeroCounters,
+  type GateAction,
+} from '../../domain/gate/policy';
+import { describeGateResult, type GateResult, type GateThresholds, type Verdict } from '../../domain/gate/evaluate';
+import { appendBounded, DecisionLog } from '../common/decision-log';
+import { OperatorControls, type OperatorEvent, type OperatorInput } from '../common/operator-controls';
 import { approvalRuleOf, type ApprovalRule } from '../../domain/approval';
 import { approvalWaitText, heldText, pausedText } from '../../domain/operator-commands';
-
-export type BatchState =
-  | 'scheduled'
-  | 'waiting'
-  | 'listing'
-  | 'routing'
-  | 'monitoring'
-  | 'held'
-  | 'moved'
-  | 'rolling-back'
-  | 'rolled-back'
-  | 'skipped'
-  | 'not-started'
-  | 'failed';
-export type CutoverState =
-  | 'scheduled'
-  | 'waiting'
-  | 'moving'
-  | 'monitoring'
-  | 'held'
-  | 'rolling-back'
-  | 'completed'
-  | 'rolled-back'
-  | 'aborted'
-  | 'failed';
-/** The states a cutover ends in: a pause no longer holds it. */
-export const cutoverEndStates: readonly CutoverState[] = ['completed', 'rolled-back', 'aborted', 'failed'];
-
-interface BatchStatus {
-  name: string;
-  cohort: string;
-  state: BatchState;
-  /** The requested start (ISO), after any reschedule. */
-  startAt: string;
-  startedAt?: string;
-  endedAt?: string;
-  /** Members in the snapshot; `listed - members` were moved by an earlier batch. */
-  members?: number;
-  listed?: number;
-  moved?: number;
-  restored?: number;
-  samplesTaken: number;
-  samplesPlanned: number;
-  note?: string;
-}
-
-export interface CutoverStatus {
-  service: string;
-  state: CutoverState;
-  /** Index of the batch being worked on (waiting, moving or watched). */
-  current?: number;
-  batches: BatchStatus[];
-  /** When the next batch starts (ISO), while one waits. */
-  nextStartAt?: string;
-  paused: boolean;
-  /** While a batch waits under a rule of several approvers or forbidding the starter: who approved so far, of how many. */
-  approvals?: ApprovalProgress;
-  /** Who paused the run and when, while it is paused. */
-  pausedBy?: { by?: string; at?: string };
-  /** The 1-based batch whose approval the run waits for. */
-  awaitingApproval?: number;
-  counters: GateCounters;
-  lastSamples: { batch: string; k: number; at: string; summary: string }[];
-  decisions: { at: string; text: string }[];
-  /** Thresholds taken from baselines at the start, fixed for the run: one per distinct reference, with the batches it judges. */
-  thresholdsFrom?: (ResolvedBaselineGate & { ref: string; batches: string[] })[];
-  failure?: string;
-}
-
-/** What crosses continue-as-new: plain data. */
-export interface CutoverCarry {
-  originMs: number;
-  runKey: string;
-  status: CutoverStatus;
-  operator: OperatorCarry;
-  abortAll: boolean;
-  lastEndMs?: number;
-  /** Mid-window: the batch and how far its window got. */
-  window?: { batch: number; samplesTaken: number };
-}
-
-/** What `reschedule` and `skip` carry: the batch by name or 1-based number. */
-export interface BatchSignal {
-  batch: string | number;
-  startAt?: string;
-  by?: string;
-}
+import { cutoverEndStates, type BatchState, type CutoverCarry, type CutoverState, type CutoverStatus } from './status';
 
 const MAX_DECISIONS = 200;
 const MAX_SAMPLES = 20;
@@ -195,10 +109,11 @@ export class CutoverRun {
   }
   /** What the run waits on a person for, with the command that answers it; undefined when nobody. */
   waitingOn(workflowId: string): string | undefined {
-    const s = this.status;
-    if (s.awaitingApproval !== undefined) return approvalWaitText(this.label(s.awaitingApproval - 1), workflowId);
-    if (s.state === 'held') return heldText(workflowId);
-    if (s.paused && !cutoverEndStates.includes(s.state)) return pausedText(workflowId, s.pausedBy);
+    const { status } = this;
+    if (status.awaitingApproval !== undefined)
+      return approvalWaitText(this.label(status.awaitingApproval - 1), workflowId);
+    if (status.state === 'held') return heldText(workflowId);
+    if (status.paused && !cutoverEndStates.includes(status.state)) return pausedText(workflowId, status.pausedBy);
     return undefined;
   }
   needsApproval(i: number): boolean {
@@ -245,90 +160,6 @@ export class CutoverRun {
     this.lastEndMs = nowMs;
   }
 
-  /** Finds a batch by 1-based number or name; a message when there is none. */
-  findBatch(ref: string | number | undefined): number | string {
-    if (typeof ref === 'number')
-      return Number.isInteger(ref) && ref >= 1 && ref <= this.input.batches.length
-        ? ref - 1
-        : `no batch ${ref} (1–${this.input.batches.length})`;
-    const i = this.input.batches.findIndex((b) => b.name.toLowerCase() === String(ref ?? '').toLowerCase());
-    return i >= 0
-      ? i
-      : `no batch named ${JSON.stringify(ref)} (batches: ${this.input.batches.map((b) => b.name).join(', ')})`;
-  }
-
-  /**
-   * `reschedule`: a batch not started yet gets a new start time (offset from the cutover's start,
-   * or ISO). Refused with a reason when the batch started, the time is past, or it would start
-   * less than `minGap` after the batch before it ends (as planned).
-   */
-  reschedule(s: BatchSignal, nowMs: number): string {
-    const plan = this.planReschedule(s, nowMs);
-    if ('refused' in plan) return plan.refused;
-    const b = this.status.batches[plan.i];
-    b.startAt = iso(plan.at);
-    this.scheduleVersion++;
-    return `${this.label(plan.i)} rescheduled to ${b.startAt}${s.by ? ` by ${s.by}` : ''}`;
-  }
-
-  /** Why a reschedule is refused now (the Update's validator: nothing is written), or undefined. */
-  rescheduleRefusal(s: BatchSignal, nowMs: number): string | undefined {
-    const plan = this.planReschedule(s, nowMs);
-    return 'refused' in plan ? plan.refused : undefined;
-  }
-
-  private planReschedule(s: BatchSignal, nowMs: number): { refused: string } | { i: number; at: number } {
-    const found = this.findBatch(s.batch);
-    if (typeof found === 'string') return { refused: `reschedule refused: ${found}` };
-    const b = this.status.batches[found];
-    if (b.state !== 'scheduled' && b.state !== 'waiting')
-      return { refused: `reschedule of ${this.label(found)} refused: it is ${b.state}` };
-    let at: number;
-    try {
-      at = resolveStartAt(String(s.startAt ?? ''), this.originMs);
-    } catch (err) {
-      return { refused: `reschedule of ${this.label(found)} refused: startAt ${(err as Error).message}` };
-    }
-    if (at < nowMs) return { refused: `reschedule of ${this.label(found)} refused: ${iso(at)} is in the past` };
-    const prev = this.previousEndMs(found);
-    if (prev !== undefined && at < prev + this.input.minGap)
-      return {
-        refused: `reschedule of ${this.label(found)} refused: ${iso(at)} is less than ${formatDuration(this.input.minGap)} after the batch before it ends (${iso(prev)})`,
-      };
-    return { i: found, at };
-  }
-
-  /** The end of the last batch before `i` that moves: done (really ended) or planned (its start + window). */
-  private previousEndMs(i: number): number | undefined {
-    for (let j = i - 1; j >= 0; j--) {
-      const b = this.status.batches[j];
-      if (b.state === 'skipped') continue;
-      if (b.endedAt) return Date.parse(b.endedAt);
-      return this.startMs(j) + this.input.batches[j].window;
-    }
-    return undefined;
-  }
-
-  /** `skip`: a batch not started yet is left out; its users stay where they are (a later "rest" takes them). */
-  skip(s: BatchSignal): string {
-    const why = this.skipRefusal(s);
-    if (why) return why;
-    const found = this.findBatch(s.batch) as number;
-    this.status.batches[found].state = 'skipped';
-    this.scheduleVersion++;
-    return `${this.label(found)} skipped${s.by ? ` by ${s.by}` : ''}`;
-  }
-
-  /** Why a skip is refused now (the Update's validator), or undefined. */
-  skipRefusal(s: BatchSignal): string | undefined {
-    const found = this.findBatch(s.batch);
-    if (typeof found === 'string') return `skip refused: ${found}`;
-    const b = this.status.batches[found];
-    if (b.state !== 'scheduled' && b.state !== 'waiting')
-      return `skip of ${this.label(found)} refused: it is ${b.state}`;
-    return undefined;
-  }
-
   onOperator(e: OperatorEvent): void {
     this.status.approvals = this.controls.approvalProgress();
     if (e.signal === 'abort' && (e.input as OperatorInput & { all?: boolean }).all === true) this.abortAll = true;
@@ -343,24 +174,23 @@ export class CutoverRun {
     this.status.batches[i].samplesTaken = samplesTaken;
     if (samplesTaken === 0) this.status.counters = { ...zeroCounters };
   }
-
   /** One sample's effect: recorded, counted, and what the batch must do next. */
   countSample(i: number, k: number, at: string, result: GateResult): GateAction {
     this.status.batches[i].samplesTaken = k;
-    this.status.lastSamples.push({ batch: this.input.batches[i].name, k, at, summary: describeGateResult(result) });
-    if (this.status.lastSamples.length > MAX_SAMPLES)
-      this.status.lastSamples.splice(0, this.status.lastSamples.length - MAX_SAMPLES);
-    const step = nextGateStep(this.status.counters, result.verdict, {
-      failuresToRollback: this.input.failuresToRollback,
-      inconclusive: this.input.inconclusive,
-    });
-    this.status.counters = step.counters;
-    return step.action;
+    const summary = describeGateResult(result);
+    appendBounded(this.status.lastSamples, { batch: this.input.batches[i].name, k, at, summary }, MAX_SAMPLES);
+    const next = nextGateStep(this.status.counters, result.verdict, this.input);
+    this.status.counters = next.counters;
+    return next.action;
   }
-
-  /** A window ends once its samples are taken and the last one passed (a window ending on doubt samples on). */
   windowOver(i: number, k: number, last: Verdict): boolean {
-    return k >= this.status.batches[i].samplesPlanned && last === 'pass';
+    return windowMayEnd(k, this.status.batches[i].samplesPlanned, last);
+  }
+  holdReason(): string {
+    return holdReason(this.status.counters);
+  }
+  holdAnswered(): void {
+    this.status.counters = afterHold(this.status.counters);
   }
 
   /** Batches that moved users and are not rolled back, latest first: what `abort {"all": true}` restores. */
@@ -385,11 +215,11 @@ export class CutoverRun {
   }
 
   details(workflowId?: string): string {
-    const s = this.status;
+    const { status } = this;
     const waiting = workflowId === undefined ? undefined : this.waitingOn(workflowId);
     const lines = [
-      `**User cutover of ${s.service}**: ${s.state}${s.paused ? ' (paused)' : ''}`,
-      ...s.batches.map(
+      `**User cutover of ${status.service}**: ${status.state}${status.paused ? ' (paused)' : ''}`,
+      ...status.batches.map(
         (b, i) =>
           `- ${i + 1}. ${b.name} (${b.cohort}): ${b.state}, start ${b.startAt}` +
           (b.members !== undefined ? `, ${b.moved ?? 0}/${b.members} moved` : '') +
@@ -398,10 +228,10 @@ export class CutoverRun {
           (b.state === 'monitoring' ? `, sample ${b.samplesTaken}/${b.samplesPlanned}` : ''),
       ),
     ];
-    if (s.nextStartAt) lines.push(`Next start: ${s.nextStartAt}`);
+    if (status.nextStartAt) lines.push(`Next start: ${status.nextStartAt}`);
     if (waiting) lines.push(`**${waiting}**`);
-    if (s.failure) lines.push(`Failure: ${s.failure}`);
-    const last = s.decisions.at(-1);
+    if (status.failure) lines.push(`Failure: ${status.failure}`);
+    const last = status.decisions.at(-1);
     if (last) lines.push(`Last decision: ${last.text}`);
     return lines.join('\n');
   }

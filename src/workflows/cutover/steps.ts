@@ -6,24 +6,17 @@ import { runNotificationKey } from '../common/notify';
 import { cutoverWorkflowId } from '../../domain/cutover/input';
 import { OpsflowService, OpsflowState, OpsflowStep } from '../../domain/search-attributes';
 import { failureMessage } from '../common/failure';
+import { Stop } from '../common/gate-window';
 import { withSummary, type Progress } from '../common/progress';
-import { acts, bulkOptions, notifyOptions, restoreOptions } from './options';
-import type { BatchState, CutoverRun, CutoverState } from './state';
+import { acts, bulkOptions, notifyOptions, restoreOptions } from './activities';
+import type { CutoverRun } from './state';
+import type { BatchState, CutoverState } from './status';
 import type { CutoverPlan } from '../../activities/cutover/plan';
 
 export interface Cutover {
   run: CutoverRun;
   progress: Progress;
   plan?: CutoverPlan;
-}
-
-/** Why a batch stops: a failed gate, an expired hold, an abort, a failed listing or move. */
-export class Stop {
-  constructor(
-    readonly kind: 'gate' | 'hold-expired' | 'abort' | 'listing' | 'move' | 'error',
-    readonly message: string,
-    readonly details: Record<string, unknown> = {},
-  ) {}
 }
 
 export function setState({ run, progress }: Cutover, state: CutoverState): void {
@@ -52,13 +45,13 @@ export function requireServiceWorkflowId({ run }: Cutover): void {
 
 /** Tells each notifier; a lost message is on the record, never a stop. */
 export async function notify(
-  c: Cutover,
+  cutover: Cutover,
   event: string,
   severity: NotificationSeverity,
   title: string,
   text: string,
   details: Record<string, unknown>,
-  to = c.run.input.notify,
+  to = cutover.run.input.notify,
 ): Promise<void> {
   const info = wf.workflowInfo();
   for (const notifier of to) {
@@ -70,12 +63,12 @@ export async function notify(
           severity,
           title,
           text,
-          details: { workflowId: info.workflowId, service: c.run.input.service, ...details },
+          details: { workflowId: info.workflowId, service: cutover.run.input.service, ...details },
         },
       ]);
-      c.run.decide(`notified ${notifier}: ${title}`);
+      cutover.run.decide(`notified ${notifier}: ${title}`);
     } catch (err) {
-      c.run.decide(`could not notify ${notifier}: ${failureMessage(err)}`);
+      cutover.run.decide(`could not notify ${notifier}: ${failureMessage(err)}`);
     }
   }
 }
@@ -83,21 +76,21 @@ export async function notify(
 /** " (e.g. 17, 42)": users a read-back found without their route, as the router named them. */
 const forExample = (missed: string[] | undefined) => (missed?.length ? ` (e.g. ${missed.join(', ')})` : '');
 
-const ref = (c: Cutover, i: number) => ({
-  runKey: c.run.runKey,
-  service: c.run.input.service,
-  router: c.run.input.router,
+const ref = (cutover: Cutover, i: number) => ({
+  runKey: cutover.run.runKey,
+  service: cutover.run.input.service,
+  router: cutover.run.input.router,
   batch: i,
 });
 
 /** Lists the cohort into the store once (a retried or resumed run gets the stored size back). */
-export async function snapshot(c: Cutover, i: number): Promise<void> {
-  const { run } = c;
+export async function snapshot(cutover: Cutover, i: number): Promise<void> {
+  const { run } = cutover;
   const b = run.input.batches[i];
-  setBatch(c, i, 'listing');
-  let s;
+  setBatch(cutover, i, 'listing');
+  let listing;
   try {
-    s = await acts.cutoverSnapshot.executeWithOptions(
+    listing = await acts.cutoverSnapshot.executeWithOptions(
       withSummary(bulkOptions, `${run.label(i)}: snapshot ${run.status.batches[i].cohort} from ${run.input.directory}`),
       [{ runKey: run.runKey, directory: run.input.directory, batch: i, cohort: b.cohort }],
     );
@@ -107,9 +100,9 @@ export async function snapshot(c: Cutover, i: number): Promise<void> {
       `listing ${run.label(i)} from ${run.input.directory} failed before any user of it was moved: ${failureMessage(err)}`,
     );
   }
-  Object.assign(run.status.batches[i], { members: s.members, listed: s.listed });
+  Object.assign(run.status.batches[i], { members: listing.members, listed: listing.listed });
   run.decide(
-    `${run.label(i)}: ${s.members} members${s.listed > s.members ? ` (${s.listed - s.members} listed were moved by an earlier batch)` : ''}${s.alreadyTaken ? ', snapshot taken before' : ''}`,
+    `${run.label(i)}: ${listing.members} members${listing.listed > listing.members ? ` (${listing.listed - listing.members} listed were moved by an earlier batch)` : ''}${listing.alreadyTaken ? ', snapshot taken before' : ''}`,
   );
 }
 
@@ -118,52 +111,53 @@ export async function snapshot(c: Cutover, i: number): Promise<void> {
  * inconclusive and hold the batch for a person), so the batch is recorded as skipped and the plan
  * goes on to the next batch at that one's own start time.
  */
-export function skipEmpty(c: Cutover, i: number): void {
-  const { run } = c;
-  setBatch(c, i, 'skipped');
+export function skipEmpty(cutover: Cutover, i: number): void {
+  const { run } = cutover;
+  setBatch(cutover, i, 'skipped');
   run.status.batches[i].note = '0 members, nothing to move or watch';
   run.decide(`${run.label(i)}: 0 members, nothing to move or watch; skipped, the plan goes on to the next batch`);
-  c.progress.show();
+  cutover.progress.show();
 }
 
 /** Records every member's prior route, then routes every member to the new system, read back. */
-export async function move(c: Cutover, i: number): Promise<void> {
-  const { run } = c;
+export async function move(cutover: Cutover, i: number): Promise<void> {
+  const { run } = cutover;
   const b = run.status.batches[i];
-  setBatch(c, i, 'routing');
-  setState(c, 'moving');
+  setBatch(cutover, i, 'routing');
+  setState(cutover, 'moving');
   try {
     await acts.cutoverRecordPriors.executeWithOptions(
       withSummary(bulkOptions, `${run.label(i)}: record ${b.members} prior routes`),
-      [ref(c, i)],
+      [ref(cutover, i)],
     );
   } catch (err) {
     throw new Stop(
       'move',
       `recording prior routes of ${run.label(i)} failed before any user of it was moved: ${failureMessage(err)}`,
+      undefined,
       { nothingMoved: true },
     );
   }
   b.moved = 0; // from here on, a stop restores
-  let r;
+  let routes;
   try {
-    r = await acts.cutoverMove.executeWithOptions(
+    routes = await acts.cutoverMove.executeWithOptions(
       withSummary(bulkOptions, `${run.label(i)}: route ${b.members} users to the new system, read back`),
-      [ref(c, i)],
+      [ref(cutover, i)],
     );
   } catch (err) {
     b.moved = b.members;
     throw new Stop('move', `routing ${run.label(i)} failed: ${failureMessage(err)}`);
   }
-  b.moved = r.verified;
-  if (r.verified !== b.members)
+  b.moved = routes.verified;
+  if (routes.verified !== b.members)
     throw new Stop(
       'move',
-      `${run.label(i)}: ${r.verified} of ${b.members} users read back on the new system${forExample(r.missed)}`,
+      `${run.label(i)}: ${routes.verified} of ${b.members} users read back on the new system${forExample(routes.missed)}`,
     );
   const sample = await acts.cutoverSampleRoutes.executeWithOptions(
     withSummary(bulkOptions, `${run.label(i)}: read back a sample`),
-    [{ ...ref(c, i), expect: 'new', sample: 1_000 }],
+    [{ ...ref(cutover, i), expect: 'new', sample: 1_000 }],
   );
   if (sample.matching !== sample.sampled)
     throw new Stop(
@@ -172,28 +166,28 @@ export async function move(c: Cutover, i: number): Promise<void> {
     );
   run.decide(
     sample.unreadable
-      ? `${run.label(i)}: ${r.verified} users on the new system as the router answered the writes (the router cannot be read back)`
-      : `${run.label(i)}: ${r.verified} users on the new system, read back (sample ${sample.matching}/${sample.sampled})`,
+      ? `${run.label(i)}: ${routes.verified} users on the new system as the router answered the writes (the router cannot be read back)`
+      : `${run.label(i)}: ${routes.verified} users on the new system, read back (sample ${sample.matching}/${sample.sampled})`,
   );
 }
 
 /** Puts back every member's prior route and reads it back; returns the users restored. */
-export async function restore(c: Cutover, i: number): Promise<number> {
-  const { run } = c;
+export async function restore(cutover: Cutover, i: number): Promise<number> {
+  const { run } = cutover;
   const b = run.status.batches[i];
-  setBatch(c, i, 'rolling-back');
-  const r = await acts.cutoverRestore.executeWithOptions(
+  setBatch(cutover, i, 'rolling-back');
+  const routes = await acts.cutoverRestore.executeWithOptions(
     withSummary(restoreOptions, `${run.label(i)}: restore ${b.members} prior routes, read back`),
-    [ref(c, i)],
+    [ref(cutover, i)],
   );
-  b.restored = r.verified;
-  if (r.verified !== b.members)
+  b.restored = routes.verified;
+  if (routes.verified !== b.members)
     throw wf.ApplicationFailure.nonRetryable(
-      `${run.label(i)}: only ${r.verified} of ${b.members} users read back on their prior route${forExample(r.missed)}`,
+      `${run.label(i)}: only ${routes.verified} of ${b.members} users read back on their prior route${forExample(routes.missed)}`,
       'RestoreIncomplete',
     );
   b.moved = 0;
-  setBatch(c, i, 'rolled-back');
-  run.decide(`${run.label(i)}: ${r.verified} users back on their prior route, read back`);
-  return r.verified;
+  setBatch(cutover, i, 'rolled-back');
+  run.decide(`${run.label(i)}: ${routes.verified} users back on their prior route, read back`);
+  return routes.verified;
 }

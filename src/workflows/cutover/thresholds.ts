@@ -2,10 +2,10 @@
 // (carried across continue-as-new), so every batch is judged by the same numbers in a replay too.
 import * as wf from '@temporalio/workflow';
 import { baselineRefs } from '../../domain/cutover/input';
-import type { MetricName } from '../../domain/rollout/gate';
+import type { MetricName } from '../../domain/gate/evaluate';
 import { failureMessage } from '../common/failure';
 import { withSummary } from '../common/progress';
-import { acts, planOptions } from './options';
+import { acts, planOptions } from './activities';
 import type { Cutover } from './steps';
 
 /** Marks runs that may resolve thresholds from baselines; asked only by inputs that use them, so older histories replay untouched. */
@@ -16,8 +16,8 @@ const THRESHOLDS_FROM_BASELINE = 'cutover-thresholds-from-baseline';
  * see baselines); none usable, too old or without a needed metric fails the start naming it,
  * unless the reference gives fallback thresholds.
  */
-export async function resolveThresholds(c: Cutover): Promise<void> {
-  const { run } = c;
+export async function resolveThresholds(cutover: Cutover): Promise<void> {
+  const { run } = cutover;
   const refs = baselineRefs(run.input);
   if (refs.length === 0) return;
   if (!wf.patched(THRESHOLDS_FROM_BASELINE))
@@ -34,7 +34,7 @@ export async function resolveThresholds(c: Cutover): Promise<void> {
       run.thresholdsResolved(key, resolved, batches);
       // The batch gate judges only what the sources report: say so rather than drop a baseline's threshold silently.
       for (const m of Object.keys(resolved.gate))
-        if (c.plan && !c.plan.providers[m as MetricName])
+        if (cutover.plan && !cutover.plan.providers[m as MetricName])
           run.decide(`no metric source reports ${m}: the baseline's threshold for it is not judged`);
     } catch (err) {
       throw wf.ApplicationFailure.nonRetryable(

@@ -4,16 +4,18 @@ import * as wf from '@temporalio/workflow';
 import { userCutoverInput, type UserCutoverInputRaw } from '../../domain/cutover/input';
 import { scheduleIssues } from '../../domain/cutover/schedule';
 import { RunEnding } from '../common/ending';
+import { Stop } from '../common/gate-window';
 import { continueAsNewWith, historyIsLong } from '../common/continue-as-new';
 import { Progress } from '../common/progress';
 import { approvalWaitText } from '../../domain/operator-commands';
 import { parseInput } from '../input';
 import { installHandlers } from './handlers';
-import { acts } from './options';
+import { acts } from './activities';
 import { batchFailed, waitForStart } from './rollback';
-import { CutoverRun, cutoverEndStates, type CutoverCarry, type CutoverStatus } from './state';
+import { CutoverRun } from './state';
+import { cutoverEndStates, type CutoverCarry, type CutoverStatus } from './status';
 import { OpsflowState } from '../../domain/search-attributes';
-import { checkAbort, watchBatch } from './monitor';
+import { checkAbort, watchBatch } from './window';
 import { resolveThresholds } from './thresholds';
 import {
   move,
@@ -23,7 +25,6 @@ import {
   showService,
   skipEmpty,
   snapshot,
-  Stop,
   type Cutover,
 } from './steps';
 
@@ -43,10 +44,10 @@ const ABORT_ENDS_PAUSE = 'cutover-abort-ends-pause';
  */
 export async function userCutoverWorkflow(raw: UserCutoverInputRaw, carried?: CutoverCarry): Promise<CutoverStatus> {
   const ending = new RunEnding();
-  return ending.run(() => cutover(raw, carried, ending));
+  return ending.run(() => userCutover(raw, carried, ending));
 }
 
-async function cutover(
+async function userCutover(
   raw: UserCutoverInputRaw,
   carried: CutoverCarry | undefined,
   ending: RunEnding,
@@ -58,7 +59,7 @@ async function cutover(
     { originMs: Date.now(), runKey: `${info.workflowId}/${info.firstExecutionRunId}` },
     carried,
   );
-  const c: Cutover = {
+  const cutover: Cutover = {
     run,
     progress: new Progress(() => run.details(info.workflowId), {
       key: OpsflowState,
@@ -66,8 +67,8 @@ async function cutover(
       state: () => run.status.state,
     }),
   };
-  installHandlers(run, c.progress, ending);
-  requireServiceWorkflowId(c);
+  installHandlers(run, cutover.progress, ending);
+  requireServiceWorkflowId(cutover);
 
   // ---- plan: the schedule against the start time, every name against the worker's config
   if (!carried) {
@@ -78,11 +79,11 @@ async function cutover(
         'InvalidInput',
       );
   }
-  c.plan = await acts.planCutover(input);
-  for (const note of c.plan.notes) if (!carried) run.decide(note);
-  showService(c);
+  cutover.plan = await acts.planCutover(input);
+  for (const note of cutover.plan.notes) if (!carried) run.decide(note);
+  showService(cutover);
   // ---- thresholds from baselines: taken once, before anyone moves; a carried run has them in its status
-  if (!carried) await resolveThresholds(c);
+  if (!carried) await resolveThresholds(cutover);
 
   // ---- each batch: wait for its start, snapshot, move, watch; a Stop restores and ends the plan
   for (let i = 0; i < input.batches.length; i++) {
@@ -90,32 +91,32 @@ async function cutover(
     if (state === 'moved' || state === 'skipped') continue;
     try {
       if (carried?.window?.batch === i) {
-        await watchBatch(c, raw, i, carried.window.samplesTaken);
+        await watchBatch(cutover, raw, i, carried.window.samplesTaken);
       } else {
-        if (!(await waitForStart(c, i))) continue;
+        if (!(await waitForStart(cutover, i))) continue;
         if (run.needsApproval(i)) {
           run.awaitApproval(i);
-          c.progress.show();
+          cutover.progress.show();
           const outcome = await run.takeApproval(i, approvalWaitText(run.label(i), info.workflowId));
           run.awaitApproval(undefined);
-          if (outcome === 'aborted') checkAbort(c, i);
+          if (outcome === 'aborted') checkAbort(cutover, i);
         }
         // Asked only when paused here, so runs never paused before a batch record no marker.
         await run.controls.waitWhilePaused(run.controls.paused && wf.patched(ABORT_ENDS_PAUSE));
-        checkAbort(c, i);
-        await snapshot(c, i);
-        checkAbort(c, i);
+        checkAbort(cutover, i);
+        await snapshot(cutover, i);
+        checkAbort(cutover, i);
         if (run.status.batches[i].members === 0 && wf.patched(EMPTY_COHORT_SKIPPED)) {
-          skipEmpty(c, i);
+          skipEmpty(cutover, i);
           continue;
         }
-        await move(c, i);
-        await watchBatch(c, raw, i);
+        await move(cutover, i);
+        await watchBatch(cutover, raw, i);
       }
     } catch (err) {
       if (err instanceof wf.ContinueAsNew) throw err;
       return await batchFailed(
-        c,
+        cutover,
         i,
         err instanceof Stop || wf.isCancellation(err)
           ? err
@@ -124,15 +125,15 @@ async function cutover(
     }
     run.batchEnded(i, Date.now());
     run.decide(`${run.label(i)} done: ${run.status.batches[i].moved} users stay on the new system`);
-    c.progress.show();
+    cutover.progress.show();
     if (historyIsLong(input.maxHistoryEvents)) await continueAsNewWith<typeof userCutoverWorkflow>(raw, run.carry());
   }
 
   // ---- success: every batch moved (or skipped); stakeholders are told
-  setState(c, 'completed');
+  setState(cutover, 'completed');
   const moved = run.status.batches.reduce((a, b) => a + (b.moved ?? 0), 0);
   await notify(
-    c,
+    cutover,
     'completed',
     'info',
     `Cutover of ${input.service} completed`,

@@ -35,7 +35,7 @@ import { phasedRolloutWorkflow } from '../rollout/workflow';
 import { userCutoverWorkflow } from '../cutover/workflow';
 import type { MigrationResult } from '../migration/status';
 import type { RolloutResult } from '../rollout/status';
-import type { CutoverStatus } from '../cutover/state';
+import type { CutoverStatus } from '../cutover/status';
 
 export { statusQuery } from './messages';
 

@@ -2,48 +2,33 @@
 // carried state) with pure transitions, so the rules can be tested without Temporal and the
 // workflow's flow only says what happens in which order.
 import { approvalRuleOf, type ApprovalRule } from '../../domain/approval';
-import { describeGateResult, type GateResult, type Sample, type Verdict } from '../../domain/rollout/gate';
-import { nextGateStep, windowMayEnd, zeroCounters, type GateAction } from '../../domain/rollout/gate-policy';
-import { formatDuration, samplesPlanned, type PhasedRolloutInput, type RolloutPlan } from '../../domain/rollout/input';
+import { describeGateResult, type GateResult, type Sample, type Verdict } from '../../domain/gate/evaluate';
+import {
+  afterHold,
+  holdReason,
+  nextGateStep,
+  samplesPlanned,
+  windowMayEnd,
+  type GateAction,
+} from '../../domain/gate/policy';
+import { formatDuration, type PhasedRolloutInput, type RolloutPlan } from '../../domain/rollout/input';
 import { appendBounded, DecisionLog } from '../common/decision-log';
+import { Stop } from '../common/gate-window';
 import { OperatorControls, type OperatorEvent } from '../common/operator-controls';
 import type { Ending } from '../common/ending';
 import { approvalWaitText, heldText, pausedText } from '../../domain/operator-commands';
 import type { ResolvedBaselineGate } from '../../domain/baseline/gate';
 import {
   endStates,
-  Stop,
+  initialStatus,
   type Decision,
   type RolloutCarry,
-  type RolloutResult,
   type RolloutState,
   type RolloutStatus,
 } from './status';
 
 const MAX_DECISIONS = 100;
 const MAX_SAMPLES = 5;
-
-function initialStatus(input: PhasedRolloutInput): RolloutStatus {
-  return {
-    service: input.service,
-    lb: input.lb,
-    backends: input.backends,
-    dryRun: input.dryRun,
-    state: 'planning',
-    step: 0,
-    steps: input.steps.map((s) => ({
-      weight: s.weight,
-      windowMs: s.window,
-      ...(s.targetUsers ? { targetUsers: s.targetUsers } : {}),
-    })),
-    paused: false,
-    approved: [],
-    counters: zeroCounters,
-    lastSamples: [],
-    decisions: [],
-    actions: [],
-  };
-}
 
 /** One rollout run's state; a continued run starts from the carry of the one before. */
 export class RolloutRun {
@@ -143,7 +128,7 @@ export class RolloutRun {
     this.status.plan = plan;
     plan.notes.forEach((note) => this.decide(note));
     this.decide(
-      `plan: gate ${JSON.stringify(plan.gate)}, ${this.steps} steps ${this.input.steps.map((s) => `${s.weight} %/${formatDuration(s.window)}`).join(' → ')}`,
+      `plan: gate ${JSON.stringify(plan.gate)}, ${this.steps} steps ${this.input.steps.map((step) => `${step.weight} %/${formatDuration(step.window)}`).join(' → ')}`,
     );
   }
   startStep(i: number): void {
@@ -202,10 +187,10 @@ export class RolloutRun {
   }
   /** Why the run holds now, in words. */
   holdReason(i: number): string {
-    return `${this.status.counters.consecutiveInconclusive} inconclusive samples in a row at ${this.stepLabel(i)}`;
+    return `${holdReason(this.status.counters)} at ${this.stepLabel(i)}`;
   }
   holdAnswered(): void {
-    this.status.counters = { ...this.status.counters, consecutiveInconclusive: 0 };
+    this.status.counters = afterHold(this.status.counters);
   }
 
   // ---- continue-as-new and endings ----
@@ -231,19 +216,6 @@ export class RolloutRun {
     if (this.status.state === 'rollback-failed')
       return { context: `rollback of ${service} on ${lb} failed, ${backends.new} may still get traffic` };
     return before === 'planning' ? { context: `cannot roll out ${service}, nothing was changed` } : {};
-  }
-  result(outcome: RolloutResult['outcome']): RolloutResult {
-    const { input, status } = this;
-    return {
-      service: input.service,
-      outcome,
-      stepsCompleted: status.step,
-      finalSplit: status.weights,
-      oldBackend: input.backends.old,
-      cleanup: input.cleanup,
-      decisions: status.decisions,
-      actions: status.actions,
-    };
   }
   /**
    * What the run waits on a person for, with the command that answers it; undefined when it waits

@@ -1,9 +1,10 @@
 // Why: the shapes a rollout shows the world (status query, result, carried state) are part of its
-// contract with the CLI, tests and running histories; they sit apart from the code that fills them.
+// contract with the CLI, tests and running histories; they sit apart from the rules that change
+// them (state.ts), with the first status and the result a run builds from its last.
 import type { ApprovalProgress } from '../common/operator-controls';
-import type { GateResult, Sample, Verdict } from '../../domain/rollout/gate';
-import type { GateCounters } from '../../domain/rollout/gate-policy';
-import type { RolloutPlan } from '../../domain/rollout/input';
+import type { Sample, Verdict } from '../../domain/gate/evaluate';
+import { zeroCounters, type GateCounters } from '../../domain/gate/policy';
+import type { PhasedRolloutInput, RolloutPlan } from '../../domain/rollout/input';
 import type { ResolvedBaselineGate } from '../../domain/baseline/gate';
 import type { PendingApproval, Abort, OperatorCarry } from '../common/operator-controls';
 
@@ -114,11 +115,43 @@ export interface RolloutCarry {
   operator?: Omit<OperatorCarry, 'paused' | 'pendingApprovals' | 'aborted'>;
 }
 
-/** Why a step stops: the rollout then rolls back (or, in a dry run, says it would). */
-export class Stop {
-  constructor(
-    readonly kind: 'gate' | 'abort' | 'cancel' | 'hold-expired' | 'shift-failed' | 'error',
-    readonly message: string,
-    readonly gate?: GateResult,
-  ) {}
+/** A run before its plan: nothing shifted, nothing sampled. */
+export function initialStatus(input: PhasedRolloutInput): RolloutStatus {
+  return {
+    service: input.service,
+    lb: input.lb,
+    backends: input.backends,
+    dryRun: input.dryRun,
+    state: 'planning',
+    step: 0,
+    steps: input.steps.map((step) => ({
+      weight: step.weight,
+      windowMs: step.window,
+      ...(step.targetUsers ? { targetUsers: step.targetUsers } : {}),
+    })),
+    paused: false,
+    approved: [],
+    counters: zeroCounters,
+    lastSamples: [],
+    decisions: [],
+    actions: [],
+  };
+}
+
+/** What a run that got through all its steps (or a dry run) returns. */
+export function rolloutResult(
+  input: PhasedRolloutInput,
+  status: RolloutStatus,
+  outcome: RolloutResult['outcome'],
+): RolloutResult {
+  return {
+    service: input.service,
+    outcome,
+    stepsCompleted: status.step,
+    finalSplit: status.weights,
+    oldBackend: input.backends.old,
+    cleanup: input.cleanup,
+    decisions: status.decisions,
+    actions: status.actions,
+  };
 }

@@ -5,14 +5,15 @@ import type { NotificationSeverity } from '../../domain/notification';
 import { runNotificationKey } from '../common/notify';
 import { rolloutWorkflowId } from '../../domain/rollout/input';
 import { isBaselineRef } from '../../domain/baseline/gate';
-import type { GateThresholds } from '../../domain/rollout/gate';
+import type { GateThresholds } from '../../domain/gate/evaluate';
 import { OpsflowService, OpsflowState, OpsflowStep } from '../../domain/search-attributes';
 import { failureMessage } from '../common/failure';
 import { approvalWaitText } from '../../domain/operator-commands';
 import { withSummary, type Progress } from '../common/progress';
-import { acts, lbOptions, notifyOptions, rollbackOptions } from './options';
+import { acts, lbOptions, notifyOptions, rollbackOptions } from './activities';
 import type { RolloutRun } from './state';
-import { Stop, type RolloutResult, type RolloutState } from './status';
+import { Stop } from '../common/gate-window';
+import { rolloutResult, type RolloutResult, type RolloutState } from './status';
 
 /** A run's state and the means to show it: what every step works on. */
 export interface Rollout {
@@ -156,21 +157,21 @@ async function resolveGate(run: RolloutRun): Promise<GateThresholds | undefined>
   return resolved.gate;
 }
 
-export function startStep(r: Rollout, i: number): void {
-  const { input } = r.run;
-  r.run.startStep(i);
+export function startStep(rollout: Rollout, i: number): void {
+  const { input } = rollout.run;
+  rollout.run.startStep(i);
   wf.upsertSearchAttributes([{ key: OpsflowStep, value: `${i + 1}/${input.steps.length} ${input.steps[i].weight}%` }]);
 }
 
 /** Waits for a person's approve of step `i` (a dry run only says it would); an abort stops. */
-export async function approve(r: Rollout, i: number): Promise<void> {
-  const { run } = r;
+export async function approve(rollout: Rollout, i: number): Promise<void> {
+  const { run } = rollout;
   if (run.input.dryRun) {
     run.status.actions.push(`would wait for approve before ${run.stepLabel(i)}`);
     return;
   }
   run.awaitApproval(i);
-  setState(r, 'awaiting-approval');
+  setState(rollout, 'awaiting-approval');
   // An approve sent before this wait still counts if it names this step; a bare one is for the step waiting.
   const wait = run.controls.takeApproval(
     i + 1,
@@ -184,13 +185,13 @@ export async function approve(r: Rollout, i: number): Promise<void> {
 }
 
 /** Moves step `i`'s share of traffic to the new backend; a split that fails stops the rollout. */
-export async function shift(r: Rollout, i: number): Promise<void> {
-  const { input } = r.run;
+export async function shift(rollout: Rollout, i: number): Promise<void> {
+  const { input } = rollout.run;
   const weight = input.steps[i].weight;
-  setState(r, 'shifting');
-  const users = r.run.targetUsers(i);
+  setState(rollout, 'shifting');
+  const users = rollout.run.targetUsers(i);
   await split(
-    r,
+    rollout,
     weight,
     users,
     `phase ${i + 1}: ${input.backends.new} ${weight} % / ${input.backends.old} ${100 - weight} %${users ? ` for ${users.join(', ')}` : ''}`,
@@ -200,12 +201,12 @@ export async function shift(r: Rollout, i: number): Promise<void> {
 }
 
 /** Every step passed: tell stakeholders, then clean up the old backend. */
-export async function goLive(r: Rollout): Promise<RolloutResult> {
-  const { input, status } = r.run;
+export async function goLive(rollout: Rollout): Promise<RolloutResult> {
+  const { input, status } = rollout.run;
   const n = input.steps.length;
   status.window = undefined;
   await notify(
-    r,
+    rollout,
     'go-live',
     'info',
     `Rollout of ${input.service} succeeded: 100 % on ${input.backends.new}`,
@@ -214,16 +215,16 @@ export async function goLive(r: Rollout): Promise<RolloutResult> {
     input.stakeholders ?? input.notify,
   );
   if (input.cleanup !== 'none') {
-    setState(r, 'cleaning-up');
+    setState(rollout, 'cleaning-up');
     if (input.dryRun) status.actions.push(`would set ${input.backends.old} to ${input.cleanup} on ${input.lb}`);
     else {
       const state = await acts.setLoadBalancerServerState.executeWithOptions(
         withSummary(lbOptions, `clean up: ${input.backends.old} to ${input.cleanup} on ${input.lb}`),
         [{ lb: input.lb, server: input.backends.old, state: input.cleanup }],
       );
-      r.run.decide(`clean-up: ${input.backends.old} reads back ${state} on ${input.lb}`);
+      rollout.run.decide(`clean-up: ${input.backends.old} reads back ${state} on ${input.lb}`);
     }
   }
-  setState(r, input.dryRun ? 'dry-run-done' : 'succeeded');
-  return r.run.result(input.dryRun ? 'dry-run' : 'succeeded');
+  setState(rollout, input.dryRun ? 'dry-run-done' : 'succeeded');
+  return rolloutResult(input, status, input.dryRun ? 'dry-run' : 'succeeded');
 }

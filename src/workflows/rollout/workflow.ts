@@ -33,7 +33,7 @@ async function phasedRollout(
 ): Promise<RolloutResult> {
   const input = parseInput(phasedRolloutInput, raw, 'phasedRolloutWorkflow');
   const run = new RolloutRun(input, carried);
-  const r: Rollout = {
+  const rollout: Rollout = {
     run,
     progress: new Progress(() => run.details(wf.workflowInfo().workflowId), {
       key: OpsflowState,
@@ -41,34 +41,34 @@ async function phasedRollout(
       state: () => run.status.state,
     }),
   };
-  installHandlers(run, r.progress, ending);
-  requireServiceWorkflowId(r);
+  installHandlers(run, rollout.progress, ending);
+  requireServiceWorkflowId(rollout);
 
   // ---- plan: everything the input names must exist before anything is touched. Planning comes
   // before the first upsert, so a run naming an unknown LB fails with that reason even on a
   // namespace without opsflow's search attributes; histories from before this order keep theirs.
   const planFirst = wf.patched(PLAN_BEFORE_SEARCH_ATTRIBUTES);
-  if (!planFirst) showService(r);
-  if (!run.status.plan) await plan(r);
-  if (planFirst) showService(r);
+  if (!planFirst) showService(rollout);
+  if (!run.status.plan) await plan(rollout);
+  if (planFirst) showService(rollout);
 
   // ---- each step: approve?, shift, watch the window, decide (a Stop rolls back)
   for (let i = carried?.stepIndex ?? 0; i < input.steps.length; i++) {
     const resuming = run.resumesAt(i);
     try {
       if (!resuming) {
-        startStep(r, i);
-        if (run.needsApproval(i)) await approve(r, i);
+        startStep(rollout, i);
+        if (run.needsApproval(i)) await approve(rollout, i);
         run.checkAbort(`before ${run.stepLabel(i)}`);
-        await shift(r, i);
+        await shift(rollout, i);
       }
-      if (input.dryRun) await dryRunWindow(r, i);
-      else await watchWindow(r, raw, i, resuming);
+      if (input.dryRun) await dryRunWindow(rollout, i);
+      else await watchWindow(rollout, raw, i, resuming);
     } catch (err) {
-      return await stepFailed(r, i, err);
+      return await stepFailed(rollout, i, err);
     }
   }
 
   // ---- success: tell stakeholders, then clean up the old system
-  return goLive(r);
+  return goLive(rollout);
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Verdict } from './gate';
+import type { Verdict } from './evaluate';
 
 /**
  * How samples add up to a decision: how many failed samples in a row roll back, and what to do
@@ -7,7 +7,7 @@ import type { Verdict } from './gate';
  */
 export const inconclusivePolicy = z
   .object({
-    /** This many inconclusive samples in a row hold the rollout for a person. */
+    /** This many inconclusive samples in a row hold the window for a person. */
     maxConsecutive: z.number().int().min(1).default(3),
     /** Count an inconclusive sample as a failed one as well (strict gates). */
     countAsFailure: z.boolean().default(false),
@@ -38,7 +38,7 @@ export interface GateStep {
 }
 
 /**
- * One sample's effect on the counters and what the rollout must do next. A pass resets both
+ * One sample's effect on the counters and what the window must do next. A pass resets both
  * runs; a failure resets the inconclusive run; an inconclusive sample never resets the failure
  * run (an unreachable source between two failures must not hide them), unless it counts as one.
  */
@@ -68,7 +68,18 @@ export function nextGateStep(
   return { counters: c, action: 'continue' };
 }
 
-/** A step's window may end only on a passing latest sample: a window that ends on doubt samples on. */
+/** Samples in a window: one per interval, at least one. */
+export function samplesPlanned(windowMs: number, intervalMs: number): number {
+  return Math.max(1, Math.round(windowMs / intervalMs));
+}
+
+/** A window may end only on a passing latest sample: a window that ends on doubt samples on. */
 export function windowMayEnd(samplesTaken: number, samplesPlanned: number, lastVerdict: Verdict | undefined): boolean {
   return samplesTaken >= samplesPlanned && lastVerdict === 'pass';
 }
+
+/** Why a window holds for a person, in words. */
+export const holdReason = (c: GateCounters): string => `${c.consecutiveInconclusive} inconclusive samples in a row`;
+
+/** A person answered a hold: the inconclusive run that held it starts again (the totals stay). */
+export const afterHold = (c: GateCounters): GateCounters => ({ ...c, consecutiveInconclusive: 0 });

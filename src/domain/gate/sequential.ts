@@ -1,4 +1,4 @@
-import type { GateThresholds, MetricName } from './gate';
+import type { GateThresholds, MetricName } from './evaluate';
 
 /** One request the probe sent while watching: did it fail (HTTP >= 500 or timeout), and how long it took. */
 export interface Observation {

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 
 /**
- * The numbers a rollout's health gate can judge. Every one is "bad when above the maximum", which
- * keeps the evaluation one rule: value > max fails.
+ * The numbers a health gate (a rollout's, a cutover batch's) can judge. Every one is "bad when above
+ * the maximum", which keeps the evaluation one rule: value > max fails.
  */
 export const metricNames = [
   'errorRatePercent',
