@@ -4,7 +4,7 @@
 import { judgeBatch, type BudgetVerdict } from '../../domain/deploy/plan';
 import { failedHostsText, type FailedHost } from '../../domain/deploy/failed-hosts';
 import { appendBounded } from '../common/decision-log';
-import type { Actor, ApprovalProgress, OperatorCarry } from '../common/operator-controls';
+import type { Actor, ApprovalProgress, OperatorCarry } from '../common/operator-carry';
 import { approvalWaitText, pausedText } from '../../domain/operator-commands';
 
 type HostState =

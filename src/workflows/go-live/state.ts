@@ -2,7 +2,8 @@
 // stays changed) with pure transitions, so the order and stop rules are unit-tested without Temporal.
 import { DecisionLog } from '../common/decision-log';
 import type { StageName } from '../../domain/go-live/input';
-import type { ApprovalProgress, OperatorInput } from '../common/operator-controls';
+import type { OperatorInput } from '../common/messages';
+import type { ApprovalProgress } from '../common/operator-carry';
 import { approvalWaitText, pausedText } from '../../domain/operator-commands';
 
 const MAX_DECISIONS = 100;

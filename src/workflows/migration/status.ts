@@ -1,6 +1,6 @@
 // Why: the shapes an operator and a continued run see (the `status` query, the result, the carried
 // state) are part of the workflow's contract; they sit apart from the code that changes them.
-import type { Actor } from '../common/operator-controls';
+import type { Actor } from '../common/operator-carry';
 import type { DryRunPlan, MigrationShape } from '../../activities/postgres/migration';
 import type { MigrationSpec } from '../../domain/migration/input';
 import type { MismatchReport } from '../../domain/migration/plan';
