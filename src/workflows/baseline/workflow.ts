@@ -166,7 +166,11 @@ async function summarize(
   return { baseline: b, report: renderBaselineReport(b) };
 }
 
-async function notifyAll(input: BaselinePlan, r: Omit<BaselineResult, 'notified'>, run: BaselineRun): Promise<void> {
+async function notifyAll(
+  input: BaselinePlan,
+  result: Omit<BaselineResult, 'notified'>,
+  run: BaselineRun,
+): Promise<void> {
   if (input.notify.length === 0) return;
   run.notifying();
   const { workflowId, runId } = wf.workflowInfo();
@@ -176,10 +180,10 @@ async function notifyAll(input: BaselinePlan, r: Omit<BaselineResult, 'notified'
         {
           notifier: name,
           idempotencyKey: runNotificationKey('baseline', name),
-          severity: r.baseline.complete ? 'info' : 'warning',
-          title: `Performance baseline of ${input.service}${r.baseline.complete ? '' : ' (partial)'}`,
-          text: r.report,
-          details: { workflowId, runId, complete: r.baseline.complete },
+          severity: result.baseline.complete ? 'info' : 'warning',
+          title: `Performance baseline of ${input.service}${result.baseline.complete ? '' : ' (partial)'}`,
+          text: result.report,
+          details: { workflowId, runId, complete: result.baseline.complete },
         },
       ]);
       run.notified(name);
