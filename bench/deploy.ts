@@ -11,7 +11,7 @@ import { Haproxy } from '../test/helpers/haproxy';
 import { freePort } from '../test/helpers/ports';
 import { makeAppRepo } from '../test/helpers/deploy-fixture';
 import { startTraffic } from '../test/helpers/traffic';
-import type { DeployStatus } from '../src/workflows/deploy/state';
+import type { DeployStatus } from '../src/workflows/deploy/status';
 
 const HOSTS = ['h1', 'h2', 'h3'];
 

@@ -9,7 +9,7 @@ import { Haproxy } from '../helpers/haproxy';
 import { recordHistory } from '../helpers/histories';
 import { makeAppRepo, type AppRepo } from '../helpers/deploy-fixture';
 import { runtimeApiCommand } from '../../src/activities/load-balancer/haproxy-runtime-api';
-import type { DeployStatus } from '../../src/workflows/deploy/state';
+import type { DeployStatus } from '../../src/workflows/deploy/status';
 
 const HOSTS = ['h1', 'h2', 'h3'] as const;
 type Host = (typeof HOSTS)[number];

@@ -13,7 +13,7 @@ import { recordHistory } from '../helpers/histories';
 import { HttpReceiver } from '../helpers/http-receiver';
 import { makeAppRepo, type AppRepo } from '../helpers/deploy-fixture';
 import { startTraffic } from '../helpers/traffic';
-import type { DeployStatus } from '../../src/workflows/deploy/state';
+import type { DeployStatus } from '../../src/workflows/deploy/status';
 import { temporalCliPath } from '../../scripts/temporal-binaries';
 import { serverSessions } from '../../src/activities/deploy/lb';
 import type { HaproxyLoadBalancerConfig } from '../../src/config/sections/load-balancers';

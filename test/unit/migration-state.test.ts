@@ -1,4 +1,5 @@
 import { MigrationState } from '../../src/workflows/migration/state';
+import { verificationFailure, verificationOf } from '../../src/workflows/migration/status';
 import type { ChunkCopy, ChunkVerification, MigrationShape } from '../../src/activities/postgres/migration';
 import { emptyMismatches } from '../../src/domain/migration/plan';
 
@@ -163,29 +164,31 @@ describe('migration state', () => {
       expect(st.remaining('verify')).toBe(7);
       expect(st.remaining('copy')).toBe(7);
       expect(st.details()).toContain('**3 mismatched keys**');
-      expect(st.verification(true)).toMatchObject({
+      expect(verificationOf(st.view(), true)).toMatchObject({
         pass: false,
         sourceRows: 300,
         targetRows: 297,
         chunksVerified: 3,
         missingByAntiJoin: 3,
       });
-      expect(st.verificationFailure()).toBe('verification failed in chunks 1, 5: 3 missing on target (512, 101, 150)');
+      expect(verificationFailure(st.view())).toBe(
+        'verification failed in chunks 1, 5: 3 missing on target (512, 101, 150)',
+      );
     });
 
     test('checksums that differ with no key named still fail, naming the chunks', () => {
       const st = copying();
       st.enter('verifying');
       st.verified([{ ...verification(4, 10, 1), match: false }], 20);
-      expect(st.verification(true)?.pass).toBe(false);
-      expect(st.verificationFailure()).toBe(
+      expect(verificationOf(st.view(), true)?.pass).toBe(false);
+      expect(verificationFailure(st.view())).toBe(
         'verification failed: checksums differ in chunks 4 but no key could be named',
       );
     });
 
     test('a copy without verification has no verification in its result', () => {
       const st = copying();
-      expect(st.verification(false)).toBeUndefined();
+      expect(verificationOf(st.view(), false)).toBeUndefined();
       expect(st.result(undefined)).toEqual({
         name: 'users',
         mode: 'copy',

@@ -2,12 +2,8 @@ import { approvalRuleOf, approvalSetting } from '../../src/domain/approval';
 import { phasedRolloutInput } from '../../src/domain/rollout/input';
 import { userCutoverInput } from '../../src/domain/cutover/input';
 import { incidentInput } from '../../src/domain/incident/incident';
-import {
-  approversOf,
-  OperatorControls,
-  refusal,
-  type ControlsView,
-} from '../../src/workflows/common/operator-controls';
+import { OperatorControls } from '../../src/workflows/common/operator-controls';
+import { approversOf, refusal, type ControlsView } from '../../src/workflows/common/operator-refusal';
 import { CutoverRun } from '../../src/workflows/cutover/state';
 import { rescheduleRefusal, reschedule, skipRefusal } from '../../src/workflows/cutover/reschedule';
 import { IncidentState } from '../../src/workflows/incident/state';

@@ -1,10 +1,6 @@
 import { appendBounded, DecisionLog } from '../../src/workflows/common/decision-log';
-import {
-  ignoredSignalText,
-  OperatorControls,
-  refusal,
-  type ControlsView,
-} from '../../src/workflows/common/operator-controls';
+import { OperatorControls } from '../../src/workflows/common/operator-controls';
+import { ignoredSignalText, refusal, type ControlsView } from '../../src/workflows/common/operator-refusal';
 
 describe('bounded decision log', () => {
   test('keeps the newest entries, oldest dropped, in the same array', () => {

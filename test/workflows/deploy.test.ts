@@ -3,7 +3,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { timeSkippingEnv, workflowBundle } from '../helpers/temporal';
 import { deployWorkflow, rollbackDeployWorkflow } from '../../src/workflows';
 import { defaultPayloadConverter } from '@temporalio/common';
-import type { DeployCarry, DeployStatus } from '../../src/workflows/deploy/state';
+import type { DeployCarry, DeployStatus } from '../../src/workflows/deploy/status';
 import { rollbackTarget } from '../../src/domain/deploy/release';
 import { waitFor } from '../helpers/ports';
 import { recordHistory } from '../helpers/histories';

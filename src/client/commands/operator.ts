@@ -16,7 +16,7 @@ import { knownActions, messagesByType } from '../registry';
 import { actionVerbs, type ActionVerb } from '../../workflows/common/messages';
 import { signOffInput, waiveInput } from '../../domain/readiness/input';
 import { formatIssues } from '../../domain/validation';
-import type { ApprovalProgress } from '../../workflows/common/operator-controls';
+import type { ApprovalProgress } from '../../workflows/common/operator-carry';
 
 const verbs: Record<ActionVerb, string> = {
   approve: 'approve the step (or batch, stage, runbook step) the run waits for, or a later one with --step',

@@ -1,5 +1,4 @@
 import * as wf from '@temporalio/workflow';
-import type { Activities } from '../../activities';
 import { backupInput, type BackupInput } from '../../domain/backup/input';
 import { copyStamp } from '../../domain/backup/manifest';
 import { backupFailureText, backupSuccessText, type BackupResult } from '../../domain/backup/report';
@@ -9,19 +8,10 @@ import { parseInput } from '../input';
 import { RunEnding } from '../common/ending';
 import { failureMessage } from '../common/failure';
 import { Progress, withSummary } from '../common/progress';
+import { acts, heavy, light } from './activities';
 import { BackupState, type BackupPhase } from './state';
 import { installBackupHandlers } from './handlers';
 import { notifyOptions } from '../common/notify-options';
-
-/** Dumps and restores can take hours; the heartbeat is what notices a dead worker in seconds. */
-const heavy: wf.ActivityOptions = {
-  startToCloseTimeout: '12h',
-  heartbeatTimeout: '20s',
-  retry: { maximumAttempts: 3, initialInterval: '10s' },
-};
-const light: wf.ActivityOptions = { startToCloseTimeout: '2m', retry: { maximumAttempts: 3, initialInterval: '2s' } };
-/** A notification is worth more tries: its key makes a repeat harmless. */
-const acts = wf.proxyActivities<Activities>(light);
 
 /**
  * runbooks §8 backups, proven: dump every database (with its tables' counts and checksums from the same

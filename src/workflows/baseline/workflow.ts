@@ -1,7 +1,6 @@
 // Why: runbooks §5's performance baseline as a workflow: every group sampled in parallel for the
 // window, raw ticks kept in PostgreSQL, statistics and thresholds stored and reported.
 import * as wf from '@temporalio/workflow';
-import type { Activities } from '../../activities';
 import {
   baselineInput,
   sampledGroups,
@@ -17,6 +16,7 @@ import { parseInput } from '../input';
 import { RunEnding } from '../common/ending';
 import { failureMessage, isNonRetryable } from '../common/failure';
 import { Progress, withSummary } from '../common/progress';
+import { acts, chunkOptions, storeOptions } from './activities';
 import { installHandlers } from './handlers';
 import { BaselineRun, chunkRanges, CHUNKS_PER_WINDOW, minChunkTicks, planWindow, type BaselineWindow } from './state';
 import { notifyOptions } from '../common/notify-options';
@@ -31,28 +31,6 @@ export interface BaselineResult {
   /** The readable report (Markdown). */
   report: string;
   notified: string[];
-}
-
-/** Storing and summarising read and upsert: retried freely. */
-const storeOptions: wf.ActivityOptions = {
-  startToCloseTimeout: '2m',
-  retry: { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '30s' },
-};
-const acts = wf.proxyActivities<Activities>(storeOptions);
-
-/**
- * One chunk samples for its own length: the timeout leaves two intervals and a minute of slack; the
- * heartbeat (every second) tells a dead worker within 10 s, and the retry resumes after the stored
- * ticks; a cancellation waits for the activity, so every tick it stored is in the summary.
- */
-function chunkOptions(w: BaselineWindow, ticks: number, summary: string): wf.ActivityOptions {
-  return {
-    startToCloseTimeout: (ticks + 2) * w.intervalMs + 60_000,
-    heartbeatTimeout: '10s',
-    retry: { maximumAttempts: 20, initialInterval: '1s', maximumInterval: '10s' },
-    cancellationType: wf.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    summary,
-  };
 }
 
 /** runbooks §5: sample every group for the window, derive the thresholds, store, report, notify. */
@@ -188,7 +166,11 @@ async function summarize(
   return { baseline: b, report: renderBaselineReport(b) };
 }
 
-async function notifyAll(input: BaselinePlan, r: Omit<BaselineResult, 'notified'>, run: BaselineRun): Promise<void> {
+async function notifyAll(
+  input: BaselinePlan,
+  result: Omit<BaselineResult, 'notified'>,
+  run: BaselineRun,
+): Promise<void> {
   if (input.notify.length === 0) return;
   run.notifying();
   const { workflowId, runId } = wf.workflowInfo();
@@ -198,10 +180,10 @@ async function notifyAll(input: BaselinePlan, r: Omit<BaselineResult, 'notified'
         {
           notifier: name,
           idempotencyKey: runNotificationKey('baseline', name),
-          severity: r.baseline.complete ? 'info' : 'warning',
-          title: `Performance baseline of ${input.service}${r.baseline.complete ? '' : ' (partial)'}`,
-          text: r.report,
-          details: { workflowId, runId, complete: r.baseline.complete },
+          severity: result.baseline.complete ? 'info' : 'warning',
+          title: `Performance baseline of ${input.service}${result.baseline.complete ? '' : ' (partial)'}`,
+          text: result.report,
+          details: { workflowId, runId, complete: result.baseline.complete },
         },
       ]);
       run.notified(name);

@@ -12,7 +12,7 @@ import {
   resumeUpdate,
   type WorkflowMessages,
 } from '../common/messages';
-import type { DeployStatus } from './state';
+import type { DeployStatus } from './status';
 
 export { abortSignal, abortUpdate, approveSignal, approveUpdate, pauseSignal, pauseUpdate, resumeSignal, resumeUpdate };
 export const statusQuery = defineStatusQuery<DeployStatus>();

@@ -1,22 +1,13 @@
 import * as wf from '@temporalio/workflow';
-import type { Activities } from '../../activities';
 import { diagnosticsInput, type DiagnosticsInput } from '../../domain/diagnostics/input';
 import type { DiagnosticsResult, Section } from '../../domain/diagnostics/findings';
 import { parseInput } from '../input';
 import { RunEnding } from '../common/ending';
 import { failureMessage, isNonRetryable } from '../common/failure';
-import { Progress, withSummary } from '../common/progress';
+import { Progress } from '../common/progress';
+import { acts, summaryOf } from './activities';
 import { DiagnosticsState } from './state';
 import { installDiagnosticsHandlers } from './handlers';
-
-/** Diagnostics only read, so they retry, briefly: someone is waiting for the report. */
-const options: wf.ActivityOptions = {
-  startToCloseTimeout: '2m',
-  heartbeatTimeout: '10s',
-  retry: { maximumAttempts: 3, initialInterval: '2s' },
-};
-const acts = wf.proxyActivities<Activities>(options);
-const summaryOf = (summary: string) => withSummary(options, summary);
 
 /**
  * runbooks §9 as a workflow: look at a PostgreSQL target and/or the host, the same activities

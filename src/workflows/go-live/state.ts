@@ -2,7 +2,8 @@
 // stays changed) with pure transitions, so the order and stop rules are unit-tested without Temporal.
 import { DecisionLog } from '../common/decision-log';
 import type { StageName } from '../../domain/go-live/input';
-import type { ApprovalProgress, OperatorInput } from '../common/operator-controls';
+import type { OperatorInput } from '../common/messages';
+import type { ApprovalProgress } from '../common/operator-carry';
 import { approvalWaitText, pausedText } from '../../domain/operator-commands';
 
 const MAX_DECISIONS = 100;
@@ -163,22 +164,22 @@ export class GoLiveRun {
 }
 
 /** The report at the end: every stage and what stays. */
-export function renderGoLiveReport(s: GoLiveStatus): string {
+export function renderGoLiveReport(status: GoLiveStatus): string {
   const lines = [
-    `# Go-live of ${s.service}: ${s.phase === 'live' ? 'LIVE' : `STOPPED at ${s.stoppedAt?.stage ?? '?'}`}`,
+    `# Go-live of ${status.service}: ${status.phase === 'live' ? 'LIVE' : `STOPPED at ${status.stoppedAt?.stage ?? '?'}`}`,
     '',
     '| Stage | Child | State | Outcome |',
     '|---|---|---|---|',
   ];
-  for (const st of s.stages)
+  for (const st of status.stages)
     lines.push(
       `| ${st.stage} | ${st.workflowId} | ${st.state} | ${(st.failure ?? st.outcome ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ')} |`,
     );
-  if (s.stoppedAt) lines.push('', `Stopped at ${s.stoppedAt.stage}: ${s.stoppedAt.reason}`);
+  if (status.stoppedAt) lines.push('', `Stopped at ${status.stoppedAt.stage}: ${status.stoppedAt.reason}`);
   lines.push(
     '',
-    s.stays.length
-      ? `What stays in place (not undone): ${s.stays.join('; ')}`
+    status.stays.length
+      ? `What stays in place (not undone): ${status.stays.join('; ')}`
       : 'No completed stage left a change in place.',
   );
   return lines.join('\n');
@@ -193,15 +194,18 @@ export function childAbortInput(stage: StageName, input: OperatorInput): Operato
 }
 
 /** A completed cutover's outcome and what stays: its users on the new system (a go-live does not move them back). */
-export function cutoverAchieved(r: { service: string; batches: { name: string; state: string; moved?: number }[] }): {
+export function cutoverAchieved(cutover: {
+  service: string;
+  batches: { name: string; state: string; moved?: number }[];
+}): {
   outcome: string;
   stays: string;
 } {
-  const moved = r.batches.filter((b) => b.state === 'moved');
+  const moved = cutover.batches.filter((b) => b.state === 'moved');
   const users = moved.reduce((a, b) => a + (b.moved ?? 0), 0);
   return {
     outcome: `${users} users moved in ${moved.length} batches`,
-    stays: `user cutover of ${r.service}: ${users} users on the new system (${moved.map((b) => b.name).join(', ') || 'no batch'})`,
+    stays: `user cutover of ${cutover.service}: ${users} users on the new system (${moved.map((b) => b.name).join(', ') || 'no batch'})`,
   };
 }
 

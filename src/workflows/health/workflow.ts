@@ -1,6 +1,5 @@
 // The scheduled health check (runbooks §4): short enough to read whole, so one file.
 import * as wf from '@temporalio/workflow';
-import type { Activities } from '../../activities';
 import { buildReport, describeFailures, type CheckResult, type HealthReport } from '../../domain/health/report';
 import { healthCheckInput, type HealthCheckInput, type HealthCheckPlan } from '../../domain/health/input';
 import { runNotificationKey } from '../common/notify';
@@ -9,22 +8,14 @@ import { parseInput } from '../input';
 import { RunEnding } from '../common/ending';
 import { Progress, withSummary } from '../common/progress';
 import { notifyOptions } from '../common/notify-options';
+import { acts, opts } from './activities';
 import { isBaselineRef, type ResolvedBaselineLevels } from '../../domain/baseline/gate';
 
 /** Patch id: runs recorded before thresholds from baselines planned without asking for one. */
 const THRESHOLDS_FROM_BASELINE = 'health-thresholds-from-baseline';
 
-/** Checks read only, so they retry freely, but briefly: a scheduled run every minute must not pile up. */
 /** Patch id: runs from before the health check looked at the age of the latest verified backup. */
 const BACKUP_AGE_CHECKS = 'health-backup-age';
-const checkOptions: wf.ActivityOptions = {
-  startToCloseTimeout: '30s',
-  // the checks heartbeat (activities/heartbeat.ts): a worker that dies mid-check is noticed in seconds
-  heartbeatTimeout: '10s',
-  retry: { maximumAttempts: 3, initialInterval: '1s', backoffCoefficient: 2 },
-};
-const acts = wf.proxyActivities<Activities>(checkOptions);
-const opts = (summary: string): wf.ActivityOptions => withSummary(checkOptions, summary);
 
 export interface HealthCheckStatus {
   phase: 'planning' | 'checking' | 'notifying' | 'done' | 'failed' | 'cancelled';

@@ -6,7 +6,8 @@ import { abortSignal, pauseSignal } from '../common/operator-controls';
 import { changeSignalInput } from '../../domain/incident/change-signal';
 import { failureMessage } from '../common/failure';
 import { withSummary } from '../common/progress';
-import { acts, readOptions, type IncidentRun } from './run';
+import { acts, readOptions } from './activities';
+import type { IncidentRun } from './run';
 
 const INCIDENT_STOPS_CHANGES = 'opsflow-incident-stops-changes';
 

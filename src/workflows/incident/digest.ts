@@ -9,7 +9,8 @@ import { parseInput } from '../input';
 import { failureMessage } from '../common/failure';
 import { RunEnding } from '../common/ending';
 import { withSummary } from '../common/progress';
-import { acts, notifyOptions } from './run';
+import { notifyOptions } from '../common/notify-options';
+import { acts } from './activities';
 
 export interface IncidentDigestResult {
   incidents: string[];

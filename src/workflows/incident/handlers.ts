@@ -4,7 +4,7 @@ import type { ZodType } from 'zod';
 import * as wf from '@temporalio/workflow';
 import { actorInput, alertInput, approveInput, noteInput } from '../../domain/incident/incident';
 import { formatIssues } from '../../domain/validation';
-import { ignoredSignalText } from '../common/operator-controls';
+import { ignoredSignalText } from '../common/operator-refusal';
 import { signalNames } from '../common/messages';
 import type { IncidentRun } from './run';
 import type { IncidentState } from './state';

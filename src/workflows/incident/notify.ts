@@ -7,7 +7,9 @@ import type { Notification } from '../../domain/notification';
 import { runNotificationKey } from '../common/notify';
 import { failureMessage } from '../common/failure';
 import { withSummary } from '../common/progress';
-import { acts, notifyOptions, type IncidentRun } from './run';
+import { notifyOptions } from '../common/notify-options';
+import { acts } from './activities';
+import type { IncidentRun } from './run';
 
 export async function notifyAll(
   run: IncidentRun,

@@ -9,7 +9,8 @@ import { withSummary } from '../common/progress';
 import { shownCondition } from '../common/operator-controls';
 import { stepApprovalWaitText } from '../../domain/operator-commands';
 import { headline, notifyAll, recipientsNow } from './notify';
-import { acts, readOptions, type IncidentRun } from './run';
+import { acts, readOptions } from './activities';
+import type { IncidentRun } from './run';
 
 /** The long remediation activities heartbeat (activities/heartbeat.ts): a worker that dies mid-step is noticed in seconds. */
 const LONG_ACTIVITY_HEARTBEAT = '10s';

@@ -1,25 +1,12 @@
 // What every step of one incident run shares: the parsed input, the run's ids, the state, the
-// config's plan once read, the activities with their retry policies, and what the UI shows.
+// config's plan once read, and what the UI shows.
 import * as wf from '@temporalio/workflow';
-import type { Activities } from '../../activities';
 import type { ParsedIncidentInput } from '../../domain/incident/incident';
 import type { IncidentPlan } from '../../domain/incident/plan';
 import { OpsflowService, OpsflowSeverity, OpsflowState } from '../../domain/search-attributes';
 import { Progress } from '../common/progress';
 import { opsflowCommand, stepApprovalWaitText } from '../../domain/operator-commands';
 import type { IncidentState } from './state';
-
-export const readOptions: wf.ActivityOptions = {
-  startToCloseTimeout: '30s',
-  retry: { maximumAttempts: 5, initialInterval: '1s' },
-};
-export { notifyOptions } from '../common/notify-options';
-/** The record must land eventually, however long PostgreSQL is away: retried without limit. */
-export const storeOptions: wf.ActivityOptions = {
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', maximumInterval: '1m' },
-};
-export const acts = wf.proxyActivities<Activities>(readOptions);
 
 export class IncidentRun {
   readonly workflowId: string;

@@ -5,7 +5,8 @@
 import * as wf from '@temporalio/workflow';
 import { failureMessage, isNonRetryable } from '../common/failure';
 import { withSummary } from '../common/progress';
-import { acts, inBackground, storeOptions, type IncidentRun } from './run';
+import { acts, storeOptions } from './activities';
+import { inBackground, type IncidentRun } from './run';
 
 /** Changes in flight are stopped and people paged without waiting for the store, which is optional. */
 export const INCIDENT_ACTS_BEFORE_STORE = 'opsflow-incident-acts-before-store';

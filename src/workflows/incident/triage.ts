@@ -4,7 +4,8 @@ import { classify } from '../../domain/incident/severity';
 import { onCallAt } from '../../domain/incident/oncall';
 import { planRunbook } from '../../domain/incident/runbook';
 import { withSummary } from '../common/progress';
-import { acts, readOptions, type IncidentRun } from './run';
+import { acts, readOptions } from './activities';
+import type { IncidentRun } from './run';
 
 export async function triage(run: IncidentRun, openedAt: Date): Promise<void> {
   const { state, input } = run;

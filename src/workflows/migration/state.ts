@@ -7,7 +7,6 @@ import { pausedText } from '../../domain/operator-commands';
 import { appendBounded } from '../common/decision-log';
 import {
   addMismatches,
-  describeMismatches,
   emptyMismatches,
   mismatchCount,
   progressFigures,
@@ -224,28 +223,6 @@ export class MigrationState {
       (mismatched ? `; **${mismatched} mismatched keys**` : '') +
       (s.error && (s.phase === 'failed' || s.phase === 'cancelled') ? `\n\n**${s.error}**` : '')
     );
-  }
-
-  /** The verification's outcome when this run verified, undefined when it only copied. */
-  verification(verified: boolean): MigrationVerification | undefined {
-    if (!verified) return undefined;
-    const s = this.status;
-    return {
-      pass: s.mismatchedChunks.length === 0,
-      sourceRows: s.rows.verifiedSource,
-      targetRows: s.rows.verifiedTarget,
-      chunksVerified: s.chunks.verified,
-      missingByAntiJoin: s.missingByAntiJoin,
-      mismatches: s.mismatches,
-    };
-  }
-
-  /** Why a verification failed, naming keys when the bisection found them and chunks otherwise. */
-  verificationFailure(): string {
-    const s = this.status;
-    return mismatchCount(s.mismatches) > 0
-      ? describeMismatches(s.mismatches)
-      : `verification failed: checksums differ in chunks ${s.mismatchedChunks.join(', ')} but no key could be named`;
   }
 
   result(verification: MigrationVerification | undefined): MigrationResult {

@@ -1,9 +1,10 @@
 // Why: the shapes an operator and a continued run see (the `status` query, the result, the carried
-// state) are part of the workflow's contract; they sit apart from the code that changes them.
-import type { Actor } from '../common/operator-controls';
+// state) are part of the workflow's contract; they sit apart from the code that changes them, with
+// the verdict read from them.
+import type { Actor } from '../common/operator-carry';
 import type { DryRunPlan, MigrationShape } from '../../activities/postgres/migration';
 import type { MigrationSpec } from '../../domain/migration/input';
-import type { MismatchReport } from '../../domain/migration/plan';
+import { describeMismatches, mismatchCount, type MismatchReport } from '../../domain/migration/plan';
 
 export type MigrationPhase = 'preflight' | 'planning' | 'copying' | 'verifying' | 'completed' | 'failed' | 'cancelled';
 
@@ -51,6 +52,26 @@ export interface MigrationVerification {
   chunksVerified: number;
   missingByAntiJoin: number;
   mismatches: MismatchReport;
+}
+
+/** The verification's outcome when this run verified, undefined when it only copied. */
+export function verificationOf(status: MigrationStatus, verified: boolean): MigrationVerification | undefined {
+  if (!verified) return undefined;
+  return {
+    pass: status.mismatchedChunks.length === 0,
+    sourceRows: status.rows.verifiedSource,
+    targetRows: status.rows.verifiedTarget,
+    chunksVerified: status.chunks.verified,
+    missingByAntiJoin: status.missingByAntiJoin,
+    mismatches: status.mismatches,
+  };
+}
+
+/** Why a verification failed, naming keys when the bisection found them and chunks otherwise. */
+export function verificationFailure(status: MigrationStatus): string {
+  return mismatchCount(status.mismatches) > 0
+    ? describeMismatches(status.mismatches)
+    : `verification failed: checksums differ in chunks ${status.mismatchedChunks.join(', ')} but no key could be named`;
 }
 
 export interface MigrationResult {

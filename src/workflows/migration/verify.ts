@@ -6,7 +6,7 @@ import { withSummary } from '../common/progress';
 import { acts, chunkOptions } from './activities';
 import { chunkLabel, type ChunkLanes } from './lanes';
 import type { MigrationState } from './state';
-import type { MigrationVerification } from './status';
+import { verificationFailure, verificationOf, type MigrationVerification } from './status';
 
 export async function verifyLanes(input: MigrationSpec, state: MigrationState, lanes: ChunkLanes): Promise<void> {
   const shape = state.shape!;
@@ -24,9 +24,10 @@ export async function verifyLanes(input: MigrationSpec, state: MigrationState, l
  * failed one ends the run non-retryably, naming the keys, with the outcome as the failure's details.
  */
 export function verdict(input: MigrationSpec, state: MigrationState): MigrationVerification | undefined {
-  const verification = state.verification(input.mode === 'verify' || input.verify);
+  const status = state.view();
+  const verification = verificationOf(status, input.mode === 'verify' || input.verify);
   if (verification && !verification.pass) {
-    throw wf.ApplicationFailure.nonRetryable(state.verificationFailure(), 'VerificationFailed', verification);
+    throw wf.ApplicationFailure.nonRetryable(verificationFailure(status), 'VerificationFailed', verification);
   }
   return verification;
 }

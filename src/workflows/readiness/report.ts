@@ -29,51 +29,53 @@ function basis(i: ItemStatus): string {
 }
 
 /** The readiness report (Markdown): the verdict, then every item with its evidence or signer. */
-export function renderReadinessReport(s: ReadinessStatus): string {
+export function renderReadinessReport(status: ReadinessStatus): string {
   const lines = [
-    `# Readiness of ${s.service}: ${s.ready ? 'READY' : 'NOT READY'}`,
+    `# Readiness of ${status.service}: ${status.ready ? 'READY' : 'NOT READY'}`,
     '',
-    `Checklist \`${s.checklist}\`, ${s.items.length} items, ${s.rounds} round(s) of checks.` +
-      (s.blocking.length ? ` Blocking: ${s.blocking.join(', ')}.` : ''),
+    `Checklist \`${status.checklist}\`, ${status.items.length} items, ${status.rounds} round(s) of checks.` +
+      (status.blocking.length ? ` Blocking: ${status.blocking.join(', ')}.` : ''),
     '',
     '| Item | Kind | Verdict | Evidence / signer |',
     '|---|---|---|---|',
-    ...s.items.map((i) => `| ${i.id} | ${i.check} | ${mark[i.verdict]} | ${basis(i)} |`),
+    ...status.items.map((i) => `| ${i.id} | ${i.check} | ${mark[i.verdict]} | ${basis(i)} |`),
   ];
-  if (s.decisions.length) lines.push('', '## Decisions', ...s.decisions.map((d) => `- ${cell(d)}`));
+  if (status.decisions.length) lines.push('', '## Decisions', ...status.decisions.map((d) => `- ${cell(d)}`));
   return lines.join('\n');
 }
 
 /** What keeps an open gate shut and the commands that unblock it, in a line: the timer's summary while the gate waits. */
 export function readinessWaitSummary(
-  s: ReadinessStatus,
+  status: ReadinessStatus,
   wakeAt: string,
   deadline: boolean,
   workflowId: string,
 ): string {
-  const unsigned = s.items
-    .filter((i) => s.blocking.includes(i.id) && i.verdict === 'unsigned')
+  const unsigned = status.items
+    .filter((i) => status.blocking.includes(i.id) && i.verdict === 'unsigned')
     .map((i) => `\`${signOffCommand(workflowId, i.id)}\``);
-  const failing = s.items.some((i) => s.blocking.includes(i.id) && (i.verdict === 'failed' || i.verdict === 'error'))
+  const failing = status.items.some(
+    (i) => status.blocking.includes(i.id) && (i.verdict === 'failed' || i.verdict === 'error'),
+  )
     ? [`\`${recheckCommand(workflowId)}\``]
     : [];
   const commands = [...unsigned, ...failing];
-  return `NOT READY, blocking: ${s.blocking.join(', ') || 'none'}; waiting for a sign-off, waiver or recheck${commands.length ? ` (${commands.join(', ')})` : ''} — ${deadline ? 'closes NOT READY' : 'a waiver lapses'} at ${wakeAt}`;
+  return `NOT READY, blocking: ${status.blocking.join(', ') || 'none'}; waiting for a sign-off, waiver or recheck${commands.length ? ` (${commands.join(', ')})` : ''} — ${deadline ? 'closes NOT READY' : 'a waiver lapses'} at ${wakeAt}`;
 }
 
 /**
  * The Web UI's current details: the verdict and, while the gate is open, what each blocking item
  * needs and the command that gives it, then every item's verdict; once closed, the report.
  */
-export function renderReadinessDetails(s: ReadinessStatus, workflowId: string): string {
-  const open = s.phase === 'checking' || s.phase === 'waiting';
-  if (!open) return renderReadinessReport(s);
+export function renderReadinessDetails(status: ReadinessStatus, workflowId: string): string {
+  const open = status.phase === 'checking' || status.phase === 'waiting';
+  if (!open) return renderReadinessReport(status);
   const lines = [
-    `**${s.ready ? 'READY' : `NOT READY — blocking: ${s.blocking.join(', ') || 'none yet'}`}**${s.deadline ? ` (gate open until ${s.deadline})` : ''}`,
+    `**${status.ready ? 'READY' : `NOT READY — blocking: ${status.blocking.join(', ') || 'none yet'}`}**${status.deadline ? ` (gate open until ${status.deadline})` : ''}`,
   ];
-  const byId = new Map(s.items.map((i) => [i.id, i]));
-  const unsigned = s.blocking.filter((id) => byId.get(id)?.verdict === 'unsigned');
-  const failing = s.blocking.filter((id) => ['failed', 'error'].includes(byId.get(id)?.verdict ?? ''));
+  const byId = new Map(status.items.map((i) => [i.id, i]));
+  const unsigned = status.blocking.filter((id) => byId.get(id)?.verdict === 'unsigned');
+  const failing = status.blocking.filter((id) => ['failed', 'error'].includes(byId.get(id)?.verdict ?? ''));
   for (const id of unsigned)
     lines.push(`- ${id}: waits for a person's sign-off — \`${signOffCommand(workflowId, id)}\``);
   if (failing.length)
@@ -81,6 +83,6 @@ export function renderReadinessDetails(s: ReadinessStatus, workflowId: string): 
       `- ${failing.join(', ')}: failing — fix, then \`${recheckCommand(workflowId)}\` (or waive with a reason and an end)`,
     );
   // Items as a list, not the report's table: the Web UI's details renderer shows a plain list reliably.
-  lines.push('', ...s.items.map((i) => `- ${i.id} (${i.check}): ${mark[i.verdict]}`));
+  lines.push('', ...status.items.map((i) => `- ${i.id} (${i.check}): ${mark[i.verdict]}`));
   return lines.join('\n');
 }

@@ -2,7 +2,6 @@
 // gate with its evidence, human items signed, failing items waived by an owner until a time; the
 // gate closes READY the moment every item is passed, signed or waived, or NOT READY at its deadline.
 import * as wf from '@temporalio/workflow';
-import type { Activities } from '../../activities';
 import { readinessInput, type ReadinessInput, type ReadinessPlan } from '../../domain/readiness/input';
 import { readinessActivityOf, type AutomatedCheck } from '../../domain/readiness/checks';
 import { runNotificationKey } from '../common/notify';
@@ -10,6 +9,7 @@ import { OpsflowPhase, OpsflowService } from '../../domain/search-attributes';
 import { parseInput } from '../input';
 import { RunEnding } from '../common/ending';
 import { Progress, withSummary } from '../common/progress';
+import { acts, checkOptions } from './activities';
 import { installHandlers } from './handlers';
 import { renderReadinessDetails, renderReadinessReport, readinessWaitSummary } from './report';
 import { ReadinessRun, type ReadinessCarry, type ReadinessStatus } from './state';
@@ -26,13 +26,6 @@ export interface ReadinessResult {
   report: string;
   status: ReadinessStatus;
 }
-
-/** Checks only read; a system that cannot be asked is an `error` result, not a retry, so retries are for lost workers. */
-const checkOptions: wf.ActivityOptions = {
-  startToCloseTimeout: '2m',
-  retry: { maximumAttempts: 3, initialInterval: '1s', maximumInterval: '10s' },
-};
-const acts = wf.proxyActivities<Activities>(checkOptions);
 
 export async function readinessCheckWorkflow(
   rawInput: ReadinessInput,

@@ -1,5 +1,4 @@
 import * as wf from '@temporalio/workflow';
-import type { Activities } from '../../activities';
 import { dailyReportInput, type DailyReportInput, type DailyReportPlan } from '../../domain/report/input';
 import type { DailyReportSections } from '../../domain/report/sections';
 import type { Section } from '../../domain/diagnostics/findings';
@@ -10,17 +9,10 @@ import { parseInput } from '../input';
 import { RunEnding } from '../common/ending';
 import { failureMessage } from '../common/failure';
 import { Progress, withSummary } from '../common/progress';
+import { acts, gatherAs } from './activities';
 import { DailyReportState, type DailyReportResult } from './state';
 import { installDailyReportHandlers } from './handlers';
 import { notifyOptions } from '../common/notify-options';
-
-const gatherOptions: wf.ActivityOptions = {
-  startToCloseTimeout: '1m',
-  heartbeatTimeout: '10s',
-  retry: { maximumAttempts: 3, initialInterval: '2s' },
-};
-const acts = wf.proxyActivities<Activities>(gatherOptions);
-const gatherAs = (summary: string) => withSummary(gatherOptions, summary);
 
 /**
  * runbooks §4's 23:50 report: gather every part in parallel (a part that cannot be gathered says so in
