@@ -73,6 +73,12 @@ describe('replay of recorded histories', () => {
     ]);
   });
 
+  test('the deploy paused between batches and aborted: the abort ended the pause, no resume', () => {
+    const chain = readChain('deploy-paused-aborted.json');
+    expect(patchesOf(chain)).toContain('deploy-abort-ends-pause');
+    expect(updatesOf(chain)).toEqual(['pause', 'abort']);
+  });
+
   test("the deploy with two stuck drains: each host's approval its own wait, each approved by two people", () => {
     const chain = readChain('deploy-stuck-drains-two-approvers.json');
     expect(patchesOf(chain)).toContain('opsflow-deploy-drain-approval-own-step');

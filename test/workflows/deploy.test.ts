@@ -10,7 +10,7 @@ import { recordHistory } from '../helpers/histories';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { OpsflowPhase } from '../../src/domain/search-attributes';
-import { pauseUpdate, resumeUpdate, statusQuery } from '../../src/workflows/deploy/messages';
+import { abortUpdate, pauseUpdate, resumeUpdate, statusQuery } from '../../src/workflows/deploy/messages';
 
 /**
  * The deploy's orchestration with stand-in activities acting on an in-memory fleet: what a
@@ -327,9 +327,8 @@ describe('deployWorkflow (time-skipping, stand-in hosts)', () => {
     );
   });
 
-  test('a paused deploy says so: status paused (by whom), OpsflowPhase "paused" and the resume command in its details while the batch under way finishes and no next one starts; resumed, it reads deploying again', async () => {
-    const hosts = ['h1', 'h2'];
-    // Each host's build waits for the test: the run is mid-batch when paused, and again after resume.
+  /** A worker whose hosts' builds each wait for the test to release them: the run is held mid-batch at will. */
+  async function gatedWorker(taskQueue: string, hosts = ['h1', 'h2']) {
     const gates = new Map(
       hosts.map((h) => {
         let resolve!: () => void;
@@ -340,7 +339,7 @@ describe('deployWorkflow (time-skipping, stand-in hosts)', () => {
     const built: string[] = [];
     const worker = await Worker.create({
       connection: env.nativeConnection,
-      taskQueue: 'deploy-ts-paused',
+      taskQueue,
       workflowBundle: await workflowBundle(),
       activities: {
         deployFleet: async () => ({ names: hosts, hasMigrate: false }),
@@ -360,8 +359,14 @@ describe('deployWorkflow (time-skipping, stand-in hosts)', () => {
         markHostRelease: async () => undefined,
         readyHost: async () => ({ server: 'x' }),
         pruneHostReleases: async () => ({ removed: [] }),
+        notify: async () => undefined,
       },
     });
+    return { worker, built, gates };
+  }
+
+  test('a paused deploy says so: status paused (by whom), OpsflowPhase "paused" and the resume command in its details while the batch under way finishes and no next one starts; resumed, it reads deploying again', async () => {
+    const { worker, built, gates } = await gatedWorker('deploy-ts-paused');
     const handle = await env.client.workflow.start(deployWorkflow, {
       taskQueue: 'deploy-ts-paused',
       workflowId: 'deploy-paused',
@@ -404,5 +409,40 @@ describe('deployWorkflow (time-skipping, stand-in hosts)', () => {
     expect(out.resumed.phase).toBe('deploying');
     expect(out.result.phase).toBe('done');
     expect(out.final).toBe('done');
+  });
+  test('an abort sent while a deploy is paused between batches ends it without a resume: the next batch never starts', async () => {
+    const { worker, built, gates } = await gatedWorker('deploy-ts-paused-abort');
+    const handle = await env.client.workflow.start(deployWorkflow, {
+      taskQueue: 'deploy-ts-paused-abort',
+      workflowId: 'deploy-paused-aborted',
+      args: [{ service: 'paused-aborted', ref: 'main' }],
+    });
+    const out = await worker.runUntil(async () => {
+      await waitFor('h1 building', () => built.includes('h1'));
+      await handle.executeUpdate(pauseUpdate, { args: [{ by: 'ann' }] });
+      gates.get('h1')!.resolve();
+      await waitFor('the run held before batch 2', async () => (await handle.query(statusQuery)).phase === 'paused');
+      const answer = await handle.executeUpdate(abortUpdate, { args: [{ by: 'bob', reason: 'wrong release' }] });
+      // Bounded: without the fix the run waits for a resume and this never settles.
+      const failure = await Promise.race([
+        handle.result().then(
+          () => undefined,
+          (e: unknown) => e,
+        ),
+        new Promise((r) => setTimeout(() => r('still waiting for a resume'), 30_000)),
+      ]);
+      return { answer, failure, status: await handle.query(statusQuery) };
+    });
+    recordHistory(env.address, 'deploy-paused-aborted', 'deploy-paused-aborted');
+    gates.get('h2')!.resolve();
+
+    expect(out.answer).toMatchObject({ paused: true });
+    expect(out.failure).toBeInstanceOf(WorkflowFailedError);
+    const cause = (out.failure as WorkflowFailedError).cause as ApplicationFailure;
+    expect(cause.type).toBe('DeployStopped');
+    expect(cause.message).toMatch(/before batch 2/);
+    expect(built).toEqual(['h1']);
+    expect(out.status.hosts.h2.state).toBe('pending');
+    expect(out.status.phase).toBe('stopped');
   });
 });

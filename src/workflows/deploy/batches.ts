@@ -7,6 +7,9 @@ import { approvalWaitText } from '../../domain/operator-commands';
 import { hostSaga } from './saga';
 import type { SagaContext, SagaPlan } from './saga-plan';
 
+/** An abort sent while paused between batches ends the wait; runs recorded before it waited for a resume. */
+const ABORT_ENDS_PAUSE = 'deploy-abort-ends-pause';
+
 /** A flapping release stops the fleet whatever the budget: runs recorded before this never judge it. */
 const FLAP_STOPS_FLEET = 'opsflow-deploy-flap-stops-fleet';
 
@@ -25,7 +28,8 @@ export async function runBatches(
     if (controls.paused) {
       run.setPhase('paused');
       ctx.show();
-      await controls.waitWhilePaused();
+      // An abort ends the pause: asked only when paused here, so runs never paused record no marker.
+      await controls.waitWhilePaused(wf.patched(ABORT_ENDS_PAUSE));
     }
     if (approval === 'each-batch' || (approval === 'first-host' && i === 0)) {
       const what = `batch ${i + 1}/${batches.length} (${batches[i].join(', ')})`;
