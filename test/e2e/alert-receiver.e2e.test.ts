@@ -277,7 +277,8 @@ describe('alert receiver end to end (dev server process)', () => {
 
     // a receiver started while Temporal is away listens all the same and answers 503
     const late = await startReceiver();
-    expect(late.log()).toMatch(/opsflow alerts: listening on /);
+    // the port accepts a moment before the line reaches the log: wait for the line, bounded
+    await waitFor('the late receiver logs that it listens', () => /opsflow alerts: listening on /.test(late.log()));
     const lateAway = await post(bodyLate, undefined, late.url);
     expect(lateAway.status).toBe(503);
     await waitFor('the late receiver logs its 503', () =>
