@@ -1,5 +1,5 @@
-// The scheduled health check (runbooks §4): short enough to read whole, so one file (beside the
-// activities.ts and messages.ts every workflow folder has).
+// The scheduled health check (runbooks §4): short enough to read whole, so one file (beside its
+// activities.ts, messages.ts and status.ts, which every workflow folder has).
 import * as wf from '@temporalio/workflow';
 import { buildReport, describeFailures, type CheckResult, type HealthReport } from '../../domain/health/report';
 import { healthCheckInput, type HealthCheckInput } from '../../domain/health/input';
@@ -11,7 +11,8 @@ import { Progress, withSummary } from '../common/progress';
 import { notifyOptions } from '../common/notify-options';
 import { acts, opts } from './activities';
 import { isBaselineRef } from '../../domain/baseline/gate';
-import { statusQuery, type HealthCheckStatus } from './messages';
+import { statusQuery } from './messages';
+import type { HealthCheckStatus } from './status';
 
 /** Patch id: runs recorded before thresholds from baselines planned without asking for one. */
 const THRESHOLDS_FROM_BASELINE = 'health-thresholds-from-baseline';
