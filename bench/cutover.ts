@@ -8,6 +8,7 @@ import { PgScratch } from '../test/helpers/pg-scratch';
 import { pgConnection, redisConnection, requirePostgres, requireRedis } from '../test/helpers/services';
 import { RunbookApis, seedUsers } from '../test/helpers/cutover-fixtures';
 import type { CutoverStatus } from '../src/workflows/cutover/status';
+import { abortSignal, statusQuery } from '../src/workflows/cutover/messages';
 
 /**
  * `npm run bench -- cutover [users] [runbookSample]` (default 1 000 000 and 20 000):
@@ -72,7 +73,7 @@ export async function main(args: string[]) {
     });
     let s: CutoverStatus | undefined;
     for (let n = 0; n < 36_000; n++) {
-      s = await handle.query<CutoverStatus>('status');
+      s = await handle.query(statusQuery);
       if (s.batches[0].state === 'monitoring') break;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -81,10 +82,10 @@ export async function main(args: string[]) {
     const routeMs = routed - started;
     const spans = await activitySpans(handle);
     const t = performance.now();
-    await handle.signal('abort', { by: 'bench' });
+    await handle.signal(abortSignal, { by: 'bench' });
     await handle.result().catch(() => undefined);
     const rollbackMs = performance.now() - t;
-    const after = await handle.query<CutoverStatus>('status');
+    const after = await handle.query(statusQuery);
     if (after.batches[0].restored !== users || (await redis.hlen(key)) !== 0)
       throw new Error(`rollback incomplete: ${JSON.stringify(after.batches[0])}`);
 

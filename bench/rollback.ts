@@ -2,8 +2,8 @@ import { Stack } from '../test/helpers/stack';
 import { waitFor } from '../test/helpers/ports';
 import { blueGreenBehindHaproxy, type Haproxy } from '../test/helpers/haproxy';
 import { runtimeApiCommand } from '../src/activities/load-balancer/haproxy-runtime-api';
-import type { RolloutStatus } from '../src/workflows/rollout/status';
 import { loadAverage } from './load';
+import { statusQuery } from '../src/workflows/rollout/messages';
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -69,7 +69,7 @@ export async function main(args: string[]) {
         await waitFor(
           'step 1 watched',
           async () =>
-            (await handle.query<RolloutStatus>('status')).state === 'monitoring' &&
+            (await handle.query(statusQuery)).state === 'monitoring' &&
             (await api('get weight app/green')).startsWith('30 '),
           60_000,
           50,

@@ -13,8 +13,8 @@ import { TemporalProcess } from '../helpers/temporal-process';
 import { workflowBundle } from '../helpers/temporal';
 import { createWorker } from '../../src/worker';
 import { parseConfigText } from '../../src/config/load';
-import type { IncidentStatus } from '../../src/workflows/incident';
 import { testToken } from '../helpers/tokens';
+import { resolveSignal, statusQuery } from '../../src/workflows/incident/messages';
 
 const root = resolve(__dirname, '../..');
 const run = promisify(execFile);
@@ -186,11 +186,7 @@ describe('alert receiver end to end (dev server process)', () => {
     ]);
 
     const handle = client.workflow.getHandle(workflowId);
-    await waitFor(
-      'both alerts counted',
-      async () => (await handle.query<IncidentStatus>('status')).alertsReceived === 2,
-      60_000,
-    );
+    await waitFor('both alerts counted', async () => (await handle.query(statusQuery)).alertsReceived === 2, 60_000);
     const [r] = await waitFor(
       'the incident row with its evidence',
       async () => {
@@ -308,11 +304,11 @@ describe('alert receiver end to end (dev server process)', () => {
       const handle = client.workflow.getHandle(workflowId);
       await waitFor(
         'classified',
-        async () => (await handle.query<IncidentStatus>('status')).timeline.some((e) => e.kind === 'classified'),
+        async () => (await handle.query(statusQuery)).timeline.some((e) => e.kind === 'classified'),
         60_000,
       );
-      expect((await handle.query<IncidentStatus>('status')).severity).toBe('P3');
-      await handle.signal('resolve', { by: 'ops' });
+      expect((await handle.query(statusQuery)).severity).toBe('P3');
+      await handle.signal(resolveSignal, { by: 'ops' });
       expect((await handle.result()).state).toBe('resolved');
     }
   });

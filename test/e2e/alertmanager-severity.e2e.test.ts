@@ -7,9 +7,9 @@ import { pgConnection, requirePostgres } from '../helpers/services';
 import { PgScratch } from '../helpers/pg-scratch';
 import { ProcessGroup } from '../helpers/processes';
 import { Alertmanager } from '../helpers/alertmanager';
-import type { IncidentStatus } from '../../src/workflows/incident';
 import { testToken } from '../helpers/tokens';
 import { recordHistory } from '../helpers/histories';
+import { resolveSignal, statusQuery } from '../../src/workflows/incident/messages';
 
 const root = resolve(__dirname, '../..');
 const TOKEN = testToken('alertmanager-severity');
@@ -95,7 +95,7 @@ describe("Alertmanager's severity label decides the incident's level", () => {
       250,
     );
 
-  const statusOf = (fp: string) => stack.client.workflow.getHandle(`incident-${fp}`).query<IncidentStatus>('status');
+  const statusOf = (fp: string) => stack.client.workflow.getHandle(`incident-${fp}`).query(statusQuery);
   /** The incident once it has told people (or recorded its P3 for the digest). */
   const settled = (fp: string) =>
     waitFor(
@@ -176,7 +176,7 @@ describe("Alertmanager's severity label decides the incident's level", () => {
 
     // Resolved: the P1's record (reserved beside the page) holds the level and why.
     const p1 = stack.client.workflow.getHandle(`incident-${fp.CheckoutLatencyHigh}`);
-    await p1.signal('resolve', { by: 'test' });
+    await p1.signal(resolveSignal, { by: 'test' });
     expect(await p1.result()).toMatchObject({ severity: 'P1', state: 'resolved', postmortemStored: true });
     const [row] = await pg.query<{ severity: string; severity_reason: string }>(
       `SELECT severity, severity_reason FROM ${schema}.incidents WHERE workflow_id = $1`,

@@ -23,7 +23,7 @@ import { pgConnection, requirePostgres } from '../helpers/services';
 import { recordHistory } from '../helpers/histories';
 import { workflowBundle } from '../helpers/temporal';
 import { backupWorkflow, healthCheckWorkflow } from '../../src/workflows';
-import { backupStatusQuery } from '../../src/workflows/backup/handlers';
+import { statusQuery } from '../../src/workflows/backup/messages';
 import { createActivities } from '../../src/activities';
 import { parseConfigText } from '../../src/config/load';
 import { copyStamp, type ArtifactManifest } from '../../src/domain/backup/manifest';
@@ -202,7 +202,7 @@ describe('backupWorkflow end to end', () => {
     expect(sent[0]).toMatchObject({ severity: 'info', title: 'Backup nightly verified' });
     expect(sent[0].text).toContain(`- restore drill app: 4 tables, ${dumped + 503} rows match; restored in`);
     expect(sent[0].text).toMatch(/- retention: nothing deleted; 1 copy \(1 verified\), [\d.]+ MB in total/);
-    expect(await handle.query(backupStatusQuery)).toMatchObject({ phase: 'done', notified: ['ops'] });
+    expect(await handle.query(statusQuery)).toMatchObject({ phase: 'done', notified: ['ops'] });
     expect((await handle.describe()).typedSearchAttributes.get(OpsflowPhase)).toBe('done');
     recordHistory(stack.temporalAddress(), 'backup-nightly-e2e', 'backup-nightly-verified');
   });

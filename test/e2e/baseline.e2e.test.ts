@@ -6,7 +6,8 @@ import { pgConnection, requirePostgres } from '../helpers/services';
 import { recordHistory } from '../helpers/histories';
 import { HttpReceiver } from '../helpers/http-receiver';
 import { percentile } from '../../src/domain/baseline/statistics';
-import { statusQuery, type BaselineResult } from '../../src/workflows/baseline/workflow';
+import type { BaselineResult } from '../../src/workflows/baseline/workflow';
+import { statusQuery } from '../../src/workflows/baseline/messages';
 import type { Baseline } from '../../src/domain/baseline/baseline';
 
 /**

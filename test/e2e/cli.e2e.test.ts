@@ -251,6 +251,7 @@ describe('opsflow CLI end to end', () => {
     expect(waiting!.awaitingApproval).toBe(1);
     expect(waiting!.approved).toEqual([]);
 
+    // message-name: deliberate: `opsflow signal` takes the name as the operator types it
     const approve = await stack.cli(['signal', 'rollout-cli-signal', 'approve', '--input', '{"by":"alice"}']);
     expect(approve).toMatchObject({ code: 0, stdout: 'signalled approve to rollout-cli-signal\n' });
     const approved = await waitFor(
@@ -270,7 +271,7 @@ describe('opsflow CLI end to end', () => {
     const abort = await stack.cli([
       'signal',
       'rollout-cli-signal',
-      'abort',
+      'abort', // message-name: deliberate: as the operator types it
       '--input',
       '{"by":"bob","reason":"cli test over"}',
     ]);

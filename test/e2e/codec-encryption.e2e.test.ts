@@ -198,7 +198,7 @@ describe('payload encryption and the codec server', () => {
       k1Config,
       'signal',
       'rollout-codec-rollout',
-      'abort',
+      'abort', // message-name: deliberate: as the operator types it
       '--input',
       JSON.stringify({ by: 'bob', reason }),
     ]);

@@ -10,7 +10,7 @@ import { freePort, waitFor } from '../helpers/ports';
 import { pgConnection, redisConnection, requirePostgres, requireRedis } from '../helpers/services';
 import { recordHistory } from '../helpers/histories';
 import { backupWorkflow, dailyReportWorkflow, diagnosticsWorkflow } from '../../src/workflows';
-import { dailyReportStatusQuery } from '../../src/workflows/report/handlers';
+import { statusQuery } from '../../src/workflows/report/messages';
 import { dayBounds, dayIn } from '../../src/domain/report/day';
 
 /**
@@ -217,7 +217,7 @@ describe('dailyReportWorkflow end to end', () => {
     expect(shown.stderr).toBe('');
     expect(shown.code).toBe(0);
     expect(shown.stdout).toBe(text.replace(/\n\n-- \nopsflow · .*\n$/, ''));
-    expect(await handle.query(dailyReportStatusQuery)).toMatchObject({ phase: 'done', stored: true });
+    expect(await handle.query(statusQuery)).toMatchObject({ phase: 'done', stored: true });
     recordHistory(stack.temporalAddress(), 'daily-report-e2e', 'daily-report-every-section');
   });
 

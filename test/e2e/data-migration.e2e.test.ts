@@ -15,8 +15,9 @@ import {
   slowDownTarget,
 } from '../helpers/migration-fixtures';
 import type { DataMigrationInput } from '../../src/domain/migration/input';
-import type { MigrationResult, MigrationStatus } from '../../src/workflows/migration/workflow';
+import type { MigrationResult } from '../../src/workflows/migration/workflow';
 import { OpsflowMigration, OpsflowPhase } from '../../src/domain/search-attributes';
+import { pauseSignal, resumeSignal, statusQuery } from '../../src/workflows/migration/messages';
 
 /**
  * dataMigrationWorkflow end to end: the Temporal dev server, an opsflow worker in this process, and
@@ -202,7 +203,7 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
       ),
     ).toBe(true);
 
-    const status = (await handle.query('status')) as MigrationStatus;
+    const status = await handle.query(statusQuery);
     expect(status).toMatchObject({ phase: 'completed', chunks: { total: 20, copied: 20, verified: 20 } });
     // 40 chunk activities and a handful of steps: a few events per chunk, nothing per row.
     const events = (await handle.fetchHistory()).events!.length;
@@ -484,10 +485,10 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
     const expected = migratable(50_000);
     const input = runbookInput('operated', schema, { chunkSize: 500, parallelism: 2, chunksPerRun: 8 });
     const handle = await start(input);
-    const status = () => handle.query<MigrationStatus>('status');
+    const status = () => handle.query(statusQuery);
 
     await waitFor('12 chunks copied', async () => ((await status()).chunks.copied >= 12 ? true : undefined), 60_000);
-    await handle.signal('pause');
+    await handle.signal(pauseSignal);
     // In-flight chunks finish, then the run sits paused: no activity or workflow task pending, no
     // event between two looks at the server, and the progress table holding exactly the chunks
     // and rows the workflow counted (a chunk still copying would be in neither, or only the table).
@@ -520,7 +521,7 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
     expect(await pg.count(`SELECT count(*) FROM ${schema}.new_users`)).toBe(settled.rows.copied);
     expect(await pg.count(`SELECT count(*) FROM ${schema}.old_users WHERE migrate_flag = 1`)).toBe(settled.rows.copied);
 
-    await handle.signal('resume');
+    await handle.signal(resumeSignal);
     await waitFor(
       'more chunks after resume',
       async () => ((await status()).chunks.copied >= settled.chunks.copied + 4 ? true : undefined),

@@ -10,6 +10,7 @@ import { recordHistory } from '../helpers/histories';
 import { makeAppRepo, type AppRepo } from '../helpers/deploy-fixture';
 import { runtimeApiCommand } from '../../src/activities/load-balancer/haproxy-runtime-api';
 import type { DeployStatus } from '../../src/workflows/deploy/status';
+import { statusQuery } from '../../src/workflows/deploy/messages';
 
 const HOSTS = ['h1', 'h2', 'h3'] as const;
 type Host = (typeof HOSTS)[number];
@@ -93,7 +94,7 @@ describe('deploy survives worker SIGKILL mid-saga (dev server, real HAProxy)', (
       workflowId: 'deploy-web',
       args: [{ service: 'web', ref: 'main', serial: 1, healthCheck: { attempts: 60, interval: '250ms' } }],
     });
-    const status = () => handle.query<DeployStatus>('status');
+    const status = () => handle.query(statusQuery);
 
     await waitFor('h1 building', async () => (await status()).hosts.h1.state === 'building', 120_000, 100);
     const release = (await status()).release!;

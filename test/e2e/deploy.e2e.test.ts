@@ -17,6 +17,13 @@ import type { DeployStatus } from '../../src/workflows/deploy/status';
 import { temporalCliPath } from '../../scripts/temporal-binaries';
 import { serverSessions } from '../../src/activities/deploy/lb';
 import type { HaproxyLoadBalancerConfig } from '../../src/config/sections/load-balancers';
+import {
+  abortSignal,
+  approveSignal,
+  pauseSignal,
+  resumeSignal,
+  statusQuery,
+} from '../../src/workflows/deploy/messages';
 
 const HOSTS = ['h1', 'h2', 'h3'] as const;
 type Host = (typeof HOSTS)[number];
@@ -201,7 +208,7 @@ describe('deploy across a fleet (dev server)', () => {
     expect(err.cause.message).toMatch(
       /deploy of web stopped: 1 of 1 hosts failed in the batch \(100 % > budget 0 %\): h1 \(health check\): health check failed after 3 attempts \(HTTP 500\)$/,
     );
-    const status = await handle.query<DeployStatus>('status');
+    const status = await handle.query(statusQuery);
     expect(status.hosts.h1).toMatchObject({
       state: 'rolled-back',
       error: expect.stringMatching(/health check failed after 3 attempts \(HTTP 500\)/),
@@ -241,7 +248,7 @@ describe('deploy across a fleet (dev server)', () => {
     expect(err.cause.message).toMatch(
       /stopped: 2 of 3 hosts failed in the fleet \(66.7 % > budget 50 %\): h1 \(health check\): health check failed after \d attempts \([^)]+\); h2 \(health check\): health check failed after \d attempts \([^)]+\)$/,
     );
-    const status = await handle.query<DeployStatus>('status');
+    const status = await handle.query(statusQuery);
     expect([status.hosts.h1.state, status.hosts.h2.state, status.hosts.h3.state]).toEqual([
       'rolled-back',
       'rolled-back',
@@ -268,7 +275,7 @@ describe('deploy across a fleet (dev server)', () => {
     expect(err.cause.message).toMatch(
       /^deploy of web stopped: the release flapped on h1 \(passed, then failed its health check\): a flapping release stops the deploy whatever the budget: h1 \(health check\): health check failed after \d+ attempts: flapping \(HTTP 200 at attempt \d+, then HTTP 503 at attempt \d+; \d+ of \d+ passed, 3 consecutive needed\)$/,
     );
-    const status = await handle.query<DeployStatus>('status');
+    const status = await handle.query(statusQuery);
     expect(status.hosts.h1.state).toBe('rolled-back');
     expect([status.hosts.h2.state, status.hosts.h3.state]).toEqual(['pending', 'pending']);
     for (const h of HOSTS) expect(current(h)).toBe(before[h]);
@@ -301,7 +308,7 @@ describe('deploy across a fleet (dev server)', () => {
     );
     // Still the first deploy holding the lock, untouched by the refused start; no host got anything.
     expect((await stack.client.workflow.getHandle('deploy-web').describe()).runId).toBe(handle.firstExecutionRunId);
-    expect(await handle.query<DeployStatus>('status')).toMatchObject({ ref: 'v1', batch: 0 });
+    expect(await handle.query(statusQuery)).toMatchObject({ ref: 'v1', batch: 0 });
     for (const h of HOSTS) {
       expect(releases(h)).toEqual(releasesBefore[h]);
       expect(current(h)).toBe(before[h]);
@@ -334,7 +341,7 @@ describe('deploy across a fleet (dev server)', () => {
     );
     expect((await stack.client.workflow.getHandle('deploy-web').describe()).runId).toBe(handle.firstExecutionRunId);
 
-    await handle.signal('abort', { by: 'ann', reason: 'wrong ref' });
+    await handle.signal(abortSignal, { by: 'ann', reason: 'wrong ref' });
     const err = await handle.result().catch((e) => e);
     expect(err.cause.message).toMatch(/stopped: aborted by ann before batch 1: wrong ref/);
     for (const h of HOSTS) expect(current(h)).toBe(before[h]);
@@ -342,20 +349,20 @@ describe('deploy across a fleet (dev server)', () => {
     // The lock is free after an abort: the operator's next start through the CLI runs.
     const held = JSON.stringify({ service: 'web', ref: 'main', approval: 'first-host' });
     const afterAbort = await startHeldThroughCli(held, handle.firstExecutionRunId);
-    await afterAbort.signal('abort', { by: 'ann', reason: 'only checking the lock' });
+    await afterAbort.signal(abortSignal, { by: 'ann', reason: 'only checking the lock' });
     await afterAbort.result().catch(() => undefined);
 
     // And after a terminate (a run killed from outside, no workflow code ran to free anything).
     const terminated = await deploy({ ref: 'v1', approval: 'first-host' });
     await waitFor(
       'deploy awaiting approval',
-      async () => (await terminated.query<DeployStatus>('status')).phase === 'awaiting-approval',
+      async () => (await terminated.query(statusQuery)).phase === 'awaiting-approval',
       60_000,
       100,
     );
     await terminated.terminate('operator killed it');
     const afterTerminate = await startHeldThroughCli(held, terminated.firstExecutionRunId);
-    await afterTerminate.signal('abort', { by: 'ann', reason: 'only checking the lock' });
+    await afterTerminate.signal(abortSignal, { by: 'ann', reason: 'only checking the lock' });
     await afterTerminate.result().catch(() => undefined);
     for (const h of HOSTS) {
       expect(current(h)).toBe(before[h]);
@@ -373,7 +380,7 @@ describe('deploy across a fleet (dev server)', () => {
     const h = stack.client.workflow.getHandle('deploy-web', run);
     await waitFor(
       'the new deploy running, held at its approval',
-      async () => (await h.query<DeployStatus>('status')).phase === 'awaiting-approval',
+      async () => (await h.query(statusQuery)).phase === 'awaiting-approval',
       60_000,
       100,
     );
@@ -484,14 +491,14 @@ describe('deploy across a fleet (dev server)', () => {
     const handle = await deploy({ ref: 'main', hosts: ['h1'], drainTimeout: '500ms' });
     await waitFor(
       'h1 drain-stuck',
-      async () => (await handle.query<DeployStatus>('status')).hosts.h1?.state === 'drain-stuck',
+      async () => (await handle.query(statusQuery)).hosts.h1?.state === 'drain-stuck',
       30_000,
       100,
     );
-    const stuck = await handle.query<DeployStatus>('status');
+    const stuck = await handle.query(statusQuery);
     expect(stuck.hosts.h1.error).toMatch(/^1 sessions after 500ms$/);
     expect(await served('h1')).toBe('v1'); // nothing switched while it waits
-    await handle.signal('approve', { by: 'ann' });
+    await handle.signal(approveSignal, { by: 'ann' });
     const status = (await handle.result()) as DeployStatus;
     expect(status.hosts.h1.state).toBe('done');
     expect(await served('h1')).toBe('v2');
@@ -507,14 +514,14 @@ describe('deploy across a fleet (dev server)', () => {
     const handle = await deploy({ ref: 'main', hosts: ['h2'], drainTimeout: '500ms' });
     await waitFor(
       'h2 drain-stuck',
-      async () => (await handle.query<DeployStatus>('status')).hosts.h2?.state === 'drain-stuck',
+      async () => (await handle.query(statusQuery)).hosts.h2?.state === 'drain-stuck',
       30_000,
       100,
     );
-    await handle.signal('abort', { by: 'ann', reason: 'long uploads running' });
+    await handle.signal(abortSignal, { by: 'ann', reason: 'long uploads running' });
     const err = await handle.result().catch((e) => e);
     expect(err.cause.message).toMatch(/deploy of web stopped: 1 of 1 hosts failed/);
-    expect((await handle.query<DeployStatus>('status')).hosts.h2).toMatchObject({
+    expect((await handle.query(statusQuery)).hosts.h2).toMatchObject({
       state: 'rolled-back',
       error: expect.stringMatching(/h2: drain not confirmed \(1 sessions\) and aborted/),
     });
@@ -522,7 +529,7 @@ describe('deploy across a fleet (dev server)', () => {
     expect(await serverState('h2')).toBe(0);
     expect(await held).toMatchObject({ name: 'h2' }); // nothing was cut: the request got its answer
     // Built, never switched to: marked failed like a rolled-back one (never a rollback target, pruned first).
-    abortedOnH2 = (await handle.query<DeployStatus>('status')).release!;
+    abortedOnH2 = (await handle.query(statusQuery)).release!;
     expect(marked('h2', abortedOnH2, 'failed')).toBe(true);
     expect(err.cause.message).toMatch(/: h2 \(drain\): drain not confirmed \(1 sessions\) and aborted$/);
     recordHistory(stack.temporalAddress(), 'deploy-web', 'deploy-drain-aborted-built-release-failed');
@@ -552,7 +559,7 @@ describe('deploy across a fleet (dev server)', () => {
       expect(err.cause.message).toMatch(
         /deploy of web stopped: 1 of 1 hosts failed in the batch \(100 % > budget 0 %\): h3 \(build\): install \(sh -c .*\) exited 7: install refused on this host$/,
       );
-      const status = await handle.query<DeployStatus>('status');
+      const status = await handle.query(statusQuery);
       expect(status.log).toEqual(expect.arrayContaining([expect.stringMatching(/^h2: on /)]));
       // h2 was upgraded in batch 1, then taken back to where it was by the fleet rollback
       expect(status.hosts.h2).toMatchObject({ state: 'done', release: before.h2 });
@@ -575,18 +582,13 @@ describe('deploy across a fleet (dev server)', () => {
   test('pause between batches holds the deploy with nothing moving; resume finishes it', async () => {
     const before = { h2: current('h2'), h3: current('h3') };
     const handle = await deploy({ ref: 'main', hosts: ['h2', 'h3'], serial: 1 });
-    await handle.signal('pause', { by: 'ann', reason: 'watching the graphs' });
-    await waitFor(
-      'deploy paused',
-      async () => (await handle.query<DeployStatus>('status')).phase === 'paused',
-      60_000,
-      100,
-    );
-    const held = await handle.query<DeployStatus>('status');
+    await handle.signal(pauseSignal, { by: 'ann', reason: 'watching the graphs' });
+    await waitFor('deploy paused', async () => (await handle.query(statusQuery)).phase === 'paused', 60_000, 100);
+    const held = await handle.query(statusQuery);
     const untouched = (['h2', 'h3'] as const).filter((h) => held.hosts[h].state === 'pending');
     expect(untouched.length).toBeGreaterThan(0);
     await new Promise((r) => setTimeout(r, 2000));
-    const still = await handle.query<DeployStatus>('status');
+    const still = await handle.query(statusQuery);
     expect(still.phase).toBe('paused');
     expect(still.hosts).toEqual(held.hosts);
     for (const h of untouched) {
@@ -594,7 +596,7 @@ describe('deploy across a fleet (dev server)', () => {
       expect(await served(h)).toBe('v1');
     }
     expect(still.log).toEqual(expect.arrayContaining(['paused by ann: watching the graphs']));
-    await handle.signal('resume', { by: 'ann' });
+    await handle.signal(resumeSignal, { by: 'ann' });
     const status = (await handle.result()) as DeployStatus;
     expect(status.phase).toBe('done');
     for (const h of ['h2', 'h3'] as const) {

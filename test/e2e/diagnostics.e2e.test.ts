@@ -5,7 +5,7 @@ import { PgCluster } from '../helpers/pg-cluster';
 import { requirePostgres } from '../helpers/services';
 import { recordHistory } from '../helpers/histories';
 import { diagnosticsWorkflow } from '../../src/workflows';
-import { diagnosticsStatusQuery } from '../../src/workflows/diagnostics/handlers';
+import { statusQuery } from '../../src/workflows/diagnostics/messages';
 
 /**
  * runbooks §9 diagnostics as a workflow, end to end: the dev server, an opsflow worker, and a
@@ -70,7 +70,7 @@ describe('diagnosticsWorkflow end to end', () => {
     );
     expect(result.markdown).toContain('## Host');
 
-    expect(await handle.query(diagnosticsStatusQuery)).toMatchObject({
+    expect(await handle.query(statusQuery)).toMatchObject({
       phase: 'done',
       collected: { 'postgres:app': 'ok', host: 'ok' },
     });

@@ -7,8 +7,9 @@ import { recordHistory } from '../helpers/histories';
 import { migratable, migrationConfig, runbookInput, seedRunbookTables } from '../helpers/migration-fixtures';
 import { blueGreenBehindHaproxy, type Haproxy, type startBackend } from '../helpers/haproxy';
 import { runtimeApiCommand } from '../../src/activities/load-balancer/haproxy-runtime-api';
-import { statusQuery, type GoLiveResult } from '../../src/workflows/go-live/workflow';
+import type { GoLiveResult } from '../../src/workflows/go-live/workflow';
 import type { GoLiveInput } from '../../src/domain/go-live/input';
+import { abortSignal, approveSignal, statusQuery } from '../../src/workflows/go-live/messages';
 
 jest.setTimeout(240_000);
 
@@ -166,7 +167,7 @@ describe('go-live end to end', () => {
     await stack.restartServer();
 
     const second = stack.spawnWorkerProcess(configPath, env);
-    await handle.signal('approve', { by: 'alice' });
+    await handle.signal(approveSignal, { by: 'alice' });
     await waitFor(
       'rollout awaiting approval',
       async () => {
@@ -189,7 +190,7 @@ describe('go-live end to end', () => {
     expect(withChildren.stages[0].child).toMatchObject({ service: 'cart', ready: true });
     expect(withChildren.stages[1].child).toMatchObject({ name: 'golive-cart' });
     expect(withChildren.stages[2].child).toBeUndefined();
-    await handle.signal('approve', { by: 'alice' });
+    await handle.signal(approveSignal, { by: 'alice' });
     const result = (await handle.result()) as GoLiveResult;
     await killWorker(second.child);
     expect(result.status.phase).toBe('live');
@@ -221,7 +222,7 @@ describe('go-live end to end', () => {
       90_000,
       250,
     );
-    await handle.signal('abort', { by: 'bob', reason: 'checkout errors in the new build' });
+    await handle.signal(abortSignal, { by: 'bob', reason: 'checkout errors in the new build' });
     const err = await handle.result().catch((e) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect(err.cause.message).toMatch(/^go-live of pay stopped at phasedRollout: .*aborted by bob/);

@@ -4,7 +4,7 @@ import { HttpReceiver, type ReceivedRequest } from '../helpers/http-receiver';
 import { waitFor } from '../helpers/ports';
 import { pgConnection, requirePostgres } from '../helpers/services';
 import { recordHistory } from '../helpers/histories';
-import type { IncidentStatus } from '../../src/workflows/incident';
+import { acknowledgeSignal, resolveSignal, statusQuery } from '../../src/workflows/incident/messages';
 
 /**
  * The incident workflows survive their worker and their Temporal server: the worker SIGKILLed after
@@ -71,7 +71,7 @@ describe('incident response survives worker SIGKILL (dev server, real PostgreSQL
       workflowId,
       args: [{ title: 'checkout slow', type: 'latency', services: ['web-server'], metrics: { responseTimeMs: 6000 } }],
     });
-    const status = () => handle.query<IncidentStatus>('status');
+    const status = () => handle.query(statusQuery);
     await waitFor(
       'opened and notified',
       async () => oncall.requests.length === 1 && engineers.requests.length === 1,
@@ -84,7 +84,7 @@ describe('incident response survives worker SIGKILL (dev server, real PostgreSQL
     await killWorker(worker.child);
 
     // Sent while no worker runs: signals are history events, so neither is lost.
-    await handle.signal('acknowledge', { by: 'erin' });
+    await handle.signal(acknowledgeSignal, { by: 'erin' });
     worker = startWorker();
     await waitFor('acknowledged', async () => (await status()).state === 'acknowledged', 60_000, 250);
     // Temporal itself dies while the incident waits; the same worker carries on against the restarted server.
@@ -95,7 +95,7 @@ describe('incident response survives worker SIGKILL (dev server, real PostgreSQL
     // Both receivers are down for a burst when the resolution goes out: the sends are retried, not lost.
     oncall.failNext(2);
     engineers.failNext(2);
-    await handle.signal('resolve', { by: 'erin' });
+    await handle.signal(resolveSignal, { by: 'erin' });
     worker = startWorker();
     // A step that was running on the killed worker (diagnostics) heartbeats, so the new worker
     // retries it within seconds instead of the run waiting out its start-to-close timeout.
@@ -146,11 +146,11 @@ describe('incident response survives worker SIGKILL (dev server, real PostgreSQL
       });
       await waitFor(
         'P3 recorded for the digest',
-        async () => (await p3.query<IncidentStatus>('status')).timeline.some((e) => e.kind === 'classified'),
+        async () => (await p3.query(statusQuery)).timeline.some((e) => e.kind === 'classified'),
         120_000,
         250,
       );
-      await p3.signal('resolve', { by: 'erin' });
+      await p3.signal(resolveSignal, { by: 'erin' });
       await p3.result();
       const before = engineers.requests.length;
       const digest = await stack.client.workflow.execute('incidentDigestWorkflow', {

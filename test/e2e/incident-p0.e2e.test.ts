@@ -12,10 +12,10 @@ import { recordHistory } from '../helpers/histories';
 import { execFileSync } from 'node:child_process';
 import { temporalCliPath } from '../../scripts/temporal-binaries';
 import { Haproxy, measureSplit, startBackend } from '../helpers/haproxy';
-import type { IncidentStatus } from '../../src/workflows/incident';
 import { parseConfigText } from '../../src/config/load';
 import { lookupLoadBalancer } from '../../src/activities/load-balancer';
 import { testToken } from '../helpers/tokens';
+import { resolveSignal, statusQuery } from '../../src/workflows/incident/messages';
 
 const root = resolve(__dirname, '../..');
 const TOKEN = testToken('alert-e2e');
@@ -242,7 +242,7 @@ describe('incident response end to end (dev server)', () => {
       ]);
     }
     const handle = stack.client.workflow.getHandle(workflowId);
-    const status = () => handle.query<IncidentStatus>('status');
+    const status = () => handle.query(statusQuery);
 
     await waitFor(
       'both units restarted',
@@ -410,13 +410,13 @@ describe('incident response end to end (dev server)', () => {
     const handle = stack.client.workflow.getHandle('incident-temporal-cli');
     await waitFor(
       'classified',
-      async () => (await handle.query<IncidentStatus>('status')).timeline.some((e) => e.kind === 'classified'),
+      async () => (await handle.query(statusQuery)).timeline.some((e) => e.kind === 'classified'),
       30_000,
     );
-    const s = await handle.query<IncidentStatus>('status');
+    const s = await handle.query(statusQuery);
     expect(s.severity).toBe('P0');
     expect(s.severityReason).toBe('error rate > 50%');
-    await handle.signal('resolve', { by: 'ops' });
+    await handle.signal(resolveSignal, { by: 'ops' });
     expect((await handle.result()).state).toBe('resolved');
   });
 
@@ -470,10 +470,10 @@ describe('incident response end to end (dev server)', () => {
     const handle = stack.client.workflow.getHandle('incident-cli-1');
     await waitFor(
       'classified',
-      async () => (await handle.query<IncidentStatus>('status')).timeline.some((e) => e.kind === 'classified'),
+      async () => (await handle.query(statusQuery)).timeline.some((e) => e.kind === 'classified'),
       30_000,
     );
-    expect((await handle.query<IncidentStatus>('status')).severity).toBe('P2');
+    expect((await handle.query(statusQuery)).severity).toBe('P2');
     const resolved = await stack.cli(['-c', configPath, 'incident', 'resolve', 'incident-cli-1', '--by', 'carol']);
     expect(resolved.code).toBe(0);
     expect((await handle.result()).state).toBe('resolved');

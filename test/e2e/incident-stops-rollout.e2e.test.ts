@@ -9,8 +9,8 @@ import { ProcessGroup } from '../helpers/processes';
 import { recordHistory } from '../helpers/histories';
 import { blueGreenBehindHaproxy, type Haproxy } from '../helpers/haproxy';
 import { runtimeApiCommand } from '../../src/activities/load-balancer/haproxy-runtime-api';
-import type { IncidentStatus } from '../../src/workflows/incident';
-import type { RolloutStatus } from '../../src/workflows/rollout/status';
+import { statusQuery as incidentStatusQuery } from '../../src/workflows/incident/messages';
+import { abortSignal, statusQuery as rolloutStatusQuery } from '../../src/workflows/rollout/messages';
 import { testToken } from '../helpers/tokens';
 
 const root = resolve(__dirname, '../..');
@@ -174,9 +174,7 @@ describe('an incident stops the rollout of its service', () => {
     });
   const incidentOf = async (fingerprint: string) => stack.client.workflow.getHandle(`incident-${fingerprint}`);
   const timelineOf = async (fingerprint: string) =>
-    ((await (await incidentOf(fingerprint)).query('status')) as IncidentStatus).timeline.filter(
-      (e) => e.kind === 'change',
-    );
+    (await (await incidentOf(fingerprint)).query(incidentStatusQuery)).timeline.filter((e) => e.kind === 'change');
 
   test('P1: the rollout is rolled back (HAProxy reads 0 for green) and both timelines say which incident did it', async () => {
     const rollout = await rolloutAtHalf('checkout');
@@ -191,11 +189,11 @@ describe('an incident stops the rollout of its service', () => {
       30_000,
       250,
     );
-    const incidentId = ((await (await incidentOf('aa11bb22cc33')).query('status')) as IncidentStatus).id;
+    const incidentId = (await (await incidentOf('aa11bb22cc33')).query(incidentStatusQuery)).id;
     expect(changes.map((e) => [e.message, e.outcome])).toEqual([
       [`rollout of checkout (rollout-checkout) rolled back by incident ${incidentId}`, 'ok'],
     ]);
-    const rolloutStatus = (await rollout.query('status')) as RolloutStatus;
+    const rolloutStatus = await rollout.query(rolloutStatusQuery);
     expect(rolloutStatus.decisions.some((d) => d.decision.includes(`incident ${incidentId}`))).toBe(true);
     // Resolved: the postmortem names the change that was in flight.
     await post('aa11bb22cc33', { service: 'checkout', opsflow_severity: 'P1' }, 'resolved');
@@ -214,7 +212,7 @@ describe('an incident stops the rollout of its service', () => {
     const paused = await waitFor(
       'rollout paused',
       async () => {
-        const s = (await rollout.query('status')) as RolloutStatus;
+        const s = await rollout.query(rolloutStatusQuery);
         return s.paused ? s : undefined;
       },
       30_000,
@@ -229,7 +227,7 @@ describe('an incident stops the rollout of its service', () => {
       250,
     );
     expect(changes[0].message).toMatch(/^rollout of cart \(rollout-cart\) paused by incident /);
-    await rollout.signal('abort', { by: 'test', reason: 'cleanup' });
+    await rollout.signal(abortSignal, { by: 'test', reason: 'cleanup' });
     await rollout.result().catch(() => undefined);
 
     await post('0f0f0f0f0f0f', { service: 'search', opsflow_severity: 'P1' });

@@ -5,8 +5,9 @@ import { recordHistory } from '../helpers/histories';
 import { blueGreenBehindHaproxy, type Haproxy } from '../helpers/haproxy';
 import { runtimeApiCommand } from '../../src/activities/load-balancer/haproxy-runtime-api';
 import { INCIDENT_STORE_MISSING } from '../../src/config/sections/incident';
-import type { IncidentResult, IncidentStatus } from '../../src/workflows/incident';
-import type { RolloutStatus } from '../../src/workflows/rollout/status';
+import type { IncidentResult } from '../../src/workflows/incident';
+import { resolveSignal, statusQuery as incidentStatusQuery } from '../../src/workflows/incident/messages';
+import { statusQuery as rolloutStatusQuery } from '../../src/workflows/rollout/messages';
 
 jest.setTimeout(180_000);
 
@@ -136,7 +137,7 @@ describe('an incident without an incident store', () => {
     const status = await waitFor(
       'the store entry',
       async () => {
-        const s = await incident.query<IncidentStatus>('status');
+        const s = await incident.query(incidentStatusQuery);
         return s.timeline.some((e) => e.kind === 'store') ? s : undefined;
       },
       30_000,
@@ -150,14 +151,14 @@ describe('an incident without an incident store', () => {
     expect(status.timeline.filter((e) => e.kind === 'change').map((e) => [e.message, e.outcome])).toEqual([
       [`rollout of checkout (rollout-checkout) rolled back by incident ${status.id}`, 'ok'],
     ]);
-    const rolloutStatus = (await rollout.query('status')) as RolloutStatus;
+    const rolloutStatus = await rollout.query(rolloutStatusQuery);
     expect(rolloutStatus.decisions.some((d) => d.decision.includes(`incident ${status.id}`))).toBe(true);
 
     // Resolved without a store: the run ends well, its postmortem is in its status, not stored.
-    await incident.signal('resolve', { by: 'test', note: 'rolled back' });
+    await incident.signal(resolveSignal, { by: 'test', note: 'rolled back' });
     const result = (await incident.result()) as IncidentResult;
     expect([result.state, result.postmortemStored]).toEqual(['resolved', false]);
-    const after = await incident.query<IncidentStatus>('status');
+    const after = await incident.query(incidentStatusQuery);
     expect(after.postmortem).toContain(`rollout of checkout (rollout-checkout) rolled back by incident ${status.id}`);
     recordHistory(stack.temporalAddress(), 'incident-checkout-down', 'incident-p0-no-store-rolls-back-rollout');
   });

@@ -18,6 +18,7 @@ import { retriedAttempts } from '../helpers/retries';
 import type { MigrationResult } from '../../src/workflows/migration/workflow';
 import type { HealthCheckResult } from '../../src/workflows/health/workflow';
 import type { IncidentStatus } from '../../src/workflows/incident';
+import { acknowledgeSignal, resolveSignal, statusQuery } from '../../src/workflows/incident/messages';
 
 const ROWS = 20_000;
 const CHUNKS = 40;
@@ -148,14 +149,14 @@ describe('three workers on one task queue, one SIGKILLed mid-run', () => {
 
     releaseProbes = true;
     for (const r of heldProbes.splice(0)) r.writeHead(200).end('ok');
-    await incident.signal('acknowledge', { by: 'erin' });
+    await incident.signal(acknowledgeSignal, { by: 'erin' });
     await waitFor(
       'acknowledged',
-      async () => (await incident.query<IncidentStatus>('status')).state === 'acknowledged',
+      async () => (await incident.query(statusQuery)).state === 'acknowledged',
       60_000,
       250,
     );
-    await incident.signal('resolve', { by: 'erin' });
+    await incident.signal(resolveSignal, { by: 'erin' });
 
     const [migrated, resolved, checked] = await Promise.all([
       migration.result() as Promise<MigrationResult>,

@@ -2,7 +2,7 @@ import { Stack, writeConfig, killWorker } from '../helpers/stack';
 import { waitFor } from '../helpers/ports';
 import { LbApi } from '../helpers/lb-api-load-balancer';
 import { testToken } from '../helpers/tokens';
-import type { RolloutStatus } from '../../src/workflows/rollout/status';
+import { statusQuery } from '../../src/workflows/rollout/messages';
 
 /**
  * Operator actions through the real `opsflow` CLI against the dev server and a worker process:
@@ -38,7 +38,7 @@ describe('operator actions answered (dev server, opsflow CLI, LB API)', () => {
   });
 
   const cli = (args: string[]) => stack.cli(['--config', configPath, ...args]);
-  const status = (id: string) => stack.client.workflow.getHandle(id).query<RolloutStatus>('status');
+  const status = (id: string) => stack.client.workflow.getHandle(id).query(statusQuery);
   const decisions = async (id: string) => (await status(id)).decisions.map((d) => d.decision);
   /** A rollout of `service` on the LB API; the gate always passes (host CPU and memory ≤ 100 %). */
   async function startRollout(
@@ -134,6 +134,7 @@ describe('operator actions answered (dev server, opsflow CLI, LB API)', () => {
       { weight: 100, window: '1h' },
     ]);
     await awaiting(id, 1);
+    // message-name: deliberate: a mistyped name, as an operator would type it
     const typo = await cli(['signal', id, 'aprove', '--input', '{"by":"alice"}']);
     expect(typo.code).toBe(2);
     expect(typo.stderr).toBe(
@@ -150,6 +151,7 @@ describe('operator actions answered (dev server, opsflow CLI, LB API)', () => {
     expect(await signalled()).toEqual([]);
 
     // Sent anyway, past the CLI: the run says it ignored it and what it knows.
+    // message-name: deliberate: a name no definition has
     await handle.signal('aprove', { by: 'alice' });
     const ignored =
       'ignored signal "aprove": not a signal of phasedRolloutWorkflow (known: approve, pause, resume, abort, promote)';

@@ -168,6 +168,7 @@ describe('recheck, sign-off, waive, acknowledge, resolve answered (dev server, o
     expect((await status()).owner).toBe('alice');
 
     // Past the CLI's check: the run writes down what it ignored.
+    // message-name: deliberate: a name no definition has, forced past the CLI's check
     expect(await cli(['signal', id, 'ack', '--force'])).toMatchObject({ code: 0 });
     await waitFor(
       'the ignored signal on the timeline',

@@ -6,8 +6,8 @@ import { HttpReceiver } from '../helpers/http-receiver';
 import { recordHistory } from '../helpers/histories';
 import { OpsflowState } from '../../src/domain/search-attributes';
 import { Exporter, Prometheus } from '../helpers/prometheus';
-import type { RolloutStatus } from '../../src/workflows/rollout/status';
 import { testToken } from '../helpers/tokens';
+import { abortSignal, statusQuery } from '../../src/workflows/rollout/messages';
 const STALE_TOKEN = testToken('no-longer-taken');
 
 /**
@@ -98,7 +98,7 @@ describe('phased rollout through the HTTP LB API, gated by a real Prometheus (de
       ['/api/servers/old_system/state', { state: 'drain' }],
     ]);
     expect(lb.posts.every((p) => p.auth === `Bearer ${TOKEN}`)).toBe(true);
-    const s = await stack.client.workflow.getHandle('rollout-checkout-api').query<RolloutStatus>('status');
+    const s = await stack.client.workflow.getHandle('rollout-checkout-api').query(statusQuery);
     const last = s.lastSamples.at(-1)!;
     expect(last.verdict).toBe('pass');
     expect(last.sample.readings.find((r) => r.metric === 'errorRatePercent')?.value).toBe(0);
@@ -119,7 +119,7 @@ describe('phased rollout through the HTTP LB API, gated by a real Prometheus (de
     await waitFor(
       'step 2 monitoring',
       async () => {
-        const s = await handle.query<RolloutStatus>('status');
+        const s = await handle.query(statusQuery);
         return s.step === 2 && s.state === 'monitoring' ? true : undefined;
       },
       60_000,
@@ -152,7 +152,7 @@ describe('phased rollout through the HTTP LB API, gated by a real Prometheus (de
     await waitFor(
       `${service} step 2 monitoring`,
       async () => {
-        const s = await handle.query<RolloutStatus>('status');
+        const s = await handle.query(statusQuery);
         return s.step === 2 && s.state === 'monitoring' ? true : undefined;
       },
       60_000,
@@ -188,7 +188,7 @@ describe('phased rollout through the HTTP LB API, gated by a real Prometheus (de
     expect(err.cause.message).not.toMatch(new RegExp(STALE_TOKEN));
     expect(lb.posts).toEqual([]);
     expect(lb.config).toEqual(before);
-    const s = await stack.client.workflow.getHandle('rollout-search-api').query<RolloutStatus>('status');
+    const s = await stack.client.workflow.getHandle('rollout-search-api').query(statusQuery);
     expect(s.step).toBe(0); // no step was started
   });
 
@@ -196,7 +196,7 @@ describe('phased rollout through the HTTP LB API, gated by a real Prometheus (de
     const handle = await atStep2('inventory');
     lb.token = testToken('rotated-elsewhere'); // the API no longer takes opsflow's token
     try {
-      await handle.signal('abort', { reason: 'bad numbers', by: 'test' });
+      await handle.signal(abortSignal, { reason: 'bad numbers', by: 'test' });
       const err = await handle.result().catch((e) => e);
       expect(err).toBeInstanceOf(WorkflowFailedError);
       expect(err.cause.message).toMatch(
@@ -214,7 +214,7 @@ describe('phased rollout through the HTTP LB API, gated by a real Prometheus (de
         /ROLLBACK FAILED: rollout of inventory at step 2\/3: traffic may still be on new_system/,
       );
       expect(msg.text).toMatch(/could not roll back lb-api .*HTTP 401.*Traffic may still be on new_system/);
-      expect((await handle.query<RolloutStatus>('status')).state).toBe('rollback-failed');
+      expect((await handle.query(statusQuery)).state).toBe('rollback-failed');
       expect((await handle.describe()).typedSearchAttributes.get(OpsflowState)).toBe('rollback-failed');
       recordHistory(stack.temporalAddress(), 'rollout-inventory', 'phased-rollout-api-rollback-failed');
     } finally {
@@ -227,7 +227,7 @@ describe('phased rollout through the HTTP LB API, gated by a real Prometheus (de
     const port = lb.port;
     await lb.stop();
     try {
-      await handle.signal('abort', { reason: 'error budget', by: 'test' });
+      await handle.signal(abortSignal, { reason: 'error budget', by: 'test' });
       // The rollback is retried against an API that refuses connections, past the 5 tries (about
       // 7 s) a rollback used to get: attempt 6 comes about 15 s after the first.
       await waitFor(
@@ -239,14 +239,14 @@ describe('phased rollout through the HTTP LB API, gated by a real Prometheus (de
         60_000,
         200,
       ).then((pending) => expect(pending.lastFailure?.message).toMatch(/LB API lb-api .*failed: .*ECONNREFUSED/));
-      expect((await handle.query<RolloutStatus>('status')).state).toBe('rolling-back');
+      expect((await handle.query(statusQuery)).state).toBe('rolling-back');
     } finally {
       await lb.start(port);
     }
     const err = await handle.result().catch((e) => e);
     expect(err.cause.message).toBe('rollout of catalog aborted by test at step 2/3 (30 %): error budget');
     expect(lb.config.traffic_split).toEqual({ new_system: 0, old_system: 100 });
-    expect((await handle.query<RolloutStatus>('status')).state).toBe('aborted');
+    expect((await handle.query(statusQuery)).state).toBe('aborted');
     expect(messagesFor('catalog').map((m) => m.severity)).toEqual(['warning']); // the abort, no rollback failure
   });
 });

@@ -2,7 +2,7 @@ import { Stack, writeConfig, killWorker } from '../helpers/stack';
 import { waitFor } from '../helpers/ports';
 import { blueGreenBehindHaproxy, type Haproxy } from '../helpers/haproxy';
 import { runtimeApiCommand } from '../../src/activities/load-balancer/haproxy-runtime-api';
-import type { RolloutStatus } from '../../src/workflows/rollout/status';
+import { approveSignal, statusQuery } from '../../src/workflows/rollout/messages';
 
 /**
  * The worker process is SIGKILLed mid-window and while the rollout waits for approval, and the
@@ -43,7 +43,7 @@ describe('phased rollout survives worker SIGKILL (dev server, real HAProxy)', ()
   const startWorker = () => stack.spawnWorkerProcess(configPath);
 
   test('SIGKILL mid-window, and again while awaiting approval: same step, same weights, approval kept, finished', async () => {
-    const status = () => stack.client.workflow.getHandle('rollout-orders').query<RolloutStatus>('status');
+    const status = () => stack.client.workflow.getHandle('rollout-orders').query(statusQuery);
     let worker = startWorker();
     const handle = await stack.client.workflow.start('phasedRolloutWorkflow', {
       taskQueue: 'opsflow',
@@ -83,12 +83,12 @@ describe('phased rollout survives worker SIGKILL (dev server, real HAProxy)', ()
     // The approval is sent while no worker runs, after Temporal itself was killed: it is in the history, so it is not lost.
     await killWorker(worker.child);
     await stack.restartServer();
-    await handle.signal('approve', { by: 'night-shift' });
+    await handle.signal(approveSignal, { by: 'night-shift' });
     worker = startWorker();
     const result = await handle.result();
     expect(result.outcome).toBe('succeeded');
     expect(await greenWeight()).toBe(100);
-    const final = await handle.query<RolloutStatus>('status');
+    const final = await handle.query(statusQuery);
     expect(final.decisions.map((d) => d.decision).filter((d) => /reads back \d+ % for green/.test(d))).toEqual([
       expect.stringMatching(/reads back 20 % for green/),
       expect.stringMatching(/reads back 100 % for green/),

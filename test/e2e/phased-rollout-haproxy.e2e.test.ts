@@ -5,7 +5,14 @@ import { HttpReceiver } from '../helpers/http-receiver';
 import { recordHistory } from '../helpers/histories';
 import { blueGreenBehindHaproxy, measureSplit, type Haproxy, type startBackend } from '../helpers/haproxy';
 import { runtimeApiCommand } from '../../src/activities/load-balancer/haproxy-runtime-api';
-import type { RolloutStatus } from '../../src/workflows/rollout/status';
+import {
+  abortSignal,
+  approveSignal,
+  pauseSignal,
+  promoteSignal,
+  resumeSignal,
+  statusQuery,
+} from '../../src/workflows/rollout/messages';
 
 /**
  * The whole rollout on the dev server against a real HAProxy in front of two real backends: the
@@ -73,7 +80,7 @@ describe('phased rollout behind a real HAProxy (dev server)', () => {
     notify: ['ops'],
     ...extra,
   });
-  const status = (id: string) => stack.client.workflow.getHandle(id).query<RolloutStatus>('status');
+  const status = (id: string) => stack.client.workflow.getHandle(id).query(statusQuery);
 
   /**
    * Waits, with a bound, until HAProxy holds the given weights. A rollback or abort that leaves the
@@ -136,7 +143,7 @@ describe('phased rollout behind a real HAProxy (dev server)', () => {
       [1, 10, 4],
       [2, 30, 5],
     ] as const) {
-      await handle.signal('approve', { by: 'test' });
+      await handle.signal(approveSignal, { by: 'test' });
       // The next approval wait means this step's window passed; the split is held meanwhile.
       await waitFor(
         `step ${step} window passed`,
@@ -153,7 +160,7 @@ describe('phased rollout behind a real HAProxy (dev server)', () => {
       expect(Math.abs(m.percent('blue') - (100 - percent))).toBeLessThanOrEqual(tolerance);
       expect((m.counts.blue ?? 0) + (m.counts.green ?? 0)).toBe(1000);
     }
-    await handle.signal('approve', { by: 'test' });
+    await handle.signal(approveSignal, { by: 'test' });
     const result = await handle.result();
     expect(result.outcome).toBe('succeeded');
     expect(result.finalSplit).toMatchObject({ newPercent: 100, weights: { blue: 0, green: 100 } });
@@ -239,7 +246,7 @@ describe('phased rollout behind a real HAProxy (dev server)', () => {
       ],
     });
     await waitFor('step 1 monitoring', async () => (await status('rollout-search')).state === 'monitoring', 60_000);
-    await handle.signal('pause', { reason: 'looking at dashboards' });
+    await handle.signal(pauseSignal, { reason: 'looking at dashboards' });
     // Well past the 5-sample window: still step 1, still 50 %, still sampling.
     await waitFor(
       '8 samples while paused',
@@ -250,7 +257,7 @@ describe('phased rollout behind a real HAProxy (dev server)', () => {
     expect(held.step).toBe(1);
     expect(held.paused).toBe(true);
     expect(await greenWeight()).toBe(50);
-    await handle.signal('abort', { reason: 'not today', by: 'ops-lead' });
+    await handle.signal(abortSignal, { reason: 'not today', by: 'ops-lead' });
     await lbHolds({ blue: 100, green: 0 }, 'rollback after abort');
     await reachesState('rollout-search', 'aborted');
     const err = await handle.result().catch((e) => e);
@@ -307,7 +314,7 @@ describe('phased rollout behind a real HAProxy (dev server)', () => {
       ],
     });
     await waitFor('step 1 monitoring', async () => (await status('rollout-profile')).state === 'monitoring', 60_000);
-    await handle.signal('pause', { reason: 'checking dashboards', by: 'test' });
+    await handle.signal(pauseSignal, { reason: 'checking dashboards', by: 'test' });
     // Twice the 3-sample window, and still step 1 at 30 %.
     await waitFor(
       '6 samples while paused',
@@ -317,7 +324,7 @@ describe('phased rollout behind a real HAProxy (dev server)', () => {
     const held = await status('rollout-profile');
     expect(held).toMatchObject({ step: 1, paused: true, state: 'monitoring' });
     expect(await greenWeight()).toBe(30);
-    await handle.signal('resume', { by: 'test' });
+    await handle.signal(resumeSignal, { by: 'test' });
     const result = await handle.result();
     expect(result.outcome).toBe('succeeded');
     expect(result.stepsCompleted).toBe(2);
@@ -378,7 +385,7 @@ describe('phased rollout behind a real HAProxy (dev server)', () => {
       ],
     });
     await waitFor('step 1 monitoring', async () => (await status('rollout-promo')).state === 'monitoring', 60_000);
-    await handle.signal('promote', { by: 'test' });
+    await handle.signal(promoteSignal, { by: 'test' });
     const result = await handle.result();
     expect(result.outcome).toBe('succeeded');
     expect(result.decisions.map((d: { decision: string }) => d.decision)).toEqual(

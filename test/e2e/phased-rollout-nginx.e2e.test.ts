@@ -4,7 +4,7 @@ import { waitFor } from '../helpers/ports';
 import { HttpReceiver } from '../helpers/http-receiver';
 import { startBackend } from '../helpers/haproxy';
 import { Nginx, settledSplit } from '../helpers/nginx';
-import type { RolloutStatus } from '../../src/workflows/rollout/status';
+import { approveSignal, statusQuery } from '../../src/workflows/rollout/messages';
 
 /**
  * The whole rollout through a real nginx (the README's second LB): the workflow rewrites the
@@ -50,7 +50,7 @@ describe('phased rollout through a real nginx (dev server)', () => {
   });
 
   test('10 % → 30 % → 100 %, approved step by step: the split measured through nginx at each step, the old side answering the rest; old down at the end', async () => {
-    const status = () => stack.client.workflow.getHandle('rollout-web-shop').query<RolloutStatus>('status');
+    const status = () => stack.client.workflow.getHandle('rollout-web-shop').query(statusQuery);
     const handle = await stack.client.workflow.start('phasedRolloutWorkflow', {
       taskQueue: 'opsflow',
       workflowId: 'rollout-web-shop',
@@ -79,7 +79,7 @@ describe('phased rollout through a real nginx (dev server)', () => {
       [1, 10, 4],
       [2, 30, 5],
     ] as const) {
-      await handle.signal('approve', { by: 'test' });
+      await handle.signal(approveSignal, { by: 'test' });
       // The next approval wait means this step's window passed; the split is held meanwhile.
       await waitFor(`step ${step} window passed`, async () => (await status()).awaitingApproval === step + 1, 60_000);
       const s = await status();
@@ -97,7 +97,7 @@ describe('phased rollout through a real nginx (dev server)', () => {
       expect(Math.abs(m.percent('blue') - (100 - percent))).toBeLessThanOrEqual(tolerance);
       expect((m.counts.blue ?? 0) + (m.counts.green ?? 0)).toBe(1000); // no 502 from an empty upstream
     }
-    await handle.signal('approve', { by: 'test' });
+    await handle.signal(approveSignal, { by: 'test' });
     const result = await handle.result();
     expect(result.outcome).toBe('succeeded');
     expect(result.finalSplit).toMatchObject({ newPercent: 100, weights: { blue: 0, green: 100 } });

@@ -1,12 +1,8 @@
 import { createServer, type Server } from 'node:net';
 import { Stack, waitFor, writeConfig, killWorker } from '../helpers/stack';
 import { freePort } from '../helpers/ports';
-import {
-  statusQuery,
-  signOffUpdate,
-  recheckSignal,
-  type ReadinessResult,
-} from '../../src/workflows/readiness/workflow';
+import type { ReadinessResult } from '../../src/workflows/readiness/workflow';
+import { recheckSignal, signOffUpdate, statusQuery } from '../../src/workflows/readiness/messages';
 
 /**
  * The readiness gate survives its Temporal server and its worker: the server killed -9 and started

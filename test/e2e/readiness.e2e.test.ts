@@ -11,14 +11,8 @@ import { recordHistory } from '../helpers/histories';
 import { PgScratch } from '../helpers/pg-scratch';
 import { pgConnection, requirePostgres } from '../helpers/services';
 import { Dnsmasq, ReadinessApp, TestCa, httpsServer } from '../helpers/readiness-fixtures';
-import {
-  readinessCheckWorkflow,
-  statusQuery,
-  signOffUpdate,
-  waiveUpdate,
-  recheckSignal,
-  type ReadinessResult,
-} from '../../src/workflows/readiness/workflow';
+import { readinessCheckWorkflow, type ReadinessResult } from '../../src/workflows/readiness/workflow';
+import { recheckSignal, signOffUpdate, statusQuery, waiveUpdate } from '../../src/workflows/readiness/messages';
 import type { ReadinessStatus } from '../../src/workflows/readiness/state';
 import { backupWorkflow } from '../../src/workflows';
 import { testToken } from '../helpers/tokens';

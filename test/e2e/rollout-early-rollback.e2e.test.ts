@@ -4,7 +4,7 @@ import { waitFor } from '../helpers/ports';
 import { recordHistory } from '../helpers/histories';
 import { blueGreenBehindHaproxy, type Haproxy, type startBackend } from '../helpers/haproxy';
 import { runtimeApiCommand } from '../../src/activities/load-balancer/haproxy-runtime-api';
-import type { RolloutStatus } from '../../src/workflows/rollout/status';
+import { statusQuery } from '../../src/workflows/rollout/messages';
 
 /**
  * At the default 60 s sample interval, a new backend that starts failing is rolled back as soon as
@@ -58,7 +58,7 @@ describe('rollback within the interval at the default 60 s (real HAProxy, dev se
         },
       ],
     });
-    const status = () => handle.query<RolloutStatus>('status');
+    const status = () => handle.query(statusQuery);
     await waitFor(
       'step 1 at 30 % and watching',
       async () => (await status()).state === 'monitoring' && (await greenWeight()) === 30,

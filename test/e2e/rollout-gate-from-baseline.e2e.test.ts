@@ -10,8 +10,8 @@ import { runtimeApiCommand } from '../../src/activities/load-balancer/haproxy-ru
 import { isSufficient } from '../../src/domain/baseline/thresholds';
 import type { Baseline } from '../../src/domain/baseline/baseline';
 import type { BaselineResult } from '../../src/workflows/baseline/workflow';
-import type { RolloutStatus } from '../../src/workflows/rollout/status';
 import type { HealthCheckResult } from '../../src/workflows/health/workflow';
+import { abortSignal, statusQuery } from '../../src/workflows/rollout/messages';
 
 /**
  * The baseline sets the gates, end to end on the dev server: a short real baseline of the service
@@ -71,7 +71,7 @@ describe('gates from a baseline (dev server, real HAProxy, PostgreSQL)', () => {
   let relay: Relay;
   const api = (cmd: string) => runtimeApiCommand({ socket: haproxy.socket }, cmd, 5000);
   const weight = async (server: string) => Number((await api(`get weight app/${server}`)).split(' ')[0]);
-  const status = (id: string) => stack.client.workflow.getHandle(id).query<RolloutStatus>('status');
+  const status = (id: string) => stack.client.workflow.getHandle(id).query(statusQuery);
   const rollout = (service: string, extra: Record<string, unknown> = {}) => ({
     service,
     lb: 'edge',
@@ -333,7 +333,7 @@ describe('gates from a baseline (dev server, real HAProxy, PostgreSQL)', () => {
     expect(Number(sent) % 40).toBe(0);
     expect(Number(answered)).toBeLessThan(20);
     expect(await weight('green')).toBe(30);
-    await handle.signal('abort', { by: 'test', reason: 'low traffic' });
+    await handle.signal(abortSignal, { by: 'test', reason: 'low traffic' });
     const err = await handle.result().catch((e) => e);
     expect(err.cause.message).toMatch(
       /^rollout of quiet aborted by test at step 1\/2 \(\d+ %\) while held: low traffic$/,

@@ -6,8 +6,8 @@ import { migrationConfig } from '../helpers/migration-fixtures';
 import { LbApi } from '../helpers/lb-api-load-balancer';
 import { HttpReceiver } from '../helpers/http-receiver';
 import { OpsflowPhase, OpsflowState } from '../../src/domain/search-attributes';
-import type { MigrationStatus } from '../../src/workflows/migration/workflow';
-import type { RolloutStatus } from '../../src/workflows/rollout/status';
+import { statusQuery as migrationStatusQuery } from '../../src/workflows/migration/messages';
+import { abortSignal, statusQuery as rolloutStatusQuery } from '../../src/workflows/rollout/messages';
 import { testToken } from '../helpers/tokens';
 
 /**
@@ -120,7 +120,7 @@ describe('runs that end badly say why and how (dev server)', () => {
     );
     const described = await handle.describe();
     expect(described.typedSearchAttributes.get(OpsflowPhase)).toBe('failed');
-    const status = await handle.query<MigrationStatus>('status');
+    const status = await handle.query(migrationStatusQuery);
     expect(status.phase).toBe('failed');
     expect(status.error).toMatch(new RegExp(`^preflight: source\\.table: .*${table}`));
     await listed(`OpsflowPhase = 'failed' AND WorkflowId = '${workflowId}'`, workflowId);
@@ -143,7 +143,7 @@ describe('runs that end badly say why and how (dev server)', () => {
   const monitoring = (handle: WorkflowHandle) =>
     waitFor(
       `${handle.workflowId} monitoring`,
-      async () => ((await handle.query<RolloutStatus>('status')).state === 'monitoring' ? true : undefined),
+      async () => ((await handle.query(rolloutStatusQuery)).state === 'monitoring' ? true : undefined),
       60_000,
       200,
     );
@@ -155,10 +155,10 @@ describe('runs that end badly say why and how (dev server)', () => {
       args: [rollout('endings-notify', ['chat-broken'])],
     });
     await monitoring(handle);
-    await handle.signal('abort', { reason: 'e2e: stop here', by: 'tester' });
+    await handle.signal(abortSignal, { reason: 'e2e: stop here', by: 'tester' });
     const cause = await failureOf(handle);
     expect(cause.type).toBe('RolloutAborted');
-    const status = await handle.query<RolloutStatus>('status');
+    const status = await handle.query(rolloutStatusQuery);
     expect(status.state).toBe('aborted');
     expect(lb.config.traffic_split).toEqual({ new_system: 0, old_system: 100 });
     const refused = status.decisions.find((d) => d.decision.startsWith('could not notify chat-broken'));
@@ -178,7 +178,7 @@ describe('runs that end badly say why and how (dev server)', () => {
     // The LB API stops taking the token: the rollback's first call is refused (401, no retry fixes it).
     process.env[LB_KEY_VAR] = testToken('revoked');
     try {
-      await handle.signal('abort', { reason: 'e2e: roll back now', by: 'tester' });
+      await handle.signal(abortSignal, { reason: 'e2e: roll back now', by: 'tester' });
       const cause = await failureOf(handle);
       expect(cause.message).not.toMatch(/^Activity task failed/);
       expect(cause.message).toMatch(/refused the token from loadBalancers\.lb-api\.token: HTTP 401/);
@@ -187,7 +187,7 @@ describe('runs that end badly say why and how (dev server)', () => {
     }
     // The LB still sends 10 % to the new system, and the run says so rather than "rolling-back".
     expect(lb.config.traffic_split).toEqual({ new_system: 10, old_system: 90 });
-    const status = await handle.query<RolloutStatus>('status');
+    const status = await handle.query(rolloutStatusQuery);
     expect(status.state).toBe('rollback-failed');
     expect(status.failure).toMatch(/HTTP 401/);
     const described = await handle.describe();

@@ -8,6 +8,7 @@ import { pgConnection, redisConnection, requirePostgres, requireRedis } from '..
 import { RunbookApis, seedUsers } from '../helpers/cutover-fixtures';
 import { testToken } from '../helpers/tokens';
 import type { CutoverStatus } from '../../src/workflows/cutover/status';
+import { statusQuery } from '../../src/workflows/cutover/messages';
 
 const N = 200_000;
 
@@ -119,7 +120,7 @@ describe('userCutoverWorkflow survives a SIGKILLed worker', () => {
     // killed again while the moved batch is watched (its samples and the timers between them)
     await waitFor(
       'the batch monitored',
-      async () => (await handle.query<CutoverStatus>('status')).batches[0].state === 'monitoring',
+      async () => (await handle.query(statusQuery)).batches[0].state === 'monitoring',
       180_000,
       100,
     );

@@ -9,6 +9,7 @@ import { HttpReceiver } from '../helpers/http-receiver';
 import { CutoverGateway, trafficGenerator } from '../helpers/cutover-gateway';
 import { seedUsers, userOf } from '../helpers/cutover-fixtures';
 import type { CutoverStatus } from '../../src/workflows/cutover/status';
+import { pauseSignal, resumeSignal, statusQuery } from '../../src/workflows/cutover/messages';
 
 const N = 10_000;
 
@@ -137,7 +138,7 @@ describe('userCutoverWorkflow end to end', () => {
     });
     try {
       // Batch 1 done, batch 2 not started: exactly the IT users are on the new backend.
-      const status = () => handle.query<CutoverStatus>('status');
+      const status = () => handle.query(statusQuery);
       // Paused once batch 1 is under way (a pause holds the next batch, not the one running), long
       // before batch 2's start however slow the machine: reading all 10 000 routes through the
       // gateway (seconds on a loaded machine) cannot race batch 2's move.
@@ -147,7 +148,7 @@ describe('userCutoverWorkflow end to end', () => {
         60_000,
         100,
       );
-      await handle.signal('pause', { by: 'e2e', reason: 'read the split after batch 1' });
+      await handle.signal(pauseSignal, { by: 'e2e', reason: 'read the split after batch 1' });
       const mid = await waitFor(
         'batch 1 moved, paused before batch 2',
         async () => {
@@ -163,7 +164,7 @@ describe('userCutoverWorkflow end to end', () => {
       expect(mid.batches[0]).toMatchObject({ members: it.length, moved: it.length });
       const served = await gateway.served(users);
       expect(users.filter((id) => served.get(id) === 'new_system').sort()).toEqual([...it].sort());
-      await handle.signal('resume', { by: 'e2e' });
+      await handle.signal(resumeSignal, { by: 'e2e' });
 
       // The new system fails for managers: batch 2's gate fails and its users go back.
       gateway.failNewFor = (id) => userOf(Number(id)).role === 'manager';
@@ -182,7 +183,7 @@ describe('userCutoverWorkflow end to end', () => {
     const it = users.filter((id) => cohortOf(id) === 'IT department');
     expect(users.filter((id) => after.get(id) === 'new_system').sort()).toEqual([...it].sort());
     expect(await redis.hlen(key)).toBe(it.length);
-    const final = await handle.query<CutoverStatus>('status');
+    const final = await handle.query(statusQuery);
     expect(final.batches.map((b) => b.state)).toEqual(['moved', 'rolled-back', 'not-started', 'not-started']);
     const managers = users.filter((id) => cohortOf(id) === 'managers').length;
     expect(final.batches[1]).toMatchObject({
@@ -298,7 +299,7 @@ describe('userCutoverWorkflow end to end', () => {
       await waitFor(
         'batch 1 moved, batch 2 waiting for its start',
         async () => {
-          const st = await handle.query<CutoverStatus>('status').catch(() => undefined);
+          const st = await handle.query(statusQuery).catch(() => undefined);
           return st?.batches[0].state === 'moved' && st.batches[1].state === 'waiting' ? st : undefined;
         },
         120_000,
@@ -371,7 +372,7 @@ describe('userCutoverWorkflow end to end', () => {
       const settled = await waitFor(
         'batch 1 rolled back, held or moved',
         async () => {
-          const st = await handle.query<CutoverStatus>('status');
+          const st = await handle.query(statusQuery);
           return ['rolled-back', 'held', 'moved', 'failed'].includes(st.batches[0].state) ? st : undefined;
         },
         60_000,

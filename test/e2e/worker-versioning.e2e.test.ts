@@ -16,6 +16,7 @@ import { buildBBundleFile } from '../helpers/versioning/build-b';
 import { BATCH_START_NOTICE } from '../helpers/versioning/cutover-rollback-build-b';
 import type { CutoverStatus } from '../../src/workflows/cutover/status';
 import type { DeploymentStatus } from '../../src/client/worker-deployment';
+import { rescheduleSignal, statusQuery } from '../../src/workflows/cutover/messages';
 
 const USERS = 60;
 const A = 'build-a-1';
@@ -165,7 +166,7 @@ describe('worker versioning: a new opsflow build rolls onto running runs', () =>
         },
       ],
     });
-    const cutoverStatus = () => cutover.query<CutoverStatus>('status');
+    const cutoverStatus = () => cutover.query(statusQuery);
     await waitFor(
       'batch 1 moved, batch 2 waiting in its timer',
       async () => {
@@ -266,7 +267,7 @@ describe('worker versioning: a new opsflow build rolls onto running runs', () =>
     expect(await exited).toBe(0);
 
     // ---- the cutover goes on, on B: batch 2 brought forward, B's changed step runs for it
-    await cutover.signal('reschedule', {
+    await cutover.signal(rescheduleSignal, {
       batch: 'everyone else',
       startAt: new Date(Date.now() + 2000).toISOString(),
       by: 'e2e',

@@ -5,11 +5,11 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { timeSkippingEnv, workflowBundle } from '../helpers/temporal';
 import { performanceBaselineWorkflow } from '../../src/workflows';
-import { statusQuery } from '../../src/workflows/baseline/workflow';
 import type { ChunkResult, SampleChunkInput, SummarizeBaselineInput } from '../../src/activities/baseline';
 import type { Baseline } from '../../src/domain/baseline/baseline';
 import type { Notification } from '../../src/domain/notification';
 import { OpsflowPhase, OpsflowService } from '../../src/domain/search-attributes';
+import { abortSignal, statusQuery } from '../../src/workflows/baseline/messages';
 
 /**
  * The workflow's orchestration on the time-skipping server, the activities answering as the real
@@ -155,7 +155,7 @@ describe('performanceBaselineWorkflow (time-skipping)', () => {
     });
     const [result, status] = await w.runUntil(async () => {
       await firstChunksDone;
-      await handle.signal('abort', { by: 'ann', reason: 'deploy incoming' });
+      await handle.signal(abortSignal, { by: 'ann', reason: 'deploy incoming' });
       return [await handle.result(), await handle.query(statusQuery)] as const;
     });
     expect(calls.summaries[0].partial).toBe('aborted by ann while sampling: deploy incoming');

@@ -5,10 +5,10 @@ import type { temporal } from '@temporalio/proto';
 import { devServerEnv, workflowBundle } from '../helpers/temporal';
 import { waitFor } from '../helpers/ports';
 import { dataMigrationWorkflow } from '../../src/workflows';
-import type { MigrationStatus } from '../../src/workflows/migration/status';
 import type { ChunkCopy, MigrationShape, PlanSummary } from '../../src/activities/postgres/migration';
 import { runbookExample } from '../../src/domain/migration/input';
 import type { Chunk } from '../../src/domain/migration/plan';
+import { pauseSignal, resumeSignal, statusQuery } from '../../src/workflows/migration/messages';
 
 type Event = temporal.api.history.v1.IHistoryEvent;
 
@@ -90,10 +90,10 @@ describe('dataMigrationWorkflow (orchestration)', () => {
 
     const result = await worker.runUntil(async () => {
       await waitFor('the lane waiting for its first chunks', async () => (refills > 0 ? true : undefined), 30_000);
-      await handle.signal('pause');
+      await handle.signal(pauseSignal);
       await waitFor(
         'the run to see the pause',
-        async () => ((await handle.query<MigrationStatus>('status')).paused ? true : undefined),
+        async () => ((await handle.query(statusQuery)).paused ? true : undefined),
         30_000,
       );
       releaseRefill();
@@ -120,7 +120,7 @@ describe('dataMigrationWorkflow (orchestration)', () => {
         scheduled(await history(), 'copyMigrationChunks').map((e) => `copy scheduled at event ${e.eventId}`),
       ).toEqual([]);
       expect(copied).toEqual([]);
-      await handle.signal('resume');
+      await handle.signal(resumeSignal);
       return handle.result();
     });
 

@@ -10,7 +10,13 @@ import { recordHistory } from '../helpers/histories';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { OpsflowPhase } from '../../src/domain/search-attributes';
-import { abortUpdate, pauseUpdate, resumeUpdate, statusQuery } from '../../src/workflows/deploy/messages';
+import {
+  abortUpdate,
+  approveSignal,
+  pauseUpdate,
+  resumeUpdate,
+  statusQuery,
+} from '../../src/workflows/deploy/messages';
 
 /**
  * The deploy's orchestration with stand-in activities acting on an in-memory fleet: what a
@@ -152,8 +158,8 @@ describe('deployWorkflow (time-skipping, stand-in hosts)', () => {
     });
     // Sent before any run took a step: batch 1 uses the first; the second must survive the hand-over to batch 2's run.
     const latest = env.client.workflow.getHandle('deploy-shop');
-    await latest.signal('approve', { step: 1, by: 'ann' });
-    await latest.signal('approve', { step: 2, by: 'ann' });
+    await latest.signal(approveSignal, { step: 1, by: 'ann' });
+    await latest.signal(approveSignal, { step: 2, by: 'ann' });
     const out = await worker.runUntil(async () => {
       // Batch 3 waits for its own approve, in the third run: nothing of batch 3 may have moved yet.
       // Found from the server's record alone: on the time-skipping server a status query racing a
@@ -173,15 +179,15 @@ describe('deployWorkflow (time-skipping, stand-in hosts)', () => {
         60_000,
         100,
       );
-      const held = await latest.query<DeployStatus>('status');
+      const held = await latest.query(statusQuery);
       const heldFleet = hosts.map((h) => fleet[h].current);
-      await latest.signal('approve', { step: 3, by: 'ann' });
+      await latest.signal(approveSignal, { step: 3, by: 'ann' });
       const result: DeployStatus = await handle.result();
       return {
         held,
         heldFleet,
         result,
-        final: await latest.query<DeployStatus>('status'),
+        final: await latest.query(statusQuery),
         description: await latest.describe(),
       };
     });
@@ -282,7 +288,7 @@ describe('deployWorkflow (time-skipping, stand-in hosts)', () => {
         (e: unknown) => e,
       );
       const latest = env.client.workflow.getHandle('deploy-api');
-      return { failure, final: await latest.query<DeployStatus>('status'), description: await latest.describe() };
+      return { failure, final: await latest.query(statusQuery), description: await latest.describe() };
     });
 
     recordHistory(env.address, 'deploy-api', 'deploy-fleet-rollback-continued-as-new');

@@ -4,6 +4,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { devServerEnv } from '../helpers/temporal';
 import type { GoLiveStatus } from '../../src/workflows/go-live/state';
 import { waitFor } from '../helpers/ports';
+import { abortSignal, statusQuery } from '../../src/workflows/go-live/messages';
 
 /**
  * The go-live's user cutover stage on the real dev server: it runs as the child `cutover-<service>`
@@ -51,7 +52,7 @@ describe('goLiveWorkflow: userCutover stage', () => {
       await waitFor(
         'the user cutover stage running',
         async () => {
-          status = await goLive.query<GoLiveStatus>('status');
+          status = await goLive.query(statusQuery);
           return (
             status.current === 'userCutover' &&
             status.stages.find((s) => s.stage === 'userCutover')?.state === 'running'
@@ -71,7 +72,7 @@ describe('goLiveWorkflow: userCutover stage', () => {
       expect(cutoverRun.parentExecution?.workflowId).toBe(`go-live-${service}`);
       expect(cutoverRun.startTime.getTime()).toBeGreaterThanOrEqual(rollout.closeTime!.getTime());
 
-      await goLive.signal('abort', { by: 'ops', reason: 'bad numbers' });
+      await goLive.signal(abortSignal, { by: 'ops', reason: 'bad numbers' });
       const childErr = await cutover.result().catch((e) => e);
       expect(childErr).toBeInstanceOf(WorkflowFailedError);
       const childMessage = String((childErr as WorkflowFailedError).cause?.message);
@@ -85,7 +86,7 @@ describe('goLiveWorkflow: userCutover stage', () => {
 
       const err = await goLive.result().catch((e) => e);
       expect(err).toBeInstanceOf(WorkflowFailedError);
-      const final = await goLive.query<GoLiveStatus>('status');
+      const final = await goLive.query(statusQuery);
       expect(final.stoppedAt?.stage).toBe('userCutover');
       expect(final.stages.find((s) => s.stage === 'userCutover')?.state).toBe('failed');
       expect(final.decisions.join('\n')).toContain(`abort passed on to userCutover (cutover-${service})`);

@@ -3,10 +3,10 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { timeSkippingEnv, workflowBundle } from '../helpers/temporal';
 import { healthCheckWorkflow } from '../../src/workflows';
-import type { HealthCheckStatus } from '../../src/workflows/health/workflow';
 import { rateLevel, type CheckResult, type ResourceThresholds } from '../../src/domain/health/report';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Notification } from '../../src/domain/notification';
+import { statusQuery } from '../../src/workflows/health/messages';
 
 /**
  * The workflow's orchestration on the time-skipping server with activities that answer as a
@@ -184,7 +184,7 @@ describe('healthCheckWorkflow (time-skipping)', () => {
       });
       const out = await worker.runUntil(async () => {
         const result = await handle.result().catch((e) => e);
-        return { result, status: await handle.query<HealthCheckStatus>('status') };
+        return { result, status: await handle.query(statusQuery) };
       });
       return { ...out, judged, asked };
     }

@@ -13,8 +13,16 @@ import { pgConnection, requirePostgres } from '../helpers/services';
 import { waitFor } from '../helpers/ports';
 import { createActivities } from '../../src/activities';
 import { parseConfigText } from '../../src/config/load';
-import { incidentDigestWorkflow, incidentResponseWorkflow, type IncidentStatus } from '../../src/workflows/incident';
+import { incidentDigestWorkflow, incidentResponseWorkflow } from '../../src/workflows/incident';
 import { OpsflowState } from '../../src/domain/search-attributes';
+import {
+  acknowledgeSignal,
+  approveSignal,
+  escalateSignal,
+  noteSignal,
+  resolveSignal,
+  statusQuery,
+} from '../../src/workflows/incident/messages';
 
 /**
  * incidentResponseWorkflow on the time-skipping server with the real activities: messages go to
@@ -119,7 +127,7 @@ describe('incidentResponseWorkflow: escalation, approval, P3 (time-skipping)', (
         String(q.headers['idempotency-key'] ?? '').startsWith(workflowId),
     );
   const keys = (reqs: ReceivedRequest[]) => reqs.map((q) => String(q.headers['idempotency-key']));
-  const status = (id: string) => env.client.workflow.getHandle(id).query<IncidentStatus>('status');
+  const status = (id: string) => env.client.workflow.getHandle(id).query(statusQuery);
 
   test('no acknowledgement within the 15 min respond SLA escalates; the acknowledgement stops it; resolution closes PagerDuty and stores the postmortem', async () => {
     const workflowId = 'incident-esc-1';
@@ -144,7 +152,7 @@ describe('incidentResponseWorkflow: escalation, approval, P3 (time-skipping)', (
     expect(escalated.respondSlaMissed).toBe(true);
     expect(escalated.timeline.map((e) => e.kind)).toContain('escalated');
 
-    await handle.signal('acknowledge', { by: 'alice' });
+    await handle.signal(acknowledgeSignal, { by: 'alice' });
     await waitFor('acknowledged', async () => (await status(workflowId)).state === 'acknowledged', 30_000);
     await waitFor('PagerDuty acknowledge', () => of(pd, workflowId).length === 2, 30_000);
 
@@ -152,8 +160,8 @@ describe('incidentResponseWorkflow: escalation, approval, P3 (time-skipping)', (
     expect(of(cto, workflowId)).toHaveLength(0); // level 2 would have fired 15 min after level 1
     expect((await status(workflowId)).escalationLevel).toBe(1);
 
-    await handle.signal('note', { text: 'rolled back the bad deploy', by: 'alice' });
-    await handle.signal('resolve', { by: 'alice' });
+    await handle.signal(noteSignal, { text: 'rolled back the bad deploy', by: 'alice' });
+    await handle.signal(resolveSignal, { by: 'alice' });
     const result = await handle.result();
     expect(result).toMatchObject({ state: 'resolved', owner: 'alice', postmortemStored: true });
     expect(result.slaVerdict.respondMet).toBe(false);
@@ -233,12 +241,12 @@ describe('incidentResponseWorkflow: escalation, approval, P3 (time-skipping)', (
     await waitFor('the on-call page', () => of(oncall, workflowId).length === 1, 30_000);
     expect((await status(workflowId)).severity).toBe('P1');
     await env.sleep('10m');
-    await handle.signal('acknowledge', { by: 'bob' });
+    await handle.signal(acknowledgeSignal, { by: 'bob' });
     await waitFor('acknowledged', async () => (await status(workflowId)).state === 'acknowledged', 30_000);
     await env.sleep('2h');
     expect(of(lead, workflowId)).toHaveLength(0);
     expect(of(cto, workflowId)).toHaveLength(0);
-    await handle.signal('resolve', { by: 'bob' });
+    await handle.signal(resolveSignal, { by: 'bob' });
     const result = await handle.result();
     expect(result.slaVerdict).toMatchObject({ respondMet: true, resolveMet: true });
   });
@@ -251,10 +259,10 @@ describe('incidentResponseWorkflow: escalation, approval, P3 (time-skipping)', (
       args: [{ title: 'slow checkout', type: 'latency', metrics: { responseTimeMs: 12_000 } }],
     });
     await waitFor('the on-call page', () => of(oncall, workflowId).length === 1, 30_000);
-    await handle.signal('escalate', { by: 'alice', note: 'need the lead' });
+    await handle.signal(escalateSignal, { by: 'alice', note: 'need the lead' });
     await waitFor('the lead', () => of(lead, workflowId).length === 1, 30_000);
     expect(of(lead, workflowId)[0].json.text).toContain('escalated by alice: need the lead');
-    await handle.signal('resolve', {});
+    await handle.signal(resolveSignal, {});
     await handle.result();
   });
 
@@ -276,7 +284,7 @@ describe('incidentResponseWorkflow: escalation, approval, P3 (time-skipping)', (
       30_000,
     );
     await env.sleep('5h'); // past the P3 respond SLA: still nothing urgent
-    await handle.signal('resolve', { by: 'carol' });
+    await handle.signal(resolveSignal, { by: 'carol' });
     const result = await handle.result();
     expect(result.severity).toBe('P3');
     for (const r of receivers) expect(of(r, workflowId)).toHaveLength(0);
@@ -292,7 +300,7 @@ describe('incidentResponseWorkflow: escalation, approval, P3 (time-skipping)', (
       workflowId: 'incident-p3-digest',
       args: [{ title: 'footer link broken', type: 'cosmetic' }],
     });
-    await handle.signal('resolve', { by: 'carol' });
+    await handle.signal(resolveSignal, { by: 'carol' });
     const p3 = await handle.result();
     const before = lead.requests.length;
     const first = await env.client.workflow.execute(incidentDigestWorkflow, {
@@ -334,10 +342,10 @@ describe('incidentResponseWorkflow: escalation, approval, P3 (time-skipping)', (
     );
     await env.sleep('30m');
     expect(existsSync(marker)).toBe(false);
-    await handle.signal('approve', { by: 'bob' });
+    await handle.signal(approveSignal, { by: 'bob' });
     await waitFor('the failover command ran', () => existsSync(marker), 60_000);
     await waitFor('step done', async () => (await status(workflowId)).runbook[0]?.outcome === 'ok', 30_000);
-    await handle.signal('resolve', { by: 'bob' });
+    await handle.signal(resolveSignal, { by: 'bob' });
     const result = await handle.result();
     const events = await pg.query(
       `SELECT kind, message, outcome FROM "${schema}".incident_events WHERE incident_id = $1 ORDER BY seq`,

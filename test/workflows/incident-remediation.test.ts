@@ -11,7 +11,8 @@ import { freePort, waitFor, waitForPort } from '../helpers/ports';
 import { recordHistory } from '../helpers/histories';
 import { createActivities } from '../../src/activities';
 import { parseConfigText } from '../../src/config/load';
-import { incidentResponseWorkflow, type IncidentStatus } from '../../src/workflows/incident';
+import { incidentResponseWorkflow } from '../../src/workflows/incident';
+import { approveSignal, resolveSignal, statusQuery } from '../../src/workflows/incident/messages';
 
 /**
  * The restart step of the runbook with the real systemd activities and the stand-in systemctl:
@@ -96,7 +97,7 @@ describe('incidentResponseWorkflow: restart remediation (time-skipping, stand-in
       workflowId,
       args: [{ title: `${service} down`, type: 'service_down', services: [service], metrics: { errorRate: 30 } }],
     });
-  const status = (id: string) => env.client.workflow.getHandle(id).query<IncidentStatus>('status');
+  const status = (id: string) => env.client.workflow.getHandle(id).query(statusQuery);
   const timerSummaries = async (id: string) => {
     const { events } = await env.client.workflow.getHandle(id).fetchHistory();
     return (events ?? [])
@@ -128,7 +129,7 @@ describe('incidentResponseWorkflow: restart remediation (time-skipping, stand-in
     expect(details).toContain('`opsflow acknowledge incident-rem-1`');
     await env.sleep('20m');
     expect(systemd.mainPid('shop-app')).toBe(before);
-    await handle.signal('approve', { by: 'bob' });
+    await handle.signal(approveSignal, { by: 'bob' });
     await waitFor(
       'restarted and verified',
       async () => (await status('incident-rem-1')).runbook[0]?.outcome === 'ok',
@@ -142,7 +143,7 @@ describe('incidentResponseWorkflow: restart remediation (time-skipping, stand-in
     expect(timeline).toEqual(
       expect.arrayContaining(['restarted shop-app', expect.stringMatching(/^shop healthy after restart \(HTTP 200/)]),
     );
-    await handle.signal('resolve', { by: 'bob' });
+    await handle.signal(resolveSignal, { by: 'bob' });
     await handle.result();
     recordHistory(env.address, 'incident-rem-1', 'incident-runbook-step-approved');
   });
@@ -155,7 +156,7 @@ describe('incidentResponseWorkflow: restart remediation (time-skipping, stand-in
       async () => (await status('incident-rem-2')).pendingApproval === 'restart-shop',
       30_000,
     );
-    await handle.signal('resolve', { by: 'alice', note: 'false alarm' });
+    await handle.signal(resolveSignal, { by: 'alice', note: 'false alarm' });
     const result = await handle.result();
     expect(systemd.mainPid('shop-app')).toBe(before);
     const events = await pg.query(
@@ -176,7 +177,7 @@ describe('incidentResponseWorkflow: restart remediation (time-skipping, stand-in
       async () => (await status('incident-rem-3')).pendingApproval === 'restart-broken',
       30_000,
     );
-    await handle.signal('approve', {});
+    await handle.signal(approveSignal, {});
     await waitFor('step failed', async () => (await status('incident-rem-3')).runbook[0]?.outcome === 'failed', 90_000);
     await waitFor(
       'remediation-failed message',
@@ -195,7 +196,7 @@ describe('incidentResponseWorkflow: restart remediation (time-skipping, stand-in
         (e) => e.outcome === 'failed' && /^broken still unhealthy after restart: .*answered 503/.test(e.message),
       ),
     ).toBe(true);
-    await handle.signal('resolve', {});
+    await handle.signal(resolveSignal, {});
     await handle.result();
   });
 });

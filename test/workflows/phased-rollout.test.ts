@@ -6,12 +6,18 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { timeSkippingEnv, workflowBundle } from '../helpers/temporal';
 import { waitFor } from '../helpers/ports';
 import { phasedRolloutWorkflow } from '../../src/workflows';
-import type { RolloutStatus } from '../../src/workflows/rollout/status';
 import type { MetricReading, Sample } from '../../src/domain/gate/evaluate';
 import type { Notification } from '../../src/domain/notification';
 import type { RolloutPlan } from '../../src/domain/rollout/input';
 import { OpsflowState } from '../../src/domain/search-attributes';
-import { approveUpdate, pauseUpdate, resumeUpdate, statusQuery } from '../../src/workflows/rollout/messages';
+import {
+  abortSignal,
+  approveSignal,
+  approveUpdate,
+  pauseUpdate,
+  resumeUpdate,
+  statusQuery,
+} from '../../src/workflows/rollout/messages';
 import { recordHistory } from '../helpers/histories';
 
 /**
@@ -134,11 +140,11 @@ describe('phasedRolloutWorkflow (time-skipping)', () => {
           (r) => ({ ok: true as const, r }),
           (e) => ({ ok: false as const, e }),
         );
-        return { ...out, status: (await handle.query<RolloutStatus>('status').catch(() => undefined))! };
+        return { ...out, status: (await handle.query(statusQuery).catch(() => undefined))! };
       });
     return { w, handle, finish };
   }
-  const status = (h: WorkflowHandle) => h.query<RolloutStatus>('status');
+  const status = (h: WorkflowHandle) => h.query(statusQuery);
 
   test('the runbooks defaults: 10 % (internal) for 30 min, 30 % for 60 min, 100 % for 120 min; then go-live and drain', async () => {
     // the runbooks' windows as they are; a sample every 10 min instead of every minute keeps the test quick.
@@ -484,12 +490,12 @@ describe('phasedRolloutWorkflow (time-skipping)', () => {
     const out = await finish(async () => {
       await waitFor('awaiting approval of step 1', async () => (await status(handle)).awaitingApproval === 1, 30_000);
       expect(w.splits).toEqual([]);
-      await handle.signal('approve', { by: 'alice' });
+      await handle.signal(approveSignal, { by: 'alice' });
       // Nothing skips time while the test waits on a query: move the clock through step 1's window.
       await env.sleep('6m');
       await waitFor('awaiting approval of step 2', async () => (await status(handle)).awaitingApproval === 2, 60_000);
       expect(w.splits).toEqual([10]);
-      await handle.signal('abort', { reason: 'change freeze', by: 'bob' });
+      await handle.signal(abortSignal, { reason: 'change freeze', by: 'bob' });
     });
     expect(out.ok).toBe(false);
     // One phrase: the abort's own words, not wrapped in a second "aborted at step 2/3 (50 %)".

@@ -6,7 +6,15 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { timeSkippingEnv, workflowBundle } from '../helpers/temporal';
 import { userCutoverWorkflow } from '../../src/workflows';
 import { cutoverEndStates, type CutoverStatus } from '../../src/workflows/cutover/status';
-import { abortUpdate, pauseUpdate, resumeUpdate, statusQuery } from '../../src/workflows/cutover/messages';
+import {
+  abortSignal,
+  abortUpdate,
+  pauseUpdate,
+  rescheduleSignal,
+  resumeUpdate,
+  skipSignal,
+  statusQuery,
+} from '../../src/workflows/cutover/messages';
 import type { OperatorInput } from '../../src/workflows/common/operator-controls';
 import { OpsflowState } from '../../src/domain/search-attributes';
 import { waitFor } from '../helpers/ports';
@@ -160,7 +168,7 @@ describe('userCutoverWorkflow (time-skipping)', () => {
           (r) => ({ ok: true as const, r }),
           (e) => ({ ok: false as const, e }),
         );
-        return { ...out, status: (await handle.query<CutoverStatus>('status').catch(() => undefined))! };
+        return { ...out, status: (await handle.query(statusQuery).catch(() => undefined))! };
       });
     const hoursOf = (activity: string) =>
       w.calls
@@ -222,10 +230,10 @@ describe('userCutoverWorkflow (time-skipping)', () => {
   test('reschedule and skip: managers moved to +6h, Sales skipped, a reschedule into the past refused', async () => {
     const { w, handle, finish, hoursOf } = await start({});
     const out = await finish(async () => {
-      await handle.signal('reschedule', { batch: 'managers', startAt: '+6h', by: 'ann' });
-      await handle.signal('skip', { batch: 3, by: 'ann' });
-      await handle.signal('reschedule', { batch: 'everyone else', startAt: '2020-01-01T00:00:00Z' });
-      await handle.signal('reschedule', { batch: 'nobody', startAt: '+2h' });
+      await handle.signal(rescheduleSignal, { batch: 'managers', startAt: '+6h', by: 'ann' });
+      await handle.signal(skipSignal, { batch: 3, by: 'ann' });
+      await handle.signal(rescheduleSignal, { batch: 'everyone else', startAt: '2020-01-01T00:00:00Z' });
+      await handle.signal(rescheduleSignal, { batch: 'nobody', startAt: '+2h' });
     });
     if (!out.ok) throw out.e;
     expect(hoursOf('snapshot')).toEqual([
@@ -346,7 +354,7 @@ describe('userCutoverWorkflow (time-skipping)', () => {
     const out = await finish(async () => {
       await env.sleep('270m');
       expect([...w.onNew]).toEqual([0, 1]);
-      await handle.signal('abort', { all: true, by: 'ann', reason: 'support calls' });
+      await handle.signal(abortSignal, { all: true, by: 'ann', reason: 'support calls' });
     });
     const f = failure(out);
     expect(f.type).toBe('CutoverAborted');
@@ -633,7 +641,7 @@ describe('userCutoverWorkflow (time-skipping)', () => {
         let status: CutoverStatus | undefined;
         for (let n = 0; n < 100; n++) {
           await env.sleep('5m');
-          status = await handle.query<CutoverStatus>('status');
+          status = await handle.query(statusQuery);
           if (
             status.batches[1].state === 'monitoring' ||
             status.state === 'rolled-back' ||
@@ -774,7 +782,7 @@ describe('userCutoverWorkflow (time-skipping)', () => {
           service,
           sent,
           e: (e as WorkflowFailedError)?.cause as ApplicationFailure | undefined,
-          status: await handle.query<CutoverStatus>('status'),
+          status: await handle.query(statusQuery),
         };
       });
     }

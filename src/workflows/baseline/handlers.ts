@@ -6,8 +6,6 @@ import { signalNames } from '../common/messages';
 import type { BaselineRun } from './state';
 import { baselineMessages, statusQuery } from './messages';
 
-export { statusQuery };
-
 /** Installs the handlers; `onAbort` runs once, on the first abort. */
 export function installHandlers(
   run: BaselineRun,

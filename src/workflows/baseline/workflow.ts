@@ -21,8 +21,6 @@ import { installHandlers } from './handlers';
 import { BaselineRun, chunkRanges, CHUNKS_PER_WINDOW, minChunkTicks, planWindow, type BaselineWindow } from './state';
 import { notifyOptions } from '../common/notify-options';
 
-export { statusQuery } from './handlers';
-
 /** Chunks of half a minute at least (runs recorded before it sampled short windows tick by tick). */
 const BASELINE_MIN_CHUNK = 'opsflow-baseline-min-chunk';
 

@@ -1,9 +1,8 @@
 import * as wf from '@temporalio/workflow';
-import type { DiagnosticsState, DiagnosticsStatus } from './state';
-
-export const diagnosticsStatusQuery = wf.defineQuery<DiagnosticsStatus>('status');
+import type { DiagnosticsState } from './state';
+import { statusQuery } from './messages';
 
 /** Every handler of a diagnostics run, wired in one place. */
 export function installDiagnosticsHandlers(state: DiagnosticsState): void {
-  wf.setHandler(diagnosticsStatusQuery, () => state.status);
+  wf.setHandler(statusQuery, () => state.status);
 }

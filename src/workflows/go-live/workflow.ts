@@ -37,8 +37,6 @@ import type { MigrationResult } from '../migration/status';
 import type { RolloutResult } from '../rollout/status';
 import type { CutoverStatus } from '../cutover/status';
 
-export { statusQuery } from './messages';
-
 export interface GoLiveResult {
   status: GoLiveStatus;
   report: string;

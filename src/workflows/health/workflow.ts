@@ -1,7 +1,8 @@
-// The scheduled health check (runbooks §4): short enough to read whole, so one file.
+// The scheduled health check (runbooks §4): short enough to read whole, so one file (beside its
+// activities.ts, messages.ts and status.ts, which every workflow folder has).
 import * as wf from '@temporalio/workflow';
 import { buildReport, describeFailures, type CheckResult, type HealthReport } from '../../domain/health/report';
-import { healthCheckInput, type HealthCheckInput, type HealthCheckPlan } from '../../domain/health/input';
+import { healthCheckInput, type HealthCheckInput } from '../../domain/health/input';
 import { runNotificationKey } from '../common/notify';
 import { OpsflowHealth } from '../../domain/search-attributes';
 import { parseInput } from '../input';
@@ -9,7 +10,9 @@ import { RunEnding } from '../common/ending';
 import { Progress, withSummary } from '../common/progress';
 import { notifyOptions } from '../common/notify-options';
 import { acts, opts } from './activities';
-import { isBaselineRef, type ResolvedBaselineLevels } from '../../domain/baseline/gate';
+import { isBaselineRef } from '../../domain/baseline/gate';
+import { statusQuery } from './messages';
+import type { HealthCheckStatus } from './status';
 
 /** Patch id: runs recorded before thresholds from baselines planned without asking for one. */
 const THRESHOLDS_FROM_BASELINE = 'health-thresholds-from-baseline';
@@ -17,24 +20,11 @@ const THRESHOLDS_FROM_BASELINE = 'health-thresholds-from-baseline';
 /** Patch id: runs from before the health check looked at the age of the latest verified backup. */
 const BACKUP_AGE_CHECKS = 'health-backup-age';
 
-export interface HealthCheckStatus {
-  phase: 'planning' | 'checking' | 'notifying' | 'done' | 'failed' | 'cancelled';
-  /** Why a run that did not finish ended, in words. */
-  failure?: string;
-  plan?: HealthCheckPlan;
-  /** Thresholds taken from a baseline: the levels, where each came from, when it was taken. */
-  thresholdsFrom?: ResolvedBaselineLevels;
-  report?: HealthReport;
-  notified: string[];
-}
-
 export interface HealthCheckResult extends HealthReport {
   notified: string[];
   /** "thresholds from baseline of checkout taken 2026-11-20 14:00: cpuPercent 41.2/47.8 %, …" */
   thresholdsFrom?: string;
 }
-
-const statusQuery = wf.defineQuery<HealthCheckStatus>('status');
 
 /**
  * runbooks §4: the check script as a workflow. Every check is its own activity, run in parallel; the

@@ -14,7 +14,7 @@ import { MigrationState } from './state';
 import type { MigrationCarry, MigrationResult } from './status';
 import { verdict, verifyLanes } from './verify';
 
-export type { MigrationCarry, MigrationResult, MigrationStatus } from './status';
+export type { MigrationCarry, MigrationResult } from './status';
 
 /**
  * runbooks §2 as a durable workflow: copy rows from a source table into a target table with a column

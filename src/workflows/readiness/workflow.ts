@@ -16,8 +16,6 @@ import { ReadinessRun, type ReadinessCarry, type ReadinessStatus } from './state
 import { continueAsNewWith, historyIsLong } from '../common/continue-as-new';
 import { notifyOptions } from '../common/notify-options';
 
-export { statusQuery, signOffUpdate, waiveUpdate, recheckSignal } from './messages';
-
 export interface ReadinessResult {
   ready: boolean;
   /** Items that kept the gate shut (empty when ready). */

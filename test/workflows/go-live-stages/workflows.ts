@@ -2,6 +2,8 @@
 // own orchestration (order, ids, signals passed on) is what the test looks at, not the stages'.
 import * as wf from '@temporalio/workflow';
 import type { OperatorInput } from '../../../src/workflows/common/operator-controls';
+import { defineStatusQuery } from '../../../src/workflows/common/messages';
+import { abortSignal } from '../../../src/workflows/cutover/messages';
 
 export { goLiveWorkflow } from '../../../src/workflows/go-live/workflow';
 
@@ -17,8 +19,8 @@ export async function phasedRolloutWorkflow(): Promise<unknown> {
 /** Waits for an abort and fails saying exactly what the abort carried. */
 export async function userCutoverWorkflow(input: { service: string; batches?: { name: string }[] }): Promise<unknown> {
   let abort: OperatorInput | undefined;
-  wf.setHandler(wf.defineSignal<[OperatorInput?]>('abort'), (i) => void (abort = i ?? {}));
-  wf.setHandler(wf.defineQuery<string>('status'), () => (abort ? 'aborted' : 'moving'));
+  wf.setHandler(abortSignal, (i) => void (abort = i ?? {}));
+  wf.setHandler(defineStatusQuery<string>(), () => (abort ? 'aborted' : 'moving'));
   await wf.condition(() => abort !== undefined, '10m');
   throw wf.ApplicationFailure.nonRetryable(
     `cutover of ${input.service} aborted with ${JSON.stringify(abort)} (batches ${input.batches?.map((b) => b.name).join(', ')})`,

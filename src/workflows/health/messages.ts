@@ -1,0 +1,6 @@
+// Why: a health check takes no operator messages, only the `status` query; it is declared here like
+// every long workflow's, so the CLI and the tests import the definition instead of spelling the name.
+import { defineStatusQuery } from '../common/messages';
+import type { HealthCheckStatus } from './status';
+
+export const statusQuery = defineStatusQuery<HealthCheckStatus>();
