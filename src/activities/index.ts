@@ -17,7 +17,7 @@ import { cutoverActivities } from './cutover';
 import { deployActivities } from './deploy';
 
 /**
- * Builds the worker's activity object from the operator config: one factory per real system,
+ * Builds the worker's activity object from the operator config: one factory per system or capability,
  * merged. Workflows import only the type (`Activities`), never this code.
  */
 export function createActivities(config: OpsflowConfig) {
