@@ -1,7 +1,7 @@
 import { Stack } from '../test/helpers/stack';
 import { waitFor } from '../test/helpers/ports';
 import { blueGreenBehindHaproxy, type Haproxy } from '../test/helpers/haproxy';
-import { runtimeApiCommand } from '../src/activities/load-balancer/haproxy-runtime-api';
+import { runtimeApiCommand } from '../src/activities/systems/load-balancer/haproxy-runtime-api';
 import { loadAverage } from './load';
 import { statusQuery } from '../src/workflows/rollout/messages';
 

@@ -1,23 +1,23 @@
 import type { OpsflowConfig } from '../config/schema';
 import { healthActivities } from './health';
-import { notifyActivities } from './notify';
-import { systemdActivities } from './systemd';
+import { notifyActivities } from './systems/notify';
+import { systemdActivities } from './systems/systemd';
 import { incidentDigestActivities, incidentStoreActivities } from './incident-store';
 import { diagnosticsActivities } from './diagnostics';
 import { remediationActivities } from './remediation';
-import { loadBalancerActivities } from './load-balancer';
-import { metricActivities } from './metrics';
-import { migrationActivities } from './postgres/migration';
+import { loadBalancerActivities } from './systems/load-balancer';
+import { metricActivities } from './systems/metrics';
+import { migrationActivities } from './migration';
 import { baselineActivities } from './baseline';
 import { backupActivities } from './backup';
 import { dailyReportActivities } from './report';
 import { readinessActivities } from './readiness';
-import { changeActivities } from './temporal/changes-in-flight';
+import { changeActivities } from './systems/temporal/changes-in-flight';
 import { cutoverActivities } from './cutover';
 import { deployActivities } from './deploy';
 
 /**
- * Builds the worker's activity object from the operator config: one factory per real system,
+ * Builds the worker's activity object from the operator config: one factory per system or capability,
  * merged. Workflows import only the type (`Activities`), never this code.
  */
 export function createActivities(config: OpsflowConfig) {

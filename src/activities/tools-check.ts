@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import type { OpsflowConfig } from '../config/schema';
-import { clientConfig, withClient } from './postgres/connect';
+import { clientConfig, withClient } from './systems/postgres/connect';
 
 /**
  * What the worker's activities execute, checked once at start: a missing `git` or a `pg_dump`

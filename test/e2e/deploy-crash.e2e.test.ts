@@ -8,7 +8,7 @@ import { SystemdStandin } from '../helpers/systemd-standin';
 import { Haproxy } from '../helpers/haproxy';
 import { recordHistory } from '../helpers/histories';
 import { makeAppRepo, type AppRepo } from '../helpers/deploy-fixture';
-import { runtimeApiCommand } from '../../src/activities/load-balancer/haproxy-runtime-api';
+import { runtimeApiCommand } from '../../src/activities/systems/load-balancer/haproxy-runtime-api';
 import type { DeployStatus } from '../../src/workflows/deploy/status';
 import { statusQuery } from '../../src/workflows/deploy/messages';
 

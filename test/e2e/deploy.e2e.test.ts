@@ -133,7 +133,7 @@ describe('deploy across a fleet (dev server)', () => {
       args: [{ service: 'web', healthCheck: { attempts: 40, interval: '250ms' }, drainTimeout: '10s', ...input }],
     });
   const serverState = async (h: Host) => {
-    const { runtimeApiCommand } = await import('../../src/activities/load-balancer/haproxy-runtime-api');
+    const { runtimeApiCommand } = await import('../../src/activities/systems/load-balancer/haproxy-runtime-api');
     const row = (await runtimeApiCommand({ socket: haproxy.socket }, 'show servers state app', 5000))
       .split('\n')
       .find((l) => l.split(' ')[3] === h)!;
@@ -457,7 +457,7 @@ describe('deploy across a fleet (dev server)', () => {
 
   /** A request held open on `h` through HAProxy (the other servers in maint while it is sent). */
   const holdSessionOn = async (h: Host) => {
-    const { runtimeApiCommand } = await import('../../src/activities/load-balancer/haproxy-runtime-api');
+    const { runtimeApiCommand } = await import('../../src/activities/systems/load-balancer/haproxy-runtime-api');
     const others = HOSTS.filter((o) => o !== h);
     for (const o of others)
       await runtimeApiCommand({ socket: haproxy.socket }, `set server app/${o} state maint`, 5000);

@@ -6,7 +6,7 @@ import { PgScratch } from '../helpers/pg-scratch';
 import { recordHistory } from '../helpers/histories';
 import { migratable, migrationConfig, runbookInput, seedRunbookTables } from '../helpers/migration-fixtures';
 import { blueGreenBehindHaproxy, type Haproxy, type startBackend } from '../helpers/haproxy';
-import { runtimeApiCommand } from '../../src/activities/load-balancer/haproxy-runtime-api';
+import { runtimeApiCommand } from '../../src/activities/systems/load-balancer/haproxy-runtime-api';
 import type { GoLiveResult } from '../../src/workflows/go-live/workflow';
 import type { GoLiveInput } from '../../src/domain/go-live/input';
 import { abortSignal, approveSignal, statusQuery } from '../../src/workflows/go-live/messages';

@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { temporalCliPath } from '../../scripts/temporal-binaries';
 import { Haproxy, measureSplit, startBackend } from '../helpers/haproxy';
 import { parseConfigText } from '../../src/config/load';
-import { lookupLoadBalancer } from '../../src/activities/load-balancer';
+import { lookupLoadBalancer } from '../../src/activities/systems/load-balancer';
 import { testToken } from '../helpers/tokens';
 import { resolveSignal, statusQuery } from '../../src/workflows/incident/messages';
 

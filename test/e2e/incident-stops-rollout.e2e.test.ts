@@ -8,7 +8,7 @@ import { PgScratch } from '../helpers/pg-scratch';
 import { ProcessGroup } from '../helpers/processes';
 import { recordHistory } from '../helpers/histories';
 import { blueGreenBehindHaproxy, type Haproxy } from '../helpers/haproxy';
-import { runtimeApiCommand } from '../../src/activities/load-balancer/haproxy-runtime-api';
+import { runtimeApiCommand } from '../../src/activities/systems/load-balancer/haproxy-runtime-api';
 import { statusQuery as incidentStatusQuery } from '../../src/workflows/incident/messages';
 import { abortSignal, statusQuery as rolloutStatusQuery } from '../../src/workflows/rollout/messages';
 import { testToken } from '../helpers/tokens';

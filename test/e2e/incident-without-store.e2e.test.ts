@@ -3,7 +3,7 @@ import { HttpReceiver } from '../helpers/http-receiver';
 import { waitFor } from '../helpers/ports';
 import { recordHistory } from '../helpers/histories';
 import { blueGreenBehindHaproxy, type Haproxy } from '../helpers/haproxy';
-import { runtimeApiCommand } from '../../src/activities/load-balancer/haproxy-runtime-api';
+import { runtimeApiCommand } from '../../src/activities/systems/load-balancer/haproxy-runtime-api';
 import { INCIDENT_STORE_MISSING } from '../../src/config/sections/incident';
 import type { IncidentResult } from '../../src/workflows/incident';
 import { resolveSignal, statusQuery as incidentStatusQuery } from '../../src/workflows/incident/messages';

@@ -1,7 +1,7 @@
 import { Stack, writeConfig, killWorker } from '../helpers/stack';
 import { waitFor } from '../helpers/ports';
 import { blueGreenBehindHaproxy, type Haproxy } from '../helpers/haproxy';
-import { runtimeApiCommand } from '../../src/activities/load-balancer/haproxy-runtime-api';
+import { runtimeApiCommand } from '../../src/activities/systems/load-balancer/haproxy-runtime-api';
 import { approveSignal, statusQuery } from '../../src/workflows/rollout/messages';
 
 /**

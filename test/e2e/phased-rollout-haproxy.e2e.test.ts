@@ -4,7 +4,7 @@ import { waitFor } from '../helpers/ports';
 import { HttpReceiver } from '../helpers/http-receiver';
 import { recordHistory } from '../helpers/histories';
 import { blueGreenBehindHaproxy, measureSplit, type Haproxy, type startBackend } from '../helpers/haproxy';
-import { runtimeApiCommand } from '../../src/activities/load-balancer/haproxy-runtime-api';
+import { runtimeApiCommand } from '../../src/activities/systems/load-balancer/haproxy-runtime-api';
 import {
   abortSignal,
   approveSignal,

@@ -3,7 +3,7 @@ import { Stack } from '../helpers/stack';
 import { waitFor } from '../helpers/ports';
 import { recordHistory } from '../helpers/histories';
 import { blueGreenBehindHaproxy, type Haproxy, type startBackend } from '../helpers/haproxy';
-import { runtimeApiCommand } from '../../src/activities/load-balancer/haproxy-runtime-api';
+import { runtimeApiCommand } from '../../src/activities/systems/load-balancer/haproxy-runtime-api';
 import { statusQuery } from '../../src/workflows/rollout/messages';
 
 /**

@@ -6,7 +6,7 @@ import { blueGreenBehindHaproxy, measureSplit, type Haproxy, type startBackend }
 import { PgScratch } from '../helpers/pg-scratch';
 import { recordHistory } from '../helpers/histories';
 import { pgConnection, requirePostgres } from '../helpers/services';
-import { runtimeApiCommand } from '../../src/activities/load-balancer/haproxy-runtime-api';
+import { runtimeApiCommand } from '../../src/activities/systems/load-balancer/haproxy-runtime-api';
 import { isSufficient } from '../../src/domain/baseline/thresholds';
 import type { Baseline } from '../../src/domain/baseline/baseline';
 import type { BaselineResult } from '../../src/workflows/baseline/workflow';

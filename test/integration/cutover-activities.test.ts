@@ -8,7 +8,7 @@ import { PgScratch } from '../helpers/pg-scratch';
 import { pgConnection, redisConnection, requirePostgres, requireRedis } from '../helpers/services';
 import { runActivity } from '../helpers/activity';
 import { RunbookApis, idsWhere, seedUsers, userOf } from '../helpers/cutover-fixtures';
-import { applyMigrations } from '../../src/activities/postgres/store-migrations';
+import { applyMigrations } from '../../src/activities/systems/postgres/store-migrations';
 import { cutoverStore } from '../../src/activities/cutover-store/migrations';
 
 const N = 30_000;

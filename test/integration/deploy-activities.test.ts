@@ -263,7 +263,7 @@ describe('deploy activities', () => {
     await runActivity(acts.restartHostUnits, { service: 'web', host: 'h1' });
     await runActivity(acts.checkHostHealth, { service: 'web', host: 'h1', attempts: 20, intervalMs: 250 });
     // a slow request through HAProxy pinned to h1 (h2 in maint), then h2 back
-    const { runtimeApiCommand } = await import('../../src/activities/load-balancer/haproxy-runtime-api');
+    const { runtimeApiCommand } = await import('../../src/activities/systems/load-balancer/haproxy-runtime-api');
     await runtimeApiCommand({ socket: haproxy.socket }, 'set server app/h2 state maint', 5_000);
     // Held 6 s: past the session wait, the drain and the 1 s confirmation below on a loaded machine.
     const slow = request(`${haproxy.url}/slow?ms=6000`).then((r) => r.body.text());

@@ -3,9 +3,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import { ProcessGroup } from '../helpers/processes';
 import { Haproxy, measureSplit, startBackend } from '../helpers/haproxy';
 import { parseConfigText } from '../../src/config/load';
-import { applySplit, loadBalancerActivities } from '../../src/activities/load-balancer';
-import { runtimeApiCommand } from '../../src/activities/load-balancer/haproxy-runtime-api';
-import { haproxyAdapter } from '../../src/activities/load-balancer/haproxy';
+import { applySplit, loadBalancerActivities } from '../../src/activities/systems/load-balancer';
+import { runtimeApiCommand } from '../../src/activities/systems/load-balancer/haproxy-runtime-api';
+import { haproxyAdapter } from '../../src/activities/systems/load-balancer/haproxy';
 import type { HaproxyLoadBalancerConfig } from '../../src/config/sections/load-balancers';
 
 /**

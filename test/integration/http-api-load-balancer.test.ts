@@ -1,6 +1,6 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { parseConfigText } from '../../src/config/load';
-import { loadBalancerActivities, lookupLoadBalancer } from '../../src/activities/load-balancer';
+import { loadBalancerActivities, lookupLoadBalancer } from '../../src/activities/systems/load-balancer';
 import type { OpsflowConfig } from '../../src/config/schema';
 import { LbApi } from '../helpers/lb-api-load-balancer';
 import { testToken } from '../helpers/tokens';

@@ -1,7 +1,7 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { notifyActivities } from '../../src/activities/notify';
-import { messageId } from '../../src/activities/notify/email';
+import { notifyActivities } from '../../src/activities/systems/notify';
+import { messageId } from '../../src/activities/systems/notify/email';
 import { parseConfigText } from '../../src/config/load';
 import type { Notification } from '../../src/domain/notification';
 import { HttpReceiver } from '../helpers/http-receiver';

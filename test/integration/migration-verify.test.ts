@@ -1,4 +1,4 @@
-import { migrationActivities, type ChunkVerification } from '../../src/activities/postgres/migration';
+import { migrationActivities, type ChunkVerification } from '../../src/activities/migration';
 import { parseConfigText } from '../../src/config/load';
 import type { Chunk } from '../../src/domain/migration/plan';
 import type { DataMigrationInput } from '../../src/domain/migration/input';

@@ -6,7 +6,7 @@ import { measureSplit, startBackend } from '../helpers/haproxy';
 import { Nginx, NGINX_BIN, settledSplit } from '../helpers/nginx';
 import { waitFor } from '../helpers/ports';
 import { parseConfigText } from '../../src/config/load';
-import { loadBalancerActivities, lookupLoadBalancer } from '../../src/activities/load-balancer';
+import { loadBalancerActivities, lookupLoadBalancer } from '../../src/activities/systems/load-balancer';
 import type { OpsflowConfig } from '../../src/config/schema';
 
 /**

@@ -1,4 +1,4 @@
-import { notifyActivities } from '../../src/activities/notify';
+import { notifyActivities } from '../../src/activities/systems/notify';
 import { parseConfigText } from '../../src/config/load';
 import type { Notification } from '../../src/domain/notification';
 import { HttpReceiver } from '../helpers/http-receiver';

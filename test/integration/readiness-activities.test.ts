@@ -10,7 +10,7 @@ import { freePort } from '../helpers/ports';
 import { Dnsmasq, ReadinessApp, TestCa, httpsServer } from '../helpers/readiness-fixtures';
 import { Haproxy, startBackend } from '../helpers/haproxy';
 import { SystemdStandin } from '../helpers/systemd-standin';
-import { runtimeApiCommand } from '../../src/activities/load-balancer/haproxy-runtime-api';
+import { runtimeApiCommand } from '../../src/activities/systems/load-balancer/haproxy-runtime-api';
 import { testToken } from '../helpers/tokens';
 const APP_TOKEN = testToken('readiness-app');
 

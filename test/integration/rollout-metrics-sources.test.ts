@@ -6,7 +6,7 @@ import { startBackend } from '../helpers/haproxy';
 import { freePort, waitFor } from '../helpers/ports';
 import { burnCpu, cpuPercentBetween, cpuTicks, memoryPercentFromProc } from '../helpers/host-figures';
 import { parseConfigText } from '../../src/config/load';
-import { metricActivities } from '../../src/activities/metrics';
+import { metricActivities } from '../../src/activities/systems/metrics';
 import { evaluateGate, type Sample } from '../../src/domain/gate/evaluate';
 
 /**

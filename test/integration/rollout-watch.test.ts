@@ -4,9 +4,9 @@ import { ProcessGroup } from '../helpers/processes';
 import { startBackend } from '../helpers/haproxy';
 import { freePort } from '../helpers/ports';
 import { parseConfigText } from '../../src/config/load';
-import { metricActivities } from '../../src/activities/metrics';
+import { metricActivities } from '../../src/activities/systems/metrics';
 import { evaluateGate } from '../../src/domain/gate/evaluate';
-import type { WatchedSample } from '../../src/activities/metrics/watch';
+import type { WatchedSample } from '../../src/activities/systems/metrics/watch';
 
 /**
  * The rollout's watch of one sample interval against a real HTTP service: a failing service ends

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { request } from 'undici';
-import { systemdActivities } from '../../src/activities/systemd';
-import { remoteCommand, shellQuote } from '../../src/activities/systemd/ssh';
+import { systemdActivities } from '../../src/activities/systems/systemd';
+import { remoteCommand, shellQuote } from '../../src/activities/systems/systemd/ssh';
 import { parseConfigText } from '../../src/config/load';
 import { SystemdStandin } from '../helpers/systemd-standin';
 import { Sshd } from '../helpers/sshd';

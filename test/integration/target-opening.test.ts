@@ -2,7 +2,7 @@ import { parseConfigText } from '../../src/config/load';
 import { readinessActivities } from '../../src/activities/readiness';
 import { cutoverPlanActivities } from '../../src/activities/cutover/plan';
 import { incidentStoreActivities } from '../../src/activities/incident-store';
-import { redisRouter } from '../../src/activities/router/redis';
+import { redisRouter } from '../../src/activities/systems/router/redis';
 import type { OpsflowConfig } from '../../src/config/schema';
 import { runActivity } from '../helpers/activity';
 import { freePort } from '../helpers/ports';

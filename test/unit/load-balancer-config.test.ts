@@ -1,6 +1,6 @@
 import { parseConfigText } from '../../src/config/load';
 import { ValidationError } from '../../src/config/errors';
-import { parseUpstream, renderUpstream } from '../../src/activities/load-balancer/nginx';
+import { parseUpstream, renderUpstream } from '../../src/activities/systems/load-balancer/nginx';
 import { metricsOf, promQueries } from '../../src/config/sections/metric-sources';
 
 const parse = (cfg: unknown) => parseConfigText(JSON.stringify(cfg), 'opsflow.config.json');

@@ -1,6 +1,6 @@
 import { MigrationState } from '../../src/workflows/migration/state';
 import { verificationFailure, verificationOf } from '../../src/workflows/migration/status';
-import type { ChunkCopy, ChunkVerification, MigrationShape } from '../../src/activities/postgres/migration';
+import type { ChunkCopy, ChunkVerification, MigrationShape } from '../../src/activities/migration';
 import { emptyMismatches } from '../../src/domain/migration/plan';
 
 /** The migration's status and carried state, driven the way the workflow drives them, without Temporal. */

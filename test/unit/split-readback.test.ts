@@ -1,4 +1,4 @@
-import { splitMismatches, splitReading } from '../../src/activities/load-balancer/adapter';
+import { splitMismatches, splitReading } from '../../src/activities/systems/load-balancer/adapter';
 
 /** The read-back rule every LB adapter shares: the whole wanted split, never only the new server's share. */
 describe('split read-back', () => {

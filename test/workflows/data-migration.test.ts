@@ -5,7 +5,7 @@ import type { temporal } from '@temporalio/proto';
 import { devServerEnv, workflowBundle } from '../helpers/temporal';
 import { waitFor } from '../helpers/ports';
 import { dataMigrationWorkflow } from '../../src/workflows';
-import type { ChunkCopy, MigrationShape, PlanSummary } from '../../src/activities/postgres/migration';
+import type { ChunkCopy, MigrationShape, PlanSummary } from '../../src/activities/migration';
 import { runbookExample } from '../../src/domain/migration/input';
 import type { Chunk } from '../../src/domain/migration/plan';
 import { pauseSignal, resumeSignal, statusQuery } from '../../src/workflows/migration/messages';

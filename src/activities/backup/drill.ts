@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { ClientConfig } from 'pg';
-import { withClient } from '../postgres/connect';
+import { withClient } from '../systems/postgres/connect';
 import { compareTables, type ArtifactManifest, type DrillRecord } from '../../domain/backup/manifest';
 import { sha256File } from './files';
 import { libpqArgs, tableFingerprints } from './fingerprint';

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ClientConfig } from 'pg';
-import { withClient } from '../postgres/connect';
+import { withClient } from '../systems/postgres/connect';
 import type { ArtifactManifest } from '../../domain/backup/manifest';
 import { finishArtifact, recordWriter, removeEarlierAttempts, startArtifact } from './files';
 import { libpqArgs, tableFingerprints } from './fingerprint';

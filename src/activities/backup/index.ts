@@ -6,7 +6,7 @@ import type { BackupSetConfig } from '../../config/sections/backups';
 import type { ArtifactManifest, DrillRecord } from '../../domain/backup/manifest';
 import type { BackupSetPlan } from '../../domain/backup/input';
 import type { RetentionOutcome } from '../../domain/backup/report';
-import { clientConfig } from '../postgres/connect';
+import { clientConfig } from '../systems/postgres/connect';
 import { dumpDatabase } from './dump';
 import { tarArtifact, verifyTar } from './archive';
 import { restoreDrill } from './drill';

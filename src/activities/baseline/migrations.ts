@@ -1,4 +1,4 @@
-import type { StoreMigrations } from '../postgres/store-migrations';
+import type { StoreMigrations } from '../systems/postgres/store-migrations';
 
 /**
  * The baseline tables: the raw ticks (keyed by run, group and tick number, so a retried or resumed

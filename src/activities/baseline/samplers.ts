@@ -2,12 +2,12 @@ import type { OpsflowConfig } from '../../config/schema';
 import type { SampledGroup } from '../../domain/baseline/input';
 import type { RawSample } from '../../domain/baseline/samples';
 import { configTarget } from '../config-target';
-import { hostSnapshot } from '../host/resources';
-import { diskIo } from '../host/disk-io';
-import { probe } from '../http/probe';
-import { clientConfig } from '../postgres/connect';
-import { postgresStats } from '../postgres/stats';
-import { redisStats } from '../redis/stats';
+import { hostSnapshot } from '../systems/host/resources';
+import { diskIo } from '../systems/host/disk-io';
+import { probe } from '../systems/http/probe';
+import { clientConfig } from '../systems/postgres/connect';
+import { postgresStats } from '../systems/postgres/stats';
+import { redisStats } from '../systems/redis/stats';
 
 /** Takes one tick of a group. Rejects when the system could not be read (the tick is then missed). */
 export type Sampler = () => Promise<RawSample>;

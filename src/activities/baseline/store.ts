@@ -2,7 +2,7 @@ import type { Client } from 'pg';
 import type { OpsflowConfig } from '../../config/schema';
 import type { Baseline } from '../../domain/baseline/baseline';
 import type { RawSample } from '../../domain/baseline/samples';
-import { quoteSchema, storeRefFrom, withMigratedStore, type StoreRef } from '../postgres/store-migrations';
+import { quoteSchema, storeRefFrom, withMigratedStore, type StoreRef } from '../systems/postgres/store-migrations';
 import { baselineStore } from './migrations';
 
 /** The samples and baselines in PostgreSQL (config.baseline.store). */

@@ -1,4 +1,4 @@
-import type { StoreMigrations } from '../postgres/store-migrations';
+import type { StoreMigrations } from '../systems/postgres/store-migrations';
 
 /**
  * The cutover tables. A batch's members are stored once (the snapshot) and numbered by `seq` for
@@ -18,7 +18,7 @@ import type { StoreMigrations } from '../postgres/store-migrations';
  * `cutover_pass_cursors` holds where each batch's move and restore stand (the last chunk done, and
  * the counts so far), so a new attempt after a killed worker redoes at most the chunk in flight.
  *
- * Every migration's SQL runs at each worker start (see store-migrations.ts): what takes a lock
+ * Every migration's SQL runs at each worker start (see systems/postgres/store-migrations.ts): what takes a lock
  * (ALTER, CREATE VIEW) is done only when it is missing.
  */
 export const cutoverStore: StoreMigrations = {

@@ -1,9 +1,9 @@
 import type { Client } from 'pg';
 import type { OpsflowConfig } from '../../config/schema';
-import { quoteSchema, storeRefFrom, withMigratedStore, type StoreRef } from '../postgres/store-migrations';
+import { quoteSchema, storeRefFrom, withMigratedStore, type StoreRef } from '../systems/postgres/store-migrations';
 import { cutoverStore } from './migrations';
 import type { Cohort } from '../../domain/cutover/cohort';
-import type { SqlPages } from '../directory/directory';
+import type { SqlPages } from '../systems/directory/directory';
 
 /** Snapshots and prior routes in PostgreSQL (config.cutover.store). */
 export type CutoverStore = StoreRef;

@@ -3,10 +3,10 @@ import type { OpsflowConfig } from '../../config/schema';
 import type { Cohort } from '../../domain/cutover/cohort';
 import { configTarget } from '../config-target';
 import { cutoverPlanActivities } from './plan';
-import { openDirectory } from '../directory';
-import { openRouter, type Router } from '../router';
-import { MISSED_EXAMPLES } from '../router/router';
-import { RoutingApiError } from '../router/http';
+import { openDirectory } from '../systems/directory';
+import { openRouter, type Router } from '../systems/router';
+import { MISSED_EXAMPLES } from '../systems/router/router';
+import { RoutingApiError } from '../systems/router/http';
 import type { Client } from 'pg';
 import {
   cutoverStoreRef,

@@ -5,9 +5,9 @@ import type { UserCutoverInput } from '../../domain/cutover/input';
 import { userCutoverInputNames } from '../../config/input-names';
 import { describeUnknownName } from '../../domain/config-names';
 import { configTarget } from '../config-target';
-import { lookupMetricSource, sampleSource } from '../metrics';
+import { lookupMetricSource, sampleSource } from '../systems/metrics';
 import { metricsOf } from '../../config/sections/metric-sources';
-import { checkPostgresCount } from '../metrics/postgres-count';
+import { checkPostgresCount } from '../systems/metrics/postgres-count';
 import { whileHeartbeating } from '../heartbeat';
 import { cutoverStoreRef } from '../cutover-store/store';
 

@@ -2,8 +2,8 @@ import { execFile } from 'node:child_process';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { OpsflowConfig } from '../../config/schema';
 import type { DeployHost, DeployService } from '../../config/sections/deploy';
-import { shellQuote, sshExec } from '../systemd/ssh';
-import type { SystemctlResult } from '../systemd/systemctl';
+import { shellQuote, sshExec } from '../systems/systemd/ssh';
+import type { SystemctlResult } from '../systems/systemd/systemctl';
 
 type RunResult = SystemctlResult;
 

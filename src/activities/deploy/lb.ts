@@ -1,5 +1,5 @@
 import type { HaproxyLoadBalancerConfig } from '../../config/sections/load-balancers';
-import { runtimeApiCommand } from '../load-balancer/haproxy-runtime-api';
+import { runtimeApiCommand } from '../systems/load-balancer/haproxy-runtime-api';
 
 /** The sessions HAProxy has open to one server now (`scur` of `show stat`): what a drain waits on. */
 export async function serverSessions(cfg: HaproxyLoadBalancerConfig, server: string): Promise<number> {

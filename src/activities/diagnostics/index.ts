@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { OpsflowConfig } from '../../config/schema';
-import { clientConfig } from '../postgres/connect';
+import { clientConfig } from '../systems/postgres/connect';
 import { storeDiagnostics } from '../incident-store';
 import { hostDiagnostics } from './host';
 import { commandOutput } from './commands';

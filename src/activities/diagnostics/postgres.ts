@@ -1,5 +1,5 @@
 import type { Client, ClientConfig } from 'pg';
-import { withClient } from '../postgres/connect';
+import { withClient } from '../systems/postgres/connect';
 import type { IndexUse, PostgresFindings, Session, SlowStatement, TableSize } from '../../domain/diagnostics/findings';
 
 // SQLSTATE object_not_in_prerequisite_state: the extension exists but its library is not preloaded.

@@ -8,7 +8,7 @@ import {
   withMigratedStore,
   type StoreMigrations,
   type StoreRef,
-} from '../postgres/store-migrations';
+} from '../systems/postgres/store-migrations';
 import { incidentMigrations } from './migrations';
 
 export type { StoreRef };

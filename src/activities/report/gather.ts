@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { open, stat } from 'node:fs/promises';
 import si from 'systeminformation';
 import type { ClientConfig } from 'pg';
-import { withClient } from '../postgres/connect';
+import { withClient } from '../systems/postgres/connect';
 import { hostDiagnostics } from '../diagnostics/host';
 import type { HostReport, LogErrors, PostgresReport } from '../../domain/report/sections';
 

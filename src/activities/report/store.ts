@@ -1,6 +1,6 @@
 import type { Client } from 'pg';
 import type { OpsflowConfig } from '../../config/schema';
-import { clientConfig, withClient } from '../postgres/connect';
+import { clientConfig, withClient } from '../systems/postgres/connect';
 
 /** A stored daily report, as `opsflow report show` prints it. */
 export interface StoredReport {

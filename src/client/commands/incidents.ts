@@ -8,7 +8,7 @@ import type { ParsedIncidentInput } from '../../domain/incident/incident';
 import { renderPostmortem } from '../../domain/incident/postmortem';
 import { opsflowCommand } from '../../domain/operator-commands';
 import { findIncident, listIncidents, migrate, storeRef, type StoreRef } from '../../activities/incident-store/store';
-import { withClient } from '../../activities/postgres/connect';
+import { withClient } from '../../activities/systems/postgres/connect';
 import type { SignalDefinition } from '@temporalio/common';
 import {
   acknowledgeSignal,

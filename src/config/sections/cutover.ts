@@ -7,7 +7,7 @@ import { sqlIdentifier, sqlTable } from './sql-names';
 
 /**
  * Where a cutover lists a cohort's members (`"directory": "staff"` in an input). Each kind is one
- * member of the union and one file in src/activities/directory.
+ * member of the union and one file in src/activities/systems/directory.
  */
 const postgresDirectory = z
   .object({

@@ -5,7 +5,7 @@ import { lbServerName } from '../../domain/rollout/input';
 
 /**
  * The load balancers a rollout may name (`"lb": "edge"`). Each kind is one member of the union and
- * one adapter in src/activities/load-balancer; workflow inputs carry only the name.
+ * one adapter in src/activities/systems/load-balancer; workflow inputs carry only the name.
  */
 const hostPort = z.object({ host: z.string().min(1).default('127.0.0.1'), port: tcpPort }).strict();
 

@@ -1,6 +1,6 @@
 // Why: the migration's status record and what it carries into a continued-as-new run, changed
 // only through these pure transitions, so that unit tests drive them without Temporal.
-import type { ChunkCopy, ChunkVerification, MigrationShape, PlanSummary } from '../../activities/postgres/migration';
+import type { ChunkCopy, ChunkVerification, MigrationShape, PlanSummary } from '../../activities/migration';
 import type { MigrationSpec } from '../../domain/migration/input';
 import { OperatorControls } from '../common/operator-controls';
 import { pausedText } from '../../domain/operator-commands';

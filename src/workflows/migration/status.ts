@@ -2,7 +2,7 @@
 // state) are part of the workflow's contract; they sit apart from the code that changes them, with
 // the verdict read from them.
 import type { Actor } from '../common/operator-carry';
-import type { DryRunPlan, MigrationShape } from '../../activities/postgres/migration';
+import type { DryRunPlan, MigrationShape } from '../../activities/migration';
 import type { MigrationSpec } from '../../domain/migration/input';
 import { describeMismatches, mismatchCount, type MismatchReport } from '../../domain/migration/plan';
 
