@@ -6,6 +6,7 @@ import { approveUpdate, statusQuery } from '../../src/workflows/deploy/messages'
 import { STARTED_BY_MEMO } from '../../src/domain/approval';
 import { waitFor } from '../helpers/ports';
 import { recordHistory } from '../helpers/histories';
+import { standInFleet } from '../helpers/deploy-stand-ins';
 
 /**
  * A deploy's batch approval under `approvalRule`: the person who started it is refused, one
@@ -28,24 +29,12 @@ describe('deployWorkflow approvalRule (dev server, stand-in hosts)', () => {
       connection: env.nativeConnection,
       taskQueue: 'deploy-approval-rule',
       workflowBundle: await workflowBundle(),
-      activities: {
-        deployFleet: async () => ({ names: hosts, hasMigrate: false }),
-        resolveDeployRef: async () => ({ commit: 'a'.repeat(40) }),
-        readHostReleases: async () => ({ current: 'old', releases: [] }),
+      activities: standInFleet(hosts, {
         buildHostRelease: async (s: { host: string; release: string }) => {
           builds.push(s.host);
           return { release: s.release, built: true };
         },
-        drainHost: async () => ({ server: 'x' }),
-        confirmHostDrained: async () => ({ drained: true, sessions: 0 }),
-        switchHostCurrent: async () => ({ previous: 'old' }),
-        restartHostUnits: async () => ({ units: ['app'] }),
-        reloadHostNginx: async () => ({ reloaded: true }),
-        checkHostHealth: async () => ({ healthy: true, attempts: 1, last: '200' }),
-        markHostRelease: async () => undefined,
-        readyHost: async () => ({ server: 'x' }),
-        pruneHostReleases: async () => ({ removed: [] }),
-      },
+      }),
     });
     const handle = await env.client.workflow.start(deployWorkflow, {
       taskQueue: 'deploy-approval-rule',
@@ -99,25 +88,14 @@ describe('deployWorkflow approvalRule (dev server, stand-in hosts)', () => {
       connection: env.nativeConnection,
       taskQueue: 'deploy-drain-approval-rule',
       workflowBundle: await workflowBundle(),
-      activities: {
-        deployFleet: async () => ({ names: hosts, hasMigrate: false }),
-        resolveDeployRef: async () => ({ commit: 'a'.repeat(40) }),
-        readHostReleases: async () => ({ current: 'old', releases: [] }),
-        buildHostRelease: async (s: { release: string }) => ({ release: s.release, built: true }),
-        drainHost: async () => ({ server: 'x' }),
+      activities: standInFleet(hosts, {
         // Both hosts of the one batch keep sessions open past the drain timeout.
         confirmHostDrained: async () => ({ drained: false, sessions: 3 }),
         switchHostCurrent: async (s: { host: string }) => {
           switched.push(s.host);
           return { previous: 'old' };
         },
-        restartHostUnits: async () => ({ units: ['app'] }),
-        reloadHostNginx: async () => ({ reloaded: true }),
-        checkHostHealth: async () => ({ healthy: true, attempts: 1, last: '200' }),
-        markHostRelease: async () => undefined,
-        readyHost: async () => ({ server: 'x' }),
-        pruneHostReleases: async () => ({ removed: [] }),
-      },
+      }),
     });
     const handle = await env.client.workflow.start(deployWorkflow, {
       taskQueue: 'deploy-drain-approval-rule',

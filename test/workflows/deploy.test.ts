@@ -7,6 +7,7 @@ import type { DeployCarry, DeployStatus } from '../../src/workflows/deploy/statu
 import { rollbackTarget } from '../../src/domain/deploy/release';
 import { waitFor } from '../helpers/ports';
 import { recordHistory } from '../helpers/histories';
+import { standInFleet } from '../helpers/deploy-stand-ins';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { OpsflowPhase } from '../../src/domain/search-attributes';
@@ -347,26 +348,13 @@ describe('deployWorkflow (time-skipping, stand-in hosts)', () => {
       connection: env.nativeConnection,
       taskQueue,
       workflowBundle: await workflowBundle(),
-      activities: {
-        deployFleet: async () => ({ names: hosts, hasMigrate: false }),
-        resolveDeployRef: async () => ({ commit: 'a'.repeat(40) }),
-        readHostReleases: async () => ({ current: 'old', releases: [] }),
+      activities: standInFleet(hosts, {
         buildHostRelease: async (s: { host: string; release: string }) => {
           built.push(s.host);
           await gates.get(s.host)!.promise;
           return { release: s.release, built: true };
         },
-        drainHost: async () => ({ server: 'x' }),
-        confirmHostDrained: async () => ({ drained: true, sessions: 0 }),
-        switchHostCurrent: async () => ({ previous: 'old' }),
-        restartHostUnits: async () => ({ units: ['app'] }),
-        reloadHostNginx: async () => ({ reloaded: true }),
-        checkHostHealth: async () => ({ healthy: true, attempts: 1, last: '200' }),
-        markHostRelease: async () => undefined,
-        readyHost: async () => ({ server: 'x' }),
-        pruneHostReleases: async () => ({ removed: [] }),
-        notify: async () => undefined,
-      },
+      }),
     });
     return { worker, built, gates };
   }
