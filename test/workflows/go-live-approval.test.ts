@@ -115,6 +115,8 @@ describe('goLiveWorkflow: approval and pause between stages', () => {
     expect(out.heldStatus.decisions).toContain('phasedRollout approved by bob');
     expect(out.childWhileHeld).toBe('WorkflowNotFoundError');
     expect(out.heldStatus.paused).toBe(true);
+    // and the stage no longer says it waits for approval: what holds it is the pause
+    expect(rolloutState(out.heldStatus)).toBe('pending');
     expect(out.heldPhase).toBe('paused');
     expect(out.resumed).toMatchObject({ paused: false });
     expect(out.result.status.phase).toBe('live');

@@ -72,6 +72,12 @@ export class GoLiveRun {
     this.decide(`waiting for approval to start ${name}`);
   }
 
+  /** Approved (or the wait ended by an abort): the stage no longer waits for a person, whatever holds it next. */
+  approvalEnded(name: StageName): void {
+    const s = this.stage(name);
+    if (s.state === 'awaiting-approval') s.state = 'pending';
+  }
+
   started(name: StageName, runId: string): void {
     const s = this.stage(name);
     s.state = 'running';

@@ -94,6 +94,7 @@ async function goLive(rawInput: GoLiveInput, ending: RunEnding): Promise<GoLiveR
       run.status.approvals = controls.controls.approvalProgress();
       await wait;
       run.status.approvals = undefined;
+      run.approvalEnded(stage);
     }
     await shownCondition(
       () => !run.status.paused || controls.aborted !== undefined,
