@@ -2,7 +2,7 @@ import * as wf from '@temporalio/workflow';
 import { backupInput, type BackupInput } from '../../domain/backup/input';
 import { copyStamp } from '../../domain/backup/manifest';
 import { backupFailureText, backupSuccessText, type BackupResult } from '../../domain/backup/report';
-import { runNotificationKey } from '../common/notify';
+import { notifyAll } from '../common/notify';
 import { OpsflowPhase } from '../../domain/search-attributes';
 import { parseInput } from '../input';
 import { RunEnding } from '../common/ending';
@@ -11,7 +11,6 @@ import { Progress, withSummary } from '../common/progress';
 import { acts, heavy, light } from './activities';
 import { BackupState, type BackupPhase } from './state';
 import { installBackupHandlers } from './handlers';
-import { notifyOptions } from '../common/notify-options';
 
 /**
  * runbooks §8 backups, proven: dump every database (with its tables' counts and checksums from the same
@@ -122,24 +121,16 @@ async function report(state: BackupState, notifiers: string[]): Promise<void> {
   const { workflowId, runId } = wf.workflowInfo();
   const result = state.result();
   const failed = state.failed;
-  await Promise.all(
-    notifiers.map(async (notifier) => {
-      await acts.notify.executeWithOptions(
-        withSummary(notifyOptions, `${failed ? 'alert' : 'report to'} ${notifier}`),
-        [
-          {
-            notifier,
-            idempotencyKey: runNotificationKey(failed ? 'backup-failed' : 'backup-report', notifier),
-            severity: failed ? 'critical' : 'info',
-            title: failed
-              ? `Backup ${result.set} FAILED (${result.failures.length} failure${result.failures.length > 1 ? 's' : ''})`
-              : `Backup ${result.set} verified`,
-            text: failed ? backupFailureText(result) : backupSuccessText(result),
-            details: { workflowId, runId, set: result.set, copy: result.copy, failures: result.failures },
-          },
-        ],
-      );
-      state.notified(notifier);
+  await notifyAll(acts.notify, notifiers, failed ? 'backup-failed' : 'backup-report', {
+    message: () => ({
+      severity: failed ? 'critical' : 'info',
+      title: failed
+        ? `Backup ${result.set} FAILED (${result.failures.length} failure${result.failures.length > 1 ? 's' : ''})`
+        : `Backup ${result.set} verified`,
+      text: failed ? backupFailureText(result) : backupSuccessText(result),
+      details: { workflowId, runId, set: result.set, copy: result.copy, failures: result.failures },
     }),
-  );
+    summary: (m) => `${failed ? 'alert' : 'report to'} ${m.notifier}`,
+    onSent: (m) => state.notified(m.notifier),
+  });
 }

@@ -9,7 +9,7 @@ import {
   type SampledGroup,
 } from '../../domain/baseline/input';
 import { renderBaselineReport, type Baseline } from '../../domain/baseline/baseline';
-import { runNotificationKey } from '../common/notify';
+import { notifyAll } from '../common/notify';
 import { OpsflowPhase, OpsflowService } from '../../domain/search-attributes';
 import { formatDuration } from '../../domain/duration';
 import { parseInput } from '../input';
@@ -19,7 +19,6 @@ import { Progress, withSummary } from '../common/progress';
 import { acts, chunkOptions, storeOptions } from './activities';
 import { installHandlers } from './handlers';
 import { BaselineRun, chunkRanges, CHUNKS_PER_WINDOW, minChunkTicks, planWindow, type BaselineWindow } from './state';
-import { notifyOptions } from '../common/notify-options';
 
 /** Chunks of half a minute at least (runs recorded before it sampled short windows tick by tick). */
 const BASELINE_MIN_CHUNK = 'opsflow-baseline-min-chunk';
@@ -63,7 +62,7 @@ async function baseline(rawInput: BaselineInput, ending: RunEnding): Promise<Bas
 
   await sampleAll(input, window, groups, run, sampling, progress);
   const result = await summarize(input, window, groups, run, progress);
-  await notifyAll(input, result, run);
+  await tellAll(input, result, run);
   run.finish();
   progress.update([{ key: OpsflowPhase, value: run.phase }]);
   return { ...result, notified: run.status.notified };
@@ -164,27 +163,18 @@ async function summarize(
   return { baseline: b, report: renderBaselineReport(b) };
 }
 
-async function notifyAll(
-  input: BaselinePlan,
-  result: Omit<BaselineResult, 'notified'>,
-  run: BaselineRun,
-): Promise<void> {
+async function tellAll(input: BaselinePlan, result: Omit<BaselineResult, 'notified'>, run: BaselineRun): Promise<void> {
   if (input.notify.length === 0) return;
   run.notifying();
   const { workflowId, runId } = wf.workflowInfo();
-  await Promise.all(
-    input.notify.map(async (name) => {
-      await acts.notify.executeWithOptions(withSummary(notifyOptions, `report to ${name}`), [
-        {
-          notifier: name,
-          idempotencyKey: runNotificationKey('baseline', name),
-          severity: result.baseline.complete ? 'info' : 'warning',
-          title: `Performance baseline of ${input.service}${result.baseline.complete ? '' : ' (partial)'}`,
-          text: result.report,
-          details: { workflowId, runId, complete: result.baseline.complete },
-        },
-      ]);
-      run.notified(name);
+  await notifyAll(acts.notify, input.notify, 'baseline', {
+    message: () => ({
+      severity: result.baseline.complete ? 'info' : 'warning',
+      title: `Performance baseline of ${input.service}${result.baseline.complete ? '' : ' (partial)'}`,
+      text: result.report,
+      details: { workflowId, runId, complete: result.baseline.complete },
     }),
-  );
+    summary: (m) => `report to ${m.notifier}`,
+    onSent: (m) => run.notified(m.notifier),
+  });
 }

@@ -1,7 +1,12 @@
 // Why: every workflow keys its messages the same way, so that a receiver that honours the key
-// keeps one copy of a message however often the run sends it.
+// keeps one copy of a message however often the run sends it; and every workflow sends them the
+// same way, so the sending is written once and each workflow keeps only its words and bookkeeping.
 import * as wf from '@temporalio/workflow';
-import { notificationKey } from '../../domain/notification';
+import type { Activities } from '../../activities';
+import { notificationKey, type Notification } from '../../domain/notification';
+import { failureMessage } from './failure';
+import { notifyOptions } from './notify-options';
+import { withSummary } from './progress';
 
 /**
  * The idempotency key of the message about `event` to `notifier` from this run:
@@ -10,7 +15,64 @@ import { notificationKey } from '../../domain/notification';
  * a notification, a repeated final report) sends the same key and the receiver drops the repeat;
  * a new start under the same workflow id (the next deploy of a service) is a new chain with new keys.
  */
-export function runNotificationKey(event: string, notifier: string): string {
+function runNotificationKey(event: string, notifier: string): string {
   const { workflowId, firstExecutionRunId } = wf.workflowInfo();
   return notificationKey(workflowId, firstExecutionRunId, event, notifier);
+}
+
+interface Sending {
+  /** What the message to `notifier` says (whom it is for and its key are filled in here). */
+  message: (notifier: string) => Omit<Notification, 'notifier' | 'idempotencyKey'>;
+  /** The Web UI's summary of the activity that sends `message`. */
+  summary: (message: Notification) => string;
+  onSent?: (message: Notification) => void;
+  /** Given: a message that could not be sent is recorded here and the run goes on; not given, it fails the run. */
+  onFailed?: (message: Notification, failure: string) => void;
+  /** One after the other, each awaited, instead of side by side. */
+  inTurn?: boolean;
+}
+
+/**
+ * The message about `event` to every notifier, through the workflow's own `notify` proxy (its
+ * options lie under `notifyOptions` in the command). The promise is exactly as deep as the loops
+ * this replaced (the bare activity when nothing follows it): a tick more or less can reorder the
+ * commands of branches running side by side, and a recorded history would no longer replay.
+ */
+export function notifyAll(
+  notify: wf.ActivityInterfaceFor<Activities>['notify'],
+  notifiers: readonly string[],
+  event: string,
+  { message: say, summary, onSent, onFailed, inTurn }: Sending,
+): Promise<void> {
+  const send = (notifier: string) => {
+    const message = { notifier, idempotencyKey: runNotificationKey(event, notifier), ...say(notifier) };
+    return { message, sent: notify.executeWithOptions(withSummary(notifyOptions, summary(message)), [message]) };
+  };
+  const failed = (message: Notification, err: unknown) => {
+    if (!onFailed) throw err;
+    onFailed(message, failureMessage(err));
+  };
+  const settle = async ({ message, sent }: ReturnType<typeof send>) => {
+    try {
+      await sent;
+      onSent?.(message);
+    } catch (err) {
+      failed(message, err);
+    }
+  };
+  if (!inTurn) {
+    const all = Promise.all(notifiers.map((n) => (onSent || onFailed ? settle(send(n)) : send(n).sent)));
+    return all as Promise<unknown> as Promise<void>; // the very promise: no `.then` to drop the results
+  }
+  return (async () => {
+    for (const notifier of notifiers) {
+      const { message, sent } = send(notifier);
+      try {
+        await sent;
+        onSent?.(message);
+      } catch (err) {
+        failed(message, err);
+      }
+    }
+  })();
 }

@@ -2,13 +2,13 @@
 // changes they share, so the workflow entry reads as runbooks §3's runbook.
 import * as wf from '@temporalio/workflow';
 import type { NotificationSeverity } from '../../domain/notification';
-import { runNotificationKey } from '../common/notify';
+import { notifyAll } from '../common/notify';
 import { cutoverWorkflowId } from '../../domain/cutover/input';
 import { OpsflowService, OpsflowState, OpsflowStep } from '../../domain/search-attributes';
 import { failureMessage } from '../common/failure';
 import { Stop } from '../common/gate-window';
 import { withSummary, type Progress } from '../common/progress';
-import { acts, bulkOptions, notifyOptions, restoreOptions } from './activities';
+import { acts, bulkOptions, restoreOptions } from './activities';
 import type { CutoverRun } from './state';
 import type { BatchState, CutoverState } from './status';
 import type { CutoverPlan } from '../../activities/cutover/plan';
@@ -43,8 +43,11 @@ export function requireServiceWorkflowId({ run }: Cutover): void {
     );
 }
 
-/** Tells each notifier; a lost message is on the record, never a stop. */
-export async function notify(
+/**
+ * Tells each notifier; a lost message is on the record, never a stop. Not `async`: the sending's
+ * own promise is returned, as deep as the loop it replaced.
+ */
+export function notify(
   cutover: Cutover,
   event: string,
   severity: NotificationSeverity,
@@ -53,24 +56,14 @@ export async function notify(
   details: Record<string, unknown>,
   to = cutover.run.input.notify,
 ): Promise<void> {
-  const info = wf.workflowInfo();
-  for (const notifier of to) {
-    try {
-      await acts.notify.executeWithOptions(withSummary(notifyOptions, `notify ${notifier}: ${title}`), [
-        {
-          notifier,
-          idempotencyKey: runNotificationKey(event, notifier),
-          severity,
-          title,
-          text,
-          details: { workflowId: info.workflowId, service: cutover.run.input.service, ...details },
-        },
-      ]);
-      cutover.run.decide(`notified ${notifier}: ${title}`);
-    } catch (err) {
-      cutover.run.decide(`could not notify ${notifier}: ${failureMessage(err)}`);
-    }
-  }
+  const { workflowId } = wf.workflowInfo();
+  return notifyAll(acts.notify, to, event, {
+    message: () => ({ severity, title, text, details: { workflowId, service: cutover.run.input.service, ...details } }),
+    summary: (m) => `notify ${m.notifier}: ${title}`,
+    onSent: (m) => cutover.run.decide(`notified ${m.notifier}: ${title}`),
+    onFailed: (m, failure) => cutover.run.decide(`could not notify ${m.notifier}: ${failure}`),
+    inTurn: true,
+  });
 }
 
 /** " (e.g. 17, 42)": users a read-back found without their route, as the router named them. */

@@ -30,7 +30,8 @@ export function healthOptions(health: { attempts: number; interval: number }): w
   };
 }
 
-export const notifyStep = (summary: string) => step(notifyOptions, summary);
+/** The `notify` proxy: under the message's own summary, its options are `notifyOptions` alone. */
+export const notifying = wf.proxyActivities<Activities>(notifyOptions);
 export const pruneStep = (host: string) => step(quick, `prune old releases on ${host}`);
 export const resolveStep = (ref: string) => step({ ...long, startToCloseTimeout: '10m' }, `resolve ${ref} to a commit`);
 export const migrateStep = (host: string) => step(long, `run migrations (once per deploy) on ${host}`);

@@ -1,8 +1,8 @@
 // Why: a deploy tells the input's notifiers when it stops, finishes or needs a person; each message
 // keyed per run and event, so a repeat (a retry, a continued run) is dropped by the receiver.
 import * as wf from '@temporalio/workflow';
-import { runNotificationKey } from '../common/notify';
-import { notifyStep } from './activities';
+import { notifyAll } from '../common/notify';
+import { notifying } from './activities';
 
 /** Tells the input's notifiers (nothing when it names none): `event` keys the message. */
 export type Tell = (
@@ -17,17 +17,9 @@ export function teller(notifiers: string[]): Tell {
   return async (event, severity, title, text) => {
     if (notifiers.length === 0) return;
     const { workflowId, runId } = wf.workflowInfo();
-    await Promise.all(
-      notifiers.map((name) =>
-        notifyStep(`tell ${name}: ${title}`).notify({
-          notifier: name,
-          idempotencyKey: runNotificationKey(event, name),
-          severity,
-          title,
-          text,
-          details: { workflowId, runId },
-        }),
-      ),
-    );
+    await notifyAll(notifying.notify, notifiers, event, {
+      message: () => ({ severity, title, text, details: { workflowId, runId } }),
+      summary: (m) => `tell ${m.notifier}: ${title}`,
+    });
   };
 }

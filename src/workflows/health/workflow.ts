@@ -3,12 +3,11 @@
 import * as wf from '@temporalio/workflow';
 import { buildReport, describeFailures, type CheckResult, type HealthReport } from '../../domain/health/report';
 import { healthCheckInput, type HealthCheckInput } from '../../domain/health/input';
-import { runNotificationKey } from '../common/notify';
+import { notifyAll } from '../common/notify';
 import { OpsflowHealth } from '../../domain/search-attributes';
 import { parseInput } from '../input';
 import { RunEnding } from '../common/ending';
-import { Progress, withSummary } from '../common/progress';
-import { notifyOptions } from '../common/notify-options';
+import { Progress } from '../common/progress';
 import { acts, opts } from './activities';
 import { isBaselineRef } from '../../domain/baseline/gate';
 import { statusQuery } from './messages';
@@ -89,21 +88,16 @@ async function healthCheck(rawInput: HealthCheckInput, ending: RunEnding): Promi
   if (report.failing.length > 0 && plan.notify.length > 0) {
     status.phase = 'notifying';
     const { workflowId, runId } = wf.workflowInfo();
-    await Promise.all(
-      plan.notify.map(async (name) => {
-        await acts.notify.executeWithOptions(withSummary(notifyOptions, `alert ${name}`), [
-          {
-            notifier: name,
-            idempotencyKey: runNotificationKey('unhealthy', name),
-            severity: report.overall === 'down' ? 'critical' : 'warning',
-            title: `Health check: ${report.summary} (${report.failing.length} failing)`,
-            text: describeFailures(report),
-            details: { workflowId, runId, overall: report.overall, failing: report.failing },
-          },
-        ]);
-        status.notified.push(name);
+    await notifyAll(acts.notify, plan.notify, 'unhealthy', {
+      message: () => ({
+        severity: report.overall === 'down' ? 'critical' : 'warning',
+        title: `Health check: ${report.summary} (${report.failing.length} failing)`,
+        text: describeFailures(report),
+        details: { workflowId, runId, overall: report.overall, failing: report.failing },
       }),
-    );
+      summary: (m) => `alert ${m.notifier}`,
+      onSent: (m) => status.notified.push(m.notifier),
+    });
   }
   status.phase = 'done';
   return {

@@ -4,12 +4,9 @@ import * as wf from '@temporalio/workflow';
 import { incidentDigestInput, type IncidentDigestInput } from '../../domain/incident/incident';
 import { onCallAt } from '../../domain/incident/oncall';
 import { resolveRecipients } from '../../domain/incident/escalation';
-import { runNotificationKey } from '../common/notify';
+import { notifyAll } from '../common/notify';
 import { parseInput } from '../input';
-import { failureMessage } from '../common/failure';
 import { RunEnding } from '../common/ending';
-import { withSummary } from '../common/progress';
-import { notifyOptions } from '../common/notify-options';
 import { acts } from './activities';
 
 export interface IncidentDigestResult {
@@ -55,26 +52,20 @@ async function incidentDigest(rawInput: IncidentDigestInput): Promise<IncidentDi
   const notified: string[] = [];
   const failed: string[] = [];
   const failures: Record<string, string> = {};
-  await Promise.all(
-    notifiers.map(async (name) => {
-      try {
-        await acts.notify.executeWithOptions(withSummary(notifyOptions, `digest to ${name}`), [
-          {
-            notifier: name,
-            idempotencyKey: runNotificationKey('digest', name),
-            severity: 'info',
-            title: `P3 digest: ${pending.length} minor incident(s)`,
-            text,
-            details: { incidents: pending.map((p) => p.id) },
-          },
-        ]);
-        notified.push(name);
-      } catch (err) {
-        failed.push(name);
-        failures[name] = failureMessage(err);
-      }
+  await notifyAll(acts.notify, notifiers, 'digest', {
+    message: () => ({
+      severity: 'info',
+      title: `P3 digest: ${pending.length} minor incident(s)`,
+      text,
+      details: { incidents: pending.map((p) => p.id) },
     }),
-  );
+    summary: (m) => `digest to ${m.notifier}`,
+    onSent: (m) => notified.push(m.notifier),
+    onFailed: (m, failure) => {
+      failed.push(m.notifier);
+      failures[m.notifier] = failure;
+    },
+  });
   if (failed.length === 0 || notified.length > 0) {
     await acts.markDigestSent.executeWithOptions(
       { startToCloseTimeout: '30s', summary: `mark ${pending.length} incident(s) reported` },

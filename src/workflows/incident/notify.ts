@@ -4,10 +4,7 @@ import { notificationSeverity } from '../../domain/incident/severity';
 import { onCallAt } from '../../domain/incident/oncall';
 import { resolveRecipients } from '../../domain/incident/escalation';
 import type { Notification } from '../../domain/notification';
-import { runNotificationKey } from '../common/notify';
-import { failureMessage } from '../common/failure';
-import { withSummary } from '../common/progress';
-import { notifyOptions } from '../common/notify-options';
+import { notifyAll as sendToAll } from '../common/notify';
 import { acts } from './activities';
 import type { IncidentRun } from './run';
 
@@ -22,29 +19,20 @@ export async function notifyAll(
 ): Promise<void> {
   const { state, workflowId, runId } = run;
   const r = state.record;
-  await Promise.all(
-    notifiers.map(async (name) => {
-      const isPagerDuty = run.plan?.notifierTypes[name] === 'pagerduty';
-      const n: Notification = {
-        notifier: name,
-        idempotencyKey: runNotificationKey(event, name),
-        severity,
-        title,
-        text,
-        details: { incident: r.id, workflowId, severity: r.severity, type: r.type, services: r.services },
-        ...(isPagerDuty ? { action: action ?? 'trigger', dedupKey: `${workflowId}/${runId}` } : {}),
-      };
-      try {
-        await acts.notify.executeWithOptions(
-          withSummary(notifyOptions, `${event}: ${isPagerDuty ? `PagerDuty ${n.action}` : 'notify'} ${name}`),
-          [n],
-        );
-        state.notifiedOk(event, name, n.action);
-      } catch (err) {
-        state.notifyFailed(event, name, failureMessage(err));
-      }
-    }),
-  );
+  await sendToAll(acts.notify, notifiers, event, {
+    message: (name) => ({
+      severity,
+      title,
+      text,
+      details: { incident: r.id, workflowId, severity: r.severity, type: r.type, services: r.services },
+      ...(run.plan?.notifierTypes[name] === 'pagerduty'
+        ? { action: action ?? 'trigger', dedupKey: `${workflowId}/${runId}` }
+        : {}),
+    }), // Only a PagerDuty message has an action.
+    summary: (n) => `${event}: ${n.action ? `PagerDuty ${n.action}` : 'notify'} ${n.notifier}`,
+    onSent: (n) => state.notifiedOk(event, n.notifier, n.action),
+    onFailed: (n, failure) => state.notifyFailed(event, n.notifier, failure),
+  });
 }
 
 /** Recipients resolved now: the rota may have changed shift since the incident opened. */

@@ -4,7 +4,7 @@
 import * as wf from '@temporalio/workflow';
 import { readinessInput, type ReadinessInput, type ReadinessPlan } from '../../domain/readiness/input';
 import { readinessActivityOf, type AutomatedCheck } from '../../domain/readiness/checks';
-import { runNotificationKey } from '../common/notify';
+import { notifyAll } from '../common/notify';
 import { OpsflowPhase, OpsflowService } from '../../domain/search-attributes';
 import { parseInput } from '../input';
 import { RunEnding } from '../common/ending';
@@ -14,7 +14,6 @@ import { installHandlers } from './handlers';
 import { renderReadinessDetails, renderReadinessReport, readinessWaitSummary } from './report';
 import { ReadinessRun, type ReadinessCarry, type ReadinessStatus } from './state';
 import { continueAsNewWith, historyIsLong } from '../common/continue-as-new';
-import { notifyOptions } from '../common/notify-options';
 
 export interface ReadinessResult {
   ready: boolean;
@@ -135,7 +134,7 @@ async function gate(
 
   progress.update([{ key: OpsflowPhase, value: run.status.phase }]);
   const report = renderReadinessReport(run.status);
-  await notifyAll(input, run, report);
+  await tellAll(input, run, report);
   return { ready: run.status.ready, blocking: run.status.blocking, report, status: run.status };
 }
 
@@ -159,20 +158,15 @@ async function runChecks(input: ReadinessPlan, run: ReadinessRun, ids: string[],
   );
 }
 
-async function notifyAll(input: ReadinessPlan, run: ReadinessRun, report: string): Promise<void> {
+async function tellAll(input: ReadinessPlan, run: ReadinessRun, report: string): Promise<void> {
   const { workflowId, runId } = wf.workflowInfo();
-  await Promise.all(
-    input.notify.map((name) =>
-      acts.notify.executeWithOptions(withSummary(notifyOptions, `report to ${name}`), [
-        {
-          notifier: name,
-          idempotencyKey: runNotificationKey('readiness', name),
-          severity: run.status.ready ? 'info' : 'warning',
-          title: `Readiness of ${input.service}: ${run.status.ready ? 'READY' : 'NOT READY'}`,
-          text: report,
-          details: { workflowId, runId, ready: run.status.ready, blocking: run.status.blocking },
-        },
-      ]),
-    ),
-  );
+  await notifyAll(acts.notify, input.notify, 'readiness', {
+    message: () => ({
+      severity: run.status.ready ? 'info' : 'warning',
+      title: `Readiness of ${input.service}: ${run.status.ready ? 'READY' : 'NOT READY'}`,
+      text: report,
+      details: { workflowId, runId, ready: run.status.ready, blocking: run.status.blocking },
+    }),
+    summary: (m) => `report to ${m.notifier}`,
+  });
 }

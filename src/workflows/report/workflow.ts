@@ -4,15 +4,14 @@ import type { DailyReportSections } from '../../domain/report/sections';
 import type { Section } from '../../domain/diagnostics/findings';
 import { reportBlocks, reportSummary } from '../../domain/report/view';
 import { renderHtml, renderMarkdown } from '../../domain/report/render';
-import { runNotificationKey } from '../common/notify';
+import { notifyAll } from '../common/notify';
 import { parseInput } from '../input';
 import { RunEnding } from '../common/ending';
 import { failureMessage } from '../common/failure';
-import { Progress, withSummary } from '../common/progress';
+import { Progress } from '../common/progress';
 import { acts, gatherAs } from './activities';
 import { DailyReportState, type DailyReportResult } from './state';
 import { installDailyReportHandlers } from './handlers';
-import { notifyOptions } from '../common/notify-options';
 
 /**
  * runbooks §4's 23:50 report: gather every part in parallel (a part that cannot be gathered says so in
@@ -61,24 +60,20 @@ export async function dailyReportWorkflow(rawInput: DailyReportInput = {}): Prom
     state.phase('sending');
     progress.show();
     const { workflowId, runId } = wf.workflowInfo();
-    const send = async (notifier: string, whole: boolean) => {
-      await acts.notify.executeWithOptions(
-        withSummary(notifyOptions, `${whole ? 'report' : 'summary'} to ${notifier}`),
-        [
-          {
-            notifier,
-            idempotencyKey: runNotificationKey(`daily-report-${whole ? 'full' : 'summary'}`, notifier),
-            severity: 'info',
-            title,
-            text: whole ? report.markdown : report.summary,
-            ...(whole ? { html: report.html } : {}),
-            details: { workflowId, runId, date: plan.date },
-          },
-        ],
-      );
-      state.sent(notifier);
-    };
-    await Promise.all([...plan.email.map((n) => send(n, true)), ...plan.summary.map((n) => send(n, false))]);
+    // The whole report to the email notifiers, its summary to the others; nothing else runs beside them.
+    const send = (whole: boolean) =>
+      notifyAll(acts.notify, whole ? plan.email : plan.summary, `daily-report-${whole ? 'full' : 'summary'}`, {
+        message: () => ({
+          severity: 'info',
+          title,
+          text: whole ? report.markdown : report.summary,
+          ...(whole ? { html: report.html } : {}),
+          details: { workflowId, runId, date: plan.date },
+        }),
+        summary: (m) => `${whole ? 'report' : 'summary'} to ${m.notifier}`,
+        onSent: (m) => state.sent(m.notifier),
+      });
+    await Promise.all([send(true), send(false)]);
     const result = state.finish();
     progress.show();
     return result;

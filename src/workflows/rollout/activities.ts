@@ -23,5 +23,4 @@ export const sampleOptions: wf.ActivityOptions = {
   heartbeatTimeout: '10s',
   retry: { maximumAttempts: 2, initialInterval: '1s' },
 };
-export { notifyOptions } from '../common/notify-options';
 export const acts = wf.proxyActivities<Activities>(lbOptions);

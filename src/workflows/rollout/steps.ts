@@ -2,7 +2,7 @@
 // share (state changes, notifications, the LB split), so the workflow entry reads as the runbook.
 import * as wf from '@temporalio/workflow';
 import type { NotificationSeverity } from '../../domain/notification';
-import { runNotificationKey } from '../common/notify';
+import { notifyAll } from '../common/notify';
 import { rolloutWorkflowId } from '../../domain/rollout/input';
 import { isBaselineRef } from '../../domain/baseline/gate';
 import type { GateThresholds } from '../../domain/gate/evaluate';
@@ -10,7 +10,7 @@ import { OpsflowService, OpsflowState, OpsflowStep } from '../../domain/search-a
 import { failureMessage } from '../common/failure';
 import { approvalWaitText } from '../../domain/operator-commands';
 import { withSummary, type Progress } from '../common/progress';
-import { acts, lbOptions, notifyOptions, rollbackOptions } from './activities';
+import { acts, lbOptions, rollbackOptions } from './activities';
 import type { RolloutRun } from './state';
 import { Stop } from '../common/gate-window';
 import { rolloutResult, type RolloutResult, type RolloutState } from './status';
@@ -30,8 +30,11 @@ export function showService({ run }: Rollout): void {
   wf.upsertSearchAttributes([{ key: OpsflowService, value: run.input.service }]);
 }
 
-/** Tells each notifier (default: the input's); a lost message is on the record, never a stop. */
-export async function notify(
+/**
+ * Tells each notifier (default: the input's); a lost message is on the record, never a stop.
+ * Not `async`: the sending's own promise is returned, as deep as the loop it replaced.
+ */
+export function notify(
   { run }: Rollout,
   event: string,
   severity: NotificationSeverity,
@@ -41,29 +44,19 @@ export async function notify(
   to = run.input.notify,
 ): Promise<void> {
   const { input, status } = run;
-  const info = wf.workflowInfo();
-  for (const notifier of to) {
-    if (input.dryRun) {
-      status.actions.push(`would notify ${notifier} (${severity}): ${title}`);
-      continue;
-    }
-    try {
-      await acts.notify.executeWithOptions(withSummary(notifyOptions, `notify ${notifier}: ${title}`), [
-        {
-          notifier,
-          idempotencyKey: runNotificationKey(event, notifier),
-          severity,
-          title,
-          text,
-          details: { workflowId: info.workflowId, service: input.service, ...details },
-        },
-      ]);
-      run.decide(`notified ${notifier}: ${title}`);
-    } catch (err) {
-      // A lost message must not stop a rollback or a clean-up; it is on the record for people.
-      run.decide(`could not notify ${notifier}: ${failureMessage(err)}`);
-    }
+  if (input.dryRun) {
+    for (const notifier of to) status.actions.push(`would notify ${notifier} (${severity}): ${title}`);
+    return Promise.resolve();
   }
+  const { workflowId } = wf.workflowInfo();
+  return notifyAll(acts.notify, to, event, {
+    message: () => ({ severity, title, text, details: { workflowId, service: input.service, ...details } }),
+    summary: (m) => `notify ${m.notifier}: ${title}`,
+    onSent: (m) => run.decide(`notified ${m.notifier}: ${title}`),
+    // A lost message must not stop a rollback or a clean-up; it is on the record for people.
+    onFailed: (m, failure) => run.decide(`could not notify ${m.notifier}: ${failure}`),
+    inTurn: true,
+  });
 }
 
 /** Sets the LB split and reads it back (a dry run only says it would). */
