@@ -1,11 +1,11 @@
 /**
  * One jest run for every tier, three files at a time. Suites start real servers (Temporal, HAProxy,
- * nginx, ...) and mostly wait on them (windows, timers, heartbeat timeouts after a SIGKILL), so
- * more files than cores use the time the others spend waiting: the same tree ran 3 846 s of file
- * time in 1 934 s two at a time with the machine at load 14, barely slower per file than idle.
+ * nginx, ...) and mostly wait on them (windows, timers, heartbeat timeouts after a SIGKILL), so a
+ * third file on the 2-core machine uses the time the others spend waiting: the whole suite took
+ * 697 s three at a time, idle, where two at a time had taken about 1 000 s.
  * OPSFLOW_JEST_WORKERS overrides the count (1 to debug a file's interplay, 2 on a slower machine).
- * Each jest worker is its own process with its own Temporal Runtime, running its files one after
- * another (a Runtime is process-wide, so files never share one); files never share state: scratch schemas and databases
+ * Each jest worker is its own process with its own Temporal Runtime (a Runtime is process-wide),
+ * running its files one after another; files never share state: scratch schemas and databases
  * (PgScratch), random service names and Redis keys, servers on ports picked free with a retry on
  * a clash, their own Temporal server each.
  */
