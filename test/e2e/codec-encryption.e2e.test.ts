@@ -251,6 +251,82 @@ describe('payload encryption and the codec server', () => {
     expect(log).not.toContain(token);
   });
 
+  test('an incident acknowledged and resolved by Updates: title, alert evidence and notes are ciphertext in history and clear through the codec server', async () => {
+    const id = 'codec-incident-1';
+    const title = `checkout down ${randomBytes(6).toString('hex')}`;
+    const apiKey = `sk_live_${randomBytes(12).toString('hex')}`; // what a careless alert annotation carries
+    const email = `oncall.${randomBytes(4).toString('hex')}@example.com`;
+    const ackNote = `ack${randomBytes(6).toString('hex')}`;
+    const resolveNote = `fixed${randomBytes(6).toString('hex')}`;
+    const incident = {
+      title,
+      type: 'service_down',
+      severity: 'P2',
+      labels: { contact: email },
+      description: `paged ${email}`,
+      alert: { labels: { alertname: 'CheckoutDown' }, annotations: { runbook_token: apiKey, owner: email } },
+    };
+    const opened = await stack.cli([
+      '-c',
+      k1Config,
+      'start',
+      'incident',
+      '--id',
+      id,
+      '--input',
+      JSON.stringify(incident),
+    ]);
+    expect(opened.stderr).toBe('');
+    expect(opened.code).toBe(0);
+    // The CLI's acknowledge and resolve are the typed Updates (acknowledgeUpdate, resolveUpdate):
+    // each answer is the run's status, so the update's argument and result both go through the codec.
+    await waitFor(
+      'the incident to take an acknowledgement',
+      async () => {
+        const out = await stack.cli(['-c', k1Config, 'acknowledge', id, '--by', 'alice', '--note', ackNote]);
+        return out.code === 0 ? out : undefined;
+      },
+      60_000,
+      500,
+    );
+    const resolved = await stack.cli(['-c', k1Config, 'resolve', id, '--by', 'alice', '--note', resolveNote]);
+    expect(resolved.stderr).toBe('');
+    expect(resolved.code).toBe(0);
+    const result = await stack.cli(['-c', k1Config, 'result', id]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('resolved');
+
+    const raw = await rawHistory(id);
+    const kinds = raw.events.map((e) => e.eventType as string);
+    expect(kinds).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED');
+    expect(kinds).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED');
+    const clear = JSON.stringify(raw) + readablePayloads(raw);
+    for (const secret of [title, apiKey, email, ackNote, resolveNote, 'CheckoutDown', 'alice'])
+      expect(clear).not.toContain(secret);
+    expect(Buffer.from(startedInput(raw)[0].metadata['opsflow-key-id'], 'base64').toString()).toBe('k1');
+
+    // Every payload of the history, sent as the Web UI sends them: one POST /decode with its headers.
+    const payloads: unknown[] = [];
+    const collect = (v: unknown): void => {
+      if (Array.isArray(v)) return v.forEach(collect);
+      if (!v || typeof v !== 'object') return;
+      const o = v as Record<string, unknown>;
+      if (typeof o.data === 'string' && o.metadata && typeof o.metadata === 'object') payloads.push(o);
+      else Object.values(o).forEach(collect);
+    };
+    collect(raw.events);
+    const res = await codec('/decode', { payloads }, authed);
+    expect(res.status).toBe(200);
+    const decoded = readablePayloads(await res.json());
+    for (const value of [title, apiKey, email, ackNote, resolveNote, 'CheckoutDown', 'alice'])
+      expect(decoded).toContain(value);
+    expect(decoded).toContain('"state":"resolved"');
+    // the audit line counts the payloads, and holds none of them
+    expect(codecLog()).toContain(`decode ${payloads.length} payloads for token`);
+    expect(codecLog()).not.toContain(apiKey);
+    expect(codecLog()).not.toContain(email);
+  });
+
   test('rotation: a new current key writes new runs, old runs stay readable while the old key is kept, and a missing key is named', async () => {
     await stack.stopWorker();
     await stack.startWorker(workerConfig(['k1', 'k2'], 'k2'));
