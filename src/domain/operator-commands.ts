@@ -12,8 +12,8 @@ export function opsflowCommand(verb: string, workflowId: string, ...args: string
 }
 
 /** "awaiting approval of step 1/3 (10 %) — `opsflow approve rollout-checkout-api`": a timer's summary and a details line. */
-export function approvalWaitText(what: string, workflowId: string): string {
-  return `awaiting approval of ${what} — \`${opsflowCommand('approve', workflowId)}\``;
+export function approvalWaitText(what: string, workflowId: string, ...args: string[]): string {
+  return `awaiting approval of ${what} — \`${opsflowCommand('approve', workflowId, ...args)}\``;
 }
 
 /** Who did something and when, as the operator controls keep it. */

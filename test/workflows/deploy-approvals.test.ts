@@ -1,4 +1,5 @@
 import { Worker } from '@temporalio/worker';
+import { defaultPayloadConverter } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { devServerEnv, workflowBundle } from '../helpers/temporal';
 import { deployWorkflow } from '../../src/workflows';
@@ -141,6 +142,9 @@ describe('deployWorkflow approvalRule (dev server, stand-in hosts)', () => {
       };
     });
     recordHistory(env.address, 'deploy-drains', 'deploy-stuck-drains-two-approvers');
+    const waitSummaries = ((await handle.fetchHistory()).events ?? [])
+      .filter((e) => e.timerStartedEventAttributes && e.userMetadata?.summary)
+      .map((e) => defaultPayloadConverter.fromPayload<string>(e.userMetadata!.summary!));
 
     const [one, two] = [out.first.approvals!.step, out.second.approvals!.step];
     expect([one, two].sort()).toEqual(['drain-h1', 'drain-h2']);
@@ -158,5 +162,12 @@ describe('deployWorkflow approvalRule (dev server, stand-in hosts)', () => {
     expect(out.switchedAfterAnnSecond).toEqual([hostOf(one)]);
     expect(out.result.phase).toBe('done');
     expect([...switched].sort()).toEqual(hosts);
+    // Each wait in the Web UI names the command that approves that host's own step.
+    expect(waitSummaries.sort()).toEqual(
+      hosts.map(
+        (h) =>
+          `awaiting approval of going on with ${h}'s 3 open sessions — \`opsflow approve deploy-drains --step drain-${h}\``,
+      ),
+    );
   });
 });

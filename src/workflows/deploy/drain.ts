@@ -48,7 +48,10 @@ export async function drain(plan: SagaPlan, ctx: SagaContext, stepNo: number): P
     own ? `drain-${plan.host}` : stepNo,
     undefined,
     own ? ctx.approvalRule : undefined,
-    approvalWaitText(what, wf.workflowInfo().workflowId),
+    // With a step of its own, the command names it: a bare approve would go to whichever host waits.
+    own
+      ? approvalWaitText(what, wf.workflowInfo().workflowId, '--step', `drain-${plan.host}`)
+      : approvalWaitText(what, wf.workflowInfo().workflowId),
   );
   // Under a rule of several people (or forbidding the starter): who has approved so far, in the status.
   const progress = ctx.controls.approvalProgress();
