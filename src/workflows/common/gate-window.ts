@@ -93,31 +93,31 @@ export interface GateWindow {
 }
 
 /** Watches the window until a sample ends it; a failed gate, an expired hold or an abort throws a Stop. */
-export async function watchGateWindow(w: GateWindow): Promise<void> {
-  const { run } = w;
+export async function watchGateWindow(window: GateWindow): Promise<void> {
+  const { run } = window;
   for (;;) {
-    const k = w.taken() + 1;
-    const watched = await w.wait(k);
-    w.checkAbort();
-    const promote = w.takePromote?.() ?? false;
-    const sample = watched ?? (await w.sample(k));
+    const sampleNo = window.taken() + 1;
+    const watched = await window.wait(sampleNo);
+    window.checkAbort();
+    const promote = window.takePromote?.() ?? false;
+    const sample = watched ?? (await window.sample(sampleNo));
     const { result } = sample;
-    const action = w.count(k, sample);
-    if (result.verdict !== 'pass') run.decide(`${w.sampleName(k)}: ${describeGateResult(result)}`);
-    if (action === 'rollback') throw w.gateStop(result);
-    if (action === 'hold') await holdForPerson(w);
-    w.checkAbort();
-    if (w.ends(k, result.verdict, promote)) return;
+    const action = window.count(sampleNo, sample);
+    if (result.verdict !== 'pass') run.decide(`${window.sampleName(sampleNo)}: ${describeGateResult(result)}`);
+    if (action === 'rollback') throw window.gateStop(result);
+    if (action === 'hold') await holdForPerson(window);
+    window.checkAbort();
+    if (window.ends(sampleNo, result.verdict, promote)) return;
     if (historyIsLong(run.input.maxHistoryEvents)) {
       run.decide('history is long: continuing as new with the same state');
-      await w.continueAsNew(k);
+      await window.continueAsNew(sampleNo);
     }
   }
 }
 
 /** Too many inconclusive samples: hold for a person; nobody in time throws a Stop (the caller rolls back). */
-async function holdForPerson(w: GateWindow): Promise<void> {
-  const { hold, run } = w;
+async function holdForPerson(window: GateWindow): Promise<void> {
+  const { hold, run } = window;
   hold.enter('held');
   const why = hold.reason();
   const timeout = formatDuration(run.input.holdTimeout);
@@ -125,7 +125,7 @@ async function holdForPerson(w: GateWindow): Promise<void> {
   run.decide(decision);
   await hold.notify(why, timeout);
   const answered = await run.controls.waitForResume(run.input.holdTimeout, { summary });
-  w.checkAbort(true);
+  window.checkAbort(true);
   if (!answered) throw new Stop('hold-expired', `held for ${timeout} after ${why} and nobody resumed`);
   hold.answered();
   hold.enter('monitoring');
