@@ -88,6 +88,22 @@ export function upwardImports(graph: ImportGraph): string[] {
   return found;
 }
 
+/**
+ * Inside activities: an adapter of a real system (`activities/systems/<system>/`) imports only other
+ * adapters and the files shared at the top of `activities/`, never a capability's folder, so a
+ * system's adapter can change without reading every workflow's support built on it.
+ */
+export function adapterImports(graph: ImportGraph): string[] {
+  const found: string[] = [];
+  const capabilityFolder = (file: string) => /^activities\/(?!systems\/)[^/]+\//.test(file);
+  for (const [file, targets] of graph) {
+    if (!file.startsWith('activities/systems/')) continue;
+    for (const target of targets.filter(capabilityFolder))
+      found.push(`adapter import: src/${file} (an adapter) imports src/${target} (a capability's folder)`);
+  }
+  return found;
+}
+
 /** Strongly connected components of more than one file (or a file importing itself), Tarjan's. */
 export function cycles(graph: ImportGraph): string[][] {
   const index = new Map<string, number>();
@@ -156,7 +172,7 @@ export function layerViolations(root: string): string[] {
         .map((file) => `src/${file}`)
         .join(' -> ')}`,
   );
-  return [...upwardImports(graph), ...circles];
+  return [...upwardImports(graph), ...adapterImports(graph), ...circles];
 }
 
 if (require.main === module) {

@@ -46,6 +46,19 @@ describe('imports point one way, without cycles', () => {
     ]);
   });
 
+  test("an adapter of a system importing a capability's folder is refused; adapters and the shared files pass", () => {
+    write({
+      'activities/heartbeat.ts': 'export const beat = 1;\n',
+      'activities/systems/redis/index.ts': "import { beat } from '../../heartbeat';\nexport const redis = beat;\n",
+      'activities/systems/router/index.ts':
+        "import { redis } from '../redis';\nimport { plan } from '../../cutover/plan';\nexport const r = redis + plan;\n",
+      'activities/cutover/plan.ts': "import { redis } from '../systems/redis';\nexport const plan = redis;\n",
+    });
+    expect(layerViolations(root)).toEqual([
+      "adapter import: src/activities/systems/router/index.ts (an adapter) imports src/activities/cutover/plan.ts (a capability's folder)",
+    ]);
+  });
+
   test('a cycle inside one layer is refused, type-only imports and re-exports included', () => {
     write({
       'workflows/x/workflow.ts': "import { watch } from './monitor';\nexport async function run() { await watch(); }\n",
