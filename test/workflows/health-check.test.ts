@@ -26,6 +26,7 @@ describe('healthCheckWorkflow (time-skipping)', () => {
     input: unknown,
     sent: Notification[],
     failSendsFirst = 0,
+    sendTakesMs = 0,
   ) {
     let sendAttempts = 0;
     const checked: string[] = [];
@@ -62,6 +63,8 @@ describe('healthCheckWorkflow (time-skipping)', () => {
           sendAttempts++;
           sent.push(n);
           if (sendAttempts <= failSendsFirst) throw new Error('webhook ops answered HTTP 500: queue full');
+          // A slow mail server: the send does not heartbeat while it waits for the answer.
+          if (sendTakesMs) await new Promise((r) => setTimeout(r, sendTakesMs));
           return { notifier: n.notifier, status: 200 };
         },
       },
@@ -107,6 +110,13 @@ describe('healthCheckWorkflow (time-skipping)', () => {
     expect(new Set(sent.map((n) => n.idempotencyKey)).size).toBe(1);
     expect(sent[0].text).toContain('DOWN postgres replica');
     expect(sent[0].severity).toBe('critical');
+  });
+
+  test("a send slower than the checks' heartbeat timeout is waited for, not cut short and sent again", async () => {
+    const sent: Notification[] = [];
+    const { result } = await run({ replica: 'down' }, {}, sent, 0, 12_000);
+    expect(result.notified).toEqual(['ops']);
+    expect(sent).toHaveLength(1);
   });
 
   test('an alert that cannot be delivered fails the run with the receiver\'s words, not "Activity task failed"', async () => {
