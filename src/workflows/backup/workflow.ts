@@ -121,7 +121,7 @@ async function report(state: BackupState, notifiers: string[]): Promise<void> {
   const { workflowId, runId } = wf.workflowInfo();
   const result = state.result();
   const failed = state.failed;
-  await notifyAll(acts.notify, notifiers, failed ? 'backup-failed' : 'backup-report', {
+  await notifyAll(notifiers, failed ? 'backup-failed' : 'backup-report', {
     message: () => ({
       severity: failed ? 'critical' : 'info',
       title: failed

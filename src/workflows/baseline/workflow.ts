@@ -167,7 +167,7 @@ async function tellAll(input: BaselinePlan, result: Omit<BaselineResult, 'notifi
   if (input.notify.length === 0) return;
   run.notifying();
   const { workflowId, runId } = wf.workflowInfo();
-  await notifyAll(acts.notify, input.notify, 'baseline', {
+  await notifyAll(input.notify, 'baseline', {
     message: () => ({
       severity: result.baseline.complete ? 'info' : 'warning',
       title: `Performance baseline of ${input.service}${result.baseline.complete ? '' : ' (partial)'}`,

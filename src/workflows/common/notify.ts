@@ -33,13 +33,17 @@ interface Sending {
 }
 
 /**
- * The message about `event` to every notifier, through the workflow's own `notify` proxy (its
- * options lie under `notifyOptions` in the command). The promise is exactly as deep as the loops
- * this replaced (the bare activity when nothing follows it): a tick more or less can reorder the
+ * Every message goes out under `notifyOptions` alone: a workflow's own proxy would lend it options
+ * meant for other calls (a check's heartbeat timeout cut a slow mail server's send short).
+ */
+const { notify } = wf.proxyActivities<Activities>(notifyOptions);
+
+/**
+ * The message about `event` to every notifier. The promise is exactly as deep as the loops this
+ * replaced (the bare activity when nothing follows it): a tick more or less can reorder the
  * commands of branches running side by side, and a recorded history would no longer replay.
  */
 export function notifyAll(
-  notify: wf.ActivityInterfaceFor<Activities>['notify'],
   notifiers: readonly string[],
   event: string,
   { message: say, summary, onSent, onFailed, inTurn }: Sending,

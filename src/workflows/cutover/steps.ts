@@ -57,7 +57,7 @@ export function notify(
   to = cutover.run.input.notify,
 ): Promise<void> {
   const { workflowId } = wf.workflowInfo();
-  return notifyAll(acts.notify, to, event, {
+  return notifyAll(to, event, {
     message: () => ({ severity, title, text, details: { workflowId, service: cutover.run.input.service, ...details } }),
     summary: (m) => `notify ${m.notifier}: ${title}`,
     onSent: (m) => cutover.run.decide(`notified ${m.notifier}: ${title}`),

@@ -2,7 +2,6 @@
 // step's proxy carries the summary the Web UI shows for it.
 import * as wf from '@temporalio/workflow';
 import type { Activities } from '../../activities';
-import { notifyOptions } from '../common/notify-options';
 import { withSummary } from '../common/progress';
 
 /** Reading the config's fleet: quick, a few tries. */
@@ -30,8 +29,6 @@ export function healthOptions(health: { attempts: number; interval: number }): w
   };
 }
 
-/** The `notify` proxy: under the message's own summary, its options are `notifyOptions` alone. */
-export const notifying = wf.proxyActivities<Activities>(notifyOptions);
 export const pruneStep = (host: string) => step(quick, `prune old releases on ${host}`);
 export const resolveStep = (ref: string) => step({ ...long, startToCloseTimeout: '10m' }, `resolve ${ref} to a commit`);
 export const migrateStep = (host: string) => step(long, `run migrations (once per deploy) on ${host}`);

@@ -2,7 +2,6 @@
 // keyed per run and event, so a repeat (a retry, a continued run) is dropped by the receiver.
 import * as wf from '@temporalio/workflow';
 import { notifyAll } from '../common/notify';
-import { notifying } from './activities';
 
 /** Tells the input's notifiers (nothing when it names none): `event` keys the message. */
 export type Tell = (
@@ -17,7 +16,7 @@ export function teller(notifiers: string[]): Tell {
   return async (event, severity, title, text) => {
     if (notifiers.length === 0) return;
     const { workflowId, runId } = wf.workflowInfo();
-    await notifyAll(notifying.notify, notifiers, event, {
+    await notifyAll(notifiers, event, {
       message: () => ({ severity, title, text, details: { workflowId, runId } }),
       summary: (m) => `tell ${m.notifier}: ${title}`,
     });

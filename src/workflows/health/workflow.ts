@@ -8,7 +8,7 @@ import { OpsflowHealth } from '../../domain/search-attributes';
 import { parseInput } from '../input';
 import { RunEnding } from '../common/ending';
 import { Progress } from '../common/progress';
-import { acts, notifying, opts } from './activities';
+import { acts, opts } from './activities';
 import { isBaselineRef } from '../../domain/baseline/gate';
 import { statusQuery } from './messages';
 import type { HealthCheckStatus } from './status';
@@ -88,7 +88,7 @@ async function healthCheck(rawInput: HealthCheckInput, ending: RunEnding): Promi
   if (report.failing.length > 0 && plan.notify.length > 0) {
     status.phase = 'notifying';
     const { workflowId, runId } = wf.workflowInfo();
-    await notifyAll(notifying.notify, plan.notify, 'unhealthy', {
+    await notifyAll(plan.notify, 'unhealthy', {
       message: () => ({
         severity: report.overall === 'down' ? 'critical' : 'warning',
         title: `Health check: ${report.summary} (${report.failing.length} failing)`,

@@ -52,7 +52,7 @@ async function incidentDigest(rawInput: IncidentDigestInput): Promise<IncidentDi
   const notified: string[] = [];
   const failed: string[] = [];
   const failures: Record<string, string> = {};
-  await notifyAll(acts.notify, notifiers, 'digest', {
+  await notifyAll(notifiers, 'digest', {
     message: () => ({
       severity: 'info',
       title: `P3 digest: ${pending.length} minor incident(s)`,

@@ -5,7 +5,6 @@ import { onCallAt } from '../../domain/incident/oncall';
 import { resolveRecipients } from '../../domain/incident/escalation';
 import type { Notification } from '../../domain/notification';
 import { notifyAll as sendToAll } from '../common/notify';
-import { acts } from './activities';
 import type { IncidentRun } from './run';
 
 export async function notifyAll(
@@ -19,7 +18,7 @@ export async function notifyAll(
 ): Promise<void> {
   const { state, workflowId, runId } = run;
   const r = state.record;
-  await sendToAll(acts.notify, notifiers, event, {
+  await sendToAll(notifiers, event, {
     message: (name) => ({
       severity,
       title,

@@ -160,7 +160,7 @@ async function runChecks(input: ReadinessPlan, run: ReadinessRun, ids: string[],
 
 async function tellAll(input: ReadinessPlan, run: ReadinessRun, report: string): Promise<void> {
   const { workflowId, runId } = wf.workflowInfo();
-  await notifyAll(acts.notify, input.notify, 'readiness', {
+  await notifyAll(input.notify, 'readiness', {
     message: () => ({
       severity: run.status.ready ? 'info' : 'warning',
       title: `Readiness of ${input.service}: ${run.status.ready ? 'READY' : 'NOT READY'}`,

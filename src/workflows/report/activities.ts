@@ -2,7 +2,6 @@
 import * as wf from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { withSummary } from '../common/progress';
-import { notifyOptions } from '../common/notify-options';
 
 /** Gathering only reads; a part that cannot be gathered says so in the report, so retries are few. */
 const gatherOptions: wf.ActivityOptions = {
@@ -12,8 +11,3 @@ const gatherOptions: wf.ActivityOptions = {
 };
 export const acts = wf.proxyActivities<Activities>(gatherOptions);
 export const gatherAs = (summary: string) => withSummary(gatherOptions, summary);
-/**
- * Messages go out under the shared notify options alone: the notifier does not heartbeat, so the
- * heartbeat timeout above would cut a slow mail server's send short and send the message again.
- */
-export const notifying = wf.proxyActivities<Activities>(notifyOptions);

@@ -9,7 +9,7 @@ import { parseInput } from '../input';
 import { RunEnding } from '../common/ending';
 import { failureMessage } from '../common/failure';
 import { Progress } from '../common/progress';
-import { acts, gatherAs, notifying } from './activities';
+import { acts, gatherAs } from './activities';
 import { DailyReportState, type DailyReportResult } from './state';
 import { installDailyReportHandlers } from './handlers';
 
@@ -62,7 +62,7 @@ export async function dailyReportWorkflow(rawInput: DailyReportInput = {}): Prom
     const { workflowId, runId } = wf.workflowInfo();
     // The whole report to the email notifiers, its summary to the others; nothing else runs beside them.
     const send = (whole: boolean) =>
-      notifyAll(notifying.notify, whole ? plan.email : plan.summary, `daily-report-${whole ? 'full' : 'summary'}`, {
+      notifyAll(whole ? plan.email : plan.summary, `daily-report-${whole ? 'full' : 'summary'}`, {
         message: () => ({
           severity: 'info',
           title,

@@ -49,7 +49,7 @@ export function notify(
     return Promise.resolve();
   }
   const { workflowId } = wf.workflowInfo();
-  return notifyAll(acts.notify, to, event, {
+  return notifyAll(to, event, {
     message: () => ({ severity, title, text, details: { workflowId, service: input.service, ...details } }),
     summary: (m) => `notify ${m.notifier}: ${title}`,
     onSent: (m) => run.decide(`notified ${m.notifier}: ${title}`),
