@@ -232,7 +232,7 @@ describe('healthCheckWorkflow end to end', () => {
     expect(activities(after)).toBe(1);
 
     process.kill(-child.pid!, 'SIGTERM');
-    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    const code = await new Promise<number | null>((r) => child.once('close', (c) => r(c)));
     expect(code).toBe(0);
     expect(output()).toContain('opsflow worker: stopped');
   });
@@ -260,7 +260,7 @@ describe('healthCheckWorkflow end to end', () => {
     expect(apply.stderr).toContain('http.web.url');
 
     const { child, output } = stack.spawnWorkerProcess(badConfig);
-    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    const code = await new Promise<number | null>((r) => child.once('close', r));
     expect(code).toBe(1);
     expect(output()).toContain('http.web.url');
 

@@ -430,7 +430,7 @@ describe('incident response end to end (dev server)', () => {
       },
     });
     const { child, output } = stack.spawnWorkerProcess(bad);
-    const code = await new Promise<number | null>((resolveExit) => child.once('exit', (c) => resolveExit(c)));
+    const code = await new Promise<number | null>((resolveExit) => child.once('close', (c) => resolveExit(c)));
     expect(code).toBe(1);
     expect(output()).toMatch(/incident\.severityRules\.0\.severity/);
     expect(output()).toMatch(/incident\.severityRules\.1: Unrecognized key: "when"/);

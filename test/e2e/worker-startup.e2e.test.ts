@@ -28,8 +28,9 @@ describe('worker start-up on a dev server without opsflow search attributes', ()
 
   const registered = async (namespace: string) =>
     (await stack.env.connection.operatorService.listSearchAttributes({ namespace })).customAttributes ?? {};
-  const exitCode = (child: { once: (e: 'exit', f: (c: number | null) => void) => void }) =>
-    new Promise<number | null>((r) => child.once('exit', r));
+  // 'close', not 'exit': the output is read next, and 'exit' can come before the last of stdout
+  const exitCode = (child: { once: (e: 'close', f: (c: number | null) => void) => void }) =>
+    new Promise<number | null>((r) => child.once('close', r));
 
   beforeAll(async () => {
     stack = await Stack.start({ searchAttributes: false, namespaces: [fresh] });
