@@ -73,6 +73,13 @@ describe('replay of recorded histories', () => {
     ]);
   });
 
+  test('an incident cancelled while its page was in flight: the cancellation ended the run, no send recorded as failed', () => {
+    const chain = readChain('incident-cancelled-mid-page.json');
+    expect(patchesOf(chain)).toContain('notify-cancellation-propagates');
+    const last = chain.runs[chain.runs.length - 1].events;
+    expect(last.some((e) => e.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED')).toBe(true);
+  });
+
   test('the deploy paused between batches and aborted: the abort ended the pause, no resume', () => {
     const chain = readChain('deploy-paused-aborted.json');
     expect(patchesOf(chain)).toContain('deploy-abort-ends-pause');

@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -11,6 +12,7 @@ import { timeSkippingEnv, workflowBundle } from '../helpers/temporal';
 import { HttpReceiver, type ReceivedRequest } from '../helpers/http-receiver';
 import { pgConnection, requirePostgres } from '../helpers/services';
 import { waitFor } from '../helpers/ports';
+import { recordHistory } from '../helpers/histories';
 import { createActivities } from '../../src/activities';
 import { parseConfigText } from '../../src/config/load';
 import { incidentDigestWorkflow, incidentResponseWorkflow } from '../../src/workflows/incident';
@@ -358,6 +360,35 @@ describe('incidentResponseWorkflow: escalation, approval, P3 (time-skipping)', (
     expect(waitIdx).toBeGreaterThan(-1);
     expect(approveIdx).toBeGreaterThan(waitIdx);
     expect(doneIdx).toBeGreaterThan(approveIdx);
+  });
+
+  test('a run cancelled while a page is being sent records no "could not notify": the cancellation is not a refusal', async () => {
+    // A webhook that takes the page and never answers: the send is surely in flight at the cancel.
+    const held: import('node:http').ServerResponse[] = [];
+    const silentHook = createHttpServer((_q, r) => held.push(r));
+    await new Promise<void>((r) => silentHook.listen(0, '127.0.0.1', r));
+    try {
+      const cfg = config({ runbooks: { P0: [], P1: [], P2: [], P3: [] } });
+      cfg.notifiers.oncall = { type: 'webhook', url: `http://127.0.0.1:${(silentHook.address() as AddressInfo).port}` };
+      await startWorker(cfg, 'incidents-page-held');
+      const workflowId = 'incident-cancelled-mid-page';
+      const handle = await env.client.workflow.start(incidentResponseWorkflow, {
+        taskQueue: 'incidents-page-held',
+        workflowId,
+        args: [{ title: 'errors spiking, page held', type: 'error_rate', metrics: { errorRate: 30 } }],
+      });
+      await waitFor('the page to reach the held webhook', () => held.length >= 1, 30_000);
+      await handle.cancel();
+      await handle.result().catch(() => undefined);
+      expect((await handle.describe()).status.name).toBe('CANCELLED');
+      const s = await status(workflowId);
+      expect(s.timeline.filter((e) => e.kind === 'notified' && e.outcome === 'failed')).toEqual([]);
+      expect(s.ended).toEqual({ kind: 'cancelled', message: expect.any(String) });
+      recordHistory(env.address, workflowId, 'incident-cancelled-mid-page');
+    } finally {
+      for (const r of held) r.destroy();
+      silentHook.close();
+    }
   });
 
   test('an incident store that never answers delays no page: the page goes out while the store is still being asked', async () => {

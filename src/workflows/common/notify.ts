@@ -53,7 +53,9 @@ export function notifyAll(
     return { message, sent: notify.executeWithOptions(withSummary(notifyOptions, summary(message)), [message]) };
   };
   const failed = (message: Notification, err: unknown) => {
-    if (!onFailed) throw err;
+    // A cancelled run's message was not refused by anyone: recording it as "could not notify" and
+    // going on would misreport the cancellation (runs recorded before this still went on).
+    if (!onFailed || (wf.isCancellation(err) && wf.patched('notify-cancellation-propagates'))) throw err;
     onFailed(message, failureMessage(err));
   };
   const settle = async ({ message, sent }: ReturnType<typeof send>) => {
