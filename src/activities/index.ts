@@ -15,6 +15,7 @@ import { readinessActivities } from './readiness';
 import { changeActivities } from './systems/temporal/changes-in-flight';
 import { cutoverActivities } from './cutover';
 import { deployActivities } from './deploy';
+import { rolloutActivities } from './rollout';
 
 /**
  * Builds the worker's activity object from the operator config: one factory per system or capability,
@@ -30,6 +31,7 @@ export function createActivities(config: OpsflowConfig) {
     ...diagnosticsActivities(config),
     ...remediationActivities(config),
     ...loadBalancerActivities(config),
+    ...rolloutActivities(config),
     ...metricActivities(config),
     ...migrationActivities(config),
     ...baselineActivities(config),

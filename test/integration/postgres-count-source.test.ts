@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { cutoverPlanActivities } from '../../src/activities/cutover/plan';
-import { planRollout } from '../../src/activities/systems/load-balancer/rollout-plan';
+import { planRollout } from '../../src/activities/rollout/plan';
 import { phasedRolloutInput } from '../../src/domain/rollout/input';
 import { parseConfigText } from '../../src/config/load';
 import { userCutoverInput } from '../../src/domain/cutover/input';

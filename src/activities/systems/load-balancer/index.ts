@@ -8,7 +8,6 @@ import {
   type SplitRequest,
 } from './adapter';
 import { lookupLoadBalancer } from './adapters';
-import { planRollout } from './rollout-plan';
 
 export type { ServerState, SplitReading, SplitRequest } from './adapter';
 
@@ -21,12 +20,10 @@ export interface TrafficSplitArgs extends SplitRequest {
 /**
  * The load balancer's activities. Each states the wanted end state (never "add 10 %"), so running
  * one twice leaves the same state; each reads the LB back and fails (retryably) unless the LB says
- * what was asked. Issue 5's incident response uses `setLoadBalancerServerState` to bring up backups.
+ * what was asked. The incident response uses `setLoadBalancerServerState` to bring up backups.
  */
 export function loadBalancerActivities(config: OpsflowConfig) {
   return {
-    planRollout: planRollout(config),
-
     /** Sets new/old to newPercent/100-newPercent and returns the split the LB reads back. */
     async setTrafficSplit(args: TrafficSplitArgs): Promise<SplitReading> {
       const reading = await applySplit(args.lb, lookupLoadBalancer(config, args.lb), args);

@@ -1,10 +1,10 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import type { OpsflowConfig } from '../../../config/schema';
-import { defaultGate, metricNames, type GateThresholds, type MetricName } from '../../../domain/gate/evaluate';
-import type { PlannableRollout, RolloutPlan } from '../../../domain/rollout/input';
-import { lookupMetricSource } from '../metrics';
-import { metricsOf } from '../../../config/sections/metric-sources';
-import { adapterFor } from './adapters';
+import type { OpsflowConfig } from '../../config/schema';
+import { defaultGate, metricNames, type GateThresholds, type MetricName } from '../../domain/gate/evaluate';
+import type { PlannableRollout, RolloutPlan } from '../../domain/rollout/input';
+import { lookupMetricSource } from '../systems/metrics';
+import { metricsOf } from '../../config/sections/metric-sources';
+import { adapterFor } from '../systems/load-balancer/adapters';
 
 /**
  * Resolves a rollout input against the worker's config before anything is touched: the LB and both
