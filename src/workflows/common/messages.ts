@@ -53,6 +53,26 @@ export interface WorkflowMessages {
   actions: Readonly<Partial<Record<ActionVerb, UpdateDefinition<any, [any]>>>>;
 }
 
+/** The operator controls by verb, as signals and as Updates. */
+export const operatorSignals = { approve: approveSignal, pause: pauseSignal, resume: resumeSignal, abort: abortSignal };
+export const operatorUpdates = { approve: approveUpdate, pause: pauseUpdate, resume: resumeUpdate, abort: abortUpdate };
+
+/**
+ * What a workflow takes that answers the operator controls `verbs` (each as its signal and its
+ * Update), and `more` of its own, listed after them.
+ */
+export function controlledMessages(
+  status: QueryDefinition<unknown>,
+  verbs: readonly (keyof typeof operatorSignals)[],
+  more: Partial<Pick<WorkflowMessages, 'signals' | 'actions'>> = {},
+): WorkflowMessages {
+  return {
+    status,
+    signals: [...verbs.map((v) => operatorSignals[v]), ...(more.signals ?? [])],
+    actions: { ...Object.fromEntries(verbs.map((v) => [v, operatorUpdates[v]])), ...more.actions },
+  };
+}
+
 /** The CLI's verbs for operator actions, in the order `--help` lists them. */
 export const actionVerbs = [
   'approve',

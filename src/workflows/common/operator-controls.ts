@@ -4,30 +4,16 @@
 import * as wf from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type { ApprovalRule } from '../../domain/approval';
-import {
-  abortSignal,
-  abortUpdate,
-  approveSignal,
-  approveUpdate,
-  pauseSignal,
-  pauseUpdate,
-  resumeSignal,
-  resumeUpdate,
-  type OperatorInput,
-} from './messages';
+import { abortSignal, operatorSignals, operatorUpdates, pauseSignal, type OperatorInput } from './messages';
 import type { OperatorSignal } from './operator-carry';
 import { ignoredSignalText } from './operator-refusal';
 import { OperatorState, type OperatorEvent } from './operator-state';
 
-export { abortSignal, pauseSignal, type OperatorInput, type OperatorEvent, type OperatorSignal };
+export { abortSignal, operatorSignals, pauseSignal, type OperatorInput, type OperatorEvent, type OperatorSignal };
 export type { Abort, ApprovalProgress, OperatorCarry, PendingApproval } from './operator-carry';
-
-const operatorUpdates = { approve: approveUpdate, pause: pauseUpdate, resume: resumeUpdate, abort: abortUpdate };
 
 /** The order handlers are installed in: signals buffered before then are delivered in this order. */
 const signalOrder: OperatorSignal[] = ['approve', 'pause', 'resume', 'abort'];
-export const operatorSignals = { approve: approveSignal, pause: pauseSignal, resume: resumeSignal, abort: abortSignal };
-const definitions = operatorSignals;
 
 /** What `install` may be given besides the callback. */
 export interface InstallOptions {
@@ -62,7 +48,7 @@ export class OperatorControls extends OperatorState {
         : this.apply(signal, input, at);
     for (const signal of signalOrder.filter((s) => which.includes(s))) {
       // The signal's words stay as they were (its decision entry has its own time).
-      wf.setHandler(definitions[signal], (input?: OperatorInput) =>
+      wf.setHandler(operatorSignals[signal], (input?: OperatorInput) =>
         onEvent(take(signal, { ...normal(input), at: undefined }, now())),
       );
       // The Update form: refused (with why) before history, else the same transition, answered with the status.

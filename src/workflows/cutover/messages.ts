@@ -1,21 +1,19 @@
 // Why: everything a cutover takes, declared once: the CLI, an incident stopping it, a go-live
 // steering it and the tests import these definitions instead of spelling names.
 import * as wf from '@temporalio/workflow';
-import {
+import { controlledMessages, defineStatusQuery } from '../common/messages';
+import type { BatchSignal, CutoverStatus } from './status';
+
+export {
   abortSignal,
   abortUpdate,
   approveSignal,
   approveUpdate,
-  defineStatusQuery,
   pauseSignal,
   pauseUpdate,
   resumeSignal,
   resumeUpdate,
-  type WorkflowMessages,
 } from '../common/messages';
-import type { BatchSignal, CutoverStatus } from './status';
-
-export { abortSignal, abortUpdate, approveSignal, approveUpdate, pauseSignal, pauseUpdate, resumeSignal, resumeUpdate };
 export const statusQuery = defineStatusQuery<CutoverStatus>();
 /** `{"batch": "managers", "startAt": "+6h"}`: a batch not started yet gets a new start time. */
 export const rescheduleSignal = wf.defineSignal<[BatchSignal]>('reschedule');
@@ -25,15 +23,7 @@ export const skipSignal = wf.defineSignal<[BatchSignal]>('skip');
 export const rescheduleUpdate = wf.defineUpdate<CutoverStatus, [BatchSignal]>(rescheduleSignal.name);
 export const skipUpdate = wf.defineUpdate<CutoverStatus, [BatchSignal]>(skipSignal.name);
 
-export const cutoverMessages: WorkflowMessages = {
-  status: statusQuery,
-  signals: [approveSignal, pauseSignal, resumeSignal, abortSignal, rescheduleSignal, skipSignal],
-  actions: {
-    approve: approveUpdate,
-    pause: pauseUpdate,
-    resume: resumeUpdate,
-    abort: abortUpdate,
-    reschedule: rescheduleUpdate,
-    skip: skipUpdate,
-  },
-};
+export const cutoverMessages = controlledMessages(statusQuery, ['approve', 'pause', 'resume', 'abort'], {
+  signals: [rescheduleSignal, skipSignal],
+  actions: { reschedule: rescheduleUpdate, skip: skipUpdate },
+});

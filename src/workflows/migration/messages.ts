@@ -1,20 +1,9 @@
 // Why: everything a data migration takes, declared once: the CLI, a go-live steering it and the
 // tests import these definitions instead of spelling names.
-import {
-  defineStatusQuery,
-  pauseSignal,
-  pauseUpdate,
-  resumeSignal,
-  resumeUpdate,
-  type WorkflowMessages,
-} from '../common/messages';
+import { controlledMessages, defineStatusQuery } from '../common/messages';
 import type { MigrationStatus } from './status';
 
-export { pauseSignal, pauseUpdate, resumeSignal, resumeUpdate };
+export { pauseSignal, pauseUpdate, resumeSignal, resumeUpdate } from '../common/messages';
 export const statusQuery = defineStatusQuery<MigrationStatus>();
 
-export const migrationMessages: WorkflowMessages = {
-  status: statusQuery,
-  signals: [pauseSignal, resumeSignal],
-  actions: { pause: pauseUpdate, resume: resumeUpdate },
-};
+export const migrationMessages = controlledMessages(statusQuery, ['pause', 'resume']);
