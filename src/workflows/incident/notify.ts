@@ -1,5 +1,6 @@
 // Telling people: one message per notifier per event (its key makes a retry harmless), PagerDuty
-// triggered, acknowledged and resolved by the run's dedup key, every outcome on the timeline.
+// triggered, acknowledged and resolved by the incident's dedup key, every outcome on the timeline.
+import * as wf from '@temporalio/workflow';
 import { notificationSeverity } from '../../domain/incident/severity';
 import { onCallAt } from '../../domain/incident/oncall';
 import { resolveRecipients } from '../../domain/incident/escalation';
@@ -16,17 +17,18 @@ export async function notifyAll(
   action?: Notification['action'],
   severity: Notification['severity'] = notificationSeverity[run.state.record.severity],
 ): Promise<void> {
-  const { state, workflowId, runId } = run;
+  const { state, workflowId } = run;
   const r = state.record;
+  // The chain's first run id: a reset run (a new runId) that triggers again folds into the same
+  // PagerDuty incident and resolves it. For a run never reset it is the run's own id, as before.
+  const dedupKey = `${workflowId}/${wf.workflowInfo().firstExecutionRunId}`;
   await sendToAll(notifiers, event, {
     message: (name) => ({
       severity,
       title,
       text,
       details: { incident: r.id, workflowId, severity: r.severity, type: r.type, services: r.services },
-      ...(run.plan?.notifierTypes[name] === 'pagerduty'
-        ? { action: action ?? 'trigger', dedupKey: `${workflowId}/${runId}` }
-        : {}),
+      ...(run.plan?.notifierTypes[name] === 'pagerduty' ? { action: action ?? 'trigger', dedupKey } : {}),
     }), // Only a PagerDuty message has an action.
     summary: (n) => `${event}: ${n.action ? `PagerDuty ${n.action}` : 'notify'} ${n.notifier}`,
     onSent: (n) => state.notifiedOk(event, n.notifier, n.action),
