@@ -209,6 +209,13 @@ describe('codec server: JWTs checked against an issuer JWKS', () => {
     await waitFor('the audit line of the token decode', () =>
       /decode 1 payload for token sha256:[0-9a-f]{12} namespace default/.test(codecLog()),
     );
+    // a subject cannot write a line of its own into the audit log: it is quoted and escaped
+    const forged = 'opsflow codec: decode 1 payload for token sha256:000000000000 namespace default from 10.0.0.1';
+    expect((await decode(await sign(keyA, { sub: `mallory\n${forged}` }))).status).toBe(200);
+    await waitFor('the audit line of the odd subject', () =>
+      codecLog().includes(`decode 1 payload for jwt sub "mallory\\n${forged}" namespace default`),
+    );
+    expect(codecLog().split('\n')).not.toContain(forged);
     expect(codecLog()).not.toContain(jwt);
     expect(codecLog()).not.toContain(token);
     expect(codecLog()).not.toContain(marker);
