@@ -13,7 +13,13 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }] },
+  transform: {
+    '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }],
+    // jose ships ES modules only: jest's CommonJS runtime needs them compiled (node itself loads
+    // them through require(esm), so only the tests need this).
+    '/node_modules/jose/.+\\.js$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'ecmascript' } } }],
+  },
+  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   maxWorkers: Number(process.env.OPSFLOW_JEST_WORKERS ?? 3),
   // A deadline for a hung test, not a speed check: with both cores busy (README's loaded run) an
   // e2e test takes several times as long as on an idle machine.

@@ -2,18 +2,22 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Payload } from '@temporalio/common';
 import type { EncryptionCodec } from './encryption-codec';
+import type { JwtCheck } from './jwt-auth';
 
 /**
  * Temporal's codec-server protocol for the Web UI and `temporal --codec-endpoint`: `POST /encode`
  * and `POST /decode` with `{ "payloads": [{ "metadata": { k: base64 }, "data": base64 }] }`, the
- * namespace in `X-Namespace`. Every request is authenticated (a bearer token, or nothing on a
- * loopback dev stack), CORS answers only the configured UI origins, bodies are bounded, and each
- * decode leaves one audit line (who, namespace, how many payloads) that never holds a payload.
+ * namespace in `X-Namespace`. Every request is authenticated (the configured bearer token, a JWT
+ * of the configured issuer such as the Web UI's forwarded access token, or nothing on a loopback dev
+ * stack), CORS answers only the configured UI origins, bodies are bounded, and each decode leaves
+ * one audit line (who, namespace, how many payloads) that never holds a payload or a token.
  */
 export interface CodecServerOptions {
   codec: EncryptionCodec;
-  /** undefined: no authentication (allowed by the config only on loopback). */
+  /** The configured bearer token. With neither it nor `jwt`: no authentication (loopback only, by the config). */
   token?: string;
+  /** Checks a bearer token that is not the configured one as a JWT of the configured issuer. */
+  jwt?: (token: string) => Promise<JwtCheck>;
   origins: string[];
   maxBodyBytes: number;
   /** The namespace when a request names none. */
@@ -46,19 +50,30 @@ const toJson = (p: Payload): JsonPayload => ({
   data: Buffer.from(p.data ?? new Uint8Array()).toString('base64'),
 });
 
-/** Who is asking, for the audit line: a fingerprint of the bearer token, never the token itself. */
-function caller(req: IncomingMessage, token: string | undefined): { who: string; problem?: string } {
-  if (token === undefined) return { who: 'anonymous (auth none)' };
+type Caller = { who: string; problem?: undefined } | { who: string; problem: string; status: number };
+
+/**
+ * Who is asking, for the audit line: a fingerprint of the configured bearer token or the `sub` of a
+ * verified JWT, never a token itself; or why the request is refused.
+ */
+async function caller(req: IncomingMessage, o: CodecServerOptions): Promise<Caller> {
+  if (o.token === undefined && o.jwt === undefined) return { who: 'anonymous (auth none)' };
+  const refuse = (who: string, problem: string, status = 401): Caller => ({ who, problem, status });
   const header = req.headers.authorization;
-  if (!header) return { who: 'unknown', problem: 'no Authorization header' };
+  if (!header) return refuse('unknown', 'no Authorization header');
   const m = /^Bearer (.+)$/.exec(header);
-  if (!m) return { who: 'unknown', problem: 'Authorization is not "Bearer <token>"' };
-  const a = Buffer.from(m[1]);
-  const b = Buffer.from(token);
-  const fingerprint = createHash('sha256').update(m[1]).digest('hex').slice(0, 12);
-  return a.length === b.length && timingSafeEqual(a, b)
-    ? { who: `token sha256:${fingerprint}` }
-    : { who: `token sha256:${fingerprint}`, problem: 'wrong bearer token' };
+  if (!m) return refuse('unknown', 'Authorization is not "Bearer <token>"');
+  const fingerprint = `token sha256:${createHash('sha256').update(m[1]).digest('hex').slice(0, 12)}`;
+  if (o.token !== undefined) {
+    const a = Buffer.from(m[1]);
+    const b = Buffer.from(o.token);
+    if (a.length === b.length && timingSafeEqual(a, b)) return { who: fingerprint };
+  }
+  if (!o.jwt) return refuse(fingerprint, 'wrong bearer token');
+  const check = await o.jwt(m[1]);
+  return check.ok
+    ? { who: check.who }
+    : refuse(check.who === 'unknown' ? fingerprint : check.who, check.problem, check.status);
 }
 
 async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
@@ -115,10 +130,11 @@ export function createCodecServer(o: CodecServerOptions): Server {
     }
     if (req.method !== 'POST' || !op) return reply(res, 404, { error: 'POST /encode or /decode' });
     const namespace = (req.headers['x-namespace'] as string | undefined)?.trim() || o.defaultNamespace;
-    const { who, problem } = caller(req, o.token);
-    if (problem) {
-      o.log(`opsflow codec: refused ${op} from ${from} (${who}) namespace ${namespace}: ${problem}`);
-      return reply(res, 401, { error: problem });
+    const auth = await caller(req, o);
+    const who = auth.who;
+    if (auth.problem !== undefined) {
+      o.log(`opsflow codec: refused ${op} from ${from} (${who}) namespace ${namespace}: ${auth.problem}`);
+      return reply(res, auth.status, { error: auth.problem });
     }
     try {
       const payloads = parsePayloads(await readBody(req, o.maxBodyBytes));

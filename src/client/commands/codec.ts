@@ -5,6 +5,8 @@ import { resolveSecret, SecretError } from '../../config/secrets';
 import { temporalSettings } from '../connection';
 import { encryptionCodec } from '../codec/data-converter';
 import { createCodecServer } from '../codec/server';
+import { jwksVerifier } from '../codec/jwt-auth';
+import { isLoopback } from '../../config/sections/encryption';
 import { KEY_BYTES } from '../codec/keys';
 import { listen } from '../alert-receiver/server';
 
@@ -34,7 +36,11 @@ export function registerCodecCommands(program: Command, ctx: CliContext) {
       const namespace = temporalSettings(process.env).namespace;
       let token: string | undefined;
       try {
-        token = server.auth === 'none' ? undefined : resolveSecret(server.token!, 'encryption.codecServer.token');
+        // auth none takes no token; auth token needs one (the config says so); auth jwks may have one
+        token =
+          server.auth === 'none' || server.token === undefined
+            ? undefined
+            : resolveSecret(server.token, 'encryption.codecServer.token');
       } catch (err) {
         if (err instanceof SecretError) throw new UsageError(err.message);
         throw err;
@@ -42,20 +48,25 @@ export function registerCodecCommands(program: Command, ctx: CliContext) {
       const port = o.port === undefined ? server.port : Number(o.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port: a TCP port');
       const host = o.host ?? server.host;
-      if (!token && !['127.0.0.1', '::1', 'localhost'].includes(host))
+      if (server.auth === 'none' && !isLoopback(host))
         throw new UsageError(`--host: auth none is allowed only on a loopback host, not ${host}`);
+      const jwks = typeof server.auth === 'object' ? server.auth.jwks : undefined;
       const log = (line: string) => process.stderr.write(`${line}\n`);
       const http = createCodecServer({
         codec: encryptionCodec(config, namespace)!,
         token,
+        jwt: jwks && jwksVerifier(jwks),
         origins: server.origins,
         maxBodyBytes: server.maxBodyBytes,
         defaultNamespace: namespace,
         log,
       });
       const bound = await listen(http, port, host);
+      const accepts = [token && 'the configured token', jwks && `JWTs of ${jwks.issuer} (JWKS ${jwks.url})`]
+        .filter(Boolean)
+        .join(' or ');
       print(
-        `opsflow codec: listening on http://${host}:${bound} (keys ${config.encryption.keys.map((k) => k.id).join(', ')}; current ${config.encryption.current})`,
+        `opsflow codec: listening on http://${host}:${bound} (keys ${config.encryption.keys.map((k) => k.id).join(', ')}; current ${config.encryption.current}; accepts ${accepts || 'anyone (auth none)'})`,
       );
       await new Promise<void>((resolve) => {
         const stop = () => http.close(() => resolve());
