@@ -93,8 +93,8 @@ export class DeployRun {
 
   /** Upgraded hosts still to take back, in order, with the release each goes back to. */
   fleetRollbackLeft(): { host: string; release: string }[] {
-    const f = this.fleet;
-    return f ? f.targets.filter((t) => !f.done.includes(t.host)) : [];
+    const fleet = this.fleet;
+    return fleet ? fleet.targets.filter((t) => !fleet.done.includes(t.host)) : [];
   }
 
   /** A host's rollback saga ended: a continued run does not take it back again. */
@@ -204,25 +204,25 @@ export class DeployRun {
 
   /** What the run waits on a person for, with the command that answers it; undefined when nobody. */
   waitingOn(workflowId: string): string | undefined {
-    const s = this.status;
-    if (s.awaitingApproval !== undefined) return approvalWaitText(s.awaitingApproval, workflowId);
-    if (this.pauseHolds) return pausedText(workflowId, s.pausedBy);
+    const status = this.status;
+    if (status.awaitingApproval !== undefined) return approvalWaitText(status.awaitingApproval, workflowId);
+    if (this.pauseHolds) return pausedText(workflowId, status.pausedBy);
     return undefined;
   }
 
   /** Markdown for the Web UI's current details; with the run's id, what it waits on and the command. */
   details(workflowId?: string): string {
-    const s = this.status;
+    const status = this.status;
     const waiting = workflowId === undefined ? undefined : this.waitingOn(workflowId);
     const lines = [
-      `**${s.kind} ${s.service}**${s.commit ? ` at \`${s.commit.slice(0, 12)}\`` : ''} — ${s.phase}${s.batch ? `, batch ${s.batch}/${s.batches.length}` : ''}${s.runs > 1 ? ` (run ${s.runs})` : ''}`,
-      `failures: ${s.failures.fleet} (budget ${s.failures.budget.batch} % per batch, ${s.failures.budget.fleet} % fleet); migrations: ${s.migrations}`,
-      ...Object.entries(s.hosts).map(
+      `**${status.kind} ${status.service}**${status.commit ? ` at \`${status.commit.slice(0, 12)}\`` : ''} — ${status.phase}${status.batch ? `, batch ${status.batch}/${status.batches.length}` : ''}${status.runs > 1 ? ` (run ${status.runs})` : ''}`,
+      `failures: ${status.failures.fleet} (budget ${status.failures.budget.batch} % per batch, ${status.failures.budget.fleet} % fleet); migrations: ${status.migrations}`,
+      ...Object.entries(status.hosts).map(
         ([n, h]) => `- ${n}: ${h.state}${h.release ? ` → ${h.release}` : ''}${h.error ? ` (${h.error})` : ''}`,
       ),
     ];
     if (waiting) lines.push(`**${waiting}**`);
-    if (s.stopReason) lines.push(`stopped: ${s.stopReason}`);
+    if (status.stopReason) lines.push(`stopped: ${status.stopReason}`);
     return lines.join('\n');
   }
 }

@@ -16,22 +16,22 @@ const verb = { abort: 'rolled back', pause: 'paused' } as const;
 export async function stopChangesInFlight(run: IncidentRun): Promise<void> {
   if (!wf.patched(INCIDENT_STOPS_CHANGES)) return;
   const { state } = run;
-  const r = state.record;
-  if (r.services.length === 0) return;
+  const incident = state.record;
+  if (incident.services.length === 0) return;
   const found = await acts.findChangesInFlight.executeWithOptions(
-    withSummary(readOptions, `changes in flight of ${r.services.join(', ')}`),
-    [{ services: r.services, severity: r.severity }],
+    withSummary(readOptions, `changes in flight of ${incident.services.join(', ')}`),
+    [{ services: incident.services, severity: incident.severity }],
   );
   if (found.changes.length === 0) {
     state.add(
       'change',
-      `no rollout, cutover or deploy of ${r.services.join(', ')} running: nothing to stop`,
+      `no rollout, cutover or deploy of ${incident.services.join(', ')} running: nothing to stop`,
       'skipped',
     );
   } else if (found.action === 'none') {
     state.add(
       'change',
-      `${found.changes.map((c) => c.workflowId).join(', ')} running; a ${r.severity} incident leaves it alone (incident.changesInFlight)`,
+      `${found.changes.map((c) => c.workflowId).join(', ')} running; a ${incident.severity} incident leaves it alone (incident.changesInFlight)`,
       'skipped',
     );
   } else {
@@ -43,11 +43,11 @@ export async function stopChangesInFlight(run: IncidentRun): Promise<void> {
           await wf.getExternalWorkflowHandle(c.workflowId).signal(
             action === 'abort' ? abortSignal : pauseSignal,
             changeSignalInput(c.kind, action, {
-              by: `incident ${r.id}`,
-              reason: `${r.severity} incident ${r.id}: ${r.title}`,
+              by: `incident ${incident.id}`,
+              reason: `${incident.severity} incident ${incident.id}: ${incident.title}`,
             }),
           );
-          state.add('change', `${what} ${verb[action]} by incident ${r.id}`, 'ok');
+          state.add('change', `${what} ${verb[action]} by incident ${incident.id}`, 'ok');
         } catch (err) {
           // It ended between the look and the signal: nothing left to stop.
           state.add('change', `${what} could not be ${verb[action]}: ${failureMessage(err)}`, 'failed');

@@ -105,21 +105,26 @@ function refuse(why: string | undefined): void {
 const whoWhen = (by?: string, at?: string) => `${by ? ` by ${by}` : ''}${at ? ` at ${at}` : ''}`;
 
 export function acknowledgeRefusal(state: IncidentState, _a: { by?: string }): string | undefined {
-  const r = state.record;
-  if (state.resolved) return `incident ${r.id} is already resolved${whoWhen(state.resolvedBy, r.resolvedAt)}`;
-  if (state.acknowledged) return `incident ${r.id} is already acknowledged${whoWhen(r.owner, r.acknowledgedAt)}`;
+  const incident = state.record;
+  if (state.resolved)
+    return `incident ${incident.id} is already resolved${whoWhen(state.resolvedBy, incident.resolvedAt)}`;
+  if (state.acknowledged)
+    return `incident ${incident.id} is already acknowledged${whoWhen(incident.owner, incident.acknowledgedAt)}`;
   return undefined;
 }
 
 export function resolveRefusal(state: IncidentState, _a: { by?: string }): string | undefined {
-  const r = state.record;
-  return state.resolved ? `incident ${r.id} is already resolved${whoWhen(state.resolvedBy, r.resolvedAt)}` : undefined;
+  const incident = state.record;
+  return state.resolved
+    ? `incident ${incident.id} is already resolved${whoWhen(state.resolvedBy, incident.resolvedAt)}`
+    : undefined;
 }
 
 /** A named step the runbook (once planned) does not hold, or a resolved incident, is refused. */
 export function approveRefusal(state: IncidentState, a: { step?: string }): string | undefined {
-  const r = state.record;
-  if (state.resolved) return `incident ${r.id} is already resolved${whoWhen(state.resolvedBy, r.resolvedAt)}`;
+  const incident = state.record;
+  if (state.resolved)
+    return `incident ${incident.id} is already resolved${whoWhen(state.resolvedBy, incident.resolvedAt)}`;
   if (a.step !== undefined && state.steps.length > 0 && !state.steps.some((s) => s.id === a.step)) {
     return `step: no step "${a.step}" in the runbook (steps: ${state.steps.map((s) => s.id).join(', ')})`;
   }

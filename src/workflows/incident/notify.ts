@@ -18,7 +18,7 @@ export async function notifyAll(
   severity: Notification['severity'] = notificationSeverity[run.state.record.severity],
 ): Promise<void> {
   const { state, workflowId } = run;
-  const r = state.record;
+  const incident = state.record;
   // The chain's first run id: a reset run (a new runId) that triggers again folds into the same
   // PagerDuty incident and resolves it. For a run never reset it is the run's own id, as before.
   const dedupKey = `${workflowId}/${wf.workflowInfo().firstExecutionRunId}`;
@@ -27,7 +27,13 @@ export async function notifyAll(
       severity,
       title,
       text,
-      details: { incident: r.id, workflowId, severity: r.severity, type: r.type, services: r.services },
+      details: {
+        incident: incident.id,
+        workflowId,
+        severity: incident.severity,
+        type: incident.type,
+        services: incident.services,
+      },
       ...(run.plan?.notifierTypes[name] === 'pagerduty' ? { action: action ?? 'trigger', dedupKey } : {}),
     }), // Only a PagerDuty message has an action.
     summary: (n) => `${event}: ${n.action ? `PagerDuty ${n.action}` : 'notify'} ${n.notifier}`,
@@ -43,24 +49,24 @@ export function recipientsNow(run: IncidentRun, names: string[], withChannels: b
 }
 
 export function headline(run: IncidentRun): string {
-  const r = run.state.record;
-  return `[${r.severity}] ${r.id}: ${r.title}`;
+  const incident = run.state.record;
+  return `[${incident.severity}] ${incident.id}: ${incident.title}`;
 }
 
 /** The body of the opening and escalation messages: what, who is on call, by when, how to acknowledge. */
 export function describe(run: IncidentRun): string {
   const { state, plan, input } = run;
-  const r = state.record;
+  const incident = state.record;
   const lines = [
-    `${r.severity} (${r.severityReason}), type ${r.type}`,
-    `services: ${r.services.join(', ') || 'none named'}`,
+    `${incident.severity} (${incident.severityReason}), type ${incident.type}`,
+    `services: ${incident.services.join(', ') || 'none named'}`,
   ];
-  const m = Object.entries(r.metrics);
+  const m = Object.entries(incident.metrics);
   if (m.length) lines.push(`metrics: ${m.map(([k, v]) => `${k}=${v}`).join(', ')}`);
   const onCall = state.onCall;
   if (onCall) lines.push(`on call: ${onCall.oncall ?? onCall.shift} (${onCall.shift} shift, ${onCall.localTime})`);
-  lines.push(`respond by ${r.sla.respondBy}, resolve by ${r.sla.resolveBy}`);
-  if (r.severity === 'P0' && plan?.warRoomUrl) lines.push(`war room: ${plan.warRoomUrl}`);
+  lines.push(`respond by ${incident.sla.respondBy}, resolve by ${incident.sla.resolveBy}`);
+  if (incident.severity === 'P0' && plan?.warRoomUrl) lines.push(`war room: ${plan.warRoomUrl}`);
   if (input.generatorUrl) lines.push(`alert: ${input.generatorUrl}`);
   if (input.description) lines.push(input.description);
   lines.push(`acknowledge: opsflow acknowledge ${run.workflowId} --by <you>`);

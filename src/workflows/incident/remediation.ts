@@ -79,10 +79,10 @@ function failed(run: IncidentRun, what: string, err: unknown): Outcome {
 
 async function restart(run: IncidentRun, step: Step<'restart'>): Promise<Outcome> {
   const { state } = run;
-  const r = step.remediation;
-  const where = r.host ? ` on ${r.host}` : '';
-  if (!(await approved(run, step, `restart ${r.units.join(', ')}${where}`))) return 'skipped';
-  for (const unit of r.units) {
+  const remediation = step.remediation;
+  const where = remediation.host ? ` on ${remediation.host}` : '';
+  if (!(await approved(run, step, `restart ${remediation.units.join(', ')}${where}`))) return 'skipped';
+  for (const unit of remediation.units) {
     try {
       await acts.restartUnit.executeWithOptions(
         {
@@ -91,32 +91,38 @@ async function restart(run: IncidentRun, step: Step<'restart'>): Promise<Outcome
           retry: { maximumAttempts: 3, initialInterval: '2s' },
           summary: `systemctl restart ${unit}${where}`,
         },
-        [{ unit, host: r.host }],
+        [{ unit, host: remediation.host }],
       );
       state.add('remediation', `restarted ${unit}${where}`, 'ok');
     } catch (err) {
       return failed(run, `restart ${unit}${where} failed`, err);
     }
   }
-  if (!r.health) return 'ok';
-  await wf.sleep(r.settleSeconds * 1000, { summary: `wait ${r.settleSeconds} s for ${step.service} to settle` });
+  if (!remediation.health) return 'ok';
+  await wf.sleep(remediation.settleSeconds * 1000, {
+    summary: `wait ${remediation.settleSeconds} s for ${step.service} to settle`,
+  });
   try {
     const h = await acts.verifyHealthEndpoint.executeWithOptions(
       {
         startToCloseTimeout: '1m',
         retry: {
-          maximumAttempts: r.healthAttempts,
-          initialInterval: r.healthIntervalSeconds * 1000,
+          maximumAttempts: remediation.healthAttempts,
+          initialInterval: remediation.healthIntervalSeconds * 1000,
           backoffCoefficient: 1,
         },
-        summary: `verify ${r.health} health (up to ${r.healthAttempts} tries)`,
+        summary: `verify ${remediation.health} health (up to ${remediation.healthAttempts} tries)`,
       },
-      [r.health],
+      [remediation.health],
     );
-    state.add('remediation', `${r.health} healthy after restart (HTTP ${h.status} in ${h.latencyMs} ms)`, 'ok');
+    state.add(
+      'remediation',
+      `${remediation.health} healthy after restart (HTTP ${h.status} in ${h.latencyMs} ms)`,
+      'ok',
+    );
     return 'ok';
   } catch (err) {
-    return failed(run, `${r.health} still unhealthy after restart`, err);
+    return failed(run, `${remediation.health} still unhealthy after restart`, err);
   }
 }
 

@@ -6,26 +6,26 @@ import type { IncidentRun } from './run';
 
 export async function closeIncident(run: IncidentRun): Promise<void> {
   const { state, plan } = run;
-  const r = state.record;
+  const incident = state.record;
   if (state.pagerDutyTriggered.length)
     await notifyAll(run, 'resolved', [...state.pagerDutyTriggered], headline(run), 'resolved', 'resolve');
   const told = state.notified.filter((n) => plan.notifierTypes[n] !== 'pagerduty');
   if (told.length) {
-    const v = slaVerdict(r);
+    const v = slaVerdict(incident);
     await notifyAll(
       run,
       'resolved',
       told,
       `RESOLVED ${headline(run)}`,
       `resolved${state.resolvedBy ? ` by ${state.resolvedBy}` : ''} after ${v.timeToResolveMinutes} min` +
-        `${r.owner ? `, owner ${r.owner}` : ''}; ` +
+        `${incident.owner ? `, owner ${incident.owner}` : ''}; ` +
         (state.storeProblem
           ? `the postmortem is in the incident's status (opsflow status ${run.workflowId}): ${state.storeProblem}`
-          : `the postmortem is stored with the incident (opsflow incident show ${r.id})`),
+          : `the postmortem is stored with the incident (opsflow incident show ${incident.id})`),
       undefined,
       'info',
     );
   }
-  r.postmortem = renderPostmortem(r);
+  incident.postmortem = renderPostmortem(incident);
   state.add('resolved', 'postmortem written');
 }

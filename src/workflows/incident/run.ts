@@ -32,13 +32,13 @@ export class IncidentRun {
 
   /** After a change of severity, state or owner: search attributes (once live) and details. */
   publish(): void {
-    const r = this.state.record;
+    const incident = this.state.record;
     this.progress.update(
       this.searchLive
         ? [
-            { key: OpsflowSeverity, value: r.severity },
-            { key: OpsflowState, value: r.state },
-            { key: OpsflowService, value: r.services[0] ?? 'none' },
+            { key: OpsflowSeverity, value: incident.severity },
+            { key: OpsflowState, value: incident.state },
+            { key: OpsflowService, value: incident.services[0] ?? 'none' },
           ]
         : [],
     );

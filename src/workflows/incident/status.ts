@@ -47,13 +47,13 @@ export function incidentStatus(state: IncidentState): IncidentStatus {
 }
 
 export function incidentResult(state: IncidentState): IncidentResult {
-  const r = state.record;
+  const incident = state.record;
   return {
-    id: r.id,
-    severity: r.severity,
-    state: r.state,
-    owner: r.owner,
-    slaVerdict: slaVerdict(r),
+    id: incident.id,
+    severity: incident.severity,
+    state: incident.state,
+    owner: incident.owner,
+    slaVerdict: slaVerdict(incident),
     timelineEntries: state.timeline.length,
     postmortemStored: state.storeProblem === undefined,
   };

@@ -9,7 +9,7 @@ import type { IncidentRun } from './run';
 
 export async function triage(run: IncidentRun, openedAt: Date): Promise<void> {
   const { state, input } = run;
-  const r = state.record;
+  const incident = state.record;
   state.add(
     'opened',
     `opened from ${input.source}${input.fingerprint ? ` (fingerprint ${input.fingerprint})` : ''}: ${input.title}`,
@@ -24,12 +24,12 @@ export async function triage(run: IncidentRun, openedAt: Date): Promise<void> {
   if (!input.severity) state.reclassify(classify(input, plan.severityRules, plan.severityLabels ?? {}));
   state.add(
     'classified',
-    `${r.severityReason}: ${r.severity}; respond within ${r.sla.respondMinutes} min, resolve within ${r.sla.resolveMinutes} min`,
+    `${incident.severityReason}: ${incident.severity}; respond within ${incident.sla.respondMinutes} min, resolve within ${incident.sla.resolveMinutes} min`,
   );
   const onCall = onCallAt(plan.rota, openedAt);
   state.onCall = onCall;
   state.add('oncall', `on call: ${onCall.oncall ?? 'nobody named'} (${onCall.shift} shift, ${onCall.localTime})`);
-  state.steps = planRunbook(r.severity, r.type, r.services, plan.remediation);
+  state.steps = planRunbook(incident.severity, incident.type, incident.services, plan.remediation);
   run.searchLive = true;
   run.publish();
 }

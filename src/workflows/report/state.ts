@@ -58,8 +58,14 @@ export class DailyReportState {
 
   finish(): DailyReportResult {
     this.status.phase = 'done';
-    const s = this.status;
-    return { date: s.date!, summary: s.summary!, gathered: s.gathered, stored: s.stored ?? false, sent: s.sent };
+    const status = this.status;
+    return {
+      date: status.date!,
+      summary: status.summary!,
+      gathered: status.gathered,
+      stored: status.stored ?? false,
+      sent: status.sent,
+    };
   }
 
   ended(kind: 'failed' | 'cancelled', message: string): string {
@@ -70,15 +76,15 @@ export class DailyReportState {
   }
 
   details(): string {
-    const s = this.status;
-    const missing = Object.entries(s.gathered)
+    const status = this.status;
+    const missing = Object.entries(status.gathered)
       .filter(([, v]) => v !== 'ok')
       .map(([k]) => k);
     return [
-      `**daily report ${s.date ?? ''}: ${s.phase}**`,
-      s.summary ?? '',
+      `**daily report ${status.date ?? ''}: ${status.phase}**`,
+      status.summary ?? '',
       missing.length ? `not gathered: ${missing.join(', ')}` : '',
-      s.failure ? `ended: ${s.failure}` : '',
+      status.failure ? `ended: ${status.failure}` : '',
     ]
       .filter(Boolean)
       .join('\n\n');
