@@ -82,3 +82,22 @@ export function notifyAll(
     }
   })();
 }
+
+/**
+ * One message to each of `to`, one after the other, each outcome a decision on the run's record: a
+ * lost message is for people to see and stops nothing (a rollback or a clean-up goes on).
+ */
+export function notifyOnRecord(
+  to: readonly string[],
+  event: string,
+  { severity, title, text, details }: Omit<Notification, 'notifier' | 'idempotencyKey'>,
+  decide: (text: string) => void,
+): Promise<void> {
+  return notifyAll(to, event, {
+    message: () => ({ severity, title, text, details: { workflowId: wf.workflowInfo().workflowId, ...details } }),
+    summary: (m) => `notify ${m.notifier}: ${title}`,
+    onSent: (m) => decide(`notified ${m.notifier}: ${title}`),
+    onFailed: (m, failure) => decide(`could not notify ${m.notifier}: ${failure}`),
+    inTurn: true,
+  });
+}

@@ -2,7 +2,7 @@
 // changes they share, so the workflow entry reads as runbooks §3's runbook.
 import * as wf from '@temporalio/workflow';
 import type { NotificationSeverity } from '../../domain/notification';
-import { notifyAll } from '../common/notify';
+import { notifyOnRecord } from '../common/notify';
 import { cutoverWorkflowId } from '../../domain/cutover/input';
 import { OpsflowService, OpsflowState, OpsflowStep } from '../../domain/search-attributes';
 import { failureMessage } from '../common/failure';
@@ -56,14 +56,13 @@ export function notify(
   details: Record<string, unknown>,
   to = cutover.run.input.notify,
 ): Promise<void> {
-  const { workflowId } = wf.workflowInfo();
-  return notifyAll(to, event, {
-    message: () => ({ severity, title, text, details: { workflowId, service: cutover.run.input.service, ...details } }),
-    summary: (m) => `notify ${m.notifier}: ${title}`,
-    onSent: (m) => cutover.run.decide(`notified ${m.notifier}: ${title}`),
-    onFailed: (m, failure) => cutover.run.decide(`could not notify ${m.notifier}: ${failure}`),
-    inTurn: true,
-  });
+  const { run } = cutover;
+  return notifyOnRecord(
+    to,
+    event,
+    { severity, title, text, details: { service: run.input.service, ...details } },
+    (t) => run.decide(t),
+  );
 }
 
 /** " (e.g. 17, 42)": users a read-back found without their route, as the router named them. */

@@ -2,7 +2,7 @@
 // share (state changes, notifications, the LB split), so the workflow entry reads as the runbook.
 import * as wf from '@temporalio/workflow';
 import type { NotificationSeverity } from '../../domain/notification';
-import { notifyAll } from '../common/notify';
+import { notifyOnRecord } from '../common/notify';
 import { rolloutWorkflowId } from '../../domain/rollout/input';
 import { isBaselineRef } from '../../domain/baseline/gate';
 import type { GateThresholds } from '../../domain/gate/evaluate';
@@ -48,15 +48,9 @@ export function notify(
     for (const notifier of to) status.actions.push(`would notify ${notifier} (${severity}): ${title}`);
     return Promise.resolve();
   }
-  const { workflowId } = wf.workflowInfo();
-  return notifyAll(to, event, {
-    message: () => ({ severity, title, text, details: { workflowId, service: input.service, ...details } }),
-    summary: (m) => `notify ${m.notifier}: ${title}`,
-    onSent: (m) => run.decide(`notified ${m.notifier}: ${title}`),
-    // A lost message must not stop a rollback or a clean-up; it is on the record for people.
-    onFailed: (m, failure) => run.decide(`could not notify ${m.notifier}: ${failure}`),
-    inTurn: true,
-  });
+  return notifyOnRecord(to, event, { severity, title, text, details: { service: input.service, ...details } }, (t) =>
+    run.decide(t),
+  );
 }
 
 /** Sets the LB split and reads it back (a dry run only says it would). */
