@@ -197,6 +197,19 @@ export function chunksPerActivity(remaining: number, parallelism: number, max = 
 }
 
 /**
+ * How many chunks one verification activity takes: an even share of what remains across the lanes,
+ * up to `max`. A matching chunk costs two hashing statements and no write of its own, so a chunk's
+ * share of an activity's round trip and workflow task is what a lane would otherwise spend: the
+ * lanes become a few long segments, each hashed on both databases at once, in parallel.
+ */
+export function verifyChunksPerActivity(remaining: number, parallelism: number, max = VERIFY_SEGMENT_CHUNKS): number {
+  return Math.max(1, Math.min(max, Math.ceil(remaining / Math.max(1, parallelism))));
+}
+
+/** The most chunks one verification activity takes (and so, times the lanes, one refill of the queue). */
+export const VERIFY_SEGMENT_CHUNKS = 32;
+
+/**
  * Continue-as-new after `chunksPerRun` chunks, or sooner when the server suggests it: each chunk
  * costs a handful of history events, so a 1000-chunk table spreads over several short histories.
  */
