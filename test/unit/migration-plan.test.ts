@@ -7,6 +7,7 @@ import {
   emptyMismatches,
   progressFigures,
   chunksPerActivity,
+  verifyChunksPerActivity,
   reportFromDiff,
   shouldContinueAsNew,
   splitRange,
@@ -118,6 +119,14 @@ describe('progress and history', () => {
     expect(chunksPerActivity(40, 4)).toBe(2);
     expect(chunksPerActivity(15, 4)).toBe(1);
     expect(chunksPerActivity(0, 4)).toBe(1);
+  });
+  test('verification takes an even share of what remains per lane, up to 32 chunks, at least one', () => {
+    expect(verifyChunksPerActivity(100, 4)).toBe(25);
+    expect(verifyChunksPerActivity(101, 4)).toBe(26);
+    expect(verifyChunksPerActivity(1000, 4)).toBe(32);
+    expect(verifyChunksPerActivity(3, 4)).toBe(1);
+    expect(verifyChunksPerActivity(0, 4)).toBe(1);
+    expect(verifyChunksPerActivity(10, 1)).toBe(10);
   });
   test('continue-as-new after the configured chunks or when the server suggests it', () => {
     expect(shouldContinueAsNew(199, 200, false)).toBe(false);
