@@ -22,8 +22,8 @@ const PAUSE_HOLDS_FETCHED_CHUNKS = 'opsflow-migration-pause-holds-fetched-chunks
 
 /**
  * Patch id: verification lanes take segments of up to VERIFY_SEGMENT_CHUNKS chunks per activity
- * (an even share of what remains), fetched in one refill, instead of up to four chunks. Histories
- * recorded before replay with the old sizes.
+ * (an even share of what remains), fetched in one refill, instead of up to four chunks, and a
+ * refill that comes back short is the last. Histories recorded before replay with the old sizes.
  */
 const VERIFY_SEGMENTS = 'opsflow-migration-verify-segments';
 
@@ -96,7 +96,9 @@ class ChunkQueue {
       { id: state.logId!, runKey: state.runKey },
     ]);
     state.fetched(next.chunks, next.nowMs);
-    if (next.chunks.length === 0) this.stop = 'done';
+    // A segmented verification's refill that returns fewer chunks than it asked for took the last
+    // of them (no chunk becomes unverified meanwhile): no further refill is asked for.
+    if (next.chunks.length === 0 || (this.segments && next.chunks.length < limit)) this.stop = 'done';
     this.queue.push(...next.chunks);
     this.fetched += next.chunks.length;
   }
