@@ -172,9 +172,13 @@ export async function verifyChunks(
   const todo = chunks.filter((c) => !done.has(c.no));
   for (let i = 0; i < todo.length; i += GROUP) {
     const group = todo.slice(i, i + GROUP);
-    const [a, b] = await Promise.all([inTurn(group, (c) => sums(s.source, c)), inTurn(group, (c) => sums(s.target, c))]);
-    const results = await inTurn(group.map((chunk, j) => ({ chunk, a: a[j], b: b[j] })), (x) =>
-      outcome(s, spec, shape, x.chunk, x.a, x.b, settings),
+    const [a, b] = await Promise.all([
+      inTurn(group, (c) => sums(s.source, c)),
+      inTurn(group, (c) => sums(s.target, c)),
+    ]);
+    const results = await inTurn(
+      group.map((chunk, j) => ({ chunk, a: a[j], b: b[j] })),
+      (x) => outcome(s, spec, shape, x.chunk, x.a, x.b, settings),
     );
     await record(tgt, spec, results);
     for (const r of results) done.set(r.chunkNo, r);
