@@ -142,6 +142,30 @@ describe('migration verification finds the exact differing keys (real PostgreSQL
     );
   });
 
+  test("an activity's result lists at most reportKeys keys of each kind across its chunks; each chunk's own are in the progress table", async () => {
+    const schema = await pg.schema();
+    await seedOldUsers(pg, schema, ROWS);
+    await createNewUsers(pg, schema);
+    const input = runbookInput('verify-bounded', schema, { chunkSize: 2_500, reportKeys: 2 });
+    const { shape, chunks } = await copied(input);
+    await pg.query(`DELETE FROM ${schema}.new_users WHERE user_id IN (10, 11, 12, 3001, 3003, 5801)`);
+    const results = await runActivity(acts.verifyMigrationChunks, input, shape, chunks);
+    expect(results.map((v) => [v.chunkNo, v.mismatches.missing])).toEqual([
+      [chunks[0].no, { count: 3, keys: ['10', '11'] }],
+      [chunks[1].no, { count: 2, keys: [] }],
+      [chunks[2].no, { count: 1, keys: [] }],
+    ]);
+    const rows = await pg.query<{ chunk_no: number; mismatch: { missing: { count: number; keys: string[] } } }>(
+      `SELECT chunk_no, mismatch FROM ${schema}.opsflow_migration_chunks WHERE migration_name = $1 ORDER BY chunk_no`,
+      [input.name],
+    );
+    expect(rows.map((r) => r.mismatch.missing)).toEqual([
+      { count: 3, keys: ['10', '11'] },
+      { count: 2, keys: ['3001', '3003'] },
+      { count: 1, keys: ['5801'] },
+    ]);
+  });
+
   test('a retried activity reads back the chunks its first attempt recorded as matching, and verifies a mismatching one afresh', async () => {
     const schema = await pg.schema();
     await seedOldUsers(pg, schema, ROWS);

@@ -2,6 +2,7 @@ import type { Client } from 'pg';
 import type { MigrationSpec } from '../../domain/migration/input';
 import {
   bisectionStep,
+  boundReportKeys,
   defaultBisection,
   diffRowHashes,
   emptyMismatches,
@@ -184,7 +185,14 @@ export async function verifyChunks(
     for (const r of results) done.set(r.chunkNo, r);
     onProgress(done.size);
   }
-  return chunks.map((c) => done.get(c.no)!);
+  // Each chunk's own first keys are in the progress table; the result carries only what the
+  // workflow's report can list (see boundReportKeys), so history stays bounded per activity.
+  const out = chunks.map((c) => done.get(c.no)!);
+  const bounded = boundReportKeys(
+    out.map((v) => v.mismatches),
+    spec.reportKeys,
+  );
+  return out.map((v, i) => ({ ...v, mismatches: bounded[i] }));
 }
 
 /** One chunk's verdict from both sides' sums; a differing chunk is bisected to its keys. */
