@@ -235,7 +235,10 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
     const copied = await run(runbookInput('corrupt', schema, { verify: false }));
     expect(copied.verification).toBeUndefined();
     // A verify-only run that passes is logged as a verification, not as a migration that copied 0 rows.
-    const clean = await run(runbookInput('corrupt', schema, { mode: 'verify' }));
+    const cleanRun = await start(runbookInput('corrupt', schema, { mode: 'verify' }));
+    const clean = (await cleanRun.result()) as MigrationResult;
+    // A verification in segments (its patch marker included), for the replay tests.
+    recordHistory(stack.temporalAddress(), cleanRun.workflowId, 'data-migration-verify-segments');
     expect(clean).toMatchObject({
       rowsCopied: 0,
       verification: { pass: true, sourceRows: migratable(200_000), targetRows: migratable(200_000) },

@@ -2,13 +2,14 @@ import { migrationActivities, type ChunkVerification } from '../../src/activitie
 import { parseConfigText } from '../../src/config/load';
 import type { Chunk } from '../../src/domain/migration/plan';
 import type { DataMigrationInput } from '../../src/domain/migration/input';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { runActivity } from '../helpers/activity';
 import { createNewUsers, migratable, migrationConfig, runbookInput, seedOldUsers } from '../helpers/migration-fixtures';
 import { PgScratch } from '../helpers/pg-scratch';
 import { pgConnection, requirePostgres } from '../helpers/services';
 
 /**
- * The migration's verification (`verifyChunk`) fed the differences it exists to find, on real
+ * The migration's verification (`verifyChunks`) fed the differences it exists to find, on real
  * PostgreSQL: the runbook's tables copied by the migration's own activities, then a target row
  * deleted, one added that the source does not migrate, and values changed (a NULL among them).
  * It must name exactly those keys, in their chunks, and pass the chunk nobody touched.
@@ -139,5 +140,98 @@ describe('migration verification finds the exact differing keys (real PostgreSQL
             : [c.no, true, undefined, none],
       ),
     );
+  });
+
+  test("an activity's result lists at most reportKeys keys of each kind across its chunks; each chunk's own are in the progress table", async () => {
+    const schema = await pg.schema();
+    await seedOldUsers(pg, schema, ROWS);
+    await createNewUsers(pg, schema);
+    const input = runbookInput('verify-bounded', schema, { chunkSize: 2_500, reportKeys: 2 });
+    const { shape, chunks } = await copied(input);
+    await pg.query(`DELETE FROM ${schema}.new_users WHERE user_id IN (10, 11, 12, 3001, 3003, 5801)`);
+    const results = await runActivity(acts.verifyMigrationChunks, input, shape, chunks);
+    expect(results.map((v) => [v.chunkNo, v.mismatches.missing])).toEqual([
+      [chunks[0].no, { count: 3, keys: ['10', '11'] }],
+      [chunks[1].no, { count: 2, keys: [] }],
+      [chunks[2].no, { count: 1, keys: [] }],
+    ]);
+    const rows = await pg.query<{ chunk_no: number; mismatch: { missing: { count: number; keys: string[] } } }>(
+      `SELECT chunk_no, mismatch FROM ${schema}.opsflow_migration_chunks WHERE migration_name = $1 ORDER BY chunk_no`,
+      [input.name],
+    );
+    expect(rows.map((r) => r.mismatch.missing)).toEqual([
+      { count: 3, keys: ['10', '11'] },
+      { count: 2, keys: ['3001', '3003'] },
+      { count: 1, keys: ['5801'] },
+    ]);
+  });
+
+  test('a retried activity reads back the chunks its first attempt recorded as matching, and verifies a mismatching one afresh', async () => {
+    const schema = await pg.schema();
+    await seedOldUsers(pg, schema, ROWS);
+    await createNewUsers(pg, schema);
+    const input = runbookInput('verify-retry', schema, { chunkSize: 2_500 });
+    const { shape, chunks } = await copied(input);
+    await pg.query(`DELETE FROM ${schema}.new_users WHERE user_id = 55`);
+    const first = await runActivity(acts.verifyMigrationChunks, input, shape, chunks);
+    const bad = chunkOf(chunks, 55);
+    expect(first.map((v) => v.match)).toEqual(chunks.map((c) => c.no !== bad));
+    // Between the attempts a row of a chunk recorded as matching changes, and the missing row comes back.
+    await pg.query(`UPDATE ${schema}.new_users SET phone = 'changed' WHERE user_id = 4010`);
+    await pg.query(
+      `INSERT INTO ${schema}.new_users (user_id, username, email, phone, created_at, updated_at, status)
+       SELECT id, login_name, email_address, phone_number, create_time, modify_time, user_status FROM ${schema}.old_users WHERE id = 55`,
+    );
+    const retry = (await new MockActivityEnvironment({ attempt: 2 }).run(
+      acts.verifyMigrationChunks,
+      input,
+      shape,
+      chunks,
+    )) as ChunkVerification[];
+    // The matching chunks are the first attempt's (read back: 4010's change is not looked at), the
+    // mismatching one was verified again and now matches.
+    expect(retry.map((v) => [v.chunkNo, v.match, v.sourceChecksum])).toEqual(
+      first.map((v) => [v.chunkNo, true, v.sourceChecksum]),
+    );
+    expect(retry.find((v) => v.chunkNo === chunkOf(chunks, 4010))!.targetChecksum).toBe(
+      first.find((v) => v.chunkNo === chunkOf(chunks, 4010))!.targetChecksum,
+    );
+    // A first attempt never trusts a recorded verdict: the same call as attempt 1 finds 4010.
+    const fresh = await runActivity(acts.verifyMigrationChunks, input, shape, chunks);
+    expect(fresh.filter((v) => !v.match).map(keys)).toEqual([{ missing: [], extra: [], differing: ['4010'] }]);
+  });
+
+  test('values equal as numbers, floats or under a case-blind collation but written differently (1.0 and 1.00, -0 and 0, n9 and N9) are reported as differing, as their text differs', async () => {
+    const schema = await pg.schema();
+    await pg.query(
+      `CREATE COLLATION ${schema}.case_blind (provider = icu, locale = 'und-u-ks-level2', deterministic = false)`,
+    );
+    await pg.query(`CREATE TABLE ${schema}.src (id bigint PRIMARY KEY, amount numeric, score float8, note text)`);
+    await pg.query(
+      `CREATE TABLE ${schema}.tgt (id bigint PRIMARY KEY, amount numeric, score float8, note text COLLATE ${schema}.case_blind)`,
+    );
+    await pg.query(`INSERT INTO ${schema}.src SELECT g, g * 1.5, g / 4.0, 'n' || g FROM generate_series(1, 50) g`);
+    await pg.query(`INSERT INTO ${schema}.tgt SELECT * FROM ${schema}.src`);
+    await pg.query(`UPDATE ${schema}.src SET amount = 1.0, score = 0 WHERE id IN (7, 8)`);
+    await pg.query(`UPDATE ${schema}.tgt SET amount = 1.00, score = 0 WHERE id = 7`);
+    await pg.query(`UPDATE ${schema}.tgt SET amount = 1.0, score = '-0' WHERE id = 8`);
+    await pg.query(`UPDATE ${schema}.tgt SET note = 'N9' WHERE id = 9`);
+    await pg.query(`UPDATE ${schema}.tgt SET note = 'N9' WHERE id = 9`);
+    const input: DataMigrationInput = {
+      name: 'verify-numeric-text',
+      source: { database: 'app', table: `${schema}.src` },
+      target: { database: 'app', table: `${schema}.tgt` },
+      key: 'id',
+      columns: { id: 'id', amount: 'amount', score: 'score', note: 'note' },
+      mode: 'verify',
+      stateSchema: schema,
+    };
+    const runKey = 'run-numeric';
+    await runActivity(acts.openMigrationLog, input, runKey);
+    const shape = await runActivity(acts.preflightMigration, input);
+    await runActivity(acts.planMigration, input, shape, runKey);
+    const { chunks } = await runActivity(acts.nextMigrationChunks, input, 'verify', -1, 100);
+    const results = await runActivity(acts.verifyMigrationChunks, input, shape, chunks);
+    expect(results.map(keys)).toEqual([{ missing: [], extra: [], differing: ['7', '8', '9'] }]);
   });
 });

@@ -7,10 +7,13 @@ import {
   emptyMismatches,
   progressFigures,
   chunksPerActivity,
+  verifyChunksPerActivity,
+  boundReportKeys,
   reportFromDiff,
   shouldContinueAsNew,
   splitRange,
   splitStep,
+  type MismatchReport,
 } from '../../src/domain/migration/plan';
 import {
   dataMigrationInput,
@@ -118,6 +121,36 @@ describe('progress and history', () => {
     expect(chunksPerActivity(40, 4)).toBe(2);
     expect(chunksPerActivity(15, 4)).toBe(1);
     expect(chunksPerActivity(0, 4)).toBe(1);
+  });
+  test("an activity's chunk reports list keys only until the report's limit of each kind, every count kept", () => {
+    const report = (no: number, missing: string[], count: number, extra: string[] = []): MismatchReport => ({
+      chunks: [no],
+      missing: { count, keys: missing },
+      extra: { count: extra.length, keys: extra },
+      differing: { count: 0, keys: [] },
+    });
+    const bounded = boundReportKeys(
+      [report(0, ['1', '2'], 5), report(1, ['30', '31'], 2, ['33']), report(2, ['50'], 1, ['51', '52'])],
+      2,
+    );
+    expect(bounded.map((r) => [r.chunks, r.missing, r.extra])).toEqual([
+      [[0], { count: 5, keys: ['1', '2'] }, { count: 0, keys: [] }],
+      [[1], { count: 2, keys: [] }, { count: 1, keys: ['33'] }],
+      [[2], { count: 1, keys: [] }, { count: 2, keys: ['51'] }],
+    ]);
+    // What the workflow's running report lists is the same with or without the bound.
+    const merge = (rs: MismatchReport[]) =>
+      rs.reduce((acc, r) => addMismatches(acc, r.chunks[0], r, 2), emptyMismatches());
+    const raw = [report(0, ['1', '2'], 5), report(1, ['30', '31'], 2, ['33']), report(2, ['50'], 1, ['51', '52'])];
+    expect(merge(boundReportKeys(raw, 2))).toEqual(merge(raw));
+  });
+  test('verification takes an even share of what remains per lane, up to 32 chunks, at least one', () => {
+    expect(verifyChunksPerActivity(100, 4)).toBe(25);
+    expect(verifyChunksPerActivity(101, 4)).toBe(26);
+    expect(verifyChunksPerActivity(1000, 4)).toBe(32);
+    expect(verifyChunksPerActivity(3, 4)).toBe(1);
+    expect(verifyChunksPerActivity(0, 4)).toBe(1);
+    expect(verifyChunksPerActivity(10, 1)).toBe(10);
   });
   test('continue-as-new after the configured chunks or when the server suggests it', () => {
     expect(shouldContinueAsNew(199, 200, false)).toBe(false);

@@ -19,7 +19,7 @@ import {
 } from './progress';
 import { asFailure, migrationClientConfig, MigrationPools, sameDatabase, withActivityClient } from './session';
 import { copyOutSql, flagChunkSql, insertChunkSql, type MigrationShape } from './sql';
-import { verifyChunk, type ChunkVerification } from './verify';
+import { verifyChunks, type ChunkVerification } from './verify';
 
 export type { ChunkCopy, ChunkVerification, MigrationShape, PlanSummary, LogStatus };
 
@@ -191,16 +191,24 @@ export function migrationActivities(config: OpsflowConfig) {
       return out;
     },
 
-    /** Verifies the given chunks (read-only on the data; each result overwrites its chunk's verify columns). */
+    /**
+     * Verifies the given chunks (read-only on the data; each result overwrites its chunk's verify
+     * columns, a group of chunks at a time). A retry reads back the chunks an earlier attempt found
+     * matching and verifies the rest; a cancellation rolls back the statement in flight.
+     */
     async verifyMigrationChunks(raw: unknown, shape: MigrationShape, chunks: Chunk[]): Promise<ChunkVerification[]> {
       const spec = specOf(raw);
-      const out: ChunkVerification[] = [];
-      for (const chunk of chunks) {
-        Context.current().cancellationSignal.throwIfAborted();
-        out.push(await both(spec, `verify chunk ${chunk.no}`, (src, tgt) => verifyChunk(src, tgt, spec, shape, chunk)));
-        Context.current().heartbeat({ done: out.length });
-      }
-      return out;
+      const where = `verify chunks ${chunks[0]?.no ?? ''}–${chunks[chunks.length - 1]?.no ?? ''}`;
+      const ctx = Context.current();
+      return both(spec, where, (src, tgt) =>
+        verifyChunks(src, tgt, spec, shape, chunks, {
+          retried: ctx.info.attempt > 1,
+          onProgress: (done) => {
+            ctx.heartbeat({ done });
+            ctx.cancellationSignal.throwIfAborted();
+          },
+        }),
+      );
     },
 
     /** Sets the final status and row count of a RUNNING log row by id; repeats are no-ops. */

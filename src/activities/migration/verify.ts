@@ -2,8 +2,10 @@ import type { Client } from 'pg';
 import type { MigrationSpec } from '../../domain/migration/input';
 import {
   bisectionStep,
+  boundReportKeys,
   defaultBisection,
   diffRowHashes,
+  emptyMismatches,
   reportFromDiff,
   splitRange,
   splitStep,
@@ -17,13 +19,12 @@ import {
 import {
   hashSum,
   Params,
-  rowHash,
   quoteTable,
   rangeSql,
   sourceKey,
-  sourceRowText,
+  sourceRowHash,
   targetKey,
-  targetRowText,
+  targetRowHash,
   verifyPredicate,
   type MigrationShape,
 } from './sql';
@@ -49,7 +50,8 @@ interface Side {
   /** FROM … WHERE … for a range, its parameters appended to `p`. */
   from(range: KeyRange, p: Params): string;
   key: string;
-  rowText: string;
+  /** The row's 64-bit hash, alike on both sides for alike rows. */
+  rowHash: string;
 }
 
 function sides(spec: MigrationSpec, shape: MigrationShape, src: Client, tgt: Client): { source: Side; target: Side } {
@@ -58,14 +60,14 @@ function sides(spec: MigrationSpec, shape: MigrationShape, src: Client, tgt: Cli
     source: {
       client: src,
       key: sourceKey(spec),
-      rowText: sourceRowText(shape),
+      rowHash: sourceRowHash(shape),
       from: (range, p) =>
         `${quoteTable(spec.source.table)} s WHERE ${rangeSql(sourceKey(spec), range, shape.keyType, p)} AND ${verifyPredicate(spec, shape, p)}`,
     },
     target: {
       client: tgt,
       key: targetKey(spec),
-      rowText: targetRowText(shape),
+      rowHash: targetRowHash(shape),
       from: (range, p) =>
         `${quoteTable(spec.target.table)} t WHERE ${rangeSql(targetKey(spec), range, targetKeyType, p)}`,
     },
@@ -76,7 +78,7 @@ async function sums(side: Side, range: KeyRange): Promise<RangeSums> {
   const p = new Params();
   const r = await oneStatement<{ n: string; sum: string }>(
     side.client,
-    `SELECT count(*) AS n, ${hashSum(side.rowText)} AS sum FROM ${side.from(range, p)}`,
+    `SELECT count(*) AS n, ${hashSum(side.rowHash)} AS sum FROM ${side.from(range, p)}`,
     p.values,
   );
   return { rows: Number(r.rows[0].n), sum: r.rows[0].sum };
@@ -85,7 +87,7 @@ async function sums(side: Side, range: KeyRange): Promise<RangeSums> {
 async function rowHashes(side: Side, range: KeyRange): Promise<[string, string][]> {
   const p = new Params();
   const r = await side.client.query<{ k: string; h: string }>({
-    text: `SELECT ${side.key}::text AS k, ${rowHash(side.rowText)}::text AS h FROM ${side.from(range, p)}`,
+    text: `SELECT ${side.key}::text AS k, ${side.rowHash}::text AS h FROM ${side.from(range, p)}`,
     values: p.values,
     rowMode: 'array',
     queryMode: 'extended',
@@ -137,28 +139,80 @@ async function locate(
   return out;
 }
 
+/** Chunks verified between two writes of the progress table: a retried activity redoes at most one group. */
+const GROUP = 8;
+
+/** `fn` over the items one after another (one connection runs one statement at a time). */
+async function inTurn<T, R>(items: T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (const item of items) out.push(await fn(item));
+  return out;
+}
+
 /**
- * Verifies one chunk: row counts and checksums over the mapped columns on both sides, the
- * anti-join in one database, and bisection to the exact keys where the checksums differ. The
- * outcome is written to the chunk's progress row (an update by key, so a retry rewrites the same).
+ * Verifies chunks: per chunk, row count and checksum on both sides — each side running through
+ * the chunks on its own connection, both at once — then, only for a chunk whose counts or sums
+ * differ, the anti-join (one database) and the bisection to the exact keys. Results are written
+ * to the progress table a group at a time (one statement per group). A retried activity
+ * (`retried`) reads back the chunks its earlier attempt recorded as matching instead of hashing
+ * them again: each chunk goes to one activity, and a verification's plan clears every chunk's
+ * verdict before it starts, so a verdict found on a retry is that attempt's.
  */
-export async function verifyChunk(
+export async function verifyChunks(
   src: Client,
   tgt: Client,
   spec: MigrationSpec,
   shape: MigrationShape,
-  chunk: Chunk,
-  settings: BisectionSettings = defaultBisection,
-): Promise<ChunkVerification> {
+  chunks: Chunk[],
+  opts: { retried?: boolean; onProgress?: (done: number) => void; settings?: BisectionSettings } = {},
+): Promise<ChunkVerification[]> {
+  const { onProgress = () => undefined, settings = defaultBisection } = opts;
   const s = sides(spec, shape, src, tgt);
-  const [a, b] = await Promise.all([sums(s.source, chunk), sums(s.target, chunk)]);
+  const before = opts.retried ? await matchedBefore(tgt, spec, chunks) : [];
+  const done = new Map(before.map((v) => [v.chunkNo, v]));
+  const todo = chunks.filter((c) => !done.has(c.no));
+  for (let i = 0; i < todo.length; i += GROUP) {
+    const group = todo.slice(i, i + GROUP);
+    const [a, b] = await Promise.all([
+      inTurn(group, (c) => sums(s.source, c)),
+      inTurn(group, (c) => sums(s.target, c)),
+    ]);
+    const results = await inTurn(
+      group.map((chunk, j) => ({ chunk, a: a[j], b: b[j] })),
+      (x) => outcome(s, spec, shape, x.chunk, x.a, x.b, settings),
+    );
+    await record(tgt, spec, results);
+    for (const r of results) done.set(r.chunkNo, r);
+    onProgress(done.size);
+  }
+  // Each chunk's own first keys are in the progress table; the result carries only what the
+  // workflow's report can list (see boundReportKeys), so history stays bounded per activity.
+  const out = chunks.map((c) => done.get(c.no)!);
+  const bounded = boundReportKeys(
+    out.map((v) => v.mismatches),
+    spec.reportKeys,
+  );
+  return out.map((v, i) => ({ ...v, mismatches: bounded[i] }));
+}
+
+/** One chunk's verdict from both sides' sums; a differing chunk is bisected to its keys. */
+async function outcome(
+  s: { source: Side; target: Side },
+  spec: MigrationSpec,
+  shape: MigrationShape,
+  chunk: Chunk,
+  a: RangeSums,
+  b: RangeSums,
+  settings: BisectionSettings,
+): Promise<ChunkVerification> {
+  const match = a.rows === b.rows && a.sum === b.sum;
   let antiJoinMissing: number | undefined;
   // Equal counts and checksums already rule out a missing row; the runbook's anti-join is the
   // independent cross-check of a chunk that differs (and costs a third scan, so only then).
-  if (shape.sameDatabase && !(a.rows === b.rows && a.sum === b.sum)) {
+  if (shape.sameDatabase && !match) {
     const p = new Params();
     const r = await oneStatement<{ n: string }>(
-      src,
+      s.source.client,
       `SELECT count(*) AS n FROM ${s.source.from(chunk, p)}
          AND NOT EXISTS (SELECT 1 FROM ${quoteTable(spec.target.table)} t WHERE ${targetKey(spec)} = ${sourceKey(spec)})`,
       p.values,
@@ -168,23 +222,6 @@ export async function verifyChunk(
   const diff = await locate(s, chunk, a, b, settings, 0);
   const sortKeys = (keys: string[]) => keys.sort((x, y) => x.length - y.length || (x < y ? -1 : x > y ? 1 : 0));
   (['missing', 'extra', 'differing'] as const).forEach((k) => sortKeys(diff[k]));
-  const mismatches = reportFromDiff(chunk.no, diff, spec.reportKeys);
-  const match = a.rows === b.rows && a.sum === b.sum;
-  const t = stateTables(spec.stateSchema);
-  await tgt.query(
-    `UPDATE ${t.chunks} SET verify_status = $3, source_rows = $4, target_rows = $5, source_checksum = $6, target_checksum = $7,
-        mismatch = $8, verified_at = now() WHERE migration_name = $1 AND chunk_no = $2`,
-    [
-      spec.name,
-      chunk.no,
-      match ? 'match' : 'mismatch',
-      a.rows,
-      b.rows,
-      a.sum,
-      b.sum,
-      match ? null : JSON.stringify(mismatches),
-    ],
-  );
   return {
     chunkNo: chunk.no,
     sourceRows: a.rows,
@@ -193,7 +230,63 @@ export async function verifyChunk(
     targetChecksum: b.sum,
     match,
     antiJoinMissing,
-    mismatches,
+    mismatches: reportFromDiff(chunk.no, diff, spec.reportKeys),
     finishedAtMs: Date.now(),
   };
+}
+
+/** Writes a group's outcomes to their chunks' progress rows in one statement (an update by key: a retry rewrites the same). */
+async function record(tgt: Client, spec: MigrationSpec, results: ChunkVerification[]): Promise<void> {
+  if (results.length === 0) return;
+  const t = stateTables(spec.stateSchema);
+  const col = <T>(f: (r: ChunkVerification) => T) => results.map(f);
+  await tgt.query(
+    `UPDATE ${t.chunks} c SET verify_status = v.status, source_rows = v.source_rows, target_rows = v.target_rows,
+        source_checksum = v.source_checksum, target_checksum = v.target_checksum, mismatch = v.mismatch, verified_at = now()
+       FROM unnest($2::int[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::jsonb[])
+         AS v(chunk_no, status, source_rows, target_rows, source_checksum, target_checksum, mismatch)
+      WHERE c.migration_name = $1 AND c.chunk_no = v.chunk_no`,
+    [
+      spec.name,
+      col((r) => r.chunkNo),
+      col((r) => (r.match ? 'match' : 'mismatch')),
+      col((r) => r.sourceRows),
+      col((r) => r.targetRows),
+      col((r) => r.sourceChecksum),
+      col((r) => r.targetChecksum),
+      col((r) => (r.match ? null : JSON.stringify(r.mismatches))),
+    ],
+  );
+}
+
+/**
+ * Chunks of the list recorded as matching (by an earlier attempt of the same activity, see
+ * verifyChunks). A mismatching chunk is verified again, so its keys and anti-join count are
+ * reported afresh.
+ */
+async function matchedBefore(tgt: Client, spec: MigrationSpec, chunks: Chunk[]): Promise<ChunkVerification[]> {
+  const t = stateTables(spec.stateSchema);
+  const r = await tgt.query<{
+    chunk_no: number;
+    source_rows: string;
+    target_rows: string;
+    source_checksum: string;
+    target_checksum: string;
+    at_ms: string;
+  }>(
+    `SELECT chunk_no, source_rows, target_rows, source_checksum, target_checksum,
+            (extract(epoch FROM verified_at) * 1000)::bigint AS at_ms
+       FROM ${t.chunks} WHERE migration_name = $1 AND chunk_no = ANY($2::int[]) AND verify_status = 'match'`,
+    [spec.name, chunks.map((c) => c.no)],
+  );
+  return r.rows.map((x) => ({
+    chunkNo: x.chunk_no,
+    sourceRows: Number(x.source_rows),
+    targetRows: Number(x.target_rows),
+    sourceChecksum: x.source_checksum,
+    targetChecksum: x.target_checksum,
+    match: true,
+    mismatches: emptyMismatches(),
+    finishedAtMs: Number(x.at_ms),
+  }));
 }

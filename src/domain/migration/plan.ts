@@ -156,6 +156,25 @@ export function reportFromDiff(chunkNo: number, diff: KeyDiff, limit: number): M
   return mismatchCount(r) ? r : emptyMismatches();
 }
 
+/**
+ * An activity's chunk reports as the workflow receives them: every count kept, but keys listed
+ * only until `limit` of each kind have been listed across the reports, in their order. The
+ * workflow's running report keeps the first `limit` keys of each kind in the order reports arrive,
+ * so it lists exactly the same keys; what this bounds is the activity's result in history, which
+ * would otherwise grow with the chunks per activity (32 × `reportKeys` keys of each kind).
+ */
+export function boundReportKeys(reports: MismatchReport[], limit: number): MismatchReport[] {
+  const left = { missing: limit, extra: limit, differing: limit };
+  return reports.map((r) => {
+    const take = (kind: 'missing' | 'extra' | 'differing') => {
+      const keys = r[kind].keys.slice(0, Math.max(0, left[kind]));
+      left[kind] -= keys.length;
+      return { count: r[kind].count, keys };
+    };
+    return { chunks: r.chunks, missing: take('missing'), extra: take('extra'), differing: take('differing') };
+  });
+}
+
 /** One line naming the chunks and keys, for the failure message and the log. */
 export function describeMismatches(m: MismatchReport): string {
   const kind = (label: string, k: { count: number; keys: string[] }) =>
@@ -195,6 +214,19 @@ export function progressFigures(p: {
 export function chunksPerActivity(remaining: number, parallelism: number, max = 4): number {
   return Math.max(1, Math.min(max, Math.floor(remaining / (parallelism * 4))));
 }
+
+/**
+ * How many chunks one verification activity takes: an even share of what remains across the lanes,
+ * up to `max`. A matching chunk costs two hashing statements and no write of its own, so a chunk's
+ * share of an activity's round trip and workflow task is what a lane would otherwise spend: the
+ * lanes become a few long segments, each hashed on both databases at once, in parallel.
+ */
+export function verifyChunksPerActivity(remaining: number, parallelism: number, max = VERIFY_SEGMENT_CHUNKS): number {
+  return Math.max(1, Math.min(max, Math.ceil(remaining / Math.max(1, parallelism))));
+}
+
+/** The most chunks one verification activity takes (and so, times the lanes, one refill of the queue). */
+export const VERIFY_SEGMENT_CHUNKS = 32;
 
 /**
  * Continue-as-new after `chunksPerRun` chunks, or sooner when the server suggests it: each chunk

@@ -2,7 +2,13 @@
 // table, a bounded history); the walking lives here once, the work per batch in its own step.
 import * as wf from '@temporalio/workflow';
 import type { MigrationSpec } from '../../domain/migration/input';
-import { chunksPerActivity, shouldContinueAsNew, type Chunk } from '../../domain/migration/plan';
+import {
+  chunksPerActivity,
+  shouldContinueAsNew,
+  verifyChunksPerActivity,
+  VERIFY_SEGMENT_CHUNKS,
+  type Chunk,
+} from '../../domain/migration/plan';
 import { historyIsLong } from '../common/continue-as-new';
 import { acts, step } from './activities';
 import type { PhaseTracker } from './phase';
@@ -13,6 +19,13 @@ import type { MigrationState } from './state';
  * resume (before, the lane copied them after the pause). Histories recorded before still replay.
  */
 const PAUSE_HOLDS_FETCHED_CHUNKS = 'opsflow-migration-pause-holds-fetched-chunks';
+
+/**
+ * Patch id: verification lanes take segments of up to VERIFY_SEGMENT_CHUNKS chunks per activity
+ * (an even share of what remains), fetched in one refill, instead of up to four chunks, and a
+ * refill that comes back short is the last. Histories recorded before replay with the old sizes.
+ */
+const VERIFY_SEGMENTS = 'opsflow-migration-verify-segments';
 
 export type LanePhase = 'copy' | 'verify';
 /** What a lane does with one batch of chunks (one activity); its results go into the state. */
@@ -36,6 +49,8 @@ class ChunkQueue {
   fetched = 0;
   stop: 'done' | 'continue' | 'failed' | undefined;
   private fetching: Promise<void> | undefined;
+  /** Verification in segments (see VERIFY_SEGMENTS); asked at the first refill of a verification. */
+  private segments: boolean | undefined;
 
   constructor(
     private readonly phase: LanePhase,
@@ -50,7 +65,11 @@ class ChunkQueue {
       this.fetching ??= this.refill().finally(() => (this.fetching = undefined));
       await this.fetching;
     }
-    return this.queue.splice(0, chunksPerActivity(this.state.remaining(this.phase), this.input.parallelism));
+    const remaining = this.state.remaining(this.phase);
+    const n = this.segments
+      ? verifyChunksPerActivity(remaining, this.input.parallelism)
+      : chunksPerActivity(remaining, this.input.parallelism);
+    return this.queue.splice(0, n);
   }
 
   /** A lane failed: the other lanes finish the chunks they hold and take no more. */
@@ -66,7 +85,9 @@ class ChunkQueue {
       this.stop = 'continue';
       return;
     }
-    const limit = Math.min(input.parallelism * 4, input.chunksPerRun - taken);
+    this.segments ??= this.phase === 'verify' && wf.patched(VERIFY_SEGMENTS);
+    const perLane = this.segments ? VERIFY_SEGMENT_CHUNKS : 4;
+    const limit = Math.min(input.parallelism * perLane, input.chunksPerRun - taken);
     const next = await acts.nextMigrationChunks.executeWithOptions(step(`next ${this.phase} chunks`), [
       input,
       this.phase,
@@ -75,7 +96,9 @@ class ChunkQueue {
       { id: state.logId!, runKey: state.runKey },
     ]);
     state.fetched(next.chunks, next.nowMs);
-    if (next.chunks.length === 0) this.stop = 'done';
+    // A segmented verification's refill that returns fewer chunks than it asked for took the last
+    // of them (no chunk becomes unverified meanwhile): no further refill is asked for.
+    if (next.chunks.length === 0 || (this.segments && next.chunks.length < limit)) this.stop = 'done';
     this.queue.push(...next.chunks);
     this.fetched += next.chunks.length;
   }
