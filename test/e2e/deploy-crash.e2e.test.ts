@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -300,18 +299,10 @@ describe('deploy survives worker SIGKILL mid-saga (dev server, real HAProxy)', (
     const callsBefore = systemd.calls().length;
     const traffic = startTraffic(haproxy.url, 4);
     await waitFor('traffic through HAProxy', () => traffic.stats.ok >= 20, 30_000);
-    // The socket's path becomes a socket nobody listens on (connect: ECONNREFUSED); HAProxy keeps
-    // its own, renamed, and serves traffic as before.
-    const aside = `${haproxy.socket}.aside`;
-    renameSync(haproxy.socket, aside);
+    const restore = haproxy.refuseRuntimeApi();
     const worker = startWorker();
     let handle;
     try {
-      execFileSync('python3', [
-        '-c',
-        'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])',
-        haproxy.socket,
-      ]);
       handle = await stack.client.workflow.start('rollbackDeployWorkflow', {
         taskQueue: 'opsflow',
         workflowId: 'deploy-web',
@@ -331,8 +322,7 @@ describe('deploy survives worker SIGKILL mid-saga (dev server, real HAProxy)', (
       expect(current('h1')).toBe(second);
       expect(systemd.calls().length).toBe(callsBefore);
     } finally {
-      rmSync(haproxy.socket, { force: true });
-      renameSync(aside, haproxy.socket);
+      restore();
     }
     const result = (await handle.result()) as DeployStatus;
     const v2Before = traffic.stats.versions.v2 ?? 0;

@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -113,6 +114,30 @@ export class Haproxy {
     for (const o of others) await api(`set server ${this.backend}/${o} state ready`);
     // Wrapped: an async function returning the promise itself would wait for the held answer.
     return { held };
+  }
+
+  /**
+   * The Runtime API's socket path refuses connections (ECONNREFUSED: a socket bound there that
+   * nobody listens on) until the returned function puts HAProxy's own back; HAProxy itself keeps
+   * serving traffic throughout.
+   */
+  refuseRuntimeApi(): () => void {
+    const aside = `${this.socket}.aside`;
+    renameSync(this.socket, aside);
+    try {
+      execFileSync('python3', [
+        '-c',
+        'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])',
+        this.socket,
+      ]);
+    } catch (err) {
+      renameSync(aside, this.socket);
+      throw err;
+    }
+    return () => {
+      rmSync(this.socket, { force: true });
+      renameSync(aside, this.socket);
+    };
   }
 
   async stop(): Promise<void> {
