@@ -9,7 +9,9 @@ import type { BaselineResult } from '../../src/workflows/baseline/workflow';
  * restarted on its SQLite file while no worker runs, and a worker is started again: the same run
  * finishes; the chunk that was running is retried on the new worker and resumes after the ticks
  * already stored, so no tick is stored (or sampled) twice; the ticks whose time passed while no
- * worker ran are counted as missed, and the baseline says so.
+ * worker ran are counted as missed, and the baseline says so. And the sampled URL answering 503 for
+ * a burst, then refusing connections for a while: every tick stored once, the burst counted as
+ * errors, no tick missed.
  */
 describe('performanceBaselineWorkflow survives a SIGKILLed worker', () => {
   let stack: Stack;
@@ -85,5 +87,61 @@ describe('performanceBaselineWorkflow survives a SIGKILLed worker', () => {
     expect(
       history.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'sampleBaselineChunk'),
     ).toHaveLength(2);
+  }, 180_000);
+
+  test('the sampled URL answers 503 for a burst, then refuses connections: every tick stored once, each failed request an error, none missed', async () => {
+    const served0 = app.served.length;
+    const worker = stack.spawnWorkerProcess(configPath, env);
+    const handle = await stack.client.workflow.start('performanceBaselineWorkflow', {
+      taskQueue: 'opsflow',
+      workflowId: `baseline-burst-${Date.now()}`,
+      args: [
+        {
+          service: 'app',
+          groups: { host: false, http: ['app'] },
+          duration: '20s',
+          interval: '1s',
+          requestsPerSample: 1,
+        },
+      ],
+    });
+    const runKey = `${handle.workflowId}/${handle.firstExecutionRunId}`;
+    const stored = () => pg.count(`SELECT count(*) FROM ${schema}.baseline_samples WHERE run_key = $1`, [runKey]);
+    const served = () => app.served.slice(served0);
+    await waitFor('3 ticks stored', async () => ((await stored().catch(() => 0)) >= 3 ? true : undefined), 60_000, 100);
+    app.fail503(3);
+    await waitFor('3 answers 503', () => served().filter((r) => r.status === 503).length === 3, 60_000, 50);
+    // Then refusing, held down until two ticks are stored that never reached the app (a tick
+    // answered just before the stop may be stored after it: counted by what the app served).
+    const port = app.port;
+    await app.stop();
+    try {
+      await waitFor(
+        '2 ticks stored while refused',
+        async () => ((await stored()) - served().length >= 2 ? true : undefined),
+        60_000,
+        100,
+      );
+    } finally {
+      await app.start(port);
+    }
+    const result = (await handle.result()) as BaselineResult;
+    await killWorker(worker.child);
+
+    const ticks = await pg.query<{ seq: number; errors: number }>(
+      `SELECT seq, (sample->>'errors')::int AS errors FROM ${schema}.baseline_samples WHERE run_key = $1 ORDER BY seq`,
+      [runKey],
+    );
+    // every tick once, none missed: a failed request is an answer the baseline counts, not a gap
+    expect(ticks.map((t) => t.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    const answered = served();
+    const refused = ticks.length - answered.length;
+    expect(refused).toBeGreaterThanOrEqual(2);
+    const errors = answered.filter((r) => r.status !== 200).length + refused;
+    expect(answered.filter((r) => r.status === 503)).toHaveLength(3);
+    expect(ticks.reduce((a, t) => a + t.errors, 0)).toBe(errors);
+    const group = result.baseline.groups[0];
+    expect(group).toMatchObject({ samples: 20, requests: 20, errors });
+    expect(result.baseline.complete).toBe(true);
   }, 180_000);
 });

@@ -15,8 +15,6 @@ import { makeAppRepo, type AppRepo } from '../helpers/deploy-fixture';
 import { startTraffic } from '../helpers/traffic';
 import type { DeployStatus } from '../../src/workflows/deploy/status';
 import { temporalCliPath } from '../../scripts/temporal-binaries';
-import { serverSessions } from '../../src/activities/deploy/lb';
-import type { HaproxyLoadBalancerConfig } from '../../src/config/sections/load-balancers';
 import {
   abortSignal,
   approveSignal,
@@ -455,34 +453,7 @@ describe('deploy across a fleet (dev server)', () => {
     }
   });
 
-  /** A request held open on `h` through HAProxy (the other servers in maint while it is sent). */
-  const holdSessionOn = async (h: Host) => {
-    const { runtimeApiCommand } = await import('../../src/activities/systems/load-balancer/haproxy-runtime-api');
-    const others = HOSTS.filter((o) => o !== h);
-    for (const o of others)
-      await runtimeApiCommand({ socket: haproxy.socket }, `set server app/${o} state maint`, 5000);
-    const held = request(`${haproxy.url}/slow?ms=15000`, {
-      headers: { connection: 'close' },
-      headersTimeout: 60_000,
-      bodyTimeout: 60_000,
-    }).then((r) => r.body.json() as Promise<{ name: string }>);
-    // The others come back once HAProxy holds the request's session on h (however slow the machine).
-    const sessions = () =>
-      serverSessions(
-        {
-          type: 'haproxy',
-          runtimeApi: { socket: haproxy.socket },
-          backend: 'app',
-          timeoutMs: 5000,
-        } as HaproxyLoadBalancerConfig,
-        h,
-      );
-    await waitFor(`a session held open on ${h}`, async () => (await sessions()) > 0, 30_000, 50);
-    for (const o of others)
-      await runtimeApiCommand({ socket: haproxy.socket }, `set server app/${o} state ready`, 5000);
-    // Wrapped: an async function returning the promise itself would wait for the held answer.
-    return { held };
-  };
+  const holdSessionOn = (h: Host) => haproxy.holdSessionOn(h);
 
   test('a drain that does not reach 0 sessions asks a person; approve goes on', async () => {
     const { held } = await holdSessionOn('h1');

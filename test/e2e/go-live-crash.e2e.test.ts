@@ -10,6 +10,7 @@ import { runtimeApiCommand } from '../../src/activities/systems/load-balancer/ha
 import type { GoLiveResult } from '../../src/workflows/go-live/workflow';
 import type { GoLiveInput } from '../../src/domain/go-live/input';
 import { abortSignal, approveSignal, statusQuery } from '../../src/workflows/go-live/messages';
+import { statusQuery as rolloutStatusQuery } from '../../src/workflows/rollout/messages';
 
 jest.setTimeout(240_000);
 
@@ -18,7 +19,8 @@ jest.setTimeout(240_000);
  * phased rollout behind the real HAProxy, each a child workflow with its usual id; a failing new
  * backend stops the run at the rollout (rolled back), the migrated rows stay and the run says so;
  * the parent survives a worker SIGKILLed between stages and the Temporal server killed -9 and
- * restarted on its SQLite file there (the file is named *crash* so that `npm test -- crash` runs it).
+ * restarted on its SQLite file there, and HAProxy's Runtime API refusing connections for a burst at
+ * the rollout stage (the file is named *crash* so that `npm test -- crash` runs it).
  */
 describe('go-live end to end', () => {
   let stack: Stack;
@@ -198,6 +200,61 @@ describe('go-live end to end', () => {
     expect(result.report).toContain('# Go-live of cart: LIVE');
     expect(await weight('green')).toBe(100);
     recordHistory(stack.temporalAddress(), 'go-live-cart', 'go-live-worker-killed');
+  });
+
+  test("HAProxy's Runtime API refuses connections for a burst as the rollout stage begins: the child retries, the go-live goes live, one weight change per step", async () => {
+    const schema = await pg.schema();
+    await seedRunbookTables(pg, schema, 300);
+    await green.setStatus(200);
+    await resetLb();
+    const worker = stack.spawnWorkerProcess(configPath, env);
+    const handle = await stack.client.workflow.start('goLiveWorkflow', {
+      taskQueue: 'opsflow',
+      workflowId: 'go-live-burst',
+      args: [input('burst', schema, { approveBetweenStages: true })],
+    });
+    const awaiting = (stage: number) =>
+      waitFor(
+        `stage ${stage + 1} awaiting approval`,
+        async () => {
+          const s = await handle.query(statusQuery).catch(() => undefined);
+          return s?.stages[stage].state === 'awaiting-approval' ? s : undefined;
+        },
+        90_000,
+        250,
+      );
+    await awaiting(1);
+    await handle.signal(approveSignal, { by: 'alice' });
+    await awaiting(2);
+    const restore = haproxy.refuseRuntimeApi();
+    try {
+      await handle.signal(approveSignal, { by: 'alice' });
+      // Held until the rollout child's LB step has been refused twice (however slow the machine).
+      const pending = await waitFor(
+        "the rollout's LB step retried",
+        async () =>
+          ((await stack.client.workflow.getHandle('rollout-burst').describe()).raw.pendingActivities ?? []).find(
+            (a) => (a.attempt ?? 1) >= 3,
+          ),
+        90_000,
+        100,
+      );
+      expect(pending.lastFailure?.message).toMatch(/ECONNREFUSED/);
+      expect(await rows(schema)).toBe(migratable(300));
+    } finally {
+      restore();
+    }
+    const result = (await handle.result()) as GoLiveResult;
+    const rollout = await stack.client.workflow.getHandle('rollout-burst').query(rolloutStatusQuery);
+    await killWorker(worker.child);
+    expect(result.status.phase).toBe('live');
+    expect(result.status.stages.map((s) => s.state)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    expect(await weight('green')).toBe(100);
+    expect(await rows(schema)).toBe(migratable(300));
+    expect(rollout.decisions.map((d) => d.decision).filter((d) => /reads back \d+ % for green/.test(d))).toEqual([
+      expect.stringMatching(/reads back 50 % for green/),
+      expect.stringMatching(/reads back 100 % for green/),
+    ]);
   });
 
   test('an abort during the rollout reaches the child, which rolls back; the run stops there and keeps the migration', async () => {

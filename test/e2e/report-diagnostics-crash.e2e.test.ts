@@ -6,6 +6,7 @@ import { SmtpReceiver } from '../helpers/smtp-receiver';
 import { PgScratch } from '../helpers/pg-scratch';
 import { waitFor } from '../helpers/ports';
 import { pgConnection, requirePostgres } from '../helpers/services';
+import { PgCluster } from '../helpers/pg-cluster';
 import { HEARTBEAT_TIMEOUT, retriedAttempts } from '../helpers/retries';
 import { dailyReportWorkflow, diagnosticsWorkflow } from '../../src/workflows';
 
@@ -13,7 +14,9 @@ import { dailyReportWorkflow, diagnosticsWorkflow } from '../../src/workflows';
  * The daily report and diagnostics survive their worker: SIGKILLed in the middle of gathering,
  * another worker finishes the run; the report is mailed and stored exactly once, though the mail
  * server refused connections for a while when it was sent. Both also survive the Temporal server
- * killed -9 and restarted on its SQLite file while no worker runs.
+ * killed -9 and restarted on its SQLite file while no worker runs. Diagnostics of a PostgreSQL that
+ * refuses connections for a burst (a cluster of the test's own, stopped and started again) retry
+ * and return the whole findings.
  */
 describe('daily report and diagnostics survive worker SIGKILL (dev server)', () => {
   const scratch = new PgScratch('opsflow_test_report_crash');
@@ -23,9 +26,11 @@ describe('daily report and diagnostics survive worker SIGKILL (dev server)', () 
   let stack: Stack;
   let configPath: string;
   let schema: string;
+  const cluster = new PgCluster();
 
   beforeAll(async () => {
     await requirePostgres();
+    await cluster.start();
     schema = await scratch.schema();
     // A stand-in journalctl that counts its calls and takes 4 s: the worker is killed while it runs.
     const journalctl = join(dir, 'journalctl');
@@ -36,7 +41,7 @@ describe('daily report and diagnostics survive worker SIGKILL (dev server)', () 
     chmodSync(journalctl, 0o755);
     await smtp.start();
     configPath = writeConfig({
-      postgres: { primary: pgConnection },
+      postgres: { primary: pgConnection, own: cluster.connection },
       notifiers: {
         mail: {
           type: 'email',
@@ -61,6 +66,7 @@ describe('daily report and diagnostics survive worker SIGKILL (dev server)', () 
     await stack?.stop();
     await smtp.stop();
     await scratch.drop();
+    cluster.stop();
   });
 
   const startWorker = () => stack.spawnWorkerProcess(configPath);
@@ -140,6 +146,43 @@ describe('daily report and diagnostics survive worker SIGKILL (dev server)', () 
       expect(retried.length).toBeGreaterThan(0);
       expect(retried.every((r) => r.timeoutType === HEARTBEAT_TIMEOUT)).toBe(true);
     } finally {
+      await killWorker(worker.child);
+    }
+  }, 180_000);
+
+  test('diagnostics of a PostgreSQL down for a burst (connections refused): the step retried, the whole findings returned', async () => {
+    cluster.halt();
+    const worker = startWorker();
+    let resumed = false;
+    try {
+      const handle = await stack.client.workflow.start(diagnosticsWorkflow, {
+        taskQueue: 'opsflow',
+        workflowId: 'diagnostics-refused',
+        args: [{ postgres: 'own' }],
+      });
+      // Held down until the PostgreSQL step has failed against it (refused) and waits for its retry.
+      const pending = await waitFor(
+        'the PostgreSQL step retried',
+        async () =>
+          ((await handle.describe()).raw.pendingActivities ?? []).find(
+            (a) => a.activityType?.name === 'diagnosePostgres' && (a.attempt ?? 1) >= 2,
+          ),
+        60_000,
+        50,
+      );
+      expect(pending.lastFailure?.message).toMatch(/ECONNREFUSED/);
+      cluster.resume();
+      resumed = true;
+      const result = await handle.result();
+      expect(result.postgres).toMatchObject({ target: 'own', ok: true });
+      expect(result.markdown).toMatch(/PostgreSQL own/);
+      // one step, scheduled once: its refused attempts are retries of it
+      const scheduled = ((await handle.fetchHistory()).events ?? []).filter(
+        (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'diagnosePostgres',
+      );
+      expect(scheduled).toHaveLength(1);
+    } finally {
+      if (!resumed) cluster.resume();
       await killWorker(worker.child);
     }
   }, 180_000);

@@ -5,10 +5,11 @@ import Redis from 'ioredis';
 import { Stack, waitFor, writeConfig, killWorker } from '../helpers/stack';
 import { PgScratch } from '../helpers/pg-scratch';
 import { pgConnection, redisConnection, requirePostgres, requireRedis } from '../helpers/services';
-import { RunbookApis, seedUsers } from '../helpers/cutover-fixtures';
+import { idsWhere, RunbookApis, seedUsers } from '../helpers/cutover-fixtures';
+import { recordHistory } from '../helpers/histories';
 import { testToken } from '../helpers/tokens';
 import type { CutoverStatus } from '../../src/workflows/cutover/status';
-import { statusQuery } from '../../src/workflows/cutover/messages';
+import { approveSignal, statusQuery } from '../../src/workflows/cutover/messages';
 
 const N = 200_000;
 
@@ -17,7 +18,9 @@ const N = 200_000;
  * server is killed -9 and restarted on its SQLite file before another worker comes; that worker is
  * SIGKILLed in turn while the batch is monitored; a third finishes the same run: every user on the
  * new system once, the move resumed from its heartbeat cursor (not restarted), the snapshot not
- * taken again.
+ * taken again. Then a run of two batches killed between them (the first moved and passed, the second
+ * waiting for its approval, nothing in flight): the approve sent while no worker runs, every user
+ * PUT exactly once.
  */
 describe('userCutoverWorkflow survives a SIGKILLed worker', () => {
   let stack: Stack;
@@ -204,5 +207,73 @@ describe('userCutoverWorkflow survives a SIGKILLed worker', () => {
       (e) => e.activityTaskStartedEventAttributes?.scheduledEventId?.toString() === moveId,
     );
     expect(moveStart?.activityTaskStartedEventAttributes?.attempt).toBeGreaterThan(1);
+  }, 300_000);
+
+  test('killed between batches (IT moved and passed, the rest awaiting approval, nothing in flight), the approve sent while no worker runs: every user PUT exactly once', async () => {
+    const svc = `${service}-between`;
+    apis.routes.clear();
+    apis.puts.clear();
+    let worker = stack.spawnWorkerProcess(configPath, env);
+    const handle = await stack.client.workflow.start('userCutoverWorkflow', {
+      taskQueue: 'opsflow',
+      workflowId: `cutover-${svc}`,
+      args: [
+        {
+          service: svc,
+          directory: 'small',
+          router: 'legacy',
+          metricSources: ['stats'],
+          sampleInterval: '1s',
+          minGap: '1s',
+          batches: [
+            {
+              name: 'it',
+              cohort: { department: ['IT'] },
+              startAt: '+1s',
+              thresholds: { errorRatePercent: 5 },
+              window: '2s',
+            },
+            {
+              name: 'everyone',
+              cohort: 'rest',
+              startAt: '+4s',
+              thresholds: { errorRatePercent: 5 },
+              window: '2s',
+              approval: true,
+            },
+          ],
+        },
+      ],
+    });
+    const status = () => handle.query(statusQuery);
+    await waitFor('batch 2 awaiting approval', async () => (await status()).awaitingApproval === 2, 120_000, 100);
+    const between = await status();
+    expect(between.batches[0]).toMatchObject({ state: 'moved', moved: SMALL / 5 });
+    expect((await handle.describe()).raw.pendingActivities ?? []).toEqual([]);
+    await killWorker(worker.child);
+    const it = idsWhere(SMALL, (u) => u.department === 'IT');
+    expect(it).toHaveLength(SMALL / 5);
+    // batch 1 routed, batch 2 untouched
+    expect([...apis.puts.keys()].sort()).toEqual([...it].sort());
+    await handle.signal(approveSignal, { by: 'night-shift', step: 2 });
+
+    worker = stack.spawnWorkerProcess(configPath, env);
+    const result = (await handle.result()) as CutoverStatus;
+    await killWorker(worker.child);
+    expect(result.state).toBe('completed');
+    expect(result.batches.map((b) => [b.state, b.moved])).toEqual([
+      ['moved', SMALL / 5],
+      ['moved', SMALL - SMALL / 5],
+    ]);
+    const users = Array.from({ length: SMALL }, (_, k) => String(k + 1));
+    expect(users.filter((id) => apis.routes.get(id) !== 'new_system')).toEqual([]);
+    // nothing was in flight at the kill: no user routed twice, none missed
+    expect(users.filter((id) => apis.puts.get(id) !== 1)).toEqual([]);
+    const history = await handle.fetchHistory();
+    const scheduled = (name: string) =>
+      (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === name).length;
+    expect(scheduled('cutoverSnapshot')).toBe(2);
+    expect(scheduled('cutoverMove')).toBe(2);
+    recordHistory(stack.temporalAddress(), `cutover-${svc}`, 'user-cutover-between-batches-worker-killed');
   }, 300_000);
 });

@@ -19,18 +19,28 @@ export class BaselineApp {
   readonly served: ServedRequest[] = [];
   private server?: Server;
   port = 0;
+  /** Requests still to answer 503 whatever the distribution says (an outage burst, `fail503`). */
+  private failing = 0;
 
   constructor(
     private readonly delays: number[],
     private readonly errorEvery = 0,
   ) {}
 
-  async start(): Promise<this> {
-    this.port = await freePort();
+  /** Answers the next `n` requests 503 (recorded in `served` like the others). */
+  fail503(n: number): void {
+    this.failing = n;
+  }
+
+  /** Starts on a free port, or on `port` again after stop() (connections refused in between). */
+  async start(port?: number): Promise<this> {
+    this.port = port ?? (await freePort());
     this.server = createServer((_req, res) => {
       const i = this.served.length;
       const delayMs = this.delays[i % this.delays.length];
-      const status = this.errorEvery > 0 && i % this.errorEvery === this.errorEvery - 1 ? 500 : 200;
+      const outage = this.failing > 0;
+      if (outage) this.failing--;
+      const status = outage ? 503 : this.errorEvery > 0 && i % this.errorEvery === this.errorEvery - 1 ? 500 : 200;
       this.served.push({ delayMs, status });
       setTimeout(() => res.writeHead(status).end(status === 200 ? 'ok' : 'boom'), delayMs);
     });

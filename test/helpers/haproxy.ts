@@ -1,10 +1,14 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { request } from 'undici';
 import { ProcessGroup } from './processes';
-import { freePort, startRetryingPorts, waitForPort } from './ports';
+import { freePort, startRetryingPorts, waitFor, waitForPort } from './ports';
+import { runtimeApiCommand } from '../../src/activities/systems/load-balancer/haproxy-runtime-api';
+import { serverSessions } from '../../src/activities/deploy/lb';
+import type { HaproxyLoadBalancerConfig } from '../../src/config/sections/load-balancers';
 
 const HAPROXY_BIN = process.env.HAPROXY_BIN ?? '/usr/sbin/haproxy';
 
@@ -84,6 +88,56 @@ export class Haproxy {
       );
     }
     return this;
+  }
+
+  /**
+   * A request held open `ms` on server `name` through HAProxy (the other servers in maint while it
+   * is sent, ready again once HAProxy counts its session); `held` is its answer, `{ name }`.
+   */
+  async holdSessionOn(name: string, ms = 15_000): Promise<{ held: Promise<{ name: string }> }> {
+    const api = (cmd: string) => runtimeApiCommand({ socket: this.socket }, cmd, 5000);
+    const others = this.servers.map((s) => s.name).filter((o) => o !== name);
+    for (const o of others) await api(`set server ${this.backend}/${o} state maint`);
+    const held = request(`${this.url}/slow?ms=${ms}`, {
+      headers: { connection: 'close' },
+      headersTimeout: 60_000,
+      bodyTimeout: 60_000,
+    }).then((r) => r.body.json() as Promise<{ name: string }>);
+    const lb = { type: 'haproxy', runtimeApi: { socket: this.socket }, backend: this.backend, timeoutMs: 5000 };
+    // The others come back once HAProxy holds the request's session on it (however slow the machine).
+    await waitFor(
+      `a session held open on ${name}`,
+      async () => (await serverSessions(lb as HaproxyLoadBalancerConfig, name)) > 0,
+      30_000,
+      50,
+    );
+    for (const o of others) await api(`set server ${this.backend}/${o} state ready`);
+    // Wrapped: an async function returning the promise itself would wait for the held answer.
+    return { held };
+  }
+
+  /**
+   * The Runtime API's socket path refuses connections (ECONNREFUSED: a socket bound there that
+   * nobody listens on) until the returned function puts HAProxy's own back; HAProxy itself keeps
+   * serving traffic throughout.
+   */
+  refuseRuntimeApi(): () => void {
+    const aside = `${this.socket}.aside`;
+    renameSync(this.socket, aside);
+    try {
+      execFileSync('python3', [
+        '-c',
+        'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])',
+        this.socket,
+      ]);
+    } catch (err) {
+      renameSync(aside, this.socket);
+      throw err;
+    }
+    return () => {
+      rmSync(this.socket, { force: true });
+      renameSync(aside, this.socket);
+    };
   }
 
   async stop(): Promise<void> {

@@ -94,6 +94,16 @@ export class PgCluster {
     return { host: '127.0.0.1', port: this.port, user: 'postgres', database: 'postgres' };
   }
 
+  /** Stops the server and keeps its data: connections to its port are refused until `resume`. */
+  halt(): void {
+    this.work.run('pg_ctl', ['-D', this.dataDir, '-m', 'fast', '-w', 'stop']);
+  }
+
+  /** Starts the halted server again, on the same port. */
+  resume(): void {
+    this.work.startServer(this.dataDir, this.port, 'server.log', this.settings);
+  }
+
   stop(): void {
     this.work.remove([this.dataDir]);
   }
