@@ -83,6 +83,33 @@ describe('the encrypted mode checks every raw history through the codec server',
     await handle.terminate();
   });
 
+  test('a patched() marker passes in clear with its id and flag only, as the core SDK writes it', () => {
+    const marker = (data: unknown) => [
+      {
+        eventId: 5,
+        markerRecordedEventAttributes: {
+          markerName: 'core_patch',
+          details: {
+            'patch-data': {
+              payloads: [
+                { metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from(JSON.stringify(data)) },
+              ],
+            },
+          },
+        },
+      },
+    ];
+    expect(inspectEncryptedHistory('r', marker({ id: 'some-patch', deprecated: false }), []).findings).toEqual([]);
+    expect(
+      inspectEncryptedHistory('r', marker({ id: 'some-patch', deprecated: false, row: 'users 42' }), []).findings,
+    ).toEqual([
+      {
+        where: 'r event 5 markerRecordedEventAttributes.details.patch-data.payloads[0]',
+        problem: 'payload in clear (encoding "json/plain")',
+      },
+    ]);
+  });
+
   test('a failure an SDK wrote with its message or stack trace in clear is named; the placeholder passes', () => {
     const failure = (message: string, stackTrace = '') => [
       {

@@ -15,16 +15,18 @@ export const encryptionModeOn = (): boolean => process.env.OPSFLOW_TEST_ENCRYPTI
 
 const KEY_ENV = 'OPSFLOW_TEST_ENCRYPTION_KEY';
 const TOKEN_ENV = 'OPSFLOW_TEST_CODEC_TOKEN';
-export const TEST_KEY_ID = 'suite';
+const TEST_KEY_ID = 'suite';
 /** The failure text the encoding failure converter leaves in history (`encodeCommonAttributes`). */
 export const ENCODED_FAILURE_MESSAGE = 'Encoded failure';
+/** The `source` the TypeScript SDK writes into every failure it converts. */
+const SDK_FAILURE_SOURCE = 'TypeScriptSDK';
 
 /**
  * The `encryption` section the mode adds: one key, generated once per test process and handed to
  * child processes through the environment (they inherit it), and a loopback codec server with a
  * bearer token issued like every test secret (so no history may hold it either).
  */
-export function testEncryptionSection() {
+function testEncryptionSection() {
   process.env[KEY_ENV] ??= randomBytes(32).toString('base64');
   process.env[TOKEN_ENV] ??= testToken('codec-suite');
   return {
@@ -83,12 +85,44 @@ const isFailure = (v: Record<string, unknown>): boolean =>
   (typeof v.message === 'string' && ('stackTrace' in v || 'encodedAttributes' in v || 'source' in v));
 
 /**
+ * A failure the Temporal server wrote itself (a timeout it noticed, a termination, its own error):
+ * no SDK, hence no failure converter, ever saw it; its message is the server's fixed text (still
+ * searched for secrets). Every other failure was written by an SDK and must be encoded.
+ */
+const serverWritten = (f: Record<string, unknown>): boolean =>
+  f.source !== SDK_FAILURE_SOURCE &&
+  !f.encodedAttributes &&
+  !f.applicationFailureInfo &&
+  Boolean(f.timeoutFailureInfo || f.serverFailureInfo || f.terminatedFailureInfo);
+
+/**
  * Payloads in clear by design (docs/security.md): search attributes (the server indexes them) and
  * headers (interceptors' context, which the SDK never passes through a codec). Ids, types and names
  * are plain strings, not payloads: the walk meets them only in the secrets search, which covers
  * these fields too.
  */
 const CLEAR_BY_DESIGN = new Set(['searchAttributes', 'header']);
+
+/**
+ * A `patched()` marker's data: Temporal's core SDK writes the patch id and its deprecated flag
+ * itself, as plain JSON, outside any codec; the walk accepts exactly that and nothing more (the
+ * id is the code's patch name, like an activity type).
+ */
+function isPatchMarkerData(event: Record<string, unknown>, path: string, p: RawPayload): boolean {
+  const marker = event.markerRecordedEventAttributes as { markerName?: string } | undefined;
+  if (marker?.markerName !== 'core_patch') return false;
+  if (!/^markerRecordedEventAttributes\.details\.patch-data\.payloads\[\d+\]$/.test(path)) return false;
+  try {
+    const data = JSON.parse(Buffer.from(p.data ?? new Uint8Array()).toString('utf8')) as unknown;
+    return (
+      isPlainObject(data) &&
+      typeof data.id === 'string' &&
+      Object.keys(data).every((k) => k === 'id' || (k === 'deprecated' && typeof data[k] === 'boolean'))
+    );
+  } catch {
+    return false;
+  }
+}
 
 export interface HistoryFinding {
   /** `<workflowId> run <runId> (<type>) event <id> <attributes>.<path>` */
@@ -135,13 +169,14 @@ export function inspectEncryptedHistory(
         const meta = payload.metadata ?? {};
         const keys = Object.keys(meta).sort();
         const encoding = textOf(meta.encoding);
-        if (encoding !== ENCRYPTED_ENCODING)
-          findings.push({ where, problem: `payload in clear (encoding "${encoding || 'none'}")` });
-        else if (keys.join() !== [COMPRESSION_METADATA, KEY_ID_METADATA, 'encoding'].sort().join())
+        if (encoding !== ENCRYPTED_ENCODING) {
+          if (!isPatchMarkerData(event, path, payload))
+            findings.push({ where, problem: `payload in clear (encoding "${encoding || 'none'}")` });
+        } else if (keys.join() !== [COMPRESSION_METADATA, KEY_ID_METADATA, 'encoding'].sort().join())
           findings.push({ where, problem: `encrypted payload with clear metadata besides it: ${keys.join(', ')}` });
         else payloads.push({ where, payload });
       }
-      if (!clear && isFailure(o) && o.source) {
+      if (!clear && isFailure(o) && !serverWritten(o)) {
         if (o.message !== ENCODED_FAILURE_MESSAGE)
           findings.push({
             where,
@@ -227,9 +262,11 @@ export async function encryptedHistoryProblems(
   rawClient: Client,
   secrets: string[],
   codec: { url: string; token: string },
-): Promise<string[]> {
+): Promise<{ problems: string[]; runs: number; payloads: number }> {
   const namespace = rawClient.options.namespace;
   const out: string[] = [];
+  let runs = 0;
+  let decoded = 0;
   let nextPageToken: Uint8Array | undefined;
   do {
     const page = await rawClient.workflowService.listWorkflowExecutions({ namespace, pageSize: 100, nextPageToken });
@@ -241,9 +278,11 @@ export async function encryptedHistoryProblems(
       const name = `${workflowId} run ${runId} (${run.type?.name})`;
       const { findings, payloads } = inspectEncryptedHistory(name, events, secrets);
       findings.push(...(await decodeThroughServer(codec.url, codec.token, namespace, payloads)));
+      runs++;
+      decoded += payloads.length;
       out.push(...findings.map((f) => `${f.where}: ${f.problem}`));
     }
     nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
   } while (nextPageToken);
-  return out;
+  return { problems: out, runs, payloads: decoded };
 }
