@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execFile, type ChildProcess } from 'node:child_process';
 import { Client } from '@temporalio/client';
+import type { ProtoFailure } from '@temporalio/common';
+import { decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { devServerEnv, workflowBundle, workflowBundleFile, type DevServerOptions } from './temporal';
@@ -154,6 +156,14 @@ export class Stack {
   /** The client tests use: in the encrypted mode it encodes and decodes through the codec. */
   get client(): Client {
     return this.codecClient ?? this.env.client;
+  }
+
+  /**
+   * The message of a failure read raw (describe()'s pending activities, a history event), as the
+   * stack's client decodes it: in the encrypted mode the raw message is only the placeholder.
+   */
+  async failureMessage(failure: ProtoFailure | null | undefined): Promise<string | undefined> {
+    return (await decodeOptionalFailureToOptionalError(this.client.options.loadedDataConverter, failure))?.message;
   }
 
   /** A client with no codec: what a reader of Temporal's database sees. */
