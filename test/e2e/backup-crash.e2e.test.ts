@@ -49,7 +49,7 @@ describe('backupWorkflow survives a SIGKILLed worker mid-dump', () => {
       backups: { crash: { databases: ['app'], destination: dest, notify: ['ops'] } },
     });
     const bundleFile = join(mkdtempSync(join(tmpdir(), 'opsflow-bundle-')), 'workflow-bundle.js');
-    writeFileSync(bundleFile, (await workflowBundle()).code);
+    writeFileSync(bundleFile, (await workflowBundle({ encrypted: stack.encrypted })).code);
     env.OPSFLOW_WORKFLOW_BUNDLE = bundleFile;
   }, 180_000);
   afterAll(async () => {

@@ -162,7 +162,7 @@ describe('dataMigrationWorkflow survives a SIGKILLed worker', () => {
         120_000,
         200,
       );
-      expect(failing.lastFailure?.message).toMatch(/not currently accepting connections|terminat/);
+      expect(await stack.failureMessage(failing.lastFailure)).toMatch(/not currently accepting connections|terminat/);
       // mid-copy: chunks left (read through the test's own session, which the burst spares)
       expect(await copied()).toBeLessThan(rows / 1_000);
     } finally {

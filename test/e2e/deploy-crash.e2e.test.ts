@@ -318,7 +318,7 @@ describe('deploy survives worker SIGKILL mid-saga (dev server, real HAProxy)', (
         },
         120_000,
         100,
-      ).then((pending) => expect(pending.lastFailure?.message).toMatch(/ECONNREFUSED/));
+      ).then(async (pending) => expect(await stack.failureMessage(pending.lastFailure)).toMatch(/ECONNREFUSED/));
       expect(current('h1')).toBe(second);
       expect(systemd.calls().length).toBe(callsBefore);
     } finally {

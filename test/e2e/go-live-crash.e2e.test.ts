@@ -239,7 +239,7 @@ describe('go-live end to end', () => {
         90_000,
         100,
       );
-      expect(pending.lastFailure?.message).toMatch(/ECONNREFUSED/);
+      expect(await stack.failureMessage(pending.lastFailure)).toMatch(/ECONNREFUSED/);
       expect(await rows(schema)).toBe(migratable(300));
     } finally {
       restore();

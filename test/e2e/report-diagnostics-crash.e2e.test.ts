@@ -170,7 +170,7 @@ describe('daily report and diagnostics survive worker SIGKILL (dev server)', () 
         60_000,
         50,
       );
-      expect(pending.lastFailure?.message).toMatch(/ECONNREFUSED/);
+      expect(await stack.failureMessage(pending.lastFailure)).toMatch(/ECONNREFUSED/);
       cluster.resume();
       resumed = true;
       const result = await handle.result();

@@ -1,4 +1,5 @@
 import type { WorkflowHandle } from '@temporalio/client';
+import type { Payload } from '@temporalio/common';
 
 /** temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_HEARTBEAT */
 export const HEARTBEAT_TIMEOUT = 4;
@@ -19,13 +20,19 @@ export interface RetriedAttempt {
  */
 export async function retriedAttempts(handle: WorkflowHandle): Promise<RetriedAttempt[]> {
   const events = (await handle.fetchHistory()).events ?? [];
+  // The history is raw: its payloads go through the handle's codecs (the encrypted mode's), last first.
+  const codecs = [...handle.client.options.loadedDataConverter.payloadCodecs].reverse();
+  const decode = async (p: Payload | undefined) => {
+    for (const c of codecs) if (p) [p] = await c.decode([p]);
+    return p;
+  };
   const scheduled = new Map<string, { activityType: string; input: string }>();
   for (const e of events) {
     const a = e.activityTaskScheduledEventAttributes;
     if (a)
       scheduled.set(String(e.eventId), {
         activityType: a.activityType?.name ?? '',
-        input: Buffer.from(a.input?.payloads?.[0]?.data ?? []).toString(),
+        input: Buffer.from((await decode(a.input?.payloads?.[0] ?? undefined))?.data ?? []).toString(),
       });
   }
   return events.flatMap((e) => {

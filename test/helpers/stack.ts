@@ -2,6 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execFile, type ChildProcess } from 'node:child_process';
+import { Client } from '@temporalio/client';
+import type { ProtoFailure } from '@temporalio/common';
+import { decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { devServerEnv, workflowBundle, workflowBundleFile, type DevServerOptions } from './temporal';
@@ -10,9 +13,17 @@ import { TemporalProcess } from './temporal-process';
 import { secretsInHistories } from './history-secrets';
 import { issuedSecrets } from './tokens';
 import { waitFor } from './ports';
+import {
+  encryptedConfigFile,
+  encryptedHistoryProblems,
+  encryptionModeOn,
+  testCodecToken,
+  withTestEncryption,
+} from './encrypted-histories';
 import { createWorker } from '../../src/worker';
 import { parseConfigText } from '../../src/config/load';
 import type { OpsflowConfig } from '../../src/config/schema';
+import { dataConverterFor } from '../../src/client/codec/data-converter';
 
 const root = resolve(__dirname, '../..');
 const tsx = join(root, 'node_modules/.bin/tsx');
@@ -28,16 +39,24 @@ function childEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-/** Writes a config object to a temp file (as JSON) and returns its path. */
+/**
+ * Writes a config object to a temp file (as JSON) and returns its path. In the encrypted mode
+ * (`OPSFLOW_TEST_ENCRYPTION=1`) a config without an `encryption` section gets the mode's.
+ */
 export function writeConfig(config: unknown, dir = mkdtempSync(join(tmpdir(), 'opsflow-cfg-'))): string {
   const path = join(dir, 'opsflow.config.json');
-  writeFileSync(path, JSON.stringify(config, null, 2));
+  writeFileSync(path, JSON.stringify(encryptionModeOn() ? withTestEncryption(config) : config, null, 2));
   return path;
 }
 
 /**
  * An end-to-end stack: the real Temporal dev server and an opsflow worker (in this process, or as
  * a separate worker process for crash tests). `stop()` frees everything.
+ *
+ * In the encrypted mode (`OPSFLOW_TEST_ENCRYPTION=1`, test/helpers/encrypted-histories.ts) every
+ * worker, worker process and CLI of the stack runs with payload encryption (configs without an
+ * `encryption` section get the mode's), `client` encodes and decodes through the codec so tests
+ * read clear values, and `stop()` checks every raw history through a real codec server.
  */
 export class Stack {
   env!: TestWorkflowEnvironment;
@@ -51,8 +70,17 @@ export class Stack {
   /** With `persistent`: the dev server process on its SQLite file, which restartServer kills and starts. */
   private server?: TemporalProcess;
 
+  /** Whether this stack runs in the encrypted mode. */
+  readonly encrypted = encryptionModeOn();
+  /** In the encrypted mode: the client with the codec's data converter, which `client` answers. */
+  private codecClient?: Client;
+  /** In the encrypted mode: `opsflow codec serve` for this stack, which the teardown decodes through. */
+  private readonly codecServer = new ProcessGroup();
+  private codecServerOutput?: () => string;
+
   static async start(opts: DevServerOptions = {}): Promise<Stack> {
     const s = new Stack();
+    if (s.encrypted) s.startCodecServer(); // a CLI start takes a while: it loads beside the dev server
     if (opts.persistent) {
       if (opts.namespaces?.length || opts.searchAttributes === false)
         throw new Error('Stack.start: persistent takes neither namespaces nor searchAttributes: false');
@@ -70,8 +98,40 @@ export class Stack {
     } else {
       s.env = await devServerEnv(opts);
     }
-    s.bundleFile = await workflowBundleFile();
+    s.bundleFile = await workflowBundleFile({ encrypted: s.encrypted });
+    if (s.encrypted) {
+      const namespace = s.env.client.options.namespace;
+      const config = parseConfigText(JSON.stringify(withTestEncryption({})), 'test-encryption.json');
+      s.codecClient = new Client({
+        connection: s.env.connection,
+        namespace,
+        dataConverter: dataConverterFor(config, namespace),
+      });
+    }
     return s;
+  }
+
+  /** `opsflow codec serve` on a free loopback port with the mode's key and token (its own group: stop() uses it last). */
+  private startCodecServer() {
+    const config = writeConfig(withTestEncryption({}));
+    const child = this.codecServer.spawn(join(root, 'bin/opsflow'), ['-c', config, 'codec', 'serve', '--port', '0'], {
+      cwd: this.workDir,
+      env: { ...childEnv(), TEMPORAL_NAMESPACE: 'default' },
+    });
+    this.codecServerOutput = ProcessGroup.output(child);
+  }
+
+  private async codecServerUrl(): Promise<string> {
+    const output = this.codecServerOutput!;
+    const m = await waitFor(
+      'the codec server to listen',
+      async () => /opsflow codec: listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output()) ?? undefined,
+      120_000,
+      250,
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}\n${output()}`);
+    });
+    return m[1];
   }
 
   /**
@@ -93,7 +153,21 @@ export class Stack {
     );
   }
 
-  get client() {
+  /** The client tests use: in the encrypted mode it encodes and decodes through the codec. */
+  get client(): Client {
+    return this.codecClient ?? this.env.client;
+  }
+
+  /**
+   * The message of a failure read raw (describe()'s pending activities, a history event), as the
+   * stack's client decodes it: in the encrypted mode the raw message is only the placeholder.
+   */
+  async failureMessage(failure: ProtoFailure | null | undefined): Promise<string | undefined> {
+    return (await decodeOptionalFailureToOptionalError(this.client.options.loadedDataConverter, failure))?.message;
+  }
+
+  /** A client with no codec: what a reader of Temporal's database sees. */
+  get rawClient(): Client {
     return this.env.client;
   }
 
@@ -104,7 +178,8 @@ export class Stack {
 
   /** A worker in this process with the given config (parsed like the config file). */
   async startWorker(config: unknown, taskQueue = 'opsflow'): Promise<Worker> {
-    const parsed: OpsflowConfig = parseConfigText(JSON.stringify(config), 'test-config.json');
+    const given = this.encrypted ? withTestEncryption(config) : config;
+    const parsed: OpsflowConfig = parseConfigText(JSON.stringify(given), 'test-config.json');
     const worker = await createWorker({
       config: parsed,
       connection: this.env.nativeConnection,
@@ -130,7 +205,8 @@ export class Stack {
    */
   spawnWorkerProcess(configPath: string | undefined, extraEnv: NodeJS.ProcessEnv = {}, cwd = this.workDir) {
     // The loader by path, so that a worker started in another directory (no node_modules) loads too.
-    const args = ['--import', tsxLoader, join(root, 'src/worker.ts'), ...(configPath ? [configPath] : [])];
+    const config = configPath && this.encrypted ? encryptedConfigFile(configPath) : configPath;
+    const args = ['--import', tsxLoader, join(root, 'src/worker.ts'), ...(config ? [config] : [])];
     const child = this.processes.spawn(process.execPath, args, {
       cwd,
       env: {
@@ -149,6 +225,7 @@ export class Stack {
 
   /** Runs the opsflow CLI against this stack; resolves with its exit code and output. */
   cli(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+    if (this.encrypted) ({ args, extraEnv } = this.encryptedCli(args, extraEnv));
     return new Promise((resolvePromise) => {
       execFile(
         tsx,
@@ -166,20 +243,69 @@ export class Stack {
   }
 
   /**
+   * The encrypted mode's CLI arguments: the config given (`-c`, `--config`, $OPSFLOW_CONFIG) with the
+   * mode's `encryption` section, or a config of that section alone when none is given.
+   */
+  private encryptedCli(args: string[], extraEnv: NodeJS.ProcessEnv) {
+    const i = args.findIndex((a) => a === '-c' || a === '--config');
+    if (i >= 0 && i + 1 < args.length)
+      return { args: args.map((a, j) => (j === i + 1 ? encryptedConfigFile(a) : a)), extraEnv };
+    const eq = args.findIndex((a) => a.startsWith('--config='));
+    if (eq >= 0) {
+      const file = encryptedConfigFile(args[eq].slice('--config='.length));
+      return { args: args.map((a, j) => (j === eq ? `--config=${file}` : a)), extraEnv };
+    }
+    const fromEnv = extraEnv.OPSFLOW_CONFIG;
+    const config = fromEnv !== undefined ? encryptedConfigFile(resolve(this.workDir, fromEnv)) : writeConfig({});
+    return { args, extraEnv: { ...extraEnv, OPSFLOW_CONFIG: config } };
+  }
+
+  /**
    * Stops everything; first searches every run's raw history on this server for every token the
    * test file issued (test/helpers/tokens.ts), and fails the file naming the run that holds one.
+   * In the encrypted mode it also checks every raw history as `encryptedHistories()` does.
    */
   async stop(): Promise<void> {
     await this.stopWorker();
     await this.processes.stopAll();
     let leaks: string[] = [];
-    if (this.env)
+    let clear: string[] = [];
+    if (this.env) {
       leaks = await secretsInHistories(this.env.client, issuedSecrets()).catch((e: Error) => [
         `could not search the histories: ${e.message}`,
       ]);
+      if (this.encrypted)
+        clear = await this.encryptedHistories().catch((e: Error) => [`could not check the histories: ${e.message}`]);
+    }
+    await this.codecServer.stopAll();
     await this.env?.teardown();
     await this.server?.stop();
-    if (leaks.length) throw new Error(`secrets in workflow history:\n${leaks.join('\n')}`);
+    const problems = [
+      ...(leaks.length ? [`secrets in workflow history:`, ...leaks] : []),
+      ...(clear.length ? [`readable data in encrypted workflow history:`, ...clear] : []),
+    ];
+    if (problems.length) throw new Error(problems.join('\n'));
+  }
+
+  /**
+   * The encrypted mode's check of every run's raw history in the namespace (encrypted-histories.ts):
+   * what is not encrypted, failure texts in clear, any test secret, and any payload that does not
+   * decode through this stack's codec server (one real POST /decode per history). Empty when all is
+   * well. The teardown checks the stack's namespace; a test may check another of the server's.
+   */
+  async encryptedHistories(namespace = this.env.client.options.namespace): Promise<string[]> {
+    if (!this.encrypted) throw new Error('encryptedHistories: the stack is not in the encrypted mode');
+    const url = await this.codecServerUrl();
+    const raw = new Client({ connection: this.env.connection, namespace });
+    const { problems, runs, payloads } = await encryptedHistoryProblems(raw, issuedSecrets(), {
+      url,
+      token: testCodecToken(),
+    });
+    // what the check covered, beside jest's own output (no payload, no secret in it)
+    process.stderr.write(
+      `encrypted mode: ${runs} runs, ${payloads} encrypted payloads decoded through the codec server, ${problems.length} problems\n`,
+    );
+    return problems;
   }
 }
 

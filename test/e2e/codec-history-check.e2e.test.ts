@@ -1,0 +1,143 @@
+import { createServer, type Server } from 'node:http';
+import { Stack } from '../helpers/stack';
+import { Client } from '@temporalio/client';
+import { freePort } from '../helpers/ports';
+import { testToken } from '../helpers/tokens';
+import { ENCODED_FAILURE_MESSAGE, inspectEncryptedHistory } from '../helpers/encrypted-histories';
+
+// This file's own stack runs in the e2e tier's encrypted mode (jest gives each file its own process.env).
+process.env.OPSFLOW_TEST_ENCRYPTION = '1';
+
+/**
+ * The encrypted mode's teardown check (`OPSFLOW_TEST_ENCRYPTION=1`, run over the crash matrix by
+ * `npm run test:encrypted`), tested in the normal suite: it passes on runs the stack's workers and
+ * client encrypted, and fails, naming the run and the event, on a run whose input a client without
+ * the codec wrote in clear.
+ */
+describe('the encrypted mode checks every raw history through the codec server', () => {
+  const target = testToken('target'); // the health target's name: an issued secret, in inputs and results
+  const unknown = testToken('missing'); // a target the worker lacks: its run fails quoting the name
+  let stack: Stack;
+  let web: Server;
+
+  const input = (name: string) => ({ targets: { resources: false, http: [name], postgres: [], redis: [], hosts: [] } });
+
+  beforeAll(async () => {
+    const port = await freePort();
+    web = createServer((_q, r) => r.writeHead(200).end('ok')).listen(port, '127.0.0.1');
+    stack = await Stack.start({ namespaces: ['enc-clear'] });
+    expect(stack.encrypted).toBe(true);
+    // no encryption section given: the mode adds its own
+    await stack.startWorker({ http: { [target]: { url: `http://127.0.0.1:${port}/health` } } });
+  }, 240_000);
+
+  afterAll(async () => {
+    await new Promise((r) => (web ? web.close(r) : r(undefined)));
+    await stack?.stop(); // the check again, on what the tests left: it must pass
+  });
+
+  test('encrypted runs, a failed one included, pass; the test client reads them clear', async () => {
+    const result = await stack.client.workflow.execute('healthCheckWorkflow', {
+      taskQueue: 'opsflow',
+      workflowId: 'enc-ok',
+      args: [input(target)],
+      workflowExecutionTimeout: '3 minutes',
+    });
+    expect(JSON.stringify(result)).toContain(target);
+    await expect(
+      stack.client.workflow.execute('healthCheckWorkflow', {
+        taskQueue: 'opsflow',
+        workflowId: 'enc-failed',
+        args: [input(unknown)],
+        workflowExecutionTimeout: '3 minutes',
+      }),
+    ).rejects.toThrow();
+    // the raw failure is the placeholder; the failure through the codec names the target
+    const failed = await stack.rawClient.workflow.getHandle('enc-failed').fetchHistory();
+    const closed = failed.events!.find((e) => e.workflowExecutionFailedEventAttributes)!;
+    expect(closed.workflowExecutionFailedEventAttributes!.failure!.message).toBe(ENCODED_FAILURE_MESSAGE);
+    const err = await stack.client.workflow
+      .getHandle('enc-failed')
+      .result()
+      .catch((e: Error) => e);
+    expect(String((err as Error & { cause?: Error }).cause?.message)).toContain(unknown);
+
+    expect(await stack.encryptedHistories()).toEqual([]); // what the teardown runs
+  });
+
+  test('a run started by a client without the codec fails the check, named with its run and event', async () => {
+    // In a namespace of its own, which no worker serves and the teardown does not check: its start
+    // event is what a client without the codec writes.
+    const clearClient = new Client({ connection: stack.env.connection, namespace: 'enc-clear' });
+    const handle = await clearClient.workflow.start('healthCheckWorkflow', {
+      taskQueue: 'opsflow',
+      workflowId: 'clear-run',
+      args: [input(target)],
+      workflowExecutionTimeout: '3 minutes',
+    });
+    const run = `clear-run run ${handle.firstExecutionRunId} (healthCheckWorkflow) event 1 workflowExecutionStartedEventAttributes.input.payloads[0]`;
+    expect(await stack.encryptedHistories('enc-clear')).toEqual([
+      `${run}: payload in clear (encoding "json/plain")`,
+      `${run}.data: holds a test secret ending …${target.slice(-6)}`,
+    ]);
+    await handle.terminate();
+  });
+
+  test('a patched() marker passes in clear with its id and flag only, as the core SDK writes it', () => {
+    const marker = (data: unknown) => [
+      {
+        eventId: 5,
+        markerRecordedEventAttributes: {
+          markerName: 'core_patch',
+          details: {
+            'patch-data': {
+              payloads: [
+                { metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from(JSON.stringify(data)) },
+              ],
+            },
+          },
+        },
+      },
+    ];
+    expect(inspectEncryptedHistory('r', marker({ id: 'some-patch', deprecated: false }), []).findings).toEqual([]);
+    expect(
+      inspectEncryptedHistory('r', marker({ id: 'some-patch', deprecated: false, row: 'users 42' }), []).findings,
+    ).toEqual([
+      {
+        where: 'r event 5 markerRecordedEventAttributes.details.patch-data.payloads[0]',
+        problem: 'payload in clear (encoding "json/plain")',
+      },
+    ]);
+  });
+
+  test('a failure an SDK wrote with its message or stack trace in clear is named; the placeholder passes', () => {
+    const failure = (message: string, stackTrace = '') => [
+      {
+        eventId: 7,
+        activityTaskFailedEventAttributes: {
+          failure: { message, stackTrace, source: 'TypeScriptSDK', applicationFailureInfo: { type: 'Error' } },
+        },
+      },
+    ];
+    const clear = inspectEncryptedHistory('r', failure('row 42 of users', 'at copy (x.ts:1)'), []).findings;
+    expect(clear.map((f) => `${f.where}: ${f.problem}`)).toEqual([
+      'r event 7 activityTaskFailedEventAttributes.failure: failure message in clear (15 characters)',
+      'r event 7 activityTaskFailedEventAttributes.failure: failure stack trace in clear',
+      'r event 7 activityTaskFailedEventAttributes.failure: failure without encoded attributes',
+    ]);
+    const encoded = failure(ENCODED_FAILURE_MESSAGE);
+    (encoded[0].activityTaskFailedEventAttributes.failure as Record<string, unknown>).encodedAttributes = {
+      metadata: {
+        encoding: Buffer.from('binary/opsflow-aes256gcm'),
+        'opsflow-key-id': Buffer.from('k'),
+        'opsflow-compression': Buffer.from('none'),
+      },
+      data: Buffer.from([1, 2, 3]),
+    };
+    const ok = inspectEncryptedHistory('r', encoded, []);
+    expect(ok.findings).toEqual([]);
+    expect(ok.payloads.map((p) => p.where)).toEqual([
+      'r event 7 activityTaskFailedEventAttributes.failure.encodedAttributes',
+    ]);
+  });
+});
