@@ -80,6 +80,12 @@ describe('replay of recorded histories', () => {
     expect(last.some((e) => e.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED')).toBe(true);
   });
 
+  test("a cutover whose batches' intervals were watched: the managers' first watch ended early and the batch rolled back", () => {
+    const chain = readChain('user-cutover-watch-ended-early.json');
+    expect(patchesOf(chain)).toContain('cutover-watch-interval');
+    expect(timerSummariesOf(chain).filter((t) => /wait .* for sample/.test(t))).toEqual([]);
+  });
+
   test('the deploy paused between batches and aborted: the abort ended the pause, no resume', () => {
     const chain = readChain('deploy-paused-aborted.json');
     expect(patchesOf(chain)).toContain('deploy-abort-ends-pause');

@@ -63,8 +63,14 @@ describe('userCutoverWorkflow (time-skipping)', () => {
     /** Metrics the stand-in plan says the sources report. */
     reported?: string[];
     /** Replaces the stand-in sampling activity (a real one, reading a real table). */
-    sampler?: (a: { service: string; cohort: string; since?: string; sources: string[] }) => Promise<Sample>;
+    sampler?: (a: Scope) => Promise<Sample>;
+    /** Every watch of an interval asked for (the batches' windows since the patch cutover-watch-interval). */
+    watches: (Scope & { durationMs: number })[];
+    /** Replaces the stand-in watch (which skips the interval, then samples with `sample`). */
+    watch?: (a: Scope & { durationMs: number }, sample: () => Promise<Sample>) => Promise<Sample>;
+    watchesCancelled: number;
   }
+  type Scope = { service: string; cohort: string; since?: string; sources: string[] };
   type Metrics = (w: World, cohort: string) => MetricReading[];
   const healthy: Metrics = () => [
     { metric: 'errorRatePercent', source: 'prom', value: 0.5 },
@@ -83,11 +89,18 @@ describe('userCutoverWorkflow (time-skipping)', () => {
       samples: 0,
       sent: [],
       baselineAsked: [],
+      watches: [],
+      watchesCancelled: 0,
       ...w0,
     };
     const taskQueue = `cutover-ts-${++seq}`;
     const service = `svc-${seq}`;
     const log = (activity: string, batch?: number) => w.calls.push({ activity, batch, atMs: at() });
+    const sample = async (a: Scope): Promise<Sample> => {
+      w.samples++;
+      if (w.sampler) return w.sampler(a);
+      return { at: new Date().toISOString(), readings: metrics(w, a.cohort) };
+    };
     const worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue,
@@ -129,15 +142,15 @@ describe('userCutoverWorkflow (time-skipping)', () => {
           return { written: w.sizes[a.batch], verified: w.sizes[a.batch] };
         },
         cutoverSampleRoutes: async () => ({ sampled: 100, matching: 100, mismatches: [] }),
-        sampleCohortMetrics: async (a: {
-          service: string;
-          cohort: string;
-          since?: string;
-          sources: string[];
-        }): Promise<Sample> => {
-          w.samples++;
-          if (w.sampler) return w.sampler(a);
-          return { at: new Date().toISOString(), readings: metrics(w, a.cohort) };
+        sampleCohortMetrics: sample,
+        // The watch of an interval, as one sample. It cannot wait the interval on the test server's
+        // clock (time does not skip while an activity runs, and skipping it from inside the activity
+        // outruns the watch's heartbeat timeout), so it takes a moment of real time instead.
+        watchCohortMetrics: async (a: Scope & { durationMs: number }): Promise<Sample> => {
+          w.watches.push(a);
+          if (w.watch) return w.watch(a, () => sample(a));
+          await new Promise((r) => setTimeout(r, 20));
+          return sample(a);
         },
         notify: async (n: Notification) => {
           w.sent.push(n);
@@ -176,6 +189,28 @@ describe('userCutoverWorkflow (time-skipping)', () => {
         .map((c) => [c.batch, Math.round(((c.atMs - startMs) / H) * 100) / 100]);
     return { w, handle, finish, hoursOf, worker };
   }
+  /**
+   * Lets the server skip time while the test drives the run (it skips only while a result is
+   * awaited): a window's watches take no server time here, so the test waits for states instead.
+   * The test awaits what it returns before it ends (two results awaited at once leave time locked).
+   */
+  const skipTimeMeanwhile = (handle: WorkflowHandle) =>
+    handle.result().then(
+      () => undefined,
+      () => undefined,
+    );
+  /** A watch that lasts until the workflow cancels it (heartbeating, so that the cancel reaches it). */
+  const watchUntilCancelled = async (w: World): Promise<Sample> => {
+    const ctx = Context.current();
+    try {
+      for (;;) {
+        ctx.heartbeat();
+        await ctx.sleep(200);
+      }
+    } finally {
+      w.watchesCancelled++;
+    }
+  };
   const failure = (out: { ok: boolean; e?: unknown }) =>
     (out as { e: WorkflowFailedError }).e.cause as ApplicationFailure;
 
@@ -203,7 +238,7 @@ describe('userCutoverWorkflow (time-skipping)', () => {
   });
 
   test('a batch that ends late pushes the next one out to keep one hour between them', async () => {
-    const { finish, hoursOf } = await start(
+    const { handle, finish, hoursOf } = await start(
       {
         batches: [
           {
@@ -215,15 +250,22 @@ describe('userCutoverWorkflow (time-skipping)', () => {
           },
           { name: 'b', cohort: 'rest', startAt: '+4h', thresholds: { errorRatePercent: 5 }, window: '30m' },
         ],
-        // A window ends on a passing sample only: two inconclusive samples at its end stretch batch a.
+        // Two inconclusive samples at its end hold batch a for a person, who answers 2h10 later.
+        inconclusive: { maxConsecutive: 2 },
+        holdTimeout: '4h',
       },
       (w) => (w.samples === 11 || w.samples === 12 ? [] : healthy(w, '')),
     );
-    const out = await finish();
+    const out = await finish(async () => {
+      await env.sleep('60m'); // batch a starts at +1h; its watches take no server time
+      await waitFor('batch a held', async () => (await handle.query(statusQuery)).state === 'held', 30_000, 50);
+      await env.sleep('130m');
+      await handle.executeUpdate(resumeUpdate, { args: [{ by: 'ann' }] });
+    });
     if (!out.ok) throw out.e;
     const [[, a], [, b]] = hoursOf('snapshot') as [number, number][];
     expect(a).toBe(1);
-    // a: 12 samples of 10 min, the last two inconclusive, so a 13th → ends at 3h10; b at 4h10, not 4h.
+    // a: held from 1h to 3h10, then a 13th sample ends it; b at 4h10, not 4h.
     expect(b).toBeCloseTo(4 + 10 / 60, 2);
   });
 
@@ -265,6 +307,40 @@ describe('userCutoverWorkflow (time-skipping)', () => {
     expect(out.status.batches.map((b) => b.state)).toEqual(['failed', 'not-started', 'not-started', 'not-started']);
     expect(w.sent).toHaveLength(1);
     expect(w.sent[0].text).toMatch(/nothing to roll back/);
+  });
+
+  test("each sample is one watch of the cohort's interval; a watch that ends early says why, in the batch's samples and decisions, and the batch rolls back at once", async () => {
+    const managersFail: Metrics = (w, cohort) => [
+      { metric: 'errorRatePercent', source: 'prom', value: cohort === 'managers' ? 7.5 : 0.5 },
+      { metric: 'responseTimeMs', source: 'prom', value: 100 },
+      { metric: 'complaints', source: 'prom', value: 0 },
+    ];
+    const early = 'prom: errorRatePercent 7.5 % > 5 % on 3 reads in a row, 5 s apart';
+    const { w, handle, finish } = await start({}, managersFail, {
+      watch: async (a, sample) => (a.cohort === 'managers' ? { ...(await sample()), early } : sample()),
+    });
+    const out = await finish();
+    recordHistory(env.address, handle.workflowId, 'user-cutover-watch-ended-early');
+    expect(failure(out).type).toBe('CutoverRolledBack');
+    expect(w.restored).toEqual([1]);
+    // IT's three samples, then managers' first: each a watch of the 10-minute interval, from the batch's start.
+    expect(w.watches.map((a) => [a.cohort, a.durationMs, a.sources, typeof a.since])).toEqual([
+      ['IT department', 600_000, ['prom'], 'string'],
+      ['IT department', 600_000, ['prom'], 'string'],
+      ['IT department', 600_000, ['prom'], 'string'],
+      ['managers', 600_000, ['prom'], 'string'],
+    ]);
+    expect(w.watches[3].since).toBe(out.status.batches[1].startedAt);
+    expect(out.status.batches[1]).toMatchObject({ state: 'rolled-back', samplesTaken: 1 });
+    expect(out.status.lastSamples.map((x) => [x.batch, x.k, x.early])).toEqual([
+      ['IT department', 1, undefined],
+      ['IT department', 2, undefined],
+      ['IT department', 3, undefined],
+      ['managers', 1, early],
+    ]);
+    expect(out.status.decisions.map((d) => d.text).filter((t) => t.includes('ended early'))).toEqual([
+      `batch 2/4 "managers" sample 1/6 ended early: ${early}`,
+    ]);
   });
 
   test('a failed gate in batch 2 restores exactly batch 2, names batch, metric and value, and stops the plan', async () => {
@@ -349,40 +425,33 @@ describe('userCutoverWorkflow (time-skipping)', () => {
     expect(w.restored).toEqual([]);
   });
 
-  test('abort {"all": true} during batch 2 restores batch 2 and then batch 1', async () => {
-    const { w, handle, finish } = await start({});
-    const out = await finish(async () => {
-      await env.sleep('270m');
-      expect([...w.onNew]).toEqual([0, 1]);
-      await handle.signal(abortSignal, { all: true, by: 'ann', reason: 'support calls' });
-    });
-    const f = failure(out);
-    expect(f.type).toBe('CutoverAborted');
-    // One phrase: the abort's own words, not wrapped in a second "aborted at batch 2/4".
-    expect(f.message.replace(/^cutover of svc-\d+ /, '')).toBe(
-      'aborted by ann at batch 2/4 "managers": support calls; restored 300 users of managers, 1000 users of IT department to their prior routes; later batches will not start',
-    );
-    expect(w.restored).toEqual([1, 0]);
-    expect(w.onNew.size).toBe(0);
-    expect(out.status.batches.map((b) => b.state)).toEqual([
-      'rolled-back',
-      'rolled-back',
-      'not-started',
-      'not-started',
-    ]);
-  });
-
   test("a cutover paused while batch 1 is watched: status paused (by whom) and OpsflowState 'paused', still once it waits for batch 2; resumed before batch 2, the attribute reads waiting and the plan keeps its schedule", async () => {
-    const { handle, finish, hoursOf } = await start({});
-    const stateAttribute = async () => (await handle.describe()).typedSearchAttributes.get(OpsflowState);
+    // The pause lands while batch 1's first sample is being watched: its watch asks for it.
     const seen: Record<string, unknown> = {};
+    // Assigned once the run has started; the watch above it uses it only after that.
+    // eslint-disable-next-line prefer-const
+    let handle!: WorkflowHandle<typeof userCutoverWorkflow>;
+    const stateAttribute = async () => (await handle.describe()).typedSearchAttributes.get(OpsflowState);
+    const status = () => handle.query(statusQuery);
+    const started = await start({}, healthy, {
+      watch: async (a, sample) => {
+        if (a.cohort === 'IT department' && seen.watched === undefined) {
+          seen.watched = { status: await status(), attribute: await stateAttribute() };
+          seen.pauseAnswer = await handle.executeUpdate(pauseUpdate, {
+            args: [{ by: 'ann', reason: 'support calls' }],
+          });
+          seen.pausedAttribute = await stateAttribute();
+        }
+        return sample();
+      },
+    });
+    handle = started.handle;
+    const { finish, hoursOf } = started;
     const out = await finish(async () => {
-      await env.sleep('65m'); // batch 1 moved at +1h, its window under way
-      seen.watched = { status: await handle.query(statusQuery), attribute: await stateAttribute() };
-      seen.pauseAnswer = await handle.executeUpdate(pauseUpdate, { args: [{ by: 'ann', reason: 'support calls' }] });
-      seen.pausedAttribute = await stateAttribute();
-      await env.sleep('1h'); // batch 1's window over: the run waits for batch 2 at +4h, still paused
-      seen.waiting = { status: await handle.query(statusQuery), attribute: await stateAttribute() };
+      await env.sleep('60m'); // batch 1 starts at +1h; its watches take no server time
+      // batch 1's window over: the run waits for batch 2 at +4h, still paused
+      await waitFor('waiting for batch 2', async () => (await status()).batches[1].state === 'waiting');
+      seen.waiting = { status: await status(), attribute: await stateAttribute() };
       seen.resumeAnswer = await handle.executeUpdate(resumeUpdate, { args: [{ by: 'bob' }] });
       seen.resumedAttribute = await stateAttribute();
     });
@@ -598,6 +667,7 @@ describe('userCutoverWorkflow (time-skipping)', () => {
 
     test("complaints filed during batch 2's window fail its gate and roll it back; earlier ones and other cohorts' do not count", async () => {
       // the error rate is a stand-in; complaints are counted by the real sampling activity in the real table
+      let filed = false;
       const sampler = async (a: {
         service: string;
         cohort: string;
@@ -631,31 +701,28 @@ describe('userCutoverWorkflow (time-skipping)', () => {
           ],
         },
         healthy,
-        { sampler, sizes: [1_000, 300] },
+        {
+          sampler,
+          sizes: [1_000, 300],
+          // Batch 2's first watch files them, a minute into its window (its clock is the skipped
+          // server time): 12 for managers, over the default 10, and 20 from the IT department,
+          // whose batch is done. A watch takes no server time here, so the window cannot be caught mid-way.
+          watch: async (a, sample) => {
+            if (a.cohort === 'managers' && !filed) {
+              filed = true;
+              const begun = Date.parse(a.since!);
+              await complain(12, 'managers', begun + 60_000);
+              await complain(20, 'IT department', begun + 60_000);
+            }
+            return sample();
+          },
+        },
       );
       const startMs = (await handle.describe()).startTime.getTime();
       // a day before the cutover started: before every batch, so never counted
       await complain(30, 'managers', startMs - 24 * H);
       await complain(30, 'IT department', startMs - 24 * H);
-      const out = await finish(async () => {
-        let status: CutoverStatus | undefined;
-        for (let n = 0; n < 100; n++) {
-          await env.sleep('5m');
-          status = await handle.query(statusQuery);
-          if (
-            status.batches[1].state === 'monitoring' ||
-            status.state === 'rolled-back' ||
-            status.state === 'completed'
-          )
-            break;
-        }
-        expect(status?.batches.map((b) => b.state)).toEqual(['moved', 'monitoring']);
-        // filed a minute into batch 2 (its clock is the skipped server time): 12 for managers, over the default 10,
-        // and 20 from the IT department, whose batch is done
-        const begun = Date.parse(status!.batches[1].startedAt!);
-        await complain(12, 'managers', begun + 60_000);
-        await complain(20, 'IT department', begun + 60_000);
-      });
+      const out = await finish();
       const f = failure(out);
       expect(f.type).toBe('CutoverRolledBack');
       expect(f.message).toMatch(
@@ -824,5 +891,37 @@ describe('userCutoverWorkflow (time-skipping)', () => {
         await redis.del(key);
       }
     });
+  });
+
+  // Last in the file: its watch is cancelled by the abort and ends after the run has, and the
+  // time-skipping test server then keeps time locked for the activity it never saw end, which
+  // stalled every test after it.
+  test('abort {"all": true} during batch 2 restores batch 2 and then batch 1', async () => {
+    // Batch 2's watch lasts until it is cancelled: the abort has to interrupt it.
+    const { w, handle, finish } = await start({}, healthy, {
+      watch: (a, sample) => (a.cohort === 'managers' ? watchUntilCancelled(w) : sample()),
+    });
+    const out = await finish(async () => {
+      const skipping = skipTimeMeanwhile(handle);
+      await waitFor('batch 2 watched', async () => (await handle.query(statusQuery)).batches[1].state === 'monitoring');
+      expect([...w.onNew]).toEqual([0, 1]);
+      await handle.signal(abortSignal, { all: true, by: 'ann', reason: 'support calls' });
+      await skipping;
+    });
+    expect(w.watchesCancelled).toBe(1);
+    const f = failure(out);
+    expect(f.type).toBe('CutoverAborted');
+    // One phrase: the abort's own words, not wrapped in a second "aborted at batch 2/4".
+    expect(f.message.replace(/^cutover of svc-\d+ /, '')).toBe(
+      'aborted by ann at batch 2/4 "managers": support calls; restored 300 users of managers, 1000 users of IT department to their prior routes; later batches will not start',
+    );
+    expect(w.restored).toEqual([1, 0]);
+    expect(w.onNew.size).toBe(0);
+    expect(out.status.batches.map((b) => b.state)).toEqual([
+      'rolled-back',
+      'rolled-back',
+      'not-started',
+      'not-started',
+    ]);
   });
 });

@@ -5,7 +5,7 @@ import type { UserCutoverInput } from '../../domain/cutover/input';
 import { userCutoverInputNames } from '../../config/input-names';
 import { describeUnknownName } from '../../domain/config-names';
 import { configTarget } from '../config-target';
-import { lookupMetricSource, sampleSource } from '../systems/metrics';
+import { cohortSource, lookupMetricSource } from '../systems/metrics';
 import { metricsOf } from '../../config/sections/metric-sources';
 import { checkPostgresCount } from '../systems/metrics/postgres-count';
 import { whileHeartbeating } from '../heartbeat';
@@ -64,24 +64,7 @@ export function cutoverPlanActivities(config: OpsflowConfig) {
       const scope = { service: args.service, cohort: args.cohort, since: args.since };
       return whileHeartbeating(async () => {
         const readings: MetricReading[][] = await Promise.all(
-          cfgs.map(([name, cfg]) =>
-            cfg.type === 'prometheus'
-              ? sampleSource(
-                  config,
-                  name,
-                  {
-                    ...cfg,
-                    queries: Object.fromEntries(
-                      Object.entries({ ...cfg.queries }).map(([m, q]) => [
-                        m,
-                        q?.replaceAll('$cohort', args.cohort) ?? null,
-                      ]),
-                    ),
-                  },
-                  scope,
-                )
-              : sampleSource(config, name, cfg, scope),
-          ),
+          cfgs.map(([name, cfg]) => cohortSource(config, name, cfg, scope)),
         );
         return { at: new Date().toISOString(), readings: readings.flat() };
       });

@@ -3,6 +3,7 @@
 // history) is one mechanism that a cutover's batch and a rollout's step both watch. Its order is
 // the order of commands in every recorded history of both, so it is written once, here; the
 // workflow brings its words, its activities and where the counts sit in its status.
+import * as wf from '@temporalio/workflow';
 import {
   describeGateResult,
   evaluateGate,
@@ -37,7 +38,7 @@ export interface Judged {
 }
 
 /** Judges a sample; a read that failed is doubt about every gated metric, never a pass. */
-export function judge(gate: GateThresholds, read: Sample | { failed: unknown }): Judged {
+function judge(gate: GateThresholds, read: Sample | { failed: unknown }): Judged {
   if (!('failed' in read)) return { sample: read, result: evaluateGate(gate, read) };
   const inconclusive = `sampling failed: ${failureMessage(read.failed)}`;
   const readings = Object.keys(gate).map((m) => ({ metric: m as MetricName, source: '(sampling)', inconclusive }));
@@ -51,6 +52,44 @@ export async function sampleOrDoubt(gate: GateThresholds, take: () => Promise<Sa
   } catch (failed) {
     return judge(gate, { failed });
   }
+}
+
+/** A sample watched over an interval, judged; `early` says why the watch ended before the interval did. */
+export type WatchedJudged = Judged & { early?: string };
+
+/**
+ * Watches one interval: `watch` (an activity that watches the metrics and returns early on a
+ * conclusive failure) races `interrupted` (an abort, or whatever else the workflow lets end the
+ * wait) in a scope of its own. The loser is cancelled; the run's own cancellation is rethrown (the
+ * workflow handles it, it is not a sample); a watch that failed otherwise is doubt, never a pass.
+ * The watch is scheduled before the condition is set: the order of both workflows' histories.
+ */
+export async function watchInterval(
+  gate: GateThresholds,
+  watch: () => Promise<Sample & { early?: string }>,
+  interrupted: () => boolean,
+): Promise<WatchedJudged | 'interrupted'> {
+  const scope = new wf.CancellationScope();
+  let outcome: (Sample & { early?: string }) | { failed: unknown } | 'interrupted';
+  try {
+    outcome = await scope.run(() =>
+      Promise.race([
+        watch().catch((failed: unknown) => ({ failed })),
+        wf.condition(interrupted).then(() => 'interrupted' as const),
+      ]),
+    );
+  } finally {
+    // Whichever lost the race: the watch stops probing, the condition stops being checked. A scope
+    // the run's own cancel reached is not cancelled twice (a second request for the same activity).
+    if (!scope.consideredCancelled) scope.cancel();
+  }
+  if (outcome === 'interrupted') return outcome;
+  if ('failed' in outcome) {
+    if (wf.isCancellation(outcome.failed)) throw outcome.failed;
+    return judge(gate, outcome);
+  }
+  const { early } = outcome;
+  return { ...judge(gate, outcome), ...(early ? { early } : {}) };
 }
 
 /** One window as the loop sees it; the workflow that watches it fills in every part. */

@@ -175,10 +175,11 @@ export class CutoverRun {
     if (samplesTaken === 0) this.status.counters = { ...zeroCounters };
   }
   /** One sample's effect: recorded, counted, and what the batch must do next. */
-  countSample(i: number, k: number, at: string, result: GateResult): GateAction {
+  countSample(i: number, k: number, at: string, result: GateResult, early?: string): GateAction {
     this.status.batches[i].samplesTaken = k;
     const summary = describeGateResult(result);
-    appendBounded(this.status.lastSamples, { batch: this.input.batches[i].name, k, at, summary }, MAX_SAMPLES);
+    const sample = { batch: this.input.batches[i].name, k, at, summary, ...(early ? { early } : {}) };
+    appendBounded(this.status.lastSamples, sample, MAX_SAMPLES);
     const next = nextGateStep(this.status.counters, result.verdict, this.input);
     this.status.counters = next.counters;
     return next.action;

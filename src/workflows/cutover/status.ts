@@ -66,7 +66,8 @@ export interface CutoverStatus {
   /** The 1-based batch whose approval the run waits for. */
   awaitingApproval?: number;
   counters: GateCounters;
-  lastSamples: { batch: string; k: number; at: string; summary: string }[];
+  /** `early`: why the sample's watch ended before its interval did (the conclusive failure). */
+  lastSamples: { batch: string; k: number; at: string; summary: string; early?: string }[];
   decisions: { at: string; text: string }[];
   /** Thresholds taken from baselines at the start, fixed for the run: one per distinct reference, with the batches it judges. */
   thresholdsFrom?: (ResolvedBaselineGate & { ref: string; batches: string[] })[];

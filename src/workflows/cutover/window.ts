@@ -1,10 +1,11 @@
-// Why: a batch's window (one timer and one sample of the cohort's own metrics per interval) is the
-// common gated window (common/gate-window.ts) in the cutover's words and status.
+// Why: a batch's window (one watched interval of the cohort's own metrics per sample, ended early
+// when a failure is conclusive) is the common gated window (common/gate-window.ts) in the cutover's
+// words and status.
 import * as wf from '@temporalio/workflow';
 import { describeGateResult, type MetricName } from '../../domain/gate/evaluate';
 import { formatDuration } from '../../domain/duration';
 import { continueAsNewWith } from '../common/continue-as-new';
-import { sampleOrDoubt, Stop, watchGateWindow } from '../common/gate-window';
+import { sampleOrDoubt, Stop, watchGateWindow, watchInterval, type WatchedJudged } from '../common/gate-window';
 import { withSummary } from '../common/progress';
 import { acts, sampleOptions } from './activities';
 import { notify, setBatch, setState, type Cutover } from './steps';
@@ -13,6 +14,9 @@ import type { CutoverCarry, CutoverStatus } from './status';
 
 /** userCutoverWorkflow's signature, to continue as new with (its module imports this one). */
 type UserCutoverWorkflow = (raw: UserCutoverInputRaw, carried?: CutoverCarry) => Promise<CutoverStatus>;
+
+/** Patch id: runs recorded before it waited a timer, then took one sample; now one activity watches the interval. */
+const WATCH_INTERVAL = 'cutover-watch-interval';
 
 /** Samples carry the batch's start, for sources that count since then (postgres-count). */
 const SAMPLE_SINCE_BATCH_START = 'cutover-sample-since-batch-start';
@@ -33,6 +37,7 @@ export async function watchBatch(cutover: Cutover, raw: UserCutoverInputRaw, i: 
   const interval = run.interval(i);
   const gate = gateOf(cutover, i);
   const since = batch.startedAt !== undefined && wf.patched(SAMPLE_SINCE_BATCH_START) ? { since: batch.startedAt } : {};
+  const scope = { service: input.service, cohort: input.batches[i].name, ...since, sources: input.metricSources };
   const of = (k: number) => `${k}/${batch.samplesPlanned}`;
   run.beginWindow(i, resumedAt);
   setBatch(cutover, i, 'monitoring');
@@ -41,6 +46,24 @@ export async function watchBatch(cutover: Cutover, raw: UserCutoverInputRaw, i: 
     run,
     taken: () => batch.samplesTaken,
     wait: async (k) => {
+      if (wf.patched(WATCH_INTERVAL)) {
+        const watched = await watchInterval(
+          gate,
+          () =>
+            acts.watchCohortMetrics.executeWithOptions(
+              withSummary(
+                // A healthy interval is watched to its end, and one with too few answers once more.
+                { ...sampleOptions, startToCloseTimeout: 2 * interval + 120_000, heartbeatTimeout: '10s' },
+                `${run.label(i)}: watch ${formatDuration(interval)} for sample ${of(k)} of the cohort's metrics`,
+              ),
+              [{ ...scope, gate, durationMs: interval }],
+            ),
+          () => run.controls.aborted !== undefined,
+        );
+        if (watched === 'interrupted') return undefined; // the window's checkAbort stops it
+        if (watched.early) run.decide(`${run.label(i)} sample ${of(k)} ended early: ${watched.early}`);
+        return watched;
+      }
       await wf.condition(() => run.controls.aborted !== undefined, interval, {
         summary: `${run.label(i)}: wait ${formatDuration(interval)} for sample ${of(k)}`,
       });
@@ -50,11 +73,11 @@ export async function watchBatch(cutover: Cutover, raw: UserCutoverInputRaw, i: 
       sampleOrDoubt(gate, () =>
         acts.sampleCohortMetrics.executeWithOptions(
           withSummary(sampleOptions, `${run.label(i)}: sample ${of(k)} of the cohort's metrics`),
-          [{ service: input.service, cohort: input.batches[i].name, ...since, sources: input.metricSources }],
+          [scope],
         ),
       ),
-    count: (k, { sample, result }) => {
-      const action = run.countSample(i, k, sample.at, result);
+    count: (k, { sample, result, early }: WatchedJudged) => {
+      const action = run.countSample(i, k, sample.at, result, early);
       cutover.progress.show();
       return action;
     },

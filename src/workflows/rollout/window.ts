@@ -1,10 +1,10 @@
 // Why: a step's window (one watched interval per sample, promote) is the common gated window
 // (common/gate-window.ts) in the rollout's words and status; it gets its own module.
 import * as wf from '@temporalio/workflow';
-import { describeGateResult, type Sample } from '../../domain/gate/evaluate';
+import { describeGateResult } from '../../domain/gate/evaluate';
 import { formatDuration } from '../../domain/rollout/input';
 import { continueAsNewWith } from '../common/continue-as-new';
-import { judge, sampleOrDoubt, Stop, watchGateWindow, type Judged } from '../common/gate-window';
+import { sampleOrDoubt, Stop, watchGateWindow, watchInterval, type Judged } from '../common/gate-window';
 import { withSummary } from '../common/progress';
 import { acts, sampleOptions } from './activities';
 import { notify, setState, type Rollout } from './steps';
@@ -40,39 +40,25 @@ async function watch(rollout: Rollout, i: number, k: number, planned: number): P
   const { input, status } = run;
   const gate = status.plan!.gate;
   const interval = formatDuration(input.sampleInterval);
-  const scope = new wf.CancellationScope();
-  let outcome: Sample | { failed: unknown } | 'interrupted';
-  try {
-    outcome = await scope.run(() =>
-      Promise.race([
-        acts.watchRolloutMetrics
-          .executeWithOptions(
-            withSummary(
-              // A healthy interval is watched to its end, and one with too few answers once more.
-              { ...sampleOptions, startToCloseTimeout: 2 * input.sampleInterval + 120_000, heartbeatTimeout: '10s' },
-              `${run.stepLabel(i)}: watch ${interval} for sample ${k}/${planned} from ${input.metricSources.join(', ')}${status.paused ? ' (paused)' : ''}`,
-            ),
-            [{ service: input.service, sources: input.metricSources, gate, durationMs: input.sampleInterval }],
-          )
-          .catch((failed: unknown) => ({ failed })),
-        wf.condition(() => run.controls.aborted !== undefined || run.promotePending).then(() => 'interrupted' as const),
-      ]),
-    );
-  } finally {
-    // Whichever lost the race: the watch stops probing, the condition stops being checked. A scope
-    // the run's own cancel reached is not cancelled twice (a second request for the same activity).
-    if (!scope.consideredCancelled) scope.cancel();
-  }
-  // The run itself was cancelled: that is the rollout's to handle (it rolls back), not a sample.
-  if (typeof outcome === 'object' && 'failed' in outcome && wf.isCancellation(outcome.failed)) throw outcome.failed;
-  if (outcome === 'interrupted') {
+  const taken = await watchInterval(
+    gate,
+    () =>
+      acts.watchRolloutMetrics.executeWithOptions(
+        withSummary(
+          // A healthy interval is watched to its end, and one with too few answers once more.
+          { ...sampleOptions, startToCloseTimeout: 2 * input.sampleInterval + 120_000, heartbeatTimeout: '10s' },
+          `${run.stepLabel(i)}: watch ${interval} for sample ${k}/${planned} from ${input.metricSources.join(', ')}${status.paused ? ' (paused)' : ''}`,
+        ),
+        [{ service: input.service, sources: input.metricSources, gate, durationMs: input.sampleInterval }],
+      ),
+    () => run.controls.aborted !== undefined || run.promotePending,
+  );
+  if (taken === 'interrupted') {
     run.checkAbort(`at ${run.stepLabel(i)}`);
     return undefined;
   }
-  const taken = judge(gate, outcome);
   run.recordSample(i, k, taken.sample, taken.result);
-  const early = (taken.sample as { early?: string }).early;
-  if (early) run.decide(`sample ${k}/${planned} ended early: ${early}`);
+  if (taken.early) run.decide(`sample ${k}/${planned} ended early: ${taken.early}`);
   return taken;
 }
 

@@ -38,18 +38,47 @@ export function metricActivities(config: OpsflowConfig) {
     },
     /** One sample interval watched continuously; it ends early only on conclusive failure (see watchMetrics). */
     async watchRolloutMetrics(args: WatchArgs): Promise<WatchedSample> {
-      for (const s of args.sources) lookupMetricSource(config, s);
-      if (!(Number.isFinite(args.durationMs) && args.durationMs > 0))
-        throw ApplicationFailure.nonRetryable(
-          `durationMs must be a positive number of milliseconds (got ${args.durationMs})`,
-          'InvalidWatch',
-        );
-      return whileHeartbeating(
-        () => watchMetrics(config, args, (name, cfg) => sampleSource(config, name, cfg, { service: args.service })),
-        1_000,
-      );
+      return watchScope(config, args, { service: args.service });
+    },
+    /** A cutover batch's interval watched the same way, from the cohort's own series (see cohortSource). */
+    async watchCohortMetrics(args: WatchArgs & { cohort: string; since?: string }): Promise<WatchedSample> {
+      return watchScope(config, args, { service: args.service, cohort: args.cohort, since: args.since });
     },
   };
+}
+
+/** The one watch both activities run: the arguments checked, then the interval watched for `scope`. */
+function watchScope(config: OpsflowConfig, args: WatchArgs, scope: SampleScope): Promise<WatchedSample> {
+  for (const s of args.sources) lookupMetricSource(config, s);
+  if (!(Number.isFinite(args.durationMs) && args.durationMs > 0))
+    throw ApplicationFailure.nonRetryable(
+      `durationMs must be a positive number of milliseconds (got ${args.durationMs})`,
+      'InvalidWatch',
+    );
+  if (scope.cohort !== undefined && scope.cohort.trim() === '')
+    throw ApplicationFailure.nonRetryable('cohort must name the batch (got an empty string)', 'InvalidWatch');
+  return whileHeartbeating(
+    () => watchMetrics(config, args, (name, cfg) => cohortSource(config, name, cfg, scope)),
+    1_000,
+  );
+}
+
+/**
+ * Reads one source for `scope`; for a cohort, Prometheus queries get the batch's name for
+ * `$cohort`, so the cohort's own series is read. Sampling and watching a cohort both read this way.
+ */
+export function cohortSource(
+  config: OpsflowConfig,
+  name: string,
+  cfg: MetricSourceConfig,
+  scope: SampleScope,
+): Promise<MetricReading[]> {
+  const { cohort } = scope;
+  if (cohort === undefined || cfg.type !== 'prometheus') return sampleSource(config, name, cfg, scope);
+  const queries = Object.fromEntries(
+    Object.entries({ ...cfg.queries }).map(([m, q]) => [m, q?.replaceAll('$cohort', cohort) ?? null]),
+  );
+  return sampleSource(config, name, { ...cfg, queries }, scope);
 }
 
 /** What a sample is of: the service, and for a cutover the batch (its name as cohort, and its start). */
@@ -61,7 +90,7 @@ export interface SampleScope {
   since?: string;
 }
 
-export function sampleSource(
+function sampleSource(
   config: OpsflowConfig,
   name: string,
   cfg: MetricSourceConfig,
