@@ -98,9 +98,13 @@ describe('three workers on one task queue, one SIGKILLed mid-run', () => {
   /** The event each message was sent for, from its idempotency key (`<workflow>/<run>/<event>/<notifier>`). */
   const events = (reqs: ReceivedRequest[]) => reqs.map((r) => String(r.headers['idempotency-key'] ?? '').split('/')[2]);
   /** The process id in the identity of the worker running one of the run's activities (the SDK's default is `<pid>@<host>`). */
+  // A copy of chunks under way on a worker (not a planning call about to end): the kill must find it there.
   const runningOn = async (handle: WorkflowHandle) => {
     const pending = (await handle.describe()).raw.pendingActivities ?? [];
-    const pid = pending.map((a) => Number(String(a.lastWorkerIdentity ?? '').split('@')[0])).find((p) => p > 0);
+    const pid = pending
+      .filter((a) => a.activityType?.name === 'copyMigrationChunks' && Number(a.state) === 2) // STARTED
+      .map((a) => Number(String(a.lastWorkerIdentity ?? '').split('@')[0]))
+      .find((p) => p > 0);
     return pid || undefined;
   };
 
