@@ -1,5 +1,6 @@
 import { Stack, waitFor } from '../helpers/stack';
 import { HttpReceiver } from '../helpers/http-receiver';
+import { testToken } from '../helpers/tokens';
 import { incidentResponseWorkflow } from '../../src/workflows/incident';
 import { resolveSignal, statusQuery } from '../../src/workflows/incident/messages';
 
@@ -20,7 +21,7 @@ describe('an incident reset to its first workflow task (dev server)', () => {
 
   beforeAll(async () => {
     await Promise.all([oncall.start(), pd.start()]);
-    process.env.OPSFLOW_TEST_RESET_PD_KEY = 'routing-key-reset';
+    process.env.OPSFLOW_TEST_RESET_PD_KEY = testToken('pd-routing');
     stack = await Stack.start();
     await stack.startWorker({
       notifiers: {
