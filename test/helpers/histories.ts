@@ -104,15 +104,19 @@ const decoded = (p: Payload | undefined): unknown =>
   p?.data === undefined ? undefined : JSON.parse(Buffer.from(p.data, 'base64').toString('utf8'));
 
 /**
- * The ids of the patches a recorded workflow took, over all its runs: a history recorded to cover
- * a patched path must hold that patch's marker, or it replays the old path only.
+ * The ids of the patches a recorded workflow took, over all its runs (or only those it recorded as
+ * deprecated): a history recorded to cover a patched path must hold that patch's marker, or it
+ * replays the old path only.
  */
-export function patchesOf(chain: RecordedChain): string[] {
+export function patchesOf(chain: RecordedChain, which: 'any' | 'deprecated' = 'any'): string[] {
   return events(chain).flatMap((e) => {
     const m = e.markerRecordedEventAttributes;
     if (m?.markerName !== 'core_patch') return [];
     return Object.values(m.details ?? {}).flatMap((d) =>
-      (d.payloads ?? []).map((p) => (decoded(p) as { id?: string } | undefined)?.id ?? ''),
+      (d.payloads ?? []).flatMap((p) => {
+        const patch = decoded(p) as { id?: string; deprecated?: boolean } | undefined;
+        return which === 'any' || patch?.deprecated ? [patch?.id ?? ''] : [];
+      }),
     );
   });
 }

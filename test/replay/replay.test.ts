@@ -73,6 +73,16 @@ describe('replay of recorded histories', () => {
     ]);
   });
 
+  // A retired patch (docs/upgrading.md) is deprecated, not removed: the code keeps only the new
+  // branch, and both a history recorded before the retirement and one recorded after it replay.
+  test("the health check's retired backup-age patch: one history with its live marker, one with its deprecated marker", () => {
+    const before = readChain('health-check-backup-age-before-retirement.json');
+    const after = readChain('health-check-backup-age.json');
+    expect(patchesOf(before)).toEqual(['health-backup-age']);
+    expect(patchesOf(before, 'deprecated')).toEqual([]);
+    expect(patchesOf(after, 'deprecated')).toEqual(['health-backup-age']);
+  });
+
   test('an incident cancelled while its page was in flight: the cancellation ended the run, no send recorded as failed', () => {
     const chain = readChain('incident-cancelled-mid-page.json');
     expect(patchesOf(chain)).toContain('notify-cancellation-propagates');

@@ -13,10 +13,12 @@ import { isBaselineRef } from '../../domain/baseline/gate';
 import { statusQuery } from './messages';
 import type { HealthCheckStatus } from './status';
 
-/** Patch id: runs recorded before thresholds from baselines planned without asking for one. */
+/**
+ * Retired patches (docs/upgrading.md): a health check is pinned and lasts minutes, so no run that
+ * started before these branches (2026-11-24) is open; only the new branch is left, and the patch is
+ * deprecated rather than removed so that runs recorded with its marker still replay.
+ */
 const THRESHOLDS_FROM_BASELINE = 'health-thresholds-from-baseline';
-
-/** Patch id: runs from before the health check looked at the age of the latest verified backup. */
 const BACKUP_AGE_CHECKS = 'health-backup-age';
 
 export interface HealthCheckResult extends HealthReport {
@@ -50,9 +52,9 @@ async function healthCheck(rawInput: HealthCheckInput, ending: RunEnding): Promi
     return `health check ${kind} while ${endedWhile}`;
   });
 
-  const fromBaseline =
-    isBaselineRef(input.thresholds) && wf.patched(THRESHOLDS_FROM_BASELINE) ? input.thresholds : undefined;
+  const fromBaseline = isBaselineRef(input.thresholds) ? input.thresholds : undefined;
   if (fromBaseline) {
+    wf.deprecatePatch(THRESHOLDS_FROM_BASELINE);
     // Asked once, first: no usable baseline (none, too old, too little data) fails the run saying so.
     status.thresholdsFrom = await acts.resolveBaselineThresholds.executeWithOptions(
       opts(`thresholds from the latest baseline of ${fromBaseline.fromBaseline}`),
@@ -71,12 +73,7 @@ async function healthCheck(rawInput: HealthCheckInput, ending: RunEnding): Promi
     ...plan.postgres.map((n) => acts.checkPostgres.executeWithOptions(opts(`PostgreSQL ${n}: SELECT 1`), [n])),
     ...plan.redis.map((n) => acts.checkRedis.executeWithOptions(opts(`Redis ${n}: PING`), [n])),
     ...plan.hosts.map((n) => acts.checkTcpHost.executeWithOptions(opts(`TCP ${n}`), [n])),
-    // Asked only when the plan has backup sets, so runs recorded before this check replay unchanged.
-    ...(plan.backups?.length && wf.patched(BACKUP_AGE_CHECKS)
-      ? plan.backups.map((set) =>
-          acts.checkBackupAge.executeWithOptions(opts(`latest verified backup of ${set}`), [set]),
-        )
-      : []),
+    ...backupAgeChecks(plan.backups ?? []),
   ];
   if (plan.resources) {
     pending.push(acts.checkHostResources.executeWithOptions(opts('host CPU, memory, disk'), [plan.thresholds]));
@@ -111,4 +108,11 @@ function details(status: HealthCheckStatus, endedWhile?: HealthCheckStatus['phas
   const report = status.report;
   if (endedWhile === undefined) return report ? `**${report.summary}** — overall ${report.overall}` : '';
   return `**health check ${status.phase} while ${endedWhile}**: ${status.failure}${report ? `\n\n${report.summary} — overall ${report.overall}` : ''}`;
+}
+
+/** One check of the latest verified backup per set; the deprecated patch where its marker stood. */
+function backupAgeChecks(sets: string[]): Promise<CheckResult>[] {
+  if (sets.length === 0) return [];
+  wf.deprecatePatch(BACKUP_AGE_CHECKS);
+  return sets.map((set) => acts.checkBackupAge.executeWithOptions(opts(`latest verified backup of ${set}`), [set]));
 }
