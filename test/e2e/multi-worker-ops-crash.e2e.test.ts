@@ -9,7 +9,6 @@ import { Stack, waitFor, writeConfig, killWorker } from '../helpers/stack';
 import { HttpReceiver, type ReceivedRequest } from '../helpers/http-receiver';
 import { SmtpReceiver } from '../helpers/smtp-receiver';
 import { BaselineApp } from '../helpers/baseline-app';
-import { freePort } from '../helpers/ports';
 import { PgScratch } from '../helpers/pg-scratch';
 import { pgConnection, requirePostgres } from '../helpers/services';
 import { blueGreenBehindHaproxy } from '../helpers/haproxy';
