@@ -8,6 +8,7 @@ import { workflowBundle } from '../helpers/temporal';
 import { pgConnection, requirePostgres } from '../helpers/services';
 import { PgScratch } from '../helpers/pg-scratch';
 import { HttpReceiver } from '../helpers/http-receiver';
+import { dumpWaiting, holdDumps, seedBackupDatabase } from '../helpers/backup-fixtures';
 import type { BackupResult } from '../../src/domain/backup/report';
 
 const alive = (pid: number) => {
@@ -38,9 +39,7 @@ describe('backupWorkflow survives a SIGKILLed worker mid-dump', () => {
 
   beforeAll(async () => {
     await requirePostgres();
-    appDb = await pg.database();
-    await pg.query(`CREATE TABLE big (id bigserial PRIMARY KEY, payload text)`, [], appDb);
-    await pg.query(`INSERT INTO big (payload) SELECT md5(g::text) FROM generate_series(1, 100000) g`, [], appDb);
+    appDb = await seedBackupDatabase(pg, 100_000);
     stack = await Stack.start({ persistent: true });
     await receiver.start();
     configPath = writeConfig({
@@ -65,9 +64,7 @@ describe('backupWorkflow survives a SIGKILLed worker mid-dump', () => {
   }
 
   test('killed while pg_dump runs: the orphaned pg_dump is stopped, its temporary file removed, the rerun finishes and verifies', async () => {
-    const locker = await pg.client(appDb);
-    await locker.query('BEGIN');
-    await locker.query('LOCK TABLE big IN ACCESS EXCLUSIVE MODE');
+    const locker = await holdDumps(pg, appDb);
 
     const first = stack.spawnWorkerProcess(configPath, env);
     const handle = await stack.client.workflow.start('backupWorkflow', {
@@ -84,12 +81,7 @@ describe('backupWorkflow survives a SIGKILLed worker mid-dump', () => {
     const pidFile = join(copyDir, 'db-app.dump.partial-1.pid');
     await waitFor(
       'pg_dump waiting on the lock',
-      async () => {
-        const waiting = await pg.query(
-          `SELECT 1 FROM pg_stat_activity WHERE application_name = 'opsflow-backup db-app.dump' AND wait_event_type = 'Lock'`,
-        );
-        return waiting.length > 0 && existsSync(pidFile) ? true : undefined;
-      },
+      async () => ((await dumpWaiting(pg, 'db-app.dump')) && existsSync(pidFile) ? true : undefined),
       90_000,
       200,
     );

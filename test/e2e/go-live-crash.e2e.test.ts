@@ -4,11 +4,11 @@ import { Stack, waitFor, writeConfig, killWorker } from '../helpers/stack';
 import { requirePostgres } from '../helpers/services';
 import { PgScratch } from '../helpers/pg-scratch';
 import { recordHistory } from '../helpers/histories';
-import { migratable, migrationConfig, runbookInput, seedRunbookTables } from '../helpers/migration-fixtures';
+import { migratable, migrationConfig, seedRunbookTables } from '../helpers/migration-fixtures';
+import { goLiveConfig, goLiveInput as input } from '../helpers/go-live-fixtures';
 import { blueGreenBehindHaproxy, type Haproxy, type startBackend } from '../helpers/haproxy';
 import { runtimeApiCommand } from '../../src/activities/systems/load-balancer/haproxy-runtime-api';
 import type { GoLiveResult } from '../../src/workflows/go-live/workflow';
-import type { GoLiveInput } from '../../src/domain/go-live/input';
 import { abortSignal, approveSignal, statusQuery } from '../../src/workflows/go-live/messages';
 import { statusQuery as rolloutStatusQuery } from '../../src/workflows/rollout/messages';
 
@@ -38,28 +38,7 @@ describe('go-live end to end', () => {
     ({ green, haproxy } = await blueGreenBehindHaproxy(stack.processes));
     configPath = writeConfig({
       ...migrationConfig(),
-      loadBalancers: { edge: { type: 'haproxy', runtimeApi: { socket: haproxy.socket }, backend: 'app' } },
-      metricSources: {
-        'through-lb': {
-          type: 'probe',
-          url: `${haproxy.url}/`,
-          requests: 30,
-          minRequests: 15,
-          concurrency: 3,
-          timeoutMs: 3000,
-        },
-      },
-      readiness: {
-        checklists: {
-          shop: {
-            items: [
-              { id: 'lb', check: 'loadBalancer', lb: 'edge', servers: ['blue', 'green'] },
-              { id: 'db', check: 'postgres', target: 'app' },
-            ],
-          },
-          blocked: { items: [{ id: 'lb', check: 'loadBalancer', lb: 'edge', servers: ['purple'] }] },
-        },
-      },
+      ...goLiveConfig({ socket: haproxy.socket }, haproxy.url),
     });
   }, 180_000);
 
@@ -69,26 +48,6 @@ describe('go-live end to end', () => {
     await pg.drop();
   }, 60_000);
 
-  const input = (service: string, schema: string, extra: Partial<GoLiveInput> = {}): GoLiveInput => ({
-    service,
-    stages: {
-      readiness: { checklist: 'shop', deadline: '1m' },
-      dataMigration: runbookInput(`golive-${service}`, schema, { chunkSize: 200 }),
-      phasedRollout: {
-        service,
-        lb: 'edge',
-        backends: { old: 'blue', new: 'green' },
-        metricSources: ['through-lb'],
-        gate: { errorRatePercent: 5 },
-        sampleInterval: '1s',
-        steps: [
-          { weight: 50, window: '2s' },
-          { weight: 100, window: '2s' },
-        ],
-      },
-    },
-    ...extra,
-  });
   /** Blue takes everything, both ready (a completed rollout leaves the old one drained). */
   const resetLb = async () => {
     for (const cmd of [

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Stack, writeConfig, killWorker } from '../helpers/stack';
@@ -8,6 +8,7 @@ import { waitFor } from '../helpers/ports';
 import { pgConnection, requirePostgres } from '../helpers/services';
 import { PgCluster } from '../helpers/pg-cluster';
 import { HEARTBEAT_TIMEOUT, retriedAttempts } from '../helpers/retries';
+import { dailyReportConfig, journalctlStandIn } from '../helpers/report-fixtures';
 import { dailyReportWorkflow, diagnosticsWorkflow } from '../../src/workflows';
 
 /**
@@ -22,7 +23,8 @@ describe('daily report and diagnostics survive worker SIGKILL (dev server)', () 
   const scratch = new PgScratch('opsflow_test_report_crash');
   const smtp = new SmtpReceiver();
   const dir = mkdtempSync(join(tmpdir(), 'opsflow-report-crash-'));
-  const journalCalls = join(dir, 'journalctl.calls');
+  // A stand-in journalctl that takes 4 s: the worker is killed while it runs.
+  const journalctl = journalctlStandIn(dir, { seconds: 4 });
   let stack: Stack;
   let configPath: string;
   let schema: string;
@@ -32,32 +34,10 @@ describe('daily report and diagnostics survive worker SIGKILL (dev server)', () 
     await requirePostgres();
     await cluster.start();
     schema = await scratch.schema();
-    // A stand-in journalctl that counts its calls and takes 4 s: the worker is killed while it runs.
-    const journalctl = join(dir, 'journalctl');
-    writeFileSync(
-      journalctl,
-      `#!/bin/sh\necho call >> '${journalCalls}'\nsleep 4\necho '2026-11-24T10:00:00+0100 host web[42]: upstream connect error'\n`,
-    );
-    chmodSync(journalctl, 0o755);
     await smtp.start();
     configPath = writeConfig({
       postgres: { primary: pgConnection, own: cluster.connection },
-      notifiers: {
-        mail: {
-          type: 'email',
-          host: '127.0.0.1',
-          port: smtp.port,
-          from: 'opsflow@example.org',
-          to: ['ops@example.org'],
-        },
-      },
-      dailyReport: {
-        timezone: 'UTC',
-        logs: { files: [], journal: { command: journalctl, units: ['web'] } },
-        postgres: ['primary'],
-        email: ['mail'],
-        store: { postgres: 'primary', schema, keep: 2 },
-      },
+      ...dailyReportConfig({ journalctl: journalctl.path, smtpPort: smtp.port, target: 'primary', schema }),
     });
     stack = await Stack.start({ persistent: true });
   }, 180_000);
@@ -78,7 +58,7 @@ describe('daily report and diagnostics survive worker SIGKILL (dev server)', () 
       workflowId: 'daily-report-crash',
       args: [{}],
     });
-    await waitFor('the journal being read', () => existsSync(journalCalls), 60_000, 100);
+    await waitFor('the journal being read', () => journalctl.calls() > 0, 60_000, 100);
     await killWorker(worker.child);
     expect(smtp.messages).toHaveLength(0);
     await stack.restartServer();
@@ -99,7 +79,7 @@ describe('daily report and diagnostics survive worker SIGKILL (dev server)', () 
       );
       await smtp.start(smtpPort);
       const result = await handle.result();
-      expect(readFileSync(journalCalls, 'utf8').trim().split('\n').length).toBeGreaterThanOrEqual(2);
+      expect(journalctl.calls()).toBeGreaterThanOrEqual(2);
       expect(result.gathered).toMatchObject({ errors: 'ok', 'postgres:primary': 'ok' });
       expect(result.stored).toBe(true);
       expect(result.sent).toEqual(['mail']);
