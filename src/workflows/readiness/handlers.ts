@@ -85,8 +85,7 @@ export function installHandlers(run: ReadinessRun, events: GateEvents): Operator
                 .join(', ') || 'none'
             })`,
           );
-        if (run.finished)
-          throw new Error(`the readiness gate of ${run.status.service} is closed (${run.status.phase})`);
+        run.requireOpen();
       },
     },
   );
