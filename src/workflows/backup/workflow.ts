@@ -10,7 +10,7 @@ import { failureMessage } from '../common/failure';
 import { Progress, withSummary } from '../common/progress';
 import { acts, heavy, light } from './activities';
 import { BackupState, type BackupPhase } from './state';
-import { installBackupHandlers } from './handlers';
+import { statusQuery } from './messages';
 
 /**
  * runbooks §8 backups, proven: dump every database (with its tables' counts and checksums from the same
@@ -23,7 +23,9 @@ export async function backupWorkflow(rawInput: BackupInput): Promise<BackupResul
   return ending.run(async () => {
     const input = parseInput(backupInput, rawInput, 'backupWorkflow');
     const state = new BackupState(input.set, copyStamp(new Date()), input.drill);
-    installBackupHandlers(state);
+    // A backup takes no operator signals: there is nothing to approve, and stopping one is a
+    // cancellation (the drill still drops its database).
+    wf.setHandler(statusQuery, () => state.status);
     const progress = new Progress(() => state.details());
     ending.onEnd(({ kind, message }) => {
       const words = state.ended(kind, message);
