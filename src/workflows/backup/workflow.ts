@@ -35,7 +35,7 @@ export async function backupWorkflow(rawInput: BackupInput): Promise<BackupResul
     const enter = (phase: BackupPhase, current?: string) => {
       const changed = phase !== state.status.phase;
       state.working(phase, current);
-      if (changed) progress.update([{ key: OpsflowPhase, value: phase }]);
+      if (changed) progress.phase(phase);
       else progress.show();
     };
     const { set, copy } = state.status;
@@ -90,7 +90,7 @@ export async function backupWorkflow(rawInput: BackupInput): Promise<BackupResul
     enter('notifying');
     await report(state, plan.notify);
     state.finish();
-    progress.update([{ key: OpsflowPhase, value: state.status.phase }]);
+    progress.phase(state.status.phase);
     if (state.failed)
       throw wf.ApplicationFailure.nonRetryable(
         `backup ${set} ${copy} failed: ${state.status.failures.join('; ')}`,

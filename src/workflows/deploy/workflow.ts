@@ -103,7 +103,7 @@ export async function deployWorkflow(raw: DeployInputRaw, carried?: DeployCarry)
     if (stopped) {
       if (input.rollbackFleetOnFailure) await rollbackUpgraded(ctx, input, stopped, continueRollbackIfLong);
       run.setPhase('stopped');
-      progress.update([{ key: OpsflowPhase, value: 'stopped' }]);
+      progress.phase('stopped');
       await ctx.tell('stopped', 'critical', `Deploy of ${input.service} stopped`, `${stopped}\n\n${run.details()}`);
       throw wf.ApplicationFailure.nonRetryable(`deploy of ${input.service} stopped: ${stopped}`, 'DeployStopped');
     }
@@ -120,7 +120,7 @@ export async function deployWorkflow(raw: DeployInputRaw, carried?: DeployCarry)
           protect: [release],
         });
     run.setPhase('done');
-    progress.update([{ key: OpsflowPhase, value: 'done' }]);
+    progress.phase('done');
     await ctx.tell('done', 'info', `Deploy of ${input.service} done: ${commit.slice(0, 12)}`, run.details());
     return run.status;
   });
@@ -177,7 +177,7 @@ export async function rollbackDeployWorkflow(
     if (stopped)
       throw wf.ApplicationFailure.nonRetryable(`rollback of ${input.service} stopped: ${stopped}`, 'DeployStopped');
     run.setPhase('done');
-    progress.update([{ key: OpsflowPhase, value: 'done' }]);
+    progress.phase('done');
     return run.status;
   });
 }
