@@ -45,16 +45,7 @@ export class OperatorState {
   protected statusOf: () => unknown = () => undefined;
 
   constructor(carried?: Partial<OperatorCarry>) {
-    this.state = {
-      paused: carried?.paused ?? false,
-      pendingApprovals: [...(carried?.pendingApprovals ?? [])],
-      ...(carried?.aborted ? { aborted: carried.aborted } : {}),
-      ...(carried?.pausedBy ? { pausedBy: carried.pausedBy } : {}),
-      ...(carried?.approvals ? { approvals: [...carried.approvals] } : {}),
-      ...(carried?.lastAwaited !== undefined ? { lastAwaited: carried.lastAwaited } : {}),
-    };
-    const startedBy = carried?.startedBy ?? memoStarter();
-    if (startedBy) this.state.startedBy = startedBy;
+    this.state = copied({ ...carried, startedBy: carried?.startedBy ?? memoStarter() });
   }
 
   /** Who started the run (`opsflow start --by`), when it is known. */
@@ -204,17 +195,21 @@ export class OperatorState {
   }
 
   carry(): OperatorCarry {
-    const s = this.state;
-    return {
-      paused: s.paused,
-      pendingApprovals: [...s.pendingApprovals],
-      ...(s.aborted ? { aborted: { ...s.aborted } } : {}),
-      ...(s.pausedBy ? { pausedBy: { ...s.pausedBy } } : {}),
-      ...(s.approvals ? { approvals: s.approvals.map((a) => ({ ...a })) } : {}),
-      ...(s.lastAwaited !== undefined ? { lastAwaited: s.lastAwaited } : {}),
-      ...(s.startedBy ? { startedBy: s.startedBy } : {}),
-    };
+    return copied(this.state);
   }
+}
+
+/** A copy of the operator's state that shares nothing with `s` (absent fields stay absent). */
+function copied(s: Partial<OperatorCarry>): OperatorCarry {
+  return {
+    paused: s.paused ?? false,
+    pendingApprovals: [...(s.pendingApprovals ?? [])],
+    ...(s.aborted ? { aborted: { ...s.aborted } } : {}),
+    ...(s.pausedBy ? { pausedBy: { ...s.pausedBy } } : {}),
+    ...(s.approvals ? { approvals: s.approvals.map((a) => ({ ...a })) } : {}),
+    ...(s.lastAwaited !== undefined ? { lastAwaited: s.lastAwaited } : {}),
+    ...(s.startedBy ? { startedBy: s.startedBy } : {}),
+  };
 }
 
 /** Who started the run, from its memo (outside a workflow, as in unit tests: unknown). */
