@@ -6,6 +6,7 @@ import { STARTED_BY_MEMO, type ApprovalRule } from '../../domain/approval';
 import type { OperatorInput } from './messages';
 import type {
   Abort,
+  Actor,
   ApprovalProgress,
   ApprovalRecord,
   OperatorCarry,
@@ -97,6 +98,13 @@ export class OperatorState {
   }
   get resumeRequested(): boolean {
     return this.resumed;
+  }
+
+  /** The pause as a run's status shows it: paused or not, and while paused who paused it. */
+  showPause(status: { paused?: boolean; pausedBy?: Actor }): void {
+    status.paused = this.state.paused;
+    if (this.state.paused && this.state.pausedBy) status.pausedBy = { ...this.state.pausedBy };
+    else delete status.pausedBy;
   }
 
   // ---- pure transitions: one per signal ----
