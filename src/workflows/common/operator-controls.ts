@@ -88,7 +88,8 @@ export class OperatorControls extends OperatorState {
    * `known` is every signal the run answers.
    */
   reportUnknownSignals(known: readonly string[], note: (text: string) => void): void {
-    reportUnknownSignals(known, note);
+    const type = wf.workflowInfo().workflowType;
+    wf.setDefaultSignalHandler((name: string) => note(ignoredSignalText(name, type, known)));
   }
 
   /** Returns once not paused (at once when not paused); with `orAborted`, an abort ends the wait too. */
@@ -167,12 +168,6 @@ export function stopSentence(
   return stop.kind === 'abort' || stop.kind === 'cancel'
     ? `${subject} ${stop.message}`
     : `${subject} ${verb} at ${where}: ${why}`;
-}
-
-/** `OperatorControls.reportUnknownSignals` for a run whose actions are wired another way (go-live). */
-function reportUnknownSignals(known: readonly string[], note: (text: string) => void): void {
-  const type = wf.workflowInfo().workflowType;
-  wf.setDefaultSignalHandler((name: string) => note(ignoredSignalText(name, type, known)));
 }
 
 /** Patch id: runs recorded before approval waits showed in the timeline waited on no timer. */
