@@ -4,7 +4,7 @@ import type { ZodType } from 'zod';
 import * as wf from '@temporalio/workflow';
 import type { SignalDefinition, UpdateDefinition } from '@temporalio/common';
 import { actorInput, alertInput, approveInput, noteInput } from '../../domain/incident/incident';
-import { formatIssues } from '../../domain/validation';
+import { parsedMessage } from '../input';
 import { ignoredSignalText } from '../common/operator-refusal';
 import { signalNames } from '../common/messages';
 import type { IncidentRun } from './run';
@@ -48,11 +48,7 @@ export function installHandlers(run: IncidentRun): void {
   on(alertSignal, alertInput, (a) => state.alertFired(a));
 
   // The Update forms: refused with why (bad input, already done, resolved) before history.
-  const checked = <T>(schema: ZodType<T>, raw: unknown): T => {
-    const r = schema.safeParse(raw ?? {});
-    if (!r.success) throw new Error(formatIssues(r.error));
-    return r.data;
-  };
+  const checked = <T>(schema: ZodType<T>, raw: unknown): T => parsedMessage(schema, raw ?? {});
   const update = <T>(
     def: UpdateDefinition<IncidentStatus, [T]>,
     schema: ZodType<T>,
