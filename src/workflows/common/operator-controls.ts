@@ -10,7 +10,7 @@ import { ignoredSignalText } from './operator-refusal';
 import { OperatorState, type OperatorEvent } from './operator-state';
 
 export { abortSignal, operatorSignals, pauseSignal, type OperatorInput, type OperatorEvent, type OperatorSignal };
-export type { Abort, ApprovalProgress, OperatorCarry, PendingApproval } from './operator-carry';
+export type { ApprovalProgress, OperatorCarry } from './operator-carry';
 
 /** The order handlers are installed in: signals buffered before then are delivered in this order. */
 const signalOrder: OperatorSignal[] = ['approve', 'pause', 'resume', 'abort'];
