@@ -16,14 +16,17 @@ function scrubProperty(target: object, key: string, scrubber: SecretScrubber): b
   if (typeof before !== 'string') return true;
   const after = scrubber.text(before);
   if (after === before) return true;
+  return (
+    defined(target, key, after, key !== 'message' && key !== 'stack') &&
+    (target as Record<string, unknown>)[key] === after
+  );
+}
+
+/** Gives `target` an own `key` of `value`; false when the object does not allow it (frozen, sealed). */
+function defined(target: object, key: string, value: unknown, enumerable: boolean): boolean {
   try {
-    Object.defineProperty(target, key, {
-      value: after,
-      writable: true,
-      configurable: true,
-      enumerable: key !== 'message' && key !== 'stack',
-    });
-    return (target as Record<string, unknown>)[key] === after;
+    Object.defineProperty(target, key, { value, writable: true, configurable: true, enumerable });
+    return true;
   } catch {
     return false;
   }
@@ -45,28 +48,12 @@ function scrubError(err: unknown, scrubber: SecretScrubber = resolvedSecrets, se
     if (typeof v === 'string') applied = scrubProperty(err, key, scrubber) && applied;
   }
   const withDetails = err as { details?: unknown };
-  if (Array.isArray(withDetails.details)) {
-    try {
-      Object.defineProperty(err, 'details', {
-        value: scrubber.value(withDetails.details),
-        writable: true,
-        configurable: true,
-        enumerable: true,
-      });
-    } catch {
-      applied = false;
-    }
-  }
+  if (Array.isArray(withDetails.details))
+    applied = defined(err, 'details', scrubber.value(withDetails.details), true) && applied;
   const cause = (err as { cause?: unknown }).cause;
   if (cause !== undefined) {
     const clean = scrubError(cause, scrubber, seen);
-    if (clean !== cause) {
-      try {
-        Object.defineProperty(err, 'cause', { value: clean, writable: true, configurable: true, enumerable: false });
-      } catch {
-        applied = false;
-      }
-    }
+    if (clean !== cause) applied = defined(err, 'cause', clean, false) && applied;
   }
   if (applied) return err;
   const copy = ApplicationFailure.create({

@@ -13,3 +13,10 @@ export function parseInput<T extends z.ZodType>(schema: T, raw: unknown, workflo
   }
   return result.data;
 }
+
+/** A message's input parsed by its schema, or an error naming the field (an Update's refusal). */
+export function parsedMessage<T>(schema: z.ZodType<T>, raw: unknown): T {
+  const result = schema.safeParse(raw);
+  if (!result.success) throw new Error(formatIssues(result.error));
+  return result.data;
+}

@@ -28,6 +28,12 @@ import { writeJsonAtomic } from './files';
 const dumpFileName = (target: string, format: BackupSetConfig['format']) =>
   `db-${target}.${format === 'custom' ? 'dump' : 'sql.gz'}`;
 
+/** The copy an activity works on: `copy` (its stamp) of backup set `set`. */
+interface BackupCopy {
+  set: string;
+  copy: string;
+}
+
 /**
  * runbooks §8 backups, one activity per artifact, each idempotent by its copy folder and file name
  * (a retry after a lost result finds the finished artifact), plus the drill and retention.
@@ -81,7 +87,7 @@ export function backupActivities(config: OpsflowConfig) {
   };
 
   return {
-    async planBackup(input: { set: string; copy: string }): Promise<BackupSetPlan> {
+    async planBackup(input: BackupCopy): Promise<BackupSetPlan> {
       const s = setOf(input.set);
       const directory = copyDir(input.set, input.copy);
       mkdirSync(directory, { recursive: true });
@@ -98,7 +104,7 @@ export function backupActivities(config: OpsflowConfig) {
       };
     },
 
-    async backupDatabase(input: { set: string; copy: string; target: string }): Promise<ArtifactManifest> {
+    async backupDatabase(input: BackupCopy & { target: string }): Promise<ArtifactManifest> {
       const s = setOf(input.set);
       const target = config.postgres[input.target];
       if (!target)
@@ -114,7 +120,7 @@ export function backupActivities(config: OpsflowConfig) {
       });
     },
 
-    async backupAppTree(input: { set: string; copy: string }): Promise<ArtifactManifest> {
+    async backupAppTree(input: BackupCopy): Promise<ArtifactManifest> {
       const tree = setOf(input.set).appTree!;
       return tarArtifact({
         kind: 'app-tree',
@@ -126,7 +132,7 @@ export function backupActivities(config: OpsflowConfig) {
       });
     },
 
-    async backupConfigFiles(input: { set: string; copy: string }): Promise<ArtifactManifest> {
+    async backupConfigFiles(input: BackupCopy): Promise<ArtifactManifest> {
       const files = setOf(input.set).configFiles;
       return tarArtifact({
         kind: 'config-files',
@@ -142,7 +148,7 @@ export function backupActivities(config: OpsflowConfig) {
      * The restore drill of one dump; a pass marks it verified in the copy folder. It heartbeats
      * throughout, not only while a tool runs: hashing a large dump takes longer than the heartbeat timeout.
      */
-    async drillDatabase(input: { set: string; copy: string; manifest: ArtifactManifest }): Promise<DrillRecord> {
+    async drillDatabase(input: BackupCopy & { manifest: ArtifactManifest }): Promise<DrillRecord> {
       return whileHeartbeating(async () => {
         const dir = copyDir(input.set, input.copy);
         const target = input.manifest.database!.target;
@@ -159,7 +165,7 @@ export function backupActivities(config: OpsflowConfig) {
       });
     },
 
-    async verifyArchive(input: { set: string; copy: string; manifest: ArtifactManifest }): Promise<void> {
+    async verifyArchive(input: BackupCopy & { manifest: ArtifactManifest }): Promise<void> {
       return whileHeartbeating(async () => {
         const dir = copyDir(input.set, input.copy);
         await verdict(dir, input.manifest, 'tar listing', () => verifyTar(dir, input.manifest));
@@ -180,7 +186,7 @@ export function backupActivities(config: OpsflowConfig) {
       );
     },
 
-    async applyBackupRetention(input: { set: string; copy: string }): Promise<RetentionOutcome> {
+    async applyBackupRetention(input: BackupCopy): Promise<RetentionOutcome> {
       const s = setOf(input.set);
       return applyRetention(s.destination, {
         retentionDays: s.retentionDays,

@@ -6,7 +6,7 @@ import type { DeployCommand } from '../../config/sections/deploy';
 import type { HaproxyLoadBalancerConfig } from '../../config/sections/load-balancers';
 import { httpTarget } from '../../config/sections/targets';
 import { releasesToPrune, rollbackTarget } from '../../domain/deploy/release';
-import { healthPolicyProblem, judgeHealth, type HealthProbe } from '../../domain/deploy/health';
+import { healthPolicyProblem, judgeHealth, type HealthPolicy, type HealthProbe } from '../../domain/deploy/health';
 import { whileHeartbeating } from '../heartbeat';
 import { probe } from '../systems/http/probe';
 import { haproxyAdapter } from '../systems/load-balancer/haproxy';
@@ -33,6 +33,17 @@ export interface HostHealth {
 export interface HostStep {
   service: string;
   host: string;
+}
+
+/** The health policy, refused when its attempts can never give the service's passes. */
+function requireHealthPolicy(service: string, policy: HealthPolicy): HealthPolicy {
+  const problem = healthPolicyProblem(policy);
+  if (problem)
+    throw ApplicationFailure.nonRetryable(
+      `healthCheck.attempts: ${problem} (deploy.services.${service}.healthPasses)`,
+      'InvalidHealthCheck',
+    );
+  return policy;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -66,6 +77,15 @@ export function deployActivities(config: OpsflowConfig) {
     return { cfg, server: t.hostCfg.lbServer };
   }
 
+  /** The host's server in the service's HAProxy set to `state`; nothing without one. */
+  async function setHostServer(s: HostStep, state: 'drain' | 'ready'): Promise<{ server?: string }> {
+    const t = target(s);
+    const l = lb(t);
+    if (!l) return {};
+    await haproxyAdapter(t.cfg.lb!, l.cfg).setServerState(l.server, state);
+    return { server: l.server };
+  }
+
   return {
     /** The fleet: the hosts named (each must be the service's) or all, in config order. Reads config only. */
     async deployFleet(a: {
@@ -87,13 +107,7 @@ export function deployActivities(config: OpsflowConfig) {
           'UnknownTarget',
         );
       // Refused before any host is touched: a budget that can never make a host healthy would fail the first one.
-      const problem =
-        a.attempts === undefined ? undefined : healthPolicyProblem({ attempts: a.attempts, passes: svc.healthPasses });
-      if (problem)
-        throw ApplicationFailure.nonRetryable(
-          `healthCheck.attempts: ${problem} (deploy.services.${a.service}.healthPasses)`,
-          'InvalidHealthCheck',
-        );
+      if (a.attempts !== undefined) requireHealthPolicy(a.service, { attempts: a.attempts, passes: svc.healthPasses });
       return { names: a.hosts ?? Object.keys(svc.hosts), hasMigrate: svc.commands.migrate !== undefined };
     },
 
@@ -179,13 +193,7 @@ export function deployActivities(config: OpsflowConfig) {
      */
     async checkHostHealth(s: HostStep & { attempts: number; intervalMs: number }): Promise<HostHealth> {
       const t = target(s);
-      const policy = { attempts: s.attempts, passes: t.cfg.healthPasses };
-      const problem = healthPolicyProblem(policy);
-      if (problem)
-        throw ApplicationFailure.nonRetryable(
-          `healthCheck.attempts: ${problem} (deploy.services.${t.service}.healthPasses)`,
-          'InvalidHealthCheck',
-        );
+      const policy = requireHealthPolicy(t.service, { attempts: s.attempts, passes: t.cfg.healthPasses });
       const http = httpTarget.parse({
         url: t.hostCfg.healthUrl,
         timeoutMs: Math.max(1_000, Math.min(10_000, s.intervalMs)),
@@ -226,11 +234,7 @@ export function deployActivities(config: OpsflowConfig) {
     },
 
     async drainHost(s: HostStep): Promise<{ server?: string }> {
-      const t = target(s);
-      const l = lb(t);
-      if (!l) return {};
-      await haproxyAdapter(t.cfg.lb!, l.cfg).setServerState(l.server, 'drain');
-      return { server: l.server };
+      return setHostServer(s, 'drain');
     },
 
     /** Waits for HAProxy to report 0 sessions on the server, up to `timeoutMs`; never cuts a connection. */
@@ -250,11 +254,7 @@ export function deployActivities(config: OpsflowConfig) {
     },
 
     async readyHost(s: HostStep): Promise<{ server?: string }> {
-      const t = target(s);
-      const l = lb(t);
-      if (!l) return {};
-      await haproxyAdapter(t.cfg.lb!, l.cfg).setServerState(l.server, 'ready');
-      return { server: l.server };
+      return setHostServer(s, 'ready');
     },
 
     /** After success only: releases beyond `keep` complete ones, never current, its predecessor or `protect`. */

@@ -99,7 +99,24 @@ export function readinessActivities(config: OpsflowConfig) {
     }
   };
   const notifier = notifyActivities(config);
-  const at = () => new Date().toISOString();
+  /** One fact of the evidence, taken now. */
+  const fact = (what: string, value: string, threshold: string, target: string, ok: boolean): Evidence => ({
+    what,
+    value,
+    threshold,
+    target,
+    at: new Date().toISOString(),
+    ok,
+  });
+  /**
+   * The activity of a kind of check: the item looked up, then `facts` (what it reads from config,
+   * outside the judging) gives the facts to judge.
+   */
+  const check =
+    <K extends ReadinessCheckKind>(kind: K, facts: (i: Of<K>, r: ReadinessCheckRequest) => () => Promise<Evidence[]>) =>
+    async (r: ReadinessCheckRequest): Promise<CheckResult> =>
+      judge(r, facts(item(r, kind), r));
+  const field = (r: ReadinessCheckRequest, name: string) => `readiness.checklists.${r.checklist}.${r.item}.${name}`;
 
   return {
     async readinessChecklist(name: string): Promise<ChecklistItem[]> {
@@ -111,9 +128,9 @@ export function readinessActivities(config: OpsflowConfig) {
         ...(i.category ? { category: i.category } : {}),
       }));
     },
-    async readinessTls(r: ReadinessCheckRequest): Promise<CheckResult> {
-      const i = item(r, 'tls');
-      return judge(r, () =>
+    readinessTls: check(
+      'tls',
+      (i) => () =>
         checkCertificate({
           host: i.host,
           port: i.port,
@@ -122,172 +139,96 @@ export function readinessActivities(config: OpsflowConfig) {
           minDaysValid: i.minDaysValid,
           timeoutMs: i.timeoutMs,
         }),
-      );
-    },
-    async readinessDns(r: ReadinessCheckRequest): Promise<CheckResult> {
-      const i = item(r, 'dns');
-      return judge(r, () => checkDnsRecords(i));
-    },
-    async readinessTcp(r: ReadinessCheckRequest): Promise<CheckResult> {
-      const i = item(r, 'tcp');
-      return judge(r, () => checkPorts(i.host, i.open, i.closed, i.timeoutMs));
-    },
-    async readinessHttp(r: ReadinessCheckRequest): Promise<CheckResult> {
-      const i = item(r, 'http');
+    ),
+    readinessDns: check('dns', (i) => () => checkDnsRecords(i)),
+    readinessTcp: check('tcp', (i) => () => checkPorts(i.host, i.open, i.closed, i.timeoutMs)),
+    readinessHttp: check('http', (i, r) => {
       const t = configTarget(config.http, 'http', i.target, 'target');
-      return judge(r, async () => {
-        const p = await probe(t, {
-          section: 'http',
-          name: i.target,
-          field: `readiness.checklists.${r.checklist}.${r.item}.target`,
-        });
+      return async () => {
+        const p = await probe(t, { section: 'http', name: i.target, field: field(r, 'target') });
         if (p.status === undefined) throw new Error(`${t.url}: ${p.error}`);
-        return [
-          {
-            what: 'status',
-            value: `HTTP ${p.status} in ${p.latencyMs} ms`,
-            threshold: `${t.expectStatus}`,
-            target: t.url,
-            at: at(),
-            ok: p.ok,
-          },
-        ];
-      });
-    },
-    async readinessRoundTrip(r: ReadinessCheckRequest): Promise<CheckResult> {
-      const i = item(r, 'roundTrip');
-      return judge(r, () => checkRoundTrip(i));
-    },
-    async readinessAuth(r: ReadinessCheckRequest): Promise<CheckResult> {
-      const i = item(r, 'auth');
-      return judge(r, () =>
-        checkAuthentication({
-          ...i,
-          good: resolveSecret(i.good, `readiness.checklists.${r.checklist}.${r.item}.good`),
-        }),
-      );
-    },
-    async readinessPrometheus(r: ReadinessCheckRequest): Promise<CheckResult> {
-      const i = item(r, 'prometheus');
+        return [fact('status', `HTTP ${p.status} in ${p.latencyMs} ms`, `${t.expectStatus}`, t.url, p.ok)];
+      };
+    }),
+    readinessRoundTrip: check('roundTrip', (i) => () => checkRoundTrip(i)),
+    readinessAuth: check(
+      'auth',
+      (i, r) => () => checkAuthentication({ ...i, good: resolveSecret(i.good, field(r, 'good')) }),
+    ),
+    readinessPrometheus: check('prometheus', (i) => {
       const src = configTarget(config.metricSources, 'metricSources', i.source, 'source');
       if (src.type !== 'prometheus')
         throw ApplicationFailure.nonRetryable(`source: metric source "${i.source}" is not prometheus`, 'WrongSource');
-      return judge(r, () => checkPrometheus(i.source, src, i.jobs, i.rules));
-    },
-    async readinessLoadBalancer(r: ReadinessCheckRequest): Promise<CheckResult> {
-      const i = item(r, 'loadBalancer');
+      return () => checkPrometheus(i.source, src, i.jobs, i.rules);
+    }),
+    readinessLoadBalancer: check('loadBalancer', (i) => {
       const lb = lookupLoadBalancer(config, i.lb);
-      return judge(r, () =>
+      return () =>
         Promise.all(
           i.servers.map(async (server): Promise<Evidence> => {
-            const fact = (value: string, ok: boolean): Evidence => ({
-              what: `server ${server}`,
-              value,
-              threshold: 'known, ready',
-              target: `load balancer ${i.lb}`,
-              at: at(),
-              ok,
-            });
+            const known = (value: string, ok: boolean) =>
+              fact(`server ${server}`, value, 'known, ready', `load balancer ${i.lb}`, ok);
             try {
               await lb.checkServers([server]);
             } catch (err) {
               // The adapter's "no such server" is this check's finding, not a config mistake.
               if (err instanceof ApplicationFailure && err.type === 'UnknownLoadBalancerServer')
-                return fact(`unknown: ${err.message}`, false);
+                return known(`unknown: ${err.message}`, false);
               throw err;
             }
             const state = await lb.readServerState(server);
-            return fact(`known, ${state}`, state === 'ready');
+            return known(`known, ${state}`, state === 'ready');
           }),
-        ),
-      );
-    },
-    async readinessSystemd(r: ReadinessCheckRequest): Promise<CheckResult> {
-      const i = item(r, 'systemd');
-      return judge(r, () =>
+        );
+    }),
+    readinessSystemd: check(
+      'systemd',
+      (i) => () =>
         Promise.all(
-          i.units.map(async (unit): Promise<Evidence> => {
+          i.units.map(async (unit) => {
             const u = await unitIsActive(config.systemd, unit);
-            return {
-              what: `unit ${unit}`,
-              value: u.state,
-              threshold: 'active',
-              target: `${config.systemd.systemctl} is-active`,
-              at: at(),
-              ok: u.active,
-            };
+            return fact(`unit ${unit}`, u.state, 'active', `${config.systemd.systemctl} is-active`, u.active);
           }),
         ),
-      );
-    },
-    async readinessHealthCheck(r: ReadinessCheckRequest): Promise<CheckResult> {
-      const i = item(r, 'healthCheck');
-      return judge(r, () => lastGreenHealthCheck(Context.current().client, i.within));
-    },
+    ),
+    readinessHealthCheck: check('healthCheck', (i) => () => lastGreenHealthCheck(Context.current().client, i.within)),
     /** Reads the set's destination as the health check's backup age does (the same reader). */
-    async readinessBackup(r: ReadinessCheckRequest): Promise<CheckResult> {
-      const i = item(r, 'backup');
+    readinessBackup: check('backup', (i) => {
       const set = configTarget(config.backups, 'backups', i.set, 'set');
-      return judge(r, async () =>
-        backupEvidence(i.set, await readBackupSet(set.destination), Date.now(), i.maxAgeHours, at()),
-      );
-    },
-    async readinessNotifier(r: ReadinessCheckRequest): Promise<CheckResult> {
-      const i = item(r, 'notifier');
-      return judge(r, async () => {
-        const sent = await notifier.notify({
-          notifier: i.notifier,
-          idempotencyKey: `${r.runKey}/readiness-test/${i.notifier}`,
-          severity: 'info',
-          title: `opsflow readiness test of ${i.notifier}`,
-          text: `Test message from the readiness check ${r.checklist}/${r.item}: this channel delivers.`,
-          details: { checklist: r.checklist, item: r.item, test: true },
-        });
-        return [
-          {
-            what: 'test message',
-            value: `accepted (status ${sent.status})`,
-            threshold: 'delivered',
-            target: `notifier ${i.notifier}`,
-            at: at(),
-            ok: true,
-          },
-        ];
+      return async () =>
+        backupEvidence(
+          i.set,
+          await readBackupSet(set.destination),
+          Date.now(),
+          i.maxAgeHours,
+          new Date().toISOString(),
+        );
+    }),
+    readinessNotifier: check('notifier', (i, r) => async () => {
+      const sent = await notifier.notify({
+        notifier: i.notifier,
+        idempotencyKey: `${r.runKey}/readiness-test/${i.notifier}`,
+        severity: 'info',
+        title: `opsflow readiness test of ${i.notifier}`,
+        text: `Test message from the readiness check ${r.checklist}/${r.item}: this channel delivers.`,
+        details: { checklist: r.checklist, item: r.item, test: true },
       });
-    },
-    async readinessPostgres(r: ReadinessCheckRequest): Promise<CheckResult> {
-      const i = item(r, 'postgres');
+      return [fact('test message', `accepted (status ${sent.status})`, 'delivered', `notifier ${i.notifier}`, true)];
+    }),
+    readinessPostgres: check('postgres', (i, r) => {
       const t = configTarget(config.postgres, 'postgres', i.target, 'target');
-      return judge(r, async () => {
-        const p = await pingPostgres(clientConfig(i.target, t, `readiness.checklists.${r.checklist}.${r.item}.target`));
-        return [
-          {
-            what: 'SELECT 1',
-            value: p.ok ? `answered in ${p.latencyMs} ms` : `no answer: ${p.error}`,
-            threshold: 'answers',
-            target: `${t.host}:${t.port}/${t.database}`,
-            at: at(),
-            ok: p.ok,
-          },
-        ];
-      });
-    },
-    async readinessRedis(r: ReadinessCheckRequest): Promise<CheckResult> {
-      const i = item(r, 'redis');
+      return async () => {
+        const p = await pingPostgres(clientConfig(i.target, t, field(r, 'target')));
+        const value = p.ok ? `answered in ${p.latencyMs} ms` : `no answer: ${p.error}`;
+        return [fact('SELECT 1', value, 'answers', `${t.host}:${t.port}/${t.database}`, p.ok)];
+      };
+    }),
+    readinessRedis: check('redis', (i, r) => {
       const t = configTarget(config.redis, 'redis', i.target, 'target');
-      return judge(r, async () => {
-        const p = await pingRedis(i.target, t, `readiness.checklists.${r.checklist}.${r.item}.target`);
-        return [
-          {
-            what: 'PING',
-            value: p.ok ? 'PONG' : `no answer: ${p.error}`,
-            threshold: 'PONG',
-            target: `${t.host}:${t.port}`,
-            at: at(),
-            ok: p.ok,
-          },
-        ];
-      });
-    },
+      return async () => {
+        const p = await pingRedis(i.target, t, field(r, 'target'));
+        return [fact('PING', p.ok ? 'PONG' : `no answer: ${p.error}`, 'PONG', `${t.host}:${t.port}`, p.ok)];
+      };
+    }),
   };
 }

@@ -81,9 +81,7 @@ export function remediationActivities(config: OpsflowConfig) {
     },
 
     /** runbooks §6: `SELECT 1` on the primary within its connect timeout (10 s by default). Only reads. */
-    async checkPrimaryDatabase(
-      name: string,
-    ): Promise<{ ok: boolean; latencyMs: number; inRecovery?: boolean; error?: string }> {
+    async checkPrimaryDatabase(name: string) {
       return pingPostgres(pgTarget(config, name, 'incident.remediation.database.primary'));
     },
 
@@ -92,10 +90,7 @@ export function remediationActivities(config: OpsflowConfig) {
      * that is no longer in recovery has been promoted already and is left alone; a configured
      * command must itself be safe to repeat (Patroni's and repmgr's failover commands are).
      */
-    async failoverDatabase(input: {
-      replica?: string;
-      command?: string[];
-    }): Promise<{ method: string; promoted: boolean; message: string }> {
+    async failoverDatabase(input: Parameters<typeof failover>[0]) {
       return whileHeartbeating(() => failover(input));
     },
 

@@ -10,7 +10,7 @@ import { failureMessage } from '../common/failure';
 import { Progress, withSummary } from '../common/progress';
 import { acts, heavy, light } from './activities';
 import { BackupState, type BackupPhase } from './state';
-import { installBackupHandlers } from './handlers';
+import { statusQuery } from './messages';
 
 /**
  * runbooks §8 backups, proven: dump every database (with its tables' counts and checksums from the same
@@ -23,7 +23,9 @@ export async function backupWorkflow(rawInput: BackupInput): Promise<BackupResul
   return ending.run(async () => {
     const input = parseInput(backupInput, rawInput, 'backupWorkflow');
     const state = new BackupState(input.set, copyStamp(new Date()), input.drill);
-    installBackupHandlers(state);
+    // A backup takes no operator signals: there is nothing to approve, and stopping one is a
+    // cancellation (the drill still drops its database).
+    wf.setHandler(statusQuery, () => state.status);
     const progress = new Progress(() => state.details());
     ending.onEnd(({ kind, message }) => {
       const words = state.ended(kind, message);
@@ -33,7 +35,7 @@ export async function backupWorkflow(rawInput: BackupInput): Promise<BackupResul
     const enter = (phase: BackupPhase, current?: string) => {
       const changed = phase !== state.status.phase;
       state.working(phase, current);
-      if (changed) progress.update([{ key: OpsflowPhase, value: phase }]);
+      if (changed) progress.phase(phase);
       else progress.show();
     };
     const { set, copy } = state.status;
@@ -88,7 +90,7 @@ export async function backupWorkflow(rawInput: BackupInput): Promise<BackupResul
     enter('notifying');
     await report(state, plan.notify);
     state.finish();
-    progress.update([{ key: OpsflowPhase, value: state.status.phase }]);
+    progress.phase(state.status.phase);
     if (state.failed)
       throw wf.ApplicationFailure.nonRetryable(
         `backup ${set} ${copy} failed: ${state.status.failures.join('; ')}`,

@@ -169,16 +169,14 @@ export class BaselineRun {
 
   summarized(b: Baseline): void {
     this.status.baseline = b;
-    const sufficient = b.groups.flatMap((g) =>
-      Object.entries(g.thresholds)
-        .filter(([, t]) => isSufficient(t))
-        .map(([m]) => `${g.group} ${m}`),
-    );
-    const insufficient = b.groups.flatMap((g) =>
-      Object.entries(g.thresholds)
-        .filter(([, t]) => !isSufficient(t))
-        .map(([m]) => `${g.group} ${m}`),
-    );
+    const metrics = (sufficient: boolean) =>
+      b.groups.flatMap((g) =>
+        Object.entries(g.thresholds)
+          .filter(([, t]) => isSufficient(t) === sufficient)
+          .map(([m]) => `${g.group} ${m}`),
+      );
+    const sufficient = metrics(true);
+    const insufficient = metrics(false);
     this.decide(
       `baseline ${b.complete ? 'complete' : 'PARTIAL'}: thresholds for ${sufficient.join(', ') || 'nothing'}` +
         (insufficient.length ? `; insufficient data for ${insufficient.join(', ')}` : ''),

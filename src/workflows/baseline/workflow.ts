@@ -64,7 +64,7 @@ async function baseline(rawInput: BaselineInput, ending: RunEnding): Promise<Bas
   const result = await summarize(input, window, groups, run, progress);
   await tellAll(input, result, run);
   run.finish();
-  progress.update([{ key: OpsflowPhase, value: run.phase }]);
+  progress.phase(run.phase);
   return { ...result, notified: run.status.notified };
 }
 
@@ -136,7 +136,7 @@ async function summarize(
   progress: Progress,
 ): Promise<Omit<BaselineResult, 'notified'>> {
   run.summarizing();
-  progress.update([{ key: OpsflowPhase, value: 'summarizing' }]);
+  progress.phase('summarizing');
   const { workflowId, runId } = wf.workflowInfo();
   const b = await acts.summarizeBaseline.executeWithOptions(
     withSummary(storeOptions, `statistics and thresholds of ${groups.length} groups`),

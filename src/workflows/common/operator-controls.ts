@@ -10,7 +10,7 @@ import { ignoredSignalText } from './operator-refusal';
 import { OperatorState, type OperatorEvent } from './operator-state';
 
 export { abortSignal, operatorSignals, pauseSignal, type OperatorInput, type OperatorEvent, type OperatorSignal };
-export type { Abort, ApprovalProgress, OperatorCarry, PendingApproval } from './operator-carry';
+export type { ApprovalProgress, OperatorCarry } from './operator-carry';
 
 /** The order handlers are installed in: signals buffered before then are delivered in this order. */
 const signalOrder: OperatorSignal[] = ['approve', 'pause', 'resume', 'abort'];
@@ -88,7 +88,8 @@ export class OperatorControls extends OperatorState {
    * `known` is every signal the run answers.
    */
   reportUnknownSignals(known: readonly string[], note: (text: string) => void): void {
-    reportUnknownSignals(known, note);
+    const type = wf.workflowInfo().workflowType;
+    wf.setDefaultSignalHandler((name: string) => note(ignoredSignalText(name, type, known)));
   }
 
   /** Returns once not paused (at once when not paused); with `orAborted`, an abort ends the wait too. */
@@ -167,12 +168,6 @@ export function stopSentence(
   return stop.kind === 'abort' || stop.kind === 'cancel'
     ? `${subject} ${stop.message}`
     : `${subject} ${verb} at ${where}: ${why}`;
-}
-
-/** `OperatorControls.reportUnknownSignals` for a run whose actions are wired another way (go-live). */
-function reportUnknownSignals(known: readonly string[], note: (text: string) => void): void {
-  const type = wf.workflowInfo().workflowType;
-  wf.setDefaultSignalHandler((name: string) => note(ignoredSignalText(name, type, known)));
 }
 
 /** Patch id: runs recorded before approval waits showed in the timeline waited on no timer. */

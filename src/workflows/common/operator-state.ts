@@ -6,6 +6,7 @@ import { STARTED_BY_MEMO, type ApprovalRule } from '../../domain/approval';
 import type { OperatorInput } from './messages';
 import type {
   Abort,
+  Actor,
   ApprovalProgress,
   ApprovalRecord,
   OperatorCarry,
@@ -45,16 +46,7 @@ export class OperatorState {
   protected statusOf: () => unknown = () => undefined;
 
   constructor(carried?: Partial<OperatorCarry>) {
-    this.state = {
-      paused: carried?.paused ?? false,
-      pendingApprovals: [...(carried?.pendingApprovals ?? [])],
-      ...(carried?.aborted ? { aborted: carried.aborted } : {}),
-      ...(carried?.pausedBy ? { pausedBy: carried.pausedBy } : {}),
-      ...(carried?.approvals ? { approvals: [...carried.approvals] } : {}),
-      ...(carried?.lastAwaited !== undefined ? { lastAwaited: carried.lastAwaited } : {}),
-    };
-    const startedBy = carried?.startedBy ?? memoStarter();
-    if (startedBy) this.state.startedBy = startedBy;
+    this.state = copied({ ...carried, startedBy: carried?.startedBy ?? memoStarter() });
   }
 
   /** Who started the run (`opsflow start --by`), when it is known. */
@@ -106,6 +98,13 @@ export class OperatorState {
   }
   get resumeRequested(): boolean {
     return this.resumed;
+  }
+
+  /** The pause as a run's status shows it: paused or not, and while paused who paused it. */
+  showPause(status: { paused?: boolean; pausedBy?: Actor }): void {
+    status.paused = this.state.paused;
+    if (this.state.paused && this.state.pausedBy) status.pausedBy = { ...this.state.pausedBy };
+    else delete status.pausedBy;
   }
 
   // ---- pure transitions: one per signal ----
@@ -204,17 +203,21 @@ export class OperatorState {
   }
 
   carry(): OperatorCarry {
-    const s = this.state;
-    return {
-      paused: s.paused,
-      pendingApprovals: [...s.pendingApprovals],
-      ...(s.aborted ? { aborted: { ...s.aborted } } : {}),
-      ...(s.pausedBy ? { pausedBy: { ...s.pausedBy } } : {}),
-      ...(s.approvals ? { approvals: s.approvals.map((a) => ({ ...a })) } : {}),
-      ...(s.lastAwaited !== undefined ? { lastAwaited: s.lastAwaited } : {}),
-      ...(s.startedBy ? { startedBy: s.startedBy } : {}),
-    };
+    return copied(this.state);
   }
+}
+
+/** A copy of the operator's state that shares nothing with `s` (absent fields stay absent). */
+function copied(s: Partial<OperatorCarry>): OperatorCarry {
+  return {
+    paused: s.paused ?? false,
+    pendingApprovals: [...(s.pendingApprovals ?? [])],
+    ...(s.aborted ? { aborted: { ...s.aborted } } : {}),
+    ...(s.pausedBy ? { pausedBy: { ...s.pausedBy } } : {}),
+    ...(s.approvals ? { approvals: s.approvals.map((a) => ({ ...a })) } : {}),
+    ...(s.lastAwaited !== undefined ? { lastAwaited: s.lastAwaited } : {}),
+    ...(s.startedBy ? { startedBy: s.startedBy } : {}),
+  };
 }
 
 /** Who started the run, from its memo (outside a workflow, as in unit tests: unknown). */

@@ -3,7 +3,7 @@
 // place does both so no workflow updates one and forgets the other.
 import * as wf from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
-import type { OpsflowState } from '../../domain/search-attributes';
+import { OpsflowPhase, type OpsflowState } from '../../domain/search-attributes';
 import { finalSearchAttributes } from './ending';
 
 /** The state word a paused run is found by (`opsflow list --state paused`), whatever its own state. */
@@ -52,6 +52,11 @@ export class Progress {
   update(pairs: SearchAttributeUpdatePair[]): void {
     if (pairs.length > 0) wf.upsertSearchAttributes(pairs.map((p) => this.shown(p)));
     this.show();
+  }
+
+  /** `update` of the phase alone: the `OpsflowPhase` attribute, then the details. */
+  phase(value: string): void {
+    this.update([{ key: OpsflowPhase, value }]);
   }
 
   /** For `RunEnding.onEnd`: the details, then the final attributes (see common/ending.ts). */

@@ -9,7 +9,7 @@ import {
   type DeployInputRaw,
   type RollbackDeployInputRaw,
 } from '../../domain/deploy/input';
-import type { ApprovalRule } from '../../domain/approval';
+import type { z } from 'zod';
 import { planBatches } from '../../domain/deploy/plan';
 import { releaseName } from '../../domain/deploy/release';
 import { OpsflowCommit, OpsflowPhase, OpsflowService } from '../../domain/search-attributes';
@@ -45,7 +45,7 @@ export async function deployWorkflow(raw: DeployInputRaw, carried?: DeployCarry)
     const run = (current = carried
       ? DeployRun.resume(carried)
       : new DeployRun({ kind: 'deploy', service: input.service, ref: input.ref, budget: input.maxFailPercent }));
-    const { progress, controls, ctx } = openRun(run, input, carried);
+    const { progress, controls, ctx, planFleet, continuer } = openRun(run, raw, input, carried);
     let hostNames: string[];
     let commit: string;
     let release: string;
@@ -61,17 +61,7 @@ export async function deployWorkflow(raw: DeployInputRaw, carried?: DeployCarry)
         { key: OpsflowPhase, value: run.fleetRollbackReason === undefined ? 'deploying' : 'rolling-back-fleet' },
       ]);
     } else {
-      const hosts = await planning.deployFleet({
-        service: input.service,
-        hosts: input.hosts,
-        attempts: input.healthCheck.attempts,
-      });
-      hostNames = hosts.names;
-      run.planned(planBatches(hosts.names, input.serial), hosts.hasMigrate);
-      progress.update([
-        { key: OpsflowService, value: input.service },
-        { key: OpsflowPhase, value: 'resolving' },
-      ]);
+      hostNames = await planFleet('resolving', true);
 
       // ---- resolve once: every host gets this commit, whatever the branch does meanwhile
       ({ commit } = await resolveStep(input.ref).resolveDeployRef({ service: input.service, ref: input.ref }));
@@ -100,12 +90,7 @@ export async function deployWorkflow(raw: DeployInputRaw, carried?: DeployCarry)
       drainTimeout: input.drainTimeout,
     });
 
-    // Between batches, a long history hands over to a new run with the state (bounded history).
-    const continueIfLong = async (nextBatch: number) => {
-      if (!historyIsLong(input.maxHistoryEvents) || !wf.patched(DEPLOY_CONTINUE_AS_NEW)) return;
-      run.note(`history is long: continuing as new before batch ${nextBatch + 1}/${run.status.batches.length}`);
-      await continueAsNewWith<typeof deployWorkflow>(raw, run.carry(nextBatch, controls.carry()));
-    };
+    const continueIfLong = continuer(DEPLOY_CONTINUE_AS_NEW);
     // Between hosts of a fleet rollback the same, carrying the stop reason and the hosts already back.
     const continueRollbackIfLong = async () => {
       if (!historyIsLong(input.maxHistoryEvents) || !wf.patched(FLEET_ROLLBACK_CONTINUE_AS_NEW)) return;
@@ -118,7 +103,7 @@ export async function deployWorkflow(raw: DeployInputRaw, carried?: DeployCarry)
     if (stopped) {
       if (input.rollbackFleetOnFailure) await rollbackUpgraded(ctx, input, stopped, continueRollbackIfLong);
       run.setPhase('stopped');
-      progress.update([{ key: OpsflowPhase, value: 'stopped' }]);
+      progress.phase('stopped');
       await ctx.tell('stopped', 'critical', `Deploy of ${input.service} stopped`, `${stopped}\n\n${run.details()}`);
       throw wf.ApplicationFailure.nonRetryable(`deploy of ${input.service} stopped: ${stopped}`, 'DeployStopped');
     }
@@ -135,7 +120,7 @@ export async function deployWorkflow(raw: DeployInputRaw, carried?: DeployCarry)
           protect: [release],
         });
     run.setPhase('done');
-    progress.update([{ key: OpsflowPhase, value: 'done' }]);
+    progress.phase('done');
     await ctx.tell('done', 'info', `Deploy of ${input.service} done: ${commit.slice(0, 12)}`, run.details());
     return run.status;
   });
@@ -157,7 +142,7 @@ export async function rollbackDeployWorkflow(
     const run = (current = carried
       ? DeployRun.resume(carried)
       : new DeployRun({ kind: 'rollback', service: input.service, budget: input.maxFailPercent }));
-    const { progress, controls, ctx } = openRun(run, input, carried);
+    const { progress, ctx, planFleet, continuer } = openRun(run, raw, input, carried);
     let targets: Record<string, string>;
     if (carried) {
       // A continued run: the fleet and each host's target are the first run's, never looked up
@@ -170,19 +155,10 @@ export async function rollbackDeployWorkflow(
         { key: OpsflowPhase, value: 'rolling-back' },
       ]);
     } else {
-      const hosts = await planning.deployFleet({
-        service: input.service,
-        hosts: input.hosts,
-        attempts: input.healthCheck.attempts,
-      });
-      run.planned(planBatches(hosts.names, input.serial), false);
-      progress.update([
-        { key: OpsflowService, value: input.service },
-        { key: OpsflowPhase, value: 'rolling-back' },
-      ]);
+      const hostNames = await planFleet('rolling-back', false);
       // Every host's target is found before the first switch: the previous complete release on that host.
       targets = {};
-      for (const host of hosts.names) {
+      for (const host of hostNames) {
         const t = await targetStep(host).hostRollbackTarget({ service: input.service, host, release: input.release });
         if (!t.release)
           throw wf.ApplicationFailure.nonRetryable(`${host}: nothing to roll back to: ${t.reason}`, 'NoRollbackTarget');
@@ -196,17 +172,12 @@ export async function rollbackDeployWorkflow(
       health: input.healthCheck,
       drainTimeout: input.drainTimeout,
     });
-    // Between batches, a long history hands over to a new run with the state (bounded history).
-    const continueIfLong = async (nextBatch: number) => {
-      if (!historyIsLong(input.maxHistoryEvents) || !wf.patched(ROLLBACK_CONTINUE_AS_NEW)) return;
-      run.note(`history is long: continuing as new before batch ${nextBatch + 1}/${run.status.batches.length}`);
-      await continueAsNewWith<typeof rollbackDeployWorkflow>(raw, run.carry(nextBatch, controls.carry(), targets));
-    };
+    const continueIfLong = continuer(ROLLBACK_CONTINUE_AS_NEW, targets);
     const stopped = await runBatches(ctx, input, plan, carried?.nextBatch ?? 0, continueIfLong);
     if (stopped)
       throw wf.ApplicationFailure.nonRetryable(`rollback of ${input.service} stopped: ${stopped}`, 'DeployStopped');
     run.setPhase('done');
-    progress.update([{ key: OpsflowPhase, value: 'done' }]);
+    progress.phase('done');
     return run.status;
   });
 }
@@ -220,8 +191,11 @@ function requireLockId(service: string): void {
     );
 }
 
-/** The run's details in the UI, the operator's say and what a saga is given: set before the first await. */
-function openRun(run: DeployRun, input: { notify: string[]; approvalRule?: ApprovalRule }, carried?: DeployCarry) {
+/**
+ * The run's details in the UI, the operator's say and what a saga is given: set before the first
+ * await. The input is a deploy's or a rollback's (a rollback's fields are those both have).
+ */
+function openRun(run: DeployRun, raw: unknown, input: z.output<typeof rollbackDeployInput>, carried?: DeployCarry) {
   const progress = new Progress(() => run.details(wf.workflowInfo().workflowId), {
     key: OpsflowPhase,
     paused: () => run.pauseHolds,
@@ -235,5 +209,25 @@ function openRun(run: DeployRun, input: { notify: string[]; approvalRule?: Appro
     show: () => progress.show(),
     tell: teller(input.notify),
   };
-  return { progress, controls, ctx };
+  /** The fleet in batches (with its migrations, when `migrations` and it has some); the service and `phase` shown. */
+  const planFleet = async (phase: string, migrations: boolean): Promise<string[]> => {
+    const hosts = await planning.deployFleet({
+      service: input.service,
+      hosts: input.hosts,
+      attempts: input.healthCheck.attempts,
+    });
+    run.planned(planBatches(hosts.names, input.serial), migrations && hosts.hasMigrate);
+    progress.update([
+      { key: OpsflowService, value: input.service },
+      { key: OpsflowPhase, value: phase },
+    ]);
+    return hosts.names;
+  };
+  /** Between batches, a long history hands over to a new run with the state (bounded history). */
+  const continuer = (patch: string, targets?: Record<string, string>) => async (nextBatch: number) => {
+    if (!historyIsLong(input.maxHistoryEvents) || !wf.patched(patch)) return;
+    run.note(`history is long: continuing as new before batch ${nextBatch + 1}/${run.status.batches.length}`);
+    await continueAsNewWith(raw, run.carry(nextBatch, controls.carry(), targets));
+  };
+  return { progress, controls, ctx, planFleet, continuer };
 }

@@ -7,7 +7,7 @@ import { failureMessage, isNonRetryable } from '../common/failure';
 import { Progress } from '../common/progress';
 import { acts, summaryOf } from './activities';
 import { DiagnosticsState } from './state';
-import { installDiagnosticsHandlers } from './handlers';
+import { statusQuery } from './messages';
 
 /**
  * runbooks §9 as a workflow: look at a PostgreSQL target and/or the host, the same activities
@@ -19,7 +19,7 @@ export async function diagnosticsWorkflow(rawInput: DiagnosticsInput = {}): Prom
   return ending.run(async () => {
     const plan = parseInput(diagnosticsInput, rawInput, 'diagnosticsWorkflow');
     const state = new DiagnosticsState(plan);
-    installDiagnosticsHandlers(state);
+    wf.setHandler(statusQuery, () => state.status);
     const progress = new Progress(() => state.details());
     ending.onEnd(({ kind, message }) => {
       const words = state.ended(kind, message);

@@ -33,10 +33,7 @@ export class GoLiveControls {
       ['approve', 'pause', 'resume', 'abort'],
       (event) => {
         if (!event.passedOn) {
-          this.run.status.paused = this.controls.paused;
-          const { pausedBy } = this.controls.carry();
-          if (this.controls.paused && pausedBy) this.run.status.pausedBy = pausedBy;
-          else delete this.run.status.pausedBy;
+          this.controls.showPause(this.run.status);
           this.run.status.approvals = this.controls.approvalProgress();
           this.run.decide(this.words(event.signal, event.input));
         }

@@ -3,7 +3,7 @@
 import { DecisionLog } from '../common/decision-log';
 import type { StageName } from '../../domain/go-live/input';
 import type { OperatorInput } from '../common/messages';
-import type { ApprovalProgress } from '../common/operator-carry';
+import type { Actor, ApprovalProgress } from '../common/operator-carry';
 import { approvalWaitText, pausedText } from '../../domain/operator-commands';
 
 const MAX_DECISIONS = 100;
@@ -34,7 +34,7 @@ export interface GoLiveStatus {
   stays: string[];
   paused: boolean;
   /** Who paused it and when, while paused. */
-  pausedBy?: { by?: string; at?: string };
+  pausedBy?: Actor;
   /** While a stage waits under a rule of several approvers or forbidding the starter: who approved so far, of how many. */
   approvals?: ApprovalProgress;
   decisions: string[];

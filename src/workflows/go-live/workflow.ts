@@ -109,7 +109,7 @@ async function goLive(rawInput: GoLiveInput, ending: RunEnding): Promise<GoLiveR
   }
 
   if (run.status.stoppedAt) {
-    progress.update([{ key: OpsflowPhase, value: 'stopped' }]);
+    progress.phase('stopped');
     throw wf.ApplicationFailure.nonRetryable(run.stopMessage(), 'GoLiveStopped', renderGoLiveReport(run.status));
   }
   run.live();

@@ -2,13 +2,14 @@
 // set before the run's first await, so signals sent with the start are not lost.
 import type { ZodType } from 'zod';
 import * as wf from '@temporalio/workflow';
+import type { SignalDefinition, UpdateDefinition } from '@temporalio/common';
 import { actorInput, alertInput, approveInput, noteInput } from '../../domain/incident/incident';
-import { formatIssues } from '../../domain/validation';
+import { parsedMessage } from '../input';
 import { ignoredSignalText } from '../common/operator-refusal';
 import { signalNames } from '../common/messages';
 import type { IncidentRun } from './run';
 import type { IncidentState } from './state';
-import { incidentStatus } from './status';
+import { incidentStatus, type IncidentStatus } from './status';
 import {
   acknowledgeSignal,
   acknowledgeUpdate,
@@ -33,61 +34,43 @@ const INCIDENT_NOTES_UNKNOWN_SIGNALS = 'incident-notes-unknown-signals';
 export function installHandlers(run: IncidentRun): void {
   const { state } = run;
   wf.setHandler(statusQuery, () => incidentStatus(state));
-  wf.setHandler(acknowledgeSignal, (raw) => {
-    const a = actorInput.safeParse(raw ?? {});
-    if (a.success && state.acknowledge(a.data)) run.publish();
-  });
-  wf.setHandler(resolveSignal, (raw) => {
-    const a = actorInput.safeParse(raw ?? {});
-    if (a.success && state.resolve(a.data)) run.publish();
-  });
-  wf.setHandler(escalateSignal, (raw) => {
-    const a = actorInput.safeParse(raw ?? {});
-    if (a.success) state.requestEscalation(a.data);
-  });
-  wf.setHandler(noteSignal, (raw) => {
-    const n = noteInput.safeParse(raw);
-    if (n.success) state.note(n.data);
-  });
-  wf.setHandler(approveSignal, (raw) => {
-    const a = approveInput.safeParse(raw ?? {});
-    if (a.success) state.approve(a.data);
-  });
-  wf.setHandler(alertSignal, (raw) => {
-    const a = alertInput.safeParse(raw);
-    if (a.success) state.alertFired(a.data);
-  });
+  // A bare note or alert is as malformed as a bad one: each needs its fields.
+  const on = <T>(signal: SignalDefinition<[unknown?]>, schema: ZodType<T>, act: (input: T) => unknown) =>
+    wf.setHandler(signal, (raw) => {
+      const a = schema.safeParse(raw ?? {});
+      if (a.success) act(a.data);
+    });
+  on(acknowledgeSignal, actorInput, (a) => state.acknowledge(a) && run.publish());
+  on(resolveSignal, actorInput, (a) => state.resolve(a) && run.publish());
+  on(escalateSignal, actorInput, (a) => state.requestEscalation(a));
+  on(noteSignal, noteInput, (n) => state.note(n));
+  on(approveSignal, approveInput, (a) => state.approve(a));
+  on(alertSignal, alertInput, (a) => state.alertFired(a));
 
   // The Update forms: refused with why (bad input, already done, resolved) before history.
-  const checked = <T>(schema: ZodType<T>, raw: unknown): T => {
-    const r = schema.safeParse(raw ?? {});
-    if (!r.success) throw new Error(formatIssues(r.error));
-    return r.data;
-  };
-  wf.setHandler(
-    acknowledgeUpdate,
-    (raw) => {
-      if (state.acknowledge(checked(actorInput, raw))) run.publish();
-      return incidentStatus(state);
-    },
-    { validator: (raw) => refuse(acknowledgeRefusal(state, checked(actorInput, raw))) },
-  );
-  wf.setHandler(
-    resolveUpdate,
-    (raw) => {
-      if (state.resolve(checked(actorInput, raw))) run.publish();
-      return incidentStatus(state);
-    },
-    { validator: (raw) => refuse(resolveRefusal(state, checked(actorInput, raw))) },
-  );
-  wf.setHandler(
-    approveStepUpdate,
-    (raw) => {
-      state.approve(checked(approveInput, raw));
-      return incidentStatus(state);
-    },
-    { validator: (raw) => refuse(approveRefusal(state, checked(approveInput, raw))) },
-  );
+  const checked = <T>(schema: ZodType<T>, raw: unknown): T => parsedMessage(schema, raw ?? {});
+  const update = <T>(
+    def: UpdateDefinition<IncidentStatus, [T]>,
+    schema: ZodType<T>,
+    act: (input: T) => unknown,
+    refusal: (state: IncidentState, input: T) => string | undefined,
+  ) =>
+    wf.setHandler(
+      def,
+      (raw) => {
+        act(checked(schema, raw));
+        return incidentStatus(state);
+      },
+      {
+        validator: (raw) => {
+          const why = refusal(state, checked(schema, raw));
+          if (why) throw new Error(why);
+        },
+      },
+    );
+  update(acknowledgeUpdate, actorInput, (a) => state.acknowledge(a) && run.publish(), acknowledgeRefusal);
+  update(resolveUpdate, actorInput, (a) => state.resolve(a) && run.publish(), resolveRefusal);
+  update(approveStepUpdate, approveInput, (a) => state.approve(a), approveRefusal);
 
   // A signal no handler knows goes on the timeline, not into silence; a run from before this
   // (whose store saves would differ) goes on as it was.
@@ -98,33 +81,24 @@ export function installHandlers(run: IncidentRun): void {
   });
 }
 
-function refuse(why: string | undefined): void {
-  if (why) throw new Error(why);
-}
-
 const whoWhen = (by?: string, at?: string) => `${by ? ` by ${by}` : ''}${at ? ` at ${at}` : ''}`;
+
+export function resolveRefusal(state: IncidentState, _a?: { by?: string }): string | undefined {
+  return state.resolved
+    ? `incident ${state.record.id} is already resolved${whoWhen(state.resolvedBy, state.record.resolvedAt)}`
+    : undefined;
+}
 
 export function acknowledgeRefusal(state: IncidentState, _a: { by?: string }): string | undefined {
   const incident = state.record;
-  if (state.resolved)
-    return `incident ${incident.id} is already resolved${whoWhen(state.resolvedBy, incident.resolvedAt)}`;
-  if (state.acknowledged)
+  if (state.acknowledged && !state.resolved)
     return `incident ${incident.id} is already acknowledged${whoWhen(incident.owner, incident.acknowledgedAt)}`;
-  return undefined;
-}
-
-export function resolveRefusal(state: IncidentState, _a: { by?: string }): string | undefined {
-  const incident = state.record;
-  return state.resolved
-    ? `incident ${incident.id} is already resolved${whoWhen(state.resolvedBy, incident.resolvedAt)}`
-    : undefined;
+  return resolveRefusal(state);
 }
 
 /** A named step the runbook (once planned) does not hold, or a resolved incident, is refused. */
 export function approveRefusal(state: IncidentState, a: { step?: string }): string | undefined {
-  const incident = state.record;
-  if (state.resolved)
-    return `incident ${incident.id} is already resolved${whoWhen(state.resolvedBy, incident.resolvedAt)}`;
+  if (state.resolved) return resolveRefusal(state);
   if (a.step !== undefined && state.steps.length > 0 && !state.steps.some((s) => s.id === a.step)) {
     return `step: no step "${a.step}" in the runbook (steps: ${state.steps.map((s) => s.id).join(', ')})`;
   }

@@ -3,7 +3,7 @@
 // `recheck` signal (its fire-and-forget form), and the operator's `abort` (close the gate now, not ready).
 import * as wf from '@temporalio/workflow';
 import { signOffInput, waiveInput } from '../../domain/readiness/input';
-import { formatIssues } from '../../domain/validation';
+import { parsedMessage } from '../input';
 import { OperatorControls } from '../common/operator-controls';
 import { signalNames } from '../common/messages';
 import type { ReadinessRun } from './state';
@@ -16,17 +16,6 @@ import {
   waiveUpdate,
   type RecheckInput,
 } from './messages';
-
-function parsed<T>(
-  schema: {
-    safeParse(x: unknown): { success: true; data: T } | { success: false; error: Parameters<typeof formatIssues>[0] };
-  },
-  raw: unknown,
-): T {
-  const r = schema.safeParse(raw);
-  if (!r.success) throw new Error(formatIssues(r.error));
-  return r.data;
-}
 
 export interface GateEvents {
   /** Something changed the verdict's inputs: re-evaluate. */
@@ -41,23 +30,23 @@ export function installHandlers(run: ReadinessRun, events: GateEvents): Operator
   wf.setHandler(
     signOffUpdate,
     (raw) => {
-      run.signOff(parsed(signOffInput, raw), new Date().toISOString());
+      run.signOff(parsedMessage(signOffInput, raw), new Date().toISOString());
       // The caller gets the verdict its sign-off made.
       run.evaluate(Date.now());
       events.onChange();
       return run.status;
     },
-    { validator: (raw) => run.signOffRefusal(parsed(signOffInput, raw)) },
+    { validator: (raw) => run.signOffRefusal(parsedMessage(signOffInput, raw)) },
   );
   wf.setHandler(
     waiveUpdate,
     (raw) => {
-      run.waive(parsed(waiveInput, raw), Date.now());
+      run.waive(parsedMessage(waiveInput, raw), Date.now());
       run.evaluate(Date.now());
       events.onChange();
       return run.status;
     },
-    { validator: (raw) => run.validateWaiver(parsed(waiveInput, raw), Date.now()) },
+    { validator: (raw) => run.validateWaiver(parsedMessage(waiveInput, raw), Date.now()) },
   );
   wf.setHandler(recheckSignal, (req) => {
     const unknown = unknownItems(run, req);
@@ -85,8 +74,7 @@ export function installHandlers(run: ReadinessRun, events: GateEvents): Operator
                 .join(', ') || 'none'
             })`,
           );
-        if (run.finished)
-          throw new Error(`the readiness gate of ${run.status.service} is closed (${run.status.phase})`);
+        run.requireOpen();
       },
     },
   );

@@ -135,8 +135,7 @@ export class ReadinessRun {
       throw new Error(
         `item: "${s.item}" is an automated ${item.check} check; it passes by its evidence or is waived, not signed`,
       );
-    if (this.finished)
-      throw new Error(`item: the readiness gate of ${this.status.service} is closed (${this.status.phase})`);
+    this.requireOpen('item: ');
   }
 
   /**
@@ -158,8 +157,7 @@ export class ReadinessRun {
   validateWaiver(w: WaiveInput, nowMs: number): void {
     this.item(w.item);
     if (Date.parse(w.until) <= nowMs) throw new Error(`until: ${w.until} is not in the future`);
-    if (this.finished)
-      throw new Error(`item: the readiness gate of ${this.status.service} is closed (${this.status.phase})`);
+    this.requireOpen('item: ');
   }
 
   waive(w: WaiveInput, nowMs: number): void {
@@ -198,6 +196,12 @@ export class ReadinessRun {
 
   waiting(): void {
     this.status.phase = 'waiting';
+  }
+
+  /** Throws once the gate is closed: nothing changes a verdict any more. */
+  requireOpen(field = ''): void {
+    if (this.finished)
+      throw new Error(`${field}the readiness gate of ${this.status.service} is closed (${this.status.phase})`);
   }
 
   get finished(): boolean {

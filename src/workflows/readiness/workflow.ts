@@ -97,7 +97,7 @@ async function gate(
     }
     if (run.status.phase !== 'waiting') {
       run.waiting();
-      progress.update([{ key: OpsflowPhase, value: 'waiting' }]);
+      progress.phase('waiting');
     } else progress.show();
     // Wake for a sign-off, a waiver, a recheck or an abort; or when a waiver lapses or the deadline comes.
     const wakeMs = Math.min(deadlineMs, run.nextWaiverExpiry() ?? Infinity);
@@ -132,7 +132,7 @@ async function gate(
     }
   }
 
-  progress.update([{ key: OpsflowPhase, value: run.status.phase }]);
+  progress.phase(run.status.phase);
   const report = renderReadinessReport(run.status);
   await tellAll(input, run, report);
   return { ready: run.status.ready, blocking: run.status.blocking, report, status: run.status };
@@ -141,7 +141,7 @@ async function gate(
 /** One round: the named automated items checked in parallel, each by its own activity. */
 async function runChecks(input: ReadinessPlan, run: ReadinessRun, ids: string[], progress: Progress): Promise<void> {
   run.checking(ids);
-  if (run.status.rounds > 1) progress.update([{ key: OpsflowPhase, value: 'checking' }]);
+  if (run.status.rounds > 1) progress.phase('checking');
   else progress.show();
   const { workflowId, runId } = wf.workflowInfo();
   const runKey = `${workflowId}/${runId}/${run.status.rounds}`;

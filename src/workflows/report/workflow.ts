@@ -11,7 +11,7 @@ import { failureMessage } from '../common/failure';
 import { Progress } from '../common/progress';
 import { acts, gatherAs } from './activities';
 import { DailyReportState, type DailyReportResult } from './state';
-import { installDailyReportHandlers } from './handlers';
+import { statusQuery } from './messages';
 
 /**
  * runbooks §4's 23:50 report: gather every part in parallel (a part that cannot be gathered says so in
@@ -23,7 +23,8 @@ export async function dailyReportWorkflow(rawInput: DailyReportInput = {}): Prom
   return ending.run(async () => {
     const input = parseInput(dailyReportInput, rawInput, 'dailyReportWorkflow');
     const state = new DailyReportState();
-    installDailyReportHandlers(state);
+    // No signals: a daily report runs for minutes.
+    wf.setHandler(statusQuery, () => state.status);
     const progress = new Progress(() => state.details());
     ending.onEnd(({ kind, message }) => {
       const words = state.ended(kind, message);

@@ -70,11 +70,8 @@ export class RolloutRun {
 
   // ---- people ----
   onOperator(event: OperatorEvent): void {
-    this.status.paused = this.controls.paused;
     this.status.approvals = this.controls.approvalProgress();
-    const { pausedBy } = this.controls.carry();
-    if (this.status.paused && pausedBy) this.status.pausedBy = pausedBy;
-    else delete this.status.pausedBy;
+    this.controls.showPause(this.status);
     this.decide(event.text);
   }
   promote(by?: string): void {

@@ -1,12 +1,11 @@
 // Why: the shapes a rollout shows the world (status query, result, carried state) are part of its
 // contract with the CLI, tests and running histories; they sit apart from the rules that change
 // them (state.ts), with the first status and the result a run builds from its last.
-import type { ApprovalProgress } from '../common/operator-controls';
 import type { Sample, Verdict } from '../../domain/gate/evaluate';
 import { zeroCounters, type GateCounters } from '../../domain/gate/policy';
 import type { PhasedRolloutInput, RolloutPlan } from '../../domain/rollout/input';
 import type { ResolvedBaselineGate } from '../../domain/baseline/gate';
-import type { PendingApproval, Abort, OperatorCarry } from '../common/operator-controls';
+import type { Abort, Actor, ApprovalProgress, OperatorCarry, PendingApproval } from '../common/operator-carry';
 
 export type RolloutState =
   | 'planning'
@@ -71,7 +70,7 @@ export interface RolloutStatus {
   /** The window goes on sampling while paused, but the run moves to no next step until resumed. */
   paused: boolean;
   /** Who paused the run and when, while it is paused. */
-  pausedBy?: { by?: string; at?: string };
+  pausedBy?: Actor;
   awaitingApproval?: number;
   /** While a step waits under a rule of several approvers or forbidding the starter: who approved so far, of how many. */
   approvals?: ApprovalProgress;
