@@ -36,6 +36,29 @@ export function validateInput(entry: WorkflowEntry, raw: unknown): unknown {
 }
 
 /**
+ * Whether a config names any target an input can refer to. An operator's CLI config may carry only
+ * the connection and the encryption keys (it needs no database password to encrypt what it sends):
+ * it names none, and the workers' config judges the names.
+ */
+export function namesTargets(config: OpsflowConfig): boolean {
+  const named = [
+    config.http,
+    config.postgres,
+    config.redis,
+    config.hosts,
+    config.notifiers,
+    config.loadBalancers,
+    config.metricSources,
+    config.backups,
+    config.directories,
+    config.routers,
+    config.deploy.services,
+    config.readiness.checklists,
+  ];
+  return named.some((targets) => Object.keys(targets).length > 0);
+}
+
+/**
  * Checks the names a validated input uses (load balancers, databases, notifiers, ...) against the
  * config, named `configName` in the message: one line per unknown name, naming its field.
  */

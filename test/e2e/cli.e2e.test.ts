@@ -1,9 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ScheduleNotFoundError } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
 import { Stack, writeConfig } from '../helpers/stack';
 import { freePort, waitFor } from '../helpers/ports';
 import { PgScratch } from '../helpers/pg-scratch';
@@ -148,8 +148,9 @@ describe('opsflow CLI end to end', () => {
   });
 
   test("an input over Temporal's payload limit: start exits 1 with the server's reason and the input's size, and nothing runs", async () => {
-    // ~2.5 MB of target users: over the dev server's 2 MB blob limit, under gRPC's 4 MB message limit.
-    const targetUsers = Array.from({ length: 100_000 }, (_, i) => `user-${String(i).padStart(6, '0')}@example.test`);
+    // ~3.5 MB of target users: over the dev server's 2 MB blob limit, under gRPC's 4 MB message limit;
+    // 2.5 MB of them random, so that the codec's compression (the suite's encrypted mode) stays over.
+    const targetUsers = Array.from({ length: 52_000 }, () => randomBytes(48).toString('base64url'));
     const input = {
       service: 'cli-big',
       lb: 'api',
@@ -342,7 +343,7 @@ describe('opsflow CLI end to end', () => {
       60_000,
       500,
     );
-    expect(timers.map((e) => defaultPayloadConverter.fromPayload(e.userMetadata!.summary!))).toEqual([summary]);
+    expect(await Promise.all(timers.map((e) => stack.payloadValue(e.userMetadata!.summary!)))).toEqual([summary]);
     // ... and the current details say the same
     const meta = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
     expect(meta.currentDetails).toContain(`**${summary}**`);

@@ -99,7 +99,7 @@ describe('payload encryption and the codec server', () => {
     k1Config = config(['k1'], 'k1');
     rotatedConfig = config(['k1', 'k2'], 'k2');
     k2OnlyConfig = config(['k2'], 'k2');
-    stack = await Stack.start();
+    stack = await Stack.start({ ownEncryption: true });
     await stack.startWorker(workerConfig(['k1'], 'k1'));
 
     codecPort = await freePort();

@@ -144,7 +144,7 @@ describe('codec server: JWTs checked against an issuer JWKS', () => {
     // accepts, reads, and never answers: an issuer that hangs
     hangingJwks = await serve((_req, res) => (hangingFetches++, hangingRequests.push(res)));
 
-    stack = await Stack.start();
+    stack = await Stack.start({ ownEncryption: true });
     const config = codecConfig({ url: `http://127.0.0.1:${jwksServer.port}/.well-known/jwks.json` }, true);
     await stack.startWorker({
       http: { [marker]: { url: `http://127.0.0.1:${web.port}/health` } },

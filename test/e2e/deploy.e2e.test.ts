@@ -387,11 +387,12 @@ describe('deploy across a fleet (dev server)', () => {
   };
 
   /** The bundled temporal CLI against this dev server. */
-  const temporalCli = (args: string[]) =>
-    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+  const temporalCli = async (args: string[]) => {
+    const codec = await stack.temporalCodecArgs(); // the encrypted mode's codec server, else nothing
+    return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
       execFile(
         temporalCliPath()!,
-        args,
+        [...args, ...codec],
         {
           env: { ...process.env, TEMPORAL_ADDRESS: stack.temporalAddress(), TEMPORAL_NAMESPACE: 'default' },
           timeout: 30_000,
@@ -399,6 +400,7 @@ describe('deploy across a fleet (dev server)', () => {
         (e, stdout, stderr) => resolve({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, stdout, stderr }),
       ),
     );
+  };
 
   /** The `temporal workflow start` of docs/deploy.md, for this test's service, as argv. */
   const documentedTemporalStart = (): string[] => {

@@ -404,6 +404,7 @@ describe('incident response end to end (dev server)', () => {
         'incident-temporal-cli',
         '--input',
         JSON.stringify(input),
+        ...(await stack.temporalCodecArgs()),
       ],
       { encoding: 'utf8' },
     );

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execFile, type ChildProcess } from 'node:child_process';
 import { Client } from '@temporalio/client';
-import type { ProtoFailure } from '@temporalio/common';
+import type { Payload, ProtoFailure } from '@temporalio/common';
 import { decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
@@ -70,16 +70,21 @@ export class Stack {
   /** With `persistent`: the dev server process on its SQLite file, which restartServer kills and starts. */
   private server?: TemporalProcess;
 
-  /** Whether this stack runs in the encrypted mode. */
-  readonly encrypted = encryptionModeOn();
+  /** Whether this stack runs in the encrypted mode (never for a file that tests encryption with its own keys). */
+  encrypted = encryptionModeOn();
   /** In the encrypted mode: the client with the codec's data converter, which `client` answers. */
   private codecClient?: Client;
   /** In the encrypted mode: `opsflow codec serve` for this stack, which the teardown decodes through. */
   private readonly codecServer = new ProcessGroup();
   private codecServerOutput?: () => string;
 
-  static async start(opts: DevServerOptions = {}): Promise<Stack> {
+  /**
+   * `ownEncryption`: the file tests payload encryption with keys of its own (codec tests), so the
+   * suite's encrypted mode, whose teardown decodes with the mode's key, leaves its stack clear.
+   */
+  static async start(opts: DevServerOptions & { ownEncryption?: boolean } = {}): Promise<Stack> {
     const s = new Stack();
+    if (opts.ownEncryption) s.encrypted = false;
     if (s.encrypted) s.startCodecServer(); // a CLI start takes a while: it loads beside the dev server
     if (opts.persistent) {
       if (opts.namespaces?.length || opts.searchAttributes === false)
@@ -119,6 +124,16 @@ export class Stack {
       env: { ...childEnv(), TEMPORAL_NAMESPACE: 'default' },
     });
     this.codecServerOutput = ProcessGroup.output(child);
+  }
+
+  /**
+   * What the `temporal` CLI needs to send through this stack's codec server: nothing in the clear
+   * mode; in the encrypted mode its endpoint and bearer token (docs/security.md), so a workflow started
+   * the documented way is encrypted too.
+   */
+  async temporalCodecArgs(): Promise<string[]> {
+    if (!this.encrypted) return [];
+    return ['--codec-endpoint', await this.codecServerUrl(), '--codec-auth', `Bearer ${testCodecToken()}`];
   }
 
   private async codecServerUrl(): Promise<string> {
@@ -164,6 +179,14 @@ export class Stack {
    */
   async failureMessage(failure: ProtoFailure | null | undefined): Promise<string | undefined> {
     return (await decodeOptionalFailureToOptionalError(this.client.options.loadedDataConverter, failure))?.message;
+  }
+
+  /** A payload read raw (a history event's summary, a memo), as the stack's client decodes it. */
+  async payloadValue(payload: Payload): Promise<unknown> {
+    const { payloadConverter, payloadCodecs } = this.client.options.loadedDataConverter;
+    let decoded = payload;
+    for (const codec of [...payloadCodecs].reverse()) [decoded] = await codec.decode([decoded]);
+    return payloadConverter.fromPayload(decoded);
   }
 
   /** A client with no codec: what a reader of Temporal's database sees. */

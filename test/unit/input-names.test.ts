@@ -1,6 +1,6 @@
 import { parseConfigText } from '../../src/config/load';
 import { ValidationError } from '../../src/config/errors';
-import { checkInputNames, validateInput } from '../../src/client/input';
+import { checkInputNames, namesTargets, validateInput } from '../../src/client/input';
 import { scheduleOptions } from '../../src/client/schedules';
 import {
   backupEntry,
@@ -161,5 +161,19 @@ describe('names an input uses, checked against the config', () => {
     expect(() =>
       scheduleOptions('hc', { ...schedule, input: { notify: ['pager'] } }, config, 'opsflow', 'ops.yaml'),
     ).toThrow('invalid healthCheckWorkflow input:\nnotify.0: "pager" is not a notifier in ops.yaml (known: ops)');
+  });
+});
+
+describe('a CLI config that names no targets leaves the names to the workers', () => {
+  const parsed = (c: unknown) => parseConfigText(JSON.stringify(c), 'opsflow.config.json');
+
+  test('the connection and encryption alone name none; any one named target makes the CLI check', () => {
+    expect(namesTargets(parsed({}))).toBe(false);
+    expect(
+      namesTargets(parsed({ encryption: { keys: [{ id: 'k1', key: { env: 'OPSFLOW_KEY_K1' } }], current: 'k1' } })),
+    ).toBe(false);
+    expect(namesTargets(config)).toBe(true);
+    expect(namesTargets(parsed({ notifiers: { ops: { type: 'webhook', url: 'http://127.0.0.1:2/' } } }))).toBe(true);
+    expect(namesTargets(parsed({ redis: { cache: {} } }))).toBe(true);
   });
 });

@@ -12,7 +12,7 @@ import { CliContext, print, UsageError } from '../cli-context';
 import { findWorkflow, knownSignals, workflowEntries } from '../registry';
 import { describeRunning } from './operator';
 import { anyStatusQuery } from '../../workflows/common/messages';
-import { checkInputNames, readInputArg, validateInput } from '../input';
+import { checkInputNames, namesTargets, readInputArg, validateInput } from '../input';
 import { TASK_QUEUE } from '../connection';
 import { awaitResult } from '../run-failure';
 import { payloadTooLarge } from '../server-error';
@@ -57,9 +57,9 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext) {
           `unknown workflow "${name}"; known: ${workflowEntries.map((e) => `${e.alias} (${e.type})`).join(', ')}`,
         );
       const input = validateInput(entry, readInputArg(opts.input));
-      // With a config at hand, a name it lacks is refused here rather than by the run's planning.
+      // With the targets' config at hand, a name it lacks is refused here rather than by the run's planning.
       const configName = ctx.configName();
-      if (configName) checkInputNames(entry, input, ctx.config(), configName);
+      if (configName && namesTargets(ctx.config())) checkInputNames(entry, input, ctx.config(), configName);
       const client = await ctx.temporal();
       const workflowId = opts.id ?? entry.workflowId(input as never, new Date());
       try {
