@@ -766,10 +766,14 @@ describe('dataMigrationWorkflow on real PostgreSQL', () => {
     await seedRunbookTables(pg, schema, 5_000);
     await slowDownTarget(pg, schema, 120);
     const handle = await start(runbookInput('long-chunk', schema, { chunkSize: 10_000, parallelism: 1 }));
+    // The chunk's INSERT running: not the log's or the plan's INSERT (the state tables share the
+    // schema), whose text an idle pooled connection still shows as its last query.
     const sleeping = () =>
-      pg.count(`SELECT count(*) FROM pg_stat_activity WHERE application_name = 'opsflow-migration' AND query LIKE $1`, [
-        `%INSERT INTO "${schema}"%`,
-      ]);
+      pg.count(
+        `SELECT count(*) FROM pg_stat_activity
+          WHERE application_name = 'opsflow-migration' AND state = 'active' AND query LIKE $1`,
+        [`%INSERT INTO "${schema}"."new_users"%`],
+      );
     await waitFor('the chunk statement to run', async () => ((await sleeping()) > 0 ? true : undefined), 30_000);
     await handle.cancel();
     const err = await handle.result().then(
