@@ -57,6 +57,10 @@ export function chunkLabel(chunks: Chunk[], total: number): string {
 class ChunkQueue {
   private readonly queue: Chunk[] = [];
   fetched = 0;
+  /** Chunks the lanes have taken and not yet reported. */
+  private inFlight = 0;
+  /** A copy segment's size, set at each refill (see refill). */
+  private share = 1;
   stop: 'done' | 'continue' | 'failed' | undefined;
   private fetching: Promise<void> | undefined;
   /** Segments (see VERIFY_SEGMENTS and COPY_SEGMENTS); asked at the phase's first refill. */
@@ -81,8 +85,15 @@ class ChunkQueue {
       ? chunksPerActivity(remaining, parallelism)
       : this.phase === 'verify'
         ? verifyChunksPerActivity(remaining, parallelism)
-        : copyChunksPerActivity(remaining, parallelism);
-    return this.queue.splice(0, n);
+        : this.share;
+    const taken = this.queue.splice(0, n);
+    this.inFlight += taken.length;
+    return taken;
+  }
+
+  /** A lane's batch is done (its results are in the state). */
+  settled(chunks: Chunk[]): void {
+    this.inFlight -= chunks.length;
   }
 
   /** A lane failed: the other lanes finish the chunks they hold and take no more. */
@@ -109,6 +120,11 @@ class ChunkQueue {
       { id: state.logId!, runKey: state.runKey },
     ]);
     state.fetched(next.chunks, next.nowMs);
+    // A copy segment is an even share of the chunks no lane holds yet, fixed for the refill: the
+    // lanes that take from it start about together. Counting the chunks in flight, the first lane
+    // to finish near the end took everything left while the others stood idle; counting only what
+    // is left at each take, lanes taking one after another at the start got ever smaller shares.
+    this.share = copyChunksPerActivity(state.remaining(this.phase) - this.inFlight, input.parallelism);
     // A segmented phase's refill that returns fewer chunks than it asked for took the last of them
     // (no chunk after the cursor becomes pending meanwhile): no further refill is asked for.
     if (next.chunks.length === 0 || (this.segments && next.chunks.length < limit)) this.stop = 'done';
@@ -150,6 +166,7 @@ export class ChunkLanes {
           queue.fail();
           throw err;
         }
+        queue.settled(chunks);
         this.phases.show();
       }
     };
