@@ -143,11 +143,11 @@ export async function main(args: string[]) {
 
       // 2. The workflow, same database: copy with the flag, then verify.
       const wf = await fresh();
-      let copied: MigrationResult | undefined;
+      let copied: { result: MigrationResult; workflowId: string } | undefined;
       record(
         'copy',
         await timed(
-          async () => (copied = (await run(runbookInput(`bench-copy-${round}`, wf.schema, { verify: false }))).result),
+          async () => (copied = await run(runbookInput(`bench-copy-${round}`, wf.schema, { verify: false }))),
         ),
       );
       let verified: { result: MigrationResult; workflowId: string } | undefined;
@@ -157,8 +157,9 @@ export async function main(args: string[]) {
           async () => (verified = await run(runbookInput(`bench-copy-${round}`, wf.schema, { mode: 'verify' }))),
         ),
       );
-      if (copied?.rowsCopied !== expected || !verified?.result.verification?.pass)
+      if (copied?.result.rowsCopied !== expected || !verified?.result.verification?.pass)
         throw new Error(`workflow did not copy and verify ${expected} rows`);
+      breakdowns.push(`round ${round} copy:\n${await activityBreakdown(stack.client, copied.workflowId)}`);
       breakdowns.push(`round ${round} verify:\n${await activityBreakdown(stack.client, verified.workflowId)}`);
       await dropAll(wf);
 
@@ -175,25 +176,31 @@ export async function main(args: string[]) {
       // 4. The workflow's COPY path with the flag (then verify), and without it (the pipe's work).
       const two = await fresh(otherDb);
       const twoInput = twoDbInput(`bench-two-${round}`, two, {});
-      let twoCopied: MigrationResult | undefined;
-      record('two', await timed(async () => (twoCopied = (await run(twoInput)).result)));
+      let twoCopied: { result: MigrationResult; workflowId: string } | undefined;
+      record('two', await timed(async () => (twoCopied = await run(twoInput))));
       let twoVerified: MigrationResult | undefined;
       record(
         'two-verify',
         await timed(async () => (twoVerified = (await run({ ...twoInput, mode: 'verify' })).result)),
       );
-      if (twoCopied?.rowsCopied !== expected || !twoVerified?.verification?.pass)
+      if (twoCopied?.result.rowsCopied !== expected || !twoVerified?.verification?.pass)
         throw new Error('COPY path did not copy and verify every row');
+      breakdowns.push(
+        `round ${round} COPY path with flag:\n${await activityBreakdown(stack.client, twoCopied.workflowId)}`,
+      );
       await dropAll(two);
       const plain = await fresh(otherDb);
-      let plainCopied: MigrationResult | undefined;
+      let plainCopied: { result: MigrationResult; workflowId: string } | undefined;
       record(
         'two-bare',
         await timed(
-          async () => (plainCopied = (await run(twoDbInput(`bench-bare-${round}`, plain, { flag: undefined }))).result),
+          async () => (plainCopied = await run(twoDbInput(`bench-bare-${round}`, plain, { flag: undefined }))),
         ),
       );
-      if (plainCopied?.rowsCopied !== expected) throw new Error('COPY path without flag did not copy every row');
+      if (plainCopied?.result.rowsCopied !== expected) throw new Error('COPY path without flag did not copy every row');
+      breakdowns.push(
+        `round ${round} COPY path, no flag:\n${await activityBreakdown(stack.client, plainCopied.workflowId)}`,
+      );
       await dropAll(plain);
 
       const s = (name: string) => `${(times[name][round - 1] / 1000).toFixed(2)} s`;
@@ -206,7 +213,7 @@ export async function main(args: string[]) {
     const copyVerify = times.copy.map((ms, i) => ms + times.verify[i]);
     const cvRound = copyVerify.indexOf(Math.min(...copyVerify)) + 1;
 
-    console.log(`\nwhere the verification's time went (from its history):\n${breakdowns.join('\n')}`);
+    console.log(`\nwhere the workflows' time went (from their histories):\n${breakdowns.join('\n')}`);
     console.log(`\nbest of ${rounds} rounds each; copy + verify is one round's (round ${cvRound})`);
     line('raw INSERT … SELECT + flag UPDATE, one transaction', best('raw'));
     line('dataMigrationWorkflow copy (with flag), same database', best('copy'));

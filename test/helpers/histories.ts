@@ -121,6 +121,11 @@ export function patchesOf(chain: RecordedChain, which: 'any' | 'deprecated' = 'a
   });
 }
 
+/** The types of the activities it scheduled, in order. */
+export function activitiesOf(chain: RecordedChain): string[] {
+  return events(chain).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+}
+
 /** The summaries of its timers (what its waits showed in the Web UI), in order. */
 export function timerSummariesOf(chain: RecordedChain): string[] {
   return events(chain).flatMap((e) =>

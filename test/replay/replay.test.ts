@@ -3,6 +3,7 @@ import { DeterminismViolationError } from '@temporalio/workflow';
 import { Worker } from '@temporalio/worker';
 import * as workflows from '../../src/workflows';
 import {
+  activitiesOf,
   chainProblems,
   historiesDir,
   patchesOf,
@@ -94,6 +95,14 @@ describe('replay of recorded histories', () => {
     const chain = readChain('user-cutover-watch-ended-early.json');
     expect(patchesOf(chain)).toContain('cutover-watch-interval');
     expect(timerSummariesOf(chain).filter((t) => /wait .* for sample/.test(t))).toEqual([]);
+  });
+
+  test('the runbook migration copied in segments: its 20 chunks in a few copy activities, not one at a time at the end', () => {
+    const chain = readChain('data-migration-copy-segments.json');
+    expect(patchesOf(chain)).toContain('opsflow-migration-copy-segments');
+    const copies = activitiesOf(chain).filter((a) => a === 'copyMigrationChunks').length;
+    expect(copies).toBeGreaterThanOrEqual(3);
+    expect(copies).toBeLessThanOrEqual(8);
   });
 
   test('the deploy paused between batches and aborted: the abort ended the pause, no resume', () => {

@@ -7,6 +7,7 @@ import {
   emptyMismatches,
   progressFigures,
   chunksPerActivity,
+  copyChunksPerActivity,
   verifyChunksPerActivity,
   boundReportKeys,
   reportFromDiff,
@@ -151,6 +152,14 @@ describe('progress and history', () => {
     expect(verifyChunksPerActivity(3, 4)).toBe(1);
     expect(verifyChunksPerActivity(0, 4)).toBe(1);
     expect(verifyChunksPerActivity(10, 1)).toBe(10);
+  });
+  test('a copy takes an even share of what remains per lane, up to 8 chunks, at least one', () => {
+    expect(copyChunksPerActivity(100, 4)).toBe(8);
+    expect(copyChunksPerActivity(30, 4)).toBe(8);
+    expect(copyChunksPerActivity(20, 4)).toBe(5);
+    expect(copyChunksPerActivity(3, 4)).toBe(1);
+    expect(copyChunksPerActivity(0, 4)).toBe(1);
+    expect(copyChunksPerActivity(4, 1)).toBe(4);
   });
   test('continue-as-new after the configured chunks or when the server suggests it', () => {
     expect(shouldContinueAsNew(199, 200, false)).toBe(false);

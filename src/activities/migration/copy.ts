@@ -65,18 +65,18 @@ function rangeChanged(err: unknown, chunk: Chunk, occupied: boolean, targetKey: 
   return !occupied && e.code === '23505' && onKey ? new RangeChanged(chunk) : err;
 }
 
-const REPEATABLE_READ = 'BEGIN ISOLATION LEVEL REPEATABLE READ';
-
 /**
- * Chunk transactions commit without waiting for the WAL flush; the activity calls `flushWal` before
+ * Chunk transactions commit without waiting for the WAL flush; the activity calls `finishCopy` before
  * it reports its chunks done. A chunk the workflow has counted is therefore durable, while a server
  * crash before the flush loses data and progress row together (and the activity, not yet
- * complete, is retried) — the fsync is paid once per activity instead of once per chunk.
+ * complete, is retried) — the fsync is paid once per activity instead of once per chunk. The
+ * setting travels with BEGIN in one round trip (a fixed text, so the simple protocol is safe).
  */
-const ASYNC_COMMIT = 'SET LOCAL synchronous_commit = off';
+const BEGIN_ASYNC = 'BEGIN; SET LOCAL synchronous_commit = off';
+const BEGIN_ASYNC_REPEATABLE_READ = 'BEGIN ISOLATION LEVEL REPEATABLE READ; SET LOCAL synchronous_commit = off';
 
 /** One synchronous commit: the server flushes the WAL up to it, earlier async commits included. */
-export async function flushWal(c: Client): Promise<void> {
+async function flushWal(c: Client): Promise<void> {
   await inTransaction(c, async () => {
     await c.query('SELECT txid_current()');
   });
@@ -103,7 +103,6 @@ export async function copyChunkSameDb(
     async () => {
       const row = await lockChunk(c, spec, chunk.no);
       if (row.status === 'copied') return done(chunk, row, runKey);
-      await c.query(ASYNC_COMMIT);
       const occ = targetRangeOccupiedSql(spec, shape, chunk);
       const occupied = (await c.query<{ occupied: boolean }>(occ.text, occ.values)).rows[0].occupied;
       const ins = insertChunkSql(spec, shape, chunk, occupied);
@@ -124,17 +123,19 @@ export async function copyChunkSameDb(
       );
       return { chunkNo: chunk.no, rows, countedByThisRun: true, finishedAtMs: Date.now() };
     },
-    REPEATABLE_READ,
+    BEGIN_ASYNC_REPEATABLE_READ,
   );
 }
 
 /**
- * One chunk across two databases, streamed with COPY (pgcopydb's way). The source transaction
- * (REPEATABLE READ) reads the chunk once; the target takes the stream straight into the table when
- * its range is empty, or into a staging table and upserts from it, records the chunk "loaded" with its
- * row count, and commits; then the source flags the rows of the same snapshot and commits;
- * then the chunk becomes "copied". A crash between the two commits leaves "loaded": the retry
- * copies again (an upsert now, so no duplicate) and keeps the larger count.
+ * One chunk across two databases, streamed with COPY (pgcopydb's way). The target takes the
+ * stream straight into the table when its range is empty, or into a staging table and upserts
+ * from it, and records the chunk with its row count. Without a flag that is all: the source is
+ * only read (one COPY, its own snapshot) and the chunk is "copied". With a flag the source reads
+ * the chunk in a REPEATABLE READ transaction; the target records the chunk "loaded" and commits;
+ * then the source flags the rows of the same snapshot and commits; `finishCopy` makes the chunk
+ * "copied" once those flags are durable. A crash before that leaves "loaded": the retry copies
+ * again (an upsert now, so no duplicate) and keeps the larger count.
  */
 export async function copyChunkStreamed(
   src: Client,
@@ -145,60 +146,86 @@ export async function copyChunkStreamed(
   runKey: string,
 ): Promise<ChunkCopy> {
   const t = stateTables(spec.stateSchema);
-  await src.query(REPEATABLE_READ);
+  const flagged = spec.flag !== undefined;
+  if (flagged) await src.query(BEGIN_ASYNC_REPEATABLE_READ);
   try {
-    await src.query(ASYNC_COMMIT);
     let previouslyLoaded = 0;
-    const loaded = await inTransaction<{ already: ChunkRow } | { rows: number }>(tgt, async () => {
-      const row = await lockChunk(tgt, spec, chunk.no);
-      if (row.status === 'copied') return { already: row };
-      await tgt.query(ASYNC_COMMIT);
-      if (row.status === 'loaded') previouslyLoaded = Number(row.rows_copied);
-      const occ = targetRangeOccupiedSql(spec, shape, chunk);
-      const occupied = (await tgt.query<{ occupied: boolean }>(occ.text, occ.values)).rows[0].occupied;
-      const cols = shape.columns.map((c) => quoteIdent(c.target)).join(', ');
-      const staging = quoteIdent(`opsflow_stage_${randomBytes(6).toString('hex')}`);
-      if (occupied) {
-        await tgt.query(
-          `CREATE TEMP TABLE ${staging} ON COMMIT DROP AS SELECT ${cols} FROM ${quoteTable(spec.target.table)} WITH NO DATA`,
+    const loaded = await inTransaction<{ already: ChunkRow } | { rows: number }>(
+      tgt,
+      async () => {
+        const row = await lockChunk(tgt, spec, chunk.no);
+        if (row.status === 'copied') return { already: row };
+        if (row.status === 'loaded') previouslyLoaded = Number(row.rows_copied);
+        const occ = targetRangeOccupiedSql(spec, shape, chunk);
+        const occupied = (await tgt.query<{ occupied: boolean }>(occ.text, occ.values)).rows[0].occupied;
+        const cols = shape.columns.map((c) => quoteIdent(c.target)).join(', ');
+        const staging = quoteIdent(`opsflow_stage_${randomBytes(6).toString('hex')}`);
+        if (occupied) {
+          await tgt.query(
+            `CREATE TEMP TABLE ${staging} ON COMMIT DROP AS SELECT ${cols} FROM ${quoteTable(spec.target.table)} WITH NO DATA`,
+          );
+        }
+        // The stream needs no per-buffer work: the client wrapper heartbeats every second meanwhile.
+        const sink = tgt.query(
+          copyFrom(`COPY ${occupied ? staging : quoteTable(spec.target.table)} (${cols}) FROM STDIN`),
         );
-      }
-      // The stream needs no per-buffer work: the client wrapper heartbeats every second meanwhile.
-      const sink = tgt.query(
-        copyFrom(`COPY ${occupied ? staging : quoteTable(spec.target.table)} (${cols}) FROM STDIN`),
-      );
-      await pipeline(src.query(copyTo(copyOutSql(spec, shape, chunk))), sink).catch((err) => {
-        throw rangeChanged(err, chunk, occupied, spec.key.target);
-      });
-      const copied = occupied
-        ? ((await oneStatement(tgt, upsertFromStagingSql(spec, shape, staging))).rowCount ?? 0)
-        : sink.rowCount;
-      const rows = Math.max(copied, previouslyLoaded);
-      await tgt.query(
-        `UPDATE ${t.chunks} SET status = $3, rows_copied = $4, copied_by = $5, attempts = attempts + 1, copied_at = now()
-          WHERE migration_name = $1 AND chunk_no = $2`,
-        [spec.name, chunk.no, spec.flag ? 'loaded' : 'copied', rows, runKey],
-      );
-      return { rows };
-    });
+        await pipeline(src.query(copyTo(copyOutSql(spec, shape, chunk))), sink).catch((err) => {
+          throw rangeChanged(err, chunk, occupied, spec.key.target);
+        });
+        const copied = occupied
+          ? ((await oneStatement(tgt, upsertFromStagingSql(spec, shape, staging))).rowCount ?? 0)
+          : sink.rowCount;
+        const rows = Math.max(copied, previouslyLoaded);
+        await tgt.query(
+          `UPDATE ${t.chunks} SET status = $3, rows_copied = $4, copied_by = $5, attempts = attempts + 1, copied_at = now()
+            WHERE migration_name = $1 AND chunk_no = $2`,
+          [spec.name, chunk.no, flagged ? 'loaded' : 'copied', rows, runKey],
+        );
+        return { rows };
+      },
+      BEGIN_ASYNC,
+    );
     if ('already' in loaded) {
-      await src.query('ROLLBACK');
+      if (flagged) await src.query('ROLLBACK');
       return done(chunk, loaded.already, runKey);
     }
-    if (spec.flag) {
+    if (flagged) {
       const flag = flagChunkSql(spec, shape, chunk);
       await oneStatement(src, flag.text, flag.values);
-    }
-    await src.query('COMMIT');
-    if (spec.flag) {
-      await tgt.query(
-        `UPDATE ${t.chunks} SET status = 'copied' WHERE migration_name = $1 AND chunk_no = $2 AND status = 'loaded'`,
-        [spec.name, chunk.no],
-      );
+      await src.query('COMMIT');
     }
     return { chunkNo: chunk.no, rows: loaded.rows, countedByThisRun: true, finishedAtMs: Date.now() };
   } catch (err) {
-    await src.query('ROLLBACK').catch(() => undefined);
+    if (flagged) await src.query('ROLLBACK').catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * The end of a copy activity, before it reports its chunks done: everything its chunks committed
+ * is made durable. Across two databases with a flag the source is flushed first, and only then are
+ * the activity's "loaded" chunks made "copied" (one statement, in the target's synchronous commit
+ * that flushes the target): a chunk never reads "copied" while its source flags could still be
+ * lost, so a retry after a source crash flags them again. One database, or no flag: the target's
+ * flush alone (an unflagged source was only read).
+ */
+export async function finishCopy(
+  src: Client,
+  tgt: Client,
+  spec: MigrationSpec,
+  shape: MigrationShape,
+  chunks: Chunk[],
+): Promise<void> {
+  const loadedFirst = !shape.sameDatabase && spec.flag !== undefined;
+  if (loadedFirst) await flushWal(src);
+  await inTransaction(tgt, async () => {
+    await tgt.query('SELECT txid_current()');
+    if (loadedFirst) {
+      const t = stateTables(spec.stateSchema);
+      await tgt.query(
+        `UPDATE ${t.chunks} SET status = 'copied' WHERE migration_name = $1 AND chunk_no = ANY($2::int[]) AND status = 'loaded'`,
+        [spec.name, chunks.map((c) => c.no)],
+      );
+    }
+  });
 }

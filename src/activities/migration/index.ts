@@ -5,7 +5,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { openTarget } from '../config-target';
 import { formatIssues } from '../../domain/validation';
 import type { Client, ClientConfig, Pool } from 'pg';
-import { copyChunkSameDb, copyChunkStreamed, flushWal, type ChunkCopy } from './copy';
+import { copyChunkSameDb, copyChunkStreamed, finishCopy, type ChunkCopy } from './copy';
 import { preflight } from './preflight';
 import {
   chunkBoundaries,
@@ -166,28 +166,30 @@ export function migrationActivities(config: OpsflowConfig) {
     ): Promise<ChunkCopy[]> {
       const spec = specOf(raw);
       const out: ChunkCopy[] = [];
-      const flush = async () => {
-        // Before the chunks are reported done, their async commits are made durable (see copy.ts).
-        await both(spec, 'WAL flush', async (src, tgt) => {
-          await flushWal(tgt);
-          if (!shape.sameDatabase) await flushWal(src);
-        });
-      };
-      for (const chunk of chunks) {
-        Context.current().cancellationSignal.throwIfAborted();
-        const where = `chunk ${chunk.no} (keys ${chunk.lo ?? '-∞'} < key <= ${chunk.hi ?? '∞'})`;
-        if (shape.sameDatabase) {
-          try {
-            out.push(await use(target(spec), (c) => copyChunkSameDb(c, spec, shape, chunk, runKey)));
-          } catch (err) {
-            throw asFailure(err, where);
+      // Before the chunks are reported done, their async commits are made durable (see copy.ts).
+      const finish = (copied: Chunk[]) =>
+        both(spec, 'WAL flush', (src, tgt) => finishCopy(src, tgt, spec, shape, copied));
+      try {
+        for (const chunk of chunks) {
+          Context.current().cancellationSignal.throwIfAborted();
+          const where = `chunk ${chunk.no} (keys ${chunk.lo ?? '-∞'} < key <= ${chunk.hi ?? '∞'})`;
+          if (shape.sameDatabase) {
+            try {
+              out.push(await use(target(spec), (c) => copyChunkSameDb(c, spec, shape, chunk, runKey)));
+            } catch (err) {
+              throw asFailure(err, where);
+            }
+          } else {
+            out.push(await both(spec, where, (src, tgt) => copyChunkStreamed(src, tgt, spec, shape, chunk, runKey)));
           }
-        } else {
-          out.push(await both(spec, where, (src, tgt) => copyChunkStreamed(src, tgt, spec, shape, chunk, runKey)));
+          Context.current().heartbeat({ done: out.length });
         }
-        Context.current().heartbeat({ done: out.length });
+      } catch (err) {
+        // The chunks before the failure stay committed, and read so (best effort: a retry finishes them too).
+        if (out.length) await finish(chunks.slice(0, out.length)).catch(() => undefined);
+        throw err;
       }
-      await flush();
+      await finish(chunks);
       return out;
     },
 

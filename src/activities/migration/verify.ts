@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Client } from 'pg';
 import type { MigrationSpec } from '../../domain/migration/input';
 import {
@@ -74,13 +75,17 @@ function sides(spec: MigrationSpec, shape: MigrationShape, src: Client, tgt: Cli
   };
 }
 
+/**
+ * A range's row count and checksum. The statement is prepared once per connection (named by its
+ * text, so another migration's never answers for it): a segment runs it once per chunk with other
+ * bounds, and parsing and planning the row hash's expression each time cost ~15 % of the hashing.
+ * A named statement goes through the extended protocol, which refuses more than one statement.
+ */
 async function sums(side: Side, range: KeyRange): Promise<RangeSums> {
   const p = new Params();
-  const r = await oneStatement<{ n: string; sum: string }>(
-    side.client,
-    `SELECT count(*) AS n, ${hashSum(side.rowHash)} AS sum FROM ${side.from(range, p)}`,
-    p.values,
-  );
+  const text = `SELECT count(*) AS n, ${hashSum(side.rowHash)} AS sum FROM ${side.from(range, p)}`;
+  const name = `opsflow_sums_${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
+  const r = await side.client.query<{ n: string; sum: string }>({ name, text, values: p.values });
   return { rows: Number(r.rows[0].n), sum: r.rows[0].sum };
 }
 

@@ -207,9 +207,9 @@ export function progressFigures(p: {
 }
 
 /**
- * How many chunks one activity takes: up to `max` while much remains (each activity costs a
- * server round trip and a workflow task, ~15 % of a 10 000-row chunk's time), one near the end so
- * that the lanes finish together. Each chunk is still its own statement and transaction.
+ * How many chunks one copy activity took before copy segments (see `copyChunksPerActivity`): up to
+ * `max` while much remains, one near the end so that the lanes finish together. Kept for the runs
+ * recorded before, which replay with it.
  */
 export function chunksPerActivity(remaining: number, parallelism: number, max = 4): number {
   return Math.max(1, Math.min(max, Math.floor(remaining / (parallelism * 4))));
@@ -227,6 +227,21 @@ export function verifyChunksPerActivity(remaining: number, parallelism: number, 
 
 /** The most chunks one verification activity takes (and so, times the lanes, one refill of the queue). */
 export const VERIFY_SEGMENT_CHUNKS = 32;
+
+/**
+ * How many chunks one copy activity takes: an even share of what remains across the lanes, up to
+ * COPY_SEGMENT_CHUNKS. Each activity costs a workflow task, a wait for the next one to be scheduled
+ * and a WAL flush (~70 ms together on the 2-core bench machine, against ~100–200 ms of a 10 000-row
+ * chunk in a lane); taking one chunk at a time near the end made half the activities of a run.
+ * Each chunk is still its own transaction and progress row, so a retry redoes at most the chunk
+ * in flight; the cap bounds how long a pause waits for the chunks in flight.
+ */
+export function copyChunksPerActivity(remaining: number, parallelism: number): number {
+  return verifyChunksPerActivity(remaining, parallelism, COPY_SEGMENT_CHUNKS);
+}
+
+/** The most chunks one copy activity takes (and so, times the lanes, one refill of the queue). */
+export const COPY_SEGMENT_CHUNKS = 8;
 
 /**
  * Continue-as-new after `chunksPerRun` chunks, or sooner when the server suggests it: each chunk

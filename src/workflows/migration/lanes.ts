@@ -4,6 +4,8 @@ import * as wf from '@temporalio/workflow';
 import type { MigrationSpec } from '../../domain/migration/input';
 import {
   chunksPerActivity,
+  copyChunksPerActivity,
+  COPY_SEGMENT_CHUNKS,
   shouldContinueAsNew,
   verifyChunksPerActivity,
   VERIFY_SEGMENT_CHUNKS,
@@ -27,6 +29,14 @@ const PAUSE_HOLDS_FETCHED_CHUNKS = 'opsflow-migration-pause-holds-fetched-chunks
  */
 const VERIFY_SEGMENTS = 'opsflow-migration-verify-segments';
 
+/**
+ * Patch id: copy lanes take an even share of the chunks left, up to COPY_SEGMENT_CHUNKS per
+ * activity, fetched that many per lane at a refill, instead of up to four and one at a time near
+ * the end, and a refill that comes back short is the last (as VERIFY_SEGMENTS does for the
+ * verification). Histories recorded before replay with the old sizes.
+ */
+const COPY_SEGMENTS = 'opsflow-migration-copy-segments';
+
 export type LanePhase = 'copy' | 'verify';
 /** What a lane does with one batch of chunks (one activity); its results go into the state. */
 export type LaneWork = (chunks: Chunk[]) => Promise<void>;
@@ -47,9 +57,13 @@ export function chunkLabel(chunks: Chunk[], total: number): string {
 class ChunkQueue {
   private readonly queue: Chunk[] = [];
   fetched = 0;
+  /** Chunks the lanes have taken and not yet reported. */
+  private inFlight = 0;
+  /** A copy segment's size, set at each refill (see refill). */
+  private share = 1;
   stop: 'done' | 'continue' | 'failed' | undefined;
   private fetching: Promise<void> | undefined;
-  /** Verification in segments (see VERIFY_SEGMENTS); asked at the first refill of a verification. */
+  /** Segments (see VERIFY_SEGMENTS and COPY_SEGMENTS); asked at the phase's first refill. */
   private segments: boolean | undefined;
 
   constructor(
@@ -66,10 +80,20 @@ class ChunkQueue {
       await this.fetching;
     }
     const remaining = this.state.remaining(this.phase);
-    const n = this.segments
-      ? verifyChunksPerActivity(remaining, this.input.parallelism)
-      : chunksPerActivity(remaining, this.input.parallelism);
-    return this.queue.splice(0, n);
+    const { parallelism } = this.input;
+    const n = !this.segments
+      ? chunksPerActivity(remaining, parallelism)
+      : this.phase === 'verify'
+        ? verifyChunksPerActivity(remaining, parallelism)
+        : this.share;
+    const taken = this.queue.splice(0, n);
+    this.inFlight += taken.length;
+    return taken;
+  }
+
+  /** A lane's batch is done (its results are in the state). */
+  settled(chunks: Chunk[]): void {
+    this.inFlight -= chunks.length;
   }
 
   /** A lane failed: the other lanes finish the chunks they hold and take no more. */
@@ -85,8 +109,8 @@ class ChunkQueue {
       this.stop = 'continue';
       return;
     }
-    this.segments ??= this.phase === 'verify' && wf.patched(VERIFY_SEGMENTS);
-    const perLane = this.segments ? VERIFY_SEGMENT_CHUNKS : 4;
+    this.segments ??= wf.patched(this.phase === 'verify' ? VERIFY_SEGMENTS : COPY_SEGMENTS);
+    const perLane = !this.segments ? 4 : this.phase === 'verify' ? VERIFY_SEGMENT_CHUNKS : COPY_SEGMENT_CHUNKS;
     const limit = Math.min(input.parallelism * perLane, input.chunksPerRun - taken);
     const next = await acts.nextMigrationChunks.executeWithOptions(step(`next ${this.phase} chunks`), [
       input,
@@ -96,8 +120,13 @@ class ChunkQueue {
       { id: state.logId!, runKey: state.runKey },
     ]);
     state.fetched(next.chunks, next.nowMs);
-    // A segmented verification's refill that returns fewer chunks than it asked for took the last
-    // of them (no chunk becomes unverified meanwhile): no further refill is asked for.
+    // A copy segment is an even share of the chunks no lane holds yet, fixed for the refill: the
+    // lanes that take from it start about together. Counting the chunks in flight, the first lane
+    // to finish near the end took everything left while the others stood idle; counting only what
+    // is left at each take, lanes taking one after another at the start got ever smaller shares.
+    this.share = copyChunksPerActivity(state.remaining(this.phase) - this.inFlight, input.parallelism);
+    // A segmented phase's refill that returns fewer chunks than it asked for took the last of them
+    // (no chunk after the cursor becomes pending meanwhile): no further refill is asked for.
     if (next.chunks.length === 0 || (this.segments && next.chunks.length < limit)) this.stop = 'done';
     this.queue.push(...next.chunks);
     this.fetched += next.chunks.length;
@@ -137,6 +166,7 @@ export class ChunkLanes {
           queue.fail();
           throw err;
         }
+        queue.settled(chunks);
         this.phases.show();
       }
     };
