@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { temporalCliPath } from './temporal-binaries';
 import { opsflowSearchAttributes } from '../src/domain/search-attributes';
@@ -83,6 +83,18 @@ function listening(p: number): Promise<boolean> {
   });
 }
 
+/** A port free on `host` now: what the codec server gets when its config says port 0 (any). */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const { port: free } = server.address() as { port: number };
+      server.close(() => resolvePort(free));
+    });
+  });
+}
+
 async function waitForPort(p: number, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -129,8 +141,10 @@ async function main() {
   // With encryption on, the Web UI decodes through opsflow's codec server (started first, so the
   // UI finds it); without, the launcher says how to turn it on rather than make a first run need keys.
   const codec = config.encryption?.codecServer;
-  const codecEndpoint = codec ? `http://${codec.host === '::1' ? '[::1]' : codec.host}:${codec.port}` : undefined;
-  if (codec) {
+  // Port 0 in the config means any: the launcher picks one, since the UI must be told where it is.
+  const codecPort = codec && (codec.port || (await freePort(codec.host)));
+  const codecEndpoint = codec ? `http://${codec.host === '::1' ? '[::1]' : codec.host}:${codecPort}` : undefined;
+  if (codec && codecPort) {
     start('codec server', process.execPath, [
       '--import',
       'tsx',
@@ -139,8 +153,10 @@ async function main() {
       configFile,
       'codec',
       'serve',
+      '--port',
+      String(codecPort),
     ]);
-    await waitForPort(codec.port);
+    await waitForPort(codecPort);
   }
   start('temporal', temporal, [
     'server',
