@@ -14,6 +14,8 @@ import { workflowBundle } from '../helpers/temporal';
 import { createWorker } from '../../src/worker';
 import { parseConfigText } from '../../src/config/load';
 import { testToken } from '../helpers/tokens';
+import { encryptionModeOn, withTestEncryption } from '../helpers/encrypted-histories';
+import { dataConverterFor } from '../../src/client/codec/data-converter';
 import { resolveSignal, statusQuery } from '../../src/workflows/incident/messages';
 
 const root = resolve(__dirname, '../..');
@@ -59,13 +61,16 @@ describe('alert receiver end to end (dev server process)', () => {
 
   const startWorker = async () => {
     const connection = await NativeConnection.connect({ address: temporal.address });
+    // In the suite's encrypted mode the worker and the test's client share the receiver's key.
     const w = await createWorker({
-      config: parseConfigText(JSON.stringify(config), 'receiver-e2e.json'),
+      config: parsedConfig(),
       connection,
-      workflowBundle: await workflowBundle(),
+      workflowBundle: await workflowBundle({ encrypted: encryptionModeOn() }),
     });
     worker = { worker: w, running: w.run(), connection };
   };
+  const parsedConfig = () =>
+    parseConfigText(JSON.stringify(encryptionModeOn() ? withTestEncryption(config) : config), 'receiver-e2e.json');
   const stopWorker = async () => {
     if (!worker) return;
     worker.worker.shutdown();
@@ -138,7 +143,10 @@ describe('alert receiver end to end (dev server process)', () => {
     configPath = writeConfig(config);
     pg = new PgClient(pgConnection);
     await pg.connect();
-    client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
+    client = new Client({
+      connection: await Connection.connect({ address: temporal.address }),
+      ...(encryptionModeOn() ? { dataConverter: dataConverterFor(parsedConfig(), 'default') } : {}),
+    });
     await startWorker();
     ({ url: receiverUrl, log: receiverLog } = await startReceiver());
   });

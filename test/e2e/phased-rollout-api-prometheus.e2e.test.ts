@@ -238,7 +238,9 @@ describe('phased rollout through the HTTP LB API, gated by a real Prometheus (de
         },
         60_000,
         200,
-      ).then((pending) => expect(pending.lastFailure?.message).toMatch(/LB API lb-api .*failed: .*ECONNREFUSED/));
+      ).then(async (pending) =>
+        expect(await stack.failureMessage(pending.lastFailure)).toMatch(/LB API lb-api .*failed: .*ECONNREFUSED/),
+      );
       expect((await handle.query(statusQuery)).state).toBe('rolling-back');
     } finally {
       await lb.start(port);

@@ -10,6 +10,8 @@ import { LbApi } from '../helpers/lb-api-load-balancer';
 import { testToken } from '../helpers/tokens';
 import { artifacts, chromiumPage } from '../helpers/chromium';
 import { signOffCommand } from '../../src/domain/operator-commands';
+import { readConfigFile } from '../../src/config/load';
+import { dataConverterFor } from '../../src/client/codec/data-converter';
 
 /**
  * The real Web UI of `npm run dev`'s server, in headless Chromium, while runs wait on people: a
@@ -58,7 +60,12 @@ describe('the Web UI says why a run waits and which command moves it on', () => 
     });
     await launcher.up();
     connection = await Connection.connect({ address: `127.0.0.1:${temporalPort}` });
-    client = new Client({ connection });
+    // In the suite's encrypted mode the dev stack runs encrypted: this client reads through its key.
+    const config = readConfigFile(configPath);
+    client = new Client({
+      connection,
+      ...(config.encryption ? { dataConverter: dataConverterFor(config, 'default') } : {}),
+    });
     mkdirSync(artifacts, { recursive: true });
   }, 240_000);
 

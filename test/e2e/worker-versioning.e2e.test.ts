@@ -302,7 +302,11 @@ describe('worker versioning: a new opsflow build rolls onto running runs', () =>
     expect(described.raw.workflowExecutionInfo?.versioningInfo?.deploymentVersion?.buildId).toBe(B);
 
     // The whole history, A's part and B's, replays on B's code.
-    await Worker.runReplayHistory({ workflowBundle: { codePath: bundleB } }, history, cutover.workflowId);
+    await Worker.runReplayHistory(
+      { workflowBundle: { codePath: bundleB }, dataConverter: stack.dataConverter },
+      history,
+      cutover.workflowId,
+    );
     process.kill(-workerB.child.pid!, 'SIGTERM');
   }, 600_000);
 });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execFile, type ChildProcess } from 'node:child_process';
 import { Client } from '@temporalio/client';
-import type { Payload, ProtoFailure } from '@temporalio/common';
+import type { DataConverter, Payload, ProtoFailure } from '@temporalio/common';
 import { decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
@@ -72,6 +72,8 @@ export class Stack {
 
   /** Whether this stack runs in the encrypted mode (never for a file that tests encryption with its own keys). */
   encrypted = encryptionModeOn();
+  /** In the encrypted mode: the codec's data converter (a replay of a history read raw needs it). */
+  dataConverter?: DataConverter;
   /** In the encrypted mode: the client with the codec's data converter, which `client` answers. */
   private codecClient?: Client;
   /** In the encrypted mode: `opsflow codec serve` for this stack, which the teardown decodes through. */
@@ -107,10 +109,11 @@ export class Stack {
     if (s.encrypted) {
       const namespace = s.env.client.options.namespace;
       const config = parseConfigText(JSON.stringify(withTestEncryption({})), 'test-encryption.json');
+      s.dataConverter = dataConverterFor(config, namespace);
       s.codecClient = new Client({
         connection: s.env.connection,
         namespace,
-        dataConverter: dataConverterFor(config, namespace),
+        dataConverter: s.dataConverter,
       });
     }
     return s;
@@ -187,6 +190,33 @@ export class Stack {
     let decoded = payload;
     for (const codec of [...payloadCodecs].reverse()) [decoded] = await codec.decode([decoded]);
     return payloadConverter.fromPayload(decoded);
+  }
+
+  /**
+   * A history with every payload in it decoded by the stack's codec (in the clear mode: as it is),
+   * for a test that reads what the runs wrote, failures' encoded attributes included.
+   */
+  async decodedHistory<T>(history: T): Promise<T> {
+    if (!this.encrypted) return history;
+    const copy = structuredClone(history);
+    const payloads: Payload[] = [];
+    const visit = (v: unknown): void => {
+      if (!v || typeof v !== 'object') return;
+      const o = v as Record<string, unknown>;
+      if (o.metadata && typeof o.metadata === 'object' && 'data' in o) payloads.push(o as Payload);
+      else Object.values(o).forEach(visit);
+    };
+    visit(copy);
+    const { payloadCodecs } = this.client.options.loadedDataConverter;
+    for (const payload of payloads) {
+      let decoded = payload;
+      for (const codec of [...payloadCodecs].reverse()) [decoded] = await codec.decode([decoded]);
+      // As fetched: plain Uint8Arrays (the codec answers Buffers, which JSON.stringify turns into objects).
+      const bytes = (b: Uint8Array | null | undefined) => (b ? new Uint8Array(b) : b);
+      const metadata = Object.fromEntries(Object.entries(decoded.metadata ?? {}).map(([k, v]) => [k, bytes(v)]));
+      Object.assign(payload, { metadata, data: bytes(decoded.data) });
+    }
+    return copy;
   }
 
   /** A client with no codec: what a reader of Temporal's database sees. */

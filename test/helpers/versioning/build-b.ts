@@ -2,6 +2,8 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { failureConverterPath } from '../../../src/client/codec/data-converter';
+import { encryptionModeOn } from '../encrypted-histories';
 
 const root = resolve(__dirname, '../../..');
 const cutoverDir = join(root, 'src', 'workflows', 'cutover');
@@ -9,7 +11,8 @@ const cutoverDir = join(root, 'src', 'workflows', 'cutover');
 /**
  * The workflow bundle of "build B": opsflow's workflows with one cutover step changed (the cutover
  * workflow's `./rollback` import swapped for cutover-rollback-build-b.ts), written to a file for a
- * worker process (OPSFLOW_WORKFLOW_BUNDLE).
+ * worker process (OPSFLOW_WORKFLOW_BUNDLE). In the encrypted test mode it carries the encoding
+ * failure converter, as an encrypted worker requires of a prebuilt bundle.
  */
 export async function buildBBundleFile(): Promise<string> {
   // webpack is the SDK's own bundler; its plugin swaps one import of one file.
@@ -18,6 +21,7 @@ export async function buildBBundleFile(): Promise<string> {
   const { code } = await bundleWorkflowCode({
     workflowsPath: require.resolve('../../../src/workflows'),
     logger: new DefaultLogger('WARN'),
+    ...(encryptionModeOn() ? { failureConverterPath } : {}),
     webpackConfigHook: (config) => {
       config.plugins = [
         ...(config.plugins ?? []),
