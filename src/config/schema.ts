@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { targetNames } from '../domain/fields';
 import { targetName } from '../domain/names';
 import { httpTarget, postgresTarget, redisTarget, tcpHostTarget } from './sections/targets';
 import { notifierConfig } from './sections/notifiers';
@@ -32,7 +33,7 @@ export const opsflowConfig = z
     thresholds: resourceThresholds.default(resourceThresholds.parse({})),
     notifiers: named(notifierConfig),
     /** Notifiers the scheduled health check alerts when no input names its own. */
-    healthCheckNotify: z.array(targetName).default([]),
+    healthCheckNotify: targetNames.default([]),
     schedules: schedulesConfig.optional(),
     /** Load balancers a phased rollout may drive (`"lb": "edge"`). */
     loadBalancers: named(loadBalancerConfig),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { nonEmpty } from '../../domain/fields';
 import {
   displayLimits,
   EVIDENCE_TEXT_MAX,
@@ -23,7 +24,7 @@ const alertmanagerAlert = z.object({
   status: z.enum(['firing', 'resolved']),
   labels: z.record(z.string(), z.string()),
   annotations: z.record(z.string(), z.string()).default({}),
-  startsAt: z.string().min(1),
+  startsAt: nonEmpty,
   endsAt: z.string().optional(),
   generatorURL: z.string().optional(),
   fingerprint,

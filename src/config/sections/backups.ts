@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { targetName } from '../../domain/names';
+import { nonEmpty, positiveInt, targetNames } from '../../domain/fields';
 
 const absolutePath = (what: string) => z.string().regex(/^\//, `an absolute path (${what})`);
 
@@ -10,14 +10,14 @@ const absolutePath = (what: string) => z.string().regex(/^\//, `an absolute path
 export const backupSetConfig = z
   .object({
     /** PostgreSQL targets (`postgres.<name>`) dumped one by one. */
-    databases: z.array(targetName).default([]),
+    databases: targetNames.default([]),
     /** `custom`: pg_dump -Fc (compressed, what the drill restores with pg_restore); `sql.gz`: the runbook's plain SQL, gzipped. */
     format: z.enum(['custom', 'sql.gz']).default('custom'),
     /** The application tree, tarred without what can be rebuilt. */
     appTree: z
       .object({
         path: absolutePath('the app tree'),
-        exclude: z.array(z.string().min(1)).default(['node_modules', '.cache', '__pycache__', '*.pyc', 'tmp', '*.log']),
+        exclude: z.array(nonEmpty).default(['node_modules', '.cache', '__pycache__', '*.pyc', 'tmp', '*.log']),
       })
       .strict()
       .optional(),
@@ -25,7 +25,7 @@ export const backupSetConfig = z
     configFiles: z.array(absolutePath('a config file')).default([]),
     /** Where every run writes its own folder `<destination>/<YYYYMMDDTHHMMSSZ>/`. */
     destination: absolutePath('the backup destination'),
-    retentionDays: z.number().int().positive().default(30),
+    retentionDays: positiveInt.default(30),
     /** Verified copies kept whatever their age: retention never deletes the last good backup. */
     minVerifiedCopies: z.number().int().min(1).default(2),
     /** The health check's "latest verified backup age": warning and critical past these hours. */
@@ -35,7 +35,7 @@ export const backupSetConfig = z
       .refine((l) => l.warning <= l.critical, { message: 'warning must not be above critical', path: ['warning'] })
       .default({ warning: 26, critical: 50 }),
     /** Notifiers told of every failure and sent the short success report. */
-    notify: z.array(targetName).default([]),
+    notify: targetNames.default([]),
   })
   .strict()
   .refine((s) => s.databases.length > 0 || s.appTree !== undefined || s.configFiles.length > 0, {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { httpUrl, nonEmpty, positiveInt } from '../../domain/fields';
 import { secretRef } from '../secrets';
 import { targetName } from '../../domain/names';
 import { filterField } from '../../domain/cutover/cohort';
@@ -26,12 +27,12 @@ const postgresDirectory = z
 const httpDirectory = z
   .object({
     type: z.literal('http'),
-    url: z.url({ protocol: /^https?$/ }),
+    url: httpUrl,
     token: secretRef,
     /** The fields the API filters on. */
     fields: z.array(filterField).min(1).default(['department', 'role']),
     pageSize: z.number().int().min(1).max(100_000).default(10_000),
-    timeoutMs: z.number().int().positive().default(30_000),
+    timeoutMs: positiveInt.default(30_000),
   })
   .strict();
 
@@ -43,8 +44,8 @@ export type HttpDirectoryConfig = z.infer<typeof httpDirectory>;
 /** The two systems a user can be routed to, as the router and its gateway name them. */
 const systems = z
   .object({
-    old: z.string().min(1).max(100).default('old_system'),
-    new: z.string().min(1).max(100).default('new_system'),
+    old: nonEmpty.max(100).default('old_system'),
+    new: nonEmpty.max(100).default('new_system'),
   })
   .strict()
   .refine((s) => s.old !== s.new, { message: 'old and new must be different systems', path: ['new'] })
@@ -58,7 +59,7 @@ const redisRouter = z
   .object({
     type: z.literal('redis'),
     redis: targetName,
-    key: z.string().min(1).max(200).default('opsflow:routes:$service'),
+    key: nonEmpty.max(200).default('opsflow:routes:$service'),
     systems,
     /** Users per pipelined write (one HSET per chunk). */
     chunkSize: z.number().int().min(100).max(100_000).default(10_000),
@@ -71,13 +72,13 @@ const redisRouter = z
 const httpRouter = z
   .object({
     type: z.literal('http'),
-    url: z.url({ protocol: /^https?$/ }),
+    url: httpUrl,
     token: secretRef,
     systems,
     concurrency: z.number().int().min(1).max(256).default(32),
     /** Retries of one user's PUT on 429, 5xx or a network error, with backoff. */
     retries: z.number().int().min(0).max(20).default(5),
-    timeoutMs: z.number().int().positive().default(10_000),
+    timeoutMs: positiveInt.default(10_000),
     /** `GET {url}/routing/user/{id}` answers `{"target_system": …}`: read back after a move. */
     readBack: z.boolean().default(true),
   })

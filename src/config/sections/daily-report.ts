@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { nonEmpty, positiveInt, targetNames } from '../../domain/fields';
 import { targetName, unitName } from '../../domain/names';
 
 /**
@@ -9,19 +10,19 @@ import { targetName, unitName } from '../../domain/names';
 export const dailyReportConfig = z
   .object({
     /** The report's day is this zone's calendar day (the schedule's own zone should match). */
-    timezone: z.string().min(1).default('UTC'),
+    timezone: nonEmpty.default('UTC'),
     units: z.array(unitName).optional(),
     logs: z
       .object({
         files: z.array(z.string().regex(/^\//, 'an absolute path (a log file)')).default([]),
         /** Case-insensitive regular expressions a line must match to count as an error. */
-        patterns: z.array(z.string().min(1)).default(['error', 'fatal', 'panic', 'critical', 'exception']),
+        patterns: z.array(nonEmpty).default(['error', 'fatal', 'panic', 'critical', 'exception']),
         /** The last N matching lines per file. */
-        lines: z.number().int().positive().max(500).default(20),
+        lines: positiveInt.max(500).default(20),
         /** The day's journal entries at `priority` or worse, through journalctl (with systemd.sudo as systemctl is). */
         journal: z
           .object({
-            command: z.string().min(1).default('journalctl'),
+            command: nonEmpty.default('journalctl'),
             priority: z.enum(['emerg', 'alert', 'crit', 'err', 'warning']).default('err'),
             /** Only these units; empty: the whole journal. */
             units: z.array(unitName).default([]),
@@ -31,13 +32,13 @@ export const dailyReportConfig = z
       })
       .strict()
       .default({ files: [], patterns: ['error', 'fatal', 'panic', 'critical', 'exception'], lines: 20 }),
-    postgres: z.array(targetName).optional(),
-    redis: z.array(targetName).optional(),
-    backups: z.array(targetName).optional(),
+    postgres: targetNames.optional(),
+    redis: targetNames.optional(),
+    backups: targetNames.optional(),
     /** Notifiers that get the whole report (email: with its HTML part). */
-    email: z.array(targetName).default([]),
+    email: targetNames.default([]),
     /** Notifiers that get the short summary (Slack, webhook). */
-    summary: z.array(targetName).default([]),
+    summary: targetNames.default([]),
     /** Where the last `keep` reports are kept (`opsflow report show [date]`). */
     store: z
       .object({
@@ -46,7 +47,7 @@ export const dailyReportConfig = z
           .string()
           .regex(/^[a-z_][a-z0-9_]{0,62}$/)
           .default('opsflow'),
-        keep: z.number().int().positive().default(30),
+        keep: positiveInt.default(30),
       })
       .strict()
       .optional(),

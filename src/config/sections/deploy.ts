@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { httpUrl, nonEmpty } from '../../domain/fields';
 import { targetName, unitName } from '../../domain/names';
 import { duration } from '../../domain/duration';
 import { lbServerName } from '../../domain/rollout/input';
@@ -29,7 +30,7 @@ const deployHost = z
     /** This host's server in the HAProxy backend. */
     lbServer: lbServerName.optional(),
     /** What the health check asks for; 2xx is healthy. */
-    healthUrl: z.url({ protocol: /^https?$/ }),
+    healthUrl: httpUrl,
     /** The units to restart on this host; default: the service's. */
     units: z.array(unitName).optional(),
   })
@@ -39,10 +40,10 @@ export type DeployHost = z.infer<typeof deployHost>;
 /** The nginx on each host, tested (`nginx -t`) and reloaded after a switch. */
 const deployNginx = z
   .object({
-    binary: z.string().min(1).default('nginx'),
-    prefix: z.string().min(1).optional(),
-    configFile: z.string().min(1).optional(),
-    errorLog: z.string().min(1).optional(),
+    binary: nonEmpty.default('nginx'),
+    prefix: nonEmpty.optional(),
+    configFile: nonEmpty.optional(),
+    errorLog: nonEmpty.optional(),
     sudo: z.boolean().default(false),
     timeout: duration.prefault('15s'),
   })
@@ -51,7 +52,7 @@ const deployNginx = z
 const deployService = z
   .object({
     /** What `git clone` takes: a URL or a path on the machine that builds (each host's transport). */
-    repository: z.string().min(1),
+    repository: nonEmpty,
     /** The deploy path on the hosts: `releases/`, `current`, the cached clone under `.repo`. */
     path: z.string().startsWith('/', 'an absolute path'),
     hosts: z.record(targetName, deployHost).refine((h) => Object.keys(h).length > 0, 'name at least one host'),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { nonEmpty, positiveInt } from '../../domain/fields';
 import { secretRef } from '../secrets';
 
 const keyId = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'a key id: 1 to 64 of A-Z a-z 0-9 . _ -');
@@ -47,18 +48,18 @@ const jwksAuth = z
       });
     }),
     /** The `iss` every token must carry, exactly as the issuer writes it. */
-    issuer: z.string().min(1),
+    issuer: nonEmpty,
     /** The `aud` a token must hold (one of them, when several): the API the issuer minted it for. */
-    audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+    audience: z.union([nonEmpty, z.array(nonEmpty).min(1)]).optional(),
     /** The signature algorithms accepted; any other, and any HMAC or `none`, is refused. */
     algorithms: z
       .array(z.enum(JWT_ALGORITHMS))
       .min(1)
       .default([...JWT_ALGORITHMS]),
     /** How long one JWKS fetch may take before the request is answered 503. */
-    timeoutMs: z.number().int().positive().max(60_000).default(5_000),
+    timeoutMs: positiveInt.max(60_000).default(5_000),
     /** How long a fetched JWKS is used before it is fetched again. */
-    cacheMaxAgeMs: z.number().int().positive().default(600_000),
+    cacheMaxAgeMs: positiveInt.default(600_000),
     /** The least time between two fetches when tokens name key ids the JWKS lacks (a flood of them fetches once). */
     cooldownMs: z.number().int().nonnegative().default(30_000),
   })
@@ -101,7 +102,7 @@ export const encryptionConfig = z
     /** `opsflow codec serve`: the codec server the Web UI and `temporal --codec-endpoint` decode through. */
     codecServer: z
       .object({
-        host: z.string().min(1).default('127.0.0.1'),
+        host: nonEmpty.default('127.0.0.1'),
         port: z.number().int().min(0).max(65535).default(8888),
         /** Browser origins (the Web UI's) allowed to call it; CORS answers no other. */
         origins: z.array(z.url()).default([]),

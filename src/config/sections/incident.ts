@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { targetName } from '../../domain/names';
+import { nonEmpty, positiveInt, targetNames } from '../../domain/fields';
 import { defaultSeverityLabels, severity, severityRule, severities } from '../../domain/incident/severity';
 import { rota, defaultRota } from '../../domain/incident/oncall';
 import { builtinRoles, escalationPolicy, defaultEscalationPolicy, recipient } from '../../domain/incident/escalation';
@@ -11,11 +11,11 @@ import { tcpPort } from '../../domain/names';
 /** The Alertmanager webhook receiver (`opsflow alerts serve`). */
 const alertReceiverConfig = z
   .object({
-    host: z.string().min(1).default('127.0.0.1'),
+    host: nonEmpty.default('127.0.0.1'),
     port: tcpPort.default(9095),
     /** Alertmanager sends it as `Authorization: Bearer …` (http_config.authorization). */
     token: secretRef,
-    maxBodyBytes: z.number().int().positive().default(1_000_000),
+    maxBodyBytes: positiveInt.default(1_000_000),
   })
   .strict();
 
@@ -43,9 +43,9 @@ export const incidentConfig = z
       .default({})
       .transform((t) => ({ ...defaultSeverityLabels, ...t })),
     /** Roles to notifiers, e.g. {"cto": ["cto-mail"], "ops-lead": ["ops-sms", "ops-mail"]}. */
-    contacts: z.record(recipient, z.array(targetName)).default({}),
+    contacts: z.record(recipient, targetNames).default({}),
     /** Notifiers told of every P0–P2 incident besides the people (Slack channel, PagerDuty). */
-    channels: z.array(targetName).default([]),
+    channels: targetNames.default([]),
     /** Who is told per severity; default runbooks §6's notify column. */
     notify: z.partialRecord(z.enum(severities), z.array(recipient)).default({}),
     rota: rota.default(defaultRota),
@@ -63,7 +63,7 @@ export const incidentConfig = z
     changesInFlight: z
       .object({
         actions: z.partialRecord(z.enum(severities), z.enum(['abort', 'pause', 'none'])).default({}),
-        prefixes: z.array(targetName).min(1).default(['rollout', 'cutover', 'deploy']),
+        prefixes: targetNames.min(1).default(['rollout', 'cutover', 'deploy']),
       })
       .strict()
       .default({ actions: {}, prefixes: ['rollout', 'cutover', 'deploy'] }),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { httpUrl, nonEmpty, positiveInt } from '../../domain/fields';
 import { secretRef } from '../secrets';
 import { metricName, type MetricName } from '../../domain/gate/evaluate';
 import { targetName } from '../../domain/names';
@@ -14,11 +15,11 @@ import { defaultPromQueries } from '../../domain/metric-sources';
 const prometheusSource = z
   .object({
     type: z.literal('prometheus'),
-    url: z.url({ protocol: /^https?$/ }),
+    url: httpUrl,
     /** PromQL per gate metric; merged over the defaults, `null` drops a default. */
-    queries: z.partialRecord(metricName, z.string().min(1).nullable()).default({}),
+    queries: z.partialRecord(metricName, nonEmpty.nullable()).default({}),
     token: secretRef.optional(),
-    timeoutMs: z.number().int().positive().default(10_000),
+    timeoutMs: positiveInt.default(10_000),
   })
   .strict();
 
@@ -26,13 +27,13 @@ const prometheusSource = z
 const probeSource = z
   .object({
     type: z.literal('probe'),
-    url: z.url({ protocol: /^https?$/ }),
+    url: httpUrl,
     requests: z.number().int().min(1).max(10_000).default(50),
     /** Fewer answered requests than this make the sample inconclusive, never a pass. */
     minRequests: z.number().int().min(1).default(20),
     concurrency: z.number().int().min(1).max(100).default(5),
     /** A response slower than this, or with a status >= 500, counts as an error. */
-    timeoutMs: z.number().int().positive().default(5_000),
+    timeoutMs: positiveInt.default(5_000),
     /**
      * While a rollout watches an interval, a burst of `requests` goes out, then this pause, again and
      * again until the interval ends or the failure is conclusive.
@@ -57,11 +58,11 @@ const hostSource = z.object({ type: z.literal('host') }).strict();
 const httpStatsSource = z
   .object({
     type: z.literal('http-stats'),
-    url: z.url({ protocol: /^https?$/ }),
+    url: httpUrl,
     token: secretRef.optional(),
     /** Fewer requests than this in a sample make its error rate inconclusive, never a pass. */
     minRequests: z.number().int().min(1).default(20),
-    timeoutMs: z.number().int().positive().default(10_000),
+    timeoutMs: positiveInt.default(10_000),
   })
   .strict();
 
@@ -82,7 +83,7 @@ const postgresCountSource = z
     cohortColumn: sqlIdentifier.optional(),
     /** The gate metric the count is. */
     metric: z.enum(['complaints']).default('complaints'),
-    timeoutMs: z.number().int().positive().default(10_000),
+    timeoutMs: positiveInt.default(10_000),
   })
   .strict();
 

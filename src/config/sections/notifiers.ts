@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { httpUrl, nonEmpty, positiveInt } from '../../domain/fields';
 import { secretRef } from '../secrets';
 
 /**
@@ -8,9 +9,9 @@ import { secretRef } from '../secrets';
 const webhookNotifier = z
   .object({
     type: z.literal('webhook'),
-    url: z.url({ protocol: /^https?$/ }),
+    url: httpUrl,
     token: secretRef.optional(),
-    timeoutMs: z.number().int().positive().default(10_000),
+    timeoutMs: positiveInt.default(10_000),
   })
   .strict();
 
@@ -19,7 +20,7 @@ const slackNotifier = z
     type: z.literal('slack'),
     webhookUrl: secretRef,
     channel: z.string().optional(),
-    timeoutMs: z.number().int().positive().default(10_000),
+    timeoutMs: positiveInt.default(10_000),
   })
   .strict();
 
@@ -28,10 +29,10 @@ const pagerdutyNotifier = z
   .object({
     type: z.literal('pagerduty'),
     routingKey: secretRef,
-    url: z.url({ protocol: /^https?$/ }).default('https://events.pagerduty.com/v2/enqueue'),
+    url: httpUrl.default('https://events.pagerduty.com/v2/enqueue'),
     /** payload.source: the host or service the event is about. */
-    source: z.string().min(1).default('opsflow'),
-    timeoutMs: z.number().int().positive().default(10_000),
+    source: nonEmpty.default('opsflow'),
+    timeoutMs: positiveInt.default(10_000),
   })
   .strict();
 
@@ -39,16 +40,16 @@ const pagerdutyNotifier = z
 const emailNotifier = z
   .object({
     type: z.literal('email'),
-    host: z.string().min(1),
+    host: nonEmpty,
     port: z.number().int().min(1).max(65535).default(587),
     /** true: TLS from the start (465); false: STARTTLS when the server offers it. */
     secure: z.boolean().default(false),
     requireTls: z.boolean().default(false),
-    user: z.string().min(1).optional(),
+    user: nonEmpty.optional(),
     password: secretRef.optional(),
     from: z.string().min(3),
     to: z.array(z.string().min(3)).min(1),
-    timeoutMs: z.number().int().positive().default(15_000),
+    timeoutMs: positiveInt.default(15_000),
   })
   .strict();
 
@@ -56,12 +57,12 @@ const emailNotifier = z
 const smsNotifier = z
   .object({
     type: z.literal('sms'),
-    baseUrl: z.url({ protocol: /^https?$/ }).default('https://api.twilio.com'),
+    baseUrl: httpUrl.default('https://api.twilio.com'),
     accountSid: z.string().regex(/^[A-Za-z0-9]{1,64}$/, 'an account SID (letters and digits)'),
     authToken: secretRef,
     from: z.string().min(3),
     to: z.array(z.string().regex(/^\+[1-9]\d{6,14}$/, 'an E.164 phone number such as +4915112345678')).min(1),
-    timeoutMs: z.number().int().positive().default(10_000),
+    timeoutMs: positiveInt.default(10_000),
   })
   .strict();
 

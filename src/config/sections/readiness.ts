@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { httpUrl, nonEmpty, positiveInt } from '../../domain/fields';
 import { secretRef } from '../secrets';
 import { targetName, tcpPort, unitName } from '../../domain/names';
 import { durationField } from '../../domain/duration';
@@ -10,7 +11,7 @@ import { durationField } from '../../domain/duration';
 const base = {
   /** Unique in its checklist: sign-offs and waivers name it. */
   id: targetName,
-  description: z.string().min(1).max(300).optional(),
+  description: nonEmpty.max(300).optional(),
   category: z.enum(['infrastructure', 'application', 'monitoring', 'backups', 'people']).optional(),
 };
 
@@ -20,14 +21,14 @@ const tlsItem = z
   .object({
     ...base,
     check: z.literal('tls'),
-    host: z.string().min(1),
+    host: nonEmpty,
     port: tcpPort.default(443),
     /** The name the certificate must be valid for; the host when omitted. */
-    servername: z.string().min(1).optional(),
+    servername: nonEmpty.optional(),
     /** A PEM file of extra trusted CAs (a private CA); the system store otherwise. */
-    caFile: z.string().min(1).optional(),
+    caFile: nonEmpty.optional(),
     minDaysValid: z.number().int().min(0).default(14),
-    timeoutMs: z.number().int().positive().default(10_000),
+    timeoutMs: positiveInt.default(10_000),
   })
   .strict();
 
@@ -35,12 +36,12 @@ const dnsItem = z
   .object({
     ...base,
     check: z.literal('dns'),
-    name: z.string().min(1),
+    name: nonEmpty,
     /** Every address the name must resolve to, and no other. */
     expect: z.array(ipAddress).min(1),
     /** Resolvers to ask (`"10.0.0.2"`, `"127.0.0.1:5353"`); the system's when omitted. */
-    resolvers: z.array(z.string().min(1)).min(1).optional(),
-    timeoutMs: z.number().int().positive().default(5_000),
+    resolvers: z.array(nonEmpty).min(1).optional(),
+    timeoutMs: positiveInt.default(5_000),
   })
   .strict();
 
@@ -48,12 +49,12 @@ const tcpItem = z
   .object({
     ...base,
     check: z.literal('tcp'),
-    host: z.string().min(1),
+    host: nonEmpty,
     /** Ports that must accept a connection (host reachable, firewall open). */
     open: z.array(tcpPort).default([]),
     /** Ports the firewall must keep closed. */
     closed: z.array(tcpPort).default([]),
-    timeoutMs: z.number().int().positive().default(3_000),
+    timeoutMs: positiveInt.default(3_000),
   })
   .strict()
   .refine((i) => i.open.length + i.closed.length > 0, {
@@ -68,12 +69,12 @@ const roundTripItem = z
     ...base,
     check: z.literal('roundTrip'),
     /** PUT of random bytes here; `{key}` is replaced by a fresh key. */
-    uploadUrl: z.url({ protocol: /^https?$/ }),
+    uploadUrl: httpUrl,
     /** GET of the same object; `{key}` as above. */
-    downloadUrl: z.url({ protocol: /^https?$/ }),
+    downloadUrl: httpUrl,
     bytes: z.number().int().min(1).max(10_000_000).default(4096),
     headers: z.record(z.string(), z.string()).optional(),
-    timeoutMs: z.number().int().positive().default(10_000),
+    timeoutMs: positiveInt.default(10_000),
   })
   .strict();
 
@@ -81,14 +82,14 @@ const authItem = z
   .object({
     ...base,
     check: z.literal('auth'),
-    url: z.url({ protocol: /^https?$/ }),
+    url: httpUrl,
     /** The header carrying the credential. */
-    header: z.string().min(1).default('authorization'),
+    header: nonEmpty.default('authorization'),
     /** A credential that must be accepted (a secret: env or file). */
     good: secretRef,
     /** A credential that must be refused. */
-    bad: z.string().min(1).default('Bearer opsflow-readiness-invalid'),
-    timeoutMs: z.number().int().positive().default(10_000),
+    bad: nonEmpty.default('Bearer opsflow-readiness-invalid'),
+    timeoutMs: positiveInt.default(10_000),
   })
   .strict();
 
@@ -99,16 +100,16 @@ const prometheusItem = z
     /** A metric source of type prometheus. */
     source: targetName,
     /** Scrape jobs whose every active target must be up. */
-    jobs: z.array(z.string().min(1)).default([]),
+    jobs: z.array(nonEmpty).default([]),
     /** Alerting rules that must be loaded. */
-    rules: z.array(z.string().min(1)).default([]),
+    rules: z.array(nonEmpty).default([]),
   })
   .strict()
   .refine((i) => i.jobs.length + i.rules.length > 0, { path: ['jobs'], message: 'at least one job or rule' });
 
 /** The load balancer knows each backend server (through its adapter) and has it ready. */
 const loadBalancerItem = z
-  .object({ ...base, check: z.literal('loadBalancer'), lb: targetName, servers: z.array(z.string().min(1)).min(1) })
+  .object({ ...base, check: z.literal('loadBalancer'), lb: targetName, servers: z.array(nonEmpty).min(1) })
   .strict();
 /** systemd units are active (through the systemd adapter: local or over SSH). */
 const systemdItem = z.object({ ...base, check: z.literal('systemd'), units: z.array(unitName).min(1) }).strict();
@@ -129,9 +130,7 @@ const notifierItem = z.object({ ...base, check: z.literal('notifier'), notifier:
 const postgresItem = z.object({ ...base, check: z.literal('postgres'), target: targetName }).strict();
 const redisItem = z.object({ ...base, check: z.literal('redis'), target: targetName }).strict();
 /** A human item: training done, on-call rota published, vendor contacts listed, off-site copy. */
-const signOffItem = z
-  .object({ ...base, check: z.literal('signOff'), description: z.string().min(1).max(300) })
-  .strict();
+const signOffItem = z.object({ ...base, check: z.literal('signOff'), description: nonEmpty.max(300) }).strict();
 
 export const readinessItem = z.discriminatedUnion('check', [
   tlsItem,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { nonEmpty, positiveInt } from '../../domain/fields';
 import { targetName, tcpPort, unitName } from '../../domain/names';
 import { secretRef } from '../secrets';
 
@@ -9,15 +10,15 @@ import { secretRef } from '../secrets';
  */
 const sshHost = z
   .object({
-    host: z.string().min(1),
+    host: nonEmpty,
     port: tcpPort.default(22),
-    username: z.string().min(1),
+    username: nonEmpty,
     privateKey: secretRef.optional(),
     password: secretRef.optional(),
     hostKeySha256: z.string().regex(/^[A-Za-z0-9+/]{43}=?$/, 'a SHA-256 host key fingerprint (base64)'),
-    systemctl: z.string().min(1).default('systemctl'),
+    systemctl: nonEmpty.default('systemctl'),
     sudo: z.boolean().default(false),
-    readyTimeoutMs: z.number().int().positive().default(10_000),
+    readyTimeoutMs: positiveInt.default(10_000),
   })
   .strict()
   .refine((h) => h.privateKey !== undefined || h.password !== undefined, { message: 'give privateKey or password' });
@@ -27,7 +28,7 @@ export type SshHost = z.infer<typeof sshHost>;
 export const systemdConfig = z
   .object({
     /** The systemctl executable; tests point it at a stand-in. */
-    systemctl: z.string().min(1).default('systemctl'),
+    systemctl: nonEmpty.default('systemctl'),
     sudo: z.boolean().default(false),
     /** Units the scheduled health check expects to be active (runbooks §4). */
     units: z.array(unitName).default([]),

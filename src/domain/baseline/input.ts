@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { targetNames } from '../fields';
 import { targetName } from '../names';
 import { durationField } from '../duration';
 import { defaultMinimums } from './thresholds';
@@ -19,9 +20,9 @@ export const baselineInput = z
       .object({
         /** CPU, memory and disk I/O of the worker's host. */
         host: z.boolean().default(true),
-        http: z.array(targetName).default([]),
-        postgres: z.array(targetName).default([]),
-        redis: z.array(targetName).default([]),
+        http: targetNames.default([]),
+        postgres: targetNames.default([]),
+        redis: targetNames.default([]),
       })
       .strict()
       .default({ host: true, http: [], postgres: [], redis: [] })
@@ -42,7 +43,7 @@ export const baselineInput = z
       .strict()
       .default(defaultMinimums),
     /** Notifiers sent the Markdown report at the end. */
-    notify: z.array(targetName).default([]),
+    notify: targetNames.default([]),
   })
   .strict()
   .refine((i) => i.duration >= i.interval, { path: ['duration'], message: 'must be at least one interval long' });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { targetNames } from '../fields';
 import { approvalSetting } from '../approval';
 import { targetName } from '../names';
 import { duration, formatDuration, isParsedDuration } from '../duration';
@@ -109,7 +110,7 @@ export const userCutoverInput = z
     /** `routers.<name>` in the worker config: where each user's system is set. */
     router: targetName,
     /** `metricSources.<name>`: each batch's gate reads its cohort's own numbers (`$cohort` in queries). */
-    metricSources: z.array(targetName).min(1, 'a batch gate needs at least one metric source'),
+    metricSources: targetNames.min(1, 'a batch gate needs at least one metric source'),
     /** The thresholds of every batch that names none of its own (numbers or `fromBaseline`). */
     thresholds: cutoverThresholds.optional(),
     batches: z
@@ -126,9 +127,9 @@ export const userCutoverInput = z
     /** How long a batch held for inconclusive samples waits for a person before it rolls back. */
     holdTimeout: duration.prefault('30m'),
     requireApproval: z.boolean().default(false),
-    notify: z.array(targetName).default([]),
+    notify: targetNames.default([]),
     /** Told when the whole plan has moved; default: `notify`. */
-    stakeholders: z.array(targetName).optional(),
+    stakeholders: targetNames.optional(),
     maxHistoryEvents: z.number().int().min(100).max(50_000).default(10_000),
   })
   .strict()

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { targetNames } from '../fields';
 import { targetName } from '../names';
 import { duration } from '../duration';
 import { releaseNamePattern } from './release';
@@ -79,7 +80,7 @@ const common = {
   approvalRule: approvalRule.optional(),
   /** How long a drain may wait for sessions to reach 0 before it asks a person. */
   drainTimeout: duration.prefault('2m'),
-  notify: z.array(targetName).default([]),
+  notify: targetNames.default([]),
   /**
    * History events after which the deploy or rollback continues as new between batches, and a
    * stopped deploy's fleet rollback between hosts (Temporal's own suggestion counts too). Low

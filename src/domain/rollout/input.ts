@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { nonEmpty, targetNames } from '../fields';
 import { approvalSetting } from '../approval';
 import { targetName } from '../names';
 import { gateThresholds, type GateThresholds } from '../gate/evaluate';
@@ -21,7 +22,7 @@ const rolloutStep = z
     /** The monitoring window after the weights are set. */
     window: duration,
     /** Cohorts that get the new system in this step, where the LB can route by cohort (HTTP API). */
-    targetUsers: z.array(z.string().min(1)).optional(),
+    targetUsers: z.array(nonEmpty).optional(),
     /** Wait for `approve` before this step (overrides `requireApproval`); `{ approvers: 2, forbidStarter: true }` asks more. */
     approval: approvalSetting.optional(),
   })
@@ -72,7 +73,7 @@ export const phasedRolloutInput = z
      */
     gate: explicitOrFromBaseline(gateThresholds, baselineGateSpec).optional(),
     /** Metric sources' names in the worker config (`metricSources.<name>`). */
-    metricSources: z.array(targetName).min(1, 'a health gate needs at least one metric source'),
+    metricSources: targetNames.min(1, 'a health gate needs at least one metric source'),
     sampleInterval: duration.prefault('60s'),
     /** Failed samples in a row that roll back. */
     failuresToRollback: z.number().int().min(1).default(1),
@@ -82,9 +83,9 @@ export const phasedRolloutInput = z
     /** Wait for `approve` before every step. */
     requireApproval: z.boolean().default(false),
     /** Notifiers told of rollbacks, holds and aborts. */
-    notify: z.array(targetName).default([]),
+    notify: targetNames.default([]),
     /** Notifiers told of the go-live; default: `notify`. */
-    stakeholders: z.array(targetName).optional(),
+    stakeholders: targetNames.optional(),
     /** What happens to the old backend after success. */
     cleanup: cleanupAction.default('drain'),
     /** Continue as new beyond this many history events (Temporal may suggest it earlier). */

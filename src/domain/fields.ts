@@ -1,0 +1,15 @@
+// Why: the zod fields that inputs and config sections are made of again and again, named once so
+// a schema reads as what each field is.
+import { z } from 'zod';
+import { targetName } from './names';
+
+/** Any text but the empty one. */
+export const nonEmpty = z.string().min(1);
+
+/** Config and inputs reach services over http(s) only. */
+export const httpUrl = z.url({ protocol: /^https?$/ });
+
+export const positiveInt = z.number().int().positive();
+
+/** Names of config entries (notifiers, targets, metric sources) a section or an input lists. */
+export const targetNames = z.array(targetName);
