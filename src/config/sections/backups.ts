@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { nonEmpty, positiveInt, targetNames } from '../../domain/fields';
+import { nameChecks, type Issue } from '../references';
 
 const absolutePath = (what: string) => z.string().regex(/^\//, `an absolute path (${what})`);
 
@@ -48,14 +49,11 @@ export type BackupSetConfig = z.infer<typeof backupSetConfig>;
 export function checkBackupReferences(
   sets: Record<string, BackupSetConfig>,
   known: { postgres: Record<string, unknown>; notifiers: Record<string, unknown> },
-  addIssue: (path: (string | number)[], message: string) => void,
+  issue: Issue,
 ): void {
+  const { each } = nameChecks(issue);
   for (const [name, set] of Object.entries(sets)) {
-    set.databases.forEach((db, i) => {
-      if (!(db in known.postgres)) addIssue(['backups', name, 'databases', i], `unknown postgres target "${db}"`);
-    });
-    set.notify.forEach((n, i) => {
-      if (!(n in known.notifiers)) addIssue(['backups', name, 'notify', i], `unknown notifier "${n}"`);
-    });
+    each(['backups', name, 'databases'], set.databases, known.postgres, 'postgres target');
+    each(['backups', name, 'notify'], set.notify, known.notifiers, 'notifier');
   }
 }

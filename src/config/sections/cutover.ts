@@ -5,6 +5,7 @@ import { targetName } from '../../domain/names';
 import { filterField } from '../../domain/cutover/cohort';
 import { postgresStoreConfig } from './postgres-store';
 import { sqlIdentifier, sqlTable } from './sql-names';
+import { nameChecks, type Issue } from '../references';
 
 /**
  * Where a cutover lists a cohort's members (`"directory": "staff"` in an input). Each kind is one
@@ -101,16 +102,14 @@ export type CutoverConfig = z.infer<typeof cutoverConfig>;
 export function checkCutoverReferences(
   cfg: { directories: Record<string, DirectoryConfig>; routers: Record<string, RouterConfig>; cutover: CutoverConfig },
   known: { postgres: Record<string, unknown>; redis: Record<string, unknown> },
-  issue: (path: (string | number)[], message: string) => void,
+  issue: Issue,
 ): void {
+  const { one } = nameChecks(issue);
   for (const [name, d] of Object.entries(cfg.directories))
-    if (d.type === 'postgres' && !(d.postgres in known.postgres))
-      issue(['directories', name, 'postgres'], `unknown postgres target "${d.postgres}"`);
+    if (d.type === 'postgres') one(['directories', name, 'postgres'], d.postgres, known.postgres, 'postgres target');
   for (const [name, r] of Object.entries(cfg.routers))
-    if (r.type === 'redis' && !(r.redis in known.redis))
-      issue(['routers', name, 'redis'], `unknown redis target "${r.redis}"`);
-  if (cfg.cutover.store && !(cfg.cutover.store.postgres in known.postgres))
-    issue(['cutover', 'store', 'postgres'], `unknown postgres target "${cfg.cutover.store.postgres}"`);
+    if (r.type === 'redis') one(['routers', name, 'redis'], r.redis, known.redis, 'redis target');
+  one(['cutover', 'store', 'postgres'], cfg.cutover.store?.postgres, known.postgres, 'postgres target');
 }
 
 /** The fields a directory lets cohorts filter on, whatever its kind. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { nonEmpty, positiveInt, targetNames } from '../../domain/fields';
 import { targetName, unitName } from '../../domain/names';
+import { nameChecks, type Issue } from '../references';
 
 /**
  * The 23:50 daily report (runbooks §4, 000 §2.1): what it gathers and who gets it. A list left out
@@ -63,22 +64,18 @@ export function checkDailyReportReferences(
     backups: Record<string, unknown>;
     notifiers: Record<string, unknown>;
   },
-  addIssue: (path: (string | number)[], message: string) => void,
+  issue: Issue,
 ): void {
-  const check = (field: string, names: string[] | undefined, among: Record<string, unknown>, what: string) =>
-    names?.forEach((n, i) => {
-      if (!(n in among)) addIssue(['dailyReport', field, i], `unknown ${what} "${n}"`);
-    });
-  check('postgres', r.postgres, known.postgres, 'postgres target');
-  check('redis', r.redis, known.redis, 'redis target');
-  check('backups', r.backups, known.backups, 'backup set');
-  check('email', r.email, known.notifiers, 'notifier');
-  check('summary', r.summary, known.notifiers, 'notifier');
-  if (r.store && !(r.store.postgres in known.postgres))
-    addIssue(['dailyReport', 'store', 'postgres'], `unknown postgres target "${r.store.postgres}"`);
+  const { one, each } = nameChecks(issue);
+  each(['dailyReport', 'postgres'], r.postgres, known.postgres, 'postgres target');
+  each(['dailyReport', 'redis'], r.redis, known.redis, 'redis target');
+  each(['dailyReport', 'backups'], r.backups, known.backups, 'backup set');
+  each(['dailyReport', 'email'], r.email, known.notifiers, 'notifier');
+  each(['dailyReport', 'summary'], r.summary, known.notifiers, 'notifier');
+  one(['dailyReport', 'store', 'postgres'], r.store?.postgres, known.postgres, 'postgres target');
   try {
     new Intl.DateTimeFormat('en-CA', { timeZone: r.timezone });
   } catch {
-    addIssue(['dailyReport', 'timezone'], `unknown time zone "${r.timezone}"`);
+    issue(['dailyReport', 'timezone'], `unknown time zone "${r.timezone}"`);
   }
 }

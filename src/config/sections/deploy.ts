@@ -3,6 +3,7 @@ import { httpUrl, nonEmpty } from '../../domain/fields';
 import { targetName, unitName } from '../../domain/names';
 import { duration } from '../../domain/duration';
 import { lbServerName } from '../../domain/rollout/input';
+import type { Issue } from '../references';
 
 /**
  * A command of a deploy (install, migrate, static): an argv run without a shell in the release
@@ -101,7 +102,7 @@ export type DeployConfig = z.infer<typeof deployConfig>;
 export function checkDeployReferences(
   deploy: DeployConfig,
   known: { sshHosts: Record<string, unknown>; loadBalancers: Record<string, { type: string }> },
-  issue: (path: (string | number)[], message: string) => void,
+  issue: Issue,
 ): void {
   for (const [svc, s] of Object.entries(deploy.services)) {
     if (s.lb !== undefined) {

@@ -7,6 +7,7 @@ import { remediationConfig } from '../../domain/incident/runbook';
 import { secretRef } from '../secrets';
 import { postgresStoreConfig } from './postgres-store';
 import { tcpPort } from '../../domain/names';
+import { nameChecks, type ConfigPath, type Issue } from '../references';
 
 /** The Alertmanager webhook receiver (`opsflow alerts serve`). */
 const alertReceiverConfig = z
@@ -83,46 +84,35 @@ export function checkIncidentReferences(
     sshHosts: Record<string, unknown>;
     loadBalancers?: Record<string, unknown>;
   },
-  issue: (path: (string | number)[], message: string) => void,
+  issue: Issue,
 ): void {
-  const base = ['incident'];
+  const at = (...path: ConfigPath) => ['incident', ...path];
+  const { one, each } = nameChecks((path, message) => issue(at(...path), message));
   const roles = new Set<string>([...builtinRoles, ...Object.keys(cfg.contacts)]);
-  const notifier = (path: (string | number)[], n: string) => {
-    if (!(n in known.notifiers)) issue([...base, ...path], `unknown notifier "${n}"`);
-  };
-  const recipientName = (path: (string | number)[], n: string) => {
-    if (!roles.has(n) && !(n in known.notifiers)) issue([...base, ...path], `"${n}" is neither a role nor a notifier`);
-  };
-  Object.entries(cfg.contacts).forEach(([role, ns]) => ns.forEach((n, i) => notifier(['contacts', role, i], n)));
-  cfg.channels.forEach((n, i) => notifier(['channels', i], n));
-  Object.entries(cfg.notify).forEach(([sev, rs]) => rs?.forEach((r, i) => recipientName(['notify', sev, i], r)));
-  cfg.digestNotify.forEach((r, i) => recipientName(['digestNotify', i], r));
-  cfg.rota.shifts.forEach((s, si) => s.notify.forEach((n, i) => notifier(['rota', 'shifts', si, 'notify', i], n)));
-  cfg.escalation.levels.forEach((l, li) =>
-    l.notify.forEach((r, i) => recipientName(['escalation', 'levels', li, 'notify', i], r)),
-  );
-  if (cfg.store && !(cfg.store.postgres in known.postgres))
-    issue([...base, 'store', 'postgres'], `unknown postgres target "${cfg.store.postgres}"`);
+  const recipients = (path: ConfigPath, names: string[] | undefined) =>
+    names?.forEach((n, i) => {
+      if (!roles.has(n) && !(n in known.notifiers)) issue(at(...path, i), `"${n}" is neither a role nor a notifier`);
+    });
+  Object.entries(cfg.contacts).forEach(([role, ns]) => each(['contacts', role], ns, known.notifiers, 'notifier'));
+  each(['channels'], cfg.channels, known.notifiers, 'notifier');
+  Object.entries(cfg.notify).forEach(([sev, rs]) => recipients(['notify', sev], rs));
+  recipients(['digestNotify'], cfg.digestNotify);
+  cfg.rota.shifts.forEach((s, si) => each(['rota', 'shifts', si, 'notify'], s.notify, known.notifiers, 'notifier'));
+  cfg.escalation.levels.forEach((l, li) => recipients(['escalation', 'levels', li, 'notify'], l.notify));
+  one(['store', 'postgres'], cfg.store?.postgres, known.postgres, 'postgres target');
   const rem = cfg.remediation;
   Object.entries(rem.services).forEach(([svc, r]) => {
-    if (r.health && !(r.health in known.http))
-      issue([...base, 'remediation', 'services', svc, 'health'], `unknown http target "${r.health}"`);
-    if (r.host && !(r.host in known.sshHosts))
-      issue([...base, 'remediation', 'services', svc, 'host'], `unknown systemd.hosts entry "${r.host}"`);
+    one(['remediation', 'services', svc, 'health'], r.health, known.http, 'http target');
+    one(['remediation', 'services', svc, 'host'], r.host, known.sshHosts, 'systemd.hosts entry');
   });
-  if (rem.database) {
-    if (!(rem.database.primary in known.postgres))
-      issue([...base, 'remediation', 'database', 'primary'], `unknown postgres target "${rem.database.primary}"`);
-    if (rem.database.replica && !(rem.database.replica in known.postgres))
-      issue([...base, 'remediation', 'database', 'replica'], `unknown postgres target "${rem.database.replica}"`);
-  }
+  one(['remediation', 'database', 'primary'], rem.database?.primary, known.postgres, 'postgres target');
+  one(['remediation', 'database', 'replica'], rem.database?.replica, known.postgres, 'postgres target');
   if (rem.backupServers && !(rem.backupServers.lb in (known.loadBalancers ?? {})))
     issue(
-      [...base, 'remediation', 'backupServers', 'lb'],
+      at('remediation', 'backupServers', 'lb'),
       `unknown load balancer "${rem.backupServers.lb}" (not in config.loadBalancers)`,
     );
-  if (rem.diagnostics.postgres && !(rem.diagnostics.postgres in known.postgres))
-    issue([...base, 'remediation', 'diagnostics', 'postgres'], `unknown postgres target "${rem.diagnostics.postgres}"`);
+  one(['remediation', 'diagnostics', 'postgres'], rem.diagnostics.postgres, known.postgres, 'postgres target');
 }
 
 /** What an incident says of itself when no store is configured (status, timeline, postmortem). */

@@ -11,6 +11,7 @@ import { sqlIdentifier, sqlTable } from './sql-names';
  * runbooks §1's (`defaultPromQueries`).
  */
 import { defaultPromQueries } from '../../domain/metric-sources';
+import { nameChecks, type Issue } from '../references';
 
 const prometheusSource = z
   .object({
@@ -99,11 +100,11 @@ export const metricSourceConfig = z.discriminatedUnion('type', [
 export function checkMetricSourceReferences(
   sources: Record<string, MetricSourceConfig>,
   known: { postgres: Record<string, unknown> },
-  issue: (path: (string | number)[], message: string) => void,
+  issue: Issue,
 ): void {
   for (const [name, s] of Object.entries(sources))
-    if (s.type === 'postgres-count' && !(s.postgres in known.postgres))
-      issue(['metricSources', name, 'postgres'], `unknown postgres target "${s.postgres}"`);
+    if (s.type === 'postgres-count')
+      nameChecks(issue).one(['metricSources', name, 'postgres'], s.postgres, known.postgres, 'postgres target');
 }
 export type HttpStatsSourceConfig = z.infer<typeof httpStatsSource>;
 export type MetricSourceConfig = z.infer<typeof metricSourceConfig>;

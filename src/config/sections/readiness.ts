@@ -3,6 +3,7 @@ import { httpUrl, nonEmpty, positiveInt } from '../../domain/fields';
 import { secretRef } from '../secrets';
 import { targetName, tcpPort, unitName } from '../../domain/names';
 import { durationField } from '../../domain/duration';
+import { nameChecks, type Issue } from '../references';
 
 /**
  * Go-live readiness checklists (runbooks §10): each item is an automated check evaluated live at the
@@ -180,20 +181,18 @@ export function checkReadinessReferences(
     backups: object;
     metricSources: Record<string, { type: string }>;
   },
-  issue: (path: (string | number)[], message: string) => void,
+  issue: Issue,
 ): void {
+  const { one } = nameChecks(issue);
   for (const [name, list] of Object.entries(cfg.checklists)) {
     list.items.forEach((item, i) => {
       const at = (field: string) => ['readiness', 'checklists', name, 'items', i, field];
-      const need = (field: string, value: string, section: object, what: string) => {
-        if (!(value in section)) issue(at(field), `unknown ${what} "${value}"`);
-      };
-      if (item.check === 'http') need('target', item.target, sections.http, 'http target');
-      if (item.check === 'postgres') need('target', item.target, sections.postgres, 'postgres target');
-      if (item.check === 'redis') need('target', item.target, sections.redis, 'redis target');
-      if (item.check === 'loadBalancer') need('lb', item.lb, sections.loadBalancers, 'load balancer');
-      if (item.check === 'notifier') need('notifier', item.notifier, sections.notifiers, 'notifier');
-      if (item.check === 'backup') need('set', item.set, sections.backups, 'backup set');
+      if (item.check === 'http') one(at('target'), item.target, sections.http, 'http target');
+      if (item.check === 'postgres') one(at('target'), item.target, sections.postgres, 'postgres target');
+      if (item.check === 'redis') one(at('target'), item.target, sections.redis, 'redis target');
+      if (item.check === 'loadBalancer') one(at('lb'), item.lb, sections.loadBalancers, 'load balancer');
+      if (item.check === 'notifier') one(at('notifier'), item.notifier, sections.notifiers, 'notifier');
+      if (item.check === 'backup') one(at('set'), item.set, sections.backups, 'backup set');
       if (item.check === 'prometheus') {
         const src = sections.metricSources[item.source];
         if (!src) issue(at('source'), `unknown metric source "${item.source}"`);
