@@ -16,122 +16,97 @@ const base = {
   category: z.enum(['infrastructure', 'application', 'monitoring', 'backups', 'people']).optional(),
 };
 
+/** An item of one kind: the fields every item has, its `check` and its own fields. */
+const item = <C extends string, F extends z.ZodRawShape>(check: C, fields: F) =>
+  z
+    .object({ ...base, check: z.literal(check) })
+    .extend(fields)
+    .strict();
+
 const ipAddress = z.union([z.ipv4(), z.ipv6()]);
 
-const tlsItem = z
-  .object({
-    ...base,
-    check: z.literal('tls'),
-    host: nonEmpty,
-    port: tcpPort.default(443),
-    /** The name the certificate must be valid for; the host when omitted. */
-    servername: nonEmpty.optional(),
-    /** A PEM file of extra trusted CAs (a private CA); the system store otherwise. */
-    caFile: nonEmpty.optional(),
-    minDaysValid: z.number().int().min(0).default(14),
-    timeoutMs: positiveInt.default(10_000),
-  })
-  .strict();
+const tlsItem = item('tls', {
+  host: nonEmpty,
+  port: tcpPort.default(443),
+  /** The name the certificate must be valid for; the host when omitted. */
+  servername: nonEmpty.optional(),
+  /** A PEM file of extra trusted CAs (a private CA); the system store otherwise. */
+  caFile: nonEmpty.optional(),
+  minDaysValid: z.number().int().min(0).default(14),
+  timeoutMs: positiveInt.default(10_000),
+});
 
-const dnsItem = z
-  .object({
-    ...base,
-    check: z.literal('dns'),
-    name: nonEmpty,
-    /** Every address the name must resolve to, and no other. */
-    expect: z.array(ipAddress).min(1),
-    /** Resolvers to ask (`"10.0.0.2"`, `"127.0.0.1:5353"`); the system's when omitted. */
-    resolvers: z.array(nonEmpty).min(1).optional(),
-    timeoutMs: positiveInt.default(5_000),
-  })
-  .strict();
+const dnsItem = item('dns', {
+  name: nonEmpty,
+  /** Every address the name must resolve to, and no other. */
+  expect: z.array(ipAddress).min(1),
+  /** Resolvers to ask (`"10.0.0.2"`, `"127.0.0.1:5353"`); the system's when omitted. */
+  resolvers: z.array(nonEmpty).min(1).optional(),
+  timeoutMs: positiveInt.default(5_000),
+});
 
-const tcpItem = z
-  .object({
-    ...base,
-    check: z.literal('tcp'),
-    host: nonEmpty,
-    /** Ports that must accept a connection (host reachable, firewall open). */
-    open: z.array(tcpPort).default([]),
-    /** Ports the firewall must keep closed. */
-    closed: z.array(tcpPort).default([]),
-    timeoutMs: positiveInt.default(3_000),
-  })
-  .strict()
-  .refine((i) => i.open.length + i.closed.length > 0, {
-    path: ['open'],
-    message: 'at least one port in open or closed',
-  });
+const tcpItem = item('tcp', {
+  host: nonEmpty,
+  /** Ports that must accept a connection (host reachable, firewall open). */
+  open: z.array(tcpPort).default([]),
+  /** Ports the firewall must keep closed. */
+  closed: z.array(tcpPort).default([]),
+  timeoutMs: positiveInt.default(3_000),
+}).refine((i) => i.open.length + i.closed.length > 0, {
+  path: ['open'],
+  message: 'at least one port in open or closed',
+});
 
-const httpItem = z.object({ ...base, check: z.literal('http'), target: targetName }).strict();
+const httpItem = item('http', { target: targetName });
 
-const roundTripItem = z
-  .object({
-    ...base,
-    check: z.literal('roundTrip'),
-    /** PUT of random bytes here; `{key}` is replaced by a fresh key. */
-    uploadUrl: httpUrl,
-    /** GET of the same object; `{key}` as above. */
-    downloadUrl: httpUrl,
-    bytes: z.number().int().min(1).max(10_000_000).default(4096),
-    headers: z.record(z.string(), z.string()).optional(),
-    timeoutMs: positiveInt.default(10_000),
-  })
-  .strict();
+const roundTripItem = item('roundTrip', {
+  /** PUT of random bytes here; `{key}` is replaced by a fresh key. */
+  uploadUrl: httpUrl,
+  /** GET of the same object; `{key}` as above. */
+  downloadUrl: httpUrl,
+  bytes: z.number().int().min(1).max(10_000_000).default(4096),
+  headers: z.record(z.string(), z.string()).optional(),
+  timeoutMs: positiveInt.default(10_000),
+});
 
-const authItem = z
-  .object({
-    ...base,
-    check: z.literal('auth'),
-    url: httpUrl,
-    /** The header carrying the credential. */
-    header: nonEmpty.default('authorization'),
-    /** A credential that must be accepted (a secret: env or file). */
-    good: secretRef,
-    /** A credential that must be refused. */
-    bad: nonEmpty.default('Bearer opsflow-readiness-invalid'),
-    timeoutMs: positiveInt.default(10_000),
-  })
-  .strict();
+const authItem = item('auth', {
+  url: httpUrl,
+  /** The header carrying the credential. */
+  header: nonEmpty.default('authorization'),
+  /** A credential that must be accepted (a secret: env or file). */
+  good: secretRef,
+  /** A credential that must be refused. */
+  bad: nonEmpty.default('Bearer opsflow-readiness-invalid'),
+  timeoutMs: positiveInt.default(10_000),
+});
 
-const prometheusItem = z
-  .object({
-    ...base,
-    check: z.literal('prometheus'),
-    /** A metric source of type prometheus. */
-    source: targetName,
-    /** Scrape jobs whose every active target must be up. */
-    jobs: z.array(nonEmpty).default([]),
-    /** Alerting rules that must be loaded. */
-    rules: z.array(nonEmpty).default([]),
-  })
-  .strict()
-  .refine((i) => i.jobs.length + i.rules.length > 0, { path: ['jobs'], message: 'at least one job or rule' });
+const prometheusItem = item('prometheus', {
+  /** A metric source of type prometheus. */
+  source: targetName,
+  /** Scrape jobs whose every active target must be up. */
+  jobs: z.array(nonEmpty).default([]),
+  /** Alerting rules that must be loaded. */
+  rules: z.array(nonEmpty).default([]),
+}).refine((i) => i.jobs.length + i.rules.length > 0, { path: ['jobs'], message: 'at least one job or rule' });
 
 /** The load balancer knows each backend server (through its adapter) and has it ready. */
-const loadBalancerItem = z
-  .object({ ...base, check: z.literal('loadBalancer'), lb: targetName, servers: z.array(nonEmpty).min(1) })
-  .strict();
+const loadBalancerItem = item('loadBalancer', { lb: targetName, servers: z.array(nonEmpty).min(1) });
 /** systemd units are active (through the systemd adapter: local or over SSH). */
-const systemdItem = z.object({ ...base, check: z.literal('systemd'), units: z.array(unitName).min(1) }).strict();
+const systemdItem = item('systemd', { units: z.array(unitName).min(1) });
 /** A scheduled health check completed green within this long (Temporal visibility). */
-const healthCheckItem = z
-  .object({ ...base, check: z.literal('healthCheck'), within: durationField(1_000).default(3_600_000) })
-  .strict();
+const healthCheckItem = item('healthCheck', { within: durationField(1_000).default(3_600_000) });
 
 /**
  * The backup set's newest copy whose restore drill passed (the backup workflow's verified copy) is
  * younger than `maxAgeHours`: read from the set's destination the way the health check reads it.
  */
-const backupItem = z
-  .object({ ...base, check: z.literal('backup'), set: targetName, maxAgeHours: z.number().positive().default(24) })
-  .strict();
+const backupItem = item('backup', { set: targetName, maxAgeHours: z.number().positive().default(24) });
 
-const notifierItem = z.object({ ...base, check: z.literal('notifier'), notifier: targetName }).strict();
-const postgresItem = z.object({ ...base, check: z.literal('postgres'), target: targetName }).strict();
-const redisItem = z.object({ ...base, check: z.literal('redis'), target: targetName }).strict();
+const notifierItem = item('notifier', { notifier: targetName });
+const postgresItem = item('postgres', { target: targetName });
+const redisItem = item('redis', { target: targetName });
 /** A human item: training done, on-call rota published, vendor contacts listed, off-site copy. */
-const signOffItem = z.object({ ...base, check: z.literal('signOff'), description: nonEmpty.max(300) }).strict();
+const signOffItem = item('signOff', { description: nonEmpty.max(300) });
 
 export const readinessItem = z.discriminatedUnion('check', [
   tlsItem,
