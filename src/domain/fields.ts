@@ -13,3 +13,7 @@ export const positiveInt = z.number().int().positive();
 
 /** Names of config entries (notifiers, targets, metric sources) a section or an input lists. */
 export const targetNames = z.array(targetName);
+
+/** One kind of a union told apart by its `type`: the literal type and the kind's own fields, nothing else. */
+export const typed = <T extends string, F extends z.ZodRawShape>(type: T, fields: F) =>
+  z.object({ type: z.literal(type), ...fields }).strict();
