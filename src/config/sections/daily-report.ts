@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { nonEmpty, positiveInt, targetNames } from '../../domain/fields';
-import { targetName, unitName } from '../../domain/names';
+import { unitName } from '../../domain/names';
 import { nameChecks, type Issue } from '../references';
+import { postgresStoreConfig } from './postgres-store';
 
 /**
  * The 23:50 daily report (runbooks §4, 000 §2.1): what it gathers and who gets it. A list left out
@@ -41,17 +42,7 @@ export const dailyReportConfig = z
     /** Notifiers that get the short summary (Slack, webhook). */
     summary: targetNames.default([]),
     /** Where the last `keep` reports are kept (`opsflow report show [date]`). */
-    store: z
-      .object({
-        postgres: targetName,
-        schema: z
-          .string()
-          .regex(/^[a-z_][a-z0-9_]{0,62}$/)
-          .default('opsflow'),
-        keep: positiveInt.default(30),
-      })
-      .strict()
-      .optional(),
+    store: postgresStoreConfig.extend({ keep: positiveInt.default(30) }).optional(),
   })
   .strict();
 export type DailyReportConfig = z.infer<typeof dailyReportConfig>;
