@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { CliContext, print, UsageError } from '../cli-context';
+import { CliContext, limitOf, print, UsageError } from '../cli-context';
 import { incidentEntry } from '../registry';
 import { validateInput } from '../input';
 import { TASK_QUEUE } from '../connection';
@@ -121,8 +121,7 @@ export function registerIncidentCommands(program: Command, ctx: CliContext) {
     .option('-n, --limit <n>', 'at most this many', '20')
     .option('--json', 'JSON instead of a table')
     .action(async (o: { state?: string; severity?: string; digest?: boolean; limit: string; json?: boolean }) => {
-      const limit = Number(o.limit);
-      if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit: a whole number of at least 1');
+      const limit = limitOf(o.limit);
       if (o.state && !['open', 'acknowledged', 'resolved'].includes(o.state))
         throw new UsageError('--state: open, acknowledged or resolved');
       if (o.severity && !/^P[0-3]$/.test(o.severity)) throw new UsageError('--severity: P0, P1, P2 or P3');
