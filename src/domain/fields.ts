@@ -9,6 +9,9 @@ export const nonEmpty = z.string().min(1);
 /** Config and inputs reach services over http(s) only. */
 export const httpUrl = z.url({ protocol: /^https?$/ });
 
+/** A switch that is off unless set. */
+export const flag = z.boolean().default(false);
+
 export const positiveInt = z.number().int().positive();
 
 /** Names of config entries (notifiers, targets, metric sources) a section or an input lists. */

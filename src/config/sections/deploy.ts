@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { httpUrl, nonEmpty } from '../../domain/fields';
+import { flag, httpUrl, nonEmpty } from '../../domain/fields';
 import { targetName, unitName } from '../../domain/names';
 import { duration } from '../../domain/duration';
 import { lbServerName } from '../../domain/rollout/input';
@@ -45,7 +45,7 @@ const deployNginx = z
     prefix: nonEmpty.optional(),
     configFile: nonEmpty.optional(),
     errorLog: nonEmpty.optional(),
-    sudo: z.boolean().default(false),
+    sudo: flag,
     timeout: duration.prefault('15s'),
   })
   .strict();

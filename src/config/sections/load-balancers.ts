@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { httpUrl, nonEmpty, positiveInt, typed } from '../../domain/fields';
+import { flag, httpUrl, nonEmpty, positiveInt, typed } from '../../domain/fields';
 import { secretRef } from '../secrets';
 import { tcpPort } from '../../domain/names';
 import { lbServerName } from '../../domain/rollout/input';
@@ -30,7 +30,7 @@ const nginxLoadBalancer = typed('nginx', {
   prefix: nonEmpty.optional(),
   configFile: nonEmpty.optional(),
   errorLog: nonEmpty.optional(),
-  sudo: z.boolean().default(false),
+  sudo: flag,
   timeoutMs: positiveInt.default(15_000),
 }).refine((c) => Object.keys(c.servers).length > 0, { message: 'name at least one server', path: ['servers'] });
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { httpUrl, nonEmpty, positiveInt, typed } from '../../domain/fields';
+import { flag, httpUrl, nonEmpty, positiveInt, typed } from '../../domain/fields';
 import { secretRef } from '../secrets';
 
 /**
@@ -32,8 +32,8 @@ const emailNotifier = typed('email', {
   host: nonEmpty,
   port: z.number().int().min(1).max(65535).default(587),
   /** true: TLS from the start (465); false: STARTTLS when the server offers it. */
-  secure: z.boolean().default(false),
-  requireTls: z.boolean().default(false),
+  secure: flag,
+  requireTls: flag,
   user: nonEmpty.optional(),
   password: secretRef.optional(),
   from: z.string().min(3),

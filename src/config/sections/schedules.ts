@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { nonEmpty } from '../../domain/fields';
+import { flag, nonEmpty } from '../../domain/fields';
 import { targetName } from '../../domain/names';
 import { duration } from '../../domain/duration';
 
@@ -16,7 +16,7 @@ export const scheduleConfig = z
     overlap: z
       .enum(['skip', 'buffer_one', 'buffer_all', 'cancel_other', 'terminate_other', 'allow_all'])
       .default('skip'),
-    paused: z.boolean().default(false),
+    paused: flag,
     note: z.string().optional(),
   })
   .strict()

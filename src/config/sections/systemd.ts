@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { nonEmpty, positiveInt } from '../../domain/fields';
+import { flag, nonEmpty, positiveInt } from '../../domain/fields';
 import { targetName, tcpPort, unitName } from '../../domain/names';
 import { secretRef } from '../secrets';
 
@@ -17,7 +17,7 @@ const sshHost = z
     password: secretRef.optional(),
     hostKeySha256: z.string().regex(/^[A-Za-z0-9+/]{43}=?$/, 'a SHA-256 host key fingerprint (base64)'),
     systemctl: nonEmpty.default('systemctl'),
-    sudo: z.boolean().default(false),
+    sudo: flag,
     readyTimeoutMs: positiveInt.default(10_000),
   })
   .strict()
@@ -29,7 +29,7 @@ export const systemdConfig = z
   .object({
     /** The systemctl executable; tests point it at a stand-in. */
     systemctl: nonEmpty.default('systemctl'),
-    sudo: z.boolean().default(false),
+    sudo: flag,
     /** Units the scheduled health check expects to be active (runbooks §4). */
     units: z.array(unitName).default([]),
     /** Remote hosts reached over SSH, by name (incident remediation names them). */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { flag } from '../fields';
 import { targetName } from '../names';
 import { durationField, formatDuration } from '../duration';
 import { metricUnits, type GateThresholds, type MetricName } from '../gate/evaluate';
@@ -20,7 +21,7 @@ const fromBaselineSpec = <M extends readonly [ThresholdMetric, ...ThresholdMetri
       /** A baseline older than this (from the end of its window) is refused. */
       maxAge: durationField().default(7 * 86_400_000),
       /** Use a partial baseline (cut short or a group failed) when it is the latest. */
-      acceptPartial: z.boolean().default(false),
+      acceptPartial: flag,
       /** The metrics needed from the baseline. */
       metrics: z.array(z.enum(metrics)).min(1).default(defaults),
       /** Values that replace the baseline's for these metrics. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { targetNames } from '../fields';
+import { flag, targetNames } from '../fields';
 import { approvalSetting } from '../approval';
 import { targetName } from '../names';
 import { duration, formatDuration, isParsedDuration } from '../duration';
@@ -126,7 +126,7 @@ export const userCutoverInput = z
     inconclusive: inconclusivePolicy.prefault({}),
     /** How long a batch held for inconclusive samples waits for a person before it rolls back. */
     holdTimeout: duration.prefault('30m'),
-    requireApproval: z.boolean().default(false),
+    requireApproval: flag,
     notify: targetNames.default([]),
     /** Told when the whole plan has moved; default: `notify`. */
     stakeholders: targetNames.optional(),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { targetNames } from '../fields';
+import { flag, targetNames } from '../fields';
 import { targetName } from '../names';
 import { duration } from '../duration';
 import { releaseNamePattern } from './release';
@@ -95,7 +95,7 @@ export const deployInput = z
     ref: gitRef,
     keepReleases: z.number().int().min(1, 'keep at least 1 complete release').max(100).default(5),
     /** When a batch goes over budget, roll back the hosts already upgraded as well as the failed ones. */
-    rollbackFleetOnFailure: z.boolean().default(false),
+    rollbackFleetOnFailure: flag,
   })
   .strict();
 export type DeployInputRaw = z.input<typeof deployInput>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { flag } from '../fields';
 import type { Verdict } from './evaluate';
 
 /**
@@ -10,7 +11,7 @@ export const inconclusivePolicy = z
     /** This many inconclusive samples in a row hold the window for a person. */
     maxConsecutive: z.number().int().min(1).default(3),
     /** Count an inconclusive sample as a failed one as well (strict gates). */
-    countAsFailure: z.boolean().default(false),
+    countAsFailure: flag,
   })
   .strict();
 export type InconclusivePolicy = z.infer<typeof inconclusivePolicy>;

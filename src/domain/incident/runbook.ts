@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { nonEmpty } from '../fields';
+import { flag, nonEmpty } from '../fields';
 import { durationIn } from '../duration';
 import { targetName, unitName } from '../names';
 import type { Severity } from './severity';
@@ -65,9 +65,9 @@ type StepKind = (typeof stepKinds)[number];
 /** Kinds of step that act destructively and so wait for `approve` unless pre-approved. */
 const preApproval = z
   .object({
-    restart: z.boolean().default(false),
-    failover: z.boolean().default(false),
-    'backup-servers': z.boolean().default(false),
+    restart: flag,
+    failover: flag,
+    'backup-servers': flag,
   })
   .strict();
 

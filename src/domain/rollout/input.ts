@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { nonEmpty, targetNames } from '../fields';
+import { flag, nonEmpty, targetNames } from '../fields';
 import { approvalSetting } from '../approval';
 import { targetName } from '../names';
 import { gateThresholds, type GateThresholds } from '../gate/evaluate';
@@ -81,7 +81,7 @@ export const phasedRolloutInput = z
     /** How long a rollout held for inconclusive samples waits for a person before it rolls back. */
     holdTimeout: duration.prefault('30m'),
     /** Wait for `approve` before every step. */
-    requireApproval: z.boolean().default(false),
+    requireApproval: flag,
     /** Notifiers told of rollbacks, holds and aborts. */
     notify: targetNames.default([]),
     /** Notifiers told of the go-live; default: `notify`. */
@@ -91,7 +91,7 @@ export const phasedRolloutInput = z
     /** Continue as new beyond this many history events (Temporal may suggest it earlier). */
     maxHistoryEvents: z.number().int().min(100).max(50_000).default(10_000),
     /** Evaluate the gates and report every action, touching nothing. */
-    dryRun: z.boolean().default(false),
+    dryRun: flag,
   })
   .strict()
   .superRefine((input, ctx) => {
