@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import { flag, httpUrl, nonEmpty } from '../../domain/fields';
+import { httpUrl, nonEmpty } from '../../domain/fields';
 import { targetName, unitName } from '../../domain/names';
 import { duration } from '../../domain/duration';
 import { lbServerName } from '../../domain/rollout/input';
 import type { Issue } from '../references';
+import { nginxCommand } from './load-balancers';
 
 /**
  * A command of a deploy (install, migrate, static): an argv run without a shell in the release
@@ -41,11 +42,7 @@ export type DeployHost = z.infer<typeof deployHost>;
 /** The nginx on each host, tested (`nginx -t`) and reloaded after a switch. */
 const deployNginx = z
   .object({
-    binary: nonEmpty.default('nginx'),
-    prefix: nonEmpty.optional(),
-    configFile: nonEmpty.optional(),
-    errorLog: nonEmpty.optional(),
-    sudo: flag,
+    ...nginxCommand,
     timeout: duration.prefault('15s'),
   })
   .strict();

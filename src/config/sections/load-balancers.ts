@@ -19,18 +19,23 @@ const haproxyLoadBalancer = typed('haproxy', {
   timeoutMs: positiveInt.default(5_000),
 });
 
-/** nginx (open source): an upstream include rewritten by opsflow, checked with `nginx -t`, then reloaded. */
-const nginxLoadBalancer = typed('nginx', {
-  /** The file `include`d inside the `upstream { }` block; opsflow owns it. */
-  upstreamFile: nonEmpty,
-  /** Server names (as inputs use them) → `host:port` as nginx's `server` directive takes it. */
-  servers: z.record(lbServerName, z.string().regex(/^[A-Za-z0-9.\-[\]:]+:\d+$/, 'host:port')),
+/** How opsflow runs nginx, on a load balancer as on a deploy's hosts. */
+export const nginxCommand = {
   binary: nonEmpty.default('nginx'),
   /** `-p`, `-c` and `-e` for `nginx -t` and `nginx -s reload`, when not the package defaults. */
   prefix: nonEmpty.optional(),
   configFile: nonEmpty.optional(),
   errorLog: nonEmpty.optional(),
   sudo: flag,
+};
+
+/** nginx (open source): an upstream include rewritten by opsflow, checked with `nginx -t`, then reloaded. */
+const nginxLoadBalancer = typed('nginx', {
+  /** The file `include`d inside the `upstream { }` block; opsflow owns it. */
+  upstreamFile: nonEmpty,
+  /** Server names (as inputs use them) → `host:port` as nginx's `server` directive takes it. */
+  servers: z.record(lbServerName, z.string().regex(/^[A-Za-z0-9.\-[\]:]+:\d+$/, 'host:port')),
+  ...nginxCommand,
   timeoutMs: positiveInt.default(15_000),
 }).refine((c) => Object.keys(c.servers).length > 0, { message: 'name at least one server', path: ['servers'] });
 
