@@ -113,11 +113,7 @@ export const encryptionConfig = z
          */
         token: secretRef.optional(),
         auth: codecAuth.default('token'),
-        maxBodyBytes: z
-          .number()
-          .int()
-          .positive()
-          .default(4 * 1024 * 1024),
+        maxBodyBytes: positiveInt.default(4 * 1024 * 1024),
       })
       .strict()
       .optional(),

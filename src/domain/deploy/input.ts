@@ -63,8 +63,7 @@ const approval = z.enum(['none', 'first-host', 'each-batch']);
 const common = {
   service: targetName,
   /** Default: every host of the service in the worker config, in config order. */
-  hosts: z
-    .array(targetName)
+  hosts: targetNames
     .min(1, 'name at least one host (or leave hosts out for all of the service)')
     .refine((h) => new Set(h).size === h.length, 'a host is named twice')
     .optional(),
