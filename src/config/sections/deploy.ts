@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { addIssue } from '../../domain/validation';
 import { httpUrl, nonEmpty } from '../../domain/fields';
 import { targetName, unitName } from '../../domain/names';
 import { duration } from '../../domain/duration';
@@ -78,11 +79,7 @@ const deployService = z
     if (s.lb === undefined) return;
     for (const [name, h] of Object.entries(s.hosts))
       if (h.lbServer === undefined)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['hosts', name, 'lbServer'],
-          message: `the service has lb "${s.lb}": name this host's server in it`,
-        });
+        addIssue(ctx, ['hosts', name, 'lbServer'], `the service has lb "${s.lb}": name this host's server in it`);
   });
 export type DeployService = z.infer<typeof deployService>;
 

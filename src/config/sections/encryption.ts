@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { addIssue } from '../../domain/validation';
 import { nonEmpty, positiveInt } from '../../domain/fields';
 import { secretRef } from '../secrets';
 
@@ -83,7 +84,7 @@ const codecAuth = z.unknown().transform((value, ctx) => {
   }
   const parsed = jwksForm.safeParse(value);
   if (parsed.success) return parsed.data;
-  for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+  for (const issue of parsed.error.issues) addIssue(ctx, issue.path, issue.message);
   return z.NEVER;
 });
 
@@ -122,28 +123,19 @@ export const encryptionConfig = z
   .superRefine((cfg, ctx) => {
     const ids = cfg.keys.map((k) => k.id);
     ids.forEach((id, i) => {
-      if (ids.indexOf(id) !== i)
-        ctx.addIssue({ code: 'custom', path: ['keys', i, 'id'], message: `key id "${id}" is used twice` });
+      if (ids.indexOf(id) !== i) addIssue(ctx, ['keys', i, 'id'], `key id "${id}" is used twice`);
     });
     if (!ids.includes(cfg.current))
-      ctx.addIssue({
-        code: 'custom',
-        path: ['current'],
-        message: `"${cfg.current}" is not one of keys[].id (${ids.join(', ')})`,
-      });
+      addIssue(ctx, ['current'], `"${cfg.current}" is not one of keys[].id (${ids.join(', ')})`);
     const server = cfg.codecServer;
     if (server?.auth === 'token' && !server.token)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['codecServer', 'token'],
-        message: 'required unless auth is none or { jwks }: every decode must be authenticated',
-      });
+      addIssue(
+        ctx,
+        ['codecServer', 'token'],
+        'required unless auth is none or { jwks }: every decode must be authenticated',
+      );
     if (server?.auth === 'none' && !isLoopback(server.host))
-      ctx.addIssue({
-        code: 'custom',
-        path: ['codecServer', 'auth'],
-        message: `none is allowed only on a loopback host, not ${server.host}`,
-      });
+      addIssue(ctx, ['codecServer', 'auth'], `none is allowed only on a loopback host, not ${server.host}`);
   });
 
 export type EncryptionConfig = z.infer<typeof encryptionConfig>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { addIssue } from '../../domain/validation';
 import { httpUrl, nonEmpty, positiveInt } from '../../domain/fields';
 import { secretRef } from '../secrets';
 import { targetName, tcpPort, unitName } from '../../domain/names';
@@ -132,8 +133,7 @@ const readinessChecklist = z
   .superRefine((c, ctx) => {
     const seen = new Set<string>();
     c.items.forEach((item, i) => {
-      if (seen.has(item.id))
-        ctx.addIssue({ code: 'custom', path: ['items', i, 'id'], message: `duplicate item id "${item.id}"` });
+      if (seen.has(item.id)) addIssue(ctx, ['items', i, 'id'], `duplicate item id "${item.id}"`);
       seen.add(item.id);
     });
   });

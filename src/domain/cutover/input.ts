@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { addIssue } from '../validation';
 import { flag, targetNames } from '../fields';
 import { approvalSetting } from '../approval';
 import { targetName } from '../names';
@@ -138,42 +139,34 @@ export const userCutoverInput = z
     input.batches.forEach((b, i) => {
       const before = seen.get(b.name.toLowerCase());
       if (before !== undefined)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['batches', i, 'name'],
-          message: `"${b.name}" is already batch ${before + 1}'s name`,
-        });
+        addIssue(ctx, ['batches', i, 'name'], `"${b.name}" is already batch ${before + 1}'s name`);
       seen.set(b.name.toLowerCase(), i);
       if (b.thresholds === undefined && input.thresholds === undefined)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['batches', i, 'thresholds'],
-          message: "give the batch's thresholds here or the input's thresholds",
-        });
+        addIssue(ctx, ['batches', i, 'thresholds'], "give the batch's thresholds here or the input's thresholds");
       if (b.cohort === 'rest' && i !== input.batches.length - 1)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['batches', i, 'cohort'],
-          message: '"rest" moves everyone not moved yet, so it can only be the last batch',
-        });
+        addIssue(
+          ctx,
+          ['batches', i, 'cohort'],
+          '"rest" moves everyone not moved yet, so it can only be the last batch',
+        );
       if (b.cohort !== 'rest') {
         for (let j = 0; j < i; j++) {
           const other = input.batches[j].cohort;
           if (other !== 'rest' && cohortsOverlap(other, b.cohort))
-            ctx.addIssue({
-              code: 'custom',
-              path: ['batches', i, 'cohort'],
-              message: `${describeCohort(b.cohort)} overlaps batch ${j + 1} (${describeCohort(other)}): name each value in one batch only`,
-            });
+            addIssue(
+              ctx,
+              ['batches', i, 'cohort'],
+              `${describeCohort(b.cohort)} overlaps batch ${j + 1} (${describeCohort(other)}): name each value in one batch only`,
+            );
         }
       }
       const interval = b.sampleInterval ?? input.sampleInterval;
       if (isParsedDuration(b.window) && isParsedDuration(interval) && b.window < interval)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['batches', i, 'window'],
-          message: `window ${formatDuration(b.window)} is shorter than sampleInterval ${formatDuration(interval)}`,
-        });
+        addIssue(
+          ctx,
+          ['batches', i, 'window'],
+          `window ${formatDuration(b.window)} is shorter than sampleInterval ${formatDuration(interval)}`,
+        );
     });
   });
 

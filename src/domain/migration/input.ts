@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { addIssue } from '../validation';
 import { targetName } from '../names';
 
 /**
@@ -74,19 +75,18 @@ export const dataMigrationInput = z
   .superRefine((input, ctx) => {
     const mapped = input.columns[input.key.target];
     if (mapped !== undefined && mapped !== input.key.source) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['columns', input.key.target],
-        message: `the target key "${input.key.target}" must map to the source key column "${input.key.source}" unchanged`,
-      });
+      addIssue(
+        ctx,
+        ['columns', input.key.target],
+        `the target key "${input.key.target}" must map to the source key column "${input.key.source}" unchanged`,
+      );
     }
     if (input.flag && input.mode === 'copy' && input.filter === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['filter'],
-        message:
-          'a flag needs a filter that excludes flagged rows (e.g. "migrate_flag = 0"), or reruns would copy them again',
-      });
+      addIssue(
+        ctx,
+        ['filter'],
+        'a flag needs a filter that excludes flagged rows (e.g. "migrate_flag = 0"), or reruns would copy them again',
+      );
     }
   });
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { addIssue } from '../validation';
 import { flag, nonEmpty, targetNames } from '../fields';
 import { approvalSetting } from '../approval';
 import { targetName } from '../names';
@@ -53,18 +54,14 @@ export const phasedRolloutInput = z
       .superRefine((steps, ctx) => {
         steps.forEach((s, i) => {
           if (i > 0 && s.weight <= steps[i - 1].weight)
-            ctx.addIssue({
-              code: 'custom',
-              path: [i, 'weight'],
-              message: `weights must rise: step ${i + 1} has ${s.weight} % after ${steps[i - 1].weight} %`,
-            });
+            addIssue(
+              ctx,
+              [i, 'weight'],
+              `weights must rise: step ${i + 1} has ${s.weight} % after ${steps[i - 1].weight} %`,
+            );
         });
         if (steps.length > 0 && steps[steps.length - 1].weight !== 100)
-          ctx.addIssue({
-            code: 'custom',
-            path: [steps.length - 1, 'weight'],
-            message: 'the last step must send 100 % to the new backend',
-          });
+          addIssue(ctx, [steps.length - 1, 'weight'], 'the last step must send 100 % to the new backend');
       }),
     /**
      * Maximum per metric; omitted: runbooks §1's gate, limited to the metrics the sources provide.
@@ -96,20 +93,16 @@ export const phasedRolloutInput = z
   .strict()
   .superRefine((input, ctx) => {
     if (input.gate && !isBaselineRef(input.gate) && Object.keys(input.gate).length === 0)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['gate'],
-        message: 'a gate needs at least one metric (or leave gate out for the defaults)',
-      });
+      addIssue(ctx, ['gate'], 'a gate needs at least one metric (or leave gate out for the defaults)');
     // Only between two valid durations: a bad one already has its own message, and a second line
     // comparing it ("window -5s is shorter than ...") would only repeat it less clearly.
     input.steps.forEach((s, i) => {
       if (isParsedDuration(s.window) && isParsedDuration(input.sampleInterval) && s.window < input.sampleInterval)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['steps', i, 'window'],
-          message: `window ${formatDuration(s.window)} is shorter than sampleInterval ${formatDuration(input.sampleInterval)}`,
-        });
+        addIssue(
+          ctx,
+          ['steps', i, 'window'],
+          `window ${formatDuration(s.window)} is shorter than sampleInterval ${formatDuration(input.sampleInterval)}`,
+        );
     });
   });
 
