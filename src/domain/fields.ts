@@ -14,6 +14,9 @@ export const flag = z.boolean().default(false);
 
 export const positiveInt = z.number().int().positive();
 
+/** Text by name: labels, annotations, headers. */
+export const stringMap = z.record(z.string(), z.string());
+
 /** Names of config entries (notifiers, targets, metric sources) a section or an input lists. */
 export const targetNames = z.array(targetName);
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { nonEmpty } from '../../domain/fields';
+import { nonEmpty, stringMap } from '../../domain/fields';
 import {
   displayLimits,
   EVIDENCE_TEXT_MAX,
@@ -22,8 +22,8 @@ import { truncateText } from '../../domain/incident/text-limits';
  */
 const alertmanagerAlert = z.object({
   status: z.enum(['firing', 'resolved']),
-  labels: z.record(z.string(), z.string()),
-  annotations: z.record(z.string(), z.string()).default({}),
+  labels: stringMap,
+  annotations: stringMap.default({}),
   startsAt: nonEmpty,
   endsAt: z.string().optional(),
   generatorURL: z.string().optional(),
@@ -37,9 +37,9 @@ const alertmanagerPayload = z.object({
   truncatedAlerts: z.number().int().min(0).optional(),
   status: z.enum(['firing', 'resolved']),
   receiver: z.string(),
-  groupLabels: z.record(z.string(), z.string()).default({}),
-  commonLabels: z.record(z.string(), z.string()).default({}),
-  commonAnnotations: z.record(z.string(), z.string()).default({}),
+  groupLabels: stringMap.default({}),
+  commonLabels: stringMap.default({}),
+  commonAnnotations: stringMap.default({}),
   externalURL: z.string().default(''),
   // No upper bound: the receiver's body limit bounds the payload, `max_alerts` bounds it at the source.
   alerts: z.array(alertmanagerAlert).min(1),

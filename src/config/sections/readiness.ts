@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { addIssue } from '../../domain/validation';
-import { httpUrl, nonEmpty, positiveInt } from '../../domain/fields';
+import { httpUrl, nonEmpty, positiveInt, stringMap } from '../../domain/fields';
 import { secretRef } from '../secrets';
 import { targetName, tcpPort, unitName } from '../../domain/names';
 import { durationField } from '../../domain/duration';
@@ -66,7 +66,7 @@ const roundTripItem = item('roundTrip', {
   /** GET of the same object; `{key}` as above. */
   downloadUrl: httpUrl,
   bytes: z.number().int().min(1).max(10_000_000).default(4096),
-  headers: z.record(z.string(), z.string()).optional(),
+  headers: stringMap.optional(),
   timeoutMs: positiveInt.default(10_000),
 });
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { httpUrl, nonEmpty, positiveInt } from '../../domain/fields';
+import { httpUrl, nonEmpty, positiveInt, stringMap } from '../../domain/fields';
 import { secretRef } from '../secrets';
 import { tcpPort } from '../../domain/names';
 
@@ -10,7 +10,7 @@ export const httpTarget = z
     method: z.enum(['GET', 'HEAD', 'POST']).default('GET'),
     expectStatus: z.number().int().min(100).max(599).default(200),
     timeoutMs: positiveInt.default(10_000),
-    headers: z.record(z.string(), z.string()).optional(),
+    headers: stringMap.optional(),
   })
   .strict();
 
