@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { nonEmpty, positiveInt, targetNames } from '../../domain/fields';
+import { positiveInt, targetNames, texts } from '../../domain/fields';
 import { nameChecks, type Issue } from '../references';
 
 const absolutePath = (what: string) => z.string().regex(/^\//, `an absolute path (${what})`);
@@ -18,7 +18,7 @@ export const backupSetConfig = z
     appTree: z
       .object({
         path: absolutePath('the app tree'),
-        exclude: z.array(nonEmpty).default(['node_modules', '.cache', '__pycache__', '*.pyc', 'tmp', '*.log']),
+        exclude: texts.default(['node_modules', '.cache', '__pycache__', '*.pyc', 'tmp', '*.log']),
       })
       .strict()
       .optional(),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { nonEmpty, positiveInt, targetNames } from '../../domain/fields';
-import { unitName } from '../../domain/names';
+import { nonEmpty, positiveInt, targetNames, texts, unitNames } from '../../domain/fields';
+
 import { nameChecks, type Issue } from '../references';
 import { postgresStoreConfig } from './postgres-store';
 
@@ -13,12 +13,12 @@ export const dailyReportConfig = z
   .object({
     /** The report's day is this zone's calendar day (the schedule's own zone should match). */
     timezone: nonEmpty.default('UTC'),
-    units: z.array(unitName).optional(),
+    units: unitNames.optional(),
     logs: z
       .object({
         files: z.array(z.string().regex(/^\//, 'an absolute path (a log file)')).default([]),
         /** Case-insensitive regular expressions a line must match to count as an error. */
-        patterns: z.array(nonEmpty).default(['error', 'fatal', 'panic', 'critical', 'exception']),
+        patterns: texts.default(['error', 'fatal', 'panic', 'critical', 'exception']),
         /** The last N matching lines per file. */
         lines: positiveInt.max(500).default(20),
         /** The day's journal entries at `priority` or worse, through journalctl (with systemd.sudo as systemctl is). */
@@ -27,7 +27,7 @@ export const dailyReportConfig = z
             command: nonEmpty.default('journalctl'),
             priority: z.enum(['emerg', 'alert', 'crit', 'err', 'warning']).default('err'),
             /** Only these units; empty: the whole journal. */
-            units: z.array(unitName).default([]),
+            units: unitNames.default([]),
           })
           .strict()
           .optional(),

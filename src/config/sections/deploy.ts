@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { addIssue } from '../../domain/validation';
-import { httpUrl, nonEmpty } from '../../domain/fields';
-import { targetName, unitName } from '../../domain/names';
+import { httpUrl, nonEmpty, unitNames } from '../../domain/fields';
+import { targetName } from '../../domain/names';
 import { duration } from '../../domain/duration';
 import { lbServerName } from '../../domain/rollout/input';
 import type { Issue } from '../references';
@@ -35,7 +35,7 @@ const deployHost = z
     /** What the health check asks for; 2xx is healthy. */
     healthUrl: httpUrl,
     /** The units to restart on this host; default: the service's. */
-    units: z.array(unitName).optional(),
+    units: unitNames.optional(),
   })
   .strict();
 export type DeployHost = z.infer<typeof deployHost>;
@@ -63,7 +63,7 @@ const deployService = z
       })
       .strict()
       .default({}),
-    units: z.array(unitName).default([]),
+    units: unitNames.default([]),
     /**
      * Consecutive passes of the health check that make a host healthy after a switch, within the
      * input's `healthCheck.attempts`: one 200 from a release that answers 503 on every other

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { addIssue } from '../../domain/validation';
-import { nonEmpty, positiveInt } from '../../domain/fields';
+import { nonEmpty, positiveInt, texts } from '../../domain/fields';
 import { secretRef } from '../secrets';
 
 const keyId = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'a key id: 1 to 64 of A-Z a-z 0-9 . _ -');
@@ -51,7 +51,7 @@ const jwksAuth = z
     /** The `iss` every token must carry, exactly as the issuer writes it. */
     issuer: nonEmpty,
     /** The `aud` a token must hold (one of them, when several): the API the issuer minted it for. */
-    audience: z.union([nonEmpty, z.array(nonEmpty).min(1)]).optional(),
+    audience: z.union([nonEmpty, texts.min(1)]).optional(),
     /** The signature algorithms accepted; any other, and any HMAC or `none`, is refused. */
     algorithms: z
       .array(z.enum(JWT_ALGORITHMS))

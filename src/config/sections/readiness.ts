@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { addIssue } from '../../domain/validation';
-import { httpUrl, nonEmpty, positiveInt, stringMap } from '../../domain/fields';
+import { httpUrl, nonEmpty, positiveInt, stringMap, texts, unitNames } from '../../domain/fields';
 import { secretRef } from '../secrets';
-import { targetName, tcpPort, unitName } from '../../domain/names';
+import { targetName, tcpPort } from '../../domain/names';
 import { durationField } from '../../domain/duration';
 import { nameChecks, type Issue } from '../references';
 
@@ -42,7 +42,7 @@ const dnsItem = item('dns', {
   /** Every address the name must resolve to, and no other. */
   expect: z.array(ipAddress).min(1),
   /** Resolvers to ask (`"10.0.0.2"`, `"127.0.0.1:5353"`); the system's when omitted. */
-  resolvers: z.array(nonEmpty).min(1).optional(),
+  resolvers: texts.min(1).optional(),
   timeoutMs: positiveInt.default(5_000),
 });
 
@@ -85,15 +85,15 @@ const prometheusItem = item('prometheus', {
   /** A metric source of type prometheus. */
   source: targetName,
   /** Scrape jobs whose every active target must be up. */
-  jobs: z.array(nonEmpty).default([]),
+  jobs: texts.default([]),
   /** Alerting rules that must be loaded. */
-  rules: z.array(nonEmpty).default([]),
+  rules: texts.default([]),
 }).refine((i) => i.jobs.length + i.rules.length > 0, { path: ['jobs'], message: 'at least one job or rule' });
 
 /** The load balancer knows each backend server (through its adapter) and has it ready. */
-const loadBalancerItem = item('loadBalancer', { lb: targetName, servers: z.array(nonEmpty).min(1) });
+const loadBalancerItem = item('loadBalancer', { lb: targetName, servers: texts.min(1) });
 /** systemd units are active (through the systemd adapter: local or over SSH). */
-const systemdItem = item('systemd', { units: z.array(unitName).min(1) });
+const systemdItem = item('systemd', { units: unitNames.min(1) });
 /** A scheduled health check completed green within this long (Temporal visibility). */
 const healthCheckItem = item('healthCheck', { within: durationField(1_000).default(3_600_000) });
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { flag, nonEmpty } from '../../domain/fields';
+import { flag, nonEmpty, texts } from '../../domain/fields';
 import { targetName } from '../../domain/names';
 import { duration } from '../../domain/duration';
 
@@ -10,7 +10,7 @@ export const scheduleConfig = z
     /** An interval such as "1m", "15m", "1h", "1d" (the workflows' one duration format), in ms. */
     every: duration.optional(),
     /** Cron expressions, e.g. "50 23 * * *" for the daily report (runbooks §4). */
-    cron: z.array(nonEmpty).optional(),
+    cron: texts.optional(),
     timezone: z.string().optional(),
     input: z.unknown().optional(),
     overlap: z

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { flag, nonEmpty, positiveInt } from '../../domain/fields';
-import { targetName, tcpPort, unitName } from '../../domain/names';
+import { flag, nonEmpty, positiveInt, unitNames } from '../../domain/fields';
+import { targetName, tcpPort } from '../../domain/names';
 import { secretRef } from '../secrets';
 
 /**
@@ -31,7 +31,7 @@ export const systemdConfig = z
     systemctl: nonEmpty.default('systemctl'),
     sudo: flag,
     /** Units the scheduled health check expects to be active (runbooks §4). */
-    units: z.array(unitName).default([]),
+    units: unitNames.default([]),
     /** Remote hosts reached over SSH, by name (incident remediation names them). */
     hosts: z.record(targetName, sshHost).optional(),
   })

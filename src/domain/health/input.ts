@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { targetNames } from '../fields';
-import { unitName } from '../names';
+import { targetNames, unitNames } from '../fields';
+
 import { resourceThresholds } from './report';
 import { baselineLevelsSpec, explicitOrFromBaseline } from '../baseline/gate';
 
@@ -12,7 +12,7 @@ export const healthCheckInput = z
   .object({
     targets: z
       .object({
-        systemd: z.array(unitName).optional(),
+        systemd: unitNames.optional(),
         http: targetNames.optional(),
         postgres: targetNames.optional(),
         redis: targetNames.optional(),

@@ -1,14 +1,14 @@
 import { z } from 'zod';
-import { flag, nonEmpty } from '../fields';
+import { flag, texts, unitNames } from '../fields';
 import { durationIn } from '../duration';
-import { targetName, unitName } from '../names';
+import { targetName } from '../names';
 import type { Severity } from './severity';
 
 /** How to bring a service back: restart its units (in order), then its health endpoint must answer. */
 export const serviceRemediation = z
   .object({
     /** Restarted in this order, e.g. ["nginx", "app"] (runbooks §6: nginx, then the app unit). */
-    units: z.array(unitName).min(1),
+    units: unitNames.min(1),
     /** A name in config.systemd.hosts to restart over SSH; default this host. */
     host: targetName.optional(),
     /** A name in config.http: must answer its expected status after the restart. */
@@ -28,7 +28,7 @@ const databaseRemediation = z
     /** A name in config.postgres: promoted with pg_promote() when the primary is down. */
     replica: targetName.optional(),
     /** Instead of pg_promote(), run this argv (no shell), e.g. ["patronictl", "failover", "--force"]. */
-    failoverCommand: z.array(nonEmpty).min(1).optional(),
+    failoverCommand: texts.min(1).optional(),
   })
   .strict()
   .refine((d) => d.replica !== undefined || d.failoverCommand !== undefined, {
@@ -52,7 +52,7 @@ const diagnosticsConfig = z
     /** Host snapshot through systeminformation: uptime, load, memory, disks, top processes. */
     host: z.boolean().default(true),
     /** Named argv lists (no shell) whose output lands in the incident record, e.g. {"nginx-log": ["tail", "-n", "50", "/var/log/nginx/error.log"]}. */
-    commands: z.record(targetName, z.array(nonEmpty).min(1)).default({}),
+    commands: z.record(targetName, texts.min(1)).default({}),
     /** A name in config.postgres: non-idle sessions and slow statements (pg_stat_statements). */
     postgres: targetName.optional(),
     commandTimeoutSeconds: z.number().positive().max(300).default(20),
@@ -82,7 +82,7 @@ export const remediationConfig = z
     /** Which step kinds run per severity; default runbooks §6 (P0 everything, P1/P2 diagnostics, P3 none). */
     runbooks: z.partialRecord(z.enum(['P0', 'P1', 'P2', 'P3']), z.array(z.enum(stepKinds))).default({}),
     /** Types that restart their services whatever the severity's runbook says, e.g. service_down. */
-    restartOnTypes: z.array(nonEmpty).default(['service_down']),
+    restartOnTypes: texts.default(['service_down']),
   })
   .strict();
 export type RemediationConfig = z.infer<typeof remediationConfig>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { nonEmpty } from '../fields';
+import { nonEmpty, texts } from '../fields';
 
 /** runbooks §6's severity levels, most severe first. */
 export const severities = ['P0', 'P1', 'P2', 'P3'] as const;
@@ -22,7 +22,7 @@ export const severityRule = z
     /** Shown on the timeline: why this severity. */
     name: nonEmpty.max(120).optional(),
     /** The incident type is one of these. */
-    type: z.union([nonEmpty, z.array(nonEmpty).min(1)]).optional(),
+    type: z.union([nonEmpty, texts.min(1)]).optional(),
     /** This service is among the incident's services. */
     service: nonEmpty.optional(),
     /** A label has this value. */

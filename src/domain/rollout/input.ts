@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { addIssue } from '../validation';
-import { flag, nonEmpty, targetNames } from '../fields';
+import { flag, targetNames, texts } from '../fields';
 import { approvalSetting } from '../approval';
 import { targetName } from '../names';
 import { gateThresholds, type GateThresholds } from '../gate/evaluate';
@@ -23,7 +23,7 @@ const rolloutStep = z
     /** The monitoring window after the weights are set. */
     window: duration,
     /** Cohorts that get the new system in this step, where the LB can route by cohort (HTTP API). */
-    targetUsers: z.array(nonEmpty).optional(),
+    targetUsers: texts.optional(),
     /** Wait for `approve` before this step (overrides `requireApproval`); `{ approvers: 2, forbidStarter: true }` asks more. */
     approval: approvalSetting.optional(),
   })
