@@ -13,6 +13,8 @@ export const httpUrl = z.url({ protocol: /^https?$/ });
 export const flag = z.boolean().default(false);
 
 export const positiveInt = z.number().int().positive();
+export const nonNegativeInt = z.number().int().min(0);
+export const nonNegative = z.number().min(0);
 
 /** A list of non-empty texts (patterns, argv, names the config does not define). */
 export const texts = z.array(nonEmpty);

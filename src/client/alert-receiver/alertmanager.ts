@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { nonEmpty, stringMap } from '../../domain/fields';
+import { nonEmpty, nonNegativeInt, stringMap } from '../../domain/fields';
 import {
   displayLimits,
   EVIDENCE_TEXT_MAX,
@@ -34,7 +34,7 @@ export type AlertmanagerAlert = z.infer<typeof alertmanagerAlert>;
 const alertmanagerPayload = z.object({
   version: z.literal('4'),
   groupKey: z.string(),
-  truncatedAlerts: z.number().int().min(0).optional(),
+  truncatedAlerts: nonNegativeInt.optional(),
   status: z.enum(['firing', 'resolved']),
   receiver: z.string(),
   groupLabels: stringMap.default({}),

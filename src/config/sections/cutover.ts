@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { httpUrl, nonEmpty, positiveInt, typed } from '../../domain/fields';
+import { httpUrl, nonEmpty, nonNegativeInt, positiveInt, typed } from '../../domain/fields';
 import { secretRef } from '../secrets';
 import { targetName } from '../../domain/names';
 import { filterField } from '../../domain/cutover/cohort';
@@ -57,7 +57,7 @@ const redisRouter = typed('redis', {
   /** Users per pipelined write (one HSET per chunk). */
   chunkSize: z.number().int().min(100).max(100_000).default(10_000),
   /** Users read back one by one after a move, besides the count. */
-  readBackSample: z.number().int().min(0).max(100_000).default(1_000),
+  readBackSample: nonNegativeInt.max(100_000).default(1_000),
 });
 
 /** The runbook's routing API: `PUT {url}/routing/user/{id}` with `{"target_system": …}`, bearer token. */
@@ -67,7 +67,7 @@ const httpRouter = typed('http', {
   systems,
   concurrency: z.number().int().min(1).max(256).default(32),
   /** Retries of one user's PUT on 429, 5xx or a network error, with backoff. */
-  retries: z.number().int().min(0).max(20).default(5),
+  retries: nonNegativeInt.max(20).default(5),
   timeoutMs: positiveInt.default(10_000),
   /** `GET {url}/routing/user/{id}` answers `{"target_system": …}`: read back after a move. */
   readBack: z.boolean().default(true),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { addIssue } from '../../domain/validation';
-import { nonEmpty, positiveInt, texts } from '../../domain/fields';
+import { nonEmpty, nonNegativeInt, positiveInt, texts } from '../../domain/fields';
 import { secretRef } from '../secrets';
 
 const keyId = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'a key id: 1 to 64 of A-Z a-z 0-9 . _ -');
@@ -62,7 +62,7 @@ const jwksAuth = z
     /** How long a fetched JWKS is used before it is fetched again. */
     cacheMaxAgeMs: positiveInt.default(600_000),
     /** The least time between two fetches when tokens name key ids the JWKS lacks (a flood of them fetches once). */
-    cooldownMs: z.number().int().nonnegative().default(30_000),
+    cooldownMs: nonNegativeInt.default(30_000),
   })
   .strict();
 export type JwksAuthConfig = z.infer<typeof jwksAuth>;
@@ -99,12 +99,12 @@ export const encryptionConfig = z
     keys: z.array(z.object({ id: keyId, key: secretRef }).strict()).min(1),
     current: keyId,
     /** Payloads larger than this are deflated before they are encrypted (ciphertext does not compress). */
-    compressAboveBytes: z.number().int().nonnegative().default(1024),
+    compressAboveBytes: nonNegativeInt.default(1024),
     /** `opsflow codec serve`: the codec server the Web UI and `temporal --codec-endpoint` decode through. */
     codecServer: z
       .object({
         host: nonEmpty.default('127.0.0.1'),
-        port: z.number().int().min(0).max(65535).default(8888),
+        port: nonNegativeInt.max(65535).default(8888),
         /** Browser origins (the Web UI's) allowed to call it; CORS answers no other. */
         origins: z.array(z.url()).default([]),
         /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { httpUrl, nonEmpty, positiveInt, typed } from '../../domain/fields';
+import { httpUrl, nonEmpty, nonNegativeInt, positiveInt, typed } from '../../domain/fields';
 import { secretRef } from '../secrets';
 import { metricName, type MetricName } from '../../domain/gate/evaluate';
 import { targetName } from '../../domain/names';
@@ -34,7 +34,7 @@ const probeSource = typed('probe', {
    * While a rollout watches an interval, a burst of `requests` goes out, then this pause, again and
    * again until the interval ends or the failure is conclusive.
    */
-  pauseMs: z.number().int().min(0).max(60_000).default(500),
+  pauseMs: nonNegativeInt.max(60_000).default(500),
   /** How sure the sequential test must be before it ends an interval early as failed (0.5 < c < 1). */
   confidence: z.number().gt(0.5).lt(1).default(0.9999),
 }).refine((p) => p.minRequests <= p.requests, {

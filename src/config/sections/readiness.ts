@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { addIssue } from '../../domain/validation';
-import { httpUrl, nonEmpty, positiveInt, stringMap, texts, unitNames } from '../../domain/fields';
+import { httpUrl, nonEmpty, nonNegativeInt, positiveInt, stringMap, texts, unitNames } from '../../domain/fields';
 import { secretRef } from '../secrets';
 import { targetName, tcpPort } from '../../domain/names';
 import { durationField } from '../../domain/duration';
@@ -33,7 +33,7 @@ const tlsItem = item('tls', {
   servername: nonEmpty.optional(),
   /** A PEM file of extra trusted CAs (a private CA); the system store otherwise. */
   caFile: nonEmpty.optional(),
-  minDaysValid: z.number().int().min(0).default(14),
+  minDaysValid: nonNegativeInt.default(14),
   timeoutMs: positiveInt.default(10_000),
 });
 

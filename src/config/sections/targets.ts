@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { httpUrl, nonEmpty, positiveInt, stringMap } from '../../domain/fields';
+import { httpUrl, nonEmpty, nonNegativeInt, positiveInt, stringMap } from '../../domain/fields';
 import { secretRef } from '../secrets';
 import { tcpPort } from '../../domain/names';
 
@@ -33,7 +33,7 @@ export const redisTarget = z
     /** An ACL user (Redis 6+); the `default` user when omitted. */
     username: nonEmpty.max(128).optional(),
     password: secretRef.optional(),
-    db: z.number().int().min(0).default(0),
+    db: nonNegativeInt.default(0),
     connectTimeoutMs: positiveInt.default(5_000),
   })
   .strict();

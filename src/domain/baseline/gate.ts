@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { flag } from '../fields';
+import { flag, nonNegative } from '../fields';
 import { targetName } from '../names';
 import { durationField, formatDuration } from '../duration';
 import { metricUnits, type GateThresholds, type MetricName } from '../gate/evaluate';
@@ -37,7 +37,7 @@ const fromBaselineSpec = <M extends readonly [ThresholdMetric, ...ThresholdMetri
  * run. A baseline too old, partial (unless accepted) or without enough data for a metric the gate
  * needs refuses the start with the reason, or gives way to the explicit thresholds given as fallback.
  */
-export const baselineGateSpec = fromBaselineSpec(thresholdMetrics, ['errorRatePercent', 'p95Ms'], z.number().min(0));
+export const baselineGateSpec = fromBaselineSpec(thresholdMetrics, ['errorRatePercent', 'p95Ms'], nonNegative);
 export type BaselineGateSpec = z.input<typeof baselineGateSpec>;
 export type ParsedBaselineGateSpec = z.output<typeof baselineGateSpec>;
 
@@ -71,7 +71,7 @@ type Levels = { warning: number; critical: number };
 const levelMetrics = ['cpuPercent', 'memoryPercent'] as const;
 type LevelMetric = (typeof levelMetrics)[number];
 const levels = z
-  .object({ warning: z.number().min(0), critical: z.number().min(0) })
+  .object({ warning: nonNegative, critical: nonNegative })
   .strict()
   .refine((l) => l.warning <= l.critical, { message: 'warning must not be above critical' });
 export const baselineLevelsSpec = fromBaselineSpec(levelMetrics, [...levelMetrics], levels);

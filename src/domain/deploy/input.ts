@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { flag, targetNames } from '../fields';
+import { flag, nonNegative, targetNames } from '../fields';
 import { targetName } from '../names';
 import { duration } from '../duration';
 import { releaseNamePattern } from './release';
@@ -41,7 +41,7 @@ const serial = z.union(
 );
 export type Serial = z.infer<typeof serial>;
 
-const percent = z.number().min(0).max(100);
+const percent = nonNegative.max(100);
 
 /** The failure budget: above this share of failed hosts the deploy stops (Ansible's max_fail_percentage). */
 const maxFailPercent = z.preprocess(

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { flag, texts, unitNames } from '../fields';
+import { flag, nonNegative, texts, unitNames } from '../fields';
 import { durationIn } from '../duration';
 import { targetName } from '../names';
 import type { Severity } from './severity';
@@ -14,7 +14,7 @@ export const serviceRemediation = z
     /** A name in config.http: must answer its expected status after the restart. */
     health: targetName.optional(),
     /** runbooks §6: wait 10 s after the restart before checking. */
-    settleSeconds: z.number().min(0).max(600).default(10),
+    settleSeconds: nonNegative.max(600).default(10),
     healthAttempts: z.number().int().min(1).max(30).default(5),
     healthIntervalSeconds: durationIn('seconds', 600).default(5),
   })
