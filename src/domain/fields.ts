@@ -13,6 +13,8 @@ export const httpUrl = z.url({ protocol: /^https?$/ });
 export const flag = z.boolean().default(false);
 
 export const positiveInt = z.number().int().positive();
+/** A count or size: a whole number of at least 1 (said so when refused, where positiveInt says above 0). */
+export const count = z.number().int().min(1);
 export const nonNegativeInt = z.number().int().min(0);
 export const nonNegative = z.number().min(0);
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { positiveInt, targetNames, texts } from '../../domain/fields';
+import { count, positiveInt, targetNames, texts } from '../../domain/fields';
 import { nameChecks, type Issue } from '../references';
 
 const absolutePath = (what: string) => z.string().regex(/^\//, `an absolute path (${what})`);
@@ -28,7 +28,7 @@ export const backupSetConfig = z
     destination: absolutePath('the backup destination'),
     retentionDays: positiveInt.default(30),
     /** Verified copies kept whatever their age: retention never deletes the last good backup. */
-    minVerifiedCopies: z.number().int().min(1).default(2),
+    minVerifiedCopies: count.default(2),
     /** The health check's "latest verified backup age": warning and critical past these hours. */
     verifiedAgeHours: z
       .object({ warning: z.number().positive().default(26), critical: z.number().positive().default(50) })

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { httpUrl, nonEmpty, nonNegativeInt, positiveInt, typed } from '../../domain/fields';
+import { count, httpUrl, nonEmpty, nonNegativeInt, positiveInt, typed } from '../../domain/fields';
 import { secretRef } from '../secrets';
 import { targetName } from '../../domain/names';
 import { filterField } from '../../domain/cutover/cohort';
@@ -27,7 +27,7 @@ const httpDirectory = typed('http', {
   token: secretRef,
   /** The fields the API filters on. */
   fields: z.array(filterField).min(1).default(['department', 'role']),
-  pageSize: z.number().int().min(1).max(100_000).default(10_000),
+  pageSize: count.max(100_000).default(10_000),
   timeoutMs: positiveInt.default(30_000),
 });
 
@@ -65,7 +65,7 @@ const httpRouter = typed('http', {
   url: httpUrl,
   token: secretRef,
   systems,
-  concurrency: z.number().int().min(1).max(256).default(32),
+  concurrency: count.max(256).default(32),
   /** Retries of one user's PUT on 429, 5xx or a network error, with backoff. */
   retries: nonNegativeInt.max(20).default(5),
   timeoutMs: positiveInt.default(10_000),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { httpUrl, nonEmpty, nonNegativeInt, positiveInt, typed } from '../../domain/fields';
+import { count, httpUrl, nonEmpty, nonNegativeInt, positiveInt, typed } from '../../domain/fields';
 import { secretRef } from '../secrets';
 import { metricName, type MetricName } from '../../domain/gate/evaluate';
 import { targetName } from '../../domain/names';
@@ -24,10 +24,10 @@ const prometheusSource = typed('prometheus', {
 /** N requests to the service (usually through the LB): error rate, mean, p95 and p99 latency. */
 const probeSource = typed('probe', {
   url: httpUrl,
-  requests: z.number().int().min(1).max(10_000).default(50),
+  requests: count.max(10_000).default(50),
   /** Fewer answered requests than this make the sample inconclusive, never a pass. */
-  minRequests: z.number().int().min(1).default(20),
-  concurrency: z.number().int().min(1).max(100).default(5),
+  minRequests: count.default(20),
+  concurrency: count.max(100).default(5),
   /** A response slower than this, or with a status >= 500, counts as an error. */
   timeoutMs: positiveInt.default(5_000),
   /**
@@ -53,7 +53,7 @@ const httpStatsSource = typed('http-stats', {
   url: httpUrl,
   token: secretRef.optional(),
   /** Fewer requests than this in a sample make its error rate inconclusive, never a pass. */
-  minRequests: z.number().int().min(1).default(20),
+  minRequests: count.default(20),
   timeoutMs: positiveInt.default(10_000),
 });
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { flag, httpUrl, nonEmpty, positiveInt, typed } from '../../domain/fields';
 import { secretRef } from '../secrets';
+import { tcpPort } from '../../domain/names';
 
 /**
  * Where messages go. Webhook URLs of Slack carry their own secret, so they come from env or a file.
@@ -30,7 +31,7 @@ const pagerdutyNotifier = typed('pagerduty', {
 /** Email over SMTP (nodemailer). The password comes from env or a file. */
 const emailNotifier = typed('email', {
   host: nonEmpty,
-  port: z.number().int().min(1).max(65535).default(587),
+  port: tcpPort.default(587),
   /** true: TLS from the start (465); false: STARTTLS when the server offers it. */
   secure: flag,
   requireTls: flag,

@@ -1,6 +1,15 @@
 import { z } from 'zod';
 import { addIssue } from '../../domain/validation';
-import { httpUrl, nonEmpty, nonNegativeInt, positiveInt, stringMap, texts, unitNames } from '../../domain/fields';
+import {
+  count,
+  httpUrl,
+  nonEmpty,
+  nonNegativeInt,
+  positiveInt,
+  stringMap,
+  texts,
+  unitNames,
+} from '../../domain/fields';
 import { secretRef } from '../secrets';
 import { targetName, tcpPort } from '../../domain/names';
 import { durationField } from '../../domain/duration';
@@ -65,7 +74,7 @@ const roundTripItem = item('roundTrip', {
   uploadUrl: httpUrl,
   /** GET of the same object; `{key}` as above. */
   downloadUrl: httpUrl,
-  bytes: z.number().int().min(1).max(10_000_000).default(4096),
+  bytes: count.max(10_000_000).default(4096),
   headers: stringMap.optional(),
   timeoutMs: positiveInt.default(10_000),
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { targetNames } from '../fields';
+import { count, targetNames } from '../fields';
 import { targetName } from '../names';
 import { durationField } from '../duration';
 import { defaultMinimums } from './thresholds';
@@ -33,12 +33,12 @@ export const baselineInput = z
     duration: durationField(MIN_INTERVAL_MS).default(3_600_000),
     interval: durationField(MIN_INTERVAL_MS).default(10_000),
     /** Requests each HTTP target gets per tick; the latency percentiles are over all of them. */
-    requestsPerSample: z.number().int().min(1).max(100).default(3),
+    requestsPerSample: count.max(100).default(3),
     /** Below these a threshold is "insufficient data". */
     minimums: z
       .object({
         samples: z.number().int().min(2).default(defaultMinimums.samples),
-        requests: z.number().int().min(1).default(defaultMinimums.requests),
+        requests: count.default(defaultMinimums.requests),
       })
       .strict()
       .default(defaultMinimums),

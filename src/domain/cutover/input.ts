@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { addIssue } from '../validation';
-import { flag, targetNames } from '../fields';
+import { count, flag, targetNames } from '../fields';
 import { approvalSetting } from '../approval';
 import { targetName } from '../names';
 import { duration, formatDuration, isParsedDuration } from '../duration';
@@ -123,7 +123,7 @@ export const userCutoverInput = z
     sampleInterval: duration.prefault('60s'),
     /** At least this long between the end of one batch's window and the next batch's start. */
     minGap: duration.prefault('1h'),
-    failuresToRollback: z.number().int().min(1).default(1),
+    failuresToRollback: count.default(1),
     inconclusive: inconclusivePolicy.prefault({}),
     /** How long a batch held for inconclusive samples waits for a person before it rolls back. */
     holdTimeout: duration.prefault('30m'),

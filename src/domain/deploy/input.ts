@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { flag, nonNegative, targetNames } from '../fields';
+import { count, flag, nonNegative, targetNames } from '../fields';
 import { targetName } from '../names';
 import { duration } from '../duration';
 import { releaseNamePattern } from './release';
@@ -52,7 +52,7 @@ const maxFailPercent = z.preprocess(
 /** runbooks §7: five attempts ten seconds apart. */
 const healthCheck = z
   .object({
-    attempts: z.number().int().min(1).max(100).default(5),
+    attempts: count.max(100).default(5),
     interval: duration.prefault('10s'),
   })
   .strict();

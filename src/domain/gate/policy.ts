@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { flag } from '../fields';
+import { count, flag } from '../fields';
 import type { Verdict } from './evaluate';
 
 /**
@@ -9,7 +9,7 @@ import type { Verdict } from './evaluate';
 export const inconclusivePolicy = z
   .object({
     /** This many inconclusive samples in a row hold the window for a person. */
-    maxConsecutive: z.number().int().min(1).default(3),
+    maxConsecutive: count.default(3),
     /** Count an inconclusive sample as a failed one as well (strict gates). */
     countAsFailure: flag,
   })

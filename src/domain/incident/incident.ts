@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { nonEmpty, targetNames } from '../fields';
+import { count, nonEmpty, targetNames } from '../fields';
 import { metricName, severity, type Severity, type SlaClocks } from './severity';
 
 /** Incident types are identifiers (`service_down`, `database_down`, `high_cpu`, ...). */
@@ -162,7 +162,7 @@ export const incidentDigestInput = z
   .object({
     /** Roles or notifiers; default config.incident.digestNotify. */
     notify: targetNames.optional(),
-    limit: z.number().int().min(1).max(500).default(100),
+    limit: count.max(500).default(100),
   })
   .strict();
 export type IncidentDigestInput = z.input<typeof incidentDigestInput>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { flag, nonNegative, texts, unitNames } from '../fields';
+import { count, flag, nonNegative, texts, unitNames } from '../fields';
 import { durationIn } from '../duration';
 import { targetName } from '../names';
 import type { Severity } from './severity';
@@ -15,7 +15,7 @@ export const serviceRemediation = z
     health: targetName.optional(),
     /** runbooks §6: wait 10 s after the restart before checking. */
     settleSeconds: nonNegative.max(600).default(10),
-    healthAttempts: z.number().int().min(1).max(30).default(5),
+    healthAttempts: count.max(30).default(5),
     healthIntervalSeconds: durationIn('seconds', 600).default(5),
   })
   .strict();

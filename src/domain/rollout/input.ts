@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { addIssue } from '../validation';
-import { flag, targetNames, texts } from '../fields';
+import { count, flag, targetNames, texts } from '../fields';
 import { approvalSetting } from '../approval';
 import { targetName } from '../names';
 import { gateThresholds, type GateThresholds } from '../gate/evaluate';
@@ -19,7 +19,7 @@ export { formatDuration };
 const rolloutStep = z
   .object({
     /** Percent of traffic to the new backend. */
-    weight: z.number().int().min(1).max(100),
+    weight: count.max(100),
     /** The monitoring window after the weights are set. */
     window: duration,
     /** Cohorts that get the new system in this step, where the LB can route by cohort (HTTP API). */
@@ -73,7 +73,7 @@ export const phasedRolloutInput = z
     metricSources: targetNames.min(1, 'a health gate needs at least one metric source'),
     sampleInterval: duration.prefault('60s'),
     /** Failed samples in a row that roll back. */
-    failuresToRollback: z.number().int().min(1).default(1),
+    failuresToRollback: count.default(1),
     inconclusive: inconclusivePolicy.prefault({}),
     /** How long a rollout held for inconclusive samples waits for a person before it rolls back. */
     holdTimeout: duration.prefault('30m'),
