@@ -50,5 +50,12 @@ export class CliContext {
   }
 }
 
+/** A listing's `--limit`: how many rows it shows. */
+export function limitOf(raw: string): number {
+  const limit = Number(raw);
+  if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit: a whole number of at least 1');
+  return limit;
+}
+
 export const print = (value: unknown) =>
   process.stdout.write(`${typeof value === 'string' ? value : JSON.stringify(value, null, 2)}\n`);

@@ -56,8 +56,23 @@ export interface WorkflowEntry<S extends z.ZodType = z.ZodType> {
    * do, said when the CLI's start is refused because a run holds it.
    */
   lock?(input: z.infer<S>, workflowId: string): string;
-  /** Whether the workflow keeps running and answers `status` (long workflows); informational. */
-  description: string;
+  /**
+   * What a long workflow takes, from its folder's `messages.ts`: the `status` query, its signals
+   * (`opsflow signal` refuses a name not listed, so a mistyped action is not sent into silence) and
+   * the operator actions it answers as Updates (the CLI's verbs).
+   */
+  messages?: WorkflowMessages;
+}
+
+/** An entry whose functions read the input its schema parses. */
+function entry<S extends z.ZodType>(
+  type: string,
+  alias: string,
+  input: S,
+  inputNames: InputNameCheck<z.infer<S>>,
+  rest: Omit<WorkflowEntry<S>, 'type' | 'alias' | 'input' | 'inputNames'>,
+): WorkflowEntry<S> {
+  return { type, alias, input, inputNames, ...rest };
 }
 
 const stamp = (d: Date) =>
@@ -66,190 +81,150 @@ const stamp = (d: Date) =>
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z');
 
-export const healthCheckEntry: WorkflowEntry<typeof healthCheckInput> = {
-  type: 'healthCheckWorkflow',
-  alias: 'health-check',
-  input: healthCheckInput,
-  inputNames: healthCheckInputNames,
+/** runbooks §4 health checks: systemd units, host resources, HTTP, PostgreSQL, Redis, TCP; alerts when down */
+export const healthCheckEntry = entry('healthCheckWorkflow', 'health-check', healthCheckInput, healthCheckInputNames, {
   workflowId: (_input, now) => `health-check-${stamp(now)}`,
   summary: (input) =>
     input.targets
       ? `Health check of ${Object.values(input.targets).flat().length || 'selected'} targets`
       : 'Health check of every configured target',
-  description:
-    'runbooks §4 health checks: systemd units, host resources, HTTP, PostgreSQL, Redis, TCP; alerts when down',
-};
+});
 
-export const phasedRolloutEntry: WorkflowEntry<typeof phasedRolloutInput> = {
-  type: 'phasedRolloutWorkflow',
-  alias: 'phased-rollout',
-  input: phasedRolloutInput,
-  inputNames: phasedRolloutInputNames,
-  // One id per service: Temporal refuses a second rollout of a service while one runs.
-  workflowId: (input, now) =>
-    input.dryRun ? `${rolloutWorkflowId(input.service)}-dry-run-${stamp(now)}` : rolloutWorkflowId(input.service),
-  summary: (input) =>
-    `${input.dryRun ? 'DRY RUN: ' : ''}Phased rollout of ${input.service} on ${input.lb}: ${input.backends.old} → ${input.backends.new}, ` +
-    input.steps.map((s) => `${s.weight}%`).join(' → '),
-  description: 'runbooks §1 phased rollout behind a load balancer with metric health gates and automatic rollback',
-};
+/** runbooks §1 phased rollout behind a load balancer with metric health gates and automatic rollback */
+export const phasedRolloutEntry = entry(
+  'phasedRolloutWorkflow',
+  'phased-rollout',
+  phasedRolloutInput,
+  phasedRolloutInputNames,
+  {
+    // One id per service: Temporal refuses a second rollout of a service while one runs.
+    workflowId: (input, now) =>
+      input.dryRun ? `${rolloutWorkflowId(input.service)}-dry-run-${stamp(now)}` : rolloutWorkflowId(input.service),
+    summary: (input) =>
+      `${input.dryRun ? 'DRY RUN: ' : ''}Phased rollout of ${input.service} on ${input.lb}: ${input.backends.old} → ${input.backends.new}, ` +
+      input.steps.map((s) => `${s.weight}%`).join(' → '),
+    messages: rolloutMessages,
+  },
+);
 
-export const dataMigrationEntry: WorkflowEntry<typeof dataMigrationInput> = {
-  type: 'dataMigrationWorkflow',
-  alias: 'data-migration',
-  input: dataMigrationInput,
-  inputNames: dataMigrationInputNames,
-  // One id per migration name: Temporal refuses a second copy of the same migration while one runs.
-  workflowId: (input, now) =>
-    input.mode === 'dry-run' ? `data-migration-${input.name}-dry-run-${stamp(now)}` : `data-migration-${input.name}`,
-  summary: (input) =>
-    `${input.mode === 'dry-run' ? 'DRY RUN: ' : ''}Data migration ${input.name} (${input.mode}): ` +
-    `${input.source.database}.${input.source.table} → ${input.target.database}.${input.target.table}`,
-  description:
-    'runbooks §2 data migration: chunked, resumable copy with flags, checksums and bisection to differing keys',
-};
+/** runbooks §2 data migration: chunked, resumable copy with flags, checksums and bisection to differing keys */
+export const dataMigrationEntry = entry(
+  'dataMigrationWorkflow',
+  'data-migration',
+  dataMigrationInput,
+  dataMigrationInputNames,
+  {
+    // One id per migration name: Temporal refuses a second copy of the same migration while one runs.
+    workflowId: (input, now) =>
+      input.mode === 'dry-run' ? `data-migration-${input.name}-dry-run-${stamp(now)}` : `data-migration-${input.name}`,
+    summary: (input) =>
+      `${input.mode === 'dry-run' ? 'DRY RUN: ' : ''}Data migration ${input.name} (${input.mode}): ` +
+      `${input.source.database}.${input.source.table} → ${input.target.database}.${input.target.table}`,
+    messages: migrationMessages,
+  },
+);
 
-export const incidentEntry: WorkflowEntry<typeof incidentInput> = {
-  type: 'incidentResponseWorkflow',
-  alias: 'incident',
-  input: incidentInput,
-  inputNames: incidentInputNames,
+/** runbooks §6 incident response: severity, on-call, notifications with escalation, auto-remediation, postmortem */
+export const incidentEntry = entry('incidentResponseWorkflow', 'incident', incidentInput, incidentInputNames, {
   // One incident per alert fingerprint (the alert receiver's id); otherwise one per type and second.
   workflowId: (input, now) =>
     input.fingerprint ? `incident-${input.fingerprint}` : `incident-${input.type.replace(/_/g, '-')}-${stamp(now)}`,
   summary: (input) =>
     `Incident${input.severity ? ` ${input.severity}` : ''}: ${input.title} (${input.type}${input.services.length ? ` on ${input.services.join(', ')}` : ''})`,
-  description:
-    'runbooks §6 incident response: severity, on-call, notifications with escalation, auto-remediation, postmortem',
-};
+  messages: incidentMessages,
+});
 
-export const incidentDigestEntry: WorkflowEntry<typeof incidentDigestInput> = {
-  type: 'incidentDigestWorkflow',
-  alias: 'incident-digest',
-  input: incidentDigestInput,
-  inputNames: incidentDigestInputNames,
-  workflowId: (_input, now) => `incident-digest-${stamp(now)}`,
-  summary: () => 'P3 incident digest for business hours',
-  description: 'runbooks §6 P3: one message listing the minor incidents not yet reported',
-};
+/** runbooks §6 P3: one message listing the minor incidents not yet reported */
+export const incidentDigestEntry = entry(
+  'incidentDigestWorkflow',
+  'incident-digest',
+  incidentDigestInput,
+  incidentDigestInputNames,
+  {
+    workflowId: (_input, now) => `incident-digest-${stamp(now)}`,
+    summary: () => 'P3 incident digest for business hours',
+  },
+);
 
-const baselineEntry: WorkflowEntry<typeof baselineInput> = {
-  type: 'performanceBaselineWorkflow',
-  alias: 'baseline',
-  input: baselineInput,
-  inputNames: baselineInputNames,
+/** runbooks §5 performance baseline: every group sampled in parallel, statistics and derived thresholds stored and reported */
+const baselineEntry = entry('performanceBaselineWorkflow', 'baseline', baselineInput, baselineInputNames, {
   // One id per service: Temporal refuses a second baseline of a service while one runs.
   workflowId: (input) => baselineWorkflowId(input.service),
   summary: (input) =>
     `Performance baseline of ${input.service}: ${sampledGroups(input.groups)
       .map((g) => g.id)
       .join(', ')} for ${formatDuration(input.duration)}, every ${formatDuration(input.interval)}`,
-  description:
-    'runbooks §5 performance baseline: every group sampled in parallel, statistics and derived thresholds stored and reported',
-};
+  messages: baselineMessages,
+});
 
-export const diagnosticsEntry: WorkflowEntry<typeof diagnosticsInput> = {
-  type: 'diagnosticsWorkflow',
-  alias: 'diagnostics',
-  input: diagnosticsInput,
-  inputNames: diagnosticsInputNames,
+/** runbooks §9 diagnostics: slow statements, table and index sizes, unused indexes, sessions, host state; a Markdown report */
+export const diagnosticsEntry = entry('diagnosticsWorkflow', 'diagnostics', diagnosticsInput, diagnosticsInputNames, {
   workflowId: (input, now) => `diagnostics-${input.postgres ?? 'host'}-${stamp(now)}`,
   summary: (input) =>
     `Diagnostics of ${[input.postgres && `PostgreSQL ${input.postgres}`, input.host && 'the host'].filter(Boolean).join(' and ')}`,
-  description:
-    'runbooks §9 diagnostics: slow statements, table and index sizes, unused indexes, sessions, host state; a Markdown report',
-};
+});
 
-export const backupEntry: WorkflowEntry<typeof backupInput> = {
-  type: 'backupWorkflow',
-  alias: 'backup',
-  input: backupInput,
-  inputNames: backupInputNames,
+/** runbooks §8 backups: pg_dump with same-snapshot table checksums, tars of the app tree and config, restore drill, retention, report */
+export const backupEntry = entry('backupWorkflow', 'backup', backupInput, backupInputNames, {
   // One run per set at a time: two runs of one set would race on its retention.
   workflowId: (input) => `backup-${input.set}`,
   summary: (input) =>
     `Backup of set ${input.set}${input.drill ? ', proven by a restore drill' : ' WITHOUT a restore drill'}`,
-  description:
-    'runbooks §8 backups: pg_dump with same-snapshot table checksums, tars of the app tree and config, restore drill, retention, report',
-};
+});
 
-const dailyReportEntry: WorkflowEntry<typeof dailyReportInput> = {
-  type: 'dailyReportWorkflow',
-  alias: 'daily-report',
-  input: dailyReportInput,
-  // The input names nothing in the config; the config's own dailyReport section is checked when it loads.
-  inputNames: () => [],
+/** runbooks §4 daily report: host, services, errors, PostgreSQL, Redis, backups and the day's runs; email, summary, kept in PostgreSQL */
+// The input names nothing in the config; the config's own dailyReport section is checked when it loads.
+const dailyReportEntry = entry('dailyReportWorkflow', 'daily-report', dailyReportInput, () => [], {
   workflowId: (input, now) => `daily-report-${input.date ?? stamp(now)}`,
   summary: (input) => `Daily report${input.date ? ` of ${input.date}` : ''}`,
-  description:
-    "runbooks §4 daily report: host, services, errors, PostgreSQL, Redis, backups and the day's runs; email, summary, kept in PostgreSQL",
-};
+});
 
-const readinessEntry: WorkflowEntry<typeof readinessInput> = {
-  type: 'readinessCheckWorkflow',
-  alias: 'readiness',
-  input: readinessInput,
-  inputNames: readinessInputNames,
+/** runbooks §10 go-live readiness: live checks with evidence, sign-offs and expiring waivers; READY or NOT READY */
+const readinessEntry = entry('readinessCheckWorkflow', 'readiness', readinessInput, readinessInputNames, {
   // One open gate per service: a second start while one is open is refused by Temporal.
   workflowId: (input) => readinessWorkflowId(input.service),
   summary: (input) =>
     `Go-live readiness of ${input.service}: checklist ${input.checklist}, open for ${formatDuration(input.deadline)}`,
-  description:
-    'runbooks §10 go-live readiness: live checks with evidence, sign-offs and expiring waivers; READY or NOT READY',
-};
+  messages: readinessMessages,
+});
 
-const goLiveEntry: WorkflowEntry<typeof goLiveInput> = {
-  type: 'goLiveWorkflow',
-  alias: 'go-live',
-  input: goLiveInput,
-  inputNames: goLiveInputNames,
+/** Go-live as one run: readiness → baseline → data migration → phased rollout as child workflows; stops at the first failed stage */
+const goLiveEntry = entry('goLiveWorkflow', 'go-live', goLiveInput, goLiveInputNames, {
   workflowId: (input) => goLiveWorkflowId(input.service),
   summary: (input) =>
     `Go-live of ${input.service}: ${stageOrder.filter((s) => input.stages[s]).join(' → ')}${input.approveBetweenStages ? ' (approval between stages)' : ''}`,
-  description:
-    'Go-live as one run: readiness → baseline → data migration → phased rollout as child workflows; stops at the first failed stage',
-};
+  messages: goLiveMessages,
+});
 
-const userCutoverEntry: WorkflowEntry<typeof userCutoverInput> = {
-  type: 'userCutoverWorkflow',
-  alias: 'user-cutover',
-  input: userCutoverInput,
-  inputNames: userCutoverInputNames,
+/** runbooks §3 batched user cutover: cohorts moved at durable start times, each watched on its own gate and restored exactly on failure */
+const userCutoverEntry = entry('userCutoverWorkflow', 'user-cutover', userCutoverInput, userCutoverInputNames, {
   // One id per service: Temporal refuses a second cutover of a service while one runs.
   workflowId: (input) => cutoverWorkflowId(input.service),
   summary: (input) =>
     `User cutover of ${input.service} via ${input.router}: ${input.batches.map((b) => `${b.name} at ${b.startAt}`).join(' → ')}`,
-  description:
-    'runbooks §3 batched user cutover: cohorts moved at durable start times, each watched on its own gate and restored exactly on failure',
-};
+  messages: cutoverMessages,
+});
 
 const deployLock = (service: string, id: string) =>
   `one deploy or rollback of ${service} runs at a time (the running workflow is its lock); wait for it (opsflow result ${id}) or stop it (opsflow abort ${id})`;
 
-const deployEntry: WorkflowEntry<typeof deployInput> = {
-  type: 'deployWorkflow',
-  alias: 'deploy',
-  input: deployInput,
-  inputNames: deployInputNames,
+/** runbooks §7 deploy across a fleet: releases, atomic switch, drained hosts, a saga per host, failure budget */
+const deployEntry = entry('deployWorkflow', 'deploy', deployInput, deployInputNames, {
   // One id per service, shared with the rollback: the running workflow is the deploy lock.
   workflowId: (input) => deployWorkflowId(input.service),
   lock: (input, id) => deployLock(input.service, id),
   summary: (input) =>
     `Deploy ${input.ref} to ${input.hosts ? input.hosts.join(', ') : `every host of ${input.service}`} (${input.service}), serial ${input.serial}`,
-  description:
-    'runbooks §7 deploy across a fleet: releases, atomic switch, drained hosts, a saga per host, failure budget',
-};
+  messages: deployMessages,
+});
 
-const rollbackDeployEntry: WorkflowEntry<typeof rollbackDeployInput> = {
-  type: 'rollbackDeployWorkflow',
-  alias: 'rollback-deploy',
-  input: rollbackDeployInput,
-  inputNames: deployInputNames,
+/** Switches hosts back to the previous (or a named) complete release through the deploy saga */
+const rollbackDeployEntry = entry('rollbackDeployWorkflow', 'rollback-deploy', rollbackDeployInput, deployInputNames, {
   workflowId: (input) => deployWorkflowId(input.service),
   lock: (input, id) => deployLock(input.service, id),
   summary: (input) => `Roll back ${input.service} to ${input.release ?? 'the previous complete release'}`,
-  description: 'Switches hosts back to the previous (or a named) complete release through the deploy saga',
-};
+  messages: deployMessages,
+});
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each entry has its own input schema; the list holds them all
 export const workflowEntries: WorkflowEntry<any>[] = [
@@ -269,22 +244,10 @@ export const workflowEntries: WorkflowEntry<any>[] = [
   goLiveEntry,
 ];
 
-/**
- * What each long workflow type takes, from its folder's `messages.ts`: the `status` query, its
- * signals (`opsflow signal` refuses a name not listed, so a mistyped action is not sent into
- * silence) and the operator actions it answers as Updates (the CLI's verbs).
- */
-export const messagesByType: Record<string, WorkflowMessages> = {
-  [phasedRolloutEntry.type]: rolloutMessages,
-  [userCutoverEntry.type]: cutoverMessages,
-  [deployEntry.type]: deployMessages,
-  [rollbackDeployEntry.type]: deployMessages,
-  [dataMigrationEntry.type]: migrationMessages,
-  [baselineEntry.type]: baselineMessages,
-  [readinessEntry.type]: readinessMessages,
-  [goLiveEntry.type]: goLiveMessages,
-  [incidentEntry.type]: incidentMessages,
-};
+/** The messages of each long workflow type (see `WorkflowEntry.messages`). */
+export const messagesByType: Record<string, WorkflowMessages> = Object.fromEntries(
+  workflowEntries.flatMap((e) => (e.messages ? [[e.type, e.messages]] : [])),
+);
 
 /** Every signal name a workflow type answers (none for the short runs). */
 export function knownSignals(type: string): string[] {

@@ -4,6 +4,7 @@
 // every reading is unit-tested without a server.
 import { opsflowCommand, recheckCommand, signOffCommand } from '../domain/operator-commands';
 import { findWorkflow } from './registry';
+import { endStates } from '../workflows/rollout/status';
 
 /** What `describe` says of the run, besides its status query's answer. */
 export interface RunInfo {
@@ -58,6 +59,7 @@ const lastAt = (list: unknown): string | undefined => {
   const last = Array.isArray(list) ? list.at(-1) : undefined;
   return last && typeof last === 'object' ? str((last as Loose).at) : undefined;
 };
+const list = <T = Loose>(v: unknown): T[] => (Array.isArray(v) ? v : []);
 
 const abortCommand = (id: string) => opsflowCommand('abort', id, '--reason', '…');
 const by = (a: unknown) => {
@@ -65,17 +67,24 @@ const by = (a: unknown) => {
   return `${str(o.by) ? ` by ${o.by}` : ''}${str(o.at) ? ` at ${o.at}` : ''}`;
 };
 
-type Reader = (s: Loose, id: string) => Omit<StatusView, 'decisions'> & { decisions?: unknown[] };
+type Reader = (
+  s: Loose,
+  id: string,
+) => Omit<StatusView, 'decisions' | 'commands'> & { decisions?: unknown[]; commands?: string[] };
+type Read = ReturnType<Reader>;
+
+/** What most statuses keep under the same names; a reader overrides what its workflow keeps elsewhere. */
+const common = (s: Loose) => ({ state: words(s.state ?? s.phase), failure: str(s.failure), decisions: s.decisions });
 
 /**
  * A paused run says so first, whatever else it waits on: its state reads "paused (<what goes on>)",
  * since when it was paused, and the command that resumes it. An approval it also waits for stays
  * the wait and its command first (approving does not resume it).
  */
-function pausedFirst(view: ReturnType<Reader>, s: Loose, id: string, what: string): ReturnType<Reader> {
+function pausedFirst(view: Read, s: Loose, id: string, what: string): Read {
   if (!s.paused) return view;
   const resume = opsflowCommand('resume', id);
-  const others = view.commands.filter((c) => c !== resume && c !== opsflowCommand('pause', id));
+  const others = (view.commands ?? []).filter((c) => c !== resume && c !== opsflowCommand('pause', id));
   const person = view.waits?.startsWith("a person's") === true;
   return {
     ...view,
@@ -86,153 +95,138 @@ function pausedFirst(view: ReturnType<Reader>, s: Loose, id: string, what: strin
   };
 }
 
-function rollout(s: Loose, id: string): ReturnType<Reader> {
-  const steps: Loose[] = Array.isArray(s.steps) ? s.steps : [];
-  const label = (n: number) => `step ${n}/${steps.length} (${steps[n - 1]?.weight ?? '?'} %)`;
-  const ended = [
-    'succeeded',
-    'rolled-back',
-    'aborted',
-    'dry-run-done',
-    'rollback-failed',
-    'failed',
-    'cancelled',
-  ].includes(s.state);
-  const view: ReturnType<Reader> = {
-    what: `${s.dryRun ? 'DRY RUN: ' : ''}phased rollout of ${s.service} on ${s.lb}: ${s.backends?.old} → ${s.backends?.new}, ${steps.map((x) => `${x.weight}%`).join(' → ')}`,
-    state: words(s.state),
-    step: s.step > 0 ? label(s.step) : undefined,
-    since: str(s.since) ?? lastAt(s.decisions),
-    failure: str(s.failure),
-    decisions: s.decisions,
-    commands: [],
-  };
-  if (ended) return view;
-  if (s.awaitingApproval !== undefined) {
-    view.waits = `a person's approve of ${label(s.awaitingApproval)} (anyone may approve)`;
-    view.commands = [opsflowCommand('approve', id), abortCommand(id)];
-  } else if (s.state === 'held') {
-    view.waits = `a person's resume or abort: the gate was inconclusive; it rolls back when nobody answers in time`;
-    view.commands = [opsflowCommand('resume', id), abortCommand(id)];
-  } else {
-    const w = s.window as Loose | undefined;
-    if (s.state === 'monitoring' && w && Date.parse(w.startedAt)) {
-      const next = new Date(Date.parse(w.startedAt) + (w.samplesTaken + 1) * w.intervalMs).toISOString();
-      view.waits = `a timer: gate sample ${Math.min(w.samplesTaken + 1, w.samplesPlanned)}/${w.samplesPlanned} of ${label(w.step)} at ${next}`;
-    }
-    view.commands = [opsflowCommand('pause', id), abortCommand(id)];
-  }
-  const sampling =
-    s.state === 'monitoring' ? 'the window goes on sampling; no next step until resumed' : words(s.state);
-  return pausedFirst(view, s, id, sampling);
-}
+const anyoneApproves = (what: string) => `a person's approve of ${what} (anyone may approve)`;
 
-function cutover(s: Loose, id: string): ReturnType<Reader> {
-  const batches: Loose[] = Array.isArray(s.batches) ? s.batches : [];
-  const label = (i: number) => `batch ${i + 1}/${batches.length} "${batches[i]?.name}"`;
-  const ended = ['completed', 'rolled-back', 'aborted', 'failed'].includes(s.state);
-  const view: ReturnType<Reader> = {
-    what: `user cutover of ${s.service}: ${batches.map((b) => b.name).join(' → ')}`,
-    state: words(s.state),
-    step: typeof s.current === 'number' ? `${label(s.current)} (${words(batches[s.current]?.state)})` : undefined,
-    since: lastAt(s.decisions),
-    failure: str(s.failure),
-    decisions: s.decisions,
-    commands: [],
-  };
-  if (ended) return view;
-  if (s.awaitingApproval !== undefined) {
-    view.waits = `a person's approve of ${label(s.awaitingApproval - 1)} (anyone may approve)`;
+/**
+ * A change that goes on by itself until it ends: it waits for a person's approve (the wait given),
+ * for a resume or abort when its gate was inconclusive (held), or else goes on (on the timer given)
+ * and can be paused; it can always be aborted, and a paused one says so first (`pausedFirst`).
+ */
+function change(
+  view: Read,
+  s: Loose,
+  id: string,
+  o: { ended: boolean; approval?: string; timer?: string; paused: string },
+): Read {
+  if (o.ended) return view;
+  if (o.approval) {
+    view.waits = o.approval;
     view.commands = [opsflowCommand('approve', id), abortCommand(id)];
   } else if (s.state === 'held') {
     view.waits = "a person's resume or abort: the gate was inconclusive; it rolls back when nobody answers in time";
     view.commands = [opsflowCommand('resume', id), abortCommand(id)];
   } else {
-    if (str(s.nextStartAt)) view.waits = `a timer: the next batch starts at ${s.nextStartAt}`;
+    if (o.timer) view.waits = o.timer;
     view.commands = [opsflowCommand('pause', id), abortCommand(id)];
   }
-  return pausedFirst(view, s, id, `${words(s.state)}: no next batch starts until resumed`);
+  return pausedFirst(view, s, id, o.paused);
 }
 
-function deploy(s: Loose, id: string): ReturnType<Reader> {
-  const batches: unknown[] = Array.isArray(s.batches) ? s.batches : [];
-  const hosts = Object.keys(s.hosts ?? {});
-  const ended = ['done', 'stopped', 'failed', 'cancelled'].includes(s.phase);
-  const view: ReturnType<Reader> = {
-    what: `${s.kind === 'rollback' ? 'rollback' : 'deploy'} of ${s.service}${str(s.ref) ? ` ${s.ref}` : ''}${str(s.commit) ? ` (${s.commit.slice(0, 12)})` : ''}: ${hosts.length} hosts in ${batches.length} batches`,
-    state: words(s.phase),
+function rollout(s: Loose, id: string): Read {
+  const steps = list(s.steps);
+  const label = (n: number) => `step ${n}/${steps.length} (${steps[n - 1]?.weight ?? '?'} %)`;
+  const w = s.window as Loose | undefined;
+  const monitoring = s.state === 'monitoring';
+  const view: Read = {
+    ...common(s),
+    what: `${s.dryRun ? 'DRY RUN: ' : ''}phased rollout of ${s.service} on ${s.lb}: ${s.backends?.old} → ${s.backends?.new}, ${steps.map((x) => `${x.weight}%`).join(' → ')}`,
+    step: s.step > 0 ? label(s.step) : undefined,
+    since: str(s.since) ?? lastAt(s.decisions),
+  };
+  return change(view, s, id, {
+    ended: endStates.includes(s.state),
+    approval: s.awaitingApproval !== undefined ? anyoneApproves(label(s.awaitingApproval)) : undefined,
+    timer:
+      monitoring && w && Date.parse(w.startedAt)
+        ? `a timer: gate sample ${Math.min(w.samplesTaken + 1, w.samplesPlanned)}/${w.samplesPlanned} of ${label(w.step)} at ${new Date(Date.parse(w.startedAt) + (w.samplesTaken + 1) * w.intervalMs).toISOString()}`
+        : undefined,
+    paused: monitoring ? 'the window goes on sampling; no next step until resumed' : words(s.state),
+  });
+}
+
+function cutover(s: Loose, id: string): Read {
+  const batches = list(s.batches);
+  const label = (i: number) => `batch ${i + 1}/${batches.length} "${batches[i]?.name}"`;
+  const view: Read = {
+    ...common(s),
+    what: `user cutover of ${s.service}: ${batches.map((b) => b.name).join(' → ')}`,
+    step: typeof s.current === 'number' ? `${label(s.current)} (${words(batches[s.current]?.state)})` : undefined,
+    since: lastAt(s.decisions),
+  };
+  return change(view, s, id, {
+    ended: ['completed', 'rolled-back', 'aborted', 'failed'].includes(s.state),
+    approval: s.awaitingApproval !== undefined ? anyoneApproves(label(s.awaitingApproval - 1)) : undefined,
+    timer: str(s.nextStartAt) && `a timer: the next batch starts at ${s.nextStartAt}`,
+    paused: `${words(s.state)}: no next batch starts until resumed`,
+  });
+}
+
+function deploy(s: Loose, id: string): Read {
+  const batches = list(s.batches);
+  const view: Read = {
+    ...common(s),
+    what: `${s.kind === 'rollback' ? 'rollback' : 'deploy'} of ${s.service}${str(s.ref) ? ` ${s.ref}` : ''}${str(s.commit) ? ` (${s.commit.slice(0, 12)})` : ''}: ${Object.keys(s.hosts ?? {}).length} hosts in ${batches.length} batches`,
     step: s.batch > 0 ? `batch ${s.batch}/${batches.length}` : undefined,
     failure: str(s.stopReason),
     decisions: s.log,
-    commands: [],
   };
-  if (ended) return view;
-  if (str(s.awaitingApproval)) {
-    view.waits = `a person's approve of ${s.awaitingApproval} (anyone may approve)`;
-    view.commands = [opsflowCommand('approve', id), abortCommand(id)];
-  } else view.commands = [opsflowCommand('pause', id), abortCommand(id)];
   // A run of a version before `paused` was in its status says it only in its phase, between batches.
-  const paused = s.paused === true || s.phase === 'paused';
-  const what =
-    s.phase === 'paused'
-      ? 'no next batch starts until resumed'
-      : `${words(s.phase)}: the batch under way finishes, no next one starts`;
-  return pausedFirst(view, { ...s, paused }, id, what);
+  return change(view, { ...s, paused: s.paused === true || s.phase === 'paused' }, id, {
+    ended: ['done', 'stopped', 'failed', 'cancelled'].includes(s.phase),
+    approval: str(s.awaitingApproval) && anyoneApproves(s.awaitingApproval),
+    paused:
+      s.phase === 'paused'
+        ? 'no next batch starts until resumed'
+        : `${words(s.phase)}: the batch under way finishes, no next one starts`,
+  });
 }
 
-function migration(s: Loose, id: string): ReturnType<Reader> {
+function migration(s: Loose, id: string): Read {
   const c = (s.chunks ?? {}) as Loose;
-  const ended = ['completed', 'failed', 'cancelled'].includes(s.phase);
-  const view: ReturnType<Reader> = {
+  const view: Read = {
+    ...common(s),
     what: `data migration ${s.name} (${s.mode})`,
-    state: words(s.phase),
     step: c.total ? `chunks: ${c.copied ?? 0}/${c.total} copied, ${c.verified ?? 0} verified` : undefined,
     failure: str(s.error),
-    decisions: s.decisions,
-    commands: [],
   };
-  if (ended) return view;
+  if (['completed', 'failed', 'cancelled'].includes(s.phase)) return view;
   view.commands = [opsflowCommand('pause', id)];
   return pausedFirst(view, s, id, `${words(s.phase)}: no chunk starts until resumed`);
 }
 
-function incident(s: Loose, id: string): ReturnType<Reader> {
-  const ended = ['resolved', 'closed'].includes(s.state) || s.ended !== undefined;
-  const view: ReturnType<Reader> = {
+function incident(s: Loose, id: string): Read {
+  const view: Read = {
     what: `incident ${s.id} ${s.severity ?? ''}: ${s.title} (${s.type}${Array.isArray(s.services) && s.services.length ? ` on ${s.services.join(', ')}` : ''})`,
     state: `${words(s.state)}${str(s.owner) ? `, owner ${s.owner}` : ''}`,
     step: typeof s.escalationLevel === 'number' ? `escalation level ${s.escalationLevel}` : undefined,
     since: lastAt(s.timeline),
     failure: str(s.ended?.message),
     decisions: s.timeline,
-    commands: [],
   };
-  if (ended) return view;
+  if (['resolved', 'closed'].includes(s.state) || s.ended !== undefined) return view;
+  const commands: string[] = [];
   if (str(s.pendingApproval)) {
     view.waits = `a person's approve of runbook step ${s.pendingApproval}`;
-    view.commands.push(opsflowCommand('approve', id, '--step', s.pendingApproval));
+    commands.push(opsflowCommand('approve', id, '--step', s.pendingApproval));
   }
   if (!str(s.acknowledgedAt)) {
     view.waits ??= 'an acknowledgement by the on-call (escalation goes on until then)';
-    view.commands.push(opsflowCommand('acknowledge', id));
+    commands.push(opsflowCommand('acknowledge', id));
   }
-  view.commands.push(opsflowCommand('resolve', id));
-  return view;
+  commands.push(opsflowCommand('resolve', id));
+  return { ...view, commands };
 }
 
-function readiness(s: Loose, id: string): ReturnType<Reader> {
-  const items: Loose[] = Array.isArray(s.items) ? s.items : [];
-  const blocking: string[] = Array.isArray(s.blocking) ? s.blocking : [];
-  const open = s.phase === 'checking' || s.phase === 'waiting' || s.phase === 'loading';
-  const view: ReturnType<Reader> = {
+function readiness(s: Loose, id: string): Read {
+  const items = list(s.items);
+  const blocking = list<string>(s.blocking);
+  const view: Read = {
+    ...common(s),
     what: `go-live readiness of ${s.service} (checklist ${s.checklist}, ${items.length} items)`,
     state: s.phase === 'ready' ? 'READY' : s.phase === 'not-ready' ? 'NOT READY' : words(s.phase),
     step: s.rounds ? `round ${s.rounds} of checks; blocking: ${blocking.join(', ') || 'none'}` : undefined,
-    failure: str(s.failure),
-    decisions: s.decisions,
-    commands: [],
   };
-  if (!open) return view;
+  if (!['checking', 'waiting', 'loading'].includes(s.phase)) return view;
   const verdict = (id: string) => items.find((i) => i.id === id)?.verdict;
   const unsigned = blocking.filter((b) => verdict(b) === 'unsigned');
   const failing = blocking.filter((b) => verdict(b) === 'failed' || verdict(b) === 'error');
@@ -249,41 +243,33 @@ function readiness(s: Loose, id: string): ReturnType<Reader> {
   return view;
 }
 
-function goLive(s: Loose, id: string): ReturnType<Reader> {
-  const stages: Loose[] = Array.isArray(s.stages) ? s.stages : [];
+function goLive(s: Loose, id: string): Read {
+  const stages = list(s.stages);
   const current = stages.find((x) => x.stage === s.current);
-  const ended = ['live', 'stopped', 'failed', 'cancelled'].includes(s.phase);
-  const view: ReturnType<Reader> = {
+  const awaiting = stages.find((x) => x.state === 'awaiting-approval');
+  const view: Read = {
+    ...common(s),
     what: `go-live of ${s.service}: ${stages.map((x) => x.stage).join(' → ')}`,
-    state: words(s.phase),
     step: current ? `stage ${current.stage} (${words(current.state)}; its run: ${current.workflowId})` : undefined,
     failure: s.stoppedAt ? `stopped at ${s.stoppedAt.stage}: ${s.stoppedAt.reason}` : undefined,
-    decisions: s.decisions,
-    commands: [],
   };
-  if (ended) return view;
-  const awaiting = stages.find((x) => x.state === 'awaiting-approval');
-  if (awaiting) {
-    view.waits = `a person's approve of stage ${awaiting.stage}`;
-    view.commands = [opsflowCommand('approve', id), abortCommand(id)];
-  } else {
-    if (current && !s.paused) view.waits = `its stage's own run: opsflow status ${current.workflowId}`;
-    view.commands = [opsflowCommand('pause', id), abortCommand(id)];
-  }
-  return pausedFirst(view, s, id, `${words(s.phase)}: no next stage starts until resumed`);
+  return change(view, s, id, {
+    ended: ['live', 'stopped', 'failed', 'cancelled'].includes(s.phase),
+    approval: awaiting && `a person's approve of stage ${awaiting.stage}`,
+    timer: current && `its stage's own run: opsflow status ${current.workflowId}`,
+    paused: `${words(s.phase)}: no next stage starts until resumed`,
+  });
 }
 
-function baseline(s: Loose, id: string): ReturnType<Reader> {
-  const groups: Loose[] = Array.isArray(s.groups) ? s.groups : [];
+function baseline(s: Loose, id: string): Read {
+  const groups = list(s.groups);
   const done = groups.reduce((a, g) => a + (g.ticksDone ?? 0), 0);
   const expected = groups.reduce((a, g) => a + (g.ticksExpected ?? 0), 0);
-  const view: ReturnType<Reader> = {
+  const view: Read = {
+    ...common(s),
     what: `performance baseline of ${s.service}: ${groups.map((g) => g.group).join(', ')}`,
-    state: words(s.phase),
     step: expected ? `${done}/${expected} samples done` : undefined,
     failure: str(s.failure) ?? str(s.partial),
-    decisions: s.decisions,
-    commands: [],
   };
   if (s.phase === 'sampling' && str(s.window?.endsAt)) view.waits = `the sampling window, until ${s.window.endsAt}`;
   if (['planning', 'sampling', 'summarizing', 'notifying'].includes(s.phase)) view.commands = [abortCommand(id)];
@@ -294,39 +280,31 @@ const gathered = (o: unknown) => Object.entries((o ?? {}) as Record<string, stri
 
 const shortRuns: Record<string, Reader> = {
   backupWorkflow: (s) => ({
+    ...common(s),
     what: `backup of set ${s.set}${str(s.copy) ? `, copy ${s.copy}` : ''}`,
-    state: words(s.phase),
     step: str(s.current) ? `working on ${s.current}` : undefined,
     failure: str(s.failure) ?? (Array.isArray(s.failures) && s.failures.length ? s.failures.join('; ') : undefined),
-    decisions: Array.isArray(s.artifacts) ? s.artifacts.map((a: Loose) => `took ${a.file ?? a.kind}`) : [],
-    commands: [],
+    decisions: list(s.artifacts).map((a) => `took ${a.file ?? a.kind}`),
   }),
   dailyReportWorkflow: (s) => ({
+    ...common(s),
     what: `daily report${str(s.date) ? ` of ${s.date}` : ''}`,
-    state: words(s.phase),
     step: `${gathered(s.gathered).length} parts gathered`,
-    failure: str(s.failure),
     decisions: gathered(s.gathered).map(([k, v]) => `${k}: ${v}`),
-    commands: [],
   }),
   diagnosticsWorkflow: (s) => ({
+    ...common(s),
     what: `diagnostics${str(s.plan?.postgres) ? ` of PostgreSQL ${s.plan.postgres}` : ''}${s.plan?.host ? `${str(s.plan?.postgres) ? ' and' : ' of'} the host` : ''}`,
-    state: words(s.phase),
     step: `${gathered(s.collected).length} parts collected`,
-    failure: str(s.failure),
     decisions: gathered(s.collected).map(([k, v]) => `${k}: ${v}`),
-    commands: [],
   }),
   healthCheckWorkflow: (s) => ({
+    ...common(s),
     what: 'health check',
     state: `${words(s.phase)}${str(s.report?.summary) ? `: ${s.report.summary} (${s.report.overall})` : ''}`,
-    failure: str(s.failure),
-    decisions: Array.isArray(s.report?.failing)
-      ? s.report.failing.map(
-          (c: Loose) => `${c.name ?? c.target ?? '?'}: ${c.status}${str(c.message) ? ` — ${c.message}` : ''}`,
-        )
-      : [],
-    commands: [],
+    decisions: list(s.report?.failing).map(
+      (c) => `${c.name ?? c.target ?? '?'}: ${c.status}${str(c.message) ? ` — ${c.message}` : ''}`,
+    ),
   }),
 };
 
@@ -347,17 +325,9 @@ const readers: Record<string, Reader> = {
 export function statusView(info: RunInfo, status: unknown): StatusView {
   const s = (status && typeof status === 'object' ? status : {}) as Loose;
   const reader = readers[info.type];
-  const read = reader
-    ? reader(s, info.workflowId)
-    : {
-        what: info.type,
-        state: words(s.state ?? s.phase),
-        failure: str(s.failure),
-        decisions: s.decisions,
-        commands: [],
-      };
-  const decisions = (Array.isArray(read.decisions) ? read.decisions : []).slice(-DECISIONS_SHOWN).map(decisionLine);
-  const view: StatusView = { ...read, decisions };
+  const read: Read = reader ? reader(s, info.workflowId) : { what: info.type, ...common(s) };
+  const decisions = list(read.decisions).slice(-DECISIONS_SHOWN).map(decisionLine);
+  const view: StatusView = { ...read, decisions, commands: read.commands ?? [] };
   if (info.execution !== 'RUNNING') {
     // The run is over whatever its last status said; what acts on it now is reading its result.
     view.state = `${view.state} — run ${info.execution.toLowerCase().replace(/_/g, '-')}${info.closeTime ? ` at ${info.closeTime.toISOString()}` : ''}`;

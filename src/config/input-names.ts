@@ -22,6 +22,12 @@ import type { incidentDigestInput, ParsedIncidentInput } from '../domain/inciden
 /** Each workflow's check of the names its input uses; a new workflow adds its own. */
 export type InputNameCheck<I> = (input: I, config: OpsflowConfig) => UnknownName[];
 
+/** The notifiers an input tells (and, for a rollout or cutover, its stakeholders). */
+const notified = (input: { notify?: string[]; stakeholders?: string[] }, config: OpsflowConfig) => [
+  ...unknownNames('notify', input.notify, config.notifiers, 'a notifier'),
+  ...unknownNames('stakeholders', input.stakeholders, config.notifiers, 'a notifier'),
+];
+
 export const backupInputNames: InputNameCheck<BackupPlanInput> = (input, config) =>
   unknownNames('set', input.set, config.backups, 'a backup set');
 
@@ -29,7 +35,7 @@ export const baselineInputNames: InputNameCheck<BaselinePlan> = (input, config) 
   ...unknownNames('groups.http', input.groups.http, config.http, 'an http target'),
   ...unknownNames('groups.postgres', input.groups.postgres, config.postgres, 'a postgres target'),
   ...unknownNames('groups.redis', input.groups.redis, config.redis, 'a redis target'),
-  ...unknownNames('notify', input.notify, config.notifiers, 'a notifier'),
+  ...notified(input, config),
 ];
 
 export const userCutoverInputNames: InputNameCheck<UserCutoverInput> = (input, config) => {
@@ -38,8 +44,7 @@ export const userCutoverInputNames: InputNameCheck<UserCutoverInput> = (input, c
     ...unknownNames('directory', input.directory, config.directories, 'a directory'),
     ...unknownNames('router', input.router, config.routers, 'a router'),
     ...unknownNames('metricSources', input.metricSources, config.metricSources, 'a metric source'),
-    ...unknownNames('notify', input.notify, config.notifiers, 'a notifier'),
-    ...unknownNames('stakeholders', input.stakeholders, config.notifiers, 'a notifier'),
+    ...notified(input, config),
     ...(dir ? directoryFieldIssues(input, directoryFields(dir), input.directory) : []),
     ...cutoverGateSourceIssues(
       input,
@@ -56,7 +61,7 @@ export const deployInputNames: InputNameCheck<{ service: string; hosts?: string[
   const service = config.deploy.services[input.service];
   const out: UnknownName[] = [...unknownNames('service', input.service, config.deploy.services, 'a deploy service')];
   if (service) out.push(...unknownNames('hosts', input.hosts, service.hosts, `a host of service ${input.service}`));
-  out.push(...unknownNames('notify', input.notify, config.notifiers, 'a notifier'));
+  out.push(...notified(input, config));
   return out;
 };
 
@@ -86,7 +91,7 @@ export const healthCheckInputNames: InputNameCheck<HealthCheckInput> = (input, c
   ...unknownNames('targets.redis', input.targets?.redis, config.redis, 'a redis target'),
   ...unknownNames('targets.hosts', input.targets?.hosts, config.hosts, 'a hosts target'),
   ...unknownNames('targets.backups', input.targets?.backups, config.backups, 'a backup set'),
-  ...unknownNames('notify', input.notify, config.notifiers, 'a notifier'),
+  ...notified(input, config),
 ];
 
 /** The config names a migration input uses: its two databases. */
@@ -97,7 +102,7 @@ export const dataMigrationInputNames: InputNameCheck<MigrationSpec> = (input, co
 
 export const readinessInputNames: InputNameCheck<ReadinessPlan> = (input, config) => [
   ...unknownNames('checklist', input.checklist, config.readiness.checklists, 'a readiness checklist'),
-  ...unknownNames('notify', input.notify, config.notifiers, 'a notifier'),
+  ...notified(input, config),
 ];
 
 /**
@@ -117,8 +122,7 @@ export const phasedRolloutInputNames: InputNameCheck<PhasedRolloutInput> = (inpu
         ]
       : []),
     ...unknownNames('metricSources', input.metricSources, config.metricSources, 'a metric source'),
-    ...unknownNames('notify', input.notify, config.notifiers, 'a notifier'),
-    ...unknownNames('stakeholders', input.stakeholders, config.notifiers, 'a notifier'),
+    ...notified(input, config),
   ];
 };
 

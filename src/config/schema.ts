@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { targetNames } from '../domain/fields';
 import { targetName } from '../domain/names';
 import { httpTarget, postgresTarget, redisTarget, tcpHostTarget } from './sections/targets';
 import { notifierConfig } from './sections/notifiers';
@@ -15,6 +16,7 @@ import { readinessConfig, checkReadinessReferences } from './sections/readiness'
 import { directoryConfig, routerConfig, cutoverConfig, checkCutoverReferences } from './sections/cutover';
 import { deployConfig, checkDeployReferences } from './sections/deploy';
 import { encryptionConfig } from './sections/encryption';
+import { nameChecks, type Issue } from './references';
 
 const named = <T extends z.ZodType>(schema: T) => z.record(targetName, schema).default({});
 
@@ -32,7 +34,7 @@ export const opsflowConfig = z
     thresholds: resourceThresholds.default(resourceThresholds.parse({})),
     notifiers: named(notifierConfig),
     /** Notifiers the scheduled health check alerts when no input names its own. */
-    healthCheckNotify: z.array(targetName).default([]),
+    healthCheckNotify: targetNames.default([]),
     schedules: schedulesConfig.optional(),
     /** Load balancers a phased rollout may drive (`"lb": "edge"`). */
     loadBalancers: named(loadBalancerConfig),
@@ -58,43 +60,18 @@ export const opsflowConfig = z
   })
   .strict()
   .superRefine((cfg, ctx) => {
-    cfg.healthCheckNotify.forEach((name, i) => {
-      if (!(name in cfg.notifiers))
-        ctx.addIssue({ code: 'custom', path: ['healthCheckNotify', i], message: `unknown notifier "${name}"` });
-    });
-    checkIncidentReferences(
-      cfg.incident,
-      {
-        notifiers: cfg.notifiers,
-        postgres: cfg.postgres,
-        http: cfg.http,
-        sshHosts: cfg.systemd.hosts ?? {},
-        loadBalancers: cfg.loadBalancers,
-      },
-      (path, message) => ctx.addIssue({ code: 'custom', path, message }),
-    );
-    checkDeployReferences(
-      cfg.deploy,
-      { sshHosts: cfg.systemd.hosts ?? {}, loadBalancers: cfg.loadBalancers },
-      (path, message) => ctx.addIssue({ code: 'custom', path, message }),
-    );
-    if (cfg.baseline.store && !(cfg.baseline.store.postgres in cfg.postgres))
-      ctx.addIssue({
-        code: 'custom',
-        path: ['baseline', 'store', 'postgres'],
-        message: `unknown postgres target "${cfg.baseline.store.postgres}"`,
-      });
-    checkBackupReferences(cfg.backups, cfg, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
-    checkDailyReportReferences(cfg.dailyReport, cfg, (path, message) =>
-      ctx.addIssue({ code: 'custom', path, message }),
-    );
-    checkReadinessReferences(cfg.readiness, cfg, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
-    checkCutoverReferences(cfg, { postgres: cfg.postgres, redis: cfg.redis }, (path, message) =>
-      ctx.addIssue({ code: 'custom', path, message }),
-    );
-    checkMetricSourceReferences(cfg.metricSources, cfg, (path, message) =>
-      ctx.addIssue({ code: 'custom', path, message }),
-    );
+    const issue: Issue = (path, message) => ctx.addIssue({ code: 'custom', path, message });
+    const { one, each } = nameChecks(issue);
+    const sshHosts = cfg.systemd.hosts ?? {};
+    each(['healthCheckNotify'], cfg.healthCheckNotify, cfg.notifiers, 'notifier');
+    checkIncidentReferences(cfg.incident, { ...cfg, sshHosts }, issue);
+    checkDeployReferences(cfg.deploy, { sshHosts, loadBalancers: cfg.loadBalancers }, issue);
+    one(['baseline', 'store', 'postgres'], cfg.baseline.store?.postgres, cfg.postgres, 'postgres target');
+    checkBackupReferences(cfg.backups, cfg, issue);
+    checkDailyReportReferences(cfg.dailyReport, cfg, issue);
+    checkReadinessReferences(cfg.readiness, cfg, issue);
+    checkCutoverReferences(cfg, cfg, issue);
+    checkMetricSourceReferences(cfg.metricSources, cfg, issue);
   });
 
 export type OpsflowConfig = z.infer<typeof opsflowConfig>;

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { nonEmpty } from '../domain/fields';
 import { SecretScrubber } from '../domain/secret-scrub';
 
 /**
@@ -27,7 +28,7 @@ export const secretRef = z
   .union(
     [
       z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an env var name') }).strict(),
-      z.object({ file: z.string().min(1) }).strict(),
+      z.object({ file: nonEmpty }).strict(),
     ],
     { error: (issue) => (issue.code === 'invalid_union' ? SECRET_FORM : undefined) },
   )

@@ -1,14 +1,15 @@
 // Why: a change that must be approved by more than one person, and not by the one who started it
 // (change-management's "four eyes"), is said in the input where `approval: true` is said today.
 import { z } from 'zod';
+import { count, flag } from './fields';
 
 /** `approval: { approvers: 2, forbidStarter: true }`: N distinct people, the starter not among them. */
 export const approvalRule = z
   .object({
     /** How many distinct people must approve. */
-    approvers: z.number().int().min(1).max(10).default(1),
+    approvers: count.max(10).default(1),
     /** The person who started the run (`opsflow start --by`, kept in its memo) may not approve it. */
-    forbidStarter: z.boolean().default(false),
+    forbidStarter: flag,
   })
   .strict();
 /** `true`, `false`, or the rule. */

@@ -86,7 +86,9 @@ export function spawnedExecutables(): string[] {
   }
   for (const file of sourceFiles(join(root, 'src/config/sections'))) {
     const text = readFileSync(file, 'utf8');
-    for (const m of text.matchAll(/(?:systemctl|binary|command):\s*z\s*\.string\(\)[^\n]*?\.default\('([\w.-]+)'\)/g))
+    for (const m of text.matchAll(
+      /(?:systemctl|binary|command):\s*(?:z\s*\.string\(\)|nonEmpty)[^\n]*?\.default\('([\w.-]+)'\)/g,
+    ))
       found.add(m[1]);
   }
   return [...found].sort();

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { nonEmpty, nonNegativeInt, stringMap } from '../../domain/fields';
 import {
   displayLimits,
   EVIDENCE_TEXT_MAX,
@@ -21,9 +22,9 @@ import { truncateText } from '../../domain/incident/text-limits';
  */
 const alertmanagerAlert = z.object({
   status: z.enum(['firing', 'resolved']),
-  labels: z.record(z.string(), z.string()),
-  annotations: z.record(z.string(), z.string()).default({}),
-  startsAt: z.string().min(1),
+  labels: stringMap,
+  annotations: stringMap.default({}),
+  startsAt: nonEmpty,
   endsAt: z.string().optional(),
   generatorURL: z.string().optional(),
   fingerprint,
@@ -33,12 +34,12 @@ export type AlertmanagerAlert = z.infer<typeof alertmanagerAlert>;
 const alertmanagerPayload = z.object({
   version: z.literal('4'),
   groupKey: z.string(),
-  truncatedAlerts: z.number().int().min(0).optional(),
+  truncatedAlerts: nonNegativeInt.optional(),
   status: z.enum(['firing', 'resolved']),
   receiver: z.string(),
-  groupLabels: z.record(z.string(), z.string()).default({}),
-  commonLabels: z.record(z.string(), z.string()).default({}),
-  commonAnnotations: z.record(z.string(), z.string()).default({}),
+  groupLabels: stringMap.default({}),
+  commonLabels: stringMap.default({}),
+  commonAnnotations: stringMap.default({}),
   externalURL: z.string().default(''),
   // No upper bound: the receiver's body limit bounds the payload, `max_alerts` bounds it at the source.
   alerts: z.array(alertmanagerAlert).min(1),

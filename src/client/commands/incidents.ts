@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { CliContext, print, UsageError } from '../cli-context';
+import { CliContext, limitOf, print, UsageError } from '../cli-context';
 import { incidentEntry } from '../registry';
 import { validateInput } from '../input';
 import { TASK_QUEUE } from '../connection';
@@ -121,8 +121,7 @@ export function registerIncidentCommands(program: Command, ctx: CliContext) {
     .option('-n, --limit <n>', 'at most this many', '20')
     .option('--json', 'JSON instead of a table')
     .action(async (o: { state?: string; severity?: string; digest?: boolean; limit: string; json?: boolean }) => {
-      const limit = Number(o.limit);
-      if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit: a whole number of at least 1');
+      const limit = limitOf(o.limit);
       if (o.state && !['open', 'acknowledged', 'resolved'].includes(o.state))
         throw new UsageError('--state: open, acknowledged or resolved');
       if (o.severity && !/^P[0-3]$/.test(o.severity)) throw new UsageError('--severity: P0, P1, P2 or P3');
@@ -189,59 +188,30 @@ export function registerIncidentCommands(program: Command, ctx: CliContext) {
       );
     });
 
+  /** A people's verb on a running incident: its signal takes the options given (and the text of a note). */
   const verb = (
     name: string,
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a signal of any argument list
     signal: SignalDefinition<any[]>,
     description: string,
-    extra: (c: Command) => Command,
-    arg: (o: Record<string, string | undefined>, rest: string[]) => unknown,
+    options = ['--by <name>', '--note <text>'],
+    text = false,
   ) => {
     const c = incident.command(name).description(description).argument('<id>', 'INC-… id or workflow id');
-    extra(c).action(async (id: string, ...rest: unknown[]) => {
-      const opts = rest.find(
-        (r) => r && typeof r === 'object' && !Array.isArray(r) && !('commands' in (r as object)),
-      ) as Record<string, string | undefined>;
-      const positional = rest.filter((r) => typeof r === 'string') as string[];
+    if (text) c.argument('<text>');
+    options.forEach((o) => c.option(o));
+    c.action(async (id: string, ...rest: unknown[]) => {
+      const command = rest.at(-1) as Command;
       const workflowId = await workflowIdOf(ctx, id);
       const client = await ctx.temporal();
-      await client.workflow.getHandle(workflowId).signal(signal, arg(opts ?? {}, positional));
+      const opts = command.opts();
+      await client.workflow.getHandle(workflowId).signal(signal, text ? { text: command.args[1], ...opts } : opts);
       print(`${signal.name} sent to ${workflowId}`);
     });
   };
-  verb(
-    'ack',
-    acknowledgeSignal,
-    'acknowledge: stops escalation, you become the owner',
-    (c) => c.option('--by <name>').option('--note <text>'),
-    (o) => ({ by: o.by, note: o.note }),
-  );
-  verb(
-    'resolve',
-    resolveSignal,
-    'resolve: PagerDuty resolve, resolution message, postmortem',
-    (c) => c.option('--by <name>').option('--note <text>'),
-    (o) => ({ by: o.by, note: o.note }),
-  );
-  verb(
-    'escalate',
-    escalateSignal,
-    'escalate to the next level now',
-    (c) => c.option('--by <name>').option('--note <text>'),
-    (o) => ({ by: o.by, note: o.note }),
-  );
-  verb(
-    'approve',
-    approveSignal,
-    'approve the destructive step waiting (or --step)',
-    (c) => c.option('--step <id>').option('--by <name>'),
-    (o) => ({ step: o.step, by: o.by }),
-  );
-  verb(
-    'note',
-    noteSignal,
-    'add a note to the timeline',
-    (c) => c.argument('<text>').option('--by <name>'),
-    (o, [text]) => ({ text, by: o.by }),
-  );
+  verb('ack', acknowledgeSignal, 'acknowledge: stops escalation, you become the owner');
+  verb('resolve', resolveSignal, 'resolve: PagerDuty resolve, resolution message, postmortem');
+  verb('escalate', escalateSignal, 'escalate to the next level now');
+  verb('approve', approveSignal, 'approve the destructive step waiting (or --step)', ['--step <id>', '--by <name>']);
+  verb('note', noteSignal, 'add a note to the timeline', ['--by <name>'], true);
 }

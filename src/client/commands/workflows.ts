@@ -8,7 +8,7 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { ENDING_MEMO } from '../../domain/search-attributes';
-import { CliContext, print, UsageError } from '../cli-context';
+import { CliContext, limitOf, print, UsageError } from '../cli-context';
 import { findWorkflow, knownSignals, workflowEntries } from '../registry';
 import { describeRunning } from './operator';
 import { anyStatusQuery } from '../../workflows/common/messages';
@@ -158,8 +158,7 @@ export function registerWorkflowCommands(program: Command, ctx: CliContext) {
     .option('-n, --limit <n>', 'at most this many', '20')
     .option('--json', 'the rows as JSON')
     .action(async (opts: ListFilters & { limit: string; json?: boolean }) => {
-      const limit = Number(opts.limit);
-      if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit: a whole number of at least 1');
+      const limit = limitOf(opts.limit);
       const query = listQuery(opts);
       const client = await ctx.temporal();
       const rows: RunRow[] = [];

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { targetName } from '../../domain/names';
+import { count, positiveInt, targetNames, texts } from '../../domain/fields';
+import { nameChecks, type Issue } from '../references';
 
 const absolutePath = (what: string) => z.string().regex(/^\//, `an absolute path (${what})`);
 
@@ -10,14 +11,14 @@ const absolutePath = (what: string) => z.string().regex(/^\//, `an absolute path
 export const backupSetConfig = z
   .object({
     /** PostgreSQL targets (`postgres.<name>`) dumped one by one. */
-    databases: z.array(targetName).default([]),
+    databases: targetNames.default([]),
     /** `custom`: pg_dump -Fc (compressed, what the drill restores with pg_restore); `sql.gz`: the runbook's plain SQL, gzipped. */
     format: z.enum(['custom', 'sql.gz']).default('custom'),
     /** The application tree, tarred without what can be rebuilt. */
     appTree: z
       .object({
         path: absolutePath('the app tree'),
-        exclude: z.array(z.string().min(1)).default(['node_modules', '.cache', '__pycache__', '*.pyc', 'tmp', '*.log']),
+        exclude: texts.default(['node_modules', '.cache', '__pycache__', '*.pyc', 'tmp', '*.log']),
       })
       .strict()
       .optional(),
@@ -25,9 +26,9 @@ export const backupSetConfig = z
     configFiles: z.array(absolutePath('a config file')).default([]),
     /** Where every run writes its own folder `<destination>/<YYYYMMDDTHHMMSSZ>/`. */
     destination: absolutePath('the backup destination'),
-    retentionDays: z.number().int().positive().default(30),
+    retentionDays: positiveInt.default(30),
     /** Verified copies kept whatever their age: retention never deletes the last good backup. */
-    minVerifiedCopies: z.number().int().min(1).default(2),
+    minVerifiedCopies: count.default(2),
     /** The health check's "latest verified backup age": warning and critical past these hours. */
     verifiedAgeHours: z
       .object({ warning: z.number().positive().default(26), critical: z.number().positive().default(50) })
@@ -35,7 +36,7 @@ export const backupSetConfig = z
       .refine((l) => l.warning <= l.critical, { message: 'warning must not be above critical', path: ['warning'] })
       .default({ warning: 26, critical: 50 }),
     /** Notifiers told of every failure and sent the short success report. */
-    notify: z.array(targetName).default([]),
+    notify: targetNames.default([]),
   })
   .strict()
   .refine((s) => s.databases.length > 0 || s.appTree !== undefined || s.configFiles.length > 0, {
@@ -48,14 +49,11 @@ export type BackupSetConfig = z.infer<typeof backupSetConfig>;
 export function checkBackupReferences(
   sets: Record<string, BackupSetConfig>,
   known: { postgres: Record<string, unknown>; notifiers: Record<string, unknown> },
-  addIssue: (path: (string | number)[], message: string) => void,
+  issue: Issue,
 ): void {
+  const { each } = nameChecks(issue);
   for (const [name, set] of Object.entries(sets)) {
-    set.databases.forEach((db, i) => {
-      if (!(db in known.postgres)) addIssue(['backups', name, 'databases', i], `unknown postgres target "${db}"`);
-    });
-    set.notify.forEach((n, i) => {
-      if (!(n in known.notifiers)) addIssue(['backups', name, 'notify', i], `unknown notifier "${n}"`);
-    });
+    each(['backups', name, 'databases'], set.databases, known.postgres, 'postgres target');
+    each(['backups', name, 'notify'], set.notify, known.notifiers, 'notifier');
   }
 }

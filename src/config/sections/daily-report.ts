@@ -1,5 +1,8 @@
 import { z } from 'zod';
-import { targetName, unitName } from '../../domain/names';
+import { nonEmpty, positiveInt, targetNames, texts, unitNames } from '../../domain/fields';
+
+import { nameChecks, type Issue } from '../references';
+import { postgresStoreConfig } from './postgres-store';
 
 /**
  * The 23:50 daily report (runbooks §4, 000 §2.1): what it gathers and who gets it. A list left out
@@ -9,47 +12,37 @@ import { targetName, unitName } from '../../domain/names';
 export const dailyReportConfig = z
   .object({
     /** The report's day is this zone's calendar day (the schedule's own zone should match). */
-    timezone: z.string().min(1).default('UTC'),
-    units: z.array(unitName).optional(),
+    timezone: nonEmpty.default('UTC'),
+    units: unitNames.optional(),
     logs: z
       .object({
         files: z.array(z.string().regex(/^\//, 'an absolute path (a log file)')).default([]),
         /** Case-insensitive regular expressions a line must match to count as an error. */
-        patterns: z.array(z.string().min(1)).default(['error', 'fatal', 'panic', 'critical', 'exception']),
+        patterns: texts.default(['error', 'fatal', 'panic', 'critical', 'exception']),
         /** The last N matching lines per file. */
-        lines: z.number().int().positive().max(500).default(20),
+        lines: positiveInt.max(500).default(20),
         /** The day's journal entries at `priority` or worse, through journalctl (with systemd.sudo as systemctl is). */
         journal: z
           .object({
-            command: z.string().min(1).default('journalctl'),
+            command: nonEmpty.default('journalctl'),
             priority: z.enum(['emerg', 'alert', 'crit', 'err', 'warning']).default('err'),
             /** Only these units; empty: the whole journal. */
-            units: z.array(unitName).default([]),
+            units: unitNames.default([]),
           })
           .strict()
           .optional(),
       })
       .strict()
       .default({ files: [], patterns: ['error', 'fatal', 'panic', 'critical', 'exception'], lines: 20 }),
-    postgres: z.array(targetName).optional(),
-    redis: z.array(targetName).optional(),
-    backups: z.array(targetName).optional(),
+    postgres: targetNames.optional(),
+    redis: targetNames.optional(),
+    backups: targetNames.optional(),
     /** Notifiers that get the whole report (email: with its HTML part). */
-    email: z.array(targetName).default([]),
+    email: targetNames.default([]),
     /** Notifiers that get the short summary (Slack, webhook). */
-    summary: z.array(targetName).default([]),
+    summary: targetNames.default([]),
     /** Where the last `keep` reports are kept (`opsflow report show [date]`). */
-    store: z
-      .object({
-        postgres: targetName,
-        schema: z
-          .string()
-          .regex(/^[a-z_][a-z0-9_]{0,62}$/)
-          .default('opsflow'),
-        keep: z.number().int().positive().default(30),
-      })
-      .strict()
-      .optional(),
+    store: postgresStoreConfig.extend({ keep: positiveInt.default(30) }).optional(),
   })
   .strict();
 export type DailyReportConfig = z.infer<typeof dailyReportConfig>;
@@ -62,22 +55,18 @@ export function checkDailyReportReferences(
     backups: Record<string, unknown>;
     notifiers: Record<string, unknown>;
   },
-  addIssue: (path: (string | number)[], message: string) => void,
+  issue: Issue,
 ): void {
-  const check = (field: string, names: string[] | undefined, among: Record<string, unknown>, what: string) =>
-    names?.forEach((n, i) => {
-      if (!(n in among)) addIssue(['dailyReport', field, i], `unknown ${what} "${n}"`);
-    });
-  check('postgres', r.postgres, known.postgres, 'postgres target');
-  check('redis', r.redis, known.redis, 'redis target');
-  check('backups', r.backups, known.backups, 'backup set');
-  check('email', r.email, known.notifiers, 'notifier');
-  check('summary', r.summary, known.notifiers, 'notifier');
-  if (r.store && !(r.store.postgres in known.postgres))
-    addIssue(['dailyReport', 'store', 'postgres'], `unknown postgres target "${r.store.postgres}"`);
+  const { one, each } = nameChecks(issue);
+  each(['dailyReport', 'postgres'], r.postgres, known.postgres, 'postgres target');
+  each(['dailyReport', 'redis'], r.redis, known.redis, 'redis target');
+  each(['dailyReport', 'backups'], r.backups, known.backups, 'backup set');
+  each(['dailyReport', 'email'], r.email, known.notifiers, 'notifier');
+  each(['dailyReport', 'summary'], r.summary, known.notifiers, 'notifier');
+  one(['dailyReport', 'store', 'postgres'], r.store?.postgres, known.postgres, 'postgres target');
   try {
     new Intl.DateTimeFormat('en-CA', { timeZone: r.timezone });
   } catch {
-    addIssue(['dailyReport', 'timezone'], `unknown time zone "${r.timezone}"`);
+    issue(['dailyReport', 'timezone'], `unknown time zone "${r.timezone}"`);
   }
 }

@@ -1,7 +1,11 @@
 import { z } from 'zod';
-import { targetName, unitName } from '../../domain/names';
+import { addIssue } from '../../domain/validation';
+import { httpUrl, nonEmpty, unitNames } from '../../domain/fields';
+import { targetName } from '../../domain/names';
 import { duration } from '../../domain/duration';
 import { lbServerName } from '../../domain/rollout/input';
+import type { Issue } from '../references';
+import { nginxCommand } from './load-balancers';
 
 /**
  * A command of a deploy (install, migrate, static): an argv run without a shell in the release
@@ -29,9 +33,9 @@ const deployHost = z
     /** This host's server in the HAProxy backend. */
     lbServer: lbServerName.optional(),
     /** What the health check asks for; 2xx is healthy. */
-    healthUrl: z.url({ protocol: /^https?$/ }),
+    healthUrl: httpUrl,
     /** The units to restart on this host; default: the service's. */
-    units: z.array(unitName).optional(),
+    units: unitNames.optional(),
   })
   .strict();
 export type DeployHost = z.infer<typeof deployHost>;
@@ -39,11 +43,7 @@ export type DeployHost = z.infer<typeof deployHost>;
 /** The nginx on each host, tested (`nginx -t`) and reloaded after a switch. */
 const deployNginx = z
   .object({
-    binary: z.string().min(1).default('nginx'),
-    prefix: z.string().min(1).optional(),
-    configFile: z.string().min(1).optional(),
-    errorLog: z.string().min(1).optional(),
-    sudo: z.boolean().default(false),
+    ...nginxCommand,
     timeout: duration.prefault('15s'),
   })
   .strict();
@@ -51,7 +51,7 @@ const deployNginx = z
 const deployService = z
   .object({
     /** What `git clone` takes: a URL or a path on the machine that builds (each host's transport). */
-    repository: z.string().min(1),
+    repository: nonEmpty,
     /** The deploy path on the hosts: `releases/`, `current`, the cached clone under `.repo`. */
     path: z.string().startsWith('/', 'an absolute path'),
     hosts: z.record(targetName, deployHost).refine((h) => Object.keys(h).length > 0, 'name at least one host'),
@@ -63,7 +63,7 @@ const deployService = z
       })
       .strict()
       .default({}),
-    units: z.array(unitName).default([]),
+    units: unitNames.default([]),
     /**
      * Consecutive passes of the health check that make a host healthy after a switch, within the
      * input's `healthCheck.attempts`: one 200 from a release that answers 503 on every other
@@ -79,11 +79,7 @@ const deployService = z
     if (s.lb === undefined) return;
     for (const [name, h] of Object.entries(s.hosts))
       if (h.lbServer === undefined)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['hosts', name, 'lbServer'],
-          message: `the service has lb "${s.lb}": name this host's server in it`,
-        });
+        addIssue(ctx, ['hosts', name, 'lbServer'], `the service has lb "${s.lb}": name this host's server in it`);
   });
 export type DeployService = z.infer<typeof deployService>;
 
@@ -100,7 +96,7 @@ export type DeployConfig = z.infer<typeof deployConfig>;
 export function checkDeployReferences(
   deploy: DeployConfig,
   known: { sshHosts: Record<string, unknown>; loadBalancers: Record<string, { type: string }> },
-  issue: (path: (string | number)[], message: string) => void,
+  issue: Issue,
 ): void {
   for (const [svc, s] of Object.entries(deploy.services)) {
     if (s.lb !== undefined) {

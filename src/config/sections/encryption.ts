@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { addIssue } from '../../domain/validation';
+import { nonEmpty, nonNegativeInt, positiveInt, texts } from '../../domain/fields';
 import { secretRef } from '../secrets';
 
 const keyId = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'a key id: 1 to 64 of A-Z a-z 0-9 . _ -');
@@ -47,20 +49,20 @@ const jwksAuth = z
       });
     }),
     /** The `iss` every token must carry, exactly as the issuer writes it. */
-    issuer: z.string().min(1),
+    issuer: nonEmpty,
     /** The `aud` a token must hold (one of them, when several): the API the issuer minted it for. */
-    audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+    audience: z.union([nonEmpty, texts.min(1)]).optional(),
     /** The signature algorithms accepted; any other, and any HMAC or `none`, is refused. */
     algorithms: z
       .array(z.enum(JWT_ALGORITHMS))
       .min(1)
       .default([...JWT_ALGORITHMS]),
     /** How long one JWKS fetch may take before the request is answered 503. */
-    timeoutMs: z.number().int().positive().max(60_000).default(5_000),
+    timeoutMs: positiveInt.max(60_000).default(5_000),
     /** How long a fetched JWKS is used before it is fetched again. */
-    cacheMaxAgeMs: z.number().int().positive().default(600_000),
+    cacheMaxAgeMs: positiveInt.default(600_000),
     /** The least time between two fetches when tokens name key ids the JWKS lacks (a flood of them fetches once). */
-    cooldownMs: z.number().int().nonnegative().default(30_000),
+    cooldownMs: nonNegativeInt.default(30_000),
   })
   .strict();
 export type JwksAuthConfig = z.infer<typeof jwksAuth>;
@@ -82,7 +84,7 @@ const codecAuth = z.unknown().transform((value, ctx) => {
   }
   const parsed = jwksForm.safeParse(value);
   if (parsed.success) return parsed.data;
-  for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+  for (const issue of parsed.error.issues) addIssue(ctx, issue.path, issue.message);
   return z.NEVER;
 });
 
@@ -97,12 +99,12 @@ export const encryptionConfig = z
     keys: z.array(z.object({ id: keyId, key: secretRef }).strict()).min(1),
     current: keyId,
     /** Payloads larger than this are deflated before they are encrypted (ciphertext does not compress). */
-    compressAboveBytes: z.number().int().nonnegative().default(1024),
+    compressAboveBytes: nonNegativeInt.default(1024),
     /** `opsflow codec serve`: the codec server the Web UI and `temporal --codec-endpoint` decode through. */
     codecServer: z
       .object({
-        host: z.string().min(1).default('127.0.0.1'),
-        port: z.number().int().min(0).max(65535).default(8888),
+        host: nonEmpty.default('127.0.0.1'),
+        port: nonNegativeInt.max(65535).default(8888),
         /** Browser origins (the Web UI's) allowed to call it; CORS answers no other. */
         origins: z.array(z.url()).default([]),
         /**
@@ -112,11 +114,7 @@ export const encryptionConfig = z
          */
         token: secretRef.optional(),
         auth: codecAuth.default('token'),
-        maxBodyBytes: z
-          .number()
-          .int()
-          .positive()
-          .default(4 * 1024 * 1024),
+        maxBodyBytes: positiveInt.default(4 * 1024 * 1024),
       })
       .strict()
       .optional(),
@@ -125,28 +123,19 @@ export const encryptionConfig = z
   .superRefine((cfg, ctx) => {
     const ids = cfg.keys.map((k) => k.id);
     ids.forEach((id, i) => {
-      if (ids.indexOf(id) !== i)
-        ctx.addIssue({ code: 'custom', path: ['keys', i, 'id'], message: `key id "${id}" is used twice` });
+      if (ids.indexOf(id) !== i) addIssue(ctx, ['keys', i, 'id'], `key id "${id}" is used twice`);
     });
     if (!ids.includes(cfg.current))
-      ctx.addIssue({
-        code: 'custom',
-        path: ['current'],
-        message: `"${cfg.current}" is not one of keys[].id (${ids.join(', ')})`,
-      });
+      addIssue(ctx, ['current'], `"${cfg.current}" is not one of keys[].id (${ids.join(', ')})`);
     const server = cfg.codecServer;
     if (server?.auth === 'token' && !server.token)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['codecServer', 'token'],
-        message: 'required unless auth is none or { jwks }: every decode must be authenticated',
-      });
+      addIssue(
+        ctx,
+        ['codecServer', 'token'],
+        'required unless auth is none or { jwks }: every decode must be authenticated',
+      );
     if (server?.auth === 'none' && !isLoopback(server.host))
-      ctx.addIssue({
-        code: 'custom',
-        path: ['codecServer', 'auth'],
-        message: `none is allowed only on a loopback host, not ${server.host}`,
-      });
+      addIssue(ctx, ['codecServer', 'auth'], `none is allowed only on a loopback host, not ${server.host}`);
   });
 
 export type EncryptionConfig = z.infer<typeof encryptionConfig>;

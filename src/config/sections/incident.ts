@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { targetName } from '../../domain/names';
+import { nonEmpty, positiveInt, targetNames } from '../../domain/fields';
 import { defaultSeverityLabels, severity, severityRule, severities } from '../../domain/incident/severity';
 import { rota, defaultRota } from '../../domain/incident/oncall';
 import { builtinRoles, escalationPolicy, defaultEscalationPolicy, recipient } from '../../domain/incident/escalation';
@@ -7,15 +7,16 @@ import { remediationConfig } from '../../domain/incident/runbook';
 import { secretRef } from '../secrets';
 import { postgresStoreConfig } from './postgres-store';
 import { tcpPort } from '../../domain/names';
+import { nameChecks, type ConfigPath, type Issue } from '../references';
 
 /** The Alertmanager webhook receiver (`opsflow alerts serve`). */
 const alertReceiverConfig = z
   .object({
-    host: z.string().min(1).default('127.0.0.1'),
+    host: nonEmpty.default('127.0.0.1'),
     port: tcpPort.default(9095),
     /** Alertmanager sends it as `Authorization: Bearer …` (http_config.authorization). */
     token: secretRef,
-    maxBodyBytes: z.number().int().positive().default(1_000_000),
+    maxBodyBytes: positiveInt.default(1_000_000),
   })
   .strict();
 
@@ -43,9 +44,9 @@ export const incidentConfig = z
       .default({})
       .transform((t) => ({ ...defaultSeverityLabels, ...t })),
     /** Roles to notifiers, e.g. {"cto": ["cto-mail"], "ops-lead": ["ops-sms", "ops-mail"]}. */
-    contacts: z.record(recipient, z.array(targetName)).default({}),
+    contacts: z.record(recipient, targetNames).default({}),
     /** Notifiers told of every P0–P2 incident besides the people (Slack channel, PagerDuty). */
-    channels: z.array(targetName).default([]),
+    channels: targetNames.default([]),
     /** Who is told per severity; default runbooks §6's notify column. */
     notify: z.partialRecord(z.enum(severities), z.array(recipient)).default({}),
     rota: rota.default(defaultRota),
@@ -63,7 +64,7 @@ export const incidentConfig = z
     changesInFlight: z
       .object({
         actions: z.partialRecord(z.enum(severities), z.enum(['abort', 'pause', 'none'])).default({}),
-        prefixes: z.array(targetName).min(1).default(['rollout', 'cutover', 'deploy']),
+        prefixes: targetNames.min(1).default(['rollout', 'cutover', 'deploy']),
       })
       .strict()
       .default({ actions: {}, prefixes: ['rollout', 'cutover', 'deploy'] }),
@@ -83,46 +84,35 @@ export function checkIncidentReferences(
     sshHosts: Record<string, unknown>;
     loadBalancers?: Record<string, unknown>;
   },
-  issue: (path: (string | number)[], message: string) => void,
+  issue: Issue,
 ): void {
-  const base = ['incident'];
+  const at = (...path: ConfigPath) => ['incident', ...path];
+  const { one, each } = nameChecks((path, message) => issue(at(...path), message));
   const roles = new Set<string>([...builtinRoles, ...Object.keys(cfg.contacts)]);
-  const notifier = (path: (string | number)[], n: string) => {
-    if (!(n in known.notifiers)) issue([...base, ...path], `unknown notifier "${n}"`);
-  };
-  const recipientName = (path: (string | number)[], n: string) => {
-    if (!roles.has(n) && !(n in known.notifiers)) issue([...base, ...path], `"${n}" is neither a role nor a notifier`);
-  };
-  Object.entries(cfg.contacts).forEach(([role, ns]) => ns.forEach((n, i) => notifier(['contacts', role, i], n)));
-  cfg.channels.forEach((n, i) => notifier(['channels', i], n));
-  Object.entries(cfg.notify).forEach(([sev, rs]) => rs?.forEach((r, i) => recipientName(['notify', sev, i], r)));
-  cfg.digestNotify.forEach((r, i) => recipientName(['digestNotify', i], r));
-  cfg.rota.shifts.forEach((s, si) => s.notify.forEach((n, i) => notifier(['rota', 'shifts', si, 'notify', i], n)));
-  cfg.escalation.levels.forEach((l, li) =>
-    l.notify.forEach((r, i) => recipientName(['escalation', 'levels', li, 'notify', i], r)),
-  );
-  if (cfg.store && !(cfg.store.postgres in known.postgres))
-    issue([...base, 'store', 'postgres'], `unknown postgres target "${cfg.store.postgres}"`);
+  const recipients = (path: ConfigPath, names: string[] | undefined) =>
+    names?.forEach((n, i) => {
+      if (!roles.has(n) && !(n in known.notifiers)) issue(at(...path, i), `"${n}" is neither a role nor a notifier`);
+    });
+  Object.entries(cfg.contacts).forEach(([role, ns]) => each(['contacts', role], ns, known.notifiers, 'notifier'));
+  each(['channels'], cfg.channels, known.notifiers, 'notifier');
+  Object.entries(cfg.notify).forEach(([sev, rs]) => recipients(['notify', sev], rs));
+  recipients(['digestNotify'], cfg.digestNotify);
+  cfg.rota.shifts.forEach((s, si) => each(['rota', 'shifts', si, 'notify'], s.notify, known.notifiers, 'notifier'));
+  cfg.escalation.levels.forEach((l, li) => recipients(['escalation', 'levels', li, 'notify'], l.notify));
+  one(['store', 'postgres'], cfg.store?.postgres, known.postgres, 'postgres target');
   const rem = cfg.remediation;
   Object.entries(rem.services).forEach(([svc, r]) => {
-    if (r.health && !(r.health in known.http))
-      issue([...base, 'remediation', 'services', svc, 'health'], `unknown http target "${r.health}"`);
-    if (r.host && !(r.host in known.sshHosts))
-      issue([...base, 'remediation', 'services', svc, 'host'], `unknown systemd.hosts entry "${r.host}"`);
+    one(['remediation', 'services', svc, 'health'], r.health, known.http, 'http target');
+    one(['remediation', 'services', svc, 'host'], r.host, known.sshHosts, 'systemd.hosts entry');
   });
-  if (rem.database) {
-    if (!(rem.database.primary in known.postgres))
-      issue([...base, 'remediation', 'database', 'primary'], `unknown postgres target "${rem.database.primary}"`);
-    if (rem.database.replica && !(rem.database.replica in known.postgres))
-      issue([...base, 'remediation', 'database', 'replica'], `unknown postgres target "${rem.database.replica}"`);
-  }
+  one(['remediation', 'database', 'primary'], rem.database?.primary, known.postgres, 'postgres target');
+  one(['remediation', 'database', 'replica'], rem.database?.replica, known.postgres, 'postgres target');
   if (rem.backupServers && !(rem.backupServers.lb in (known.loadBalancers ?? {})))
     issue(
-      [...base, 'remediation', 'backupServers', 'lb'],
+      at('remediation', 'backupServers', 'lb'),
       `unknown load balancer "${rem.backupServers.lb}" (not in config.loadBalancers)`,
     );
-  if (rem.diagnostics.postgres && !(rem.diagnostics.postgres in known.postgres))
-    issue([...base, 'remediation', 'diagnostics', 'postgres'], `unknown postgres target "${rem.diagnostics.postgres}"`);
+  one(['remediation', 'diagnostics', 'postgres'], rem.diagnostics.postgres, known.postgres, 'postgres target');
 }
 
 /** What an incident says of itself when no store is configured (status, timeline, postmortem). */

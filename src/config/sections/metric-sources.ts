@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { count, httpUrl, nonEmpty, nonNegativeInt, positiveInt, typed } from '../../domain/fields';
 import { secretRef } from '../secrets';
 import { metricName, type MetricName } from '../../domain/gate/evaluate';
 import { targetName } from '../../domain/names';
@@ -10,81 +11,69 @@ import { sqlIdentifier, sqlTable } from './sql-names';
  * runbooks §1's (`defaultPromQueries`).
  */
 import { defaultPromQueries } from '../../domain/metric-sources';
+import { nameChecks, type Issue } from '../references';
 
-const prometheusSource = z
-  .object({
-    type: z.literal('prometheus'),
-    url: z.url({ protocol: /^https?$/ }),
-    /** PromQL per gate metric; merged over the defaults, `null` drops a default. */
-    queries: z.partialRecord(metricName, z.string().min(1).nullable()).default({}),
-    token: secretRef.optional(),
-    timeoutMs: z.number().int().positive().default(10_000),
-  })
-  .strict();
+const prometheusSource = typed('prometheus', {
+  url: httpUrl,
+  /** PromQL per gate metric; merged over the defaults, `null` drops a default. */
+  queries: z.partialRecord(metricName, nonEmpty.nullable()).default({}),
+  token: secretRef.optional(),
+  timeoutMs: positiveInt.default(10_000),
+});
 
 /** N requests to the service (usually through the LB): error rate, mean, p95 and p99 latency. */
-const probeSource = z
-  .object({
-    type: z.literal('probe'),
-    url: z.url({ protocol: /^https?$/ }),
-    requests: z.number().int().min(1).max(10_000).default(50),
-    /** Fewer answered requests than this make the sample inconclusive, never a pass. */
-    minRequests: z.number().int().min(1).default(20),
-    concurrency: z.number().int().min(1).max(100).default(5),
-    /** A response slower than this, or with a status >= 500, counts as an error. */
-    timeoutMs: z.number().int().positive().default(5_000),
-    /**
-     * While a rollout watches an interval, a burst of `requests` goes out, then this pause, again and
-     * again until the interval ends or the failure is conclusive.
-     */
-    pauseMs: z.number().int().min(0).max(60_000).default(500),
-    /** How sure the sequential test must be before it ends an interval early as failed (0.5 < c < 1). */
-    confidence: z.number().gt(0.5).lt(1).default(0.9999),
-  })
-  .strict()
-  .refine((p) => p.minRequests <= p.requests, {
-    message: 'minRequests must not exceed requests',
-    path: ['minRequests'],
-  });
+const probeSource = typed('probe', {
+  url: httpUrl,
+  requests: count.max(10_000).default(50),
+  /** Fewer answered requests than this make the sample inconclusive, never a pass. */
+  minRequests: count.default(20),
+  concurrency: count.max(100).default(5),
+  /** A response slower than this, or with a status >= 500, counts as an error. */
+  timeoutMs: positiveInt.default(5_000),
+  /**
+   * While a rollout watches an interval, a burst of `requests` goes out, then this pause, again and
+   * again until the interval ends or the failure is conclusive.
+   */
+  pauseMs: nonNegativeInt.max(60_000).default(500),
+  /** How sure the sequential test must be before it ends an interval early as failed (0.5 < c < 1). */
+  confidence: z.number().gt(0.5).lt(1).default(0.9999),
+}).refine((p) => p.minRequests <= p.requests, {
+  message: 'minRequests must not exceed requests',
+  path: ['minRequests'],
+});
 
 /** CPU and memory of the worker's host (systeminformation). */
-const hostSource = z.object({ type: z.literal('host') }).strict();
+const hostSource = typed('host', {});
 
 /**
  * The runbook's per-cohort statistics: `GET {url}?service=…&cohort=…` answers
  * `{"errors", "total", "avgResponseMs", "complaints"}` counted since the cohort moved.
  */
-const httpStatsSource = z
-  .object({
-    type: z.literal('http-stats'),
-    url: z.url({ protocol: /^https?$/ }),
-    token: secretRef.optional(),
-    /** Fewer requests than this in a sample make its error rate inconclusive, never a pass. */
-    minRequests: z.number().int().min(1).default(20),
-    timeoutMs: z.number().int().positive().default(10_000),
-  })
-  .strict();
+const httpStatsSource = typed('http-stats', {
+  url: httpUrl,
+  token: secretRef.optional(),
+  /** Fewer requests than this in a sample make its error rate inconclusive, never a pass. */
+  minRequests: count.default(20),
+  timeoutMs: positiveInt.default(10_000),
+});
 
 /**
  * A count of rows since a cutover batch started, e.g. complaints in a `complaints` table:
  * `SELECT count(*) FROM <table> WHERE <timestampColumn> >= <batch start> [AND <cohortColumn> = <batch name>]`.
  * Names come from this config (validated, quoted), values are parameters.
  */
-const postgresCountSource = z
-  .object({
-    type: z.literal('postgres-count'),
-    /** The config.postgres database holding the table. */
-    postgres: targetName,
-    table: sqlTable,
-    /** When the row happened (timestamptz; a timestamp without zone is read as UTC). */
-    timestampColumn: sqlIdentifier,
-    /** The batch (cohort) a row belongs to, compared with the batch's name; without it every row counts. */
-    cohortColumn: sqlIdentifier.optional(),
-    /** The gate metric the count is. */
-    metric: z.enum(['complaints']).default('complaints'),
-    timeoutMs: z.number().int().positive().default(10_000),
-  })
-  .strict();
+const postgresCountSource = typed('postgres-count', {
+  /** The config.postgres database holding the table. */
+  postgres: targetName,
+  table: sqlTable,
+  /** When the row happened (timestamptz; a timestamp without zone is read as UTC). */
+  timestampColumn: sqlIdentifier,
+  /** The batch (cohort) a row belongs to, compared with the batch's name; without it every row counts. */
+  cohortColumn: sqlIdentifier.optional(),
+  /** The gate metric the count is. */
+  metric: z.enum(['complaints']).default('complaints'),
+  timeoutMs: positiveInt.default(10_000),
+});
 
 export const metricSourceConfig = z.discriminatedUnion('type', [
   prometheusSource,
@@ -98,11 +87,11 @@ export const metricSourceConfig = z.discriminatedUnion('type', [
 export function checkMetricSourceReferences(
   sources: Record<string, MetricSourceConfig>,
   known: { postgres: Record<string, unknown> },
-  issue: (path: (string | number)[], message: string) => void,
+  issue: Issue,
 ): void {
   for (const [name, s] of Object.entries(sources))
-    if (s.type === 'postgres-count' && !(s.postgres in known.postgres))
-      issue(['metricSources', name, 'postgres'], `unknown postgres target "${s.postgres}"`);
+    if (s.type === 'postgres-count')
+      nameChecks(issue).one(['metricSources', name, 'postgres'], s.postgres, known.postgres, 'postgres target');
 }
 export type HttpStatsSourceConfig = z.infer<typeof httpStatsSource>;
 export type MetricSourceConfig = z.infer<typeof metricSourceConfig>;

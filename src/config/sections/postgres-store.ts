@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { targetName } from '../../domain/names';
+import { sqlIdentifier } from './sql-names';
 
 /**
  * Where a capability keeps its tables: a config.postgres database and the schema inside it. One
@@ -8,10 +9,7 @@ import { targetName } from '../../domain/names';
 export const postgresStoreConfig = z
   .object({
     postgres: targetName,
-    schema: z
-      .string()
-      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier')
-      .default('opsflow'),
+    schema: sqlIdentifier.default('opsflow'),
   })
   .strict();
 export type PostgresStoreConfig = z.infer<typeof postgresStoreConfig>;

@@ -1,7 +1,19 @@
 import { z } from 'zod';
+import { addIssue } from '../../domain/validation';
+import {
+  count,
+  httpUrl,
+  nonEmpty,
+  nonNegativeInt,
+  positiveInt,
+  stringMap,
+  texts,
+  unitNames,
+} from '../../domain/fields';
 import { secretRef } from '../secrets';
-import { targetName, tcpPort, unitName } from '../../domain/names';
+import { targetName, tcpPort } from '../../domain/names';
 import { durationField } from '../../domain/duration';
+import { nameChecks, type Issue } from '../references';
 
 /**
  * Go-live readiness checklists (runbooks §10): each item is an automated check evaluated live at the
@@ -10,128 +22,101 @@ import { durationField } from '../../domain/duration';
 const base = {
   /** Unique in its checklist: sign-offs and waivers name it. */
   id: targetName,
-  description: z.string().min(1).max(300).optional(),
+  description: nonEmpty.max(300).optional(),
   category: z.enum(['infrastructure', 'application', 'monitoring', 'backups', 'people']).optional(),
 };
 
+/** An item of one kind: the fields every item has, its `check` and its own fields. */
+const item = <C extends string, F extends z.ZodRawShape>(check: C, fields: F) =>
+  z
+    .object({ ...base, check: z.literal(check) })
+    .extend(fields)
+    .strict();
+
 const ipAddress = z.union([z.ipv4(), z.ipv6()]);
 
-const tlsItem = z
-  .object({
-    ...base,
-    check: z.literal('tls'),
-    host: z.string().min(1),
-    port: tcpPort.default(443),
-    /** The name the certificate must be valid for; the host when omitted. */
-    servername: z.string().min(1).optional(),
-    /** A PEM file of extra trusted CAs (a private CA); the system store otherwise. */
-    caFile: z.string().min(1).optional(),
-    minDaysValid: z.number().int().min(0).default(14),
-    timeoutMs: z.number().int().positive().default(10_000),
-  })
-  .strict();
+const tlsItem = item('tls', {
+  host: nonEmpty,
+  port: tcpPort.default(443),
+  /** The name the certificate must be valid for; the host when omitted. */
+  servername: nonEmpty.optional(),
+  /** A PEM file of extra trusted CAs (a private CA); the system store otherwise. */
+  caFile: nonEmpty.optional(),
+  minDaysValid: nonNegativeInt.default(14),
+  timeoutMs: positiveInt.default(10_000),
+});
 
-const dnsItem = z
-  .object({
-    ...base,
-    check: z.literal('dns'),
-    name: z.string().min(1),
-    /** Every address the name must resolve to, and no other. */
-    expect: z.array(ipAddress).min(1),
-    /** Resolvers to ask (`"10.0.0.2"`, `"127.0.0.1:5353"`); the system's when omitted. */
-    resolvers: z.array(z.string().min(1)).min(1).optional(),
-    timeoutMs: z.number().int().positive().default(5_000),
-  })
-  .strict();
+const dnsItem = item('dns', {
+  name: nonEmpty,
+  /** Every address the name must resolve to, and no other. */
+  expect: z.array(ipAddress).min(1),
+  /** Resolvers to ask (`"10.0.0.2"`, `"127.0.0.1:5353"`); the system's when omitted. */
+  resolvers: texts.min(1).optional(),
+  timeoutMs: positiveInt.default(5_000),
+});
 
-const tcpItem = z
-  .object({
-    ...base,
-    check: z.literal('tcp'),
-    host: z.string().min(1),
-    /** Ports that must accept a connection (host reachable, firewall open). */
-    open: z.array(tcpPort).default([]),
-    /** Ports the firewall must keep closed. */
-    closed: z.array(tcpPort).default([]),
-    timeoutMs: z.number().int().positive().default(3_000),
-  })
-  .strict()
-  .refine((i) => i.open.length + i.closed.length > 0, {
-    path: ['open'],
-    message: 'at least one port in open or closed',
-  });
+const tcpItem = item('tcp', {
+  host: nonEmpty,
+  /** Ports that must accept a connection (host reachable, firewall open). */
+  open: z.array(tcpPort).default([]),
+  /** Ports the firewall must keep closed. */
+  closed: z.array(tcpPort).default([]),
+  timeoutMs: positiveInt.default(3_000),
+}).refine((i) => i.open.length + i.closed.length > 0, {
+  path: ['open'],
+  message: 'at least one port in open or closed',
+});
 
-const httpItem = z.object({ ...base, check: z.literal('http'), target: targetName }).strict();
+const httpItem = item('http', { target: targetName });
 
-const roundTripItem = z
-  .object({
-    ...base,
-    check: z.literal('roundTrip'),
-    /** PUT of random bytes here; `{key}` is replaced by a fresh key. */
-    uploadUrl: z.url({ protocol: /^https?$/ }),
-    /** GET of the same object; `{key}` as above. */
-    downloadUrl: z.url({ protocol: /^https?$/ }),
-    bytes: z.number().int().min(1).max(10_000_000).default(4096),
-    headers: z.record(z.string(), z.string()).optional(),
-    timeoutMs: z.number().int().positive().default(10_000),
-  })
-  .strict();
+const roundTripItem = item('roundTrip', {
+  /** PUT of random bytes here; `{key}` is replaced by a fresh key. */
+  uploadUrl: httpUrl,
+  /** GET of the same object; `{key}` as above. */
+  downloadUrl: httpUrl,
+  bytes: count.max(10_000_000).default(4096),
+  headers: stringMap.optional(),
+  timeoutMs: positiveInt.default(10_000),
+});
 
-const authItem = z
-  .object({
-    ...base,
-    check: z.literal('auth'),
-    url: z.url({ protocol: /^https?$/ }),
-    /** The header carrying the credential. */
-    header: z.string().min(1).default('authorization'),
-    /** A credential that must be accepted (a secret: env or file). */
-    good: secretRef,
-    /** A credential that must be refused. */
-    bad: z.string().min(1).default('Bearer opsflow-readiness-invalid'),
-    timeoutMs: z.number().int().positive().default(10_000),
-  })
-  .strict();
+const authItem = item('auth', {
+  url: httpUrl,
+  /** The header carrying the credential. */
+  header: nonEmpty.default('authorization'),
+  /** A credential that must be accepted (a secret: env or file). */
+  good: secretRef,
+  /** A credential that must be refused. */
+  bad: nonEmpty.default('Bearer opsflow-readiness-invalid'),
+  timeoutMs: positiveInt.default(10_000),
+});
 
-const prometheusItem = z
-  .object({
-    ...base,
-    check: z.literal('prometheus'),
-    /** A metric source of type prometheus. */
-    source: targetName,
-    /** Scrape jobs whose every active target must be up. */
-    jobs: z.array(z.string().min(1)).default([]),
-    /** Alerting rules that must be loaded. */
-    rules: z.array(z.string().min(1)).default([]),
-  })
-  .strict()
-  .refine((i) => i.jobs.length + i.rules.length > 0, { path: ['jobs'], message: 'at least one job or rule' });
+const prometheusItem = item('prometheus', {
+  /** A metric source of type prometheus. */
+  source: targetName,
+  /** Scrape jobs whose every active target must be up. */
+  jobs: texts.default([]),
+  /** Alerting rules that must be loaded. */
+  rules: texts.default([]),
+}).refine((i) => i.jobs.length + i.rules.length > 0, { path: ['jobs'], message: 'at least one job or rule' });
 
 /** The load balancer knows each backend server (through its adapter) and has it ready. */
-const loadBalancerItem = z
-  .object({ ...base, check: z.literal('loadBalancer'), lb: targetName, servers: z.array(z.string().min(1)).min(1) })
-  .strict();
+const loadBalancerItem = item('loadBalancer', { lb: targetName, servers: texts.min(1) });
 /** systemd units are active (through the systemd adapter: local or over SSH). */
-const systemdItem = z.object({ ...base, check: z.literal('systemd'), units: z.array(unitName).min(1) }).strict();
+const systemdItem = item('systemd', { units: unitNames.min(1) });
 /** A scheduled health check completed green within this long (Temporal visibility). */
-const healthCheckItem = z
-  .object({ ...base, check: z.literal('healthCheck'), within: durationField(1_000).default(3_600_000) })
-  .strict();
+const healthCheckItem = item('healthCheck', { within: durationField(1_000).default(3_600_000) });
 
 /**
  * The backup set's newest copy whose restore drill passed (the backup workflow's verified copy) is
  * younger than `maxAgeHours`: read from the set's destination the way the health check reads it.
  */
-const backupItem = z
-  .object({ ...base, check: z.literal('backup'), set: targetName, maxAgeHours: z.number().positive().default(24) })
-  .strict();
+const backupItem = item('backup', { set: targetName, maxAgeHours: z.number().positive().default(24) });
 
-const notifierItem = z.object({ ...base, check: z.literal('notifier'), notifier: targetName }).strict();
-const postgresItem = z.object({ ...base, check: z.literal('postgres'), target: targetName }).strict();
-const redisItem = z.object({ ...base, check: z.literal('redis'), target: targetName }).strict();
+const notifierItem = item('notifier', { notifier: targetName });
+const postgresItem = item('postgres', { target: targetName });
+const redisItem = item('redis', { target: targetName });
 /** A human item: training done, on-call rota published, vendor contacts listed, off-site copy. */
-const signOffItem = z
-  .object({ ...base, check: z.literal('signOff'), description: z.string().min(1).max(300) })
-  .strict();
+const signOffItem = item('signOff', { description: nonEmpty.max(300) });
 
 export const readinessItem = z.discriminatedUnion('check', [
   tlsItem,
@@ -157,8 +142,7 @@ const readinessChecklist = z
   .superRefine((c, ctx) => {
     const seen = new Set<string>();
     c.items.forEach((item, i) => {
-      if (seen.has(item.id))
-        ctx.addIssue({ code: 'custom', path: ['items', i, 'id'], message: `duplicate item id "${item.id}"` });
+      if (seen.has(item.id)) addIssue(ctx, ['items', i, 'id'], `duplicate item id "${item.id}"`);
       seen.add(item.id);
     });
   });
@@ -181,20 +165,18 @@ export function checkReadinessReferences(
     backups: object;
     metricSources: Record<string, { type: string }>;
   },
-  issue: (path: (string | number)[], message: string) => void,
+  issue: Issue,
 ): void {
+  const { one } = nameChecks(issue);
   for (const [name, list] of Object.entries(cfg.checklists)) {
     list.items.forEach((item, i) => {
       const at = (field: string) => ['readiness', 'checklists', name, 'items', i, field];
-      const need = (field: string, value: string, section: object, what: string) => {
-        if (!(value in section)) issue(at(field), `unknown ${what} "${value}"`);
-      };
-      if (item.check === 'http') need('target', item.target, sections.http, 'http target');
-      if (item.check === 'postgres') need('target', item.target, sections.postgres, 'postgres target');
-      if (item.check === 'redis') need('target', item.target, sections.redis, 'redis target');
-      if (item.check === 'loadBalancer') need('lb', item.lb, sections.loadBalancers, 'load balancer');
-      if (item.check === 'notifier') need('notifier', item.notifier, sections.notifiers, 'notifier');
-      if (item.check === 'backup') need('set', item.set, sections.backups, 'backup set');
+      if (item.check === 'http') one(at('target'), item.target, sections.http, 'http target');
+      if (item.check === 'postgres') one(at('target'), item.target, sections.postgres, 'postgres target');
+      if (item.check === 'redis') one(at('target'), item.target, sections.redis, 'redis target');
+      if (item.check === 'loadBalancer') one(at('lb'), item.lb, sections.loadBalancers, 'load balancer');
+      if (item.check === 'notifier') one(at('notifier'), item.notifier, sections.notifiers, 'notifier');
+      if (item.check === 'backup') one(at('set'), item.set, sections.backups, 'backup set');
       if (item.check === 'prometheus') {
         const src = sections.metricSources[item.source];
         if (!src) issue(at('source'), `unknown metric source "${item.source}"`);

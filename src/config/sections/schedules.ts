@@ -1,21 +1,22 @@
 import { z } from 'zod';
+import { flag, nonEmpty, texts } from '../../domain/fields';
 import { targetName } from '../../domain/names';
 import { duration } from '../../domain/duration';
 
 /** A Temporal Schedule that `opsflow schedules apply` keeps in step with the config. */
 export const scheduleConfig = z
   .object({
-    workflow: z.string().min(1),
+    workflow: nonEmpty,
     /** An interval such as "1m", "15m", "1h", "1d" (the workflows' one duration format), in ms. */
     every: duration.optional(),
     /** Cron expressions, e.g. "50 23 * * *" for the daily report (runbooks §4). */
-    cron: z.array(z.string().min(1)).optional(),
+    cron: texts.optional(),
     timezone: z.string().optional(),
     input: z.unknown().optional(),
     overlap: z
       .enum(['skip', 'buffer_one', 'buffer_all', 'cancel_other', 'terminate_other', 'allow_all'])
       .default('skip'),
-    paused: z.boolean().default(false),
+    paused: flag,
     note: z.string().optional(),
   })
   .strict()

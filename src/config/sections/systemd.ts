@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { targetName, tcpPort, unitName } from '../../domain/names';
+import { flag, nonEmpty, positiveInt, unitNames } from '../../domain/fields';
+import { targetName, tcpPort } from '../../domain/names';
 import { secretRef } from '../secrets';
 
 /**
@@ -9,15 +10,15 @@ import { secretRef } from '../secrets';
  */
 const sshHost = z
   .object({
-    host: z.string().min(1),
+    host: nonEmpty,
     port: tcpPort.default(22),
-    username: z.string().min(1),
+    username: nonEmpty,
     privateKey: secretRef.optional(),
     password: secretRef.optional(),
     hostKeySha256: z.string().regex(/^[A-Za-z0-9+/]{43}=?$/, 'a SHA-256 host key fingerprint (base64)'),
-    systemctl: z.string().min(1).default('systemctl'),
-    sudo: z.boolean().default(false),
-    readyTimeoutMs: z.number().int().positive().default(10_000),
+    systemctl: nonEmpty.default('systemctl'),
+    sudo: flag,
+    readyTimeoutMs: positiveInt.default(10_000),
   })
   .strict()
   .refine((h) => h.privateKey !== undefined || h.password !== undefined, { message: 'give privateKey or password' });
@@ -27,10 +28,10 @@ export type SshHost = z.infer<typeof sshHost>;
 export const systemdConfig = z
   .object({
     /** The systemctl executable; tests point it at a stand-in. */
-    systemctl: z.string().min(1).default('systemctl'),
-    sudo: z.boolean().default(false),
+    systemctl: nonEmpty.default('systemctl'),
+    sudo: flag,
     /** Units the scheduled health check expects to be active (runbooks §4). */
-    units: z.array(unitName).default([]),
+    units: unitNames.default([]),
     /** Remote hosts reached over SSH, by name (incident remediation names them). */
     hosts: z.record(targetName, sshHost).optional(),
   })

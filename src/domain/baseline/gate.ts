@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { flag, nonNegative } from '../fields';
 import { targetName } from '../names';
 import { durationField, formatDuration } from '../duration';
 import { metricUnits, type GateThresholds, type MetricName } from '../gate/evaluate';
@@ -6,26 +7,37 @@ import type { Baseline } from './baseline';
 import { isSufficient, thresholdMetrics, type ThresholdMetric } from './thresholds';
 
 /**
+ * A baseline reference (`{ "fromBaseline": "checkout" }`) of the `metrics` it may name, each
+ * override or fallback a `value`: the same fields for a gate and the health check's thresholds.
+ */
+const fromBaselineSpec = <M extends readonly [ThresholdMetric, ...ThresholdMetric[]], V extends z.ZodType>(
+  metrics: M,
+  defaults: M[number][],
+  value: V,
+) =>
+  z
+    .object({
+      fromBaseline: targetName,
+      /** A baseline older than this (from the end of its window) is refused. */
+      maxAge: durationField().default(7 * 86_400_000),
+      /** Use a partial baseline (cut short or a group failed) when it is the latest. */
+      acceptPartial: flag,
+      /** The metrics needed from the baseline. */
+      metrics: z.array(z.enum(metrics)).min(1).default(defaults),
+      /** Values that replace the baseline's for these metrics. */
+      overrides: z.partialRecord(z.enum(metrics), value).default({}),
+      /** Values used for a metric the baseline cannot give (insufficient data), or for all when there is no usable baseline. */
+      fallback: z.partialRecord(z.enum(metrics), value).optional(),
+    })
+    .strict();
+
+/**
  * A gate taken from a stored baseline (`"gate": { "fromBaseline": "checkout" }`): the latest
  * complete baseline's critical thresholds become the gate's maximums, fixed at the start of the
  * run. A baseline too old, partial (unless accepted) or without enough data for a metric the gate
  * needs refuses the start with the reason, or gives way to the explicit thresholds given as fallback.
  */
-export const baselineGateSpec = z
-  .object({
-    fromBaseline: targetName,
-    /** A baseline older than this (from the end of its window) is refused. */
-    maxAge: durationField().default(7 * 86_400_000),
-    /** Use a partial baseline (cut short or a group failed) when it is the latest. */
-    acceptPartial: z.boolean().default(false),
-    /** The metrics the gate needs from the baseline. */
-    metrics: z.array(z.enum(thresholdMetrics)).min(1).default(['errorRatePercent', 'p95Ms']),
-    /** Maximums that replace the baseline's for these metrics. */
-    overrides: z.partialRecord(z.enum(thresholdMetrics), z.number().min(0)).default({}),
-    /** Maximums used for a metric the baseline cannot give (insufficient data), or for all when there is no usable baseline. */
-    fallback: z.partialRecord(z.enum(thresholdMetrics), z.number().min(0)).optional(),
-  })
-  .strict();
+export const baselineGateSpec = fromBaselineSpec(thresholdMetrics, ['errorRatePercent', 'p95Ms'], nonNegative);
 export type BaselineGateSpec = z.input<typeof baselineGateSpec>;
 export type ParsedBaselineGateSpec = z.output<typeof baselineGateSpec>;
 
@@ -59,22 +71,10 @@ type Levels = { warning: number; critical: number };
 const levelMetrics = ['cpuPercent', 'memoryPercent'] as const;
 type LevelMetric = (typeof levelMetrics)[number];
 const levels = z
-  .object({ warning: z.number().min(0), critical: z.number().min(0) })
+  .object({ warning: nonNegative, critical: nonNegative })
   .strict()
   .refine((l) => l.warning <= l.critical, { message: 'warning must not be above critical' });
-export const baselineLevelsSpec = z
-  .object({
-    fromBaseline: targetName,
-    maxAge: durationField().default(7 * 86_400_000),
-    acceptPartial: z.boolean().default(false),
-    metrics: z
-      .array(z.enum(levelMetrics))
-      .min(1)
-      .default([...levelMetrics]),
-    overrides: z.partialRecord(z.enum(levelMetrics), levels).default({}),
-    fallback: z.partialRecord(z.enum(levelMetrics), levels).optional(),
-  })
-  .strict();
+export const baselineLevelsSpec = fromBaselineSpec(levelMetrics, [...levelMetrics], levels);
 export type BaselineLevelsSpec = z.input<typeof baselineLevelsSpec>;
 export type ParsedBaselineLevelsSpec = z.output<typeof baselineLevelsSpec>;
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { count, targetNames } from '../fields';
 import { targetName } from '../names';
 import { durationField } from '../duration';
 import { defaultMinimums } from './thresholds';
@@ -19,9 +20,9 @@ export const baselineInput = z
       .object({
         /** CPU, memory and disk I/O of the worker's host. */
         host: z.boolean().default(true),
-        http: z.array(targetName).default([]),
-        postgres: z.array(targetName).default([]),
-        redis: z.array(targetName).default([]),
+        http: targetNames.default([]),
+        postgres: targetNames.default([]),
+        redis: targetNames.default([]),
       })
       .strict()
       .default({ host: true, http: [], postgres: [], redis: [] })
@@ -32,17 +33,17 @@ export const baselineInput = z
     duration: durationField(MIN_INTERVAL_MS).default(3_600_000),
     interval: durationField(MIN_INTERVAL_MS).default(10_000),
     /** Requests each HTTP target gets per tick; the latency percentiles are over all of them. */
-    requestsPerSample: z.number().int().min(1).max(100).default(3),
+    requestsPerSample: count.max(100).default(3),
     /** Below these a threshold is "insufficient data". */
     minimums: z
       .object({
         samples: z.number().int().min(2).default(defaultMinimums.samples),
-        requests: z.number().int().min(1).default(defaultMinimums.requests),
+        requests: count.default(defaultMinimums.requests),
       })
       .strict()
       .default(defaultMinimums),
     /** Notifiers sent the Markdown report at the end. */
-    notify: z.array(targetName).default([]),
+    notify: targetNames.default([]),
   })
   .strict()
   .refine((i) => i.duration >= i.interval, { path: ['duration'], message: 'must be at least one interval long' });

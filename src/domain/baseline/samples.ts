@@ -63,10 +63,14 @@ export interface GroupBaseline {
 const pick = <T>(samples: readonly T[], f: (s: T) => number | undefined) =>
   samples.map(f).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
 
+/** The summary of each of the `fields` of the ticks. */
+const summaries = <T>(s: readonly T[], fields: (keyof T)[]) =>
+  Object.fromEntries(fields.map((f) => [f, summarize(pick(s, (x) => x[f] as number | undefined))]));
+
 /** A hit ratio from two cumulative counters; a rate needs as many lookups as a request rate does. */
-function hitRatio(hits: number[], misses: number[], m: Minimums): number | undefined {
-  const h = counterIncrease(hits);
-  const total = h + counterIncrease(misses);
+function hitRatio<T>(s: readonly T[], hits: keyof T, misses: keyof T, m: Minimums): number | undefined {
+  const h = counterIncrease(pick(s, (x) => x[hits] as number));
+  const total = h + counterIncrease(pick(s, (x) => x[misses] as number));
   return total >= m.requests ? ratePercent(h, total) : undefined;
 }
 
@@ -86,12 +90,7 @@ export function summarizeGroup(
       const memory = pick(s, (x) => x.memoryPercent);
       return {
         ...base,
-        statistics: {
-          cpuPercent: summarize(cpu),
-          memoryPercent: summarize(memory),
-          diskReadBytesPerSec: summarize(pick(s, (x) => x.diskReadBytesPerSec)),
-          diskWriteBytesPerSec: summarize(pick(s, (x) => x.diskWriteBytesPerSec)),
-        },
+        statistics: summaries(s, ['cpuPercent', 'memoryPercent', 'diskReadBytesPerSec', 'diskWriteBytesPerSec']),
         rates: {},
         thresholds: { cpuPercent: cpuThreshold(cpu, m), memoryPercent: memoryThreshold(memory, m) },
       };
@@ -120,17 +119,8 @@ export function summarizeGroup(
       const s = samples as PostgresSample[];
       return {
         ...base,
-        statistics: {
-          connections: summarize(pick(s, (x) => x.connections)),
-          databaseSizeBytes: summarize(pick(s, (x) => x.databaseSizeBytes)),
-        },
-        rates: {
-          cacheHitRatioPercent: hitRatio(
-            pick(s, (x) => x.blksHit),
-            pick(s, (x) => x.blksRead),
-            m,
-          ),
-        },
+        statistics: summaries(s, ['connections', 'databaseSizeBytes']),
+        rates: { cacheHitRatioPercent: hitRatio(s, 'blksHit', 'blksRead', m) },
         thresholds: {},
       };
     }
@@ -138,17 +128,8 @@ export function summarizeGroup(
       const s = samples as RedisSample[];
       return {
         ...base,
-        statistics: {
-          clients: summarize(pick(s, (x) => x.clients)),
-          usedMemoryBytes: summarize(pick(s, (x) => x.usedMemoryBytes)),
-        },
-        rates: {
-          keyspaceHitRatePercent: hitRatio(
-            pick(s, (x) => x.keyspaceHits),
-            pick(s, (x) => x.keyspaceMisses),
-            m,
-          ),
-        },
+        statistics: summaries(s, ['clients', 'usedMemoryBytes']),
+        rates: { keyspaceHitRatePercent: hitRatio(s, 'keyspaceHits', 'keyspaceMisses', m) },
         thresholds: {},
       };
     }

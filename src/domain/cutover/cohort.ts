@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { nonEmpty } from '../fields';
 
 /** A filter field as the directory knows it (`department`, `role`): a column or an API field name. */
 export const filterField = z
@@ -11,7 +12,7 @@ export const filterField = z
  * the directory lists who no earlier batch moved.
  */
 const cohortFilter = z
-  .record(filterField, z.array(z.string().min(1).max(200)).min(1, 'name at least one value').max(1_000))
+  .record(filterField, z.array(nonEmpty.max(200)).min(1, 'name at least one value').max(1_000))
   .refine((f) => Object.keys(f).length > 0, 'name at least one field, or use "rest"');
 export const cohort = z.union([z.literal('rest'), cohortFilter], {
   error: () => 'a filter such as {"department": ["IT"]} or "rest"',

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { addIssue } from '../validation';
+import { count, flag, targetNames } from '../fields';
 import { approvalSetting } from '../approval';
 import { targetName } from '../names';
 import { duration, formatDuration, isParsedDuration } from '../duration';
@@ -109,7 +111,7 @@ export const userCutoverInput = z
     /** `routers.<name>` in the worker config: where each user's system is set. */
     router: targetName,
     /** `metricSources.<name>`: each batch's gate reads its cohort's own numbers (`$cohort` in queries). */
-    metricSources: z.array(targetName).min(1, 'a batch gate needs at least one metric source'),
+    metricSources: targetNames.min(1, 'a batch gate needs at least one metric source'),
     /** The thresholds of every batch that names none of its own (numbers or `fromBaseline`). */
     thresholds: cutoverThresholds.optional(),
     batches: z
@@ -121,14 +123,14 @@ export const userCutoverInput = z
     sampleInterval: duration.prefault('60s'),
     /** At least this long between the end of one batch's window and the next batch's start. */
     minGap: duration.prefault('1h'),
-    failuresToRollback: z.number().int().min(1).default(1),
+    failuresToRollback: count.default(1),
     inconclusive: inconclusivePolicy.prefault({}),
     /** How long a batch held for inconclusive samples waits for a person before it rolls back. */
     holdTimeout: duration.prefault('30m'),
-    requireApproval: z.boolean().default(false),
-    notify: z.array(targetName).default([]),
+    requireApproval: flag,
+    notify: targetNames.default([]),
     /** Told when the whole plan has moved; default: `notify`. */
-    stakeholders: z.array(targetName).optional(),
+    stakeholders: targetNames.optional(),
     maxHistoryEvents: z.number().int().min(100).max(50_000).default(10_000),
   })
   .strict()
@@ -137,42 +139,34 @@ export const userCutoverInput = z
     input.batches.forEach((b, i) => {
       const before = seen.get(b.name.toLowerCase());
       if (before !== undefined)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['batches', i, 'name'],
-          message: `"${b.name}" is already batch ${before + 1}'s name`,
-        });
+        addIssue(ctx, ['batches', i, 'name'], `"${b.name}" is already batch ${before + 1}'s name`);
       seen.set(b.name.toLowerCase(), i);
       if (b.thresholds === undefined && input.thresholds === undefined)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['batches', i, 'thresholds'],
-          message: "give the batch's thresholds here or the input's thresholds",
-        });
+        addIssue(ctx, ['batches', i, 'thresholds'], "give the batch's thresholds here or the input's thresholds");
       if (b.cohort === 'rest' && i !== input.batches.length - 1)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['batches', i, 'cohort'],
-          message: '"rest" moves everyone not moved yet, so it can only be the last batch',
-        });
+        addIssue(
+          ctx,
+          ['batches', i, 'cohort'],
+          '"rest" moves everyone not moved yet, so it can only be the last batch',
+        );
       if (b.cohort !== 'rest') {
         for (let j = 0; j < i; j++) {
           const other = input.batches[j].cohort;
           if (other !== 'rest' && cohortsOverlap(other, b.cohort))
-            ctx.addIssue({
-              code: 'custom',
-              path: ['batches', i, 'cohort'],
-              message: `${describeCohort(b.cohort)} overlaps batch ${j + 1} (${describeCohort(other)}): name each value in one batch only`,
-            });
+            addIssue(
+              ctx,
+              ['batches', i, 'cohort'],
+              `${describeCohort(b.cohort)} overlaps batch ${j + 1} (${describeCohort(other)}): name each value in one batch only`,
+            );
         }
       }
       const interval = b.sampleInterval ?? input.sampleInterval;
       if (isParsedDuration(b.window) && isParsedDuration(interval) && b.window < interval)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['batches', i, 'window'],
-          message: `window ${formatDuration(b.window)} is shorter than sampleInterval ${formatDuration(interval)}`,
-        });
+        addIssue(
+          ctx,
+          ['batches', i, 'window'],
+          `window ${formatDuration(b.window)} is shorter than sampleInterval ${formatDuration(interval)}`,
+        );
     });
   });
 

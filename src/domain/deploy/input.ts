@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { count, flag, nonNegative, targetNames } from '../fields';
 import { targetName } from '../names';
 import { duration } from '../duration';
 import { releaseNamePattern } from './release';
@@ -40,7 +41,7 @@ const serial = z.union(
 );
 export type Serial = z.infer<typeof serial>;
 
-const percent = z.number().min(0).max(100);
+const percent = nonNegative.max(100);
 
 /** The failure budget: above this share of failed hosts the deploy stops (Ansible's max_fail_percentage). */
 const maxFailPercent = z.preprocess(
@@ -51,7 +52,7 @@ const maxFailPercent = z.preprocess(
 /** runbooks §7: five attempts ten seconds apart. */
 const healthCheck = z
   .object({
-    attempts: z.number().int().min(1).max(100).default(5),
+    attempts: count.max(100).default(5),
     interval: duration.prefault('10s'),
   })
   .strict();
@@ -62,8 +63,7 @@ const approval = z.enum(['none', 'first-host', 'each-batch']);
 const common = {
   service: targetName,
   /** Default: every host of the service in the worker config, in config order. */
-  hosts: z
-    .array(targetName)
+  hosts: targetNames
     .min(1, 'name at least one host (or leave hosts out for all of the service)')
     .refine((h) => new Set(h).size === h.length, 'a host is named twice')
     .optional(),
@@ -79,7 +79,7 @@ const common = {
   approvalRule: approvalRule.optional(),
   /** How long a drain may wait for sessions to reach 0 before it asks a person. */
   drainTimeout: duration.prefault('2m'),
-  notify: z.array(targetName).default([]),
+  notify: targetNames.default([]),
   /**
    * History events after which the deploy or rollback continues as new between batches, and a
    * stopped deploy's fleet rollback between hosts (Temporal's own suggestion counts too). Low
@@ -94,7 +94,7 @@ export const deployInput = z
     ref: gitRef,
     keepReleases: z.number().int().min(1, 'keep at least 1 complete release').max(100).default(5),
     /** When a batch goes over budget, roll back the hosts already upgraded as well as the failed ones. */
-    rollbackFleetOnFailure: z.boolean().default(false),
+    rollbackFleetOnFailure: flag,
   })
   .strict();
 export type DeployInputRaw = z.input<typeof deployInput>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { nonNegative } from '../fields';
 
 /**
  * The numbers a health gate (a rollout's, a cutover batch's) can judge. Every one is "bad when above
@@ -28,7 +29,7 @@ export const metricUnits: Record<MetricName, string> = {
 };
 
 /** Maximum per gated metric. */
-export const gateThresholds = z.partialRecord(metricName, z.number().min(0));
+export const gateThresholds = z.partialRecord(metricName, nonNegative);
 export type GateThresholds = z.infer<typeof gateThresholds>;
 
 /** runbooks §1 `check_health_status`: error rate > 5 %, response time > 3000 ms, CPU > 80 %, memory > 85 %. */

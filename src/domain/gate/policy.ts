@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { count, flag } from '../fields';
 import type { Verdict } from './evaluate';
 
 /**
@@ -8,9 +9,9 @@ import type { Verdict } from './evaluate';
 export const inconclusivePolicy = z
   .object({
     /** This many inconclusive samples in a row hold the window for a person. */
-    maxConsecutive: z.number().int().min(1).default(3),
+    maxConsecutive: count.default(3),
     /** Count an inconclusive sample as a failed one as well (strict gates). */
-    countAsFailure: z.boolean().default(false),
+    countAsFailure: flag,
   })
   .strict();
 export type InconclusivePolicy = z.infer<typeof inconclusivePolicy>;

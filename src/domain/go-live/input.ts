@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { addIssue } from '../validation';
 import { approvalSetting } from '../approval';
 import { targetName } from '../names';
 import { readinessInput, readinessWorkflowId } from '../readiness/input';
@@ -37,34 +38,22 @@ export const goLiveInput = z
   .strict()
   .superRefine((i, ctx) => {
     const present = stageOrder.filter((s) => i.stages[s] !== undefined);
-    if (present.length === 0) ctx.addIssue({ code: 'custom', path: ['stages'], message: 'at least one stage' });
+    if (present.length === 0) addIssue(ctx, ['stages'], 'at least one stage');
     if (changingStages.some((s) => i.stages[s]) && !i.stages.readiness)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['stages', 'readiness'],
-        message: 'required: the readiness gate must pass before a migration, rollout or cutover changes anything',
-      });
+      addIssue(
+        ctx,
+        ['stages', 'readiness'],
+        'required: the readiness gate must pass before a migration, rollout or cutover changes anything',
+      );
     for (const s of ['baseline', 'phasedRollout', 'userCutover'] as const) {
       const stage = i.stages[s];
       if (stage && stage.service !== i.service)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['stages', s, 'service'],
-          message: `must be the go-live's service "${i.service}"`,
-        });
+        addIssue(ctx, ['stages', s, 'service'], `must be the go-live's service "${i.service}"`);
     }
     if (i.stages.phasedRollout?.dryRun)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['stages', 'phasedRollout', 'dryRun'],
-        message: 'a go-live rolls out for real',
-      });
+      addIssue(ctx, ['stages', 'phasedRollout', 'dryRun'], 'a go-live rolls out for real');
     if (i.stages.dataMigration && i.stages.dataMigration.mode !== 'copy')
-      ctx.addIssue({
-        code: 'custom',
-        path: ['stages', 'dataMigration', 'mode'],
-        message: 'a go-live copies (mode "copy")',
-      });
+      addIssue(ctx, ['stages', 'dataMigration', 'mode'], 'a go-live copies (mode "copy")');
   });
 export type GoLiveInput = z.input<typeof goLiveInput>;
 export type GoLivePlan = z.output<typeof goLiveInput>;

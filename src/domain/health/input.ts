@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { targetName, unitName } from '../names';
+import { targetNames, unitNames } from '../fields';
+
 import { resourceThresholds } from './report';
 import { baselineLevelsSpec, explicitOrFromBaseline } from '../baseline/gate';
 
@@ -11,13 +12,13 @@ export const healthCheckInput = z
   .object({
     targets: z
       .object({
-        systemd: z.array(unitName).optional(),
-        http: z.array(targetName).optional(),
-        postgres: z.array(targetName).optional(),
-        redis: z.array(targetName).optional(),
-        hosts: z.array(targetName).optional(),
+        systemd: unitNames.optional(),
+        http: targetNames.optional(),
+        postgres: targetNames.optional(),
+        redis: targetNames.optional(),
+        hosts: targetNames.optional(),
         /** Backup sets whose latest verified copy's age is checked (config.backups; default: every set). */
-        backups: z.array(targetName).optional(),
+        backups: targetNames.optional(),
         /** CPU, memory and disk of the worker's host. */
         resources: z.boolean().optional(),
       })
@@ -30,7 +31,7 @@ export const healthCheckInput = z
      */
     thresholds: explicitOrFromBaseline(resourceThresholds, baselineLevelsSpec).optional(),
     /** Notifiers to alert when anything is down or critical; default: config.healthCheckNotify. */
-    notify: z.array(targetName).optional(),
+    notify: targetNames.optional(),
   })
   .strict();
 export type HealthCheckInput = z.infer<typeof healthCheckInput>;

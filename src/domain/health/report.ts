@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { nonNegative } from '../fields';
 
 /** How bad one check's reading is. Ordered: a report is as bad as its worst check. */
 const healthStatuses = ['healthy', 'warning', 'critical', 'down'] as const;
@@ -15,7 +16,7 @@ export interface CheckResult {
 }
 
 const level = z
-  .object({ warning: z.number().min(0).max(100), critical: z.number().min(0).max(100) })
+  .object({ warning: nonNegative.max(100), critical: nonNegative.max(100) })
   .strict()
   .refine((l) => l.warning <= l.critical, { message: 'warning must not be above critical' });
 

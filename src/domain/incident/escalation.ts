@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { nonNegativeInt } from '../fields';
 import { durationIn } from '../duration';
 import { targetName } from '../names';
 import type { Severity } from './severity';
@@ -33,7 +34,7 @@ export const escalationLevel = z
 export const escalationPolicy = z
   .object({
     levels: z.array(escalationLevel).min(1),
-    repeat: z.number().int().min(0).max(10).default(0),
+    repeat: nonNegativeInt.max(10).default(0),
   })
   .strict();
 export type EscalationPolicy = z.infer<typeof escalationPolicy>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { targetName } from '../names';
+import { count, nonEmpty, targetNames } from '../fields';
 import { metricName, severity, type Severity, type SlaClocks } from './severity';
 
 /** Incident types are identifiers (`service_down`, `database_down`, `high_cpu`, ...). */
@@ -49,12 +49,10 @@ export const incidentInput = z
   .object({
     title: z.string().trim().min(1).max(displayLimits.title),
     type: incidentType,
-    services: z.array(targetName).max(50).default([]),
+    services: targetNames.max(50).default([]),
     /** errorRate (%), responseTimeMs, cpuPercent, usersAffectedPercent, ... */
     metrics: z.record(metricName, z.number().finite()).default({}),
-    labels: z
-      .record(z.string().min(1).max(displayLimits.labelName), z.string().max(displayLimits.labelValue))
-      .default({}),
+    labels: z.record(nonEmpty.max(displayLimits.labelName), z.string().max(displayLimits.labelValue)).default({}),
     description: z.string().max(displayLimits.description).optional(),
     /** Overrides the classification (an operator who knows better); the rule is still recorded. */
     severity: severity.optional(),
@@ -132,7 +130,7 @@ export const actorInput = z
   .object({ by: z.string().max(100).optional(), note: z.string().max(4000).optional() })
   .strict();
 export type ActorInput = z.infer<typeof actorInput>;
-export const noteInput = z.object({ text: z.string().min(1).max(4000), by: z.string().max(100).optional() }).strict();
+export const noteInput = z.object({ text: nonEmpty.max(4000), by: z.string().max(100).optional() }).strict();
 export type NoteInput = z.infer<typeof noteInput>;
 export const approveInput = z
   .object({ step: z.string().max(100).optional(), by: z.string().max(100).optional() })
@@ -163,8 +161,8 @@ export function minutesBetween(from: string, to: string): number {
 export const incidentDigestInput = z
   .object({
     /** Roles or notifiers; default config.incident.digestNotify. */
-    notify: z.array(targetName).optional(),
-    limit: z.number().int().min(1).max(500).default(100),
+    notify: targetNames.optional(),
+    limit: count.max(500).default(100),
   })
   .strict();
 export type IncidentDigestInput = z.input<typeof incidentDigestInput>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { targetName } from '../names';
+import { nonEmpty, targetNames } from '../fields';
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a time of day as HH:MM (24 h)');
 const weekdays = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
@@ -21,14 +21,14 @@ const timeZone = z.string().refine((tz) => {
  */
 const shift = z
   .object({
-    name: z.string().min(1).max(40),
+    name: nonEmpty.max(40),
     start: hhmm,
     end: hhmm,
     days: z.array(z.enum(weekdays)).min(1).optional(),
     /** Who holds the pager (shown as the incident's owner until someone acknowledges). */
-    oncall: z.string().min(1).max(80).optional(),
+    oncall: nonEmpty.max(80).optional(),
     /** The notifiers that reach the on-call person of this shift. */
-    notify: z.array(targetName).default([]),
+    notify: targetNames.default([]),
   })
   .strict()
   .refine((s) => s.start !== s.end, { message: 'a shift needs start different from end' });

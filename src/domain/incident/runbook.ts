@@ -1,20 +1,21 @@
 import { z } from 'zod';
+import { count, flag, nonNegative, texts, unitNames } from '../fields';
 import { durationIn } from '../duration';
-import { targetName, unitName } from '../names';
+import { targetName } from '../names';
 import type { Severity } from './severity';
 
 /** How to bring a service back: restart its units (in order), then its health endpoint must answer. */
 export const serviceRemediation = z
   .object({
     /** Restarted in this order, e.g. ["nginx", "app"] (runbooks §6: nginx, then the app unit). */
-    units: z.array(unitName).min(1),
+    units: unitNames.min(1),
     /** A name in config.systemd.hosts to restart over SSH; default this host. */
     host: targetName.optional(),
     /** A name in config.http: must answer its expected status after the restart. */
     health: targetName.optional(),
     /** runbooks §6: wait 10 s after the restart before checking. */
-    settleSeconds: z.number().min(0).max(600).default(10),
-    healthAttempts: z.number().int().min(1).max(30).default(5),
+    settleSeconds: nonNegative.max(600).default(10),
+    healthAttempts: count.max(30).default(5),
     healthIntervalSeconds: durationIn('seconds', 600).default(5),
   })
   .strict();
@@ -27,7 +28,7 @@ const databaseRemediation = z
     /** A name in config.postgres: promoted with pg_promote() when the primary is down. */
     replica: targetName.optional(),
     /** Instead of pg_promote(), run this argv (no shell), e.g. ["patronictl", "failover", "--force"]. */
-    failoverCommand: z.array(z.string().min(1)).min(1).optional(),
+    failoverCommand: texts.min(1).optional(),
   })
   .strict()
   .refine((d) => d.replica !== undefined || d.failoverCommand !== undefined, {
@@ -51,7 +52,7 @@ const diagnosticsConfig = z
     /** Host snapshot through systeminformation: uptime, load, memory, disks, top processes. */
     host: z.boolean().default(true),
     /** Named argv lists (no shell) whose output lands in the incident record, e.g. {"nginx-log": ["tail", "-n", "50", "/var/log/nginx/error.log"]}. */
-    commands: z.record(targetName, z.array(z.string().min(1)).min(1)).default({}),
+    commands: z.record(targetName, texts.min(1)).default({}),
     /** A name in config.postgres: non-idle sessions and slow statements (pg_stat_statements). */
     postgres: targetName.optional(),
     commandTimeoutSeconds: z.number().positive().max(300).default(20),
@@ -64,9 +65,9 @@ type StepKind = (typeof stepKinds)[number];
 /** Kinds of step that act destructively and so wait for `approve` unless pre-approved. */
 const preApproval = z
   .object({
-    restart: z.boolean().default(false),
-    failover: z.boolean().default(false),
-    'backup-servers': z.boolean().default(false),
+    restart: flag,
+    failover: flag,
+    'backup-servers': flag,
   })
   .strict();
 
@@ -81,7 +82,7 @@ export const remediationConfig = z
     /** Which step kinds run per severity; default runbooks §6 (P0 everything, P1/P2 diagnostics, P3 none). */
     runbooks: z.partialRecord(z.enum(['P0', 'P1', 'P2', 'P3']), z.array(z.enum(stepKinds))).default({}),
     /** Types that restart their services whatever the severity's runbook says, e.g. service_down. */
-    restartOnTypes: z.array(z.string().min(1)).default(['service_down']),
+    restartOnTypes: texts.default(['service_down']),
   })
   .strict();
 export type RemediationConfig = z.infer<typeof remediationConfig>;

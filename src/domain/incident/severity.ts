@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { nonEmpty, texts } from '../fields';
 
 /** runbooks §6's severity levels, most severe first. */
 export const severities = ['P0', 'P1', 'P2', 'P3'] as const;
@@ -19,13 +20,13 @@ export const severityRule = z
   .object({
     severity,
     /** Shown on the timeline: why this severity. */
-    name: z.string().min(1).max(120).optional(),
+    name: nonEmpty.max(120).optional(),
     /** The incident type is one of these. */
-    type: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+    type: z.union([nonEmpty, texts.min(1)]).optional(),
     /** This service is among the incident's services. */
-    service: z.string().min(1).optional(),
+    service: nonEmpty.optional(),
     /** A label has this value. */
-    label: z.record(z.string().min(1), z.string()).optional(),
+    label: z.record(nonEmpty, z.string()).optional(),
     /** metric > above (strictly). */
     metric: metricName.optional(),
     above: z.number().optional(),

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { count } from '../fields';
+import { addIssue } from '../validation';
 import { targetName } from '../names';
 
 /**
@@ -58,35 +60,34 @@ export const dataMigrationInput = z
       .object({ column: sqlIdentifier, value: z.union([z.string(), z.number(), z.boolean()]) })
       .strict()
       .optional(),
-    chunkSize: z.number().int().min(1).max(1_000_000).default(10_000),
-    parallelism: z.number().int().min(1).max(32).default(4),
+    chunkSize: count.max(1_000_000).default(10_000),
+    parallelism: count.max(32).default(4),
     /** copy (then verify unless `verify: false`), verify only, or dry-run: check and plan, change nothing. */
     mode: z.enum(['copy', 'verify', 'dry-run']).default('copy'),
     verify: z.boolean().default(true),
     /** How many differing keys a verification report lists (it always counts them all). */
-    reportKeys: z.number().int().min(1).max(1000).default(20),
+    reportKeys: count.max(1000).default(20),
     /** Schema (in the target database) of migration_log and opsflow's progress tables. */
     stateSchema: sqlIdentifier.default('public'),
     /** Chunks one workflow run handles before it continues as new, to keep its history small. */
-    chunksPerRun: z.number().int().min(1).max(2000).default(200),
+    chunksPerRun: count.max(2000).default(200),
   })
   .strict()
   .superRefine((input, ctx) => {
     const mapped = input.columns[input.key.target];
     if (mapped !== undefined && mapped !== input.key.source) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['columns', input.key.target],
-        message: `the target key "${input.key.target}" must map to the source key column "${input.key.source}" unchanged`,
-      });
+      addIssue(
+        ctx,
+        ['columns', input.key.target],
+        `the target key "${input.key.target}" must map to the source key column "${input.key.source}" unchanged`,
+      );
     }
     if (input.flag && input.mode === 'copy' && input.filter === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['filter'],
-        message:
-          'a flag needs a filter that excludes flagged rows (e.g. "migrate_flag = 0"), or reruns would copy them again',
-      });
+      addIssue(
+        ctx,
+        ['filter'],
+        'a flag needs a filter that excludes flagged rows (e.g. "migrate_flag = 0"), or reruns would copy them again',
+      );
     }
   });
 

@@ -100,24 +100,27 @@ export function diffRowHashes(source: [string, string][], target: [string, strin
   return { missing, extra, differing };
 }
 
-/** Counts of each kind and the first keys of each, as far as a report lists them. */
-export interface MismatchReport {
-  chunks: number[];
-  missing: { count: number; keys: string[] };
-  extra: { count: number; keys: string[] };
-  differing: { count: number; keys: string[] };
+type MismatchKind = keyof KeyDiff;
+/** How many keys of a kind were found, and the first of them, as far as a report lists them. */
+interface Found {
+  count: number;
+  keys: string[];
 }
+/** Counts of each kind and the first keys of each. */
+export type MismatchReport = { chunks: number[] } & Record<MismatchKind, Found>;
+
+/** The kinds of a report, each made by `f`, in the report's order. */
+const eachKind = (f: (kind: MismatchKind) => Found): Record<MismatchKind, Found> => ({
+  missing: f('missing'),
+  extra: f('extra'),
+  differing: f('differing'),
+});
 
 export function emptyMismatches(): MismatchReport {
-  return {
-    chunks: [],
-    missing: { count: 0, keys: [] },
-    extra: { count: 0, keys: [] },
-    differing: { count: 0, keys: [] },
-  };
+  return { chunks: [], ...eachKind(() => ({ count: 0, keys: [] })) };
 }
 
-export function mismatchCount(m: Pick<MismatchReport, 'missing' | 'extra' | 'differing'>): number {
+export function mismatchCount(m: Record<MismatchKind, Found>): number {
   return m.missing.count + m.extra.count + m.differing.count;
 }
 
@@ -129,30 +132,21 @@ export function addMismatches(
   limit: number,
 ): MismatchReport {
   if (mismatchCount(found) === 0) return report;
-  const merge = (a: { count: number; keys: string[] }, b: { count: number; keys: string[] }) => ({
-    count: a.count + b.count,
-    keys: [...a.keys, ...b.keys].slice(0, limit),
-  });
   return {
     // Chunks finish in parallel; listing them in key order keeps the report the same on every run.
     chunks: report.chunks.includes(chunkNo)
       ? report.chunks
       : [...report.chunks, chunkNo].sort((a, b) => a - b).slice(0, 1000),
-    missing: merge(report.missing, found.missing),
-    extra: merge(report.extra, found.extra),
-    differing: merge(report.differing, found.differing),
+    ...eachKind((k) => ({
+      count: report[k].count + found[k].count,
+      keys: [...report[k].keys, ...found[k].keys].slice(0, limit),
+    })),
   };
 }
 
 /** A report from full key lists, counting them all and listing the first `limit`. */
 export function reportFromDiff(chunkNo: number, diff: KeyDiff, limit: number): MismatchReport {
-  const part = (keys: string[]) => ({ count: keys.length, keys: keys.slice(0, limit) });
-  const r = {
-    chunks: [chunkNo],
-    missing: part(diff.missing),
-    extra: part(diff.extra),
-    differing: part(diff.differing),
-  };
+  const r = { chunks: [chunkNo], ...eachKind((k) => ({ count: diff[k].length, keys: diff[k].slice(0, limit) })) };
   return mismatchCount(r) ? r : emptyMismatches();
 }
 
@@ -166,18 +160,18 @@ export function reportFromDiff(chunkNo: number, diff: KeyDiff, limit: number): M
 export function boundReportKeys(reports: MismatchReport[], limit: number): MismatchReport[] {
   const left = { missing: limit, extra: limit, differing: limit };
   return reports.map((r) => {
-    const take = (kind: 'missing' | 'extra' | 'differing') => {
+    const take = (kind: MismatchKind) => {
       const keys = r[kind].keys.slice(0, Math.max(0, left[kind]));
       left[kind] -= keys.length;
       return { count: r[kind].count, keys };
     };
-    return { chunks: r.chunks, missing: take('missing'), extra: take('extra'), differing: take('differing') };
+    return { chunks: r.chunks, ...eachKind(take) };
   });
 }
 
 /** One line naming the chunks and keys, for the failure message and the log. */
 export function describeMismatches(m: MismatchReport): string {
-  const kind = (label: string, k: { count: number; keys: string[] }) =>
+  const kind = (label: string, k: Found) =>
     k.count ? `${k.count} ${label} (${k.keys.join(', ')}${k.count > k.keys.length ? ', …' : ''})` : undefined;
   const parts = [
     kind('missing on target', m.missing),

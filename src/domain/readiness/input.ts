@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { nonEmpty, targetNames } from '../fields';
 import { targetName } from '../names';
 import { durationField } from '../duration';
 
@@ -14,7 +15,7 @@ export const readinessInput = z
      */
     deadline: durationField(1_000).default(24 * 3_600_000),
     /** Notifiers sent the report at the end. */
-    notify: z.array(targetName).default([]),
+    notify: targetNames.default([]),
     /** History events of one run before the gate continues as new, carrying its state (many re-checks). */
     maxHistoryEvents: z.number().int().min(50).max(40_000).default(5_000),
   })
@@ -26,14 +27,14 @@ export const readinessWorkflowId = (service: string) => `readiness-${service}`;
 
 /** `signOff` Update: a person vouches for an item. */
 export const signOffInput = z
-  .object({ item: targetName, by: z.string().min(1).max(100), note: z.string().max(500).optional() })
+  .object({ item: targetName, by: nonEmpty.max(100), note: z.string().max(500).optional() })
   .strict();
 /** `waive` Update: an owner accepts a failing item until a time. */
 export const waiveInput = z
   .object({
     item: targetName,
-    by: z.string().min(1).max(100),
-    reason: z.string().min(1).max(500),
+    by: nonEmpty.max(100),
+    reason: nonEmpty.max(500),
     until: z.iso.datetime({ offset: true }),
   })
   .strict();

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { addIssue } from '../validation';
+import { count, flag, targetNames, texts } from '../fields';
 import { approvalSetting } from '../approval';
 import { targetName } from '../names';
 import { gateThresholds, type GateThresholds } from '../gate/evaluate';
@@ -17,11 +19,11 @@ export { formatDuration };
 const rolloutStep = z
   .object({
     /** Percent of traffic to the new backend. */
-    weight: z.number().int().min(1).max(100),
+    weight: count.max(100),
     /** The monitoring window after the weights are set. */
     window: duration,
     /** Cohorts that get the new system in this step, where the LB can route by cohort (HTTP API). */
-    targetUsers: z.array(z.string().min(1)).optional(),
+    targetUsers: texts.optional(),
     /** Wait for `approve` before this step (overrides `requireApproval`); `{ approvers: 2, forbidStarter: true }` asks more. */
     approval: approvalSetting.optional(),
   })
@@ -52,18 +54,14 @@ export const phasedRolloutInput = z
       .superRefine((steps, ctx) => {
         steps.forEach((s, i) => {
           if (i > 0 && s.weight <= steps[i - 1].weight)
-            ctx.addIssue({
-              code: 'custom',
-              path: [i, 'weight'],
-              message: `weights must rise: step ${i + 1} has ${s.weight} % after ${steps[i - 1].weight} %`,
-            });
+            addIssue(
+              ctx,
+              [i, 'weight'],
+              `weights must rise: step ${i + 1} has ${s.weight} % after ${steps[i - 1].weight} %`,
+            );
         });
         if (steps.length > 0 && steps[steps.length - 1].weight !== 100)
-          ctx.addIssue({
-            code: 'custom',
-            path: [steps.length - 1, 'weight'],
-            message: 'the last step must send 100 % to the new backend',
-          });
+          addIssue(ctx, [steps.length - 1, 'weight'], 'the last step must send 100 % to the new backend');
       }),
     /**
      * Maximum per metric; omitted: runbooks §1's gate, limited to the metrics the sources provide.
@@ -72,43 +70,39 @@ export const phasedRolloutInput = z
      */
     gate: explicitOrFromBaseline(gateThresholds, baselineGateSpec).optional(),
     /** Metric sources' names in the worker config (`metricSources.<name>`). */
-    metricSources: z.array(targetName).min(1, 'a health gate needs at least one metric source'),
+    metricSources: targetNames.min(1, 'a health gate needs at least one metric source'),
     sampleInterval: duration.prefault('60s'),
     /** Failed samples in a row that roll back. */
-    failuresToRollback: z.number().int().min(1).default(1),
+    failuresToRollback: count.default(1),
     inconclusive: inconclusivePolicy.prefault({}),
     /** How long a rollout held for inconclusive samples waits for a person before it rolls back. */
     holdTimeout: duration.prefault('30m'),
     /** Wait for `approve` before every step. */
-    requireApproval: z.boolean().default(false),
+    requireApproval: flag,
     /** Notifiers told of rollbacks, holds and aborts. */
-    notify: z.array(targetName).default([]),
+    notify: targetNames.default([]),
     /** Notifiers told of the go-live; default: `notify`. */
-    stakeholders: z.array(targetName).optional(),
+    stakeholders: targetNames.optional(),
     /** What happens to the old backend after success. */
     cleanup: cleanupAction.default('drain'),
     /** Continue as new beyond this many history events (Temporal may suggest it earlier). */
     maxHistoryEvents: z.number().int().min(100).max(50_000).default(10_000),
     /** Evaluate the gates and report every action, touching nothing. */
-    dryRun: z.boolean().default(false),
+    dryRun: flag,
   })
   .strict()
   .superRefine((input, ctx) => {
     if (input.gate && !isBaselineRef(input.gate) && Object.keys(input.gate).length === 0)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['gate'],
-        message: 'a gate needs at least one metric (or leave gate out for the defaults)',
-      });
+      addIssue(ctx, ['gate'], 'a gate needs at least one metric (or leave gate out for the defaults)');
     // Only between two valid durations: a bad one already has its own message, and a second line
     // comparing it ("window -5s is shorter than ...") would only repeat it less clearly.
     input.steps.forEach((s, i) => {
       if (isParsedDuration(s.window) && isParsedDuration(input.sampleInterval) && s.window < input.sampleInterval)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['steps', i, 'window'],
-          message: `window ${formatDuration(s.window)} is shorter than sampleInterval ${formatDuration(input.sampleInterval)}`,
-        });
+        addIssue(
+          ctx,
+          ['steps', i, 'window'],
+          `window ${formatDuration(s.window)} is shorter than sampleInterval ${formatDuration(input.sampleInterval)}`,
+        );
     });
   });
 
