@@ -28,6 +28,9 @@ import {
   type MemberChunk,
 } from '../cutover-store/store';
 
+/** A chunk of members, with their current routes being read when the pass asked for them. */
+type Chunk = MemberChunk & { routes?: Promise<(string | null)[]> };
+
 /** Which batch of which run: everything a chunked activity needs to find its members in the store. */
 export interface BatchRef {
   /** The cutover's first run (`<workflow id>/<run id>`): carried across continue-as-new. */
@@ -101,10 +104,10 @@ export function cutoverActivities(config: OpsflowConfig) {
     ref: BatchRef,
     fn: (
       router: Router,
-      chunk: MemberChunk,
+      chunk: Chunk,
       store: { c: Client; t: CutoverTables },
     ) => Promise<{ written: number; verified: number; missed?: string[] }>,
-    opts: { withPriors?: boolean; from?: number; asyncCommit?: boolean; pass?: Pass } = {},
+    opts: { withPriors?: boolean; withRoutes?: boolean; from?: number; asyncCommit?: boolean; pass?: Pass } = {},
   ): Promise<ChunkedResult> {
     const ctx = Context.current();
     const store = cutoverStoreRef(config);
@@ -150,9 +153,17 @@ export function cutoverActivities(config: OpsflowConfig) {
           });
         // The next chunk is read from the store while the router works on this one: the two
         // round trips overlap. The cursor still moves only after the router's answer, in order.
-        const read = (after: number) => memberChunk(c, t, ref.runKey, ref.batch, after, size, opts.withPriors);
+        // `withRoutes`: the chunk's current routes are asked for as soon as it is read, so the
+        // router reads one chunk while the store records the one before.
+        const read = (after: number): Promise<Chunk | undefined> =>
+          memberChunk(c, t, ref.runKey, ref.batch, after, size, opts.withPriors).then((chunk) => {
+            if (!chunk || !opts.withRoutes) return chunk;
+            const routes = router.read(chunk.ids);
+            routes.catch(() => undefined); // awaited by fn; a failure before it must not leave it unhandled
+            return { ...chunk, routes };
+          });
         const pending: {
-          chunk: MemberChunk;
+          chunk: Chunk;
           done: Promise<{ written: number; verified: number; missed?: string[] }>;
         }[] = [];
         const settle = async () => {
@@ -271,14 +282,14 @@ export function cutoverActivities(config: OpsflowConfig) {
       const result = await overChunks(
         ref,
         async (router, chunk, { c, t }) => {
-          const current = await router.read(chunk.ids);
+          const current = await (chunk.routes ?? router.read(chunk.ids));
           await recordPriors(c, t, ref.runKey, ref.batch, chunk, current);
           return { written: chunk.ids.length, verified: current.length };
         },
         // Each chunk's priors commit without waiting for the disk: the mark below is a normal commit,
         // which flushes them all before any user moves; a database crash before it loses only
         // chunks that the next attempt reads again (it starts after what the store holds).
-        { from: through, asyncCommit: true },
+        { from: through, asyncCommit: true, withRoutes: true },
       );
       await withCutoverStore(store, (c, t) => markPriorsRecorded(c, t, ref.runKey, ref.batch));
       return result;
