@@ -176,7 +176,7 @@ export async function takeSnapshotInDatabase(
        ins AS (INSERT INTO ${t.members} (run_id, batch, after_seq, n, user_ids)
                SELECT $1, $2, $3, count(*), array_agg(u) FROM kept HAVING count(*) > 0 RETURNING n)
        SELECT (SELECT count(*) FROM page) AS listed, coalesce((SELECT n FROM ins), 0) AS stored,
-              (SELECT opsflow_user_id FROM page ORDER BY opsflow_ord DESC LIMIT 1) AS last`,
+              (SELECT opsflow_user_id FROM page ORDER BY opsflow_key DESC LIMIT 1) AS last`,
       [run, batch, cursor.stored, ...page.values],
     );
     const listed = Number(r.rows[0].listed);
