@@ -110,10 +110,11 @@ export async function main(args: string[]) {
       await handle.signal(abortSignal, { by: 'bench' });
       await handle.result().catch(() => undefined);
       const rollbackMs = performance.now() - t;
+      const restoreSpans = (await activitySpans(handle)).filter(([name]) => name === 'cutoverRestore');
       const after = await handle.query(statusQuery);
       if (after.batches[0].restored !== users || (await redis.hlen(`opsflow:routes:${service}`)) !== 0)
         throw new Error(`rollback through ${router} incomplete: ${JSON.stringify(after.batches[0])}`);
-      return { routeMs: routed - started, rollbackMs, spans };
+      return { routeMs: routed - started, rollbackMs, spans, restoreSpans };
     };
     const scripted = await cutover('gateway');
     const pipelined = await cutover('pipelined');
@@ -150,6 +151,7 @@ export async function main(args: string[]) {
     console.log(
       `roll back (abort → restored, read back)     ${(scripted.rollbackMs / 1000).toFixed(2)} s  ${rollbackRate} users/s`,
     );
+    console.log(`  of which the restore activity: ${spans(scripted.restoreSpans)}`);
     console.log(
       `route, Redis user without scripting (pipeline) ${(pipelined.routeMs / 1000).toFixed(2)} s  ${pipelineRate} users/s (target 150000); roll back ${rate(users, pipelined.rollbackMs)} users/s`,
     );

@@ -115,6 +115,13 @@ describe('userCutoverWorkflow survives a SIGKILLed worker', () => {
     await killWorker(first.child);
     const atKill = await redis.hlen(key);
     expect(atKill).toBeLessThan(N);
+    // What the killed worker routed beyond the cursor it saved is at most the two chunks (of 500)
+    // it had at Redis: all the next attempt writes again.
+    const saved = await pg.query<{ after_seq: string }>(
+      `SELECT after_seq FROM ${schema}.cutover_pass_cursors WHERE pass = 'move'`,
+    );
+    expect(saved).toHaveLength(1);
+    expect(atKill - Number(saved[0].after_seq)).toBeLessThanOrEqual(2 * 500);
     const snapshotAt = await pg.query<{ taken_at: Date }>(`SELECT taken_at FROM ${schema}.cutover_snapshots`);
     expect(snapshotAt).toHaveLength(1);
     await stack.restartServer();

@@ -267,6 +267,35 @@ describe('cutover activities against real PostgreSQL, Redis and HTTP APIs', () =
     expect(await members(rk, 0)).toEqual(sorted(Array.from({ length: 300 }, (_, k) => String(k + 1))));
   }, 60_000);
 
+  test('ids holding the separator the store joins a chunk with, or a comma, and a prior route that is the empty string: each user moved and put back exactly', async () => {
+    const rk = runKey();
+    const odd = `${schema}.odd_users`;
+    const special = ['a\x01b', '\x01', 'c,d', '"q"', 'x y', '{e}', 'NULL'];
+    await pg.query(`CREATE TABLE ${odd} (id text PRIMARY KEY, department text NOT NULL, role text NOT NULL)`);
+    await pg.query(
+      `INSERT INTO ${odd} SELECT 'u' || i, 'IT', 'staff' FROM generate_series(1, 2500) AS i UNION ALL SELECT x, 'IT', 'staff' FROM unnest($1::text[]) AS x`,
+      [special],
+    );
+    const withOdd = cutoverActivities(
+      configWith(schema, table, {
+        directories: { odd: { type: 'postgres', postgres: 'main', table: odd, pageSize: 1_500 } },
+      }),
+    );
+    const ref: BatchRef = { runKey: rk, service, router: 'gateway', batch: 0 };
+    const all = [...special, ...Array.from({ length: 2500 }, (_, k) => `u${k + 1}`)];
+    // Routes of their own before: one empty (not the same as none), one canary.
+    await redis.hset(key, 'a\x01b', '', 'c,d', 'canary', 'u7', 'canary');
+    const snap = await runActivity(withOdd.cutoverSnapshot, { runKey: rk, directory: 'odd', batch: 0, cohort: 'rest' });
+    expect(snap.members).toBe(all.length);
+    await runActivity(withOdd.cutoverRecordPriors, ref);
+    expect(await runActivity(withOdd.cutoverMove, ref)).toEqual({ written: all.length, verified: all.length });
+    const moved = await redis.hgetall(key);
+    expect(sorted(Object.keys(moved))).toEqual(sorted(all));
+    expect(Object.values(moved).every((v) => v === 'new_system')).toBe(true);
+    expect(await runActivity(withOdd.cutoverRestore, ref)).toEqual({ written: all.length, verified: all.length });
+    expect(await redis.hgetall(key)).toEqual({ 'a\x01b': '', 'c,d': 'canary', u7: 'canary' });
+  }, 60_000);
+
   test('the HTTP directory and router: bearer token, paging, 429/503 retried, prior read back, refused tokens are non-retryable', async () => {
     const rk = runKey();
     const ref: BatchRef = { runKey: rk, service, router: 'legacy', batch: 0 };

@@ -16,7 +16,7 @@ import type { StoreMigrations } from '../systems/postgres/store-migrations';
  * `cutover_members` and `cutover_priors` are views of one row per member, for people and scripts.
  *
  * `cutover_pass_cursors` holds where each batch's move and restore stand (the last chunk done, and
- * the counts so far), so a new attempt after a killed worker redoes at most the chunk in flight.
+ * the counts so far), so a new attempt after a killed worker redoes at most the chunks in flight.
  *
  * Every migration's SQL runs at each worker start (see systems/postgres/store-migrations.ts): what takes a lock
  * (ALTER, CREATE VIEW) is done only when it is missing.

@@ -28,6 +28,9 @@ import {
   type MemberChunk,
 } from '../cutover-store/store';
 
+/** A chunk of members, with their current routes being read when the pass asked for them. */
+type Chunk = MemberChunk & { routes?: Promise<(string | null)[]> };
+
 /** Which batch of which run: everything a chunked activity needs to find its members in the store. */
 export interface BatchRef {
   /** The cutover's first run (`<workflow id>/<run id>`): carried across continue-as-new. */
@@ -69,6 +72,20 @@ function chunkSizeOf(config: OpsflowConfig, router: string): number {
   return r.type === 'redis' ? r.chunkSize : Math.max(100, r.concurrency * 20);
 }
 
+/**
+ * Chunks a move or restore has at the router at once. Redis runs one chunk's script while the
+ * worker encodes the next and takes the answer of the one before, instead of waiting idle for it
+ * (on the bench, the worker's share of a Redis restore was as long as Redis's own). A worker
+ * killed then has up to this many chunks written but not saved, which the next attempt writes
+ * again: the same values, read back again. The routing API keeps one chunk in flight: its own
+ * concurrency already overlaps the calls, and a redo there is one request per user. The priors
+ * pass keeps one too: it records each chunk in the store as it goes, and what it recorded must
+ * stay a prefix of the batch (a failed chunk with a later one recorded would be skipped).
+ */
+function routerDepthOf(config: OpsflowConfig, router: string): number {
+  return configTarget(config.routers, 'routers', router).type === 'redis' ? 2 : 1;
+}
+
 /** A routing API that refuses (4xx) is the config's fault: no retry will help. */
 function routerFailure(err: unknown): unknown {
   if (err instanceof RoutingApiError && !err.retryable)
@@ -87,10 +104,10 @@ export function cutoverActivities(config: OpsflowConfig) {
     ref: BatchRef,
     fn: (
       router: Router,
-      chunk: MemberChunk,
+      chunk: Chunk,
       store: { c: Client; t: CutoverTables },
     ) => Promise<{ written: number; verified: number; missed?: string[] }>,
-    opts: { withPriors?: boolean; from?: number; asyncCommit?: boolean; pass?: Pass } = {},
+    opts: { withPriors?: boolean; withRoutes?: boolean; from?: number; asyncCommit?: boolean; pass?: Pass } = {},
   ): Promise<ChunkedResult> {
     const ctx = Context.current();
     const store = cutoverStoreRef(config);
@@ -113,7 +130,16 @@ export function cutoverActivities(config: OpsflowConfig) {
     const beat = setInterval(() => ctx.heartbeat(cursor), 2_000);
     try {
       await withCutoverStore(store, async (c, t) => {
-        if (opts.asyncCommit) await c.query('SET synchronous_commit = off');
+        // A move or restore saves its cursor after every chunk without waiting for the disk (the
+        // flush was 3–8 ms a chunk, a third of a million users' move): a killed worker loses
+        // nothing committed, since the server still holds it. Only a crash of PostgreSQL itself can
+        // lose the last saves, those of at most 3 × wal_writer_delay (0.6 s by default) before it:
+        // the next attempt then starts at an older cursor and routes those chunks again. That redo
+        // is bounded by time and harmless: writing a user's route again writes the same value
+        // (the move's target, the restore's stored prior), each chunk is read back as it is
+        // written, and the counts restart from the cursor they belong to, so no user is counted
+        // twice. The priors pass commits the same way (see cutoverRecordPriors).
+        if (opts.asyncCommit || opts.pass) await c.query('SET synchronous_commit = off');
         // A move or restore resumes from the cursor it saved in the store after its last chunk:
         // the SDK throttles heartbeats, so the last beat the server has may be many chunks old (or
         // none at all), and a killed worker would have every user from there written again.
@@ -126,26 +152,47 @@ export function cutoverActivities(config: OpsflowConfig) {
             attempt: ctx.info.attempt,
           });
         // The next chunk is read from the store while the router works on this one: the two
-        // round trips overlap. The cursor still moves only after the router's answer.
-        const read = (after: number) => memberChunk(c, t, ref.runKey, ref.batch, after, size, opts.withPriors);
+        // round trips overlap. The cursor still moves only after the router's answer, in order.
+        // `withRoutes`: the chunk's current routes are asked for as soon as it is read, so the
+        // router reads one chunk while the store records the one before.
+        const read = (after: number): Promise<Chunk | undefined> =>
+          memberChunk(c, t, ref.runKey, ref.batch, after, size, opts.withPriors).then((chunk) => {
+            if (!chunk || !opts.withRoutes) return chunk;
+            const routes = router.read(chunk.ids);
+            routes.catch(() => undefined); // awaited by fn; a failure before it must not leave it unhandled
+            return { ...chunk, routes };
+          });
+        const pending: {
+          chunk: Chunk;
+          done: Promise<{ written: number; verified: number; missed?: string[] }>;
+        }[] = [];
+        const settle = async () => {
+          const { chunk, done } = pending.shift()!;
+          const d = await done;
+          cursor.afterSeq = chunk.lastSeq;
+          cursor.written += d.written;
+          cursor.verified += d.verified;
+          cursor.missed = [...cursor.missed, ...(d.missed ?? [])].slice(0, MISSED_EXAMPLES);
+          if (opts.pass) await savePassCursor(c, t, ref.runKey, ref.batch, opts.pass, cursor);
+          ctx.heartbeat(cursor);
+        };
+        const depth = opts.pass ? routerDepthOf(config, ref.router) : 1;
         let next = read(cursor.afterSeq);
         for (;;) {
           const chunk = await next;
-          if (!chunk) return;
+          if (!chunk) break;
           next = read(chunk.lastSeq);
           next.catch(() => undefined); // awaited on the next turn; a router failure first must not leave it unhandled
           // A router failure (a user whose calls ran out of retries) fails this chunk only: the
           // next attempt starts at it, after every chunk saved before.
-          const done = await fn(router, chunk, { c, t }).catch((err) => {
+          const done = fn(router, chunk, { c, t }).catch((err) => {
             throw routerFailure(err);
           });
-          cursor.afterSeq = chunk.lastSeq;
-          cursor.written += done.written;
-          cursor.verified += done.verified;
-          cursor.missed = [...cursor.missed, ...(done.missed ?? [])].slice(0, MISSED_EXAMPLES);
-          if (opts.pass) await savePassCursor(c, t, ref.runKey, ref.batch, opts.pass, cursor);
-          ctx.heartbeat(cursor);
+          done.catch(() => undefined); // awaited by settle, after the chunks before it
+          pending.push({ chunk, done });
+          if (pending.length >= depth) await settle();
         }
+        while (pending.length > 0) await settle();
       });
     } finally {
       clearInterval(beat);
@@ -235,14 +282,14 @@ export function cutoverActivities(config: OpsflowConfig) {
       const result = await overChunks(
         ref,
         async (router, chunk, { c, t }) => {
-          const current = await router.read(chunk.ids);
+          const current = await (chunk.routes ?? router.read(chunk.ids));
           await recordPriors(c, t, ref.runKey, ref.batch, chunk, current);
           return { written: chunk.ids.length, verified: current.length };
         },
         // Each chunk's priors commit without waiting for the disk: the mark below is a normal commit,
         // which flushes them all before any user moves; a database crash before it loses only
         // chunks that the next attempt reads again (it starts after what the store holds).
-        { from: through, asyncCommit: true },
+        { from: through, asyncCommit: true, withRoutes: true },
       );
       await withCutoverStore(store, (c, t) => markPriorsRecorded(c, t, ref.runKey, ref.batch));
       return result;

@@ -19,8 +19,9 @@ export interface SqlPages {
   pageSize: number;
   /**
    * The page after the id `after` (as text; null: the first page), ordered: a SELECT of
-   * `opsflow_user_id` (text) and `opsflow_ord` (1.. in page order). Its parameters are numbered
-   * from `$firstParam`, so the caller's own come first.
+   * `opsflow_user_id` (text) and `opsflow_key` (the id in its own type, which orders the page: the
+   * page's last row is the greatest). Its parameters are numbered from `$firstParam`, so the
+   * caller's own come first.
    */
   page(cohort: Cohort, after: string | null, firstParam: number): { text: string; values: unknown[] };
   /** A query answering one row `{ unique: boolean }`: does a unique index make every listed id distinct? */

@@ -38,7 +38,40 @@ end
 flush()
 return {routed, unpack(missed)}`;
 
-type WithRoute = { opsflowRoute(key: string, system: string, ids: string): Promise<[number, ...string[]]> };
+/**
+ * Reads a chunk's routes, in one script: ARGV[1] the ids separated by NUL, as ROUTE_SCRIPT takes
+ * them; one string comes back, each user's route or '' for none, separated by NUL, then the
+ * positions (1-based, comma-separated) of users whose route really is ''. An `HMGET` of 10 000
+ * users cost the worker ~4 ms of encoding and answer parsing per chunk, most of the priors pass,
+ * while Redis spent 0.1 ms on it.
+ */
+const READ_SCRIPT = `
+local key = KEYS[1]
+local out, empty, ids = {}, {}, {}
+local function flush()
+  if #ids == 0 then return end
+  local got = redis.call('HMGET', key, unpack(ids))
+  for i = 1, #got do
+    local v = got[i]
+    if not v then v = '' elseif v == '' then empty[#empty + 1] = #out + 1 end
+    out[#out + 1] = v
+  end
+  ids = {}
+end
+for id in string.gmatch(ARGV[1], '[^%z]+') do
+  ids[#ids + 1] = id
+  if #ids == 1000 then flush() end
+end
+flush()
+return {table.concat(out, '\\0'), table.concat(empty, ',')}`;
+
+type WithRoute = {
+  opsflowRoute(key: string, system: string, ids: string): Promise<[number, ...string[]]>;
+  opsflowRead(key: string, ids: string): Promise<[string, string]>;
+};
+
+/** Ids the scripts cannot take: they split on NUL, and an empty id would vanish from the split. */
+const unsplittable = (ids: string[]) => ids.find((id) => id === '' || id.includes('\0'));
 
 /** Redis refused a script to this user (an ACL without `@scripting`, as some managed services set). */
 const scriptsRefused = (err: unknown) =>
@@ -55,6 +88,7 @@ export function redisRouter(config: OpsflowConfig, name: string, d: RedisRouterC
   const redis = redisClient(d.redis, target, `config.routers.${name}.redis`);
   const key = routingKey(d, service);
   redis.defineCommand('opsflowRoute', { numberOfKeys: 1, lua: ROUTE_SCRIPT });
+  redis.defineCommand('opsflowRead', { numberOfKeys: 1, lua: READ_SCRIPT });
   let connected: Promise<void> | undefined;
   let scripts = true;
   const ready = () => (connected ??= redis.connect());
@@ -70,12 +104,24 @@ export function redisRouter(config: OpsflowConfig, name: string, d: RedisRouterC
     async read(ids) {
       if (ids.length === 0) return [];
       await ready();
+      if (scripts && unsplittable(ids) === undefined) {
+        try {
+          const [joined, empty] = await (redis as unknown as WithRoute).opsflowRead(key, ids.join('\0'));
+          const got: (string | null)[] = joined.split('\0').map((v) => (v === '' ? null : v));
+          for (const at of empty ? empty.split(',') : []) got[Number(at) - 1] = '';
+          // A route holding NUL splits into more parts than users: read that chunk plainly.
+          if (got.length === ids.length) return got;
+        } catch (err) {
+          if (!scriptsRefused(err)) throw err;
+          scripts = false;
+        }
+      }
       return redis.hmget(key, ...ids);
     },
     async write(ids, system) {
       if (ids.length === 0) return { verified: 0, missed: [] };
       // Ids come from PostgreSQL text, which cannot hold NUL; an empty id would vanish from the split.
-      const bad = ids.find((id) => id === '' || id.includes('\0'));
+      const bad = unsplittable(ids);
       if (bad !== undefined)
         throw new Error(`user id ${JSON.stringify(bad)} cannot be routed through Redis: empty or holding NUL`);
       await ready();
