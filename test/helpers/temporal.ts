@@ -99,7 +99,11 @@ export async function workflowBundle(opts: BundleVariant = {}): Promise<Workflow
     ...(opts.encrypted ? { failureConverterPath } : {}),
   });
   mkdirSync(cacheDir, { recursive: true });
-  writeFileSync(file, JSON.stringify(bundle));
+  // Written whole under another name first: a parallel jest process may read the cache meanwhile
+  // (a clean clone's first files all bundle at once; one read a half-written file as JSON).
+  const partial = `${file}.${process.pid}.partial`;
+  writeFileSync(partial, JSON.stringify(bundle));
+  renameSync(partial, file);
   return bundle;
 }
 
