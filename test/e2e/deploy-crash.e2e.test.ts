@@ -228,8 +228,10 @@ describe('deploy survives worker SIGKILL mid-saga (dev server, real HAProxy)', (
   });
 
   const current = (h: Host) => readlinkSync(join(path(h), 'current')).replace(/^releases\//, '');
+  // A fresh connection each time: a kept-alive one could reach a process the host's restart is replacing.
   const served = async (h: Host) =>
-    ((await (await request(`http://127.0.0.1:${ports[h]}/`)).body.json()) as { version: string }).version;
+    ((await (await request(`http://127.0.0.1:${ports[h]}/`, { reset: true })).body.json()) as { version: string })
+      .version;
   const restarts = (since: number, h: Host) =>
     systemd
       .calls()
