@@ -186,10 +186,15 @@ export class Stack {
 
   /** A payload read raw (a history event's summary, a memo), as the stack's client decodes it. */
   async payloadValue(payload: Payload): Promise<unknown> {
-    const { payloadConverter, payloadCodecs } = this.client.options.loadedDataConverter;
+    return this.client.options.loadedDataConverter.payloadConverter.fromPayload(await this.decodedPayload(payload));
+  }
+
+  /** A payload through the client's codecs, last first, as the SDK decodes. */
+  private async decodedPayload(payload: Payload): Promise<Payload> {
     let decoded = payload;
-    for (const codec of [...payloadCodecs].reverse()) [decoded] = await codec.decode([decoded]);
-    return payloadConverter.fromPayload(decoded);
+    for (const codec of [...this.client.options.loadedDataConverter.payloadCodecs].reverse())
+      [decoded] = await codec.decode([decoded]);
+    return decoded;
   }
 
   /**
@@ -207,10 +212,8 @@ export class Stack {
       else Object.values(o).forEach(visit);
     };
     visit(copy);
-    const { payloadCodecs } = this.client.options.loadedDataConverter;
     for (const payload of payloads) {
-      let decoded = payload;
-      for (const codec of [...payloadCodecs].reverse()) [decoded] = await codec.decode([decoded]);
+      const decoded = await this.decodedPayload(payload);
       // As fetched: plain Uint8Arrays (the codec answers Buffers, which JSON.stringify turns into objects).
       const bytes = (b: Uint8Array | null | undefined) => (b ? new Uint8Array(b) : b);
       const metadata = Object.fromEntries(Object.entries(decoded.metadata ?? {}).map(([k, v]) => [k, bytes(v)]));
