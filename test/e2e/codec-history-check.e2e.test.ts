@@ -1,6 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import { Stack } from '../helpers/stack';
 import { Client } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
+import { workflowBundle } from '../helpers/temporal';
 import { freePort } from '../helpers/ports';
 import { testToken } from '../helpers/tokens';
 import { ENCODED_FAILURE_MESSAGE, inspectEncryptedHistory } from '../helpers/encrypted-histories';
@@ -80,6 +82,33 @@ describe('the encrypted mode checks every raw history through the codec server',
       `${run}: payload in clear (encoding "json/plain")`,
       `${run}.data: holds a test secret ending …${target.slice(-6)}`,
     ]);
+    await handle.terminate();
+  });
+
+  test("a run whose workflow task a worker without the codec fails: stack.result rejects at once with the task's failure", async () => {
+    // In enc-clear, after the test above read it whole: the plain worker writes its task failure in clear.
+    const client = new Client({
+      connection: stack.env.connection,
+      namespace: 'enc-clear',
+      dataConverter: stack.dataConverter,
+    });
+    const plain = await Worker.create({
+      connection: stack.env.nativeConnection,
+      namespace: 'enc-clear',
+      taskQueue: 'plain-worker',
+      workflowBundle: await workflowBundle(),
+      activities: {},
+    });
+    const handle = await client.workflow.start('healthCheckWorkflow', {
+      taskQueue: 'plain-worker',
+      workflowId: 'plain-worker-run',
+      args: [input('web')],
+      workflowExecutionTimeout: '3 minutes',
+    });
+    // handle.result() alone would wait for the execution timeout (jest's deadline first).
+    await expect(plain.runUntil(stack.result(handle))).rejects.toThrow(
+      /^plain-worker-run: its workflow task failed \(event \d+\): Unknown encoding: binary\/opsflow-aes256gcm$/,
+    );
     await handle.terminate();
   });
 

@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execFile, type ChildProcess } from 'node:child_process';
-import { Client } from '@temporalio/client';
+import { Client, type WorkflowHandle } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import type { DataConverter, Payload, ProtoFailure } from '@temporalio/common';
 import { decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -21,6 +22,7 @@ import {
   withTestEncryption,
 } from './encrypted-histories';
 import { createWorker } from '../../src/worker';
+import { createActivities } from '../../src/activities';
 import { parseConfigText } from '../../src/config/load';
 import type { OpsflowConfig } from '../../src/config/schema';
 import { dataConverterFor } from '../../src/client/codec/data-converter';
@@ -222,6 +224,41 @@ export class Stack {
     return copy;
   }
 
+  /**
+   * The run's result, as `handle.result()` gives it, but a run whose workflow task the worker's
+   * code fails (an input it cannot decode, a nondeterminism) rejects at the first such failure,
+   * with its decoded message: the server retries that task without end, and `result()` alone would
+   * wait until jest's deadline and say nothing of why.
+   */
+  async result<R>(handle: WorkflowHandle<(...args: any[]) => Promise<R>>): Promise<R> {
+    const stuck = [
+      temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE,
+      temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR,
+    ];
+    let settled = false;
+    const watch = async (): Promise<never> => {
+      while (!settled) {
+        // a read that fails (the server busy) is tried again; only the history decides
+        const events = await handle.fetchHistory().then(
+          (h) => h.events ?? [],
+          () => [],
+        );
+        const failed = events.find((e) => stuck.includes(e.workflowTaskFailedEventAttributes?.cause as number));
+        if (failed) {
+          const message = await this.failureMessage(failed.workflowTaskFailedEventAttributes!.failure);
+          throw new Error(`${handle.workflowId}: its workflow task failed (event ${failed.eventId}): ${message}`);
+        }
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      return new Promise<never>(() => undefined); // the result settled first: this side never answers
+    };
+    try {
+      return await Promise.race([handle.result(), watch()]);
+    } finally {
+      settled = true;
+    }
+  }
+
   /** A client with no codec: what a reader of Temporal's database sees. */
   get rawClient(): Client {
     return this.env.client;
@@ -234,17 +271,32 @@ export class Stack {
 
   /** A worker in this process with the given config (parsed like the config file). */
   async startWorker(config: unknown, taskQueue = 'opsflow'): Promise<Worker> {
-    const given = this.encrypted ? withTestEncryption(config) : config;
-    const parsed: OpsflowConfig = parseConfigText(JSON.stringify(given), 'test-config.json');
-    const worker = await createWorker({
-      config: parsed,
-      connection: this.env.nativeConnection,
-      taskQueue,
-      workflowBundle: await workflowBundle({ encrypted: Boolean(parsed.encryption) }),
-    });
+    const worker = await this.createWorker(config, { taskQueue });
     const running = worker.run();
     this.inProcess = { worker, running };
     return worker;
+  }
+
+  /**
+   * A worker in this process, not started (the test runs it, e.g. `runUntil`), built as
+   * `startWorker` builds one: in the encrypted mode with the mode's encryption and the bundle that
+   * encodes failures. A worker a test builds itself is plain, and in that mode fails every workflow
+   * task of the runs it takes (`Unknown encoding`). `activities` replaces some of the config's
+   * activities (a test that changes what one does).
+   */
+  async createWorker(
+    config: unknown,
+    opts: { taskQueue?: string; activities?: Partial<ReturnType<typeof createActivities>> } = {},
+  ): Promise<Worker> {
+    const given = this.encrypted ? withTestEncryption(config) : config;
+    const parsed: OpsflowConfig = parseConfigText(JSON.stringify(given), 'test-config.json');
+    return createWorker({
+      config: parsed,
+      connection: this.env.nativeConnection,
+      taskQueue: opts.taskQueue ?? 'opsflow',
+      workflowBundle: await workflowBundle({ encrypted: Boolean(parsed.encryption) }),
+      ...(opts.activities ? { overrides: { activities: { ...createActivities(parsed), ...opts.activities } } } : {}),
+    });
   }
 
   async stopWorker(): Promise<void> {
