@@ -14,14 +14,12 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Worker } from '@temporalio/worker';
 import { WorkflowFailedError } from '@temporalio/client';
 import { Stack } from '../helpers/stack';
 import { HttpReceiver } from '../helpers/http-receiver';
 import { PgScratch } from '../helpers/pg-scratch';
 import { pgConnection, requirePostgres } from '../helpers/services';
 import { recordHistory } from '../helpers/histories';
-import { workflowBundle } from '../helpers/temporal';
 import { backupWorkflow, healthCheckWorkflow } from '../../src/workflows';
 import { statusQuery } from '../../src/workflows/backup/messages';
 import { createActivities } from '../../src/activities';
@@ -270,14 +268,12 @@ describe('backupWorkflow end to end', () => {
       JSON.stringify({ kind: 'postgres', file: 'db-app.dump', bytes: 3, sha256: sha256(join(stale, 'db-app.dump')) }),
     );
 
-    // The real activities, with the dump's bytes changed on disk once it is written.
+    // The real activities, with the dump's bytes changed on disk once it is written; the worker is
+    // the stack's (in the encrypted mode a plain one could not decode the run's input).
     const real = createActivities(parseConfigText(JSON.stringify(config), 'c.json'));
-    const corrupting = await Worker.create({
-      connection: stack.env.nativeConnection,
+    const corrupting = await stack.createWorker(config, {
       taskQueue: 'backup-corrupting',
-      workflowBundle: await workflowBundle(),
       activities: {
-        ...real,
         backupDatabase: async (input: Parameters<typeof real.backupDatabase>[0]) => {
           const m = await real.backupDatabase(input);
           const fd = openSync(join(dest('corrupt'), input.copy, m.file), 'r+');
@@ -288,11 +284,13 @@ describe('backupWorkflow end to end', () => {
       },
     });
     const run = corrupting.runUntil(
-      stack.client.workflow.execute(backupWorkflow, {
-        taskQueue: 'backup-corrupting',
-        workflowId: 'backup-corrupt-second',
-        args: [{ set: 'corrupt' }],
-      }),
+      stack.client.workflow
+        .start(backupWorkflow, {
+          taskQueue: 'backup-corrupting',
+          workflowId: 'backup-corrupt-second',
+          args: [{ set: 'corrupt' }],
+        })
+        .then((handle) => stack.result(handle)),
     );
     const err = await run.catch((e) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
