@@ -21,6 +21,7 @@ import { lastGreenHealthCheck } from '../health/last-green';
 import { formatDuration } from '../../domain/duration';
 import { readBackupSet } from '../backup/copies';
 import { backupEvidence } from '../../domain/readiness/backup';
+import { heartbeating } from '../heartbeat';
 
 /** What an activity of one check is given: the checklist and the item, by name; the rest is config. */
 export interface ReadinessCheckRequest {
@@ -73,7 +74,9 @@ type Of<K extends ReadinessCheckKind> = Extract<ReadinessItem, { check: K }>;
  * each returning pass/fail/error with its evidence. Every check only reads (the notifier test sends
  * one test message, keyed per run and round), so each is safe to retry; a system that answers
  * wrongly is a `fail` with evidence, one that cannot be asked is an `error`; config mistakes are
- * non-retryable failures.
+ * non-retryable failures. Every check heartbeats while it runs, so a worker that dies mid-check
+ * (a probe waiting on a silent endpoint) is noticed within the heartbeat timeout and the check is
+ * retried elsewhere, instead of the gate waiting out the start-to-close timeout.
  */
 export function readinessActivities(config: OpsflowConfig) {
   const item = <K extends ReadinessCheckKind>(r: ReadinessCheckRequest, kind: K): Of<K> => {
@@ -118,7 +121,7 @@ export function readinessActivities(config: OpsflowConfig) {
       judge(r, facts(item(r, kind), r));
   const field = (r: ReadinessCheckRequest, name: string) => `readiness.checklists.${r.checklist}.${r.item}.${name}`;
 
-  return {
+  return heartbeating({
     async readinessChecklist(name: string): Promise<ChecklistItem[]> {
       const list = configTarget(config.readiness.checklists, 'readiness.checklists', name, 'checklist');
       return list.items.map((i) => ({
@@ -230,5 +233,5 @@ export function readinessActivities(config: OpsflowConfig) {
         return [fact('PING', p.ok ? 'PONG' : `no answer: ${p.error}`, 'PONG', `${t.host}:${t.port}`, p.ok)];
       };
     }),
-  };
+  });
 }
