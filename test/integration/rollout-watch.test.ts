@@ -72,6 +72,15 @@ describe('watching a sample interval (real HTTP service)', () => {
     expect(evaluateGate(gate, s).verdict).toBe('pass');
   }, 60_000);
 
+  test('a short interval is watched with its pauses shortened to a tenth of it', async () => {
+    // pauseMs is the default 500: unshortened, a 2 s watch holds at most 5 bursts of 20 (at 0,
+    // ~0.5, ~1, ~1.5 s and the one at its end); at 200 ms pauses it holds more, even on a busy machine.
+    const s = await watch(['probe'], 2_000);
+    expect(s.early).toBeUndefined();
+    expect(s.requests).toBeGreaterThanOrEqual(120);
+    expect(evaluateGate(gate, s).verdict).toBe('pass');
+  }, 60_000);
+
   test('too few answers extend the watch by one interval, then the readings are inconclusive (never a pass)', async () => {
     const s = await watch(['probe-down'], 1_000);
     expect(s.extended).toBe(true);

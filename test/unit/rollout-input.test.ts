@@ -1,6 +1,6 @@
 import { phasedRolloutInput, weightsFor, formatDuration } from '../../src/domain/rollout/input';
 import { samplesPlanned } from '../../src/domain/gate/policy';
-import { probeStats } from '../../src/domain/gate/probe';
+import { probePauseMs, probeStats } from '../../src/domain/gate/probe';
 import { formatIssues } from '../../src/domain/validation';
 
 const base = { service: 'checkout-api', lb: 'edge', backends: { old: 'blue', new: 'green' }, metricSources: ['probe'] };
@@ -93,5 +93,16 @@ describe('probeStats', () => {
     const s = probeStats([], 0);
     expect(Number.isNaN(s.errorRatePercent)).toBe(true);
     expect(Number.isNaN(s.p95Ms)).toBe(true);
+  });
+});
+
+describe('probePauseMs', () => {
+  test('the configured pause, but at most a tenth of the watched interval', () => {
+    expect(probePauseMs(500, 60_000)).toBe(500);
+    expect(probePauseMs(500, 5_000)).toBe(500);
+    expect(probePauseMs(500, 1_000)).toBe(100);
+    expect(probePauseMs(500, 999)).toBe(99);
+    expect(probePauseMs(0, 1_000)).toBe(0);
+    expect(probePauseMs(500, 5)).toBe(0);
   });
 });

@@ -32,7 +32,8 @@ const probeSource = typed('probe', {
   timeoutMs: positiveInt.default(5_000),
   /**
    * While a rollout watches an interval, a burst of `requests` goes out, then this pause, again and
-   * again until the interval ends or the failure is conclusive.
+   * again until the interval ends or the failure is conclusive. An interval shorter than ten pauses
+   * shortens them to a tenth of it (domain/gate/probe.ts, probePauseMs).
    */
   pauseMs: nonNegativeInt.max(60_000).default(500),
   /** How sure the sequential test must be before it ends an interval early as failed (0.5 < c < 1). */

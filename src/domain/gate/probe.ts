@@ -13,3 +13,18 @@ export function probeStats(latenciesMs: number[], errors: number) {
     p99Ms: r(pct(99)),
   };
 }
+
+/** A watched interval holds at least this many of a probe's pauses, whatever `pauseMs` says. */
+const MIN_PAUSES_PER_INTERVAL = 10;
+
+/**
+ * The pause between a probe's bursts while an interval of `intervalMs` is watched: `pauseMs`, but
+ * never more than a tenth of the interval. Whoever sets a short interval asks for a quick reaction,
+ * and the sequential test needs a few bursts after a fault to be conclusive (about 60 requests at a
+ * 30 % error rate against a 5 % gate): with the default 500 ms pause a 1 s interval held two
+ * bursts, so a fault was only seen at the interval's end, or in the next one. The probe's traffic
+ * grows to at most `requests` × 10 per interval.
+ */
+export function probePauseMs(pauseMs: number, intervalMs: number): number {
+  return Math.max(0, Math.min(pauseMs, Math.floor(intervalMs / MIN_PAUSES_PER_INTERVAL)));
+}

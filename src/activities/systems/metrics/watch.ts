@@ -11,6 +11,7 @@ import {
   type Sample,
 } from '../../../domain/gate/evaluate';
 import { sequentialDecision, type Observation } from '../../../domain/gate/sequential';
+import { probePauseMs } from '../../../domain/gate/probe';
 import { probeBurst, probeReadings } from './probe';
 
 export interface WatchArgs {
@@ -55,7 +56,8 @@ function cancellationSignal(): AbortSignal | undefined {
 }
 
 /**
- * Watches the sources for one sample interval. Probes send a burst, pause, and send again; after
+ * Watches the sources for one sample interval. Probes send a burst, pause (`pauseMs`, at most a
+ * tenth of the interval: probePauseMs), and send again; after
  * every burst the sequential test (domain/gate/sequential.ts) says whether the failure is
  * conclusive, and if so the watch ends at once with the stretch of requests that is the evidence.
  * Other sources are read every POLL_EVERY_MS, and a source failing the gate on
@@ -163,7 +165,10 @@ export async function watchMetrics(
       end += args.durationMs;
     }
     const pause = Math.min(
-      Math.min(...probes.map((p) => p.cfg.pauseMs), others.length ? POLL_EVERY_MS : Infinity),
+      Math.min(
+        ...probes.map((p) => probePauseMs(p.cfg.pauseMs, args.durationMs)),
+        others.length ? POLL_EVERY_MS : Infinity,
+      ),
       end - Date.now(),
     );
     if (pause > 0) await sleep(pause, undefined, signal ? { signal } : {}).catch(() => undefined);
