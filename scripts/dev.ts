@@ -8,6 +8,7 @@ import { displayPath, findConfig, readConfigFile } from '../src/config/load';
 import { connectClient, temporalSettings } from '../src/client/connection';
 import { applySchedules, staleSchedules } from '../src/client/schedules';
 import { dataConverterFor } from '../src/client/codec/data-converter';
+import { uiDecodeProblem } from '../src/client/codec/ui-access';
 
 /**
  * `npm run dev`: the Temporal dev server (SQLite under .data/, so runs survive a restart) with the
@@ -144,6 +145,11 @@ async function main() {
   // Port 0 in the config means any: the launcher picks one, since the UI must be told where it is.
   const codecPort = codec && (codec.port || (await freePort(codec.host)));
   const codecEndpoint = codec ? `http://${codec.host === '::1' ? '[::1]' : codec.host}:${codecPort}` : undefined;
+  // The UI is pointed at the codec server either way; when its browser cannot get through, the
+  // banner says so rather than "the UI decodes" over pages of ciphertext.
+  const uiProblem =
+    codec &&
+    uiDecodeProblem(codec, [`http://localhost:${uiPort}`, `http://${ip.includes(':') ? `[${ip}]` : ip}:${uiPort}`]);
   if (codec && codecPort) {
     start('codec server', process.execPath, [
       '--import',
@@ -198,7 +204,7 @@ opsflow dev stack is up
   Schedules          http://localhost:${uiPort}/namespaces/default/schedules  [${[...applied.created, ...applied.updated].join(', ')}]
   Worker             task queue "opsflow", config ${configFile}
   Data               ${dataDir} (delete it to start from scratch)
-  Encryption         ${config.encryption ? `on (key "${config.encryption.current}")${codecEndpoint ? `, the UI decodes through ${codecEndpoint}` : ''}` : 'off: payloads are stored in clear; docs/security.md turns it on (`npm run opsflow -- codec keygen` makes a key)'}
+  Encryption         ${config.encryption ? `on (key "${config.encryption.current}")${codecEndpoint ? (uiProblem ? `; the UI shows payloads encrypted: it cannot decode through ${codecEndpoint} (${uiProblem})` : `, the UI decodes through ${codecEndpoint}`) : ''}` : 'off: payloads are stored in clear; docs/security.md turns it on (`npm run opsflow -- codec keygen` makes a key)'}
 Try:  npm run opsflow -- start health-check --wait
       bin/temporal workflow list --address ${address} --query "WorkflowType='healthCheckWorkflow'"
 A worker that exits is restarted (kill it to watch a run go on). Ctrl-C stops everything.`);

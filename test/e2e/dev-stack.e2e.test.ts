@@ -8,6 +8,9 @@ import { freePort } from '../helpers/ports';
 import { DevLauncher } from '../helpers/dev-launcher';
 import { ProcessGroup } from '../helpers/processes';
 import { workflowBundleFile } from '../helpers/temporal';
+import { encryptionModeOn } from '../helpers/encrypted-histories';
+import { readConfigFile } from '../../src/config/load';
+import { dataConverterFor } from '../../src/client/codec/data-converter';
 
 /**
  * `npm run dev`'s launcher as a newcomer meets it: it comes up on its own ports and data folder,
@@ -46,7 +49,8 @@ describe('the dev stack launcher', () => {
     healthInput = { targets: { resources: false, http: ['web'], postgres: [], redis: [], hosts: [] } };
     temporalPort = await freePort();
     uiPort = await freePort();
-    bundle = await workflowBundleFile();
+    // In the suite's encrypted mode the worker refuses a bundle without the encoding failure converter.
+    bundle = await workflowBundleFile({ encrypted: encryptionModeOn() });
   }, 180_000);
 
   afterAll(async () => {
@@ -62,8 +66,11 @@ describe('the dev stack launcher', () => {
     expect(first.output()).not.toContain('no longer has');
     await stopLauncher();
 
-    const second = launch(writeConfig(config({ 'dev-check': schedule() })));
+    const secondConfig = writeConfig(config({ 'dev-check': schedule() }));
+    const second = launch(secondConfig);
     await second.up();
+    // The worker's own last line before it polls: the pid killed below is a worker that ran.
+    await second.until('the worker to poll', (out) => out.includes('opsflow worker: task queue opsflow'), 60_000);
     const out = second.output();
     expect(out).toMatch(
       /schedules created by opsflow that the config no longer has: old-check; .*schedules apply --prune/,
@@ -82,7 +89,12 @@ describe('the dev stack launcher', () => {
     // again: a run started now completes.
     const connection = await Connection.connect({ address: `127.0.0.1:${temporalPort}` });
     try {
-      const client = new Client({ connection });
+      // In the suite's encrypted mode the stack runs encrypted: this client reads through its key.
+      const parsed = readConfigFile(secondConfig);
+      const client = new Client({
+        connection,
+        ...(parsed.encryption ? { dataConverter: dataConverterFor(parsed, 'default') } : {}),
+      });
       const ids: string[] = [];
       for await (const s of client.schedule.list()) ids.push(s.scheduleId);
       expect(ids.sort()).toEqual(['dev-check', 'old-check']);

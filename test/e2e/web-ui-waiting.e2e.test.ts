@@ -8,6 +8,7 @@ import { DevLauncher } from '../helpers/dev-launcher';
 import { ProcessGroup } from '../helpers/processes';
 import { LbApi } from '../helpers/lb-api-load-balancer';
 import { testToken } from '../helpers/tokens';
+import { encryptionModeOn, withBrowserCodecEncryption } from '../helpers/encrypted-histories';
 import { artifacts, chromiumPage } from '../helpers/chromium';
 import { signOffCommand } from '../../src/domain/operator-commands';
 import { readConfigFile } from '../../src/config/load';
@@ -34,7 +35,7 @@ describe('the Web UI says why a run waits and which command moves it on', () => 
     const closedPort = await freePort();
     const temporalPort = await freePort();
     uiPort = await freePort();
-    const configPath = writeConfig({
+    const settings = {
       schedules: {},
       loadBalancers: {
         api: { type: 'http-api', url: `http://127.0.0.1:${lb.port}`, token: { env: 'OPSFLOW_UI_WAIT_LB_TOKEN' } },
@@ -50,7 +51,9 @@ describe('the Web UI says why a run waits and which command moves it on', () => 
           },
         },
       },
-    });
+    };
+    // In the suite's encrypted mode: a codec server the browser below can decode through.
+    const configPath = writeConfig(withBrowserCodecEncryption(settings, uiPort));
     launcher = new DevLauncher(processes, {
       config: configPath,
       temporalPort,
@@ -59,6 +62,8 @@ describe('the Web UI says why a run waits and which command moves it on', () => 
       bundle: '',
     });
     await launcher.up();
+    if (encryptionModeOn())
+      expect(launcher.output()).toMatch(/Encryption\s+on \(key "suite"\), the UI decodes through/);
     connection = await Connection.connect({ address: `127.0.0.1:${temporalPort}` });
     // In the suite's encrypted mode the dev stack runs encrypted: this client reads through its key.
     const config = readConfigFile(configPath);
@@ -128,6 +133,11 @@ describe('the Web UI says why a run waits and which command moves it on', () => 
     );
     expect(details).toContain(reason);
     expect(details).toContain(command);
+    // encrypted mode: what the browser showed came through the codec server, as the UI's decodes
+    if (encryptionModeOn())
+      expect(launcher!.output()).toMatch(
+        /opsflow codec: decode \d+ payloads? for anonymous \(auth none\) namespace default/,
+      );
     await client.workflow.getHandle(id).terminate('web ui test over');
   }, 400_000);
 

@@ -51,6 +51,29 @@ export function withTestEncryption<T>(config: T): T {
 }
 
 /**
+ * For a dev stack whose Web UI a browser reads (`npm run dev`'s): in the mode, the mode's key with a
+ * codec server that browser can call, the UI's origins and no token on loopback, as
+ * docs/security.md sets it for the dev stack (the mode's own codec server wants a token, which a
+ * browser cannot send, and no origin, so the UI would show ciphertext). Out of the mode: the config.
+ */
+export function withBrowserCodecEncryption<T>(config: T, uiPort: number): T {
+  if (!encryptionModeOn() || !isPlainObject(config) || 'encryption' in config) return config;
+  const { codecServer, ...section } = testEncryptionSection();
+  return {
+    ...config,
+    encryption: {
+      ...section,
+      codecServer: {
+        host: codecServer.host,
+        port: codecServer.port,
+        origins: [`http://localhost:${uiPort}`, `http://127.0.0.1:${uiPort}`],
+        auth: 'none',
+      },
+    },
+  } as T;
+}
+
+/**
  * A config file with the mode's section: the file itself when it has one (or is not an object),
  * otherwise a copy beside it (so relative paths in it resolve the same) that adds the section.
  */
