@@ -139,6 +139,35 @@ describe('the encrypted mode checks every raw history through the codec server',
     ]);
   });
 
+  test('the failure the server writes on a reset run passes; the same event with a failure an SDK wrote is named', () => {
+    const taskFailed = (
+      failure: Record<string, unknown>,
+      cause: unknown = 'WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW',
+    ) => [{ eventId: 4, workflowTaskFailedEventAttributes: { cause, identity: 'history-service', failure } }];
+    const reason = 'test: reset to the first task';
+    const reset = { message: reason, resetWorkflowFailureInfo: {} };
+    expect(inspectEncryptedHistory('r', taskFailed(reset), []).findings).toEqual([]);
+    expect(inspectEncryptedHistory('r', taskFailed(reset, 20), []).findings).toEqual([]);
+    const where = 'r event 4 workflowTaskFailedEventAttributes.failure';
+    const named = (events: ReturnType<typeof taskFailed>) =>
+      inspectEncryptedHistory('r', events, []).findings.map((f) => `${f.where}: ${f.problem}`);
+    // an SDK's workflow task failure in clear, in the same event, the reset's cause and identity included
+    expect(named(taskFailed({ ...reset, source: 'TypeScriptSDK', stackTrace: 'at run (x.ts:1)' }))).toEqual([
+      `${where}: failure message in clear (${reason.length} characters)`,
+      `${where}: failure stack trace in clear`,
+      `${where}: failure without encoded attributes`,
+    ]);
+    expect(named(taskFailed({ message: reason, applicationFailureInfo: { type: 'Error' } }))).toEqual([
+      `${where}: failure message in clear (${reason.length} characters)`,
+      `${where}: failure without encoded attributes`,
+    ]);
+    // the reset's shape under another cause or from another identity is not the server's reset
+    expect(named(taskFailed(reset, 'WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE'))).toHaveLength(2);
+    const fromWorker = taskFailed(reset);
+    fromWorker[0].workflowTaskFailedEventAttributes.identity = 'worker@host';
+    expect(named(fromWorker)).toHaveLength(2);
+  });
+
   test('a failure an SDK wrote with its message or stack trace in clear is named; the placeholder passes', () => {
     const failure = (message: string, stackTrace = '') => [
       {

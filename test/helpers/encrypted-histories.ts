@@ -105,7 +105,12 @@ const isPayload = (v: Record<string, unknown>): boolean =>
   v.constructor?.name === 'Payload' || (isPlainObject(v.metadata) && v.data instanceof Uint8Array);
 const isFailure = (v: Record<string, unknown>): boolean =>
   v.constructor?.name === 'Failure' ||
-  (typeof v.message === 'string' && ('stackTrace' in v || 'encodedAttributes' in v || 'source' in v));
+  (typeof v.message === 'string' &&
+    ('stackTrace' in v ||
+      'encodedAttributes' in v ||
+      'source' in v ||
+      // a plain object fetched or written without the proto's defaults still has its info, a oneof
+      Object.keys(v).some((k) => k.endsWith('FailureInfo'))));
 
 /**
  * A failure the Temporal server wrote itself (a timeout it noticed, a termination, its own error):
@@ -117,6 +122,30 @@ const serverWritten = (f: Record<string, unknown>): boolean =>
   !f.encodedAttributes &&
   !f.applicationFailureInfo &&
   Boolean(f.timeoutFailureInfo || f.serverFailureInfo || f.terminatedFailureInfo);
+
+/**
+ * The failure the server writes on the last workflow task of a run it resets (`temporal workflow
+ * reset`): the operator's reason as its message, written by the history service itself, so no
+ * failure converter ever saw it (its text is still searched for secrets). Accepted exactly there
+ * and in that shape: a workflow task failure with the reset cause, from the history service, whose
+ * failure holds the message and the reset info alone (heartbeat details in it are payloads, still
+ * checked); anything an SDK wrote there (a source, a stack trace, a cause) is checked as usual.
+ */
+const RESET_CAUSE = new Set<unknown>(['WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW', 20]);
+const HISTORY_SERVICE_IDENTITY = 'history-service';
+function isServerResetFailure(event: Record<string, unknown>, path: string, f: Record<string, unknown>): boolean {
+  const task = event.workflowTaskFailedEventAttributes as Record<string, unknown> | undefined;
+  if (path !== 'workflowTaskFailedEventAttributes.failure' || !task || task.failure !== f) return false;
+  if (!RESET_CAUSE.has(task.cause) || task.identity !== HISTORY_SERVICE_IDENTITY) return false;
+  const keys = ownEntries(f).map(([k]) => k);
+  const info = f.resetWorkflowFailureInfo;
+  return (
+    typeof f.message === 'string' &&
+    keys.sort().join() === 'message,resetWorkflowFailureInfo' &&
+    isPlainObject(info) &&
+    ownEntries(info).every(([k]) => k === 'lastHeartbeatDetails')
+  );
+}
 
 /**
  * Payloads in clear by design (docs/security.md): search attributes (the server indexes them) and
@@ -199,7 +228,7 @@ export function inspectEncryptedHistory(
           findings.push({ where, problem: `encrypted payload with clear metadata besides it: ${keys.join(', ')}` });
         else payloads.push({ where, payload });
       }
-      if (!clear && isFailure(o) && !serverWritten(o)) {
+      if (!clear && isFailure(o) && !serverWritten(o) && !isServerResetFailure(event, path, o)) {
         if (o.message !== ENCODED_FAILURE_MESSAGE)
           findings.push({
             where,
