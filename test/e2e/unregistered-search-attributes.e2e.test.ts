@@ -29,11 +29,14 @@ describe('workflows plan before their first search-attribute upsert (dev server 
       JSON.stringify({ ...migrationConfig(), metricSources: { host: { type: 'host' } } }),
       'unregistered-sa.json',
     );
+    // In the suite's encrypted mode: the mode's key, and the bundle with the encoding failure
+    // converter, as createWorker would have them.
     worker = await Worker.create({
       connection: stack.env.nativeConnection,
       taskQueue: 'opsflow',
-      workflowBundle: await workflowBundle(),
+      workflowBundle: await workflowBundle({ encrypted: stack.encrypted }),
       activities: createActivities(config),
+      ...(stack.dataConverter ? { dataConverter: stack.dataConverter } : {}),
     });
     running = worker.run();
   }, 120_000);
@@ -52,9 +55,11 @@ describe('workflows plan before their first search-attribute upsert (dev server 
       250,
     ).catch(async (err) => {
       const events = (await handle.fetchHistory()).events ?? [];
-      const taskFailures = events
-        .filter((e) => e.workflowTaskFailedEventAttributes)
-        .map((e) => e.workflowTaskFailedEventAttributes?.failure?.message);
+      const taskFailures = await Promise.all(
+        events
+          .filter((e) => e.workflowTaskFailedEventAttributes)
+          .map((e) => stack.failureMessage(e.workflowTaskFailedEventAttributes?.failure)),
+      );
       throw new Error(
         `${(err as Error).message}; still Running, workflow task failures: ${JSON.stringify(taskFailures.slice(0, 2))}`,
       );

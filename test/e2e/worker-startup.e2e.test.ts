@@ -3,7 +3,6 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@temporalio/client';
 import { Stack, writeConfig } from '../helpers/stack';
 import { freePort, waitFor } from '../helpers/ports';
 import { workflowBundle } from '../helpers/temporal';
@@ -35,7 +34,9 @@ describe('worker start-up on a dev server without opsflow search attributes', ()
   beforeAll(async () => {
     stack = await Stack.start({ searchAttributes: false, namespaces: [fresh] });
     bundlePath = join(mkdtempSync(join(tmpdir(), 'opsflow-bundle-')), 'workflow-bundle.js');
-    writeFileSync(bundlePath, (await workflowBundle()).code);
+    // the mode's variant: in the encrypted mode the config of the second test has the mode's key,
+    // and an encrypted worker refuses a bundle without the encoding failure converter
+    writeFileSync(bundlePath, (await workflowBundle({ encrypted: stack.encrypted })).code);
     const port = await freePort();
     web = createServer((_q, r) => r.writeHead(200).end('ok')).listen(port, '127.0.0.1');
     configPath = writeConfig({ http: { web: { url: `http://127.0.0.1:${port}/health` } } });
@@ -114,7 +115,7 @@ describe('worker start-up on a dev server without opsflow search attributes', ()
     const attrs = await registered(fresh);
     for (const n of names) expect(attrs[n]).toBe(KEYWORD);
 
-    const client = new Client({ connection: stack.env.connection, namespace: fresh });
+    const client = stack.clientIn(fresh);
     const handle = await client.workflow.start('healthCheckWorkflow', {
       taskQueue: 'opsflow',
       workflowId: 'hc-startup-fresh-namespace',
@@ -125,5 +126,7 @@ describe('worker start-up on a dev server without opsflow search attributes', ()
     const described = await handle.describe();
     expect(described.typedSearchAttributes.get(OpsflowHealth)).toBe('healthy');
     expect(child.exitCode).toBeNull();
+    // the teardown checks the stack's namespace only: in the encrypted mode, this one's run here
+    if (stack.encrypted) expect(await stack.encryptedHistories(fresh)).toEqual([]);
   });
 });

@@ -28,6 +28,10 @@ import type { OpsflowConfig } from '../../src/config/schema';
 import { dataConverterFor } from '../../src/client/codec/data-converter';
 
 const root = resolve(__dirname, '../..');
+
+/** The encrypted mode's data converter for a namespace: the mode's key, bound to that namespace. */
+const modeDataConverter = (namespace: string): DataConverter | undefined =>
+  dataConverterFor(parseConfigText(JSON.stringify(withTestEncryption({})), 'test-encryption.json'), namespace);
 const tsx = join(root, 'node_modules/.bin/tsx');
 const tsxLoader = require.resolve('tsx', { paths: [root] });
 
@@ -110,8 +114,7 @@ export class Stack {
     s.bundleFile = await workflowBundleFile({ encrypted: s.encrypted });
     if (s.encrypted) {
       const namespace = s.env.client.options.namespace;
-      const config = parseConfigText(JSON.stringify(withTestEncryption({})), 'test-encryption.json');
-      s.dataConverter = dataConverterFor(config, namespace);
+      s.dataConverter = modeDataConverter(namespace);
       s.codecClient = new Client({
         connection: s.env.connection,
         namespace,
@@ -119,6 +122,15 @@ export class Stack {
       });
     }
     return s;
+  }
+
+  /**
+   * A client of another of the server's namespaces, as `client` is of the stack's: in the encrypted
+   * mode it encodes and decodes with the mode's key, bound to that namespace as a worker there binds it.
+   */
+  clientIn(namespace: string): Client {
+    const dataConverter = this.encrypted ? modeDataConverter(namespace) : undefined;
+    return new Client({ connection: this.env.connection, namespace, ...(dataConverter ? { dataConverter } : {}) });
   }
 
   /** `opsflow codec serve` on a free loopback port with the mode's key and token (its own group: stop() uses it last). */
