@@ -28,12 +28,12 @@ import type { OpsflowConfig } from '../../src/config/schema';
 import { dataConverterFor } from '../../src/client/codec/data-converter';
 
 const root = resolve(__dirname, '../..');
+const tsx = join(root, 'node_modules/.bin/tsx');
+const tsxLoader = require.resolve('tsx', { paths: [root] });
 
 /** The encrypted mode's data converter for a namespace: the mode's key, bound to that namespace. */
 const modeDataConverter = (namespace: string): DataConverter | undefined =>
   dataConverterFor(parseConfigText(JSON.stringify(withTestEncryption({})), 'test-encryption.json'), namespace);
-const tsx = join(root, 'node_modules/.bin/tsx');
-const tsxLoader = require.resolve('tsx', { paths: [root] });
 
 /**
  * The environment a spawned CLI or worker starts from: the test's own, less $OPSFLOW_CONFIG, so
