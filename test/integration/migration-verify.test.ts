@@ -142,6 +142,104 @@ describe('migration verification finds the exact differing keys (real PostgreSQL
     );
   });
 
+  test("a row differing in one column of each kind (text, integer, timestamptz, NULL against its type's stand-in value, a NULL moved to another column) is reported by key", async () => {
+    const schema = await pg.schema();
+    await seedOldUsers(pg, schema, ROWS);
+    await createNewUsers(pg, schema);
+    const input = runbookInput('verify-each-kind', schema, { chunkSize: 2_500 });
+    const { shape, chunks } = await copied(input);
+    const q = (sql: string) => pg.query(sql, []);
+    const src = `${schema}.old_users`;
+    const tgt = `${schema}.new_users`;
+    await q(`UPDATE ${tgt} SET username = username || 'x' WHERE user_id = 101`);
+    await q(`UPDATE ${tgt} SET status = status + 1 WHERE user_id = 102`);
+    await q(`UPDATE ${tgt} SET created_at = created_at + interval '1 microsecond' WHERE user_id = 103`);
+    // NULL against the value a NULL is hashed as (its type's stand-in): text, integer, timestamptz.
+    await q(`UPDATE ${src} SET email_address = NULL WHERE id = 104`);
+    await q(`UPDATE ${tgt} SET email = '' WHERE user_id = 104`);
+    await q(`UPDATE ${src} SET user_status = NULL WHERE id = 105`);
+    await q(`UPDATE ${tgt} SET status = 0 WHERE user_id = 105`);
+    await q(`UPDATE ${src} SET modify_time = NULL WHERE id = 106`);
+    await q(`UPDATE ${tgt} SET updated_at = 'epoch' WHERE user_id = 106`);
+    // One NULL in each row, in another column: the values hashed are the same, the NULLs' places differ.
+    await q(`UPDATE ${src} SET email_address = NULL, phone_number = '' WHERE id = 107`);
+    await q(`UPDATE ${tgt} SET email = '', phone = NULL WHERE user_id = 107`);
+    // A value where NULL belongs, and the other way round.
+    await q(`UPDATE ${tgt} SET phone = '+81-90-00000108' WHERE user_id = 108`); // 108's phone is NULL in the source
+    await q(`UPDATE ${tgt} SET status = NULL WHERE user_id = 109`);
+    const results = await runActivity(acts.verifyMigrationChunks, input, shape, chunks);
+    const first = chunkOf(chunks, 101);
+    expect(results.map((v) => [v.chunkNo, v.match, keys(v)])).toEqual(
+      chunks.map((c) =>
+        c.no === first
+          ? [
+              c.no,
+              false,
+              { missing: [], extra: [], differing: ['101', '102', '103', '104', '105', '106', '107', '108', '109'] },
+            ]
+          : [c.no, true, none],
+      ),
+    );
+  });
+
+  test("two rows swapping a column's values (text in one chunk, an integer in another) fail their chunks' checksums and are named", async () => {
+    const schema = await pg.schema();
+    await seedOldUsers(pg, schema, ROWS);
+    await createNewUsers(pg, schema);
+    const input = runbookInput('verify-swap', schema, { chunkSize: 2_500 });
+    const { shape, chunks } = await copied(input);
+    const tgt = `${schema}.new_users`;
+    // Counts and every column's multiset of values stay the same: only which row holds what changes.
+    await pg.query(
+      `UPDATE ${tgt} t SET email = o.email FROM ${tgt} o WHERE (t.user_id, o.user_id) IN ((3002, 3003), (3003, 3002))`,
+    );
+    await pg.query(
+      `UPDATE ${tgt} t SET status = o.status FROM ${tgt} o WHERE (t.user_id, o.user_id) IN ((5505, 5506), (5506, 5505))`,
+    );
+    const results = await runActivity(acts.verifyMigrationChunks, input, shape, chunks);
+    const [a, b] = [chunkOf(chunks, 3002), chunkOf(chunks, 5505)];
+    expect(results.map((v) => [v.chunkNo, v.match, v.sourceRows === v.targetRows, keys(v)])).toEqual(
+      chunks.map((c) =>
+        c.no === a
+          ? [c.no, false, true, { missing: [], extra: [], differing: ['3002', '3003'] }]
+          : c.no === b
+            ? [c.no, false, true, { missing: [], extra: [], differing: ['5505', '5506'] }]
+            : [c.no, true, true, none],
+      ),
+    );
+  });
+
+  test('a table wider than a NULL bitmap word (33 columns): NULL against 0 and a NULL moved to the same bit of the next word are reported by key', async () => {
+    const schema = await pg.schema();
+    const cols = Array.from({ length: 33 }, (_, i) => `c${i + 1}`);
+    for (const t of ['src', 'tgt'])
+      await pg.query(`CREATE TABLE ${schema}.${t} (id bigint PRIMARY KEY, ${cols.map((c) => `${c} int`).join(', ')})`);
+    await pg.query(
+      `INSERT INTO ${schema}.src SELECT g, ${cols.map((_, i) => `g * 100 + ${i}`).join(', ')} FROM generate_series(1, 20) g`,
+    );
+    await pg.query(`INSERT INTO ${schema}.tgt SELECT * FROM ${schema}.src`);
+    await pg.query(`UPDATE ${schema}.src SET c30 = NULL WHERE id = 3`);
+    await pg.query(`UPDATE ${schema}.tgt SET c30 = 0 WHERE id = 3`);
+    // c1 is the bitmap's bit 1 of the first word, c29 bit 1 of the second; the values hashed are alike.
+    await pg.query(`UPDATE ${schema}.src SET c1 = NULL, c29 = 0 WHERE id = 4`);
+    await pg.query(`UPDATE ${schema}.tgt SET c1 = 0, c29 = NULL WHERE id = 4`);
+    const input: DataMigrationInput = {
+      name: 'verify-wide',
+      source: { database: 'app', table: `${schema}.src` },
+      target: { database: 'app', table: `${schema}.tgt` },
+      key: 'id',
+      columns: Object.fromEntries([['id', 'id'], ...cols.map((c) => [c, c])]),
+      mode: 'verify',
+      stateSchema: schema,
+    };
+    await runActivity(acts.openMigrationLog, input, 'run-wide');
+    const shape = await runActivity(acts.preflightMigration, input);
+    await runActivity(acts.planMigration, input, shape, 'run-wide');
+    const { chunks } = await runActivity(acts.nextMigrationChunks, input, 'verify', -1, 100);
+    const results = await runActivity(acts.verifyMigrationChunks, input, shape, chunks);
+    expect(results.map(keys)).toEqual([{ missing: [], extra: [], differing: ['3', '4'] }]);
+  });
+
   test("an activity's result lists at most reportKeys keys of each kind across its chunks; each chunk's own are in the progress table", async () => {
     const schema = await pg.schema();
     await seedOldUsers(pg, schema, ROWS);

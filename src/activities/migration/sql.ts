@@ -59,33 +59,134 @@ export const targetKey = (spec: MigrationSpec) => `t.${quoteIdent(spec.key.targe
  * (hashed under the "C" collation, byte for byte). Every other type (numeric, whose 1.0 and 1.00
  * are equal but render apart; floats, whose -0 and 0 are; json without a hash; enums, arrays,
  * domains, custom types) is hashed as its text, rendered in the fixed session settings.
+ *
+ * Each entry names the type's extended hash function — support function 2 of its default hash
+ * operator class (`pg_amproc`), the stable hash behind hash partitioning — and a value of the type
+ * that stands in for NULL (a NULL is told apart by the row's NULL bitmap, not by this value).
+ * `timestamptz` shares `timestamp`'s function, whose argument is a `timestamp`: the value is read
+ * at UTC, the same instant's same microseconds. boolean and date have functions whose declared
+ * argument is another type (`"char"`, `integer`) that SQL cannot cast them to, so they go through
+ * `hash_record_extended` of a one-field row, which calls their hash function with the seed.
  */
-const typedHash =
-  /^(smallint|integer|bigint|boolean|date|uuid|bytea|text|character varying(\(\d+\))?|character(\(\d+\))?|timestamp(\(\d\))? with(out)? time zone|time(\(\d\))? without time zone)$/;
+interface TypeHash {
+  type: RegExp;
+  fn: string;
+  zero: string;
+  /** The value as the function's argument type. */
+  arg?: (v: string) => string;
+  /** Hashed as a one-field record: the function's own argument type is not castable to. */
+  viaRecord?: boolean;
+}
+const typeHashes: TypeHash[] = [
+  { type: /^smallint$/, fn: 'hashint2extended', zero: '0::smallint' },
+  { type: /^integer$/, fn: 'hashint4extended', zero: '0' },
+  { type: /^bigint$/, fn: 'hashint8extended', zero: '0::bigint' },
+  { type: /^(text|character varying(\(\d+\))?)$/, fn: 'hashtextextended', zero: "''" },
+  { type: /^character(\(\d+\))?$/, fn: 'hashbpcharextended', zero: "''" },
+  { type: /^timestamp(\(\d\))? without time zone$/, fn: 'timestamp_hash_extended', zero: "'epoch'::timestamp" },
+  {
+    type: /^timestamp(\(\d\))? with time zone$/,
+    fn: 'timestamp_hash_extended',
+    zero: "'epoch'::timestamp",
+    arg: (v) => `(${v} AT TIME ZONE 'UTC')`,
+  },
+  { type: /^time(\(\d\))? without time zone$/, fn: 'time_hash_extended', zero: "'00:00'::time" },
+  { type: /^uuid$/, fn: 'uuid_hash_extended', zero: "'00000000-0000-0000-0000-000000000000'::uuid" },
+  { type: /^bytea$/, fn: 'hashvarlenaextended', zero: "'\\x'::bytea" },
+  { type: /^boolean$/, fn: 'hash_record_extended', zero: 'false', viaRecord: true },
+  { type: /^date$/, fn: 'hash_record_extended', zero: "'epoch'::date", viaRecord: true },
+];
+/** What any other type is hashed as: its text, rendered in the fixed session settings. */
+const asText: TypeHash = { type: /^/, fn: 'hashtextextended', zero: "''" };
 const collatable = /^(text|character)/;
 
-/** One mapped value as a field of the row that is hashed: the value itself, or its text. */
-function hashField(value: string, type: string): string {
-  if (!typedHash.test(type)) return `(${value})::text COLLATE "C"`;
-  return collatable.test(type) ? `${value} COLLATE "C"` : value;
+/** One mapped value as it is hashed (the value itself, or its text; strings under "C"), and how. */
+function hashedValue(value: string, type: string): { value: string; hash: TypeHash } {
+  const hash = typeHashes.find((h) => h.type.test(type));
+  if (!hash) return { value: `((${value})::text COLLATE "C")`, hash: asText };
+  const v = collatable.test(type) ? `(${value} COLLATE "C")` : value;
+  return { value: hash.arg ? hash.arg(v) : v, hash };
 }
 
 /**
- * A row's 64-bit hash: `hash_record_extended` over the mapped values, each cast to the target
- * column's type (on the source) or read from it (on the target), so both sides hash the same typed
- * record. It uses each type's extended hash, the stable hash behind hash partitioning (same value
- * on every server of PostgreSQL 14 or later), NULL kept apart from any value; about 2.3× cheaper
- * than hashing the row rendered as text (measured on the runbook's rows, see the Benchmark section
- * of docs/data-migration.md), since timestamps and integers are no longer rendered.
+ * Columns per NULL bitmap word: a word is an int4, the first seed or hashed into the chain by
+ * `hashint4extended` (`hashint8extended` folds its value's two halves: bits 0 and 32 would meet).
  */
-export function sourceRowHash(shape: MigrationShape): string {
-  const fields = shape.columns.map((c) => hashField(`((${c.expr})::${c.type})`, c.type));
-  return `hash_record_extended(ROW(${fields.join(', ')}), 0)`;
+const NULL_WORD = 28;
+/** Columns whose NULL bits one decision tree yields (2^n - 1 tests written, n evaluated per row, no operator). */
+const NULL_GROUP = 4;
+
+/** The NULL bits of some columns as one constant, chosen by testing each column once. */
+function nullBits(values: string[], first: number, acc = 0): string {
+  if (values.length === 0) return String(acc);
+  const [v, ...rest] = values;
+  return `CASE WHEN ${v} IS NULL THEN ${nullBits(rest, first + 1, acc | (1 << first))} ELSE ${nullBits(rest, first + 1, acc)} END`;
 }
 
+/**
+ * A row's 64-bit hash over the mapped values, each hashed with its type's own extended hash and
+ * chained through the seed: h₀ = the row's NULL bitmap, hᵢ = hashᵢ(valueᵢ, hᵢ₋₁). Chaining makes the
+ * row's hash depend on every value *and its position*: a value moved to another column or another
+ * row changes the chunk's sum (`hash_record_extended`, used before, combines its fields' hashes
+ * linearly, so two rows swapping a column's values kept the sum but for a wrap-around). A NULL
+ * hashes as its type's stand-in value and sets its column's bit in the bitmap (28 columns to a
+ * word; the first word is the first seed, each further one is hashed into the chain), so a NULL
+ * differs from every value, and NULLs in different columns differ, by construction: never by
+ * the stand-in. The hash functions are strict, so one NULL would otherwise null the whole chain
+ * (and a `coalesce` of the chain itself would repeat it in the expression, doubling at each column).
+ * The bitmap's bits come from decision trees of 4 columns (each column tested once, no operator
+ * but one `|` per 4 columns): a `CASE` and an `|` per column cost as much as the record saved.
+ * Cheaper than `hash_record_extended` of a `ROW` (no record is formed; see "Where the
+ * verification's time went" in docs/data-migration.md).
+ */
+function rowHash(values: { value: string; type: string; read: string }[]): string {
+  const fields = values.map((x) => hashedValue(x.value, x.type));
+  const words: string[] = [];
+  for (let i = 0; i < values.length; i += NULL_WORD) {
+    const groups: string[] = [];
+    for (let j = i; j < Math.min(i + NULL_WORD, values.length); j += NULL_GROUP) {
+      const end = Math.min(j + NULL_GROUP, i + NULL_WORD, values.length);
+      groups.push(
+        nullBits(
+          values.slice(j, end).map((x) => x.read),
+          j - i,
+        ),
+      );
+    }
+    words.push(groups.join(' | '));
+  }
+  let chain = `(${words[0]})::bigint`;
+  fields.forEach((f, i) => {
+    if (i > 0 && i % NULL_WORD === 0) chain = `pg_catalog.hashint4extended(${words[i / NULL_WORD]}, ${chain})`;
+    const v = `coalesce(${f.value}, ${f.hash.zero})`;
+    chain = `pg_catalog.${f.hash.fn}(${f.hash.viaRecord ? `ROW(${v})` : v}, ${chain})`;
+  });
+  return chain;
+}
+
+/**
+ * A row's hash on the source: each mapped value cast to the target column's type, so both sides
+ * hash the same typed values with the same functions. Its NULL bit is read from the expression
+ * before the cast (a cast keeps NULL and non-NULL apart) — the cast again, a timestamp's to
+ * `timestamptz` above all, cost a quarter of the source's hashing — except for a type hashed as
+ * text, whose value may be a row (a row of NULLs tests NULL, its cast to text does not). So a
+ * row-typed expression mapped to a column hashed by value (a text column) whose fields are all
+ * NULL reads as NULL here and as text on the target: reported as differing, never missed.
+ */
+export function sourceRowHash(shape: MigrationShape): string {
+  return rowHash(
+    shape.columns.map((c) => {
+      const value = `((${c.expr})::${c.type})`;
+      return { value, type: c.type, read: typeHashes.some((h) => h.type.test(c.type)) ? `(${c.expr})` : value };
+    }),
+  );
+}
+
+/** A row's hash on the target: each mapped column as it is stored. */
 export function targetRowHash(shape: MigrationShape): string {
-  const fields = shape.columns.map((c) => hashField(`t.${quoteIdent(c.target)}`, c.type));
-  return `hash_record_extended(ROW(${fields.join(', ')}), 0)`;
+  return rowHash(
+    shape.columns.map((c) => ({ value: `t.${quoteIdent(c.target)}`, type: c.type, read: `t.${quoteIdent(c.target)}` })),
+  );
 }
 
 /** The exact (numeric) sum of row hashes: order-independent, so a range's checksum needs no sort. */
