@@ -240,6 +240,63 @@ describe('migration verification finds the exact differing keys (real PostgreSQL
     expect(results.map(keys)).toEqual([{ missing: [], extra: [], differing: ['3', '4'] }]);
   });
 
+  test('every type hashed by value (boolean, date, time, uuid, bytea, character(n), integer, timestamp(3), timestamptz), mapped from text: alike rows match, NULLs included, and a change in each is named', async () => {
+    const schema = await pg.schema();
+    const types: [string, string, string][] = [
+      // column, target type, a source text and its change
+      ['b', 'boolean', `CASE WHEN g % 2 = 0 THEN 'true' ELSE 'false' END`],
+      ['d', 'date', `(date '2024-01-01' + g)::text`],
+      ['tm', 'time', `(time '10:00' + g * interval '1 second')::text`],
+      ['u', 'uuid', `md5(g::text)::uuid::text`],
+      ['by', 'bytea', `'\\x' || lpad(to_hex(g), 4, '0')`],
+      ['ch', 'character(5)', `'c' || g`],
+      ['i', 'integer', `g::text`],
+      ['ts', 'timestamp(3) without time zone', `(timestamp '2024-01-01' + g * interval '1.5 ms')::text`],
+      ['tz', 'timestamp with time zone', `(timestamptz '2024-01-01 00:00+00' + g * interval '1 hour')::text`],
+    ];
+    await pg.query(`CREATE TABLE ${schema}.src (id bigint PRIMARY KEY, ${types.map(([c]) => `${c} text`).join(', ')})`);
+    await pg.query(
+      `CREATE TABLE ${schema}.tgt (id bigint PRIMARY KEY, ${types.map(([c, t]) => `${c} ${t}`).join(', ')})`,
+    );
+    await pg.query(
+      `INSERT INTO ${schema}.src SELECT g, ${types.map(([, , e]) => `CASE WHEN g % 7 = 0 THEN NULL ELSE ${e} END`).join(', ')} FROM generate_series(1, 40) g`,
+    );
+    await pg.query(
+      `INSERT INTO ${schema}.tgt SELECT id, ${types.map(([c, t]) => `${c}::${t}`).join(', ')} FROM ${schema}.src`,
+    );
+    const input: DataMigrationInput = {
+      name: 'verify-types',
+      source: { database: 'app', table: `${schema}.src` },
+      target: { database: 'app', table: `${schema}.tgt` },
+      key: 'id',
+      columns: Object.fromEntries([['id', 'id'], ...types.map(([c, t]) => [c, `${c}::${t}`])]),
+      mode: 'verify',
+      stateSchema: schema,
+    };
+    await runActivity(acts.openMigrationLog, input, 'run-types');
+    const shape = await runActivity(acts.preflightMigration, input);
+    await runActivity(acts.planMigration, input, shape, 'run-types');
+    const { chunks } = await runActivity(acts.nextMigrationChunks, input, 'verify', -1, 100);
+    const clean = await runActivity(acts.verifyMigrationChunks, input, shape, chunks);
+    expect(clean.map((v) => [v.match, keys(v)])).toEqual([[true, none]]);
+    const changes = [
+      'b = NOT b',
+      `d = d + 1`,
+      `tm = tm + interval '1 microsecond'`,
+      `u = md5('other')::uuid`,
+      `by = by || '\\x00'::bytea`,
+      `ch = 'C' || substr(ch, 2)`,
+      'i = i + 1',
+      `ts = ts + interval '1 ms'`,
+      `tz = tz + interval '1 microsecond'`,
+    ];
+    const changed = [1, 2, 3, 4, 5, 6, 8, 9, 10]; // rows without NULLs (every 7th is all NULL)
+    for (const [n, change] of changes.entries())
+      await pg.query(`UPDATE ${schema}.tgt SET ${change} WHERE id = ${changed[n]}`);
+    const results = await runActivity(acts.verifyMigrationChunks, input, shape, chunks);
+    expect(results.map(keys)).toEqual([{ missing: [], extra: [], differing: changed.map(String) }]);
+  });
+
   test("an activity's result lists at most reportKeys keys of each kind across its chunks; each chunk's own are in the progress table", async () => {
     const schema = await pg.schema();
     await seedOldUsers(pg, schema, ROWS);

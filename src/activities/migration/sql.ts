@@ -64,9 +64,10 @@ export const targetKey = (spec: MigrationSpec) => `t.${quoteIdent(spec.key.targe
  * operator class (`pg_amproc`), the stable hash behind hash partitioning — and a value of the type
  * that stands in for NULL (a NULL is told apart by the row's NULL bitmap, not by this value).
  * `timestamptz` shares `timestamp`'s function, whose argument is a `timestamp`: the value is read
- * at UTC, the same instant's same microseconds. boolean and date have functions whose declared
- * argument is another type (`"char"`, `integer`) that SQL cannot cast them to, so they go through
- * `hash_record_extended` of a one-field row, which calls their hash function with the seed.
+ * at UTC, the same instant's same microseconds. boolean, date and bytea have functions whose
+ * declared argument is another type (`"char"`, `integer`, `internal`) that SQL cannot call them
+ * with, so they go through `hash_record_extended` of a one-field row, which calls their hash
+ * function with the seed (the same chaining, for the price of forming the row).
  */
 interface TypeHash {
   type: RegExp;
@@ -92,7 +93,7 @@ const typeHashes: TypeHash[] = [
   },
   { type: /^time(\(\d\))? without time zone$/, fn: 'time_hash_extended', zero: "'00:00'::time" },
   { type: /^uuid$/, fn: 'uuid_hash_extended', zero: "'00000000-0000-0000-0000-000000000000'::uuid" },
-  { type: /^bytea$/, fn: 'hashvarlenaextended', zero: "'\\x'::bytea" },
+  { type: /^bytea$/, fn: 'hash_record_extended', zero: "'\\x'::bytea", viaRecord: true },
   { type: /^boolean$/, fn: 'hash_record_extended', zero: 'false', viaRecord: true },
   { type: /^date$/, fn: 'hash_record_extended', zero: "'epoch'::date", viaRecord: true },
 ];
