@@ -55,7 +55,8 @@ export const targetKey = (spec: MigrationSpec) => `t.${quoteIdent(spec.key.targe
 /**
  * Target column types whose own hash PostgreSQL computes from the value itself, and for which two
  * values hash alike exactly when they render alike as text (so a row's typed hash tells the same
- * rows apart as its text would): integers, booleans, dates and times, uuid, bytea, and strings
+ * rows apart as its text would, but for the fold of 8-byte values' halves, see Limits in
+ * docs/data-migration.md): integers, booleans, dates and times, uuid, bytea, and strings
  * (hashed under the "C" collation, byte for byte). Every other type (numeric, whose 1.0 and 1.00
  * are equal but render apart; floats, whose -0 and 0 are; json without a hash; enums, arrays,
  * domains, custom types) is hashed as its text, rendered in the fixed session settings.
