@@ -17,7 +17,7 @@ describe('the teardown search for secrets in history', () => {
     stack = await Stack.start();
   }, 120_000);
   afterAll(async () => {
-    await stack?.env.teardown();
+    await stack?.stopUnchecked();
   });
 
   /** What the teardown searches: every run's raw history, read without a codec. */
