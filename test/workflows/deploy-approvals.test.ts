@@ -109,11 +109,17 @@ describe('deployWorkflow approvalRule (dev server, stand-in hosts)', () => {
         () => 'accepted',
         (e: Error) => `${e.message} ${(e.cause as Error | undefined)?.message ?? ''}`,
       );
+    // The bound is for a busy machine (a clean-clone CI run with three jest processes once took over
+    // 15 s to show the second wait); a wait that never comes still fails, naming it.
     const waitingFor = (what: string, not?: string) =>
-      waitFor(what, async () => {
-        const s = await handle.query(statusQuery);
-        return s.approvals && s.approvals.step !== not ? s : undefined;
-      });
+      waitFor(
+        what,
+        async () => {
+          const s = await handle.query(statusQuery);
+          return s.approvals && s.approvals.step !== not ? s : undefined;
+        },
+        60_000,
+      );
     const out = await worker.runUntil(async () => {
       const first = await waitingFor("the first stuck host's approval");
       const byStarter = await approve('sam');
