@@ -67,6 +67,18 @@ describe('migration state', () => {
       expect(st.carry().status.paused).toBe(true);
     });
 
+    test('the status says who paused and when while paused (what `opsflow status` reads), and drops it on resume, also after continue-as-new', () => {
+      const st = copying();
+      st.controls.pause({ by: 'bob' }, '2026-12-07T10:02:00.000Z');
+      expect(st.view()).toMatchObject({ paused: true, pausedBy: { by: 'bob', at: '2026-12-07T10:02:00.000Z' } });
+      const next = MigrationState.restore(JSON.parse(JSON.stringify(st.carry())));
+      expect(next.view().pausedBy).toEqual({ by: 'bob', at: '2026-12-07T10:02:00.000Z' });
+      next.controls.resume({ by: 'bob' });
+      expect(next.view().paused).toBe(false);
+      expect(next.view()).not.toHaveProperty('pausedBy');
+      expect(MigrationState.restore(JSON.parse(JSON.stringify(next.carry()))).view()).not.toHaveProperty('pausedBy');
+    });
+
     test('the details say paused only while paused', () => {
       const st = copying();
       st.controls.pause();

@@ -163,10 +163,7 @@ export class CutoverRun {
   onOperator(e: OperatorEvent): void {
     this.status.approvals = this.controls.approvalProgress();
     if (e.signal === 'abort' && (e.input as OperatorInput & { all?: boolean }).all === true) this.abortAll = true;
-    this.status.paused = this.controls.paused;
-    const { pausedBy } = this.controls.carry();
-    if (this.status.paused && pausedBy) this.status.pausedBy = pausedBy;
-    else delete this.status.pausedBy;
+    this.controls.showPause(this.status);
     this.decide(e.signal === 'abort' && this.abortAll ? `${e.text} (roll back every batch moved so far)` : e.text);
   }
 

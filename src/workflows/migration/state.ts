@@ -212,10 +212,7 @@ export class MigrationState {
     const s = this.current();
     const c = s.chunks;
     const mismatched = mismatchCount(s.mismatches);
-    const resume =
-      workflowId !== undefined && this.pauseHolds
-        ? `**${pausedText(workflowId, this.controls.carry().pausedBy)}**\n\n`
-        : '';
+    const resume = workflowId !== undefined && this.pauseHolds ? `**${pausedText(workflowId, s.pausedBy)}**\n\n` : '';
     return (
       `**${s.name}** — ${s.phase}${s.paused ? ' (paused)' : ''}\n\n` +
       resume +
@@ -238,9 +235,11 @@ export class MigrationState {
     };
   }
 
-  /** The status record as it stands, `paused` included. */
+  /** The status record as it stands, `paused` (and while paused `pausedBy`) included. */
   private current(): MigrationStatus {
-    return { ...this.status, paused: this.controls.paused };
+    const status = { ...this.status };
+    this.controls.showPause(status);
+    return status;
   }
 
   private clock(finishedAtMs: number): void {

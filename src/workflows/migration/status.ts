@@ -13,6 +13,8 @@ export interface MigrationStatus {
   mode: MigrationSpec['mode'];
   phase: MigrationPhase;
   paused: boolean;
+  /** Who paused the run and when, while it is paused. */
+  pausedBy?: Actor;
   /** What the run was told and did not act on (a signal it does not know), newest last. */
   decisions?: string[];
   /** Continue-as-new generation of this run (0 for the first history). */
