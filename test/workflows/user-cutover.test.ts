@@ -9,6 +9,7 @@ import { cutoverEndStates, type CutoverStatus } from '../../src/workflows/cutove
 import {
   abortSignal,
   abortUpdate,
+  approveSignal,
   pauseUpdate,
   rescheduleSignal,
   resumeUpdate,
@@ -511,7 +512,7 @@ describe('userCutoverWorkflow (time-skipping)', () => {
     const f = failure(out);
     expect(f.type).toBe('CutoverAborted');
     expect(f.message.replace(/^cutover of svc-\d+ /, '')).toBe(
-      'aborted by bob at batch 2/4 "managers": too many tickets; restored 1000 users of IT department to their prior routes; later batches will not start',
+      'aborted by bob before batch 2/4 "managers" started: too many tickets; restored 1000 users of IT department to their prior routes; later batches will not start',
     );
     expect(w.calls.filter((c) => c.activity === 'snapshot').map((c) => c.batch)).toEqual([0]);
     expect(w.restored).toEqual([0]);
@@ -523,6 +524,29 @@ describe('userCutoverWorkflow (time-skipping)', () => {
       'not-started',
     ]);
     expect(await stateAttribute()).toBe('aborted');
+  });
+
+  test('an abort while batch 2 waits for its approval says it came before batch 2 started: nothing of batch 2 listed, batch 1 stays moved', async () => {
+    const { w, handle, finish } = await start({ requireApproval: true });
+    const out = await finish(async () => {
+      // Batch 1's approve sent ahead (it names its batch, so it waits for batch 1's wait).
+      await handle.signal(approveSignal, { step: 1, by: 'ann' });
+      await env.sleep('5h'); // batch 1 moved and watched; batch 2's start (+4h) passed: it waits for its approve
+      await waitFor('batch 2 to wait for its approve', async () => {
+        const s = await handle.query(statusQuery);
+        return s.awaitingApproval === 2 && s.batches[0].state === 'moved';
+      });
+      await handle.executeUpdate(abortUpdate, { args: [{ by: 'bob', reason: 'wrong week' }] });
+    });
+    if (out.ok) throw new Error('the aborted cutover completed');
+    const f = failure(out);
+    expect(f.type).toBe('CutoverAborted');
+    expect(f.message.replace(/^cutover of svc-\d+ /, '')).toBe(
+      'aborted by bob before batch 2/4 "managers" started: wrong week; nothing to roll back; later batches will not start',
+    );
+    expect(w.calls.filter((c) => c.activity === 'snapshot').map((c) => c.batch)).toEqual([0]);
+    expect([...w.onNew]).toEqual([0]);
+    expect(out.status.batches.map((b) => b.state)).toEqual(['moved', 'not-started', 'not-started', 'not-started']);
   });
 
   test('a start in the past or within the gap is refused before anything is done, naming the field', async () => {

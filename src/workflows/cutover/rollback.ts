@@ -4,6 +4,7 @@ import * as wf from '@temporalio/workflow';
 import { failureMessage } from '../common/failure';
 import { stopSentence } from '../common/operator-controls';
 import { Stop } from '../common/gate-window';
+import { checkAbort } from './window';
 import { notify, restore, setBatch, setState, type Cutover } from './steps';
 import type { CutoverStatus } from './status';
 
@@ -21,7 +22,7 @@ export async function waitForStart(cutover: Cutover, i: number): Promise<boolean
     run.status.nextStartAt = iso(at);
     setBatch(cutover, i, 'waiting');
     setState(cutover, 'waiting');
-    if (run.controls.aborted) throw new Stop('abort', run.controls.abortMessage(`before ${run.label(i)} started`)!);
+    checkAbort(cutover, i, false);
     const left = at - Date.now();
     if (left <= 0) break;
     const version = run.scheduleVersion;

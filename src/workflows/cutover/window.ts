@@ -118,7 +118,12 @@ export async function watchBatch(cutover: Cutover, raw: UserCutoverInputRaw, i: 
   });
 }
 
-export function checkAbort({ run }: Cutover, i: number): void {
-  const msg = run.controls.abortMessage(`at ${run.label(i)}`);
+/**
+ * Throws the abort as a Stop, if one came. `started`: batch `i` has begun (its listing); until then
+ * the abort is said to come before it, as a rollout's before its step: "at batch 2/4" read as if
+ * batch 2 had run.
+ */
+export function checkAbort({ run }: Cutover, i: number, started = true): void {
+  const msg = run.controls.abortMessage(started ? `at ${run.label(i)}` : `before ${run.label(i)} started`);
   if (msg) throw new Stop('abort', msg);
 }

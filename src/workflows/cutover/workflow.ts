@@ -99,11 +99,11 @@ async function userCutover(
           cutover.progress.show();
           const outcome = await run.takeApproval(i, approvalWaitText(run.label(i), info.workflowId));
           run.awaitApproval(undefined);
-          if (outcome === 'aborted') checkAbort(cutover, i);
+          if (outcome === 'aborted') checkAbort(cutover, i, false);
         }
         // Asked only when paused here, so runs never paused before a batch record no marker.
         await run.controls.waitWhilePaused(run.controls.paused && wf.patched(ABORT_ENDS_PAUSE));
-        checkAbort(cutover, i);
+        checkAbort(cutover, i, false);
         await snapshot(cutover, i);
         checkAbort(cutover, i);
         if (run.status.batches[i].members === 0 && wf.patched(EMPTY_COHORT_SKIPPED)) {
