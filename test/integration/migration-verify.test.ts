@@ -356,6 +356,58 @@ describe('migration verification finds the exact differing keys (real PostgreSQL
     expect(fresh.filter((v) => !v.match).map(keys)).toEqual([{ missing: [], extra: [], differing: ['4010'] }]);
   });
 
+  test('a verify-only run on an unfinished copy plan refuses, naming the plan and how to resume, and writes nothing; the resumed copy then verifies every chunk', async () => {
+    const schema = await pg.schema();
+    await seedOldUsers(pg, schema, ROWS);
+    await createNewUsers(pg, schema);
+    const copy = runbookInput('verify-unfinished', schema, { chunkSize: 2_500 });
+    const shape = await runActivity(acts.preflightMigration, copy);
+    await runActivity(acts.openMigrationLog, copy, 'run-copy-1');
+    await runActivity(acts.planMigration, copy, shape, 'run-copy-1');
+    const toCopy = await runActivity(acts.nextMigrationChunks, copy, 'copy', -1, 100);
+    expect(toCopy.chunks.length).toBe(3);
+    // The first copy stops after one chunk (cancelled, or its worker gone for good).
+    await runActivity(acts.copyMigrationChunks, copy, shape, toCopy.chunks.slice(0, 1), 'run-copy-1');
+    const progress = () =>
+      pg.query(
+        `SELECT chunk_no, status, rows_copied, verify_status FROM ${schema}.opsflow_migration_chunks
+          WHERE migration_name = 'verify-unfinished' ORDER BY chunk_no`,
+      );
+    const plans = () => pg.query(`SELECT kind, planned_by, chunk_count FROM ${schema}.opsflow_migration_plans`);
+    const [chunksBefore, plansBefore] = [await progress(), await plans()];
+
+    // With the runbook's flag the two uncopied chunks hold no flagged row on either side: verified,
+    // they would match, and the run would log VERIFIED on a third of the rows.
+    const verify = { ...copy, mode: 'verify' as const };
+    await runActivity(acts.openMigrationLog, verify, 'run-verify');
+    await expect(runActivity(acts.planMigration, verify, shape, 'run-verify')).rejects.toMatchObject({
+      type: 'PlanUnfinished',
+      nonRetryable: true,
+      message: expect.stringMatching(/unfinished copy plan \(1\/3 chunks copied, planned by run-copy-1\).*mode "copy"/),
+    });
+    expect([await progress(), await plans()]).toEqual([chunksBefore, plansBefore]);
+
+    // Verdicts left on the plan (as a verify-only run did before it was refused) are dropped by
+    // the resumed copy, whose verification takes every chunk, the one copied before included.
+    await pg.query(`UPDATE ${schema}.opsflow_migration_chunks SET verify_status = 'match'`);
+    await runActivity(acts.openMigrationLog, copy, 'run-copy-2');
+    const resumed = await runActivity(acts.planMigration, copy, shape, 'run-copy-2');
+    expect([resumed.resumed, resumed.chunksDone, resumed.chunks]).toEqual([true, 1, 3]);
+    const rest = await runActivity(acts.nextMigrationChunks, copy, 'copy', -1, 100);
+    expect(rest.chunks.map((c) => c.no)).toEqual(toCopy.chunks.slice(1).map((c) => c.no));
+    await runActivity(acts.copyMigrationChunks, copy, shape, rest.chunks, 'run-copy-2');
+    const toVerify = await runActivity(acts.nextMigrationChunks, copy, 'verify', -1, 100);
+    expect(toVerify.chunks).toEqual(toCopy.chunks);
+    const results = await runActivity(acts.verifyMigrationChunks, copy, shape, toVerify.chunks);
+    expect(results.map((v) => v.match)).toEqual([true, true, true]);
+    expect(await pg.count(`SELECT count(*) FROM ${schema}.new_users`)).toBe(migratable(ROWS));
+
+    // The copy finished, a verify-only run is welcome.
+    await runActivity(acts.openMigrationLog, verify, 'run-verify-2');
+    const planned = await runActivity(acts.planMigration, verify, shape, 'run-verify-2');
+    expect([planned.resumed, planned.chunks]).toEqual([false, 3]);
+  });
+
   test('values equal as numbers, floats or under a case-blind collation but written differently (1.0 and 1.00, -0 and 0, n9 and N9) are reported as differing, as their text differs', async () => {
     const schema = await pg.schema();
     await pg.query(

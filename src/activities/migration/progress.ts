@@ -187,6 +187,18 @@ export async function planChunks(
         rowsDoneBefore: resumed ? rows : 0,
         resumed,
       });
+      const unfinished = plan.kind === 'copy' && done < plan.chunk_count;
+      // A verification of a half-done copy reads wrong either way: the uncopied chunks' rows would
+      // be reported missing, or, with a flag, not looked at (unflagged) and the run pass. Refused
+      // before anything is written, so the copy stays resumable as it was.
+      if (kind === 'verify' && unfinished) {
+        throw ApplicationFailure.nonRetryable(
+          `mode: migration "${spec.name}" has an unfinished copy plan (${done}/${plan.chunk_count} chunks copied, planned by ${plan.planned_by}); ` +
+            `verifying it now would check a half-done copy. Resume the copy first: rerun with mode "copy" and the input it was planned with ` +
+            `(it verifies every chunk once copied unless verify: false), then verify`,
+          'PlanUnfinished',
+        );
+      }
       // A plan of no chunks (made before every plan had at least one) would verify nothing: replan it.
       if (kind === 'verify' && plan.chunk_count > 0) {
         // Verify what the last copy planned (or the last verify): every chunk afresh.
@@ -194,8 +206,13 @@ export async function planChunks(
         return summary(false);
       }
       if (plan.planned_by === runKey) return summary(false);
-      const unfinished = plan.kind === 'copy' && done < plan.chunk_count;
-      if (unfinished && plan.fingerprint === fp) return summary(true);
+      if (unfinished && plan.fingerprint === fp) {
+        // The resumed copy verifies every chunk afterwards (the verify phase takes the chunks
+        // without a verdict): a verdict left on the plan (by a verify-only run before they were
+        // refused) would make it skip chunks, and a mismatch it skipped would never be reported.
+        await tgt.query(`UPDATE ${t.chunks} SET verify_status = NULL WHERE migration_name = $1`, [spec.name]);
+        return summary(true);
+      }
       if (unfinished) {
         throw ApplicationFailure.nonRetryable(
           `name: migration "${spec.name}" has an unfinished plan (${done}/${plan.chunk_count} chunks) made with a different input; ` +
