@@ -9,22 +9,44 @@ import { pgConnection } from './services';
 export class PgScratch {
   readonly schemas: string[] = [];
   readonly databases: string[] = [];
-  private clients = new Map<string, Client>();
+  private clients = new Map<string, Promise<Client>>();
+  /** Names this helper's sessions in pg_stat_activity (a test can count them). */
+  readonly applicationName: string;
 
-  constructor(readonly prefix: string) {}
+  constructor(readonly prefix: string) {
+    this.applicationName = this.uniqueName('app').slice(0, 63);
+  }
 
   private uniqueName(kind: string): string {
     return `${this.prefix}_${kind}_${process.pid}_${randomBytes(3).toString('hex')}`.toLowerCase();
   }
 
-  /** A connected client to the test database (or a scratch database by name); closed by drop(). */
-  async client(database = pgConnection.database): Promise<Client> {
+  /**
+   * A connected client to the test database (or a scratch database by name); closed by drop().
+   * The first use stores its connecting promise, so uses racing it (before the connect finished)
+   * share that one client instead of each opening one that drop() would not close.
+   */
+  client(database = pgConnection.database): Promise<Client> {
     let c = this.clients.get(database);
     if (!c) {
-      c = new Client({ ...pgConnection, database });
-      c.on('error', () => undefined);
+      const connecting = this.connect(database);
+      // A failed connect is forgotten: the next use tries again.
+      connecting.catch(() => {
+        if (this.clients.get(database) === connecting) this.clients.delete(database);
+      });
+      this.clients.set(database, (c = connecting));
+    }
+    return c;
+  }
+
+  private async connect(database: string): Promise<Client> {
+    const c = new Client({ ...pgConnection, database, application_name: this.applicationName });
+    c.on('error', () => undefined);
+    try {
       await c.connect();
-      this.clients.set(database, c);
+    } catch (err) {
+      await c.end().catch(() => undefined);
+      throw err;
     }
     return c;
   }
@@ -63,14 +85,12 @@ export class PgScratch {
       if (this.databases.includes(db)) continue;
       await (await this.client(db)).query(`DROP SCHEMA IF EXISTS ${name} CASCADE`).catch(() => undefined);
     }
-    for (const [db, c] of this.clients) if (db !== pgConnection.database) await c.end().catch(() => undefined);
+    const end = (c: Promise<Client> | undefined) => c?.then((x) => x.end()).catch(() => undefined);
+    for (const [db, c] of this.clients) if (db !== pgConnection.database) await end(c);
     for (const db of this.databases) {
       await (await this.client()).query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => undefined);
     }
-    await this.clients
-      .get(pgConnection.database)
-      ?.end()
-      .catch(() => undefined);
+    await end(this.clients.get(pgConnection.database));
     this.clients.clear();
   }
 }
