@@ -145,6 +145,8 @@ describe('an incident without an incident store', () => {
     );
     expect(status.state).toBe('open');
     expect(status.storeProblem).toBe(INCIDENT_STORE_MISSING);
+    // no store to hand out -2, -3: the id carries its own suffix, already in the change's decision below
+    expect(status.id).toMatch(/^INC-\d{14}-[0-9a-z]{7}$/);
     expect(status.timeline.filter((e) => e.kind === 'store').map((e) => [e.message, e.outcome])).toEqual([
       [INCIDENT_STORE_MISSING, 'skipped'],
     ]);

@@ -1,4 +1,10 @@
-import { incidentId, incidentInput, type IncidentRecord } from '../../src/domain/incident/incident';
+import {
+  incidentId,
+  incidentInput,
+  storelessIncidentId,
+  type IncidentRecord,
+} from '../../src/domain/incident/incident';
+import { keptDiagnostics } from '../../src/domain/incident/kept-diagnostics';
 import { renderPostmortem, slaVerdict } from '../../src/domain/incident/postmortem';
 import { planRunbook, remediationConfig } from '../../src/domain/incident/runbook';
 import { slaClocks } from '../../src/domain/incident/severity';
@@ -9,6 +15,17 @@ describe('incident id and input', () => {
   test('INC-YYYYMMDDHHMMSS from a (workflow) time, with a suffix for a second one', () => {
     expect(incidentId(new Date('2026-03-04T05:06:07.890Z'))).toBe('INC-20260304050607');
     expect(incidentId(new Date('2026-03-04T05:06:07.890Z'), 2)).toBe('INC-20260304050607-2');
+  });
+
+  test('without a store, two incidents of one second differ by a suffix from their run chain, stable per run', () => {
+    const at = new Date('2026-03-04T05:06:07.890Z');
+    const a = storelessIncidentId(at, 'incident-a/0190c1a2-7b3c-7def-8000-000000000001');
+    const b = storelessIncidentId(at, 'incident-b/0190c1a2-7b3c-7def-8000-000000000002');
+    // run ids of one instant share their leading (time) part: the suffix is hashed from all of it
+    const c = storelessIncidentId(at, 'incident-a/0190c1a2-7b3c-7def-8000-000000000002');
+    expect(new Set([a, b, c]).size).toBe(3);
+    for (const id of [a, b, c]) expect(id).toMatch(/^INC-20260304050607-[0-9a-z]{7}$/);
+    expect(storelessIncidentId(at, 'incident-a/0190c1a2-7b3c-7def-8000-000000000001')).toBe(a);
   });
 
   test('bad input names the field', () => {
@@ -145,5 +162,31 @@ describe('incident config', () => {
       'night 18:00-09:00',
     ]);
     expect(c.incident.remediation.preApproved).toEqual({ restart: false, failover: false, 'backup-servers': false });
+  });
+});
+
+describe('diagnostics kept without a store', () => {
+  test('every section is kept, a command by its output, within the bound', () => {
+    const text = keptDiagnostics({
+      host: { load: [0.5, 0.4, 0.3] },
+      'command:tail': { argv: ['tail'], exitCode: 0, output: 'line one\nline two' },
+    });
+    expect(text).toBe(
+      '[host]\n{"load":[0.5,0.4,0.3]}\n[command:tail]\n{"argv":["tail"],"exitCode":0}\nline one\nline two',
+    );
+    expect(keptDiagnostics({})).toBe('');
+  });
+
+  test('a huge log tail is cut visibly to its share and does not crowd out the other sections', () => {
+    const text = keptDiagnostics(
+      {
+        'command:log': { argv: ['cat'], exitCode: 0, output: 'x'.repeat(100_000) },
+        'postgres:main': { sessions: [] },
+      },
+      2000,
+    );
+    expect(text.length).toBeLessThanOrEqual(2000);
+    expect(text).toContain('…[truncated, ');
+    expect(text).toContain('[postgres:main]\n{"sessions":[]}');
   });
 });

@@ -7,21 +7,31 @@ import { commandOutput } from './commands';
 import { postgresDiagnostics } from './postgres';
 import { whileHeartbeating } from '../heartbeat';
 import type { HostFindings, PostgresFindings } from '../../domain/diagnostics/findings';
+import { keptDiagnostics } from '../../domain/incident/kept-diagnostics';
 
 export interface DiagnosticsSummary {
   sections: string[];
   failed: string[];
+  /** With `keep`: the sections themselves, bounded (kept-diagnostics.ts), for the incident's status. */
+  kept?: string;
+}
+
+/** `keep`: there is no store to write to (none configured, or it refused the record): send them back. */
+export interface DiagnosticsRequest {
+  incidentId: string;
+  keep?: boolean;
 }
 
 /**
  * Collects what the runbook asks for into the incident record (the `diagnostics` column), one
  * section per source. Idempotent: each section is an upsert of its key on the incident row, so a
  * retry replaces it with a fresher snapshot. Only a short summary goes back to the workflow: the
- * snapshot itself can be large and stays out of the history.
+ * snapshot itself can be large and stays out of the history. An incident without a store asks to
+ * `keep` them instead: they come back cut to a bound, rather than being collected and then lost.
  */
 export function diagnosticsActivities(config: OpsflowConfig) {
   return {
-    collectDiagnostics: (input: { incidentId: string }): Promise<DiagnosticsSummary> =>
+    collectDiagnostics: (input: DiagnosticsRequest): Promise<DiagnosticsSummary> =>
       whileHeartbeating(() => collect(input)),
 
     /** The PostgreSQL part of `diagnosticsWorkflow`: the same queries, returned whole (bounded lists). */
@@ -37,7 +47,7 @@ export function diagnosticsActivities(config: OpsflowConfig) {
     },
   };
 
-  async function collect(input: { incidentId: string }): Promise<DiagnosticsSummary> {
+  async function collect(input: DiagnosticsRequest): Promise<DiagnosticsSummary> {
     const d = config.incident.remediation.diagnostics;
     const section: Record<string, unknown> = { collectedAt: new Date().toISOString() };
     const failed: string[] = [];
@@ -68,7 +78,12 @@ export function diagnosticsActivities(config: OpsflowConfig) {
         postgresDiagnostics(clientConfig(d.postgres!, target, 'incident.remediation.diagnostics.postgres')),
       );
     }
+    const sections = Object.keys(section).filter((k) => k !== 'collectedAt');
+    if (input.keep) {
+      const { collectedAt: _at, ...parts } = section;
+      return { sections, failed, kept: keptDiagnostics(parts) };
+    }
     await storeDiagnostics(config, input.incidentId, section);
-    return { sections: Object.keys(section).filter((k) => k !== 'collectedAt'), failed };
+    return { sections, failed };
   }
 }

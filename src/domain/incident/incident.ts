@@ -153,6 +153,18 @@ export function incidentId(at: Date, attempt = 1): string {
   return attempt <= 1 ? base : `${base}-${attempt}`;
 }
 
+/**
+ * The id of an incident with no store to hand out `-2`, `-3`: the second plus a suffix hashed from
+ * the run chain's key (`<workflowId>/<firstRunId>`), which is unique per incident, the same on
+ * every replay and kept by a reset, so two incidents of one second differ without asking anyone.
+ * Seven base-36 characters (FNV-1a, 32 bits): it never reads as one of the store's counters.
+ */
+export function storelessIncidentId(at: Date, runKey: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < runKey.length; i++) h = Math.imul(h ^ runKey.charCodeAt(i), 0x01000193) >>> 0;
+  return `${incidentId(at)}-${h.toString(36).padStart(7, '0')}`;
+}
+
 export function minutesBetween(from: string, to: string): number {
   return Math.round(((Date.parse(to) - Date.parse(from)) / 60_000) * 10) / 10;
 }

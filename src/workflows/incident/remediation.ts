@@ -159,6 +159,8 @@ async function checkDatabase(run: IncidentRun, step: Step<'database'>): Promise<
 async function collectDiagnostics(run: IncidentRun): Promise<Outcome> {
   // Diagnostics are written onto the stored record: not before the store has answered for its id.
   await run.storeSettled();
+  // Without a store they would be collected and then lost: they come back, bounded, for `status`.
+  const keep = run.storeless();
   try {
     const d = await acts.collectDiagnostics.executeWithOptions(
       {
@@ -167,13 +169,15 @@ async function collectDiagnostics(run: IncidentRun): Promise<Outcome> {
         retry: { maximumAttempts: 3, initialInterval: '2s' },
         summary: 'collect diagnostics into the incident record',
       },
-      [{ incidentId: run.state.record.id }],
+      [{ incidentId: run.state.record.id, ...(keep ? { keep: true } : {}) }],
     );
+    if (d.kept !== undefined) run.state.diagnostics = d.kept;
     const outcome = d.failed.length ? 'failed' : 'ok';
     const failedParts = d.failed.length ? ` (failed: ${d.failed.join(', ')})` : '';
     run.state.add(
       'remediation',
-      `diagnostics collected: ${d.sections.join(', ') || 'nothing configured'}${failedParts}`,
+      `diagnostics collected: ${d.sections.join(', ') || 'nothing configured'}${failedParts}` +
+        (d.kept !== undefined ? ' (no store: kept in status.diagnostics)' : ''),
       outcome,
     );
     return outcome;

@@ -18,6 +18,8 @@ export class IncidentRun {
   readonly progress = new Progress(() => this.details());
   /** Resolves once the store has answered the id reservation (or there is none); what writes under the id waits for it. */
   storeSettled: () => Promise<void> = async () => undefined;
+  /** True once it is settled that nothing is written to a store (none configured, or it refused the record). */
+  storeless: () => boolean = () => false;
 
   constructor(
     readonly input: ParsedIncidentInput,

@@ -49,6 +49,8 @@ export class IncidentState {
   ended?: { kind: 'failed' | 'cancelled'; message: string };
   /** Why the record is not (yet) in the incident store; the run goes on without it. */
   storeProblem?: string;
+  /** Without a store, the diagnostics themselves (bounded, kept-diagnostics.ts): nowhere else keeps them. */
+  diagnostics?: string;
   private readonly escalateRequests: ActorInput[] = [];
   private readonly approvals = new Set<string>();
   /** Who approved "the next destructive step" before any step waited for it. */

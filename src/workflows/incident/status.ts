@@ -16,6 +16,8 @@ export interface IncidentStatus extends IncidentRecord {
   alertsReceived: number;
   /** Why the record is not (yet) in the incident store: not configured, unreachable, or refused. */
   storeProblem?: string;
+  /** The diagnostics collected when there is no store to hold them (bounded text). */
+  diagnostics?: string;
   /** Set when the run ended without a resolution: failed or cancelled, and why. */
   ended?: IncidentState['ended'];
 }
@@ -42,6 +44,7 @@ export function incidentStatus(state: IncidentState): IncidentStatus {
     notified: state.notified,
     alertsReceived: state.alertsReceived,
     storeProblem: state.storeProblem,
+    ...(state.diagnostics !== undefined ? { diagnostics: state.diagnostics } : {}),
     ended: state.ended,
   };
 }

@@ -3,6 +3,7 @@
 // Since INCIDENT_ACTS_BEFORE_STORE the store is optional: without one, or when it refuses the
 // record, the incident goes on from its history and status and says so.
 import * as wf from '@temporalio/workflow';
+import { storelessIncidentId } from '../../domain/incident/incident';
 import { failureMessage, isNonRetryable } from '../common/failure';
 import { withSummary } from '../common/progress';
 import { acts, storeOptions } from './activities';
@@ -10,6 +11,8 @@ import { inBackground, type IncidentRun } from './run';
 
 /** Changes in flight are stopped and people paged without waiting for the store, which is optional. */
 export const INCIDENT_ACTS_BEFORE_STORE = 'opsflow-incident-acts-before-store';
+/** Without a store the id takes a suffix of its own (runs recorded before keep the plain id they showed). */
+const INCIDENT_STORELESS_ID = 'opsflow-incident-storeless-id';
 
 /**
  * 'pending' until the store has been asked for the id; 'unreserved' when it could not answer;
@@ -30,7 +33,10 @@ export class IncidentStore {
     private readonly optional = false,
   ) {
     this.saving = inBackground(this.optional ? this.saveOrGiveUp() : this.saveWhileOpen());
-    if (optional) run.storeSettled = () => wf.condition(() => this.idState !== 'pending');
+    if (optional) {
+      run.storeSettled = () => wf.condition(() => this.idState !== 'pending');
+      run.storeless = () => this.idState === 'none';
+    }
   }
 
   private reservation() {
@@ -44,6 +50,7 @@ export class IncidentStore {
     const missing = this.optional ? this.run.plan.storeMissing : undefined;
     if (missing) {
       this.idState = 'none';
+      this.ownId();
       this.givenUp(missing, 'skipped');
       return;
     }
@@ -61,6 +68,7 @@ export class IncidentStore {
       if (isNonRetryable(err)) {
         if (!this.optional) throw err;
         this.idState = 'none';
+        this.ownId();
         this.givenUp(
           `incident store refused the record (${failureMessage(err)}): this incident is kept only in its workflow history and status`,
           'failed',
@@ -86,6 +94,18 @@ export class IncidentStore {
     this.finished = true;
     await this.reserving;
     await this.saving;
+  }
+
+  /**
+   * No store hands out `-2`, `-3` for a second another incident took: the id takes a suffix from the
+   * run chain instead (storelessIncidentId). Taken before the change is stopped and the page sent
+   * when the store is missing, so they name it; after a refused reservation, later messages do.
+   */
+  private ownId(): void {
+    if (!wf.patched(INCIDENT_STORELESS_ID)) return;
+    const { workflowId, firstExecutionRunId } = wf.workflowInfo();
+    const { record } = this.run.state;
+    record.id = storelessIncidentId(new Date(record.openedAt), `${workflowId}/${firstExecutionRunId}`);
   }
 
   private givenUp(problem: string, outcome: 'skipped' | 'failed'): void {
