@@ -9,7 +9,7 @@ import { recordConfiguredSecrets } from '../../src/config/secrets';
 import { parseConfigText } from '../../src/config/load';
 import { incidentId } from '../../src/domain/incident/incident';
 import { incidentResponseWorkflow } from '../../src/workflows/incident';
-import { statusQuery } from '../../src/workflows/incident/messages';
+import { resolveSignal, statusQuery } from '../../src/workflows/incident/messages';
 
 /**
  * No incident.store: nothing hands out `-2` for a second another incident took, and nothing holds
@@ -105,8 +105,11 @@ describe('incidentResponseWorkflow without an incident store (time-skipping)', (
       'diagnostics collected: command:disk (no store: kept in status.diagnostics)',
     );
 
-    // Ended here rather than resolved: awaiting a time-skipping result of every run of the loop timed
-    // one out in a clean-clone CI run (not diagnosed); resolution without a store has its own e2e test.
-    for (const h of handles) await h.terminate('test over');
+    for (const h of handles) await h.signal(resolveSignal, { by: 'test' });
+    // One result at a time: concurrent time-skipping result() calls let the test server skip time
+    // until one run "timed out" (reproduced with two pairs: Promise.all failed, in turn all four ended).
+    const results = [];
+    for (const h of handles) results.push(await h.result());
+    expect(results.slice(-2).map((r) => r.id)).toEqual([a.id, b.id]);
   });
 });
