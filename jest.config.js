@@ -2,7 +2,7 @@
  * One jest run for every tier, three files at a time. Suites start real servers (Temporal, HAProxy,
  * nginx, ...) and mostly wait on them (windows, timers, heartbeat timeouts after a SIGKILL), so a
  * third file on the 2-core machine uses the time the others spend waiting: the whole suite took
- * 781 s three at a time, idle (1 083 tests); the last whole run two at a time, on a smaller suite, took 1 370 s.
+ * 795 s three at a time, idle (1 103 tests, 2026-12-08); the last whole run two at a time, on a smaller suite, took 1 370 s.
  * OPSFLOW_JEST_WORKERS overrides the count (1 to debug a file's interplay, 2 on a slower machine).
  * Each jest worker is its own process with its own Temporal Runtime (a Runtime is process-wide),
  * running its files one after another; files never share state: scratch schemas and databases
